@@ -1,0 +1,93 @@
+import { Duration, Size } from 'cdk8s';
+import { show } from '../errors';
+import { goDuration } from '../private/units';
+
+/**
+ * Collects every problem found in a configuration object, each naming the field, the value received and what is
+ * allowed, so that one run reports them all.
+ */
+export class Checks {
+  private readonly problems: string[] = [];
+
+  /** The problems found so far, in the order they were found. */
+  public get errors(): readonly string[] {
+    return [...this.problems];
+  }
+
+  /** Records a problem with `field` unless `ok`. */
+  public expect(ok: boolean, field: string, value: unknown, allowed: string): void {
+    if (!ok) this.problems.push(`'${field}' must be ${allowed}, got ${show(value)}`);
+  }
+
+  /** An integer in `[min, max]`. */
+  public integer(field: string, value: number, min: number, max: number): void {
+    this.expect(Number.isInteger(value) && value >= min && value <= max, field, value, `an integer from ${min} to ${max}`);
+  }
+
+  /** A number in `[min, max]`. */
+  public number(field: string, value: number, min: number, max: number): void {
+    this.expect(Number.isFinite(value) && value >= min && value <= max, field, value, `a number from ${min} to ${max}`);
+  }
+
+  /** A duration in `[min, max]`. */
+  public duration(field: string, value: Duration, min: Duration, max: Duration): void {
+    const ms = value.toMilliseconds();
+    this.expect(ms >= min.toMilliseconds() && ms <= max.toMilliseconds(), field, value,
+      `a duration from ${goDuration(min)} to ${goDuration(max)}`);
+  }
+
+  /** A size in `[min, max]` that is a whole number of mebibytes. */
+  public size(field: string, value: Size, min: Size, max: Size): void {
+    let mebibytes = Number.NaN;
+    try {
+      mebibytes = value.toMebibytes();
+    } catch {
+      // a fraction of a mebibyte: reported below
+    }
+    this.expect(Number.isInteger(mebibytes) && mebibytes >= min.toMebibytes() && mebibytes <= max.toMebibytes(), field,
+      Number.isNaN(mebibytes) ? 'a fraction of a MiB' : `${mebibytes}Mi`,
+      `a whole number of MiB from ${min.toMebibytes()}Mi to ${max.toMebibytes()}Mi`);
+  }
+
+  /** A DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters. */
+  public dnsLabel(field: string, value: string): void {
+    this.expect(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value), field, value,
+      'a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters)');
+  }
+
+  /** A DNS-1123 subdomain, such as a host name or a Kubernetes object name. */
+  public dnsSubdomain(field: string, value: string): void {
+    this.expect(value.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value), field, value,
+      'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".")');
+  }
+
+  /** An absolute http(s) URL. */
+  public url(field: string, value: string, protocols: readonly string[] = ['http:', 'https:']): void {
+    let ok = false;
+    try {
+      ok = protocols.includes(new URL(value).protocol);
+    } catch {
+      ok = false;
+    }
+    this.expect(ok, field, value, `an absolute URL with scheme ${protocols.map(p => p.slice(0, -1)).join(' or ')}`);
+  }
+
+  /** One of a fixed set of values. */
+  public oneOf<T>(field: string, value: T, allowed: readonly T[]): void {
+    this.expect(allowed.includes(value), field, value, `one of ${allowed.map(show).join(', ')}`);
+  }
+
+  /** A non-empty string without surrounding white space. */
+  public text(field: string, value: string): void {
+    this.expect(typeof value === 'string' && value.length > 0 && value.trim() === value, field, value,
+      'a non-empty string without leading or trailing spaces');
+  }
+}
+
+/** A configuration that failed validation; the message lists every problem. */
+export class ConfigError extends Error {
+  public constructor(public readonly subject: string, public readonly problems: readonly string[]) {
+    super(`invalid ${subject}:\n${problems.map(p => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}

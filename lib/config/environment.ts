@@ -1,0 +1,101 @@
+import { Duration, Size } from 'cdk8s';
+import { ContainerResources, ObjectStorage, SecretKeyRef } from '../constructs/types';
+import { Checks, ConfigError } from './checks';
+
+/** The environments `npm run synth` renders, in this order. */
+export const ENVIRONMENT_NAMES = ['local', 'prod'] as const;
+
+/** The name of an environment: a directory under `dist/`. */
+export type EnvironmentName = typeof ENVIRONMENT_NAMES[number];
+
+/** Prometheus settings of an environment. */
+export interface PrometheusSettings {
+  /** How long samples are kept. */
+  readonly retention: Duration;
+  /** Size of the data volume; retention by size is set to 85 % of it so the volume never fills. */
+  readonly volumeSize: Size;
+  /** Default scrape and rule-evaluation interval. */
+  readonly scrapeInterval: Duration;
+  readonly resources: ContainerResources;
+}
+
+/** Grafana settings of an environment. */
+export interface GrafanaSettings {
+  /** Replicas; more than one needs `databaseUrl`, because each replica would otherwise keep its own SQLite database. */
+  readonly replicas: number;
+  /** Secret holding `admin-user`, `admin-password` and `secret-key`. */
+  readonly adminSecretName: string;
+  /** A shared database (`postgres://…` or `mysql://…`) for more than one replica. */
+  readonly databaseUrl?: SecretKeyRef;
+  /** Public URL of Grafana, used in links Grafana generates. */
+  readonly rootUrl?: string;
+  readonly resources: ContainerResources;
+}
+
+/**
+ * Everything that differs between environments. Charts translate it into construct props; constructs never read it.
+ */
+export interface EnvironmentConfig {
+  readonly name: EnvironmentName;
+  /** Name of the cluster, attached to metrics as the `cluster` external label. */
+  readonly clusterName: string;
+  /** StorageClass for every PersistentVolumeClaim; unset uses the cluster's default class. */
+  readonly storageClassName?: string;
+  /** Object storage for Loki and Tempo; unset keeps their data on a PersistentVolume (single replica). */
+  readonly objectStorage?: ObjectStorage;
+  readonly prometheus: PrometheusSettings;
+  readonly grafana: GrafanaSettings;
+}
+
+/**
+ * Checks every field of an environment and throws a {@link ConfigError} that lists each invalid field, the value
+ * found and what is allowed.
+ */
+export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
+  const c = new Checks();
+  c.oneOf('name', env.name, ENVIRONMENT_NAMES);
+  c.dnsLabel('clusterName', env.clusterName);
+  if (env.storageClassName !== undefined) c.dnsSubdomain('storageClassName', env.storageClassName);
+  if (env.objectStorage) checkObjectStorage(c, env.objectStorage);
+
+  c.duration('prometheus.retention', env.prometheus.retention, Duration.hours(2), Duration.days(3650));
+  c.size('prometheus.volumeSize', env.prometheus.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
+  c.duration('prometheus.scrapeInterval', env.prometheus.scrapeInterval, Duration.seconds(1), Duration.minutes(5));
+  checkResources(c, 'prometheus.resources', env.prometheus.resources);
+
+  c.integer('grafana.replicas', env.grafana.replicas, 1, 10);
+  c.expect(env.grafana.replicas === 1 || env.grafana.databaseUrl !== undefined, 'grafana.replicas', env.grafana.replicas,
+    '1 unless \'grafana.databaseUrl\' names a shared database (each replica would keep its own SQLite database)');
+  c.dnsSubdomain('grafana.adminSecretName', env.grafana.adminSecretName);
+  if (env.grafana.databaseUrl) checkSecretRef(c, 'grafana.databaseUrl', env.grafana.databaseUrl);
+  if (env.grafana.rootUrl !== undefined) c.url('grafana.rootUrl', env.grafana.rootUrl);
+  checkResources(c, 'grafana.resources', env.grafana.resources);
+
+  if (c.errors.length > 0) throw new ConfigError(`environment ${JSON.stringify(env.name)}`, c.errors);
+  return env;
+}
+
+function checkObjectStorage(c: Checks, s: ObjectStorage): void {
+  c.expect(/^[a-z0-9.-]+(:\d{1,5})?$/i.test(s.endpoint), 'objectStorage.endpoint', s.endpoint,
+    'host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP)');
+  c.text('objectStorage.region', s.region);
+  checkSecretRef(c, 'objectStorage.accessKeyId', s.accessKeyId);
+  checkSecretRef(c, 'objectStorage.secretAccessKey', s.secretAccessKey);
+  for (const field of ['lokiBucket', 'tempoBucket'] as const) {
+    c.expect(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s[field]), `objectStorage.${field}`, s[field],
+      'an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-")');
+  }
+}
+
+function checkSecretRef(c: Checks, field: string, ref: SecretKeyRef): void {
+  c.dnsSubdomain(`${field}.name`, ref.name);
+  c.expect(/^[-._a-zA-Z0-9]+$/.test(ref.key), `${field}.key`, ref.key, 'a Secret key (letters, digits, "-", "_" and ".")');
+}
+
+/** Checks the resources of one container: every environment's components go through it. */
+export function checkResources(c: Checks, field: string, r: ContainerResources): void {
+  c.integer(`${field}.cpuLimitMillis`, r.cpuLimitMillis, 10, 64_000);
+  c.integer(`${field}.cpuRequestMillis`, r.cpuRequestMillis, 1, r.cpuLimitMillis);
+  c.size(`${field}.memoryLimit`, r.memoryLimit, Size.mebibytes(16), Size.gibibytes(256));
+  c.size(`${field}.memoryRequest`, r.memoryRequest, Size.mebibytes(16), r.memoryLimit);
+}

@@ -1,0 +1,72 @@
+import { Duration, Size } from 'cdk8s';
+import { ConfigError } from './checks';
+import { EnvironmentConfig, EnvironmentName, validateEnvironment } from './environment';
+
+/**
+ * The environments this repository deploys. Edit these to fit your clusters; `npm run synth` validates them and
+ * renders `dist/<name>/`.
+ *
+ * - `local`: one node (kind, minikube, k3d): single replicas, data on PersistentVolumes, small requests.
+ * - `prod`: replicas where a component really runs more than one (with PodDisruptionBudgets and topology spread),
+ *   S3-compatible object storage with credentials from Secrets, larger volumes and longer retention.
+ */
+export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> = {
+  local: {
+    name: 'local',
+    clusterName: 'local',
+    prometheus: {
+      retention: Duration.days(3),
+      volumeSize: Size.gibibytes(5),
+      scrapeInterval: Duration.seconds(15),
+      resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1) },
+    },
+    grafana: {
+      replicas: 1,
+      adminSecretName: 'grafana-admin',
+      resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
+    },
+  },
+  prod: {
+    name: 'prod',
+    clusterName: 'prod',
+    objectStorage: {
+      endpoint: 's3.eu-west-1.amazonaws.com',
+      region: 'eu-west-1',
+      insecure: false,
+      forcePathStyle: false,
+      accessKeyId: { name: 'observability-object-storage', key: 'access-key-id' },
+      secretAccessKey: { name: 'observability-object-storage', key: 'secret-access-key' },
+      lokiBucket: 'obs-canary-loki',
+      tempoBucket: 'obs-canary-tempo',
+    },
+    prometheus: {
+      retention: Duration.days(15),
+      volumeSize: Size.gibibytes(50),
+      scrapeInterval: Duration.seconds(30),
+      resources: { cpuRequestMillis: 500, cpuLimitMillis: 2000, memoryRequest: Size.gibibytes(2), memoryLimit: Size.gibibytes(4) },
+    },
+    grafana: {
+      replicas: 2,
+      adminSecretName: 'grafana-admin',
+      databaseUrl: { name: 'grafana-database', key: 'url' },
+      resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1) },
+    },
+  },
+};
+
+/**
+ * Looks up an environment by name and validates it.
+ *
+ * @param name the environment, usually from `DEPLOY_ENV`
+ * @param environments where to look it up (tests pass their own)
+ */
+export function loadEnvironment(name: string,
+  environments: Readonly<Record<string, EnvironmentConfig>> = ENVIRONMENTS): EnvironmentConfig {
+  const env = Object.prototype.hasOwnProperty.call(environments, name) ? environments[name] : undefined;
+  if (!env) {
+    throw new ConfigError('environment name', [
+      `'DEPLOY_ENV' must be one of ${Object.keys(environments).map(n => JSON.stringify(n)).join(', ')}, got ${JSON.stringify(name)}`,
+    ]);
+  }
+  return validateEnvironment(env);
+}

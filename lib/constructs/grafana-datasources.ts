@@ -1,0 +1,269 @@
+/**
+ * Typed Grafana datasource provisioning for the three signals, linked to each other by fixed uids:
+ * a log line's trace id opens the trace in Tempo, a span opens its logs in Loki and its service graph in Prometheus,
+ * and an exemplar on a Prometheus series opens its trace.
+ *
+ * Values hold Grafana's own macros (`${__value.raw}`); {@link escapeProvisioningDollars} doubles every `$` when the
+ * file is rendered, because Grafana expands `$VAR` and `${VAR}` from the environment in provisioning files.
+ *
+ * @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources
+ */
+
+/** The uids every link refers to. */
+export const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki', tempo: 'tempo' } as const;
+
+/** A provisioned datasource. */
+export interface GrafanaDatasource {
+  readonly name: string;
+  readonly type: 'prometheus' | 'loki' | 'tempo';
+  /** Fixed uid: links between datasources use it, and a generated one would break them silently. */
+  readonly uid: string;
+  readonly url: string;
+  readonly access: 'proxy';
+  readonly isDefault: boolean;
+  readonly editable: boolean;
+  readonly jsonData: PrometheusJsonData | LokiJsonData | TempoJsonData;
+}
+
+/** Where an exemplar's trace id label opens a trace. */
+export interface ExemplarTraceIdDestination {
+  /** Label of the exemplar holding the trace id. */
+  readonly name: string;
+  readonly datasourceUid: string;
+  readonly urlDisplayLabel?: string;
+}
+
+/** Settings of a Prometheus datasource. */
+export interface PrometheusJsonData {
+  readonly httpMethod: 'POST' | 'GET';
+  /** The scrape interval, so `$__rate_interval` is right. */
+  readonly timeInterval: string;
+  readonly prometheusType: 'Prometheus';
+  readonly exemplarTraceIdDestinations: readonly ExemplarTraceIdDestination[];
+}
+
+/** A link from a log line to a trace. */
+export interface DerivedField {
+  readonly name: string;
+  /** `label`: match a label or structured-metadata key by regex; `regex`: capture from the log line. */
+  readonly matcherType: 'label' | 'regex';
+  readonly matcherRegex: string;
+  readonly datasourceUid: string;
+  /** For an internal link, the query sent to the target datasource. */
+  readonly url: string;
+  readonly urlDisplayLabel: string;
+}
+
+/** Settings of a Loki datasource. */
+export interface LokiJsonData {
+  readonly maxLines: number;
+  readonly derivedFields: readonly DerivedField[];
+}
+
+/** A span attribute mapped to a Loki label for the span-to-logs link. */
+export interface SpanTagMapping {
+  /** Span or resource attribute, such as `service.name`. */
+  readonly key: string;
+  /** Loki label that holds the same value. */
+  readonly value: string;
+}
+
+/** Settings of a Tempo datasource. */
+export interface TempoJsonData {
+  readonly tracesToLogsV2: {
+    readonly datasourceUid: string;
+    readonly spanStartTimeShift: string;
+    readonly spanEndTimeShift: string;
+    readonly tags: readonly SpanTagMapping[];
+    readonly filterByTraceID: boolean;
+    readonly filterBySpanID: boolean;
+    readonly customQuery: boolean;
+  };
+  readonly tracesToMetrics: {
+    readonly datasourceUid: string;
+    readonly spanStartTimeShift: string;
+    readonly spanEndTimeShift: string;
+    readonly tags: readonly SpanTagMapping[];
+    readonly queries: ReadonlyArray<{ readonly name: string; readonly query: string }>;
+  };
+  readonly serviceMap: { readonly datasourceUid: string };
+  readonly nodeGraph: { readonly enabled: boolean };
+  readonly search: { readonly hide: boolean };
+  readonly traceQuery: { readonly timeShiftEnabled: boolean; readonly spanStartTimeShift: string; readonly spanEndTimeShift: string };
+  readonly streamingEnabled: { readonly search: boolean; readonly metrics: boolean };
+}
+
+/** Options of {@link prometheusDatasource}. */
+export interface PrometheusDatasourceOptions {
+  readonly url: string;
+  /** The scrape interval, as Grafana should assume it (`30s`). */
+  readonly scrapeInterval: string;
+  /** @default DATASOURCE_UIDS.tempo */
+  readonly tempoUid?: string;
+}
+
+/**
+ * The Prometheus datasource (the default one), with exemplars linked to Tempo: `trace_id` is what the services'
+ * prom-client and the OpenTelemetry SDKs put on exemplars, `traceID` what Tempo's metrics-generator writes.
+ */
+export function prometheusDatasource(options: PrometheusDatasourceOptions): GrafanaDatasource {
+  const tempoUid = options.tempoUid ?? DATASOURCE_UIDS.tempo;
+  return {
+    name: 'Prometheus',
+    type: 'prometheus',
+    uid: DATASOURCE_UIDS.prometheus,
+    url: options.url,
+    access: 'proxy',
+    isDefault: true,
+    editable: false,
+    jsonData: {
+      httpMethod: 'POST',
+      timeInterval: options.scrapeInterval,
+      prometheusType: 'Prometheus',
+      exemplarTraceIdDestinations: [
+        { name: 'trace_id', datasourceUid: tempoUid, urlDisplayLabel: 'View Trace' },
+        { name: 'traceID', datasourceUid: tempoUid, urlDisplayLabel: 'View Trace' },
+      ],
+    },
+  };
+}
+
+/** Options of {@link lokiDatasource}. */
+export interface LokiDatasourceOptions {
+  readonly url: string;
+  /** @default DATASOURCE_UIDS.tempo */
+  readonly tempoUid?: string;
+  /**
+   * Structured-metadata key (or label) holding the trace id.
+   * @default 'trace_id'
+   */
+  readonly traceIdKey?: string;
+}
+
+/**
+ * The Loki datasource with two "View Trace" links to Tempo: one on the `trace_id` structured metadata that Promtail
+ * and Loki's OTLP ingestion attach, one on the `"trace_id":"…"` field of a JSON log line, for lines that reached Loki
+ * without the metadata.
+ */
+export function lokiDatasource(options: LokiDatasourceOptions): GrafanaDatasource {
+  const tempoUid = options.tempoUid ?? DATASOURCE_UIDS.tempo;
+  const key = options.traceIdKey ?? 'trace_id';
+  return {
+    name: 'Loki',
+    type: 'loki',
+    uid: DATASOURCE_UIDS.loki,
+    url: options.url,
+    access: 'proxy',
+    isDefault: false,
+    editable: false,
+    jsonData: {
+      maxLines: 1000,
+      derivedFields: [
+        {
+          name: key, matcherType: 'label', matcherRegex: `^${key}$`,
+          datasourceUid: tempoUid, url: '${__value.raw}', urlDisplayLabel: 'View Trace',
+        },
+        {
+          name: `${key}_in_line`, matcherType: 'regex', matcherRegex: `"${key}":"([0-9a-f]{32})"`,
+          datasourceUid: tempoUid, url: '${__value.raw}', urlDisplayLabel: 'View Trace',
+        },
+      ],
+    },
+  };
+}
+
+/** Options of {@link tempoDatasource}. */
+export interface TempoDatasourceOptions {
+  readonly url: string;
+  /** @default DATASOURCE_UIDS.loki */
+  readonly lokiUid?: string;
+  /** @default DATASOURCE_UIDS.prometheus */
+  readonly prometheusUid?: string;
+  /**
+   * Span attributes and the Loki labels holding the same values: the span-to-logs query selects on them (the link
+   * appears only when a span has at least one of these attributes).
+   * @default - `service.name` → `app`, `k8s.namespace.name` → `namespace`
+   */
+  readonly logLabels?: readonly SpanTagMapping[];
+}
+
+/**
+ * The Tempo datasource: span → logs in Loki filtered by trace id, span → metrics and the service graph in Prometheus
+ * (from Tempo's metrics-generator), node graph and streaming on.
+ */
+export function tempoDatasource(options: TempoDatasourceOptions): GrafanaDatasource {
+  const lokiUid = options.lokiUid ?? DATASOURCE_UIDS.loki;
+  const prometheusUid = options.prometheusUid ?? DATASOURCE_UIDS.prometheus;
+  return {
+    name: 'Tempo',
+    type: 'tempo',
+    uid: DATASOURCE_UIDS.tempo,
+    url: options.url,
+    access: 'proxy',
+    isDefault: false,
+    editable: false,
+    jsonData: {
+      tracesToLogsV2: {
+        datasourceUid: lokiUid,
+        // log lines are written around the span, not exactly inside it
+        spanStartTimeShift: '-2m',
+        spanEndTimeShift: '2m',
+        tags: options.logLabels ?? [{ key: 'service.name', value: 'app' }, { key: 'k8s.namespace.name', value: 'namespace' }],
+        filterByTraceID: true,
+        filterBySpanID: false,
+        customQuery: false,
+      },
+      tracesToMetrics: {
+        datasourceUid: prometheusUid,
+        spanStartTimeShift: '-2m',
+        spanEndTimeShift: '2m',
+        tags: [{ key: 'service.name', value: 'service' }],
+        queries: [
+          { name: 'Request rate', query: 'sum(rate(traces_spanmetrics_calls_total{${__tags}}[5m]))' },
+          {
+            name: 'p95 latency',
+            query: 'histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{${__tags}}[5m])))',
+          },
+        ],
+      },
+      serviceMap: { datasourceUid: prometheusUid },
+      nodeGraph: { enabled: true },
+      search: { hide: false },
+      traceQuery: { timeShiftEnabled: true, spanStartTimeShift: '-1h', spanEndTimeShift: '1h' },
+      streamingEnabled: { search: true, metrics: true },
+    },
+  };
+}
+
+/**
+ * Every `datasourceUid` a datasource's settings refer to, found by walking them: used to check that each link
+ * resolves to a provisioned datasource.
+ */
+export function referencedDatasourceUids(value: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      v.forEach(walk);
+    } else if (v && typeof v === 'object') {
+      for (const [key, inner] of Object.entries(v)) {
+        if (key === 'datasourceUid' && typeof inner === 'string') found.add(inner);
+        else walk(inner);
+      }
+    }
+  };
+  walk(value);
+  return [...found].sort();
+}
+
+/**
+ * Doubles every `$` in every string, so that Grafana's provisioning, which expands `$VAR` and `${VAR}` from the
+ * environment, hands Grafana the literal macro (`$${__value.raw}` in the file is `${__value.raw}` in Grafana).
+ */
+export function escapeProvisioningDollars<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\$/g, '$$$$') as T;
+  if (Array.isArray(value)) return value.map(escapeProvisioningDollars) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeProvisioningDollars(v)])) as T;
+  }
+  return value;
+}

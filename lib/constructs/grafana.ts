@@ -1,0 +1,365 @@
+import { Chart, Lazy, Size, Yaml } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { show, validationError } from '../errors';
+import { IMAGES } from '../images';
+import { GrafanaDatasource, escapeProvisioningDollars, referencedDatasourceUids } from './grafana-datasources';
+import { PodScrapeTarget } from './prometheus-config';
+import { renderIni } from './private/ini';
+import {
+  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+  spreadReplicas,
+} from './private/workload';
+import { ContainerResources, SecretKeyRef } from './types';
+
+/** Properties of {@link Grafana}. */
+export interface GrafanaProps {
+  /**
+   * Grafana image, pinned by tag or digest.
+   * @default IMAGES.grafana
+   */
+  readonly image?: string;
+  /**
+   * Replicas. More than one needs `databaseUrl`: each replica would otherwise keep its own SQLite database.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Secret with the keys `admin-user`, `admin-password` and `secret-key` (the key that encrypts datasource secrets).
+   * It is referenced, never rendered: create it before the first sync.
+   * @default 'grafana-admin'
+   */
+  readonly adminSecretName?: string;
+  /**
+   * A shared database URL (`postgres://…`, `mysql://…`) from a Secret.
+   * @default - SQLite on an emptyDir: dashboards and datasources are provisioned from code, so nothing of value is lost
+   */
+  readonly databaseUrl?: SecretKeyRef;
+  /**
+   * Public URL of Grafana, used in links Grafana generates (alerts, shared links).
+   * @default - Grafana's default, http://localhost:3000
+   */
+  readonly rootUrl?: string;
+  /**
+   * Datasources to provision; more can be added with {@link Grafana.addDatasource}.
+   * @default - none
+   */
+  readonly datasources?: readonly GrafanaDatasource[];
+  /**
+   * CPU and memory of the Grafana container.
+   * @default - 50m/500m CPU, 128Mi/512Mi
+   */
+  readonly resources?: ContainerResources;
+}
+
+/** A dashboard to provision. */
+export interface GrafanaDashboardOptions {
+  /** Folder the dashboard appears in. */
+  readonly folder: string;
+  /** The dashboard model (as exported by Grafana or built with the foundation SDK); it must carry a `uid`. */
+  readonly dashboard: { readonly uid?: string; readonly title?: string; readonly [key: string]: unknown };
+}
+
+const NAME = 'grafana';
+const PORT = 3000;
+const ADMIN_KEYS = { user: 'admin-user', password: 'admin-password', secretKey: 'secret-key' } as const;
+const CONFIG_DIR = '/etc/grafana-config';
+const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
+const UID = /^[a-zA-Z0-9_-]{1,40}$/;
+const FOLDER = /^[A-Za-z0-9][A-Za-z0-9 _-]{0,62}$/;
+// ConfigMaps are capped at 1 MiB; leave room for metadata
+const MAX_CONFIGMAP_BYTES = 900 * 1024;
+
+/**
+ * Grafana with provisioned datasources and dashboards, admin credentials from a Secret, and a read-only root file
+ * system (data, plugins, search index and /tmp on emptyDirs).
+ */
+export class Grafana extends Construct {
+  public readonly name = NAME;
+  public readonly image: string;
+  public readonly replicas: number;
+  /** In-cluster URL of the UI and API. */
+  public readonly url: string;
+  /** What Grafana exposes for scraping. */
+  public readonly metricsTarget: PodScrapeTarget;
+
+  private readonly datasourceList: GrafanaDatasource[] = [];
+  private readonly dashboards = new Map<string, Map<string, string>>();
+
+  public constructor(scope: Construct, id: string, props: GrafanaProps = {}) {
+    super(scope, id);
+    this.image = props.image ?? IMAGES.grafana;
+    this.replicas = props.replicas ?? 1;
+    const adminSecretName = props.adminSecretName ?? 'grafana-admin';
+    const resources = props.resources ?? {
+      cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512),
+    };
+
+    const namespace = Chart.of(this).namespace;
+    if (!namespace) throw validationError(this, 'Grafana must be placed in a chart with a namespace');
+    if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 10) {
+      throw validationError(this, `'replicas' must be an integer from 1 to 10, got ${show(this.replicas)}`);
+    }
+    if (this.replicas > 1 && !props.databaseUrl) {
+      throw validationError(this, `'replicas' must be 1 unless 'databaseUrl' is set (each replica would keep its own SQLite database), got ${this.replicas}`);
+    }
+    if (props.rootUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.rootUrl)) {
+      throw validationError(this, `'rootUrl' must be an absolute http(s) URL, got ${show(props.rootUrl)}`);
+    }
+    this.url = `http://${NAME}.${namespace}.svc.cluster.local:${PORT}`;
+    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: 'http' };
+    for (const ds of props.datasources ?? []) this.addDatasource(ds);
+
+    this.node.addValidation({ validate: () => this.danglingLinks() });
+
+    const ini = renderIni({
+      server: { http_port: PORT, enable_gzip: true, ...(props.rootUrl ? { root_url: props.rootUrl } : {}) },
+      analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false, feedback_links_enabled: false },
+      log: { mode: 'console', level: 'info' },
+      // JSON, so that Promtail parses level and message like every other log line
+      'log.console': { format: 'json' },
+      security: { disable_gravatar: true, cookie_secure: props.rootUrl?.startsWith('https://') ?? false },
+      users: { allow_sign_up: false },
+      'auth.anonymous': { enabled: false },
+      // plugins come with the pinned image: no downloads from grafana.com at start (reproducible, works without egress)
+      plugins: { preinstall_disabled: true },
+      unified_storage: { index_path: '/var/lib/grafana-search/bleve' },
+    });
+    const datasourcesYaml = (): string => Yaml.stringify(escapeProvisioningDollars({
+      apiVersion: 1,
+      // datasources removed from code are removed from Grafana too
+      prune: true,
+      datasources: this.datasourceList,
+    }));
+    const providersYaml = Yaml.stringify({
+      apiVersion: 1,
+      providers: [{
+        name: 'obs-canary',
+        orgId: 1,
+        type: 'file',
+        disableDeletion: true,
+        allowUiUpdates: false,
+        updateIntervalSeconds: 60,
+        options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: true },
+      }],
+    });
+    const emptyProvisioning = Yaml.stringify({ apiVersion: 1 });
+
+    const config = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: `${NAME}-config` },
+      data: { 'grafana.ini': ini },
+    });
+    const provisioning = new k8s.KubeConfigMap(this, 'Provisioning', {
+      metadata: { name: `${NAME}-provisioning` },
+      data: {
+        'datasources.yaml': Lazy.any({ produce: datasourcesYaml }),
+        'dashboards.yaml': providersYaml,
+        'empty.yaml': emptyProvisioning,
+      },
+    });
+
+    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: NAME },
+      automountServiceAccountToken: false,
+    });
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: NAME, labels: selectorLabels(NAME) },
+      spec: {
+        selector: selectorLabels(NAME),
+        ports: [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromString('http'), appProtocol: 'http' }],
+      },
+    });
+
+    const secretEnv = (envName: string, ref: SecretKeyRef): k8s.EnvVar => ({
+      name: envName, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
+    });
+    const topologySpreadConstraints = spreadReplicas(this, {
+      name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment',
+    });
+
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: NAME },
+      spec: {
+        replicas: this.replicas,
+        selector: { matchLabels: selectorLabels(NAME) },
+        template: {
+          metadata: {
+            labels: podLabels(NAME, 'dashboards'),
+            annotations: {
+              'checksum/config': Lazy.any({ produce: () => checksum(ini, datasourcesYaml(), providersYaml, this.dashboardDigest()) }),
+            },
+          },
+          spec: Lazy.any({
+            produce: (): k8s.PodSpec => ({
+              serviceAccountName: serviceAccount.name,
+              automountServiceAccountToken: false,
+              securityContext: podSecurityContext({ user: 472, group: 472 }),
+              ...(topologySpreadConstraints.length > 0 ? { topologySpreadConstraints } : {}),
+              containers: [{
+                name: NAME,
+                image: this.image,
+                ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+                env: [
+                  { name: 'GF_PATHS_CONFIG', value: `${CONFIG_DIR}/grafana.ini` },
+                  secretEnv('GF_SECURITY_ADMIN_USER', { name: adminSecretName, key: ADMIN_KEYS.user }),
+                  secretEnv('GF_SECURITY_ADMIN_PASSWORD', { name: adminSecretName, key: ADMIN_KEYS.password }),
+                  secretEnv('GF_SECURITY_SECRET_KEY', { name: adminSecretName, key: ADMIN_KEYS.secretKey }),
+                  ...(props.databaseUrl ? [secretEnv('GF_DATABASE_URL', props.databaseUrl)] : []),
+                ],
+                startupProbe: httpProbe('/api/health', 'http', { periodSeconds: 5, failureThreshold: 60 }),
+                readinessProbe: httpProbe('/api/health', 'http', { periodSeconds: 10, timeoutSeconds: 3 }),
+                livenessProbe: httpProbe('/api/health', 'http', { periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 }),
+                resources: resourceRequirements(resources),
+                securityContext: containerSecurityContext(),
+                volumeMounts: [
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                  { name: 'provisioning', mountPath: '/etc/grafana/provisioning', readOnly: true },
+                  { name: 'dashboards', mountPath: DASHBOARDS_DIR, readOnly: true },
+                  { name: 'data', mountPath: '/var/lib/grafana' },
+                  { name: 'search', mountPath: '/var/lib/grafana-search' },
+                  { name: 'logs', mountPath: '/var/log/grafana' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              }],
+              volumes: [
+                { name: 'config', configMap: { name: config.name } },
+                {
+                  name: 'provisioning',
+                  configMap: {
+                    name: provisioning.name,
+                    items: [
+                      { key: 'datasources.yaml', path: 'datasources/datasources.yaml' },
+                      { key: 'dashboards.yaml', path: 'dashboards/dashboards.yaml' },
+                      // Grafana logs an error for each provisioning directory that is missing
+                      { key: 'empty.yaml', path: 'alerting/empty.yaml' },
+                      { key: 'empty.yaml', path: 'plugins/empty.yaml' },
+                    ],
+                  },
+                },
+                this.dashboardsVolume(),
+                { name: 'data', emptyDir: {} },
+                { name: 'search', emptyDir: {} },
+                { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+                { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              ],
+            }),
+          }),
+        },
+      },
+    });
+  }
+
+  /**
+   * Provisions a datasource.
+   *
+   * @throws if its uid or name is already taken
+   */
+  public addDatasource(datasource: GrafanaDatasource): void {
+    if (!UID.test(datasource.uid)) {
+      throw validationError(this, `datasource uid must match ${UID.source}, got ${show(datasource.uid)}`);
+    }
+    if (this.datasourceList.some(d => d.uid === datasource.uid || d.name === datasource.name)) {
+      throw validationError(this, `datasource ${show(datasource.name)} (uid ${show(datasource.uid)}) is already provisioned`);
+    }
+    this.datasourceList.push(datasource);
+  }
+
+  /** The provisioned datasources (a copy). */
+  public get datasources(): readonly GrafanaDatasource[] {
+    return [...this.datasourceList];
+  }
+
+  /**
+   * Provisions a dashboard from code into a folder. Dashboards are read-only in the UI: change them here.
+   *
+   * @throws if the dashboard has no valid uid, the uid is taken, or the folder's ConfigMap would exceed 900 KiB
+   */
+  public addDashboard(options: GrafanaDashboardOptions): void {
+    const uid = options.dashboard.uid;
+    if (uid === undefined || !UID.test(uid)) {
+      throw validationError(this, `dashboard uid must match ${UID.source}, got ${show(uid)}`);
+    }
+    if (!FOLDER.test(options.folder)) {
+      throw validationError(this, `dashboard folder must match ${FOLDER.source}, got ${show(options.folder)}`);
+    }
+    if ([...this.dashboards.values()].some(f => f.has(`${uid}.json`))) {
+      throw validationError(this, `a dashboard with uid ${show(uid)} is already provisioned`);
+    }
+    const folder = this.dashboards.get(options.folder) ?? new Map<string, string>();
+    folder.set(`${uid}.json`, JSON.stringify(options.dashboard, undefined, 1));
+    const bytes = [...folder.values()].reduce((sum, json) => sum + Buffer.byteLength(json), 0);
+    if (bytes > MAX_CONFIGMAP_BYTES) {
+      throw validationError(this, `dashboards of folder ${show(options.folder)} would take ${bytes} bytes, more than a ConfigMap holds (${MAX_CONFIGMAP_BYTES}); use another folder`);
+    }
+    this.dashboards.set(options.folder, folder);
+    const slug = options.folder.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    const id = `Dashboards${slug}`;
+    if (!this.node.tryFindChild(id)) {
+      new k8s.KubeConfigMap(this, id, {
+        metadata: { name: `${NAME}-dashboards-${slug}`, labels: { 'grafana.com/folder': slug } },
+        data: Lazy.any({ produce: () => Object.fromEntries(this.dashboards.get(options.folder) ?? []) }),
+      });
+    }
+  }
+
+  private dashboardsVolume(): k8s.Volume {
+    if (this.dashboards.size === 0) return { name: 'dashboards', emptyDir: {} };
+    return {
+      name: 'dashboards',
+      projected: {
+        sources: [...this.dashboards.entries()].map(([folder, files]) => {
+          const slug = folder.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+          return {
+            configMap: {
+              name: `${NAME}-dashboards-${slug}`,
+              items: [...files.keys()].map(key => ({ key, path: `${folder}/${key}` })),
+            },
+          };
+        }),
+      },
+    };
+  }
+
+  private dashboardDigest(): string {
+    return checksum(...[...this.dashboards.values()].flatMap(f => [...f.entries()].flat()));
+  }
+
+  /** Links from one datasource to another, and dashboards' datasources, that name a uid nobody provisions. */
+  private danglingLinks(): string[] {
+    const uids = new Set(this.datasourceList.map(d => d.uid));
+    const errors: string[] = [];
+    for (const ds of this.datasourceList) {
+      for (const target of referencedDatasourceUids(ds.jsonData)) {
+        if (!uids.has(target)) errors.push(`datasource ${show(ds.uid)} links to datasource uid ${show(target)}, which is not provisioned`);
+      }
+    }
+    for (const [folder, files] of this.dashboards) {
+      for (const [file, json] of files) {
+        for (const target of dashboardDatasourceUids(JSON.parse(json))) {
+          if (!uids.has(target)) errors.push(`dashboard ${folder}/${file} uses datasource uid ${show(target)}, which is not provisioned`);
+        }
+      }
+    }
+    return errors;
+  }
+}
+
+/** Datasource uids a dashboard refers to (`"datasource": { "uid": … }`), ignoring variables such as `${ds}`. */
+export function dashboardDatasourceUids(dashboard: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      v.forEach(walk);
+    } else if (v && typeof v === 'object') {
+      for (const [key, inner] of Object.entries(v)) {
+        if (key === 'datasource' && inner && typeof inner === 'object' && 'uid' in inner) {
+          const uid = (inner as { uid: unknown }).uid;
+          if (typeof uid === 'string' && !uid.startsWith('$') && !uid.startsWith('-- ')) found.add(uid);
+        }
+        walk(inner);
+      }
+    }
+  };
+  walk(dashboard);
+  return [...found].sort();
+}

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { quantity } from '../../private/units';
+import { ContainerResources } from '../types';
+
+/** The label every workload selects its pods by: immutable once applied, so it never embeds a construct path. */
+export const NAME_LABEL = 'app.kubernetes.io/name';
+
+/** The selector labels of a component: `app.kubernetes.io/name: <name>`. */
+export function selectorLabels(name: string): Record<string, string> {
+  return { [NAME_LABEL]: name };
+}
+
+/** Labels of a component's pods: the selector plus the component's role. */
+export function podLabels(name: string, component: string): Record<string, string> {
+  return { ...selectorLabels(name), 'app.kubernetes.io/component': component, 'app.kubernetes.io/part-of': 'obs-canary' };
+}
+
+/** Who a pod runs as. */
+export interface RunAs {
+  readonly user: number;
+  readonly group: number;
+  /** Group that owns mounted volumes. @default - the same as `group` */
+  readonly fsGroup?: number;
+}
+
+/** A pod security context: non-root, RuntimeDefault seccomp, volumes chowned only when their owner differs. */
+export function podSecurityContext(runAs: RunAs): k8s.PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: runAs.user,
+    runAsGroup: runAs.group,
+    fsGroup: runAs.fsGroup ?? runAs.group,
+    fsGroupChangePolicy: 'OnRootMismatch',
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** A container security context: read-only root file system, no privilege escalation, no capabilities. */
+export function containerSecurityContext(): k8s.SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Requests and limits for both CPU and memory. */
+export function resourceRequirements(r: ContainerResources): k8s.ResourceRequirements {
+  return {
+    requests: { cpu: k8s.Quantity.fromString(`${r.cpuRequestMillis}m`), memory: k8s.Quantity.fromString(quantity(r.memoryRequest)) },
+    limits: { cpu: k8s.Quantity.fromString(`${r.cpuLimitMillis}m`), memory: k8s.Quantity.fromString(quantity(r.memoryLimit)) },
+  };
+}
+
+/** Timing of a probe, in seconds. */
+export interface ProbeTiming {
+  readonly initialDelaySeconds?: number;
+  readonly periodSeconds?: number;
+  readonly timeoutSeconds?: number;
+  readonly failureThreshold?: number;
+}
+
+/** An HTTP GET probe against a named container port. */
+export function httpProbe(path: string, port: string, timing: ProbeTiming = {}): k8s.Probe {
+  return {
+    httpGet: { path, port: k8s.IntOrString.fromString(port) },
+    periodSeconds: timing.periodSeconds ?? 10,
+    timeoutSeconds: timing.timeoutSeconds ?? 2,
+    failureThreshold: timing.failureThreshold ?? 3,
+    ...(timing.initialDelaySeconds !== undefined ? { initialDelaySeconds: timing.initialDelaySeconds } : {}),
+  };
+}
+
+/**
+ * A short digest of rendered configuration, put on the pod template so that a config change rolls the pods (a
+ * ConfigMap change alone does not restart anything).
+ */
+export function checksum(...parts: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** What a highly available workload needs to know about itself. */
+export interface SpreadOptions {
+  /** Name of the workload: the PodDisruptionBudget gets the same name. */
+  readonly name: string;
+  readonly replicas: number;
+  readonly selector: Record<string, string>;
+  /** Deployments can tell rolling-update generations apart by `pod-template-hash`; StatefulSets cannot. */
+  readonly kind: 'Deployment' | 'StatefulSet';
+}
+
+/**
+ * Spreads the replicas of a workload over nodes (required) and zones (preferred) and keeps all but one of them up
+ * during voluntary disruptions. A single replica gets neither: a budget would block every node drain.
+ *
+ * @returns the topology spread constraints for the pod spec, empty for a single replica
+ */
+export function spreadReplicas(scope: Construct, options: SpreadOptions): k8s.TopologySpreadConstraint[] {
+  if (options.replicas <= 1) return [];
+  new k8s.KubePodDisruptionBudget(scope, 'DisruptionBudget', {
+    metadata: { name: options.name },
+    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: options.selector } },
+  });
+  const matchLabelKeys = options.kind === 'Deployment' ? ['pod-template-hash'] : undefined;
+  return [
+    { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule',
+      labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
+    { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
+  ];
+}

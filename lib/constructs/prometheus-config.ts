@@ -1,0 +1,133 @@
+/**
+ * The part of the Prometheus configuration file this project renders, typed so that a misspelt key fails `tsc`.
+ * Keys keep Prometheus's own snake_case spelling: the objects are serialized as they are.
+ *
+ * @see https://prometheus.io/docs/prometheus/latest/configuration/configuration/
+ */
+
+/** A relabelling step. */
+export interface RelabelConfig {
+  readonly source_labels?: readonly string[];
+  readonly separator?: string;
+  readonly regex?: string;
+  readonly target_label?: string;
+  readonly replacement?: string;
+  readonly action?: 'replace' | 'keep' | 'drop' | 'keepequal' | 'dropequal' | 'labelmap' | 'labeldrop' | 'labelkeep'
+  | 'hashmod' | 'lowercase' | 'uppercase';
+}
+
+/** Kubernetes service discovery. */
+export interface KubernetesSdConfig {
+  readonly role: 'pod' | 'service' | 'endpoints' | 'endpointslice' | 'node' | 'ingress';
+  readonly namespaces?: { readonly names: readonly string[] };
+  /** Server-side label and field selectors: fewer objects watched than relabel filtering alone. */
+  readonly selectors?: ReadonlyArray<{ readonly role: KubernetesSdConfig['role']; readonly label?: string; readonly field?: string }>;
+}
+
+/** A fixed list of targets. */
+export interface StaticConfig {
+  readonly targets: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** A list of targets read from files (used by the tests to check configs offline). */
+export interface FileSdConfig {
+  readonly files: readonly string[];
+}
+
+/** One scrape job. */
+export interface ScrapeConfig {
+  readonly job_name: string;
+  readonly scrape_interval?: string;
+  readonly scrape_timeout?: string;
+  readonly metrics_path?: string;
+  readonly scheme?: 'http' | 'https';
+  readonly honor_labels?: boolean;
+  readonly kubernetes_sd_configs?: readonly KubernetesSdConfig[];
+  readonly static_configs?: readonly StaticConfig[];
+  readonly file_sd_configs?: readonly FileSdConfig[];
+  readonly relabel_configs?: readonly RelabelConfig[];
+  readonly metric_relabel_configs?: readonly RelabelConfig[];
+}
+
+/** A recording rule: `record` is the new series name, `expr` the PromQL it stores. */
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** An alerting rule. */
+export interface AlertingRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** A group of rules evaluated together. */
+export interface RuleGroup {
+  readonly name: string;
+  readonly interval?: string;
+  readonly rules: ReadonlyArray<RecordingRule | AlertingRule>;
+}
+
+/** A rule file: what `promtool check rules` reads. */
+export interface RuleFile {
+  readonly groups: readonly RuleGroup[];
+}
+
+/** The main configuration file. */
+export interface PrometheusConfig {
+  readonly global: {
+    readonly scrape_interval: string;
+    readonly scrape_timeout?: string;
+    readonly evaluation_interval: string;
+    readonly external_labels?: Readonly<Record<string, string>>;
+  };
+  readonly rule_files: readonly string[];
+  readonly scrape_configs: readonly ScrapeConfig[];
+  readonly storage?: {
+    readonly tsdb?: { readonly retention?: { readonly time?: string; readonly size?: string } };
+    readonly exemplars?: { readonly max_exemplars: number };
+  };
+}
+
+/** Pods to scrape, found by Kubernetes service discovery: a workload hands this to Prometheus to be scraped. */
+export interface PodScrapeTarget {
+  /** The `job` label of the scraped series. */
+  readonly job: string;
+  /** Namespace of the pods. */
+  readonly namespace: string;
+  /** Labels the pods carry (matched server-side). */
+  readonly selector: Readonly<Record<string, string>>;
+  /** Name of the container port that serves metrics. */
+  readonly port: string;
+  /** HTTP path of the metrics. @default '/metrics' */
+  readonly path?: string;
+}
+
+/**
+ * A scrape job for pods found by Kubernetes service discovery, keeping only the named metrics port and labelling each
+ * series with `namespace`, `pod` and `node`.
+ */
+export function podScrapeConfig(target: PodScrapeTarget): ScrapeConfig {
+  const label = Object.entries(target.selector).map(([k, v]) => `${k}=${v}`).join(',');
+  return {
+    job_name: target.job,
+    metrics_path: target.path ?? '/metrics',
+    kubernetes_sd_configs: [{
+      role: 'pod',
+      namespaces: { names: [target.namespace] },
+      selectors: [{ role: 'pod', label }],
+    }],
+    relabel_configs: [
+      { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: target.port, action: 'keep' },
+      { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed', action: 'drop' },
+      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+      { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
+    ],
+  };
+}

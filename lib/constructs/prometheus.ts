@@ -1,0 +1,265 @@
+import { Chart, Duration, Lazy, Size, Yaml } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { show, validationError } from '../errors';
+import { IMAGES } from '../images';
+import { goDuration, promBytes, quantity } from '../private/units';
+import {
+  containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+} from './private/workload';
+import { PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, podScrapeConfig } from './prometheus-config';
+import { ContainerResources } from './types';
+
+/** Properties of {@link Prometheus}. */
+export interface PrometheusProps {
+  /**
+   * Prometheus image, pinned by tag or digest.
+   * @default IMAGES.prometheus
+   */
+  readonly image?: string;
+  /**
+   * How long samples are kept.
+   * @default Duration.days(15)
+   */
+  readonly retention?: Duration;
+  /**
+   * Size of the data volume. Retention by size is set to 85 % of it, so old blocks go before the volume fills.
+   * @default Size.gibibytes(10)
+   */
+  readonly volumeSize?: Size;
+  /**
+   * StorageClass of the data volume.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClassName?: string;
+  /**
+   * Default scrape and rule-evaluation interval.
+   * @default Duration.seconds(30)
+   */
+  readonly scrapeInterval?: Duration;
+  /**
+   * Labels added to every series Prometheus sends elsewhere (remote write, federation, alerts).
+   * @default - none
+   */
+  readonly externalLabels?: Readonly<Record<string, string>>;
+  /**
+   * Exemplars kept in memory (exemplar storage is always on: it links metrics to traces).
+   * @default 100000
+   */
+  readonly maxExemplars?: number;
+  /**
+   * CPU and memory of the Prometheus container.
+   * @default - 200m/1 CPU, 512Mi/2Gi
+   */
+  readonly resources?: ContainerResources;
+}
+
+const PORT = 9090;
+const NAME = 'prometheus';
+const CONFIG_DIR = '/etc/prometheus';
+const DATA_DIR = '/prometheus';
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/**
+ * Prometheus as a single-replica StatefulSet with a PersistentVolume, Kubernetes service discovery, the remote-write
+ * receiver (Tempo's metrics-generator and the Collector write to it) and exemplar storage.
+ *
+ * One replica on purpose: the remote-write receiver and the canary gate need one consistent store. Two independent
+ * replicas would each hold half of the remote-written series; high availability needs Thanos or Mimir on top.
+ */
+export class Prometheus extends Construct {
+  /** Name of the StatefulSet, Service and ServiceAccount. */
+  public readonly name = NAME;
+  public readonly image: string;
+  public readonly retention: Duration;
+  public readonly volumeSize: Size;
+  public readonly scrapeInterval: Duration;
+  /** Namespace Prometheus runs in. */
+  public readonly namespace: string;
+  /** In-cluster base URL of the HTTP API, for Grafana and the canary gate. */
+  public readonly url: string;
+  /** Remote-write endpoint. */
+  public readonly remoteWriteUrl: string;
+  /** What Prometheus itself exposes for scraping. */
+  public readonly metricsTarget: PodScrapeTarget;
+
+  private readonly scrapeConfigs: ScrapeConfig[] = [];
+  private readonly ruleGroups: RuleGroup[] = [];
+
+  public constructor(scope: Construct, id: string, props: PrometheusProps = {}) {
+    super(scope, id);
+    this.image = props.image ?? IMAGES.prometheus;
+    this.retention = props.retention ?? Duration.days(15);
+    this.volumeSize = props.volumeSize ?? Size.gibibytes(10);
+    this.scrapeInterval = props.scrapeInterval ?? Duration.seconds(30);
+    const maxExemplars = props.maxExemplars ?? 100_000;
+    const resources = props.resources ?? {
+      cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(512), memoryLimit: Size.gibibytes(2),
+    };
+
+    const namespace = Chart.of(this).namespace;
+    if (!namespace) throw validationError(this, 'Prometheus must be placed in a chart with a namespace');
+    this.namespace = namespace;
+    if (this.retention.toSeconds() < 7200) {
+      throw validationError(this, `'retention' must be at least 2h (one TSDB block), got ${show(this.retention)}`);
+    }
+    if (this.volumeSize.toMebibytes() < 1024) {
+      throw validationError(this, `'volumeSize' must be at least 1Gi, got ${quantity(this.volumeSize)}`);
+    }
+    const interval = this.scrapeInterval.toMilliseconds();
+    if (interval < 1000 || interval > 300_000 || interval % 1000 !== 0) {
+      throw validationError(this, `'scrapeInterval' must be whole seconds from 1s to 5m, got ${show(this.scrapeInterval)}`);
+    }
+    if (!Number.isInteger(maxExemplars) || maxExemplars < 0) {
+      throw validationError(this, `'maxExemplars' must be a non-negative integer, got ${maxExemplars}`);
+    }
+
+    this.url = `http://${NAME}.${namespace}.svc.cluster.local:${PORT}`;
+    this.remoteWriteUrl = `${this.url}/api/v1/write`;
+    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: 'http' };
+
+    const retentionSize = Size.mebibytes(Math.floor(this.volumeSize.toMebibytes() * 0.85));
+    const renderConfig = (): PrometheusConfig => ({
+      global: {
+        scrape_interval: goDuration(this.scrapeInterval),
+        evaluation_interval: goDuration(this.scrapeInterval),
+        ...(props.externalLabels ? { external_labels: { ...props.externalLabels } } : {}),
+      },
+      rule_files: [`${CONFIG_DIR}/rules.yml`],
+      scrape_configs: [
+        { job_name: NAME, static_configs: [{ targets: [`localhost:${PORT}`] }] },
+        ...this.scrapeConfigs,
+      ],
+      storage: {
+        tsdb: { retention: { time: goDuration(this.retention), size: promBytes(retentionSize) } },
+        exemplars: { max_exemplars: maxExemplars },
+      },
+    });
+    const renderRules = (): RuleFile => ({ groups: [...this.ruleGroups] });
+    const configYaml = (): string => Yaml.stringify(renderConfig());
+    const rulesYaml = (): string => Yaml.stringify(renderRules());
+
+    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: NAME },
+      // service discovery reads pods and endpoints from the API server
+      automountServiceAccountToken: true,
+    });
+    const clusterRole = new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: { name: `${namespace}-${NAME}` },
+      rules: [
+        { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      ],
+    });
+    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: `${namespace}-${NAME}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.name },
+      subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace }],
+    });
+
+    const config = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: `${NAME}-config` },
+      data: { 'prometheus.yml': Lazy.any({ produce: configYaml }), 'rules.yml': Lazy.any({ produce: rulesYaml }) },
+    });
+
+    const service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: NAME, labels: selectorLabels(NAME) },
+      spec: {
+        selector: selectorLabels(NAME),
+        ports: [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromString('http'), appProtocol: 'http' }],
+      },
+    });
+
+    new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: { name: NAME },
+      spec: {
+        serviceName: service.name,
+        replicas: 1,
+        selector: { matchLabels: selectorLabels(NAME) },
+        template: {
+          metadata: {
+            labels: podLabels(NAME, 'metrics'),
+            annotations: { 'checksum/config': Lazy.any({ produce: () => checksum(configYaml(), rulesYaml()) }) },
+          },
+          spec: {
+            serviceAccountName: serviceAccount.name,
+            automountServiceAccountToken: true,
+            securityContext: podSecurityContext({ user: 65534, group: 65534 }),
+            // a clean shutdown writes the head block; killing it early means a WAL replay on start
+            terminationGracePeriodSeconds: 120,
+            containers: [{
+              name: NAME,
+              image: this.image,
+              args: [
+                `--config.file=${CONFIG_DIR}/prometheus.yml`,
+                `--storage.tsdb.path=${DATA_DIR}`,
+                '--web.enable-remote-write-receiver',
+                '--enable-feature=exemplar-storage',
+              ],
+              ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+              // WAL replay after a restart can take minutes: the startup probe keeps liveness off until it is done
+              startupProbe: httpProbe('/-/ready', 'http', { periodSeconds: 10, failureThreshold: 60 }),
+              readinessProbe: httpProbe('/-/ready', 'http', { periodSeconds: 10, timeoutSeconds: 3 }),
+              livenessProbe: httpProbe('/-/healthy', 'http', { periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 }),
+              resources: resourceRequirements(resources),
+              securityContext: containerSecurityContext(),
+              volumeMounts: [
+                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                { name: 'data', mountPath: DATA_DIR },
+              ],
+            }],
+            volumes: [{ name: 'config', configMap: { name: config.name } }],
+          },
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'data' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
+            resources: { requests: { storage: k8s.Quantity.fromString(quantity(this.volumeSize)) } },
+          },
+        }],
+      },
+    });
+  }
+
+  /**
+   * Adds a scrape job.
+   *
+   * @throws if a job with the same name exists: Prometheus refuses duplicate job names
+   */
+  public addScrapeConfig(config: ScrapeConfig): void {
+    const names = [NAME, ...this.scrapeConfigs.map(c => c.job_name)];
+    if (names.includes(config.job_name)) {
+      throw validationError(this, `scrape job ${show(config.job_name)} already exists; job names must be unique`);
+    }
+    this.scrapeConfigs.push(config);
+  }
+
+  /** Scrapes the pods of a workload, found by Kubernetes service discovery. */
+  public scrape(target: PodScrapeTarget): void {
+    this.addScrapeConfig(podScrapeConfig(target));
+  }
+
+  /**
+   * Adds a group of recording or alerting rules.
+   *
+   * @throws if the group name is taken or a recorded name is not a valid metric name
+   */
+  public addRuleGroup(group: RuleGroup): void {
+    if (this.ruleGroups.some(g => g.name === group.name)) {
+      throw validationError(this, `rule group ${show(group.name)} already exists; group names must be unique`);
+    }
+    for (const rule of group.rules) {
+      if ('record' in rule && !METRIC_NAME.test(rule.record)) {
+        throw validationError(this, `recording rule name must match ${METRIC_NAME.source}, got ${show(rule.record)}`);
+      }
+    }
+    this.ruleGroups.push(group);
+  }
+
+  /** The scrape jobs added so far (a copy), not counting Prometheus's own. */
+  public get scrapeJobs(): readonly ScrapeConfig[] {
+    return [...this.scrapeConfigs];
+  }
+}

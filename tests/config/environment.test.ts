@@ -1,0 +1,92 @@
+import { Duration, Size } from 'cdk8s';
+import { ConfigError } from '../../lib/config/checks';
+import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
+import { ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
+
+const prod = ENVIRONMENTS.prod;
+const local = ENVIRONMENTS.local;
+
+/** The message of the error `fn` throws; fails the test when it does not throw. */
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected an error, none was thrown');
+}
+
+describe('environments', () => {
+  test.each(Object.keys(ENVIRONMENTS))('%s is valid', name => {
+    expect(loadEnvironment(name).name).toBe(name);
+  });
+
+  test('local is a single-node set-up: one replica, filesystem storage', () => {
+    expect(local.grafana.replicas).toBe(1);
+    expect(local.objectStorage).toBeUndefined();
+  });
+
+  test('prod uses object storage with credentials from a Secret and runs Grafana twice on a shared database', () => {
+    expect(prod.objectStorage?.secretAccessKey).toEqual({ name: 'observability-object-storage', key: 'secret-access-key' });
+    expect(prod.grafana.replicas).toBe(2);
+    expect(prod.grafana.databaseUrl).toBeDefined();
+  });
+
+  test('fails on an unknown name, listing the known ones', () => {
+    expect(errorOf(() => loadEnvironment('staging')))
+      .toBe('invalid environment name:\n  - \'DEPLOY_ENV\' must be one of "local", "prod", got "staging"');
+  });
+
+  test('does not find inherited properties', () => {
+    expect(() => loadEnvironment('toString')).toThrow(ConfigError);
+  });
+});
+
+describe('validateEnvironment', () => {
+  const cases: Array<[string, EnvironmentConfig, string]> = [
+    ['clusterName', { ...prod, clusterName: 'Prod_1' }, '\'clusterName\' must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters), got "Prod_1"'],
+    ['storageClassName', { ...prod, storageClassName: 'Fast SSD' }, '\'storageClassName\' must be a DNS-1123 subdomain'],
+    ['objectStorage.endpoint', { ...prod, objectStorage: { ...prod.objectStorage!, endpoint: 'https://s3.example.com' } },
+      '\'objectStorage.endpoint\' must be host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP), got "https://s3.example.com"'],
+    ['objectStorage.region', { ...prod, objectStorage: { ...prod.objectStorage!, region: '' } }, '\'objectStorage.region\' must be a non-empty string'],
+    ['objectStorage.lokiBucket', { ...prod, objectStorage: { ...prod.objectStorage!, lokiBucket: 'Logs' } },
+      '\'objectStorage.lokiBucket\' must be an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-"), got "Logs"'],
+    ['objectStorage.accessKeyId.key', { ...prod, objectStorage: { ...prod.objectStorage!, accessKeyId: { name: 's3', key: 'a key' } } },
+      '\'objectStorage.accessKeyId.key\' must be a Secret key'],
+    ['prometheus.retention', { ...prod, prometheus: { ...prod.prometheus, retention: Duration.minutes(30) } },
+      '\'prometheus.retention\' must be a duration from 2h to 3650d, got 30m'],
+    ['prometheus.volumeSize', { ...prod, prometheus: { ...prod.prometheus, volumeSize: Size.mebibytes(512) } },
+      '\'prometheus.volumeSize\' must be a whole number of MiB from 1024Mi to 16777216Mi, got "512Mi"'],
+    ['prometheus.scrapeInterval', { ...prod, prometheus: { ...prod.prometheus, scrapeInterval: Duration.minutes(10) } },
+      '\'prometheus.scrapeInterval\' must be a duration from 1s to 5m, got 10m'],
+    ['prometheus.resources.cpuRequestMillis', { ...prod, prometheus: { ...prod.prometheus, resources: { ...prod.prometheus.resources, cpuRequestMillis: 4000 } } },
+      '\'prometheus.resources.cpuRequestMillis\' must be an integer from 1 to 2000, got 4000'],
+    ['prometheus.resources.memoryRequest', { ...prod, prometheus: { ...prod.prometheus, resources: { ...prod.prometheus.resources, memoryRequest: Size.gibibytes(8) } } },
+      '\'prometheus.resources.memoryRequest\' must be a whole number of MiB from 16Mi to 4096Mi, got "8192Mi"'],
+    ['grafana.replicas (range)', { ...prod, grafana: { ...prod.grafana, replicas: 0 } }, '\'grafana.replicas\' must be an integer from 1 to 10, got 0'],
+    ['grafana.replicas (database)', { ...prod, grafana: { ...prod.grafana, databaseUrl: undefined } },
+      '\'grafana.replicas\' must be 1 unless \'grafana.databaseUrl\' names a shared database (each replica would keep its own SQLite database), got 2'],
+    ['grafana.adminSecretName', { ...prod, grafana: { ...prod.grafana, adminSecretName: 'Grafana Admin' } }, '\'grafana.adminSecretName\' must be a DNS-1123 subdomain'],
+    ['grafana.rootUrl', { ...prod, grafana: { ...prod.grafana, rootUrl: 'grafana.example.com' } },
+      '\'grafana.rootUrl\' must be an absolute URL with scheme http or https, got "grafana.example.com"'],
+  ];
+
+  test.each(cases)('fails on an invalid %s, naming the field, the value and what is allowed', (_field, env, message) => {
+    expect(errorOf(() => validateEnvironment(env))).toContain(message);
+  });
+
+  test('reports every problem at once', () => {
+    const env = { ...prod, clusterName: 'X', grafana: { ...prod.grafana, replicas: 0 } };
+    const error = (() => {
+      try {
+        validateEnvironment(env);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(error.subject).toBe('environment "prod"');
+    expect(error.problems).toHaveLength(2);
+    expect(error.message.startsWith('invalid environment "prod":\n  - ')).toBe(true);
+  });
+});

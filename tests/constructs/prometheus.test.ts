@@ -1,0 +1,192 @@
+import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { Prometheus } from '../../lib/constructs/prometheus';
+import { testChart, synth } from '../support/chart';
+import { configFile, find } from '../support/manifest';
+
+function render(props: ConstructorParameters<typeof Prometheus>[2] = {}) {
+  const chart = testChart();
+  const prometheus = new Prometheus(chart, 'Prometheus', props);
+  return { prometheus, chart, objects: () => synth(chart) };
+}
+
+describe('Prometheus', () => {
+  describe('defaults', () => {
+    const { prometheus, objects } = render();
+    const all = objects();
+    const sts = find(all, 'StatefulSet', 'prometheus');
+    const container = sts.spec.template.spec.containers[0];
+    const config = configFile(all, 'prometheus-config', 'prometheus.yml');
+
+    test('a single-replica StatefulSet named prometheus', () => {
+      expect(sts.spec.replicas).toBe(1);
+      expect(sts.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'prometheus' });
+    });
+
+    test('image is the pinned Prometheus 3.x', () => {
+      expect(container.image).toBe('quay.io/prometheus/prometheus:v3.14.0');
+    });
+
+    test('retention 15d, and by size 85 % of a 10Gi volume', () => {
+      expect(config.storage.tsdb.retention).toEqual({ time: '15d', size: '8704MB' });
+      expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
+    });
+
+    test('no storageClassName: the cluster default class', () => {
+      expect(sts.spec.volumeClaimTemplates[0].spec.storageClassName).toBeUndefined();
+    });
+
+    test('scrape and evaluation interval 30s', () => {
+      expect(config.global).toEqual({ scrape_interval: '30s', evaluation_interval: '30s' });
+    });
+
+    test('remote-write receiver and exemplar storage on', () => {
+      expect(container.args).toEqual(expect.arrayContaining(['--web.enable-remote-write-receiver', '--enable-feature=exemplar-storage']));
+      expect(config.storage.exemplars).toEqual({ max_exemplars: 100000 });
+    });
+
+    test('scrapes itself', () => {
+      expect(config.scrape_configs).toEqual([{ job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] }]);
+    });
+
+    test('loads the rule file it ships', () => {
+      expect(config.rule_files).toEqual(['/etc/prometheus/rules.yml']);
+      expect(configFile(all, 'prometheus-config', 'rules.yml')).toEqual({ groups: [] });
+    });
+
+    test('resources 200m/1 CPU and 512Mi/2Gi', () => {
+      expect(container.resources).toEqual({ requests: { cpu: '200m', memory: '512Mi' }, limits: { cpu: '1000m', memory: '2Gi' } });
+    });
+
+    test('probes: startup and readiness on /-/ready, liveness on /-/healthy', () => {
+      expect(container.startupProbe.httpGet).toEqual({ path: '/-/ready', port: 'http' });
+      expect(container.startupProbe.failureThreshold * container.startupProbe.periodSeconds).toBeGreaterThanOrEqual(600);
+      expect(container.readinessProbe.httpGet).toEqual({ path: '/-/ready', port: 'http' });
+      expect(container.livenessProbe.httpGet).toEqual({ path: '/-/healthy', port: 'http' });
+    });
+
+    test('runs as nobody with a read-only root file system; data on the volume', () => {
+      expect(sts.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534, fsGroup: 65534 });
+      expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+      expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/prometheus' });
+    });
+
+    test('RBAC to discover pods, services, endpoints and endpoint slices, bound to its ServiceAccount', () => {
+      const role = find(all, 'ClusterRole', 'observability-prometheus');
+      expect(role.rules).toEqual([
+        { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      ]);
+      const binding = find(all, 'ClusterRoleBinding', 'observability-prometheus');
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'observability' }]);
+      expect(find(all, 'ServiceAccount', 'prometheus').automountServiceAccountToken).toBe(true);
+    });
+
+    test('a Service named prometheus on port 9090, and the URLs built from it', () => {
+      expect(find(all, 'Service', 'prometheus').spec.ports).toEqual([{ name: 'http', port: 9090, targetPort: 'http', appProtocol: 'http' }]);
+      expect(prometheus.url).toBe('http://prometheus.observability.svc.cluster.local:9090');
+      expect(prometheus.remoteWriteUrl).toBe('http://prometheus.observability.svc.cluster.local:9090/api/v1/write');
+    });
+
+    test('the primary object is the StatefulSet', () => {
+      expect(prometheus.node.defaultChild?.node.id).toBe('Resource');
+    });
+
+    test('snapshot', () => {
+      expect(all).toMatchSnapshot();
+    });
+  });
+
+  describe('props', () => {
+    test('retention, volumeSize and storageClassName', () => {
+      const all = render({ retention: Duration.days(30), volumeSize: Size.gibibytes(100), storageClassName: 'fast' }).objects();
+      expect(configFile(all, 'prometheus-config', 'prometheus.yml').storage.tsdb.retention).toEqual({ time: '30d', size: '85GB' });
+      const claim = find(all, 'StatefulSet', 'prometheus').spec.volumeClaimTemplates[0].spec;
+      expect(claim.storageClassName).toBe('fast');
+      expect(claim.resources.requests.storage).toBe('100Gi');
+    });
+
+    test('scrapeInterval and externalLabels', () => {
+      const all = render({ scrapeInterval: Duration.seconds(15), externalLabels: { cluster: 'kind' } }).objects();
+      expect(configFile(all, 'prometheus-config', 'prometheus.yml').global)
+        .toEqual({ scrape_interval: '15s', evaluation_interval: '15s', external_labels: { cluster: 'kind' } });
+    });
+
+    test('image, maxExemplars and resources', () => {
+      const all = render({
+        image: 'quay.io/prometheus/prometheus:v3.5.5',
+        maxExemplars: 5,
+        resources: { cpuRequestMillis: 10, cpuLimitMillis: 20, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(128) },
+      }).objects();
+      const container = find(all, 'StatefulSet', 'prometheus').spec.template.spec.containers[0];
+      expect(container.image).toBe('quay.io/prometheus/prometheus:v3.5.5');
+      expect(container.resources.limits).toEqual({ cpu: '20m', memory: '128Mi' });
+      expect(configFile(all, 'prometheus-config', 'prometheus.yml').storage.exemplars.max_exemplars).toBe(5);
+    });
+
+    test('scrape() adds a pod-discovery job that keeps only the named metrics port', () => {
+      const { prometheus, objects } = render();
+      prometheus.scrape({ job: 'grafana', namespace: 'observability', selector: { 'app.kubernetes.io/name': 'grafana' }, port: 'http' });
+      const job = configFile(objects(), 'prometheus-config', 'prometheus.yml').scrape_configs[1];
+      expect(job.job_name).toBe('grafana');
+      expect(job.metrics_path).toBe('/metrics');
+      expect(job.kubernetes_sd_configs).toEqual([{
+        role: 'pod', namespaces: { names: ['observability'] }, selectors: [{ role: 'pod', label: 'app.kubernetes.io/name=grafana' }],
+      }]);
+      expect(job.relabel_configs[0]).toEqual({ source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'http', action: 'keep' });
+      expect(job.relabel_configs.map((r: any) => r.target_label).filter(Boolean)).toEqual(['namespace', 'pod', 'node']);
+    });
+
+    test('addRuleGroup() renders the group into rules.yml', () => {
+      const { prometheus, objects } = render();
+      prometheus.addRuleGroup({ name: 'g', rules: [{ record: 'job:up:sum', expr: 'sum by (job) (up)' }] });
+      expect(configFile(objects(), 'prometheus-config', 'rules.yml')).toEqual({ groups: [{ name: 'g', rules: [{ record: 'job:up:sum', expr: 'sum by (job) (up)' }] }] });
+    });
+
+    test('a config change changes the pod template checksum, so the pod restarts', () => {
+      const a = render();
+      const b = render();
+      b.prometheus.addRuleGroup({ name: 'g', rules: [{ record: 'job:up:sum', expr: 'sum by (job) (up)' }] });
+      const checksumOf = (all: any[]) => find(all, 'StatefulSet', 'prometheus').spec.template.metadata.annotations['checksum/config'];
+      expect(checksumOf(a.objects())).toMatch(/^[0-9a-f]{16}$/);
+      expect(checksumOf(a.objects())).not.toBe(checksumOf(b.objects()));
+    });
+  });
+
+  describe('validation', () => {
+    test('fails if retention is shorter than one TSDB block (2h)', () => {
+      expect(() => render({ retention: Duration.hours(1) })).toThrow("[test/Prometheus] 'retention' must be at least 2h (one TSDB block), got 1h");
+    });
+
+    test('fails if the volume is smaller than 1Gi', () => {
+      expect(() => render({ volumeSize: Size.mebibytes(512) })).toThrow("'volumeSize' must be at least 1Gi, got 512Mi");
+    });
+
+    test.each([['500ms', Duration.millis(500)], ['10m', Duration.minutes(10)], ['1500ms', Duration.millis(1500)]])('fails if scrapeInterval is %s', (_label, interval) => {
+      expect(() => render({ scrapeInterval: interval })).toThrow("'scrapeInterval' must be whole seconds from 1s to 5m");
+    });
+
+    test('fails if maxExemplars is negative', () => {
+      expect(() => render({ maxExemplars: -1 })).toThrow("'maxExemplars' must be a non-negative integer, got -1");
+    });
+
+    test('fails outside a namespaced chart', () => {
+      expect(() => new Prometheus(new Chart(Testing.app(), 'c'), 'P')).toThrow('Prometheus must be placed in a chart with a namespace');
+    });
+
+    test('fails on a duplicate scrape job, its own included', () => {
+      const { prometheus } = render();
+      const target = { job: 'x', namespace: 'o', selector: { a: 'b' }, port: 'http' };
+      prometheus.scrape(target);
+      expect(() => prometheus.scrape(target)).toThrow('scrape job "x" already exists; job names must be unique');
+      expect(() => prometheus.scrape({ ...target, job: 'prometheus' })).toThrow('scrape job "prometheus" already exists');
+    });
+
+    test('fails on a duplicate rule group or an invalid recorded name', () => {
+      const { prometheus } = render();
+      prometheus.addRuleGroup({ name: 'g', rules: [] });
+      expect(() => prometheus.addRuleGroup({ name: 'g', rules: [] })).toThrow('rule group "g" already exists');
+      expect(() => prometheus.addRuleGroup({ name: 'h', rules: [{ record: 'not-a-metric', expr: '1' }] }))
+        .toThrow('recording rule name must match ^[a-zA-Z_:][a-zA-Z0-9_:]*$, got "not-a-metric"');
+    });
+  });
+});

@@ -1,0 +1,84 @@
+import { App, Chart, Testing } from 'cdk8s';
+import { parse } from 'yaml';
+import { EnvironmentConfig } from '../../lib/config/environment';
+import { ENVIRONMENTS } from '../../lib/config/environments';
+import { defineStack, Stack } from '../../lib/stack';
+
+/** A rendered Kubernetes object, as plain JSON. */
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
+
+/** The objects of every chart of an environment, synthesized in memory. */
+export function synthStack(env: EnvironmentConfig): { stack: Stack; app: App; charts: Record<string, K8sObject[]> } {
+  const app = Testing.app();
+  const stack = defineStack(app, env);
+  const charts: Record<string, K8sObject[]> = {};
+  for (const chart of app.node.children.filter((c): c is Chart => c instanceof Chart)) {
+    charts[chart.node.id] = Testing.synth(chart) as K8sObject[];
+  }
+  return { stack, app, charts };
+}
+
+/** Every environment this repository ships, by name. */
+export const ALL_ENVIRONMENTS = Object.values(ENVIRONMENTS);
+
+/** Every object of every chart of every environment, labelled with where it came from. */
+export function everyObject(): Array<{ env: string; chart: string; obj: K8sObject }> {
+  return ALL_ENVIRONMENTS.flatMap(env => Object.entries(synthStack(env).charts)
+    .flatMap(([chart, objs]) => objs.map(obj => ({ env: env.name, chart, obj }))));
+}
+
+/** The objects of a kind. */
+export function ofKind(objects: readonly K8sObject[], kind: string): K8sObject[] {
+  return objects.filter(o => o.kind === kind);
+}
+
+/** The one object of a kind and name; fails the test if there is not exactly one. */
+export function find(objects: readonly K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.filter(o => o.kind === kind && o.metadata.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind}/${name}, found ${found.length}`);
+  return found[0];
+}
+
+/** A file of a ConfigMap, parsed as YAML. */
+export function configFile(objects: readonly K8sObject[], configMap: string, key: string): any {
+  const data = find(objects, 'ConfigMap', configMap).data as Record<string, string>;
+  if (!(key in data)) throw new Error(`ConfigMap ${configMap} has no key ${key}; keys: ${Object.keys(data).join(', ')}`);
+  return parse(data[key]);
+}
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod']);
+
+/** The pod template spec of a workload object. */
+export function podSpecOf(obj: K8sObject): any {
+  if (obj.kind === 'Pod') return obj.spec;
+  if (obj.kind === 'CronJob') return obj.spec.jobTemplate.spec.template.spec;
+  return obj.spec.template.spec;
+}
+
+/** The pod template metadata of a workload object. */
+export function podMetadataOf(obj: K8sObject): any {
+  if (obj.kind === 'Pod') return obj.metadata;
+  if (obj.kind === 'CronJob') return obj.spec.jobTemplate.spec.template.metadata;
+  return obj.spec.template.metadata;
+}
+
+/** Workloads: objects with a pod template. */
+export function workloads(objects: readonly K8sObject[]): K8sObject[] {
+  return objects.filter(o => WORKLOAD_KINDS.has(o.kind));
+}
+
+/** Every container (init containers included) of a workload, with the workload. */
+export function containersOf(objects: readonly K8sObject[]): Array<{ workload: K8sObject; container: any; init: boolean }> {
+  return workloads(objects).flatMap(workload => {
+    const spec = podSpecOf(workload);
+    return [
+      ...(spec.initContainers ?? []).map((container: any) => ({ workload, container, init: true })),
+      ...(spec.containers ?? []).map((container: any) => ({ workload, container, init: false })),
+    ];
+  });
+}
+
+/** A string describing a container for test names and failure messages. */
+export function where(workload: K8sObject, container?: { name: string }): string {
+  return `${workload.kind}/${workload.metadata.name}${container ? `[${container.name}]` : ''}`;
+}

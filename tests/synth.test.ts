@@ -1,0 +1,169 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { ENVIRONMENT_NAMES } from '../lib/config/environment';
+import { ENVIRONMENTS, loadEnvironment } from '../lib/config/environments';
+import { findRepoRoot, renderEnvironment, replaceDirectory, synthesizeAll } from '../lib/synth';
+
+const root = path.join(__dirname, '..');
+
+/** Every file below `dir`, relative path → content. */
+function readTree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else out.set(path.relative(dir, full), fs.readFileSync(full, 'utf8'));
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return out;
+}
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'synth-test-'));
+}
+
+describe('renderEnvironment', () => {
+  const files = renderEnvironment(ENVIRONMENTS.local);
+
+  test('one directory per chart, one file per object named <Kind>.<name>.yaml, sorted', () => {
+    expect(files.map(f => f.path)).toContain('observability/StatefulSet.prometheus.yaml');
+    expect(files.every(f => /^[a-z-]+\/[A-Za-z]+\.[a-z0-9.-]+\.yaml$/.test(f.path))).toBe(true);
+    expect(files.map(f => f.path)).toEqual([...files.map(f => f.path)].sort((a, b) => a.localeCompare(b)));
+  });
+
+  test('each file holds the one object it is named after', () => {
+    for (const file of files) {
+      const obj = parse(file.content);
+      expect(file.path.endsWith(`/${obj.kind}.${obj.metadata.name}.yaml`)).toBe(true);
+    }
+  });
+
+  test('is deterministic: byte-identical across runs', () => {
+    expect(renderEnvironment(ENVIRONMENTS.local)).toEqual(files);
+    expect(renderEnvironment(ENVIRONMENTS.prod)).toEqual(renderEnvironment(ENVIRONMENTS.prod));
+  });
+});
+
+describe('committed dist/', () => {
+  test.each(ENVIRONMENT_NAMES)('dist/%s equals a fresh synth (run `npm run synth` and commit if this fails)', name => {
+    const expected = new Map(renderEnvironment(loadEnvironment(name)).map(f => [f.path, f.content]));
+    const actual = readTree(path.join(root, 'dist', name));
+    expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [file, content] of expected) expect([file, actual.get(file)]).toEqual([file, content]);
+  });
+
+  test('holds exactly the environments', () => {
+    expect(fs.readdirSync(path.join(root, 'dist')).sort()).toEqual([...ENVIRONMENT_NAMES].sort());
+  });
+});
+
+describe('synthesizeAll', () => {
+  test('renders every environment into <dist>/<env>/ and leaves no staging directory behind', () => {
+    const dir = tempDir();
+    const dist = path.join(dir, 'dist');
+    const count = synthesizeAll(dist, ENVIRONMENT_NAMES.map(n => () => loadEnvironment(n)));
+    const tree = readTree(dist);
+    expect(tree.size).toBe(count);
+    expect(tree.get('local/observability/StatefulSet.prometheus.yaml')).toBe(
+      renderEnvironment(ENVIRONMENTS.local).find(f => f.path === 'observability/StatefulSet.prometheus.yaml')!.content);
+    expect(fs.readdirSync(dir)).toEqual(['dist']);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('a failing environment leaves the previous dist/ exactly as it was', () => {
+    const dir = tempDir();
+    const dist = path.join(dir, 'dist');
+    synthesizeAll(dist, [() => ENVIRONMENTS.local]);
+    fs.writeFileSync(path.join(dist, 'marker'), 'previous');
+    const before = readTree(dist);
+    expect(() => synthesizeAll(dist, [
+      () => ENVIRONMENTS.local,
+      () => loadEnvironment('prod', { prod: { ...ENVIRONMENTS.prod, grafana: { ...ENVIRONMENTS.prod.grafana, replicas: 0 } } }),
+    ])).toThrow("'grafana.replicas' must be an integer from 1 to 10, got 0");
+    expect(readTree(dist)).toEqual(before);
+    expect(fs.readdirSync(dir)).toEqual(['dist']);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('replaceDirectory', () => {
+  test('swaps the new tree in', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'dist'));
+    fs.writeFileSync(path.join(dir, 'dist', 'old'), '1');
+    fs.mkdirSync(path.join(dir, 'new'));
+    fs.writeFileSync(path.join(dir, 'new', 'fresh'), '2');
+    replaceDirectory(path.join(dir, 'dist'), path.join(dir, 'new'));
+    expect([...readTree(path.join(dir, 'dist')).keys()]).toEqual(['fresh']);
+    expect(fs.readdirSync(dir)).toEqual(['dist']);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('puts the old tree back when the new one cannot be moved in', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'dist'));
+    fs.writeFileSync(path.join(dir, 'dist', 'old'), '1');
+    expect(() => replaceDirectory(path.join(dir, 'dist'), path.join(dir, 'missing'))).toThrow(/ENOENT/);
+    expect(readTree(path.join(dir, 'dist'))).toEqual(new Map([['old', '1']]));
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('findRepoRoot', () => {
+  test('finds the directory holding cdk8s.yaml from below it', () => {
+    expect(findRepoRoot(path.join(root, 'lib', 'config'))).toBe(path.resolve(root));
+  });
+
+  test('fails outside the repository', () => {
+    expect(() => findRepoRoot(os.tmpdir())).toThrow('no cdk8s.yaml at or above');
+  });
+});
+
+describe('npm run synth (end to end, on a copy of the repository)', () => {
+  let copy: string;
+
+  beforeAll(() => {
+    copy = tempDir();
+    const skip = new Set(['node_modules', '.git', 'build', 'cdk8s.out', 'coverage', 'test-results', 'playwright-report']);
+    for (const entry of fs.readdirSync(root)) {
+      if (!skip.has(entry) && !entry.startsWith('.dist-')) fs.cpSync(path.join(root, entry), path.join(copy, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  });
+
+  afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
+
+  const npmSynth = () => spawnSync('npm', ['run', '-s', 'synth'], { cwd: copy, encoding: 'utf8' });
+
+  test('reproduces the committed dist/ byte for byte', () => {
+    const before = readTree(path.join(copy, 'dist'));
+    const result = npmSynth();
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^synthesized \d+ manifests for local, prod into dist\/\n$/);
+    expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+  });
+
+  test('an invalid environment value fails with the field, the value and what is allowed, and leaves dist/ as it was', () => {
+    const file = path.join(copy, 'lib', 'config', 'environments.ts');
+    const source = fs.readFileSync(file, 'utf8');
+    const broken = source.replace(/replicas: 2,/, 'replicas: 0,');
+    expect(broken).not.toBe(source);
+    fs.writeFileSync(file, broken);
+    fs.writeFileSync(path.join(copy, 'dist', 'local', 'observability', 'ConfigMap.grafana-config.yaml'), 'edited by hand\n');
+    const before = readTree(path.join(copy, 'dist'));
+    const result = npmSynth();
+    fs.writeFileSync(file, source);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('synth failed; dist/ is unchanged.');
+    expect(result.stderr).toContain('invalid environment "prod":');
+    expect(result.stderr).toContain("'grafana.replicas' must be an integer from 1 to 10, got 0");
+    expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+    expect(fs.readdirSync(copy).filter(e => e.startsWith('.dist-'))).toEqual([]);
+  });
+});
