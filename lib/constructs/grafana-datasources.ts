@@ -9,6 +9,8 @@
  * @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources
  */
 
+import { walkProperties } from '../private/walk';
+
 /** The uids every link refers to. */
 export const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki', tempo: 'tempo' } as const;
 
@@ -241,17 +243,9 @@ export function tempoDatasource(options: TempoDatasourceOptions): GrafanaDatasou
  */
 export function referencedDatasourceUids(value: unknown): string[] {
   const found = new Set<string>();
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      v.forEach(walk);
-    } else if (v && typeof v === 'object') {
-      for (const [key, inner] of Object.entries(v)) {
-        if (key === 'datasourceUid' && typeof inner === 'string') found.add(inner);
-        else walk(inner);
-      }
-    }
-  };
-  walk(value);
+  walkProperties(value, (key, inner) => {
+    if (key === 'datasourceUid' && typeof inner === 'string') found.add(inner);
+  });
   return [...found].sort();
 }
 

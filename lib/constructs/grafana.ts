@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { show, validationError } from '../errors';
 import { IMAGES } from '../images';
+import { walkProperties } from '../private/walk';
 import { GrafanaDatasource, escapeProvisioningDollars, referencedDatasourceUids } from './grafana-datasources';
 import { PodScrapeTarget } from './prometheus-config';
 import { renderIni } from './private/ini';
@@ -347,19 +348,9 @@ export class Grafana extends Construct {
 /** Datasource uids a dashboard refers to (`"datasource": { "uid": … }`), ignoring variables such as `${ds}`. */
 export function dashboardDatasourceUids(dashboard: unknown): string[] {
   const found = new Set<string>();
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      v.forEach(walk);
-    } else if (v && typeof v === 'object') {
-      for (const [key, inner] of Object.entries(v)) {
-        if (key === 'datasource' && inner && typeof inner === 'object' && 'uid' in inner) {
-          const uid = (inner as { uid: unknown }).uid;
-          if (typeof uid === 'string' && !uid.startsWith('$') && !uid.startsWith('-- ')) found.add(uid);
-        }
-        walk(inner);
-      }
-    }
-  };
-  walk(dashboard);
+  walkProperties(dashboard, (key, inner) => {
+    const uid = key === 'datasource' && inner && typeof inner === 'object' ? (inner as { uid?: unknown }).uid : undefined;
+    if (typeof uid === 'string' && !uid.startsWith('$') && !uid.startsWith('-- ')) found.add(uid);
+  });
   return [...found].sort();
 }
