@@ -9,4 +9,12 @@ export const IMAGES = {
   prometheus: 'quay.io/prometheus/prometheus:v3.14.0',
   /** Grafana 13.x. */
   grafana: 'docker.io/grafana/grafana:13.2.0',
+  /** Loki 3.7.x, monolithic. */
+  loki: 'docker.io/grafana/loki:3.7.6',
+  /** Promtail: end of life since 2026-03-02; 3.6.11 is the last image Grafana built (see the README for the migration). */
+  promtail: 'docker.io/grafana/promtail:3.6.11',
+  /** Tempo 3.0.x, monolithic (its 3.0 block set: no `ingester`/`compactor` blocks). */
+  tempo: 'docker.io/grafana/tempo:3.0.3',
+  /** OpenTelemetry Collector, contrib distribution (k8s_attributes, prometheus_remote_write). */
+  collector: 'docker.io/otel/opentelemetry-collector-contrib:0.159.0',
 } as const;

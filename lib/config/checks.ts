@@ -72,6 +72,13 @@ export class Checks {
     this.expect(ok, field, value, `an absolute URL with scheme ${protocols.map(p => p.slice(0, -1)).join(' or ')}`);
   }
 
+  /** An IPv4 CIDR block such as `10.0.0.0/8`. */
+  public cidr(field: string, value: string): void {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+    const ok = m !== null && m.slice(1, 5).every(o => Number(o) <= 255) && Number(m[5]) <= 32;
+    this.expect(ok, field, value, 'an IPv4 CIDR block such as "10.0.0.0/8"');
+  }
+
   /** One of a fixed set of values. */
   public oneOf<T>(field: string, value: T, allowed: readonly T[]): void {
     this.expect(allowed.includes(value), field, value, `one of ${allowed.map(show).join(', ')}`);

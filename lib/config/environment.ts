@@ -32,6 +32,50 @@ export interface GrafanaSettings {
   readonly resources: ContainerResources;
 }
 
+/** Loki settings of an environment. */
+export interface LokiSettings {
+  /** Replicas of the monolithic binary; more than one needs `objectStorage`. */
+  readonly replicas: number;
+  /** How long logs are kept (whole hours, at least 24h). */
+  readonly retention: Duration;
+  /** Volume of each replica. */
+  readonly volumeSize: Size;
+  readonly resources: ContainerResources;
+}
+
+/** Tempo settings of an environment. */
+export interface TempoSettings {
+  /** How long traces are kept (whole hours). */
+  readonly retention: Duration;
+  /** Volume for the WAL (and blocks, without object storage). */
+  readonly volumeSize: Size;
+  readonly resources: ContainerResources;
+}
+
+/** OpenTelemetry Collector settings of an environment. */
+export interface CollectorSettings {
+  readonly replicas: number;
+  /** Share of traces the Collector keeps, in percent; the services already sample at the head. */
+  readonly samplingPercent: number;
+  readonly resources: ContainerResources;
+}
+
+/** Promtail settings of an environment. */
+export interface PromtailSettings {
+  readonly resources: ContainerResources;
+}
+
+/** Network settings of an environment. */
+export interface NetworkSettings {
+  /**
+   * Addresses of the Kubernetes API server, for the egress of Prometheus, Promtail and the Collector (service
+   * discovery and pod metadata). `0.0.0.0/0` works everywhere; narrow it to the control plane's addresses.
+   */
+  readonly apiServerCidr: string;
+  /** Addresses of the object storage endpoint, for the egress of Loki and Tempo when `objectStorage` is set. */
+  readonly objectStorageCidr: string;
+}
+
 /**
  * Everything that differs between environments. Charts translate it into construct props; constructs never read it.
  */
@@ -45,6 +89,11 @@ export interface EnvironmentConfig {
   readonly objectStorage?: ObjectStorage;
   readonly prometheus: PrometheusSettings;
   readonly grafana: GrafanaSettings;
+  readonly loki: LokiSettings;
+  readonly tempo: TempoSettings;
+  readonly collector: CollectorSettings;
+  readonly promtail: PromtailSettings;
+  readonly network: NetworkSettings;
 }
 
 /**
@@ -70,6 +119,28 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   if (env.grafana.databaseUrl) checkSecretRef(c, 'grafana.databaseUrl', env.grafana.databaseUrl);
   if (env.grafana.rootUrl !== undefined) c.url('grafana.rootUrl', env.grafana.rootUrl);
   checkResources(c, 'grafana.resources', env.grafana.resources);
+
+  c.integer('loki.replicas', env.loki.replicas, 1, 9);
+  c.expect(env.loki.replicas === 1 || env.objectStorage !== undefined, 'loki.replicas', env.loki.replicas,
+    '1 unless \'objectStorage\' is set (replicas cannot share a filesystem)');
+  c.expect(Number.isInteger(env.loki.retention.toHours({ integral: false })), 'loki.retention', env.loki.retention, 'whole hours');
+  c.duration('loki.retention', env.loki.retention, Duration.hours(24), Duration.days(3650));
+  c.size('loki.volumeSize', env.loki.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
+  checkResources(c, 'loki.resources', env.loki.resources);
+
+  c.expect(Number.isInteger(env.tempo.retention.toHours({ integral: false })), 'tempo.retention', env.tempo.retention, 'whole hours');
+  c.duration('tempo.retention', env.tempo.retention, Duration.hours(1), Duration.days(3650));
+  c.size('tempo.volumeSize', env.tempo.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
+  checkResources(c, 'tempo.resources', env.tempo.resources);
+
+  c.integer('collector.replicas', env.collector.replicas, 1, 20);
+  c.expect(env.collector.samplingPercent > 0 && env.collector.samplingPercent <= 100, 'collector.samplingPercent',
+    env.collector.samplingPercent, 'more than 0 and at most 100');
+  checkResources(c, 'collector.resources', env.collector.resources);
+  checkResources(c, 'promtail.resources', env.promtail.resources);
+
+  c.cidr('network.apiServerCidr', env.network.apiServerCidr);
+  c.cidr('network.objectStorageCidr', env.network.objectStorageCidr);
 
   if (c.errors.length > 0) throw new ConfigError(`environment ${JSON.stringify(env.name)}`, c.errors);
   return env;

@@ -25,6 +25,26 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       adminSecretName: 'grafana-admin',
       resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
     },
+    loki: {
+      replicas: 1,
+      retention: Duration.days(3),
+      volumeSize: Size.gibibytes(5),
+      resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1) },
+    },
+    tempo: {
+      retention: Duration.days(3),
+      volumeSize: Size.gibibytes(5),
+      resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1) },
+    },
+    collector: {
+      replicas: 1,
+      samplingPercent: 100,
+      resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
+    },
+    promtail: {
+      resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256) },
+    },
+    network: { apiServerCidr: '0.0.0.0/0', objectStorageCidr: '0.0.0.0/0' },
   },
   prod: {
     name: 'prod',
@@ -51,6 +71,26 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       databaseUrl: { name: 'grafana-database', key: 'url' },
       resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1) },
     },
+    loki: {
+      replicas: 3,
+      retention: Duration.days(31),
+      volumeSize: Size.gibibytes(20),
+      resources: { cpuRequestMillis: 500, cpuLimitMillis: 2000, memoryRequest: Size.gibibytes(1), memoryLimit: Size.gibibytes(4) },
+    },
+    tempo: {
+      retention: Duration.days(14),
+      volumeSize: Size.gibibytes(20),
+      resources: { cpuRequestMillis: 500, cpuLimitMillis: 2000, memoryRequest: Size.gibibytes(1), memoryLimit: Size.gibibytes(4) },
+    },
+    collector: {
+      replicas: 2,
+      samplingPercent: 100,
+      resources: { cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(512), memoryLimit: Size.gibibytes(1) },
+    },
+    promtail: {
+      resources: { cpuRequestMillis: 100, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
+    },
+    network: { apiServerCidr: '0.0.0.0/0', objectStorageCidr: '0.0.0.0/0' },
   },
 };
 

@@ -8,10 +8,11 @@ import { GrafanaDatasource, escapeProvisioningDollars, referencedDatasourceUids 
 import { PodScrapeTarget } from './prometheus-config';
 import { renderIni } from './private/ini';
 import {
-  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretEnv, selectorLabels,
   spreadReplicas,
 } from './private/workload';
-import { ContainerResources, SecretKeyRef } from './types';
+import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
+import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
 
 /** Properties of {@link Grafana}. */
 export interface GrafanaProps {
@@ -62,7 +63,8 @@ export interface GrafanaDashboardOptions {
 }
 
 const NAME = 'grafana';
-const PORT = 3000;
+const HTTP = { name: 'http', port: 3000, appProtocol: 'http' } as const satisfies ServicePort;
+const PORT = HTTP.port;
 const ADMIN_KEYS = { user: 'admin-user', password: 'admin-password', secretKey: 'secret-key' } as const;
 const CONFIG_DIR = '/etc/grafana-config';
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
@@ -83,6 +85,10 @@ export class Grafana extends Construct {
   public readonly url: string;
   /** What Grafana exposes for scraping. */
   public readonly metricsTarget: PodScrapeTarget;
+  /** Grafana's pods, for network policies. */
+  public readonly peer: WorkloadPeer;
+  /** Ports, for network policies. */
+  public readonly ports = { http: HTTP };
 
   private readonly datasourceList: GrafanaDatasource[] = [];
   private readonly dashboards = new Map<string, Map<string, string>>();
@@ -108,7 +114,8 @@ export class Grafana extends Construct {
       throw validationError(this, `'rootUrl' must be an absolute http(s) URL, got ${show(props.rootUrl)}`);
     }
     this.url = `http://${NAME}.${namespace}.svc.cluster.local:${PORT}`;
-    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: 'http' };
+    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: HTTP.name };
+    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
     for (const ds of props.datasources ?? []) this.addDatasource(ds);
 
     this.node.addValidation({ validate: () => this.danglingLinks() });
@@ -159,21 +166,9 @@ export class Grafana extends Construct {
       },
     });
 
-    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: NAME },
-      automountServiceAccountToken: false,
-    });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: NAME, labels: selectorLabels(NAME) },
-      spec: {
-        selector: selectorLabels(NAME),
-        ports: [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromString('http'), appProtocol: 'http' }],
-      },
-    });
+    const account = serviceAccount(this, NAME, false);
+    service(this, NAME, [HTTP]);
 
-    const secretEnv = (envName: string, ref: SecretKeyRef): k8s.EnvVar => ({
-      name: envName, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
-    });
     const topologySpreadConstraints = spreadReplicas(this, {
       name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment',
     });
@@ -192,14 +187,14 @@ export class Grafana extends Construct {
           },
           spec: Lazy.any({
             produce: (): k8s.PodSpec => ({
-              serviceAccountName: serviceAccount.name,
+              serviceAccountName: account.name,
               automountServiceAccountToken: false,
               securityContext: podSecurityContext({ user: 472, group: 472 }),
               ...(topologySpreadConstraints.length > 0 ? { topologySpreadConstraints } : {}),
               containers: [{
                 name: NAME,
                 image: this.image,
-                ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+                ports: containerPorts([HTTP]),
                 env: [
                   { name: 'GF_PATHS_CONFIG', value: `${CONFIG_DIR}/grafana.ini` },
                   secretEnv('GF_SECURITY_ADMIN_USER', { name: adminSecretName, key: ADMIN_KEYS.user }),

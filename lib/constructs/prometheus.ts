@@ -8,7 +8,8 @@ import {
   containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
 import { PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, podScrapeConfig } from './prometheus-config';
-import { ContainerResources } from './types';
+import { ContainerResources, WorkloadPeer } from './types';
+import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
 
 /** Properties of {@link Prometheus}. */
 export interface PrometheusProps {
@@ -54,7 +55,8 @@ export interface PrometheusProps {
   readonly resources?: ContainerResources;
 }
 
-const PORT = 9090;
+const HTTP = { name: 'http', port: 9090, appProtocol: 'http' } as const satisfies ServicePort;
+const PORT = HTTP.port;
 const NAME = 'prometheus';
 const CONFIG_DIR = '/etc/prometheus';
 const DATA_DIR = '/prometheus';
@@ -82,6 +84,10 @@ export class Prometheus extends Construct {
   public readonly remoteWriteUrl: string;
   /** What Prometheus itself exposes for scraping. */
   public readonly metricsTarget: PodScrapeTarget;
+  /** Prometheus's pods, for network policies. */
+  public readonly peer: WorkloadPeer;
+  /** Ports, for network policies. */
+  public readonly ports = { http: HTTP };
 
   private readonly scrapeConfigs: ScrapeConfig[] = [];
   private readonly ruleGroups: RuleGroup[] = [];
@@ -116,7 +122,8 @@ export class Prometheus extends Construct {
 
     this.url = `http://${NAME}.${namespace}.svc.cluster.local:${PORT}`;
     this.remoteWriteUrl = `${this.url}/api/v1/write`;
-    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: 'http' };
+    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: HTTP.name };
+    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
 
     const retentionSize = Size.mebibytes(Math.floor(this.volumeSize.toMebibytes() * 0.85));
     const renderConfig = (): PrometheusConfig => ({
@@ -139,11 +146,8 @@ export class Prometheus extends Construct {
     const configYaml = (): string => Yaml.stringify(renderConfig());
     const rulesYaml = (): string => Yaml.stringify(renderRules());
 
-    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: NAME },
-      // service discovery reads pods and endpoints from the API server
-      automountServiceAccountToken: true,
-    });
+    // service discovery reads pods and endpoints from the API server
+    const account = serviceAccount(this, NAME, true);
     const clusterRole = new k8s.KubeClusterRole(this, 'ClusterRole', {
       metadata: { name: `${namespace}-${NAME}` },
       rules: [
@@ -154,7 +158,7 @@ export class Prometheus extends Construct {
     new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: `${namespace}-${NAME}` },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.name },
-      subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace }],
+      subjects: [{ kind: 'ServiceAccount', name: account.name, namespace }],
     });
 
     const config = new k8s.KubeConfigMap(this, 'Config', {
@@ -162,18 +166,12 @@ export class Prometheus extends Construct {
       data: { 'prometheus.yml': Lazy.any({ produce: configYaml }), 'rules.yml': Lazy.any({ produce: rulesYaml }) },
     });
 
-    const service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: NAME, labels: selectorLabels(NAME) },
-      spec: {
-        selector: selectorLabels(NAME),
-        ports: [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromString('http'), appProtocol: 'http' }],
-      },
-    });
+    const svc = service(this, NAME, [HTTP]);
 
     new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: NAME },
       spec: {
-        serviceName: service.name,
+        serviceName: svc.name,
         replicas: 1,
         selector: { matchLabels: selectorLabels(NAME) },
         template: {
@@ -182,7 +180,7 @@ export class Prometheus extends Construct {
             annotations: { 'checksum/config': Lazy.any({ produce: () => checksum(configYaml(), rulesYaml()) }) },
           },
           spec: {
-            serviceAccountName: serviceAccount.name,
+            serviceAccountName: account.name,
             automountServiceAccountToken: true,
             securityContext: podSecurityContext({ user: 65534, group: 65534 }),
             // a clean shutdown writes the head block; killing it early means a WAL replay on start
@@ -196,7 +194,7 @@ export class Prometheus extends Construct {
                 '--web.enable-remote-write-receiver',
                 '--enable-feature=exemplar-storage',
               ],
-              ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+              ports: containerPorts([HTTP]),
               // WAL replay after a restart can take minutes: the startup probe keeps liveness off until it is done
               startupProbe: httpProbe('/-/ready', 'http', { periodSeconds: 10, failureThreshold: 60 }),
               readinessProbe: httpProbe('/-/ready', 'http', { periodSeconds: 10, timeoutSeconds: 3 }),

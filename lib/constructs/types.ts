@@ -39,3 +39,12 @@ export interface ObjectStorage {
   /** Bucket for Tempo blocks. */
   readonly tempoBucket: string;
 }
+
+/** The pods of a workload, as network policies and scrape jobs select them. */
+export interface WorkloadPeer {
+  /** Workload name, used to name the policies that concern it. */
+  readonly name: string;
+  readonly namespace: string;
+  /** Labels its pods carry. */
+  readonly selector: Readonly<Record<string, string>>;
+}

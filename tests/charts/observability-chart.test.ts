@@ -6,10 +6,14 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
   const { stack, charts } = synthStack(env);
   const objects = charts.observability;
 
-  test('the observability namespace, with Pod Security enforced', () => {
+  test('the observability namespace: privileged enforced for Promtail\'s hostPath, restricted warned and audited', () => {
     const ns = find(objects, 'Namespace', 'observability');
     expect(ns.metadata.namespace).toBeUndefined();
-    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(ns.metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'privileged',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+    });
   });
 
   test('every namespaced object is in observability; cluster-scoped objects have no namespace', () => {
@@ -54,9 +58,14 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
     expect(ds.map((d: any) => d.uid)).toEqual(['prometheus', 'loki', 'tempo']);
   });
 
-  test('Grafana replicas follow the environment, with a budget only when there is more than one', () => {
+  test('replicas follow the environment, with a disruption budget exactly for the workloads that run more than one', () => {
     expect(find(objects, 'Deployment', 'grafana').spec.replicas).toBe(env.grafana.replicas);
-    expect(ofKind(objects, 'PodDisruptionBudget').map(p => p.metadata.name)).toEqual(env.grafana.replicas > 1 ? ['grafana'] : []);
+    expect(find(objects, 'StatefulSet', 'loki').spec.replicas).toBe(env.loki.replicas);
+    expect(find(objects, 'Deployment', 'otel-collector').spec.replicas).toBe(env.collector.replicas);
+    expect(find(objects, 'StatefulSet', 'prometheus').spec.replicas).toBe(1);
+    expect(find(objects, 'StatefulSet', 'tempo').spec.replicas).toBe(1);
+    const multi = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')].filter(w => w.spec.replicas > 1).map(w => w.metadata.name).sort();
+    expect(ofKind(objects, 'PodDisruptionBudget').map(p => p.metadata.name).sort()).toEqual(multi);
   });
 
   test('snapshot', () => {
@@ -70,5 +79,113 @@ describe('promtoolCheckConfig', () => {
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
     expect(() => promtoolCheckConfig({ ...cfg, scrape_configs: [...cfg.scrape_configs, { job_name: 'prometheus', scrape_interval: 'often' }] }))
       .toThrow(/promtool check config failed/);
+  });
+});
+
+describe.each(ALL_ENVIRONMENTS)('links between the signals resolve ($name)', env => {
+  const { stack, charts } = synthStack(env);
+  const objects = charts.observability;
+  const { prometheus, loki, tempo, promtail, collector } = stack.observability;
+  const datasources: any[] = configFile(objects, 'grafana-provisioning', 'datasources.yaml').datasources;
+  const byUid = (uid: string) => datasources.find(d => d.uid === uid);
+  const lokiDs = byUid('loki');
+  const tempoDs = byUid('tempo');
+  const promDs = byUid('prometheus');
+  const promtailConfig = configFile(objects, 'promtail-config', 'promtail.yaml');
+  const stages: any[] = promtailConfig.scrape_configs[0].pipeline_stages;
+
+  test('log → trace: "View Trace" goes to the Tempo datasource, on a key Promtail really writes as structured metadata', () => {
+    const [byLabel, byLine] = lokiDs.jsonData.derivedFields;
+    for (const field of [byLabel, byLine]) {
+      expect(field.urlDisplayLabel).toBe('View Trace');
+      expect(byUid(field.datasourceUid)?.type).toBe('tempo');
+      expect(field.url).toBe('$${__value.raw}');
+    }
+    const metadataKeys = Object.keys(stages.find(s => s.structured_metadata).structured_metadata);
+    expect(metadataKeys.filter(k => new RegExp(byLabel.matcherRegex).test(k))).toEqual(['trace_id']);
+    expect(stages.find(s => s.json).json.expressions.trace_id).toBe('trace_id');
+    expect(new RegExp(byLine.matcherRegex).exec('{"level":"info","trace_id":"0af7651916cd43dd8448eb211c80319c","msg":"x"}')?.[1])
+      .toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(lokiDs.url).toBe(loki.url);
+  });
+
+  test('trace → logs: tracesToLogsV2 goes to the Loki datasource and selects on labels Promtail sets', () => {
+    const link = tempoDs.jsonData.tracesToLogsV2;
+    expect(byUid(link.datasourceUid)?.type).toBe('loki');
+    expect(link.filterByTraceID).toBe(true);
+    const labels: string[] = stages.find(s => s.labelallow).labelallow;
+    for (const tag of link.tags) expect(labels).toContain(tag.value);
+    // the span attributes the tags read are on every span: service.name from the SDK, the namespace from k8s_attributes
+    expect(link.tags.map((t: any) => t.key)).toEqual(['service.name', 'k8s.namespace.name']);
+    expect(collector.config.processors.k8s_attributes.extract.metadata).toContain('k8s.namespace.name');
+    // and OTLP logs that reach Loki through the Collector carry the same two labels
+    expect(loki.config.limits_config.otlp_config.resource_attributes.attributes_config[0]).toEqual({ action: 'index_label', attributes: ['app', 'namespace'] });
+    expect(promtail.config.clients[0].url).toBe(loki.pushUrl);
+  });
+
+  test('service graph: Tempo generates it into the Prometheus the Tempo datasource reads, and may reach it', () => {
+    expect(byUid(tempoDs.jsonData.serviceMap.datasourceUid)?.url).toBe(prometheus.url);
+    expect(tempo.config.overrides.defaults.metrics_generator?.processors).toContain('service-graphs');
+    expect(tempo.config.metrics_generator?.storage.remote_write[0].url).toBe(prometheus.remoteWriteUrl);
+    const sts = find(objects, 'StatefulSet', 'prometheus');
+    expect(sts.spec.template.spec.containers[0].args).toContain('--web.enable-remote-write-receiver');
+    expect(find(objects, 'NetworkPolicy', 'tempo-to-prometheus-ingress').spec.ingress[0].ports).toEqual([{ port: 9090, protocol: 'TCP' }]);
+    expect(tempoDs.jsonData.nodeGraph.enabled).toBe(true);
+  });
+
+  test('metric → trace: exemplars (trace_id from the services, traceID from Tempo) open Tempo; exemplar storage is on', () => {
+    expect(promDs.jsonData.exemplarTraceIdDestinations.map((d: any) => [d.name, byUid(d.datasourceUid)?.type])).toEqual([['trace_id', 'tempo'], ['traceID', 'tempo']]);
+    expect(find(objects, 'StatefulSet', 'prometheus').spec.template.spec.containers[0].args).toContain('--enable-feature=exemplar-storage');
+    expect(tempo.config.metrics_generator?.storage.remote_write[0].send_exemplars).toBe(true);
+  });
+
+  test('the Collector sends to the endpoints the backends publish', () => {
+    expect(collector.config.exporters['otlp_grpc/tempo'].endpoint).toBe(tempo.otlpGrpcEndpoint);
+    expect(collector.config.exporters['otlp_http/loki'].endpoint).toBe(loki.otlpUrl);
+    expect(collector.config.exporters.prometheus_remote_write.endpoint).toBe(prometheus.remoteWriteUrl);
+  });
+});
+
+describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
+  const objects = synthStack(env).charts.observability;
+  const policies = ofKind(objects, 'NetworkPolicy');
+  const names = policies.map(p => p.metadata.name);
+
+  test('default deny, then one allow per flow', () => {
+    expect(names).toContain('default-deny-all');
+    const expected = [
+      'dns-egress', 'promtail-to-loki-egress', 'promtail-to-loki-ingress', 'collector-to-tempo-egress', 'collector-to-tempo-ingress',
+      'collector-to-loki-egress', 'collector-to-loki-ingress', 'collector-to-prometheus-egress', 'collector-to-prometheus-ingress',
+      'grafana-to-prometheus-ingress', 'grafana-to-loki-ingress', 'grafana-to-tempo-ingress', 'tempo-to-prometheus-egress',
+      'apps-to-collector-ingress', 'prometheus-to-grafana-ingress', 'prometheus-to-loki-ingress', 'prometheus-to-promtail-ingress',
+      'prometheus-to-tempo-ingress', 'prometheus-to-otel-collector-ingress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
+      'otel-collector-to-kube-api-egress', 'users-to-grafana-ingress',
+    ];
+    expect(names).toEqual(expect.arrayContaining(expected));
+  });
+
+  test('every workload in the namespace can resolve names and is selected by the deny-all policy', () => {
+    const dns = find(objects, 'NetworkPolicy', 'dns-egress');
+    expect(dns.spec.podSelector).toEqual({});
+    expect(find(objects, 'NetworkPolicy', 'default-deny-all').spec.policyTypes).toEqual(['Ingress', 'Egress']);
+  });
+
+  test('each ingress allow selects pods that exist and opens a port they declare', () => {
+    const workloads = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet'), ...ofKind(objects, 'DaemonSet')];
+    for (const policy of policies.filter(p => p.spec.policyTypes.includes('Ingress') && p.metadata.name !== 'default-deny-all')) {
+      const selected = Object.entries<string>(policy.spec.podSelector.matchLabels ?? {});
+      const target = workloads.find(w => selected.every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+      expect([policy.metadata.name, target?.metadata.name]).toEqual([policy.metadata.name, expect.any(String)]);
+      const declared = target!.spec.template.spec.containers.flatMap((c: any) => c.ports.map((p: any) => p.containerPort));
+      for (const port of policy.spec.ingress[0].ports) {
+        expect([policy.metadata.name, declared]).toEqual([policy.metadata.name, expect.arrayContaining([port.port])]);
+      }
+    }
+  });
+
+  test('object storage egress only with object storage, Loki peer traffic only with more than one replica', () => {
+    expect(names.includes('loki-to-object-storage-egress')).toBe(env.objectStorage !== undefined);
+    expect(names.includes('tempo-to-object-storage-egress')).toBe(env.objectStorage !== undefined);
+    expect(names.includes('loki-to-loki-ingress')).toBe(env.loki.replicas > 1);
   });
 });

@@ -26,6 +26,11 @@ describe('environments', () => {
     expect(local.objectStorage).toBeUndefined();
   });
 
+  test('prod runs Loki three times on object storage and the Collector twice', () => {
+    expect(prod.loki.replicas).toBe(3);
+    expect(prod.collector.replicas).toBe(2);
+  });
+
   test('prod uses object storage with credentials from a Secret and runs Grafana twice on a shared database', () => {
     expect(prod.objectStorage?.secretAccessKey).toEqual({ name: 'observability-object-storage', key: 'secret-access-key' });
     expect(prod.grafana.replicas).toBe(2);
@@ -69,6 +74,19 @@ describe('validateEnvironment', () => {
     ['grafana.adminSecretName', { ...prod, grafana: { ...prod.grafana, adminSecretName: 'Grafana Admin' } }, '\'grafana.adminSecretName\' must be a DNS-1123 subdomain'],
     ['grafana.rootUrl', { ...prod, grafana: { ...prod.grafana, rootUrl: 'grafana.example.com' } },
       '\'grafana.rootUrl\' must be an absolute URL with scheme http or https, got "grafana.example.com"'],
+    ['loki.replicas', { ...local, loki: { ...local.loki, replicas: 3 } },
+      '\'loki.replicas\' must be 1 unless \'objectStorage\' is set (replicas cannot share a filesystem), got 3'],
+    ['loki.retention (hours)', { ...prod, loki: { ...prod.loki, retention: Duration.minutes(24 * 60 + 30) } }, '\'loki.retention\' must be whole hours, got 1470m'],
+    ['loki.retention (minimum)', { ...prod, loki: { ...prod.loki, retention: Duration.hours(12) } }, '\'loki.retention\' must be a duration from 1d to 3650d, got 12h'],
+    ['tempo.retention', { ...prod, tempo: { ...prod.tempo, retention: Duration.minutes(30) } }, '\'tempo.retention\' must be whole hours, got 30m'],
+    ['tempo.volumeSize', { ...prod, tempo: { ...prod.tempo, volumeSize: Size.mebibytes(100) } }, '\'tempo.volumeSize\' must be a whole number of MiB from 1024Mi'],
+    ['collector.replicas', { ...prod, collector: { ...prod.collector, replicas: 0 } }, '\'collector.replicas\' must be an integer from 1 to 20, got 0'],
+    ['collector.samplingPercent', { ...prod, collector: { ...prod.collector, samplingPercent: 0 } },
+      '\'collector.samplingPercent\' must be more than 0 and at most 100, got 0'],
+    ['promtail.resources.memoryLimit', { ...prod, promtail: { resources: { ...prod.promtail.resources, memoryLimit: Size.mebibytes(8) } } },
+      '\'promtail.resources.memoryLimit\' must be a whole number of MiB from 16Mi to 262144Mi, got "8Mi"'],
+    ['network.apiServerCidr', { ...prod, network: { ...prod.network, apiServerCidr: '10.0.0.1' } },
+      '\'network.apiServerCidr\' must be an IPv4 CIDR block such as "10.0.0.0/8", got "10.0.0.1"'],
   ];
 
   test.each(cases)('fails on an invalid %s, naming the field, the value and what is allowed', (_field, env, message) => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { quantity } from '../../private/units';
-import { ContainerResources } from '../types';
+import { ContainerResources, SecretKeyRef } from '../types';
 
 /** The label every workload selects its pods by: immutable once applied, so it never embeds a construct path. */
 export const NAME_LABEL = 'app.kubernetes.io/name';
@@ -115,4 +115,9 @@ export function spreadReplicas(scope: Construct, options: SpreadOptions): k8s.To
     { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway',
       labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
   ];
+}
+
+/** An environment variable read from a Secret key: how every credential reaches a container. */
+export function secretEnv(name: string, ref: SecretKeyRef): k8s.EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
 }

@@ -1,0 +1,66 @@
+/**
+ * The part of Loki's configuration this project renders (Loki 3.7, monolithic `-target=all`), typed so that a
+ * misspelt key fails `tsc`; Loki rejects unknown keys at start-up. Keys keep Loki's own spelling.
+ *
+ * @see https://grafana.com/docs/loki/v3.7.x/configure/
+ */
+export interface LokiConfig {
+  readonly auth_enabled: boolean;
+  readonly server: { readonly http_listen_port: number; readonly grpc_listen_port: number; readonly log_level: string; readonly log_format: 'json' | 'logfmt' };
+  readonly common: {
+    readonly path_prefix: string;
+    readonly replication_factor: number;
+    readonly compactor_address?: string;
+    readonly ring: { readonly kvstore: { readonly store: 'inmemory' | 'memberlist' } };
+    readonly storage: { readonly filesystem?: LokiFilesystemStorage; readonly s3?: LokiS3Storage };
+  };
+  readonly memberlist?: { readonly join_members: readonly string[]; readonly bind_port: number };
+  readonly schema_config: { readonly configs: readonly LokiPeriodConfig[] };
+  readonly limits_config: {
+    readonly allow_structured_metadata: boolean;
+    readonly retention_period: string;
+    readonly reject_old_samples: boolean;
+    readonly reject_old_samples_max_age: string;
+    readonly volume_enabled: boolean;
+    readonly otlp_config: {
+      readonly resource_attributes: {
+        readonly attributes_config: ReadonlyArray<{ readonly action: 'index_label' | 'structured_metadata' | 'drop'; readonly attributes: readonly string[] }>;
+      };
+    };
+  };
+  readonly compactor: {
+    readonly working_directory: string;
+    readonly compaction_interval: string;
+    readonly retention_enabled: boolean;
+    readonly retention_delete_delay: string;
+    readonly delete_request_store: 'filesystem' | 's3';
+  };
+  readonly ruler: { readonly wal: { readonly dir: string } };
+  readonly analytics: { readonly reporting_enabled: boolean };
+}
+
+/** Chunks and rules on a local volume. */
+export interface LokiFilesystemStorage {
+  readonly chunks_directory: string;
+  readonly rules_directory: string;
+}
+
+/** Chunks and index in an S3 bucket. */
+export interface LokiS3Storage {
+  readonly endpoint: string;
+  readonly bucketnames: string;
+  readonly region: string;
+  readonly access_key_id: string;
+  readonly secret_access_key: string;
+  readonly s3forcepathstyle: boolean;
+  readonly insecure: boolean;
+}
+
+/** A schema period: never change one that is in use, append a new one with a later `from`. */
+export interface LokiPeriodConfig {
+  readonly from: string;
+  readonly store: 'tsdb';
+  readonly object_store: 'filesystem' | 's3';
+  readonly schema: 'v13';
+  readonly index: { readonly prefix: string; readonly period: '24h' };
+}

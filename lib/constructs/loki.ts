@@ -1,0 +1,255 @@
+import { Chart, Duration, Size, Yaml } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { show, validationError } from '../errors';
+import { IMAGES } from '../images';
+import { hours, quantity } from '../private/units';
+import { LokiConfig } from './loki-config';
+import { PodScrapeTarget } from './prometheus-config';
+import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import {
+  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretEnv, selectorLabels,
+  spreadReplicas,
+} from './private/workload';
+import { ContainerResources, ObjectStorage, WorkloadPeer } from './types';
+
+/** Properties of {@link Loki}. */
+export interface LokiProps {
+  /**
+   * Loki image, pinned by tag or digest.
+   * @default IMAGES.loki
+   */
+  readonly image?: string;
+  /**
+   * Replicas of the monolithic binary. More than one needs `objectStorage`: the replicas then share the bucket and a
+   * memberlist ring, and every stream is written to three of them.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * How long logs are kept; whole hours, at least 24h (retention works on the 24h index period).
+   * @default Duration.days(7)
+   */
+  readonly retention?: Duration;
+  /**
+   * Size of each replica's volume: chunks and index with filesystem storage, the WAL and index cache with S3.
+   * @default Size.gibibytes(10)
+   */
+  readonly volumeSize?: Size;
+  /**
+   * StorageClass of the volume.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClassName?: string;
+  /**
+   * S3-compatible object storage for chunks and index; credentials come from Secrets through `-config.expand-env`.
+   * @default - the filesystem of the volume
+   */
+  readonly objectStorage?: ObjectStorage;
+  /**
+   * Start of the (only) schema period: tsdb with schema v13, which structured metadata and OTLP ingestion need. A
+   * date in the past; when the schema changes one day, append a period instead of editing this one.
+   * @default '2024-04-01'
+   */
+  readonly schemaFrom?: string;
+  /**
+   * CPU and memory of the Loki container.
+   * @default - 100m/1 CPU, 256Mi/1Gi
+   */
+  readonly resources?: ContainerResources;
+}
+
+const NAME = 'loki';
+const DATA = '/var/loki';
+const PORTS = {
+  http: { name: 'http', port: 3100, appProtocol: 'http' },
+  grpc: { name: 'grpc', port: 9095, appProtocol: 'grpc' },
+  memberlist: { name: 'memberlist', port: 7946, appProtocol: 'tcp' },
+} as const satisfies Record<string, ServicePort>;
+const S3_ENV = { accessKeyId: 'S3_ACCESS_KEY_ID', secretAccessKey: 'S3_SECRET_ACCESS_KEY' } as const;
+
+/**
+ * Grafana Loki in monolithic mode (`-target=all`) as a StatefulSet: tsdb with schema v13, structured metadata and OTLP
+ * ingestion on, retention by the compactor, the ruler WAL and /tmp on writable volumes under a read-only root.
+ */
+export class Loki extends Construct {
+  public readonly name = NAME;
+  public readonly image: string;
+  public readonly replicas: number;
+  public readonly retention: Duration;
+  /** Ports, for network policies. */
+  public readonly ports = PORTS;
+  /** In-cluster base URL of the HTTP API (Grafana's datasource). */
+  public readonly url: string;
+  /** Push endpoint of the Loki API (Promtail). */
+  public readonly pushUrl: string;
+  /** OTLP base URL: an OTLP/HTTP exporter appends `/v1/logs` itself. */
+  public readonly otlpUrl: string;
+  /** What Loki exposes for scraping. */
+  public readonly metricsTarget: PodScrapeTarget;
+  /** Loki's pods, for network policies. */
+  public readonly peer: WorkloadPeer;
+  /** The rendered configuration. */
+  public readonly config: LokiConfig;
+
+  public constructor(scope: Construct, id: string, props: LokiProps = {}) {
+    super(scope, id);
+    this.image = props.image ?? IMAGES.loki;
+    this.replicas = props.replicas ?? 1;
+    this.retention = props.retention ?? Duration.days(7);
+    const volumeSize = props.volumeSize ?? Size.gibibytes(10);
+    const schemaFrom = props.schemaFrom ?? '2024-04-01';
+    const resources = props.resources ?? {
+      cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1),
+    };
+    const storage = props.objectStorage;
+
+    const namespace = Chart.of(this).namespace;
+    if (!namespace) throw validationError(this, 'Loki must be placed in a chart with a namespace');
+    if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 9) {
+      throw validationError(this, `'replicas' must be an integer from 1 to 9, got ${show(this.replicas)}`);
+    }
+    if (this.replicas > 1 && !storage) {
+      throw validationError(this, `'replicas' must be 1 unless 'objectStorage' is set (replicas cannot share a filesystem), got ${this.replicas}`);
+    }
+    const retentionHours = this.retention.toHours({ integral: false });
+    if (!Number.isInteger(retentionHours) || retentionHours < 24) {
+      throw validationError(this, `'retention' must be whole hours, at least 24h (the index period), got ${show(this.retention)}`);
+    }
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(schemaFrom) || Number.isNaN(Date.parse(schemaFrom))) {
+      throw validationError(this, `'schemaFrom' must be a date YYYY-MM-DD, got ${show(schemaFrom)}`);
+    }
+    if (volumeSize.toMebibytes() < 1024) throw validationError(this, `'volumeSize' must be at least 1Gi, got ${quantity(volumeSize)}`);
+
+    const host = `${NAME}.${namespace}.svc.cluster.local`;
+    this.url = `http://${host}:${PORTS.http.port}`;
+    this.pushUrl = `${this.url}/loki/api/v1/push`;
+    this.otlpUrl = `${this.url}/otlp`;
+    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
+    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: PORTS.http.name };
+
+    const clustered = this.replicas > 1;
+    const memberlistService = `${NAME}-memberlist`;
+    const store = storage ? 's3' : 'filesystem';
+    this.config = {
+      auth_enabled: false,
+      server: { http_listen_port: PORTS.http.port, grpc_listen_port: PORTS.grpc.port, log_level: 'info', log_format: 'json' },
+      common: {
+        path_prefix: DATA,
+        replication_factor: clustered ? 3 : 1,
+        ...(clustered ? { compactor_address: this.url } : {}),
+        ring: { kvstore: { store: clustered ? 'memberlist' : 'inmemory' } },
+        storage: storage
+          ? {
+            s3: {
+              endpoint: storage.endpoint,
+              bucketnames: storage.lokiBucket,
+              region: storage.region,
+              // expanded from the environment at start-up (-config.expand-env), which reads them from Secrets
+              access_key_id: `\${${S3_ENV.accessKeyId}}`,
+              secret_access_key: `\${${S3_ENV.secretAccessKey}}`,
+              s3forcepathstyle: storage.forcePathStyle,
+              insecure: storage.insecure,
+            },
+          }
+          : { filesystem: { chunks_directory: `${DATA}/chunks`, rules_directory: `${DATA}/rules` } },
+      },
+      ...(clustered ? { memberlist: { join_members: [`${memberlistService}.${namespace}.svc.cluster.local:${PORTS.memberlist.port}`], bind_port: PORTS.memberlist.port } } : {}),
+      schema_config: {
+        configs: [{ from: schemaFrom, store: 'tsdb', object_store: store, schema: 'v13', index: { prefix: 'index_', period: '24h' } }],
+      },
+      limits_config: {
+        allow_structured_metadata: true,
+        retention_period: hours(this.retention),
+        reject_old_samples: true,
+        reject_old_samples_max_age: '168h',
+        volume_enabled: true,
+        otlp_config: {
+          resource_attributes: {
+            attributes_config: [
+              // the same labels Promtail sets, so one query finds a service's logs whichever way they came in
+              { action: 'index_label', attributes: ['app', 'namespace'] },
+              // unbounded values: structured metadata, never stream labels
+              { action: 'structured_metadata', attributes: ['k8s.pod.name', 'service.instance.id'] },
+            ],
+          },
+        },
+      },
+      compactor: {
+        working_directory: `${DATA}/compactor`,
+        compaction_interval: '10m',
+        retention_enabled: true,
+        retention_delete_delay: '2h',
+        delete_request_store: store,
+      },
+      // the default WAL directory is relative ("ruler-wal"): it would land on the read-only root file system
+      ruler: { wal: { dir: `${DATA}/ruler-wal` } },
+      analytics: { reporting_enabled: false },
+    };
+    const configYaml = Yaml.stringify(this.config);
+
+    const serviceAccountObject = serviceAccount(this, NAME, false);
+    const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
+    const ports = clustered ? [PORTS.http, PORTS.grpc, PORTS.memberlist] : [PORTS.http, PORTS.grpc];
+    const svc = service(this, NAME, [PORTS.http, PORTS.grpc]);
+    if (clustered) {
+      service(this, NAME, [PORTS.memberlist], { id: 'MemberlistService', name: memberlistService, headless: true, publishNotReadyAddresses: true });
+    }
+    const topologySpreadConstraints = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'StatefulSet' });
+
+    new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: { name: NAME },
+      spec: {
+        serviceName: svc.name,
+        replicas: this.replicas,
+        // replicas of a ring join and leave independently; ordered start-up would only slow a restart down
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: selectorLabels(NAME) },
+        template: {
+          metadata: { labels: podLabels(NAME, 'logs'), annotations: { 'checksum/config': checksum(configYaml) } },
+          spec: {
+            serviceAccountName: serviceAccountObject.name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurityContext({ user: 10001, group: 10001 }),
+            terminationGracePeriodSeconds: 300,
+            ...(topologySpreadConstraints.length > 0 ? { topologySpreadConstraints } : {}),
+            containers: [{
+              name: NAME,
+              image: this.image,
+              args: [
+                '-config.file=/etc/loki/config/config.yaml',
+                '-target=all',
+                ...(storage ? ['-config.expand-env=true'] : []),
+              ],
+              env: storage ? [secretEnv(S3_ENV.accessKeyId, storage.accessKeyId), secretEnv(S3_ENV.secretAccessKey, storage.secretAccessKey)] : [],
+              ports: containerPorts(ports),
+              readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
+              // /ready turns false while the ring settles; the build info only needs a live HTTP server
+              livenessProbe: httpProbe('/loki/api/v1/status/buildinfo', PORTS.http.name, { periodSeconds: 30, timeoutSeconds: 2, failureThreshold: 10 }),
+              resources: resourceRequirements(resources),
+              securityContext: containerSecurityContext(),
+              volumeMounts: [
+                { name: 'config', mountPath: '/etc/loki/config', readOnly: true },
+                { name: 'data', mountPath: DATA },
+                // retention markers and other scratch files
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            }],
+            volumes: [
+              { name: 'config', configMap: { name: config.name } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+            ],
+          },
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'data' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
+            resources: { requests: { storage: k8s.Quantity.fromString(quantity(volumeSize)) } },
+          },
+        }],
+      },
+    });
+  }
+}

@@ -1,0 +1,212 @@
+import { Chart, Size, Yaml } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { show, validationError } from '../errors';
+import { IMAGES } from '../images';
+import { CollectorConfig } from './otel-collector-config';
+import { PodScrapeTarget } from './prometheus-config';
+import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import {
+  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+  spreadReplicas,
+} from './private/workload';
+import { ContainerResources, WorkloadPeer } from './types';
+
+/** Properties of {@link OtelCollector}. */
+export interface OtelCollectorProps {
+  /** `host:port` of Tempo's OTLP gRPC receiver: {@link Tempo.otlpGrpcEndpoint}. */
+  readonly tempoOtlpGrpcEndpoint: string;
+  /** Loki's OTLP base URL: {@link Loki.otlpUrl}. */
+  readonly lokiOtlpUrl: string;
+  /** Prometheus's remote-write endpoint: {@link Prometheus.remoteWriteUrl}. */
+  readonly prometheusRemoteWriteUrl: string;
+  /**
+   * Collector image (contrib: it has k8s_attributes and prometheus_remote_write), pinned by tag or digest.
+   * @default IMAGES.collector
+   */
+  readonly image?: string;
+  /**
+   * Replicas: the Collector is stateless here, so any number works.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Share of traces kept, in percent. The services and the mesh already sample at the head, so the default keeps all.
+   * @default 100
+   */
+  readonly samplingPercent?: number;
+  /**
+   * Name of the cluster, added to every signal as `k8s.cluster.name`.
+   * @default - not added
+   */
+  readonly clusterName?: string;
+  /**
+   * CPU and memory of the Collector container (GOMEMLIMIT is set to 80 % of the limit).
+   * @default - 100m/1 CPU, 256Mi/1Gi
+   */
+  readonly resources?: ContainerResources;
+}
+
+const NAME = 'otel-collector';
+const PORTS = {
+  otlpGrpc: { name: 'otlp-grpc', port: 4317, appProtocol: 'grpc' },
+  otlpHttp: { name: 'otlp-http', port: 4318, appProtocol: 'http' },
+  health: { name: 'health', port: 13133, appProtocol: 'http' },
+  metrics: { name: 'metrics', port: 8888, appProtocol: 'http' },
+} as const satisfies Record<string, ServicePort>;
+
+/**
+ * The OpenTelemetry Collector (contrib) as a gateway Deployment: OTLP in, Kubernetes metadata added, traces to Tempo,
+ * logs to Loki's OTLP endpoint, metrics to Prometheus by remote write. `memory_limiter` runs first and `batch` last in
+ * every pipeline.
+ */
+export class OtelCollector extends Construct {
+  public readonly name = NAME;
+  public readonly image: string;
+  public readonly replicas: number;
+  public readonly samplingPercent: number;
+  /** Ports, for network policies. */
+  public readonly ports = PORTS;
+  /** Where applications send OTLP over gRPC (`http://host:4317`, the form `OTEL_EXPORTER_OTLP_ENDPOINT` takes). */
+  public readonly otlpGrpcUrl: string;
+  /** Where applications send OTLP over HTTP. */
+  public readonly otlpHttpUrl: string;
+  /** The Collector's own metrics. */
+  public readonly metricsTarget: PodScrapeTarget;
+  /** The Collector's pods, for network policies. */
+  public readonly peer: WorkloadPeer;
+  /** The rendered configuration. */
+  public readonly config: CollectorConfig;
+
+  public constructor(scope: Construct, id: string, props: OtelCollectorProps) {
+    super(scope, id);
+    this.image = props.image ?? IMAGES.collector;
+    this.replicas = props.replicas ?? 1;
+    this.samplingPercent = props.samplingPercent ?? 100;
+    const resources = props.resources ?? {
+      cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1),
+    };
+    const namespace = Chart.of(this).namespace;
+    if (!namespace) throw validationError(this, 'OtelCollector must be placed in a chart with a namespace');
+    if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 20) {
+      throw validationError(this, `'replicas' must be an integer from 1 to 20, got ${show(this.replicas)}`);
+    }
+    if (!(this.samplingPercent > 0 && this.samplingPercent <= 100)) {
+      throw validationError(this, `'samplingPercent' must be more than 0 and at most 100, got ${show(this.samplingPercent)}`);
+    }
+    if (/^[a-z]+:\/\//.test(props.tempoOtlpGrpcEndpoint)) {
+      throw validationError(this, `'tempoOtlpGrpcEndpoint' must be host:port without a scheme, got ${show(props.tempoOtlpGrpcEndpoint)}`);
+    }
+    if (!/\/otlp$/.test(props.lokiOtlpUrl)) {
+      throw validationError(this, `'lokiOtlpUrl' must end in /otlp (the exporter appends /v1/logs), got ${show(props.lokiOtlpUrl)}`);
+    }
+
+    const host = `${NAME}.${namespace}.svc.cluster.local`;
+    this.otlpGrpcUrl = `http://${host}:${PORTS.otlpGrpc.port}`;
+    this.otlpHttpUrl = `http://${host}:${PORTS.otlpHttp.port}`;
+    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
+    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: PORTS.metrics.name };
+
+    const head = ['memory_limiter', 'k8s_attributes', 'resource/cluster'];
+    this.config = {
+      // 0.0.0.0, not the localhost default: the kubelet probes from outside the pod
+      extensions: { health_check: { endpoint: `0.0.0.0:${PORTS.health.port}` } },
+      receivers: {
+        otlp: { protocols: { grpc: { endpoint: `0.0.0.0:${PORTS.otlpGrpc.port}` }, http: { endpoint: `0.0.0.0:${PORTS.otlpHttp.port}` } } },
+      },
+      processors: {
+        memory_limiter: { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 25 },
+        k8s_attributes: {
+          auth_type: 'serviceAccount',
+          passthrough: false,
+          extract: { metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid', 'k8s.deployment.name', 'k8s.node.name'] },
+          pod_association: [
+            { sources: [{ from: 'resource_attribute', name: 'k8s.pod.ip' }] },
+            { sources: [{ from: 'resource_attribute', name: 'k8s.pod.uid' }] },
+            { sources: [{ from: 'connection' }] },
+          ],
+        },
+        probabilistic_sampler: { sampling_percentage: this.samplingPercent },
+        'resource/cluster': { attributes: props.clusterName ? [{ key: 'k8s.cluster.name', value: props.clusterName, action: 'upsert' }] : [] },
+        // Promtail's label names, so that Loki indexes OTLP logs under the same `app` and `namespace` labels
+        'resource/log-labels': {
+          attributes: [
+            { key: 'app', from_attribute: 'service.name', action: 'insert' },
+            { key: 'namespace', from_attribute: 'k8s.namespace.name', action: 'insert' },
+          ],
+        },
+        batch: { send_batch_size: 8192, timeout: '1s' },
+      },
+      exporters: {
+        'otlp_grpc/tempo': { endpoint: props.tempoOtlpGrpcEndpoint, tls: { insecure: true } },
+        'otlp_http/loki': { endpoint: props.lokiOtlpUrl },
+        prometheus_remote_write: { endpoint: props.prometheusRemoteWriteUrl, resource_to_telemetry_conversion: { enabled: true } },
+      },
+      service: {
+        extensions: ['health_check'],
+        telemetry: {
+          logs: { level: 'info', encoding: 'json' },
+          metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: PORTS.metrics.port } } } }] },
+        },
+        pipelines: {
+          traces: { receivers: ['otlp'], processors: [...head, 'probabilistic_sampler', 'batch'], exporters: ['otlp_grpc/tempo'] },
+          logs: { receivers: ['otlp'], processors: [...head, 'resource/log-labels', 'batch'], exporters: ['otlp_http/loki'] },
+          metrics: { receivers: ['otlp'], processors: [...head, 'batch'], exporters: ['prometheus_remote_write'] },
+        },
+      },
+    };
+    const configYaml = Yaml.stringify(this.config);
+
+    const account = serviceAccount(this, NAME, true);
+    const role = new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: { name: `${namespace}-${NAME}` },
+      rules: [
+        { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+        // k8s.deployment.name is found through the pod's ReplicaSet
+        { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
+      ],
+    });
+    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: `${namespace}-${NAME}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
+      subjects: [{ kind: 'ServiceAccount', name: account.name, namespace }],
+    });
+    const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
+    service(this, NAME, [PORTS.otlpGrpc, PORTS.otlpHttp]);
+    const topologySpreadConstraints = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment' });
+    const goMemLimitMiB = Math.floor(resources.memoryLimit.toMebibytes() * 0.8);
+
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: NAME },
+      spec: {
+        replicas: this.replicas,
+        selector: { matchLabels: selectorLabels(NAME) },
+        template: {
+          metadata: { labels: podLabels(NAME, 'telemetry-gateway'), annotations: { 'checksum/config': checksum(configYaml) } },
+          spec: {
+            serviceAccountName: account.name,
+            automountServiceAccountToken: true,
+            securityContext: podSecurityContext({ user: 10001, group: 10001 }),
+            ...(topologySpreadConstraints.length > 0 ? { topologySpreadConstraints } : {}),
+            containers: [{
+              name: NAME,
+              image: this.image,
+              args: ['--config=/conf/config.yaml'],
+              env: [
+                // the Go runtime collects garbage before the memory_limiter has to refuse data
+                { name: 'GOMEMLIMIT', value: `${goMemLimitMiB}MiB` },
+              ],
+              ports: containerPorts([PORTS.otlpGrpc, PORTS.otlpHttp, PORTS.health, PORTS.metrics]),
+              readinessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 10 }),
+              livenessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 15, failureThreshold: 6 }),
+              resources: resourceRequirements(resources),
+              securityContext: containerSecurityContext(),
+              volumeMounts: [{ name: 'config', mountPath: '/conf', readOnly: true }],
+            }],
+            volumes: [{ name: 'config', configMap: { name: config.name } }],
+          },
+        },
+      },
+    });
+  }
+}

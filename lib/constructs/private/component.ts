@@ -1,0 +1,56 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { selectorLabels } from './workload';
+
+/** A port a component serves. */
+export interface ServicePort {
+  /** Port name, also the container port name. */
+  readonly name: string;
+  readonly port: number;
+  /** `http`, `grpc` or `tcp`: tells Istio and humans what speaks on it. */
+  readonly appProtocol?: string;
+}
+
+/** A ServiceAccount with the token mounted only when the component calls the API server. */
+export function serviceAccount(scope: Construct, name: string, callsApi: boolean): k8s.KubeServiceAccount {
+  return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
+    metadata: { name },
+    automountServiceAccountToken: callsApi,
+  });
+}
+
+/** Options of {@link service}. */
+export interface ServiceOptions {
+  /** Construct id. @default 'Service' */
+  readonly id?: string;
+  /** Object name. @default - the component name */
+  readonly name?: string;
+  /** A headless Service (for StatefulSet identities and memberlist peers). @default false */
+  readonly headless?: boolean;
+  /** Publish pods before they are ready (memberlist peers must find each other to become ready). @default false */
+  readonly publishNotReadyAddresses?: boolean;
+}
+
+/** A Service selecting the component's pods by name, targeting the container ports by name. */
+export function service(scope: Construct, component: string, ports: readonly ServicePort[], options: ServiceOptions = {}): k8s.KubeService {
+  return new k8s.KubeService(scope, options.id ?? 'Service', {
+    metadata: { name: options.name ?? component, labels: selectorLabels(component) },
+    spec: {
+      ...(options.headless ? { clusterIp: 'None' } : {}),
+      ...(options.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
+      selector: selectorLabels(component),
+      ports: ports.map(p => ({
+        name: p.name,
+        port: p.port,
+        targetPort: k8s.IntOrString.fromString(p.name),
+        protocol: 'TCP',
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      })),
+    },
+  });
+}
+
+/** The container ports for a component's service ports. */
+export function containerPorts(ports: readonly ServicePort[]): k8s.ContainerPort[] {
+  return ports.map(p => ({ name: p.name, containerPort: p.port, protocol: 'TCP' }));
+}

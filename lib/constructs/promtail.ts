@@ -1,0 +1,180 @@
+import { Chart, Size, Yaml } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { validationError } from '../errors';
+import { IMAGES } from '../images';
+import { PodScrapeTarget } from './prometheus-config';
+import { PromtailConfig } from './promtail-config';
+import { ServicePort, containerPorts, serviceAccount } from './private/component';
+import { checksum, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
+import { ContainerResources, WorkloadPeer } from './types';
+
+/** Properties of {@link Promtail}. */
+export interface PromtailProps {
+  /** Where to push logs: {@link Loki.pushUrl}. */
+  readonly lokiPushUrl: string;
+  /**
+   * Promtail image, pinned by tag or digest.
+   * @default IMAGES.promtail
+   */
+  readonly image?: string;
+  /**
+   * CPU and memory of the Promtail container on each node.
+   * @default - 50m/500m CPU, 64Mi/256Mi
+   */
+  readonly resources?: ContainerResources;
+}
+
+const NAME = 'promtail';
+const HTTP: ServicePort = { name: 'http', port: 3101, appProtocol: 'http' };
+/** The labels every log stream gets; everything else Promtail would add (filename, stream) is dropped. */
+export const PROMTAIL_LABELS = ['namespace', 'pod', 'container', 'app', 'level'] as const;
+/** Fields of a JSON log line kept as structured metadata: per-request values must never become labels. */
+export const PROMTAIL_STRUCTURED_METADATA = ['trace_id', 'span_id'] as const;
+/** Annotation naming why a pod runs as root (the policy test requires it). */
+const RUNS_AS_ROOT = 'policy.obs-canary.io/runs-as-root';
+
+/**
+ * Promtail as a DaemonSet tailing `/var/log/pods` on every node and pushing to Loki: the CRI line format first, then
+ * the services' JSON (`level`, ISO `time`, `msg`, `trace_id`, `span_id`); `level` becomes a label, trace and span ids
+ * structured metadata.
+ *
+ * Promtail reached end of life on 2026-03-02 and 3.6.11 is the last image Grafana built: see the README for the move
+ * to Grafana Alloy or the Collector's `file_log` receiver.
+ */
+export class Promtail extends Construct {
+  public readonly name = NAME;
+  public readonly image: string;
+  /** Ports, for network policies. */
+  public readonly ports = { http: HTTP };
+  /** What Promtail exposes for scraping. */
+  public readonly metricsTarget: PodScrapeTarget;
+  /** Promtail's pods, for network policies. */
+  public readonly peer: WorkloadPeer;
+  /** The rendered configuration. */
+  public readonly config: PromtailConfig;
+
+  public constructor(scope: Construct, id: string, props: PromtailProps) {
+    super(scope, id);
+    this.image = props.image ?? IMAGES.promtail;
+    const resources = props.resources ?? {
+      cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256),
+    };
+    const namespace = Chart.of(this).namespace;
+    if (!namespace) throw validationError(this, 'Promtail must be placed in a chart with a namespace');
+    if (!/^https?:\/\/[^\s/]+\/loki\/api\/v1\/push$/.test(props.lokiPushUrl)) {
+      throw validationError(this, `'lokiPushUrl' must be a Loki push URL ending in /loki/api/v1/push, got ${JSON.stringify(props.lokiPushUrl)}`);
+    }
+    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
+    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: HTTP.name };
+
+    this.config = {
+      server: { http_listen_port: HTTP.port, grpc_listen_port: 0, log_level: 'info', log_format: 'json' },
+      // on a hostPath: positions survive a restart, so nothing is shipped twice or skipped
+      positions: { filename: '/run/promtail/positions.yaml' },
+      clients: [{ url: props.lokiPushUrl, backoff_config: { min_period: '500ms', max_period: '5m', max_retries: 10 } }],
+      scrape_configs: [{
+        job_name: 'kubernetes-pods',
+        // Promtail narrows discovery to pods on spec.nodeName=$HOSTNAME, which the DaemonSet sets to the node name
+        kubernetes_sd_configs: [{ role: 'pod' }],
+        relabel_configs: [
+          { source_labels: ['__meta_kubernetes_pod_controller_name'], regex: '([0-9a-z-.]+?)(-[0-9a-f]{8,10})?', target_label: '__tmp_controller_name' },
+          {
+            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name', '__meta_kubernetes_pod_label_app', '__tmp_controller_name', '__meta_kubernetes_pod_name'],
+            regex: '^;*([^;]+)(;.*)?$', target_label: 'app',
+          },
+          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+          { source_labels: ['__meta_kubernetes_pod_container_name'], target_label: 'container' },
+          // pod directories are <namespace>_<pod>_<uid>; static pods use their config hash instead of the uid
+          { source_labels: ['__meta_kubernetes_pod_uid', '__meta_kubernetes_pod_container_name'], separator: '/', replacement: '/var/log/pods/*$1/*.log', target_label: '__path__' },
+          {
+            source_labels: ['__meta_kubernetes_pod_annotationpresent_kubernetes_io_config_hash', '__meta_kubernetes_pod_annotation_kubernetes_io_config_hash', '__meta_kubernetes_pod_container_name'],
+            separator: '/', regex: 'true/(.*)', replacement: '/var/log/pods/*$1/*.log', target_label: '__path__',
+          },
+        ],
+        pipeline_stages: [
+          { cri: {} },
+          { json: { expressions: { level: 'level', time: 'time', trace_id: 'trace_id', span_id: 'span_id' } } },
+          { timestamp: { source: 'time', format: 'RFC3339Nano', action_on_failure: 'skip' } },
+          { labels: { level: 'level' } },
+          { structured_metadata: Object.fromEntries(PROMTAIL_STRUCTURED_METADATA.map(k => [k, k])) },
+          { labelallow: [...PROMTAIL_LABELS] },
+        ],
+      }],
+    };
+    const configYaml = Yaml.stringify(this.config);
+
+    const account = serviceAccount(this, NAME, true);
+    const role = new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: { name: `${namespace}-${NAME}` },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
+    });
+    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: `${namespace}-${NAME}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
+      subjects: [{ kind: 'ServiceAccount', name: account.name, namespace }],
+    });
+    const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'promtail.yaml': configYaml } });
+
+    new k8s.KubeDaemonSet(this, 'Resource', {
+      metadata: { name: NAME },
+      spec: {
+        selector: { matchLabels: selectorLabels(NAME) },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },
+        template: {
+          metadata: {
+            labels: podLabels(NAME, 'log-shipper'),
+            annotations: {
+              'checksum/config': checksum(configYaml),
+              [RUNS_AS_ROOT]: 'reads the root-owned container logs under /var/log/pods and keeps positions on a root-owned hostPath',
+            },
+          },
+          spec: {
+            serviceAccountName: account.name,
+            automountServiceAccountToken: true,
+            // root without capabilities: enough to read root-owned 0640 log files, nothing more
+            securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
+            tolerations: [
+              { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+              { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
+            ],
+            containers: [{
+              name: NAME,
+              image: this.image,
+              args: ['-config.file=/etc/promtail/promtail.yaml'],
+              env: [{ name: 'HOSTNAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+              ports: containerPorts([HTTP]),
+              readinessProbe: httpProbe('/ready', HTTP.name, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 5 }),
+              // not /ready: it reports "no files to tail", which a restart would not fix
+              livenessProbe: {
+                tcpSocket: { port: k8s.IntOrString.fromString(HTTP.name) }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 6,
+              },
+              resources: resourceRequirements(resources),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                privileged: false,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              volumeMounts: [
+                { name: 'config', mountPath: '/etc/promtail', readOnly: true },
+                { name: 'run', mountPath: '/run/promtail' },
+                { name: 'pods', mountPath: '/var/log/pods', readOnly: true },
+                // on Docker-runtime nodes (minikube's default) /var/log/pods holds symlinks into this directory
+                { name: 'docker-containers', mountPath: '/var/lib/docker/containers', readOnly: true },
+              ],
+            }],
+            volumes: [
+              { name: 'config', configMap: { name: config.name } },
+              { name: 'run', hostPath: { path: '/run/promtail', type: 'DirectoryOrCreate' } },
+              { name: 'pods', hostPath: { path: '/var/log/pods', type: 'Directory' } },
+              { name: 'docker-containers', hostPath: { path: '/var/lib/docker/containers', type: 'DirectoryOrCreate' } },
+            ],
+          },
+        },
+      },
+    });
+  }
+}

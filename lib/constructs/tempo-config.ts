@@ -1,0 +1,52 @@
+/**
+ * The part of Tempo's configuration this project renders, for Tempo 3.0 monolithic (`-target=all`): 3.0 removed the
+ * `ingester`, `compactor`, `ingester_client` and `metrics_generator_client` blocks, so none of them appear here, and
+ * overrides use the scoped `defaults` format (legacy flat overrides stop 3.0 at start-up).
+ *
+ * @see https://grafana.com/docs/tempo/latest/configuration/
+ */
+export interface TempoConfig {
+  readonly stream_over_http_enabled: boolean;
+  readonly server: { readonly http_listen_port: number; readonly grpc_listen_port: number; readonly log_level: string; readonly log_format: 'json' | 'logfmt' };
+  readonly distributor: {
+    readonly receivers: {
+      readonly otlp: { readonly protocols: { readonly grpc: { readonly endpoint: string }; readonly http: { readonly endpoint: string } } };
+    };
+  };
+  readonly storage: {
+    readonly trace: {
+      readonly backend: 'local' | 's3';
+      readonly wal: { readonly path: string };
+      readonly local?: { readonly path: string };
+      readonly s3?: TempoS3Storage;
+    };
+  };
+  readonly metrics_generator?: {
+    readonly registry: { readonly external_labels: Readonly<Record<string, string>> };
+    readonly storage: {
+      readonly path: string;
+      readonly remote_write: ReadonlyArray<{ readonly url: string; readonly send_exemplars: boolean }>;
+    };
+  };
+  readonly backend_worker: { readonly compaction: { readonly block_retention: string } };
+  readonly overrides: {
+    readonly defaults: {
+      readonly compaction: { readonly block_retention: string };
+      readonly metrics_generator?: { readonly processors: ReadonlyArray<'service-graphs' | 'span-metrics'> };
+    };
+  };
+  readonly memory: { readonly automemlimit_enabled: boolean };
+  readonly usage_report: { readonly reporting_enabled: boolean };
+}
+
+/** Blocks in an S3 bucket (Tempo's key names differ from Loki's). */
+export interface TempoS3Storage {
+  readonly bucket: string;
+  /** host[:port], no scheme. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly access_key: string;
+  readonly secret_key: string;
+  readonly insecure: boolean;
+  readonly forcepathstyle: boolean;
+}

@@ -1,0 +1,214 @@
+import { Chart, Duration, Size, Yaml } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { show, validationError } from '../errors';
+import { IMAGES } from '../images';
+import { hours, quantity } from '../private/units';
+import { PodScrapeTarget } from './prometheus-config';
+import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import {
+  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretEnv, selectorLabels,
+} from './private/workload';
+import { TempoConfig } from './tempo-config';
+import { ContainerResources, ObjectStorage, WorkloadPeer } from './types';
+
+/** Properties of {@link Tempo}. */
+export interface TempoProps {
+  /**
+   * Tempo image, pinned by tag or digest; the rendered config is Tempo 3.0's.
+   * @default IMAGES.tempo
+   */
+  readonly image?: string;
+  /**
+   * How long traces are kept; whole hours, at least 1h.
+   * @default Duration.days(7)
+   */
+  readonly retention?: Duration;
+  /**
+   * Size of the volume holding the WAL (and the blocks, without object storage).
+   * @default Size.gibibytes(10)
+   */
+  readonly volumeSize?: Size;
+  /**
+   * StorageClass of the volume.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClassName?: string;
+  /**
+   * S3-compatible object storage for blocks; credentials come from Secrets through `-config.expand-env`.
+   * @default - the volume
+   */
+  readonly objectStorage?: ObjectStorage;
+  /**
+   * Where the metrics-generator writes service-graph and span metrics: {@link Prometheus.remoteWriteUrl}.
+   * @default - no metrics-generator (no service graph in Grafana)
+   */
+  readonly remoteWriteUrl?: string;
+  /**
+   * Labels added to the generated metrics.
+   * @default - `source: tempo`
+   */
+  readonly externalLabels?: Readonly<Record<string, string>>;
+  /**
+   * CPU and memory of the Tempo container (GOMEMLIMIT follows the limit).
+   * @default - 100m/1 CPU, 256Mi/1Gi
+   */
+  readonly resources?: ContainerResources;
+}
+
+const NAME = 'tempo';
+const DATA = '/var/tempo';
+const PORTS = {
+  http: { name: 'http', port: 3200, appProtocol: 'http' },
+  grpc: { name: 'grpc', port: 9095, appProtocol: 'grpc' },
+  otlpGrpc: { name: 'otlp-grpc', port: 4317, appProtocol: 'grpc' },
+  otlpHttp: { name: 'otlp-http', port: 4318, appProtocol: 'http' },
+} as const satisfies Record<string, ServicePort>;
+const S3_ENV = { accessKeyId: 'S3_ACCESS_KEY_ID', secretAccessKey: 'S3_SECRET_ACCESS_KEY' } as const;
+
+/**
+ * Grafana Tempo 3.0 in monolithic mode (one replica: Tempo 3.0 has no scalable single binary) receiving OTLP on gRPC
+ * and HTTP, with the metrics-generator writing service graphs and span metrics (with exemplars) to Prometheus.
+ */
+export class Tempo extends Construct {
+  public readonly name = NAME;
+  public readonly image: string;
+  public readonly retention: Duration;
+  /** Ports, for network policies. */
+  public readonly ports = PORTS;
+  /** In-cluster base URL of the query API (Grafana's datasource). */
+  public readonly url: string;
+  /** `host:port` of the OTLP gRPC receiver (the Collector's exporter). */
+  public readonly otlpGrpcEndpoint: string;
+  /** What Tempo exposes for scraping. */
+  public readonly metricsTarget: PodScrapeTarget;
+  /** Tempo's pods, for network policies. */
+  public readonly peer: WorkloadPeer;
+  /** The rendered configuration. */
+  public readonly config: TempoConfig;
+
+  public constructor(scope: Construct, id: string, props: TempoProps = {}) {
+    super(scope, id);
+    this.image = props.image ?? IMAGES.tempo;
+    this.retention = props.retention ?? Duration.days(7);
+    const volumeSize = props.volumeSize ?? Size.gibibytes(10);
+    const resources = props.resources ?? {
+      cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1),
+    };
+    const storage = props.objectStorage;
+
+    const namespace = Chart.of(this).namespace;
+    if (!namespace) throw validationError(this, 'Tempo must be placed in a chart with a namespace');
+    const retentionHours = this.retention.toHours({ integral: false });
+    if (!Number.isInteger(retentionHours) || retentionHours < 1) {
+      throw validationError(this, `'retention' must be whole hours, at least 1h, got ${show(this.retention)}`);
+    }
+    if (props.remoteWriteUrl !== undefined && !/^https?:\/\/\S+\/api\/v1\/write$/.test(props.remoteWriteUrl)) {
+      throw validationError(this, `'remoteWriteUrl' must be a Prometheus remote-write URL ending in /api/v1/write, got ${show(props.remoteWriteUrl)}`);
+    }
+    if (volumeSize.toMebibytes() < 1024) throw validationError(this, `'volumeSize' must be at least 1Gi, got ${quantity(volumeSize)}`);
+
+    const host = `${NAME}.${namespace}.svc.cluster.local`;
+    this.url = `http://${host}:${PORTS.http.port}`;
+    this.otlpGrpcEndpoint = `${host}:${PORTS.otlpGrpc.port}`;
+    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
+    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: PORTS.http.name };
+
+    const retention = hours(this.retention);
+    this.config = {
+      // Grafana streams search and TraceQL metrics results over HTTP
+      stream_over_http_enabled: true,
+      server: { http_listen_port: PORTS.http.port, grpc_listen_port: PORTS.grpc.port, log_level: 'info', log_format: 'json' },
+      distributor: {
+        // receivers default to localhost since 2.7: other pods could not reach them
+        receivers: { otlp: { protocols: { grpc: { endpoint: `0.0.0.0:${PORTS.otlpGrpc.port}` }, http: { endpoint: `0.0.0.0:${PORTS.otlpHttp.port}` } } } },
+      },
+      storage: {
+        trace: storage
+          ? {
+            backend: 's3',
+            wal: { path: `${DATA}/wal` },
+            s3: {
+              bucket: storage.tempoBucket,
+              endpoint: storage.endpoint,
+              region: storage.region,
+              access_key: `\${${S3_ENV.accessKeyId}}`,
+              secret_key: `\${${S3_ENV.secretAccessKey}}`,
+              insecure: storage.insecure,
+              forcepathstyle: storage.forcePathStyle,
+            },
+          }
+          : { backend: 'local', wal: { path: `${DATA}/wal` }, local: { path: `${DATA}/blocks` } },
+      },
+      ...(props.remoteWriteUrl ? {
+        metrics_generator: {
+          registry: { external_labels: { source: 'tempo', ...props.externalLabels } },
+          storage: { path: `${DATA}/generator/wal`, remote_write: [{ url: props.remoteWriteUrl, send_exemplars: true }] },
+        },
+      } : {}),
+      backend_worker: { compaction: { block_retention: retention } },
+      overrides: {
+        defaults: {
+          compaction: { block_retention: retention },
+          ...(props.remoteWriteUrl ? { metrics_generator: { processors: ['service-graphs', 'span-metrics'] } } : {}),
+        },
+      },
+      // GOMEMLIMIT from the container's memory limit
+      memory: { automemlimit_enabled: true },
+      usage_report: { reporting_enabled: false },
+    };
+    const configYaml = Yaml.stringify(this.config);
+
+    const account = serviceAccount(this, NAME, false);
+    const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'tempo.yaml': configYaml } });
+    const ports = [PORTS.http, PORTS.grpc, PORTS.otlpGrpc, PORTS.otlpHttp];
+    const svc = service(this, NAME, ports);
+
+    new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: { name: NAME },
+      spec: {
+        serviceName: svc.name,
+        replicas: 1,
+        selector: { matchLabels: selectorLabels(NAME) },
+        template: {
+          metadata: { labels: podLabels(NAME, 'traces'), annotations: { 'checksum/config': checksum(configYaml) } },
+          spec: {
+            serviceAccountName: account.name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurityContext({ user: 10001, group: 10001 }),
+            terminationGracePeriodSeconds: 120,
+            containers: [{
+              name: NAME,
+              image: this.image,
+              args: ['-config.file=/etc/tempo/tempo.yaml', '-target=all', ...(storage ? ['-config.expand-env=true'] : [])],
+              env: storage ? [secretEnv(S3_ENV.accessKeyId, storage.accessKeyId), secretEnv(S3_ENV.secretAccessKey, storage.secretAccessKey)] : [],
+              ports: containerPorts(ports),
+              readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 20, periodSeconds: 10, timeoutSeconds: 3 }),
+              // /ready waits for the WAL replay; /api/echo only needs a live HTTP server
+              livenessProbe: httpProbe('/api/echo', PORTS.http.name, { periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 6 }),
+              resources: resourceRequirements(resources),
+              securityContext: containerSecurityContext(),
+              volumeMounts: [
+                { name: 'config', mountPath: '/etc/tempo', readOnly: true },
+                { name: 'data', mountPath: DATA },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            }],
+            volumes: [
+              { name: 'config', configMap: { name: config.name } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+            ],
+          },
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'data' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
+            resources: { requests: { storage: k8s.Quantity.fromString(quantity(volumeSize)) } },
+          },
+        }],
+      },
+    });
+  }
+}

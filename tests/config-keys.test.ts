@@ -1,0 +1,85 @@
+import { ENVIRONMENTS } from '../lib/config/environments';
+import { keyPaths, unknownKeys } from './support/config-keys';
+import { synthStack } from './support/manifest';
+
+/**
+ * Every key the project renders into Loki, Promtail, Tempo and Collector configs, checked by hand against the key
+ * reference of the pinned release (config-keys/loki-v3.7.6.json, promtail-v3.6.15.json, tempo-v3.0.3.json and
+ * otelcol-contrib-0.159.0.json of the shared reference). These components stop at start-up on an unknown key, so a
+ * new key must be checked there and added here; the test fails until it is.
+ */
+const KNOWN = {
+  loki: [
+    'analytics.reporting_enabled', 'auth_enabled', 'common.compactor_address', 'common.path_prefix', 'common.replication_factor',
+    'common.ring.kvstore.store', 'common.storage.filesystem.chunks_directory', 'common.storage.filesystem.rules_directory',
+    'common.storage.s3.access_key_id', 'common.storage.s3.bucketnames', 'common.storage.s3.endpoint', 'common.storage.s3.insecure',
+    'common.storage.s3.region', 'common.storage.s3.s3forcepathstyle', 'common.storage.s3.secret_access_key', 'compactor.compaction_interval',
+    'compactor.delete_request_store', 'compactor.retention_delete_delay', 'compactor.retention_enabled', 'compactor.working_directory',
+    'limits_config.allow_structured_metadata', 'limits_config.otlp_config.resource_attributes.attributes_config[].action',
+    'limits_config.otlp_config.resource_attributes.attributes_config[].attributes', 'limits_config.reject_old_samples',
+    'limits_config.reject_old_samples_max_age', 'limits_config.retention_period', 'limits_config.volume_enabled', 'memberlist.bind_port',
+    'memberlist.join_members', 'ruler.wal.dir', 'schema_config.configs[].from', 'schema_config.configs[].index.period',
+    'schema_config.configs[].index.prefix', 'schema_config.configs[].object_store', 'schema_config.configs[].schema',
+    'schema_config.configs[].store', 'server.grpc_listen_port', 'server.http_listen_port', 'server.log_format', 'server.log_level',
+  ],
+  promtail: [
+    'clients[].backoff_config.max_period', 'clients[].backoff_config.max_retries', 'clients[].backoff_config.min_period', 'clients[].url',
+    'positions.filename', 'scrape_configs[].job_name', 'scrape_configs[].kubernetes_sd_configs[].role', 'scrape_configs[].pipeline_stages[].cri',
+    'scrape_configs[].pipeline_stages[].json.expressions.*', 'scrape_configs[].pipeline_stages[].labelallow',
+    'scrape_configs[].pipeline_stages[].labels.*', 'scrape_configs[].pipeline_stages[].structured_metadata.*',
+    'scrape_configs[].pipeline_stages[].timestamp.action_on_failure', 'scrape_configs[].pipeline_stages[].timestamp.format',
+    'scrape_configs[].pipeline_stages[].timestamp.source', 'scrape_configs[].relabel_configs[].regex', 'scrape_configs[].relabel_configs[].replacement',
+    'scrape_configs[].relabel_configs[].separator', 'scrape_configs[].relabel_configs[].source_labels', 'scrape_configs[].relabel_configs[].target_label',
+    'server.grpc_listen_port', 'server.http_listen_port', 'server.log_format', 'server.log_level',
+  ],
+  tempo: [
+    'backend_worker.compaction.block_retention', 'distributor.receivers.otlp.protocols.grpc.endpoint', 'distributor.receivers.otlp.protocols.http.endpoint',
+    'memory.automemlimit_enabled', 'metrics_generator.registry.external_labels.*', 'metrics_generator.storage.path',
+    'metrics_generator.storage.remote_write[].send_exemplars', 'metrics_generator.storage.remote_write[].url',
+    'overrides.defaults.compaction.block_retention', 'overrides.defaults.metrics_generator.processors', 'server.grpc_listen_port',
+    'server.http_listen_port', 'server.log_format', 'server.log_level', 'storage.trace.backend', 'storage.trace.local.path',
+    'storage.trace.s3.access_key', 'storage.trace.s3.bucket', 'storage.trace.s3.endpoint', 'storage.trace.s3.forcepathstyle',
+    'storage.trace.s3.insecure', 'storage.trace.s3.region', 'storage.trace.s3.secret_key', 'storage.trace.wal.path',
+    'stream_over_http_enabled', 'usage_report.reporting_enabled',
+  ],
+  collector: [
+    'exporters.otlp_grpc/tempo.endpoint', 'exporters.otlp_grpc/tempo.tls.insecure', 'exporters.otlp_http/loki.endpoint',
+    'exporters.prometheus_remote_write.endpoint', 'exporters.prometheus_remote_write.resource_to_telemetry_conversion.enabled',
+    'extensions.health_check.endpoint', 'processors.batch.send_batch_size', 'processors.batch.timeout', 'processors.k8s_attributes.auth_type',
+    'processors.k8s_attributes.extract.metadata', 'processors.k8s_attributes.passthrough', 'processors.k8s_attributes.pod_association[].sources[].from',
+    'processors.k8s_attributes.pod_association[].sources[].name', 'processors.memory_limiter.check_interval',
+    'processors.memory_limiter.limit_percentage', 'processors.memory_limiter.spike_limit_percentage',
+    'processors.probabilistic_sampler.sampling_percentage', 'processors.resource/cluster.attributes[].action',
+    'processors.resource/cluster.attributes[].key', 'processors.resource/cluster.attributes[].value', 'processors.resource/log-labels.attributes[].action',
+    'processors.resource/log-labels.attributes[].from_attribute', 'processors.resource/log-labels.attributes[].key',
+    'receivers.otlp.protocols.grpc.endpoint', 'receivers.otlp.protocols.http.endpoint', 'service.extensions', 'service.pipelines.*',
+    'service.telemetry.logs.encoding', 'service.telemetry.logs.level', 'service.telemetry.metrics.readers[].pull.exporter.prometheus.host',
+    'service.telemetry.metrics.readers[].pull.exporter.prometheus.port',
+  ],
+} as const;
+
+describe.each(Object.values(ENVIRONMENTS))('rendered config keys exist in the pinned releases ($name)', env => {
+  const { loki, promtail, tempo, collector } = synthStack(env).stack.observability;
+
+  test.each([
+    ['Loki 3.7.6', loki.config, KNOWN.loki],
+    ['Promtail 3.6.x', promtail.config, KNOWN.promtail],
+    ['Tempo 3.0.3', tempo.config, KNOWN.tempo],
+    ['Collector contrib 0.159.0', collector.config, KNOWN.collector],
+  ] as const)('%s', (_name, config, known) => {
+    expect(keyPaths(config).length).toBeGreaterThan(10);
+    expect(unknownKeys(config, known)).toEqual([]);
+  });
+});
+
+describe('the key check', () => {
+  test('reports a key that is not on the list, such as a Tempo 2.x block', () => {
+    expect(unknownKeys({ compactor: { compaction: { block_retention: '1h' } }, server: { http_listen_port: 1 } }, KNOWN.tempo))
+      .toEqual(['compactor.compaction.block_retention']);
+  });
+
+  test('accepts any key below a free-form entry, and names list items with []', () => {
+    expect(unknownKeys({ metrics_generator: { registry: { external_labels: { anything: 'x' } } } }, KNOWN.tempo)).toEqual([]);
+    expect(keyPaths({ a: [{ b: 1 }, { c: [1, 2] }], d: {} })).toEqual(['a[].b', 'a[].c', 'd']);
+  });
+});
