@@ -6,9 +6,9 @@ import { IMAGES } from '../images';
 import { hours, quantity } from '../private/units';
 import { LokiConfig } from './loki-config';
 import { PodScrapeTarget } from './prometheus-config';
-import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import { S3_ENV, ServicePort, containerPorts, dataVolumeClaim, s3CredentialEnv, service, serviceAccount } from './private/component';
 import {
-  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretEnv, selectorLabels,
+  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
   spreadReplicas,
 } from './private/workload';
 import { ContainerResources, ObjectStorage, WorkloadPeer } from './types';
@@ -66,7 +66,6 @@ const PORTS = {
   grpc: { name: 'grpc', port: 9095, appProtocol: 'grpc' },
   memberlist: { name: 'memberlist', port: 7946, appProtocol: 'tcp' },
 } as const satisfies Record<string, ServicePort>;
-const S3_ENV = { accessKeyId: 'S3_ACCESS_KEY_ID', secretAccessKey: 'S3_SECRET_ACCESS_KEY' } as const;
 
 /**
  * Grafana Loki in monolithic mode (`-target=all`) as a StatefulSet: tsdb with schema v13, structured metadata and OTLP
@@ -221,7 +220,7 @@ export class Loki extends Construct {
                 '-target=all',
                 ...(storage ? ['-config.expand-env=true'] : []),
               ],
-              env: storage ? [secretEnv(S3_ENV.accessKeyId, storage.accessKeyId), secretEnv(S3_ENV.secretAccessKey, storage.secretAccessKey)] : [],
+              env: storage ? s3CredentialEnv(storage) : [],
               ports: containerPorts(ports),
               readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
               // /ready turns false while the ring settles; the build info only needs a live HTTP server
@@ -241,14 +240,7 @@ export class Loki extends Construct {
             ],
           },
         },
-        volumeClaimTemplates: [{
-          metadata: { name: 'data' },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
-            resources: { requests: { storage: k8s.Quantity.fromString(quantity(volumeSize)) } },
-          },
-        }],
+        volumeClaimTemplates: [dataVolumeClaim(volumeSize, props.storageClassName)],
       },
     });
   }

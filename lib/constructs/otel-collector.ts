@@ -5,7 +5,7 @@ import { show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { CollectorConfig } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
-import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import { ServicePort, bindClusterRole, containerPorts, service, serviceAccount } from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
   spreadReplicas,
@@ -158,19 +158,11 @@ export class OtelCollector extends Construct {
     const configYaml = Yaml.stringify(this.config);
 
     const account = serviceAccount(this, NAME, true);
-    const role = new k8s.KubeClusterRole(this, 'ClusterRole', {
-      metadata: { name: `${namespace}-${NAME}` },
-      rules: [
-        { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
-        // k8s.deployment.name is found through the pod's ReplicaSet
-        { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
-      ],
-    });
-    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${namespace}-${NAME}` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
-      subjects: [{ kind: 'ServiceAccount', name: account.name, namespace }],
-    });
+    bindClusterRole(this, namespace, NAME, [
+      { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+      // k8s.deployment.name is found through the pod's ReplicaSet
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
+    ]);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
     service(this, NAME, [PORTS.otlpGrpc, PORTS.otlpHttp]);
     const topologySpreadConstraints = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment' });

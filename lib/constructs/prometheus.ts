@@ -9,7 +9,7 @@ import {
 } from './private/workload';
 import { PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, podScrapeConfig } from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
-import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, service, serviceAccount } from './private/component';
 
 /** Properties of {@link Prometheus}. */
 export interface PrometheusProps {
@@ -148,18 +148,10 @@ export class Prometheus extends Construct {
 
     // service discovery reads pods and endpoints from the API server
     const account = serviceAccount(this, NAME, true);
-    const clusterRole = new k8s.KubeClusterRole(this, 'ClusterRole', {
-      metadata: { name: `${namespace}-${NAME}` },
-      rules: [
-        { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-      ],
-    });
-    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${namespace}-${NAME}` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.name },
-      subjects: [{ kind: 'ServiceAccount', name: account.name, namespace }],
-    });
+    bindClusterRole(this, namespace, NAME, [
+      { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    ]);
 
     const config = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${NAME}-config` },
@@ -209,14 +201,7 @@ export class Prometheus extends Construct {
             volumes: [{ name: 'config', configMap: { name: config.name } }],
           },
         },
-        volumeClaimTemplates: [{
-          metadata: { name: 'data' },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
-            resources: { requests: { storage: k8s.Quantity.fromString(quantity(this.volumeSize)) } },
-          },
-        }],
+        volumeClaimTemplates: [dataVolumeClaim(this.volumeSize, props.storageClassName)],
       },
     });
   }

@@ -5,7 +5,7 @@ import { validationError } from '../errors';
 import { IMAGES } from '../images';
 import { PodScrapeTarget } from './prometheus-config';
 import { PromtailConfig } from './promtail-config';
-import { ServicePort, containerPorts, serviceAccount } from './private/component';
+import { ServicePort, bindClusterRole, containerPorts, serviceAccount } from './private/component';
 import { checksum, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
 
@@ -106,15 +106,7 @@ export class Promtail extends Construct {
     const configYaml = Yaml.stringify(this.config);
 
     const account = serviceAccount(this, NAME, true);
-    const role = new k8s.KubeClusterRole(this, 'ClusterRole', {
-      metadata: { name: `${namespace}-${NAME}` },
-      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
-    });
-    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${namespace}-${NAME}` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
-      subjects: [{ kind: 'ServiceAccount', name: account.name, namespace }],
-    });
+    bindClusterRole(this, namespace, NAME, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'promtail.yaml': configYaml } });
 
     new k8s.KubeDaemonSet(this, 'Resource', {

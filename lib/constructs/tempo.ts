@@ -5,9 +5,9 @@ import { show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { hours, quantity } from '../private/units';
 import { PodScrapeTarget } from './prometheus-config';
-import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import { S3_ENV, ServicePort, containerPorts, dataVolumeClaim, s3CredentialEnv, service, serviceAccount } from './private/component';
 import {
-  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretEnv, selectorLabels,
+  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
 import { TempoConfig } from './tempo-config';
 import { ContainerResources, ObjectStorage, WorkloadPeer } from './types';
@@ -64,7 +64,6 @@ const PORTS = {
   otlpGrpc: { name: 'otlp-grpc', port: 4317, appProtocol: 'grpc' },
   otlpHttp: { name: 'otlp-http', port: 4318, appProtocol: 'http' },
 } as const satisfies Record<string, ServicePort>;
-const S3_ENV = { accessKeyId: 'S3_ACCESS_KEY_ID', secretAccessKey: 'S3_SECRET_ACCESS_KEY' } as const;
 
 /**
  * Grafana Tempo 3.0 in monolithic mode (one replica: Tempo 3.0 has no scalable single binary) receiving OTLP on gRPC
@@ -181,7 +180,7 @@ export class Tempo extends Construct {
               name: NAME,
               image: this.image,
               args: ['-config.file=/etc/tempo/tempo.yaml', '-target=all', ...(storage ? ['-config.expand-env=true'] : [])],
-              env: storage ? [secretEnv(S3_ENV.accessKeyId, storage.accessKeyId), secretEnv(S3_ENV.secretAccessKey, storage.secretAccessKey)] : [],
+              env: storage ? s3CredentialEnv(storage) : [],
               ports: containerPorts(ports),
               readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 20, periodSeconds: 10, timeoutSeconds: 3 }),
               // /ready waits for the WAL replay; /api/echo only needs a live HTTP server
@@ -200,14 +199,7 @@ export class Tempo extends Construct {
             ],
           },
         },
-        volumeClaimTemplates: [{
-          metadata: { name: 'data' },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
-            resources: { requests: { storage: k8s.Quantity.fromString(quantity(volumeSize)) } },
-          },
-        }],
+        volumeClaimTemplates: [dataVolumeClaim(volumeSize, props.storageClassName)],
       },
     });
   }

@@ -1,6 +1,9 @@
+import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { selectorLabels } from './workload';
+import { quantity } from '../../private/units';
+import { ObjectStorage } from '../types';
+import { secretEnv, selectorLabels } from './workload';
 
 /** A port a component serves. */
 export interface ServicePort {
@@ -53,4 +56,34 @@ export function service(scope: Construct, component: string, ports: readonly Ser
 /** The container ports for a component's service ports. */
 export function containerPorts(ports: readonly ServicePort[]): k8s.ContainerPort[] {
   return ports.map(p => ({ name: p.name, containerPort: p.port, protocol: 'TCP' }));
+}
+
+/** A ClusterRole for a component, bound to its ServiceAccount; both named `<namespace>-<component>`. */
+export function bindClusterRole(scope: Construct, namespace: string, component: string, rules: k8s.PolicyRule[]): void {
+  const role = new k8s.KubeClusterRole(scope, 'ClusterRole', { metadata: { name: `${namespace}-${component}` }, rules });
+  new k8s.KubeClusterRoleBinding(scope, 'ClusterRoleBinding', {
+    metadata: { name: `${namespace}-${component}` },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
+    subjects: [{ kind: 'ServiceAccount', name: component, namespace }],
+  });
+}
+
+/** The `data` volume claim of a StatefulSet: one ReadWriteOnce volume per replica. */
+export function dataVolumeClaim(size: Size, storageClassName?: string): k8s.KubePersistentVolumeClaimProps {
+  return {
+    metadata: { name: 'data' },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(storageClassName ? { storageClassName } : {}),
+      resources: { requests: { storage: k8s.Quantity.fromString(quantity(size)) } },
+    },
+  };
+}
+
+/** Environment variables Loki and Tempo expand `${…}` references in their S3 config from (`-config.expand-env`). */
+export const S3_ENV = { accessKeyId: 'S3_ACCESS_KEY_ID', secretAccessKey: 'S3_SECRET_ACCESS_KEY' } as const;
+
+/** The S3 credentials as environment variables read from their Secrets. */
+export function s3CredentialEnv(storage: ObjectStorage): k8s.EnvVar[] {
+  return [secretEnv(S3_ENV.accessKeyId, storage.accessKeyId), secretEnv(S3_ENV.secretAccessKey, storage.secretAccessKey)];
 }
