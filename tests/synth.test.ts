@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { ENVIRONMENT_NAMES } from '../lib/config/environment';
 import { ENVIRONMENTS, loadEnvironment } from '../lib/config/environments';
 import { findRepoRoot, renderEnvironment, replaceDirectory, synthesizeAll } from '../lib/synth';
@@ -30,17 +30,20 @@ function tempDir(): string {
 describe('renderEnvironment', () => {
   const files = renderEnvironment(ENVIRONMENTS.local);
 
-  test('one directory per chart, one file per object named <Kind>.<name>.yaml, sorted', () => {
-    expect(files.map(f => f.path)).toContain('observability/StatefulSet.prometheus.yaml');
-    expect(files.every(f => /^[a-z-]+\/[A-Za-z]+\.[a-z0-9.-]+\.yaml$/.test(f.path))).toBe(true);
-    expect(files.map(f => f.path)).toEqual([...files.map(f => f.path)].sort((a, b) => a.localeCompare(b)));
+  test('one directory per chart, holding manifest.yaml', () => {
+    expect(files.map(f => f.path)).toEqual(['observability/manifest.yaml']);
   });
 
-  test('each file holds the one object it is named after', () => {
-    for (const file of files) {
-      const obj = parse(file.content);
-      expect(file.path.endsWith(`/${obj.kind}.${obj.metadata.name}.yaml`)).toBe(true);
-    }
+  test('objects in apply order: the namespace first, policies and identities before workloads, then by kind and name', () => {
+    const docs = parseAllDocuments(files[0].content).map(d => d.toJS());
+    expect(docs).toHaveLength(files[0].objects);
+    const kinds = docs.map(d => d.kind);
+    expect(kinds[0]).toBe('Namespace');
+    expect(kinds.lastIndexOf('NetworkPolicy')).toBeLessThan(kinds.indexOf('ServiceAccount'));
+    expect(kinds.lastIndexOf('ConfigMap')).toBeLessThan(kinds.indexOf('Deployment'));
+    expect(kinds.lastIndexOf('Service')).toBeLessThan(kinds.indexOf('StatefulSet'));
+    const configMaps = docs.filter(d => d.kind === 'ConfigMap').map(d => d.metadata.name);
+    expect(configMaps).toEqual([...configMaps].sort());
   });
 
   test('is deterministic: byte-identical across runs', () => {
@@ -68,9 +71,9 @@ describe('synthesizeAll', () => {
     const dist = path.join(dir, 'dist');
     const count = synthesizeAll(dist, ENVIRONMENT_NAMES.map(n => () => loadEnvironment(n)));
     const tree = readTree(dist);
-    expect(tree.size).toBe(count);
-    expect(tree.get('local/observability/StatefulSet.prometheus.yaml')).toBe(
-      renderEnvironment(ENVIRONMENTS.local).find(f => f.path === 'observability/StatefulSet.prometheus.yaml')!.content);
+    expect(count).toBe([...ENVIRONMENT_NAMES].flatMap(n => renderEnvironment(loadEnvironment(n))).reduce((sum, f) => sum + f.objects, 0));
+    expect(tree.get('local/observability/manifest.yaml')).toBe(renderEnvironment(ENVIRONMENTS.local)[0].content);
+    expect(tree.get('prod/observability/manifest.yaml')).toBe(renderEnvironment(ENVIRONMENTS.prod)[0].content);
     expect(fs.readdirSync(dir)).toEqual(['dist']);
     fs.rmSync(dir, { recursive: true });
   });
@@ -145,7 +148,7 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     const result = npmSynth();
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^synthesized \d+ manifests for local, prod into dist\/\n$/);
+    expect(result.stdout).toMatch(/^synthesized \d+ objects for local, prod into dist\/\n$/);
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 
@@ -155,7 +158,7 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     const broken = source.replace(/replicas: 2,/, 'replicas: 0,');
     expect(broken).not.toBe(source);
     fs.writeFileSync(file, broken);
-    fs.writeFileSync(path.join(copy, 'dist', 'local', 'observability', 'ConfigMap.grafana-config.yaml'), 'edited by hand\n');
+    fs.writeFileSync(path.join(copy, 'dist', 'local', 'observability', 'manifest.yaml'), 'edited by hand\n');
     const before = readTree(path.join(copy, 'dist'));
     const result = npmSynth();
     fs.writeFileSync(file, source);

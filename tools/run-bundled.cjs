@@ -54,7 +54,7 @@ function build() {
     target: 'node20',
     outfile: tmp,
     metafile: true,
-    keepNames: true,
+    minify: true,
     logLevel: 'error',
   });
   const inputs = {};

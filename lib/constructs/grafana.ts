@@ -1,4 +1,4 @@
-import { Chart, Lazy, Size, Yaml } from 'cdk8s';
+import { Chart, Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { show, validationError } from '../errors';
@@ -13,6 +13,7 @@ import {
 } from './private/workload';
 import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
 import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Grafana}. */
 export interface GrafanaProps {
@@ -133,13 +134,13 @@ export class Grafana extends Construct {
       plugins: { preinstall_disabled: true },
       unified_storage: { index_path: '/var/lib/grafana-search/bleve' },
     });
-    const datasourcesYaml = (): string => Yaml.stringify(escapeProvisioningDollars({
+    const datasourcesYaml = (): string => toYaml(escapeProvisioningDollars({
       apiVersion: 1,
       // datasources removed from code are removed from Grafana too
       prune: true,
       datasources: this.datasourceList,
     }));
-    const providersYaml = Yaml.stringify({
+    const providersYaml = toYaml({
       apiVersion: 1,
       providers: [{
         name: 'obs-canary',
@@ -151,7 +152,7 @@ export class Grafana extends Construct {
         options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: true },
       }],
     });
-    const emptyProvisioning = Yaml.stringify({ apiVersion: 1 });
+    const emptyProvisioning = toYaml({ apiVersion: 1 });
 
     const config = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${NAME}-config` },

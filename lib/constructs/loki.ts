@@ -1,4 +1,4 @@
-import { Chart, Duration, Size, Yaml } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { show, validationError } from '../errors';
@@ -12,6 +12,7 @@ import {
   spreadReplicas,
 } from './private/workload';
 import { ContainerResources, ObjectStorage, WorkloadPeer } from './types';
+import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Loki}. */
 export interface LokiProps {
@@ -185,7 +186,7 @@ export class Loki extends Construct {
       ruler: { wal: { dir: `${DATA}/ruler-wal` } },
       analytics: { reporting_enabled: false },
     };
-    const configYaml = Yaml.stringify(this.config);
+    const configYaml = toYaml(this.config);
 
     const serviceAccountObject = serviceAccount(this, NAME, false);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });

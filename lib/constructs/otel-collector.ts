@@ -1,4 +1,4 @@
-import { Chart, Size, Yaml } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { show, validationError } from '../errors';
@@ -11,6 +11,7 @@ import {
   spreadReplicas,
 } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
+import { toYaml } from '../private/yaml';
 
 /** Properties of {@link OtelCollector}. */
 export interface OtelCollectorProps {
@@ -155,7 +156,7 @@ export class OtelCollector extends Construct {
         },
       },
     };
-    const configYaml = Yaml.stringify(this.config);
+    const configYaml = toYaml(this.config);
 
     const account = serviceAccount(this, NAME, true);
     bindClusterRole(this, namespace, NAME, [

@@ -1,4 +1,4 @@
-import { Chart, Duration, Lazy, Size, Yaml } from 'cdk8s';
+import { Chart, Duration, Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { show, validationError } from '../errors';
@@ -10,6 +10,7 @@ import {
 import { PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, podScrapeConfig } from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
 import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, service, serviceAccount } from './private/component';
+import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Prometheus}. */
 export interface PrometheusProps {
@@ -143,8 +144,8 @@ export class Prometheus extends Construct {
       },
     });
     const renderRules = (): RuleFile => ({ groups: [...this.ruleGroups] });
-    const configYaml = (): string => Yaml.stringify(renderConfig());
-    const rulesYaml = (): string => Yaml.stringify(renderRules());
+    const configYaml = (): string => toYaml(renderConfig());
+    const rulesYaml = (): string => toYaml(renderRules());
 
     // service discovery reads pods and endpoints from the API server
     const account = serviceAccount(this, NAME, true);

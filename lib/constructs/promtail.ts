@@ -1,4 +1,4 @@
-import { Chart, Size, Yaml } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { validationError } from '../errors';
@@ -8,6 +8,7 @@ import { PromtailConfig } from './promtail-config';
 import { ServicePort, bindClusterRole, containerPorts, serviceAccount } from './private/component';
 import { checksum, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
+import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Promtail}. */
 export interface PromtailProps {
@@ -103,7 +104,7 @@ export class Promtail extends Construct {
         ],
       }],
     };
-    const configYaml = Yaml.stringify(this.config);
+    const configYaml = toYaml(this.config);
 
     const account = serviceAccount(this, NAME, true);
     bindClusterRole(this, namespace, NAME, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);

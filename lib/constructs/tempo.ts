@@ -1,4 +1,4 @@
-import { Chart, Duration, Size, Yaml } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { show, validationError } from '../errors';
@@ -11,6 +11,7 @@ import {
 } from './private/workload';
 import { TempoConfig } from './tempo-config';
 import { ContainerResources, ObjectStorage, WorkloadPeer } from './types';
+import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Tempo}. */
 export interface TempoProps {
@@ -156,7 +157,7 @@ export class Tempo extends Construct {
       memory: { automemlimit_enabled: true },
       usage_report: { reporting_enabled: false },
     };
-    const configYaml = Yaml.stringify(this.config);
+    const configYaml = toYaml(this.config);
 
     const account = serviceAccount(this, NAME, false);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'tempo.yaml': configYaml } });

@@ -84,7 +84,7 @@ describe('Grafana', () => {
       expect(doc.prune).toBe(true);
       expect(doc.datasources.map((d: any) => d.uid)).toEqual(['prometheus', 'loki', 'tempo']);
       const raw = find(all, 'ConfigMap', 'grafana-provisioning').data['datasources.yaml'];
-      expect(raw).toContain('url: $${__value.raw}');
+      expect(raw).toContain('url: "$${__value.raw}"');
       expect(raw).not.toMatch(/[^$]\$\{__value/);
       expect(grafana.datasources).toHaveLength(3);
     });
