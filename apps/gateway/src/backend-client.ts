@@ -1,0 +1,56 @@
+import { ApiError, ErrorBody } from '../../shared/errors';
+
+/** Where the backend is and how long one call may take. */
+export interface BackendClientOptions {
+  /** Base URL without a trailing slash, e.g. `http://backend:8081`. */
+  readonly baseUrl: string;
+  /** Budget of one call in milliseconds, from request to the last byte of the body. */
+  readonly timeoutMs: number;
+}
+
+/** Calls the backend's JSON API. */
+export interface BackendClient {
+  /**
+   * `GET path?query` with `headers`; resolves with the parsed JSON of a 2xx answer. Rejects with an {@link ApiError}:
+   * the backend's own 4xx error, 504 `backend_timeout` past the budget, or 502 `backend_unavailable` (unreachable)
+   * or `backend_error` (5xx or not JSON).
+   */
+  get(path: string, query: Readonly<Record<string, string>>, headers: Readonly<Record<string, string>>): Promise<unknown>;
+}
+
+function isErrorBody(value: unknown): value is ErrorBody {
+  const error = (value as Partial<ErrorBody> | null)?.error;
+  return typeof error?.code === 'string' && typeof error.message === 'string';
+}
+
+/** A {@link BackendClient} over global fetch, which the undici instrumentation traces and propagates through. */
+export function createBackendClient(options: BackendClientOptions): BackendClient {
+  return {
+    async get(path, query, headers) {
+      const search = new URLSearchParams(query).toString();
+      const url = `${options.baseUrl}${path}${search === '' ? '' : `?${search}`}`;
+      const signal = AbortSignal.timeout(options.timeoutMs);
+      let status: number;
+      let text: string;
+      try {
+        const response = await fetch(url, { headers, signal });
+        status = response.status;
+        text = await response.text();
+      } catch (error) {
+        if (signal.aborted) throw new ApiError(504, 'backend_timeout', `the backend did not answer within ${options.timeoutMs} ms`, { cause: error });
+        throw new ApiError(502, 'backend_unavailable', 'the backend is unreachable', { cause: error });
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        throw new ApiError(502, 'backend_error', `the backend answered ${status} without JSON`, { cause: error });
+      }
+      if (status >= 200 && status < 300) return body;
+      if (status >= 400 && status < 500 && isErrorBody(body)) {
+        throw new ApiError(status, body.error.code, body.error.message, { parameter: body.error.parameter });
+      }
+      throw new ApiError(502, 'backend_error', `the backend answered ${status}`, { cause: body });
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { ENV, ENV_DEFAULTS, TRACKS, Track } from '../contract';
+
+/** Environment variables as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The pino levels `LOG_LEVEL` accepts. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A pino level name. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Settings every service reads from its environment. */
+export interface ServiceConfig {
+  /** Listening port; 0 picks a free one. */
+  readonly port: number;
+  /** The track (`APP_VERSION`). */
+  readonly version: Track;
+  /** The log level (`LOG_LEVEL`). */
+  readonly logLevel: LogLevel;
+  /** Milliseconds of readiness-false serving between SIGTERM and closing the listener (`SHUTDOWN_DELAY_MS`). */
+  readonly shutdownDelayMs: number;
+}
+
+/** Reads the settings common to both services; throws a message naming the variable, the value and what is allowed. */
+export function readServiceConfig(env: Env, defaultPort: number): ServiceConfig {
+  return {
+    port: readInteger(env, ENV.port, defaultPort, 0, 65535),
+    version: readChoice(env, ENV.appVersion, TRACKS, ENV_DEFAULTS.appVersion),
+    logLevel: readChoice(env, ENV.logLevel, LOG_LEVELS, ENV_DEFAULTS.logLevel),
+    shutdownDelayMs: readInteger(env, ENV.shutdownDelayMs, ENV_DEFAULTS.shutdownDelayMs, 0, 60_000),
+  };
+}
+
+/** Reads an integer variable within `[min, max]`, or the fallback when unset or empty. */
+export function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Reads a variable that must be one of `choices`, or the fallback when unset or empty. */
+export function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(choices as readonly string[]).includes(raw)) {
+    throw new Error(`${name} must be one of ${choices.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+/** Reads an absolute http(s) URL without a trailing slash, or the fallback when unset or empty. */
+export function readHttpUrl(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be an absolute http(s) URL such as http://backend:8081, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`${name} must use http or https, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}

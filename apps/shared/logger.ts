@@ -1,0 +1,70 @@
+import { Context, context, isSpanContextValid, trace } from '@opentelemetry/api';
+import pino, { DestinationStream, Logger } from 'pino';
+import { scrub } from './redact';
+
+export type { Logger } from 'pino';
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** `service` field of every line. */
+  readonly service: string;
+  /** Minimum level. @default 'info' */
+  readonly level?: string;
+  /** Extra fields on every line, e.g. `version`. @default - none */
+  readonly base?: Readonly<Record<string, string>>;
+  /** Where lines go. @default - stdout, synchronously */
+  readonly destination?: DestinationStream;
+}
+
+/** Trace fields of a log line. */
+export interface TraceFields {
+  /** 32-hex trace id. */
+  readonly trace_id: string;
+  /** 16-hex span id. */
+  readonly span_id: string;
+  /** `01` when sampled, `00` otherwise. */
+  readonly trace_flags: string;
+}
+
+/** The trace fields of the span active in `ctx`, or none outside a span; a new object each time (pino merges into it). */
+export function traceFields(ctx: Context = context.active()): TraceFields | Record<string, never> {
+  const span = trace.getSpan(ctx);
+  if (span === undefined) return {};
+  const spanContext = span.spanContext();
+  if (!isSpanContextValid(spanContext)) return {};
+  return {
+    trace_id: spanContext.traceId,
+    span_id: spanContext.spanId,
+    trace_flags: spanContext.traceFlags.toString(16).padStart(2, '0'),
+  };
+}
+
+/**
+ * A pino logger writing one JSON object per line: string `level`, ISO `time`, `msg`, `service`, the active span's
+ * `trace_id`/`span_id` (a mixin, so it works however modules were loaded), and secrets and e-mail addresses redacted
+ * (see `redact.ts`).
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: options.service, ...options.base },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      messageKey: 'msg',
+      mixin: () => traceFields(),
+      // `scrub` already turned errors into plain objects; pino's error serializer would relabel them as `Object`
+      serializers: { err: (error: unknown) => error },
+      formatters: {
+        level: label => ({ level: label }),
+        log: object => scrub(object) as Record<string, unknown>,
+      },
+      hooks: {
+        logMethod(args, method) {
+          // the message string is not part of the object `formatters.log` sees
+          method.apply(this, args.map(arg => (typeof arg === 'string' ? scrub(arg) : arg)) as Parameters<typeof method>);
+        },
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { TraceFlags, isSpanContextValid, trace } from '@opentelemetry/api';
+import type { Context, Middleware } from 'koa';
+import { HEADERS, METRICS, PATHS } from '../contract';
+import type { HttpMetrics } from './http-metrics';
+import type { Logger } from './logger';
+
+/** Paths that are probes or scrapes, not traffic: neither counted nor logged above `debug`. */
+export const OPERATIONAL_PATHS: ReadonlySet<string> = new Set(Object.values(PATHS));
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The request's id: the incoming `x-request-id` when well-formed, otherwise a new UUID. */
+export function requestId(ctx: Context): string {
+  const incoming = ctx.get(HEADERS.requestId);
+  return REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The route template the router matched, or `unmatched`. */
+export function routeOf(ctx: Context): string {
+  const matched = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
+  return matched === undefined ? METRICS.unmatchedRoute : String(matched);
+}
+
+/**
+ * The outermost middleware: sets `X-Trace-ID` and `X-Request-ID` on the response, then, once the response is
+ * final, records the request in `metrics` and writes the access-log line (with the trace id, via the logger's mixin).
+ * `ctx.state.requestId` holds the request id for handlers.
+ */
+export function observeRequests(logger: Logger, metrics: HttpMetrics): Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const id = requestId(ctx);
+    ctx.state.requestId = id;
+    ctx.set(HEADERS.requestId, id);
+    const spanContext = trace.getActiveSpan()?.spanContext();
+    const traced = spanContext !== undefined && isSpanContextValid(spanContext);
+    if (traced) ctx.set(HEADERS.traceId, spanContext.traceId);
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeOf(ctx);
+      const operational = OPERATIONAL_PATHS.has(route);
+      if (!operational) {
+        const sampled = traced && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+        metrics.record({ method: ctx.method, route, status: ctx.status, seconds, traceId: sampled ? spanContext.traceId : undefined });
+      }
+      logger[operational ? 'debug' : 'info']({
+        method: ctx.method,
+        route,
+        path: ctx.path,
+        query: optional(ctx.querystring),
+        status: ctx.status,
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+        request_id: id,
+        user_agent: optional(ctx.get('user-agent')),
+        ip: ctx.ip,
+        ...(logger.isLevelEnabled('debug') ? { headers: ctx.headers } : {}),
+      }, 'request');
+    }
+  };
+}
+
+function optional(value: string): string | undefined {
+  return value === '' ? undefined : value;
+}

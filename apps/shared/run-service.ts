@@ -1,0 +1,76 @@
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Koa from 'koa';
+import { SHUTDOWN } from '../contract';
+import type { Logger } from './logger';
+import type { Readiness } from './service-app';
+import { runShutdownHooks } from './shutdown-hooks';
+
+/** What {@link runService} needs. */
+export interface RunServiceOptions {
+  /** The app to serve. */
+  readonly app: Koa;
+  /** The readiness the app's `/readyz` reports. */
+  readonly readiness: Readiness;
+  /** The process logger. */
+  readonly logger: Logger;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  /** Serving time with readiness false between SIGTERM and closing the listener. */
+  readonly shutdownDelayMs: number;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([work, sleep(ms, TIMED_OUT, { signal: timer.signal })]);
+  } finally {
+    timer.abort();
+  }
+}
+
+/**
+ * Serves `app` on all interfaces and owns the process lifecycle. On SIGTERM: readiness false at once, keep serving
+ * for `shutdownDelayMs` (SIGINT skips this), close the listener, let in-flight requests finish (at most
+ * `SHUTDOWN.drainTimeoutMs`, then cut connections), run the shutdown hooks such as the span flush (at most
+ * `SHUTDOWN.flushTimeoutMs`), exit 0. A timer exits 1 if all that overruns its budget.
+ *
+ * @returns the server, listening once its `listening` line is logged (with the actual port)
+ */
+export function runService(options: RunServiceOptions): http.Server {
+  const { logger, readiness } = options;
+  const server = http.createServer(options.app.callback());
+  server.listen(options.port, () => logger.info({ port: (server.address() as AddressInfo).port }, 'listening'));
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    readiness.shutDown();
+    const delayMs = signal === 'SIGTERM' ? options.shutdownDelayMs : 0;
+    const budgetMs = delayMs + SHUTDOWN.drainTimeoutMs + SHUTDOWN.flushTimeoutMs + 1000;
+    setTimeout(() => {
+      logger.error({ signal, budget_ms: budgetMs }, 'shutdown overran its budget, exiting');
+      process.exit(1);
+    }, budgetMs).unref();
+    logger.info({ signal, delay_ms: delayMs }, 'shutting down: readiness is false');
+    await sleep(delayMs);
+
+    const closed = new Promise<void>(resolve => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (await within(closed, SHUTDOWN.drainTimeoutMs) === TIMED_OUT) {
+      logger.warn({ drain_timeout_ms: SHUTDOWN.drainTimeoutMs }, 'in-flight requests did not finish in time, closing their connections');
+      server.closeAllConnections();
+    }
+    const failures = await within(runShutdownHooks(), SHUTDOWN.flushTimeoutMs);
+    if (failures === TIMED_OUT) logger.warn({ flush_timeout_ms: SHUTDOWN.flushTimeoutMs }, 'shutdown hooks did not finish in time');
+    else for (const { name, error } of failures) logger.warn({ hook: name, err: error }, 'shutdown hook failed');
+    logger.info('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stop(signal));
+  return server;
+}

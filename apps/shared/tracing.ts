@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import { DiagLogger, ROOT_CONTEXT, context, diag } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator, diagLogLevelFromString } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { envDetector, hostDetector, processDetector } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ENV, ENV_DEFAULTS, OTEL_ENV, PATHS, ServiceName } from '../contract';
+import { Env, LOG_LEVELS, readChoice } from './config';
+import { ReportingSpanExporter } from './export-reporter';
+import { Logger, createLogger } from './logger';
+import { onShutdown } from './shutdown-hooks';
+
+/** The OTLP endpoint the exporter uses when none is configured (the OTLP default for gRPC). */
+export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4317';
+
+const UNTRACED_PATHS: ReadonlySet<string> = new Set(Object.values(PATHS));
+
+/** Whether an incoming request is a probe or scrape, which would only add noise and cost to traces. */
+export function isUntracedRequest(request: Pick<IncomingMessage, 'url'>): boolean {
+  const url = request.url ?? '';
+  const query = url.indexOf('?');
+  return UNTRACED_PATHS.has(query === -1 ? url : url.slice(0, query));
+}
+
+/** The trace endpoint the OTLP exporter resolves from the environment, for log lines. */
+export function otlpTraceEndpoint(env: Env): string {
+  return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env[OTEL_ENV.exporterEndpoint] ?? DEFAULT_OTLP_ENDPOINT;
+}
+
+/**
+ * Starts the OpenTelemetry SDK for `service`: traces only, exported in batches over OTLP gRPC; http, koa (router
+ * layers only) and undici (global fetch) instrumentation; W3C trace context and baggage; the resource from
+ * `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, host and process; the sampler from `OTEL_TRACES_SAMPLER`/`_ARG`;
+ * batch limits from `OTEL_BSP_*`. Registers the span flush as a shutdown hook.
+ *
+ * Must run before koa is loaded: services preload their `otel` module with `node --require`.
+ */
+export function startTracing(service: ServiceName, env: Env): NodeSDK {
+  const logger = createLogger({ service, level: readChoice(env, ENV.logLevel, LOG_LEVELS, ENV_DEFAULTS.logLevel), base: { component: 'opentelemetry' } });
+  const exporter = new ReportingSpanExporter(new OTLPTraceExporter(), logger, otlpTraceEndpoint(env));
+  const sdk = new NodeSDK({
+    // an explicit serviceName would override OTEL_SERVICE_NAME, so only fill the gap
+    serviceName: env[OTEL_ENV.serviceName] === undefined ? service : undefined,
+    resourceDetectors: [envDetector, hostDetector, processDetector],
+    textMapPropagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      // outgoing calls use fetch, which the undici instrumentation covers
+      new HttpInstrumentation({ ignoreIncomingRequestHook: isUntracedRequest, disableOutgoingRequestInstrumentation: true }),
+      // one span per routed handler; a span per middleware layer roughly doubles the tracing cost per request
+      new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
+      new UndiciInstrumentation(),
+    ],
+  });
+  routeDiagnostics(logger, env[OTEL_ENV.logLevel]);
+  sdk.start();
+  onShutdown('opentelemetry', async () => {
+    try {
+      await sdk.shutdown();
+    } catch (error) {
+      // a failed final export was already reported by the exporter: one warning, not two
+      if (exporter.healthy) throw error;
+    }
+  });
+  return sdk;
+}
+
+/**
+ * Sends the SDK's own diagnostics, if `OTEL_LOG_LEVEL` asks for them, to the JSON log instead of the console; outside
+ * any request's context, since the SDK's timers run in whichever request context started them.
+ */
+function routeDiagnostics(logger: Logger, level: string | undefined): void {
+  if (level === undefined || level === '') return;
+  const log = (method: 'error' | 'warn' | 'info' | 'debug' | 'trace'): DiagLogger[keyof DiagLogger] => (message: string, ...args: unknown[]) =>
+    context.with(ROOT_CONTEXT, () => logger[method]({ args: args.length === 0 ? undefined : args }, message));
+  const diagLogger: DiagLogger = { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug'), verbose: log('trace') };
+  diag.setLogger(diagLogger, { logLevel: diagLogLevelFromString(level), suppressOverrideMessage: true });
+}

@@ -1,0 +1,147 @@
+// Failure cases with real processes: no collector, no backend, a slow backend, SIGTERM during a request.
+import * as net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OtlpReceiver, SpanKind } from '../support/otlp-receiver';
+import { LogLine, ServiceProcess, startServiceProcess } from '../support/service-process';
+import { StubServer, closedPort } from '../support/stub-server';
+import { waitFor } from '../support/wait';
+
+const started: Array<ServiceProcess | StubServer | OtlpReceiver> = [];
+
+async function track<T extends ServiceProcess | StubServer | OtlpReceiver>(thing: Promise<T>): Promise<T> {
+  const value = await thing;
+  started.push(value);
+  return value;
+}
+
+afterAll(async () => {
+  await Promise.all(started.map(async thing => (thing instanceof ServiceProcess ? thing.stop('SIGKILL') : thing.close())));
+});
+
+describe('collector unreachable', () => {
+  let backend: ServiceProcess;
+  let gateway: ServiceProcess;
+
+  beforeAll(async () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`, OTEL_EXPORTER_OTLP_TIMEOUT: '1000' };
+    backend = await track(startServiceProcess('backend', { env }));
+    gateway = await track(startServiceProcess('gateway', { env: { ...env, BACKEND_URL: backend.url } }));
+  }, 60_000);
+
+  const exportWarnings = (service: ServiceProcess) => service.linesWhere(l => l.level === 'warn' && l.component === 'opentelemetry');
+
+  test('requests keep succeeding and each service logs one warning, not one per batch', async () => {
+    const statuses: number[] = [];
+    const wave = async () => {
+      for (let i = 0; i < 10; i++) statuses.push((await fetch(`${gateway.url}/api/flight/routes?departure=ICN`)).status);
+    };
+    await wave();
+    const warning = await gateway.waitForLog(l => l.level === 'warn' && l.component === 'opentelemetry', 'export warning');
+    await backend.waitForLog(l => l.level === 'warn' && l.component === 'opentelemetry', 'export warning');
+    expect(warning.msg).toMatch(/span export failed/);
+    expect(warning.trace_id).toBeUndefined();
+    // more batches fail after the first warning (100 ms batch delay, 1 s export timeout): none may log again
+    for (let i = 0; i < 3; i++) {
+      await wave();
+      await sleep(700);
+    }
+    expect(statuses).toHaveLength(40);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    expect(exportWarnings(gateway)).toHaveLength(1);
+    expect(exportWarnings(backend)).toHaveLength(1);
+    expect(gateway.linesWhere(l => l.level === 'error')).toEqual([]);
+    expect(gateway.stderr).toBe('');
+  }, 60_000);
+});
+
+test('a stuck collector: the span queue drops what does not fit, and OTEL_LOG_LEVEL routes SDK diagnostics to the JSON log', async () => {
+  const blackhole = net.createServer(() => undefined); // accepts connections, never answers
+  await new Promise<void>(resolve => blackhole.listen(0, '127.0.0.1', resolve));
+  try {
+    const backend = await track(startServiceProcess('backend', {
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(blackhole.address() as net.AddressInfo).port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '1500',
+        OTEL_BSP_MAX_QUEUE_SIZE: '16', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '8', OTEL_LOG_LEVEL: 'warn',
+      },
+    }));
+    const isDropWarning = (l: LogLine) => l.level === 'warn' && /Dropped \d+ spans because maxQueueSize reached/.test(String(l.msg));
+    // the SDK reports drops when the next span fits again, i.e. after an export timed out: keep the traffic going
+    await waitFor(async () => {
+      for (let i = 0; i < 10; i++) expect((await fetch(`${backend.url}/v1/airports`)).status).toBe(200);
+      return backend.logs.some(isDropWarning);
+    }, { what: 'a dropped-spans warning', timeoutMs: 20_000 });
+    const dropped = backend.logs.find(isDropWarning) as LogLine;
+    expect(dropped.service).toBe('backend');
+    expect(dropped.component).toBe('opentelemetry');
+    expect(dropped.trace_id).toBeUndefined();
+  } finally {
+    blackhole.close();
+  }
+}, 60_000);
+
+describe('backend failures', () => {
+  let gatewayToNowhere: ServiceProcess;
+  let gatewayToSlow: ServiceProcess;
+  let hanging: StubServer;
+
+  beforeAll(async () => {
+    hanging = await track(StubServer.start(() => new Promise(() => undefined)));
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: (await track(OtlpReceiver.start())).endpoint };
+    [gatewayToNowhere, gatewayToSlow] = await Promise.all([
+      track(startServiceProcess('gateway', { env: { ...env, BACKEND_URL: `http://127.0.0.1:${await closedPort()}` } })),
+      track(startServiceProcess('gateway', { env: { ...env, BACKEND_URL: hanging.url, BACKEND_TIMEOUT_MS: '500' } })),
+    ]);
+  }, 60_000);
+
+  test('backend down → 502 backend_unavailable, logged as an error with the trace id', async () => {
+    const response = await fetch(`${gatewayToNowhere.url}/api/flight/airports`);
+    expect(response.status).toBe(502);
+    expect(await response.json()).toEqual({ error: { code: 'backend_unavailable', message: 'the backend is unreachable' } });
+    const traceId = response.headers.get('x-trace-id');
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const line = await gatewayToNowhere.waitForLog(l => l.level === 'error' && l.trace_id === traceId, 'error line of the 502');
+    expect(JSON.stringify(line.err)).toMatch(/ECONNREFUSED|fetch failed/);
+  });
+
+  test('slow backend → 504 backend_timeout after BACKEND_TIMEOUT_MS, logged with the trace id', async () => {
+    const start = Date.now();
+    const response = await fetch(`${gatewayToSlow.url}/api/flight/timetable?dep=GMP&arr=CJU`);
+    const elapsed = Date.now() - start;
+    expect(response.status).toBe(504);
+    expect(await response.json()).toEqual({ error: { code: 'backend_timeout', message: 'the backend did not answer within 500 ms' } });
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(elapsed).toBeLessThan(2500);
+    const traceId = response.headers.get('x-trace-id');
+    await gatewayToSlow.waitForLog(l => l.level === 'error' && l.trace_id === traceId && l.status === 504, 'error line of the 504');
+    await gatewayToSlow.waitForLog(l => l.msg === 'request' && l.trace_id === traceId && l.status === 504, 'access line of the 504');
+  });
+});
+
+test('SIGTERM: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {
+  const receiver = await track(OtlpReceiver.start());
+  const slow = await track(StubServer.start(async () => {
+    await sleep(1500);
+    return { status: 200, body: { airports: [] } };
+  }));
+  const gateway = await track(startServiceProcess('gateway', {
+    // spans would wait a minute for the next batch: only the shutdown flush can deliver them in time
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '60000', BACKEND_URL: slow.url, SHUTDOWN_DELAY_MS: '400' },
+  }));
+  const inFlight = fetch(`${gateway.url}/api/flight/airports`);
+  await waitFor(() => slow.requests.length > 0, { what: 'the request to reach the stub backend' });
+  const signalled = Date.now();
+  gateway.child.kill('SIGTERM');
+  await gateway.waitForLog(l => l.msg === 'shutting down: readiness is false', 'shutdown line');
+  const readyz = await fetch(`${gateway.url}/readyz`);
+  expect(readyz.status).toBe(503);
+
+  const response = await inFlight;
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({ airports: [] });
+  expect(await gateway.exited).toBe(0);
+  expect(Date.now() - signalled).toBeLessThan(8000);
+  const traceId = response.headers.get('x-trace-id') ?? '';
+  expect(receiver.trace(traceId).filter(s => s.kind === SpanKind.SERVER)).toHaveLength(1);
+  expect(gateway.logs.at(-1)?.msg).toBe('stopped');
+}, 60_000);
+

@@ -1,0 +1,34 @@
+import { readHttpUrl, readServiceConfig } from '../../../apps/shared/config';
+
+describe('readServiceConfig', () => {
+  test('defaults: the service port, stable, info, a 5 s shutdown delay', () => {
+    expect(readServiceConfig({}, 8081)).toEqual({ port: 8081, version: 'stable', logLevel: 'info', shutdownDelayMs: 5000 });
+  });
+
+  test('reads PORT, APP_VERSION, LOG_LEVEL and SHUTDOWN_DELAY_MS', () => {
+    expect(readServiceConfig({ PORT: '0', APP_VERSION: 'canary', LOG_LEVEL: 'debug', SHUTDOWN_DELAY_MS: '0' }, 8080))
+      .toEqual({ port: 0, version: 'canary', logLevel: 'debug', shutdownDelayMs: 0 });
+  });
+
+  test.each([
+    [{ PORT: '80a' }, 'PORT must be an integer from 0 to 65535, got "80a"'],
+    [{ PORT: '70000' }, 'PORT must be an integer from 0 to 65535, got "70000"'],
+    [{ APP_VERSION: 'v2' }, 'APP_VERSION must be one of stable, canary, got "v2"'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
+    [{ SHUTDOWN_DELAY_MS: '-1' }, 'SHUTDOWN_DELAY_MS must be an integer from 0 to 60000, got "-1"'],
+  ])('fails for %j', (env, message) => {
+    expect(() => readServiceConfig(env, 8080)).toThrow(message);
+  });
+});
+
+describe('readHttpUrl', () => {
+  test('drops a trailing slash and keeps a path', () => {
+    expect(readHttpUrl({ U: 'http://backend:8081/' }, 'U', 'x')).toBe('http://backend:8081');
+    expect(readHttpUrl({ U: 'https://b.example/api//' }, 'U', 'x')).toBe('https://b.example/api');
+    expect(readHttpUrl({}, 'U', 'http://localhost:8081')).toBe('http://localhost:8081');
+  });
+
+  test.each(['backend:8081', 'ftp://backend', 'not a url'])('fails for %s', raw => {
+    expect(() => readHttpUrl({ BACKEND_URL: raw }, 'BACKEND_URL', 'x')).toThrow(/^BACKEND_URL must /);
+  });
+});

@@ -1,0 +1,56 @@
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/** A request the stub received. */
+export interface StubRequest {
+  /** Path and query. */
+  readonly url: string;
+  /** Lower-case header names. */
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * A plain HTTP server on loopback standing in for an upstream whose behaviour a test needs to control: slow, down
+ * or misbehaving. `respond` decides each answer; it may wait.
+ */
+export class StubServer {
+  /** Requests received so far. */
+  readonly requests: StubRequest[] = [];
+
+  private constructor(private readonly server: http.Server) {}
+
+  /** `http://127.0.0.1:<port>`. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Starts a stub; `respond` returns the status and a body (sent as JSON, strings as they are), or never resolves to hang. */
+  static async start(respond: (request: StubRequest) => Promise<{ status: number; body: unknown }>): Promise<StubServer> {
+    const server = http.createServer();
+    const stub = new StubServer(server);
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const request = { url: req.url ?? '', headers: req.headers };
+      stub.requests.push(request);
+      void respond(request).then(({ status, body }) => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
+      });
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    return stub;
+  }
+
+  /** Stops listening and cuts open connections. */
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise(resolve => this.server.close(resolve));
+  }
+}
+
+/** A loopback port nothing listens on (bound once, then released). */
+export async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise(resolve => server.close(resolve));
+  return port;
+}
