@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Chart } from 'cdk8s';
-import { EnvironmentConfig } from './config/environment';
-import { defineStack } from './stack';
+import { StackInput, defineStack } from './stack';
 import { toYamlDocuments } from './private/yaml';
 
 /** One rendered manifest file, relative to the environment's directory. */
@@ -55,9 +54,9 @@ export function renderApp(app: App): RenderedFile[] {
 }
 
 /** Defines and renders every chart of an environment. */
-export function renderEnvironment(env: EnvironmentConfig): RenderedFile[] {
+export function renderEnvironment(input: StackInput): RenderedFile[] {
   const app = new App();
-  defineStack(app, env);
+  defineStack(app, input);
   return renderApp(app);
 }
 
@@ -75,19 +74,20 @@ export function writeFiles(dir: string, files: readonly RenderedFile[]): void {
  * `distDir` is left exactly as it was and the error is thrown.
  *
  * @param distDir the directory to replace (`dist/`)
- * @param environments the environments to render, each into `<distDir>/<name>/`; each is already validated
+ * @param inputs a loader per environment, each rendered into `<distDir>/<env name>/`; loading is part of the
+ *   transaction, so an invalid environment or state file leaves `distDir` untouched
  * @returns the number of objects written
  */
-export function synthesizeAll(distDir: string, environments: ReadonlyArray<() => EnvironmentConfig>): number {
+export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => StackInput>): number {
   const parent = path.dirname(path.resolve(distDir));
   const staging = path.join(parent, `.dist-${randomBytes(4).toString('hex')}`);
   let count = 0;
   try {
     fs.mkdirSync(staging);
-    for (const load of environments) {
-      const env = load();
-      const files = renderEnvironment(env);
-      writeFiles(path.join(staging, env.name), files);
+    for (const load of inputs) {
+      const input = load();
+      const files = renderEnvironment(input);
+      writeFiles(path.join(staging, input.env.name), files);
       count += files.reduce((sum, f) => sum + f.objects, 0);
     }
     replaceDirectory(distDir, staging);

@@ -5,30 +5,19 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ENVIRONMENT_NAMES } from '../lib/config/environment';
 import { ENVIRONMENTS, loadEnvironment } from '../lib/config/environments';
+import { loadRollouts } from '../lib/delivery/store';
 import { findRepoRoot, renderEnvironment, replaceDirectory, synthesizeAll } from '../lib/synth';
+import { fixtureInput } from './support/manifest';
+import { readTree, repoCopy } from './support/repo-copy';
 
 const root = path.join(__dirname, '..');
-
-/** Every file below `dir`, relative path → content. */
-function readTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else out.set(path.relative(dir, full), fs.readFileSync(full, 'utf8'));
-    }
-  };
-  if (fs.existsSync(dir)) walk(dir);
-  return out;
-}
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'synth-test-'));
 }
 
 describe('renderEnvironment', () => {
-  const files = renderEnvironment(ENVIRONMENTS.local);
+  const files = renderEnvironment(fixtureInput(ENVIRONMENTS.local));
 
   test('one directory per chart, holding manifest.yaml', () => {
     expect(files.map(f => f.path)).toEqual(['observability/manifest.yaml']);
@@ -47,14 +36,14 @@ describe('renderEnvironment', () => {
   });
 
   test('is deterministic: byte-identical across runs', () => {
-    expect(renderEnvironment(ENVIRONMENTS.local)).toEqual(files);
-    expect(renderEnvironment(ENVIRONMENTS.prod)).toEqual(renderEnvironment(ENVIRONMENTS.prod));
+    expect(renderEnvironment(fixtureInput(ENVIRONMENTS.local))).toEqual(files);
+    expect(renderEnvironment(fixtureInput(ENVIRONMENTS.prod))).toEqual(renderEnvironment(fixtureInput(ENVIRONMENTS.prod)));
   });
 });
 
 describe('committed dist/', () => {
   test.each(ENVIRONMENT_NAMES)('dist/%s equals a fresh synth (run `npm run synth` and commit if this fails)', name => {
-    const expected = new Map(renderEnvironment(loadEnvironment(name)).map(f => [f.path, f.content]));
+    const expected = new Map(renderEnvironment({ env: loadEnvironment(name), rollouts: loadRollouts(root, name) }).map(f => [f.path, f.content]));
     const actual = readTree(path.join(root, 'dist', name));
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [file, content] of expected) expect([file, actual.get(file)]).toEqual([file, content]);
@@ -69,11 +58,12 @@ describe('synthesizeAll', () => {
   test('renders every environment into <dist>/<env>/ and leaves no staging directory behind', () => {
     const dir = tempDir();
     const dist = path.join(dir, 'dist');
-    const count = synthesizeAll(dist, ENVIRONMENT_NAMES.map(n => () => loadEnvironment(n)));
+    const count = synthesizeAll(dist, ENVIRONMENT_NAMES.map(n => () => fixtureInput(loadEnvironment(n))));
     const tree = readTree(dist);
-    expect(count).toBe([...ENVIRONMENT_NAMES].flatMap(n => renderEnvironment(loadEnvironment(n))).reduce((sum, f) => sum + f.objects, 0));
-    expect(tree.get('local/observability/manifest.yaml')).toBe(renderEnvironment(ENVIRONMENTS.local)[0].content);
-    expect(tree.get('prod/observability/manifest.yaml')).toBe(renderEnvironment(ENVIRONMENTS.prod)[0].content);
+    const objects = [...ENVIRONMENT_NAMES].flatMap(n => renderEnvironment(fixtureInput(loadEnvironment(n))));
+    expect(count).toBe(objects.reduce((sum, f) => sum + f.objects, 0));
+    expect(tree.get('local/observability/manifest.yaml')).toBe(renderEnvironment(fixtureInput(ENVIRONMENTS.local))[0].content);
+    expect(tree.get('prod/observability/manifest.yaml')).toBe(renderEnvironment(fixtureInput(ENVIRONMENTS.prod))[0].content);
     expect(fs.readdirSync(dir)).toEqual(['dist']);
     fs.rmSync(dir, { recursive: true });
   });
@@ -81,12 +71,12 @@ describe('synthesizeAll', () => {
   test('a failing environment leaves the previous dist/ exactly as it was', () => {
     const dir = tempDir();
     const dist = path.join(dir, 'dist');
-    synthesizeAll(dist, [() => ENVIRONMENTS.local]);
+    synthesizeAll(dist, [() => fixtureInput(ENVIRONMENTS.local)]);
     fs.writeFileSync(path.join(dist, 'marker'), 'previous');
     const before = readTree(dist);
     expect(() => synthesizeAll(dist, [
-      () => ENVIRONMENTS.local,
-      () => loadEnvironment('prod', { prod: { ...ENVIRONMENTS.prod, grafana: { ...ENVIRONMENTS.prod.grafana, replicas: 0 } } }),
+      () => fixtureInput(ENVIRONMENTS.local),
+      () => fixtureInput(loadEnvironment('prod', { prod: { ...ENVIRONMENTS.prod, grafana: { ...ENVIRONMENTS.prod.grafana, replicas: 0 } } })),
     ])).toThrow("'grafana.replicas' must be an integer from 1 to 10, got 0");
     expect(readTree(dist)).toEqual(before);
     expect(fs.readdirSync(dir)).toEqual(['dist']);
@@ -129,17 +119,13 @@ describe('findRepoRoot', () => {
 
 describe('npm run synth (end to end, on a copy of the repository)', () => {
   let copy: string;
+  let remove: () => void;
 
   beforeAll(() => {
-    copy = tempDir();
-    const skip = new Set(['node_modules', '.git', 'build', 'cdk8s.out', 'coverage', 'test-results', 'playwright-report']);
-    for (const entry of fs.readdirSync(root)) {
-      if (!skip.has(entry) && !entry.startsWith('.dist-')) fs.cpSync(path.join(root, entry), path.join(copy, entry), { recursive: true });
-    }
-    fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+    ({ dir: copy, remove } = repoCopy());
   });
 
-  afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
+  afterAll(() => remove());
 
   const npmSynth = () => spawnSync('npm', ['run', '-s', 'synth'], { cwd: copy, encoding: 'utf8' });
 
@@ -149,6 +135,18 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^synthesized \d+ objects for local, prod into dist\/\n$/);
+    expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+  });
+
+  test('an invalid state file fails naming the file and the field, and leaves dist/ as it was', () => {
+    const file = path.join(copy, 'rollout', 'prod', 'backend.yaml');
+    const source = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, source.replace(/- 25\n/, '- 5\n'));
+    const before = readTree(path.join(copy, 'dist'));
+    const result = npmSynth();
+    fs.writeFileSync(file, source);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("invalid rollout state rollout/prod/backend.yaml:\n  - 'steps' must be strictly increasing, got [10,5,50,100]");
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 

@@ -1,16 +1,31 @@
+import * as path from 'node:path';
 import { App, Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { defineStack, Stack } from '../../lib/stack';
+import { Rollouts, loadRollouts } from '../../lib/delivery/store';
+import { defineStack, Stack, StackInput } from '../../lib/stack';
 
 /** A rendered Kubernetes object, as plain JSON. */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
 
-/** The objects of every chart of an environment, synthesized in memory. */
-export function synthStack(env: EnvironmentConfig): { stack: Stack; app: App; charts: Record<string, K8sObject[]> } {
+/** Rollout scenarios under tests/fixtures/rollout/: `steady` (no canary) and `canary` (gateway's canary at 25 %). */
+export type Scenario = 'steady' | 'canary';
+
+/** The rollout states of a fixture scenario; tests never read the live rollout/ (a release commit must not break them). */
+export function fixtureRollouts(scenario: Scenario): Rollouts {
+  return loadRollouts(path.join(__dirname, '..', 'fixtures'), scenario);
+}
+
+/** A stack input from an environment and a fixture scenario. */
+export function fixtureInput(env: EnvironmentConfig, scenario: Scenario = 'steady'): StackInput {
+  return { env, rollouts: fixtureRollouts(scenario) };
+}
+
+/** The objects of every chart of an environment, synthesized in memory from a fixture scenario. */
+export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady'): { stack: Stack; app: App; charts: Record<string, K8sObject[]> } {
   const app = Testing.app();
-  const stack = defineStack(app, env);
+  const stack = defineStack(app, fixtureInput(env, scenario));
   const charts: Record<string, K8sObject[]> = {};
   for (const chart of app.node.children.filter((c): c is Chart => c instanceof Chart)) {
     charts[chart.node.id] = Testing.synth(chart) as K8sObject[];
@@ -21,10 +36,10 @@ export function synthStack(env: EnvironmentConfig): { stack: Stack; app: App; ch
 /** Every environment this repository ships, by name. */
 export const ALL_ENVIRONMENTS = Object.values(ENVIRONMENTS);
 
-/** Every object of every chart of every environment, labelled with where it came from. */
+/** Every object of every chart of every environment and scenario, labelled with where it came from. */
 export function everyObject(): Array<{ env: string; chart: string; obj: K8sObject }> {
-  return ALL_ENVIRONMENTS.flatMap(env => Object.entries(synthStack(env).charts)
-    .flatMap(([chart, objs]) => objs.map(obj => ({ env: env.name, chart, obj }))));
+  return ALL_ENVIRONMENTS.flatMap(env => (['steady', 'canary'] as const).flatMap(scenario => Object.entries(synthStack(env, scenario).charts)
+    .flatMap(([chart, objs]) => objs.map(obj => ({ env: `${env.name}/${scenario}`, chart, obj })))));
 }
 
 /** The objects of a kind. */

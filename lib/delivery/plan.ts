@@ -1,0 +1,144 @@
+import { DELIVERY_DEFAULTS } from '../config/delivery';
+import { AnalysisSettings, HistoryEntry, RolloutState, SloSettings, imageProblem } from './state';
+
+/** A request the CLI cannot carry out: bad arguments, bad configuration, or a state that forbids it (exit code 2). */
+export class UsageError extends Error {
+  public constructor(message: string, public readonly code: 'usage' | 'config' | 'in-flight' = 'usage') {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The settings a service's releases run with: the defaults, overridden by its state file. */
+export interface EffectiveSettings {
+  readonly steps: readonly number[];
+  readonly slo: SloSettings;
+  readonly analysis: AnalysisSettings;
+}
+
+/** Merges a state file's overrides over {@link DELIVERY_DEFAULTS}. */
+export function settingsOf(state: RolloutState): EffectiveSettings {
+  const defined = <T extends object>(o: T | undefined): Partial<T> =>
+    Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
+  return {
+    steps: state.steps,
+    slo: { ...DELIVERY_DEFAULTS.slo, ...defined(state.slo) },
+    analysis: { ...DELIVERY_DEFAULTS.analysis, ...defined(state.analysis) },
+  };
+}
+
+/**
+ * Appends a decision to a history, merging a hold into the previous entry when that was the same hold (same reason
+ * and weight), and keeping at most `limit` entries.
+ */
+export function appendHistory(history: readonly HistoryEntry[], entry: HistoryEntry,
+  limit: number = DELIVERY_DEFAULTS.historyLimit): HistoryEntry[] {
+  const last = history[history.length - 1];
+  if (entry.decision === 'hold' && last?.decision === 'hold' && last.reason === entry.reason && last.toWeight === entry.toWeight
+    && last.image === entry.image) {
+    const merged: HistoryEntry = { ...entry, count: (last.count ?? 1) + 1, firstAt: last.firstAt ?? last.at };
+    return [...history.slice(0, -1), merged].slice(-limit);
+  }
+  return [...history, entry].slice(-limit);
+}
+
+/** The result of a state change: the new state and the history entry that explains it. */
+export interface Change {
+  readonly state: RolloutState;
+  readonly entry: HistoryEntry;
+}
+
+/**
+ * Starts a canary of `image` at the first step.
+ *
+ * @throws {@link UsageError} when a canary is already in flight, or the image is what stable already runs
+ */
+export function startCanary(state: RolloutState, image: string, now: Date): Change {
+  if (state.canary) {
+    throw new UsageError(`a canary of ${state.service} is already in flight (${state.canary.image} at ${state.canary.weight}%); `
+      + 'promote or roll it back before starting another', 'in-flight');
+  }
+  const problem = imageProblem(image);
+  if (problem) throw new UsageError(`--image ${problem}`);
+  if (image === state.stable.image) {
+    throw new UsageError(`${image} is what ${state.service} already runs as stable; build and push a new image first`);
+  }
+  const at = now.toISOString();
+  const weight = state.steps[0];
+  const entry: HistoryEntry = {
+    at, decision: 'start', by: 'cli', image, fromWeight: 0, toWeight: weight, reason: `canary ${image} started at ${weight}%`,
+  };
+  return {
+    state: {
+      ...state,
+      canary: { image, weight, startedAt: at, weightChangedAt: at, failedChecks: 0, consecutiveHolds: 0 },
+      history: appendHistory(state.history, entry),
+    },
+    entry,
+  };
+}
+
+/** What `canary status` reports about one service. */
+export interface ServiceStatus {
+  readonly env: string;
+  readonly service: string;
+  readonly stableImage: string;
+  readonly canary: null | {
+    readonly image: string;
+    readonly weight: number;
+    readonly stableWeight: number;
+    /** 1-based position of the current weight in the steps. */
+    readonly step: number;
+    readonly steps: readonly number[];
+    /** The weight an advance would set, or null when the next move is a promotion. */
+    readonly nextWeight: number | null;
+    readonly startedAt: string;
+    readonly weightChangedAt: string;
+    readonly failedChecks: number;
+    readonly maxFailedChecks: number;
+    readonly consecutiveHolds: number;
+    readonly maxConsecutiveHolds: number;
+  };
+  readonly slo: SloSettings;
+  readonly analysis: AnalysisSettings;
+  readonly lastDecision: HistoryEntry | null;
+}
+
+/** The status of one service. */
+export function statusOf(env: string, state: RolloutState): ServiceStatus {
+  const { slo, analysis, steps } = settingsOf(state);
+  const canary = state.canary;
+  const index = canary ? steps.indexOf(canary.weight) : -1;
+  return {
+    env,
+    service: state.service,
+    stableImage: state.stable.image,
+    canary: canary && {
+      image: canary.image,
+      weight: canary.weight,
+      stableWeight: 100 - canary.weight,
+      step: index + 1,
+      steps,
+      nextWeight: index + 1 < steps.length ? steps[index + 1] : null,
+      startedAt: canary.startedAt,
+      weightChangedAt: canary.weightChangedAt,
+      failedChecks: canary.failedChecks,
+      maxFailedChecks: analysis.maxFailedChecks,
+      consecutiveHolds: canary.consecutiveHolds,
+      maxConsecutiveHolds: analysis.maxConsecutiveHolds,
+    },
+    slo,
+    analysis,
+    lastDecision: state.history[state.history.length - 1] ?? null,
+  };
+}
+
+/** One line of human-readable status. */
+export function describeStatus(s: ServiceStatus): string {
+  const head = `${s.env}/${s.service}: stable ${s.stableImage}`;
+  if (!s.canary) return `${head}; no canary in flight`;
+  const c = s.canary;
+  const next = c.nextWeight === null ? 'next: promote' : `next: ${c.nextWeight}%`;
+  return `${head}; canary ${c.image} at ${c.weight}% (step ${c.step} of ${c.steps.length}, ${next}), since ${c.startedAt}, `
+    + `failed checks ${c.failedChecks}/${c.maxFailedChecks}, holds in a row ${c.consecutiveHolds}/${c.maxConsecutiveHolds}`;
+}

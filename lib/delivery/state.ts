@@ -1,0 +1,303 @@
+import Ajv, { SchemaObject } from 'ajv';
+import { parse } from 'yaml';
+import { SERVICES, ServiceName } from '../../apps/contract';
+import { toYaml } from '../private/yaml';
+import { isDuration } from './duration';
+
+/**
+ * The rollout state of one service in one environment, kept in git as `rollout/<env>/<service>.yaml`: what runs as
+ * stable, what runs as canary at which weight, the plan, the SLO, and what was decided when. Synth renders the
+ * Deployments and Istio weights from it; the `canary` CLI changes it and commits.
+ */
+export interface RolloutState {
+  /** The service this file is about; must match the file name. */
+  readonly service: ServiceName;
+  readonly stable: { readonly image: string };
+  /** The canary in flight, or null. */
+  readonly canary: CanaryState | null;
+  /** Canary weights in percent, strictly increasing; after the last one the canary is promoted. */
+  readonly steps: readonly number[];
+  /** Overrides of the default SLO for this service. */
+  readonly slo?: Partial<SloSettings>;
+  /** Overrides of the default analysis settings for this service. */
+  readonly analysis?: Partial<AnalysisSettings>;
+  /** Decisions, oldest first, bounded; consecutive identical holds are one entry with a count. */
+  readonly history: readonly HistoryEntry[];
+}
+
+/** A canary in flight. */
+export interface CanaryState {
+  readonly image: string;
+  /** Current weight in percent: one of the steps. */
+  readonly weight: number;
+  /** When the canary started (ISO 8601, UTC). */
+  readonly startedAt: string;
+  /** When the weight last changed: analysis windows start after it plus the settle time. */
+  readonly weightChangedAt: string;
+  /** Failed checks so far in this run; at the configured maximum the gate rolls back. */
+  readonly failedChecks: number;
+  /** Holds in a row; beyond the configured maximum the gate rolls back. */
+  readonly consecutiveHolds: number;
+}
+
+/** The service level a canary must meet. */
+export interface SloSettings {
+  /** Minimum share of responses that are not 5xx, from 0 to 1. */
+  readonly successRatio: number;
+  /** Maximum 95th percentile latency in milliseconds. */
+  readonly p95LatencyMs: number;
+  /** Maximum 99th percentile latency in milliseconds. Unset: not checked. */
+  readonly p99LatencyMs?: number;
+}
+
+/** How the gate measures a canary. */
+export interface AnalysisSettings {
+  /** `istio`: the mesh's standard metrics; `http`: the services' own `http_*` metrics. */
+  readonly metrics: 'istio' | 'http';
+  /** Measurement window, such as `5m`. */
+  readonly window: string;
+  /** Time after a weight change before a window may start, such as `1m`. */
+  readonly settle: string;
+  /** Requests (stable and canary together) a window needs before anything is judged. */
+  readonly minRequests: number;
+  /** The canary must get at least this share of the requests its weight predicts (0 to 1); fewer is a failed check. */
+  readonly canaryTrafficFactor: number;
+  /** Failed checks across a run that trigger a roll back. */
+  readonly maxFailedChecks: number;
+  /** Holds in a row beyond which the gate rolls back (fail safe). */
+  readonly maxConsecutiveHolds: number;
+  /** Compare the canary's error ratio with stable's. */
+  readonly baseline: { readonly enabled: boolean; readonly maxErrorRatioIncrease: number };
+  /** Timeout of each Prometheus query, such as `10s`. */
+  readonly queryTimeout: string;
+}
+
+/** What a decision was. */
+export type DecisionKind = 'start' | 'advance' | 'promote' | 'rollback' | 'hold';
+
+/** Numbers measured for a decision; null when unknown. */
+export interface Measurements {
+  readonly requests: number | null;
+  readonly canaryRequests: number | null;
+  readonly successRatio: number | null;
+  readonly p95Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+/** One decision in the history. */
+export interface HistoryEntry {
+  /** When (ISO 8601, UTC); for a repeated hold, the latest time. */
+  readonly at: string;
+  readonly decision: DecisionKind;
+  /** `cli` for a person's command, `gate` for the SLO gate. */
+  readonly by: 'cli' | 'gate';
+  /** The canary image the decision was about. */
+  readonly image: string;
+  readonly fromWeight: number;
+  readonly toWeight: number;
+  readonly reason: string;
+  readonly measurements?: Measurements;
+  /** Checks that failed, for a hold or roll back by the gate. */
+  readonly failedChecks?: readonly string[];
+  /** Repetitions of this hold in a row. */
+  readonly count?: number;
+  /** The first of the repeated holds. */
+  readonly firstAt?: string;
+}
+
+const NUMBER_OR_NULL = { type: 'number', nullable: true } as const;
+const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$';
+const IMAGE = '^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
+
+/**
+ * The JSON Schema of a state file (`rollout/schema.json` is this, for editors). It mirrors {@link RolloutState}; the
+ * tests check the two against each other with fixtures, since ajv's schema typing cannot express a required nullable
+ * object.
+ */
+export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
+  $id: 'https://obs-canary.dev/schemas/rollout-state.json',
+  title: 'obs-canary rollout state',
+  description: 'The rollout state of one service in one environment: rollout/<env>/<service>.yaml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['service', 'stable', 'canary', 'steps', 'history'],
+  properties: {
+    service: { type: 'string', enum: Object.keys(SERVICES) },
+    stable: {
+      type: 'object', additionalProperties: false, required: ['image'],
+      properties: { image: { type: 'string', pattern: IMAGE } },
+    },
+    canary: {
+      type: 'object', nullable: true, additionalProperties: false,
+      required: ['image', 'weight', 'startedAt', 'weightChangedAt', 'failedChecks', 'consecutiveHolds'],
+      properties: {
+        image: { type: 'string', pattern: IMAGE },
+        weight: { type: 'integer', minimum: 1, maximum: 100 },
+        startedAt: { type: 'string', pattern: ISO_TIME },
+        weightChangedAt: { type: 'string', pattern: ISO_TIME },
+        failedChecks: { type: 'integer', minimum: 0 },
+        consecutiveHolds: { type: 'integer', minimum: 0 },
+      },
+    },
+    steps: { type: 'array', minItems: 1, maxItems: 20, items: { type: 'integer', minimum: 1, maximum: 100 } },
+    slo: {
+      type: 'object', nullable: true, additionalProperties: false, required: [],
+      properties: {
+        successRatio: { type: 'number', minimum: 0, maximum: 1, nullable: true },
+        p95LatencyMs: { type: 'number', exclusiveMinimum: 0, nullable: true },
+        p99LatencyMs: { type: 'number', exclusiveMinimum: 0, nullable: true },
+      },
+    },
+    analysis: {
+      type: 'object', nullable: true, additionalProperties: false, required: [],
+      properties: {
+        metrics: { type: 'string', enum: ['istio', 'http'], nullable: true },
+        window: { type: 'string', nullable: true },
+        settle: { type: 'string', nullable: true },
+        minRequests: { type: 'integer', minimum: 0, nullable: true },
+        canaryTrafficFactor: { type: 'number', minimum: 0, maximum: 1, nullable: true },
+        maxFailedChecks: { type: 'integer', minimum: 1, nullable: true },
+        maxConsecutiveHolds: { type: 'integer', minimum: 1, nullable: true },
+        baseline: {
+          type: 'object', nullable: true, additionalProperties: false, required: ['enabled', 'maxErrorRatioIncrease'],
+          properties: { enabled: { type: 'boolean' }, maxErrorRatioIncrease: { type: 'number', minimum: 0, maximum: 1 } },
+        },
+        queryTimeout: { type: 'string', nullable: true },
+      },
+    },
+    history: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['at', 'decision', 'by', 'image', 'fromWeight', 'toWeight', 'reason'],
+        properties: {
+          at: { type: 'string', pattern: ISO_TIME },
+          decision: { type: 'string', enum: ['start', 'advance', 'promote', 'rollback', 'hold'] },
+          by: { type: 'string', enum: ['cli', 'gate'] },
+          image: { type: 'string' },
+          fromWeight: { type: 'integer', minimum: 0, maximum: 100 },
+          toWeight: { type: 'integer', minimum: 0, maximum: 100 },
+          reason: { type: 'string' },
+          measurements: {
+            type: 'object', nullable: true, additionalProperties: false,
+            required: ['requests', 'canaryRequests', 'successRatio', 'p95Ms', 'p99Ms'],
+            properties: {
+              requests: NUMBER_OR_NULL, canaryRequests: NUMBER_OR_NULL, successRatio: NUMBER_OR_NULL, p95Ms: NUMBER_OR_NULL, p99Ms: NUMBER_OR_NULL,
+            },
+          },
+          failedChecks: { type: 'array', nullable: true, items: { type: 'string' } },
+          count: { type: 'integer', minimum: 2, nullable: true },
+          firstAt: { type: 'string', pattern: ISO_TIME, nullable: true },
+        },
+      },
+    },
+  },
+};
+
+const validateSchema = new Ajv({ allErrors: true, strict: true }).compile(ROLLOUT_STATE_SCHEMA);
+
+/** A state file that cannot be used; the message names the file and every field at fault. */
+export class StateError extends Error {
+  public constructor(public readonly file: string, public readonly problems: readonly string[]) {
+    super(`invalid rollout state ${file}:\n${problems.map(p => `  - ${p}`).join('\n')}`);
+    this.name = 'StateError';
+  }
+}
+
+/** `/canary/weight` → `canary.weight`, `/history/3/at` → `history[3].at`. */
+function fieldOf(instancePath: string): string {
+  return instancePath.split('/').slice(1).reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), '') || '(file)';
+}
+
+/**
+ * Parses and validates a state file.
+ *
+ * @param text the file's YAML
+ * @param file its path, for messages
+ * @param expectedService the service the file name says it is about
+ * @throws {@link StateError} naming the file and each invalid field, with the value found and what is allowed
+ */
+export function parseRolloutState(text: string, file: string, expectedService?: string): RolloutState {
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (error) {
+    throw new StateError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  if (!validateSchema(data)) {
+    const problems = (validateSchema.errors ?? []).map(e => {
+      const field = fieldOf(e.instancePath);
+      if (e.keyword === 'required') return `'${field === '(file)' ? '' : `${field}.`}${String(e.params.missingProperty)}' is required`;
+      if (e.keyword === 'additionalProperties') {
+        return `'${field === '(file)' ? '' : `${field}.`}${String(e.params.additionalProperty)}' is not a known field`;
+      }
+      const found = valueAt(data, e.instancePath);
+      return `'${field}' ${e.message ?? 'is invalid'}${e.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).map(v => JSON.stringify(v)).join(', ')})` : ''}, got ${JSON.stringify(found)}`;
+    });
+    throw new StateError(file, [...new Set(problems)]);
+  }
+  const state = data as RolloutState;
+  const problems = semanticProblems(state);
+  if (expectedService !== undefined && state.service !== expectedService) {
+    problems.unshift(`'service' must match the file name (${JSON.stringify(expectedService)}), got ${JSON.stringify(state.service)}`);
+  }
+  if (problems.length > 0) throw new StateError(file, problems);
+  return state;
+}
+
+function valueAt(data: unknown, instancePath: string): unknown {
+  return instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
+}
+
+/**
+ * What is wrong with an image reference for a release, or undefined: it must be pinned by a tag or a digest, and a
+ * `latest` tag pins nothing.
+ */
+export function imageProblem(image: string): string | undefined {
+  if (!new RegExp(IMAGE).test(image)) return `must be an image reference such as registry/name:tag, got ${JSON.stringify(image)}`;
+  const withoutRegistryPort = image.replace(/^[^/]*:\d+\//, '');
+  if (!/:[A-Za-z0-9_][A-Za-z0-9_.-]*$|@sha256:/.test(withoutRegistryPort)) return `must be pinned by tag or digest, got ${JSON.stringify(image)}`;
+  if (/:latest(@|$)/.test(withoutRegistryPort) && !image.includes('@sha256:')) return `must not use the latest tag, got ${JSON.stringify(image)}`;
+  return undefined;
+}
+
+/** Rules the schema cannot express. */
+function semanticProblems(state: RolloutState): string[] {
+  const problems: string[] = [];
+  const steps = state.steps;
+  if (steps.some((s, i) => i > 0 && s <= steps[i - 1])) {
+    problems.push(`'steps' must be strictly increasing, got ${JSON.stringify(steps)}`);
+  }
+  for (const [field, image] of [['stable.image', state.stable.image], ['canary.image', state.canary?.image]] as const) {
+    const problem = image === undefined ? undefined : imageProblem(image);
+    if (problem) problems.push(`'${field}' ${problem}`);
+  }
+  if (state.canary) {
+    if (!steps.includes(state.canary.weight)) {
+      problems.push(`'canary.weight' must be one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
+    }
+    if (Date.parse(state.canary.weightChangedAt) < Date.parse(state.canary.startedAt)) {
+      problems.push(`'canary.weightChangedAt' must not be before 'canary.startedAt', got ${state.canary.weightChangedAt}`);
+    }
+  }
+  for (const field of ['window', 'settle', 'queryTimeout'] as const) {
+    const value = state.analysis?.[field];
+    if (value !== undefined && value !== null && !isDuration(value)) {
+      problems.push(`'analysis.${field}' must be a duration such as 30s, 5m or 1h30m, got ${JSON.stringify(value)}`);
+    }
+  }
+  return problems;
+}
+
+/** Renders a state file: a schema hint for editors, then the state in a fixed key order. */
+export function renderRolloutState(state: RolloutState): string {
+  const ordered = {
+    service: state.service,
+    stable: state.stable,
+    canary: state.canary,
+    steps: state.steps,
+    ...(state.slo ? { slo: state.slo } : {}),
+    ...(state.analysis ? { analysis: state.analysis } : {}),
+    history: state.history,
+  };
+  return `# yaml-language-server: $schema=../schema.json\n# Changed by the canary CLI; edit by hand only to change the plan, the SLO or the analysis.\n${toYaml(ordered)}`;
+}

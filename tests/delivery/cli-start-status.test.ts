@@ -1,0 +1,105 @@
+import { SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { readTree, repoCopy } from '../support/repo-copy';
+
+/** `canary start` and `canary status` end to end, through the npm bin, on a temporary clone with its own git history. */
+describe('canary CLI: start and status', () => {
+  let dir: string;
+  let remove: () => void;
+  const canary = (...args: string[]): SpawnSyncReturns<string> =>
+    spawnSync('node', [path.join(dir, 'bin', 'canary.cjs'), ...args], { cwd: dir, encoding: 'utf8' });
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+  const state = (env: string, service: string) => parse(fs.readFileSync(path.join(dir, 'rollout', env, `${service}.yaml`), 'utf8'));
+  const IMAGE = 'ghcr.io/example/obs-canary-gateway:0.2.0';
+
+  beforeAll(() => {
+    ({ dir, remove } = repoCopy({ git: true }));
+  });
+  afterAll(() => remove());
+
+  test('status lists every service of the environment', () => {
+    const result = canary('status');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe([
+      'local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0; no canary in flight',
+      'local/backend: stable ghcr.io/example/obs-canary-backend:0.1.0; no canary in flight',
+      '',
+    ].join('\n'));
+    const json = JSON.parse(canary('status', '--env', 'prod', '--service', 'backend', '--json').stdout);
+    expect(json.env).toBe('prod');
+    expect(json.services.map((s: any) => [s.service, s.canary])).toEqual([['backend', null]]);
+  });
+
+  test('start --dry-run reports the change and changes nothing', () => {
+    const head = git('rev-parse', 'HEAD');
+    const result = canary('start', '--service', 'gateway', '--image', IMAGE, '--dry-run', '--json');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'start', fromWeight: 0, toWeight: 10, dryRun: true, changed: [], commit: null });
+    expect(git('status', '--porcelain')).toBe('');
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+  });
+
+  test('start --commit sets the canary at the first step, re-synthesizes dist/ and makes one commit of both', () => {
+    const head = git('rev-parse', 'HEAD');
+    const result = canary('start', '--service', 'gateway', '--image', IMAGE, '--commit');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(
+      /^local\/gateway: canary ghcr\.io\/example\/obs-canary-gateway:0\.2\.0 started at 10%; wrote rollout\/local\/gateway\.yaml, dist; committed [0-9a-f]{7,}\n$/);
+    expect(git('rev-list', '--count', `${head}..HEAD`)).toBe('1');
+    expect(git('log', '-1', '--format=%s')).toBe('canary(gateway, local): start ghcr.io/example/obs-canary-gateway:0.2.0 0% → 10%');
+    expect(git('show', '--name-only', '--format=', 'HEAD').split('\n')).toContain('rollout/local/gateway.yaml');
+    expect(git('status', '--porcelain')).toBe('');
+    expect(state('local', 'gateway').canary).toMatchObject({ image: IMAGE, weight: 10, failedChecks: 0, consecutiveHolds: 0 });
+    expect(state('local', 'gateway').history.map((h: any) => h.decision)).toEqual(['start']);
+    // dist/ is what a fresh synth makes of the new state
+    const before = readTree(path.join(dir, 'dist'));
+    expect(spawnSync('npm', ['run', '-s', 'synth'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
+    expect(readTree(path.join(dir, 'dist'))).toEqual(before);
+    expect(canary('status', '--service', 'gateway').stdout).toContain(`canary ${IMAGE} at 10% (step 1 of 4, next: 25%)`);
+  });
+
+  test('a second start while the canary is in flight exits 2 with a JSON error and changes nothing', () => {
+    const head = git('rev-parse', 'HEAD');
+    const result = canary('start', '--service', 'gateway', '--image', 'ghcr.io/example/obs-canary-gateway:0.3.0', '--commit', '--json');
+    expect(result.status).toBe(2);
+    expect(JSON.parse(result.stdout)).toEqual({
+      error: { code: 'in-flight', message: `a canary of gateway is already in flight (${IMAGE} at 10%); promote or roll it back before starting another` },
+    });
+    expect(git('status', '--porcelain')).toBe('');
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+  });
+
+  test('usage errors exit 2 and change nothing', () => {
+    for (const args of [['start', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:latest'], ['start', '--service', 'web', '--image', 'x:1'], ['promote-everything']]) {
+      const result = canary(...args);
+      expect([args, result.status]).toEqual([args, 2]);
+      expect(result.stderr.startsWith('canary: ')).toBe(true);
+    }
+    expect(git('status', '--porcelain')).toBe('');
+  });
+
+  test('when the commit fails (exit 1), the state file and dist/ are put back', () => {
+    const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
+    fs.writeFileSync(hook, '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });
+    const head = git('rev-parse', 'HEAD');
+    const result = canary('start', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:0.2.0', '--commit');
+    fs.rmSync(hook);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('refused by policy');
+    expect(git('status', '--porcelain')).toBe('');
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+  });
+
+  test('a broken state file exits 2 naming the file and the field', () => {
+    const file = path.join(dir, 'rollout', 'local', 'backend.yaml');
+    const source = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, source.replace('canary: null', 'canary: 10'));
+    const result = canary('status', '--json');
+    fs.writeFileSync(file, source);
+    expect(result.status).toBe(2);
+    expect(JSON.parse(result.stdout).error).toEqual({ code: 'config', message: "invalid rollout state rollout/local/backend.yaml:\n  - 'canary' must be object, got 10" });
+  });
+});

@@ -1,0 +1,98 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROLLOUT_STATE_SCHEMA, RolloutState, StateError, imageProblem, parseRolloutState, renderRolloutState } from '../../lib/delivery/state';
+import { fixtureRollouts } from '../support/manifest';
+
+const FILE = 'rollout/local/gateway.yaml';
+const valid = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'rollout', 'canary', 'gateway.yaml'), 'utf8');
+
+function problemsOf(text: string, service = 'gateway'): readonly string[] {
+  try {
+    parseRolloutState(text, FILE, service);
+  } catch (error) {
+    expect(error).toBeInstanceOf(StateError);
+    expect((error as StateError).message.startsWith(`invalid rollout state ${FILE}:\n  - `)).toBe(true);
+    return (error as StateError).problems;
+  }
+  throw new Error('expected the state to be rejected');
+}
+
+describe('parseRolloutState', () => {
+  test('reads a valid file', () => {
+    const state = parseRolloutState(valid, FILE, 'gateway');
+    expect(state.canary?.weight).toBe(25);
+    expect(state.slo).toEqual({ p95LatencyMs: 250 });
+    expect(state.history.map(h => h.decision)).toEqual(['start', 'advance']);
+  });
+
+  test.each<[string, (s: string) => string, string]>([
+    ['YAML syntax', () => 'service: [gateway', 'not valid YAML:'],
+    ['an unknown field', s => `${s}\nbogus: 1`, "'bogus' is not a known field"],
+    ['a missing field', s => s.replace(/^steps:.*\n/m, ''), "'steps' is required"],
+    ['an unknown service', s => s.replace('service: gateway', 'service: frontend'), "'service' must be equal to one of the allowed values (\"gateway\", \"backend\"), got \"frontend\""],
+    ['a weight above 100', s => s.replace('weight: 25', 'weight: 250'), "'canary.weight' must be <= 100, got 250"],
+    ['a bad timestamp', s => s.replace('startedAt: "2026-11-01T10:00:00Z"', 'startedAt: "yesterday"'), "'canary.startedAt' must match pattern"],
+    ['a negative counter', s => s.replace('failedChecks: 1', 'failedChecks: -1'), "'canary.failedChecks' must be >= 0, got -1"],
+    ['an SLO ratio above 1', s => s.replace('p95LatencyMs: 250', 'successRatio: 1.5'), "'slo.successRatio' must be <= 1, got 1.5"],
+    ['an unknown history decision', s => s.replace('decision: advance', 'decision: yolo'), "'history[1].decision' must be equal to one of the allowed values"],
+  ])('rejects %s, naming the field', (_name, mutate, message) => {
+    expect(problemsOf(mutate(valid)).join('\n')).toContain(message);
+  });
+
+  test.each<[string, (s: string) => string, string]>([
+    ['a file about another service', s => s, "'service' must match the file name (\"backend\"), got \"gateway\""],
+    ['steps that do not increase', s => s.replace('steps: [10, 25, 50, 100]', 'steps: [10, 50, 25, 100]'), "'steps' must be strictly increasing, got [10,50,25,100]"],
+    ['a weight that is not a step', s => s.replace('weight: 25', 'weight: 30'), "'canary.weight' must be one of the steps [10,25,50,100], got 30"],
+    ['an unpinned image', s => s.replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway'), '\'stable.image\' must be pinned by tag or digest, got "registry.example.com/obs-canary-gateway"'],
+    ['a latest image', s => s.replace('obs-canary-gateway:1.1.0\n  weight', 'obs-canary-gateway:latest\n  weight'), "'canary.image' must not use the latest tag"],
+    ['a weight change before the start', s => s.replace('weightChangedAt: "2026-11-01T10:20:00Z"', 'weightChangedAt: "2026-10-01T10:20:00Z"'),
+      "'canary.weightChangedAt' must not be before 'canary.startedAt'"],
+    ['an analysis window that is not a duration', s => s.replace('slo:', 'analysis:\n  window: five minutes\nslo:'),
+      "'analysis.window' must be a duration such as 30s, 5m or 1h30m, got \"five minutes\""],
+  ])('rejects %s', (_name, mutate, message) => {
+    const service = _name.startsWith('a file about') ? 'backend' : 'gateway';
+    expect(problemsOf(mutate(valid), service)).toContainEqual(expect.stringContaining(message));
+  });
+
+  test('reports every semantic problem at once', () => {
+    const broken = valid.replace('steps: [10, 25, 50, 100]', 'steps: [10, 5]').replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway');
+    expect(problemsOf(broken)).toHaveLength(3);
+  });
+});
+
+describe('renderRolloutState', () => {
+  test('round-trips, with a schema hint for editors and a fixed key order', () => {
+    const state = fixtureRollouts('canary').gateway;
+    const text = renderRolloutState(state);
+    expect(text.startsWith('# yaml-language-server: $schema=../schema.json\n')).toBe(true);
+    expect(parseRolloutState(text, FILE, 'gateway')).toEqual(state);
+    expect(text.indexOf('service:')).toBeLessThan(text.indexOf('stable:'));
+    expect(text.indexOf('steps:')).toBeLessThan(text.indexOf('history:'));
+  });
+
+  test('a state without overrides renders no slo or analysis block', () => {
+    const state: RolloutState = { ...fixtureRollouts('steady').backend };
+    expect(renderRolloutState(state)).not.toMatch(/^(slo|analysis):/m);
+  });
+});
+
+describe('imageProblem', () => {
+  test.each([
+    ['ghcr.io/acme/gateway:1.2.3', undefined],
+    ['localhost:5000/gateway:1.2.3', undefined],
+    [`ghcr.io/acme/gateway@sha256:${'a'.repeat(64)}`, undefined],
+    [`ghcr.io/acme/gateway:latest@sha256:${'a'.repeat(64)}`, undefined],
+    ['localhost:5000/gateway', 'must be pinned by tag or digest, got "localhost:5000/gateway"'],
+    ['ghcr.io/acme/gateway:latest', 'must not use the latest tag, got "ghcr.io/acme/gateway:latest"'],
+    ['Not An Image', 'must be an image reference such as registry/name:tag, got "Not An Image"'],
+  ])('%s', (image, problem) => {
+    expect(imageProblem(image)).toBe(problem);
+  });
+});
+
+describe('rollout/schema.json', () => {
+  test('is the schema the CLI validates with (run `npm run rollout-schema` after changing it)', () => {
+    const committed = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'rollout', 'schema.json'), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(ROLLOUT_STATE_SCHEMA)));
+  });
+});
