@@ -46,8 +46,8 @@ describe('canary CLI: start and status', () => {
     const result = canary('start', '--service', 'gateway', '--image', IMAGE, '--commit');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(
-      /^local\/gateway: canary ghcr\.io\/example\/obs-canary-gateway:0\.2\.0 started at 10%; wrote rollout\/local\/gateway\.yaml, dist; committed [0-9a-f]{7,}\n$/);
+    expect(result.stdout).toMatch(new RegExp('^local/gateway: canary ghcr\\.io/example/obs-canary-gateway:0\\.2\\.0 started at 10%; '
+      + 'wrote rollout/local/gateway\\.yaml, dist; committed [0-9a-f]{7,}\\n$'));
     expect(git('rev-list', '--count', `${head}..HEAD`)).toBe('1');
     expect(git('log', '-1', '--format=%s')).toBe('canary(gateway, local): start ghcr.io/example/obs-canary-gateway:0.2.0 0% → 10%');
     expect(git('show', '--name-only', '--format=', 'HEAD').split('\n')).toContain('rollout/local/gateway.yaml');
