@@ -1,0 +1,53 @@
+/**
+ * PromQL building blocks for the dashboards, so that every panel spells selectors, sums and ratios the same way.
+ */
+
+/** `label="value"`. */
+export function eq(label: string, value: string): string {
+  return `${label}="${value}"`;
+}
+
+/** `label=~"regex"`. */
+export function re(label: string, regex: string): string {
+  return `${label}=~"${regex}"`;
+}
+
+/** `rate(metric{matchers}[window])`. */
+export function rate(metric: string, matchers: readonly string[], window: string): string {
+  return `rate(${metric}{${matchers.join(',')}}[${window}])`;
+}
+
+/** `sum by (labels) (inner)`, or `sum(inner)` without labels. */
+export function sum(by: readonly string[], inner: string): string {
+  return by.length === 0 ? `sum(${inner})` : `sum by (${by.join(', ')}) (${inner})`;
+}
+
+/** Where the status code of a request is, and how a query groups and windows it. */
+export interface RatioQuery {
+  readonly metric: string;
+  readonly matchers: readonly string[];
+  /** `response_code` (Istio) or `status_code` (prom-client). */
+  readonly codeLabel: string;
+  readonly by: readonly string[];
+  readonly window: string;
+}
+
+/**
+ * Share of 5xx responses per group, and 0 (not an empty result) for a group that answered requests but no 5xx:
+ * `errors / all or all * 0` (`or` binds loosest).
+ */
+export function errorRatio(q: RatioQuery): string {
+  const all = sum(q.by, rate(q.metric, q.matchers, q.window));
+  return `${sum(q.by, rate(q.metric, [...q.matchers, re(q.codeLabel, '5..')], q.window))} / ${all} or ${all} * 0`;
+}
+
+/** Share of responses that are not 5xx per group, as the SLO and the canary gate count it. */
+export function successRatio(q: RatioQuery): string {
+  const all = sum(q.by, rate(q.metric, q.matchers, q.window));
+  return `${sum(q.by, rate(q.metric, [...q.matchers, `${q.codeLabel}!~"5.."`], q.window))} / ${all}`;
+}
+
+/** `histogram_quantile(q, sum by (by…, le) (rate(bucket{…}[window])))`. */
+export function quantile(q: number, bucket: string, matchers: readonly string[], by: readonly string[], window: string): string {
+  return `histogram_quantile(${q}, ${sum([...by, 'le'], rate(bucket, matchers, window))})`;
+}

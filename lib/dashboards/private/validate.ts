@@ -1,0 +1,27 @@
+/**
+ * Checks of dashboard options: each throws at once, naming the function, the option, the value received and what
+ * is allowed.
+ */
+
+import { show } from '../../errors';
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** An error in an option of a dashboard function, prefixed with the function's name. */
+export function optionError(fn: string, message: string): Error {
+  return new Error(`${fn}: ${message}`);
+}
+
+/** Throws unless `value` is a DNS label (a Kubernetes name, an `app` label) of at most `max` characters. */
+export function checkName(fn: string, option: string, value: string, max: number, why = ''): void {
+  if (typeof value !== 'string' || value.length > max || !DNS_LABEL.test(value)) {
+    throw optionError(fn, `'${option}' must be a lower-case DNS label of at most ${max} characters${why}, got ${show(value)}`);
+  }
+}
+
+/** Throws unless `value` is a finite number with `min < value ≤ max`. */
+export function checkRange(fn: string, option: string, value: number, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= min || value > max) {
+    throw optionError(fn, `'${option}' must be a number greater than ${min} and at most ${max}, got ${show(value)}`);
+  }
+}

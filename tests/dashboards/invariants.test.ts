@@ -1,0 +1,115 @@
+import { Grafana, dashboardDatasourceUids } from '../../lib/constructs/grafana';
+import { DATASOURCE_UIDS, lokiDatasource, prometheusDatasource, tempoDatasource } from '../../lib/constructs/grafana-datasources';
+import { DashboardModel, canaryDashboard, serviceOverviewDashboard } from '../../lib/dashboards';
+import { walkProperties } from '../../lib/private/walk';
+import { synth, testChart } from '../support/chart';
+import { KNOWN_MACROS, Panel, concrete, overlapping, panelsOf, promtoolCheckExpressions, targetsOf } from './support';
+
+const SLO = { successRatio: 0.95, p95LatencyMs: 300, p99LatencyMs: 800 };
+const DASHBOARDS: ReadonlyArray<[string, DashboardModel]> = [
+  ['canary gateway', canaryDashboard({ service: 'gateway', slo: SLO, canaryWeight: 10, stableImage: 'gateway:1', canaryImage: 'gateway:2' })],
+  ['canary backend, no canary', canaryDashboard({ service: 'backend', slo: SLO, canaryWeight: 0, stableImage: 'backend:1' })],
+  ['service overview', serviceOverviewDashboard({ services: ['gateway', 'backend'] })],
+];
+const PROVISIONED = Object.values(DATASOURCE_UIDS) as string[];
+const promql = (model: DashboardModel): string[] =>
+  targetsOf(model).filter(t => t.target.datasource.uid === DATASOURCE_UIDS.prometheus).map(t => t.target.expr);
+
+describe.each(DASHBOARDS)('%s', (_, model) => {
+  const panels = panelsOf(model);
+
+  test('a readable uid Grafana accepts: at most 40 of [a-zA-Z0-9_-]', () => {
+    expect(model.uid).toMatch(/^[a-z][a-z0-9-]{0,39}$/);
+  });
+
+  test('datasources by fixed uid only (prometheus, loki, tempo), as { type, uid } objects on every panel and query', () => {
+    const used = dashboardDatasourceUids(model);
+    expect(used.length).toBeGreaterThan(0);
+    for (const uid of used) expect(PROVISIONED).toContain(uid);
+    walkProperties(model, (key, inner) => {
+      if (key === 'datasource') expect(inner).toEqual({ type: (inner as { uid: string }).uid, uid: (inner as { uid: string }).uid });
+    });
+    for (const p of panels.filter(x => x.type !== 'row' && x.type !== 'text')) {
+      expect([p.title, p.datasource?.uid]).toEqual([p.title, expect.any(String)]);
+      for (const t of p.targets) expect([p.title, t.datasource]).toEqual([p.title, p.datasource]);
+    }
+  });
+
+  test('every panel has a unique id, every query a unique refId in its panel', () => {
+    const ids = panels.map(p => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every(id => Number.isInteger(id) && id > 0)).toBe(true);
+    for (const p of panels) {
+      const refIds = (p.targets ?? []).map((t: any) => t.refId);
+      expect(refIds.every((r: unknown) => typeof r === 'string')).toBe(true);
+      expect(new Set(refIds).size).toBe(refIds.length);
+    }
+  });
+
+  test('the grid: inside 24 columns, no two panels overlapping, every panel titled and described', () => {
+    for (const p of panels) {
+      expect(p.gridPos.x).toBeGreaterThanOrEqual(0);
+      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+      expect(p.gridPos.h).toBeGreaterThan(0);
+      expect(p.title).toEqual(expect.any(String));
+      if (p.type !== 'row') expect(p.description).toEqual(expect.any(String));
+    }
+    expect(overlapping(panels)).toEqual([]);
+  });
+
+  test('small enough for a provisioned file (< 200 KB), plain JSON data, read-only', () => {
+    const json = JSON.stringify(model);
+    expect(Buffer.byteLength(json)).toBeLessThan(200 * 1024);
+    expect(JSON.parse(json)).toEqual(model);
+    expect(model.editable).toBe(false);
+  });
+
+  test('every $name in a query is a Grafana macro or a variable of the dashboard', () => {
+    const variables = ((model.templating as { list?: Array<{ name: string }> }).list ?? []).map(v => `$${v.name}`);
+    for (const { target } of targetsOf(model)) {
+      for (const [name] of (target.expr as string).matchAll(/\$\w+/g)) expect([...KNOWN_MACROS, ...variables]).toContain(name);
+    }
+  });
+
+  test('promtool parses every PromQL query (macros and variables made concrete)', () => {
+    const exprs = promql(model).map(concrete);
+    expect(exprs.length).toBeGreaterThan(4);
+    expect(promtoolCheckExpressions(exprs)).toContain(`SUCCESS: ${exprs.length} rules found`);
+  });
+});
+
+describe('the checks can fail', () => {
+  test('promtool rejects a broken expression', () => {
+    const broken = 'sum by (version) (rate(http_requests_total{app="gateway"}[2m])';
+    expect(() => promtoolCheckExpressions(['vector(1)', broken])).toThrow(/promtool check rules failed:[\s\S]*parse error/);
+  });
+
+  test('concrete() refuses a variable it does not know', () => {
+    expect(() => concrete('up{app="$servce"}')).toThrow('no concrete value for $servce');
+  });
+
+  test('overlapping() finds panels sharing cells', () => {
+    const at = (title: string, x: number, y: number, w: number, h: number): Panel => ({ title, gridPos: { x, y, w, h } });
+    expect(overlapping([at('a', 0, 0, 12, 8), at('b', 12, 0, 12, 8), at('c', 11, 7, 2, 2)])).toEqual([['a', 'c'], ['b', 'c']]);
+  });
+});
+
+describe('provisioned by the Grafana construct', () => {
+  const all = [prometheusDatasource({ url: 'http://prometheus:9090', scrapeInterval: '30s' }), lokiDatasource({ url: 'http://loki:3100' }),
+    tempoDatasource({ url: 'http://tempo:3200' })];
+
+  test('every dashboard is accepted and its datasources resolve', () => {
+    const chart = testChart();
+    const grafana = new Grafana(chart, 'Grafana', { datasources: all });
+    for (const [, dashboard] of DASHBOARDS) grafana.addDashboard({ folder: 'Canary', dashboard });
+    const configMap = synth(chart).find(o => o.metadata.name === 'grafana-dashboards-canary');
+    expect(Object.keys(configMap?.data ?? {}).sort()).toEqual(['canary-backend.json', 'canary-gateway.json', 'service-overview.json']);
+  });
+
+  test('without Loki provisioned, the service overview fails synth', () => {
+    const chart = testChart();
+    const grafana = new Grafana(chart, 'Grafana', { datasources: all.filter(d => d.uid !== 'loki') });
+    grafana.addDashboard({ folder: 'Services', dashboard: DASHBOARDS[2][1] });
+    expect(() => synth(chart)).toThrow('dashboard Services/service-overview.json uses datasource uid "loki", which is not provisioned');
+  });
+});

@@ -1,0 +1,82 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+
+/** A panel of a dashboard model, as the tests read it. */
+export type Panel = Record<string, any>;
+
+/** Every panel, rows included, in order (panels of collapsed rows after their row). */
+export function panelsOf(model: Record<string, unknown>): Panel[] {
+  return ((model.panels ?? []) as Panel[]).flatMap(p => [p, ...(p.panels ?? [])]);
+}
+
+/** The panel with this title; fails when there is none or more than one. */
+export function panelTitled(model: Record<string, unknown>, title: string): Panel {
+  const found = panelsOf(model).filter(p => p.title === title && p.type !== 'row');
+  if (found.length !== 1) throw new Error(`expected one panel titled ${JSON.stringify(title)}, found ${found.length}`);
+  return found[0];
+}
+
+/** Every query of every panel, with its panel. */
+export function targetsOf(model: Record<string, unknown>): Array<{ panel: Panel; target: Record<string, any> }> {
+  return panelsOf(model).flatMap(panel => ((panel.targets ?? []) as Array<Record<string, any>>).map(target => ({ panel, target })));
+}
+
+/** Pairs of panels whose grid rectangles intersect, by title. */
+export function overlapping(panels: readonly Panel[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  panels.forEach((a, i) => panels.slice(i + 1).forEach(b => {
+    const g = a.gridPos;
+    const h = b.gridPos;
+    if (g.x < h.x + h.w && h.x < g.x + g.w && g.y < h.y + h.h && h.y < g.y + g.h) pairs.push([a.title, b.title]);
+  }));
+  return pairs;
+}
+
+/** Values that stand in for Grafana's macros and this project's template variables before promtool reads a query. */
+const CONCRETE: Readonly<Record<string, string>> = {
+  $__rate_interval: '2m',
+  $__interval: '30s',
+  $__range: '1h',
+  $service: 'gateway',
+  $level: '.+',
+};
+
+/**
+ * The query with each macro and variable replaced by a concrete value.
+ *
+ * @throws on a `$name` it does not know, so that a typo in a variable fails a test instead of reaching promtool
+ */
+export function concrete(expr: string): string {
+  return expr.replace(/\$\w+/g, name => {
+    const value = CONCRETE[name];
+    if (value === undefined) throw new Error(`no concrete value for ${name} in ${expr}`);
+    return value;
+  });
+}
+
+/** The Grafana macros and variables {@link concrete} knows. */
+export const KNOWN_MACROS = Object.keys(CONCRETE).filter(k => k.startsWith('$__'));
+
+/**
+ * Runs `promtool check rules` (Debian's Prometheus 2.42) on one recording rule per expression, so that every
+ * expression is parsed by Prometheus itself.
+ *
+ * @returns promtool's output; throws with it when the check fails
+ */
+export function promtoolCheckExpressions(exprs: readonly string[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboards-promql-'));
+  const file = path.join(dir, 'rules.yml');
+  const rules = exprs.map((expr, i) => ({ record: `dashboard:query_${i}:check`, expr }));
+  fs.writeFileSync(file, stringify({ groups: [{ name: 'dashboards', rules }] }));
+  try {
+    return execFileSync('promtool', ['check', 'rules', file], { encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    throw new Error(`promtool check rules failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
