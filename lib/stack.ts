@@ -1,7 +1,11 @@
 import { App } from 'cdk8s';
 import { EnvironmentConfig } from './config/environment';
-import { Rollouts } from './delivery/store';
+import { AppsChart } from './charts/apps-chart';
+import { ArgoCdChart, BootstrapChart } from './charts/argocd-chart';
+import { APPS_NAMESPACE, OBSERVABILITY_NAMESPACE } from './charts/namespaces';
 import { ObservabilityChart } from './charts/observability-chart';
+import { annotatedPodsScrapeConfig } from './constructs/prometheus-config';
+import { Rollouts } from './delivery/store';
 
 /** What one environment is rendered from. */
 export interface StackInput {
@@ -13,10 +17,36 @@ export interface StackInput {
 /** The charts of one environment; each becomes a directory `dist/<env>/<chart id>/`. */
 export interface Stack {
   readonly observability: ObservabilityChart;
+  readonly apps: AppsChart;
+  readonly argocd: ArgoCdChart;
+  readonly bootstrap: BootstrapChart;
 }
 
 /** Defines every chart of an environment in `app`. */
 export function defineStack(app: App, input: StackInput): Stack {
-  const observability = new ObservabilityChart(app, 'observability', { env: input.env });
-  return { observability };
+  const { env, rollouts } = input;
+  const observability = new ObservabilityChart(app, 'observability', { env });
+  const { collector, prometheus } = observability;
+  const apps = new AppsChart(app, 'apps', {
+    env,
+    rollouts,
+    otlpEndpoint: collector.otlpGrpcUrl,
+    collector: collector.peer,
+    collectorPorts: [collector.ports.otlpGrpc.port, collector.ports.otlpHttp.port],
+    prometheus: prometheus.peer,
+  });
+  // scraped through Istio's merged metrics: STRICT mTLS refuses a plaintext scrape of the services' own port
+  prometheus.addScrapeConfig(annotatedPodsScrapeConfig('apps', APPS_NAMESPACE));
+
+  const path = `dist/${env.name}`;
+  const argocd = new ArgoCdChart(app, 'argocd', {
+    gitops: env.gitops,
+    path,
+    applications: [
+      { chart: 'observability', namespace: OBSERVABILITY_NAMESPACE, syncWave: 0, source: observability },
+      { chart: 'apps', namespace: APPS_NAMESPACE, syncWave: 1, source: apps },
+    ],
+  });
+  const bootstrap = new BootstrapChart(app, 'bootstrap', { gitops: env.gitops, path: `${path}/argocd` });
+  return { observability, apps, argocd, bootstrap };
 }

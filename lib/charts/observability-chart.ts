@@ -12,7 +12,7 @@ import { Tempo } from '../constructs/tempo';
 import { WorkloadPeer } from '../constructs/types';
 import { goDuration } from '../private/units';
 import { sloRecordingRules } from '../slo/recording-rules';
-import { APPS_NAMESPACE, OBSERVABILITY_NAMESPACE } from './namespaces';
+import { APPS_NAMESPACE, MERGED_METRICS_PORT, OBSERVABILITY_NAMESPACE } from './namespaces';
 import { StackChart } from './stack-chart';
 
 /** Properties of {@link ObservabilityChart}. */
@@ -134,6 +134,9 @@ export class ObservabilityChart extends StackChart {
     for (const [component, p] of scraped) {
       network.allow({ name: `prometheus-to-${component.name}`, from: pods(prometheus.peer), to: pods(component.peer), ports: port(p) });
     }
+    network.allow({
+      name: 'prometheus-to-apps', from: pods(prometheus.peer), to: { kind: 'namespace', namespace: APPS_NAMESPACE }, ports: [{ port: MERGED_METRICS_PORT }],
+    });
     const apiServer: FlowPeer = { kind: 'cidr', cidr: env.network.apiServerCidr };
     for (const component of [prometheus, promtail, collector]) {
       network.allow({ name: `${component.name}-to-kube-api`, from: pods(component.peer), to: apiServer, ports: [{ port: 443 }, { port: 6443 }] });

@@ -2,7 +2,7 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 
 /** Kinds that live outside namespaces: a `metadata.namespace` on them is meaningless and shows up as drift. */
-const CLUSTER_SCOPED_KINDS = new Set([
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass',
   'PriorityClass', 'IngressClass', 'RuntimeClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
 ]);

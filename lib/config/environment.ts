@@ -76,6 +76,46 @@ export interface NetworkSettings {
   readonly objectStorageCidr: string;
 }
 
+/** The Istio ingress gateway that exposes the `gateway` service. */
+export interface IngressGatewaySettings {
+  /** Namespace of the ingress gateway's pods (`istio-system` for a default install). */
+  readonly namespace: string;
+  /** Labels of the ingress gateway's pods, which the Istio Gateway selects. */
+  readonly selector: Readonly<Record<string, string>>;
+  /** Its ServiceAccount: the identity the AuthorizationPolicy admits. */
+  readonly serviceAccount: string;
+}
+
+/** Settings of the `apps` namespace. */
+export interface AppsSettings {
+  /** The external host name of the flight API. */
+  readonly host: string;
+  /** A TLS Secret (in the ingress gateway's namespace) for HTTPS on the host; unset serves plain HTTP on port 80. */
+  readonly tlsCredentialName?: string;
+  readonly ingressGateway: IngressGatewaySettings;
+  /** Replicas of each stable Deployment; a canary runs the share of them its weight asks for, at least one. */
+  readonly stableReplicas: number;
+  /** Head sampling ratio of the services' own tracing (parent-based), from 0 to 1. */
+  readonly traceSamplingRatio: number;
+  /** Share of requests the Istio sidecars trace, in percent. */
+  readonly meshSamplingPercent: number;
+  /** The gateway's budget for a backend call, in milliseconds. */
+  readonly backendTimeoutMs: number;
+  /** pino level of the services. */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  readonly resources: ContainerResources;
+}
+
+/** Where Argo CD finds this repository. */
+export interface GitOpsSettings {
+  /** The URL Argo CD clones. */
+  readonly repoURL: string;
+  /** Branch, tag or commit Argo CD follows. */
+  readonly targetRevision: string;
+  /** Namespace Argo CD runs in. */
+  readonly argocdNamespace: string;
+}
+
 /**
  * Everything that differs between environments. Charts translate it into construct props; constructs never read it.
  */
@@ -94,6 +134,8 @@ export interface EnvironmentConfig {
   readonly collector: CollectorSettings;
   readonly promtail: PromtailSettings;
   readonly network: NetworkSettings;
+  readonly apps: AppsSettings;
+  readonly gitops: GitOpsSettings;
 }
 
 /**
@@ -141,6 +183,24 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
 
   c.cidr('network.apiServerCidr', env.network.apiServerCidr);
   c.cidr('network.objectStorageCidr', env.network.objectStorageCidr);
+
+  c.dnsSubdomain('apps.host', env.apps.host);
+  if (env.apps.tlsCredentialName !== undefined) c.dnsSubdomain('apps.tlsCredentialName', env.apps.tlsCredentialName);
+  c.dnsLabel('apps.ingressGateway.namespace', env.apps.ingressGateway.namespace);
+  c.expect(Object.keys(env.apps.ingressGateway.selector).length > 0, 'apps.ingressGateway.selector', env.apps.ingressGateway.selector,
+    'at least one label');
+  c.dnsSubdomain('apps.ingressGateway.serviceAccount', env.apps.ingressGateway.serviceAccount);
+  c.integer('apps.stableReplicas', env.apps.stableReplicas, 1, 50);
+  c.number('apps.traceSamplingRatio', env.apps.traceSamplingRatio, 0, 1);
+  c.number('apps.meshSamplingPercent', env.apps.meshSamplingPercent, 0, 100);
+  c.integer('apps.backendTimeoutMs', env.apps.backendTimeoutMs, 10, 60_000);
+  c.oneOf('apps.logLevel', env.apps.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const);
+  checkResources(c, 'apps.resources', env.apps.resources);
+
+  c.expect(/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(env.gitops.repoURL), 'gitops.repoURL', env.gitops.repoURL,
+    'a git URL Argo CD can clone (https://…, ssh://… or git@…)');
+  c.text('gitops.targetRevision', env.gitops.targetRevision);
+  c.dnsLabel('gitops.argocdNamespace', env.gitops.argocdNamespace);
 
   if (c.errors.length > 0) throw new ConfigError(`environment ${JSON.stringify(env.name)}`, c.errors);
   return env;

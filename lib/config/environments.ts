@@ -45,6 +45,17 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256) },
     },
     network: { apiServerCidr: '0.0.0.0/0', objectStorageCidr: '0.0.0.0/0' },
+    apps: {
+      host: 'flights.localtest.me',
+      ingressGateway: { namespace: 'istio-system', selector: { istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account' },
+      stableReplicas: 1,
+      traceSamplingRatio: 1,
+      meshSamplingPercent: 100,
+      backendTimeoutMs: 2000,
+      logLevel: 'info',
+      resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(96), memoryLimit: Size.mebibytes(256) },
+    },
+    gitops: { repoURL: 'https://github.com/example/obs-canary.git', targetRevision: 'main', argocdNamespace: 'argocd' },
   },
   prod: {
     name: 'prod',
@@ -91,6 +102,18 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       resources: { cpuRequestMillis: 100, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
     },
     network: { apiServerCidr: '0.0.0.0/0', objectStorageCidr: '0.0.0.0/0' },
+    apps: {
+      host: 'flights.example.com',
+      tlsCredentialName: 'flights-example-com-tls',
+      ingressGateway: { namespace: 'istio-system', selector: { istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account' },
+      stableReplicas: 2,
+      traceSamplingRatio: 0.1,
+      meshSamplingPercent: 10,
+      backendTimeoutMs: 1500,
+      logLevel: 'info',
+      resources: { cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(192), memoryLimit: Size.mebibytes(512) },
+    },
+    gitops: { repoURL: 'https://github.com/example/obs-canary.git', targetRevision: 'main', argocdNamespace: 'argocd' },
   },
 };
 

@@ -131,3 +131,30 @@ export function podScrapeConfig(target: PodScrapeTarget): ScrapeConfig {
     ],
   };
 }
+
+/**
+ * A scrape job for every pod of a namespace that asks to be scraped with the `prometheus.io/scrape`, `port` and
+ * `path` annotations. In an Istio namespace the sidecar injector rewrites those annotations to the agent's merged
+ * endpoint (`:15020/stats/prometheus`: the app's metrics and the sidecar's `istio_*` in one scrape), which is how
+ * Prometheus, outside the mesh, scrapes pods that only accept mutual TLS on their own ports. Series are labelled with
+ * `namespace`, `pod` and `app` (the pod's `app` label).
+ */
+export function annotatedPodsScrapeConfig(job: string, namespace: string): ScrapeConfig {
+  return {
+    job_name: job,
+    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [namespace] } }],
+    relabel_configs: [
+      { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' },
+      { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed', action: 'drop' },
+      { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'], regex: '(.+)', target_label: '__metrics_path__' },
+      // every container port of a pod becomes the same target here, which Prometheus then scrapes once
+      {
+        source_labels: ['__meta_kubernetes_pod_ip', '__meta_kubernetes_pod_annotation_prometheus_io_port'],
+        regex: '(.+);(\\d+)', replacement: '$1:$2', target_label: '__address__',
+      },
+      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+      { source_labels: ['__meta_kubernetes_pod_label_app'], target_label: 'app' },
+    ],
+  };
+}

@@ -159,7 +159,7 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
       'grafana-to-prometheus-ingress', 'grafana-to-loki-ingress', 'grafana-to-tempo-ingress', 'tempo-to-prometheus-egress',
       'apps-to-collector-ingress', 'prometheus-to-grafana-ingress', 'prometheus-to-loki-ingress', 'prometheus-to-promtail-ingress',
       'prometheus-to-tempo-ingress', 'prometheus-to-otel-collector-ingress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
-      'otel-collector-to-kube-api-egress', 'users-to-grafana-ingress',
+      'otel-collector-to-kube-api-egress', 'users-to-grafana-ingress', 'prometheus-to-apps-egress',
     ];
     expect(names).toEqual(expect.arrayContaining(expected));
   });

@@ -87,6 +87,17 @@ describe('validateEnvironment', () => {
       '\'promtail.resources.memoryLimit\' must be a whole number of MiB from 16Mi to 262144Mi, got "8Mi"'],
     ['network.apiServerCidr', { ...prod, network: { ...prod.network, apiServerCidr: '10.0.0.1' } },
       '\'network.apiServerCidr\' must be an IPv4 CIDR block such as "10.0.0.0/8", got "10.0.0.1"'],
+    ['apps.host', { ...prod, apps: { ...prod.apps, host: 'Flights Example' } }, '\'apps.host\' must be a DNS-1123 subdomain'],
+    ['apps.ingressGateway.selector', { ...prod, apps: { ...prod.apps, ingressGateway: { ...prod.apps.ingressGateway, selector: {} } } },
+      '\'apps.ingressGateway.selector\' must be at least one label, got {}'],
+    ['apps.stableReplicas', { ...prod, apps: { ...prod.apps, stableReplicas: 0 } }, '\'apps.stableReplicas\' must be an integer from 1 to 50, got 0'],
+    ['apps.traceSamplingRatio', { ...prod, apps: { ...prod.apps, traceSamplingRatio: 10 } }, '\'apps.traceSamplingRatio\' must be a number from 0 to 1, got 10'],
+    ['apps.meshSamplingPercent', { ...prod, apps: { ...prod.apps, meshSamplingPercent: 150 } }, '\'apps.meshSamplingPercent\' must be a number from 0 to 100, got 150'],
+    ['apps.logLevel', { ...prod, apps: { ...prod.apps, logLevel: 'verbose' as never } },
+      '\'apps.logLevel\' must be one of "fatal", "error", "warn", "info", "debug", "trace", got "verbose"'],
+    ['gitops.repoURL', { ...prod, gitops: { ...prod.gitops, repoURL: 'github.com/acme/repo' } },
+      '\'gitops.repoURL\' must be a git URL Argo CD can clone (https://…, ssh://… or git@…), got "github.com/acme/repo"'],
+    ['gitops.argocdNamespace', { ...prod, gitops: { ...prod.gitops, argocdNamespace: 'Argo CD' } }, '\'gitops.argocdNamespace\' must be a DNS-1123 label'],
   ];
 
   test.each(cases)('fails on an invalid %s, naming the field, the value and what is allowed', (_field, env, message) => {

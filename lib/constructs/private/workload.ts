@@ -104,7 +104,7 @@ export interface SpreadOptions {
  */
 export function spreadReplicas(scope: Construct, options: SpreadOptions): k8s.TopologySpreadConstraint[] {
   if (options.replicas <= 1) return [];
-  new k8s.KubePodDisruptionBudget(scope, 'DisruptionBudget', {
+  new k8s.KubePodDisruptionBudget(scope, `DisruptionBudget-${options.name}`, {
     metadata: { name: options.name },
     spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: options.selector } },
   });

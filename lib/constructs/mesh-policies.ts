@@ -1,0 +1,82 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import {
+  AuthorizationPolicy, AuthorizationPolicySpecAction, AuthorizationPolicySpecRulesTo, PeerAuthentication, PeerAuthenticationSpecMtlsMode,
+} from '../../imports/security.istio.io';
+import { Telemetry } from '../../imports/telemetry.istio.io';
+import { show, validationError } from '../errors';
+
+/** Properties of {@link MeshPolicies}. */
+export interface MeshPoliciesProps {
+  /**
+   * Name of the tracing provider in Istio's mesh config (`meshConfig.extensionProviders`) that sends spans to the
+   * Collector; the README shows the entry.
+   * @default 'otel-collector'
+   */
+  readonly tracingProvider?: string;
+  /**
+   * Share of requests the sidecars trace, in percent.
+   * @default 100
+   */
+  readonly tracingSamplingPercent?: number;
+}
+
+/** One allowed caller of a workload. */
+export interface AllowRule {
+  /** A DNS label naming the rule (`ingress-to-gateway`): the AuthorizationPolicy's name. */
+  readonly name: string;
+  /** Labels of the workload called; an empty selector means every workload of the namespace. */
+  readonly selector: Readonly<Record<string, string>>;
+  /**
+   * Mesh identities allowed to call (`cluster.local/ns/<namespace>/sa/<account>`).
+   * @default - any caller (for ports that carry no identity, such as the merged-metrics port)
+   */
+  readonly principals?: readonly string[];
+  /** What they may call. */
+  readonly to: AuthorizationPolicySpecRulesTo['operation'];
+}
+
+/**
+ * The mesh rules of a namespace: mutual TLS required for every workload (STRICT), authorization by explicit allow
+ * rules only (an ALLOW policy on a workload denies whatever no rule allows), and tracing by the sidecars.
+ */
+export class MeshPolicies extends Construct {
+  private readonly names = new Set<string>();
+
+  public constructor(scope: Construct, id: string, props: MeshPoliciesProps = {}) {
+    super(scope, id);
+    if (!Chart.of(this).namespace) throw validationError(this, 'MeshPolicies must be placed in a chart with a namespace');
+    const sampling = props.tracingSamplingPercent ?? 100;
+    if (!(sampling >= 0 && sampling <= 100)) throw validationError(this, `'tracingSamplingPercent' must be from 0 to 100, got ${show(sampling)}`);
+    new PeerAuthentication(this, 'Resource', {
+      metadata: { name: 'default' },
+      spec: { mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
+    });
+    new Telemetry(this, 'Tracing', {
+      metadata: { name: 'tracing' },
+      spec: { tracing: [{ providers: [{ name: props.tracingProvider ?? 'otel-collector' }], randomSamplingPercentage: sampling }] },
+    });
+  }
+
+  /**
+   * Allows one kind of call.
+   *
+   * @throws if the name is invalid or taken
+   */
+  public allow(rule: AllowRule): void {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(rule.name)) throw validationError(this, `rule name must be a DNS label, got ${show(rule.name)}`);
+    if (this.names.has(rule.name)) throw validationError(this, `rule ${show(rule.name)} already exists`);
+    this.names.add(rule.name);
+    new AuthorizationPolicy(this, rule.name, {
+      metadata: { name: rule.name },
+      spec: {
+        ...(Object.keys(rule.selector).length > 0 ? { selector: { matchLabels: { ...rule.selector } } } : {}),
+        action: AuthorizationPolicySpecAction.ALLOW,
+        rules: [{
+          ...(rule.principals ? { from: [{ source: { principals: [...rule.principals] } }] } : {}),
+          to: [{ operation: rule.to }],
+        }],
+      },
+    });
+  }
+}

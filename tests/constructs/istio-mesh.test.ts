@@ -1,0 +1,72 @@
+import { Chart, Testing } from 'cdk8s';
+import { IstioGateway } from '../../lib/constructs/istio-gateway';
+import { MeshPolicies } from '../../lib/constructs/mesh-policies';
+import { synth, testChart } from '../support/chart';
+import { find, ofKind } from '../support/manifest';
+
+describe('IstioGateway', () => {
+  const render = (props: Partial<ConstructorParameters<typeof IstioGateway>[2]> = {}) => {
+    const chart = testChart('apps');
+    const gateway = new IstioGateway(chart, 'Ingress', { name: 'flights', hosts: ['flights.example.com'], selector: { istio: 'ingressgateway' }, ...props });
+    return { gateway, spec: find(synth(chart), 'Gateway', 'flights').spec };
+  };
+
+  test('plain HTTP on port 80 for the hosts, on the selected ingress pods', () => {
+    const { gateway, spec } = render();
+    expect(gateway.ref).toBe('apps/flights');
+    expect(spec).toEqual({ selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['flights.example.com'] }] });
+  });
+
+  test('with a TLS credential: HTTPS on 443 and a redirect on 80', () => {
+    const { spec } = render({ tlsCredentialName: 'flights-tls' });
+    expect(spec.servers).toEqual([
+      { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['flights.example.com'], tls: { httpsRedirect: true } },
+      { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['flights.example.com'], tls: { mode: 'SIMPLE', credentialName: 'flights-tls' } },
+    ]);
+  });
+
+  test('fails without hosts or outside a namespaced chart', () => {
+    expect(() => render({ hosts: [] })).toThrow("[test/Ingress] 'hosts' must name at least one host, got []");
+    expect(() => new IstioGateway(new Chart(Testing.app(), 'c'), 'G', { name: 'g', hosts: ['h'], selector: {} })).toThrow('must be placed in a chart with a namespace');
+  });
+});
+
+describe('MeshPolicies', () => {
+  const render = (props: ConstructorParameters<typeof MeshPolicies>[2] = {}) => {
+    const chart = testChart('apps');
+    const mesh = new MeshPolicies(chart, 'Mesh', props);
+    return { chart, mesh };
+  };
+
+  test('mutual TLS required for every workload of the namespace', () => {
+    const { chart } = render();
+    expect(find(synth(chart), 'PeerAuthentication', 'default').spec).toEqual({ mtls: { mode: 'STRICT' } });
+  });
+
+  test('sidecar tracing to the otel-collector provider at 100 % by default, or the given share', () => {
+    expect(find(synth(render().chart), 'Telemetry', 'tracing').spec).toEqual({ tracing: [{ providers: [{ name: 'otel-collector' }], randomSamplingPercentage: 100 }] });
+    const spec = find(synth(render({ tracingProvider: 'otel', tracingSamplingPercent: 5 }).chart), 'Telemetry', 'tracing').spec;
+    expect(spec.tracing[0]).toEqual({ providers: [{ name: 'otel' }], randomSamplingPercentage: 5 });
+  });
+
+  test('allow() adds one ALLOW policy per rule: callers by identity, calls by operation', () => {
+    const { chart, mesh } = render();
+    mesh.allow({ name: 'gateway-to-backend', selector: { app: 'backend' }, principals: ['cluster.local/ns/apps/sa/gateway'], to: { methods: ['GET'], notPaths: ['/metrics'] } });
+    mesh.allow({ name: 'scrapes', selector: {}, to: { ports: ['15020'] } });
+    const objects = synth(chart);
+    expect(find(objects, 'AuthorizationPolicy', 'gateway-to-backend').spec).toEqual({
+      selector: { matchLabels: { app: 'backend' } }, action: 'ALLOW',
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/apps/sa/gateway'] } }], to: [{ operation: { methods: ['GET'], notPaths: ['/metrics'] } }] }],
+    });
+    expect(find(objects, 'AuthorizationPolicy', 'scrapes').spec).toEqual({ action: 'ALLOW', rules: [{ to: [{ operation: { ports: ['15020'] } }] }] });
+    expect(ofKind(objects, 'AuthorizationPolicy')).toHaveLength(2);
+  });
+
+  test('fails on a bad or repeated rule name, or a sampling share outside 0..100', () => {
+    const { mesh } = render();
+    mesh.allow({ name: 'a', selector: {}, to: {} });
+    expect(() => mesh.allow({ name: 'a', selector: {}, to: {} })).toThrow('rule "a" already exists');
+    expect(() => mesh.allow({ name: 'A B', selector: {}, to: {} })).toThrow('rule name must be a DNS label, got "A B"');
+    expect(() => render({ tracingSamplingPercent: 101 })).toThrow("'tracingSamplingPercent' must be from 0 to 100, got 101");
+  });
+});
