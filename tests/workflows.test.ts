@@ -1,0 +1,54 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+
+const dir = path.join(__dirname, '..', '.github', 'workflows');
+const read = (name: string) => ({ text: fs.readFileSync(path.join(dir, name), 'utf8'), doc: parse(fs.readFileSync(path.join(dir, name), 'utf8')) });
+const steps = (doc: any) => Object.values<any>(doc.jobs).flatMap(job => job.steps);
+const runs = (doc: any) => steps(doc).map((s: any) => s.run ?? '').join('\n');
+
+describe('GitHub Actions workflows', () => {
+  const files = fs.readdirSync(dir).filter(f => f.endsWith('.yml'));
+
+  test('the three of issue 5 exist', () => {
+    expect(files).toEqual(expect.arrayContaining(['ci.yml', 'images.yml', 'deploy-canary.yml']));
+  });
+
+  test.each(files)('%s: actions pinned by exact version, credentials only from secrets, inputs never spliced into scripts', file => {
+    const { text, doc } = read(file);
+    for (const step of steps(doc).filter((s: any) => s.uses)) expect(step.uses).toMatch(/@v\d+\.\d+\.\d+$|@[0-9a-f]{40}$/);
+    expect(text).not.toMatch(/(password|token):\s+(?!\$\{\{\s*secrets\.)\S/i);
+    expect(runs(doc)).not.toMatch(/\$\{\{\s*(inputs|github\.event)\./);
+    expect(doc.permissions).toBeDefined();
+  });
+
+  test('ci runs the README\'s test command through .ci/run and fails when dist/ drifts', () => {
+    const { doc } = read('ci.yml');
+    expect(Object.keys(doc.on)).toEqual(['push', 'pull_request']);
+    expect(runs(doc)).toContain('bash .ci/run');
+    expect(runs(doc)).toMatch(/npm run synth\ngit diff --exit-code -- dist rollout/);
+    expect(doc.permissions).toEqual({ contents: 'read' });
+  });
+
+  test('images builds both services with buildx, pushes, and reports the digests', () => {
+    const { doc } = read('images.yml');
+    expect(doc.jobs.build.strategy.matrix.service).toEqual(['gateway', 'backend']);
+    const uses = steps(doc).map((s: any) => s.uses).filter(Boolean).map((u: string) => u.split('@')[0]);
+    expect(uses).toEqual(expect.arrayContaining(['docker/setup-buildx-action', 'docker/login-action', 'docker/build-push-action']));
+    const build = steps(doc).find((s: any) => s.id === 'build');
+    expect(build.with).toMatchObject({ push: true, file: 'apps/${{ matrix.service }}/Dockerfile', context: '.' });
+    expect(runs(doc)).toContain('GITHUB_STEP_SUMMARY');
+    expect(JSON.stringify(doc)).toContain('steps.build.outputs.digest');
+    expect(doc.permissions).toEqual({ contents: 'read', packages: 'write' });
+  });
+
+  test('deploy-canary: manual, one environment at a time, commits with the CLI and pushes with rebase', () => {
+    const { doc } = read('deploy-canary.yml');
+    expect(Object.keys(doc.on)).toEqual(['workflow_dispatch']);
+    expect(Object.keys(doc.on.workflow_dispatch.inputs)).toEqual(['service', 'image', 'env']);
+    expect(doc.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false });
+    expect(doc.permissions).toEqual({ contents: 'write' });
+    expect(runs(doc)).toMatch(/npx canary start --service "\$SERVICE" --image "\$IMAGE" --env "\$TARGET_ENV" --commit/);
+    expect(runs(doc)).toContain('git pull --rebase');
+  });
+});
