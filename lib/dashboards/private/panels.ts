@@ -27,12 +27,19 @@ const LOKI: common.DataSourceRef = { type: 'loki', uid: DATASOURCE_UIDS.loki };
 
 /** One PromQL query of a panel. */
 export interface PromTarget {
+  /** The PromQL, with Grafana macros such as `$__rate_interval` and the dashboard's variables. */
   readonly expr: string;
   /** Legend template, such as `{{version}}`. */
   readonly legend: string;
-  /** Ask Prometheus for exemplars (trace ids) along with the samples. */
+  /**
+   * Ask Prometheus for exemplars (trace ids) along with the samples.
+   * @default false
+   */
   readonly exemplar?: boolean;
-  /** One value at the end of the range instead of a series (stat panels). */
+  /**
+   * One value at the end of the range instead of a series (stat panels).
+   * @default false
+   */
   readonly instant?: boolean;
 }
 
@@ -60,6 +67,10 @@ export interface DashboardFrame {
   readonly title: string;
   readonly description: string;
   readonly tags: readonly string[];
+  /**
+   * Template variables, in the order they appear.
+   * @default - none
+   */
   readonly variables?: readonly cog.Builder<dashboard.VariableModel>[];
   readonly rows: readonly DashboardRow[];
 }
@@ -116,9 +127,15 @@ export function thresholds(base: string, step?: { readonly value: number; readon
 export interface TimeSeriesPanelOptions extends PanelBase {
   readonly unit: string;
   readonly targets: readonly PromTarget[];
-  /** An SLO limit drawn as a dashed red line (and area beyond it). */
+  /**
+   * An SLO limit drawn as a dashed red line (and area beyond it).
+   * @default - none drawn
+   */
   readonly limit?: number;
-  /** Series drawn dashed: constants such as the configured weight. */
+  /**
+   * RefIds of queries drawn dashed and unfilled: constants such as the configured weight.
+   * @default - none
+   */
   readonly dashedQueries?: readonly string[];
   /** @default 0 */
   readonly min?: number;
@@ -126,11 +143,7 @@ export interface TimeSeriesPanelOptions extends PanelBase {
 
 /** A time series panel on Prometheus, legend as a table with mean and max, multi-series tooltip. */
 export function timeSeriesPanel(options: TimeSeriesPanelOptions): timeseries.PanelBuilder {
-  const panel = new timeseries.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .span(options.span)
-    .height(options.height)
+  const panel = framed(new timeseries.PanelBuilder(), options)
     .datasource(PROMETHEUS)
     .unit(options.unit)
     .min(options.min ?? 0)
@@ -168,11 +181,7 @@ export interface StatPanelOptions extends PanelBase {
 
 /** A stat panel on Prometheus: the last value of each series, coloured by thresholds, no sparkline. */
 export function statPanel(options: StatPanelOptions): stat.PanelBuilder {
-  const panel = new stat.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .span(options.span)
-    .height(options.height)
+  const panel = framed(new stat.PanelBuilder(), options)
     .datasource(PROMETHEUS)
     .unit(options.unit)
     .noValue(options.noValue)
@@ -187,11 +196,7 @@ export function statPanel(options: StatPanelOptions): stat.PanelBuilder {
 
 /** A Markdown text panel. */
 export function markdownPanel(options: PanelBase & { readonly content: string }): text.PanelBuilder {
-  return new text.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .span(options.span)
-    .height(options.height)
+  return framed(new text.PanelBuilder(), options)
     .mode(text.TextMode.Markdown)
     .content(options.content);
 }
@@ -204,11 +209,7 @@ export interface LokiTimeSeriesPanelOptions extends PanelBase {
 
 /** A time series panel on a LogQL metric query (bars, stacked): log volume. */
 export function lokiTimeSeriesPanel(options: LokiTimeSeriesPanelOptions): timeseries.PanelBuilder {
-  return new timeseries.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .span(options.span)
-    .height(options.height)
+  return framed(new timeseries.PanelBuilder(), options)
     .datasource(LOKI)
     .unit('short')
     .drawStyle(common.GraphDrawStyle.Bars)
@@ -220,11 +221,7 @@ export function lokiTimeSeriesPanel(options: LokiTimeSeriesPanelOptions): timese
 
 /** A logs panel on a LogQL stream query: newest first, time, labels and details (the trace link) shown. */
 export function logsPanel(options: PanelBase & { readonly expr: string }): logs.PanelBuilder {
-  return new logs.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .span(options.span)
-    .height(options.height)
+  return framed(new logs.PanelBuilder(), options)
     .datasource(LOKI)
     .showTime(true)
     .showLabels(false)
@@ -242,7 +239,10 @@ export function customVariable(options: {
   readonly name: string;
   readonly label: string;
   readonly values: readonly string[];
-  /** Several values at once plus "All" (then matching `allValue`). */
+  /**
+   * Several values at once plus "All" (then matching `allValue`), All selected.
+   * @default - one value at a time
+   */
   readonly multiAll?: { readonly allValue: string };
 }): dashboard.CustomVariableBuilder {
   const variable = new dashboard.CustomVariableBuilder(options.name)
@@ -254,6 +254,19 @@ export function customVariable(options: {
       .current({ text: ['All'], value: ['$__all'] });
   }
   return variable.multi(false).includeAll(false).current({ text: options.values[0], value: options.values[0] });
+}
+
+/** The builder methods every panel kind shares. */
+interface FramedBuilder {
+  title(title: string): this;
+  description(description: string): this;
+  span(w: number): this;
+  height(h: number): this;
+}
+
+/** Sets what every panel has: title, description and size. */
+function framed<T extends FramedBuilder>(builder: T, options: PanelBase): T {
+  return builder.title(options.title).description(options.description).span(options.span).height(options.height);
 }
 
 function lokiQuery(refId: string, expr: string): loki.DataqueryBuilder {
