@@ -64,8 +64,24 @@ function build() {
   }
   // rename last: a concurrent run sees either the old pair or the new bundle with a manifest that may still be old
   fs.renameSync(tmp, bundle);
-  fs.writeFileSync(`${manifest}.${process.pid}.tmp`, JSON.stringify({ node: process.version, inputs }));
+  fs.writeFileSync(`${manifest}.${process.pid}.tmp`, JSON.stringify({ node: process.version, entry, inputs }));
   fs.renameSync(`${manifest}.${process.pid}.tmp`, manifest);
+  pruneCache();
+}
+
+/** Drops bundles whose entry point is gone (copies of the repository made by tests, for example). */
+function pruneCache() {
+  for (const file of fs.readdirSync(cacheDir).filter(f => f.endsWith('.inputs.json'))) {
+    const recorded = path.join(cacheDir, file);
+    try {
+      const { entry: recordedEntry } = JSON.parse(fs.readFileSync(recorded, 'utf8'));
+      if (recordedEntry && fs.existsSync(recordedEntry)) continue;
+    } catch {
+      // unreadable: drop it as well
+    }
+    fs.rmSync(recorded, { force: true });
+    fs.rmSync(recorded.slice(0, -'.inputs.json'.length), { force: true });
+  }
 }
 
 if (!isFresh()) build();
