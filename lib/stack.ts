@@ -5,6 +5,8 @@ import { ArgoCdChart, BootstrapChart } from './charts/argocd-chart';
 import { APPS_NAMESPACE, OBSERVABILITY_NAMESPACE } from './charts/namespaces';
 import { ObservabilityChart } from './charts/observability-chart';
 import { annotatedPodsScrapeConfig } from './constructs/prometheus-config';
+import { canaryDashboard, serviceOverviewDashboard } from './dashboards';
+import { settingsOf } from './delivery/plan';
 import { Rollouts } from './delivery/store';
 
 /** What one environment is rendered from. */
@@ -37,6 +39,19 @@ export function defineStack(app: App, input: StackInput): Stack {
   });
   // scraped through Istio's merged metrics: STRICT mTLS refuses a plaintext scrape of the services' own port
   prometheus.addScrapeConfig(annotatedPodsScrapeConfig('apps', APPS_NAMESPACE));
+  for (const state of Object.values(rollouts)) {
+    const { slo, analysis } = settingsOf(state);
+    observability.grafana.addDashboard({
+      folder: 'Canary',
+      dashboard: canaryDashboard({
+        service: state.service, namespace: APPS_NAMESPACE, slo, window: analysis.window, canaryTrafficFactor: analysis.canaryTrafficFactor,
+        canaryWeight: state.canary?.weight ?? 0, stableImage: state.stable.image, ...(state.canary ? { canaryImage: state.canary.image } : {}),
+      }),
+    });
+  }
+  observability.grafana.addDashboard({
+    folder: 'Services', dashboard: serviceOverviewDashboard({ services: Object.keys(rollouts), namespace: APPS_NAMESPACE }),
+  });
 
   const path = `dist/${env.name}`;
   const argocd = new ArgoCdChart(app, 'argocd', {

@@ -1,0 +1,27 @@
+import { ENVIRONMENTS } from '../lib/config/environments';
+import { find, synthStack } from './support/manifest';
+
+describe('the stack wires the dashboards to the rollout state', () => {
+  const { charts } = synthStack(ENVIRONMENTS.local, 'canary');
+  const objects = charts.observability;
+  const canaryFolder = find(objects, 'ConfigMap', 'grafana-dashboards-canary').data;
+
+  test('one "Canary vs stable" dashboard per service, and the service overview', () => {
+    expect(Object.keys(canaryFolder).sort()).toEqual(['canary-backend.json', 'canary-gateway.json']);
+    expect(Object.keys(find(objects, 'ConfigMap', 'grafana-dashboards-services').data)).toEqual(['service-overview.json']);
+  });
+
+  test('the canary dashboard carries the state file\'s weight and the service\'s own SLO', () => {
+    const dashboard = JSON.parse(canaryFolder['canary-gateway.json']);
+    const text = JSON.stringify(dashboard);
+    expect(text).toContain('vector(25)');
+    // the fixture overrides p95 to 250 ms
+    expect(text).toContain('250');
+    expect(JSON.stringify(JSON.parse(canaryFolder['canary-backend.json']))).toContain('vector(0)');
+  });
+
+  test('Grafana mounts both folders into the provider directory', () => {
+    const volume = find(objects, 'Deployment', 'grafana').spec.template.spec.volumes.find((v: any) => v.name === 'dashboards');
+    expect(volume.projected.sources.map((s: any) => s.configMap.name)).toEqual(['grafana-dashboards-canary', 'grafana-dashboards-services']);
+  });
+});
