@@ -5,11 +5,19 @@ import { ConfigError } from '../config/checks';
 import { ENVIRONMENT_NAMES } from '../config/environment';
 import { loadEnvironment } from '../config/environments';
 import { findRepoRoot, synthesizeAll } from '../synth';
-import { Command, USAGE, parseCommand } from './args';
+import { Command, USAGE, parseCommand, prometheusUrlOf } from './args';
+import { GateDecision, decide, stageOf } from './decide';
+import { parseDuration } from './duration';
 import { commitPaths } from './git';
-import { Change, UsageError, describeStatus, startCanary, statusOf } from './plan';
+import { MeasureOutcome, measure } from './measure';
+import { Change, EffectiveSettings, UsageError, describeStatus, endCanaryByHand, settingsOf, startCanary, statusOf, withOverrides } from './plan';
+import { queryValue } from './prometheus';
+import { gateQueries } from './queries';
+import { Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
 import { Rollouts, loadRollouts, rolloutFile, writeRolloutState } from './store';
+
+export type { Outcome } from './report';
 
 /** What the CLI may touch: tests pass their own. */
 export interface CliIo {
@@ -18,13 +26,34 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly now: () => Date;
+  /**
+   * What the process environment says; only `main.ts` reads `process.env`.
+   * @default - nothing set
+   */
+  readonly env?: CliEnvironment;
+}
+
+/** The environment variables the CLI honours. */
+export interface CliEnvironment {
+  /** `PROMETHEUS_URL`: the fallback of `--prometheus-url`. */
+  readonly prometheusUrl?: string;
+  /** `PROMETHEUS_TOKEN`: sent as a bearer token to Prometheus. */
+  readonly prometheusToken?: string;
+  /** `GITHUB_STEP_SUMMARY`: a file `canary advance` appends a Markdown summary of its decision to. */
+  readonly stepSummaryFile?: string;
 }
 
 /** Exit codes: the contract scripts and workflows rely on. */
-export const EXIT = { done: 0, unexpected: 1, usage: 2 } as const;
+export const EXIT = { done: 0, unexpected: 1, usage: 2, held: 3, rolledBack: 4 } as const;
+
+/** The exit code of a gate decision: a hold is 3 and a roll back by the gate 4, so a workflow can tell them apart. */
+export function exitCodeOf(decision: GateDecision): number {
+  return decision === 'hold' ? EXIT.held : decision === 'rollback' ? EXIT.rolledBack : EXIT.done;
+}
 
 /**
- * Runs the `canary` CLI. The only place that touches files, git and the clock; the decisions are in `plan.ts`.
+ * Runs the `canary` CLI. The only place that touches files, git, Prometheus and the clock; the decisions are in
+ * `plan.ts` and `decide.ts`.
  *
  * @returns the exit code
  */
@@ -71,16 +100,62 @@ async function execute(command: Command, io: CliIo): Promise<number> {
       io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeOutcome(report)}\n`);
       return EXIT.done;
     }
+    case 'promote':
+    case 'rollback': {
+      const change = endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason);
+      const outcome = applyChange(root, command.env, change, {
+        dryRun: command.dryRun, commit: command.commit, message: commitMessage(command.env, change),
+      });
+      const report = {
+        service: command.service, env: command.env, decision: change.entry.decision, image: change.entry.image,
+        fromWeight: change.entry.fromWeight, toWeight: change.entry.toWeight, reason: change.entry.reason, ...outcome,
+      };
+      io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeOutcome(report)}\n`);
+      return EXIT.done;
+    }
+    case 'advance':
+      return advance(command, root, rollouts[command.service], io);
   }
 }
 
-/** What a change did to the working tree. */
-export interface Outcome {
-  readonly dryRun: boolean;
-  /** Files written, relative to the repository root (empty for a dry run). */
-  readonly changed: readonly string[];
-  /** The commit made, or null. */
-  readonly commit: string | null;
+/**
+ * `canary advance`: measure, decide, write. Nothing is queried without a canary or while it dwells; holds write only
+ * the state file (history and counters), every other decision the state file and dist/.
+ */
+async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, state: RolloutState, io: CliIo): Promise<number> {
+  const url = prometheusUrlOf(command.prometheusUrl, io.env?.prometheusUrl);
+  const settings: EffectiveSettings = withOverrides(settingsOf(state), command.overrides);
+  const { slo, analysis } = settings;
+  const now = io.now();
+  const stage = stageOf(state, settings, now);
+  const queries = state.canary ? gateQueries({
+    metrics: analysis.metrics, service: command.service, window: analysis.window,
+    p99: slo.p99LatencyMs !== undefined, baseline: analysis.baseline.enabled,
+  }) : {};
+  let outcome: MeasureOutcome | undefined;
+  if (stage.kind === 'measure') {
+    const prometheus = {
+      url, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout'), ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}),
+    };
+    outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
+  }
+  const result = decide({ state, settings, now, outcome });
+  const applied: Outcome = result.change
+    ? applyChange(root, command.env, result.change, {
+      dryRun: command.dryRun,
+      commit: command.commit,
+      message: commitMessage(command.env, result.change, analysis),
+      synth: result.decision !== 'hold',
+    })
+    : { dryRun: command.dryRun, changed: [], commit: null };
+  const report = gateReport({
+    service: command.service, env: command.env, image: state.canary?.image ?? null, result, settings, queries,
+    window: stage.kind === 'measure' ? { length: analysis.window, start: stage.windowStart.toISOString(), end: now.toISOString() } : null,
+    samples: outcome?.samples ?? {}, outcome: applied,
+  });
+  io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeGate(report)}\n`);
+  if (io.env?.stepSummaryFile) fs.appendFileSync(io.env.stepSummaryFile, gateSummaryMarkdown(report));
+  return exitCodeOf(result.decision);
 }
 
 /** Options of {@link applyChange}. */
@@ -88,6 +163,11 @@ export interface ApplyOptions {
   readonly dryRun: boolean;
   readonly commit: boolean;
   readonly message: string;
+  /**
+   * Re-synthesize dist/ from the new state. A hold changes only history and counters, which nothing renders.
+   * @default true
+   */
+  readonly synth?: boolean;
 }
 
 /**
@@ -99,6 +179,7 @@ export function applyChange(root: string, env: string, change: Change, options: 
   // the new file must be one the next run can read
   parseRolloutState(renderRolloutState(change.state), file, change.state.service);
   if (options.dryRun) return { dryRun: true, changed: [], commit: null };
+  if (options.synth === false) return writeStateOnly(root, env, file, change, options);
 
   const distDir = path.join(root, 'dist');
   const synth = (override?: RolloutState) => synthesizeAll(distDir, ENVIRONMENT_NAMES.map(name => () => {
@@ -118,8 +199,23 @@ export function applyChange(root: string, env: string, change: Change, options: 
   }
 }
 
-/** The commit message of a change: a subject line, then the numbers behind it. */
-export function commitMessage(env: string, change: Change): string {
+function writeStateOnly(root: string, env: string, file: string, change: Change, options: ApplyOptions): Outcome {
+  const previous = fs.readFileSync(path.join(root, file), 'utf8');
+  writeRolloutState(root, env, change.state);
+  try {
+    const commit = options.commit ? commitPaths(root, [file], options.message) : null;
+    return { dryRun: false, changed: [file], commit };
+  } catch (error) {
+    fs.writeFileSync(path.join(root, file), previous);
+    throw error;
+  }
+}
+
+/**
+ * The commit message of a change: a subject line, then the reason and the numbers behind it (canary, stable, failed
+ * checks and, while the canary is in flight, its counters against their limits).
+ */
+export function commitMessage(env: string, change: Change, limits?: { maxFailedChecks: number; maxConsecutiveHolds: number }): string {
   const { entry } = change;
   const lines = [
     `canary(${change.state.service}, ${env}): ${entry.decision} ${entry.image} ${entry.fromWeight}% → ${entry.toWeight}%`,
@@ -127,7 +223,13 @@ export function commitMessage(env: string, change: Change): string {
     entry.reason,
   ];
   if (entry.measurements) lines.push('', ...Object.entries(entry.measurements).map(([k, v]) => `${k}: ${v ?? 'unknown'}`));
+  if (entry.baseline) lines.push('', ...Object.entries(entry.baseline).map(([k, v]) => `stable ${k}: ${v ?? 'unknown'}`));
   if (entry.failedChecks?.length) lines.push('', 'failed checks:', ...entry.failedChecks.map(c => `- ${c}`));
+  const canary = change.state.canary;
+  if (limits && canary) {
+    lines.push('', `failed checks in this run: ${canary.failedChecks} of ${limits.maxFailedChecks}`,
+      `holds in a row: ${canary.consecutiveHolds} (roll back beyond ${limits.maxConsecutiveHolds})`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -3,7 +3,7 @@ import { AnalysisSettings, HistoryEntry, RolloutState, SloSettings, imageProblem
 
 /** A request the CLI cannot carry out: bad arguments, bad configuration, or a state that forbids it (exit code 2). */
 export class UsageError extends Error {
-  public constructor(message: string, public readonly code: 'usage' | 'config' | 'in-flight' = 'usage') {
+  public constructor(message: string, public readonly code: 'usage' | 'config' | 'in-flight' | 'not-in-flight' = 'usage') {
     super(message);
     this.name = 'UsageError';
   }
@@ -27,15 +27,24 @@ export function settingsOf(state: RolloutState): EffectiveSettings {
   };
 }
 
+/** Analysis settings a single run may override on the command line (`--window`, `--min-requests`, `--settle`, `--timeout`). */
+export type AnalysisOverrides = Partial<Pick<AnalysisSettings, 'window' | 'minRequests' | 'settle' | 'queryTimeout'>>;
+
+/** The settings with one run's overrides applied; the state file is not changed by them. */
+export function withOverrides(settings: EffectiveSettings, overrides: AnalysisOverrides): EffectiveSettings {
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as AnalysisOverrides;
+  return { ...settings, analysis: { ...settings.analysis, ...given } };
+}
+
 /**
  * Appends a decision to a history, merging a hold into the previous entry when that was the same hold (same reason
- * and weight), and keeping at most `limit` entries.
+ * and weight, no failed checks: each failed check keeps its own entry and numbers), and keeping at most `limit` entries.
  */
 export function appendHistory(history: readonly HistoryEntry[], entry: HistoryEntry,
   limit: number = DELIVERY_DEFAULTS.historyLimit): HistoryEntry[] {
   const last = history[history.length - 1];
   if (entry.decision === 'hold' && last?.decision === 'hold' && last.reason === entry.reason && last.toWeight === entry.toWeight
-    && last.image === entry.image) {
+    && last.image === entry.image && !entry.failedChecks?.length && !last.failedChecks?.length) {
     const merged: HistoryEntry = { ...entry, count: (last.count ?? 1) + 1, firstAt: last.firstAt ?? last.at };
     return [...history.slice(0, -1), merged].slice(-limit);
   }
@@ -76,6 +85,50 @@ export function startCanary(state: RolloutState, image: string, now: Date): Chan
     },
     entry,
   };
+}
+
+/** How a canary run ends: promoted (stable takes the canary's image) or rolled back (stable untouched). */
+export interface EndOptions {
+  readonly decision: 'promote' | 'rollback';
+  readonly by: HistoryEntry['by'];
+  readonly now: Date;
+  readonly reason: string;
+  /** Numbers and checks behind a gate decision, recorded in the history entry. */
+  readonly evidence?: Pick<HistoryEntry, 'measurements' | 'baseline' | 'failedChecks'>;
+}
+
+/**
+ * Ends the canary in flight: the canary is removed (weight 0); a promotion makes its image the stable one.
+ *
+ * @throws {@link UsageError} (code `not-in-flight`) when no canary is in flight
+ */
+export function endCanary(state: RolloutState, options: EndOptions): Change {
+  const canary = state.canary;
+  if (!canary) {
+    throw new UsageError(`no canary of ${state.service} is in flight; nothing to ${options.decision === 'promote' ? 'promote' : 'roll back'}`, 'not-in-flight');
+  }
+  const entry: HistoryEntry = {
+    at: options.now.toISOString(), decision: options.decision, by: options.by, image: canary.image,
+    fromWeight: canary.weight, toWeight: 0, reason: options.reason, ...options.evidence,
+  };
+  return {
+    state: {
+      ...state,
+      stable: options.decision === 'promote' ? { image: canary.image } : state.stable,
+      canary: null,
+      history: appendHistory(state.history, entry),
+    },
+    entry,
+  };
+}
+
+/** A promotion or roll back by hand (`canary promote`, `canary rollback`), with an optional reason. */
+export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string): Change {
+  const canary = state.canary;
+  const what = decision === 'promote'
+    ? `promoted by hand: stable now runs ${canary?.image}`
+    : `rolled back by hand: stable ${state.stable.image} serves all traffic again`;
+  return endCanary(state, { decision, by: 'cli', now, reason: reason === undefined ? what : `${what} (${reason})` });
 }
 
 /** What `canary status` reports about one service. */

@@ -84,6 +84,14 @@ export interface Measurements {
   readonly p99Ms: number | null;
 }
 
+/** Stable's numbers over the same window, for the baseline comparison; null when unknown. */
+export interface BaselineMeasurements {
+  readonly requests: number | null;
+  readonly successRatio: number | null;
+  readonly p95Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
 /** One decision in the history. */
 export interface HistoryEntry {
   /** When (ISO 8601, UTC); for a repeated hold, the latest time. */
@@ -97,6 +105,8 @@ export interface HistoryEntry {
   readonly toWeight: number;
   readonly reason: string;
   readonly measurements?: Measurements;
+  /** Stable's numbers over the same window, when the gate compared the canary with them. */
+  readonly baseline?: BaselineMeasurements;
   /** Checks that failed, for a hold or roll back by the gate. */
   readonly failedChecks?: readonly string[];
   /** Repetitions of this hold in a row. */
@@ -183,6 +193,11 @@ export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
             properties: {
               requests: NUMBER_OR_NULL, canaryRequests: NUMBER_OR_NULL, successRatio: NUMBER_OR_NULL, p95Ms: NUMBER_OR_NULL, p99Ms: NUMBER_OR_NULL,
             },
+          },
+          baseline: {
+            type: 'object', nullable: true, additionalProperties: false,
+            required: ['requests', 'successRatio', 'p95Ms', 'p99Ms'],
+            properties: { requests: NUMBER_OR_NULL, successRatio: NUMBER_OR_NULL, p95Ms: NUMBER_OR_NULL, p99Ms: NUMBER_OR_NULL },
           },
           failedChecks: { type: 'array', nullable: true, items: { type: 'string' } },
           count: { type: 'integer', minimum: 2, nullable: true },

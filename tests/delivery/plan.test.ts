@@ -1,5 +1,5 @@
 import { DELIVERY_DEFAULTS } from '../../lib/config/delivery';
-import { UsageError, appendHistory, describeStatus, settingsOf, startCanary, statusOf } from '../../lib/delivery/plan';
+import { UsageError, appendHistory, describeStatus, endCanaryByHand, settingsOf, startCanary, statusOf, withOverrides } from '../../lib/delivery/plan';
 import { HistoryEntry } from '../../lib/delivery/state';
 import { fixtureRollouts } from '../support/manifest';
 
@@ -51,6 +51,45 @@ describe('settingsOf', () => {
   });
 });
 
+describe('withOverrides', () => {
+  test('one run\'s flags override the effective analysis settings; unset flags change nothing', () => {
+    const base = settingsOf(inFlight);
+    expect(withOverrides(base, {})).toEqual(base);
+    expect(withOverrides(base, { window: '30s', minRequests: 0, settle: '0s', queryTimeout: '2s' }).analysis)
+      .toEqual({ ...base.analysis, window: '30s', minRequests: 0, settle: '0s', queryTimeout: '2s' });
+    expect(withOverrides(base, { window: undefined }).analysis.window).toBe('5m');
+  });
+});
+
+describe('endCanaryByHand', () => {
+  const NOW2 = new Date('2026-11-22T13:00:00.000Z');
+
+  test('promote: stable runs the canary\'s image, the canary is removed, the history says who and why', () => {
+    const { state, entry } = endCanaryByHand(inFlight, 'promote', NOW2, 'looks good in Grafana');
+    expect(state.stable).toEqual({ image: 'registry.example.com/obs-canary-gateway:1.1.0' });
+    expect(state.canary).toBeNull();
+    expect(entry).toEqual({
+      at: '2026-11-22T13:00:00.000Z', decision: 'promote', by: 'cli', image: 'registry.example.com/obs-canary-gateway:1.1.0', fromWeight: 25, toWeight: 0,
+      reason: 'promoted by hand: stable now runs registry.example.com/obs-canary-gateway:1.1.0 (looks good in Grafana)',
+    });
+    expect(state.history[state.history.length - 1]).toEqual(entry);
+  });
+
+  test('rollback: the canary is removed, stable untouched', () => {
+    const { state, entry } = endCanaryByHand(inFlight, 'rollback', NOW2);
+    expect(state.stable).toEqual(inFlight.stable);
+    expect(state.canary).toBeNull();
+    expect(entry).toMatchObject({ decision: 'rollback', by: 'cli', fromWeight: 25, toWeight: 0,
+      reason: 'rolled back by hand: stable registry.example.com/obs-canary-gateway:1.0.0 serves all traffic again' });
+  });
+
+  test.each(['promote', 'rollback'] as const)('%s refuses when no canary is in flight (exit code 2, code not-in-flight)', decision => {
+    expect(() => endCanaryByHand(steady, decision, NOW2)).toThrow(expect.objectContaining({
+      code: 'not-in-flight', message: `no canary of gateway is in flight; nothing to ${decision === 'promote' ? 'promote' : 'roll back'}`,
+    }));
+  });
+});
+
 describe('appendHistory', () => {
   const hold = (at: string, reason = 'too little traffic'): HistoryEntry => ({
     at, decision: 'hold', by: 'gate', image: 'r/x:2', fromWeight: 10, toWeight: 10, reason,
@@ -66,6 +105,11 @@ describe('appendHistory', () => {
   test('keeps a different hold, or any other decision, as a new entry', () => {
     const h = appendHistory(appendHistory([], hold('2026-01-01T00:00:00Z')), hold('2026-01-01T00:05:00Z', 'dwelling'));
     expect(h).toHaveLength(2);
+  });
+
+  test('never merges failed checks: each keeps its own numbers', () => {
+    const failed = (at: string): HistoryEntry => ({ ...hold(at, 'failed check'), failedChecks: ['p95Ms: 400 > 300'] });
+    expect(appendHistory(appendHistory([], failed('2026-01-01T00:00:00Z')), failed('2026-01-01T00:05:00Z'))).toHaveLength(2);
   });
 
   test('keeps at most the limit, dropping the oldest', () => {

@@ -1,0 +1,255 @@
+import { formatDuration, parseDuration } from './duration';
+import { MeasureOutcome } from './measure';
+import { Change, EffectiveSettings, UsageError, appendHistory, endCanary } from './plan';
+import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from './state';
+
+/** What the gate decided; `none` when no canary is in flight. */
+export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
+
+/**
+ * Why the gate held:
+ * - `dwelling`: too early, the window would reach back before the last weight change plus the settle time;
+ * - `no-data`: a query failed (unreachable, timeout, a bad answer);
+ * - `too-little-traffic`: stable and canary together served fewer requests than the minimum;
+ * - `inconclusive`: enough traffic, no failed check, but a number the verdict needs is unknown;
+ * - `failed-check`: a check failed (the canary's traffic, the SLO or the baseline), below the roll back limit.
+ */
+export type HoldKind = 'dwelling' | 'no-data' | 'too-little-traffic' | 'inconclusive' | 'failed-check';
+
+/**
+ * How far in the future a weight change may lie before it is a configuration error rather than clock skew between
+ * the machine that wrote it and the one deciding now.
+ */
+export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
+
+/** Where a canary stands before anything is measured. */
+export type Stage =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'dwelling'; readonly readyAt: Date }
+  | { readonly kind: 'measure'; readonly windowStart: Date };
+
+/** Everything one gate decision depends on. */
+export interface DecideInput {
+  readonly state: RolloutState;
+  /** Defaults, overridden by the state file, overridden by this run's flags. */
+  readonly settings: EffectiveSettings;
+  /** The end of the analysis window. */
+  readonly now: Date;
+  /**
+   * The measurement of the window ending at `now`.
+   * @default - none; only allowed when {@link stageOf} says there is nothing to measure
+   */
+  readonly outcome?: MeasureOutcome;
+}
+
+/** A gate decision: what to do, why, with which numbers, and the state to write. */
+export interface GateResult {
+  readonly decision: GateDecision;
+  readonly fromWeight: number;
+  readonly toWeight: number;
+  readonly reason: string;
+  /** Why the gate held, or null when it did not. */
+  readonly hold: HoldKind | null;
+  /** The checks that failed in this decision, each with its numbers. */
+  readonly failedChecks: readonly string[];
+  readonly measurements: Measurements | null;
+  readonly baseline: BaselineMeasurements | null;
+  /** The new state and its history entry, or null when nothing is written (no canary, or dwelling). */
+  readonly change: Change | null;
+  /** Failed checks of the canary run after this decision (0 once the canary is gone). */
+  readonly failedCheckCount: number;
+  /** Holds in a row after this decision (0 once the canary is gone or advanced). */
+  readonly consecutiveHolds: number;
+}
+
+/**
+ * Where a canary stands at `now`: none in flight, dwelling (the window ending now would start before the last weight
+ * change plus the settle time), or ready to be measured.
+ *
+ * @throws {@link UsageError} (code `config`) when the last weight change lies further in the future than clock skew
+ *   explains: the gate would dwell until then, so a human must look
+ */
+export function stageOf(state: RolloutState, settings: EffectiveSettings, now: Date): Stage {
+  const canary = state.canary;
+  if (!canary) return { kind: 'none' };
+  const changedAt = Date.parse(canary.weightChangedAt);
+  if (changedAt - now.getTime() > CLOCK_SKEW_TOLERANCE_MS) {
+    throw new UsageError(`'canary.weightChangedAt' of ${state.service} is ${canary.weightChangedAt}, in the future (now ${now.toISOString()}); `
+      + 'fix the clock of this machine or the state file', 'config');
+  }
+  const windowMs = parseDuration(settings.analysis.window, 'analysis.window');
+  const readyAt = changedAt + parseDuration(settings.analysis.settle, 'analysis.settle') + windowMs;
+  return now.getTime() < readyAt ? { kind: 'dwelling', readyAt: new Date(readyAt) } : { kind: 'measure', windowStart: new Date(now.getTime() - windowMs) };
+}
+
+/**
+ * Decides what to do with the canary in flight, in this order:
+ * 1. no canary → `none`;
+ * 2. the window would start before the last weight change plus the settle time → hold (dwelling), nothing written;
+ * 3. a query failed → hold;
+ * 4. stable and canary together served fewer than `minRequests` → hold;
+ * 5. checks: the canary served fewer requests than its weight predicts × `canaryTrafficFactor` (none at all
+ *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
+ *    stable's by more than the margin; any failure → a failed check, and at `maxFailedChecks` in the run → roll back;
+ * 6. a number the verdict needs is unknown → hold;
+ * 7. every hold but dwelling counts as a hold in a row; beyond `maxConsecutiveHolds` → roll back (fail safe);
+ * 8. otherwise → the next step, or after the last step → promote.
+ *
+ * Pure: the state to write comes back in `change`.
+ */
+export function decide(input: DecideInput): GateResult {
+  const { state, settings, now, outcome } = input;
+  const stage = stageOf(state, settings, now);
+  const canary = state.canary;
+  if (stage.kind === 'none' || !canary) {
+    return {
+      decision: 'none', fromWeight: 0, toWeight: 0, reason: `no canary of ${state.service} in flight; nothing to decide`, hold: null,
+      failedChecks: [], measurements: null, baseline: null, change: null, failedCheckCount: 0, consecutiveHolds: 0,
+    };
+  }
+  const { analysis, steps } = settings;
+  const window = formatDuration(parseDuration(analysis.window, 'analysis.window'));
+  if (stage.kind === 'dwelling') {
+    return {
+      decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'dwelling',
+      reason: `dwelling: the ${window} window may only start ${analysis.settle} (settle) after the weight changed at ${canary.weightChangedAt}; `
+        + `measurable from ${stage.readyAt.toISOString()}`,
+      failedChecks: [], measurements: null, baseline: null, change: null,
+      failedCheckCount: canary.failedChecks, consecutiveHolds: canary.consecutiveHolds,
+    };
+  }
+  if (!outcome) throw new Error(`decide: the ${window} window of ${state.service} is due; measure it first`);
+
+  const held = (kind: HoldKind, reason: string, evidence: Evidence, failed: readonly string[] = []): GateResult =>
+    hold(state, canary, settings, now, { kind, reason, evidence, failed });
+  if (!outcome.ok) return held('no-data', `no verdict: ${outcome.error}`, {});
+  const m = outcome.measurements;
+  const b = outcome.baseline;
+  const evidence: Evidence = { measurements: m, ...(b ? { baseline: b } : {}) };
+  if (m.requests === null || m.requests < analysis.minRequests) {
+    return held('too-little-traffic', `too little traffic: fewer than ${analysis.minRequests} requests (stable and canary) in the ${window} window`, evidence);
+  }
+  const verdict = evaluate(canary.weight, m, b, settings);
+  if (verdict.failed.length > 0) return held('failed-check', '', evidence, verdict.failed);
+  if (verdict.unknown.length > 0) return held('inconclusive', `no verdict: ${verdict.unknown.join('; ')}`, evidence);
+
+  const met = `SLO met over ${window}: ${verdict.passed.join(', ')}`;
+  const next = steps[steps.indexOf(canary.weight) + 1];
+  if (next === undefined) {
+    const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoted: stable now runs ${canary.image}; ${met}`, evidence });
+    return result(change, 'promote', canary, { failedChecks: [], measurements: m, baseline: b, failedCheckCount: 0, consecutiveHolds: 0 });
+  }
+  const entry: HistoryEntry = {
+    at: now.toISOString(), decision: 'advance', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: next,
+    reason: `advanced to ${next}%: ${met}`, ...evidence,
+  };
+  const change: Change = {
+    state: {
+      ...state,
+      canary: { ...canary, weight: next, weightChangedAt: entry.at, consecutiveHolds: 0 },
+      history: appendHistory(state.history, entry),
+    },
+    entry,
+  };
+  return result(change, 'advance', canary, { failedChecks: [], measurements: m, baseline: b, failedCheckCount: canary.failedChecks, consecutiveHolds: 0 });
+}
+
+type Evidence = Pick<HistoryEntry, 'measurements' | 'baseline'>;
+
+interface HoldRequest {
+  readonly kind: HoldKind;
+  /** The reason; for a failed check it is made here, with the count. */
+  readonly reason: string;
+  readonly evidence: Evidence;
+  readonly failed: readonly string[];
+}
+
+/** A hold, or the roll back it triggers: at the failed-check limit, or beyond the limit of holds in a row. */
+function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSettings, now: Date, request: HoldRequest): GateResult {
+  const { analysis } = settings;
+  const failedCheckCount = canary.failedChecks + (request.failed.length > 0 ? 1 : 0);
+  const consecutiveHolds = canary.consecutiveHolds + 1;
+  const reason = request.failed.length > 0 ? `failed check ${failedCheckCount} of ${analysis.maxFailedChecks}: ${request.failed.join('; ')}` : request.reason;
+  const evidence = { ...request.evidence, ...(request.failed.length > 0 ? { failedChecks: request.failed } : {}) };
+  const numbers = { failedChecks: request.failed, measurements: request.evidence.measurements ?? null, baseline: request.evidence.baseline ?? null };
+
+  const rollback = request.failed.length > 0 && failedCheckCount >= analysis.maxFailedChecks
+    ? `rolled back: ${reason}`
+    : consecutiveHolds > analysis.maxConsecutiveHolds
+      ? `rolled back (fail safe): ${consecutiveHolds} holds in a row, more than ${analysis.maxConsecutiveHolds}; last: ${reason}`
+      : undefined;
+  if (rollback !== undefined) {
+    const change = endCanary(state, { decision: 'rollback', by: 'gate', now, reason: rollback, evidence });
+    return { ...result(change, 'rollback', canary, { ...numbers, failedCheckCount: 0, consecutiveHolds: 0 }), hold: null };
+  }
+  const entry: HistoryEntry = {
+    at: now.toISOString(), decision: 'hold', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: canary.weight, reason, ...evidence,
+  };
+  const change: Change = {
+    state: { ...state, canary: { ...canary, failedChecks: failedCheckCount, consecutiveHolds }, history: appendHistory(state.history, entry) },
+    entry,
+  };
+  return { ...result(change, 'hold', canary, { ...numbers, failedCheckCount, consecutiveHolds }), hold: request.kind };
+}
+
+function result(change: Change, decision: Exclude<GateDecision, 'none'>, canary: CanaryState,
+  numbers: Pick<GateResult, 'failedChecks' | 'measurements' | 'baseline' | 'failedCheckCount' | 'consecutiveHolds'>): GateResult {
+  return { decision, fromWeight: canary.weight, toWeight: change.entry.toWeight, reason: change.entry.reason, hold: null, change, ...numbers };
+}
+
+interface Verdict {
+  /** Failed checks, `name: numbers`. */
+  readonly failed: string[];
+  /** Numbers the verdict needs but does not have. */
+  readonly unknown: string[];
+  /** The checks that passed, with their numbers. */
+  readonly passed: string[];
+}
+
+// ratios compared in integer units of 1e-4 (they are recorded with 4 decimals), so 0.08 - 0.06 is exactly 0.02
+const bp = (ratio: number): number => Math.round(ratio * 1e4);
+const ratio = (units: number): string => String(units / 1e4);
+
+function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | null, settings: EffectiveSettings): Verdict {
+  const { slo, analysis } = settings;
+  const verdict: Verdict = { failed: [], unknown: [], passed: [] };
+  const total = m.requests ?? 0;
+  const canaryRequests = m.canaryRequests ?? 0;
+  // a canary that served nothing fails even when its weight predicts less than one request
+  const expected = Math.max(1, Math.ceil((weight * total * analysis.canaryTrafficFactor) / 100 - 1e-9));
+  if (canaryRequests < expected) {
+    verdict.failed.push(`canaryTraffic: ${canaryRequests} requests < ${expected} expected (${weight}% of ${total} × ${analysis.canaryTrafficFactor}); `
+      + 'is the canary running and in the route?');
+  } else {
+    verdict.passed.push(`canary served ${canaryRequests} of ${total} requests (≥ ${expected})`);
+  }
+  if (canaryRequests === 0) return verdict;
+
+  if (m.successRatio === null) verdict.unknown.push('the canary\'s success ratio is unknown (no response codes)');
+  else if (bp(m.successRatio) < bp(slo.successRatio)) verdict.failed.push(`successRatio: ${m.successRatio} < ${slo.successRatio}`);
+  else verdict.passed.push(`success ratio ${m.successRatio} ≥ ${slo.successRatio}`);
+
+  const latency = (name: 'p95Ms' | 'p99Ms', limit: number | undefined): void => {
+    if (limit === undefined) return;
+    const value = m[name];
+    if (value === null) verdict.unknown.push(`the canary's ${name.slice(0, 3)} latency is unknown (no histogram samples)`);
+    else if (value > limit) verdict.failed.push(`${name}: ${value} > ${limit}`);
+    else verdict.passed.push(`${name.slice(0, 3)} ${value} ms ≤ ${limit}`);
+  };
+  latency('p95Ms', slo.p95LatencyMs);
+  latency('p99Ms', slo.p99LatencyMs);
+
+  if (analysis.baseline.enabled && m.successRatio !== null) {
+    if (b === null || b.successRatio === null) {
+      verdict.passed.push('baseline not compared (stable served no requests)');
+    } else {
+      const canaryErrors = bp(1) - bp(m.successRatio);
+      const stableErrors = bp(1) - bp(b.successRatio);
+      const margin = bp(analysis.baseline.maxErrorRatioIncrease);
+      const comparison = `canary ${ratio(canaryErrors)} − stable ${ratio(stableErrors)} = ${ratio(canaryErrors - stableErrors)}`;
+      if (canaryErrors - stableErrors > margin) verdict.failed.push(`baselineErrorRatio: ${comparison} > ${ratio(margin)}`);
+      else verdict.passed.push(`error ratio ${comparison} ≤ ${ratio(margin)} over stable`);
+    }
+  }
+  return verdict;
+}

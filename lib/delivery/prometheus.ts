@@ -1,0 +1,95 @@
+import { formatDuration } from './duration';
+
+/** Where and how to ask Prometheus. */
+export interface PrometheusOptions {
+  /** Base URL of the Prometheus HTTP API, such as `http://prometheus.observability:9090` (a path prefix is kept). */
+  readonly url: string;
+  /**
+   * Sent as `Authorization: Bearer <token>`.
+   * @default - no Authorization header
+   */
+  readonly token?: string;
+  /** Time budget of one query, connection and answer included, in milliseconds. */
+  readonly timeoutMs: number;
+}
+
+/** Why a query gave no usable answer. */
+export type PrometheusErrorKind =
+  | 'unreachable' | 'timeout' | 'http-status' | 'not-json' | 'query-error' | 'unexpected-result' | 'not-a-number';
+
+/** A query that gave no usable answer. The gate never reads one as a pass. */
+export class PrometheusError extends Error {
+  public constructor(public readonly kind: PrometheusErrorKind, message: string, public readonly query: string) {
+    super(message);
+    this.name = 'PrometheusError';
+  }
+}
+
+interface ApiAnswer {
+  readonly status?: unknown;
+  readonly errorType?: unknown;
+  readonly error?: unknown;
+  readonly data?: { readonly resultType?: unknown; readonly result?: unknown };
+}
+
+/**
+ * Runs an instant query and returns its value: the one sample of a vector, or a scalar; null when the vector is empty.
+ *
+ * @param time the evaluation time, so that every query of a decision sees the same window
+ * @throws {@link PrometheusError} when Prometheus cannot be reached or does not answer in time, answers with an HTTP
+ *   error, with something that is not JSON, with a query error, with more than one series or another result type,
+ *   or with a value that is not a finite number (NaN, ±Inf)
+ */
+export async function queryValue(options: PrometheusOptions, promql: string, time: Date): Promise<number | null> {
+  const where = `prometheus at ${options.url}`;
+  const fail = (kind: PrometheusErrorKind, message: string): PrometheusError => new PrometheusError(kind, `${where}: ${message}`, promql);
+  const endpoint = new URL('api/v1/query', options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const body = new URLSearchParams({ query: promql, time: (time.getTime() / 1000).toFixed(3), timeout: formatDuration(options.timeoutMs) });
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+
+  let status: number;
+  let statusText: string;
+  let text: string;
+  try {
+    const response = await fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs) });
+    status = response.status;
+    statusText = response.statusText;
+    text = await response.text();
+  } catch (error) {
+    const e = error as Error & { cause?: { code?: string; message?: string } };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+      throw fail('timeout', `no answer within ${formatDuration(options.timeoutMs)} (raise --timeout or analysis.queryTimeout if Prometheus is just slow)`);
+    }
+    throw fail('unreachable', `unreachable (${e.cause?.code ?? e.cause?.message ?? e.message}); check --prometheus-url or PROMETHEUS_URL`);
+  }
+
+  let answer: ApiAnswer;
+  try {
+    answer = JSON.parse(text) as ApiAnswer;
+  } catch {
+    const what = status >= 200 && status < 300 ? 'answered' : `answered HTTP ${status} ${statusText}`;
+    throw fail(status >= 200 && status < 300 ? 'not-json' : 'http-status', `${what} with something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  const apiError = typeof answer?.error === 'string' ? `${String(answer.errorType ?? 'error')}: ${answer.error}` : undefined;
+  if (status < 200 || status >= 300) {
+    throw fail('http-status', `answered HTTP ${status} ${statusText}${apiError ? ` (${apiError})` : ''}${status === 401 || status === 403 ? '; check PROMETHEUS_TOKEN' : ''}`);
+  }
+  if (answer?.status !== 'success') throw fail('query-error', `query failed: ${apiError ?? `status ${JSON.stringify(answer?.status)}`}`);
+
+  const { resultType, result } = answer.data ?? {};
+  let value: unknown;
+  if (resultType === 'scalar') {
+    value = Array.isArray(result) ? result[1] : undefined;
+  } else if (resultType === 'vector' && Array.isArray(result)) {
+    if (result.length === 0) return null;
+    if (result.length > 1) throw fail('unexpected-result', `expected at most one series, got ${result.length}`);
+    value = (result[0] as { value?: unknown[] })?.value?.[1];
+  } else {
+    throw fail('unexpected-result', `expected a vector or a scalar, got ${JSON.stringify(resultType ?? null)}`);
+  }
+  if (typeof value !== 'string') throw fail('unexpected-result', `expected a sample value as a string, got ${JSON.stringify(value ?? null)}`);
+  const number = value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(number)) throw fail('not-a-number', `answered ${value}, not a finite number`);
+  return number;
+}

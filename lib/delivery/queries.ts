@@ -1,0 +1,111 @@
+import { ServiceName, Track } from '../../apps/contract';
+import { APPS_NAMESPACE } from '../charts/namespaces';
+import { HTTP_SLO_SELECTOR } from '../slo/recording-rules';
+import { formatDuration, parseDuration } from './duration';
+import { AnalysisSettings } from './state';
+
+/**
+ * The PromQL of the SLO gate, for both metric sources. Pure: it only builds strings.
+ *
+ * Every count query ends in `or vector(0)` only where an empty answer really means zero and zero can never pass a
+ * check: no requests is "too little traffic" (a hold) or "the canary gets nothing" (a failed check). An error count
+ * falls back to zero only when requests with a response code exist in the same window, so a dropped `response_code`
+ * label reads as "unknown" (a hold), never as "no errors". Latency quantiles have no fallback at all: no samples is
+ * "unknown".
+ */
+
+/** The name of one query of a gate decision; also the key of its value in `--json`'s `samples`. */
+export type QueryName =
+  | 'stableRequests' | 'canaryRequests' | 'canaryErrors' | 'canaryCallerErrors' | 'canaryP95' | 'canaryP99'
+  | 'stableErrors' | 'stableCallerErrors' | 'stableP95' | 'stableP99';
+
+/** The queries of one decision, in the order they are listed and run. */
+export type GateQueries = Readonly<Partial<Record<QueryName, string>>>;
+
+/** What the queries are about. */
+export interface QueryTarget {
+  /** The metric source: Istio's standard metrics, or the services' own `http_*` metrics. */
+  readonly metrics: AnalysisSettings['metrics'];
+  readonly service: ServiceName;
+  /** The analysis window in Prometheus notation, such as `5m`. */
+  readonly window: string;
+  /** Also query the 99th percentile (the SLO sets a p99 bound). */
+  readonly p99: boolean;
+  /** Also query stable's errors and latency (baseline comparison on). */
+  readonly baseline: boolean;
+  /**
+   * The namespace the services run in.
+   * @default APPS_NAMESPACE
+   */
+  readonly namespace?: string;
+}
+
+interface Source {
+  readonly requests: string;
+  readonly codeLabel: string;
+  readonly bucket: string;
+  /** Multiplier from the histogram's unit to milliseconds. */
+  readonly toMs: number;
+  /** The series of one track as its own pods report them (Istio: the destination's sidecar). */
+  readonly served: (track: Track) => string;
+  /** The series of one track as callers report them, or undefined when the source has no callers' view. */
+  readonly called?: (track: Track) => string;
+}
+
+const quote = (value: string): string => JSON.stringify(value);
+
+function sourceOf(target: QueryTarget): Source {
+  const namespace = quote(target.namespace ?? APPS_NAMESPACE);
+  if (target.metrics === 'http') {
+    return {
+      requests: 'http_requests_total',
+      codeLabel: 'status_code',
+      bucket: 'http_request_duration_seconds_bucket',
+      toMs: 1000,
+      served: track => `namespace=${namespace},app=${quote(target.service)},version=${quote(track)},${HTTP_SLO_SELECTOR}`,
+    };
+  }
+  const workload = (reporter: string, track: Track): string =>
+    `reporter=${quote(reporter)},destination_workload_namespace=${namespace},destination_workload=${quote(`${target.service}-${track}`)}`;
+  return {
+    requests: 'istio_requests_total',
+    codeLabel: 'response_code',
+    bucket: 'istio_request_duration_milliseconds_bucket',
+    toMs: 1,
+    served: track => workload('destination', track),
+    called: track => workload('source', track),
+  };
+}
+
+/** The queries of one gate decision, resolved for a service, window and metric source. */
+export function gateQueries(target: QueryTarget): GateQueries {
+  const source = sourceOf(target);
+  const w = formatDuration(parseDuration(target.window, 'window'));
+  const count = (selector: string): string => `sum(increase(${source.requests}{${selector}}[${w}]))`;
+  const requests = (track: Track): string => `${count(source.served(track))} or vector(0)`;
+  const errors = (track: Track): string => {
+    const selector = source.served(track);
+    return `${count(`${selector},${source.codeLabel}=~"5.."`)} or (0 * ${count(`${selector},${source.codeLabel}!=""`)})`;
+  };
+  const callerErrors = (track: Track): string | undefined =>
+    source.called && `${count(`${source.called(track)},${source.codeLabel}=~"5.."`)} or vector(0)`;
+  const quantile = (q: number, track: Track): string => {
+    const selector = source.served(track);
+    const rate = (extra: string): string => `rate(${source.bucket}{${selector}${extra}}[${w}])`;
+    const value = `histogram_quantile(${q}, sum by (le) (${rate('')}) and on () (sum(${rate(',le="+Inf"')}) > 0))`;
+    return source.toMs === 1 ? value : `${value} * ${source.toMs}`;
+  };
+  const queries: Partial<Record<QueryName, string | undefined>> = {
+    stableRequests: requests('stable'),
+    canaryRequests: requests('canary'),
+    canaryErrors: errors('canary'),
+    canaryCallerErrors: callerErrors('canary'),
+    canaryP95: quantile(0.95, 'canary'),
+    canaryP99: target.p99 ? quantile(0.99, 'canary') : undefined,
+    stableErrors: target.baseline ? errors('stable') : undefined,
+    stableCallerErrors: target.baseline ? callerErrors('stable') : undefined,
+    stableP95: target.baseline ? quantile(0.95, 'stable') : undefined,
+    stableP99: target.baseline && target.p99 ? quantile(0.99, 'stable') : undefined,
+  };
+  return Object.fromEntries(Object.entries(queries).filter(([, q]) => q !== undefined)) as GateQueries;
+}

@@ -1,0 +1,176 @@
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { METRICS, ServiceName, Track } from '../../apps/contract';
+import { APPS_NAMESPACE } from '../../lib/charts/namespaces';
+
+/** Traffic to one track of a service, as the test wants Prometheus to see it. */
+export interface TrackTraffic {
+  /** Requests per second that reach the track's pods. */
+  readonly rps: number;
+  /**
+   * Share of those answered 503.
+   * @default 0
+   */
+  readonly errorRatio?: number;
+  /**
+   * Latency of every request, in milliseconds.
+   * @default 20
+   */
+  readonly latencyMs?: number;
+  /**
+   * Requests per second that fail at the callers (503 reported by `reporter="source"`) without reaching the pods, as
+   * with a crashing pod.
+   * @default 0
+   */
+  readonly callerOnlyErrorRps?: number;
+}
+
+/** Traffic to both tracks of a service. */
+export type ServiceTraffic = Readonly<Record<Track, TrackTraffic>>;
+
+/** Istio's default request duration buckets, in milliseconds. */
+const ISTIO_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+const TRACKS: readonly Track[] = ['stable', 'canary'];
+
+interface Counters {
+  ok: number;
+  errors: number;
+  callerOnlyErrors: number;
+  probes: number;
+  /** Observations per latency in ms. */
+  latencies: Map<number, number>;
+}
+
+/**
+ * A loopback HTTP target that serves what Prometheus would scrape from a mesh running `<svc>-stable` and `<svc>-canary`:
+ * `istio_requests_total` and `istio_request_duration_milliseconds_bucket` from both reporters on `/metrics`, and each
+ * service's own `http_*` metrics on `/http/<service>` (the scrape job adds `namespace` and `app`, as the cluster's
+ * does). Counters grow with wall-clock time at the rates the test sets, so `increase()` sees real samples.
+ * `test_traffic_epoch{service}` counts the test's changes of a service's traffic: a window in which its minimum is the
+ * current epoch holds only samples of the current traffic.
+ */
+export class MeshMetricsTarget {
+  /** Starts the target on a free loopback port. */
+  public static async start(): Promise<MeshMetricsTarget> {
+    const target = new MeshMetricsTarget();
+    await new Promise<void>((resolve, reject) => target.server.once('error', reject).listen(0, '127.0.0.1', resolve));
+    return target;
+  }
+
+  private readonly server: http.Server;
+  private readonly traffic = new Map<ServiceName, ServiceTraffic>();
+  private readonly epochs = new Map<ServiceName, number>();
+  private readonly counters = new Map<string, Counters>();
+  private last = Date.now();
+
+  private constructor() {
+    this.server = http.createServer((req, res) => {
+      this.tick();
+      const match = /^\/http\/(\w+)$/.exec(req.url ?? '');
+      const body = req.url === '/metrics' ? this.istio() : match ? this.httpMetrics(match[1] as ServiceName) : undefined;
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/plain; version=0.0.4' }).end(body ?? 'not found');
+    });
+  }
+
+  /** `host:port`, for a scrape config. */
+  public get address(): string {
+    const { port } = this.server.address() as AddressInfo;
+    return `127.0.0.1:${port}`;
+  }
+
+  /** Sets a service's traffic from now on and returns the new epoch. */
+  public setTraffic(service: ServiceName, traffic: ServiceTraffic): number {
+    this.tick();
+    this.traffic.set(service, traffic);
+    const epoch = (this.epochs.get(service) ?? 0) + 1;
+    this.epochs.set(service, epoch);
+    return epoch;
+  }
+
+  /** Stops serving. */
+  public async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>(resolve => this.server.close(() => resolve()));
+  }
+
+  private countersOf(service: ServiceName, track: Track): Counters {
+    const key = `${service}/${track}`;
+    let c = this.counters.get(key);
+    if (!c) {
+      c = { ok: 0, errors: 0, callerOnlyErrors: 0, probes: 0, latencies: new Map() };
+      this.counters.set(key, c);
+    }
+    return c;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const seconds = (now - this.last) / 1000;
+    this.last = now;
+    for (const [service, traffic] of this.traffic) {
+      for (const track of TRACKS) {
+        const t = traffic[track];
+        const c = this.countersOf(service, track);
+        const requests = t.rps * seconds;
+        c.errors += requests * (t.errorRatio ?? 0);
+        c.ok += requests * (1 - (t.errorRatio ?? 0));
+        c.callerOnlyErrors += (t.callerOnlyErrorRps ?? 0) * seconds;
+        c.probes += seconds;
+        const latency = t.latencyMs ?? 20;
+        c.latencies.set(latency, (c.latencies.get(latency) ?? 0) + requests);
+      }
+    }
+  }
+
+  private istio(): string {
+    const lines = [
+      '# TYPE test_traffic_epoch gauge',
+      ...[...this.epochs].map(([service, epoch]) => `test_traffic_epoch{service="${service}"} ${epoch}`),
+      '# TYPE istio_requests_total counter',
+    ];
+    const buckets: string[] = ['# TYPE istio_request_duration_milliseconds histogram'];
+    for (const service of this.traffic.keys()) {
+      for (const track of TRACKS) {
+        const c = this.countersOf(service, track);
+        for (const reporter of ['destination', 'source']) {
+          const labels = `reporter="${reporter}",source_workload="loadgen",source_workload_namespace="${APPS_NAMESPACE}",`
+            + `destination_workload="${service}-${track}",destination_workload_namespace="${APPS_NAMESPACE}",destination_app="${service}",`
+            + `destination_version="${track}",destination_service_name="${service}"`;
+          const errors = reporter === 'source' ? c.errors + c.callerOnlyErrors : c.errors;
+          lines.push(`istio_requests_total{${labels},response_code="200"} ${c.ok}`, `istio_requests_total{${labels},response_code="503"} ${errors}`);
+          for (const le of [...ISTIO_BUCKETS_MS.map(String), '+Inf']) {
+            buckets.push(`istio_request_duration_milliseconds_bucket{${labels},le="${le}"} ${observedUpTo(c, le === '+Inf' ? Infinity : Number(le))}`);
+          }
+        }
+      }
+    }
+    return `${[...lines, ...buckets].join('\n')}\n`;
+  }
+
+  private httpMetrics(service: ServiceName): string {
+    if (!this.traffic.has(service)) return '';
+    const lines = ['# TYPE http_requests_total counter'];
+    const buckets = ['# TYPE http_request_duration_seconds histogram'];
+    for (const track of TRACKS) {
+      const c = this.countersOf(service, track);
+      const series = [['/api/items', '200', c.ok, false], ['/api/items', '503', c.errors, false], ['/healthz', '200', c.probes, true]] as const;
+      for (const [route, status, count, probe] of series) {
+        const labels = `method="GET",route="${route}",status_code="${status}",version="${track}"`;
+        lines.push(`http_requests_total{${labels}} ${count}`);
+        for (const le of [...METRICS.buckets.map(String), '+Inf']) {
+          const upTo = le === '+Inf' ? Infinity : Number(le) * 1000;
+          // probes are fast; requests share the track's latency between statuses in proportion
+          const value = probe ? count : (observedUpTo(c, upTo) * count) / Math.max(c.ok + c.errors, Number.MIN_VALUE);
+          buckets.push(`http_request_duration_seconds_bucket{${labels},le="${le}"} ${value}`);
+        }
+      }
+    }
+    return `${[...lines, ...buckets].join('\n')}\n`;
+  }
+}
+
+function observedUpTo(c: Counters, upToMs: number): number {
+  let total = 0;
+  for (const [latency, count] of c.latencies) if (latency <= upToMs) total += count;
+  return total;
+}

@@ -1,0 +1,96 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+
+/** A Prometheus server the tests started (Debian's /usr/bin/prometheus), on loopback with a data directory of its own. */
+export interface PrometheusServer {
+  /** Base URL, such as `http://127.0.0.1:40123`. */
+  readonly url: string;
+  /** Stops the server (SIGTERM, then SIGKILL) and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback (free when asked; the caller retries if someone takes it first). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>(resolve => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Polls `probe` until it returns something other than undefined; fails with `what` and the last probe error after
+ * `timeoutMs`.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise(resolve => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Starts Prometheus with the given scrape jobs and waits until it is ready. Scrape and evaluation interval default to
+ * 1 s, so that windows of a few seconds hold several samples.
+ */
+export async function startPrometheus(options: { scrapeConfigs: readonly object[]; interval?: string }): Promise<PrometheusServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-prometheus-'));
+  const interval = options.interval ?? '1s';
+  fs.writeFileSync(path.join(dir, 'prometheus.yml'), stringify({
+    global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
+    scrape_configs: options.scrapeConfigs,
+  }));
+  let lastError: unknown;
+  // another process may take the free port between asking and binding: try again on another one
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn('prometheus', [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=1h',
+      '--log.level=warn',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)));
+    try {
+      await waitFor('prometheus to be ready', async () => {
+        if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
+        const response = await fetch(`${url}/-/ready`);
+        return response.ok ? true : undefined;
+      }, 30_000, 100);
+      return { url, stop: () => stop(child, exited, dir) };
+    } catch (error) {
+      lastError = error;
+      await stop(child, exited, undefined);
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  throw lastError;
+}
+
+async function stop(child: ChildProcess, exited: Promise<number | null>, dir: string | undefined): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
