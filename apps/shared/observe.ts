@@ -4,6 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { HEADERS, METRICS, PATHS } from '../contract';
 import type { HttpMetrics } from './http-metrics';
 import type { Logger } from './logger';
+import type { Readiness } from './readiness';
 
 /** Paths that are probes or scrapes, not traffic: neither counted nor logged above `debug`. */
 export const OPERATIONAL_PATHS: ReadonlySet<string> = new Set(Object.values(PATHS));
@@ -22,23 +23,36 @@ export function routeOf(ctx: Context): string {
   return matched === undefined ? METRICS.unmatchedRoute : String(matched);
 }
 
+/** What {@link observeRequests} reports to and reads. */
+export interface ObserveOptions {
+  /** Where the access-log lines go. */
+  readonly logger: Logger;
+  /** Where requests are counted and timed. */
+  readonly metrics: HttpMetrics;
+  /** Once not ready, responses ask the client to close the connection. */
+  readonly readiness: Readiness;
+}
+
 /**
- * The outermost middleware: sets `X-Trace-ID` and `X-Request-ID` on the response, then, once the response is
- * final, records the request in `metrics` and writes the access-log line (with the trace id, via the logger's mixin).
- * `ctx.state.requestId` holds the request id for handlers.
+ * The outermost middleware: sets `X-Trace-ID`, `X-Request-ID` and `X-Content-Type-Options: nosniff` on the
+ * response, then, once the response is final, records the request in the metrics and writes the access-log line
+ * (with the trace id, via the logger's mixin). `ctx.state.requestId` holds the request id for handlers.
  */
-export function observeRequests(logger: Logger, metrics: HttpMetrics): Middleware {
+export function observeRequests({ logger, metrics, readiness }: ObserveOptions): Middleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const id = requestId(ctx);
     ctx.state.requestId = id;
     ctx.set(HEADERS.requestId, id);
+    ctx.set('X-Content-Type-Options', 'nosniff');
     const spanContext = trace.getActiveSpan()?.spanContext();
     const traced = spanContext !== undefined && isSpanContextValid(spanContext);
     if (traced) ctx.set(HEADERS.traceId, spanContext.traceId);
     try {
       await next();
     } finally {
+      // checked once the response is ready, so that requests in flight at SIGTERM free their connection too
+      if (!readiness.ready) ctx.set('Connection', 'close');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeOf(ctx);
       const operational = OPERATIONAL_PATHS.has(route);

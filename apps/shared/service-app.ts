@@ -5,21 +5,9 @@ import { errorMiddleware } from './errors';
 import { HttpMetrics, createHttpMetrics } from './http-metrics';
 import type { Logger } from './logger';
 import { observeRequests } from './observe';
+import { Readiness } from './readiness';
 
-/** Whether the service takes new traffic; {@link Readiness.shutDown} flips it for good. */
-export class Readiness {
-  private shuttingDown = false;
-
-  /** True until shutdown starts. */
-  get ready(): boolean {
-    return !this.shuttingDown;
-  }
-
-  /** Marks the service as shutting down: `/readyz` answers 503 and responses close their connection. */
-  shutDown(): void {
-    this.shuttingDown = true;
-  }
-}
+export { Readiness } from './readiness';
 
 /** Dependencies every service app needs. */
 export interface ServiceAppDeps {
@@ -33,7 +21,7 @@ export interface ServiceAppDeps {
 
 /** A Koa app with the parts both services share, ready for the service's own routes. */
 export interface ServiceApp {
-  /** The app; add routes with `app.use(router.routes())`. */
+  /** The app. */
   readonly app: Koa;
   /** Its metrics, e.g. to inspect in tests. */
   readonly metrics: HttpMetrics;
@@ -43,37 +31,33 @@ export interface ServiceApp {
 
 /**
  * Builds the common skeleton: request observation (trace and request id headers, metrics, access log) outermost,
- * then the one error middleware, then `/healthz`, `/readyz` and `/metrics`. Trusts `X-Forwarded-For` for the client
- * ip, since the services run behind the mesh's sidecar.
+ * then the one error middleware, then one router with `/healthz`, `/readyz`, `/metrics` and what `addRoutes` adds.
+ * Trusts `X-Forwarded-For` for the client ip, since the services run behind the mesh's sidecar.
+ *
+ * Few middleware layers on purpose: with tracing on, every async layer pays for context propagation.
  */
-export function createServiceApp(deps: ServiceAppDeps): ServiceApp {
+export function createServiceApp(deps: ServiceAppDeps, addRoutes: (router: Router) => void = () => undefined): ServiceApp {
   const readiness = deps.readiness ?? new Readiness();
   const metrics = createHttpMetrics(deps.version);
   const app = new Koa({ proxy: true });
-  app.use(observeRequests(deps.logger, metrics));
+  app.use(observeRequests({ logger: deps.logger, metrics, readiness }));
   app.use(errorMiddleware(deps.logger));
-  app.use(async (ctx, next) => {
-    try {
-      await next();
-    } finally {
-      // checked once the response is ready, so that requests in flight at SIGTERM free their connection too
-      if (!readiness.ready) ctx.set('Connection', 'close');
-    }
-  });
-  const ops = new Router();
-  ops.get(PATHS.liveness, ctx => {
+  const router = new Router();
+  router.get(PATHS.liveness, ctx => {
     ctx.body = { status: 'ok' };
   });
-  ops.get(PATHS.readiness, ctx => {
+  router.get(PATHS.readiness, ctx => {
     ctx.status = readiness.ready ? 200 : 503;
     ctx.body = { status: readiness.ready ? 'ready' : 'shutting down' };
   });
-  ops.get(PATHS.metrics, async ctx => {
+  router.get(PATHS.metrics, async ctx => {
     const scrape = await metrics.scrape(ctx.get('accept'));
     ctx.type = scrape.contentType;
     ctx.body = scrape.body;
   });
-  app.use(ops.routes());
+  addRoutes(router);
+  // after every route is added: the koa instrumentation wraps the routes present when the router is mounted
+  app.use(router.routes());
   app.on('error', (error: unknown) => deps.logger.error({ err: error }, 'unhandled koa error'));
   return { app, metrics, readiness };
 }

@@ -9,7 +9,7 @@ import { envDetector, hostDetector, processDetector } from '@opentelemetry/resou
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ENV, ENV_DEFAULTS, OTEL_ENV, PATHS, ServiceName } from '../contract';
-import { Env, LOG_LEVELS, readChoice } from './config';
+import { Env, LOG_LEVELS } from './config';
 import { ReportingSpanExporter } from './export-reporter';
 import { Logger, createLogger } from './logger';
 import { onShutdown } from './shutdown-hooks';
@@ -40,7 +40,9 @@ export function otlpTraceEndpoint(env: Env): string {
  * Must run before koa is loaded: services preload their `otel` module with `node --require`.
  */
 export function startTracing(service: ServiceName, env: Env): NodeSDK {
-  const logger = createLogger({ service, level: readChoice(env, ENV.logLevel, LOG_LEVELS, ENV_DEFAULTS.logLevel), base: { component: 'opentelemetry' } });
+  // main reports a bad LOG_LEVEL as its one fatal line; the preload must not crash before that
+  const level = (LOG_LEVELS as readonly string[]).includes(env[ENV.logLevel] ?? '') ? env[ENV.logLevel] : ENV_DEFAULTS.logLevel;
+  const logger = createLogger({ service, level, base: { component: 'opentelemetry' } });
   const exporter = new ReportingSpanExporter(new OTLPTraceExporter(), logger, otlpTraceEndpoint(env));
   const sdk = new NodeSDK({
     // an explicit serviceName would override OTEL_SERVICE_NAME, so only fill the gap

@@ -1,4 +1,3 @@
-import Router from '@koa/router';
 import type Koa from 'koa';
 import { BACKEND_PATHS } from '../../shared/backend-api';
 import { iataParam } from '../../shared/iata';
@@ -26,20 +25,18 @@ function flownRoute(ctx: Koa.Context, dep: string, arr: string): Route {
 
 /** Builds the backend: it owns the flight data and serves it as JSON. */
 export function createApp(deps: BackendDeps): ServiceApp {
-  const service = createServiceApp(deps);
-  const router = new Router();
-  router.get(BACKEND_PATHS.airports, ctx => {
-    ctx.body = { airports: AIRPORTS };
+  return createServiceApp(deps, router => {
+    router.get(BACKEND_PATHS.airports, ctx => {
+      ctx.body = { airports: AIRPORTS };
+    });
+    router.get(BACKEND_PATHS.routes, ctx => {
+      const departure = knownAirport(ctx, 'departure');
+      ctx.body = { departure, routes: routesFrom(departure) };
+    });
+    router.get(BACKEND_PATHS.timetable, ctx => {
+      const dep = knownAirport(ctx, 'dep');
+      const arr = knownAirport(ctx, 'arr');
+      ctx.body = { dep, arr, flights: flownRoute(ctx, dep, arr).flights };
+    });
   });
-  router.get(BACKEND_PATHS.routes, ctx => {
-    const departure = knownAirport(ctx, 'departure');
-    ctx.body = { departure, routes: routesFrom(departure) };
-  });
-  router.get(BACKEND_PATHS.timetable, ctx => {
-    const dep = knownAirport(ctx, 'dep');
-    const arr = knownAirport(ctx, 'arr');
-    ctx.body = { dep, arr, flights: flownRoute(ctx, dep, arr).flights };
-  });
-  service.app.use(router.routes());
-  return service;
 }

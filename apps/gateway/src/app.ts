@@ -1,4 +1,3 @@
-import Router from '@koa/router';
 import type Koa from 'koa';
 import { GATEWAY_PATHS, HEADERS } from '../../contract';
 import { BACKEND_PATHS } from '../../shared/backend-api';
@@ -23,34 +22,28 @@ function forwardedHeaders(ctx: Koa.Context): Record<string, string> {
 
 /** Builds the gateway: the public flight API (answered by the backend) and the page at `/`. */
 export function createApp(deps: GatewayDeps): ServiceApp {
-  const service = createServiceApp(deps);
   const { backend } = deps;
-  const router = new Router();
-  router.get(GATEWAY_PATHS.page, ctx => {
-    ctx.set('Content-Security-Policy', PAGE_CSP);
-    ctx.type = 'html';
-    ctx.body = PAGE_HTML;
+  return createServiceApp(deps, router => {
+    router.get(GATEWAY_PATHS.page, ctx => {
+      ctx.set('Content-Security-Policy', PAGE_CSP);
+      ctx.type = 'html';
+      ctx.body = PAGE_HTML;
+    });
+    router.get(PAGE_SCRIPT_PATH, ctx => {
+      ctx.type = 'application/javascript';
+      ctx.body = PAGE_SCRIPT;
+    });
+    router.get(GATEWAY_PATHS.airports, async ctx => {
+      ctx.body = await backend.get(BACKEND_PATHS.airports, {}, forwardedHeaders(ctx));
+    });
+    router.get(GATEWAY_PATHS.routes, async ctx => {
+      const departure = iataParam(ctx, 'departure');
+      ctx.body = await backend.get(BACKEND_PATHS.routes, { departure }, forwardedHeaders(ctx));
+    });
+    router.get(GATEWAY_PATHS.timetable, async ctx => {
+      const dep = iataParam(ctx, 'dep');
+      const arr = iataParam(ctx, 'arr');
+      ctx.body = await backend.get(BACKEND_PATHS.timetable, { dep, arr }, forwardedHeaders(ctx));
+    });
   });
-  router.get(PAGE_SCRIPT_PATH, ctx => {
-    ctx.type = 'application/javascript';
-    ctx.body = PAGE_SCRIPT;
-  });
-  router.get(GATEWAY_PATHS.airports, async ctx => {
-    ctx.body = await backend.get(BACKEND_PATHS.airports, {}, forwardedHeaders(ctx));
-  });
-  router.get(GATEWAY_PATHS.routes, async ctx => {
-    const departure = iataParam(ctx, 'departure');
-    ctx.body = await backend.get(BACKEND_PATHS.routes, { departure }, forwardedHeaders(ctx));
-  });
-  router.get(GATEWAY_PATHS.timetable, async ctx => {
-    const dep = iataParam(ctx, 'dep');
-    const arr = iataParam(ctx, 'arr');
-    ctx.body = await backend.get(BACKEND_PATHS.timetable, { dep, arr }, forwardedHeaders(ctx));
-  });
-  service.app.use(async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    await next();
-  });
-  service.app.use(router.routes());
-  return service;
 }

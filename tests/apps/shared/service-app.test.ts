@@ -1,4 +1,3 @@
-import Router from '@koa/router';
 import { ApiError } from '../../../apps/shared/errors';
 import { createServiceApp } from '../../../apps/shared/service-app';
 import { Served, get, serve } from '../support/http';
@@ -6,16 +5,15 @@ import { captureLogger } from '../support/log-capture';
 
 let served: Served;
 const { logger, lines } = captureLogger();
-const service = createServiceApp({ logger, version: 'stable' });
-const router = new Router();
-router.get('/boom', () => {
-  throw new Error('database password=hunter2 rejected');
+const service = createServiceApp({ logger, version: 'stable' }, router => {
+  router.get('/boom', () => {
+    throw new Error('database password=hunter2 rejected');
+  });
+  router.get('/upstream', () => {
+    throw new ApiError(502, 'backend_error', 'the backend answered 500');
+  });
+  router.get('/teapot', ctx => ctx.throw(418, 'short and stout', { code: 'teapot', parameter: 'spout' }));
 });
-router.get('/upstream', () => {
-  throw new ApiError(502, 'backend_error', 'the backend answered 500');
-});
-router.get('/teapot', ctx => ctx.throw(418, 'short and stout', { code: 'teapot', parameter: 'spout' }));
-service.app.use(router.routes());
 
 beforeAll(async () => {
   served = await serve(service.app);
@@ -24,6 +22,14 @@ afterAll(async () => served.close());
 
 test('/healthz answers 200', async () => {
   expect(await get(`${served.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+});
+
+test('every response carries X-Content-Type-Options: nosniff and an X-Request-ID', async () => {
+  for (const path of ['/healthz', '/nowhere', '/boom']) {
+    const { headers } = await get(`${served.url}${path}`);
+    expect(headers.get('x-content-type-options')).toBe('nosniff');
+    expect(headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  }
 });
 
 test('an unexpected error becomes an opaque 500, logged with the error', async () => {
