@@ -94,12 +94,12 @@ describe('canary advance against a real Prometheus', () => {
   beforeAll(async () => {
     ({ dir, remove } = repoCopy({ git: true }));
     target = await MeshMetricsTarget.start();
-    const http = (service: ServiceName) => ({
+    const ownMetrics = (service: ServiceName) => ({
       job_name: `http-${service}`, metrics_path: `/http/${service}`,
       static_configs: [{ targets: [target!.address], labels: { namespace: 'apps', app: service } }],
     });
     prometheus = await startPrometheus({
-      scrapeConfigs: [{ job_name: 'mesh', static_configs: [{ targets: [target.address] }] }, http('gateway'), http('backend')],
+      scrapeConfigs: [{ job_name: 'mesh', static_configs: [{ targets: [target.address] }] }, ownMetrics('gateway'), ownMetrics('backend')],
     });
   }, 60_000);
 
@@ -225,7 +225,10 @@ describe('canary advance against a real Prometheus', () => {
     const down = `http://127.0.0.1:${await freePort()}`;
     const dist = distTree();
     const before = state('gateway').canary;
-    for (const [url, cause] of [[down, /unreachable \(ECONNREFUSED\)/], [slow, /no answer within 1s/], [garbage, /answered with something that is not JSON/]] as const) {
+    const cases = [
+      [down, /unreachable \(ECONNREFUSED\)/], [slow, /no answer within 1s/], [garbage, /answered with something that is not JSON/],
+    ] as const;
+    for (const [url, cause] of cases) {
       const r = await advance('gateway', '--prometheus-url', url, '--timeout', '1s');
       expect([r.status, r.stderr]).toEqual([3, '']);
       expect(r.json).toMatchObject({ decision: 'hold', hold: 'no-data', fromWeight: 10, toWeight: 10, failedChecks: [] });
