@@ -20,12 +20,13 @@ describe('renderEnvironment', () => {
   const files = renderEnvironment(fixtureInput(ENVIRONMENTS.local));
 
   test('one directory per chart, holding manifest.yaml', () => {
-    expect(files.map(f => f.path)).toEqual(['observability/manifest.yaml']);
+    expect(files.map(f => f.path)).toEqual(['apps/manifest.yaml', 'argocd/manifest.yaml', 'bootstrap/manifest.yaml', 'observability/manifest.yaml']);
   });
 
   test('objects in apply order: the namespace first, policies and identities before workloads, then by kind and name', () => {
-    const docs = parseAllDocuments(files[0].content).map(d => d.toJS());
-    expect(docs).toHaveLength(files[0].objects);
+    const observability = files.find(f => f.path === 'observability/manifest.yaml')!;
+    const docs = parseAllDocuments(observability.content).map(d => d.toJS());
+    expect(docs).toHaveLength(observability.objects);
     const kinds = docs.map(d => d.kind);
     expect(kinds[0]).toBe('Namespace');
     expect(kinds.lastIndexOf('NetworkPolicy')).toBeLessThan(kinds.indexOf('ServiceAccount'));
@@ -62,8 +63,9 @@ describe('synthesizeAll', () => {
     const tree = readTree(dist);
     const objects = [...ENVIRONMENT_NAMES].flatMap(n => renderEnvironment(fixtureInput(loadEnvironment(n))));
     expect(count).toBe(objects.reduce((sum, f) => sum + f.objects, 0));
-    expect(tree.get('local/observability/manifest.yaml')).toBe(renderEnvironment(fixtureInput(ENVIRONMENTS.local))[0].content);
-    expect(tree.get('prod/observability/manifest.yaml')).toBe(renderEnvironment(fixtureInput(ENVIRONMENTS.prod))[0].content);
+    for (const env of [ENVIRONMENTS.local, ENVIRONMENTS.prod]) {
+      for (const file of renderEnvironment(fixtureInput(env))) expect(tree.get(`${env.name}/${file.path}`)).toBe(file.content);
+    }
     expect(fs.readdirSync(dir)).toEqual(['dist']);
     fs.rmSync(dir, { recursive: true });
   });
