@@ -56,9 +56,9 @@ export interface GateResult {
   readonly baseline: BaselineMeasurements | null;
   /** The new state and its history entry, or null when nothing is written (no canary, or dwelling). */
   readonly change: Change | null;
-  /** Failed checks of the canary run after this decision (0 once the canary is gone). */
+  /** Failed checks of the canary run as this decision leaves them; for a promotion or roll back, the run's last count. */
   readonly failedCheckCount: number;
-  /** Holds in a row after this decision (0 once the canary is gone or advanced). */
+  /** Holds in a row as this decision leaves them (0 after an advance or promotion); for a roll back, the count that ended it. */
   readonly consecutiveHolds: number;
 }
 
@@ -137,7 +137,7 @@ export function decide(input: DecideInput): GateResult {
   const next = steps[steps.indexOf(canary.weight) + 1];
   if (next === undefined) {
     const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoted: stable now runs ${canary.image}; ${met}`, evidence });
-    return result(change, 'promote', canary, { failedChecks: [], measurements: m, baseline: b, failedCheckCount: 0, consecutiveHolds: 0 });
+    return result(change, 'promote', canary, { failedChecks: [], measurements: m, baseline: b, failedCheckCount: canary.failedChecks, consecutiveHolds: 0 });
   }
   const entry: HistoryEntry = {
     at: now.toISOString(), decision: 'advance', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: next,
@@ -180,7 +180,7 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
       : undefined;
   if (rollback !== undefined) {
     const change = endCanary(state, { decision: 'rollback', by: 'gate', now, reason: rollback, evidence });
-    return { ...result(change, 'rollback', canary, { ...numbers, failedCheckCount: 0, consecutiveHolds: 0 }), hold: null };
+    return { ...result(change, 'rollback', canary, { ...numbers, failedCheckCount, consecutiveHolds }), hold: null };
   }
   const entry: HistoryEntry = {
     at: now.toISOString(), decision: 'hold', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: canary.weight, reason, ...evidence,

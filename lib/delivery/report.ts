@@ -30,9 +30,9 @@ export interface GateReport extends Outcome {
   /** Stable's numbers over the same window, when the baseline comparison is on and was measured; else null. */
   readonly baseline: BaselineMeasurements | null;
   readonly failedChecks: readonly string[];
-  /** Failed checks of the canary run after this decision. */
+  /** Failed checks of the canary run as this decision leaves them (for a roll back or promotion: the run's last count). */
   readonly failedCheckCount: number;
-  /** Holds in a row after this decision. */
+  /** Holds in a row as this decision leaves them (for a roll back: the count that ended the run). */
   readonly consecutiveHolds: number;
   /** The limits the numbers were compared with. */
   readonly thresholds: {

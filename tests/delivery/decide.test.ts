@@ -127,12 +127,12 @@ describe('decide: counters, roll back and fail safe', () => {
     ['the 2nd failed check of 3: hold', inFlight(10, { failedChecks: 1 }), measured({ successRatio: 0.5 }),
       { decision: 'hold', failedCheckCount: 2, consecutiveHolds: 1 }],
     ['the 3rd failed check of 3: roll back', inFlight(10, { failedChecks: 2 }), measured({ successRatio: 0.5 }),
-      { decision: 'rollback', hold: null, fromWeight: 10, toWeight: 0, reason: 'rolled back: failed check 3 of 3: successRatio: 0.5 < 0.95; baselineErrorRatio: canary 0.5 − stable 0.01 = 0.49 > 0.02' }],
+      { decision: 'rollback', hold: null, fromWeight: 10, toWeight: 0, failedCheckCount: 3, consecutiveHolds: 1, reason: 'rolled back: failed check 3 of 3: successRatio: 0.5 < 0.95; baselineErrorRatio: canary 0.5 − stable 0.01 = 0.49 > 0.02' }],
     ['failed checks count across steps and passes: 2 earlier, at 50%', inFlight(50, { failedChecks: 2 }), measured({ canaryRequests: 100 }),
       { decision: 'rollback', fromWeight: 50 }],
     ['the 12th hold in a row of 12: hold', inFlight(10, { consecutiveHolds: 11 }), failedQuery, { decision: 'hold', consecutiveHolds: 12 }],
     ['the 13th hold in a row, beyond 12: roll back (fail safe)', inFlight(10, { consecutiveHolds: 12 }), measured({ requests: 3 }),
-      { decision: 'rollback', reason: 'rolled back (fail safe): 13 holds in a row, more than 12; last: too little traffic: fewer than 100 requests (stable and canary) in the 5m window' }],
+      { decision: 'rollback', failedCheckCount: 0, consecutiveHolds: 13, reason: 'rolled back (fail safe): 13 holds in a row, more than 12; last: too little traffic: fewer than 100 requests (stable and canary) in the 5m window' }],
     ['a failed check is a hold in a row too', inFlight(10, { consecutiveHolds: 12 }), measured({ successRatio: 0.5 }),
       { decision: 'rollback', reason: expect.stringMatching(/^rolled back \(fail safe\): 13 holds in a row, more than 12; last: failed check 1 of 3/) }],
     ['a pass after holds: advance, holds reset, failed checks kept', inFlight(10, { failedChecks: 1, consecutiveHolds: 5 }), measured(),
@@ -201,7 +201,7 @@ describe('decide: advance and promote', () => {
   test('after the last step: promote; stable runs the canary\'s image, the canary is removed', () => {
     const noStable = { requests: 0, successRatio: null, p95Ms: null, p99Ms: null };
     const r = run({ state: inFlight(100), outcome: measured({ canaryRequests: 1000 }, noStable) });
-    expect(r).toMatchObject({ decision: 'promote', fromWeight: 100, toWeight: 0 });
+    expect(r).toMatchObject({ decision: 'promote', fromWeight: 100, toWeight: 0, failedCheckCount: 0, consecutiveHolds: 0 });
     expect(r.change?.state.stable).toEqual({ image: IMAGE });
     expect(r.change?.state.canary).toBeNull();
     expect(r.reason).toMatch(/^promoted: stable now runs registry\.example\.com\/obs-canary-gateway:2\.0\.0; SLO met over 5m: /);

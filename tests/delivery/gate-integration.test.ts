@@ -55,6 +55,10 @@ describe('canary advance against a real Prometheus', () => {
   const advance = (service: ServiceName, ...extra: string[]) => canary(['advance', '--service', service, ...FLAGS, '--commit', '--json', ...extra]);
 
   /** Files of the last commit. */
+  /** With GATE_SAMPLE_OUT set to a directory, keeps real outputs for the documentation. */
+  const sample = (name: string, r: Run) => {
+    if (process.env.GATE_SAMPLE_OUT) fs.writeFileSync(path.join(process.env.GATE_SAMPLE_OUT, `${name}.json`), r.stdout);
+  };
   const lastCommitFiles = () => git('show', '--name-only', '--format=', 'HEAD').split('\n').filter(Boolean);
 
   /** A fresh synth in the copy leaves dist/ exactly as committed. */
@@ -146,7 +150,7 @@ describe('canary advance against a real Prometheus', () => {
       expect(lastCommitFiles().every(f => f === 'rollout/local/gateway.yaml' || f.startsWith('dist/'))).toBe(true);
       expect(state('gateway').canary?.weight ?? 0).toBe(promoted ? 0 : steps[i + 1]);
       await expectDistFresh();
-      if (promoted && process.env.GATE_SAMPLE_OUT) fs.writeFileSync(process.env.GATE_SAMPLE_OUT, `${r.stdout}`);
+      sample(`${promoted ? 'promote' : 'advance'}-${weight}`, r);
     }
     expect(state('gateway').stable.image).toBe(image);
     expect(state('gateway').history.map((h: any) => h.decision)).toEqual(['start', 'advance', 'advance', 'advance', 'promote']);
@@ -240,6 +244,16 @@ describe('canary advance against a real Prometheus', () => {
     expect(state('gateway').canary).toEqual({ ...before, consecutiveHolds: before.consecutiveHolds + 3 });
     expect(distTree()).toEqual(dist);
     expect(git('status', '--porcelain')).toBe('');
+
+    // a hold whose commit fails is unexpected (exit 1): the state file is put back
+    const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
+    fs.writeFileSync(hook, '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });
+    const head = git('rev-parse', 'HEAD');
+    const refused = await advance('gateway', '--prometheus-url', down);
+    fs.rmSync(hook);
+    expect(refused.status).toBe(1);
+    expect(refused.json.error).toEqual({ code: 'unexpected', message: expect.stringContaining('refused by policy') });
+    expect([git('rev-parse', 'HEAD'), git('status', '--porcelain')]).toEqual([head, '']);
   }, 60_000);
 
   test('by hand: rollback (exit 0, state and dist/ in one commit), then nothing in flight', async () => {
@@ -264,8 +278,9 @@ describe('canary advance against a real Prometheus', () => {
     const dist = distTree();
     for (const [i, expected] of ([[3, 'hold'], [3, 'hold'], [4, 'rollback']] as const).entries()) {
       const r = await advance('backend');
+      sample(`failing-${i + 1}`, r);
       expect([r.status, r.stderr]).toEqual([expected[0], '']);
-      expect(r.json).toMatchObject({ decision: expected[1], fromWeight: 10, toWeight: expected[1] === 'hold' ? 10 : 0 });
+      expect(r.json).toMatchObject({ decision: expected[1], fromWeight: 10, toWeight: expected[1] === 'hold' ? 10 : 0, failedCheckCount: i + 1 });
       expect(r.json.failedChecks).toEqual([
         expect.stringMatching(/^successRatio: 0\.[78]\d* < 0\.95$/),
         'p95Ms: 975 > 300',

@@ -70,6 +70,20 @@ describe('renderRolloutState', () => {
     expect(text.indexOf('steps:')).toBeLessThan(text.indexOf('history:'));
   });
 
+  test('a gate decision with the canary\'s and stable\'s numbers round-trips', () => {
+    const state = fixtureRollouts('canary').gateway;
+    const numbers = { requests: 400, successRatio: 0.998, p95Ms: 48.8, p99Ms: null };
+    const withGate: RolloutState = {
+      ...state,
+      history: [...state.history, {
+        at: '2026-11-01T10:30:00.000Z', decision: 'hold', by: 'gate', image: state.canary!.image, fromWeight: 25, toWeight: 25,
+        reason: 'failed check 2 of 3: p95Ms: 975 > 300', measurements: { ...numbers, canaryRequests: 40, p95Ms: 975 }, baseline: numbers,
+        failedChecks: ['p95Ms: 975 > 300'],
+      }],
+    };
+    expect(parseRolloutState(renderRolloutState(withGate), FILE, 'gateway')).toEqual(withGate);
+  });
+
   test('a state without overrides renders no slo or analysis block', () => {
     const state: RolloutState = { ...fixtureRollouts('steady').backend };
     expect(renderRolloutState(state)).not.toMatch(/^(slo|analysis):/m);

@@ -1,0 +1,88 @@
+// bench/decision: the median wall time of one SLO gate decision (every query of `canary advance` against a local
+// Prometheus, then decide(); no git, no synth) next to one `vector(1)` query round-trip, interleaved in one run so that
+// both see the same machine and the same Prometheus.
+//
+//   npm run bench:decision [-- --runs 51]
+import { MeshMetricsTarget } from '../tests/support/mesh-metrics-target';
+import { startPrometheus, waitFor } from '../tests/support/prometheus-server';
+import { decide, stageOf } from '../lib/delivery/decide';
+import { measure } from '../lib/delivery/measure';
+import { settingsOf, withOverrides } from '../lib/delivery/plan';
+import { queryValue } from '../lib/delivery/prometheus';
+import { gateQueries } from '../lib/delivery/queries';
+import { RolloutState } from '../lib/delivery/state';
+import { median, parseRuns } from './stats';
+
+const runs = parseRuns(process.argv.slice(2), 31);
+const WINDOW = '30s';
+
+const state: RolloutState = {
+  service: 'gateway',
+  stable: { image: 'ghcr.io/example/obs-canary-gateway:0.1.0' },
+  canary: {
+    image: 'ghcr.io/example/obs-canary-gateway:0.2.0', weight: 10, startedAt: '2020-01-01T00:00:00Z', weightChangedAt: '2020-01-01T00:00:00Z',
+    failedChecks: 0, consecutiveHolds: 0,
+  },
+  steps: [10, 25, 50, 100],
+  slo: { p99LatencyMs: 1000 },
+  history: [],
+};
+
+async function main(): Promise<void> {
+  const target = await MeshMetricsTarget.start();
+  const prometheus = await startPrometheus({ scrapeConfigs: [{ job_name: 'mesh', static_configs: [{ targets: [target.address] }] }] });
+  try {
+    target.setTraffic('gateway', { stable: { rps: 900, errorRatio: 0.001, latencyMs: 40 }, canary: { rps: 100, errorRatio: 0.002, latencyMs: 45 } });
+    const options = { url: prometheus.url, timeoutMs: 5000 };
+    await waitFor('three scrapes of the traffic', async () => {
+      const samples = await queryValue(options, `count_over_time(test_traffic_epoch{service="gateway"}[${WINDOW}])`, new Date());
+      return samples !== null && samples >= 3 ? true : undefined;
+    }, 30_000);
+
+    const settings = withOverrides(settingsOf(state), { window: WINDOW, settle: '0s', minRequests: 100 });
+    const { slo, analysis } = settings;
+    async function decision(): Promise<string> {
+      const now = new Date();
+      if (stageOf(state, settings, now).kind !== 'measure') throw new Error('the benchmark state must be measurable');
+      const queries = gateQueries({ metrics: analysis.metrics, service: state.service, window: analysis.window, p99: slo.p99LatencyMs !== undefined,
+        baseline: analysis.baseline.enabled });
+      const outcome = await measure(queries, promql => queryValue(options, promql, now), analysis.baseline.enabled);
+      const result = decide({ state, settings, now, outcome });
+      return `${result.decision} ${result.fromWeight}% → ${result.toWeight}% after ${Object.keys(queries).length} queries: ${result.reason}`;
+    }
+    const roundTrip = () => queryValue(options, 'vector(1)', new Date());
+    const time = async (f: () => Promise<unknown>): Promise<number> => {
+      const start = process.hrtime.bigint();
+      await f();
+      return Number(process.hrtime.bigint() - start) / 1e6;
+    };
+
+    // warm-up: connections, Prometheus's query caches, the JIT
+    let described = '';
+    for (let i = 0; i < 5; i++) {
+      described = await decision();
+      await roundTrip();
+    }
+    const decisions: number[] = [];
+    const trips: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      decisions.push(await time(decision));
+      trips.push(await time(roundTrip));
+    }
+    const d = median(decisions);
+    const v = median(trips);
+    console.log(`decision: ${described}`);
+    console.log(`runs: ${runs} each, interleaved, against Prometheus at ${prometheus.url}`);
+    console.log(`one decision (queries + decide)   median ${d.toFixed(2)} ms`);
+    console.log(`one vector(1) round-trip          median ${v.toFixed(2)} ms`);
+    console.log(`ratio                             ${(d / v).toFixed(2)}`);
+  } finally {
+    await prometheus.stop();
+    await target.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack ?? error.message : String(error));
+  process.exitCode = 1;
+});
