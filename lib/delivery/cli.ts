@@ -86,36 +86,29 @@ async function execute(command: Command, io: CliIo): Promise<number> {
       io.stdout(command.json ? `${JSON.stringify({ env: command.env, services: statuses })}\n` : `${statuses.map(describeStatus).join('\n')}\n`);
       return EXIT.done;
     }
-    case 'start': {
-      const change = startCanary(rollouts[command.service], command.image, io.now());
-      const outcome = applyChange(root, command.env, change, {
-        dryRun: command.dryRun,
-        commit: command.commit,
-        message: commitMessage(command.env, change),
-      });
-      const report = {
-        service: command.service, env: command.env, decision: change.entry.decision, image: change.entry.image,
-        fromWeight: change.entry.fromWeight, toWeight: change.entry.toWeight, reason: change.entry.reason, ...outcome,
-      };
-      io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeOutcome(report)}\n`);
-      return EXIT.done;
-    }
+    case 'start':
+      return applyByHand(startCanary(rollouts[command.service], command.image, io.now()), command, root, io);
     case 'promote':
-    case 'rollback': {
-      const change = endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason);
-      const outcome = applyChange(root, command.env, change, {
-        dryRun: command.dryRun, commit: command.commit, message: commitMessage(command.env, change),
-      });
-      const report = {
-        service: command.service, env: command.env, decision: change.entry.decision, image: change.entry.image,
-        fromWeight: change.entry.fromWeight, toWeight: change.entry.toWeight, reason: change.entry.reason, ...outcome,
-      };
-      io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeOutcome(report)}\n`);
-      return EXIT.done;
-    }
+    case 'rollback':
+      return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, io);
     case 'advance':
       return advance(command, root, rollouts[command.service], io);
   }
+}
+
+/** Writes (and commits) a change a person asked for, `start`, `promote` or `rollback`, and reports it. */
+function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, root: string, io: CliIo): number {
+  const outcome = applyChange(root, command.env, change, {
+    dryRun: command.dryRun,
+    commit: command.commit,
+    message: commitMessage(command.env, change),
+  });
+  const report = {
+    service: command.service, env: command.env, decision: change.entry.decision, image: change.entry.image,
+    fromWeight: change.entry.fromWeight, toWeight: change.entry.toWeight, reason: change.entry.reason, ...outcome,
+  };
+  io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeOutcome(report)}\n`);
+  return EXIT.done;
 }
 
 /**
