@@ -130,7 +130,10 @@ export function decide(input: DecideInput): GateResult {
     return held('too-little-traffic', `too little traffic: fewer than ${analysis.minRequests} requests (stable and canary) in the ${window} window`, evidence);
   }
   const verdict = evaluate(canary.weight, m, b, settings);
-  if (verdict.failed.length > 0) return held('failed-check', '', evidence, verdict.failed);
+  if (verdict.failed.length > 0) {
+    const count = `${canary.failedChecks + 1} of ${analysis.maxFailedChecks}`;
+    return held('failed-check', `failed check ${count}: ${verdict.failed.join('; ')}`, evidence, verdict.failed);
+  }
   if (verdict.unknown.length > 0) return held('inconclusive', `no verdict: ${verdict.unknown.join('; ')}`, evidence);
 
   const met = `SLO met over ${window}: ${verdict.passed.join(', ')}`;
@@ -158,7 +161,6 @@ type Evidence = Pick<HistoryEntry, 'measurements' | 'baseline'>;
 
 interface HoldRequest {
   readonly kind: HoldKind;
-  /** The reason; for a failed check it is made here, with the count. */
   readonly reason: string;
   readonly evidence: Evidence;
   readonly failed: readonly string[];
@@ -169,7 +171,7 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
   const { analysis } = settings;
   const failedCheckCount = canary.failedChecks + (request.failed.length > 0 ? 1 : 0);
   const consecutiveHolds = canary.consecutiveHolds + 1;
-  const reason = request.failed.length > 0 ? `failed check ${failedCheckCount} of ${analysis.maxFailedChecks}: ${request.failed.join('; ')}` : request.reason;
+  const { reason } = request;
   const evidence = { ...request.evidence, ...(request.failed.length > 0 ? { failedChecks: request.failed } : {}) };
   const numbers = { failedChecks: request.failed, measurements: request.evidence.measurements ?? null, baseline: request.evidence.baseline ?? null };
 

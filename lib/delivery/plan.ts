@@ -124,9 +124,9 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
 
 /** A promotion or roll back by hand (`canary promote`, `canary rollback`), with an optional reason. */
 export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string): Change {
-  const canary = state.canary;
+  // without a canary, endCanary refuses before the text is used
   const what = decision === 'promote'
-    ? `promoted by hand: stable now runs ${canary?.image}`
+    ? `promoted by hand: stable now runs ${state.canary?.image}`
     : `rolled back by hand: stable ${state.stable.image} serves all traffic again`;
   return endCanary(state, { decision, by: 'cli', now, reason: reason === undefined ? what : `${what} (${reason})` });
 }
