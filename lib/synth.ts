@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App, Chart } from 'cdk8s';
+import { App } from 'cdk8s';
+import { StackChart, validateApp } from './charts/stack-chart';
 import { StackInput, defineStack } from './stack';
 import { toYamlDocuments } from './private/yaml';
 
@@ -39,9 +40,10 @@ function applyRank(kind: string): number {
  * @throws if validation fails or two objects of a chart share kind and name
  */
 export function renderApp(app: App): RenderedFile[] {
-  const charts = app.node.children.filter((c): c is Chart => c instanceof Chart);
+  validateApp(app);
+  const charts = app.node.children.filter((c): c is StackChart => c instanceof StackChart);
   return charts.map(chart => {
-    const objects: Array<{ kind: string; metadata: { name: string } }> = chart.toJson();
+    const objects: Array<{ kind: string; metadata: { name: string } }> = chart.renderObjects();
     const seen = new Set<string>();
     for (const obj of objects) {
       const key = `${obj.kind}/${obj.metadata.name}`;

@@ -1,5 +1,5 @@
-import { Chart, ChartProps } from 'cdk8s';
-import { Construct } from 'constructs';
+import { ApiObject, App, Chart, ChartProps } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
 
 /** Kinds that live outside namespaces: a `metadata.namespace` on them is meaningless and shows up as drift. */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
@@ -16,12 +16,35 @@ export class StackChart extends Chart {
     super(scope, id, { ...props, disableResourceNameHashes: true });
   }
 
-  /** Renders the chart's objects, with `metadata.namespace` removed from cluster-scoped kinds. */
+  /** Validates the whole app, then renders this chart's objects (what `Testing.synth` returns). */
   public override toJson(): any[] {
-    return super.toJson().map((obj: { kind: string; metadata?: Record<string, unknown> }) => {
-      if (!CLUSTER_SCOPED_KINDS.has(obj.kind) || obj.metadata?.namespace === undefined) return obj;
-      const { namespace: _dropped, ...metadata } = obj.metadata;
-      return { ...obj, metadata };
-    });
+    validateApp(App.of(this));
+    return this.renderObjects();
   }
+
+  /**
+   * Renders this chart's objects without validating: {@link renderApp} validates an app once rather than once per
+   * chart, as `toJson` must. Objects of nested charts belong to those charts.
+   */
+  public renderObjects(): any[] {
+    return this.node.findAll()
+      .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === this)
+      .map(obj => withoutClusterNamespace(obj.toJson()));
+  }
+}
+
+/**
+ * Runs every validation of an app (what cdk8s runs before it synthesizes a chart).
+ *
+ * @throws listing every problem with the path of the construct that reported it
+ */
+export function validateApp(app: IConstruct): void {
+  const errors = app.node.findAll().flatMap(c => c.node.validate().map(e => `[${c.node.path}] ${e}`));
+  if (errors.length > 0) throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+}
+
+function withoutClusterNamespace(obj: { kind: string; metadata?: Record<string, unknown> }): unknown {
+  if (!CLUSTER_SCOPED_KINDS.has(obj.kind) || obj.metadata?.namespace === undefined) return obj;
+  const { namespace: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }

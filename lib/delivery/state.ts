@@ -1,8 +1,11 @@
-import Ajv, { SchemaObject } from 'ajv';
 import { parse } from 'yaml';
-import { SERVICES, ServiceName } from '../../apps/contract';
+import { ServiceName } from '../../apps/contract';
 import { toYaml } from '../private/yaml';
 import { isDuration } from './duration';
+import validateRolloutStateSchema from './generated/validate-rollout-state.cjs';
+import { IMAGE_PATTERN, ROLLOUT_STATE_SCHEMA } from './state-schema';
+
+export { ROLLOUT_STATE_SCHEMA };
 
 /**
  * The rollout state of one service in one environment, kept in git as `rollout/<env>/<service>.yaml`: what runs as
@@ -115,100 +118,6 @@ export interface HistoryEntry {
   readonly firstAt?: string;
 }
 
-const NUMBER_OR_NULL = { type: 'number', nullable: true } as const;
-const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$';
-const IMAGE = '^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
-
-/**
- * The JSON Schema of a state file (`rollout/schema.json` is this, for editors). It mirrors {@link RolloutState}; the
- * tests check the two against each other with fixtures, since ajv's schema typing cannot express a required nullable
- * object.
- */
-export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
-  $id: 'https://obs-canary.dev/schemas/rollout-state.json',
-  title: 'obs-canary rollout state',
-  description: 'The rollout state of one service in one environment: rollout/<env>/<service>.yaml',
-  type: 'object',
-  additionalProperties: false,
-  required: ['service', 'stable', 'canary', 'steps', 'history'],
-  properties: {
-    service: { type: 'string', enum: Object.keys(SERVICES) },
-    stable: {
-      type: 'object', additionalProperties: false, required: ['image'],
-      properties: { image: { type: 'string', pattern: IMAGE } },
-    },
-    canary: {
-      type: 'object', nullable: true, additionalProperties: false,
-      required: ['image', 'weight', 'startedAt', 'weightChangedAt', 'failedChecks', 'consecutiveHolds'],
-      properties: {
-        image: { type: 'string', pattern: IMAGE },
-        weight: { type: 'integer', minimum: 1, maximum: 100 },
-        startedAt: { type: 'string', pattern: ISO_TIME },
-        weightChangedAt: { type: 'string', pattern: ISO_TIME },
-        failedChecks: { type: 'integer', minimum: 0 },
-        consecutiveHolds: { type: 'integer', minimum: 0 },
-      },
-    },
-    steps: { type: 'array', minItems: 1, maxItems: 20, items: { type: 'integer', minimum: 1, maximum: 100 } },
-    slo: {
-      type: 'object', nullable: true, additionalProperties: false, required: [],
-      properties: {
-        successRatio: { type: 'number', minimum: 0, maximum: 1, nullable: true },
-        p95LatencyMs: { type: 'number', exclusiveMinimum: 0, nullable: true },
-        p99LatencyMs: { type: 'number', exclusiveMinimum: 0, nullable: true },
-      },
-    },
-    analysis: {
-      type: 'object', nullable: true, additionalProperties: false, required: [],
-      properties: {
-        metrics: { type: 'string', enum: ['istio', 'http'], nullable: true },
-        window: { type: 'string', nullable: true },
-        settle: { type: 'string', nullable: true },
-        minRequests: { type: 'integer', minimum: 0, nullable: true },
-        canaryTrafficFactor: { type: 'number', minimum: 0, maximum: 1, nullable: true },
-        maxFailedChecks: { type: 'integer', minimum: 1, nullable: true },
-        maxConsecutiveHolds: { type: 'integer', minimum: 1, nullable: true },
-        baseline: {
-          type: 'object', nullable: true, additionalProperties: false, required: ['enabled', 'maxErrorRatioIncrease'],
-          properties: { enabled: { type: 'boolean' }, maxErrorRatioIncrease: { type: 'number', minimum: 0, maximum: 1 } },
-        },
-        queryTimeout: { type: 'string', nullable: true },
-      },
-    },
-    history: {
-      type: 'array',
-      items: {
-        type: 'object', additionalProperties: false, required: ['at', 'decision', 'by', 'image', 'fromWeight', 'toWeight', 'reason'],
-        properties: {
-          at: { type: 'string', pattern: ISO_TIME },
-          decision: { type: 'string', enum: ['start', 'advance', 'promote', 'rollback', 'hold'] },
-          by: { type: 'string', enum: ['cli', 'gate'] },
-          image: { type: 'string' },
-          fromWeight: { type: 'integer', minimum: 0, maximum: 100 },
-          toWeight: { type: 'integer', minimum: 0, maximum: 100 },
-          reason: { type: 'string' },
-          measurements: {
-            type: 'object', nullable: true, additionalProperties: false,
-            required: ['requests', 'canaryRequests', 'successRatio', 'p95Ms', 'p99Ms'],
-            properties: {
-              requests: NUMBER_OR_NULL, canaryRequests: NUMBER_OR_NULL, successRatio: NUMBER_OR_NULL, p95Ms: NUMBER_OR_NULL, p99Ms: NUMBER_OR_NULL,
-            },
-          },
-          baseline: {
-            type: 'object', nullable: true, additionalProperties: false,
-            required: ['requests', 'successRatio', 'p95Ms', 'p99Ms'],
-            properties: { requests: NUMBER_OR_NULL, successRatio: NUMBER_OR_NULL, p95Ms: NUMBER_OR_NULL, p99Ms: NUMBER_OR_NULL },
-          },
-          failedChecks: { type: 'array', nullable: true, items: { type: 'string' } },
-          count: { type: 'integer', minimum: 2, nullable: true },
-          firstAt: { type: 'string', pattern: ISO_TIME, nullable: true },
-        },
-      },
-    },
-  },
-};
-
-const validateSchema = new Ajv({ allErrors: true, strict: true }).compile(ROLLOUT_STATE_SCHEMA);
 
 /** A state file that cannot be used; the message names the file and every field at fault. */
 export class StateError extends Error {
@@ -238,8 +147,8 @@ export function parseRolloutState(text: string, file: string, expectedService?: 
   } catch (error) {
     throw new StateError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
   }
-  if (!validateSchema(data)) {
-    const problems = (validateSchema.errors ?? []).map(e => {
+  if (!validateRolloutStateSchema(data)) {
+    const problems = (validateRolloutStateSchema.errors ?? []).map(e => {
       const field = fieldOf(e.instancePath);
       if (e.keyword === 'required') return `'${field === '(file)' ? '' : `${field}.`}${String(e.params.missingProperty)}' is required`;
       if (e.keyword === 'additionalProperties') {
@@ -268,7 +177,7 @@ function valueAt(data: unknown, instancePath: string): unknown {
  * `latest` tag pins nothing.
  */
 export function imageProblem(image: string): string | undefined {
-  if (!new RegExp(IMAGE).test(image)) return `must be an image reference such as registry/name:tag, got ${JSON.stringify(image)}`;
+  if (!new RegExp(IMAGE_PATTERN).test(image)) return `must be an image reference such as registry/name:tag, got ${JSON.stringify(image)}`;
   const withoutRegistryPort = image.replace(/^[^/]*:\d+\//, '');
   if (!/:[A-Za-z0-9_][A-Za-z0-9_.-]*$|@sha256:/.test(withoutRegistryPort)) return `must be pinned by tag or digest, got ${JSON.stringify(image)}`;
   if (/:latest(@|$)/.test(withoutRegistryPort) && !image.includes('@sha256:')) return `must not use the latest tag, got ${JSON.stringify(image)}`;

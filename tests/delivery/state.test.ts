@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { renderRolloutStateValidator } from '../../lib/delivery/generated/render-validator';
 import { ROLLOUT_STATE_SCHEMA, RolloutState, StateError, imageProblem, parseRolloutState, renderRolloutState } from '../../lib/delivery/state';
 import { fixtureRollouts } from '../support/manifest';
 
@@ -101,6 +102,13 @@ describe('imageProblem', () => {
     ['Not An Image', 'must be an image reference such as registry/name:tag, got "Not An Image"'],
   ])('%s', (image, problem) => {
     expect(imageProblem(image)).toBe(problem);
+  });
+});
+
+describe('the compiled validator', () => {
+  test('is what ajv compiles from the schema today (run `npm run rollout-schema` after changing it)', () => {
+    const committed = fs.readFileSync(path.join(__dirname, '..', '..', 'lib', 'delivery', 'generated', 'validate-rollout-state.cjs'), 'utf8');
+    expect(committed).toBe(renderRolloutStateValidator());
   });
 });
 
