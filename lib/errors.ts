@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { Chart, Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { goDuration } from './private/units';
 
@@ -17,4 +17,27 @@ export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value instanceof Duration) return goDuration(value);
   return JSON.stringify(value);
+}
+
+/**
+ * The namespace of the chart `scope` is in.
+ *
+ * @param construct the construct's class name, for the message (names do not survive minified bundles)
+ * @throws if the chart has no namespace: every component renders namespaced objects and in-cluster URLs
+ */
+export function chartNamespace(scope: IConstruct, construct: string): string {
+  const namespace = Chart.of(scope).namespace;
+  if (!namespace) throw validationError(scope, `${construct} must be placed in a chart with a namespace`);
+  return namespace;
+}
+
+/**
+ * Checks that a numeric prop is an integer in `[min, max]`.
+ *
+ * @throws naming the prop, the value and the range
+ */
+export function checkInteger(scope: IConstruct, prop: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw validationError(scope, `'${prop}' must be an integer from ${min} to ${max}, got ${show(value)}`);
+  }
 }

@@ -1,9 +1,9 @@
-import { Chart, Duration, Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CANARY_PIN, PATHS, ServiceContract, TRACKS, Track } from '../../apps/contract';
 import { DestinationRule, VirtualService, VirtualServiceSpecHttp } from '../../imports/networking.istio.io';
-import { show, validationError } from '../errors';
+import { chartNamespace, show, validationError } from '../errors';
 import { goDuration } from '../private/units';
 import { serviceAccount } from './private/component';
 import { serviceDeployment } from './private/service-deployment';
@@ -96,8 +96,7 @@ export class CanaryService extends Construct {
     this.split = props.split ?? TrafficSplit.stableOnly();
     const stableReplicas = props.stableReplicas ?? 1;
     const timeout = props.timeout ?? Duration.seconds(5);
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'CanaryService must be placed in a chart with a namespace');
+    const namespace = chartNamespace(this, 'CanaryService');
     if (this.split.hasCanary !== (props.canaryImage !== undefined)) {
       throw validationError(this, `'canaryImage' must be set exactly when the split has a canary (weight ${this.split.canaryPercent}), got ${show(props.canaryImage)}`);
     }

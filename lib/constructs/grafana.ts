@@ -1,7 +1,7 @@
-import { Chart, Lazy, Size } from 'cdk8s';
+import { Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { show, validationError } from '../errors';
+import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { walkProperties } from '../private/walk';
 import { GrafanaDatasource, escapeProvisioningDollars, referencedDatasourceUids } from './grafana-datasources';
@@ -103,11 +103,8 @@ export class Grafana extends Construct {
       cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512),
     };
 
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'Grafana must be placed in a chart with a namespace');
-    if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 10) {
-      throw validationError(this, `'replicas' must be an integer from 1 to 10, got ${show(this.replicas)}`);
-    }
+    const namespace = chartNamespace(this, 'Grafana');
+    checkInteger(this, 'replicas', this.replicas, 1, 10);
     if (this.replicas > 1 && !props.databaseUrl) {
       throw validationError(this, `'replicas' must be 1 unless 'databaseUrl' is set (each replica would keep its own SQLite database), got ${this.replicas}`);
     }

@@ -1,7 +1,6 @@
-import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Gateway, GatewaySpecServersTlsMode } from '../../imports/networking.istio.io';
-import { show, validationError } from '../errors';
+import { chartNamespace, show, validationError } from '../errors';
 
 /** Properties of {@link IstioGateway}. */
 export interface IstioGatewayProps {
@@ -25,8 +24,7 @@ export class IstioGateway extends Construct {
 
   public constructor(scope: Construct, id: string, props: IstioGatewayProps) {
     super(scope, id);
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'IstioGateway must be placed in a chart with a namespace');
+    const namespace = chartNamespace(this, 'IstioGateway');
     if (props.hosts.length === 0) throw validationError(this, `'hosts' must name at least one host, got ${show(props.hosts)}`);
     this.ref = `${namespace}/${props.name}`;
     const hosts = [...props.hosts];

@@ -1,7 +1,7 @@
-import { Chart, Duration, Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { show, validationError } from '../errors';
+import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { hours, quantity } from '../private/units';
 import { LokiConfig } from './loki-config';
@@ -104,11 +104,8 @@ export class Loki extends Construct {
     };
     const storage = props.objectStorage;
 
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'Loki must be placed in a chart with a namespace');
-    if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 9) {
-      throw validationError(this, `'replicas' must be an integer from 1 to 9, got ${show(this.replicas)}`);
-    }
+    const namespace = chartNamespace(this, 'Loki');
+    checkInteger(this, 'replicas', this.replicas, 1, 9);
     if (this.replicas > 1 && !storage) {
       throw validationError(this, `'replicas' must be 1 unless 'objectStorage' is set (replicas cannot share a filesystem), got ${this.replicas}`);
     }

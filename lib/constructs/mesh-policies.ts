@@ -1,10 +1,9 @@
-import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
   AuthorizationPolicy, AuthorizationPolicySpecAction, AuthorizationPolicySpecRulesTo, PeerAuthentication, PeerAuthenticationSpecMtlsMode,
 } from '../../imports/security.istio.io';
 import { Telemetry } from '../../imports/telemetry.istio.io';
-import { show, validationError } from '../errors';
+import { chartNamespace, show, validationError } from '../errors';
 
 /** Properties of {@link MeshPolicies}. */
 export interface MeshPoliciesProps {
@@ -45,7 +44,7 @@ export class MeshPolicies extends Construct {
 
   public constructor(scope: Construct, id: string, props: MeshPoliciesProps = {}) {
     super(scope, id);
-    if (!Chart.of(this).namespace) throw validationError(this, 'MeshPolicies must be placed in a chart with a namespace');
+    chartNamespace(this, 'MeshPolicies');
     const sampling = props.tracingSamplingPercent ?? 100;
     if (!(sampling >= 0 && sampling <= 100)) throw validationError(this, `'tracingSamplingPercent' must be from 0 to 100, got ${show(sampling)}`);
     new PeerAuthentication(this, 'Resource', {

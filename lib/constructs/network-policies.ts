@@ -1,7 +1,6 @@
-import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { show, validationError } from '../errors';
+import { chartNamespace, show, validationError } from '../errors';
 import { WorkloadPeer } from './types';
 
 /** One end of a network flow. */
@@ -53,8 +52,7 @@ export class NetworkPolicies extends Construct {
 
   public constructor(scope: Construct, id: string, props: NetworkPoliciesProps = {}) {
     super(scope, id);
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'NetworkPolicies must be placed in a chart with a namespace');
+    const namespace = chartNamespace(this, 'NetworkPolicies');
     this.namespace = namespace;
     new k8s.KubeNetworkPolicy(this, 'Resource', {
       metadata: { name: 'default-deny-all' },

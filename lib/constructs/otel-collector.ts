@@ -1,7 +1,7 @@
-import { Chart, Size } from 'cdk8s';
+import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { show, validationError } from '../errors';
+import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { CollectorConfig } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
@@ -87,11 +87,8 @@ export class OtelCollector extends Construct {
     const resources = props.resources ?? {
       cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1),
     };
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'OtelCollector must be placed in a chart with a namespace');
-    if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 20) {
-      throw validationError(this, `'replicas' must be an integer from 1 to 20, got ${show(this.replicas)}`);
-    }
+    const namespace = chartNamespace(this, 'OtelCollector');
+    checkInteger(this, 'replicas', this.replicas, 1, 20);
     if (!(this.samplingPercent > 0 && this.samplingPercent <= 100)) {
       throw validationError(this, `'samplingPercent' must be more than 0 and at most 100, got ${show(this.samplingPercent)}`);
     }

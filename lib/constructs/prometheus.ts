@@ -1,7 +1,7 @@
-import { Chart, Duration, Lazy, Size } from 'cdk8s';
+import { Duration, Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { show, validationError } from '../errors';
+import { chartNamespace, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { goDuration, promBytes, quantity } from '../private/units';
 import {
@@ -104,8 +104,7 @@ export class Prometheus extends Construct {
       cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(512), memoryLimit: Size.gibibytes(2),
     };
 
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'Prometheus must be placed in a chart with a namespace');
+    const namespace = chartNamespace(this, 'Prometheus');
     this.namespace = namespace;
     if (this.retention.toSeconds() < 7200) {
       throw validationError(this, `'retention' must be at least 2h (one TSDB block), got ${show(this.retention)}`);

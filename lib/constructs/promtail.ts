@@ -1,7 +1,7 @@
-import { Chart, Size } from 'cdk8s';
+import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { validationError } from '../errors';
+import { chartNamespace, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { PodScrapeTarget } from './prometheus-config';
 import { PromtailConfig } from './promtail-config';
@@ -61,8 +61,7 @@ export class Promtail extends Construct {
     const resources = props.resources ?? {
       cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256),
     };
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'Promtail must be placed in a chart with a namespace');
+    const namespace = chartNamespace(this, 'Promtail');
     if (!/^https?:\/\/[^\s/]+\/loki\/api\/v1\/push$/.test(props.lokiPushUrl)) {
       throw validationError(this, `'lokiPushUrl' must be a Loki push URL ending in /loki/api/v1/push, got ${JSON.stringify(props.lokiPushUrl)}`);
     }

@@ -1,7 +1,7 @@
-import { Chart, Duration, Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { show, validationError } from '../errors';
+import { chartNamespace, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { hours, quantity } from '../private/units';
 import { PodScrapeTarget } from './prometheus-config';
@@ -97,8 +97,7 @@ export class Tempo extends Construct {
     };
     const storage = props.objectStorage;
 
-    const namespace = Chart.of(this).namespace;
-    if (!namespace) throw validationError(this, 'Tempo must be placed in a chart with a namespace');
+    const namespace = chartNamespace(this, 'Tempo');
     const retentionHours = this.retention.toHours({ integral: false });
     if (!Number.isInteger(retentionHours) || retentionHours < 1) {
       throw validationError(this, `'retention' must be whole hours, at least 1h, got ${show(this.retention)}`);
