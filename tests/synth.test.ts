@@ -119,6 +119,19 @@ describe('findRepoRoot', () => {
   });
 });
 
+describe('main.ts (what `cdk8s synth` runs)', () => {
+  test('renders DEPLOY_ENV into $CDK8S_OUTDIR/<env>/, the same files as dist/<env>/', () => {
+    const out = tempDir();
+    const result = spawnSync('node', ['tools/run-bundled.cjs', 'main.ts'], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, DEPLOY_ENV: 'prod', CDK8S_OUTDIR: out },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(readTree(path.join(out, 'prod'))).toEqual(readTree(path.join(root, 'dist', 'prod')));
+    fs.rmSync(out, { recursive: true });
+  });
+});
+
 describe('npm run synth (end to end, on a copy of the repository)', () => {
   let copy: string;
   let remove: () => void;
