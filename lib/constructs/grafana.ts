@@ -3,8 +3,11 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
-import { walkProperties } from '../private/walk';
+import { GRAFANA_UID, GrafanaDashboardOptions, GrafanaDashboards } from './grafana-dashboards';
 import { GrafanaDatasource, escapeProvisioningDollars, referencedDatasourceUids } from './grafana-datasources';
+
+export type { GrafanaDashboardOptions } from './grafana-dashboards';
+export { dashboardDatasourceUids } from './grafana-dashboards';
 import { PodScrapeTarget } from './prometheus-config';
 import { renderIni } from './private/ini';
 import {
@@ -55,24 +58,12 @@ export interface GrafanaProps {
   readonly resources?: ContainerResources;
 }
 
-/** A dashboard to provision. */
-export interface GrafanaDashboardOptions {
-  /** Folder the dashboard appears in. */
-  readonly folder: string;
-  /** The dashboard model (as exported by Grafana or built with the foundation SDK); it must carry a `uid`. */
-  readonly dashboard: { readonly uid?: string; readonly title?: string; readonly [key: string]: unknown };
-}
-
 const NAME = 'grafana';
 const HTTP = { name: 'http', port: 3000, appProtocol: 'http' } as const satisfies ServicePort;
 const PORT = HTTP.port;
 const ADMIN_KEYS = { user: 'admin-user', password: 'admin-password', secretKey: 'secret-key' } as const;
 const CONFIG_DIR = '/etc/grafana-config';
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
-const UID = /^[a-zA-Z0-9_-]{1,40}$/;
-const FOLDER = /^[A-Za-z0-9][A-Za-z0-9 _-]{0,62}$/;
-// ConfigMaps are capped at 1 MiB; leave room for metadata
-const MAX_CONFIGMAP_BYTES = 900 * 1024;
 
 /**
  * Grafana with provisioned datasources and dashboards, admin credentials from a Secret, and a read-only root file
@@ -92,7 +83,7 @@ export class Grafana extends Construct {
   public readonly ports = { http: HTTP };
 
   private readonly datasourceList: GrafanaDatasource[] = [];
-  private readonly dashboards = new Map<string, Map<string, string>>();
+  private readonly dashboards: GrafanaDashboards;
 
   public constructor(scope: Construct, id: string, props: GrafanaProps = {}) {
     super(scope, id);
@@ -113,6 +104,7 @@ export class Grafana extends Construct {
     }
     this.url = `http://${NAME}.${namespace}.svc.cluster.local:${PORT}`;
     this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: HTTP.name };
+    this.dashboards = new GrafanaDashboards(this, NAME);
     this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
     for (const ds of props.datasources ?? []) this.addDatasource(ds);
 
@@ -180,7 +172,7 @@ export class Grafana extends Construct {
           metadata: {
             labels: podLabels(NAME, 'dashboards'),
             annotations: {
-              'checksum/config': Lazy.any({ produce: () => checksum(ini, datasourcesYaml(), providersYaml, this.dashboardDigest()) }),
+              'checksum/config': Lazy.any({ produce: () => checksum(ini, datasourcesYaml(), providersYaml, this.dashboards.digest()) }),
             },
           },
           spec: Lazy.any({
@@ -230,7 +222,7 @@ export class Grafana extends Construct {
                     ],
                   },
                 },
-                this.dashboardsVolume(),
+                this.dashboards.volume('dashboards'),
                 { name: 'data', emptyDir: {} },
                 { name: 'search', emptyDir: {} },
                 { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
@@ -249,8 +241,8 @@ export class Grafana extends Construct {
    * @throws if its uid or name is already taken
    */
   public addDatasource(datasource: GrafanaDatasource): void {
-    if (!UID.test(datasource.uid)) {
-      throw validationError(this, `datasource uid must match ${UID.source}, got ${show(datasource.uid)}`);
+    if (!GRAFANA_UID.test(datasource.uid)) {
+      throw validationError(this, `datasource uid must match ${GRAFANA_UID.source}, got ${show(datasource.uid)}`);
     }
     if (this.datasourceList.some(d => d.uid === datasource.uid || d.name === datasource.name)) {
       throw validationError(this, `datasource ${show(datasource.name)} (uid ${show(datasource.uid)}) is already provisioned`);
@@ -269,53 +261,7 @@ export class Grafana extends Construct {
    * @throws if the dashboard has no valid uid, the uid is taken, or the folder's ConfigMap would exceed 900 KiB
    */
   public addDashboard(options: GrafanaDashboardOptions): void {
-    const uid = options.dashboard.uid;
-    if (uid === undefined || !UID.test(uid)) {
-      throw validationError(this, `dashboard uid must match ${UID.source}, got ${show(uid)}`);
-    }
-    if (!FOLDER.test(options.folder)) {
-      throw validationError(this, `dashboard folder must match ${FOLDER.source}, got ${show(options.folder)}`);
-    }
-    if ([...this.dashboards.values()].some(f => f.has(`${uid}.json`))) {
-      throw validationError(this, `a dashboard with uid ${show(uid)} is already provisioned`);
-    }
-    const folder = this.dashboards.get(options.folder) ?? new Map<string, string>();
-    folder.set(`${uid}.json`, JSON.stringify(options.dashboard, undefined, 1));
-    const bytes = [...folder.values()].reduce((sum, json) => sum + Buffer.byteLength(json), 0);
-    if (bytes > MAX_CONFIGMAP_BYTES) {
-      throw validationError(this, `dashboards of folder ${show(options.folder)} would take ${bytes} bytes, more than a ConfigMap holds (${MAX_CONFIGMAP_BYTES}); use another folder`);
-    }
-    this.dashboards.set(options.folder, folder);
-    const slug = options.folder.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-    const id = `Dashboards${slug}`;
-    if (!this.node.tryFindChild(id)) {
-      new k8s.KubeConfigMap(this, id, {
-        metadata: { name: `${NAME}-dashboards-${slug}`, labels: { 'grafana.com/folder': slug } },
-        data: Lazy.any({ produce: () => Object.fromEntries(this.dashboards.get(options.folder) ?? []) }),
-      });
-    }
-  }
-
-  private dashboardsVolume(): k8s.Volume {
-    if (this.dashboards.size === 0) return { name: 'dashboards', emptyDir: {} };
-    return {
-      name: 'dashboards',
-      projected: {
-        sources: [...this.dashboards.entries()].map(([folder, files]) => {
-          const slug = folder.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-          return {
-            configMap: {
-              name: `${NAME}-dashboards-${slug}`,
-              items: [...files.keys()].map(key => ({ key, path: `${folder}/${key}` })),
-            },
-          };
-        }),
-      },
-    };
-  }
-
-  private dashboardDigest(): string {
-    return checksum(...[...this.dashboards.values()].flatMap(f => [...f.entries()].flat()));
+    this.dashboards.add(options);
   }
 
   /** Links from one datasource to another, and dashboards' datasources, that name a uid nobody provisions. */
@@ -327,23 +273,6 @@ export class Grafana extends Construct {
         if (!uids.has(target)) errors.push(`datasource ${show(ds.uid)} links to datasource uid ${show(target)}, which is not provisioned`);
       }
     }
-    for (const [folder, files] of this.dashboards) {
-      for (const [file, json] of files) {
-        for (const target of dashboardDatasourceUids(JSON.parse(json))) {
-          if (!uids.has(target)) errors.push(`dashboard ${folder}/${file} uses datasource uid ${show(target)}, which is not provisioned`);
-        }
-      }
-    }
-    return errors;
+    return [...errors, ...this.dashboards.danglingDatasources(uids)];
   }
-}
-
-/** Datasource uids a dashboard refers to (`"datasource": { "uid": … }`), ignoring variables such as `${ds}`. */
-export function dashboardDatasourceUids(dashboard: unknown): string[] {
-  const found = new Set<string>();
-  walkProperties(dashboard, (key, inner) => {
-    const uid = key === 'datasource' && inner && typeof inner === 'object' ? (inner as { uid?: unknown }).uid : undefined;
-    if (typeof uid === 'string' && !uid.startsWith('$') && !uid.startsWith('-- ')) found.add(uid);
-  });
-  return [...found].sort();
 }
