@@ -2,14 +2,14 @@
 // project in Debian's Chromium. By default the run starts backend and gateway itself (`npm run start:*`);
 // SMOKE_BASE_URL points it at a deployed gateway instead, and SMOKE_CANARY=1 pins every request to the canary.
 import { defineConfig } from '@playwright/test';
-import { CANARY_PIN, PATHS } from './apps/contract';
+import { CANARY_PIN, ENV, PATHS, SERVICES } from './apps/contract';
 
 const GATEWAY_PORT = 18080;
 const BACKEND_PORT = 18081;
 const deployed = process.env.SMOKE_BASE_URL;
 const local = (port: number) => `http://127.0.0.1:${port}`;
 // the services would otherwise wait for endpoint removal after SIGTERM, and no collector runs here
-const serviceEnv = { SHUTDOWN_DELAY_MS: '0', LOG_LEVEL: 'warn' };
+const serviceEnv = { [ENV.shutdownDelayMs]: '0', [ENV.logLevel]: 'warn' };
 
 export default defineConfig({
   testDir: 'tests/smoke',
@@ -40,16 +40,16 @@ export default defineConfig({
   ],
   webServer: deployed !== undefined ? undefined : [
     {
-      command: 'npm run start:backend',
+      command: `npm run ${SERVICES.backend.npmScript}`,
       url: `${local(BACKEND_PORT)}${PATHS.readiness}`,
-      env: { ...serviceEnv, PORT: String(BACKEND_PORT) },
+      env: { ...serviceEnv, [ENV.port]: String(BACKEND_PORT) },
       timeout: 60_000,
       reuseExistingServer: false,
     },
     {
-      command: 'npm run start:gateway',
+      command: `npm run ${SERVICES.gateway.npmScript}`,
       url: `${local(GATEWAY_PORT)}${PATHS.readiness}`,
-      env: { ...serviceEnv, PORT: String(GATEWAY_PORT), BACKEND_URL: local(BACKEND_PORT) },
+      env: { ...serviceEnv, [ENV.port]: String(GATEWAY_PORT), [ENV.backendUrl]: local(BACKEND_PORT) },
       timeout: 60_000,
       reuseExistingServer: false,
     },

@@ -142,6 +142,9 @@ export const PATHS = {
   metrics: '/metrics',
 } as const;
 
+/** The {@link PATHS} as a set: probes and scrapes, not traffic. */
+export const OPERATIONAL_PATHS: ReadonlySet<string> = new Set(Object.values(PATHS));
+
 /** The gateway's public API and page. */
 export const GATEWAY_PATHS = {
   /** The HTML page that calls the API and shows the last trace id. */
@@ -196,11 +199,19 @@ export const SHUTDOWN = {
 } as const;
 
 /**
- * The smallest `terminationGracePeriodSeconds` that lets a shutdown finish: delay, drain and flush budgets plus two
- * seconds of margin. With the defaults: 22; the Kubernetes default of 30 is enough.
+ * The longest a shutdown may take after a signal: the delay, drain and flush budgets plus a second for the rest.
+ * A service that overruns it exits 1.
+ */
+export function shutdownBudgetMs(shutdownDelayMs: number = SHUTDOWN.defaultDelayMs): number {
+  return shutdownDelayMs + SHUTDOWN.drainTimeoutMs + SHUTDOWN.flushTimeoutMs + 1000;
+}
+
+/**
+ * The smallest `terminationGracePeriodSeconds` that lets a shutdown finish: its {@link shutdownBudgetMs} plus a second
+ * of margin. With the defaults: 22; the Kubernetes default of 30 is enough.
  */
 export function minTerminationGracePeriodSeconds(shutdownDelayMs: number = SHUTDOWN.defaultDelayMs): number {
-  return Math.ceil((shutdownDelayMs + SHUTDOWN.drainTimeoutMs + SHUTDOWN.flushTimeoutMs) / 1000) + 2;
+  return Math.ceil(shutdownBudgetMs(shutdownDelayMs) / 1000) + 1;
 }
 
 /** Defaults of the {@link ENV} variables (the port's default is per service, {@link ServiceContract.defaultPort}). */

@@ -11,9 +11,9 @@ import { settingsOf, withOverrides } from '../lib/delivery/plan';
 import { queryValue } from '../lib/delivery/prometheus';
 import { gateQueries } from '../lib/delivery/queries';
 import { RolloutState } from '../lib/delivery/state';
-import { median, parseRuns } from './stats';
+import { median, numberFlag } from './stats';
 
-const runs = parseRuns(process.argv.slice(2), 31);
+const runs = numberFlag(process.argv.slice(2), 'runs', 31, true);
 const WINDOW = '30s';
 
 const state: RolloutState = {

@@ -12,10 +12,11 @@
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import autocannon from 'autocannon';
+import { GATEWAY_PATHS } from '../apps/contract';
 import type { TracingMode } from '../tests/apps/support/service-process';
 import { OtlpReceiver } from '../tests/apps/support/otlp-receiver';
 import { ServerPair, cpuMicros, startPair } from './overhead/servers';
-import { median } from './stats';
+import { median, numberFlag } from './stats';
 
 interface SetUp {
   readonly name: string;
@@ -29,14 +30,6 @@ interface Sample {
   readonly cpuPerRequest: number;
 }
 
-function flag(args: readonly string[], name: string, fallback: number): number {
-  const at = args.indexOf(`--${name}`);
-  if (at === -1) return fallback;
-  const value = Number(args[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${args[at + 1]}`);
-  return value;
-}
-
 function hasTaskset(): boolean {
   try {
     execFileSync('taskset', ['-V'], { stdio: 'ignore' });
@@ -47,11 +40,11 @@ function hasTaskset(): boolean {
 }
 
 const args = process.argv.slice(2);
-const rounds = flag(args, 'rounds', 5);
-const duration = flag(args, 'duration', 5);
-const warmup = flag(args, 'warmup', 1);
-const connections = flag(args, 'connections', 50);
-const PATH = '/api/flight/timetable?dep=ICN&arr=GMP';
+const rounds = numberFlag(args, 'rounds', 5, true);
+const duration = numberFlag(args, 'duration', 5);
+const warmup = numberFlag(args, 'warmup', 1);
+const connections = numberFlag(args, 'connections', 50, true);
+const PATH = `${GATEWAY_PATHS.timetable}?dep=ICN&arr=GMP`;
 
 async function measure(pair: ServerPair, warmupSeconds = warmup): Promise<Sample> {
   await autocannon({ url: `${pair.url}${PATH}`, connections, duration: warmupSeconds });

@@ -6,11 +6,13 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Reads `--runs N` from the arguments. */
-export function parseRuns(args: readonly string[], fallback: number): number {
-  const at = args.indexOf('--runs');
+/** Reads `--<name> N` from the arguments: a positive number, a whole one if `integer`. */
+export function numberFlag(args: readonly string[], name: string, fallback: number, integer = false): number {
+  const at = args.indexOf(`--${name}`);
   if (at === -1) return fallback;
-  const runs = Number(args[at + 1]);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${args[at + 1]}`);
-  return runs;
+  const value = Number(args[at + 1]);
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${args[at + 1]}`);
+  }
+  return value;
 }

@@ -4,10 +4,10 @@
 //   npm run bench:synth [-- --runs 21]
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { median, parseRuns } from './stats';
+import { median, numberFlag } from './stats';
 
 const root = path.join(__dirname, '..');
-const runs = parseRuns(process.argv.slice(2), 15);
+const runs = numberFlag(process.argv.slice(2), 'runs', 15, true);
 
 function wallMs(command: string, args: readonly string[]): number {
   const start = process.hrtime.bigint();

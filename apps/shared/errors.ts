@@ -13,14 +13,6 @@ export interface ErrorBody {
   };
 }
 
-/** Extra fields `ctx.throw`/`ctx.assert` and {@link ApiError} carry into the error body. */
-export interface ErrorDetails {
-  /** The body's `code`. */
-  readonly code: string;
-  /** The body's `parameter`. */
-  readonly parameter?: string;
-}
-
 /**
  * An error with a status and a message meant for the client; used for upstream failures (502, 504) and for
  * relaying an upstream's 4xx answer. Handlers use `ctx.throw`/`ctx.assert` for their own 4xx.

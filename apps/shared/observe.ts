@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { TraceFlags, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Context, Middleware } from 'koa';
-import { HEADERS, METRICS, PATHS } from '../contract';
+import { HEADERS, METRICS, OPERATIONAL_PATHS } from '../contract';
 import type { HttpMetrics } from './http-metrics';
 import type { Logger } from './logger';
 import type { Readiness } from './readiness';
-
-/** Paths that are probes or scrapes, not traffic: neither counted nor logged above `debug`. */
-export const OPERATIONAL_PATHS: ReadonlySet<string> = new Set(Object.values(PATHS));
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 

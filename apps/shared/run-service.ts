@@ -2,9 +2,9 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
-import { SHUTDOWN } from '../contract';
+import { SHUTDOWN, shutdownBudgetMs } from '../contract';
 import type { Logger } from './logger';
-import type { Readiness } from './service-app';
+import type { Readiness } from './readiness';
 import { runShutdownHooks } from './shutdown-hooks';
 
 /** What {@link runService} needs. */
@@ -51,7 +51,7 @@ export function runService(options: RunServiceOptions): http.Server {
     stopping = true;
     readiness.shutDown();
     const delayMs = signal === 'SIGTERM' ? options.shutdownDelayMs : 0;
-    const budgetMs = delayMs + SHUTDOWN.drainTimeoutMs + SHUTDOWN.flushTimeoutMs + 1000;
+    const budgetMs = shutdownBudgetMs(delayMs);
     setTimeout(() => {
       logger.error({ signal, budget_ms: budgetMs }, 'shutdown overran its budget, exiting');
       process.exit(1);

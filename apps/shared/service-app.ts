@@ -2,12 +2,10 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { PATHS, Track } from '../contract';
 import { errorMiddleware } from './errors';
-import { HttpMetrics, createHttpMetrics } from './http-metrics';
+import { createHttpMetrics } from './http-metrics';
 import type { Logger } from './logger';
 import { observeRequests } from './observe';
 import { Readiness } from './readiness';
-
-export { Readiness } from './readiness';
 
 /** Dependencies every service app needs. */
 export interface ServiceAppDeps {
@@ -15,16 +13,12 @@ export interface ServiceAppDeps {
   readonly logger: Logger;
   /** The track, the `version` label of the metrics. */
   readonly version: Track;
-  /** Shared with the server's shutdown. @default - a fresh, ready instance */
-  readonly readiness?: Readiness;
 }
 
 /** A Koa app with the parts both services share, ready for the service's own routes. */
 export interface ServiceApp {
   /** The app. */
   readonly app: Koa;
-  /** Its metrics, e.g. to inspect in tests. */
-  readonly metrics: HttpMetrics;
   /** Its readiness. */
   readonly readiness: Readiness;
 }
@@ -37,7 +31,7 @@ export interface ServiceApp {
  * Few middleware layers on purpose: with tracing on, every async layer pays for context propagation.
  */
 export function createServiceApp(deps: ServiceAppDeps, addRoutes: (router: Router) => void = () => undefined): ServiceApp {
-  const readiness = deps.readiness ?? new Readiness();
+  const readiness = new Readiness();
   const metrics = createHttpMetrics(deps.version);
   const app = new Koa({ proxy: true });
   app.use(observeRequests({ logger: deps.logger, metrics, readiness }));
@@ -59,5 +53,5 @@ export function createServiceApp(deps: ServiceAppDeps, addRoutes: (router: Route
   // after every route is added: the koa instrumentation wraps the routes present when the router is mounted
   app.use(router.routes());
   app.on('error', (error: unknown) => deps.logger.error({ err: error }, 'unhandled koa error'));
-  return { app, metrics, readiness };
+  return { app, readiness };
 }

@@ -5,7 +5,7 @@ import { runService } from './run-service';
 import type { ServiceApp, ServiceAppDeps } from './service-app';
 
 /** Builds a service's app from the common dependencies; reads its own settings and may throw on bad ones. */
-export type AppBuilder = (deps: Required<Pick<ServiceAppDeps, 'logger' | 'version'>>) => ServiceApp;
+export type AppBuilder = (deps: ServiceAppDeps) => ServiceApp;
 
 /**
  * The body of a service's `main`: reads the common settings from `env`, creates the logger, builds the app and runs

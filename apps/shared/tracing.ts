@@ -8,7 +8,7 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { envDetector, hostDetector, processDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ENV, ENV_DEFAULTS, OTEL_ENV, PATHS, ServiceName } from '../contract';
+import { ENV, ENV_DEFAULTS, OPERATIONAL_PATHS, OTEL_ENV, ServiceName } from '../contract';
 import { Env, LOG_LEVELS } from './config';
 import { ReportingSpanExporter } from './export-reporter';
 import { Logger, createLogger } from './logger';
@@ -17,13 +17,11 @@ import { onShutdown } from './shutdown-hooks';
 /** The OTLP endpoint the exporter uses when none is configured (the OTLP default for gRPC). */
 export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4317';
 
-const UNTRACED_PATHS: ReadonlySet<string> = new Set(Object.values(PATHS));
-
 /** Whether an incoming request is a probe or scrape, which would only add noise and cost to traces. */
 export function isUntracedRequest(request: Pick<IncomingMessage, 'url'>): boolean {
   const url = request.url ?? '';
   const query = url.indexOf('?');
-  return UNTRACED_PATHS.has(query === -1 ? url : url.slice(0, query));
+  return OPERATIONAL_PATHS.has(query === -1 ? url : url.slice(0, query));
 }
 
 /** The trace endpoint the OTLP exporter resolves from the environment, for log lines. */

@@ -1,7 +1,7 @@
-import { ChildProcess, SpawnOptions, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { ServiceName } from '../../apps/contract';
-import { ROOT, TracingMode, nodeArgs } from '../../tests/apps/support/service-process';
+import { ENV, PATHS, ServiceName } from '../../apps/contract';
+import { TracingMode, spawnService } from '../../tests/apps/support/service-process';
 import { closedPort } from '../../tests/apps/support/stub-server';
 import { waitFor } from '../../tests/apps/support/wait';
 
@@ -25,21 +25,19 @@ export function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
 
+// stdout ignored: parsing access logs would cost the load generator's CPU
 function startOne(service: ServiceName, tracing: TracingMode, env: Record<string, string>, cpus: string | undefined): ChildProcess {
-  const args = nodeArgs(service, tracing);
-  const options: SpawnOptions = { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] };
-  // taskset execs node, so the pid is the server's and /proc/<pid>/stat counts its CPU
-  return cpus === undefined ? spawn(process.execPath, args, options) : spawn('taskset', ['-c', cpus, process.execPath, ...args], options);
+  return spawnService(service, tracing, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'], cpus });
 }
 
 async function ready(url: string): Promise<void> {
-  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, { what: `${url} to be ready`, timeoutMs: 60_000 });
+  await waitFor(async () => (await fetch(`${url}${PATHS.readiness}`).catch(() => undefined))?.status === 200, { what: `${url} to be ready`, timeoutMs: 60_000 });
 }
 
 /** Starts backend and gateway with `tracing` and `env` (both pinned to `cpus` if given) and waits until both are ready. */
 export async function startPair(tracing: TracingMode, env: Record<string, string>, cpus?: string): Promise<ServerPair> {
   const [backendPort, gatewayPort] = [await closedPort(), await closedPort()];
-  const common = { ...env, LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '0' };
+  const common = { ...env, [ENV.logLevel]: 'info', [ENV.shutdownDelayMs]: '0' };
   const backend = startOne('backend', tracing, { ...common, PORT: String(backendPort), OTEL_SERVICE_NAME: 'backend' }, cpus);
   const gateway = startOne('gateway', tracing,
     { ...common, PORT: String(gatewayPort), BACKEND_URL: `http://127.0.0.1:${backendPort}`, OTEL_SERVICE_NAME: 'gateway' }, cpus);

@@ -14,7 +14,7 @@ export interface GatewayDeps extends ServiceAppDeps {
 
 /** Headers the backend gets from the incoming request: the request id, and the canary pin so both hops match. */
 function forwardedHeaders(ctx: Koa.Context): Record<string, string> {
-  const headers: Record<string, string> = { [HEADERS.requestId]: ctx.state.requestId as string, accept: 'application/json' };
+  const headers: Record<string, string> = { [HEADERS.requestId]: ctx.state.requestId as string };
   const canary = ctx.get(HEADERS.canary);
   if (canary !== '') headers[HEADERS.canary] = canary;
   return headers;

@@ -33,7 +33,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
       let status: number;
       let text: string;
       try {
-        const response = await fetch(url, { headers, signal });
+        const response = await fetch(url, { headers: { ...headers, accept: 'application/json' }, signal });
         status = response.status;
         text = await response.text();
       } catch (error) {

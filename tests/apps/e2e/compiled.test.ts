@@ -32,7 +32,7 @@ test('the compiled backend runs with the image command, preloads tracing and exp
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' },
   });
-  backend = new ServiceProcess('backend', child, true);
+  backend = new ServiceProcess('backend', child);
   await waitFor(() => backend?.port !== 0, { what: 'the compiled backend to listen', timeoutMs: 30_000 });
   const response = await fetch(`${backend.url}/v1/airports`);
   expect(response.status).toBe(200);

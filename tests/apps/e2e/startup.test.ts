@@ -1,6 +1,5 @@
 // Start-up with bad settings: one fatal JSON line naming the problem, exit code 1, no stack trace.
-import { spawn } from 'node:child_process';
-import { ROOT, ServiceProcess, nodeArgs } from '../support/service-process';
+import { ServiceProcess, spawnService } from '../support/service-process';
 
 test.each([
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
@@ -8,8 +7,8 @@ test.each([
   [{ BACKEND_URL: 'backend:8081' }, 'BACKEND_URL must use http or https, got "backend:8081"'],
   [{ BACKEND_TIMEOUT_MS: '2s' }, 'BACKEND_TIMEOUT_MS must be an integer from 1 to 600000, got "2s"'],
 ])('gateway with %j exits 1 after one fatal line', async (env, message) => {
-  const child = spawn(process.execPath, nodeArgs('gateway', 'ours'), { cwd: ROOT, env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const gateway = new ServiceProcess('gateway', child, true);
+  const child = spawnService('gateway', 'ours', { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const gateway = new ServiceProcess('gateway', child);
   expect(await gateway.exited).toBe(1);
   expect(gateway.logs).toEqual([expect.objectContaining({ level: 'fatal', service: 'gateway', msg: message })]);
   expect(gateway.stderr).toBe('');

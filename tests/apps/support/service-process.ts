@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, StdioOptions, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { ServiceName } from '../../../apps/contract';
 import { waitFor } from './wait';
@@ -18,20 +18,35 @@ export interface ServiceProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** @default 'ours' */
   readonly tracing?: TracingMode;
-  /** Run the process under `taskset -c <cpus>`. @default - no pinning */
-  readonly cpus?: string;
-  /** Keep the parsed log lines. @default true */
-  readonly keepLogs?: boolean;
 }
 
 /** The node arguments that run `service` from its TypeScript sources with the given tracing. */
-export function nodeArgs(service: ServiceName, tracing: TracingMode): string[] {
+function nodeArgs(service: ServiceName, tracing: TracingMode): string[] {
   const preload: Record<TracingMode, string[]> = {
     ours: ['--require', `./apps/${service}/src/otel.ts`],
     off: [],
     'zero-code': ['--require', '@opentelemetry/auto-instrumentations-node/register'],
   };
   return ['--require', './tools/ts-hook.cjs', ...preload[tracing], `apps/${service}/src/main.ts`];
+}
+
+/** How {@link spawnService} starts the process. */
+export interface SpawnServiceOptions {
+  /** The whole environment. */
+  readonly env: NodeJS.ProcessEnv;
+  /** The child's stdin, stdout and stderr. */
+  readonly stdio: StdioOptions;
+  /** Run the process under `taskset -c <cpus>`. @default - no pinning */
+  readonly cpus?: string;
+}
+
+/** Spawns `service` from its sources in the repository root. */
+export function spawnService(service: ServiceName, tracing: TracingMode, { env, stdio, cpus }: SpawnServiceOptions): ChildProcess {
+  const args = nodeArgs(service, tracing);
+  // taskset execs node, so the pid is the server's and /proc/<pid>/stat counts its CPU
+  return cpus === undefined
+    ? spawn(process.execPath, args, { cwd: ROOT, env, stdio })
+    : spawn('taskset', ['-c', cpus, process.execPath, ...args], { cwd: ROOT, env, stdio });
 }
 
 /** A service running as a child process on a loopback port, with its stdout parsed as JSON lines. */
@@ -45,13 +60,13 @@ export class ServiceProcess {
   /** Resolves with the exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;
 
-  constructor(readonly name: ServiceName, readonly child: ChildProcess, keepLogs: boolean) {
+  constructor(readonly name: ServiceName, readonly child: ChildProcess) {
     let pending = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) this.take(line, keepLogs);
+      for (const line of lines) this.take(line);
     });
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr += chunk;
@@ -59,7 +74,7 @@ export class ServiceProcess {
     this.exited = new Promise(resolve => child.once('exit', code => resolve(code)));
   }
 
-  private take(line: string, keepLogs: boolean): void {
+  private take(line: string): void {
     if (line.trim() === '') return;
     let parsed: LogLine;
     try {
@@ -68,7 +83,7 @@ export class ServiceProcess {
       parsed = { level: 'unparsed', msg: line };
     }
     if (parsed.msg === 'listening' && typeof parsed.port === 'number') this.port = parsed.port;
-    if (keepLogs || parsed.msg === 'listening') this.logs.push(parsed);
+    this.logs.push(parsed);
   }
 
   /** `http://127.0.0.1:<port>`. */
@@ -108,11 +123,8 @@ export async function startServiceProcess(service: ServiceName, options: Service
     OTEL_BSP_SCHEDULE_DELAY: '100',
     ...options.env,
   };
-  const args = nodeArgs(service, options.tracing ?? 'ours');
-  const child = options.cpus === undefined
-    ? spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('taskset', ['-c', options.cpus, process.execPath, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = new ServiceProcess(service, child, options.keepLogs ?? true);
+  const child = spawnService(service, options.tracing ?? 'ours', { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = new ServiceProcess(service, child);
   let exited = false;
   void proc.exited.then(() => (exited = true));
   try {
