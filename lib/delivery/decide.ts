@@ -242,8 +242,10 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
   latency('p99Ms', slo.p99LatencyMs);
 
   if (analysis.baseline.enabled && m.successRatio !== null) {
-    if (b === null || b.successRatio === null) {
+    if (b === null || b.requests === 0) {
       verdict.passed.push('baseline not compared (stable served no requests)');
+    } else if (b.successRatio === null) {
+      verdict.unknown.push(`stable's success ratio is unknown (no response codes for its ${b.requests} requests)`);
     } else {
       const canaryErrors = bp(1) - bp(m.successRatio);
       const stableErrors = bp(1) - bp(b.successRatio);

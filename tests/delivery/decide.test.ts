@@ -117,6 +117,13 @@ describe('decide: checks and their boundaries', () => {
     expect(run({ outcome: measured(m) })).toMatchObject({ decision: 'hold', hold: 'inconclusive', failedChecks: [], consecutiveHolds: 1 });
   });
 
+  test('stable served requests but its success ratio is unknown: hold (no verdict), the baseline is not skipped', () => {
+    const r = run({ outcome: measured({}, { ...STABLE, requests: 900, successRatio: null }) });
+    expect(r).toMatchObject({ decision: 'hold', hold: 'inconclusive', failedChecks: [] });
+    expect(r.reason).toContain('stable\'s success ratio is unknown (no response codes for its 900 requests)');
+    expect(r.reason).not.toContain('baseline not compared');
+  });
+
   test('an unknown number does not hide a failed check', () => {
     expect(run({ outcome: measured({ successRatio: 0.5, p95Ms: null }) })).toMatchObject({ hold: 'failed-check' });
   });
