@@ -2,8 +2,9 @@ import { App } from 'cdk8s';
 import { EnvironmentConfig } from './config/environment';
 import { AppsChart } from './charts/apps-chart';
 import { ArgoCdChart, BootstrapChart } from './charts/argocd-chart';
-import { APPS_NAMESPACE, OBSERVABILITY_NAMESPACE } from './charts/namespaces';
+import { APPS_NAMESPACE, MERGED_METRICS_PORT, OBSERVABILITY_NAMESPACE } from './charts/namespaces';
 import { ObservabilityChart } from './charts/observability-chart';
+import { FlowPeer, NetworkFlow, pods } from './constructs/network-policies';
 import { annotatedPodsScrapeConfig } from './constructs/prometheus-config';
 import { canaryDashboard, serviceOverviewDashboard } from './dashboards';
 import { settingsOf } from './delivery/plan';
@@ -29,14 +30,20 @@ export function defineStack(app: App, input: StackInput): Stack {
   const { env, rollouts } = input;
   const observability = new ObservabilityChart(app, 'observability', { env });
   const { collector, prometheus } = observability;
-  const apps = new AppsChart(app, 'apps', {
-    env,
-    rollouts,
-    otlpEndpoint: collector.otlpGrpcUrl,
-    collector: collector.peer,
-    collectorPorts: [collector.ports.otlpGrpc.port, collector.ports.otlpHttp.port],
-    prometheus: prometheus.peer,
-  });
+  const apps = new AppsChart(app, 'apps', { env, rollouts, otlpEndpoint: collector.otlpGrpcUrl });
+  // flows between the two namespaces, each defined once: either chart renders the half whose end is its own
+  const everyAppsPod: FlowPeer = { kind: 'namespace', namespace: APPS_NAMESPACE };
+  const crossNamespaceFlows: NetworkFlow[] = [
+    {
+      name: 'apps-to-collector', from: everyAppsPod, to: pods(collector.peer),
+      ports: [{ port: collector.ports.otlpGrpc.port }, { port: collector.ports.otlpHttp.port }],
+    },
+    { name: 'prometheus-to-apps', from: pods(prometheus.peer), to: everyAppsPod, ports: [{ port: MERGED_METRICS_PORT }] },
+  ];
+  for (const flow of crossNamespaceFlows) {
+    observability.network.allow(flow);
+    apps.network.allow(flow);
+  }
   // scraped through Istio's merged metrics: STRICT mTLS refuses a plaintext scrape of the services' own port
   prometheus.addScrapeConfig(annotatedPodsScrapeConfig('apps', APPS_NAMESPACE));
   for (const state of Object.values(rollouts)) {

@@ -7,7 +7,7 @@ import { Rollouts } from '../delivery/store';
 import { CanaryService } from '../constructs/canary-service';
 import { IstioGateway } from '../constructs/istio-gateway';
 import { MeshPolicies } from '../constructs/mesh-policies';
-import { CLUSTER_DNS, DNS_PORTS, FlowPeer, NetworkPolicies } from '../constructs/network-policies';
+import { CLUSTER_DNS, DNS_PORTS, FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { TrafficSplit } from '../constructs/traffic-split';
 import { WorkloadPeer } from '../constructs/types';
 import { RolloutState } from '../delivery/state';
@@ -21,17 +21,10 @@ export interface AppsChartProps {
   readonly rollouts: Rollouts;
   /** Where the services and their sidecars send OTLP: {@link OtelCollector.otlpGrpcUrl}. */
   readonly otlpEndpoint: string;
-  /** The Collector's pods, which the namespace may reach. */
-  readonly collector: WorkloadPeer;
-  /** The Collector's OTLP ports. */
-  readonly collectorPorts: readonly number[];
-  /** Prometheus's pods, which may scrape the namespace. */
-  readonly prometheus: WorkloadPeer;
 }
 
 /** istiod's xDS and certificate port. */
 const ISTIOD: WorkloadPeer = { name: 'istiod', namespace: 'istio-system', selector: { app: 'istiod' } };
-const pods = (peer: WorkloadPeer): FlowPeer => ({ kind: 'pods', peer });
 
 /**
  * The `apps` namespace: the gateway and backend services, each as stable and (while one is in flight) canary
@@ -43,6 +36,7 @@ export class AppsChart extends StackChart {
   public readonly backend: CanaryService;
   public readonly ingress: IstioGateway;
   public readonly mesh: MeshPolicies;
+  /** The namespace's network policies; the flows to and from `observability` are allowed by {@link defineStack}, once for both charts. */
   public readonly network: NetworkPolicies;
 
   public constructor(scope: Construct, id: string, props: AppsChartProps) {
@@ -105,10 +99,8 @@ export class AppsChart extends StackChart {
       flows: [
         { name: 'dns', from: everyPod, to: pods(CLUSTER_DNS), ports: DNS_PORTS },
         { name: 'sidecars-to-istiod', from: everyPod, to: pods(ISTIOD), ports: [{ port: 15012 }] },
-        { name: 'apps-to-collector', from: everyPod, to: pods(props.collector), ports: props.collectorPorts.map(port => ({ port })) },
         { name: 'ingress-to-gateway', from: pods(ingressPods), to: pods(this.gateway.peer), ports: [{ port: this.gateway.port }] },
         { name: 'gateway-to-backend', from: pods(this.gateway.peer), to: pods(this.backend.peer), ports: [{ port: this.backend.port }] },
-        { name: 'prometheus-to-apps', from: pods(props.prometheus), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }] },
       ],
     });
   }

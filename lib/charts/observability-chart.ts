@@ -4,23 +4,20 @@ import { EnvironmentConfig } from '../config/environment';
 import { Grafana } from '../constructs/grafana';
 import { lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
-import { CLUSTER_DNS, DNS_PORTS, FlowPeer, NetworkPolicies } from '../constructs/network-policies';
+import { CLUSTER_DNS, DNS_PORTS, FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelCollector } from '../constructs/otel-collector';
 import { Prometheus } from '../constructs/prometheus';
 import { Promtail } from '../constructs/promtail';
 import { Tempo } from '../constructs/tempo';
-import { WorkloadPeer } from '../constructs/types';
 import { goDuration } from '../private/units';
 import { sloRecordingRules } from '../slo/recording-rules';
-import { APPS_NAMESPACE, MERGED_METRICS_PORT, OBSERVABILITY_NAMESPACE } from './namespaces';
+import { OBSERVABILITY_NAMESPACE } from './namespaces';
 import { StackChart } from './stack-chart';
 
 /** Properties of {@link ObservabilityChart}. */
 export interface ObservabilityChartProps {
   readonly env: EnvironmentConfig;
 }
-
-const pods = (peer: WorkloadPeer): FlowPeer => ({ kind: 'pods', peer });
 
 /**
  * The `observability` namespace: Prometheus, Grafana, Loki, Promtail, Tempo and the OpenTelemetry Collector, wired to
@@ -33,6 +30,7 @@ export class ObservabilityChart extends StackChart {
   public readonly promtail: Promtail;
   public readonly tempo: Tempo;
   public readonly collector: OtelCollector;
+  /** The namespace's network policies; the flows to and from `apps` are allowed by {@link defineStack}, once for both charts. */
   public readonly network: NetworkPolicies;
 
   public constructor(scope: Construct, id: string, props: ObservabilityChartProps) {
@@ -122,10 +120,6 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: 'grafana-to-prometheus', from: pods(grafana.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
     network.allow({ name: 'grafana-to-loki', from: pods(grafana.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'grafana-to-tempo', from: pods(grafana.peer), to: pods(tempo.peer), ports: port(tempo.ports.http) });
-    network.allow({
-      name: 'apps-to-collector', from: { kind: 'namespace', namespace: APPS_NAMESPACE }, to: pods(collector.peer),
-      ports: [...port(collector.ports.otlpGrpc), ...port(collector.ports.otlpHttp)],
-    });
     network.allow({ name: 'users-to-grafana', from: { kind: 'anywhere' }, to: pods(grafana.peer), ports: port(grafana.ports.http) });
     const scraped = [
       [grafana, grafana.ports.http], [loki, loki.ports.http], [promtail, promtail.ports.http], [tempo, tempo.ports.http],
@@ -134,9 +128,6 @@ export class ObservabilityChart extends StackChart {
     for (const [component, p] of scraped) {
       network.allow({ name: `prometheus-to-${component.name}`, from: pods(prometheus.peer), to: pods(component.peer), ports: port(p) });
     }
-    network.allow({
-      name: 'prometheus-to-apps', from: pods(prometheus.peer), to: { kind: 'namespace', namespace: APPS_NAMESPACE }, ports: [{ port: MERGED_METRICS_PORT }],
-    });
     const apiServer: FlowPeer = { kind: 'cidr', cidr: env.network.apiServerCidr };
     for (const component of [prometheus, promtail, collector]) {
       network.allow({ name: `${component.name}-to-kube-api`, from: pods(component.peer), to: apiServer, ports: [{ port: 443 }, { port: 6443 }] });

@@ -14,6 +14,11 @@ export type FlowPeer =
   /** Any source at all (a UI reached through an ingress controller or a port-forward). */
   | { readonly kind: 'anywhere' };
 
+/** The pods of a workload as one end of a flow. */
+export function pods(peer: WorkloadPeer): FlowPeer {
+  return { kind: 'pods', peer };
+}
+
 /** A port of a flow. */
 export interface FlowPort {
   readonly port: number;
