@@ -5,7 +5,7 @@ import { CANARY_PIN, PATHS, ServiceContract, TRACKS, Track } from '../../apps/co
 import { DestinationRule, VirtualService, VirtualServiceSpecHttp } from '../../imports/networking.istio.io';
 import { chartNamespace, show, validationError } from '../errors';
 import { goDuration } from '../private/units';
-import { serviceAccount } from './private/component';
+import { serviceAccount, serviceHost } from './private/component';
 import { serviceDeployment } from './private/service-deployment';
 import { TrafficSplit } from './traffic-split';
 import { ContainerResources, WorkloadPeer } from './types';
@@ -103,7 +103,7 @@ export class CanaryService extends Construct {
     if (!Number.isInteger(stableReplicas) || stableReplicas < 1) {
       throw validationError(this, `'stableReplicas' must be a positive integer, got ${show(stableReplicas)}`);
     }
-    this.host = `${this.name}.${namespace}.svc.cluster.local`;
+    this.host = serviceHost(this.name, namespace);
     this.url = `http://${this.host}:${this.port}`;
     this.peer = { name: this.name, namespace, selector: { app: this.name } };
     this.principal = `cluster.local/ns/${namespace}/sa/${this.name}`;

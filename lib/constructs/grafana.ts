@@ -15,7 +15,7 @@ import {
   spreadReplicas,
 } from './private/workload';
 import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
-import { ServicePort, containerPorts, service, serviceAccount } from './private/component';
+import { ServicePort, containerPorts, endpoints, service, serviceAccount } from './private/component';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Grafana}. */
@@ -102,10 +102,11 @@ export class Grafana extends Construct {
     if (props.rootUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.rootUrl)) {
       throw validationError(this, `'rootUrl' must be an absolute http(s) URL, got ${show(props.rootUrl)}`);
     }
-    this.url = `http://${NAME}.${namespace}.svc.cluster.local:${PORT}`;
-    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: HTTP.name };
+    const endpoint = endpoints(NAME, namespace, HTTP);
+    this.url = endpoint.url(HTTP);
+    this.metricsTarget = endpoint.metricsTarget;
+    this.peer = endpoint.peer;
     this.dashboards = new GrafanaDashboards(this, NAME);
-    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
     for (const ds of props.datasources ?? []) this.addDatasource(ds);
 
     this.node.addValidation({ validate: () => this.danglingLinks() });

@@ -6,7 +6,9 @@ import { IMAGES } from '../images';
 import { hours, quantity } from '../private/units';
 import { LokiConfig } from './loki-config';
 import { PodScrapeTarget } from './prometheus-config';
-import { S3_ENV, ServicePort, containerPorts, dataVolumeClaim, s3CredentialEnv, service, serviceAccount } from './private/component';
+import {
+  S3_ENV, ServicePort, containerPorts, dataVolumeClaim, endpoints, s3CredentialEnv, service, serviceAccount, serviceHost,
+} from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
   spreadReplicas,
@@ -118,12 +120,12 @@ export class Loki extends Construct {
     }
     if (volumeSize.toMebibytes() < 1024) throw validationError(this, `'volumeSize' must be at least 1Gi, got ${quantity(volumeSize)}`);
 
-    const host = `${NAME}.${namespace}.svc.cluster.local`;
-    this.url = `http://${host}:${PORTS.http.port}`;
+    const endpoint = endpoints(NAME, namespace, PORTS.http);
+    this.url = endpoint.url(PORTS.http);
     this.pushUrl = `${this.url}/loki/api/v1/push`;
     this.otlpUrl = `${this.url}/otlp`;
-    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
-    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: PORTS.http.name };
+    this.peer = endpoint.peer;
+    this.metricsTarget = endpoint.metricsTarget;
 
     const clustered = this.replicas > 1;
     const memberlistService = `${NAME}-memberlist`;
@@ -151,7 +153,7 @@ export class Loki extends Construct {
           }
           : { filesystem: { chunks_directory: `${DATA}/chunks`, rules_directory: `${DATA}/rules` } },
       },
-      ...(clustered ? { memberlist: { join_members: [`${memberlistService}.${namespace}.svc.cluster.local:${PORTS.memberlist.port}`], bind_port: PORTS.memberlist.port } } : {}),
+      ...(clustered ? { memberlist: { join_members: [`${serviceHost(memberlistService, namespace)}:${PORTS.memberlist.port}`], bind_port: PORTS.memberlist.port } } : {}),
       schema_config: {
         configs: [{ from: schemaFrom, store: 'tsdb', object_store: store, schema: 'v13', index: { prefix: 'index_', period: '24h' } }],
       },

@@ -5,7 +5,7 @@ import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { CollectorConfig } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
-import { ServicePort, bindClusterRole, containerPorts, service, serviceAccount } from './private/component';
+import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
   spreadReplicas,
@@ -99,11 +99,11 @@ export class OtelCollector extends Construct {
       throw validationError(this, `'lokiOtlpUrl' must end in /otlp (the exporter appends /v1/logs), got ${show(props.lokiOtlpUrl)}`);
     }
 
-    const host = `${NAME}.${namespace}.svc.cluster.local`;
-    this.otlpGrpcUrl = `http://${host}:${PORTS.otlpGrpc.port}`;
-    this.otlpHttpUrl = `http://${host}:${PORTS.otlpHttp.port}`;
-    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
-    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: PORTS.metrics.name };
+    const endpoint = endpoints(NAME, namespace, PORTS.metrics);
+    this.otlpGrpcUrl = endpoint.url(PORTS.otlpGrpc);
+    this.otlpHttpUrl = endpoint.url(PORTS.otlpHttp);
+    this.peer = endpoint.peer;
+    this.metricsTarget = endpoint.metricsTarget;
 
     const head = ['memory_limiter', 'k8s_attributes', 'resource/cluster'];
     this.config = {

@@ -9,7 +9,7 @@ import {
 } from './private/workload';
 import { PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, podScrapeConfig } from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
-import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, service, serviceAccount } from './private/component';
+import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount } from './private/component';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Prometheus}. */
@@ -120,10 +120,11 @@ export class Prometheus extends Construct {
       throw validationError(this, `'maxExemplars' must be a non-negative integer, got ${maxExemplars}`);
     }
 
-    this.url = `http://${NAME}.${namespace}.svc.cluster.local:${PORT}`;
+    const endpoint = endpoints(NAME, namespace, HTTP);
+    this.url = endpoint.url(HTTP);
     this.remoteWriteUrl = `${this.url}/api/v1/write`;
-    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: HTTP.name };
-    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
+    this.metricsTarget = endpoint.metricsTarget;
+    this.peer = endpoint.peer;
 
     const retentionSize = Size.mebibytes(Math.floor(this.volumeSize.toMebibytes() * 0.85));
     const renderConfig = (): PrometheusConfig => ({

@@ -5,7 +5,7 @@ import { chartNamespace, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { PodScrapeTarget } from './prometheus-config';
 import { PromtailConfig } from './promtail-config';
-import { ServicePort, bindClusterRole, containerPorts, serviceAccount } from './private/component';
+import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
 import { checksum, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
@@ -65,8 +65,9 @@ export class Promtail extends Construct {
     if (!/^https?:\/\/[^\s/]+\/loki\/api\/v1\/push$/.test(props.lokiPushUrl)) {
       throw validationError(this, `'lokiPushUrl' must be a Loki push URL ending in /loki/api/v1/push, got ${JSON.stringify(props.lokiPushUrl)}`);
     }
-    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
-    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: HTTP.name };
+    const endpoint = endpoints(NAME, namespace, HTTP);
+    this.peer = endpoint.peer;
+    this.metricsTarget = endpoint.metricsTarget;
 
     this.config = {
       server: { http_listen_port: HTTP.port, grpc_listen_port: 0, log_level: 'info', log_format: 'json' },

@@ -5,7 +5,7 @@ import { chartNamespace, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { hours, quantity } from '../private/units';
 import { PodScrapeTarget } from './prometheus-config';
-import { S3_ENV, ServicePort, containerPorts, dataVolumeClaim, s3CredentialEnv, service, serviceAccount } from './private/component';
+import { S3_ENV, ServicePort, containerPorts, dataVolumeClaim, endpoints, s3CredentialEnv, service, serviceAccount } from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
@@ -107,11 +107,11 @@ export class Tempo extends Construct {
     }
     if (volumeSize.toMebibytes() < 1024) throw validationError(this, `'volumeSize' must be at least 1Gi, got ${quantity(volumeSize)}`);
 
-    const host = `${NAME}.${namespace}.svc.cluster.local`;
-    this.url = `http://${host}:${PORTS.http.port}`;
-    this.otlpGrpcEndpoint = `${host}:${PORTS.otlpGrpc.port}`;
-    this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
-    this.metricsTarget = { job: NAME, namespace, selector: selectorLabels(NAME), port: PORTS.http.name };
+    const endpoint = endpoints(NAME, namespace, PORTS.http);
+    this.url = endpoint.url(PORTS.http);
+    this.otlpGrpcEndpoint = `${endpoint.host}:${PORTS.otlpGrpc.port}`;
+    this.peer = endpoint.peer;
+    this.metricsTarget = endpoint.metricsTarget;
 
     const retention = hours(this.retention);
     this.config = {

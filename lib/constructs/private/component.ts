@@ -2,7 +2,8 @@ import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { quantity } from '../../private/units';
-import { ObjectStorage } from '../types';
+import { PodScrapeTarget } from '../prometheus-config';
+import { ObjectStorage, WorkloadPeer } from '../types';
 import { secretEnv, selectorLabels } from './workload';
 
 /** A port a component serves. */
@@ -12,6 +13,38 @@ export interface ServicePort {
   readonly port: number;
   /** `http`, `grpc` or `tcp`: tells Istio and humans what speaks on it. */
   readonly appProtocol?: string;
+}
+
+/** The in-cluster DNS name of a Service: `<name>.<namespace>.svc.cluster.local`. */
+export function serviceHost(name: string, namespace: string): string {
+  return `${name}.${namespace}.svc.cluster.local`;
+}
+
+/** How other constructs reach a component: its Service, its pods and its metrics. */
+export interface ComponentEndpoints {
+  /** `<name>.<namespace>.svc.cluster.local`, the host of the component's Service. */
+  readonly host: string;
+  /** The component's pods, for network policies. */
+  readonly peer: WorkloadPeer;
+  /** What the component exposes for scraping. */
+  readonly metricsTarget: PodScrapeTarget;
+  /** `http://<host>:<port>`. */
+  url(port: ServicePort): string;
+}
+
+/**
+ * The endpoints of a component whose Service and pods are named and selected by `app.kubernetes.io/name: <name>`.
+ *
+ * @param metricsPort the container port that serves `/metrics`
+ */
+export function endpoints(name: string, namespace: string, metricsPort: ServicePort): ComponentEndpoints {
+  const host = serviceHost(name, namespace);
+  return {
+    host,
+    peer: { name, namespace, selector: selectorLabels(name) },
+    metricsTarget: { job: name, namespace, selector: selectorLabels(name), port: metricsPort.name },
+    url: port => `http://${host}:${port.port}`,
+  };
 }
 
 /** A ServiceAccount with the token mounted only when the component calls the API server. */
