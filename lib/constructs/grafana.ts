@@ -160,7 +160,7 @@ export class Grafana extends Construct {
     const account = serviceAccount(this, NAME, false);
     service(this, NAME, [HTTP]);
 
-    const topologySpreadConstraints = spreadReplicas(this, {
+    const spread = spreadReplicas(this, {
       name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment',
     });
 
@@ -181,7 +181,7 @@ export class Grafana extends Construct {
               serviceAccountName: account.name,
               automountServiceAccountToken: false,
               securityContext: podSecurityContext({ user: 472, group: 472 }),
-              ...(topologySpreadConstraints.length > 0 ? { topologySpreadConstraints } : {}),
+              ...spread,
               containers: [{
                 name: NAME,
                 image: this.image,

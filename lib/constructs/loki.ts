@@ -194,7 +194,7 @@ export class Loki extends Construct {
     if (clustered) {
       service(this, NAME, [PORTS.memberlist], { id: 'MemberlistService', name: memberlistService, headless: true, publishNotReadyAddresses: true });
     }
-    const topologySpreadConstraints = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'StatefulSet' });
+    const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'StatefulSet' });
 
     new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: NAME },
@@ -211,7 +211,7 @@ export class Loki extends Construct {
             automountServiceAccountToken: false,
             securityContext: podSecurityContext({ user: 10001, group: 10001 }),
             terminationGracePeriodSeconds: 300,
-            ...(topologySpreadConstraints.length > 0 ? { topologySpreadConstraints } : {}),
+            ...spread,
             containers: [{
               name: NAME,
               image: this.image,

@@ -163,7 +163,7 @@ export class OtelCollector extends Construct {
     ]);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
     service(this, NAME, [PORTS.otlpGrpc, PORTS.otlpHttp]);
-    const topologySpreadConstraints = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment' });
+    const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment' });
     const goMemLimitMiB = Math.floor(resources.memoryLimit.toMebibytes() * 0.8);
 
     new k8s.KubeDeployment(this, 'Resource', {
@@ -177,7 +177,7 @@ export class OtelCollector extends Construct {
             serviceAccountName: account.name,
             automountServiceAccountToken: true,
             securityContext: podSecurityContext({ user: 10001, group: 10001 }),
-            ...(topologySpreadConstraints.length > 0 ? { topologySpreadConstraints } : {}),
+            ...spread,
             containers: [{
               name: NAME,
               image: this.image,

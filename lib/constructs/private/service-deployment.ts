@@ -65,7 +65,7 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
           automountServiceAccountToken: false,
           securityContext: podSecurityContext({ user: IMAGE.runAsUser, group: IMAGE.runAsGroup }),
           terminationGracePeriodSeconds: minTerminationGracePeriodSeconds() + 8,
-          ...(spread.length > 0 ? { topologySpreadConstraints: spread } : {}),
+          ...spread,
           containers: [{
             name: o.contract.name,
             image: o.image,

@@ -100,21 +100,23 @@ export interface SpreadOptions {
  * Spreads the replicas of a workload over nodes (required) and zones (preferred) and keeps all but one of them up
  * during voluntary disruptions. A single replica gets neither: a budget would block every node drain.
  *
- * @returns the topology spread constraints for the pod spec, empty for a single replica
+ * @returns the topology spread constraints to spread into the pod spec; an empty object for a single replica
  */
-export function spreadReplicas(scope: Construct, options: SpreadOptions): k8s.TopologySpreadConstraint[] {
-  if (options.replicas <= 1) return [];
+export function spreadReplicas(scope: Construct, options: SpreadOptions): Pick<k8s.PodSpec, 'topologySpreadConstraints'> {
+  if (options.replicas <= 1) return {};
   new k8s.KubePodDisruptionBudget(scope, `DisruptionBudget-${options.name}`, {
     metadata: { name: options.name },
     spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: options.selector } },
   });
   const matchLabelKeys = options.kind === 'Deployment' ? ['pod-template-hash'] : undefined;
-  return [
-    { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule',
-      labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
-    { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway',
-      labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
-  ];
+  return {
+    topologySpreadConstraints: [
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule',
+        labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
+    ],
+  };
 }
 
 /** An environment variable read from a Secret key: how every credential reaches a container. */
