@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CANARY_PIN, PATHS, ServiceContract, TRACKS, Track } from '../../apps/contract';
 import { DestinationRule, VirtualService, VirtualServiceSpecHttp } from '../../imports/networking.istio.io';
-import { chartNamespace, show, validationError } from '../errors';
+import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { goDuration } from '../private/units';
 import { serviceAccount, serviceHost } from './private/component';
 import { serviceDeployment } from './private/service-deployment';
@@ -27,8 +27,8 @@ export interface CanaryServiceProps {
    */
   readonly split?: TrafficSplit;
   /**
-   * Replicas of the stable Deployment. The canary runs the share its weight asks for, at least one, so capacity
-   * follows traffic.
+   * Replicas of the stable Deployment, 1 to 50 (the range the environments allow). The canary runs the share its
+   * weight asks for, at least one, so capacity follows traffic.
    * @default 1
    */
   readonly stableReplicas?: number;
@@ -100,9 +100,7 @@ export class CanaryService extends Construct {
     if (this.split.hasCanary !== (props.canaryImage !== undefined)) {
       throw validationError(this, `'canaryImage' must be set exactly when the split has a canary (weight ${this.split.canaryPercent}), got ${show(props.canaryImage)}`);
     }
-    if (!Number.isInteger(stableReplicas) || stableReplicas < 1) {
-      throw validationError(this, `'stableReplicas' must be a positive integer, got ${show(stableReplicas)}`);
-    }
+    checkInteger(this, 'stableReplicas', stableReplicas, 1, 50);
     this.host = serviceHost(this.name, namespace);
     this.url = `http://${this.host}:${this.port}`;
     this.peer = { name: this.name, namespace, selector: { app: this.name } };

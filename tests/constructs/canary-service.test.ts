@@ -167,8 +167,8 @@ describe('CanaryService', () => {
       expect(() => render({ split: TrafficSplit.canary(10) })).toThrow("[test/Backend] 'canaryImage' must be set exactly when the split has a canary (weight 10), got undefined");
       expect(() => render({ canaryImage: 'r/b:2' })).toThrow("'canaryImage' must be set exactly when the split has a canary (weight 0), got \"r/b:2\"");
     });
-    test('fails on a replica count that is not a positive integer', () => {
-      expect(() => render({ stableReplicas: 0 })).toThrow("'stableReplicas' must be a positive integer, got 0");
+    test.each([0, 51, 2.5])('fails on a replica count that is not an integer from 1 to 50: %p', stableReplicas => {
+      expect(() => render({ stableReplicas })).toThrow(`[test/Backend] 'stableReplicas' must be an integer from 1 to 50, got ${stableReplicas}`);
     });
     test('fails outside a namespaced chart', () => {
       expect(() => new CanaryService(new Chart(Testing.app(), 'c'), 'S', BASE)).toThrow('CanaryService must be placed in a chart with a namespace');
