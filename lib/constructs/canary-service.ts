@@ -1,11 +1,10 @@
 import { Duration, Size } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CANARY_PIN, PATHS, ServiceContract, TRACKS, Track } from '../../apps/contract';
 import { DestinationRule, VirtualService, VirtualServiceSpecHttp } from '../../imports/networking.istio.io';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { goDuration } from '../private/units';
-import { serviceAccount, serviceHost } from './private/component';
+import { service, serviceAccount, serviceHost } from './private/component';
 import { serviceDeployment } from './private/service-deployment';
 import { TrafficSplit } from './traffic-split';
 import { ContainerResources, WorkloadPeer } from './types';
@@ -128,14 +127,8 @@ export class CanaryService extends Construct {
       });
     }
 
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, labels: { app: this.name } },
-      spec: {
-        // both tracks: the VirtualService's subsets decide who gets what
-        selector: { app: this.name },
-        ports: [{ name: 'http', port: this.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: 'http' }],
-      },
-    });
+    // both tracks: the VirtualService's subsets decide who gets what
+    service(this, this.name, [{ name: 'http', port: this.port, appProtocol: 'http' }], { selector: { app: this.name } });
 
     new DestinationRule(this, 'DestinationRule', {
       metadata: { name: this.name },

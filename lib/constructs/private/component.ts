@@ -65,16 +65,19 @@ export interface ServiceOptions {
   readonly headless?: boolean;
   /** Publish pods before they are ready (memberlist peers must find each other to become ready). @default false */
   readonly publishNotReadyAddresses?: boolean;
+  /** Labels of the pods to select; the Service carries them too. @default - `app.kubernetes.io/name: <component>` */
+  readonly selector?: Readonly<Record<string, string>>;
 }
 
-/** A Service selecting the component's pods by name, targeting the container ports by name. */
+/** A Service selecting the component's pods (by name unless told otherwise), targeting the container ports by name. */
 export function service(scope: Construct, component: string, ports: readonly ServicePort[], options: ServiceOptions = {}): k8s.KubeService {
+  const selector = options.selector ?? selectorLabels(component);
   return new k8s.KubeService(scope, options.id ?? 'Service', {
-    metadata: { name: options.name ?? component, labels: selectorLabels(component) },
+    metadata: { name: options.name ?? component, labels: { ...selector } },
     spec: {
       ...(options.headless ? { clusterIp: 'None' } : {}),
       ...(options.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
-      selector: selectorLabels(component),
+      selector: { ...selector },
       ports: ports.map(p => ({
         name: p.name,
         port: p.port,
