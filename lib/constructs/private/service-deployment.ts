@@ -4,6 +4,7 @@ import {
   DOWNWARD_API_ENV, ENV, IMAGE, OTEL_ENV, PATHS, ServiceContract, Track, minTerminationGracePeriodSeconds, otelResourceAttributes,
 } from '../../../apps/contract';
 import { ContainerResources } from '../types';
+import { containerPorts } from './component';
 import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements, spreadReplicas } from './workload';
 
 /** What one track's Deployment of a service needs. */
@@ -69,7 +70,7 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
           containers: [{
             name: o.contract.name,
             image: o.image,
-            ports: [{ name: 'http', containerPort: o.contract.defaultPort, protocol: 'TCP' }],
+            ports: containerPorts([{ name: 'http', port: o.contract.defaultPort }]),
             env: [
               { name: ENV.port, value: String(o.contract.defaultPort) },
               { name: ENV.appVersion, value: o.track },
