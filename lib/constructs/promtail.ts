@@ -6,7 +6,7 @@ import { IMAGES } from '../images';
 import { PodScrapeTarget } from './prometheus-config';
 import { PromtailConfig } from './promtail-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
-import { checksum, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
+import { checksum, fieldEnv, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
@@ -136,7 +136,7 @@ export class Promtail extends Construct {
               name: NAME,
               image: this.image,
               args: ['-config.file=/etc/promtail/promtail.yaml'],
-              env: [{ name: 'HOSTNAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+              env: [fieldEnv('HOSTNAME', 'spec.nodeName')],
               ports: containerPorts([HTTP]),
               readinessProbe: httpProbe('/ready', HTTP.name, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 5 }),
               // not /ready: it reports "no files to tail", which a restart would not fix

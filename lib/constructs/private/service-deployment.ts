@@ -5,7 +5,7 @@ import {
 } from '../../../apps/contract';
 import { ContainerResources } from '../types';
 import { containerPorts } from './component';
-import { containerSecurityContext, httpProbe, podSecurityContext, resourceRequirements, spreadReplicas } from './workload';
+import { containerSecurityContext, fieldEnv, httpProbe, podSecurityContext, resourceRequirements, spreadReplicas } from './workload';
 
 /** What one track's Deployment of a service needs. */
 export interface ServiceDeploymentOptions {
@@ -40,7 +40,6 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
   const name = `${o.contract.name}-${o.track}`;
   const selector = { app: o.contract.name, version: o.track };
   const spread = spreadReplicas(scope, { name, replicas: o.replicas, selector, kind: 'Deployment' });
-  const fieldEnv = (envName: string, fieldPath: string): k8s.EnvVar => ({ name: envName, valueFrom: { fieldRef: { fieldPath } } });
   return new k8s.KubeDeployment(scope, id, {
     metadata: { name, labels: { app: o.contract.name, version: o.track } },
     spec: {

@@ -123,3 +123,8 @@ export function spreadReplicas(scope: Construct, options: SpreadOptions): Pick<k
 export function secretEnv(name: string, ref: SecretKeyRef): k8s.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
 }
+
+/** An environment variable from a field of the pod (the Downward API): `metadata.name`, `spec.nodeName`, … */
+export function fieldEnv(name: string, fieldPath: string): k8s.EnvVar {
+  return { name, valueFrom: { fieldRef: { fieldPath } } };
+}
