@@ -6,7 +6,7 @@ import { IMAGES } from '../images';
 import { PodScrapeTarget } from './prometheus-config';
 import { PromtailConfig } from './promtail-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
-import { checksum, fieldEnv, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
+import { checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
@@ -109,6 +109,8 @@ export class Promtail extends Construct {
     const account = serviceAccount(this, NAME, true);
     bindClusterRole(this, namespace, NAME, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'promtail.yaml': configYaml } });
+    // the shared container context except runAsNonRoot, which the pod's context sets to false
+    const { runAsNonRoot: _rootPod, ...securityContext } = containerSecurityContext();
 
     new k8s.KubeDaemonSet(this, 'Resource', {
       metadata: { name: NAME },
@@ -144,13 +146,7 @@ export class Promtail extends Construct {
                 tcpSocket: { port: k8s.IntOrString.fromString(HTTP.name) }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 6,
               },
               resources: resourceRequirements(resources),
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                privileged: false,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext,
               volumeMounts: [
                 { name: 'config', mountPath: '/etc/promtail', readOnly: true },
                 { name: 'run', mountPath: '/run/promtail' },
