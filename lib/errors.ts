@@ -1,6 +1,6 @@
-import { Chart, Duration } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { goDuration } from './private/units';
+import { goDuration, quantity } from './private/units';
 
 /**
  * An error in what a construct was given, prefixed with the construct path so the reader knows where to look.
@@ -40,4 +40,26 @@ export function checkInteger(scope: IConstruct, prop: string, value: number, min
   if (!Number.isInteger(value) || value < min || value > max) {
     throw validationError(scope, `'${prop}' must be an integer from ${min} to ${max}, got ${show(value)}`);
   }
+}
+
+/**
+ * Checks that a duration prop is a whole number of hours, at least `minHours`.
+ *
+ * @param reason why the minimum, shown in parentheses after it
+ * @throws naming the prop, the minimum and the value
+ */
+export function checkWholeHours(scope: IConstruct, prop: string, value: Duration, minHours: number, reason?: string): void {
+  const hours = value.toHours({ integral: false });
+  if (!Number.isInteger(hours) || hours < minHours) {
+    throw validationError(scope, `'${prop}' must be whole hours, at least ${minHours}h${reason ? ` (${reason})` : ''}, got ${show(value)}`);
+  }
+}
+
+/**
+ * Checks that a size prop is at least `min`.
+ *
+ * @throws naming the prop, the minimum and the value
+ */
+export function checkMinSize(scope: IConstruct, prop: string, value: Size, min: Size): void {
+  if (value.toMebibytes() < min.toMebibytes()) throw validationError(scope, `'${prop}' must be at least ${quantity(min)}, got ${quantity(value)}`);
 }

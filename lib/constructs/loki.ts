@@ -1,9 +1,9 @@
 import { Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { chartNamespace, checkInteger, show, validationError } from '../errors';
+import { chartNamespace, checkInteger, checkMinSize, checkWholeHours, show, validationError } from '../errors';
 import { IMAGES } from '../images';
-import { hours, quantity } from '../private/units';
+import { hours } from '../private/units';
 import { LokiConfig } from './loki-config';
 import { PodScrapeTarget } from './prometheus-config';
 import {
@@ -111,14 +111,11 @@ export class Loki extends Construct {
     if (this.replicas > 1 && !storage) {
       throw validationError(this, `'replicas' must be 1 unless 'objectStorage' is set (replicas cannot share a filesystem), got ${this.replicas}`);
     }
-    const retentionHours = this.retention.toHours({ integral: false });
-    if (!Number.isInteger(retentionHours) || retentionHours < 24) {
-      throw validationError(this, `'retention' must be whole hours, at least 24h (the index period), got ${show(this.retention)}`);
-    }
+    checkWholeHours(this, 'retention', this.retention, 24, 'the index period');
     if (!/^\d{4}-\d{2}-\d{2}$/.test(schemaFrom) || Number.isNaN(Date.parse(schemaFrom))) {
       throw validationError(this, `'schemaFrom' must be a date YYYY-MM-DD, got ${show(schemaFrom)}`);
     }
-    if (volumeSize.toMebibytes() < 1024) throw validationError(this, `'volumeSize' must be at least 1Gi, got ${quantity(volumeSize)}`);
+    checkMinSize(this, 'volumeSize', volumeSize, Size.gibibytes(1));
 
     const endpoint = endpoints(NAME, namespace, PORTS.http);
     this.url = endpoint.url(PORTS.http);

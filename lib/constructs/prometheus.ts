@@ -1,9 +1,9 @@
 import { Duration, Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { chartNamespace, show, validationError } from '../errors';
+import { chartNamespace, checkMinSize, show, validationError } from '../errors';
 import { IMAGES } from '../images';
-import { goDuration, promBytes, quantity } from '../private/units';
+import { goDuration, promBytes } from '../private/units';
 import {
   containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
@@ -109,9 +109,7 @@ export class Prometheus extends Construct {
     if (this.retention.toSeconds() < 7200) {
       throw validationError(this, `'retention' must be at least 2h (one TSDB block), got ${show(this.retention)}`);
     }
-    if (this.volumeSize.toMebibytes() < 1024) {
-      throw validationError(this, `'volumeSize' must be at least 1Gi, got ${quantity(this.volumeSize)}`);
-    }
+    checkMinSize(this, 'volumeSize', this.volumeSize, Size.gibibytes(1));
     const interval = this.scrapeInterval.toMilliseconds();
     if (interval < 1000 || interval > 300_000 || interval % 1000 !== 0) {
       throw validationError(this, `'scrapeInterval' must be whole seconds from 1s to 5m, got ${show(this.scrapeInterval)}`);

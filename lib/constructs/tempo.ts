@@ -1,9 +1,9 @@
 import { Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { chartNamespace, show, validationError } from '../errors';
+import { chartNamespace, checkMinSize, checkWholeHours, show, validationError } from '../errors';
 import { IMAGES } from '../images';
-import { hours, quantity } from '../private/units';
+import { hours } from '../private/units';
 import { PodScrapeTarget } from './prometheus-config';
 import { S3_ENV, ServicePort, containerPorts, dataVolumeClaim, endpoints, s3CredentialEnv, service, serviceAccount } from './private/component';
 import {
@@ -98,14 +98,11 @@ export class Tempo extends Construct {
     const storage = props.objectStorage;
 
     const namespace = chartNamespace(this, 'Tempo');
-    const retentionHours = this.retention.toHours({ integral: false });
-    if (!Number.isInteger(retentionHours) || retentionHours < 1) {
-      throw validationError(this, `'retention' must be whole hours, at least 1h, got ${show(this.retention)}`);
-    }
+    checkWholeHours(this, 'retention', this.retention, 1);
     if (props.remoteWriteUrl !== undefined && !/^https?:\/\/\S+\/api\/v1\/write$/.test(props.remoteWriteUrl)) {
       throw validationError(this, `'remoteWriteUrl' must be a Prometheus remote-write URL ending in /api/v1/write, got ${show(props.remoteWriteUrl)}`);
     }
-    if (volumeSize.toMebibytes() < 1024) throw validationError(this, `'volumeSize' must be at least 1Gi, got ${quantity(volumeSize)}`);
+    checkMinSize(this, 'volumeSize', volumeSize, Size.gibibytes(1));
 
     const endpoint = endpoints(NAME, namespace, PORTS.http);
     this.url = endpoint.url(PORTS.http);
