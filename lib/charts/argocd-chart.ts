@@ -1,9 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Application } from '../../imports/argocd-application-argoproj.io';
-import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
 import { GitOpsSettings } from '../config/environment';
-import { ArgoCdApplications, ChartApplication, IN_CLUSTER, RESOURCES_FINALIZER, ResourceKind, SYNC_POLICY } from '../constructs/argocd-applications';
+import { ArgoCdApplications, ChartApplication, ResourceKind, appProject, directoryApplication } from '../constructs/argocd-applications';
 import { CLUSTER_SCOPED_KINDS, StackChart } from './stack-chart';
 
 /** Properties of {@link ArgoCdChart}. */
@@ -53,24 +51,20 @@ export class BootstrapChart extends StackChart {
   public constructor(scope: Construct, id: string, props: BootstrapChartProps) {
     super(scope, id, { namespace: props.gitops.argocdNamespace, labels: { 'app.kubernetes.io/part-of': 'obs-canary' } });
     const project = `${PROJECT}-bootstrap`;
-    new AppProject(this, 'Project', {
-      metadata: { name: project },
-      spec: {
-        description: 'The root Application of obs-canary: creates the project and Applications of the charts',
-        sourceRepos: [props.gitops.repoURL],
-        destinations: [{ server: IN_CLUSTER, namespace: props.gitops.argocdNamespace }],
-        clusterResourceWhitelist: [],
-        namespaceResourceWhitelist: [{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }],
-      },
+    appProject(this, 'Project', {
+      name: project,
+      description: 'The root Application of obs-canary: creates the project and Applications of the charts',
+      repoURL: props.gitops.repoURL,
+      namespaces: [props.gitops.argocdNamespace],
+      kinds: () => ({ cluster: [], namespaced: [{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }] }),
     });
-    new Application(this, 'Root', {
-      metadata: { name: `${PROJECT}-root`, finalizers: [RESOURCES_FINALIZER] },
-      spec: {
-        project,
-        source: { repoUrl: props.gitops.repoURL, targetRevision: props.gitops.targetRevision, path: props.path, directory: { recurse: false } },
-        destination: { server: IN_CLUSTER, namespace: props.gitops.argocdNamespace },
-        syncPolicy: SYNC_POLICY,
-      },
+    directoryApplication(this, 'Root', {
+      name: `${PROJECT}-root`,
+      project,
+      repoURL: props.gitops.repoURL,
+      targetRevision: props.gitops.targetRevision,
+      path: props.path,
+      namespace: props.gitops.argocdNamespace,
     });
   }
 }

@@ -11,6 +11,12 @@ export interface ResourceKind {
   readonly kind: string;
 }
 
+/** The kinds an AppProject allows, cluster-scoped and namespaced. */
+export interface ResourceKinds {
+  readonly cluster: readonly ResourceKind[];
+  readonly namespaced: readonly ResourceKind[];
+}
+
 /** One chart directory deployed by one Application. */
 export interface ChartApplication {
   /** Chart id: the directory `dist/<env>/<chart>/`. */
@@ -33,13 +39,13 @@ export interface ArgoCdApplicationsProps {
   readonly project: string;
   readonly applications: readonly ChartApplication[];
   /** Kinds the Applications may create: what the charts render (read at synth time). */
-  readonly kinds: () => { readonly cluster: readonly ResourceKind[]; readonly namespaced: readonly ResourceKind[] };
+  readonly kinds: () => ResourceKinds;
 }
 
 /** The finalizer that makes deleting an Application delete what it deployed (foreground cascade). */
-export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
+const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 /** The in-cluster API server, as Argo CD names it. */
-export const IN_CLUSTER = 'https://kubernetes.default.svc';
+const IN_CLUSTER = 'https://kubernetes.default.svc';
 
 /**
  * An AppProject restricted to one repository, the charts' namespaces and the kinds they render, and one Application
@@ -54,37 +60,102 @@ export class ArgoCdApplications extends Construct {
     super(scope, id);
     if (props.applications.length === 0) throw validationError(this, `'applications' must name at least one chart, got ${show(props.applications)}`);
     const names: Record<string, string> = {};
-    new AppProject(this, 'Resource', {
-      metadata: { name: props.project },
-      spec: {
-        description: `Charts rendered from ${props.repoURL} (${props.path})`,
-        sourceRepos: [props.repoURL],
-        destinations: [...new Set(props.applications.map(a => a.namespace))].map(namespace => ({ server: IN_CLUSTER, namespace })),
-        clusterResourceWhitelist: Lazy.any({ produce: () => props.kinds().cluster.map(k => ({ group: k.group, kind: k.kind })) }),
-        namespaceResourceWhitelist: Lazy.any({ produce: () => props.kinds().namespaced.map(k => ({ group: k.group, kind: k.kind })) }),
-        // objects in these namespaces that no chart renders are shown as orphaned, so hand-made changes stand out
-        orphanedResources: { warn: true },
-      },
+    appProject(this, 'Resource', {
+      name: props.project,
+      description: `Charts rendered from ${props.repoURL} (${props.path})`,
+      repoURL: props.repoURL,
+      namespaces: [...new Set(props.applications.map(a => a.namespace))],
+      kinds: props.kinds,
+      // objects in these namespaces that no chart renders are shown as orphaned, so hand-made changes stand out
+      warnOrphaned: true,
     });
     for (const app of props.applications) {
       const name = `${props.project}-${app.chart}`;
       names[app.chart] = name;
-      new Application(this, app.chart, {
-        metadata: {
-          name,
-          annotations: { 'argocd.argoproj.io/sync-wave': String(app.syncWave) },
-          finalizers: [RESOURCES_FINALIZER],
-        },
-        spec: {
-          project: props.project,
-          source: { repoUrl: props.repoURL, targetRevision: props.targetRevision, path: `${props.path}/${app.chart}`, directory: { recurse: false } },
-          destination: { server: IN_CLUSTER, namespace: app.namespace },
-          syncPolicy: SYNC_POLICY,
-        },
+      directoryApplication(this, app.chart, {
+        name,
+        project: props.project,
+        repoURL: props.repoURL,
+        targetRevision: props.targetRevision,
+        path: `${props.path}/${app.chart}`,
+        namespace: app.namespace,
+        syncWave: app.syncWave,
       });
     }
     this.applicationNames = names;
   }
+}
+
+/** Options of {@link appProject}. */
+export interface AppProjectOptions {
+  readonly name: string;
+  readonly description: string;
+  /** The one repository the project's Applications may sync from. */
+  readonly repoURL: string;
+  /** Namespaces of the in-cluster API server the Applications may deploy to. */
+  readonly namespaces: readonly string[];
+  /** Kinds the Applications may create (read at synth time). */
+  readonly kinds: () => ResourceKinds;
+  /**
+   * Warn about objects in the destination namespaces that no Application manages.
+   * @default false
+   */
+  readonly warnOrphaned?: boolean;
+}
+
+/** An AppProject restricted to one repository, in-cluster namespaces and a list of kinds. */
+export function appProject(scope: Construct, id: string, options: AppProjectOptions): AppProject {
+  const whitelist = (kinds: readonly ResourceKind[]) => kinds.map(k => ({ group: k.group, kind: k.kind }));
+  return new AppProject(scope, id, {
+    metadata: { name: options.name },
+    spec: {
+      description: options.description,
+      sourceRepos: [options.repoURL],
+      destinations: options.namespaces.map(namespace => ({ server: IN_CLUSTER, namespace })),
+      clusterResourceWhitelist: Lazy.any({ produce: () => whitelist(options.kinds().cluster) }),
+      namespaceResourceWhitelist: Lazy.any({ produce: () => whitelist(options.kinds().namespaced) }),
+      ...(options.warnOrphaned ? { orphanedResources: { warn: true } } : {}),
+    },
+  });
+}
+
+/** Options of {@link directoryApplication}. */
+export interface DirectoryApplicationOptions {
+  readonly name: string;
+  /** The AppProject the Application belongs to. */
+  readonly project: string;
+  readonly repoURL: string;
+  /** Branch, tag or commit. */
+  readonly targetRevision: string;
+  /** The directory to sync (not recursively). */
+  readonly path: string;
+  /** Namespace of the in-cluster API server to deploy to. */
+  readonly namespace: string;
+  /**
+   * Argo CD sync wave.
+   * @default - no annotation (wave 0)
+   */
+  readonly syncWave?: number;
+}
+
+/**
+ * An Application syncing one directory of the repository into the cluster Argo CD runs in, with {@link SYNC_POLICY}
+ * and the finalizer that deletes what it deployed when it is deleted.
+ */
+export function directoryApplication(scope: Construct, id: string, options: DirectoryApplicationOptions): Application {
+  return new Application(scope, id, {
+    metadata: {
+      name: options.name,
+      ...(options.syncWave !== undefined ? { annotations: { 'argocd.argoproj.io/sync-wave': String(options.syncWave) } } : {}),
+      finalizers: [RESOURCES_FINALIZER],
+    },
+    spec: {
+      project: options.project,
+      source: { repoUrl: options.repoURL, targetRevision: options.targetRevision, path: options.path, directory: { recurse: false } },
+      destination: { server: IN_CLUSTER, namespace: options.namespace },
+      syncPolicy: SYNC_POLICY,
+    },
+  });
 }
 
 /**
