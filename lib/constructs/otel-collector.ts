@@ -70,8 +70,6 @@ export class OtelCollector extends Construct {
   public readonly ports = PORTS;
   /** Where applications send OTLP over gRPC (`http://host:4317`, the form `OTEL_EXPORTER_OTLP_ENDPOINT` takes). */
   public readonly otlpGrpcUrl: string;
-  /** Where applications send OTLP over HTTP. */
-  public readonly otlpHttpUrl: string;
   /** The Collector's own metrics. */
   public readonly metricsTarget: PodScrapeTarget;
   /** The Collector's pods, for network policies. */
@@ -101,7 +99,6 @@ export class OtelCollector extends Construct {
 
     const endpoint = endpoints(NAME, namespace, PORTS.metrics);
     this.otlpGrpcUrl = endpoint.url(PORTS.otlpGrpc);
-    this.otlpHttpUrl = endpoint.url(PORTS.otlpHttp);
     this.peer = endpoint.peer;
     this.metricsTarget = endpoint.metricsTarget;
 

@@ -239,9 +239,4 @@ export class Prometheus extends Construct {
     }
     this.ruleGroups.push(group);
   }
-
-  /** The scrape jobs added so far (a copy), not counting Prometheus's own. */
-  public get scrapeJobs(): readonly ScrapeConfig[] {
-    return [...this.scrapeConfigs];
-  }
 }
