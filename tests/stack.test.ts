@@ -25,3 +25,13 @@ describe('the stack wires the dashboards to the rollout state', () => {
     expect(volume.projected.sources.map((s: any) => s.configMap.name)).toEqual(['grafana-dashboards-canary', 'grafana-dashboards-services']);
   });
 });
+
+describe('every chart of the stack', () => {
+  const { charts } = synthStack(ENVIRONMENTS.local, 'canary');
+
+  test.each(Object.keys(charts))('labels every object of %s as part of obs-canary', chart => {
+    expect(charts[chart].length).toBeGreaterThan(0);
+    const unlabelled = charts[chart].filter(o => o.metadata.labels?.['app.kubernetes.io/part-of'] !== 'obs-canary').map(o => `${o.kind}/${o.metadata.name}`);
+    expect(unlabelled).toEqual([]);
+  });
+});

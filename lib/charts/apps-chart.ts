@@ -40,7 +40,7 @@ export class AppsChart extends StackChart {
   public readonly network: NetworkPolicies;
 
   public constructor(scope: Construct, id: string, props: AppsChartProps) {
-    super(scope, id, { namespace: APPS_NAMESPACE, labels: { 'app.kubernetes.io/part-of': 'obs-canary' } });
+    super(scope, id, { namespace: APPS_NAMESPACE });
     const { env, rollouts } = props;
 
     new k8s.KubeNamespace(this, 'Namespace', {

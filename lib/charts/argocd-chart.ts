@@ -24,7 +24,7 @@ export class ArgoCdChart extends StackChart {
   public readonly applications: ArgoCdApplications;
 
   public constructor(scope: Construct, id: string, props: ArgoCdChartProps) {
-    super(scope, id, { namespace: props.gitops.argocdNamespace, labels: { 'app.kubernetes.io/part-of': 'obs-canary' } });
+    super(scope, id, { namespace: props.gitops.argocdNamespace });
     this.applications = new ArgoCdApplications(this, 'Applications', {
       repoURL: props.gitops.repoURL,
       targetRevision: props.gitops.targetRevision,
@@ -49,7 +49,7 @@ export interface BootstrapChartProps {
  */
 export class BootstrapChart extends StackChart {
   public constructor(scope: Construct, id: string, props: BootstrapChartProps) {
-    super(scope, id, { namespace: props.gitops.argocdNamespace, labels: { 'app.kubernetes.io/part-of': 'obs-canary' } });
+    super(scope, id, { namespace: props.gitops.argocdNamespace });
     const project = `${PROJECT}-bootstrap`;
     appProject(this, 'Project', {
       name: project,

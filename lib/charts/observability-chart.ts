@@ -34,7 +34,7 @@ export class ObservabilityChart extends StackChart {
   public readonly network: NetworkPolicies;
 
   public constructor(scope: Construct, id: string, props: ObservabilityChartProps) {
-    super(scope, id, { namespace: OBSERVABILITY_NAMESPACE, labels: { 'app.kubernetes.io/part-of': 'obs-canary' } });
+    super(scope, id, { namespace: OBSERVABILITY_NAMESPACE });
     const { env } = props;
 
     new k8s.KubeNamespace(this, 'Namespace', {

@@ -7,13 +7,17 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'PriorityClass', 'IngressClass', 'RuntimeClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
 ]);
 
+/** The label every object of every chart carries: what the objects belong to. */
+const PART_OF_LABEL = { 'app.kubernetes.io/part-of': 'obs-canary' } as const;
+
 /**
  * The base of every chart in this repository: names are exactly what constructs set (no hash suffixes, so Argo CD
- * and operators can rely on them), and cluster-scoped objects carry no namespace even though the chart has one.
+ * and operators can rely on them), every object carries {@link PART_OF_LABEL} (besides `props.labels`), and
+ * cluster-scoped objects carry no namespace even though the chart has one.
  */
 export class StackChart extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
-    super(scope, id, { ...props, disableResourceNameHashes: true });
+    super(scope, id, { ...props, labels: { ...PART_OF_LABEL, ...props.labels }, disableResourceNameHashes: true });
   }
 
   /** Validates the whole app, then renders this chart's objects (what `Testing.synth` returns). */
