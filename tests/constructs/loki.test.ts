@@ -34,6 +34,11 @@ describe('Loki', () => {
       expect(config.limits_config.allow_structured_metadata).toBe(true);
     });
 
+    test('single tenant (no X-Scope-OrgID needed by Promtail, the Collector or Grafana) and no usage reports', () => {
+      expect(config.auth_enabled).toBe(false);
+      expect(config.analytics).toEqual({ reporting_enabled: false });
+    });
+
     test('retention of 7 days by the compactor, with the delete-request store Loki 3 requires', () => {
       expect(config.limits_config.retention_period).toBe('168h');
       expect(config.compactor).toMatchObject({ retention_enabled: true, delete_request_store: 'filesystem' });

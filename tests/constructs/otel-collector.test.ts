@@ -100,6 +100,18 @@ describe('OtelCollector', () => {
       expect(pod.automountServiceAccountToken).toBe(true);
     });
 
+    test('k8s_attributes looks pods up itself (no passthrough), by the pod IP or UID attribute, else by the connection', () => {
+      expect(config.processors.k8s_attributes).toMatchObject({
+        auth_type: 'serviceAccount',
+        passthrough: false,
+        pod_association: [
+          { sources: [{ from: 'resource_attribute', name: 'k8s.pod.ip' }] },
+          { sources: [{ from: 'resource_attribute', name: 'k8s.pod.uid' }] },
+          { sources: [{ from: 'connection' }] },
+        ],
+      });
+    });
+
     test('its own metrics on 0.0.0.0:8888 for Prometheus', () => {
       expect(config.service.telemetry.metrics.readers).toEqual([{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: 8888 } } } }]);
       expect(collector.metricsTarget).toMatchObject({ job: 'otel-collector', port: 'metrics' });

@@ -35,6 +35,10 @@ describe('Tempo', () => {
       expect(Object.keys(config.overrides)).toEqual(['defaults']);
     });
 
+    test('no usage reports', () => {
+      expect(config.usage_report).toEqual({ reporting_enabled: false });
+    });
+
     test('streaming over HTTP on, retention 7 days for the backend worker and the tenant default', () => {
       expect(config.stream_over_http_enabled).toBe(true);
       expect(config.backend_worker.compaction.block_retention).toBe('168h');
