@@ -1,16 +1,15 @@
 import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { parse } from 'yaml';
 import { Loki } from '../../lib/constructs/loki';
 import { synth, testChart } from '../support/chart';
 import { MINIO } from '../support/fixtures';
-import { find, ofKind } from '../support/manifest';
+import { configFile, find, ofKind } from '../support/manifest';
 
 function render(props: ConstructorParameters<typeof Loki>[2] = {}) {
   const chart = testChart();
   const loki = new Loki(chart, 'Loki', props);
   const all = synth(chart);
   const sts = find(all, 'StatefulSet', 'loki');
-  return { loki, all, sts, container: sts.spec.template.spec.containers[0], config: parse(find(all, 'ConfigMap', 'loki-config').data['config.yaml']) };
+  return { loki, all, sts, container: sts.spec.template.spec.containers[0], config: configFile(all, 'loki-config', 'config.yaml') };
 }
 
 describe('Loki', () => {

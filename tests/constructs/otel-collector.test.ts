@@ -1,8 +1,7 @@
 import { Chart, Size, Testing } from 'cdk8s';
-import { parse } from 'yaml';
 import { OtelCollector } from '../../lib/constructs/otel-collector';
 import { synth, testChart } from '../support/chart';
-import { find, ofKind } from '../support/manifest';
+import { configFile, find, ofKind } from '../support/manifest';
 
 const TARGETS = {
   tempoOtlpGrpcEndpoint: 'tempo.observability.svc.cluster.local:4317',
@@ -17,7 +16,7 @@ function render(props: Partial<ConstructorParameters<typeof OtelCollector>[2]> =
   const deployment = find(all, 'Deployment', 'otel-collector');
   return {
     collector, all, deployment, pod: deployment.spec.template.spec, container: deployment.spec.template.spec.containers[0],
-    config: parse(find(all, 'ConfigMap', 'otel-collector-config').data['config.yaml']),
+    config: configFile(all, 'otel-collector-config', 'config.yaml'),
   };
 }
 
