@@ -1,4 +1,6 @@
+import { DELIVERY_DEFAULTS } from '../lib/config/delivery';
 import { ENVIRONMENTS } from '../lib/config/environments';
+import { panelTitled } from './dashboards/support';
 import { find, synthStack } from './support/manifest';
 
 describe('the stack wires the dashboards to the rollout state', () => {
@@ -15,8 +17,13 @@ describe('the stack wires the dashboards to the rollout state', () => {
     const dashboard = JSON.parse(canaryFolder['canary-gateway.json']);
     const text = JSON.stringify(dashboard);
     expect(text).toContain('vector(25)');
-    // the fixture overrides p95 to 250 ms
-    expect(text).toContain('250');
+    // the gateway's fixture overrides p95 to 250 ms; the backend's keeps the default
+    const p95Limit = (model: Record<string, any>) => panelTitled(model, 'p95 latency by version').fieldConfig.defaults.thresholds.steps;
+    expect(p95Limit(dashboard)).toEqual([{ value: null, color: 'transparent' }, { value: 250, color: 'red' }]);
+    expect(p95Limit(JSON.parse(canaryFolder['canary-backend.json']))).toEqual([
+      { value: null, color: 'transparent' }, { value: DELIVERY_DEFAULTS.slo.p95LatencyMs, color: 'red' },
+    ]);
+    expect(DELIVERY_DEFAULTS.slo.p95LatencyMs).not.toBe(250);
     expect(JSON.stringify(JSON.parse(canaryFolder['canary-backend.json']))).toContain('vector(0)');
   });
 

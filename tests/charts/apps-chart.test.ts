@@ -6,9 +6,10 @@ const SCENARIOS: Scenario[] = ['steady', 'canary'];
 const SERVICES = ['gateway', 'backend'] as const;
 
 describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, scenario, name: `${env.name}/${scenario}` }))))('AppsChart ($name)', ({ env, scenario }) => {
-  const { charts } = synthStack(env, scenario);
+  const { stack, charts } = synthStack(env, scenario);
   const objects = charts.apps;
   const rollouts = fixtureRollouts(scenario);
+  const deploymentsOf = (service: string) => ofKind(objects, 'Deployment').filter(d => d.metadata.name.startsWith(`${service}-`));
 
   test('the apps namespace: sidecar injection, Pod Security restricted', () => {
     expect(find(objects, 'Namespace', 'apps').metadata.labels).toMatchObject({
@@ -18,7 +19,7 @@ describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, 
 
   test.each(SERVICES)('names of %s: Deployments, Service, DestinationRule, VirtualService, host, subsets', service => {
     const state = rollouts[service];
-    const deployments = ofKind(objects, 'Deployment').filter(d => d.metadata.name.startsWith(`${service}-`)).map(d => d.metadata.name).sort();
+    const deployments = deploymentsOf(service).map(d => d.metadata.name).sort();
     expect(deployments).toEqual(state.canary ? [`${service}-canary`, `${service}-stable`] : [`${service}-stable`]);
     const svc = find(objects, 'Service', service);
     expect(svc.spec.selector).toEqual({ app: service });
@@ -31,7 +32,9 @@ describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, 
 
   test.each(SERVICES)('the subsets of %s select exactly the pods of each track', service => {
     const subsets = find(objects, 'DestinationRule', service).spec.subsets;
-    for (const deployment of ofKind(objects, 'Deployment').filter(d => d.metadata.name.startsWith(`${service}-`))) {
+    const deployments = deploymentsOf(service);
+    expect(deployments).toHaveLength(rollouts[service].canary ? 2 : 1);
+    for (const deployment of deployments) {
       const labels = deployment.spec.template.metadata.labels;
       const matching = subsets.filter((s: any) => Object.entries(s.labels).every(([k, v]) => labels[k] === v));
       expect(matching.map((s: any) => s.name)).toEqual([labels.version]);
@@ -39,12 +42,12 @@ describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, 
     }
   });
 
+  // stable takes 100 minus the canary's weight, so the exact check is also the "sums to 100" check
   test.each(SERVICES)('the weights of %s follow the state file and sum to 100', service => {
     const canary = rollouts[service].canary;
     const weighted = find(objects, 'VirtualService', service).spec.http.find((h: any) => h.name === 'weighted');
     const weights = Object.fromEntries(weighted.route.map((r: any) => [r.destination.subset, r.weight]));
     expect(weights).toEqual(canary ? { stable: 100 - canary.weight, canary: canary.weight } : { stable: 100 });
-    expect(Object.values<number>(weights).reduce((a, b) => a + b, 0)).toBe(100);
   });
 
   test.each(SERVICES)('the images of %s come from the state file', service => {
@@ -52,6 +55,34 @@ describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, 
     const image = (name: string) => find(objects, 'Deployment', name).spec.template.spec.containers[0].image;
     expect(image(`${service}-stable`)).toBe(state.stable.image);
     if (state.canary) expect(image(`${service}-canary`)).toBe(state.canary.image);
+  });
+
+  test.each(SERVICES)('the Deployments of %s: own ServiceAccount, the Collector\'s OTLP URL, the environment\'s sampling, log level and replicas', service => {
+    expect(find(objects, 'ServiceAccount', service).metadata.name).toBe(service);
+    const deployments = deploymentsOf(service);
+    expect(deployments).toHaveLength(rollouts[service].canary ? 2 : 1);
+    for (const deployment of deployments) {
+      const pod = deployment.spec.template.spec;
+      const vars = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value]));
+      const { name } = deployment.metadata;
+      expect({ name, serviceAccountName: pod.serviceAccountName, ...vars }).toMatchObject({
+        name, serviceAccountName: service,
+        OTEL_EXPORTER_OTLP_ENDPOINT: stack.observability.collector.otlpGrpcUrl,
+        OTEL_TRACES_SAMPLER_ARG: String(env.apps.traceSamplingRatio),
+        LOG_LEVEL: env.apps.logLevel,
+      });
+    }
+    expect(find(objects, 'Deployment', `${service}-stable`).spec.replicas).toBe(env.apps.stableReplicas);
+  });
+
+  test('the flights Gateway serves the host: HTTPS with the environment\'s certificate when it names one, plain HTTP otherwise', () => {
+    const hosts = [env.apps.host];
+    const http = { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts };
+    const credentialName = env.apps.tlsCredentialName;
+    expect(find(objects, 'Gateway', 'flights').spec.servers).toEqual(credentialName === undefined ? [http] : [
+      { ...http, tls: { httpsRedirect: true } },
+      { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts, tls: { mode: 'SIMPLE', credentialName } },
+    ]);
   });
 
   test('the gateway reaches the backend at its Service and is exposed on the ingress gateway', () => {
@@ -99,6 +130,15 @@ describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, 
 
   test('snapshot', () => {
     expect(objects).toMatchSnapshot();
+  });
+});
+
+describe('AppsChart props that no shipped environment sets apart from the defaults', () => {
+  test('the environment\'s log level reaches every Deployment (both environments use the default, info)', () => {
+    const env = { ...ENVIRONMENTS.local, apps: { ...ENVIRONMENTS.local.apps, logLevel: 'debug' as const } };
+    const deployments = ofKind(synthStack(env, 'canary').charts.apps, 'Deployment');
+    expect(deployments.map(d => d.metadata.name).sort()).toEqual(['backend-stable', 'gateway-canary', 'gateway-stable']);
+    for (const d of deployments) expect([d.metadata.name, d.spec.template.spec.containers[0].env.find((e: any) => e.name === 'LOG_LEVEL')?.value]).toEqual([d.metadata.name, 'debug']);
   });
 });
 

@@ -1,5 +1,7 @@
+import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { ALL_ENVIRONMENTS, configFile, find, ofKind, synthStack } from '../support/manifest';
+import { ObjectStorage } from '../../lib/constructs/types';
+import { ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, synthStack } from '../support/manifest';
 import { promtoolCheckConfig } from '../support/promtool';
 
 describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
@@ -41,11 +43,11 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(`${env.prometheus.volumeSize.toGibibytes()}Gi`);
   });
 
-  test('Prometheus records the SLO rules and scrapes Grafana', () => {
+  test('Prometheus records the SLO rules and scrapes itself, every component and the apps', () => {
     const rules = configFile(objects, 'prometheus-config', 'rules.yml');
     expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-istio', 'slo-http']);
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
-    expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual(expect.arrayContaining(['prometheus', 'grafana']));
+    expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual(['prometheus', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'apps']);
   });
 
   test('promtool accepts the Prometheus configuration', () => {
@@ -150,6 +152,11 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
   const objects = synthStack(env).charts.observability;
   const policies = ofKind(objects, 'NetworkPolicy');
   const names = policies.map(p => p.metadata.name);
+  const workloads = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet'), ...ofKind(objects, 'DaemonSet')];
+  const selectedWorkload = (policy: K8sObject) => {
+    const selected = Object.entries<string>(policy.spec.podSelector.matchLabels ?? {});
+    return workloads.find(w => selected.every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+  };
 
   test('default deny, then one allow per flow', () => {
     expect(names).toContain('default-deny-all');
@@ -171,10 +178,8 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
   });
 
   test('each ingress allow selects pods that exist and opens a port they declare', () => {
-    const workloads = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet'), ...ofKind(objects, 'DaemonSet')];
     for (const policy of policies.filter(p => p.spec.policyTypes.includes('Ingress') && p.metadata.name !== 'default-deny-all')) {
-      const selected = Object.entries<string>(policy.spec.podSelector.matchLabels ?? {});
-      const target = workloads.find(w => selected.every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+      const target = selectedWorkload(policy);
       expect([policy.metadata.name, target?.metadata.name]).toEqual([policy.metadata.name, expect.any(String)]);
       const declared = target!.spec.template.spec.containers.flatMap((c: any) => c.ports.map((p: any) => p.containerPort));
       for (const port of policy.spec.ingress[0].ports) {
@@ -183,9 +188,70 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
     }
   });
 
+  test('each egress allow selects pods that exist; within the namespace it mirrors its ingress policy (peer and ports)', () => {
+    const egress = policies.filter(p => p.spec.policyTypes.includes('Egress') && p.metadata.name !== 'default-deny-all');
+    const unpaired: string[] = [];
+    for (const policy of egress) {
+      expect([policy.metadata.name, selectedWorkload(policy)?.metadata.name]).toEqual([policy.metadata.name, expect.any(String)]);
+      const counterpart = policies.find(p => p.metadata.name === policy.metadata.name.replace(/-egress$/, '-ingress'));
+      if (!counterpart) {
+        unpaired.push(policy.metadata.name);
+        continue;
+      }
+      const [out] = policy.spec.egress;
+      const [into] = counterpart.spec.ingress;
+      expect([policy.metadata.name, out.to, into.from, out.ports]).toEqual([
+        policy.metadata.name, [{ podSelector: counterpart.spec.podSelector }], [{ podSelector: policy.spec.podSelector }], into.ports,
+      ]);
+    }
+    // the flows that leave the namespace, which have no ingress policy here
+    expect(unpaired.sort()).toEqual([
+      'dns-egress', 'otel-collector-to-kube-api-egress', 'prometheus-to-apps-egress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
+      ...(env.objectStorage ? ['loki-to-object-storage-egress', 'tempo-to-object-storage-egress'] : []),
+    ].sort());
+    expect(egress.length - unpaired.length).toBeGreaterThan(0);
+  });
+
+  test('object storage egress: Loki and Tempo reach objectStorageCidr on the endpoint\'s port', () => {
+    const storage = env.objectStorage;
+    const expected = storage === undefined ? [] : ['loki', 'tempo'].map(component => [
+      `${component}-to-object-storage-egress`, { matchLabels: { 'app.kubernetes.io/name': component } },
+      [{ to: [{ ipBlock: { cidr: env.network.objectStorageCidr } }], ports: [{ port: objectStoragePort(storage), protocol: 'TCP' }] }],
+    ]);
+    expect(policies.filter(p => p.metadata.name.endsWith('-to-object-storage-egress')).map(p => [p.metadata.name, p.spec.podSelector, p.spec.egress]))
+      .toEqual(expected);
+  });
+
   test('object storage egress only with object storage, Loki peer traffic only with more than one replica', () => {
     expect(names.includes('loki-to-object-storage-egress')).toBe(env.objectStorage !== undefined);
     expect(names.includes('tempo-to-object-storage-egress')).toBe(env.objectStorage !== undefined);
     expect(names.includes('loki-to-loki-ingress')).toBe(env.loki.replicas > 1);
+  });
+});
+
+/** The port of the object storage endpoint (`host[:port]`): the one it names, else 80 for plain HTTP and 443 for HTTPS. */
+function objectStoragePort(storage: ObjectStorage): number {
+  const named = /:(\d+)$/.exec(storage.endpoint)?.[1];
+  if (named !== undefined) return Number(named);
+  return storage.insecure ? 80 : 443;
+}
+
+describe('object storage egress follows the endpoint and the CIDR', () => {
+  const prod = ENVIRONMENTS.prod;
+  const withStorage = (endpoint: string, insecure: boolean): EnvironmentConfig => ({
+    ...prod, objectStorage: { ...prod.objectStorage!, endpoint, insecure }, network: { ...prod.network, objectStorageCidr: '10.20.0.0/16' },
+  });
+
+  test.each([
+    ['HTTPS, no port', 443, withStorage('s3.example.com', false)],
+    ['plain HTTP, no port', 80, withStorage('minio.example.com', true)],
+    ['a named port', 9000, withStorage('minio.example.com:9000', true)],
+  ] as const)('%s → port %p, to objectStorageCidr only', (_name, port, env) => {
+    const objects = synthStack(env).charts.observability;
+    for (const component of ['loki', 'tempo']) {
+      expect(find(objects, 'NetworkPolicy', `${component}-to-object-storage-egress`).spec.egress)
+        .toEqual([{ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ port, protocol: 'TCP' }] }]);
+    }
+    expect(objectStoragePort(env.objectStorage!)).toBe(port);
   });
 });

@@ -124,16 +124,24 @@ describe('CanaryService', () => {
       expect(http[0].route).toEqual([{ destination: { host: 'backend.apps.svc.cluster.local', subset: 'canary', port: { number: 8081 } }, weight: 100 }]);
     });
 
+    // 75 + 25: the exact weights are also the "sums to 100" check
     test('weights follow the split and sum to 100', () => {
       const weights = http[1].route.map((r: any) => [r.destination.subset, r.weight]);
       expect(weights).toEqual([['stable', 75], ['canary', 25]]);
-      expect(weights.reduce((sum: number, [, w]: [string, number]) => sum + w, 0)).toBe(100);
     });
 
     test('more than one stable replica brings a disruption budget and spread for stable', () => {
       expect(ofKind(all, 'PodDisruptionBudget').map(p => [p.metadata.name, p.spec.selector.matchLabels])).toEqual([
         ['backend-stable', { app: 'backend', version: 'stable' }],
       ]);
+      const stableTrack = { matchLabels: { app: 'backend', version: 'stable' } };
+      const spread = find(all, 'Deployment', 'backend-stable').spec.template.spec.topologySpreadConstraints;
+      expect(spread.map((c: any) => [c.topologyKey, c.labelSelector])).toEqual([
+        ['kubernetes.io/hostname', stableTrack],
+        ['topology.kubernetes.io/zone', stableTrack],
+      ]);
+      // the canary runs one replica here: nothing to spread
+      expect(find(all, 'Deployment', 'backend-canary').spec.template.spec.topologySpreadConstraints).toBeUndefined();
     });
   });
 

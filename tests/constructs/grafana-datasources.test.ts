@@ -21,7 +21,7 @@ describe('prometheusDatasource', () => {
 
   test('tempoUid changes the exemplar target', () => {
     const other = prometheusDatasource({ url: 'x', scrapeInterval: '1s', tempoUid: 'traces' }).jsonData as PrometheusJsonData;
-    expect(other.exemplarTraceIdDestinations.every(d => d.datasourceUid === 'traces')).toBe(true);
+    expect(other.exemplarTraceIdDestinations.map(d => d.datasourceUid)).toEqual(['traces', 'traces']);
   });
 });
 

@@ -1,16 +1,15 @@
 import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { parse } from 'yaml';
 import { Loki } from '../../lib/constructs/loki';
 import { synth, testChart } from '../support/chart';
 import { MINIO } from '../support/fixtures';
-import { find, ofKind } from '../support/manifest';
+import { configFile, find, ofKind } from '../support/manifest';
 
 function render(props: ConstructorParameters<typeof Loki>[2] = {}) {
   const chart = testChart();
   const loki = new Loki(chart, 'Loki', props);
   const all = synth(chart);
   const sts = find(all, 'StatefulSet', 'loki');
-  return { loki, all, sts, container: sts.spec.template.spec.containers[0], config: parse(find(all, 'ConfigMap', 'loki-config').data['config.yaml']) };
+  return { loki, all, sts, container: sts.spec.template.spec.containers[0], config: configFile(all, 'loki-config', 'config.yaml') };
 }
 
 describe('Loki', () => {
@@ -32,6 +31,11 @@ describe('Loki', () => {
         { from: '2024-04-01', store: 'tsdb', object_store: 'filesystem', schema: 'v13', index: { prefix: 'index_', period: '24h' } },
       ]);
       expect(config.limits_config.allow_structured_metadata).toBe(true);
+    });
+
+    test('single tenant (no X-Scope-OrgID needed by Promtail, the Collector or Grafana) and no usage reports', () => {
+      expect(config.auth_enabled).toBe(false);
+      expect(config.analytics).toEqual({ reporting_enabled: false });
     });
 
     test('retention of 7 days by the compactor, with the delete-request store Loki 3 requires', () => {

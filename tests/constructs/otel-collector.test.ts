@@ -1,8 +1,7 @@
 import { Chart, Size, Testing } from 'cdk8s';
-import { parse } from 'yaml';
 import { OtelCollector } from '../../lib/constructs/otel-collector';
 import { synth, testChart } from '../support/chart';
-import { find, ofKind } from '../support/manifest';
+import { configFile, find, ofKind } from '../support/manifest';
 
 const TARGETS = {
   tempoOtlpGrpcEndpoint: 'tempo.observability.svc.cluster.local:4317',
@@ -17,7 +16,7 @@ function render(props: Partial<ConstructorParameters<typeof OtelCollector>[2]> =
   const deployment = find(all, 'Deployment', 'otel-collector');
   return {
     collector, all, deployment, pod: deployment.spec.template.spec, container: deployment.spec.template.spec.containers[0],
-    config: parse(find(all, 'ConfigMap', 'otel-collector-config').data['config.yaml']),
+    config: configFile(all, 'otel-collector-config', 'config.yaml'),
   };
 }
 
@@ -98,6 +97,18 @@ describe('OtelCollector', () => {
         { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
       ]);
       expect(pod.automountServiceAccountToken).toBe(true);
+    });
+
+    test('k8s_attributes looks pods up itself (no passthrough), by the pod IP or UID attribute, else by the connection', () => {
+      expect(config.processors.k8s_attributes).toMatchObject({
+        auth_type: 'serviceAccount',
+        passthrough: false,
+        pod_association: [
+          { sources: [{ from: 'resource_attribute', name: 'k8s.pod.ip' }] },
+          { sources: [{ from: 'resource_attribute', name: 'k8s.pod.uid' }] },
+          { sources: [{ from: 'connection' }] },
+        ],
+      });
     });
 
     test('its own metrics on 0.0.0.0:8888 for Prometheus', () => {

@@ -1,8 +1,7 @@
 import { Chart, Size, Testing } from 'cdk8s';
-import { parse } from 'yaml';
 import { PROMTAIL_LABELS, PROMTAIL_STRUCTURED_METADATA, Promtail } from '../../lib/constructs/promtail';
 import { synth, testChart } from '../support/chart';
-import { find } from '../support/manifest';
+import { configFile, find } from '../support/manifest';
 
 const PUSH = 'http://loki.observability.svc.cluster.local:3100/loki/api/v1/push';
 
@@ -11,7 +10,7 @@ function render(props: Partial<ConstructorParameters<typeof Promtail>[2]> = {}) 
   const promtail = new Promtail(chart, 'Promtail', { lokiPushUrl: PUSH, ...props });
   const all = synth(chart);
   const ds = find(all, 'DaemonSet', 'promtail');
-  return { promtail, all, ds, pod: ds.spec.template.spec, container: ds.spec.template.spec.containers[0], config: parse(find(all, 'ConfigMap', 'promtail-config').data['promtail.yaml']) };
+  return { promtail, all, ds, pod: ds.spec.template.spec, container: ds.spec.template.spec.containers[0], config: configFile(all, 'promtail-config', 'promtail.yaml') };
 }
 
 describe('Promtail', () => {

@@ -1,9 +1,8 @@
 import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { parse } from 'yaml';
 import { Tempo } from '../../lib/constructs/tempo';
 import { synth, testChart } from '../support/chart';
 import { MINIO } from '../support/fixtures';
-import { find } from '../support/manifest';
+import { configFile, find } from '../support/manifest';
 
 const REMOTE_WRITE = 'http://prometheus.observability.svc.cluster.local:9090/api/v1/write';
 
@@ -12,7 +11,7 @@ function render(props: ConstructorParameters<typeof Tempo>[2] = {}) {
   const tempo = new Tempo(chart, 'Tempo', props);
   const all = synth(chart);
   const sts = find(all, 'StatefulSet', 'tempo');
-  return { tempo, all, sts, container: sts.spec.template.spec.containers[0], config: parse(find(all, 'ConfigMap', 'tempo-config').data['tempo.yaml']) };
+  return { tempo, all, sts, container: sts.spec.template.spec.containers[0], config: configFile(all, 'tempo-config', 'tempo.yaml') };
 }
 
 describe('Tempo', () => {
@@ -33,6 +32,10 @@ describe('Tempo', () => {
     test('only Tempo 3.0 blocks: none of the removed 2.x ones, scoped overrides', () => {
       for (const removed of ['ingester', 'compactor', 'ingester_client', 'metrics_generator_client']) expect(config[removed]).toBeUndefined();
       expect(Object.keys(config.overrides)).toEqual(['defaults']);
+    });
+
+    test('no usage reports', () => {
+      expect(config.usage_report).toEqual({ reporting_enabled: false });
     });
 
     test('streaming over HTTP on, retention 7 days for the backend worker and the tenant default', () => {

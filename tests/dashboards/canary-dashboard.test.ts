@@ -111,7 +111,8 @@ describe('canaryDashboard', () => {
   test('namespace and window options change the selectors and the stat windows', () => {
     const other = dashboard({ namespace: 'shop', window: '10m' });
     const exprs = targetsOf(other).map(t => t.target.expr).filter(e => e.includes('istio_'));
-    expect(exprs.every(e => e.includes('_namespace="shop"'))).toBe(true);
+    expect(exprs.length).toBeGreaterThan(0);
+    expect(exprs.filter(e => !e.includes('_namespace="shop"'))).toEqual([]);
     expect(panelTitled(other, 'Success ratio (10m)').targets[0].expr).toContain('[10m]');
     expect(panelTitled(other, 'Observed canary traffic share (10m)').targets[0].expr).not.toContain('[5m]');
   });

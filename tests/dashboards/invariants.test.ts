@@ -26,9 +26,16 @@ describe.each(DASHBOARDS)('%s', (_, model) => {
     const used = dashboardDatasourceUids(model);
     expect(used.length).toBeGreaterThan(0);
     for (const uid of used) expect(PROVISIONED).toContain(uid);
+    const refs: unknown[] = [];
     walkProperties(model, (key, inner) => {
-      if (key === 'datasource') expect(inner).toEqual({ type: (inner as { uid: string }).uid, uid: (inner as { uid: string }).uid });
+      if (key === 'datasource') refs.push(inner);
     });
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      const { uid } = ref as { uid?: unknown };
+      // a provisioned uid, and nothing else on the reference than its type, which is the uid
+      expect([ref, PROVISIONED.includes(uid as string)]).toEqual([{ type: uid, uid }, true]);
+    }
     for (const p of panels.filter(x => x.type !== 'row' && x.type !== 'text')) {
       expect([p.title, p.datasource?.uid]).toEqual([p.title, expect.any(String)]);
       for (const t of p.targets) expect([p.title, t.datasource]).toEqual([p.title, p.datasource]);

@@ -22,8 +22,35 @@ export function fixtureInput(env: EnvironmentConfig, scenario: Scenario = 'stead
   return { env, rollouts: fixtureRollouts(scenario) };
 }
 
-/** The objects of every chart of an environment, synthesized in memory from a fixture scenario. */
-export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady'): { stack: Stack; app: App; charts: Record<string, K8sObject[]> } {
+/** A synthesized stack: the constructs, their app, and the objects of each chart by chart id. */
+export interface SynthesizedStack {
+  readonly stack: Stack;
+  readonly app: App;
+  readonly charts: Readonly<Record<string, readonly K8sObject[]>>;
+}
+
+const synthesized = new Map<string, SynthesizedStack>();
+
+/**
+ * The objects of every chart of an environment, synthesized in memory from a fixture scenario.
+ *
+ * A shipped environment (one of {@link ENVIRONMENTS}, unchanged) is rendered once per test file and scenario, and
+ * its objects are frozen: callers only read them, and a test that changes an object works on a `structuredClone`.
+ * Any other environment (a variant built in a test) is rendered afresh on every call.
+ */
+export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady'): SynthesizedStack {
+  if ((ENVIRONMENTS as Readonly<Record<string, EnvironmentConfig>>)[env.name] !== env) return render(env, scenario);
+  const key = `${env.name}/${scenario}`;
+  let result = synthesized.get(key);
+  if (result === undefined) {
+    result = render(env, scenario);
+    for (const objects of Object.values(result.charts)) deepFreeze(objects);
+    synthesized.set(key, result);
+  }
+  return result;
+}
+
+function render(env: EnvironmentConfig, scenario: Scenario): SynthesizedStack {
   const app = Testing.app();
   const stack = defineStack(app, fixtureInput(env, scenario));
   const charts: Record<string, K8sObject[]> = {};
@@ -31,6 +58,12 @@ export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady'
     charts[chart.node.id] = Testing.synth(chart) as K8sObject[];
   }
   return { stack, app, charts };
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const inner of Object.values(value)) deepFreeze(inner);
 }
 
 /** Every environment this repository ships, by name. */
