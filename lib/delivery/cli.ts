@@ -8,7 +8,7 @@ import { findRepoRoot, synthesizeAll } from '../synth';
 import { Command, USAGE, parseCommand, prometheusUrlOf } from './args';
 import { GateDecision, decide, stageOf } from './decide';
 import { parseDuration } from './duration';
-import { commitPaths } from './git';
+import { commitPaths, uncommittedChanges } from './git';
 import { MeasureOutcome, measure } from './measure';
 import { Change, EffectiveSettings, UsageError, describeStatus, endCanaryByHand, settingsOf, startCanary, statusOf, withOverrides } from './plan';
 import { queryValue } from './prometheus';
@@ -78,6 +78,8 @@ async function execute(command: Command, io: CliIo): Promise<number> {
     return EXIT.done;
   }
   const root = findRepoRoot(io.cwd);
+  // a dry run too: it exits as the real run would
+  if (command.verb !== 'status' && command.commit) refuseUncommittedChanges(root);
   const rollouts = loadRollouts(root, command.env);
   switch (command.verb) {
     case 'status': {
@@ -94,6 +96,20 @@ async function execute(command: Command, io: CliIo): Promise<number> {
     case 'advance':
       return advance(command, root, rollouts[command.service], io);
   }
+}
+
+/**
+ * `--commit` commits the state file and dist/ as rendered from the working tree, so anything uncommitted would ride
+ * along: edits under lib/ in the rendered dist/, a stray file in dist/, a hand edit of the state file in the decision.
+ * Refuses before anything is read from Prometheus or written.
+ *
+ * @throws {@link UsageError} naming the uncommitted paths
+ */
+function refuseUncommittedChanges(root: string): void {
+  const changes = uncommittedChanges(root);
+  if (changes.length === 0) return;
+  throw new UsageError(`--commit needs a clean working tree, but git status lists ${changes.join(', ')}: the canary commit would carry `
+    + 'them, and dist/ rendered from them; commit or stash them first (git stash --include-untracked), or run without --commit');
 }
 
 /** Writes (and commits) a change a person asked for, `start`, `promote` or `rollback`, and reports it. */
