@@ -49,6 +49,7 @@ describe('GitHub Actions workflows', () => {
     expect(doc.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false });
     expect(doc.permissions).toEqual({ contents: 'write' });
     expect(runs(doc)).toMatch(/npx canary start --service "\$SERVICE" --image "\$IMAGE" --env "\$TARGET_ENV" --commit/);
-    expect(runs(doc)).toContain('git pull --rebase');
+    expect(runs(doc)).toContain('bash scripts/push-with-rebase.sh "$GITHUB_REF_NAME"');
+    expect(fs.readFileSync(path.join(dir, '..', '..', 'scripts', 'push-with-rebase.sh'), 'utf8')).toContain('git pull --rebase');
   });
 });
