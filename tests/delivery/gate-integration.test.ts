@@ -75,7 +75,8 @@ describe('canary advance against a real Prometheus', () => {
 
   /**
    * Sends `totalRps` to the service, split by the canary's weight as Istio would, and waits until the last 4 s hold
-   * only samples of this traffic and lie after the canary's last weight change (else the gate dwells).
+   * only samples of this traffic, in every scrape job (Istio's and the service's own, scraped at different times), and
+   * lie after the canary's last weight change (else the gate dwells).
    */
   async function traffic(service: ServiceName, weight: number, options: { totalRps?: number; canary?: Partial<TrackTraffic> } = {}): Promise<void> {
     const total = options.totalRps ?? 100;
@@ -85,8 +86,8 @@ describe('canary advance against a real Prometheus', () => {
     });
     const ask = (promql: string) => queryValue({ url: prometheus!.url, timeoutMs: 2000 }, promql, new Date());
     await waitFor(`a ${WINDOW} window of ${service}'s traffic #${epoch} only`, async () => {
-      const oldest = await ask(`min_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}])`);
-      const samples = await ask(`count_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}])`);
+      const oldest = await ask(`min(min_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}]))`);
+      const samples = await ask(`min(count_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}]))`);
       return oldest === epoch && samples !== null && samples >= 3 ? true : undefined;
     }, 30_000);
     const changed = state(service).canary?.weightChangedAt;
