@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SERVICES, ServiceName } from '../../apps/contract';
 import { ConfigError } from '../config/checks';
-import { ENVIRONMENT_NAMES } from '../config/environment';
-import { loadEnvironment } from '../config/environments';
-import { findRepoRoot, synthesizeAll } from '../synth';
+import { EnvironmentName } from '../config/environment';
+import { findRepoRoot, synthesizeRepo } from '../synth';
 import { Command, USAGE, parseCommand, prometheusUrlOf } from './args';
 import { GateDecision, decide, stageOf } from './decide';
 import { parseDuration } from './duration';
@@ -14,7 +13,7 @@ import { Change, EffectiveSettings, UsageError, describeStatus, endCanaryByHand,
 import { queryValue } from './prometheus';
 import { gateQueries } from './queries';
 import { Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
-import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
+import { StateError, parseRolloutState, renderRolloutState } from './state';
 import { Rollouts, loadRollouts, rolloutFile, writeRolloutState } from './store';
 
 export type { Outcome } from './report';
@@ -89,12 +88,12 @@ async function execute(command: Command, io: CliIo): Promise<number> {
       return EXIT.done;
     }
     case 'start':
-      return applyByHand(startCanary(rollouts[command.service], command.image, io.now()), command, root, io);
+      return applyByHand(startCanary(rollouts[command.service], command.image, io.now()), command, root, rollouts, io);
     case 'promote':
     case 'rollback':
-      return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, io);
+      return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, rollouts, io);
     case 'advance':
-      return advance(command, root, rollouts[command.service], io);
+      return advance(command, root, rollouts, io);
   }
 }
 
@@ -113,8 +112,9 @@ function refuseUncommittedChanges(root: string): void {
 }
 
 /** Writes (and commits) a change a person asked for, `start`, `promote` or `rollback`, and reports it. */
-function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, root: string, io: CliIo): number {
-  const outcome = applyChange(root, command.env, change, {
+function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, root: string, rollouts: Rollouts,
+  io: CliIo): number {
+  const outcome = applyChange(root, command.env, rollouts, change, {
     dryRun: command.dryRun,
     commit: command.commit,
     message: commitMessage(command.env, change),
@@ -131,7 +131,8 @@ function applyByHand(change: Change, command: Extract<Command, { verb: 'start' |
  * `canary advance`: measure, decide, write. Nothing is queried without a canary or while it dwells; holds write only
  * the state file (history and counters), every other decision the state file and dist/.
  */
-async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, state: RolloutState, io: CliIo): Promise<number> {
+async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, rollouts: Rollouts, io: CliIo): Promise<number> {
+  const state = rollouts[command.service];
   const url = prometheusUrlOf(command.prometheusUrl, io.env?.prometheusUrl);
   const settings: EffectiveSettings = withOverrides(settingsOf(state), command.overrides);
   const { slo, analysis } = settings;
@@ -150,7 +151,7 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
   }
   const result = decide({ state, settings, now, outcome });
   const applied: Outcome = result.change
-    ? applyChange(root, command.env, result.change, {
+    ? applyChange(root, command.env, rollouts, result.change, {
       dryRun: command.dryRun,
       commit: command.commit,
       message: commitMessage(command.env, result.change, analysis),
@@ -182,40 +183,27 @@ export interface ApplyOptions {
 /**
  * Writes a changed state file and re-synthesizes dist/ from it, as one step: when synth or the commit fails, the state
  * file and dist/ are put back as they were.
+ *
+ * @param rollouts the environment's rollout state as loaded, before the change
  */
-export function applyChange(root: string, env: string, change: Change, options: ApplyOptions): Outcome {
+export function applyChange(root: string, env: EnvironmentName, rollouts: Rollouts, change: Change, options: ApplyOptions): Outcome {
   const file = rolloutFile(env, change.state.service);
   // the new file must be one the next run can read
   parseRolloutState(renderRolloutState(change.state), file, change.state.service);
   if (options.dryRun) return { dryRun: true, changed: [], commit: null };
-  if (options.synth === false) return writeStateOnly(root, env, file, change, options);
-
-  const distDir = path.join(root, 'dist');
-  const synth = (override?: RolloutState) => synthesizeAll(distDir, ENVIRONMENT_NAMES.map(name => () => {
-    const rollouts: Rollouts = loadRollouts(root, name);
-    return { env: loadEnvironment(name), rollouts: name === env && override ? { ...rollouts, [override.service]: override } : rollouts };
-  }));
+  const synth = options.synth ?? true;
+  const changed = synth ? [file, 'dist'] : [file];
+  // dist/ first, from the new state in memory: a failed synth leaves dist/ as it was and the state file unwritten
+  if (synth) synthesizeRepo(root, { [env]: { ...rollouts, [change.state.service]: change.state } });
+  // the file as written (comments and all), to put back
   const previous = fs.readFileSync(path.join(root, file), 'utf8');
-  synth(change.state);
   try {
     writeRolloutState(root, env, change.state);
-    const commit = options.commit ? commitPaths(root, [file, 'dist'], options.message) : null;
-    return { dryRun: false, changed: [file, 'dist'], commit };
+    const commit = options.commit ? commitPaths(root, changed, options.message) : null;
+    return { dryRun: false, changed, commit };
   } catch (error) {
     fs.writeFileSync(path.join(root, file), previous);
-    synth();
-    throw error;
-  }
-}
-
-function writeStateOnly(root: string, env: string, file: string, change: Change, options: ApplyOptions): Outcome {
-  const previous = fs.readFileSync(path.join(root, file), 'utf8');
-  writeRolloutState(root, env, change.state);
-  try {
-    const commit = options.commit ? commitPaths(root, [file], options.message) : null;
-    return { dryRun: false, changed: [file], commit };
-  } catch (error) {
-    fs.writeFileSync(path.join(root, file), previous);
+    if (synth) synthesizeRepo(root, { [env]: rollouts });
     throw error;
   }
 }
