@@ -5,13 +5,10 @@ import { ConfigError } from '../config/checks';
 import { EnvironmentName } from '../config/environment';
 import { findRepoRoot, synthesizeRepo } from '../synth';
 import { Command, USAGE, parseCommand, prometheusUrlOf } from './args';
-import { GateDecision, decide, stageOf } from './decide';
-import { parseDuration } from './duration';
+import { GateDecision } from './decide';
+import { runGate } from './gate';
 import { commitPaths, uncommittedChanges } from './git';
-import { MeasureOutcome, measure } from './measure';
 import { Change, EffectiveSettings, UsageError, describeStatus, endCanaryByHand, settingsOf, startCanary, statusOf, withOverrides } from './plan';
-import { queryValue } from './prometheus';
-import { gateQueries } from './queries';
 import { Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
 import { StateError, parseRolloutState, renderRolloutState } from './state';
 import { Rollouts, loadRollouts, rolloutFile, writeRolloutState } from './store';
@@ -135,21 +132,11 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
   const state = rollouts[command.service];
   const url = prometheusUrlOf(command.prometheusUrl, io.env?.prometheusUrl);
   const settings: EffectiveSettings = withOverrides(settingsOf(state), command.overrides);
-  const { slo, analysis } = settings;
+  const { analysis } = settings;
   const now = io.now();
-  const stage = stageOf(state, settings, now);
-  const queries = state.canary ? gateQueries({
-    metrics: analysis.metrics, service: command.service, window: analysis.window,
-    p99: slo.p99LatencyMs !== undefined, baseline: analysis.baseline.enabled,
-  }) : {};
-  let outcome: MeasureOutcome | undefined;
-  if (stage.kind === 'measure') {
-    const prometheus = {
-      url, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout'), ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}),
-    };
-    outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
-  }
-  const result = decide({ state, settings, now, outcome });
+  const { stage, queries, outcome, result } = await runGate({
+    state, settings, now, prometheus: { url, ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}) },
+  });
   const applied: Outcome = result.change
     ? applyChange(root, command.env, rollouts, result.change, {
       dryRun: command.dryRun,
