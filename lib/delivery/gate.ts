@@ -53,5 +53,5 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     const prometheus = { ...input.prometheus, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout') };
     outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
   }
-  return { stage, queries, outcome, result: decide({ state, settings, now, outcome }) };
+  return { stage, queries, outcome, result: decide({ state, settings, now, stage, outcome }) };
 }

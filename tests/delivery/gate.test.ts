@@ -50,13 +50,13 @@ describe('runGate', () => {
     const state = inFlight(10);
     const settings = withOverrides(settingsOf(state), { queryTimeout: '1500ms' });
     const run = await runGate({ state, settings, now: NOW, prometheus: { url: prometheus.url, token: 's3cret' } });
-    expect(run.stage).toEqual({ kind: 'measure', windowStart: new Date(NOW.getTime() - 5 * 60_000) });
+    expect(run.stage).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(NOW.getTime() - 5 * 60_000) });
     const sent = prometheus.requests.map(r => Object.fromEntries(new URLSearchParams(r.body)));
     expect(sent.map(q => q.query).sort()).toEqual(Object.values(run.queries).sort());
     expect(new Set(sent.map(q => `time=${q.time} timeout=${q.timeout}`))).toEqual(new Set(['time=1795348800.000 timeout=1500ms']));
     expect(new Set(prometheus.requests.map(r => r.headers.authorization))).toEqual(new Set(['Bearer s3cret']));
     expect(run.outcome).toMatchObject({ ok: true, measurements: { requests: 2000, canaryRequests: 1000, successRatio: 1, p95Ms: 100 } });
-    expect(run.result).toEqual(decide({ state, settings, now: NOW, outcome: run.outcome }));
+    expect(run.result).toEqual(decide({ state, settings, now: NOW, stage: run.stage, outcome: run.outcome }));
     expect(run.result).toMatchObject({ decision: 'advance', toWeight: 25 });
   });
 });

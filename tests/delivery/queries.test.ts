@@ -47,6 +47,7 @@ describe('gateQueries', () => {
     expect(gateQueries({ ...ISTIO, p99: true }).canaryP99).toContain('histogram_quantile(0.99, ');
     expect(gateQueries({ ...ISTIO, baseline: true }).stableP95).toContain('destination_workload="gateway-stable"');
     expect(gateQueries({ ...ISTIO, window: '300s' }).canaryRequests).toContain('[5m]');
+    expect(gateQueries({ ...ISTIO, window: '1w' }).canaryRequests).toContain('[7d]');
   });
 
   test('an empty answer means zero only for counts; latency has no fallback', () => {
