@@ -124,10 +124,10 @@ export function parseCommand(argv: readonly string[]): Command {
         queryTimeout: duration('--timeout', values.timeout, { positive: true }),
         minRequests: count('--min-requests', values['min-requests']),
       };
-      const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as AnalysisOverrides;
       const prometheusUrl = values['prometheus-url'];
       if (prometheusUrl !== undefined) prometheusUrlOf(prometheusUrl, undefined);
-      return { verb: 'advance', ...change, service, overrides: defined, ...(prometheusUrl !== undefined ? { prometheusUrl } : {}) };
+      // flags not given stay undefined here: withOverrides skips them
+      return { verb: 'advance', ...change, service, overrides, ...(prometheusUrl !== undefined ? { prometheusUrl } : {}) };
     }
     default:
       return { verb: verb as 'promote' | 'rollback', ...change, service, ...(values.reason !== undefined ? { reason: values.reason } : {}) };

@@ -13,8 +13,6 @@ import { Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report
 import { StateError, parseRolloutState, renderRolloutState } from './state';
 import { Rollouts, loadRollouts, rolloutFile, writeRolloutState } from './store';
 
-export type { Outcome } from './report';
-
 /** What the CLI may touch: tests pass their own. */
 export interface CliIo {
   /** Where the command runs; the repository root is found from here. */
