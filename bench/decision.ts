@@ -4,7 +4,8 @@
 //
 //   npm run bench:decision [-- --runs 51]
 import { MeshMetricsTarget } from '../tests/support/mesh-metrics-target';
-import { startPrometheus, waitFor } from '../tests/support/prometheus-server';
+import { startPrometheus } from '../tests/support/prometheus-server';
+import { waitFor } from '../tests/support/wait';
 import { runGate } from '../lib/delivery/gate';
 import { settingsOf, withOverrides } from '../lib/delivery/plan';
 import { queryValue } from '../lib/delivery/prometheus';
@@ -32,10 +33,10 @@ async function main(): Promise<void> {
   try {
     target.setTraffic('gateway', { stable: { rps: 900, errorRatio: 0.001, latencyMs: 40 }, canary: { rps: 100, errorRatio: 0.002, latencyMs: 45 } });
     const options = { url: prometheus.url, timeoutMs: 5000 };
-    await waitFor('three scrapes of the traffic', async () => {
+    await waitFor(async () => {
       const samples = await queryValue(options, `count_over_time(test_traffic_epoch{service="gateway"}[${WINDOW}])`, new Date());
-      return samples !== null && samples >= 3 ? true : undefined;
-    }, 30_000);
+      return samples !== null && samples >= 3;
+    }, { what: 'three scrapes of the traffic', timeoutMs: 30_000, intervalMs: 200 });
 
     const settings = withOverrides(settingsOf(state), { window: WINDOW, settle: '0s', minRequests: 100, queryTimeout: '5s' });
     async function decision(): Promise<string> {

@@ -8,8 +8,10 @@ import { parse } from 'yaml';
 import { ServiceName } from '../../apps/contract';
 import { queryValue } from '../../lib/delivery/prometheus';
 import { MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
-import { PrometheusServer, freePort, startPrometheus, waitFor } from '../support/prometheus-server';
+import { freePort } from '../support/ports';
+import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { readTree, repoCopy } from '../support/repo-copy';
+import { waitFor } from '../support/wait';
 
 /**
  * `canary advance` end to end: the real CLI (node bin/canary.cjs) on a temporary git copy, against Debian's Prometheus
@@ -84,12 +86,13 @@ describe('canary advance against a real Prometheus', () => {
       stable: { rps: (total * (100 - weight)) / 100, errorRatio: 0.002, latencyMs: 40 },
       canary: { rps: (total * weight) / 100, errorRatio: 0.002, latencyMs: 40, ...options.canary },
     });
-    const ask = (promql: string) => queryValue({ url: prometheus!.url, timeoutMs: 2000 }, promql, new Date());
-    await waitFor(`a ${WINDOW} window of ${service}'s traffic #${epoch} only`, async () => {
+    // a slow answer under load is asked again, as a probe that has no answer yet
+    const ask = (promql: string) => queryValue({ url: prometheus!.url, timeoutMs: 2000 }, promql, new Date()).catch(() => null);
+    await waitFor(async () => {
       const oldest = await ask(`min(min_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}]))`);
       const samples = await ask(`min(count_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}]))`);
-      return oldest === epoch && samples !== null && samples >= 3 ? true : undefined;
-    }, 30_000);
+      return oldest === epoch && samples !== null && samples >= 3;
+    }, { what: `a ${WINDOW} window of ${service}'s traffic #${epoch} only`, timeoutMs: 30_000, intervalMs: 200 });
     const changed = state(service).canary?.weightChangedAt;
     const measurableAt = changed === undefined ? 0 : Date.parse(changed) + 4000 + 50;
     // a deadline the gate itself computes, not a guess: nothing to poll for
