@@ -1,12 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ServiceName } from '../../apps/contract';
 import { queryValue } from '../../lib/delivery/prometheus';
+import { StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
 import { freePort } from '../support/ports';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
@@ -26,7 +25,7 @@ describe('canary advance against a real Prometheus', () => {
   let remove: (() => void) | undefined;
   let target: MeshMetricsTarget | undefined;
   let prometheus: PrometheusServer | undefined;
-  const servers: http.Server[] = [];
+  const stubs: StubServer[] = [];
 
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
   const state = (service: ServiceName) => parse(fs.readFileSync(path.join(dir, 'rollout', 'local', `${service}.yaml`), 'utf8'));
@@ -114,10 +113,7 @@ describe('canary advance against a real Prometheus', () => {
   afterAll(async () => {
     await prometheus?.stop();
     await target?.close();
-    for (const s of servers) {
-      s.closeAllConnections();
-      await new Promise(resolve => s.close(resolve));
-    }
+    for (const stub of stubs) await stub.close();
     remove?.();
   });
 
@@ -222,14 +218,13 @@ describe('canary advance against a real Prometheus', () => {
   }, 60_000);
 
   test('Prometheus down, slow or answering garbage: hold (exit 3), weights and dist/ unchanged', async () => {
-    const listen = async (handler: http.RequestListener): Promise<string> => {
-      const server = http.createServer(handler);
-      servers.push(server);
-      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const stub = async (respond: Parameters<typeof StubServer.start>[0]): Promise<string> => {
+      const server = await StubServer.start(respond);
+      stubs.push(server);
+      return server.url;
     };
-    const slow = await listen(() => undefined);
-    const garbage = await listen((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in</html>'));
+    const slow = await stub(() => new Promise(() => undefined));
+    const garbage = await stub(async () => ({ status: 200, body: '<html>Sign in</html>' }));
     const down = `http://127.0.0.1:${await freePort()}`;
     const dist = distTree();
     const before = state('gateway').canary;
