@@ -1,15 +1,14 @@
-// bench/decision: the median wall time of one SLO gate decision (every query of `canary advance` against a local
-// Prometheus, then decide(); no git, no synth) next to one `vector(1)` query round-trip, interleaved in one run so that
-// both see the same machine and the same Prometheus.
+// bench/decision: the median wall time of one SLO gate decision (runGate(), what `canary advance` runs: every query
+// against a local Prometheus, then decide(); no git, no synth) next to one `vector(1)` query round-trip, interleaved
+// in one run so that both see the same machine and the same Prometheus.
 //
 //   npm run bench:decision [-- --runs 51]
 import { MeshMetricsTarget } from '../tests/support/mesh-metrics-target';
-import { startPrometheus, waitFor } from '../tests/support/prometheus-server';
-import { decide, stageOf } from '../lib/delivery/decide';
-import { measure } from '../lib/delivery/measure';
+import { startPrometheus } from '../tests/support/prometheus-server';
+import { waitFor } from '../tests/support/wait';
+import { runGate } from '../lib/delivery/gate';
 import { settingsOf, withOverrides } from '../lib/delivery/plan';
 import { queryValue } from '../lib/delivery/prometheus';
-import { gateQueries } from '../lib/delivery/queries';
 import { RolloutState } from '../lib/delivery/state';
 import { median, numberFlag } from './stats';
 
@@ -34,20 +33,15 @@ async function main(): Promise<void> {
   try {
     target.setTraffic('gateway', { stable: { rps: 900, errorRatio: 0.001, latencyMs: 40 }, canary: { rps: 100, errorRatio: 0.002, latencyMs: 45 } });
     const options = { url: prometheus.url, timeoutMs: 5000 };
-    await waitFor('three scrapes of the traffic', async () => {
+    await waitFor(async () => {
       const samples = await queryValue(options, `count_over_time(test_traffic_epoch{service="gateway"}[${WINDOW}])`, new Date());
-      return samples !== null && samples >= 3 ? true : undefined;
-    }, 30_000);
+      return samples !== null && samples >= 3;
+    }, { what: 'three scrapes of the traffic', timeoutMs: 30_000, intervalMs: 200 });
 
-    const settings = withOverrides(settingsOf(state), { window: WINDOW, settle: '0s', minRequests: 100 });
-    const { slo, analysis } = settings;
+    const settings = withOverrides(settingsOf(state), { window: WINDOW, settle: '0s', minRequests: 100, queryTimeout: '5s' });
     async function decision(): Promise<string> {
-      const now = new Date();
-      if (stageOf(state, settings, now).kind !== 'measure') throw new Error('the benchmark state must be measurable');
-      const queries = gateQueries({ metrics: analysis.metrics, service: state.service, window: analysis.window, p99: slo.p99LatencyMs !== undefined,
-        baseline: analysis.baseline.enabled });
-      const outcome = await measure(queries, promql => queryValue(options, promql, now), analysis.baseline.enabled);
-      const result = decide({ state, settings, now, outcome });
+      const { stage, queries, result } = await runGate({ state, settings, now: new Date(), prometheus: { url: prometheus.url } });
+      if (stage.kind !== 'measure') throw new Error('the benchmark state must be measurable');
       return `${result.decision} ${result.fromWeight}% → ${result.toWeight}% after ${Object.keys(queries).length} queries: ${result.reason}`;
     }
     const roundTrip = () => queryValue(options, 'vector(1)', new Date());

@@ -3,6 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { StackChart, validateApp } from './charts/stack-chart';
+import { ENVIRONMENT_NAMES, EnvironmentName } from './config/environment';
+import { loadEnvironment } from './config/environments';
+import { Rollouts, loadRollouts } from './delivery/store';
 import { StackInput, defineStack } from './stack';
 import { toYamlDocuments } from './private/yaml';
 
@@ -97,6 +100,21 @@ export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => Stack
     fs.rmSync(staging, { recursive: true, force: true });
   }
   return count;
+}
+
+/**
+ * Renders every environment of the repository at `root` into `<root>/dist/<env>/` as one {@link synthesizeAll}
+ * transaction: each environment's configuration and its rollout state (`rollout/<env>/`), read and validated inside it.
+ *
+ * @param rollouts rollout state already in hand (loaded, perhaps changed and not yet written), used for its
+ *   environments instead of reading their state files
+ * @returns the number of objects written
+ */
+export function synthesizeRepo(root: string, rollouts: Partial<Record<EnvironmentName, Rollouts>> = {}): number {
+  return synthesizeAll(path.join(root, 'dist'), ENVIRONMENT_NAMES.map(name => () => ({
+    env: loadEnvironment(name),
+    rollouts: rollouts[name] ?? loadRollouts(root, name),
+  })));
 }
 
 /**

@@ -26,7 +26,8 @@ describe('GitHub Actions workflows', () => {
     const { doc } = read('ci.yml');
     expect(Object.keys(doc.on)).toEqual(['push', 'pull_request']);
     expect(runs(doc)).toContain('bash .ci/run');
-    expect(runs(doc)).toMatch(/npm run synth\ngit diff --exit-code -- dist rollout/);
+    // synth writes dist/ only: that is where drift shows
+    expect(runs(doc)).toMatch(/npm run synth\ngit diff --exit-code -- dist$/m);
     expect(doc.permissions).toEqual({ contents: 'read' });
   });
 
@@ -49,6 +50,7 @@ describe('GitHub Actions workflows', () => {
     expect(doc.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false });
     expect(doc.permissions).toEqual({ contents: 'write' });
     expect(runs(doc)).toMatch(/npx canary start --service "\$SERVICE" --image "\$IMAGE" --env "\$TARGET_ENV" --commit/);
-    expect(runs(doc)).toContain('git pull --rebase');
+    expect(runs(doc)).toContain('bash scripts/push-with-rebase.sh "$GITHUB_REF_NAME"');
+    expect(fs.readFileSync(path.join(dir, '..', '..', 'scripts', 'push-with-rebase.sh'), 'utf8')).toContain('git pull --rebase');
   });
 });

@@ -2,8 +2,8 @@ import { ChildProcess, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { ENV, PATHS, ServiceName } from '../../apps/contract';
 import { TracingMode, spawnService } from '../../tests/apps/support/service-process';
-import { closedPort } from '../../tests/apps/support/stub-server';
-import { waitFor } from '../../tests/apps/support/wait';
+import { freePort } from '../../tests/support/ports';
+import { waitFor } from '../../tests/support/wait';
 
 /** A gateway → backend pair run with one tracing set-up. */
 export interface ServerPair {
@@ -36,7 +36,7 @@ async function ready(url: string): Promise<void> {
 
 /** Starts backend and gateway with `tracing` and `env` (both pinned to `cpus` if given) and waits until both are ready. */
 export async function startPair(tracing: TracingMode, env: Record<string, string>, cpus?: string): Promise<ServerPair> {
-  const [backendPort, gatewayPort] = [await closedPort(), await closedPort()];
+  const [backendPort, gatewayPort] = [await freePort(), await freePort()];
   const common = { ...env, [ENV.logLevel]: 'info', [ENV.shutdownDelayMs]: '0' };
   const backend = startOne('backend', tracing, { ...common, PORT: String(backendPort), OTEL_SERVICE_NAME: 'backend' }, cpus);
   const gateway = startOne('gateway', tracing,

@@ -55,7 +55,7 @@ options:
   --env E                environment: ${ENVIRONMENT_NAMES.join(' or ')} (default local)
   --json                 print one JSON object (errors too)
   --dry-run              print what would change (advance: the PromQL, the numbers and the decision); change nothing
-  --commit               commit the state file (and dist/ when it changed) as one commit
+  --commit               commit the state file (and dist/ when it changed) as one commit; needs a clean working tree
   --prometheus-url URL   Prometheus base URL (default: $PROMETHEUS_URL); a bearer token is read from $PROMETHEUS_TOKEN
   --window D             analysis window for this run, such as 5m (default: the state file's, else 5m)
   --min-requests N       requests (stable and canary) a window needs for a verdict, for this run
@@ -63,8 +63,8 @@ options:
   --timeout D            time budget of each Prometheus query, for this run
 
 exit codes: 0 done (advanced, promoted, rolled back by hand, or nothing in flight), 3 held, 4 rolled back by the gate,
-            2 usage or configuration error or a canary already in flight (or none to promote or roll back),
-            1 unexpected failure; nothing changes on 1 or 2`;
+            2 usage or configuration error, --commit with uncommitted changes, a canary already in flight
+            (or none to promote or roll back), 1 unexpected failure; nothing changes on 1 or 2`;
 
 const OPTIONS = {
   service: { type: 'string' },
@@ -124,10 +124,10 @@ export function parseCommand(argv: readonly string[]): Command {
         queryTimeout: duration('--timeout', values.timeout, { positive: true }),
         minRequests: count('--min-requests', values['min-requests']),
       };
-      const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as AnalysisOverrides;
       const prometheusUrl = values['prometheus-url'];
       if (prometheusUrl !== undefined) prometheusUrlOf(prometheusUrl, undefined);
-      return { verb: 'advance', ...change, service, overrides: defined, ...(prometheusUrl !== undefined ? { prometheusUrl } : {}) };
+      // flags not given stay undefined here: withOverrides skips them
+      return { verb: 'advance', ...change, service, overrides, ...(prometheusUrl !== undefined ? { prometheusUrl } : {}) };
     }
     default:
       return { verb: verb as 'promote' | 'rollback', ...change, service, ...(values.reason !== undefined ? { reason: values.reason } : {}) };

@@ -2,22 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SERVICES, ServiceName } from '../../apps/contract';
 import { ConfigError } from '../config/checks';
-import { ENVIRONMENT_NAMES } from '../config/environment';
-import { loadEnvironment } from '../config/environments';
-import { findRepoRoot, synthesizeAll } from '../synth';
+import { EnvironmentName } from '../config/environment';
+import { findRepoRoot, synthesizeRepo } from '../synth';
 import { Command, USAGE, parseCommand, prometheusUrlOf } from './args';
-import { GateDecision, decide, stageOf } from './decide';
-import { parseDuration } from './duration';
-import { commitPaths } from './git';
-import { MeasureOutcome, measure } from './measure';
+import { GateDecision } from './decide';
+import { runGate } from './gate';
+import { commitPaths, uncommittedChanges } from './git';
 import { Change, EffectiveSettings, UsageError, describeStatus, endCanaryByHand, settingsOf, startCanary, statusOf, withOverrides } from './plan';
-import { queryValue } from './prometheus';
-import { gateQueries } from './queries';
 import { Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
-import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
+import { StateError, parseRolloutState, renderRolloutState } from './state';
 import { Rollouts, loadRollouts, rolloutFile, writeRolloutState } from './store';
-
-export type { Outcome } from './report';
 
 /** What the CLI may touch: tests pass their own. */
 export interface CliIo {
@@ -78,6 +72,8 @@ async function execute(command: Command, io: CliIo): Promise<number> {
     return EXIT.done;
   }
   const root = findRepoRoot(io.cwd);
+  // a dry run too: it exits as the real run would
+  if (command.verb !== 'status' && command.commit) refuseUncommittedChanges(root);
   const rollouts = loadRollouts(root, command.env);
   switch (command.verb) {
     case 'status': {
@@ -87,18 +83,33 @@ async function execute(command: Command, io: CliIo): Promise<number> {
       return EXIT.done;
     }
     case 'start':
-      return applyByHand(startCanary(rollouts[command.service], command.image, io.now()), command, root, io);
+      return applyByHand(startCanary(rollouts[command.service], command.image, io.now()), command, root, rollouts, io);
     case 'promote':
     case 'rollback':
-      return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, io);
+      return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, rollouts, io);
     case 'advance':
-      return advance(command, root, rollouts[command.service], io);
+      return advance(command, root, rollouts, io);
   }
 }
 
+/**
+ * `--commit` commits the state file and dist/ as rendered from the working tree, so anything uncommitted would ride
+ * along: edits under lib/ in the rendered dist/, a stray file in dist/, a hand edit of the state file in the decision.
+ * Refuses before anything is read from Prometheus or written.
+ *
+ * @throws {@link UsageError} naming the uncommitted paths
+ */
+function refuseUncommittedChanges(root: string): void {
+  const changes = uncommittedChanges(root);
+  if (changes.length === 0) return;
+  throw new UsageError(`--commit needs a clean working tree, but git status lists ${changes.join(', ')}: the canary commit would carry `
+    + 'them, and dist/ rendered from them; commit or stash them first (git stash --include-untracked), or run without --commit');
+}
+
 /** Writes (and commits) a change a person asked for, `start`, `promote` or `rollback`, and reports it. */
-function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, root: string, io: CliIo): number {
-  const outcome = applyChange(root, command.env, change, {
+function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, root: string, rollouts: Rollouts,
+  io: CliIo): number {
+  const outcome = applyChange(root, command.env, rollouts, change, {
     dryRun: command.dryRun,
     commit: command.commit,
     message: commitMessage(command.env, change),
@@ -115,26 +126,17 @@ function applyByHand(change: Change, command: Extract<Command, { verb: 'start' |
  * `canary advance`: measure, decide, write. Nothing is queried without a canary or while it dwells; holds write only
  * the state file (history and counters), every other decision the state file and dist/.
  */
-async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, state: RolloutState, io: CliIo): Promise<number> {
+async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, rollouts: Rollouts, io: CliIo): Promise<number> {
+  const state = rollouts[command.service];
   const url = prometheusUrlOf(command.prometheusUrl, io.env?.prometheusUrl);
   const settings: EffectiveSettings = withOverrides(settingsOf(state), command.overrides);
-  const { slo, analysis } = settings;
+  const { analysis } = settings;
   const now = io.now();
-  const stage = stageOf(state, settings, now);
-  const queries = state.canary ? gateQueries({
-    metrics: analysis.metrics, service: command.service, window: analysis.window,
-    p99: slo.p99LatencyMs !== undefined, baseline: analysis.baseline.enabled,
-  }) : {};
-  let outcome: MeasureOutcome | undefined;
-  if (stage.kind === 'measure') {
-    const prometheus = {
-      url, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout'), ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}),
-    };
-    outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
-  }
-  const result = decide({ state, settings, now, outcome });
+  const { stage, queries, outcome, result } = await runGate({
+    state, settings, now, prometheus: { url, ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}) },
+  });
   const applied: Outcome = result.change
-    ? applyChange(root, command.env, result.change, {
+    ? applyChange(root, command.env, rollouts, result.change, {
       dryRun: command.dryRun,
       commit: command.commit,
       message: commitMessage(command.env, result.change, analysis),
@@ -166,40 +168,27 @@ export interface ApplyOptions {
 /**
  * Writes a changed state file and re-synthesizes dist/ from it, as one step: when synth or the commit fails, the state
  * file and dist/ are put back as they were.
+ *
+ * @param rollouts the environment's rollout state as loaded, before the change
  */
-export function applyChange(root: string, env: string, change: Change, options: ApplyOptions): Outcome {
+export function applyChange(root: string, env: EnvironmentName, rollouts: Rollouts, change: Change, options: ApplyOptions): Outcome {
   const file = rolloutFile(env, change.state.service);
   // the new file must be one the next run can read
   parseRolloutState(renderRolloutState(change.state), file, change.state.service);
   if (options.dryRun) return { dryRun: true, changed: [], commit: null };
-  if (options.synth === false) return writeStateOnly(root, env, file, change, options);
-
-  const distDir = path.join(root, 'dist');
-  const synth = (override?: RolloutState) => synthesizeAll(distDir, ENVIRONMENT_NAMES.map(name => () => {
-    const rollouts: Rollouts = loadRollouts(root, name);
-    return { env: loadEnvironment(name), rollouts: name === env && override ? { ...rollouts, [override.service]: override } : rollouts };
-  }));
+  const synth = options.synth ?? true;
+  const changed = synth ? [file, 'dist'] : [file];
+  // dist/ first, from the new state in memory: a failed synth leaves dist/ as it was and the state file unwritten
+  if (synth) synthesizeRepo(root, { [env]: { ...rollouts, [change.state.service]: change.state } });
+  // the file as written (comments and all), to put back
   const previous = fs.readFileSync(path.join(root, file), 'utf8');
-  synth(change.state);
   try {
     writeRolloutState(root, env, change.state);
-    const commit = options.commit ? commitPaths(root, [file, 'dist'], options.message) : null;
-    return { dryRun: false, changed: [file, 'dist'], commit };
+    const commit = options.commit ? commitPaths(root, changed, options.message) : null;
+    return { dryRun: false, changed, commit };
   } catch (error) {
     fs.writeFileSync(path.join(root, file), previous);
-    synth();
-    throw error;
-  }
-}
-
-function writeStateOnly(root: string, env: string, file: string, change: Change, options: ApplyOptions): Outcome {
-  const previous = fs.readFileSync(path.join(root, file), 'utf8');
-  writeRolloutState(root, env, change.state);
-  try {
-    const commit = options.commit ? commitPaths(root, [file], options.message) : null;
-    return { dryRun: false, changed: [file], commit };
-  } catch (error) {
-    fs.writeFileSync(path.join(root, file), previous);
+    if (synth) synthesizeRepo(root, { [env]: rollouts });
     throw error;
   }
 }

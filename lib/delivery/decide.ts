@@ -1,4 +1,6 @@
-import { formatDuration, parseDuration } from './duration';
+import { Duration } from 'cdk8s';
+import { goDuration } from '../private/units';
+import { parseDuration } from './duration';
 import { MeasureOutcome } from './measure';
 import { Change, EffectiveSettings, UsageError, appendHistory, endCanary } from './plan';
 import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from './state';
@@ -22,11 +24,14 @@ export type HoldKind = 'dwelling' | 'no-data' | 'too-little-traffic' | 'inconclu
  */
 export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
 
-/** Where a canary stands before anything is measured. */
+/**
+ * Where a canary stands before anything is measured; `window` is the analysis window in Prometheus notation, as the
+ * queries and the reasons write it (`300s` reads `5m`).
+ */
 export type Stage =
   | { readonly kind: 'none' }
-  | { readonly kind: 'dwelling'; readonly readyAt: Date }
-  | { readonly kind: 'measure'; readonly windowStart: Date };
+  | { readonly kind: 'dwelling'; readonly window: string; readonly readyAt: Date }
+  | { readonly kind: 'measure'; readonly window: string; readonly windowStart: Date };
 
 /** Everything one gate decision depends on. */
 export interface DecideInput {
@@ -35,9 +40,11 @@ export interface DecideInput {
   readonly settings: EffectiveSettings;
   /** The end of the analysis window. */
   readonly now: Date;
+  /** Where the canary stands: {@link stageOf} of the same state, settings and time. */
+  readonly stage: Stage;
   /**
    * The measurement of the window ending at `now`.
-   * @default - none; only allowed when {@link stageOf} says there is nothing to measure
+   * @default - none; only allowed when the stage is not `measure`
    */
   readonly outcome?: MeasureOutcome;
 }
@@ -78,8 +85,11 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
       + 'fix the clock of this machine or the state file', 'config');
   }
   const windowMs = parseDuration(settings.analysis.window, 'analysis.window');
+  const window = goDuration(Duration.millis(windowMs));
   const readyAt = changedAt + parseDuration(settings.analysis.settle, 'analysis.settle') + windowMs;
-  return now.getTime() < readyAt ? { kind: 'dwelling', readyAt: new Date(readyAt) } : { kind: 'measure', windowStart: new Date(now.getTime() - windowMs) };
+  return now.getTime() < readyAt
+    ? { kind: 'dwelling', window, readyAt: new Date(readyAt) }
+    : { kind: 'measure', window, windowStart: new Date(now.getTime() - windowMs) };
 }
 
 /**
@@ -98,8 +108,7 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
  * Pure: the state to write comes back in `change`.
  */
 export function decide(input: DecideInput): GateResult {
-  const { state, settings, now, outcome } = input;
-  const stage = stageOf(state, settings, now);
+  const { state, settings, now, stage, outcome } = input;
   const canary = state.canary;
   if (stage.kind === 'none' || !canary) {
     return {
@@ -108,7 +117,7 @@ export function decide(input: DecideInput): GateResult {
     };
   }
   const { analysis, steps } = settings;
-  const window = formatDuration(parseDuration(analysis.window, 'analysis.window'));
+  const { window } = stage;
   if (stage.kind === 'dwelling') {
     return {
       decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'dwelling',

@@ -1,5 +1,6 @@
 /**
- * Durations as the state file and the CLI write them, in Prometheus's notation: `30s`, `5m`, `1h30m`, `2d`.
+ * Durations as the state file and the CLI write them, in Prometheus's notation: `30s`, `5m`, `1h30m`, `2d`. They are
+ * written back out with `goDuration` (lib/private/units.ts), as the rest of the repository writes durations.
  */
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const DURATION = /^(\d+(ms|s|m|h|d|w))+$/;
@@ -19,12 +20,4 @@ export function parseDuration(text: string, field = 'duration'): number {
   let total = 0;
   for (const [, amount, unit] of text.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) total += Number(amount) * UNIT_MS[unit];
   return total;
-}
-
-/** Formats milliseconds in the largest whole unit, as Prometheus range selectors take them (`300000` → `5m`). */
-export function formatDuration(ms: number): string {
-  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
-    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
-  }
-  return `${ms}ms`;
 }

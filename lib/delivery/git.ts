@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 /** Runs git in `cwd` and returns its standard output; throws with git's own message when it fails. */
 function git(cwd: string, args: readonly string[]): string {
   try {
-    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    // trimEnd only: `git status --porcelain` lines may start with a space
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trimEnd();
   } catch (error) {
     const e = error as { stderr?: string; message: string };
     throw new Error(`git ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
@@ -26,4 +27,12 @@ export function commitPaths(cwd: string, paths: readonly string[], message: stri
     throw error;
   }
   return git(cwd, ['rev-parse', '--short', 'HEAD']);
+}
+
+/**
+ * What `git status --porcelain` lists in `cwd`'s repository: changed, staged and untracked files (ignored ones are not
+ * listed), one `XY path` entry each, the status letters first; empty when the working tree is clean.
+ */
+export function uncommittedChanges(cwd: string): string[] {
+  return git(cwd, ['status', '--porcelain']).split('\n').filter(line => line !== '').map(line => line.trim());
 }

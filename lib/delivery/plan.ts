@@ -16,10 +16,13 @@ export interface EffectiveSettings {
   readonly analysis: AnalysisSettings;
 }
 
+/** The fields of `o` that are set: an override that is null (in a state file) or undefined (a flag not given) is none. */
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
+}
+
 /** Merges a state file's overrides over {@link DELIVERY_DEFAULTS}. */
 export function settingsOf(state: RolloutState): EffectiveSettings {
-  const defined = <T extends object>(o: T | undefined): Partial<T> =>
-    Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
   return {
     steps: state.steps,
     slo: { ...DELIVERY_DEFAULTS.slo, ...defined(state.slo) },
@@ -32,8 +35,7 @@ export type AnalysisOverrides = Partial<Pick<AnalysisSettings, 'window' | 'minRe
 
 /** The settings with one run's overrides applied; the state file is not changed by them. */
 export function withOverrides(settings: EffectiveSettings, overrides: AnalysisOverrides): EffectiveSettings {
-  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as AnalysisOverrides;
-  return { ...settings, analysis: { ...settings.analysis, ...given } };
+  return { ...settings, analysis: { ...settings.analysis, ...defined(overrides) } };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { formatDuration } from './duration';
+import { Duration } from 'cdk8s';
+import { goDuration } from '../private/units';
 
 /** Where and how to ask Prometheus. */
 export interface PrometheusOptions {
@@ -44,7 +45,8 @@ export async function queryValue(options: PrometheusOptions, promql: string, tim
   const where = `prometheus at ${options.url}`;
   const fail = (kind: PrometheusErrorKind, message: string): PrometheusError => new PrometheusError(kind, `${where}: ${message}`, promql);
   const endpoint = new URL('api/v1/query', options.url.endsWith('/') ? options.url : `${options.url}/`);
-  const body = new URLSearchParams({ query: promql, time: (time.getTime() / 1000).toFixed(3), timeout: formatDuration(options.timeoutMs) });
+  const timeout = goDuration(Duration.millis(options.timeoutMs));
+  const body = new URLSearchParams({ query: promql, time: (time.getTime() / 1000).toFixed(3), timeout });
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
 
@@ -59,7 +61,7 @@ export async function queryValue(options: PrometheusOptions, promql: string, tim
   } catch (error) {
     const e = error as Error & { cause?: { code?: string; message?: string } };
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-      throw fail('timeout', `no answer within ${formatDuration(options.timeoutMs)} (raise --timeout or analysis.queryTimeout if Prometheus is just slow)`);
+      throw fail('timeout', `no answer within ${timeout} (raise --timeout or analysis.queryTimeout if Prometheus is just slow)`);
     }
     throw fail('unreachable', `unreachable (${e.cause?.code ?? e.cause?.message ?? e.message}); check --prometheus-url or PROMETHEUS_URL`);
   }

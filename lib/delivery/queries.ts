@@ -1,7 +1,9 @@
+import { Duration } from 'cdk8s';
 import { ServiceName, Track } from '../../apps/contract';
 import { APPS_NAMESPACE } from '../charts/namespaces';
+import { goDuration } from '../private/units';
 import { HTTP_SLO_SELECTOR } from '../slo/recording-rules';
-import { formatDuration, parseDuration } from './duration';
+import { parseDuration } from './duration';
 import { AnalysisSettings } from './state';
 
 /**
@@ -80,7 +82,7 @@ function sourceOf(target: QueryTarget): Source {
 /** The queries of one gate decision, resolved for a service, window and metric source. */
 export function gateQueries(target: QueryTarget): GateQueries {
   const source = sourceOf(target);
-  const w = formatDuration(parseDuration(target.window, 'window'));
+  const w = goDuration(Duration.millis(parseDuration(target.window, 'window')));
   const count = (selector: string): string => `sum(increase(${source.requests}{${selector}}[${w}]))`;
   const requests = (track: Track): string => `${count(source.served(track))} or vector(0)`;
   const errors = (track: Track): string => {

@@ -173,15 +173,22 @@ function valueAt(data: unknown, instancePath: string): unknown {
 }
 
 /**
- * What is wrong with an image reference for a release, or undefined: it must be pinned by a tag or a digest, and a
- * `latest` tag pins nothing.
+ * The rule an image reference breaks, or undefined: it must be a reference, pinned by a tag or a digest, and a
+ * `latest` tag pins nothing. Says what the reference must be (`must be pinned by tag or digest`), not what it is; the
+ * policy tests hold every rendered container to the same rule.
  */
-export function imageProblem(image: string): string | undefined {
-  if (!new RegExp(IMAGE_PATTERN).test(image)) return `must be an image reference such as registry/name:tag, got ${JSON.stringify(image)}`;
+export function unmetImageRequirement(image: string): string | undefined {
+  if (!new RegExp(IMAGE_PATTERN).test(image)) return 'must be an image reference such as registry/name:tag';
   const withoutRegistryPort = image.replace(/^[^/]*:\d+\//, '');
-  if (!/:[A-Za-z0-9_][A-Za-z0-9_.-]*$|@sha256:/.test(withoutRegistryPort)) return `must be pinned by tag or digest, got ${JSON.stringify(image)}`;
-  if (/:latest(@|$)/.test(withoutRegistryPort) && !image.includes('@sha256:')) return `must not use the latest tag, got ${JSON.stringify(image)}`;
+  if (!/:[A-Za-z0-9_][A-Za-z0-9_.-]*$|@sha256:/.test(withoutRegistryPort)) return 'must be pinned by tag or digest';
+  if (/:latest(@|$)/.test(withoutRegistryPort) && !image.includes('@sha256:')) return 'must not use the latest tag';
   return undefined;
+}
+
+/** What is wrong with an image reference for a release, with the reference, or undefined (see {@link unmetImageRequirement}). */
+export function imageProblem(image: string): string | undefined {
+  const requirement = unmetImageRequirement(image);
+  return requirement && `${requirement}, got ${JSON.stringify(image)}`;
 }
 
 /** Rules the schema cannot express. */

@@ -1,9 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { stringify } from 'yaml';
-
 /** A panel of a dashboard model, as the tests read it. */
 export type Panel = Record<string, any>;
 
@@ -60,23 +54,5 @@ export function concrete(expr: string): string {
 /** The Grafana macros and variables {@link concrete} knows. */
 export const KNOWN_MACROS = Object.keys(CONCRETE).filter(k => k.startsWith('$__'));
 
-/**
- * Runs `promtool check rules` (Debian's Prometheus 2.42) on one recording rule per expression, so that every
- * expression is parsed by Prometheus itself.
- *
- * @returns promtool's output; throws with it when the check fails
- */
-export function promtoolCheckExpressions(exprs: readonly string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboards-promql-'));
-  const file = path.join(dir, 'rules.yml');
-  const rules = exprs.map((expr, i) => ({ record: `dashboard:query_${i}:check`, expr }));
-  fs.writeFileSync(file, stringify({ groups: [{ name: 'dashboards', rules }] }));
-  try {
-    return execFileSync('promtool', ['check', 'rules', file], { encoding: 'utf8', stdio: 'pipe' });
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string };
-    throw new Error(`promtool check rules failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** Moved to tests/support/promtool.ts beside promtoolCheckConfig; re-exported for the dashboard tests. */
+export { promtoolCheckExpressions } from '../support/promtool';

@@ -72,6 +72,41 @@ describe('canary CLI: start and status', () => {
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });
 
+  test('--commit refuses uncommitted changes (exit 2), naming them, before it measures or writes anything; a dry run too', () => {
+    const head = git('rev-parse', 'HEAD');
+    const backendImage = 'ghcr.io/example/obs-canary-backend:0.2.0';
+    // the uncommitted change, how git status lists it, and a command that would otherwise write and commit (or dwell)
+    const cases: Array<[string, string, string, string[]]> = [
+      ['lib/synth.ts', '// uncommitted\n', 'M lib/synth.ts', ['start', '--service', 'backend', '--image', backendImage]],
+      ['dist/stray.yaml', 'kind: Stray\n', '?? dist/stray.yaml', ['promote', '--service', 'gateway']],
+      ['rollout/local/backend.yaml', '# uncommitted\n', 'M rollout/local/backend.yaml', ['start', '--service', 'backend', '--image', backendImage]],
+      ['rollout/local/gateway.yaml', '# uncommitted\n', 'M rollout/local/gateway.yaml', ['rollback', '--service', 'gateway', '--dry-run']],
+      // nothing is asked of Prometheus: without the refusal this canary, started moments ago, would dwell (exit 3)
+      ['lib/synth.ts', '// uncommitted\n', 'M lib/synth.ts', ['advance', '--service', 'gateway', '--prometheus-url', 'http://127.0.0.1:9']],
+    ];
+    for (const [file, text, listed, args] of cases) {
+      const full = path.join(dir, file);
+      const before = fs.existsSync(full) ? fs.readFileSync(full, 'utf8') : undefined;
+      fs.writeFileSync(full, `${before ?? ''}${text}`);
+      const dirty = { status: git('status', '--porcelain'), dist: readTree(path.join(dir, 'dist')), rollout: readTree(path.join(dir, 'rollout')) };
+      const result = canary(...args, '--commit', '--json');
+      const after = { status: git('status', '--porcelain'), dist: readTree(path.join(dir, 'dist')), rollout: readTree(path.join(dir, 'rollout')) };
+      if (before === undefined) fs.rmSync(full);
+      else fs.writeFileSync(full, before);
+      expect([args, result.status]).toEqual([args, 2]);
+      expect(JSON.parse(result.stdout)).toEqual({
+        error: {
+          code: 'usage',
+          message: `--commit needs a clean working tree, but git status lists ${listed}: the canary commit would carry them, and dist/ rendered from them; `
+            + 'commit or stash them first (git stash --include-untracked), or run without --commit',
+        },
+      });
+      expect(after).toEqual(dirty);
+      expect(git('rev-parse', 'HEAD')).toBe(head);
+    }
+    expect(git('status', '--porcelain')).toBe('');
+  });
+
   test('usage errors exit 2 and change nothing', () => {
     for (const args of [['start', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:latest'], ['start', '--service', 'web', '--image', 'x:1'], ['promote-everything']]) {
       const result = canary(...args);

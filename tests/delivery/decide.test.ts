@@ -40,7 +40,9 @@ const failedQuery: MeasureOutcome = { ok: false, error: 'canaryRequests: prometh
 
 function run(input: Partial<DecideInput> & { state?: RolloutState } = {}): GateResult {
   const state = input.state ?? inFlight();
-  return decide({ state, settings: input.settings ?? settings(state), now: input.now ?? READY, outcome: 'outcome' in input ? input.outcome : measured() });
+  const s = input.settings ?? settings(state);
+  const now = input.now ?? READY;
+  return decide({ state, settings: s, now, stage: stageOf(state, s, now), outcome: 'outcome' in input ? input.outcome : measured() });
 }
 
 describe('decide: what happens when', () => {
@@ -220,8 +222,15 @@ describe('stageOf', () => {
   const state = inFlight();
   test('none, dwelling with the time it ends, measure with the window start', () => {
     expect(stageOf(steady, settingsOf(steady), READY)).toEqual({ kind: 'none' });
-    expect(stageOf(state, settingsOf(state), new Date(CHANGED))).toEqual({ kind: 'dwelling', readyAt: READY });
-    expect(stageOf(state, settingsOf(state), READY)).toEqual({ kind: 'measure', windowStart: new Date(CHANGED + 60_000) });
+    expect(stageOf(state, settingsOf(state), new Date(CHANGED))).toEqual({ kind: 'dwelling', window: '5m', readyAt: READY });
+    expect(stageOf(state, settingsOf(state), READY)).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(CHANGED + 60_000) });
+  });
+
+  test('the window as the queries and the reasons write it: the largest whole unit', () => {
+    const at = (window: string) => stageOf(state, settings(state, { window, settle: '0s' }), new Date(CHANGED + 8 * 86_400_000));
+    expect([at('300s'), at('1h30m'), at('1w'), at('1500ms')].map(s => s.kind !== 'none' && s.window)).toEqual(['5m', '90m', '7d', '1500ms']);
+    expect(run({ settings: settings(inFlight(), { window: '300s' }), now: READY, outcome: measured({ requests: 99 }) }).reason)
+      .toBe('too little traffic: fewer than 100 requests (stable and canary) in the 5m window');
   });
 
   test('a weight change up to the clock skew tolerance in the future dwells; further is a configuration error', () => {

@@ -1,15 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ServiceName } from '../../apps/contract';
 import { queryValue } from '../../lib/delivery/prometheus';
+import { StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
-import { PrometheusServer, freePort, startPrometheus, waitFor } from '../support/prometheus-server';
+import { freePort } from '../support/ports';
+import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { readTree, repoCopy } from '../support/repo-copy';
+import { waitFor } from '../support/wait';
 
 /**
  * `canary advance` end to end: the real CLI (node bin/canary.cjs) on a temporary git copy, against Debian's Prometheus
@@ -24,7 +25,7 @@ describe('canary advance against a real Prometheus', () => {
   let remove: (() => void) | undefined;
   let target: MeshMetricsTarget | undefined;
   let prometheus: PrometheusServer | undefined;
-  const servers: http.Server[] = [];
+  const stubs: StubServer[] = [];
 
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
   const state = (service: ServiceName) => parse(fs.readFileSync(path.join(dir, 'rollout', 'local', `${service}.yaml`), 'utf8'));
@@ -54,14 +55,18 @@ describe('canary advance against a real Prometheus', () => {
   const canary = (args: readonly string[], env?: Record<string, string>) => run('node', [path.join(dir, 'bin', 'canary.cjs'), ...args], env);
   const advance = (service: ServiceName, ...extra: string[]) => canary(['advance', '--service', service, ...FLAGS, '--commit', '--json', ...extra]);
 
-  /** Files of the last commit. */
   /** With GATE_SAMPLE_OUT set to a directory, keeps real outputs for the documentation. */
   const sample = (name: string, r: Run) => {
     if (process.env.GATE_SAMPLE_OUT) fs.writeFileSync(path.join(process.env.GATE_SAMPLE_OUT, `${name}.json`), r.stdout);
   };
+  /** Files of the last commit. */
   const lastCommitFiles = () => git('show', '--name-only', '--format=', 'HEAD').split('\n').filter(Boolean);
 
-  /** A fresh synth in the copy leaves dist/ exactly as committed. */
+  /**
+   * A fresh synth in the copy leaves dist/ exactly as committed. A synth process costs ~0.6 s: run after the promotion
+   * (the gate's path) and after the roll back by hand (the path of start, promote and rollback); every other step
+   * checks that its commit holds only the state file and dist/, and that nothing is left uncommitted.
+   */
   async function expectDistFresh(): Promise<void> {
     const synth = await run('node', ['tools/run-bundled.cjs', 'scripts/synth.ts']);
     expect(synth.stderr).toBe('');
@@ -75,7 +80,8 @@ describe('canary advance against a real Prometheus', () => {
 
   /**
    * Sends `totalRps` to the service, split by the canary's weight as Istio would, and waits until the last 4 s hold
-   * only samples of this traffic and lie after the canary's last weight change (else the gate dwells).
+   * only samples of this traffic, in every scrape job (Istio's and the service's own, scraped at different times), and
+   * lie after the canary's last weight change (else the gate dwells).
    */
   async function traffic(service: ServiceName, weight: number, options: { totalRps?: number; canary?: Partial<TrackTraffic> } = {}): Promise<void> {
     const total = options.totalRps ?? 100;
@@ -83,12 +89,13 @@ describe('canary advance against a real Prometheus', () => {
       stable: { rps: (total * (100 - weight)) / 100, errorRatio: 0.002, latencyMs: 40 },
       canary: { rps: (total * weight) / 100, errorRatio: 0.002, latencyMs: 40, ...options.canary },
     });
-    const ask = (promql: string) => queryValue({ url: prometheus!.url, timeoutMs: 2000 }, promql, new Date());
-    await waitFor(`a ${WINDOW} window of ${service}'s traffic #${epoch} only`, async () => {
-      const oldest = await ask(`min_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}])`);
-      const samples = await ask(`count_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}])`);
-      return oldest === epoch && samples !== null && samples >= 3 ? true : undefined;
-    }, 30_000);
+    // a slow answer under load is asked again, as a probe that has no answer yet
+    const ask = (promql: string) => queryValue({ url: prometheus!.url, timeoutMs: 2000 }, promql, new Date()).catch(() => null);
+    await waitFor(async () => {
+      const oldest = await ask(`min(min_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}]))`);
+      const samples = await ask(`min(count_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}]))`);
+      return oldest === epoch && samples !== null && samples >= 3;
+    }, { what: `a ${WINDOW} window of ${service}'s traffic #${epoch} only`, timeoutMs: 30_000, intervalMs: 200 });
     const changed = state(service).canary?.weightChangedAt;
     const measurableAt = changed === undefined ? 0 : Date.parse(changed) + 4000 + 50;
     // a deadline the gate itself computes, not a guess: nothing to poll for
@@ -110,10 +117,7 @@ describe('canary advance against a real Prometheus', () => {
   afterAll(async () => {
     await prometheus?.stop();
     await target?.close();
-    for (const s of servers) {
-      s.closeAllConnections();
-      await new Promise(resolve => s.close(resolve));
-    }
+    for (const stub of stubs) await stub.close();
     remove?.();
   });
 
@@ -148,10 +152,11 @@ describe('canary advance against a real Prometheus', () => {
       expect(git('log', '-1', '--format=%B')).toContain(`canary(gateway, local): ${promoted ? 'promote' : 'advance'} ${image} ${weight}% → `);
       expect(lastCommitFiles()).toContain('rollout/local/gateway.yaml');
       expect(lastCommitFiles().every(f => f === 'rollout/local/gateway.yaml' || f.startsWith('dist/'))).toBe(true);
+      expect(git('status', '--porcelain')).toBe('');
       expect(state('gateway').canary?.weight ?? 0).toBe(promoted ? 0 : steps[i + 1]);
-      await expectDistFresh();
       sample(`${promoted ? 'promote' : 'advance'}-${weight}`, r);
     }
+    await expectDistFresh();
     expect(state('gateway').stable.image).toBe(image);
     expect(state('gateway').history.map((h: any) => h.decision)).toEqual(['start', 'advance', 'advance', 'advance', 'promote']);
   }, 180_000);
@@ -218,14 +223,13 @@ describe('canary advance against a real Prometheus', () => {
   }, 60_000);
 
   test('Prometheus down, slow or answering garbage: hold (exit 3), weights and dist/ unchanged', async () => {
-    const listen = async (handler: http.RequestListener): Promise<string> => {
-      const server = http.createServer(handler);
-      servers.push(server);
-      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const stub = async (respond: Parameters<typeof StubServer.start>[0]): Promise<string> => {
+      const server = await StubServer.start(respond);
+      stubs.push(server);
+      return server.url;
     };
-    const slow = await listen(() => undefined);
-    const garbage = await listen((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in</html>'));
+    const slow = await stub(() => new Promise(() => undefined));
+    const garbage = await stub(async () => ({ status: 200, body: '<html>Sign in</html>' }));
     const down = `http://127.0.0.1:${await freePort()}`;
     const dist = distTree();
     const before = state('gateway').canary;
@@ -296,7 +300,8 @@ describe('canary advance against a real Prometheus', () => {
     expect(state('backend')).toMatchObject({ canary: null, stable: { image: stable } });
     expect(state('backend').history.map((h: any) => h.decision)).toEqual(['start', 'hold', 'hold', 'rollback']);
     expect(lastCommitFiles()).toContain('rollout/local/backend.yaml');
-    await expectDistFresh();
+    expect(lastCommitFiles().every(f => f === 'rollout/local/backend.yaml' || f.startsWith('dist/'))).toBe(true);
+    expect(git('status', '--porcelain')).toBe('');
   }, 60_000);
 
   test('the services\' own http_* metrics (analysis.metrics: http) measure and advance the same way', async () => {

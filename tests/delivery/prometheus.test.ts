@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { PrometheusError, PrometheusErrorKind, queryValue } from '../../lib/delivery/prometheus';
-import { freePort } from '../support/prometheus-server';
+import { freePort } from '../support/ports';
 
 /** A fake Prometheus on loopback whose answer each test sets. */
 describe('queryValue', () => {

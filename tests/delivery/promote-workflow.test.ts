@@ -6,10 +6,14 @@ import { parse } from 'yaml';
 import { SERVICES } from '../../apps/contract';
 import { ENVIRONMENT_NAMES } from '../../lib/config/environment';
 
-const WORKFLOWS = path.join(__dirname, '..', '..', '.github', 'workflows');
+const ROOT = path.join(__dirname, '..', '..');
+const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
+const PUSH_SCRIPT = 'scripts/push-with-rebase.sh';
 const workflow = parse(fs.readFileSync(path.join(WORKFLOWS, 'promote.yml'), 'utf8'));
 const steps: any[] = workflow.jobs.gate.steps;
 const gate = steps.find(s => typeof s.run === 'string' && s.run.includes('npx canary advance'));
+const deploySteps: any[] = parse(fs.readFileSync(path.join(WORKFLOWS, 'deploy-canary.yml'), 'utf8')).jobs.start.steps;
+const deployPush = deploySteps.find(s => typeof s.run === 'string' && s.run.includes(PUSH_SCRIPT));
 
 describe('.github/workflows/promote.yml', () => {
   test('runs on a schedule and by hand, for one service or all, in an environment', () => {
@@ -21,8 +25,7 @@ describe('.github/workflows/promote.yml', () => {
 
   test('one run per environment at a time, shared with deploy-canary.yml; may write contents and nothing else', () => {
     expect(workflow.concurrency).toEqual({ group: "canary-${{ inputs.env || 'prod' }}", 'cancel-in-progress': false });
-    const deploy = path.join(WORKFLOWS, 'deploy-canary.yml');
-    if (fs.existsSync(deploy)) expect(parse(fs.readFileSync(deploy, 'utf8')).concurrency.group).toBe('canary-${{ inputs.env }}');
+    expect(parse(fs.readFileSync(path.join(WORKFLOWS, 'deploy-canary.yml'), 'utf8')).concurrency.group).toBe('canary-${{ inputs.env }}');
     expect(workflow.permissions).toEqual({ contents: 'write' });
   });
 
@@ -43,46 +46,69 @@ describe('.github/workflows/promote.yml', () => {
 });
 
 /**
- * The gate step's script, run by bash with `npx`, `git` and `sleep` replaced by stubs that log their calls: exit codes
- * 0 and 3 are green, 4 pushes and then fails, pushes are retried after a rebase.
+ * A workflow step's script, run by bash in a directory holding the state files and scripts/push-with-rebase.sh, with
+ * `npx`, `npm`, `git` and `sleep` replaced by stubs that log their calls.
  */
+interface Case {
+  /** Exit code of `npx canary advance` per service. */
+  codes?: Record<string, number>;
+  /** Commits ahead of origin. */
+  ahead?: number;
+  /** Pushes that fail before one succeeds. */
+  pushFailures?: number;
+  /** `git pull --rebase` fails, with these files in conflict (none: it fails before rebasing). */
+  pullFails?: readonly string[];
+  /** `npm run synth` fails. */
+  synthFails?: boolean;
+  /** What `git status --porcelain -- dist` lists after the synth. */
+  distStatus?: string;
+  service?: string;
+}
+function runScript(script: string, c: Case): { status: number | null; calls: string[]; stdout: string; summary: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promote-yml-'));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  fs.mkdirSync(path.join(dir, 'rollout', 'prod'), { recursive: true });
+  for (const service of Object.keys(SERVICES)) fs.writeFileSync(path.join(dir, 'rollout', 'prod', `${service}.yaml`), '');
+  fs.mkdirSync(path.join(dir, 'scripts'));
+  fs.copyFileSync(path.join(ROOT, PUSH_SCRIPT), path.join(dir, PUSH_SCRIPT));
+  const log = path.join(dir, 'calls.log');
+  const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> "${log}"\n${body}\n`, { mode: 0o755 });
+  stub('npx', 'service="$4"; echo "{\\"service\\":\\"$service\\"}"; code_var="CODE_$service"; exit "${!code_var}"');
+  stub('npm', `exit ${c.synthFails ? 1 : 0}`);
+  stub('sleep', 'exit 0');
+  stub('git', [
+    'case "$1" in',
+    `  rev-list) echo "${c.ahead ?? 1}" ;;`,
+    `  push) n=$(cat "${dir}/push-failures" 2>/dev/null || echo ${c.pushFailures ?? 0}); if [ "$n" -gt 0 ]; then echo $((n - 1)) > "${dir}/push-failures"; exit 1; fi ;;`,
+    `  pull) exit ${c.pullFails ? 1 : 0} ;;`,
+    `  diff) printf '${(c.pullFails ?? []).map(f => `${f}\\n`).join('')}' ;;`,
+    `  status) printf '${c.distStatus ?? ''}' ;;`,
+    'esac',
+  ].join('\n'));
+  const summary = path.join(dir, 'summary.md');
+  fs.writeFileSync(summary, '');
+  const env: NodeJS.ProcessEnv = {
+    PATH: `${bin}:${process.env.PATH}`, HOME: dir, TARGET_ENV: 'prod', TARGET_SERVICE: c.service ?? 'all', RUNNER_TEMP: dir,
+    GITHUB_STEP_SUMMARY: summary, GITHUB_REF_NAME: 'main',
+    ...Object.fromEntries(Object.entries(c.codes ?? {}).map(([s, code]) => [`CODE_${s}`, String(code)])),
+  };
+  const result = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', script], { cwd: dir, env, encoding: 'utf8' });
+  const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [];
+  const out = { status: result.status, calls, stdout: result.stdout, summary: fs.readFileSync(summary, 'utf8') };
+  fs.rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+const gated = (calls: string[]) => calls.filter(c => c.startsWith('npx ')).map(c => c.split(' ')[4]);
+const gitCalls = (calls: string[]) => calls.filter(c => c.startsWith('git ')).map(c => c.split(' ').slice(0, 2).join(' '));
+const CONFLICTS = ['dist/prod/apps/manifest.yaml', 'rollout/prod/gateway.yaml'];
+
+/** The gate step's script: exit codes 0 and 3 are green, 4 pushes and then fails, pushes are retried after a rebase. */
 describe('promote.yml gate script', () => {
-  interface Case { codes: Record<string, number>; ahead?: number; pushFailures?: number; pullFails?: boolean; service?: string }
-  function runScript(c: Case): { status: number | null; calls: string[]; stdout: string; summary: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promote-yml-'));
-    const bin = path.join(dir, 'bin');
-    fs.mkdirSync(bin);
-    fs.mkdirSync(path.join(dir, 'rollout', 'prod'), { recursive: true });
-    for (const service of Object.keys(SERVICES)) fs.writeFileSync(path.join(dir, 'rollout', 'prod', `${service}.yaml`), '');
-    const log = path.join(dir, 'calls.log');
-    const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> "${log}"\n${body}\n`, { mode: 0o755 });
-    stub('npx', 'service="$4"; echo "{\\"service\\":\\"$service\\"}"; code_var="CODE_$service"; exit "${!code_var}"');
-    stub('sleep', 'exit 0');
-    stub('git', [
-      'case "$1" in',
-      `  rev-list) echo "${c.ahead ?? 1}" ;;`,
-      `  push) n=$(cat "${dir}/push-failures" 2>/dev/null || echo ${c.pushFailures ?? 0}); if [ "$n" -gt 0 ]; then echo $((n - 1)) > "${dir}/push-failures"; exit 1; fi ;;`,
-      `  pull) exit ${c.pullFails ? 1 : 0} ;;`,
-      'esac',
-    ].join('\n'));
-    const summary = path.join(dir, 'summary.md');
-    fs.writeFileSync(summary, '');
-    const env: NodeJS.ProcessEnv = {
-      PATH: `${bin}:${process.env.PATH}`, HOME: dir, TARGET_ENV: 'prod', TARGET_SERVICE: c.service ?? 'all', RUNNER_TEMP: dir,
-      GITHUB_STEP_SUMMARY: summary, GITHUB_REF_NAME: 'main',
-      ...Object.fromEntries(Object.entries(c.codes).map(([s, code]) => [`CODE_${s}`, String(code)])),
-    };
-    const result = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', gate.run], { cwd: dir, env, encoding: 'utf8' });
-    const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [];
-    const out = { status: result.status, calls, stdout: result.stdout, summary: fs.readFileSync(summary, 'utf8') };
-    fs.rmSync(dir, { recursive: true, force: true });
-    return out;
-  }
-  const gated = (calls: string[]) => calls.filter(c => c.startsWith('npx ')).map(c => c.split(' ')[4]);
-  const gitCalls = (calls: string[]) => calls.filter(c => c.startsWith('git ')).map(c => c.split(' ').slice(0, 2).join(' '));
+  const runGate = (c: Case) => runScript(gate.run, c);
 
   test('advanced and held: every service gated, the commits pushed once, a green run', () => {
-    const r = runScript({ codes: { gateway: 0, backend: 3 }, ahead: 2 });
+    const r = runGate({ codes: { gateway: 0, backend: 3 }, ahead: 2 });
     expect(r.status).toBe(0);
     expect(gated(r.calls)).toEqual(['backend', 'gateway']); // the state files, in glob order
     expect(gitCalls(r.calls)).toEqual(['git rev-list', 'git push']);
@@ -90,31 +116,34 @@ describe('promote.yml gate script', () => {
   });
 
   test('nothing committed: nothing pushed', () => {
-    expect(gitCalls(runScript({ codes: { gateway: 0, backend: 0 }, ahead: 0 }).calls)).toEqual(['git rev-list']);
+    expect(gitCalls(runGate({ codes: { gateway: 0, backend: 0 }, ahead: 0 }).calls)).toEqual(['git rev-list']);
   });
 
   test('rolled back by the gate (exit 4): the roll back is pushed, then the run fails', () => {
-    const r = runScript({ codes: { gateway: 4, backend: 0 } });
+    const r = runGate({ codes: { gateway: 4, backend: 0 } });
     expect(r.status).toBe(1);
     expect(gitCalls(r.calls)).toEqual(['git rev-list', 'git push']);
     expect(r.stdout).toContain('::error::the SLO gate rolled back gateway in prod (pushed)');
   });
 
-  test('a push that loses a race is retried after git pull --rebase', () => {
-    const r = runScript({ codes: { gateway: 0, backend: 0 }, pushFailures: 2 });
+  test('a push that loses a race is retried after git pull --rebase and a fresh synth of dist/', () => {
+    const r = runGate({ codes: { gateway: 0, backend: 0 }, pushFailures: 2 });
     expect(r.status).toBe(0);
-    expect(gitCalls(r.calls)).toEqual(['git rev-list', 'git push', 'git pull', 'git push', 'git pull', 'git push']);
+    expect(gitCalls(r.calls)).toEqual(['git rev-list', 'git push', 'git pull', 'git status', 'git push', 'git pull', 'git status', 'git push']);
     expect(r.calls).toContain('git pull --rebase --quiet origin main');
+    expect(r.calls.filter(c => c.startsWith('npm '))).toEqual(['npm run -s synth', 'npm run -s synth']);
   });
 
-  test('a rebase conflict aborts the rebase and fails the run', () => {
-    const r = runScript({ codes: { gateway: 3, backend: 3 }, pushFailures: 1, pullFails: true });
+  test('a rebase conflict aborts the rebase and fails the run, naming the files in conflict', () => {
+    const r = runGate({ codes: { gateway: 3, backend: 3 }, pushFailures: 1, pullFails: CONFLICTS });
     expect(r.status).toBe(1);
-    expect(gitCalls(r.calls)).toEqual(['git rev-list', 'git push', 'git pull', 'git rebase']);
+    expect(gitCalls(r.calls)).toEqual(['git rev-list', 'git push', 'git pull', 'git diff', 'git rebase']);
+    expect(r.calls).toContain('git rebase --abort');
+    expect(r.stdout).toContain(`::error::the commits do not rebase onto main: ${CONFLICTS.join(' ')}: changed there too; nothing was pushed`);
   });
 
   test('an error (exit 2) goes to the summary and fails the run; the other services are still gated', () => {
-    const r = runScript({ codes: { gateway: 2, backend: 3 } });
+    const r = runGate({ codes: { gateway: 2, backend: 3 } });
     expect(r.status).toBe(1);
     expect(gated(r.calls)).toEqual(['backend', 'gateway']); // the state files, in glob order
     expect(r.summary).toContain('### canary prod/gateway: error (exit 2)');
@@ -122,6 +151,52 @@ describe('promote.yml gate script', () => {
   });
 
   test('by hand for one service: only that one', () => {
-    expect(gated(runScript({ codes: { backend: 0 }, service: 'backend' }).calls)).toEqual(['backend']);
+    expect(gated(runGate({ codes: { backend: 0 }, service: 'backend' }).calls)).toEqual(['backend']);
+  });
+});
+
+/**
+ * scripts/push-with-rebase.sh, as both workflows run it: dist/ holds every service of an environment, so after a
+ * rebase it is re-synthesized, never trusted as git's text merge.
+ */
+describe('the push of promote.yml and deploy-canary.yml: scripts/push-with-rebase.sh', () => {
+  test('deploy-canary.yml pushes its commit with the script', () => {
+    expect(deployPush.run).toBe(`bash ${PUSH_SCRIPT} "$GITHUB_REF_NAME"`);
+    expect(gate.run).toContain(`bash ${PUSH_SCRIPT} "$GITHUB_REF_NAME" || exit 1`);
+  });
+
+  test('a rebase that changes what synth makes of dist/: the new dist/ is committed before the push', () => {
+    const r = runScript(deployPush.run, { pushFailures: 1, distStatus: ' M dist/prod/apps/manifest.yaml\n' });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([
+      'git push --quiet origin HEAD:main', 'sleep 5', 'git pull --rebase --quiet origin main', 'npm run -s synth', 'git status --porcelain -- dist',
+      'git add --all -- dist', 'git commit --quiet --message dist: re-synthesize after rebasing onto main -- dist', 'git push --quiet origin HEAD:main',
+    ]);
+  });
+
+  test('a rebase after which synth changes nothing: pushed as rebased, no extra commit', () => {
+    const r = runScript(deployPush.run, { pushFailures: 1 });
+    expect(r.status).toBe(0);
+    expect(gitCalls(r.calls)).toEqual(['git push', 'git pull', 'git status', 'git push']);
+  });
+
+  test('synth fails on the rebased tree: nothing pushed, the run fails', () => {
+    const r = runScript(deployPush.run, { pushFailures: 1, synthFails: true });
+    expect(r.status).toBe(1);
+    expect(gitCalls(r.calls)).toEqual(['git push', 'git pull']);
+    expect(r.stdout).toContain('::error::synth failed after rebasing onto main; nothing was pushed');
+  });
+
+  test('git pull fails without a conflict (the network): said so, nothing pushed', () => {
+    const r = runScript(deployPush.run, { pushFailures: 1, pullFails: [] });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('::error::git pull --rebase origin main failed (see above); nothing was pushed');
+  });
+
+  test('five lost races: the run fails', () => {
+    const r = runScript(deployPush.run, { pushFailures: 5 });
+    expect(r.status).toBe(1);
+    expect(gitCalls(r.calls).filter(c => c === 'git push')).toHaveLength(5);
+    expect(r.stdout).toContain('::error::could not push to main in 5 attempts; nothing was pushed');
   });
 });

@@ -1,9 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { stringify } from 'yaml';
 import { QueryTarget, gateQueries } from '../../lib/delivery/queries';
+import { promtoolCheckRules } from '../support/promtool';
 
 const ISTIO: QueryTarget = { metrics: 'istio', service: 'gateway', window: '5m', p99: false, baseline: false };
 
@@ -47,6 +43,7 @@ describe('gateQueries', () => {
     expect(gateQueries({ ...ISTIO, p99: true }).canaryP99).toContain('histogram_quantile(0.99, ');
     expect(gateQueries({ ...ISTIO, baseline: true }).stableP95).toContain('destination_workload="gateway-stable"');
     expect(gateQueries({ ...ISTIO, window: '300s' }).canaryRequests).toContain('[5m]');
+    expect(gateQueries({ ...ISTIO, window: '1w' }).canaryRequests).toContain('[7d]');
   });
 
   test('an empty answer means zero only for counts; latency has no fallback', () => {
@@ -62,14 +59,7 @@ describe('gateQueries', () => {
   test('every query of both sources is valid PromQL (promtool)', () => {
     const rules = (['istio', 'http'] as const).flatMap(metrics => Object.entries(gateQueries({ ...ISTIO, metrics, p99: true, baseline: true }))
       .map(([name, expr]) => ({ record: `gate:${metrics}_${name}`, expr })));
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-queries-'));
-    const file = path.join(dir, 'rules.yml');
-    fs.writeFileSync(file, stringify({ groups: [{ name: 'gate', rules }] }));
-    try {
-      expect(execFileSync('promtool', ['check', 'rules', file], { encoding: 'utf8', stdio: 'pipe' })).toContain(`SUCCESS: ${rules.length} rules found`);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    expect(promtoolCheckRules([{ name: 'gate', rules }])).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 
   test('fails if the window is not a duration', () => {

@@ -1,5 +1,5 @@
 import { commitMessage, exitCodeOf } from '../../lib/delivery/cli';
-import { decide } from '../../lib/delivery/decide';
+import { decide, stageOf } from '../../lib/delivery/decide';
 import { MeasureOutcome } from '../../lib/delivery/measure';
 import { settingsOf } from '../../lib/delivery/plan';
 import { gateQueries } from '../../lib/delivery/queries';
@@ -18,7 +18,7 @@ const outcome: MeasureOutcome = {
   baseline: { requests: 750, successRatio: 0.995, p95Ms: 120, p99Ms: null },
   samples: { stableRequests: 750.2, canaryRequests: 250.7, canaryErrors: 2.5, canaryCallerErrors: 2.5, canaryP95: 260.48 },
 };
-const result = decide({ state, settings, now: NOW, outcome });
+const result = decide({ state, settings, now: NOW, stage: stageOf(state, settings, NOW), outcome });
 
 function report(overrides: Partial<GateReport> = {}): GateReport {
   return {

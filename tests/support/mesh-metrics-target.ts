@@ -46,8 +46,8 @@ interface Counters {
  * `istio_requests_total` and `istio_request_duration_milliseconds_bucket` from both reporters on `/metrics`, and each
  * service's own `http_*` metrics on `/http/<service>` (the scrape job adds `namespace` and `app`, as the cluster's
  * does). Counters grow with wall-clock time at the rates the test sets, so `increase()` sees real samples.
- * `test_traffic_epoch{service}` counts the test's changes of a service's traffic: a window in which its minimum is the
- * current epoch holds only samples of the current traffic.
+ * `test_traffic_epoch{service}` counts the test's changes of a service's traffic, on both paths: a window in which its
+ * minimum over every scrape job is the current epoch holds only samples of the current traffic.
  */
 export class MeshMetricsTarget {
   /** Starts the target on a free loopback port. */
@@ -149,7 +149,8 @@ export class MeshMetricsTarget {
 
   private httpMetrics(service: ServiceName): string {
     if (!this.traffic.has(service)) return '';
-    const lines = ['# TYPE http_requests_total counter'];
+    // the epoch again: this job is scraped at its own times, so a window of its samples needs checking by itself
+    const lines = ['# TYPE test_traffic_epoch gauge', `test_traffic_epoch{service="${service}"} ${this.epochs.get(service)}`, '# TYPE http_requests_total counter'];
     const buckets = ['# TYPE http_request_duration_seconds histogram'];
     for (const track of TRACKS) {
       const c = this.countersOf(service, track);

@@ -1,3 +1,4 @@
+import { unmetImageRequirement } from '../../lib/delivery/state';
 import { K8sObject, containersOf, podMetadataOf, podSpecOf, where, workloads } from './manifest';
 
 /**
@@ -11,7 +12,6 @@ const SECRET_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|ACCESS_KEY|PRIVATE_KEY
 // a key that names a secret, followed by a literal value in YAML (`key: value`) or INI (`key = value`)
 const SECRET_CONFIG_LINE =
   /^\s*-?\s*([A-Za-z0-9_.-]*(password|passwd|secret|token|access_key|secret_key|api_key)[A-Za-z0-9_.-]*)\s*[:=]\s*(.+?)\s*$/i;
-const IMAGE = /^(?<repo>[a-z0-9][a-z0-9._\-/:]*?)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
 
 /** Requests and limits for CPU and memory on every container. */
 export function resourceViolations(objects: readonly K8sObject[]): string[] {
@@ -53,15 +53,11 @@ export function securityViolations(objects: readonly K8sObject[]): string[] {
   });
 }
 
-/** Images pinned by tag or digest, never `latest`. */
+/** Images pinned by tag or digest, never `latest`: the rule the canary CLI holds release images to. */
 export function imageViolations(objects: readonly K8sObject[]): string[] {
   return containersOf(objects).flatMap(({ workload, container }) => {
-    const m = IMAGE.exec(container.image ?? '');
-    if (!m?.groups) return [`${where(workload, container)}: image ${JSON.stringify(container.image)} is not a valid reference`];
-    const { tag, digest } = m.groups;
-    if (!tag && !digest) return [`${where(workload, container)}: image ${container.image} must be pinned by tag or digest`];
-    if (tag === 'latest' && !digest) return [`${where(workload, container)}: image ${container.image} must not use the latest tag`];
-    return [];
+    const requirement = unmetImageRequirement(container.image ?? '');
+    return requirement ? [`${where(workload, container)}: image ${container.image ?? '(none)'} ${requirement}`] : [];
   });
 }
 

@@ -1,9 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from './ports';
+import { waitFor } from './wait';
 
 /** A Prometheus server the tests started (Debian's /usr/bin/prometheus), on loopback with a data directory of its own. */
 export interface PrometheusServer {
@@ -11,34 +12,6 @@ export interface PrometheusServer {
   readonly url: string;
   /** Stops the server (SIGTERM, then SIGKILL) and removes its data directory. */
   stop(): Promise<void>;
-}
-
-/** A free TCP port on loopback (free when asked; the caller retries if someone takes it first). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>(resolve => server.close(() => resolve()));
-  return port;
-}
-
-/**
- * Polls `probe` until it returns something other than undefined; fails with `what` and the last probe error after
- * `timeoutMs`.
- */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise(resolve => setTimeout(resolve, intervalMs));
-  }
 }
 
 /**
@@ -70,11 +43,12 @@ export async function startPrometheus(options: { scrapeConfigs: readonly object[
     });
     const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)));
     try {
-      await waitFor('prometheus to be ready', async () => {
+      await waitFor(async () => {
         if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
-        const response = await fetch(`${url}/-/ready`);
-        return response.ok ? true : undefined;
-      }, 30_000, 100);
+        // refused until it listens
+        const response = await fetch(`${url}/-/ready`).catch(() => undefined);
+        return response?.ok === true;
+      }, { what: 'prometheus to be ready', timeoutMs: 30_000, intervalMs: 100 });
       return { url, stop: () => stop(child, exited, dir) };
     } catch (error) {
       lastError = error;

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { SERVICES } from '../../../apps/contract';
 import { OtlpReceiver, SpanKind } from '../support/otlp-receiver';
 import { ROOT, ServiceProcess } from '../support/service-process';
-import { waitFor } from '../support/wait';
+import { waitFor } from '../../support/wait';
 
 let dir: string;
 let receiver: OtlpReceiver;

@@ -3,7 +3,8 @@ import { createApp } from '../../../apps/gateway/src/app';
 import { createBackendClient } from '../../../apps/gateway/src/backend-client';
 import { Served, get, serve } from '../support/http';
 import { captureLogger } from '../support/log-capture';
-import { StubServer, closedPort } from '../support/stub-server';
+import { freePort } from '../../support/ports';
+import { StubServer } from '../support/stub-server';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -78,7 +79,7 @@ describe('input validation', () => {
 
 describe('backend failures', () => {
   test('backend unreachable → 502 backend_unavailable, logged as an error with the cause', async () => {
-    const gateway = await gatewayTo(`http://127.0.0.1:${await closedPort()}`);
+    const gateway = await gatewayTo(`http://127.0.0.1:${await freePort()}`);
     const { status, body } = await get(`${gateway.url}/api/flight/airports`);
     expect(status).toBe(502);
     expect(body).toEqual({ error: { code: 'backend_unavailable', message: 'the backend is unreachable' } });
@@ -146,7 +147,7 @@ describe('the page', () => {
   let gateway: Awaited<ReturnType<typeof gatewayTo>>;
 
   beforeAll(async () => {
-    gateway = await gatewayTo(`http://127.0.0.1:${await closedPort()}`);
+    gateway = await gatewayTo(`http://127.0.0.1:${await freePort()}`);
   });
 
   test('GET / serves the HTML page under a strict CSP', async () => {

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
-import { waitFor } from './wait';
+import { waitFor } from '../../support/wait';
 
 // The part of opentelemetry/proto (collector/trace/v1, trace/v1, common/v1, resource/v1) the tests read; field
 // numbers as upstream, everything else is skipped by the decoder. No npm package ships the .proto files.

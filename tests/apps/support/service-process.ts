@@ -1,7 +1,7 @@
 import { ChildProcess, StdioOptions, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { ServiceName } from '../../../apps/contract';
-import { waitFor } from './wait';
+import { waitFor } from '../../support/wait';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');

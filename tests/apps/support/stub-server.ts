@@ -7,6 +7,8 @@ export interface StubRequest {
   readonly url: string;
   /** Lower-case header names. */
   readonly headers: http.IncomingHttpHeaders;
+  /** The request body as text (empty for a GET). */
+  readonly body: string;
 }
 
 /**
@@ -29,10 +31,14 @@ export class StubServer {
     const server = http.createServer();
     const stub = new StubServer(server);
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const request = { url: req.url ?? '', headers: req.headers };
-      stub.requests.push(request);
-      void respond(request).then(({ status, body }) => {
-        res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        const request = { url: req.url ?? '', headers: req.headers, body: text };
+        stub.requests.push(request);
+        void respond(request).then(({ status, body }) => {
+          res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
+        });
       });
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
@@ -44,13 +50,4 @@ export class StubServer {
     this.server.closeAllConnections();
     await new Promise(resolve => this.server.close(resolve));
   }
-}
-
-/** A loopback port nothing listens on (bound once, then released). */
-export async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise(resolve => server.close(resolve));
-  return port;
 }
