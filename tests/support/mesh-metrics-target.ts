@@ -37,8 +37,8 @@ interface Counters {
   errors: number;
   callerOnlyErrors: number;
   probes: number;
-  /** Observations per latency in ms. */
-  latencies: Map<number, number>;
+  /** Observations per latency in ms, of answered (200) and failed (503) requests apart. */
+  latencies: Record<'ok' | 'errors', Map<number, number>>;
 }
 
 /**
@@ -97,7 +97,7 @@ export class MeshMetricsTarget {
     const key = `${service}/${track}`;
     let c = this.counters.get(key);
     if (!c) {
-      c = { ok: 0, errors: 0, callerOnlyErrors: 0, probes: 0, latencies: new Map() };
+      c = { ok: 0, errors: 0, callerOnlyErrors: 0, probes: 0, latencies: { ok: new Map(), errors: new Map() } };
       this.counters.set(key, c);
     }
     return c;
@@ -111,13 +111,14 @@ export class MeshMetricsTarget {
       for (const track of TRACKS) {
         const t = traffic[track];
         const c = this.countersOf(service, track);
-        const requests = t.rps * seconds;
-        c.errors += requests * (t.errorRatio ?? 0);
-        c.ok += requests * (1 - (t.errorRatio ?? 0));
+        const errors = t.rps * seconds * (t.errorRatio ?? 0);
+        const ok = t.rps * seconds - errors;
+        c.errors += errors;
+        c.ok += ok;
         c.callerOnlyErrors += (t.callerOnlyErrorRps ?? 0) * seconds;
         c.probes += seconds;
-        const latency = t.latencyMs ?? 20;
-        c.latencies.set(latency, (c.latencies.get(latency) ?? 0) + requests);
+        observe(c.latencies.errors, t.latencyMs ?? 20, errors);
+        observe(c.latencies.ok, t.latencyMs ?? 20, ok);
       }
     }
   }
@@ -154,14 +155,14 @@ export class MeshMetricsTarget {
     const buckets = ['# TYPE http_request_duration_seconds histogram'];
     for (const track of TRACKS) {
       const c = this.countersOf(service, track);
-      const series = [['/api/items', '200', c.ok, false], ['/api/items', '503', c.errors, false], ['/healthz', '200', c.probes, true]] as const;
-      for (const [route, status, count, probe] of series) {
+      const series = [['/api/items', '200', c.ok, 'ok'], ['/api/items', '503', c.errors, 'errors'], ['/healthz', '200', c.probes, undefined]] as const;
+      for (const [route, status, count, outcome] of series) {
         const labels = `method="GET",route="${route}",status_code="${status}",version="${track}"`;
         lines.push(`http_requests_total{${labels}} ${count}`);
         for (const le of [...METRICS.buckets.map(String), '+Inf']) {
           const upTo = le === '+Inf' ? Infinity : Number(le) * 1000;
-          // probes are fast; requests share the track's latency between statuses in proportion
-          const value = probe ? count : (observedUpTo(c, upTo) * count) / Math.max(c.ok + c.errors, Number.MIN_VALUE);
+          // probes are fast: every one falls in the first bucket
+          const value = outcome === undefined ? count : observedUpTo(c, upTo, [outcome]);
           buckets.push(`http_request_duration_seconds_bucket{${labels},le="${le}"} ${value}`);
         }
       }
@@ -170,8 +171,13 @@ export class MeshMetricsTarget {
   }
 }
 
-function observedUpTo(c: Counters, upToMs: number): number {
+/** Observations of `outcomes` no slower than `upToMs`: a counter, like a histogram bucket, whatever the traffic did before. */
+function observedUpTo(c: Counters, upToMs: number, outcomes: readonly (keyof Counters['latencies'])[] = ['ok', 'errors']): number {
   let total = 0;
-  for (const [latency, count] of c.latencies) if (latency <= upToMs) total += count;
+  for (const outcome of outcomes) for (const [latency, count] of c.latencies[outcome]) if (latency <= upToMs) total += count;
   return total;
+}
+
+function observe(latencies: Map<number, number>, latencyMs: number, count: number): void {
+  latencies.set(latencyMs, (latencies.get(latencyMs) ?? 0) + count);
 }
