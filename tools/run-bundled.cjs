@@ -56,7 +56,7 @@ function build() {
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node24',
     outfile: tmp,
     metafile: true,
     minify: true,

@@ -7,7 +7,6 @@ import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { envDetector, hostDetector, processDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ENV, ENV_DEFAULTS, OPERATIONAL_PATHS, OTEL_ENV, ServiceName } from '../contract';
 import { Env, LOG_LEVELS } from './config';
 import { ReportingSpanExporter } from './export-reporter';
@@ -47,7 +46,8 @@ export function startTracing(service: ServiceName, env: Env): NodeSDK {
     serviceName: env[OTEL_ENV.serviceName] === undefined ? service : undefined,
     resourceDetectors: [envDetector, hostDetector, processDetector],
     textMapPropagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    // a trace exporter (not span processors) makes the SDK build its batch processor from OTEL_BSP_*
+    traceExporter: exporter,
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [

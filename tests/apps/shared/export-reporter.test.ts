@@ -1,5 +1,5 @@
 import { ExportResult, ExportResultCode } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { ReportingSpanExporter } from '../../../apps/shared/export-reporter';
 import { captureLogger } from '../support/log-capture';
 
