@@ -3,8 +3,14 @@
 import * as path from 'node:path';
 import { loadEnvironment } from './lib/config/environments';
 import { loadRollouts } from './lib/delivery/store';
-import { findRepoRoot, renderEnvironment, writeFiles } from './lib/synth';
+import { findRepoRoot, renderEnvironment, synthFailure, writeFiles } from './lib/synth';
 
-const env = loadEnvironment(process.env.DEPLOY_ENV ?? 'local');
-const rollouts = loadRollouts(findRepoRoot(process.cwd()), env.name);
-writeFiles(path.join(process.env.CDK8S_OUTDIR ?? 'cdk8s.out', env.name), renderEnvironment({ env, rollouts }));
+try {
+  const env = loadEnvironment(process.env.DEPLOY_ENV ?? 'local');
+  const rollouts = loadRollouts(findRepoRoot(process.cwd()), env.name);
+  writeFiles(path.join(process.env.CDK8S_OUTDIR ?? 'cdk8s.out', env.name), renderEnvironment({ env, rollouts }));
+} catch (error) {
+  // the message is what the reader needs; a stack into the minified bundle would only bury it
+  console.error(`synth failed.\n${synthFailure(error)}`);
+  process.exitCode = 1;
+}

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { StackChart, validateApp } from './charts/stack-chart';
-import { ENVIRONMENT_NAMES, EnvironmentName } from './config/environment';
-import { loadEnvironment } from './config/environments';
+import { EnvironmentName } from './config/environment';
+import { ENVIRONMENT_NAMES, loadEnvironment } from './config/environments';
 import { Rollouts, loadRollouts } from './delivery/store';
 import { StackInput, defineStack } from './stack';
 import { toYamlDocuments } from './private/yaml';
@@ -103,8 +103,9 @@ export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => Stack
 }
 
 /**
- * Renders every environment of the repository at `root` into `<root>/dist/<env>/` as one {@link synthesizeAll}
- * transaction: each environment's configuration and its rollout state (`rollout/<env>/`), read and validated inside it.
+ * Renders every environment of the repository at `root` (each of `ENVIRONMENTS`) into `<root>/dist/<env>/` as one
+ * {@link synthesizeAll} transaction: each environment's configuration and its rollout state (`rollout/<env>/`, which
+ * must exist), read and validated inside it.
  *
  * @param rollouts rollout state already in hand (loaded, perhaps changed and not yet written), used for its
  *   environments instead of reading their state files
@@ -115,6 +116,15 @@ export function synthesizeRepo(root: string, rollouts: Partial<Record<Environmen
     env: loadEnvironment(name),
     rollouts: rollouts[name] ?? loadRollouts(root, name),
   })));
+}
+
+/**
+ * What `npm run synth` and `cdk8s synth` print when synth fails, after a line of their own: the error's message (a
+ * configuration or state error lists each field, the value received and what is allowed), never a stack trace into
+ * the bundled code.
+ */
+export function synthFailure(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -3,8 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ENVIRONMENT_NAMES } from '../lib/config/environment';
-import { ENVIRONMENTS, loadEnvironment } from '../lib/config/environments';
+import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../lib/config/environments';
 import { loadRollouts } from '../lib/delivery/store';
 import { findRepoRoot, renderEnvironment, replaceDirectory, synthesizeAll } from '../lib/synth';
 import { fixtureInput } from './support/manifest';
@@ -14,6 +13,26 @@ const root = path.join(__dirname, '..');
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'synth-test-'));
+}
+
+/**
+ * `cdk8s synth` as a user runs it, into a temporary directory, with its stderr split in two: what the app printed, and
+ * the error cdk8s-cli adds when the app fails (a stack of its own child-process handler, which the app cannot avoid).
+ */
+function cdk8sSynth(cwd: string, deployEnv: string): { status: number | null; app: string; cli: string } {
+  const out = tempDir();
+  const result = spawnSync('npx', ['cdk8s', 'synth', '--output', out], {
+    cwd, encoding: 'utf8', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false', DEPLOY_ENV: deployEnv },
+  });
+  fs.rmSync(out, { recursive: true, force: true });
+  const cli = result.stderr.indexOf('Error: command "');
+  return { status: result.status, app: cli === -1 ? result.stderr : result.stderr.slice(0, cli), cli: cli === -1 ? '' : result.stderr.slice(cli) };
+}
+
+/** Fails unless `cli` is cdk8s-cli's report of the app's exit code 1, with no frame of the app's bundled code. */
+function expectOnlyCliTrace(cli: string): void {
+  expect(cli).toMatch(/^Error: command "node tools\/run-bundled\.cjs main\.ts ?" at \S+ returned a non-zero exit code 1\n/);
+  for (const frame of cli.split('\n').filter(line => /^\s+at /.test(line))) expect(frame).toMatch(/node_modules\/cdk8s-cli\/|\(node:/);
 }
 
 describe('renderEnvironment', () => {
@@ -130,6 +149,14 @@ describe('main.ts (what `cdk8s synth` runs)', () => {
     expect(readTree(path.join(out, 'prod'))).toEqual(readTree(path.join(root, 'dist', 'prod')));
     fs.rmSync(out, { recursive: true });
   });
+
+  test('`cdk8s synth` with an unknown DEPLOY_ENV fails with the short message, listing the environments, and no stack of the app', () => {
+    const result = cdk8sSynth(root, 'nope');
+    expect(result.status).toBe(1);
+    expect(result.app).toBe('synth failed.\ninvalid environment name:\n'
+      + `  - 'DEPLOY_ENV' must be one of ${ENVIRONMENT_NAMES.map(n => `"${n}"`).join(', ')}, got "nope"\n`);
+    expectOnlyCliTrace(result.cli);
+  });
 });
 
 describe('npm run synth (end to end, on a copy of the repository)', () => {
@@ -149,7 +176,7 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     const result = npmSynth();
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^synthesized \d+ objects for local, prod into dist\/\n$/);
+    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d+ objects for ${ENVIRONMENT_NAMES.join(', ')} into dist/\n$`));
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 
@@ -181,5 +208,90 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     expect(result.stderr).toContain("'grafana.replicas' must be an integer from 1 to 10, got 0");
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
     expect(fs.readdirSync(copy).filter(e => e.startsWith('.dist-'))).toEqual([]);
+  });
+
+  test('`cdk8s synth` of an invalid environment prints the same message as npm run synth, without a stack of the app', () => {
+    const file = path.join(copy, 'lib', 'config', 'environments.ts');
+    const source = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, source.replace(/replicas: 2,/, 'replicas: 0,'));
+    const npm = npmSynth();
+    const cdk8s = cdk8sSynth(copy, 'prod');
+    fs.writeFileSync(file, source);
+    const body = npm.stderr.replace(/^synth failed; dist\/ is unchanged\.\n/, '');
+    expect(body).toMatch(/^invalid environment "prod":\n {2}- 'grafana\.replicas' must be an integer from 1 to 10, got 0\n$/);
+    expect(cdk8s.status).toBe(1);
+    expect(cdk8s.app).toBe(`synth failed.\n${body}`);
+    expectOnlyCliTrace(cdk8s.cli);
+  });
+});
+
+describe('adding an environment (end to end, on a copy of the repository)', () => {
+  // what an engineer adds to lib/config/environments.ts: a smaller prod
+  const STAGING_ENTRY = `  staging: {
+    name: 'staging',
+    extends: 'prod',
+    clusterName: 'staging',
+    loki: { replicas: 2, retention: Duration.days(7) },
+    collector: { replicas: 1 },
+    apps: { host: 'flights.staging.example.com', tlsCredentialName: 'flights-staging-example-com-tls', stableReplicas: 1 },
+  },
+`;
+  let copy: string;
+  let remove: () => void;
+  let before: Map<string, string>;
+
+  beforeAll(() => {
+    ({ dir: copy, remove } = repoCopy());
+    before = readTree(path.join(copy, 'dist'));
+    const file = path.join(copy, 'lib', 'config', 'environments.ts');
+    const source = fs.readFileSync(file, 'utf8');
+    // the registry is the one call to defineEnvironments, closed by the only "});" at the start of a line
+    expect(source.split('\n});\n')).toHaveLength(2);
+    fs.writeFileSync(file, source.replace('\n});\n', `\n${STAGING_ENTRY}});\n`));
+  });
+
+  afterAll(() => remove());
+
+  const synth = () => spawnSync('node', ['tools/run-bundled.cjs', 'scripts/synth.ts'], { cwd: copy, encoding: 'utf8' });
+  const objectsOf = (chart: string): any[] =>
+    parseAllDocuments(fs.readFileSync(path.join(copy, 'dist', 'staging', chart, 'manifest.yaml'), 'utf8')).map(d => d.toJS());
+  const named = (objects: any[], kind: string, name: string) => objects.find(o => o.kind === kind && o.metadata.name === name);
+
+  test('without rollout/staging/ synth fails naming the directory, and dist/ is left as it was', () => {
+    const result = synth();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('synth failed; dist/ is unchanged.\ninvalid rollout state rollout/staging/:\n'
+      + '  - the directory is missing; every environment needs one, with a state file per service (copy rollout/local/ and adjust it)\n');
+    expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+  });
+
+  test('with its state files, dist/staging/ is rendered from prod merged with its values; local and prod are unchanged', () => {
+    fs.cpSync(path.join(copy, 'rollout', 'prod'), path.join(copy, 'rollout', 'staging'), { recursive: true });
+    const result = synth();
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d+ objects for ${[...ENVIRONMENT_NAMES, 'staging'].join(', ')} into dist/\n$`));
+
+    const after = readTree(path.join(copy, 'dist'));
+    expect([...after.keys()].filter(f => !f.startsWith('staging/'))).toEqual([...before.keys()]);
+    for (const [file, content] of before) expect([file, after.get(file)]).toEqual([file, content]);
+    expect([...after.keys()].filter(f => f.startsWith('staging/')).sort())
+      .toEqual(['staging/apps/manifest.yaml', 'staging/argocd/manifest.yaml', 'staging/bootstrap/manifest.yaml', 'staging/observability/manifest.yaml']);
+
+    const observability = objectsOf('observability');
+    expect(named(observability, 'StatefulSet', 'loki').spec.replicas).toBe(2); // prod: 3
+    expect(named(observability, 'Deployment', 'otel-collector').spec.replicas).toBe(1); // prod: 2
+    expect(named(observability, 'Deployment', 'grafana').spec.replicas).toBe(2); // from prod
+    const text = after.get('staging/observability/manifest.yaml')!;
+    expect(text).toContain('bucketnames: obs-canary-loki'); // prod's object storage
+    expect(text).toContain('retention_period: 168h'); // prod: 744h
+    expect(text).toContain('cluster: staging');
+    expect(text).not.toContain('cluster: prod');
+
+    const apps = objectsOf('apps');
+    expect(named(apps, 'Deployment', 'gateway-stable').spec.replicas).toBe(1); // prod: 2
+    expect(named(apps, 'Gateway', 'flights').spec.servers.flatMap((s: any) => s.hosts)).toEqual(['flights.staging.example.com', 'flights.staging.example.com']);
+    expect(objectsOf('argocd').filter(o => o.kind === 'Application').map(o => o.spec.source.path).sort())
+      .toEqual(['dist/staging/apps', 'dist/staging/observability']);
   });
 });

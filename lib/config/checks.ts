@@ -51,13 +51,13 @@ export class Checks {
 
   /** A DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters. */
   public dnsLabel(field: string, value: string): void {
-    this.expect(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value), field, value,
+    this.expect(typeof value === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value), field, value,
       'a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters)');
   }
 
   /** A DNS-1123 subdomain, such as a host name or a Kubernetes object name. */
   public dnsSubdomain(field: string, value: string): void {
-    this.expect(value.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value), field, value,
+    this.expect(typeof value === 'string' && value.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value), field, value,
       'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".")');
   }
 

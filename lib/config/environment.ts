@@ -2,11 +2,8 @@ import { Duration, Size } from 'cdk8s';
 import { ContainerResources, ObjectStorage, SecretKeyRef } from '../constructs/types';
 import { Checks, ConfigError } from './checks';
 
-/** The environments `npm run synth` renders, in this order. */
-export const ENVIRONMENT_NAMES = ['local', 'prod'] as const;
-
-/** The name of an environment: a directory under `dist/`. */
-export type EnvironmentName = typeof ENVIRONMENT_NAMES[number];
+/** The name of an environment: its key in `ENVIRONMENTS`, a directory under `dist/` and `rollout/`. */
+export type EnvironmentName = string;
 
 /** Prometheus settings of an environment. */
 export interface PrometheusSettings {
@@ -144,7 +141,7 @@ export interface EnvironmentConfig {
  */
 export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   const c = new Checks();
-  c.oneOf('name', env.name, ENVIRONMENT_NAMES);
+  c.dnsLabel('name', env.name);
   c.dnsLabel('clusterName', env.clusterName);
   if (env.storageClassName !== undefined) c.dnsSubdomain('storageClassName', env.storageClassName);
   if (env.objectStorage) checkObjectStorage(c, env.objectStorage);
@@ -206,21 +203,28 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   return env;
 }
 
+// the types are checked too: an environment that extends one without object storage (or without a Grafana database)
+// may add it and leave fields out, which the type of an override allows
 function checkObjectStorage(c: Checks, s: ObjectStorage): void {
-  c.expect(/^[a-z0-9.-]+(:\d{1,5})?$/i.test(s.endpoint), 'objectStorage.endpoint', s.endpoint,
+  c.expect(typeof s.endpoint === 'string' && /^[a-z0-9.-]+(:\d{1,5})?$/i.test(s.endpoint), 'objectStorage.endpoint', s.endpoint,
     'host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP)');
   c.text('objectStorage.region', s.region);
+  for (const field of ['insecure', 'forcePathStyle'] as const) c.expect(typeof s[field] === 'boolean', `objectStorage.${field}`, s[field], 'true or false');
   checkSecretRef(c, 'objectStorage.accessKeyId', s.accessKeyId);
   checkSecretRef(c, 'objectStorage.secretAccessKey', s.secretAccessKey);
   for (const field of ['lokiBucket', 'tempoBucket'] as const) {
-    c.expect(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s[field]), `objectStorage.${field}`, s[field],
+    c.expect(typeof s[field] === 'string' && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s[field]), `objectStorage.${field}`, s[field],
       'an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-")');
   }
 }
 
-function checkSecretRef(c: Checks, field: string, ref: SecretKeyRef): void {
+function checkSecretRef(c: Checks, field: string, ref: SecretKeyRef | undefined): void {
+  if (ref === undefined) {
+    c.expect(false, field, ref, 'a Secret key reference { name, key }');
+    return;
+  }
   c.dnsSubdomain(`${field}.name`, ref.name);
-  c.expect(/^[-._a-zA-Z0-9]+$/.test(ref.key), `${field}.key`, ref.key, 'a Secret key (letters, digits, "-", "_" and ".")');
+  c.expect(typeof ref.key === 'string' && /^[-._a-zA-Z0-9]+$/.test(ref.key), `${field}.key`, ref.key, 'a Secret key (letters, digits, "-", "_" and ".")');
 }
 
 /** Checks the resources of one container: every environment's components go through it. */

@@ -1,16 +1,22 @@
 import { Duration, Size } from 'cdk8s';
 import { ConfigError } from './checks';
 import { EnvironmentConfig, EnvironmentName, validateEnvironment } from './environment';
+import { defineEnvironments } from './registry';
 
 /**
- * The environments this repository deploys. Edit these to fit your clusters; `npm run synth` validates them and
- * renders `dist/<name>/`.
+ * The environments this repository deploys: the one list of them. Edit these to fit your clusters; `npm run synth`
+ * validates each and renders it into `dist/<name>/`, from the rollout state in `rollout/<name>/`.
+ *
+ * To add one, add an entry under its name (with the same `name`) and copy `rollout/local/` to `rollout/<name>/`. An
+ * entry may start from another environment and name only what differs, e.g.
+ * `staging: { name: 'staging', extends: 'prod', clusterName: 'staging', loki: { replicas: 2 } }`: objects are
+ * merged field by field, scalars, arrays, `Duration` and `Size` replaced, and the result is validated as a whole.
  *
  * - `local`: one node (kind, minikube, k3d): single replicas, data on PersistentVolumes, small requests.
  * - `prod`: replicas where a component really runs more than one (with PodDisruptionBudgets and topology spread),
  *   S3-compatible object storage with credentials from Secrets, larger volumes and longer retention.
  */
-export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> = {
+export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> = defineEnvironments({
   local: {
     name: 'local',
     clusterName: 'local',
@@ -115,21 +121,24 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     },
     gitops: { repoURL: 'https://github.com/example/obs-canary.git', targetRevision: 'main', argocdNamespace: 'argocd' },
   },
-};
+});
+
+/** The names of {@link ENVIRONMENTS}, in the order `npm run synth` renders them. */
+export const ENVIRONMENT_NAMES: readonly EnvironmentName[] = Object.keys(ENVIRONMENTS);
 
 /**
- * Looks up an environment by name and validates it.
+ * Looks up an environment by name, resolves what it extends and validates the result.
  *
  * @param name the environment, usually from `DEPLOY_ENV`
  * @param environments where to look it up (tests pass their own)
+ * @throws {@link ConfigError} naming the environment, each invalid field, the value and what is allowed
  */
 export function loadEnvironment(name: string,
   environments: Readonly<Record<string, EnvironmentConfig>> = ENVIRONMENTS): EnvironmentConfig {
-  const env = Object.prototype.hasOwnProperty.call(environments, name) ? environments[name] : undefined;
-  if (!env) {
+  if (!Object.hasOwn(environments, name)) {
     throw new ConfigError('environment name', [
       `'DEPLOY_ENV' must be one of ${Object.keys(environments).map(n => JSON.stringify(n)).join(', ')}, got ${JSON.stringify(name)}`,
     ]);
   }
-  return validateEnvironment(env);
+  return validateEnvironment(environments[name]);
 }

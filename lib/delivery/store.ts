@@ -17,9 +17,15 @@ export function rolloutFile(env: string, service: string): string {
 /**
  * Reads and validates the state files of every service of an environment.
  *
- * @throws {@link StateError} naming the file (and field) at fault, or a missing file
+ * @throws {@link StateError} naming the file (and field) at fault, a missing file, or a missing `rollout/<env>/`
  */
 export function loadRollouts(root: string, env: string): Rollouts {
+  const dir = `${path.join(ROLLOUT_DIR, env)}/`;
+  if (!fs.statSync(path.join(root, dir), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new StateError(dir, [
+      `the directory is missing; every environment needs one, with a state file per service (copy ${ROLLOUT_DIR}/local/ and adjust it)`,
+    ]);
+  }
   const out: Partial<Record<ServiceName, RolloutState>> = {};
   for (const service of Object.keys(SERVICES) as ServiceName[]) {
     const file = rolloutFile(env, service);

@@ -1,7 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import { ConfigError } from '../../lib/config/checks';
 import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
-import { ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
+import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
 
 const prod = ENVIRONMENTS.prod;
 const local = ENVIRONMENTS.local;
@@ -17,7 +17,7 @@ function errorOf(fn: () => unknown): string {
 }
 
 describe('environments', () => {
-  test.each(Object.keys(ENVIRONMENTS))('%s is valid', name => {
+  test.each(ENVIRONMENT_NAMES)('%s is valid', name => {
     expect(loadEnvironment(name).name).toBe(name);
   });
 
@@ -38,8 +38,8 @@ describe('environments', () => {
   });
 
   test('fails on an unknown name, listing the known ones', () => {
-    expect(errorOf(() => loadEnvironment('staging')))
-      .toBe('invalid environment name:\n  - \'DEPLOY_ENV\' must be one of "local", "prod", got "staging"');
+    expect(errorOf(() => loadEnvironment('nope')))
+      .toBe(`invalid environment name:\n  - 'DEPLOY_ENV' must be one of ${ENVIRONMENT_NAMES.map(n => `"${n}"`).join(', ')}, got "nope"`);
   });
 
   test('does not find inherited properties', () => {
@@ -49,6 +49,7 @@ describe('environments', () => {
 
 describe('validateEnvironment', () => {
   const cases: Array<[string, EnvironmentConfig, string]> = [
+    ['name', { ...prod, name: 'Prod' }, '\'name\' must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters), got "Prod"'],
     ['clusterName', { ...prod, clusterName: 'Prod_1' }, '\'clusterName\' must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters), got "Prod_1"'],
     ['storageClassName', { ...prod, storageClassName: 'Fast SSD' }, '\'storageClassName\' must be a DNS-1123 subdomain'],
     ['objectStorage.endpoint', { ...prod, objectStorage: { ...prod.objectStorage!, endpoint: 'https://s3.example.com' } },

@@ -39,7 +39,7 @@ const synthesized = new Map<string, SynthesizedStack>();
  * Any other environment (a variant built in a test) is rendered afresh on every call.
  */
 export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady'): SynthesizedStack {
-  if ((ENVIRONMENTS as Readonly<Record<string, EnvironmentConfig>>)[env.name] !== env) return render(env, scenario);
+  if (!Object.hasOwn(ENVIRONMENTS, env.name) || ENVIRONMENTS[env.name] !== env) return render(env, scenario);
   const key = `${env.name}/${scenario}`;
   let result = synthesized.get(key);
   if (result === undefined) {
@@ -66,8 +66,8 @@ function deepFreeze(value: unknown): void {
   for (const inner of Object.values(value)) deepFreeze(inner);
 }
 
-/** Every environment this repository ships, by name. */
-export const ALL_ENVIRONMENTS = Object.values(ENVIRONMENTS);
+/** Every environment this repository ships (each entry of {@link ENVIRONMENTS}, extensions resolved), in its order. */
+export const ALL_ENVIRONMENTS: readonly EnvironmentConfig[] = Object.values(ENVIRONMENTS);
 
 /** Every object of every chart of every environment and scenario, labelled with where it came from. */
 export function everyObject(): Array<{ env: string; chart: string; obj: K8sObject }> {
