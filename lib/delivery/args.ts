@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { SERVICES, ServiceName } from '../../apps/contract';
-import { ENVIRONMENT_NAMES, EnvironmentName } from '../config/environment';
-import { isDuration, parseDuration } from './duration';
+import { DELIVERY_DEFAULTS } from '../config/delivery';
+import { EnvironmentName } from '../config/environment';
+import { ENVIRONMENT_NAMES } from '../config/environments';
+import { DurationOptions, durationProblem } from './duration';
 import { AnalysisOverrides, UsageError } from './plan';
+import { ANALYSIS_DURATIONS } from './state-schema';
 
 /** Flags every verb accepts. */
 export interface CommonOptions {
@@ -14,7 +17,11 @@ export interface CommonOptions {
 
 /** A parsed command line. */
 export type Command =
-  | { readonly verb: 'help' }
+  | {
+    readonly verb: 'help';
+    /** The verb to explain; unset: the overview of every verb. */
+    readonly topic?: Verb;
+  }
   | ({ readonly verb: 'status'; readonly service?: ServiceName } & CommonOptions)
   | ({ readonly verb: 'start'; readonly service: ServiceName; readonly image: string } & ChangeOptions)
   | ({
@@ -35,36 +42,206 @@ export interface ChangeOptions extends CommonOptions {
   readonly commit: boolean;
 }
 
-/** How to call the CLI. */
-export const USAGE = `usage: canary <verb> [options]
+/** The verbs of the `canary` CLI. */
+export type Verb = 'status' | 'start' | 'advance' | 'promote' | 'rollback' | 'help';
 
-verbs:
-  status [--service S] [--env E] [--json]
-      show stable and canary of each service (or one)
-  start --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]
-      start a canary of IMAGE at the first step, re-synthesize dist/, and with --commit make one git commit
-  advance --service S [--env E] --prometheus-url URL [--window D] [--min-requests N] [--settle D] [--timeout D]
-          [--dry-run] [--json] [--commit]
-      the SLO gate: measure the canary in Prometheus, then advance, promote, hold or roll back
-  promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]
-      promote the canary by hand: stable runs its image, the canary is removed
-  rollback --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]
-      roll the canary back by hand: the canary is removed, stable is untouched
+type Flag = Exclude<keyof typeof OPTIONS, 'help'>;
 
-options:
-  --env E                environment: ${ENVIRONMENT_NAMES.join(' or ')} (default local)
-  --json                 print one JSON object (errors too)
-  --dry-run              print what would change (advance: the PromQL, the numbers and the decision); change nothing
-  --commit               commit the state file (and dist/ when it changed) as one commit; needs a clean working tree
-  --prometheus-url URL   Prometheus base URL (default: $PROMETHEUS_URL); a bearer token is read from $PROMETHEUS_TOKEN
-  --window D             analysis window for this run, such as 5m (default: the state file's, else 5m)
-  --min-requests N       requests (stable and canary) a window needs for a verdict, for this run
-  --settle D             time after a weight change before a window may start, for this run
-  --timeout D            time budget of each Prometheus query, for this run
+const ANALYSIS = DELIVERY_DEFAULTS.analysis;
 
-exit codes: 0 done (advanced, promoted, rolled back by hand, or nothing in flight), 3 held, 4 rolled back by the gate,
-            2 usage or configuration error, --commit with uncommitted changes, a canary already in flight
-            (or none to promote or roll back), 1 unexpected failure; nothing changes on 1 or 2`;
+/** What each flag takes and means, for the help; a verb may say more in its own entry of {@link VERBS}. */
+const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: string }>> = {
+  service: { value: 'S', meaning: `the service: ${Object.keys(SERVICES).join(' or ')}` },
+  image: { value: 'IMAGE', meaning: 'the image to release as canary, pinned by tag or digest' },
+  env: { value: 'E', meaning: `environment: ${ENVIRONMENT_NAMES.join(' or ')} (default local)` },
+  json: { meaning: 'print one JSON object (errors too)' },
+  'dry-run': { meaning: 'print what would change; change nothing' },
+  commit: { meaning: 'commit the state file (and dist/ when it changed) as one commit; needs a clean working tree' },
+  'prometheus-url': { value: 'URL', meaning: 'Prometheus base URL (default: $PROMETHEUS_URL); a bearer token is read from $PROMETHEUS_TOKEN' },
+  window: { value: 'D', meaning: `analysis window, longer than 0 (default: the state file's analysis.window, else ${ANALYSIS.window})` },
+  'min-requests': {
+    value: 'N',
+    meaning: `requests (stable and canary) a window needs for a verdict (default: the state file's analysis.minRequests, else ${ANALYSIS.minRequests})`,
+  },
+  settle: {
+    value: 'D',
+    meaning: `time after a weight change before a window may start, 0s or longer (default: the state file's analysis.settle, else ${ANALYSIS.settle})`,
+  },
+  timeout: {
+    value: 'D',
+    meaning: `time budget of each Prometheus query, longer than 0 (default: the state file's analysis.queryTimeout, else ${ANALYSIS.queryTimeout})`,
+  },
+  reason: { value: 'TEXT', meaning: 'why, recorded in the history and in the commit message (default: none)' },
+};
+
+/** The help of one verb: its synopsis and flags are derived from `flags`, in this order. */
+interface VerbHelp {
+  /** One line, for the overview. */
+  readonly summary: string;
+  /**
+   * What the verb does, for its own help.
+   * @default - the summary
+   */
+  readonly description?: string;
+  /** Operands after the verb, for the synopsis. */
+  readonly operands?: string;
+  /** The flags the verb takes (`--help` aside); any other flag is refused. */
+  readonly flags: readonly Flag[];
+  /**
+   * The flags it cannot run without.
+   * @default - none
+   */
+  readonly required?: readonly Flag[];
+  /** What a flag means for this verb, where that says more than {@link FLAGS}. */
+  readonly meanings?: Partial<Record<Flag, string>>;
+  /** Each exit code and when. */
+  readonly exitCodes: ReadonlyArray<readonly [number, string]>;
+}
+
+const OVERRIDES = '--window, --min-requests, --settle and --timeout override the state file\'s analysis settings for one run only';
+
+const UNEXPECTED: readonly [number, string] = [1, 'unexpected failure (synth or git failed): the state file and dist/ are put back'];
+const BY_HAND = ['service', 'env', 'reason', 'dry-run', 'json', 'commit'] as const;
+
+/** Every verb: the overview, each verb's help and the flags each verb accepts come from here. */
+const VERBS: Readonly<Record<Verb, VerbHelp>> = {
+  status: {
+    summary: 'show stable and canary of each service (or one)',
+    flags: ['service', 'env', 'json'],
+    meanings: { service: `show only this service: ${Object.keys(SERVICES).join(' or ')} (default: every service)` },
+    exitCodes: [[0, 'shown'], [2, 'usage or configuration error (such as an invalid state file)'], [1, 'unexpected failure']],
+  },
+  start: {
+    summary: 'start a canary of IMAGE at the first step, re-synthesize dist/, and with --commit make one git commit',
+    flags: ['service', 'image', 'env', 'dry-run', 'json', 'commit'],
+    required: ['service', 'image'],
+    exitCodes: [
+      [0, 'started (with --dry-run: would start; nothing changed)'],
+      [2, 'usage or configuration error, an image that is not pinned or is what stable runs, a canary already in flight, '
+        + '--commit with uncommitted changes; nothing changed'],
+      UNEXPECTED,
+    ],
+  },
+  advance: {
+    summary: 'the SLO gate: measure the canary in Prometheus, then advance, promote, hold or roll back',
+    description: 'the SLO gate: measure the canary in Prometheus over the analysis window, then advance it to the next step, promote '
+      + 'it after the last one, hold, or roll it back. Nothing is queried without a canary, or while it dwells (the window would '
+      + `start before the last weight change plus the settle time). ${OVERRIDES}.`,
+    flags: ['service', 'env', 'prometheus-url', 'window', 'min-requests', 'settle', 'timeout', 'dry-run', 'json', 'commit'],
+    required: ['service'],
+    meanings: { 'dry-run': 'print the PromQL, the numbers and the decision; change nothing; exit as the real run would' },
+    exitCodes: [
+      [0, 'advanced, promoted, or nothing in flight'],
+      [3, 'held: dwelling, no data, too little traffic, inconclusive, or a failed check below the limit'],
+      [4, 'rolled back by the gate: failed checks reached the limit, or too many holds in a row'],
+      [2, 'usage or configuration error, --commit with uncommitted changes; nothing changed'],
+      UNEXPECTED,
+    ],
+  },
+  promote: {
+    summary: 'promote the canary by hand: stable runs its image, the canary is removed',
+    flags: BY_HAND,
+    required: ['service'],
+    exitCodes: [[0, 'promoted'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], UNEXPECTED],
+  },
+  rollback: {
+    summary: 'roll the canary back by hand: the canary is removed, stable is untouched',
+    flags: BY_HAND,
+    required: ['service'],
+    exitCodes: [[0, 'rolled back'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], UNEXPECTED],
+  },
+  help: {
+    summary: 'print this overview, or the help of VERB (the same as canary VERB --help)',
+    operands: '[VERB]',
+    flags: [],
+    exitCodes: [[0, 'printed'], [2, 'unknown verb']],
+  },
+};
+
+const VERB_LIST = Object.keys(VERBS).join(', ');
+
+const DURATIONS = 'durations (D) are written as Prometheus reads them: whole numbers, each followed by one of the units y, w, d, h, m, s, '
+  + 'ms, largest first and each at most once, such as 30s, 5m, 1h30m or 1d12h; 0 alone is allowed too';
+
+const WIDTH = 120;
+
+/** Breaks `text` into lines of at most {@link WIDTH} characters at spaces, every line after the first indented. */
+function wrap(text: string, indent: string, first = ''): string {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(' ')) {
+    if (line.trim() !== '' && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line = line === '' || line.endsWith(' ') ? line + word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line].join('\n');
+}
+
+/** `--service S` for a required flag, `[--env E]` for an optional one. */
+function synopsisOf(verb: Verb): string {
+  const { operands, flags, required = [] } = VERBS[verb];
+  const words = flags.map(f => {
+    const flag = FLAGS[f].value ? `--${f}\u00a0${FLAGS[f].value}` : `--${f}`;
+    return required.includes(f) ? flag : `[${flag}]`;
+  });
+  return [verb, ...(operands ? [operands] : []), ...words].join(' ');
+}
+
+/** One line of an options list: the flag, then its meaning from column 25. */
+function optionLine(flag: string, meaning: string): string {
+  return wrap(meaning, ' '.repeat(25), `  ${flag.padEnd(21)}  `);
+}
+
+const nbsp = (text: string): string => text.replace(/\u00a0/g, ' ');
+
+/** How to call the CLI: every verb's synopsis and summary, every flag, the exit codes. */
+export const USAGE = nbsp([
+  'usage: canary <verb> [options]',
+  '       canary <verb> --help       one verb\'s flags, their defaults and its exit codes',
+  '',
+  'verbs:',
+  ...(Object.keys(VERBS) as Verb[]).flatMap(verb => [wrap(synopsisOf(verb), ' '.repeat(3 + verb.length), '  '), `      ${VERBS[verb].summary}`]),
+  '',
+  'options:',
+  ...(Object.keys(FLAGS) as Flag[]).map(f => optionLine(FLAGS[f].value ? `--${f} ${FLAGS[f].value}` : `--${f}`, FLAGS[f].meaning)),
+  optionLine('-h, --help', 'print this overview, or with a verb that verb\'s help'),
+  '',
+  wrap(OVERRIDES, ''),
+  wrap(DURATIONS, ''),
+  '',
+  'exit codes: 0 done (advanced, promoted, rolled back by hand, or nothing in flight), 3 held, 4 rolled back by the gate,',
+  '            2 usage or configuration error, --commit with uncommitted changes, a canary already in flight',
+  '            (or none to promote or roll back), 1 unexpected failure; nothing changes on 1 or 2',
+].join('\n'));
+
+/**
+ * The help of one verb: its synopsis, what it does, each of its flags with its meaning and default, and its exit
+ * codes.
+ */
+export function helpOf(verb: Verb): string {
+  const { summary, description, flags, required = [], meanings = {}, exitCodes } = VERBS[verb];
+  const options = flags.map(f => {
+    const meaning = meanings[f] ?? FLAGS[f].meaning;
+    return optionLine(FLAGS[f].value ? `--${f} ${FLAGS[f].value}` : `--${f}`, required.includes(f) ? `${meaning} (required)` : meaning);
+  });
+  const takesDuration = flags.some(f => FLAGS[f].value === 'D');
+  return nbsp([
+    wrap(synopsisOf(verb), ' '.repeat('usage: canary '.length + verb.length + 1), 'usage: canary '),
+    '',
+    wrap(description ?? summary, ''),
+    '',
+    'options:',
+    ...options,
+    optionLine('-h, --help', 'print this help'),
+    ...(takesDuration ? ['', wrap(DURATIONS, '')] : []),
+    '',
+    'exit codes:',
+    ...exitCodes.map(([code, when]) => wrap(when, ' '.repeat(5), `  ${code}  `)),
+  ].join('\n'));
+}
 
 const OPTIONS = {
   service: { type: 'string' },
@@ -95,20 +272,28 @@ export function parseCommand(argv: readonly string[]): Command {
     throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
   }
   const { values, positionals } = parsed;
-  const [verb, ...extra] = positionals;
-  if (values.help || verb === undefined || verb === 'help') return { verb: 'help' };
+  const [word, ...extra] = positionals;
+  if (word === undefined) {
+    if (values.help) return { verb: 'help' };
+    throw new UsageError(`missing verb, expected one of ${VERB_LIST}\n\n${USAGE}`);
+  }
+  const verb = verbNamed(word);
+  // help wins over the other flags and their checks: whoever asks for it does not know them yet
+  if (verb === 'help') return helpCommand(extra, values.help);
+  if (values.help) return { verb: 'help', topic: verb };
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}\n\n${USAGE}`);
   const env = values.env as string;
-  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(env)) {
+  if (!ENVIRONMENT_NAMES.includes(env)) {
     throw new UsageError(`--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${JSON.stringify(env)}`);
   }
-  const common: CommonOptions = { env: env as EnvironmentName, json: values.json };
+  const common: CommonOptions = { env, json: values.json };
   const service = values.service === undefined ? undefined : serviceName(values.service);
-  if (!Object.hasOwn(VERB_FLAGS, verb)) throw new UsageError(`unknown verb ${JSON.stringify(verb)}\n\n${USAGE}`);
-  const allowed: readonly VerbFlag[] = VERB_FLAGS[verb as keyof typeof VERB_FLAGS];
-  for (const flag of Object.values(VERB_FLAGS).flat()) {
+  const allowed = VERBS[verb].flags;
+  for (const flag of Object.keys(FLAGS) as Flag[]) {
     const value = values[flag];
-    if (value !== undefined && value !== false && !allowed.includes(flag)) throw new UsageError(`--${flag} does not apply to ${verb}`);
+    if (value !== undefined && value !== false && !allowed.includes(flag)) {
+      throw new UsageError(`--${flag} does not apply to ${verb} (see canary ${verb} --help)`);
+    }
   }
   if (verb === 'status') return { verb: 'status', ...common, ...(service ? { service } : {}) };
   if (!service) throw new UsageError(`${verb} needs --service (${Object.keys(SERVICES).join(' or ')})`);
@@ -119,9 +304,9 @@ export function parseCommand(argv: readonly string[]): Command {
       return { verb: 'start', ...change, service, image: values.image };
     case 'advance': {
       const overrides: AnalysisOverrides = {
-        window: duration('--window', values.window, { positive: true }),
-        settle: duration('--settle', values.settle, { positive: false }),
-        queryTimeout: duration('--timeout', values.timeout, { positive: true }),
+        window: duration('--window', values.window, ANALYSIS_DURATIONS.window),
+        settle: duration('--settle', values.settle, ANALYSIS_DURATIONS.settle),
+        queryTimeout: duration('--timeout', values.timeout, ANALYSIS_DURATIONS.queryTimeout),
         minRequests: count('--min-requests', values['min-requests']),
       };
       const prometheusUrl = values['prometheus-url'];
@@ -134,21 +319,23 @@ export function parseCommand(argv: readonly string[]): Command {
   }
 }
 
-type VerbFlag = 'image' | 'dry-run' | 'commit' | 'prometheus-url' | 'window' | 'min-requests' | 'settle' | 'timeout' | 'reason';
+function verbNamed(word: string): Verb {
+  if (!Object.hasOwn(VERBS, word)) throw new UsageError(`unknown verb ${JSON.stringify(word)}, expected one of ${VERB_LIST}\n\n${USAGE}`);
+  return word as Verb;
+}
 
-/** The verb-specific flags each verb accepts (`--env`, `--json` and `--service` go everywhere). */
-const VERB_FLAGS: Readonly<Record<Exclude<Command['verb'], 'help'>, readonly VerbFlag[]>> = {
-  status: [],
-  start: ['image', 'dry-run', 'commit'],
-  advance: ['dry-run', 'commit', 'prometheus-url', 'window', 'min-requests', 'settle', 'timeout'],
-  promote: ['dry-run', 'commit', 'reason'],
-  rollback: ['dry-run', 'commit', 'reason'],
-};
+/** `canary help [VERB]`; `canary help --help` explains help itself. */
+function helpCommand(operands: readonly string[], help: boolean): Command {
+  const [topic, ...extra] = operands;
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}\n\n${USAGE}`);
+  if (topic !== undefined) return { verb: 'help', topic: verbNamed(topic) };
+  return help ? { verb: 'help', topic: 'help' } : { verb: 'help' };
+}
 
-function duration(flag: string, value: string | undefined, options: { positive: boolean }): string | undefined {
+function duration(flag: string, value: string | undefined, options: DurationOptions): string | undefined {
   if (value === undefined) return undefined;
-  if (!isDuration(value)) throw new UsageError(`${flag} must be a duration such as 30s, 5m or 1h30m, got ${JSON.stringify(value)}`);
-  if (options.positive && parseDuration(value) === 0) throw new UsageError(`${flag} must be longer than 0, got ${JSON.stringify(value)}`);
+  const problem = durationProblem(value, options);
+  if (problem !== undefined) throw new UsageError(`${flag} ${problem}`);
   return value;
 }
 

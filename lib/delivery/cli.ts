@@ -4,7 +4,7 @@ import { SERVICES, ServiceName } from '../../apps/contract';
 import { ConfigError } from '../config/checks';
 import { EnvironmentName } from '../config/environment';
 import { findRepoRoot, synthesizeRepo } from '../synth';
-import { Command, USAGE, parseCommand, prometheusUrlOf } from './args';
+import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf } from './args';
 import { GateDecision } from './decide';
 import { runGate } from './gate';
 import { commitPaths, uncommittedChanges } from './git';
@@ -68,7 +68,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 async function execute(command: Command, io: CliIo): Promise<number> {
   if (command.verb === 'help') {
-    io.stdout(`${USAGE}\n`);
+    io.stdout(`${command.topic ? helpOf(command.topic) : USAGE}\n`);
     return EXIT.done;
   }
   const root = findRepoRoot(io.cwd);

@@ -1,10 +1,29 @@
 import { SchemaObject } from 'ajv';
 import { SERVICES } from '../../apps/contract';
+import { DURATION_PATTERN, DurationOptions, POSITIVE_DURATION_PATTERN } from './duration';
 
 /** An image reference: registry/name with an optional tag and an optional digest. */
 export const IMAGE_PATTERN = '^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
 const NUMBER_OR_NULL = { type: 'number', nullable: true } as const;
 const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$';
+
+/**
+ * The state file's durations and what each requires beyond the syntax. A window of zero holds no samples (and PromQL
+ * refuses a zero range); a query timeout of zero fails every query before it is sent; a settle of zero is a choice:
+ * the window may start right at the weight change.
+ */
+export const ANALYSIS_DURATIONS = {
+  window: { positive: true },
+  settle: { positive: false },
+  queryTimeout: { positive: true },
+} as const satisfies Record<string, DurationOptions>;
+
+/** The schema of a duration field: the pattern of {@link DURATION_PATTERN}, so editors agree with the CLI. */
+function duration(options: DurationOptions): SchemaObject {
+  return options.positive
+    ? { type: 'string', pattern: POSITIVE_DURATION_PATTERN, nullable: true, description: 'a duration longer than 0 such as 30s, 5m or 1h30m' }
+    : { type: 'string', pattern: DURATION_PATTERN, nullable: true, description: 'a duration such as 0s, 30s, 5m or 1h30m' };
+}
 
 /**
  * The JSON Schema of a state file (`rollout/schema.json` is this, for editors). It mirrors `RolloutState` (state.ts); the
@@ -49,8 +68,8 @@ export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
       type: 'object', nullable: true, additionalProperties: false, required: [],
       properties: {
         metrics: { type: 'string', enum: ['istio', 'http'], nullable: true },
-        window: { type: 'string', nullable: true },
-        settle: { type: 'string', nullable: true },
+        window: duration(ANALYSIS_DURATIONS.window),
+        settle: duration(ANALYSIS_DURATIONS.settle),
         minRequests: { type: 'integer', minimum: 0, nullable: true },
         canaryTrafficFactor: { type: 'number', minimum: 0, maximum: 1, nullable: true },
         maxFailedChecks: { type: 'integer', minimum: 1, nullable: true },
@@ -59,7 +78,7 @@ export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
           type: 'object', nullable: true, additionalProperties: false, required: ['enabled', 'maxErrorRatioIncrease'],
           properties: { enabled: { type: 'boolean' }, maxErrorRatioIncrease: { type: 'number', minimum: 0, maximum: 1 } },
         },
-        queryTimeout: { type: 'string', nullable: true },
+        queryTimeout: duration(ANALYSIS_DURATIONS.queryTimeout),
       },
     },
     history: {

@@ -1,9 +1,9 @@
 import { parse } from 'yaml';
 import { ServiceName } from '../../apps/contract';
 import { toYaml } from '../private/yaml';
-import { isDuration } from './duration';
+import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem } from './duration';
 import validateRolloutStateSchema from './generated/validate-rollout-state.cjs';
-import { IMAGE_PATTERN, ROLLOUT_STATE_SCHEMA } from './state-schema';
+import { ANALYSIS_DURATIONS, IMAGE_PATTERN, ROLLOUT_STATE_SCHEMA } from './state-schema';
 
 export { ROLLOUT_STATE_SCHEMA };
 
@@ -155,6 +155,11 @@ export function parseRolloutState(text: string, file: string, expectedService?: 
         return `'${field === '(file)' ? '' : `${field}.`}${String(e.params.additionalProperty)}' is not a known field`;
       }
       const found = valueAt(data, e.instancePath);
+      // the pattern itself tells a reader nothing; the duration rule's own words say what is allowed
+      const pattern = e.keyword === 'pattern' ? e.params.pattern : undefined;
+      if ((pattern === DURATION_PATTERN || pattern === POSITIVE_DURATION_PATTERN) && typeof found === 'string') {
+        return `'${field}' ${durationProblem(found, { positive: pattern === POSITIVE_DURATION_PATTERN })}`;
+      }
       return `'${field}' ${e.message ?? 'is invalid'}${e.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).map(v => JSON.stringify(v)).join(', ')})` : ''}, got ${JSON.stringify(found)}`;
     });
     throw new StateError(file, [...new Set(problems)]);
@@ -210,11 +215,11 @@ function semanticProblems(state: RolloutState): string[] {
       problems.push(`'canary.weightChangedAt' must not be before 'canary.startedAt', got ${state.canary.weightChangedAt}`);
     }
   }
-  for (const field of ['window', 'settle', 'queryTimeout'] as const) {
-    const value = state.analysis?.[field];
-    if (value !== undefined && value !== null && !isDuration(value)) {
-      problems.push(`'analysis.${field}' must be a duration such as 30s, 5m or 1h30m, got ${JSON.stringify(value)}`);
-    }
+  // the schema checks the syntax; only this checks the length against Prometheus's limit
+  for (const [field, options] of Object.entries(ANALYSIS_DURATIONS)) {
+    const value = state.analysis?.[field as keyof typeof ANALYSIS_DURATIONS];
+    const problem = value === undefined || value === null ? undefined : durationProblem(value, options);
+    if (problem) problems.push(`'analysis.${field}' ${problem}`);
   }
   return problems;
 }

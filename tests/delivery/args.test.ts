@@ -26,16 +26,36 @@ describe('parseCommand', () => {
     expect(parseCommand(['rollback', '--service', 'backend', '--reason', 'pager'])).toMatchObject({ verb: 'rollback', service: 'backend', reason: 'pager' });
   });
 
-  test('help', () => {
-    expect(parseCommand([])).toEqual({ verb: 'help' });
+  test('help: the overview, or one verb\'s help, whatever else is on the line', () => {
     expect(parseCommand(['--help'])).toEqual({ verb: 'help' });
+    expect(parseCommand(['-h'])).toEqual({ verb: 'help' });
+    expect(parseCommand(['help'])).toEqual({ verb: 'help' });
+    expect(parseCommand(['help', 'advance'])).toEqual({ verb: 'help', topic: 'advance' });
+    expect(parseCommand(['advance', '--help'])).toEqual({ verb: 'help', topic: 'advance' });
+    expect(parseCommand(['start', '-h'])).toEqual({ verb: 'help', topic: 'start' });
+    expect(parseCommand(['--help', 'promote'])).toEqual({ verb: 'help', topic: 'promote' });
+    expect(parseCommand(['status', '--image', 'x:1', '--env', 'staging', '--help'])).toEqual({ verb: 'help', topic: 'status' });
+    expect(parseCommand(['help', '--help'])).toEqual({ verb: 'help', topic: 'help' });
+    expect(parseCommand(['help', 'help'])).toEqual({ verb: 'help', topic: 'help' });
+  });
+
+  test('durations Prometheus reads, zero where a duration may be zero', () => {
+    expect(parseCommand(['advance', '--service', 'gateway', '--window', '1d1ms', '--settle', '0', '--timeout', '500ms'])).toMatchObject({
+      overrides: { window: '1d1ms', settle: '0', queryTimeout: '500ms' },
+    });
+    expect(parseCommand(['advance', '--service', 'gateway', '--window', '1y', '--settle', '1h30m'])).toMatchObject({ overrides: { window: '1y', settle: '1h30m' } });
   });
 
   test.each([
-    [['frob'], 'unknown verb "frob"'],
+    [[], 'missing verb, expected one of status, start, advance, promote, rollback, help'],
+    [['--env', 'prod'], 'missing verb, expected one of status, start, advance, promote, rollback, help'],
+    [['frob'], 'unknown verb "frob", expected one of status, start, advance, promote, rollback, help'],
+    [['frob', '--help'], 'unknown verb "frob", expected one of status, start, advance, promote, rollback, help'],
+    [['help', 'frob'], 'unknown verb "frob", expected one of status, start, advance, promote, rollback, help'],
+    [['help', 'status', 'extra'], 'unexpected argument "extra"'],
     [['status', '--env', 'staging'], '--env must be one of local, prod, got "staging"'],
     [['status', '--service', 'frontend'], '--service must be one of gateway, backend, got "frontend"'],
-    [['status', '--image', 'x:1'], '--image does not apply to status'],
+    [['status', '--image', 'x:1'], '--image does not apply to status (see canary status --help)'],
     [['start', '--image', 'x:1'], 'start needs --service (gateway or backend)'],
     [['start', '--service', 'gateway'], 'start needs --image'],
     [['start', '--service', 'gateway', '--image', 'x:1', 'extra'], 'unexpected argument "extra"'],
@@ -46,10 +66,18 @@ describe('parseCommand', () => {
     [['start', '--service', 'gateway', '--image', 'x:1', '--window', '5m'], '--window does not apply to start'],
     [['rollback', '--service', 'gateway', '--prometheus-url', 'http://p'], '--prometheus-url does not apply to rollback'],
     [['advance', '--service', 'gateway', '--reason', 'x'], '--reason does not apply to advance'],
-    [['advance', '--service', 'gateway', '--window', 'soon'], '--window must be a duration such as 30s, 5m or 1h30m, got "soon"'],
+    [['advance', '--service', 'gateway', '--window', 'soon'], '--window must be a duration such as 30s, 5m or 1h30m, got "soon": whole numbers'],
+    [['advance', '--service', 'gateway', '--window', '30m1h'], '--window must be a duration such as 30s, 5m or 1h30m, got "30m1h": whole numbers'],
+    [['advance', '--service', 'gateway', '--window', '5m5m'], '--window must be a duration such as 30s, 5m or 1h30m, got "5m5m"'],
+    [['advance', '--service', 'gateway', '--window', '1.5h'], '--window must be a duration such as 30s, 5m or 1h30m, got "1.5h"'],
+    [['advance', '--service', 'gateway', '--window', '5'], '--window must be a duration such as 30s, 5m or 1h30m, got "5"'],
     [['advance', '--service', 'gateway', '--window', '0s'], '--window must be longer than 0, got "0s"'],
+    [['advance', '--service', 'gateway', '--window', '0'], '--window must be longer than 0, got "0"'],
     [['advance', '--service', 'gateway', '--timeout', '0m'], '--timeout must be longer than 0, got "0m"'],
+    [['advance', '--service', 'gateway', '--timeout', '1H'], '--timeout must be a duration such as 30s, 5m or 1h30m, got "1H"'],
+    [['advance', '--service', 'gateway', '--timeout', '294y'], '--timeout must be at most 292y24w3d23h47m16s854ms, the longest duration Prometheus reads, got "294y"'],
     [['advance', '--service', 'gateway', '--settle=-1m'], '--settle must be a duration such as 30s, 5m or 1h30m, got "-1m"'],
+    [['advance', '--service', 'gateway', '--settle='], '--settle must be a duration such as 30s, 5m or 1h30m, got ""'],
     [['advance', '--service', 'gateway', '--min-requests', '1.5'], '--min-requests must be a whole number of requests (0 or more), got "1.5"'],
     [['advance', '--service', 'gateway', '--prometheus-url', 'prometheus:9090'], '--prometheus-url must be an http or https URL such as http://prometheus:9090, got "prometheus:9090"'],
   ])('%j fails: %s', (argv, message) => {

@@ -116,6 +116,37 @@ describe('canary CLI: start and status', () => {
     expect(git('status', '--porcelain')).toBe('');
   });
 
+  test('the usage through the npm bin: no verb exits 2 with the overview on stderr, --help and a verb\'s --help exit 0', () => {
+    const none = canary();
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr.startsWith('canary: missing verb, expected one of status, start, advance, promote, rollback, help\n\n'
+      + 'usage: canary <verb> [options]\n')).toBe(true);
+    for (const args of [['help'], ['--help']]) {
+      const result = canary(...args);
+      expect([args, result.status, result.stderr]).toEqual([args, 0, '']);
+      expect(result.stdout).toMatch(/^usage: canary <verb> \[options\]\n/);
+    }
+    const advance = canary('advance', '-h');
+    expect([advance.status, advance.stderr]).toEqual([0, '']);
+    expect(advance.stdout).toMatch(/^usage: canary advance --service S /);
+    expect(git('status', '--porcelain')).toBe('');
+  });
+
+  test('a state file with a duration Prometheus would refuse exits 2 naming the file and the field', () => {
+    const file = path.join(dir, 'rollout', 'local', 'backend.yaml');
+    const source = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, `${source}analysis:\n  window: 30m1h\n`);
+    const result = canary('status', '--json');
+    fs.writeFileSync(file, source);
+    expect(result.status).toBe(2);
+    expect(JSON.parse(result.stdout).error).toEqual({
+      code: 'config',
+      message: 'invalid rollout state rollout/local/backend.yaml:\n  - \'analysis.window\' must be a duration such as 30s, 5m or 1h30m, got "30m1h": '
+        + 'whole numbers, each with one of the units y, w, d, h, m, s, ms, largest first and each at most once (or 0 alone)',
+    });
+  });
+
   test('when the commit fails (exit 1), the state file and dist/ are put back', () => {
     const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
     fs.writeFileSync(hook, '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });

@@ -2,9 +2,11 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","steps","history"],"properties":{"service":{"type":"string","enum":["gateway","backend"]},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":1,"maximum":100},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","nullable":true},"settle":{"type":"string","nullable":true},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1}}},"queryTimeout":{"type":"string","nullable":true}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","steps","history"],"properties":{"service":{"type":"string","enum":["gateway","backend"]},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":1,"maximum":100},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
 const pattern0 = new RegExp("^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", "u");
 const pattern2 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$", "u");
+const pattern4 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern5 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 const func2 = Object.prototype.hasOwnProperty;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -649,11 +651,9 @@ vErrors.push(err53);
 }
 errors++;
 }
-}
-if(data16.settle !== undefined){
-let data19 = data16.settle;
-if((typeof data19 !== "string") && (data19 !== null)){
-const err54 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data18 === "string"){
+if(!pattern4.test(data18)){
+const err54 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\""};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -663,10 +663,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data16.minRequests !== undefined){
-let data20 = data16.minRequests;
-if((!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))) && (data20 !== null)){
-const err55 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+if(data16.settle !== undefined){
+let data19 = data16.settle;
+if((typeof data19 !== "string") && (data19 !== null)){
+const err55 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -675,9 +676,9 @@ vErrors.push(err55);
 }
 errors++;
 }
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 < 0 || isNaN(data20)){
-const err56 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(typeof data19 === "string"){
+if(!pattern5.test(data19)){
+const err56 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\""};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -688,10 +689,10 @@ errors++;
 }
 }
 }
-if(data16.canaryTrafficFactor !== undefined){
-let data21 = data16.canaryTrafficFactor;
-if((!((typeof data21 == "number") && (isFinite(data21)))) && (data21 !== null)){
-const err57 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data16.minRequests !== undefined){
+let data20 = data16.minRequests;
+if((!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))) && (data20 !== null)){
+const err57 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -700,9 +701,9 @@ vErrors.push(err57);
 }
 errors++;
 }
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 1 || isNaN(data21)){
-const err58 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 < 0 || isNaN(data20)){
+const err58 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -711,8 +712,12 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(data21 < 0 || isNaN(data21)){
-const err59 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data16.canaryTrafficFactor !== undefined){
+let data21 = data16.canaryTrafficFactor;
+if((!((typeof data21 == "number") && (isFinite(data21)))) && (data21 !== null)){
+const err59 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -721,12 +726,9 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-}
-if(data16.maxFailedChecks !== undefined){
-let data22 = data16.maxFailedChecks;
-if((!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))) && (data22 !== null)){
-const err60 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 1 || isNaN(data21)){
+const err60 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -735,9 +737,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 < 1 || isNaN(data22)){
-const err61 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data21 < 0 || isNaN(data21)){
+const err61 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -748,10 +749,10 @@ errors++;
 }
 }
 }
-if(data16.maxConsecutiveHolds !== undefined){
-let data23 = data16.maxConsecutiveHolds;
-if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
-const err62 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data16.maxFailedChecks !== undefined){
+let data22 = data16.maxFailedChecks;
+if((!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))) && (data22 !== null)){
+const err62 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -760,9 +761,9 @@ vErrors.push(err62);
 }
 errors++;
 }
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 < 1 || isNaN(data23)){
-const err63 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 < 1 || isNaN(data22)){
+const err63 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -773,10 +774,10 @@ errors++;
 }
 }
 }
-if(data16.baseline !== undefined){
-let data24 = data16.baseline;
-if((!(data24 && typeof data24 == "object" && !Array.isArray(data24))) && (data24 !== null)){
-const err64 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data16.maxConsecutiveHolds !== undefined){
+let data23 = data16.maxConsecutiveHolds;
+if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
+const err64 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -785,9 +786,9 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.enabled === undefined){
-const err65 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 < 1 || isNaN(data23)){
+const err65 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -796,8 +797,12 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(data24.maxErrorRatioIncrease === undefined){
-const err66 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'"};
+}
+}
+if(data16.baseline !== undefined){
+let data24 = data16.baseline;
+if((!(data24 && typeof data24 == "object" && !Array.isArray(data24))) && (data24 !== null)){
+const err66 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -806,9 +811,9 @@ vErrors.push(err66);
 }
 errors++;
 }
-for(const key5 in data24){
-if(!((key5 === "enabled") || (key5 === "maxErrorRatioIncrease"))){
-const err67 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.enabled === undefined){
+const err67 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -817,10 +822,8 @@ vErrors.push(err67);
 }
 errors++;
 }
-}
-if(data24.enabled !== undefined){
-if(typeof data24.enabled !== "boolean"){
-const err68 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data24.maxErrorRatioIncrease === undefined){
+const err68 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -829,12 +832,9 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-if(data24.maxErrorRatioIncrease !== undefined){
-let data26 = data24.maxErrorRatioIncrease;
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 1 || isNaN(data26)){
-const err69 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
+for(const key5 in data24){
+if(!((key5 === "enabled") || (key5 === "maxErrorRatioIncrease"))){
+const err69 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -843,8 +843,10 @@ vErrors.push(err69);
 }
 errors++;
 }
-if(data26 < 0 || isNaN(data26)){
-const err70 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data24.enabled !== undefined){
+if(typeof data24.enabled !== "boolean"){
+const err70 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -854,13 +856,37 @@ vErrors.push(err70);
 errors++;
 }
 }
-else {
-const err71 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data24.maxErrorRatioIncrease !== undefined){
+let data26 = data24.maxErrorRatioIncrease;
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 > 1 || isNaN(data26)){
+const err71 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
 if(vErrors === null){
 vErrors = [err71];
 }
 else {
 vErrors.push(err71);
+}
+errors++;
+}
+if(data26 < 0 || isNaN(data26)){
+const err72 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+else {
+const err73 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
 }
 errors++;
 }
@@ -870,14 +896,26 @@ errors++;
 if(data16.queryTimeout !== undefined){
 let data27 = data16.queryTimeout;
 if((typeof data27 !== "string") && (data27 !== null)){
-const err72 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err74 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
-vErrors = [err72];
+vErrors = [err74];
 }
 else {
-vErrors.push(err72);
+vErrors.push(err74);
 }
 errors++;
+}
+if(typeof data27 === "string"){
+if(!pattern4.test(data27)){
+const err75 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\""};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
 }
 }
 }
@@ -890,37 +928,7 @@ for(let i1=0; i1<len1; i1++){
 let data29 = data28[i1];
 if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 if(data29.at === undefined){
-const err73 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-if(data29.decision === undefined){
-const err74 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'"};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-if(data29.by === undefined){
-const err75 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-if(data29.image === undefined){
-const err76 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
+const err76 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -929,8 +937,8 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(data29.fromWeight === undefined){
-const err77 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'"};
+if(data29.decision === undefined){
+const err77 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -939,8 +947,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(data29.toWeight === undefined){
-const err78 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'"};
+if(data29.by === undefined){
+const err78 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -949,8 +957,8 @@ vErrors.push(err78);
 }
 errors++;
 }
-if(data29.reason === undefined){
-const err79 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+if(data29.image === undefined){
+const err79 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -959,9 +967,8 @@ vErrors.push(err79);
 }
 errors++;
 }
-for(const key6 in data29){
-if(!(func2.call(schema11.properties.history.items.properties, key6))){
-const err80 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(data29.fromWeight === undefined){
+const err80 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -970,12 +977,8 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-if(data29.at !== undefined){
-let data30 = data29.at;
-if(typeof data30 === "string"){
-if(!pattern2.test(data30)){
-const err81 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\""};
+if(data29.toWeight === undefined){
+const err81 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -984,9 +987,8 @@ vErrors.push(err81);
 }
 errors++;
 }
-}
-else {
-const err82 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data29.reason === undefined){
+const err82 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -995,11 +997,9 @@ vErrors.push(err82);
 }
 errors++;
 }
-}
-if(data29.decision !== undefined){
-let data31 = data29.decision;
-if(typeof data31 !== "string"){
-const err83 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key6 in data29){
+if(!(func2.call(schema11.properties.history.items.properties, key6))){
+const err83 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1008,8 +1008,12 @@ vErrors.push(err83);
 }
 errors++;
 }
-if(!(((((data31 === "start") || (data31 === "advance")) || (data31 === "promote")) || (data31 === "rollback")) || (data31 === "hold"))){
-const err84 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values"};
+}
+if(data29.at !== undefined){
+let data30 = data29.at;
+if(typeof data30 === "string"){
+if(!pattern2.test(data30)){
+const err84 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1019,10 +1023,8 @@ vErrors.push(err84);
 errors++;
 }
 }
-if(data29.by !== undefined){
-let data32 = data29.by;
-if(typeof data32 !== "string"){
-const err85 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err85 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1031,8 +1033,11 @@ vErrors.push(err85);
 }
 errors++;
 }
-if(!((data32 === "cli") || (data32 === "gate"))){
-const err86 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values"};
+}
+if(data29.decision !== undefined){
+let data31 = data29.decision;
+if(typeof data31 !== "string"){
+const err86 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1041,10 +1046,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-}
-if(data29.image !== undefined){
-if(typeof data29.image !== "string"){
-const err87 = {instancePath:instancePath+"/history/" + i1+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(((((data31 === "start") || (data31 === "advance")) || (data31 === "promote")) || (data31 === "rollback")) || (data31 === "hold"))){
+const err87 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1054,10 +1057,10 @@ vErrors.push(err87);
 errors++;
 }
 }
-if(data29.fromWeight !== undefined){
-let data34 = data29.fromWeight;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err88 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data29.by !== undefined){
+let data32 = data29.by;
+if(typeof data32 !== "string"){
+const err88 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1066,9 +1069,8 @@ vErrors.push(err88);
 }
 errors++;
 }
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 100 || isNaN(data34)){
-const err89 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if(!((data32 === "cli") || (data32 === "gate"))){
+const err89 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1077,8 +1079,10 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(data34 < 0 || isNaN(data34)){
-const err90 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data29.image !== undefined){
+if(typeof data29.image !== "string"){
+const err90 = {instancePath:instancePath+"/history/" + i1+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1088,11 +1092,10 @@ vErrors.push(err90);
 errors++;
 }
 }
-}
-if(data29.toWeight !== undefined){
-let data35 = data29.toWeight;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err91 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data29.fromWeight !== undefined){
+let data34 = data29.fromWeight;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err91 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1101,9 +1104,9 @@ vErrors.push(err91);
 }
 errors++;
 }
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 100 || isNaN(data35)){
-const err92 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 100 || isNaN(data34)){
+const err92 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1112,8 +1115,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(data35 < 0 || isNaN(data35)){
-const err93 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data34 < 0 || isNaN(data34)){
+const err93 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1124,9 +1127,10 @@ errors++;
 }
 }
 }
-if(data29.reason !== undefined){
-if(typeof data29.reason !== "string"){
-const err94 = {instancePath:instancePath+"/history/" + i1+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data29.toWeight !== undefined){
+let data35 = data29.toWeight;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err94 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1135,11 +1139,9 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-if(data29.measurements !== undefined){
-let data37 = data29.measurements;
-if((!(data37 && typeof data37 == "object" && !Array.isArray(data37))) && (data37 !== null)){
-const err95 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 100 || isNaN(data35)){
+const err95 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1148,9 +1150,8 @@ vErrors.push(err95);
 }
 errors++;
 }
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-if(data37.requests === undefined){
-const err96 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'"};
+if(data35 < 0 || isNaN(data35)){
+const err96 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1159,8 +1160,11 @@ vErrors.push(err96);
 }
 errors++;
 }
-if(data37.canaryRequests === undefined){
-const err97 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'"};
+}
+}
+if(data29.reason !== undefined){
+if(typeof data29.reason !== "string"){
+const err97 = {instancePath:instancePath+"/history/" + i1+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1169,8 +1173,11 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data37.successRatio === undefined){
-const err98 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'"};
+}
+if(data29.measurements !== undefined){
+let data37 = data29.measurements;
+if((!(data37 && typeof data37 == "object" && !Array.isArray(data37))) && (data37 !== null)){
+const err98 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1179,8 +1186,9 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(data37.p95Ms === undefined){
-const err99 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'"};
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(data37.requests === undefined){
+const err99 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1189,8 +1197,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(data37.p99Ms === undefined){
-const err100 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'"};
+if(data37.canaryRequests === undefined){
+const err100 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1199,9 +1207,8 @@ vErrors.push(err100);
 }
 errors++;
 }
-for(const key7 in data37){
-if(!(((((key7 === "requests") || (key7 === "canaryRequests")) || (key7 === "successRatio")) || (key7 === "p95Ms")) || (key7 === "p99Ms"))){
-const err101 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(data37.successRatio === undefined){
+const err101 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1210,11 +1217,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-if(data37.requests !== undefined){
-let data38 = data37.requests;
-if((!((typeof data38 == "number") && (isFinite(data38)))) && (data38 !== null)){
-const err102 = {instancePath:instancePath+"/history/" + i1+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data37.p95Ms === undefined){
+const err102 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1223,11 +1227,8 @@ vErrors.push(err102);
 }
 errors++;
 }
-}
-if(data37.canaryRequests !== undefined){
-let data39 = data37.canaryRequests;
-if((!((typeof data39 == "number") && (isFinite(data39)))) && (data39 !== null)){
-const err103 = {instancePath:instancePath+"/history/" + i1+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data37.p99Ms === undefined){
+const err103 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1236,11 +1237,9 @@ vErrors.push(err103);
 }
 errors++;
 }
-}
-if(data37.successRatio !== undefined){
-let data40 = data37.successRatio;
-if((!((typeof data40 == "number") && (isFinite(data40)))) && (data40 !== null)){
-const err104 = {instancePath:instancePath+"/history/" + i1+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number"};
+for(const key7 in data37){
+if(!(((((key7 === "requests") || (key7 === "canaryRequests")) || (key7 === "successRatio")) || (key7 === "p95Ms")) || (key7 === "p99Ms"))){
+const err104 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1250,10 +1249,10 @@ vErrors.push(err104);
 errors++;
 }
 }
-if(data37.p95Ms !== undefined){
-let data41 = data37.p95Ms;
-if((!((typeof data41 == "number") && (isFinite(data41)))) && (data41 !== null)){
-const err105 = {instancePath:instancePath+"/history/" + i1+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data37.requests !== undefined){
+let data38 = data37.requests;
+if((!((typeof data38 == "number") && (isFinite(data38)))) && (data38 !== null)){
+const err105 = {instancePath:instancePath+"/history/" + i1+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1263,10 +1262,10 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data37.p99Ms !== undefined){
-let data42 = data37.p99Ms;
-if((!((typeof data42 == "number") && (isFinite(data42)))) && (data42 !== null)){
-const err106 = {instancePath:instancePath+"/history/" + i1+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data37.canaryRequests !== undefined){
+let data39 = data37.canaryRequests;
+if((!((typeof data39 == "number") && (isFinite(data39)))) && (data39 !== null)){
+const err106 = {instancePath:instancePath+"/history/" + i1+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1276,12 +1275,10 @@ vErrors.push(err106);
 errors++;
 }
 }
-}
-}
-if(data29.baseline !== undefined){
-let data43 = data29.baseline;
-if((!(data43 && typeof data43 == "object" && !Array.isArray(data43))) && (data43 !== null)){
-const err107 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data37.successRatio !== undefined){
+let data40 = data37.successRatio;
+if((!((typeof data40 == "number") && (isFinite(data40)))) && (data40 !== null)){
+const err107 = {instancePath:instancePath+"/history/" + i1+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1290,9 +1287,11 @@ vErrors.push(err107);
 }
 errors++;
 }
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-if(data43.requests === undefined){
-const err108 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'"};
+}
+if(data37.p95Ms !== undefined){
+let data41 = data37.p95Ms;
+if((!((typeof data41 == "number") && (isFinite(data41)))) && (data41 !== null)){
+const err108 = {instancePath:instancePath+"/history/" + i1+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1301,8 +1300,11 @@ vErrors.push(err108);
 }
 errors++;
 }
-if(data43.successRatio === undefined){
-const err109 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'"};
+}
+if(data37.p99Ms !== undefined){
+let data42 = data37.p99Ms;
+if((!((typeof data42 == "number") && (isFinite(data42)))) && (data42 !== null)){
+const err109 = {instancePath:instancePath+"/history/" + i1+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1311,8 +1313,13 @@ vErrors.push(err109);
 }
 errors++;
 }
-if(data43.p95Ms === undefined){
-const err110 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'"};
+}
+}
+}
+if(data29.baseline !== undefined){
+let data43 = data29.baseline;
+if((!(data43 && typeof data43 == "object" && !Array.isArray(data43))) && (data43 !== null)){
+const err110 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1321,8 +1328,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-if(data43.p99Ms === undefined){
-const err111 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'"};
+if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+if(data43.requests === undefined){
+const err111 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1331,9 +1339,8 @@ vErrors.push(err111);
 }
 errors++;
 }
-for(const key8 in data43){
-if(!((((key8 === "requests") || (key8 === "successRatio")) || (key8 === "p95Ms")) || (key8 === "p99Ms"))){
-const err112 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(data43.successRatio === undefined){
+const err112 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1342,11 +1349,8 @@ vErrors.push(err112);
 }
 errors++;
 }
-}
-if(data43.requests !== undefined){
-let data44 = data43.requests;
-if((!((typeof data44 == "number") && (isFinite(data44)))) && (data44 !== null)){
-const err113 = {instancePath:instancePath+"/history/" + i1+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data43.p95Ms === undefined){
+const err113 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1355,11 +1359,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-}
-if(data43.successRatio !== undefined){
-let data45 = data43.successRatio;
-if((!((typeof data45 == "number") && (isFinite(data45)))) && (data45 !== null)){
-const err114 = {instancePath:instancePath+"/history/" + i1+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data43.p99Ms === undefined){
+const err114 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1368,11 +1369,9 @@ vErrors.push(err114);
 }
 errors++;
 }
-}
-if(data43.p95Ms !== undefined){
-let data46 = data43.p95Ms;
-if((!((typeof data46 == "number") && (isFinite(data46)))) && (data46 !== null)){
-const err115 = {instancePath:instancePath+"/history/" + i1+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
+for(const key8 in data43){
+if(!((((key8 === "requests") || (key8 === "successRatio")) || (key8 === "p95Ms")) || (key8 === "p99Ms"))){
+const err115 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1382,10 +1381,10 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data43.p99Ms !== undefined){
-let data47 = data43.p99Ms;
-if((!((typeof data47 == "number") && (isFinite(data47)))) && (data47 !== null)){
-const err116 = {instancePath:instancePath+"/history/" + i1+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data43.requests !== undefined){
+let data44 = data43.requests;
+if((!((typeof data44 == "number") && (isFinite(data44)))) && (data44 !== null)){
+const err116 = {instancePath:instancePath+"/history/" + i1+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1395,12 +1394,10 @@ vErrors.push(err116);
 errors++;
 }
 }
-}
-}
-if(data29.failedChecks !== undefined){
-let data48 = data29.failedChecks;
-if((!(Array.isArray(data48))) && (data48 !== null)){
-const err117 = {instancePath:instancePath+"/history/" + i1+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data43.successRatio !== undefined){
+let data45 = data43.successRatio;
+if((!((typeof data45 == "number") && (isFinite(data45)))) && (data45 !== null)){
+const err117 = {instancePath:instancePath+"/history/" + i1+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1409,11 +1406,11 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(Array.isArray(data48)){
-const len2 = data48.length;
-for(let i2=0; i2<len2; i2++){
-if(typeof data48[i2] !== "string"){
-const err118 = {instancePath:instancePath+"/history/" + i1+"/failedChecks/" + i2,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data43.p95Ms !== undefined){
+let data46 = data43.p95Ms;
+if((!((typeof data46 == "number") && (isFinite(data46)))) && (data46 !== null)){
+const err118 = {instancePath:instancePath+"/history/" + i1+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1423,12 +1420,10 @@ vErrors.push(err118);
 errors++;
 }
 }
-}
-}
-if(data29.count !== undefined){
-let data50 = data29.count;
-if((!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))) && (data50 !== null)){
-const err119 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data43.p99Ms !== undefined){
+let data47 = data43.p99Ms;
+if((!((typeof data47 == "number") && (isFinite(data47)))) && (data47 !== null)){
+const err119 = {instancePath:instancePath+"/history/" + i1+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1437,9 +1432,13 @@ vErrors.push(err119);
 }
 errors++;
 }
-if((typeof data50 == "number") && (isFinite(data50))){
-if(data50 < 2 || isNaN(data50)){
-const err120 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2"};
+}
+}
+}
+if(data29.failedChecks !== undefined){
+let data48 = data29.failedChecks;
+if((!(Array.isArray(data48))) && (data48 !== null)){
+const err120 = {instancePath:instancePath+"/history/" + i1+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1448,12 +1447,11 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-}
-if(data29.firstAt !== undefined){
-let data51 = data29.firstAt;
-if((typeof data51 !== "string") && (data51 !== null)){
-const err121 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(Array.isArray(data48)){
+const len2 = data48.length;
+for(let i2=0; i2<len2; i2++){
+if(typeof data48[i2] !== "string"){
+const err121 = {instancePath:instancePath+"/history/" + i1+"/failedChecks/" + i2,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1462,9 +1460,13 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(typeof data51 === "string"){
-if(!pattern2.test(data51)){
-const err122 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\""};
+}
+}
+}
+if(data29.count !== undefined){
+let data50 = data29.count;
+if((!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))) && (data50 !== null)){
+const err122 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1473,11 +1475,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err123 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 < 2 || isNaN(data50)){
+const err123 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1488,8 +1488,10 @@ errors++;
 }
 }
 }
-else {
-const err124 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data29.firstAt !== undefined){
+let data51 = data29.firstAt;
+if((typeof data51 !== "string") && (data51 !== null)){
+const err124 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1498,15 +1500,51 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-}
-else {
-const err125 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data51 === "string"){
+if(!pattern2.test(data51)){
+const err125 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err125];
 }
 else {
 vErrors.push(err125);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err126 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+}
+else {
+const err128 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
 }
 errors++;
 }

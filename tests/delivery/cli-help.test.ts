@@ -1,0 +1,187 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { USAGE, Verb, helpOf } from '../../lib/delivery/args';
+import { CliIo, runCli } from '../../lib/delivery/cli';
+
+const VERBS = 'status, start, advance, promote, rollback, help';
+const SYNTAX_RULE = 'whole numbers, each with one of the units y, w, d, h, m, s, ms, largest first and each at most once (or 0 alone)';
+
+/** Runs the CLI in this process, capturing what it prints; `cwd` only matters past the argument parsing. */
+async function cli(argv: readonly string[], cwd = os.tmpdir()): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { cwd, stdout: t => (stdout += t), stderr: t => (stderr += t), now: () => new Date('2026-11-01T12:00:00Z') };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe('canary without a verb, and the overview', () => {
+  test('no verb exits 2 and prints the overview to stderr', async () => {
+    const result = await cli([]);
+    expect(result).toEqual({ code: 2, stdout: '', stderr: `canary: missing verb, expected one of ${VERBS}\n\n${USAGE}\n` });
+  });
+
+  test('flags without a verb exit 2 too', async () => {
+    expect((await cli(['--env', 'prod'])).code).toBe(2);
+    expect(JSON.parse((await cli(['--json'])).stdout).error).toEqual({ code: 'usage', message: `missing verb, expected one of ${VERBS}\n\n${USAGE}` });
+  });
+
+  test.each([[['help']], [['--help']], [['-h']]])('%j prints the overview and exits 0', async argv => {
+    expect(await cli(argv)).toEqual({ code: 0, stdout: `${USAGE}\n`, stderr: '' });
+  });
+
+  test('the overview has every verb\'s synopsis and summary, every flag, the duration rule and the exit codes', () => {
+    for (const line of [
+      '  status [--service S] [--env E] [--json]',
+      '  start --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]',
+      '  advance --service S [--env E] [--prometheus-url URL] [--window D] [--min-requests N] [--settle D] [--timeout D]\n'
+        + '          [--dry-run] [--json] [--commit]\n',
+      '  promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]',
+      '  rollback --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]',
+      '  help [VERB]\n      print this overview, or the help of VERB',
+      '  --timeout D            time budget of each Prometheus query, longer than 0',
+      '  -h, --help             print this overview, or with a verb that verb\'s help',
+      'durations (D) are written as Prometheus reads them',
+      'exit codes: 0 done',
+    ]) expect(USAGE).toContain(line);
+    expect(USAGE.split('\n').filter(line => line.length > 120)).toEqual([]);
+  });
+
+  test.each([[['frob']], [['frob', '--help']], [['help', 'frob']], [['constructor', '--service', 'gateway']]])('%j exits 2 listing the verbs', async argv => {
+    const result = await cli(argv);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`canary: unknown verb ${JSON.stringify(argv.find(a => a !== 'help'))}, expected one of ${VERBS}\n\n${USAGE}\n`);
+  });
+});
+
+describe('the help of each verb', () => {
+  /** What each verb's help must say, and what belongs to other verbs only. */
+  const CASES: ReadonlyArray<readonly [Verb, readonly string[], readonly string[]]> = [
+    ['status', [
+      'usage: canary status [--service S] [--env E] [--json]\n\nshow stable and canary of each service (or one)\n',
+      '  --service S            show only this service: gateway or backend (default: every service)',
+      '  --env E                environment: local or prod (default local)',
+      '  --json                 print one JSON object (errors too)',
+      'exit codes:\n  0  shown\n  2  usage or configuration error',
+    ], ['--commit', '--image', 'durations (D)']],
+    ['start', [
+      'usage: canary start --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]\n',
+      '  --service S            the service: gateway or backend (required)',
+      '  --image IMAGE          the image to release as canary, pinned by tag or digest (required)',
+      '  --dry-run              print what would change; change nothing',
+      '  --commit               commit the state file (and dist/ when it changed) as one commit; needs a clean working tree',
+      '  2  usage or configuration error, an image that is not pinned or is what stable runs, a canary already in flight',
+      '  1  unexpected failure',
+    ], ['--window', '--reason', '  3  ']],
+    ['advance', [
+      'usage: canary advance --service S [--env E] [--prometheus-url URL] [--window D] [--min-requests N] [--settle D]\n'
+        + '                      [--timeout D] [--dry-run] [--json] [--commit]\n\nthe SLO gate: ',
+      '  --prometheus-url URL   Prometheus base URL (default: $PROMETHEUS_URL)',
+      '  --window D             analysis window, longer than 0 (default: the state file\'s analysis.window, else 5m)',
+      'a window needs for a verdict (default: the state file\'s\n                         analysis.minRequests, else 100)',
+      '  --settle D             time after a weight change before a window may start, 0s or longer',
+      'analysis.settle, else 1m)',
+      'analysis.queryTimeout, else 10s)',
+      '  --dry-run              print the PromQL, the numbers and the decision; change nothing; exit as the real run would',
+      'durations (D) are written as Prometheus reads them',
+      '  0  advanced, promoted, or nothing in flight\n  3  held: dwelling,',
+      '  4  rolled back by the gate',
+    ], ['--image', '--reason']],
+    ['promote', [
+      'usage: canary promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]\n\npromote the canary by hand',
+      '  --reason TEXT          why, recorded in the history and in the commit message (default: none)',
+      '  0  promoted\n  2  usage or configuration error, no canary in flight',
+    ], ['--image', '--window']],
+    ['rollback', [
+      'usage: canary rollback --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]\n\nroll the canary back by hand',
+      '  --reason TEXT',
+      '  0  rolled back\n  2  usage or configuration error, no canary in flight',
+    ], ['--image', '--window']],
+    ['help', ['usage: canary help [VERB]\n', '  0  printed\n  2  unknown verb'], ['--service', '--env']],
+  ];
+
+  test.each(CASES)('%s: its synopsis, what it does, its flags with meaning and default, its exit codes', (verb, says, saysNot) => {
+    const help = helpOf(verb);
+    for (const text of says) expect(help).toContain(text);
+    for (const text of saysNot) expect(help).not.toContain(text);
+    expect(help).toContain('\n  -h, --help             print this help\n');
+    expect(help.split('\n').filter(line => line.length > 120)).toEqual([]);
+  });
+
+  test.each(CASES.map(([verb]) => verb))('canary %s --help, -h and canary help %s print it and exit 0, required flags missing or not', async verb => {
+    for (const argv of [[verb, '--help'], [verb, '-h'], ['help', verb], ['--help', verb]]) {
+      expect([argv, await cli(argv)]).toEqual([argv, { code: 0, stdout: `${helpOf(verb)}\n`, stderr: '' }]);
+    }
+  });
+
+  test('help wins over flags that would be refused: the reader is asking how to call it', async () => {
+    expect(await cli(['advance', '--service', 'gateway', '--window', '30m1h', '--help'])).toEqual({ code: 0, stdout: `${helpOf('advance')}\n`, stderr: '' });
+    expect((await cli(['status', '--image', 'x:1', '-h'])).code).toBe(0);
+  });
+
+  test('a flag that does not apply points to the verb\'s help', async () => {
+    expect((await cli(['status', '--commit'])).stderr).toBe('canary: --commit does not apply to status (see canary status --help)\n');
+  });
+});
+
+describe('durations given as flags', () => {
+  test.each([
+    ['--window', '30m1h', SYNTAX_RULE],
+    ['--window', '5m5m', SYNTAX_RULE],
+    ['--settle', '1.5h', SYNTAX_RULE],
+    ['--settle', '5', SYNTAX_RULE],
+    ['--timeout', '1H', SYNTAX_RULE],
+    ['--timeout', '', SYNTAX_RULE],
+  ])('%s %j exits 2, naming the flag, the value and the rule', async (flag, value, rule) => {
+    const result = await cli(['advance', '--service', 'gateway', `${flag}=${value}`, '--prometheus-url', 'http://127.0.0.1:9']);
+    expect(result).toEqual({
+      code: 2, stdout: '', stderr: `canary: ${flag} must be a duration such as 30s, 5m or 1h30m, got ${JSON.stringify(value)}: ${rule}\n`,
+    });
+  });
+
+  test.each([['--window', '0s'], ['--window', '0'], ['--timeout', '0ms']])('%s %j exits 2: it must be longer than 0', async (flag, value) => {
+    const result = await cli(['advance', '--service', 'gateway', flag, value, '--json']);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout)).toEqual({ error: { code: 'usage', message: `${flag} must be longer than 0, got ${JSON.stringify(value)}` } });
+  });
+
+  test('a duration Prometheus cannot hold exits 2', async () => {
+    expect((await cli(['advance', '--service', 'gateway', '--timeout', '300y'])).stderr)
+      .toBe('canary: --timeout must be at most 292y24w3d23h47m16s854ms, the longest duration Prometheus reads, got "300y"\n');
+  });
+});
+
+describe('durations in a state file', () => {
+  let root: string;
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-durations-'));
+    fs.writeFileSync(path.join(root, 'cdk8s.yaml'), 'language: typescript\n');
+    fs.cpSync(path.join(__dirname, '..', '..', 'rollout', 'local'), path.join(root, 'rollout', 'local'), { recursive: true });
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test.each([
+    ['window', '30m1h', `must be a duration such as 30s, 5m or 1h30m, got "30m1h": ${SYNTAX_RULE}`],
+    ['settle', '1.5h', `must be a duration such as 30s, 5m or 1h30m, got "1.5h": ${SYNTAX_RULE}`],
+    ['queryTimeout', '0s', 'must be longer than 0, got "0s"'],
+    ['window', '300y', 'must be at most 292y24w3d23h47m16s854ms, the longest duration Prometheus reads, got "300y"'],
+  ])('analysis.%s %j exits 2, naming the file and the field', async (field, value, problem) => {
+    const file = path.join(root, 'rollout', 'local', 'gateway.yaml');
+    const source = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, `${source}analysis:\n  ${field}: ${JSON.stringify(value)}\n`);
+    const result = await cli(['status'], root);
+    fs.writeFileSync(file, source);
+    expect(result).toEqual({ code: 2, stdout: '', stderr: `canary: invalid rollout state rollout/local/gateway.yaml:\n  - 'analysis.${field}' ${problem}\n` });
+  });
+
+  test('a settle of 0s is read', async () => {
+    const file = path.join(root, 'rollout', 'local', 'gateway.yaml');
+    const source = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, `${source}analysis:\n  settle: 0s\n`);
+    const result = await cli(['status', '--service', 'gateway'], root);
+    fs.writeFileSync(file, source);
+    expect(result.code).toBe(0);
+  });
+});
