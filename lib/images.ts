@@ -6,11 +6,11 @@
  */
 export const IMAGES = {
   /** Prometheus 3.x: remote-write receiver and exemplar storage, config-file retention (3.8+). */
-  prometheus: 'quay.io/prometheus/prometheus:v3.14.0',
+  prometheus: 'quay.io/prometheus/prometheus:v3.15.0',
   /** Grafana 13.x. */
-  grafana: 'docker.io/grafana/grafana:13.2.0',
+  grafana: 'docker.io/grafana/grafana:13.2.3',
   /** Loki 3.7.x, monolithic. */
-  loki: 'docker.io/grafana/loki:3.7.6',
+  loki: 'docker.io/grafana/loki:3.7.8',
   /** Promtail: end of life since 2026-03-02; 3.6.11 is the last image Grafana built (see the README for the migration). */
   promtail: 'docker.io/grafana/promtail:3.6.11',
   /** Tempo 3.0.x, monolithic (its 3.0 block set: no `ingester`/`compactor` blocks). */

@@ -32,7 +32,7 @@ describe('Grafana', () => {
 
     test('one replica, pinned Grafana 13 image, no disruption budget', () => {
       expect(deployment.spec.replicas).toBe(1);
-      expect(container.image).toBe('docker.io/grafana/grafana:13.2.0');
+      expect(container.image).toBe('docker.io/grafana/grafana:13.2.3');
       expect(ofKind(all, 'PodDisruptionBudget')).toEqual([]);
       expect(pod.topologySpreadConstraints).toBeUndefined();
     });

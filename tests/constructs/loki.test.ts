@@ -18,7 +18,7 @@ describe('Loki', () => {
 
     test('one replica of the pinned 3.7 image in monolithic mode', () => {
       expect(sts.spec.replicas).toBe(1);
-      expect(container.image).toBe('docker.io/grafana/loki:3.7.6');
+      expect(container.image).toBe('docker.io/grafana/loki:3.7.8');
       expect(container.args).toEqual(['-config.file=/etc/loki/config/config.yaml', '-target=all']);
     });
 

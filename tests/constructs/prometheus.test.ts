@@ -23,7 +23,7 @@ describe('Prometheus', () => {
     });
 
     test('image is the pinned Prometheus 3.x', () => {
-      expect(container.image).toBe('quay.io/prometheus/prometheus:v3.14.0');
+      expect(container.image).toBe('quay.io/prometheus/prometheus:v3.15.0');
     });
 
     test('retention 15d, and by size 85 % of a 10Gi volume', () => {

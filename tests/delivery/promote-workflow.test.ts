@@ -4,7 +4,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { SERVICES } from '../../apps/contract';
-import { ENVIRONMENT_NAMES } from '../../lib/config/environment';
 
 const ROOT = path.join(__dirname, '..', '..');
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
@@ -12,6 +11,8 @@ const PUSH_SCRIPT = 'scripts/push-with-rebase.sh';
 const workflow = parse(fs.readFileSync(path.join(WORKFLOWS, 'promote.yml'), 'utf8'));
 const steps: any[] = workflow.jobs.gate.steps;
 const gate = steps.find(s => typeof s.run === 'string' && s.run.includes('npx canary advance'));
+const inflight = steps.find(s => s.id === 'inflight');
+const IN_FLIGHT_SCRIPT = 'scripts/canary-in-flight.cjs';
 const deploySteps: any[] = parse(fs.readFileSync(path.join(WORKFLOWS, 'deploy-canary.yml'), 'utf8')).jobs.start.steps;
 const deployPush = deploySteps.find(s => typeof s.run === 'string' && s.run.includes(PUSH_SCRIPT));
 
@@ -20,7 +21,8 @@ describe('.github/workflows/promote.yml', () => {
     expect(workflow.on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \S+ \S+ \S+$/) }]);
     const inputs = workflow.on.workflow_dispatch.inputs;
     expect(inputs.service.options).toEqual(['all', ...Object.keys(SERVICES)]);
-    expect([...inputs.env.options].sort()).toEqual([...ENVIRONMENT_NAMES].sort());
+    // any environment of the repository: a string, checked by the first step against rollout/
+    expect(inputs.env).toMatchObject({ type: 'string', default: 'prod' });
   });
 
   test('one run per environment at a time, shared with deploy-canary.yml; may write contents and nothing else', () => {
@@ -29,10 +31,16 @@ describe('.github/workflows/promote.yml', () => {
     expect(workflow.permissions).toEqual({ contents: 'write' });
   });
 
-  test('checks out, sets up Node 20 with the npm cache, installs with npm ci', () => {
-    expect(steps[0].uses).toMatch(/^actions\/checkout@v4/);
-    expect(steps[1]).toEqual({ uses: expect.stringMatching(/^actions\/setup-node@v4/), with: { 'node-version': expect.stringMatching(/^20(\.|$)/), cache: 'npm' } });
-    expect(steps[2].run).toMatch(/^npm ci\b/);
+  test('checks out, looks for canaries in flight before anything is installed, and only then sets up Node.js and npm ci', () => {
+    expect(steps[0].uses).toMatch(/^actions\/checkout@[0-9a-f]{40}$/);
+    expect(steps[1]).toBe(inflight);
+    expect(inflight.run).toContain(`node ${IN_FLIGHT_SCRIPT} "$TARGET_ENV" "$TARGET_SERVICE"`);
+    expect(inflight.env).toEqual({ TARGET_ENV: "${{ inputs.env || 'prod' }}", TARGET_SERVICE: "${{ inputs.service || 'all' }}" });
+    const when = "steps.inflight.outputs.services != ''";
+    expect(steps[2]).toEqual({ uses: expect.stringMatching(/^actions\/setup-node@[0-9a-f]{40}$/), if: when, with: { 'node-version-file': '.nvmrc', cache: 'npm' } });
+    expect(steps[3]).toEqual({ if: when, run: expect.stringMatching(/^npm ci\b/) });
+    for (const step of steps.slice(2)) expect(step.if).toBe(when);
+    expect(gate.env.IN_FLIGHT).toBe('${{ steps.inflight.outputs.services }}');
   });
 
   test('gates with --commit --json; secrets only through secrets.*, the URL from vars or a secret, nothing spliced into scripts', () => {
@@ -63,15 +71,25 @@ interface Case {
   /** What `git status --porcelain -- dist` lists after the synth. */
   distStatus?: string;
   service?: string;
+  /** What the in-flight step found (the gate step's IN_FLIGHT). */
+  inFlight?: string;
+  /** State file contents by service; default: every service in flight. */
+  states?: Record<string, string>;
+  env?: string;
 }
-function runScript(script: string, c: Case): { status: number | null; calls: string[]; stdout: string; summary: string } {
+const FLYING = 'service: x\ncanary:\n  image: ghcr.io/acme/x:2\n  weight: 10\nsteps: [10, 100]\n';
+const LANDED = 'service: x\ncanary: null\nsteps: [10, 100]\n';
+interface ScriptRun { status: number | null; calls: string[]; stdout: string; stderr: string; summary: string; output: string }
+function runScript(script: string, c: Case): ScriptRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promote-yml-'));
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin);
   fs.mkdirSync(path.join(dir, 'rollout', 'prod'), { recursive: true });
-  for (const service of Object.keys(SERVICES)) fs.writeFileSync(path.join(dir, 'rollout', 'prod', `${service}.yaml`), '');
+  for (const service of Object.keys(SERVICES)) {
+    fs.writeFileSync(path.join(dir, 'rollout', 'prod', `${service}.yaml`), c.states?.[service] ?? FLYING);
+  }
   fs.mkdirSync(path.join(dir, 'scripts'));
-  fs.copyFileSync(path.join(ROOT, PUSH_SCRIPT), path.join(dir, PUSH_SCRIPT));
+  for (const file of [PUSH_SCRIPT, IN_FLIGHT_SCRIPT]) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
   const log = path.join(dir, 'calls.log');
   const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> "${log}"\n${body}\n`, { mode: 0o755 });
   stub('npx', 'service="$4"; echo "{\\"service\\":\\"$service\\"}"; code_var="CODE_$service"; exit "${!code_var}"');
@@ -88,14 +106,19 @@ function runScript(script: string, c: Case): { status: number | null; calls: str
   ].join('\n'));
   const summary = path.join(dir, 'summary.md');
   fs.writeFileSync(summary, '');
+  const output = path.join(dir, 'output');
+  fs.writeFileSync(output, '');
   const env: NodeJS.ProcessEnv = {
-    PATH: `${bin}:${process.env.PATH}`, HOME: dir, TARGET_ENV: 'prod', TARGET_SERVICE: c.service ?? 'all', RUNNER_TEMP: dir,
-    GITHUB_STEP_SUMMARY: summary, GITHUB_REF_NAME: 'main',
+    PATH: `${bin}:${process.env.PATH}`, HOME: dir, TARGET_ENV: c.env ?? 'prod', TARGET_SERVICE: c.service ?? 'all', RUNNER_TEMP: dir,
+    IN_FLIGHT: c.inFlight ?? Object.keys(SERVICES).sort().join(' '), GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output, GITHUB_REF_NAME: 'main',
     ...Object.fromEntries(Object.entries(c.codes ?? {}).map(([s, code]) => [`CODE_${s}`, String(code)])),
   };
   const result = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', script], { cwd: dir, env, encoding: 'utf8' });
   const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [];
-  const out = { status: result.status, calls, stdout: result.stdout, summary: fs.readFileSync(summary, 'utf8') };
+  const out = {
+    status: result.status, calls, stdout: result.stdout, stderr: result.stderr, summary: fs.readFileSync(summary, 'utf8'),
+    output: fs.readFileSync(output, 'utf8'),
+  };
   fs.rmSync(dir, { recursive: true, force: true });
   return out;
 }
@@ -110,7 +133,7 @@ describe('promote.yml gate script', () => {
   test('advanced and held: every service gated, the commits pushed once, a green run', () => {
     const r = runGate({ codes: { gateway: 0, backend: 3 }, ahead: 2 });
     expect(r.status).toBe(0);
-    expect(gated(r.calls)).toEqual(['backend', 'gateway']); // the state files, in glob order
+    expect(gated(r.calls)).toEqual(['backend', 'gateway']); // as the in-flight step listed them
     expect(gitCalls(r.calls)).toEqual(['git rev-list', 'git push']);
     expect(r.stdout).toContain('{"service":"backend"}');
   });
@@ -145,13 +168,45 @@ describe('promote.yml gate script', () => {
   test('an error (exit 2) goes to the summary and fails the run; the other services are still gated', () => {
     const r = runGate({ codes: { gateway: 2, backend: 3 } });
     expect(r.status).toBe(1);
-    expect(gated(r.calls)).toEqual(['backend', 'gateway']); // the state files, in glob order
+    expect(gated(r.calls)).toEqual(['backend', 'gateway']);
     expect(r.summary).toContain('### canary prod/gateway: error (exit 2)');
     expect(r.stdout).toContain('::error::canary advance failed for gateway (exit 2)');
   });
 
+  test('only the services the in-flight step listed', () => {
+    expect(gated(runGate({ codes: { backend: 0 }, inFlight: 'backend' }).calls)).toEqual(['backend']);
+  });
+});
+
+/** The in-flight step: before npm ci, which services have a canary; nothing in flight skips every later step. */
+describe('promote.yml in-flight step', () => {
+  const runCheck = (c: Case) => runScript(inflight.run, c);
+
+  test('every service with a canary, in name order, as the step output', () => {
+    const r = runCheck({});
+    expect([r.status, r.output]).toEqual([0, 'services=backend gateway\n']);
+  });
+
+  test('a landed canary is skipped; none in flight: an empty output and a line in the summary', () => {
+    expect(runCheck({ states: { backend: LANDED } }).output).toBe('services=gateway\n');
+    const none = runCheck({ states: Object.fromEntries(Object.keys(SERVICES).map(s => [s, LANDED])) });
+    expect([none.status, none.output]).toEqual([0, 'services=\n']);
+    expect(none.summary).toContain('no canary in flight in prod');
+  });
+
   test('by hand for one service: only that one', () => {
-    expect(gated(runGate({ codes: { backend: 0 }, service: 'backend' }).calls)).toEqual(['backend']);
+    expect(runCheck({ service: 'backend' }).output).toBe('services=backend\n');
+  });
+
+  test.each([
+    ['an environment without state files', { env: 'staging' }, 'no rollout state for environment "staging"'],
+    ['a path as the environment', { env: '../prod' }, 'the environment must be a name such as prod'],
+    ['an unknown service', { service: 'payments' }, 'no rollout state for "payments" in prod'],
+  ])('%s fails the step before anything is installed', (_, c, message) => {
+    const r = runCheck(c as Case);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.output).toBe('');
   });
 });
 
