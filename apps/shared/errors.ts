@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { Middleware } from 'koa';
 import type { Logger } from './logger';
 
@@ -55,7 +56,8 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
 
 /**
  * The one error middleware: turns anything thrown below it into the JSON error body, logs 5xx with the error (the
- * line carries the trace id), and answers unmatched requests with a JSON 404.
+ * line carries the trace id) and records it as an exception event on the request's span, and answers unmatched
+ * requests with a JSON 404.
  */
 export function errorMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
@@ -69,7 +71,11 @@ export function errorMiddleware(logger: Logger): Middleware {
       const { status, body } = errorResponse(error);
       ctx.status = status;
       ctx.body = body;
-      if (status >= 500) logger.error({ err: error, status, path: ctx.path }, body.error.message);
+      if (status >= 500) {
+        logger.error({ err: error, status, path: ctx.path }, body.error.message);
+        // the http instrumentation marks the span as failed for a 5xx; this says why
+        if (error instanceof Error) trace.getActiveSpan()?.recordException(error);
+      }
     }
   };
 }

@@ -3,7 +3,6 @@ import { DiagLogger, ROOT_CONTEXT, context, diag } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator, diagLogLevelFromString } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { envDetector, hostDetector, processDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -29,8 +28,8 @@ export function otlpTraceEndpoint(env: Env): string {
 }
 
 /**
- * Starts the OpenTelemetry SDK for `service`: traces only, exported in batches over OTLP gRPC; http, koa (router
- * layers only) and undici (global fetch) instrumentation; W3C trace context and baggage; the resource from
+ * Starts the OpenTelemetry SDK for `service`: traces only, exported in batches over OTLP gRPC; http (incoming) and
+ * undici (global fetch) instrumentation, so one server span per request and one client span per backend call; W3C trace context and baggage; the resource from
  * `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, host and process; the sampler from `OTEL_TRACES_SAMPLER`/`_ARG`;
  * batch limits from `OTEL_BSP_*`. Registers the span flush as a shutdown hook.
  *
@@ -53,8 +52,8 @@ export function startTracing(service: ServiceName, env: Env): NodeSDK {
     instrumentations: [
       // outgoing calls use fetch, which the undici instrumentation covers
       new HttpInstrumentation({ ignoreIncomingRequestHook: isUntracedRequest, disableOutgoingRequestInstrumentation: true }),
-      // one span per routed handler; a span per middleware layer roughly doubles the tracing cost per request
-      new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
+      // no koa instrumentation: its router span repeated the server span's route and timing, and cost as much as
+      // the server span itself; observeRequests names the server span by its route instead (bench/overhead)
       new UndiciInstrumentation(),
     ],
   });

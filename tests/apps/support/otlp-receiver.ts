@@ -17,9 +17,11 @@ message KeyValue { string key = 1; AnyValue value = 2; }
 message Resource { repeated KeyValue attributes = 1; }
 message InstrumentationScope { string name = 1; string version = 2; }
 message Status { string message = 2; int32 code = 3; }
+message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
 message Span {
   bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4; string name = 5; int32 kind = 6;
-  fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; Status status = 15;
+  fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; repeated Event events = 11;
+  Status status = 15;
 }
 message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
 message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
@@ -30,6 +32,9 @@ const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export
 
 /** OTLP span kinds. */
 export const SpanKind = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
+
+/** OTLP status codes. */
+export const StatusCode = { UNSET: 0, OK: 1, ERROR: 2 } as const;
 
 /** A span as the receiver got it. */
 export interface ReceivedSpan {
@@ -49,6 +54,10 @@ export interface ReceivedSpan {
   readonly scope: string;
   /** Span attributes. */
   readonly attributes: Readonly<Record<string, unknown>>;
+  /** See {@link StatusCode}. */
+  readonly status: number;
+  /** Events, such as `exception`, with their attributes. */
+  readonly events: ReadonlyArray<{ readonly name: string; readonly attributes: Readonly<Record<string, unknown>> }>;
   /** Resource attributes. */
   readonly resource: Readonly<Record<string, unknown>>;
 }
@@ -60,7 +69,10 @@ interface Decoded {
   }>;
 }
 interface KeyValue { key: string; value?: Record<string, unknown> & { value?: string } }
-interface RawSpan { traceId: Uint8Array; spanId: Uint8Array; parentSpanId: Uint8Array; name: string; kind: number; attributes?: KeyValue[] }
+interface RawSpan {
+  traceId: Uint8Array; spanId: Uint8Array; parentSpanId: Uint8Array; name: string; kind: number; attributes?: KeyValue[];
+  status?: { code?: number }; events?: Array<{ name: string; attributes?: KeyValue[] }>;
+}
 
 function attributes(list: KeyValue[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -133,6 +145,8 @@ export class OtlpReceiver {
             kind: span.kind ?? 0,
             scope: ss.scope?.name ?? '',
             attributes: attributes(span.attributes),
+            status: span.status?.code ?? StatusCode.UNSET,
+            events: (span.events ?? []).map(e => ({ name: e.name, attributes: attributes(e.attributes) })),
             resource,
           });
         }
