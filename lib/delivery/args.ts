@@ -53,7 +53,7 @@ const ANALYSIS = DELIVERY_DEFAULTS.analysis;
 const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: string }>> = {
   service: { value: 'S', meaning: `the service: ${Object.keys(SERVICES).join(' or ')}` },
   image: { value: 'IMAGE', meaning: 'the image to release as canary, pinned by tag or digest' },
-  env: { value: 'E', meaning: `environment: ${ENVIRONMENT_NAMES.join(' or ')} (default local)` },
+  env: { value: 'E', meaning: `environment: one of ${ENVIRONMENT_NAMES.join(', ')} (default local)` },
   json: { meaning: 'print one JSON object (errors too)' },
   'dry-run': { meaning: 'print what would change; change nothing' },
   commit: { meaning: 'commit the state file (and dist/ when it changed) as one commit; needs a clean working tree' },

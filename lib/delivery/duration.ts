@@ -50,6 +50,11 @@ export interface DurationOptions {
    * @default false
    */
   readonly positive?: boolean;
+  /**
+   * The longest duration the field takes, itself a duration.
+   * @default - Prometheus's limit, about 292 years
+   */
+  readonly max?: string;
 }
 
 /** The duration's length in milliseconds, or undefined when `text` does not follow the syntax. */
@@ -77,6 +82,7 @@ export function durationProblem(text: string, options: DurationOptions = {}): st
   }
   if (millis > MAX_MS) return `must be at most ${MAX_TEXT}, the longest duration Prometheus reads, ${got}`;
   if (options.positive && millis === 0n) return `must be longer than 0, ${got}`;
+  if (options.max !== undefined && millis > (millisOf(options.max) ?? MAX_MS)) return `must be at most ${options.max}, ${got}`;
   return undefined;
 }
 

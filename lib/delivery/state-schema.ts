@@ -9,13 +9,14 @@ const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$';
 
 /**
  * The state file's durations and what each requires beyond the syntax. A window of zero holds no samples (and PromQL
- * refuses a zero range); a query timeout of zero fails every query before it is sent; a settle of zero is a choice:
- * the window may start right at the weight change.
+ * refuses a zero range); a query timeout of zero fails every query before it is sent, and one beyond Node's longest
+ * timer (about 24.8 days) fires at once, so a query's budget stays within minutes; a settle of zero is a choice: the
+ * window may start right at the weight change.
  */
 export const ANALYSIS_DURATIONS = {
   window: { positive: true },
   settle: { positive: false },
-  queryTimeout: { positive: true },
+  queryTimeout: { positive: true, max: '10m' },
 } as const satisfies Record<string, DurationOptions>;
 
 /** The schema of a duration field: the pattern of {@link DURATION_PATTERN}, so editors agree with the CLI. */

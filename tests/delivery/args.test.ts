@@ -1,3 +1,4 @@
+import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
 import { parseCommand, prometheusUrlOf } from '../../lib/delivery/args';
 import { UsageError } from '../../lib/delivery/plan';
 
@@ -53,7 +54,7 @@ describe('parseCommand', () => {
     [['frob', '--help'], 'unknown verb "frob", expected one of status, start, advance, promote, rollback, help'],
     [['help', 'frob'], 'unknown verb "frob", expected one of status, start, advance, promote, rollback, help'],
     [['help', 'status', 'extra'], 'unexpected argument "extra"'],
-    [['status', '--env', 'staging'], '--env must be one of local, prod, got "staging"'],
+    [['status', '--env', 'staging'], `--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got "staging"`],
     [['status', '--service', 'frontend'], '--service must be one of gateway, backend, got "frontend"'],
     [['status', '--image', 'x:1'], '--image does not apply to status (see canary status --help)'],
     [['start', '--image', 'x:1'], 'start needs --service (gateway or backend)'],

@@ -62,7 +62,7 @@ describe('the help of each verb', () => {
     ['status', [
       'usage: canary status [--service S] [--env E] [--json]\n\nshow stable and canary of each service (or one)\n',
       '  --service S            show only this service: gateway or backend (default: every service)',
-      '  --env E                environment: local or prod (default local)',
+      '  --env E                environment: one of local, prod (default local)',
       '  --json                 print one JSON object (errors too)',
       'exit codes:\n  0  shown\n  2  usage or configuration error',
     ], ['--commit', '--image', 'durations (D)']],

@@ -1,3 +1,4 @@
+import { parseCommand } from '../../lib/delivery/args';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'cdk8s';
@@ -128,6 +129,12 @@ describe('durations in a state file', () => {
     'analysis.%s %j is refused as the flag is', (field, text) => {
       expect(problemsOf(withAnalysis(field, text))).toEqual([`'analysis.${field}' ${durationProblem(text, { positive: true })}`]);
     });
+
+  test('a query timeout beyond 10m is refused (Node fires a timer beyond ~24.8 days at once), from the state file and the flag', () => {
+    expect(problemsOf(withAnalysis('queryTimeout', '11m'))).toEqual(['\'analysis.queryTimeout\' must be at most 10m, got "11m"']);
+    expect(problemsOf(withAnalysis('queryTimeout', '10m'))).toEqual([]);
+    expect(() => parseCommand(['advance', '--service', 'gateway', '--timeout', '30d'])).toThrow('--timeout must be at most 10m, got "30d"');
+  });
 
   test('a settle of 0s is allowed, as tests and quick local runs use it', () => {
     expect(parseRolloutState(withAnalysis('settle', '0s'), FILE, 'gateway').analysis?.settle).toBe('0s');
