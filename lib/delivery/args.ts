@@ -69,7 +69,7 @@ const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: 
   },
   timeout: {
     value: 'D',
-    meaning: `time budget of each Prometheus query, longer than 0 (default: the state file's analysis.queryTimeout, else ${ANALYSIS.queryTimeout})`,
+    meaning: `time budget of each Prometheus query, longer than 0 and at most ${ANALYSIS_DURATIONS.queryTimeout.max} (default: the state file's analysis.queryTimeout, else ${ANALYSIS.queryTimeout})`,
   },
   reason: { value: 'TEXT', meaning: 'why, recorded in the history and in the commit message (default: none)' },
 };
