@@ -2,12 +2,13 @@ import { SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { readTree, repoCopy } from '../support/repo-copy';
+import { readTree } from '../support/repo-copy';
+import { repoSnapshot } from '../support/repo-snapshot';
 
 /** `canary start` and `canary status` end to end, through the npm bin, on a temporary clone with its own git history. */
 describe('canary CLI: start and status', () => {
   let dir: string;
-  let remove: () => void;
+  let remove: () => Promise<void>;
   const canary = (...args: string[]): SpawnSyncReturns<string> =>
     spawnSync('node', [path.join(dir, 'bin', 'canary.cjs'), ...args], { cwd: dir, encoding: 'utf8' });
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
@@ -15,7 +16,7 @@ describe('canary CLI: start and status', () => {
   const IMAGE = 'ghcr.io/example/obs-canary-gateway:0.2.0';
 
   beforeAll(() => {
-    ({ dir, remove } = repoCopy({ git: true }));
+    ({ dir, remove } = repoSnapshot());
   });
   afterAll(() => remove());
 

@@ -4,41 +4,58 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ServiceName } from '../../apps/contract';
+import { parseDuration } from '../../lib/delivery/duration';
 import { queryValue } from '../../lib/delivery/prometheus';
 import { StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
 import { freePort } from '../support/ports';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
-import { readTree, repoCopy } from '../support/repo-copy';
+import { readTree } from '../support/repo-copy';
+import { repoClone, repoSnapshot } from '../support/repo-snapshot';
+import { sequence } from '../support/sequence';
 import { waitFor } from '../support/wait';
 
 /**
- * `canary advance` end to end: the real CLI (node bin/canary.cjs) on a temporary git copy, against Debian's Prometheus
- * scraping a loopback target every second that serves Istio's metrics (and the services' own) at rates the test sets.
- * Windows are 4 s and settle 0 s for speed; scenarios share one Prometheus and run in order (later ones continue the
- * canary earlier ones left), each waiting, by polling Prometheus, for a window that holds only its own traffic.
+ * `canary advance` end to end: the real CLI (node bin/canary.cjs) on temporary git copies of the repository, against
+ * Debian's Prometheus scraping, every 100 ms, a loopback target that serves Istio's metrics (and the services' own) at
+ * rates the test sets.
+ *
+ * Windows are 500 ms and settle 0 s, and the scenarios run in four lanes side by side, each on a git copy of its own:
+ * lane A works in a snapshot of the working tree, the others in clones of it, and all run the snapshot's
+ * bin/canary.cjs and tools/, so each entry point is bundled once. Within a lane the scenarios run in order, later ones
+ * continuing the canary earlier ones left, each waiting, by polling Prometheus, for a window that holds only its own
+ * traffic. Lanes B and A both measure gateway, so lane B has a Prometheus and target of its own.
+ *
+ * What the time goes to: Prometheus scrapes its targets only ~5 s after it started (service discovery hands them over
+ * every 5 s, whatever the scrape interval), which the scenarios that need no window use; then ~28 CLI processes of
+ * 0.3-0.9 s of CPU each, two cores for all of them.
  */
 describe('canary advance against a real Prometheus', () => {
-  const WINDOW = '4s';
+  const SCRAPE_INTERVAL = '100ms';
+  // a window of five scrapes: a process starting under load may stall scrapes for a few hundred ms, and increase()
+  // needs two samples in the window the CLI measures, which ends when it has started
+  const WINDOW = '500ms';
+  const WINDOW_MS = parseDuration(WINDOW);
+  /** Samples a window must hold in every scrape job before the gate may measure it: one scrape may have failed. */
+  const MIN_SAMPLES = 4;
+  /** The services' traffic, in requests per second: 100 requests (`--min-requests`) take 100 ms of a window. */
+  const RPS = 1000;
   const FLAGS = ['--window', WINDOW, '--settle', '0s', '--min-requests', '100', '--timeout', '2s'];
-  let dir: string;
-  let remove: (() => void) | undefined;
-  let target: MeshMetricsTarget | undefined;
-  let prometheus: PrometheusServer | undefined;
+  const targets: MeshMetricsTarget[] = [];
+  const servers: PrometheusServer[] = [];
   const stubs: StubServer[] = [];
-
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
-  const state = (service: ServiceName) => parse(fs.readFileSync(path.join(dir, 'rollout', 'local', `${service}.yaml`), 'utf8'));
-  const distTree = () => readTree(path.join(dir, 'dist'));
+  const removals: Array<() => Promise<void>> = [];
+  /** The copy whose bin/canary.cjs and tools/ every lane runs. */
+  let home: string;
 
   interface Run { status: number | null; stdout: string; stderr: string; json: any; ms: number }
-  async function run(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-    // spawn, not spawnSync: the metrics target and the fake servers live in this process and must keep answering
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, PROMETHEUS_URL: prometheus!.url, ...env };
+  async function runIn(cwd: string, command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+    // spawn, not spawnSync: the fake servers and the other lanes live in this process
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
     delete childEnv.PROMETHEUS_TOKEN;
     if (!env.GITHUB_STEP_SUMMARY) delete childEnv.GITHUB_STEP_SUMMARY;
     const started = Date.now();
-    const child = spawn(command, args, { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -52,76 +69,135 @@ describe('canary advance against a real Prometheus', () => {
     }
     return { status, stdout, stderr, json, ms: Date.now() - started };
   }
-  const canary = (args: readonly string[], env?: Record<string, string>) => run('node', [path.join(dir, 'bin', 'canary.cjs'), ...args], env);
-  const advance = (service: ServiceName, ...extra: string[]) => canary(['advance', '--service', service, ...FLAGS, '--commit', '--json', ...extra]);
+
+  const bundling = new Map<'cli' | 'synth', Promise<unknown>>();
+  /**
+   * The first run of an entry point bundles it (~1 s of CPU, tools/run-bundled.cjs); the other lanes' runs wait for
+   * it rather than bundle it too.
+   */
+  async function firstBundles(entry: 'cli' | 'synth', run: () => Promise<Run>): Promise<Run> {
+    const first = bundling.get(entry);
+    if (first) {
+      await first;
+      return run();
+    }
+    const running = run();
+    bundling.set(entry, running.catch(() => undefined));
+    return running;
+  }
 
   /** With GATE_SAMPLE_OUT set to a directory, keeps real outputs for the documentation. */
   const sample = (name: string, r: Run) => {
     if (process.env.GATE_SAMPLE_OUT) fs.writeFileSync(path.join(process.env.GATE_SAMPLE_OUT, `${name}.json`), r.stdout);
   };
-  /** Files of the last commit. */
-  const lastCommitFiles = () => git('show', '--name-only', '--format=', 'HEAD').split('\n').filter(Boolean);
 
-  /**
-   * A fresh synth in the copy leaves dist/ exactly as committed. A synth process costs ~0.6 s: run after the promotion
-   * (the gate's path) and after the roll back by hand (the path of start, promote and rollback); every other step
-   * checks that its commit holds only the state file and dist/, and that nothing is left uncommitted.
-   */
-  async function expectDistFresh(): Promise<void> {
-    const synth = await run('node', ['tools/run-bundled.cjs', 'scripts/synth.ts']);
-    expect(synth.stderr).toBe('');
-    expect(git('status', '--porcelain')).toBe('');
+  /** A git copy, the Prometheus and metrics target that measure it, and the sequence its scenarios run in. */
+  class Lane {
+    public dir = '';
+    public prometheus!: PrometheusServer;
+    public target!: MeshMetricsTarget;
+    public readonly inTurn = sequence();
+
+    public readonly git = (...args: string[]): string => execFileSync('git', args, { cwd: this.dir, encoding: 'utf8' }).trim();
+    public readonly state = (service: ServiceName): any =>
+      parse(fs.readFileSync(path.join(this.dir, 'rollout', 'local', `${service}.yaml`), 'utf8'));
+    public readonly distTree = (): Map<string, string> => readTree(path.join(this.dir, 'dist'));
+    public readonly run = (command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
+      runIn(this.dir, command, args, { PROMETHEUS_URL: this.prometheus.url, ...env });
+    public readonly canary = (args: readonly string[], env?: Record<string, string>): Promise<Run> =>
+      firstBundles('cli', () => this.run('node', [path.join(home, 'bin', 'canary.cjs'), ...args], env));
+    public readonly advance = (service: ServiceName, ...extra: string[]): Promise<Run> =>
+      this.canary(['advance', '--service', service, ...FLAGS, '--commit', '--json', ...extra]);
+    /** Files of the last commit. */
+    public readonly lastCommitFiles = (): string[] => this.git('show', '--name-only', '--format=', 'HEAD').split('\n').filter(Boolean);
+
+    /**
+     * A fresh synth in the copy leaves dist/ exactly as committed. A synth process costs ~0.4 s: run after the
+     * promotion (the gate's path) and after the roll back by hand (the path of start, promote and rollback); every other
+     * step checks that its commit holds only the state file and dist/, and that nothing is left uncommitted.
+     */
+    public readonly expectDistFresh = async (): Promise<void> => {
+      const synth = await firstBundles('synth', () => this.run('node', [path.join(home, 'tools', 'run-bundled.cjs'), path.join(home, 'scripts', 'synth.ts')]));
+      expect(synth.stderr).toBe('');
+      expect(this.git('status', '--porcelain')).toBe('');
+    };
+
+    public readonly start = async (service: ServiceName, image: string): Promise<void> => {
+      const r = await this.canary(['start', '--service', service, '--image', image, '--commit', '--json']);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+    };
+
+    /**
+     * Sends `totalRps` to the service, split by the canary's weight as Istio would, and waits until the last window
+     * holds only samples of this traffic, at least {@link MIN_SAMPLES} in every scrape job (Istio's and the service's
+     * own, scraped at different times), and lies after the canary's last weight change (else the gate dwells).
+     */
+    public readonly traffic = async (service: ServiceName, weight: number,
+      options: { totalRps?: number; canary?: Partial<TrackTraffic> } = {}): Promise<void> => {
+      const total = options.totalRps ?? RPS;
+      const epoch = this.target.setTraffic(service, {
+        stable: { rps: (total * (100 - weight)) / 100, errorRatio: 0.002, latencyMs: 40 },
+        canary: { rps: (total * weight) / 100, errorRatio: 0.002, latencyMs: 40, ...options.canary },
+      });
+      const epochs = `test_traffic_epoch{service="${service}"}[${WINDOW}]`;
+      const full = `min(min_over_time(${epochs})) == ${epoch} and min(count_over_time(${epochs})) >= ${MIN_SAMPLES}`;
+      // a slow answer under load is asked again, as a probe that has no answer yet
+      const ask = () => queryValue({ url: this.prometheus.url, timeoutMs: 2000 }, full, new Date()).catch(() => null);
+      await waitFor(async () => (await ask()) === epoch, { what: `a ${WINDOW} window of ${service}'s traffic #${epoch} only`, timeoutMs: 30_000 });
+      // a deadline the gate itself computes
+      const changed = this.state(service).canary?.weightChangedAt;
+      const measurableAt = changed === undefined ? 0 : Date.parse(changed) + WINDOW_MS + 50;
+      await waitFor(() => Date.now() >= measurableAt, { what: `the ${WINDOW} window after ${service}'s last weight change`, intervalMs: 10 });
+    };
   }
 
-  async function start(service: ServiceName, image: string): Promise<void> {
-    const r = await canary(['start', '--service', service, '--image', image, '--commit', '--json']);
-    expect([r.status, r.stderr]).toEqual([0, '']);
-  }
-
-  /**
-   * Sends `totalRps` to the service, split by the canary's weight as Istio would, and waits until the last 4 s hold
-   * only samples of this traffic, in every scrape job (Istio's and the service's own, scraped at different times), and
-   * lie after the canary's last weight change (else the gate dwells).
-   */
-  async function traffic(service: ServiceName, weight: number, options: { totalRps?: number; canary?: Partial<TrackTraffic> } = {}): Promise<void> {
-    const total = options.totalRps ?? 100;
-    const epoch = target!.setTraffic(service, {
-      stable: { rps: (total * (100 - weight)) / 100, errorRatio: 0.002, latencyMs: 40 },
-      canary: { rps: (total * weight) / 100, errorRatio: 0.002, latencyMs: 40, ...options.canary },
-    });
-    // a slow answer under load is asked again, as a probe that has no answer yet
-    const ask = (promql: string) => queryValue({ url: prometheus!.url, timeoutMs: 2000 }, promql, new Date()).catch(() => null);
-    await waitFor(async () => {
-      const oldest = await ask(`min(min_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}]))`);
-      const samples = await ask(`min(count_over_time(test_traffic_epoch{service="${service}"}[${WINDOW}]))`);
-      return oldest === epoch && samples !== null && samples >= 3;
-    }, { what: `a ${WINDOW} window of ${service}'s traffic #${epoch} only`, timeoutMs: 30_000, intervalMs: 200 });
-    const changed = state(service).canary?.weightChangedAt;
-    const measurableAt = changed === undefined ? 0 : Date.parse(changed) + 4000 + 50;
-    // a deadline the gate itself computes, not a guess: nothing to poll for
-    if (measurableAt > Date.now()) await new Promise(resolve => setTimeout(resolve, measurableAt - Date.now()));
-  }
+  /** The healthy path to promotion: the longest chain of windows. */
+  const laneA = new Lane();
+  /** A canary of gateway that holds: the dry run, thin traffic, a canary that gets nothing or crashes. */
+  const laneB = new Lane();
+  /** Gateway without Prometheus (down, slow, garbage), then the roll back by hand: no window to wait for. */
+  const laneC = new Lane();
+  /** Backend: the failing canary, then the services' own http_* metrics. */
+  const laneD = new Lane();
 
   beforeAll(async () => {
-    ({ dir, remove } = repoCopy({ git: true }));
-    target = await MeshMetricsTarget.start();
-    const ownMetrics = (service: ServiceName) => ({
-      job_name: `http-${service}`, metrics_path: `/http/${service}`,
-      static_configs: [{ targets: [target!.address], labels: { namespace: 'apps', app: service } }],
-    });
-    prometheus = await startPrometheus({
-      scrapeConfigs: [{ job_name: 'mesh', static_configs: [{ targets: [target.address] }] }, ownMetrics('gateway'), ownMetrics('backend')],
-    });
+    targets.push(...await Promise.all([MeshMetricsTarget.start(), MeshMetricsTarget.start()]));
+    // Istio's metrics, and a service's own where a scenario reads them (lane D's http_* one): fewer scrapes, less CPU
+    const scrapeJobs = (target: MeshMetricsTarget, ownMetricsOf: readonly ServiceName[]) => [
+      { job_name: 'mesh', static_configs: [{ targets: [target.address] }] },
+      ...ownMetricsOf.map(service => ({
+        job_name: `http-${service}`, metrics_path: `/http/${service}`,
+        static_configs: [{ targets: [target.address], labels: { namespace: 'apps', app: service } }],
+      })),
+    ];
+    servers.push(...await Promise.all([
+      startPrometheus({ scrapeConfigs: scrapeJobs(targets[0], ['backend']), interval: SCRAPE_INTERVAL }),
+      startPrometheus({ scrapeConfigs: scrapeJobs(targets[1], []), interval: SCRAPE_INTERVAL }),
+    ]));
+    for (const lane of [laneA, laneC, laneD]) [lane.target, lane.prometheus] = [targets[0], servers[0]];
+    [laneB.target, laneB.prometheus] = [targets[1], servers[1]];
+
+    const snapshot = repoSnapshot();
+    removals.push(snapshot.remove);
+    home = snapshot.dir;
+    const clones = await Promise.all([laneB, laneC, laneD].map(() => repoClone(home)));
+    removals.push(...clones.map(c => c.remove));
+    [laneA.dir, laneB.dir, laneC.dir, laneD.dir] = [home, ...clones.map(c => c.dir)];
   }, 60_000);
 
   afterAll(async () => {
-    await prometheus?.stop();
-    await target?.close();
+    await Promise.all(bundling.values());
+    await Promise.all(servers.map(server => server.stop()));
+    await Promise.all(targets.map(target => target.close()));
     for (const stub of stubs) await stub.close();
-    remove?.();
+    await Promise.all(removals.map(remove => remove()));
   });
 
-  test('healthy: advances step by step to promotion, one commit per step, dist/ as a fresh synth makes it', async () => {
+  // Jest starts at most 5 concurrent tests at once, in the order they are written, and a test waiting for its turn in
+  // its lane keeps its slot: the first test of each lane comes first, the rest follow as slots free up. A test's
+  // timeout counts its wait for the tests before it in its lane.
+  test.concurrent('healthy: advances step by step to promotion, one commit per step, dist/ as a fresh synth makes it', laneA.inTurn(async () => {
+    const { git, state, canary, advance, traffic, start, lastCommitFiles, expectDistFresh } = laneA;
     const image = 'ghcr.io/example/obs-canary-gateway:0.2.0';
     await start('gateway', image);
     // right after the start the window would reach back before it: a dry run dwells and changes nothing
@@ -159,19 +235,22 @@ describe('canary advance against a real Prometheus', () => {
     await expectDistFresh();
     expect(state('gateway').stable.image).toBe(image);
     expect(state('gateway').history.map((h: any) => h.decision)).toEqual(['start', 'advance', 'advance', 'advance', 'promote']);
-  }, 180_000);
+  }), 180_000);
 
-  test('the step summary and the dry run: the PromQL, the numbers and the decision, nothing changed', async () => {
+  test.concurrent('the step summary and the dry run: the PromQL, the numbers and the decision, nothing changed', laneB.inTurn(async () => {
+    const { git, canary, traffic, start } = laneB;
     await start('gateway', 'ghcr.io/example/obs-canary-gateway:0.3.0');
     await traffic('gateway', 10);
-    const summary = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gate-summary-')), 'summary.md');
+    const summaryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-summary-'));
+    removals.push(() => fs.promises.rm(summaryDir, { recursive: true, force: true }));
+    const summary = path.join(summaryDir, 'summary.md');
     const head = git('rev-parse', 'HEAD');
     const dry = await canary(['advance', '--service', 'gateway', ...FLAGS, '--dry-run'], { GITHUB_STEP_SUMMARY: summary });
     expect([dry.status, dry.stderr]).toEqual([0, '']);
-    expect(dry.stdout).toMatch(/^local\/gateway: advance 10% → 25%: advanced to 25%: SLO met over 4s: /);
+    expect(dry.stdout).toMatch(new RegExp(`^local/gateway: advance 10% → 25%: advanced to 25%: SLO met over ${WINDOW}: `));
     expect(dry.stdout).toContain('  canaryRequests = ');
     expect(dry.stdout).toContain('    sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="apps",'
-      + 'destination_workload="gateway-canary"}[4s])) or vector(0)');
+      + `destination_workload="gateway-canary"}[${WINDOW}])) or vector(0)`);
     expect(dry.stdout).toContain('  dry run: nothing changed');
     expect(git('status', '--porcelain')).toBe('');
     expect(git('rev-parse', 'HEAD')).toBe(head);
@@ -179,50 +258,12 @@ describe('canary advance against a real Prometheus', () => {
     expect(markdown).toMatch(/^### canary local\/gateway: advance 10% → 25% \(dry run\)\n/);
     expect(markdown).toContain('| success ratio | ');
     expect(markdown).toContain('| p95 latency | 48.8 ms | 48.8 ms | ≤ 300 ms |');
-  }, 60_000);
+  }), 120_000);
 
-  test('thin traffic: hold (exit 3), counters and history committed, weights and dist/ unchanged', async () => {
-    // continues the canary of the previous test, at 10%
-    await traffic('gateway', 10, { totalRps: 5 });
-    const dist = distTree();
-    for (const count of [1, 2]) {
-      const r = await advance('gateway');
-      expect([r.status, r.stderr]).toEqual([3, '']);
-      expect(r.json).toMatchObject({ decision: 'hold', hold: 'too-little-traffic', fromWeight: 10, toWeight: 10, consecutiveHolds: count,
-        reason: 'too little traffic: fewer than 100 requests (stable and canary) in the 4s window' });
-      expect(r.json.measurements.requests).toBeGreaterThan(0);
-      expect(r.json.measurements.requests).toBeLessThan(100);
-      expect(lastCommitFiles()).toEqual(['rollout/local/gateway.yaml']);
-      expect(git('log', '-1', '--format=%B')).toContain(`holds in a row: ${count} (roll back beyond 12)`);
-    }
-    expect(distTree()).toEqual(dist);
-    expect(state('gateway').canary).toMatchObject({ weight: 10, consecutiveHolds: 2, failedChecks: 0 });
-    expect(state('gateway').history.at(-1)).toMatchObject({ decision: 'hold', count: 2 });
-    expect(git('status', '--porcelain')).toBe('');
-  }, 60_000);
-
-  test('a canary that receives nothing, or crashes behind its callers: failed checks, never advanced', async () => {
-    await traffic('gateway', 10, { canary: { rps: 0 } });
-    const dist = distTree();
-    const nothing = await advance('gateway');
-    expect([nothing.status, nothing.stderr]).toEqual([3, '']);
-    expect(nothing.json).toMatchObject({ decision: 'hold', hold: 'failed-check', toWeight: 10, failedCheckCount: 1 });
-    expect(nothing.json.measurements).toMatchObject({ canaryRequests: 0, successRatio: null, p95Ms: null });
-    expect(nothing.json.failedChecks).toEqual([expect.stringMatching(/^canaryTraffic: 0 requests < \d+ expected \(10% of \d+ × 0\.5\)/)]);
-
-    // the pods report nothing, the callers report 503s for them: requests enough, success ratio 0
-    await traffic('gateway', 10, { canary: { rps: 0, callerOnlyErrorRps: 10 } });
-    const crashing = await advance('gateway');
-    expect([crashing.status, crashing.stderr]).toEqual([3, '']);
-    expect(crashing.json).toMatchObject({ decision: 'hold', hold: 'failed-check', failedCheckCount: 2 });
-    expect(crashing.json.measurements.canaryRequests).toBeGreaterThan(0);
-    expect(crashing.json.measurements.successRatio).toBe(0);
-    expect(crashing.json.failedChecks).toContain('successRatio: 0 < 0.95');
-    expect(state('gateway').canary).toMatchObject({ weight: 10, failedChecks: 2 });
-    expect(distTree()).toEqual(dist);
-  }, 60_000);
-
-  test('Prometheus down, slow or answering garbage: hold (exit 3), weights and dist/ unchanged', async () => {
+  test.concurrent('Prometheus down, slow or answering garbage: hold (exit 3), weights and dist/ unchanged', laneC.inTurn(async () => {
+    const { git, state, distTree, advance, start, lastCommitFiles } = laneC;
+    // a canary of its own, in a copy of its own: the one of lane B is still being measured
+    await start('gateway', 'ghcr.io/example/obs-canary-gateway:0.3.0');
     const stub = async (respond: Parameters<typeof StubServer.start>[0]): Promise<string> => {
       const server = await StubServer.start(respond);
       stubs.push(server);
@@ -250,7 +291,7 @@ describe('canary advance against a real Prometheus', () => {
     expect(git('status', '--porcelain')).toBe('');
 
     // a hold whose commit fails is unexpected (exit 1): the state file is put back
-    const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
+    const hook = path.join(laneC.dir, '.git', 'hooks', 'pre-commit');
     fs.writeFileSync(hook, '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });
     const head = git('rev-parse', 'HEAD');
     const refused = await advance('gateway', '--prometheus-url', down);
@@ -258,24 +299,10 @@ describe('canary advance against a real Prometheus', () => {
     expect(refused.status).toBe(1);
     expect(refused.json.error).toEqual({ code: 'unexpected', message: expect.stringContaining('refused by policy') });
     expect([git('rev-parse', 'HEAD'), git('status', '--porcelain')]).toEqual([head, '']);
-  }, 60_000);
+  }), 120_000);
 
-  test('by hand: rollback (exit 0, state and dist/ in one commit), then nothing in flight', async () => {
-    const stable = state('gateway').stable.image;
-    const r = await canary(['rollback', '--service', 'gateway', '--reason', 'tests', '--commit', '--json']);
-    expect([r.status, r.stderr]).toEqual([0, '']);
-    expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 10, toWeight: 0, reason: expect.stringMatching(/^rolled back by hand: .* \(tests\)$/) });
-    expect(state('gateway')).toMatchObject({ canary: null, stable: { image: stable } });
-    await expectDistFresh();
-    const head = git('rev-parse', 'HEAD');
-    const none = await advance('gateway');
-    expect([none.status, none.json?.decision, none.json?.queries]).toEqual([0, 'none', {}]);
-    const promote = await canary(['promote', '--service', 'gateway', '--json']);
-    expect([promote.status, promote.json?.error?.code]).toEqual([2, 'not-in-flight']);
-    expect(git('rev-parse', 'HEAD')).toBe(head);
-  }, 60_000);
-
-  test('failing: never advances; two failed checks hold, the third rolls back (exit 4), stable untouched', async () => {
+  test.concurrent('failing: never advances; two failed checks hold, the third rolls back (exit 4), stable untouched', laneD.inTurn(async () => {
+    const { git, state, distTree, advance, traffic, start, lastCommitFiles } = laneD;
     await start('backend', 'ghcr.io/example/obs-canary-backend:0.2.0');
     const stable = state('backend').stable.image;
     await traffic('backend', 10, { canary: { errorRatio: 0.2, latencyMs: 800 } });
@@ -302,10 +329,70 @@ describe('canary advance against a real Prometheus', () => {
     expect(lastCommitFiles()).toContain('rollout/local/backend.yaml');
     expect(lastCommitFiles().every(f => f === 'rollout/local/backend.yaml' || f.startsWith('dist/'))).toBe(true);
     expect(git('status', '--porcelain')).toBe('');
-  }, 60_000);
+  }), 120_000);
 
-  test('the services\' own http_* metrics (analysis.metrics: http) measure and advance the same way', async () => {
-    const file = path.join(dir, 'rollout', 'local', 'backend.yaml');
+  test.concurrent('by hand: rollback (exit 0, state and dist/ in one commit), then nothing in flight', laneC.inTurn(async () => {
+    const { git, state, canary, advance, expectDistFresh } = laneC;
+    const stable = state('gateway').stable.image;
+    const r = await canary(['rollback', '--service', 'gateway', '--reason', 'tests', '--commit', '--json']);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 10, toWeight: 0, reason: expect.stringMatching(/^rolled back by hand: .* \(tests\)$/) });
+    expect(state('gateway')).toMatchObject({ canary: null, stable: { image: stable } });
+    await expectDistFresh();
+    const head = git('rev-parse', 'HEAD');
+    const none = await advance('gateway');
+    expect([none.status, none.json?.decision, none.json?.queries]).toEqual([0, 'none', {}]);
+    const promote = await canary(['promote', '--service', 'gateway', '--json']);
+    expect([promote.status, promote.json?.error?.code]).toEqual([2, 'not-in-flight']);
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+  }), 120_000);
+
+  test.concurrent('thin traffic: hold (exit 3), counters and history committed, weights and dist/ unchanged', laneB.inTurn(async () => {
+    const { git, state, distTree, advance, traffic, lastCommitFiles } = laneB;
+    // continues the canary of the previous test, at 10%
+    await traffic('gateway', 10, { totalRps: RPS / 20 });
+    const dist = distTree();
+    for (const count of [1, 2]) {
+      const r = await advance('gateway');
+      expect([r.status, r.stderr]).toEqual([3, '']);
+      expect(r.json).toMatchObject({ decision: 'hold', hold: 'too-little-traffic', fromWeight: 10, toWeight: 10, consecutiveHolds: count,
+        reason: `too little traffic: fewer than 100 requests (stable and canary) in the ${WINDOW} window` });
+      expect(r.json.measurements.requests).toBeGreaterThan(0);
+      expect(r.json.measurements.requests).toBeLessThan(100);
+      expect(lastCommitFiles()).toEqual(['rollout/local/gateway.yaml']);
+      expect(git('log', '-1', '--format=%B')).toContain(`holds in a row: ${count} (roll back beyond 12)`);
+    }
+    expect(distTree()).toEqual(dist);
+    expect(state('gateway').canary).toMatchObject({ weight: 10, consecutiveHolds: 2, failedChecks: 0 });
+    expect(state('gateway').history.at(-1)).toMatchObject({ decision: 'hold', count: 2 });
+    expect(git('status', '--porcelain')).toBe('');
+  }), 120_000);
+
+  test.concurrent('a canary that receives nothing, or crashes behind its callers: failed checks, never advanced', laneB.inTurn(async () => {
+    const { state, distTree, advance, traffic } = laneB;
+    await traffic('gateway', 10, { canary: { rps: 0 } });
+    const dist = distTree();
+    const nothing = await advance('gateway');
+    expect([nothing.status, nothing.stderr]).toEqual([3, '']);
+    expect(nothing.json).toMatchObject({ decision: 'hold', hold: 'failed-check', toWeight: 10, failedCheckCount: 1 });
+    expect(nothing.json.measurements).toMatchObject({ canaryRequests: 0, successRatio: null, p95Ms: null });
+    expect(nothing.json.failedChecks).toEqual([expect.stringMatching(/^canaryTraffic: 0 requests < \d+ expected \(10% of \d+ × 0\.5\)/)]);
+
+    // the pods report nothing, the callers report 503s for them: requests enough, success ratio 0
+    await traffic('gateway', 10, { canary: { rps: 0, callerOnlyErrorRps: RPS / 10 } });
+    const crashing = await advance('gateway');
+    expect([crashing.status, crashing.stderr]).toEqual([3, '']);
+    expect(crashing.json).toMatchObject({ decision: 'hold', hold: 'failed-check', failedCheckCount: 2 });
+    expect(crashing.json.measurements.canaryRequests).toBeGreaterThan(0);
+    expect(crashing.json.measurements.successRatio).toBe(0);
+    expect(crashing.json.failedChecks).toContain('successRatio: 0 < 0.95');
+    expect(state('gateway').canary).toMatchObject({ weight: 10, failedChecks: 2 });
+    expect(distTree()).toEqual(dist);
+  }), 120_000);
+
+  test.concurrent('the services\' own http_* metrics (analysis.metrics: http) measure and advance the same way', laneD.inTurn(async () => {
+    const { git, advance, traffic, start } = laneD;
+    const file = path.join(laneD.dir, 'rollout', 'local', 'backend.yaml');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^history:/m, 'analysis:\n  metrics: http\nhistory:'));
     git('commit', '--quiet', '--all', '--message', 'backend: gate on the http_* metrics');
     await start('backend', 'ghcr.io/example/obs-canary-backend:0.3.0');
@@ -317,5 +404,5 @@ describe('canary advance against a real Prometheus', () => {
     expect(r.json.queries.canaryCallerErrors).toBeUndefined();
     expect(r.json.measurements).toMatchObject({ successRatio: expect.any(Number), p95Ms: 48.8 });
     expect(r.json.measurements.canaryRequests).toBeGreaterThan(0);
-  }, 60_000);
+  }), 120_000);
 });

@@ -1,5 +1,5 @@
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { METRICS, ServiceName, Track } from '../../apps/contract';
 import { APPS_NAMESPACE } from '../../lib/charts/namespaces';
 
@@ -48,49 +48,85 @@ interface Counters {
  * does). Counters grow with wall-clock time at the rates the test sets, so `increase()` sees real samples.
  * `test_traffic_epoch{service}` counts the test's changes of a service's traffic, on both paths: a window in which its
  * minimum over every scrape job is the current epoch holds only samples of the current traffic.
+ *
+ * It serves a {@link MeshMetrics} from a worker thread of its own (tests/support/mesh-metrics-worker.ts): a test that
+ * blocks its own thread (a synchronous git command, a spawn under load) would otherwise make scrapes at short intervals
+ * time out, and leave holes in the windows the gate measures.
  */
 export class MeshMetricsTarget {
   /** Starts the target on a free loopback port. */
   public static async start(): Promise<MeshMetricsTarget> {
-    const target = new MeshMetricsTarget();
-    await new Promise<void>((resolve, reject) => target.server.once('error', reject).listen(0, '127.0.0.1', resolve));
-    return target;
+    // the worker is plain Node.js, outside jest's transform: it loads TypeScript through the repository's hook
+    const worker = new Worker(path.join(__dirname, 'mesh-metrics-worker.ts'), {
+      execArgv: ['--require', path.join(__dirname, '..', '..', 'tools', 'ts-hook.cjs')],
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      worker.once('message', (message: { port: number }) => resolve(message.port));
+      worker.once('error', reject);
+      worker.once('exit', code => reject(new Error(`the metrics target's worker exited with ${code} before it listened`)));
+    });
+    worker.removeAllListeners();
+    return new MeshMetricsTarget(worker, port);
   }
 
-  private readonly server: http.Server;
-  private readonly traffic = new Map<ServiceName, ServiceTraffic>();
   private readonly epochs = new Map<ServiceName, number>();
-  private readonly counters = new Map<string, Counters>();
-  private last = Date.now();
+  private failure: Error | undefined;
 
-  private constructor() {
-    this.server = http.createServer((req, res) => {
-      this.tick();
-      const match = /^\/http\/(\w+)$/.exec(req.url ?? '');
-      const body = req.url === '/metrics' ? this.istio() : match ? this.httpMetrics(match[1] as ServiceName) : undefined;
-      res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/plain; version=0.0.4' }).end(body ?? 'not found');
-    });
+  private constructor(private readonly worker: Worker, private readonly port: number) {
+    worker.on('error', error => (this.failure = error));
   }
 
   /** `host:port`, for a scrape config. */
   public get address(): string {
-    const { port } = this.server.address() as AddressInfo;
-    return `127.0.0.1:${port}`;
+    return `127.0.0.1:${this.port}`;
   }
 
-  /** Sets a service's traffic from now on and returns the new epoch. */
+  /**
+   * Sets a service's traffic from now on and returns the new epoch; the target serves it as soon as its thread has
+   * read the message (wait for the epoch in Prometheus).
+   *
+   * @throws the worker's error, when it failed
+   */
   public setTraffic(service: ServiceName, traffic: ServiceTraffic): number {
-    this.tick();
-    this.traffic.set(service, traffic);
+    if (this.failure) throw this.failure;
     const epoch = (this.epochs.get(service) ?? 0) + 1;
     this.epochs.set(service, epoch);
+    this.worker.postMessage({ service, traffic, epoch } satisfies TrafficMessage);
     return epoch;
   }
 
   /** Stops serving. */
   public async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>(resolve => this.server.close(() => resolve()));
+    await this.worker.terminate();
+  }
+}
+
+/** What the test's thread tells the target's: a service's traffic from now on, and its epoch. */
+export interface TrafficMessage {
+  readonly service: ServiceName;
+  readonly traffic: ServiceTraffic;
+  readonly epoch: number;
+}
+
+/** The metrics a {@link MeshMetricsTarget} serves, rendered per request path; counters advance on every request. */
+export class MeshMetrics {
+  private readonly traffic = new Map<ServiceName, ServiceTraffic>();
+  private readonly epochs = new Map<ServiceName, number>();
+  private readonly counters = new Map<string, Counters>();
+  private last = Date.now();
+
+  /** The exposition for a request path (`/metrics` or `/http/<service>`), or undefined for any other path. */
+  public render(url: string): string | undefined {
+    this.tick();
+    const match = /^\/http\/(\w+)$/.exec(url);
+    return url === '/metrics' ? this.istio() : match ? this.httpMetrics(match[1] as ServiceName) : undefined;
+  }
+
+  /** Sets a service's traffic from now on, under `epoch`. */
+  public setTraffic({ service, traffic, epoch }: TrafficMessage): void {
+    this.tick();
+    this.traffic.set(service, traffic);
+    this.epochs.set(service, epoch);
   }
 
   private countersOf(service: ServiceName, track: Track): Counters {

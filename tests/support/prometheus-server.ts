@@ -16,7 +16,10 @@ export interface PrometheusServer {
 
 /**
  * Starts Prometheus with the given scrape jobs and waits until it is ready. Scrape and evaluation interval default to
- * 1 s, so that windows of a few seconds hold several samples.
+ * 1 s, so that windows of a few seconds hold several samples; shorter ones such as `100ms` work too.
+ *
+ * Ready is not scraping: Prometheus 2.42 scrapes its targets only ~5 s after it started, whatever the interval (service
+ * discovery hands them to the scrape manager at most every 5 s), so wait for the samples a test needs.
  */
 export async function startPrometheus(options: { scrapeConfigs: readonly object[]; interval?: string }): Promise<PrometheusServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-prometheus-'));

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
-const SKIP = new Set(['node_modules', '.git', 'build', 'cdk8s.out', 'coverage', 'test-results', 'playwright-report']);
+const SKIP = new Set(['node_modules', '.git', '.tools', 'build', 'cdk8s.out', 'coverage', 'test-results', 'playwright-report']);
 
 /**
  * A copy of the repository's working tree in a temporary directory, with node_modules linked, for end-to-end tests of

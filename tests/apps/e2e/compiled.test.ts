@@ -30,7 +30,8 @@ test('the compiled backend runs with the image command, preloads tracing and exp
   expect(command).toBe('node');
   const child = spawn(process.execPath, args, {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' },
+    // no readiness drain on SIGTERM (5 s by default): afterAll stops it
+    env: { ...process.env, PORT: '0', SHUTDOWN_DELAY_MS: '0', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' },
   });
   backend = new ServiceProcess('backend', child);
   await waitFor(() => backend?.port !== 0, { what: 'the compiled backend to listen', timeoutMs: 30_000 });
