@@ -9,4 +9,7 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 30000,
+  // two workers even on two cores (jest's default is cores - 1): the slow suites mostly wait on child processes,
+  // Prometheus scrapes and sockets, so a second worker fills that time
+  maxWorkers: 2,
 };

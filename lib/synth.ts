@@ -107,15 +107,33 @@ export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => Stack
  * {@link synthesizeAll} transaction: each environment's configuration and its rollout state (`rollout/<env>/`, which
  * must exist), read and validated inside it.
  *
- * @param rollouts rollout state already in hand (loaded, perhaps changed and not yet written), used for its
- *   environments instead of reading their state files
  * @returns the number of objects written
  */
-export function synthesizeRepo(root: string, rollouts: Partial<Record<EnvironmentName, Rollouts>> = {}): number {
-  return synthesizeAll(path.join(root, 'dist'), ENVIRONMENT_NAMES.map(name => () => ({
-    env: loadEnvironment(name),
-    rollouts: rollouts[name] ?? loadRollouts(root, name),
-  })));
+export function synthesizeRepo(root: string): number {
+  return synthesizeAll(path.join(root, 'dist'), ENVIRONMENT_NAMES.map(name => () => ({ env: loadEnvironment(name), rollouts: loadRollouts(root, name) })));
+}
+
+/**
+ * Renders one environment of the repository at `root` into `<root>/dist/<name>/` and replaces that directory alone
+ * (by rename, as {@link synthesizeAll} does for `dist/`): the canary CLI's changes touch one environment's state, so
+ * their commits touch only that environment's manifests, and a failure leaves `dist/<name>/` as it was.
+ *
+ * @param rollouts rollout state already in hand (loaded, perhaps changed and not yet written), used instead of the
+ *   state files
+ * @returns the number of objects written
+ */
+export function synthesizeEnvironment(root: string, name: EnvironmentName, rollouts?: Rollouts): number {
+  const dist = path.join(root, 'dist');
+  fs.mkdirSync(dist, { recursive: true });
+  const staging = path.join(root, `.dist-${randomBytes(4).toString('hex')}`);
+  try {
+    const files = renderEnvironment({ env: loadEnvironment(name), rollouts: rollouts ?? loadRollouts(root, name) });
+    writeFiles(staging, files);
+    replaceDirectory(path.join(dist, name), staging);
+    return files.reduce((sum, f) => sum + f.objects, 0);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 /**

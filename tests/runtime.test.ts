@@ -75,6 +75,6 @@ describe('the runtime is the one in .nvmrc', () => {
   });
 
   test('npm test prints the Node.js it runs on before anything else', () => {
-    expect(pkg.scripts.test).toMatch(/^node -p "`node \$\{process\.version\}/);
+    expect(pkg.scripts.test).toMatch(/^node -p "'node ' \+ process\.version\b[^&]*" && /);
   });
 });

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../lib/config/environments';
 import { loadRollouts } from '../lib/delivery/store';
-import { findRepoRoot, renderEnvironment, replaceDirectory, synthesizeAll } from '../lib/synth';
+import { findRepoRoot, renderEnvironment, replaceDirectory, synthesizeAll, synthesizeEnvironment } from '../lib/synth';
 import { fixtureInput } from './support/manifest';
 import { readTree, repoCopy } from './support/repo-copy';
 
@@ -101,6 +101,43 @@ describe('synthesizeAll', () => {
     ])).toThrow("'grafana.replicas' must be an integer from 1 to 10, got 0");
     expect(readTree(dist)).toEqual(before);
     expect(fs.readdirSync(dir)).toEqual(['dist']);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('synthesizeEnvironment (the canary CLI\'s synth)', () => {
+  /** A repository root with the real rollout state and a dist/ holding a marker per environment. */
+  function fakeRoot(): string {
+    const dir = tempDir();
+    fs.cpSync(path.join(root, 'rollout'), path.join(dir, 'rollout'), { recursive: true });
+    for (const name of ENVIRONMENT_NAMES) {
+      fs.mkdirSync(path.join(dir, 'dist', name), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'dist', name, 'marker'), name);
+    }
+    return dir;
+  }
+
+  test('replaces dist/<env>/ alone with that environment rendered from the state in hand', () => {
+    const dir = fakeRoot();
+    const rollouts = loadRollouts(root, 'local');
+    const count = synthesizeEnvironment(dir, 'local', rollouts);
+    const expected = renderEnvironment({ env: loadEnvironment('local'), rollouts });
+    expect(count).toBe(expected.reduce((sum, f) => sum + f.objects, 0));
+    expect(readTree(path.join(dir, 'dist', 'local'))).toEqual(new Map(expected.map(f => [f.path, f.content])));
+    for (const other of ENVIRONMENT_NAMES.filter(n => n !== 'local')) {
+      expect(readTree(path.join(dir, 'dist', other))).toEqual(new Map([['marker', other]]));
+    }
+    expect(fs.readdirSync(dir).sort()).toEqual(['dist', 'rollout']);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('a failure leaves dist/ exactly as it was and no staging directory', () => {
+    const dir = fakeRoot();
+    fs.rmSync(path.join(dir, 'rollout', 'local'), { recursive: true });
+    const before = readTree(path.join(dir, 'dist'));
+    expect(() => synthesizeEnvironment(dir, 'local')).toThrow('rollout/local/');
+    expect(readTree(path.join(dir, 'dist'))).toEqual(before);
+    expect(fs.readdirSync(dir).sort()).toEqual(['dist', 'rollout']);
     fs.rmSync(dir, { recursive: true });
   });
 });

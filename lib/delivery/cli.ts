@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { SERVICES, ServiceName } from '../../apps/contract';
 import { ConfigError } from '../config/checks';
 import { EnvironmentName } from '../config/environment';
-import { findRepoRoot, synthesizeRepo } from '../synth';
+import { findRepoRoot, synthesizeEnvironment } from '../synth';
 import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf } from './args';
 import { GateDecision } from './decide';
 import { runGate } from './gate';
@@ -177,9 +177,9 @@ export function applyChange(root: string, env: EnvironmentName, rollouts: Rollou
   parseRolloutState(renderRolloutState(change.state), file, change.state.service);
   if (options.dryRun) return { dryRun: true, changed: [], commit: null };
   const synth = options.synth ?? true;
-  const changed = synth ? [file, 'dist'] : [file];
-  // dist/ first, from the new state in memory: a failed synth leaves dist/ as it was and the state file unwritten
-  if (synth) synthesizeRepo(root, { [env]: { ...rollouts, [change.state.service]: change.state } });
+  const changed = synth ? [file, `dist/${env}`] : [file];
+  // dist/<env>/ first, from the new state in memory: a failed synth leaves it as it was and the state file unwritten
+  if (synth) synthesizeEnvironment(root, env, { ...rollouts, [change.state.service]: change.state });
   // the file as written (comments and all), to put back
   const previous = fs.readFileSync(path.join(root, file), 'utf8');
   try {
@@ -188,7 +188,7 @@ export function applyChange(root: string, env: EnvironmentName, rollouts: Rollou
     return { dryRun: false, changed, commit };
   } catch (error) {
     fs.writeFileSync(path.join(root, file), previous);
-    if (synth) synthesizeRepo(root, { [env]: rollouts });
+    if (synth) synthesizeEnvironment(root, env, rollouts);
     throw error;
   }
 }

@@ -42,16 +42,19 @@ describe('canary CLI: start and status', () => {
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });
 
-  test('start --commit sets the canary at the first step, re-synthesizes dist/ and makes one commit of both', () => {
+  test('start --commit sets the canary at the first step, re-synthesizes its environment\'s dist/ and makes one commit of both', () => {
     const head = git('rev-parse', 'HEAD');
     const result = canary('start', '--service', 'gateway', '--image', IMAGE, '--commit');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(new RegExp('^local/gateway: canary ghcr\\.io/example/obs-canary-gateway:0\\.2\\.0 started at 10%; '
-      + 'wrote rollout/local/gateway\\.yaml, dist; committed [0-9a-f]{7,}\\n$'));
+      + 'wrote rollout/local/gateway\\.yaml, dist/local; committed [0-9a-f]{7,}\\n$'));
     expect(git('rev-list', '--count', `${head}..HEAD`)).toBe('1');
     expect(git('log', '-1', '--format=%s')).toBe('canary(gateway, local): start ghcr.io/example/obs-canary-gateway:0.2.0 0% → 10%');
-    expect(git('show', '--name-only', '--format=', 'HEAD').split('\n')).toContain('rollout/local/gateway.yaml');
+    const files = git('show', '--name-only', '--format=', 'HEAD').split('\n');
+    expect(files).toContain('rollout/local/gateway.yaml');
+    // one environment's release: the other environments' manifests are not touched
+    expect(files.filter(f => f !== 'rollout/local/gateway.yaml' && !f.startsWith('dist/local/'))).toEqual([]);
     expect(git('status', '--porcelain')).toBe('');
     expect(state('local', 'gateway').canary).toMatchObject({ image: IMAGE, weight: 10, failedChecks: 0, consecutiveHolds: 0 });
     expect(state('local', 'gateway').history.map((h: any) => h.decision)).toEqual(['start']);
