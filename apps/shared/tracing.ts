@@ -29,9 +29,9 @@ export function otlpTraceEndpoint(env: Env): string {
 
 /**
  * Starts the OpenTelemetry SDK for `service`: traces only, exported in batches over OTLP gRPC; http (incoming) and
- * undici (global fetch) instrumentation, so one server span per request and one client span per backend call; W3C trace context and baggage; the resource from
- * `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, host and process; the sampler from `OTEL_TRACES_SAMPLER`/`_ARG`;
- * batch limits from `OTEL_BSP_*`. Registers the span flush as a shutdown hook.
+ * undici (global fetch) instrumentation, so one server span per request and one client span per backend call; W3C
+ * trace context and baggage; the resource from `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, host and process; the
+ * sampler from `OTEL_TRACES_SAMPLER`/`_ARG`; batch limits from `OTEL_BSP_*`. Registers the span flush as a shutdown hook.
  *
  * Must run before koa is loaded: services preload their `otel` module with `node --require`.
  */
