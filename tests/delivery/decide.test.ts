@@ -59,6 +59,8 @@ describe('decide: what happens when', () => {
     ['a query failed: hold', { outcome: failedQuery },
       { decision: 'hold', hold: 'no-data', reason: 'no verdict: canaryRequests: prometheus at http://p:9090: no answer within 10s', measurements: null,
         failedChecks: [], failedCheckCount: 0, consecutiveHolds: 1 }],
+    ['a query failed at 2 of 3 failed checks: hold, never a roll back on missing data', { state: inFlight(10, { failedChecks: 2 }), outcome: failedQuery },
+      { decision: 'hold', hold: 'no-data', failedChecks: [], failedCheckCount: 2 }],
     ['99 requests, minimum 100: hold', { outcome: measured({ requests: 99 }) },
       { decision: 'hold', hold: 'too-little-traffic', reason: 'too little traffic: fewer than 100 requests (stable and canary) in the 5m window', consecutiveHolds: 1 }],
     ['exactly 100 requests: judged', { outcome: measured({ requests: 100, canaryRequests: 10 }) }, { decision: 'advance' }],
