@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { StackChart, validateApp } from './charts/stack-chart';
-import { EnvironmentName } from './config/environment';
+import { EnvironmentName, checkDistinctBuckets } from './config/environment';
 import { ENVIRONMENT_NAMES, loadEnvironment } from './config/environments';
 import { Rollouts, loadRollouts } from './delivery/store';
 import { StackInput, defineStack } from './stack';
@@ -105,11 +105,12 @@ export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => Stack
 /**
  * Renders every environment of the repository at `root` (each of `ENVIRONMENTS`) into `<root>/dist/<env>/` as one
  * {@link synthesizeAll} transaction: each environment's configuration and its rollout state (`rollout/<env>/`, which
- * must exist), read and validated inside it.
+ * must exist), read and validated inside it, after the checks across environments ({@link checkDistinctBuckets}).
  *
  * @returns the number of objects written
  */
 export function synthesizeRepo(root: string): number {
+  checkDistinctBuckets(ENVIRONMENT_NAMES.map(name => loadEnvironment(name)));
   return synthesizeAll(path.join(root, 'dist'), ENVIRONMENT_NAMES.map(name => () => ({ env: loadEnvironment(name), rollouts: loadRollouts(root, name) })));
 }
 

@@ -268,6 +268,7 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     name: 'staging',
     extends: 'prod',
     clusterName: 'staging',
+    objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },
     loki: { replicas: 2, retention: Duration.days(7) },
     collector: { replicas: 1 },
     apps: { host: 'flights.staging.example.com', tlsCredentialName: 'flights-staging-example-com-tls', stableReplicas: 1 },
@@ -287,6 +288,20 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     fs.writeFileSync(file, source.replace('\n});\n', `\n${STAGING_ENTRY}});\n`));
   });
 
+  /** Runs `fn` with the staging entry's own buckets taken out, so that it shares prod's. */
+  function sharingProdBuckets<T>(fn: () => T): T {
+    const file = path.join(copy, 'lib', 'config', 'environments.ts');
+    const source = fs.readFileSync(file, 'utf8');
+    const line = "    objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },\n";
+    expect(source).toContain(line);
+    fs.writeFileSync(file, source.replace(line, ''));
+    try {
+      return fn();
+    } finally {
+      fs.writeFileSync(file, source);
+    }
+  }
+
   afterAll(() => remove());
 
   const synth = () => spawnSync('node', ['tools/run-bundled.cjs', 'scripts/synth.ts'], { cwd: copy, encoding: 'utf8' });
@@ -302,8 +317,16 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 
-  test('with its state files, dist/staging/ is rendered from prod merged with its values; local and prod are unchanged', () => {
+  test('sharing prod\'s buckets, synth fails naming them (staging\'s retention would delete prod\'s data), and dist/ is left as it was', () => {
     fs.cpSync(path.join(copy, 'rollout', 'prod'), path.join(copy, 'rollout', 'staging'), { recursive: true });
+    const result = sharingProdBuckets(synth);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('synth failed; dist/ is unchanged.\ninvalid environments:\n'
+      + '  - "staging"\'s \'objectStorage.lokiBucket\' must be a bucket of its own');
+    expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+  });
+
+  test('with its state files, dist/staging/ is rendered from prod merged with its values; local and prod are unchanged', () => {
     const result = synth();
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -320,7 +343,8 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     expect(named(observability, 'Deployment', 'otel-collector').spec.replicas).toBe(1); // prod: 2
     expect(named(observability, 'Deployment', 'grafana').spec.replicas).toBe(2); // from prod
     const text = after.get('staging/observability/manifest.yaml')!;
-    expect(text).toContain('bucketnames: obs-canary-loki'); // prod's object storage
+    expect(text).toContain('bucketnames: obs-canary-staging-loki'); // prod's object storage, a bucket of its own
+    expect(text).toContain('endpoint: s3.eu-west-1.amazonaws.com');
     expect(text).toContain('retention_period: 168h'); // prod: 744h
     expect(text).toContain('cluster: staging');
     expect(text).not.toContain('cluster: prod');

@@ -205,6 +205,30 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
 
 // the types are checked too: an environment that extends one without object storage (or without a Grafana database)
 // may add it and leave fields out, which the type of an override allows
+/**
+ * Checks what no single environment can: every object-storage bucket belongs to one component of one environment.
+ * Loki's and Tempo's compactors apply their own environment's retention to everything in their bucket, so a staging
+ * that shared prod's bucket would delete prod's logs and traces after staging's retention.
+ *
+ * @throws {@link ConfigError} naming each bucket that is used twice and by whom
+ */
+export function checkDistinctBuckets(envs: readonly EnvironmentConfig[]): void {
+  const owners = new Map<string, string>();
+  const problems: string[] = [];
+  for (const env of envs) {
+    if (!env.objectStorage) continue;
+    for (const field of ['lokiBucket', 'tempoBucket'] as const) {
+      const bucket = env.objectStorage[field];
+      const key = `${env.objectStorage.endpoint}/${bucket}`;
+      const user = `${JSON.stringify(env.name)}'s 'objectStorage.${field}'`;
+      const owner = owners.get(key);
+      if (owner === undefined) owners.set(key, user);
+      else problems.push(`${user} must be a bucket of its own (each compactor applies its own retention to the whole bucket), got ${JSON.stringify(bucket)}, which is ${owner} too`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('environments', problems);
+}
+
 function checkObjectStorage(c: Checks, s: ObjectStorage): void {
   c.expect(typeof s.endpoint === 'string' && /^[a-z0-9.-]+(:\d{1,5})?$/i.test(s.endpoint), 'objectStorage.endpoint', s.endpoint,
     'host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP)');

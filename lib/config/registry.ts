@@ -8,9 +8,17 @@ type Leaf = string | number | boolean | bigint | symbol | null | undefined | Dur
 
 /**
  * `T` with every field optional at every depth, for overrides: plain objects are merged field by field, while
- * scalars, arrays and `Duration`/`Size` are given whole.
+ * scalars, arrays and `Duration`/`Size` are given whole; `null` removes a field that is optional in `T`.
  */
-export type DeepPartial<T> = T extends Leaf ? T : { readonly [K in keyof T]?: DeepPartial<T[K]> };
+export type DeepPartial<T> = T extends Leaf ? T : {
+  readonly [K in keyof T]?: DeepPartial<T[K]> | (undefined extends T[K] ? null : never);
+};
+
+/**
+ * Fields that an override replaces whole although they are objects: label maps, since a selector must match all of
+ * its labels and a merged one would keep the parent's.
+ */
+export const REPLACED_WHOLE: readonly string[] = ['apps.ingressGateway.selector'];
 
 /**
  * An environment that starts from another one and names only what differs.
@@ -29,18 +37,20 @@ export type ExtendingEnvironment = DeepPartial<Omit<EnvironmentConfig, 'name'>> 
 export type EnvironmentEntry = EnvironmentConfig | ExtendingEnvironment;
 
 /**
- * `overrides` laid over `base`: plain objects are merged field by field, everything else (scalars, arrays, `Duration`,
- * `Size`) is replaced. A field an override leaves `undefined` keeps the base's value.
+ * `overrides` laid over `base`: plain objects are merged field by field, except those at `whole` (dotted paths), and
+ * everything else (scalars, arrays, `Duration`, `Size`) is replaced. A field an override leaves `undefined` keeps the
+ * base's value; one it sets to `null` is removed.
  */
-export function deepMerge<T>(base: T, overrides: DeepPartial<T>): T {
-  return mergeValue(base, overrides) as T;
+export function deepMerge<T>(base: T, overrides: DeepPartial<T>, whole: readonly string[] = []): T {
+  return mergeValue(base, overrides, '', new Set(whole)) as T;
 }
 
-function mergeValue(base: unknown, override: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(override)) return override;
+function mergeValue(base: unknown, override: unknown, at: string, whole: ReadonlySet<string>): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override) || whole.has(at)) return override;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
-    if (value !== undefined) out[key] = mergeValue(base[key], value);
+    if (value === null) delete out[key];
+    else if (value !== undefined) out[key] = mergeValue(base[key], value, at === '' ? key : `${at}.${key}`, whole);
   }
   return out;
 }
@@ -77,7 +87,7 @@ export function defineEnvironments(entries: Readonly<Record<string, EnvironmentE
       if (path.includes(parent)) {
         refuse(`'extends' must not form a cycle, got ${show(parent)} (${[...path.slice(path.indexOf(parent)), parent].join(' → ')})`);
       }
-      env = deepMerge<EnvironmentConfig>(resolve(parent, path), overrides);
+      env = deepMerge<EnvironmentConfig>(resolve(parent, path), overrides, REPLACED_WHOLE);
     }
     resolved.set(key, env);
     return env;

@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import { ConfigError } from '../../lib/config/checks';
-import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
+import { EnvironmentConfig, checkDistinctBuckets, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
 
 const prod = ENVIRONMENTS.prod;
@@ -118,5 +118,28 @@ describe('validateEnvironment', () => {
     expect(error.subject).toBe('environment "prod"');
     expect(error.problems).toHaveLength(2);
     expect(error.message.startsWith('invalid environment "prod":\n  - ')).toBe(true);
+  });
+});
+
+describe('checkDistinctBuckets: what no single environment can check', () => {
+  const staging = { ...prod, name: 'staging' };
+
+  test('the shipped environments use each bucket once', () => {
+    expect(() => checkDistinctBuckets(Object.values(ENVIRONMENTS))).not.toThrow();
+  });
+
+  test('fails when a second environment reuses a bucket: its compactor would apply its retention to the other\'s data', () => {
+    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...prod.objectStorage!, tempoBucket: 'obs-canary-staging-tempo' } }]))
+      .toThrow(new ConfigError('environments', ['"staging"\'s \'objectStorage.lokiBucket\' must be a bucket of its own (each compactor applies '
+        + 'its own retention to the whole bucket), got "obs-canary-loki", which is "prod"\'s \'objectStorage.lokiBucket\' too']));
+  });
+
+  test('fails when Loki and Tempo share a bucket, and passes with buckets of their own', () => {
+    expect(() => checkDistinctBuckets([{ ...prod, objectStorage: { ...prod.objectStorage!, tempoBucket: 'obs-canary-loki' } }])).toThrow(/tempoBucket' must be/);
+    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...prod.objectStorage!, lokiBucket: 'sl', tempoBucket: 'st' } }])).not.toThrow();
+  });
+
+  test('the same bucket name at another endpoint is another bucket', () => {
+    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...prod.objectStorage!, endpoint: 'minio.staging:9000' } }])).not.toThrow();
   });
 });

@@ -23,6 +23,7 @@ const STAGING: EnvironmentEntry = {
   extends: 'prod',
   clusterName: 'staging',
   loki: { replicas: 2, retention: Duration.days(7) },
+  objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },
   apps: { host: 'flights.staging.example.com', stableReplicas: 1, ingressGateway: { selector: { app: 'staging-gateway' } } },
 };
 
@@ -57,6 +58,17 @@ describe('deepMerge', () => {
     expect(deepMerge(base, overrides)).toEqual(expected);
   });
 
+  test('null removes an optional field (a prod feature staging does without), undefined keeps it', () => {
+    const withExtra: Shape = { ...base, extra: { x: 5 } };
+    expect(deepMerge(withExtra, { extra: null })).toEqual(base);
+    expect(deepMerge(withExtra, { extra: undefined })).toEqual(withExtra);
+  });
+
+  test('an object at a path given as whole is replaced, not merged (label maps: a selector must match all its labels)', () => {
+    expect(deepMerge(base, { labels: { zone: 'a' } }, ['labels'])).toEqual({ ...base, labels: { zone: 'a' } });
+    expect(deepMerge(base, { a: { d: { e: false } } }, ['a.d'])).toEqual({ ...base, a: { ...base.a, d: { e: false } } });
+  });
+
   test('a Duration or Size in an override is used as it is, never merged into', () => {
     const merged = deepMerge(base, { ttl: shortTtl, size: bigSize });
     expect(merged.ttl).toBe(shortTtl);
@@ -79,8 +91,10 @@ describe('defineEnvironments', () => {
     expect(staging.loki).toEqual({ ...prod.loki, replicas: 2, retention: Duration.days(7) });
     expect(staging.apps.stableReplicas).toBe(1);
     expect(staging.apps.tlsCredentialName).toBe(prod.apps.tlsCredentialName);
-    expect(staging.apps.ingressGateway.selector).toEqual({ istio: 'ingressgateway', app: 'staging-gateway' });
-    expect(staging.objectStorage).toEqual(prod.objectStorage);
+    // a selector is replaced whole: the parent's `istio: ingressgateway` would otherwise still have to match
+    expect(staging.apps.ingressGateway.selector).toEqual({ app: 'staging-gateway' });
+    expect(staging.apps.ingressGateway.namespace).toBe(prod.apps.ingressGateway.namespace);
+    expect(staging.objectStorage).toEqual({ ...prod.objectStorage, lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' });
     expect(staging.grafana).toEqual(prod.grafana);
     expect(staging).not.toHaveProperty('extends');
   });
@@ -89,6 +103,13 @@ describe('defineEnvironments', () => {
     const before = structuredClone(prod.loki);
     loadEnvironment('staging', defineEnvironments({ prod, staging: STAGING }));
     expect(prod.loki).toEqual(before);
+  });
+
+  test('an extending entry can drop what it inherits: null removes prod\'s TLS, and the result is validated', () => {
+    const registry = defineEnvironments({ prod, staging: { ...STAGING, apps: { tlsCredentialName: null } } as EnvironmentEntry });
+    const staging = loadEnvironment('staging', registry);
+    expect(staging.apps).not.toHaveProperty('tlsCredentialName');
+    expect(staging.apps.host).toBe(prod.apps.host);
   });
 
   test('an environment may extend one that extends another', () => {
@@ -101,7 +122,7 @@ describe('defineEnvironments', () => {
     expect(preview.clusterName).toBe('staging');
     expect(preview.loki.replicas).toBe(2);
     expect(preview.apps.host).toBe('preview.example.com');
-    expect(preview.objectStorage).toEqual(prod.objectStorage);
+    expect(preview.objectStorage).toEqual(loadEnvironment('staging', registry).objectStorage);
   });
 
   test('keeps the order of its entries', () => {
