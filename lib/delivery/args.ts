@@ -346,22 +346,29 @@ function count(flag: string, value: string | undefined): number | undefined {
 }
 
 /**
- * The Prometheus base URL of `canary advance`: the flag, else the `PROMETHEUS_URL` environment variable.
+ * The Prometheus base URL of `canary advance`: the flag, else the `PROMETHEUS_URL` environment variable. A URL that
+ * carries credentials (`user:password@`) or a query is refused without echoing them: the URL is written into hold
+ * reasons, the state history and commit messages, which go to git.
  *
- * @throws {@link UsageError} when neither is set, or the URL is not http(s)
+ * @throws {@link UsageError} when neither is set, or the URL is not a plain http(s) URL
  */
 export function prometheusUrlOf(flag: string | undefined, fromEnvironment: string | undefined): string {
   const url = flag ?? fromEnvironment;
   const source = flag !== undefined ? '--prometheus-url' : 'PROMETHEUS_URL';
   if (url === undefined) throw new UsageError('advance needs --prometheus-url URL or the PROMETHEUS_URL environment variable');
+  const shown = JSON.stringify(url.replace(/\/\/[^/]*@/, '//[credentials]@').replace(/\?.*$/s, '?[query]'));
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`${source} must be an http or https URL such as http://prometheus:9090, got ${JSON.stringify(url)}`);
+    throw new UsageError(`${source} must be an http or https URL such as http://prometheus:9090, got ${shown}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UsageError(`${source} must be an http or https URL such as http://prometheus:9090, got ${JSON.stringify(url)}`);
+    throw new UsageError(`${source} must be an http or https URL such as http://prometheus:9090, got ${shown}`);
+  }
+  if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || parsed.hash !== '') {
+    throw new UsageError(`${source} must not carry credentials, a query or a fragment (it is written into the state history and `
+      + `commit messages), got ${shown}; send a bearer token in PROMETHEUS_TOKEN instead`);
   }
   return url;
 }

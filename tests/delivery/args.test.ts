@@ -97,7 +97,19 @@ describe('prometheusUrlOf', () => {
     [undefined, undefined, 'advance needs --prometheus-url URL or the PROMETHEUS_URL environment variable'],
     [undefined, 'ftp://x', 'PROMETHEUS_URL must be an http or https URL such as http://prometheus:9090, got "ftp://x"'],
     ['not a url', undefined, '--prometheus-url must be an http or https URL such as http://prometheus:9090, got "not a url"'],
+    [undefined, 'https://admin:hunter2@prom.example.com', 'PROMETHEUS_URL must not carry credentials, a query or a fragment (it is written into '
+      + 'the state history and commit messages), got "https://[credentials]@prom.example.com"; send a bearer token in PROMETHEUS_TOKEN instead'],
+    ['https://prom.example.com/api?token=hunter2', undefined, '--prometheus-url must not carry credentials, a query or a fragment (it is written '
+      + 'into the state history and commit messages), got "https://prom.example.com/api?[query]"; send a bearer token in PROMETHEUS_TOKEN instead'],
+    ['ftp://user:hunter2@x', undefined, '--prometheus-url must be an http or https URL such as http://prometheus:9090, got "ftp://[credentials]@x"'],
   ])('fails for flag %j and PROMETHEUS_URL %j', (flag, env, message) => {
     expect(() => prometheusUrlOf(flag, env)).toThrow(new UsageError(message));
+  });
+
+  test('a secret in the URL is never echoed', () => {
+    for (const url of ['https://admin:hunter2@prom', 'http://prom:9090/?access_token=hunter2', 'http://a:hunter2@b:c:d']) {
+      expect(() => prometheusUrlOf(url, undefined)).toThrow(UsageError);
+      expect(() => prometheusUrlOf(url, undefined)).not.toThrow(/hunter2/);
+    }
   });
 });
