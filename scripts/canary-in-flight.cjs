@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 'use strict';
-// Which services of an environment have a canary in flight, read from rollout/<env>/*.yaml without any npm package,
-// so that the promote workflow can stop before `npm ci` when there is nothing to gate (it runs every few minutes).
+// Which services have a canary in flight, read from rollout/<env>/*.yaml without any npm package, so that the promote
+// workflow can stop before `npm ci` when there is nothing to gate (it runs every few minutes).
 //
-//   node scripts/canary-in-flight.cjs <env> [service]
+//   node scripts/canary-in-flight.cjs [env] [service]
 //
-// Prints the services with a canary in flight, space-separated (empty when none), and with GITHUB_OUTPUT set writes
-// `services=<list>` to it. When a file cannot be read for sure, its service counts as in flight: the gate itself then
-// reads it properly and reports what is wrong. Exit 2 on a bad environment or service name, or a missing directory.
+// Without an environment (or with ''), every environment under rollout/; without a service (or with 'all'), every
+// service of it. Prints a JSON list with one entry per environment that has a canary in flight, such as
+// [{"env":"prod","services":"backend gateway"}] ([] when none), and with GITHUB_OUTPUT set writes `matrix=<list>` to
+// it, for a job matrix. When a state file cannot be read for sure, its service counts as in flight: the gate itself
+// then reads it properly and reports what is wrong. Exit 2 on a bad environment or service name, or a missing
+// directory.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -27,23 +30,32 @@ function inFlight(text) {
 }
 
 function main(argv) {
-  const [env, service] = argv;
-  if (env === undefined || !NAME.test(env)) {
-    return fail(`the environment must be a name such as prod (lower-case letters, digits and "-"), got ${JSON.stringify(env ?? '')}`);
+  const [env = '', service = 'all'] = argv;
+  if (env !== '' && !NAME.test(env)) {
+    return fail(`the environment must be a name such as prod (lower-case letters, digits and "-"), got ${JSON.stringify(env)}`);
   }
-  if (service !== undefined && service !== 'all' && !NAME.test(service)) {
+  if (service !== 'all' && !NAME.test(service)) {
     return fail(`the service must be "all" or a name such as gateway, got ${JSON.stringify(service)}`);
   }
-  const dir = path.join(__dirname, '..', 'rollout', env);
-  if (!fs.existsSync(dir)) return fail(`no rollout state for environment ${JSON.stringify(env)}: ${path.relative(process.cwd(), dir)} does not exist`);
-  const names = fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).map(f => f.slice(0, -'.yaml'.length)).sort();
-  if (service !== undefined && service !== 'all' && !names.includes(service)) {
-    return fail(`no rollout state for ${JSON.stringify(service)} in ${env}; there is ${names.map(n => JSON.stringify(n)).join(', ') || 'none'}`);
+  const rollout = path.join(__dirname, '..', 'rollout');
+  const envs = env === ''
+    ? fs.readdirSync(rollout, { withFileTypes: true }).filter(e => e.isDirectory()).map(e => e.name).sort()
+    : [env];
+  const matrix = [];
+  for (const name of envs) {
+    const dir = path.join(rollout, name);
+    if (!fs.existsSync(dir)) return fail(`no rollout state for environment ${JSON.stringify(name)}: ${path.relative(process.cwd(), dir)} does not exist`);
+    const services = fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).map(f => f.slice(0, -'.yaml'.length)).sort();
+    if (service !== 'all' && !services.includes(service)) {
+      return fail(`no rollout state for ${JSON.stringify(service)} in ${name}; there is ${services.map(n => JSON.stringify(n)).join(', ') || 'none'}`);
+    }
+    const wanted = service === 'all' ? services : [service];
+    const flying = wanted.filter(s => inFlight(fs.readFileSync(path.join(dir, `${s}.yaml`), 'utf8')));
+    if (flying.length > 0) matrix.push({ env: name, services: flying.join(' ') });
   }
-  const wanted = service === undefined || service === 'all' ? names : [service];
-  const flying = wanted.filter(name => inFlight(fs.readFileSync(path.join(dir, `${name}.yaml`), 'utf8')));
-  console.log(flying.join(' '));
-  if (process.env.GITHUB_OUTPUT) fs.appendFileSync(process.env.GITHUB_OUTPUT, `services=${flying.join(' ')}\n`);
+  const json = JSON.stringify(matrix);
+  console.log(json);
+  if (process.env.GITHUB_OUTPUT) fs.appendFileSync(process.env.GITHUB_OUTPUT, `matrix=${json}\n`);
   return 0;
 }
 

@@ -30,8 +30,9 @@ describe('GitHub Actions workflows', () => {
     for (const use of uses) {
       expect(use).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
       const [, action, major] = /^(\S+)@\S+ # v(\d+)/.exec(use)!;
-      expect([action, Number(major)]).toEqual([action, expect.any(Number)]);
-      expect(Number(major)).toBeGreaterThanOrEqual(NODE24_SINCE[action] ?? Infinity);
+      // an action not in the table has not been checked for its runtime
+      expect(Object.keys(NODE24_SINCE)).toContain(action);
+      expect(Number(major)).toBeGreaterThanOrEqual(NODE24_SINCE[action]);
     }
     expect(text).not.toMatch(/(password|token):\s+(?!\$\{\{\s*secrets\.)\S/i);
     expect(runs(doc)).not.toMatch(/\$\{\{\s*(inputs|github\.event)\./);

@@ -11,10 +11,11 @@ const PUSH_SCRIPT = 'scripts/push-with-rebase.sh';
 const workflow = parse(fs.readFileSync(path.join(WORKFLOWS, 'promote.yml'), 'utf8'));
 const steps: any[] = workflow.jobs.gate.steps;
 const gate = steps.find(s => typeof s.run === 'string' && s.run.includes('npx canary advance'));
-const inflight = steps.find(s => s.id === 'inflight');
+const inflight = workflow.jobs['in-flight'].steps.find((s: any) => s.id === 'inflight');
 const IN_FLIGHT_SCRIPT = 'scripts/canary-in-flight.cjs';
 const deploySteps: any[] = parse(fs.readFileSync(path.join(WORKFLOWS, 'deploy-canary.yml'), 'utf8')).jobs.start.steps;
 const deployPush = deploySteps.find(s => typeof s.run === 'string' && s.run.includes(PUSH_SCRIPT));
+const deployStart = deploySteps.find(s => typeof s.run === 'string' && s.run.includes('npx canary start'));
 
 describe('.github/workflows/promote.yml', () => {
   test('runs on a schedule and by hand, for one service or all, in an environment', () => {
@@ -25,22 +26,27 @@ describe('.github/workflows/promote.yml', () => {
     expect(inputs.env).toMatchObject({ type: 'string', default: 'prod' });
   });
 
-  test('one run per environment at a time, shared with deploy-canary.yml; may write contents and nothing else', () => {
-    expect(workflow.concurrency).toEqual({ group: "canary-${{ inputs.env || 'prod' }}", 'cancel-in-progress': false });
+  test('one gate job per environment with a canary in flight, at a time, shared with deploy-canary.yml; may write contents only', () => {
+    expect(workflow.concurrency).toBeUndefined();
+    expect(workflow.jobs.gate.needs).toBe('in-flight');
+    expect(workflow.jobs.gate.if).toBe("needs.in-flight.outputs.matrix != '[]'");
+    expect(workflow.jobs.gate.strategy).toEqual({ 'fail-fast': false, matrix: { include: '${{ fromJSON(needs.in-flight.outputs.matrix) }}' } });
+    expect(workflow.jobs.gate.concurrency).toEqual({ group: 'canary-${{ matrix.env }}', 'cancel-in-progress': false });
     expect(parse(fs.readFileSync(path.join(WORKFLOWS, 'deploy-canary.yml'), 'utf8')).concurrency.group).toBe('canary-${{ inputs.env }}');
     expect(workflow.permissions).toEqual({ contents: 'write' });
   });
 
-  test('checks out, looks for canaries in flight before anything is installed, and only then sets up Node.js and npm ci', () => {
-    expect(steps[0].uses).toMatch(/^actions\/checkout@[0-9a-f]{40}$/);
-    expect(steps[1]).toBe(inflight);
+  test('the first job looks for canaries in flight without installing anything; only the gate jobs set up Node.js and npm ci', () => {
+    const first = workflow.jobs['in-flight'];
+    expect(first.steps.map((s: any) => s.uses ?? s.id)).toEqual([expect.stringMatching(/^actions\/checkout@[0-9a-f]{40}$/), 'inflight']);
+    expect(first.outputs).toEqual({ matrix: '${{ steps.inflight.outputs.matrix }}' });
     expect(inflight.run).toContain(`node ${IN_FLIGHT_SCRIPT} "$TARGET_ENV" "$TARGET_SERVICE"`);
-    expect(inflight.env).toEqual({ TARGET_ENV: "${{ inputs.env || 'prod' }}", TARGET_SERVICE: "${{ inputs.service || 'all' }}" });
-    const when = "steps.inflight.outputs.services != ''";
-    expect(steps[2]).toEqual({ uses: expect.stringMatching(/^actions\/setup-node@[0-9a-f]{40}$/), if: when, with: { 'node-version-file': '.nvmrc', cache: 'npm' } });
-    expect(steps[3]).toEqual({ if: when, run: expect.stringMatching(/^npm ci\b/) });
-    for (const step of steps.slice(2)) expect(step.if).toBe(when);
-    expect(gate.env.IN_FLIGHT).toBe('${{ steps.inflight.outputs.services }}');
+    // a scheduled run has no inputs: every environment
+    expect(inflight.env).toEqual({ TARGET_ENV: "${{ inputs.env || '' }}", TARGET_SERVICE: "${{ inputs.service || 'all' }}" });
+    expect(steps[0].uses).toMatch(/^actions\/checkout@[0-9a-f]{40}$/);
+    expect(steps[1]).toEqual({ uses: expect.stringMatching(/^actions\/setup-node@[0-9a-f]{40}$/), with: { 'node-version-file': '.nvmrc', cache: 'npm' } });
+    expect(steps[2].run).toMatch(/^npm ci\b/);
+    expect(gate.env).toMatchObject({ TARGET_ENV: '${{ matrix.env }}', IN_FLIGHT: '${{ matrix.services }}' });
   });
 
   test('gates with --commit --json; secrets only through secrets.*, the URL from vars or a secret, nothing spliced into scripts', () => {
@@ -73,20 +79,26 @@ interface Case {
   service?: string;
   /** What the in-flight step found (the gate step's IN_FLIGHT). */
   inFlight?: string;
-  /** State file contents by service; default: every service in flight. */
+  /** prod's state file contents by service; default: every service in flight. */
   states?: Record<string, string>;
+  /** Other environments' state files: contents by service, by environment. */
+  others?: Record<string, Record<string, string>>;
   env?: string;
 }
 const FLYING = 'service: x\ncanary:\n  image: ghcr.io/acme/x:2\n  weight: 10\nsteps: [10, 100]\n';
 const LANDED = 'service: x\ncanary: null\nsteps: [10, 100]\n';
 interface ScriptRun { status: number | null; calls: string[]; stdout: string; stderr: string; summary: string; output: string }
-function runScript(script: string, c: Case): ScriptRun {
+function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promote-yml-'));
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin);
   fs.mkdirSync(path.join(dir, 'rollout', 'prod'), { recursive: true });
   for (const service of Object.keys(SERVICES)) {
     fs.writeFileSync(path.join(dir, 'rollout', 'prod', `${service}.yaml`), c.states?.[service] ?? FLYING);
+  }
+  for (const [env, states] of Object.entries(c.others ?? {})) {
+    fs.mkdirSync(path.join(dir, 'rollout', env));
+    for (const [service, text] of Object.entries(states)) fs.writeFileSync(path.join(dir, 'rollout', env, `${service}.yaml`), text);
   }
   fs.mkdirSync(path.join(dir, 'scripts'));
   for (const file of [PUSH_SCRIPT, IN_FLIGHT_SCRIPT]) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
@@ -110,10 +122,13 @@ function runScript(script: string, c: Case): ScriptRun {
   fs.writeFileSync(output, '');
   const env: NodeJS.ProcessEnv = {
     PATH: `${bin}:${process.env.PATH}`, HOME: dir, TARGET_ENV: c.env ?? 'prod', TARGET_SERVICE: c.service ?? 'all', RUNNER_TEMP: dir,
+    SERVICE: c.service ?? 'gateway', IMAGE: 'ghcr.io/acme/obs-canary-gateway:2',
     IN_FLIGHT: c.inFlight ?? Object.keys(SERVICES).sort().join(' '), GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output, GITHUB_REF_NAME: 'main',
     ...Object.fromEntries(Object.entries(c.codes ?? {}).map(([s, code]) => [`CODE_${s}`, String(code)])),
   };
-  const result = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', script], { cwd: dir, env, encoding: 'utf8' });
+  // as GitHub runs it: `shell: bash` is bash -eo pipefail, the default bash -e without pipefail
+  const shell = step.shell === 'bash' ? ['-e', '-o', 'pipefail'] : ['-e'];
+  const result = spawnSync('bash', ['--noprofile', '--norc', ...shell, '-c', step.run], { cwd: dir, env, encoding: 'utf8' });
   const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [];
   const out = {
     status: result.status, calls, stdout: result.stdout, stderr: result.stderr, summary: fs.readFileSync(summary, 'utf8'),
@@ -128,7 +143,7 @@ const CONFLICTS = ['dist/prod/apps/manifest.yaml', 'rollout/prod/gateway.yaml'];
 
 /** The gate step's script: exit codes 0 and 3 are green, 4 pushes and then fails, pushes are retried after a rebase. */
 describe('promote.yml gate script', () => {
-  const runGate = (c: Case) => runScript(gate.run, c);
+  const runGate = (c: Case) => runScript(gate, c);
 
   test('advanced and held: every service gated, the commits pushed once, a green run', () => {
     const r = runGate({ codes: { gateway: 0, backend: 3 }, ahead: 2 });
@@ -178,24 +193,31 @@ describe('promote.yml gate script', () => {
   });
 });
 
-/** The in-flight step: before npm ci, which services have a canary; nothing in flight skips every later step. */
+/** The in-flight step: before npm ci, which services of which environments have a canary; none skips the gate jobs. */
 describe('promote.yml in-flight step', () => {
-  const runCheck = (c: Case) => runScript(inflight.run, c);
+  const runCheck = (c: Case) => runScript(inflight, c);
+  const matrixOf = (r: ScriptRun) => JSON.parse(/^matrix=(.*)\n$/.exec(r.output)?.[1] ?? 'null');
 
-  test('every service with a canary, in name order, as the step output', () => {
-    const r = runCheck({});
-    expect([r.status, r.output]).toEqual([0, 'services=backend gateway\n']);
+  test('by hand for one environment: every service with a canary, in name order, as the job matrix', () => {
+    const r = runCheck({ others: { staging: { gateway: FLYING } } });
+    expect(r.status).toBe(0);
+    expect(matrixOf(r)).toEqual([{ env: 'prod', services: 'backend gateway' }]);
   });
 
-  test('a landed canary is skipped; none in flight: an empty output and a line in the summary', () => {
-    expect(runCheck({ states: { backend: LANDED } }).output).toBe('services=gateway\n');
+  test('on the schedule (no inputs): every environment under rollout/ with a canary in flight, one matrix entry each', () => {
+    const r = runCheck({ env: '', states: { backend: LANDED }, others: { staging: { gateway: FLYING, backend: LANDED }, dev: { gateway: LANDED } } });
+    expect(matrixOf(r)).toEqual([{ env: 'prod', services: 'gateway' }, { env: 'staging', services: 'gateway' }]);
+  });
+
+  test('a landed canary is skipped; none in flight: an empty matrix and a line in the summary', () => {
+    expect(matrixOf(runCheck({ states: { backend: LANDED } }))).toEqual([{ env: 'prod', services: 'gateway' }]);
     const none = runCheck({ states: Object.fromEntries(Object.keys(SERVICES).map(s => [s, LANDED])) });
-    expect([none.status, none.output]).toEqual([0, 'services=\n']);
+    expect([none.status, matrixOf(none)]).toEqual([0, []]);
     expect(none.summary).toContain('no canary in flight in prod');
   });
 
   test('by hand for one service: only that one', () => {
-    expect(runCheck({ service: 'backend' }).output).toBe('services=backend\n');
+    expect(matrixOf(runCheck({ service: 'backend' }))).toEqual([{ env: 'prod', services: 'backend' }]);
   });
 
   test.each([
@@ -215,13 +237,22 @@ describe('promote.yml in-flight step', () => {
  * rebase it is re-synthesized, never trusted as git's text merge.
  */
 describe('the push of promote.yml and deploy-canary.yml: scripts/push-with-rebase.sh', () => {
+  test('deploy-canary.yml: a refused start fails its step although its output goes through tee (bash with pipefail)', () => {
+    expect(deployStart.shell).toBe('bash');
+    const refused = runScript(deployStart, { codes: { gateway: 2 } });
+    expect(refused.status).toBe(2);
+    expect(runScript(deployStart, { codes: { gateway: 0 } }).status).toBe(0);
+    // what the default shell (bash -e, no pipefail) would have made of it: a green step
+    expect(runScript({ run: deployStart.run }, { codes: { gateway: 2 } }).status).toBe(0);
+  });
+
   test('deploy-canary.yml pushes its commit with the script', () => {
     expect(deployPush.run).toBe(`bash ${PUSH_SCRIPT} "$GITHUB_REF_NAME"`);
     expect(gate.run).toContain(`bash ${PUSH_SCRIPT} "$GITHUB_REF_NAME" || exit 1`);
   });
 
   test('a rebase that changes what synth makes of dist/: the new dist/ is committed before the push', () => {
-    const r = runScript(deployPush.run, { pushFailures: 1, distStatus: ' M dist/prod/apps/manifest.yaml\n' });
+    const r = runScript(deployPush, { pushFailures: 1, distStatus: ' M dist/prod/apps/manifest.yaml\n' });
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([
       'git push --quiet origin HEAD:main', 'sleep 5', 'git pull --rebase --quiet origin main', 'npm run -s synth', 'git status --porcelain -- dist',
@@ -230,26 +261,26 @@ describe('the push of promote.yml and deploy-canary.yml: scripts/push-with-rebas
   });
 
   test('a rebase after which synth changes nothing: pushed as rebased, no extra commit', () => {
-    const r = runScript(deployPush.run, { pushFailures: 1 });
+    const r = runScript(deployPush, { pushFailures: 1 });
     expect(r.status).toBe(0);
     expect(gitCalls(r.calls)).toEqual(['git push', 'git pull', 'git status', 'git push']);
   });
 
   test('synth fails on the rebased tree: nothing pushed, the run fails', () => {
-    const r = runScript(deployPush.run, { pushFailures: 1, synthFails: true });
+    const r = runScript(deployPush, { pushFailures: 1, synthFails: true });
     expect(r.status).toBe(1);
     expect(gitCalls(r.calls)).toEqual(['git push', 'git pull']);
     expect(r.stdout).toContain('::error::synth failed after rebasing onto main; nothing was pushed');
   });
 
   test('git pull fails without a conflict (the network): said so, nothing pushed', () => {
-    const r = runScript(deployPush.run, { pushFailures: 1, pullFails: [] });
+    const r = runScript(deployPush, { pushFailures: 1, pullFails: [] });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('::error::git pull --rebase origin main failed (see above); nothing was pushed');
   });
 
   test('five lost races: the run fails', () => {
-    const r = runScript(deployPush.run, { pushFailures: 5 });
+    const r = runScript(deployPush, { pushFailures: 5 });
     expect(r.status).toBe(1);
     expect(gitCalls(r.calls).filter(c => c === 'git push')).toHaveLength(5);
     expect(r.stdout).toContain('::error::could not push to main in 5 attempts; nothing was pushed');
