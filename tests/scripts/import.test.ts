@@ -93,14 +93,13 @@ describe('parseImportArgs', () => {
 });
 
 /**
- * The directory holding the upstream files: `$OBS_CANARY_CRD_MIRROR` (CI sets it, so there the test always runs, and
- * fails if the directory is missing), else the shared copy beside the repository when there is one.
+ * The directory holding the upstream files: `$OBS_CANARY_CRD_MIRROR` (.ci/run sets it where the machine keeps a copy;
+ * when it is set, the test always runs, and fails if the directory is missing). GitHub's CI downloads the files
+ * instead (`npm run import` and a diff, in ci.yml).
  */
 function crdMirror(): string | undefined {
   const fromEnv = process.env.OBS_CANARY_CRD_MIRROR;
-  if (fromEnv) return path.resolve(fromEnv);
-  const beside = path.resolve(root, '..', 'shared', 'crds');
-  return fs.existsSync(beside) ? beside : undefined;
+  return fromEnv ? path.resolve(fromEnv) : undefined;
 }
 
 const mirror = crdMirror();
