@@ -20,7 +20,9 @@ import { numberFlag } from './stats';
 const args = process.argv.slice(2);
 const duration = numberFlag(args, 'duration', 10);
 const connections = numberFlag(args, 'connections', 50, true);
-const keep = args.includes('--keep') ? path.resolve(args[args.indexOf('--keep') + 1]) : undefined;
+const keepArg = args.includes('--keep') ? args[args.indexOf('--keep') + 1] : undefined;
+if (args.includes('--keep') && (keepArg === undefined || keepArg.startsWith('--'))) throw new Error('--keep needs a directory for the profiles');
+const keep = keepArg === undefined ? undefined : path.resolve(keepArg);
 const PATH = `${GATEWAY_PATHS.timetable}?dep=ICN&arr=GMP`;
 
 interface CpuProfile {
@@ -64,17 +66,23 @@ async function run(tracing: TracingMode, sink: OtlpReceiver, dir: string): Promi
     start('gateway', { [ENV.port]: String(gatewayPort), [ENV.backendUrl]: `http://127.0.0.1:${backendPort}` }),
   ];
   const url = `http://127.0.0.1:${gatewayPort}`;
-  for (const port of [backendPort, gatewayPort]) {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}${PATHS.readiness}`).catch(() => undefined))?.ok === true,
-      { what: `port ${port} to be ready`, timeoutMs: 60_000 });
+  let result: Awaited<ReturnType<typeof autocannon>>;
+  try {
+    for (const port of [backendPort, gatewayPort]) {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}${PATHS.readiness}`).catch(() => undefined))?.ok === true,
+        { what: `port ${port} to be ready`, timeoutMs: 60_000 });
+    }
+    // the profiles cover the whole process (start-up and warm-up too), the same for both set-ups; the measured run dominates
+    await autocannon({ url: `${url}${PATH}`, connections, duration: 2 });
+    result = await autocannon({ url: `${url}${PATH}`, connections, duration });
+  } finally {
+    // SIGTERM, not SIGKILL: V8 writes the profile as the process exits
+    await Promise.all(children.map(async child => new Promise(resolve => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    })));
   }
-  // the profiles cover the whole process (start-up and warm-up too), the same for both set-ups; the measured run dominates
-  await autocannon({ url: `${url}${PATH}`, connections, duration: 2 });
-  const result = await autocannon({ url: `${url}${PATH}`, connections, duration });
-  await Promise.all(children.map(async child => new Promise(resolve => {
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  })));
   const time = new Map<string, number>();
   for (const file of fs.readdirSync(dir).filter(f => f.endsWith('.cpuprofile'))) {
     for (const [owner, us] of selfTime(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')))) time.set(owner, (time.get(owner) ?? 0) + us);

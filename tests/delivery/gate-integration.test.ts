@@ -161,7 +161,8 @@ describe('canary advance against a real Prometheus', () => {
   const laneD = new Lane();
 
   beforeAll(async () => {
-    targets.push(...await Promise.all([MeshMetricsTarget.start(), MeshMetricsTarget.start()]));
+    // each pushed as it starts, so that afterAll stops it even when the other fails to start
+    await Promise.all([0, 1].map(async () => targets.push(await MeshMetricsTarget.start())));
     // Istio's metrics, and a service's own where a scenario reads them (lane D's http_* one): fewer scrapes, less CPU
     const scrapeJobs = (target: MeshMetricsTarget, ownMetricsOf: readonly ServiceName[]) => [
       { job_name: 'mesh', static_configs: [{ targets: [target.address] }] },
@@ -170,12 +171,12 @@ describe('canary advance against a real Prometheus', () => {
         static_configs: [{ targets: [target.address], labels: { namespace: 'apps', app: service } }],
       })),
     ];
-    servers.push(...await Promise.all([
-      startPrometheus({ scrapeConfigs: scrapeJobs(targets[0], ['backend']), interval: SCRAPE_INTERVAL }),
-      startPrometheus({ scrapeConfigs: scrapeJobs(targets[1], []), interval: SCRAPE_INTERVAL }),
-    ]));
-    for (const lane of [laneA, laneC, laneD]) [lane.target, lane.prometheus] = [targets[0], servers[0]];
-    [laneB.target, laneB.prometheus] = [targets[1], servers[1]];
+    const [main, forB] = await Promise.all([
+      startPrometheus({ scrapeConfigs: scrapeJobs(targets[0], ['backend']), interval: SCRAPE_INTERVAL }).then(server => (servers.push(server), server)),
+      startPrometheus({ scrapeConfigs: scrapeJobs(targets[1], []), interval: SCRAPE_INTERVAL }).then(server => (servers.push(server), server)),
+    ]);
+    for (const lane of [laneA, laneC, laneD]) [lane.target, lane.prometheus] = [targets[0], main];
+    [laneB.target, laneB.prometheus] = [targets[1], forB];
 
     const snapshot = repoSnapshot();
     removals.push(snapshot.remove);
