@@ -1,6 +1,7 @@
-import { trace } from '@opentelemetry/api';
+import { Exception, trace } from '@opentelemetry/api';
 import type { Middleware } from 'koa';
 import type { Logger } from './logger';
+import { scrub } from './redact';
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
@@ -55,6 +56,20 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
 }
 
 /**
+ * An error as a span's `exception` event, scrubbed as the logs are: spans leave the process for the trace store, and
+ * an upstream's error message can carry a query string with a token or an e-mail address.
+ */
+export function exceptionOf(error: Error): Exception {
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: scrub(error.message) as string,
+    ...(error.stack === undefined ? {} : { stack: scrub(error.stack) as string }),
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+  };
+}
+
+/**
  * The one error middleware: turns anything thrown below it into the JSON error body, logs 5xx with the error (the
  * line carries the trace id) and records it as an exception event on the request's span, and answers unmatched
  * requests with a JSON 404.
@@ -74,7 +89,7 @@ export function errorMiddleware(logger: Logger): Middleware {
       if (status >= 500) {
         logger.error({ err: error, status, path: ctx.path }, body.error.message);
         // the http instrumentation marks the span as failed for a 5xx; this says why
-        if (error instanceof Error) trace.getActiveSpan()?.recordException(error);
+        if (error instanceof Error) trace.getActiveSpan()?.recordException(exceptionOf(error));
       }
     }
   };
