@@ -1,4 +1,4 @@
-import { Exception, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import type { Middleware } from 'koa';
 import type { Logger } from './logger';
 import { scrub } from './redact';
@@ -59,7 +59,7 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
  * An error as a span's `exception` event, scrubbed as the logs are: spans leave the process for the trace store, and
  * an upstream's error message can carry a query string with a token or an e-mail address.
  */
-export function exceptionOf(error: Error): Exception {
+export function exceptionOf(error: Error): { name: string; message: string; stack?: string; code?: string | number } {
   const code = (error as { code?: unknown }).code;
   return {
     name: error.name,

@@ -2,19 +2,10 @@ import { Duration, Size } from 'cdk8s';
 import { ConfigError } from '../../lib/config/checks';
 import { EnvironmentConfig, checkDistinctBuckets, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
+import { configErrorOf, errorOf } from '../support/errors';
 
 const prod = ENVIRONMENTS.prod;
 const local = ENVIRONMENTS.local;
-
-/** The message of the error `fn` throws; fails the test when it does not throw. */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 describe('environments', () => {
   test.each(ENVIRONMENT_NAMES)('%s is valid', name => {
@@ -107,14 +98,7 @@ describe('validateEnvironment', () => {
 
   test('reports every problem at once', () => {
     const env = { ...prod, clusterName: 'X', grafana: { ...prod.grafana, replicas: 0 } };
-    const error = (() => {
-      try {
-        validateEnvironment(env);
-      } catch (e) {
-        return e as ConfigError;
-      }
-      throw new Error('expected an error');
-    })();
+    const error = configErrorOf(() => validateEnvironment(env));
     expect(error.subject).toBe('environment "prod"');
     expect(error.problems).toHaveLength(2);
     expect(error.message.startsWith('invalid environment "prod":\n  - ')).toBe(true);

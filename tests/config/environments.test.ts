@@ -2,20 +2,10 @@ import { Duration, Size } from 'cdk8s';
 import { ConfigError } from '../../lib/config/checks';
 import { ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
 import { DeepPartial, EnvironmentEntry, deepMerge, defineEnvironments } from '../../lib/config/registry';
+import { errorOf } from '../support/errors';
 
 const prod = ENVIRONMENTS.prod;
 const local = ENVIRONMENTS.local;
-
-/** The message of the error `fn` throws; fails the test when it does not throw. */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 /** A smaller copy of prod: the example of the README. */
 const STAGING: EnvironmentEntry = {
