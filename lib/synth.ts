@@ -75,6 +75,31 @@ export function writeFiles(dir: string, files: readonly RenderedFile[]): void {
 }
 
 /**
+ * Writes a new tree with `write` into a staging directory in `stagingParent` (the same file system as `target`), then
+ * swaps it in for `target` by rename. When anything fails, `target` is left exactly as it was and the error is thrown.
+ *
+ * @returns what `write` returns
+ */
+function replaceWithStaged<T>(target: string, stagingParent: string, write: (staging: string) => T): T {
+  const staging = path.join(stagingParent, `.dist-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(staging);
+    const result = write(staging);
+    replaceDirectory(target, staging);
+    return result;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Renders one environment into `dir`; returns the number of objects written. */
+function renderInto(dir: string, input: StackInput): number {
+  const files = renderEnvironment(input);
+  writeFiles(dir, files);
+  return files.reduce((sum, f) => sum + f.objects, 0);
+}
+
+/**
  * Renders every environment into a temporary directory beside `distDir`, then swaps it in. When anything fails,
  * `distDir` is left exactly as it was and the error is thrown.
  *
@@ -84,40 +109,29 @@ export function writeFiles(dir: string, files: readonly RenderedFile[]): void {
  * @returns the number of objects written
  */
 export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => StackInput>): number {
-  const parent = path.dirname(path.resolve(distDir));
-  const staging = path.join(parent, `.dist-${randomBytes(4).toString('hex')}`);
-  let count = 0;
-  try {
-    fs.mkdirSync(staging);
-    for (const load of inputs) {
-      const input = load();
-      const files = renderEnvironment(input);
-      writeFiles(path.join(staging, input.env.name), files);
-      count += files.reduce((sum, f) => sum + f.objects, 0);
-    }
-    replaceDirectory(distDir, staging);
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
-  return count;
+  return replaceWithStaged(distDir, path.dirname(path.resolve(distDir)), staging => inputs.reduce((count, load) => {
+    const input = load();
+    return count + renderInto(path.join(staging, input.env.name), input);
+  }, 0));
 }
 
 /**
  * Renders every environment of the repository at `root` (each of `ENVIRONMENTS`) into `<root>/dist/<env>/` as one
- * {@link synthesizeAll} transaction: each environment's configuration and its rollout state (`rollout/<env>/`, which
- * must exist), read and validated inside it, after the checks across environments ({@link checkDistinctBuckets}).
+ * {@link synthesizeAll} transaction, after the checks across environments ({@link checkDistinctBuckets}): each
+ * environment's configuration, loaded and validated once, and its rollout state (`rollout/<env>/`, which must exist).
  *
  * @returns the number of objects written
  */
 export function synthesizeRepo(root: string): number {
-  checkDistinctBuckets(ENVIRONMENT_NAMES.map(name => loadEnvironment(name)));
-  return synthesizeAll(path.join(root, 'dist'), ENVIRONMENT_NAMES.map(name => () => ({ env: loadEnvironment(name), rollouts: loadRollouts(root, name) })));
+  const envs = ENVIRONMENT_NAMES.map(name => loadEnvironment(name));
+  checkDistinctBuckets(envs);
+  return synthesizeAll(path.join(root, 'dist'), envs.map(env => () => ({ env, rollouts: loadRollouts(root, env.name) })));
 }
 
 /**
  * Renders one environment of the repository at `root` into `<root>/dist/<name>/` and replaces that directory alone
- * (by rename, as {@link synthesizeAll} does for `dist/`): the canary CLI's changes touch one environment's state, so
- * their commits touch only that environment's manifests, and a failure leaves `dist/<name>/` as it was.
+ * (staged beside `dist/`, as {@link synthesizeAll} stages all of it): the canary CLI's changes touch one environment's
+ * state, so their commits touch only that environment's manifests, and a failure leaves `dist/<name>/` as it was.
  *
  * @param rollouts rollout state already in hand (loaded, perhaps changed and not yet written), used instead of the
  *   state files
@@ -126,15 +140,8 @@ export function synthesizeRepo(root: string): number {
 export function synthesizeEnvironment(root: string, name: EnvironmentName, rollouts?: Rollouts): number {
   const dist = path.join(root, 'dist');
   fs.mkdirSync(dist, { recursive: true });
-  const staging = path.join(root, `.dist-${randomBytes(4).toString('hex')}`);
-  try {
-    const files = renderEnvironment({ env: loadEnvironment(name), rollouts: rollouts ?? loadRollouts(root, name) });
-    writeFiles(staging, files);
-    replaceDirectory(path.join(dist, name), staging);
-    return files.reduce((sum, f) => sum + f.objects, 0);
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
+  return replaceWithStaged(path.join(dist, name), root,
+    staging => renderInto(staging, { env: loadEnvironment(name), rollouts: rollouts ?? loadRollouts(root, name) }));
 }
 
 /**

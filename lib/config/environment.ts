@@ -203,8 +203,6 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   return env;
 }
 
-// the types are checked too: an environment that extends one without object storage (or without a Grafana database)
-// may add it and leave fields out, which the type of an override allows
 /**
  * Checks what no single environment can: every object-storage bucket belongs to one component of one environment.
  * Loki's and Tempo's compactors apply their own environment's retention to everything in their bucket, so a staging
@@ -229,6 +227,8 @@ export function checkDistinctBuckets(envs: readonly EnvironmentConfig[]): void {
   if (problems.length > 0) throw new ConfigError('environments', problems);
 }
 
+// the types are checked too: an environment that extends one without object storage (or without a Grafana database)
+// may add it and leave fields out, which the type of an override allows
 function checkObjectStorage(c: Checks, s: ObjectStorage): void {
   c.expect(typeof s.endpoint === 'string' && /^[a-z0-9.-]+(:\d{1,5})?$/i.test(s.endpoint), 'objectStorage.endpoint', s.endpoint,
     'host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP)');

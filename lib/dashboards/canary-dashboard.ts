@@ -197,7 +197,7 @@ function validate(options: CanaryDashboardOptions, namespace: string, window: st
   if (options.slo.p99LatencyMs !== undefined) checkRange(FN, 'slo.p99LatencyMs', options.slo.p99LatencyMs, 0, Number.MAX_SAFE_INTEGER);
   checkRange(FN, 'canaryTrafficFactor', factor, 0, 1);
   try {
-    if (parseDuration(window, 'window') === 0) throw new Error(`'window' must be longer than 0s, got ${show(window)}`);
+    parseDuration(window, 'window', { positive: true });
   } catch (error) {
     throw optionError(FN, (error as Error).message);
   }

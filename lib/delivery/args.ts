@@ -356,7 +356,7 @@ export function prometheusUrlOf(flag: string | undefined, fromEnvironment: strin
   const url = flag ?? fromEnvironment;
   const source = flag !== undefined ? '--prometheus-url' : 'PROMETHEUS_URL';
   if (url === undefined) throw new UsageError('advance needs --prometheus-url URL or the PROMETHEUS_URL environment variable');
-  const shown = JSON.stringify(url.replace(/\/\/[^/]*@/, '//[credentials]@').replace(/\?.*$/s, '?[query]'));
+  const shown = JSON.stringify(url.replace(/\/\/[^/]*@/, '//[credentials]@').replace(/([?#]).*$/s, '$1[query]'));
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -146,7 +146,7 @@ describe('canaryDashboard', () => {
       ['a negative p99 limit', { slo: { successRatio: 0.95, p95LatencyMs: 300, p99LatencyMs: -5 } }, '\'slo.p99LatencyMs\' must be a number greater than 0'],
       ['a traffic factor above 1', { canaryTrafficFactor: 2 }, '\'canaryTrafficFactor\' must be a number greater than 0 and at most 1, got 2'],
       ['a window that is not a duration', { window: 'soon' }, '\'window\' must be a duration such as 30s, 5m or 1h30m, got "soon"'],
-      ['an empty window', { window: '0s' }, '\'window\' must be longer than 0s, got "0s"'],
+      ['an empty window', { window: '0s' }, '\'window\' must be longer than 0, got "0s"'],
     ])('%s', (_, overrides, message) => {
       expect(() => dashboard(overrides)).toThrow(`canaryDashboard: ${message}`);
     });

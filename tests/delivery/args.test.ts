@@ -107,7 +107,7 @@ describe('prometheusUrlOf', () => {
   });
 
   test('a secret in the URL is never echoed', () => {
-    for (const url of ['https://admin:hunter2@prom', 'http://prom:9090/?access_token=hunter2', 'http://a:hunter2@b:c:d']) {
+    for (const url of ['https://admin:hunter2@prom', 'http://prom:9090/?access_token=hunter2', 'http://prom:9090/#hunter2', 'http://a:hunter2@b:c:d']) {
       expect(() => prometheusUrlOf(url, undefined)).toThrow(UsageError);
       expect(() => prometheusUrlOf(url, undefined)).not.toThrow(/hunter2/);
     }
