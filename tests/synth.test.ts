@@ -198,7 +198,7 @@ describe('main.ts (what `cdk8s synth` runs)', () => {
 
 describe('npm run synth (end to end, on a copy of the repository)', () => {
   let copy: string;
-  let remove: () => void;
+  let remove: () => Promise<void>;
 
   beforeAll(() => {
     ({ dir: copy, remove } = repoCopy());
@@ -275,7 +275,7 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
   },
 `;
   let copy: string;
-  let remove: () => void;
+  let remove: () => Promise<void>;
   let before: Map<string, string>;
 
   beforeAll(() => {

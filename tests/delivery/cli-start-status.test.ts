@@ -2,8 +2,7 @@ import { SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { readTree } from '../support/repo-copy';
-import { repoSnapshot } from '../support/repo-snapshot';
+import { readTree, repoSnapshot } from '../support/repo-copy';
 
 /** `canary start` and `canary status` end to end, through the npm bin, on a temporary clone with its own git history. */
 describe('canary CLI: start and status', () => {

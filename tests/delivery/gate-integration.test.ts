@@ -10,8 +10,7 @@ import { StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
 import { freePort } from '../support/ports';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
-import { readTree } from '../support/repo-copy';
-import { repoClone, repoSnapshot } from '../support/repo-snapshot';
+import { readTree, repoClone, repoSnapshot } from '../support/repo-copy';
 import { sequence } from '../support/sequence';
 import { waitFor } from '../support/wait';
 

@@ -109,7 +109,7 @@ if (mirror === undefined) console.warn(`skipped: npm run import end to end; ${SK
 (mirror ? describe : describe.skip)(`npm run import -- --mirror DIR (end to end, on a copy of the repository)${mirror ? '' : `: skipped, ${SKIP_HINT}`}`, () => {
   const mirrorDir = mirror ?? '';
   let copy: string;
-  let remove: (() => void) | undefined;
+  let remove: (() => Promise<void>) | undefined;
 
   beforeAll(() => {
     if (!fs.statSync(mirrorDir, { throwIfNoEntry: false })?.isDirectory()) {
