@@ -8,11 +8,10 @@
 // failed run leaves it as it was and a module that upstream dropped does not linger. The checks are in import-plan.ts.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
-import { findRepoRoot } from '../lib/synth';
+import { findRepoRoot, replaceDirectory } from '../lib/synth';
 import { IMPORT_USAGE, ImportSpec, ImportUsageError, MIRROR_TABLE_FILE, mirrorFileOf, parseImportArgs, parseImportSpecs, parseMirrorTable } from './import-plan';
 
 /** The CRD versions the charts render; their schemas go to imports/schemas/. */
@@ -127,9 +126,6 @@ async function regenerate(root: string, specs: readonly ImportSpec[], source: So
   return generatedBy.size;
 }
 
-/** Set once imports/ is being replaced: from then on a failure may leave it incomplete. */
-let replacing = false;
-
 async function main(): Promise<void> {
   const args = parseImportArgs(process.argv.slice(2));
   if (args.help) {
@@ -143,14 +139,12 @@ async function main(): Promise<void> {
   const mirror = args.mirror === undefined ? undefined : path.resolve(process.env.INIT_CWD ?? process.cwd(), args.mirror);
   const source = mirror === undefined ? download : mirrorSource(root, mirror, specs);
 
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-import-'));
+  // beside imports/, on its file system: the new tree is swapped in by rename, as synth swaps dist/
+  const work = fs.mkdtempSync(path.join(root, '.import-'));
   try {
     const staging = path.join(work, 'imports');
     const modules = await regenerate(root, specs, source, work, staging);
-    const imports = path.join(root, 'imports');
-    replacing = true;
-    fs.rmSync(imports, { recursive: true, force: true });
-    fs.cpSync(staging, imports, { recursive: true });
+    replaceDirectory(path.join(root, 'imports'), staging);
     console.log(`imports/ regenerated from ${specs.length} files${mirror === undefined ? '' : ` in ${mirror}`}: ${modules} modules, `
       + `schemas of ${RENDERED_KINDS.length} kinds in imports/schemas/`);
   } finally {
@@ -164,7 +158,7 @@ main().catch((error: unknown) => {
     console.error(`${message}\n\n${IMPORT_USAGE}`);
     process.exitCode = 2;
   } else {
-    console.error(`${replacing ? 'import failed while replacing imports/; run it again.' : 'import failed; imports/ is unchanged.'}\n${message}`);
+    console.error(`import failed; imports/ is unchanged.\n${message}`);
     process.exitCode = 1;
   }
 });
