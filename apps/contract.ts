@@ -1,8 +1,11 @@
 /**
  * The run contract of the demo services: what the Kubernetes manifests, the tests and operators may rely on.
  *
- * The manifests import this module at synth time, so it stays free of runtime imports (no koa, pino or OpenTelemetry)
- * and holds plain data plus two pure helpers.
+ * It stays free of runtime imports (no koa, pino or OpenTelemetry) and holds plain data plus two pure helpers.
+ *
+ * Note: these are the demo's own facts, for the services, the tests, the smoke run and `bench/`. The manifests
+ * (`lib/`, `main.ts`, `scripts/`) must not import `apps/` (eslint.config.mjs enforces it): they keep the facts they
+ * need on their side, and tests may compare the two. Keep every export the tests or `bench/` use.
  *
  * @packageDocumentation
  */

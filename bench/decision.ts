@@ -7,9 +7,13 @@ import { MeshMetricsTarget } from '../tests/support/mesh-metrics-target';
 import { startPrometheus } from '../tests/support/prometheus-server';
 import { waitFor } from '../tests/support/wait';
 import { runGate } from '../lib/delivery/gate';
-import { settingsOf, withOverrides } from '../lib/delivery/plan';
+import { withOverrides } from '../lib/delivery/plan';
+import { settingsOf } from '../lib/rollout/settings';
 import { queryValue } from '../lib/delivery/prometheus';
-import { RolloutState } from '../lib/delivery/state';
+import { RolloutState } from '../lib/rollout/state';
+import { ENVIRONMENT_NAMES } from '../lib/config/environments';
+import { loadServices } from '../lib/services/catalog';
+import { findRepoRoot } from '../lib/synth';
 import { median, numberFlag } from './stats';
 
 const runs = numberFlag(process.argv.slice(2), 'runs', 31, true);
@@ -38,9 +42,10 @@ async function main(): Promise<void> {
       return samples !== null && samples >= 3;
     }, { what: 'three scrapes of the traffic', timeoutMs: 30_000, intervalMs: 200 });
 
-    const settings = withOverrides(settingsOf(state), { window: WINDOW, settle: '0s', minRequests: 100, queryTimeout: '5s' });
+    const service = loadServices(findRepoRoot(process.cwd()), ENVIRONMENT_NAMES).gateway;
+    const settings = withOverrides(settingsOf(state, service), { window: WINDOW, settle: '0s', minRequests: 100, queryTimeout: '5s' });
     async function decision(): Promise<string> {
-      const { stage, queries, result } = await runGate({ state, settings, now: new Date(), prometheus: { url: prometheus.url } });
+      const { stage, queries, result } = await runGate({ state, service, settings, now: new Date(), prometheus: { url: prometheus.url } });
       if (stage.kind !== 'measure') throw new Error('the benchmark state must be measurable');
       return `${result.decision} ${result.fromWeight}% → ${result.toWeight}% after ${Object.keys(queries).length} queries: ${result.reason}`;
     }

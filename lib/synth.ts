@@ -5,7 +5,8 @@ import { App } from 'cdk8s';
 import { StackChart, validateApp } from './charts/stack-chart';
 import { EnvironmentName, checkDistinctBuckets } from './config/environment';
 import { ENVIRONMENT_NAMES, loadEnvironment } from './config/environments';
-import { Rollouts, loadRollouts } from './delivery/store';
+import { Rollouts, loadRollouts } from './rollout/store';
+import { Services, loadServices } from './services/catalog';
 import { StackInput, defineStack } from './stack';
 import { toYamlDocuments } from './private/yaml';
 
@@ -125,7 +126,21 @@ export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => Stack
 export function synthesizeRepo(root: string): number {
   const envs = ENVIRONMENT_NAMES.map(name => loadEnvironment(name));
   checkDistinctBuckets(envs);
-  return synthesizeAll(path.join(root, 'dist'), envs.map(env => () => ({ env, rollouts: loadRollouts(root, env.name) })));
+  const services = loadServices(root, ENVIRONMENT_NAMES);
+  return synthesizeAll(path.join(root, 'dist'), envs.map(env => () => ({ env, services, rollouts: loadRollouts(root, env.name, services) })));
+}
+
+/**
+ * What one environment of the repository at `root` is rendered from: its configuration, every service file and the
+ * environment's rollout state.
+ *
+ * @param rollouts rollout state already in hand, used instead of the state files
+ * @throws {@link ConfigError}, {@link ServiceFileError} or {@link StateError} naming the file and field at fault
+ */
+export function loadStackInput(root: string, name: EnvironmentName, rollouts?: Rollouts): StackInput {
+  const env = loadEnvironment(name);
+  const services: Services = loadServices(root, ENVIRONMENT_NAMES);
+  return { env, services, rollouts: rollouts ?? loadRollouts(root, name, services) };
 }
 
 /**
@@ -141,7 +156,7 @@ export function synthesizeEnvironment(root: string, name: EnvironmentName, rollo
   const dist = path.join(root, 'dist');
   fs.mkdirSync(dist, { recursive: true });
   return replaceWithStaged(path.join(dist, name), root,
-    staging => renderInto(staging, { env: loadEnvironment(name), rollouts: rollouts ?? loadRollouts(root, name) }));
+    staging => renderInto(staging, loadStackInput(root, name, rollouts)));
 }
 
 /**

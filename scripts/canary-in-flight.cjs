@@ -9,8 +9,9 @@
 // service of it. Prints a JSON list with one entry per environment that has a canary in flight, such as
 // [{"env":"prod","services":"backend gateway"}] ([] when none), and with GITHUB_OUTPUT set writes `matrix=<list>` to
 // it, for a job matrix. When a state file cannot be read for sure, its service counts as in flight: the gate itself
-// then reads it properly and reports what is wrong. Exit 2 on a bad environment or service name, or a missing
-// directory.
+// then reads it properly and reports what is wrong. The services are data: a service is one with a file
+// services/<name>.yaml, and it can be released in an environment once `canary init` wrote its state file there. Exit
+// 2 on a bad environment or service name, a service without a file or without a state file, or a missing directory.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -29,15 +30,33 @@ function inFlight(text) {
   return next !== undefined && /^\s/.test(next);
 }
 
+/** The `npx canary init` command that onboards a service (in one environment, or in every one). */
+function initCommand(service, env) {
+  return `npx canary init --service ${service} --image <image>:<tag>${env ? ` --env ${env}` : ''} --commit`;
+}
+
+/** The names of the service files, services/<name>.yaml, in name order. */
+function serviceNames(root) {
+  const dir = path.join(root, 'services');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).map(f => f.slice(0, -'.yaml'.length)).sort() : [];
+}
+
+const list = names => names.map(n => JSON.stringify(n)).join(', ') || 'none';
+
 function main(argv) {
   const [env = '', service = 'all'] = argv;
   if (env !== '' && !NAME.test(env)) {
     return fail(`the environment must be a name such as prod (lower-case letters, digits and "-"), got ${JSON.stringify(env)}`);
   }
   if (service !== 'all' && !NAME.test(service)) {
-    return fail(`the service must be "all" or a name such as gateway, got ${JSON.stringify(service)}`);
+    return fail(`the service must be "all" or the name of a service with a file under services/ (lower-case letters, digits and "-"), got ${JSON.stringify(service)}`);
   }
-  const rollout = path.join(__dirname, '..', 'rollout');
+  const root = path.join(__dirname, '..');
+  if (service !== 'all' && !serviceNames(root).includes(service)) {
+    return fail(`no service file services/${service}.yaml: the services are ${list(serviceNames(root))}; to onboard ${JSON.stringify(service)}, `
+      + `add services/${service}.yaml, then run \`${initCommand(service)}\``);
+  }
+  const rollout = path.join(root, 'rollout');
   const envs = env === ''
     ? fs.readdirSync(rollout, { withFileTypes: true }).filter(e => e.isDirectory()).map(e => e.name).sort()
     : [env];
@@ -47,7 +66,7 @@ function main(argv) {
     if (!fs.existsSync(dir)) return fail(`no rollout state for environment ${JSON.stringify(name)}: ${path.relative(process.cwd(), dir)} does not exist`);
     const services = fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).map(f => f.slice(0, -'.yaml'.length)).sort();
     if (service !== 'all' && !services.includes(service)) {
-      return fail(`no rollout state for ${JSON.stringify(service)} in ${name}; there is ${services.map(n => JSON.stringify(n)).join(', ') || 'none'}`);
+      return fail(`no rollout state for ${JSON.stringify(service)} in ${name} (there is for ${list(services)}); onboard it there with \`${initCommand(service, name)}\``);
     }
     const wanted = service === 'all' ? services : [service];
     const flying = wanted.filter(s => inFlight(fs.readFileSync(path.join(dir, `${s}.yaml`), 'utf8')));

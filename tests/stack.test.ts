@@ -1,4 +1,4 @@
-import { DELIVERY_DEFAULTS } from '../lib/config/delivery';
+import { DELIVERY_DEFAULTS } from '../lib/rollout/defaults';
 import { ENVIRONMENTS } from '../lib/config/environments';
 import { panelTitled } from './dashboards/support';
 import { find, synthStack } from './support/manifest';
@@ -10,7 +10,7 @@ describe('the stack wires the dashboards to the rollout state', () => {
 
   test('one "Canary vs stable" dashboard per service, and the service overview', () => {
     expect(Object.keys(canaryFolder).sort()).toEqual(['canary-backend.json', 'canary-gateway.json']);
-    expect(Object.keys(find(objects, 'ConfigMap', 'grafana-dashboards-services').data)).toEqual(['service-overview.json']);
+    expect(Object.keys(find(objects, 'ConfigMap', 'grafana-dashboards-services').data)).toEqual(['svc-backend.json', 'svc-gateway.json']);
   });
 
   test('the canary dashboard carries the state file\'s weight and the service\'s own SLO', () => {

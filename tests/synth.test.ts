@@ -4,8 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../lib/config/environments';
-import { loadRollouts } from '../lib/delivery/store';
-import { findRepoRoot, renderEnvironment, replaceDirectory, synthesizeAll, synthesizeEnvironment } from '../lib/synth';
+import {
+  findRepoRoot, loadStackInput, renderEnvironment, replaceDirectory, synthFailure, synthesizeAll, synthesizeEnvironment, synthesizeRepo,
+} from '../lib/synth';
 import { fixtureInput } from './support/manifest';
 import { readTree, repoCopy } from './support/repo-copy';
 
@@ -63,7 +64,7 @@ describe('renderEnvironment', () => {
 
 describe('committed dist/', () => {
   test.each(ENVIRONMENT_NAMES)('dist/%s equals a fresh synth (run `npm run synth` and commit if this fails)', name => {
-    const expected = new Map(renderEnvironment({ env: loadEnvironment(name), rollouts: loadRollouts(root, name) }).map(f => [f.path, f.content]));
+    const expected = new Map(renderEnvironment(loadStackInput(root, name)).map(f => [f.path, f.content]));
     const actual = readTree(path.join(root, 'dist', name));
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [file, content] of expected) expect([file, actual.get(file)]).toEqual([file, content]);
@@ -110,6 +111,7 @@ describe('synthesizeEnvironment (the canary CLI\'s synth)', () => {
   function fakeRoot(): string {
     const dir = tempDir();
     fs.cpSync(path.join(root, 'rollout'), path.join(dir, 'rollout'), { recursive: true });
+    fs.cpSync(path.join(root, 'services'), path.join(dir, 'services'), { recursive: true });
     for (const name of ENVIRONMENT_NAMES) {
       fs.mkdirSync(path.join(dir, 'dist', name), { recursive: true });
       fs.writeFileSync(path.join(dir, 'dist', name, 'marker'), name);
@@ -119,15 +121,15 @@ describe('synthesizeEnvironment (the canary CLI\'s synth)', () => {
 
   test('replaces dist/<env>/ alone with that environment rendered from the state in hand', () => {
     const dir = fakeRoot();
-    const rollouts = loadRollouts(root, 'local');
-    const count = synthesizeEnvironment(dir, 'local', rollouts);
-    const expected = renderEnvironment({ env: loadEnvironment('local'), rollouts });
+    const input = loadStackInput(root, 'local');
+    const count = synthesizeEnvironment(dir, 'local', input.rollouts);
+    const expected = renderEnvironment(input);
     expect(count).toBe(expected.reduce((sum, f) => sum + f.objects, 0));
     expect(readTree(path.join(dir, 'dist', 'local'))).toEqual(new Map(expected.map(f => [f.path, f.content])));
     for (const other of ENVIRONMENT_NAMES.filter(n => n !== 'local')) {
       expect(readTree(path.join(dir, 'dist', other))).toEqual(new Map([['marker', other]]));
     }
-    expect(fs.readdirSync(dir).sort()).toEqual(['dist', 'rollout']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['dist', 'rollout', 'services']);
     fs.rmSync(dir, { recursive: true });
   });
 
@@ -137,7 +139,7 @@ describe('synthesizeEnvironment (the canary CLI\'s synth)', () => {
     const before = readTree(path.join(dir, 'dist'));
     expect(() => synthesizeEnvironment(dir, 'local')).toThrow('rollout/local/');
     expect(readTree(path.join(dir, 'dist'))).toEqual(before);
-    expect(fs.readdirSync(dir).sort()).toEqual(['dist', 'rollout']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['dist', 'rollout', 'services']);
     fs.rmSync(dir, { recursive: true });
   });
 });
@@ -229,6 +231,44 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 
+  /** `npm run synth`'s transaction in this process (the bundle and npm add seconds, not behaviour): its message, if it failed. */
+  const synthInProcess = (): string | undefined => {
+    try {
+      synthesizeRepo(copy);
+      return undefined;
+    } catch (error) {
+      return synthFailure(error);
+    }
+  };
+
+  test('an invalid service file fails naming the file, the field, the value and what is allowed, and leaves dist/ as it was', () => {
+    const file = path.join(copy, 'services', 'backend.yaml');
+    const source = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, source.replace('port: 8081', 'port: 80810'));
+    const before = readTree(path.join(copy, 'dist'));
+    const message = synthInProcess();
+    fs.writeFileSync(file, source);
+    expect(message).toBe('invalid service file services/backend.yaml:\n  - \'port\' must be an integer from 1 to 65535, got 80810');
+    expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+  });
+
+  test('a service file without rollout state fails with the command that fixes it; state without a service file too', () => {
+    const service = path.join(copy, 'services', 'ledger.yaml');
+    fs.copyFileSync(path.join(root, 'tests', 'fixtures', 'services', 'ledger.yaml'), service);
+    const before = readTree(path.join(copy, 'dist'));
+    const missingState = synthInProcess();
+    fs.rmSync(service);
+    const state = path.join(copy, 'rollout', 'local', 'ledger.yaml');
+    fs.writeFileSync(state, 'service: ledger\nstable: { image: registry.example.com/team/ledger:1.0.0 }\ncanary: null\nhistory: []\n');
+    const missingService = synthInProcess();
+    fs.rmSync(state);
+    expect(missingState).toBe('invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has no rollout state '
+      + 'in local; run `npx canary init --service ledger --image <image>:<tag> --env local --commit`');
+    expect(missingService).toBe('invalid rollout state rollout/local/ledger.yaml:\n  - no service file services/ledger.yaml names this service: '
+      + 'add one, or delete this state file if the service is gone');
+    expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+  });
+
   test('an invalid environment value fails with the field, the value and what is allowed, and leaves dist/ as it was', () => {
     const file = path.join(copy, 'lib', 'config', 'environments.ts');
     const source = fs.readFileSync(file, 'utf8');
@@ -271,7 +311,7 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },
     loki: { replicas: 2, retention: Duration.days(7) },
     collector: { replicas: 1 },
-    apps: { host: 'flights.staging.example.com', tlsCredentialName: 'flights-staging-example-com-tls', stableReplicas: 1 },
+    apps: { stableReplicas: 1 },
   },
 `;
   let copy: string;
@@ -286,6 +326,11 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     // the registry is the one call to defineEnvironments, closed by the only "});" at the start of a line
     expect(source.split('\n});\n')).toHaveLength(2);
     fs.writeFileSync(file, source.replace('\n});\n', `\n${STAGING_ENTRY}});\n`));
+    // and the demo's public host in staging: hosts are per environment in the service file
+    const gateway = path.join(copy, 'services', 'gateway.yaml');
+    const service = fs.readFileSync(gateway, 'utf8');
+    expect(service).toContain('    prod: [flights.example.com]\n');
+    fs.writeFileSync(gateway, service.replace('    prod: [flights.example.com]\n', '    prod: [flights.example.com]\n    staging: [flights.staging.example.com]\n'));
   });
 
   /** Runs `fn` with the staging entry's own buckets taken out, so that it shares prod's. */
@@ -313,7 +358,8 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     const result = synth();
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('synth failed; dist/ is unchanged.\ninvalid rollout state rollout/staging/:\n'
-      + '  - the directory is missing; every environment needs one, with a state file per service (copy rollout/local/ and adjust it)\n');
+      + '  - the directory is missing; every environment needs one, with a state file per service (copy rollout/local/ and adjust it, '
+      + 'or run `npx canary init --service <service> --image <image>:<tag> --env staging --commit` for each service)\n');
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 
@@ -351,7 +397,8 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
 
     const apps = objectsOf('apps');
     expect(named(apps, 'Deployment', 'gateway-stable').spec.replicas).toBe(1); // prod: 2
-    expect(named(apps, 'Gateway', 'flights').spec.servers.flatMap((s: any) => s.hosts)).toEqual(['flights.staging.example.com', 'flights.staging.example.com']);
+    // no certificate named for staging in the service file: plain HTTP
+    expect(named(apps, 'Gateway', 'edge').spec.servers).toEqual([{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['flights.staging.example.com'] }]);
     expect(objectsOf('argocd').filter(o => o.kind === 'Application').map(o => o.spec.source.path).sort())
       .toEqual(['dist/staging/apps', 'dist/staging/observability']);
   });

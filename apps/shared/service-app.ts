@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import Router, { type RouterOptions } from '@koa/router';
 import Koa from 'koa';
 import { PATHS, Track } from '../contract';
 import { errorMiddleware } from './errors';
@@ -6,6 +6,12 @@ import { createHttpMetrics } from './http-metrics';
 import type { Logger } from './logger';
 import { observeRequests } from './observe';
 import { Readiness } from './readiness';
+
+/**
+ * How the router matches paths: case-sensitive (`sensitive`) and without an optional trailing slash (`strict`), so
+ * that only the canonical spelling of a route (plus a query string) reaches its handler, as at the mesh's edge.
+ */
+const ROUTER_OPTIONS: Readonly<Pick<RouterOptions, 'sensitive' | 'strict'>> = { sensitive: true, strict: true };
 
 /** Dependencies every service app needs. */
 export interface ServiceAppDeps {
@@ -36,7 +42,9 @@ export function createServiceApp(deps: ServiceAppDeps, addRoutes: (router: Route
   const app = new Koa({ proxy: true });
   app.use(observeRequests({ logger: deps.logger, metrics, readiness }));
   app.use(errorMiddleware(deps.logger));
-  const router = new Router();
+  // @koa/router's default matches case-insensitively with an optional trailing slash: `/METRICS` or `/metrics/`
+  // would reach a route that the mesh's edge rules only guard under its canonical spelling
+  const router = new Router(ROUTER_OPTIONS);
   router.get(PATHS.liveness, ctx => {
     ctx.body = { status: 'ok' };
   });

@@ -10,7 +10,6 @@ import { Prometheus } from '../constructs/prometheus';
 import { Promtail } from '../constructs/promtail';
 import { Tempo } from '../constructs/tempo';
 import { goDuration } from '../private/units';
-import { sloRecordingRules } from '../slo/recording-rules';
 import { OBSERVABILITY_NAMESPACE } from './namespaces';
 import { StackChart } from './stack-chart';
 
@@ -30,7 +29,7 @@ export class ObservabilityChart extends StackChart {
   public readonly promtail: Promtail;
   public readonly tempo: Tempo;
   public readonly collector: OtelCollector;
-  /** The namespace's network policies; the flows to and from `apps` are allowed by {@link defineStack}, once for both charts. */
+  /** The namespace's network policies; the flows to and from the services' namespaces are allowed by {@link defineStack}. */
   public readonly network: NetworkPolicies;
 
   public constructor(scope: Construct, id: string, props: ObservabilityChartProps) {
@@ -58,7 +57,6 @@ export class ObservabilityChart extends StackChart {
       externalLabels: { cluster: env.clusterName },
       resources: env.prometheus.resources,
     });
-    for (const group of sloRecordingRules()) this.prometheus.addRuleGroup(group);
 
     this.loki = new Loki(this, 'Loki', {
       replicas: env.loki.replicas,

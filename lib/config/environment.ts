@@ -73,7 +73,7 @@ export interface NetworkSettings {
   readonly objectStorageCidr: string;
 }
 
-/** The Istio ingress gateway that exposes the `gateway` service. */
+/** The Istio ingress gateway that serves the services whose files have `expose`. */
 export interface IngressGatewaySettings {
   /** Namespace of the ingress gateway's pods (`istio-system` for a default install). */
   readonly namespace: string;
@@ -83,12 +83,8 @@ export interface IngressGatewaySettings {
   readonly serviceAccount: string;
 }
 
-/** Settings of the `apps` namespace. */
+/** Settings of every namespace of services; a service file may override replicas and resources per environment. */
 export interface AppsSettings {
-  /** The external host name of the flight API. */
-  readonly host: string;
-  /** A TLS Secret (in the ingress gateway's namespace) for HTTPS on the host; unset serves plain HTTP on port 80. */
-  readonly tlsCredentialName?: string;
   readonly ingressGateway: IngressGatewaySettings;
   /** Replicas of each stable Deployment; a canary runs the share of them its weight asks for, at least one. */
   readonly stableReplicas: number;
@@ -96,10 +92,7 @@ export interface AppsSettings {
   readonly traceSamplingRatio: number;
   /** Share of requests the Istio sidecars trace, in percent. */
   readonly meshSamplingPercent: number;
-  /** The gateway's budget for a backend call, in milliseconds. */
-  readonly backendTimeoutMs: number;
-  /** pino level of the services. */
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** CPU and memory of each service container. */
   readonly resources: ContainerResources;
 }
 
@@ -181,8 +174,6 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.cidr('network.apiServerCidr', env.network.apiServerCidr);
   c.cidr('network.objectStorageCidr', env.network.objectStorageCidr);
 
-  c.dnsSubdomain('apps.host', env.apps.host);
-  if (env.apps.tlsCredentialName !== undefined) c.dnsSubdomain('apps.tlsCredentialName', env.apps.tlsCredentialName);
   c.dnsLabel('apps.ingressGateway.namespace', env.apps.ingressGateway.namespace);
   c.expect(Object.keys(env.apps.ingressGateway.selector).length > 0, 'apps.ingressGateway.selector', env.apps.ingressGateway.selector,
     'at least one label');
@@ -190,8 +181,6 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.integer('apps.stableReplicas', env.apps.stableReplicas, 1, 50);
   c.number('apps.traceSamplingRatio', env.apps.traceSamplingRatio, 0, 1);
   c.number('apps.meshSamplingPercent', env.apps.meshSamplingPercent, 0, 100);
-  c.integer('apps.backendTimeoutMs', env.apps.backendTimeoutMs, 10, 60_000);
-  c.oneOf('apps.logLevel', env.apps.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const);
   checkResources(c, 'apps.resources', env.apps.resources);
 
   c.expect(/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(env.gitops.repoURL), 'gitops.repoURL', env.gitops.repoURL,

@@ -1,18 +1,36 @@
-import { Duration, Size } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { CANARY_PIN, PATHS, ServiceContract, TRACKS, Track } from '../../apps/contract';
-import { DestinationRule, VirtualService, VirtualServiceSpecHttp } from '../../imports/networking.istio.io';
+import { DestinationRule, VirtualService, VirtualServiceSpecHttp, VirtualServiceSpecHttpMatch } from '../../imports/networking.istio.io';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { goDuration } from '../private/units';
+import { APP_LABEL, TRACKS, TRACK_LABEL, Track } from '../slo/vocabulary';
 import { service, serviceAccount, serviceHost } from './private/component';
-import { serviceDeployment } from './private/service-deployment';
+import { portName, serviceDeployment } from './private/service-deployment';
 import { TrafficSplit } from './traffic-split';
-import { ContainerResources, WorkloadPeer } from './types';
+import { ServiceContainer, ServiceTelemetry, WorkloadPeer } from './types';
+
+/** The canary pin: a request with this header goes to the canary track on every hop that forwards it. */
+export const CANARY_PIN = { header: 'x-canary', value: 'always' } as const;
+
+/** What a service serves to the outside through an Istio ingress Gateway. */
+export interface Exposure {
+  /** The Gateway, `namespace/name`. */
+  readonly gateway: string;
+  /** The external hosts it answers for. */
+  readonly hosts: readonly string[];
+  /**
+   * The only paths served from outside: exact (`/api/orders`) or a prefix ending in `*` (`/api/*`). Every other path,
+   * in any spelling, gets 404 at the edge and is refused by the service's authorization policy.
+   */
+  readonly paths: readonly string[];
+}
 
 /** Properties of {@link CanaryService}. */
 export interface CanaryServiceProps {
-  /** The service's run contract (name, port, paths). */
-  readonly contract: ServiceContract;
+  /** The service name: the `app` label, the Service, DestinationRule and VirtualService, `<name>-<track>` Deployments. */
+  readonly name: string;
+  /** How its container runs. */
+  readonly container: ServiceContainer;
   /** Image of the stable track, pinned by tag or digest. */
   readonly stableImage: string;
   /**
@@ -31,41 +49,21 @@ export interface CanaryServiceProps {
    * @default 1
    */
   readonly stableReplicas?: number;
-  /** Where the services send OTLP over gRPC: {@link OtelCollector.otlpGrpcUrl}. */
-  readonly otlpEndpoint: string;
-  /** `deployment.environment` of the traces. */
-  readonly environmentName: string;
   /**
-   * Head sampling ratio of the service's tracing (parent-based).
-   * @default 1
+   * The OpenTelemetry variables the platform injects (any SDK reads them).
+   * @default - none injected
    */
-  readonly traceSamplingRatio?: number;
-  /**
-   * Environment variables of the service beyond the contract's common ones.
-   * @default - none
-   */
-  readonly env?: Readonly<Record<string, string>>;
-  /**
-   * pino level.
-   * @default 'info'
-   */
-  readonly logLevel?: string;
-  /**
-   * CPU and memory of each pod's service container.
-   * @default - 50m/500m CPU, 96Mi/256Mi
-   */
-  readonly resources?: ContainerResources;
+  readonly telemetry?: ServiceTelemetry;
   /**
    * Route timeout of requests to this service.
    * @default Duration.seconds(5)
    */
   readonly timeout?: Duration;
   /**
-   * An Istio Gateway (`namespace/name`) to serve this service on as well, and the external hosts it answers for.
-   * Health and metrics paths are answered with 404 there.
+   * An Istio Gateway to serve this service on as well, its hosts and the paths served there.
    * @default - reachable inside the mesh only
    */
-  readonly expose?: { readonly gateway: string; readonly hosts: readonly string[] };
+  readonly expose?: Exposure;
 }
 
 /**
@@ -75,6 +73,21 @@ export interface CanaryServiceProps {
  * retries.
  */
 export class CanaryService extends Construct {
+  /** The pods of every track of service `name`, before (or without) constructing it: for policies in other namespaces. */
+  public static peerOf(name: string, namespace: string): WorkloadPeer {
+    return { name, namespace, selector: { [APP_LABEL]: name } };
+  }
+
+  /** The mesh identity of service `name`'s pods: its ServiceAccount is named after it. */
+  public static principalOf(name: string, namespace: string): string {
+    return `cluster.local/ns/${namespace}/sa/${name}`;
+  }
+
+  /** The in-cluster URL of service `name`. */
+  public static urlOf(name: string, namespace: string, port: number): string {
+    return `http://${serviceHost(name, namespace)}:${port}`;
+  }
+
   public readonly name: string;
   /** `<name>.<namespace>.svc.cluster.local`: the host of the DestinationRule and VirtualService. */
   public readonly host: string;
@@ -89,9 +102,8 @@ export class CanaryService extends Construct {
 
   public constructor(scope: Construct, id: string, props: CanaryServiceProps) {
     super(scope, id);
-    const { contract } = props;
-    this.name = contract.name;
-    this.port = contract.defaultPort;
+    this.name = props.name;
+    this.port = props.container.port;
     this.split = props.split ?? TrafficSplit.stableOnly();
     const stableReplicas = props.stableReplicas ?? 1;
     const timeout = props.timeout ?? Duration.seconds(5);
@@ -101,9 +113,9 @@ export class CanaryService extends Construct {
     }
     checkInteger(this, 'stableReplicas', stableReplicas, 1, 50);
     this.host = serviceHost(this.name, namespace);
-    this.url = `http://${this.host}:${this.port}`;
-    this.peer = { name: this.name, namespace, selector: { app: this.name } };
-    this.principal = `cluster.local/ns/${namespace}/sa/${this.name}`;
+    this.url = CanaryService.urlOf(this.name, namespace, this.port);
+    this.peer = CanaryService.peerOf(this.name, namespace);
+    this.principal = CanaryService.principalOf(this.name, namespace);
 
     const account = serviceAccount(this, this.name, false);
     const images: Record<Track, string | undefined> = { stable: props.stableImage, canary: props.canaryImage };
@@ -111,24 +123,19 @@ export class CanaryService extends Construct {
       const image = images[track];
       if (image === undefined) continue;
       serviceDeployment(this, track === 'stable' ? 'Resource' : 'Canary', {
-        contract,
+        service: this.name,
         track,
         image,
         replicas: track === 'stable' ? stableReplicas : Math.max(1, Math.ceil(stableReplicas * this.split.canaryPercent / 100)),
         serviceAccountName: account.name,
-        env: props.env ?? {},
-        otlpEndpoint: props.otlpEndpoint,
-        traceSamplingRatio: props.traceSamplingRatio ?? 1,
-        environmentName: props.environmentName,
-        logLevel: props.logLevel ?? 'info',
-        resources: props.resources ?? {
-          cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(96), memoryLimit: Size.mebibytes(256),
-        },
+        container: props.container,
+        ...(props.telemetry ? { telemetry: props.telemetry } : {}),
       });
     }
 
     // both tracks: the VirtualService's subsets decide who gets what
-    service(this, this.name, [{ name: 'http', port: this.port, appProtocol: 'http' }], { selector: { app: this.name } });
+    const protocol = props.container.protocol;
+    service(this, this.name, [{ name: portName(protocol), port: this.port, appProtocol: protocol }], { selector: { [APP_LABEL]: this.name } });
 
     new DestinationRule(this, 'DestinationRule', {
       metadata: { name: this.name },
@@ -142,7 +149,7 @@ export class CanaryService extends Construct {
           // eject a pod that keeps failing; at most half of a track, so a bad canary still shows in the SLO
           outlierDetection: { consecutive5XxErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
         },
-        subsets: TRACKS.map(track => ({ name: track, labels: { version: track } })),
+        subsets: TRACKS.map(track => ({ name: track, labels: { [TRACK_LABEL]: track } })),
       },
     });
 
@@ -152,36 +159,43 @@ export class CanaryService extends Construct {
       // only failures that never reached the app: retrying a 5xx would hide a failing canary from its callers
       retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,unavailable,cancelled,reset' },
     };
+    // inside the mesh every path; through the Gateway only the exposed ones: positive matches, so a spelling nobody
+    // listed (`/METRICS`, `/metrics/`, `/%6Detrics`) falls through to the 404 below
+    const expose = props.expose;
+    const allowed = (extra: VirtualServiceSpecHttpMatch = {}): VirtualServiceSpecHttpMatch[] => (expose ? [
+      { ...extra, gateways: ['mesh'] },
+      ...expose.paths.map(p => ({ ...extra, uri: uriMatch(p), gateways: [expose.gateway] })),
+    ] : [extra]);
     const http: VirtualServiceSpecHttp[] = [];
-    if (props.expose) {
-      http.push({
-        name: 'not-outside',
-        match: [PATHS.metrics, PATHS.liveness, PATHS.readiness].map(p => ({ uri: { exact: p }, gateways: [props.expose!.gateway] })),
-        directResponse: { status: 404 },
-      });
-    }
     if (this.split.hasCanary) {
       http.push({
         name: 'canary-pin',
-        match: [{ headers: { [CANARY_PIN.header]: { exact: CANARY_PIN.value } } }],
+        match: allowed({ headers: { [CANARY_PIN.header]: { exact: CANARY_PIN.value } } }),
         route: [destination('canary', 100)],
         ...policy,
       });
     }
     http.push({
       name: 'weighted',
+      ...(expose ? { match: allowed() } : {}),
       route: this.split.hasCanary
         ? [destination('stable', this.split.stablePercent), destination('canary', this.split.canaryPercent)]
         : [destination('stable', 100)],
       ...policy,
     });
+    if (expose) http.push({ name: 'not-exposed', match: [{ gateways: [expose.gateway] }], directResponse: { status: 404 } });
     new VirtualService(this, 'VirtualService', {
       metadata: { name: this.name },
       spec: {
-        hosts: [this.host, ...(props.expose?.hosts ?? [])],
-        gateways: props.expose ? [props.expose.gateway, 'mesh'] : ['mesh'],
+        hosts: [this.host, ...(expose?.hosts ?? [])],
+        gateways: expose ? [expose.gateway, 'mesh'] : ['mesh'],
         http,
       },
     });
   }
+}
+
+/** An exposed path as a VirtualService match: `/api/*` a prefix, anything else exact. */
+function uriMatch(path: string): VirtualServiceSpecHttpMatch['uri'] {
+  return path.endsWith('*') ? { prefix: path.slice(0, -1) } : { exact: path };
 }

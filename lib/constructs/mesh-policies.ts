@@ -31,8 +31,11 @@ export interface AllowRule {
    * @default - any caller (for ports that carry no identity, such as the merged-metrics port)
    */
   readonly principals?: readonly string[];
-  /** What they may call. */
-  readonly to: AuthorizationPolicySpecRulesTo['operation'];
+  /**
+   * What they may call.
+   * @default - anything
+   */
+  readonly to?: AuthorizationPolicySpecRulesTo['operation'];
 }
 
 /**
@@ -73,7 +76,7 @@ export class MeshPolicies extends Construct {
         action: AuthorizationPolicySpecAction.ALLOW,
         rules: [{
           ...(rule.principals ? { from: [{ source: { principals: [...rule.principals] } }] } : {}),
-          to: [{ operation: rule.to }],
+          ...(rule.to ? { to: [{ operation: rule.to }] } : {}),
         }],
       },
     });

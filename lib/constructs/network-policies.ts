@@ -44,7 +44,8 @@ export interface NetworkPoliciesProps {
   readonly flows?: readonly NetworkFlow[];
 }
 
-const FLOW_NAME = /^[a-z0-9]([-a-z0-9]{0,44}[a-z0-9])?$/;
+// the policies are `<name>-egress` and `<name>-ingress`, DNS subdomains of at most 253 characters
+const FLOW_NAME = /^[a-z0-9]([-a-z0-9]{0,243}[a-z0-9])?$/;
 const NAMESPACE_LABEL = 'kubernetes.io/metadata.name';
 
 /**

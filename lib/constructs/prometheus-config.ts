@@ -1,3 +1,5 @@
+import { APP_LABEL, NAMESPACE_LABEL, TRACK_LABEL } from '../slo/vocabulary';
+
 /**
  * The part of the Prometheus configuration file this project renders, typed so that a misspelt key fails `tsc`.
  * Keys keep Prometheus's own snake_case spelling: the objects are serialized as they are.
@@ -137,12 +139,12 @@ export function podScrapeConfig(target: PodScrapeTarget): ScrapeConfig {
  * `path` annotations. In an Istio namespace the sidecar injector rewrites those annotations to the agent's merged
  * endpoint (`:15020/stats/prometheus`: the app's metrics and the sidecar's `istio_*` in one scrape), which is how
  * Prometheus, outside the mesh, scrapes pods that only accept mutual TLS on their own ports. Series are labelled with
- * `namespace`, `pod` and `app` (the pod's `app` label).
+ * `namespace`, `pod`, `app` and `version` (the pod's `app` and `version` labels: the service and its track).
  */
-export function annotatedPodsScrapeConfig(job: string, namespace: string): ScrapeConfig {
+export function annotatedPodsScrapeConfig(job: string, namespaces: readonly string[]): ScrapeConfig {
   return {
     job_name: job,
-    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [namespace] } }],
+    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [...namespaces] } }],
     relabel_configs: [
       { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' },
       { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed', action: 'drop' },
@@ -152,9 +154,11 @@ export function annotatedPodsScrapeConfig(job: string, namespace: string): Scrap
         source_labels: ['__meta_kubernetes_pod_ip', '__meta_kubernetes_pod_annotation_prometheus_io_port'],
         regex: '(.+);(\\d+)', replacement: '$1:$2', target_label: '__address__',
       },
-      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+      { source_labels: ['__meta_kubernetes_namespace'], target_label: NAMESPACE_LABEL },
       { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-      { source_labels: ['__meta_kubernetes_pod_label_app'], target_label: 'app' },
+      { source_labels: [`__meta_kubernetes_pod_label_${APP_LABEL}`], target_label: APP_LABEL },
+      // the track from the pod, so that a service's own metrics carry it whether or not the service labels them
+      { source_labels: [`__meta_kubernetes_pod_label_${TRACK_LABEL}`], regex: '(.+)', target_label: TRACK_LABEL },
     ],
   };
 }

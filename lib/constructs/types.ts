@@ -48,3 +48,61 @@ export interface WorkloadPeer {
   /** Labels its pods carry. */
   readonly selector: Readonly<Record<string, string>>;
 }
+
+/** How Kubernetes checks a container: an HTTP GET of a path, a TCP connect or a gRPC health check on the service port. */
+export type ProbeCheck =
+  | { readonly http: string }
+  | { readonly tcp: true }
+  | { readonly grpc: true };
+
+/**
+ * The value of a container's environment variable: literal text, or a field of the pod (the Kubernetes downward API,
+ * such as `metadata.labels['version']`).
+ */
+export type EnvValue = string | { readonly fieldRef: string };
+
+/** An environment variable read from a key of a Secret in the workload's namespace. */
+export interface SecretEnvVar {
+  /** The variable's name. */
+  readonly name: string;
+  /** The Secret's name. */
+  readonly secret: string;
+  /** The key inside the Secret. */
+  readonly key: string;
+}
+
+/** How a service's container runs: what its image needs from the platform. */
+export interface ServiceContainer {
+  /** The container and Service port of the API. */
+  readonly port: number;
+  /** `http` or `grpc`: the port's name and app protocol, which tell Istio how to route it. */
+  readonly protocol: 'http' | 'grpc';
+  readonly readiness: ProbeCheck;
+  readonly liveness: ProbeCheck;
+  /** The uid; never 0. */
+  readonly runAsUser: number;
+  /** The gid. */
+  readonly runAsGroup: number;
+  /** Absolute paths that get an empty directory each; the root filesystem stays read-only. */
+  readonly writablePaths: readonly string[];
+  /** The service's own variables, literal or from pod fields. */
+  readonly env: Readonly<Record<string, EnvValue>>;
+  /** Variables from Secret keys. */
+  readonly secretEnv: readonly SecretEnvVar[];
+  /** The container's command, when the image's entrypoint is not right. */
+  readonly command?: readonly string[];
+  /** The container's arguments. */
+  readonly args?: readonly string[];
+  readonly resources: ContainerResources;
+  readonly terminationGracePeriodSeconds: number;
+  /** Where Prometheus scrapes the service's own metrics, if it has any. */
+  readonly metricsScrape?: { readonly port: number; readonly path: string };
+}
+
+/** What the platform injects so that the service's spans reach the Collector. */
+export interface ServiceTelemetry {
+  readonly otlpEndpoint: string;
+  readonly samplingRatio: number;
+  /** `deployment.environment` of the spans. */
+  readonly environment: string;
+}

@@ -1,8 +1,8 @@
-import { APPS_NAMESPACE } from '../charts/namespaces';
-import { DELIVERY_DEFAULTS } from '../config/delivery';
-import { parseDuration } from '../delivery/duration';
-import type { SloSettings } from '../delivery/state';
+import { DELIVERY_DEFAULTS } from '../rollout/defaults';
+import { parseDuration } from '../rollout/duration';
+import type { SloSettings } from '../rollout/state';
 import { show } from '../errors';
+import { ISTIO, TRACKS, workloadName } from '../slo/vocabulary';
 import { DashboardModel, buildDashboard, markdownPanel, statPanel, thresholds, timeSeriesPanel } from './private/panels';
 import { eq, errorRatio, quantile, rate, re, successRatio, sum } from './private/promql';
 import { checkName, checkRange, optionError } from './private/validate';
@@ -11,11 +11,8 @@ import { checkName, checkRange, optionError } from './private/validate';
 export interface CanaryDashboardOptions {
   /** The service (`gateway`, `backend`): its workloads are `<service>-stable` and `<service>-canary`. */
   readonly service: string;
-  /**
-   * Namespace of the service's workloads.
-   * @default APPS_NAMESPACE ('apps')
-   */
-  readonly namespace?: string;
+  /** Namespace of the service's workloads, as its service file says. */
+  readonly namespace: string;
   /** The service's SLO: drawn on the panels as limits. */
   readonly slo: SloSettings;
   /** The canary's weight in percent as the rollout state in git has it; 0 when no canary is in flight. */
@@ -40,10 +37,11 @@ export interface CanaryDashboardOptions {
 }
 
 const FN = 'canaryDashboard';
-const REQUESTS = 'istio_requests_total';
-const DURATION_BUCKET = 'istio_request_duration_milliseconds_bucket';
-const WORKLOAD = 'destination_workload';
+const REQUESTS = ISTIO.requests;
+const DURATION_BUCKET = ISTIO.durationBucket;
+const WORKLOAD = ISTIO.workload;
 const BY_WORKLOAD = [WORKLOAD];
+const BY_WORKLOAD_LEGEND = `{{${WORKLOAD}}}`;
 const RATE_INTERVAL = '$__rate_interval';
 // 'canary-' plus the service must fit Grafana's 40 characters
 const MAX_SERVICE = 40 - 'canary-'.length;
@@ -63,19 +61,18 @@ export function canaryDashboardUid(service: string): string {
  * @throws if an option is out of range
  */
 export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel {
-  const { service, slo, canaryWeight: weight } = options;
-  const namespace = options.namespace ?? APPS_NAMESPACE;
+  const { service, namespace, slo, canaryWeight: weight } = options;
   const window = options.window ?? DELIVERY_DEFAULTS.analysis.window;
   const factor = options.canaryTrafficFactor ?? DELIVERY_DEFAULTS.analysis.canaryTrafficFactor;
-  validate(options, namespace, window, factor);
+  validate(options, window, factor);
 
-  const canary = `${service}-canary`;
-  const both = [eq('reporter', 'destination'), eq('destination_workload_namespace', namespace), re(WORKLOAD, `${service}-stable|${canary}`)];
-  const canaryOnly = [eq('reporter', 'destination'), eq('destination_workload_namespace', namespace), eq(WORKLOAD, canary)];
+  const destination = [eq(ISTIO.reporter, 'destination'), eq(ISTIO.workloadNamespace, namespace)];
+  const both = [...destination, re(WORKLOAD, TRACKS.map(track => workloadName(service, track)).join('|'))];
+  const canaryOnly = [...destination, eq(WORKLOAD, workloadName(service, 'canary'))];
   const callers5xx = [
-    eq('reporter', 'source'), eq('destination_service_namespace', namespace), eq('destination_service_name', service), re('response_code', '5..'),
+    eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, namespace), eq(ISTIO.serviceName, service), re(ISTIO.code, '5..'),
   ];
-  const ratio = { metric: REQUESTS, matchers: both, codeLabel: 'response_code', by: BY_WORKLOAD };
+  const ratio = { metric: REQUESTS, matchers: both, codeLabel: ISTIO.code, by: BY_WORKLOAD };
   const weightSeries = { expr: `vector(${weight})`, legend: 'configured canary weight' };
   const maxErrorRatio = Number((1 - slo.successRatio).toFixed(12));
 
@@ -114,7 +111,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
               + `Green from the SLO's minimum, ${percent(slo.successRatio)} %.`,
             span: 5, height: 5, unit: 'percentunit', noValue: 'no traffic', decimals: 2,
             thresholds: thresholds('red', { value: slo.successRatio, color: 'green' }),
-            targets: [{ expr: successRatio({ ...ratio, window }), legend: '{{destination_workload}}', instant: true }],
+            targets: [{ expr: successRatio({ ...ratio, window }), legend: BY_WORKLOAD_LEGEND, instant: true }],
           }),
           markdownPanel({
             title: 'Release',
@@ -131,7 +128,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
             title: 'Request rate by version',
             description: 'Requests per second each workload answered (reporter="destination").',
             span: 12, height: 8, unit: 'reqps',
-            targets: [{ expr: sum(BY_WORKLOAD, rate(REQUESTS, both, RATE_INTERVAL)), legend: '{{destination_workload}}' }],
+            targets: [{ expr: sum(BY_WORKLOAD, rate(REQUESTS, both, RATE_INTERVAL)), legend: BY_WORKLOAD_LEGEND }],
           }),
           timeSeriesPanel({
             title: 'Traffic share by version',
@@ -140,7 +137,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
             targets: [
               {
                 expr: `100 * ${sum(BY_WORKLOAD, rate(REQUESTS, both, RATE_INTERVAL))} / scalar(${sum([], rate(REQUESTS, both, RATE_INTERVAL))})`,
-                legend: '{{destination_workload}}',
+                legend: BY_WORKLOAD_LEGEND,
               },
               weightSeries,
             ],
@@ -154,7 +151,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
             title: 'Error ratio (5xx) by version',
             description: `Share of 5xx responses per workload; the dashed line is the SLO's limit, 1 − ${slo.successRatio}.`,
             span: 12, height: 8, unit: 'percentunit', limit: maxErrorRatio,
-            targets: [{ expr: errorRatio({ ...ratio, window: RATE_INTERVAL }), legend: '{{destination_workload}}' }],
+            targets: [{ expr: errorRatio({ ...ratio, window: RATE_INTERVAL }), legend: BY_WORKLOAD_LEGEND }],
           }),
           timeSeriesPanel({
             title: "Callers' 5xx by destination (reporter=\"source\")",
@@ -162,8 +159,8 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
               + 'its own sidecar reports nothing; "unknown" means no pod could be reached.',
             span: 12, height: 8, unit: 'reqps',
             targets: [{
-              expr: sum([WORKLOAD, 'response_code'], rate(REQUESTS, callers5xx, RATE_INTERVAL)),
-              legend: '{{destination_workload}} {{response_code}}',
+              expr: sum([WORKLOAD, ISTIO.code], rate(REQUESTS, callers5xx, RATE_INTERVAL)),
+              legend: `${BY_WORKLOAD_LEGEND} {{${ISTIO.code}}}`,
             }],
           }),
         ],
@@ -177,7 +174,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
             description: `${q}th percentile of the request duration per workload, as the destination sidecar measures it; `
               + (limit === undefined ? `the SLO sets no p${q} limit.` : `the dashed line is the SLO's limit, ${limit} ms.`),
             span: 12, height: 8, unit: 'ms', ...(limit === undefined ? {} : { limit }),
-            targets: [{ expr: quantile(q / 100, DURATION_BUCKET, both, BY_WORKLOAD, RATE_INTERVAL), legend: '{{destination_workload}}' }],
+            targets: [{ expr: quantile(q / 100, DURATION_BUCKET, both, BY_WORKLOAD, RATE_INTERVAL), legend: BY_WORKLOAD_LEGEND }],
           });
         }),
       },
@@ -185,9 +182,9 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
   });
 }
 
-function validate(options: CanaryDashboardOptions, namespace: string, window: string, factor: number): void {
+function validate(options: CanaryDashboardOptions, window: string, factor: number): void {
   checkName(FN, 'service', options.service, MAX_SERVICE, ' (the dashboard uid is canary-<service>)');
-  checkName(FN, 'namespace', namespace, 63);
+  checkName(FN, 'namespace', options.namespace, 63);
   const weight = options.canaryWeight;
   if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
     throw optionError(FN, `'canaryWeight' must be an integer from 0 to 100 (0: no canary), got ${show(weight)}`);

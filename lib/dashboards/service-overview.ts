@@ -1,115 +1,143 @@
-import { APPS_NAMESPACE } from '../charts/namespaces';
 import { show } from '../errors';
-import { HTTP_SLO_SELECTOR, SLO_RECORDS } from '../slo/recording-rules';
+import { SLO_RECORDS } from '../slo/recording-rules';
+import { APP_LABEL, HttpMetrics, NAMESPACE_LABEL, TRACK_LABEL, bucketOf, httpTrafficSelector } from '../slo/vocabulary';
 import {
-  DashboardModel, buildDashboard, customVariable, logsPanel, lokiTimeSeriesPanel, timeSeriesPanel,
+  DashboardModel, DashboardRow, buildDashboard, customVariable, logsPanel, lokiTimeSeriesPanel, timeSeriesPanel,
 } from './private/panels';
 import { eq, errorRatio, quantile, rate, sum } from './private/promql';
-import { checkName, optionError } from './private/validate';
+import { checkLabelName, checkMetricName, checkName, optionError } from './private/validate';
 
-/** Options of {@link serviceOverviewDashboard}. */
+/** Options of {@link serviceOverviewDashboard}: the fields of a service file it reads. */
 export interface ServiceOverviewOptions {
-  /** The services to choose from (their `app` label), the first one selected. */
-  readonly services: readonly string[];
-  /**
-   * Namespace the services run in (the `namespace` target label and Loki label).
-   * @default APPS_NAMESPACE ('apps')
-   */
-  readonly namespace?: string;
+  /** The service (its `app` label), which names the dashboard: uid `svc-<service>`. */
+  readonly service: string;
+  /** Namespace the service runs in (the `namespace` target label and Loki label). */
+  readonly namespace: string;
+  /** The service's own request metrics, as its file's `metrics.http` names them. */
+  readonly metrics: HttpMetrics;
 }
 
-/** The uid of the service overview dashboard. */
-export const SERVICE_OVERVIEW_UID = 'service-overview';
-
+/** The prefix of an overview's uid. */
+const UID_PREFIX = 'svc-';
 const FN = 'serviceOverviewDashboard';
-const REQUESTS = 'http_requests_total';
-const DURATION_BUCKET = 'http_request_duration_seconds_bucket';
 const RATE_INTERVAL = '$__rate_interval';
+// 'svc-' plus the service must fit Grafana's 40 characters; service files allow 33
+const MAX_SERVICE = 40 - UID_PREFIX.length;
 /** pino's levels, as Promtail puts them in the `level` label. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+/** The Grafana unit of each histogram unit. */
+const GRAFANA_UNIT: Readonly<Record<HttpMetrics['durationUnit'], string>> = { seconds: 's', milliseconds: 'ms' };
+
+/** The uid of a service's overview: `svc-<service>` (`service-` would leave a 33-character name one over Grafana's 40). */
+export function serviceOverviewUid(service: string): string {
+  return `${UID_PREFIX}${service}`;
+}
 
 /**
- * "Service overview": rate, errors and duration (RED) of one service, chosen with the `service` variable, from the
- * services' own prom-client metrics without probes and scrapes ({@link HTTP_SLO_SELECTOR}), by version and by route;
- * latency panels carry exemplars, whose `trace_id` opens the trace in Tempo; the SLO's 5-minute success ratio from
- * its recording rule; log volume by level and the logs themselves from Loki, filtered by the `level` variable.
+ * "Service overview" of one service: rate, errors and duration (RED) from the service's own metrics, under the names
+ * its file declares, without the routes that are probes and scrapes (its `ignoreRoutes`), by version and, when the
+ * file names a route label, by route; latency panels carry exemplars, whose `trace_id` opens the trace in Tempo; the
+ * SLO's 5-minute success ratio from its recording rule; log volume by level and the logs themselves from Loki,
+ * filtered by the `level` variable.
  *
- * @returns the dashboard model, uid {@link SERVICE_OVERVIEW_UID}
- * @throws if there is no service, a name is not a DNS label, or a service is listed twice
+ * @returns the dashboard model, uid {@link serviceOverviewUid} (`svc-<service>`)
+ * @throws if the service or namespace is not a DNS label, a metric or label name is not one Prometheus accepts, or
+ * routes are ignored without a route label to match them on
  */
 export function serviceOverviewDashboard(options: ServiceOverviewOptions): DashboardModel {
-  const namespace = options.namespace ?? APPS_NAMESPACE;
-  validate(options.services, namespace);
+  validate(options);
+  const { service, namespace, metrics } = options;
+  const { requests, codeLabel, routeLabel } = metrics;
+  const bucket = bucketOf(metrics.duration);
+  const unit = GRAFANA_UNIT[metrics.durationUnit];
 
-  const service = [eq('namespace', namespace), eq('app', '$service')];
-  const http = [...service, HTTP_SLO_SELECTOR];
-  const ratio = { metric: REQUESTS, matchers: http, codeLabel: 'status_code', window: RATE_INTERVAL };
-  const logStream = `{${[...service, 'level=~"$level"'].join(', ')}}`;
+  const ofService = [eq(NAMESPACE_LABEL, namespace), eq(APP_LABEL, service)];
+  const traffic = httpTrafficSelector(metrics);
+  const http = [...ofService, ...(traffic ? [traffic] : [])];
+  const byVersion = [TRACK_LABEL];
+  const versionLegend = `{{${TRACK_LABEL}}}`;
+  const ratio = { metric: requests, matchers: http, codeLabel, window: RATE_INTERVAL };
+  const logStream = `{${[...ofService, 'level=~"$level"'].join(', ')}}`;
+  const left = traffic ? `; ${metrics.ignoreRoutes.join(', ')} (probes and scrapes) are left out` : '';
+
+  const latencyByVersion = timeSeriesPanel({
+    title: 'Latency p95 and p99 by version',
+    description: 'Request duration percentiles per track. Exemplars (dots) open the trace of a sampled request in Tempo.',
+    span: routeLabel ? 12 : 24, height: 8, unit,
+    targets: [95, 99].map(q => ({
+      expr: quantile(q / 100, bucket, http, byVersion, RATE_INTERVAL), legend: `p${q} ${versionLegend}`, exemplar: true,
+    })),
+  });
+  const routes: DashboardRow = routeLabel
+    ? {
+      title: 'Routes',
+      panels: [
+        timeSeriesPanel({
+          title: 'Requests by route and status',
+          description: `Requests per second per route template (${routeLabel}) and status code (${codeLabel}).`,
+          span: 24, height: 8, unit: 'reqps',
+          targets: [{ expr: sum([routeLabel, codeLabel], rate(requests, http, RATE_INTERVAL)), legend: `{{${routeLabel}}} {{${codeLabel}}}` }],
+        }),
+      ],
+    }
+    : {
+      title: 'Status codes',
+      panels: [
+        timeSeriesPanel({
+          title: 'Requests by status',
+          description: `Requests per second per status code (${codeLabel}); the service's metrics name no route label.`,
+          span: 24, height: 8, unit: 'reqps',
+          targets: [{ expr: sum([codeLabel], rate(requests, http, RATE_INTERVAL)), legend: `{{${codeLabel}}}` }],
+        }),
+      ],
+    };
 
   return buildDashboard({
-    uid: SERVICE_OVERVIEW_UID,
-    title: 'Service overview',
-    description: 'Rate, errors and duration from the services\' own metrics (probes and scrapes left out), with exemplars to Tempo, '
-      + 'and the services\' logs from Loki.',
-    tags: ['obs-canary', 'services'],
-    variables: [
-      customVariable({ name: 'service', label: 'Service', values: options.services }),
-      customVariable({ name: 'level', label: 'Log level', values: LOG_LEVELS, multiAll: { allValue: '.+' } }),
-    ],
+    uid: serviceOverviewUid(service),
+    title: `Service overview: ${service}`,
+    description: `Rate, errors and duration of ${service} from its own metrics (${requests}, ${metrics.duration}), with exemplars to Tempo, `
+      + 'and its logs from Loki.',
+    tags: ['obs-canary', 'services', service],
+    variables: [customVariable({ name: 'level', label: 'Log level', values: LOG_LEVELS, multiAll: { allValue: '.+' } })],
     rows: [
       {
         title: 'Requests and errors',
         panels: [
           timeSeriesPanel({
             title: 'Request rate by version',
-            description: 'Requests per second the service answered, per track; probes and scrapes are left out.',
+            description: `Requests per second the service answered, per track${left}.`,
             span: 8, height: 8, unit: 'reqps',
-            targets: [{ expr: sum(['version'], rate(REQUESTS, http, RATE_INTERVAL)), legend: '{{version}}' }],
+            targets: [{ expr: sum(byVersion, rate(requests, http, RATE_INTERVAL)), legend: versionLegend }],
           }),
           timeSeriesPanel({
             title: 'Error ratio (5xx) by version',
-            description: 'Share of 5xx responses per track.',
+            description: `Share of 5xx responses (${codeLabel}) per track.`,
             span: 8, height: 8, unit: 'percentunit',
-            targets: [{ expr: errorRatio({ ...ratio, by: ['version'] }), legend: '{{version}}' }],
+            targets: [{ expr: errorRatio({ ...ratio, by: byVersion }), legend: versionLegend }],
           }),
           timeSeriesPanel({
             title: 'SLO success ratio (5m, recording rule)',
             description: `Share of responses that are not 5xx over 5 minutes per track, from the recording rule ${SLO_RECORDS.httpSuccessRatio}.`,
             span: 8, height: 8, unit: 'percentunit',
-            targets: [{ expr: `${SLO_RECORDS.httpSuccessRatio}{${service.join(',')}}`, legend: '{{version}}' }],
+            targets: [{ expr: `${SLO_RECORDS.httpSuccessRatio}{${ofService.join(',')}}`, legend: versionLegend }],
           }),
         ],
       },
       {
         title: 'Duration',
-        panels: [
-          timeSeriesPanel({
-            title: 'Latency p95 and p99 by version',
-            description: 'Request duration percentiles per track. Exemplars (dots) open the trace of a sampled request in Tempo.',
-            span: 12, height: 8, unit: 's',
-            targets: [95, 99].map(q => ({
-              expr: quantile(q / 100, DURATION_BUCKET, http, ['version'], RATE_INTERVAL), legend: `p${q} {{version}}`, exemplar: true,
-            })),
-          }),
-          timeSeriesPanel({
-            title: 'Latency p95 by route',
-            description: 'The 95th percentile of the request duration per route template. Exemplars open traces in Tempo.',
-            span: 12, height: 8, unit: 's',
-            targets: [{ expr: quantile(0.95, DURATION_BUCKET, http, ['route'], RATE_INTERVAL), legend: '{{route}}', exemplar: true }],
-          }),
-        ],
+        panels: routeLabel
+          ? [
+            latencyByVersion,
+            timeSeriesPanel({
+              title: 'Latency p95 by route',
+              description: 'The 95th percentile of the request duration per route template. Exemplars open traces in Tempo.',
+              span: 12, height: 8, unit,
+              targets: [{ expr: quantile(0.95, bucket, http, [routeLabel], RATE_INTERVAL), legend: `{{${routeLabel}}}`, exemplar: true }],
+            }),
+          ]
+          : [latencyByVersion],
       },
-      {
-        title: 'Routes',
-        panels: [
-          timeSeriesPanel({
-            title: 'Requests by route and status',
-            description: 'Requests per second per route template and status code.',
-            span: 24, height: 8, unit: 'reqps',
-            targets: [{ expr: sum(['route', 'status_code'], rate(REQUESTS, http, RATE_INTERVAL)), legend: '{{route}} {{status_code}}' }],
-          }),
-        ],
-      },
+      routes,
       {
         title: 'Logs',
         panels: [
@@ -132,10 +160,19 @@ export function serviceOverviewDashboard(options: ServiceOverviewOptions): Dashb
   });
 }
 
-function validate(services: readonly string[], namespace: string): void {
-  if (services.length === 0) throw optionError(FN, `'services' must name at least one service, got ${show(services)}`);
-  services.forEach((s, i) => checkName(FN, `services[${i}]`, s, 63));
-  const duplicate = services.find((s, i) => services.indexOf(s) !== i);
-  if (duplicate !== undefined) throw optionError(FN, `'services' must not list a service twice, got ${show(duplicate)} twice`);
-  checkName(FN, 'namespace', namespace, 63);
+function validate(options: ServiceOverviewOptions): void {
+  checkName(FN, 'service', options.service, MAX_SERVICE, ` (the dashboard uid is ${UID_PREFIX}<service>)`);
+  checkName(FN, 'namespace', options.namespace, 63);
+  const { metrics } = options;
+  checkMetricName(FN, 'metrics.requests', metrics.requests);
+  checkMetricName(FN, 'metrics.duration', metrics.duration);
+  checkLabelName(FN, 'metrics.codeLabel', metrics.codeLabel);
+  if (metrics.routeLabel !== undefined) checkLabelName(FN, 'metrics.routeLabel', metrics.routeLabel);
+  if (!Object.hasOwn(GRAFANA_UNIT, metrics.durationUnit)) {
+    throw optionError(FN, `'metrics.durationUnit' must be one of ${Object.keys(GRAFANA_UNIT).map(u => show(u)).join(', ')}, got ${show(metrics.durationUnit)}`);
+  }
+  if (metrics.ignoreRoutes.length > 0 && metrics.routeLabel === undefined) {
+    throw optionError(FN, `'metrics.ignoreRoutes' needs 'metrics.routeLabel' to match the routes on, got ignoreRoutes ${show(metrics.ignoreRoutes)} `
+      + 'and no routeLabel; name the label, or ignore no routes');
+  }
 }

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { SERVICES, ServiceName } from '../../apps/contract';
-import { DELIVERY_DEFAULTS } from '../config/delivery';
 import { EnvironmentName } from '../config/environment';
 import { ENVIRONMENT_NAMES } from '../config/environments';
-import { DurationOptions, durationProblem } from './duration';
+import { DELIVERY_DEFAULTS } from '../rollout/defaults';
+import { DurationOptions, durationProblem } from '../rollout/duration';
+import { ANALYSIS_DURATIONS } from '../rollout/state-schema';
+import { SERVICES_DIR } from '../services/catalog';
 import { AnalysisOverrides, UsageError } from './plan';
-import { ANALYSIS_DURATIONS } from './state-schema';
 
 /** Flags every verb accepts. */
 export interface CommonOptions {
@@ -22,17 +22,33 @@ export type Command =
     /** The verb to explain; unset: the overview of every verb. */
     readonly topic?: Verb;
   }
-  | ({ readonly verb: 'status'; readonly service?: ServiceName } & CommonOptions)
-  | ({ readonly verb: 'start'; readonly service: ServiceName; readonly image: string } & ChangeOptions)
+  | ({
+    readonly verb: 'init';
+    /** The service: a file under services/, checked against them by the shell. */
+    readonly service: string;
+    /** The image stable runs from the start. */
+    readonly image: string;
+    /** The environments to write a state file for: `--env`, else every one. */
+    readonly envs: readonly EnvironmentName[];
+  } & Omit<ChangeOptions, 'env'>)
+  | ({
+    readonly verb: 'status';
+    /**
+     * The one service to show.
+     * @default - every service
+     */
+    readonly service?: string;
+  } & CommonOptions)
+  | ({ readonly verb: 'start'; readonly service: string; readonly image: string } & ChangeOptions)
   | ({
     readonly verb: 'advance';
-    readonly service: ServiceName;
+    readonly service: string;
     /** `--prometheus-url`; `PROMETHEUS_URL` is the fallback, see {@link prometheusUrlOf}. */
     readonly prometheusUrl?: string;
     /** This run's overrides of the analysis settings. */
     readonly overrides: AnalysisOverrides;
   } & ChangeOptions)
-  | ({ readonly verb: 'promote' | 'rollback'; readonly service: ServiceName; readonly reason?: string } & ChangeOptions);
+  | ({ readonly verb: 'promote' | 'rollback'; readonly service: string; readonly reason?: string } & ChangeOptions);
 
 /** Flags of the verbs that change something. */
 export interface ChangeOptions extends CommonOptions {
@@ -43,33 +59,39 @@ export interface ChangeOptions extends CommonOptions {
 }
 
 /** The verbs of the `canary` CLI. */
-export type Verb = 'status' | 'start' | 'advance' | 'promote' | 'rollback' | 'help';
+export type Verb = 'init' | 'status' | 'start' | 'advance' | 'promote' | 'rollback' | 'help';
 
 type Flag = Exclude<keyof typeof OPTIONS, 'help'>;
 
 const ANALYSIS = DELIVERY_DEFAULTS.analysis;
 
+/** The environment of every verb but init when `--env` is not given. */
+const DEFAULT_ENV: EnvironmentName = 'local';
+
+/** What a service file's `name` may be (services/schema.json): a DNS-1123 label. */
+const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 /** What each flag takes and means, for the help; a verb may say more in its own entry of {@link VERBS}. */
 const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: string }>> = {
-  service: { value: 'S', meaning: `the service: ${Object.keys(SERVICES).join(' or ')}` },
-  image: { value: 'IMAGE', meaning: 'the image to release as canary, pinned by tag or digest' },
-  env: { value: 'E', meaning: `environment: one of ${ENVIRONMENT_NAMES.join(', ')} (default local)` },
+  service: { value: 'S', meaning: `the service: a service with a file under ${SERVICES_DIR}/ (${SERVICES_DIR}/S.yaml)` },
+  image: { value: 'IMAGE', meaning: 'the image to release as canary: of the repository its service file names, pinned by tag or digest' },
+  env: { value: 'E', meaning: `environment: one of ${ENVIRONMENT_NAMES.join(', ')} (default ${DEFAULT_ENV})` },
   json: { meaning: 'print one JSON object (errors too)' },
   'dry-run': { meaning: 'print what would change; change nothing' },
   commit: { meaning: 'commit the state file (and dist/ when it changed) as one commit; needs a clean working tree' },
   'prometheus-url': { value: 'URL', meaning: 'Prometheus base URL (default: $PROMETHEUS_URL); a bearer token is read from $PROMETHEUS_TOKEN' },
-  window: { value: 'D', meaning: `analysis window, longer than 0 (default: the state file's analysis.window, else ${ANALYSIS.window})` },
+  window: { value: 'D', meaning: `analysis window, longer than 0 (default: analysis.window of the state file, else of the service file, else ${ANALYSIS.window})` },
   'min-requests': {
     value: 'N',
-    meaning: `requests (stable and canary) a window needs for a verdict (default: the state file's analysis.minRequests, else ${ANALYSIS.minRequests})`,
+    meaning: `requests (stable and canary) a window needs for a verdict (default: analysis.minRequests of the state file, else of the service file, else ${ANALYSIS.minRequests})`,
   },
   settle: {
     value: 'D',
-    meaning: `time after a weight change before a window may start, 0s or longer (default: the state file's analysis.settle, else ${ANALYSIS.settle})`,
+    meaning: `time after a weight change before a window may start, 0s or longer (default: analysis.settle of the state file, else of the service file, else ${ANALYSIS.settle})`,
   },
   timeout: {
     value: 'D',
-    meaning: `time budget of each Prometheus query, longer than 0 and at most ${ANALYSIS_DURATIONS.queryTimeout.max} (default: the state file's analysis.queryTimeout, else ${ANALYSIS.queryTimeout})`,
+    meaning: `time budget of each Prometheus query, longer than 0 and at most ${ANALYSIS_DURATIONS.queryTimeout.max} (default: analysis.queryTimeout of the state file, else of the service file, else ${ANALYSIS.queryTimeout})`,
   },
   reason: { value: 'TEXT', meaning: 'why, recorded in the history and in the commit message (default: none)' },
 };
@@ -98,17 +120,40 @@ interface VerbHelp {
   readonly exitCodes: ReadonlyArray<readonly [number, string]>;
 }
 
-const OVERRIDES = '--window, --min-requests, --settle and --timeout override the state file\'s analysis settings for one run only';
+const OVERRIDES = '--window, --min-requests, --settle and --timeout override the analysis settings (of the state file, else of the '
+  + 'service file, else the defaults) for one run only';
 
 const UNEXPECTED: readonly [number, string] = [1, 'unexpected failure (synth or git failed): the state file and dist/ are put back'];
 const BY_HAND = ['service', 'env', 'reason', 'dry-run', 'json', 'commit'] as const;
 
 /** Every verb: the overview, each verb's help and the flags each verb accepts come from here. */
 const VERBS: Readonly<Record<Verb, VerbHelp>> = {
+  init: {
+    summary: 'onboard a service: write its first state file (stable IMAGE, no canary) in each environment, re-synthesize dist/',
+    description: `onboard a service that has a file under ${SERVICES_DIR}/: write its first state file, rollout/E/S.yaml, in every `
+      + 'environment (or only in E), with IMAGE as stable, no canary and an empty history (steps, SLO and analysis come from '
+      + `its service file), then re-synthesize dist/ of each environment written. Add ${SERVICES_DIR}/S.yaml first; release `
+      + 'new images afterwards with canary start. A new environment is onboarded one service at a time: its dist/ is rendered by '
+      + 'the init that gives the last service its state there.',
+    flags: ['service', 'image', 'env', 'dry-run', 'json', 'commit'],
+    required: ['service', 'image'],
+    meanings: {
+      service: `the service: one with a file under ${SERVICES_DIR}/ (${SERVICES_DIR}/S.yaml) and no state file yet`,
+      image: 'the image stable runs from the start: of the repository its service file names, pinned by tag or digest',
+      env: `only this environment: one of ${ENVIRONMENT_NAMES.join(', ')} (default: every environment)`,
+      commit: 'commit the state files and dist/ of each environment written as one commit; needs a clean working tree',
+    },
+    exitCodes: [
+      [0, 'written (with --dry-run: would write; nothing changed)'],
+      [2, `usage or configuration error, a service without a file under ${SERVICES_DIR}/, a state file that already exists, `
+        + 'an image that is not pinned or not of the service\'s repository, --commit with uncommitted changes; nothing changed'],
+      [1, 'unexpected failure (synth or git failed): the state files and dist/ are put back'],
+    ],
+  },
   status: {
     summary: 'show stable and canary of each service (or one)',
     flags: ['service', 'env', 'json'],
-    meanings: { service: `show only this service: ${Object.keys(SERVICES).join(' or ')} (default: every service)` },
+    meanings: { service: `show only this service, one with a file under ${SERVICES_DIR}/ (default: every service)` },
     exitCodes: [[0, 'shown'], [2, 'usage or configuration error (such as an invalid state file)'], [1, 'unexpected failure']],
   },
   start: {
@@ -117,8 +162,8 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
     required: ['service', 'image'],
     exitCodes: [
       [0, 'started (with --dry-run: would start; nothing changed)'],
-      [2, 'usage or configuration error, an image that is not pinned or is what stable runs, a canary already in flight, '
-        + '--commit with uncommitted changes; nothing changed'],
+      [2, 'usage or configuration error, an image that is not pinned, not of the service\'s repository or what stable runs, '
+        + 'a canary already in flight, --commit with uncommitted changes; nothing changed'],
       UNEXPECTED,
     ],
   },
@@ -212,9 +257,10 @@ export const USAGE = nbsp([
   wrap(OVERRIDES, ''),
   wrap(DURATIONS, ''),
   '',
-  'exit codes: 0 done (advanced, promoted, rolled back by hand, or nothing in flight), 3 held, 4 rolled back by the gate,',
-  '            2 usage or configuration error, --commit with uncommitted changes, a canary already in flight',
-  '            (or none to promote or roll back), 1 unexpected failure; nothing changes on 1 or 2',
+  'exit codes: 0 done (written, advanced, promoted, rolled back by hand, or nothing in flight), 3 held, 4 rolled back by',
+  '            the gate, 2 usage or configuration error, an unknown service, --commit with uncommitted changes, a canary',
+  '            already in flight (or none to promote or roll back), a state file init would overwrite, 1 unexpected',
+  '            failure; nothing changes on 1 or 2',
 ].join('\n'));
 
 /**
@@ -246,7 +292,8 @@ export function helpOf(verb: Verb): string {
 const OPTIONS = {
   service: { type: 'string' },
   image: { type: 'string' },
-  env: { type: 'string', default: 'local' },
+  // no default here: init without --env means every environment, the other verbs local
+  env: { type: 'string' },
   json: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   commit: { type: 'boolean', default: false },
@@ -282,11 +329,11 @@ export function parseCommand(argv: readonly string[]): Command {
   if (verb === 'help') return helpCommand(extra, values.help);
   if (values.help) return { verb: 'help', topic: verb };
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}\n\n${USAGE}`);
-  const env = values.env as string;
-  if (!ENVIRONMENT_NAMES.includes(env)) {
+  const env = values.env;
+  if (env !== undefined && !ENVIRONMENT_NAMES.includes(env)) {
     throw new UsageError(`--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${JSON.stringify(env)}`);
   }
-  const common: CommonOptions = { env, json: values.json };
+  const common: CommonOptions = { env: env ?? DEFAULT_ENV, json: values.json };
   const service = values.service === undefined ? undefined : serviceName(values.service);
   const allowed = VERBS[verb].flags;
   for (const flag of Object.keys(FLAGS) as Flag[]) {
@@ -296,8 +343,13 @@ export function parseCommand(argv: readonly string[]): Command {
     }
   }
   if (verb === 'status') return { verb: 'status', ...common, ...(service ? { service } : {}) };
-  if (!service) throw new UsageError(`${verb} needs --service (${Object.keys(SERVICES).join(' or ')})`);
-  const change: ChangeOptions = { ...common, dryRun: values['dry-run'], commit: values.commit };
+  if (!service) throw new UsageError(`${verb} needs --service S, a service with a file under ${SERVICES_DIR}/ (see canary status)`);
+  const flags = { json: values.json, dryRun: values['dry-run'], commit: values.commit };
+  if (verb === 'init') {
+    if (values.image === undefined) throw new UsageError('init needs --image, the image stable runs from the start (pinned by tag or digest)');
+    return { verb: 'init', ...flags, service, image: values.image, envs: env === undefined ? ENVIRONMENT_NAMES : [env] };
+  }
+  const change: ChangeOptions = { ...common, ...flags };
   switch (verb) {
     case 'start':
       if (values.image === undefined) throw new UsageError('start needs --image, the image to release as canary (pinned by tag or digest)');
@@ -373,7 +425,13 @@ export function prometheusUrlOf(flag: string | undefined, fromEnvironment: strin
   return url;
 }
 
-function serviceName(value: string): ServiceName {
-  if (!(value in SERVICES)) throw new UsageError(`--service must be one of ${Object.keys(SERVICES).join(', ')}, got ${JSON.stringify(value)}`);
-  return value as ServiceName;
+/**
+ * A `--service` that could name a service file: a DNS label. Which services exist is the shell's to check, against
+ * the files under services/, so that parsing stays pure.
+ */
+function serviceName(value: string): string {
+  if (!SERVICE_NAME.test(value)) {
+    throw new UsageError(`--service must be a service name (lower-case letters, digits and "-", such as payments-api), got ${JSON.stringify(value)}`);
+  }
+  return value;
 }

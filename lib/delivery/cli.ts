@@ -1,17 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SERVICES, ServiceName } from '../../apps/contract';
 import { ConfigError } from '../config/checks';
 import { EnvironmentName } from '../config/environment';
-import { findRepoRoot, synthesizeEnvironment } from '../synth';
+import { ENVIRONMENT_NAMES } from '../config/environments';
+import { EffectiveSettings, settingsOf } from '../rollout/settings';
+import { RolloutState, StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
+import { Rollouts, loadRollouts, problemsWithService, rolloutFile, writeRolloutState } from '../rollout/store';
+import { Services, loadServices } from '../services/catalog';
+import { ServiceFileError, ServiceSpec } from '../services/service';
+import { findRepoRoot, replaceDirectory, synthesizeEnvironment } from '../synth';
 import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf } from './args';
 import { GateDecision } from './decide';
 import { runGate } from './gate';
 import { commitPaths, uncommittedChanges } from './git';
-import { Change, EffectiveSettings, UsageError, describeStatus, endCanaryByHand, settingsOf, startCanary, statusOf, withOverrides } from './plan';
+import {
+  Change, UsageError, describeStatus, endCanaryByHand, initialState, serviceNamed, startCanary, statusOf, withOverrides,
+} from './plan';
 import { Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
-import { StateError, parseRolloutState, renderRolloutState } from './state';
-import { Rollouts, loadRollouts, rolloutFile, writeRolloutState } from './store';
 
 /** What the CLI may touch: tests pass their own. */
 export interface CliIo {
@@ -57,7 +63,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const command = parseCommand(argv);
     return await execute(command, io);
   } catch (error) {
-    const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError;
+    const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError || error instanceof ServiceFileError;
     const code = error instanceof UsageError ? error.code : known ? 'config' : 'unexpected';
     const message = error instanceof Error ? error.message : String(error);
     if (json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
@@ -72,23 +78,27 @@ async function execute(command: Command, io: CliIo): Promise<number> {
     return EXIT.done;
   }
   const root = findRepoRoot(io.cwd);
+  // the services are data: the files under services/ say which exist
+  const services = loadServices(root, ENVIRONMENT_NAMES);
+  const service = command.service === undefined ? undefined : serviceNamed(services, command.service);
   // a dry run too: it exits as the real run would
   if (command.verb !== 'status' && command.commit) refuseUncommittedChanges(root);
-  const rollouts = loadRollouts(root, command.env);
+  if (command.verb === 'init') return init(command, root, services, io);
+  const rollouts = loadRollouts(root, command.env, services);
   switch (command.verb) {
     case 'status': {
-      const services = command.service ? [command.service] : (Object.keys(SERVICES) as ServiceName[]);
-      const statuses = services.map(s => statusOf(command.env, rollouts[s]));
+      const names = service ? [service.name] : Object.keys(services);
+      const statuses = names.map(name => statusOf(command.env, rollouts[name], services[name]));
       io.stdout(command.json ? `${JSON.stringify({ env: command.env, services: statuses })}\n` : `${statuses.map(describeStatus).join('\n')}\n`);
       return EXIT.done;
     }
     case 'start':
-      return applyByHand(startCanary(rollouts[command.service], command.image, io.now()), command, root, rollouts, io);
+      return applyByHand(startCanary(rollouts[command.service], command.image, io.now(), services[command.service]), command, root, rollouts, io);
     case 'promote':
     case 'rollback':
       return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, rollouts, io);
     case 'advance':
-      return advance(command, root, rollouts, io);
+      return advance(command, root, services[command.service], rollouts, io);
   }
 }
 
@@ -126,14 +136,15 @@ function applyByHand(change: Change, command: Extract<Command, { verb: 'start' |
  * `canary advance`: measure, decide, write. Nothing is queried without a canary or while it dwells; holds write only
  * the state file (history and counters), every other decision the state file and dist/.
  */
-async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, rollouts: Rollouts, io: CliIo): Promise<number> {
+async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, service: ServiceSpec, rollouts: Rollouts,
+  io: CliIo): Promise<number> {
   const state = rollouts[command.service];
   const url = prometheusUrlOf(command.prometheusUrl, io.env?.prometheusUrl);
-  const settings: EffectiveSettings = withOverrides(settingsOf(state), command.overrides);
+  const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const { analysis } = settings;
   const now = io.now();
   const { stage, queries, outcome, result } = await runGate({
-    state, settings, now, prometheus: { url, ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}) },
+    state, service, settings, now, prometheus: { url, ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}) },
   });
   const applied: Outcome = result.change
     ? applyChange(root, command.env, rollouts, result.change, {
@@ -151,6 +162,129 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
   io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeGate(report)}\n`);
   if (io.env?.stepSummaryFile) fs.appendFileSync(io.env.stepSummaryFile, gateSummaryMarkdown(report));
   return exitCodeOf(result.decision);
+}
+
+/** What `canary init` reports: the service, where it was onboarded, and what changed. */
+export interface InitReport extends Outcome {
+  readonly service: string;
+  readonly envs: readonly EnvironmentName[];
+  readonly decision: 'init';
+  /** The image stable runs. */
+  readonly image: string;
+  /** The state files written (or, in a dry run, that would be). */
+  readonly files: readonly string[];
+  /**
+   * The environments whose dist/ is not rendered yet, each with the services that still have no state file there (an
+   * environment is onboarded one service at a time, and rendered once every service has its state).
+   */
+  readonly pending: Readonly<Record<EnvironmentName, readonly string[]>>;
+}
+
+/**
+ * `canary init`: writes the first state file of a service in each environment asked for, re-synthesizes their dist/
+ * from the complete rollout state in memory, and with `--commit` commits all of it as one commit. An environment where
+ * other services have no state file yet (a new one, onboarded one service at a time) only gets the state file; its
+ * dist/ is rendered by the init that completes it. When synth, a write or the commit fails, the state files are
+ * removed again and every dist/<env> is put back as it was.
+ *
+ * @throws {@link UsageError} (code `exists`) when a state file of the service already exists in one of the
+ *   environments, or (code `usage`) when the image is not pinned or not of the service's repository
+ */
+function init(command: Extract<Command, { verb: 'init' }>, root: string, services: Services, io: CliIo): number {
+  const spec = services[command.service];
+  const files = command.envs.map(env => rolloutFile(env, command.service));
+  const existing = files.filter(file => fs.existsSync(path.join(root, file)));
+  if (existing.length > 0) {
+    throw new UsageError(`${command.service} already has rollout state: ${existing.join(', ')} exists; release a new image with canary start, `
+      + `or name with --env an environment it has none in (${ENVIRONMENT_NAMES.join(', ')})`, 'exists');
+  }
+  const state = initialState(spec, command.image);
+  // the new files must be ones the next run can read
+  const problems = problemsWithService(state, spec);
+  if (problems.length > 0) throw new StateError(files[0], problems);
+  parseRolloutState(renderRolloutState(state), files[0], command.service);
+  // the other services' state as the files say, then this one's: what synth renders each environment from
+  const others: Services = Object.fromEntries(Object.entries(services).filter(([name]) => name !== command.service));
+  const plans = command.envs.map(env => {
+    const missing = Object.keys(others).filter(name => !fs.existsSync(path.join(root, rolloutFile(env, name))));
+    if (missing.length > 0) return { env, missing };
+    // without other services there may be no rollout/<env>/ yet
+    const rollouts = Object.keys(others).length > 0 ? loadRollouts(root, env, others) : {};
+    return { env, missing, rollouts: { ...rollouts, [command.service]: state } };
+  });
+  const pending = Object.fromEntries(plans.filter(plan => plan.missing.length > 0).map(plan => [plan.env, plan.missing]));
+  const report = (outcome: Outcome): InitReport => ({
+    service: command.service, envs: command.envs, decision: 'init', image: command.image, files, pending, ...outcome,
+  });
+  if (command.dryRun) {
+    io.stdout(describeInit(report({ dryRun: true, changed: [], commit: null }), command.json));
+    return EXIT.done;
+  }
+  const rendered = plans.flatMap(plan => (plan.rollouts ? [{ env: plan.env, rollouts: plan.rollouts }] : []));
+  const changed = [...files, ...rendered.map(plan => `dist/${plan.env}`)];
+  const backup = backUpDist(root, rendered.map(plan => plan.env));
+  const written: string[] = [];
+  try {
+    // dist/<env>/ first: a failed synth leaves no state file behind
+    for (const plan of rendered) synthesizeEnvironment(root, plan.env, plan.rollouts);
+    for (const env of command.envs) written.push(writeRolloutState(root, env, state));
+    const commit = command.commit ? commitPaths(root, changed, initCommitMessage(spec, command.envs, state, pending)) : null;
+    backup.discard();
+    io.stdout(describeInit(report({ dryRun: false, changed, commit }), command.json));
+    return EXIT.done;
+  } catch (error) {
+    for (const file of written) fs.rmSync(path.join(root, file), { force: true });
+    backup.restore();
+    throw error;
+  }
+}
+
+/** The commit message of `canary init`; `pending` as {@link InitReport.pending}. */
+export function initCommitMessage(service: ServiceSpec, envs: readonly EnvironmentName[], state: RolloutState,
+  pending: InitReport['pending'] = {}): string {
+  const lines = [
+    `canary(${service.name}, ${envs.join(', ')}): init ${state.stable.image} as stable`,
+    '',
+    `onboarded ${service.name} (${service.file}) with stable ${state.stable.image} and no canary; its steps, SLO and analysis `
+      + `are those of ${service.file}`,
+    ...Object.entries(pending).map(([env, missing]) => `dist/${env} is not rendered yet: no state in ${env} for ${missing.join(', ')}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function describeInit(r: InitReport, json: boolean): string {
+  if (json) return `${JSON.stringify(r)}\n`;
+  const where = `${r.service} in ${r.envs.join(', ')} with stable ${r.image}`;
+  const waiting = Object.entries(r.pending).map(([env, missing]) =>
+    `; dist/${env} is rendered once every service has state there (canary init --env ${env} for ${missing.join(', ')})`).join('');
+  if (r.dryRun) return `dry run: would onboard ${where} (${r.files.join(', ')})${waiting}; nothing changed\n`;
+  return `onboarded ${where}; wrote ${r.changed.join(', ')}${waiting}${r.commit ? `; committed ${r.commit}` : ''}\n`;
+}
+
+/**
+ * A copy of `dist/<env>/` of each environment, beside `dist/`, to put back when a change that re-synthesized them
+ * fails: a synth from the state before `canary init` is no way back, since the new service's file is already there.
+ */
+function backUpDist(root: string, envs: readonly EnvironmentName[]): { readonly restore: () => void; readonly discard: () => void } {
+  // `.dist-*` is where synth stages too: ignored by git, on the same file system as dist/
+  const dir = path.join(root, `.dist-backup-${randomBytes(4).toString('hex')}`);
+  for (const env of envs) {
+    const from = path.join(root, 'dist', env);
+    if (fs.existsSync(from)) fs.cpSync(from, path.join(dir, env), { recursive: true });
+  }
+  const discard = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  return {
+    restore: () => {
+      for (const env of envs) {
+        const target = path.join(root, 'dist', env);
+        const saved = path.join(dir, env);
+        if (fs.existsSync(saved)) replaceDirectory(target, saved);
+        else fs.rmSync(target, { recursive: true, force: true });
+      }
+      discard();
+    },
+    discard,
+  };
 }
 
 /** Options of {@link applyChange}. */

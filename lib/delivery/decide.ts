@@ -1,9 +1,10 @@
 import { Duration } from 'cdk8s';
 import { goDuration } from '../private/units';
-import { parseDuration } from './duration';
+import { parseDuration } from '../rollout/duration';
 import { MeasureOutcome } from './measure';
-import { Change, EffectiveSettings, UsageError, appendHistory, endCanary } from './plan';
-import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from './state';
+import { EffectiveSettings } from '../rollout/settings';
+import { Change, UsageError, appendHistory, endCanary } from './plan';
+import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from '../rollout/state';
 
 /** What the gate decided; `none` when no canary is in flight. */
 export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
@@ -36,7 +37,7 @@ export type Stage =
 /** Everything one gate decision depends on. */
 export interface DecideInput {
   readonly state: RolloutState;
-  /** Defaults, overridden by the state file, overridden by this run's flags. */
+  /** Defaults, overridden by the service file, the state file, then this run's flags (settingsOf, then withOverrides). */
   readonly settings: EffectiveSettings;
   /** The end of the analysis window. */
   readonly now: Date;

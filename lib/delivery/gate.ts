@@ -1,15 +1,18 @@
+import { parseDuration } from '../rollout/duration';
+import { EffectiveSettings } from '../rollout/settings';
+import { RolloutState } from '../rollout/state';
+import { ServiceSpec } from '../services/service';
 import { GateResult, Stage, decide, stageOf } from './decide';
-import { parseDuration } from './duration';
 import { MeasureOutcome, measure } from './measure';
-import { EffectiveSettings } from './plan';
 import { queryValue } from './prometheus';
 import { GateQueries, gateQueries } from './queries';
-import { RolloutState } from './state';
 
 /** What one run of the gate is about. */
 export interface GateInput {
   readonly state: RolloutState;
-  /** Defaults, overridden by the state file, overridden by this run's flags. */
+  /** The state's service file: where the service runs and, for `metrics: http`, what its own metrics are called. */
+  readonly service: ServiceSpec;
+  /** Defaults, overridden by the service file, the state file, then this run's flags. */
   readonly settings: EffectiveSettings;
   /** The end of the analysis window, and the evaluation time of every query. */
   readonly now: Date;
@@ -41,12 +44,12 @@ export interface GateRun {
  * dwells. Writes nothing: the state to write is the result's `change`.
  */
 export async function runGate(input: GateInput): Promise<GateRun> {
-  const { state, settings, now } = input;
+  const { state, service, settings, now } = input;
   const { slo, analysis } = settings;
   const stage = stageOf(state, settings, now);
   const queries = state.canary ? gateQueries({
-    metrics: analysis.metrics, service: state.service, window: analysis.window,
-    p99: slo.p99LatencyMs !== undefined, baseline: analysis.baseline.enabled,
+    metrics: analysis.metrics, service: state.service, namespace: service.namespace, window: analysis.window,
+    p99: slo.p99LatencyMs !== undefined, baseline: analysis.baseline.enabled, ...(service.metrics.http ? { http: service.metrics.http } : {}),
   }) : {};
   let outcome: MeasureOutcome | undefined;
   if (stage.kind === 'measure') {

@@ -1,5 +1,5 @@
 import { GateQueries, QueryName } from './queries';
-import { BaselineMeasurements, Measurements } from './state';
+import { BaselineMeasurements, Measurements } from '../rollout/state';
 
 /** The value of each query of a decision; null where Prometheus had no sample. */
 export type Samples = Readonly<Partial<Record<QueryName, number | null>>>;

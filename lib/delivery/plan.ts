@@ -1,33 +1,65 @@
-import { DELIVERY_DEFAULTS } from '../config/delivery';
-import { AnalysisSettings, HistoryEntry, RolloutState, SloSettings, imageProblem } from './state';
+import { DELIVERY_DEFAULTS } from '../rollout/defaults';
+import { EffectiveSettings, defined, settingsOf } from '../rollout/settings';
+import { AnalysisSettings, HistoryEntry, RolloutState, SloSettings, imageProblem } from '../rollout/state';
+import { initCommand, repositoryOf } from '../rollout/store';
+import { SERVICES_DIR, Services, serviceFile } from '../services/catalog';
+import { ServiceSpec } from '../services/service';
+
+/**
+ * Why the CLI refused a request (exit code 2), as `--json` reports it:
+ * - `usage`: bad arguments, an unknown service, uncommitted changes under `--commit`;
+ * - `config`: a configuration, service or state file that cannot be used;
+ * - `in-flight`: a canary is already in flight;
+ * - `not-in-flight`: no canary to promote or roll back;
+ * - `exists`: `init` would overwrite a state file.
+ */
+export type UsageErrorCode = 'usage' | 'config' | 'in-flight' | 'not-in-flight' | 'exists';
 
 /** A request the CLI cannot carry out: bad arguments, bad configuration, or a state that forbids it (exit code 2). */
 export class UsageError extends Error {
-  public constructor(message: string, public readonly code: 'usage' | 'config' | 'in-flight' | 'not-in-flight' = 'usage') {
+  public constructor(message: string, public readonly code: UsageErrorCode = 'usage') {
     super(message);
     this.name = 'UsageError';
   }
 }
 
-/** The settings a service's releases run with: the defaults, overridden by its state file. */
-export interface EffectiveSettings {
-  readonly steps: readonly number[];
-  readonly slo: SloSettings;
-  readonly analysis: AnalysisSettings;
+/**
+ * The service file of the service a command names.
+ *
+ * @throws {@link UsageError} when no file under services/ names it, listing those that do and how to onboard it
+ */
+export function serviceNamed(services: Services, name: string): ServiceSpec {
+  if (Object.hasOwn(services, name)) return services[name];
+  const known = Object.keys(services);
+  throw new UsageError(`--service must name a service with a file under ${SERVICES_DIR}/ (${known.join(', ') || 'none yet'}), `
+    + `got ${JSON.stringify(name)}; to onboard it, add ${serviceFile(name)} (${SERVICES_DIR}/schema.json says what it holds), then run `
+    + `\`${initCommand(name)}\``);
 }
 
-/** The fields of `o` that are set: an override that is null (in a state file) or undefined (a flag not given) is none. */
-function defined<T extends object>(o: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
+/**
+ * Checks an image a person names for a service (`init`, `start`): a reference pinned by tag or digest, of the
+ * repository the service's file names.
+ *
+ * @throws {@link UsageError} naming the flag, the image and what is allowed
+ */
+export function checkServiceImage(service: ServiceSpec, image: string, flag = '--image'): void {
+  const problem = imageProblem(image);
+  if (problem) throw new UsageError(`${flag} ${problem}`);
+  if (repositoryOf(image) !== service.image) {
+    throw new UsageError(`${flag} must be an image of ${service.image}, the repository ${service.file} names, got ${JSON.stringify(image)}; `
+      + `push the image there, or change 'image' in ${service.file}`);
+  }
 }
 
-/** Merges a state file's overrides over {@link DELIVERY_DEFAULTS}. */
-export function settingsOf(state: RolloutState): EffectiveSettings {
-  return {
-    steps: state.steps,
-    slo: { ...DELIVERY_DEFAULTS.slo, ...defined(state.slo) },
-    analysis: { ...DELIVERY_DEFAULTS.analysis, ...defined(state.analysis) },
-  };
+/**
+ * The first state of a service in an environment (`canary init`): stable runs `image`, no canary, no history, and no
+ * steps, SLO or analysis of its own, so that the service file's (or the defaults) apply.
+ *
+ * @throws {@link UsageError} when the image is not pinned or not of the service's repository
+ */
+export function initialState(service: ServiceSpec, image: string): RolloutState {
+  checkServiceImage(service, image);
+  return { service: service.name, stable: { image }, canary: null, history: [] };
 }
 
 /** Analysis settings a single run may override on the command line (`--window`, `--min-requests`, `--settle`, `--timeout`). */
@@ -60,22 +92,24 @@ export interface Change {
 }
 
 /**
- * Starts a canary of `image` at the first step.
+ * Starts a canary of `image` at the first of the service's steps ({@link settingsOf}: the state file's, else the
+ * service file's, else the defaults).
  *
- * @throws {@link UsageError} when a canary is already in flight, or the image is what stable already runs
+ * @param service the service file of the state's service
+ * @throws {@link UsageError} when a canary is already in flight, or the image is not pinned, not of the service's
+ *   repository, or what stable already runs
  */
-export function startCanary(state: RolloutState, image: string, now: Date): Change {
+export function startCanary(state: RolloutState, image: string, now: Date, service: ServiceSpec): Change {
   if (state.canary) {
     throw new UsageError(`a canary of ${state.service} is already in flight (${state.canary.image} at ${state.canary.weight}%); `
       + 'promote or roll it back before starting another', 'in-flight');
   }
-  const problem = imageProblem(image);
-  if (problem) throw new UsageError(`--image ${problem}`);
+  checkServiceImage(service, image);
   if (image === state.stable.image) {
     throw new UsageError(`${image} is what ${state.service} already runs as stable; build and push a new image first`);
   }
   const at = now.toISOString();
-  const weight = state.steps[0];
+  const weight = settingsOf(state, service).steps[0];
   const entry: HistoryEntry = {
     at, decision: 'start', by: 'cli', image, fromWeight: 0, toWeight: weight, reason: `canary ${image} started at ${weight}%`,
   };
@@ -159,9 +193,13 @@ export interface ServiceStatus {
   readonly lastDecision: HistoryEntry | null;
 }
 
-/** The status of one service. */
-export function statusOf(env: string, state: RolloutState): ServiceStatus {
-  const { slo, analysis, steps } = settingsOf(state);
+/**
+ * The status of one service, with the settings its releases run with ({@link settingsOf}).
+ *
+ * @param service the service file of the state's service
+ */
+export function statusOf(env: string, state: RolloutState, service: ServiceSpec): ServiceStatus {
+  const { slo, analysis, steps } = settingsOf(state, service);
   const canary = state.canary;
   const index = canary ? steps.indexOf(canary.weight) : -1;
   return {

@@ -1,10 +1,8 @@
 import { Duration } from 'cdk8s';
-import { ServiceName, Track } from '../../apps/contract';
-import { APPS_NAMESPACE } from '../charts/namespaces';
 import { goDuration } from '../private/units';
-import { HTTP_SLO_SELECTOR } from '../slo/recording-rules';
-import { parseDuration } from './duration';
-import { AnalysisSettings } from './state';
+import { parseDuration } from '../rollout/duration';
+import { AnalysisSettings } from '../rollout/state';
+import { APP_LABEL, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACK_LABEL, Track, httpTrafficSelector, toMillis, workloadName } from '../slo/vocabulary';
 
 /**
  * The PromQL of the SLO gate, for both metric sources. Pure: it only builds strings.
@@ -26,20 +24,23 @@ export type GateQueries = Readonly<Partial<Record<QueryName, string>>>;
 
 /** What the queries are about. */
 export interface QueryTarget {
-  /** The metric source: Istio's standard metrics, or the services' own `http_*` metrics. */
+  /** The metric source: Istio's standard metrics, or the service's own request metrics. */
   readonly metrics: AnalysisSettings['metrics'];
-  readonly service: ServiceName;
+  /** The service's name: its `app` label and the prefix of its workloads. */
+  readonly service: string;
+  /** The namespace the service runs in (its service file's `namespace`). */
+  readonly namespace: string;
+  /**
+   * The service's own request metrics, as its service file names them; required when `metrics` is `http`.
+   * @default - none: only `metrics: istio` can be queried
+   */
+  readonly http?: HttpMetrics;
   /** The analysis window in Prometheus notation, such as `5m`. */
   readonly window: string;
   /** Also query the 99th percentile (the SLO sets a p99 bound). */
   readonly p99: boolean;
   /** Also query stable's errors and latency (baseline comparison on). */
   readonly baseline: boolean;
-  /**
-   * The namespace the services run in.
-   * @default APPS_NAMESPACE
-   */
-  readonly namespace?: string;
 }
 
 interface Source {
@@ -57,22 +58,29 @@ interface Source {
 const quote = (value: string): string => JSON.stringify(value);
 
 function sourceOf(target: QueryTarget): Source {
-  const namespace = quote(target.namespace ?? APPS_NAMESPACE);
+  const namespace = quote(target.namespace);
   if (target.metrics === 'http') {
+    const http = target.http;
+    if (!http) {
+      throw new Error(`'http' must name the request metrics of ${target.service} when 'metrics' is "http" (its service file's metrics.http)`);
+    }
+    const traffic = httpTrafficSelector(http);
     return {
-      requests: 'http_requests_total',
-      codeLabel: 'status_code',
-      bucket: 'http_request_duration_seconds_bucket',
-      toMs: 1000,
-      served: track => `namespace=${namespace},app=${quote(target.service)},version=${quote(track)},${HTTP_SLO_SELECTOR}`,
+      requests: http.requests,
+      codeLabel: http.codeLabel,
+      bucket: `${http.duration}_bucket`,
+      toMs: toMillis(http),
+      served: track => [
+        `${NAMESPACE_LABEL}=${namespace}`, `${APP_LABEL}=${quote(target.service)}`, `${TRACK_LABEL}=${quote(track)}`, ...(traffic ? [traffic] : []),
+      ].join(','),
     };
   }
-  const workload = (reporter: string, track: Track): string =>
-    `reporter=${quote(reporter)},destination_workload_namespace=${namespace},destination_workload=${quote(`${target.service}-${track}`)}`;
+  const workload = (reporter: 'destination' | 'source', track: Track): string =>
+    `${ISTIO.reporter}=${quote(reporter)},${ISTIO.workloadNamespace}=${namespace},${ISTIO.workload}=${quote(workloadName(target.service, track))}`;
   return {
-    requests: 'istio_requests_total',
-    codeLabel: 'response_code',
-    bucket: 'istio_request_duration_milliseconds_bucket',
+    requests: ISTIO.requests,
+    codeLabel: ISTIO.code,
+    bucket: ISTIO.durationBucket,
     toMs: 1,
     served: track => workload('destination', track),
     called: track => workload('source', track),

@@ -1,8 +1,8 @@
 import { GateDecision, GateResult, HoldKind } from './decide';
 import { Samples } from './measure';
-import { EffectiveSettings } from './plan';
+import { EffectiveSettings } from '../rollout/settings';
 import { GateQueries } from './queries';
-import { BaselineMeasurements, Measurements } from './state';
+import { BaselineMeasurements, Measurements } from '../rollout/state';
 
 /** What a change did to the working tree. */
 export interface Outcome {

@@ -39,7 +39,7 @@ describe.each(ALL_ENVIRONMENTS)('Argo CD charts ($name)', env => {
 
   test('the project allows exactly the kinds the charts render, cluster-scoped and namespaced', () => {
     const project = find(argocd, 'AppProject', 'obs-canary').spec;
-    const rendered = [...charts.observability, ...charts.apps];
+    const rendered = [...charts.observability, ...Object.keys(stack.namespaces).flatMap(n => charts[n])];
     const key = (k: { group: string; kind: string }) => `${k.group}/${k.kind}`;
     const allowed = new Set([...project.clusterResourceWhitelist, ...project.namespaceResourceWhitelist].map(key));
     const needed = new Set(rendered.map(o => `${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.kind}`));
@@ -66,7 +66,7 @@ describe.each(ALL_ENVIRONMENTS)('Argo CD charts ($name)', env => {
   });
 
   test('kindsOf reads the construct tree', () => {
-    const kinds = kindsOf([stack.apps]);
+    const kinds = kindsOf([stack.namespaces.apps]);
     expect(kinds.cluster).toEqual([{ group: '', kind: 'Namespace' }]);
     expect(kinds.namespaced).toContainEqual({ group: 'networking.istio.io', kind: 'VirtualService' });
   });

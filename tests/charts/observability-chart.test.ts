@@ -45,9 +45,9 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
 
   test('Prometheus records the SLO rules and scrapes itself, every component and the apps', () => {
     const rules = configFile(objects, 'prometheus-config', 'rules.yml');
-    expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-istio', 'slo-http']);
+    expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-backend', 'slo-gateway']);
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
-    expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual(['prometheus', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'apps']);
+    expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual(['prometheus', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'services']);
   });
 
   test('promtool accepts the Prometheus configuration', () => {

@@ -14,7 +14,7 @@ const STAGING: EnvironmentEntry = {
   clusterName: 'staging',
   loki: { replicas: 2, retention: Duration.days(7) },
   objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },
-  apps: { host: 'flights.staging.example.com', stableReplicas: 1, ingressGateway: { selector: { app: 'staging-gateway' } } },
+  apps: { stableReplicas: 1, ingressGateway: { selector: { app: 'staging-gateway' } } },
 };
 
 describe('deepMerge', () => {
@@ -80,7 +80,7 @@ describe('defineEnvironments', () => {
     expect(staging.clusterName).toBe('staging');
     expect(staging.loki).toEqual({ ...prod.loki, replicas: 2, retention: Duration.days(7) });
     expect(staging.apps.stableReplicas).toBe(1);
-    expect(staging.apps.tlsCredentialName).toBe(prod.apps.tlsCredentialName);
+    expect(staging.apps.traceSamplingRatio).toBe(prod.apps.traceSamplingRatio);
     // a selector is replaced whole: the parent's `istio: ingressgateway` would otherwise still have to match
     expect(staging.apps.ingressGateway.selector).toEqual({ app: 'staging-gateway' });
     expect(staging.apps.ingressGateway.namespace).toBe(prod.apps.ingressGateway.namespace);
@@ -95,23 +95,26 @@ describe('defineEnvironments', () => {
     expect(prod.loki).toEqual(before);
   });
 
-  test('an extending entry can drop what it inherits: null removes prod\'s TLS, and the result is validated', () => {
-    const registry = defineEnvironments({ prod, staging: { ...STAGING, apps: { tlsCredentialName: null } } as EnvironmentEntry });
+  test('an extending entry can drop what it inherits: null removes prod\'s object storage, and the result is validated', () => {
+    const registry = defineEnvironments({ prod, staging: { ...STAGING, objectStorage: null, loki: { replicas: 1 } } as EnvironmentEntry });
     const staging = loadEnvironment('staging', registry);
-    expect(staging.apps).not.toHaveProperty('tlsCredentialName');
-    expect(staging.apps.host).toBe(prod.apps.host);
+    expect(staging).not.toHaveProperty('objectStorage');
+    expect(staging.grafana).toEqual(prod.grafana);
+    expect(() => loadEnvironment('staging', defineEnvironments({ prod, staging: { ...STAGING, objectStorage: null } as EnvironmentEntry })))
+      .toThrow('\'loki.replicas\' must be 1 unless \'objectStorage\' is set');
   });
 
   test('an environment may extend one that extends another', () => {
     const registry = defineEnvironments({
       prod,
       staging: STAGING,
-      preview: { name: 'preview', extends: 'staging', apps: { host: 'preview.example.com' } },
+      preview: { name: 'preview', extends: 'staging', apps: { meshSamplingPercent: 50 } },
     });
     const preview = loadEnvironment('preview', registry);
     expect(preview.clusterName).toBe('staging');
     expect(preview.loki.replicas).toBe(2);
-    expect(preview.apps.host).toBe('preview.example.com');
+    expect(preview.apps.meshSamplingPercent).toBe(50);
+    expect(preview.apps.stableReplicas).toBe(1);
     expect(preview.objectStorage).toEqual(loadEnvironment('staging', registry).objectStorage);
   });
 

@@ -1,16 +1,31 @@
 import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { SERVICES } from '../../apps/contract';
 import { CanaryService } from '../../lib/constructs/canary-service';
+import { ServiceContainer } from '../../lib/constructs/types';
 import { imageVersion } from '../../lib/constructs/private/service-deployment';
 import { TrafficSplit } from '../../lib/constructs/traffic-split';
 import { synth, testChart } from '../support/chart';
 import { find, ofKind } from '../support/manifest';
 
+const CONTAINER: ServiceContainer = {
+  port: 8081,
+  protocol: 'http',
+  readiness: { http: '/readyz' },
+  liveness: { http: '/healthz' },
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  writablePaths: [],
+  env: { LOG_LEVEL: 'info', APP_VERSION: { fieldRef: 'metadata.labels[\'version\']' } },
+  secretEnv: [],
+  resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(96), memoryLimit: Size.mebibytes(256) },
+  terminationGracePeriodSeconds: 30,
+  metricsScrape: { port: 8081, path: '/metrics' },
+};
+
 const BASE = {
-  contract: SERVICES.backend,
+  name: 'backend',
+  container: CONTAINER,
   stableImage: 'registry.example.com/backend:1.0.0',
-  otlpEndpoint: 'http://otel-collector.observability.svc.cluster.local:4317',
-  environmentName: 'local',
+  telemetry: { otlpEndpoint: 'http://otel-collector.observability.svc.cluster.local:4317', samplingRatio: 1, environment: 'local' },
 };
 
 function render(props: Partial<ConstructorParameters<typeof CanaryService>[2]> = {}) {
@@ -48,25 +63,29 @@ describe('CanaryService', () => {
       expect(service.url).toBe('http://backend.apps.svc.cluster.local:8081');
     });
 
-    test('the run contract: port, track, OTLP endpoint, parent-based sampling, resource attributes from the downward API', () => {
+    test('telemetry: OTLP gRPC endpoint, parent-based sampling, resource attributes from the downward API; the service\'s own variables', () => {
       expect(env).toMatchObject({
-        PORT: '8081', APP_VERSION: 'stable', LOG_LEVEL: 'info', OTEL_SERVICE_NAME: 'backend',
-        OTEL_EXPORTER_OTLP_ENDPOINT: BASE.otlpEndpoint, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1',
+        LOG_LEVEL: 'info', APP_VERSION: { fieldRef: { fieldPath: 'metadata.labels[\'version\']' } }, OTEL_SERVICE_NAME: 'backend',
+        OTEL_EXPORTER_OTLP_ENDPOINT: BASE.telemetry.otlpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1',
         POD_NAME: { fieldRef: { fieldPath: 'metadata.name' } }, NODE_NAME: { fieldRef: { fieldPath: 'spec.nodeName' } },
       });
-      expect(env.OTEL_RESOURCE_ATTRIBUTES).toBe('service.version=1.0.0,deployment.environment=local,'
+      expect(env.OTEL_RESOURCE_ATTRIBUTES).toBe('service.version=1.0.0,deployment.environment=local,obs_canary.track=stable,'
         + 'k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),k8s.node.name=$(NODE_NAME)');
       const names = container.env.map((e: any) => e.name);
       expect(names.indexOf('POD_NAME')).toBeLessThan(names.indexOf('OTEL_RESOURCE_ATTRIBUTES'));
+      // nothing of the demo's own run contract unless the service asks for it
+      expect(names).not.toContain('PORT');
     });
 
-    test('probes on the contract\'s health paths; restricted-level security; grace period above the shutdown budget', () => {
+    test('probes on the given paths; restricted-level security with the given uid; the given grace period', () => {
       expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
       expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
       expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(22);
+      expect(pod.terminationGracePeriodSeconds).toBe(30);
       expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.volumes).toBeUndefined();
     });
 
     test('scrape annotations for Istio\'s metrics merging, and the sidecar first', () => {
@@ -109,7 +128,7 @@ describe('CanaryService', () => {
       expect(deployment.spec.template.metadata.labels).toEqual({ app: 'backend', version: 'canary' });
       const container = deployment.spec.template.spec.containers[0];
       expect(container.image).toBe('registry.example.com/backend:1.1.0');
-      expect(container.env.find((e: any) => e.name === 'APP_VERSION').value).toBe('canary');
+      expect(container.env.find((e: any) => e.name === 'OTEL_RESOURCE_ATTRIBUTES').value).toContain('obs_canary.track=canary');
     });
 
     test('canary replicas follow the weight: 25 % of 4 stable replicas is one', () => {
@@ -146,25 +165,61 @@ describe('CanaryService', () => {
   });
 
   describe('props', () => {
-    test('expose: bound to the ingress gateway too, with health and metrics paths answered 404 there', () => {
-      const { all } = render({ contract: SERVICES.gateway, expose: { gateway: 'apps/flights', hosts: ['flights.example.com'] } });
-      const vs = find(all, 'VirtualService', 'gateway').spec;
-      expect(vs.gateways).toEqual(['apps/flights', 'mesh']);
-      expect(vs.hosts).toEqual(['gateway.apps.svc.cluster.local', 'flights.example.com']);
-      expect(vs.http[0]).toEqual({
-        name: 'not-outside', directResponse: { status: 404 },
-        match: ['/metrics', '/healthz', '/readyz'].map(uri => ({ uri: { exact: uri }, gateways: ['apps/flights'] })),
-      });
+    test('expose: on the Gateway only the listed paths, exact or prefix; everything else from there 404; the mesh unchanged', () => {
+      const { all } = render({ ...canary, expose: { gateway: 'apps/edge', hosts: ['api.example.com'], paths: ['/', '/api/*'] } });
+      const vs = find(all, 'VirtualService', 'backend').spec;
+      expect(vs.gateways).toEqual(['apps/edge', 'mesh']);
+      expect(vs.hosts).toEqual(['backend.apps.svc.cluster.local', 'api.example.com']);
+      expect(vs.http.map((h: any) => h.name)).toEqual(['canary-pin', 'weighted', 'not-exposed']);
+      expect(vs.http[1].match).toEqual([
+        { gateways: ['mesh'] }, { uri: { exact: '/' }, gateways: ['apps/edge'] }, { uri: { prefix: '/api/' }, gateways: ['apps/edge'] },
+      ]);
+      const pin = { 'x-canary': { exact: 'always' } };
+      expect(vs.http[0].match).toEqual([
+        { headers: pin, gateways: ['mesh'] }, { headers: pin, uri: { exact: '/' }, gateways: ['apps/edge'] },
+        { headers: pin, uri: { prefix: '/api/' }, gateways: ['apps/edge'] },
+      ]);
+      expect(vs.http[2]).toEqual({ name: 'not-exposed', match: [{ gateways: ['apps/edge'] }], directResponse: { status: 404 } });
     });
 
-    test('env, timeout, sampling, log level and resources', () => {
+    test('a service nothing like the demo: gRPC, TCP and gRPC probes, writable paths, secrets, command and args, no metrics, no telemetry', () => {
       const { all } = render({
-        env: { EXTRA: 'x' }, timeout: Duration.millis(2500), traceSamplingRatio: 0.1, logLevel: 'debug',
-        resources: { cpuRequestMillis: 1, cpuLimitMillis: 2, memoryRequest: Size.mebibytes(32), memoryLimit: Size.mebibytes(64) },
+        name: 'ledger',
+        telemetry: undefined,
+        container: {
+          ...CONTAINER, port: 9090, protocol: 'grpc', readiness: { grpc: true }, liveness: { tcp: true }, runAsUser: 65532, runAsGroup: 65532,
+          writablePaths: ['/tmp', '/var/cache/ledger'], env: { MODE: 'strict' }, secretEnv: [{ name: 'DB_URL', secret: 'ledger-db', key: 'url' }],
+          command: ['/ledger'], args: ['--listen=:9090'], metricsScrape: undefined, terminationGracePeriodSeconds: 60,
+        },
+      });
+      const deployment = find(all, 'Deployment', 'ledger-stable');
+      const pod = deployment.spec.template.spec;
+      const c = pod.containers[0];
+      expect(c.ports).toEqual([{ name: 'grpc', containerPort: 9090, protocol: 'TCP' }]);
+      expect(find(all, 'Service', 'ledger').spec.ports).toEqual([{ name: 'grpc', port: 9090, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' }]);
+      expect(c.readinessProbe).toMatchObject({ grpc: { port: 9090 } });
+      expect(c.livenessProbe).toMatchObject({ tcpSocket: { port: 'grpc' } });
+      expect(pod.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
+      expect(c.volumeMounts).toEqual([{ name: 'writable-0', mountPath: '/tmp' }, { name: 'writable-1', mountPath: '/var/cache/ledger' }]);
+      expect(pod.volumes).toEqual([{ name: 'writable-0', emptyDir: {} }, { name: 'writable-1', emptyDir: {} }]);
+      expect(c.env).toEqual([
+        { name: 'MODE', value: 'strict' }, { name: 'DB_URL', valueFrom: { secretKeyRef: { name: 'ledger-db', key: 'url' } } },
+      ]);
+      expect([c.command, c.args]).toEqual([['/ledger'], ['--listen=:9090']]);
+      expect(pod.terminationGracePeriodSeconds).toBe(60);
+      expect(Object.keys(deployment.spec.template.metadata.annotations).filter(k => k.startsWith('prometheus.io/'))).toEqual([]);
+    });
+
+    test('timeout, sampling and resources', () => {
+      const { all } = render({
+        timeout: Duration.millis(2500), telemetry: { ...BASE.telemetry, samplingRatio: 0.1 },
+        container: {
+          ...CONTAINER, resources: { cpuRequestMillis: 1, cpuLimitMillis: 2, memoryRequest: Size.mebibytes(32), memoryLimit: Size.mebibytes(64) },
+        },
       });
       const container = find(all, 'Deployment', 'backend-stable').spec.template.spec.containers[0];
       const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
-      expect(env).toMatchObject({ EXTRA: 'x', OTEL_TRACES_SAMPLER_ARG: '0.1', LOG_LEVEL: 'debug' });
+      expect(env).toMatchObject({ OTEL_TRACES_SAMPLER_ARG: '0.1' });
       expect(container.resources.limits).toEqual({ cpu: '2m', memory: '64Mi' });
       expect(find(all, 'VirtualService', 'backend').spec.http[0].timeout).toBe('2500ms');
     });

@@ -7,27 +7,36 @@ import { find, ofKind } from '../support/manifest';
 describe('IstioGateway', () => {
   const render = (props: Partial<ConstructorParameters<typeof IstioGateway>[2]> = {}) => {
     const chart = testChart('apps');
-    const gateway = new IstioGateway(chart, 'Ingress', { name: 'flights', hosts: ['flights.example.com'], selector: { istio: 'ingressgateway' }, ...props });
-    return { gateway, spec: find(synth(chart), 'Gateway', 'flights').spec };
+    const gateway = new IstioGateway(chart, 'Ingress', {
+      name: 'edge', listeners: [{ hosts: ['flights.example.com'] }], selector: { istio: 'ingressgateway' }, ...props,
+    });
+    return { gateway, spec: find(synth(chart), 'Gateway', 'edge').spec };
   };
 
   test('plain HTTP on port 80 for the hosts, on the selected ingress pods', () => {
     const { gateway, spec } = render();
-    expect(gateway.ref).toBe('apps/flights');
+    expect(gateway.ref).toBe('apps/edge');
     expect(spec).toEqual({ selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['flights.example.com'] }] });
   });
 
-  test('with a TLS credential: HTTPS on 443 and a redirect on 80', () => {
-    const { spec } = render({ tlsCredentialName: 'flights-tls' });
+  test('with a TLS credential: HTTPS on 443 and a redirect on 80, per certificate; plain hosts beside them', () => {
+    const { spec } = render({
+      listeners: [{ hosts: ['flights.example.com'], tlsCredentialName: 'flights-tls' }, { hosts: ['status.example.com'] }, { hosts: ['api.example.com'], tlsCredentialName: 'api-tls' }],
+    });
     expect(spec.servers).toEqual([
-      { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['flights.example.com'], tls: { httpsRedirect: true } },
-      { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['flights.example.com'], tls: { mode: 'SIMPLE', credentialName: 'flights-tls' } },
+      { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['status.example.com'] },
+      { port: { number: 80, name: 'http-redirect-0', protocol: 'HTTP' }, hosts: ['flights.example.com'], tls: { httpsRedirect: true } },
+      { port: { number: 443, name: 'https-0', protocol: 'HTTPS' }, hosts: ['flights.example.com'], tls: { mode: 'SIMPLE', credentialName: 'flights-tls' } },
+      { port: { number: 80, name: 'http-redirect-1', protocol: 'HTTP' }, hosts: ['api.example.com'], tls: { httpsRedirect: true } },
+      { port: { number: 443, name: 'https-1', protocol: 'HTTPS' }, hosts: ['api.example.com'], tls: { mode: 'SIMPLE', credentialName: 'api-tls' } },
     ]);
   });
 
-  test('fails without hosts or outside a namespaced chart', () => {
-    expect(() => render({ hosts: [] })).toThrow("[test/Ingress] 'hosts' must name at least one host, got []");
-    expect(() => new IstioGateway(new Chart(Testing.app(), 'c'), 'G', { name: 'g', hosts: ['h'], selector: {} })).toThrow('must be placed in a chart with a namespace');
+  test('fails without hosts, with a host served twice, or outside a namespaced chart', () => {
+    expect(() => render({ listeners: [] })).toThrow("[test/Ingress] 'listeners' must name at least one host, got []");
+    expect(() => render({ listeners: [{ hosts: ['a.example.com'] }, { hosts: ['a.example.com'], tlsCredentialName: 't' }] }))
+      .toThrow('[test/Ingress] each host must be served once, got ["a.example.com"] more than once');
+    expect(() => new IstioGateway(new Chart(Testing.app(), 'c'), 'G', { name: 'g', listeners: [{ hosts: ['h'] }], selector: {} })).toThrow('must be placed in a chart with a namespace');
   });
 });
 

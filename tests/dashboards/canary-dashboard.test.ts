@@ -117,11 +117,20 @@ describe('canaryDashboard', () => {
     expect(panelTitled(other, 'Observed canary traffic share (10m)').targets[0].expr).not.toContain('[5m]');
   });
 
-  test('defaults: namespace apps, the gate\'s window (5m) and traffic factor (0.5)', () => {
-    const { namespace: _n, ...rest } = OPTIONS;
-    const byDefault = canaryDashboard(rest);
-    expect(targetsOf(byDefault).map(t => t.target.expr)).toEqual(targetsOf(model).map(t => t.target.expr));
-    expect(steps(panelTitled(byDefault, 'Observed canary traffic share (5m)'))).toEqual(steps(panelTitled(model, 'Observed canary traffic share (5m)')));
+  test('defaults: the gate\'s window (5m) and traffic factor (0.5)', () => {
+    const explicit = dashboard({ window: '5m', canaryTrafficFactor: 0.5 });
+    expect(targetsOf(model).map(t => t.target.expr)).toEqual(targetsOf(explicit).map(t => t.target.expr));
+    expect(steps(panelTitled(model, 'Observed canary traffic share (5m)'))).toEqual(steps(panelTitled(explicit, 'Observed canary traffic share (5m)')));
+  });
+
+  test('the service names its workloads (<service>-stable, <service>-canary) and the callers\' destination service', () => {
+    const ledger = dashboard({
+      service: 'ledger', namespace: 'payments', stableImage: 'ghcr.io/example/ledger:3.0.0', canaryImage: 'ghcr.io/example/ledger:3.1.0',
+    });
+    const exprs = targetsOf(ledger).map(t => t.target.expr as string).filter(e => e.includes('istio_'));
+    const ofLedger = /destination_workload=~"ledger-stable\|ledger-canary"|destination_workload="ledger-canary"|destination_service_name="ledger"/;
+    expect(exprs.filter(e => !ofLedger.test(e))).toEqual([]);
+    expect(JSON.stringify(ledger)).not.toMatch(/gateway|"apps"|namespace=\\"apps/);
   });
 
   test('rows Release, Traffic, Errors, Latency, each line filling the 24 columns', () => {

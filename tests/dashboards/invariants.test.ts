@@ -1,15 +1,21 @@
 import { Grafana, dashboardDatasourceUids } from '../../lib/constructs/grafana';
 import { DATASOURCE_UIDS, lokiDatasource, prometheusDatasource, tempoDatasource } from '../../lib/constructs/grafana-datasources';
-import { DashboardModel, canaryDashboard, serviceOverviewDashboard } from '../../lib/dashboards';
+import { DashboardModel, serviceDashboards, serviceOverviewDashboard } from '../../lib/dashboards';
 import { walkProperties } from '../../lib/private/walk';
+import { QUOTES, WITH_LEDGER } from '../slo/services';
 import { synth, testChart } from '../support/chart';
-import { KNOWN_MACROS, Panel, concrete, overlapping, panelsOf, promtoolCheckExpressions, targetsOf } from './support';
+import { KNOWN_MACROS, Panel, concrete, overlapping, panelsOf, promtoolCheckExpressions, targetsOf, testRelease } from './support';
 
-const SLO = { successRatio: 0.95, p95LatencyMs: 300, p99LatencyMs: 800 };
+/**
+ * The dashboards of the repository's services, the ledger (Istio metrics only) and quotes (other metric names, in
+ * milliseconds), plus an overview of metrics without a route label.
+ */
+const SERVICES = serviceDashboards({ ...WITH_LEDGER, quotes: QUOTES }, testRelease);
 const DASHBOARDS: ReadonlyArray<[string, DashboardModel]> = [
-  ['canary gateway', canaryDashboard({ service: 'gateway', slo: SLO, canaryWeight: 10, stableImage: 'gateway:1', canaryImage: 'gateway:2' })],
-  ['canary backend, no canary', canaryDashboard({ service: 'backend', slo: SLO, canaryWeight: 0, stableImage: 'backend:1' })],
-  ['service overview', serviceOverviewDashboard({ services: ['gateway', 'backend'] })],
+  ...SERVICES.map(d => [`${d.folder}/${d.dashboard.uid}`, d.dashboard] as [string, DashboardModel]),
+  ['overview without route label', serviceOverviewDashboard({
+    service: 'plain', namespace: 'plain', metrics: { ...QUOTES.metrics.http!, routeLabel: undefined, ignoreRoutes: [] },
+  })],
 ];
 const PROVISIONED = Object.values(DATASOURCE_UIDS) as string[];
 const promql = (model: DashboardModel): string[] =>
@@ -105,18 +111,24 @@ describe('provisioned by the Grafana construct', () => {
   const all = [prometheusDatasource({ url: 'http://prometheus:9090', scrapeInterval: '30s' }), lokiDatasource({ url: 'http://loki:3100' }),
     tempoDatasource({ url: 'http://tempo:3200' })];
 
-  test('every dashboard is accepted and its datasources resolve', () => {
-    const chart = testChart();
-    const grafana = new Grafana(chart, 'Grafana', { datasources: all });
-    for (const [, dashboard] of DASHBOARDS) grafana.addDashboard({ folder: 'Canary', dashboard });
-    const configMap = synth(chart).find(o => o.metadata.name === 'grafana-dashboards-canary');
-    expect(Object.keys(configMap?.data ?? {}).sort()).toEqual(['canary-backend.json', 'canary-gateway.json', 'service-overview.json']);
+  test('the services\' dashboards cover every kind', () => {
+    expect(SERVICES.map(d => d.dashboard.uid)).toEqual(
+      ['canary-backend', 'svc-backend', 'canary-gateway', 'svc-gateway', 'canary-ledger', 'canary-quotes', 'svc-quotes']);
   });
 
-  test('without Loki provisioned, the service overview fails synth', () => {
+  test('every dashboard is accepted in its folder and its datasources resolve', () => {
+    const chart = testChart();
+    const grafana = new Grafana(chart, 'Grafana', { datasources: all });
+    for (const dashboard of SERVICES) grafana.addDashboard(dashboard);
+    const keys = (name: string): string[] => Object.keys(synth(chart).find(o => o.metadata.name === name)?.data ?? {}).sort();
+    expect(keys('grafana-dashboards-canary')).toEqual(['canary-backend.json', 'canary-gateway.json', 'canary-ledger.json', 'canary-quotes.json']);
+    expect(keys('grafana-dashboards-services')).toEqual(['svc-backend.json', 'svc-gateway.json', 'svc-quotes.json']);
+  });
+
+  test('without Loki provisioned, a service overview fails synth', () => {
     const chart = testChart();
     const grafana = new Grafana(chart, 'Grafana', { datasources: all.filter(d => d.uid !== 'loki') });
-    grafana.addDashboard({ folder: 'Services', dashboard: DASHBOARDS[2][1] });
-    expect(() => synth(chart)).toThrow('dashboard Services/service-overview.json uses datasource uid "loki", which is not provisioned');
+    grafana.addDashboard(SERVICES.find(d => d.dashboard.uid === 'svc-gateway')!);
+    expect(() => synth(chart)).toThrow('dashboard Services/svc-gateway.json uses datasource uid "loki", which is not provisioned');
   });
 });

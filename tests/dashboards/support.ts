@@ -1,3 +1,5 @@
+import type { CanaryRelease } from '../../lib/dashboards';
+
 /** A panel of a dashboard model, as the tests read it. */
 export type Panel = Record<string, any>;
 
@@ -34,7 +36,6 @@ const CONCRETE: Readonly<Record<string, string>> = {
   $__rate_interval: '2m',
   $__interval: '30s',
   $__range: '1h',
-  $service: 'gateway',
   $level: '.+',
 };
 
@@ -56,3 +57,11 @@ export const KNOWN_MACROS = Object.keys(CONCRETE).filter(k => k.startsWith('$__'
 
 /** Moved to tests/support/promtool.ts beside promtoolCheckConfig; re-exported for the dashboard tests. */
 export { promtoolCheckExpressions } from '../support/promtool';
+
+/** A release for every service: gateway with a canary at 10 %, every other service without one. */
+export function testRelease(service: string): CanaryRelease {
+  const slo = { successRatio: 0.95, p95LatencyMs: 300, p99LatencyMs: 800 };
+  return service === 'gateway'
+    ? { slo, canaryWeight: 10, stableImage: 'gateway:1', canaryImage: 'gateway:2' }
+    : { slo, canaryWeight: 0, stableImage: `${service}:1` };
+}

@@ -8,6 +8,20 @@ describe('parseCommand', () => {
     expect(parseCommand(['status', '--service', 'backend', '--env', 'prod', '--json'])).toEqual({ verb: 'status', env: 'prod', json: true, service: 'backend' });
   });
 
+  test('any service a file could name: which exist is the shell\'s to check', () => {
+    expect(parseCommand(['status', '--service', 'ledger'])).toEqual({ verb: 'status', env: 'local', json: false, service: 'ledger' });
+    expect(parseCommand(['promote', '--service', 'payments-api-2'])).toMatchObject({ verb: 'promote', service: 'payments-api-2' });
+  });
+
+  test('init: every environment unless --env names one', () => {
+    expect(parseCommand(['init', '--service', 'ledger', '--image', 'r/ledger:1'])).toEqual({
+      verb: 'init', service: 'ledger', image: 'r/ledger:1', envs: ENVIRONMENT_NAMES, json: false, dryRun: false, commit: false,
+    });
+    expect(parseCommand(['init', '--service', 'ledger', '--image', 'r/ledger:1', '--env', 'prod', '--dry-run', '--json', '--commit'])).toEqual({
+      verb: 'init', service: 'ledger', image: 'r/ledger:1', envs: ['prod'], json: true, dryRun: true, commit: true,
+    });
+  });
+
   test('start with every flag', () => {
     expect(parseCommand(['start', '--service', 'gateway', '--image', 'r/g:2', '--dry-run', '--commit', '--json']))
       .toEqual({ verb: 'start', env: 'local', json: true, service: 'gateway', image: 'r/g:2', dryRun: true, commit: true });
@@ -48,21 +62,28 @@ describe('parseCommand', () => {
   });
 
   test.each([
-    [[], 'missing verb, expected one of status, start, advance, promote, rollback, help'],
-    [['--env', 'prod'], 'missing verb, expected one of status, start, advance, promote, rollback, help'],
-    [['frob'], 'unknown verb "frob", expected one of status, start, advance, promote, rollback, help'],
-    [['frob', '--help'], 'unknown verb "frob", expected one of status, start, advance, promote, rollback, help'],
-    [['help', 'frob'], 'unknown verb "frob", expected one of status, start, advance, promote, rollback, help'],
+    [[], 'missing verb, expected one of init, status, start, advance, promote, rollback, help'],
+    [['--env', 'prod'], 'missing verb, expected one of init, status, start, advance, promote, rollback, help'],
+    [['frob'], 'unknown verb "frob", expected one of init, status, start, advance, promote, rollback, help'],
+    [['frob', '--help'], 'unknown verb "frob", expected one of init, status, start, advance, promote, rollback, help'],
+    [['help', 'frob'], 'unknown verb "frob", expected one of init, status, start, advance, promote, rollback, help'],
     [['help', 'status', 'extra'], 'unexpected argument "extra"'],
     [['status', '--env', 'staging'], `--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got "staging"`],
-    [['status', '--service', 'frontend'], '--service must be one of gateway, backend, got "frontend"'],
+    [['status', '--service', 'Front_End'], '--service must be a service name (lower-case letters, digits and "-", such as payments-api), got "Front_End"'],
+    [['start', '--service', '../gateway', '--image', 'x:1'], '--service must be a service name'],
+    [['start', '--service', '', '--image', 'x:1'], '--service must be a service name'],
+    [['init', '--service', 'ledger'], 'init needs --image, the image stable runs from the start (pinned by tag or digest)'],
+    [['init', '--image', 'x:1'], 'init needs --service S, a service with a file under services/ (see canary status)'],
+    [['init', '--service', 'ledger', '--image', 'x:1', '--env', 'staging'], `--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got "staging"`],
+    [['init', '--service', 'ledger', '--image', 'x:1', '--reason', 'x'], '--reason does not apply to init (see canary init --help)'],
+    [['init', '--service', 'ledger', '--image', 'x:1', '--window', '5m'], '--window does not apply to init'],
     [['status', '--image', 'x:1'], '--image does not apply to status (see canary status --help)'],
-    [['start', '--image', 'x:1'], 'start needs --service (gateway or backend)'],
+    [['start', '--image', 'x:1'], 'start needs --service S, a service with a file under services/ (see canary status)'],
     [['start', '--service', 'gateway'], 'start needs --image'],
     [['start', '--service', 'gateway', '--image', 'x:1', 'extra'], 'unexpected argument "extra"'],
     [['status', '--bogus'], "Unknown option '--bogus'"],
     [['constructor'], 'unknown verb "constructor"'],
-    [['advance'], 'advance needs --service (gateway or backend)'],
+    [['advance'], 'advance needs --service S, a service with a file under services/'],
     [['promote', '--image', 'x:1', '--service', 'gateway'], '--image does not apply to promote'],
     [['start', '--service', 'gateway', '--image', 'x:1', '--window', '5m'], '--window does not apply to start'],
     [['rollback', '--service', 'gateway', '--prometheus-url', 'http://p'], '--prometheus-url does not apply to rollback'],

@@ -2,18 +2,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { USAGE, Verb, helpOf } from '../../lib/delivery/args';
-import { CliIo, runCli } from '../../lib/delivery/cli';
+import { CliRun, cliIn } from '../support/cli';
 
-const VERBS = 'status, start, advance, promote, rollback, help';
+const VERBS = 'init, status, start, advance, promote, rollback, help';
 const SYNTAX_RULE = 'whole numbers, each with one of the units y, w, d, h, m, s, ms, largest first and each at most once (or 0 alone)';
 
 /** Runs the CLI in this process, capturing what it prints; `cwd` only matters past the argument parsing. */
-async function cli(argv: readonly string[], cwd = os.tmpdir()): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { cwd, stdout: t => (stdout += t), stderr: t => (stderr += t), now: () => new Date('2026-11-01T12:00:00Z') };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+function cli(argv: readonly string[], cwd = os.tmpdir()): Promise<CliRun> {
+  return cliIn(cwd, argv);
 }
 
 describe('canary without a verb, and the overview', () => {
@@ -33,6 +29,7 @@ describe('canary without a verb, and the overview', () => {
 
   test('the overview has every verb\'s synopsis and summary, every flag, the duration rule and the exit codes', () => {
     for (const line of [
+      '  init --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]\n      onboard a service: ',
       '  status [--service S] [--env E] [--json]',
       '  start --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]',
       '  advance --service S [--env E] [--prometheus-url URL] [--window D] [--min-requests N] [--settle D] [--timeout D]\n'
@@ -48,6 +45,11 @@ describe('canary without a verb, and the overview', () => {
     expect(USAGE.split('\n').filter(line => line.length > 120)).toEqual([]);
   });
 
+  test('names no service: the services are the files under services/', () => {
+    expect(USAGE).toContain('--service S            the service: a service with a file under services/ (services/S.yaml)');
+    expect(USAGE).not.toMatch(/gateway|backend/);
+  });
+
   test.each([[['frob']], [['frob', '--help']], [['help', 'frob']], [['constructor', '--service', 'gateway']]])('%j exits 2 listing the verbs', async argv => {
     const result = await cli(argv);
     expect(result.code).toBe(2);
@@ -59,31 +61,47 @@ describe('canary without a verb, and the overview', () => {
 describe('the help of each verb', () => {
   /** What each verb's help must say, and what belongs to other verbs only. */
   const CASES: ReadonlyArray<readonly [Verb, readonly string[], readonly string[]]> = [
+    ['init', [
+      'usage: canary init --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]\n\nonboard a service that has a file under '
+        + 'services/: write its first state file, rollout/E/S.yaml, in every environment\n(or only in E), with IMAGE as stable,',
+      'Add services/S.yaml first; release new images afterwards\nwith canary start.',
+      '  --service S            the service: one with a file under services/ (services/S.yaml) and no state file yet (required)',
+      '  --image IMAGE          the image stable runs from the start: of the repository its service file names, pinned by tag\n'
+        + '                         or digest (required)',
+      '  --env E                only this environment: one of local, prod (default: every environment)',
+      '  --commit               commit the state files and dist/ of each environment written as one commit; needs a clean\n'
+        + '                         working tree',
+      '  0  written (with --dry-run: would write; nothing changed)',
+      '  2  usage or configuration error, a service without a file under services/, a state file that already exists, an image',
+      '  1  unexpected failure (synth or git failed): the state files and dist/ are put back',
+    ], ['--window', '--reason', '  3  ', 'durations (D)']],
     ['status', [
       'usage: canary status [--service S] [--env E] [--json]\n\nshow stable and canary of each service (or one)\n',
-      '  --service S            show only this service: gateway or backend (default: every service)',
+      '  --service S            show only this service, one with a file under services/ (default: every service)',
       '  --env E                environment: one of local, prod (default local)',
       '  --json                 print one JSON object (errors too)',
       'exit codes:\n  0  shown\n  2  usage or configuration error',
     ], ['--commit', '--image', 'durations (D)']],
     ['start', [
       'usage: canary start --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]\n',
-      '  --service S            the service: gateway or backend (required)',
-      '  --image IMAGE          the image to release as canary, pinned by tag or digest (required)',
+      '  --service S            the service: a service with a file under services/ (services/S.yaml) (required)',
+      '  --image IMAGE          the image to release as canary: of the repository its service file names, pinned by tag or\n'
+        + '                         digest (required)',
       '  --dry-run              print what would change; change nothing',
       '  --commit               commit the state file (and dist/ when it changed) as one commit; needs a clean working tree',
-      '  2  usage or configuration error, an image that is not pinned or is what stable runs, a canary already in flight',
+      '  2  usage or configuration error, an image that is not pinned, not of the service\'s repository or what stable runs, a',
       '  1  unexpected failure',
     ], ['--window', '--reason', '  3  ']],
     ['advance', [
       'usage: canary advance --service S [--env E] [--prometheus-url URL] [--window D] [--min-requests N] [--settle D]\n'
         + '                      [--timeout D] [--dry-run] [--json] [--commit]\n\nthe SLO gate: ',
       '  --prometheus-url URL   Prometheus base URL (default: $PROMETHEUS_URL)',
-      '  --window D             analysis window, longer than 0 (default: the state file\'s analysis.window, else 5m)',
-      'a window needs for a verdict (default: the state file\'s\n                         analysis.minRequests, else 100)',
+      '  --window D             analysis window, longer than 0 (default: analysis.window of the state file, else of the service\n'
+        + '                         file, else 5m)',
+      'a window needs for a verdict (default: analysis.minRequests of the\n                         state file, else of the service file, else 100)',
       '  --settle D             time after a weight change before a window may start, 0s or longer',
-      'analysis.settle, else 1m)',
-      'analysis.queryTimeout, else 10s)',
+      'analysis.settle of\n                         the state file, else of the service file, else 1m)',
+      'analysis.queryTimeout of the state file, else of the service file, else 10s)',
       '  --dry-run              print the PromQL, the numbers and the decision; change nothing; exit as the real run would',
       'durations (D) are written as Prometheus reads them',
       '  0  advanced, promoted, or nothing in flight\n  3  held: dwelling,',
@@ -108,6 +126,7 @@ describe('the help of each verb', () => {
     for (const text of saysNot) expect(help).not.toContain(text);
     expect(help).toContain('\n  -h, --help             print this help\n');
     expect(help.split('\n').filter(line => line.length > 120)).toEqual([]);
+    expect(help).not.toMatch(/gateway|backend/);
   });
 
   test.each(CASES.map(([verb]) => verb))('canary %s --help, -h and canary help %s print it and exit 0, required flags missing or not', async verb => {
@@ -158,7 +177,9 @@ describe('durations in a state file', () => {
   beforeAll(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-durations-'));
     fs.writeFileSync(path.join(root, 'cdk8s.yaml'), 'language: typescript\n');
-    fs.cpSync(path.join(__dirname, '..', '..', 'rollout', 'local'), path.join(root, 'rollout', 'local'), { recursive: true });
+    for (const dir of ['services', path.join('rollout', 'local')]) {
+      fs.cpSync(path.join(__dirname, '..', '..', dir), path.join(root, dir), { recursive: true });
+    }
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 

@@ -22,9 +22,10 @@ describe('canary CLI: start and status', () => {
   test('status lists every service of the environment', () => {
     const result = canary('status');
     expect(result.status).toBe(0);
+    // the services of the files under services/, in name order
     expect(result.stdout).toBe([
-      'local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0; no canary in flight',
       'local/backend: stable ghcr.io/example/obs-canary-backend:0.1.0; no canary in flight',
+      'local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0; no canary in flight',
       '',
     ].join('\n'));
     const json = JSON.parse(canary('status', '--env', 'prod', '--service', 'backend', '--json').stdout);
@@ -111,7 +112,10 @@ describe('canary CLI: start and status', () => {
   });
 
   test('usage errors exit 2 and change nothing', () => {
-    for (const args of [['start', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:latest'], ['start', '--service', 'web', '--image', 'x:1'], ['promote-everything']]) {
+    for (const args of [
+      ['start', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:latest'], ['start', '--service', 'web', '--image', 'x:1'],
+      ['start', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-gateway:0.2.0'], ['promote-everything'],
+    ]) {
       const result = canary(...args);
       expect([args, result.status]).toEqual([args, 2]);
       expect(result.stderr.startsWith('canary: ')).toBe(true);
@@ -123,7 +127,7 @@ describe('canary CLI: start and status', () => {
     const none = canary();
     expect(none.status).toBe(2);
     expect(none.stdout).toBe('');
-    expect(none.stderr.startsWith('canary: missing verb, expected one of status, start, advance, promote, rollback, help\n\n'
+    expect(none.stderr.startsWith('canary: missing verb, expected one of init, status, start, advance, promote, rollback, help\n\n'
       + 'usage: canary <verb> [options]\n')).toBe(true);
     for (const args of [['help'], ['--help']]) {
       const result = canary(...args);

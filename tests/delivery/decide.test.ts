@@ -1,15 +1,16 @@
 import { CLOCK_SKEW_TOLERANCE_MS, DecideInput, GateResult, decide, stageOf } from '../../lib/delivery/decide';
 import { MeasureOutcome } from '../../lib/delivery/measure';
-import { AnalysisOverrides, EffectiveSettings, UsageError, settingsOf, withOverrides } from '../../lib/delivery/plan';
-import { BaselineMeasurements, Measurements, RolloutState, SloSettings } from '../../lib/delivery/state';
-import { fixtureRollouts } from '../support/manifest';
+import { AnalysisOverrides, UsageError, withOverrides } from '../../lib/delivery/plan';
+import { EffectiveSettings, settingsOf } from '../../lib/rollout/settings';
+import { BaselineMeasurements, Measurements, RolloutState, SloSettings } from '../../lib/rollout/state';
+import { GATEWAY, fixtureState } from '../rollout/fixtures';
 
 // defaults: window 5m, settle 1m, minRequests 100, canaryTrafficFactor 0.5, maxFailedChecks 3, maxConsecutiveHolds 12,
 // baseline on with a 0.02 margin, success ratio ≥ 0.95, p95 ≤ 300 ms, p99 unchecked
 const CHANGED = Date.parse('2026-11-22T12:00:00.000Z');
 const READY = new Date(CHANGED + 6 * 60_000);
 const IMAGE = 'registry.example.com/obs-canary-gateway:2.0.0';
-const steady = fixtureRollouts('steady').gateway;
+const steady = fixtureState('steady');
 
 function inFlight(weight = 10, counters: { failedChecks?: number; consecutiveHolds?: number } = {}): RolloutState {
   return {
@@ -24,7 +25,7 @@ function inFlight(weight = 10, counters: { failedChecks?: number; consecutiveHol
 type More = { slo?: Partial<SloSettings>; baseline?: boolean };
 
 function settings(state: RolloutState, overrides: AnalysisOverrides = {}, more: More = {}): EffectiveSettings {
-  const s = withOverrides(settingsOf(state), overrides);
+  const s = withOverrides(settingsOf(state, GATEWAY), overrides);
   return {
     ...s,
     slo: { ...s.slo, ...more.slo },
@@ -223,9 +224,9 @@ describe('decide: advance and promote', () => {
 describe('stageOf', () => {
   const state = inFlight();
   test('none, dwelling with the time it ends, measure with the window start', () => {
-    expect(stageOf(steady, settingsOf(steady), READY)).toEqual({ kind: 'none' });
-    expect(stageOf(state, settingsOf(state), new Date(CHANGED))).toEqual({ kind: 'dwelling', window: '5m', readyAt: READY });
-    expect(stageOf(state, settingsOf(state), READY)).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(CHANGED + 60_000) });
+    expect(stageOf(steady, settingsOf(steady, GATEWAY), READY)).toEqual({ kind: 'none' });
+    expect(stageOf(state, settingsOf(state, GATEWAY), new Date(CHANGED))).toEqual({ kind: 'dwelling', window: '5m', readyAt: READY });
+    expect(stageOf(state, settingsOf(state, GATEWAY), READY)).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(CHANGED + 60_000) });
   });
 
   test('the window as the queries and the reasons write it: the largest whole unit', () => {
@@ -236,8 +237,8 @@ describe('stageOf', () => {
   });
 
   test('a weight change up to the clock skew tolerance in the future dwells; further is a configuration error', () => {
-    expect(stageOf(state, settingsOf(state), new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS)).kind).toBe('dwelling');
-    const future = () => stageOf(state, settingsOf(state), new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS - 1));
+    expect(stageOf(state, settingsOf(state, GATEWAY), new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS)).kind).toBe('dwelling');
+    const future = () => stageOf(state, settingsOf(state, GATEWAY), new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS - 1));
     expect(future).toThrow(UsageError);
     expect(future).toThrow("'canary.weightChangedAt' of gateway is 2026-11-22T12:00:00.000Z, in the future (now 2026-11-22T11:54:59.999Z); "
       + 'fix the clock of this machine or the state file');

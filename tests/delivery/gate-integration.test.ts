@@ -3,8 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { ServiceName } from '../../apps/contract';
-import { parseDuration } from '../../lib/delivery/duration';
+import { parseDuration } from '../../lib/rollout/duration';
 import { queryValue } from '../../lib/delivery/prometheus';
 import { StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
@@ -98,14 +97,14 @@ describe('canary advance against a real Prometheus', () => {
     public readonly inTurn = sequence();
 
     public readonly git = (...args: string[]): string => execFileSync('git', args, { cwd: this.dir, encoding: 'utf8' }).trim();
-    public readonly state = (service: ServiceName): any =>
+    public readonly state = (service: string): any =>
       parse(fs.readFileSync(path.join(this.dir, 'rollout', 'local', `${service}.yaml`), 'utf8'));
     public readonly distTree = (): Map<string, string> => readTree(path.join(this.dir, 'dist'));
     public readonly run = (command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
       runIn(this.dir, command, args, { PROMETHEUS_URL: this.prometheus.url, ...env });
     public readonly canary = (args: readonly string[], env?: Record<string, string>): Promise<Run> =>
       firstBundles('cli', () => this.run('node', [path.join(home, 'bin', 'canary.cjs'), ...args], env));
-    public readonly advance = (service: ServiceName, ...extra: string[]): Promise<Run> =>
+    public readonly advance = (service: string, ...extra: string[]): Promise<Run> =>
       this.canary(['advance', '--service', service, ...FLAGS, '--commit', '--json', ...extra]);
     /** Files of the last commit. */
     public readonly lastCommitFiles = (): string[] => this.git('show', '--name-only', '--format=', 'HEAD').split('\n').filter(Boolean);
@@ -121,7 +120,7 @@ describe('canary advance against a real Prometheus', () => {
       expect(this.git('status', '--porcelain')).toBe('');
     };
 
-    public readonly start = async (service: ServiceName, image: string): Promise<void> => {
+    public readonly start = async (service: string, image: string): Promise<void> => {
       const r = await this.canary(['start', '--service', service, '--image', image, '--commit', '--json']);
       expect([r.status, r.stderr]).toEqual([0, '']);
     };
@@ -131,13 +130,13 @@ describe('canary advance against a real Prometheus', () => {
      * holds only samples of this traffic, at least {@link MIN_SAMPLES} in every scrape job (Istio's and the service's
      * own, scraped at different times), and lies after the canary's last weight change (else the gate dwells).
      */
-    public readonly traffic = async (service: ServiceName, weight: number,
-      options: { totalRps?: number; canary?: Partial<TrackTraffic> } = {}): Promise<void> => {
+    public readonly traffic = async (service: string, weight: number,
+      options: { totalRps?: number; canary?: Partial<TrackTraffic>; namespace?: string } = {}): Promise<void> => {
       const total = options.totalRps ?? RPS;
       const epoch = this.target.setTraffic(service, {
         stable: { rps: (total * (100 - weight)) / 100, errorRatio: 0.002, latencyMs: 40 },
         canary: { rps: (total * weight) / 100, errorRatio: 0.002, latencyMs: 40, ...options.canary },
-      });
+      }, options.namespace);
       const epochs = `test_traffic_epoch{service="${service}"}[${WINDOW}]`;
       const full = `min(min_over_time(${epochs})) == ${epoch} and min(count_over_time(${epochs})) >= ${MIN_SAMPLES}`;
       // a slow answer under load is asked again, as a probe that has no answer yet
@@ -163,7 +162,7 @@ describe('canary advance against a real Prometheus', () => {
     // each pushed as it starts, so that afterAll stops it even when the other fails to start
     await Promise.all([0, 1].map(async () => targets.push(await MeshMetricsTarget.start())));
     // Istio's metrics, and a service's own where a scenario reads them (lane D's http_* one): fewer scrapes, less CPU
-    const scrapeJobs = (target: MeshMetricsTarget, ownMetricsOf: readonly ServiceName[]) => [
+    const scrapeJobs = (target: MeshMetricsTarget, ownMetricsOf: readonly string[]) => [
       { job_name: 'mesh', static_configs: [{ targets: [target.address] }] },
       ...ownMetricsOf.map(service => ({
         job_name: `http-${service}`, metrics_path: `/http/${service}`,
@@ -404,5 +403,26 @@ describe('canary advance against a real Prometheus', () => {
     expect(r.json.queries.canaryCallerErrors).toBeUndefined();
     expect(r.json.measurements).toMatchObject({ successRatio: expect.any(Number), p95Ms: 48.8 });
     expect(r.json.measurements.canaryRequests).toBeGreaterThan(0);
+  }), 120_000);
+
+  test.concurrent('a team\'s third service in its own namespace: init, start and advance like the demo\'s', laneC.inTurn(async () => {
+    const { git, state, canary, advance, traffic, start } = laneC;
+    // what a team adds: one service file (tests/fixtures/services/ledger.yaml), then canary init
+    fs.copyFileSync(path.join(__dirname, '..', 'fixtures', 'services', 'ledger.yaml'), path.join(laneC.dir, 'services', 'ledger.yaml'));
+    git('add', 'services/ledger.yaml');
+    git('commit', '--quiet', '--message', 'Onboard ledger');
+    const init = await canary(['init', '--service', 'ledger', '--image', 'registry.example.com/team/ledger:1.0.0', '--commit', '--json']);
+    expect([init.status, init.stderr]).toEqual([0, '']);
+    expect(state('ledger')).toMatchObject({ service: 'ledger', stable: { image: 'registry.example.com/team/ledger:1.0.0' }, canary: null });
+    await start('ledger', 'registry.example.com/team/ledger:1.1.0');
+    expect(fs.readFileSync(path.join(laneC.dir, 'dist', 'local', 'payments', 'manifest.yaml'), 'utf8')).toContain('name: ledger-canary');
+    await traffic('ledger', 10, { namespace: 'payments' });
+    const r = await advance('ledger');
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.json).toMatchObject({ service: 'ledger', decision: 'advance', fromWeight: 10, toWeight: 25, failedChecks: [] });
+    expect(r.json.queries.canaryRequests).toContain('destination_workload_namespace="payments",destination_workload="ledger-canary"');
+    expect(r.json.measurements.canaryRequests).toBeGreaterThan(0);
+    expect(state('ledger').canary).toMatchObject({ weight: 25 });
+    expect(git('status', '--porcelain')).toBe('');
   }), 120_000);
 });

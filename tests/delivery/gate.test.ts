@@ -1,14 +1,15 @@
 import { decide } from '../../lib/delivery/decide';
 import { runGate } from '../../lib/delivery/gate';
-import { settingsOf, withOverrides } from '../../lib/delivery/plan';
-import { RolloutState } from '../../lib/delivery/state';
+import { withOverrides } from '../../lib/delivery/plan';
+import { settingsOf } from '../../lib/rollout/settings';
+import { RolloutState } from '../../lib/rollout/state';
 import { StubServer } from '../apps/support/stub-server';
-import { fixtureRollouts } from '../support/manifest';
+import { GATEWAY, fixtureState } from '../rollout/fixtures';
 
 /** runGate against a fake Prometheus: what it asks, when, and that the decision is decide()'s on the answers. */
 describe('runGate', () => {
   const NOW = new Date('2026-11-22T12:00:00.000Z');
-  const steady = fixtureRollouts('steady').gateway;
+  const steady = fixtureState('steady');
   const inFlight = (minutesAgo: number): RolloutState => {
     const changed = new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
     return {
@@ -32,24 +33,45 @@ describe('runGate', () => {
   });
 
   test('no canary in flight: no queries, nothing asked, decision none', async () => {
-    const run = await runGate({ state: steady, settings: settingsOf(steady), now: NOW, prometheus: { url: prometheus.url } });
+    const settings = settingsOf(steady, GATEWAY);
+    const run = await runGate({ state: steady, service: GATEWAY, settings, now: NOW, prometheus: { url: prometheus.url } });
     expect(run).toMatchObject({ stage: { kind: 'none' }, queries: {}, outcome: undefined, result: { decision: 'none' } });
     expect(prometheus.requests).toEqual([]);
   });
 
   test('dwelling: the queries are resolved for the report, none is sent', async () => {
     const state = inFlight(1);
-    const run = await runGate({ state, settings: settingsOf(state), now: NOW, prometheus: { url: prometheus.url } });
+    const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
     expect(run.stage.kind).toBe('dwelling');
     expect(Object.keys(run.queries)).toContain('canaryRequests');
     expect(run).toMatchObject({ outcome: undefined, result: { decision: 'hold', hold: 'dwelling' } });
     expect(prometheus.requests).toEqual([]);
   });
 
+  test('the queries are about the service file\'s namespace and, with metrics: http, its own metric names and unit', async () => {
+    const state = inFlight(1);
+    const istio = await runGate({ state, service: { ...GATEWAY, namespace: 'payments' }, settings: settingsOf(state, GATEWAY), now: NOW,
+      prometheus: { url: prometheus.url } });
+    expect(istio.queries.canaryRequests).toContain('destination_workload_namespace="payments",destination_workload="gateway-canary"');
+    const service = {
+      ...GATEWAY, namespace: 'payments',
+      metrics: {
+        source: 'http' as const,
+        http: { ...GATEWAY.metrics.http!, requests: 'ledger_requests_total', duration: 'ledger_latency', durationUnit: 'milliseconds' as const, codeLabel: 'code' },
+      },
+    };
+    const http = await runGate({ state, service, settings: settingsOf(state, service), now: NOW, prometheus: { url: prometheus.url } });
+    expect(http.queries.canaryErrors).toContain('ledger_requests_total{namespace="payments",app="gateway",version="canary",'
+      + 'route!~"/healthz|/readyz|/metrics",code=~"5.."}');
+    expect(http.queries.canaryP95).toContain('rate(ledger_latency_bucket{namespace="payments"');
+    expect(http.queries.canaryP95).not.toContain('* 1000');
+    expect(prometheus.requests).toEqual([]);
+  });
+
   test('a window to measure: each query sent once, at now, with the query timeout and the token; decide() on the answers', async () => {
     const state = inFlight(10);
-    const settings = withOverrides(settingsOf(state), { queryTimeout: '1500ms' });
-    const run = await runGate({ state, settings, now: NOW, prometheus: { url: prometheus.url, token: 's3cret' } });
+    const settings = withOverrides(settingsOf(state, GATEWAY), { queryTimeout: '1500ms' });
+    const run = await runGate({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: prometheus.url, token: 's3cret' } });
     expect(run.stage).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(NOW.getTime() - 5 * 60_000) });
     const sent = prometheus.requests.map(r => Object.fromEntries(new URLSearchParams(r.body)));
     expect(sent.map(q => q.query).sort()).toEqual(Object.values(run.queries).sort());

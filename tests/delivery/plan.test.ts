@@ -1,15 +1,17 @@
-import { DELIVERY_DEFAULTS } from '../../lib/config/delivery';
-import { UsageError, appendHistory, describeStatus, endCanaryByHand, settingsOf, startCanary, statusOf, withOverrides } from '../../lib/delivery/plan';
-import { HistoryEntry } from '../../lib/delivery/state';
-import { fixtureRollouts } from '../support/manifest';
+import {
+  UsageError, appendHistory, checkServiceImage, describeStatus, endCanaryByHand, initialState, serviceNamed, startCanary, statusOf, withOverrides,
+} from '../../lib/delivery/plan';
+import { settingsOf } from '../../lib/rollout/settings';
+import { HistoryEntry, parseRolloutState, renderRolloutState } from '../../lib/rollout/state';
+import { GATEWAY, fixtureService, fixtureState } from '../rollout/fixtures';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
-const steady = fixtureRollouts('steady').gateway;
-const inFlight = fixtureRollouts('canary').gateway;
+const steady = fixtureState('steady');
+const inFlight = fixtureState('canary');
 
 describe('startCanary', () => {
   test('puts the image at the first step, with fresh counters and a start entry', () => {
-    const { state, entry } = startCanary(steady, 'registry.example.com/obs-canary-gateway:2.0.0', NOW);
+    const { state, entry } = startCanary(steady, 'registry.example.com/obs-canary-gateway:2.0.0', NOW, GATEWAY);
     expect(state.canary).toEqual({
       image: 'registry.example.com/obs-canary-gateway:2.0.0', weight: 10, startedAt: '2026-11-22T12:00:00.000Z',
       weightChangedAt: '2026-11-22T12:00:00.000Z', failedChecks: 0, consecutiveHolds: 0,
@@ -22,38 +24,86 @@ describe('startCanary', () => {
     expect(state.history).toEqual([entry]);
   });
 
-  test('uses the service\'s own first step', () => {
-    expect(startCanary({ ...steady, steps: [5, 100] }, 'r/x:2', NOW).state.canary?.weight).toBe(5);
+  const image = 'registry.example.com/obs-canary-gateway:2.0.0';
+
+  test('starts at the first of the state file\'s steps, else the service file\'s, else the defaults\'', () => {
+    const withSteps = fixtureService('gateway', ['steps: [1, 50, 100]']);
+    expect(startCanary({ ...steady, steps: [5, 100] }, image, NOW, withSteps).state.canary?.weight).toBe(5);
+    expect(startCanary(steady, image, NOW, withSteps).state.canary?.weight).toBe(1);
+    expect(startCanary(steady, image, NOW, GATEWAY).state.canary?.weight).toBe(10);
   });
 
   test('refuses while a canary is in flight (exit code 2, code in-flight)', () => {
-    expect(() => startCanary(inFlight, 'r/x:2', NOW)).toThrow(new UsageError(
+    expect(() => startCanary(inFlight, image, NOW, GATEWAY)).toThrow(new UsageError(
       'a canary of gateway is already in flight (registry.example.com/obs-canary-gateway:1.1.0 at 25%); promote or roll it back before starting another'));
-    try {
-      startCanary(inFlight, 'r/x:2', NOW);
-    } catch (error) {
-      expect((error as UsageError).code).toBe('in-flight');
-    }
-    expect.assertions(2);
+    expect(() => startCanary(inFlight, image, NOW, GATEWAY)).toThrow(expect.objectContaining({ code: 'in-flight' }));
   });
 
   test('refuses the stable image and unpinned images', () => {
-    expect(() => startCanary(steady, steady.stable.image, NOW)).toThrow('is what gateway already runs as stable');
-    expect(() => startCanary(steady, 'r/x:latest', NOW)).toThrow('--image must not use the latest tag, got "r/x:latest"');
+    expect(() => startCanary(steady, steady.stable.image, NOW, GATEWAY)).toThrow('is what gateway already runs as stable');
+    expect(() => startCanary(steady, 'registry.example.com/obs-canary-gateway:latest', NOW, GATEWAY))
+      .toThrow('--image must not use the latest tag, got "registry.example.com/obs-canary-gateway:latest"');
+  });
+
+  test('refuses an image of another repository than the service file\'s, naming the file and the repository', () => {
+    expect(() => startCanary(steady, 'registry.example.com/obs-canary-backend:2.0.0', NOW, GATEWAY)).toThrow(new UsageError(
+      '--image must be an image of registry.example.com/obs-canary-gateway, the repository services/gateway.yaml names, got '
+      + '"registry.example.com/obs-canary-backend:2.0.0"; push the image there, or change \'image\' in services/gateway.yaml'));
   });
 });
 
-describe('settingsOf', () => {
-  test('defaults, overridden field by field by the state file', () => {
-    expect(settingsOf(steady).slo).toEqual(DELIVERY_DEFAULTS.slo);
-    expect(settingsOf(inFlight).slo).toEqual({ ...DELIVERY_DEFAULTS.slo, p95LatencyMs: 250 });
-    expect(settingsOf({ ...steady, analysis: { window: '10m' } }).analysis).toEqual({ ...DELIVERY_DEFAULTS.analysis, window: '10m' });
+describe('checkServiceImage', () => {
+  test.each([
+    'registry.example.com/obs-canary-gateway:2.0.0',
+    `registry.example.com/obs-canary-gateway@sha256:${'a'.repeat(64)}`,
+    `registry.example.com/obs-canary-gateway:2.0.0@sha256:${'a'.repeat(64)}`,
+  ])('accepts %s', image => {
+    expect(() => checkServiceImage(GATEWAY, image)).not.toThrow();
+  });
+
+  test.each([
+    ['registry.example.com/obs-canary-gateway', '--image must be pinned by tag or digest'],
+    ['registry.example.com/obs-canary-gateway-v2:1.0.0', '--image must be an image of registry.example.com/obs-canary-gateway'],
+    ['other.example.com/obs-canary-gateway:1.0.0', '--image must be an image of registry.example.com/obs-canary-gateway'],
+    ['obs-canary-gateway:1.0.0', '--image must be an image of registry.example.com/obs-canary-gateway'],
+  ])('refuses %s', (image, message) => {
+    expect(() => checkServiceImage(GATEWAY, image)).toThrow(message);
+  });
+});
+
+describe('initialState', () => {
+  test('stable runs the image, no canary, no history, and nothing of its own: the service file\'s settings apply', () => {
+    const state = initialState(GATEWAY, 'registry.example.com/obs-canary-gateway:1.0.0');
+    expect(state).toEqual({ service: 'gateway', stable: { image: 'registry.example.com/obs-canary-gateway:1.0.0' }, canary: null, history: [] });
+    expect(parseRolloutState(renderRolloutState(state), 'rollout/local/gateway.yaml', 'gateway')).toEqual(state);
+  });
+
+  test('refuses an unpinned image or one of another repository', () => {
+    expect(() => initialState(GATEWAY, 'registry.example.com/obs-canary-gateway:latest')).toThrow('--image must not use the latest tag');
+    expect(() => initialState(GATEWAY, 'registry.example.com/team/ledger:1.0.0')).toThrow('the repository services/gateway.yaml names');
+  });
+});
+
+describe('serviceNamed', () => {
+  const services = { backend: fixtureService('backend'), gateway: GATEWAY };
+
+  test('the service file of a known service', () => {
+    expect(serviceNamed(services, 'gateway')).toBe(GATEWAY);
+  });
+
+  test('an unknown one: a usage error listing the services and how to onboard it', () => {
+    expect(() => serviceNamed(services, 'ledger')).toThrow(new UsageError('--service must name a service with a file under services/ (backend, gateway), '
+      + 'got "ledger"; to onboard it, add services/ledger.yaml (services/schema.json says what it holds), then run '
+      + '`npx canary init --service ledger --image <image>:<tag> --commit`'));
+    expect(() => serviceNamed({}, 'ledger')).toThrow('a file under services/ (none yet)');
+    // not an inherited property either
+    expect(() => serviceNamed(services, 'constructor')).toThrow(UsageError);
   });
 });
 
 describe('withOverrides', () => {
   test('one run\'s flags override the effective analysis settings; unset flags change nothing', () => {
-    const base = settingsOf(inFlight);
+    const base = settingsOf(inFlight, GATEWAY);
     expect(withOverrides(base, {})).toEqual(base);
     expect(withOverrides(base, { window: '30s', minRequests: 0, settle: '0s', queryTimeout: '2s' }).analysis)
       .toEqual({ ...base.analysis, window: '30s', minRequests: 0, settle: '0s', queryTimeout: '2s' });
@@ -121,16 +171,27 @@ describe('appendHistory', () => {
 
 describe('statusOf', () => {
   test('a service without a canary', () => {
-    const s = statusOf('local', steady);
+    const s = statusOf('local', steady, GATEWAY);
     expect(s.canary).toBeNull();
     expect(describeStatus(s)).toBe('local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0; no canary in flight');
   });
 
   test('a canary in flight: weights, step, next move, counters against their limits', () => {
-    const s = statusOf('prod', inFlight);
+    const s = statusOf('prod', inFlight, GATEWAY);
     expect(s.canary).toMatchObject({ weight: 25, stableWeight: 75, step: 2, nextWeight: 50, failedChecks: 1, maxFailedChecks: 3 });
     expect(s.lastDecision?.decision).toBe('advance');
     expect(describeStatus(s)).toContain('canary registry.example.com/obs-canary-gateway:1.1.0 at 25% (step 2 of 4, next: 50%)');
-    expect(statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, weight: 100 } }).canary?.nextWeight).toBeNull();
+    expect(statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, weight: 100 } }, GATEWAY).canary?.nextWeight).toBeNull();
+  });
+
+  test('the service file\'s steps, SLO and limits where the state file sets none', () => {
+    const service = fixtureService('gateway', ['steps: [25, 100]', 'slo: { p95LatencyMs: 400 }', 'analysis: { maxFailedChecks: 5 }']);
+    const { steps, ...state } = inFlight;
+    expect(steps).toBeDefined();
+    const s = statusOf('prod', state, service);
+    expect(s.canary).toMatchObject({ step: 1, steps: [25, 100], nextWeight: 100, maxFailedChecks: 5 });
+    // the state file's own SLO wins over the service file's
+    expect(s.slo.p95LatencyMs).toBe(250);
+    expect(describeStatus(s)).toContain('at 25% (step 1 of 2, next: 100%)');
   });
 });

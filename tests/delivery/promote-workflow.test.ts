@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { SERVICES } from '../../apps/contract';
 
 const ROOT = path.join(__dirname, '..', '..');
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
@@ -16,12 +15,17 @@ const IN_FLIGHT_SCRIPT = 'scripts/canary-in-flight.cjs';
 const deploySteps: any[] = parse(fs.readFileSync(path.join(WORKFLOWS, 'deploy-canary.yml'), 'utf8')).jobs.start.steps;
 const deployPush = deploySteps.find(s => typeof s.run === 'string' && s.run.includes(PUSH_SCRIPT));
 const deployStart = deploySteps.find(s => typeof s.run === 'string' && s.run.includes('npx canary start'));
+const deployCheck = deploySteps.find(s => typeof s.run === 'string' && s.run.includes(IN_FLIGHT_SCRIPT));
+/** The services of the scripts' test directories, unless a case names more: nothing in the workflows names them. */
+const SERVICES = ['backend', 'gateway'];
 
 describe('.github/workflows/promote.yml', () => {
   test('runs on a schedule and by hand, for one service or all, in an environment', () => {
     expect(workflow.on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \S+ \S+ \S+$/) }]);
     const inputs = workflow.on.workflow_dispatch.inputs;
-    expect(inputs.service.options).toEqual(['all', ...Object.keys(SERVICES)]);
+    // any service: checked by the first step against services/ and rollout/
+    expect(inputs.service).toMatchObject({ type: 'string', default: 'all' });
+    expect(inputs.service.options).toBeUndefined();
     // any environment of the repository: a string, checked by the first step against rollout/
     expect(inputs.env).toMatchObject({ type: 'string', default: 'prod' });
   });
@@ -83,6 +87,8 @@ interface Case {
   states?: Record<string, string>;
   /** Other environments' state files: contents by service, by environment. */
   others?: Record<string, Record<string, string>>;
+  /** The service files, services/<name>.yaml; default: one for each service with a state file in prod. */
+  serviceFiles?: readonly string[];
   env?: string;
 }
 const FLYING = 'service: x\ncanary:\n  image: ghcr.io/acme/x:2\n  weight: 10\nsteps: [10, 100]\n';
@@ -93,9 +99,10 @@ function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin);
   fs.mkdirSync(path.join(dir, 'rollout', 'prod'), { recursive: true });
-  for (const service of Object.keys(SERVICES)) {
-    fs.writeFileSync(path.join(dir, 'rollout', 'prod', `${service}.yaml`), c.states?.[service] ?? FLYING);
-  }
+  const prod = [...new Set([...SERVICES, ...Object.keys(c.states ?? {})])];
+  for (const service of prod) fs.writeFileSync(path.join(dir, 'rollout', 'prod', `${service}.yaml`), c.states?.[service] ?? FLYING);
+  fs.mkdirSync(path.join(dir, 'services'));
+  for (const service of c.serviceFiles ?? prod) fs.writeFileSync(path.join(dir, 'services', `${service}.yaml`), `name: ${service}\n`);
   for (const [env, states] of Object.entries(c.others ?? {})) {
     fs.mkdirSync(path.join(dir, 'rollout', env));
     for (const [service, text] of Object.entries(states)) fs.writeFileSync(path.join(dir, 'rollout', env, `${service}.yaml`), text);
@@ -123,7 +130,7 @@ function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
   const env: NodeJS.ProcessEnv = {
     PATH: `${bin}:${process.env.PATH}`, HOME: dir, TARGET_ENV: c.env ?? 'prod', TARGET_SERVICE: c.service ?? 'all', RUNNER_TEMP: dir,
     SERVICE: c.service ?? 'gateway', IMAGE: 'ghcr.io/acme/obs-canary-gateway:2',
-    IN_FLIGHT: c.inFlight ?? Object.keys(SERVICES).sort().join(' '), GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output, GITHUB_REF_NAME: 'main',
+    IN_FLIGHT: c.inFlight ?? [...SERVICES].sort().join(' '), GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output, GITHUB_REF_NAME: 'main',
     ...Object.fromEntries(Object.entries(c.codes ?? {}).map(([s, code]) => [`CODE_${s}`, String(code)])),
   };
   // as GitHub runs it: `shell: bash` is bash -eo pipefail, the default bash -e without pipefail
@@ -211,7 +218,7 @@ describe('promote.yml in-flight step', () => {
 
   test('a landed canary is skipped; none in flight: an empty matrix and a line in the summary', () => {
     expect(matrixOf(runCheck({ states: { backend: LANDED } }))).toEqual([{ env: 'prod', services: 'gateway' }]);
-    const none = runCheck({ states: Object.fromEntries(Object.keys(SERVICES).map(s => [s, LANDED])) });
+    const none = runCheck({ states: Object.fromEntries(SERVICES.map(s => [s, LANDED])) });
     expect([none.status, matrixOf(none)]).toEqual([0, []]);
     expect(none.summary).toContain('no canary in flight in prod');
   });
@@ -220,10 +227,21 @@ describe('promote.yml in-flight step', () => {
     expect(matrixOf(runCheck({ service: 'backend' }))).toEqual([{ env: 'prod', services: 'backend' }]);
   });
 
+  test('any service of the files under services/, not only the demo\'s', () => {
+    const c: Case = { states: { backend: LANDED, gateway: LANDED, ledger: FLYING } };
+    expect(matrixOf(runCheck(c))).toEqual([{ env: 'prod', services: 'ledger' }]);
+    expect(matrixOf(runCheck({ ...c, service: 'ledger' }))).toEqual([{ env: 'prod', services: 'ledger' }]);
+  });
+
   test.each([
     ['an environment without state files', { env: 'staging' }, 'no rollout state for environment "staging"'],
     ['a path as the environment', { env: '../prod' }, 'the environment must be a name such as prod'],
-    ['an unknown service', { service: 'payments' }, 'no rollout state for "payments" in prod'],
+    ['a service that is no name', { service: 'Pay ments' }, 'the service must be "all" or the name of a service with a file under services/'],
+    ['a service without a file', { service: 'payments' }, 'no service file services/payments.yaml: the services are "backend", "gateway"; '
+      + 'to onboard "payments", add services/payments.yaml, then run `npx canary init --service payments --image <image>:<tag> --commit`'],
+    ['a service without state in the environment', { service: 'ledger', serviceFiles: ['backend', 'gateway', 'ledger'] },
+      'no rollout state for "ledger" in prod (there is for "backend", "gateway"); onboard it there with '
+      + '`npx canary init --service ledger --image <image>:<tag> --env prod --commit`'],
   ])('%s fails the step before anything is installed', (_, c, message) => {
     const r = runCheck(c as Case);
     expect(r.status).toBe(2);
@@ -244,6 +262,16 @@ describe('the push of promote.yml and deploy-canary.yml: scripts/push-with-rebas
     expect(runScript(deployStart, { codes: { gateway: 0 } }).status).toBe(0);
     // what the default shell (bash -e, no pipefail) would have made of it: a green step
     expect(runScript({ run: deployStart.run }, { codes: { gateway: 2 } }).status).toBe(0);
+  });
+
+  test('deploy-canary.yml checks the service and the environment first, without installing anything', () => {
+    expect(deploySteps.indexOf(deployCheck)).toBe(1);
+    expect(deployCheck.env).toEqual({ SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}' });
+    expect(runScript(deployCheck, { service: 'gateway' }).status).toBe(0);
+    const unknown = runScript(deployCheck, { service: 'payments' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('no service file services/payments.yaml');
+    expect(runScript(deployCheck, { service: 'gateway', env: 'staging' }).status).toBe(2);
   });
 
   test('deploy-canary.yml pushes its commit with the script', () => {

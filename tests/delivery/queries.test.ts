@@ -1,7 +1,13 @@
 import { QueryTarget, gateQueries } from '../../lib/delivery/queries';
+import { HttpMetrics } from '../../lib/slo/vocabulary';
 import { promtoolCheckRules } from '../support/promtool';
 
-const ISTIO: QueryTarget = { metrics: 'istio', service: 'gateway', window: '5m', p99: false, baseline: false };
+/** The demo services' own metrics, as their service files name them. */
+const DEMO_HTTP: HttpMetrics = {
+  requests: 'http_requests_total', duration: 'http_request_duration_seconds', durationUnit: 'seconds', codeLabel: 'status_code',
+  routeLabel: 'route', ignoreRoutes: ['/healthz', '/readyz', '/metrics'],
+};
+const ISTIO: QueryTarget = { metrics: 'istio', service: 'gateway', namespace: 'apps', window: '5m', p99: false, baseline: false, http: DEMO_HTTP };
 
 describe('gateQueries', () => {
   test('istio: destination-reported requests, errors and p95 of the canary, stable\'s requests, callers\' errors', () => {
@@ -32,6 +38,42 @@ describe('gateQueries', () => {
     });
   });
 
+  test('the service\'s namespace, in both sources', () => {
+    const istio = gateQueries({ ...ISTIO, service: 'ledger', namespace: 'payments' });
+    expect(istio.canaryRequests).toBe('sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="payments",'
+      + 'destination_workload="ledger-canary"}[5m])) or vector(0)');
+    expect(istio.canaryCallerErrors).toContain('reporter="source",destination_workload_namespace="payments",destination_workload="ledger-canary"');
+    expect(gateQueries({ ...ISTIO, metrics: 'http', service: 'ledger', namespace: 'payments' }).stableRequests)
+      .toContain('http_requests_total{namespace="payments",app="ledger",version="stable",');
+  });
+
+  test('http: the service\'s own metric names, status label and unit; its ignored routes, escaped, or none', () => {
+    const own: HttpMetrics = {
+      requests: 'ledger_requests_total', duration: 'ledger_request_latency_ms', durationUnit: 'milliseconds', codeLabel: 'code',
+      routeLabel: 'handler', ignoreRoutes: ['/health.json', '/metrics'],
+    };
+    const q = gateQueries({ ...ISTIO, metrics: 'http', service: 'ledger', namespace: 'payments', http: own });
+    const canary = 'namespace="payments",app="ledger",version="canary",handler!~"/health\\\\.json|/metrics"';
+    expect(q).toEqual({
+      stableRequests: 'sum(increase(ledger_requests_total{namespace="payments",app="ledger",version="stable",handler!~"/health\\\\.json|/metrics"}[5m]))'
+        + ' or vector(0)',
+      canaryRequests: `sum(increase(ledger_requests_total{${canary}}[5m])) or vector(0)`,
+      canaryErrors: `sum(increase(ledger_requests_total{${canary},code=~"5.."}[5m])) or (0 * sum(increase(ledger_requests_total{${canary},code!=""}[5m])))`,
+      // milliseconds already: no conversion
+      canaryP95: `histogram_quantile(0.95, sum by (le) (rate(ledger_request_latency_ms_bucket{${canary}}[5m]))`
+        + ` and on () (sum(rate(ledger_request_latency_ms_bucket{${canary},le="+Inf"}[5m])) > 0))`,
+    });
+    const everything = gateQueries({ ...ISTIO, metrics: 'http', http: { ...own, ignoreRoutes: [] } });
+    expect(everything.canaryRequests).toBe('sum(increase(ledger_requests_total{namespace="apps",app="gateway",version="canary"}[5m])) or vector(0)');
+  });
+
+  test('fails if metrics is http and the service names no metrics of its own', () => {
+    const { http, ...withoutHttp } = ISTIO;
+    expect(http).toBeDefined();
+    expect(() => gateQueries({ ...withoutHttp, metrics: 'http' })).toThrow('\'http\' must name the request metrics of gateway when \'metrics\' is "http"');
+    expect(() => gateQueries(withoutHttp)).not.toThrow();
+  });
+
   test('p99 and the baseline add their queries; the window is normalized', () => {
     expect(Object.keys(gateQueries({ ...ISTIO, p99: true, baseline: true }))).toEqual([
       'stableRequests', 'canaryRequests', 'canaryErrors', 'canaryCallerErrors', 'canaryP95', 'canaryP99',
@@ -57,7 +99,8 @@ describe('gateQueries', () => {
   });
 
   test('every query of both sources is valid PromQL (promtool)', () => {
-    const rules = (['istio', 'http'] as const).flatMap(metrics => Object.entries(gateQueries({ ...ISTIO, metrics, p99: true, baseline: true }))
+    const escaped: HttpMetrics = { ...DEMO_HTTP, ignoreRoutes: ['/health.json', '/a|b', '/metrics'] };
+    const rules = (['istio', 'http'] as const).flatMap(metrics => Object.entries(gateQueries({ ...ISTIO, metrics, p99: true, baseline: true, http: escaped }))
       .map(([name, expr]) => ({ record: `gate:${metrics}_${name}`, expr })));
     expect(promtoolCheckRules([{ name: 'gate', rules }])).toContain(`SUCCESS: ${rules.length} rules found`);
   });

@@ -1,17 +1,17 @@
 import { commitMessage, exitCodeOf } from '../../lib/delivery/cli';
 import { decide, stageOf } from '../../lib/delivery/decide';
 import { MeasureOutcome } from '../../lib/delivery/measure';
-import { settingsOf } from '../../lib/delivery/plan';
+import { settingsOf } from '../../lib/rollout/settings';
 import { gateQueries } from '../../lib/delivery/queries';
 import { GateReport, describeGate, gateReport, gateSummaryMarkdown } from '../../lib/delivery/report';
-import { RolloutState } from '../../lib/delivery/state';
-import { fixtureRollouts } from '../support/manifest';
+import { RolloutState } from '../../lib/rollout/state';
+import { GATEWAY, fixtureState } from '../rollout/fixtures';
 
 // the fixture: gateway's canary 1.1.0 at 25 %, one failed check so far, p95 SLO 250 ms
-const state: RolloutState = fixtureRollouts('canary').gateway;
-const settings = settingsOf(state);
+const state: RolloutState = fixtureState('canary');
+const settings = settingsOf(state, GATEWAY);
 const NOW = new Date('2026-11-01T11:00:00.000Z');
-const queries = gateQueries({ metrics: 'istio', service: 'gateway', window: '5m', p99: false, baseline: true });
+const queries = gateQueries({ metrics: 'istio', service: 'gateway', namespace: 'apps', window: '5m', p99: false, baseline: true });
 const outcome: MeasureOutcome = {
   ok: true,
   measurements: { requests: 1000, canaryRequests: 250, successRatio: 0.99, p95Ms: 260.5, p99Ms: null },

@@ -1,25 +1,75 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { Rollouts, loadRollouts } from '../../lib/delivery/store';
+import { RolloutState } from '../../lib/rollout/state';
+import { Rollouts } from '../../lib/rollout/store';
+import { Services, loadServices } from '../../lib/services/catalog';
 import { defineStack, Stack, StackInput } from '../../lib/stack';
 
 /** A rendered Kubernetes object, as plain JSON. */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
 
-/** Rollout scenarios under tests/fixtures/rollout/: `steady` (no canary) and `canary` (gateway's canary at 25 %). */
-export type Scenario = 'steady' | 'canary';
-
-/** The rollout states of a fixture scenario; tests never read the live rollout/ (a release commit must not break them). */
-export function fixtureRollouts(scenario: Scenario): Rollouts {
-  return loadRollouts(path.join(__dirname, '..', 'fixtures'), scenario);
+/**
+ * The repository's service files plus fixture service files from tests/fixtures/services/ (`ledger.yaml`: a service
+ * nothing like the demo), loaded together as synth would load them from one directory.
+ */
+export function servicesWithFixtures(...fixtures: readonly string[]): Services {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-services-'));
+  try {
+    fs.cpSync(path.join(REPO_ROOT, 'services'), path.join(root, 'services'), { recursive: true });
+    for (const name of fixtures) fs.copyFileSync(path.join(__dirname, '..', 'fixtures', 'services', `${name}.yaml`), path.join(root, 'services', `${name}.yaml`));
+    return loadServices(root, Object.keys(ENVIRONMENTS));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 }
 
-/** A stack input from an environment and a fixture scenario. */
-export function fixtureInput(env: EnvironmentConfig, scenario: Scenario = 'steady'): StackInput {
-  return { env, rollouts: fixtureRollouts(scenario) };
+/** Rollout scenarios: `steady` (no canary) and `canary` (the first exposed service's canary at 25 %). */
+export type Scenario = 'steady' | 'canary';
+
+/** The repository's root. */
+export const REPO_ROOT = path.join(__dirname, '..', '..');
+
+let repoServicesCache: Services | undefined;
+
+/** The repository's service files (`services/`), loaded once per test file. */
+export function repoServices(): Services {
+  repoServicesCache ??= loadServices(REPO_ROOT, Object.keys(ENVIRONMENTS));
+  return repoServicesCache;
+}
+
+/**
+ * The rollout states of a scenario, built from the service files (tests never read the live rollout/: a release
+ * commit must not break them): every service runs `<image>:1.0.0`; in `canary`, the first exposed service (the first
+ * service when none is exposed) has `<image>:1.1.0` at 25 % after one advance, with one failed check and its own p95.
+ */
+export function fixtureRollouts(scenario: Scenario, services: Services = repoServices()): Rollouts {
+  const specs = Object.values(services);
+  const target = (specs.find(s => s.expose) ?? specs[0])?.name;
+  return Object.fromEntries(specs.map(spec => {
+    const state: RolloutState = { service: spec.name, stable: { image: `${spec.image}:1.0.0` }, canary: null, history: [] };
+    if (scenario === 'steady' || spec.name !== target) return [spec.name, state];
+    const image = `${spec.image}:1.1.0`;
+    return [spec.name, {
+      ...state,
+      canary: { image, weight: 25, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: '2026-11-01T10:20:00Z', failedChecks: 1, consecutiveHolds: 0 },
+      steps: [10, 25, 50, 100],
+      slo: { p95LatencyMs: 250 },
+      history: [
+        { at: '2026-11-01T10:00:00Z', decision: 'start', by: 'cli', image, fromWeight: 0, toWeight: 10, reason: `canary ${image} started at 10%` },
+        { at: '2026-11-01T10:20:00Z', decision: 'advance', by: 'gate', image, fromWeight: 10, toWeight: 25, reason: 'SLO met over 5m' },
+      ],
+    } satisfies RolloutState];
+  }));
+}
+
+/** A stack input from an environment, a fixture scenario and (by default) the repository's service files. */
+export function fixtureInput(env: EnvironmentConfig, scenario: Scenario = 'steady', services: Services = repoServices()): StackInput {
+  return { env, services, rollouts: fixtureRollouts(scenario, services) };
 }
 
 /** A synthesized stack: the constructs, their app, and the objects of each chart by chart id. */
@@ -38,8 +88,8 @@ const synthesized = new Map<string, SynthesizedStack>();
  * its objects are frozen: callers only read them, and a test that changes an object works on a `structuredClone`.
  * Any other environment (a variant built in a test) is rendered afresh on every call.
  */
-export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady'): SynthesizedStack {
-  if (!Object.hasOwn(ENVIRONMENTS, env.name) || ENVIRONMENTS[env.name] !== env) return render(env, scenario);
+export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady', services?: Services): SynthesizedStack {
+  if (services || !Object.hasOwn(ENVIRONMENTS, env.name) || ENVIRONMENTS[env.name] !== env) return render(env, scenario, services);
   const key = `${env.name}/${scenario}`;
   let result = synthesized.get(key);
   if (result === undefined) {
@@ -50,9 +100,9 @@ export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady'
   return result;
 }
 
-function render(env: EnvironmentConfig, scenario: Scenario): SynthesizedStack {
+function render(env: EnvironmentConfig, scenario: Scenario, services?: Services): SynthesizedStack {
   const app = Testing.app();
-  const stack = defineStack(app, fixtureInput(env, scenario));
+  const stack = defineStack(app, fixtureInput(env, scenario, services));
   const charts: Record<string, K8sObject[]> = {};
   for (const chart of app.node.children.filter((c): c is Chart => c instanceof Chart)) {
     charts[chart.node.id] = Testing.synth(chart) as K8sObject[];

@@ -1,7 +1,10 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { METRICS, ServiceName, Track } from '../../apps/contract';
-import { APPS_NAMESPACE } from '../../lib/charts/namespaces';
+import { METRICS } from '../../apps/contract';
+import { DEFAULT_NAMESPACE } from '../../lib/services/service';
+import { Track } from '../../lib/slo/vocabulary';
+
+type ServiceName = string;
 
 /** Traffic to one track of a service, as the test wants Prometheus to see it. */
 export interface TrackTraffic {
@@ -87,11 +90,11 @@ export class MeshMetricsTarget {
    *
    * @throws the worker's error, when it failed
    */
-  public setTraffic(service: ServiceName, traffic: ServiceTraffic): number {
+  public setTraffic(service: ServiceName, traffic: ServiceTraffic, namespace: string = DEFAULT_NAMESPACE): number {
     if (this.failure) throw this.failure;
     const epoch = (this.epochs.get(service) ?? 0) + 1;
     this.epochs.set(service, epoch);
-    this.worker.postMessage({ service, traffic, epoch } satisfies TrafficMessage);
+    this.worker.postMessage({ service, namespace, traffic, epoch } satisfies TrafficMessage);
     return epoch;
   }
 
@@ -104,6 +107,8 @@ export class MeshMetricsTarget {
 /** What the test's thread tells the target's: a service's traffic from now on, and its epoch. */
 export interface TrafficMessage {
   readonly service: ServiceName;
+  /** The namespace its workloads run in. */
+  readonly namespace: string;
   readonly traffic: ServiceTraffic;
   readonly epoch: number;
 }
@@ -112,6 +117,7 @@ export interface TrafficMessage {
 export class MeshMetrics {
   private readonly traffic = new Map<ServiceName, ServiceTraffic>();
   private readonly epochs = new Map<ServiceName, number>();
+  private readonly namespaces = new Map<ServiceName, string>();
   private readonly counters = new Map<string, Counters>();
   private last = Date.now();
 
@@ -123,9 +129,10 @@ export class MeshMetrics {
   }
 
   /** Sets a service's traffic from now on, under `epoch`. */
-  public setTraffic({ service, traffic, epoch }: TrafficMessage): void {
+  public setTraffic({ service, namespace, traffic, epoch }: TrafficMessage): void {
     this.tick();
     this.traffic.set(service, traffic);
+    this.namespaces.set(service, namespace);
     this.epochs.set(service, epoch);
   }
 
@@ -170,8 +177,9 @@ export class MeshMetrics {
       for (const track of TRACKS) {
         const c = this.countersOf(service, track);
         for (const reporter of ['destination', 'source']) {
-          const labels = `reporter="${reporter}",source_workload="loadgen",source_workload_namespace="${APPS_NAMESPACE}",`
-            + `destination_workload="${service}-${track}",destination_workload_namespace="${APPS_NAMESPACE}",destination_app="${service}",`
+          const namespace = this.namespaces.get(service) ?? DEFAULT_NAMESPACE;
+          const labels = `reporter="${reporter}",source_workload="loadgen",source_workload_namespace="${namespace}",`
+            + `destination_workload="${service}-${track}",destination_workload_namespace="${namespace}",destination_app="${service}",`
             + `destination_version="${track}",destination_service_name="${service}"`;
           const errors = reporter === 'source' ? c.errors + c.callerOnlyErrors : c.errors;
           lines.push(`istio_requests_total{${labels},response_code="200"} ${c.ok}`, `istio_requests_total{${labels},response_code="503"} ${errors}`);

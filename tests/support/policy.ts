@@ -1,4 +1,4 @@
-import { unmetImageRequirement } from '../../lib/delivery/state';
+import { unmetImageRequirement } from '../../lib/rollout/state';
 import { K8sObject, containersOf, podMetadataOf, podSpecOf, where, workloads } from './manifest';
 
 /**

@@ -1,27 +1,21 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import {
-  DOWNWARD_API_ENV, ENV, IMAGE, OTEL_ENV, PATHS, ServiceContract, Track, minTerminationGracePeriodSeconds, otelResourceAttributes,
-} from '../../../apps/contract';
-import { ContainerResources } from '../types';
+import { APP_LABEL, TRACK_LABEL, Track, workloadName } from '../../slo/vocabulary';
+import { EnvValue, ProbeCheck, ServiceContainer, ServiceTelemetry } from '../types';
 import { containerPorts } from './component';
-import { containerSecurityContext, fieldEnv, httpProbe, podSecurityContext, resourceRequirements, spreadReplicas } from './workload';
+import { telemetryEnv } from './telemetry';
+import { containerSecurityContext, podSecurityContext, resourceRequirements, spreadReplicas } from './workload';
 
 /** What one track's Deployment of a service needs. */
 export interface ServiceDeploymentOptions {
-  readonly contract: ServiceContract;
+  readonly service: string;
   readonly track: Track;
   readonly image: string;
   readonly replicas: number;
   readonly serviceAccountName: string;
-  /** Environment variables specific to the service (the gateway's backend URL, for example). */
-  readonly env: Readonly<Record<string, string>>;
-  readonly otlpEndpoint: string;
-  readonly traceSamplingRatio: number;
-  /** `deployment.environment` of the traces. */
-  readonly environmentName: string;
-  readonly logLevel: string;
-  readonly resources: ContainerResources;
+  readonly container: ServiceContainer;
+  /** @default - no variables injected */
+  readonly telemetry?: ServiceTelemetry;
 }
 
 /** The tag (or digest) of an image: the `service.version` its traces carry. */
@@ -31,17 +25,40 @@ export function imageVersion(image: string): string {
   return image.slice(image.lastIndexOf(':') + 1);
 }
 
+/** The name of a service's port: what Istio reads the protocol from. */
+export function portName(protocol: 'http' | 'grpc'): string {
+  return protocol;
+}
+
+// Istio's sidecar injector rewrites HTTP, TCP and gRPC probes to its agent by default, which checks the app port past
+// the traffic redirection: a TCP probe would otherwise always reach the sidecar and pass
+// (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/)
+function probe(check: ProbeCheck, c: ServiceContainer, timing: Pick<k8s.Probe, 'periodSeconds' | 'failureThreshold'>): k8s.Probe {
+  const port = k8s.IntOrString.fromString(portName(c.protocol));
+  const action: k8s.Probe = 'http' in check
+    ? { httpGet: { path: check.http, port } }
+    : 'grpc' in check ? { grpc: { port: c.port } } : { tcpSocket: { port } };
+  return { ...action, timeoutSeconds: 2, ...timing };
+}
+
+function envVar(name: string, value: EnvValue): k8s.EnvVar {
+  return typeof value === 'string' ? { name, value } : { name, valueFrom: { fieldRef: { fieldPath: value.fieldRef } } };
+}
+
 /**
  * The Deployment of one track, `<service>-<track>`: pods labelled `app` and `version` (no `app.kubernetes.io/version`,
- * so Istio reports the track as the version), the run contract's environment, probes on its health paths, and the
- * Prometheus annotations that Istio's metrics merging turns into one scrape of app and sidecar metrics.
+ * so Istio reports the track as the version), the restricted security context with the service's uid, probes as the
+ * service file says, the telemetry variables, and — when the service has its own metrics — the Prometheus annotations
+ * that Istio's metrics merging turns into one scrape of app and sidecar metrics.
  */
 export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploymentOptions): k8s.KubeDeployment {
-  const name = `${o.contract.name}-${o.track}`;
-  const selector = { app: o.contract.name, version: o.track };
+  const c = o.container;
+  const name = workloadName(o.service, o.track);
+  const selector = { [APP_LABEL]: o.service, [TRACK_LABEL]: o.track };
   const spread = spreadReplicas(scope, { name, replicas: o.replicas, selector, kind: 'Deployment' });
+  const volumes = c.writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
   return new k8s.KubeDeployment(scope, id, {
-    metadata: { name, labels: { app: o.contract.name, version: o.track } },
+    metadata: { name, labels: { ...selector } },
     spec: {
       replicas: o.replicas,
       selector: { matchLabels: selector },
@@ -51,47 +68,44 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
         metadata: {
           labels: selector,
           annotations: {
-            'prometheus.io/scrape': 'true',
-            'prometheus.io/port': String(o.contract.defaultPort),
-            'prometheus.io/path': PATHS.metrics,
-            // the app calls the backend and the Collector through the sidecar: start it first
+            ...(c.metricsScrape ? {
+              'prometheus.io/scrape': 'true',
+              'prometheus.io/port': String(c.metricsScrape.port),
+              'prometheus.io/path': c.metricsScrape.path,
+            } : {}),
+            // the app may call other services and the Collector through the sidecar: start it first
             'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true }),
-            'kubectl.kubernetes.io/default-container': o.contract.name,
+            'kubectl.kubernetes.io/default-container': o.service,
           },
         },
         spec: {
           serviceAccountName: o.serviceAccountName,
           // the sidecar gets its identity from its own projected token; the app never calls the API server
           automountServiceAccountToken: false,
-          securityContext: podSecurityContext({ user: IMAGE.runAsUser, group: IMAGE.runAsGroup }),
-          terminationGracePeriodSeconds: minTerminationGracePeriodSeconds() + 8,
+          securityContext: podSecurityContext({ user: c.runAsUser, group: c.runAsGroup }),
+          terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
           ...spread,
           containers: [{
-            name: o.contract.name,
+            name: o.service,
             image: o.image,
-            ports: containerPorts([{ name: 'http', port: o.contract.defaultPort }]),
+            ...(c.command ? { command: [...c.command] } : {}),
+            ...(c.args ? { args: [...c.args] } : {}),
+            ports: containerPorts([{ name: portName(c.protocol), port: c.port }]),
             env: [
-              { name: ENV.port, value: String(o.contract.defaultPort) },
-              { name: ENV.appVersion, value: o.track },
-              { name: ENV.logLevel, value: o.logLevel },
-              ...Object.entries(o.env).map(([envName, value]) => ({ name: envName, value })),
-              fieldEnv(DOWNWARD_API_ENV.podName, 'metadata.name'),
-              fieldEnv(DOWNWARD_API_ENV.podNamespace, 'metadata.namespace'),
-              fieldEnv(DOWNWARD_API_ENV.nodeName, 'spec.nodeName'),
-              { name: OTEL_ENV.serviceName, value: o.contract.name },
-              {
-                name: OTEL_ENV.resourceAttributes,
-                value: otelResourceAttributes({ serviceVersion: imageVersion(o.image), environment: o.environmentName }),
-              },
-              { name: OTEL_ENV.exporterEndpoint, value: o.otlpEndpoint },
-              { name: OTEL_ENV.tracesSampler, value: 'parentbased_traceidratio' },
-              { name: OTEL_ENV.tracesSamplerArg, value: String(o.traceSamplingRatio) },
+              ...(o.telemetry ? telemetryEnv({
+                serviceName: o.service, serviceVersion: imageVersion(o.image), track: o.track, environment: o.telemetry.environment,
+                otlpEndpoint: o.telemetry.otlpEndpoint, samplingRatio: o.telemetry.samplingRatio,
+              }) : []),
+              ...Object.entries(c.env).map(([envName, value]) => envVar(envName, value)),
+              ...c.secretEnv.map(s => ({ name: s.name, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } })),
             ],
-            readinessProbe: httpProbe(PATHS.readiness, 'http', { periodSeconds: 5, failureThreshold: 2 }),
-            livenessProbe: httpProbe(PATHS.liveness, 'http', { periodSeconds: 10, failureThreshold: 3 }),
-            resources: resourceRequirements(o.resources),
+            readinessProbe: probe(c.readiness, c, { periodSeconds: 5, failureThreshold: 2 }),
+            livenessProbe: probe(c.liveness, c, { periodSeconds: 10, failureThreshold: 3 }),
+            resources: resourceRequirements(c.resources),
             securityContext: containerSecurityContext(),
+            ...(volumes.length > 0 ? { volumeMounts: volumes.map(v => ({ name: v.name, mountPath: v.mountPath })) } : {}),
           }],
+          ...(volumes.length > 0 ? { volumes: volumes.map(v => ({ name: v.name, emptyDir: {} })) } : {}),
         },
       },
     },

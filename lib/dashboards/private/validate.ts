@@ -25,3 +25,20 @@ export function checkRange(fn: string, option: string, value: number, min: numbe
     throw optionError(fn, `'${option}' must be a number greater than ${min} and at most ${max}, got ${show(value)}`);
   }
 }
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Throws unless `value` is a Prometheus metric name. */
+export function checkMetricName(fn: string, option: string, value: string): void {
+  if (typeof value !== 'string' || !METRIC_NAME.test(value)) {
+    throw optionError(fn, `'${option}' must be a Prometheus metric name (${METRIC_NAME.source}), got ${show(value)}`);
+  }
+}
+
+/** Throws unless `value` is a Prometheus label name. */
+export function checkLabelName(fn: string, option: string, value: string): void {
+  if (typeof value !== 'string' || !LABEL_NAME.test(value)) {
+    throw optionError(fn, `'${option}' must be a Prometheus label name (${LABEL_NAME.source}), got ${show(value)}`);
+  }
+}

@@ -32,6 +32,11 @@ test('every response carries X-Content-Type-Options: nosniff and an X-Request-ID
   }
 });
 
+test.each(['/TEAPOT', '/Teapot', '/teapot/'])('a route the service adds answers only its exact spelling: %s is a 404', async path => {
+  expect((await get(`${served.url}/teapot`)).status).toBe(418);
+  expect(await get(`${served.url}${path}`)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+});
+
 test('an unexpected error becomes an opaque 500, logged with the error', async () => {
   const { status, body } = await get(`${served.url}/boom`);
   expect(status).toBe(500);

@@ -45,3 +45,31 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
   }
   return { status: response.status, headers: response.headers, body };
 }
+
+/** A finished raw response: status, content type and the body as text. */
+export interface RawAnswer {
+  /** HTTP status. */
+  readonly status: number;
+  /** The `Content-Type` header, `''` when absent. */
+  readonly contentType: string;
+  /** The body as text. */
+  readonly text: string;
+}
+
+/**
+ * `GET target` on `127.0.0.1:port` with `target` sent on the request line exactly as written: unlike `fetch` or the
+ * WHATWG URL parser, node:http neither resolves `.`/`..` segments, collapses slashes nor re-encodes characters. A
+ * connection of its own per request (no agent), so no keep-alive socket outlives the test.
+ */
+export async function rawGet(port: number, target: string, headers: Record<string, string> = {}): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port, method: 'GET', path: target, headers, agent: false }, response => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, contentType: response.headers['content-type'] ?? '', text }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}

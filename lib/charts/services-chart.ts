@@ -1,0 +1,198 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { EnvironmentConfig } from '../config/environment';
+import { CanaryService, Exposure } from '../constructs/canary-service';
+import { GatewayListener, IstioGateway } from '../constructs/istio-gateway';
+import { MeshPolicies } from '../constructs/mesh-policies';
+import { CLUSTER_DNS, DNS_PORTS, FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
+import { TrafficSplit } from '../constructs/traffic-split';
+import { EnvValue, ServiceContainer, WorkloadPeer } from '../constructs/types';
+import { parseDuration } from '../rollout/duration';
+import { RolloutState } from '../rollout/state';
+import { Rollouts } from '../rollout/store';
+import { Services, containerResources, exposedHosts } from '../services/catalog';
+import { ServiceSpec } from '../services/service';
+import { MERGED_METRICS_PORT } from './namespaces';
+import { StackChart } from './stack-chart';
+
+/** Properties of {@link ServicesChart}. */
+export interface ServicesChartProps {
+  readonly env: EnvironmentConfig;
+  /** The namespace this chart renders: every service whose file names it. */
+  readonly namespace: string;
+  /** Every service (those of other namespaces too: callers and `serviceUrl`s may cross namespaces). */
+  readonly services: Services;
+  /** The git-tracked rollout state of each service: images and weights. */
+  readonly rollouts: Rollouts;
+  /** Where the services and their sidecars send OTLP: {@link OtelCollector.otlpGrpcUrl}. */
+  readonly otlpEndpoint: string;
+}
+
+/** The name of the Istio Gateway a namespace gets when one of its services is exposed through the environment's ingress. */
+export const EDGE_GATEWAY = 'edge';
+
+/** istiod's xDS and certificate port. */
+const ISTIOD: WorkloadPeer = { name: 'istiod', namespace: 'istio-system', selector: { app: 'istiod' } };
+
+/**
+ * One namespace of services released by canary: for each service file that names it, stable and (while one is in
+ * flight) canary Deployments with Istio routing from the rollout state; mutual TLS, calls allowed only from the
+ * callers the files name and from the ingress gateway on the exposed paths, sidecar tracing, and a default-deny
+ * network policy with one allow per flow. Flows across namespaces (callers elsewhere, the Collector, Prometheus) are
+ * allowed by `defineStack`, in both charts.
+ */
+export class ServicesChart extends StackChart {
+  public readonly services: Readonly<Record<string, CanaryService>> = {};
+  /** The namespace's Gateway on the environment's ingress, when one of its services is exposed through it. */
+  public readonly gateway?: IstioGateway;
+  public readonly mesh: MeshPolicies;
+  public readonly network: NetworkPolicies;
+
+  public constructor(scope: Construct, id: string, props: ServicesChartProps) {
+    super(scope, id, { namespace: props.namespace });
+    const { env, namespace } = props;
+    const specs = Object.values(props.services).filter(s => s.namespace === namespace);
+
+    new k8s.KubeNamespace(this, 'Namespace', {
+      metadata: {
+        name: namespace,
+        labels: {
+          'istio-injection': 'enabled',
+          // "restricted" admits sidecars only with Istio's CNI plugin (no privileged init container); see the README
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'v1.28',
+        },
+      },
+    });
+    this.mesh = new MeshPolicies(this, 'Mesh', { tracingSamplingPercent: env.apps.meshSamplingPercent });
+    const everyPod: FlowPeer = { kind: 'namespace', namespace };
+    this.network = new NetworkPolicies(this, 'NetworkPolicies', {
+      flows: [
+        { name: 'dns', from: everyPod, to: pods(CLUSTER_DNS), ports: DNS_PORTS },
+        { name: 'sidecars-to-istiod', from: everyPod, to: pods(ISTIOD), ports: [{ port: 15012 }] },
+      ],
+    });
+
+    const listeners = edgeListeners(specs.filter(s => !s.expose?.gateway), env.name);
+    if (listeners.length > 0) {
+      this.gateway = new IstioGateway(this, 'Ingress', { name: EDGE_GATEWAY, selector: env.apps.ingressGateway.selector, listeners });
+    }
+    const ingress = env.apps.ingressGateway;
+    const ingressPods: WorkloadPeer = { name: 'ingress-gateway', namespace: ingress.namespace, selector: ingress.selector };
+    const services: Record<string, CanaryService> = {};
+    for (const spec of specs) {
+      const hosts = exposedHosts(spec, env.name);
+      const expose: Exposure | undefined = spec.expose && hosts.length > 0
+        ? { gateway: spec.expose.gateway ?? this.gateway!.ref, hosts, paths: spec.expose.paths }
+        : undefined;
+      const service = new CanaryService(this, spec.name, {
+        name: spec.name,
+        container: containerOf(spec, env, props.services),
+        ...tracks(props.rollouts[spec.name]),
+        stableReplicas: spec.replicas?.[env.name] ?? env.apps.stableReplicas,
+        ...(spec.telemetry ? {
+          telemetry: { otlpEndpoint: props.otlpEndpoint, samplingRatio: env.apps.traceSamplingRatio, environment: env.name },
+        } : {}),
+        ...(spec.timeout ? { timeout: Duration.millis(parseDuration(spec.timeout, 'timeout')) } : {}),
+        ...(expose ? { expose } : {}),
+      });
+      services[spec.name] = service;
+      if (expose) {
+        // positive rules only: a path or method nobody listed is refused, in whatever spelling it arrives
+        this.mesh.allow({
+          name: `ingress-to-${spec.name}`, selector: service.peer.selector,
+          principals: [`cluster.local/ns/${ingress.namespace}/sa/${ingress.serviceAccount}`],
+          to: { methods: [...(spec.expose?.methods ?? ['GET', 'HEAD'])], paths: [...expose.paths] },
+        });
+        this.network.allow({ name: `ingress-to-${spec.name}`, from: pods(ingressPods), to: pods(service.peer), ports: [{ port: service.port }] });
+      }
+      const principals = [
+        ...(spec.callers ?? []).map(caller => principalOf(props.services[caller])),
+        ...(spec.callerIdentities ?? []).map(i => `cluster.local/ns/${i.namespace}/sa/${i.serviceAccount}`),
+      ];
+      if (principals.length > 0) {
+        const operational = operationalPaths(spec);
+        this.mesh.allow({
+          name: `callers-to-${spec.name}`, selector: service.peer.selector, principals,
+          // the probe and scrape paths are the kubelet's and Prometheus's, never a caller's
+          ...(operational.length > 0 ? { to: { notPaths: operational } } : {}),
+        });
+      }
+      for (const [i, identity] of (spec.callerIdentities ?? []).entries()) {
+        this.network.allow({
+          name: `identity-${i}-to-${spec.name}`, from: { kind: 'namespace', namespace: identity.namespace }, to: pods(service.peer),
+          ports: [{ port: service.port }],
+        });
+      }
+    }
+    this.services = services;
+    // the merged-metrics port is served by the sidecar agent, outside the inbound listener; the rule states the intent
+    // and keeps scrapes working should Istio ever intercept it
+    this.mesh.allow({ name: 'prometheus-scrapes', selector: {}, to: { ports: [String(MERGED_METRICS_PORT)], methods: ['GET'], paths: ['/stats/prometheus'] } });
+  }
+}
+
+/** The mesh identity of a service's pods. */
+export function principalOf(spec: ServiceSpec): string {
+  return CanaryService.principalOf(spec.name, spec.namespace);
+}
+
+/** The in-cluster URL of a service. */
+export function urlOf(spec: ServiceSpec): string {
+  return CanaryService.urlOf(spec.name, spec.namespace, spec.port);
+}
+
+/** The pods of a service, in any namespace. */
+export function peerOf(spec: ServiceSpec): WorkloadPeer {
+  return CanaryService.peerOf(spec.name, spec.namespace);
+}
+
+/** The paths of a service that are probes and scrapes, not API: no caller may use them. */
+function operationalPaths(spec: ServiceSpec): string[] {
+  const paths = [spec.probes.readiness, spec.probes.liveness].flatMap(p => ('http' in p ? [p.http] : []));
+  if (spec.metrics.http) paths.push(spec.metrics.http.scrape.path);
+  return [...new Set(paths)].sort();
+}
+
+/** The hosts of the services exposed through the environment's ingress in `env`, grouped by certificate. */
+function edgeListeners(specs: readonly ServiceSpec[], env: string): GatewayListener[] {
+  const byCredential = new Map<string | undefined, string[]>();
+  for (const spec of specs) {
+    const credential = spec.expose?.tls?.[env]?.credentialName;
+    byCredential.set(credential, [...(byCredential.get(credential) ?? []), ...exposedHosts(spec, env)]);
+  }
+  return [...byCredential.entries()].filter(([, hosts]) => hosts.length > 0)
+    .map(([credential, hosts]) => ({ hosts, ...(credential ? { tlsCredentialName: credential } : {}) }));
+}
+
+/** How a service's container runs in an environment: its file, with the environment's defaults where it is silent. */
+function containerOf(spec: ServiceSpec, env: EnvironmentConfig, services: Services): ServiceContainer {
+  const variables: Record<string, EnvValue> = {};
+  for (const [name, value] of Object.entries(spec.env ?? {})) {
+    variables[name] = typeof value === 'object' && 'serviceUrl' in value ? urlOf(services[value.serviceUrl]) : value;
+  }
+  return {
+    port: spec.port,
+    protocol: spec.protocol,
+    readiness: spec.probes.readiness,
+    liveness: spec.probes.liveness,
+    runAsUser: spec.runAsUser,
+    runAsGroup: spec.runAsGroup ?? spec.runAsUser,
+    writablePaths: spec.writablePaths ?? [],
+    env: variables,
+    secretEnv: spec.secretEnv ?? [],
+    ...(spec.command ? { command: spec.command } : {}),
+    ...(spec.args ? { args: spec.args } : {}),
+    resources: containerResources(spec.resources?.[env.name]) ?? env.apps.resources,
+    terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
+    ...(spec.metrics.http ? { metricsScrape: spec.metrics.http.scrape } : {}),
+  };
+}
+
+/** The images and split of a service from its rollout state. */
+function tracks(state: RolloutState): { stableImage: string; canaryImage?: string; split: TrafficSplit } {
+  return state.canary
+    ? { stableImage: state.stable.image, canaryImage: state.canary.image, split: TrafficSplit.canary(state.canary.weight) }
+    : { stableImage: state.stable.image, split: TrafficSplit.stableOnly() };
+}

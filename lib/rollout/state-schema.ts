@@ -1,0 +1,124 @@
+import { SchemaObject } from 'ajv';
+import { DURATION_PATTERN, DurationOptions, POSITIVE_DURATION_PATTERN } from './duration';
+
+/** An image reference: registry/name with an optional tag and an optional digest. */
+export const IMAGE_PATTERN = '^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
+const NUMBER_OR_NULL = { type: 'number', nullable: true } as const;
+const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$';
+
+/**
+ * The state file's durations and what each requires beyond the syntax. A window of zero holds no samples (and PromQL
+ * refuses a zero range); a query timeout of zero fails every query before it is sent, and one beyond Node's longest
+ * timer (about 24.8 days) fires at once, so a query's budget stays within minutes; a settle of zero is a choice: the
+ * window may start right at the weight change.
+ */
+export const ANALYSIS_DURATIONS = {
+  window: { positive: true },
+  settle: { positive: false },
+  queryTimeout: { positive: true, max: '10m' },
+} as const satisfies Record<string, DurationOptions>;
+
+/** The schema of a duration field: the pattern of {@link DURATION_PATTERN}, so editors agree with the CLI. */
+function duration(options: DurationOptions): SchemaObject {
+  return options.positive
+    ? { type: 'string', pattern: POSITIVE_DURATION_PATTERN, nullable: true, description: 'a duration longer than 0 such as 30s, 5m or 1h30m' }
+    : { type: 'string', pattern: DURATION_PATTERN, nullable: true, description: 'a duration such as 0s, 30s, 5m or 1h30m' };
+}
+
+/**
+ * The release plan, SLO and analysis settings: a service file sets its service's defaults with them, a state file
+ * overrides those for one environment.
+ */
+export const ROLLOUT_SETTINGS_PROPERTIES: Record<'steps' | 'slo' | 'analysis', SchemaObject> = {
+  steps: { type: 'array', minItems: 1, maxItems: 20, items: { type: 'integer', minimum: 1, maximum: 100 } },
+  slo: {
+    type: 'object', nullable: true, additionalProperties: false, required: [],
+    properties: {
+      successRatio: { type: 'number', minimum: 0, maximum: 1, nullable: true },
+      p95LatencyMs: { type: 'number', exclusiveMinimum: 0, nullable: true },
+      p99LatencyMs: { type: 'number', exclusiveMinimum: 0, nullable: true },
+    },
+  },
+  analysis: {
+    type: 'object', nullable: true, additionalProperties: false, required: [],
+    properties: {
+      metrics: { type: 'string', enum: ['istio', 'http'], nullable: true },
+      window: duration(ANALYSIS_DURATIONS.window),
+      settle: duration(ANALYSIS_DURATIONS.settle),
+      minRequests: { type: 'integer', minimum: 0, nullable: true },
+      canaryTrafficFactor: { type: 'number', minimum: 0, maximum: 1, nullable: true },
+      maxFailedChecks: { type: 'integer', minimum: 1, nullable: true },
+      maxConsecutiveHolds: { type: 'integer', minimum: 1, nullable: true },
+      baseline: {
+        type: 'object', nullable: true, additionalProperties: false, required: ['enabled', 'maxErrorRatioIncrease'],
+        properties: { enabled: { type: 'boolean' }, maxErrorRatioIncrease: { type: 'number', minimum: 0, maximum: 1 } },
+      },
+      queryTimeout: duration(ANALYSIS_DURATIONS.queryTimeout),
+    },
+  },
+};
+
+/**
+ * The JSON Schema of a state file (`rollout/schema.json` is this, for editors). It mirrors `RolloutState` (state.ts); the
+ * tests check the two against each other with fixtures, since ajv's schema typing cannot express a required nullable
+ * object.
+ */
+export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
+  $id: 'https://obs-canary.dev/schemas/rollout-state.json',
+  title: 'obs-canary rollout state',
+  description: 'The rollout state of one service in one environment: rollout/<env>/<service>.yaml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['service', 'stable', 'canary', 'history'],
+  properties: {
+    service: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'the service: services/<service>.yaml must exist' },
+    stable: {
+      type: 'object', additionalProperties: false, required: ['image'],
+      properties: { image: { type: 'string', pattern: IMAGE_PATTERN } },
+    },
+    canary: {
+      type: 'object', nullable: true, additionalProperties: false,
+      required: ['image', 'weight', 'startedAt', 'weightChangedAt', 'failedChecks', 'consecutiveHolds'],
+      properties: {
+        image: { type: 'string', pattern: IMAGE_PATTERN },
+        weight: { type: 'integer', minimum: 1, maximum: 100 },
+        startedAt: { type: 'string', pattern: ISO_TIME },
+        weightChangedAt: { type: 'string', pattern: ISO_TIME },
+        failedChecks: { type: 'integer', minimum: 0 },
+        consecutiveHolds: { type: 'integer', minimum: 0 },
+      },
+    },
+    ...ROLLOUT_SETTINGS_PROPERTIES,
+    history: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['at', 'decision', 'by', 'image', 'fromWeight', 'toWeight', 'reason'],
+        properties: {
+          at: { type: 'string', pattern: ISO_TIME },
+          decision: { type: 'string', enum: ['start', 'advance', 'promote', 'rollback', 'hold'] },
+          by: { type: 'string', enum: ['cli', 'gate'] },
+          image: { type: 'string' },
+          fromWeight: { type: 'integer', minimum: 0, maximum: 100 },
+          toWeight: { type: 'integer', minimum: 0, maximum: 100 },
+          reason: { type: 'string' },
+          measurements: {
+            type: 'object', nullable: true, additionalProperties: false,
+            required: ['requests', 'canaryRequests', 'successRatio', 'p95Ms', 'p99Ms'],
+            properties: {
+              requests: NUMBER_OR_NULL, canaryRequests: NUMBER_OR_NULL, successRatio: NUMBER_OR_NULL, p95Ms: NUMBER_OR_NULL, p99Ms: NUMBER_OR_NULL,
+            },
+          },
+          baseline: {
+            type: 'object', nullable: true, additionalProperties: false,
+            required: ['requests', 'successRatio', 'p95Ms', 'p99Ms'],
+            properties: { requests: NUMBER_OR_NULL, successRatio: NUMBER_OR_NULL, p95Ms: NUMBER_OR_NULL, p99Ms: NUMBER_OR_NULL },
+          },
+          failedChecks: { type: 'array', nullable: true, items: { type: 'string' } },
+          count: { type: 'integer', minimum: 2, nullable: true },
+          firstAt: { type: 'string', pattern: ISO_TIME, nullable: true },
+        },
+      },
+    },
+  },
+};
+

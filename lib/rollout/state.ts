@@ -1,0 +1,245 @@
+import { parse } from 'yaml';
+import { toYaml } from '../private/yaml';
+import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem } from './duration';
+import validateRolloutStateSchema from './generated/validate-rollout-state.cjs';
+import { ANALYSIS_DURATIONS, IMAGE_PATTERN, ROLLOUT_STATE_SCHEMA } from './state-schema';
+
+export { ROLLOUT_STATE_SCHEMA };
+
+/**
+ * The rollout state of one service in one environment, kept in git as `rollout/<env>/<service>.yaml`: what runs as
+ * stable, what runs as canary at which weight, the plan, the SLO, and what was decided when. Synth renders the
+ * Deployments and Istio weights from it; the `canary` CLI changes it and commits.
+ */
+export interface RolloutState {
+  /** The service this file is about (`services/<service>.yaml`); must match the file name. */
+  readonly service: string;
+  readonly stable: { readonly image: string };
+  /** The canary in flight, or null. */
+  readonly canary: CanaryState | null;
+  /**
+   * Canary weights in percent, strictly increasing; after the last one the canary is promoted. Unset: the service
+   * file's, else the defaults.
+   */
+  readonly steps?: readonly number[];
+  /** Overrides of the service's SLO in this environment. */
+  readonly slo?: Partial<SloSettings>;
+  /** Overrides of the service's analysis settings in this environment. */
+  readonly analysis?: Partial<AnalysisSettings>;
+  /** Decisions, oldest first, bounded; consecutive identical holds are one entry with a count. */
+  readonly history: readonly HistoryEntry[];
+}
+
+/** A canary in flight. */
+export interface CanaryState {
+  readonly image: string;
+  /** Current weight in percent: one of the steps. */
+  readonly weight: number;
+  /** When the canary started (ISO 8601, UTC). */
+  readonly startedAt: string;
+  /** When the weight last changed: analysis windows start after it plus the settle time. */
+  readonly weightChangedAt: string;
+  /** Failed checks so far in this run; at the configured maximum the gate rolls back. */
+  readonly failedChecks: number;
+  /** Holds in a row; beyond the configured maximum the gate rolls back. */
+  readonly consecutiveHolds: number;
+}
+
+/** The service level a canary must meet. */
+export interface SloSettings {
+  /** Minimum share of responses that are not 5xx, from 0 to 1. */
+  readonly successRatio: number;
+  /** Maximum 95th percentile latency in milliseconds. */
+  readonly p95LatencyMs: number;
+  /** Maximum 99th percentile latency in milliseconds. Unset: not checked. */
+  readonly p99LatencyMs?: number;
+}
+
+/** How the gate measures a canary. */
+export interface AnalysisSettings {
+  /** `istio`: the mesh's standard metrics; `http`: the services' own `http_*` metrics. */
+  readonly metrics: 'istio' | 'http';
+  /** Measurement window, such as `5m`. */
+  readonly window: string;
+  /** Time after a weight change before a window may start, such as `1m`. */
+  readonly settle: string;
+  /** Requests (stable and canary together) a window needs before anything is judged. */
+  readonly minRequests: number;
+  /** The canary must get at least this share of the requests its weight predicts (0 to 1); fewer is a failed check. */
+  readonly canaryTrafficFactor: number;
+  /** Failed checks across a run that trigger a roll back. */
+  readonly maxFailedChecks: number;
+  /** Holds in a row beyond which the gate rolls back (fail safe). */
+  readonly maxConsecutiveHolds: number;
+  /** Compare the canary's error ratio with stable's. */
+  readonly baseline: { readonly enabled: boolean; readonly maxErrorRatioIncrease: number };
+  /** Timeout of each Prometheus query, such as `10s`. */
+  readonly queryTimeout: string;
+}
+
+/** What a decision was. */
+export type DecisionKind = 'start' | 'advance' | 'promote' | 'rollback' | 'hold';
+
+/** Numbers measured for a decision; null when unknown. */
+export interface Measurements {
+  readonly requests: number | null;
+  readonly canaryRequests: number | null;
+  readonly successRatio: number | null;
+  readonly p95Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+/** Stable's numbers over the same window, for the baseline comparison; null when unknown. */
+export interface BaselineMeasurements {
+  readonly requests: number | null;
+  readonly successRatio: number | null;
+  readonly p95Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+/** One decision in the history. */
+export interface HistoryEntry {
+  /** When (ISO 8601, UTC); for a repeated hold, the latest time. */
+  readonly at: string;
+  readonly decision: DecisionKind;
+  /** `cli` for a person's command, `gate` for the SLO gate. */
+  readonly by: 'cli' | 'gate';
+  /** The canary image the decision was about. */
+  readonly image: string;
+  readonly fromWeight: number;
+  readonly toWeight: number;
+  readonly reason: string;
+  readonly measurements?: Measurements;
+  /** Stable's numbers over the same window, when the gate compared the canary with them. */
+  readonly baseline?: BaselineMeasurements;
+  /** Checks that failed, for a hold or roll back by the gate. */
+  readonly failedChecks?: readonly string[];
+  /** Repetitions of this hold in a row. */
+  readonly count?: number;
+  /** The first of the repeated holds. */
+  readonly firstAt?: string;
+}
+
+
+/** A state file that cannot be used; the message names the file and every field at fault. */
+export class StateError extends Error {
+  public constructor(public readonly file: string, public readonly problems: readonly string[]) {
+    super(`invalid rollout state ${file}:\n${problems.map(p => `  - ${p}`).join('\n')}`);
+    this.name = 'StateError';
+  }
+}
+
+/** `/canary/weight` → `canary.weight`, `/history/3/at` → `history[3].at`. */
+function fieldOf(instancePath: string): string {
+  return instancePath.split('/').slice(1).reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), '') || '(file)';
+}
+
+/**
+ * Parses and validates a state file.
+ *
+ * @param text the file's YAML
+ * @param file its path, for messages
+ * @param expectedService the service the file name says it is about
+ * @throws {@link StateError} naming the file and each invalid field, with the value found and what is allowed
+ */
+export function parseRolloutState(text: string, file: string, expectedService?: string): RolloutState {
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (error) {
+    throw new StateError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  if (!validateRolloutStateSchema(data)) {
+    const problems = (validateRolloutStateSchema.errors ?? []).map(e => {
+      const field = fieldOf(e.instancePath);
+      if (e.keyword === 'required') return `'${field === '(file)' ? '' : `${field}.`}${String(e.params.missingProperty)}' is required`;
+      if (e.keyword === 'additionalProperties') {
+        return `'${field === '(file)' ? '' : `${field}.`}${String(e.params.additionalProperty)}' is not a known field`;
+      }
+      const found = valueAt(data, e.instancePath);
+      // the pattern itself tells a reader nothing; the duration rule's own words say what is allowed
+      const pattern = e.keyword === 'pattern' ? e.params.pattern : undefined;
+      if ((pattern === DURATION_PATTERN || pattern === POSITIVE_DURATION_PATTERN) && typeof found === 'string') {
+        return `'${field}' ${durationProblem(found, { positive: pattern === POSITIVE_DURATION_PATTERN })}`;
+      }
+      return `'${field}' ${e.message ?? 'is invalid'}${e.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).map(v => JSON.stringify(v)).join(', ')})` : ''}, got ${JSON.stringify(found)}`;
+    });
+    throw new StateError(file, [...new Set(problems)]);
+  }
+  const state = data as RolloutState;
+  const problems = semanticProblems(state);
+  if (expectedService !== undefined && state.service !== expectedService) {
+    problems.unshift(`'service' must match the file name (${JSON.stringify(expectedService)}), got ${JSON.stringify(state.service)}`);
+  }
+  if (problems.length > 0) throw new StateError(file, problems);
+  return state;
+}
+
+function valueAt(data: unknown, instancePath: string): unknown {
+  return instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
+}
+
+/**
+ * The rule an image reference breaks, or undefined: it must be a reference, pinned by a tag or a digest, and a
+ * `latest` tag pins nothing. Says what the reference must be (`must be pinned by tag or digest`), not what it is; the
+ * policy tests hold every rendered container to the same rule.
+ */
+export function unmetImageRequirement(image: string): string | undefined {
+  if (!new RegExp(IMAGE_PATTERN).test(image)) return 'must be an image reference such as registry/name:tag';
+  const withoutRegistryPort = image.replace(/^[^/]*:\d+\//, '');
+  if (!/:[A-Za-z0-9_][A-Za-z0-9_.-]*$|@sha256:/.test(withoutRegistryPort)) return 'must be pinned by tag or digest';
+  if (/:latest(@|$)/.test(withoutRegistryPort) && !image.includes('@sha256:')) return 'must not use the latest tag';
+  return undefined;
+}
+
+/** What is wrong with an image reference for a release, with the reference, or undefined (see {@link unmetImageRequirement}). */
+export function imageProblem(image: string): string | undefined {
+  const requirement = unmetImageRequirement(image);
+  return requirement && `${requirement}, got ${JSON.stringify(image)}`;
+}
+
+/** What is wrong with a list of steps, or undefined: the schema checks each; only this checks their order. */
+export function stepsProblemOf(steps: readonly number[]): string | undefined {
+  return steps.some((s, i) => i > 0 && s <= steps[i - 1]) ? `must be strictly increasing, got ${JSON.stringify(steps)}` : undefined;
+}
+
+/** Rules the schema cannot express. */
+function semanticProblems(state: RolloutState): string[] {
+  const problems: string[] = [];
+  const steps = state.steps;
+  const stepsProblem = steps && stepsProblemOf(steps);
+  if (stepsProblem) problems.push(`'steps' ${stepsProblem}`);
+  for (const [field, image] of [['stable.image', state.stable.image], ['canary.image', state.canary?.image]] as const) {
+    const problem = image === undefined ? undefined : imageProblem(image);
+    if (problem) problems.push(`'${field}' ${problem}`);
+  }
+  if (state.canary) {
+    if (steps && !steps.includes(state.canary.weight)) {
+      problems.push(`'canary.weight' must be one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
+    }
+    if (Date.parse(state.canary.weightChangedAt) < Date.parse(state.canary.startedAt)) {
+      problems.push(`'canary.weightChangedAt' must not be before 'canary.startedAt', got ${state.canary.weightChangedAt}`);
+    }
+  }
+  // the schema checks the syntax; only this checks the length against Prometheus's limit
+  for (const [field, options] of Object.entries(ANALYSIS_DURATIONS)) {
+    const value = state.analysis?.[field as keyof typeof ANALYSIS_DURATIONS];
+    const problem = value === undefined || value === null ? undefined : durationProblem(value, options);
+    if (problem) problems.push(`'analysis.${field}' ${problem}`);
+  }
+  return problems;
+}
+
+/** Renders a state file: a schema hint for editors, then the state in a fixed key order. */
+export function renderRolloutState(state: RolloutState): string {
+  const ordered = {
+    service: state.service,
+    stable: state.stable,
+    canary: state.canary,
+    ...(state.steps ? { steps: state.steps } : {}),
+    ...(state.slo ? { slo: state.slo } : {}),
+    ...(state.analysis ? { analysis: state.analysis } : {}),
+    history: state.history,
+  };
+  return `# yaml-language-server: $schema=../schema.json\n# Changed by the canary CLI; edit by hand only to change the plan, the SLO or the analysis.\n${toYaml(ordered)}`;
+}

@@ -1,0 +1,95 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Services, serviceFile } from '../services/catalog';
+import { ServiceSpec } from '../services/service';
+import { settingsOf } from './settings';
+import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
+
+/** The rollout state of every service of one environment, by service name. */
+export type Rollouts = Readonly<Record<string, RolloutState>>;
+
+/** Where the state files live, relative to the repository root. */
+export const ROLLOUT_DIR = 'rollout';
+
+/** `rollout/<env>/<service>.yaml`, relative to the repository root. */
+export function rolloutFile(env: string, service: string): string {
+  return path.posix.join(ROLLOUT_DIR, env, `${service}.yaml`);
+}
+
+/** The command that writes a service's first state file. */
+export function initCommand(service: string, env?: string): string {
+  return `npx canary init --service ${service} --image <image>:<tag>${env ? ` --env ${env}` : ''} --commit`;
+}
+
+/**
+ * Reads and validates the state file of every service of an environment, each against its service file.
+ *
+ * @throws {@link StateError} naming the file (and field) at fault: a service without a state file, a state file
+ *   without a service, a missing `rollout/<env>/`, an image of another repository, a weight that is not a step
+ */
+export function loadRollouts(root: string, env: string, services: Services): Rollouts {
+  const dir = `${path.posix.join(ROLLOUT_DIR, env)}/`;
+  if (!fs.statSync(path.join(root, dir), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new StateError(dir, [
+      `the directory is missing; every environment needs one, with a state file per service (copy ${ROLLOUT_DIR}/local/ and adjust it, `
+      + `or run \`${initCommand('<service>', env)}\` for each service)`,
+    ]);
+  }
+  const present = fs.readdirSync(path.join(root, dir)).filter(f => f.endsWith('.yaml')).map(f => f.slice(0, -'.yaml'.length));
+  for (const name of present) {
+    if (!Object.hasOwn(services, name)) {
+      throw new StateError(rolloutFile(env, name), [
+        `no service file ${serviceFile(name)} names this service: add one, or delete this state file if the service is gone`,
+      ]);
+    }
+  }
+  const out: Record<string, RolloutState> = {};
+  for (const [name, spec] of Object.entries(services)) {
+    const file = rolloutFile(env, name);
+    if (!present.includes(name)) {
+      throw new StateError(file, [`the file is missing: ${serviceFile(name)} has no rollout state in ${env}; run \`${initCommand(name, env)}\``]);
+    }
+    const state = parseRolloutState(fs.readFileSync(path.join(root, file), 'utf8'), file, name);
+    const problems = problemsWithService(state, spec);
+    if (problems.length > 0) throw new StateError(file, problems);
+    out[name] = state;
+  }
+  return out;
+}
+
+/** What a state file gets wrong about its service file. */
+export function problemsWithService(state: RolloutState, spec: ServiceSpec): string[] {
+  const problems: string[] = [];
+  for (const [field, image] of [['stable.image', state.stable.image], ['canary.image', state.canary?.image]] as const) {
+    if (image !== undefined && repositoryOf(image) !== spec.image) {
+      problems.push(`'${field}' must be an image of ${spec.image} (${spec.file}), got ${JSON.stringify(image)}`);
+    }
+  }
+  const { steps, analysis } = settingsOf(state, spec);
+  if (state.canary && !steps.includes(state.canary.weight)) {
+    problems.push(`'canary.weight' must be one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
+  }
+  if (analysis.metrics === 'http' && !spec.metrics.http) {
+    problems.push(`'analysis.metrics' is "http" but ${spec.file} names no 'metrics.http': add them there, or use "istio"`);
+  }
+  return problems;
+}
+
+/** The repository of an image reference: without its tag and digest (`registry:5000/a/b:1.2@sha256:…` → `registry:5000/a/b`). */
+export function repositoryOf(image: string): string {
+  const withoutDigest = image.split('@')[0];
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  return colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
+}
+
+/** Writes a state file atomically (a reader sees the old or the new file, never half of one). */
+export function writeRolloutState(root: string, env: string, state: RolloutState): string {
+  const file = rolloutFile(env, state.service);
+  const target = path.join(root, file);
+  const tmp = `${target}.${process.pid}.tmp`;
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(tmp, renderRolloutState(state));
+  fs.renameSync(tmp, target);
+  return file;
+}

@@ -1,0 +1,145 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Size } from 'cdk8s';
+import { Checks } from '../config/checks';
+import { checkResources } from '../config/environment';
+// the names alone: the CLI loads the catalog and should not load the constructs
+import { TELEMETRY_ENV_NAMES } from '../constructs/private/telemetry';
+import { ContainerResources } from '../constructs/types';
+import { durationProblem } from '../rollout/duration';
+import { stepsProblemOf } from '../rollout/state';
+import { ANALYSIS_DURATIONS } from '../rollout/state-schema';
+import { PerEnvironment, ResourcesField, ServiceFileError, ServiceSpec, parseServiceFile } from './service';
+
+/** Where the service files live, relative to the repository root. */
+export const SERVICES_DIR = 'services';
+
+/** Every service, by name, in name order: the one list of services. */
+export type Services = Readonly<Record<string, ServiceSpec>>;
+
+/**
+ * Namespaces a service may not use: the stack's own, Argo CD's and the cluster's, whose policies this project does not
+ * own (a default-deny policy there would cut off the control plane).
+ */
+export const RESERVED_NAMESPACES: ReadonlySet<string> = new Set([
+  'observability', 'argocd', 'bootstrap', 'default', 'kube-system', 'kube-public', 'kube-node-lease', 'istio-system',
+]);
+
+/** `services/<name>.yaml`, relative to the repository root. */
+export function serviceFile(name: string): string {
+  return path.posix.join(SERVICES_DIR, `${name}.yaml`);
+}
+
+/**
+ * Reads every service file, `services/*.yaml`, and checks each on its own and all of them together: a name used
+ * twice, a caller or a `serviceUrl` naming no service, a per-environment key naming no environment.
+ *
+ * @param environments the names of the environments, which per-environment fields may use as keys
+ * @throws {@link ServiceFileError} naming the file, the field, the value and what is allowed
+ */
+export function loadServices(root: string, environments: readonly string[]): Services {
+  const dir = path.join(root, SERVICES_DIR);
+  const names = fs.readdirSync(dir).filter(f => /\.ya?ml$/.test(f)).sort();
+  const byName = new Map<string, string>();
+  const specs: ServiceSpec[] = [];
+  for (const name of names) {
+    const file = path.posix.join(SERVICES_DIR, name);
+    const stem = name.replace(/\.ya?ml$/, '');
+    const other = byName.get(stem);
+    if (other !== undefined) {
+      throw new ServiceFileError(file, [`the service ${JSON.stringify(stem)} is also defined by ${other}: each service has one file; delete one`]);
+    }
+    byName.set(stem, file);
+    specs.push(parseServiceFile(fs.readFileSync(path.join(dir, name), 'utf8'), file));
+  }
+  const services = Object.fromEntries(specs.map(s => [s.name, s]));
+  for (const spec of specs) checkAgainstOthers(spec, services, environments);
+  return services;
+}
+
+/** The checks one file cannot make on its own. */
+function checkAgainstOthers(spec: ServiceSpec, services: Services, environments: readonly string[]): void {
+  const problems: string[] = [];
+  const known = Object.keys(services);
+  const list = (names: readonly string[]): string => names.map(n => JSON.stringify(n)).join(', ');
+  if (RESERVED_NAMESPACES.has(spec.namespace)) {
+    problems.push(`'namespace' must be a namespace of its own, not one of ${list([...RESERVED_NAMESPACES])}, got ${JSON.stringify(spec.namespace)}`);
+  }
+  for (const [i, caller] of (spec.callers ?? []).entries()) {
+    if (!Object.hasOwn(services, caller)) {
+      problems.push(`'callers[${i}]' must name a service with a file under ${SERVICES_DIR}/ (${list(known)}), got ${JSON.stringify(caller)}`);
+    }
+  }
+  for (const [variable, value] of Object.entries(spec.env ?? {})) {
+    if (typeof value === 'object' && 'serviceUrl' in value && !Object.hasOwn(services, value.serviceUrl)) {
+      problems.push(`'env.${variable}.serviceUrl' must name a service (${list(known)}), got ${JSON.stringify(value.serviceUrl)}`);
+    }
+  }
+  for (const variable of Object.keys(spec.env ?? {}).concat((spec.secretEnv ?? []).map(s => s.name))) {
+    if (spec.telemetry && TELEMETRY_ENV_NAMES.includes(variable)) {
+      problems.push(`'${variable}' is set by the platform while 'telemetry' is on (${list(TELEMETRY_ENV_NAMES)}): remove it, or set telemetry: false and set them yourself`);
+    }
+  }
+  const perEnvironment: Array<[string, PerEnvironment<unknown> | undefined]> = [
+    ['replicas', spec.replicas],
+    ['resources', spec.resources],
+    ['expose.hosts', spec.expose && !Array.isArray(spec.expose.hosts) ? spec.expose.hosts as PerEnvironment<unknown> : undefined],
+    ['expose.tls', spec.expose?.tls],
+  ];
+  for (const [field, values] of perEnvironment) {
+    for (const key of Object.keys(values ?? {})) {
+      if (!environments.includes(key)) problems.push(`'${field}.${key}' names no environment: the keys must be among ${list(environments)}`);
+    }
+  }
+  const c = new Checks();
+  for (const [env, field] of Object.entries(spec.resources ?? {})) {
+    const resources = containerResources(field);
+    if (resources) checkResources(c, `resources.${env}`, resources);
+  }
+  problems.push(...c.errors);
+  if (spec.metrics.http?.scrape.port === 15020 || spec.port === 15020) {
+    problems.push('\'port\' and \'metrics.http.scrape.port\' must not be 15020, the port of Istio\'s merged metrics');
+  }
+  const steps = spec.steps && stepsProblemOf(spec.steps);
+  if (steps) problems.push(`'steps' ${steps}`);
+  for (const [field, options] of Object.entries(ANALYSIS_DURATIONS)) {
+    const value = spec.analysis?.[field as keyof typeof ANALYSIS_DURATIONS];
+    const problem = typeof value === 'string' ? durationProblem(value, options) : undefined;
+    if (problem) problems.push(`'analysis.${field}' ${problem}`);
+  }
+  if (problems.length > 0) throw new ServiceFileError(spec.file, problems);
+}
+
+/** CPU as millicores: `250m` → 250, `0.5` → 500, `2` → 2000. */
+export function cpuMillis(quantity: string): number {
+  return quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Math.round(Number(quantity) * 1000);
+}
+
+/** Memory as a size: `128Mi`, `1Gi`. */
+export function memorySize(quantity: string): Size {
+  const amount = Number(quantity.slice(0, -2));
+  return quantity.endsWith('Gi') ? Size.gibibytes(amount) : Size.mebibytes(amount);
+}
+
+/** A service file's resources in the constructs' terms, or undefined when the field is not there. */
+export function containerResources(field: ResourcesField | undefined): ContainerResources | undefined {
+  if (!field) return undefined;
+  return {
+    cpuRequestMillis: cpuMillis(field.cpu.request),
+    cpuLimitMillis: cpuMillis(field.cpu.limit),
+    memoryRequest: memorySize(field.memory.request),
+    memoryLimit: memorySize(field.memory.limit),
+  };
+}
+
+/** The external hosts of a service in an environment: none when it is not exposed there. */
+export function exposedHosts(spec: ServiceSpec, env: string): readonly string[] {
+  const hosts = spec.expose?.hosts;
+  if (!hosts) return [];
+  return Array.isArray(hosts) ? hosts : (hosts as PerEnvironment<readonly string[]>)[env] ?? [];
+}
+
+/** The namespaces of the services, `apps` first when used, then by name. */
+export function serviceNamespaces(services: Services): string[] {
+  return [...new Set(Object.values(services).map(s => s.namespace))].sort((a, b) => (a === 'apps' ? -1 : b === 'apps' ? 1 : a.localeCompare(b)));
+}

@@ -1,0 +1,146 @@
+import { SchemaObject } from 'ajv';
+import { ROLLOUT_SETTINGS_PROPERTIES } from '../rollout/state-schema';
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
+const PATH = '^/[^\\s?#]*$';
+const METRIC_NAME = '^[a-zA-Z_:][a-zA-Z0-9_:]*$';
+const LABEL_NAME = '^[a-zA-Z_][a-zA-Z0-9_]*$';
+const HOST = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$';
+const PORT = { type: 'integer', minimum: 1, maximum: 65535 } as const;
+const CPU = { type: 'string', pattern: '^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$', description: 'CPU as a Kubernetes quantity: 250m, 0.5 or 2' };
+const MEMORY = { type: 'string', pattern: '^[1-9][0-9]*(Mi|Gi)$', description: 'memory in Mi or Gi: 128Mi, 1Gi' };
+
+/** A value per environment: an object keyed by environment name (which names exist is checked at load time). */
+function perEnvironment(value: SchemaObject, description: string): SchemaObject {
+  return {
+    type: 'object', description, minProperties: 1,
+    propertyNames: { pattern: DNS_LABEL }, additionalProperties: value,
+  };
+}
+
+const PROBE: SchemaObject = {
+  type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
+  description: 'one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port',
+  properties: {
+    http: { type: 'string', pattern: PATH, description: 'a path starting with "/", without spaces, query or fragment' },
+    tcp: { const: true },
+    grpc: { const: true },
+  },
+};
+
+const RESOURCES: SchemaObject = {
+  type: 'object', additionalProperties: false, required: ['cpu', 'memory'],
+  properties: {
+    cpu: { type: 'object', additionalProperties: false, required: ['request', 'limit'], properties: { request: CPU, limit: CPU } },
+    memory: { type: 'object', additionalProperties: false, required: ['request', 'limit'], properties: { request: MEMORY, limit: MEMORY } },
+  },
+};
+
+const HOSTS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: HOST } };
+
+/**
+ * The JSON Schema of a service file, `services/<name>.yaml` (`services/schema.json` is this, for editors). It mirrors
+ * `ServiceFile` (service.ts); what a schema cannot say (environment names, other services, duplicate names) is checked
+ * when the files are loaded together.
+ */
+export const SERVICE_SCHEMA: SchemaObject = {
+  $id: 'https://obs-canary.dev/schemas/service.json',
+  title: 'obs-canary service',
+  description: 'A service released by canary: services/<name>.yaml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'image', 'port'],
+  properties: {
+    name: { type: 'string', pattern: DNS_LABEL, maxLength: 33, description: 'a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments' },
+    namespace: { type: 'string', pattern: DNS_LABEL, description: 'the namespace (default apps); created with the same mesh, Pod Security and default-deny policies' },
+    image: { type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' }, description: 'the image repository without tag or digest; those live in the rollout state' },
+    port: { ...PORT, description: 'the container and Service port of the API' },
+    protocol: { type: 'string', enum: ['http', 'grpc'], description: 'the API protocol (default http)' },
+    probes: {
+      type: 'object', additionalProperties: false,
+      properties: { readiness: PROBE, liveness: PROBE },
+      description: 'default: a TCP connect on the port for both',
+    },
+    runAsUser: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'the uid, never 0 (default 65532)' },
+    runAsGroup: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'the gid (default: runAsUser)' },
+    writablePaths: {
+      type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^/[^\\s]*[^/\\s]$' },
+      description: 'absolute paths that get an empty directory (the root filesystem stays read-only)',
+    },
+    env: {
+      type: 'object', propertyNames: { pattern: ENV_NAME },
+      additionalProperties: {
+        oneOf: [
+          { type: 'string' },
+          { type: 'object', additionalProperties: false, required: ['fieldRef'], properties: { fieldRef: { type: 'string', minLength: 1 } } },
+          { type: 'object', additionalProperties: false, required: ['serviceUrl'], properties: { serviceUrl: { type: 'string', pattern: DNS_LABEL } } },
+        ],
+      },
+      description: 'literal variables, pod fields ({ fieldRef: metadata.labels[\'version\'] }) or another service\'s in-cluster URL ({ serviceUrl: name })',
+    },
+    secretEnv: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'secret', 'key'],
+        properties: { name: { type: 'string', pattern: ENV_NAME }, secret: { type: 'string', pattern: DNS_LABEL }, key: { type: 'string', pattern: '^[-._a-zA-Z0-9]+$' } },
+      },
+      description: 'variables from keys of Secrets in the service\'s namespace',
+    },
+    command: { type: 'array', minItems: 1, items: { type: 'string' }, description: 'the container\'s command, when the image\'s entrypoint is not right' },
+    args: { type: 'array', items: { type: 'string' }, description: 'the container\'s arguments' },
+    telemetry: { type: 'boolean', description: 'inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)' },
+    replicas: perEnvironment({ type: 'integer', minimum: 1, maximum: 50 }, 'stable replicas per environment (default: the environment\'s)'),
+    resources: perEnvironment(RESOURCES, 'CPU and memory per environment (default: the environment\'s)'),
+    terminationGracePeriodSeconds: { type: 'integer', minimum: 1, maximum: 3600, description: 'time between SIGTERM and SIGKILL (default 30)' },
+    timeout: { type: 'string', pattern: '^([1-9][0-9]*(ms|s|m))+$', description: 'route timeout of a request (default 5s)' },
+    callers: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_LABEL }, description: 'the services allowed to call it' },
+    callerIdentities: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['namespace', 'serviceAccount'],
+        properties: { namespace: { type: 'string', pattern: DNS_LABEL }, serviceAccount: { type: 'string', pattern: DNS_LABEL } },
+      },
+      description: 'other workloads allowed to call it, by namespace and ServiceAccount',
+    },
+    expose: {
+      type: 'object', additionalProperties: false, required: ['hosts', 'paths'],
+      properties: {
+        hosts: { oneOf: [HOSTS, perEnvironment(HOSTS, 'hosts per environment')], description: 'external hosts, a list or per environment' },
+        paths: {
+          type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^/[^\\s?#*]*\\*?$' },
+          description: 'the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)',
+        },
+        methods: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] }, description: 'default GET and HEAD' },
+        tls: perEnvironment({
+          type: 'object', additionalProperties: false, required: ['credentialName'],
+          properties: { credentialName: { type: 'string', pattern: DNS_LABEL } },
+        }, 'per environment, a TLS Secret in the ingress gateway\'s namespace for HTTPS on the hosts (default: plain HTTP)'),
+        gateway: { type: 'string', pattern: '^[a-z0-9-]+/[a-z0-9-]+$', description: 'an existing Istio Gateway, namespace/name (default: the environment\'s)' },
+      },
+    },
+    metrics: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        source: { type: 'string', enum: ['istio', 'http'], description: 'what the SLO gate reads (default istio)' },
+        http: {
+          type: 'object', additionalProperties: false, required: ['requests', 'duration', 'codeLabel', 'scrape'],
+          properties: {
+            requests: { type: 'string', pattern: METRIC_NAME },
+            duration: { type: 'string', pattern: METRIC_NAME },
+            durationUnit: { type: 'string', enum: ['seconds', 'milliseconds'] },
+            codeLabel: { type: 'string', pattern: LABEL_NAME },
+            routeLabel: { type: 'string', pattern: LABEL_NAME },
+            ignoreRoutes: { type: 'array', items: { type: 'string', minLength: 1 } },
+            scrape: {
+              type: 'object', additionalProperties: false, required: ['port', 'path'],
+              properties: { port: PORT, path: { type: 'string', pattern: PATH } },
+            },
+          },
+          description: 'the service\'s own request counter and histogram, and where Prometheus scrapes them',
+        },
+      },
+    },
+    ...ROLLOUT_SETTINGS_PROPERTIES,
+  },
+};

@@ -1,0 +1,184 @@
+import { parse } from 'yaml';
+import { EnvValue, ProbeCheck, SecretEnvVar } from '../constructs/types';
+import { AnalysisSettings, SloSettings } from '../rollout/state';
+import { HttpMetrics } from '../slo/vocabulary';
+import validateServiceSchema from './generated/validate-service.cjs';
+
+/** The namespace of a service whose file names none. */
+export const DEFAULT_NAMESPACE = 'apps';
+
+/** The uid a service runs as when its file names none (the `nonroot` user of distroless images). */
+export const DEFAULT_RUN_AS_USER = 65532;
+
+/** A value of a service file that may differ per environment: keyed by environment name. */
+export type PerEnvironment<T> = Readonly<Record<string, T>>;
+
+/** Requests and limits as a service file writes them (Kubernetes quantities). */
+export interface ResourcesField {
+  readonly cpu: { readonly request: string; readonly limit: string };
+  readonly memory: { readonly request: string; readonly limit: string };
+}
+
+/** A service's own metrics in its file: the names, and where Prometheus scrapes them. */
+export interface HttpMetricsField extends Omit<HttpMetrics, 'durationUnit' | 'ignoreRoutes'> {
+  readonly durationUnit?: HttpMetrics['durationUnit'];
+  readonly ignoreRoutes?: readonly string[];
+  readonly scrape: { readonly port: number; readonly path: string };
+}
+
+/** An environment variable's value in a service file: {@link EnvValue} or the in-cluster URL of another service. */
+export type EnvField = EnvValue | { readonly serviceUrl: string };
+
+/**
+ * A service file, `services/<name>.yaml`, as written: every field but `name`, `image` and `port` is optional. The
+ * schema (`services/schema.json`) says what each field allows; {@link ServiceSpec} is the file with its defaults.
+ */
+export interface ServiceFile {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly image: string;
+  readonly port: number;
+  readonly protocol?: 'http' | 'grpc';
+  readonly probes?: { readonly readiness?: ProbeCheck; readonly liveness?: ProbeCheck };
+  readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+  readonly writablePaths?: readonly string[];
+  readonly env?: Readonly<Record<string, EnvField>>;
+  readonly secretEnv?: readonly SecretEnvVar[];
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  readonly telemetry?: boolean;
+  readonly replicas?: PerEnvironment<number>;
+  readonly resources?: PerEnvironment<ResourcesField>;
+  readonly terminationGracePeriodSeconds?: number;
+  readonly timeout?: string;
+  readonly callers?: readonly string[];
+  readonly callerIdentities?: ReadonlyArray<{ readonly namespace: string; readonly serviceAccount: string }>;
+  readonly expose?: {
+    readonly hosts: readonly string[] | PerEnvironment<readonly string[]>;
+    readonly paths: readonly string[];
+    readonly methods?: readonly string[];
+    readonly tls?: PerEnvironment<{ readonly credentialName: string }>;
+    readonly gateway?: string;
+  };
+  readonly metrics?: { readonly source?: 'istio' | 'http'; readonly http?: HttpMetricsField };
+  readonly steps?: readonly number[];
+  readonly slo?: Partial<SloSettings>;
+  readonly analysis?: Partial<AnalysisSettings>;
+}
+
+/** A service's own metrics with their defaults. */
+export interface ServiceHttpMetrics extends HttpMetrics {
+  readonly scrape: { readonly port: number; readonly path: string };
+}
+
+/** A service file with its defaults applied: what charts, the gate and the CLI read. */
+export interface ServiceSpec extends Omit<ServiceFile, 'namespace' | 'protocol' | 'probes' | 'runAsUser' | 'metrics' | 'telemetry'> {
+  /** The file it came from, relative to the repository root, for messages. */
+  readonly file: string;
+  readonly namespace: string;
+  readonly protocol: 'http' | 'grpc';
+  readonly probes: { readonly readiness: ProbeCheck; readonly liveness: ProbeCheck };
+  readonly runAsUser: number;
+  readonly telemetry: boolean;
+  readonly metrics: { readonly source: 'istio' | 'http'; readonly http?: ServiceHttpMetrics };
+}
+
+/** A service file that cannot be used; the message names the file and every field at fault. */
+export class ServiceFileError extends Error {
+  public constructor(public readonly file: string, public readonly problems: readonly string[]) {
+    super(`invalid service file ${file}:\n${problems.map(p => `  - ${p}`).join('\n')}`);
+    this.name = 'ServiceFileError';
+  }
+}
+
+/** `/expose/hosts/0` → `expose.hosts[0]`. */
+function fieldOf(instancePath: string): string {
+  return instancePath.split('/').slice(1).reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), '');
+}
+
+function valueAt(data: unknown, instancePath: string): unknown {
+  return instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
+}
+
+/** What each schema error means to the person who wrote the file. */
+function schemaProblems(data: unknown): string[] {
+  const errors = validateServiceSchema.errors ?? [];
+  // a oneOf reports each branch; the branch errors say less than the oneOf's own description
+  const oneOfPaths = new Set(errors.filter(e => e.keyword === 'oneOf').map(e => e.instancePath));
+  const problems = errors.flatMap(e => {
+    const field = fieldOf(e.instancePath);
+    const prefix = field ? `${field}.` : '';
+    if (e.keyword !== 'oneOf' && [...oneOfPaths].some(p => e.instancePath === p || e.instancePath.startsWith(`${p}/`))) return [];
+    if (e.keyword === 'required') return [`'${prefix}${String(e.params.missingProperty)}' is required`];
+    if (e.keyword === 'additionalProperties') return [`'${prefix}${String(e.params.additionalProperty)}' is not a known field`];
+    const found = JSON.stringify(valueAt(data, e.instancePath));
+    const parent = (e.parentSchema ?? {}) as { description?: string; type?: string; minimum?: number; maximum?: number };
+    const described = parent.description;
+    if (['minimum', 'maximum', 'type'].includes(e.keyword) && parent.type === 'integer' && parent.minimum !== undefined && parent.maximum !== undefined) {
+      return [`'${field}' must be an integer from ${parent.minimum} to ${parent.maximum}, got ${found}`];
+    }
+    if (e.keyword === 'propertyNames') return [`'${field}' has a key ${JSON.stringify(e.params.propertyName)} that ${described ?? 'is not allowed'}`];
+    if (e.keyword === 'enum') return [`'${field}' must be one of ${(e.params.allowedValues as unknown[]).map(v => JSON.stringify(v)).join(', ')}, got ${found}`];
+    if (described && ['pattern', 'oneOf', 'not', 'maxLength', 'minProperties', 'maxProperties', 'const'].includes(e.keyword)) {
+      return [`'${field}' must be ${described}, got ${found}`];
+    }
+    return [`'${field || '(file)'}' ${e.message ?? 'is invalid'}, got ${found}`];
+  });
+  return [...new Set(problems)];
+}
+
+/**
+ * Parses and validates one service file on its own; {@link loadServices} checks the files against each other and the
+ * environments.
+ *
+ * @param file its path relative to the repository root, for messages; its base name must be the service's name
+ * @throws {@link ServiceFileError} naming the file, each invalid field, the value found and what is allowed
+ */
+export function parseServiceFile(text: string, file: string): ServiceSpec {
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (error) {
+    throw new ServiceFileError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  if (!validateServiceSchema(data)) throw new ServiceFileError(file, schemaProblems(data));
+  const f = data as ServiceFile;
+  const problems: string[] = [];
+  const expected = file.replace(/^.*\//, '').replace(/\.yaml$/, '');
+  if (f.name !== expected) problems.push(`'name' must match the file name (${JSON.stringify(expected)}), got ${JSON.stringify(f.name)}`);
+  if (f.metrics?.source === 'http' && !f.metrics.http) {
+    problems.push('\'metrics.http\' is required when \'metrics.source\' is "http": the gate needs the metric names and Prometheus the scrape port');
+  }
+  if (f.metrics?.http?.ignoreRoutes?.length && !f.metrics.http.routeLabel) {
+    problems.push('\'metrics.http.routeLabel\' is required with \'metrics.http.ignoreRoutes\': the routes are matched on it');
+  }
+  if (f.analysis?.metrics === 'http' && !f.metrics?.http) {
+    problems.push('\'analysis.metrics\' is "http" but \'metrics.http\' names no metrics: add them, or use "istio"');
+  }
+  if (f.runAsUser === 0 || f.runAsGroup === 0) problems.push('\'runAsUser\' and \'runAsGroup\' must not be 0: the pods run as non-root');
+  if (f.callers?.includes(f.name)) problems.push(`'callers' must not name the service itself, got ${JSON.stringify(f.name)}`);
+  for (const [i, p] of (f.writablePaths ?? []).entries()) {
+    if (p.split('/').includes('..')) problems.push(`'writablePaths[${i}]' must not contain "..", got ${JSON.stringify(p)}`);
+  }
+  const secretNames = (f.secretEnv ?? []).map(s => s.name);
+  for (const name of new Set([...Object.keys(f.env ?? {}), ...secretNames].filter((n, i, all) => all.indexOf(n) !== i))) {
+    problems.push(`'${name}' is set twice in 'env' and 'secretEnv': each variable must be set once`);
+  }
+  if (problems.length > 0) throw new ServiceFileError(file, problems);
+  const tcp: ProbeCheck = { tcp: true };
+  const http = f.metrics?.http;
+  return {
+    ...f,
+    file,
+    namespace: f.namespace ?? DEFAULT_NAMESPACE,
+    protocol: f.protocol ?? 'http',
+    probes: { readiness: f.probes?.readiness ?? tcp, liveness: f.probes?.liveness ?? tcp },
+    runAsUser: f.runAsUser ?? DEFAULT_RUN_AS_USER,
+    telemetry: f.telemetry ?? true,
+    metrics: {
+      source: f.metrics?.source ?? 'istio',
+      ...(http ? { http: { ...http, durationUnit: http.durationUnit ?? 'seconds', ignoreRoutes: http.ignoreRoutes ?? [] } } : {}),
+    },
+  };
+}

@@ -1,0 +1,221 @@
+import { ENVIRONMENTS } from '../../lib/config/environments';
+import { exposedHosts } from '../../lib/services/catalog';
+import { ServiceSpec } from '../../lib/services/service';
+import {
+  ALL_ENVIRONMENTS, Scenario, configFile, find, fixtureRollouts, ofKind, repoServices, synthStack,
+} from '../support/manifest';
+import { promtoolCheckConfig } from '../support/promtool';
+
+const SCENARIOS: Scenario[] = ['steady', 'canary'];
+const SPECS: ServiceSpec[] = Object.values(repoServices());
+const env0 = (c: any, name: string) => c.env.find((e: any) => e.name === name);
+
+describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, scenario, name: `${env.name}/${scenario}` }))))('ServicesChart ($name)', ({ env, scenario }) => {
+  const { stack, charts } = synthStack(env, scenario);
+  const rollouts = fixtureRollouts(scenario);
+  const objectsOf = (spec: ServiceSpec) => charts[spec.namespace];
+  const deploymentsOf = (spec: ServiceSpec) => ofKind(objectsOf(spec), 'Deployment').filter(d => d.metadata.labels.app === spec.name);
+
+  test('one chart per namespace of the service files, each with sidecar injection and Pod Security restricted', () => {
+    const namespaces = [...new Set(SPECS.map(s => s.namespace))].sort();
+    expect(Object.keys(stack.namespaces).sort()).toEqual(namespaces);
+    for (const namespace of namespaces) {
+      expect(find(charts[namespace], 'Namespace', namespace).metadata.labels).toMatchObject({
+        'istio-injection': 'enabled', 'pod-security.kubernetes.io/enforce': 'restricted',
+      });
+    }
+  });
+
+  describe.each(SPECS.map(spec => ({ spec, name: spec.name })))('$name', ({ spec }) => {
+    const state = rollouts[spec.name];
+
+    test('names: Deployments per track, Service, DestinationRule, VirtualService, host, subsets', () => {
+      const objects = objectsOf(spec);
+      expect(deploymentsOf(spec).map(d => d.metadata.name).sort()).toEqual(state.canary ? [`${spec.name}-canary`, `${spec.name}-stable`] : [`${spec.name}-stable`]);
+      const svc = find(objects, 'Service', spec.name);
+      expect(svc.spec.selector).toEqual({ app: spec.name });
+      expect(svc.spec.ports).toEqual([{ name: spec.protocol, port: spec.port, targetPort: spec.protocol, protocol: 'TCP', appProtocol: spec.protocol }]);
+      const host = `${spec.name}.${spec.namespace}.svc.cluster.local`;
+      expect(find(objects, 'DestinationRule', spec.name).spec.host).toBe(host);
+      expect(find(objects, 'VirtualService', spec.name).spec.hosts[0]).toBe(host);
+      expect(find(objects, 'DestinationRule', spec.name).spec.subsets.map((s: any) => s.name)).toEqual(['stable', 'canary']);
+    });
+
+    test('the subsets select exactly the pods of each track', () => {
+      const subsets = find(objectsOf(spec), 'DestinationRule', spec.name).spec.subsets;
+      for (const deployment of deploymentsOf(spec)) {
+        const labels = deployment.spec.template.metadata.labels;
+        const matching = subsets.filter((s: any) => Object.entries(s.labels).every(([k, v]) => labels[k] === v));
+        expect(matching.map((s: any) => s.name)).toEqual([labels.version]);
+        expect(labels).toEqual({ app: spec.name, version: deployment.metadata.name.slice(spec.name.length + 1) });
+      }
+    });
+
+    // stable takes 100 minus the canary's weight, so the exact check is also the "sums to 100" check
+    test('the weights follow the state file and sum to 100; the images come from it', () => {
+      const weighted = find(objectsOf(spec), 'VirtualService', spec.name).spec.http.find((h: any) => h.name === 'weighted');
+      const weights = Object.fromEntries(weighted.route.map((r: any) => [r.destination.subset, r.weight]));
+      expect(weights).toEqual(state.canary ? { stable: 100 - state.canary.weight, canary: state.canary.weight } : { stable: 100 });
+      const image = (name: string) => find(objectsOf(spec), 'Deployment', name).spec.template.spec.containers[0].image;
+      expect(image(`${spec.name}-stable`)).toBe(state.stable.image);
+      if (state.canary) expect(image(`${spec.name}-canary`)).toBe(state.canary.image);
+    });
+
+    test('the container: the file\'s port, probes, uid, variables; the platform\'s telemetry; the environment\'s replicas', () => {
+      for (const deployment of deploymentsOf(spec)) {
+        const pod = deployment.spec.template.spec;
+        const c = pod.containers[0];
+        expect(pod.serviceAccountName).toBe(spec.name);
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: spec.runAsUser, runAsGroup: spec.runAsGroup ?? spec.runAsUser });
+        expect(c.ports).toEqual([{ name: spec.protocol, containerPort: spec.port, protocol: 'TCP' }]);
+        for (const [probe, check] of [[c.readinessProbe, spec.probes.readiness], [c.livenessProbe, spec.probes.liveness]] as const) {
+          if ('http' in check) expect(probe.httpGet).toEqual({ path: check.http, port: spec.protocol });
+          else if ('tcp' in check) expect(probe.tcpSocket).toEqual({ port: spec.protocol });
+          else expect(probe.grpc).toEqual({ port: spec.port });
+        }
+        for (const [name, value] of Object.entries(spec.env ?? {})) {
+          if (typeof value === 'string') expect(env0(c, name).value).toBe(value);
+          else if ('fieldRef' in value) expect(env0(c, name).valueFrom).toEqual({ fieldRef: { fieldPath: value.fieldRef } });
+          else expect(env0(c, name).value).toMatch(new RegExp(`^http://${value.serviceUrl}\\.[a-z0-9-]+\\.svc\\.cluster\\.local:\\d+$`));
+        }
+        expect(env0(c, 'OTEL_EXPORTER_OTLP_ENDPOINT').value).toBe(stack.observability.collector.otlpGrpcUrl);
+        expect(env0(c, 'OTEL_TRACES_SAMPLER_ARG').value).toBe(String(env.apps.traceSamplingRatio));
+        expect(env0(c, 'OTEL_SERVICE_NAME').value).toBe(spec.name);
+        expect(env0(c, 'OTEL_RESOURCE_ATTRIBUTES').value).toContain(`obs_canary.track=${deployment.metadata.labels.version},`);
+        expect(env0(c, 'OTEL_RESOURCE_ATTRIBUTES').value).toContain(`deployment.environment=${env.name},`);
+      }
+      expect(find(objectsOf(spec), 'Deployment', `${spec.name}-stable`).spec.replicas).toBe(spec.replicas?.[env.name] ?? env.apps.stableReplicas);
+    });
+
+    test('Prometheus scrapes the service\'s own metrics exactly when its file names them', () => {
+      const annotations = find(objectsOf(spec), 'Deployment', `${spec.name}-stable`).spec.template.metadata.annotations;
+      const scrape = spec.metrics.http?.scrape;
+      if (scrape) {
+        expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(scrape.port), 'prometheus.io/path': scrape.path });
+      } else {
+        expect(Object.keys(annotations).filter(k => k.startsWith('prometheus.io/'))).toEqual([]);
+      }
+    });
+
+    test('callers: an AuthorizationPolicy with the callers\' identities, and a network flow from each', () => {
+      const callers = spec.callers ?? [];
+      const policies = ofKind(objectsOf(spec), 'AuthorizationPolicy').filter(p => p.metadata.name === `callers-to-${spec.name}`);
+      expect(policies).toHaveLength(callers.length > 0 ? 1 : 0);
+      if (callers.length === 0) return;
+      const services = repoServices();
+      expect(policies[0].spec.rules[0].from[0].source.principals)
+        .toEqual(callers.map(c => `cluster.local/ns/${services[c].namespace}/sa/${c}`));
+      expect(policies[0].spec.selector).toEqual({ matchLabels: { app: spec.name } });
+      for (const caller of callers) {
+        const ingress = find(objectsOf(spec), 'NetworkPolicy', `${caller}-to-${spec.name}-ingress`);
+        expect(ingress.spec.ingress[0].ports).toEqual([{ port: spec.port, protocol: 'TCP' }]);
+        expect(find(charts[services[caller].namespace], 'NetworkPolicy', `${caller}-to-${spec.name}-egress`).spec.egress[0].ports)
+          .toEqual([{ port: spec.port, protocol: 'TCP' }]);
+      }
+    });
+
+    test('exposure: only the listed paths and methods from the ingress gateway, everything else 404 at the edge', () => {
+      const hosts = exposedHosts(spec, env.name);
+      const vs = find(objectsOf(spec), 'VirtualService', spec.name).spec;
+      const edge = ofKind(objectsOf(spec), 'AuthorizationPolicy').find(p => p.metadata.name === `ingress-to-${spec.name}`);
+      if (hosts.length === 0) {
+        expect(vs.gateways).toEqual(['mesh']);
+        expect(edge).toBeUndefined();
+        return;
+      }
+      const gateway = `${spec.namespace}/edge`;
+      expect(vs.gateways).toEqual([gateway, 'mesh']);
+      expect(vs.hosts.slice(1)).toEqual(hosts);
+      expect(vs.http.at(-1)).toEqual({ name: 'not-exposed', match: [{ gateways: [gateway] }], directResponse: { status: 404 } });
+      const weighted = vs.http.find((h: any) => h.name === 'weighted');
+      expect(weighted.match).toEqual([
+        { gateways: ['mesh'] },
+        ...spec.expose!.paths.map(p => ({ uri: p.endsWith('*') ? { prefix: p.slice(0, -1) } : { exact: p }, gateways: [gateway] })),
+      ]);
+      expect(edge!.spec.rules).toEqual([{
+        from: [{ source: { principals: [`cluster.local/ns/${env.apps.ingressGateway.namespace}/sa/${env.apps.ingressGateway.serviceAccount}`] } }],
+        to: [{ operation: { methods: spec.expose!.methods ?? ['GET', 'HEAD'], paths: spec.expose!.paths } }],
+      }]);
+      expect(JSON.stringify(edge!.spec)).not.toContain('notPaths');
+      const servers = find(objectsOf(spec), 'Gateway', 'edge').spec.servers;
+      const credential = spec.expose!.tls?.[env.name]?.credentialName;
+      const serving = servers.filter((s: any) => hosts.every(h => s.hosts.includes(h)));
+      expect(serving.map((s: any) => s.port.number).sort()).toEqual(credential ? [443, 80] : [80]);
+      if (credential) expect(serving.find((s: any) => s.port.number === 443).tls).toEqual({ mode: 'SIMPLE', credentialName: credential });
+    });
+  });
+
+  test('mesh security: STRICT mTLS in every namespace; every AuthorizationPolicy allows', () => {
+    for (const objects of Object.values(stack.namespaces).map(c => charts[c.node.id])) {
+      expect(find(objects, 'PeerAuthentication', 'default').spec.mtls.mode).toBe('STRICT');
+      expect(find(objects, 'Telemetry', 'tracing').spec.tracing[0].randomSamplingPercentage).toBe(env.apps.meshSamplingPercent);
+      for (const p of ofKind(objects, 'AuthorizationPolicy')) expect(p.spec.action).toBe('ALLOW');
+    }
+  });
+
+  test('network policies of the apps namespace: default deny, DNS, istiod, the Collector, ingress, callers, scrapes', () => {
+    expect(ofKind(charts.apps, 'NetworkPolicy').map(p => p.metadata.name).sort()).toEqual([
+      'apps-to-collector-egress', 'default-deny-all', 'dns-egress', 'gateway-to-backend-egress', 'gateway-to-backend-ingress',
+      'ingress-to-gateway-ingress', 'prometheus-to-apps-ingress', 'sidecars-to-istiod-egress',
+    ]);
+    expect(find(charts.apps, 'NetworkPolicy', 'prometheus-to-apps-ingress').spec.ingress[0]).toEqual({
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+      ports: [{ port: 15020, protocol: 'TCP' }],
+    });
+  });
+
+  test('snapshot', () => {
+    expect(charts.apps).toMatchSnapshot();
+  });
+});
+
+describe('Prometheus scrapes the services through Istio\'s metrics merging', () => {
+  const objects = synthStack(ENVIRONMENTS.local).charts.observability;
+  const config = configFile(objects, 'prometheus-config', 'prometheus.yml');
+  const job = config.scrape_configs.find((j: any) => j.job_name === 'services');
+
+  test('every annotated pod of the services\' namespaces, at the annotated port and path, labelled namespace, pod, app and version', () => {
+    expect(job.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: ['apps'] } }]);
+    const byTarget = (t: string) => job.relabel_configs.find((r: any) => r.target_label === t);
+    expect(job.relabel_configs[0]).toEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' });
+    expect(byTarget('__address__')).toEqual({
+      source_labels: ['__meta_kubernetes_pod_ip', '__meta_kubernetes_pod_annotation_prometheus_io_port'], regex: '(.+);(\\d+)', replacement: '$1:$2', target_label: '__address__',
+    });
+    expect(byTarget('__metrics_path__').source_labels).toEqual(['__meta_kubernetes_pod_annotation_prometheus_io_path']);
+    expect(byTarget('app').source_labels).toEqual(['__meta_kubernetes_pod_label_app']);
+    expect(byTarget('version').source_labels).toEqual(['__meta_kubernetes_pod_label_version']);
+  });
+
+  test('the relabelling turns a sidecar-rewritten pod into one target on the merged port, with its track', () => {
+    // what the sidecar injector leaves on a pod, and what each relabel step makes of it
+    const meta: Record<string, string> = {
+      __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true', __meta_kubernetes_pod_annotation_prometheus_io_port: '15020',
+      __meta_kubernetes_pod_annotation_prometheus_io_path: '/stats/prometheus', __meta_kubernetes_pod_ip: '10.1.2.3',
+      __meta_kubernetes_namespace: 'apps', __meta_kubernetes_pod_name: 'gateway-canary-abc', __meta_kubernetes_pod_label_app: 'gateway',
+      __meta_kubernetes_pod_label_version: 'canary', __meta_kubernetes_pod_phase: 'Running',
+    };
+    const labels = relabel(meta, job.relabel_configs);
+    expect(labels).toMatchObject({
+      __address__: '10.1.2.3:15020', __metrics_path__: '/stats/prometheus', namespace: 'apps', pod: 'gateway-canary-abc', app: 'gateway', version: 'canary',
+    });
+    expect(relabel({ ...meta, __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'false' }, job.relabel_configs)).toBeNull();
+  });
+
+  test('promtool accepts the configuration with the services job', () => {
+    expect(promtoolCheckConfig(config)).toContain('SUCCESS');
+  });
+});
+
+/** Prometheus's replace/keep/drop relabelling, enough to check the rules above. */
+function relabel(input: Record<string, string>, rules: any[]): Record<string, string> | null {
+  const labels = { ...input };
+  for (const r of rules) {
+    const value = (r.source_labels ?? []).map((l: string) => labels[l] ?? '').join(r.separator ?? ';');
+    const m = new RegExp(`^(?:${r.regex ?? '(.*)'})$`).exec(value);
+    const action = r.action ?? 'replace';
+    if (action === 'keep' && !m) return null;
+    if (action === 'drop' && m) return null;
+    if (action === 'replace' && m) labels[r.target_label] = (r.replacement ?? '$1').replace(/\$(\d)/g, (_: string, i: string) => m[Number(i)] ?? '');
+  }
+  return labels;
+}

@@ -1,0 +1,130 @@
+import { SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
+import { readTree, repoSnapshot } from '../support/repo-copy';
+import { LEDGER_YAML } from '../support/cli';
+
+/** A service that is not one of the demo's: in a namespace of its own, called by gateway. */
+const IMAGE = 'registry.example.com/team/ledger:1.0.0';
+
+/**
+ * Onboarding a third service end to end, through the npm bin, on a temporary copy of the repository with its own git
+ * history: its service file, `canary init`, then its first canary with `canary start`.
+ */
+describe('canary init: a third service, from its service file to its first canary', () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  const canary = (...args: string[]): SpawnSyncReturns<string> =>
+    spawnSync('node', [path.join(dir, 'bin', 'canary.cjs'), ...args], { cwd: dir, encoding: 'utf8' });
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+  const state = (env: string) => parse(fs.readFileSync(path.join(dir, 'rollout', env, 'ledger.yaml'), 'utf8'));
+  const distOf = (env: string): string => [...readTree(path.join(dir, 'dist', env)).values()].join('\n');
+
+  beforeAll(() => {
+    ({ dir, remove } = repoSnapshot());
+    fs.writeFileSync(path.join(dir, 'services', 'ledger.yaml'), LEDGER_YAML);
+    git('add', '--all');
+    git('commit', '--quiet', '--message', 'ledger: its service file');
+  });
+  afterAll(() => remove());
+
+  test('before init, the CLI refuses to work in an environment without the service\'s state (exit 2), naming the command that writes it', () => {
+    const result = canary('status', '--json');
+    expect(result.status).toBe(2);
+    expect(JSON.parse(result.stdout).error).toEqual({
+      code: 'config', message: expect.stringContaining('services/ledger.yaml has no rollout state in local; run `npx canary init --service ledger'),
+    });
+  });
+
+  test('--dry-run reports what it would write and changes nothing', () => {
+    const head = git('rev-parse', 'HEAD');
+    const result = canary('init', '--service', 'ledger', '--image', IMAGE, '--dry-run', '--json');
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    expect(JSON.parse(result.stdout)).toEqual({
+      service: 'ledger', envs: ENVIRONMENT_NAMES, decision: 'init', image: IMAGE, files: ENVIRONMENT_NAMES.map(env => `rollout/${env}/ledger.yaml`),
+      pending: {}, dryRun: true, changed: [], commit: null,
+    });
+    expect(git('status', '--porcelain')).toBe('');
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+  });
+
+  test('when the commit fails (exit 1), no state file is left and every dist/<env> is put back', () => {
+    const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
+    fs.writeFileSync(hook, '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });
+    const head = git('rev-parse', 'HEAD');
+    const dist = readTree(path.join(dir, 'dist'));
+    const result = canary('init', '--service', 'ledger', '--image', IMAGE, '--commit');
+    fs.rmSync(hook);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('refused by policy');
+    expect(git('status', '--porcelain', '--ignored', '--', 'rollout', 'dist')).toBe('');
+    expect(readTree(path.join(dir, 'dist'))).toEqual(dist);
+    expect(fs.readdirSync(dir).filter(f => f.startsWith('.dist-'))).toEqual([]);
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+  });
+
+  test('--commit writes rollout/<env>/ledger.yaml in every environment, re-synthesizes their dist/ and makes one commit of all', () => {
+    const head = git('rev-parse', 'HEAD');
+    const result = canary('init', '--service', 'ledger', '--image', IMAGE, '--commit', '--json');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const files = ENVIRONMENT_NAMES.map(env => `rollout/${env}/ledger.yaml`);
+    expect(JSON.parse(result.stdout)).toEqual({
+      service: 'ledger', envs: ENVIRONMENT_NAMES, decision: 'init', image: IMAGE, files, pending: {}, dryRun: false,
+      changed: [...files, ...ENVIRONMENT_NAMES.map(env => `dist/${env}`)], commit: expect.stringMatching(/^[0-9a-f]{7,}$/),
+    });
+    expect(git('rev-list', '--count', `${head}..HEAD`)).toBe('1');
+    expect(git('log', '-1', '--format=%s')).toBe(`canary(ledger, ${ENVIRONMENT_NAMES.join(', ')}): init ${IMAGE} as stable`);
+    const committed = git('show', '--name-only', '--format=', 'HEAD').split('\n');
+    expect(committed).toEqual(expect.arrayContaining(files));
+    expect(committed.filter(f => !files.includes(f) && !ENVIRONMENT_NAMES.some(env => f.startsWith(`dist/${env}/`)))).toEqual([]);
+    expect(git('status', '--porcelain')).toBe('');
+    for (const env of ENVIRONMENT_NAMES) {
+      // no steps, SLO or analysis of its own: the service file's apply
+      expect(state(env)).toEqual({ service: 'ledger', stable: { image: IMAGE }, canary: null, history: [] });
+    }
+    // dist/ is what a fresh synth makes of the new state
+    const before = readTree(path.join(dir, 'dist'));
+    const synth = spawnSync('npm', ['run', '-s', 'synth'], { cwd: dir, encoding: 'utf8' });
+    expect([synth.status, synth.stderr]).toEqual([0, '']);
+    expect(readTree(path.join(dir, 'dist'))).toEqual(before);
+    expect(canary('status', '--service', 'ledger', '--env', 'prod').stdout).toBe(`prod/ledger: stable ${IMAGE}; no canary in flight\n`);
+  });
+
+  test('the manifests of every environment run the new service', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      expect([env, distOf(env)]).toEqual([env, expect.stringContaining('name: ledger-stable')]);
+      expect(distOf(env)).toContain(`image: ${IMAGE}`);
+    }
+  });
+
+  test('a second init exits 2 (code exists) and changes nothing', () => {
+    const head = git('rev-parse', 'HEAD');
+    const result = canary('init', '--service', 'ledger', '--image', 'registry.example.com/team/ledger:1.0.1', '--env', 'prod', '--json');
+    expect(result.status).toBe(2);
+    expect(JSON.parse(result.stdout).error).toEqual({ code: 'exists', message: expect.stringContaining('rollout/prod/ledger.yaml exists') });
+    expect(git('status', '--porcelain')).toBe('');
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+  });
+
+  test('canary start releases it like any other service: its first canary, one commit of its state and dist/', () => {
+    const other = canary('start', '--service', 'ledger', '--image', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--json');
+    expect([other.status, JSON.parse(other.stdout).error.message]).toEqual([2, expect.stringContaining('the repository services/ledger.yaml names')]);
+    const head = git('rev-parse', 'HEAD');
+    const release = 'registry.example.com/team/ledger:1.1.0';
+    const result = canary('start', '--service', 'ledger', '--image', release, '--commit');
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    expect(result.stdout.startsWith(`local/ledger: canary ${release} started at 10%; wrote rollout/local/ledger.yaml, dist/local; committed `)).toBe(true);
+    expect(git('rev-list', '--count', `${head}..HEAD`)).toBe('1');
+    expect(git('log', '-1', '--format=%s')).toBe(`canary(ledger, local): start ${release} 0% → 10%`);
+    const committed = git('show', '--name-only', '--format=', 'HEAD').split('\n');
+    expect(committed.filter(f => f !== 'rollout/local/ledger.yaml' && !f.startsWith('dist/local/'))).toEqual([]);
+    expect(state('local').canary).toMatchObject({ image: release, weight: 10 });
+    expect(canary('status', '--service', 'ledger').stdout).toContain(`canary ${release} at 10% (step 1 of 4, next: 25%)`);
+    expect(distOf('local')).toContain('name: ledger-canary');
+    expect(distOf('local')).toContain(`image: ${release}`);
+    expect(git('status', '--porcelain')).toBe('');
+  });
+});

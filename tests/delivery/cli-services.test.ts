@@ -1,0 +1,161 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
+import { renderRolloutState } from '../../lib/rollout/state';
+import { readTree } from '../support/repo-copy';
+import { CliRun, LEDGER_YAML, cliIn } from '../support/cli';
+
+/** A service that is not one of the demo's: in a namespace of its own, called by gateway. */
+const LEDGER_IMAGE = 'registry.example.com/team/ledger:1.0.0';
+const ONBOARD = 'to onboard it, add services/ledger.yaml (services/schema.json says what it holds), then run '
+  + '`npx canary init --service ledger --image <image>:<tag> --commit`';
+
+/**
+ * The services are data: the CLI, run in this process, learns them from the files under services/ of a directory that
+ * holds the repository's service files and state files written here; nothing below synthesizes.
+ */
+describe('canary CLI: the services are the files under services/', () => {
+  let root: string;
+  const cli = (...argv: string[]): Promise<CliRun> => cliIn(root, argv);
+  const json = async (...argv: string[]): Promise<{ code: number; out: any }> => {
+    const r = await cli(...argv, '--json');
+    expect(r.stderr).toBe('');
+    return { code: r.code, out: JSON.parse(r.stdout) };
+  };
+  const writeState = (env: string, service: string, image: string): void => {
+    fs.mkdirSync(path.join(root, 'rollout', env), { recursive: true });
+    fs.writeFileSync(path.join(root, 'rollout', env, `${service}.yaml`), renderRolloutState({ service, stable: { image }, canary: null, history: [] }));
+  };
+  const addLedger = (): void => fs.writeFileSync(path.join(root, 'services', 'ledger.yaml'), LEDGER_YAML);
+  const files = (): Map<string, string> => readTree(root);
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-services-'));
+    fs.writeFileSync(path.join(root, 'cdk8s.yaml'), 'language: typescript\n');
+    fs.cpSync(path.join(__dirname, '..', '..', 'services'), path.join(root, 'services'), { recursive: true });
+    for (const env of ENVIRONMENT_NAMES) {
+      writeState(env, 'gateway', 'ghcr.io/example/obs-canary-gateway:0.1.0');
+      writeState(env, 'backend', 'ghcr.io/example/obs-canary-backend:0.1.0');
+    }
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test.each([
+    [['status', '--service', 'ledger']],
+    [['start', '--service', 'ledger', '--image', LEDGER_IMAGE]],
+    [['advance', '--service', 'ledger', '--prometheus-url', 'http://127.0.0.1:9']],
+    [['promote', '--service', 'ledger']],
+    [['rollback', '--service', 'ledger', '--dry-run']],
+    [['init', '--service', 'ledger', '--image', LEDGER_IMAGE]],
+  ])('%j: an unknown service exits 2, listing the services and how to onboard it', async argv => {
+    const before = files();
+    const text = await cli(...argv);
+    expect(text).toEqual({
+      code: 2, stdout: '', stderr: `canary: --service must name a service with a file under services/ (backend, gateway), got "ledger"; ${ONBOARD}\n`,
+    });
+    expect(await json(...argv)).toEqual({
+      code: 2, out: { error: { code: 'usage', message: `--service must name a service with a file under services/ (backend, gateway), got "ledger"; ${ONBOARD}` } },
+    });
+    expect(files()).toEqual(before);
+  });
+
+  test('status without --service shows every service of the catalog, in name order', async () => {
+    expect(await cli('status')).toEqual({
+      code: 0, stderr: '', stdout: 'local/backend: stable ghcr.io/example/obs-canary-backend:0.1.0; no canary in flight\n'
+        + 'local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0; no canary in flight\n',
+    });
+    addLedger();
+    writeState('prod', 'ledger', 'registry.example.com/team/ledger:0.9.0');
+    const { code, out } = await json('status', '--env', 'prod');
+    expect(code).toBe(0);
+    expect(out.services.map((s: any) => [s.service, s.stableImage])).toEqual([
+      ['backend', 'ghcr.io/example/obs-canary-backend:0.1.0'], ['gateway', 'ghcr.io/example/obs-canary-gateway:0.1.0'],
+      ['ledger', 'registry.example.com/team/ledger:0.9.0'],
+    ]);
+    // the service file's settings, where its state file sets none
+    expect(out.services[2].slo).toEqual({ successRatio: 0.95, p95LatencyMs: 300 });
+  });
+
+  test('a service file without a state file in the environment exits 2, naming the canary init command', async () => {
+    addLedger();
+    expect(await json('status')).toEqual({
+      code: 2,
+      out: {
+        error: {
+          code: 'config', message: 'invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has no rollout state in '
+            + 'local; run `npx canary init --service ledger --image <image>:<tag> --env local --commit`',
+        },
+      },
+    });
+  });
+
+  test('a service file that cannot be used exits 2 (code config), naming the file and the field', async () => {
+    fs.writeFileSync(path.join(root, 'services', 'ledger.yaml'), LEDGER_YAML.replace('port: 9090', 'port: 0'));
+    const { code, out } = await json('status');
+    expect(code).toBe(2);
+    expect(out.error).toEqual({ code: 'config', message: expect.stringMatching(/^invalid service file services\/ledger\.yaml:\n {2}- 'port' /) });
+  });
+
+  describe('init', () => {
+    beforeEach(addLedger);
+
+    test('--dry-run: the state files it would write in every environment, as JSON; nothing written', async () => {
+      const before = files();
+      expect(await json('init', '--service', 'ledger', '--image', LEDGER_IMAGE, '--dry-run')).toEqual({
+        code: 0,
+        out: {
+          service: 'ledger', envs: ENVIRONMENT_NAMES, decision: 'init', image: LEDGER_IMAGE,
+          files: ENVIRONMENT_NAMES.map(env => `rollout/${env}/ledger.yaml`), pending: {}, dryRun: true, changed: [], commit: null,
+        },
+      });
+      expect(files()).toEqual(before);
+    });
+
+    test('--dry-run --env: only that environment; as text', async () => {
+      const before = files();
+      expect(await cli('init', '--service', 'ledger', '--image', LEDGER_IMAGE, '--env', 'prod', '--dry-run')).toEqual({
+        code: 0, stderr: '', stdout: `dry run: would onboard ledger in prod with stable ${LEDGER_IMAGE} (rollout/prod/ledger.yaml); nothing changed\n`,
+      });
+      expect(files()).toEqual(before);
+    });
+
+    test('refuses (exit 2, code exists) when a state file of the service exists in an environment it would write', async () => {
+      writeState('local', 'ledger', 'registry.example.com/team/ledger:0.9.0');
+      const before = files();
+      expect(await json('init', '--service', 'ledger', '--image', LEDGER_IMAGE)).toEqual({
+        code: 2,
+        out: {
+          error: {
+            code: 'exists', message: 'ledger already has rollout state: rollout/local/ledger.yaml exists; release a new image with canary start, '
+              + `or name with --env an environment it has none in (${ENVIRONMENT_NAMES.join(', ')})`,
+          },
+        },
+      });
+      expect((await json('init', '--service', 'gateway', '--image', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--env', 'prod')).out.error)
+        .toMatchObject({ code: 'exists', message: expect.stringContaining('rollout/prod/gateway.yaml exists') });
+      // the environment it has none in
+      expect((await json('init', '--service', 'ledger', '--image', LEDGER_IMAGE, '--env', 'prod', '--dry-run')).out)
+        .toMatchObject({ envs: ['prod'], files: ['rollout/prod/ledger.yaml'], dryRun: true });
+      expect(files()).toEqual(before);
+    });
+
+    test.each([
+      ['of another repository', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--image must be an image of registry.example.com/team/ledger, the '
+        + 'repository services/ledger.yaml names, got "ghcr.io/example/obs-canary-gateway:0.2.0"; push the image there, or change \'image\' in services/ledger.yaml'],
+      ['not pinned', 'registry.example.com/team/ledger', '--image must be pinned by tag or digest, got "registry.example.com/team/ledger"'],
+      ['on the latest tag', 'registry.example.com/team/ledger:latest', '--image must not use the latest tag, got "registry.example.com/team/ledger:latest"'],
+    ])('refuses an image %s (exit 2), writing nothing', async (_, image, message) => {
+      const before = files();
+      expect(await json('init', '--service', 'ledger', '--image', image)).toEqual({ code: 2, out: { error: { code: 'usage', message } } });
+      expect(files()).toEqual(before);
+    });
+
+    test('refuses when another service\'s state file cannot be read: synth would render it', async () => {
+      fs.writeFileSync(path.join(root, 'rollout', 'prod', 'backend.yaml'), 'service: backend\ncanary: 10\n');
+      const { code, out } = await json('init', '--service', 'ledger', '--image', LEDGER_IMAGE, '--dry-run');
+      expect([code, out.error.code]).toEqual([2, 'config']);
+      expect(out.error.message).toMatch(/^invalid rollout state rollout\/prod\/backend\.yaml:/);
+    });
+  });
+});

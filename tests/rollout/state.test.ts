@@ -1,0 +1,125 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SCHEMA_OUTPUTS } from '../../lib/schemas';
+import { RolloutState, StateError, imageProblem, parseRolloutState, renderRolloutState } from '../../lib/rollout/state';
+import { CANARY_YAML, fixtureState } from './fixtures';
+
+const FILE = 'rollout/local/gateway.yaml';
+const valid = CANARY_YAML;
+
+function problemsOf(text: string, service = 'gateway'): readonly string[] {
+  try {
+    parseRolloutState(text, FILE, service);
+  } catch (error) {
+    expect(error).toBeInstanceOf(StateError);
+    expect((error as StateError).message.startsWith(`invalid rollout state ${FILE}:\n  - `)).toBe(true);
+    return (error as StateError).problems;
+  }
+  throw new Error('expected the state to be rejected');
+}
+
+describe('parseRolloutState', () => {
+  test('a file without steps, SLO or analysis of its own is valid: its service file\'s apply', () => {
+    const state = parseRolloutState('service: ledger\nstable:\n  image: registry.example.com/team/ledger:1.0.0\ncanary: null\nhistory: []\n',
+      'rollout/local/ledger.yaml', 'ledger');
+    expect(state).toEqual({ service: 'ledger', stable: { image: 'registry.example.com/team/ledger:1.0.0' }, canary: null, history: [] });
+  });
+
+  test('reads a valid file', () => {
+    const state = parseRolloutState(valid, FILE, 'gateway');
+    expect(state.canary?.weight).toBe(25);
+    expect(state.slo).toEqual({ p95LatencyMs: 250 });
+    expect(state.history.map(h => h.decision)).toEqual(['start', 'advance']);
+  });
+
+  test.each<[string, (s: string) => string, string]>([
+    ['YAML syntax', () => 'service: [gateway', 'not valid YAML:'],
+    ['an unknown field', s => `${s}\nbogus: 1`, "'bogus' is not a known field"],
+    ['a missing field', s => s.replace(/^history:[\s\S]*/m, ''), "'history' is required"],
+    ['a service that is no name', s => s.replace('service: gateway', 'service: Front_End'), "'service' must match pattern"],
+    ['a weight above 100', s => s.replace('weight: 25', 'weight: 250'), "'canary.weight' must be <= 100, got 250"],
+    ['a bad timestamp', s => s.replace('startedAt: "2026-11-01T10:00:00Z"', 'startedAt: "yesterday"'), "'canary.startedAt' must match pattern"],
+    ['a negative counter', s => s.replace('failedChecks: 1', 'failedChecks: -1'), "'canary.failedChecks' must be >= 0, got -1"],
+    ['an SLO ratio above 1', s => s.replace('p95LatencyMs: 250', 'successRatio: 1.5'), "'slo.successRatio' must be <= 1, got 1.5"],
+    ['an unknown history decision', s => s.replace('decision: advance', 'decision: yolo'), "'history[1].decision' must be equal to one of the allowed values"],
+  ])('rejects %s, naming the field', (_name, mutate, message) => {
+    expect(problemsOf(mutate(valid)).join('\n')).toContain(message);
+  });
+
+  test.each<[string, (s: string) => string, string]>([
+    ['a file about another service', s => s, "'service' must match the file name (\"backend\"), got \"gateway\""],
+    ['steps that do not increase', s => s.replace('steps: [10, 25, 50, 100]', 'steps: [10, 50, 25, 100]'), "'steps' must be strictly increasing, got [10,50,25,100]"],
+    ['a weight that is not a step', s => s.replace('weight: 25', 'weight: 30'), "'canary.weight' must be one of the steps [10,25,50,100], got 30"],
+    ['an unpinned image', s => s.replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway'), '\'stable.image\' must be pinned by tag or digest, got "registry.example.com/obs-canary-gateway"'],
+    ['a latest image', s => s.replace('obs-canary-gateway:1.1.0\n  weight', 'obs-canary-gateway:latest\n  weight'), "'canary.image' must not use the latest tag"],
+    ['a weight change before the start', s => s.replace('weightChangedAt: "2026-11-01T10:20:00Z"', 'weightChangedAt: "2026-10-01T10:20:00Z"'),
+      "'canary.weightChangedAt' must not be before 'canary.startedAt'"],
+    ['an analysis window that is not a duration', s => s.replace('slo:', 'analysis:\n  window: five minutes\nslo:'),
+      "'analysis.window' must be a duration such as 30s, 5m or 1h30m, got \"five minutes\""],
+  ])('rejects %s', (_name, mutate, message) => {
+    const service = _name.startsWith('a file about') ? 'backend' : 'gateway';
+    expect(problemsOf(mutate(valid), service)).toContainEqual(expect.stringContaining(message));
+  });
+
+  test('reports every semantic problem at once', () => {
+    const broken = valid.replace('steps: [10, 25, 50, 100]', 'steps: [10, 5]').replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway');
+    expect(problemsOf(broken)).toHaveLength(3);
+  });
+});
+
+describe('renderRolloutState', () => {
+  test('round-trips, with a schema hint for editors and a fixed key order', () => {
+    const state = fixtureState('canary');
+    const text = renderRolloutState(state);
+    expect(text.startsWith('# yaml-language-server: $schema=../schema.json\n')).toBe(true);
+    expect(parseRolloutState(text, FILE, 'gateway')).toEqual(state);
+    expect(text.indexOf('service:')).toBeLessThan(text.indexOf('stable:'));
+    expect(text.indexOf('steps:')).toBeLessThan(text.indexOf('history:'));
+  });
+
+  test('a gate decision with the canary\'s and stable\'s numbers round-trips', () => {
+    const state = fixtureState('canary');
+    const numbers = { requests: 400, successRatio: 0.998, p95Ms: 48.8, p99Ms: null };
+    const withGate: RolloutState = {
+      ...state,
+      history: [...state.history, {
+        at: '2026-11-01T10:30:00.000Z', decision: 'hold', by: 'gate', image: state.canary!.image, fromWeight: 25, toWeight: 25,
+        reason: 'failed check 2 of 3: p95Ms: 975 > 300', measurements: { ...numbers, canaryRequests: 40, p95Ms: 975 }, baseline: numbers,
+        failedChecks: ['p95Ms: 975 > 300'],
+      }],
+    };
+    expect(parseRolloutState(renderRolloutState(withGate), FILE, 'gateway')).toEqual(withGate);
+  });
+
+  test('a state without overrides renders no steps, slo or analysis block', () => {
+    const state: RolloutState = fixtureState('steady', 'backend');
+    expect(renderRolloutState(state)).not.toMatch(/^(steps|slo|analysis):/m);
+    expect(parseRolloutState(renderRolloutState(state), 'rollout/local/backend.yaml', 'backend')).toEqual(state);
+  });
+});
+
+describe('imageProblem', () => {
+  test.each([
+    ['ghcr.io/acme/gateway:1.2.3', undefined],
+    ['localhost:5000/gateway:1.2.3', undefined],
+    [`ghcr.io/acme/gateway@sha256:${'a'.repeat(64)}`, undefined],
+    [`ghcr.io/acme/gateway:latest@sha256:${'a'.repeat(64)}`, undefined],
+    ['localhost:5000/gateway', 'must be pinned by tag or digest, got "localhost:5000/gateway"'],
+    ['ghcr.io/acme/gateway:latest', 'must not use the latest tag, got "ghcr.io/acme/gateway:latest"'],
+    ['Not An Image', 'must be an image reference such as registry/name:tag, got "Not An Image"'],
+  ])('%s', (image, problem) => {
+    expect(imageProblem(image)).toBe(problem);
+  });
+});
+
+describe('the generated files of the state schema', () => {
+  const outputs = SCHEMA_OUTPUTS.filter(o => o.file.startsWith('rollout/') || o.file.startsWith('lib/rollout/'));
+
+  test('are rollout/schema.json and the compiled validator', () => {
+    expect(outputs.map(o => o.file).sort()).toEqual(['lib/rollout/generated/validate-rollout-state.cjs', 'rollout/schema.json']);
+  });
+
+  test.each(outputs.map(o => [o.file, o] as const))('%s is what `npm run schemas` writes today (run it after changing the schema)', (file, output) => {
+    expect(fs.readFileSync(path.join(__dirname, '..', '..', file), 'utf8')).toBe(output.render());
+  });
+});

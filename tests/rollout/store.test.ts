@@ -1,0 +1,117 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RolloutState, StateError, renderRolloutState } from '../../lib/rollout/state';
+import { initCommand, loadRollouts, problemsWithService, repositoryOf, rolloutFile, writeRolloutState } from '../../lib/rollout/store';
+import { GATEWAY, fixtureService, fixtureState } from './fixtures';
+
+describe('loadRollouts', () => {
+  let root: string;
+  const services = { backend: fixtureService('backend'), gateway: GATEWAY };
+  const write = (env: string, service: string, text: string): void => {
+    fs.mkdirSync(path.join(root, 'rollout', env), { recursive: true });
+    fs.writeFileSync(path.join(root, rolloutFile(env, service)), text);
+  };
+  const load = (env = 'local', s: Parameters<typeof loadRollouts>[2] = services) => loadRollouts(root, env, s);
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'store-test-'));
+    for (const name of Object.keys(services)) write('local', name, renderRolloutState(fixtureState('steady', name)));
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('reads the state file of every service, each against its service file', () => {
+    expect(load()).toEqual({ backend: fixtureState('steady', 'backend'), gateway: fixtureState('steady', 'gateway') });
+  });
+
+  test('a state file without a service file fails, naming both files and what to do', () => {
+    write('local', 'ledger', renderRolloutState({ ...fixtureState('steady', 'backend'), service: 'ledger' }));
+    expect(() => load()).toThrow(new StateError('rollout/local/ledger.yaml', [
+      'no service file services/ledger.yaml names this service: add one, or delete this state file if the service is gone',
+    ]));
+  });
+
+  test('a service file without a state file fails, naming both and the canary init command that writes it', () => {
+    const withLedger = { ...services, ledger: fixtureService('ledger') };
+    expect(() => load('local', withLedger)).toThrow(StateError);
+    expect(() => load('local', withLedger)).toThrow('invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has '
+      + 'no rollout state in local; run `npx canary init --service ledger --image <image>:<tag> --env local --commit`');
+  });
+
+  test('an environment without rollout/<env>/ fails, naming the directory and what to do', () => {
+    expect(() => load('staging')).toThrow(/^invalid rollout state rollout\/staging\/:\n {2}- the directory is missing; every environment needs one/);
+  });
+
+  test('an image of another repository than the service file\'s fails, naming the field, the file and the repository', () => {
+    write('local', 'gateway', renderRolloutState({ ...fixtureState('steady'), stable: { image: 'registry.example.com/obs-canary-backend:1.0.0' } }));
+    expect(() => load()).toThrow(new StateError('rollout/local/gateway.yaml', [
+      '\'stable.image\' must be an image of registry.example.com/obs-canary-gateway (services/gateway.yaml), got "registry.example.com/obs-canary-backend:1.0.0"',
+    ]));
+  });
+
+  test('a canary weight that is not one of the service file\'s steps fails', () => {
+    const steps = { ...services, gateway: fixtureService('gateway', ['steps: [20, 100]']) };
+    const { steps: own, ...inFlight } = fixtureState('canary');
+    expect(own).toBeDefined();
+    write('local', 'gateway', renderRolloutState(inFlight));
+    expect(() => load('local', steps)).toThrow('\'canary.weight\' must be one of the steps [20,100], got 25');
+    expect(load().gateway.canary?.weight).toBe(25);
+  });
+});
+
+describe('problemsWithService', () => {
+  const state: RolloutState = fixtureState('canary');
+
+  test('none for a state that fits its service file', () => {
+    expect(problemsWithService(state, GATEWAY)).toEqual([]);
+  });
+
+  test('the canary\'s image too', () => {
+    const other = { ...state, canary: { ...state.canary!, image: 'ghcr.io/acme/gateway:2' } };
+    expect(problemsWithService(other, GATEWAY)).toEqual([
+      '\'canary.image\' must be an image of registry.example.com/obs-canary-gateway (services/gateway.yaml), got "ghcr.io/acme/gateway:2"',
+    ]);
+  });
+
+  test('metrics: http needs the service\'s own metrics', () => {
+    const { metrics } = GATEWAY;
+    const withoutHttp = { ...GATEWAY, metrics: { source: metrics.source } };
+    expect(problemsWithService({ ...state, analysis: { metrics: 'http' } }, withoutHttp)).toEqual([
+      '\'analysis.metrics\' is "http" but services/gateway.yaml names no \'metrics.http\': add them there, or use "istio"',
+    ]);
+    expect(problemsWithService({ ...state, analysis: { metrics: 'http' } }, GATEWAY)).toEqual([]);
+  });
+});
+
+describe('repositoryOf', () => {
+  test.each([
+    ['ghcr.io/acme/gateway:1.2.3', 'ghcr.io/acme/gateway'],
+    ['registry:5000/a/b:1.2', 'registry:5000/a/b'],
+    ['registry:5000/a/b', 'registry:5000/a/b'],
+    [`ghcr.io/acme/gateway:1.2@sha256:${'a'.repeat(64)}`, 'ghcr.io/acme/gateway'],
+    [`ghcr.io/acme/gateway@sha256:${'a'.repeat(64)}`, 'ghcr.io/acme/gateway'],
+  ])('%s → %s', (image, repository) => {
+    expect(repositoryOf(image)).toBe(repository);
+  });
+});
+
+describe('initCommand', () => {
+  test('for every environment, or one', () => {
+    expect(initCommand('ledger')).toBe('npx canary init --service ledger --image <image>:<tag> --commit');
+    expect(initCommand('ledger', 'prod')).toBe('npx canary init --service ledger --image <image>:<tag> --env prod --commit');
+  });
+});
+
+describe('writeRolloutState', () => {
+  test('writes rollout/<env>/<service>.yaml, creating the directory, and returns its path', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'store-test-'));
+    try {
+      const state = fixtureState('steady', 'ledger');
+      expect(writeRolloutState(root, 'staging', state)).toBe('rollout/staging/ledger.yaml');
+      expect(fs.readFileSync(path.join(root, 'rollout', 'staging', 'ledger.yaml'), 'utf8')).toBe(renderRolloutState(state));
+      expect(fs.readdirSync(path.join(root, 'rollout', 'staging'))).toEqual(['ledger.yaml']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,179 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
+import { cpuMillis, exposedHosts, loadServices, memorySize, serviceNamespaces } from '../../lib/services/catalog';
+import { SERVICE_SCHEMA } from '../../lib/services/schema';
+import { DEFAULT_RUN_AS_USER, ServiceFileError, parseServiceFile } from '../../lib/services/service';
+import { REPO_ROOT } from '../support/manifest';
+
+const MINIMAL = 'name: ledger\nimage: registry.example.com/team/ledger\nport: 9090\n';
+
+/** The problems of a service file, as its error lists them. */
+function problemsOf(text: string, file = 'services/ledger.yaml'): readonly string[] {
+  try {
+    parseServiceFile(text, file);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ServiceFileError);
+    expect((error as Error).message).toContain(`invalid service file ${file}:`);
+    return (error as ServiceFileError).problems;
+  }
+  throw new Error('expected the file to be refused');
+}
+
+/** A directory with `services/` holding the given files, loaded as synth loads it. */
+function loadDir(files: Readonly<Record<string, string>>): ReturnType<typeof loadServices> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'services-'));
+  try {
+    fs.mkdirSync(path.join(root, 'services'));
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(root, 'services', name), text);
+    return loadServices(root, ENVIRONMENT_NAMES);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function loadProblems(files: Readonly<Record<string, string>>): { file: string; problems: readonly string[] } {
+  try {
+    loadDir(files);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ServiceFileError);
+    return { file: (error as ServiceFileError).file, problems: (error as ServiceFileError).problems };
+  }
+  throw new Error('expected the files to be refused');
+}
+
+describe('a service file on its own', () => {
+  test('the minimal file gets the documented defaults', () => {
+    const spec = parseServiceFile(MINIMAL, 'services/ledger.yaml');
+    expect(spec).toMatchObject({
+      name: 'ledger', namespace: 'apps', protocol: 'http', runAsUser: DEFAULT_RUN_AS_USER, telemetry: true,
+      probes: { readiness: { tcp: true }, liveness: { tcp: true } }, metrics: { source: 'istio' },
+    });
+    expect(DEFAULT_RUN_AS_USER).toBe(65532);
+  });
+
+  test.each([
+    ['a port out of range', 'port: 99999', '\'port\' must be an integer from 1 to 65535, got 99999'],
+    ['a port of 0', 'port: 0', '\'port\' must be an integer from 1 to 65535, got 0'],
+    ['a probe path without /', 'probes: { readiness: { http: healthz } }',
+      '\'probes.readiness.http\' must be a path starting with "/", without spaces, query or fragment, got "healthz"'],
+    ['a probe of two kinds', 'probes: { liveness: { http: /healthz, tcp: true } }',
+      '\'probes.liveness\' must be one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port, got {"http":"/healthz","tcp":true}'],
+    ['an image with a tag', 'image: registry.example.com/team/ledger:1.0',
+      '\'image\' must be the image repository without tag or digest; those live in the rollout state, got "registry.example.com/team/ledger:1.0"'],
+    ['an unknown field', 'replica: 3', '\'replica\' is not a known field'],
+    ['a name that is not a DNS label', 'name: Ledger', expect.stringMatching(/^'name' must be a DNS-1123 label of at most 33 characters.*, got "Ledger"$/)],
+    ['a protocol nobody speaks', 'protocol: tcp', '\'protocol\' must be one of "http", "grpc", got "tcp"'],
+    ['uid 0', 'runAsUser: 0', '\'runAsUser\' must be an integer from 1 to 2147483647, got 0'],
+    ['a relative writable path', 'writablePaths: [tmp]', expect.stringMatching(/^'writablePaths\[0\]' .*got "tmp"$/)],
+    ['an exposed path without /', 'expose: { hosts: [ledger.example.com], paths: [api] }', expect.stringMatching(/^'expose\.paths\[0\]' .*got "api"$/)],
+    ['a resources key that is not a quantity', 'resources: { prod: { cpu: { request: lots, limit: "1" }, memory: { request: 1Mi, limit: 1Gi } } }',
+      '\'resources.prod.cpu.request\' must be CPU as a Kubernetes quantity: 250m, 0.5 or 2, got "lots"'],
+  ])('%s is refused, naming the file, the field, the value and what is allowed', (_what, line, problem) => {
+    const key = line.split(':')[0];
+    const text = `${MINIMAL.split('\n').filter(l => !l.startsWith(`${key}:`)).join('\n')}\n${line}\n`;
+    expect(problemsOf(text)).toContainEqual(problem);
+  });
+
+  test('the name must match the file name', () => {
+    expect(problemsOf(MINIMAL, 'services/ledgers.yaml')).toEqual(['\'name\' must match the file name ("ledgers"), got "ledger"']);
+  });
+
+  test('http metrics are required for an http gate, and a route label for ignored routes', () => {
+    expect(problemsOf(`${MINIMAL}metrics: { source: http }\n`)).toEqual([expect.stringContaining('\'metrics.http\' is required when \'metrics.source\' is "http"')]);
+    expect(problemsOf(`${MINIMAL}analysis: { metrics: http }\n`)).toEqual([expect.stringContaining('\'analysis.metrics\' is "http" but \'metrics.http\' names no metrics')]);
+  });
+
+  test('a variable set twice, a caller that is the service itself', () => {
+    expect(problemsOf(`${MINIMAL}env: { A: x }\nsecretEnv: [{ name: A, secret: s, key: k }]\ncallers: [ledger]\n`)).toEqual([
+      '\'callers\' must not name the service itself, got "ledger"',
+      '\'A\' is set twice in \'env\' and \'secretEnv\': each variable must be set once',
+    ]);
+  });
+
+  test('not YAML', () => {
+    expect(problemsOf('name: [')).toEqual([expect.stringMatching(/^not valid YAML: /)]);
+  });
+});
+
+describe('the service files together', () => {
+  test('the repository\'s demo services load, in name order', () => {
+    const services = loadServices(REPO_ROOT, ENVIRONMENT_NAMES);
+    expect(Object.keys(services)).toEqual(['backend', 'gateway']);
+    expect(serviceNamespaces(services)).toEqual(['apps']);
+    expect(exposedHosts(services.gateway, 'local')).toEqual(['flights.localtest.me']);
+    expect(exposedHosts(services.backend, 'local')).toEqual([]);
+  });
+
+  test('two files of the same service', () => {
+    expect(loadProblems({ 'ledger.yaml': MINIMAL, 'ledger.yml': MINIMAL })).toEqual({
+      file: 'services/ledger.yml',
+      problems: ['the service "ledger" is also defined by services/ledger.yaml: each service has one file; delete one'],
+    });
+  });
+
+  test('a caller that names no service', () => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}callers: [payments]\n` })).toEqual({
+      file: 'services/ledger.yaml',
+      problems: ['\'callers[0]\' must name a service with a file under services/ ("ledger"), got "payments"'],
+    });
+  });
+
+  test('a serviceUrl that names no service', () => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}env: { PAYMENTS_URL: { serviceUrl: payments } }\n` }).problems)
+      .toEqual(['\'env.PAYMENTS_URL.serviceUrl\' must name a service ("ledger"), got "payments"']);
+  });
+
+  test('a per-environment key that names no environment', () => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}replicas: { staging: 2, prod: 3 }\n` }).problems)
+      .toEqual([`'replicas.staging' names no environment: the keys must be among ${ENVIRONMENT_NAMES.map(n => JSON.stringify(n)).join(', ')}`]);
+  });
+
+  test('a reserved namespace', () => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}namespace: kube-system\n` }).problems)
+      .toEqual([expect.stringMatching(/^'namespace' must be a namespace of its own, not one of .*"kube-system".*, got "kube-system"$/)]);
+  });
+
+  test('a variable the platform sets while telemetry is on; allowed with telemetry off', () => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}env: { OTEL_SERVICE_NAME: x }\n` }).problems)
+      .toEqual([expect.stringMatching(/^'OTEL_SERVICE_NAME' is set by the platform while 'telemetry' is on/)]);
+    expect(Object.keys(loadDir({ 'ledger.yaml': `${MINIMAL}env: { OTEL_SERVICE_NAME: x }\ntelemetry: false\n` }))).toEqual(['ledger']);
+  });
+
+  test('requests above limits, checked with the environments\' rules', () => {
+    const resources = 'resources: { prod: { cpu: { request: "2", limit: 500m }, memory: { request: 64Mi, limit: 128Mi } } }';
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}${resources}\n` }).problems)
+      .toEqual(['\'resources.prod.cpuRequestMillis\' must be an integer from 1 to 500, got 2000']);
+  });
+
+  test('unordered steps and a bad duration in the release defaults', () => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}steps: [50, 10]\nanalysis: { queryTimeout: 11m }\n` }).problems).toEqual([
+      '\'steps\' must be strictly increasing, got [50,10]',
+      expect.stringMatching(/^'analysis\.queryTimeout' must be at most 10m/),
+    ]);
+    expect(problemsOf(`${MINIMAL}analysis: { window: 5x }\n`)).toEqual([expect.stringMatching(/^'analysis\.window' must be a duration .*got "5x"$/)]);
+  });
+});
+
+describe('quantities', () => {
+  test.each([['250m', 250], ['0.5', 500], ['2', 2000], ['1.25', 1250]])('CPU %s is %d millicores', (q, millis) => {
+    expect(cpuMillis(q)).toBe(millis);
+  });
+
+  test.each([['128Mi', 128], ['1Gi', 1024]])('memory %s is %d MiB', (q, mib) => {
+    expect(memorySize(q).toMebibytes()).toBe(mib);
+  });
+});
+
+describe('services/schema.json', () => {
+  test('is the schema the loader validates with (run `npm run schemas` after changing it)', () => {
+    expect(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'services', 'schema.json'), 'utf8'))).toEqual(SERVICE_SCHEMA);
+  });
+
+  test('every service file points editors at it', () => {
+    for (const file of fs.readdirSync(path.join(REPO_ROOT, 'services')).filter(f => f.endsWith('.yaml'))) {
+      expect([file, fs.readFileSync(path.join(REPO_ROOT, 'services', file), 'utf8').split('\n')[0]]).toEqual([file, '# yaml-language-server: $schema=./schema.json']);
+    }
+  });
+});
