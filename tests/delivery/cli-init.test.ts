@@ -1,23 +1,27 @@
-import { SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
 import { readTree, repoSnapshot } from '../support/repo-copy';
-import { LEDGER_YAML } from '../support/cli';
+import { loadStackInput, renderEnvironment } from '../../lib/synth';
+import { LEDGER_YAML, cliIn } from '../support/cli';
 
 /** A service that is not one of the demo's: in a namespace of its own, called by gateway. */
 const IMAGE = 'registry.example.com/team/ledger:1.0.0';
 
 /**
- * Onboarding a third service end to end, through the npm bin, on a temporary copy of the repository with its own git
- * history: its service file, `canary init`, then its first canary with `canary start`.
+ * Onboarding a third service end to end, the CLI run in this process (tests/delivery/gate-integration.test.ts runs the
+ * same through the npm bin), on a temporary copy of the repository with its own git history: its service file,
+ * `canary init`, then its first canary with `canary start`.
  */
 describe('canary init: a third service, from its service file to its first canary', () => {
   let dir: string;
   let remove: () => Promise<void>;
-  const canary = (...args: string[]): SpawnSyncReturns<string> =>
-    spawnSync('node', [path.join(dir, 'bin', 'canary.cjs'), ...args], { cwd: dir, encoding: 'utf8' });
+  const canary = async (...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => {
+    const { code, stdout, stderr } = await cliIn(dir, args);
+    return { status: code, stdout, stderr };
+  };
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
   const state = (env: string) => parse(fs.readFileSync(path.join(dir, 'rollout', env, 'ledger.yaml'), 'utf8'));
   const distOf = (env: string): string => [...readTree(path.join(dir, 'dist', env)).values()].join('\n');
@@ -30,17 +34,17 @@ describe('canary init: a third service, from its service file to its first canar
   });
   afterAll(() => remove());
 
-  test('before init, the CLI refuses to work in an environment without the service\'s state (exit 2), naming the command that writes it', () => {
-    const result = canary('status', '--json');
+  test('before init, the CLI refuses to work in an environment without the service\'s state (exit 2), naming the command that writes it', async () => {
+    const result = await canary('status', '--json');
     expect(result.status).toBe(2);
     expect(JSON.parse(result.stdout).error).toEqual({
       code: 'config', message: expect.stringContaining('services/ledger.yaml has no rollout state in local; run `npx canary init --service ledger'),
     });
   });
 
-  test('--dry-run reports what it would write and changes nothing', () => {
+  test('--dry-run reports what it would write and changes nothing', async () => {
     const head = git('rev-parse', 'HEAD');
-    const result = canary('init', '--service', 'ledger', '--image', IMAGE, '--dry-run', '--json');
+    const result = await canary('init', '--service', 'ledger', '--image', IMAGE, '--dry-run', '--json');
     expect([result.status, result.stderr]).toEqual([0, '']);
     expect(JSON.parse(result.stdout)).toEqual({
       service: 'ledger', envs: ENVIRONMENT_NAMES, decision: 'init', image: IMAGE, files: ENVIRONMENT_NAMES.map(env => `rollout/${env}/ledger.yaml`),
@@ -50,12 +54,12 @@ describe('canary init: a third service, from its service file to its first canar
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });
 
-  test('when the commit fails (exit 1), no state file is left and every dist/<env> is put back', () => {
+  test('when the commit fails (exit 1), no state file is left and every dist/<env> is put back', async () => {
     const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
     fs.writeFileSync(hook, '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });
     const head = git('rev-parse', 'HEAD');
     const dist = readTree(path.join(dir, 'dist'));
-    const result = canary('init', '--service', 'ledger', '--image', IMAGE, '--commit');
+    const result = await canary('init', '--service', 'ledger', '--image', IMAGE, '--commit');
     fs.rmSync(hook);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('refused by policy');
@@ -65,9 +69,9 @@ describe('canary init: a third service, from its service file to its first canar
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });
 
-  test('--commit writes rollout/<env>/ledger.yaml in every environment, re-synthesizes their dist/ and makes one commit of all', () => {
+  test('--commit writes rollout/<env>/ledger.yaml in every environment, re-synthesizes their dist/ and makes one commit of all', async () => {
     const head = git('rev-parse', 'HEAD');
-    const result = canary('init', '--service', 'ledger', '--image', IMAGE, '--commit', '--json');
+    const result = await canary('init', '--service', 'ledger', '--image', IMAGE, '--commit', '--json');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const files = ENVIRONMENT_NAMES.map(env => `rollout/${env}/ledger.yaml`);
@@ -86,35 +90,35 @@ describe('canary init: a third service, from its service file to its first canar
       expect(state(env)).toEqual({ service: 'ledger', stable: { image: IMAGE }, canary: null, history: [] });
     }
     // dist/ is what a fresh synth makes of the new state
-    const before = readTree(path.join(dir, 'dist'));
-    const synth = spawnSync('npm', ['run', '-s', 'synth'], { cwd: dir, encoding: 'utf8' });
-    expect([synth.status, synth.stderr]).toEqual([0, '']);
-    expect(readTree(path.join(dir, 'dist'))).toEqual(before);
-    expect(canary('status', '--service', 'ledger', '--env', 'prod').stdout).toBe(`prod/ledger: stable ${IMAGE}; no canary in flight\n`);
+    for (const env of ENVIRONMENT_NAMES) {
+      const fresh = new Map(renderEnvironment(loadStackInput(dir, env)).map(f => [f.path, f.content]));
+      expect(readTree(path.join(dir, 'dist', env))).toEqual(fresh);
+    }
+    expect((await canary('status', '--service', 'ledger', '--env', 'prod')).stdout).toBe(`prod/ledger: stable ${IMAGE}; no canary in flight\n`);
   });
 
-  test('the manifests of every environment run the new service', () => {
+  test('the manifests of every environment run the new service', async () => {
     for (const env of ENVIRONMENT_NAMES) {
       expect([env, distOf(env)]).toEqual([env, expect.stringContaining('name: ledger-stable')]);
       expect(distOf(env)).toContain(`image: ${IMAGE}`);
     }
   });
 
-  test('a second init exits 2 (code exists) and changes nothing', () => {
+  test('a second init exits 2 (code exists) and changes nothing', async () => {
     const head = git('rev-parse', 'HEAD');
-    const result = canary('init', '--service', 'ledger', '--image', 'registry.example.com/team/ledger:1.0.1', '--env', 'prod', '--json');
+    const result = await canary('init', '--service', 'ledger', '--image', 'registry.example.com/team/ledger:1.0.1', '--env', 'prod', '--json');
     expect(result.status).toBe(2);
     expect(JSON.parse(result.stdout).error).toEqual({ code: 'exists', message: expect.stringContaining('rollout/prod/ledger.yaml exists') });
     expect(git('status', '--porcelain')).toBe('');
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });
 
-  test('canary start releases it like any other service: its first canary, one commit of its state and dist/', () => {
-    const other = canary('start', '--service', 'ledger', '--image', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--json');
+  test('canary start releases it like any other service: its first canary, one commit of its state and dist/', async () => {
+    const other = await canary('start', '--service', 'ledger', '--image', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--json');
     expect([other.status, JSON.parse(other.stdout).error.message]).toEqual([2, expect.stringContaining('the repository services/ledger.yaml names')]);
     const head = git('rev-parse', 'HEAD');
     const release = 'registry.example.com/team/ledger:1.1.0';
-    const result = canary('start', '--service', 'ledger', '--image', release, '--commit');
+    const result = await canary('start', '--service', 'ledger', '--image', release, '--commit');
     expect([result.status, result.stderr]).toEqual([0, '']);
     expect(result.stdout.startsWith(`local/ledger: canary ${release} started at 10%; wrote rollout/local/ledger.yaml, dist/local; committed `)).toBe(true);
     expect(git('rev-list', '--count', `${head}..HEAD`)).toBe('1');
@@ -122,7 +126,7 @@ describe('canary init: a third service, from its service file to its first canar
     const committed = git('show', '--name-only', '--format=', 'HEAD').split('\n');
     expect(committed.filter(f => f !== 'rollout/local/ledger.yaml' && !f.startsWith('dist/local/'))).toEqual([]);
     expect(state('local').canary).toMatchObject({ image: release, weight: 10 });
-    expect(canary('status', '--service', 'ledger').stdout).toContain(`canary ${release} at 10% (step 1 of 4, next: 25%)`);
+    expect((await canary('status', '--service', 'ledger')).stdout).toContain(`canary ${release} at 10% (step 1 of 4, next: 25%)`);
     expect(distOf('local')).toContain('name: ledger-canary');
     expect(distOf('local')).toContain(`image: ${release}`);
     expect(git('status', '--porcelain')).toBe('');
