@@ -76,6 +76,13 @@ export const ENV = {
    * before connections are refused. SIGINT (a person at a terminal) skips it. Default 5000.
    */
   shutdownDelayMs: 'SHUTDOWN_DELAY_MS',
+  /**
+   * How many proxies in front of the service append to `X-Forwarded-For`, from 0 to 10: the client address (the `ip`
+   * of the access log, `client.address` of the server span) is the entry the outermost of them wrote, so entries a
+   * client sends itself are never taken for its address. 0 ignores the header. Behind Istio's ingress gateway: 1 (the
+   * sidecar does not append), plus the ingress gateway's `numTrustedProxies`. Default 0.
+   */
+  trustedProxyCount: 'TRUSTED_PROXY_COUNT',
 } as const;
 
 /** Standard OpenTelemetry variables the manifests set; the SDK reads them, the services add no meaning of their own. */
@@ -229,4 +236,6 @@ export const ENV_DEFAULTS = {
   logLevel: 'info',
   /** `SHUTDOWN_DELAY_MS`. */
   shutdownDelayMs: SHUTDOWN.defaultDelayMs,
+  /** `TRUSTED_PROXY_COUNT`: trust no `X-Forwarded-For` entry. */
+  trustedProxyCount: 0,
 } as const;

@@ -27,9 +27,12 @@ describe('the stack wires the dashboards to the rollout state', () => {
     expect(JSON.stringify(JSON.parse(canaryFolder['canary-backend.json']))).toContain('vector(0)');
   });
 
-  test('Grafana mounts both folders into the provider directory', () => {
-    const volume = find(objects, 'Deployment', 'grafana').spec.template.spec.volumes.find((v: any) => v.name === 'dashboards');
-    expect(volume.projected.sources.map((s: any) => s.configMap.name)).toEqual(['grafana-dashboards-canary', 'grafana-dashboards-services']);
+  test('Grafana mounts each folder as a directory of the provider directory', () => {
+    const pod = find(objects, 'Deployment', 'grafana').spec.template.spec;
+    expect(pod.volumes.filter((v: any) => v.name.startsWith('dashboards-')).map((v: any) => v.configMap.name))
+      .toEqual(['grafana-dashboards-canary', 'grafana-dashboards-services']);
+    expect(pod.containers[0].volumeMounts.filter((m: any) => m.name.startsWith('dashboards-')).map((m: any) => m.mountPath))
+      .toEqual(['/var/lib/grafana-dashboards/Canary', '/var/lib/grafana-dashboards/Services']);
   });
 });
 

@@ -19,7 +19,12 @@ export interface ServiceConfig {
   readonly logLevel: LogLevel;
   /** Milliseconds of readiness-false serving between SIGTERM and closing the listener (`SHUTDOWN_DELAY_MS`). */
   readonly shutdownDelayMs: number;
+  /** Proxies whose `X-Forwarded-For` entries are trusted (`TRUSTED_PROXY_COUNT`). */
+  readonly trustedProxyCount: number;
 }
+
+/** The most proxies `TRUSTED_PROXY_COUNT` accepts: a request crosses a handful, not more. */
+export const MAX_TRUSTED_PROXIES = 10;
 
 /** Reads the settings common to both services; throws a message naming the variable, the value and what is allowed. */
 export function readServiceConfig(env: Env, defaultPort: number): ServiceConfig {
@@ -28,7 +33,13 @@ export function readServiceConfig(env: Env, defaultPort: number): ServiceConfig 
     version: readChoice(env, ENV.appVersion, TRACKS, ENV_DEFAULTS.appVersion),
     logLevel: readChoice(env, ENV.logLevel, LOG_LEVELS, ENV_DEFAULTS.logLevel),
     shutdownDelayMs: readInteger(env, ENV.shutdownDelayMs, ENV_DEFAULTS.shutdownDelayMs, 0, 60_000),
+    trustedProxyCount: readTrustedProxyCount(env),
   };
+}
+
+/** Reads `TRUSTED_PROXY_COUNT`: an integer from 0 to {@link MAX_TRUSTED_PROXIES}, default 0. */
+export function readTrustedProxyCount(env: Env): number {
+  return readInteger(env, ENV.trustedProxyCount, ENV_DEFAULTS.trustedProxyCount, 0, MAX_TRUSTED_PROXIES);
 }
 
 /** Reads an integer variable within `[min, max]`, or the fallback when unset or empty. */

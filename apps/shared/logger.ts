@@ -1,6 +1,6 @@
 import { Context, context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { DestinationStream, Logger } from 'pino';
-import { scrub } from './redact';
+import { scrub, scrubField } from './redact';
 
 export type { Logger } from 'pino';
 
@@ -39,6 +39,21 @@ export function traceFields(ctx: Context = context.active()): TraceFields | Reco
   };
 }
 
+/** Fields of a line that are the SDK's hex ids, never a client's text. */
+const TRACE_KEYS: ReadonlySet<string> = new Set<keyof TraceFields>(['trace_id', 'span_id', 'trace_flags']);
+
+/**
+ * A line's fields scrubbed (`redact.ts`), except the trace fields: a span id is 16 hex digits, and one made of decimal
+ * digits only can look like a card number, which would cut the line off from its trace.
+ */
+function scrubLogFields(object: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) {
+    out[key] = TRACE_KEYS.has(key) ? value : scrubField(key, value);
+  }
+  return out;
+}
+
 /**
  * A pino logger writing one JSON object per line: string `level`, ISO `time`, `msg`, `service`, the active span's
  * `trace_id`/`span_id` (a mixin, so it works however modules were loaded), and secrets and e-mail addresses redacted
@@ -56,7 +71,7 @@ export function createLogger(options: LoggerOptions): Logger {
       serializers: { err: (error: unknown) => error },
       formatters: {
         level: label => ({ level: label }),
-        log: object => scrub(object) as Record<string, unknown>,
+        log: scrubLogFields,
       },
       hooks: {
         logMethod(args, method) {

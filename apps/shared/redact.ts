@@ -6,39 +6,104 @@ export const REDACTED = '[redacted]';
 /** What an e-mail address is replaced with. */
 export const REDACTED_EMAIL = '[email]';
 
-const SECRET_KEY = /authorization|cookie|passw(or)?d|secret|token|api[-_]?key/i;
-const EMAIL = /[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/gi;
-const SECRET_PARAM = /(^|[?&;,\s])([\w-]*(?:passw(?:or)?d|secret|token|api[-_]?key)[\w-]*=)[^&;,#\s]*/gi;
-const MAX_DEPTH = 8;
+/** What a payment card number is replaced with. */
+export const REDACTED_CARD = '[card]';
+
+// One rule set for log lines (logger.ts) and spans (span-redaction.ts, tracing.ts). The Collector applies the same
+// rules, in RE2 syntax, to every service's spans (lib/constructs/otel-collector-config.ts); a change here belongs
+// there too, and tests/support/privacy-fixtures.ts holds the strings both must redact.
 
 /**
- * A copy of `value` safe to log: values under keys that name credentials (authorization, cookie, password, token,
- * secret, api key) become `[redacted]`, e-mail addresses in strings become `[email]`, and credential-named
- * `key=value` pairs inside strings (`?token=…`, `password=…`) lose their values. Errors become plain objects so
- * their messages are scrubbed too.
+ * Keys whose whole value is withheld: credentials, cookies, login-state ids (session, JSESSIONID, PHPSESSID, sid,
+ * connect.sid) and W3C `baggage`, which is free-form client data.
+ */
+const SECRET_KEY = /authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|session|sessid|(?:^|[._-])sid$|baggage/i;
+
+/** Names of `name=value` pairs inside strings whose value is withheld; `sid` only as a whole name or a suffix (`connect.sid`). */
+const SECRET_NAME = String.raw`[\w.-]*(?:passw(?:or)?d|secret|token|api[-_]?key|authorization|session|sessid)[\w.-]*|(?:[\w.-]*[._-])?sid`;
+
+/** A credential-named pair in a query string, cookie header, command line or message: `?access_token=…`, `; sid=…`. */
+const SECRET_PARAM = new RegExp(String.raw`(^|[?&;,\s])((?:${SECRET_NAME})=)[^&;,#?\s]*`, 'gi');
+
+/** A `Cookie:` or `Set-Cookie:` header written out in a string (a dumped request, an error message). */
+const COOKIE_LINE = /\b((?:set-)?cookie:[ \t]*)[^\r\n]*/gi;
+
+/** An `Authorization` value: the scheme stays, the credentials go (at least 8 characters, so prose like "basic auth" stays). */
+const AUTH_SCHEME = /\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*/gi;
+
+/** A JSON Web Token: base64url header (`{"` encodes as `eyJ`), payload and a possibly empty signature. */
+const JWT = /eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*/g;
+
+/** An e-mail address, also with a URL-encoded `@`. */
+const EMAIL = /[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/gi;
+
+/**
+ * A payment card number (PAN): 13 to 19 digits, optionally grouped by spaces, hyphens, `+` or `%20` (a URL-encoded
+ * space), starting with 2 to 6 as the card schemes' numbers do (Mastercard 2 and 5, American Express, Diners and JCB
+ * 3, Visa 4, Discover, UnionPay and Maestro 6), so that epoch timestamps in milliseconds or nanoseconds (1…) never
+ * match. Only Luhn-valid candidates are replaced, so most other long numbers survive: a random one passes the check
+ * one time in ten.
+ */
+const CARD_CANDIDATE = /\b[2-6](?:(?:[ +-]|%20)?\d){12,18}\b/g;
+
+const MAX_DEPTH = 8;
+
+/** Whether a key names a value that is withheld as a whole (see {@link scrub}). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+/**
+ * A copy of `value` safe to log or export: values under keys that name credentials, cookies, login-state ids or
+ * `baggage` become `[redacted]`, and strings are scrubbed by {@link scrubText}. Errors become plain objects so their
+ * messages are scrubbed too.
  */
 export function scrub(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return scrubString(value);
+  if (typeof value === 'string') return scrubText(value);
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
   // isNativeError also catches errors from another realm (Node's bundled undici, jest sandboxes)
   if (value instanceof Error || isNativeError(value)) return scrub(errorFields(value), depth);
   if (Array.isArray(value)) return value.map(item => scrub(item, depth + 1));
   const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    copy[key] = SECRET_KEY.test(key) && item !== undefined && item !== null ? REDACTED : scrub(item, depth + 1);
-  }
+  for (const [key, item] of Object.entries(value)) copy[key] = scrubField(key, item, depth + 1);
   return copy;
 }
 
-function scrubString(text: string): string {
-  // most strings contain neither, and the regexes are the expensive part
-  const mayHaveEmail = text.includes('@') || text.includes('%40');
-  const mayHaveParam = text.includes('=');
-  if (!mayHaveEmail && !mayHaveParam) return text;
+/** The value of the field `key` as {@link scrub} leaves it in an object. */
+export function scrubField(key: string, value: unknown, depth = 1): unknown {
+  return isSecretKey(key) && value !== undefined && value !== null ? REDACTED : scrub(value, depth);
+}
+
+/**
+ * `text` without secrets: the credentials of `Cookie:` lines and `Bearer`/`Basic` values, the values of
+ * credential-named `key=value` pairs (`?access_token=…`, `password=…`, `sessionid=…`, `JSESSIONID=…`), JSON Web
+ * Tokens (all `[redacted]`), e-mail addresses (`[email]`) and Luhn-valid card numbers (`[card]`).
+ */
+export function scrubText(text: string): string {
+  // cheap checks first: most strings contain none of the markers, and the regexes are the expensive part
   let out = text;
-  if (mayHaveEmail) out = out.replace(EMAIL, REDACTED_EMAIL);
-  if (mayHaveParam) out = out.replace(SECRET_PARAM, `$1$2${REDACTED}`);
+  if (/cookie/i.test(out)) out = out.replace(COOKIE_LINE, `$1${REDACTED}`);
+  if (/bearer|basic/i.test(out)) out = out.replace(AUTH_SCHEME, `$1${REDACTED}`);
+  if (out.includes('=')) out = out.replace(SECRET_PARAM, `$1$2${REDACTED}`);
+  if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
+  if (out.includes('@') || out.includes('%40')) out = out.replace(EMAIL, REDACTED_EMAIL);
+  if (out.length >= 13) out = out.replace(CARD_CANDIDATE, candidate => (luhnValid(candidate) ? REDACTED_CARD : candidate));
   return out;
+}
+
+/** The Luhn checksum of the digits of `candidate` (separators and `%20` ignored). */
+export function luhnValid(candidate: string): boolean {
+  const digits = candidate.replace(/%20/g, '').replace(/\D/g, '');
+  let sum = 0;
+  for (let i = 0; i < digits.length; i += 1) {
+    let digit = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return sum % 10 === 0;
 }
 
 function errorFields(error: Error): Record<string, unknown> {

@@ -19,6 +19,12 @@ export interface ServiceAppDeps {
   readonly logger: Logger;
   /** The track, the `version` label of the metrics. */
   readonly version: Track;
+  /**
+   * Proxies in front of the service that append to `X-Forwarded-For` (`TRUSTED_PROXY_COUNT`): `ctx.ip` is the entry
+   * the outermost of them wrote. 0 ignores the header, so `ctx.ip` is the socket's peer.
+   * @default 0
+   */
+  readonly trustedProxyCount?: number;
 }
 
 /** A Koa app with the parts both services share, ready for the service's own routes. */
@@ -32,14 +38,17 @@ export interface ServiceApp {
 /**
  * Builds the common skeleton: request observation (trace and request id headers, metrics, access log) outermost,
  * then the one error middleware, then one router with `/healthz`, `/readyz`, `/metrics` and what `addRoutes` adds.
- * Trusts `X-Forwarded-For` for the client ip, since the services run behind the mesh's sidecar.
+ * Trusts the last `trustedProxyCount` entries of `X-Forwarded-For` for the client ip (Koa's `proxy` and
+ * `maxIpsCount`), so an address a client writes into the header itself is never taken for its own.
  *
  * Few middleware layers on purpose: with tracing on, every async layer pays for context propagation.
  */
 export function createServiceApp(deps: ServiceAppDeps, addRoutes: (router: Router) => void = () => undefined): ServiceApp {
   const readiness = new Readiness();
   const metrics = createHttpMetrics(deps.version);
-  const app = new Koa({ proxy: true });
+  const trustedProxies = deps.trustedProxyCount ?? 0;
+  // maxIpsCount 0 would mean "all entries": with no trusted proxy the header is not read at all
+  const app = new Koa({ proxy: trustedProxies > 0, maxIpsCount: trustedProxies });
   app.use(observeRequests({ logger: deps.logger, metrics, readiness }));
   app.use(errorMiddleware(deps.logger));
   // @koa/router's default matches case-insensitively with an optional trailing slash: `/METRICS` or `/metrics/`

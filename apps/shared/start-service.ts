@@ -16,7 +16,7 @@ export function startService(name: ServiceName, env: Env, build: AppBuilder): vo
   try {
     const config = readServiceConfig(env, SERVICES[name].defaultPort);
     logger = createLogger({ service: name, level: config.logLevel, base: { version: config.version } });
-    const { app, readiness } = build({ logger, version: config.version });
+    const { app, readiness } = build({ logger, version: config.version, trustedProxyCount: config.trustedProxyCount });
     runService({ app, readiness, logger, port: config.port, shutdownDelayMs: config.shutdownDelayMs });
   } catch (error) {
     logger.fatal((error as Error).message);

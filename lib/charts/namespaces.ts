@@ -1,3 +1,5 @@
+import { PodSecurityLevel } from '../constructs/types';
+
 /** Namespace of the observability stack. */
 export const OBSERVABILITY_NAMESPACE = 'observability';
 
@@ -6,3 +8,14 @@ export const OBSERVABILITY_NAMESPACE = 'observability';
  * Prometheus in `observability` scrapes it.
  */
 export const MERGED_METRICS_PORT = 15020;
+
+const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
+
+/**
+ * The Pod Security level a namespace enforces: the most hardened one that still admits every pod it runs, given the
+ * levels of the components that need more than `restricted` (everything else is held to `restricted` by the policy
+ * tests).
+ */
+export function enforcedPodSecurity(needs: readonly PodSecurityLevel[]): PodSecurityLevel {
+  return LEVELS.find(level => needs.includes(level)) ?? 'restricted';
+}

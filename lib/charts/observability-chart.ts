@@ -1,16 +1,20 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { ObservabilityComponent } from '../config/egress';
+import { EgressPlan, dnsPeer, planEgress } from '../config/egress-plan';
 import { EnvironmentConfig } from '../config/environment';
 import { Grafana } from '../constructs/grafana';
 import { lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
-import { CLUSTER_DNS, DNS_PORTS, FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
+import { NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelCollector } from '../constructs/otel-collector';
 import { Prometheus } from '../constructs/prometheus';
 import { Promtail } from '../constructs/promtail';
 import { Tempo } from '../constructs/tempo';
+import { PodSecurityLevel, WorkloadPeer } from '../constructs/types';
+import { validationError } from '../errors';
 import { goDuration } from '../private/units';
-import { OBSERVABILITY_NAMESPACE } from './namespaces';
+import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity } from './namespaces';
 import { StackChart } from './stack-chart';
 
 /** Properties of {@link ObservabilityChart}. */
@@ -31,23 +35,19 @@ export class ObservabilityChart extends StackChart {
   public readonly collector: OtelCollector;
   /** The namespace's network policies; the flows to and from the services' namespaces are allowed by {@link defineStack}. */
   public readonly network: NetworkPolicies;
+  /** What the environment's egress section asks of this namespace: the grants to outside the cluster and the proxies. */
+  public readonly egress: EgressPlan;
+  /**
+   * The Pod Security level the namespace enforces: `privileged` while a component needs host access (Promtail's
+   * hostPath), else `restricted`. Warnings and audit stay at `restricted`, so any other pod that falls short is reported.
+   */
+  public readonly podSecurityLevel: PodSecurityLevel;
 
   public constructor(scope: Construct, id: string, props: ObservabilityChartProps) {
     super(scope, id, { namespace: OBSERVABILITY_NAMESPACE });
     const { env } = props;
-
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: OBSERVABILITY_NAMESPACE,
-        labels: {
-          // Promtail needs hostPath volumes, which only the privileged level admits; every other pod meets
-          // "restricted", which the policy test checks and the warnings would report
-          'pod-security.kubernetes.io/enforce': 'privileged',
-          'pod-security.kubernetes.io/warn': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
-        },
-      },
-    });
+    this.egress = planEgress(env);
+    const { proxies } = this.egress;
 
     this.prometheus = new Prometheus(this, 'Prometheus', {
       retention: env.prometheus.retention,
@@ -64,6 +64,7 @@ export class ObservabilityChart extends StackChart {
       volumeSize: env.loki.volumeSize,
       storageClassName: env.storageClassName,
       objectStorage: env.objectStorage,
+      ...(proxies.loki ? { egressProxy: proxies.loki } : {}),
       resources: env.loki.resources,
     });
     this.promtail = new Promtail(this, 'Promtail', { lokiPushUrl: this.loki.pushUrl, resources: env.promtail.resources });
@@ -72,6 +73,7 @@ export class ObservabilityChart extends StackChart {
       volumeSize: env.tempo.volumeSize,
       storageClassName: env.storageClassName,
       objectStorage: env.objectStorage,
+      ...(proxies.tempo ? { egressProxy: proxies.tempo } : {}),
       remoteWriteUrl: this.prometheus.remoteWriteUrl,
       externalLabels: { cluster: env.clusterName },
       resources: env.tempo.resources,
@@ -102,6 +104,22 @@ export class ObservabilityChart extends StackChart {
       this.prometheus.scrape(component.metricsTarget);
     }
 
+    // only the components that take proxy settings may be given one
+    const unproxied = (Object.keys(proxies) as ObservabilityComponent[]).filter(c => c !== 'loki' && c !== 'tempo');
+    if (unproxied.length > 0) throw validationError(this, `${unproxied.join(', ')} cannot send through an egress proxy: only Loki and Tempo take one`);
+
+    this.podSecurityLevel = enforcedPodSecurity([this.promtail.podSecurityLevel]);
+    new k8s.KubeNamespace(this, 'Namespace', {
+      metadata: {
+        name: OBSERVABILITY_NAMESPACE,
+        labels: {
+          'pod-security.kubernetes.io/enforce': this.podSecurityLevel,
+          'pod-security.kubernetes.io/warn': 'restricted',
+          'pod-security.kubernetes.io/audit': 'restricted',
+        },
+      },
+    });
+
     this.network = new NetworkPolicies(this, 'NetworkPolicies');
     this.allowFlows(env);
   }
@@ -109,7 +127,7 @@ export class ObservabilityChart extends StackChart {
   private allowFlows(env: EnvironmentConfig): void {
     const { prometheus, grafana, loki, promtail, tempo, collector, network } = this;
     const port = (p: { port: number }) => [{ port: p.port }];
-    network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: pods(CLUSTER_DNS), ports: DNS_PORTS });
+    network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
     network.allow({ name: 'promtail-to-loki', from: pods(promtail.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'collector-to-tempo', from: pods(collector.peer), to: pods(tempo.peer), ports: port(tempo.ports.otlpGrpc) });
     network.allow({ name: 'collector-to-loki', from: pods(collector.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
@@ -126,22 +144,19 @@ export class ObservabilityChart extends StackChart {
     for (const [component, p] of scraped) {
       network.allow({ name: `prometheus-to-${component.name}`, from: pods(prometheus.peer), to: pods(component.peer), ports: port(p) });
     }
-    const apiServer: FlowPeer = { kind: 'cidr', cidr: env.network.apiServerCidr };
-    for (const component of [prometheus, promtail, collector]) {
-      network.allow({ name: `${component.name}-to-kube-api`, from: pods(component.peer), to: apiServer, ports: [{ port: 443 }, { port: 6443 }] });
+    // the only traffic that leaves the cluster: each component to the dependencies it uses, or to their proxy
+    const components: Readonly<Record<ObservabilityComponent, { readonly name: string; readonly peer: WorkloadPeer }>> = {
+      prometheus, grafana, loki, promtail, tempo, collector,
+    };
+    for (const grant of this.egress.grants) {
+      const component = components[grant.component];
+      network.allow({ name: `${component.name}-to-${grant.flow}`, from: pods(component.peer), to: grant.to, ports: grant.ports });
     }
     if (loki.replicas > 1) {
       network.allow({
         name: 'loki-to-loki', from: pods(loki.peer), to: pods(loki.peer),
         ports: [...port(loki.ports.http), ...port(loki.ports.grpc), ...port(loki.ports.memberlist)],
       });
-    }
-    if (env.objectStorage) {
-      const endpointPort = Number(env.objectStorage.endpoint.split(':')[1] ?? (env.objectStorage.insecure ? 80 : 443));
-      const storage: FlowPeer = { kind: 'cidr', cidr: env.network.objectStorageCidr };
-      for (const component of [loki, tempo]) {
-        network.allow({ name: `${component.name}-to-object-storage`, from: pods(component.peer), to: storage, ports: [{ port: endpointPort }] });
-      }
     }
   }
 }

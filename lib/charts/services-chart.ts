@@ -5,7 +5,8 @@ import { EnvironmentConfig } from '../config/environment';
 import { CanaryService, Exposure } from '../constructs/canary-service';
 import { GatewayListener, IstioGateway } from '../constructs/istio-gateway';
 import { MeshPolicies } from '../constructs/mesh-policies';
-import { CLUSTER_DNS, DNS_PORTS, FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
+import { dnsPeer } from '../config/egress-plan';
+import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { TrafficSplit } from '../constructs/traffic-split';
 import { EnvValue, ServiceContainer, WorkloadPeer } from '../constructs/types';
 import { parseDuration } from '../rollout/duration';
@@ -69,7 +70,7 @@ export class ServicesChart extends StackChart {
     const everyPod: FlowPeer = { kind: 'namespace', namespace };
     this.network = new NetworkPolicies(this, 'NetworkPolicies', {
       flows: [
-        { name: 'dns', from: everyPod, to: pods(CLUSTER_DNS), ports: DNS_PORTS },
+        { name: 'dns', from: everyPod, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports },
         { name: 'sidecars-to-istiod', from: everyPod, to: pods(ISTIOD), ports: [{ port: 15012 }] },
       ],
     });

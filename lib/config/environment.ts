@@ -1,6 +1,9 @@
 import { Duration, Size } from 'cdk8s';
-import { ContainerResources, ObjectStorage, SecretKeyRef } from '../constructs/types';
+import { ContainerResources, ObjectStorage, ObjectStorageCredentials, SecretKeyRef } from '../constructs/types';
+import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
+import { EgressSettings } from './egress';
+import { checkEgress, checkLabelMap } from './egress-checks';
 
 /** The name of an environment: its key in `ENVIRONMENTS`, a directory under `dist/` and `rollout/`. */
 export type EnvironmentName = string;
@@ -62,17 +65,6 @@ export interface PromtailSettings {
   readonly resources: ContainerResources;
 }
 
-/** Network settings of an environment. */
-export interface NetworkSettings {
-  /**
-   * Addresses of the Kubernetes API server, for the egress of Prometheus, Promtail and the Collector (service
-   * discovery and pod metadata). `0.0.0.0/0` works everywhere; narrow it to the control plane's addresses.
-   */
-  readonly apiServerCidr: string;
-  /** Addresses of the object storage endpoint, for the egress of Loki and Tempo when `objectStorage` is set. */
-  readonly objectStorageCidr: string;
-}
-
 /** The Istio ingress gateway that serves the services whose files have `expose`. */
 export interface IngressGatewaySettings {
   /** Namespace of the ingress gateway's pods (`istio-system` for a default install). */
@@ -123,7 +115,8 @@ export interface EnvironmentConfig {
   readonly tempo: TempoSettings;
   readonly collector: CollectorSettings;
   readonly promtail: PromtailSettings;
-  readonly network: NetworkSettings;
+  /** DNS, proxies and how each external dependency is reached: the only traffic that leaves the cluster. */
+  readonly egress: EgressSettings;
   readonly apps: AppsSettings;
   readonly gitops: GitOpsSettings;
 }
@@ -171,8 +164,7 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   checkResources(c, 'collector.resources', env.collector.resources);
   checkResources(c, 'promtail.resources', env.promtail.resources);
 
-  c.cidr('network.apiServerCidr', env.network.apiServerCidr);
-  c.cidr('network.objectStorageCidr', env.network.objectStorageCidr);
+  checkEgress(c, env);
 
   c.dnsLabel('apps.ingressGateway.namespace', env.apps.ingressGateway.namespace);
   c.expect(Object.keys(env.apps.ingressGateway.selector).length > 0, 'apps.ingressGateway.selector', env.apps.ingressGateway.selector,
@@ -223,11 +215,38 @@ function checkObjectStorage(c: Checks, s: ObjectStorage): void {
     'host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP)');
   c.text('objectStorage.region', s.region);
   for (const field of ['insecure', 'forcePathStyle'] as const) c.expect(typeof s[field] === 'boolean', `objectStorage.${field}`, s[field], 'true or false');
-  checkSecretRef(c, 'objectStorage.accessKeyId', s.accessKeyId);
-  checkSecretRef(c, 'objectStorage.secretAccessKey', s.secretAccessKey);
+  checkCredentials(c, s, s.credentials);
   for (const field of ['lokiBucket', 'tempoBucket'] as const) {
     c.expect(typeof s[field] === 'string' && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s[field]), `objectStorage.${field}`, s[field],
       'an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-")');
+  }
+}
+
+/** IRSA's role annotation: the role an EKS webhook makes the pods assume. */
+const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
+
+function checkCredentials(c: Checks, s: ObjectStorage, credentials: ObjectStorageCredentials | undefined): void {
+  if (credentials?.kind === 'secret') {
+    checkSecretRef(c, 'objectStorage.credentials.accessKeyId', credentials.accessKeyId);
+    checkSecretRef(c, 'objectStorage.credentials.secretAccessKey', credentials.secretAccessKey);
+    return;
+  }
+  if (credentials?.kind !== 'workloadIdentity') {
+    c.expect(false, 'objectStorage.credentials', credentials,
+      '{ kind: \'secret\', accessKeyId, secretAccessKey } or { kind: \'workloadIdentity\', provider, serviceAccountAnnotations?, podLabels? }');
+    return;
+  }
+  c.oneOf('objectStorage.credentials.provider', credentials.provider, ['eks-irsa', 'eks-pod-identity']);
+  checkLabelMap(c, 'objectStorage.credentials.serviceAccountAnnotations', credentials.serviceAccountAnnotations, 'annotation');
+  checkLabelMap(c, 'objectStorage.credentials.podLabels', credentials.podLabels, 'label');
+  // both providers hand out AWS credentials: an S3-compatible store elsewhere would refuse them
+  c.expect(typeof s.endpoint !== 'string' || /(^|\.)amazonaws\.com(\.cn)?(:\d+)?$/.test(s.endpoint), 'objectStorage.endpoint', s.endpoint,
+    `an AWS S3 endpoint (*.amazonaws.com) with ${show(credentials.provider)} credentials, which are AWS credentials`);
+  if (credentials.provider === 'eks-irsa') {
+    const role = credentials.serviceAccountAnnotations?.[IRSA_ROLE_ANNOTATION];
+    c.expect(typeof role === 'string' && /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(role),
+      `objectStorage.credentials.serviceAccountAnnotations.${IRSA_ROLE_ANNOTATION}`, role,
+      'an IAM role ARN (arn:aws:iam::<account>:role/<name>): the role IRSA makes Loki and Tempo assume');
   }
 }
 

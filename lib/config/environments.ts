@@ -1,5 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import { ConfigError } from './checks';
+import { KUBE_DNS } from './egress';
 import { EnvironmentConfig, EnvironmentName, validateEnvironment } from './environment';
 import { defineEnvironments } from './registry';
 
@@ -12,9 +13,12 @@ import { defineEnvironments } from './registry';
  * `staging: { name: 'staging', extends: 'prod', clusterName: 'staging', loki: { replicas: 2 } }`: objects are
  * merged field by field, scalars, arrays, `Duration` and `Size` replaced, and the result is validated as a whole.
  *
- * - `local`: one node (kind, minikube, k3d): single replicas, data on PersistentVolumes, small requests.
+ * - `local`: one node (kind, minikube, k3d): single replicas, data on PersistentVolumes, small requests; the API
+ *   server may be anywhere (`allowWideCidrs`), since a local cluster's address is not known in advance.
  * - `prod`: replicas where a component really runs more than one (with PodDisruptionBudgets and topology spread),
- *   S3-compatible object storage with credentials from Secrets, larger volumes and longer retention.
+ *   S3-compatible object storage with credentials from Secrets, larger volumes and longer retention; every external
+ *   dependency named with its own addresses, object storage through the corporate proxy. The addresses are
+ *   placeholders (RFC 1918): put your control plane's, database's and proxy's.
  */
 export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> = defineEnvironments({
   local: {
@@ -50,7 +54,14 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     promtail: {
       resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256) },
     },
-    network: { apiServerCidr: '0.0.0.0/0', objectStorageCidr: '0.0.0.0/0' },
+    egress: {
+      // kind, minikube and k3d put the API server on an address of their own choosing
+      allowWideCidrs: true,
+      dns: KUBE_DNS,
+      dependencies: {
+        kubernetesApi: { cidrs: ['0.0.0.0/0'], ports: [{ port: 443 }, { port: 6443 }] },
+      },
+    },
     apps: {
       ingressGateway: { namespace: 'istio-system', selector: { istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account' },
       stableReplicas: 1,
@@ -68,8 +79,11 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       region: 'eu-west-1',
       insecure: false,
       forcePathStyle: false,
-      accessKeyId: { name: 'observability-object-storage', key: 'access-key-id' },
-      secretAccessKey: { name: 'observability-object-storage', key: 'secret-access-key' },
+      credentials: {
+        kind: 'secret',
+        accessKeyId: { name: 'observability-object-storage', key: 'access-key-id' },
+        secretAccessKey: { name: 'observability-object-storage', key: 'secret-access-key' },
+      },
       lokiBucket: 'obs-canary-loki',
       tempoBucket: 'obs-canary-tempo',
     },
@@ -83,6 +97,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       replicas: 2,
       adminSecretName: 'grafana-admin',
       databaseUrl: { name: 'grafana-database', key: 'url' },
+      // https: Grafana's links use it, and its session cookie is Secure
+      rootUrl: 'https://grafana.example.com',
       resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1) },
     },
     loki: {
@@ -104,7 +120,21 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     promtail: {
       resources: { cpuRequestMillis: 100, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
     },
-    network: { apiServerCidr: '0.0.0.0/0', objectStorageCidr: '0.0.0.0/0' },
+    egress: {
+      dns: KUBE_DNS,
+      // the VPC's pod subnets and the Service CIDR: kept off the proxy
+      clusterCidrs: ['10.0.0.0/16', '172.20.0.0/16'],
+      proxies: {
+        corporate: { url: 'http://proxy.corp.example:3128', cidrs: ['10.100.0.10/32', '10.100.0.11/32'] },
+      },
+      dependencies: {
+        // the control plane's endpoint addresses in the VPC
+        kubernetesApi: { cidrs: ['10.0.255.0/28'], ports: [{ port: 443 }] },
+        // the PostgreSQL instances (primary and standby) of grafana.databaseUrl
+        grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [{ port: 5432 }] },
+        objectStorage: { via: 'corporate' },
+      },
+    },
     apps: {
       ingressGateway: { namespace: 'istio-system', selector: { istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account' },
       stableReplicas: 2,

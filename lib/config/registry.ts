@@ -15,10 +15,14 @@ export type DeepPartial<T> = T extends Leaf ? T : {
 };
 
 /**
- * Fields that an override replaces whole although they are objects: label maps, since a selector must match all of
- * its labels and a merged one would keep the parent's.
+ * Fields that an override replaces whole although they are objects (a trailing `.*` stands for every key): label
+ * maps, since a selector must match all of its labels and a merged one would keep the parent's, and the unions whose
+ * variants have different fields (credentials, how a dependency or DNS is reached, a proxy), where a merge would mix
+ * two variants.
  */
-export const REPLACED_WHOLE: readonly string[] = ['apps.ingressGateway.selector'];
+export const REPLACED_WHOLE: readonly string[] = [
+  'apps.ingressGateway.selector', 'objectStorage.credentials', 'egress.dns', 'egress.proxies.*', 'egress.dependencies.*',
+];
 
 /**
  * An environment that starts from another one and names only what differs.
@@ -46,7 +50,7 @@ export function deepMerge<T>(base: T, overrides: DeepPartial<T>, whole: readonly
 }
 
 function mergeValue(base: unknown, override: unknown, at: string, whole: ReadonlySet<string>): unknown {
-  if (!isPlainObject(base) || !isPlainObject(override) || whole.has(at)) return override;
+  if (!isPlainObject(base) || !isPlainObject(override) || whole.has(at) || whole.has(at.replace(/\.[^.]+$/, '.*'))) return override;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     if (value === null) delete out[key];

@@ -3,7 +3,6 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { show, validationError } from '../errors';
 import { walkProperties } from '../private/walk';
-import { checksum } from './private/workload';
 
 /** A dashboard to provision. */
 export interface GrafanaDashboardOptions {
@@ -15,13 +14,22 @@ export interface GrafanaDashboardOptions {
 
 /** Grafana's uid rule, for dashboards and datasources. */
 export const GRAFANA_UID = /^[a-zA-Z0-9_-]{1,40}$/;
-const FOLDER = /^[A-Za-z0-9][A-Za-z0-9 _-]{0,62}$/;
+// at most 52 characters: the folder's volume, `dashboards-<folder slug>`, must be a DNS label
+const FOLDER = /^[A-Za-z0-9][A-Za-z0-9 _-]{0,51}$/;
+const VOLUME_PREFIX = 'dashboards';
 // ConfigMaps are capped at 1 MiB; leave room for metadata
 const MAX_CONFIGMAP_BYTES = 900 * 1024;
 
 /**
- * Dashboards provisioned from code: one ConfigMap per folder (`<prefix>-dashboards-<folder>`), projected into one
- * directory that Grafana's file provider reads with folders from the directory tree.
+ * Dashboards provisioned from code: one ConfigMap per folder (`<prefix>-dashboards-<folder>`), each mounted whole as
+ * the folder's directory under the directory that Grafana's file provider reads with folders from the directory tree.
+ *
+ * Whole-ConfigMap mounts, not a projected volume with items: the kubelet updates a mounted ConfigMap in place, so a
+ * changed dashboard, or one added to a folder that exists, reaches Grafana through the provider's polling without
+ * touching the pod template (only a new folder adds a volume); and each folder is a real directory, which Grafana's
+ * provider walks (`filepath.Walk` does not follow the symlinked directories that a projected `<folder>/<file>` item
+ * becomes: kubernetes pkg/volume/util/atomic_writer.go createUserVisibleFiles; grafana/grafana
+ * pkg/services/provisioning/dashboards/file_reader.go walkDisk).
  */
 export class GrafanaDashboards {
   private readonly folders = new Map<string, Map<string, string>>();
@@ -64,22 +72,19 @@ export class GrafanaDashboards {
     }
   }
 
-  /** The volume holding every folder, or an empty one when there are no dashboards. */
-  public volume(name: string): k8s.Volume {
-    if (this.folders.size === 0) return { name, emptyDir: {} };
-    return {
-      name,
-      projected: {
-        sources: [...this.folders.entries()].map(([folder, files]) => ({
-          configMap: { name: this.configMapName(folder), items: [...files.keys()].map(key => ({ key, path: `${folder}/${key}` })) },
-        })),
-      },
-    };
+  /** One volume per folder, or one empty volume when there are no dashboards. */
+  public volumes(): k8s.Volume[] {
+    if (this.folders.size === 0) return [{ name: VOLUME_PREFIX, emptyDir: {} }];
+    return [...this.folders.keys()].map(folder => ({ name: this.volumeName(folder), configMap: { name: this.configMapName(folder) } }));
   }
 
-  /** A digest of every dashboard, for the pod template's checksum. */
-  public digest(): string {
-    return checksum(...[...this.folders.values()].flatMap(f => [...f.entries()].flat()));
+  /**
+   * The mounts of {@link volumes}: each folder at `<dir>/<folder>`, read-only. Neither depends on the dashboards'
+   * content or number, only on the folders, so a changed dashboard never changes the pod template.
+   */
+  public volumeMounts(dir: string): k8s.VolumeMount[] {
+    if (this.folders.size === 0) return [{ name: VOLUME_PREFIX, mountPath: dir, readOnly: true }];
+    return [...this.folders.keys()].map(folder => ({ name: this.volumeName(folder), mountPath: `${dir}/${folder}`, readOnly: true }));
   }
 
   /** Dashboards that use a datasource uid outside `provisioned`. */
@@ -101,6 +106,10 @@ export class GrafanaDashboards {
 
   private configMapName(folder: string): string {
     return `${this.prefix}-dashboards-${this.slug(folder)}`;
+  }
+
+  private volumeName(folder: string): string {
+    return `${VOLUME_PREFIX}-${this.slug(folder)}`;
   }
 }
 

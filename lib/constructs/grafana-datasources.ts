@@ -3,8 +3,8 @@
  * a log line's trace id opens the trace in Tempo, a span opens its logs in Loki and its service graph in Prometheus,
  * and an exemplar on a Prometheus series opens its trace.
  *
- * Values hold Grafana's own macros (`${__value.raw}`); {@link escapeProvisioningDollars} doubles every `$` when the
- * file is rendered, because Grafana expands `$VAR` and `${VAR}` from the environment in provisioning files.
+ * Values hold Grafana's own macros (`${__value.raw}`, `$__tags`); {@link escapeProvisioningDollars} doubles every `$`
+ * when the file is rendered, because Grafana expands `$VAR` and `${VAR}` from the environment in provisioning files.
  *
  * @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources
  */
@@ -136,16 +136,20 @@ export interface LokiDatasourceOptions {
   /** @default DATASOURCE_UIDS.tempo */
   readonly tempoUid?: string;
   /**
-   * Structured-metadata key (or label) holding the trace id.
+   * Structured-metadata key holding the trace id of a sampled request (the only lines that get the link).
    * @default 'trace_id'
    */
   readonly traceIdKey?: string;
 }
 
 /**
- * The Loki datasource with two "View Trace" links to Tempo: one on the `trace_id` structured metadata that Promtail
- * and Loki's OTLP ingestion attach, one on the `"trace_id":"…"` field of a JSON log line, for lines that reached Loki
- * without the metadata.
+ * The Loki datasource with one "View Trace" link to Tempo, on the `trace_id` structured metadata (a `label` matcher:
+ * Grafana matches the key, never the line). Promtail attaches `trace_id` only to lines whose `trace_flags` have the
+ * sampled bit, so the link appears only on lines whose trace Tempo has; a regex on the line would match the trace id
+ * that the services log on every line, sampled or not, and would repeat the link.
+ *
+ * @see https://grafana.com/docs/grafana/latest/datasources/loki/configure/ (derived fields, "Label" matcher type;
+ * grafana/grafana public/app/plugins/datasource/loki/getDerivedFields.ts tests the regex against each label key)
  */
 export function lokiDatasource(options: LokiDatasourceOptions): GrafanaDatasource {
   const tempoUid = options.tempoUid ?? DATASOURCE_UIDS.tempo;
@@ -160,16 +164,10 @@ export function lokiDatasource(options: LokiDatasourceOptions): GrafanaDatasourc
     editable: false,
     jsonData: {
       maxLines: 1000,
-      derivedFields: [
-        {
-          name: key, matcherType: 'label', matcherRegex: `^${key}$`,
-          datasourceUid: tempoUid, url: '${__value.raw}', urlDisplayLabel: 'View Trace',
-        },
-        {
-          name: `${key}_in_line`, matcherType: 'regex', matcherRegex: `"${key}":"([0-9a-f]{32})"`,
-          datasourceUid: tempoUid, url: '${__value.raw}', urlDisplayLabel: 'View Trace',
-        },
-      ],
+      derivedFields: [{
+        name: key, matcherType: 'label', matcherRegex: `^${key}$`,
+        datasourceUid: tempoUid, url: '${__value.raw}', urlDisplayLabel: 'View Trace',
+      }],
     },
   };
 }
@@ -220,11 +218,14 @@ export function tempoDatasource(options: TempoDatasourceOptions): GrafanaDatasou
         spanStartTimeShift: '-2m',
         spanEndTimeShift: '2m',
         tags: [{ key: 'service.name', value: 'service' }],
+        // `$__tags`, not `${__tags}`: Grafana replaces only that spelling with the span's mapped tags
+        // (public/app/features/explore/TraceView/createSpanLink.tsx buildMetricsQuery; the Grafana docs' "Configure
+        // trace to metrics" provision `{$$__tags}`); escapeProvisioningDollars doubles the `$` in the file
         queries: [
-          { name: 'Request rate', query: 'sum(rate(traces_spanmetrics_calls_total{${__tags}}[5m]))' },
+          { name: 'Request rate', query: 'sum(rate(traces_spanmetrics_calls_total{$__tags}[5m]))' },
           {
             name: 'p95 latency',
-            query: 'histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{${__tags}}[5m])))',
+            query: 'histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{$__tags}[5m])))',
           },
         ],
       },

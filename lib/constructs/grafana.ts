@@ -42,8 +42,9 @@ export interface GrafanaProps {
    */
   readonly databaseUrl?: SecretKeyRef;
   /**
-   * Public URL of Grafana, used in links Grafana generates (alerts, shared links).
-   * @default - Grafana's default, http://localhost:3000
+   * Public URL of Grafana, used in links Grafana generates (alerts, shared links). An https URL also makes the session
+   * cookie Secure (`[security] cookie_secure`).
+   * @default - Grafana's default, http://localhost:3000, and cookies without the Secure attribute
    */
   readonly rootUrl?: string;
   /**
@@ -117,7 +118,10 @@ export class Grafana extends Construct {
       log: { mode: 'console', level: 'info' },
       // JSON, so that Promtail parses level and message like every other log line
       'log.console': { format: 'json' },
-      security: { disable_gravatar: true, cookie_secure: props.rootUrl?.startsWith('https://') ?? false },
+      // Secure cookies only behind https: a browser drops them on plain http (a port-forward) and login would loop;
+      // SameSite lax, Grafana's default, written out: strict would drop the session on links from alerts and chat
+      // (Grafana 13 docs, configure-security-hardening)
+      security: { disable_gravatar: true, cookie_secure: props.rootUrl?.startsWith('https://') ?? false, cookie_samesite: 'lax' },
       users: { allow_sign_up: false },
       'auth.anonymous': { enabled: false },
       // plugins come with the pinned image: no downloads from grafana.com at start (reproducible, works without egress)
@@ -173,7 +177,8 @@ export class Grafana extends Construct {
           metadata: {
             labels: podLabels(NAME, 'dashboards'),
             annotations: {
-              'checksum/config': Lazy.any({ produce: () => checksum(ini, datasourcesYaml(), providersYaml, this.dashboards.digest()) }),
+              // configuration only: dashboards reach Grafana through the provider's polling, without a restart
+              'checksum/config': Lazy.any({ produce: () => checksum(ini, datasourcesYaml(), providersYaml) }),
             },
           },
           spec: Lazy.any({
@@ -201,7 +206,7 @@ export class Grafana extends Construct {
                 volumeMounts: [
                   { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                   { name: 'provisioning', mountPath: '/etc/grafana/provisioning', readOnly: true },
-                  { name: 'dashboards', mountPath: DASHBOARDS_DIR, readOnly: true },
+                  ...this.dashboards.volumeMounts(DASHBOARDS_DIR),
                   { name: 'data', mountPath: '/var/lib/grafana' },
                   { name: 'search', mountPath: '/var/lib/grafana-search' },
                   { name: 'logs', mountPath: '/var/log/grafana' },
@@ -223,7 +228,7 @@ export class Grafana extends Construct {
                     ],
                   },
                 },
-                this.dashboards.volume('dashboards'),
+                ...this.dashboards.volumes(),
                 { name: 'data', emptyDir: {} },
                 { name: 'search', emptyDir: {} },
                 { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },

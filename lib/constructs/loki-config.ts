@@ -24,6 +24,12 @@ export interface LokiConfig {
     readonly volume_enabled: boolean;
     readonly otlp_config: {
       readonly resource_attributes: {
+        /**
+         * `true`: Loki's default index-label list (`distributor.otlp_config.default_resource_attributes_as_index_labels`)
+         * is not put in front of `attributes_config`; otherwise it is, and as the first matching entry wins, it decides.
+         */
+        readonly ignore_defaults: boolean;
+        /** Checked in order, the first entry naming an attribute decides; an attribute no entry names is structured metadata. */
         readonly attributes_config: ReadonlyArray<{ readonly action: 'index_label' | 'structured_metadata' | 'drop'; readonly attributes: readonly string[] }>;
       };
     };
@@ -50,8 +56,9 @@ export interface LokiS3Storage {
   readonly endpoint: string;
   readonly bucketnames: string;
   readonly region: string;
-  readonly access_key_id: string;
-  readonly secret_access_key: string;
+  /** Unset with workload identity: both unset, the client uses the AWS SDK's default credential chain. */
+  readonly access_key_id?: string;
+  readonly secret_access_key?: string;
   readonly s3forcepathstyle: boolean;
   readonly insecure: boolean;
 }

@@ -7,13 +7,14 @@ import { hours } from '../private/units';
 import { LokiConfig } from './loki-config';
 import { PodScrapeTarget } from './prometheus-config';
 import {
-  S3_ENV, ServicePort, containerPorts, dataVolumeClaim, endpoints, s3CredentialEnv, service, serviceAccount, serviceHost,
+  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3CredentialEnv, s3Identity, s3KeyReferences, service, serviceAccount,
+  serviceHost,
 } from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
   spreadReplicas,
 } from './private/workload';
-import { ContainerResources, ObjectStorage, WorkloadPeer } from './types';
+import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Loki}. */
@@ -45,10 +46,17 @@ export interface LokiProps {
    */
   readonly storageClassName?: string;
   /**
-   * S3-compatible object storage for chunks and index; credentials come from Secrets through `-config.expand-env`.
+   * S3-compatible object storage for chunks and index. Static keys come from Secrets through `-config.expand-env`;
+   * with workload identity no key is rendered and the ServiceAccount and pods carry the identity's annotations and labels.
    * @default - the filesystem of the volume
    */
   readonly objectStorage?: ObjectStorage;
+  /**
+   * An HTTP CONNECT proxy for Loki's outbound HTTP (object storage, STS), as `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+   * `noProxy` must keep the cluster off it: Loki's gRPC clients honour the variables too and dial ring members by pod IP.
+   * @default - no proxy: Loki connects directly
+   */
+  readonly egressProxy?: EgressProxyEnv;
   /**
    * Start of the (only) schema period: tsdb with schema v13, which structured metadata and OTLP ingestion need. A
    * date in the past; when the schema changes one day, append a period instead of editing this one.
@@ -105,6 +113,8 @@ export class Loki extends Construct {
       cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1),
     };
     const storage = props.objectStorage;
+    const keys = storage && s3KeyReferences(storage);
+    const identity = s3Identity(storage);
 
     const namespace = chartNamespace(this, 'Loki');
     checkInteger(this, 'replicas', this.replicas, 1, 9);
@@ -141,9 +151,9 @@ export class Loki extends Construct {
               endpoint: storage.endpoint,
               bucketnames: storage.lokiBucket,
               region: storage.region,
-              // expanded from the environment at start-up (-config.expand-env), which reads them from Secrets
-              access_key_id: `\${${S3_ENV.accessKeyId}}`,
-              secret_access_key: `\${${S3_ENV.secretAccessKey}}`,
+              // expanded from the environment at start-up (-config.expand-env), which reads them from Secrets; with
+              // workload identity neither is set and the AWS SDK's default chain finds the pod's identity
+              ...(keys ? { access_key_id: keys.accessKeyId, secret_access_key: keys.secretAccessKey } : {}),
               s3forcepathstyle: storage.forcePathStyle,
               insecure: storage.insecure,
             },
@@ -162,10 +172,17 @@ export class Loki extends Construct {
         volume_enabled: true,
         otlp_config: {
           resource_attributes: {
+            // Loki puts its default index-label list (which has k8s.pod.name and service.instance.id) in front of
+            // attributes_config unless told to ignore it, and the first entry naming an attribute wins, so without
+            // this the entries below could not demote anything (grafana/loki@v3.7.6: pkg/loghttp/push/otlp_config.go
+            // ApplyGlobalOTLPConfig, actionForAttribute; docs/sources/shared/otel.md; grafana/loki#15927)
+            ignore_defaults: true,
             attributes_config: [
-              // the same labels Promtail sets, so one query finds a service's logs whichever way they came in
-              { action: 'index_label', attributes: ['app', 'namespace'] },
-              // unbounded values: structured metadata, never stream labels
+              // the stream labels the stack queries: Promtail's app and namespace (dashboards, Tempo's span → logs
+              // link), and service_name, which Loki sets only from an indexed service.name (pkg/loghttp/push/otlp.go)
+              { action: 'index_label', attributes: ['service.name', 'app', 'namespace'] },
+              // unbounded values: structured metadata, never stream labels (docs/sources/get-started/labels/
+              // modify-default-labels.md); any other attribute is structured metadata too
               { action: 'structured_metadata', attributes: ['k8s.pod.name', 'service.instance.id'] },
             ],
           },
@@ -184,10 +201,14 @@ export class Loki extends Construct {
     };
     const configYaml = toYaml(this.config);
 
-    const serviceAccountObject = serviceAccount(this, NAME, false);
+    const serviceAccountObject = serviceAccount(this, NAME, false, identity.annotations);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
     const ports = clustered ? [PORTS.http, PORTS.grpc, PORTS.memberlist] : [PORTS.http, PORTS.grpc];
-    const svc = service(this, NAME, [PORTS.http, PORTS.grpc]);
+    service(this, NAME, [PORTS.http, PORTS.grpc]);
+    // the StatefulSet's governing Service must be headless: it gives each replica its DNS name (loki-0.loki-headless)
+    const headless = service(this, NAME, [PORTS.http, PORTS.grpc], {
+      id: 'HeadlessService', name: `${NAME}-headless`, headless: true, publishNotReadyAddresses: true,
+    });
     if (clustered) {
       service(this, NAME, [PORTS.memberlist], { id: 'MemberlistService', name: memberlistService, headless: true, publishNotReadyAddresses: true });
     }
@@ -196,13 +217,14 @@ export class Loki extends Construct {
     new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: NAME },
       spec: {
-        serviceName: svc.name,
+        // immutable: a StatefulSet rendered with another serviceName must be deleted (--cascade=orphan) to change it
+        serviceName: headless.name,
         replicas: this.replicas,
         // replicas of a ring join and leave independently; ordered start-up would only slow a restart down
         podManagementPolicy: 'Parallel',
         selector: { matchLabels: selectorLabels(NAME) },
         template: {
-          metadata: { labels: podLabels(NAME, 'logs'), annotations: { 'checksum/config': checksum(configYaml) } },
+          metadata: { labels: { ...identity.podLabels, ...podLabels(NAME, 'logs') }, annotations: { 'checksum/config': checksum(configYaml) } },
           spec: {
             serviceAccountName: serviceAccountObject.name,
             automountServiceAccountToken: false,
@@ -215,9 +237,9 @@ export class Loki extends Construct {
               args: [
                 '-config.file=/etc/loki/config/config.yaml',
                 '-target=all',
-                ...(storage ? ['-config.expand-env=true'] : []),
+                ...(keys ? ['-config.expand-env=true'] : []),
               ],
-              env: storage ? s3CredentialEnv(storage) : [],
+              env: [...(storage ? s3CredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
               ports: containerPorts(ports),
               readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
               // /ready turns false while the ring settles; the build info only needs a live HTTP server

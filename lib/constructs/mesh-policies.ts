@@ -40,7 +40,8 @@ export interface AllowRule {
 
 /**
  * The mesh rules of a namespace: mutual TLS required for every workload (STRICT), authorization by explicit allow
- * rules only (an ALLOW policy on a workload denies whatever no rule allows), and tracing by the sidecars.
+ * rules only (an ALLOW policy on a workload denies whatever no rule allows), and tracing by the sidecars, with Istio's
+ * tags on their spans.
  */
 export class MeshPolicies extends Construct {
   private readonly names = new Set<string>();
@@ -56,7 +57,15 @@ export class MeshPolicies extends Construct {
     });
     new Telemetry(this, 'Tracing', {
       metadata: { name: 'tracing' },
-      spec: { tracing: [{ providers: [{ name: props.tracingProvider ?? 'otel-collector' }], randomSamplingPercentage: sampling }] },
+      spec: {
+        tracing: [{
+          providers: [{ name: props.tracingProvider ?? 'otel-collector' }],
+          randomSamplingPercentage: sampling,
+          // Istio's default, made explicit: the Collector gives sidecar spans their service's name from the
+          // `istio.canonical_service` tag, which the sidecars write only with these tags on
+          enableIstioTags: true,
+        }],
+      },
     });
   }
 

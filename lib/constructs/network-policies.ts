@@ -11,12 +11,22 @@ export type FlowPeer =
   | { readonly kind: 'namespace'; readonly namespace: string }
   /** Addresses outside the cluster's pod network (the API server, object storage). */
   | { readonly kind: 'cidr'; readonly cidr: string; readonly except?: readonly string[] }
+  /**
+   * Any of several peers, in one rule (several CIDR blocks of one dependency; DNS served by pods and by a node-local
+   * address). Never an end that lives in this namespace: a flow from or to one gets no policy on that side.
+   */
+  | { readonly kind: 'anyOf'; readonly peers: readonly FlowPeer[] }
   /** Any source at all (a UI reached through an ingress controller or a port-forward). */
   | { readonly kind: 'anywhere' };
 
 /** The pods of a workload as one end of a flow. */
 export function pods(peer: WorkloadPeer): FlowPeer {
   return { kind: 'pods', peer };
+}
+
+/** Addresses outside the cluster: one CIDR block, or any of several. */
+export function cidrs(blocks: readonly string[]): FlowPeer {
+  return blocks.length === 1 ? { kind: 'cidr', cidr: blocks[0] } : { kind: 'anyOf', peers: blocks.map(cidr => ({ kind: 'cidr', cidr })) };
 }
 
 /** A port of a flow. */
@@ -75,12 +85,18 @@ export class NetworkPolicies extends Construct {
   /**
    * Allows a flow.
    *
-   * @throws if the name is invalid or taken, there are no ports, or neither end is in this namespace
+   * @throws if the name is invalid or taken, there are no ports, neither end is in this namespace, or an `anyOf` end
+   *   is empty or holds "anywhere"
    */
   public allow(flow: NetworkFlow): void {
     if (!FLOW_NAME.test(flow.name)) throw validationError(this, `flow name must match ${FLOW_NAME.source}, got ${show(flow.name)}`);
     if (this.allowed.some(f => f.name === flow.name)) throw validationError(this, `flow ${show(flow.name)} is already allowed`);
     if (flow.ports.length === 0) throw validationError(this, `flow ${show(flow.name)} must name at least one port`);
+    for (const end of [flow.from, flow.to]) {
+      if (end.kind === 'anyOf' && (end.peers.length === 0 || end.peers.some(p => p.kind === 'anywhere' || p.kind === 'anyOf'))) {
+        throw validationError(this, `flow ${show(flow.name)}: an 'anyOf' end must list at least one peer, none of them "anywhere" or another 'anyOf'`);
+      }
+    }
     const egress = this.isLocal(flow.from);
     const ingress = this.isLocal(flow.to);
     if (!egress && !ingress) {
@@ -92,14 +108,14 @@ export class NetworkPolicies extends Construct {
       const to = this.peerOf(flow.to);
       new k8s.KubeNetworkPolicy(this, `${flow.name}-egress`, {
         metadata: { name: `${flow.name}-egress` },
-        spec: { podSelector: this.selectorOf(flow.from), policyTypes: ['Egress'], egress: [{ ...(to ? { to: [to] } : {}), ports }] },
+        spec: { podSelector: this.selectorOf(flow.from), policyTypes: ['Egress'], egress: [{ ...(to ? { to } : {}), ports }] },
       });
     }
     if (ingress) {
       const from = this.peerOf(flow.from);
       new k8s.KubeNetworkPolicy(this, `${flow.name}-ingress`, {
         metadata: { name: `${flow.name}-ingress` },
-        spec: { podSelector: this.selectorOf(flow.to), policyTypes: ['Ingress'], ingress: [{ ...(from ? { from: [from] } : {}), ports }] },
+        spec: { podSelector: this.selectorOf(flow.to), policyTypes: ['Ingress'], ingress: [{ ...(from ? { from } : {}), ports }] },
       });
     }
   }
@@ -113,16 +129,19 @@ export class NetworkPolicies extends Construct {
   }
 
   /** The peer as a policy sees it from this namespace; undefined means "anything". */
-  private peerOf(peer: FlowPeer): k8s.NetworkPolicyPeer | undefined {
+  private peerOf(peer: FlowPeer): k8s.NetworkPolicyPeer[] | undefined {
     switch (peer.kind) {
       case 'pods': {
         const podSelector = { matchLabels: { ...peer.peer.selector } };
-        return peer.peer.namespace === this.namespace ? { podSelector } : { namespaceSelector: namespaceSelector(peer.peer.namespace), podSelector };
+        const local = peer.peer.namespace === this.namespace;
+        return [local ? { podSelector } : { namespaceSelector: namespaceSelector(peer.peer.namespace), podSelector }];
       }
       case 'namespace':
-        return peer.namespace === this.namespace ? { podSelector: {} } : { namespaceSelector: namespaceSelector(peer.namespace) };
+        return [peer.namespace === this.namespace ? { podSelector: {} } : { namespaceSelector: namespaceSelector(peer.namespace) }];
       case 'cidr':
-        return { ipBlock: { cidr: peer.cidr, ...(peer.except ? { except: [...peer.except] } : {}) } };
+        return [{ ipBlock: { cidr: peer.cidr, ...(peer.except ? { except: [...peer.except] } : {}) } }];
+      case 'anyOf':
+        return peer.peers.flatMap(p => this.peerOf(p) ?? []);
       case 'anywhere':
         return undefined;
     }
@@ -132,9 +151,3 @@ export class NetworkPolicies extends Construct {
 function namespaceSelector(namespace: string): k8s.LabelSelector {
   return { matchLabels: { [NAMESPACE_LABEL]: namespace } };
 }
-
-/** The cluster DNS (CoreDNS or kube-dns in kube-system), which every namespace needs to reach. */
-export const CLUSTER_DNS: WorkloadPeer = { name: 'kube-dns', namespace: 'kube-system', selector: { 'k8s-app': 'kube-dns' } };
-
-/** Ports of DNS. */
-export const DNS_PORTS: readonly FlowPort[] = [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }];

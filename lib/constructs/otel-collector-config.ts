@@ -17,12 +17,18 @@ export interface CollectorConfig {
     readonly probabilistic_sampler: { readonly sampling_percentage: number };
     readonly 'resource/cluster': ResourceProcessor;
     readonly 'resource/log-labels': ResourceProcessor;
+    readonly 'transform/sidecar-service-name': TransformProcessor;
+    readonly 'transform/redact': TransformProcessor;
+    readonly 'transform/metric-resource': TransformProcessor;
     readonly batch: { readonly send_batch_size: number; readonly timeout: string };
   };
   readonly exporters: {
     readonly 'otlp_grpc/tempo': { readonly endpoint: string; readonly tls: { readonly insecure: boolean } };
     readonly 'otlp_http/loki': { readonly endpoint: string };
-    readonly prometheus_remote_write: { readonly endpoint: string; readonly resource_to_telemetry_conversion: { readonly enabled: boolean } };
+    readonly prometheus_remote_write: {
+      readonly endpoint: string;
+      readonly resource_to_telemetry_conversion: { readonly enabled: boolean; readonly exclude_service_attributes: boolean };
+    };
   };
   readonly service: {
     readonly extensions: readonly string[];
@@ -57,4 +63,141 @@ export interface K8sAttributesProcessor {
 /** Edits resource attributes. */
 export interface ResourceProcessor {
   readonly attributes: ReadonlyArray<{ readonly key: string; readonly action: 'insert' | 'upsert' | 'update' | 'delete'; readonly value?: string; readonly from_attribute?: string }>;
+}
+
+/**
+ * The `transform` processor (contrib): OTTL statements per signal, run in order. Each group's statements share one
+ * context, inferred from their path prefixes (`resource.`, `span.`, `spanevent.`, `datapoint.`); a group without a
+ * `context` key is the 0.120+ style.
+ *
+ * @see https://github.com/open-telemetry/opentelemetry-collector-contrib/blob/v0.159.0/processor/transformprocessor/README.md
+ */
+export interface TransformProcessor {
+  /** `ignore`: a failing statement is logged and skipped, the data goes on. */
+  readonly error_mode: 'ignore' | 'silent' | 'propagate';
+  readonly trace_statements?: readonly OttlStatementGroup[];
+  readonly metric_statements?: readonly OttlStatementGroup[];
+}
+
+/** Statements that run in one OTTL context. */
+export interface OttlStatementGroup {
+  readonly statements: readonly string[];
+}
+
+// Sources of the OTTL functions used below, all in contrib v0.159.0 (pkg/ottl/ottlfuncs/README.md, "Editors" and
+// "Converters"): set, delete_key, delete_matching_keys, keep_matching_keys, replace_pattern, replace_all_patterns
+// (editors) and Concat (converter). Paths: pkg/ottl/contexts (resource, span, spanevent); context inference since
+// v0.120.0 (processor/transformprocessor/README.md, "Context inference").
+
+/** An OTTL string literal: Go escapes, which JSON's are for this text (backslashes and quotes). */
+function str(value: string): string {
+  return JSON.stringify(value);
+}
+
+/**
+ * `text` as a string value in the Collector's config file: the config resolver reads `${...}` as a variable and
+ * `$$` as a literal `$`, so every `$` of a regex anchor or a `${1}` group reference is doubled.
+ */
+export function escapeConfigDollars(text: string): string {
+  return text.replace(/\$/g, '$$$$');
+}
+
+/** One rule of {@link TRACE_REDACTIONS}. */
+export interface RedactionRule {
+  /** What it removes. */
+  readonly what: string;
+  /** An RE2 regex (Go `regexp`: no lookaround, no back-references). */
+  readonly pattern: string;
+  /** The replacement, with `${n}` group references (Go `regexp.Expand`). */
+  readonly replacement: string;
+}
+
+// Names of credential `name=value` pairs, as in the services' rules (apps/shared/redact.ts, which lib/ may not import):
+// tokens, passwords, secrets, API keys, authorization, login-state ids (session, JSESSIONID, PHPSESSID, sid, connect.sid)
+const SECRET_NAME = String.raw`[\w.-]*(?:passw(?:or)?d|secret|token|api[-_]?key|authorization|session|sessid)[\w.-]*|(?:[\w.-]*[._-])?sid`;
+
+/**
+ * What the trace pipeline removes from every string value of span, event and resource attributes and from span names
+ * and status messages: the services' log rules in RE2, in the same order. RE2 has no callbacks, so card numbers are
+ * matched by shape alone (13 to 19 digits starting with 2 to 6, grouped or not), without the services' Luhn check:
+ * the Collector also replaces a long id that happens to have that shape (not epoch timestamps, which start with 1).
+ */
+export const TRACE_REDACTIONS: readonly RedactionRule[] = [
+  { what: 'Cookie and Set-Cookie lines', pattern: String.raw`(?i:\b((?:set-)?cookie:[ \t]*)[^\r\n]*)`, replacement: '${1}[redacted]' },
+  { what: 'Bearer and Basic credentials', pattern: String.raw`(?i:\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*)`, replacement: '${1}[redacted]' },
+  {
+    what: 'values of credential-named pairs (access_token=, password=, sessionid=, JSESSIONID=, sid=, ...)',
+    pattern: String.raw`(?i:(^|[?&;,\s])((?:${SECRET_NAME})=)[^&;,#?\s]*)`,
+    replacement: '${1}${2}[redacted]',
+  },
+  { what: 'JSON Web Tokens', pattern: String.raw`eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*`, replacement: '[redacted]' },
+  { what: 'e-mail addresses, also URL-encoded', pattern: String.raw`(?i:[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[a-z]{2,})`, replacement: '[email]' },
+  { what: 'card numbers (by shape)', pattern: String.raw`\b[2-6](?:(?:[ +-]|%20)?\d){12,18}\b`, replacement: '[card]' },
+];
+
+/**
+ * Attribute keys removed whole: request and response headers (and gRPC metadata) that carry credentials, cookies,
+ * login-state ids or W3C baggage. Header attributes are string arrays, which the value rules do not reach.
+ */
+export const SECRET_HEADER_KEYS = String.raw`(?i:^(?:http\.(?:request|response)\.header\.|rpc\.grpc\.(?:request|response)\.metadata\.)`
+  + String.raw`[\w.-]*(?:authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|session|sessid|baggage)[\w.-]*$)`;
+
+/**
+ * Statements of the trace pipeline's `transform/redact` processor. Resource: the process's command-line arguments go
+ * (an array, which the value rules do not reach, and command lines carry passwords); span: secret header attributes
+ * go, then every rule on attribute values, the name and the status message; span events: every rule on attribute
+ * values (`exception.message`, `exception.stacktrace`). Span links are not reachable from trace statements in 0.159.
+ */
+export function traceRedactionStatements(): OttlStatementGroup[] {
+  const onValues = (map: string) => TRACE_REDACTIONS.map(r => `replace_all_patterns(${map}, "value", ${str(r.pattern)}, ${str(r.replacement)})`);
+  const onString = (field: string) => TRACE_REDACTIONS.map(r => `replace_pattern(${field}, ${str(r.pattern)}, ${str(r.replacement)})`);
+  return [
+    { statements: ['delete_key(resource.attributes, "process.command_args")', ...onValues('resource.attributes')] },
+    {
+      statements: [
+        `delete_matching_keys(span.attributes, ${str(SECRET_HEADER_KEYS)})`,
+        ...onValues('span.attributes'), ...onString('span.name'), ...onString('span.status.message'),
+      ],
+    },
+    { statements: onValues('spanevent.attributes') },
+  ].map(escapeGroup);
+}
+
+/**
+ * Statements of `transform/sidecar-service-name`. Istio names the spans of a sidecar `<app label>.<namespace>`
+ * (ProxyConfig `tracingServiceName`, default `APP_LABEL_AND_NAMESPACE`), while the service's own spans and its logs'
+ * `app` label carry the bare name: two nodes per service in the service map, and "logs for this span" finds nothing.
+ * Every sidecar span carries the workload's canonical service as the tag `istio.canonical_service` (Istio tags, on
+ * unless a Telemetry resource turns `enableIstioTags` off); its value becomes `service.name`. Istio writes
+ * `unknown` when the pod has no canonical name, which is left alone.
+ */
+export function sidecarServiceNameStatements(): OttlStatementGroup[] {
+  const canonical = 'span.attributes["istio.canonical_service"]';
+  return [
+    { statements: [`set(resource.attributes["service.name"], ${canonical}) where ${canonical} != nil and ${canonical} != "unknown"`] },
+  ].map(escapeGroup);
+}
+
+/**
+ * Statements of `transform/metric-resource`: the resource attributes the metrics keep, because Prometheus remote
+ * write turns each into a label on every series. Kept: `service.name` and `service.namespace` (the `job` label),
+ * `service.instance.id` (the `instance` label, one per pod, which keeps the series of two replicas apart),
+ * `service.version`, the environment, the cluster, the namespace and the track. Gone: pod name and uid, node,
+ * deployment, host, process, SDK and every other per-pod attribute. A resource without `service.instance.id` gets
+ * `<namespace>.<pod>`, unique per pod as a scrape's `instance` is, or the series of two replicas would collide.
+ */
+export function metricResourceStatements(keep: readonly string[]): OttlStatementGroup[] {
+  const attr = (key: string) => `resource.attributes[${str(key)}]`;
+  const keepPattern = `^(?:${keep.map(key => key.replace(/[.]/g, '\\.')).join('|')})$`;
+  return [{
+    statements: [
+      `set(${attr('service.instance.id')}, Concat([${attr('k8s.namespace.name')}, ${attr('k8s.pod.name')}], "."))`
+        + ` where ${attr('service.instance.id')} == nil and ${attr('k8s.namespace.name')} != nil and ${attr('k8s.pod.name')} != nil`,
+      `keep_matching_keys(resource.attributes, ${str(keepPattern)})`,
+    ],
+  }].map(escapeGroup);
+}
+
+function escapeGroup(group: OttlStatementGroup): OttlStatementGroup {
+  return { statements: group.statements.map(escapeConfigDollars) };
 }

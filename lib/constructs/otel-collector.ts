@@ -3,9 +3,10 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
-import { CollectorConfig } from './otel-collector-config';
+import { CollectorConfig, metricResourceStatements, sidecarServiceNameStatements, traceRedactionStatements } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
+import { TRACK_ATTRIBUTE } from './private/telemetry';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
   spreadReplicas,
@@ -57,9 +58,20 @@ const PORTS = {
 } as const satisfies Record<string, ServicePort>;
 
 /**
+ * The resource attributes metrics keep, each a label on every series they send to Prometheus: the service's identity
+ * (`job` and `instance`), its version and track, and where it runs down to the namespace, nothing per pod.
+ */
+const METRIC_RESOURCE_ATTRIBUTES = [
+  'service.name', 'service.namespace', 'service.instance.id', 'service.version', 'deployment.environment', 'deployment.environment.name',
+  'k8s.cluster.name', 'k8s.namespace.name', TRACK_ATTRIBUTE,
+];
+
+/**
  * The OpenTelemetry Collector (contrib) as a gateway Deployment: OTLP in, Kubernetes metadata added, traces to Tempo,
  * logs to Loki's OTLP endpoint, metrics to Prometheus by remote write. `memory_limiter` runs first and `batch` last in
- * every pipeline.
+ * every pipeline. Traces: the sidecars' spans get their service's own `service.name`, and every span loses what the
+ * services' log redaction removes (tokens, passwords, login-state ids, cookies, credentials, e-mail addresses, card
+ * numbers), whichever service sent it. Metrics: only service-level resource attributes become labels.
  */
 export class OtelCollector extends Construct {
   public readonly name = NAME;
@@ -130,12 +142,20 @@ export class OtelCollector extends Construct {
             { key: 'namespace', from_attribute: 'k8s.namespace.name', action: 'insert' },
           ],
         },
+        'transform/sidecar-service-name': { error_mode: 'ignore', trace_statements: sidecarServiceNameStatements() },
+        'transform/redact': { error_mode: 'ignore', trace_statements: traceRedactionStatements() },
+        'transform/metric-resource': { error_mode: 'ignore', metric_statements: metricResourceStatements(METRIC_RESOURCE_ATTRIBUTES) },
         batch: { send_batch_size: 8192, timeout: '1s' },
       },
       exporters: {
         'otlp_grpc/tempo': { endpoint: props.tempoOtlpGrpcEndpoint, tls: { insecure: true } },
         'otlp_http/loki': { endpoint: props.lokiOtlpUrl },
-        prometheus_remote_write: { endpoint: props.prometheusRemoteWriteUrl, resource_to_telemetry_conversion: { enabled: true } },
+        // the resource attributes transform/metric-resource keeps become labels; service.name, service.namespace and
+        // service.instance.id only as `job` and `instance`, not a second time
+        prometheus_remote_write: {
+          endpoint: props.prometheusRemoteWriteUrl,
+          resource_to_telemetry_conversion: { enabled: true, exclude_service_attributes: true },
+        },
       },
       service: {
         extensions: ['health_check'],
@@ -144,9 +164,15 @@ export class OtelCollector extends Construct {
           metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: PORTS.metrics.port } } } }] },
         },
         pipelines: {
-          traces: { receivers: ['otlp'], processors: [...head, 'probabilistic_sampler', 'batch'], exporters: ['otlp_grpc/tempo'] },
+          // the service name is fixed before anything could key on it; redaction runs on what the sampler keeps and
+          // last before export, so that no processor can add anything after it
+          traces: {
+            receivers: ['otlp'],
+            processors: [...head, 'transform/sidecar-service-name', 'probabilistic_sampler', 'transform/redact', 'batch'],
+            exporters: ['otlp_grpc/tempo'],
+          },
           logs: { receivers: ['otlp'], processors: [...head, 'resource/log-labels', 'batch'], exporters: ['otlp_http/loki'] },
-          metrics: { receivers: ['otlp'], processors: [...head, 'batch'], exporters: ['prometheus_remote_write'] },
+          metrics: { receivers: ['otlp'], processors: [...head, 'transform/metric-resource', 'batch'], exporters: ['prometheus_remote_write'] },
         },
       },
     };

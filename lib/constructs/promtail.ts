@@ -4,10 +4,10 @@ import { Construct } from 'constructs';
 import { chartNamespace, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { PodScrapeTarget } from './prometheus-config';
-import { PromtailConfig } from './promtail-config';
+import { PromtailConfig, keepWhenSampled } from './promtail-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
 import { checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
-import { ContainerResources, WorkloadPeer } from './types';
+import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Promtail}. */
@@ -30,15 +30,18 @@ const NAME = 'promtail';
 const HTTP: ServicePort = { name: 'http', port: 3101, appProtocol: 'http' };
 /** The labels every log stream gets; everything else Promtail would add (filename, stream) is dropped. */
 export const PROMTAIL_LABELS = ['namespace', 'pod', 'container', 'app', 'level'] as const;
-/** Fields of a JSON log line kept as structured metadata: per-request values must never become labels. */
+/**
+ * Fields of a JSON log line kept as structured metadata, on lines whose `trace_flags` say the trace was sampled:
+ * per-request values must never become labels.
+ */
 export const PROMTAIL_STRUCTURED_METADATA = ['trace_id', 'span_id'] as const;
 /** Annotation naming why a pod runs as root (the policy test requires it). */
 const RUNS_AS_ROOT = 'policy.obs-canary.io/runs-as-root';
 
 /**
  * Promtail as a DaemonSet tailing `/var/log/pods` on every node and pushing to Loki: the CRI line format first, then
- * the services' JSON (`level`, ISO `time`, `msg`, `trace_id`, `span_id`); `level` becomes a label, trace and span ids
- * structured metadata.
+ * the services' JSON (`level`, ISO `time`, `msg`, `trace_id`, `span_id`, `trace_flags`); `level` becomes a label, trace
+ * and span ids of sampled requests structured metadata.
  *
  * Promtail reached end of life on 2026-03-02 and 3.6.11 is the last image Grafana built: see the README for the move
  * to Grafana Alloy or the Collector's `file_log` receiver.
@@ -54,6 +57,11 @@ export class Promtail extends Construct {
   public readonly peer: WorkloadPeer;
   /** The rendered configuration. */
   public readonly config: PromtailConfig;
+  /**
+   * The most hardened Pod Security level its pods meet: `privileged`, because they read the nodes' logs through
+   * hostPath volumes, which `baseline` and `restricted` refuse. Its namespace must enforce this level while it runs.
+   */
+  public readonly podSecurityLevel: PodSecurityLevel = 'privileged';
 
   public constructor(scope: Construct, id: string, props: PromtailProps) {
     super(scope, id);
@@ -96,9 +104,12 @@ export class Promtail extends Construct {
         ],
         pipeline_stages: [
           { cri: {} },
-          { json: { expressions: { level: 'level', time: 'time', trace_id: 'trace_id', span_id: 'span_id' } } },
+          { json: { expressions: { level: 'level', time: 'time', trace_id: 'trace_id', span_id: 'span_id', trace_flags: 'trace_flags' } } },
           { timestamp: { source: 'time', format: 'RFC3339Nano', action_on_failure: 'skip' } },
           { labels: { level: 'level' } },
+          // the services log the trace id of every request, sampled or not; only a sampled one is in Tempo, and Grafana
+          // links a line to its trace when the line has trace_id structured metadata
+          ...PROMTAIL_STRUCTURED_METADATA.map(k => keepWhenSampled(k, 'trace_flags')),
           { structured_metadata: Object.fromEntries(PROMTAIL_STRUCTURED_METADATA.map(k => [k, k])) },
           { labelallow: [...PROMTAIL_LABELS] },
         ],

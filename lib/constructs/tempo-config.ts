@@ -45,8 +45,9 @@ export interface TempoS3Storage {
   /** host[:port], no scheme. */
   readonly endpoint: string;
   readonly region: string;
-  readonly access_key: string;
-  readonly secret_key: string;
+  /** Unset with workload identity: the client falls back to its credential chain (web identity, container credentials). */
+  readonly access_key?: string;
+  readonly secret_key?: string;
   readonly insecure: boolean;
   readonly forcepathstyle: boolean;
 }

@@ -5,12 +5,14 @@ import { chartNamespace, checkMinSize, checkWholeHours, show, validationError } 
 import { IMAGES } from '../images';
 import { hours } from '../private/units';
 import { PodScrapeTarget } from './prometheus-config';
-import { S3_ENV, ServicePort, containerPorts, dataVolumeClaim, endpoints, s3CredentialEnv, service, serviceAccount } from './private/component';
+import {
+  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3CredentialEnv, s3Identity, s3KeyReferences, service, serviceAccount,
+} from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
 import { TempoConfig } from './tempo-config';
-import { ContainerResources, ObjectStorage, WorkloadPeer } from './types';
+import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Tempo}. */
@@ -36,10 +38,17 @@ export interface TempoProps {
    */
   readonly storageClassName?: string;
   /**
-   * S3-compatible object storage for blocks; credentials come from Secrets through `-config.expand-env`.
+   * S3-compatible object storage for blocks. Static keys come from Secrets through `-config.expand-env`; with
+   * workload identity no key is rendered and the ServiceAccount and pods carry the identity's annotations and labels.
    * @default - the volume
    */
   readonly objectStorage?: ObjectStorage;
+  /**
+   * An HTTP CONNECT proxy for Tempo's outbound HTTP (object storage, STS), as `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+   * `noProxy` must keep the cluster off it: Tempo's gRPC clients honour the variables too.
+   * @default - no proxy: Tempo connects directly
+   */
+  readonly egressProxy?: EgressProxyEnv;
   /**
    * Where the metrics-generator writes service-graph and span metrics: {@link Prometheus.remoteWriteUrl}.
    * @default - no metrics-generator (no service graph in Grafana)
@@ -96,6 +105,8 @@ export class Tempo extends Construct {
       cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1),
     };
     const storage = props.objectStorage;
+    const keys = storage && s3KeyReferences(storage);
+    const identity = s3Identity(storage);
 
     const namespace = chartNamespace(this, 'Tempo');
     checkWholeHours(this, 'retention', this.retention, 1);
@@ -128,8 +139,8 @@ export class Tempo extends Construct {
               bucket: storage.tempoBucket,
               endpoint: storage.endpoint,
               region: storage.region,
-              access_key: `\${${S3_ENV.accessKeyId}}`,
-              secret_key: `\${${S3_ENV.secretAccessKey}}`,
+              // with workload identity neither is set and minio-go's chain finds the pod's identity
+              ...(keys ? { access_key: keys.accessKeyId, secret_key: keys.secretAccessKey } : {}),
               insecure: storage.insecure,
               forcepathstyle: storage.forcePathStyle,
             },
@@ -155,7 +166,7 @@ export class Tempo extends Construct {
     };
     const configYaml = toYaml(this.config);
 
-    const account = serviceAccount(this, NAME, false);
+    const account = serviceAccount(this, NAME, false, identity.annotations);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'tempo.yaml': configYaml } });
     const ports = [PORTS.http, PORTS.grpc, PORTS.otlpGrpc, PORTS.otlpHttp];
     const svc = service(this, NAME, ports);
@@ -167,7 +178,7 @@ export class Tempo extends Construct {
         replicas: 1,
         selector: { matchLabels: selectorLabels(NAME) },
         template: {
-          metadata: { labels: podLabels(NAME, 'traces'), annotations: { 'checksum/config': checksum(configYaml) } },
+          metadata: { labels: { ...identity.podLabels, ...podLabels(NAME, 'traces') }, annotations: { 'checksum/config': checksum(configYaml) } },
           spec: {
             serviceAccountName: account.name,
             automountServiceAccountToken: false,
@@ -176,8 +187,8 @@ export class Tempo extends Construct {
             containers: [{
               name: NAME,
               image: this.image,
-              args: ['-config.file=/etc/tempo/tempo.yaml', '-target=all', ...(storage ? ['-config.expand-env=true'] : [])],
-              env: storage ? s3CredentialEnv(storage) : [],
+              args: ['-config.file=/etc/tempo/tempo.yaml', '-target=all', ...(keys ? ['-config.expand-env=true'] : [])],
+              env: [...(storage ? s3CredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
               ports: containerPorts(ports),
               readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 20, periodSeconds: 10, timeoutSeconds: 3 }),
               // /ready waits for the WAL replay; /api/echo only needs a live HTTP server

@@ -30,15 +30,68 @@ export interface ObjectStorage {
   readonly insecure: boolean;
   /** Path-style addressing (`endpoint/bucket`), which MinIO and most S3-compatible stores need. */
   readonly forcePathStyle: boolean;
-  /** Access key id, read from a Secret in the component's namespace. */
-  readonly accessKeyId: SecretKeyRef;
-  /** Secret access key, read from a Secret in the component's namespace. */
-  readonly secretAccessKey: SecretKeyRef;
+  /** How Loki and Tempo authenticate: static keys from a Secret, or the pods' workload identity. */
+  readonly credentials: ObjectStorageCredentials;
   /** Bucket for Loki chunks and index. */
   readonly lokiBucket: string;
   /** Bucket for Tempo blocks. */
   readonly tempoBucket: string;
 }
+
+/** How Loki and Tempo authenticate to object storage. */
+export type ObjectStorageCredentials = StaticKeyCredentials | WorkloadIdentityCredentials;
+
+/** An access key pair, read from Secrets in the component's namespace and expanded into the config at start-up. */
+export interface StaticKeyCredentials {
+  readonly kind: 'secret';
+  /** Access key id. */
+  readonly accessKeyId: SecretKeyRef;
+  /** Secret access key. */
+  readonly secretAccessKey: SecretKeyRef;
+}
+
+/**
+ * The workload identities the S3 clients of Loki 3.7 (aws-sdk-go's default chain) and Tempo 3.0 (minio-go's chain)
+ * pick up when no keys are configured:
+ *
+ * - `eks-irsa`: IAM roles for service accounts. The EKS pod identity webhook sees the ServiceAccount's
+ *   `eks.amazonaws.com/role-arn` annotation and injects `AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE` and a projected
+ *   token (audience `sts.amazonaws.com`); the clients exchange it at the regional STS endpoint.
+ * - `eks-pod-identity`: EKS Pod Identity. A pod identity association (EKS API) names the ServiceAccount; the webhook
+ *   injects `AWS_CONTAINER_CREDENTIALS_FULL_URI` and a projected token, and the clients fetch credentials from the
+ *   Pod Identity Agent on the node (169.254.170.23:80).
+ *
+ * GKE and Azure workload identity need Loki's and Tempo's `gcs` and `azure` backends, which this project does not render.
+ */
+export type WorkloadIdentityProvider = 'eks-irsa' | 'eks-pod-identity';
+
+/**
+ * Credentials from the pods' identity: no keys anywhere. The provider's webhook projects its own short-lived token
+ * (with its own audience) into the pods, so the API-server token stays unmounted.
+ */
+export interface WorkloadIdentityCredentials {
+  readonly kind: 'workloadIdentity';
+  readonly provider: WorkloadIdentityProvider;
+  /** Annotations of Loki's and Tempo's ServiceAccounts (IRSA: `eks.amazonaws.com/role-arn`). */
+  readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
+  /** Labels added to Loki's and Tempo's pods, for webhooks that select pods by label. */
+  readonly podLabels?: Readonly<Record<string, string>>;
+}
+
+/** An HTTP CONNECT proxy a component sends its outbound HTTP(S) through, as `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`. */
+export interface EgressProxyEnv {
+  /** `http://host:port` of the proxy. */
+  readonly url: string;
+  /** Hosts, domains (`.svc`) and CIDR blocks reached directly, never through the proxy. */
+  readonly noProxy: readonly string[];
+}
+
+/**
+ * A level of the Pod Security Standards, from the most open to the most hardened.
+ *
+ * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/
+ */
+export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 
 /** The pods of a workload, as network policies and scrape jobs select them. */
 export interface WorkloadPeer {

@@ -59,6 +59,11 @@ test('the gateway calls the backend at its in-cluster URL, within a budget below
   expect(seconds(services.gateway.timeout ?? '5s') * 1000).toBeGreaterThan(seconds(services.backend.timeout ?? '5s') * 1000);
 });
 
+test('the gateway trusts the one X-Forwarded-For entry Istio\'s ingress gateway appends; the backend, called only inside the mesh, none', () => {
+  expect(services.gateway.env?.[ENV.trustedProxyCount]).toBe('1');
+  expect(services.backend.env?.[ENV.trustedProxyCount]).toBeUndefined();
+});
+
 test('the gateway exposes exactly its page and API', () => {
   expect(services.gateway.expose?.paths).toEqual(Object.values(GATEWAY_PATHS));
 });

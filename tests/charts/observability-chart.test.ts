@@ -1,6 +1,6 @@
+import { isProxied } from '../../lib/config/egress';
 import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { ObjectStorage } from '../../lib/constructs/types';
 import { ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, synthStack } from '../support/manifest';
 import { promtoolCheckConfig } from '../support/promtool';
 
@@ -8,9 +8,11 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
   const { stack, charts } = synthStack(env);
   const objects = charts.observability;
 
-  test('the observability namespace: privileged enforced for Promtail\'s hostPath, restricted warned and audited', () => {
+  test('the observability namespace: privileged enforced for Promtail\'s hostPath (the level Promtail declares), restricted warned and audited', () => {
     const ns = find(objects, 'Namespace', 'observability');
     expect(ns.metadata.namespace).toBeUndefined();
+    expect(stack.observability.promtail.podSecurityLevel).toBe('privileged');
+    expect(stack.observability.podSecurityLevel).toBe('privileged');
     expect(ns.metadata.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'privileged',
       'pod-security.kubernetes.io/warn': 'restricted',
@@ -96,18 +98,17 @@ describe.each(ALL_ENVIRONMENTS)('links between the signals resolve ($name)', env
   const promtailConfig = configFile(objects, 'promtail-config', 'promtail.yaml');
   const stages: any[] = promtailConfig.scrape_configs[0].pipeline_stages;
 
-  test('log → trace: "View Trace" goes to the Tempo datasource, on a key Promtail really writes as structured metadata', () => {
-    const [byLabel, byLine] = lokiDs.jsonData.derivedFields;
-    for (const field of [byLabel, byLine]) {
-      expect(field.urlDisplayLabel).toBe('View Trace');
-      expect(byUid(field.datasourceUid)?.type).toBe('tempo');
-      expect(field.url).toBe('$${__value.raw}');
-    }
+  test('log → trace: one "View Trace" to the Tempo datasource, on a key Promtail writes as structured metadata for sampled lines only', () => {
+    const [byLabel, ...others] = lokiDs.jsonData.derivedFields;
+    expect(others).toEqual([]);
+    expect(byLabel).toMatchObject({ matcherType: 'label', urlDisplayLabel: 'View Trace', url: '$${__value.raw}' });
+    expect(byUid(byLabel.datasourceUid)?.type).toBe('tempo');
     const metadataKeys = Object.keys(stages.find(s => s.structured_metadata).structured_metadata);
     expect(metadataKeys.filter(k => new RegExp(byLabel.matcherRegex).test(k))).toEqual(['trace_id']);
-    expect(stages.find(s => s.json).json.expressions.trace_id).toBe('trace_id');
-    expect(new RegExp(byLine.matcherRegex).exec('{"level":"info","trace_id":"0af7651916cd43dd8448eb211c80319c","msg":"x"}')?.[1])
-      .toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(stages.find(s => s.json).json.expressions).toMatchObject({ trace_id: 'trace_id', trace_flags: 'trace_flags' });
+    const kept = stages.findIndex(s => s.template?.source === 'trace_id');
+    expect(kept).toBeGreaterThan(-1);
+    expect(kept).toBeLessThan(stages.findIndex(s => s.structured_metadata));
     expect(lokiDs.url).toBe(loki.url);
   });
 
@@ -121,7 +122,8 @@ describe.each(ALL_ENVIRONMENTS)('links between the signals resolve ($name)', env
     expect(link.tags.map((t: any) => t.key)).toEqual(['service.name', 'k8s.namespace.name']);
     expect(collector.config.processors.k8s_attributes.extract.metadata).toContain('k8s.namespace.name');
     // and OTLP logs that reach Loki through the Collector carry the same two labels
-    expect(loki.config.limits_config.otlp_config.resource_attributes.attributes_config[0]).toEqual({ action: 'index_label', attributes: ['app', 'namespace'] });
+    expect(loki.config.limits_config.otlp_config.resource_attributes.attributes_config[0])
+      .toEqual({ action: 'index_label', attributes: expect.arrayContaining(['app', 'namespace']) });
     expect(promtail.config.clients[0].url).toBe(loki.pushUrl);
   });
 
@@ -205,53 +207,78 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
       ]);
     }
     // the flows that leave the namespace, which have no ingress policy here
+    const storage = env.egress.dependencies.objectStorage;
+    const storageFlow = storage === undefined ? undefined : isProxied(storage) ? `proxy-${storage.via}` : 'object-storage';
     expect(unpaired.sort()).toEqual([
       'dns-egress', 'otel-collector-to-kube-api-egress', 'prometheus-to-apps-egress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
-      ...(env.objectStorage ? ['loki-to-object-storage-egress', 'tempo-to-object-storage-egress'] : []),
+      ...(env.grafana.databaseUrl ? ['grafana-to-database-egress'] : []),
+      ...(storageFlow ? [`loki-to-${storageFlow}-egress`, `tempo-to-${storageFlow}-egress`] : []),
     ].sort());
     expect(egress.length - unpaired.length).toBeGreaterThan(0);
   });
 
-  test('object storage egress: Loki and Tempo reach objectStorageCidr on the endpoint\'s port', () => {
-    const storage = env.objectStorage;
-    const expected = storage === undefined ? [] : ['loki', 'tempo'].map(component => [
-      `${component}-to-object-storage-egress`, { matchLabels: { 'app.kubernetes.io/name': component } },
-      [{ to: [{ ipBlock: { cidr: env.network.objectStorageCidr } }], ports: [{ port: objectStoragePort(storage), protocol: 'TCP' }] }],
-    ]);
-    expect(policies.filter(p => p.metadata.name.endsWith('-to-object-storage-egress')).map(p => [p.metadata.name, p.spec.podSelector, p.spec.egress]))
-      .toEqual(expected);
+  test('the API server: Prometheus, Promtail and the Collector reach egress.dependencies.kubernetesApi, nothing else does', () => {
+    const api = env.egress.dependencies.kubernetesApi!;
+    expect(isProxied(api)).toBe(false);
+    const direct = api as Exclude<typeof api, { via: string }>;
+    const ofApi = policies.filter(p => p.metadata.name.endsWith('-to-kube-api-egress'));
+    expect(ofApi.map(p => p.spec.podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual(['otel-collector', 'prometheus', 'promtail']);
+    for (const policy of ofApi) {
+      expect(policy.spec.egress).toEqual([{
+        to: direct.cidrs.map(cidr => ({ ipBlock: { cidr } })), ports: direct.ports.map(p => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
+      }]);
+    }
+  });
+
+  test('Grafana reaches its database exactly when it has one', () => {
+    expect(names.includes('grafana-to-database-egress')).toBe(env.grafana.databaseUrl !== undefined);
   });
 
   test('object storage egress only with object storage, Loki peer traffic only with more than one replica', () => {
-    expect(names.includes('loki-to-object-storage-egress')).toBe(env.objectStorage !== undefined);
-    expect(names.includes('tempo-to-object-storage-egress')).toBe(env.objectStorage !== undefined);
+    const storageEgress = names.filter(n => /^(loki|tempo)-to-(object-storage|proxy-.*)-egress$/.test(n));
+    expect(storageEgress.length).toBe(env.objectStorage ? 2 : 0);
     expect(names.includes('loki-to-loki-ingress')).toBe(env.loki.replicas > 1);
   });
 });
 
-/** The port of the object storage endpoint (`host[:port]`): the one it names, else 80 for plain HTTP and 443 for HTTPS. */
-function objectStoragePort(storage: ObjectStorage): number {
-  const named = /:(\d+)$/.exec(storage.endpoint)?.[1];
-  if (named !== undefined) return Number(named);
-  return storage.insecure ? 80 : 443;
-}
-
-describe('object storage egress follows the endpoint and the CIDR', () => {
+describe('egress to object storage follows egress.dependencies.objectStorage', () => {
   const prod = ENVIRONMENTS.prod;
-  const withStorage = (endpoint: string, insecure: boolean): EnvironmentConfig => ({
-    ...prod, objectStorage: { ...prod.objectStorage!, endpoint, insecure }, network: { ...prod.network, objectStorageCidr: '10.20.0.0/16' },
+  const direct = (endpoint: string, insecure: boolean, port: number): EnvironmentConfig => ({
+    ...prod, objectStorage: { ...prod.objectStorage!, endpoint, insecure },
+    egress: { ...prod.egress, dependencies: { ...prod.egress.dependencies, objectStorage: { cidrs: ['10.20.0.0/16', '10.21.0.0/16'], ports: [{ port }] } } },
   });
 
   test.each([
-    ['HTTPS, no port', 443, withStorage('s3.example.com', false)],
-    ['plain HTTP, no port', 80, withStorage('minio.example.com', true)],
-    ['a named port', 9000, withStorage('minio.example.com:9000', true)],
-  ] as const)('%s → port %p, to objectStorageCidr only', (_name, port, env) => {
+    ['HTTPS, no port', 443, direct('s3.example.com', false, 443)],
+    ['plain HTTP, no port', 80, direct('minio.example.com', true, 80)],
+    ['a named port', 9000, direct('minio.example.com:9000', true, 9000)],
+  ] as const)('directly, %s: Loki and Tempo reach its CIDR blocks on port %p, and no proxy is set', (_name, port, env) => {
     const objects = synthStack(env).charts.observability;
     for (const component of ['loki', 'tempo']) {
       expect(find(objects, 'NetworkPolicy', `${component}-to-object-storage-egress`).spec.egress)
-        .toEqual([{ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ port, protocol: 'TCP' }] }]);
+        .toEqual([{ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }, { ipBlock: { cidr: '10.21.0.0/16' } }], ports: [{ port, protocol: 'TCP' }] }]);
+      const container = find(objects, 'StatefulSet', component).spec.template.spec.containers[0];
+      expect(container.env.map((e: any) => e.name)).not.toContain('HTTPS_PROXY');
     }
-    expect(objectStoragePort(env.objectStorage!)).toBe(port);
   });
+
+  test('via the corporate proxy (prod): Loki and Tempo reach the proxy only, with HTTPS_PROXY and a NO_PROXY that keeps the cluster off it', () => {
+    const objects = synthStack(prod).charts.observability;
+    const proxy = prod.egress.proxies!.corporate as { url: string; cidrs: readonly string[] };
+    for (const component of ['loki', 'tempo']) {
+      expect(find(objects, 'NetworkPolicy', `${component}-to-proxy-corporate-egress`).spec.egress)
+        .toEqual([{ to: proxy.cidrs.map(cidr => ({ ipBlock: { cidr } })), ports: [{ port: 3128, protocol: 'TCP' }] }]);
+      const env = Object.fromEntries(find(objects, 'StatefulSet', component).spec.template.spec.containers[0].env
+        .filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+      expect(env).toMatchObject({ HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url });
+      expect(env.NO_PROXY.split(',')).toEqual(['localhost', '127.0.0.1', '.svc', '.cluster.local', ...prod.egress.clusterCidrs!]);
+    }
+    expect(ofKind(objects, 'NetworkPolicy').map(p => p.metadata.name)).not.toContain('loki-to-object-storage-egress');
+  });
+});
+
+test('prod Grafana: https root URL, Secure and SameSite=lax session cookies', () => {
+  const ini = find(synthStack(ENVIRONMENTS.prod).charts.observability, 'ConfigMap', 'grafana-config').data['grafana.ini'];
+  expect(ini).toContain('root_url = https://grafana.example.com');
+  expect(ini).toMatch(/cookie_secure = true\ncookie_samesite = lax/);
 });

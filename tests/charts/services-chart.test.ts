@@ -1,3 +1,4 @@
+import { NODE_LOCAL_DNS } from '../../lib/config/egress';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { exposedHosts } from '../../lib/services/catalog';
 import { ServiceSpec } from '../../lib/services/service';
@@ -166,6 +167,25 @@ describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, 
 
   test('snapshot', () => {
     expect(charts.apps).toMatchSnapshot();
+  });
+});
+
+describe('DNS of the services\' namespaces follows egress.dns, as observability\'s does', () => {
+  const dnsEgress = (env: typeof ENVIRONMENTS.prod) => {
+    const { stack, charts } = synthStack(env);
+    // chart ids: observability, and each namespace of services by its name
+    return ['observability', ...Object.keys(stack.namespaces)].map(chart => find(charts[chart], 'NetworkPolicy', 'dns-egress').spec);
+  };
+  const kubeDns = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } };
+  const ports = [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }];
+
+  test('kube-dns (KUBE_DNS, the shipped environments): every pod of every namespace to the kube-dns pods on 53 UDP and TCP', () => {
+    for (const spec of dnsEgress(ENVIRONMENTS.prod)) expect(spec).toEqual({ podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [kubeDns], ports }] });
+  });
+
+  test('NodeLocal DNSCache: the link-local address too, in every namespace', () => {
+    const env = { ...ENVIRONMENTS.prod, name: 'node-local', egress: { ...ENVIRONMENTS.prod.egress, dns: NODE_LOCAL_DNS } };
+    for (const spec of dnsEgress(env)) expect(spec.egress).toEqual([{ to: [kubeDns, { ipBlock: { cidr: '169.254.20.10/32' } }], ports }]);
   });
 });
 

@@ -6,6 +6,13 @@ import { configErrorOf, errorOf } from '../support/errors';
 
 const prod = ENVIRONMENTS.prod;
 const local = ENVIRONMENTS.local;
+const SECRET_KEYS = { kind: 'secret', accessKeyId: { name: 's3', key: 'id' }, secretAccessKey: { name: 's3', key: 'secret' } } as const;
+const IRSA = {
+  kind: 'workloadIdentity', provider: 'eks-irsa', serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/obs' },
+} as const;
+/** prod with its egress dependencies replaced. */
+const withDependencies = (dependencies: EnvironmentConfig['egress']['dependencies']): EnvironmentConfig =>
+  ({ ...prod, egress: { ...prod.egress, dependencies: { ...prod.egress.dependencies, ...dependencies } } });
 
 describe('environments', () => {
   test.each(ENVIRONMENT_NAMES)('%s is valid', name => {
@@ -23,7 +30,11 @@ describe('environments', () => {
   });
 
   test('prod uses object storage with credentials from a Secret and runs Grafana twice on a shared database', () => {
-    expect(prod.objectStorage?.secretAccessKey).toEqual({ name: 'observability-object-storage', key: 'secret-access-key' });
+    expect(prod.objectStorage?.credentials).toEqual({
+      kind: 'secret',
+      accessKeyId: { name: 'observability-object-storage', key: 'access-key-id' },
+      secretAccessKey: { name: 'observability-object-storage', key: 'secret-access-key' },
+    });
     expect(prod.grafana.replicas).toBe(2);
     expect(prod.grafana.databaseUrl).toBeDefined();
   });
@@ -48,8 +59,23 @@ describe('validateEnvironment', () => {
     ['objectStorage.region', { ...prod, objectStorage: { ...prod.objectStorage!, region: '' } }, '\'objectStorage.region\' must be a non-empty string'],
     ['objectStorage.lokiBucket', { ...prod, objectStorage: { ...prod.objectStorage!, lokiBucket: 'Logs' } },
       '\'objectStorage.lokiBucket\' must be an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-"), got "Logs"'],
-    ['objectStorage.accessKeyId.key', { ...prod, objectStorage: { ...prod.objectStorage!, accessKeyId: { name: 's3', key: 'a key' } } },
-      '\'objectStorage.accessKeyId.key\' must be a Secret key'],
+    ['objectStorage.credentials.accessKeyId.key', {
+      ...prod, objectStorage: { ...prod.objectStorage!, credentials: { ...SECRET_KEYS, accessKeyId: { name: 's3', key: 'a key' } } },
+    }, '\'objectStorage.credentials.accessKeyId.key\' must be a Secret key'],
+    ['objectStorage.credentials', { ...prod, objectStorage: { ...prod.objectStorage!, credentials: undefined as never } },
+      '\'objectStorage.credentials\' must be { kind: \'secret\', accessKeyId, secretAccessKey } or { kind: \'workloadIdentity\', provider, '
+      + 'serviceAccountAnnotations?, podLabels? }, got undefined'],
+    ['objectStorage.credentials.provider', { ...prod, objectStorage: { ...prod.objectStorage!, credentials: { ...IRSA, provider: 'gke' as never } } },
+      '\'objectStorage.credentials.provider\' must be one of "eks-irsa", "eks-pod-identity", got "gke"'],
+    ['the IRSA role annotation', { ...prod, objectStorage: { ...prod.objectStorage!, credentials: { ...IRSA, serviceAccountAnnotations: {} } } },
+      '\'objectStorage.credentials.serviceAccountAnnotations.eks.amazonaws.com/role-arn\' must be an IAM role ARN (arn:aws:iam::<account>:role/<name>): '
+      + 'the role IRSA makes Loki and Tempo assume, got undefined'],
+    ['objectStorage.credentials.podLabels', { ...prod, objectStorage: { ...prod.objectStorage!, credentials: { ...IRSA, podLabels: { use: 'not a value' } } } },
+      '\'objectStorage.credentials.podLabels.use\' must be a label value: at most 63 letters, digits, "-", "_" and ".", got "not a value"'],
+    ['objectStorage.endpoint (workload identity)', {
+      ...prod, objectStorage: { ...prod.objectStorage!, endpoint: 'minio.minio:9000', credentials: IRSA },
+      egress: { ...prod.egress, dependencies: { ...prod.egress.dependencies, objectStorageIdentity: { via: 'corporate' } } },
+    }, '\'objectStorage.endpoint\' must be an AWS S3 endpoint (*.amazonaws.com) with "eks-irsa" credentials, which are AWS credentials, got "minio.minio:9000"'],
     ['prometheus.retention', { ...prod, prometheus: { ...prod.prometheus, retention: Duration.minutes(30) } },
       '\'prometheus.retention\' must be a duration from 2h to 3650d, got 30m'],
     ['prometheus.volumeSize', { ...prod, prometheus: { ...prod.prometheus, volumeSize: Size.mebibytes(512) } },
@@ -77,8 +103,8 @@ describe('validateEnvironment', () => {
       '\'collector.samplingPercent\' must be more than 0 and at most 100, got 0'],
     ['promtail.resources.memoryLimit', { ...prod, promtail: { resources: { ...prod.promtail.resources, memoryLimit: Size.mebibytes(8) } } },
       '\'promtail.resources.memoryLimit\' must be a whole number of MiB from 16Mi to 262144Mi, got "8Mi"'],
-    ['network.apiServerCidr', { ...prod, network: { ...prod.network, apiServerCidr: '10.0.0.1' } },
-      '\'network.apiServerCidr\' must be an IPv4 CIDR block such as "10.0.0.0/8", got "10.0.0.1"'],
+    ['egress.dependencies.kubernetesApi.cidrs[0]', withDependencies({ kubernetesApi: { cidrs: ['10.0.0.1'], ports: [{ port: 443 }] } }),
+      '\'egress.dependencies.kubernetesApi.cidrs[0]\' must be an IPv4 CIDR block such as "10.0.0.0/8", got "10.0.0.1"'],
     ['apps.ingressGateway.selector', { ...prod, apps: { ...prod.apps, ingressGateway: { ...prod.apps.ingressGateway, selector: {} } } },
       '\'apps.ingressGateway.selector\' must be at least one label, got {}'],
     ['apps.stableReplicas', { ...prod, apps: { ...prod.apps, stableReplicas: 0 } }, '\'apps.stableReplicas\' must be an integer from 1 to 50, got 0'],

@@ -96,9 +96,11 @@ describe('defineEnvironments', () => {
   });
 
   test('an extending entry can drop what it inherits: null removes prod\'s object storage, and the result is validated', () => {
-    const registry = defineEnvironments({ prod, staging: { ...STAGING, objectStorage: null, loki: { replicas: 1 } } as EnvironmentEntry });
+    const withoutStorage = { ...STAGING, objectStorage: null, egress: { dependencies: { objectStorage: null } }, loki: { replicas: 1 } };
+    const registry = defineEnvironments({ prod, staging: withoutStorage as EnvironmentEntry });
     const staging = loadEnvironment('staging', registry);
     expect(staging).not.toHaveProperty('objectStorage');
+    expect(staging.egress.dependencies).not.toHaveProperty('objectStorage');
     expect(staging.grafana).toEqual(prod.grafana);
     expect(() => loadEnvironment('staging', defineEnvironments({ prod, staging: { ...STAGING, objectStorage: null } as EnvironmentEntry })))
       .toThrow('\'loki.replicas\' must be 1 unless \'objectStorage\' is set');
@@ -180,10 +182,14 @@ describe('defineEnvironments', () => {
       '  - \'objectStorage.region\' must be a non-empty string without leading or trailing spaces, got undefined',
       '  - \'objectStorage.insecure\' must be true or false, got undefined',
       '  - \'objectStorage.forcePathStyle\' must be true or false, got undefined',
-      '  - \'objectStorage.accessKeyId\' must be a Secret key reference { name, key }, got undefined',
-      '  - \'objectStorage.secretAccessKey\' must be a Secret key reference { name, key }, got undefined',
+      '  - \'objectStorage.credentials\' must be { kind: \'secret\', accessKeyId, secretAccessKey } or { kind: \'workloadIdentity\', provider, '
+        + 'serviceAccountAnnotations?, podLabels? }, got undefined',
       '  - \'objectStorage.tempoBucket\' must be an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-"), got undefined',
       '  - \'grafana.databaseUrl.key\' must be a Secret key (letters, digits, "-", "_" and "."), got undefined',
+      '  - \'egress.dependencies.grafanaDatabase\' must be { cidrs, ports } or { via: <proxy> } for Grafana\'s database, because '
+        + '\'grafana.databaseUrl\' is set, got undefined',
+      '  - \'egress.dependencies.objectStorage\' must be { cidrs, ports } or { via: <proxy> } for object storage, because \'objectStorage\' is set, '
+        + 'got undefined',
     ].join('\n'));
   });
 });

@@ -33,29 +33,22 @@ describe('lokiDatasource', () => {
     expect(ds).toMatchObject({ uid: 'loki', type: 'loki', isDefault: false });
   });
 
-  test('"View Trace" on the trace_id structured metadata (label matcher) and on the JSON line (regex), both to Tempo', () => {
+  test('one "View Trace" link to Tempo, on the trace_id structured metadata that only sampled lines carry', () => {
     expect(fields).toEqual([
       { name: 'trace_id', matcherType: 'label', matcherRegex: '^trace_id$', datasourceUid: 'tempo', url: '${__value.raw}', urlDisplayLabel: 'View Trace' },
-      {
-        name: 'trace_id_in_line', matcherType: 'regex', matcherRegex: '"trace_id":"([0-9a-f]{32})"',
-        datasourceUid: 'tempo', url: '${__value.raw}', urlDisplayLabel: 'View Trace',
-      },
     ]);
   });
 
-  test('the line regex captures the trace id of a pino line and nothing else', () => {
-    const regex = new RegExp(fields[1].matcherRegex);
-    const line = '{"level":"info","time":"2026-01-01T00:00:00.000Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","msg":"request"}';
-    expect(regex.exec(line)?.[1]).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
-    expect(regex.exec('{"trace_id":"not-hex"}')).toBeNull();
-    expect(new RegExp(fields[0].matcherRegex).test('trace_id')).toBe(true);
-    expect(new RegExp(fields[0].matcherRegex).test('span_id')).toBe(false);
+  test('no derived field reads the log line, where every request\'s trace id is, sampled or not', () => {
+    expect(fields.filter(f => f.matcherType !== 'label')).toEqual([]);
+    // Grafana tests a label matcher against each label and structured-metadata key, never against the line
+    const keys = ['app', 'namespace', 'level', 'trace_id', 'span_id', 'trace_id_extracted'];
+    expect(keys.filter(k => new RegExp(fields[0].matcherRegex).test(k))).toEqual(['trace_id']);
   });
 
   test('traceIdKey renames the matched key', () => {
     const other = (lokiDatasource({ url: 'x', traceIdKey: 'traceId' }).jsonData as LokiJsonData).derivedFields;
-    expect(other[0].matcherRegex).toBe('^traceId$');
-    expect(other[1].matcherRegex).toBe('"traceId":"([0-9a-f]{32})"');
+    expect(other.map(f => f.matcherRegex)).toEqual(['^traceId$']);
   });
 });
 
@@ -76,8 +69,15 @@ describe('tempoDatasource', () => {
     expect(json.streamingEnabled).toEqual({ search: true, metrics: true });
   });
 
-  test('span-metrics queries use Grafana\'s ${__tags} macro', () => {
-    expect(json.tracesToMetrics.queries[0].query).toBe('sum(rate(traces_spanmetrics_calls_total{${__tags}}[5m]))');
+  test('span-metrics queries use the $__tags keyword that Grafana replaces with the span\'s tags, escaped as $$__tags in the file', () => {
+    expect(json.tracesToMetrics.queries.map(q => q.query)).toEqual([
+      'sum(rate(traces_spanmetrics_calls_total{$__tags}[5m]))',
+      'histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{$__tags}[5m])))',
+    ]);
+    for (const { query } of (escapeProvisioningDollars(json) as TempoJsonData).tracesToMetrics.queries) {
+      expect(query).toContain('{$$__tags}');
+      expect(query).not.toContain('${');
+    }
   });
 
   test('logLabels replace the default span → label mapping', () => {

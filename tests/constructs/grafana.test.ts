@@ -1,9 +1,11 @@
 import { Chart, Size, Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { Grafana, dashboardDatasourceUids } from '../../lib/constructs/grafana';
+import { Grafana, GrafanaProps, dashboardDatasourceUids } from '../../lib/constructs/grafana';
 import { lokiDatasource, prometheusDatasource, tempoDatasource } from '../../lib/constructs/grafana-datasources';
+import { canaryDashboard } from '../../lib/dashboards/canary-dashboard';
+import { ENVIRONMENTS } from '../../lib/config/environments';
 import { synth, testChart } from '../support/chart';
-import { configFile, find, ofKind } from '../support/manifest';
+import { configFile, find, ofKind, synthStack } from '../support/manifest';
 
 const DATASOURCES = [
   prometheusDatasource({ url: 'http://prometheus:9090', scrapeInterval: '30s' }),
@@ -11,7 +13,7 @@ const DATASOURCES = [
   tempoDatasource({ url: 'http://tempo:3200' }),
 ];
 
-function render(props: ConstructorParameters<typeof Grafana>[2] = {}) {
+function render(props: GrafanaProps = {}) {
   const chart = testChart();
   const grafana = new Grafana(chart, 'Grafana', props);
   return { grafana, chart, objects: () => synth(chart) };
@@ -79,6 +81,12 @@ describe('Grafana', () => {
       expect(ini).not.toContain('root_url');
     });
 
+    test('session cookies: not Secure without an https root URL, SameSite lax', () => {
+      const ini = iniOf(all);
+      expect(ini).toContain('cookie_secure = false');
+      expect(ini).toContain('cookie_samesite = lax');
+    });
+
     test('datasources are provisioned with prune and escaped macros', () => {
       const doc = configFile(all, 'grafana-provisioning', 'datasources.yaml');
       expect(doc.prune).toBe(true);
@@ -87,6 +95,21 @@ describe('Grafana', () => {
       expect(raw).toContain('url: "$${__value.raw}"');
       expect(raw).not.toMatch(/[^$]\$\{__value/);
       expect(grafana.datasources).toHaveLength(3);
+    });
+
+    test('span → metrics queries reach Grafana as $__tags: $$__tags in the file, never ${__tags}', () => {
+      const raw = find(all, 'ConfigMap', 'grafana-provisioning').data['datasources.yaml'];
+      const tempo = configFile(all, 'grafana-provisioning', 'datasources.yaml').datasources.find((d: any) => d.uid === 'tempo');
+      expect(tempo.jsonData.tracesToMetrics.queries.map((q: any) => q.query)).toEqual([
+        'sum(rate(traces_spanmetrics_calls_total{$$__tags}[5m]))',
+        'histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{$$__tags}[5m])))',
+      ]);
+      expect(raw).not.toContain('{__tags}');
+    });
+
+    test('one trace link per log line: the Loki datasource has a single derived field', () => {
+      const loki = configFile(all, 'grafana-provisioning', 'datasources.yaml').datasources.find((d: any) => d.uid === 'loki');
+      expect(loki.jsonData.derivedFields).toHaveLength(1);
     });
 
     test('a file dashboard provider reading folders from the directory tree, read-only in the UI', () => {
@@ -140,8 +163,14 @@ describe('Grafana', () => {
 
     test('rootUrl sets root_url and secure cookies for https', () => {
       const ini = iniOf(render({ rootUrl: 'https://grafana.example.com' }).objects());
-      expect(ini).toContain('root_url = https://grafana.example.com');
-      expect(ini).toContain('cookie_secure = true');
+      expect(ini).toContain('[server]\nhttp_port = 3000\nenable_gzip = true\nroot_url = https://grafana.example.com');
+      expect(ini).toMatch(/\[security\][^[]*cookie_secure = true\ncookie_samesite = lax/);
+    });
+
+    test('an http rootUrl keeps cookies without the Secure attribute', () => {
+      const ini = iniOf(render({ rootUrl: 'http://grafana.local:3000' }).objects());
+      expect(ini).toContain('root_url = http://grafana.local:3000');
+      expect(ini).toContain('cookie_secure = false');
     });
 
     test('image and resources', () => {
@@ -154,22 +183,68 @@ describe('Grafana', () => {
       expect(container.resources.requests).toEqual({ cpu: '10m', memory: '64Mi' });
     });
 
-    test('addDashboard() provisions each folder as a ConfigMap, projected into the provider directory', () => {
+    test('addDashboard() provisions each folder as a ConfigMap, mounted whole as the folder\'s directory of the provider', () => {
       const { grafana, objects } = render({ datasources: DATASOURCES });
       grafana.addDashboard({ folder: 'Canary', dashboard: { uid: 'canary-gateway', title: 'Canary: gateway' } });
       grafana.addDashboard({ folder: 'Canary', dashboard: { uid: 'canary-backend', title: 'Canary: backend' } });
-      grafana.addDashboard({ folder: 'Services', dashboard: { uid: 'services', title: 'Services' } });
+      grafana.addDashboard({ folder: 'Service Overviews', dashboard: { uid: 'services', title: 'Services' } });
       const all = objects();
       const canary = find(all, 'ConfigMap', 'grafana-dashboards-canary');
       expect(Object.keys(canary.data).sort()).toEqual(['canary-backend.json', 'canary-gateway.json']);
       expect(JSON.parse(canary.data['canary-gateway.json']).title).toBe('Canary: gateway');
-      const volume = find(all, 'Deployment', 'grafana').spec.template.spec.volumes.find((v: any) => v.name === 'dashboards');
-      expect(volume.projected.sources).toEqual([
-        { configMap: { name: 'grafana-dashboards-canary', items: [
-          { key: 'canary-gateway.json', path: 'Canary/canary-gateway.json' }, { key: 'canary-backend.json', path: 'Canary/canary-backend.json' },
-        ] } },
-        { configMap: { name: 'grafana-dashboards-services', items: [{ key: 'services.json', path: 'Services/services.json' }] } },
+      const pod = find(all, 'Deployment', 'grafana').spec.template.spec;
+      // no items: a projected <folder>/<file> item is a symlinked directory, which Grafana's provider does not walk
+      expect(pod.volumes.filter((v: any) => v.name.startsWith('dashboards'))).toEqual([
+        { name: 'dashboards-canary', configMap: { name: 'grafana-dashboards-canary' } },
+        { name: 'dashboards-service-overviews', configMap: { name: 'grafana-dashboards-service-overviews' } },
       ]);
+      expect(pod.containers[0].volumeMounts.filter((m: any) => m.name.startsWith('dashboards'))).toEqual([
+        { name: 'dashboards-canary', mountPath: '/var/lib/grafana-dashboards/Canary', readOnly: true },
+        { name: 'dashboards-service-overviews', mountPath: '/var/lib/grafana-dashboards/Service Overviews', readOnly: true },
+      ]);
+    });
+
+    test('a canary step changes the dashboards ConfigMap, never the pod template: Grafana reloads it without a restart', () => {
+      const withCanaryAt = (weight: number) => {
+        const { grafana, objects } = render({ datasources: DATASOURCES });
+        grafana.addDashboard({
+          folder: 'Canary',
+          dashboard: canaryDashboard({
+            service: 'gateway', namespace: 'shop', slo: { successRatio: 0.99, p95LatencyMs: 300 }, canaryWeight: weight,
+            stableImage: 'registry.example.com/gateway:1.0.0', canaryImage: `registry.example.com/gateway:1.1.${weight}`,
+          }),
+        });
+        const all = objects();
+        return { dashboards: find(all, 'ConfigMap', 'grafana-dashboards-canary').data, template: find(all, 'Deployment', 'grafana').spec.template };
+      };
+      const [at10, at50] = [withCanaryAt(10), withCanaryAt(50)];
+      expect(at10.dashboards).not.toEqual(at50.dashboards);
+      expect(at10.template).toEqual(at50.template);
+    });
+
+    test('in the stack, Grafana\'s pod template is the same with and without a canary in flight', () => {
+      const grafanaOf = (scenario: 'steady' | 'canary') => synthStack(ENVIRONMENTS.local, scenario).charts.observability;
+      const [steady, canary] = [grafanaOf('steady'), grafanaOf('canary')];
+      expect(find(canary, 'ConfigMap', 'grafana-dashboards-canary').data).not.toEqual(find(steady, 'ConfigMap', 'grafana-dashboards-canary').data);
+      expect(find(canary, 'Deployment', 'grafana').spec.template).toEqual(find(steady, 'Deployment', 'grafana').spec.template);
+    });
+
+    test('a dashboard added to a folder that exists leaves the pod template as it is', () => {
+      const rendered = (uids: readonly string[]) => {
+        const { grafana, objects } = render({ datasources: DATASOURCES });
+        for (const uid of uids) grafana.addDashboard({ folder: 'Canary', dashboard: { uid, title: uid } });
+        return find(objects(), 'Deployment', 'grafana').spec.template;
+      };
+      expect(rendered(['canary-a'])).toEqual(rendered(['canary-a', 'canary-b']));
+    });
+
+    test('the pod template still changes with the configuration: grafana.ini and datasources', () => {
+      const template = (props: GrafanaProps) => find(render(props).objects(), 'Deployment', 'grafana').spec.template;
+      const base = template({ datasources: DATASOURCES });
+      expect(template({ datasources: DATASOURCES, rootUrl: 'https://grafana.example.com' }).metadata.annotations)
+        .not.toEqual(base.metadata.annotations);
+      expect(template({ datasources: [DATASOURCES[0], lokiDatasource({ url: 'http://loki:3100' }), tempoDatasource({ url: 'http://tempo-2:3200' })] })
+        .metadata.annotations).not.toEqual(base.metadata.annotations);
     });
   });
 
@@ -211,6 +286,8 @@ describe('Grafana', () => {
       const { grafana } = render();
       expect(() => grafana.addDashboard({ folder: 'X', dashboard: { title: 'no uid' } })).toThrow('dashboard uid must match ^[a-zA-Z0-9_-]{1,40}$, got undefined');
       expect(() => grafana.addDashboard({ folder: '../etc', dashboard: { uid: 'a' } })).toThrow('dashboard folder must match');
+      // the folder's volume, dashboards-<folder>, must fit a DNS label
+      expect(() => grafana.addDashboard({ folder: 'F'.repeat(53), dashboard: { uid: 'a' } })).toThrow('dashboard folder must match');
       grafana.addDashboard({ folder: 'X', dashboard: { uid: 'a' } });
       expect(() => grafana.addDashboard({ folder: 'Y', dashboard: { uid: 'a' } })).toThrow('a dashboard with uid "a" is already provisioned');
     });

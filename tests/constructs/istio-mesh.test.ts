@@ -53,9 +53,15 @@ describe('MeshPolicies', () => {
   });
 
   test('sidecar tracing to the otel-collector provider at 100 % by default, or the given share', () => {
-    expect(find(synth(render().chart), 'Telemetry', 'tracing').spec).toEqual({ tracing: [{ providers: [{ name: 'otel-collector' }], randomSamplingPercentage: 100 }] });
+    expect(find(synth(render().chart), 'Telemetry', 'tracing').spec).toEqual({
+      tracing: [{ providers: [{ name: 'otel-collector' }], randomSamplingPercentage: 100, enableIstioTags: true }],
+    });
     const spec = find(synth(render({ tracingProvider: 'otel', tracingSamplingPercent: 5 }).chart), 'Telemetry', 'tracing').spec;
-    expect(spec.tracing[0]).toEqual({ providers: [{ name: 'otel' }], randomSamplingPercentage: 5 });
+    expect(spec.tracing[0]).toEqual({ providers: [{ name: 'otel' }], randomSamplingPercentage: 5, enableIstioTags: true });
+  });
+
+  test('sidecar spans carry Istio\'s tags, istio.canonical_service among them: the Collector names the spans by it', () => {
+    expect(find(synth(render().chart), 'Telemetry', 'tracing').spec.tracing[0].enableIstioTags).toBe(true);
   });
 
   test('allow() adds one ALLOW policy per rule: callers by identity, calls by operation', () => {

@@ -4,6 +4,24 @@ import { synth, testChart } from '../support/chart';
 import { MINIO } from '../support/fixtures';
 import { configFile, find, ofKind } from '../support/manifest';
 
+/** Loki 3.7's default list of resource attributes indexed from OTLP (grafana/loki@v3.7.6: pkg/loghttp/push/otlp_config.go). */
+const LOKI_DEFAULT_INDEX_LABELS = [
+  'service.name', 'service.namespace', 'service.instance.id', 'deployment.environment', 'deployment.environment.name', 'cloud.region',
+  'cloud.availability_zone', 'k8s.cluster.name', 'k8s.namespace.name', 'k8s.pod.name', 'k8s.container.name', 'container.name',
+  'k8s.replicaset.name', 'k8s.deployment.name', 'k8s.statefulset.name', 'k8s.daemonset.name', 'k8s.cronjob.name', 'k8s.job.name',
+];
+
+/**
+ * What Loki does with an OTLP resource attribute under this config, as Loki 3.7 decides it (same file): unless
+ * `ignore_defaults`, the default list goes in front as an index_label entry (ApplyGlobalOTLPConfig); the first entry
+ * naming the attribute wins, and one no entry names is structured metadata (actionForAttribute).
+ */
+function otlpAction(config: any, attribute: string): string {
+  const { ignore_defaults: ignoreDefaults, attributes_config: entries } = config.limits_config.otlp_config.resource_attributes;
+  const effective = ignoreDefaults ? entries : [{ action: 'index_label', attributes: LOKI_DEFAULT_INDEX_LABELS }, ...entries];
+  return effective.find((e: any) => e.attributes.includes(attribute))?.action ?? 'structured_metadata';
+}
+
 function render(props: ConstructorParameters<typeof Loki>[2] = {}) {
   const chart = testChart();
   const loki = new Loki(chart, 'Loki', props);
@@ -60,11 +78,16 @@ describe('Loki', () => {
       expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
     });
 
-    test('OTLP ingestion indexes app and namespace (Promtail\'s labels) and keeps pod names as structured metadata', () => {
-      expect(config.limits_config.otlp_config.resource_attributes.attributes_config).toEqual([
-        { action: 'index_label', attributes: ['app', 'namespace'] },
-        { action: 'structured_metadata', attributes: ['k8s.pod.name', 'service.instance.id'] },
-      ]);
+    test('OTLP ingestion really stores pod names and instance ids as structured metadata: Loki\'s default index labels are ignored', () => {
+      expect(config.limits_config.otlp_config.resource_attributes.ignore_defaults).toBe(true);
+      for (const attribute of ['k8s.pod.name', 'service.instance.id']) expect(otlpAction(config, attribute)).toBe('structured_metadata');
+      expect(otlpAction({ limits_config: { otlp_config: { resource_attributes: { attributes_config: [] } } } }, 'k8s.pod.name')).toBe('index_label');
+    });
+
+    test('OTLP streams are indexed by what the stack queries: Promtail\'s app and namespace, and service_name; nothing else', () => {
+      for (const attribute of ['service.name', 'app', 'namespace']) expect(otlpAction(config, attribute)).toBe('index_label');
+      const indexed = LOKI_DEFAULT_INDEX_LABELS.filter(a => otlpAction(config, a) === 'index_label');
+      expect(indexed).toEqual(['service.name']);
       expect(loki.otlpUrl).toBe('http://loki.observability.svc.cluster.local:3100/otlp');
       expect(loki.pushUrl).toBe('http://loki.observability.svc.cluster.local:3100/loki/api/v1/push');
     });
@@ -76,10 +99,18 @@ describe('Loki', () => {
       expect(sts.spec.template.spec.securityContext).toMatchObject({ runAsUser: 10001, fsGroup: 10001, runAsNonRoot: true });
     });
 
-    test('a Service for HTTP and gRPC, no memberlist service, no disruption budget', () => {
+    test('a Service for HTTP and gRPC, its headless twin, no memberlist service, no disruption budget', () => {
       expect(find(all, 'Service', 'loki').spec.ports.map((p: any) => [p.name, p.port])).toEqual([['http', 3100], ['grpc', 9095]]);
-      expect(ofKind(all, 'Service')).toHaveLength(1);
+      expect(find(all, 'Service', 'loki').spec.clusterIP).toBeUndefined();
+      expect(ofKind(all, 'Service').map(s => s.metadata.name)).toEqual(['loki', 'loki-headless']);
       expect(ofKind(all, 'PodDisruptionBudget')).toEqual([]);
+    });
+
+    test('the StatefulSet\'s serviceName is its headless Service, which publishes pods before they are ready', () => {
+      expect(sts.spec.serviceName).toBe('loki-headless');
+      expect(find(all, 'Service', sts.spec.serviceName).spec).toMatchObject({
+        clusterIP: 'None', publishNotReadyAddresses: true, selector: sts.spec.selector.matchLabels,
+      });
     });
 
     test('no service-account token and no credentials in the environment', () => {
@@ -119,6 +150,7 @@ describe('Loki', () => {
       expect(config.common.compactor_address).toBe('http://loki.observability.svc.cluster.local:3100');
       const peers = find(all, 'Service', 'loki-memberlist');
       expect(peers.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+      expect(find(all, 'Service', sts.spec.serviceName).spec.clusterIP).toBe('None');
       expect(container.ports.map((p: any) => p.name)).toContain('memberlist');
       expect(find(all, 'PodDisruptionBudget', 'loki').spec.maxUnavailable).toBe(1);
       expect(sts.spec.template.spec.topologySpreadConstraints).toHaveLength(2);

@@ -1,7 +1,15 @@
 import { Chart, Size, Testing } from 'cdk8s';
+import { scrubText } from '../../apps/shared/redact';
 import { OtelCollector } from '../../lib/constructs/otel-collector';
+import { TRACE_REDACTIONS, escapeConfigDollars } from '../../lib/constructs/otel-collector-config';
 import { synth, testChart } from '../support/chart';
 import { configFile, find, ofKind } from '../support/manifest';
+import {
+  OttlSpan, OttlTraces, functionsOf, patternsOf, re2, re2Problems, runResourceStatements, runTraceStatements, unescapeConfigDollars,
+} from '../support/ottl';
+import {
+  FIXTURE_HEADERS, FIXTURE_QUERY, FIXTURE_QUERY_REDACTED, NOT_A_CARD, SECRETS, leakedIn,
+} from '../support/privacy-fixtures';
 
 const TARGETS = {
   tempoOtlpGrpcEndpoint: 'tempo.observability.svc.cluster.local:4317',
@@ -40,6 +48,16 @@ describe('OtelCollector', () => {
       expect(health.containerPort).toBe(13133);
       expect(container.readinessProbe.httpGet).toEqual({ path: '/', port: 'health' });
       expect(container.livenessProbe.httpGet).toEqual({ path: '/', port: 'health' });
+    });
+
+    test('traces: the sidecar service name is fixed first, the redaction runs last before batch, on what the sampler kept', () => {
+      expect(pipelines.traces.processors).toEqual([
+        'memory_limiter', 'k8s_attributes', 'resource/cluster', 'transform/sidecar-service-name', 'probabilistic_sampler', 'transform/redact', 'batch',
+      ]);
+    });
+
+    test('metrics: the resource is trimmed after the Kubernetes metadata is added, before batch', () => {
+      expect(pipelines.metrics.processors).toEqual(['memory_limiter', 'k8s_attributes', 'resource/cluster', 'transform/metric-resource', 'batch']);
     });
 
     test.each(['traces', 'logs', 'metrics'])('the %s pipeline starts with memory_limiter and ends with batch', signal => {
@@ -119,6 +137,164 @@ describe('OtelCollector', () => {
 
     test('snapshot', () => {
       expect(all).toMatchSnapshot();
+    });
+  });
+
+  describe('trace redaction (transform/redact)', () => {
+    const { config } = render();
+    const redact = config.processors['transform/redact'];
+    const statements: string[] = redact.trace_statements.flatMap((g: { statements: string[] }) => g.statements);
+
+    test('uses only OTTL functions of contrib 0.159 (pkg/ottl/ottlfuncs), with regexes RE2 accepts', () => {
+      expect(redact.error_mode).toBe('ignore');
+      expect(functionsOf(statements)).toEqual(['delete_key', 'delete_matching_keys', 'replace_all_patterns', 'replace_pattern']);
+      const patterns = patternsOf(statements);
+      expect(patterns.length).toBeGreaterThan(20);
+      for (const pattern of patterns) expect([pattern, re2Problems(pattern)]).toEqual([pattern, []]);
+    });
+
+    test('every $ of the rendered statements is doubled, as the config resolver requires', () => {
+      for (const statement of statements) expect(statement.replace(/\$\$/g, '')).not.toContain('$');
+      expect(statements.some(s => s.includes('$${1}'))).toBe(true);
+      expect(unescapeConfigDollars(escapeConfigDollars('^a$|${1}'))).toBe('^a$|${1}');
+    });
+
+    test('the Collector\'s rules remove what the services\' log rules remove, on the same strings', () => {
+      const collector = (text: string) => TRACE_REDACTIONS.reduce((out, r) => out.replace(re2(r.pattern, 'g'), r.replacement.replace(/\$\{(\d)\}/g, '$$$1')), text);
+      const strings = [
+        FIXTURE_QUERY.replace(`&order=${NOT_A_CARD}`, ''), ...Object.values(FIXTURE_HEADERS).filter(h => !h.startsWith('user.id')), `Cookie: sessionid=${SECRETS.cookieSession}`,
+        `upstream 401 for Bearer ${SECRETS.bearerToken}`, `/download/${SECRETS.jwt}`, 'a=1&sid=x&connect.sid=y&inside=2', 'mail lee%40example.com',
+        `pay ${SECRETS.cardSpaced} now`, `${SECRETS.cardDashed}`, '/cart;jsessionid=ABC123?dep=ICN', 'basic auth failed',
+      ];
+      for (const text of strings) expect([text, collector(text)]).toEqual([text, scrubText(text)]);
+      // the one difference: RE2 has no Luhn check, so the Collector also replaces a long number of a card's shape;
+      // neither touches an epoch timestamp
+      expect([scrubText(`order=${NOT_A_CARD}`), collector(`order=${NOT_A_CARD}`)]).toEqual([`order=${NOT_A_CARD}`, 'order=[card]']);
+      expect([scrubText('_=1724300000001'), collector('_=1724300000001')]).toEqual(['_=1724300000001', '_=1724300000001']);
+    });
+
+    /** A sidecar's span of the fixture request, as Envoy reports it, and a span of some other service. */
+    function fixtureTraces(): OttlTraces {
+      const sidecar: OttlSpan = {
+        name: `flights.example.com:80/api/flight/timetable?${FIXTURE_QUERY}`,
+        status: { message: `card ${SECRETS.cardSpaced} declined` },
+        attributes: {
+          component: 'proxy',
+          'http.url': `http://flights.example.com/api/flight/timetable?${FIXTURE_QUERY}`,
+          user_agent: FIXTURE_HEADERS['user-agent'],
+          'http.request.header.authorization': [FIXTURE_HEADERS.authorization],
+          'http.request.header.cookie': [FIXTURE_HEADERS.cookie],
+          'http.request.header.baggage': [FIXTURE_HEADERS.baggage],
+          'http.request.header.accept': ['application/json'],
+          'istio.canonical_service': 'gateway',
+          'guid:x-request-id': '0c8b7c3e-5b7a-4f7e-9a51-1d0f1c2b3a4d',
+          'http.status_code': '200',
+        },
+        events: [{
+          name: 'exception',
+          attributes: {
+            'exception.message': `rejected Bearer ${SECRETS.bearerToken} of ${SECRETS.email}`,
+            'exception.stacktrace': `Error: GET /?access_token=${SECRETS.accessToken}\nCookie: sessionid=${SECRETS.cookieSession}\n    at handler`,
+          },
+        }],
+      };
+      const other: OttlSpan = {
+        name: 'SELECT users',
+        status: { message: '' },
+        attributes: {
+          'url.full': `https://api.example.com/v2/users?api_key=${SECRETS.accessToken}&PHPSESSID=${SECRETS.phpSession}&ref=${SECRETS.jwt}`,
+          'db.query.text': `SELECT * FROM users WHERE email = '${SECRETS.email}' AND card = '${SECRETS.cardPlain}'`,
+          'http.response.status_code': 200,
+        },
+        events: [],
+      };
+      return {
+        resource: { 'service.name': 'gateway.apps', 'k8s.namespace.name': 'apps', 'process.command_args': ['java', `-Dapi.token=${SECRETS.accessToken}`] },
+        spans: [sidecar, other],
+      };
+    }
+
+    test('leaves no secret of the fixture in any span, event or resource, and the rest as it was', () => {
+      // the fixture carries them all: the check can fail
+      expect(leakedIn(JSON.stringify(fixtureTraces())).sort()).toEqual(Object.keys(SECRETS).sort());
+      const traces = runTraceStatements(redact.trace_statements, fixtureTraces());
+      expect(leakedIn(JSON.stringify(traces))).toEqual([]);
+
+      const [sidecar, other] = traces.spans;
+      const query = FIXTURE_QUERY_REDACTED.replace(`order=${NOT_A_CARD}`, 'order=[card]');
+      expect(sidecar.attributes).toEqual({
+        component: 'proxy',
+        'http.url': `http://flights.example.com/api/flight/timetable?${query}`,
+        user_agent: 'fixture-crawler/1.0 (+mailto:[email])',
+        'http.request.header.accept': ['application/json'],
+        'istio.canonical_service': 'gateway',
+        'guid:x-request-id': '0c8b7c3e-5b7a-4f7e-9a51-1d0f1c2b3a4d',
+        'http.status_code': '200',
+      });
+      expect(sidecar.name).toBe(`flights.example.com:80/api/flight/timetable?${query}`);
+      expect(sidecar.status.message).toBe('card [card] declined');
+      expect(sidecar.events[0].attributes).toEqual({
+        'exception.message': 'rejected Bearer [redacted] of [email]',
+        'exception.stacktrace': 'Error: GET /?access_token=[redacted]\nCookie: [redacted]\n    at handler',
+      });
+      expect(other.attributes).toEqual({
+        'url.full': 'https://api.example.com/v2/users?api_key=[redacted]&PHPSESSID=[redacted]&ref=[redacted]',
+        'db.query.text': 'SELECT * FROM users WHERE email = \'[email]\' AND card = \'[card]\'',
+        'http.response.status_code': 200,
+      });
+      expect(traces.resource).toEqual({ 'service.name': 'gateway.apps', 'k8s.namespace.name': 'apps' });
+    });
+  });
+
+  describe('sidecar spans carry their service\'s own service.name (transform/sidecar-service-name)', () => {
+    const { config } = render();
+    const groups = config.processors['transform/sidecar-service-name'].trace_statements;
+
+    const envoySpan = (canonical: string | undefined): OttlSpan => ({
+      name: 'backend.apps.svc.cluster.local:8081/*', status: { message: '' }, events: [],
+      attributes: { component: 'proxy', ...(canonical === undefined ? {} : { 'istio.canonical_service': canonical }) },
+    });
+
+    test('Istio\'s <app>.<namespace> becomes the canonical service, the name the service\'s own spans and logs carry', () => {
+      const traces = runTraceStatements(groups, { resource: { 'service.name': 'gateway.apps' }, spans: [envoySpan('gateway')] });
+      expect(traces.resource['service.name']).toBe('gateway');
+    });
+
+    test('spans of the services themselves, and pods without a canonical name, keep theirs', () => {
+      expect(runTraceStatements(groups, { resource: { 'service.name': 'gateway' }, spans: [envoySpan(undefined)] }).resource['service.name']).toBe('gateway');
+      expect(runTraceStatements(groups, { resource: { 'service.name': 'job.batch' }, spans: [envoySpan('unknown')] }).resource['service.name']).toBe('job.batch');
+    });
+
+    test('uses only set, on the span context', () => {
+      expect(functionsOf(groups.flatMap((g: { statements: string[] }) => g.statements))).toEqual(['set']);
+      expect(config.processors['transform/sidecar-service-name'].error_mode).toBe('ignore');
+    });
+  });
+
+  describe('metric labels: service-level resource attributes only (transform/metric-resource)', () => {
+    const { config } = render();
+    const groups = config.processors['transform/metric-resource'].metric_statements;
+    const pod = {
+      'service.name': 'checkout', 'service.version': '1.4.2', 'deployment.environment': 'prod', 'obs_canary.track': 'canary',
+      'k8s.cluster.name': 'prod-eu', 'k8s.namespace.name': 'shop', 'k8s.pod.name': 'checkout-7d9f8-x2k4q', 'k8s.pod.uid': '5b0e…',
+      'k8s.node.name': 'node-3', 'k8s.deployment.name': 'checkout-canary', 'host.name': 'checkout-7d9f8-x2k4q', 'process.pid': 1,
+      'process.command_args': ['node', 'main.js'], 'telemetry.sdk.version': '3.1.1', 'container.id': 'c0ffee',
+    };
+
+    test('per-pod attributes go; service, version, track, environment, cluster and namespace stay; the pod is the instance', () => {
+      expect(runResourceStatements(groups, { ...pod })).toEqual({
+        'service.name': 'checkout', 'service.version': '1.4.2', 'deployment.environment': 'prod', 'obs_canary.track': 'canary',
+        'k8s.cluster.name': 'prod-eu', 'k8s.namespace.name': 'shop', 'service.instance.id': 'shop.checkout-7d9f8-x2k4q',
+      });
+    });
+
+    test('a service.instance.id the SDK set is kept as it is', () => {
+      expect(runResourceStatements(groups, { ...pod, 'service.instance.id': 'a1b2' })['service.instance.id']).toBe('a1b2');
+    });
+
+    test('remote write makes labels of what is left, service.name and .instance.id only as job and instance', () => {
+      expect(config.exporters.prometheus_remote_write.resource_to_telemetry_conversion).toEqual({ enabled: true, exclude_service_attributes: true });
+      expect(functionsOf(groups.flatMap((g: { statements: string[] }) => g.statements))).toEqual(['Concat', 'keep_matching_keys', 'set']);
     });
   });
 

@@ -1,5 +1,6 @@
 import { Chart, Size, Testing } from 'cdk8s';
 import { PROMTAIL_LABELS, PROMTAIL_STRUCTURED_METADATA, Promtail } from '../../lib/constructs/promtail';
+import { SAMPLED_TRACE_FLAGS, keepWhenSampled } from '../../lib/constructs/promtail-config';
 import { synth, testChart } from '../support/chart';
 import { configFile, find } from '../support/manifest';
 
@@ -42,8 +43,34 @@ describe('Promtail', () => {
 
     test('the cri stage first, then json with the services\' fields and their ISO time', () => {
       expect(stages[0]).toEqual({ cri: {} });
-      expect(stages[1]).toEqual({ json: { expressions: { level: 'level', time: 'time', trace_id: 'trace_id', span_id: 'span_id' } } });
+      expect(stages[1]).toEqual({
+        json: { expressions: { level: 'level', time: 'time', trace_id: 'trace_id', span_id: 'span_id', trace_flags: 'trace_flags' } },
+      });
       expect(stages[2]).toEqual({ timestamp: { source: 'time', format: 'RFC3339Nano', action_on_failure: 'skip' } });
+    });
+
+    test('trace_id and span_id are kept only on lines of sampled traces, before they become structured metadata', () => {
+      const at = (predicate: (s: any) => boolean) => stages.findIndex(predicate);
+      const kept = stages.filter((s: any) => s.template).map((s: any) => s.template.source);
+      expect(kept).toEqual(['trace_id', 'span_id']);
+      for (const source of kept) {
+        expect(stages[at((s: any) => s.template?.source === source)]).toEqual(keepWhenSampled(source, 'trace_flags'));
+        expect(at((s: any) => s.template?.source === source)).toBeLessThan(at((s: any) => s.structured_metadata));
+        expect(at((s: any) => s.template?.source === source)).toBeGreaterThan(at((s: any) => s.json));
+      }
+    });
+
+    test('the template keeps the value when the flags have the sampled bit, renders nothing otherwise or when a field is missing', () => {
+      expect(keepWhenSampled('trace_id', 'trace_flags')).toEqual({
+        template: {
+          source: 'trace_id',
+          template: '{{ if and .Value .trace_flags (regexMatch "^[0-9a-f]?[13579bdf]$" .trace_flags) }}{{ .Value }}{{ end }}',
+        },
+      });
+      // Go's RE2 and JavaScript read this pattern alike: the low bit of the last hex digit
+      const sampled = new RegExp(SAMPLED_TRACE_FLAGS);
+      expect(['01', '03', '1', '0f'].filter(f => sampled.test(f))).toEqual(['01', '03', '1', '0f']);
+      expect(['00', '02', '0', '', '001', '0x01', '01 '].filter(f => sampled.test(f))).toEqual([]);
     });
 
     test('level is a label; trace_id and span_id are structured metadata, never labels', () => {

@@ -127,3 +127,133 @@ export function policyViolations(objects: readonly K8sObject[]): string[] {
     ...imageViolations(objects), ...secretViolations(objects), ...serviceAccountViolations(objects),
   ];
 }
+
+/** The volume types Pod Security `restricted` admits. */
+const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+/** The sysctls Pod Security `baseline` (and so `restricted`) admits. */
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes',
+]);
+const SELINUX_TYPES = new Set([undefined, '', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
+const SECCOMP_TYPES = new Set(['RuntimeDefault', 'Localhost']);
+
+/**
+ * The rules of the Pod Security Standards' `restricted` level (its `baseline` rules included) each pod template
+ * breaks: host namespaces, privileged containers, capabilities (drop ALL, add at most NET_BIND_SERVICE), hostPath and
+ * every other volume type outside restricted's list, host ports, AppArmor, SELinux, /proc mount, sysctls, privilege
+ * escalation, non-root (runAsNonRoot true, runAsUser never 0) and a RuntimeDefault or Localhost seccomp profile.
+ *
+ * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/
+ */
+export function restrictedViolations(objects: readonly K8sObject[]): string[] {
+  const out: string[] = [];
+  for (const workload of workloads(objects)) {
+    const spec = podSpecOf(workload);
+    const pod = spec.securityContext ?? {};
+    const at = where(workload);
+    for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const) if (spec[field] === true) out.push(`${at}: ${field} must not be true`);
+    for (const volume of spec.volumes ?? []) {
+      const type = Object.keys(volume).find(k => k !== 'name');
+      if (!RESTRICTED_VOLUME_TYPES.has(type ?? '')) out.push(`${at}: volume ${volume.name} is ${type}, restricted admits only ${[...RESTRICTED_VOLUME_TYPES].join(', ')}`);
+    }
+    for (const sysctl of pod.sysctls ?? []) if (!SAFE_SYSCTLS.has(sysctl.name)) out.push(`${at}: sysctl ${sysctl.name} is not a safe one`);
+    if (pod.runAsNonRoot !== undefined && pod.runAsNonRoot !== true) out.push(`${at}: the pod's runAsNonRoot must be true or unset`);
+    if (pod.runAsUser === 0) out.push(`${at}: the pod's runAsUser must not be 0`);
+    if (pod.seccompProfile !== undefined && !SECCOMP_TYPES.has(pod.seccompProfile.type)) out.push(`${at}: the pod's seccompProfile must be RuntimeDefault or Localhost`);
+    if (pod.appArmorProfile !== undefined && !['RuntimeDefault', 'Localhost'].includes(pod.appArmorProfile.type)) out.push(`${at}: the pod's appArmorProfile must be RuntimeDefault or Localhost`);
+    if (pod.seLinuxOptions && (!SELINUX_TYPES.has(pod.seLinuxOptions.type) || pod.seLinuxOptions.user || pod.seLinuxOptions.role)) out.push(`${at}: the pod's seLinuxOptions are not admitted`);
+    if (pod.windowsOptions?.hostProcess === true) out.push(`${at}: hostProcess must not be true`);
+    const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])];
+    for (const container of containers) {
+      const sc = container.securityContext ?? {};
+      const c = where(workload, container);
+      if (sc.privileged === true) out.push(`${c}: must not be privileged`);
+      if (sc.windowsOptions?.hostProcess === true) out.push(`${c}: hostProcess must not be true`);
+      for (const port of container.ports ?? []) if ((port.hostPort ?? 0) !== 0) out.push(`${c}: hostPort ${port.hostPort} must not be set`);
+      if (sc.procMount !== undefined && sc.procMount !== 'Default') out.push(`${c}: procMount must be Default`);
+      if (sc.appArmorProfile !== undefined && !['RuntimeDefault', 'Localhost'].includes(sc.appArmorProfile.type)) out.push(`${c}: appArmorProfile must be RuntimeDefault or Localhost`);
+      if (sc.seLinuxOptions && (!SELINUX_TYPES.has(sc.seLinuxOptions.type) || sc.seLinuxOptions.user || sc.seLinuxOptions.role)) out.push(`${c}: seLinuxOptions are not admitted`);
+      if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${c}: capabilities must drop ALL`);
+      const added = (sc.capabilities?.add ?? []).filter((cap: string) => cap !== 'NET_BIND_SERVICE');
+      if (added.length > 0) out.push(`${c}: capabilities may add only NET_BIND_SERVICE, not ${added.join(', ')}`);
+      if (sc.allowPrivilegeEscalation !== false) out.push(`${c}: allowPrivilegeEscalation must be false`);
+      if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) out.push(`${c}: runAsNonRoot must be true`);
+      if (sc.runAsUser === 0) out.push(`${c}: runAsUser must not be 0`);
+      if (!SECCOMP_TYPES.has((sc.seccompProfile ?? pod.seccompProfile)?.type)) out.push(`${c}: seccompProfile must be RuntimeDefault or Localhost`);
+    }
+  }
+  return out;
+}
+
+/** Pods of one namespace, as a NetworkPolicy's `podSelector` picks them (`{}`: all of them). */
+export interface PodSelection {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Egress a test allows to leave the cluster (or must find): from exactly these pods, to these peers, on these ports. */
+export interface AllowedEgress {
+  /** What it is, for the messages. */
+  readonly what: string;
+  /** The pods that must have this egress, and the only ones that may reach its peers. */
+  readonly from: readonly PodSelection[];
+  /** The rule's `to`, exactly (order aside). */
+  readonly to: readonly unknown[];
+  /** The rule's ports with their protocols, exactly (order aside). */
+  readonly ports: ReadonlyArray<{ readonly port: number; readonly protocol: string }>;
+}
+
+const canonical = (value: unknown): string => JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v)
+  ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+const sameSet = (a: readonly unknown[], b: readonly unknown[]): boolean =>
+  a.length === b.length && [...a.map(canonical)].sort().join('\n') === [...b.map(canonical)].sort().join('\n');
+const describeSelection = (s: PodSelection): string => `${s.namespace}/${Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(',') || '*'}`;
+
+/**
+ * What leaves the cluster that should not, and what `allowed` asks for that is missing, over every NetworkPolicy:
+ *
+ * - every egress rule has a `to`, and each ipBlock in it belongs to an allowed egress of exactly those pods, ports and
+ *   peers (pod and namespace selectors are in-cluster and need no allowance);
+ * - a peer of an allowed egress is reached by no pods outside its `from`;
+ * - each pod selection of each allowed egress has a rule with exactly its peers and ports.
+ */
+export function egressViolations(objects: readonly K8sObject[], allowed: readonly AllowedEgress[]): string[] {
+  const out: string[] = [];
+  const rules = objects.filter(o => o.kind === 'NetworkPolicy' && (o.spec.policyTypes ?? []).includes('Egress'))
+    .flatMap(policy => (policy.spec.egress ?? []).map((rule: any) => ({
+      policy: policy.metadata.name as string,
+      from: { namespace: policy.metadata.namespace as string, labels: policy.spec.podSelector?.matchLabels ?? {} } as PodSelection,
+      to: (rule.to ?? []) as unknown[],
+      ports: (rule.ports ?? []).map((p: any) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
+    })));
+  const isFrom = (entry: AllowedEgress, from: PodSelection) => entry.from.some(s => canonical(s) === canonical(from));
+  for (const rule of rules) {
+    const at = `NetworkPolicy ${rule.from.namespace}/${rule.policy}`;
+    if (rule.to.length === 0) {
+      out.push(`${at}: egress to anywhere${rule.ports.length > 0 ? ` on ${rule.ports.map((p: any) => p.port).join(', ')}` : ''}`);
+      continue;
+    }
+    for (const peer of rule.to) {
+      const owners = allowed.filter(entry => entry.to.some(p => canonical(p) === canonical(peer)));
+      const isBlock = (peer as any).ipBlock !== undefined;
+      if (owners.length === 0 && isBlock) {
+        out.push(`${at}: egress to ${(peer as any).ipBlock.cidr}, which is no named dependency's`);
+      } else if (owners.length > 0 && !owners.some(entry => isFrom(entry, rule.from))) {
+        out.push(`${at}: egress from ${describeSelection(rule.from)} to ${canonical(peer)}, which only ${owners.map(o => o.what).join(' or ')} `
+          + `allows, and only from ${owners.flatMap(o => o.from).map(describeSelection).join(', ')}`);
+      } else if (owners.length > 0 && !owners.some(e => isFrom(e, rule.from) && sameSet(e.to, rule.to) && sameSet(e.ports, rule.ports))) {
+        out.push(`${at}: egress to ${canonical(peer)} with other peers or ports than ${owners.map(o => o.what).join(' or ')} names`);
+      }
+    }
+  }
+  for (const entry of allowed) {
+    for (const from of entry.from) {
+      if (!rules.some(rule => canonical(rule.from) === canonical(from) && sameSet(rule.to, entry.to) && sameSet(rule.ports, entry.ports))) {
+        out.push(`${entry.what}: no egress from ${describeSelection(from)} to ${entry.to.map(canonical).join(', ')} on `
+          + `${entry.ports.map(p => `${p.port}/${p.protocol}`).join(', ')}`);
+      }
+    }
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { quantity } from '../../private/units';
 import { PodScrapeTarget } from '../prometheus-config';
-import { ObjectStorage, WorkloadPeer } from '../types';
+import { EgressProxyEnv, ObjectStorage, WorkloadPeer } from '../types';
 import { secretEnv, selectorLabels } from './workload';
 
 /** A port a component serves. */
@@ -47,10 +47,16 @@ export function endpoints(name: string, namespace: string, metricsPort: ServiceP
   };
 }
 
-/** A ServiceAccount with the token mounted only when the component calls the API server. */
-export function serviceAccount(scope: Construct, name: string, callsApi: boolean): k8s.KubeServiceAccount {
+/**
+ * A ServiceAccount with the token mounted only when the component calls the API server.
+ *
+ * @param annotations what a workload identity webhook reads (IRSA's role ARN)
+ */
+export function serviceAccount(
+  scope: Construct, name: string, callsApi: boolean, annotations: Readonly<Record<string, string>> = {},
+): k8s.KubeServiceAccount {
   return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
-    metadata: { name },
+    metadata: { name, ...(Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}) },
     automountServiceAccountToken: callsApi,
   });
 }
@@ -119,7 +125,45 @@ export function dataVolumeClaim(size: Size, storageClassName?: string): k8s.Kube
 /** Environment variables Loki and Tempo expand `${…}` references in their S3 config from (`-config.expand-env`). */
 export const S3_ENV = { accessKeyId: 'S3_ACCESS_KEY_ID', secretAccessKey: 'S3_SECRET_ACCESS_KEY' } as const;
 
-/** The S3 credentials as environment variables read from their Secrets. */
+/**
+ * The S3 keys as `${…}` references for the config, expanded at start-up; none with workload identity, where the
+ * clients fall back to their credential chains.
+ */
+export function s3KeyReferences(storage: ObjectStorage): { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined {
+  return storage.credentials.kind === 'secret' ? { accessKeyId: `\${${S3_ENV.accessKeyId}}`, secretAccessKey: `\${${S3_ENV.secretAccessKey}}` } : undefined;
+}
+
+/**
+ * What the container needs in its environment for the object storage credentials: the keys from their Secrets, or for
+ * IRSA the bucket's region with regional STS, so that both S3 clients exchange their token at `sts.<region>` (the
+ * address the egress names) rather than the global endpoint. The webhook leaves variables that are set alone.
+ */
 export function s3CredentialEnv(storage: ObjectStorage): k8s.EnvVar[] {
-  return [secretEnv(S3_ENV.accessKeyId, storage.accessKeyId), secretEnv(S3_ENV.secretAccessKey, storage.secretAccessKey)];
+  const credentials = storage.credentials;
+  if (credentials.kind === 'secret') {
+    return [secretEnv(S3_ENV.accessKeyId, credentials.accessKeyId), secretEnv(S3_ENV.secretAccessKey, credentials.secretAccessKey)];
+  }
+  return credentials.provider === 'eks-irsa'
+    ? [{ name: 'AWS_REGION', value: storage.region }, { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }]
+    : [];
+}
+
+/** The ServiceAccount annotations and pod labels of the object storage's workload identity; empty with static keys. */
+export function s3Identity(storage: ObjectStorage | undefined): {
+  readonly annotations: Record<string, string>; readonly podLabels: Record<string, string>;
+} {
+  const credentials = storage?.credentials;
+  return credentials?.kind === 'workloadIdentity'
+    ? { annotations: { ...credentials.serviceAccountAnnotations }, podLabels: { ...credentials.podLabels } }
+    : { annotations: {}, podLabels: {} };
+}
+
+/** `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` for a component whose outbound HTTP goes through a proxy; none without one. */
+export function proxyEnv(proxy: EgressProxyEnv | undefined): k8s.EnvVar[] {
+  if (!proxy) return [];
+  return [
+    { name: 'HTTPS_PROXY', value: proxy.url },
+    { name: 'HTTP_PROXY', value: proxy.url },
+    { name: 'NO_PROXY', value: proxy.noProxy.join(',') },
+  ];
 }

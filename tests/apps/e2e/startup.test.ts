@@ -6,6 +6,8 @@ test.each([
   [{ APP_VERSION: 'v2' }, 'APP_VERSION must be one of stable, canary, got "v2"'],
   [{ BACKEND_URL: 'backend:8081' }, 'BACKEND_URL must use http or https, got "backend:8081"'],
   [{ BACKEND_TIMEOUT_MS: '2s' }, 'BACKEND_TIMEOUT_MS must be an integer from 1 to 600000, got "2s"'],
+  // the tracing preload reads it too, and must leave the report to main
+  [{ TRUSTED_PROXY_COUNT: 'all' }, 'TRUSTED_PROXY_COUNT must be an integer from 0 to 10, got "all"'],
 ])('gateway with %j exits 1 after one fatal line', async (env, message) => {
   const child = spawnService('gateway', 'ours', { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const gateway = new ServiceProcess('gateway', child);

@@ -1,13 +1,13 @@
 import { readHttpUrl, readServiceConfig } from '../../../apps/shared/config';
 
 describe('readServiceConfig', () => {
-  test('defaults: the service port, stable, info, a 5 s shutdown delay', () => {
-    expect(readServiceConfig({}, 8081)).toEqual({ port: 8081, version: 'stable', logLevel: 'info', shutdownDelayMs: 5000 });
+  test('defaults: the service port, stable, info, a 5 s shutdown delay, no trusted proxy', () => {
+    expect(readServiceConfig({}, 8081)).toEqual({ port: 8081, version: 'stable', logLevel: 'info', shutdownDelayMs: 5000, trustedProxyCount: 0 });
   });
 
-  test('reads PORT, APP_VERSION, LOG_LEVEL and SHUTDOWN_DELAY_MS', () => {
-    expect(readServiceConfig({ PORT: '0', APP_VERSION: 'canary', LOG_LEVEL: 'debug', SHUTDOWN_DELAY_MS: '0' }, 8080))
-      .toEqual({ port: 0, version: 'canary', logLevel: 'debug', shutdownDelayMs: 0 });
+  test('reads PORT, APP_VERSION, LOG_LEVEL, SHUTDOWN_DELAY_MS and TRUSTED_PROXY_COUNT', () => {
+    expect(readServiceConfig({ PORT: '0', APP_VERSION: 'canary', LOG_LEVEL: 'debug', SHUTDOWN_DELAY_MS: '0', TRUSTED_PROXY_COUNT: '2' }, 8080))
+      .toEqual({ port: 0, version: 'canary', logLevel: 'debug', shutdownDelayMs: 0, trustedProxyCount: 2 });
   });
 
   test.each([
@@ -16,6 +16,8 @@ describe('readServiceConfig', () => {
     [{ APP_VERSION: 'v2' }, 'APP_VERSION must be one of stable, canary, got "v2"'],
     [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
     [{ SHUTDOWN_DELAY_MS: '-1' }, 'SHUTDOWN_DELAY_MS must be an integer from 0 to 60000, got "-1"'],
+    [{ TRUSTED_PROXY_COUNT: '11' }, 'TRUSTED_PROXY_COUNT must be an integer from 0 to 10, got "11"'],
+    [{ TRUSTED_PROXY_COUNT: 'all' }, 'TRUSTED_PROXY_COUNT must be an integer from 0 to 10, got "all"'],
   ])('fails for %j', (env, message) => {
     expect(() => readServiceConfig(env, 8080)).toThrow(message);
   });

@@ -40,6 +40,12 @@ describe('createLogger', () => {
     expect(lines[1].err).toMatchObject({ type: 'Error', message: 'no such user [email]', stack: expect.stringContaining('[email]') });
   });
 
+  test('leaves the trace fields alone, even a span id of decimal digits only that looks like a card number', () => {
+    const { logger, lines } = captureLogger();
+    logger.info({ trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: '4111111111111111', note: 'card 4111111111111111' }, 'request');
+    expect(lines[0]).toMatchObject({ trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: '4111111111111111', note: 'card [card]' });
+  });
+
   test('removes credential query parameters inside strings', () => {
     const { logger, lines } = captureLogger();
     logger.info({ query: 'departure=ICN&access_token=abc&password=pw&tokens=3' }, 'request');

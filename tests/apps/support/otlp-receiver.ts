@@ -18,10 +18,11 @@ message Resource { repeated KeyValue attributes = 1; }
 message InstrumentationScope { string name = 1; string version = 2; }
 message Status { string message = 2; int32 code = 3; }
 message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
+message Link { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; repeated KeyValue attributes = 4; }
 message Span {
   bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4; string name = 5; int32 kind = 6;
   fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; repeated Event events = 11;
-  Status status = 15;
+  repeated Link links = 13; Status status = 15;
 }
 message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
 message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
@@ -56,8 +57,12 @@ export interface ReceivedSpan {
   readonly attributes: Readonly<Record<string, unknown>>;
   /** See {@link StatusCode}. */
   readonly status: number;
+  /** The status message, `''` when none. */
+  readonly statusMessage: string;
   /** Events, such as `exception`, with their attributes. */
   readonly events: ReadonlyArray<{ readonly name: string; readonly attributes: Readonly<Record<string, unknown>> }>;
+  /** Links to other spans, with their attributes. */
+  readonly links: ReadonlyArray<{ readonly traceId: string; readonly spanId: string; readonly attributes: Readonly<Record<string, unknown>> }>;
   /** Resource attributes. */
   readonly resource: Readonly<Record<string, unknown>>;
 }
@@ -71,7 +76,8 @@ interface Decoded {
 interface KeyValue { key: string; value?: Record<string, unknown> & { value?: string } }
 interface RawSpan {
   traceId: Uint8Array; spanId: Uint8Array; parentSpanId: Uint8Array; name: string; kind: number; attributes?: KeyValue[];
-  status?: { code?: number }; events?: Array<{ name: string; attributes?: KeyValue[] }>;
+  status?: { code?: number; message?: string }; events?: Array<{ name: string; attributes?: KeyValue[] }>;
+  links?: Array<{ traceId: Uint8Array; spanId: Uint8Array; attributes?: KeyValue[] }>;
 }
 
 function attributes(list: KeyValue[] | undefined): Record<string, unknown> {
@@ -146,7 +152,9 @@ export class OtlpReceiver {
             scope: ss.scope?.name ?? '',
             attributes: attributes(span.attributes),
             status: span.status?.code ?? StatusCode.UNSET,
+            statusMessage: span.status?.message ?? '',
             events: (span.events ?? []).map(e => ({ name: e.name, attributes: attributes(e.attributes) })),
+            links: (span.links ?? []).map(l => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: attributes(l.attributes) })),
             resource,
           });
         }

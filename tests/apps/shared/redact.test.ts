@@ -1,0 +1,100 @@
+import { REDACTED, isSecretKey, luhnValid, scrub, scrubText } from '../../../apps/shared/redact';
+import { FIXTURE_HEADERS, FIXTURE_QUERY, FIXTURE_QUERY_REDACTED, NOT_A_CARD, SECRETS, leakedIn } from '../../support/privacy-fixtures';
+
+describe('scrubText', () => {
+  test('the fixture query keeps its names and plain values and loses every secret', () => {
+    // the fixture really carries the secrets: the check below can fail
+    expect(leakedIn(FIXTURE_QUERY)).toEqual(['accessToken', 'email', 'cardSpaced', 'cardPlain', 'cardDashed', 'jwt', 'phpSession']);
+    expect(scrubText(FIXTURE_QUERY)).toBe(FIXTURE_QUERY_REDACTED);
+    expect(leakedIn(scrubText(FIXTURE_QUERY))).toEqual([]);
+  });
+
+  describe('card numbers: 13 to 19 digits starting with 2 to 6, grouped or not, Luhn-valid only', () => {
+    test.each([
+      ['4111 1111 1111 1111'], ['4111111111111111'], ['4111-1111-1111-1111'], ['4111+1111+1111+1111'], ['4111%201111%201111%201111'],
+      ['378282246310005'], ['3782 822463 10005'], ['6011000990139424'], ['4222222222222'], ['6304000000000000000'],
+    ])('%s is replaced', card => {
+      expect(scrubText(`pay ${card} now`)).toBe('pay [card] now');
+      expect(scrubText(`card=${card}&x=1`)).toBe('card=[card]&x=1');
+    });
+
+    test.each([
+      [NOT_A_CARD, 'fails the Luhn check'],
+      ['411111111111', 'has 12 digits'],
+      ['41111111111111111111', 'has 20 digits'],
+      ['1724300000001', 'is an epoch-ms timestamp (Luhn-valid, but starting with 1)'],
+      ['1724300000000000001', 'is an epoch-ns timestamp (Luhn-valid, but starting with 1)'],
+      ['4bf92f3577b34da6a3ce929d0e0e4736', 'is a trace id (hex)'],
+      ['+82 10 1234 5678', 'is a phone number of 11 digits'],
+    ])('%s stays: it %s', (value, _why) => {
+      expect(scrubText(`x ${value} y`)).toBe(`x ${value} y`);
+    });
+
+    test('luhnValid ignores separators and %20', () => {
+      expect(luhnValid('4111 1111 1111 1111')).toBe(true);
+      expect(luhnValid('4111%201111%201111%201111')).toBe(true);
+      expect(luhnValid(NOT_A_CARD)).toBe(false);
+    });
+  });
+
+  test('JSON Web Tokens, wherever they stand', () => {
+    expect(scrubText(`ref=${SECRETS.jwt}&x=1`)).toBe('ref=[redacted]&x=1');
+    expect(scrubText(`/download/${SECRETS.jwt}/file`)).toBe('/download/[redacted]/file');
+    expect(scrubText('eyJ alone is no token')).toBe('eyJ alone is no token');
+  });
+
+  test('Bearer and Basic credentials keep their scheme; prose with those words stays', () => {
+    expect(scrubText(`Authorization: Bearer ${SECRETS.bearerToken}`)).toBe('Authorization: Bearer [redacted]');
+    expect(scrubText('upstream said: basic dXNlcjpodW50ZXIy=')).toBe('upstream said: basic [redacted]');
+    expect(scrubText('basic auth failed for the bearer of this request')).toBe('basic auth failed for the bearer of this request');
+  });
+
+  test('Cookie and Set-Cookie lines lose their whole value', () => {
+    expect(scrubText(`GET / HTTP/1.1\r\nCookie: theme=dark; sessionid=${SECRETS.cookieSession}\r\nAccept: */*`))
+      .toBe('GET / HTTP/1.1\r\nCookie: [redacted]\r\nAccept: */*');
+    expect(scrubText('set-cookie: id=1; Path=/')).toBe('set-cookie: [redacted]');
+  });
+
+  test.each([
+    ['sessionid=abc'], ['session_id=abc'], ['JSESSIONID=abc'], ['PHPSESSID=abc'], ['sid=abc'], ['connect.sid=s%3Aabc'], ['x-session-token=abc'],
+  ])('login-state ids: %s', pair => {
+    const [name] = pair.split('=');
+    expect(scrubText(`a=1&${pair}&b=2`)).toBe(`a=1&${name}=${REDACTED}&b=2`);
+    expect(scrubText(`theme=dark; ${pair}`)).toBe(`theme=dark; ${name}=${REDACTED}`);
+  });
+
+  test('a path parameter ends its value at the query', () => {
+    expect(scrubText('/cart;jsessionid=ABC123?dep=ICN')).toBe('/cart;jsessionid=[redacted]?dep=ICN');
+  });
+
+  test('names that merely contain "sid" are not secret', () => {
+    expect(scrubText('inside=1&side=2&residence=3')).toBe('inside=1&side=2&residence=3');
+  });
+
+  test('the rules from before stay: tokens, passwords, api keys, e-mail addresses', () => {
+    expect(scrubText('departure=ICN&access_token=abc&password=pw&tokens=3&api-key=k'))
+      .toBe('departure=ICN&access_token=[redacted]&password=[redacted]&tokens=[redacted]&api-key=[redacted]');
+    expect(scrubText('mail lee%40example.com or kim@example.co.kr')).toBe('mail [email] or [email]');
+  });
+});
+
+describe('scrub', () => {
+  test('withholds whole values under credential, cookie, login-state and baggage keys', () => {
+    expect(scrub({ ...FIXTURE_HEADERS, 'x-sid': 'a', 'connect.sid': 'b', session: 'c', accept: 'text/html' })).toEqual({
+      authorization: REDACTED, cookie: REDACTED, baggage: REDACTED, 'x-sid': REDACTED, 'connect.sid': REDACTED, session: REDACTED,
+      'user-agent': 'fixture-crawler/1.0 (+mailto:[email])', accept: 'text/html',
+    });
+  });
+
+  test.each([['authorization'], ['http.request.header.cookie'], ['PHPSESSID'], ['sid'], ['baggage'], ['refresh_token']])('%s is a secret key', key => {
+    expect(isSecretKey(key)).toBe(true);
+  });
+
+  test.each([['inside'], ['user_agent.original'], ['url.query'], ['client.address']])('%s is not', key => {
+    expect(isSecretKey(key)).toBe(false);
+  });
+
+  test('scrubs strings inside arrays', () => {
+    expect(scrub({ args: ['--db-password=hunter2', SECRETS.cardPlain] })).toEqual({ args: ['--db-password=[redacted]', '[card]'] });
+  });
+});

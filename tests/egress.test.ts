@@ -1,0 +1,207 @@
+// What leaves the cluster, for every environment and for variants that exercise proxies and workload identity: each
+// external dependency the environment names is reachable from exactly the pods that use it (EXTERNAL_DEPENDENCIES),
+// on its ports or through its proxy; DNS from every namespace; nothing else goes to an address outside the cluster.
+import {
+  EKS_POD_IDENTITY_AGENT, EXTERNAL_DEPENDENCIES, EXTERNAL_DEPENDENCY_NAMES, EgressSettings, ExternalDependency, NODE_LOCAL_DNS,
+  ObservabilityComponent, isInClusterProxy, isProxied, proxyUrlPort,
+} from '../lib/config/egress';
+import { EnvironmentConfig, validateEnvironment } from '../lib/config/environment';
+import { ENVIRONMENTS } from '../lib/config/environments';
+import { OBSERVABILITY_NAMESPACE } from '../lib/charts/namespaces';
+import { S3_IRSA } from './support/fixtures';
+import { ALL_ENVIRONMENTS, K8sObject, find, podSpecOf, synthStack, workloads } from './support/manifest';
+import { AllowedEgress, PodSelection, egressViolations } from './support/policy';
+import { schemaErrors } from './support/schema';
+
+const prod = ENVIRONMENTS.prod;
+const withEgress = (env: EnvironmentConfig, name: string, egress: Partial<EgressSettings>, rest: Partial<EnvironmentConfig> = {}) =>
+  validateEnvironment({ ...env, ...rest, name, egress: { ...env.egress, ...egress } });
+
+/** prod with object storage through an in-cluster forward proxy, and NodeLocal DNSCache. */
+const VIA_IN_CLUSTER_PROXY = withEgress(prod, 'via-squid', {
+  dns: NODE_LOCAL_DNS,
+  proxies: { squid: { url: 'http://squid.egress.svc.cluster.local:80', namespace: 'egress', selector: { 'app.kubernetes.io/name': 'squid' }, port: 3128 } },
+  dependencies: { ...prod.egress.dependencies, objectStorage: { via: 'squid' } },
+});
+/** prod on IRSA: object storage and STS through the corporate proxy. */
+const IRSA = withEgress(prod, 'irsa', { dependencies: { ...prod.egress.dependencies, objectStorageIdentity: { via: 'corporate' } } }, { objectStorage: S3_IRSA });
+/** prod on EKS Pod Identity: S3 directly on its published ranges (placeholders), the agent on the node. */
+const POD_IDENTITY = withEgress(prod, 'pod-identity', {
+  dependencies: {
+    ...prod.egress.dependencies,
+    objectStorage: { cidrs: ['52.218.0.0/17', '3.5.64.0/21'], ports: [{ port: 443 }] },
+    objectStorageIdentity: EKS_POD_IDENTITY_AGENT,
+  },
+}, { objectStorage: { ...S3_IRSA, credentials: { kind: 'workloadIdentity', provider: 'eks-pod-identity' } } });
+
+const ENVIRONMENTS_AND_VARIANTS = [...ALL_ENVIRONMENTS, VIA_IN_CLUSTER_PROXY, IRSA, POD_IDENTITY];
+
+/** The pods of a component, as its policies select them. */
+function podsOf(component: ObservabilityComponent): PodSelection {
+  return { namespace: OBSERVABILITY_NAMESPACE, labels: { 'app.kubernetes.io/name': component === 'collector' ? 'otel-collector' : component } };
+}
+
+const ipBlocks = (cidrs: readonly string[]) => cidrs.map(cidr => ({ ipBlock: { cidr } }));
+const tcp = (ports: ReadonlyArray<{ port: number; protocol?: string }>) => ports.map(p => ({ port: p.port, protocol: p.protocol ?? 'TCP' }));
+
+/**
+ * The egress an environment allows out of the cluster, read from its configuration and the dependency table (not
+ * from what the charts do): DNS from every pod of every namespace, each dependency in use from its users, directly or
+ * to the proxy it names.
+ */
+function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): AllowedEgress[] {
+  const { dns, dependencies, proxies } = env.egress;
+  const allowed: AllowedEgress[] = [{
+    what: 'cluster DNS',
+    from: [OBSERVABILITY_NAMESPACE, ...namespaces].map(namespace => ({ namespace, labels: {} })),
+    to: [
+      ...(dns.pods ? [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.pods.namespace } }, podSelector: { matchLabels: dns.pods.selector } }] : []),
+      ...ipBlocks(dns.cidrs ?? []),
+    ],
+    ports: tcp(dns.ports),
+  }];
+  const viaProxy = new Map<string, Set<ObservabilityComponent>>();
+  for (const name of EXTERNAL_DEPENDENCY_NAMES) {
+    const dependency: ExternalDependency = EXTERNAL_DEPENDENCIES[name];
+    const spec = dependencies[name];
+    if (dependency.usedBecause(env) === undefined) {
+      expect([name, spec]).toEqual([name, undefined]);
+      continue;
+    }
+    if (spec === undefined) throw new Error(`${env.name}: ${name} is used but not named`);
+    if (isProxied(spec)) {
+      for (const user of dependency.users) viaProxy.set(spec.via, new Set([...(viaProxy.get(spec.via) ?? []), user]));
+    } else {
+      allowed.push({ what: `${name} of ${env.name}`, from: dependency.users.map(podsOf), to: ipBlocks(spec.cidrs), ports: tcp(spec.ports) });
+    }
+  }
+  for (const [name, users] of viaProxy) {
+    const proxy = proxies![name];
+    const to = isInClusterProxy(proxy)
+      ? [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': proxy.namespace } }, podSelector: { matchLabels: proxy.selector } }]
+      : ipBlocks(proxy.cidrs);
+    const port = (isInClusterProxy(proxy) ? proxy.port : undefined) ?? proxyUrlPort(proxy.url);
+    allowed.push({ what: `proxy ${name} of ${env.name}`, from: [...users].map(podsOf), to, ports: [{ port, protocol: 'TCP' }] });
+  }
+  return allowed;
+}
+
+/** The proxy URL each workload of the stack sends through, by `<kind>/<name>`; only those that have one. */
+function proxiesOf(objects: readonly K8sObject[]): Record<string, { url: string; noProxy: string[] }> {
+  const found: Record<string, { url: string; noProxy: string[] }> = {};
+  for (const workload of workloads(objects)) {
+    for (const container of podSpecOf(workload).containers) {
+      const env = Object.fromEntries((container.env ?? []).filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value as string]));
+      if (env.HTTPS_PROXY !== undefined) {
+        expect([workload.metadata.name, env.HTTP_PROXY]).toEqual([workload.metadata.name, env.HTTPS_PROXY]);
+        found[`${workload.kind}/${workload.metadata.name}`] = { url: env.HTTPS_PROXY, noProxy: (env.NO_PROXY ?? '').split(',') };
+      }
+    }
+  }
+  return found;
+}
+
+describe.each(ENVIRONMENTS_AND_VARIANTS.map(env => ({ env, name: env.name })))('egress ($name)', ({ env }) => {
+  const { stack, charts } = synthStack(env);
+  const objects = Object.values(charts).flat();
+  const allowed = expectedEgress(env, Object.keys(stack.namespaces));
+
+  test('each named dependency is reachable from exactly the pods that use it, DNS from every namespace, and nothing else leaves the cluster', () => {
+    expect(allowed.length).toBeGreaterThan(1);
+    expect(egressViolations(objects, allowed)).toEqual([]);
+  });
+
+  test('exactly the users of a dependency reached via a proxy send through it, with the cluster kept off it', () => {
+    const expected: Record<string, { url: string }> = {};
+    for (const name of EXTERNAL_DEPENDENCY_NAMES) {
+      const spec = env.egress.dependencies[name];
+      if (spec === undefined || !isProxied(spec)) continue;
+      for (const user of EXTERNAL_DEPENDENCIES[name].users) expected[`StatefulSet/${podsOf(user).labels['app.kubernetes.io/name']}`] = { url: env.egress.proxies![spec.via].url };
+    }
+    const found = proxiesOf(objects);
+    expect(Object.fromEntries(Object.entries(found).map(([w, p]) => [w, { url: p.url }]))).toEqual(expected);
+    for (const { noProxy } of Object.values(found)) {
+      expect(noProxy).toEqual(expect.arrayContaining(['localhost', '.svc', '.cluster.local', ...(env.egress.clusterCidrs ?? [])]));
+    }
+  });
+
+  test('the objects of the variant are valid Kubernetes objects (several peers in a rule, annotations, proxy variables)', () => {
+    expect(objects.flatMap(o => schemaErrors(o).map(e => `${o.kind}/${o.metadata.name}: ${e}`))).toEqual([]);
+  });
+
+  test('no workload mounts the API-server token for its object storage identity', () => {
+    for (const name of ['loki', 'tempo']) {
+      expect(find(charts.observability, 'StatefulSet', name).spec.template.spec.automountServiceAccountToken).toBe(false);
+      expect(find(charts.observability, 'ServiceAccount', name).automountServiceAccountToken).toBe(false);
+    }
+  });
+});
+
+describe('the egress check can fail', () => {
+  const objects = Object.values(synthStack(prod).charts).flat();
+  const allowed = expectedEgress(prod, Object.keys(synthStack(prod).stack.namespaces));
+  const changed = (change: (objects: K8sObject[]) => void): K8sObject[] => {
+    const copy = structuredClone(objects);
+    change(copy);
+    return copy;
+  };
+
+  test('a dependency\'s rule removed: Grafana without egress to its database is reported', () => {
+    const without = changed(all => all.splice(all.indexOf(find(all, 'NetworkPolicy', 'grafana-to-database-egress')), 1));
+    expect(egressViolations(without, allowed)).toEqual([
+      'grafanaDatabase of prod: no egress from observability/app.kubernetes.io/name=grafana to {"ipBlock":{"cidr":"10.0.128.0/27"}} on 5432/TCP',
+    ]);
+  });
+
+  test('a rule to an address nobody named, and a rule to anywhere, are reported', () => {
+    const stray = changed(all => {
+      find(all, 'NetworkPolicy', 'prometheus-to-kube-api-egress').spec.egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] });
+      delete find(all, 'NetworkPolicy', 'promtail-to-kube-api-egress').spec.egress[0].to;
+    });
+    expect(egressViolations(stray, allowed)).toEqual([
+      'NetworkPolicy observability/prometheus-to-kube-api-egress: egress to 0.0.0.0/0, which is no named dependency\'s',
+      'NetworkPolicy observability/promtail-to-kube-api-egress: egress to anywhere on 443',
+      'kubernetesApi of prod: no egress from observability/app.kubernetes.io/name=promtail to {"ipBlock":{"cidr":"10.0.255.0/28"}} on 443/TCP',
+    ]);
+  });
+
+  test('a dependency reached on other ports than it names is reported', () => {
+    const otherPort = changed(all => { find(all, 'NetworkPolicy', 'grafana-to-database-egress').spec.egress[0].ports = [{ port: 5433, protocol: 'TCP' }]; });
+    expect(egressViolations(otherPort, allowed)).toEqual([
+      'NetworkPolicy observability/grafana-to-database-egress: egress to {"ipBlock":{"cidr":"10.0.128.0/27"}} with other peers or ports than grafanaDatabase of prod names',
+      'grafanaDatabase of prod: no egress from observability/app.kubernetes.io/name=grafana to {"ipBlock":{"cidr":"10.0.128.0/27"}} on 5432/TCP',
+    ]);
+  });
+
+  test('a component that does not use a dependency but reaches it is reported', () => {
+    const extra = changed(all => {
+      const grafana = find(all, 'NetworkPolicy', 'grafana-to-database-egress');
+      all.push({ ...structuredClone(grafana), metadata: { ...grafana.metadata, name: 'prometheus-to-database-egress' },
+        spec: { ...grafana.spec, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } } });
+    });
+    expect(egressViolations(extra, allowed)).toEqual([
+      'NetworkPolicy observability/prometheus-to-database-egress: egress from observability/app.kubernetes.io/name=prometheus to '
+      + '{"ipBlock":{"cidr":"10.0.128.0/27"}}, which only grafanaDatabase of prod allows, and only from observability/app.kubernetes.io/name=grafana',
+    ]);
+  });
+});
+
+describe('prod as rendered', () => {
+  const { charts } = synthStack(prod);
+  const objects = Object.values(charts).flat();
+
+  test('Grafana reaches its database: egress to the database\'s addresses on 5432', () => {
+    expect(find(charts.observability, 'NetworkPolicy', 'grafana-to-database-egress').spec).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'grafana' } },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '10.0.128.0/27' } }], ports: [{ port: 5432, protocol: 'TCP' }] }],
+    });
+  });
+
+  test('nothing anywhere is open to 0.0.0.0/0', () => {
+    expect(objects.length).toBeGreaterThan(50);
+    expect(JSON.stringify(objects)).not.toContain('0.0.0.0/0');
+    // and the check above does find it where it is
+    expect(JSON.stringify(Object.values(synthStack(ENVIRONMENTS.local).charts).flat())).toContain('0.0.0.0/0');
+  });
+});

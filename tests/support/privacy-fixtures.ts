@@ -1,0 +1,79 @@
+/**
+ * Secrets a client can put into a request, shared by the tests of the services' redaction (tests/apps) and of the
+ * Collector's (tests/constructs/otel-collector.test.ts), so that both rule sets are held to the same strings.
+ */
+export const SECRETS = {
+  /** `?access_token=` value. */
+  accessToken: 'at-7Qx9Zr2Lm4Kp8Vw1',
+  /** `Authorization: Bearer` value. */
+  bearerToken: 'bt-Hn3Yd6Fs0Jc5Tg2E',
+  /** An e-mail address in the query. */
+  email: 'jane.doe@example.com',
+  /** An e-mail address in the user agent (crawlers put a contact there). */
+  userAgentEmail: 'crawler-ops@example.org',
+  /** A Luhn-valid test card number as people type it. */
+  cardSpaced: '4111 1111 1111 1111',
+  /** The same without separators. */
+  cardPlain: '4111111111111111',
+  /** Another Luhn-valid test card number, with hyphens. */
+  cardDashed: '5555-5555-5555-4444',
+  /** A JSON Web Token (`{"alg":"HS256","typ":"JWT"}`, `{"sub":"jane"}`, a signature), under a name that is not secret. */
+  jwt: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqYW5lIn0.c2lnLTlmM2ItcHJpdmFjeS1maXh0dXJl',
+  /** `Cookie: sessionid=` value. */
+  cookieSession: 'cs-Pv2Ld8Wq5Xn0',
+  /** `?PHPSESSID=` value. */
+  phpSession: 'php-Mz4Rb7Kt1Yc9',
+  /** A value in the client's W3C `baggage` header. */
+  baggageUser: 'bg-user-48213',
+} as const;
+
+/** A secret's name. */
+export type SecretName = keyof typeof SECRETS;
+
+/** The spellings in which a secret could show up: as sent, URL-encoded (`%20`, `%40`, `+`), and digits only. */
+export function spellings(secret: string): string[] {
+  const forms = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ x: secret }).toString().slice(2)]);
+  const digits = secret.replace(/\D/g, '');
+  if (/^[\d -]+$/.test(secret)) forms.add(digits);
+  // a JWT's signature alone is enough to replay it
+  if (secret.startsWith('eyJ')) forms.add(secret.split('.')[2]);
+  return [...forms];
+}
+
+/** The secrets (by name) of which some spelling occurs in `text`. */
+export function leakedIn(text: string, secrets: Readonly<Record<string, string>> = SECRETS): string[] {
+  return Object.entries(secrets).filter(([, secret]) => spellings(secret).some(form => text.includes(form))).map(([name]) => name);
+}
+
+/** A Luhn-invalid 16-digit number: a long id, not a card. */
+export const NOT_A_CARD = '4111111111111112';
+
+/**
+ * The query of the fixture request: two IATA codes the gateway reads, then secrets under credential names
+ * (`access_token`, `PHPSESSID`) and under plain ones (`contact`, `card*`, `ref`), percent-encoded as a browser would.
+ */
+export const FIXTURE_QUERY = [
+  'dep=ICN', 'arr=GMP',
+  `access_token=${SECRETS.accessToken}`,
+  `contact=${encodeURIComponent(SECRETS.email)}`,
+  `card=${encodeURIComponent(SECRETS.cardSpaced)}`,
+  `card2=${SECRETS.cardPlain}`,
+  `card3=${SECRETS.cardDashed}`,
+  `ref=${SECRETS.jwt}`,
+  `PHPSESSID=${SECRETS.phpSession}`,
+  `order=${NOT_A_CARD}`,
+].join('&');
+
+/** {@link FIXTURE_QUERY} as the services' rules leave it: names and plain values kept, secrets replaced. */
+export const FIXTURE_QUERY_REDACTED = [
+  'dep=ICN', 'arr=GMP', 'access_token=[redacted]', 'contact=[email]', 'card=[card]', 'card2=[card]', 'card3=[card]',
+  'ref=[redacted]', 'PHPSESSID=[redacted]', `order=${NOT_A_CARD}`,
+].join('&');
+
+/** The request headers of the fixture, every one carrying a secret. */
+export const FIXTURE_HEADERS: Readonly<Record<string, string>> = {
+  authorization: `Bearer ${SECRETS.bearerToken}`,
+  cookie: `sessionid=${SECRETS.cookieSession}; theme=dark`,
+  'user-agent': `fixture-crawler/1.0 (+mailto:${SECRETS.userAgentEmail})`,
+  baggage: `user.id=${SECRETS.baggageUser},tenant=acme`,
+};
