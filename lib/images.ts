@@ -17,4 +17,6 @@ export const IMAGES = {
   tempo: 'docker.io/grafana/tempo:3.0.3',
   /** OpenTelemetry Collector, contrib distribution (k8s_attributes, prometheus_remote_write). */
   collector: 'docker.io/otel/opentelemetry-collector-contrib:0.159.0',
+  /** kube-state-metrics v2.20.x (client-go v0.36): Deployment, pod and custom-resource-state metrics. */
+  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0',
 } as const;

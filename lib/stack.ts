@@ -11,6 +11,8 @@ import { serviceDashboards } from './dashboards';
 import { settingsOf } from './rollout/settings';
 import { Rollouts } from './rollout/store';
 import { Services, serviceNamespaces } from './services/catalog';
+import { sloAlertingRules } from './slo/alerting-rules';
+import { pipelineAlertingRules } from './slo/pipeline-alerts';
 import { sloRecordingRules } from './slo/recording-rules';
 
 /** What one environment is rendered from. */
@@ -38,9 +40,9 @@ const CHARTS = ['observability', 'argocd', 'bootstrap'];
 export function defineStack(app: App, input: StackInput): Stack {
   const { env, services, rollouts } = input;
   checkNamespaces(env, services);
-  const observability = new ObservabilityChart(app, 'observability', { env });
-  const { collector, prometheus } = observability;
   const names = serviceNamespaces(services);
+  const observability = new ObservabilityChart(app, 'observability', { env, serviceNamespaces: names });
+  const { collector, prometheus } = observability;
   const namespaces: Record<string, ServicesChart> = {};
   for (const namespace of names) {
     namespaces[namespace] = new ServicesChart(app, namespace, { env, namespace, services, rollouts, otlpEndpoint: collector.otlpGrpcUrl });
@@ -70,6 +72,9 @@ export function defineStack(app: App, input: StackInput): Stack {
   // scraped through Istio's merged metrics: STRICT mTLS refuses a plaintext scrape of the services' own port
   if (names.length > 0) prometheus.addScrapeConfig(annotatedPodsScrapeConfig('services', names));
   for (const group of sloRecordingRules(services)) prometheus.addRuleGroup(group);
+  // each environment's effective SLO: the same settings the gate and the dashboards use
+  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) prometheus.addRuleGroup(group);
+  prometheus.addRuleGroup(pipelineAlertingRules());
   const dashboards = serviceDashboards(services, name => {
     const state = rollouts[name];
     const { slo, analysis } = settingsOf(state, services[name]);

@@ -1,5 +1,9 @@
 import { ENVIRONMENTS } from '../lib/config/environments';
+import { Loki } from '../lib/constructs/loki';
+import { Tempo } from '../lib/constructs/tempo';
+import { testChart } from './support/chart';
 import { keyPaths, unknownKeys } from './support/config-keys';
+import { AZURE_WI, GCS_GKE, S3_IRSA } from './support/fixtures';
 import { synthStack } from './support/manifest';
 
 /**
@@ -11,7 +15,8 @@ import { synthStack } from './support/manifest';
 const KNOWN = {
   loki: [
     'analytics.reporting_enabled', 'auth_enabled', 'common.compactor_address', 'common.path_prefix', 'common.replication_factor',
-    'common.ring.kvstore.store', 'common.storage.filesystem.chunks_directory', 'common.storage.filesystem.rules_directory',
+    'common.ring.kvstore.store', 'common.storage.azure.account_name', 'common.storage.azure.container_name', 'common.storage.azure.use_federated_token',
+    'common.storage.filesystem.chunks_directory', 'common.storage.filesystem.rules_directory', 'common.storage.gcs.bucket_name',
     'common.storage.s3.access_key_id', 'common.storage.s3.bucketnames', 'common.storage.s3.endpoint', 'common.storage.s3.insecure',
     'common.storage.s3.region', 'common.storage.s3.s3forcepathstyle', 'common.storage.s3.secret_access_key', 'compactor.compaction_interval',
     'compactor.delete_request_store', 'compactor.retention_delete_delay', 'compactor.retention_enabled', 'compactor.working_directory',
@@ -39,7 +44,8 @@ const KNOWN = {
     'memory.automemlimit_enabled', 'metrics_generator.registry.external_labels.*', 'metrics_generator.storage.path',
     'metrics_generator.storage.remote_write[].send_exemplars', 'metrics_generator.storage.remote_write[].url',
     'overrides.defaults.compaction.block_retention', 'overrides.defaults.metrics_generator.processors', 'server.grpc_listen_port',
-    'server.http_listen_port', 'server.log_format', 'server.log_level', 'storage.trace.backend', 'storage.trace.local.path',
+    'server.http_listen_port', 'server.log_format', 'server.log_level', 'storage.trace.azure.container_name', 'storage.trace.azure.storage_account_name',
+    'storage.trace.azure.use_federated_token', 'storage.trace.backend', 'storage.trace.gcs.bucket_name', 'storage.trace.local.path',
     'storage.trace.s3.access_key', 'storage.trace.s3.bucket', 'storage.trace.s3.endpoint', 'storage.trace.s3.forcepathstyle',
     'storage.trace.s3.insecure', 'storage.trace.s3.region', 'storage.trace.s3.secret_key', 'storage.trace.wal.path',
     'stream_over_http_enabled', 'usage_report.reporting_enabled',
@@ -75,6 +81,20 @@ describe.each(Object.values(ENVIRONMENTS))('rendered config keys exist in the pi
   ] as const)('%s', (_name, config, known) => {
     expect(keyPaths(config).length).toBeGreaterThan(10);
     expect(unknownKeys(config, known)).toEqual([]);
+  });
+});
+
+// the shipped environments use S3 or none: the other backends are rendered here (keys from Loki's and Tempo's
+// configuration references, `gcs_storage_config` and `azure_storage_config`, and the hosted-storage pages of Tempo)
+describe.each([['S3 with IRSA', S3_IRSA], ['GCS', GCS_GKE], ['Azure', AZURE_WI]] as const)('rendered config keys on %s exist in the pinned releases', (_kind, objectStorage) => {
+  test('Loki 3.7', () => {
+    const loki = new Loki(testChart(), 'Loki', { objectStorage, replicas: 3 });
+    expect(unknownKeys(loki.config, KNOWN.loki)).toEqual([]);
+  });
+
+  test('Tempo 3.0.3', () => {
+    const tempo = new Tempo(testChart(), 'Tempo', { objectStorage });
+    expect(unknownKeys(tempo.config, KNOWN.tempo)).toEqual([]);
   });
 });
 

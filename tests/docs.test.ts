@@ -32,13 +32,13 @@ describe('documentation', () => {
   });
 
   test('the image table lists exactly the images the manifests pin', () => {
-    const rows = tableAfter(README, '### Images').filter(row => /^(docker|quay)\.io\//.test(row[1]));
+    const rows = tableAfter(README, '### Images').filter(row => /^(docker\.io|quay\.io|registry\.k8s\.io)\//.test(row[1]));
     expect(rows.map(row => row[1]).sort()).toEqual(Object.values(IMAGES).sort());
   });
 
   test('every registry image named anywhere in the docs is a pinned one', () => {
     for (const file of DOCS) {
-      for (const [image] of read(file).matchAll(/\b(docker\.io|quay\.io)\/[\w./-]+:[\w.-]+/g)) {
+      for (const [image] of read(file).matchAll(/\b(docker\.io|quay\.io|registry\.k8s\.io)\/[\w./-]+:[\w.-]+/g)) {
         expect([file, Object.values(IMAGES)]).toEqual([file, expect.arrayContaining([image])]);
       }
     }

@@ -2,13 +2,13 @@
 // external dependency the environment names is reachable from exactly the pods that use it (EXTERNAL_DEPENDENCIES),
 // on its ports or through its proxy; DNS from every namespace; nothing else goes to an address outside the cluster.
 import {
-  EKS_POD_IDENTITY_AGENT, EXTERNAL_DEPENDENCIES, EXTERNAL_DEPENDENCY_NAMES, EgressSettings, ExternalDependency, NODE_LOCAL_DNS,
+  EKS_POD_IDENTITY_AGENT, EXTERNAL_DEPENDENCIES, GKE_METADATA_SERVER, EXTERNAL_DEPENDENCY_NAMES, EgressSettings, ExternalDependency, NODE_LOCAL_DNS,
   ObservabilityComponent, isInClusterProxy, isProxied, proxyUrlPort,
 } from '../lib/config/egress';
 import { EnvironmentConfig, validateEnvironment } from '../lib/config/environment';
 import { ENVIRONMENTS } from '../lib/config/environments';
 import { OBSERVABILITY_NAMESPACE } from '../lib/charts/namespaces';
-import { S3_IRSA } from './support/fixtures';
+import { AZURE_WI, GCS_GKE, S3_IRSA } from './support/fixtures';
 import { ALL_ENVIRONMENTS, K8sObject, find, podSpecOf, synthStack, workloads } from './support/manifest';
 import { AllowedEgress, PodSelection, egressViolations } from './support/policy';
 import { schemaErrors } from './support/schema';
@@ -34,7 +34,12 @@ const POD_IDENTITY = withEgress(prod, 'pod-identity', {
   },
 }, { objectStorage: { ...S3_IRSA, credentials: { kind: 'workloadIdentity', provider: 'eks-pod-identity' } } });
 
-const ENVIRONMENTS_AND_VARIANTS = [...ALL_ENVIRONMENTS, VIA_IN_CLUSTER_PROXY, IRSA, POD_IDENTITY];
+/** prod on GCS with GKE Workload Identity: the bucket through the corporate proxy, the metadata server on the node. */
+const GKE = withEgress(prod, 'gke', { dependencies: { ...prod.egress.dependencies, objectStorageIdentity: GKE_METADATA_SERVER } }, { objectStorage: GCS_GKE });
+/** prod on Azure Blob Storage with Azure Workload Identity: the account and Entra ID through the corporate proxy. */
+const AZURE = withEgress(prod, 'azure', { dependencies: { ...prod.egress.dependencies, objectStorageIdentity: { via: 'corporate' } } }, { objectStorage: AZURE_WI });
+
+const ENVIRONMENTS_AND_VARIANTS = [...ALL_ENVIRONMENTS, VIA_IN_CLUSTER_PROXY, IRSA, POD_IDENTITY, GKE, AZURE];
 
 /** The pods of a component, as its policies select them. */
 function podsOf(component: ObservabilityComponent): PodSelection {
@@ -134,6 +139,26 @@ describe.each(ENVIRONMENTS_AND_VARIANTS.map(env => ({ env, name: env.name })))('
       expect(find(charts.observability, 'StatefulSet', name).spec.template.spec.automountServiceAccountToken).toBe(false);
       expect(find(charts.observability, 'ServiceAccount', name).automountServiceAccountToken).toBe(false);
     }
+  });
+});
+
+describe('workload identity on GKE and Azure as rendered', () => {
+  const noProxyOf = (env: EnvironmentConfig, name: string): string[] => {
+    const container = find(synthStack(env).charts.observability, 'StatefulSet', name).spec.template.spec.containers[0];
+    return String(container.env.find((e: any) => e.name === 'NO_PROXY').value).split(',');
+  };
+
+  test('GKE: Loki and Tempo reach the metadata server directly on 169.254.169.254:80, and NO_PROXY names it', () => {
+    const { charts } = synthStack(GKE);
+    expect(find(charts.observability, 'NetworkPolicy', 'loki-to-object-storage-identity-egress').spec.egress)
+      .toEqual([{ to: [{ ipBlock: { cidr: '169.254.169.254/32' } }], ports: [{ port: 80, protocol: 'TCP' }] }]);
+    for (const name of ['loki', 'tempo']) expect(noProxyOf(GKE, name)).toEqual(expect.arrayContaining(['169.254.169.254', '169.254.169.254/32']));
+  });
+
+  test('Azure: Entra ID and the account through the proxy, no rule of their own, the metadata address not exempted', () => {
+    const { charts } = synthStack(AZURE);
+    expect(charts.observability.filter(o => o.kind === 'NetworkPolicy' && o.metadata.name.includes('object-storage'))).toEqual([]);
+    expect(noProxyOf(AZURE, 'loki')).not.toContain('169.254.169.254');
   });
 });
 

@@ -4,6 +4,8 @@ import { ObservabilityComponent } from '../config/egress';
 import { EgressPlan, dnsPeer, planEgress } from '../config/egress-plan';
 import { EnvironmentConfig } from '../config/environment';
 import { Grafana } from '../constructs/grafana';
+import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
+import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
 import { NetworkPolicies, pods } from '../constructs/network-policies';
@@ -20,11 +22,22 @@ import { StackChart } from './stack-chart';
 /** Properties of {@link ObservabilityChart}. */
 export interface ObservabilityChartProps {
   readonly env: EnvironmentConfig;
+  /**
+   * The services' namespaces: kube-state-metrics exports their Deployments, pods and VirtualServices only.
+   * @default - kube-state-metrics exports every namespace's
+   */
+  readonly serviceNamespaces?: readonly string[];
+  /**
+   * istiod's pods, scraped on 15014 (istioctl's install is the default).
+   * @default ISTIOD
+   */
+  readonly istiod?: WorkloadPeer;
 }
 
 /**
- * The `observability` namespace: Prometheus, Grafana, Loki, Promtail, Tempo and the OpenTelemetry Collector, wired to
- * each other by reference, behind a default-deny network policy with one allow per flow.
+ * The `observability` namespace: Prometheus, Grafana, Loki, Promtail, Tempo, the OpenTelemetry Collector and
+ * kube-state-metrics, wired to each other by reference, behind a default-deny network policy with one allow per flow.
+ * Prometheus also scrapes istiod and the ingress gateway in Istio's namespace.
  */
 export class ObservabilityChart extends StackChart {
   public readonly prometheus: Prometheus;
@@ -33,6 +46,8 @@ export class ObservabilityChart extends StackChart {
   public readonly promtail: Promtail;
   public readonly tempo: Tempo;
   public readonly collector: OtelCollector;
+  /** What the cluster runs (Deployments, pod images, VirtualService weights), for the release queries. */
+  public readonly kubeStateMetrics: KubeStateMetrics;
   /** The namespace's network policies; the flows to and from the services' namespaces are allowed by {@link defineStack}. */
   public readonly network: NetworkPolicies;
   /** What the environment's egress section asks of this namespace: the grants to outside the cluster and the proxies. */
@@ -103,6 +118,14 @@ export class ObservabilityChart extends StackChart {
     for (const component of [this.grafana, this.loki, this.promtail, this.tempo, this.collector]) {
       this.prometheus.scrape(component.metricsTarget);
     }
+    this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', {
+      ...(props.serviceNamespaces ? { namespaces: props.serviceNamespaces } : {}),
+    });
+    // its series name the objects' namespace and pod: its own job honours them instead of adding the target's
+    this.prometheus.addScrapeConfig(this.kubeStateMetrics.scrapeConfig);
+    // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
+    this.prometheus.addScrapeConfig(istiodScrapeConfig(props.istiod ?? ISTIOD));
+    this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));
 
     // only the components that take proxy settings may be given one
     const unproxied = (Object.keys(proxies) as ObservabilityComponent[]).filter(c => c !== 'loki' && c !== 'tempo');
@@ -121,11 +144,11 @@ export class ObservabilityChart extends StackChart {
     });
 
     this.network = new NetworkPolicies(this, 'NetworkPolicies');
-    this.allowFlows(env);
+    this.allowFlows(env, props.istiod ?? ISTIOD);
   }
 
-  private allowFlows(env: EnvironmentConfig): void {
-    const { prometheus, grafana, loki, promtail, tempo, collector, network } = this;
+  private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer): void {
+    const { prometheus, grafana, loki, promtail, tempo, collector, kubeStateMetrics, network } = this;
     const port = (p: { port: number }) => [{ port: p.port }];
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
     network.allow({ name: 'promtail-to-loki', from: pods(promtail.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
@@ -139,14 +162,18 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: 'users-to-grafana', from: { kind: 'anywhere' }, to: pods(grafana.peer), ports: port(grafana.ports.http) });
     const scraped = [
       [grafana, grafana.ports.http], [loki, loki.ports.http], [promtail, promtail.ports.http], [tempo, tempo.ports.http],
-      [collector, collector.ports.metrics],
+      [collector, collector.ports.metrics], [kubeStateMetrics, kubeStateMetrics.ports.metrics],
     ] as const;
     for (const [component, p] of scraped) {
       network.allow({ name: `prometheus-to-${component.name}`, from: pods(prometheus.peer), to: pods(component.peer), ports: port(p) });
     }
+    // Istio's namespace is not ours: only the egress half is rendered here (istio-system has no default deny of ours)
+    const gateway = { name: 'ingress-gateway', ...env.apps.ingressGateway };
+    network.allow({ name: 'prometheus-to-istiod', from: pods(prometheus.peer), to: pods(istiod), ports: port(ISTIOD_METRICS_PORT) });
+    network.allow({ name: 'prometheus-to-ingress-gateway', from: pods(prometheus.peer), to: pods(gateway), ports: port(GATEWAY_METRICS) });
     // the only traffic that leaves the cluster: each component to the dependencies it uses, or to their proxy
     const components: Readonly<Record<ObservabilityComponent, { readonly name: string; readonly peer: WorkloadPeer }>> = {
-      prometheus, grafana, loki, promtail, tempo, collector,
+      prometheus, grafana, loki, promtail, tempo, collector, 'kube-state-metrics': kubeStateMetrics,
     };
     for (const grant of this.egress.grants) {
       const component = components[grant.component];

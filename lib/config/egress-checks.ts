@@ -1,5 +1,5 @@
 import { FlowPort } from '../constructs/network-policies';
-import { ObjectStorage } from '../constructs/types';
+import { ObjectStorage, objectStorageKind } from '../constructs/types';
 import { show } from '../errors';
 import { Checks } from './checks';
 import {
@@ -108,13 +108,31 @@ export function checkEgress(c: Checks, env: DependencyContext & { readonly egres
   const storageEgress = dependencies.objectStorage;
   if (storage && storageEgress && !isProxied(storageEgress) && Array.isArray(storageEgress.ports)) {
     const port = objectStoragePort(storage);
+    const where = objectStorageKind(storage) === 's3' ? `'objectStorage.endpoint' ${show(objectStorageEndpoint(storage))}` : show(objectStorageEndpoint(storage));
     c.expect(storageEgress.ports.some(p => p.port === port && (p.protocol ?? 'TCP') === 'TCP'), 'egress.dependencies.objectStorage.ports',
-      storageEgress.ports, `to include ${port}/TCP, the port of 'objectStorage.endpoint' ${show(storage.endpoint)}`);
+      storageEgress.ports, `to include ${port}/TCP, the port of ${where}`);
   }
 }
 
-/** The port of the object storage endpoint (`host[:port]`): the one it names, else 80 for plain HTTP and 443 for HTTPS. */
+/**
+ * The `host[:port]` Loki and Tempo reach the object storage at: the S3 endpoint, Google Cloud Storage's JSON API
+ * (`storage.googleapis.com`), or the Azure storage account's blob endpoint (`<account>.blob.core.windows.net`, the
+ * default endpoint suffix of both clients).
+ */
+export function objectStorageEndpoint(storage: ObjectStorage): string {
+  switch (storage.kind) {
+    case 'gcs':
+      return 'storage.googleapis.com';
+    case 'azure':
+      return `${storage.accountName}.blob.core.windows.net`;
+    default:
+      return storage.endpoint;
+  }
+}
+
+/** The port of the object storage endpoint (`host[:port]`): the one it names, else 80 for plain HTTP and 443 for HTTPS (always, off S3). */
 export function objectStoragePort(storage: ObjectStorage): number {
+  if (storage.kind === 'gcs' || storage.kind === 'azure') return 443;
   const named = /:(\d+)$/.exec(storage.endpoint)?.[1];
   if (named !== undefined) return Number(named);
   return storage.insecure ? 80 : 443;

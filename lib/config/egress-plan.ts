@@ -31,7 +31,8 @@ const IN_CLUSTER_NAMES = ['localhost', '127.0.0.1', '.svc', '.cluster.local'] as
 /**
  * The egress grants and proxy settings an environment implies: for each dependency in use and each of its users,
  * egress to the dependency's CIDR blocks and ports, or (reached `via` a proxy) to the proxy, plus `NO_PROXY` of the
- * in-cluster names, the cluster's CIDRs and the component's direct dependencies. The environment must be valid.
+ * in-cluster names, the cluster's CIDRs and the component's direct dependencies (their CIDR blocks and the hosts their
+ * clients dial, such as the GKE metadata server). The environment must be valid.
  */
 export function planEgress(env: DependencyContext & { readonly egress: EgressSettings }): EgressPlan {
   const { egress } = env;
@@ -49,7 +50,7 @@ export function planEgress(env: DependencyContext & { readonly egress: EgressSet
         viaProxy.set(component, entry);
       } else {
         grants.push({ component, flow: dependency.flow, dependencies: [name], to: cidrs(spec.cidrs), ports: spec.ports });
-        direct.set(component, [...(direct.get(component) ?? []), ...spec.cidrs]);
+        direct.set(component, [...(direct.get(component) ?? []), ...spec.cidrs, ...(dependency.noProxy?.(env) ?? [])]);
       }
     }
   }

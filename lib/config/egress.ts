@@ -102,8 +102,22 @@ export const NODE_LOCAL_DNS: ClusterDns = nodeLocalDns();
  */
 export const EKS_POD_IDENTITY_AGENT: DirectEgress = { cidrs: ['169.254.170.23/32'], ports: [{ port: 80 }] };
 
+/**
+ * The GKE metadata server as pods reach it on GKE Dataplane V2: the link-local 169.254.169.254, port 80, which the node's
+ * gke-metadata-server answers for the pod's Kubernetes ServiceAccount (`objectStorageIdentity` with `gke`). Clusters
+ * whose network policies are enforced by Calico (Dataplane V1) see the address after the node rewrote it,
+ * 169.254.169.252:988 on GKE 1.21 and later: give `{ cidrs: ['169.254.169.252/32'], ports: [{ port: 988 }] }` there
+ * (as public GKE network policies do, e.g. gke-labs/kube-agents#676; Google's page was not at hand to confirm it).
+ *
+ * @see https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity
+ */
+export const GKE_METADATA_SERVER: DirectEgress = { cidrs: ['169.254.169.254/32'], ports: [{ port: 80 }] };
+
+/** The address of the GKE metadata server: Application Default Credentials ask 169.254.169.254 (or metadata.google.internal). */
+const GKE_METADATA_HOSTS = ['169.254.169.254', 'metadata.google.internal'] as const;
+
 /** The components of the observability namespace a dependency may be used by. */
-export type ObservabilityComponent = 'prometheus' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector';
+export type ObservabilityComponent = 'prometheus' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector' | 'kube-state-metrics';
 
 /** What the dependency table reads of an environment to decide whether a dependency is used. */
 export interface DependencyContext {
@@ -123,6 +137,12 @@ export interface ExternalDependency {
   usedBecause(env: DependencyContext): string | undefined;
   /** Why it cannot be reached `via` an HTTP proxy, or undefined when its clients honour `HTTPS_PROXY`. */
   proxyRefused(env: DependencyContext): string | undefined;
+  /**
+   * Hosts its clients dial that `NO_PROXY` must name, beyond its CIDR blocks, when it is reached directly and the
+   * component has a proxy for other dependencies.
+   * @default - its CIDR blocks only
+   */
+  noProxy?(env: DependencyContext): readonly string[];
 }
 
 /**
@@ -134,7 +154,7 @@ export const EXTERNAL_DEPENDENCIES = {
   kubernetesApi: {
     description: 'the Kubernetes API server',
     flow: 'kube-api',
-    users: ['prometheus', 'promtail', 'collector'],
+    users: ['prometheus', 'promtail', 'collector', 'kube-state-metrics'],
     usedBecause: () => 'Prometheus, Promtail and the Collector discover targets and pod metadata through it',
     // the policy sees the control plane's addresses after the `kubernetes` Service is resolved: a proxy has no part
     proxyRefused: () => 'in-cluster clients reach it through the kubernetes Service, never through an HTTP proxy',
@@ -160,15 +180,28 @@ export const EXTERNAL_DEPENDENCIES = {
     usedBecause: env => {
       const credentials = env.objectStorage?.credentials;
       if (credentials?.kind !== 'workloadIdentity') return undefined;
-      return credentials.provider === 'eks-irsa'
-        ? '\'objectStorage.credentials\' is eks-irsa (STS at sts.<region>.amazonaws.com:443)'
-        : '\'objectStorage.credentials\' is eks-pod-identity (the Pod Identity Agent, EKS_POD_IDENTITY_AGENT)';
+      switch (credentials.provider) {
+        case 'eks-irsa':
+          return '\'objectStorage.credentials\' is eks-irsa (STS at sts.<region>.amazonaws.com:443)';
+        case 'eks-pod-identity':
+          return '\'objectStorage.credentials\' is eks-pod-identity (the Pod Identity Agent, EKS_POD_IDENTITY_AGENT)';
+        case 'gke':
+          return '\'objectStorage.credentials\' is gke (the GKE metadata server at 169.254.169.254:80, GKE_METADATA_SERVER)';
+        case 'azure':
+          return '\'objectStorage.credentials\' is azure (Microsoft Entra ID at login.microsoftonline.com:443)';
+      }
     },
     proxyRefused: env => {
       const credentials = env.objectStorage?.credentials;
-      return credentials?.kind === 'workloadIdentity' && credentials.provider === 'eks-pod-identity'
-        ? 'the Pod Identity Agent listens on each node\'s link-local 169.254.170.23, which no proxy reaches'
-        : undefined;
+      if (credentials?.kind !== 'workloadIdentity') return undefined;
+      if (credentials.provider === 'eks-pod-identity') return 'the Pod Identity Agent listens on each node\'s link-local 169.254.170.23, which no proxy reaches';
+      // the metadata client of Application Default Credentials (cloud.google.com/go/compute/metadata) dials directly
+      if (credentials.provider === 'gke') return 'the GKE metadata server answers on each node\'s link-local 169.254.169.254, which no proxy reaches';
+      return undefined;
+    },
+    noProxy: env => {
+      const credentials = env.objectStorage?.credentials;
+      return credentials?.kind === 'workloadIdentity' && credentials.provider === 'gke' ? GKE_METADATA_HOSTS : [];
     },
   },
 } as const satisfies Record<string, ExternalDependency>;

@@ -1,9 +1,12 @@
 import { Duration, Size } from 'cdk8s';
-import { ContainerResources, ObjectStorage, ObjectStorageCredentials, SecretKeyRef } from '../constructs/types';
+import {
+  AzureWorkloadIdentity, ContainerResources, GkeWorkloadIdentity, ObjectStorage, ObjectStorageBuckets, ObjectStorageCredentials, S3Credentials,
+  S3ObjectStorage, SecretKeyRef, WorkloadIdentityCredentials,
+} from '../constructs/types';
 import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
 import { EgressSettings } from './egress';
-import { checkEgress, checkLabelMap } from './egress-checks';
+import { checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
 
 /** The name of an environment: its key in `ENVIRONMENTS`, a directory under `dist/` and `rollout/`. */
 export type EnvironmentName = string;
@@ -107,7 +110,10 @@ export interface EnvironmentConfig {
   readonly clusterName: string;
   /** StorageClass for every PersistentVolumeClaim; unset uses the cluster's default class. */
   readonly storageClassName?: string;
-  /** Object storage for Loki and Tempo; unset keeps their data on a PersistentVolume (single replica). */
+  /**
+   * Object storage for Loki and Tempo: S3-compatible (`kind` `s3`, the default), Google Cloud Storage (`gcs`) or Azure
+   * Blob Storage (`azure`). Unset keeps their data on a PersistentVolume (single replica).
+   */
   readonly objectStorage?: ObjectStorage;
   readonly prometheus: PrometheusSettings;
   readonly grafana: GrafanaSettings;
@@ -185,7 +191,8 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
 }
 
 /**
- * Checks what no single environment can: every object-storage bucket belongs to one component of one environment.
+ * Checks what no single environment can: every object-storage bucket (Azure: container of an account) belongs to one
+ * component of one environment.
  * Loki's and Tempo's compactors apply their own environment's retention to everything in their bucket, so a staging
  * that shared prod's bucket would delete prod's logs and traces after staging's retention.
  *
@@ -198,7 +205,7 @@ export function checkDistinctBuckets(envs: readonly EnvironmentConfig[]): void {
     if (!env.objectStorage) continue;
     for (const field of ['lokiBucket', 'tempoBucket'] as const) {
       const bucket = env.objectStorage[field];
-      const key = `${env.objectStorage.endpoint}/${bucket}`;
+      const key = `${objectStorageEndpoint(env.objectStorage)}/${bucket}`;
       const user = `${JSON.stringify(env.name)}'s 'objectStorage.${field}'`;
       const owner = owners.get(key);
       if (owner === undefined) owners.set(key, user);
@@ -211,21 +218,67 @@ export function checkDistinctBuckets(envs: readonly EnvironmentConfig[]): void {
 // the types are checked too: an environment that extends one without object storage (or without a Grafana database)
 // may add it and leave fields out, which the type of an override allows
 function checkObjectStorage(c: Checks, s: ObjectStorage): void {
+  switch (s.kind) {
+    case undefined:
+    case 's3':
+      checkS3Storage(c, s);
+      break;
+    case 'gcs':
+      checkFieldsOf(c, s, 'gcs', [...S3_ONLY_FIELDS, 'accountName']);
+      checkCloudIdentity(c, s.credentials, 'gke', 'Google Cloud Storage');
+      if (s.credentials?.kind === 'workloadIdentity' && s.credentials.provider === 'gke') checkGkeIdentity(c, s.credentials);
+      checkBuckets(c, s, /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name (3 to 63 lower-case letters, digits, "-", "_" and ".")');
+      break;
+    case 'azure':
+      checkFieldsOf(c, s, 'azure', S3_ONLY_FIELDS);
+      c.expect(typeof s.accountName === 'string' && /^[a-z0-9]{3,24}$/.test(s.accountName), 'objectStorage.accountName', s.accountName,
+        'an Azure storage account name (3 to 24 lower-case letters and digits): the account whose containers hold Loki\'s and Tempo\'s data');
+      checkCloudIdentity(c, s.credentials, 'azure', 'Azure Blob Storage');
+      if (s.credentials?.kind === 'workloadIdentity' && s.credentials.provider === 'azure') checkAzureIdentity(c, s.credentials);
+      checkBuckets(c, s, /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
+        'an Azure container name (3 to 63 lower-case letters, digits and single "-", starting and ending with a letter or digit)');
+      break;
+    default:
+      c.oneOf('objectStorage.kind', (s as { readonly kind: unknown }).kind, ['s3', 'gcs', 'azure']);
+  }
+}
+
+/** The fields only an S3 store has. */
+const S3_ONLY_FIELDS = ['endpoint', 'region', 'insecure', 'forcePathStyle'] as const;
+
+/** Fields of another kind of storage must be left out: they would mean nothing to this kind's client. */
+function checkFieldsOf(c: Checks, s: ObjectStorage, kind: string, foreign: readonly string[]): void {
+  for (const field of foreign) {
+    const value = (s as unknown as Record<string, unknown>)[field];
+    c.expect(value === undefined, `objectStorage.${field}`, value, `left out with kind ${show(kind)}, which has no such setting`);
+  }
+}
+
+function checkS3Storage(c: Checks, s: S3ObjectStorage): void {
   c.expect(typeof s.endpoint === 'string' && /^[a-z0-9.-]+(:\d{1,5})?$/i.test(s.endpoint), 'objectStorage.endpoint', s.endpoint,
     'host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP)');
   c.text('objectStorage.region', s.region);
   for (const field of ['insecure', 'forcePathStyle'] as const) c.expect(typeof s[field] === 'boolean', `objectStorage.${field}`, s[field], 'true or false');
+  checkFieldsOf(c, s, 's3', ['accountName']);
   checkCredentials(c, s, s.credentials);
+  checkBuckets(c, s, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-")');
+}
+
+function checkBuckets(c: Checks, s: ObjectStorageBuckets, name: RegExp, allowed: string): void {
   for (const field of ['lokiBucket', 'tempoBucket'] as const) {
-    c.expect(typeof s[field] === 'string' && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s[field]), `objectStorage.${field}`, s[field],
-      'an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-")');
+    c.expect(typeof s[field] === 'string' && name.test(s[field]), `objectStorage.${field}`, s[field], allowed);
   }
 }
 
 /** IRSA's role annotation: the role an EKS webhook makes the pods assume. */
 const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
+/** GKE Workload Identity's annotation: the IAM service account the Kubernetes ServiceAccount impersonates. */
+const GKE_SERVICE_ACCOUNT_ANNOTATION = 'iam.gke.io/gcp-service-account';
+/** Azure Workload Identity's annotation: the client id the webhook injects as AZURE_CLIENT_ID. */
+const AZURE_CLIENT_ID_ANNOTATION = 'azure.workload.identity/client-id';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function checkCredentials(c: Checks, s: ObjectStorage, credentials: ObjectStorageCredentials | undefined): void {
+function checkCredentials(c: Checks, s: S3ObjectStorage, credentials: S3Credentials | undefined): void {
   if (credentials?.kind === 'secret') {
     checkSecretRef(c, 'objectStorage.credentials.accessKeyId', credentials.accessKeyId);
     checkSecretRef(c, 'objectStorage.credentials.secretAccessKey', credentials.secretAccessKey);
@@ -237,8 +290,7 @@ function checkCredentials(c: Checks, s: ObjectStorage, credentials: ObjectStorag
     return;
   }
   c.oneOf('objectStorage.credentials.provider', credentials.provider, ['eks-irsa', 'eks-pod-identity']);
-  checkLabelMap(c, 'objectStorage.credentials.serviceAccountAnnotations', credentials.serviceAccountAnnotations, 'annotation');
-  checkLabelMap(c, 'objectStorage.credentials.podLabels', credentials.podLabels, 'label');
+  checkIdentityMetadata(c, credentials);
   // both providers hand out AWS credentials: an S3-compatible store elsewhere would refuse them
   c.expect(typeof s.endpoint !== 'string' || /(^|\.)amazonaws\.com(\.cn)?(:\d+)?$/.test(s.endpoint), 'objectStorage.endpoint', s.endpoint,
     `an AWS S3 endpoint (*.amazonaws.com) with ${show(credentials.provider)} credentials, which are AWS credentials`);
@@ -247,6 +299,46 @@ function checkCredentials(c: Checks, s: ObjectStorage, credentials: ObjectStorag
     c.expect(typeof role === 'string' && /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(role),
       `objectStorage.credentials.serviceAccountAnnotations.${IRSA_ROLE_ANNOTATION}`, role,
       'an IAM role ARN (arn:aws:iam::<account>:role/<name>): the role IRSA makes Loki and Tempo assume');
+  }
+}
+
+/** GCS and Azure take their cloud's workload identity only: no keys, no other cloud's identity. */
+function checkCloudIdentity(c: Checks, credentials: ObjectStorageCredentials | undefined, provider: 'gke' | 'azure', store: string): void {
+  const shape = provider === 'gke'
+    ? '{ kind: \'workloadIdentity\', provider: \'gke\', serviceAccountAnnotations?, podLabels? }'
+    : '{ kind: \'workloadIdentity\', provider: \'azure\', clientId?, serviceAccountAnnotations?, podLabels? }';
+  if (credentials?.kind !== 'workloadIdentity') {
+    c.expect(false, 'objectStorage.credentials', credentials, `${shape}: ${store} is reached with the cluster's workload identity only`);
+    return;
+  }
+  c.expect(credentials.provider === provider, 'objectStorage.credentials.provider', credentials.provider,
+    `${show(provider)} with kind ${show(provider === 'gke' ? 'gcs' : 'azure')} ("eks-irsa" and "eks-pod-identity" hand out AWS credentials, for kind "s3")`);
+  checkIdentityMetadata(c, credentials);
+}
+
+function checkIdentityMetadata(c: Checks, credentials: WorkloadIdentityCredentials): void {
+  checkLabelMap(c, 'objectStorage.credentials.serviceAccountAnnotations', credentials.serviceAccountAnnotations, 'annotation');
+  checkLabelMap(c, 'objectStorage.credentials.podLabels', credentials.podLabels, 'label');
+}
+
+function checkGkeIdentity(c: Checks, credentials: GkeWorkloadIdentity): void {
+  // no annotation: IAM grants the Kubernetes ServiceAccount's principal itself (Workload Identity Federation for GKE)
+  const account = credentials.serviceAccountAnnotations?.[GKE_SERVICE_ACCOUNT_ANNOTATION];
+  c.expect(account === undefined || /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9.:-]{4,61}[a-z0-9]\.iam\.gserviceaccount\.com$/.test(account),
+    `objectStorage.credentials.serviceAccountAnnotations.${GKE_SERVICE_ACCOUNT_ANNOTATION}`, account,
+    'an IAM service account <name>@<project>.iam.gserviceaccount.com, or left out to grant the Kubernetes ServiceAccounts\' principals directly');
+}
+
+function checkAzureIdentity(c: Checks, credentials: AzureWorkloadIdentity): void {
+  const annotated = credentials.serviceAccountAnnotations?.[AZURE_CLIENT_ID_ANNOTATION];
+  const field = credentials.clientId !== undefined ? 'objectStorage.credentials.clientId'
+    : `objectStorage.credentials.serviceAccountAnnotations.${AZURE_CLIENT_ID_ANNOTATION}`;
+  const clientId = credentials.clientId ?? annotated;
+  c.expect(typeof clientId === 'string' && GUID.test(clientId), field, clientId,
+    'the client id (a GUID) of the managed identity or application Loki and Tempo act as, given as \'clientId\' or the annotation');
+  if (credentials.clientId !== undefined && annotated !== undefined) {
+    c.expect(annotated === credentials.clientId, `objectStorage.credentials.serviceAccountAnnotations.${AZURE_CLIENT_ID_ANNOTATION}`, annotated,
+      `left out or equal to 'objectStorage.credentials.clientId' ${show(credentials.clientId)}`);
   }
 }
 

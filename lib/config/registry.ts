@@ -25,6 +25,13 @@ export const REPLACED_WHOLE: readonly string[] = [
 ];
 
 /**
+ * Unions told apart by `kind`, by dotted path, with the kind an object without one has: an override that names
+ * another kind than its base replaces the base whole, so that a Google Cloud Storage override of an S3 environment
+ * keeps none of its endpoint, region and keys; one of the same kind (or none) is merged as usual.
+ */
+export const DISCRIMINATED: Readonly<Record<string, string>> = { objectStorage: 's3' };
+
+/**
  * An environment that starts from another one and names only what differs.
  *
  * @example
@@ -41,20 +48,26 @@ export type ExtendingEnvironment = DeepPartial<Omit<EnvironmentConfig, 'name'>> 
 export type EnvironmentEntry = EnvironmentConfig | ExtendingEnvironment;
 
 /**
- * `overrides` laid over `base`: plain objects are merged field by field, except those at `whole` (dotted paths), and
- * everything else (scalars, arrays, `Duration`, `Size`) is replaced. A field an override leaves `undefined` keeps the
- * base's value; one it sets to `null` is removed.
+ * `overrides` laid over `base`: plain objects are merged field by field, except those at `whole` (dotted paths) and
+ * those at a `discriminated` path whose override names another `kind` (see {@link DISCRIMINATED}), and everything else
+ * (scalars, arrays, `Duration`, `Size`) is replaced. A field an override leaves `undefined` keeps the base's value; one
+ * it sets to `null` is removed.
  */
-export function deepMerge<T>(base: T, overrides: DeepPartial<T>, whole: readonly string[] = []): T {
-  return mergeValue(base, overrides, '', new Set(whole)) as T;
+export function deepMerge<T>(base: T, overrides: DeepPartial<T>, whole: readonly string[] = [],
+  discriminated: Readonly<Record<string, string>> = {}): T {
+  return mergeValue(base, overrides, '', new Set(whole), discriminated) as T;
 }
 
-function mergeValue(base: unknown, override: unknown, at: string, whole: ReadonlySet<string>): unknown {
+function mergeValue(
+  base: unknown, override: unknown, at: string, whole: ReadonlySet<string>, discriminated: Readonly<Record<string, string>>,
+): unknown {
   if (!isPlainObject(base) || !isPlainObject(override) || whole.has(at) || whole.has(at.replace(/\.[^.]+$/, '.*'))) return override;
+  const defaultKind = Object.hasOwn(discriminated, at) ? discriminated[at] : undefined;
+  if (defaultKind !== undefined && override.kind !== undefined && override.kind !== (base.kind ?? defaultKind)) return override;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     if (value === null) delete out[key];
-    else if (value !== undefined) out[key] = mergeValue(base[key], value, at === '' ? key : `${at}.${key}`, whole);
+    else if (value !== undefined) out[key] = mergeValue(base[key], value, at === '' ? key : `${at}.${key}`, whole, discriminated);
   }
   return out;
 }
@@ -91,7 +104,7 @@ export function defineEnvironments(entries: Readonly<Record<string, EnvironmentE
       if (path.includes(parent)) {
         refuse(`'extends' must not form a cycle, got ${show(parent)} (${[...path.slice(path.indexOf(parent)), parent].join(' → ')})`);
       }
-      env = deepMerge<EnvironmentConfig>(resolve(parent, path), overrides, REPLACED_WHOLE);
+      env = deepMerge<EnvironmentConfig>(resolve(parent, path), overrides, REPLACED_WHOLE, DISCRIMINATED);
     }
     resolved.set(key, env);
     return env;

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { DestinationRule, VirtualService, VirtualServiceSpecHttp, VirtualServiceSpecHttpMatch } from '../../imports/networking.istio.io';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { goDuration } from '../private/units';
+import { WEIGHTED_ROUTE } from '../slo/cluster-state';
 import { APP_LABEL, TRACKS, TRACK_LABEL, Track } from '../slo/vocabulary';
 import { service, serviceAccount, serviceHost } from './private/component';
 import { portName, serviceDeployment } from './private/service-deployment';
@@ -176,7 +177,7 @@ export class CanaryService extends Construct {
       });
     }
     http.push({
-      name: 'weighted',
+      name: WEIGHTED_ROUTE,
       ...(expose ? { match: allowed() } : {}),
       route: this.split.hasCanary
         ? [destination('stable', this.split.stablePercent), destination('canary', this.split.canaryPercent)]

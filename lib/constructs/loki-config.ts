@@ -12,7 +12,12 @@ export interface LokiConfig {
     readonly replication_factor: number;
     readonly compactor_address?: string;
     readonly ring: { readonly kvstore: { readonly store: 'inmemory' | 'memberlist' } };
-    readonly storage: { readonly filesystem?: LokiFilesystemStorage; readonly s3?: LokiS3Storage };
+    readonly storage: {
+      readonly filesystem?: LokiFilesystemStorage;
+      readonly s3?: LokiS3Storage;
+      readonly gcs?: LokiGcsStorage;
+      readonly azure?: LokiAzureStorage;
+    };
   };
   readonly memberlist?: { readonly join_members: readonly string[]; readonly bind_port: number };
   readonly schema_config: { readonly configs: readonly LokiPeriodConfig[] };
@@ -39,7 +44,7 @@ export interface LokiConfig {
     readonly compaction_interval: string;
     readonly retention_enabled: boolean;
     readonly retention_delete_delay: string;
-    readonly delete_request_store: 'filesystem' | 's3';
+    readonly delete_request_store: LokiObjectStore;
   };
   readonly ruler: { readonly wal: { readonly dir: string } };
   readonly analytics: { readonly reporting_enabled: boolean };
@@ -63,11 +68,38 @@ export interface LokiS3Storage {
   readonly insecure: boolean;
 }
 
+/**
+ * Chunks and index in a Google Cloud Storage bucket, with Application Default Credentials (GKE Workload Identity's
+ * metadata server) since no `service_account` key is given.
+ *
+ * @see https://grafana.com/docs/loki/v3.7.x/configure/#gcs_storage_config
+ */
+export interface LokiGcsStorage {
+  readonly bucket_name: string;
+}
+
+/**
+ * Chunks and index in an Azure Blob Storage container. `use_federated_token` reads `AZURE_CLIENT_ID`,
+ * `AZURE_TENANT_ID` and `AZURE_FEDERATED_TOKEN_FILE` (Azure Workload Identity's webhook) and exchanges the token at
+ * the environment's Entra ID endpoint, `login.microsoftonline.com` for the default `AzureGlobal`
+ * (grafana/loki@v3.7.x pkg/storage/chunk/client/azure/blob_storage_client.go servicePrincipalTokenFromFederatedToken).
+ *
+ * @see https://grafana.com/docs/loki/v3.7.x/configure/#azure_storage_config
+ */
+export interface LokiAzureStorage {
+  readonly account_name: string;
+  readonly container_name: string;
+  readonly use_federated_token: boolean;
+}
+
+/** The object stores Loki's schema periods and compactor name. */
+export type LokiObjectStore = 'filesystem' | 's3' | 'gcs' | 'azure';
+
 /** A schema period: never change one that is in use, append a new one with a later `from`. */
 export interface LokiPeriodConfig {
   readonly from: string;
   readonly store: 'tsdb';
-  readonly object_store: 'filesystem' | 's3';
+  readonly object_store: LokiObjectStore;
   readonly schema: 'v13';
   readonly index: { readonly prefix: string; readonly period: '24h' };
 }

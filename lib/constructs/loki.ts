@@ -4,17 +4,17 @@ import { Construct } from 'constructs';
 import { chartNamespace, checkInteger, checkMinSize, checkWholeHours, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { hours } from '../private/units';
-import { LokiConfig } from './loki-config';
+import { LokiConfig, LokiObjectStore } from './loki-config';
 import { PodScrapeTarget } from './prometheus-config';
 import {
-  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3CredentialEnv, s3Identity, s3KeyReferences, service, serviceAccount,
-  serviceHost,
+  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3KeyReferences, service, serviceAccount, serviceHost,
+  storageCredentialEnv, storageIdentity,
 } from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
   spreadReplicas,
 } from './private/workload';
-import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer } from './types';
+import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer, objectStorageKind } from './types';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Loki}. */
@@ -46,13 +46,14 @@ export interface LokiProps {
    */
   readonly storageClassName?: string;
   /**
-   * S3-compatible object storage for chunks and index. Static keys come from Secrets through `-config.expand-env`;
-   * with workload identity no key is rendered and the ServiceAccount and pods carry the identity's annotations and labels.
+   * Object storage for chunks and index: S3-compatible, Google Cloud Storage or Azure Blob Storage. Static S3 keys come
+   * from Secrets through `-config.expand-env`; with workload identity no key is rendered and the ServiceAccount and pods
+   * carry the identity's annotations and labels.
    * @default - the filesystem of the volume
    */
   readonly objectStorage?: ObjectStorage;
   /**
-   * An HTTP CONNECT proxy for Loki's outbound HTTP (object storage, STS), as `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+   * An HTTP CONNECT proxy for Loki's outbound HTTP (object storage, STS, Entra ID), as `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
    * `noProxy` must keep the cluster off it: Loki's gRPC clients honour the variables too and dial ring members by pod IP.
    * @default - no proxy: Loki connects directly
    */
@@ -114,7 +115,7 @@ export class Loki extends Construct {
     };
     const storage = props.objectStorage;
     const keys = storage && s3KeyReferences(storage);
-    const identity = s3Identity(storage);
+    const identity = storageIdentity(storage);
 
     const namespace = chartNamespace(this, 'Loki');
     checkInteger(this, 'replicas', this.replicas, 1, 9);
@@ -136,7 +137,7 @@ export class Loki extends Construct {
 
     const clustered = this.replicas > 1;
     const memberlistService = `${NAME}-memberlist`;
-    const store = storage ? 's3' : 'filesystem';
+    const store: LokiObjectStore = storage ? objectStorageKind(storage) : 'filesystem';
     this.config = {
       auth_enabled: false,
       server: { http_listen_port: PORTS.http.port, grpc_listen_port: PORTS.grpc.port, log_level: 'info', log_format: 'json' },
@@ -146,18 +147,7 @@ export class Loki extends Construct {
         ...(clustered ? { compactor_address: this.url } : {}),
         ring: { kvstore: { store: clustered ? 'memberlist' : 'inmemory' } },
         storage: storage
-          ? {
-            s3: {
-              endpoint: storage.endpoint,
-              bucketnames: storage.lokiBucket,
-              region: storage.region,
-              // expanded from the environment at start-up (-config.expand-env), which reads them from Secrets; with
-              // workload identity neither is set and the AWS SDK's default chain finds the pod's identity
-              ...(keys ? { access_key_id: keys.accessKeyId, secret_access_key: keys.secretAccessKey } : {}),
-              s3forcepathstyle: storage.forcePathStyle,
-              insecure: storage.insecure,
-            },
-          }
+          ? lokiObjectStorage(storage)
           : { filesystem: { chunks_directory: `${DATA}/chunks`, rules_directory: `${DATA}/rules` } },
       },
       ...(clustered ? { memberlist: { join_members: [`${serviceHost(memberlistService, namespace)}:${PORTS.memberlist.port}`], bind_port: PORTS.memberlist.port } } : {}),
@@ -239,7 +229,7 @@ export class Loki extends Construct {
                 '-target=all',
                 ...(keys ? ['-config.expand-env=true'] : []),
               ],
-              env: [...(storage ? s3CredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
+              env: [...(storage ? storageCredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
               ports: containerPorts(ports),
               readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
               // /ready turns false while the ring settles; the build info only needs a live HTTP server
@@ -262,5 +252,33 @@ export class Loki extends Construct {
         volumeClaimTemplates: [dataVolumeClaim(volumeSize, props.storageClassName)],
       },
     });
+  }
+}
+
+/**
+ * Loki's `common.storage` on object storage: the backend of the storage's kind, Loki's bucket in it. The S3 keys, if
+ * any, are expanded from the environment at start-up (-config.expand-env), which reads them from Secrets; with
+ * workload identity no key is set and the client's default chain (AWS SDK, Application Default Credentials, the
+ * federated token of Azure Workload Identity) finds the pod's identity.
+ */
+function lokiObjectStorage(storage: ObjectStorage): LokiConfig['common']['storage'] {
+  switch (storage.kind) {
+    case 'gcs':
+      return { gcs: { bucket_name: storage.lokiBucket } };
+    case 'azure':
+      return { azure: { account_name: storage.accountName, container_name: storage.lokiBucket, use_federated_token: true } };
+    default: {
+      const keys = s3KeyReferences(storage);
+      return {
+        s3: {
+          endpoint: storage.endpoint,
+          bucketnames: storage.lokiBucket,
+          region: storage.region,
+          ...(keys ? { access_key_id: keys.accessKeyId, secret_access_key: keys.secretAccessKey } : {}),
+          s3forcepathstyle: storage.forcePathStyle,
+          insecure: storage.insecure,
+        },
+      };
+    }
   }
 }

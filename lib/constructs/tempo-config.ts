@@ -15,10 +15,12 @@ export interface TempoConfig {
   };
   readonly storage: {
     readonly trace: {
-      readonly backend: 'local' | 's3';
+      readonly backend: 'local' | 's3' | 'gcs' | 'azure';
       readonly wal: { readonly path: string };
       readonly local?: { readonly path: string };
       readonly s3?: TempoS3Storage;
+      readonly gcs?: TempoGcsStorage;
+      readonly azure?: TempoAzureStorage;
     };
   };
   readonly metrics_generator?: {
@@ -50,4 +52,28 @@ export interface TempoS3Storage {
   readonly secret_key?: string;
   readonly insecure: boolean;
   readonly forcepathstyle: boolean;
+}
+
+/**
+ * Blocks in a Google Cloud Storage bucket; with no key file the client uses Application Default Credentials (GKE
+ * Workload Identity's metadata server), through google.golang.org/api/transport/http
+ * (grafana/tempo tempodb/backend/gcs/gcs.go createBucket).
+ *
+ * @see https://grafana.com/docs/tempo/latest/configuration/hosted-storage/gcs/
+ */
+export interface TempoGcsStorage {
+  readonly bucket_name: string;
+}
+
+/**
+ * Blocks in an Azure Blob Storage container of `storage_account_name` at `<account>.blob.core.windows.net` (the default
+ * `endpoint_suffix`); `use_federated_token` makes the client use azidentity's WorkloadIdentityCredential, which reads
+ * the webhook's `AZURE_*` variables (grafana/tempo tempodb/backend/azure getContainerClient).
+ *
+ * @see https://grafana.com/docs/tempo/latest/configuration/hosted-storage/azure/
+ */
+export interface TempoAzureStorage {
+  readonly storage_account_name: string;
+  readonly container_name: string;
+  readonly use_federated_token: boolean;
 }

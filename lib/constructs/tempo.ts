@@ -6,7 +6,8 @@ import { IMAGES } from '../images';
 import { hours } from '../private/units';
 import { PodScrapeTarget } from './prometheus-config';
 import {
-  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3CredentialEnv, s3Identity, s3KeyReferences, service, serviceAccount,
+  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3KeyReferences, service, serviceAccount, storageCredentialEnv,
+  storageIdentity,
 } from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
@@ -38,13 +39,14 @@ export interface TempoProps {
    */
   readonly storageClassName?: string;
   /**
-   * S3-compatible object storage for blocks. Static keys come from Secrets through `-config.expand-env`; with
-   * workload identity no key is rendered and the ServiceAccount and pods carry the identity's annotations and labels.
+   * Object storage for blocks: S3-compatible, Google Cloud Storage or Azure Blob Storage. Static S3 keys come from
+   * Secrets through `-config.expand-env`; with workload identity no key is rendered and the ServiceAccount and pods
+   * carry the identity's annotations and labels.
    * @default - the volume
    */
   readonly objectStorage?: ObjectStorage;
   /**
-   * An HTTP CONNECT proxy for Tempo's outbound HTTP (object storage, STS), as `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+   * An HTTP CONNECT proxy for Tempo's outbound HTTP (object storage, STS, Entra ID), as `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
    * `noProxy` must keep the cluster off it: Tempo's gRPC clients honour the variables too.
    * @default - no proxy: Tempo connects directly
    */
@@ -106,7 +108,7 @@ export class Tempo extends Construct {
     };
     const storage = props.objectStorage;
     const keys = storage && s3KeyReferences(storage);
-    const identity = s3Identity(storage);
+    const identity = storageIdentity(storage);
 
     const namespace = chartNamespace(this, 'Tempo');
     checkWholeHours(this, 'retention', this.retention, 1);
@@ -132,19 +134,7 @@ export class Tempo extends Construct {
       },
       storage: {
         trace: storage
-          ? {
-            backend: 's3',
-            wal: { path: `${DATA}/wal` },
-            s3: {
-              bucket: storage.tempoBucket,
-              endpoint: storage.endpoint,
-              region: storage.region,
-              // with workload identity neither is set and minio-go's chain finds the pod's identity
-              ...(keys ? { access_key: keys.accessKeyId, secret_key: keys.secretAccessKey } : {}),
-              insecure: storage.insecure,
-              forcepathstyle: storage.forcePathStyle,
-            },
-          }
+          ? tempoObjectStorage(storage, { path: `${DATA}/wal` })
           : { backend: 'local', wal: { path: `${DATA}/wal` }, local: { path: `${DATA}/blocks` } },
       },
       ...(props.remoteWriteUrl ? {
@@ -188,7 +178,7 @@ export class Tempo extends Construct {
               name: NAME,
               image: this.image,
               args: ['-config.file=/etc/tempo/tempo.yaml', '-target=all', ...(keys ? ['-config.expand-env=true'] : [])],
-              env: [...(storage ? s3CredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
+              env: [...(storage ? storageCredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
               ports: containerPorts(ports),
               readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 20, periodSeconds: 10, timeoutSeconds: 3 }),
               // /ready waits for the WAL replay; /api/echo only needs a live HTTP server
@@ -210,5 +200,34 @@ export class Tempo extends Construct {
         volumeClaimTemplates: [dataVolumeClaim(volumeSize, props.storageClassName)],
       },
     });
+  }
+}
+
+/**
+ * Tempo's trace backend on object storage: the backend of the storage's kind, Tempo's bucket in it (Tempo's key names
+ * differ from Loki's). With workload identity no key is set: minio-go's chain, Application Default Credentials or
+ * azidentity's WorkloadIdentityCredential finds the pod's identity.
+ */
+function tempoObjectStorage(storage: ObjectStorage, wal: { readonly path: string }): TempoConfig['storage']['trace'] {
+  switch (storage.kind) {
+    case 'gcs':
+      return { backend: 'gcs', wal, gcs: { bucket_name: storage.tempoBucket } };
+    case 'azure':
+      return { backend: 'azure', wal, azure: { storage_account_name: storage.accountName, container_name: storage.tempoBucket, use_federated_token: true } };
+    default: {
+      const keys = s3KeyReferences(storage);
+      return {
+        backend: 's3',
+        wal,
+        s3: {
+          bucket: storage.tempoBucket,
+          endpoint: storage.endpoint,
+          region: storage.region,
+          ...(keys ? { access_key: keys.accessKeyId, secret_key: keys.secretAccessKey } : {}),
+          insecure: storage.insecure,
+          forcepathstyle: storage.forcePathStyle,
+        },
+      };
+    }
   }
 }

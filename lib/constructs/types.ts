@@ -20,8 +20,36 @@ export interface ContainerResources {
   readonly memoryLimit: Size;
 }
 
-/** S3-compatible object storage, as Loki and Tempo use it. */
-export interface ObjectStorage {
+/**
+ * Object storage for Loki's chunks and index and Tempo's blocks: an S3-compatible store, Google Cloud Storage or Azure
+ * Blob Storage, told apart by `kind` (S3 when it has none). Each is rendered with Loki's and Tempo's native backend
+ * (`s3`, `gcs`, `azure`), which is what the cloud's workload identity needs.
+ */
+export type ObjectStorage = S3ObjectStorage | GcsObjectStorage | AzureObjectStorage;
+
+/** The kinds of {@link ObjectStorage}. */
+export type ObjectStorageKind = 's3' | 'gcs' | 'azure';
+
+/** The kind of an object storage: its `kind`, else `s3`. */
+export function objectStorageKind(storage: ObjectStorage): ObjectStorageKind {
+  return storage.kind ?? 's3';
+}
+
+/** Where each component keeps its data: a bucket (an Azure container) of its own. */
+export interface ObjectStorageBuckets {
+  /** Bucket (Azure: container) for Loki chunks and index. */
+  readonly lokiBucket: string;
+  /** Bucket (Azure: container) for Tempo blocks. */
+  readonly tempoBucket: string;
+}
+
+/** S3-compatible object storage (Amazon S3, MinIO, …), as Loki and Tempo use it. */
+export interface S3ObjectStorage extends ObjectStorageBuckets {
+  /**
+   * The kind of storage.
+   * @default 's3'
+   */
+  readonly kind?: 's3';
   /** `host[:port]` of the S3 API, without a scheme (for example `s3.eu-west-1.amazonaws.com` or `minio.minio:9000`). */
   readonly endpoint: string;
   /** Region of the buckets. */
@@ -30,16 +58,36 @@ export interface ObjectStorage {
   readonly insecure: boolean;
   /** Path-style addressing (`endpoint/bucket`), which MinIO and most S3-compatible stores need. */
   readonly forcePathStyle: boolean;
-  /** How Loki and Tempo authenticate: static keys from a Secret, or the pods' workload identity. */
-  readonly credentials: ObjectStorageCredentials;
-  /** Bucket for Loki chunks and index. */
-  readonly lokiBucket: string;
-  /** Bucket for Tempo blocks. */
-  readonly tempoBucket: string;
+  /** How Loki and Tempo authenticate: static keys from a Secret, or the pods' AWS workload identity. */
+  readonly credentials: S3Credentials;
+}
+
+/**
+ * Google Cloud Storage (`storage.googleapis.com:443`), with Application Default Credentials from GKE Workload
+ * Identity: the clients get their tokens from the GKE metadata server (169.254.169.254:80), no key anywhere.
+ */
+export interface GcsObjectStorage extends ObjectStorageBuckets {
+  readonly kind: 'gcs';
+  readonly credentials: GkeWorkloadIdentity;
+}
+
+/**
+ * Azure Blob Storage (`<accountName>.blob.core.windows.net:443`), with Azure Workload Identity: the webhook injects
+ * `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE` and a projected token, which the clients exchange
+ * at Microsoft Entra ID (`login.microsoftonline.com:443`). The buckets are containers of this account.
+ */
+export interface AzureObjectStorage extends ObjectStorageBuckets {
+  readonly kind: 'azure';
+  /** The storage account: 3 to 24 lower-case letters and digits. */
+  readonly accountName: string;
+  readonly credentials: AzureWorkloadIdentity;
 }
 
 /** How Loki and Tempo authenticate to object storage. */
 export type ObjectStorageCredentials = StaticKeyCredentials | WorkloadIdentityCredentials;
+
+/** How Loki and Tempo authenticate to an S3-compatible store: keys, or an AWS workload identity. */
+export type S3Credentials = StaticKeyCredentials | AwsWorkloadIdentity;
 
 /** An access key pair, read from Secrets in the component's namespace and expanded into the config at start-up. */
 export interface StaticKeyCredentials {
@@ -48,6 +96,30 @@ export interface StaticKeyCredentials {
   readonly accessKeyId: SecretKeyRef;
   /** Secret access key. */
   readonly secretAccessKey: SecretKeyRef;
+}
+
+/** The workload identities of the clouds: AWS's two for S3, GKE's for GCS, Azure's for Blob Storage. */
+export type WorkloadIdentityCredentials = AwsWorkloadIdentity | GkeWorkloadIdentity | AzureWorkloadIdentity;
+
+/** The provider of a workload identity. */
+export type WorkloadIdentityProvider = WorkloadIdentityCredentials['provider'];
+
+/**
+ * What every workload identity may add to Loki's and Tempo's objects. The provider's webhook or metadata server hands
+ * out its own short-lived token (with its own audience), so the API-server token stays unmounted.
+ */
+export interface WorkloadIdentityMetadata {
+  readonly kind: 'workloadIdentity';
+  /**
+   * Annotations of Loki's and Tempo's ServiceAccounts.
+   * @default - none
+   */
+  readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * Labels added to Loki's and Tempo's pods, for webhooks that select pods by label.
+   * @default - none
+   */
+  readonly podLabels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -60,22 +132,43 @@ export interface StaticKeyCredentials {
  * - `eks-pod-identity`: EKS Pod Identity. A pod identity association (EKS API) names the ServiceAccount; the webhook
  *   injects `AWS_CONTAINER_CREDENTIALS_FULL_URI` and a projected token, and the clients fetch credentials from the
  *   Pod Identity Agent on the node (169.254.170.23:80).
- *
- * GKE and Azure workload identity need Loki's and Tempo's `gcs` and `azure` backends, which this project does not render.
  */
-export type WorkloadIdentityProvider = 'eks-irsa' | 'eks-pod-identity';
+export interface AwsWorkloadIdentity extends WorkloadIdentityMetadata {
+  readonly provider: 'eks-irsa' | 'eks-pod-identity';
+}
 
 /**
- * Credentials from the pods' identity: no keys anywhere. The provider's webhook projects its own short-lived token
- * (with its own audience) into the pods, so the API-server token stays unmounted.
+ * GKE Workload Identity Federation: Loki's GCS client (Application Default Credentials) and Tempo's (the same, through
+ * google.golang.org/api/transport/http) get tokens from the GKE metadata server on the node, which answers for the
+ * pod's Kubernetes ServiceAccount. Either grant IAM roles on the buckets to that principal directly
+ * (`principal://iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<project>.svc.id.goog/subject/ns/observability/sa/loki`),
+ * which needs no annotation, or let it impersonate an IAM service account named by the annotation
+ * `iam.gke.io/gcp-service-account: <name>@<project>.iam.gserviceaccount.com`. The node pools must run the GKE
+ * metadata server (`--workload-metadata=GKE_METADATA`, always on Autopilot).
+ *
+ * @see https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity
  */
-export interface WorkloadIdentityCredentials {
-  readonly kind: 'workloadIdentity';
-  readonly provider: WorkloadIdentityProvider;
-  /** Annotations of Loki's and Tempo's ServiceAccounts (IRSA: `eks.amazonaws.com/role-arn`). */
-  readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
-  /** Labels added to Loki's and Tempo's pods, for webhooks that select pods by label. */
-  readonly podLabels?: Readonly<Record<string, string>>;
+export interface GkeWorkloadIdentity extends WorkloadIdentityMetadata {
+  readonly provider: 'gke';
+}
+
+/**
+ * Azure Workload Identity: the webhook mutates pods labelled `azure.workload.identity/use: "true"` (added for you)
+ * whose ServiceAccount names a client id (`azure.workload.identity/client-id`, from `clientId` or the annotations),
+ * injecting `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST`, `AZURE_FEDERATED_TOKEN_FILE` and its own
+ * projected token volume (`azure-identity-token`, audience `api://AzureADTokenExchange`).
+ *
+ * @see https://azure.github.io/azure-workload-identity/docs/installation/mutating-admission-webhook.html
+ * @see https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html
+ */
+export interface AzureWorkloadIdentity extends WorkloadIdentityMetadata {
+  readonly provider: 'azure';
+  /**
+   * Client id (a GUID) of the user-assigned managed identity or Entra application with the federated credential for
+   * `system:serviceaccount:observability:loki` and `…:tempo`, rendered as `azure.workload.identity/client-id`.
+   * @default - the `azure.workload.identity/client-id` of `serviceAccountAnnotations`, which must then be set
+   */
+  readonly clientId?: string;
 }
 
 /** An HTTP CONNECT proxy a component sends its outbound HTTP(S) through, as `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`. */

@@ -10,6 +10,7 @@ export const DELIVERY_DEFAULTS = {
   slo: {
     successRatio: 0.95,
     p95LatencyMs: 300,
+    period: '30d',
   } satisfies SloSettings,
   analysis: {
     metrics: 'istio',

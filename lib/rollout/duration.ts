@@ -51,6 +51,11 @@ export interface DurationOptions {
    */
   readonly positive?: boolean;
   /**
+   * The shortest duration the field takes, itself a duration.
+   * @default - no lower bound but the one of `positive`
+   */
+  readonly min?: string;
+  /**
    * The longest duration the field takes, itself a duration.
    * @default - Prometheus's limit, about 292 years
    */
@@ -82,6 +87,7 @@ export function durationProblem(text: string, options: DurationOptions = {}): st
   }
   if (millis > MAX_MS) return `must be at most ${MAX_TEXT}, the longest duration Prometheus reads, ${got}`;
   if (options.positive && millis === 0n) return `must be longer than 0, ${got}`;
+  if (options.min !== undefined && millis < (millisOf(options.min) ?? 0n)) return `must be at least ${options.min}, ${got}`;
   if (options.max !== undefined && millis > (millisOf(options.max) ?? MAX_MS)) return `must be at most ${options.max}, ${got}`;
   return undefined;
 }

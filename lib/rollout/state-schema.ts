@@ -18,6 +18,16 @@ export const ANALYSIS_DURATIONS = {
   queryTimeout: { positive: true, max: '10m' },
 } as const satisfies Record<string, DurationOptions>;
 
+/**
+ * The SLO's durations and what each requires beyond the syntax. The period is what the objective is measured over and
+ * what the burn-rate alerts scale their factors by (lib/slo/alerting-rules.ts): at 7 days the slow-burn factor is 1.4,
+ * shorter periods bring it to 1 and below, where a "burn" no longer spends the budget early; beyond a quarter the
+ * fast-burn threshold leaves most objectives (14.4 × 3 = 43.2 × the error budget) unreachable.
+ */
+export const SLO_DURATIONS = {
+  period: { positive: true, min: '7d', max: '90d' },
+} as const satisfies Record<string, DurationOptions>;
+
 /** The schema of a duration field: the pattern of {@link DURATION_PATTERN}, so editors agree with the CLI. */
 function duration(options: DurationOptions): SchemaObject {
   return options.positive
@@ -37,6 +47,7 @@ export const ROLLOUT_SETTINGS_PROPERTIES: Record<'steps' | 'slo' | 'analysis', S
       successRatio: { type: 'number', minimum: 0, maximum: 1, nullable: true },
       p95LatencyMs: { type: 'number', exclusiveMinimum: 0, nullable: true },
       p99LatencyMs: { type: 'number', exclusiveMinimum: 0, nullable: true },
+      period: { ...duration(SLO_DURATIONS.period), description: 'a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over' },
     },
   },
   analysis: {

@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { toYaml } from '../private/yaml';
 import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem } from './duration';
 import validateRolloutStateSchema from './generated/validate-rollout-state.cjs';
-import { ANALYSIS_DURATIONS, IMAGE_PATTERN, ROLLOUT_STATE_SCHEMA } from './state-schema';
+import { ANALYSIS_DURATIONS, IMAGE_PATTERN, ROLLOUT_STATE_SCHEMA, SLO_DURATIONS } from './state-schema';
 
 export { ROLLOUT_STATE_SCHEMA };
 
@@ -53,6 +53,12 @@ export interface SloSettings {
   readonly p95LatencyMs: number;
   /** Maximum 99th percentile latency in milliseconds. Unset: not checked. */
   readonly p99LatencyMs?: number;
+  /**
+   * The period `successRatio` is measured over, a duration from 7d to 90d such as `30d`: the error budget is
+   * `1 − successRatio` of the period's requests, and the burn-rate alerts scale their factors by it. Unset: the
+   * defaults' (30d). The gate does not read it: a canary is judged over its analysis window.
+   */
+  readonly period?: string;
 }
 
 /** How the gate measures a canary. */
@@ -226,6 +232,11 @@ function semanticProblems(state: RolloutState): string[] {
     const value = state.analysis?.[field as keyof typeof ANALYSIS_DURATIONS];
     const problem = value === undefined || value === null ? undefined : durationProblem(value, options);
     if (problem) problems.push(`'analysis.${field}' ${problem}`);
+  }
+  for (const [field, options] of Object.entries(SLO_DURATIONS)) {
+    const value = state.slo?.[field as keyof typeof SLO_DURATIONS];
+    const problem = value === undefined || value === null ? undefined : durationProblem(value, options);
+    if (problem) problems.push(`'slo.${field}' ${problem}`);
   }
   return problems;
 }

@@ -8,7 +8,7 @@ import { TELEMETRY_ENV_NAMES } from '../constructs/private/telemetry';
 import { ContainerResources } from '../constructs/types';
 import { durationProblem } from '../rollout/duration';
 import { stepsProblemOf } from '../rollout/state';
-import { ANALYSIS_DURATIONS } from '../rollout/state-schema';
+import { ANALYSIS_DURATIONS, SLO_DURATIONS } from '../rollout/state-schema';
 import { PerEnvironment, ResourcesField, ServiceFileError, ServiceSpec, parseServiceFile } from './service';
 
 /** Where the service files live, relative to the repository root. */
@@ -106,6 +106,11 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
     const value = spec.analysis?.[field as keyof typeof ANALYSIS_DURATIONS];
     const problem = typeof value === 'string' ? durationProblem(value, options) : undefined;
     if (problem) problems.push(`'analysis.${field}' ${problem}`);
+  }
+  for (const [field, options] of Object.entries(SLO_DURATIONS)) {
+    const value = spec.slo?.[field as keyof typeof SLO_DURATIONS];
+    const problem = typeof value === 'string' ? durationProblem(value, options) : undefined;
+    if (problem) problems.push(`'slo.${field}' ${problem}`);
   }
   if (problems.length > 0) throw new ServiceFileError(spec.file, problems);
 }

@@ -3,7 +3,7 @@ import { show } from '../errors';
 import type { Services } from '../services/catalog';
 import type { ServiceSpec } from '../services/service';
 import {
-  APP_LABEL, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACKS, TRACK_LABEL, bucketOf, httpTrafficSelector, workloadName,
+  APP_LABEL, ERROR_CODES, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACKS, TRACK_LABEL, bucketOf, httpTrafficSelector, workloadName,
 } from './vocabulary';
 
 /**
@@ -29,6 +29,54 @@ export const SLO_RECORDS = {
 /** The window every SLO rule rates over: the `5m` of the record names. */
 const WINDOW = '5m';
 
+/**
+ * The windows of the multi-window, multi-burn-rate alerts: each alert pairs a long window with a short one (1h with 5m,
+ * 6h with 30m), as the Google SRE workbook's "Alerting on SLOs" recommends (the short one is 1/12 of the long one).
+ */
+export const BURN_RATE_WINDOWS = ['5m', '30m', '1h', '6h'] as const;
+
+/** One of {@link BURN_RATE_WINDOWS}. */
+export type BurnRateWindow = typeof BURN_RATE_WINDOWS[number];
+
+/** Where a service's SLO numbers come from: Istio's standard metrics or the service's own. */
+export type SloSource = 'istio' | 'http';
+
+/** A record name per burn-rate window: `<prefix><window>`. */
+function windowed(prefix: string): Readonly<Record<BurnRateWindow, string>> {
+  return Object.fromEntries(BURN_RATE_WINDOWS.map(w => [w, `${prefix}${w}`])) as Record<BurnRateWindow, string>;
+}
+
+/**
+ * Names of the records the SLO alerts read, by metric source: the error ratio (5xx over all requests) per track and of
+ * the service (every track summed) over each of {@link BURN_RATE_WINDOWS}, and the service's p95 and p99 latency over
+ * 5 minutes. Like {@link SLO_RECORDS}, a contract: the alerts, dashboards and the README refer to them. Each ratio is a
+ * ratio of sums over its own window, never an average of shorter ratios; the latency keeps the histogram's unit.
+ */
+export const SLO_BURN_RECORDS = {
+  istio: {
+    trackErrorRatio: windowed('workload_version:istio_requests_errors:ratio_rate'),
+    serviceErrorRatio: windowed('app:istio_requests_errors:ratio_rate'),
+    serviceLatencyP95: 'app:istio_request_duration_milliseconds:p95_5m',
+    serviceLatencyP99: 'app:istio_request_duration_milliseconds:p99_5m',
+  },
+  http: {
+    trackErrorRatio: windowed('app_version:http_requests_errors:ratio_rate'),
+    serviceErrorRatio: windowed('app:http_requests_errors:ratio_rate'),
+    serviceLatencyP95: 'app:http_request_duration_seconds:p95_5m',
+    serviceLatencyP99: 'app:http_request_duration_seconds:p99_5m',
+  },
+} as const satisfies Record<SloSource, unknown>;
+
+/**
+ * The metric source of a service's SLO: what its file tells the gate to read (`analysis.metrics`, else
+ * `metrics.source`, else Istio), as `settingsOf` resolves it without a state file. The burn-rate records and the SLO
+ * alerts read this source only; a state file that switches one environment's gate to the other source changes the gate,
+ * not the alerts.
+ */
+export function sloSourceOf(spec: ServiceSpec): SloSource {
+  return spec.analysis?.metrics ?? spec.metrics.source;
+}
+
 /** The name of a service's rule group: `slo-<service>`. */
 export function sloRuleGroupName(service: string): string {
   return `slo-${service}`;
@@ -37,8 +85,9 @@ export function sloRuleGroupName(service: string): string {
 /**
  * The recording rules for the SLO, one group per service ({@link sloRuleGroupName}) in name order: request rate,
  * success ratio (not 5xx), p95 and p99 latency over 5 minutes, from Istio's metrics for every service and from the
- * service's own metrics for a service whose file declares `metrics.http`. A service is named in the rules exactly
- * when it is in `services`.
+ * service's own metrics for a service whose file declares `metrics.http`; then, from the SLO's source only
+ * ({@link sloSourceOf}), the records of {@link SLO_BURN_RECORDS}: the error ratio per track and of the service over each
+ * burn-rate window, and the service's p95 and p99. A service is named in the rules exactly when it is in `services`.
  *
  * Each rule carries the service's name as a static label that its series already have (`destination_app` or `app`,
  * the pod's `app` label): the groups record under the same names, and promtool's duplicate-rule check tells rules
@@ -54,14 +103,19 @@ export function sloRecordingRules(services: Services): RuleGroup[] {
       throw new Error(`sloRecordingRules: 'services.${key}' has 'name' ${show(spec.name)}: key each service by its name, as loadServices does`);
     }
     const http = spec.metrics.http;
-    return { name: sloRuleGroupName(spec.name), rules: [...istioRules(spec), ...(http ? httpRules(spec, http) : [])] };
+    const burn = sloSourceOf(spec) === 'http' && http ? httpSource(spec, http) : istioSource(spec);
+    return {
+      name: sloRuleGroupName(spec.name),
+      rules: [...sloRules(istioSource(spec)), ...(http ? sloRules(httpSource(spec, http)) : []), ...burnRateRules(burn)],
+    };
   });
 }
 
-/** The four rules of a service from Istio's metrics, as the destination sidecar of either track reports them. */
-function istioRules(spec: ServiceSpec): RecordingRule[] {
-  return sloRules({
+/** A service's requests from Istio's metrics, as the destination sidecar of either track reports them. */
+function istioSource(spec: ServiceSpec): RuleSource {
+  return {
     records: [SLO_RECORDS.istioRequestRate, SLO_RECORDS.istioSuccessRatio, SLO_RECORDS.istioLatencyP95, SLO_RECORDS.istioLatencyP99],
+    burnRecords: SLO_BURN_RECORDS.istio,
     requests: ISTIO.requests,
     bucket: ISTIO.durationBucket,
     codeLabel: ISTIO.code,
@@ -72,34 +126,67 @@ function istioRules(spec: ServiceSpec): RecordingRule[] {
       `${ISTIO.workload}=~"${TRACKS.map(track => workloadName(spec.name, track)).join('|')}"`,
     ],
     by: [ISTIO.workloadNamespace, ISTIO.workload, ISTIO.app, ISTIO.version],
+    serviceBy: [ISTIO.workloadNamespace, ISTIO.app],
     labels: { [ISTIO.app]: spec.name },
-  });
+  };
 }
 
-/** The four rules of a service from its own metrics, without the routes that are probes and scrapes. */
-function httpRules(spec: ServiceSpec, metrics: HttpMetrics): RecordingRule[] {
+/** A service's requests from its own metrics, without the routes that are probes and scrapes. */
+function httpSource(spec: ServiceSpec, metrics: HttpMetrics): RuleSource {
   const traffic = httpTrafficSelector(metrics);
-  return sloRules({
+  return {
     records: [SLO_RECORDS.httpRequestRate, SLO_RECORDS.httpSuccessRatio, SLO_RECORDS.httpLatencyP95, SLO_RECORDS.httpLatencyP99],
+    burnRecords: SLO_BURN_RECORDS.http,
     requests: metrics.requests,
     bucket: bucketOf(metrics.duration),
     codeLabel: metrics.codeLabel,
     matchers: [eq(NAMESPACE_LABEL, spec.namespace), eq(APP_LABEL, spec.name), ...(traffic ? [traffic] : [])],
     by: [NAMESPACE_LABEL, APP_LABEL, TRACK_LABEL],
+    serviceBy: [NAMESPACE_LABEL, APP_LABEL],
     labels: { [APP_LABEL]: spec.name },
-  });
+  };
 }
 
-/** What the four rules of one metric source are made of. */
+/** What the rules of one metric source are made of. */
 interface RuleSource {
   /** Request rate, success ratio, p95 and p99, in that order. */
   readonly records: readonly [string, string, string, string];
+  readonly burnRecords: typeof SLO_BURN_RECORDS[SloSource];
   readonly requests: string;
   readonly bucket: string;
   readonly codeLabel: string;
   readonly matchers: readonly string[];
+  /** The labels of a track's series. */
   readonly by: readonly string[];
+  /** The labels of the service's series: every track summed. */
+  readonly serviceBy: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * The error ratio per track and of the service over every burn-rate window, and the service's p95 and p99. An error
+ * ratio is `sum(rate(5xx[W])) / sum(rate(all[W]))` by the same labels; with traffic but no 5xx series at all it is 0,
+ * not absent (`or 0 * all`), so that a healthy service reads 0 on a dashboard.
+ */
+function burnRateRules(source: RuleSource): RecordingRule[] {
+  const { burnRecords, requests, bucket, codeLabel } = source;
+  const selector = source.matchers.join(',');
+  const labels = (): Record<string, string> => ({ ...source.labels });
+  const ratio = (by: readonly string[], window: BurnRateWindow): string => {
+    const all = `sum by (${by.join(', ')}) (rate(${requests}{${selector}}[${window}]))`;
+    const errors = `sum by (${by.join(', ')}) (rate(${requests}{${selector},${codeLabel}=~"${ERROR_CODES}"}[${window}]))`;
+    return `(\n  ${errors}\n  or\n  0 * ${all}\n)\n/\n${all}`;
+  };
+  const serviceBy = source.serviceBy.join(', ');
+  return [
+    ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.trackErrorRatio[w], expr: ratio(source.by, w), labels: labels() })),
+    ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.serviceErrorRatio[w], expr: ratio(source.serviceBy, w), labels: labels() })),
+    ...([[burnRecords.serviceLatencyP95, 0.95], [burnRecords.serviceLatencyP99, 0.99]] as const).map(([record, q]) => ({
+      record,
+      expr: `histogram_quantile(${q}, sum by (${serviceBy}, le) (rate(${bucket}{${selector}}[${WINDOW}])))`,
+      labels: labels(),
+    })),
+  ];
 }
 
 function sloRules(source: RuleSource): RecordingRule[] {

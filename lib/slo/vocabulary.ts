@@ -86,3 +86,65 @@ export function toMillis(metrics: HttpMetrics): number {
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** The status codes that count against a service's SLO: server errors (a 4xx is the caller's fault). */
+export const ERROR_CODES = '5..';
+
+/**
+ * The metrics the pipeline-health alerts read, as each pinned component exposes them (see lib/images.ts). Where a
+ * counter's name depends on how it is exported, the alerts match both spellings (`{__name__=~"…(_total)?"}`).
+ */
+export const PIPELINE = {
+  /** Every scrape's health: 1 when the target answered, 0 when not. */
+  up: 'up',
+  /** The label of a scrape job. */
+  job: 'job',
+  /** The label Prometheus sets to the scraped pod. */
+  pod: 'pod',
+  /**
+   * OpenTelemetry Collector (contrib 0.159): items a receiver could not push into the pipeline, per signal. The
+   * Collector here serves its metrics through a `readers: pull: prometheus` block without `without_type_suffix`, so
+   * since 0.119 its counters carry `_total`; the `(_total)?` keeps the alert right either way.
+   */
+  collectorRefused: 'otelcol_receiver_refused_(spans|metric_points|log_records)(_total)?',
+  /** Collector: items an exporter failed to send (after its retries), per signal. */
+  collectorSendFailed: 'otelcol_exporter_send_failed_(spans|metric_points|log_records)(_total)?',
+  /** Collector: items an exporter could not put on its full sending queue. */
+  collectorEnqueueFailed: 'otelcol_exporter_enqueue_failed_(spans|metric_points|log_records)(_total)?',
+  /** Collector: batches in an exporter's sending queue, and the queue's capacity (gauges). */
+  collectorQueueSize: 'otelcol_exporter_queue_size',
+  collectorQueueCapacity: 'otelcol_exporter_queue_capacity',
+  /** The label of a Collector exporter or receiver. */
+  exporter: 'exporter',
+  receiver: 'receiver',
+  /** Loki 3.7: lines refused by validation or limits, by `reason`. */
+  lokiDiscarded: 'loki_discarded_samples_total',
+  /** Loki: requests by `route` and `status_code` (the `_count` of its request histogram). */
+  lokiRequests: 'loki_request_duration_seconds_count',
+  /** Loki's push routes: Promtail's `/loki/api/v1/push` and the Collector's `/otlp/v1/logs`. */
+  lokiPushRoutes: 'loki_api_v1_push|otlp_v1_logs',
+  /** Loki 3.x: appends from the distributor to an ingester that timed out (3.0 replaced `…_append_failures_total`). */
+  lokiAppendTimeouts: 'loki_distributor_ingester_append_timeouts_total',
+  /** Tempo 3.0: spans discarded after they were received (rate limits, trace size, live traces), by `reason`. */
+  tempoDiscarded: 'tempo_discarded_spans_total',
+  /** Tempo: spans its OTLP receiver refused. */
+  tempoRefused: 'tempo_receiver_refused_spans(_total)?',
+  /** Promtail 3.6: entries dropped after the retries to Loki ran out, by `reason`. */
+  promtailDropped: 'promtail_dropped_entries_total',
+  /** Promtail: pushes to Loki by `status_code` (the `_count` of its request histogram). */
+  promtailRequests: 'promtail_request_duration_seconds_count',
+  /** Prometheus: rule evaluations that failed, by `rule_group`. */
+  ruleEvaluationFailures: 'prometheus_rule_evaluation_failures_total',
+  /** The label of a rule group. */
+  ruleGroup: 'rule_group',
+  /** Prometheus: compactions that deleted blocks because the TSDB reached its size limit. */
+  sizeRetentions: 'prometheus_tsdb_size_retentions_total',
+  /** Kubelet (`/metrics`): a mounted PersistentVolume's free and total bytes, by `namespace` and `persistentvolumeclaim`. */
+  volumeAvailable: 'kubelet_volume_stats_available_bytes',
+  volumeCapacity: 'kubelet_volume_stats_capacity_bytes',
+  persistentVolumeClaim: 'persistentvolumeclaim',
+  /** The label of a status code in Loki's and Promtail's request metrics. */
+  statusCode: 'status_code',
+  route: 'route',
+  reason: 'reason',
+} as const;

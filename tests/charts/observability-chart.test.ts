@@ -3,6 +3,7 @@ import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, synthStack } from '../support/manifest';
 import { promtoolCheckConfig } from '../support/promtool';
+import { S3ObjectStorage } from '../../lib/constructs/types';
 
 describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
   const { stack, charts } = synthStack(env);
@@ -47,9 +48,11 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
 
   test('Prometheus records the SLO rules and scrapes itself, every component and the apps', () => {
     const rules = configFile(objects, 'prometheus-config', 'rules.yml');
-    expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-backend', 'slo-gateway']);
+    expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-backend', 'slo-gateway', 'slo-alerts-backend', 'slo-alerts-gateway', 'pipeline']);
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
-    expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual(['prometheus', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'services']);
+    expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual([
+      'prometheus', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'kube-state-metrics', 'istiod', 'ingress-gateway', 'services',
+    ]);
   });
 
   test('promtool accepts the Prometheus configuration', () => {
@@ -211,18 +214,19 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
     const storageFlow = storage === undefined ? undefined : isProxied(storage) ? `proxy-${storage.via}` : 'object-storage';
     expect(unpaired.sort()).toEqual([
       'dns-egress', 'otel-collector-to-kube-api-egress', 'prometheus-to-apps-egress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
+      'kube-state-metrics-to-kube-api-egress', 'prometheus-to-istiod-egress', 'prometheus-to-ingress-gateway-egress',
       ...(env.grafana.databaseUrl ? ['grafana-to-database-egress'] : []),
       ...(storageFlow ? [`loki-to-${storageFlow}-egress`, `tempo-to-${storageFlow}-egress`] : []),
     ].sort());
     expect(egress.length - unpaired.length).toBeGreaterThan(0);
   });
 
-  test('the API server: Prometheus, Promtail and the Collector reach egress.dependencies.kubernetesApi, nothing else does', () => {
+  test('the API server: Prometheus, Promtail, the Collector and kube-state-metrics reach egress.dependencies.kubernetesApi, nothing else does', () => {
     const api = env.egress.dependencies.kubernetesApi!;
     expect(isProxied(api)).toBe(false);
     const direct = api as Exclude<typeof api, { via: string }>;
     const ofApi = policies.filter(p => p.metadata.name.endsWith('-to-kube-api-egress'));
-    expect(ofApi.map(p => p.spec.podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual(['otel-collector', 'prometheus', 'promtail']);
+    expect(ofApi.map(p => p.spec.podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual(['kube-state-metrics', 'otel-collector', 'prometheus', 'promtail']);
     for (const policy of ofApi) {
       expect(policy.spec.egress).toEqual([{
         to: direct.cidrs.map(cidr => ({ ipBlock: { cidr } })), ports: direct.ports.map(p => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
@@ -244,7 +248,7 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
 describe('egress to object storage follows egress.dependencies.objectStorage', () => {
   const prod = ENVIRONMENTS.prod;
   const direct = (endpoint: string, insecure: boolean, port: number): EnvironmentConfig => ({
-    ...prod, objectStorage: { ...prod.objectStorage!, endpoint, insecure },
+    ...prod, objectStorage: { ...prod.objectStorage as S3ObjectStorage, endpoint, insecure },
     egress: { ...prod.egress, dependencies: { ...prod.egress.dependencies, objectStorage: { cidrs: ['10.20.0.0/16', '10.21.0.0/16'], ports: [{ port }] } } },
   });
 

@@ -1,5 +1,5 @@
 import {
-  EKS_POD_IDENTITY_AGENT, EXTERNAL_DEPENDENCIES, EgressSettings, KUBE_DNS, NODE_LOCAL_DNS, nodeLocalDns,
+  EKS_POD_IDENTITY_AGENT, EXTERNAL_DEPENDENCIES, GKE_METADATA_SERVER, EgressSettings, KUBE_DNS, NODE_LOCAL_DNS, nodeLocalDns,
 } from '../../lib/config/egress';
 import { objectStoragePort } from '../../lib/config/egress-checks';
 import { dnsPeer, planEgress } from '../../lib/config/egress-plan';
@@ -7,9 +7,12 @@ import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environ
 import { ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
 import { EnvironmentEntry, defineEnvironments } from '../../lib/config/registry';
 import { errorOf } from '../support/errors';
-import { S3_IRSA } from '../support/fixtures';
+import { AZURE_WI, GCS_GKE, S3_IRSA } from '../support/fixtures';
+import { S3ObjectStorage } from '../../lib/constructs/types';
 
 const prod = ENVIRONMENTS.prod;
+/** prod's object storage, which is S3's. */
+const PROD_S3 = prod.objectStorage as S3ObjectStorage;
 const local = ENVIRONMENTS.local;
 
 /** `env` with its egress section changed. */
@@ -19,6 +22,10 @@ const withDependencies = (env: EnvironmentConfig, dependencies: EgressSettings['
   withEgress(env, { dependencies: { ...env.egress.dependencies, ...dependencies } });
 /** prod on IRSA, reaching object storage and STS through the corporate proxy. */
 const PROD_IRSA = withDependencies({ ...prod, objectStorage: S3_IRSA }, { objectStorageIdentity: { via: 'corporate' } });
+/** prod on GCS with GKE Workload Identity: the bucket through the corporate proxy, the metadata server on the node. */
+const PROD_GKE = withDependencies({ ...prod, objectStorage: GCS_GKE }, { objectStorageIdentity: GKE_METADATA_SERVER });
+/** prod on Azure Blob Storage with Azure Workload Identity: the account and Entra ID through the corporate proxy. */
+const PROD_AZURE = withDependencies({ ...prod, objectStorage: AZURE_WI }, { objectStorageIdentity: { via: 'corporate' } });
 
 describe('DNS presets', () => {
   test('KUBE_DNS: the kube-dns pods in kube-system on 53 UDP and TCP', () => {
@@ -43,7 +50,7 @@ describe('DNS presets', () => {
 describe('the dependency table', () => {
   test('who calls what', () => {
     expect(Object.fromEntries(Object.entries(EXTERNAL_DEPENDENCIES).map(([name, d]) => [name, d.users]))).toEqual({
-      kubernetesApi: ['prometheus', 'promtail', 'collector'],
+      kubernetesApi: ['prometheus', 'promtail', 'collector', 'kube-state-metrics'],
       grafanaDatabase: ['grafana'],
       objectStorage: ['loki', 'tempo'],
       objectStorageIdentity: ['loki', 'tempo'],
@@ -56,6 +63,12 @@ describe('the dependency table', () => {
     expect(used(local)).toEqual(['kubernetesApi']);
     expect(used(prod)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage']);
     expect(used(PROD_IRSA)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity']);
+    expect(used(PROD_GKE)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity']);
+    expect(used(PROD_AZURE)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity']);
+  });
+
+  test('GKE_METADATA_SERVER: the link-local 169.254.169.254 on port 80', () => {
+    expect(GKE_METADATA_SERVER).toEqual({ cidrs: ['169.254.169.254/32'], ports: [{ port: 80 }] });
   });
 
   test('the shipped environments are valid; so are the IRSA and Pod Identity variants', () => {
@@ -63,6 +76,14 @@ describe('the dependency table', () => {
     const podIdentity = withDependencies({ ...prod, objectStorage: { ...S3_IRSA, credentials: { kind: 'workloadIdentity', provider: 'eks-pod-identity' } } },
       { objectStorageIdentity: EKS_POD_IDENTITY_AGENT });
     expect(() => validateEnvironment(podIdentity)).not.toThrow();
+  });
+
+  test('so are the GKE and Azure variants, and Azure with everything direct', () => {
+    expect(() => validateEnvironment(PROD_GKE)).not.toThrow();
+    expect(() => validateEnvironment(PROD_AZURE)).not.toThrow();
+    expect(() => validateEnvironment(withDependencies(PROD_AZURE, {
+      objectStorage: { cidrs: ['20.60.0.0/16'], ports: [{ port: 443 }] }, objectStorageIdentity: { cidrs: ['20.190.128.0/18'], ports: [{ port: 443 }] },
+    }))).not.toThrow();
   });
 });
 
@@ -124,6 +145,19 @@ describe('validateEnvironment: egress', () => {
       '\'egress.dns.pods.namespace\' must be a DNS-1123 label'],
     ['object storage ports without the endpoint\'s', withDependencies(prod, { objectStorage: { cidrs: ['52.218.0.0/17'], ports: [{ port: 80 }] } }),
       '\'egress.dependencies.objectStorage.ports\' must be to include 443/TCP, the port of \'objectStorage.endpoint\' "s3.eu-west-1.amazonaws.com", got [{"port":80}]'],
+    ['the GKE metadata server via a proxy', withDependencies(PROD_GKE, { objectStorageIdentity: { via: 'corporate' } }),
+      '\'egress.dependencies.objectStorageIdentity.via\' must be left out (give { cidrs, ports }): the GKE metadata server answers on each node\'s link-local '
+      + '169.254.169.254, which no proxy reaches, got "corporate"'],
+    ['GKE Workload Identity without the metadata server', { ...prod, objectStorage: GCS_GKE },
+      '\'egress.dependencies.objectStorageIdentity\' must be { cidrs, ports } or { via: <proxy> } for the token exchange of the object storage\'s workload '
+      + 'identity, because \'objectStorage.credentials\' is gke (the GKE metadata server at 169.254.169.254:80, GKE_METADATA_SERVER), got undefined'],
+    ['Azure Workload Identity without Entra ID', { ...prod, objectStorage: AZURE_WI },
+      '\'egress.dependencies.objectStorageIdentity\' must be { cidrs, ports } or { via: <proxy> } for the token exchange of the object storage\'s workload '
+      + 'identity, because \'objectStorage.credentials\' is azure (Microsoft Entra ID at login.microsoftonline.com:443), got undefined'],
+    ['Azure storage ports without 443', withDependencies(PROD_AZURE, { objectStorage: { cidrs: ['20.60.0.0/16'], ports: [{ port: 80 }] } }),
+      '\'egress.dependencies.objectStorage.ports\' must be to include 443/TCP, the port of "obscanaryprod.blob.core.windows.net", got [{"port":80}]'],
+    ['GCS ports without 443', withDependencies(PROD_GKE, { objectStorage: { cidrs: ['199.36.153.8/30'], ports: [{ port: 80 }] } }),
+      '\'egress.dependencies.objectStorage.ports\' must be to include 443/TCP, the port of "storage.googleapis.com", got [{"port":80}]'],
     ['workload identity without its token exchange', { ...prod, objectStorage: S3_IRSA },
       '\'egress.dependencies.objectStorageIdentity\' must be { cidrs, ports } or { via: <proxy> } for the token exchange of the object storage\'s workload identity, '
       + 'because \'objectStorage.credentials\' is eks-irsa (STS at sts.<region>.amazonaws.com:443), got undefined'],
@@ -148,9 +182,11 @@ describe('validateEnvironment: egress', () => {
 });
 
 describe('planEgress', () => {
-  test('local: the API server for Prometheus, Promtail and the Collector, directly; no proxy', () => {
+  test('local: the API server for Prometheus, Promtail, the Collector and kube-state-metrics, directly; no proxy', () => {
     const plan = planEgress(local);
-    expect(plan.grants.map(g => [g.component, g.flow])).toEqual([['prometheus', 'kube-api'], ['promtail', 'kube-api'], ['collector', 'kube-api']]);
+    expect(plan.grants.map(g => [g.component, g.flow])).toEqual([
+      ['prometheus', 'kube-api'], ['promtail', 'kube-api'], ['collector', 'kube-api'], ['kube-state-metrics', 'kube-api'],
+    ]);
     expect(plan.grants[0].to).toEqual({ kind: 'cidr', cidr: '0.0.0.0/0' });
     expect(plan.proxies).toEqual({});
   });
@@ -159,6 +195,7 @@ describe('planEgress', () => {
     const plan = planEgress(prod);
     expect(plan.grants.map(g => [g.component, g.flow, g.dependencies])).toEqual([
       ['prometheus', 'kube-api', ['kubernetesApi']], ['promtail', 'kube-api', ['kubernetesApi']], ['collector', 'kube-api', ['kubernetesApi']],
+      ['kube-state-metrics', 'kube-api', ['kubernetesApi']],
       ['grafana', 'database', ['grafanaDatabase']],
       ['loki', 'proxy-corporate', ['objectStorage']], ['tempo', 'proxy-corporate', ['objectStorage']],
     ]);
@@ -187,6 +224,23 @@ describe('planEgress', () => {
     expect(plan.proxies.tempo?.noProxy).toContain('169.254.170.23/32');
   });
 
+  test('GKE with a proxied bucket: the metadata server directly, and kept off the proxy by address and name', () => {
+    const plan = planEgress(PROD_GKE);
+    expect(plan.grants.filter(g => g.component === 'loki').map(g => [g.flow, g.dependencies, g.to, g.ports])).toEqual([
+      ['object-storage-identity', ['objectStorageIdentity'], { kind: 'cidr', cidr: '169.254.169.254/32' }, [{ port: 80 }]],
+      ['proxy-corporate', ['objectStorage'], expect.anything(), [{ port: 3128 }]],
+    ]);
+    for (const component of ['loki', 'tempo'] as const) {
+      expect(plan.proxies[component]?.noProxy).toEqual(expect.arrayContaining(['169.254.169.254/32', '169.254.169.254', 'metadata.google.internal']));
+    }
+  });
+
+  test('Azure through the proxy: one grant per component to the proxy, serving both the account and Entra ID', () => {
+    const plan = planEgress(PROD_AZURE);
+    expect(plan.grants.filter(g => g.component === 'tempo').map(g => [g.flow, g.dependencies])).toEqual([['proxy-corporate', ['objectStorage', 'objectStorageIdentity']]]);
+    expect(plan.proxies.tempo?.noProxy).not.toContain('169.254.169.254');
+  });
+
   test('an in-cluster proxy is a pod peer on the pods\' port', () => {
     const env = withDependencies(withEgress(prod, {
       proxies: { squid: { url: 'http://squid.egress.svc.cluster.local:80', namespace: 'egress', selector: { app: 'squid' }, port: 3128 } },
@@ -204,7 +258,12 @@ describe('objectStoragePort', () => {
     ['minio.example.com', true, 80],
     ['minio.example.com:9000', true, 9000],
   ] as const)('%s (insecure: %p) → %p', (endpoint, insecure, port) => {
-    expect(objectStoragePort({ ...prod.objectStorage!, endpoint, insecure })).toBe(port);
+    expect(objectStoragePort({ ...PROD_S3, endpoint, insecure })).toBe(port);
+  });
+
+  test('Google Cloud Storage and Azure Blob Storage: HTTPS on 443', () => {
+    expect(objectStoragePort(GCS_GKE)).toBe(443);
+    expect(objectStoragePort(AZURE_WI)).toBe(443);
   });
 });
 
@@ -223,5 +282,20 @@ describe('extending environments: egress and credentials are replaced whole, nev
     expect(staging.egress.dependencies).toEqual({ ...prod.egress.dependencies, grafanaDatabase: { cidrs: ['10.1.128.0/27'], ports: [{ port: 5432 }] },
       objectStorageIdentity: { via: 'corporate' } });
     expect(staging.egress.dns).toBe(prod.egress.dns);
+  });
+
+  test('object storage of another kind replaces the parent\'s whole: a GCS staging keeps no S3 endpoint, region or keys', () => {
+    const registry = defineEnvironments({
+      prod,
+      staging: {
+        name: 'staging', extends: 'prod', clusterName: 'staging',
+        objectStorage: { ...GCS_GKE, lokiBucket: 'staging-loki', tempoBucket: 'staging-tempo' },
+        egress: { dependencies: { objectStorageIdentity: GKE_METADATA_SERVER } },
+      } as EnvironmentEntry,
+      preview: { name: 'preview', extends: 'staging', clusterName: 'preview', objectStorage: { lokiBucket: 'preview-loki', tempoBucket: 'preview-tempo' } } as EnvironmentEntry,
+    });
+    expect(loadEnvironment('staging', registry).objectStorage).toEqual({ ...GCS_GKE, lokiBucket: 'staging-loki', tempoBucket: 'staging-tempo' });
+    // the same kind (or none named) is merged as before
+    expect(loadEnvironment('preview', registry).objectStorage).toEqual({ ...GCS_GKE, lokiBucket: 'preview-loki', tempoBucket: 'preview-tempo' });
   });
 });

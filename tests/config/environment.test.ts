@@ -3,8 +3,12 @@ import { ConfigError } from '../../lib/config/checks';
 import { EnvironmentConfig, checkDistinctBuckets, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
 import { configErrorOf, errorOf } from '../support/errors';
+import { AZURE_WI, GCS_GKE } from '../support/fixtures';
+import { S3ObjectStorage } from '../../lib/constructs/types';
 
 const prod = ENVIRONMENTS.prod;
+/** prod's object storage, which is S3's. */
+const PROD_S3 = prod.objectStorage as S3ObjectStorage;
 const local = ENVIRONMENTS.local;
 const SECRET_KEYS = { kind: 'secret', accessKeyId: { name: 's3', key: 'id' }, secretAccessKey: { name: 's3', key: 'secret' } } as const;
 const IRSA = {
@@ -54,28 +58,68 @@ describe('validateEnvironment', () => {
     ['name', { ...prod, name: 'Prod' }, '\'name\' must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters), got "Prod"'],
     ['clusterName', { ...prod, clusterName: 'Prod_1' }, '\'clusterName\' must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters), got "Prod_1"'],
     ['storageClassName', { ...prod, storageClassName: 'Fast SSD' }, '\'storageClassName\' must be a DNS-1123 subdomain'],
-    ['objectStorage.endpoint', { ...prod, objectStorage: { ...prod.objectStorage!, endpoint: 'https://s3.example.com' } },
+    ['objectStorage.endpoint', { ...prod, objectStorage: { ...PROD_S3, endpoint: 'https://s3.example.com' } },
       '\'objectStorage.endpoint\' must be host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP), got "https://s3.example.com"'],
-    ['objectStorage.region', { ...prod, objectStorage: { ...prod.objectStorage!, region: '' } }, '\'objectStorage.region\' must be a non-empty string'],
-    ['objectStorage.lokiBucket', { ...prod, objectStorage: { ...prod.objectStorage!, lokiBucket: 'Logs' } },
+    ['objectStorage.region', { ...prod, objectStorage: { ...PROD_S3, region: '' } }, '\'objectStorage.region\' must be a non-empty string'],
+    ['objectStorage.lokiBucket', { ...prod, objectStorage: { ...PROD_S3, lokiBucket: 'Logs' } },
       '\'objectStorage.lokiBucket\' must be an S3 bucket name (3 to 63 lower-case letters, digits, "." and "-"), got "Logs"'],
     ['objectStorage.credentials.accessKeyId.key', {
-      ...prod, objectStorage: { ...prod.objectStorage!, credentials: { ...SECRET_KEYS, accessKeyId: { name: 's3', key: 'a key' } } },
+      ...prod, objectStorage: { ...PROD_S3, credentials: { ...SECRET_KEYS, accessKeyId: { name: 's3', key: 'a key' } } },
     }, '\'objectStorage.credentials.accessKeyId.key\' must be a Secret key'],
-    ['objectStorage.credentials', { ...prod, objectStorage: { ...prod.objectStorage!, credentials: undefined as never } },
+    ['objectStorage.credentials', { ...prod, objectStorage: { ...PROD_S3, credentials: undefined as never } },
       '\'objectStorage.credentials\' must be { kind: \'secret\', accessKeyId, secretAccessKey } or { kind: \'workloadIdentity\', provider, '
       + 'serviceAccountAnnotations?, podLabels? }, got undefined'],
-    ['objectStorage.credentials.provider', { ...prod, objectStorage: { ...prod.objectStorage!, credentials: { ...IRSA, provider: 'gke' as never } } },
+    ['objectStorage.credentials.provider', { ...prod, objectStorage: { ...PROD_S3, credentials: { ...IRSA, provider: 'gke' as never } } },
       '\'objectStorage.credentials.provider\' must be one of "eks-irsa", "eks-pod-identity", got "gke"'],
-    ['the IRSA role annotation', { ...prod, objectStorage: { ...prod.objectStorage!, credentials: { ...IRSA, serviceAccountAnnotations: {} } } },
+    ['the IRSA role annotation', { ...prod, objectStorage: { ...PROD_S3, credentials: { ...IRSA, serviceAccountAnnotations: {} } } },
       '\'objectStorage.credentials.serviceAccountAnnotations.eks.amazonaws.com/role-arn\' must be an IAM role ARN (arn:aws:iam::<account>:role/<name>): '
       + 'the role IRSA makes Loki and Tempo assume, got undefined'],
-    ['objectStorage.credentials.podLabels', { ...prod, objectStorage: { ...prod.objectStorage!, credentials: { ...IRSA, podLabels: { use: 'not a value' } } } },
+    ['objectStorage.credentials.podLabels', { ...prod, objectStorage: { ...PROD_S3, credentials: { ...IRSA, podLabels: { use: 'not a value' } } } },
       '\'objectStorage.credentials.podLabels.use\' must be a label value: at most 63 letters, digits, "-", "_" and ".", got "not a value"'],
     ['objectStorage.endpoint (workload identity)', {
-      ...prod, objectStorage: { ...prod.objectStorage!, endpoint: 'minio.minio:9000', credentials: IRSA },
+      ...prod, objectStorage: { ...PROD_S3, endpoint: 'minio.minio:9000', credentials: IRSA },
       egress: { ...prod.egress, dependencies: { ...prod.egress.dependencies, objectStorageIdentity: { via: 'corporate' } } },
     }, '\'objectStorage.endpoint\' must be an AWS S3 endpoint (*.amazonaws.com) with "eks-irsa" credentials, which are AWS credentials, got "minio.minio:9000"'],
+    ['objectStorage.kind', { ...prod, objectStorage: { ...PROD_S3, kind: 'minio' as never } }, '\'objectStorage.kind\' must be one of "s3", "gcs", "azure", got "minio"'],
+    ['objectStorage.credentials.provider (IRSA with kind gcs)', { ...prod, objectStorage: { ...GCS_GKE, credentials: IRSA as never } },
+      '\'objectStorage.credentials.provider\' must be "gke" with kind "gcs" ("eks-irsa" and "eks-pod-identity" hand out AWS credentials, for kind "s3"), '
+      + 'got "eks-irsa"'],
+    ['objectStorage.credentials.provider (GKE with kind azure)', { ...prod, objectStorage: { ...AZURE_WI, credentials: GCS_GKE.credentials as never } },
+      '\'objectStorage.credentials.provider\' must be "azure" with kind "azure"'],
+    ['objectStorage.credentials (keys with kind gcs)', { ...prod, objectStorage: { ...GCS_GKE, credentials: SECRET_KEYS as never } },
+      '\'objectStorage.credentials\' must be { kind: \'workloadIdentity\', provider: \'gke\', serviceAccountAnnotations?, podLabels? }: Google Cloud Storage '
+      + 'is reached with the cluster\'s workload identity only, got {"kind":"secret"'],
+    ['objectStorage.endpoint (kind gcs)', { ...prod, objectStorage: { ...GCS_GKE, endpoint: 's3.eu-west-1.amazonaws.com' } as never },
+      '\'objectStorage.endpoint\' must be left out with kind "gcs", which has no such setting, got "s3.eu-west-1.amazonaws.com"'],
+    ['objectStorage.accountName (kind gcs)', { ...prod, objectStorage: { ...GCS_GKE, accountName: 'obs' } as never },
+      '\'objectStorage.accountName\' must be left out with kind "gcs"'],
+    ['objectStorage.lokiBucket (kind gcs)', { ...prod, objectStorage: { ...GCS_GKE, lokiBucket: 'Logs' } },
+      '\'objectStorage.lokiBucket\' must be a Cloud Storage bucket name (3 to 63 lower-case letters, digits, "-", "_" and "."), got "Logs"'],
+    ['the GKE service account annotation', {
+      ...prod, objectStorage: { ...GCS_GKE, credentials: { kind: 'workloadIdentity', provider: 'gke', serviceAccountAnnotations: { 'iam.gke.io/gcp-service-account': 'storage' } } },
+    }, '\'objectStorage.credentials.serviceAccountAnnotations.iam.gke.io/gcp-service-account\' must be an IAM service account '
+      + '<name>@<project>.iam.gserviceaccount.com, or left out to grant the Kubernetes ServiceAccounts\' principals directly, got "storage"'],
+    ['objectStorage.accountName (missing)', { ...prod, objectStorage: { ...AZURE_WI, accountName: undefined as never } },
+      '\'objectStorage.accountName\' must be an Azure storage account name (3 to 24 lower-case letters and digits): the account whose containers hold '
+      + 'Loki\'s and Tempo\'s data, got undefined'],
+    ['objectStorage.accountName (invalid)', { ...prod, objectStorage: { ...AZURE_WI, accountName: 'obs-canary' } },
+      '\'objectStorage.accountName\' must be an Azure storage account name (3 to 24 lower-case letters and digits)'],
+    ['objectStorage.region (kind azure)', { ...prod, objectStorage: { ...AZURE_WI, region: 'westeurope' } as never },
+      '\'objectStorage.region\' must be left out with kind "azure", which has no such setting, got "westeurope"'],
+    ['objectStorage.tempoBucket (kind azure)', { ...prod, objectStorage: { ...AZURE_WI, tempoBucket: 'tempo--blocks' } },
+      '\'objectStorage.tempoBucket\' must be an Azure container name (3 to 63 lower-case letters, digits and single "-", starting and ending with a letter '
+      + 'or digit), got "tempo--blocks"'],
+    ['the Azure client id (missing)', { ...prod, objectStorage: { ...AZURE_WI, credentials: { kind: 'workloadIdentity', provider: 'azure' } } },
+      '\'objectStorage.credentials.serviceAccountAnnotations.azure.workload.identity/client-id\' must be the client id (a GUID) of the managed identity or '
+      + 'application Loki and Tempo act as, given as \'clientId\' or the annotation, got undefined'],
+    ['the Azure client id (not a GUID)', { ...prod, objectStorage: { ...AZURE_WI, credentials: { ...AZURE_WI.credentials, clientId: 'obs-canary' } } },
+      '\'objectStorage.credentials.clientId\' must be the client id (a GUID)'],
+    ['the Azure client id (given twice)', {
+      ...prod, objectStorage: {
+        ...AZURE_WI, credentials: { ...AZURE_WI.credentials, serviceAccountAnnotations: { 'azure.workload.identity/client-id': 'aaaaaaaa-1111-2222-3333-444444444444' } },
+      },
+    }, '\'objectStorage.credentials.serviceAccountAnnotations.azure.workload.identity/client-id\' must be left out or equal to '
+      + '\'objectStorage.credentials.clientId\' "00000000-1111-2222-3333-444444444444", got "aaaaaaaa-1111-2222-3333-444444444444"'],
     ['prometheus.retention', { ...prod, prometheus: { ...prod.prometheus, retention: Duration.minutes(30) } },
       '\'prometheus.retention\' must be a duration from 2h to 3650d, got 30m'],
     ['prometheus.volumeSize', { ...prod, prometheus: { ...prod.prometheus, volumeSize: Size.mebibytes(512) } },
@@ -136,17 +180,27 @@ describe('checkDistinctBuckets: what no single environment can check', () => {
   });
 
   test('fails when a second environment reuses a bucket: its compactor would apply its retention to the other\'s data', () => {
-    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...prod.objectStorage!, tempoBucket: 'obs-canary-staging-tempo' } }]))
+    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...PROD_S3, tempoBucket: 'obs-canary-staging-tempo' } }]))
       .toThrow(new ConfigError('environments', ['"staging"\'s \'objectStorage.lokiBucket\' must be a bucket of its own (each compactor applies '
         + 'its own retention to the whole bucket), got "obs-canary-loki", which is "prod"\'s \'objectStorage.lokiBucket\' too']));
   });
 
   test('fails when Loki and Tempo share a bucket, and passes with buckets of their own', () => {
-    expect(() => checkDistinctBuckets([{ ...prod, objectStorage: { ...prod.objectStorage!, tempoBucket: 'obs-canary-loki' } }])).toThrow(/tempoBucket' must be/);
-    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...prod.objectStorage!, lokiBucket: 'sl', tempoBucket: 'st' } }])).not.toThrow();
+    expect(() => checkDistinctBuckets([{ ...prod, objectStorage: { ...PROD_S3, tempoBucket: 'obs-canary-loki' } }])).toThrow(/tempoBucket' must be/);
+    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...PROD_S3, lokiBucket: 'sl', tempoBucket: 'st' } }])).not.toThrow();
   });
 
   test('the same bucket name at another endpoint is another bucket', () => {
-    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...prod.objectStorage!, endpoint: 'minio.staging:9000' } }])).not.toThrow();
+    expect(() => checkDistinctBuckets([prod, { ...staging, objectStorage: { ...PROD_S3, endpoint: 'minio.staging:9000' } }])).not.toThrow();
+  });
+
+  test('Cloud Storage bucket names are global; Azure containers are the account\'s', () => {
+    expect(() => checkDistinctBuckets([{ ...prod, objectStorage: GCS_GKE }, { ...staging, objectStorage: { ...GCS_GKE, tempoBucket: 'gke-staging-tempo' } }]))
+      .toThrow(new ConfigError('environments', ['"staging"\'s \'objectStorage.lokiBucket\' must be a bucket of its own (each compactor applies '
+        + 'its own retention to the whole bucket), got "gke-loki", which is "prod"\'s \'objectStorage.lokiBucket\' too']));
+    const onAzure = { ...prod, objectStorage: AZURE_WI };
+    expect(() => checkDistinctBuckets([onAzure, { ...staging, objectStorage: AZURE_WI }])).toThrow(/lokiBucket' must be/);
+    const otherAccount = { ...AZURE_WI, accountName: 'obscanarystaging' };
+    expect(() => checkDistinctBuckets([{ ...prod, objectStorage: AZURE_WI }, { ...staging, objectStorage: otherAccount }])).not.toThrow();
   });
 });

@@ -74,7 +74,7 @@ describe('canary CLI: the services are the files under services/', () => {
       ['ledger', 'registry.example.com/team/ledger:0.9.0'],
     ]);
     // the service file's settings, where its state file sets none
-    expect(out.services[2].slo).toEqual({ successRatio: 0.95, p95LatencyMs: 300 });
+    expect(out.services[2].slo).toEqual({ successRatio: 0.95, p95LatencyMs: 300, period: '30d' });
   });
 
   test('a service file without a state file in the environment exits 2, naming the canary init command', async () => {

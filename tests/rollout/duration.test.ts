@@ -69,6 +69,12 @@ describe('the duration rule', () => {
     expect(() => parseDuration(text, 'window', { positive: true })).toThrow(`'window' must be longer than 0, got ${JSON.stringify(text)}`);
   });
 
+  test('min and max bound a duration, each itself a duration', () => {
+    expect(durationProblem('6d23h', { min: '7d' })).toBe('must be at least 7d, got "6d23h"');
+    expect(durationProblem('1w', { min: '7d', max: '90d' })).toBeUndefined();
+    expect(durationProblem('90d1ms', { max: '90d' })).toBe('must be at most 90d, got "90d1ms"');
+  });
+
   test('the longest duration is Prometheus\'s limit, 2^63 - 1 ns, in whole milliseconds', () => {
     expect(BigInt(parseDuration('292y24w3d23h47m16s854ms')) * 1_000_000n).toBeLessThanOrEqual(2n ** 63n - 1n);
     expect((BigInt(parseDuration('292y24w3d23h47m16s854ms')) + 1n) * 1_000_000n).toBeGreaterThan(2n ** 63n - 1n);

@@ -56,9 +56,20 @@ describe('parseRolloutState', () => {
       "'canary.weightChangedAt' must not be before 'canary.startedAt'"],
     ['an analysis window that is not a duration', s => s.replace('slo:', 'analysis:\n  window: five minutes\nslo:'),
       "'analysis.window' must be a duration such as 30s, 5m or 1h30m, got \"five minutes\""],
+    ['an SLO period that is not a duration', s => s.replace('p95LatencyMs: 250', 'p95LatencyMs: 250\n  period: a month'),
+      "'slo.period' must be a duration such as 30s, 5m or 1h30m, got \"a month\""],
+    ['an SLO period shorter than 7d', s => s.replace('p95LatencyMs: 250', 'p95LatencyMs: 250\n  period: 1d'), "'slo.period' must be at least 7d, got \"1d\""],
+    ['an SLO period longer than 90d', s => s.replace('p95LatencyMs: 250', 'p95LatencyMs: 250\n  period: 1y'), "'slo.period' must be at most 90d, got \"1y\""],
   ])('rejects %s', (_name, mutate, message) => {
     const service = _name.startsWith('a file about') ? 'backend' : 'gateway';
     expect(problemsOf(mutate(valid), service)).toContainEqual(expect.stringContaining(message));
+  });
+
+  test('takes an SLO period from 7d to 90d', () => {
+    for (const period of ['7d', '30d', '4w', '90d']) {
+      expect(parseRolloutState(valid.replace('p95LatencyMs: 250', `p95LatencyMs: 250\n  period: ${period}`), 'rollout/local/gateway.yaml', 'gateway').slo)
+        .toEqual({ p95LatencyMs: 250, period });
+    }
   });
 
   test('reports every semantic problem at once', () => {

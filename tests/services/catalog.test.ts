@@ -154,6 +154,14 @@ describe('the service files together', () => {
     ]);
     expect(problemsOf(`${MINIMAL}analysis: { window: 5x }\n`)).toEqual([expect.stringMatching(/^'analysis\.window' must be a duration .*got "5x"$/)]);
   });
+
+  test('an SLO period: a duration (the schema), from 7d to 90d (the load)', () => {
+    expect(problemsOf(`${MINIMAL}slo: { period: a month }\n`))
+      .toEqual(['\'slo.period\' must be a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over, got "a month"']);
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}slo: { period: 1d }\n` }).problems).toEqual(['\'slo.period\' must be at least 7d, got "1d"']);
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}slo: { period: 91d }\n` }).problems).toEqual(['\'slo.period\' must be at most 90d, got "91d"']);
+    expect(() => loadDir({ 'ledger.yaml': `${MINIMAL}slo: { period: 4w, successRatio: 0.999 }\n` })).not.toThrow();
+  });
 });
 
 describe('quantities', () => {

@@ -1,13 +1,26 @@
 import { stringify } from 'yaml';
 import { RecordingRule, RuleGroup } from '../../lib/constructs/prometheus-config';
 import { Services } from '../../lib/services/catalog';
-import { SLO_RECORDS, sloRecordingRules, sloRuleGroupName } from '../../lib/slo/recording-rules';
+import {
+  BURN_RATE_WINDOWS, SLO_BURN_RECORDS, SLO_RECORDS, SloSource, sloRecordingRules, sloRuleGroupName, sloSourceOf,
+} from '../../lib/slo/recording-rules';
 import { ISTIO } from '../../lib/slo/vocabulary';
 import { promtoolCheckRules } from '../support/promtool';
 import { LEDGER, QUOTES, REPO_SERVICES, SERVICE_FILE_NAMES, WITH_LEDGER, without } from './services';
 
-const ISTIO_RECORDS = [SLO_RECORDS.istioRequestRate, SLO_RECORDS.istioSuccessRatio, SLO_RECORDS.istioLatencyP95, SLO_RECORDS.istioLatencyP99];
+const ISTIO_RECORDS: readonly string[] = [
+  SLO_RECORDS.istioRequestRate, SLO_RECORDS.istioSuccessRatio, SLO_RECORDS.istioLatencyP95, SLO_RECORDS.istioLatencyP99,
+];
 const HTTP_RECORDS = [SLO_RECORDS.httpRequestRate, SLO_RECORDS.httpSuccessRatio, SLO_RECORDS.httpLatencyP95, SLO_RECORDS.httpLatencyP99];
+/** The burn-rate records of a source, in the order they are rendered. */
+const burnRecords = (source: SloSource): string[] => {
+  const r = SLO_BURN_RECORDS[source];
+  return [
+    ...BURN_RATE_WINDOWS.map(w => r.trackErrorRatio[w]), ...BURN_RATE_WINDOWS.map(w => r.serviceErrorRatio[w]),
+    r.serviceLatencyP95, r.serviceLatencyP99,
+  ];
+};
+const ALL_BURN_RECORDS = [...burnRecords('istio'), ...burnRecords('http')];
 
 const groupOf = (groups: readonly RuleGroup[], service: string): RuleGroup => {
   const found = groups.filter(g => g.name === sloRuleGroupName(service));
@@ -48,8 +61,10 @@ describe('sloRecordingRules', () => {
       expect(sloRecordingRules({})).toEqual([]);
     });
 
-    test('every record name is one of SLO_RECORDS, and each is recorded', () => {
-      expect([...new Set(allRules(repo).map(r => r.record))].sort()).toEqual(Object.values(SLO_RECORDS).sort());
+    test('every record name is one of SLO_RECORDS or of the SLO source\'s SLO_BURN_RECORDS, and each is recorded', () => {
+      expect([...new Set(allRules(repo).map(r => r.record))].sort()).toEqual([...Object.values(SLO_RECORDS), ...burnRecords('istio')].sort());
+      expect(new Set(sloRecordingRules({ quotes: QUOTES }).flatMap(g => g.rules as RecordingRule[]).map(r => r.record)))
+        .toEqual(new Set([...Object.values(SLO_RECORDS), ...burnRecords('http')]));
     });
   });
 
@@ -68,14 +83,14 @@ describe('sloRecordingRules', () => {
     });
 
     test('the Istio names are the vocabulary\'s', () => {
-      const istio = allRules(withLedger).filter(r => r.record.startsWith('workload_version:'));
+      const istio = allRules(withLedger).filter(r => ISTIO_RECORDS.includes(r.record));
       expect(istio).toHaveLength(12);
       for (const { expr: e } of istio) expect(e.includes(ISTIO.requests) || e.includes(ISTIO.durationBucket)).toBe(true);
     });
 
     test('the ledger (Istio metrics only) gets the Istio rules and nothing else, in namespace payments', () => {
       const ledger = rulesOf(withLedger, 'ledger');
-      expect(ledger.map(r => r.record)).toEqual(ISTIO_RECORDS);
+      expect(ledger.map(r => r.record)).toEqual([...ISTIO_RECORDS, ...burnRecords('istio')]);
       for (const r of ledger) {
         expect(r.expr).toContain('destination_workload_namespace="payments"');
         expect(r.expr).not.toMatch(/http_|namespace="apps"/);
@@ -85,7 +100,9 @@ describe('sloRecordingRules', () => {
 
   describe('the services\' own metrics, for services that declare metrics.http', () => {
     test('gateway and backend declare them and get the four http records after the Istio ones', () => {
-      for (const name of ['backend', 'gateway']) expect(rulesOf(repo, name).map(r => r.record)).toEqual([...ISTIO_RECORDS, ...HTTP_RECORDS]);
+      for (const name of ['backend', 'gateway']) {
+        expect(rulesOf(repo, name).map(r => r.record)).toEqual([...ISTIO_RECORDS, ...HTTP_RECORDS, ...burnRecords('istio')]);
+      }
     });
 
     test('gateway: its metric names and code label, its namespace and app, its probe routes left out', () => {
@@ -120,11 +137,49 @@ describe('sloRecordingRules', () => {
     });
   });
 
+  describe('burn-rate records, from the SLO\'s source only', () => {
+    test('the source is the file\'s analysis.metrics, else metrics.source', () => {
+      expect(sloSourceOf(REPO_SERVICES.gateway)).toBe('istio');
+      expect(sloSourceOf(QUOTES)).toBe('http');
+      expect(sloSourceOf({ ...REPO_SERVICES.gateway, analysis: { metrics: 'http' } })).toBe('http');
+    });
+
+    test('gateway (Istio): a ratio of sums per track and of the service over 5m, 30m, 1h and 6h, 0 when there is traffic but no 5xx', () => {
+      const selector = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary"';
+      const ratio = (by: string, w: string): string => {
+        const all = `sum by (${by}) (rate(istio_requests_total{${selector}}[${w}]))`;
+        return `( sum by (${by}) (rate(istio_requests_total{${selector},response_code=~"5.."}[${w}])) or 0 * ${all} ) / ${all}`;
+      };
+      const track = 'destination_workload_namespace, destination_workload, destination_app, destination_version';
+      for (const w of BURN_RATE_WINDOWS) {
+        expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio[w])).toBe(ratio(track, w));
+        expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceErrorRatio[w])).toBe(ratio('destination_workload_namespace, destination_app', w));
+      }
+      expect(BURN_RATE_WINDOWS).toEqual(['5m', '30m', '1h', '6h']);
+      expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceLatencyP95)).toBe(
+        `histogram_quantile(0.95, sum by (destination_workload_namespace, destination_app, le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[5m])))`);
+    });
+
+    test('quotes (its own metrics): its counter, code label and routes, by namespace, app and version', () => {
+      const groups = sloRecordingRules({ quotes: QUOTES });
+      const sel = 'namespace="pricing",app="quotes",handler!~"/ping|/metrics\\\\.json"';
+      const all = `sum by (namespace, app) (rate(quotes_served_total{${sel}}[1h]))`;
+      expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.serviceErrorRatio['1h']))
+        .toBe(`( sum by (namespace, app) (rate(quotes_served_total{${sel},code=~"5.."}[1h])) or 0 * ${all} ) / ${all}`);
+      expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.trackErrorRatio['5m'])).toContain('sum by (namespace, app, version)');
+      expect(JSON.stringify(groups)).not.toMatch(/:istio_requests_errors:/);
+    });
+
+    test('every burn-rate record name is distinct across the sources', () => {
+      expect(new Set(ALL_BURN_RECORDS).size).toBe(ALL_BURN_RECORDS.length);
+    });
+  });
+
   test('every rule carries its service as a static label its series already have (destination_app or app)', () => {
     for (const group of withLedger) {
       const service = group.name.replace(/^slo-/, '');
       for (const r of group.rules as RecordingRule[]) {
-        expect([r.record, r.labels]).toEqual([r.record, r.record.startsWith('workload_version:') ? { destination_app: service } : { app: service }]);
+        expect([r.record, r.labels]).toEqual([r.record, r.record.includes(':istio_') ? { destination_app: service } : { app: service }]);
       }
     }
   });

@@ -1,7 +1,7 @@
-import { ObjectStorage } from '../../lib/constructs/types';
+import { AzureObjectStorage, GcsObjectStorage, S3ObjectStorage } from '../../lib/constructs/types';
 
 /** Object storage as a test would configure it (a MinIO in the cluster). */
-export const MINIO: ObjectStorage = {
+export const MINIO: S3ObjectStorage = {
   endpoint: 'minio.minio.svc.cluster.local:9000',
   region: 'us-east-1',
   insecure: true,
@@ -16,7 +16,7 @@ export const MINIO: ObjectStorage = {
 };
 
 /** Amazon S3 with IAM roles for service accounts: no keys, a role ARN on the ServiceAccounts. */
-export const S3_IRSA: ObjectStorage = {
+export const S3_IRSA: S3ObjectStorage = {
   endpoint: 's3.eu-west-1.amazonaws.com',
   region: 'eu-west-1',
   insecure: false,
@@ -28,4 +28,25 @@ export const S3_IRSA: ObjectStorage = {
   },
   lokiBucket: 'irsa-loki',
   tempoBucket: 'irsa-tempo',
+};
+
+/** Google Cloud Storage with GKE Workload Identity, impersonating an IAM service account: no keys, an annotation. */
+export const GCS_GKE: GcsObjectStorage = {
+  kind: 'gcs',
+  credentials: {
+    kind: 'workloadIdentity',
+    provider: 'gke',
+    serviceAccountAnnotations: { 'iam.gke.io/gcp-service-account': 'obs-canary-storage@obs-canary-prod.iam.gserviceaccount.com' },
+  },
+  lokiBucket: 'gke-loki',
+  tempoBucket: 'gke-tempo',
+};
+
+/** Azure Blob Storage with Azure Workload Identity: no keys, the client id on the ServiceAccounts. */
+export const AZURE_WI: AzureObjectStorage = {
+  kind: 'azure',
+  accountName: 'obscanaryprod',
+  credentials: { kind: 'workloadIdentity', provider: 'azure', clientId: '00000000-1111-2222-3333-444444444444' },
+  lokiBucket: 'azure-loki',
+  tempoBucket: 'azure-tempo',
 };

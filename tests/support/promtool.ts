@@ -57,3 +57,43 @@ export function promtoolCheckRules(groups: readonly object[]): string {
 export function promtoolCheckExpressions(exprs: readonly string[]): string {
   return promtoolCheckRules([{ name: 'expressions', rules: exprs.map((expr, i) => ({ record: `check:expression_${i}:promql`, expr })) }]);
 }
+
+/** One `tests:` entry of a promtool unit-test file (the subset of 2.42's syntax the tests use). */
+export interface PromtoolTestCase {
+  readonly name?: string;
+  readonly interval: string;
+  readonly input_series: ReadonlyArray<{ readonly series: string; readonly values: string }>;
+  readonly alert_rule_test?: ReadonlyArray<{
+    readonly eval_time: string;
+    readonly alertname: string;
+    readonly exp_alerts: ReadonlyArray<{
+      readonly exp_labels: Readonly<Record<string, string>>;
+      readonly exp_annotations?: Readonly<Record<string, string>>;
+    }>;
+  }>;
+  readonly promql_expr_test?: ReadonlyArray<{
+    readonly expr: string;
+    readonly eval_time: string;
+    readonly exp_samples: ReadonlyArray<{ readonly labels: string; readonly value: number }>;
+  }>;
+}
+
+/**
+ * Runs `promtool test rules` (Debian's Prometheus 2.42) on rule groups and unit tests of them: the groups are written
+ * as `rules.yml`, the tests as `tests.yml` beside it, evaluated every `evaluationInterval`.
+ *
+ * @returns promtool's output (`SUCCESS`); throws with it when a test fails or a file is refused
+ */
+export function promtoolTestRules(groups: readonly object[], tests: readonly PromtoolTestCase[], evaluationInterval = '1m'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-'));
+  fs.writeFileSync(path.join(dir, 'rules.yml'), Yaml.stringify({ groups }));
+  fs.writeFileSync(path.join(dir, 'tests.yml'), Yaml.stringify({ rule_files: ['rules.yml'], evaluation_interval: evaluationInterval, tests }));
+  try {
+    return execFileSync('promtool', ['test', 'rules', 'tests.yml'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    throw new Error(`promtool test rules failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -125,9 +125,14 @@ export function dataVolumeClaim(size: Size, storageClassName?: string): k8s.Kube
 /** Environment variables Loki and Tempo expand `${…}` references in their S3 config from (`-config.expand-env`). */
 export const S3_ENV = { accessKeyId: 'S3_ACCESS_KEY_ID', secretAccessKey: 'S3_SECRET_ACCESS_KEY' } as const;
 
+/** Azure Workload Identity's pod label: only pods carrying it are mutated by the webhook. */
+export const AZURE_WORKLOAD_IDENTITY_USE_LABEL = 'azure.workload.identity/use';
+/** Azure Workload Identity's ServiceAccount annotation naming the client id the pods act as. */
+export const AZURE_CLIENT_ID_ANNOTATION = 'azure.workload.identity/client-id';
+
 /**
  * The S3 keys as `${…}` references for the config, expanded at start-up; none with workload identity, where the
- * clients fall back to their credential chains.
+ * clients fall back to their credential chains, nor for GCS and Azure, which only take workload identity here.
  */
 export function s3KeyReferences(storage: ObjectStorage): { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined {
   return storage.credentials.kind === 'secret' ? { accessKeyId: `\${${S3_ENV.accessKeyId}}`, secretAccessKey: `\${${S3_ENV.secretAccessKey}}` } : undefined;
@@ -136,9 +141,11 @@ export function s3KeyReferences(storage: ObjectStorage): { readonly accessKeyId:
 /**
  * What the container needs in its environment for the object storage credentials: the keys from their Secrets, or for
  * IRSA the bucket's region with regional STS, so that both S3 clients exchange their token at `sts.<region>` (the
- * address the egress names) rather than the global endpoint. The webhook leaves variables that are set alone.
+ * address the egress names) rather than the global endpoint. The webhook leaves variables that are set alone. Nothing
+ * for GCS (the metadata server) and Azure (the webhook injects `AZURE_*` itself).
  */
-export function s3CredentialEnv(storage: ObjectStorage): k8s.EnvVar[] {
+export function storageCredentialEnv(storage: ObjectStorage): k8s.EnvVar[] {
+  if (storage.kind === 'gcs' || storage.kind === 'azure') return [];
   const credentials = storage.credentials;
   if (credentials.kind === 'secret') {
     return [secretEnv(S3_ENV.accessKeyId, credentials.accessKeyId), secretEnv(S3_ENV.secretAccessKey, credentials.secretAccessKey)];
@@ -148,14 +155,22 @@ export function s3CredentialEnv(storage: ObjectStorage): k8s.EnvVar[] {
     : [];
 }
 
-/** The ServiceAccount annotations and pod labels of the object storage's workload identity; empty with static keys. */
-export function s3Identity(storage: ObjectStorage | undefined): {
+/**
+ * The ServiceAccount annotations and pod labels of the object storage's workload identity; empty with static keys.
+ * Azure's client id becomes the webhook's annotation and its pods get the label the webhook selects them by.
+ */
+export function storageIdentity(storage: ObjectStorage | undefined): {
   readonly annotations: Record<string, string>; readonly podLabels: Record<string, string>;
 } {
   const credentials = storage?.credentials;
-  return credentials?.kind === 'workloadIdentity'
-    ? { annotations: { ...credentials.serviceAccountAnnotations }, podLabels: { ...credentials.podLabels } }
-    : { annotations: {}, podLabels: {} };
+  if (credentials?.kind !== 'workloadIdentity') return { annotations: {}, podLabels: {} };
+  const annotations = { ...credentials.serviceAccountAnnotations };
+  const podLabels = { ...credentials.podLabels };
+  if (credentials.provider === 'azure') {
+    if (credentials.clientId !== undefined) annotations[AZURE_CLIENT_ID_ANNOTATION] = credentials.clientId;
+    podLabels[AZURE_WORKLOAD_IDENTITY_USE_LABEL] = 'true';
+  }
+  return { annotations, podLabels };
 }
 
 /** `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` for a component whose outbound HTTP goes through a proxy; none without one. */

@@ -2,12 +2,12 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":1,"maximum":100},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":1,"maximum":100},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", "u");
 const pattern3 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$", "u");
 const pattern5 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern6 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern7 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 const func2 = Object.prototype.hasOwnProperty;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -486,7 +486,7 @@ errors++;
 }
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 for(const key3 in data12){
-if(!(((key3 === "successRatio") || (key3 === "p95LatencyMs")) || (key3 === "p99LatencyMs"))){
+if(!((((key3 === "successRatio") || (key3 === "p95LatencyMs")) || (key3 === "p99LatencyMs")) || (key3 === "period"))){
 const err40 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data12};
 if(vErrors === null){
 vErrors = [err40];
@@ -582,12 +582,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data.analysis !== undefined){
-let data16 = data.analysis;
-if((!(data16 && typeof data16 == "object" && !Array.isArray(data16))) && (data16 !== null)){
-const err48 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data16};
+if(data12.period !== undefined){
+let data16 = data12.period;
+if((typeof data16 !== "string") && (data16 !== null)){
+const err48 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -596,10 +594,9 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-for(const key4 in data16){
-if(!(func2.call(schema11.properties.analysis.properties, key4))){
-const err49 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data16};
+if(typeof data16 === "string"){
+if(!pattern5.test(data16)){
+const err49 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data16};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -609,10 +606,13 @@ vErrors.push(err49);
 errors++;
 }
 }
-if(data16.metrics !== undefined){
-let data17 = data16.metrics;
-if((typeof data17 !== "string") && (data17 !== null)){
-const err50 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data17};
+}
+}
+}
+if(data.analysis !== undefined){
+let data17 = data.analysis;
+if((!(data17 && typeof data17 == "object" && !Array.isArray(data17))) && (data17 !== null)){
+const err50 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data17};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -621,8 +621,10 @@ vErrors.push(err50);
 }
 errors++;
 }
-if(!((data17 === "istio") || (data17 === "http"))){
-const err51 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data17};
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+for(const key4 in data17){
+if(!(func2.call(schema11.properties.analysis.properties, key4))){
+const err51 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data17};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -632,10 +634,10 @@ vErrors.push(err51);
 errors++;
 }
 }
-if(data16.window !== undefined){
-let data18 = data16.window;
+if(data17.metrics !== undefined){
+let data18 = data17.metrics;
 if((typeof data18 !== "string") && (data18 !== null)){
-const err52 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data18};
+const err52 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data18};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -644,9 +646,8 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(typeof data18 === "string"){
-if(!pattern5.test(data18)){
-const err53 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data18};
+if(!((data18 === "istio") || (data18 === "http"))){
+const err53 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -656,11 +657,10 @@ vErrors.push(err53);
 errors++;
 }
 }
-}
-if(data16.settle !== undefined){
-let data19 = data16.settle;
+if(data17.window !== undefined){
+let data19 = data17.window;
 if((typeof data19 !== "string") && (data19 !== null)){
-const err54 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data19};
+const err54 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data19};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -670,8 +670,8 @@ vErrors.push(err54);
 errors++;
 }
 if(typeof data19 === "string"){
-if(!pattern6.test(data19)){
-const err55 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data19};
+if(!pattern5.test(data19)){
+const err55 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data19};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -682,10 +682,10 @@ errors++;
 }
 }
 }
-if(data16.minRequests !== undefined){
-let data20 = data16.minRequests;
-if((!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))) && (data20 !== null)){
-const err56 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data20};
+if(data17.settle !== undefined){
+let data20 = data17.settle;
+if((typeof data20 !== "string") && (data20 !== null)){
+const err56 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data20};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -694,9 +694,9 @@ vErrors.push(err56);
 }
 errors++;
 }
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 < 0 || isNaN(data20)){
-const err57 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data20};
+if(typeof data20 === "string"){
+if(!pattern7.test(data20)){
+const err57 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data20};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -707,10 +707,10 @@ errors++;
 }
 }
 }
-if(data16.canaryTrafficFactor !== undefined){
-let data21 = data16.canaryTrafficFactor;
-if((!((typeof data21 == "number") && (isFinite(data21)))) && (data21 !== null)){
-const err58 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data21};
+if(data17.minRequests !== undefined){
+let data21 = data17.minRequests;
+if((!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))) && (data21 !== null)){
+const err58 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data21};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -720,8 +720,8 @@ vErrors.push(err58);
 errors++;
 }
 if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 1 || isNaN(data21)){
-const err59 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data21};
+if(data21 < 0 || isNaN(data21)){
+const err59 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data21};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -730,8 +730,12 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(data21 < 0 || isNaN(data21)){
-const err60 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data21};
+}
+}
+if(data17.canaryTrafficFactor !== undefined){
+let data22 = data17.canaryTrafficFactor;
+if((!((typeof data22 == "number") && (isFinite(data22)))) && (data22 !== null)){
+const err60 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data22};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -740,12 +744,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
-}
-if(data16.maxFailedChecks !== undefined){
-let data22 = data16.maxFailedChecks;
-if((!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))) && (data22 !== null)){
-const err61 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data22};
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 1 || isNaN(data22)){
+const err61 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data22};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -754,9 +755,8 @@ vErrors.push(err61);
 }
 errors++;
 }
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 < 1 || isNaN(data22)){
-const err62 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data22};
+if(data22 < 0 || isNaN(data22)){
+const err62 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data22};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -767,10 +767,10 @@ errors++;
 }
 }
 }
-if(data16.maxConsecutiveHolds !== undefined){
-let data23 = data16.maxConsecutiveHolds;
+if(data17.maxFailedChecks !== undefined){
+let data23 = data17.maxFailedChecks;
 if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
-const err63 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data23};
+const err63 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data23};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -781,7 +781,7 @@ errors++;
 }
 if((typeof data23 == "number") && (isFinite(data23))){
 if(data23 < 1 || isNaN(data23)){
-const err64 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data23};
+const err64 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data23};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -792,10 +792,10 @@ errors++;
 }
 }
 }
-if(data16.baseline !== undefined){
-let data24 = data16.baseline;
-if((!(data24 && typeof data24 == "object" && !Array.isArray(data24))) && (data24 !== null)){
-const err65 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data24};
+if(data17.maxConsecutiveHolds !== undefined){
+let data24 = data17.maxConsecutiveHolds;
+if((!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))) && (data24 !== null)){
+const err65 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -804,9 +804,9 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.enabled === undefined){
-const err66 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data24};
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 < 1 || isNaN(data24)){
+const err66 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data24};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -815,8 +815,12 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(data24.maxErrorRatioIncrease === undefined){
-const err67 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data24};
+}
+}
+if(data17.baseline !== undefined){
+let data25 = data17.baseline;
+if((!(data25 && typeof data25 == "object" && !Array.isArray(data25))) && (data25 !== null)){
+const err67 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data25};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -825,9 +829,9 @@ vErrors.push(err67);
 }
 errors++;
 }
-for(const key5 in data24){
-if(!((key5 === "enabled") || (key5 === "maxErrorRatioIncrease"))){
-const err68 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data24};
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.enabled === undefined){
+const err68 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data25};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -836,11 +840,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-if(data24.enabled !== undefined){
-let data25 = data24.enabled;
-if(typeof data25 !== "boolean"){
-const err69 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data25};
+if(data25.maxErrorRatioIncrease === undefined){
+const err69 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data25};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -849,12 +850,9 @@ vErrors.push(err69);
 }
 errors++;
 }
-}
-if(data24.maxErrorRatioIncrease !== undefined){
-let data26 = data24.maxErrorRatioIncrease;
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 1 || isNaN(data26)){
-const err70 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data26};
+for(const key5 in data25){
+if(!((key5 === "enabled") || (key5 === "maxErrorRatioIncrease"))){
+const err70 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data25};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -863,8 +861,11 @@ vErrors.push(err70);
 }
 errors++;
 }
-if(data26 < 0 || isNaN(data26)){
-const err71 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data26};
+}
+if(data25.enabled !== undefined){
+let data26 = data25.enabled;
+if(typeof data26 !== "boolean"){
+const err71 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data26};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -874,8 +875,11 @@ vErrors.push(err71);
 errors++;
 }
 }
-else {
-const err72 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data26};
+if(data25.maxErrorRatioIncrease !== undefined){
+let data27 = data25.maxErrorRatioIncrease;
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 > 1 || isNaN(data27)){
+const err72 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data27};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -884,13 +888,8 @@ vErrors.push(err72);
 }
 errors++;
 }
-}
-}
-}
-if(data16.queryTimeout !== undefined){
-let data27 = data16.queryTimeout;
-if((typeof data27 !== "string") && (data27 !== null)){
-const err73 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data27};
+if(data27 < 0 || isNaN(data27)){
+const err73 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data27};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -899,9 +898,9 @@ vErrors.push(err73);
 }
 errors++;
 }
-if(typeof data27 === "string"){
-if(!pattern5.test(data27)){
-const err74 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data27};
+}
+else {
+const err74 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data27};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -913,16 +912,10 @@ errors++;
 }
 }
 }
-}
-if(data.history !== undefined){
-let data28 = data.history;
-if(Array.isArray(data28)){
-const len1 = data28.length;
-for(let i1=0; i1<len1; i1++){
-let data29 = data28[i1];
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-if(data29.at === undefined){
-const err75 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data29};
+if(data17.queryTimeout !== undefined){
+let data28 = data17.queryTimeout;
+if((typeof data28 !== "string") && (data28 !== null)){
+const err75 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data28};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -931,8 +924,9 @@ vErrors.push(err75);
 }
 errors++;
 }
-if(data29.decision === undefined){
-const err76 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data29};
+if(typeof data28 === "string"){
+if(!pattern5.test(data28)){
+const err76 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data28};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -941,8 +935,19 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(data29.by === undefined){
-const err77 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data29};
+}
+}
+}
+}
+if(data.history !== undefined){
+let data29 = data.history;
+if(Array.isArray(data29)){
+const len1 = data29.length;
+for(let i1=0; i1<len1; i1++){
+let data30 = data29[i1];
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+if(data30.at === undefined){
+const err77 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -951,8 +956,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(data29.image === undefined){
-const err78 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data29};
+if(data30.decision === undefined){
+const err78 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -961,8 +966,8 @@ vErrors.push(err78);
 }
 errors++;
 }
-if(data29.fromWeight === undefined){
-const err79 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data29};
+if(data30.by === undefined){
+const err79 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -971,8 +976,8 @@ vErrors.push(err79);
 }
 errors++;
 }
-if(data29.toWeight === undefined){
-const err80 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data29};
+if(data30.image === undefined){
+const err80 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -981,8 +986,8 @@ vErrors.push(err80);
 }
 errors++;
 }
-if(data29.reason === undefined){
-const err81 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data29};
+if(data30.fromWeight === undefined){
+const err81 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -991,9 +996,8 @@ vErrors.push(err81);
 }
 errors++;
 }
-for(const key6 in data29){
-if(!(func2.call(schema11.properties.history.items.properties, key6))){
-const err82 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data29};
+if(data30.toWeight === undefined){
+const err82 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1002,12 +1006,8 @@ vErrors.push(err82);
 }
 errors++;
 }
-}
-if(data29.at !== undefined){
-let data30 = data29.at;
-if(typeof data30 === "string"){
-if(!pattern3.test(data30)){
-const err83 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data30};
+if(data30.reason === undefined){
+const err83 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1016,9 +1016,9 @@ vErrors.push(err83);
 }
 errors++;
 }
-}
-else {
-const err84 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data30};
+for(const key6 in data30){
+if(!(func2.call(schema11.properties.history.items.properties, key6))){
+const err84 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1028,10 +1028,11 @@ vErrors.push(err84);
 errors++;
 }
 }
-if(data29.decision !== undefined){
-let data31 = data29.decision;
-if(typeof data31 !== "string"){
-const err85 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data31};
+if(data30.at !== undefined){
+let data31 = data30.at;
+if(typeof data31 === "string"){
+if(!pattern3.test(data31)){
+const err85 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data31};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1040,8 +1041,9 @@ vErrors.push(err85);
 }
 errors++;
 }
-if(!(((((data31 === "start") || (data31 === "advance")) || (data31 === "promote")) || (data31 === "rollback")) || (data31 === "hold"))){
-const err86 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data31};
+}
+else {
+const err86 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data31};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1051,10 +1053,10 @@ vErrors.push(err86);
 errors++;
 }
 }
-if(data29.by !== undefined){
-let data32 = data29.by;
+if(data30.decision !== undefined){
+let data32 = data30.decision;
 if(typeof data32 !== "string"){
-const err87 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data32};
+const err87 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data32};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1063,8 +1065,8 @@ vErrors.push(err87);
 }
 errors++;
 }
-if(!((data32 === "cli") || (data32 === "gate"))){
-const err88 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data32};
+if(!(((((data32 === "start") || (data32 === "advance")) || (data32 === "promote")) || (data32 === "rollback")) || (data32 === "hold"))){
+const err88 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data32};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1074,10 +1076,10 @@ vErrors.push(err88);
 errors++;
 }
 }
-if(data29.image !== undefined){
-let data33 = data29.image;
+if(data30.by !== undefined){
+let data33 = data30.by;
 if(typeof data33 !== "string"){
-const err89 = {instancePath:instancePath+"/history/" + i1+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data33};
+const err89 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data33};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1086,11 +1088,8 @@ vErrors.push(err89);
 }
 errors++;
 }
-}
-if(data29.fromWeight !== undefined){
-let data34 = data29.fromWeight;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err90 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data34};
+if(!((data33 === "cli") || (data33 === "gate"))){
+const err90 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data33};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1099,9 +1098,11 @@ vErrors.push(err90);
 }
 errors++;
 }
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 100 || isNaN(data34)){
-const err91 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data34};
+}
+if(data30.image !== undefined){
+let data34 = data30.image;
+if(typeof data34 !== "string"){
+const err91 = {instancePath:instancePath+"/history/" + i1+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data34};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1110,8 +1111,11 @@ vErrors.push(err91);
 }
 errors++;
 }
-if(data34 < 0 || isNaN(data34)){
-const err92 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data34};
+}
+if(data30.fromWeight !== undefined){
+let data35 = data30.fromWeight;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err92 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data35};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1120,12 +1124,9 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-}
-if(data29.toWeight !== undefined){
-let data35 = data29.toWeight;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err93 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data35};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 100 || isNaN(data35)){
+const err93 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data35};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1134,9 +1135,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 100 || isNaN(data35)){
-const err94 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data35};
+if(data35 < 0 || isNaN(data35)){
+const err94 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data35};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1145,8 +1145,12 @@ vErrors.push(err94);
 }
 errors++;
 }
-if(data35 < 0 || isNaN(data35)){
-const err95 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data35};
+}
+}
+if(data30.toWeight !== undefined){
+let data36 = data30.toWeight;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err95 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data36};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1155,12 +1159,9 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-}
-if(data29.reason !== undefined){
-let data36 = data29.reason;
-if(typeof data36 !== "string"){
-const err96 = {instancePath:instancePath+"/history/" + i1+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data36};
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 100 || isNaN(data36)){
+const err96 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data36};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1169,11 +1170,8 @@ vErrors.push(err96);
 }
 errors++;
 }
-}
-if(data29.measurements !== undefined){
-let data37 = data29.measurements;
-if((!(data37 && typeof data37 == "object" && !Array.isArray(data37))) && (data37 !== null)){
-const err97 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data37};
+if(data36 < 0 || isNaN(data36)){
+const err97 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data36};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1182,9 +1180,12 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-if(data37.requests === undefined){
-const err98 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data37};
+}
+}
+if(data30.reason !== undefined){
+let data37 = data30.reason;
+if(typeof data37 !== "string"){
+const err98 = {instancePath:instancePath+"/history/" + i1+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data37};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1193,8 +1194,11 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(data37.canaryRequests === undefined){
-const err99 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data37};
+}
+if(data30.measurements !== undefined){
+let data38 = data30.measurements;
+if((!(data38 && typeof data38 == "object" && !Array.isArray(data38))) && (data38 !== null)){
+const err99 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1203,8 +1207,9 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(data37.successRatio === undefined){
-const err100 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data37};
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(data38.requests === undefined){
+const err100 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1213,8 +1218,8 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data37.p95Ms === undefined){
-const err101 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data37};
+if(data38.canaryRequests === undefined){
+const err101 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1223,8 +1228,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(data37.p99Ms === undefined){
-const err102 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data37};
+if(data38.successRatio === undefined){
+const err102 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1233,9 +1238,8 @@ vErrors.push(err102);
 }
 errors++;
 }
-for(const key7 in data37){
-if(!(((((key7 === "requests") || (key7 === "canaryRequests")) || (key7 === "successRatio")) || (key7 === "p95Ms")) || (key7 === "p99Ms"))){
-const err103 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data37};
+if(data38.p95Ms === undefined){
+const err103 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1244,11 +1248,8 @@ vErrors.push(err103);
 }
 errors++;
 }
-}
-if(data37.requests !== undefined){
-let data38 = data37.requests;
-if((!((typeof data38 == "number") && (isFinite(data38)))) && (data38 !== null)){
-const err104 = {instancePath:instancePath+"/history/" + i1+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data38};
+if(data38.p99Ms === undefined){
+const err104 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1257,11 +1258,9 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-if(data37.canaryRequests !== undefined){
-let data39 = data37.canaryRequests;
-if((!((typeof data39 == "number") && (isFinite(data39)))) && (data39 !== null)){
-const err105 = {instancePath:instancePath+"/history/" + i1+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data39};
+for(const key7 in data38){
+if(!(((((key7 === "requests") || (key7 === "canaryRequests")) || (key7 === "successRatio")) || (key7 === "p95Ms")) || (key7 === "p99Ms"))){
+const err105 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1271,10 +1270,10 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data37.successRatio !== undefined){
-let data40 = data37.successRatio;
-if((!((typeof data40 == "number") && (isFinite(data40)))) && (data40 !== null)){
-const err106 = {instancePath:instancePath+"/history/" + i1+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data40};
+if(data38.requests !== undefined){
+let data39 = data38.requests;
+if((!((typeof data39 == "number") && (isFinite(data39)))) && (data39 !== null)){
+const err106 = {instancePath:instancePath+"/history/" + i1+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data39};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1284,10 +1283,10 @@ vErrors.push(err106);
 errors++;
 }
 }
-if(data37.p95Ms !== undefined){
-let data41 = data37.p95Ms;
-if((!((typeof data41 == "number") && (isFinite(data41)))) && (data41 !== null)){
-const err107 = {instancePath:instancePath+"/history/" + i1+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data41};
+if(data38.canaryRequests !== undefined){
+let data40 = data38.canaryRequests;
+if((!((typeof data40 == "number") && (isFinite(data40)))) && (data40 !== null)){
+const err107 = {instancePath:instancePath+"/history/" + i1+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data40};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1297,10 +1296,10 @@ vErrors.push(err107);
 errors++;
 }
 }
-if(data37.p99Ms !== undefined){
-let data42 = data37.p99Ms;
-if((!((typeof data42 == "number") && (isFinite(data42)))) && (data42 !== null)){
-const err108 = {instancePath:instancePath+"/history/" + i1+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data42};
+if(data38.successRatio !== undefined){
+let data41 = data38.successRatio;
+if((!((typeof data41 == "number") && (isFinite(data41)))) && (data41 !== null)){
+const err108 = {instancePath:instancePath+"/history/" + i1+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data41};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1310,12 +1309,10 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
-}
-if(data29.baseline !== undefined){
-let data43 = data29.baseline;
-if((!(data43 && typeof data43 == "object" && !Array.isArray(data43))) && (data43 !== null)){
-const err109 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data43};
+if(data38.p95Ms !== undefined){
+let data42 = data38.p95Ms;
+if((!((typeof data42 == "number") && (isFinite(data42)))) && (data42 !== null)){
+const err109 = {instancePath:instancePath+"/history/" + i1+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data42};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1324,9 +1321,11 @@ vErrors.push(err109);
 }
 errors++;
 }
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-if(data43.requests === undefined){
-const err110 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data43};
+}
+if(data38.p99Ms !== undefined){
+let data43 = data38.p99Ms;
+if((!((typeof data43 == "number") && (isFinite(data43)))) && (data43 !== null)){
+const err110 = {instancePath:instancePath+"/history/" + i1+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data43};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1335,8 +1334,13 @@ vErrors.push(err110);
 }
 errors++;
 }
-if(data43.successRatio === undefined){
-const err111 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data43};
+}
+}
+}
+if(data30.baseline !== undefined){
+let data44 = data30.baseline;
+if((!(data44 && typeof data44 == "object" && !Array.isArray(data44))) && (data44 !== null)){
+const err111 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1345,8 +1349,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(data43.p95Ms === undefined){
-const err112 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data43};
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+if(data44.requests === undefined){
+const err112 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1355,8 +1360,8 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(data43.p99Ms === undefined){
-const err113 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data43};
+if(data44.successRatio === undefined){
+const err113 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1365,9 +1370,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-for(const key8 in data43){
-if(!((((key8 === "requests") || (key8 === "successRatio")) || (key8 === "p95Ms")) || (key8 === "p99Ms"))){
-const err114 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data43};
+if(data44.p95Ms === undefined){
+const err114 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1376,11 +1380,8 @@ vErrors.push(err114);
 }
 errors++;
 }
-}
-if(data43.requests !== undefined){
-let data44 = data43.requests;
-if((!((typeof data44 == "number") && (isFinite(data44)))) && (data44 !== null)){
-const err115 = {instancePath:instancePath+"/history/" + i1+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data44};
+if(data44.p99Ms === undefined){
+const err115 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1389,11 +1390,9 @@ vErrors.push(err115);
 }
 errors++;
 }
-}
-if(data43.successRatio !== undefined){
-let data45 = data43.successRatio;
-if((!((typeof data45 == "number") && (isFinite(data45)))) && (data45 !== null)){
-const err116 = {instancePath:instancePath+"/history/" + i1+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data45};
+for(const key8 in data44){
+if(!((((key8 === "requests") || (key8 === "successRatio")) || (key8 === "p95Ms")) || (key8 === "p99Ms"))){
+const err116 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1403,10 +1402,10 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data43.p95Ms !== undefined){
-let data46 = data43.p95Ms;
-if((!((typeof data46 == "number") && (isFinite(data46)))) && (data46 !== null)){
-const err117 = {instancePath:instancePath+"/history/" + i1+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data46};
+if(data44.requests !== undefined){
+let data45 = data44.requests;
+if((!((typeof data45 == "number") && (isFinite(data45)))) && (data45 !== null)){
+const err117 = {instancePath:instancePath+"/history/" + i1+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data45};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1416,10 +1415,10 @@ vErrors.push(err117);
 errors++;
 }
 }
-if(data43.p99Ms !== undefined){
-let data47 = data43.p99Ms;
-if((!((typeof data47 == "number") && (isFinite(data47)))) && (data47 !== null)){
-const err118 = {instancePath:instancePath+"/history/" + i1+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data47};
+if(data44.successRatio !== undefined){
+let data46 = data44.successRatio;
+if((!((typeof data46 == "number") && (isFinite(data46)))) && (data46 !== null)){
+const err118 = {instancePath:instancePath+"/history/" + i1+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data46};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1429,12 +1428,10 @@ vErrors.push(err118);
 errors++;
 }
 }
-}
-}
-if(data29.failedChecks !== undefined){
-let data48 = data29.failedChecks;
-if((!(Array.isArray(data48))) && (data48 !== null)){
-const err119 = {instancePath:instancePath+"/history/" + i1+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data48};
+if(data44.p95Ms !== undefined){
+let data47 = data44.p95Ms;
+if((!((typeof data47 == "number") && (isFinite(data47)))) && (data47 !== null)){
+const err119 = {instancePath:instancePath+"/history/" + i1+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data47};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1443,12 +1440,11 @@ vErrors.push(err119);
 }
 errors++;
 }
-if(Array.isArray(data48)){
-const len2 = data48.length;
-for(let i2=0; i2<len2; i2++){
-let data49 = data48[i2];
-if(typeof data49 !== "string"){
-const err120 = {instancePath:instancePath+"/history/" + i1+"/failedChecks/" + i2,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data49};
+}
+if(data44.p99Ms !== undefined){
+let data48 = data44.p99Ms;
+if((!((typeof data48 == "number") && (isFinite(data48)))) && (data48 !== null)){
+const err120 = {instancePath:instancePath+"/history/" + i1+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data48};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1460,10 +1456,10 @@ errors++;
 }
 }
 }
-if(data29.count !== undefined){
-let data50 = data29.count;
-if((!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))) && (data50 !== null)){
-const err121 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data50};
+if(data30.failedChecks !== undefined){
+let data49 = data30.failedChecks;
+if((!(Array.isArray(data49))) && (data49 !== null)){
+const err121 = {instancePath:instancePath+"/history/" + i1+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data49};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1472,9 +1468,12 @@ vErrors.push(err121);
 }
 errors++;
 }
-if((typeof data50 == "number") && (isFinite(data50))){
-if(data50 < 2 || isNaN(data50)){
-const err122 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data50};
+if(Array.isArray(data49)){
+const len2 = data49.length;
+for(let i2=0; i2<len2; i2++){
+let data50 = data49[i2];
+if(typeof data50 !== "string"){
+const err122 = {instancePath:instancePath+"/history/" + i1+"/failedChecks/" + i2,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data50};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1485,10 +1484,11 @@ errors++;
 }
 }
 }
-if(data29.firstAt !== undefined){
-let data51 = data29.firstAt;
-if((typeof data51 !== "string") && (data51 !== null)){
-const err123 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data51};
+}
+if(data30.count !== undefined){
+let data51 = data30.count;
+if((!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))) && (data51 !== null)){
+const err123 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data51};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1497,9 +1497,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-if(typeof data51 === "string"){
-if(!pattern3.test(data51)){
-const err124 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data51};
+if((typeof data51 == "number") && (isFinite(data51))){
+if(data51 < 2 || isNaN(data51)){
+const err124 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data51};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1510,9 +1510,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err125 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data29};
+if(data30.firstAt !== undefined){
+let data52 = data30.firstAt;
+if((typeof data52 !== "string") && (data52 !== null)){
+const err125 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data52};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1521,10 +1522,9 @@ vErrors.push(err125);
 }
 errors++;
 }
-}
-}
-else {
-const err126 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data28};
+if(typeof data52 === "string"){
+if(!pattern3.test(data52)){
+const err126 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data52};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1535,13 +1535,38 @@ errors++;
 }
 }
 }
+}
 else {
-const err127 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err127 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data30};
 if(vErrors === null){
 vErrors = [err127];
 }
 else {
 vErrors.push(err127);
+}
+errors++;
+}
+}
+}
+else {
+const err128 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data29};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+}
+else {
+const err129 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
 }
 errors++;
 }

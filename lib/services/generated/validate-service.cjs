@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name })"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"route timeout of a request (default 5s)"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external hosts, a list or per environment"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name })"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"route timeout of a request (default 5s)"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external hosts, a list or per environment"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
@@ -21,7 +21,7 @@ const pattern28 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
 const pattern29 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
 const pattern31 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
 const pattern34 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern35 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern36 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/service.json" */;
@@ -2724,7 +2724,7 @@ errors++;
 }
 if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
 for(const key26 in data78){
-if(!(((key26 === "successRatio") || (key26 === "p95LatencyMs")) || (key26 === "p99LatencyMs"))){
+if(!((((key26 === "successRatio") || (key26 === "p95LatencyMs")) || (key26 === "p99LatencyMs")) || (key26 === "period"))){
 const err207 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data78};
 if(vErrors === null){
 vErrors = [err207];
@@ -2820,12 +2820,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data.analysis !== undefined){
-let data82 = data.analysis;
-if((!(data82 && typeof data82 == "object" && !Array.isArray(data82))) && (data82 !== null)){
-const err215 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data82};
+if(data78.period !== undefined){
+let data82 = data78.period;
+if((typeof data82 !== "string") && (data82 !== null)){
+const err215 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data82};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2834,10 +2832,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
-for(const key27 in data82){
-if(!(func2.call(schema11.properties.analysis.properties, key27))){
-const err216 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data82};
+if(typeof data82 === "string"){
+if(!pattern34.test(data82)){
+const err216 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data82};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2847,10 +2844,13 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data82.metrics !== undefined){
-let data83 = data82.metrics;
-if((typeof data83 !== "string") && (data83 !== null)){
-const err217 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data83};
+}
+}
+}
+if(data.analysis !== undefined){
+let data83 = data.analysis;
+if((!(data83 && typeof data83 == "object" && !Array.isArray(data83))) && (data83 !== null)){
+const err217 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data83};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2859,8 +2859,10 @@ vErrors.push(err217);
 }
 errors++;
 }
-if(!((data83 === "istio") || (data83 === "http"))){
-const err218 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data83};
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+for(const key27 in data83){
+if(!(func2.call(schema11.properties.analysis.properties, key27))){
+const err218 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data83};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2870,10 +2872,10 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data82.window !== undefined){
-let data84 = data82.window;
+if(data83.metrics !== undefined){
+let data84 = data83.metrics;
 if((typeof data84 !== "string") && (data84 !== null)){
-const err219 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data84};
+const err219 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data84};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2882,9 +2884,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-if(typeof data84 === "string"){
-if(!pattern34.test(data84)){
-const err220 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data84};
+if(!((data84 === "istio") || (data84 === "http"))){
+const err220 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data84};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2894,11 +2895,10 @@ vErrors.push(err220);
 errors++;
 }
 }
-}
-if(data82.settle !== undefined){
-let data85 = data82.settle;
+if(data83.window !== undefined){
+let data85 = data83.window;
 if((typeof data85 !== "string") && (data85 !== null)){
-const err221 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data85};
+const err221 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data85};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2908,8 +2908,8 @@ vErrors.push(err221);
 errors++;
 }
 if(typeof data85 === "string"){
-if(!pattern35.test(data85)){
-const err222 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data85};
+if(!pattern34.test(data85)){
+const err222 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data85};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2920,10 +2920,10 @@ errors++;
 }
 }
 }
-if(data82.minRequests !== undefined){
-let data86 = data82.minRequests;
-if((!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))) && (data86 !== null)){
-const err223 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data86};
+if(data83.settle !== undefined){
+let data86 = data83.settle;
+if((typeof data86 !== "string") && (data86 !== null)){
+const err223 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data86};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2932,9 +2932,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 < 0 || isNaN(data86)){
-const err224 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data86};
+if(typeof data86 === "string"){
+if(!pattern36.test(data86)){
+const err224 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data86};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2945,10 +2945,10 @@ errors++;
 }
 }
 }
-if(data82.canaryTrafficFactor !== undefined){
-let data87 = data82.canaryTrafficFactor;
-if((!((typeof data87 == "number") && (isFinite(data87)))) && (data87 !== null)){
-const err225 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data87};
+if(data83.minRequests !== undefined){
+let data87 = data83.minRequests;
+if((!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))) && (data87 !== null)){
+const err225 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data87};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2958,8 +2958,8 @@ vErrors.push(err225);
 errors++;
 }
 if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 > 1 || isNaN(data87)){
-const err226 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data87};
+if(data87 < 0 || isNaN(data87)){
+const err226 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data87};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2968,8 +2968,12 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(data87 < 0 || isNaN(data87)){
-const err227 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data87};
+}
+}
+if(data83.canaryTrafficFactor !== undefined){
+let data88 = data83.canaryTrafficFactor;
+if((!((typeof data88 == "number") && (isFinite(data88)))) && (data88 !== null)){
+const err227 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data88};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2978,12 +2982,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-}
-}
-if(data82.maxFailedChecks !== undefined){
-let data88 = data82.maxFailedChecks;
-if((!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))) && (data88 !== null)){
-const err228 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data88};
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 1 || isNaN(data88)){
+const err228 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data88};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2992,9 +2993,8 @@ vErrors.push(err228);
 }
 errors++;
 }
-if((typeof data88 == "number") && (isFinite(data88))){
-if(data88 < 1 || isNaN(data88)){
-const err229 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data88};
+if(data88 < 0 || isNaN(data88)){
+const err229 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data88};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3005,10 +3005,10 @@ errors++;
 }
 }
 }
-if(data82.maxConsecutiveHolds !== undefined){
-let data89 = data82.maxConsecutiveHolds;
+if(data83.maxFailedChecks !== undefined){
+let data89 = data83.maxFailedChecks;
 if((!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89)))) && (data89 !== null)){
-const err230 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data89};
+const err230 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data89};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3019,7 +3019,7 @@ errors++;
 }
 if((typeof data89 == "number") && (isFinite(data89))){
 if(data89 < 1 || isNaN(data89)){
-const err231 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data89};
+const err231 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data89};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3030,10 +3030,10 @@ errors++;
 }
 }
 }
-if(data82.baseline !== undefined){
-let data90 = data82.baseline;
-if((!(data90 && typeof data90 == "object" && !Array.isArray(data90))) && (data90 !== null)){
-const err232 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data90};
+if(data83.maxConsecutiveHolds !== undefined){
+let data90 = data83.maxConsecutiveHolds;
+if((!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))) && (data90 !== null)){
+const err232 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data90};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3042,9 +3042,9 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
-if(data90.enabled === undefined){
-const err233 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data90};
+if((typeof data90 == "number") && (isFinite(data90))){
+if(data90 < 1 || isNaN(data90)){
+const err233 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data90};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3053,8 +3053,12 @@ vErrors.push(err233);
 }
 errors++;
 }
-if(data90.maxErrorRatioIncrease === undefined){
-const err234 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data90};
+}
+}
+if(data83.baseline !== undefined){
+let data91 = data83.baseline;
+if((!(data91 && typeof data91 == "object" && !Array.isArray(data91))) && (data91 !== null)){
+const err234 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data91};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3063,9 +3067,9 @@ vErrors.push(err234);
 }
 errors++;
 }
-for(const key28 in data90){
-if(!((key28 === "enabled") || (key28 === "maxErrorRatioIncrease"))){
-const err235 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data90};
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+if(data91.enabled === undefined){
+const err235 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data91};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3074,11 +3078,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-if(data90.enabled !== undefined){
-let data91 = data90.enabled;
-if(typeof data91 !== "boolean"){
-const err236 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data91};
+if(data91.maxErrorRatioIncrease === undefined){
+const err236 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data91};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3087,12 +3088,9 @@ vErrors.push(err236);
 }
 errors++;
 }
-}
-if(data90.maxErrorRatioIncrease !== undefined){
-let data92 = data90.maxErrorRatioIncrease;
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 > 1 || isNaN(data92)){
-const err237 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data92};
+for(const key28 in data91){
+if(!((key28 === "enabled") || (key28 === "maxErrorRatioIncrease"))){
+const err237 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data91};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3101,8 +3099,11 @@ vErrors.push(err237);
 }
 errors++;
 }
-if(data92 < 0 || isNaN(data92)){
-const err238 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data92};
+}
+if(data91.enabled !== undefined){
+let data92 = data91.enabled;
+if(typeof data92 !== "boolean"){
+const err238 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data92};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3112,8 +3113,11 @@ vErrors.push(err238);
 errors++;
 }
 }
-else {
-const err239 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data92};
+if(data91.maxErrorRatioIncrease !== undefined){
+let data93 = data91.maxErrorRatioIncrease;
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 > 1 || isNaN(data93)){
+const err239 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data93};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3122,13 +3126,8 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-}
-}
-if(data82.queryTimeout !== undefined){
-let data93 = data82.queryTimeout;
-if((typeof data93 !== "string") && (data93 !== null)){
-const err240 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data93};
+if(data93 < 0 || isNaN(data93)){
+const err240 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data93};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3137,9 +3136,9 @@ vErrors.push(err240);
 }
 errors++;
 }
-if(typeof data93 === "string"){
-if(!pattern34.test(data93)){
-const err241 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data93};
+}
+else {
+const err241 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data93};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3151,15 +3150,41 @@ errors++;
 }
 }
 }
-}
-}
-else {
-const err242 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data83.queryTimeout !== undefined){
+let data94 = data83.queryTimeout;
+if((typeof data94 !== "string") && (data94 !== null)){
+const err242 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data94};
 if(vErrors === null){
 vErrors = [err242];
 }
 else {
 vErrors.push(err242);
+}
+errors++;
+}
+if(typeof data94 === "string"){
+if(!pattern34.test(data94)){
+const err243 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data94};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+else {
+const err244 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
 }
 errors++;
 }

@@ -1,0 +1,145 @@
+import type { AlertingRule, RuleGroup } from '../constructs/prometheus-config';
+import { show } from '../errors';
+import { DELIVERY_DEFAULTS } from '../rollout/defaults';
+import { parseDuration } from '../rollout/duration';
+import type { SloSettings } from '../rollout/state';
+import { SLO_DURATIONS } from '../rollout/state-schema';
+import type { Services } from '../services/catalog';
+import type { ServiceSpec } from '../services/service';
+import { BurnRateWindow, SLO_BURN_RECORDS, SloSource, sloSourceOf } from './recording-rules';
+import { APP_LABEL, ISTIO, NAMESPACE_LABEL, toMillis } from './vocabulary';
+
+/** How urgent an alert is: `page` wakes someone, `ticket` is for working hours. */
+export type Severity = 'page' | 'ticket';
+
+/** Names of the SLO alerts: routes, silences and the README refer to these, so they are a contract. */
+export const SLO_ALERTS = {
+  fastBurn: 'SloErrorBudgetFastBurn',
+  slowBurn: 'SloErrorBudgetSlowBurn',
+  latencyP95: 'SloLatencyP95High',
+  latencyP99: 'SloLatencyP99High',
+} as const;
+
+/** One multi-window burn-rate alert: it fires when both windows burn faster than the factor. */
+export interface BurnRateAlert {
+  readonly alert: string;
+  /** The share of the period's error budget, in percent, that burning at the factor for the long window spends. */
+  readonly budgetPercent: number;
+  readonly long: BurnRateWindow;
+  readonly short: BurnRateWindow;
+  readonly severity: Severity;
+}
+
+/**
+ * The two burn-rate alerts of the Google SRE workbook ("Alerting on SLOs", recommended parameters): page when 2 % of
+ * the budget goes in 1 hour (checked against the last 5 minutes too), open a ticket when 5 % goes in 6 hours (and the
+ * last 30 minutes). For a 30-day period the factors are the workbook's 14.4 and 6; see {@link burnRateFactor}.
+ */
+export const BURN_RATE_ALERTS: readonly BurnRateAlert[] = [
+  { alert: SLO_ALERTS.fastBurn, budgetPercent: 2, long: '1h', short: '5m', severity: 'page' },
+  { alert: SLO_ALERTS.slowBurn, budgetPercent: 5, long: '6h', short: '30m', severity: 'ticket' },
+];
+
+/** How long the p95/p99 latency must stay above the SLO before its alert fires. */
+export const LATENCY_FOR = '10m';
+
+/** The name of a service's SLO alert group: `slo-alerts-<service>`. */
+export function sloAlertRuleGroupName(service: string): string {
+  return `slo-alerts-${service}`;
+}
+
+/**
+ * The burn rate at which `budgetPercent` of the error budget of `period` goes in `window`:
+ * `budgetPercent / 100 × period / window`. For 30 days, 2 % in 1 hour is 14.4 and 5 % in 6 hours is 6, the workbook's
+ * numbers; another period scales them so that each alert still means the same share of the budget (7 days: 3.36 and
+ * 1.4). Rounded to 6 significant digits, so that the rule file reads well.
+ */
+export function burnRateFactor(budgetPercent: number, period: string, window: string): number {
+  const factor = (budgetPercent * parseDuration(period, 'slo.period')) / (100 * parseDuration(window, 'window'));
+  return Number(factor.toPrecision(6));
+}
+
+/** The labels, per source, that the service-level records carry the namespace and the service in. */
+const SERVICE_LABELS: Readonly<Record<SloSource, { readonly namespace: string; readonly app: string }>> = {
+  istio: { namespace: ISTIO.workloadNamespace, app: ISTIO.app },
+  http: { namespace: NAMESPACE_LABEL, app: APP_LABEL },
+};
+
+/**
+ * The SLO alerts of every service, one group per service ({@link sloAlertRuleGroupName}) in name order, on the
+ * service-level records of {@link SLO_BURN_RECORDS} (every track summed: what users see; a canary that burns is the
+ * gate's business, and a bad canary at 10 % weight shows here only as far as it hurts users):
+ * - {@link BURN_RATE_ALERTS}: error ratio above `factor × (1 − successRatio)` in both windows of a pair, with the factor
+ *   scaled to `slo.period` ({@link burnRateFactor}); no `for`: the short window is what resets the alert quickly;
+ * - the p95 (and p99, when the SLO sets one) above the SLO for {@link LATENCY_FOR}, as tickets: a percentile over a
+ *   threshold says nothing about how much budget goes, so pages are left to the burn rates.
+ *
+ * Each alert carries `severity` and `service`, and `summary`, `description` and `runbook` annotations.
+ *
+ * @param services every service, keyed by its name, as `loadServices` returns them
+ * @param sloOf the SLO of a service in this environment: `settingsOf(state, spec).slo`
+ * @throws if a service is keyed by another name than its own, or if its objective and period make a burn-rate threshold
+ *   an error ratio of 1 or more, which no service can reach
+ */
+export function sloAlertingRules(services: Services, sloOf: (service: string) => SloSettings): RuleGroup[] {
+  return Object.keys(services).sort().map(key => {
+    const spec = services[key];
+    if (spec.name !== key) {
+      throw new Error(`sloAlertingRules: 'services.${key}' has 'name' ${show(spec.name)}: key each service by its name, as loadServices does`);
+    }
+    return { name: sloAlertRuleGroupName(spec.name), rules: serviceAlerts(spec, sloOf(spec.name)) };
+  });
+}
+
+function serviceAlerts(spec: ServiceSpec, slo: SloSettings): AlertingRule[] {
+  const source = sloSourceOf(spec);
+  const records = SLO_BURN_RECORDS[source];
+  const labels = SERVICE_LABELS[source];
+  const selector = `{${labels.namespace}=${JSON.stringify(spec.namespace)},${labels.app}=${JSON.stringify(spec.name)}}`;
+  const period = slo.period ?? DELIVERY_DEFAULTS.slo.period;
+  const budget = 1 - slo.successRatio;
+  const where = `${spec.name} (namespace ${spec.namespace}, ${source === 'istio' ? 'Istio\'s metrics' : 'its own metrics'})`;
+  const dashboard = `Grafana's dashboard of ${spec.name}`;
+
+  const burnRates = BURN_RATE_ALERTS.map((a): AlertingRule => {
+    const factor = burnRateFactor(a.budgetPercent, period, a.long);
+    if (factor * budget >= 1) {
+      throw new Error(`sloAlertingRules: ${spec.file}: 'slo.successRatio' ${slo.successRatio} over 'slo.period' ${period} makes the ${a.alert} `
+        + `threshold ${factor} × ${Number(budget.toPrecision(6))}, an error ratio of 1 or more that no service reaches: `
+        + `raise successRatio above ${Number((1 - 1 / factor).toPrecision(6))} or shorten slo.period (at least ${SLO_DURATIONS.period.min})`);
+    }
+    const threshold = `(${factor} * (1 - ${slo.successRatio}))`;
+    return {
+      alert: a.alert,
+      expr: `${records.serviceErrorRatio[a.long]}${selector} > ${threshold}\nand\n${records.serviceErrorRatio[a.short]}${selector} > ${threshold}`,
+      labels: { severity: a.severity, service: spec.name },
+      annotations: {
+        summary: `${spec.name} is spending its error budget ${factor} times too fast`,
+        description: `${where}: the 5xx ratio over the last ${a.long} and ${a.short} is above ${factor} × (1 − ${slo.successRatio}); `
+          + `at this rate ${a.budgetPercent} % of the ${period} error budget goes in ${a.long}.`,
+        runbook: `Check whether a canary of ${spec.name} is in flight (npm run canary -- status) and roll it back if it is the cause; `
+          + `otherwise compare the tracks and routes on ${dashboard} and follow the traces of failed requests in Tempo.`,
+      },
+    };
+  });
+
+  const unit = source === 'http' && spec.metrics.http ? toMillis(spec.metrics.http) : 1;
+  const latency = ([
+    [SLO_ALERTS.latencyP95, records.serviceLatencyP95, 'p95', slo.p95LatencyMs],
+    [SLO_ALERTS.latencyP99, records.serviceLatencyP99, 'p99', slo.p99LatencyMs],
+  ] as const).flatMap(([alert, record, quantile, limitMs]): AlertingRule[] => (limitMs === undefined ? [] : [{
+    alert,
+    // the record keeps the histogram's unit: the limit is written in it
+    expr: `${record}${selector} > ${limitMs / unit}`,
+    for: LATENCY_FOR,
+    labels: { severity: 'ticket', service: spec.name },
+    annotations: {
+      summary: `${spec.name} is slower than its SLO: ${quantile} above ${limitMs} ms`,
+      description: `${where}: the ${quantile} latency over 5 minutes, every track together, has been above ${limitMs} ms for ${LATENCY_FOR}.`,
+      runbook: `Compare the tracks' latency on ${dashboard}; open the slowest traces in Tempo (exemplars link them) and check `
+        + `${spec.name}'s dependencies and CPU throttling.`,
+    },
+  }]));
+
+  return [...burnRates, ...latency];
+}

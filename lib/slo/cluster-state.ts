@@ -1,0 +1,124 @@
+import { workloadName } from './vocabulary';
+
+/**
+ * What the cluster actually runs, as kube-state-metrics exports it: the Deployments of the services' tracks, their pods'
+ * images, and (through its custom-resource-state configuration) the weights of each VirtualService's weighted route.
+ * The names here are the contract between the exporter's configuration (lib/constructs/kube-state-metrics.ts: its
+ * `--metric-allowlist` and CRS config are built from them) and the queries that read them.
+ *
+ * @see https://github.com/kubernetes/kube-state-metrics/tree/v2.20.0/docs/metrics/workload (deployment, pod and
+ *   replicaset metrics, their labels)
+ */
+
+/** The route of a service's VirtualService that splits its traffic between the tracks by weight (CanaryService). */
+export const WEIGHTED_ROUTE = 'weighted';
+
+/** The metrics kube-state-metrics exports of Deployments, ReplicaSets and pods: only these (its `--metric-allowlist`). */
+export const KSM_METRICS = {
+  /** `{namespace, deployment}`: desired replicas. */
+  deploymentSpecReplicas: 'kube_deployment_spec_replicas',
+  /** `{namespace, deployment}`: pods of every ReplicaSet of the Deployment (old ones until they are gone). */
+  deploymentReplicas: 'kube_deployment_status_replicas',
+  /** `{namespace, deployment}`: available replicas. */
+  deploymentReplicasAvailable: 'kube_deployment_status_replicas_available',
+  /** `{namespace, deployment}`: replicas of the current pod template. */
+  deploymentReplicasUpdated: 'kube_deployment_status_replicas_updated',
+  /** `{namespace, deployment}`: the generation the controller has acted on. */
+  deploymentObservedGeneration: 'kube_deployment_status_observed_generation',
+  /** `{namespace, deployment}`: the generation of the spec. */
+  deploymentMetadataGeneration: 'kube_deployment_metadata_generation',
+  /** `{namespace, deployment, condition, status, reason}`: 1 for the condition's current status. */
+  deploymentCondition: 'kube_deployment_status_condition',
+  /** `{namespace, pod, uid, container, image_spec, image, image_id, container_id}`: 1 per container of a pod. */
+  podContainerInfo: 'kube_pod_container_info',
+  /** `{namespace, pod, uid, owner_kind, owner_name, owner_is_controller}`: 1 per owner of a pod. */
+  podOwner: 'kube_pod_owner',
+  /** `{namespace, replicaset, owner_kind, owner_name, owner_is_controller}`: 1 per owner of a ReplicaSet. */
+  replicaSetOwner: 'kube_replicaset_owner',
+} as const;
+
+/**
+ * The route weights of VirtualServices, from kube-state-metrics' custom-resource-state configuration: one gauge per
+ * destination of the named HTTP route, its value the destination's `weight`. The full name is
+ * `<prefix>_<name>`; the prefix is set in the configuration rather than left to the exporter's default.
+ */
+export const ROUTE_WEIGHT = {
+  prefix: 'kube_customresource',
+  name: 'virtualservice_route_weight',
+  metric: 'kube_customresource_virtualservice_route_weight',
+  /** Labels: the VirtualService's namespace and name, the route's name, the destination's subset and host. */
+  labels: { namespace: 'namespace', virtualService: 'virtualservice', route: 'route', subset: 'subset', host: 'host' },
+} as const;
+
+/** Every metric name the exporter must keep: the allowlist. */
+export const CLUSTER_STATE_METRICS: readonly string[] = [...Object.values(KSM_METRICS), ROUTE_WEIGHT.metric];
+
+/** What a release step asks the cluster to run. */
+export interface AppliedCanary {
+  /** The service: its VirtualService, its container, and `<service>-canary`. */
+  readonly service: string;
+  /** Its namespace. */
+  readonly namespace: string;
+  /** The canary's weight in the VirtualService's weighted route, 1 to 100. */
+  readonly weight: number;
+  /** The canary's image, exactly as the Deployment's pod template names it (kube-state-metrics' `image_spec`). */
+  readonly image: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The PromQL expression that answers "does the cluster run this canary weight with this image": one series (the
+ * canary destination's weight, value `weight`) when
+ *
+ * - the VirtualService `<service>` routes `weight` to subset `canary` in its `weighted` route,
+ * - the Deployment `<service>-canary` has been observed at its current generation, reports `Available`, and has all
+ *   its desired replicas updated and available with no pods of an older ReplicaSet left, and
+ * - exactly that many containers named `<service>` run in pods owned (through their ReplicaSet) by that Deployment,
+ *   all of them with image `image`;
+ *
+ * and nothing otherwise, including while kube-state-metrics is not scraped (its series go stale). Pods are joined to
+ * their Deployment through `kube_pod_owner` (pod → ReplicaSet) and `kube_replicaset_owner` (ReplicaSet → Deployment).
+ *
+ * @throws if a name is not a DNS label, the weight is not an integer from 1 to 100 or the image is empty
+ */
+export function appliedCanaryQuery(canary: AppliedCanary): string {
+  const { service, namespace, weight, image } = canary;
+  for (const [field, value] of [['service', service], ['namespace', namespace]] as const) {
+    if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
+  }
+  if (!Number.isInteger(weight) || weight < 1 || weight > 100) {
+    throw new Error(`'weight' must be an integer from 1 to 100 (a canary in flight), got ${JSON.stringify(weight)}`);
+  }
+  if (image.trim() === '') throw new Error(`'image' must name the canary's image, got ${JSON.stringify(image)}`);
+
+  const m = KSM_METRICS;
+  const deployment = selector({ namespace, deployment: workloadName(service, 'canary') });
+  const same = (metric: string, op: '==' | '>=', other: string) => `${metric}${deployment} ${op} on (namespace, deployment) ${other}${deployment}`;
+  const routeWeight = `${ROUTE_WEIGHT.metric}${selector({
+    namespace, virtualservice: service, route: WEIGHTED_ROUTE, subset: 'canary',
+  })} == ${weight}`;
+  const podsOfDeployment = `label_replace(${m.podOwner}${selector({ namespace, owner_kind: 'ReplicaSet' })}, "replicaset", "$1", "owner_name", "(.+)")`
+    + ` and on (namespace, replicaset) ${m.replicaSetOwner}${selector({ namespace, owner_kind: 'Deployment', owner_name: workloadName(service, 'canary') })}`;
+  const containers = (imageMatcher: string) =>
+    `${m.podContainerInfo}{namespace=${quote(namespace)},container=${quote(service)},image_spec${imageMatcher}} and on (namespace, pod) (${podsOfDeployment})`;
+  const conditions = [
+    same(m.deploymentObservedGeneration, '>=', m.deploymentMetadataGeneration),
+    `${m.deploymentCondition}${selector({ namespace, deployment: workloadName(service, 'canary'), condition: 'Available', status: 'true' })} == 1`,
+    same(m.deploymentReplicasAvailable, '==', m.deploymentSpecReplicas),
+    same(m.deploymentReplicasUpdated, '==', m.deploymentSpecReplicas),
+    same(m.deploymentReplicas, '==', m.deploymentSpecReplicas),
+    `count by (namespace) (${containers(`=${quote(image)}`)}) == on (namespace) max by (namespace) (${m.deploymentSpecReplicas}${deployment})`,
+  ];
+  const other = `${containers(`!=${quote(image)}`)}`;
+  return `(${routeWeight})\n${conditions.map(c => `and on (namespace) (${c})`).join('\n')}\nunless on (namespace) (${other})`;
+}
+
+/** A PromQL string literal: JSON's escapes are Go's for quotes, backslashes and control characters. */
+function quote(value: string): string {
+  return JSON.stringify(value);
+}
+
+function selector(labels: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(labels).map(([k, v]) => `${k}=${quote(v)}`).join(',')}}`;
+}

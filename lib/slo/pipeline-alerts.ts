@@ -1,0 +1,172 @@
+import type { RuleGroup } from '../constructs/prometheus-config';
+import type { Severity } from './alerting-rules';
+import { ERROR_CODES, NAMESPACE_LABEL, PIPELINE } from './vocabulary';
+
+/** The name of the pipeline-health group. */
+export const PIPELINE_RULE_GROUP = 'pipeline';
+
+/** Names of the pipeline-health alerts: routes, silences and the README refer to these, so they are a contract. */
+export const PIPELINE_ALERTS = {
+  targetDown: 'PipelineTargetDown',
+  collectorRefusing: 'CollectorRefusingData',
+  collectorExportFailing: 'CollectorExportFailing',
+  collectorQueueFull: 'CollectorQueueFull',
+  lokiIngestionErrors: 'LokiIngestionErrors',
+  lokiDiscarding: 'LokiDiscardingSamples',
+  tempoIngestionErrors: 'TempoIngestionErrors',
+  tempoDiscarding: 'TempoDiscardingSpans',
+  promtailDropping: 'PromtailDroppingEntries',
+  promtailPushErrors: 'PromtailPushErrors',
+  ruleEvaluationFailures: 'PrometheusRuleEvaluationFailures',
+  retentionBySize: 'PrometheusDeletingBySize',
+  volumeFillingUp: 'VolumeFillingUp',
+} as const;
+
+/** A metric selected by a regular expression on its name, so that a counter matches with and without `_total`. */
+function named(pattern: string, matchers = ''): string {
+  return `{__name__=~${JSON.stringify(pattern)}${matchers ? `,${matchers}` : ''}}`;
+}
+
+/** `sum by (labels) (rate(selector[5m]))`. */
+function rate5m(selector: string, by: readonly string[]): string {
+  return `sum by (${by.join(', ')}) (rate(${selector}[5m]))`;
+}
+
+interface Alert {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: string;
+  readonly severity: Severity;
+  /** The component, a name or a `{{ $labels.x }}` template. */
+  readonly component: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly runbook: string;
+}
+
+const POD = [NAMESPACE_LABEL, PIPELINE.pod];
+
+/**
+ * The alerts on the health of the telemetry pipeline itself (group {@link PIPELINE_RULE_GROUP}): scrape targets down,
+ * the Collector refusing, failing to export or queueing to the brim, Loki and Tempo refusing or discarding what they
+ * are sent, Promtail dropping log entries, Prometheus failing to evaluate rules (the SLO alerts among them) or deleting
+ * data by size before its retention time, and a PersistentVolume about to fill up. Each carries `severity` and
+ * `component`, and `summary`, `description` and `runbook` annotations.
+ *
+ * The volume alert reads the kubelet's `kubelet_volume_stats_*`, which only a scrape of the kubelets provides: until
+ * Prometheus scrapes them (this stack does not), it stays silent, and {@link PIPELINE_ALERTS.retentionBySize} is the
+ * only storage alert that fires.
+ */
+export function pipelineAlertingRules(): RuleGroup {
+  const alerts: Alert[] = [
+    {
+      alert: PIPELINE_ALERTS.targetDown, expr: `${PIPELINE.up} == 0`, for: '5m', severity: 'ticket', component: `{{ $labels.${PIPELINE.job} }}`,
+      summary: 'Prometheus cannot scrape {{ $labels.job }}',
+      description: 'The target {{ $labels.instance }} of job {{ $labels.job }} (pod {{ $labels.namespace }}/{{ $labels.pod }}) has not answered a scrape for 5 minutes: its metrics, and the alerts on them, are missing.',
+      runbook: 'kubectl -n {{ $labels.namespace }} describe pod {{ $labels.pod }}; check its logs, readiness and the network policy from Prometheus to its metrics port.',
+    },
+    {
+      alert: PIPELINE_ALERTS.collectorRefusing, expr: `${rate5m(named(PIPELINE.collectorRefused), [...POD, PIPELINE.receiver])} > 0`, for: '5m',
+      severity: 'ticket', component: 'otel-collector',
+      summary: 'The OpenTelemetry Collector refuses telemetry',
+      description: 'Receiver {{ $labels.receiver }} of {{ $labels.namespace }}/{{ $labels.pod }} has refused spans, metric points or log records for 5 minutes: senders are losing data or retrying.',
+      runbook: 'Refusals usually come from the memory_limiter: check the Collector\'s memory against its limit and its exporters\' queues; scale the Collector or raise its memory.',
+    },
+    {
+      alert: PIPELINE_ALERTS.collectorExportFailing,
+      expr: `${rate5m(named(`${PIPELINE.collectorSendFailed}|${PIPELINE.collectorEnqueueFailed}`), [...POD, PIPELINE.exporter])} > 0`, for: '5m',
+      severity: 'ticket', component: 'otel-collector',
+      summary: 'The OpenTelemetry Collector fails to export to {{ $labels.exporter }}',
+      description: 'Exporter {{ $labels.exporter }} of {{ $labels.namespace }}/{{ $labels.pod }} has failed to send or enqueue telemetry for 5 minutes: what it could not send is lost.',
+      runbook: 'Check the Collector\'s logs for the exporter\'s errors, then the health of its destination (Tempo, Loki or Prometheus\'s remote-write receiver).',
+    },
+    {
+      alert: PIPELINE_ALERTS.collectorQueueFull,
+      expr: `max by (${[...POD, PIPELINE.exporter].join(', ')}) (${PIPELINE.collectorQueueSize})\n>=\nmin by (${[...POD, PIPELINE.exporter].join(', ')}) (${PIPELINE.collectorQueueCapacity}) > 0`,
+      for: '5m', severity: 'ticket', component: 'otel-collector',
+      summary: 'The sending queue of the Collector\'s exporter {{ $labels.exporter }} is full',
+      description: 'The queue of exporter {{ $labels.exporter }} in {{ $labels.namespace }}/{{ $labels.pod }} has been at its capacity for 5 minutes: new telemetry is refused.',
+      runbook: 'The destination is slower than the input or down: check its health and latency, then the Collector\'s export errors.',
+    },
+    {
+      alert: PIPELINE_ALERTS.lokiIngestionErrors,
+      expr: `${rate5m(`${PIPELINE.lokiRequests}{${PIPELINE.route}=~${JSON.stringify(PIPELINE.lokiPushRoutes)},${PIPELINE.statusCode}=~"${ERROR_CODES}"}`, POD)} > 0\nor\n`
+        + `${rate5m(PIPELINE.lokiAppendTimeouts, POD)} > 0`,
+      for: '10m', severity: 'ticket', component: 'loki',
+      summary: 'Loki fails to ingest logs',
+      description: 'Loki {{ $labels.namespace }}/{{ $labels.pod }} has answered pushes with 5xx, or timed out appending to its ingester, for 10 minutes: Promtail and the Collector retry, then drop.',
+      runbook: 'Check Loki\'s logs and its object storage; see LokiDiscardingSamples and PromtailDroppingEntries for what is lost.',
+    },
+    {
+      alert: PIPELINE_ALERTS.lokiDiscarding, expr: `${rate5m(PIPELINE.lokiDiscarded, [NAMESPACE_LABEL, PIPELINE.reason])} > 0`, for: '10m',
+      severity: 'ticket', component: 'loki',
+      summary: 'Loki discards log lines: {{ $labels.reason }}',
+      description: 'Loki in {{ $labels.namespace }} has discarded log lines for 10 minutes for the reason {{ $labels.reason }}: they are not stored.',
+      runbook: 'The reason names the limit (rate_limited, line_too_long, too_far_behind, …): raise that limit in Loki\'s limits_config, or fix the sender.',
+    },
+    {
+      alert: PIPELINE_ALERTS.tempoIngestionErrors, expr: `${rate5m(named(PIPELINE.tempoRefused), POD)} > 0`, for: '10m',
+      severity: 'ticket', component: 'tempo',
+      summary: 'Tempo refuses spans',
+      description: 'Tempo {{ $labels.namespace }}/{{ $labels.pod }} has refused spans at its receiver for 10 minutes: the Collector retries, then drops them.',
+      runbook: 'Check Tempo\'s logs for the refusal (rate limits, overload) and its resources; see CollectorExportFailing.',
+    },
+    {
+      alert: PIPELINE_ALERTS.tempoDiscarding, expr: `${rate5m(PIPELINE.tempoDiscarded, [NAMESPACE_LABEL, PIPELINE.reason])} > 0`, for: '10m',
+      severity: 'ticket', component: 'tempo',
+      summary: 'Tempo discards spans: {{ $labels.reason }}',
+      description: 'Tempo in {{ $labels.namespace }} has discarded spans for 10 minutes for the reason {{ $labels.reason }}: traces are incomplete.',
+      runbook: 'The reason names the limit (rate_limited, trace_too_large, live_traces_exceeded): raise it in Tempo\'s overrides, or find the service sending the huge traces.',
+    },
+    {
+      alert: PIPELINE_ALERTS.promtailDropping,
+      expr: `sum by (${[...POD, PIPELINE.reason].join(', ')}) (increase(${PIPELINE.promtailDropped}[15m])) > 0`,
+      severity: 'ticket', component: 'promtail',
+      summary: 'Promtail dropped log entries',
+      description: 'Promtail {{ $labels.namespace }}/{{ $labels.pod }} dropped log entries in the last 15 minutes ({{ $labels.reason }}): its retries to Loki ran out, the entries are lost.',
+      runbook: 'See LokiIngestionErrors; check Promtail\'s logs for the push errors and the network policy from Promtail to Loki.',
+    },
+    {
+      alert: PIPELINE_ALERTS.promtailPushErrors,
+      expr: `${rate5m(`${PIPELINE.promtailRequests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`, POD)} > 0`, for: '15m',
+      severity: 'ticket', component: 'promtail',
+      summary: 'Promtail\'s pushes to Loki fail',
+      description: 'Promtail {{ $labels.namespace }}/{{ $labels.pod }} has had 5xx answers from Loki for 15 minutes; it retries, and drops once the retries run out.',
+      runbook: 'See LokiIngestionErrors: the cause is on Loki\'s side.',
+    },
+    {
+      alert: PIPELINE_ALERTS.ruleEvaluationFailures,
+      expr: `${rate5m(PIPELINE.ruleEvaluationFailures, [PIPELINE.ruleGroup])} > 0`, for: '5m',
+      // the SLO alerts are rules too: while rules fail, a burning service may page no one
+      severity: 'page', component: 'prometheus',
+      summary: 'Prometheus fails to evaluate rule group {{ $labels.rule_group }}',
+      description: 'Rules of {{ $labels.rule_group }} have failed to evaluate for 5 minutes: their records are missing and their alerts cannot fire.',
+      runbook: 'Prometheus logs each failing rule with its error; a query that hits many series or a many-to-many match is the usual cause. Check promtool check rules on the rendered rules.yml.',
+    },
+    {
+      alert: PIPELINE_ALERTS.retentionBySize, expr: `increase(${PIPELINE.sizeRetentions}[1h]) > 0`,
+      severity: 'ticket', component: 'prometheus',
+      summary: 'Prometheus deletes data before its retention time: its volume is too small',
+      description: 'Prometheus {{ $labels.namespace }}/{{ $labels.pod }} deleted blocks in the last hour because the TSDB reached its size limit (85 % of the volume): history is shorter than the retention time.',
+      runbook: 'Raise the environment\'s prometheus.volumeSize (the PVC can grow if its StorageClass allows expansion), or lower the retention.',
+    },
+    {
+      alert: PIPELINE_ALERTS.volumeFillingUp,
+      expr: `${PIPELINE.volumeAvailable} / ${PIPELINE.volumeCapacity} < 0.10\nand\npredict_linear(${PIPELINE.volumeAvailable}[6h], 24 * 3600) < 0`,
+      for: '1h', severity: 'ticket', component: `{{ $labels.${PIPELINE.persistentVolumeClaim} }}`,
+      summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} fills up within a day',
+      description: 'The volume of claim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 10 % free and, at the rate of the last 6 hours, is full within 24 hours.',
+      runbook: 'Expand the claim (if its StorageClass allows) or shorten the retention of what writes to it (Loki, Tempo, Prometheus).',
+    },
+  ];
+  return {
+    name: PIPELINE_RULE_GROUP,
+    rules: alerts.map(a => ({
+      alert: a.alert,
+      expr: a.expr,
+      ...(a.for ? { for: a.for } : {}),
+      labels: { severity: a.severity, component: a.component },
+      annotations: { summary: a.summary, description: a.description, runbook: a.runbook },
+    })),
+  };
+}

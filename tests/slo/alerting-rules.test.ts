@@ -1,0 +1,303 @@
+import { AlertingRule, RuleGroup } from '../../lib/constructs/prometheus-config';
+import { DELIVERY_DEFAULTS } from '../../lib/rollout/defaults';
+import { SloSettings } from '../../lib/rollout/state';
+import { Services } from '../../lib/services/catalog';
+import {
+  BURN_RATE_ALERTS, LATENCY_FOR, SLO_ALERTS, burnRateFactor, sloAlertRuleGroupName, sloAlertingRules,
+} from '../../lib/slo/alerting-rules';
+import { PIPELINE_ALERTS, PIPELINE_RULE_GROUP, pipelineAlertingRules } from '../../lib/slo/pipeline-alerts';
+import { SLO_BURN_RECORDS, sloRecordingRules } from '../../lib/slo/recording-rules';
+import { PromtoolTestCase, promtoolCheckRules, promtoolTestRules } from '../support/promtool';
+import { LEDGER, QUOTES, REPO_SERVICES, SERVICE_FILE_NAMES, WITH_LEDGER, without } from './services';
+
+/** The SLO of the scenarios: 99 % over 30 days, so the fast burn pages above a 14.4 % error ratio, the slow one above 6 %. */
+const SLO: SloSettings = { successRatio: 0.99, p95LatencyMs: 300, p99LatencyMs: 1000, period: '30d' };
+const sloOf = (): SloSettings => SLO;
+
+const rulesOf = (groups: readonly RuleGroup[], service: string): AlertingRule[] =>
+  groups.find(g => g.name === sloAlertRuleGroupName(service))!.rules as AlertingRule[];
+const ruleNamed = (groups: readonly RuleGroup[], service: string, alert: string): AlertingRule =>
+  rulesOf(groups, service).find(r => r.alert === alert)!;
+
+describe('burnRateFactor', () => {
+  test.each<[number, string, string, number]>([
+    [2, '30d', '1h', 14.4],
+    [5, '30d', '6h', 6],
+    [2, '7d', '1h', 3.36],
+    [5, '7d', '6h', 1.4],
+    [2, '4w2d', '1h', 14.4],
+  ])('%s %% of a %s budget in %s: %s', (percent, period, window, factor) => {
+    expect(burnRateFactor(percent, period, window)).toBe(factor);
+  });
+
+  test('fails if the period is not a duration', () => {
+    expect(() => burnRateFactor(2, '30 days', '1h')).toThrow(/^'slo.period' must be a duration/);
+  });
+});
+
+describe('sloAlertingRules', () => {
+  const repo = sloAlertingRules(REPO_SERVICES, sloOf);
+
+  test('a group slo-alerts-<name> for each file under services/, in name order; none without services', () => {
+    expect(repo.map(g => g.name)).toEqual(SERVICE_FILE_NAMES.map(sloAlertRuleGroupName));
+    expect(sloAlertRuleGroupName('gateway')).toBe('slo-alerts-gateway');
+    expect(sloAlertingRules({}, sloOf)).toEqual([]);
+    expect(sloAlertingRules(without(REPO_SERVICES, 'backend'), sloOf)).toEqual(repo.filter(g => g.name !== 'slo-alerts-backend'));
+  });
+
+  test('every service: fast burn (page), slow burn (ticket), p95 and p99 (tickets, for 10m), each with its labels and annotations', () => {
+    for (const group of sloAlertingRules(WITH_LEDGER, sloOf)) {
+      const service = group.name.replace(/^slo-alerts-/, '');
+      const rules = group.rules as AlertingRule[];
+      expect(rules.map(r => [r.alert, r.labels, r.for])).toEqual([
+        [SLO_ALERTS.fastBurn, { severity: 'page', service }, undefined],
+        [SLO_ALERTS.slowBurn, { severity: 'ticket', service }, undefined],
+        [SLO_ALERTS.latencyP95, { severity: 'ticket', service }, LATENCY_FOR],
+        [SLO_ALERTS.latencyP99, { severity: 'ticket', service }, LATENCY_FOR],
+      ]);
+      for (const r of rules) {
+        expect(Object.keys(r.annotations ?? {})).toEqual(['summary', 'description', 'runbook']);
+        expect(r.annotations!.summary).toContain(service);
+        expect(r.annotations!.description).toContain(service);
+      }
+    }
+  });
+
+  test('the burn rates pair 1h with 5m and 6h with 30m, on the service-level (all tracks) error ratios', () => {
+    const ratio = SLO_BURN_RECORDS.istio.serviceErrorRatio;
+    const sel = '{destination_workload_namespace="apps",destination_app="gateway"}';
+    expect(ruleNamed(repo, 'gateway', SLO_ALERTS.fastBurn).expr)
+      .toBe(`${ratio['1h']}${sel} > (14.4 * (1 - 0.99))\nand\n${ratio['5m']}${sel} > (14.4 * (1 - 0.99))`);
+    expect(ruleNamed(repo, 'gateway', SLO_ALERTS.slowBurn).expr)
+      .toBe(`${ratio['6h']}${sel} > (6 * (1 - 0.99))\nand\n${ratio['30m']}${sel} > (6 * (1 - 0.99))`);
+    expect(BURN_RATE_ALERTS.map(a => [a.long, a.short])).toEqual([['1h', '5m'], ['6h', '30m']]);
+  });
+
+  test('the objective and the period come from the SLO; another period scales the factors', () => {
+    const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...SLO, successRatio: 0.995, period: '7d' }));
+    expect(ruleNamed(groups, 'gateway', SLO_ALERTS.fastBurn).expr).toContain('> (3.36 * (1 - 0.995))');
+    expect(ruleNamed(groups, 'gateway', SLO_ALERTS.slowBurn).expr).toContain('> (1.4 * (1 - 0.995))');
+    expect(ruleNamed(groups, 'gateway', SLO_ALERTS.fastBurn).annotations!.description).toContain('2 % of the 7d error budget goes in 1h');
+  });
+
+  test('without a period, the defaults\' 30d', () => {
+    expect(DELIVERY_DEFAULTS.slo.period).toBe('30d');
+    const { period: _, ...noPeriod } = SLO;
+    expect(sloAlertingRules(REPO_SERVICES, () => noPeriod)).toEqual(repo);
+  });
+
+  test('without p99LatencyMs, no p99 alert', () => {
+    const { p99LatencyMs: _, ...noP99 } = SLO;
+    expect(rulesOf(sloAlertingRules(REPO_SERVICES, () => noP99), 'gateway').map(r => r.alert)).not.toContain(SLO_ALERTS.latencyP99);
+  });
+
+  test('a service whose SLO source is its own metrics: the http records, its labels, the limit in the histogram\'s unit', () => {
+    const seconds = { ...REPO_SERVICES.backend, metrics: { ...REPO_SERVICES.backend.metrics, source: 'http' as const } };
+    const groups = sloAlertingRules({ backend: seconds, quotes: QUOTES }, sloOf);
+    expect(ruleNamed(groups, 'backend', SLO_ALERTS.latencyP95).expr)
+      .toBe(`${SLO_BURN_RECORDS.http.serviceLatencyP95}{namespace="apps",app="backend"} > 0.3`);
+    expect(ruleNamed(groups, 'quotes', SLO_ALERTS.latencyP95).expr)
+      .toBe(`${SLO_BURN_RECORDS.http.serviceLatencyP95}{namespace="pricing",app="quotes"} > 300`);
+    expect(ruleNamed(groups, 'quotes', SLO_ALERTS.fastBurn).expr).toContain(`${SLO_BURN_RECORDS.http.serviceErrorRatio['1h']}{namespace="pricing",app="quotes"}`);
+  });
+
+  test('fails if an objective and period make a threshold unreachable (an error ratio of 1 or more)', () => {
+    expect(() => sloAlertingRules({ ledger: LEDGER }, () => ({ ...SLO, successRatio: 0.9 })))
+      .toThrow('sloAlertingRules: services/ledger.yaml: \'slo.successRatio\' 0.9 over \'slo.period\' 30d makes the SloErrorBudgetFastBurn threshold '
+        + '14.4 × 0.1, an error ratio of 1 or more that no service reaches: raise successRatio above 0.930556 or shorten slo.period (at least 7d)');
+  });
+
+  test('fails if a service is keyed by another name', () => {
+    expect(() => sloAlertingRules({ payments: LEDGER }, sloOf))
+      .toThrow('sloAlertingRules: \'services.payments\' has \'name\' "ledger": key each service by its name, as loadServices does');
+  });
+});
+
+describe('pipelineAlertingRules', () => {
+  const group = pipelineAlertingRules();
+  const rules = group.rules as AlertingRule[];
+
+  test('one group, pipeline, with every alert of PIPELINE_ALERTS once, in its order', () => {
+    expect(group.name).toBe(PIPELINE_RULE_GROUP);
+    expect(rules.map(r => r.alert)).toEqual(Object.values(PIPELINE_ALERTS));
+  });
+
+  test('each alert: severity page or ticket, a component, and summary, description and runbook', () => {
+    for (const r of rules) {
+      expect(['page', 'ticket']).toContain(r.labels?.severity);
+      expect(r.labels?.component).toMatch(/\S/);
+      expect(Object.keys(r.annotations ?? {})).toEqual(['summary', 'description', 'runbook']);
+    }
+  });
+
+  test('the Collector\'s counters match with and without _total', () => {
+    const refused = rules.find(r => r.alert === PIPELINE_ALERTS.collectorRefusing)!.expr;
+    expect(refused).toContain('{__name__=~"otelcol_receiver_refused_(spans|metric_points|log_records)(_total)?"}');
+  });
+});
+
+describe('promtool (Debian\'s 2.42)', () => {
+  const all = [...sloRecordingRules(REPO_SERVICES), ...sloAlertingRules(REPO_SERVICES, sloOf), pipelineAlertingRules()];
+  // the scenarios are gateway's: its groups alone keep promtool to a few seconds
+  const recording = sloRecordingRules({ gateway: REPO_SERVICES.gateway });
+  const alerting = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, sloOf);
+
+  test('check rules accepts the recording and alerting rules together', () => {
+    expect(promtoolCheckRules(all)).toContain(`SUCCESS: ${all.flatMap(g => g.rules).length} rules found`);
+  });
+
+  /** A counter sampled every minute: `[minutes, increase per minute]` segments, from 0. */
+  const counter = (...segments: ReadonlyArray<readonly [number, number]>): string => {
+    const values = [0];
+    for (const [minutes, perMinute] of segments) {
+      for (let i = 0; i < minutes; i++) values.push(values[values.length - 1] + perMinute);
+    }
+    return values.join(' ');
+  };
+  const ISTIO_LABELS = (track: string) =>
+    `reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-${track}",destination_app="gateway",destination_version="${track}"`;
+  /** Requests of gateway's track per minute: `[minutes, ok, errors]` segments. */
+  const requests = (track: string, ...segments: ReadonlyArray<readonly [number, number, number]>) => [
+    { series: `istio_requests_total{${ISTIO_LABELS(track)},response_code="200"}`, values: counter(...segments.map(([m, ok]) => [m, ok] as const)) },
+    { series: `istio_requests_total{${ISTIO_LABELS(track)},response_code="503"}`, values: counter(...segments.map(([m, , err]) => [m, err] as const)) },
+  ];
+  /** Fills `{{ $labels.x }}` as Prometheus does, for the expected annotations. */
+  const expand = (text: string, labels: Readonly<Record<string, string>>): string =>
+    text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? '');
+  /** The alert `alert` of the only group of `groups` that has it, as it fires on a series with `seriesLabels`. */
+  const fired = (groups: readonly RuleGroup[], alert: string, seriesLabels: Readonly<Record<string, string>>) => {
+    const matching = groups.flatMap(g => g.rules as AlertingRule[]).filter(r => r.alert === alert);
+    expect(matching).toHaveLength(1);
+    const rule = matching[0];
+    const labels = { ...seriesLabels, ...Object.fromEntries(Object.entries(rule.labels ?? {}).map(([k, v]) => [k, expand(v, seriesLabels)])) };
+    return {
+      exp_labels: labels,
+      exp_annotations: Object.fromEntries(Object.entries(rule.annotations ?? {}).map(([k, v]) => [k, expand(v, labels)])),
+    };
+  };
+  const GATEWAY = { destination_workload_namespace: 'apps', destination_app: 'gateway' };
+  const expect_ = (groups: readonly RuleGroup[], alert: string, times: Readonly<Record<string, boolean>>) =>
+    Object.entries(times).map(([eval_time, firing]) => ({ eval_time, alertname: alert, exp_alerts: firing ? [fired(groups, alert, GATEWAY)] : [] }));
+
+  /** The scenarios, on gateway's group of `alerting` (the expected alerts are read from it). */
+  const sloCases = (rendered: readonly RuleGroup[]): PromtoolTestCase[] => {
+    const groups = rendered.filter(g => g.name === sloAlertRuleGroupName('gateway'));
+    return [
+    {
+      name: 'a 20 % burn for an hour pages once the 1h window is above 14.4 %, and stops 5 minutes after it ends',
+      interval: '1m',
+      input_series: requests('stable', [60, 100, 0], [60, 80, 20], [30, 100, 0]),
+      alert_rule_test: [
+        // 30 minutes in, the hour holds 10 % errors: the 5m window alone is not enough; 55 minutes in, 18 %
+        ...expect_(groups, SLO_ALERTS.fastBurn, { '90m': false, '115m': true, '120m': true, '130m': false }),
+      ],
+      promql_expr_test: [{
+        expr: `round(${SLO_BURN_RECORDS.istio.serviceErrorRatio['5m']}, 0.001)`,
+        eval_time: '115m',
+        exp_samples: [{ labels: '{destination_workload_namespace="apps",destination_app="gateway"}', value: 0.2 }],
+      }],
+    },
+    {
+      name: 'a total outage of 4 minutes does not page: the 5m window burns, the 1h window does not',
+      interval: '1m',
+      input_series: requests('stable', [70, 100, 0], [4, 0, 100], [20, 100, 0]),
+      alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '73m': false, '74m': false, '76m': false, '90m': false }),
+    },
+    {
+      name: 'a 10 % burn after 6 healthy hours: a ticket once the 6h window is above 6 %, never a page',
+      interval: '1m',
+      input_series: requests('stable', [360, 100, 0], [240, 90, 10]),
+      alert_rule_test: [
+        ...expect_(groups, SLO_ALERTS.slowBurn, { '540m': false, '590m': true }),
+        ...expect_(groups, SLO_ALERTS.fastBurn, { '420m': false, '590m': false }),
+      ],
+    },
+    {
+      name: 'a canary failing every request at 5 % of the traffic: the service burns 5 %, no page; its track burns 100 %',
+      interval: '1m',
+      input_series: [...requests('stable', [90, 95, 0]), ...requests('canary', [90, 0, 5])],
+      alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '70m': false, '90m': false }),
+      // the service's ratio is a ratio of sums (5 %), not the average of its tracks' ratios (50 %)
+      promql_expr_test: [{
+        expr: `${SLO_BURN_RECORDS.istio.trackErrorRatio['1h']}`,
+        eval_time: '90m',
+        exp_samples: [
+          { labels: `${SLO_BURN_RECORDS.istio.trackErrorRatio['1h']}{${ISTIO_LABELS('canary').replace('reporter="destination",', '')}}`, value: 1 },
+          { labels: `${SLO_BURN_RECORDS.istio.trackErrorRatio['1h']}{${ISTIO_LABELS('stable').replace('reporter="destination",', '')}}`, value: 0 },
+        ],
+      }, {
+        expr: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['1h']}`,
+        eval_time: '90m',
+        exp_samples: [{ labels: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['1h']}{destination_workload_namespace="apps",destination_app="gateway"}`, value: 0.05 }],
+      }],
+    },
+    {
+      name: 'a healthy service (0.5 % errors) stays silent',
+      interval: '1m',
+      input_series: requests('stable', [400, 995, 5]),
+      alert_rule_test: [
+        ...expect_(groups, SLO_ALERTS.fastBurn, { '61m': false, '400m': false }),
+        ...expect_(groups, SLO_ALERTS.slowBurn, { '400m': false }),
+      ],
+    },
+    {
+      name: 'p95 above 300 ms fires after 10 minutes, a 3-minute slowdown does not; p99 stays under 1000 ms',
+      interval: '1m',
+      input_series: ([['100', 100, 50, 100], ['250', 100, 100, 100], ['500', 100, 200, 100], ['1000', 100, 200, 100], ['+Inf', 100, 200, 100]] as const)
+        .map(([le, fast, slow]) => ({
+          series: `istio_request_duration_milliseconds_bucket{${ISTIO_LABELS('stable')},le="${le}"}`,
+          // fast for 10 minutes, slow for 3, fast for 17, slow for 30
+          values: counter([10, fast], [3, slow], [17, fast], [30, slow]),
+        })),
+      alert_rule_test: [
+        ...expect_(groups, SLO_ALERTS.latencyP95, { '22m': false, '38m': false, '45m': true, '60m': true }),
+        ...expect_(groups, SLO_ALERTS.latencyP99, { '45m': false }),
+      ],
+    },
+    ];
+  };
+
+  test('test rules: the SLO alerts on raw istio_requests_total and the duration histogram, recording rules included', () => {
+    expect(promtoolTestRules([...recording, ...alerting], sloCases(alerting))).toContain('SUCCESS');
+  });
+
+  test('test rules: pipeline alerts', () => {
+    const pipeline = [pipelineAlertingRules()];
+    const LOKI = { job: 'loki', instance: '10.0.0.7:3100', namespace: 'observability', pod: 'loki-0' };
+    const COLLECTOR = { namespace: 'observability', pod: 'otel-collector-0', exporter: 'otlp_grpc/tempo' };
+    const OLD_COLLECTOR = { ...COLLECTOR, pod: 'otel-collector-1' };
+    const labels = (l: Readonly<Record<string, string>>) => Object.entries(l).map(([k, v]) => `${k}="${v}"`).join(',');
+    const cases: PromtoolTestCase[] = [{
+      interval: '1m',
+      input_series: [
+        { series: `up{${labels(LOKI)}}`, values: '1x10 0x10' },
+        { series: `up{${labels({ ...LOKI, job: 'tempo', pod: 'tempo-0' })}}`, values: '1x20' },
+        { series: `otelcol_exporter_send_failed_spans_total{${labels(COLLECTOR)}}`, values: counter([20, 10]) },
+        { series: `otelcol_exporter_send_failed_spans{${labels(OLD_COLLECTOR)}}`, values: counter([20, 10]) },
+      ],
+      alert_rule_test: [
+        { eval_time: '13m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [] },
+        { eval_time: '16m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [fired(pipeline, PIPELINE_ALERTS.targetDown, LOKI)] },
+        {
+          eval_time: '10m', alertname: PIPELINE_ALERTS.collectorExportFailing,
+          exp_alerts: [COLLECTOR, OLD_COLLECTOR].map(l => fired(pipeline, PIPELINE_ALERTS.collectorExportFailing, l)),
+        },
+      ],
+    }];
+    expect(promtoolTestRules(pipeline, cases)).toContain('SUCCESS');
+  });
+
+  test('test rules can fail: a fast burn with a tenth of the factor pages on the 4-minute outage', () => {
+    const wrong = alerting.map(g => ({
+      ...g, rules: (g.rules as AlertingRule[]).map(r => (r.alert === SLO_ALERTS.fastBurn ? { ...r, expr: r.expr.replace(/14\.4/g, '1.44') } : r)),
+    }));
+    const outage = sloCases(alerting).filter(c => c.name!.startsWith('a total outage'));
+    expect(outage).toHaveLength(1);
+    expect(() => promtoolTestRules([...recording, ...wrong], outage)).toThrow(/promtool test rules failed[\s\S]*SloErrorBudgetFastBurn/);
+  });
+});
+
+test('the services of the scenarios are the repository\'s (gateway reads Istio\'s metrics)', () => {
+  const services: Services = REPO_SERVICES;
+  expect(services.gateway.metrics.source).toBe('istio');
+});

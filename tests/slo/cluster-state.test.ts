@@ -1,0 +1,116 @@
+// appliedCanaryQuery against a real Prometheus (Debian's /usr/bin/prometheus) scraping kube-state-metrics' exposition
+// as tests/fixtures/kube-state-metrics.prom records it, served from loopback: one series when the weight and the image
+// are those the cluster runs, none when either differs or the rollout is not finished.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { CLUSTER_STATE_METRICS, KSM_METRICS, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery } from '../../lib/slo/cluster-state';
+import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
+import { waitFor } from '../support/wait';
+
+const FIXTURE = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'kube-state-metrics.prom'), 'utf8');
+const CANARY = { service: 'backend', namespace: 'apps', weight: 25, image: 'registry.example.com/obs-canary/backend:1.5.0' };
+
+/** The fixture moved to another namespace, with a change: the same cluster state in the middle of something. */
+function variant(namespace: string, change: (text: string) => string): string {
+  const moved = FIXTURE.split('\n').filter(l => !l.startsWith('#')).map(l => l.replace(/namespace="apps"/g, `namespace="${namespace}"`)).join('\n');
+  return change(moved);
+}
+
+/** A pod of the canary's previous ReplicaSet, with the previous image, still terminating. */
+const LINGERING_POD = [
+  'kube_pod_owner{namespace="rolling",pod="backend-canary-5c8d7f9b4a-old01",uid="u-old",owner_kind="ReplicaSet",owner_name="backend-canary-5c8d7f9b4a",owner_is_controller="true"} 1',
+  'kube_pod_container_info{namespace="rolling",pod="backend-canary-5c8d7f9b4a-old01",uid="u-old",container="backend",'
+  + 'image_spec="registry.example.com/obs-canary/backend:1.4.9",image="registry.example.com/obs-canary/backend:1.4.9",image_id="",container_id="containerd://b1"} 1',
+].join('\n');
+
+const BODY = [
+  FIXTURE,
+  // a rollout still going on: an old pod left
+  variant('rolling', text => `${text}\n${LINGERING_POD}`),
+  // a new generation not yet observed by the controller
+  variant('pending', text => text.replace('kube_deployment_metadata_generation{namespace="pending",deployment="backend-canary"} 3',
+    'kube_deployment_metadata_generation{namespace="pending",deployment="backend-canary"} 4')),
+  // fewer canary pods available than desired
+  variant('unavailable', text => text.replace('kube_deployment_status_replicas_available{namespace="unavailable",deployment="backend-canary"} 1',
+    'kube_deployment_status_replicas_available{namespace="unavailable",deployment="backend-canary"} 0')),
+].join('\n').replace(/\n+/g, '\n');
+
+describe('appliedCanaryQuery', () => {
+  test('names the canary Deployment, the weighted route\'s canary subset and the image, and only allowlisted metrics', () => {
+    const query = appliedCanaryQuery(CANARY);
+    expect(query).toContain(`${ROUTE_WEIGHT.metric}{namespace="apps",virtualservice="backend",route="${WEIGHTED_ROUTE}",subset="canary"} == 25`);
+    expect(query).toContain('deployment="backend-canary"');
+    expect(query).toContain('image_spec="registry.example.com/obs-canary/backend:1.5.0"');
+    const used = [...query.matchAll(/\b(kube_[a-z_]+)\{/g)].map(m => m[1]);
+    expect(new Set(used)).toEqual(new Set(CLUSTER_STATE_METRICS));
+    expect(CLUSTER_STATE_METRICS).toContain(KSM_METRICS.podOwner);
+  });
+
+  test('quotes label values as PromQL strings', () => {
+    expect(appliedCanaryQuery({ ...CANARY, image: 'a"b\\c' })).toContain('image_spec="a\\"b\\\\c"');
+  });
+
+  test.each([
+    ['weight 0', { weight: 0 }, /'weight' must be an integer from 1 to 100 \(a canary in flight\), got 0/],
+    ['weight 101', { weight: 101 }, /'weight' must be an integer from 1 to 100/],
+    ['a fractional weight', { weight: 2.5 }, /'weight' must be an integer/],
+    ['an empty image', { image: ' ' }, /'image' must name the canary's image, got " "/],
+    ['a service that is no DNS label', { service: 'Backend' }, /'service' must be a DNS label, got "Backend"/],
+    ['a namespace that is no DNS label', { namespace: 'apps"}' }, /'namespace' must be a DNS label/],
+  ])('fails on %s', (_what, change, message) => {
+    expect(() => appliedCanaryQuery({ ...CANARY, ...change })).toThrow(message);
+  });
+});
+
+describe('appliedCanaryQuery against Prometheus', () => {
+  let server: http.Server;
+  let prometheus: PrometheusServer;
+
+  beforeAll(async () => {
+    server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(BODY));
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // the labels as kube-state-metrics exports them: the job kube-state-metrics renders honours them
+    prometheus = await startPrometheus({ scrapeConfigs: [{ job_name: 'kube-state-metrics', honor_labels: true, static_configs: [{ targets: [target] }] }] });
+    await waitFor(async () => (await query(`count(${ROUTE_WEIGHT.metric})`)).length > 0, { what: 'the first scrape', timeoutMs: 30_000, intervalMs: 200 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await new Promise<void>(resolve => (server ? server.close(() => resolve()) : resolve()));
+  });
+
+  type Sample = { metric: Record<string, string>; value: [number, string] };
+  async function query(promql: string): Promise<Sample[]> {
+    const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = await response.json() as { status: string; error?: string; data: { result: Sample[] } };
+    if (body.status !== 'success') throw new Error(`${promql}: ${body.error}`);
+    return body.data.result;
+  }
+
+  test('the weight and image the cluster runs: one series, the canary destination at its weight', async () => {
+    const result = await query(appliedCanaryQuery(CANARY));
+    expect(result).toHaveLength(1);
+    expect(result[0].metric).toMatchObject({ namespace: 'apps', virtualservice: 'backend', route: 'weighted', subset: 'canary' });
+    expect(result[0].value[1]).toBe('25');
+  });
+
+  test.each([
+    ['another weight', { weight: 50 }],
+    ['another image', { image: 'registry.example.com/obs-canary/backend:1.4.0' }],
+    ['the stable track\'s image', { image: 'registry.example.com/obs-canary/backend:1.4.0', weight: 75 }],
+    ['a service without a canary', { service: 'gateway', image: 'registry.example.com/obs-canary/gateway:2.0.1', weight: 100 }],
+    ['an old pod still running', { namespace: 'rolling' }],
+    ['a generation not yet observed', { namespace: 'pending' }],
+    ['a replica not available', { namespace: 'unavailable' }],
+  ])('%s: nothing', async (_what, change) => {
+    expect(await query(appliedCanaryQuery({ ...CANARY, ...change }))).toEqual([]);
+  });
+
+  test('the variants are scraped: their empty answers come from the query, not from missing series', async () => {
+    expect(await query(`count(${KSM_METRICS.podContainerInfo}{namespace="rolling"})`)).toEqual([expect.objectContaining({ value: [expect.any(Number), '6'] })]);
+    expect(await query(`count(${KSM_METRICS.podContainerInfo}{namespace="pending"})`)).toEqual([expect.objectContaining({ value: [expect.any(Number), '5'] })]);
+  });
+});
