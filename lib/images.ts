@@ -7,6 +7,8 @@
 export const IMAGES = {
   /** Prometheus 3.x: remote-write receiver and exemplar storage, config-file retention (3.8+). */
   prometheus: 'quay.io/prometheus/prometheus:v3.15.0',
+  /** Alertmanager 0.35.x: `url_file` for webhooks (0.26+), `proxy_from_environment` for the receivers' proxy. */
+  alertmanager: 'quay.io/prometheus/alertmanager:v0.35.1',
   /** Grafana 13.x. */
   grafana: 'docker.io/grafana/grafana:13.2.3',
   /** Loki 3.7.x, monolithic. */

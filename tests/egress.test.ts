@@ -21,7 +21,7 @@ const withEgress = (env: EnvironmentConfig, name: string, egress: Partial<Egress
 const VIA_IN_CLUSTER_PROXY = withEgress(prod, 'via-squid', {
   dns: NODE_LOCAL_DNS,
   proxies: { squid: { url: 'http://squid.egress.svc.cluster.local:80', namespace: 'egress', selector: { 'app.kubernetes.io/name': 'squid' }, port: 3128 } },
-  dependencies: { ...prod.egress.dependencies, objectStorage: { via: 'squid' } },
+  dependencies: { ...prod.egress.dependencies, objectStorage: { via: 'squid' }, alertReceivers: { via: 'squid' } },
 });
 /** prod on IRSA: object storage and STS through the corporate proxy. */
 const IRSA = withEgress(prod, 'irsa', { dependencies: { ...prod.egress.dependencies, objectStorageIdentity: { via: 'corporate' } } }, { objectStorage: S3_IRSA });

@@ -272,7 +272,7 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
   test('an invalid environment value fails with the field, the value and what is allowed, and leaves dist/ as it was', () => {
     const file = path.join(copy, 'lib', 'config', 'environments.ts');
     const source = fs.readFileSync(file, 'utf8');
-    const broken = source.replace(/replicas: 2,/, 'replicas: 0,');
+    const broken = source.replace(/(grafana: {\s*replicas: )2,/, (_match, head: string) => `${head}0,`);
     expect(broken).not.toBe(source);
     fs.writeFileSync(file, broken);
     fs.writeFileSync(path.join(copy, 'dist', 'local', 'observability', 'manifest.yaml'), 'edited by hand\n');
@@ -290,7 +290,7 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
   test('`cdk8s synth` of an invalid environment prints the same message as npm run synth, without a stack of the app', () => {
     const file = path.join(copy, 'lib', 'config', 'environments.ts');
     const source = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, source.replace(/replicas: 2,/, 'replicas: 0,'));
+    fs.writeFileSync(file, source.replace(/(grafana: {\s*replicas: )2,/, (_match, head: string) => `${head}0,`));
     const npm = npmSynth();
     const cdk8s = cdk8sSynth(copy, 'prod');
     fs.writeFileSync(file, source);

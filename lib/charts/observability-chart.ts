@@ -3,10 +3,11 @@ import { k8s } from 'cdk8s-plus-28';
 import { ObservabilityComponent } from '../config/egress';
 import { EgressPlan, dnsPeer, planEgress } from '../config/egress-plan';
 import { EnvironmentConfig } from '../config/environment';
+import { Alertmanager } from '../constructs/alertmanager';
 import { Grafana } from '../constructs/grafana';
 import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
-import { lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
+import { alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
 import { NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelCollector } from '../constructs/otel-collector';
@@ -41,6 +42,8 @@ export interface ObservabilityChartProps {
  */
 export class ObservabilityChart extends StackChart {
   public readonly prometheus: Prometheus;
+  /** Routes, groups and inhibits the alerts Prometheus evaluates, and notifies the environment's receivers. */
+  public readonly alertmanager: Alertmanager;
   public readonly grafana: Grafana;
   public readonly loki: Loki;
   public readonly promtail: Promtail;
@@ -72,6 +75,19 @@ export class ObservabilityChart extends StackChart {
       externalLabels: { cluster: env.clusterName },
       resources: env.prometheus.resources,
     });
+
+    this.alertmanager = new Alertmanager(this, 'Alertmanager', {
+      replicas: env.alerting.replicas,
+      receivers: env.alerting.receivers,
+      groupWait: env.alerting.groupWait,
+      groupInterval: env.alerting.groupInterval,
+      repeatInterval: env.alerting.repeatInterval,
+      volumeSize: env.alerting.volumeSize,
+      storageClassName: env.storageClassName,
+      ...(proxies.alertmanager ? { egressProxy: proxies.alertmanager } : {}),
+      resources: env.alerting.resources,
+    });
+    this.prometheus.sendAlertsTo(this.alertmanager.instances);
 
     this.loki = new Loki(this, 'Loki', {
       replicas: env.loki.replicas,
@@ -112,10 +128,11 @@ export class ObservabilityChart extends StackChart {
         prometheusDatasource({ url: this.prometheus.url, scrapeInterval: goDuration(env.prometheus.scrapeInterval) }),
         lokiDatasource({ url: this.loki.url }),
         tempoDatasource({ url: this.tempo.url }),
+        alertmanagerDatasource({ url: this.alertmanager.url }),
       ],
     });
 
-    for (const component of [this.grafana, this.loki, this.promtail, this.tempo, this.collector]) {
+    for (const component of [this.alertmanager, this.grafana, this.loki, this.promtail, this.tempo, this.collector]) {
       this.prometheus.scrape(component.metricsTarget);
     }
     this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', {
@@ -128,8 +145,10 @@ export class ObservabilityChart extends StackChart {
     this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));
 
     // only the components that take proxy settings may be given one
-    const unproxied = (Object.keys(proxies) as ObservabilityComponent[]).filter(c => c !== 'loki' && c !== 'tempo');
-    if (unproxied.length > 0) throw validationError(this, `${unproxied.join(', ')} cannot send through an egress proxy: only Loki and Tempo take one`);
+    const unproxied = (Object.keys(proxies) as ObservabilityComponent[]).filter(c => !['loki', 'tempo', 'alertmanager'].includes(c));
+    if (unproxied.length > 0) {
+      throw validationError(this, `${unproxied.join(', ')} cannot send through an egress proxy: only Loki, Tempo and Alertmanager take one`);
+    }
 
     this.podSecurityLevel = enforcedPodSecurity([this.promtail.podSecurityLevel]);
     new k8s.KubeNamespace(this, 'Namespace', {
@@ -148,7 +167,7 @@ export class ObservabilityChart extends StackChart {
   }
 
   private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer): void {
-    const { prometheus, grafana, loki, promtail, tempo, collector, kubeStateMetrics, network } = this;
+    const { prometheus, alertmanager, grafana, loki, promtail, tempo, collector, kubeStateMetrics, network } = this;
     const port = (p: { port: number }) => [{ port: p.port }];
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
     network.allow({ name: 'promtail-to-loki', from: pods(promtail.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
@@ -157,11 +176,16 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: 'collector-to-prometheus', from: pods(collector.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
     network.allow({ name: 'tempo-to-prometheus', from: pods(tempo.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
     network.allow({ name: 'grafana-to-prometheus', from: pods(grafana.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+    network.allow({
+      name: 'grafana-to-alertmanager', from: pods(grafana.peer), to: pods(alertmanager.peer), ports: port(alertmanager.ports.http),
+    });
     network.allow({ name: 'grafana-to-loki', from: pods(grafana.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'grafana-to-tempo', from: pods(grafana.peer), to: pods(tempo.peer), ports: port(tempo.ports.http) });
     network.allow({ name: 'users-to-grafana', from: { kind: 'anywhere' }, to: pods(grafana.peer), ports: port(grafana.ports.http) });
+    // prometheus-to-alertmanager carries the alerts as well as the scrapes: one port, 9093
     const scraped = [
-      [grafana, grafana.ports.http], [loki, loki.ports.http], [promtail, promtail.ports.http], [tempo, tempo.ports.http],
+      [alertmanager, alertmanager.ports.http], [grafana, grafana.ports.http], [loki, loki.ports.http], [promtail, promtail.ports.http],
+      [tempo, tempo.ports.http],
       [collector, collector.ports.metrics], [kubeStateMetrics, kubeStateMetrics.ports.metrics],
     ] as const;
     for (const [component, p] of scraped) {
@@ -173,11 +197,19 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: 'prometheus-to-ingress-gateway', from: pods(prometheus.peer), to: pods(gateway), ports: port(GATEWAY_METRICS) });
     // the only traffic that leaves the cluster: each component to the dependencies it uses, or to their proxy
     const components: Readonly<Record<ObservabilityComponent, { readonly name: string; readonly peer: WorkloadPeer }>> = {
-      prometheus, grafana, loki, promtail, tempo, collector, 'kube-state-metrics': kubeStateMetrics,
+      prometheus, alertmanager, grafana, loki, promtail, tempo, collector, 'kube-state-metrics': kubeStateMetrics,
     };
     for (const grant of this.egress.grants) {
       const component = components[grant.component];
       network.allow({ name: `${component.name}-to-${grant.flow}`, from: pods(component.peer), to: grant.to, ports: grant.ports });
+    }
+    if (alertmanager.replicas > 1) {
+      // gossip: silences and the notification log, TCP and UDP
+      const gossip = alertmanager.ports.cluster.port;
+      network.allow({
+        name: 'alertmanager-to-alertmanager', from: pods(alertmanager.peer), to: pods(alertmanager.peer),
+        ports: [{ port: gossip, protocol: 'TCP' }, { port: gossip, protocol: 'UDP' }],
+      });
     }
     if (loki.replicas > 1) {
       network.allow({

@@ -117,12 +117,13 @@ export const GKE_METADATA_SERVER: DirectEgress = { cidrs: ['169.254.169.254/32']
 const GKE_METADATA_HOSTS = ['169.254.169.254', 'metadata.google.internal'] as const;
 
 /** The components of the observability namespace a dependency may be used by. */
-export type ObservabilityComponent = 'prometheus' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector' | 'kube-state-metrics';
+export type ObservabilityComponent = 'prometheus' | 'alertmanager' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector' | 'kube-state-metrics';
 
 /** What the dependency table reads of an environment to decide whether a dependency is used. */
 export interface DependencyContext {
   readonly grafana: { readonly databaseUrl?: unknown };
   readonly objectStorage?: ObjectStorage;
+  readonly alerting?: { readonly receivers: ReadonlyArray<{ readonly name: string; readonly kind: string }> };
 }
 
 /** A kind of service outside the cluster that components of the stack call. */
@@ -203,6 +204,20 @@ export const EXTERNAL_DEPENDENCIES = {
       const credentials = env.objectStorage?.credentials;
       return credentials?.kind === 'workloadIdentity' && credentials.provider === 'gke' ? GKE_METADATA_HOSTS : [];
     },
+  },
+  alertReceivers: {
+    description: 'the alert receivers (webhook, Slack and PagerDuty endpoints)',
+    flow: 'alert-receivers',
+    users: ['alertmanager'],
+    // their URLs are in Secrets, unknown at synth: every receiver is taken to be outside the cluster
+    usedBecause: env => {
+      const receivers = env.alerting?.receivers ?? [];
+      return receivers.length > 0
+        ? `'alerting.receivers' names ${receivers.map(r => `${r.name} (${r.kind})`).join(', ')}, whose endpoints are outside the cluster`
+        : undefined;
+    },
+    // the config sets `proxy_from_environment`, so the notifiers honour HTTPS_PROXY and NO_PROXY
+    proxyRefused: () => undefined,
   },
 } as const satisfies Record<string, ExternalDependency>;
 

@@ -3,6 +3,7 @@ import {
   AzureWorkloadIdentity, ContainerResources, GkeWorkloadIdentity, ObjectStorage, ObjectStorageBuckets, ObjectStorageCredentials, S3Credentials,
   S3ObjectStorage, SecretKeyRef, WorkloadIdentityCredentials,
 } from '../constructs/types';
+import { AlertReceiver } from '../constructs/alertmanager-config';
 import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
 import { EgressSettings } from './egress';
@@ -19,6 +20,27 @@ export interface PrometheusSettings {
   readonly volumeSize: Size;
   /** Default scrape and rule-evaluation interval. */
   readonly scrapeInterval: Duration;
+  readonly resources: ContainerResources;
+}
+
+/** Alertmanager settings of an environment. */
+export interface AlertingSettings {
+  /** Replicas; more than one form a gossip cluster, so that each notification goes out once. */
+  readonly replicas: number;
+  /** A PersistentVolume of this size for silences and the notification log; unset keeps them on an emptyDir. */
+  readonly volumeSize?: Size;
+  /**
+   * Where alerts go: `{ name, kind: 'webhook' | 'slack' | 'pagerduty', secret: { name, key }, severities? }`, the URL
+   * (webhook, Slack) or Events v2 routing key (PagerDuty) in the Secret key. Without `severities`, PagerDuty gets pages,
+   * Slack tickets and a webhook both.
+   */
+  readonly receivers: readonly AlertReceiver[];
+  /** How long a new alert group waits for more alerts before its first notification; unset: 30s. */
+  readonly groupWait?: Duration;
+  /** How long a group waits before notifying about alerts added to it; unset: 5m. */
+  readonly groupInterval?: Duration;
+  /** How long before a notification is repeated while its alerts still fire; unset: 4h. */
+  readonly repeatInterval?: Duration;
   readonly resources: ContainerResources;
 }
 
@@ -116,6 +138,8 @@ export interface EnvironmentConfig {
    */
   readonly objectStorage?: ObjectStorage;
   readonly prometheus: PrometheusSettings;
+  /** Alertmanager: routing, receivers and inhibitions of the alerts Prometheus evaluates. */
+  readonly alerting: AlertingSettings;
   readonly grafana: GrafanaSettings;
   readonly loki: LokiSettings;
   readonly tempo: TempoSettings;
@@ -142,6 +166,8 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.size('prometheus.volumeSize', env.prometheus.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
   c.duration('prometheus.scrapeInterval', env.prometheus.scrapeInterval, Duration.seconds(1), Duration.minutes(5));
   checkResources(c, 'prometheus.resources', env.prometheus.resources);
+
+  checkAlerting(c, env.alerting);
 
   c.integer('grafana.replicas', env.grafana.replicas, 1, 10);
   c.expect(env.grafana.replicas === 1 || env.grafana.databaseUrl !== undefined, 'grafana.replicas', env.grafana.replicas,
@@ -349,6 +375,43 @@ function checkSecretRef(c: Checks, field: string, ref: SecretKeyRef | undefined)
   }
   c.dnsSubdomain(`${field}.name`, ref.name);
   c.expect(typeof ref.key === 'string' && /^[-._a-zA-Z0-9]+$/.test(ref.key), `${field}.key`, ref.key, 'a Secret key (letters, digits, "-", "_" and ".")');
+}
+
+const RECEIVER_KINDS = ['webhook', 'slack', 'pagerduty'] as const;
+const SEVERITIES = ['page', 'ticket'] as const;
+
+function checkAlerting(c: Checks, a: AlertingSettings | undefined): void {
+  if (a === undefined) {
+    c.expect(false, 'alerting', a,
+      'Alertmanager\'s settings: { replicas, receivers, resources, volumeSize?, groupWait?, groupInterval?, repeatInterval? }');
+    return;
+  }
+  c.integer('alerting.replicas', a.replicas, 1, 5);
+  if (a.volumeSize !== undefined) c.size('alerting.volumeSize', a.volumeSize, Size.mebibytes(100), Size.gibibytes(100));
+  c.expect(Array.isArray(a.receivers), 'alerting.receivers', a.receivers, 'a list of { name, kind, secret: { name, key }, severities? } (empty for none)');
+  const seen = new Set<string>();
+  for (const [i, r] of (Array.isArray(a.receivers) ? a.receivers : []).entries()) {
+    const field = `alerting.receivers[${i}]`;
+    c.expect(typeof r.name === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(r.name) && r.name !== 'default' && !seen.has(r.name),
+      `${field}.name`, r.name, 'a DNS label no other receiver has, other than "default" (the receiver of what no route takes)');
+    seen.add(r.name);
+    c.oneOf<string>(`${field}.kind`, r.kind, RECEIVER_KINDS);
+    checkSecretRef(c, `${field}.secret`, r.secret);
+    if (r.severities !== undefined) {
+      const known = (s: string): boolean => (SEVERITIES as readonly string[]).includes(s);
+      c.expect(Array.isArray(r.severities) && r.severities.length > 0 && r.severities.every(known),
+        `${field}.severities`, r.severities, `left out or a non-empty list of ${SEVERITIES.map(s => JSON.stringify(s)).join(' and ')}`);
+    }
+  }
+  const groupInterval = a.groupInterval ?? Duration.minutes(5);
+  if (a.groupWait !== undefined) c.duration('alerting.groupWait', a.groupWait, Duration.seconds(0), Duration.hours(1));
+  if (a.groupInterval !== undefined) c.duration('alerting.groupInterval', a.groupInterval, Duration.seconds(1), Duration.days(1));
+  if (a.repeatInterval !== undefined) {
+    c.duration('alerting.repeatInterval', a.repeatInterval, Duration.minutes(1), Duration.days(30));
+    c.expect(a.repeatInterval.toMilliseconds() >= groupInterval.toMilliseconds(), 'alerting.repeatInterval', a.repeatInterval,
+      'at least \'alerting.groupInterval\' (a repeat is only sent at a group interval)');
+  }
+  checkResources(c, 'alerting.resources', a.resources);
 }
 
 /** Checks the resources of one container: every environment's components go through it. */

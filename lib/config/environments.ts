@@ -30,6 +30,12 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       scrapeInterval: Duration.seconds(15),
       resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1) },
     },
+    alerting: {
+      replicas: 1,
+      // the URL of a webhook (a chat bridge, a test endpoint) in a Secret the cluster's admin creates
+      receivers: [{ name: 'webhook', kind: 'webhook', secret: { name: 'alertmanager-receivers', key: 'webhook-url' } }],
+      resources: { cpuRequestMillis: 20, cpuLimitMillis: 200, memoryRequest: Size.mebibytes(32), memoryLimit: Size.mebibytes(128) },
+    },
     grafana: {
       replicas: 1,
       adminSecretName: 'grafana-admin',
@@ -60,6 +66,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       dns: KUBE_DNS,
       dependencies: {
         kubernetesApi: { cidrs: ['0.0.0.0/0'], ports: [{ port: 443 }, { port: 6443 }] },
+        // wherever the webhook of alerting.receivers is
+        alertReceivers: { cidrs: ['0.0.0.0/0'], ports: [{ port: 443 }, { port: 80 }] },
       },
     },
     apps: {
@@ -92,6 +100,15 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       volumeSize: Size.gibibytes(50),
       scrapeInterval: Duration.seconds(30),
       resources: { cpuRequestMillis: 500, cpuLimitMillis: 2000, memoryRequest: Size.gibibytes(2), memoryLimit: Size.gibibytes(4) },
+    },
+    alerting: {
+      replicas: 2,
+      volumeSize: Size.gibibytes(1),
+      receivers: [
+        { name: 'pagerduty', kind: 'pagerduty', secret: { name: 'alertmanager-receivers', key: 'pagerduty-routing-key' }, severities: ['page'] },
+        { name: 'slack', kind: 'slack', secret: { name: 'alertmanager-receivers', key: 'slack-webhook-url' }, severities: ['ticket'] },
+      ],
+      resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256) },
     },
     grafana: {
       replicas: 2,
@@ -133,6 +150,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
         // the PostgreSQL instances (primary and standby) of grafana.databaseUrl
         grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [{ port: 5432 }] },
         objectStorage: { via: 'corporate' },
+        // PagerDuty's Events API and Slack's webhooks, on the internet
+        alertReceivers: { via: 'corporate' },
       },
     },
     apps: {

@@ -12,19 +12,19 @@
 import { walkProperties } from '../private/walk';
 
 /** The uids every link refers to. */
-export const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki', tempo: 'tempo' } as const;
+export const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki', tempo: 'tempo', alertmanager: 'alertmanager' } as const;
 
 /** A provisioned datasource. */
 export interface GrafanaDatasource {
   readonly name: string;
-  readonly type: 'prometheus' | 'loki' | 'tempo';
+  readonly type: 'prometheus' | 'loki' | 'tempo' | 'alertmanager';
   /** Fixed uid: links between datasources use it, and a generated one would break them silently. */
   readonly uid: string;
   readonly url: string;
   readonly access: 'proxy';
   readonly isDefault: boolean;
   readonly editable: boolean;
-  readonly jsonData: PrometheusJsonData | LokiJsonData | TempoJsonData;
+  readonly jsonData: PrometheusJsonData | LokiJsonData | TempoJsonData | AlertmanagerJsonData;
 }
 
 /** Where an exemplar's trace id label opens a trace. */
@@ -54,6 +54,14 @@ export interface DerivedField {
   /** For an internal link, the query sent to the target datasource. */
   readonly url: string;
   readonly urlDisplayLabel: string;
+}
+
+/** Settings of an Alertmanager datasource. */
+export interface AlertmanagerJsonData {
+  /** The Prometheus project's Alertmanager (not Mimir's or Cortex's). */
+  readonly implementation: 'prometheus';
+  /** Grafana's own alert rules stay in Grafana: this stack's alerts are Prometheus rules. */
+  readonly handleGrafanaManagedAlerts: boolean;
 }
 
 /** Settings of a Loki datasource. */
@@ -261,4 +269,28 @@ export function escapeProvisioningDollars<T>(value: T): T {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeProvisioningDollars(v)])) as T;
   }
   return value;
+}
+
+/** Options of {@link alertmanagerDatasource}. */
+export interface AlertmanagerDatasourceOptions {
+  readonly url: string;
+}
+
+/**
+ * The Alertmanager datasource: its alerts and silences in Grafana's alerting UI, next to Grafana-managed alerts (of
+ * which it receives none).
+ *
+ * @see https://grafana.com/docs/grafana/latest/datasources/alertmanager/ (provisioning example)
+ */
+export function alertmanagerDatasource(options: AlertmanagerDatasourceOptions): GrafanaDatasource {
+  return {
+    name: 'Alertmanager',
+    type: 'alertmanager',
+    uid: DATASOURCE_UIDS.alertmanager,
+    url: options.url,
+    access: 'proxy',
+    isDefault: false,
+    editable: false,
+    jsonData: { implementation: 'prometheus', handleGrafanaManagedAlerts: false },
+  };
 }

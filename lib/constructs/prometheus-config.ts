@@ -80,6 +80,16 @@ export interface RuleFile {
   readonly groups: readonly RuleGroup[];
 }
 
+/** Alertmanagers Prometheus sends its alerts to: every instance of a cluster, each deduplicating with its peers. */
+export interface AlertmanagerTargetConfig {
+  readonly api_version: 'v2';
+  readonly scheme?: 'http' | 'https';
+  readonly timeout?: string;
+  readonly static_configs?: readonly StaticConfig[];
+  readonly kubernetes_sd_configs?: readonly KubernetesSdConfig[];
+  readonly relabel_configs?: readonly RelabelConfig[];
+}
+
 /** The main configuration file. */
 export interface PrometheusConfig {
   readonly global: {
@@ -89,6 +99,7 @@ export interface PrometheusConfig {
     readonly external_labels?: Readonly<Record<string, string>>;
   };
   readonly rule_files: readonly string[];
+  readonly alerting?: { readonly alertmanagers: readonly AlertmanagerTargetConfig[] };
   readonly scrape_configs: readonly ScrapeConfig[];
   readonly storage?: {
     readonly tsdb?: { readonly retention?: { readonly time?: string; readonly size?: string } };

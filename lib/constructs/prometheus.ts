@@ -7,7 +7,7 @@ import { goDuration, promBytes } from '../private/units';
 import {
   containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
-import { PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, podScrapeConfig } from './prometheus-config';
+import { AlertmanagerTargetConfig, PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, podScrapeConfig } from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
 import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount } from './private/component';
 import { toYaml } from '../private/yaml';
@@ -92,6 +92,7 @@ export class Prometheus extends Construct {
 
   private readonly scrapeConfigs: ScrapeConfig[] = [];
   private readonly ruleGroups: RuleGroup[] = [];
+  private readonly alertmanagers: AlertmanagerTargetConfig[] = [];
 
   public constructor(scope: Construct, id: string, props: PrometheusProps = {}) {
     super(scope, id);
@@ -132,6 +133,7 @@ export class Prometheus extends Construct {
         ...(props.externalLabels ? { external_labels: { ...props.externalLabels } } : {}),
       },
       rule_files: [`${CONFIG_DIR}/rules.yml`],
+      ...(this.alertmanagers.length > 0 ? { alerting: { alertmanagers: [...this.alertmanagers] } } : {}),
       scrape_configs: [
         { job_name: NAME, static_configs: [{ targets: [`localhost:${PORT}`] }] },
         ...this.scrapeConfigs,
@@ -221,6 +223,15 @@ export class Prometheus extends Construct {
   /** Scrapes the pods of a workload, found by Kubernetes service discovery. */
   public scrape(target: PodScrapeTarget): void {
     this.addScrapeConfig(podScrapeConfig(target));
+  }
+
+  /**
+   * Sends the alerts to the Alertmanagers at `instances` (`host:port` of each replica: Prometheus must reach every one,
+   * never a load-balanced Service, or a replica that missed an alert would not know it).
+   */
+  public sendAlertsTo(instances: readonly string[]): void {
+    if (instances.length === 0) throw validationError(this, '\'instances\' must name at least one Alertmanager');
+    this.alertmanagers.push({ api_version: 'v2', static_configs: [{ targets: [...instances] }] });
   }
 
   /**

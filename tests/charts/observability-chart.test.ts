@@ -51,7 +51,7 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
     expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-backend', 'slo-gateway', 'slo-alerts-backend', 'slo-alerts-gateway', 'pipeline']);
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
     expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual([
-      'prometheus', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'kube-state-metrics', 'istiod', 'ingress-gateway', 'services',
+      'prometheus', 'alertmanager', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'kube-state-metrics', 'istiod', 'ingress-gateway', 'services',
     ]);
   });
 
@@ -62,7 +62,7 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
   test('Grafana reads Prometheus at the URL Prometheus publishes', () => {
     const ds = configFile(objects, 'grafana-provisioning', 'datasources.yaml').datasources;
     expect(ds.find((d: any) => d.uid === 'prometheus').url).toBe(stack.observability.prometheus.url);
-    expect(ds.map((d: any) => d.uid)).toEqual(['prometheus', 'loki', 'tempo']);
+    expect(ds.map((d: any) => d.uid)).toEqual(['prometheus', 'loki', 'tempo', 'alertmanager']);
   });
 
   test('replicas follow the environment, with a disruption budget exactly for the workloads that run more than one', () => {
@@ -212,11 +212,14 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
     // the flows that leave the namespace, which have no ingress policy here
     const storage = env.egress.dependencies.objectStorage;
     const storageFlow = storage === undefined ? undefined : isProxied(storage) ? `proxy-${storage.via}` : 'object-storage';
+    const alertReceivers = env.egress.dependencies.alertReceivers;
+    const receivers = alertReceivers === undefined ? undefined : isProxied(alertReceivers) ? `proxy-${alertReceivers.via}` : 'alert-receivers';
     expect(unpaired.sort()).toEqual([
       'dns-egress', 'otel-collector-to-kube-api-egress', 'prometheus-to-apps-egress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
       'kube-state-metrics-to-kube-api-egress', 'prometheus-to-istiod-egress', 'prometheus-to-ingress-gateway-egress',
       ...(env.grafana.databaseUrl ? ['grafana-to-database-egress'] : []),
       ...(storageFlow ? [`loki-to-${storageFlow}-egress`, `tempo-to-${storageFlow}-egress`] : []),
+      ...(receivers ? [`alertmanager-to-${receivers}-egress`] : []),
     ].sort());
     expect(egress.length - unpaired.length).toBeGreaterThan(0);
   });

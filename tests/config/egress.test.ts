@@ -54,17 +54,19 @@ describe('the dependency table', () => {
       grafanaDatabase: ['grafana'],
       objectStorage: ['loki', 'tempo'],
       objectStorageIdentity: ['loki', 'tempo'],
+      alertReceivers: ['alertmanager'],
     });
   });
 
   test('when each is used', () => {
     const used = (env: EnvironmentConfig) => Object.entries(EXTERNAL_DEPENDENCIES)
       .filter(([, d]) => d.usedBecause(env) !== undefined).map(([n]) => n);
-    expect(used(local)).toEqual(['kubernetesApi']);
-    expect(used(prod)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage']);
-    expect(used(PROD_IRSA)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity']);
-    expect(used(PROD_GKE)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity']);
-    expect(used(PROD_AZURE)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity']);
+    expect(used(local)).toEqual(['kubernetesApi', 'alertReceivers']);
+    expect(used(prod)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'alertReceivers']);
+    expect(used(PROD_IRSA)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
+    expect(used(PROD_GKE)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
+    expect(used(PROD_AZURE)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
+    expect(used({ ...local, alerting: { ...local.alerting, receivers: [] } })).toEqual(['kubernetesApi']);
   });
 
   test('GKE_METADATA_SERVER: the link-local 169.254.169.254 on port 80', () => {
@@ -106,7 +108,7 @@ describe('validateEnvironment: egress', () => {
     ['a dependency nothing uses', withDependencies(local, { grafanaDatabase: { cidrs: ['10.0.0.0/24'], ports: [{ port: 5432 }] } }),
       '\'egress.dependencies.grafanaDatabase\' must be left out: nothing calls Grafana\'s database in this environment, got {"cidrs":["10.0.0.0/24"],"ports":[{"port":5432}]}'],
     ['an unknown dependency', withDependencies(prod, { alertmanager: { via: 'corporate' } } as never),
-      '\'egress.dependencies (a key)\' must be one of "kubernetesApi", "grafanaDatabase", "objectStorage", "objectStorageIdentity", got "alertmanager"'],
+      '\'egress.dependencies (a key)\' must be one of "kubernetesApi", "grafanaDatabase", "objectStorage", "objectStorageIdentity", "alertReceivers", got "alertmanager"'],
     ['no ports', withDependencies(prod, { grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [] } }),
       '\'egress.dependencies.grafanaDatabase.ports\' must be at least one { port, protocol? }, got []'],
     ['a port out of range', withDependencies(prod, { grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [{ port: 70000 }] } }),
@@ -186,6 +188,7 @@ describe('planEgress', () => {
     const plan = planEgress(local);
     expect(plan.grants.map(g => [g.component, g.flow])).toEqual([
       ['prometheus', 'kube-api'], ['promtail', 'kube-api'], ['collector', 'kube-api'], ['kube-state-metrics', 'kube-api'],
+      ['alertmanager', 'alert-receivers'],
     ]);
     expect(plan.grants[0].to).toEqual({ kind: 'cidr', cidr: '0.0.0.0/0' });
     expect(plan.proxies).toEqual({});
@@ -198,6 +201,7 @@ describe('planEgress', () => {
       ['kube-state-metrics', 'kube-api', ['kubernetesApi']],
       ['grafana', 'database', ['grafanaDatabase']],
       ['loki', 'proxy-corporate', ['objectStorage']], ['tempo', 'proxy-corporate', ['objectStorage']],
+      ['alertmanager', 'proxy-corporate', ['alertReceivers']],
     ]);
     expect(plan.grants.find(g => g.component === 'loki')).toMatchObject({
       to: { kind: 'anyOf', peers: [{ kind: 'cidr', cidr: '10.100.0.10/32' }, { kind: 'cidr', cidr: '10.100.0.11/32' }] }, ports: [{ port: 3128 }],
@@ -205,6 +209,7 @@ describe('planEgress', () => {
     expect(plan.proxies).toEqual({
       loki: { url: 'http://proxy.corp.example:3128', noProxy: ['localhost', '127.0.0.1', '.svc', '.cluster.local', '10.0.0.0/16', '172.20.0.0/16'] },
       tempo: { url: 'http://proxy.corp.example:3128', noProxy: ['localhost', '127.0.0.1', '.svc', '.cluster.local', '10.0.0.0/16', '172.20.0.0/16'] },
+      alertmanager: { url: 'http://proxy.corp.example:3128', noProxy: ['localhost', '127.0.0.1', '.svc', '.cluster.local', '10.0.0.0/16', '172.20.0.0/16'] },
     });
   });
 
@@ -244,7 +249,7 @@ describe('planEgress', () => {
   test('an in-cluster proxy is a pod peer on the pods\' port', () => {
     const env = withDependencies(withEgress(prod, {
       proxies: { squid: { url: 'http://squid.egress.svc.cluster.local:80', namespace: 'egress', selector: { app: 'squid' }, port: 3128 } },
-    }), { objectStorage: { via: 'squid' } });
+    }), { objectStorage: { via: 'squid' }, alertReceivers: { via: 'squid' } });
     expect(() => validateEnvironment(env)).not.toThrow();
     expect(planEgress(env).grants.find(g => g.component === 'loki')).toMatchObject({
       flow: 'proxy-squid', to: { kind: 'pods', peer: { name: 'squid', namespace: 'egress', selector: { app: 'squid' } } }, ports: [{ port: 3128 }],

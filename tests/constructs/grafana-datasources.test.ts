@@ -1,6 +1,6 @@
 import {
   DATASOURCE_UIDS, LokiJsonData, PrometheusJsonData, TempoJsonData, escapeProvisioningDollars, lokiDatasource,
-  prometheusDatasource, referencedDatasourceUids, tempoDatasource,
+  alertmanagerDatasource, prometheusDatasource, referencedDatasourceUids, tempoDatasource,
 } from '../../lib/constructs/grafana-datasources';
 
 describe('prometheusDatasource', () => {
@@ -93,7 +93,10 @@ describe('referencedDatasourceUids', () => {
   });
 
   test('the three datasources only link to each other', () => {
-    const all = [prometheusDatasource({ url: 'a', scrapeInterval: '1s' }), lokiDatasource({ url: 'b' }), tempoDatasource({ url: 'c' })];
+    const all = [
+      prometheusDatasource({ url: 'a', scrapeInterval: '1s' }), lokiDatasource({ url: 'b' }), tempoDatasource({ url: 'c' }),
+      alertmanagerDatasource({ url: 'd' }),
+    ];
     const uids = new Set(all.map(d => d.uid));
     expect([...uids].sort()).toEqual(Object.values(DATASOURCE_UIDS).sort());
     for (const ds of all) for (const target of referencedDatasourceUids(ds.jsonData)) expect(uids).toContain(target);

@@ -1,10 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from './ports';
-import { waitFor } from './wait';
+import { startDaemon } from './daemon';
 
 /** A Prometheus server the tests started (Debian's /usr/bin/prometheus), on loopback with a data directory of its own. */
 export interface PrometheusServer {
@@ -14,6 +12,23 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
+/** What {@link startPrometheus} starts Prometheus with. */
+export interface PrometheusOptions {
+  readonly scrapeConfigs: readonly object[];
+  /** Scrape and evaluation interval. @default '1s' */
+  readonly interval?: string;
+  /** Rule files by file name, content as rendered. @default - none */
+  readonly ruleFiles?: Readonly<Record<string, string>>;
+  /** `host:port` of Alertmanagers to send alerts to (API v2), resent every second. @default - none */
+  readonly alertmanagers?: readonly string[];
+  /**
+   * A directory of TSDB blocks (`promtool tsdb create-blocks-from …`) copied into the data directory, so that
+   * Prometheus starts with history; retention is then 30 days instead of 1 hour.
+   * @default - an empty data directory
+   */
+  readonly blocksFrom?: string;
+}
+
 /**
  * Starts Prometheus with the given scrape jobs and waits until it is ready. Scrape and evaluation interval default to
  * 1 s, so that windows of a few seconds hold several samples; shorter ones such as `100ms` work too.
@@ -21,53 +36,26 @@ export interface PrometheusServer {
  * Ready is not scraping: Prometheus 2.42 scrapes its targets only ~5 s after it started, whatever the interval (service
  * discovery hands them to the scrape manager at most every 5 s), so wait for the samples a test needs.
  */
-export async function startPrometheus(options: { scrapeConfigs: readonly object[]; interval?: string }): Promise<PrometheusServer> {
+export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-prometheus-'));
   const interval = options.interval ?? '1s';
+  const ruleFiles = Object.entries(options.ruleFiles ?? {});
+  for (const [name, content] of ruleFiles) fs.writeFileSync(path.join(dir, name), content);
+  // history older than an hour would be deleted by the default retention of the tests
+  if (options.blocksFrom !== undefined) fs.cpSync(options.blocksFrom, path.join(dir, 'data'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'prometheus.yml'), stringify({
     global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
+    ...(ruleFiles.length > 0 ? { rule_files: ruleFiles.map(([name]) => path.join(dir, name)) } : {}),
+    ...(options.alertmanagers ? { alerting: { alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: options.alertmanagers }] }] } } : {}),
     scrape_configs: options.scrapeConfigs,
   }));
-  let lastError: unknown;
-  // another process may take the free port between asking and binding: try again on another one
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const child = spawn('prometheus', [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--storage.tsdb.retention.time=1h',
-      '--log.level=warn',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-    });
-    const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)));
-    try {
-      await waitFor(async () => {
-        if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
-        // refused until it listens
-        const response = await fetch(`${url}/-/ready`).catch(() => undefined);
-        return response?.ok === true;
-      }, { what: 'prometheus to be ready', timeoutMs: 30_000, intervalMs: 100 });
-      return { url, stop: () => stop(child, exited, dir) };
-    } catch (error) {
-      lastError = error;
-      await stop(child, exited, undefined);
-    }
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-  throw lastError;
-}
-
-async function stop(child: ChildProcess, exited: Promise<number | null>, dir: string | undefined): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  return startDaemon('prometheus', address => [
+    `--config.file=${path.join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=${address}`,
+    `--storage.tsdb.retention.time=${options.blocksFrom !== undefined ? '30d' : '1h'}`,
+    '--log.level=warn',
+    // the Alertmanagers are discovered ~5 s after start: resend soon, or an alert that fired before waits a minute
+    ...(options.alertmanagers ? ['--rules.alert.resend-delay=1s'] : []),
+  ], dir);
 }

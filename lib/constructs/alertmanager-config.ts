@@ -1,0 +1,174 @@
+import { SLO_ALERTS, Severity } from '../slo/alerting-rules';
+import { SecretKeyRef } from './types';
+
+/**
+ * The part of the Alertmanager configuration file this project renders, typed so that a misspelt key fails `tsc`.
+ * Keys keep Alertmanager's own snake_case spelling: the objects are serialized as they are. Every URL and key is read
+ * from a file (a mounted Secret key), never written into the file itself.
+ *
+ * Checked against `docs/configuration.md` and `notify/{webhook,pagerduty}/config.go` of prometheus/alertmanager
+ * v0.34.0 (the pinned v0.35.1 changes no key used here). Alertmanager 0.25 (Debian's, which the tests run) lacks
+ * `webhook_configs[].url_file` (added in 0.26) and `http_config.proxy_from_environment` (prometheus/common 0.44+).
+ *
+ * @see https://prometheus.io/docs/alerting/latest/configuration/
+ */
+
+/** The HTTP client of the notifiers. */
+export interface AlertmanagerHttpConfig {
+  /** Send through the proxy of `HTTPS_PROXY`/`HTTP_PROXY`, except for `NO_PROXY`. */
+  readonly proxy_from_environment?: boolean;
+}
+
+/** A generic webhook: a JSON POST of the alert group. */
+export interface WebhookConfig {
+  readonly send_resolved: boolean;
+  /** File holding the URL (0.26+). */
+  readonly url_file: string;
+}
+
+/** A Slack incoming webhook. */
+export interface SlackConfig {
+  readonly send_resolved: boolean;
+  /** File holding the incoming-webhook URL. */
+  readonly api_url_file: string;
+}
+
+/** PagerDuty, Events API v2. */
+export interface PagerdutyConfig {
+  readonly send_resolved: boolean;
+  /** File holding the integration's routing key. */
+  readonly routing_key_file: string;
+}
+
+/** A named receiver; one without integrations drops what it is sent. */
+export interface AlertmanagerReceiverConfig {
+  readonly name: string;
+  readonly webhook_configs?: readonly WebhookConfig[];
+  readonly slack_configs?: readonly SlackConfig[];
+  readonly pagerduty_configs?: readonly PagerdutyConfig[];
+}
+
+/** A node of the routing tree. */
+export interface AlertmanagerRoute {
+  readonly receiver: string;
+  /** `label="value"` matchers (Alertmanager's own matcher syntax). */
+  readonly matchers?: readonly string[];
+  readonly group_by?: readonly string[];
+  readonly group_wait?: string;
+  readonly group_interval?: string;
+  readonly repeat_interval?: string;
+  readonly continue?: boolean;
+  readonly routes?: readonly AlertmanagerRoute[];
+}
+
+/** Mutes the alerts matching `target_matchers` while an alert matching `source_matchers` fires with the same `equal` labels. */
+export interface InhibitRule {
+  readonly source_matchers: readonly string[];
+  readonly target_matchers: readonly string[];
+  readonly equal: readonly string[];
+}
+
+/** The configuration file. */
+export interface AlertmanagerConfig {
+  readonly global?: { readonly http_config?: AlertmanagerHttpConfig };
+  readonly route: AlertmanagerRoute;
+  readonly receivers: readonly AlertmanagerReceiverConfig[];
+  readonly inhibit_rules: readonly InhibitRule[];
+}
+
+/** The kinds of receivers an environment can name. */
+export type ReceiverKind = 'webhook' | 'slack' | 'pagerduty';
+
+/** A receiver of an environment: where its URL or key is, and which severities it gets. */
+export interface AlertReceiver {
+  /** A DNS label, unique; `default` is taken. */
+  readonly name: string;
+  readonly kind: ReceiverKind;
+  /** The Secret key holding the webhook URL (webhook, Slack) or the Events v2 routing key (PagerDuty). */
+  readonly secret: SecretKeyRef;
+  /**
+   * The severities it is sent.
+   * @default - PagerDuty: page; Slack: ticket; webhook: page and ticket
+   */
+  readonly severities?: readonly Severity[];
+}
+
+/** The severities a receiver gets when it names none: pagers page, chat gets tickets, a webhook gets both. */
+export function severitiesOf(receiver: AlertReceiver): readonly Severity[] {
+  if (receiver.severities !== undefined) return receiver.severities;
+  switch (receiver.kind) {
+    case 'pagerduty':
+      return ['page'];
+    case 'slack':
+      return ['ticket'];
+    default:
+      return ['page', 'ticket'];
+  }
+}
+
+/** The name of the receiver that gets what no route takes: it has no integrations, so such alerts show only in the UI. */
+export const DEFAULT_RECEIVER = 'default';
+
+/** The labels an alert group is made of: one notification per alert, service and pipeline component. */
+export const GROUP_BY = ['alertname', 'service', 'component'] as const;
+
+/**
+ * The inhibitions:
+ * - a fast burn of a service mutes its slow burn and its latency tickets: a burning SLO pages once;
+ * - a page mutes a ticket of the same alert, service and component.
+ */
+export const INHIBIT_RULES: readonly InhibitRule[] = [
+  {
+    source_matchers: [`alertname="${SLO_ALERTS.fastBurn}"`],
+    target_matchers: [`alertname=~"${[SLO_ALERTS.slowBurn, SLO_ALERTS.latencyP95, SLO_ALERTS.latencyP99].join('|')}"`],
+    equal: ['service'],
+  },
+  { source_matchers: ['severity="page"'], target_matchers: ['severity="ticket"'], equal: ['alertname', 'service', 'component'] },
+];
+
+/** What {@link alertmanagerConfig} renders from. */
+export interface AlertmanagerConfigOptions {
+  readonly receivers: readonly AlertReceiver[];
+  /** The file each receiver's Secret key is mounted at, by receiver name. */
+  readonly secretFile: (receiver: AlertReceiver) => string;
+  readonly groupWait: string;
+  readonly groupInterval: string;
+  readonly repeatInterval: string;
+  /** Send notifications through the proxy of the environment variables. */
+  readonly proxyFromEnvironment: boolean;
+}
+
+/**
+ * The configuration: a root route grouping by {@link GROUP_BY} to {@link DEFAULT_RECEIVER}, one child route per
+ * receiver and severity (each with `continue`, so that every receiver of a severity gets it), the receivers with their
+ * URLs and keys read from files, and {@link INHIBIT_RULES}.
+ */
+export function alertmanagerConfig(options: AlertmanagerConfigOptions): AlertmanagerConfig {
+  const severities: readonly Severity[] = ['page', 'ticket'];
+  const routes = severities.flatMap(severity => options.receivers.filter(r => severitiesOf(r).includes(severity))
+    .map((r): AlertmanagerRoute => ({ receiver: r.name, matchers: [`severity="${severity}"`], continue: true })));
+  return {
+    ...(options.proxyFromEnvironment ? { global: { http_config: { proxy_from_environment: true } } } : {}),
+    route: {
+      receiver: DEFAULT_RECEIVER,
+      group_by: [...GROUP_BY],
+      group_wait: options.groupWait,
+      group_interval: options.groupInterval,
+      repeat_interval: options.repeatInterval,
+      routes,
+    },
+    receivers: [{ name: DEFAULT_RECEIVER }, ...options.receivers.map(r => receiverConfig(r, options.secretFile(r)))],
+    inhibit_rules: INHIBIT_RULES,
+  };
+}
+
+function receiverConfig(receiver: AlertReceiver, file: string): AlertmanagerReceiverConfig {
+  switch (receiver.kind) {
+    case 'webhook':
+      return { name: receiver.name, webhook_configs: [{ send_resolved: true, url_file: file }] };
+    case 'slack':
+      return { name: receiver.name, slack_configs: [{ send_resolved: true, api_url_file: file }] };
+    case 'pagerduty':
+      return { name: receiver.name, pagerduty_configs: [{ send_resolved: true, routing_key_file: file }] };
+  }
+}
