@@ -143,6 +143,8 @@ export class ObservabilityChart extends StackChart {
     // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
     this.prometheus.addScrapeConfig(istiodScrapeConfig(props.istiod ?? ISTIOD));
     this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));
+    // the kubelets' PersistentVolume usage, which VolumeFillingUp reads; their egress is the `kubelet` dependency
+    this.prometheus.scrapeKubelets();
 
     // only the components that take proxy settings may be given one
     const unproxied = (Object.keys(proxies) as ObservabilityComponent[]).filter(c => !['loki', 'tempo', 'alertmanager'].includes(c));

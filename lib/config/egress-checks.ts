@@ -3,7 +3,7 @@ import { ObjectStorage, objectStorageKind } from '../constructs/types';
 import { show } from '../errors';
 import { Checks } from './checks';
 import {
-  DependencyContext, EXTERNAL_DEPENDENCIES, EXTERNAL_DEPENDENCY_NAMES, EgressSettings, ExternalDependency, ObservabilityComponent,
+  DependencyContext, EXTERNAL_DEPENDENCIES, EXTERNAL_DEPENDENCY_NAMES, EgressSettings, ExternalDependency, KUBELET_PORT, ObservabilityComponent,
   isInClusterProxy, isProxied,
 } from './egress';
 
@@ -111,6 +111,11 @@ export function checkEgress(c: Checks, env: DependencyContext & { readonly egres
     const where = objectStorageKind(storage) === 's3' ? `'objectStorage.endpoint' ${show(objectStorageEndpoint(storage))}` : show(objectStorageEndpoint(storage));
     c.expect(storageEgress.ports.some(p => p.port === port && (p.protocol ?? 'TCP') === 'TCP'), 'egress.dependencies.objectStorage.ports',
       storageEgress.ports, `to include ${port}/TCP, the port of ${where}`);
+  }
+  const kubelet = dependencies.kubelet;
+  if (kubelet && !isProxied(kubelet) && Array.isArray(kubelet.ports)) {
+    c.expect(kubelet.ports.some(p => p.port === KUBELET_PORT && (p.protocol ?? 'TCP') === 'TCP'), 'egress.dependencies.kubelet.ports',
+      kubelet.ports, `to include ${KUBELET_PORT}/TCP, the kubelet's port Prometheus scrapes on every node`);
   }
 }
 

@@ -113,6 +113,12 @@ export const EKS_POD_IDENTITY_AGENT: DirectEgress = { cidrs: ['169.254.170.23/32
  */
 export const GKE_METADATA_SERVER: DirectEgress = { cidrs: ['169.254.169.254/32'], ports: [{ port: 80 }] };
 
+/**
+ * The kubelet's HTTPS port, which node discovery gives as each node's target (the node's `daemonEndpoints`): the
+ * `kubelet` dependency must open it.
+ */
+export const KUBELET_PORT = 10250;
+
 /** The address of the GKE metadata server: Application Default Credentials ask 169.254.169.254 (or metadata.google.internal). */
 const GKE_METADATA_HOSTS = ['169.254.169.254', 'metadata.google.internal'] as const;
 
@@ -159,6 +165,14 @@ export const EXTERNAL_DEPENDENCIES = {
     usedBecause: () => 'Prometheus, Promtail and the Collector discover targets and pod metadata through it',
     // the policy sees the control plane's addresses after the `kubernetes` Service is resolved: a proxy has no part
     proxyRefused: () => 'in-cluster clients reach it through the kubernetes Service, never through an HTTP proxy',
+  },
+  kubelet: {
+    description: 'the kubelets (port 10250 of every node)',
+    flow: 'kubelet',
+    users: ['prometheus'],
+    usedBecause: () => 'Prometheus scrapes every node\'s kubelet for the PersistentVolume usage VolumeFillingUp reads',
+    // the scrape job sets no proxy_url, and Prometheus takes no HTTPS_PROXY: its scrapes go straight to the nodes
+    proxyRefused: () => 'Prometheus scrapes each node\'s InternalIP on 10250 directly, never through an HTTP proxy',
   },
   grafanaDatabase: {
     description: 'Grafana\'s database',

@@ -66,6 +66,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       dns: KUBE_DNS,
       dependencies: {
         kubernetesApi: { cidrs: ['0.0.0.0/0'], ports: [{ port: 443 }, { port: 6443 }] },
+        // the node's InternalIP, wherever the local cluster put it
+        kubelet: { cidrs: ['0.0.0.0/0'], ports: [{ port: 10250 }] },
         // wherever the webhook of alerting.receivers is
         alertReceivers: { cidrs: ['0.0.0.0/0'], ports: [{ port: 443 }, { port: 80 }] },
       },
@@ -147,6 +149,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       dependencies: {
         // the control plane's endpoint addresses in the VPC
         kubernetesApi: { cidrs: ['10.0.255.0/28'], ports: [{ port: 443 }] },
+        // the nodes' kubelets: with the AWS VPC CNI, nodes and pods share the VPC's subnets, so the nodes' InternalIPs are
+        // in the pod range of clusterCidrs; narrow this to the node subnets where they are separate
+        kubelet: { cidrs: ['10.0.0.0/16'], ports: [{ port: 10250 }] },
         // the PostgreSQL instances (primary and standby) of grafana.databaseUrl
         grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [{ port: 5432 }] },
         objectStorage: { via: 'corporate' },

@@ -37,6 +37,21 @@ export interface FileSdConfig {
   readonly files: readonly string[];
 }
 
+/** Credentials sent in the `Authorization` header of each scrape. */
+export interface ScrapeAuthorization {
+  /** @default 'Bearer' */
+  readonly type?: string;
+  /** A file holding the credentials, re-read at each scrape (a projected ServiceAccount token rotates). */
+  readonly credentials_file?: string;
+}
+
+/** TLS settings of a scrape. */
+export interface TlsConfig {
+  readonly ca_file?: string;
+  readonly server_name?: string;
+  readonly insecure_skip_verify?: boolean;
+}
+
 /** One scrape job. */
 export interface ScrapeConfig {
   readonly job_name: string;
@@ -45,6 +60,8 @@ export interface ScrapeConfig {
   readonly metrics_path?: string;
   readonly scheme?: 'http' | 'https';
   readonly honor_labels?: boolean;
+  readonly authorization?: ScrapeAuthorization;
+  readonly tls_config?: TlsConfig;
   readonly kubernetes_sd_configs?: readonly KubernetesSdConfig[];
   readonly static_configs?: readonly StaticConfig[];
   readonly file_sd_configs?: readonly FileSdConfig[];
@@ -170,6 +187,46 @@ export function annotatedPodsScrapeConfig(job: string, namespaces: readonly stri
       { source_labels: [`__meta_kubernetes_pod_label_${APP_LABEL}`], target_label: APP_LABEL },
       // the track from the pod, so that a service's own metrics carry it whether or not the service labels them
       { source_labels: [`__meta_kubernetes_pod_label_${TRACK_LABEL}`], regex: '(.+)', target_label: TRACK_LABEL },
+    ],
+  };
+}
+
+/** Where Kubernetes mounts a pod's ServiceAccount token and the cluster's CA bundle. */
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** The job name of {@link kubeletScrapeConfig}. */
+export const KUBELET_JOB = 'kubelet';
+
+/** The metrics kept of each kubelet's `/metrics`: the PersistentVolume usage the volume alert reads. */
+export const KUBELET_KEPT_METRICS = 'kubelet_volume_stats_.*';
+
+/**
+ * A scrape job for every node's kubelet: found by node discovery on its `InternalIP` and the kubelet's port (10250,
+ * from the node's status), over HTTPS with the pod's ServiceAccount token, which the kubelet authorizes as `get` on
+ * `nodes/metrics`. Only the `kubelet_volume_stats_*` series are kept: the kubelet's own metrics run to thousands of
+ * series per node and nothing here reads them. Series are labelled with `node`.
+ */
+export function kubeletScrapeConfig(): ScrapeConfig {
+  return {
+    job_name: KUBELET_JOB,
+    scheme: 'https',
+    metrics_path: '/metrics',
+    authorization: { credentials_file: `${SERVICE_ACCOUNT_DIR}/token` },
+    tls_config: {
+      ca_file: `${SERVICE_ACCOUNT_DIR}/ca.crt`,
+      // kubelets serve a self-signed certificate unless `serverTLSBootstrap` is on (kubeadm, and so kind and
+      // minikube, leave it off), and the target is an IP address: verification fails on most clusters, which is why
+      // kube-prometheus skips it by default too. Where the cluster CA signs the kubelets' certificates, drop this
+      // line and ca_file verifies them. The token goes only where the network policy lets Prometheus connect (the
+      // nodes' range, port 10250) and grants nothing but discovery reads and nodes/metrics
+      insecure_skip_verify: true,
+    },
+    kubernetes_sd_configs: [{ role: 'node' }],
+    relabel_configs: [
+      { source_labels: ['__meta_kubernetes_node_name'], target_label: 'node' },
+    ],
+    metric_relabel_configs: [
+      { source_labels: ['__name__'], regex: KUBELET_KEPT_METRICS, action: 'keep' },
     ],
   };
 }

@@ -7,7 +7,9 @@ import { goDuration, promBytes } from '../private/units';
 import {
   containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
-import { AlertmanagerTargetConfig, PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, podScrapeConfig } from './prometheus-config';
+import {
+  AlertmanagerTargetConfig, PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, kubeletScrapeConfig, podScrapeConfig,
+} from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
 import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount } from './private/component';
 import { toYaml } from '../private/yaml';
@@ -93,6 +95,11 @@ export class Prometheus extends Construct {
   private readonly scrapeConfigs: ScrapeConfig[] = [];
   private readonly ruleGroups: RuleGroup[] = [];
   private readonly alertmanagers: AlertmanagerTargetConfig[] = [];
+  /** The rules of its ClusterRole: the ClusterRole holds this array and reads it at synth, so rules added later render. */
+  private readonly clusterRoleRules: k8s.PolicyRule[] = [
+    { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  ];
 
   public constructor(scope: Construct, id: string, props: PrometheusProps = {}) {
     super(scope, id);
@@ -149,10 +156,7 @@ export class Prometheus extends Construct {
 
     // service discovery reads pods and endpoints from the API server
     const account = serviceAccount(this, NAME, true);
-    bindClusterRole(this, namespace, NAME, [
-      { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-    ]);
+    bindClusterRole(this, namespace, NAME, this.clusterRoleRules);
 
     const config = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${NAME}-config` },
@@ -223,6 +227,22 @@ export class Prometheus extends Construct {
   /** Scrapes the pods of a workload, found by Kubernetes service discovery. */
   public scrape(target: PodScrapeTarget): void {
     this.addScrapeConfig(podScrapeConfig(target));
+  }
+
+  /**
+   * Scrapes every node's kubelet (job `kubelet`, see {@link kubeletScrapeConfig}) for the PersistentVolume usage
+   * series `kubelet_volume_stats_*`, and lets the ServiceAccount list and watch nodes and read their metrics
+   * (`nodes/metrics`, never `nodes/proxy`, which would open the kubelet's exec and logs). The kubelets are outside the
+   * pod network: Prometheus needs egress to the nodes on 10250 (the `kubelet` dependency of the environment).
+   *
+   * @throws if the kubelets are scraped already
+   */
+  public scrapeKubelets(): void {
+    this.addScrapeConfig(kubeletScrapeConfig());
+    this.clusterRoleRules.push(
+      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
+    );
   }
 
   /**

@@ -53,17 +53,18 @@ const POD = [NAMESPACE_LABEL, PIPELINE.pod];
  * data by size before its retention time, and a PersistentVolume about to fill up. Each carries `severity` and
  * `component`, and `summary`, `description` and `runbook` annotations.
  *
- * The volume alert reads the kubelet's `kubelet_volume_stats_*`, which only a scrape of the kubelets provides: until
- * Prometheus scrapes them (this stack does not), it stays silent, and {@link PIPELINE_ALERTS.retentionBySize} is the
- * only storage alert that fires.
+ * The volume alert reads the kubelet's `kubelet_volume_stats_*`, which only a scrape of the kubelets provides: the
+ * `kubelet` job of `Prometheus.scrapeKubelets`, which keeps those series and no others of the kubelet's.
  */
 export function pipelineAlertingRules(): RuleGroup {
   const alerts: Alert[] = [
     {
       alert: PIPELINE_ALERTS.targetDown, expr: `${PIPELINE.up} == 0`, for: '5m', severity: 'ticket', component: `{{ $labels.${PIPELINE.job} }}`,
       summary: 'Prometheus cannot scrape {{ $labels.job }}',
-      description: 'The target {{ $labels.instance }} of job {{ $labels.job }} (pod {{ $labels.namespace }}/{{ $labels.pod }}) has not answered a scrape for 5 minutes: its metrics, and the alerts on them, are missing.',
-      runbook: 'kubectl -n {{ $labels.namespace }} describe pod {{ $labels.pod }}; check its logs, readiness and the network policy from Prometheus to its metrics port.',
+      description: 'The target {{ $labels.instance }} of job {{ $labels.job }} (pod {{ $labels.namespace }}/{{ $labels.pod }}, or node {{ $labels.node }}) '
+        + 'has not answered a scrape for 5 minutes: its metrics, and the alerts on them, are missing.',
+      runbook: 'kubectl -n {{ $labels.namespace }} describe pod {{ $labels.pod }} (a kubelet target: kubectl describe node {{ $labels.node }}); '
+        + 'check its logs, readiness and the network policy from Prometheus to its metrics port.',
     },
     {
       alert: PIPELINE_ALERTS.collectorRefusing, expr: `${rate5m(named(PIPELINE.collectorRefused), [...POD, PIPELINE.receiver])} > 0`, for: '5m',

@@ -51,7 +51,8 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
     expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-backend', 'slo-gateway', 'slo-alerts-backend', 'slo-alerts-gateway', 'pipeline']);
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
     expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual([
-      'prometheus', 'alertmanager', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'kube-state-metrics', 'istiod', 'ingress-gateway', 'services',
+      'prometheus', 'alertmanager', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'kube-state-metrics', 'istiod', 'ingress-gateway', 'kubelet',
+      'services',
     ]);
   });
 
@@ -216,7 +217,7 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
     const receivers = alertReceivers === undefined ? undefined : isProxied(alertReceivers) ? `proxy-${alertReceivers.via}` : 'alert-receivers';
     expect(unpaired.sort()).toEqual([
       'dns-egress', 'otel-collector-to-kube-api-egress', 'prometheus-to-apps-egress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
-      'kube-state-metrics-to-kube-api-egress', 'prometheus-to-istiod-egress', 'prometheus-to-ingress-gateway-egress',
+      'kube-state-metrics-to-kube-api-egress', 'prometheus-to-istiod-egress', 'prometheus-to-ingress-gateway-egress', 'prometheus-to-kubelet-egress',
       ...(env.grafana.databaseUrl ? ['grafana-to-database-egress'] : []),
       ...(storageFlow ? [`loki-to-${storageFlow}-egress`, `tempo-to-${storageFlow}-egress`] : []),
       ...(receivers ? [`alertmanager-to-${receivers}-egress`] : []),

@@ -51,6 +51,7 @@ describe('the dependency table', () => {
   test('who calls what', () => {
     expect(Object.fromEntries(Object.entries(EXTERNAL_DEPENDENCIES).map(([name, d]) => [name, d.users]))).toEqual({
       kubernetesApi: ['prometheus', 'promtail', 'collector', 'kube-state-metrics'],
+      kubelet: ['prometheus'],
       grafanaDatabase: ['grafana'],
       objectStorage: ['loki', 'tempo'],
       objectStorageIdentity: ['loki', 'tempo'],
@@ -61,12 +62,13 @@ describe('the dependency table', () => {
   test('when each is used', () => {
     const used = (env: EnvironmentConfig) => Object.entries(EXTERNAL_DEPENDENCIES)
       .filter(([, d]) => d.usedBecause(env) !== undefined).map(([n]) => n);
-    expect(used(local)).toEqual(['kubernetesApi', 'alertReceivers']);
-    expect(used(prod)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'alertReceivers']);
-    expect(used(PROD_IRSA)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
-    expect(used(PROD_GKE)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
-    expect(used(PROD_AZURE)).toEqual(['kubernetesApi', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
-    expect(used({ ...local, alerting: { ...local.alerting, receivers: [] } })).toEqual(['kubernetesApi']);
+    expect(used(local)).toEqual(['kubernetesApi', 'kubelet', 'alertReceivers']);
+    expect(used(prod)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'alertReceivers']);
+    expect(used(PROD_IRSA)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
+    expect(used(PROD_GKE)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
+    expect(used(PROD_AZURE)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
+    // the kubelets are scraped in every environment, whatever else it uses
+    expect(used({ ...local, alerting: { ...local.alerting, receivers: [] } })).toEqual(['kubernetesApi', 'kubelet']);
   });
 
   test('GKE_METADATA_SERVER: the link-local 169.254.169.254 on port 80', () => {
@@ -108,7 +110,7 @@ describe('validateEnvironment: egress', () => {
     ['a dependency nothing uses', withDependencies(local, { grafanaDatabase: { cidrs: ['10.0.0.0/24'], ports: [{ port: 5432 }] } }),
       '\'egress.dependencies.grafanaDatabase\' must be left out: nothing calls Grafana\'s database in this environment, got {"cidrs":["10.0.0.0/24"],"ports":[{"port":5432}]}'],
     ['an unknown dependency', withDependencies(prod, { alertmanager: { via: 'corporate' } } as never),
-      '\'egress.dependencies (a key)\' must be one of "kubernetesApi", "grafanaDatabase", "objectStorage", "objectStorageIdentity", "alertReceivers", got "alertmanager"'],
+      '\'egress.dependencies (a key)\' must be one of "kubernetesApi", "kubelet", "grafanaDatabase", "objectStorage", "objectStorageIdentity", "alertReceivers", got "alertmanager"'],
     ['no ports', withDependencies(prod, { grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [] } }),
       '\'egress.dependencies.grafanaDatabase.ports\' must be at least one { port, protocol? }, got []'],
     ['a port out of range', withDependencies(prod, { grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [{ port: 70000 }] } }),
@@ -122,6 +124,16 @@ describe('validateEnvironment: egress', () => {
       + 'protocols over TCP and ignore HTTP proxies, got "corporate"'],
     ['the API server via a proxy', withDependencies(prod, { kubernetesApi: { via: 'corporate' } }),
       '\'egress.dependencies.kubernetesApi.via\' must be left out (give { cidrs, ports }): in-cluster clients reach it through the kubernetes Service'],
+    ['the kubelets via a proxy', withDependencies(prod, { kubelet: { via: 'corporate' } }),
+      '\'egress.dependencies.kubelet.via\' must be left out (give { cidrs, ports }): Prometheus scrapes each node\'s InternalIP on 10250 directly, '
+      + 'never through an HTTP proxy, got "corporate"'],
+    ['the kubelets left out', withEgress(prod, { dependencies: { ...prod.egress.dependencies, kubelet: undefined } }),
+      '\'egress.dependencies.kubelet\' must be { cidrs, ports } or { via: <proxy> } for the kubelets (port 10250 of every node), because Prometheus '
+      + 'scrapes every node\'s kubelet for the PersistentVolume usage VolumeFillingUp reads'],
+    ['kubelet ports without 10250', withDependencies(prod, { kubelet: { cidrs: ['10.0.0.0/16'], ports: [{ port: 10255 }] } }),
+      '\'egress.dependencies.kubelet.ports\' must be to include 10250/TCP, the kubelet\'s port Prometheus scrapes on every node, got [{"port":10255}]'],
+    ['kubelet port 10250 over UDP only', withDependencies(prod, { kubelet: { cidrs: ['10.0.0.0/16'], ports: [{ port: 10250, protocol: 'UDP' }] } }),
+      '\'egress.dependencies.kubelet.ports\' must be to include 10250/TCP'],
     ['the Pod Identity Agent via a proxy', withDependencies({ ...prod, objectStorage: { ...S3_IRSA, credentials: { kind: 'workloadIdentity', provider: 'eks-pod-identity' } } },
       { objectStorageIdentity: { via: 'corporate' } }),
     '\'egress.dependencies.objectStorageIdentity.via\' must be left out (give { cidrs, ports }): the Pod Identity Agent listens on each node\'s link-local 169.254.170.23'],
@@ -188,6 +200,7 @@ describe('planEgress', () => {
     const plan = planEgress(local);
     expect(plan.grants.map(g => [g.component, g.flow])).toEqual([
       ['prometheus', 'kube-api'], ['promtail', 'kube-api'], ['collector', 'kube-api'], ['kube-state-metrics', 'kube-api'],
+      ['prometheus', 'kubelet'],
       ['alertmanager', 'alert-receivers'],
     ]);
     expect(plan.grants[0].to).toEqual({ kind: 'cidr', cidr: '0.0.0.0/0' });
@@ -199,6 +212,7 @@ describe('planEgress', () => {
     expect(plan.grants.map(g => [g.component, g.flow, g.dependencies])).toEqual([
       ['prometheus', 'kube-api', ['kubernetesApi']], ['promtail', 'kube-api', ['kubernetesApi']], ['collector', 'kube-api', ['kubernetesApi']],
       ['kube-state-metrics', 'kube-api', ['kubernetesApi']],
+      ['prometheus', 'kubelet', ['kubelet']],
       ['grafana', 'database', ['grafanaDatabase']],
       ['loki', 'proxy-corporate', ['objectStorage']], ['tempo', 'proxy-corporate', ['objectStorage']],
       ['alertmanager', 'proxy-corporate', ['alertReceivers']],

@@ -212,7 +212,8 @@ describe('the environments\' alerting', () => {
     ['the repeat interval', withAlerting(local, { groupInterval: Duration.hours(2), repeatInterval: Duration.hours(1) }),
       '\'alerting.repeatInterval\' must be at least \'alerting.groupInterval\''],
     ['the volume', withAlerting(prod, { volumeSize: Size.mebibytes(10) }), '\'alerting.volumeSize\''],
-    ['receivers without their egress', { ...local, egress: { ...local.egress, dependencies: { kubernetesApi: local.egress.dependencies.kubernetesApi } } },
+    ['receivers without their egress',
+      { ...local, egress: { ...local.egress, dependencies: { ...local.egress.dependencies, alertReceivers: undefined } } },
       '\'egress.dependencies.alertReceivers\' must be { cidrs, ports } or { via: <proxy> } for the alert receivers'],
     ['egress for receivers that do not exist', withAlerting(local, { receivers: [] }), '\'egress.dependencies.alertReceivers\' must be left out'],
   ])('fails on %s, naming the field', (_what, env, message) => {
