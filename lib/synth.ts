@@ -135,12 +135,13 @@ export function synthesizeRepo(root: string): number {
  * environment's rollout state.
  *
  * @param rollouts rollout state already in hand, used instead of the state files
+ * @param services the service files already loaded (the CLI has them), used instead of reading them again
  * @throws {@link ConfigError}, {@link ServiceFileError} or {@link StateError} naming the file and field at fault
  */
-export function loadStackInput(root: string, name: EnvironmentName, rollouts?: Rollouts): StackInput {
+export function loadStackInput(root: string, name: EnvironmentName, rollouts?: Rollouts, services?: Services): StackInput {
   const env = loadEnvironment(name);
-  const services: Services = loadServices(root, ENVIRONMENT_NAMES);
-  return { env, services, rollouts: rollouts ?? loadRollouts(root, name, services) };
+  const catalog = services ?? loadServices(root, ENVIRONMENT_NAMES);
+  return { env, services: catalog, rollouts: rollouts ?? loadRollouts(root, name, catalog) };
 }
 
 /**
@@ -150,13 +151,14 @@ export function loadStackInput(root: string, name: EnvironmentName, rollouts?: R
  *
  * @param rollouts rollout state already in hand (loaded, perhaps changed and not yet written), used instead of the
  *   state files
+ * @param services the service files already loaded, used instead of reading them again
  * @returns the number of objects written
  */
-export function synthesizeEnvironment(root: string, name: EnvironmentName, rollouts?: Rollouts): number {
+export function synthesizeEnvironment(root: string, name: EnvironmentName, rollouts?: Rollouts, services?: Services): number {
   const dist = path.join(root, 'dist');
   fs.mkdirSync(dist, { recursive: true });
   return replaceWithStaged(path.join(dist, name), root,
-    staging => renderInto(staging, loadStackInput(root, name, rollouts)));
+    staging => renderInto(staging, loadStackInput(root, name, rollouts, services)));
 }
 
 /**

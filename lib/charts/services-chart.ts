@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment';
 import { CanaryService, Exposure } from '../constructs/canary-service';
 import { GatewayListener, IstioGateway } from '../constructs/istio-gateway';
+import { ISTIOD } from '../constructs/istio-scrape';
 import { MeshPolicies } from '../constructs/mesh-policies';
 import { dnsPeer } from '../config/egress-plan';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
@@ -33,8 +34,6 @@ export interface ServicesChartProps {
 /** The name of the Istio Gateway a namespace gets when one of its services is exposed through the environment's ingress. */
 export const EDGE_GATEWAY = 'edge';
 
-/** istiod's xDS and certificate port. */
-const ISTIOD: WorkloadPeer = { name: 'istiod', namespace: 'istio-system', selector: { app: 'istiod' } };
 
 /**
  * One namespace of services released by canary: for each service file that names it, stable and (while one is in
@@ -71,6 +70,7 @@ export class ServicesChart extends StackChart {
     this.network = new NetworkPolicies(this, 'NetworkPolicies', {
       flows: [
         { name: 'dns', from: everyPod, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports },
+        // istiod's xDS and certificate port
         { name: 'sidecars-to-istiod', from: everyPod, to: pods(ISTIOD), ports: [{ port: 15012 }] },
       ],
     });

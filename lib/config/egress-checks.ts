@@ -51,7 +51,8 @@ export function checkEgress(c: Checks, env: DependencyContext & { readonly egres
     } catch {
       url = undefined;
     }
-    c.expect(url !== undefined && url.protocol === 'http:' && url.pathname === '/' && url.username === '', `${field}.url`, proxy.url,
+    c.expect(url !== undefined && url.protocol === 'http:' && url.pathname === '/' && url.username === '' && url.password === ''
+      && url.search === '' && url.hash === '', `${field}.url`, proxy.url,
       'an http://host:port URL without credentials (gRPC and the S3 clients speak plain HTTP CONNECT to the proxy)');
     if (isInClusterProxy(proxy)) {
       checkPods(c, field, proxy);

@@ -141,14 +141,16 @@ export class Alertmanager extends Construct {
     const fileOf = (r: AlertReceiver): string => `${SECRETS_DIR}/${r.secret.name}/${r.secret.key}`;
     this.receiverFiles = Object.fromEntries(receivers.map(r => [r.name, fileOf(r)]));
 
-    const configYaml = (): string => toYaml(alertmanagerConfig({
+    let rendered: string | undefined;
+    // one render for the ConfigMap and the checksum that rolls the pods
+    const configYaml = (): string => (rendered ??= toYaml(alertmanagerConfig({
       receivers,
       secretFile: fileOf,
       groupWait: goDuration(groupWait),
       groupInterval: goDuration(groupInterval),
       repeatInterval: goDuration(repeatInterval),
       proxyFromEnvironment: props.egressProxy !== undefined,
-    }));
+    })));
 
     const account = serviceAccount(this, NAME, false);
     const config = new k8s.KubeConfigMap(this, 'Config', {

@@ -93,12 +93,13 @@ async function execute(command: Command, io: CliIo): Promise<number> {
       return EXIT.done;
     }
     case 'start':
-      return applyByHand(startCanary(rollouts[command.service], command.image, io.now(), services[command.service]), command, root, rollouts, io);
+      return applyByHand(startCanary(rollouts[command.service], command.image, io.now(), services[command.service]), command, root, services,
+        rollouts, io);
     case 'promote':
     case 'rollback':
-      return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, rollouts, io);
+      return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, services, rollouts, io);
     case 'advance':
-      return advance(command, root, services[command.service], rollouts, io);
+      return advance(command, root, services, rollouts, io);
   }
 }
 
@@ -117,12 +118,13 @@ function refuseUncommittedChanges(root: string): void {
 }
 
 /** Writes (and commits) a change a person asked for, `start`, `promote` or `rollback`, and reports it. */
-function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, root: string, rollouts: Rollouts,
-  io: CliIo): number {
+function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, root: string, services: Services,
+  rollouts: Rollouts, io: CliIo): number {
   const outcome = applyChange(root, command.env, rollouts, change, {
     dryRun: command.dryRun,
     commit: command.commit,
     message: commitMessage(command.env, change),
+    services,
   });
   const report = {
     service: command.service, env: command.env, decision: change.entry.decision, image: change.entry.image,
@@ -136,8 +138,9 @@ function applyByHand(change: Change, command: Extract<Command, { verb: 'start' |
  * `canary advance`: measure, decide, write. Nothing is queried without a canary or while it dwells; holds write only
  * the state file (history and counters), every other decision the state file and dist/.
  */
-async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, service: ServiceSpec, rollouts: Rollouts,
+async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, services: Services, rollouts: Rollouts,
   io: CliIo): Promise<number> {
+  const service = services[command.service];
   const state = rollouts[command.service];
   const url = prometheusUrlOf(command.prometheusUrl, io.env?.prometheusUrl);
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
@@ -152,6 +155,7 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
       commit: command.commit,
       message: commitMessage(command.env, result.change, analysis),
       synth: result.decision !== 'hold',
+      services,
     })
     : { dryRun: command.dryRun, changed: [], commit: null };
   const report = gateReport({
@@ -226,7 +230,7 @@ function init(command: Extract<Command, { verb: 'init' }>, root: string, service
   const written: string[] = [];
   try {
     // dist/<env>/ first: a failed synth leaves no state file behind
-    for (const plan of rendered) synthesizeEnvironment(root, plan.env, plan.rollouts);
+    for (const plan of rendered) synthesizeEnvironment(root, plan.env, plan.rollouts, services);
     for (const env of command.envs) written.push(writeRolloutState(root, env, state));
     const commit = command.commit ? commitPaths(root, changed, initCommitMessage(spec, command.envs, state, pending)) : null;
     backup.discard();
@@ -297,11 +301,17 @@ export interface ApplyOptions {
    * @default true
    */
   readonly synth?: boolean;
+  /**
+   * The service files as the command loaded them, rendered from instead of reading them again.
+   * @default - read from services/
+   */
+  readonly services?: Services;
 }
 
 /**
  * Writes a changed state file and re-synthesizes dist/ from it, as one step: when synth or the commit fails, the state
- * file and dist/ are put back as they were.
+ * file and dist/ are put back as they were (dist/<env>/ from a copy, as `canary init` does: rendering the old state
+ * again could fail too).
  *
  * @param rollouts the environment's rollout state as loaded, before the change
  */
@@ -312,17 +322,19 @@ export function applyChange(root: string, env: EnvironmentName, rollouts: Rollou
   if (options.dryRun) return { dryRun: true, changed: [], commit: null };
   const synth = options.synth ?? true;
   const changed = synth ? [file, `dist/${env}`] : [file];
-  // dist/<env>/ first, from the new state in memory: a failed synth leaves it as it was and the state file unwritten
-  if (synth) synthesizeEnvironment(root, env, { ...rollouts, [change.state.service]: change.state });
-  // the file as written (comments and all), to put back
+  // the file as written (comments and all), and dist/<env>/, to put back
   const previous = fs.readFileSync(path.join(root, file), 'utf8');
+  const backup = backUpDist(root, synth ? [env] : []);
   try {
+    // dist/<env>/ first, from the new state in memory: a failed synth leaves it as it was and the state file unwritten
+    if (synth) synthesizeEnvironment(root, env, { ...rollouts, [change.state.service]: change.state }, options.services);
     writeRolloutState(root, env, change.state);
     const commit = options.commit ? commitPaths(root, changed, options.message) : null;
+    backup.discard();
     return { dryRun: false, changed, commit };
   } catch (error) {
     fs.writeFileSync(path.join(root, file), previous);
-    if (synth) synthesizeEnvironment(root, env, rollouts);
+    backup.restore();
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Size } from 'cdk8s';
+import { OBSERVABILITY_NAMESPACE } from '../charts/namespaces';
 import { Checks } from '../config/checks';
 import { checkResources } from '../config/environment';
 // the names alone: the CLI loads the catalog and should not load the constructs
@@ -22,7 +23,7 @@ export type Services = Readonly<Record<string, ServiceSpec>>;
  * own (a default-deny policy there would cut off the control plane).
  */
 export const RESERVED_NAMESPACES: ReadonlySet<string> = new Set([
-  'observability', 'argocd', 'bootstrap', 'default', 'kube-system', 'kube-public', 'kube-node-lease', 'istio-system',
+  OBSERVABILITY_NAMESPACE, 'argocd', 'bootstrap', 'default', 'kube-system', 'kube-public', 'kube-node-lease', 'istio-system',
 ]);
 
 /** `services/<name>.yaml`, relative to the repository root. */

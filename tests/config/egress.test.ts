@@ -148,6 +148,11 @@ describe('validateEnvironment: egress', () => {
       + 'got "https://proxy:3128"'],
     ['a proxy with credentials', withEgress(prod, { proxies: { corporate: { url: 'http://user:pw@proxy:3128', cidrs: ['10.100.0.10/32'] } } }),
       '\'egress.proxies.corporate.url\' must be an http://host:port URL without credentials'],
+    // a password alone would be rendered into HTTPS_PROXY and committed under dist/
+    ['a proxy with a password and no user', withEgress(prod, { proxies: { corporate: { url: 'http://:s3cret@proxy:3128', cidrs: ['10.100.0.10/32'] } } }),
+      '\'egress.proxies.corporate.url\' must be an http://host:port URL without credentials'],
+    ['a proxy URL with a query', withEgress(prod, { proxies: { corporate: { url: 'http://proxy:3128/?token=x', cidrs: ['10.100.0.10/32'] } } }),
+      '\'egress.proxies.corporate.url\' must be an http://host:port URL without credentials'],
     ['a proxy name', withEgress(prod, { proxies: { ...prod.egress.proxies, Squid_1: inCluster } }), '\'egress.proxies.Squid_1 (its name)\' must be a DNS-1123 label'],
     ['an in-cluster proxy without labels', withEgress(prod, { proxies: { ...prod.egress.proxies, squid: { ...inCluster, selector: {} } } }),
       '\'egress.proxies.squid.selector\' must be at least one label, each a valid label key and value, got {}'],
