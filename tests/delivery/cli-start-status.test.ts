@@ -6,7 +6,10 @@ import { loadStackInput, renderEnvironment } from '../../lib/synth';
 import { cliIn } from '../support/cli';
 import { readTree, repoSnapshot } from '../support/repo-copy';
 
-/** `canary start` and `canary status` end to end, through the npm bin, on a temporary clone with its own git history. */
+/**
+ * `canary start` and `canary status` end to end on a temporary clone with its own git history: through the npm bin
+ * where the process matters (the exit code, the output streams, the first status and start), else in this process.
+ */
 describe('canary CLI: start and status', () => {
   let dir: string;
   let remove: () => Promise<void>;
@@ -26,7 +29,7 @@ describe('canary CLI: start and status', () => {
   });
   afterAll(() => remove());
 
-  test('status lists every service of the environment', () => {
+  test('status lists every service of the environment', async () => {
     const result = canary('status');
     expect(result.status).toBe(0);
     // the services of the files under services/, in name order
@@ -35,21 +38,21 @@ describe('canary CLI: start and status', () => {
       'local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0; no canary in flight',
       '',
     ].join('\n'));
-    const json = JSON.parse(canary('status', '--env', 'prod', '--service', 'backend', '--json').stdout);
+    const json = JSON.parse((await canaryHere('status', '--env', 'prod', '--service', 'backend', '--json')).stdout);
     expect(json.env).toBe('prod');
     expect(json.services.map((s: any) => [s.service, s.canary])).toEqual([['backend', null]]);
   });
 
-  test('start --dry-run reports the change and changes nothing', () => {
+  test('start --dry-run reports the change and changes nothing', async () => {
     const head = git('rev-parse', 'HEAD');
-    const result = canary('start', '--service', 'gateway', '--image', IMAGE, '--dry-run', '--json');
+    const result = await canaryHere('start', '--service', 'gateway', '--image', IMAGE, '--dry-run', '--json');
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'start', fromWeight: 0, toWeight: 10, dryRun: true, changed: [], commit: null });
     expect(git('status', '--porcelain')).toBe('');
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });
 
-  test('start --commit sets the canary at the first step, re-synthesizes its environment\'s dist/ and makes one commit of both', () => {
+  test('start --commit sets the canary at the first step, re-synthesizes its environment\'s dist/ and makes one commit of both', async () => {
     const head = git('rev-parse', 'HEAD');
     const result = canary('start', '--service', 'gateway', '--image', IMAGE, '--commit');
     expect(result.stderr).toBe('');
@@ -69,12 +72,12 @@ describe('canary CLI: start and status', () => {
     for (const env of ['local', 'prod']) {
       expect(readTree(path.join(dir, 'dist', env))).toEqual(new Map(renderEnvironment(loadStackInput(dir, env)).map(f => [f.path, f.content])));
     }
-    expect(canary('status', '--service', 'gateway').stdout).toContain(`canary ${IMAGE} at 10% (step 1 of 4, next: 25%)`);
+    expect((await canaryHere('status', '--service', 'gateway')).stdout).toContain(`canary ${IMAGE} at 10% (step 1 of 4, next: 25%)`);
   });
 
-  test('a second start while the canary is in flight exits 2 with a JSON error and changes nothing', () => {
+  test('a second start while the canary is in flight exits 2 with a JSON error and changes nothing', async () => {
     const head = git('rev-parse', 'HEAD');
-    const result = canary('start', '--service', 'gateway', '--image', 'ghcr.io/example/obs-canary-gateway:0.3.0', '--commit', '--json');
+    const result = await canaryHere('start', '--service', 'gateway', '--image', 'ghcr.io/example/obs-canary-gateway:0.3.0', '--commit', '--json');
     expect(result.status).toBe(2);
     expect(JSON.parse(result.stdout)).toEqual({
       error: { code: 'in-flight', message: `a canary of gateway is already in flight (${IMAGE} at 10%); promote or roll it back before starting another` },
@@ -147,11 +150,11 @@ describe('canary CLI: start and status', () => {
     expect(git('status', '--porcelain')).toBe('');
   });
 
-  test('a state file with a duration Prometheus would refuse exits 2 naming the file and the field', () => {
+  test('a state file with a duration Prometheus would refuse exits 2 naming the file and the field', async () => {
     const file = path.join(dir, 'rollout', 'local', 'backend.yaml');
     const source = fs.readFileSync(file, 'utf8');
     fs.writeFileSync(file, `${source}analysis:\n  window: 30m1h\n`);
-    const result = canary('status', '--json');
+    const result = await canaryHere('status', '--json');
     fs.writeFileSync(file, source);
     expect(result.status).toBe(2);
     expect(JSON.parse(result.stdout).error).toEqual({
@@ -161,11 +164,11 @@ describe('canary CLI: start and status', () => {
     });
   });
 
-  test('when the commit fails (exit 1), the state file and dist/ are put back', () => {
+  test('when the commit fails (exit 1), the state file and dist/ are put back', async () => {
     const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
     fs.writeFileSync(hook, '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });
     const head = git('rev-parse', 'HEAD');
-    const result = canary('start', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:0.2.0', '--commit');
+    const result = await canaryHere('start', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:0.2.0', '--commit');
     fs.rmSync(hook);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('refused by policy');
@@ -173,11 +176,11 @@ describe('canary CLI: start and status', () => {
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });
 
-  test('a broken state file exits 2 naming the file and the field', () => {
+  test('a broken state file exits 2 naming the file and the field', async () => {
     const file = path.join(dir, 'rollout', 'local', 'backend.yaml');
     const source = fs.readFileSync(file, 'utf8');
     fs.writeFileSync(file, source.replace('canary: null', 'canary: 10'));
-    const result = canary('status', '--json');
+    const result = await canaryHere('status', '--json');
     fs.writeFileSync(file, source);
     expect(result.status).toBe(2);
     expect(JSON.parse(result.stdout).error).toEqual({ code: 'config', message: "invalid rollout state rollout/local/backend.yaml:\n  - 'canary' must be object, got 10" });

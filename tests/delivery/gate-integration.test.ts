@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { parseDuration } from '../../lib/rollout/duration';
+import { runCli } from '../../lib/delivery/cli';
 import { queryValue } from '../../lib/delivery/prometheus';
 import { StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
@@ -14,19 +15,19 @@ import { sequence } from '../support/sequence';
 import { waitFor } from '../support/wait';
 
 /**
- * `canary advance` end to end: the real CLI (node bin/canary.cjs) on temporary git copies of the repository, against
- * Debian's Prometheus scraping, every 100 ms, a loopback target that serves Istio's metrics (and the services' own) at
- * rates the test sets.
+ * `canary advance` end to end: the CLI on temporary git copies of the repository, against Debian's Prometheus
+ * scraping, every 100 ms, a loopback target that serves Istio's metrics (and the services' own) at rates the test sets.
  *
  * Windows are 500 ms and settle 0 s, and the scenarios run in four lanes side by side, each on a git copy of its own:
- * lane A works in a snapshot of the working tree, the others in clones of it, and all run the snapshot's
- * bin/canary.cjs and tools/, so each entry point is bundled once. Within a lane the scenarios run in order, later ones
- * continuing the canary earlier ones left, each waiting, by polling Prometheus, for a window that holds only its own
- * traffic. Lanes B and A both measure gateway, so lane B has a Prometheus and target of its own.
+ * lane A works in a snapshot of the working tree, the others in clones of it. Within a lane the scenarios run in
+ * order, later ones continuing the canary earlier ones left, each waiting, by polling Prometheus, for a window that
+ * holds only its own traffic. Lanes B and A both measure gateway, so lane B has a Prometheus and target of its own.
  *
- * What the time goes to: Prometheus scrapes its targets only ~5 s after it started (service discovery hands them over
- * every 5 s, whatever the scrape interval), which the scenarios that need no window use; then ~28 CLI processes of
- * 0.3-0.9 s of CPU each, two cores for all of them.
+ * Lane A, the path to promotion, runs the real command (node bin/canary.cjs, as the workflows do: exit codes, stdout,
+ * the environment variables); the other lanes run the same runCli in this process, as bin/canary.cjs does, which
+ * spares a process start and a bundle load per run. What the time goes to: Prometheus scrapes its targets only ~5 s
+ * after it started (service discovery hands them over every 5 s, whatever the scrape interval), which the scenarios
+ * that need no window use; then the runs of the CLI, two cores for all of them.
  */
 describe('canary advance against a real Prometheus', () => {
   const SCRAPE_INTERVAL = '100ms';
@@ -59,6 +60,11 @@ describe('canary advance against a real Prometheus', () => {
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const status = await new Promise<number | null>(resolve => child.on('close', resolve));
+    return ranFor(started, status, stdout, stderr);
+  }
+
+  /** A {@link Run} of what a run printed; `json` is its stdout parsed, when it is JSON. */
+  function ranFor(started: number, status: number | null, stdout: string, stderr: string): Run {
     let json: any;
     try {
       json = JSON.parse(stdout);
@@ -89,6 +95,21 @@ describe('canary advance against a real Prometheus', () => {
     if (process.env.GATE_SAMPLE_OUT) fs.writeFileSync(path.join(process.env.GATE_SAMPLE_OUT, `${name}.json`), r.stdout);
   };
 
+  /** The CLI in this process, as lib/delivery/main.ts runs it: the same io, with the variables a run would be given. */
+  async function runHere(cwd: string, args: readonly string[], env: Record<string, string>): Promise<Run> {
+    let stdout = '';
+    let stderr = '';
+    const started = Date.now();
+    const status = await runCli(args, {
+      cwd,
+      stdout: text => (stdout += text),
+      stderr: text => (stderr += text),
+      now: () => new Date(),
+      env: { prometheusUrl: env.PROMETHEUS_URL, stepSummaryFile: env.GITHUB_STEP_SUMMARY },
+    });
+    return ranFor(started, status, stdout, stderr);
+  }
+
   /** A git copy, the Prometheus and metrics target that measure it, and the sequence its scenarios run in. */
   class Lane {
     public dir = '';
@@ -96,14 +117,18 @@ describe('canary advance against a real Prometheus', () => {
     public target!: MeshMetricsTarget;
     public readonly inTurn = sequence();
 
+    /** @param viaBin runs the CLI as the command `node bin/canary.cjs` rather than in this process */
+    constructor(private readonly viaBin = false) {}
+
     public readonly git = (...args: string[]): string => execFileSync('git', args, { cwd: this.dir, encoding: 'utf8' }).trim();
     public readonly state = (service: string): any =>
       parse(fs.readFileSync(path.join(this.dir, 'rollout', 'local', `${service}.yaml`), 'utf8'));
     public readonly distTree = (): Map<string, string> => readTree(path.join(this.dir, 'dist'));
     public readonly run = (command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
       runIn(this.dir, command, args, { PROMETHEUS_URL: this.prometheus.url, ...env });
-    public readonly canary = (args: readonly string[], env?: Record<string, string>): Promise<Run> =>
-      firstBundles('cli', () => this.run('node', [path.join(home, 'bin', 'canary.cjs'), ...args], env));
+    public readonly canary = (args: readonly string[], env: Record<string, string> = {}): Promise<Run> => (this.viaBin
+      ? firstBundles('cli', () => this.run('node', [path.join(home, 'bin', 'canary.cjs'), ...args], env))
+      : runHere(this.dir, args, { PROMETHEUS_URL: this.prometheus.url, ...env }));
     public readonly advance = (service: string, ...extra: string[]): Promise<Run> =>
       this.canary(['advance', '--service', service, ...FLAGS, '--commit', '--json', ...extra]);
     /** Files of the last commit. */
@@ -150,7 +175,7 @@ describe('canary advance against a real Prometheus', () => {
   }
 
   /** The healthy path to promotion: the longest chain of windows. */
-  const laneA = new Lane();
+  const laneA = new Lane(true);
   /** A canary of gateway that holds: the dry run, thin traffic, a canary that gets nothing or crashes. */
   const laneB = new Lane();
   /** Gateway without Prometheus (down, slow, garbage), then the roll back by hand: no window to wait for. */
