@@ -5,7 +5,7 @@ import { EnvironmentConfig } from '../config/environment';
 import { CanaryService, Exposure } from '../constructs/canary-service';
 import { GatewayListener, IstioGateway } from '../constructs/istio-gateway';
 import { ISTIOD } from '../constructs/istio-scrape';
-import { MeshPolicies } from '../constructs/mesh-policies';
+import { MeshPolicies, meshPrincipal } from '../constructs/mesh-policies';
 import { dnsPeer } from '../config/egress-plan';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { TrafficSplit } from '../constructs/traffic-split';
@@ -38,7 +38,8 @@ export const EDGE_GATEWAY = 'edge';
 /**
  * One namespace of services released by canary: for each service file that names it, stable and (while one is in
  * flight) canary Deployments with Istio routing from the rollout state; mutual TLS, calls allowed only from the
- * callers the files name and from the ingress gateway on the exposed paths, sidecar tracing, and a default-deny
+ * callers the files name and from the ingress gateway on the exposed paths (a pinned request from outside only from
+ * the environment's `canaryPinSources`), sidecar tracing, and a default-deny
  * network policy with one allow per flow. Flows across namespaces (callers elsewhere, the Collector, Prometheus) are
  * allowed by `defineStack`, in both charts.
  */
@@ -81,11 +82,15 @@ export class ServicesChart extends StackChart {
     }
     const ingress = env.apps.ingressGateway;
     const ingressPods: WorkloadPeer = { name: 'ingress-gateway', namespace: ingress.namespace, selector: ingress.selector };
+    const ingressPrincipal = meshPrincipal(ingress.namespace, ingress.serviceAccount);
     const services: Record<string, CanaryService> = {};
     for (const spec of specs) {
       const hosts = exposedHosts(spec, env.name);
       const expose: Exposure | undefined = spec.expose && hosts.length > 0
-        ? { gateway: spec.expose.gateway ?? this.gateway!.ref, hosts, paths: spec.expose.paths }
+        ? {
+          gateway: spec.expose.gateway ?? this.gateway!.ref, hosts, paths: spec.expose.paths,
+          pinSources: env.apps.canaryPinSources, ingressPrincipal,
+        }
         : undefined;
       const service = new CanaryService(this, spec.name, {
         name: spec.name,
@@ -103,14 +108,14 @@ export class ServicesChart extends StackChart {
         // positive rules only: a path or method nobody listed is refused, in whatever spelling it arrives
         this.mesh.allow({
           name: `ingress-to-${spec.name}`, selector: service.peer.selector,
-          principals: [`cluster.local/ns/${ingress.namespace}/sa/${ingress.serviceAccount}`],
+          principals: [ingressPrincipal],
           to: { methods: [...(spec.expose?.methods ?? ['GET', 'HEAD'])], paths: [...expose.paths] },
         });
         this.network.allow({ name: `ingress-to-${spec.name}`, from: pods(ingressPods), to: pods(service.peer), ports: [{ port: service.port }] });
       }
       const principals = [
         ...(spec.callers ?? []).map(caller => principalOf(props.services[caller])),
-        ...(spec.callerIdentities ?? []).map(i => `cluster.local/ns/${i.namespace}/sa/${i.serviceAccount}`),
+        ...(spec.callerIdentities ?? []).map(i => meshPrincipal(i.namespace, i.serviceAccount)),
       ];
       if (principals.length > 0) {
         const operational = operationalPaths(spec);
@@ -191,9 +196,16 @@ function containerOf(spec: ServiceSpec, env: EnvironmentConfig, services: Servic
   };
 }
 
-/** The images and split of a service from its rollout state. */
+/**
+ * The images and split of a service from its rollout state. While a promotion is under way stable already runs the
+ * canary's image, and the canary keeps its weight until stable is observed ready with it.
+ */
 function tracks(state: RolloutState): { stableImage: string; canaryImage?: string; split: TrafficSplit } {
-  return state.canary
-    ? { stableImage: state.stable.image, canaryImage: state.canary.image, split: TrafficSplit.canary(state.canary.weight) }
-    : { stableImage: state.stable.image, split: TrafficSplit.stableOnly() };
+  const canary = state.canary;
+  if (!canary) return { stableImage: state.stable.image, split: TrafficSplit.stableOnly() };
+  return {
+    stableImage: canary.phase === 'promoting' ? canary.image : state.stable.image,
+    canaryImage: canary.image,
+    split: TrafficSplit.canary(canary.weight),
+  };
 }

@@ -1,5 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import { show } from '../errors';
+import { ipv4CidrPrefix } from '../private/cidr';
 import { goDuration } from '../private/units';
 
 /**
@@ -72,11 +73,14 @@ export class Checks {
     this.expect(ok, field, value, `an absolute URL with scheme ${protocols.map(p => p.slice(0, -1)).join(' or ')}`);
   }
 
-  /** An IPv4 CIDR block such as `10.0.0.0/8`. */
-  public cidr(field: string, value: string): void {
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
-    const ok = m !== null && m.slice(1, 5).every(o => Number(o) <= 255) && Number(m[5]) <= 32;
-    this.expect(ok, field, value, 'an IPv4 CIDR block such as "10.0.0.0/8"');
+  /**
+   * An IPv4 CIDR block such as `10.0.0.0/8`; with `widest`, one no wider than that prefix, `why` following the limit in
+   * the message (what the block should hold instead).
+   */
+  public cidr(field: string, value: string, widest?: { readonly prefix: number; readonly why: string }): void {
+    const prefix = ipv4CidrPrefix(value);
+    this.expect(prefix !== undefined, field, value, 'an IPv4 CIDR block such as "10.0.0.0/8"');
+    if (prefix !== undefined && widest) this.expect(prefix >= widest.prefix, field, value, `a block of /${widest.prefix} or narrower ${widest.why}`);
   }
 
   /** One of a fixed set of values. */

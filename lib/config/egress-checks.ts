@@ -12,7 +12,7 @@ import {
  * (the old class A networks, RFC 1918's 10.0.0.0/8), so a dependency's addresses fit in it; anything wider spans many
  * owners, which is the internet by another name.
  */
-const WIDEST_PREFIX = 8;
+export const WIDEST_PREFIX = 8;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
@@ -145,12 +145,10 @@ export function objectStoragePort(storage: ObjectStorage): number {
 }
 
 function checkBlock(c: Checks, field: string, value: string, allowWide: boolean): void {
-  const before = c.errors.length;
-  c.cidr(field, value);
-  if (c.errors.length > before || allowWide) return;
-  const prefix = Number(value.split('/')[1]);
-  c.expect(prefix >= WIDEST_PREFIX, field, value, `a block of /${WIDEST_PREFIX} or narrower (the dependency's own addresses: a provider's `
-    + 'published ranges, your network\'s), unless \'egress.allowWideCidrs\' is true');
+  c.cidr(field, value, allowWide ? undefined : {
+    prefix: WIDEST_PREFIX,
+    why: '(the dependency\'s own addresses: a provider\'s published ranges, your network\'s), unless \'egress.allowWideCidrs\' is true',
+  });
 }
 
 function checkPorts(c: Checks, field: string, ports: readonly FlowPort[] | undefined): void {

@@ -7,7 +7,7 @@ import { AlertReceiver } from '../constructs/alertmanager-config';
 import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
 import { EgressSettings } from './egress';
-import { checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
+import { WIDEST_PREFIX, checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
 
 /** The name of an environment: its key in `ENVIRONMENTS`, a directory under `dist/` and `rollout/`. */
 export type EnvironmentName = string;
@@ -103,6 +103,12 @@ export interface IngressGatewaySettings {
 /** Settings of every namespace of services; a service file may override replicas and resources per environment. */
 export interface AppsSettings {
   readonly ingressGateway: IngressGatewaySettings;
+  /**
+   * Outside addresses (IPv4 CIDR blocks, /8 or narrower) that may pin requests to a canary through the ingress gateway
+   * (`x-canary: always`), such as the runners of smoke tests; every other pinned request from outside is refused
+   * (403). Empty: the pin works inside the mesh only, and the ingress gateway drops the header of a pinned request.
+   */
+  readonly canaryPinSources: readonly string[];
   /** Replicas of each stable Deployment; a canary runs the share of them its weight asks for, at least one. */
   readonly stableReplicas: number;
   /** Head sampling ratio of the services' own tracing (parent-based), from 0 to 1. */
@@ -202,6 +208,7 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.expect(Object.keys(env.apps.ingressGateway.selector).length > 0, 'apps.ingressGateway.selector', env.apps.ingressGateway.selector,
     'at least one label');
   c.dnsSubdomain('apps.ingressGateway.serviceAccount', env.apps.ingressGateway.serviceAccount);
+  checkPinSources(c, env.apps.canaryPinSources);
   c.integer('apps.stableReplicas', env.apps.stableReplicas, 1, 50);
   c.number('apps.traceSamplingRatio', env.apps.traceSamplingRatio, 0, 1);
   c.number('apps.meshSamplingPercent', env.apps.meshSamplingPercent, 0, 100);
@@ -412,6 +419,13 @@ function checkAlerting(c: Checks, a: AlertingSettings | undefined): void {
       'at least \'alerting.groupInterval\' (a repeat is only sent at a group interval)');
   }
   checkResources(c, 'alerting.resources', a.resources);
+}
+
+function checkPinSources(c: Checks, sources: readonly string[] | undefined): void {
+  c.expect(Array.isArray(sources), 'apps.canaryPinSources', sources, 'a list of IPv4 CIDR blocks (empty: the pin works inside the mesh only)');
+  for (const [i, block] of (Array.isArray(sources) ? sources : []).entries()) {
+    c.cidr(`apps.canaryPinSources[${i}]`, block, { prefix: WIDEST_PREFIX, why: '(the smoke tests\' runners: a wider block lets anyone pin themselves to a canary)' });
+  }
 }
 
 /** Checks the resources of one container: every environment's components go through it. */

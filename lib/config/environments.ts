@@ -74,6 +74,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     },
     apps: {
       ingressGateway: { namespace: 'istio-system', selector: { istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account' },
+      // a local cluster is reached from the machine it runs on, through loopback or Docker's or the VM's private
+      // network: smoke tests there may pin (`SMOKE_CANARY=1`)
+      canaryPinSources: ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
       stableReplicas: 1,
       traceSamplingRatio: 1,
       meshSamplingPercent: 100,
@@ -161,6 +164,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     },
     apps: {
       ingressGateway: { namespace: 'istio-system', selector: { istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account' },
+      // the pin works inside the mesh only; add the addresses of the runners of smoke tests through the edge here
+      canaryPinSources: [],
       stableReplicas: 2,
       traceSamplingRatio: 0.1,
       meshSamplingPercent: 10,

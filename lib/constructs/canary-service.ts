@@ -1,17 +1,19 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DestinationRule, VirtualService, VirtualServiceSpecHttp, VirtualServiceSpecHttpMatch } from '../../imports/networking.istio.io';
+import {
+  DestinationRule, VirtualService, VirtualServiceSpecHttp, VirtualServiceSpecHttpMatch, VirtualServiceSpecHttpRoute,
+} from '../../imports/networking.istio.io';
+import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../../imports/security.istio.io';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
+import { ipv4CidrPrefix } from '../private/cidr';
 import { goDuration } from '../private/units';
 import { WEIGHTED_ROUTE } from '../slo/cluster-state';
-import { APP_LABEL, TRACKS, TRACK_LABEL, Track } from '../slo/vocabulary';
+import { APP_LABEL, CANARY_PIN, TRACKS, TRACK_LABEL, Track } from '../slo/vocabulary';
+import { meshPrincipal } from './mesh-policies';
 import { service, serviceAccount, serviceHost } from './private/component';
 import { portName, serviceDeployment } from './private/service-deployment';
 import { TrafficSplit } from './traffic-split';
 import { ServiceContainer, ServiceTelemetry, WorkloadPeer } from './types';
-
-/** The canary pin: a request with this header goes to the canary track on every hop that forwards it. */
-export const CANARY_PIN = { header: 'x-canary', value: 'always' } as const;
 
 /** What a service serves to the outside through an Istio ingress Gateway. */
 export interface Exposure {
@@ -24,6 +26,18 @@ export interface Exposure {
    * in any spelling, gets 404 at the edge and is refused by the service's authorization policy.
    */
   readonly paths: readonly string[];
+  /**
+   * Outside sources (IPv4 CIDR blocks) that may pin requests to the canary through the Gateway, such as CI's runners
+   * for smoke tests. The pin route then matches the exposed paths too, and an AuthorizationPolicy (DENY) on the pods
+   * refuses a pinned request from `ingressPrincipal` whose client address is in none of them.
+   * @default - none: a pinned request from the Gateway takes the weighted route, its header removed
+   */
+  readonly pinSources?: readonly string[];
+  /**
+   * The mesh identity of the ingress gateway's pods that serve `gateway`: the source the pin policy refuses.
+   * @default - none, which `pinSources` does not allow
+   */
+  readonly ingressPrincipal?: string;
 }
 
 /** Properties of {@link CanaryService}. */
@@ -71,7 +85,8 @@ export interface CanaryServiceProps {
  * One service released by canary: a ServiceAccount, the Deployments `<name>-stable` and (while a canary is in flight)
  * `<name>-canary`, a Service selecting both by `app`, a DestinationRule with `stable` and `canary` subsets, connection
  * limits and outlier detection, and a VirtualService with the weighted route, the `x-canary: always` pin, timeouts and
- * retries.
+ * retries. The pin works inside the mesh; through the Gateway only from `expose.pinSources`, and with none of them
+ * the Gateway drops the header, so that no later hop honours it either.
  */
 export class CanaryService extends Construct {
   /** The pods of every track of service `name`, before (or without) constructing it: for policies in other namespaces. */
@@ -81,7 +96,7 @@ export class CanaryService extends Construct {
 
   /** The mesh identity of service `name`'s pods: its ServiceAccount is named after it. */
   public static principalOf(name: string, namespace: string): string {
-    return `cluster.local/ns/${namespace}/sa/${name}`;
+    return meshPrincipal(namespace, name);
   }
 
   /** The in-cluster URL of service `name`. */
@@ -113,6 +128,16 @@ export class CanaryService extends Construct {
       throw validationError(this, `'canaryImage' must be set exactly when the split has a canary (weight ${this.split.canaryPercent}), got ${show(props.canaryImage)}`);
     }
     checkInteger(this, 'stableReplicas', stableReplicas, 1, 50);
+    const pinSources = props.expose?.pinSources ?? [];
+    for (const [i, block] of pinSources.entries()) {
+      if (ipv4CidrPrefix(block) === undefined) {
+        throw validationError(this, `'expose.pinSources[${i}]' must be an IPv4 CIDR block such as "203.0.113.0/24", got ${show(block)}`);
+      }
+    }
+    const ingressPrincipal = props.expose?.ingressPrincipal;
+    if (pinSources.length > 0 && ingressPrincipal === undefined) {
+      throw validationError(this, '\'expose.ingressPrincipal\' must name the ingress gateway\'s identity when \'expose.pinSources\' is set, got undefined');
+    }
     this.host = serviceHost(this.name, namespace);
     this.url = CanaryService.urlOf(this.name, namespace, this.port);
     this.peer = CanaryService.peerOf(this.name, namespace);
@@ -154,7 +179,11 @@ export class CanaryService extends Construct {
       },
     });
 
-    const destination = (track: Track, weight: number) => ({ destination: { host: this.host, subset: track, port: { number: this.port } }, weight });
+    const destination = (track: Track, weight: number): VirtualServiceSpecHttpRoute =>
+      ({ destination: { host: this.host, subset: track, port: { number: this.port } }, weight });
+    const weighted = this.split.hasCanary
+      ? [destination('stable', this.split.stablePercent), destination('canary', this.split.canaryPercent)]
+      : [destination('stable', 100)];
     const policy = {
       timeout: goDuration(timeout),
       // only failures that never reached the app: retrying a 5xx would hide a failing canary from its callers
@@ -167,23 +196,26 @@ export class CanaryService extends Construct {
       { ...extra, gateways: ['mesh'] },
       ...expose.paths.map(p => ({ ...extra, uri: uriMatch(p), gateways: [expose.gateway] })),
     ] : [extra]);
+    const pin: VirtualServiceSpecHttpMatch = { headers: { [CANARY_PIN.header]: { exact: CANARY_PIN.value } } };
+    // from outside, the pin dilutes the canary's numbers and reaches code nobody has released: inside the mesh only,
+    // through the Gateway for the allowlist alone (the AuthorizationPolicy below refuses everybody else)
+    const edgePinPrincipal = expose !== undefined && pinSources.length > 0 ? ingressPrincipal : undefined;
     const http: VirtualServiceSpecHttp[] = [];
     if (this.split.hasCanary) {
+      const match = edgePinPrincipal !== undefined ? allowed(pin) : [{ ...pin, gateways: ['mesh'] }];
+      http.push({ name: 'canary-pin', match, route: [destination('canary', 100)], ...policy });
+    }
+    if (expose && edgePinPrincipal === undefined) {
+      // the service forwards the header: kept, it would pin every hop after this one
       http.push({
-        name: 'canary-pin',
-        match: allowed({ headers: { [CANARY_PIN.header]: { exact: CANARY_PIN.value } } }),
-        route: [destination('canary', 100)],
+        name: 'edge-pin-ignored',
+        match: expose.paths.map(p => ({ ...pin, uri: uriMatch(p), gateways: [expose.gateway] })),
+        route: weighted,
+        headers: { request: { remove: [CANARY_PIN.header] } },
         ...policy,
       });
     }
-    http.push({
-      name: WEIGHTED_ROUTE,
-      ...(expose ? { match: allowed() } : {}),
-      route: this.split.hasCanary
-        ? [destination('stable', this.split.stablePercent), destination('canary', this.split.canaryPercent)]
-        : [destination('stable', 100)],
-      ...policy,
-    });
+    http.push({ name: WEIGHTED_ROUTE, ...(expose ? { match: allowed() } : {}), route: weighted, ...policy });
     if (expose) http.push({ name: 'not-exposed', match: [{ gateways: [expose.gateway] }], directResponse: { status: 404 } });
     new VirtualService(this, 'VirtualService', {
       metadata: { name: this.name },
@@ -193,6 +225,25 @@ export class CanaryService extends Construct {
         http,
       },
     });
+
+    if (edgePinPrincipal !== undefined) {
+      // remoteIpBlocks matches remote.ip, which the pod's sidecar reads from X-Forwarded-For: its last entry, the address
+      // the ingress gateway got the connection from (the gateway appends it after whatever the client sent, so it cannot
+      // be forged). It is the client's only where the gateway sees the client (source address preserved, or PROXY
+      // protocol); behind an HTTP proxy it is the proxy's, whatever the gateway's `numTrustedProxies` (istio/istio#30166,
+      // #47947), and allowlisted clients are refused too: it fails closed. Never list a proxy's own addresses.
+      new AuthorizationPolicy(this, 'EdgePin', {
+        metadata: { name: `edge-pin-to-${this.name}` },
+        spec: {
+          selector: { matchLabels: { ...this.peer.selector } },
+          action: AuthorizationPolicySpecAction.DENY,
+          rules: [{
+            from: [{ source: { principals: [edgePinPrincipal], notRemoteIpBlocks: [...pinSources] } }],
+            when: [{ key: `request.headers[${CANARY_PIN.header}]`, values: [CANARY_PIN.value] }],
+          }],
+        },
+      });
+    }
   }
 }
 

@@ -2,8 +2,20 @@ import { Construct } from 'constructs';
 import {
   AuthorizationPolicy, AuthorizationPolicySpecAction, AuthorizationPolicySpecRulesTo, PeerAuthentication, PeerAuthenticationSpecMtlsMode,
 } from '../../imports/security.istio.io';
-import { Telemetry } from '../../imports/telemetry.istio.io';
+import { Telemetry, TelemetrySpecMetricsOverridesMatchMetric as REQUEST_METRICS } from '../../imports/telemetry.istio.io';
 import { chartNamespace, show, validationError } from '../errors';
+import { CANARY_PIN, ISTIO } from '../slo/vocabulary';
+
+/** The mesh identity (SPIFFE path) of the pods that run as ServiceAccount `serviceAccount` of `namespace`. */
+export function meshPrincipal(namespace: string, serviceAccount: string): string {
+  return `cluster.local/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+/**
+ * The CEL expression of {@link ISTIO.pin}. The header is the client's, so its value is compared, never copied (each
+ * string a client sent would be a series of its own); without the header the lookup fails and Istio writes `unknown`.
+ */
+const PIN_TAG = `request.headers['${CANARY_PIN.header}'] == '${CANARY_PIN.value}' ? '${CANARY_PIN.value}' : 'none'`;
 
 /** Properties of {@link MeshPolicies}. */
 export interface MeshPoliciesProps {
@@ -40,8 +52,9 @@ export interface AllowRule {
 
 /**
  * The mesh rules of a namespace: mutual TLS required for every workload (STRICT), authorization by explicit allow
- * rules only (an ALLOW policy on a workload denies whatever no rule allows), and tracing by the sidecars, with Istio's
- * tags on their spans.
+ * rules only (an ALLOW policy on a workload denies whatever no rule allows), tracing by the sidecars, with Istio's
+ * tags on their spans, and the {@link ISTIO.pin} label on Istio's request metrics, so that the gate can leave pinned
+ * requests out.
  */
 export class MeshPolicies extends Construct {
   private readonly names = new Set<string>();
@@ -55,9 +68,17 @@ export class MeshPolicies extends Construct {
       metadata: { name: 'default' },
       spec: { mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
     });
+    // a namespace may have one Telemetry without a selector, so tracing and metrics share it; it keeps the name it had
+    // when it held tracing only: renamed, Argo CD would create the new one before it prunes the old, two at once
     new Telemetry(this, 'Tracing', {
       metadata: { name: 'tracing' },
       spec: {
+        // replaces the mesh-wide Telemetry's metrics for this namespace (a namespace's field overrides the root's whole)
+        metrics: [{
+          providers: [{ name: 'prometheus' }],
+          overrides: [REQUEST_METRICS.REQUEST_UNDERSCORE_COUNT, REQUEST_METRICS.REQUEST_UNDERSCORE_DURATION]
+            .map(metric => ({ match: { metric }, tagOverrides: { [ISTIO.pin]: { value: PIN_TAG } } })),
+        }],
         tracing: [{
           providers: [{ name: props.tracingProvider ?? 'otel-collector' }],
           randomSamplingPercentage: sampling,

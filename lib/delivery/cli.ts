@@ -146,7 +146,7 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const { analysis } = settings;
   const now = io.now();
-  const { stage, queries, outcome, result } = await runGate({
+  const { stage, queries, outcome, observation, result } = await runGate({
     state, service, settings, now, prometheus: { url, ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}) },
   });
   const applied: Outcome = result.change
@@ -162,6 +162,7 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
     service: command.service, env: command.env, image: state.canary?.image ?? null, result, settings, queries,
     window: stage.kind === 'measure' ? { length: analysis.window, start: stage.windowStart.toISOString(), end: now.toISOString() } : null,
     samples: outcome?.samples ?? {}, outcome: applied,
+    observation: observation ? { query: observation.query, applied: observation.outcome.ok ? observation.outcome.applied : null } : null,
   });
   io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeGate(report)}\n`);
   if (io.env?.stepSummaryFile) fs.appendFileSync(io.env.stepSummaryFile, gateSummaryMarkdown(report));

@@ -3,6 +3,7 @@ import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { MeasureOutcome } from './measure';
 import { EffectiveSettings } from '../rollout/settings';
+import { ObservedRelease } from '../slo/cluster-state';
 import { Change, UsageError, appendHistory, endCanary } from './plan';
 import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from '../rollout/state';
 
@@ -11,13 +12,17 @@ export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
 
 /**
  * Why the gate held:
- * - `dwelling`: too early, the window would reach back before the last weight change plus the settle time;
+ * - `applying`: the step (or a promotion's or roll back's first half) is not yet observed running in the cluster, and
+ *   its progress deadline has not passed; nothing is written;
+ * - `applied`: the step was just observed running; its first window may start a settle time later (written: the
+ *   state records when);
+ * - `dwelling`: too early, the window would reach back before the step was applied plus the settle time;
  * - `no-data`: a query failed (unreachable, timeout, a bad answer);
  * - `too-little-traffic`: stable and canary together served fewer requests than the minimum;
  * - `inconclusive`: enough traffic, no failed check, but a number the verdict needs is unknown;
  * - `failed-check`: a check failed (the canary's traffic, the SLO or the baseline), below the roll back limit.
  */
-export type HoldKind = 'dwelling' | 'no-data' | 'too-little-traffic' | 'inconclusive' | 'failed-check';
+export type HoldKind = 'applying' | 'applied' | 'dwelling' | 'no-data' | 'too-little-traffic' | 'inconclusive' | 'failed-check';
 
 /**
  * How far in the future a weight change may lie before it is a configuration error rather than clock skew between
@@ -25,14 +30,21 @@ export type HoldKind = 'dwelling' | 'no-data' | 'too-little-traffic' | 'inconclu
  */
 export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
 
+/** What the cluster must be observed running before the gate moves on: {@link ObservedRelease} without the names. */
+export type ReleaseToObserve = Omit<ObservedRelease, 'service' | 'namespace'>;
+
 /**
  * Where a canary stands before anything is measured; `window` is the analysis window in Prometheus notation, as the
  * queries and the reasons write it (`300s` reads `5m`).
  */
 export type Stage =
   | { readonly kind: 'none' }
+  | { readonly kind: 'applying'; readonly release: ReleaseToObserve; readonly deadline: Date }
   | { readonly kind: 'dwelling'; readonly window: string; readonly readyAt: Date }
   | { readonly kind: 'measure'; readonly window: string; readonly windowStart: Date };
+
+/** Whether the cluster was observed running a release, or why that is unknown. */
+export type ObserveOutcome = { readonly ok: true; readonly applied: boolean } | { readonly ok: false; readonly error: string };
 
 /** Everything one gate decision depends on. */
 export interface DecideInput {
@@ -48,6 +60,11 @@ export interface DecideInput {
    * @default - none; only allowed when the stage is not `measure`
    */
   readonly outcome?: MeasureOutcome;
+  /**
+   * Whether the cluster runs the stage's release.
+   * @default - none; only allowed when the stage is not `applying`
+   */
+  readonly observed?: ObserveOutcome;
 }
 
 /** A gate decision: what to do, why, with which numbers, and the state to write. */
@@ -71,8 +88,9 @@ export interface GateResult {
 }
 
 /**
- * Where a canary stands at `now`: none in flight, dwelling (the window ending now would start before the last weight
- * change plus the settle time), or ready to be measured.
+ * Where a canary stands at `now`: none in flight; applying (its step, or a promotion's or roll back's first half, is
+ * not yet observed running in the cluster); dwelling (the window ending now would start before the step was observed
+ * applied plus the settle time); or ready to be measured.
  *
  * @throws {@link UsageError} (code `config`) when the last weight change lies further in the future than clock skew
  *   explains: the gate would dwell until then, so a human must look
@@ -85,26 +103,40 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
     throw new UsageError(`'canary.weightChangedAt' of ${state.service} is ${canary.weightChangedAt}, in the future (now ${now.toISOString()}); `
       + 'fix the clock of this machine or the state file', 'config');
   }
+  const deadline = new Date(changedAt + parseDuration(settings.analysis.progressDeadline, 'analysis.progressDeadline'));
+  if (canary.phase === 'promoting') return { kind: 'applying', release: { track: 'stable', image: canary.image }, deadline };
+  if (canary.phase === 'rolling-back') return { kind: 'applying', release: { track: 'stable', image: state.stable.image, canaryWeight: 0 }, deadline };
+  if (canary.appliedAt === undefined) {
+    return { kind: 'applying', release: { track: 'canary', image: canary.image, canaryWeight: canary.weight }, deadline };
+  }
   const windowMs = parseDuration(settings.analysis.window, 'analysis.window');
   const window = goDuration(Duration.millis(windowMs));
-  const readyAt = changedAt + parseDuration(settings.analysis.settle, 'analysis.settle') + windowMs;
+  const readyAt = Date.parse(canary.appliedAt) + parseDuration(settings.analysis.settle, 'analysis.settle') + windowMs;
   return now.getTime() < readyAt
     ? { kind: 'dwelling', window, readyAt: new Date(readyAt) }
     : { kind: 'measure', window, windowStart: new Date(now.getTime() - windowMs) };
 }
 
+/** What a release to observe is, in words: `gateway-canary runs ready with <image> and the route gives it 10%`. */
+export function describeRelease(service: string, release: ReleaseToObserve): string {
+  const route = release.canaryWeight === undefined ? '' : ` and the route gives the canary ${release.canaryWeight}%`;
+  return `${service}-${release.track} runs ready with ${release.image}${route}`;
+}
+
 /**
  * Decides what to do with the canary in flight, in this order:
  * 1. no canary → `none`;
- * 2. the window would start before the last weight change plus the settle time → hold (dwelling), nothing written;
- * 3. a query failed → hold;
- * 4. stable and canary together served fewer than `minRequests` → hold;
- * 5. checks: the canary served fewer requests than its weight predicts × `canaryTrafficFactor` (none at all
+ * 2. the step (or a promotion's or roll back's first half) not yet observed running in the cluster → {@link progress};
+ * 3. the window would start before the step was observed applied plus the settle time → hold (dwelling), nothing written;
+ * 4. a query failed → hold;
+ * 5. stable and canary together served fewer than `minRequests` → hold;
+ * 6. checks: the canary served fewer requests than its weight predicts × `canaryTrafficFactor` (none at all
  *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
- *    stable's by more than the margin; any failure → a failed check, and at `maxFailedChecks` in the run → roll back;
- * 6. a number the verdict needs is unknown → hold;
- * 7. every hold but dwelling counts as a hold in a row; beyond `maxConsecutiveHolds` → roll back (fail safe);
- * 8. otherwise → the next step, or after the last step → promote.
+ *    stable's by more than the margin or its p95/p99 above stable's times `maxLatencyRatio`; any failure → a failed
+ *    check, and at `maxFailedChecks` in the run → roll back;
+ * 7. a number the verdict needs is unknown → hold;
+ * 8. every hold but applying, applied and dwelling counts as a hold in a row; beyond `maxConsecutiveHolds` → roll back (fail safe);
+ * 9. otherwise → the next step, or after the last step → promote.
  *
  * Pure: the state to write comes back in `change`.
  */
@@ -118,11 +150,12 @@ export function decide(input: DecideInput): GateResult {
     };
   }
   const { analysis, steps } = settings;
+  if (stage.kind === 'applying') return progress(input, canary, stage);
   const { window } = stage;
   if (stage.kind === 'dwelling') {
     return {
       decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'dwelling',
-      reason: `dwelling: the ${window} window may only start ${analysis.settle} (settle) after the weight changed at ${canary.weightChangedAt}; `
+      reason: `dwelling: the ${window} window may only start ${analysis.settle} (settle) after the step was applied at ${canary.appliedAt}; `
         + `measurable from ${stage.readyAt.toISOString()}`,
       failedChecks: [], measurements: null, baseline: null, change: null,
       failedCheckCount: canary.failedChecks, consecutiveHolds: canary.consecutiveHolds,
@@ -149,22 +182,82 @@ export function decide(input: DecideInput): GateResult {
   const met = `SLO met over ${window}: ${verdict.passed.join(', ')}`;
   const next = steps[steps.indexOf(canary.weight) + 1];
   if (next === undefined) {
-    const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoted: stable now runs ${canary.image}; ${met}`, evidence });
+    const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoting: stable rolls out ${canary.image} while the canary keeps its ${canary.weight}%; ${met}`, evidence });
     return result(change, 'promote', canary, { failedChecks: [], measurements: m, baseline: b, failedCheckCount: canary.failedChecks, consecutiveHolds: 0 });
   }
+  const change = advanceTo(state, canary, next, now, `advanced to ${next}%: ${met}`, evidence);
+  return result(change, 'advance', canary, { failedChecks: [], measurements: m, baseline: b, failedCheckCount: canary.failedChecks, consecutiveHolds: 0 });
+}
+
+/** The canary at weight `next`: a new step, not yet observed applied. */
+function advanceTo(state: RolloutState, canary: CanaryState, next: number, now: Date, reason: string, evidence: Evidence = {}): Change {
   const entry: HistoryEntry = {
-    at: now.toISOString(), decision: 'advance', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: next,
-    reason: `advanced to ${next}%: ${met}`, ...evidence,
+    at: now.toISOString(), decision: 'advance', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: next, reason, ...evidence,
   };
-  const change: Change = {
+  const { appliedAt: _applied, ...rest } = canary;
+  return {
     state: {
       ...state,
-      canary: { ...canary, weight: next, weightChangedAt: entry.at, consecutiveHolds: 0 },
+      canary: { ...rest, weight: next, weightChangedAt: entry.at, consecutiveHolds: 0 },
       history: appendHistory(state.history, entry),
     },
     entry,
   };
-  return result(change, 'advance', canary, { failedChecks: [], measurements: m, baseline: b, failedCheckCount: canary.failedChecks, consecutiveHolds: 0 });
+}
+
+/**
+ * The applying stage: what the cluster was observed running decides.
+ * - A query failed → a hold (no data), counted like any other.
+ * - Running: a canary at 0 % goes to the first step; a step is recorded as applied (its windows start a settle time
+ *   later); a promotion removes the canary (stable runs its image); a roll back removes the canary (stable has all the
+ *   traffic).
+ * - Not running yet, within the progress deadline → hold, nothing written.
+ * - Not running at the deadline → roll back; a roll back's first half not observed by then is finished anyway (what
+ *   is left is the canary's Deployment, which no route uses once Argo CD applied the commit).
+ */
+function progress(input: DecideInput, canary: CanaryState, stage: Extract<Stage, { kind: 'applying' }>): GateResult {
+  const { state, settings, now, observed } = input;
+  if (!observed) throw new Error(`decide: whether the cluster runs ${state.service}'s release is due; observe it first`);
+  const what = describeRelease(state.service, stage.release);
+  const numbers = { failedChecks: [], measurements: null, baseline: null, failedCheckCount: canary.failedChecks };
+  if (!observed.ok) {
+    return hold(state, canary, settings, now, { kind: 'no-data', reason: `no verdict on whether ${what}: ${observed.error}`, evidence: {}, failed: [] });
+  }
+  const phase = canary.phase ?? 'progressing';
+  if (observed.applied) {
+    if (phase === 'promoting') {
+      const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoted: ${what}; the route returns to stable and the canary is removed` });
+      return result(change, 'promote', canary, { ...numbers, consecutiveHolds: 0 });
+    }
+    if (phase === 'rolling-back') {
+      const change = endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `rolled back: ${what}; the canary is removed` });
+      return result(change, 'rollback', canary, { ...numbers, consecutiveHolds: canary.consecutiveHolds });
+    }
+    if (canary.weight === 0) {
+      const first = settings.steps[0];
+      const change = advanceTo(state, canary, first, now, `advanced to ${first}%: ${what} (only the pin reached it)`);
+      return result(change, 'advance', canary, { ...numbers, consecutiveHolds: 0 });
+    }
+    const readyAt = new Date(now.getTime() + parseDuration(settings.analysis.settle, 'analysis.settle') + parseDuration(settings.analysis.window, 'analysis.window'));
+    const entry: HistoryEntry = {
+      at: now.toISOString(), decision: 'hold', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: canary.weight,
+      reason: `applied: ${what}; measurable from ${readyAt.toISOString()}`,
+    };
+    const change: Change = { state: { ...state, canary: { ...canary, appliedAt: entry.at }, history: appendHistory(state.history, entry) }, entry };
+    return { ...result(change, 'hold', canary, { ...numbers, consecutiveHolds: canary.consecutiveHolds }), hold: 'applied' };
+  }
+  if (now.getTime() <= stage.deadline.getTime()) {
+    return {
+      decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'applying',
+      reason: `applying: waiting until ${what} (deadline ${stage.deadline.toISOString()}, ${settings.analysis.progressDeadline} after ${canary.weightChangedAt})`,
+      ...numbers, change: null, consecutiveHolds: canary.consecutiveHolds,
+    };
+  }
+  const late = `not observed ${what} within ${settings.analysis.progressDeadline} of ${canary.weightChangedAt}`;
+  const change = phase === 'rolling-back'
+    ? endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `rolled back: ${late}; the canary is removed anyway` })
+    : endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `rolling back: ${late}` });
+  return result(change, 'rollback', canary, { ...numbers, consecutiveHolds: canary.consecutiveHolds });
 }
 
 type Evidence = Pick<HistoryEntry, 'measurements' | 'baseline'>;
@@ -185,10 +278,12 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
   const evidence = { ...request.evidence, ...(request.failed.length > 0 ? { failedChecks: request.failed } : {}) };
   const numbers = { failedChecks: request.failed, measurements: request.evidence.measurements ?? null, baseline: request.evidence.baseline ?? null };
 
+  // the first half of a roll back (or, when one is under way, its end)
+  const rollingBack = canary.phase === 'rolling-back' ? 'rolled back' : 'rolling back';
   const rollback = request.failed.length > 0 && failedCheckCount >= analysis.maxFailedChecks
-    ? `rolled back: ${reason}`
+    ? `${rollingBack}: ${reason}`
     : consecutiveHolds > analysis.maxConsecutiveHolds
-      ? `rolled back (fail safe): ${consecutiveHolds} holds in a row, more than ${analysis.maxConsecutiveHolds}; last: ${reason}`
+      ? `${rollingBack} (fail safe): ${consecutiveHolds} holds in a row, more than ${analysis.maxConsecutiveHolds}; last: ${reason}`
       : undefined;
   if (rollback !== undefined) {
     const change = endCanary(state, { decision: 'rollback', by: 'gate', now, reason: rollback, evidence });
@@ -265,5 +360,23 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
       else verdict.passed.push(`error ratio ${comparison} ≤ ${ratio(margin)} over stable`);
     }
   }
+  const maxLatencyRatio = analysis.baseline.maxLatencyRatio;
+  if (analysis.baseline.enabled && maxLatencyRatio !== undefined && maxLatencyRatio !== null && b !== null && (b.requests ?? 0) > 0) {
+    compareLatency(verdict, 'p95Ms', m.p95Ms, b.p95Ms, maxLatencyRatio);
+    if (slo.p99LatencyMs !== undefined) compareLatency(verdict, 'p99Ms', m.p99Ms, b.p99Ms, maxLatencyRatio);
+  }
   return verdict;
+}
+
+/**
+ * The canary's latency against stable's over the same window: at most `maxRatio` times it. Unknown on either side is
+ * no comparison (the SLO's absolute bound still holds, and an unknown canary latency is already a missing number).
+ */
+function compareLatency(verdict: Verdict, name: 'p95Ms' | 'p99Ms', canary: number | null, stable: number | null, maxRatio: number): void {
+  if (canary === null || stable === null) return;
+  const limit = Math.round(stable * maxRatio * 10) / 10;
+  const quantile = name.slice(0, 3);
+  const baselineName = `baseline${quantile[0].toUpperCase()}${quantile.slice(1)}`;
+  if (canary > limit) verdict.failed.push(`${baselineName}: canary ${canary} ms > stable ${stable} ms × ${maxRatio} = ${limit} ms`);
+  else verdict.passed.push(`${quantile} ${canary} ms ≤ stable's × ${maxRatio} (${limit} ms)`);
 }

@@ -2,7 +2,8 @@ import { parseDuration } from '../rollout/duration';
 import { EffectiveSettings } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { ServiceSpec } from '../services/service';
-import { GateResult, Stage, decide, stageOf } from './decide';
+import { observedReleaseQuery } from '../slo/cluster-state';
+import { GateResult, ObserveOutcome, Stage, decide, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
 import { queryValue } from './prometheus';
 import { GateQueries, gateQueries } from './queries';
@@ -32,16 +33,19 @@ export interface GateRun {
   readonly stage: Stage;
   /** The resolved PromQL (empty without a canary); sent only when the stage is `measure`. */
   readonly queries: GateQueries;
-  /** The measurement of the window, or undefined when nothing was measured (no canary, dwelling). */
+  /** The measurement of the window, or undefined when nothing was measured (no canary, applying, dwelling). */
   readonly outcome?: MeasureOutcome;
+  /** While applying: the PromQL asking whether the cluster runs the release, and the answer. */
+  readonly observation?: { readonly query: string; readonly outcome: ObserveOutcome };
   readonly result: GateResult;
 }
 
 /**
  * The SLO gate for one service, as `canary advance` runs it and `bench/decision` times it: where the canary stands
- * ({@link stageOf}), the queries of its window ({@link gateQueries}), their answers from Prometheus, all at `now` and
- * at once ({@link measure}), and the decision ({@link decide}). Nothing is queried without a canary or while it
- * dwells. Writes nothing: the state to write is the result's `change`.
+ * ({@link stageOf}); while its step is applying, whether the cluster runs it ({@link observedReleaseQuery}); else the
+ * queries of its window ({@link gateQueries}), their answers from Prometheus, all at `now` and at once
+ * ({@link measure}); and the decision ({@link decide}). Nothing is queried without a canary or while it dwells.
+ * Writes nothing: the state to write is the result's `change`.
  */
 export async function runGate(input: GateInput): Promise<GateRun> {
   const { state, service, settings, now } = input;
@@ -51,10 +55,16 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     metrics: analysis.metrics, service: state.service, namespace: service.namespace, window: analysis.window,
     p99: slo.p99LatencyMs !== undefined, baseline: analysis.baseline.enabled, ...(service.metrics.http ? { http: service.metrics.http } : {}),
   }) : {};
-  let outcome: MeasureOutcome | undefined;
-  if (stage.kind === 'measure') {
-    const prometheus = { ...input.prometheus, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout') };
-    outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
+  const prometheus = { ...input.prometheus, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout') };
+  if (stage.kind === 'applying') {
+    const query = observedReleaseQuery({ service: state.service, namespace: service.namespace, ...stage.release });
+    // any series is the answer "yes" (its value is the route's weight, 0 included)
+    const observed: ObserveOutcome = await queryValue(prometheus, query, now).then(
+      value => ({ ok: true, applied: value !== null }),
+      (error: unknown) => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
+    return { stage, queries: {}, observation: { query, outcome: observed }, result: decide({ state, settings, now, stage, observed }) };
   }
+  let outcome: MeasureOutcome | undefined;
+  if (stage.kind === 'measure') outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
   return { stage, queries, outcome, result: decide({ state, settings, now, stage, outcome }) };
 }

@@ -1,6 +1,6 @@
 import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { EffectiveSettings, defined, settingsOf } from '../rollout/settings';
-import { AnalysisSettings, HistoryEntry, RolloutState, SloSettings, imageProblem } from '../rollout/state';
+import { AnalysisSettings, CanaryPhase, HistoryEntry, RolloutState, SloSettings, imageProblem } from '../rollout/state';
 import { initCommand, repositoryOf } from '../rollout/store';
 import { SERVICES_DIR, Services, serviceFile } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
@@ -92,8 +92,9 @@ export interface Change {
 }
 
 /**
- * Starts a canary of `image` at the first of the service's steps ({@link settingsOf}: the state file's, else the
- * service file's, else the defaults).
+ * Starts a canary of `image` at weight 0: its Deployment runs and the pin reaches it, the weighted route sends it
+ * nothing until the gate has observed it running ready (then it goes to the first of the service's steps,
+ * {@link settingsOf}: the state file's, else the service file's, else the defaults).
  *
  * @param service the service file of the state's service
  * @throws {@link UsageError} when a canary is already in flight, or the image is not pinned, not of the service's
@@ -109,21 +110,22 @@ export function startCanary(state: RolloutState, image: string, now: Date, servi
     throw new UsageError(`${image} is what ${state.service} already runs as stable; build and push a new image first`);
   }
   const at = now.toISOString();
-  const weight = settingsOf(state, service).steps[0];
+  const first = settingsOf(state, service).steps[0];
   const entry: HistoryEntry = {
-    at, decision: 'start', by: 'cli', image, fromWeight: 0, toWeight: weight, reason: `canary ${image} started at ${weight}%`,
+    at, decision: 'start', by: 'cli', image, fromWeight: 0, toWeight: 0,
+    reason: `canary ${image} started at 0% (only the pin reaches it); the gate gives it ${first}% once it runs ready`,
   };
   return {
     state: {
       ...state,
-      canary: { image, weight, startedAt: at, weightChangedAt: at, failedChecks: 0, consecutiveHolds: 0 },
+      canary: { image, weight: 0, startedAt: at, weightChangedAt: at, failedChecks: 0, consecutiveHolds: 0 },
       history: appendHistory(state.history, entry),
     },
     entry,
   };
 }
 
-/** How a canary run ends: promoted (stable takes the canary's image) or rolled back (stable untouched). */
+/** How a canary run moves towards its end: promoted (stable takes the canary's image) or rolled back (stable untouched). */
 export interface EndOptions {
   readonly decision: 'promote' | 'rollback';
   readonly by: HistoryEntry['by'];
@@ -134,36 +136,53 @@ export interface EndOptions {
 }
 
 /**
- * Ends the canary in flight: the canary is removed (weight 0); a promotion makes its image the stable one.
+ * Moves the canary in flight towards its end, in two halves so that no request meets a pod that is not there:
+ * - promote: first stable rolls out the canary's image while the canary keeps its weight (`promoting`); then, called
+ *   again, the canary is removed and stable takes its image (and all the traffic);
+ * - roll back: first the route gives stable everything (weight 0, `rolling-back`); then, called again, the canary is
+ *   removed.
+ * A roll back may interrupt a promotion (stable goes back to its image); a promotion cannot interrupt a roll back.
  *
- * @throws {@link UsageError} (code `not-in-flight`) when no canary is in flight
+ * @throws {@link UsageError} (code `not-in-flight`) when no canary is in flight, or a promotion while rolling back
  */
 export function endCanary(state: RolloutState, options: EndOptions): Change {
   const canary = state.canary;
+  const promote = options.decision === 'promote';
   if (!canary) {
-    throw new UsageError(`no canary of ${state.service} is in flight; nothing to ${options.decision === 'promote' ? 'promote' : 'roll back'}`, 'not-in-flight');
+    throw new UsageError(`no canary of ${state.service} is in flight; nothing to ${promote ? 'promote' : 'roll back'}`, 'not-in-flight');
   }
+  if (promote && canary.phase === 'rolling-back') {
+    throw new UsageError(`the canary ${canary.image} of ${state.service} is being rolled back; it cannot be promoted`, 'not-in-flight');
+  }
+  const finishing = canary.phase === (promote ? 'promoting' : 'rolling-back');
+  const at = options.now.toISOString();
+  const toWeight = finishing || !promote ? 0 : canary.weight;
   const entry: HistoryEntry = {
-    at: options.now.toISOString(), decision: options.decision, by: options.by, image: canary.image,
-    fromWeight: canary.weight, toWeight: 0, reason: options.reason, ...options.evidence,
+    at, decision: options.decision, by: options.by, image: canary.image, fromWeight: canary.weight, toWeight, reason: options.reason,
+    ...options.evidence,
   };
-  return {
-    state: {
-      ...state,
-      stable: options.decision === 'promote' ? { image: canary.image } : state.stable,
-      canary: null,
-      history: appendHistory(state.history, entry),
-    },
-    entry,
-  };
+  const history = appendHistory(state.history, entry);
+  if (finishing) return { state: { ...state, stable: promote ? { image: canary.image } : state.stable, canary: null, history }, entry };
+  const { appliedAt: _applied, ...rest } = canary;
+  // a new phase with its own progress deadline: the holds that led here (reported in the result) do not count against it
+  const next = { ...rest, phase: promote ? 'promoting' : 'rolling-back', weight: toWeight, weightChangedAt: at, consecutiveHolds: 0 } as const;
+  return { state: { ...state, canary: next, history }, entry };
 }
 
-/** A promotion or roll back by hand (`canary promote`, `canary rollback`), with an optional reason. */
+/**
+ * A promotion or roll back by hand (`canary promote`, `canary rollback`), with an optional reason: the first call
+ * starts it, as the gate would; the second finishes it without waiting for the gate to observe the first half.
+ */
 export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string): Change {
   // without a canary, endCanary refuses before the text is used
+  const canary = state.canary;
   const what = decision === 'promote'
-    ? `promoted by hand: stable now runs ${state.canary?.image}`
-    : `rolled back by hand: stable ${state.stable.image} serves all traffic again`;
+    ? canary?.phase === 'promoting'
+      ? `promoted by hand: stable runs ${canary.image}; the canary is removed`
+      : `promoting by hand: stable rolls out ${canary?.image} while the canary keeps its ${canary?.weight}%; the gate removes the canary once stable runs ready`
+    : canary?.phase === 'rolling-back'
+      ? `rolled back by hand: the canary ${canary.image} is removed`
+      : `rolling back by hand: stable ${state.stable.image} gets all traffic; the gate removes the canary once that is applied`;
   return endCanary(state, { decision, by: 'cli', now, reason: reason === undefined ? what : `${what} (${reason})` });
 }
 
@@ -175,6 +194,9 @@ export interface ServiceStatus {
   readonly canary: null | {
     readonly image: string;
     readonly weight: number;
+    readonly phase: CanaryPhase;
+    /** When the gate observed the current step running, or null (not yet). */
+    readonly appliedAt: string | null;
     readonly stableWeight: number;
     /** 1-based position of the current weight in the steps. */
     readonly step: number;
@@ -209,6 +231,8 @@ export function statusOf(env: string, state: RolloutState, service: ServiceSpec)
     canary: canary && {
       image: canary.image,
       weight: canary.weight,
+      phase: canary.phase ?? 'progressing',
+      appliedAt: canary.appliedAt ?? null,
       stableWeight: 100 - canary.weight,
       step: index + 1,
       steps,
@@ -232,6 +256,11 @@ export function describeStatus(s: ServiceStatus): string {
   if (!s.canary) return `${head}; no canary in flight`;
   const c = s.canary;
   const next = c.nextWeight === null ? 'next: promote' : `next: ${c.nextWeight}%`;
-  return `${head}; canary ${c.image} at ${c.weight}% (step ${c.step} of ${c.steps.length}, ${next}), since ${c.startedAt}, `
+  const where = c.phase === 'promoting'
+    ? `promoting: stable rolls out ${c.image}, the canary keeps ${c.weight}%`
+    : c.phase === 'rolling-back'
+      ? `rolling back ${c.image}: all traffic to stable, the canary is removed once that is applied`
+      : `canary ${c.image} at ${c.weight}% (step ${c.step} of ${c.steps.length}, ${next}; ${c.appliedAt ? `applied ${c.appliedAt}` : 'not yet observed applied'})`;
+  return `${head}; ${where}, since ${c.startedAt}, `
     + `failed checks ${c.failedChecks}/${c.maxFailedChecks}, holds in a row ${c.consecutiveHolds}/${c.maxConsecutiveHolds}`;
 }

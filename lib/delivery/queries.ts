@@ -2,7 +2,9 @@ import { Duration } from 'cdk8s';
 import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { AnalysisSettings } from '../rollout/state';
-import { APP_LABEL, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACK_LABEL, Track, httpTrafficSelector, toMillis, workloadName } from '../slo/vocabulary';
+import {
+  APP_LABEL, CANARY_PIN, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACK_LABEL, Track, httpTrafficSelector, toMillis, workloadName,
+} from '../slo/vocabulary';
 
 /**
  * The PromQL of the SLO gate, for both metric sources. Pure: it only builds strings.
@@ -12,6 +14,11 @@ import { APP_LABEL, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACK_LABEL, Track, htt
  * falls back to zero only when requests with a response code exist in the same window, so a dropped `response_code`
  * label reads as "unknown" (a hold), never as "no errors". Latency quantiles have no fallback at all: no samples is
  * "unknown".
+ *
+ * Pinned requests (`x-canary: always`: smoke tests, people trying the canary) are never traffic. The `istio` source
+ * leaves them out by the label Istio's request metrics carry from the header; a series without it (a proxy outside
+ * the services' namespaces, or one not yet configured) counts. The `http` source cannot tell them: the services'
+ * own metrics carry nothing of the request's headers, so with `metrics: http` a pinned request counts as traffic.
  */
 
 /** The name of one query of a gate decision; also the key of its value in `--json`'s `samples`. */
@@ -64,6 +71,7 @@ function sourceOf(target: QueryTarget): Source {
     if (!http) {
       throw new Error(`'http' must name the request metrics of ${target.service} when 'metrics' is "http" (its service file's metrics.http)`);
     }
+    // pinned requests count here: nothing in these series tells them (see above)
     const traffic = httpTrafficSelector(http);
     return {
       requests: http.requests,
@@ -75,8 +83,10 @@ function sourceOf(target: QueryTarget): Source {
       ].join(','),
     };
   }
-  const workload = (reporter: 'destination' | 'source', track: Track): string =>
-    `${ISTIO.reporter}=${quote(reporter)},${ISTIO.workloadNamespace}=${namespace},${ISTIO.workload}=${quote(workloadName(target.service, track))}`;
+  const workload = (reporter: 'destination' | 'source', track: Track): string => [
+    `${ISTIO.reporter}=${quote(reporter)}`, `${ISTIO.workloadNamespace}=${namespace}`, `${ISTIO.workload}=${quote(workloadName(target.service, track))}`,
+    `${ISTIO.pin}!=${quote(CANARY_PIN.value)}`,
+  ].join(',');
   return {
     requests: ISTIO.requests,
     codeLabel: ISTIO.code,

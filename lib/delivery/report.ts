@@ -43,13 +43,20 @@ export interface GateReport extends Outcome {
     readonly canaryTrafficFactor: number;
     /** Null when the baseline comparison is off. */
     readonly maxErrorRatioIncrease: number | null;
+    /** Null when the baseline comparison is off or compares no latency. */
+    readonly maxLatencyRatio: number | null;
     readonly maxFailedChecks: number;
     readonly maxConsecutiveHolds: number;
   };
   /** The window measured, or null when nothing was (no canary, dwelling). */
   readonly window: { readonly length: string; readonly start: string; readonly end: string } | null;
-  /** The resolved PromQL, by name (empty without a canary). */
+  /** The resolved PromQL, by name (empty without a canary, and while a step is applying). */
   readonly queries: GateQueries;
+  /**
+   * While a step (or a promotion's or roll back's first half) is applying: the PromQL asking whether the cluster runs
+   * it, and the answer (null when the query failed); else null.
+   */
+  readonly observation: { readonly query: string; readonly applied: boolean | null } | null;
   /** What each query answered; empty when nothing was measured. */
   readonly samples: Samples;
 }
@@ -66,6 +73,7 @@ export function gateReport(input: {
   readonly window: GateReport['window'];
   readonly queries: GateQueries;
   readonly samples: Samples;
+  readonly observation: GateReport['observation'];
   readonly outcome: Outcome;
 }): GateReport {
   const { result, settings: { slo, analysis } } = input;
@@ -90,12 +98,14 @@ export function gateReport(input: {
       minRequests: analysis.minRequests,
       canaryTrafficFactor: analysis.canaryTrafficFactor,
       maxErrorRatioIncrease: analysis.baseline.enabled ? analysis.baseline.maxErrorRatioIncrease : null,
+      maxLatencyRatio: analysis.baseline.enabled ? analysis.baseline.maxLatencyRatio ?? null : null,
       maxFailedChecks: analysis.maxFailedChecks,
       maxConsecutiveHolds: analysis.maxConsecutiveHolds,
     },
     window: input.window,
     queries: input.queries,
     samples: input.samples,
+    observation: input.observation,
     ...input.outcome,
   };
 }
@@ -125,6 +135,7 @@ export function describeGate(r: GateReport): string {
   }
   if (r.dryRun) {
     if (r.window) lines.push(`  window ${r.window.length}: ${r.window.start} .. ${r.window.end}`);
+    if (r.observation) lines.push(`  applied = ${r.observation.applied ?? 'unknown'}`, `    ${r.observation.query.split('\n').join('\n    ')}`);
     for (const [name, promql] of Object.entries(r.queries)) {
       const answer = name in r.samples ? show(r.samples[name as keyof Samples]) : 'not run';
       lines.push(`  ${name} = ${answer}`, `    ${promql}`);
@@ -135,6 +146,8 @@ export function describeGate(r: GateReport): string {
   }
   return lines.join('\n');
 }
+
+const latencyBaseline = (t: GateReport['thresholds']): string => (t.maxLatencyRatio === null ? '' : `; ≤ stable's × ${t.maxLatencyRatio}`);
 
 /** A Markdown summary of a gate run, for `$GITHUB_STEP_SUMMARY`. */
 export function gateSummaryMarkdown(r: GateReport): string {
@@ -157,8 +170,8 @@ export function gateSummaryMarkdown(r: GateReport): string {
       row('requests', show(m.canaryRequests), show(b?.requests), `≥ ${t.minRequests} together; canary ≥ its weight × ${t.canaryTrafficFactor}`),
       row('success ratio', show(m.successRatio), show(b?.successRatio),
         `≥ ${t.successRatio}${t.maxErrorRatioIncrease === null ? '' : `; error ratio ≤ stable's + ${t.maxErrorRatioIncrease}`}`),
-      row('p95 latency', show(m.p95Ms, ' ms'), show(b?.p95Ms, ' ms'), `≤ ${t.p95LatencyMs} ms`),
-      row('p99 latency', show(m.p99Ms, ' ms'), show(b?.p99Ms, ' ms'), t.p99LatencyMs === null ? 'not checked' : `≤ ${t.p99LatencyMs} ms`),
+      row('p95 latency', show(m.p95Ms, ' ms'), show(b?.p95Ms, ' ms'), `≤ ${t.p95LatencyMs} ms${latencyBaseline(t)}`),
+      row('p99 latency', show(m.p99Ms, ' ms'), show(b?.p99Ms, ' ms'), t.p99LatencyMs === null ? 'not checked' : `≤ ${t.p99LatencyMs} ms${latencyBaseline(t)}`),
       '',
     );
   }

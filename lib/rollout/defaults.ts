@@ -20,8 +20,9 @@ export const DELIVERY_DEFAULTS = {
     canaryTrafficFactor: 0.5,
     maxFailedChecks: 3,
     maxConsecutiveHolds: 12,
-    baseline: { enabled: true, maxErrorRatioIncrease: 0.02 },
+    baseline: { enabled: true, maxErrorRatioIncrease: 0.02, maxLatencyRatio: 1.5 },
     queryTimeout: '10s',
+    progressDeadline: '10m',
   } satisfies AnalysisSettings,
   /** Decisions kept in a state file's history; older ones are dropped (git keeps them all). */
   historyLimit: 50,

@@ -16,6 +16,7 @@ export const ANALYSIS_DURATIONS = {
   window: { positive: true },
   settle: { positive: false },
   queryTimeout: { positive: true, max: '10m' },
+  progressDeadline: { positive: true, max: '24h' },
 } as const satisfies Record<string, DurationOptions>;
 
 /**
@@ -62,9 +63,17 @@ export const ROLLOUT_SETTINGS_PROPERTIES: Record<'steps' | 'slo' | 'analysis', S
       maxConsecutiveHolds: { type: 'integer', minimum: 1, nullable: true },
       baseline: {
         type: 'object', nullable: true, additionalProperties: false, required: ['enabled', 'maxErrorRatioIncrease'],
-        properties: { enabled: { type: 'boolean' }, maxErrorRatioIncrease: { type: 'number', minimum: 0, maximum: 1 } },
+        properties: {
+          enabled: { type: 'boolean' },
+          maxErrorRatioIncrease: { type: 'number', minimum: 0, maximum: 1 },
+          maxLatencyRatio: {
+            type: 'number', minimum: 1, maximum: 100, nullable: true,
+            description: "the canary's p95 (and p99) may be at most this many times stable's, such as 1.5",
+          },
+        },
       },
       queryTimeout: duration(ANALYSIS_DURATIONS.queryTimeout),
+      progressDeadline: { ...duration(ANALYSIS_DURATIONS.progressDeadline), description: 'how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back' },
     },
   },
 };
@@ -92,9 +101,11 @@ export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
       required: ['image', 'weight', 'startedAt', 'weightChangedAt', 'failedChecks', 'consecutiveHolds'],
       properties: {
         image: { type: 'string', pattern: IMAGE_PATTERN },
-        weight: { type: 'integer', minimum: 1, maximum: 100 },
+        weight: { type: 'integer', minimum: 0, maximum: 100 },
+        phase: { type: 'string', enum: ['progressing', 'promoting', 'rolling-back'] },
         startedAt: { type: 'string', pattern: ISO_TIME },
         weightChangedAt: { type: 'string', pattern: ISO_TIME },
+        appliedAt: { type: 'string', pattern: ISO_TIME },
         failedChecks: { type: 'integer', minimum: 0 },
         consecutiveHolds: { type: 'integer', minimum: 0 },
       },

@@ -30,15 +30,31 @@ export interface RolloutState {
   readonly history: readonly HistoryEntry[];
 }
 
+/**
+ * Where a canary in flight is:
+ * - `progressing` (the field unset): through the steps, from weight 0 (only the pin reaches it) to the last;
+ * - `promoting`: stable rolls out the canary's image while the canary keeps its traffic; once stable is observed ready
+ *   with it, the route returns to stable and the canary is removed;
+ * - `rolling-back`: the route gives everything to stable (weight 0); once that is observed, the canary is removed.
+ */
+export type CanaryPhase = 'progressing' | 'promoting' | 'rolling-back';
+
 /** A canary in flight. */
 export interface CanaryState {
   readonly image: string;
-  /** Current weight in percent: one of the steps. */
+  /** Current weight in percent: 0 (started, or rolling back) or one of the steps. */
   readonly weight: number;
+  /** @default 'progressing' */
+  readonly phase?: CanaryPhase;
   /** When the canary started (ISO 8601, UTC). */
   readonly startedAt: string;
-  /** When the weight last changed: analysis windows start after it plus the settle time. */
+  /** When the weight (or the phase) last changed, by a commit: the progress deadline counts from it. */
   readonly weightChangedAt: string;
+  /**
+   * When the gate observed the cluster running this step (through kube-state-metrics: the route at the weight, the
+   * Deployment available with the image); analysis windows start after it plus the settle time. Unset: not yet.
+   */
+  readonly appliedAt?: string;
   /** Failed checks so far in this run; at the configured maximum the gate rolls back. */
   readonly failedChecks: number;
   /** Holds in a row; beyond the configured maximum the gate rolls back. */
@@ -77,10 +93,19 @@ export interface AnalysisSettings {
   readonly maxFailedChecks: number;
   /** Holds in a row beyond which the gate rolls back (fail safe). */
   readonly maxConsecutiveHolds: number;
-  /** Compare the canary's error ratio with stable's. */
-  readonly baseline: { readonly enabled: boolean; readonly maxErrorRatioIncrease: number };
+  /**
+   * Compare the canary with stable over the same window: its error ratio may exceed stable's by at most
+   * `maxErrorRatioIncrease`, and its p95 (and p99, when the SLO sets one) may be at most `maxLatencyRatio` times
+   * stable's (unset: latency is held to the SLO alone).
+   */
+  readonly baseline: { readonly enabled: boolean; readonly maxErrorRatioIncrease: number; readonly maxLatencyRatio?: number };
   /** Timeout of each Prometheus query, such as `10s`. */
   readonly queryTimeout: string;
+  /**
+   * How long a step (and a promotion's or roll back's first half) may take to be observed applied and ready after its
+   * commit, such as `10m`: Argo CD's sync, the image pull, the readiness probes. Beyond it the canary is rolled back.
+   */
+  readonly progressDeadline: string;
 }
 
 /** What a decision was. */
@@ -220,8 +245,14 @@ function semanticProblems(state: RolloutState): string[] {
     if (problem) problems.push(`'${field}' ${problem}`);
   }
   if (state.canary) {
-    if (steps && !steps.includes(state.canary.weight)) {
-      problems.push(`'canary.weight' must be one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
+    if (steps && state.canary.weight !== 0 && !steps.includes(state.canary.weight)) {
+      problems.push(`'canary.weight' must be 0 or one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
+    }
+    if (state.canary.phase === 'rolling-back' && state.canary.weight !== 0) {
+      problems.push(`'canary.weight' must be 0 while the canary is rolling back (all traffic to stable), got ${state.canary.weight}`);
+    }
+    if (state.canary.appliedAt !== undefined && Date.parse(state.canary.appliedAt) < Date.parse(state.canary.weightChangedAt)) {
+      problems.push(`'canary.appliedAt' must not be before 'canary.weightChangedAt', got ${state.canary.appliedAt}`);
     }
     if (Date.parse(state.canary.weightChangedAt) < Date.parse(state.canary.startedAt)) {
       problems.push(`'canary.weightChangedAt' must not be before 'canary.startedAt', got ${state.canary.weightChangedAt}`);

@@ -66,8 +66,8 @@ export function problemsWithService(state: RolloutState, spec: ServiceSpec): str
     }
   }
   const { steps, analysis } = settingsOf(state, spec);
-  if (state.canary && !steps.includes(state.canary.weight)) {
-    problems.push(`'canary.weight' must be one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
+  if (state.canary && state.canary.weight !== 0 && !steps.includes(state.canary.weight)) {
+    problems.push(`'canary.weight' must be 0 or one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
   }
   if (analysis.metrics === 'http' && !spec.metrics.http) {
     problems.push(`'analysis.metrics' is "http" but ${spec.file} names no 'metrics.http': add them there, or use "istio"`);

@@ -1,4 +1,4 @@
-import { workloadName } from './vocabulary';
+import { Track, workloadName } from './vocabulary';
 
 /**
  * What the cluster actually runs, as kube-state-metrics exports it: the Deployments of the services' tracks, their pods'
@@ -53,13 +53,31 @@ export const ROUTE_WEIGHT = {
 /** Every metric name the exporter must keep: the allowlist. */
 export const CLUSTER_STATE_METRICS: readonly string[] = [...Object.values(KSM_METRICS), ROUTE_WEIGHT.metric];
 
-/** What a release step asks the cluster to run. */
+/** What a release step asks the cluster to run: one track's Deployment, ready with one image, and the route's weights. */
+export interface ObservedRelease {
+  /** The service: its VirtualService, its container, and its Deployments `<service>-<track>`. */
+  readonly service: string;
+  /** Its namespace. */
+  readonly namespace: string;
+  /** The track whose Deployment must run `image`, all its replicas available. */
+  readonly track: Track;
+  /** The image, exactly as the Deployment's pod template names it (kube-state-metrics' `image_spec`). */
+  readonly image: string;
+  /**
+   * The canary's weight the VirtualService's weighted route must give subset `canary`, 0 to 100 (0: a canary that
+   * only the pin reaches, or a roll back that has routed everything to stable).
+   * @default - the route is not checked
+   */
+  readonly canaryWeight?: number;
+}
+
+/** What a canary step asks the cluster to run: {@link appliedCanaryQuery}. */
 export interface AppliedCanary {
   /** The service: its VirtualService, its container, and `<service>-canary`. */
   readonly service: string;
   /** Its namespace. */
   readonly namespace: string;
-  /** The canary's weight in the VirtualService's weighted route, 1 to 100. */
+  /** The canary's weight in the VirtualService's weighted route, 0 to 100. */
   readonly weight: number;
   /** The canary's image, exactly as the Deployment's pod template names it (kube-state-metrics' `image_spec`). */
   readonly image: string;
@@ -68,11 +86,19 @@ export interface AppliedCanary {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
- * The PromQL expression that answers "does the cluster run this canary weight with this image": one series (the
- * canary destination's weight, value `weight`) when
+ * The PromQL expression that answers "does the cluster run this canary weight with this image" (one series when it
+ * does, nothing otherwise): {@link observedReleaseQuery} of the canary track at `weight`.
+ */
+export function appliedCanaryQuery(canary: AppliedCanary): string {
+  const { service, namespace, weight, image } = canary;
+  return observedReleaseQuery({ service, namespace, track: 'canary', image, canaryWeight: weight });
+}
+
+/**
+ * The PromQL expression that answers "does the cluster run this": one series when
  *
- * - the VirtualService `<service>` routes `weight` to subset `canary` in its `weighted` route,
- * - the Deployment `<service>-canary` has been observed at its current generation, reports `Available`, and has all
+ * - with `canaryWeight` set, the VirtualService `<service>` gives subset `canary` that weight in its `weighted` route,
+ * - the Deployment `<service>-<track>` has been observed at its current generation, reports `Available`, and has all
  *   its desired replicas updated and available with no pods of an older ReplicaSet left, and
  * - exactly that many containers named `<service>` run in pods owned (through their ReplicaSet) by that Deployment,
  *   all of them with image `image`;
@@ -80,38 +106,41 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
  * and nothing otherwise, including while kube-state-metrics is not scraped (its series go stale). Pods are joined to
  * their Deployment through `kube_pod_owner` (pod → ReplicaSet) and `kube_replicaset_owner` (ReplicaSet → Deployment).
  *
- * @throws if a name is not a DNS label, the weight is not an integer from 1 to 100 or the image is empty
+ * @throws if a name is not a DNS label, the weight is not an integer from 0 to 100 or the image is empty
  */
-export function appliedCanaryQuery(canary: AppliedCanary): string {
-  const { service, namespace, weight, image } = canary;
+export function observedReleaseQuery(release: ObservedRelease): string {
+  const { service, namespace, track, image, canaryWeight } = release;
   for (const [field, value] of [['service', service], ['namespace', namespace]] as const) {
     if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
   }
-  if (!Number.isInteger(weight) || weight < 1 || weight > 100) {
-    throw new Error(`'weight' must be an integer from 1 to 100 (a canary in flight), got ${JSON.stringify(weight)}`);
+  if (canaryWeight !== undefined && (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > 100)) {
+    throw new Error(`'weight' must be an integer from 0 to 100, got ${JSON.stringify(canaryWeight)}`);
   }
-  if (image.trim() === '') throw new Error(`'image' must name the canary's image, got ${JSON.stringify(image)}`);
+  if (image.trim() === '') throw new Error(`'image' must name the ${track}'s image, got ${JSON.stringify(image)}`);
 
   const m = KSM_METRICS;
-  const deployment = selector({ namespace, deployment: workloadName(service, 'canary') });
+  const name = workloadName(service, track);
+  const deployment = selector({ namespace, deployment: name });
   const same = (metric: string, op: '==' | '>=', other: string) => `${metric}${deployment} ${op} on (namespace, deployment) ${other}${deployment}`;
-  const routeWeight = `${ROUTE_WEIGHT.metric}${selector({
-    namespace, virtualservice: service, route: WEIGHTED_ROUTE, subset: 'canary',
-  })} == ${weight}`;
   const podsOfDeployment = `label_replace(${m.podOwner}${selector({ namespace, owner_kind: 'ReplicaSet' })}, "replicaset", "$1", "owner_name", "(.+)")`
-    + ` and on (namespace, replicaset) ${m.replicaSetOwner}${selector({ namespace, owner_kind: 'Deployment', owner_name: workloadName(service, 'canary') })}`;
+    + ` and on (namespace, replicaset) ${m.replicaSetOwner}${selector({ namespace, owner_kind: 'Deployment', owner_name: name })}`;
   const containers = (imageMatcher: string) =>
     `${m.podContainerInfo}{namespace=${quote(namespace)},container=${quote(service)},image_spec${imageMatcher}} and on (namespace, pod) (${podsOfDeployment})`;
   const conditions = [
     same(m.deploymentObservedGeneration, '>=', m.deploymentMetadataGeneration),
-    `${m.deploymentCondition}${selector({ namespace, deployment: workloadName(service, 'canary'), condition: 'Available', status: 'true' })} == 1`,
+    `${m.deploymentCondition}${selector({ namespace, deployment: name, condition: 'Available', status: 'true' })} == 1`,
     same(m.deploymentReplicasAvailable, '==', m.deploymentSpecReplicas),
     same(m.deploymentReplicasUpdated, '==', m.deploymentSpecReplicas),
     same(m.deploymentReplicas, '==', m.deploymentSpecReplicas),
     `count by (namespace) (${containers(`=${quote(image)}`)}) == on (namespace) max by (namespace) (${m.deploymentSpecReplicas}${deployment})`,
   ];
+  // the first term's series is the answer (its value does not matter): the route's weight when it is checked, else the
+  // Deployment's desired replicas
+  const [first, ...rest] = canaryWeight === undefined
+    ? [`max by (namespace) (${m.deploymentSpecReplicas}${deployment}) > 0`, ...conditions]
+    : [`${ROUTE_WEIGHT.metric}${selector({ namespace, virtualservice: service, route: WEIGHTED_ROUTE, subset: 'canary' })} == ${canaryWeight}`, ...conditions];
   const other = `${containers(`!=${quote(image)}`)}`;
-  return `(${routeWeight})\n${conditions.map(c => `and on (namespace) (${c})`).join('\n')}\nunless on (namespace) (${other})`;
+  return `(${first})\n${rest.map(c => `and on (namespace) (${c})`).join('\n')}\nunless on (namespace) (${other})`;
 }
 
 /** A PromQL string literal: JSON's escapes are Go's for quotes, backslashes and control characters. */

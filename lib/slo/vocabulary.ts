@@ -28,6 +28,13 @@ export function workloadName(service: string, track: Track): string {
   return `${service}-${track}`;
 }
 
+/**
+ * The canary pin: a request with this header goes to the canary track on every hop that forwards it (inside the mesh,
+ * and through the edge only from the environment's `apps.canaryPinSources`). Pinned requests are tests, not traffic:
+ * Istio's request metrics mark them with {@link ISTIO.pin}, and the gate leaves them out.
+ */
+export const CANARY_PIN = { header: 'x-canary', value: 'always' } as const;
+
 /** Istio's standard metrics and the labels the gate, the rules and the dashboards select them by. */
 export const ISTIO = {
   /** Counter of requests. */
@@ -46,6 +53,13 @@ export const ISTIO = {
   version: 'destination_version',
   serviceName: 'destination_service_name',
   serviceNamespace: 'destination_service_namespace',
+  /**
+   * Not a standard label: the services' namespaces add it to `istio_requests_total` and
+   * `istio_request_duration_milliseconds` (their Telemetry). {@link CANARY_PIN}'s value on a pinned request, `none`
+   * when the header has another value and `unknown` (Istio's value for an expression that fails) without the header.
+   * Series of proxies outside those namespaces (the ingress gateway) do not carry it.
+   */
+  pin: 'canary_pin',
 } as const;
 
 /**

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  ENV, GATEWAY_PATHS, HEADERS, IMAGE, OTEL_ENV, METRICS, PATHS, SERVICES, ServiceName, TRACKS, minTerminationGracePeriodSeconds,
+  CANARY_PIN as DEMO_PIN, ENV, GATEWAY_PATHS, HEADERS, IMAGE, OTEL_ENV, METRICS, PATHS, SERVICES, ServiceName, TRACKS,
+  minTerminationGracePeriodSeconds,
 } from '../../apps/contract';
-import { CANARY_PIN } from '../../lib/constructs/canary-service';
 import { OTEL_ENV as PLATFORM_OTEL_ENV } from '../../lib/constructs/private/telemetry';
-import { TRACKS as PLATFORM_TRACKS } from '../../lib/slo/vocabulary';
+import { CANARY_PIN, TRACKS as PLATFORM_TRACKS } from '../../lib/slo/vocabulary';
 import { repoServices } from '../support/manifest';
 
 // the demo's facts reach the manifests only through its service files (services/gateway.yaml, services/backend.yaml):
@@ -70,6 +70,8 @@ test('the gateway exposes exactly its page and API', () => {
 
 test('the demo forwards the platform\'s canary pin and knows its tracks', () => {
   expect(HEADERS.canary).toBe(CANARY_PIN.header);
+  // what SMOKE_CANARY=1 sends
+  expect(DEMO_PIN).toEqual(CANARY_PIN);
   expect(TRACKS).toEqual(PLATFORM_TRACKS);
 });
 

@@ -1,6 +1,7 @@
 import { Services } from '../../lib/services/catalog';
 import { ALL_ENVIRONMENTS, K8sObject, find, ofKind, repoServices, servicesWithFixtures, synthStack } from '../support/manifest';
 import { CANONICAL_PATHS, PATH_SPELLINGS } from '../support/path-spellings';
+import { routeOf } from '../support/virtual-service';
 
 /**
  * The edge as Istio evaluates it, for every spelling of an operational path (tests/support/path-spellings.ts, the same
@@ -36,14 +37,6 @@ function removeDotSegments(path: string): string {
   return `/${out.join('/')}${(last === '.' || last === '..') && out.length > 0 ? '/' : ''}`;
 }
 
-/** An Istio string match of a VirtualService: exact, prefix or regex. */
-function uriMatches(match: any, path: string): boolean {
-  if (!match.uri) return true;
-  if (match.uri.exact !== undefined) return path === match.uri.exact;
-  if (match.uri.prefix !== undefined) return path.startsWith(match.uri.prefix);
-  return new RegExp(`^(?:${match.uri.regex})$`).test(path);
-}
-
 /** An AuthorizationPolicy path: exact, `prefix*`, `*suffix` or `*`. */
 function authzPathMatches(pattern: string, path: string): boolean {
   if (pattern === '*') return true;
@@ -56,9 +49,7 @@ function authzPathMatches(pattern: string, path: string): boolean {
 function atTheEdge(objects: readonly K8sObject[], service: string, target: string, mode: Normalization): { reaches: boolean; path: string } {
   const path = normalize(target, mode);
   const vs = find(objects, 'VirtualService', service).spec;
-  const gateway = vs.gateways.find((g: string) => g !== 'mesh');
-  const fromGateway = (m: any) => (m.gateways ?? vs.gateways).includes(gateway) && !m.headers && uriMatches(m, path);
-  const rule = vs.http.find((h: any) => (h.match ?? [{}]).some(fromGateway));
+  const rule = routeOf(vs, vs.gateways.find((g: string) => g !== 'mesh'), path);
   if (!rule || rule.directResponse) return { reaches: false, path };
   const policy = ofKind(objects, 'AuthorizationPolicy').find(p => p.metadata.name === `ingress-to-${service}`)!;
   const allowed = policy.spec.rules.some((r: any) => r.to.some((t: any) => (t.operation.methods ?? ['GET']).includes('GET')

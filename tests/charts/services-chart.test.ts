@@ -2,6 +2,7 @@ import { NODE_LOCAL_DNS } from '../../lib/config/egress';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { exposedHosts } from '../../lib/services/catalog';
 import { ServiceSpec } from '../../lib/services/service';
+import { ISTIO } from '../../lib/slo/vocabulary';
 import {
   ALL_ENVIRONMENTS, Scenario, configFile, find, fixtureRollouts, ofKind, repoServices, synthStack,
 } from '../support/manifest';
@@ -146,11 +147,20 @@ describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, 
     });
   });
 
-  test('mesh security: STRICT mTLS in every namespace; every AuthorizationPolicy allows', () => {
+  test('mesh security: STRICT mTLS in every namespace; every AuthorizationPolicy allows, but the refusals of the pin from the edge', () => {
     for (const objects of Object.values(stack.namespaces).map(c => charts[c.node.id])) {
       expect(find(objects, 'PeerAuthentication', 'default').spec.mtls.mode).toBe('STRICT');
       expect(find(objects, 'Telemetry', 'tracing').spec.tracing[0].randomSamplingPercentage).toBe(env.apps.meshSamplingPercent);
-      for (const p of ofKind(objects, 'AuthorizationPolicy')) expect(p.spec.action).toBe('ALLOW');
+      for (const p of ofKind(objects, 'AuthorizationPolicy')) {
+        expect([p.metadata.name, p.spec.action]).toEqual([p.metadata.name, p.metadata.name.startsWith('edge-pin-to-') ? 'DENY' : 'ALLOW']);
+      }
+    }
+  });
+
+  test('Istio\'s request metrics carry the pin label in every namespace of services', () => {
+    for (const objects of Object.values(stack.namespaces).map(c => charts[c.node.id])) {
+      const overrides = find(objects, 'Telemetry', 'tracing').spec.metrics[0].overrides;
+      expect(overrides.map((o: any) => [o.match.metric, Object.keys(o.tagOverrides)])).toEqual([['REQUEST_COUNT', [ISTIO.pin]], ['REQUEST_DURATION', [ISTIO.pin]]]);
     }
   });
 

@@ -151,6 +151,13 @@ describe('validateEnvironment', () => {
       '\'egress.dependencies.kubernetesApi.cidrs[0]\' must be an IPv4 CIDR block such as "10.0.0.0/8", got "10.0.0.1"'],
     ['apps.ingressGateway.selector', { ...prod, apps: { ...prod.apps, ingressGateway: { ...prod.apps.ingressGateway, selector: {} } } },
       '\'apps.ingressGateway.selector\' must be at least one label, got {}'],
+    ['apps.canaryPinSources[1]', { ...prod, apps: { ...prod.apps, canaryPinSources: ['203.0.113.0/24', '203.0.113.7'] } },
+      '\'apps.canaryPinSources[1]\' must be an IPv4 CIDR block such as "10.0.0.0/8", got "203.0.113.7"'],
+    ['apps.canaryPinSources[0] (too wide)', { ...prod, apps: { ...prod.apps, canaryPinSources: ['0.0.0.0/0'] } },
+      '\'apps.canaryPinSources[0]\' must be a block of /8 or narrower (the smoke tests\' runners: a wider block lets anyone pin themselves to a canary), '
+      + 'got "0.0.0.0/0"'],
+    ['apps.canaryPinSources', { ...prod, apps: { ...prod.apps, canaryPinSources: undefined as never } },
+      '\'apps.canaryPinSources\' must be a list of IPv4 CIDR blocks (empty: the pin works inside the mesh only), got undefined'],
     ['apps.stableReplicas', { ...prod, apps: { ...prod.apps, stableReplicas: 0 } }, '\'apps.stableReplicas\' must be an integer from 1 to 50, got 0'],
     ['apps.traceSamplingRatio', { ...prod, apps: { ...prod.apps, traceSamplingRatio: 10 } }, '\'apps.traceSamplingRatio\' must be a number from 0 to 1, got 10'],
     ['apps.meshSamplingPercent', { ...prod, apps: { ...prod.apps, meshSamplingPercent: 150 } }, '\'apps.meshSamplingPercent\' must be a number from 0 to 100, got 150'],
@@ -161,6 +168,12 @@ describe('validateEnvironment', () => {
 
   test.each(cases)('fails on an invalid %s, naming the field, the value and what is allowed', (_field, env, message) => {
     expect(errorOf(() => validateEnvironment(env))).toContain(message);
+  });
+
+  test('the pin allowlist: empty, or blocks of /8 and narrower', () => {
+    expect(() => validateEnvironment({ ...prod, apps: { ...prod.apps, canaryPinSources: [] } })).not.toThrow();
+    expect(() => validateEnvironment({ ...prod, apps: { ...prod.apps, canaryPinSources: ['10.0.0.0/8', '203.0.113.7/32'] } })).not.toThrow();
+    expect(errorOf(() => validateEnvironment({ ...prod, apps: { ...prod.apps, canaryPinSources: ['10.0.0.0/7'] } }))).toContain('\'apps.canaryPinSources[0]\'');
   });
 
   test('reports every problem at once', () => {

@@ -1,5 +1,5 @@
 import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { CanaryService } from '../../lib/constructs/canary-service';
+import { CanaryService, Exposure } from '../../lib/constructs/canary-service';
 import { ServiceContainer } from '../../lib/constructs/types';
 import { imageVersion } from '../../lib/constructs/private/service-deployment';
 import { TrafficSplit } from '../../lib/constructs/traffic-split';
@@ -35,6 +35,9 @@ function render(props: Partial<ConstructorParameters<typeof CanaryService>[2]> =
 }
 
 const canary = { canaryImage: 'registry.example.com/backend:1.1.0', split: TrafficSplit.canary(25) };
+const EXPOSE: Exposure = { gateway: 'apps/edge', hosts: ['api.example.com'], paths: ['/', '/api/*'] };
+const PIN = { 'x-canary': { exact: 'always' } };
+const INGRESS = 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account';
 
 describe('CanaryService', () => {
   describe('without a canary', () => {
@@ -137,9 +140,9 @@ describe('CanaryService', () => {
       expect(find(render({ ...canary, split: TrafficSplit.canary(50), stableReplicas: 4 }).all, 'Deployment', 'backend-canary').spec.replicas).toBe(2);
     });
 
-    test('x-canary: always pins requests to the canary, before the weighted route', () => {
+    test('x-canary: always from inside the mesh pins requests to the canary, before the weighted route', () => {
       expect(http.map((h: any) => h.name)).toEqual(['canary-pin', 'weighted']);
-      expect(http[0].match).toEqual([{ headers: { 'x-canary': { exact: 'always' } } }]);
+      expect(http[0].match).toEqual([{ headers: { 'x-canary': { exact: 'always' } }, gateways: ['mesh'] }]);
       expect(http[0].route).toEqual([{ destination: { host: 'backend.apps.svc.cluster.local', subset: 'canary', port: { number: 8081 } }, weight: 100 }]);
     });
 
@@ -166,20 +169,64 @@ describe('CanaryService', () => {
 
   describe('props', () => {
     test('expose: on the Gateway only the listed paths, exact or prefix; everything else from there 404; the mesh unchanged', () => {
-      const { all } = render({ ...canary, expose: { gateway: 'apps/edge', hosts: ['api.example.com'], paths: ['/', '/api/*'] } });
+      const { all } = render({ ...canary, expose: EXPOSE });
       const vs = find(all, 'VirtualService', 'backend').spec;
       expect(vs.gateways).toEqual(['apps/edge', 'mesh']);
       expect(vs.hosts).toEqual(['backend.apps.svc.cluster.local', 'api.example.com']);
-      expect(vs.http.map((h: any) => h.name)).toEqual(['canary-pin', 'weighted', 'not-exposed']);
-      expect(vs.http[1].match).toEqual([
+      expect(vs.http.map((h: any) => h.name)).toEqual(['canary-pin', 'edge-pin-ignored', 'weighted', 'not-exposed']);
+      expect(vs.http[2].match).toEqual([
         { gateways: ['mesh'] }, { uri: { exact: '/' }, gateways: ['apps/edge'] }, { uri: { prefix: '/api/' }, gateways: ['apps/edge'] },
       ]);
-      const pin = { 'x-canary': { exact: 'always' } };
-      expect(vs.http[0].match).toEqual([
-        { headers: pin, gateways: ['mesh'] }, { headers: pin, uri: { exact: '/' }, gateways: ['apps/edge'] },
-        { headers: pin, uri: { prefix: '/api/' }, gateways: ['apps/edge'] },
+      expect(vs.http[3]).toEqual({ name: 'not-exposed', match: [{ gateways: ['apps/edge'] }], directResponse: { status: 404 } });
+    });
+
+    test('expose without pinSources: the pin works inside the mesh only; a pinned request from the Gateway takes the weighted split, unpinned', () => {
+      const { all } = render({ ...canary, expose: EXPOSE });
+      const http = find(all, 'VirtualService', 'backend').spec.http;
+      expect(http[0].match).toEqual([{ headers: PIN, gateways: ['mesh'] }]);
+      expect(http[1]).toMatchObject({
+        name: 'edge-pin-ignored',
+        match: [{ headers: PIN, uri: { exact: '/' }, gateways: ['apps/edge'] }, { headers: PIN, uri: { prefix: '/api/' }, gateways: ['apps/edge'] }],
+        headers: { request: { remove: ['x-canary'] } },
+      });
+      expect(http[1].route).toEqual(http[2].route);
+      expect(http[1].route.map((r: any) => [r.destination.subset, r.weight])).toEqual([['stable', 75], ['canary', 25]]);
+      expect(ofKind(all, 'AuthorizationPolicy')).toEqual([]);
+    });
+
+    test('expose without pinSources and without a canary: the Gateway still drops the pin, which later hops would honour', () => {
+      const http = find(render({ expose: EXPOSE }).all, 'VirtualService', 'backend').spec.http;
+      expect(http.map((h: any) => h.name)).toEqual(['edge-pin-ignored', 'weighted', 'not-exposed']);
+      expect(http[0].headers).toEqual({ request: { remove: ['x-canary'] } });
+      expect(http[0].route).toEqual([{ destination: { host: 'backend.apps.svc.cluster.local', subset: 'stable', port: { number: 8081 } }, weight: 100 }]);
+    });
+
+    test('expose with pinSources: the pin from the Gateway too, and a DENY of pinned requests from the ingress gateway outside the list', () => {
+      const { all } = render({ ...canary, expose: { ...EXPOSE, pinSources: ['203.0.113.0/24', '198.51.100.7/32'], ingressPrincipal: INGRESS } });
+      const http = find(all, 'VirtualService', 'backend').spec.http;
+      expect(http.map((h: any) => h.name)).toEqual(['canary-pin', 'weighted', 'not-exposed']);
+      expect(http[0].match).toEqual([
+        { headers: PIN, gateways: ['mesh'] }, { headers: PIN, uri: { exact: '/' }, gateways: ['apps/edge'] },
+        { headers: PIN, uri: { prefix: '/api/' }, gateways: ['apps/edge'] },
       ]);
-      expect(vs.http[2]).toEqual({ name: 'not-exposed', match: [{ gateways: ['apps/edge'] }], directResponse: { status: 404 } });
+      expect(find(all, 'AuthorizationPolicy', 'edge-pin-to-backend').spec).toEqual({
+        selector: { matchLabels: { app: 'backend' } },
+        action: 'DENY',
+        rules: [{
+          from: [{ source: { principals: [INGRESS], notRemoteIpBlocks: ['203.0.113.0/24', '198.51.100.7/32'] } }],
+          when: [{ key: 'request.headers[x-canary]', values: ['always'] }],
+        }],
+      });
+      // without a canary the pin goes on to later hops: the policy refuses it all the same
+      const stableOnly = render({ expose: { ...EXPOSE, pinSources: ['203.0.113.0/24'], ingressPrincipal: INGRESS } }).all;
+      expect(find(stableOnly, 'AuthorizationPolicy', 'edge-pin-to-backend').spec.rules[0].from[0].source.notRemoteIpBlocks).toEqual(['203.0.113.0/24']);
+      expect(find(stableOnly, 'VirtualService', 'backend').spec.http.map((h: any) => h.name)).toEqual(['weighted', 'not-exposed']);
+    });
+
+    test('pinSources empty is none', () => {
+      const { all } = render({ ...canary, expose: { ...EXPOSE, pinSources: [], ingressPrincipal: INGRESS } });
+      expect(find(all, 'VirtualService', 'backend').spec.http[1].name).toBe('edge-pin-ignored');
+      expect(ofKind(all, 'AuthorizationPolicy')).toEqual([]);
     });
 
     test('a service nothing like the demo: gRPC, TCP and gRPC probes, writable paths, secrets, command and args, no metrics, no telemetry', () => {
@@ -232,6 +279,14 @@ describe('CanaryService', () => {
     });
     test.each([0, 51, 2.5])('fails on a replica count that is not an integer from 1 to 50: %p', stableReplicas => {
       expect(() => render({ stableReplicas })).toThrow(`[test/Backend] 'stableReplicas' must be an integer from 1 to 50, got ${stableReplicas}`);
+    });
+    test.each(['203.0.113.7', '203.0.113.0/33', '256.0.0.0/8', '2001:db8::/32'])('fails on a pin source that is no IPv4 CIDR block: %p', block => {
+      expect(() => render({ expose: { ...EXPOSE, pinSources: ['10.0.0.0/8', block], ingressPrincipal: INGRESS } }))
+        .toThrow(`[test/Backend] 'expose.pinSources[1]' must be an IPv4 CIDR block such as "203.0.113.0/24", got "${block}"`);
+    });
+    test('fails on pin sources without the ingress gateway\'s identity', () => {
+      expect(() => render({ expose: { ...EXPOSE, pinSources: ['10.0.0.0/8'] } }))
+        .toThrow('[test/Backend] \'expose.ingressPrincipal\' must name the ingress gateway\'s identity when \'expose.pinSources\' is set, got undefined');
     });
     test('fails outside a namespaced chart', () => {
       expect(() => new CanaryService(new Chart(Testing.app(), 'c'), 'S', BASE)).toThrow('CanaryService must be placed in a chart with a namespace');

@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import { IstioGateway } from '../../lib/constructs/istio-gateway';
-import { MeshPolicies } from '../../lib/constructs/mesh-policies';
+import { MeshPolicies, meshPrincipal } from '../../lib/constructs/mesh-policies';
 import { synth, testChart } from '../support/chart';
 import { find, ofKind } from '../support/manifest';
 
@@ -53,15 +53,33 @@ describe('MeshPolicies', () => {
   });
 
   test('sidecar tracing to the otel-collector provider at 100 % by default, or the given share', () => {
-    expect(find(synth(render().chart), 'Telemetry', 'tracing').spec).toEqual({
-      tracing: [{ providers: [{ name: 'otel-collector' }], randomSamplingPercentage: 100, enableIstioTags: true }],
-    });
+    expect(find(synth(render().chart), 'Telemetry', 'tracing').spec.tracing).toEqual([
+      { providers: [{ name: 'otel-collector' }], randomSamplingPercentage: 100, enableIstioTags: true },
+    ]);
     const spec = find(synth(render({ tracingProvider: 'otel', tracingSamplingPercent: 5 }).chart), 'Telemetry', 'tracing').spec;
     expect(spec.tracing[0]).toEqual({ providers: [{ name: 'otel' }], randomSamplingPercentage: 5, enableIstioTags: true });
   });
 
   test('sidecar spans carry Istio\'s tags, istio.canonical_service among them: the Collector names the spans by it', () => {
     expect(find(synth(render().chart), 'Telemetry', 'tracing').spec.tracing[0].enableIstioTags).toBe(true);
+  });
+
+  test('Istio\'s request count and duration carry the pin label: the pin value when pinned, a fixed other value else', () => {
+    const telemetry = find(synth(render().chart), 'Telemetry', 'tracing').spec;
+    const value = 'request.headers[\'x-canary\'] == \'always\' ? \'always\' : \'none\'';
+    expect(telemetry.metrics).toEqual([{
+      providers: [{ name: 'prometheus' }],
+      overrides: [
+        { match: { metric: 'REQUEST_COUNT' }, tagOverrides: { canary_pin: { value } } },
+        { match: { metric: 'REQUEST_DURATION' }, tagOverrides: { canary_pin: { value } } },
+      ],
+    }]);
+    // one Telemetry without a selector: Istio allows no second one in a namespace
+    expect(ofKind(synth(render().chart), 'Telemetry').map(t => [t.metadata.name, t.spec.selector])).toEqual([['tracing', undefined]]);
+  });
+
+  test('meshPrincipal: the SPIFFE path of a ServiceAccount', () => {
+    expect(meshPrincipal('istio-system', 'istio-ingressgateway-service-account')).toBe('cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account');
   });
 
   test('allow() adds one ALLOW policy per rule: callers by identity, calls by operation', () => {

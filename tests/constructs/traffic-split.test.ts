@@ -13,7 +13,12 @@ describe('TrafficSplit', () => {
     expect(split.hasCanary).toBe(true);
   });
 
-  test.each([0, -5, 101, 12.5, Number.NaN])('fails on a canary weight of %p', percent => {
-    expect(() => TrafficSplit.canary(percent)).toThrow(`canary weight must be an integer from 1 to 100, got ${percent}`);
+  test('a canary at 0% runs (the pin reaches it) but the route sends it nothing: unlike stable only', () => {
+    const split = TrafficSplit.canary(0);
+    expect([split.stablePercent, split.canaryPercent, split.hasCanary]).toEqual([100, 0, true]);
+  });
+
+  test.each([-1, -5, 101, 12.5, Number.NaN])('fails on a canary weight of %p', percent => {
+    expect(() => TrafficSplit.canary(percent)).toThrow(`canary weight must be an integer from 0 to 100, got ${percent}`);
   });
 });

@@ -120,13 +120,13 @@ describe('canary init: a third service, from its service file to its first canar
     const release = 'registry.example.com/team/ledger:1.1.0';
     const result = await canary('start', '--service', 'ledger', '--image', release, '--commit');
     expect([result.status, result.stderr]).toEqual([0, '']);
-    expect(result.stdout.startsWith(`local/ledger: canary ${release} started at 10%; wrote rollout/local/ledger.yaml, dist/local; committed `)).toBe(true);
+    expect(result.stdout.startsWith(`local/ledger: canary ${release} started at 0% (only the pin reaches it); the gate gives it 10% once it runs ready; wrote rollout/local/ledger.yaml, dist/local; committed `)).toBe(true);
     expect(git('rev-list', '--count', `${head}..HEAD`)).toBe('1');
-    expect(git('log', '-1', '--format=%s')).toBe(`canary(ledger, local): start ${release} 0% → 10%`);
+    expect(git('log', '-1', '--format=%s')).toBe(`canary(ledger, local): start ${release} 0% → 0%`);
     const committed = git('show', '--name-only', '--format=', 'HEAD').split('\n');
     expect(committed.filter(f => f !== 'rollout/local/ledger.yaml' && !f.startsWith('dist/local/'))).toEqual([]);
-    expect(state('local').canary).toMatchObject({ image: release, weight: 10 });
-    expect((await canary('status', '--service', 'ledger')).stdout).toContain(`canary ${release} at 10% (step 1 of 4, next: 25%)`);
+    expect(state('local').canary).toMatchObject({ image: release, weight: 0 });
+    expect((await canary('status', '--service', 'ledger')).stdout).toContain(`canary ${release} at 0% (step 0 of 4, next: 10%; not yet observed applied)`);
     expect(distOf('local')).toContain('name: ledger-canary');
     expect(distOf('local')).toContain(`image: ${release}`);
     expect(git('status', '--porcelain')).toBe('');

@@ -1,7 +1,7 @@
 import { SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadStackInput, renderEnvironment } from '../../lib/synth';
 import { cliIn } from '../support/cli';
 import { readTree, repoSnapshot } from '../support/repo-copy';
@@ -47,32 +47,38 @@ describe('canary CLI: start and status', () => {
     const head = git('rev-parse', 'HEAD');
     const result = await canaryHere('start', '--service', 'gateway', '--image', IMAGE, '--dry-run', '--json');
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'start', fromWeight: 0, toWeight: 10, dryRun: true, changed: [], commit: null });
+    expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'start', fromWeight: 0, toWeight: 0, dryRun: true, changed: [], commit: null });
     expect(git('status', '--porcelain')).toBe('');
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });
 
-  test('start --commit sets the canary at the first step, re-synthesizes its environment\'s dist/ and makes one commit of both', async () => {
+  test('start --commit sets the canary at weight 0 (only the pin reaches it), re-synthesizes its environment\'s dist/ and makes one commit of both', async () => {
     const head = git('rev-parse', 'HEAD');
     const result = canary('start', '--service', 'gateway', '--image', IMAGE, '--commit');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(new RegExp('^local/gateway: canary ghcr\\.io/example/obs-canary-gateway:0\\.2\\.0 started at 10%; '
+    expect(result.stdout).toMatch(new RegExp('^local/gateway: canary ghcr\\.io/example/obs-canary-gateway:0\\.2\\.0 started at 0% \\(only the pin reaches it\\); the gate gives it 10% once it runs ready; '
       + 'wrote rollout/local/gateway\\.yaml, dist/local; committed [0-9a-f]{7,}\\n$'));
     expect(git('rev-list', '--count', `${head}..HEAD`)).toBe('1');
-    expect(git('log', '-1', '--format=%s')).toBe('canary(gateway, local): start ghcr.io/example/obs-canary-gateway:0.2.0 0% → 10%');
+    expect(git('log', '-1', '--format=%s')).toBe('canary(gateway, local): start ghcr.io/example/obs-canary-gateway:0.2.0 0% → 0%');
     const files = git('show', '--name-only', '--format=', 'HEAD').split('\n');
     expect(files).toContain('rollout/local/gateway.yaml');
     // one environment's release: the other environments' manifests are not touched
     expect(files.filter(f => f !== 'rollout/local/gateway.yaml' && !f.startsWith('dist/local/'))).toEqual([]);
     expect(git('status', '--porcelain')).toBe('');
-    expect(state('local', 'gateway').canary).toMatchObject({ image: IMAGE, weight: 10, failedChecks: 0, consecutiveHolds: 0 });
+    expect(state('local', 'gateway').canary).toMatchObject({ image: IMAGE, weight: 0, failedChecks: 0, consecutiveHolds: 0 });
+    expect(state('local', 'gateway').canary.appliedAt).toBeUndefined();
     expect(state('local', 'gateway').history.map((h: any) => h.decision)).toEqual(['start']);
     // dist/ is what a fresh synth makes of the new state
     for (const env of ['local', 'prod']) {
       expect(readTree(path.join(dir, 'dist', env))).toEqual(new Map(renderEnvironment(loadStackInput(dir, env)).map(f => [f.path, f.content])));
     }
-    expect((await canaryHere('status', '--service', 'gateway')).stdout).toContain(`canary ${IMAGE} at 10% (step 1 of 4, next: 25%)`);
+    expect((await canaryHere('status', '--service', 'gateway')).stdout).toContain(`canary ${IMAGE} at 0% (step 0 of 4, next: 10%; not yet observed applied)`);
+    // the canary runs, and the weighted route gives it nothing: only the pin reaches it
+    const routes = parseAllDocuments(fs.readFileSync(path.join(dir, 'dist', 'local', 'apps', 'manifest.yaml'), 'utf8')).map(d => d.toJS())
+      .find(o => o.kind === 'VirtualService' && o.metadata.name === 'gateway').spec.http;
+    expect(routes.find((r: any) => r.name === 'weighted').route.map((d: any) => [d.destination.subset, d.weight])).toEqual([['stable', 100], ['canary', 0]]);
+    expect(fs.readFileSync(path.join(dir, 'dist', 'local', 'apps', 'manifest.yaml'), 'utf8')).toContain('name: gateway-canary');
   });
 
   test('a second start while the canary is in flight exits 2 with a JSON error and changes nothing', async () => {
@@ -80,7 +86,7 @@ describe('canary CLI: start and status', () => {
     const result = await canaryHere('start', '--service', 'gateway', '--image', 'ghcr.io/example/obs-canary-gateway:0.3.0', '--commit', '--json');
     expect(result.status).toBe(2);
     expect(JSON.parse(result.stdout)).toEqual({
-      error: { code: 'in-flight', message: `a canary of gateway is already in flight (${IMAGE} at 10%); promote or roll it back before starting another` },
+      error: { code: 'in-flight', message: `a canary of gateway is already in flight (${IMAGE} at 0%); promote or roll it back before starting another` },
     });
     expect(git('status', '--porcelain')).toBe('');
     expect(git('rev-parse', 'HEAD')).toBe(head);

@@ -1,59 +1,74 @@
-import { CLOCK_SKEW_TOLERANCE_MS, DecideInput, GateResult, decide, stageOf } from '../../lib/delivery/decide';
+import {
+  CLOCK_SKEW_TOLERANCE_MS, DecideInput, GateResult, ObserveOutcome, Stage, decide, stageOf,
+} from '../../lib/delivery/decide';
 import { MeasureOutcome } from '../../lib/delivery/measure';
-import { AnalysisOverrides, UsageError, withOverrides } from '../../lib/delivery/plan';
+import { AnalysisOverrides, UsageError, startCanary, withOverrides } from '../../lib/delivery/plan';
 import { EffectiveSettings, settingsOf } from '../../lib/rollout/settings';
-import { BaselineMeasurements, Measurements, RolloutState, SloSettings } from '../../lib/rollout/state';
+import { BaselineMeasurements, CanaryState, Measurements, RolloutState, SloSettings } from '../../lib/rollout/state';
 import { GATEWAY, fixtureState } from '../rollout/fixtures';
 
 // defaults: window 5m, settle 1m, minRequests 100, canaryTrafficFactor 0.5, maxFailedChecks 3, maxConsecutiveHolds 12,
-// baseline on with a 0.02 margin, success ratio ≥ 0.95, p95 ≤ 300 ms, p99 unchecked
+// baseline on with a 0.02 margin and latency at most 1.5 × stable's, success ratio ≥ 0.95, p95 ≤ 300 ms, p99 unchecked,
+// progress deadline 10m
 const CHANGED = Date.parse('2026-11-22T12:00:00.000Z');
-const READY = new Date(CHANGED + 6 * 60_000);
+// the step is observed applied 2 minutes after its commit: windows count from here, the progress deadline from CHANGED
+const APPLIED = CHANGED + 2 * 60_000;
+const READY = new Date(APPLIED + 6 * 60_000);
+const DEADLINE = new Date(CHANGED + 10 * 60_000);
 const IMAGE = 'registry.example.com/obs-canary-gateway:2.0.0';
 const steady = fixtureState('steady');
 
-function inFlight(weight = 10, counters: { failedChecks?: number; consecutiveHolds?: number } = {}): RolloutState {
+/** A canary at `weight` whose step was observed applied at APPLIED; `more` overrides its fields (counters, phase, …). */
+function inFlight(weight = 10, more: Partial<CanaryState> = {}): RolloutState {
   return {
     ...steady,
     canary: {
       image: IMAGE, weight, startedAt: new Date(CHANGED - 3_600_000).toISOString(), weightChangedAt: new Date(CHANGED).toISOString(),
-      failedChecks: counters.failedChecks ?? 0, consecutiveHolds: counters.consecutiveHolds ?? 0,
+      appliedAt: new Date(APPLIED).toISOString(), failedChecks: 0, consecutiveHolds: 0, ...more,
     },
   };
 }
 
-type More = { slo?: Partial<SloSettings>; baseline?: boolean };
+/** {@link inFlight} without `appliedAt`: its step (or its phase's first half) is not yet observed running. */
+function unapplied(weight: number, more: Partial<CanaryState> = {}): RolloutState {
+  const { appliedAt: _applied, ...canary } = inFlight(weight, more).canary!;
+  return { ...steady, canary };
+}
+
+/** `baseline: false` turns the comparison with stable off; `latencyRatio: null` leaves its latency out. */
+type More = { slo?: Partial<SloSettings>; baseline?: boolean; latencyRatio?: null };
 
 function settings(state: RolloutState, overrides: AnalysisOverrides = {}, more: More = {}): EffectiveSettings {
   const s = withOverrides(settingsOf(state, GATEWAY), overrides);
-  return {
-    ...s,
-    slo: { ...s.slo, ...more.slo },
-    analysis: more.baseline === false ? { ...s.analysis, baseline: { ...s.analysis.baseline, enabled: false } } : s.analysis,
-  };
+  const { maxLatencyRatio: _ratio, ...withoutRatio } = s.analysis.baseline;
+  const baseline = more.latencyRatio === null ? withoutRatio : s.analysis.baseline;
+  return { ...s, slo: { ...s.slo, ...more.slo }, analysis: { ...s.analysis, baseline: { ...baseline, enabled: more.baseline ?? baseline.enabled } } };
 }
 
 const HEALTHY: Measurements = { requests: 1000, canaryRequests: 100, successRatio: 0.99, p95Ms: 120, p99Ms: 200 };
 const STABLE: BaselineMeasurements = { requests: 900, successRatio: 0.99, p95Ms: 110, p99Ms: 180 };
+// a stable slow enough (× 1.5: 375 and 600 ms) that only the SLO's absolute bounds judge the canary's latency
+const SLOW_STABLE: BaselineMeasurements = { ...STABLE, p95Ms: 250, p99Ms: 400 };
 const measured = (m: Partial<Measurements> = {}, b: BaselineMeasurements | null = STABLE): MeasureOutcome =>
   ({ ok: true, measurements: { ...HEALTHY, ...m }, baseline: b, samples: {} });
 const failedQuery: MeasureOutcome = { ok: false, error: 'canaryRequests: prometheus at http://p:9090: no answer within 10s', samples: {} };
 
-function run(input: Partial<DecideInput> & { state?: RolloutState } = {}): GateResult {
+function run(input: Partial<DecideInput> = {}): GateResult {
   const state = input.state ?? inFlight();
   const s = input.settings ?? settings(state);
   const now = input.now ?? READY;
-  return decide({ state, settings: s, now, stage: stageOf(state, s, now), outcome: 'outcome' in input ? input.outcome : measured() });
+  const outcome = 'outcome' in input ? input.outcome : measured();
+  return decide({ state, settings: s, now, stage: stageOf(state, s, now), outcome, observed: input.observed });
 }
 
 describe('decide: what happens when', () => {
   test.each<[string, Partial<DecideInput>, Partial<GateResult>]>([
     ['no canary is in flight: none', { state: steady, outcome: undefined }, { decision: 'none', fromWeight: 0, toWeight: 0, change: null }],
-    ['the window would start 1 ms before weight change + settle: hold (dwelling), nothing written',
+    ['the window would start 1 ms before the step was applied + settle: hold (dwelling), nothing written',
       { now: new Date(READY.getTime() - 1), outcome: undefined },
       { decision: 'hold', hold: 'dwelling', toWeight: 10, change: null, consecutiveHolds: 0 }],
-    ['the window starts exactly at weight change + settle: measured', {}, { decision: 'advance', toWeight: 25 }],
-    ['--settle 0s makes a 5m old change measurable', { settings: settings(inFlight(), { settle: '0s' }), now: new Date(CHANGED + 5 * 60_000) },
+    ['the window starts exactly when the step was applied + settle: measured', {}, { decision: 'advance', toWeight: 25 }],
+    ['--settle 0s makes a step applied 5m ago measurable', { settings: settings(inFlight(), { settle: '0s' }), now: new Date(APPLIED + 5 * 60_000) },
       { decision: 'advance' }],
     ['--window 10m moves the start back: dwelling', { settings: settings(inFlight(), { window: '10m' }), outcome: undefined },
       { decision: 'hold', hold: 'dwelling', change: null }],
@@ -86,17 +101,24 @@ describe('decide: checks and their boundaries', () => {
       { settings: settings(inFlight(), { minRequests: 0 }), outcome: measured({ requests: 0, canaryRequests: 0, successRatio: null }) }, ['canaryTraffic']],
     ['success ratio 0.9499 < 0.95', { outcome: measured({ successRatio: 0.9499 }), settings: settings(inFlight(), {}, { baseline: false }) }, ['successRatio']],
     ['success ratio 0.95', { outcome: measured({ successRatio: 0.95 }), settings: settings(inFlight(), {}, { baseline: false }) }, []],
-    ['p95 300.1 ms > 300', { outcome: measured({ p95Ms: 300.1 }) }, ['p95Ms']],
-    ['p95 300 ms', { outcome: measured({ p95Ms: 300 }) }, []],
-    ['p99 5000 ms without a p99 SLO', { outcome: measured({ p99Ms: 5000 }) }, []],
-    ['p99 500.1 ms > 500', { outcome: measured({ p99Ms: 500.1 }), settings: settings(inFlight(), {}, { slo: { p99LatencyMs: 500 } }) }, ['p99Ms']],
-    ['p99 500 ms', { outcome: measured({ p99Ms: 500 }), settings: settings(inFlight(), {}, { slo: { p99LatencyMs: 500 } }) }, []],
+    ['p95 300.1 ms > 300', { outcome: measured({ p95Ms: 300.1 }, SLOW_STABLE) }, ['p95Ms']],
+    ['p95 300 ms', { outcome: measured({ p95Ms: 300 }, SLOW_STABLE) }, []],
+    ['p99 5000 ms without a p99 SLO (nor a comparison with stable\'s)', { outcome: measured({ p99Ms: 5000 }) }, []],
+    ['p99 500.1 ms > 500', { outcome: measured({ p99Ms: 500.1 }, SLOW_STABLE), settings: settings(inFlight(), {}, { slo: { p99LatencyMs: 500 } }) }, ['p99Ms']],
+    ['p99 500 ms', { outcome: measured({ p99Ms: 500 }, SLOW_STABLE), settings: settings(inFlight(), {}, { slo: { p99LatencyMs: 500 } }) }, []],
+    ['p95 165 ms, stable 110 ms × 1.5', { outcome: measured({ p95Ms: 165 }) }, []],
+    ['p95 165.1 ms > stable 110 ms × 1.5', { outcome: measured({ p95Ms: 165.1 }) }, ['baselineP95']],
+    ['p99 270.1 ms > stable 180 ms × 1.5, with a p99 SLO', { outcome: measured({ p99Ms: 270.1 }), settings: settings(inFlight(), {}, { slo: { p99LatencyMs: 500 } }) },
+      ['baselineP99']],
+    ['stable\'s p95 unknown: no latency comparison', { outcome: measured({ p95Ms: 290 }, { ...STABLE, p95Ms: null }) }, []],
+    ['no latency ratio: latency held to the SLO alone', { outcome: measured({ p95Ms: 290 }), settings: settings(inFlight(), {}, { latencyRatio: null }) }, []],
+    ['the baseline off: no latency comparison either', { outcome: measured({ p95Ms: 290 }), settings: settings(inFlight(), {}, { baseline: false }) }, []],
     ['error ratio 0.05 vs stable 0.03: +0.02, the margin', { outcome: measured({ successRatio: 0.95 }, { ...STABLE, successRatio: 0.97 }) }, []],
     ['error ratio 0.05 vs stable 0.0299: +0.0201', { outcome: measured({ successRatio: 0.95 }, { ...STABLE, successRatio: 0.9701 }) }, ['baselineErrorRatio']],
     ['the same numbers with the baseline off', { outcome: measured({ successRatio: 0.95 }, null), settings: settings(inFlight(), {}, { baseline: false }) }, []],
     ['stable served nothing: no comparison', { outcome: measured({ successRatio: 0.95 }, { requests: 0, successRatio: null, p95Ms: null, p99Ms: null }) }, []],
     ['everything at once', { outcome: measured({ canaryRequests: 10, successRatio: 0.5, p95Ms: 900 }) },
-      ['canaryTraffic', 'successRatio', 'p95Ms', 'baselineErrorRatio']],
+      ['canaryTraffic', 'successRatio', 'p95Ms', 'baselineErrorRatio', 'baselineP95']],
   ])('%s', (_name, input, checks) => {
     const r = run(input);
     expect(failed(r)).toEqual(checks);
@@ -111,6 +133,7 @@ describe('decide: checks and their boundaries', () => {
       'successRatio: 0.9 < 0.95',
       'p95Ms: 412.5 > 300',
       'baselineErrorRatio: canary 0.1 − stable 0.005 = 0.095 > 0.02',
+      'baselineP95: canary 412.5 ms > stable 110 ms × 1.5 = 165 ms',
     ]);
     expect(r.reason).toBe(`failed check 1 of 3: ${r.failedChecks.join('; ')}`);
   });
@@ -139,23 +162,26 @@ describe('decide: counters, roll back and fail safe', () => {
     ['the 2nd failed check of 3: hold', inFlight(10, { failedChecks: 1 }), measured({ successRatio: 0.5 }),
       { decision: 'hold', failedCheckCount: 2, consecutiveHolds: 1 }],
     ['the 3rd failed check of 3: roll back', inFlight(10, { failedChecks: 2 }), measured({ successRatio: 0.5 }),
-      { decision: 'rollback', hold: null, fromWeight: 10, toWeight: 0, failedCheckCount: 3, consecutiveHolds: 1, reason: 'rolled back: failed check 3 of 3: successRatio: 0.5 < 0.95; baselineErrorRatio: canary 0.5 − stable 0.01 = 0.49 > 0.02' }],
+      { decision: 'rollback', hold: null, fromWeight: 10, toWeight: 0, failedCheckCount: 3, consecutiveHolds: 1, reason: 'rolling back: failed check 3 of 3: successRatio: 0.5 < 0.95; baselineErrorRatio: canary 0.5 − stable 0.01 = 0.49 > 0.02' }],
     ['failed checks count across steps and passes: 2 earlier, at 50%', inFlight(50, { failedChecks: 2 }), measured({ canaryRequests: 100 }),
       { decision: 'rollback', fromWeight: 50 }],
     ['the 12th hold in a row of 12: hold', inFlight(10, { consecutiveHolds: 11 }), failedQuery, { decision: 'hold', consecutiveHolds: 12 }],
     ['the 13th hold in a row, beyond 12: roll back (fail safe)', inFlight(10, { consecutiveHolds: 12 }), measured({ requests: 3 }),
-      { decision: 'rollback', failedCheckCount: 0, consecutiveHolds: 13, reason: 'rolled back (fail safe): 13 holds in a row, more than 12; last: too little traffic: fewer than 100 requests (stable and canary) in the 5m window' }],
+      { decision: 'rollback', failedCheckCount: 0, consecutiveHolds: 13, reason: 'rolling back (fail safe): 13 holds in a row, more than 12; last: too little traffic: fewer than 100 requests (stable and canary) in the 5m window' }],
     ['a failed check is a hold in a row too', inFlight(10, { consecutiveHolds: 12 }), measured({ successRatio: 0.5 }),
-      { decision: 'rollback', reason: expect.stringMatching(/^rolled back \(fail safe\): 13 holds in a row, more than 12; last: failed check 1 of 3/) }],
+      { decision: 'rollback', reason: expect.stringMatching(/^rolling back \(fail safe\): 13 holds in a row, more than 12; last: failed check 1 of 3/) }],
     ['a pass after holds: advance, holds reset, failed checks kept', inFlight(10, { failedChecks: 1, consecutiveHolds: 5 }), measured(),
       { decision: 'advance', failedCheckCount: 1, consecutiveHolds: 0 }],
   ])('%s', (_name, state, outcome, expected) => {
     expect(run({ state, outcome })).toMatchObject(expected);
   });
 
-  test('a roll back removes the canary and leaves stable as it was, with the numbers in the history', () => {
-    const r = run({ state: inFlight(25, { failedChecks: 2 }), outcome: measured({ canaryRequests: 300, successRatio: 0.5 }) });
-    expect(r.change?.state.canary).toBeNull();
+  test('a roll back at the failed-check limit is its first half: the canary stays at 0% (rolling-back), stable as it was, the numbers in the history', () => {
+    const state = inFlight(25, { failedChecks: 2 });
+    const r = run({ state, outcome: measured({ canaryRequests: 300, successRatio: 0.5 }) });
+    const { appliedAt: _applied, ...canary } = state.canary!;
+    // strict: appliedAt is gone, so the next run observes the route at 0 before the canary is removed
+    expect(r.change?.state.canary).toStrictEqual({ ...canary, phase: 'rolling-back', weight: 0, weightChangedAt: READY.toISOString() });
     expect(r.change?.state.stable).toEqual(steady.stable);
     expect(r.change?.entry).toMatchObject({
       decision: 'rollback', by: 'gate', image: IMAGE, fromWeight: 25, toWeight: 0, at: READY.toISOString(),
@@ -165,13 +191,14 @@ describe('decide: counters, roll back and fail safe', () => {
 
   test('a hold writes only counters and history', () => {
     const state = inFlight(25, { failedChecks: 1, consecutiveHolds: 2 });
-    const r = run({ state, outcome: measured({ canaryRequests: 300, p95Ms: 301 }) });
+    const r = run({ state, outcome: measured({ canaryRequests: 300, p95Ms: 301 }, SLOW_STABLE) });
     expect(r.change?.state).toEqual({
       ...state,
       canary: { ...state.canary, failedChecks: 2, consecutiveHolds: 3 },
       history: [{
         at: READY.toISOString(), decision: 'hold', by: 'gate', image: IMAGE, fromWeight: 25, toWeight: 25,
-        reason: 'failed check 2 of 3: p95Ms: 301 > 300', measurements: { ...HEALTHY, canaryRequests: 300, p95Ms: 301 }, baseline: STABLE, failedChecks: ['p95Ms: 301 > 300'],
+        reason: 'failed check 2 of 3: p95Ms: 301 > 300', measurements: { ...HEALTHY, canaryRequests: 300, p95Ms: 301 }, baseline: SLOW_STABLE,
+        failedChecks: ['p95Ms: 301 > 300'],
       }],
     });
   });
@@ -197,12 +224,14 @@ describe('decide: advance and promote', () => {
     const state = inFlight(10, { failedChecks: 1, consecutiveHolds: 3 });
     const r = run({ state });
     expect(r).toMatchObject({ decision: 'advance', fromWeight: 10, toWeight: 25, hold: null, failedChecks: [], measurements: HEALTHY, baseline: STABLE });
-    expect(r.change?.state.canary).toEqual({
-      ...state.canary, weight: 25, weightChangedAt: READY.toISOString(), failedChecks: 1, consecutiveHolds: 0,
+    const { appliedAt: _applied, ...canary } = state.canary!;
+    // strict: the new step is not yet applied, so the next run observes it before any window
+    expect(r.change?.state.canary).toStrictEqual({
+      ...canary, weight: 25, weightChangedAt: READY.toISOString(), failedChecks: 1, consecutiveHolds: 0,
     });
     expect(r.change?.entry).toMatchObject({ decision: 'advance', by: 'gate', fromWeight: 10, toWeight: 25, measurements: HEALTHY, baseline: STABLE });
     expect(r.reason).toBe('advanced to 25%: SLO met over 5m: canary served 100 of 1000 requests (≥ 50), success ratio 0.99 ≥ 0.95, '
-      + 'p95 120 ms ≤ 300, error ratio canary 0.01 − stable 0.01 = 0 ≤ 0.02 over stable');
+      + 'p95 120 ms ≤ 300, error ratio canary 0.01 − stable 0.01 = 0 ≤ 0.02 over stable, p95 120 ms ≤ stable\'s × 1.5 (165 ms)');
   });
 
   test('the service\'s own steps', () => {
@@ -210,13 +239,16 @@ describe('decide: advance and promote', () => {
     expect(run({ state, outcome: measured({ canaryRequests: 25 }) })).toMatchObject({ decision: 'advance', fromWeight: 5, toWeight: 20 });
   });
 
-  test('after the last step: promote; stable runs the canary\'s image, the canary is removed', () => {
+  test('after the last step: promote, first half; stable rolls out the canary\'s image, the canary keeps its weight', () => {
     const noStable = { requests: 0, successRatio: null, p95Ms: null, p99Ms: null };
-    const r = run({ state: inFlight(100), outcome: measured({ canaryRequests: 1000 }, noStable) });
-    expect(r).toMatchObject({ decision: 'promote', fromWeight: 100, toWeight: 0, failedCheckCount: 0, consecutiveHolds: 0 });
-    expect(r.change?.state.stable).toEqual({ image: IMAGE });
-    expect(r.change?.state.canary).toBeNull();
-    expect(r.reason).toMatch(/^promoted: stable now runs registry\.example\.com\/obs-canary-gateway:2\.0\.0; SLO met over 5m: /);
+    const state = inFlight(100, { consecutiveHolds: 2 });
+    const r = run({ state, outcome: measured({ canaryRequests: 1000 }, noStable) });
+    expect(r).toMatchObject({ decision: 'promote', fromWeight: 100, toWeight: 100, failedCheckCount: 0, consecutiveHolds: 0 });
+    // the state keeps stable's image: the chart renders stable with the canary's while the canary is promoting
+    expect(r.change?.state.stable).toEqual(steady.stable);
+    expect(r.change?.state.canary).toMatchObject({ image: IMAGE, weight: 100, phase: 'promoting', weightChangedAt: READY.toISOString() });
+    expect(r.change?.state.canary?.appliedAt).toBeUndefined();
+    expect(r.reason.startsWith(`promoting: stable rolls out ${IMAGE} while the canary keeps its 100%; SLO met over 5m: `)).toBe(true);
     expect(r.reason).toMatch(/, baseline not compared \(stable served no requests\)$/);
   });
 });
@@ -225,26 +257,205 @@ describe('stageOf', () => {
   const state = inFlight();
   test('none, dwelling with the time it ends, measure with the window start', () => {
     expect(stageOf(steady, settingsOf(steady, GATEWAY), READY)).toEqual({ kind: 'none' });
-    expect(stageOf(state, settingsOf(state, GATEWAY), new Date(CHANGED))).toEqual({ kind: 'dwelling', window: '5m', readyAt: READY });
-    expect(stageOf(state, settingsOf(state, GATEWAY), READY)).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(CHANGED + 60_000) });
+    expect(stageOf(state, settingsOf(state, GATEWAY), new Date(APPLIED))).toEqual({ kind: 'dwelling', window: '5m', readyAt: READY });
+    expect(stageOf(state, settingsOf(state, GATEWAY), READY)).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(APPLIED + 60_000) });
+  });
+
+  test('dwelling and measuring count from the time the step was applied, not from its commit', () => {
+    const late = inFlight(10, { appliedAt: new Date(CHANGED + 30 * 60_000).toISOString() });
+    // 6 minutes after the commit the window would be due if it counted from weightChangedAt
+    expect(stageOf(late, settingsOf(late, GATEWAY), new Date(CHANGED + 6 * 60_000)))
+      .toEqual({ kind: 'dwelling', window: '5m', readyAt: new Date(CHANGED + 36 * 60_000) });
+    expect(stageOf(late, settingsOf(late, GATEWAY), new Date(CHANGED + 36 * 60_000)).kind).toBe('measure');
+  });
+
+  test.each<[string, RolloutState, Stage]>([
+    ['a canary just started: the canary track at 0%', unapplied(0),
+      { kind: 'applying', release: { track: 'canary', image: IMAGE, canaryWeight: 0 }, deadline: DEADLINE }],
+    ['a new step: the canary track at its weight', unapplied(25),
+      { kind: 'applying', release: { track: 'canary', image: IMAGE, canaryWeight: 25 }, deadline: DEADLINE }],
+    ['promoting: stable with the canary\'s image, the route not checked (the canary keeps its weight)', unapplied(100, { phase: 'promoting' }),
+      { kind: 'applying', release: { track: 'stable', image: IMAGE }, deadline: DEADLINE }],
+    ['promoting, whatever an earlier step\'s appliedAt says', inFlight(100, { phase: 'promoting' }),
+      { kind: 'applying', release: { track: 'stable', image: IMAGE }, deadline: DEADLINE }],
+    ['rolling back: stable with its own image, the route at 0%', unapplied(0, { phase: 'rolling-back' }),
+      { kind: 'applying', release: { track: 'stable', image: steady.stable.image, canaryWeight: 0 }, deadline: DEADLINE }],
+  ])('applying, %s; the deadline is the commit + the progress deadline', (_name, applying, stage) => {
+    // strict: a release without canaryWeight must not check the route at all
+    expect(stageOf(applying, settingsOf(applying, GATEWAY), READY)).toStrictEqual(stage);
+  });
+
+  test('the progress deadline defaults to 10m; the state file\'s own counts from the same commit', () => {
+    const applying = unapplied(25);
+    expect(settingsOf(applying, GATEWAY).analysis.progressDeadline).toBe('10m');
+    const own: RolloutState = { ...applying, analysis: { progressDeadline: '1h30m' } };
+    expect(stageOf(own, settingsOf(own, GATEWAY), READY)).toMatchObject({ kind: 'applying', deadline: new Date(CHANGED + 90 * 60_000) });
   });
 
   test('the window as the queries and the reasons write it: the largest whole unit', () => {
     const at = (window: string) => stageOf(state, settings(state, { window, settle: '0s' }), new Date(CHANGED + 8 * 86_400_000));
-    expect([at('300s'), at('1h30m'), at('1w'), at('1500ms')].map(s => s.kind !== 'none' && s.window)).toEqual(['5m', '90m', '7d', '1500ms']);
+    expect([at('300s'), at('1h30m'), at('1w'), at('1500ms')].map(s => (s.kind === 'dwelling' || s.kind === 'measure') && s.window))
+      .toEqual(['5m', '90m', '7d', '1500ms']);
     expect(run({ settings: settings(inFlight(), { window: '300s' }), now: READY, outcome: measured({ requests: 99 }) }).reason)
       .toBe('too little traffic: fewer than 100 requests (stable and canary) in the 5m window');
   });
 
-  test('a weight change up to the clock skew tolerance in the future dwells; further is a configuration error', () => {
-    expect(stageOf(state, settingsOf(state, GATEWAY), new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS)).kind).toBe('dwelling');
-    const future = () => stageOf(state, settingsOf(state, GATEWAY), new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS - 1));
-    expect(future).toThrow(UsageError);
-    expect(future).toThrow("'canary.weightChangedAt' of gateway is 2026-11-22T12:00:00.000Z, in the future (now 2026-11-22T11:54:59.999Z); "
-      + 'fix the clock of this machine or the state file');
+  test('a weight change up to the clock skew tolerance in the future is applying (or, applied, dwells); further is a configuration error', () => {
+    const now = new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS);
+    expect(stageOf(unapplied(10), settingsOf(state, GATEWAY), now).kind).toBe('applying');
+    expect(stageOf(state, settingsOf(state, GATEWAY), now).kind).toBe('dwelling');
+    for (const s of [state, unapplied(10)]) {
+      const future = () => stageOf(s, settingsOf(s, GATEWAY), new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS - 1));
+      expect(future).toThrow(UsageError);
+      expect(future).toThrow("'canary.weightChangedAt' of gateway is 2026-11-22T12:00:00.000Z, in the future (now 2026-11-22T11:54:59.999Z); "
+        + 'fix the clock of this machine or the state file');
+    }
   });
 
-  test('decide refuses to judge a due window without its measurement', () => {
+  test('decide refuses to judge a due window without its measurement, or a step without its observation', () => {
     expect(() => run({ outcome: undefined })).toThrow('decide: the 5m window of gateway is due; measure it first');
+    expect(() => run({ state: unapplied(10), outcome: undefined }))
+      .toThrow('decide: whether the cluster runs gateway\'s release is due; observe it first');
+  });
+});
+
+describe('decide: the applying stage', () => {
+  const APPLIED_YES: ObserveOutcome = { ok: true, applied: true };
+  const APPLIED_NO: ObserveOutcome = { ok: true, applied: false };
+  const BROKEN: ObserveOutcome = { ok: false, error: 'prometheus at http://p:9090: no answer within 10s' };
+  const NOW = new Date(CHANGED + 3 * 60_000);
+  const observe = (state: RolloutState, observed: ObserveOutcome, now = NOW): GateResult => run({ state, observed, now, outcome: undefined });
+  const canaryAt = (weight: number) => `gateway-canary runs ready with ${IMAGE} and the route gives the canary ${weight}%`;
+
+  test('a canary at 0% observed running: to the first step, not yet applied there, holds reset', () => {
+    const state = unapplied(0, { consecutiveHolds: 3, failedChecks: 1 });
+    const r = observe(state, APPLIED_YES);
+    expect(r).toMatchObject({ decision: 'advance', fromWeight: 0, toWeight: 10, hold: null, failedCheckCount: 1, consecutiveHolds: 0, measurements: null });
+    expect(r.change?.state.canary).toStrictEqual({ ...state.canary, weight: 10, weightChangedAt: NOW.toISOString(), consecutiveHolds: 0 });
+    expect(r.change?.entry).toEqual({
+      at: NOW.toISOString(), decision: 'advance', by: 'gate', image: IMAGE, fromWeight: 0, toWeight: 10,
+      reason: `advanced to 10%: ${canaryAt(0)} (only the pin reached it)`,
+    });
+    // the next run observes the first step before it measures anything
+    const next = r.change!.state;
+    expect(stageOf(next, settings(next), NOW)).toMatchObject({ kind: 'applying', release: { track: 'canary', canaryWeight: 10 } });
+  });
+
+  test('the first step is the service\'s own', () => {
+    expect(observe({ ...unapplied(0), steps: [5, 20, 100] }, APPLIED_YES)).toMatchObject({ decision: 'advance', toWeight: 5 });
+  });
+
+  test('a step observed running: hold (applied), the time written, the holds in a row as they were', () => {
+    const state = unapplied(25, { consecutiveHolds: 2 });
+    const r = observe(state, APPLIED_YES);
+    const measurable = new Date(NOW.getTime() + 6 * 60_000).toISOString();
+    expect(r).toMatchObject({ decision: 'hold', hold: 'applied', fromWeight: 25, toWeight: 25, consecutiveHolds: 2, reason: `applied: ${canaryAt(25)}; measurable from ${measurable}` });
+    expect(r.change?.state.canary).toStrictEqual({ ...state.canary, appliedAt: NOW.toISOString() });
+    expect(r.change?.entry).toMatchObject({ decision: 'hold', at: NOW.toISOString(), fromWeight: 25, toWeight: 25 });
+    // windows count from now: the first is due a settle time and a window later
+    const next = r.change!.state;
+    expect(stageOf(next, settings(next), NOW)).toEqual({ kind: 'dwelling', window: '5m', readyAt: new Date(measurable) });
+  });
+
+  test.each<[string, Date]>([
+    ['before the deadline', NOW],
+    ['at the deadline', DEADLINE],
+  ])('not observed running %s: hold (applying), nothing written', (_name, now) => {
+    const r = observe(unapplied(25, { consecutiveHolds: 2 }), APPLIED_NO, now);
+    expect(r).toMatchObject({ decision: 'hold', hold: 'applying', fromWeight: 25, toWeight: 25, change: null, consecutiveHolds: 2 });
+    expect(r.reason).toBe(`applying: waiting until ${canaryAt(25)} (deadline ${DEADLINE.toISOString()}, 10m after ${new Date(CHANGED).toISOString()})`);
+  });
+
+  test.each([0, 25])('a canary at %i%% not observed running 1 ms after the deadline: roll back, first half (rolling-back at 0%)', weight => {
+    const late = new Date(DEADLINE.getTime() + 1);
+    const state = unapplied(weight, { failedChecks: 1 });
+    const r = observe(state, APPLIED_NO, late);
+    expect(r).toMatchObject({ decision: 'rollback', hold: null, fromWeight: weight, toWeight: 0, failedCheckCount: 1 });
+    expect(r.reason).toBe(`rolling back: not observed ${canaryAt(weight)} within 10m of ${new Date(CHANGED).toISOString()}`);
+    expect(r.change?.state.stable).toEqual(steady.stable);
+    expect(r.change?.state.canary).toStrictEqual({ ...state.canary, phase: 'rolling-back', weight: 0, weightChangedAt: late.toISOString() });
+  });
+
+  test('a promotion not observed by its deadline is rolled back: stable keeps its own image', () => {
+    const r = observe(unapplied(100, { phase: 'promoting' }), APPLIED_NO, new Date(DEADLINE.getTime() + 1));
+    expect(r).toMatchObject({ decision: 'rollback', fromWeight: 100, toWeight: 0 });
+    expect(r.reason).toBe(`rolling back: not observed gateway-stable runs ready with ${IMAGE} within 10m of ${new Date(CHANGED).toISOString()}`);
+    expect(r.change?.state.stable).toEqual(steady.stable);
+    expect(r.change?.state.canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+  });
+
+  test('a roll back not observed by its deadline is finished anyway: the canary is removed', () => {
+    const r = observe(unapplied(0, { phase: 'rolling-back' }), APPLIED_NO, new Date(DEADLINE.getTime() + 1));
+    expect(r).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0 });
+    expect(r.reason).toBe(`rolled back: not observed gateway-stable runs ready with ${steady.stable.image} and the route gives the canary 0% `
+      + `within 10m of ${new Date(CHANGED).toISOString()}; the canary is removed anyway`);
+    expect(r.change?.state.canary).toBeNull();
+    expect(r.change?.state.stable).toEqual(steady.stable);
+  });
+
+  test.each<[string, Date]>([
+    ['before the deadline', NOW],
+    ['after the deadline: missing data never rolls back', new Date(DEADLINE.getTime() + 60_000)],
+  ])('the observation failed %s: hold (no data), counted as a hold in a row', (_name, now) => {
+    const state = unapplied(25, { consecutiveHolds: 4 });
+    const r = observe(state, BROKEN, now);
+    expect(r).toMatchObject({ decision: 'hold', hold: 'no-data', toWeight: 25, consecutiveHolds: 5, failedChecks: [], failedCheckCount: 0 });
+    expect(r.reason).toBe(`no verdict on whether ${canaryAt(25)}: prometheus at http://p:9090: no answer within 10s`);
+    expect(r.change?.state.canary).toStrictEqual({ ...state.canary, consecutiveHolds: 5 });
+  });
+
+  test('failed observations beyond the holds in a row: the fail safe rolls back, or finishes a roll back', () => {
+    const progressing = observe(unapplied(25, { consecutiveHolds: 12 }), BROKEN);
+    expect(progressing).toMatchObject({ decision: 'rollback', consecutiveHolds: 13, reason: expect.stringMatching(/^rolling back \(fail safe\): 13 holds in a row/) });
+    expect(progressing.change?.state.canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+    const rollingBack = observe(unapplied(0, { phase: 'rolling-back', consecutiveHolds: 12 }), BROKEN);
+    expect(rollingBack).toMatchObject({ decision: 'rollback', reason: expect.stringMatching(/^rolled back \(fail safe\): 13 holds in a row/) });
+    expect(rollingBack.change?.state.canary).toBeNull();
+  });
+
+  test('a promotion observed (stable runs the canary\'s image): stable takes the image, the canary is removed', () => {
+    const r = observe(unapplied(100, { phase: 'promoting', consecutiveHolds: 1 }), APPLIED_YES);
+    expect(r).toMatchObject({ decision: 'promote', fromWeight: 100, toWeight: 0, hold: null, consecutiveHolds: 0 });
+    expect(r.change?.state).toMatchObject({ stable: { image: IMAGE }, canary: null });
+    expect(r.reason).toBe(`promoted: gateway-stable runs ready with ${IMAGE}; the route returns to stable and the canary is removed`);
+  });
+
+  test('a roll back observed (the route at 0%): the canary is removed, stable untouched', () => {
+    const r = observe(unapplied(0, { phase: 'rolling-back' }), APPLIED_YES);
+    expect(r).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0 });
+    expect(r.change?.state).toMatchObject({ stable: steady.stable, canary: null });
+    expect(r.reason).toBe(`rolled back: gateway-stable runs ready with ${steady.stable.image} and the route gives the canary 0%; the canary is removed`);
+  });
+
+  test('a healthy canary from its start to its promotion: each step observed, then measured', () => {
+    let state = startCanary(steady, IMAGE, new Date(CHANGED), GATEWAY).state;
+    let now = new Date(CHANGED + 60_000);
+    const moves: string[] = [];
+    // bounded, so that a gate that never moves on fails the expectation instead of looping
+    for (let i = 0; i < 30 && state.canary; i++) {
+      const s = settings(state);
+      const stage = stageOf(state, s, now);
+      if (stage.kind === 'dwelling') {
+        now = stage.readyAt;
+        continue;
+      }
+      const weight = state.canary.weight;
+      const r = decide({
+        state, settings: s, now, stage,
+        ...stage.kind === 'applying' ? { observed: APPLIED_YES } : { outcome: measured({ canaryRequests: weight * 10 }) },
+      });
+      moves.push(`${stage.kind}: ${r.decision}${r.hold ? ` (${r.hold})` : ''} ${r.fromWeight}→${r.toWeight}`);
+      state = r.change!.state;
+      now = new Date(now.getTime() + 60_000);
+    }
+    expect(moves).toEqual([
+      'applying: advance 0→10',
+      'applying: hold (applied) 10→10', 'measure: advance 10→25',
+      'applying: hold (applied) 25→25', 'measure: advance 25→50',
+      'applying: hold (applied) 50→50', 'measure: advance 50→100',
+      'applying: hold (applied) 100→100', 'measure: promote 100→100',
+      'applying: promote 100→0',
+    ]);
+    expect(state.stable).toEqual({ image: IMAGE });
   });
 });

@@ -2,12 +2,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { parseDuration } from '../../lib/rollout/duration';
 import { runCli } from '../../lib/delivery/cli';
 import { queryValue } from '../../lib/delivery/prometheus';
 import { StubServer } from '../apps/support/stub-server';
-import { MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
+import { ClusterState, MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
 import { freePort } from '../support/ports';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { readTree, repoClone, repoSnapshot } from '../support/repo-copy';
@@ -21,13 +21,15 @@ import { waitFor } from '../support/wait';
  * Windows are 500 ms and settle 0 s, and the scenarios run in four lanes side by side, each on a git copy of its own:
  * lane A works in a snapshot of the working tree, the others in clones of it. Within a lane the scenarios run in
  * order, later ones continuing the canary earlier ones left, each waiting, by polling Prometheus, for a window that
- * holds only its own traffic. Lanes B and A both measure gateway, so lane B has a Prometheus and target of its own.
+ * holds only its own traffic. Lanes A, B and C all release gateway (its traffic, its cluster state), so B and C have a
+ * Prometheus and target each of their own.
  *
- * Lane A, the path to promotion, runs the real command (node bin/canary.cjs, as the workflows do: exit codes, stdout,
- * the environment variables); the other lanes run the same runCli in this process, as bin/canary.cjs does, which
- * spares a process start and a bundle load per run. What the time goes to: Prometheus scrapes its targets only ~5 s
- * after it started (service discovery hands them over every 5 s, whatever the scrape interval), which the scenarios
- * that need no window use; then the runs of the CLI, two cores for all of them.
+ * The CLI runs as lib/delivery/main.ts runs it, runCli in this process, which spares a process start and a bundle load
+ * per run; lane A runs the real command (node bin/canary.cjs, as the workflows do: exit codes, stdout, environment
+ * variables) for its first hold and its last promotion. The same target also serves what kube-state-metrics would
+ * report of the cluster: a scenario "applies" each commit (as Argo CD and the pods would) by setting it. What the time
+ * goes to: Prometheus scrapes its targets only ~5 s after it started (service discovery hands them over every 5 s,
+ * whatever the scrape interval), which the scenarios that need no window use; then the runs of the CLI.
  */
 describe('canary advance against a real Prometheus', () => {
   const SCRAPE_INTERVAL = '100ms';
@@ -117,8 +119,6 @@ describe('canary advance against a real Prometheus', () => {
     public target!: MeshMetricsTarget;
     public readonly inTurn = sequence();
 
-    /** @param viaBin runs the CLI as the command `node bin/canary.cjs` rather than in this process */
-    constructor(private readonly viaBin = false) {}
 
     public readonly git = (...args: string[]): string => execFileSync('git', args, { cwd: this.dir, encoding: 'utf8' }).trim();
     public readonly state = (service: string): any =>
@@ -126,9 +126,11 @@ describe('canary advance against a real Prometheus', () => {
     public readonly distTree = (): Map<string, string> => readTree(path.join(this.dir, 'dist'));
     public readonly run = (command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
       runIn(this.dir, command, args, { PROMETHEUS_URL: this.prometheus.url, ...env });
-    public readonly canary = (args: readonly string[], env: Record<string, string> = {}): Promise<Run> => (this.viaBin
-      ? firstBundles('cli', () => this.run('node', [path.join(home, 'bin', 'canary.cjs'), ...args], env))
-      : runHere(this.dir, args, { PROMETHEUS_URL: this.prometheus.url, ...env }));
+    public readonly canary = (args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
+      runHere(this.dir, args, { PROMETHEUS_URL: this.prometheus.url, ...env });
+    /** The same, as the command `node bin/canary.cjs` (its exit code, its streams, its environment variables). */
+    public readonly canaryBin = (args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
+      firstBundles('cli', () => this.run('node', [path.join(home, 'bin', 'canary.cjs'), ...args], env));
     public readonly advance = (service: string, ...extra: string[]): Promise<Run> =>
       this.canary(['advance', '--service', service, ...FLAGS, '--commit', '--json', ...extra]);
     /** Files of the last commit. */
@@ -151,6 +153,36 @@ describe('canary advance against a real Prometheus', () => {
     };
 
     /**
+     * What Argo CD and the pods make of the last commit, as kube-state-metrics reports it: the Deployments of the state
+     * file (stable with the canary's image while promoting), ready unless `canaryAvailable` is false, and the route at
+     * the canary's weight; waits until Prometheus has scraped it.
+     */
+    public readonly applied = async (service: string, options: { canaryAvailable?: boolean; namespace?: string } = {}): Promise<void> => {
+      const { stable, canary } = this.state(service);
+      const cluster: ClusterState = canary
+        ? {
+          stable: { image: canary.phase === 'promoting' ? canary.image : stable.image, available: true },
+          canary: { image: canary.image, available: options.canaryAvailable ?? true },
+          canaryWeight: canary.weight,
+        }
+        : { stable: { image: stable.image, available: true } };
+      const epoch = this.target.setCluster(service, cluster, options.namespace);
+      const seen = () => queryValue({ url: this.prometheus.url, timeoutMs: 2000 }, `test_cluster_epoch{service="${service}"}`, new Date()).catch(() => null);
+      await waitFor(async () => (await seen()) === epoch, { what: `the cluster state #${epoch} of ${service} in Prometheus`, timeoutMs: 30_000 });
+    };
+
+    /** Starts a canary and takes it, as the cluster applies each commit, to the first step observed applied. */
+    public readonly toFirstStep = async (service: string, image: string, namespace?: string): Promise<void> => {
+      await this.start(service, image);
+      await this.applied(service, { ...(namespace ? { namespace } : {}) });
+      const first = await this.advance(service);
+      expect([first.status, first.json?.decision, first.json?.toWeight]).toEqual([0, 'advance', 10]);
+      await this.applied(service, { ...(namespace ? { namespace } : {}) });
+      const seen = await this.advance(service);
+      expect([seen.status, seen.json?.hold]).toEqual([3, 'applied']);
+    };
+
+    /**
      * Sends `totalRps` to the service, split by the canary's weight as Istio would, and waits until the last window
      * holds only samples of this traffic, at least {@link MIN_SAMPLES} in every scrape job (Istio's and the service's
      * own, scraped at different times), and lies after the canary's last weight change (else the gate dwells).
@@ -168,14 +200,14 @@ describe('canary advance against a real Prometheus', () => {
       const ask = () => queryValue({ url: this.prometheus.url, timeoutMs: 2000 }, full, new Date()).catch(() => null);
       await waitFor(async () => (await ask()) === epoch, { what: `a ${WINDOW} window of ${service}'s traffic #${epoch} only`, timeoutMs: 30_000 });
       // a deadline the gate itself computes
-      const changed = this.state(service).canary?.weightChangedAt;
-      const measurableAt = changed === undefined ? 0 : Date.parse(changed) + WINDOW_MS + 50;
-      await waitFor(() => Date.now() >= measurableAt, { what: `the ${WINDOW} window after ${service}'s last weight change`, intervalMs: 10 });
+      const applied = this.state(service).canary?.appliedAt;
+      const measurableAt = applied === undefined ? 0 : Date.parse(applied) + WINDOW_MS + 50;
+      await waitFor(() => Date.now() >= measurableAt, { what: `the ${WINDOW} window after ${service}'s step was applied`, intervalMs: 10 });
     };
   }
 
   /** The healthy path to promotion: the longest chain of windows. */
-  const laneA = new Lane(true);
+  const laneA = new Lane();
   /** A canary of gateway that holds: the dry run, thin traffic, a canary that gets nothing or crashes. */
   const laneB = new Lane();
   /** Gateway without Prometheus (down, slow, garbage), then the roll back by hand: no window to wait for. */
@@ -185,21 +217,25 @@ describe('canary advance against a real Prometheus', () => {
 
   beforeAll(async () => {
     // each pushed as it starts, so that afterAll stops it even when the other fails to start
-    await Promise.all([0, 1].map(async () => targets.push(await MeshMetricsTarget.start())));
+    await Promise.all([0, 1, 2].map(async () => targets.push(await MeshMetricsTarget.start())));
     // Istio's metrics, and a service's own where a scenario reads them (lane D's http_* one): fewer scrapes, less CPU
     const scrapeJobs = (target: MeshMetricsTarget, ownMetricsOf: readonly string[]) => [
       { job_name: 'mesh', static_configs: [{ targets: [target.address] }] },
+      // what the cluster runs, as kube-state-metrics reports it (the job the stack renders honours its labels)
+      { job_name: 'kube-state-metrics', metrics_path: '/ksm', honor_labels: true, static_configs: [{ targets: [target.address] }] },
       ...ownMetricsOf.map(service => ({
         job_name: `http-${service}`, metrics_path: `/http/${service}`,
         static_configs: [{ targets: [target.address], labels: { namespace: 'apps', app: service } }],
       })),
     ];
-    const [main, forB] = await Promise.all([
+    const [main, forB, forC] = await Promise.all([
       startPrometheus({ scrapeConfigs: scrapeJobs(targets[0], ['backend']), interval: SCRAPE_INTERVAL }).then(server => (servers.push(server), server)),
       startPrometheus({ scrapeConfigs: scrapeJobs(targets[1], []), interval: SCRAPE_INTERVAL }).then(server => (servers.push(server), server)),
+      startPrometheus({ scrapeConfigs: scrapeJobs(targets[2], []), interval: SCRAPE_INTERVAL }).then(server => (servers.push(server), server)),
     ]);
-    for (const lane of [laneA, laneC, laneD]) [lane.target, lane.prometheus] = [targets[0], main];
+    for (const lane of [laneA, laneD]) [lane.target, lane.prometheus] = [targets[0], main];
     [laneB.target, laneB.prometheus] = [targets[1], forB];
+    [laneC.target, laneC.prometheus] = [targets[2], forC];
 
     const snapshot = repoSnapshot();
     removals.push(snapshot.remove);
@@ -220,25 +256,38 @@ describe('canary advance against a real Prometheus', () => {
   // Jest starts at most 5 concurrent tests at once, in the order they are written, and a test waiting for its turn in
   // its lane keeps its slot: the first test of each lane comes first, the rest follow as slots free up. A test's
   // timeout counts its wait for the tests before it in its lane.
-  test.concurrent('healthy: advances step by step to promotion, one commit per step, dist/ as a fresh synth makes it', laneA.inTurn(async () => {
-    const { git, state, canary, advance, traffic, start, lastCommitFiles, expectDistFresh } = laneA;
+  test.concurrent('healthy: at 0 % until the cluster runs it, then step by step, each window after the step was applied; promotion '
+    + 'rolls stable out while the canary keeps the traffic, then removes the canary', laneA.inTurn(async () => {
+    const { git, state, canaryBin, advance, traffic, start, applied, lastCommitFiles, expectDistFresh, distTree } = laneA;
     const image = 'ghcr.io/example/obs-canary-gateway:0.2.0';
+    const before = state('gateway').stable.image;
     await start('gateway', image);
-    // right after the start the window would reach back before it: a dry run dwells and changes nothing
-    const early = await canary(['advance', '--service', 'gateway', ...FLAGS, '--settle', '1m', '--dry-run', '--json']);
-    expect(early.status).toBe(3);
-    expect(early.json).toMatchObject({ decision: 'hold', hold: 'dwelling', window: null, samples: {}, dryRun: true, changed: [] });
+    // before the cluster runs the canary nothing moves, and nothing is written (the real command: exit code 3)
+    const early = await canaryBin(['advance', '--service', 'gateway', ...FLAGS, '--dry-run', '--json']);
+    expect([early.status, early.stderr]).toEqual([3, '']);
+    expect(early.json).toMatchObject({ decision: 'hold', hold: 'applying', fromWeight: 0, toWeight: 0, window: null, samples: {}, dryRun: true, changed: [] });
+    expect(early.json.observation).toEqual({ query: expect.stringContaining('deployment="gateway-canary"'), applied: false });
     expect(git('status', '--porcelain')).toBe('');
+    await applied('gateway');
+    const first = await advance('gateway');
+    expect([first.status, first.stderr]).toEqual([0, '']);
+    expect(first.json).toMatchObject({ decision: 'advance', fromWeight: 0, toWeight: 10, reason: expect.stringContaining('only the pin reached it') });
 
     const steps = [10, 25, 50, 100];
     for (const [i, weight] of steps.entries()) {
-      await traffic('gateway', weight);
+      // the step's commit reaches the cluster: the gate records when it saw it, and measures only after that
+      await applied('gateway');
+      const seen = await advance('gateway');
+      expect([seen.status, seen.json?.decision, seen.json?.hold]).toEqual([3, 'hold', 'applied']);
+      expect(state('gateway').canary).toMatchObject({ weight, appliedAt: expect.any(String), consecutiveHolds: 0 });
+      // at the first step someone also pins 100 req/s to the canary, every one failing after 5 s: not traffic, no effect
+      await traffic('gateway', weight, i === 0 ? { canary: { pinnedFailingRps: 100 } } : {});
       const head = git('rev-parse', 'HEAD');
       const r = await advance('gateway');
       const promoted = i === steps.length - 1;
       expect([r.status, r.stderr]).toEqual([0, '']);
       expect(r.json).toMatchObject({
-        service: 'gateway', decision: promoted ? 'promote' : 'advance', fromWeight: weight, toWeight: promoted ? 0 : steps[i + 1],
+        service: 'gateway', decision: promoted ? 'promote' : 'advance', fromWeight: weight, toWeight: promoted ? 100 : steps[i + 1],
         failedChecks: [], failedCheckCount: 0, consecutiveHolds: 0, hold: null, image,
       });
       const m = r.json.measurements;
@@ -253,17 +302,33 @@ describe('canary advance against a real Prometheus', () => {
       expect(lastCommitFiles()).toContain('rollout/local/gateway.yaml');
       expect(lastCommitFiles().every(f => f === 'rollout/local/gateway.yaml' || f.startsWith('dist/'))).toBe(true);
       expect(git('status', '--porcelain')).toBe('');
-      expect(state('gateway').canary?.weight ?? 0).toBe(promoted ? 0 : steps[i + 1]);
+      expect(state('gateway').canary.weight).toBe(promoted ? 100 : steps[i + 1]);
       sample(`${promoted ? 'promote' : 'advance'}-${weight}`, r);
     }
+    // the promotion's first half: stable rolls out the new image, the canary still takes the traffic
+    expect(state('gateway')).toMatchObject({ stable: { image: before }, canary: { phase: 'promoting', weight: 100 } });
+    const manifest = distTree().get('local/apps/manifest.yaml')!;
+    const deployments = parseAllDocuments(manifest).map(d => d.toJS()).filter(o => o.kind === 'Deployment');
+    expect(deployments.filter(d => d.metadata.name.startsWith('gateway-')).map(d => [d.metadata.name, d.spec.template.spec.containers[0].image]))
+      .toEqual([['gateway-canary', image], ['gateway-stable', image]]);
+    // not yet ready: nothing moves
+    const waiting = await advance('gateway');
+    expect([waiting.status, waiting.json?.hold]).toEqual([3, 'applying']);
+    // stable runs the new image, ready: the route returns to it and the canary goes (the real command: exit code 0)
+    await applied('gateway');
+    const done = await canaryBin(['advance', '--service', 'gateway', ...FLAGS, '--commit', '--json']);
+    expect([done.status, done.stderr]).toEqual([0, '']);
+    expect(done.json).toMatchObject({ decision: 'promote', fromWeight: 100, toWeight: 0, reason: expect.stringMatching(/^promoted: gateway-stable runs ready with /) });
+    expect(state('gateway')).toMatchObject({ stable: { image }, canary: null });
+    expect(distTree().get('local/apps/manifest.yaml')).not.toContain('name: gateway-canary');
     await expectDistFresh();
-    expect(state('gateway').stable.image).toBe(image);
-    expect(state('gateway').history.map((h: any) => h.decision)).toEqual(['start', 'advance', 'advance', 'advance', 'promote']);
+    expect(state('gateway').history.map((h: any) => h.decision))
+      .toEqual(['start', 'advance', 'hold', 'advance', 'hold', 'advance', 'hold', 'advance', 'hold', 'promote', 'promote']);
   }), 180_000);
 
   test.concurrent('the step summary and the dry run: the PromQL, the numbers and the decision, nothing changed', laneB.inTurn(async () => {
-    const { git, canary, traffic, start } = laneB;
-    await start('gateway', 'ghcr.io/example/obs-canary-gateway:0.3.0');
+    const { git, canary, traffic, toFirstStep } = laneB;
+    await toFirstStep('gateway', 'ghcr.io/example/obs-canary-gateway:0.3.0');
     await traffic('gateway', 10);
     const summaryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-summary-'));
     removals.push(() => fs.promises.rm(summaryDir, { recursive: true, force: true }));
@@ -274,19 +339,20 @@ describe('canary advance against a real Prometheus', () => {
     expect(dry.stdout).toMatch(new RegExp(`^local/gateway: advance 10% → 25%: advanced to 25%: SLO met over ${WINDOW}: `));
     expect(dry.stdout).toContain('  canaryRequests = ');
     expect(dry.stdout).toContain('    sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="apps",'
-      + `destination_workload="gateway-canary"}[${WINDOW}])) or vector(0)`);
+      + `destination_workload="gateway-canary",canary_pin!="always"}[${WINDOW}])) or vector(0)`);
     expect(dry.stdout).toContain('  dry run: nothing changed');
     expect(git('status', '--porcelain')).toBe('');
     expect(git('rev-parse', 'HEAD')).toBe(head);
     const markdown = fs.readFileSync(summary, 'utf8');
     expect(markdown).toMatch(/^### canary local\/gateway: advance 10% → 25% \(dry run\)\n/);
     expect(markdown).toContain('| success ratio | ');
-    expect(markdown).toContain('| p95 latency | 48.8 ms | 48.8 ms | ≤ 300 ms |');
+    expect(markdown).toContain('| p95 latency | 48.8 ms | 48.8 ms | ≤ 300 ms; ≤ stable\'s × 1.5 |');
   }), 120_000);
 
   test.concurrent('Prometheus down, slow or answering garbage: hold (exit 3), weights and dist/ unchanged', laneC.inTurn(async () => {
     const { git, state, distTree, advance, start, lastCommitFiles } = laneC;
-    // a canary of its own, in a copy of its own: the one of lane B is still being measured
+    // a canary of its own, in a copy of its own (the one of lane B is still being measured): whether the cluster runs it
+    // is a question for Prometheus too
     await start('gateway', 'ghcr.io/example/obs-canary-gateway:0.3.0');
     const stub = async (respond: Parameters<typeof StubServer.start>[0]): Promise<string> => {
       const server = await StubServer.start(respond);
@@ -304,7 +370,7 @@ describe('canary advance against a real Prometheus', () => {
     for (const [url, cause] of cases) {
       const r = await advance('gateway', '--prometheus-url', url, '--timeout', '1s');
       expect([r.status, r.stderr]).toEqual([3, '']);
-      expect(r.json).toMatchObject({ decision: 'hold', hold: 'no-data', fromWeight: 10, toWeight: 10, failedChecks: [] });
+      expect(r.json).toMatchObject({ decision: 'hold', hold: 'no-data', fromWeight: 0, toWeight: 0, failedChecks: [] });
       expect(r.json.reason).toMatch(cause);
       expect(r.json.measurements).toEqual({ requests: null, canaryRequests: null, successRatio: null, p95Ms: null, p99Ms: null });
       expect(lastCommitFiles()).toEqual(['rollout/local/gateway.yaml']);
@@ -326,8 +392,8 @@ describe('canary advance against a real Prometheus', () => {
   }), 120_000);
 
   test.concurrent('failing: never advances; two failed checks hold, the third rolls back (exit 4), stable untouched', laneD.inTurn(async () => {
-    const { git, state, distTree, advance, traffic, start, lastCommitFiles } = laneD;
-    await start('backend', 'ghcr.io/example/obs-canary-backend:0.2.0');
+    const { git, state, distTree, advance, traffic, toFirstStep, applied, lastCommitFiles } = laneD;
+    await toFirstStep('backend', 'ghcr.io/example/obs-canary-backend:0.2.0');
     const stable = state('backend').stable.image;
     await traffic('backend', 10, { canary: { errorRatio: 0.2, latencyMs: 800 } });
     const dist = distTree();
@@ -340,27 +406,38 @@ describe('canary advance against a real Prometheus', () => {
         expect.stringMatching(/^successRatio: 0\.[78]\d* < 0\.95$/),
         'p95Ms: 975 > 300',
         expect.stringMatching(/^baselineErrorRatio: canary 0\.\d+ − stable 0\.00\d* = 0\.\d+ > 0\.02$/),
+        'baselineP95: canary 975 ms > stable 48.8 ms × 1.5 = 73.2 ms',
       ]);
-      expect(git('log', '-1', '--format=%B')).toContain(expected[1] === 'hold' ? `failed check ${i + 1} of 3` : 'rolled back: failed check 3 of 3');
+      expect(git('log', '-1', '--format=%B')).toContain(expected[1] === 'hold' ? `failed check ${i + 1} of 3` : 'rolling back: failed check 3 of 3');
       if (expected[1] === 'hold') {
         expect(state('backend').canary).toMatchObject({ weight: 10, failedChecks: i + 1 });
         expect(lastCommitFiles()).toEqual(['rollout/local/backend.yaml']);
         expect(distTree()).toEqual(dist);
       }
     }
-    expect(state('backend')).toMatchObject({ canary: null, stable: { image: stable } });
-    expect(state('backend').history.map((h: any) => h.decision)).toEqual(['start', 'hold', 'hold', 'rollback']);
+    // the roll back's first half: all traffic to stable, the canary still there for the requests in flight
+    expect(state('backend')).toMatchObject({ canary: { phase: 'rolling-back', weight: 0 }, stable: { image: stable } });
     expect(lastCommitFiles()).toContain('rollout/local/backend.yaml');
     expect(lastCommitFiles().every(f => f === 'rollout/local/backend.yaml' || f.startsWith('dist/'))).toBe(true);
     expect(git('status', '--porcelain')).toBe('');
+    // once the cluster routes everything to stable, the canary is removed
+    await applied('backend');
+    const removed = await advance('backend');
+    expect([removed.status, removed.json?.decision, removed.json?.reason]).toEqual([4, 'rollback', expect.stringMatching(/^rolled back: backend-stable runs ready/)]);
+    expect(state('backend')).toMatchObject({ canary: null, stable: { image: stable } });
+    expect(state('backend').history.map((h: any) => h.decision)).toEqual(['start', 'advance', 'hold', 'hold', 'hold', 'rollback', 'rollback']);
   }), 120_000);
 
-  test.concurrent('by hand: rollback (exit 0, state and dist/ in one commit), then nothing in flight', laneC.inTurn(async () => {
-    const { git, state, canary, advance, expectDistFresh } = laneC;
+  test.concurrent('by hand: rollback (exit 0: all traffic to stable), the gate removes the canary once that is applied, then nothing in flight', laneC.inTurn(async () => {
+    const { git, state, canary, advance, applied, expectDistFresh } = laneC;
     const stable = state('gateway').stable.image;
     const r = await canary(['rollback', '--service', 'gateway', '--reason', 'tests', '--commit', '--json']);
     expect([r.status, r.stderr]).toEqual([0, '']);
-    expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 10, toWeight: 0, reason: expect.stringMatching(/^rolled back by hand: .* \(tests\)$/) });
+    expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0, reason: expect.stringMatching(/^rolling back by hand: .* \(tests\)$/) });
+    expect(state('gateway')).toMatchObject({ canary: { phase: 'rolling-back', weight: 0 }, stable: { image: stable } });
+    await applied('gateway');
+    const removed = await advance('gateway');
+    expect([removed.status, removed.json?.decision]).toEqual([4, 'rollback']);
     expect(state('gateway')).toMatchObject({ canary: null, stable: { image: stable } });
     await expectDistFresh();
     const head = git('rev-parse', 'HEAD');
@@ -415,11 +492,11 @@ describe('canary advance against a real Prometheus', () => {
   }), 120_000);
 
   test.concurrent('the services\' own http_* metrics (analysis.metrics: http) measure and advance the same way', laneD.inTurn(async () => {
-    const { git, advance, traffic, start } = laneD;
+    const { git, advance, traffic, toFirstStep } = laneD;
     const file = path.join(laneD.dir, 'rollout', 'local', 'backend.yaml');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^history:/m, 'analysis:\n  metrics: http\nhistory:'));
     git('commit', '--quiet', '--all', '--message', 'backend: gate on the http_* metrics');
-    await start('backend', 'ghcr.io/example/obs-canary-backend:0.3.0');
+    await toFirstStep('backend', 'ghcr.io/example/obs-canary-backend:0.3.0');
     await traffic('backend', 10);
     const r = await advance('backend');
     expect([r.status, r.stderr]).toEqual([0, '']);
@@ -430,16 +507,34 @@ describe('canary advance against a real Prometheus', () => {
     expect(r.json.measurements.canaryRequests).toBeGreaterThan(0);
   }), 120_000);
 
+  test.concurrent('a canary within the SLO but far slower than stable: the latency baseline fails it, the third time rolls back',
+    laneD.inTurn(async () => {
+      const { state, advance, traffic, applied } = laneD;
+      // continues the canary of the previous test, now at 25 %: the cluster runs the step, then the canary turns slow
+      await applied('backend');
+      const seen = await advance('backend');
+      expect([seen.status, seen.json?.hold]).toEqual([3, 'applied']);
+      await traffic('backend', 25, { canary: { latencyMs: 240 } });
+      for (const [i, code] of [3, 3, 4].entries()) {
+        const r = await advance('backend');
+        expect([r.status, r.stderr]).toEqual([code, '']);
+        expect(r.json.measurements.p95Ms).toBeLessThan(300); // within the SLO's own bound
+        expect(r.json.failedChecks).toEqual([expect.stringMatching(/^baselineP95: canary [\d.]+ ms > stable [\d.]+ ms × 1\.5 = [\d.]+ ms$/)]);
+        expect(r.json.failedCheckCount).toBe(i + 1);
+      }
+      expect(state('backend').canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+    }), 120_000);
+
   test.concurrent('a team\'s third service in its own namespace: init, start and advance like the demo\'s', laneC.inTurn(async () => {
-    const { git, state, canary, advance, traffic, start } = laneC;
+    const { git, state, canary, advance, traffic, toFirstStep } = laneC;
     // what a team adds: one service file (tests/fixtures/services/ledger.yaml), then canary init
     fs.copyFileSync(path.join(__dirname, '..', 'fixtures', 'services', 'ledger.yaml'), path.join(laneC.dir, 'services', 'ledger.yaml'));
     git('add', 'services/ledger.yaml');
     git('commit', '--quiet', '--message', 'Onboard ledger');
     const init = await canary(['init', '--service', 'ledger', '--image', 'registry.example.com/team/ledger:1.0.0', '--commit', '--json']);
-    expect([init.status, init.stderr]).toEqual([0, '']);
+    expect([init.status, init.stderr, init.json?.error]).toEqual([0, '', undefined]);
     expect(state('ledger')).toMatchObject({ service: 'ledger', stable: { image: 'registry.example.com/team/ledger:1.0.0' }, canary: null });
-    await start('ledger', 'registry.example.com/team/ledger:1.1.0');
+    await toFirstStep('ledger', 'registry.example.com/team/ledger:1.1.0', 'payments');
     expect(fs.readFileSync(path.join(laneC.dir, 'dist', 'local', 'payments', 'manifest.yaml'), 'utf8')).toContain('name: ledger-canary');
     await traffic('ledger', 10, { namespace: 'payments' });
     const r = await advance('ledger');
@@ -448,6 +543,32 @@ describe('canary advance against a real Prometheus', () => {
     expect(r.json.queries.canaryRequests).toContain('destination_workload_namespace="payments",destination_workload="ledger-canary"');
     expect(r.json.measurements.canaryRequests).toBeGreaterThan(0);
     expect(state('ledger').canary).toMatchObject({ weight: 25 });
+    expect(git('status', '--porcelain')).toBe('');
+  }), 120_000);
+  test.concurrent('a canary that never runs ready gets no weighted traffic and is rolled back at its progress deadline', laneC.inTurn(async () => {
+    const { git, state, advance, start, applied, distTree } = laneC;
+    const file = path.join(laneC.dir, 'rollout', 'local', 'gateway.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^history:/m, 'analysis:\n  progressDeadline: 1s\nhistory:'));
+    git('commit', '--quiet', '--all', '--message', 'gateway: a short progress deadline');
+    await start('gateway', 'ghcr.io/example/obs-canary-gateway:0.4.0');
+    // the pods never become available (a crash loop, an image that cannot be pulled)
+    await applied('gateway', { canaryAvailable: false });
+    const deadline = Date.parse(state('gateway').canary.weightChangedAt) + 1000;
+    const waiting = await advance('gateway');
+    if (Date.now() <= deadline) expect([waiting.status, waiting.json?.hold, waiting.json?.changed]).toEqual([3, 'applying', []]);
+    await waitFor(() => Date.now() > deadline, { what: 'the progress deadline', intervalMs: 50 });
+    const r = await advance('gateway');
+    expect([r.status, r.stderr]).toEqual([4, '']);
+    expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0, reason: expect.stringMatching(/^rolling back: not observed gateway-canary runs ready .* within 1s of /) });
+    // the weighted route never gave it anything
+    expect(state('gateway').history.filter((h: any) => h.image === 'ghcr.io/example/obs-canary-gateway:0.4.0').map((h: any) => h.toWeight)).toEqual([0, 0]);
+    const route = parseAllDocuments(distTree().get('local/apps/manifest.yaml')!).map(d => d.toJS())
+      .find(o => o.kind === 'VirtualService' && o.metadata.name === 'gateway').spec.http.find((h: any) => h.name === 'weighted');
+    expect(route.route.map((d: any) => [d.destination.subset, d.weight])).toEqual([['stable', 100], ['canary', 0]]);
+    await applied('gateway', { canaryAvailable: false });
+    const removed = await advance('gateway');
+    expect([removed.status, removed.json?.decision]).toEqual([4, 'rollback']);
+    expect(state('gateway').canary).toBeNull();
     expect(git('status', '--porcelain')).toBe('');
   }), 120_000);
 });

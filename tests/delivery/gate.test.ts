@@ -2,40 +2,56 @@ import { decide } from '../../lib/delivery/decide';
 import { runGate } from '../../lib/delivery/gate';
 import { withOverrides } from '../../lib/delivery/plan';
 import { settingsOf } from '../../lib/rollout/settings';
-import { RolloutState } from '../../lib/rollout/state';
+import { CanaryState, RolloutState } from '../../lib/rollout/state';
+import { ROUTE_WEIGHT, observedReleaseQuery } from '../../lib/slo/cluster-state';
 import { StubServer } from '../apps/support/stub-server';
 import { GATEWAY, fixtureState } from '../rollout/fixtures';
 
 /** runGate against a fake Prometheus: what it asks, when, and that the decision is decide()'s on the answers. */
 describe('runGate', () => {
   const NOW = new Date('2026-11-22T12:00:00.000Z');
+  const IMAGE = 'ghcr.io/example/obs-canary-gateway:0.2.0';
   const steady = fixtureState('steady');
+  /** A canary at 10% whose step was committed and observed applied `minutesAgo`. */
   const inFlight = (minutesAgo: number): RolloutState => {
     const changed = new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
     return {
       ...steady,
-      canary: { image: 'ghcr.io/example/obs-canary-gateway:0.2.0', weight: 10, startedAt: changed, weightChangedAt: changed, failedChecks: 0, consecutiveHolds: 0 },
+      canary: { image: IMAGE, weight: 10, startedAt: changed, weightChangedAt: changed, appliedAt: changed, failedChecks: 0, consecutiveHolds: 0 },
     };
   };
+  /** A canary committed a minute ago and not yet observed running: its step, or its phase's first half. */
+  const applying = (weight: number, more: Partial<CanaryState> = {}): RolloutState => {
+    const { appliedAt: _applied, ...canary } = inFlight(1).canary!;
+    return { ...steady, canary: { ...canary, weight, ...more } };
+  };
+  /** What the stub answers the observation query with, when a test sets it; else the window's numbers. */
+  let observation: { status: number; body: unknown } | undefined;
+  const vector = (...values: string[]) => ({
+    status: 200, body: { status: 'success', data: { resultType: 'vector', result: values.map(value => ({ metric: {}, value: [NOW.getTime() / 1000, value] })) } },
+  });
   let prometheus: StubServer;
 
   beforeAll(async () => {
     // 1000 requests per track and window, none of them errors, every latency quantile 100 ms
     prometheus = await StubServer.start(async ({ body }) => {
       const query = new URLSearchParams(body).get('query') ?? '';
-      const value = query.startsWith('histogram_quantile') ? '100' : query.includes('=~"5.."') ? '0' : '1000';
-      return { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [NOW.getTime() / 1000, value] }] } } };
+      if (observation) return observation;
+      return vector(query.startsWith('histogram_quantile') ? '100' : query.includes('=~"5.."') ? '0' : '1000');
     });
   });
   afterAll(() => prometheus.close());
   beforeEach(() => {
     prometheus.requests.length = 0;
+    observation = undefined;
   });
+  const sent = () => prometheus.requests.map(r => Object.fromEntries(new URLSearchParams(r.body)));
 
   test('no canary in flight: no queries, nothing asked, decision none', async () => {
     const settings = settingsOf(steady, GATEWAY);
     const run = await runGate({ state: steady, service: GATEWAY, settings, now: NOW, prometheus: { url: prometheus.url } });
-    expect(run).toMatchObject({ stage: { kind: 'none' }, queries: {}, outcome: undefined, result: { decision: 'none' } });
+    expect(run).toMatchObject({ stage: { kind: 'none' }, outcome: undefined, result: { decision: 'none' } });
+    expect([run.queries, run.observation]).toEqual([{}, undefined]);
     expect(prometheus.requests).toEqual([]);
   });
 
@@ -73,12 +89,58 @@ describe('runGate', () => {
     const settings = withOverrides(settingsOf(state, GATEWAY), { queryTimeout: '1500ms' });
     const run = await runGate({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: prometheus.url, token: 's3cret' } });
     expect(run.stage).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(NOW.getTime() - 5 * 60_000) });
-    const sent = prometheus.requests.map(r => Object.fromEntries(new URLSearchParams(r.body)));
-    expect(sent.map(q => q.query).sort()).toEqual(Object.values(run.queries).sort());
-    expect(new Set(sent.map(q => `time=${q.time} timeout=${q.timeout}`))).toEqual(new Set(['time=1795348800.000 timeout=1500ms']));
+    expect(sent().map(q => q.query).sort()).toEqual(Object.values(run.queries).sort());
+    expect(new Set(sent().map(q => `time=${q.time} timeout=${q.timeout}`))).toEqual(new Set(['time=1795348800.000 timeout=1500ms']));
     expect(new Set(prometheus.requests.map(r => r.headers.authorization))).toEqual(new Set(['Bearer s3cret']));
     expect(run.outcome).toMatchObject({ ok: true, measurements: { requests: 2000, canaryRequests: 1000, successRatio: 1, p95Ms: 100 } });
     expect(run.result).toEqual(decide({ state, settings, now: NOW, stage: run.stage, outcome: run.outcome }));
     expect(run.result).toMatchObject({ decision: 'advance', toWeight: 25 });
+    expect(run.observation).toBeUndefined();
+  });
+
+  describe('applying: one query, whether the cluster runs the release; nothing measured', () => {
+    test('a series (of value 0: the route gives the canary 0%) is "applied": the canary goes to its first step', async () => {
+      observation = vector('0');
+      const state = applying(0);
+      const settings = withOverrides(settingsOf(state, GATEWAY), { queryTimeout: '1500ms' });
+      const service = { ...GATEWAY, namespace: 'payments' };
+      const run = await runGate({ state, service, settings, now: NOW, prometheus: { url: prometheus.url, token: 's3cret' } });
+      const query = observedReleaseQuery({ service: 'gateway', namespace: 'payments', track: 'canary', image: IMAGE, canaryWeight: 0 });
+      expect(sent()).toEqual([{ query, time: '1795348800.000', timeout: '1500ms' }]);
+      expect(prometheus.requests[0].headers.authorization).toBe('Bearer s3cret');
+      expect(run).toMatchObject({ stage: { kind: 'applying' }, observation: { query, outcome: { ok: true, applied: true } } });
+      // the window's queries are neither sent nor reported
+      expect([run.queries, run.outcome]).toEqual([{}, undefined]);
+      expect(run.result).toEqual(decide({ state, settings, now: NOW, stage: run.stage, observed: run.observation!.outcome }));
+      expect(run.result).toMatchObject({ decision: 'advance', fromWeight: 0, toWeight: 10 });
+    });
+
+    test('an empty vector is "not applied": hold (applying) before the deadline, nothing written', async () => {
+      observation = vector();
+      const state = applying(10);
+      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
+      expect(sent()).toHaveLength(1);
+      expect(run.observation?.outcome).toEqual({ ok: true, applied: false });
+      expect(run.result).toMatchObject({ decision: 'hold', hold: 'applying', change: null });
+    });
+
+    test('an error is no answer: hold (no data), counted', async () => {
+      observation = { status: 200, body: { status: 'error', errorType: 'execution', error: 'query timed out' } };
+      const state = applying(10);
+      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
+      expect(sent()).toHaveLength(1);
+      expect(run.observation?.outcome).toEqual({ ok: false, error: `prometheus at ${prometheus.url}: query failed: execution: query timed out` });
+      expect(run.result).toMatchObject({ decision: 'hold', hold: 'no-data', consecutiveHolds: 1 });
+    });
+
+    test('a promotion asks for stable with the canary\'s image, not for the route; observed, the canary is removed', async () => {
+      observation = vector('2');
+      const state = applying(100, { phase: 'promoting' });
+      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
+      const query = observedReleaseQuery({ service: 'gateway', namespace: GATEWAY.namespace, track: 'stable', image: IMAGE });
+      expect(sent().map(q => q.query)).toEqual([query]);
+      expect(query).not.toContain(ROUTE_WEIGHT.metric);
+      expect(run.result).toMatchObject({ decision: 'promote', change: { state: { stable: { image: IMAGE }, canary: null } } });
+    });
   });
 });

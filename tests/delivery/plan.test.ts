@@ -2,7 +2,7 @@ import {
   UsageError, appendHistory, checkServiceImage, describeStatus, endCanaryByHand, initialState, serviceNamed, startCanary, statusOf, withOverrides,
 } from '../../lib/delivery/plan';
 import { settingsOf } from '../../lib/rollout/settings';
-import { HistoryEntry, parseRolloutState, renderRolloutState } from '../../lib/rollout/state';
+import { CanaryPhase, HistoryEntry, RolloutState, parseRolloutState, renderRolloutState } from '../../lib/rollout/state';
 import { GATEWAY, fixtureService, fixtureState } from '../rollout/fixtures';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
@@ -10,27 +10,28 @@ const steady = fixtureState('steady');
 const inFlight = fixtureState('canary');
 
 describe('startCanary', () => {
-  test('puts the image at the first step, with fresh counters and a start entry', () => {
-    const { state, entry } = startCanary(steady, 'registry.example.com/obs-canary-gateway:2.0.0', NOW, GATEWAY);
-    expect(state.canary).toEqual({
-      image: 'registry.example.com/obs-canary-gateway:2.0.0', weight: 10, startedAt: '2026-11-22T12:00:00.000Z',
-      weightChangedAt: '2026-11-22T12:00:00.000Z', failedChecks: 0, consecutiveHolds: 0,
+  const image = 'registry.example.com/obs-canary-gateway:2.0.0';
+
+  test('starts the image at 0% (only the pin reaches it), not yet applied, with fresh counters and a start entry', () => {
+    const { state, entry } = startCanary(steady, image, NOW, GATEWAY);
+    // strict: no phase (progressing) and no appliedAt, so the gate's next run observes the canary before it gets traffic
+    expect(state.canary).toStrictEqual({
+      image, weight: 0, startedAt: '2026-11-22T12:00:00.000Z', weightChangedAt: '2026-11-22T12:00:00.000Z', failedChecks: 0, consecutiveHolds: 0,
     });
     expect(state.stable).toEqual(steady.stable);
     expect(entry).toEqual({
-      at: '2026-11-22T12:00:00.000Z', decision: 'start', by: 'cli', image: 'registry.example.com/obs-canary-gateway:2.0.0',
-      fromWeight: 0, toWeight: 10, reason: 'canary registry.example.com/obs-canary-gateway:2.0.0 started at 10%',
+      at: '2026-11-22T12:00:00.000Z', decision: 'start', by: 'cli', image, fromWeight: 0, toWeight: 0,
+      reason: 'canary registry.example.com/obs-canary-gateway:2.0.0 started at 0% (only the pin reaches it); the gate gives it 10% once it runs ready',
     });
     expect(state.history).toEqual([entry]);
   });
 
-  const image = 'registry.example.com/obs-canary-gateway:2.0.0';
-
-  test('starts at the first of the state file\'s steps, else the service file\'s, else the defaults\'', () => {
+  test('names the first of the state file\'s steps, else the service file\'s, else the defaults\', as the weight to come', () => {
     const withSteps = fixtureService('gateway', ['steps: [1, 50, 100]']);
-    expect(startCanary({ ...steady, steps: [5, 100] }, image, NOW, withSteps).state.canary?.weight).toBe(5);
-    expect(startCanary(steady, image, NOW, withSteps).state.canary?.weight).toBe(1);
-    expect(startCanary(steady, image, NOW, GATEWAY).state.canary?.weight).toBe(10);
+    const started = [startCanary({ ...steady, steps: [5, 100] }, image, NOW, withSteps), startCanary(steady, image, NOW, withSteps),
+      startCanary(steady, image, NOW, GATEWAY)];
+    expect(started.map(c => c.state.canary?.weight)).toEqual([0, 0, 0]);
+    expect(started.map(c => /gives it (\d+)%/.exec(c.entry.reason)?.[1])).toEqual(['5', '1', '10']);
   });
 
   test('refuses while a canary is in flight (exit code 2, code in-flight)', () => {
@@ -113,24 +114,62 @@ describe('withOverrides', () => {
 
 describe('endCanaryByHand', () => {
   const NOW2 = new Date('2026-11-22T13:00:00.000Z');
+  const NOW3 = new Date('2026-11-22T13:05:00.000Z');
+  const CANARY_IMAGE = 'registry.example.com/obs-canary-gateway:1.1.0';
+  // the fixture's canary at 25%, its step observed applied
+  const applied: RolloutState = { ...inFlight, canary: { ...inFlight.canary!, appliedAt: '2026-11-01T10:22:00.000Z' } };
+  const { appliedAt: _applied, ...progressing } = applied.canary!;
 
-  test('promote: stable runs the canary\'s image, the canary is removed, the history says who and why', () => {
-    const { state, entry } = endCanaryByHand(inFlight, 'promote', NOW2, 'looks good in Grafana');
-    expect(state.stable).toEqual({ image: 'registry.example.com/obs-canary-gateway:1.1.0' });
-    expect(state.canary).toBeNull();
+  test('promote, first half: stable rolls out the canary\'s image (in the chart) while the canary keeps its weight', () => {
+    const { state, entry } = endCanaryByHand(applied, 'promote', NOW2, 'looks good in Grafana');
+    expect(state.stable).toEqual(inFlight.stable);
+    expect(state.canary).toStrictEqual({ ...progressing, phase: 'promoting', weight: 25, weightChangedAt: NOW2.toISOString() });
     expect(entry).toEqual({
-      at: '2026-11-22T13:00:00.000Z', decision: 'promote', by: 'cli', image: 'registry.example.com/obs-canary-gateway:1.1.0', fromWeight: 25, toWeight: 0,
-      reason: 'promoted by hand: stable now runs registry.example.com/obs-canary-gateway:1.1.0 (looks good in Grafana)',
+      at: '2026-11-22T13:00:00.000Z', decision: 'promote', by: 'cli', image: CANARY_IMAGE, fromWeight: 25, toWeight: 25,
+      reason: `promoting by hand: stable rolls out ${CANARY_IMAGE} while the canary keeps its 25%; the gate removes the canary once stable runs ready `
+        + '(looks good in Grafana)',
     });
     expect(state.history[state.history.length - 1]).toEqual(entry);
   });
 
-  test('rollback: the canary is removed, stable untouched', () => {
-    const { state, entry } = endCanaryByHand(inFlight, 'rollback', NOW2);
+  test('promote, second half: stable runs the canary\'s image, the canary is removed', () => {
+    const promoting = endCanaryByHand(applied, 'promote', NOW2).state;
+    const { state, entry } = endCanaryByHand(promoting, 'promote', NOW3);
+    expect(state.stable).toEqual({ image: CANARY_IMAGE });
+    expect(state.canary).toBeNull();
+    expect(entry).toMatchObject({ decision: 'promote', by: 'cli', fromWeight: 25, toWeight: 0,
+      reason: `promoted by hand: stable runs ${CANARY_IMAGE}; the canary is removed` });
+  });
+
+  test('rollback, first half: the route gives stable everything (weight 0), the canary still runs, stable untouched', () => {
+    const { state, entry } = endCanaryByHand(applied, 'rollback', NOW2);
+    expect(state.stable).toEqual(inFlight.stable);
+    expect(state.canary).toStrictEqual({ ...progressing, phase: 'rolling-back', weight: 0, weightChangedAt: NOW2.toISOString() });
+    expect(entry).toMatchObject({ decision: 'rollback', by: 'cli', fromWeight: 25, toWeight: 0,
+      reason: 'rolling back by hand: stable registry.example.com/obs-canary-gateway:1.0.0 gets all traffic; the gate removes the canary once that is applied' });
+  });
+
+  test('rollback, second half: the canary is removed, stable untouched', () => {
+    const rollingBack = endCanaryByHand(applied, 'rollback', NOW2).state;
+    const { state, entry } = endCanaryByHand(rollingBack, 'rollback', NOW3, 'paged');
     expect(state.stable).toEqual(inFlight.stable);
     expect(state.canary).toBeNull();
-    expect(entry).toMatchObject({ decision: 'rollback', by: 'cli', fromWeight: 25, toWeight: 0,
-      reason: 'rolled back by hand: stable registry.example.com/obs-canary-gateway:1.0.0 serves all traffic again' });
+    expect(entry).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0, reason: `rolled back by hand: the canary ${CANARY_IMAGE} is removed (paged)` });
+  });
+
+  test('a roll back interrupts a promotion: back to weight 0, stable keeps its own image', () => {
+    const promoting = endCanaryByHand(applied, 'promote', NOW2).state;
+    const { state, entry } = endCanaryByHand(promoting, 'rollback', NOW3);
+    expect(state.stable).toEqual(inFlight.stable);
+    expect(state.canary).toMatchObject({ phase: 'rolling-back', weight: 0, weightChangedAt: NOW3.toISOString() });
+    expect(entry).toMatchObject({ decision: 'rollback', fromWeight: 25, toWeight: 0, reason: expect.stringMatching(/^rolling back by hand: /) });
+  });
+
+  test('a promotion cannot interrupt a roll back (exit code 2, code not-in-flight)', () => {
+    const rollingBack = endCanaryByHand(applied, 'rollback', NOW2).state;
+    expect(() => endCanaryByHand(rollingBack, 'promote', NOW3)).toThrow(new UsageError(
+      `the canary ${CANARY_IMAGE} of gateway is being rolled back; it cannot be promoted`));
+    expect(() => endCanaryByHand(rollingBack, 'promote', NOW3)).toThrow(expect.objectContaining({ code: 'not-in-flight' }));
   });
 
   test.each(['promote', 'rollback'] as const)('%s refuses when no canary is in flight (exit code 2, code not-in-flight)', decision => {
@@ -176,12 +215,37 @@ describe('statusOf', () => {
     expect(describeStatus(s)).toBe('local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0; no canary in flight');
   });
 
-  test('a canary in flight: weights, step, next move, counters against their limits', () => {
+  test('a canary in flight: weights, step, next move, phase, counters against their limits', () => {
     const s = statusOf('prod', inFlight, GATEWAY);
-    expect(s.canary).toMatchObject({ weight: 25, stableWeight: 75, step: 2, nextWeight: 50, failedChecks: 1, maxFailedChecks: 3 });
+    expect(s.canary).toMatchObject({
+      weight: 25, stableWeight: 75, step: 2, nextWeight: 50, phase: 'progressing', appliedAt: null, failedChecks: 1, maxFailedChecks: 3,
+    });
     expect(s.lastDecision?.decision).toBe('advance');
-    expect(describeStatus(s)).toContain('canary registry.example.com/obs-canary-gateway:1.1.0 at 25% (step 2 of 4, next: 50%)');
+    expect(describeStatus(s)).toContain('canary registry.example.com/obs-canary-gateway:1.1.0 at 25% (step 2 of 4, next: 50%; not yet observed applied), since');
     expect(statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, weight: 100 } }, GATEWAY).canary?.nextWeight).toBeNull();
+  });
+
+  test('a step observed applied says when', () => {
+    const s = statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, appliedAt: '2026-11-01T10:22:00.000Z' } }, GATEWAY);
+    expect(s.canary?.appliedAt).toBe('2026-11-01T10:22:00.000Z');
+    expect(describeStatus(s)).toContain('at 25% (step 2 of 4, next: 50%; applied 2026-11-01T10:22:00.000Z)');
+  });
+
+  test('a canary just started: at 0%, before the first step', () => {
+    const s = statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, weight: 0 } }, GATEWAY);
+    expect(s.canary).toMatchObject({ weight: 0, stableWeight: 100, step: 0, nextWeight: 10 });
+    expect(describeStatus(s)).toContain('at 0% (step 0 of 4, next: 10%; not yet observed applied)');
+  });
+
+  test.each<[CanaryPhase, number, string]>([
+    ['promoting', 25, 'local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0; promoting: stable rolls out '
+      + 'registry.example.com/obs-canary-gateway:1.1.0, the canary keeps 25%, since 2026-11-01T10:00:00Z'],
+    ['rolling-back', 0, 'local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0; rolling back registry.example.com/obs-canary-gateway:1.1.0: '
+      + 'all traffic to stable, the canary is removed once that is applied, since 2026-11-01T10:00:00Z'],
+  ])('a canary %s says so instead of its step', (phase, weight, text) => {
+    const s = statusOf('local', { ...inFlight, canary: { ...inFlight.canary!, phase, weight } }, GATEWAY);
+    expect(s.canary?.phase).toBe(phase);
+    expect(describeStatus(s)).toBe(`${text}, failed checks 1/3, holds in a row 0/12`);
   });
 
   test('the service file\'s steps, SLO and limits where the state file sets none', () => {
@@ -192,6 +256,6 @@ describe('statusOf', () => {
     expect(s.canary).toMatchObject({ step: 1, steps: [25, 100], nextWeight: 100, maxFailedChecks: 5 });
     // the state file's own SLO wins over the service file's
     expect(s.slo.p95LatencyMs).toBe(250);
-    expect(describeStatus(s)).toContain('at 25% (step 1 of 2, next: 100%)');
+    expect(describeStatus(s)).toContain('at 25% (step 1 of 2, next: 100%;');
   });
 });

@@ -1,6 +1,10 @@
+import { Server, createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { QueryTarget, gateQueries } from '../../lib/delivery/queries';
 import { HttpMetrics } from '../../lib/slo/vocabulary';
+import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { promtoolCheckRules } from '../support/promtool';
+import { waitFor } from '../support/wait';
 
 /** The demo services' own metrics, as their service files name them. */
 const DEMO_HTTP: HttpMetrics = {
@@ -10,16 +14,16 @@ const DEMO_HTTP: HttpMetrics = {
 const ISTIO: QueryTarget = { metrics: 'istio', service: 'gateway', namespace: 'apps', window: '5m', p99: false, baseline: false, http: DEMO_HTTP };
 
 describe('gateQueries', () => {
-  test('istio: destination-reported requests, errors and p95 of the canary, stable\'s requests, callers\' errors', () => {
-    const canary = 'reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-canary"';
+  test('istio: destination-reported requests, errors and p95 of the canary, stable\'s requests, callers\' errors; never pinned requests', () => {
+    const canary = 'reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-canary",canary_pin!="always"';
     expect(gateQueries(ISTIO)).toEqual({
-      stableRequests: 'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-stable"}[5m]))'
-        + ' or vector(0)',
+      stableRequests: 'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-stable",'
+        + 'canary_pin!="always"}[5m])) or vector(0)',
       canaryRequests: `sum(increase(istio_requests_total{${canary}}[5m])) or vector(0)`,
       canaryErrors: `sum(increase(istio_requests_total{${canary},response_code=~"5.."}[5m]))`
         + ` or (0 * sum(increase(istio_requests_total{${canary},response_code!=""}[5m])))`,
       canaryCallerErrors: 'sum(increase(istio_requests_total{reporter="source",destination_workload_namespace="apps",destination_workload="gateway-canary",'
-        + 'response_code=~"5.."}[5m])) or vector(0)',
+        + 'canary_pin!="always",response_code=~"5.."}[5m])) or vector(0)',
       canaryP95: `histogram_quantile(0.95, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${canary}}[5m]))`
         + ` and on () (sum(rate(istio_request_duration_milliseconds_bucket{${canary},le="+Inf"}[5m])) > 0))`,
     });
@@ -41,7 +45,7 @@ describe('gateQueries', () => {
   test('the service\'s namespace, in both sources', () => {
     const istio = gateQueries({ ...ISTIO, service: 'ledger', namespace: 'payments' });
     expect(istio.canaryRequests).toBe('sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="payments",'
-      + 'destination_workload="ledger-canary"}[5m])) or vector(0)');
+      + 'destination_workload="ledger-canary",canary_pin!="always"}[5m])) or vector(0)');
     expect(istio.canaryCallerErrors).toContain('reporter="source",destination_workload_namespace="payments",destination_workload="ledger-canary"');
     expect(gateQueries({ ...ISTIO, metrics: 'http', service: 'ledger', namespace: 'payments' }).stableRequests)
       .toContain('http_requests_total{namespace="payments",app="ledger",version="stable",');
@@ -65,6 +69,19 @@ describe('gateQueries', () => {
     });
     const everything = gateQueries({ ...ISTIO, metrics: 'http', http: { ...own, ignoreRoutes: [] } });
     expect(everything.canaryRequests).toBe('sum(increase(ledger_requests_total{namespace="apps",app="gateway",version="canary"}[5m])) or vector(0)');
+  });
+
+  test('every istio query, of every series it reads, excludes pinned requests; no http query mentions the pin', () => {
+    const selectors = (promql: string): string[] => [...promql.matchAll(/\{([^}]*)\}/g)].map(m => m[1]);
+    const istio = gateQueries({ ...ISTIO, p99: true, baseline: true });
+    expect(Object.keys(istio)).toHaveLength(10);
+    for (const [name, promql] of Object.entries(istio)) {
+      expect(selectors(promql).length).toBeGreaterThan(0);
+      for (const selector of selectors(promql)) expect([name, selector.split(',')]).toEqual([name, expect.arrayContaining(['canary_pin!="always"'])]);
+    }
+    for (const [name, promql] of Object.entries(gateQueries({ ...ISTIO, metrics: 'http', p99: true, baseline: true }))) {
+      expect([name, promql.includes('canary_pin')]).toEqual([name, false]);
+    }
   });
 
   test('fails if metrics is http and the service names no metrics of its own', () => {
@@ -107,5 +124,89 @@ describe('gateQueries', () => {
 
   test('fails if the window is not a duration', () => {
     expect(() => gateQueries({ ...ISTIO, window: 'five minutes' })).toThrow('\'window\' must be a duration such as 30s, 5m or 1h30m, got "five minutes"');
+  });
+});
+
+// The queries against a real Prometheus (Debian's /usr/bin/prometheus) scraping, from loopback, the canary's and
+// stable's Istio series as the sidecars of the services' namespaces report them: unpinned (`unknown`: no header),
+// pinned (`always`), and a series without the label (a proxy the Telemetry does not reach). Counters grow with
+// wall-clock time from one start, so every ratio of two answers is exact, whatever the samples in the window.
+describe('gateQueries against Prometheus: pinned requests do not count', () => {
+  const RATES = [
+    // [reporter, track, response_code, canary_pin (undefined: no label), requests per second]
+    ['destination', 'canary', '200', 'unknown', 10], ['destination', 'canary', '503', 'unknown', 1], ['destination', 'canary', '200', undefined, 5],
+    ['destination', 'canary', '200', 'always', 100], ['destination', 'canary', '503', 'always', 50],
+    ['source', 'canary', '503', 'unknown', 2], ['source', 'canary', '503', 'always', 40],
+    ['destination', 'stable', '200', 'unknown', 30], ['destination', 'stable', '200', 'always', 300],
+  ] as const;
+  // every unpinned request takes 10 to 25 ms, every pinned one 25 ms to 5 s
+  const BUCKETS = ['10', '25', '5000', '+Inf'];
+  const started = Date.now();
+  let server: Server;
+  let prometheus: PrometheusServer;
+
+  function exposition(): string {
+    const seconds = (Date.now() - started) / 1000;
+    return RATES.flatMap(([reporter, track, code, pin, rps]) => {
+      const labels = `reporter="${reporter}",destination_workload_namespace="apps",destination_workload="gateway-${track}"${pin ? `,canary_pin="${pin}"` : ''}`;
+      const count = rps * seconds;
+      const inBucket = (le: string) => (le === '10' || (le === '25' && pin === 'always') ? 0 : count);
+      return [
+        `istio_requests_total{${labels},response_code="${code}"} ${count}`,
+        ...BUCKETS.map(le => `istio_request_duration_milliseconds_bucket{${labels},response_code="${code}",le="${le}"} ${inBucket(le)}`),
+      ];
+    }).join('\n') + '\n';
+  }
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(exposition()));
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    prometheus = await startPrometheus({ interval: '250ms', scrapeConfigs: [{ job_name: 'mesh', honor_labels: true, static_configs: [{ targets: [target] }] }] });
+    const queries = gateQueries({ ...ISTIO, window: '1m' });
+    await waitFor(async () => (await value(queries.canaryRequests!)) > 0, { what: 'two scrapes of the mesh', timeoutMs: 30_000, intervalMs: 100 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await new Promise<void>(resolve => (server ? server.close(() => resolve()) : resolve()));
+  });
+
+  /** The one value of an instant query; NaN when it answers nothing. */
+  async function value(promql: string, time?: number): Promise<number> {
+    const params = new URLSearchParams({ query: promql, ...(time !== undefined ? { time: String(time) } : {}) });
+    const body = await (await fetch(`${prometheus.url}/api/v1/query?${params}`)).json() as { status: string; error?: string; data: { result: Array<{ value: [number, string] }> } };
+    if (body.status !== 'success') throw new Error(`${promql}: ${body.error}`);
+    return body.data.result.length === 1 ? Number(body.data.result[0].value[1]) : Number.NaN;
+  }
+
+  /** Every query of a decision at one evaluation time, as the gate sends them. */
+  async function answers(queries: Readonly<Record<string, string | undefined>>): Promise<Record<string, number>> {
+    const time = Date.now() / 1000;
+    return Object.fromEntries(await Promise.all(Object.entries(queries).map(async ([name, promql]) => [name, await value(promql!, time)])));
+  }
+
+  test('requests, errors and callers\' errors: only the unpinned series and the one without the label', async () => {
+    const a = await answers(gateQueries({ ...ISTIO, window: '1m', baseline: true }));
+    expect(a.canaryErrors / a.canaryRequests).toBeCloseTo(1 / 16, 6);
+    expect(a.canaryCallerErrors / a.canaryRequests).toBeCloseTo(2 / 16, 6);
+    expect(a.stableRequests / a.canaryRequests).toBeCloseTo(30 / 16, 6);
+    expect(a.stableErrors).toBe(0);
+  });
+
+  test('latency: the pinned requests\' 5 s are not in the canary\'s p95', async () => {
+    const a = await answers(gateQueries({ ...ISTIO, window: '1m', p99: true }));
+    // 16 unpinned requests a second, all from 10 to 25 ms: Prometheus interpolates within the bucket
+    expect(a.canaryP95).toBeCloseTo(10 + 15 * 0.95, 6);
+    expect(a.canaryP99).toBeCloseTo(10 + 15 * 0.99, 6);
+  });
+
+  test('the check can tell: the same queries without the pin selector count the pinned requests', async () => {
+    const unpinned = Object.fromEntries(Object.entries(gateQueries({ ...ISTIO, window: '1m' })).map(([name, q]) => [name, q.replaceAll(',canary_pin!="always"', '')]));
+    expect(Object.values(unpinned).join('\n')).not.toContain('canary_pin');
+    const a = await answers(unpinned);
+    expect(a.canaryErrors / a.canaryRequests).toBeCloseTo(51 / 166, 6);
+    expect(a.canaryCallerErrors / a.canaryRequests).toBeCloseTo(42 / 166, 6);
+    expect(a.canaryP95).toBeGreaterThan(1000);
   });
 });

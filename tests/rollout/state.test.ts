@@ -38,6 +38,10 @@ describe('parseRolloutState', () => {
     ['a missing field', s => s.replace(/^history:[\s\S]*/m, ''), "'history' is required"],
     ['a service that is no name', s => s.replace('service: gateway', 'service: Front_End'), "'service' must match pattern"],
     ['a weight above 100', s => s.replace('weight: 25', 'weight: 250'), "'canary.weight' must be <= 100, got 250"],
+    ['a negative weight', s => s.replace('weight: 25', 'weight: -1'), "'canary.weight' must be >= 0, got -1"],
+    ['an unknown phase', s => s.replace('weight: 25', 'weight: 25\n  phase: paused'),
+      '\'canary.phase\' must be equal to one of the allowed values ("progressing", "promoting", "rolling-back"), got "paused"'],
+    ['a time of application that is no timestamp', s => s.replace('weight: 25', 'weight: 25\n  appliedAt: "soon"'), "'canary.appliedAt' must match pattern"],
     ['a bad timestamp', s => s.replace('startedAt: "2026-11-01T10:00:00Z"', 'startedAt: "yesterday"'), "'canary.startedAt' must match pattern"],
     ['a negative counter', s => s.replace('failedChecks: 1', 'failedChecks: -1'), "'canary.failedChecks' must be >= 0, got -1"],
     ['an SLO ratio above 1', s => s.replace('p95LatencyMs: 250', 'successRatio: 1.5'), "'slo.successRatio' must be <= 1, got 1.5"],
@@ -49,13 +53,21 @@ describe('parseRolloutState', () => {
   test.each<[string, (s: string) => string, string]>([
     ['a file about another service', s => s, "'service' must match the file name (\"backend\"), got \"gateway\""],
     ['steps that do not increase', s => s.replace('steps: [10, 25, 50, 100]', 'steps: [10, 50, 25, 100]'), "'steps' must be strictly increasing, got [10,50,25,100]"],
-    ['a weight that is not a step', s => s.replace('weight: 25', 'weight: 30'), "'canary.weight' must be one of the steps [10,25,50,100], got 30"],
+    ['a weight that is not a step', s => s.replace('weight: 25', 'weight: 30'), "'canary.weight' must be 0 or one of the steps [10,25,50,100], got 30"],
+    ['a roll back that still gives the canary traffic', s => s.replace('weight: 25', 'weight: 25\n  phase: rolling-back'),
+      "'canary.weight' must be 0 while the canary is rolling back (all traffic to stable), got 25"],
+    ['a step applied before it was committed', s => s.replace('weight: 25', 'weight: 25\n  appliedAt: "2026-11-01T10:19:59.999Z"'),
+      "'canary.appliedAt' must not be before 'canary.weightChangedAt', got 2026-11-01T10:19:59.999Z"],
     ['an unpinned image', s => s.replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway'), '\'stable.image\' must be pinned by tag or digest, got "registry.example.com/obs-canary-gateway"'],
     ['a latest image', s => s.replace('obs-canary-gateway:1.1.0\n  weight', 'obs-canary-gateway:latest\n  weight'), "'canary.image' must not use the latest tag"],
     ['a weight change before the start', s => s.replace('weightChangedAt: "2026-11-01T10:20:00Z"', 'weightChangedAt: "2026-10-01T10:20:00Z"'),
       "'canary.weightChangedAt' must not be before 'canary.startedAt'"],
     ['an analysis window that is not a duration', s => s.replace('slo:', 'analysis:\n  window: five minutes\nslo:'),
       "'analysis.window' must be a duration such as 30s, 5m or 1h30m, got \"five minutes\""],
+    ['a progress deadline over 24h', s => s.replace('slo:', 'analysis:\n  progressDeadline: 1d1s\nslo:'),
+      "'analysis.progressDeadline' must be at most 24h, got \"1d1s\""],
+    ['a progress deadline of 0', s => s.replace('slo:', 'analysis:\n  progressDeadline: 0m\nslo:'),
+      "'analysis.progressDeadline' must be longer than 0, got \"0m\""],
     ['an SLO period that is not a duration', s => s.replace('p95LatencyMs: 250', 'p95LatencyMs: 250\n  period: a month'),
       "'slo.period' must be a duration such as 30s, 5m or 1h30m, got \"a month\""],
     ['an SLO period shorter than 7d', s => s.replace('p95LatencyMs: 250', 'p95LatencyMs: 250\n  period: 1d'), "'slo.period' must be at least 7d, got \"1d\""],
@@ -63,6 +75,26 @@ describe('parseRolloutState', () => {
   ])('rejects %s', (_name, mutate, message) => {
     const service = _name.startsWith('a file about') ? 'backend' : 'gateway';
     expect(problemsOf(mutate(valid), service)).toContainEqual(expect.stringContaining(message));
+  });
+
+  test('takes a canary at 0% (started, only the pin reaches it), and one rolling back at 0%', () => {
+    const started = parseRolloutState(valid.replace('weight: 25', 'weight: 0'), FILE, 'gateway');
+    expect(started.canary).toMatchObject({ weight: 0 });
+    expect(started.canary?.phase).toBeUndefined();
+    expect(parseRolloutState(valid.replace('weight: 25', 'weight: 0\n  phase: rolling-back'), FILE, 'gateway').canary)
+      .toMatchObject({ weight: 0, phase: 'rolling-back' });
+  });
+
+  test('takes a promotion at its weight, and a step applied at the moment of its commit', () => {
+    const promoting = parseRolloutState(valid.replace('weight: 25', 'weight: 25\n  phase: promoting'), FILE, 'gateway');
+    expect(promoting.canary).toMatchObject({ weight: 25, phase: 'promoting' });
+    const applied = parseRolloutState(valid.replace('weight: 25', 'weight: 25\n  appliedAt: "2026-11-01T10:20:00Z"'), FILE, 'gateway');
+    expect(applied.canary?.appliedAt).toBe('2026-11-01T10:20:00Z');
+  });
+
+  test('takes a progress deadline up to 24h', () => {
+    expect(parseRolloutState(valid.replace('slo:', 'analysis:\n  progressDeadline: 24h\nslo:'), FILE, 'gateway').analysis)
+      .toEqual({ progressDeadline: '24h' });
   });
 
   test('takes an SLO period from 7d to 90d', () => {
@@ -100,6 +132,14 @@ describe('renderRolloutState', () => {
       }],
     };
     expect(parseRolloutState(renderRolloutState(withGate), FILE, 'gateway')).toEqual(withGate);
+  });
+
+  test('a canary\'s phase and the time its step was applied round-trip', () => {
+    const state = fixtureState('canary');
+    const promoting: RolloutState = { ...state, canary: { ...state.canary!, phase: 'promoting', appliedAt: '2026-11-01T10:22:00.000Z' } };
+    const text = renderRolloutState(promoting);
+    expect(text).toContain('phase: promoting');
+    expect(parseRolloutState(text, FILE, 'gateway')).toEqual(promoting);
   });
 
   test('a state without overrides renders no steps, slo or analysis block', () => {

@@ -54,7 +54,7 @@ describe('loadRollouts', () => {
     const { steps: own, ...inFlight } = fixtureState('canary');
     expect(own).toBeDefined();
     write('local', 'gateway', renderRolloutState(inFlight));
-    expect(() => load('local', steps)).toThrow('\'canary.weight\' must be one of the steps [20,100], got 25');
+    expect(() => load('local', steps)).toThrow('\'canary.weight\' must be 0 or one of the steps [20,100], got 25');
     expect(load().gateway.canary?.weight).toBe(25);
   });
 });

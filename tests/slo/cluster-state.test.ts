@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { CLUSTER_STATE_METRICS, KSM_METRICS, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery } from '../../lib/slo/cluster-state';
+import { CLUSTER_STATE_METRICS, KSM_METRICS, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery, observedReleaseQuery } from '../../lib/slo/cluster-state';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { waitFor } from '../support/wait';
 
@@ -53,8 +53,8 @@ describe('appliedCanaryQuery', () => {
   });
 
   test.each([
-    ['weight 0', { weight: 0 }, /'weight' must be an integer from 1 to 100 \(a canary in flight\), got 0/],
-    ['weight 101', { weight: 101 }, /'weight' must be an integer from 1 to 100/],
+    ['weight -1', { weight: -1 }, /'weight' must be an integer from 0 to 100, got -1/],
+    ['weight 101', { weight: 101 }, /'weight' must be an integer from 0 to 100/],
     ['a fractional weight', { weight: 2.5 }, /'weight' must be an integer/],
     ['an empty image', { image: ' ' }, /'image' must name the canary's image, got " "/],
     ['a service that is no DNS label', { service: 'Backend' }, /'service' must be a DNS label, got "Backend"/],
@@ -107,6 +107,17 @@ describe('appliedCanaryQuery against Prometheus', () => {
     ['a replica not available', { namespace: 'unavailable' }],
   ])('%s: nothing', async (_what, change) => {
     expect(await query(appliedCanaryQuery({ ...CANARY, ...change }))).toEqual([]);
+  });
+
+  test('a track without the route: stable ready with its image (a promotion\'s first half), the route at 0 (a roll back\'s)', async () => {
+    const stable = { service: 'backend', namespace: 'apps', track: 'stable', image: 'registry.example.com/obs-canary/backend:1.4.0' } as const;
+    expect(await query(observedReleaseQuery(stable))).toHaveLength(1);
+    expect(await query(observedReleaseQuery({ ...stable, service: 'gateway', image: 'registry.example.com/obs-canary/gateway:2.0.1' }))).toHaveLength(1);
+    // stable still runs 1.4.0: the canary's image is not there yet
+    expect(await query(observedReleaseQuery({ ...stable, image: CANARY.image }))).toEqual([]);
+    // the route gives the canary 25, not 0: the roll back is not applied yet
+    expect(await query(observedReleaseQuery({ ...stable, canaryWeight: 0 }))).toEqual([]);
+    expect(await query(observedReleaseQuery({ ...stable, canaryWeight: 25 }))).toHaveLength(1);
   });
 
   test('the variants are scraped: their empty answers come from the query, not from missing series', async () => {

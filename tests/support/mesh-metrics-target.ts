@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { METRICS } from '../../apps/contract';
 import { DEFAULT_NAMESPACE } from '../../lib/services/service';
-import { Track } from '../../lib/slo/vocabulary';
+import { KSM_METRICS, ROUTE_WEIGHT, WEIGHTED_ROUTE } from '../../lib/slo/cluster-state';
+import { CANARY_PIN, ISTIO, Track, workloadName } from '../../lib/slo/vocabulary';
 
 type ServiceName = string;
 
@@ -26,10 +27,31 @@ export interface TrackTraffic {
    * @default 0
    */
   readonly callerOnlyErrorRps?: number;
+  /**
+   * Requests per second pinned to the track (`x-canary: always`: Istio labels them `canary_pin="always"`), every one
+   * answered 503 after 5 s: traffic that must not count.
+   * @default 0
+   */
+  readonly pinnedFailingRps?: number;
 }
 
 /** Traffic to both tracks of a service. */
 export type ServiceTraffic = Readonly<Record<Track, TrackTraffic>>;
+
+/** One track's Deployment as kube-state-metrics would report it: one pod running `image`, available or not. */
+export interface TrackDeployment {
+  readonly image: string;
+  readonly available: boolean;
+}
+
+/** What the cluster runs of a service, as Argo CD and the pods left it: its Deployments and its route's weights. */
+export interface ClusterState {
+  readonly stable: TrackDeployment;
+  /** Absent: no canary Deployment. */
+  readonly canary?: TrackDeployment;
+  /** The canary subset's weight in the weighted route (0 to 100); absent: a route to stable alone. */
+  readonly canaryWeight?: number;
+}
 
 /** Istio's default request duration buckets, in milliseconds. */
 const ISTIO_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
@@ -39,6 +61,7 @@ interface Counters {
   ok: number;
   errors: number;
   callerOnlyErrors: number;
+  pinnedErrors: number;
   probes: number;
   /** Observations per latency in ms, of answered (200) and failed (503) requests apart. */
   latencies: Record<'ok' | 'errors', Map<number, number>>;
@@ -98,6 +121,20 @@ export class MeshMetricsTarget {
     return epoch;
   }
 
+  /**
+   * Sets what the cluster runs of a service from now on (what kube-state-metrics reports on `/ksm`) and returns the new
+   * epoch, `test_cluster_epoch{service}` there (wait for it in Prometheus).
+   */
+  public setCluster(service: ServiceName, cluster: ClusterState, namespace: string = DEFAULT_NAMESPACE): number {
+    if (this.failure) throw this.failure;
+    const epoch = (this.clusterEpochs.get(service) ?? 0) + 1;
+    this.clusterEpochs.set(service, epoch);
+    this.worker.postMessage({ service, namespace, cluster, epoch } satisfies ClusterMessage);
+    return epoch;
+  }
+
+  private readonly clusterEpochs = new Map<ServiceName, number>();
+
   /** Stops serving. */
   public async close(): Promise<void> {
     await this.worker.terminate();
@@ -113,6 +150,14 @@ export interface TrafficMessage {
   readonly epoch: number;
 }
 
+/** What the test's thread tells the target's: what the cluster runs of a service from now on, and its epoch. */
+export interface ClusterMessage {
+  readonly service: ServiceName;
+  readonly namespace: string;
+  readonly cluster: ClusterState;
+  readonly epoch: number;
+}
+
 /** The metrics a {@link MeshMetricsTarget} serves, rendered per request path; counters advance on every request. */
 export class MeshMetrics {
   private readonly traffic = new Map<ServiceName, ServiceTraffic>();
@@ -121,11 +166,53 @@ export class MeshMetrics {
   private readonly counters = new Map<string, Counters>();
   private last = Date.now();
 
-  /** The exposition for a request path (`/metrics` or `/http/<service>`), or undefined for any other path. */
+  private readonly clusters = new Map<ServiceName, ClusterMessage>();
+
+  /** The exposition for a request path (`/metrics`, `/http/<service>` or `/ksm`), or undefined for any other path. */
   public render(url: string): string | undefined {
     this.tick();
+    if (url === '/ksm') return this.clusterState();
     const match = /^\/http\/(\w+)$/.exec(url);
     return url === '/metrics' ? this.istio() : match ? this.httpMetrics(match[1] as ServiceName) : undefined;
+  }
+
+  /** Sets what the cluster runs of a service. */
+  public setCluster(message: ClusterMessage): void {
+    this.clusters.set(message.service, message);
+  }
+
+  /** kube-state-metrics' series of each service's Deployments, pods and route, with the labels it writes. */
+  private clusterState(): string {
+    const lines = ['# TYPE test_cluster_epoch gauge'];
+    const m = KSM_METRICS;
+    for (const { service, namespace, cluster, epoch } of this.clusters.values()) {
+      lines.push(`test_cluster_epoch{service="${service}"} ${epoch}`);
+      for (const track of TRACKS) {
+        const deployment = cluster[track];
+        if (!deployment) continue;
+        const name = workloadName(service, track);
+        const d = `namespace="${namespace}",deployment="${name}"`;
+        // a new image is a new ReplicaSet, as the Deployment controller names it
+        const replicaSet = `${name}-${deployment.image.replace(/[^a-z0-9]/g, '').slice(-10)}`;
+        const pod = `${replicaSet}-p0`;
+        lines.push(
+          `${m.deploymentSpecReplicas}{${d}} 1`, `${m.deploymentReplicas}{${d}} 1`, `${m.deploymentReplicasUpdated}{${d}} 1`,
+          `${m.deploymentReplicasAvailable}{${d}} ${deployment.available ? 1 : 0}`,
+          `${m.deploymentObservedGeneration}{${d}} 1`, `${m.deploymentMetadataGeneration}{${d}} 1`,
+          `${m.deploymentCondition}{${d},condition="Available",status="true",reason="MinimumReplicasAvailable"} ${deployment.available ? 1 : 0}`,
+          `${m.replicaSetOwner}{namespace="${namespace}",replicaset="${replicaSet}",owner_kind="Deployment",owner_name="${name}",owner_is_controller="true"} 1`,
+          `${m.podOwner}{namespace="${namespace}",pod="${pod}",uid="${pod}",owner_kind="ReplicaSet",owner_name="${replicaSet}",owner_is_controller="true"} 1`,
+          `${m.podContainerInfo}{namespace="${namespace}",pod="${pod}",uid="${pod}",container="${service}",image_spec="${deployment.image}",`
+            + `image="${deployment.image}",image_id="",container_id="containerd://${pod}"} 1`,
+        );
+      }
+      const route = `namespace="${namespace}",virtualservice="${service}",route="${WEIGHTED_ROUTE}",host="${service}.${namespace}.svc.cluster.local"`;
+      const canaryWeight = cluster.canaryWeight;
+      if (canaryWeight !== undefined) {
+        lines.push(`${ROUTE_WEIGHT.metric}{${route},subset="stable"} ${100 - canaryWeight}`, `${ROUTE_WEIGHT.metric}{${route},subset="canary"} ${canaryWeight}`);
+      }
+    }
+    return `${lines.join('\n')}\n`;
   }
 
   /** Sets a service's traffic from now on, under `epoch`. */
@@ -140,7 +227,7 @@ export class MeshMetrics {
     const key = `${service}/${track}`;
     let c = this.counters.get(key);
     if (!c) {
-      c = { ok: 0, errors: 0, callerOnlyErrors: 0, probes: 0, latencies: { ok: new Map(), errors: new Map() } };
+      c = { ok: 0, errors: 0, callerOnlyErrors: 0, pinnedErrors: 0, probes: 0, latencies: { ok: new Map(), errors: new Map() } };
       this.counters.set(key, c);
     }
     return c;
@@ -159,6 +246,7 @@ export class MeshMetrics {
         c.errors += errors;
         c.ok += ok;
         c.callerOnlyErrors += (t.callerOnlyErrorRps ?? 0) * seconds;
+        c.pinnedErrors += (t.pinnedFailingRps ?? 0) * seconds;
         c.probes += seconds;
         observe(c.latencies.errors, t.latencyMs ?? 20, errors);
         observe(c.latencies.ok, t.latencyMs ?? 20, ok);
@@ -182,9 +270,15 @@ export class MeshMetrics {
             + `destination_workload="${service}-${track}",destination_workload_namespace="${namespace}",destination_app="${service}",`
             + `destination_version="${track}",destination_service_name="${service}"`;
           const errors = reporter === 'source' ? c.errors + c.callerOnlyErrors : c.errors;
-          lines.push(`istio_requests_total{${labels},response_code="200"} ${c.ok}`, `istio_requests_total{${labels},response_code="503"} ${errors}`);
+          // as the services' namespaces label them (lib/constructs/mesh-policies.ts): no header is "unknown"
+          const traffic = `${labels},${ISTIO.pin}="unknown"`;
+          const pinned = `${labels},${ISTIO.pin}="${CANARY_PIN.value}"`;
+          lines.push(`istio_requests_total{${traffic},response_code="200"} ${c.ok}`, `istio_requests_total{${traffic},response_code="503"} ${errors}`,
+            `istio_requests_total{${pinned},response_code="503"} ${c.pinnedErrors}`);
           for (const le of [...ISTIO_BUCKETS_MS.map(String), '+Inf']) {
-            buckets.push(`istio_request_duration_milliseconds_bucket{${labels},le="${le}"} ${observedUpTo(c, le === '+Inf' ? Infinity : Number(le))}`);
+            const upTo = le === '+Inf' ? Infinity : Number(le);
+            buckets.push(`istio_request_duration_milliseconds_bucket{${traffic},le="${le}"} ${observedUpTo(c, upTo)}`,
+              `istio_request_duration_milliseconds_bucket{${pinned},le="${le}"} ${upTo >= 5000 ? c.pinnedErrors : 0}`);
           }
         }
       }

@@ -2,12 +2,12 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":1,"maximum":100},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", "u");
 const pattern3 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$", "u");
-const pattern5 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern7 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern6 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern8 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 const func2 = Object.prototype.hasOwnProperty;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -228,7 +228,7 @@ vErrors.push(err18);
 errors++;
 }
 for(const key2 in data3){
-if(!((((((key2 === "image") || (key2 === "weight")) || (key2 === "startedAt")) || (key2 === "weightChangedAt")) || (key2 === "failedChecks")) || (key2 === "consecutiveHolds"))){
+if(!((((((((key2 === "image") || (key2 === "weight")) || (key2 === "phase")) || (key2 === "startedAt")) || (key2 === "weightChangedAt")) || (key2 === "appliedAt")) || (key2 === "failedChecks")) || (key2 === "consecutiveHolds"))){
 const err19 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.canary,data:data3};
 if(vErrors === null){
 vErrors = [err19];
@@ -287,8 +287,8 @@ vErrors.push(err23);
 }
 errors++;
 }
-if(data5 < 1 || isNaN(data5)){
-const err24 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.canary.properties.weight,data:data5};
+if(data5 < 0 || isNaN(data5)){
+const err24 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.weight,data:data5};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -299,11 +299,10 @@ errors++;
 }
 }
 }
-if(data3.startedAt !== undefined){
-let data6 = data3.startedAt;
-if(typeof data6 === "string"){
-if(!pattern3.test(data6)){
-const err25 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.startedAt,data:data6};
+if(data3.phase !== undefined){
+let data6 = data3.phase;
+if(typeof data6 !== "string"){
+const err25 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.phase.type,parentSchema:schema11.properties.canary.properties.phase,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -312,9 +311,8 @@ vErrors.push(err25);
 }
 errors++;
 }
-}
-else {
-const err26 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.startedAt.type,parentSchema:schema11.properties.canary.properties.startedAt,data:data6};
+if(!(((data6 === "progressing") || (data6 === "promoting")) || (data6 === "rolling-back"))){
+const err26 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/enum",keyword:"enum",params:{allowedValues: schema11.properties.canary.properties.phase.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.canary.properties.phase.enum,parentSchema:schema11.properties.canary.properties.phase,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -324,11 +322,11 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data3.weightChangedAt !== undefined){
-let data7 = data3.weightChangedAt;
+if(data3.startedAt !== undefined){
+let data7 = data3.startedAt;
 if(typeof data7 === "string"){
 if(!pattern3.test(data7)){
-const err27 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data7};
+const err27 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.startedAt,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -339,7 +337,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.weightChangedAt.type,parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data7};
+const err28 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.startedAt.type,parentSchema:schema11.properties.canary.properties.startedAt,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -349,10 +347,11 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data3.failedChecks !== undefined){
-let data8 = data3.failedChecks;
-if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err29 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.failedChecks.type,parentSchema:schema11.properties.canary.properties.failedChecks,data:data8};
+if(data3.weightChangedAt !== undefined){
+let data8 = data3.weightChangedAt;
+if(typeof data8 === "string"){
+if(!pattern3.test(data8)){
+const err29 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -361,9 +360,9 @@ vErrors.push(err29);
 }
 errors++;
 }
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 < 0 || isNaN(data8)){
-const err30 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.failedChecks,data:data8};
+}
+else {
+const err30 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.weightChangedAt.type,parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -373,11 +372,11 @@ vErrors.push(err30);
 errors++;
 }
 }
-}
-if(data3.consecutiveHolds !== undefined){
-let data9 = data3.consecutiveHolds;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err31 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.consecutiveHolds.type,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data9};
+if(data3.appliedAt !== undefined){
+let data9 = data3.appliedAt;
+if(typeof data9 === "string"){
+if(!pattern3.test(data9)){
+const err31 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.appliedAt,data:data9};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -386,9 +385,9 @@ vErrors.push(err31);
 }
 errors++;
 }
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 < 0 || isNaN(data9)){
-const err32 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data9};
+}
+else {
+const err32 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.appliedAt.type,parentSchema:schema11.properties.canary.properties.appliedAt,data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -398,14 +397,10 @@ vErrors.push(err32);
 errors++;
 }
 }
-}
-}
-}
-if(data.steps !== undefined){
-let data10 = data.steps;
-if(Array.isArray(data10)){
-if(data10.length > 20){
-const err33 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data10};
+if(data3.failedChecks !== undefined){
+let data10 = data3.failedChecks;
+if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
+const err33 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.failedChecks.type,parentSchema:schema11.properties.canary.properties.failedChecks,data:data10};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -414,8 +409,9 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(data10.length < 1){
-const err34 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data10};
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 < 0 || isNaN(data10)){
+const err34 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.failedChecks,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -424,11 +420,12 @@ vErrors.push(err34);
 }
 errors++;
 }
-const len0 = data10.length;
-for(let i0=0; i0<len0; i0++){
-let data11 = data10[i0];
+}
+}
+if(data3.consecutiveHolds !== undefined){
+let data11 = data3.consecutiveHolds;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err35 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data11};
+const err35 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.consecutiveHolds.type,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data11};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -438,8 +435,8 @@ vErrors.push(err35);
 errors++;
 }
 if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 > 100 || isNaN(data11)){
-const err36 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data11};
+if(data11 < 0 || isNaN(data11)){
+const err36 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data11};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -448,8 +445,15 @@ vErrors.push(err36);
 }
 errors++;
 }
-if(data11 < 1 || isNaN(data11)){
-const err37 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data11};
+}
+}
+}
+}
+if(data.steps !== undefined){
+let data12 = data.steps;
+if(Array.isArray(data12)){
+if(data12.length > 20){
+const err37 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data12};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -458,11 +462,8 @@ vErrors.push(err37);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err38 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data10};
+if(data12.length < 1){
+const err38 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -471,11 +472,11 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-if(data.slo !== undefined){
-let data12 = data.slo;
-if((!(data12 && typeof data12 == "object" && !Array.isArray(data12))) && (data12 !== null)){
-const err39 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data12};
+const len0 = data12.length;
+for(let i0=0; i0<len0; i0++){
+let data13 = data12[i0];
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err39 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data13};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -484,10 +485,9 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
-for(const key3 in data12){
-if(!((((key3 === "successRatio") || (key3 === "p95LatencyMs")) || (key3 === "p99LatencyMs")) || (key3 === "period"))){
-const err40 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data12};
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 100 || isNaN(data13)){
+const err40 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data13};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -496,11 +496,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-}
-if(data12.successRatio !== undefined){
-let data13 = data12.successRatio;
-if((!((typeof data13 == "number") && (isFinite(data13)))) && (data13 !== null)){
-const err41 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data13};
+if(data13 < 1 || isNaN(data13)){
+const err41 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data13};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -509,9 +506,11 @@ vErrors.push(err41);
 }
 errors++;
 }
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 1 || isNaN(data13)){
-const err42 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data13};
+}
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data12};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -520,8 +519,11 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(data13 < 0 || isNaN(data13)){
-const err43 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data13};
+}
+if(data.slo !== undefined){
+let data14 = data.slo;
+if((!(data14 && typeof data14 == "object" && !Array.isArray(data14))) && (data14 !== null)){
+const err43 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -530,12 +532,10 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-}
-if(data12.p95LatencyMs !== undefined){
-let data14 = data12.p95LatencyMs;
-if((!((typeof data14 == "number") && (isFinite(data14)))) && (data14 !== null)){
-const err44 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data14};
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+for(const key3 in data14){
+if(!((((key3 === "successRatio") || (key3 === "p95LatencyMs")) || (key3 === "p99LatencyMs")) || (key3 === "period"))){
+const err44 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -544,9 +544,11 @@ vErrors.push(err44);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 <= 0 || isNaN(data14)){
-const err45 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data14};
+}
+if(data14.successRatio !== undefined){
+let data15 = data14.successRatio;
+if((!((typeof data15 == "number") && (isFinite(data15)))) && (data15 !== null)){
+const err45 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data15};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -555,12 +557,9 @@ vErrors.push(err45);
 }
 errors++;
 }
-}
-}
-if(data12.p99LatencyMs !== undefined){
-let data15 = data12.p99LatencyMs;
-if((!((typeof data15 == "number") && (isFinite(data15)))) && (data15 !== null)){
-const err46 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data15};
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 1 || isNaN(data15)){
+const err46 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -569,9 +568,8 @@ vErrors.push(err46);
 }
 errors++;
 }
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 <= 0 || isNaN(data15)){
-const err47 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data15};
+if(data15 < 0 || isNaN(data15)){
+const err47 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data15};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -582,10 +580,10 @@ errors++;
 }
 }
 }
-if(data12.period !== undefined){
-let data16 = data12.period;
-if((typeof data16 !== "string") && (data16 !== null)){
-const err48 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data16};
+if(data14.p95LatencyMs !== undefined){
+let data16 = data14.p95LatencyMs;
+if((!((typeof data16 == "number") && (isFinite(data16)))) && (data16 !== null)){
+const err48 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -594,9 +592,9 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(typeof data16 === "string"){
-if(!pattern5.test(data16)){
-const err49 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data16};
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 <= 0 || isNaN(data16)){
+const err49 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data16};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -607,12 +605,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data.analysis !== undefined){
-let data17 = data.analysis;
-if((!(data17 && typeof data17 == "object" && !Array.isArray(data17))) && (data17 !== null)){
-const err50 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data17};
+if(data14.p99LatencyMs !== undefined){
+let data17 = data14.p99LatencyMs;
+if((!((typeof data17 == "number") && (isFinite(data17)))) && (data17 !== null)){
+const err50 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data17};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -621,10 +617,9 @@ vErrors.push(err50);
 }
 errors++;
 }
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-for(const key4 in data17){
-if(!(func2.call(schema11.properties.analysis.properties, key4))){
-const err51 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data17};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 <= 0 || isNaN(data17)){
+const err51 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data17};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -634,10 +629,11 @@ vErrors.push(err51);
 errors++;
 }
 }
-if(data17.metrics !== undefined){
-let data18 = data17.metrics;
+}
+if(data14.period !== undefined){
+let data18 = data14.period;
 if((typeof data18 !== "string") && (data18 !== null)){
-const err52 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data18};
+const err52 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data18};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -646,8 +642,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(!((data18 === "istio") || (data18 === "http"))){
-const err53 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data18};
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+const err53 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -657,10 +654,13 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data17.window !== undefined){
-let data19 = data17.window;
-if((typeof data19 !== "string") && (data19 !== null)){
-const err54 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data19};
+}
+}
+}
+if(data.analysis !== undefined){
+let data19 = data.analysis;
+if((!(data19 && typeof data19 == "object" && !Array.isArray(data19))) && (data19 !== null)){
+const err54 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data19};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -669,9 +669,10 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(typeof data19 === "string"){
-if(!pattern5.test(data19)){
-const err55 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data19};
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+for(const key4 in data19){
+if(!(func2.call(schema11.properties.analysis.properties, key4))){
+const err55 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data19};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -681,11 +682,10 @@ vErrors.push(err55);
 errors++;
 }
 }
-}
-if(data17.settle !== undefined){
-let data20 = data17.settle;
+if(data19.metrics !== undefined){
+let data20 = data19.metrics;
 if((typeof data20 !== "string") && (data20 !== null)){
-const err56 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data20};
+const err56 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data20};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -694,9 +694,8 @@ vErrors.push(err56);
 }
 errors++;
 }
-if(typeof data20 === "string"){
-if(!pattern7.test(data20)){
-const err57 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data20};
+if(!((data20 === "istio") || (data20 === "http"))){
+const err57 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data20};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -706,11 +705,10 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
-if(data17.minRequests !== undefined){
-let data21 = data17.minRequests;
-if((!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))) && (data21 !== null)){
-const err58 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data21};
+if(data19.window !== undefined){
+let data21 = data19.window;
+if((typeof data21 !== "string") && (data21 !== null)){
+const err58 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data21};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -719,9 +717,9 @@ vErrors.push(err58);
 }
 errors++;
 }
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 < 0 || isNaN(data21)){
-const err59 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data21};
+if(typeof data21 === "string"){
+if(!pattern6.test(data21)){
+const err59 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data21};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -732,10 +730,10 @@ errors++;
 }
 }
 }
-if(data17.canaryTrafficFactor !== undefined){
-let data22 = data17.canaryTrafficFactor;
-if((!((typeof data22 == "number") && (isFinite(data22)))) && (data22 !== null)){
-const err60 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data22};
+if(data19.settle !== undefined){
+let data22 = data19.settle;
+if((typeof data22 !== "string") && (data22 !== null)){
+const err60 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data22};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -744,9 +742,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 1 || isNaN(data22)){
-const err61 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data22};
+if(typeof data22 === "string"){
+if(!pattern8.test(data22)){
+const err61 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data22};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -755,8 +753,12 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data22 < 0 || isNaN(data22)){
-const err62 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data22};
+}
+}
+if(data19.minRequests !== undefined){
+let data23 = data19.minRequests;
+if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
+const err62 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data23};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -765,12 +767,9 @@ vErrors.push(err62);
 }
 errors++;
 }
-}
-}
-if(data17.maxFailedChecks !== undefined){
-let data23 = data17.maxFailedChecks;
-if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
-const err63 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data23};
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 < 0 || isNaN(data23)){
+const err63 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data23};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -779,9 +778,12 @@ vErrors.push(err63);
 }
 errors++;
 }
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 < 1 || isNaN(data23)){
-const err64 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data23};
+}
+}
+if(data19.canaryTrafficFactor !== undefined){
+let data24 = data19.canaryTrafficFactor;
+if((!((typeof data24 == "number") && (isFinite(data24)))) && (data24 !== null)){
+const err64 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data24};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -790,12 +792,9 @@ vErrors.push(err64);
 }
 errors++;
 }
-}
-}
-if(data17.maxConsecutiveHolds !== undefined){
-let data24 = data17.maxConsecutiveHolds;
-if((!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))) && (data24 !== null)){
-const err65 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data24};
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 > 1 || isNaN(data24)){
+const err65 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -804,9 +803,8 @@ vErrors.push(err65);
 }
 errors++;
 }
-if((typeof data24 == "number") && (isFinite(data24))){
-if(data24 < 1 || isNaN(data24)){
-const err66 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data24};
+if(data24 < 0 || isNaN(data24)){
+const err66 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data24};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -817,10 +815,10 @@ errors++;
 }
 }
 }
-if(data17.baseline !== undefined){
-let data25 = data17.baseline;
-if((!(data25 && typeof data25 == "object" && !Array.isArray(data25))) && (data25 !== null)){
-const err67 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data25};
+if(data19.maxFailedChecks !== undefined){
+let data25 = data19.maxFailedChecks;
+if((!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))) && (data25 !== null)){
+const err67 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data25};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -829,9 +827,9 @@ vErrors.push(err67);
 }
 errors++;
 }
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-if(data25.enabled === undefined){
-const err68 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data25};
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 < 1 || isNaN(data25)){
+const err68 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data25};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -840,8 +838,12 @@ vErrors.push(err68);
 }
 errors++;
 }
-if(data25.maxErrorRatioIncrease === undefined){
-const err69 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data25};
+}
+}
+if(data19.maxConsecutiveHolds !== undefined){
+let data26 = data19.maxConsecutiveHolds;
+if((!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))) && (data26 !== null)){
+const err69 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data26};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -850,9 +852,9 @@ vErrors.push(err69);
 }
 errors++;
 }
-for(const key5 in data25){
-if(!((key5 === "enabled") || (key5 === "maxErrorRatioIncrease"))){
-const err70 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data25};
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 < 1 || isNaN(data26)){
+const err70 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data26};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -862,10 +864,11 @@ vErrors.push(err70);
 errors++;
 }
 }
-if(data25.enabled !== undefined){
-let data26 = data25.enabled;
-if(typeof data26 !== "boolean"){
-const err71 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data26};
+}
+if(data19.baseline !== undefined){
+let data27 = data19.baseline;
+if((!(data27 && typeof data27 == "object" && !Array.isArray(data27))) && (data27 !== null)){
+const err71 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data27};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -874,12 +877,9 @@ vErrors.push(err71);
 }
 errors++;
 }
-}
-if(data25.maxErrorRatioIncrease !== undefined){
-let data27 = data25.maxErrorRatioIncrease;
-if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 1 || isNaN(data27)){
-const err72 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data27};
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.enabled === undefined){
+const err72 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data27};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -888,8 +888,8 @@ vErrors.push(err72);
 }
 errors++;
 }
-if(data27 < 0 || isNaN(data27)){
-const err73 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data27};
+if(data27.maxErrorRatioIncrease === undefined){
+const err73 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data27};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -898,9 +898,9 @@ vErrors.push(err73);
 }
 errors++;
 }
-}
-else {
-const err74 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data27};
+for(const key5 in data27){
+if(!(((key5 === "enabled") || (key5 === "maxErrorRatioIncrease")) || (key5 === "maxLatencyRatio"))){
+const err74 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data27};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -910,12 +910,10 @@ vErrors.push(err74);
 errors++;
 }
 }
-}
-}
-if(data17.queryTimeout !== undefined){
-let data28 = data17.queryTimeout;
-if((typeof data28 !== "string") && (data28 !== null)){
-const err75 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data28};
+if(data27.enabled !== undefined){
+let data28 = data27.enabled;
+if(typeof data28 !== "boolean"){
+const err75 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data28};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -924,9 +922,12 @@ vErrors.push(err75);
 }
 errors++;
 }
-if(typeof data28 === "string"){
-if(!pattern5.test(data28)){
-const err76 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data28};
+}
+if(data27.maxErrorRatioIncrease !== undefined){
+let data29 = data27.maxErrorRatioIncrease;
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 1 || isNaN(data29)){
+const err76 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data29};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -935,19 +936,8 @@ vErrors.push(err76);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data.history !== undefined){
-let data29 = data.history;
-if(Array.isArray(data29)){
-const len1 = data29.length;
-for(let i1=0; i1<len1; i1++){
-let data30 = data29[i1];
-if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
-if(data30.at === undefined){
-const err77 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
+if(data29 < 0 || isNaN(data29)){
+const err77 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data29};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -956,8 +946,9 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(data30.decision === undefined){
-const err78 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
+}
+else {
+const err78 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data29};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -966,8 +957,11 @@ vErrors.push(err78);
 }
 errors++;
 }
-if(data30.by === undefined){
-const err79 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
+}
+if(data27.maxLatencyRatio !== undefined){
+let data30 = data27.maxLatencyRatio;
+if((!((typeof data30 == "number") && (isFinite(data30)))) && (data30 !== null)){
+const err79 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data30};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -976,8 +970,9 @@ vErrors.push(err79);
 }
 errors++;
 }
-if(data30.image === undefined){
-const err80 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 100 || isNaN(data30)){
+const err80 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data30};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -986,8 +981,8 @@ vErrors.push(err80);
 }
 errors++;
 }
-if(data30.fromWeight === undefined){
-const err81 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
+if(data30 < 1 || isNaN(data30)){
+const err81 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data30};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -996,8 +991,14 @@ vErrors.push(err81);
 }
 errors++;
 }
-if(data30.toWeight === undefined){
-const err82 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
+}
+}
+}
+}
+if(data19.queryTimeout !== undefined){
+let data31 = data19.queryTimeout;
+if((typeof data31 !== "string") && (data31 !== null)){
+const err82 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data31};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1006,8 +1007,9 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data30.reason === undefined){
-const err83 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data30};
+if(typeof data31 === "string"){
+if(!pattern6.test(data31)){
+const err83 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data31};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1016,9 +1018,12 @@ vErrors.push(err83);
 }
 errors++;
 }
-for(const key6 in data30){
-if(!(func2.call(schema11.properties.history.items.properties, key6))){
-const err84 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data30};
+}
+}
+if(data19.progressDeadline !== undefined){
+let data32 = data19.progressDeadline;
+if((typeof data32 !== "string") && (data32 !== null)){
+const err84 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data32};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1027,12 +1032,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-if(data30.at !== undefined){
-let data31 = data30.at;
-if(typeof data31 === "string"){
-if(!pattern3.test(data31)){
-const err85 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data31};
+if(typeof data32 === "string"){
+if(!pattern6.test(data32)){
+const err85 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data32};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1042,8 +1044,18 @@ vErrors.push(err85);
 errors++;
 }
 }
-else {
-const err86 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data31};
+}
+}
+}
+if(data.history !== undefined){
+let data33 = data.history;
+if(Array.isArray(data33)){
+const len1 = data33.length;
+for(let i1=0; i1<len1; i1++){
+let data34 = data33[i1];
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+if(data34.at === undefined){
+const err86 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1052,11 +1064,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-}
-if(data30.decision !== undefined){
-let data32 = data30.decision;
-if(typeof data32 !== "string"){
-const err87 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data32};
+if(data34.decision === undefined){
+const err87 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1065,8 +1074,8 @@ vErrors.push(err87);
 }
 errors++;
 }
-if(!(((((data32 === "start") || (data32 === "advance")) || (data32 === "promote")) || (data32 === "rollback")) || (data32 === "hold"))){
-const err88 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data32};
+if(data34.by === undefined){
+const err88 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1075,11 +1084,8 @@ vErrors.push(err88);
 }
 errors++;
 }
-}
-if(data30.by !== undefined){
-let data33 = data30.by;
-if(typeof data33 !== "string"){
-const err89 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data33};
+if(data34.image === undefined){
+const err89 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1088,8 +1094,8 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(!((data33 === "cli") || (data33 === "gate"))){
-const err90 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data33};
+if(data34.fromWeight === undefined){
+const err90 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1098,11 +1104,8 @@ vErrors.push(err90);
 }
 errors++;
 }
-}
-if(data30.image !== undefined){
-let data34 = data30.image;
-if(typeof data34 !== "string"){
-const err91 = {instancePath:instancePath+"/history/" + i1+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data34};
+if(data34.toWeight === undefined){
+const err91 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1111,11 +1114,8 @@ vErrors.push(err91);
 }
 errors++;
 }
-}
-if(data30.fromWeight !== undefined){
-let data35 = data30.fromWeight;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err92 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data35};
+if(data34.reason === undefined){
+const err92 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1124,9 +1124,9 @@ vErrors.push(err92);
 }
 errors++;
 }
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 100 || isNaN(data35)){
-const err93 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data35};
+for(const key6 in data34){
+if(!(func2.call(schema11.properties.history.items.properties, key6))){
+const err93 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data34};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1135,8 +1135,12 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(data35 < 0 || isNaN(data35)){
-const err94 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data35};
+}
+if(data34.at !== undefined){
+let data35 = data34.at;
+if(typeof data35 === "string"){
+if(!pattern3.test(data35)){
+const err94 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data35};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1146,11 +1150,8 @@ vErrors.push(err94);
 errors++;
 }
 }
-}
-if(data30.toWeight !== undefined){
-let data36 = data30.toWeight;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err95 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data36};
+else {
+const err95 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data35};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1159,9 +1160,11 @@ vErrors.push(err95);
 }
 errors++;
 }
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 100 || isNaN(data36)){
-const err96 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data36};
+}
+if(data34.decision !== undefined){
+let data36 = data34.decision;
+if(typeof data36 !== "string"){
+const err96 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data36};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1170,8 +1173,8 @@ vErrors.push(err96);
 }
 errors++;
 }
-if(data36 < 0 || isNaN(data36)){
-const err97 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data36};
+if(!(((((data36 === "start") || (data36 === "advance")) || (data36 === "promote")) || (data36 === "rollback")) || (data36 === "hold"))){
+const err97 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data36};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1181,11 +1184,10 @@ vErrors.push(err97);
 errors++;
 }
 }
-}
-if(data30.reason !== undefined){
-let data37 = data30.reason;
+if(data34.by !== undefined){
+let data37 = data34.by;
 if(typeof data37 !== "string"){
-const err98 = {instancePath:instancePath+"/history/" + i1+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data37};
+const err98 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data37};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1194,11 +1196,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-if(data30.measurements !== undefined){
-let data38 = data30.measurements;
-if((!(data38 && typeof data38 == "object" && !Array.isArray(data38))) && (data38 !== null)){
-const err99 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
+if(!((data37 === "cli") || (data37 === "gate"))){
+const err99 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data37};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1207,9 +1206,11 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
-if(data38.requests === undefined){
-const err100 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
+}
+if(data34.image !== undefined){
+let data38 = data34.image;
+if(typeof data38 !== "string"){
+const err100 = {instancePath:instancePath+"/history/" + i1+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data38};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1218,8 +1219,11 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data38.canaryRequests === undefined){
-const err101 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
+}
+if(data34.fromWeight !== undefined){
+let data39 = data34.fromWeight;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err101 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data39};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1228,8 +1232,9 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(data38.successRatio === undefined){
-const err102 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 100 || isNaN(data39)){
+const err102 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data39};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1238,8 +1243,8 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data38.p95Ms === undefined){
-const err103 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
+if(data39 < 0 || isNaN(data39)){
+const err103 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data39};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1248,8 +1253,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data38.p99Ms === undefined){
-const err104 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
+}
+}
+if(data34.toWeight !== undefined){
+let data40 = data34.toWeight;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err104 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data40};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1258,9 +1267,9 @@ vErrors.push(err104);
 }
 errors++;
 }
-for(const key7 in data38){
-if(!(((((key7 === "requests") || (key7 === "canaryRequests")) || (key7 === "successRatio")) || (key7 === "p95Ms")) || (key7 === "p99Ms"))){
-const err105 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data38};
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 100 || isNaN(data40)){
+const err105 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data40};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1269,11 +1278,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-}
-if(data38.requests !== undefined){
-let data39 = data38.requests;
-if((!((typeof data39 == "number") && (isFinite(data39)))) && (data39 !== null)){
-const err106 = {instancePath:instancePath+"/history/" + i1+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data39};
+if(data40 < 0 || isNaN(data40)){
+const err106 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data40};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1283,10 +1289,11 @@ vErrors.push(err106);
 errors++;
 }
 }
-if(data38.canaryRequests !== undefined){
-let data40 = data38.canaryRequests;
-if((!((typeof data40 == "number") && (isFinite(data40)))) && (data40 !== null)){
-const err107 = {instancePath:instancePath+"/history/" + i1+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data40};
+}
+if(data34.reason !== undefined){
+let data41 = data34.reason;
+if(typeof data41 !== "string"){
+const err107 = {instancePath:instancePath+"/history/" + i1+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data41};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1296,10 +1303,10 @@ vErrors.push(err107);
 errors++;
 }
 }
-if(data38.successRatio !== undefined){
-let data41 = data38.successRatio;
-if((!((typeof data41 == "number") && (isFinite(data41)))) && (data41 !== null)){
-const err108 = {instancePath:instancePath+"/history/" + i1+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data41};
+if(data34.measurements !== undefined){
+let data42 = data34.measurements;
+if((!(data42 && typeof data42 == "object" && !Array.isArray(data42))) && (data42 !== null)){
+const err108 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1308,11 +1315,9 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-if(data38.p95Ms !== undefined){
-let data42 = data38.p95Ms;
-if((!((typeof data42 == "number") && (isFinite(data42)))) && (data42 !== null)){
-const err109 = {instancePath:instancePath+"/history/" + i1+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data42};
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+if(data42.requests === undefined){
+const err109 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1321,11 +1326,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-}
-if(data38.p99Ms !== undefined){
-let data43 = data38.p99Ms;
-if((!((typeof data43 == "number") && (isFinite(data43)))) && (data43 !== null)){
-const err110 = {instancePath:instancePath+"/history/" + i1+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data43};
+if(data42.canaryRequests === undefined){
+const err110 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1334,13 +1336,8 @@ vErrors.push(err110);
 }
 errors++;
 }
-}
-}
-}
-if(data30.baseline !== undefined){
-let data44 = data30.baseline;
-if((!(data44 && typeof data44 == "object" && !Array.isArray(data44))) && (data44 !== null)){
-const err111 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
+if(data42.successRatio === undefined){
+const err111 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1349,9 +1346,8 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-if(data44.requests === undefined){
-const err112 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
+if(data42.p95Ms === undefined){
+const err112 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1360,8 +1356,8 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(data44.successRatio === undefined){
-const err113 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
+if(data42.p99Ms === undefined){
+const err113 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1370,8 +1366,9 @@ vErrors.push(err113);
 }
 errors++;
 }
-if(data44.p95Ms === undefined){
-const err114 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
+for(const key7 in data42){
+if(!(((((key7 === "requests") || (key7 === "canaryRequests")) || (key7 === "successRatio")) || (key7 === "p95Ms")) || (key7 === "p99Ms"))){
+const err114 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1380,8 +1377,11 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(data44.p99Ms === undefined){
-const err115 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
+}
+if(data42.requests !== undefined){
+let data43 = data42.requests;
+if((!((typeof data43 == "number") && (isFinite(data43)))) && (data43 !== null)){
+const err115 = {instancePath:instancePath+"/history/" + i1+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data43};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1390,9 +1390,11 @@ vErrors.push(err115);
 }
 errors++;
 }
-for(const key8 in data44){
-if(!((((key8 === "requests") || (key8 === "successRatio")) || (key8 === "p95Ms")) || (key8 === "p99Ms"))){
-const err116 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data44};
+}
+if(data42.canaryRequests !== undefined){
+let data44 = data42.canaryRequests;
+if((!((typeof data44 == "number") && (isFinite(data44)))) && (data44 !== null)){
+const err116 = {instancePath:instancePath+"/history/" + i1+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data44};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1402,10 +1404,10 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data44.requests !== undefined){
-let data45 = data44.requests;
+if(data42.successRatio !== undefined){
+let data45 = data42.successRatio;
 if((!((typeof data45 == "number") && (isFinite(data45)))) && (data45 !== null)){
-const err117 = {instancePath:instancePath+"/history/" + i1+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data45};
+const err117 = {instancePath:instancePath+"/history/" + i1+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data45};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1415,10 +1417,10 @@ vErrors.push(err117);
 errors++;
 }
 }
-if(data44.successRatio !== undefined){
-let data46 = data44.successRatio;
+if(data42.p95Ms !== undefined){
+let data46 = data42.p95Ms;
 if((!((typeof data46 == "number") && (isFinite(data46)))) && (data46 !== null)){
-const err118 = {instancePath:instancePath+"/history/" + i1+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data46};
+const err118 = {instancePath:instancePath+"/history/" + i1+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data46};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1428,10 +1430,10 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data44.p95Ms !== undefined){
-let data47 = data44.p95Ms;
+if(data42.p99Ms !== undefined){
+let data47 = data42.p99Ms;
 if((!((typeof data47 == "number") && (isFinite(data47)))) && (data47 !== null)){
-const err119 = {instancePath:instancePath+"/history/" + i1+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data47};
+const err119 = {instancePath:instancePath+"/history/" + i1+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data47};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1441,10 +1443,12 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data44.p99Ms !== undefined){
-let data48 = data44.p99Ms;
-if((!((typeof data48 == "number") && (isFinite(data48)))) && (data48 !== null)){
-const err120 = {instancePath:instancePath+"/history/" + i1+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data48};
+}
+}
+if(data34.baseline !== undefined){
+let data48 = data34.baseline;
+if((!(data48 && typeof data48 == "object" && !Array.isArray(data48))) && (data48 !== null)){
+const err120 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1453,13 +1457,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-}
-}
-if(data30.failedChecks !== undefined){
-let data49 = data30.failedChecks;
-if((!(Array.isArray(data49))) && (data49 !== null)){
-const err121 = {instancePath:instancePath+"/history/" + i1+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data49};
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+if(data48.requests === undefined){
+const err121 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1468,12 +1468,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(Array.isArray(data49)){
-const len2 = data49.length;
-for(let i2=0; i2<len2; i2++){
-let data50 = data49[i2];
-if(typeof data50 !== "string"){
-const err122 = {instancePath:instancePath+"/history/" + i1+"/failedChecks/" + i2,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data50};
+if(data48.successRatio === undefined){
+const err122 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1482,13 +1478,8 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-}
-}
-if(data30.count !== undefined){
-let data51 = data30.count;
-if((!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))) && (data51 !== null)){
-const err123 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data51};
+if(data48.p95Ms === undefined){
+const err123 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1497,9 +1488,8 @@ vErrors.push(err123);
 }
 errors++;
 }
-if((typeof data51 == "number") && (isFinite(data51))){
-if(data51 < 2 || isNaN(data51)){
-const err124 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data51};
+if(data48.p99Ms === undefined){
+const err124 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1508,12 +1498,9 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-}
-if(data30.firstAt !== undefined){
-let data52 = data30.firstAt;
-if((typeof data52 !== "string") && (data52 !== null)){
-const err125 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data52};
+for(const key8 in data48){
+if(!((((key8 === "requests") || (key8 === "successRatio")) || (key8 === "p95Ms")) || (key8 === "p99Ms"))){
+const err125 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1522,9 +1509,11 @@ vErrors.push(err125);
 }
 errors++;
 }
-if(typeof data52 === "string"){
-if(!pattern3.test(data52)){
-const err126 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data52};
+}
+if(data48.requests !== undefined){
+let data49 = data48.requests;
+if((!((typeof data49 == "number") && (isFinite(data49)))) && (data49 !== null)){
+const err126 = {instancePath:instancePath+"/history/" + i1+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data49};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1534,10 +1523,10 @@ vErrors.push(err126);
 errors++;
 }
 }
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data30};
+if(data48.successRatio !== undefined){
+let data50 = data48.successRatio;
+if((!((typeof data50 == "number") && (isFinite(data50)))) && (data50 !== null)){
+const err127 = {instancePath:instancePath+"/history/" + i1+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data50};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1547,9 +1536,10 @@ vErrors.push(err127);
 errors++;
 }
 }
-}
-else {
-const err128 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data29};
+if(data48.p95Ms !== undefined){
+let data51 = data48.p95Ms;
+if((!((typeof data51 == "number") && (isFinite(data51)))) && (data51 !== null)){
+const err128 = {instancePath:instancePath+"/history/" + i1+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data51};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1559,14 +1549,132 @@ vErrors.push(err128);
 errors++;
 }
 }
-}
-else {
-const err129 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data48.p99Ms !== undefined){
+let data52 = data48.p99Ms;
+if((!((typeof data52 == "number") && (isFinite(data52)))) && (data52 !== null)){
+const err129 = {instancePath:instancePath+"/history/" + i1+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data52};
 if(vErrors === null){
 vErrors = [err129];
 }
 else {
 vErrors.push(err129);
+}
+errors++;
+}
+}
+}
+}
+if(data34.failedChecks !== undefined){
+let data53 = data34.failedChecks;
+if((!(Array.isArray(data53))) && (data53 !== null)){
+const err130 = {instancePath:instancePath+"/history/" + i1+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data53};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+if(Array.isArray(data53)){
+const len2 = data53.length;
+for(let i2=0; i2<len2; i2++){
+let data54 = data53[i2];
+if(typeof data54 !== "string"){
+const err131 = {instancePath:instancePath+"/history/" + i1+"/failedChecks/" + i2,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data54};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+}
+}
+if(data34.count !== undefined){
+let data55 = data34.count;
+if((!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))) && (data55 !== null)){
+const err132 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data55};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+if((typeof data55 == "number") && (isFinite(data55))){
+if(data55 < 2 || isNaN(data55)){
+const err133 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data55};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+}
+if(data34.firstAt !== undefined){
+let data56 = data34.firstAt;
+if((typeof data56 !== "string") && (data56 !== null)){
+const err134 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data56};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+if(typeof data56 === "string"){
+if(!pattern3.test(data56)){
+const err135 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data56};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err136 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data34};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+}
+else {
+const err137 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data33};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+}
+else {
+const err138 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
 }
 errors++;
 }
