@@ -2,20 +2,21 @@ import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment';
-import { CanaryService, Exposure } from '../constructs/canary-service';
+import { CanaryService, CanaryServiceProps, Exposure } from '../constructs/canary-service';
 import { GatewayListener, IstioGateway } from '../constructs/istio-gateway';
 import { ISTIOD } from '../constructs/istio-scrape';
 import { MeshPolicies, meshPrincipal } from '../constructs/mesh-policies';
 import { dnsPeer } from '../config/egress-plan';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { TrafficSplit } from '../constructs/traffic-split';
-import { EnvValue, ServiceContainer, WorkloadPeer } from '../constructs/types';
+import { WorkloadPeer } from '../constructs/types';
 import { parseDuration } from '../rollout/duration';
 import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
-import { Services, containerResources, exposedHosts } from '../services/catalog';
+import { Services, exposedHosts } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
 import { MERGED_METRICS_PORT } from './namespaces';
+import { containerOf, trackPodOf } from './service-pods';
 import { StackChart } from './stack-chart';
 
 /** Properties of {@link ServicesChart}. */
@@ -144,11 +145,6 @@ export function principalOf(spec: ServiceSpec): string {
   return CanaryService.principalOf(spec.name, spec.namespace);
 }
 
-/** The in-cluster URL of a service. */
-export function urlOf(spec: ServiceSpec): string {
-  return CanaryService.urlOf(spec.name, spec.namespace, spec.port);
-}
-
 /** The pods of a service, in any namespace. */
 export function peerOf(spec: ServiceSpec): WorkloadPeer {
   return CanaryService.peerOf(spec.name, spec.namespace);
@@ -172,40 +168,18 @@ function edgeListeners(specs: readonly ServiceSpec[], env: string): GatewayListe
     .map(([credential, hosts]) => ({ hosts, ...(credential ? { tlsCredentialName: credential } : {}) }));
 }
 
-/** How a service's container runs in an environment: its file, with the environment's defaults where it is silent. */
-function containerOf(spec: ServiceSpec, env: EnvironmentConfig, services: Services): ServiceContainer {
-  const variables: Record<string, EnvValue> = {};
-  for (const [name, value] of Object.entries(spec.env ?? {})) {
-    variables[name] = typeof value === 'object' && 'serviceUrl' in value ? urlOf(services[value.serviceUrl]) : value;
-  }
-  return {
-    port: spec.port,
-    protocol: spec.protocol,
-    readiness: spec.probes.readiness,
-    liveness: spec.probes.liveness,
-    runAsUser: spec.runAsUser,
-    runAsGroup: spec.runAsGroup ?? spec.runAsUser,
-    writablePaths: spec.writablePaths ?? [],
-    env: variables,
-    secretEnv: spec.secretEnv ?? [],
-    ...(spec.command ? { command: spec.command } : {}),
-    ...(spec.args ? { args: spec.args } : {}),
-    resources: containerResources(spec.resources?.[env.name]) ?? env.apps.resources,
-    terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
-    ...(spec.metrics.http ? { metricsScrape: spec.metrics.http.scrape } : {}),
-  };
-}
-
 /**
- * The images and split of a service from its rollout state. While a promotion is under way stable already runs the
- * canary's image, and the canary keeps its weight until stable is observed ready with it.
+ * The images, pods and split of a service from its rollout state: each track runs the image and the configuration
+ * its record holds (without a record, what the service file says now). While a promotion is under way stable already
+ * runs the canary's image and configuration, and the canary keeps its weight until stable is observed ready with them.
  */
-function tracks(state: RolloutState): { stableImage: string; canaryImage?: string; split: TrafficSplit } {
+function tracks(state: RolloutState): Pick<CanaryServiceProps, 'stableImage' | 'stablePod' | 'canaryImage' | 'canaryPod' | 'split'> {
   const canary = state.canary;
-  if (!canary) return { stableImage: state.stable.image, split: TrafficSplit.stableOnly() };
+  const stable = canary?.phase === 'promoting' ? canary : state.stable;
   return {
-    stableImage: canary.phase === 'promoting' ? canary.image : state.stable.image,
-    canaryImage: canary.image,
-    split: TrafficSplit.canary(canary.weight),
+    stableImage: stable.image,
+    ...(stable.pod ? { stablePod: trackPodOf(stable.pod) } : {}),
+    ...(canary ? { canaryImage: canary.image, split: TrafficSplit.canary(canary.weight) } : { split: TrafficSplit.stableOnly() }),
+    ...(canary?.pod ? { canaryPod: trackPodOf(canary.pod) } : {}),
   };
 }

@@ -13,7 +13,7 @@ import { meshPrincipal } from './mesh-policies';
 import { service, serviceAccount, serviceHost } from './private/component';
 import { portName, serviceDeployment } from './private/service-deployment';
 import { TrafficSplit } from './traffic-split';
-import { ServiceContainer, ServiceTelemetry, WorkloadPeer } from './types';
+import { ServiceContainer, ServiceTelemetry, TrackPod, WorkloadPeer } from './types';
 
 /** What a service serves to the outside through an Istio ingress Gateway. */
 export interface Exposure {
@@ -44,10 +44,20 @@ export interface Exposure {
 export interface CanaryServiceProps {
   /** The service name: the `app` label, the Service, DestinationRule and VirtualService, `<name>-<track>` Deployments. */
   readonly name: string;
-  /** How its container runs. */
+  /** How its container runs: the port and scrape both tracks share, and the pod of each track unless it has its own. */
   readonly container: ServiceContainer;
   /** Image of the stable track, pinned by tag or digest. */
   readonly stableImage: string;
+  /**
+   * What the stable track runs, where it differs from `container`: the configuration released to it last.
+   * @default - the pod of `container`
+   */
+  readonly stablePod?: TrackPod;
+  /**
+   * What the canary track runs, where it differs from `container`: the configuration under release.
+   * @default - the pod of `container`
+   */
+  readonly canaryPod?: TrackPod;
   /**
    * Image of the canary track; required exactly when `split` sends traffic to a canary.
    * @default - no canary Deployment
@@ -145,6 +155,7 @@ export class CanaryService extends Construct {
 
     const account = serviceAccount(this, this.name, false);
     const images: Record<Track, string | undefined> = { stable: props.stableImage, canary: props.canaryImage };
+    const pods: Record<Track, TrackPod | undefined> = { stable: props.stablePod, canary: props.canaryPod };
     for (const track of TRACKS) {
       const image = images[track];
       if (image === undefined) continue;
@@ -154,7 +165,7 @@ export class CanaryService extends Construct {
         image,
         replicas: track === 'stable' ? stableReplicas : Math.max(1, Math.ceil(stableReplicas * this.split.canaryPercent / 100)),
         serviceAccountName: account.name,
-        container: props.container,
+        container: withPod(props.container, pods[track]),
         ...(props.telemetry ? { telemetry: props.telemetry } : {}),
       });
     }
@@ -245,6 +256,18 @@ export class CanaryService extends Construct {
       });
     }
   }
+}
+
+/** `shared`'s port, protocol and scrape with `pod`'s configuration: the container of one track. */
+function withPod(shared: ServiceContainer, pod: TrackPod | undefined): ServiceContainer {
+  if (pod === undefined) return shared;
+  const { port, protocol, metricsScrape } = shared;
+  const { command, args } = pod;
+  return {
+    port, protocol, readiness: pod.readiness, liveness: pod.liveness, runAsUser: pod.runAsUser, runAsGroup: pod.runAsGroup,
+    writablePaths: pod.writablePaths, env: pod.env, secretEnv: pod.secretEnv, ...(command ? { command } : {}), ...(args ? { args } : {}),
+    resources: pod.resources, terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds, ...(metricsScrape ? { metricsScrape } : {}),
+  };
 }
 
 /** An exposed path as a VirtualService match: `/api/*` a prefix, anything else exact. */

@@ -245,6 +245,12 @@ export interface ServiceContainer {
   readonly metricsScrape?: { readonly port: number; readonly path: string };
 }
 
+/**
+ * What the stable and canary tracks of a service may run differently: its container but for what their one Service
+ * shares (the port, its protocol) and what Prometheus scrapes through it.
+ */
+export type TrackPod = Omit<ServiceContainer, 'port' | 'protocol' | 'metricsScrape'>;
+
 /** What the platform injects so that the service's spans reach the Collector. */
 export interface ServiceTelemetry {
   readonly otlpEndpoint: string;

@@ -39,12 +39,27 @@ export type Command =
      */
     readonly service?: string;
   } & CommonOptions)
-  | ({ readonly verb: 'start'; readonly service: string; readonly image: string } & ChangeOptions)
+  | ({
+    readonly verb: 'start';
+    readonly service: string;
+    /**
+     * The image to release.
+     * @default - stable's: a release of the configuration alone
+     */
+    readonly image?: string;
+    /**
+     * Release to stable at once, without a canary or the gate.
+     * @default false
+     */
+    readonly ungated?: boolean;
+  } & ChangeOptions)
   | ({
     readonly verb: 'advance';
     readonly service: string;
     /** `--prometheus-url`; `PROMETHEUS_URL` is the fallback, see {@link prometheusUrlOf}. */
     readonly prometheusUrl?: string;
+    /** `--smoke-url`; `SMOKE_BASE_URL` is the fallback, see {@link smokeUrlOf}. */
+    readonly smokeUrl?: string;
     /** This run's overrides of the analysis settings. */
     readonly overrides: AnalysisOverrides;
   } & ChangeOptions)
@@ -80,6 +95,10 @@ const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: 
   'dry-run': { meaning: 'print what would change; change nothing' },
   commit: { meaning: 'commit the state file (and dist/ when it changed) as one commit; needs a clean working tree' },
   'prometheus-url': { value: 'URL', meaning: 'Prometheus base URL (default: $PROMETHEUS_URL); a bearer token is read from $PROMETHEUS_TOKEN' },
+  'smoke-url': {
+    value: 'URL',
+    meaning: 'where the service answers through the pin, for the smoke checks of its file before the first weighted step (default: $SMOKE_BASE_URL)',
+  },
   window: { value: 'D', meaning: `analysis window, longer than 0 (default: analysis.window of the state file, else of the service file, else ${ANALYSIS.window})` },
   'min-requests': {
     value: 'N',
@@ -94,6 +113,7 @@ const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: 
     meaning: `time budget of each Prometheus query, longer than 0 and at most ${ANALYSIS_DURATIONS.queryTimeout.max} (default: analysis.queryTimeout of the state file, else of the service file, else ${ANALYSIS.queryTimeout})`,
   },
   reason: { value: 'TEXT', meaning: 'why, recorded in the history and in the commit message (default: none)' },
+  ungated: { meaning: 'release to stable at once: no canary, no gate; recorded as ungated in the history' },
 };
 
 /** The help of one verb: its synopsis and flags are derived from `flags`, in this order. */
@@ -157,40 +177,49 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
     exitCodes: [[0, 'shown'], [2, 'usage or configuration error (such as an invalid state file)'], [1, 'unexpected failure']],
   },
   start: {
-    summary: 'start a canary of IMAGE at the first step, re-synthesize dist/, and with --commit make one git commit',
-    flags: ['service', 'image', 'env', 'dry-run', 'json', 'commit'],
-    required: ['service', 'image'],
+    summary: 'start a canary of a new IMAGE and/or configuration, re-synthesize dist/, and with --commit make one git commit',
+    description: 'start a canary at weight 0 (only the pin reaches it; the gate gives it the first step once it runs ready): IMAGE '
+      + `(default: stable's) with the configuration ${SERVICES_DIR}/S.yaml and the environment's defaults give now (variables, `
+      + 'resources, probes, command and arguments, user, writable paths, grace period), which the canary records; stable keeps '
+      + 'its own until the promotion ends. The port, the protocol and the metrics scrape are shared by both tracks and change '
+      + 'at once. With --ungated, stable takes the image and the configuration at once, without a canary.',
+    flags: ['service', 'image', 'ungated', 'env', 'dry-run', 'json', 'commit'],
+    required: ['service'],
+    meanings: { image: 'the image to release: of the repository its service file names, pinned by tag or digest (default: stable\'s, to release a changed configuration alone)' },
     exitCodes: [
-      [0, 'started (with --dry-run: would start; nothing changed)'],
-      [2, 'usage or configuration error, an image that is not pinned, not of the service\'s repository or what stable runs, '
-        + 'a canary already in flight, --commit with uncommitted changes; nothing changed'],
+      [0, 'started, or with --ungated released to stable (with --dry-run: would; nothing changed)'],
+      [2, 'usage or configuration error, an image that is not pinned or not of the service\'s repository, neither a new image nor a '
+        + 'new configuration, a canary already in flight, --commit with uncommitted changes; nothing changed'],
       UNEXPECTED,
     ],
   },
   advance: {
     summary: 'the SLO gate: measure the canary in Prometheus, then advance, promote, hold or roll back',
-    description: 'the SLO gate: measure the canary in Prometheus over the analysis window, then advance it to the next step, promote '
-      + 'it after the last one, hold, or roll it back. Nothing is queried without a canary, or while it dwells (the window would '
-      + `start before the last weight change plus the settle time). ${OVERRIDES}.`,
-    flags: ['service', 'env', 'prometheus-url', 'window', 'min-requests', 'settle', 'timeout', 'dry-run', 'json', 'commit'],
+    description: 'the SLO gate: first wait until the cluster runs the step (kube-state-metrics, through Prometheus: the route at '
+      + 'the weight, the Deployment available with the image) and record when; at weight 0, run the smoke checks of the '
+      + 'service file through the pin; then measure the canary over the analysis window and advance it to the next step, '
+      + 'promote it after the last one, hold, or roll it back. Promotion and roll back each end once the cluster is seen '
+      + 'running their first half. Nothing is measured while it dwells (the window would start before the step was applied '
+      + `plus the settle time). ${OVERRIDES}.`,
+    flags: ['service', 'env', 'prometheus-url', 'smoke-url', 'window', 'min-requests', 'settle', 'timeout', 'dry-run', 'json', 'commit'],
     required: ['service'],
     meanings: { 'dry-run': 'print the PromQL, the numbers and the decision; change nothing; exit as the real run would' },
     exitCodes: [
-      [0, 'advanced, promoted, or nothing in flight'],
-      [3, 'held: dwelling, no data, too little traffic, inconclusive, or a failed check below the limit'],
-      [4, 'rolled back by the gate: failed checks reached the limit, or too many holds in a row'],
+      [0, 'advanced, promoted (either half), or nothing in flight'],
+      [3, 'held: applying, applied, dwelling, no data, too little traffic, inconclusive, or a failed check below the limit'],
+      [4, 'rolled back by the gate (either half): failed checks or smoke checks, too many holds in a row, or the progress deadline'],
       [2, 'usage or configuration error, --commit with uncommitted changes; nothing changed'],
       UNEXPECTED,
     ],
   },
   promote: {
-    summary: 'promote the canary by hand: stable runs its image, the canary is removed',
+    summary: 'promote the canary by hand: stable rolls out its image; run again, the canary is removed',
     flags: BY_HAND,
     required: ['service'],
     exitCodes: [[0, 'promoted'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], UNEXPECTED],
   },
   rollback: {
-    summary: 'roll the canary back by hand: the canary is removed, stable is untouched',
+    summary: 'roll the canary back by hand: all traffic to stable (untouched); run again, the canary is removed',
     flags: BY_HAND,
     required: ['service'],
     exitCodes: [[0, 'rolled back'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], UNEXPECTED],
@@ -298,11 +327,13 @@ const OPTIONS = {
   'dry-run': { type: 'boolean', default: false },
   commit: { type: 'boolean', default: false },
   'prometheus-url': { type: 'string' },
+  'smoke-url': { type: 'string' },
   window: { type: 'string' },
   'min-requests': { type: 'string' },
   settle: { type: 'string' },
   timeout: { type: 'string' },
   reason: { type: 'string' },
+  ungated: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -352,8 +383,8 @@ export function parseCommand(argv: readonly string[]): Command {
   const change: ChangeOptions = { ...common, ...flags };
   switch (verb) {
     case 'start':
-      if (values.image === undefined) throw new UsageError('start needs --image, the image to release as canary (pinned by tag or digest)');
-      return { verb: 'start', ...change, service, image: values.image };
+      // without --image a start releases the configuration: the shell says when there is none to release
+      return { verb: 'start', ...change, service, ...(values.image !== undefined ? { image: values.image } : {}), ...(values.ungated ? { ungated: true } : {}) };
     case 'advance': {
       const overrides: AnalysisOverrides = {
         window: duration('--window', values.window, ANALYSIS_DURATIONS.window),
@@ -363,8 +394,12 @@ export function parseCommand(argv: readonly string[]): Command {
       };
       const prometheusUrl = values['prometheus-url'];
       if (prometheusUrl !== undefined) prometheusUrlOf(prometheusUrl, undefined);
+      const smokeUrl = values['smoke-url'];
+      if (smokeUrl !== undefined) smokeUrlOf(smokeUrl, undefined);
       // flags not given stay undefined here: withOverrides skips them
-      return { verb: 'advance', ...change, service, overrides, ...(prometheusUrl !== undefined ? { prometheusUrl } : {}) };
+      return {
+        verb: 'advance', ...change, service, overrides, ...(prometheusUrl !== undefined ? { prometheusUrl } : {}), ...(smokeUrl !== undefined ? { smokeUrl } : {}),
+      };
     }
     default:
       return { verb: verb as 'promote' | 'rollback', ...change, service, ...(values.reason !== undefined ? { reason: values.reason } : {}) };
@@ -406,21 +441,37 @@ function count(flag: string, value: string | undefined): number | undefined {
  */
 export function prometheusUrlOf(flag: string | undefined, fromEnvironment: string | undefined): string {
   const url = flag ?? fromEnvironment;
-  const source = flag !== undefined ? '--prometheus-url' : 'PROMETHEUS_URL';
   if (url === undefined) throw new UsageError('advance needs --prometheus-url URL or the PROMETHEUS_URL environment variable');
+  return plainUrl(url, flag !== undefined ? '--prometheus-url' : 'PROMETHEUS_URL', 'http://prometheus:9090', 'send a bearer token in PROMETHEUS_TOKEN instead');
+}
+
+/**
+ * Where `canary advance` sends a service's smoke checks (through the pin): the flag, else `SMOKE_BASE_URL`; undefined
+ * when neither is set (the gate then holds a canary whose file names smoke checks). Refused like a Prometheus URL
+ * with credentials or a query, for the same reason.
+ *
+ * @throws {@link UsageError} when the URL is not a plain http(s) URL
+ */
+export function smokeUrlOf(flag: string | undefined, fromEnvironment: string | undefined): string | undefined {
+  const url = flag ?? fromEnvironment;
+  return url === undefined ? undefined : plainUrl(url, flag !== undefined ? '--smoke-url' : 'SMOKE_BASE_URL', 'http://gateway.apps:8080', 'the checks send no credentials');
+}
+
+/** `url` when it is a plain http(s) URL: no credentials, query or fragment, which are never echoed. */
+function plainUrl(url: string, source: string, example: string, instead: string): string {
   const shown = JSON.stringify(url.replace(/\/\/[^/]*@/, '//[credentials]@').replace(/([?#]).*$/s, '$1[query]'));
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`${source} must be an http or https URL such as http://prometheus:9090, got ${shown}`);
+    throw new UsageError(`${source} must be an http or https URL such as ${example}, got ${shown}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UsageError(`${source} must be an http or https URL such as http://prometheus:9090, got ${shown}`);
+    throw new UsageError(`${source} must be an http or https URL such as ${example}, got ${shown}`);
   }
   if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || parsed.hash !== '') {
     throw new UsageError(`${source} must not carry credentials, a query or a fragment (it is written into the state history and `
-      + `commit messages), got ${shown}; send a bearer token in PROMETHEUS_TOKEN instead`);
+      + `commit messages), got ${shown}; ${instead}`);
   }
   return url;
 }

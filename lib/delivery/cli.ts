@@ -3,19 +3,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../config/checks';
 import { EnvironmentName } from '../config/environment';
-import { ENVIRONMENT_NAMES } from '../config/environments';
+import { ENVIRONMENT_NAMES, loadEnvironment } from '../config/environments';
 import { EffectiveSettings, settingsOf } from '../rollout/settings';
-import { RolloutState, StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
+import { StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
 import { Rollouts, loadRollouts, problemsWithService, rolloutFile, writeRolloutState } from '../rollout/store';
 import { Services, loadServices } from '../services/catalog';
 import { ServiceFileError, ServiceSpec } from '../services/service';
+import { currentPod } from '../charts/service-pods';
 import { findRepoRoot, replaceDirectory, synthesizeEnvironment } from '../synth';
-import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf } from './args';
+import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf, smokeUrlOf } from './args';
 import { GateDecision } from './decide';
 import { runGate } from './gate';
 import { commitPaths, uncommittedChanges } from './git';
 import {
-  Change, UsageError, describeStatus, endCanaryByHand, initialState, serviceNamed, startCanary, statusOf, withOverrides,
+  Change, UsageError, describeStatus, endCanaryByHand, initialState, releaseUngated, serviceNamed, startCanary, statusOf, withOverrides,
 } from './plan';
 import { Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
 
@@ -41,6 +42,8 @@ export interface CliEnvironment {
   readonly prometheusToken?: string;
   /** `GITHUB_STEP_SUMMARY`: a file `canary advance` appends a Markdown summary of its decision to. */
   readonly stepSummaryFile?: string;
+  /** `SMOKE_BASE_URL`: the fallback of `--smoke-url`. */
+  readonly smokeUrl?: string;
 }
 
 /** Exit codes: the contract scripts and workflows rely on. */
@@ -88,13 +91,17 @@ async function execute(command: Command, io: CliIo): Promise<number> {
   switch (command.verb) {
     case 'status': {
       const names = service ? [service.name] : Object.keys(services);
-      const statuses = names.map(name => statusOf(command.env, rollouts[name], services[name]));
+      const env = loadEnvironment(command.env);
+      const statuses = names.map(name => statusOf(command.env, rollouts[name], services[name], currentPod(services[name], env, services)));
       io.stdout(command.json ? `${JSON.stringify({ env: command.env, services: statuses })}\n` : `${statuses.map(describeStatus).join('\n')}\n`);
       return EXIT.done;
     }
-    case 'start':
-      return applyByHand(startCanary(rollouts[command.service], command.image, io.now(), services[command.service]), command, root, services,
+    case 'start': {
+      const pod = currentPod(services[command.service], loadEnvironment(command.env), services);
+      const release = command.ungated ? releaseUngated : startCanary;
+      return applyByHand(release(rollouts[command.service], command.image, io.now(), services[command.service], pod), command, root, services,
         rollouts, io);
+    }
     case 'promote':
     case 'rollback':
       return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, services, rollouts, io);
@@ -146,8 +153,10 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const { analysis } = settings;
   const now = io.now();
-  const { stage, queries, outcome, observation, result } = await runGate({
+  const smokeUrl = smokeUrlOf(command.smokeUrl, io.env?.smokeUrl);
+  const { stage, queries, outcome, observation, smoke, result } = await runGate({
     state, service, settings, now, prometheus: { url, ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}) },
+    ...(smokeUrl !== undefined ? { smokeUrl } : {}),
   });
   const applied: Outcome = result.change
     ? applyChange(root, command.env, rollouts, result.change, {
@@ -163,6 +172,7 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
     window: stage.kind === 'measure' ? { length: analysis.window, start: stage.windowStart.toISOString(), end: now.toISOString() } : null,
     samples: outcome?.samples ?? {}, outcome: applied,
     observation: observation ? { query: observation.query, applied: observation.outcome.ok ? observation.outcome.applied : null } : null,
+    smoke: smoke?.ran ? smoke.results : null,
   });
   io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeGate(report)}\n`);
   if (io.env?.stepSummaryFile) fs.appendFileSync(io.env.stepSummaryFile, gateSummaryMarkdown(report));
@@ -203,11 +213,15 @@ function init(command: Extract<Command, { verb: 'init' }>, root: string, service
     throw new UsageError(`${command.service} already has rollout state: ${existing.join(', ')} exists; release a new image with canary start, `
       + `or name with --env an environment it has none in (${ENVIRONMENT_NAMES.join(', ')})`, 'exists');
   }
-  const state = initialState(spec, command.image);
-  // the new files must be ones the next run can read
-  const problems = problemsWithService(state, spec);
-  if (problems.length > 0) throw new StateError(files[0], problems);
-  parseRolloutState(renderRolloutState(state), files[0], command.service);
+  // each environment's own: its defaults (resources) are part of what stable runs
+  const states = new Map(command.envs.map(env => [env, initialState(spec, command.image, currentPod(spec, loadEnvironment(env), services))]));
+  for (const [env, state] of states) {
+    // the new files must be ones the next run can read
+    const file = rolloutFile(env, command.service);
+    const problems = problemsWithService(state, spec);
+    if (problems.length > 0) throw new StateError(file, problems);
+    parseRolloutState(renderRolloutState(state), file, command.service);
+  }
   // the other services' state as the files say, then this one's: what synth renders each environment from
   const others: Services = Object.fromEntries(Object.entries(services).filter(([name]) => name !== command.service));
   const plans = command.envs.map(env => {
@@ -215,7 +229,7 @@ function init(command: Extract<Command, { verb: 'init' }>, root: string, service
     if (missing.length > 0) return { env, missing };
     // without other services there may be no rollout/<env>/ yet
     const rollouts = Object.keys(others).length > 0 ? loadRollouts(root, env, others) : {};
-    return { env, missing, rollouts: { ...rollouts, [command.service]: state } };
+    return { env, missing, rollouts: { ...rollouts, [command.service]: states.get(env)! } };
   });
   const pending = Object.fromEntries(plans.filter(plan => plan.missing.length > 0).map(plan => [plan.env, plan.missing]));
   const report = (outcome: Outcome): InitReport => ({
@@ -232,8 +246,8 @@ function init(command: Extract<Command, { verb: 'init' }>, root: string, service
   try {
     // dist/<env>/ first: a failed synth leaves no state file behind
     for (const plan of rendered) synthesizeEnvironment(root, plan.env, plan.rollouts, services);
-    for (const env of command.envs) written.push(writeRolloutState(root, env, state));
-    const commit = command.commit ? commitPaths(root, changed, initCommitMessage(spec, command.envs, state, pending)) : null;
+    for (const [env, state] of states) written.push(writeRolloutState(root, env, state));
+    const commit = command.commit ? commitPaths(root, changed, initCommitMessage(spec, command.envs, command.image, pending)) : null;
     backup.discard();
     io.stdout(describeInit(report({ dryRun: false, changed, commit }), command.json));
     return EXIT.done;
@@ -245,12 +259,12 @@ function init(command: Extract<Command, { verb: 'init' }>, root: string, service
 }
 
 /** The commit message of `canary init`; `pending` as {@link InitReport.pending}. */
-export function initCommitMessage(service: ServiceSpec, envs: readonly EnvironmentName[], state: RolloutState,
+export function initCommitMessage(service: ServiceSpec, envs: readonly EnvironmentName[], image: string,
   pending: InitReport['pending'] = {}): string {
   const lines = [
-    `canary(${service.name}, ${envs.join(', ')}): init ${state.stable.image} as stable`,
+    `canary(${service.name}, ${envs.join(', ')}): init ${image} as stable`,
     '',
-    `onboarded ${service.name} (${service.file}) with stable ${state.stable.image} and no canary; its steps, SLO and analysis `
+    `onboarded ${service.name} (${service.file}) with stable ${image} and no canary; its steps, SLO and analysis `
       + `are those of ${service.file}`,
     ...Object.entries(pending).map(([env, missing]) => `dist/${env} is not rendered yet: no state in ${env} for ${missing.join(', ')}`),
   ];

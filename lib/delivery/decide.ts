@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { MeasureOutcome } from './measure';
+import { SmokeOutcome } from './smoke';
 import { EffectiveSettings } from '../rollout/settings';
 import { ObservedRelease } from '../slo/cluster-state';
 import { Change, UsageError, appendHistory, endCanary } from './plan';
@@ -65,6 +66,11 @@ export interface DecideInput {
    * @default - none; only allowed when the stage is not `applying`
    */
   readonly observed?: ObserveOutcome;
+  /**
+   * The smoke checks of a canary at weight 0 that runs ready, before its first weighted step.
+   * @default - none: the service file names no smoke checks
+   */
+  readonly smoke?: SmokeOutcome;
 }
 
 /** A gate decision: what to do, why, with which numbers, and the state to write. */
@@ -206,6 +212,31 @@ function advanceTo(state: RolloutState, canary: CanaryState, next: number, now: 
 }
 
 /**
+ * A canary at weight 0 that runs ready: its smoke checks (through the pin), then the first step. Checks that could not
+ * run (no URL to reach the service) are a hold that counts; one failed check rolls the canary back before any weighted
+ * traffic reaches it.
+ */
+function firstStep(input: DecideInput, canary: CanaryState, what: string): GateResult {
+  const { state, settings, now, smoke } = input;
+  const numbers = { measurements: null, baseline: null, failedCheckCount: canary.failedChecks };
+  if (smoke && !smoke.ran) {
+    return hold(state, canary, settings, now, { kind: 'no-data', reason: `smoke checks not run: ${smoke.reason}`, evidence: {}, failed: [] });
+  }
+  const results = smoke?.ran ? smoke.results : [];
+  const failed = results.filter(r => !r.passed).map(r => `smoke: ${r.detail}`);
+  if (failed.length > 0) {
+    const change = endCanary(state, {
+      decision: 'rollback', by: 'gate', now, reason: `rolling back: ${failed.length} of ${results.length} smoke checks failed through the pin`, evidence: { failedChecks: failed },
+    });
+    return result(change, 'rollback', canary, { ...numbers, failedChecks: failed, consecutiveHolds: canary.consecutiveHolds });
+  }
+  const first = settings.steps[0];
+  const checked = results.length > 0 ? `; ${results.length} smoke checks passed through the pin` : '';
+  const change = advanceTo(state, canary, first, now, `advanced to ${first}%: ${what} (only the pin reached it)${checked}`);
+  return result(change, 'advance', canary, { ...numbers, failedChecks: [], consecutiveHolds: 0 });
+}
+
+/**
  * The applying stage: what the cluster was observed running decides.
  * - A query failed → a hold (no data), counted like any other.
  * - Running: a canary at 0 % goes to the first step; a step is recorded as applied (its windows start a settle time
@@ -233,11 +264,7 @@ function progress(input: DecideInput, canary: CanaryState, stage: Extract<Stage,
       const change = endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `rolled back: ${what}; the canary is removed` });
       return result(change, 'rollback', canary, { ...numbers, consecutiveHolds: canary.consecutiveHolds });
     }
-    if (canary.weight === 0) {
-      const first = settings.steps[0];
-      const change = advanceTo(state, canary, first, now, `advanced to ${first}%: ${what} (only the pin reached it)`);
-      return result(change, 'advance', canary, { ...numbers, consecutiveHolds: 0 });
-    }
+    if (canary.weight === 0) return firstStep(input, canary, what);
     const readyAt = new Date(now.getTime() + parseDuration(settings.analysis.settle, 'analysis.settle') + parseDuration(settings.analysis.window, 'analysis.window'));
     const entry: HistoryEntry = {
       at: now.toISOString(), decision: 'hold', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: canary.weight,

@@ -5,6 +5,7 @@ import { ServiceSpec } from '../services/service';
 import { observedReleaseQuery } from '../slo/cluster-state';
 import { GateResult, ObserveOutcome, Stage, decide, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
+import { SmokeOutcome, runSmokeChecks } from './smoke';
 import { queryValue } from './prometheus';
 import { GateQueries, gateQueries } from './queries';
 
@@ -26,6 +27,11 @@ export interface GateInput {
      */
     readonly token?: string;
   };
+  /**
+   * Where the service answers through the pin, for its smoke checks.
+   * @default - none: a canary whose file names smoke checks holds at weight 0
+   */
+  readonly smokeUrl?: string;
 }
 
 /** One run of the gate: where the canary stood, what was asked of Prometheus, its answers, and the decision. */
@@ -37,6 +43,8 @@ export interface GateRun {
   readonly outcome?: MeasureOutcome;
   /** While applying: the PromQL asking whether the cluster runs the release, and the answer. */
   readonly observation?: { readonly query: string; readonly outcome: ObserveOutcome };
+  /** The smoke checks, when a canary at weight 0 was observed running ready and its file names some. */
+  readonly smoke?: SmokeOutcome;
   readonly result: GateResult;
 }
 
@@ -62,7 +70,16 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     const observed: ObserveOutcome = await queryValue(prometheus, query, now).then(
       value => ({ ok: true, applied: value !== null }),
       (error: unknown) => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
-    return { stage, queries: {}, observation: { query, outcome: observed }, result: decide({ state, settings, now, stage, observed }) };
+    const checks = service.smoke ?? [];
+    const smoke: SmokeOutcome | undefined = observed.ok && observed.applied && state.canary?.weight === 0 && stage.release.track === 'canary' && checks.length > 0
+      ? input.smokeUrl === undefined
+        ? { ran: false, reason: `${service.file} names ${checks.length} smoke checks, but there is no --smoke-url or SMOKE_BASE_URL to reach ${state.service} through the pin` }
+        : { ran: true, results: await runSmokeChecks(input.smokeUrl, checks, prometheus.timeoutMs) }
+      : undefined;
+    return {
+      stage, queries: {}, observation: { query, outcome: observed }, ...(smoke ? { smoke } : {}),
+      result: decide({ state, settings, now, stage, observed, ...(smoke ? { smoke } : {}) }),
+    };
   }
   let outcome: MeasureOutcome | undefined;
   if (stage.kind === 'measure') outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);

@@ -13,6 +13,7 @@ runCli(process.argv.slice(2), {
     prometheusUrl: set(process.env.PROMETHEUS_URL),
     prometheusToken: set(process.env.PROMETHEUS_TOKEN),
     stepSummaryFile: set(process.env.GITHUB_STEP_SUMMARY),
+    smokeUrl: set(process.env.SMOKE_BASE_URL),
   },
 }).then(code => {
   process.exitCode = code;

@@ -1,4 +1,5 @@
 import { DELIVERY_DEFAULTS } from '../rollout/defaults';
+import { PodField, PodRecord, describePodChange, podChanges } from '../rollout/pod';
 import { EffectiveSettings, defined, settingsOf } from '../rollout/settings';
 import { AnalysisSettings, CanaryPhase, HistoryEntry, RolloutState, SloSettings, imageProblem } from '../rollout/state';
 import { initCommand, repositoryOf } from '../rollout/store';
@@ -52,14 +53,15 @@ export function checkServiceImage(service: ServiceSpec, image: string, flag = '-
 }
 
 /**
- * The first state of a service in an environment (`canary init`): stable runs `image`, no canary, no history, and no
- * steps, SLO or analysis of its own, so that the service file's (or the defaults) apply.
+ * The first state of a service in an environment (`canary init`): stable runs `image` with the configuration `pod`,
+ * no canary, no history, and no steps, SLO or analysis of its own, so that the service file's (or the defaults) apply.
  *
+ * @param pod the configuration the service file and the environment give now (`currentPod`, lib/charts/service-pods.ts)
  * @throws {@link UsageError} when the image is not pinned or not of the service's repository
  */
-export function initialState(service: ServiceSpec, image: string): RolloutState {
+export function initialState(service: ServiceSpec, image: string, pod: PodRecord): RolloutState {
   checkServiceImage(service, image);
-  return { service: service.name, stable: { image }, canary: null, history: [] };
+  return { service: service.name, stable: { image, pod }, canary: null, history: [] };
 }
 
 /** Analysis settings a single run may override on the command line (`--window`, `--min-requests`, `--settle`, `--timeout`). */
@@ -91,41 +93,98 @@ export interface Change {
   readonly entry: HistoryEntry;
 }
 
+/** What a release brings stable: an image (the new one, else stable's) and the configuration, with what is new in it. */
+interface Release {
+  readonly image: string;
+  /** The configuration change in words (`pod … → … (env)`), or undefined when the configuration is stable's. */
+  readonly config?: string;
+}
+
 /**
- * Starts a canary of `image` at weight 0: its Deployment runs and the pin reaches it, the weighted route sends it
- * nothing until the gate has observed it running ready (then it goes to the first of the service's steps,
- * {@link settingsOf}: the state file's, else the service file's, else the defaults).
+ * What releasing `image` (undefined: stable's) with the configuration `pod` would change: a new image, a new
+ * configuration (`pod` differs from stable's record), or both.
  *
- * @param service the service file of the state's service
- * @throws {@link UsageError} when a canary is already in flight, or the image is not pinned, not of the service's
- *   repository, or what stable already runs
+ * @param how `start` for a canary, `--ungated` for stable at once, for the messages
+ * @throws {@link UsageError} (code `in-flight`) while a canary is in flight; (code `usage`) when the image is not
+ *   pinned or not of the service's repository, or when neither the image nor the configuration is new
  */
-export function startCanary(state: RolloutState, image: string, now: Date, service: ServiceSpec): Change {
+function releaseOf(state: RolloutState, image: string | undefined, service: ServiceSpec, pod: PodRecord | undefined,
+  how: 'start' | '--ungated'): Release {
   if (state.canary) {
     throw new UsageError(`a canary of ${state.service} is already in flight (${state.canary.image} at ${state.canary.weight}%); `
-      + 'promote or roll it back before starting another', 'in-flight');
+      + `promote or roll it back before ${how === 'start' ? 'starting another' : 'changing stable with --ungated'}`, 'in-flight');
   }
-  checkServiceImage(service, image);
-  if (image === state.stable.image) {
-    throw new UsageError(`${image} is what ${state.service} already runs as stable; build and push a new image first`);
+  if (image !== undefined) checkServiceImage(service, image);
+  const stable = state.stable;
+  const config = stable.pod && pod && podChanges(stable.pod, pod).length > 0 ? describePodChange(stable.pod, pod) : undefined;
+  if (config === undefined && (image ?? stable.image) === stable.image) {
+    if (image !== undefined) {
+      throw new UsageError(`${image} is what ${state.service} already runs as stable, with the configuration ${service.file} gives; `
+        + `build and push a new image first, or change ${service.file}`);
+    }
+    throw new UsageError(stable.pod
+      ? `nothing to release: stable runs ${stable.image} with the configuration ${service.file} and the environment give now `
+        + `(pod ${stable.pod.hash}); name a new image with --image, or change ${service.file}`
+      : `${how} needs --image: the state of ${state.service} records no configuration of stable yet, so stable runs what ${service.file} `
+        + 'says now and only a new image is a release; name one with --image (pinned by tag or digest)');
   }
+  return { image: image ?? stable.image, ...(config ? { config } : {}) };
+}
+
+/**
+ * Starts a canary at weight 0: its Deployment runs and the pin reaches it, the weighted route sends it nothing until
+ * the gate has observed it running ready (then it goes to the first of the service's steps, {@link settingsOf}: the
+ * state file's, else the service file's, else the defaults). The canary runs `image` (undefined: stable's) with the
+ * configuration `pod`, which it records; a state whose stable has no record yet records `pod` for stable too, since
+ * stable runs what the files say until now.
+ *
+ * @param service the service file of the state's service
+ * @param pod the configuration the service file and the environment give now (`currentPod`, lib/charts/service-pods.ts);
+ *   without it nothing is recorded, the canary runs what the files say, and only a new image is a release
+ * @throws {@link UsageError} when a canary is already in flight, the image is not pinned or not of the service's
+ *   repository, or neither the image nor the configuration differs from stable's
+ */
+export function startCanary(state: RolloutState, image: string | undefined, now: Date, service: ServiceSpec, pod?: PodRecord): Change {
+  const release = releaseOf(state, image, service, pod, 'start');
   const at = now.toISOString();
   const first = settingsOf(state, service).steps[0];
+  const config = release.config ? ` with the configuration of ${service.file}: ${release.config}` : '';
   const entry: HistoryEntry = {
-    at, decision: 'start', by: 'cli', image, fromWeight: 0, toWeight: 0,
-    reason: `canary ${image} started at 0% (only the pin reaches it); the gate gives it ${first}% once it runs ready`,
+    at, decision: 'start', by: 'cli', image: release.image, fromWeight: 0, toWeight: 0,
+    reason: `canary ${release.image} started at 0% (only the pin reaches it)${config}; the gate gives it ${first}% once it runs ready`,
   };
   return {
     state: {
       ...state,
-      canary: { image, weight: 0, startedAt: at, weightChangedAt: at, failedChecks: 0, consecutiveHolds: 0 },
+      stable: state.stable.pod || !pod ? state.stable : { ...state.stable, pod },
+      canary: { image: release.image, weight: 0, startedAt: at, weightChangedAt: at, failedChecks: 0, consecutiveHolds: 0, ...(pod ? { pod } : {}) },
       history: appendHistory(state.history, entry),
     },
     entry,
   };
 }
 
-/** How a canary run moves towards its end: promoted (stable takes the canary's image) or rolled back (stable untouched). */
+/**
+ * Releases `image` (undefined: stable's) with the configuration `pod` to stable at once, without a canary or the gate
+ * (`canary start --ungated`): stable records both, and the history says it was ungated.
+ *
+ * @param pod the configuration the service file and the environment give now (`currentPod`, lib/charts/service-pods.ts)
+ * @throws {@link UsageError} as {@link startCanary}
+ */
+export function releaseUngated(state: RolloutState, image: string | undefined, now: Date, service: ServiceSpec, pod: PodRecord): Change {
+  const release = releaseOf(state, image, service, pod, '--ungated');
+  const config = release.config ? ` with the configuration of ${service.file}: ${release.config}` : '';
+  const entry: HistoryEntry = {
+    at: now.toISOString(), decision: 'promote', by: 'cli', image: release.image, fromWeight: 0, toWeight: 0,
+    reason: `ungated: stable runs ${release.image}${config} at once, without a canary or the gate`,
+  };
+  return { state: { ...state, stable: { image: release.image, pod }, history: appendHistory(state.history, entry) }, entry };
+}
+
+/**
+ * How a canary run moves towards its end: promoted (stable takes the canary's image and configuration) or rolled back
+ * (stable untouched).
+ */
 export interface EndOptions {
   readonly decision: 'promote' | 'rollback';
   readonly by: HistoryEntry['by'];
@@ -137,8 +196,9 @@ export interface EndOptions {
 
 /**
  * Moves the canary in flight towards its end, in two halves so that no request meets a pod that is not there:
- * - promote: first stable rolls out the canary's image while the canary keeps its weight (`promoting`); then, called
- *   again, the canary is removed and stable takes its image (and all the traffic);
+ * - promote: first stable rolls out the canary's image and configuration while the canary keeps its weight
+ *   (`promoting`); then, called again, the canary is removed and stable takes its image and its record of the
+ *   configuration (and all the traffic);
  * - roll back: first the route gives stable everything (weight 0, `rolling-back`); then, called again, the canary is
  *   removed.
  * A roll back may interrupt a promotion (stable goes back to its image); a promotion cannot interrupt a roll back.
@@ -162,10 +222,16 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
     ...options.evidence,
   };
   const history = appendHistory(state.history, entry);
-  if (finishing) return { state: { ...state, stable: promote ? { image: canary.image } : state.stable, canary: null, history }, entry };
-  const { appliedAt: _applied, ...rest } = canary;
+  if (finishing) {
+    // a canary started before records ran what the files say, as stable then does
+    const stable = promote ? { image: canary.image, ...(canary.pod ? { pod: canary.pod } : {}) } : state.stable;
+    return { state: { ...state, stable, canary: null, history }, entry };
+  }
+  const { appliedAt: _applied, pod, ...rest } = canary;
   // a new phase with its own progress deadline: the holds that led here (reported in the result) do not count against it
-  const next = { ...rest, phase: promote ? 'promoting' : 'rolling-back', weight: toWeight, weightChangedAt: at, consecutiveHolds: 0 } as const;
+  const next = {
+    ...rest, phase: promote ? 'promoting' : 'rolling-back', weight: toWeight, weightChangedAt: at, consecutiveHolds: 0, ...(pod ? { pod } : {}),
+  } as const;
   return { state: { ...state, canary: next, history }, entry };
 }
 
@@ -210,20 +276,41 @@ export interface ServiceStatus {
     readonly consecutiveHolds: number;
     readonly maxConsecutiveHolds: number;
   };
+  /** The configuration each track runs (a pod record's hash), and what the service file would change. */
+  readonly config: ConfigStatus;
   readonly slo: SloSettings;
   readonly analysis: AnalysisSettings;
   readonly lastDecision: HistoryEntry | null;
+}
+
+/** What `canary status` reports about a service's configuration. */
+export interface ConfigStatus {
+  /** The service file, whose configuration (with the environment's defaults) a release records. */
+  readonly file: string;
+  /** The hash of stable's record, or null: stable has none and runs what the files say now. */
+  readonly stable: string | null;
+  /** The hash of the canary's record, or null: no canary, or one without a record (it runs what the files say now). */
+  readonly canary: string | null;
+  /** The hash of what the service file and the environment give now: what `canary start` would record. */
+  readonly current: string;
+  /**
+   * What the current configuration changes against the latest record (the canary's while it has one, else stable's):
+   * not running anywhere yet, released by the next `canary start`. Empty when they agree, or without a record.
+   */
+  readonly unreleased: readonly PodField[];
 }
 
 /**
  * The status of one service, with the settings its releases run with ({@link settingsOf}).
  *
  * @param service the service file of the state's service
+ * @param current the configuration the service file and the environment give now (`currentPod`, lib/charts/service-pods.ts)
  */
-export function statusOf(env: string, state: RolloutState, service: ServiceSpec): ServiceStatus {
+export function statusOf(env: string, state: RolloutState, service: ServiceSpec, current: PodRecord): ServiceStatus {
   const { slo, analysis, steps } = settingsOf(state, service);
   const canary = state.canary;
   const index = canary ? steps.indexOf(canary.weight) : -1;
+  const latest = canary?.pod ?? state.stable.pod;
   return {
     env,
     service: state.service,
@@ -244,6 +331,13 @@ export function statusOf(env: string, state: RolloutState, service: ServiceSpec)
       consecutiveHolds: canary.consecutiveHolds,
       maxConsecutiveHolds: analysis.maxConsecutiveHolds,
     },
+    config: {
+      file: service.file,
+      stable: state.stable.pod?.hash ?? null,
+      canary: canary?.pod?.hash ?? null,
+      current: current.hash,
+      unreleased: latest ? podChanges(latest, current) : [],
+    },
     slo,
     analysis,
     lastDecision: state.history[state.history.length - 1] ?? null,
@@ -252,15 +346,20 @@ export function statusOf(env: string, state: RolloutState, service: ServiceSpec)
 
 /** One line of human-readable status. */
 export function describeStatus(s: ServiceStatus): string {
-  const head = `${s.env}/${s.service}: stable ${s.stableImage}`;
-  if (!s.canary) return `${head}; no canary in flight`;
+  const head = `${s.env}/${s.service}: stable ${s.stableImage}${s.config.stable ? ` (pod ${s.config.stable})` : ''}`;
+  const unreleased = s.config.unreleased.length === 0 ? '' : s.canary
+    ? `; ${s.config.file} has changed since the canary started (${s.config.unreleased.join(', ')}): the next canary start releases it`
+    : `; ${s.config.file} differs from what stable runs (${s.config.unreleased.join(', ')}): canary start releases it`;
+  if (!s.canary) return `${head}; no canary in flight${unreleased}`;
   const c = s.canary;
   const next = c.nextWeight === null ? 'next: promote' : `next: ${c.nextWeight}%`;
+  // the canary's configuration where it is not stable's: an image release does not repeat it
+  const image = `${c.image}${s.config.canary && s.config.canary !== s.config.stable ? ` (pod ${s.config.canary})` : ''}`;
   const where = c.phase === 'promoting'
-    ? `promoting: stable rolls out ${c.image}, the canary keeps ${c.weight}%`
+    ? `promoting: stable rolls out ${image}, the canary keeps ${c.weight}%`
     : c.phase === 'rolling-back'
-      ? `rolling back ${c.image}: all traffic to stable, the canary is removed once that is applied`
-      : `canary ${c.image} at ${c.weight}% (step ${c.step} of ${c.steps.length}, ${next}; ${c.appliedAt ? `applied ${c.appliedAt}` : 'not yet observed applied'})`;
+      ? `rolling back ${image}: all traffic to stable, the canary is removed once that is applied`
+      : `canary ${image} at ${c.weight}% (step ${c.step} of ${c.steps.length}, ${next}; ${c.appliedAt ? `applied ${c.appliedAt}` : 'not yet observed applied'})`;
   return `${head}; ${where}, since ${c.startedAt}, `
-    + `failed checks ${c.failedChecks}/${c.maxFailedChecks}, holds in a row ${c.consecutiveHolds}/${c.maxConsecutiveHolds}`;
+    + `failed checks ${c.failedChecks}/${c.maxFailedChecks}, holds in a row ${c.consecutiveHolds}/${c.maxConsecutiveHolds}${unreleased}`;
 }

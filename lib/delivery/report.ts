@@ -2,6 +2,7 @@ import { GateDecision, GateResult, HoldKind } from './decide';
 import { Samples } from './measure';
 import { EffectiveSettings } from '../rollout/settings';
 import { GateQueries } from './queries';
+import { SmokeResult } from './smoke';
 import { BaselineMeasurements, Measurements } from '../rollout/state';
 
 /** What a change did to the working tree. */
@@ -57,6 +58,8 @@ export interface GateReport extends Outcome {
    * it, and the answer (null when the query failed); else null.
    */
   readonly observation: { readonly query: string; readonly applied: boolean | null } | null;
+  /** The smoke checks run through the pin before the first weighted step, or null when none ran. */
+  readonly smoke: readonly SmokeResult[] | null;
   /** What each query answered; empty when nothing was measured. */
   readonly samples: Samples;
 }
@@ -74,6 +77,8 @@ export function gateReport(input: {
   readonly queries: GateQueries;
   readonly samples: Samples;
   readonly observation: GateReport['observation'];
+  /** @default null */
+  readonly smoke?: GateReport['smoke'];
   readonly outcome: Outcome;
 }): GateReport {
   const { result, settings: { slo, analysis } } = input;
@@ -106,6 +111,7 @@ export function gateReport(input: {
     queries: input.queries,
     samples: input.samples,
     observation: input.observation,
+    smoke: input.smoke ?? null,
     ...input.outcome,
   };
 }
@@ -129,6 +135,7 @@ export function describeGate(r: GateReport): string {
     const b = r.baseline;
     lines.push(`  stable: requests ${show(b.requests)}, success ratio ${show(b.successRatio)}, p95 ${show(b.p95Ms, ' ms')}, p99 ${show(b.p99Ms, ' ms')}`);
   }
+  if (r.smoke) lines.push(...r.smoke.filter(c => c.passed).map(c => `  smoke: ${c.detail}`));
   if (r.failedChecks.length > 0) lines.push(...r.failedChecks.map(c => `  failed: ${c}`));
   if (r.decision === 'hold') {
     lines.push(`  failed checks ${r.failedCheckCount}/${r.thresholds.maxFailedChecks}, holds in a row ${r.consecutiveHolds}/${r.thresholds.maxConsecutiveHolds}`);

@@ -78,6 +78,53 @@ export const ROLLOUT_SETTINGS_PROPERTIES: Record<'steps' | 'slo' | 'analysis', S
   },
 };
 
+const ENV_NAME = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } as const;
+const PROBE: SchemaObject = {
+  type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
+  properties: { http: { type: 'string', pattern: '^/' }, tcp: { const: true }, grpc: { const: true } },
+};
+const requestAndLimit = (pattern: string, description: string): SchemaObject => ({
+  type: 'object', additionalProperties: false, required: ['request', 'limit'],
+  properties: { request: { type: 'string', pattern, description }, limit: { type: 'string', pattern, description } },
+});
+
+/**
+ * What a track runs (`PodRecord`, pod.ts): written by the CLI from the service file and the environment's defaults,
+ * checked against its `hash` when read.
+ */
+const POD_RECORD: SchemaObject = {
+  type: 'object', additionalProperties: false,
+  description: 'what the track runs, as released: written by the canary CLI from the service file and the environment\'s defaults',
+  required: ['hash', 'resources', 'env', 'secretEnv', 'probes', 'runAsUser', 'runAsGroup', 'writablePaths', 'terminationGracePeriodSeconds'],
+  properties: {
+    hash: { type: 'string', pattern: '^[0-9a-f]{12}$', description: 'the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted' },
+    resources: {
+      type: 'object', additionalProperties: false, required: ['cpu', 'memory'],
+      properties: { cpu: requestAndLimit('^[1-9][0-9]*m$', 'millicores such as 250m'), memory: requestAndLimit('^[1-9][0-9]*(Mi|Gi)$', 'such as 128Mi or 1Gi') },
+    },
+    env: {
+      type: 'object', propertyNames: ENV_NAME,
+      additionalProperties: {
+        oneOf: [{ type: 'string' }, { type: 'object', additionalProperties: false, required: ['fieldRef'], properties: { fieldRef: { type: 'string', minLength: 1 } } }],
+      },
+    },
+    secretEnv: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'secret', 'key'],
+        properties: { name: ENV_NAME, secret: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } },
+      },
+    },
+    probes: { type: 'object', additionalProperties: false, required: ['readiness', 'liveness'], properties: { readiness: PROBE, liveness: PROBE } },
+    command: { type: 'array', minItems: 1, items: { type: 'string' } },
+    args: { type: 'array', items: { type: 'string' } },
+    runAsUser: { type: 'integer', minimum: 1 },
+    runAsGroup: { type: 'integer', minimum: 1 },
+    writablePaths: { type: 'array', items: { type: 'string', pattern: '^/' } },
+    terminationGracePeriodSeconds: { type: 'integer', minimum: 1 },
+  },
+};
+
 /**
  * The JSON Schema of a state file (`rollout/schema.json` is this, for editors). It mirrors `RolloutState` (state.ts); the
  * tests check the two against each other with fixtures, since ajv's schema typing cannot express a required nullable
@@ -90,11 +137,12 @@ export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
   type: 'object',
   additionalProperties: false,
   required: ['service', 'stable', 'canary', 'history'],
+  $defs: { pod: POD_RECORD },
   properties: {
     service: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'the service: services/<service>.yaml must exist' },
     stable: {
       type: 'object', additionalProperties: false, required: ['image'],
-      properties: { image: { type: 'string', pattern: IMAGE_PATTERN } },
+      properties: { image: { type: 'string', pattern: IMAGE_PATTERN }, pod: { $ref: '#/$defs/pod' } },
     },
     canary: {
       type: 'object', nullable: true, additionalProperties: false,
@@ -108,6 +156,7 @@ export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
         appliedAt: { type: 'string', pattern: ISO_TIME },
         failedChecks: { type: 'integer', minimum: 0 },
         consecutiveHolds: { type: 'integer', minimum: 0 },
+        pod: { $ref: '#/$defs/pod' },
       },
     },
     ...ROLLOUT_SETTINGS_PROPERTIES,

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { toYaml } from '../private/yaml';
 import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem } from './duration';
 import validateRolloutStateSchema from './generated/validate-rollout-state.cjs';
+import { PodRecord, podHashOf } from './pod';
 import { ANALYSIS_DURATIONS, IMAGE_PATTERN, ROLLOUT_STATE_SCHEMA, SLO_DURATIONS } from './state-schema';
 
 export { ROLLOUT_STATE_SCHEMA };
@@ -14,7 +15,7 @@ export { ROLLOUT_STATE_SCHEMA };
 export interface RolloutState {
   /** The service this file is about (`services/<service>.yaml`); must match the file name. */
   readonly service: string;
-  readonly stable: { readonly image: string };
+  readonly stable: StableState;
   /** The canary in flight, or null. */
   readonly canary: CanaryState | null;
   /**
@@ -28,6 +29,18 @@ export interface RolloutState {
   readonly analysis?: Partial<AnalysisSettings>;
   /** Decisions, oldest first, bounded; consecutive identical holds are one entry with a count. */
   readonly history: readonly HistoryEntry[];
+}
+
+/** What runs as stable. */
+export interface StableState {
+  readonly image: string;
+  /**
+   * The configuration stable runs, recorded by `canary init`, the first `canary start`, the end of a promotion (the
+   * canary's) and `canary start --ungated`: synth renders stable from it, so a change of the service file (or of the
+   * environment's defaults) waits for a release.
+   * @default - none: stable runs what the service file and the environment say now (a state written before records)
+   */
+  readonly pod?: PodRecord;
 }
 
 /**
@@ -59,6 +72,12 @@ export interface CanaryState {
   readonly failedChecks: number;
   /** Holds in a row; beyond the configured maximum the gate rolls back. */
   readonly consecutiveHolds: number;
+  /**
+   * The configuration the canary runs, from the service file and the environment when it started; stable takes it
+   * when the promotion ends.
+   * @default - none: the canary runs what the service file and the environment say now (a canary started before records)
+   */
+  readonly pod?: PodRecord;
 }
 
 /** The service level a canary must meet. */
@@ -243,6 +262,13 @@ function semanticProblems(state: RolloutState): string[] {
   for (const [field, image] of [['stable.image', state.stable.image], ['canary.image', state.canary?.image]] as const) {
     const problem = image === undefined ? undefined : imageProblem(image);
     if (problem) problems.push(`'${field}' ${problem}`);
+  }
+  for (const [field, pod] of [['stable.pod', state.stable.pod], ['canary.pod', state.canary?.pod]] as const) {
+    const hash = pod && podHashOf(pod);
+    if (pod && hash !== pod.hash) {
+      problems.push(`'${field}.hash' must be the hash of the record's fields, ${hash}, got ${JSON.stringify(pod.hash)}: the record was changed by hand; `
+        + 'release a configuration with canary start instead (or, to correct the record itself, write that hash)');
+    }
   }
   if (state.canary) {
     if (steps && state.canary.weight !== 0 && !steps.includes(state.canary.weight)) {

@@ -119,6 +119,18 @@ export const SERVICE_SCHEMA: SchemaObject = {
         gateway: { type: 'string', pattern: '^[a-z0-9-]+/[a-z0-9-]+$', description: 'an existing Istio Gateway, namespace/name (default: the environment\'s)' },
       },
     },
+    smoke: {
+      type: 'array', maxItems: 20,
+      items: {
+        type: 'object', additionalProperties: false, required: ['path'],
+        properties: {
+          path: { type: 'string', pattern: '^/[^\\s#]*$', description: 'a path (and query) starting with "/"' },
+          status: { type: 'integer', minimum: 100, maximum: 599, description: 'the status the canary must answer (default 200)' },
+          header: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$', description: 'a response header that must be there, such as x-trace-id' },
+        },
+      },
+      description: 'GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back',
+    },
     metrics: {
       type: 'object', additionalProperties: false,
       properties: {

@@ -62,9 +62,18 @@ export interface ServiceFile {
     readonly gateway?: string;
   };
   readonly metrics?: { readonly source?: 'istio' | 'http'; readonly http?: HttpMetricsField };
+  /** Checks the gate runs against the canary through the pin before its first weighted step. */
+  readonly smoke?: readonly SmokeCheck[];
   readonly steps?: readonly number[];
   readonly slo?: Partial<SloSettings>;
   readonly analysis?: Partial<AnalysisSettings>;
+}
+
+/** A smoke check: `GET <path>` through the pin must answer `status` (default 200), with `header` when it names one. */
+export interface SmokeCheck {
+  readonly path: string;
+  readonly status?: number;
+  readonly header?: string;
 }
 
 /** A service's own metrics with their defaults. */

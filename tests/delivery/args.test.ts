@@ -27,6 +27,12 @@ describe('parseCommand', () => {
       .toEqual({ verb: 'start', env: 'local', json: true, service: 'gateway', image: 'r/g:2', dryRun: true, commit: true });
   });
 
+  test('start without --image (a configuration release), and --ungated', () => {
+    expect(parseCommand(['start', '--service', 'gateway'])).toEqual({ verb: 'start', env: 'local', json: false, service: 'gateway', dryRun: false, commit: false });
+    expect(parseCommand(['start', '--service', 'gateway', '--ungated'])).toMatchObject({ verb: 'start', service: 'gateway', ungated: true });
+    expect(() => parseCommand(['promote', '--service', 'gateway', '--ungated'])).toThrow('--ungated does not apply to promote');
+  });
+
   test('advance with every flag; overrides only for the flags given', () => {
     expect(parseCommand(['advance', '--service', 'backend', '--env', 'prod', '--prometheus-url', 'http://p:9090', '--window', '2m', '--min-requests', '0',
       '--settle', '0s', '--timeout', '1500ms', '--dry-run', '--json', '--commit'])).toEqual({
@@ -79,7 +85,6 @@ describe('parseCommand', () => {
     [['init', '--service', 'ledger', '--image', 'x:1', '--window', '5m'], '--window does not apply to init'],
     [['status', '--image', 'x:1'], '--image does not apply to status (see canary status --help)'],
     [['start', '--image', 'x:1'], 'start needs --service S, a service with a file under services/ (see canary status)'],
-    [['start', '--service', 'gateway'], 'start needs --image'],
     [['start', '--service', 'gateway', '--image', 'x:1', 'extra'], 'unexpected argument "extra"'],
     [['status', '--bogus'], "Unknown option '--bogus'"],
     [['constructor'], 'unknown verb "constructor"'],

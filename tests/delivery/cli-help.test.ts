@@ -31,9 +31,10 @@ describe('canary without a verb, and the overview', () => {
     for (const line of [
       '  init --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]\n      onboard a service: ',
       '  status [--service S] [--env E] [--json]',
-      '  start --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]',
-      '  advance --service S [--env E] [--prometheus-url URL] [--window D] [--min-requests N] [--settle D] [--timeout D]\n'
-        + '          [--dry-run] [--json] [--commit]\n',
+      '  start --service S [--image IMAGE] [--ungated] [--env E] [--dry-run] [--json] [--commit]',
+      '  --ungated              release to stable at once: no canary, no gate; recorded as ungated in the history',
+      '  advance --service S [--env E] [--prometheus-url URL] [--smoke-url URL] [--window D] [--min-requests N] [--settle D]\n'
+        + '          [--timeout D] [--dry-run] [--json] [--commit]\n',
       '  promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]',
       '  rollback --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]',
       '  help [VERB]\n      print this overview, or the help of VERB',
@@ -83,19 +84,25 @@ describe('the help of each verb', () => {
       'exit codes:\n  0  shown\n  2  usage or configuration error',
     ], ['--commit', '--image', 'durations (D)']],
     ['start', [
-      'usage: canary start --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]\n',
+      'usage: canary start --service S [--image IMAGE] [--ungated] [--env E] [--dry-run] [--json] [--commit]\n',
+      '\nstart a canary at weight 0 (only the pin reaches it; ',
+      'The port, the protocol and the metrics scrape are shared by both tracks and change at\nonce.',
       '  --service S            the service: a service with a file under services/ (services/S.yaml) (required)',
-      '  --image IMAGE          the image to release as canary: of the repository its service file names, pinned by tag or\n'
-        + '                         digest (required)',
+      '  --image IMAGE          the image to release: of the repository its service file names, pinned by tag or digest\n'
+        + '                         (default: stable\'s, to release a changed configuration alone)\n',
+      '  --ungated              release to stable at once: no canary, no gate; recorded as ungated in the history',
       '  --dry-run              print what would change; change nothing',
       '  --commit               commit the state file (and dist/ when it changed) as one commit; needs a clean working tree',
-      '  2  usage or configuration error, an image that is not pinned, not of the service\'s repository or what stable runs, a',
+      '  2  usage or configuration error, an image that is not pinned or not of the service\'s repository, neither a new image\n'
+        + '     nor a new configuration, a canary already in flight,',
       '  1  unexpected failure',
     ], ['--window', '--reason', '  3  ']],
     ['advance', [
-      'usage: canary advance --service S [--env E] [--prometheus-url URL] [--window D] [--min-requests N] [--settle D]\n'
-        + '                      [--timeout D] [--dry-run] [--json] [--commit]\n\nthe SLO gate: ',
+      'usage: canary advance --service S [--env E] [--prometheus-url URL] [--smoke-url URL] [--window D] [--min-requests N]\n'
+        + '                      [--settle D] [--timeout D] [--dry-run] [--json] [--commit]\n\nthe SLO gate: ',
       '  --prometheus-url URL   Prometheus base URL (default: $PROMETHEUS_URL)',
+      '  --smoke-url URL        where the service answers through the pin, for the smoke checks of its file before the first\n'
+        + '                         weighted step (default: $SMOKE_BASE_URL)',
       '  --window D             analysis window, longer than 0 (default: analysis.window of the state file, else of the service\n'
         + '                         file, else 5m)',
       'a window needs for a verdict (default: analysis.minRequests of the\n                         state file, else of the service file, else 100)',
@@ -104,7 +111,7 @@ describe('the help of each verb', () => {
       'analysis.queryTimeout of the state file, else of the service file, else 10s)',
       '  --dry-run              print the PromQL, the numbers and the decision; change nothing; exit as the real run would',
       'durations (D) are written as Prometheus reads them',
-      '  0  advanced, promoted, or nothing in flight\n  3  held: dwelling,',
+      '  0  advanced, promoted (either half), or nothing in flight\n  3  held: applying, applied, dwelling,',
       '  4  rolled back by the gate',
     ], ['--image', '--reason']],
     ['promote', [

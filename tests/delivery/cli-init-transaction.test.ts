@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
+import { currentPod } from '../../lib/charts/service-pods';
+import { ENVIRONMENTS, ENVIRONMENT_NAMES } from '../../lib/config/environments';
 import { RolloutState, renderRolloutState } from '../../lib/rollout/state';
+import { loadServices } from '../../lib/services/catalog';
 import { readTree } from '../support/repo-copy';
 import { CliRun, LEDGER_YAML, cliIn } from '../support/cli';
 
@@ -75,8 +77,11 @@ describe('canary init: the state files and dist/ as one change', () => {
     });
     const images = { backend: 'ghcr.io/example/obs-canary-backend:0.1.0', gateway: 'ghcr.io/example/obs-canary-gateway:0.1.0', ledger: IMAGE };
     expect(mockSynths).toEqual(ENVIRONMENT_NAMES.map(env => ({ env, images })));
-    for (const file of STATE_FILES) {
-      expect(fs.readFileSync(path.join(root, file), 'utf8')).toBe(renderRolloutState({ service: 'ledger', stable: { image: IMAGE }, canary: null, history: [] }));
+    const services = loadServices(root, ENVIRONMENT_NAMES);
+    for (const env of ENVIRONMENT_NAMES) {
+      const pod = currentPod(services.ledger, ENVIRONMENTS[env], services);
+      expect(fs.readFileSync(path.join(root, 'rollout', env, 'ledger.yaml'), 'utf8'))
+        .toBe(renderRolloutState({ service: 'ledger', stable: { image: IMAGE, pod }, canary: null, history: [] }));
     }
     expect(fs.readdirSync(root).filter(f => f.startsWith('.dist-'))).toEqual([]);
   });

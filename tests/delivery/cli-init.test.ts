@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
+import { currentPod } from '../../lib/charts/service-pods';
+import { ENVIRONMENTS, ENVIRONMENT_NAMES } from '../../lib/config/environments';
+import { loadServices } from '../../lib/services/catalog';
 import { readTree, repoSnapshot } from '../support/repo-copy';
 import { loadStackInput, renderEnvironment } from '../../lib/synth';
 import { LEDGER_YAML, cliIn } from '../support/cli';
@@ -85,16 +87,22 @@ describe('canary init: a third service, from its service file to its first canar
     expect(committed).toEqual(expect.arrayContaining(files));
     expect(committed.filter(f => !files.includes(f) && !ENVIRONMENT_NAMES.some(env => f.startsWith(`dist/${env}/`)))).toEqual([]);
     expect(git('status', '--porcelain')).toBe('');
+    const services = loadServices(dir, ENVIRONMENT_NAMES);
     for (const env of ENVIRONMENT_NAMES) {
-      // no steps, SLO or analysis of its own: the service file's apply
-      expect(state(env)).toEqual({ service: 'ledger', stable: { image: IMAGE }, canary: null, history: [] });
+      // no steps, SLO or analysis of its own: the service file's apply; stable records what the file gives in env
+      const pod = currentPod(services.ledger, ENVIRONMENTS[env], services);
+      expect(state(env)).toEqual({ service: 'ledger', stable: { image: IMAGE, pod }, canary: null, history: [] });
     }
+    // each environment's own record: prod's resources are the service file's, local's the environment's defaults
+    expect(state('prod').stable.pod.resources).toEqual({ cpu: { request: '250m', limit: '1000m' }, memory: { request: '128Mi', limit: '512Mi' } });
+    expect(state('local').stable.pod.resources).not.toEqual(state('prod').stable.pod.resources);
     // dist/ is what a fresh synth makes of the new state
     for (const env of ENVIRONMENT_NAMES) {
       const fresh = new Map(renderEnvironment(loadStackInput(dir, env)).map(f => [f.path, f.content]));
       expect(readTree(path.join(dir, 'dist', env))).toEqual(fresh);
     }
-    expect((await canary('status', '--service', 'ledger', '--env', 'prod')).stdout).toBe(`prod/ledger: stable ${IMAGE}; no canary in flight\n`);
+    expect((await canary('status', '--service', 'ledger', '--env', 'prod')).stdout)
+      .toBe(`prod/ledger: stable ${IMAGE} (pod ${state('prod').stable.pod.hash}); no canary in flight\n`);
   });
 
   test('the manifests of every environment run the new service', async () => {

@@ -2,6 +2,7 @@ import {
   CLOCK_SKEW_TOLERANCE_MS, DecideInput, GateResult, ObserveOutcome, Stage, decide, stageOf,
 } from '../../lib/delivery/decide';
 import { MeasureOutcome } from '../../lib/delivery/measure';
+import { SmokeOutcome } from '../../lib/delivery/smoke';
 import { AnalysisOverrides, UsageError, startCanary, withOverrides } from '../../lib/delivery/plan';
 import { EffectiveSettings, settingsOf } from '../../lib/rollout/settings';
 import { BaselineMeasurements, CanaryState, Measurements, RolloutState, SloSettings } from '../../lib/rollout/state';
@@ -58,7 +59,8 @@ function run(input: Partial<DecideInput> = {}): GateResult {
   const s = input.settings ?? settings(state);
   const now = input.now ?? READY;
   const outcome = 'outcome' in input ? input.outcome : measured();
-  return decide({ state, settings: s, now, stage: stageOf(state, s, now), outcome, observed: input.observed });
+  const stage = stageOf(state, s, now);
+  return decide({ state, settings: s, now, stage, outcome, observed: input.observed, ...(input.smoke ? { smoke: input.smoke } : {}) });
 }
 
 describe('decide: what happens when', () => {
@@ -339,6 +341,36 @@ describe('decide: the applying stage', () => {
     // the next run observes the first step before it measures anything
     const next = r.change!.state;
     expect(stageOf(next, settings(next), NOW)).toMatchObject({ kind: 'applying', release: { track: 'canary', canaryWeight: 10 } });
+  });
+
+  describe('the smoke checks of a canary at 0% that runs ready', () => {
+    const PASSED = { path: '/api/a', passed: true, detail: 'GET /api/a answered 200 with x-trace-id' };
+    const FAILED = { path: '/api/b', passed: false, detail: 'GET /api/b answered 503, expected 200' };
+    const smoked = (smoke: SmokeOutcome, more: Partial<CanaryState> = {}) =>
+      run({ state: unapplied(0, more), observed: APPLIED_YES, now: NOW, outcome: undefined, smoke });
+
+    test('all passed: to the first step, the reason says how many', () => {
+      const r = smoked({ ran: true, results: [PASSED, PASSED] });
+      expect(r).toMatchObject({ decision: 'advance', toWeight: 10, failedChecks: [] });
+      expect(r.reason).toBe(`advanced to 10%: ${canaryAt(0)} (only the pin reached it); 2 smoke checks passed through the pin`);
+    });
+
+    test('one failed: the first half of a roll back, before any weighted step, each failure named', () => {
+      const r = smoked({ ran: true, results: [PASSED, FAILED] }, { consecutiveHolds: 2 });
+      expect(r).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0, failedChecks: ['smoke: GET /api/b answered 503, expected 200'] });
+      expect(r.reason).toBe('rolling back: 1 of 2 smoke checks failed through the pin');
+      expect(r.change?.state.canary).toMatchObject({ phase: 'rolling-back', weight: 0, consecutiveHolds: 0 });
+      expect(r.change?.entry.failedChecks).toEqual(['smoke: GET /api/b answered 503, expected 200']);
+    });
+
+    test('not run (nowhere to send them): a hold that counts, still at 0%', () => {
+      const r = smoked({ ran: false, reason: 'no --smoke-url' }, { consecutiveHolds: 2 });
+      expect(r).toMatchObject({ decision: 'hold', hold: 'no-data', toWeight: 0, consecutiveHolds: 3, reason: 'smoke checks not run: no --smoke-url' });
+    });
+
+    test('at the hold limit, not run: the fail safe rolls back', () => {
+      expect(smoked({ ran: false, reason: 'no --smoke-url' }, { consecutiveHolds: 12 })).toMatchObject({ decision: 'rollback' });
+    });
   });
 
   test('the first step is the service\'s own', () => {

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseDuration } from '../../lib/rollout/duration';
+import { CANARY_PIN } from '../../lib/slo/vocabulary';
 import { runCli } from '../../lib/delivery/cli';
 import { queryValue } from '../../lib/delivery/prometheus';
 import { StubServer } from '../apps/support/stub-server';
@@ -48,6 +49,11 @@ describe('canary advance against a real Prometheus', () => {
   const removals: Array<() => Promise<void>> = [];
   /** The copy whose bin/canary.cjs and tools/ every lane runs. */
   let home: string;
+  /**
+   * Where gateway's smoke checks go (services/gateway.yaml): its API as the canary would answer, only to pinned
+   * requests (anything else is 421, which no check expects).
+   */
+  let smoke: StubServer;
 
   interface Run { status: number | null; stdout: string; stderr: string; json: any; ms: number }
   async function runIn(cwd: string, command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
@@ -107,7 +113,8 @@ describe('canary advance against a real Prometheus', () => {
       stdout: text => (stdout += text),
       stderr: text => (stderr += text),
       now: () => new Date(),
-      env: { prometheusUrl: env.PROMETHEUS_URL, stepSummaryFile: env.GITHUB_STEP_SUMMARY },
+      // as main.ts reads them: an empty variable is unset
+      env: { prometheusUrl: env.PROMETHEUS_URL, stepSummaryFile: env.GITHUB_STEP_SUMMARY, smokeUrl: env.SMOKE_BASE_URL || undefined },
     });
     return ranFor(started, status, stdout, stderr);
   }
@@ -125,9 +132,9 @@ describe('canary advance against a real Prometheus', () => {
       parse(fs.readFileSync(path.join(this.dir, 'rollout', 'local', `${service}.yaml`), 'utf8'));
     public readonly distTree = (): Map<string, string> => readTree(path.join(this.dir, 'dist'));
     public readonly run = (command: string, args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
-      runIn(this.dir, command, args, { PROMETHEUS_URL: this.prometheus.url, ...env });
+      runIn(this.dir, command, args, { PROMETHEUS_URL: this.prometheus.url, SMOKE_BASE_URL: smoke.url, ...env });
     public readonly canary = (args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
-      runHere(this.dir, args, { PROMETHEUS_URL: this.prometheus.url, ...env });
+      runHere(this.dir, args, { PROMETHEUS_URL: this.prometheus.url, SMOKE_BASE_URL: smoke.url, ...env });
     /** The same, as the command `node bin/canary.cjs` (its exit code, its streams, its environment variables). */
     public readonly canaryBin = (args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
       firstBundles('cli', () => this.run('node', [path.join(home, 'bin', 'canary.cjs'), ...args], env));
@@ -216,6 +223,11 @@ describe('canary advance against a real Prometheus', () => {
   const laneD = new Lane();
 
   beforeAll(async () => {
+    smoke = await StubServer.start(async ({ url, headers }) => {
+      if (headers[CANARY_PIN.header] !== CANARY_PIN.value) return { status: 421, body: { error: 'not pinned' } };
+      return url.endsWith('departure=icn') ? { status: 400, body: { error: 'invalid_parameter' } } : { status: 200, body: {}, headers: { 'x-trace-id': '0af7651916cd43dd8448eb211c80319c' } };
+    });
+    stubs.push(smoke);
     // each pushed as it starts, so that afterAll stops it even when the other fails to start
     await Promise.all([0, 1, 2].map(async () => targets.push(await MeshMetricsTarget.start())));
     // Istio's metrics, and a service's own where a scenario reads them (lane D's http_* one): fewer scrapes, less CPU
@@ -271,7 +283,9 @@ describe('canary advance against a real Prometheus', () => {
     await applied('gateway');
     const first = await advance('gateway');
     expect([first.status, first.stderr]).toEqual([0, '']);
-    expect(first.json).toMatchObject({ decision: 'advance', fromWeight: 0, toWeight: 10, reason: expect.stringContaining('only the pin reached it') });
+    expect(first.json).toMatchObject({ decision: 'advance', fromWeight: 0, toWeight: 10, reason: expect.stringContaining('(only the pin reached it); 3 smoke checks passed through the pin') });
+    expect(first.json.smoke.map((c: any) => [c.path, c.passed])).toEqual([
+      ['/api/flight/airports', true], ['/api/flight/routes?departure=ICN', true], ['/api/flight/routes?departure=icn', true]]);
 
     const steps = [10, 25, 50, 100];
     for (const [i, weight] of steps.entries()) {
@@ -554,10 +568,17 @@ describe('canary advance against a real Prometheus', () => {
     // the pods never become available (a crash loop, an image that cannot be pulled)
     await applied('gateway', { canaryAvailable: false });
     const deadline = Date.parse(state('gateway').canary.weightChangedAt) + 1000;
-    const waiting = await advance('gateway');
-    if (Date.now() <= deadline) expect([waiting.status, waiting.json?.hold, waiting.json?.changed]).toEqual([3, 'applying', []]);
-    await waitFor(() => Date.now() > deadline, { what: 'the progress deadline', intervalMs: 50 });
-    const r = await advance('gateway');
+    // before the deadline (when this machine asks in time): a hold that writes nothing
+    let r: Run | undefined;
+    if (Date.now() < deadline - 300) {
+      const waiting = await advance('gateway');
+      if (waiting.status === 4) r = waiting; // decided after the deadline after all, under load
+      else expect([waiting.status, waiting.json?.hold, waiting.json?.changed]).toEqual([3, 'applying', []]);
+    }
+    if (!r) {
+      await waitFor(() => Date.now() > deadline, { what: 'the progress deadline', intervalMs: 50 });
+      r = await advance('gateway');
+    }
     expect([r.status, r.stderr]).toEqual([4, '']);
     expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0, reason: expect.stringMatching(/^rolling back: not observed gateway-canary runs ready .* within 1s of /) });
     // the weighted route never gave it anything
@@ -570,5 +591,25 @@ describe('canary advance against a real Prometheus', () => {
     expect([removed.status, removed.json?.decision]).toEqual([4, 'rollback']);
     expect(state('gateway').canary).toBeNull();
     expect(git('status', '--porcelain')).toBe('');
+  }), 120_000);
+  test.concurrent('a failing smoke check rolls the canary back before any weighted traffic; without a URL for them it holds', laneC.inTurn(async () => {
+    const { state, canary, start, applied } = laneC;
+    const failing = await StubServer.start(async ({ url }) => (url.includes('routes') ? { status: 503, body: {} } : { status: 200, body: {}, headers: { 'x-trace-id': 'x' } }));
+    stubs.push(failing);
+    await start('gateway', 'ghcr.io/example/obs-canary-gateway:0.5.0');
+    await applied('gateway');
+    const advance = (env: Record<string, string>) => canary(['advance', '--service', 'gateway', ...FLAGS, '--commit', '--json'], env);
+    // the checks are named but nothing says where the service answers: a hold that counts, never a weighted step
+    const unreachable = await advance({ SMOKE_BASE_URL: '' });
+    expect([unreachable.status, unreachable.json?.hold, unreachable.json?.toWeight]).toEqual([3, 'no-data', 0]);
+    expect(unreachable.json.reason).toMatch(/^smoke checks not run: services\/gateway\.yaml names 3 smoke checks, but there is no --smoke-url/);
+    const r = await advance({ SMOKE_BASE_URL: failing.url });
+    expect([r.status, r.stderr]).toEqual([4, '']);
+    expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0, reason: 'rolling back: 2 of 3 smoke checks failed through the pin' });
+    expect(r.json.failedChecks).toEqual([
+      'smoke: GET /api/flight/routes?departure=ICN answered 503, expected 200', 'smoke: GET /api/flight/routes?departure=icn answered 503, expected 400']);
+    expect(failing.requests.every(request => request.headers[CANARY_PIN.header] === CANARY_PIN.value)).toBe(true);
+    expect(state('gateway').canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+    expect(state('gateway').history.filter((h: any) => h.image === 'ghcr.io/example/obs-canary-gateway:0.5.0').every((h: any) => h.toWeight === 0)).toBe(true);
   }), 120_000);
 });

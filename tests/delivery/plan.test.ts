@@ -1,11 +1,14 @@
 import {
-  UsageError, appendHistory, checkServiceImage, describeStatus, endCanaryByHand, initialState, serviceNamed, startCanary, statusOf, withOverrides,
+  UsageError, appendHistory, checkServiceImage, describeStatus, endCanaryByHand, initialState, releaseUngated, serviceNamed, startCanary, statusOf,
+  withOverrides,
 } from '../../lib/delivery/plan';
+import { ENVIRONMENTS } from '../../lib/config/environments';
 import { settingsOf } from '../../lib/rollout/settings';
 import { CanaryPhase, HistoryEntry, RolloutState, parseRolloutState, renderRolloutState } from '../../lib/rollout/state';
-import { GATEWAY, fixtureService, fixtureState } from '../rollout/fixtures';
+import { GATEWAY, fixturePod, fixtureService, fixtureState } from '../rollout/fixtures';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
+const POD = fixturePod();
 const steady = fixtureState('steady');
 const inFlight = fixtureState('canary');
 
@@ -53,6 +56,89 @@ describe('startCanary', () => {
   });
 });
 
+describe('startCanary: a configuration is released like an image', () => {
+  const image = 'registry.example.com/obs-canary-gateway:2.0.0';
+  /** The fixture's gateway, its file with one more variable. */
+  const changedFile = fixtureService('gateway', ['env: { FEATURE_X: "on" }']);
+  const changed = fixturePod(changedFile);
+  const recorded: RolloutState = { ...steady, stable: { ...steady.stable, pod: POD } };
+
+  test('without --image, a changed configuration starts a canary of stable\'s image that records it; stable keeps its own', () => {
+    const { state, entry } = startCanary(recorded, undefined, NOW, changedFile, changed);
+    expect(state.canary).toMatchObject({ image: steady.stable.image, weight: 0, pod: changed });
+    expect(state.stable).toEqual(recorded.stable);
+    expect(entry).toMatchObject({ decision: 'start', by: 'cli', image: steady.stable.image });
+    expect(entry.reason).toBe(`canary ${steady.stable.image} started at 0% (only the pin reaches it) with the configuration of services/gateway.yaml: `
+      + `pod ${POD.hash} → ${changed.hash} (env); the gate gives it 10% once it runs ready`);
+  });
+
+  test('a new image with the configuration unchanged: the reason is an image release\'s, and the canary records the configuration', () => {
+    const { state, entry } = startCanary(recorded, image, NOW, GATEWAY, POD);
+    expect(state.canary?.pod).toEqual(POD);
+    expect(entry.reason).toBe(`canary ${image} started at 0% (only the pin reaches it); the gate gives it 10% once it runs ready`);
+  });
+
+  test('an environment default that changed (resources) is a change', () => {
+    const local = ENVIRONMENTS.local;
+    const resources = { ...local.apps.resources, cpuLimitMillis: local.apps.resources.cpuLimitMillis * 2 };
+    const bigger = { ...local, apps: { ...local.apps, resources } };
+    const { state, entry } = startCanary(recorded, undefined, NOW, GATEWAY, fixturePod(GATEWAY, bigger));
+    expect(state.canary?.pod?.resources.cpu.limit).toBe(`${local.apps.resources.cpuLimitMillis * 2}m`);
+    expect(entry.reason).toContain('(resources)');
+  });
+
+  test('a state without a record of stable records the configuration for stable too: what stable ran until now', () => {
+    const { state } = startCanary(steady, image, NOW, GATEWAY, POD);
+    expect(state.stable).toEqual({ image: steady.stable.image, pod: POD });
+    expect(state.canary?.pod).toEqual(POD);
+  });
+
+  test.each<[string, RolloutState, string | undefined, string]>([
+    ['neither a new image nor a new configuration', recorded, undefined,
+      `nothing to release: stable runs ${steady.stable.image} with the configuration services/gateway.yaml and the environment give now (pod ${POD.hash}); `
+        + 'name a new image with --image, or change services/gateway.yaml'],
+    ['stable\'s image with stable\'s configuration', recorded, steady.stable.image,
+      `${steady.stable.image} is what gateway already runs as stable, with the configuration services/gateway.yaml gives; `
+        + 'build and push a new image first, or change services/gateway.yaml'],
+    ['no image, and stable has no record to compare the configuration with', steady, undefined,
+      'start needs --image: the state of gateway records no configuration of stable yet, so stable runs what services/gateway.yaml says now '
+        + 'and only a new image is a release; name one with --image (pinned by tag or digest)'],
+  ])('refuses %s (exit code 2, code usage)', (_name, state, requested, message) => {
+    expect(() => startCanary(state, requested, NOW, GATEWAY, POD)).toThrow(new UsageError(message));
+    expect(() => startCanary(state, requested, NOW, GATEWAY, POD)).toThrow(expect.objectContaining({ code: 'usage' }));
+  });
+});
+
+describe('releaseUngated', () => {
+  const image = 'registry.example.com/obs-canary-gateway:2.0.0';
+  const changed = fixturePod(fixtureService('gateway', ['env: { FEATURE_X: "on" }']));
+  const recorded: RolloutState = { ...steady, stable: { ...steady.stable, pod: POD } };
+
+  test('stable takes the image and the configuration at once; no canary; the history says ungated, by cli', () => {
+    const { state, entry } = releaseUngated(recorded, image, NOW, GATEWAY, changed);
+    expect(state.stable).toEqual({ image, pod: changed });
+    expect(state.canary).toBeNull();
+    expect(entry).toEqual({
+      at: NOW.toISOString(), decision: 'promote', by: 'cli', image, fromWeight: 0, toWeight: 0,
+      reason: `ungated: stable runs ${image} with the configuration of services/gateway.yaml: pod ${POD.hash} → ${changed.hash} (env) at once, `
+        + 'without a canary or the gate',
+    });
+    expect(state.history).toEqual([entry]);
+  });
+
+  test('a configuration alone keeps stable\'s image', () => {
+    expect(releaseUngated(recorded, undefined, NOW, GATEWAY, changed).state.stable).toEqual({ image: steady.stable.image, pod: changed });
+  });
+
+  test('refuses while a canary is in flight (code in-flight), and when nothing is new (code usage)', () => {
+    expect(() => releaseUngated(inFlight, image, NOW, GATEWAY, changed)).toThrow(new UsageError(
+      'a canary of gateway is already in flight (registry.example.com/obs-canary-gateway:1.1.0 at 25%); promote or roll it back before changing '
+      + 'stable with --ungated', 'in-flight'));
+    expect(() => releaseUngated(inFlight, image, NOW, GATEWAY, changed)).toThrow(expect.objectContaining({ code: 'in-flight' }));
+    expect(() => releaseUngated(recorded, undefined, NOW, GATEWAY, POD)).toThrow(expect.objectContaining({ code: 'usage', message: expect.stringMatching(/^nothing to release/) }));
+  });
+});
+
 describe('checkServiceImage', () => {
   test.each([
     'registry.example.com/obs-canary-gateway:2.0.0',
@@ -73,15 +159,15 @@ describe('checkServiceImage', () => {
 });
 
 describe('initialState', () => {
-  test('stable runs the image, no canary, no history, and nothing of its own: the service file\'s settings apply', () => {
-    const state = initialState(GATEWAY, 'registry.example.com/obs-canary-gateway:1.0.0');
-    expect(state).toEqual({ service: 'gateway', stable: { image: 'registry.example.com/obs-canary-gateway:1.0.0' }, canary: null, history: [] });
+  test('stable runs the image with the configuration given, no canary, no history, and nothing of its own: the service file\'s settings apply', () => {
+    const state = initialState(GATEWAY, 'registry.example.com/obs-canary-gateway:1.0.0', POD);
+    expect(state).toEqual({ service: 'gateway', stable: { image: 'registry.example.com/obs-canary-gateway:1.0.0', pod: POD }, canary: null, history: [] });
     expect(parseRolloutState(renderRolloutState(state), 'rollout/local/gateway.yaml', 'gateway')).toEqual(state);
   });
 
   test('refuses an unpinned image or one of another repository', () => {
-    expect(() => initialState(GATEWAY, 'registry.example.com/obs-canary-gateway:latest')).toThrow('--image must not use the latest tag');
-    expect(() => initialState(GATEWAY, 'registry.example.com/team/ledger:1.0.0')).toThrow('the repository services/gateway.yaml names');
+    expect(() => initialState(GATEWAY, 'registry.example.com/obs-canary-gateway:latest', POD)).toThrow('--image must not use the latest tag');
+    expect(() => initialState(GATEWAY, 'registry.example.com/team/ledger:1.0.0', POD)).toThrow('the repository services/gateway.yaml names');
   });
 });
 
@@ -139,6 +225,17 @@ describe('endCanaryByHand', () => {
     expect(state.canary).toBeNull();
     expect(entry).toMatchObject({ decision: 'promote', by: 'cli', fromWeight: 25, toWeight: 0,
       reason: `promoted by hand: stable runs ${CANARY_IMAGE}; the canary is removed` });
+  });
+
+  test('promotion\'s end makes the canary\'s record of the configuration stable\'s; a roll back leaves stable\'s as it was', () => {
+    const changed = fixturePod(fixtureService('gateway', ['env: { FEATURE_X: "on" }']));
+    const recorded: RolloutState = { ...applied, stable: { ...applied.stable, pod: POD }, canary: { ...applied.canary!, pod: changed } };
+    const promoting = endCanaryByHand(recorded, 'promote', NOW2).state;
+    expect(promoting.stable.pod).toEqual(POD);
+    expect(promoting.canary?.pod).toEqual(changed);
+    expect(endCanaryByHand(promoting, 'promote', NOW3).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
+    const rollingBack = endCanaryByHand(recorded, 'rollback', NOW2).state;
+    expect(endCanaryByHand(rollingBack, 'rollback', NOW3).state.stable).toEqual({ ...applied.stable, pod: POD });
   });
 
   test('rollback, first half: the route gives stable everything (weight 0), the canary still runs, stable untouched', () => {
@@ -210,29 +307,54 @@ describe('appendHistory', () => {
 
 describe('statusOf', () => {
   test('a service without a canary', () => {
-    const s = statusOf('local', steady, GATEWAY);
+    const s = statusOf('local', steady, GATEWAY, POD);
     expect(s.canary).toBeNull();
     expect(describeStatus(s)).toBe('local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0; no canary in flight');
   });
 
+  test('says when the service file differs from what stable runs, and that canary start releases it', () => {
+    const changed = fixturePod(fixtureService('gateway', ['env: { FEATURE_X: "on" }']));
+    const recorded: RolloutState = { ...steady, stable: { ...steady.stable, pod: POD } };
+    const s = statusOf('local', recorded, GATEWAY, changed);
+    expect(s.config).toEqual({ file: 'services/gateway.yaml', stable: POD.hash, canary: null, current: changed.hash, unreleased: ['env'] });
+    expect(describeStatus(s)).toBe(`local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0 (pod ${POD.hash}); no canary in flight; `
+      + 'services/gateway.yaml differs from what stable runs (env): canary start releases it');
+    // the same configuration: nothing to say
+    expect(describeStatus(statusOf('local', recorded, GATEWAY, POD))).toBe(`local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0 (pod ${POD.hash}); no canary in flight`);
+    // a canary releasing it: what is unreleased is measured against the canary's record
+    const releasing = statusOf('local', { ...recorded, canary: { ...inFlight.canary!, pod: changed } }, GATEWAY, changed);
+    expect(releasing.config.unreleased).toEqual([]);
+    expect(describeStatus(releasing)).toContain(`; canary registry.example.com/obs-canary-gateway:1.1.0 (pod ${changed.hash}) at 25% (step 2 of 4,`);
+    const later = statusOf('local', { ...recorded, canary: { ...inFlight.canary!, pod: POD } }, GATEWAY, changed);
+    // an image release: the canary's configuration is stable's, not repeated
+    expect(describeStatus(later)).toContain('; canary registry.example.com/obs-canary-gateway:1.1.0 at 25%');
+    expect(describeStatus(later)).toMatch(
+      /; services\/gateway\.yaml has changed since the canary started \(env\): the next canary start releases it$/,
+    );
+  });
+
+  test('a state without records compares nothing: stable runs what the files say', () => {
+    expect(statusOf('local', steady, GATEWAY, POD).config).toEqual({ file: 'services/gateway.yaml', stable: null, canary: null, current: POD.hash, unreleased: [] });
+  });
+
   test('a canary in flight: weights, step, next move, phase, counters against their limits', () => {
-    const s = statusOf('prod', inFlight, GATEWAY);
+    const s = statusOf('prod', inFlight, GATEWAY, POD);
     expect(s.canary).toMatchObject({
       weight: 25, stableWeight: 75, step: 2, nextWeight: 50, phase: 'progressing', appliedAt: null, failedChecks: 1, maxFailedChecks: 3,
     });
     expect(s.lastDecision?.decision).toBe('advance');
     expect(describeStatus(s)).toContain('canary registry.example.com/obs-canary-gateway:1.1.0 at 25% (step 2 of 4, next: 50%; not yet observed applied), since');
-    expect(statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, weight: 100 } }, GATEWAY).canary?.nextWeight).toBeNull();
+    expect(statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, weight: 100 } }, GATEWAY, POD).canary?.nextWeight).toBeNull();
   });
 
   test('a step observed applied says when', () => {
-    const s = statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, appliedAt: '2026-11-01T10:22:00.000Z' } }, GATEWAY);
+    const s = statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, appliedAt: '2026-11-01T10:22:00.000Z' } }, GATEWAY, POD);
     expect(s.canary?.appliedAt).toBe('2026-11-01T10:22:00.000Z');
     expect(describeStatus(s)).toContain('at 25% (step 2 of 4, next: 50%; applied 2026-11-01T10:22:00.000Z)');
   });
 
   test('a canary just started: at 0%, before the first step', () => {
-    const s = statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, weight: 0 } }, GATEWAY);
+    const s = statusOf('prod', { ...inFlight, canary: { ...inFlight.canary!, weight: 0 } }, GATEWAY, POD);
     expect(s.canary).toMatchObject({ weight: 0, stableWeight: 100, step: 0, nextWeight: 10 });
     expect(describeStatus(s)).toContain('at 0% (step 0 of 4, next: 10%; not yet observed applied)');
   });
@@ -243,7 +365,7 @@ describe('statusOf', () => {
     ['rolling-back', 0, 'local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0; rolling back registry.example.com/obs-canary-gateway:1.1.0: '
       + 'all traffic to stable, the canary is removed once that is applied, since 2026-11-01T10:00:00Z'],
   ])('a canary %s says so instead of its step', (phase, weight, text) => {
-    const s = statusOf('local', { ...inFlight, canary: { ...inFlight.canary!, phase, weight } }, GATEWAY);
+    const s = statusOf('local', { ...inFlight, canary: { ...inFlight.canary!, phase, weight } }, GATEWAY, POD);
     expect(s.canary?.phase).toBe(phase);
     expect(describeStatus(s)).toBe(`${text}, failed checks 1/3, holds in a row 0/12`);
   });
@@ -252,7 +374,7 @@ describe('statusOf', () => {
     const service = fixtureService('gateway', ['steps: [25, 100]', 'slo: { p95LatencyMs: 400 }', 'analysis: { maxFailedChecks: 5 }']);
     const { steps, ...state } = inFlight;
     expect(steps).toBeDefined();
-    const s = statusOf('prod', state, service);
+    const s = statusOf('prod', state, service, POD);
     expect(s.canary).toMatchObject({ step: 1, steps: [25, 100], nextWeight: 100, maxFailedChecks: 5 });
     // the state file's own SLO wins over the service file's
     expect(s.slo.p95LatencyMs).toBe(250);

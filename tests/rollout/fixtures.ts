@@ -1,3 +1,7 @@
+import { currentPod } from '../../lib/charts/service-pods';
+import { EnvironmentConfig } from '../../lib/config/environment';
+import { ENVIRONMENTS } from '../../lib/config/environments';
+import { PodRecord } from '../../lib/rollout/pod';
 import { RolloutState, parseRolloutState } from '../../lib/rollout/state';
 import { ServiceSpec, parseServiceFile } from '../../lib/services/service';
 
@@ -76,4 +80,12 @@ export type Scenario = 'steady' | 'canary';
 export function fixtureState(scenario: Scenario, service = 'gateway'): RolloutState {
   if (scenario === 'canary' && service === 'gateway') return parseRolloutState(CANARY_YAML, 'rollout/canary/gateway.yaml', 'gateway');
   return { service, stable: { image: `${REGISTRY}/obs-canary-${service}:1.0.0` }, canary: null, history: [] };
+}
+
+/**
+ * The pod record of a fixture service's file in an environment (local unless named): what `canary start` would record
+ * for it now.
+ */
+export function fixturePod(service: ServiceSpec = GATEWAY, env: EnvironmentConfig = ENVIRONMENTS.local): PodRecord {
+  return currentPod(service, env, { [service.name]: service });
 }

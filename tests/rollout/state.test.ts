@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SCHEMA_OUTPUTS } from '../../lib/schemas';
+import { PodRecord, podHashOf } from '../../lib/rollout/pod';
 import { RolloutState, StateError, imageProblem, parseRolloutState, renderRolloutState } from '../../lib/rollout/state';
-import { CANARY_YAML, fixtureState } from './fixtures';
+import { CANARY_YAML, fixturePod, fixtureState } from './fixtures';
 
 const FILE = 'rollout/local/gateway.yaml';
 const valid = CANARY_YAML;
@@ -107,6 +108,36 @@ describe('parseRolloutState', () => {
   test('reports every semantic problem at once', () => {
     const broken = valid.replace('steps: [10, 25, 50, 100]', 'steps: [10, 5]').replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway');
     expect(problemsOf(broken)).toHaveLength(3);
+  });
+});
+
+describe('parseRolloutState: the pod records', () => {
+  const pod = fixturePod();
+  /** The fixture with records on both tracks, the stable one changed by `edit` as a person might. */
+  const withRecords = (edit: (record: Record<string, any>) => Record<string, any> = r => r): string => {
+    const state = fixtureState('canary');
+    const stable = { ...state.stable, pod: edit(structuredClone(pod)) as PodRecord };
+    return renderRolloutState({ ...state, stable, canary: { ...state.canary!, pod } });
+  };
+
+  test('reads records on both tracks', () => {
+    const state = parseRolloutState(withRecords(), FILE, 'gateway');
+    expect(state.stable.pod).toEqual(pod);
+    expect(state.canary?.pod).toEqual(pod);
+  });
+
+  test.each<[string, (r: Record<string, any>) => Record<string, any>, string]>([
+    ['a record edited by hand (its hash no longer its fields\')', r => ({ ...r, env: { ...r.env, LOG_LEVEL: 'debug' } }),
+      `'stable.pod.hash' must be the hash of the record's fields, ${podHashOf({ ...pod, env: { ...pod.env, LOG_LEVEL: 'debug' } })}, got "${pod.hash}"`],
+    ['a hash that is no hash', r => ({ ...r, hash: 'abc' }), "'stable.pod.hash' must match pattern"],
+    ['a missing field', ({ probes: _probes, ...r }) => r, "'stable.pod.probes' is required"],
+    ['an unknown field (the port is not a track\'s)', r => ({ ...r, port: 8080 }), "'stable.pod.port' is not a known field"],
+    ['CPU that is not in millicores', r => ({ ...r, resources: { ...r.resources, cpu: { request: '0.5', limit: '1000m' } } }),
+      "'stable.pod.resources.cpu.request' must match pattern"],
+    ['a uid of 0', r => ({ ...r, runAsUser: 0 }), "'stable.pod.runAsUser' must be >= 1, got 0"],
+    ['a probe of two kinds', r => ({ ...r, probes: { ...r.probes, liveness: { tcp: true, grpc: true } } }), "'stable.pod.probes.liveness' must NOT have more than 1 properties"],
+  ])('rejects %s, naming the field', (_name, edit, message) => {
+    expect(problemsOf(withRecords(edit)).join('\n')).toContain(message);
   });
 });
 

@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { parse } from 'yaml';
 import { GATEWAY_PATHS, HEADERS } from '../../apps/contract';
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -35,3 +38,16 @@ test('a missing parameter gets a JSON 400 too', async ({ request }) => {
   expect(response.status()).toBe(400);
   expect(await response.json()).toMatchObject({ error: { code: 'missing_parameter', parameter: 'arr' } });
 });
+
+// the checks the gate sends the canary through the pin before its first weighted step (services/gateway.yaml
+// `smoke`): with SMOKE_CANARY=1 the deploy workflow runs them against the canary, as the gate will
+const GATEWAY_FILE = parse(fs.readFileSync(join(__dirname, '..', '..', 'services', 'gateway.yaml'), 'utf8')) as {
+  smoke?: Array<{ path: string; status?: number; header?: string }>;
+};
+for (const check of GATEWAY_FILE.smoke ?? []) {
+  test(`smoke check of services/gateway.yaml: GET ${check.path} answers ${check.status ?? 200}${check.header ? ` with ${check.header}` : ''}`, async ({ request }) => {
+    const response = await request.get(check.path, { maxRedirects: 0 });
+    expect(response.status()).toBe(check.status ?? 200);
+    if (check.header) expect(response.headers()[check.header]).toBeTruthy();
+  });
+}

@@ -2,13 +2,20 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema12 = {"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}};
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", "u");
-const pattern3 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$", "u");
-const pattern6 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern8 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern2 = new RegExp("^[0-9a-f]{12}$", "u");
+const pattern3 = new RegExp("^[1-9][0-9]*m$", "u");
+const pattern5 = new RegExp("^[1-9][0-9]*(Mi|Gi)$", "u");
+const pattern7 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern9 = new RegExp("^/", "u");
+const pattern13 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$", "u");
+const pattern26 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern28 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 const func2 = Object.prototype.hasOwnProperty;
+const func3 = require("ajv/dist/runtime/ucs2length").default;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/rollout-state.json" */;
@@ -106,7 +113,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key1 in data1){
-if(!(key1 === "image")){
+if(!((key1 === "image") || (key1 === "pod"))){
 const err8 = {instancePath:instancePath+"/stable",schemaPath:"#/properties/stable/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.stable,data:data1};
 if(vErrors === null){
 vErrors = [err8];
@@ -142,9 +149,11 @@ vErrors.push(err10);
 errors++;
 }
 }
-}
-else {
-const err11 = {instancePath:instancePath+"/stable",schemaPath:"#/properties/stable/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stable.type,parentSchema:schema11.properties.stable,data:data1};
+if(data1.pod !== undefined){
+let data3 = data1.pod;
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.hash === undefined){
+const err11 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "hash"},message:"must have required property '"+"hash"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -153,11 +162,8 @@ vErrors.push(err11);
 }
 errors++;
 }
-}
-if(data.canary !== undefined){
-let data3 = data.canary;
-if((!(data3 && typeof data3 == "object" && !Array.isArray(data3))) && (data3 !== null)){
-const err12 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.canary.type,parentSchema:schema11.properties.canary,data:data3};
+if(data3.resources === undefined){
+const err12 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "resources"},message:"must have required property '"+"resources"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -166,9 +172,8 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.image === undefined){
-const err13 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data3};
+if(data3.env === undefined){
+const err13 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -177,8 +182,8 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(data3.weight === undefined){
-const err14 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data3};
+if(data3.secretEnv === undefined){
+const err14 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "secretEnv"},message:"must have required property '"+"secretEnv"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -187,8 +192,8 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(data3.startedAt === undefined){
-const err15 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "startedAt"},message:"must have required property '"+"startedAt"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data3};
+if(data3.probes === undefined){
+const err15 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "probes"},message:"must have required property '"+"probes"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -197,8 +202,8 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(data3.weightChangedAt === undefined){
-const err16 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "weightChangedAt"},message:"must have required property '"+"weightChangedAt"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data3};
+if(data3.runAsUser === undefined){
+const err16 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "runAsUser"},message:"must have required property '"+"runAsUser"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -207,8 +212,8 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(data3.failedChecks === undefined){
-const err17 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "failedChecks"},message:"must have required property '"+"failedChecks"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data3};
+if(data3.runAsGroup === undefined){
+const err17 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "runAsGroup"},message:"must have required property '"+"runAsGroup"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -217,8 +222,8 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(data3.consecutiveHolds === undefined){
-const err18 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "consecutiveHolds"},message:"must have required property '"+"consecutiveHolds"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data3};
+if(data3.writablePaths === undefined){
+const err18 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "writablePaths"},message:"must have required property '"+"writablePaths"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -227,9 +232,8 @@ vErrors.push(err18);
 }
 errors++;
 }
-for(const key2 in data3){
-if(!((((((((key2 === "image") || (key2 === "weight")) || (key2 === "phase")) || (key2 === "startedAt")) || (key2 === "weightChangedAt")) || (key2 === "appliedAt")) || (key2 === "failedChecks")) || (key2 === "consecutiveHolds"))){
-const err19 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.canary,data:data3};
+if(data3.terminationGracePeriodSeconds === undefined){
+const err19 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "terminationGracePeriodSeconds"},message:"must have required property '"+"terminationGracePeriodSeconds"+"'",schema:schema12.required,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -238,12 +242,9 @@ vErrors.push(err19);
 }
 errors++;
 }
-}
-if(data3.image !== undefined){
-let data4 = data3.image;
-if(typeof data4 === "string"){
-if(!pattern1.test(data4)){
-const err20 = {instancePath:instancePath+"/canary/image",schemaPath:"#/properties/canary/properties/image/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"+"\"",schema:"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$",parentSchema:schema11.properties.canary.properties.image,data:data4};
+for(const key2 in data3){
+if(!(func2.call(schema12.properties, key2))){
+const err20 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -253,8 +254,11 @@ vErrors.push(err20);
 errors++;
 }
 }
-else {
-const err21 = {instancePath:instancePath+"/canary/image",schemaPath:"#/properties/canary/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.image.type,parentSchema:schema11.properties.canary.properties.image,data:data4};
+if(data3.hash !== undefined){
+let data4 = data3.hash;
+if(typeof data4 === "string"){
+if(!pattern2.test(data4)){
+const err21 = {instancePath:instancePath+"/stable/pod/hash",schemaPath:"#/$defs/pod/properties/hash/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{12}$"},message:"must match pattern \""+"^[0-9a-f]{12}$"+"\"",schema:"^[0-9a-f]{12}$",parentSchema:schema12.properties.hash,data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -264,10 +268,8 @@ vErrors.push(err21);
 errors++;
 }
 }
-if(data3.weight !== undefined){
-let data5 = data3.weight;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err22 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.weight.type,parentSchema:schema11.properties.canary.properties.weight,data:data5};
+else {
+const err22 = {instancePath:instancePath+"/stable/pod/hash",schemaPath:"#/$defs/pod/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.hash.type,parentSchema:schema12.properties.hash,data:data4};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -276,9 +278,12 @@ vErrors.push(err22);
 }
 errors++;
 }
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 100 || isNaN(data5)){
-const err23 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.canary.properties.weight,data:data5};
+}
+if(data3.resources !== undefined){
+let data5 = data3.resources;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.cpu === undefined){
+const err23 = {instancePath:instancePath+"/stable/pod/resources",schemaPath:"#/$defs/pod/properties/resources/required",keyword:"required",params:{missingProperty: "cpu"},message:"must have required property '"+"cpu"+"'",schema:schema12.properties.resources.required,parentSchema:schema12.properties.resources,data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -287,8 +292,8 @@ vErrors.push(err23);
 }
 errors++;
 }
-if(data5 < 0 || isNaN(data5)){
-const err24 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.weight,data:data5};
+if(data5.memory === undefined){
+const err24 = {instancePath:instancePath+"/stable/pod/resources",schemaPath:"#/$defs/pod/properties/resources/required",keyword:"required",params:{missingProperty: "memory"},message:"must have required property '"+"memory"+"'",schema:schema12.properties.resources.required,parentSchema:schema12.properties.resources,data:data5};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -297,12 +302,9 @@ vErrors.push(err24);
 }
 errors++;
 }
-}
-}
-if(data3.phase !== undefined){
-let data6 = data3.phase;
-if(typeof data6 !== "string"){
-const err25 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.phase.type,parentSchema:schema11.properties.canary.properties.phase,data:data6};
+for(const key3 in data5){
+if(!((key3 === "cpu") || (key3 === "memory"))){
+const err25 = {instancePath:instancePath+"/stable/pod/resources",schemaPath:"#/$defs/pod/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources,data:data5};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -311,8 +313,12 @@ vErrors.push(err25);
 }
 errors++;
 }
-if(!(((data6 === "progressing") || (data6 === "promoting")) || (data6 === "rolling-back"))){
-const err26 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/enum",keyword:"enum",params:{allowedValues: schema11.properties.canary.properties.phase.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.canary.properties.phase.enum,parentSchema:schema11.properties.canary.properties.phase,data:data6};
+}
+if(data5.cpu !== undefined){
+let data6 = data5.cpu;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.request === undefined){
+const err26 = {instancePath:instancePath+"/stable/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema12.properties.resources.properties.cpu.required,parentSchema:schema12.properties.resources.properties.cpu,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -321,12 +327,8 @@ vErrors.push(err26);
 }
 errors++;
 }
-}
-if(data3.startedAt !== undefined){
-let data7 = data3.startedAt;
-if(typeof data7 === "string"){
-if(!pattern3.test(data7)){
-const err27 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.startedAt,data:data7};
+if(data6.limit === undefined){
+const err27 = {instancePath:instancePath+"/stable/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema12.properties.resources.properties.cpu.required,parentSchema:schema12.properties.resources.properties.cpu,data:data6};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -335,9 +337,9 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-else {
-const err28 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.startedAt.type,parentSchema:schema11.properties.canary.properties.startedAt,data:data7};
+for(const key4 in data6){
+if(!((key4 === "request") || (key4 === "limit"))){
+const err28 = {instancePath:instancePath+"/stable/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources.properties.cpu,data:data6};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -347,11 +349,11 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data3.weightChangedAt !== undefined){
-let data8 = data3.weightChangedAt;
-if(typeof data8 === "string"){
-if(!pattern3.test(data8)){
-const err29 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data8};
+if(data6.request !== undefined){
+let data7 = data6.request;
+if(typeof data7 === "string"){
+if(!pattern3.test(data7)){
+const err29 = {instancePath:instancePath+"/stable/pod/resources/cpu/request",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*m$"},message:"must match pattern \""+"^[1-9][0-9]*m$"+"\"",schema:"^[1-9][0-9]*m$",parentSchema:schema12.properties.resources.properties.cpu.properties.request,data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -362,7 +364,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.weightChangedAt.type,parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data8};
+const err30 = {instancePath:instancePath+"/stable/pod/resources/cpu/request",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.cpu.properties.request.type,parentSchema:schema12.properties.resources.properties.cpu.properties.request,data:data7};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -372,11 +374,11 @@ vErrors.push(err30);
 errors++;
 }
 }
-if(data3.appliedAt !== undefined){
-let data9 = data3.appliedAt;
-if(typeof data9 === "string"){
-if(!pattern3.test(data9)){
-const err31 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.appliedAt,data:data9};
+if(data6.limit !== undefined){
+let data8 = data6.limit;
+if(typeof data8 === "string"){
+if(!pattern3.test(data8)){
+const err31 = {instancePath:instancePath+"/stable/pod/resources/cpu/limit",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*m$"},message:"must match pattern \""+"^[1-9][0-9]*m$"+"\"",schema:"^[1-9][0-9]*m$",parentSchema:schema12.properties.resources.properties.cpu.properties.limit,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -387,7 +389,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.appliedAt.type,parentSchema:schema11.properties.canary.properties.appliedAt,data:data9};
+const err32 = {instancePath:instancePath+"/stable/pod/resources/cpu/limit",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.cpu.properties.limit.type,parentSchema:schema12.properties.resources.properties.cpu.properties.limit,data:data8};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -397,10 +399,9 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data3.failedChecks !== undefined){
-let data10 = data3.failedChecks;
-if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err33 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.failedChecks.type,parentSchema:schema11.properties.canary.properties.failedChecks,data:data10};
+}
+else {
+const err33 = {instancePath:instancePath+"/stable/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.properties.cpu.type,parentSchema:schema12.properties.resources.properties.cpu,data:data6};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -409,9 +410,12 @@ vErrors.push(err33);
 }
 errors++;
 }
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 < 0 || isNaN(data10)){
-const err34 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.failedChecks,data:data10};
+}
+if(data5.memory !== undefined){
+let data9 = data5.memory;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(data9.request === undefined){
+const err34 = {instancePath:instancePath+"/stable/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema12.properties.resources.properties.memory.required,parentSchema:schema12.properties.resources.properties.memory,data:data9};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -420,12 +424,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-}
-}
-if(data3.consecutiveHolds !== undefined){
-let data11 = data3.consecutiveHolds;
-if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err35 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.consecutiveHolds.type,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data11};
+if(data9.limit === undefined){
+const err35 = {instancePath:instancePath+"/stable/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema12.properties.resources.properties.memory.required,parentSchema:schema12.properties.resources.properties.memory,data:data9};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -434,9 +434,9 @@ vErrors.push(err35);
 }
 errors++;
 }
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 < 0 || isNaN(data11)){
-const err36 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data11};
+for(const key5 in data9){
+if(!((key5 === "request") || (key5 === "limit"))){
+const err36 = {instancePath:instancePath+"/stable/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources.properties.memory,data:data9};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -446,14 +446,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-}
-}
-}
-if(data.steps !== undefined){
-let data12 = data.steps;
-if(Array.isArray(data12)){
-if(data12.length > 20){
-const err37 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data12};
+if(data9.request !== undefined){
+let data10 = data9.request;
+if(typeof data10 === "string"){
+if(!pattern5.test(data10)){
+const err37 = {instancePath:instancePath+"/stable/pod/resources/memory/request",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema12.properties.resources.properties.memory.properties.request,data:data10};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -462,8 +459,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data12.length < 1){
-const err38 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data12};
+}
+else {
+const err38 = {instancePath:instancePath+"/stable/pod/resources/memory/request",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.memory.properties.request.type,parentSchema:schema12.properties.resources.properties.memory.properties.request,data:data10};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -472,11 +470,12 @@ vErrors.push(err38);
 }
 errors++;
 }
-const len0 = data12.length;
-for(let i0=0; i0<len0; i0++){
-let data13 = data12[i0];
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err39 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data13};
+}
+if(data9.limit !== undefined){
+let data11 = data9.limit;
+if(typeof data11 === "string"){
+if(!pattern5.test(data11)){
+const err39 = {instancePath:instancePath+"/stable/pod/resources/memory/limit",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema12.properties.resources.properties.memory.properties.limit,data:data11};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -485,9 +484,9 @@ vErrors.push(err39);
 }
 errors++;
 }
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 100 || isNaN(data13)){
-const err40 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data13};
+}
+else {
+const err40 = {instancePath:instancePath+"/stable/pod/resources/memory/limit",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.memory.properties.limit.type,parentSchema:schema12.properties.resources.properties.memory.properties.limit,data:data11};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -496,8 +495,10 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data13 < 1 || isNaN(data13)){
-const err41 = {instancePath:instancePath+"/steps/" + i0,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data13};
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/stable/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.properties.memory.type,parentSchema:schema12.properties.resources.properties.memory,data:data9};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -508,9 +509,8 @@ errors++;
 }
 }
 }
-}
 else {
-const err42 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data12};
+const err42 = {instancePath:instancePath+"/stable/pod/resources",schemaPath:"#/$defs/pod/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.type,parentSchema:schema12.properties.resources,data:data5};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -520,10 +520,14 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data.slo !== undefined){
-let data14 = data.slo;
-if((!(data14 && typeof data14 == "object" && !Array.isArray(data14))) && (data14 !== null)){
-const err43 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data14};
+if(data3.env !== undefined){
+let data12 = data3.env;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+for(const key6 in data12){
+const _errs34 = errors;
+if(typeof key6 === "string"){
+if(!pattern7.test(key6)){
+const err43 = {instancePath:instancePath+"/stable/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.properties.env.propertyNames,data:key6,propertyName:key6};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -532,10 +536,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
-for(const key3 in data14){
-if(!((((key3 === "successRatio") || (key3 === "p95LatencyMs")) || (key3 === "p99LatencyMs")) || (key3 === "period"))){
-const err44 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data14};
+}
+else {
+const err44 = {instancePath:instancePath+"/stable/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.propertyNames.type,parentSchema:schema12.properties.env.propertyNames,data:key6,propertyName:key6};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -544,11 +547,9 @@ vErrors.push(err44);
 }
 errors++;
 }
-}
-if(data14.successRatio !== undefined){
-let data15 = data14.successRatio;
-if((!((typeof data15 == "number") && (isFinite(data15)))) && (data15 !== null)){
-const err45 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data15};
+var valid7 = _errs34 === errors;
+if(!valid7){
+const err45 = {instancePath:instancePath+"/stable/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key6},message:"property name must be valid",schema:schema12.properties.env.propertyNames,parentSchema:schema12.properties.env,data:data12};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -557,9 +558,15 @@ vErrors.push(err45);
 }
 errors++;
 }
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 1 || isNaN(data15)){
-const err46 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data15};
+}
+for(const key7 in data12){
+let data13 = data12[key7];
+const _errs38 = errors;
+let valid9 = false;
+let passing0 = null;
+const _errs39 = errors;
+if(typeof data13 !== "string"){
+const err46 = {instancePath:instancePath+"/stable/pod/env/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.additionalProperties.oneOf[0].type,parentSchema:schema12.properties.env.additionalProperties.oneOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -568,8 +575,15 @@ vErrors.push(err46);
 }
 errors++;
 }
-if(data15 < 0 || isNaN(data15)){
-const err47 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data15};
+var _valid0 = _errs39 === errors;
+if(_valid0){
+valid9 = true;
+passing0 = 0;
+}
+const _errs41 = errors;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.fieldRef === undefined){
+const err47 = {instancePath:instancePath+"/stable/pod/env/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "fieldRef"},message:"must have required property '"+"fieldRef"+"'",schema:schema12.properties.env.additionalProperties.oneOf[1].required,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -578,12 +592,9 @@ vErrors.push(err47);
 }
 errors++;
 }
-}
-}
-if(data14.p95LatencyMs !== undefined){
-let data16 = data14.p95LatencyMs;
-if((!((typeof data16 == "number") && (isFinite(data16)))) && (data16 !== null)){
-const err48 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data16};
+for(const key8 in data13){
+if(!(key8 === "fieldRef")){
+const err48 = {instancePath:instancePath+"/stable/pod/env/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -592,9 +603,12 @@ vErrors.push(err48);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 <= 0 || isNaN(data16)){
-const err49 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data16};
+}
+if(data13.fieldRef !== undefined){
+let data14 = data13.fieldRef;
+if(typeof data14 === "string"){
+if(func3(data14) < 1){
+const err49 = {instancePath:instancePath+"/stable/pod/env/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/properties/fieldRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data14};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -604,11 +618,8 @@ vErrors.push(err49);
 errors++;
 }
 }
-}
-if(data14.p99LatencyMs !== undefined){
-let data17 = data14.p99LatencyMs;
-if((!((typeof data17 == "number") && (isFinite(data17)))) && (data17 !== null)){
-const err50 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data17};
+else {
+const err50 = {instancePath:instancePath+"/stable/pod/env/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/properties/fieldRef/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef.type,parentSchema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data14};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -617,9 +628,10 @@ vErrors.push(err50);
 }
 errors++;
 }
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 <= 0 || isNaN(data17)){
-const err51 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data17};
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/stable/pod/env/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.env.additionalProperties.oneOf[1].type,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data13};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -628,12 +640,19 @@ vErrors.push(err51);
 }
 errors++;
 }
+var _valid0 = _errs41 === errors;
+if(_valid0 && valid9){
+valid9 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid9 = true;
+passing0 = 1;
 }
 }
-if(data14.period !== undefined){
-let data18 = data14.period;
-if((typeof data18 !== "string") && (data18 !== null)){
-const err52 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data18};
+if(!valid9){
+const err52 = {instancePath:instancePath+"/stable/pod/env/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema12.properties.env.additionalProperties.oneOf,parentSchema:schema12.properties.env.additionalProperties,data:data13};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -642,9 +661,21 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(typeof data18 === "string"){
-if(!pattern6.test(data18)){
-const err53 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data18};
+else {
+errors = _errs38;
+if(vErrors !== null){
+if(_errs38){
+vErrors.length = _errs38;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/stable/pod/env",schemaPath:"#/$defs/pod/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.env.type,parentSchema:schema12.properties.env,data:data12};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -654,13 +685,15 @@ vErrors.push(err53);
 errors++;
 }
 }
-}
-}
-}
-if(data.analysis !== undefined){
-let data19 = data.analysis;
-if((!(data19 && typeof data19 == "object" && !Array.isArray(data19))) && (data19 !== null)){
-const err54 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data19};
+if(data3.secretEnv !== undefined){
+let data15 = data3.secretEnv;
+if(Array.isArray(data15)){
+const len0 = data15.length;
+for(let i0=0; i0<len0; i0++){
+let data16 = data15[i0];
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(data16.name === undefined){
+const err54 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data16};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -669,10 +702,8 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-for(const key4 in data19){
-if(!(func2.call(schema11.properties.analysis.properties, key4))){
-const err55 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data19};
+if(data16.secret === undefined){
+const err55 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data16};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -681,11 +712,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-}
-if(data19.metrics !== undefined){
-let data20 = data19.metrics;
-if((typeof data20 !== "string") && (data20 !== null)){
-const err56 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data20};
+if(data16.key === undefined){
+const err56 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data16};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -694,8 +722,9 @@ vErrors.push(err56);
 }
 errors++;
 }
-if(!((data20 === "istio") || (data20 === "http"))){
-const err57 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data20};
+for(const key9 in data16){
+if(!(((key9 === "name") || (key9 === "secret")) || (key9 === "key"))){
+const err57 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0,schemaPath:"#/$defs/pod/properties/secretEnv/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.secretEnv.items,data:data16};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -705,10 +734,11 @@ vErrors.push(err57);
 errors++;
 }
 }
-if(data19.window !== undefined){
-let data21 = data19.window;
-if((typeof data21 !== "string") && (data21 !== null)){
-const err58 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data21};
+if(data16.name !== undefined){
+let data17 = data16.name;
+if(typeof data17 === "string"){
+if(!pattern7.test(data17)){
+const err58 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0+"/name",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.properties.secretEnv.items.properties.name,data:data17};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -717,9 +747,9 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(typeof data21 === "string"){
-if(!pattern6.test(data21)){
-const err59 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data21};
+}
+else {
+const err59 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0+"/name",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.name.type,parentSchema:schema12.properties.secretEnv.items.properties.name,data:data17};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -729,11 +759,11 @@ vErrors.push(err59);
 errors++;
 }
 }
-}
-if(data19.settle !== undefined){
-let data22 = data19.settle;
-if((typeof data22 !== "string") && (data22 !== null)){
-const err60 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data22};
+if(data16.secret !== undefined){
+let data18 = data16.secret;
+if(typeof data18 === "string"){
+if(func3(data18) < 1){
+const err60 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0+"/secret",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.secretEnv.items.properties.secret,data:data18};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -742,9 +772,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(typeof data22 === "string"){
-if(!pattern8.test(data22)){
-const err61 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data22};
+}
+else {
+const err61 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0+"/secret",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.secret.type,parentSchema:schema12.properties.secretEnv.items.properties.secret,data:data18};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -754,11 +784,11 @@ vErrors.push(err61);
 errors++;
 }
 }
-}
-if(data19.minRequests !== undefined){
-let data23 = data19.minRequests;
-if((!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))) && (data23 !== null)){
-const err62 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data23};
+if(data16.key !== undefined){
+let data19 = data16.key;
+if(typeof data19 === "string"){
+if(func3(data19) < 1){
+const err62 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0+"/key",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.secretEnv.items.properties.key,data:data19};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -767,9 +797,9 @@ vErrors.push(err62);
 }
 errors++;
 }
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 < 0 || isNaN(data23)){
-const err63 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data23};
+}
+else {
+const err63 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0+"/key",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.key.type,parentSchema:schema12.properties.secretEnv.items.properties.key,data:data19};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -780,10 +810,8 @@ errors++;
 }
 }
 }
-if(data19.canaryTrafficFactor !== undefined){
-let data24 = data19.canaryTrafficFactor;
-if((!((typeof data24 == "number") && (isFinite(data24)))) && (data24 !== null)){
-const err64 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data24};
+else {
+const err64 = {instancePath:instancePath+"/stable/pod/secretEnv/" + i0,schemaPath:"#/$defs/pod/properties/secretEnv/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.secretEnv.items.type,parentSchema:schema12.properties.secretEnv.items,data:data16};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -792,9 +820,10 @@ vErrors.push(err64);
 }
 errors++;
 }
-if((typeof data24 == "number") && (isFinite(data24))){
-if(data24 > 1 || isNaN(data24)){
-const err65 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data24};
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/stable/pod/secretEnv",schemaPath:"#/$defs/pod/properties/secretEnv/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.secretEnv.type,parentSchema:schema12.properties.secretEnv,data:data15};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -803,8 +832,12 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(data24 < 0 || isNaN(data24)){
-const err66 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data24};
+}
+if(data3.probes !== undefined){
+let data20 = data3.probes;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.readiness === undefined){
+const err66 = {instancePath:instancePath+"/stable/pod/probes",schemaPath:"#/$defs/pod/properties/probes/required",keyword:"required",params:{missingProperty: "readiness"},message:"must have required property '"+"readiness"+"'",schema:schema12.properties.probes.required,parentSchema:schema12.properties.probes,data:data20};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -813,12 +846,8 @@ vErrors.push(err66);
 }
 errors++;
 }
-}
-}
-if(data19.maxFailedChecks !== undefined){
-let data25 = data19.maxFailedChecks;
-if((!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))) && (data25 !== null)){
-const err67 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data25};
+if(data20.liveness === undefined){
+const err67 = {instancePath:instancePath+"/stable/pod/probes",schemaPath:"#/$defs/pod/properties/probes/required",keyword:"required",params:{missingProperty: "liveness"},message:"must have required property '"+"liveness"+"'",schema:schema12.properties.probes.required,parentSchema:schema12.properties.probes,data:data20};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -827,9 +856,9 @@ vErrors.push(err67);
 }
 errors++;
 }
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 < 1 || isNaN(data25)){
-const err68 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data25};
+for(const key10 in data20){
+if(!((key10 === "readiness") || (key10 === "liveness"))){
+const err68 = {instancePath:instancePath+"/stable/pod/probes",schemaPath:"#/$defs/pod/properties/probes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes,data:data20};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -839,11 +868,11 @@ vErrors.push(err68);
 errors++;
 }
 }
-}
-if(data19.maxConsecutiveHolds !== undefined){
-let data26 = data19.maxConsecutiveHolds;
-if((!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))) && (data26 !== null)){
-const err69 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data26};
+if(data20.readiness !== undefined){
+let data21 = data20.readiness;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+if(Object.keys(data21).length > 1){
+const err69 = {instancePath:instancePath+"/stable/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.readiness,data:data21};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -852,9 +881,8 @@ vErrors.push(err69);
 }
 errors++;
 }
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 < 1 || isNaN(data26)){
-const err70 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data26};
+if(Object.keys(data21).length < 1){
+const err70 = {instancePath:instancePath+"/stable/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.readiness,data:data21};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -863,12 +891,9 @@ vErrors.push(err70);
 }
 errors++;
 }
-}
-}
-if(data19.baseline !== undefined){
-let data27 = data19.baseline;
-if((!(data27 && typeof data27 == "object" && !Array.isArray(data27))) && (data27 !== null)){
-const err71 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data27};
+for(const key11 in data21){
+if(!(((key11 === "http") || (key11 === "tcp")) || (key11 === "grpc"))){
+const err71 = {instancePath:instancePath+"/stable/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes.properties.readiness,data:data21};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -877,9 +902,12 @@ vErrors.push(err71);
 }
 errors++;
 }
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-if(data27.enabled === undefined){
-const err72 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data27};
+}
+if(data21.http !== undefined){
+let data22 = data21.http;
+if(typeof data22 === "string"){
+if(!pattern9.test(data22)){
+const err72 = {instancePath:instancePath+"/stable/pod/probes/readiness/http",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.probes.properties.readiness.properties.http,data:data22};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -888,8 +916,9 @@ vErrors.push(err72);
 }
 errors++;
 }
-if(data27.maxErrorRatioIncrease === undefined){
-const err73 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data27};
+}
+else {
+const err73 = {instancePath:instancePath+"/stable/pod/probes/readiness/http",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.probes.properties.readiness.properties.http.type,parentSchema:schema12.properties.probes.properties.readiness.properties.http,data:data22};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -898,9 +927,11 @@ vErrors.push(err73);
 }
 errors++;
 }
-for(const key5 in data27){
-if(!(((key5 === "enabled") || (key5 === "maxErrorRatioIncrease")) || (key5 === "maxLatencyRatio"))){
-const err74 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data27};
+}
+if(data21.tcp !== undefined){
+let data23 = data21.tcp;
+if(true !== data23){
+const err74 = {instancePath:instancePath+"/stable/pod/probes/readiness/tcp",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.readiness.properties.tcp,data:data23};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -910,10 +941,10 @@ vErrors.push(err74);
 errors++;
 }
 }
-if(data27.enabled !== undefined){
-let data28 = data27.enabled;
-if(typeof data28 !== "boolean"){
-const err75 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data28};
+if(data21.grpc !== undefined){
+let data24 = data21.grpc;
+if(true !== data24){
+const err75 = {instancePath:instancePath+"/stable/pod/probes/readiness/grpc",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.readiness.properties.grpc,data:data24};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -923,11 +954,9 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data27.maxErrorRatioIncrease !== undefined){
-let data29 = data27.maxErrorRatioIncrease;
-if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 1 || isNaN(data29)){
-const err76 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data29};
+}
+else {
+const err76 = {instancePath:instancePath+"/stable/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.properties.readiness.type,parentSchema:schema12.properties.probes.properties.readiness,data:data21};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -936,8 +965,12 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(data29 < 0 || isNaN(data29)){
-const err77 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data29};
+}
+if(data20.liveness !== undefined){
+let data25 = data20.liveness;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(Object.keys(data25).length > 1){
+const err77 = {instancePath:instancePath+"/stable/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.liveness,data:data25};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -946,9 +979,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-}
-else {
-const err78 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data29};
+if(Object.keys(data25).length < 1){
+const err78 = {instancePath:instancePath+"/stable/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.liveness,data:data25};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -957,11 +989,9 @@ vErrors.push(err78);
 }
 errors++;
 }
-}
-if(data27.maxLatencyRatio !== undefined){
-let data30 = data27.maxLatencyRatio;
-if((!((typeof data30 == "number") && (isFinite(data30)))) && (data30 !== null)){
-const err79 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data30};
+for(const key12 in data25){
+if(!(((key12 === "http") || (key12 === "tcp")) || (key12 === "grpc"))){
+const err79 = {instancePath:instancePath+"/stable/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes.properties.liveness,data:data25};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -970,9 +1000,12 @@ vErrors.push(err79);
 }
 errors++;
 }
-if((typeof data30 == "number") && (isFinite(data30))){
-if(data30 > 100 || isNaN(data30)){
-const err80 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data30};
+}
+if(data25.http !== undefined){
+let data26 = data25.http;
+if(typeof data26 === "string"){
+if(!pattern9.test(data26)){
+const err80 = {instancePath:instancePath+"/stable/pod/probes/liveness/http",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.probes.properties.liveness.properties.http,data:data26};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -981,8 +1014,9 @@ vErrors.push(err80);
 }
 errors++;
 }
-if(data30 < 1 || isNaN(data30)){
-const err81 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data30};
+}
+else {
+const err81 = {instancePath:instancePath+"/stable/pod/probes/liveness/http",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.probes.properties.liveness.properties.http.type,parentSchema:schema12.properties.probes.properties.liveness.properties.http,data:data26};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -992,13 +1026,10 @@ vErrors.push(err81);
 errors++;
 }
 }
-}
-}
-}
-if(data19.queryTimeout !== undefined){
-let data31 = data19.queryTimeout;
-if((typeof data31 !== "string") && (data31 !== null)){
-const err82 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data31};
+if(data25.tcp !== undefined){
+let data27 = data25.tcp;
+if(true !== data27){
+const err82 = {instancePath:instancePath+"/stable/pod/probes/liveness/tcp",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.liveness.properties.tcp,data:data27};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1007,9 +1038,11 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(typeof data31 === "string"){
-if(!pattern6.test(data31)){
-const err83 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data31};
+}
+if(data25.grpc !== undefined){
+let data28 = data25.grpc;
+if(true !== data28){
+const err83 = {instancePath:instancePath+"/stable/pod/probes/liveness/grpc",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.liveness.properties.grpc,data:data28};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1020,10 +1053,8 @@ errors++;
 }
 }
 }
-if(data19.progressDeadline !== undefined){
-let data32 = data19.progressDeadline;
-if((typeof data32 !== "string") && (data32 !== null)){
-const err84 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data32};
+else {
+const err84 = {instancePath:instancePath+"/stable/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.properties.liveness.type,parentSchema:schema12.properties.probes.properties.liveness,data:data25};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1032,9 +1063,10 @@ vErrors.push(err84);
 }
 errors++;
 }
-if(typeof data32 === "string"){
-if(!pattern6.test(data32)){
-const err85 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data32};
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/stable/pod/probes",schemaPath:"#/$defs/pod/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.type,parentSchema:schema12.properties.probes,data:data20};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1044,18 +1076,11 @@ vErrors.push(err85);
 errors++;
 }
 }
-}
-}
-}
-if(data.history !== undefined){
-let data33 = data.history;
-if(Array.isArray(data33)){
-const len1 = data33.length;
-for(let i1=0; i1<len1; i1++){
-let data34 = data33[i1];
-if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
-if(data34.at === undefined){
-const err86 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
+if(data3.command !== undefined){
+let data29 = data3.command;
+if(Array.isArray(data29)){
+if(data29.length < 1){
+const err86 = {instancePath:instancePath+"/stable/pod/command",schemaPath:"#/$defs/pod/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema12.properties.command,data:data29};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1064,8 +1089,11 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(data34.decision === undefined){
-const err87 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
+const len1 = data29.length;
+for(let i1=0; i1<len1; i1++){
+let data30 = data29[i1];
+if(typeof data30 !== "string"){
+const err87 = {instancePath:instancePath+"/stable/pod/command/" + i1,schemaPath:"#/$defs/pod/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.command.items.type,parentSchema:schema12.properties.command.items,data:data30};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1074,8 +1102,10 @@ vErrors.push(err87);
 }
 errors++;
 }
-if(data34.by === undefined){
-const err88 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/stable/pod/command",schemaPath:"#/$defs/pod/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.command.type,parentSchema:schema12.properties.command,data:data29};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1084,8 +1114,15 @@ vErrors.push(err88);
 }
 errors++;
 }
-if(data34.image === undefined){
-const err89 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
+}
+if(data3.args !== undefined){
+let data31 = data3.args;
+if(Array.isArray(data31)){
+const len2 = data31.length;
+for(let i2=0; i2<len2; i2++){
+let data32 = data31[i2];
+if(typeof data32 !== "string"){
+const err89 = {instancePath:instancePath+"/stable/pod/args/" + i2,schemaPath:"#/$defs/pod/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.args.items.type,parentSchema:schema12.properties.args.items,data:data32};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1094,8 +1131,10 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(data34.fromWeight === undefined){
-const err90 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
+}
+}
+else {
+const err90 = {instancePath:instancePath+"/stable/pod/args",schemaPath:"#/$defs/pod/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.args.type,parentSchema:schema12.properties.args,data:data31};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1104,8 +1143,11 @@ vErrors.push(err90);
 }
 errors++;
 }
-if(data34.toWeight === undefined){
-const err91 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
+}
+if(data3.runAsUser !== undefined){
+let data33 = data3.runAsUser;
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err91 = {instancePath:instancePath+"/stable/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsUser.type,parentSchema:schema12.properties.runAsUser,data:data33};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1114,8 +1156,9 @@ vErrors.push(err91);
 }
 errors++;
 }
-if(data34.reason === undefined){
-const err92 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data34};
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 < 1 || isNaN(data33)){
+const err92 = {instancePath:instancePath+"/stable/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsUser,data:data33};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1124,9 +1167,12 @@ vErrors.push(err92);
 }
 errors++;
 }
-for(const key6 in data34){
-if(!(func2.call(schema11.properties.history.items.properties, key6))){
-const err93 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data34};
+}
+}
+if(data3.runAsGroup !== undefined){
+let data34 = data3.runAsGroup;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err93 = {instancePath:instancePath+"/stable/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsGroup.type,parentSchema:schema12.properties.runAsGroup,data:data34};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1135,12 +1181,9 @@ vErrors.push(err93);
 }
 errors++;
 }
-}
-if(data34.at !== undefined){
-let data35 = data34.at;
-if(typeof data35 === "string"){
-if(!pattern3.test(data35)){
-const err94 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data35};
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 < 1 || isNaN(data34)){
+const err94 = {instancePath:instancePath+"/stable/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsGroup,data:data34};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1150,8 +1193,16 @@ vErrors.push(err94);
 errors++;
 }
 }
-else {
-const err95 = {instancePath:instancePath+"/history/" + i1+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data35};
+}
+if(data3.writablePaths !== undefined){
+let data35 = data3.writablePaths;
+if(Array.isArray(data35)){
+const len3 = data35.length;
+for(let i3=0; i3<len3; i3++){
+let data36 = data35[i3];
+if(typeof data36 === "string"){
+if(!pattern9.test(data36)){
+const err95 = {instancePath:instancePath+"/stable/pod/writablePaths/" + i3,schemaPath:"#/$defs/pod/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.writablePaths.items,data:data36};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1161,10 +1212,8 @@ vErrors.push(err95);
 errors++;
 }
 }
-if(data34.decision !== undefined){
-let data36 = data34.decision;
-if(typeof data36 !== "string"){
-const err96 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data36};
+else {
+const err96 = {instancePath:instancePath+"/stable/pod/writablePaths/" + i3,schemaPath:"#/$defs/pod/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.writablePaths.items.type,parentSchema:schema12.properties.writablePaths.items,data:data36};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1173,8 +1222,10 @@ vErrors.push(err96);
 }
 errors++;
 }
-if(!(((((data36 === "start") || (data36 === "advance")) || (data36 === "promote")) || (data36 === "rollback")) || (data36 === "hold"))){
-const err97 = {instancePath:instancePath+"/history/" + i1+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data36};
+}
+}
+else {
+const err97 = {instancePath:instancePath+"/stable/pod/writablePaths",schemaPath:"#/$defs/pod/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.writablePaths.type,parentSchema:schema12.properties.writablePaths,data:data35};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1184,10 +1235,10 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data34.by !== undefined){
-let data37 = data34.by;
-if(typeof data37 !== "string"){
-const err98 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data37};
+if(data3.terminationGracePeriodSeconds !== undefined){
+let data37 = data3.terminationGracePeriodSeconds;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err98 = {instancePath:instancePath+"/stable/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.terminationGracePeriodSeconds.type,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data37};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1196,8 +1247,9 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(!((data37 === "cli") || (data37 === "gate"))){
-const err99 = {instancePath:instancePath+"/history/" + i1+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data37};
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 < 1 || isNaN(data37)){
+const err99 = {instancePath:instancePath+"/stable/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data37};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1207,10 +1259,10 @@ vErrors.push(err99);
 errors++;
 }
 }
-if(data34.image !== undefined){
-let data38 = data34.image;
-if(typeof data38 !== "string"){
-const err100 = {instancePath:instancePath+"/history/" + i1+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data38};
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1220,10 +1272,9 @@ vErrors.push(err100);
 errors++;
 }
 }
-if(data34.fromWeight !== undefined){
-let data39 = data34.fromWeight;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err101 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data39};
+}
+else {
+const err101 = {instancePath:instancePath+"/stable",schemaPath:"#/properties/stable/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stable.type,parentSchema:schema11.properties.stable,data:data1};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1232,9 +1283,11 @@ vErrors.push(err101);
 }
 errors++;
 }
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 100 || isNaN(data39)){
-const err102 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data39};
+}
+if(data.canary !== undefined){
+let data38 = data.canary;
+if((!(data38 && typeof data38 == "object" && !Array.isArray(data38))) && (data38 !== null)){
+const err102 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.canary.type,parentSchema:schema11.properties.canary,data:data38};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1243,8 +1296,9 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data39 < 0 || isNaN(data39)){
-const err103 = {instancePath:instancePath+"/history/" + i1+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data39};
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(data38.image === undefined){
+const err103 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1253,12 +1307,8 @@ vErrors.push(err103);
 }
 errors++;
 }
-}
-}
-if(data34.toWeight !== undefined){
-let data40 = data34.toWeight;
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err104 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data40};
+if(data38.weight === undefined){
+const err104 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1267,9 +1317,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 > 100 || isNaN(data40)){
-const err105 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data40};
+if(data38.startedAt === undefined){
+const err105 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "startedAt"},message:"must have required property '"+"startedAt"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1278,8 +1327,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(data40 < 0 || isNaN(data40)){
-const err106 = {instancePath:instancePath+"/history/" + i1+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data40};
+if(data38.weightChangedAt === undefined){
+const err106 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "weightChangedAt"},message:"must have required property '"+"weightChangedAt"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1288,12 +1337,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-}
-if(data34.reason !== undefined){
-let data41 = data34.reason;
-if(typeof data41 !== "string"){
-const err107 = {instancePath:instancePath+"/history/" + i1+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data41};
+if(data38.failedChecks === undefined){
+const err107 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "failedChecks"},message:"must have required property '"+"failedChecks"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1302,11 +1347,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-if(data34.measurements !== undefined){
-let data42 = data34.measurements;
-if((!(data42 && typeof data42 == "object" && !Array.isArray(data42))) && (data42 !== null)){
-const err108 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
+if(data38.consecutiveHolds === undefined){
+const err108 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "consecutiveHolds"},message:"must have required property '"+"consecutiveHolds"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1315,9 +1357,9 @@ vErrors.push(err108);
 }
 errors++;
 }
-if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
-if(data42.requests === undefined){
-const err109 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
+for(const key13 in data38){
+if(!(func2.call(schema11.properties.canary.properties, key13))){
+const err109 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.canary,data:data38};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1326,8 +1368,12 @@ vErrors.push(err109);
 }
 errors++;
 }
-if(data42.canaryRequests === undefined){
-const err110 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
+}
+if(data38.image !== undefined){
+let data39 = data38.image;
+if(typeof data39 === "string"){
+if(!pattern1.test(data39)){
+const err110 = {instancePath:instancePath+"/canary/image",schemaPath:"#/properties/canary/properties/image/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"+"\"",schema:"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$",parentSchema:schema11.properties.canary.properties.image,data:data39};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1336,8 +1382,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-if(data42.successRatio === undefined){
-const err111 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
+}
+else {
+const err111 = {instancePath:instancePath+"/canary/image",schemaPath:"#/properties/canary/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.image.type,parentSchema:schema11.properties.canary.properties.image,data:data39};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1346,8 +1393,11 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(data42.p95Ms === undefined){
-const err112 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
+}
+if(data38.weight !== undefined){
+let data40 = data38.weight;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err112 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.weight.type,parentSchema:schema11.properties.canary.properties.weight,data:data40};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1356,8 +1406,9 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(data42.p99Ms === undefined){
-const err113 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 100 || isNaN(data40)){
+const err113 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.canary.properties.weight,data:data40};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1366,9 +1417,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-for(const key7 in data42){
-if(!(((((key7 === "requests") || (key7 === "canaryRequests")) || (key7 === "successRatio")) || (key7 === "p95Ms")) || (key7 === "p99Ms"))){
-const err114 = {instancePath:instancePath+"/history/" + i1+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data42};
+if(data40 < 0 || isNaN(data40)){
+const err114 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.weight,data:data40};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1378,10 +1428,11 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data42.requests !== undefined){
-let data43 = data42.requests;
-if((!((typeof data43 == "number") && (isFinite(data43)))) && (data43 !== null)){
-const err115 = {instancePath:instancePath+"/history/" + i1+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data43};
+}
+if(data38.phase !== undefined){
+let data41 = data38.phase;
+if(typeof data41 !== "string"){
+const err115 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.phase.type,parentSchema:schema11.properties.canary.properties.phase,data:data41};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1390,11 +1441,8 @@ vErrors.push(err115);
 }
 errors++;
 }
-}
-if(data42.canaryRequests !== undefined){
-let data44 = data42.canaryRequests;
-if((!((typeof data44 == "number") && (isFinite(data44)))) && (data44 !== null)){
-const err116 = {instancePath:instancePath+"/history/" + i1+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data44};
+if(!(((data41 === "progressing") || (data41 === "promoting")) || (data41 === "rolling-back"))){
+const err116 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/enum",keyword:"enum",params:{allowedValues: schema11.properties.canary.properties.phase.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.canary.properties.phase.enum,parentSchema:schema11.properties.canary.properties.phase,data:data41};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1404,10 +1452,11 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data42.successRatio !== undefined){
-let data45 = data42.successRatio;
-if((!((typeof data45 == "number") && (isFinite(data45)))) && (data45 !== null)){
-const err117 = {instancePath:instancePath+"/history/" + i1+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data45};
+if(data38.startedAt !== undefined){
+let data42 = data38.startedAt;
+if(typeof data42 === "string"){
+if(!pattern13.test(data42)){
+const err117 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.startedAt,data:data42};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1417,10 +1466,8 @@ vErrors.push(err117);
 errors++;
 }
 }
-if(data42.p95Ms !== undefined){
-let data46 = data42.p95Ms;
-if((!((typeof data46 == "number") && (isFinite(data46)))) && (data46 !== null)){
-const err118 = {instancePath:instancePath+"/history/" + i1+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data46};
+else {
+const err118 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.startedAt.type,parentSchema:schema11.properties.canary.properties.startedAt,data:data42};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1430,10 +1477,11 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data42.p99Ms !== undefined){
-let data47 = data42.p99Ms;
-if((!((typeof data47 == "number") && (isFinite(data47)))) && (data47 !== null)){
-const err119 = {instancePath:instancePath+"/history/" + i1+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data47};
+if(data38.weightChangedAt !== undefined){
+let data43 = data38.weightChangedAt;
+if(typeof data43 === "string"){
+if(!pattern13.test(data43)){
+const err119 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data43};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1443,12 +1491,8 @@ vErrors.push(err119);
 errors++;
 }
 }
-}
-}
-if(data34.baseline !== undefined){
-let data48 = data34.baseline;
-if((!(data48 && typeof data48 == "object" && !Array.isArray(data48))) && (data48 !== null)){
-const err120 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
+else {
+const err120 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.weightChangedAt.type,parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data43};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1457,9 +1501,12 @@ vErrors.push(err120);
 }
 errors++;
 }
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.requests === undefined){
-const err121 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
+}
+if(data38.appliedAt !== undefined){
+let data44 = data38.appliedAt;
+if(typeof data44 === "string"){
+if(!pattern13.test(data44)){
+const err121 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.appliedAt,data:data44};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1468,8 +1515,9 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(data48.successRatio === undefined){
-const err122 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
+}
+else {
+const err122 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.appliedAt.type,parentSchema:schema11.properties.canary.properties.appliedAt,data:data44};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1478,8 +1526,11 @@ vErrors.push(err122);
 }
 errors++;
 }
-if(data48.p95Ms === undefined){
-const err123 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
+}
+if(data38.failedChecks !== undefined){
+let data45 = data38.failedChecks;
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err123 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.failedChecks.type,parentSchema:schema11.properties.canary.properties.failedChecks,data:data45};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1488,8 +1539,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-if(data48.p99Ms === undefined){
-const err124 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
+if((typeof data45 == "number") && (isFinite(data45))){
+if(data45 < 0 || isNaN(data45)){
+const err124 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.failedChecks,data:data45};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1498,9 +1550,12 @@ vErrors.push(err124);
 }
 errors++;
 }
-for(const key8 in data48){
-if(!((((key8 === "requests") || (key8 === "successRatio")) || (key8 === "p95Ms")) || (key8 === "p99Ms"))){
-const err125 = {instancePath:instancePath+"/history/" + i1+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data48};
+}
+}
+if(data38.consecutiveHolds !== undefined){
+let data46 = data38.consecutiveHolds;
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err125 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.consecutiveHolds.type,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data46};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1509,11 +1564,9 @@ vErrors.push(err125);
 }
 errors++;
 }
-}
-if(data48.requests !== undefined){
-let data49 = data48.requests;
-if((!((typeof data49 == "number") && (isFinite(data49)))) && (data49 !== null)){
-const err126 = {instancePath:instancePath+"/history/" + i1+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data49};
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 < 0 || isNaN(data46)){
+const err126 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data46};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1523,10 +1576,12 @@ vErrors.push(err126);
 errors++;
 }
 }
-if(data48.successRatio !== undefined){
-let data50 = data48.successRatio;
-if((!((typeof data50 == "number") && (isFinite(data50)))) && (data50 !== null)){
-const err127 = {instancePath:instancePath+"/history/" + i1+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data50};
+}
+if(data38.pod !== undefined){
+let data47 = data38.pod;
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+if(data47.hash === undefined){
+const err127 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "hash"},message:"must have required property '"+"hash"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1535,11 +1590,8 @@ vErrors.push(err127);
 }
 errors++;
 }
-}
-if(data48.p95Ms !== undefined){
-let data51 = data48.p95Ms;
-if((!((typeof data51 == "number") && (isFinite(data51)))) && (data51 !== null)){
-const err128 = {instancePath:instancePath+"/history/" + i1+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data51};
+if(data47.resources === undefined){
+const err128 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "resources"},message:"must have required property '"+"resources"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1548,11 +1600,8 @@ vErrors.push(err128);
 }
 errors++;
 }
-}
-if(data48.p99Ms !== undefined){
-let data52 = data48.p99Ms;
-if((!((typeof data52 == "number") && (isFinite(data52)))) && (data52 !== null)){
-const err129 = {instancePath:instancePath+"/history/" + i1+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data52};
+if(data47.env === undefined){
+const err129 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1561,13 +1610,8 @@ vErrors.push(err129);
 }
 errors++;
 }
-}
-}
-}
-if(data34.failedChecks !== undefined){
-let data53 = data34.failedChecks;
-if((!(Array.isArray(data53))) && (data53 !== null)){
-const err130 = {instancePath:instancePath+"/history/" + i1+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data53};
+if(data47.secretEnv === undefined){
+const err130 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "secretEnv"},message:"must have required property '"+"secretEnv"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1576,12 +1620,8 @@ vErrors.push(err130);
 }
 errors++;
 }
-if(Array.isArray(data53)){
-const len2 = data53.length;
-for(let i2=0; i2<len2; i2++){
-let data54 = data53[i2];
-if(typeof data54 !== "string"){
-const err131 = {instancePath:instancePath+"/history/" + i1+"/failedChecks/" + i2,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data54};
+if(data47.probes === undefined){
+const err131 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "probes"},message:"must have required property '"+"probes"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1590,13 +1630,8 @@ vErrors.push(err131);
 }
 errors++;
 }
-}
-}
-}
-if(data34.count !== undefined){
-let data55 = data34.count;
-if((!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))) && (data55 !== null)){
-const err132 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data55};
+if(data47.runAsUser === undefined){
+const err132 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "runAsUser"},message:"must have required property '"+"runAsUser"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1605,9 +1640,8 @@ vErrors.push(err132);
 }
 errors++;
 }
-if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 < 2 || isNaN(data55)){
-const err133 = {instancePath:instancePath+"/history/" + i1+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data55};
+if(data47.runAsGroup === undefined){
+const err133 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "runAsGroup"},message:"must have required property '"+"runAsGroup"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1616,12 +1650,8 @@ vErrors.push(err133);
 }
 errors++;
 }
-}
-}
-if(data34.firstAt !== undefined){
-let data56 = data34.firstAt;
-if((typeof data56 !== "string") && (data56 !== null)){
-const err134 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data56};
+if(data47.writablePaths === undefined){
+const err134 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "writablePaths"},message:"must have required property '"+"writablePaths"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1630,9 +1660,8 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(typeof data56 === "string"){
-if(!pattern3.test(data56)){
-const err135 = {instancePath:instancePath+"/history/" + i1+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data56};
+if(data47.terminationGracePeriodSeconds === undefined){
+const err135 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "terminationGracePeriodSeconds"},message:"must have required property '"+"terminationGracePeriodSeconds"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1641,11 +1670,9 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err136 = {instancePath:instancePath+"/history/" + i1,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data34};
+for(const key14 in data47){
+if(!(func2.call(schema12.properties, key14))){
+const err136 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema12,data:data47};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1655,9 +1682,11 @@ vErrors.push(err136);
 errors++;
 }
 }
-}
-else {
-const err137 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data33};
+if(data47.hash !== undefined){
+let data48 = data47.hash;
+if(typeof data48 === "string"){
+if(!pattern2.test(data48)){
+const err137 = {instancePath:instancePath+"/canary/pod/hash",schemaPath:"#/$defs/pod/properties/hash/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{12}$"},message:"must match pattern \""+"^[0-9a-f]{12}$"+"\"",schema:"^[0-9a-f]{12}$",parentSchema:schema12.properties.hash,data:data48};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1667,14 +1696,2238 @@ vErrors.push(err137);
 errors++;
 }
 }
-}
 else {
-const err138 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err138 = {instancePath:instancePath+"/canary/pod/hash",schemaPath:"#/$defs/pod/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.hash.type,parentSchema:schema12.properties.hash,data:data48};
 if(vErrors === null){
 vErrors = [err138];
 }
 else {
 vErrors.push(err138);
+}
+errors++;
+}
+}
+if(data47.resources !== undefined){
+let data49 = data47.resources;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+if(data49.cpu === undefined){
+const err139 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/required",keyword:"required",params:{missingProperty: "cpu"},message:"must have required property '"+"cpu"+"'",schema:schema12.properties.resources.required,parentSchema:schema12.properties.resources,data:data49};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+if(data49.memory === undefined){
+const err140 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/required",keyword:"required",params:{missingProperty: "memory"},message:"must have required property '"+"memory"+"'",schema:schema12.properties.resources.required,parentSchema:schema12.properties.resources,data:data49};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+for(const key15 in data49){
+if(!((key15 === "cpu") || (key15 === "memory"))){
+const err141 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources,data:data49};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+}
+if(data49.cpu !== undefined){
+let data50 = data49.cpu;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+if(data50.request === undefined){
+const err142 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema12.properties.resources.properties.cpu.required,parentSchema:schema12.properties.resources.properties.cpu,data:data50};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+if(data50.limit === undefined){
+const err143 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema12.properties.resources.properties.cpu.required,parentSchema:schema12.properties.resources.properties.cpu,data:data50};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+for(const key16 in data50){
+if(!((key16 === "request") || (key16 === "limit"))){
+const err144 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources.properties.cpu,data:data50};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+if(data50.request !== undefined){
+let data51 = data50.request;
+if(typeof data51 === "string"){
+if(!pattern3.test(data51)){
+const err145 = {instancePath:instancePath+"/canary/pod/resources/cpu/request",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*m$"},message:"must match pattern \""+"^[1-9][0-9]*m$"+"\"",schema:"^[1-9][0-9]*m$",parentSchema:schema12.properties.resources.properties.cpu.properties.request,data:data51};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+}
+else {
+const err146 = {instancePath:instancePath+"/canary/pod/resources/cpu/request",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.cpu.properties.request.type,parentSchema:schema12.properties.resources.properties.cpu.properties.request,data:data51};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+if(data50.limit !== undefined){
+let data52 = data50.limit;
+if(typeof data52 === "string"){
+if(!pattern3.test(data52)){
+const err147 = {instancePath:instancePath+"/canary/pod/resources/cpu/limit",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*m$"},message:"must match pattern \""+"^[1-9][0-9]*m$"+"\"",schema:"^[1-9][0-9]*m$",parentSchema:schema12.properties.resources.properties.cpu.properties.limit,data:data52};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+}
+else {
+const err148 = {instancePath:instancePath+"/canary/pod/resources/cpu/limit",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.cpu.properties.limit.type,parentSchema:schema12.properties.resources.properties.cpu.properties.limit,data:data52};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.properties.cpu.type,parentSchema:schema12.properties.resources.properties.cpu,data:data50};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+if(data49.memory !== undefined){
+let data53 = data49.memory;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+if(data53.request === undefined){
+const err150 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema12.properties.resources.properties.memory.required,parentSchema:schema12.properties.resources.properties.memory,data:data53};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+if(data53.limit === undefined){
+const err151 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema12.properties.resources.properties.memory.required,parentSchema:schema12.properties.resources.properties.memory,data:data53};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+for(const key17 in data53){
+if(!((key17 === "request") || (key17 === "limit"))){
+const err152 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources.properties.memory,data:data53};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+if(data53.request !== undefined){
+let data54 = data53.request;
+if(typeof data54 === "string"){
+if(!pattern5.test(data54)){
+const err153 = {instancePath:instancePath+"/canary/pod/resources/memory/request",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema12.properties.resources.properties.memory.properties.request,data:data54};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+}
+else {
+const err154 = {instancePath:instancePath+"/canary/pod/resources/memory/request",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.memory.properties.request.type,parentSchema:schema12.properties.resources.properties.memory.properties.request,data:data54};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+if(data53.limit !== undefined){
+let data55 = data53.limit;
+if(typeof data55 === "string"){
+if(!pattern5.test(data55)){
+const err155 = {instancePath:instancePath+"/canary/pod/resources/memory/limit",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema12.properties.resources.properties.memory.properties.limit,data:data55};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+}
+else {
+const err156 = {instancePath:instancePath+"/canary/pod/resources/memory/limit",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.memory.properties.limit.type,parentSchema:schema12.properties.resources.properties.memory.properties.limit,data:data55};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.properties.memory.type,parentSchema:schema12.properties.resources.properties.memory,data:data53};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+}
+else {
+const err158 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.type,parentSchema:schema12.properties.resources,data:data49};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+if(data47.env !== undefined){
+let data56 = data47.env;
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+for(const key18 in data56){
+const _errs137 = errors;
+if(typeof key18 === "string"){
+if(!pattern7.test(key18)){
+const err159 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.properties.env.propertyNames,data:key18,propertyName:key18};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+else {
+const err160 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.propertyNames.type,parentSchema:schema12.properties.env.propertyNames,data:key18,propertyName:key18};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+var valid29 = _errs137 === errors;
+if(!valid29){
+const err161 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema12.properties.env.propertyNames,parentSchema:schema12.properties.env,data:data56};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+}
+for(const key19 in data56){
+let data57 = data56[key19];
+const _errs141 = errors;
+let valid31 = false;
+let passing1 = null;
+const _errs142 = errors;
+if(typeof data57 !== "string"){
+const err162 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.additionalProperties.oneOf[0].type,parentSchema:schema12.properties.env.additionalProperties.oneOf[0],data:data57};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+var _valid1 = _errs142 === errors;
+if(_valid1){
+valid31 = true;
+passing1 = 0;
+}
+const _errs144 = errors;
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+if(data57.fieldRef === undefined){
+const err163 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "fieldRef"},message:"must have required property '"+"fieldRef"+"'",schema:schema12.properties.env.additionalProperties.oneOf[1].required,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data57};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+for(const key20 in data57){
+if(!(key20 === "fieldRef")){
+const err164 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data57};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+}
+if(data57.fieldRef !== undefined){
+let data58 = data57.fieldRef;
+if(typeof data58 === "string"){
+if(func3(data58) < 1){
+const err165 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/properties/fieldRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data58};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+else {
+const err166 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/properties/fieldRef/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef.type,parentSchema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data58};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+}
+else {
+const err167 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.env.additionalProperties.oneOf[1].type,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data57};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+var _valid1 = _errs144 === errors;
+if(_valid1 && valid31){
+valid31 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid31 = true;
+passing1 = 1;
+}
+}
+if(!valid31){
+const err168 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema12.properties.env.additionalProperties.oneOf,parentSchema:schema12.properties.env.additionalProperties,data:data57};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+else {
+errors = _errs141;
+if(vErrors !== null){
+if(_errs141){
+vErrors.length = _errs141;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.env.type,parentSchema:schema12.properties.env,data:data56};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+if(data47.secretEnv !== undefined){
+let data59 = data47.secretEnv;
+if(Array.isArray(data59)){
+const len4 = data59.length;
+for(let i4=0; i4<len4; i4++){
+let data60 = data59[i4];
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+if(data60.name === undefined){
+const err170 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data60};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+if(data60.secret === undefined){
+const err171 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data60};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+if(data60.key === undefined){
+const err172 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data60};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+for(const key21 in data60){
+if(!(((key21 === "name") || (key21 === "secret")) || (key21 === "key"))){
+const err173 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.secretEnv.items,data:data60};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+if(data60.name !== undefined){
+let data61 = data60.name;
+if(typeof data61 === "string"){
+if(!pattern7.test(data61)){
+const err174 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/name",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.properties.secretEnv.items.properties.name,data:data61};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+else {
+const err175 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/name",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.name.type,parentSchema:schema12.properties.secretEnv.items.properties.name,data:data61};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+if(data60.secret !== undefined){
+let data62 = data60.secret;
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
+const err176 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/secret",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.secretEnv.items.properties.secret,data:data62};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+}
+else {
+const err177 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/secret",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.secret.type,parentSchema:schema12.properties.secretEnv.items.properties.secret,data:data62};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+}
+if(data60.key !== undefined){
+let data63 = data60.key;
+if(typeof data63 === "string"){
+if(func3(data63) < 1){
+const err178 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/key",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.secretEnv.items.properties.key,data:data63};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
+}
+errors++;
+}
+}
+else {
+const err179 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/key",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.key.type,parentSchema:schema12.properties.secretEnv.items.properties.key,data:data63};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+}
+}
+else {
+const err180 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.secretEnv.items.type,parentSchema:schema12.properties.secretEnv.items,data:data60};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+}
+}
+else {
+const err181 = {instancePath:instancePath+"/canary/pod/secretEnv",schemaPath:"#/$defs/pod/properties/secretEnv/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.secretEnv.type,parentSchema:schema12.properties.secretEnv,data:data59};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
+}
+errors++;
+}
+}
+if(data47.probes !== undefined){
+let data64 = data47.probes;
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+if(data64.readiness === undefined){
+const err182 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/required",keyword:"required",params:{missingProperty: "readiness"},message:"must have required property '"+"readiness"+"'",schema:schema12.properties.probes.required,parentSchema:schema12.properties.probes,data:data64};
+if(vErrors === null){
+vErrors = [err182];
+}
+else {
+vErrors.push(err182);
+}
+errors++;
+}
+if(data64.liveness === undefined){
+const err183 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/required",keyword:"required",params:{missingProperty: "liveness"},message:"must have required property '"+"liveness"+"'",schema:schema12.properties.probes.required,parentSchema:schema12.properties.probes,data:data64};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
+}
+errors++;
+}
+for(const key22 in data64){
+if(!((key22 === "readiness") || (key22 === "liveness"))){
+const err184 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes,data:data64};
+if(vErrors === null){
+vErrors = [err184];
+}
+else {
+vErrors.push(err184);
+}
+errors++;
+}
+}
+if(data64.readiness !== undefined){
+let data65 = data64.readiness;
+if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
+if(Object.keys(data65).length > 1){
+const err185 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.readiness,data:data65};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+if(Object.keys(data65).length < 1){
+const err186 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.readiness,data:data65};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+for(const key23 in data65){
+if(!(((key23 === "http") || (key23 === "tcp")) || (key23 === "grpc"))){
+const err187 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes.properties.readiness,data:data65};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+if(data65.http !== undefined){
+let data66 = data65.http;
+if(typeof data66 === "string"){
+if(!pattern9.test(data66)){
+const err188 = {instancePath:instancePath+"/canary/pod/probes/readiness/http",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.probes.properties.readiness.properties.http,data:data66};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
+}
+}
+else {
+const err189 = {instancePath:instancePath+"/canary/pod/probes/readiness/http",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.probes.properties.readiness.properties.http.type,parentSchema:schema12.properties.probes.properties.readiness.properties.http,data:data66};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+}
+if(data65.tcp !== undefined){
+let data67 = data65.tcp;
+if(true !== data67){
+const err190 = {instancePath:instancePath+"/canary/pod/probes/readiness/tcp",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.readiness.properties.tcp,data:data67};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+}
+if(data65.grpc !== undefined){
+let data68 = data65.grpc;
+if(true !== data68){
+const err191 = {instancePath:instancePath+"/canary/pod/probes/readiness/grpc",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.readiness.properties.grpc,data:data68};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+}
+}
+else {
+const err192 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.properties.readiness.type,parentSchema:schema12.properties.probes.properties.readiness,data:data65};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+}
+if(data64.liveness !== undefined){
+let data69 = data64.liveness;
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+if(Object.keys(data69).length > 1){
+const err193 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.liveness,data:data69};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+if(Object.keys(data69).length < 1){
+const err194 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.liveness,data:data69};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+for(const key24 in data69){
+if(!(((key24 === "http") || (key24 === "tcp")) || (key24 === "grpc"))){
+const err195 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes.properties.liveness,data:data69};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+}
+if(data69.http !== undefined){
+let data70 = data69.http;
+if(typeof data70 === "string"){
+if(!pattern9.test(data70)){
+const err196 = {instancePath:instancePath+"/canary/pod/probes/liveness/http",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.probes.properties.liveness.properties.http,data:data70};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+}
+else {
+const err197 = {instancePath:instancePath+"/canary/pod/probes/liveness/http",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.probes.properties.liveness.properties.http.type,parentSchema:schema12.properties.probes.properties.liveness.properties.http,data:data70};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+}
+if(data69.tcp !== undefined){
+let data71 = data69.tcp;
+if(true !== data71){
+const err198 = {instancePath:instancePath+"/canary/pod/probes/liveness/tcp",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.liveness.properties.tcp,data:data71};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+}
+if(data69.grpc !== undefined){
+let data72 = data69.grpc;
+if(true !== data72){
+const err199 = {instancePath:instancePath+"/canary/pod/probes/liveness/grpc",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.liveness.properties.grpc,data:data72};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+}
+}
+else {
+const err200 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.properties.liveness.type,parentSchema:schema12.properties.probes.properties.liveness,data:data69};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+}
+else {
+const err201 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.type,parentSchema:schema12.properties.probes,data:data64};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+}
+if(data47.command !== undefined){
+let data73 = data47.command;
+if(Array.isArray(data73)){
+if(data73.length < 1){
+const err202 = {instancePath:instancePath+"/canary/pod/command",schemaPath:"#/$defs/pod/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema12.properties.command,data:data73};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+const len5 = data73.length;
+for(let i5=0; i5<len5; i5++){
+let data74 = data73[i5];
+if(typeof data74 !== "string"){
+const err203 = {instancePath:instancePath+"/canary/pod/command/" + i5,schemaPath:"#/$defs/pod/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.command.items.type,parentSchema:schema12.properties.command.items,data:data74};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+}
+}
+else {
+const err204 = {instancePath:instancePath+"/canary/pod/command",schemaPath:"#/$defs/pod/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.command.type,parentSchema:schema12.properties.command,data:data73};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+}
+if(data47.args !== undefined){
+let data75 = data47.args;
+if(Array.isArray(data75)){
+const len6 = data75.length;
+for(let i6=0; i6<len6; i6++){
+let data76 = data75[i6];
+if(typeof data76 !== "string"){
+const err205 = {instancePath:instancePath+"/canary/pod/args/" + i6,schemaPath:"#/$defs/pod/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.args.items.type,parentSchema:schema12.properties.args.items,data:data76};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+}
+}
+else {
+const err206 = {instancePath:instancePath+"/canary/pod/args",schemaPath:"#/$defs/pod/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.args.type,parentSchema:schema12.properties.args,data:data75};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+}
+if(data47.runAsUser !== undefined){
+let data77 = data47.runAsUser;
+if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+const err207 = {instancePath:instancePath+"/canary/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsUser.type,parentSchema:schema12.properties.runAsUser,data:data77};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+if((typeof data77 == "number") && (isFinite(data77))){
+if(data77 < 1 || isNaN(data77)){
+const err208 = {instancePath:instancePath+"/canary/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsUser,data:data77};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+}
+if(data47.runAsGroup !== undefined){
+let data78 = data47.runAsGroup;
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
+const err209 = {instancePath:instancePath+"/canary/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsGroup.type,parentSchema:schema12.properties.runAsGroup,data:data78};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+if((typeof data78 == "number") && (isFinite(data78))){
+if(data78 < 1 || isNaN(data78)){
+const err210 = {instancePath:instancePath+"/canary/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsGroup,data:data78};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+}
+}
+if(data47.writablePaths !== undefined){
+let data79 = data47.writablePaths;
+if(Array.isArray(data79)){
+const len7 = data79.length;
+for(let i7=0; i7<len7; i7++){
+let data80 = data79[i7];
+if(typeof data80 === "string"){
+if(!pattern9.test(data80)){
+const err211 = {instancePath:instancePath+"/canary/pod/writablePaths/" + i7,schemaPath:"#/$defs/pod/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.writablePaths.items,data:data80};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+else {
+const err212 = {instancePath:instancePath+"/canary/pod/writablePaths/" + i7,schemaPath:"#/$defs/pod/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.writablePaths.items.type,parentSchema:schema12.properties.writablePaths.items,data:data80};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+}
+else {
+const err213 = {instancePath:instancePath+"/canary/pod/writablePaths",schemaPath:"#/$defs/pod/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.writablePaths.type,parentSchema:schema12.properties.writablePaths,data:data79};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+}
+if(data47.terminationGracePeriodSeconds !== undefined){
+let data81 = data47.terminationGracePeriodSeconds;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err214 = {instancePath:instancePath+"/canary/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.terminationGracePeriodSeconds.type,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data81};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 < 1 || isNaN(data81)){
+const err215 = {instancePath:instancePath+"/canary/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data81};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data47};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+}
+}
+if(data.steps !== undefined){
+let data82 = data.steps;
+if(Array.isArray(data82)){
+if(data82.length > 20){
+const err217 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data82};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+if(data82.length < 1){
+const err218 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data82};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+const len8 = data82.length;
+for(let i8=0; i8<len8; i8++){
+let data83 = data82[i8];
+if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
+const err219 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data83};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+if((typeof data83 == "number") && (isFinite(data83))){
+if(data83 > 100 || isNaN(data83)){
+const err220 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data83};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+if(data83 < 1 || isNaN(data83)){
+const err221 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data83};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err222 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data82};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+}
+if(data.slo !== undefined){
+let data84 = data.slo;
+if((!(data84 && typeof data84 == "object" && !Array.isArray(data84))) && (data84 !== null)){
+const err223 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data84};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
+}
+errors++;
+}
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+for(const key25 in data84){
+if(!((((key25 === "successRatio") || (key25 === "p95LatencyMs")) || (key25 === "p99LatencyMs")) || (key25 === "period"))){
+const err224 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data84};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+}
+if(data84.successRatio !== undefined){
+let data85 = data84.successRatio;
+if((!((typeof data85 == "number") && (isFinite(data85)))) && (data85 !== null)){
+const err225 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 1 || isNaN(data85)){
+const err226 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+}
+if(data85 < 0 || isNaN(data85)){
+const err227 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+}
+}
+if(data84.p95LatencyMs !== undefined){
+let data86 = data84.p95LatencyMs;
+if((!((typeof data86 == "number") && (isFinite(data86)))) && (data86 !== null)){
+const err228 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data86};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 <= 0 || isNaN(data86)){
+const err229 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data86};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+}
+}
+if(data84.p99LatencyMs !== undefined){
+let data87 = data84.p99LatencyMs;
+if((!((typeof data87 == "number") && (isFinite(data87)))) && (data87 !== null)){
+const err230 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data87};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 <= 0 || isNaN(data87)){
+const err231 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data87};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+}
+}
+if(data84.period !== undefined){
+let data88 = data84.period;
+if((typeof data88 !== "string") && (data88 !== null)){
+const err232 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data88};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+if(typeof data88 === "string"){
+if(!pattern26.test(data88)){
+const err233 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data88};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+}
+}
+}
+}
+if(data.analysis !== undefined){
+let data89 = data.analysis;
+if((!(data89 && typeof data89 == "object" && !Array.isArray(data89))) && (data89 !== null)){
+const err234 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data89};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+for(const key26 in data89){
+if(!(func2.call(schema11.properties.analysis.properties, key26))){
+const err235 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data89};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+}
+if(data89.metrics !== undefined){
+let data90 = data89.metrics;
+if((typeof data90 !== "string") && (data90 !== null)){
+const err236 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data90};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+if(!((data90 === "istio") || (data90 === "http"))){
+const err237 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data90};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+if(data89.window !== undefined){
+let data91 = data89.window;
+if((typeof data91 !== "string") && (data91 !== null)){
+const err238 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data91};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+if(typeof data91 === "string"){
+if(!pattern26.test(data91)){
+const err239 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data91};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+}
+}
+if(data89.settle !== undefined){
+let data92 = data89.settle;
+if((typeof data92 !== "string") && (data92 !== null)){
+const err240 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data92};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+if(typeof data92 === "string"){
+if(!pattern28.test(data92)){
+const err241 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data92};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+}
+if(data89.minRequests !== undefined){
+let data93 = data89.minRequests;
+if((!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))) && (data93 !== null)){
+const err242 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data93};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 < 0 || isNaN(data93)){
+const err243 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data93};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+}
+if(data89.canaryTrafficFactor !== undefined){
+let data94 = data89.canaryTrafficFactor;
+if((!((typeof data94 == "number") && (isFinite(data94)))) && (data94 !== null)){
+const err244 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 1 || isNaN(data94)){
+const err245 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+if(data94 < 0 || isNaN(data94)){
+const err246 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+}
+if(data89.maxFailedChecks !== undefined){
+let data95 = data89.maxFailedChecks;
+if((!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))) && (data95 !== null)){
+const err247 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 < 1 || isNaN(data95)){
+const err248 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+}
+}
+if(data89.maxConsecutiveHolds !== undefined){
+let data96 = data89.maxConsecutiveHolds;
+if((!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))) && (data96 !== null)){
+const err249 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 < 1 || isNaN(data96)){
+const err250 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+}
+}
+if(data89.baseline !== undefined){
+let data97 = data89.baseline;
+if((!(data97 && typeof data97 == "object" && !Array.isArray(data97))) && (data97 !== null)){
+const err251 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
+if(data97.enabled === undefined){
+const err252 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+if(data97.maxErrorRatioIncrease === undefined){
+const err253 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+for(const key27 in data97){
+if(!(((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio"))){
+const err254 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+}
+if(data97.enabled !== undefined){
+let data98 = data97.enabled;
+if(typeof data98 !== "boolean"){
+const err255 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data98};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+}
+if(data97.maxErrorRatioIncrease !== undefined){
+let data99 = data97.maxErrorRatioIncrease;
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 1 || isNaN(data99)){
+const err256 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+if(data99 < 0 || isNaN(data99)){
+const err257 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+}
+else {
+const err258 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+}
+if(data97.maxLatencyRatio !== undefined){
+let data100 = data97.maxLatencyRatio;
+if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
+const err259 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 100 || isNaN(data100)){
+const err260 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+if(data100 < 1 || isNaN(data100)){
+const err261 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+}
+}
+}
+}
+if(data89.queryTimeout !== undefined){
+let data101 = data89.queryTimeout;
+if((typeof data101 !== "string") && (data101 !== null)){
+const err262 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data101};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+if(typeof data101 === "string"){
+if(!pattern26.test(data101)){
+const err263 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data101};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+}
+}
+if(data89.progressDeadline !== undefined){
+let data102 = data89.progressDeadline;
+if((typeof data102 !== "string") && (data102 !== null)){
+const err264 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data102};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+if(typeof data102 === "string"){
+if(!pattern26.test(data102)){
+const err265 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data102};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+}
+}
+}
+}
+if(data.history !== undefined){
+let data103 = data.history;
+if(Array.isArray(data103)){
+const len9 = data103.length;
+for(let i9=0; i9<len9; i9++){
+let data104 = data103[i9];
+if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
+if(data104.at === undefined){
+const err266 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+if(data104.decision === undefined){
+const err267 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+if(data104.by === undefined){
+const err268 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+}
+if(data104.image === undefined){
+const err269 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+if(data104.fromWeight === undefined){
+const err270 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+if(data104.toWeight === undefined){
+const err271 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+if(data104.reason === undefined){
+const err272 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+for(const key28 in data104){
+if(!(func2.call(schema11.properties.history.items.properties, key28))){
+const err273 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+}
+if(data104.at !== undefined){
+let data105 = data104.at;
+if(typeof data105 === "string"){
+if(!pattern13.test(data105)){
+const err274 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data105};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+}
+else {
+const err275 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data105};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+}
+if(data104.decision !== undefined){
+let data106 = data104.decision;
+if(typeof data106 !== "string"){
+const err276 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data106};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+if(!(((((data106 === "start") || (data106 === "advance")) || (data106 === "promote")) || (data106 === "rollback")) || (data106 === "hold"))){
+const err277 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data106};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+}
+}
+if(data104.by !== undefined){
+let data107 = data104.by;
+if(typeof data107 !== "string"){
+const err278 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data107};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+if(!((data107 === "cli") || (data107 === "gate"))){
+const err279 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data107};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+}
+}
+if(data104.image !== undefined){
+let data108 = data104.image;
+if(typeof data108 !== "string"){
+const err280 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data108};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+}
+if(data104.fromWeight !== undefined){
+let data109 = data104.fromWeight;
+if(!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))){
+const err281 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data109};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+if((typeof data109 == "number") && (isFinite(data109))){
+if(data109 > 100 || isNaN(data109)){
+const err282 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data109};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+if(data109 < 0 || isNaN(data109)){
+const err283 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data109};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+}
+}
+if(data104.toWeight !== undefined){
+let data110 = data104.toWeight;
+if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
+const err284 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data110};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+if((typeof data110 == "number") && (isFinite(data110))){
+if(data110 > 100 || isNaN(data110)){
+const err285 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data110};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+if(data110 < 0 || isNaN(data110)){
+const err286 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data110};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+}
+}
+if(data104.reason !== undefined){
+let data111 = data104.reason;
+if(typeof data111 !== "string"){
+const err287 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data111};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+}
+if(data104.measurements !== undefined){
+let data112 = data104.measurements;
+if((!(data112 && typeof data112 == "object" && !Array.isArray(data112))) && (data112 !== null)){
+const err288 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data112};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+}
+if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
+if(data112.requests === undefined){
+const err289 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data112};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+if(data112.canaryRequests === undefined){
+const err290 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data112};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+if(data112.successRatio === undefined){
+const err291 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data112};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
+}
+errors++;
+}
+if(data112.p95Ms === undefined){
+const err292 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data112};
+if(vErrors === null){
+vErrors = [err292];
+}
+else {
+vErrors.push(err292);
+}
+errors++;
+}
+if(data112.p99Ms === undefined){
+const err293 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data112};
+if(vErrors === null){
+vErrors = [err293];
+}
+else {
+vErrors.push(err293);
+}
+errors++;
+}
+for(const key29 in data112){
+if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
+const err294 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data112};
+if(vErrors === null){
+vErrors = [err294];
+}
+else {
+vErrors.push(err294);
+}
+errors++;
+}
+}
+if(data112.requests !== undefined){
+let data113 = data112.requests;
+if((!((typeof data113 == "number") && (isFinite(data113)))) && (data113 !== null)){
+const err295 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data113};
+if(vErrors === null){
+vErrors = [err295];
+}
+else {
+vErrors.push(err295);
+}
+errors++;
+}
+}
+if(data112.canaryRequests !== undefined){
+let data114 = data112.canaryRequests;
+if((!((typeof data114 == "number") && (isFinite(data114)))) && (data114 !== null)){
+const err296 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data114};
+if(vErrors === null){
+vErrors = [err296];
+}
+else {
+vErrors.push(err296);
+}
+errors++;
+}
+}
+if(data112.successRatio !== undefined){
+let data115 = data112.successRatio;
+if((!((typeof data115 == "number") && (isFinite(data115)))) && (data115 !== null)){
+const err297 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data115};
+if(vErrors === null){
+vErrors = [err297];
+}
+else {
+vErrors.push(err297);
+}
+errors++;
+}
+}
+if(data112.p95Ms !== undefined){
+let data116 = data112.p95Ms;
+if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
+const err298 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data116};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+}
+if(data112.p99Ms !== undefined){
+let data117 = data112.p99Ms;
+if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
+const err299 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data117};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+}
+}
+}
+if(data104.baseline !== undefined){
+let data118 = data104.baseline;
+if((!(data118 && typeof data118 == "object" && !Array.isArray(data118))) && (data118 !== null)){
+const err300 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data118};
+if(vErrors === null){
+vErrors = [err300];
+}
+else {
+vErrors.push(err300);
+}
+errors++;
+}
+if(data118 && typeof data118 == "object" && !Array.isArray(data118)){
+if(data118.requests === undefined){
+const err301 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data118};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+}
+if(data118.successRatio === undefined){
+const err302 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data118};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
+}
+errors++;
+}
+if(data118.p95Ms === undefined){
+const err303 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data118};
+if(vErrors === null){
+vErrors = [err303];
+}
+else {
+vErrors.push(err303);
+}
+errors++;
+}
+if(data118.p99Ms === undefined){
+const err304 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data118};
+if(vErrors === null){
+vErrors = [err304];
+}
+else {
+vErrors.push(err304);
+}
+errors++;
+}
+for(const key30 in data118){
+if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
+const err305 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data118};
+if(vErrors === null){
+vErrors = [err305];
+}
+else {
+vErrors.push(err305);
+}
+errors++;
+}
+}
+if(data118.requests !== undefined){
+let data119 = data118.requests;
+if((!((typeof data119 == "number") && (isFinite(data119)))) && (data119 !== null)){
+const err306 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data119};
+if(vErrors === null){
+vErrors = [err306];
+}
+else {
+vErrors.push(err306);
+}
+errors++;
+}
+}
+if(data118.successRatio !== undefined){
+let data120 = data118.successRatio;
+if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
+const err307 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data120};
+if(vErrors === null){
+vErrors = [err307];
+}
+else {
+vErrors.push(err307);
+}
+errors++;
+}
+}
+if(data118.p95Ms !== undefined){
+let data121 = data118.p95Ms;
+if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
+const err308 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data121};
+if(vErrors === null){
+vErrors = [err308];
+}
+else {
+vErrors.push(err308);
+}
+errors++;
+}
+}
+if(data118.p99Ms !== undefined){
+let data122 = data118.p99Ms;
+if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
+const err309 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data122};
+if(vErrors === null){
+vErrors = [err309];
+}
+else {
+vErrors.push(err309);
+}
+errors++;
+}
+}
+}
+}
+if(data104.failedChecks !== undefined){
+let data123 = data104.failedChecks;
+if((!(Array.isArray(data123))) && (data123 !== null)){
+const err310 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data123};
+if(vErrors === null){
+vErrors = [err310];
+}
+else {
+vErrors.push(err310);
+}
+errors++;
+}
+if(Array.isArray(data123)){
+const len10 = data123.length;
+for(let i10=0; i10<len10; i10++){
+let data124 = data123[i10];
+if(typeof data124 !== "string"){
+const err311 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data124};
+if(vErrors === null){
+vErrors = [err311];
+}
+else {
+vErrors.push(err311);
+}
+errors++;
+}
+}
+}
+}
+if(data104.count !== undefined){
+let data125 = data104.count;
+if((!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))) && (data125 !== null)){
+const err312 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data125};
+if(vErrors === null){
+vErrors = [err312];
+}
+else {
+vErrors.push(err312);
+}
+errors++;
+}
+if((typeof data125 == "number") && (isFinite(data125))){
+if(data125 < 2 || isNaN(data125)){
+const err313 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data125};
+if(vErrors === null){
+vErrors = [err313];
+}
+else {
+vErrors.push(err313);
+}
+errors++;
+}
+}
+}
+if(data104.firstAt !== undefined){
+let data126 = data104.firstAt;
+if((typeof data126 !== "string") && (data126 !== null)){
+const err314 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data126};
+if(vErrors === null){
+vErrors = [err314];
+}
+else {
+vErrors.push(err314);
+}
+errors++;
+}
+if(typeof data126 === "string"){
+if(!pattern13.test(data126)){
+const err315 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data126};
+if(vErrors === null){
+vErrors = [err315];
+}
+else {
+vErrors.push(err315);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err316 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data104};
+if(vErrors === null){
+vErrors = [err316];
+}
+else {
+vErrors.push(err316);
+}
+errors++;
+}
+}
+}
+else {
+const err317 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data103};
+if(vErrors === null){
+vErrors = [err317];
+}
+else {
+vErrors.push(err317);
+}
+errors++;
+}
+}
+}
+else {
+const err318 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err318];
+}
+else {
+vErrors.push(err318);
 }
 errors++;
 }

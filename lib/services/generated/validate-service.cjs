@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name })"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"route timeout of a request (default 5s)"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external hosts, a list or per environment"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name })"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"route timeout of a request (default 5s)"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external hosts, a list or per environment"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
@@ -18,10 +18,12 @@ const pattern18 = new RegExp("^([1-9][0-9]*(ms|s|m))+$", "u");
 const pattern22 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
 const pattern25 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
 const pattern28 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
-const pattern29 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
-const pattern31 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
-const pattern34 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern36 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern29 = new RegExp("^/[^\\s#]*$", "u");
+const pattern30 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+const pattern31 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
+const pattern33 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
+const pattern36 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern38 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/service.json" */;
@@ -2251,12 +2253,11 @@ vErrors.push(err167);
 errors++;
 }
 }
-if(data.metrics !== undefined){
-let data63 = data.metrics;
-if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
-for(const key23 in data63){
-if(!((key23 === "source") || (key23 === "http"))){
-const err168 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data63};
+if(data.smoke !== undefined){
+let data63 = data.smoke;
+if(Array.isArray(data63)){
+if(data63.length > 20){
+const err168 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data63};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2265,11 +2266,12 @@ vErrors.push(err168);
 }
 errors++;
 }
-}
-if(data63.source !== undefined){
-let data64 = data63.source;
-if(typeof data64 !== "string"){
-const err169 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data64};
+const len10 = data63.length;
+for(let i16=0; i16<len10; i16++){
+let data64 = data63[i16];
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+if(data64.path === undefined){
+const err169 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data64};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2278,8 +2280,9 @@ vErrors.push(err169);
 }
 errors++;
 }
-if(!((data64 === "istio") || (data64 === "http"))){
-const err170 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data64};
+for(const key23 in data64){
+if(!(((key23 === "path") || (key23 === "status")) || (key23 === "header"))){
+const err170 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data64};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2289,11 +2292,11 @@ vErrors.push(err170);
 errors++;
 }
 }
-if(data63.http !== undefined){
-let data65 = data63.http;
-if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
-if(data65.requests === undefined){
-const err171 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data65};
+if(data64.path !== undefined){
+let data65 = data64.path;
+if(typeof data65 === "string"){
+if(!pattern29.test(data65)){
+const err171 = {instancePath:instancePath+"/smoke/" + i16+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data65};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2302,8 +2305,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-if(data65.duration === undefined){
-const err172 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data65};
+}
+else {
+const err172 = {instancePath:instancePath+"/smoke/" + i16+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data65};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2312,8 +2316,11 @@ vErrors.push(err172);
 }
 errors++;
 }
-if(data65.codeLabel === undefined){
-const err173 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data65};
+}
+if(data64.status !== undefined){
+let data66 = data64.status;
+if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
+const err173 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data66};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2322,8 +2329,9 @@ vErrors.push(err173);
 }
 errors++;
 }
-if(data65.scrape === undefined){
-const err174 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data65};
+if((typeof data66 == "number") && (isFinite(data66))){
+if(data66 > 599 || isNaN(data66)){
+const err174 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data66};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2332,9 +2340,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-for(const key24 in data65){
-if(!(((((((key24 === "requests") || (key24 === "duration")) || (key24 === "durationUnit")) || (key24 === "codeLabel")) || (key24 === "routeLabel")) || (key24 === "ignoreRoutes")) || (key24 === "scrape"))){
-const err175 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data65};
+if(data66 < 100 || isNaN(data66)){
+const err175 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data66};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2344,11 +2351,12 @@ vErrors.push(err175);
 errors++;
 }
 }
-if(data65.requests !== undefined){
-let data66 = data65.requests;
-if(typeof data66 === "string"){
-if(!pattern29.test(data66)){
-const err176 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data66};
+}
+if(data64.header !== undefined){
+let data67 = data64.header;
+if(typeof data67 === "string"){
+if(!pattern30.test(data67)){
+const err176 = {instancePath:instancePath+"/smoke/" + i16+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data67};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2359,7 +2367,7 @@ errors++;
 }
 }
 else {
-const err177 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data66};
+const err177 = {instancePath:instancePath+"/smoke/" + i16+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data67};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2369,11 +2377,9 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data65.duration !== undefined){
-let data67 = data65.duration;
-if(typeof data67 === "string"){
-if(!pattern29.test(data67)){
-const err178 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data67};
+}
+else {
+const err178 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data64};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2383,8 +2389,9 @@ vErrors.push(err178);
 errors++;
 }
 }
+}
 else {
-const err179 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data67};
+const err179 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data63};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2394,10 +2401,12 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data65.durationUnit !== undefined){
-let data68 = data65.durationUnit;
-if(typeof data68 !== "string"){
-const err180 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data68};
+if(data.metrics !== undefined){
+let data68 = data.metrics;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+for(const key24 in data68){
+if(!((key24 === "source") || (key24 === "http"))){
+const err180 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data68};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2406,8 +2415,11 @@ vErrors.push(err180);
 }
 errors++;
 }
-if(!((data68 === "seconds") || (data68 === "milliseconds"))){
-const err181 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data68};
+}
+if(data68.source !== undefined){
+let data69 = data68.source;
+if(typeof data69 !== "string"){
+const err181 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data69};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2416,12 +2428,8 @@ vErrors.push(err181);
 }
 errors++;
 }
-}
-if(data65.codeLabel !== undefined){
-let data69 = data65.codeLabel;
-if(typeof data69 === "string"){
-if(!pattern31.test(data69)){
-const err182 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data69};
+if(!((data69 === "istio") || (data69 === "http"))){
+const err182 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data69};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2431,8 +2439,11 @@ vErrors.push(err182);
 errors++;
 }
 }
-else {
-const err183 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data69};
+if(data68.http !== undefined){
+let data70 = data68.http;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+if(data70.requests === undefined){
+const err183 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data70};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2441,12 +2452,8 @@ vErrors.push(err183);
 }
 errors++;
 }
-}
-if(data65.routeLabel !== undefined){
-let data70 = data65.routeLabel;
-if(typeof data70 === "string"){
-if(!pattern31.test(data70)){
-const err184 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data70};
+if(data70.duration === undefined){
+const err184 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data70};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2455,9 +2462,8 @@ vErrors.push(err184);
 }
 errors++;
 }
-}
-else {
-const err185 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data70};
+if(data70.codeLabel === undefined){
+const err185 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data70};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2466,16 +2472,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-}
-if(data65.ignoreRoutes !== undefined){
-let data71 = data65.ignoreRoutes;
-if(Array.isArray(data71)){
-const len10 = data71.length;
-for(let i16=0; i16<len10; i16++){
-let data72 = data71[i16];
-if(typeof data72 === "string"){
-if(func3(data72) < 1){
-const err186 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i16,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data72};
+if(data70.scrape === undefined){
+const err186 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data70};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2484,9 +2482,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-}
-else {
-const err187 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i16,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data72};
+for(const key25 in data70){
+if(!(((((((key25 === "requests") || (key25 === "duration")) || (key25 === "durationUnit")) || (key25 === "codeLabel")) || (key25 === "routeLabel")) || (key25 === "ignoreRoutes")) || (key25 === "scrape"))){
+const err187 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data70};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2496,9 +2494,11 @@ vErrors.push(err187);
 errors++;
 }
 }
-}
-else {
-const err188 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data71};
+if(data70.requests !== undefined){
+let data71 = data70.requests;
+if(typeof data71 === "string"){
+if(!pattern31.test(data71)){
+const err188 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data71};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2508,11 +2508,8 @@ vErrors.push(err188);
 errors++;
 }
 }
-if(data65.scrape !== undefined){
-let data73 = data65.scrape;
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-if(data73.port === undefined){
-const err189 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data73};
+else {
+const err189 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data71};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2521,8 +2518,12 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data73.path === undefined){
-const err190 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data73};
+}
+if(data70.duration !== undefined){
+let data72 = data70.duration;
+if(typeof data72 === "string"){
+if(!pattern31.test(data72)){
+const err190 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data72};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2531,9 +2532,9 @@ vErrors.push(err190);
 }
 errors++;
 }
-for(const key25 in data73){
-if(!((key25 === "port") || (key25 === "path"))){
-const err191 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data73};
+}
+else {
+const err191 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data72};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2543,10 +2544,10 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data73.port !== undefined){
-let data74 = data73.port;
-if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err192 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data74};
+if(data70.durationUnit !== undefined){
+let data73 = data70.durationUnit;
+if(typeof data73 !== "string"){
+const err192 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data73};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2555,9 +2556,8 @@ vErrors.push(err192);
 }
 errors++;
 }
-if((typeof data74 == "number") && (isFinite(data74))){
-if(data74 > 65535 || isNaN(data74)){
-const err193 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data74};
+if(!((data73 === "seconds") || (data73 === "milliseconds"))){
+const err193 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data73};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2566,8 +2566,12 @@ vErrors.push(err193);
 }
 errors++;
 }
-if(data74 < 1 || isNaN(data74)){
-const err194 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data74};
+}
+if(data70.codeLabel !== undefined){
+let data74 = data70.codeLabel;
+if(typeof data74 === "string"){
+if(!pattern33.test(data74)){
+const err194 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data74};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2577,12 +2581,8 @@ vErrors.push(err194);
 errors++;
 }
 }
-}
-if(data73.path !== undefined){
-let data75 = data73.path;
-if(typeof data75 === "string"){
-if(!pattern4.test(data75)){
-const err195 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data75};
+else {
+const err195 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data74};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2592,8 +2592,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-else {
-const err196 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data75};
+if(data70.routeLabel !== undefined){
+let data75 = data70.routeLabel;
+if(typeof data75 === "string"){
+if(!pattern33.test(data75)){
+const err196 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data75};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2603,9 +2606,8 @@ vErrors.push(err196);
 errors++;
 }
 }
-}
 else {
-const err197 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data73};
+const err197 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data75};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2615,9 +2617,15 @@ vErrors.push(err197);
 errors++;
 }
 }
-}
-else {
-const err198 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data65};
+if(data70.ignoreRoutes !== undefined){
+let data76 = data70.ignoreRoutes;
+if(Array.isArray(data76)){
+const len11 = data76.length;
+for(let i17=0; i17<len11; i17++){
+let data77 = data76[i17];
+if(typeof data77 === "string"){
+if(func3(data77) < 1){
+const err198 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data77};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2627,9 +2635,8 @@ vErrors.push(err198);
 errors++;
 }
 }
-}
 else {
-const err199 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data63};
+const err199 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data77};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2639,11 +2646,9 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data.steps !== undefined){
-let data76 = data.steps;
-if(Array.isArray(data76)){
-if(data76.length > 20){
-const err200 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data76};
+}
+else {
+const err200 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data76};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2652,8 +2657,12 @@ vErrors.push(err200);
 }
 errors++;
 }
-if(data76.length < 1){
-const err201 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data76};
+}
+if(data70.scrape !== undefined){
+let data78 = data70.scrape;
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+if(data78.port === undefined){
+const err201 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data78};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2662,11 +2671,8 @@ vErrors.push(err201);
 }
 errors++;
 }
-const len11 = data76.length;
-for(let i17=0; i17<len11; i17++){
-let data77 = data76[i17];
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err202 = {instancePath:instancePath+"/steps/" + i17,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data77};
+if(data78.path === undefined){
+const err202 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data78};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2675,9 +2681,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 > 100 || isNaN(data77)){
-const err203 = {instancePath:instancePath+"/steps/" + i17,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data77};
+for(const key26 in data78){
+if(!((key26 === "port") || (key26 === "path"))){
+const err203 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data78};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2686,8 +2692,11 @@ vErrors.push(err203);
 }
 errors++;
 }
-if(data77 < 1 || isNaN(data77)){
-const err204 = {instancePath:instancePath+"/steps/" + i17,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data77};
+}
+if(data78.port !== undefined){
+let data79 = data78.port;
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+const err204 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data79};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2696,11 +2705,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err205 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data76};
+if((typeof data79 == "number") && (isFinite(data79))){
+if(data79 > 65535 || isNaN(data79)){
+const err205 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data79};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2709,11 +2716,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-if(data.slo !== undefined){
-let data78 = data.slo;
-if((!(data78 && typeof data78 == "object" && !Array.isArray(data78))) && (data78 !== null)){
-const err206 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data78};
+if(data79 < 1 || isNaN(data79)){
+const err206 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data79};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2722,10 +2726,13 @@ vErrors.push(err206);
 }
 errors++;
 }
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-for(const key26 in data78){
-if(!((((key26 === "successRatio") || (key26 === "p95LatencyMs")) || (key26 === "p99LatencyMs")) || (key26 === "period"))){
-const err207 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data78};
+}
+}
+if(data78.path !== undefined){
+let data80 = data78.path;
+if(typeof data80 === "string"){
+if(!pattern4.test(data80)){
+const err207 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data80};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2735,10 +2742,8 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(data78.successRatio !== undefined){
-let data79 = data78.successRatio;
-if((!((typeof data79 == "number") && (isFinite(data79)))) && (data79 !== null)){
-const err208 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data79};
+else {
+const err208 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data80};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2747,9 +2752,10 @@ vErrors.push(err208);
 }
 errors++;
 }
-if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 > 1 || isNaN(data79)){
-const err209 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data79};
+}
+}
+else {
+const err209 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data78};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2758,8 +2764,10 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(data79 < 0 || isNaN(data79)){
-const err210 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data79};
+}
+}
+else {
+const err210 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data70};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2770,10 +2778,8 @@ errors++;
 }
 }
 }
-if(data78.p95LatencyMs !== undefined){
-let data80 = data78.p95LatencyMs;
-if((!((typeof data80 == "number") && (isFinite(data80)))) && (data80 !== null)){
-const err211 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data80};
+else {
+const err211 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data68};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2782,9 +2788,12 @@ vErrors.push(err211);
 }
 errors++;
 }
-if((typeof data80 == "number") && (isFinite(data80))){
-if(data80 <= 0 || isNaN(data80)){
-const err212 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data80};
+}
+if(data.steps !== undefined){
+let data81 = data.steps;
+if(Array.isArray(data81)){
+if(data81.length > 20){
+const err212 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data81};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2793,12 +2802,8 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-}
-if(data78.p99LatencyMs !== undefined){
-let data81 = data78.p99LatencyMs;
-if((!((typeof data81 == "number") && (isFinite(data81)))) && (data81 !== null)){
-const err213 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data81};
+if(data81.length < 1){
+const err213 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data81};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2807,9 +2812,11 @@ vErrors.push(err213);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 <= 0 || isNaN(data81)){
-const err214 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data81};
+const len12 = data81.length;
+for(let i18=0; i18<len12; i18++){
+let data82 = data81[i18];
+if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
+const err214 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data82};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2818,12 +2825,9 @@ vErrors.push(err214);
 }
 errors++;
 }
-}
-}
-if(data78.period !== undefined){
-let data82 = data78.period;
-if((typeof data82 !== "string") && (data82 !== null)){
-const err215 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data82};
+if((typeof data82 == "number") && (isFinite(data82))){
+if(data82 > 100 || isNaN(data82)){
+const err215 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data82};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2832,9 +2836,8 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(typeof data82 === "string"){
-if(!pattern34.test(data82)){
-const err216 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data82};
+if(data82 < 1 || isNaN(data82)){
+const err216 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data82};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2846,11 +2849,8 @@ errors++;
 }
 }
 }
-}
-if(data.analysis !== undefined){
-let data83 = data.analysis;
-if((!(data83 && typeof data83 == "object" && !Array.isArray(data83))) && (data83 !== null)){
-const err217 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data83};
+else {
+const err217 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data81};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2859,10 +2859,11 @@ vErrors.push(err217);
 }
 errors++;
 }
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-for(const key27 in data83){
-if(!(func2.call(schema11.properties.analysis.properties, key27))){
-const err218 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data83};
+}
+if(data.slo !== undefined){
+let data83 = data.slo;
+if((!(data83 && typeof data83 == "object" && !Array.isArray(data83))) && (data83 !== null)){
+const err218 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data83};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2871,11 +2872,10 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-if(data83.metrics !== undefined){
-let data84 = data83.metrics;
-if((typeof data84 !== "string") && (data84 !== null)){
-const err219 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data84};
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+for(const key27 in data83){
+if(!((((key27 === "successRatio") || (key27 === "p95LatencyMs")) || (key27 === "p99LatencyMs")) || (key27 === "period"))){
+const err219 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data83};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2884,8 +2884,11 @@ vErrors.push(err219);
 }
 errors++;
 }
-if(!((data84 === "istio") || (data84 === "http"))){
-const err220 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data84};
+}
+if(data83.successRatio !== undefined){
+let data84 = data83.successRatio;
+if((!((typeof data84 == "number") && (isFinite(data84)))) && (data84 !== null)){
+const err220 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data84};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2894,11 +2897,9 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-if(data83.window !== undefined){
-let data85 = data83.window;
-if((typeof data85 !== "string") && (data85 !== null)){
-const err221 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data85};
+if((typeof data84 == "number") && (isFinite(data84))){
+if(data84 > 1 || isNaN(data84)){
+const err221 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data84};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2907,9 +2908,8 @@ vErrors.push(err221);
 }
 errors++;
 }
-if(typeof data85 === "string"){
-if(!pattern34.test(data85)){
-const err222 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data85};
+if(data84 < 0 || isNaN(data84)){
+const err222 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data84};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2920,10 +2920,10 @@ errors++;
 }
 }
 }
-if(data83.settle !== undefined){
-let data86 = data83.settle;
-if((typeof data86 !== "string") && (data86 !== null)){
-const err223 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data86};
+if(data83.p95LatencyMs !== undefined){
+let data85 = data83.p95LatencyMs;
+if((!((typeof data85 == "number") && (isFinite(data85)))) && (data85 !== null)){
+const err223 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data85};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2932,9 +2932,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-if(typeof data86 === "string"){
-if(!pattern36.test(data86)){
-const err224 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data86};
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 <= 0 || isNaN(data85)){
+const err224 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data85};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2945,10 +2945,10 @@ errors++;
 }
 }
 }
-if(data83.minRequests !== undefined){
-let data87 = data83.minRequests;
-if((!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))) && (data87 !== null)){
-const err225 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data87};
+if(data83.p99LatencyMs !== undefined){
+let data86 = data83.p99LatencyMs;
+if((!((typeof data86 == "number") && (isFinite(data86)))) && (data86 !== null)){
+const err225 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data86};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2957,9 +2957,9 @@ vErrors.push(err225);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 < 0 || isNaN(data87)){
-const err226 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data87};
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 <= 0 || isNaN(data86)){
+const err226 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data86};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2970,10 +2970,10 @@ errors++;
 }
 }
 }
-if(data83.canaryTrafficFactor !== undefined){
-let data88 = data83.canaryTrafficFactor;
-if((!((typeof data88 == "number") && (isFinite(data88)))) && (data88 !== null)){
-const err227 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data88};
+if(data83.period !== undefined){
+let data87 = data83.period;
+if((typeof data87 !== "string") && (data87 !== null)){
+const err227 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data87};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2982,9 +2982,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-if((typeof data88 == "number") && (isFinite(data88))){
-if(data88 > 1 || isNaN(data88)){
-const err228 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data88};
+if(typeof data87 === "string"){
+if(!pattern36.test(data87)){
+const err228 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data87};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2993,8 +2993,14 @@ vErrors.push(err228);
 }
 errors++;
 }
-if(data88 < 0 || isNaN(data88)){
-const err229 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data88};
+}
+}
+}
+}
+if(data.analysis !== undefined){
+let data88 = data.analysis;
+if((!(data88 && typeof data88 == "object" && !Array.isArray(data88))) && (data88 !== null)){
+const err229 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data88};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3003,12 +3009,10 @@ vErrors.push(err229);
 }
 errors++;
 }
-}
-}
-if(data83.maxFailedChecks !== undefined){
-let data89 = data83.maxFailedChecks;
-if((!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89)))) && (data89 !== null)){
-const err230 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data89};
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+for(const key28 in data88){
+if(!(func2.call(schema11.properties.analysis.properties, key28))){
+const err230 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data88};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3017,9 +3021,11 @@ vErrors.push(err230);
 }
 errors++;
 }
-if((typeof data89 == "number") && (isFinite(data89))){
-if(data89 < 1 || isNaN(data89)){
-const err231 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data89};
+}
+if(data88.metrics !== undefined){
+let data89 = data88.metrics;
+if((typeof data89 !== "string") && (data89 !== null)){
+const err231 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data89};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3028,12 +3034,8 @@ vErrors.push(err231);
 }
 errors++;
 }
-}
-}
-if(data83.maxConsecutiveHolds !== undefined){
-let data90 = data83.maxConsecutiveHolds;
-if((!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))) && (data90 !== null)){
-const err232 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data90};
+if(!((data89 === "istio") || (data89 === "http"))){
+const err232 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data89};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3042,9 +3044,11 @@ vErrors.push(err232);
 }
 errors++;
 }
-if((typeof data90 == "number") && (isFinite(data90))){
-if(data90 < 1 || isNaN(data90)){
-const err233 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data90};
+}
+if(data88.window !== undefined){
+let data90 = data88.window;
+if((typeof data90 !== "string") && (data90 !== null)){
+const err233 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data90};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3053,12 +3057,9 @@ vErrors.push(err233);
 }
 errors++;
 }
-}
-}
-if(data83.baseline !== undefined){
-let data91 = data83.baseline;
-if((!(data91 && typeof data91 == "object" && !Array.isArray(data91))) && (data91 !== null)){
-const err234 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data91};
+if(typeof data90 === "string"){
+if(!pattern36.test(data90)){
+const err234 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data90};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3067,9 +3068,12 @@ vErrors.push(err234);
 }
 errors++;
 }
-if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
-if(data91.enabled === undefined){
-const err235 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data91};
+}
+}
+if(data88.settle !== undefined){
+let data91 = data88.settle;
+if((typeof data91 !== "string") && (data91 !== null)){
+const err235 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data91};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3078,8 +3082,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(data91.maxErrorRatioIncrease === undefined){
-const err236 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data91};
+if(typeof data91 === "string"){
+if(!pattern38.test(data91)){
+const err236 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data91};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3088,9 +3093,12 @@ vErrors.push(err236);
 }
 errors++;
 }
-for(const key28 in data91){
-if(!(((key28 === "enabled") || (key28 === "maxErrorRatioIncrease")) || (key28 === "maxLatencyRatio"))){
-const err237 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data91};
+}
+}
+if(data88.minRequests !== undefined){
+let data92 = data88.minRequests;
+if((!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))) && (data92 !== null)){
+const err237 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data92};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3099,11 +3107,9 @@ vErrors.push(err237);
 }
 errors++;
 }
-}
-if(data91.enabled !== undefined){
-let data92 = data91.enabled;
-if(typeof data92 !== "boolean"){
-const err238 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data92};
+if((typeof data92 == "number") && (isFinite(data92))){
+if(data92 < 0 || isNaN(data92)){
+const err238 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data92};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3113,11 +3119,11 @@ vErrors.push(err238);
 errors++;
 }
 }
-if(data91.maxErrorRatioIncrease !== undefined){
-let data93 = data91.maxErrorRatioIncrease;
-if((typeof data93 == "number") && (isFinite(data93))){
-if(data93 > 1 || isNaN(data93)){
-const err239 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data93};
+}
+if(data88.canaryTrafficFactor !== undefined){
+let data93 = data88.canaryTrafficFactor;
+if((!((typeof data93 == "number") && (isFinite(data93)))) && (data93 !== null)){
+const err239 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data93};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3126,8 +3132,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-if(data93 < 0 || isNaN(data93)){
-const err240 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data93};
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 > 1 || isNaN(data93)){
+const err240 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data93};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3136,9 +3143,8 @@ vErrors.push(err240);
 }
 errors++;
 }
-}
-else {
-const err241 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data93};
+if(data93 < 0 || isNaN(data93)){
+const err241 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data93};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3148,10 +3154,11 @@ vErrors.push(err241);
 errors++;
 }
 }
-if(data91.maxLatencyRatio !== undefined){
-let data94 = data91.maxLatencyRatio;
-if((!((typeof data94 == "number") && (isFinite(data94)))) && (data94 !== null)){
-const err242 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data94};
+}
+if(data88.maxFailedChecks !== undefined){
+let data94 = data88.maxFailedChecks;
+if((!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))) && (data94 !== null)){
+const err242 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data94};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3161,8 +3168,8 @@ vErrors.push(err242);
 errors++;
 }
 if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 100 || isNaN(data94)){
-const err243 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data94};
+if(data94 < 1 || isNaN(data94)){
+const err243 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data94};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3171,8 +3178,12 @@ vErrors.push(err243);
 }
 errors++;
 }
-if(data94 < 1 || isNaN(data94)){
-const err244 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data94};
+}
+}
+if(data88.maxConsecutiveHolds !== undefined){
+let data95 = data88.maxConsecutiveHolds;
+if((!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))) && (data95 !== null)){
+const err244 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data95};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3181,14 +3192,9 @@ vErrors.push(err244);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data83.queryTimeout !== undefined){
-let data95 = data83.queryTimeout;
-if((typeof data95 !== "string") && (data95 !== null)){
-const err245 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data95};
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 < 1 || isNaN(data95)){
+const err245 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data95};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3197,9 +3203,12 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(typeof data95 === "string"){
-if(!pattern34.test(data95)){
-const err246 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data95};
+}
+}
+if(data88.baseline !== undefined){
+let data96 = data88.baseline;
+if((!(data96 && typeof data96 == "object" && !Array.isArray(data96))) && (data96 !== null)){
+const err246 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data96};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3208,12 +3217,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-}
-}
-if(data83.progressDeadline !== undefined){
-let data96 = data83.progressDeadline;
-if((typeof data96 !== "string") && (data96 !== null)){
-const err247 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data96};
+if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
+if(data96.enabled === undefined){
+const err247 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data96};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3222,14 +3228,158 @@ vErrors.push(err247);
 }
 errors++;
 }
-if(typeof data96 === "string"){
-if(!pattern34.test(data96)){
-const err248 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data96};
+if(data96.maxErrorRatioIncrease === undefined){
+const err248 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data96};
 if(vErrors === null){
 vErrors = [err248];
 }
 else {
 vErrors.push(err248);
+}
+errors++;
+}
+for(const key29 in data96){
+if(!(((key29 === "enabled") || (key29 === "maxErrorRatioIncrease")) || (key29 === "maxLatencyRatio"))){
+const err249 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data96};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+}
+if(data96.enabled !== undefined){
+let data97 = data96.enabled;
+if(typeof data97 !== "boolean"){
+const err250 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data97};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+}
+if(data96.maxErrorRatioIncrease !== undefined){
+let data98 = data96.maxErrorRatioIncrease;
+if((typeof data98 == "number") && (isFinite(data98))){
+if(data98 > 1 || isNaN(data98)){
+const err251 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data98};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+if(data98 < 0 || isNaN(data98)){
+const err252 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data98};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+}
+else {
+const err253 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data98};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+}
+if(data96.maxLatencyRatio !== undefined){
+let data99 = data96.maxLatencyRatio;
+if((!((typeof data99 == "number") && (isFinite(data99)))) && (data99 !== null)){
+const err254 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data99};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 100 || isNaN(data99)){
+const err255 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data99};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+if(data99 < 1 || isNaN(data99)){
+const err256 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data99};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+}
+}
+}
+}
+if(data88.queryTimeout !== undefined){
+let data100 = data88.queryTimeout;
+if((typeof data100 !== "string") && (data100 !== null)){
+const err257 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data100};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+if(typeof data100 === "string"){
+if(!pattern36.test(data100)){
+const err258 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data100};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+}
+}
+if(data88.progressDeadline !== undefined){
+let data101 = data88.progressDeadline;
+if((typeof data101 !== "string") && (data101 !== null)){
+const err259 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data101};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+if(typeof data101 === "string"){
+if(!pattern36.test(data101)){
+const err260 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data101};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
 }
 errors++;
 }
@@ -3239,12 +3389,12 @@ errors++;
 }
 }
 else {
-const err249 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err261 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
 if(vErrors === null){
-vErrors = [err249];
+vErrors = [err261];
 }
 else {
-vErrors.push(err249);
+vErrors.push(err261);
 }
 errors++;
 }

@@ -1,6 +1,13 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 
+/** A stub's answer: its status, a body (sent as JSON, strings as they are) and any headers to add. */
+export interface StubResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 /** A request the stub received. */
 export interface StubRequest {
   /** Path and query. */
@@ -26,8 +33,11 @@ export class StubServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** Starts a stub; `respond` returns the status and a body (sent as JSON, strings as they are), or never resolves to hang. */
-  static async start(respond: (request: StubRequest) => Promise<{ status: number; body: unknown }>): Promise<StubServer> {
+  /**
+   * Starts a stub; `respond` returns the status, a body (sent as JSON, strings as they are) and any headers to add, or
+   * never resolves to hang.
+   */
+  static async start(respond: (request: StubRequest) => Promise<StubResponse>): Promise<StubServer> {
     const server = http.createServer();
     const stub = new StubServer(server);
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -36,8 +46,8 @@ export class StubServer {
       req.on('end', () => {
         const request = { url: req.url ?? '', headers: req.headers, body: text };
         stub.requests.push(request);
-        void respond(request).then(({ status, body }) => {
-          res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
+        void respond(request).then(({ status, body, headers }) => {
+          res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
         });
       });
     });

@@ -1,0 +1,111 @@
+import { Size, Testing } from 'cdk8s';
+import { ServicesChart } from '../../lib/charts/services-chart';
+import { currentPod } from '../../lib/charts/service-pods';
+import { EnvironmentConfig } from '../../lib/config/environment';
+import { ENVIRONMENTS } from '../../lib/config/environments';
+import { podChanges } from '../../lib/rollout/pod';
+import { RolloutState } from '../../lib/rollout/state';
+import { Rollouts } from '../../lib/rollout/store';
+import { Services } from '../../lib/services/catalog';
+import { renderEnvironment } from '../../lib/synth';
+import { ALL_ENVIRONMENTS, K8sObject, find, fixtureRollouts, repoServices, servicesWithFixtures } from '../support/manifest';
+
+const SERVICES = repoServices();
+const LOCAL = ENVIRONMENTS.local;
+const STABLE = 'ghcr.io/example/obs-canary-gateway:1.0.0';
+const CANARY = 'ghcr.io/example/obs-canary-gateway:1.1.0';
+
+/** The objects of the `apps` chart rendered from these service files and states. */
+function apps(rollouts: Rollouts, services: Services = SERVICES, env: EnvironmentConfig = LOCAL): K8sObject[] {
+  const chart = new ServicesChart(Testing.app(), 'apps', { env, namespace: 'apps', services, rollouts, otlpEndpoint: 'http://collector:4317' });
+  return Testing.synth(chart) as K8sObject[];
+}
+
+/** The gateway's container on one track. */
+function container(objects: readonly K8sObject[], track: 'stable' | 'canary'): any {
+  return find(objects, 'Deployment', `gateway-${track}`).spec.template.spec.containers[0];
+}
+
+const variable = (c: any, name: string): unknown => c.env.find((e: any) => e.name === name)?.value;
+
+/** The repository's services, the gateway's file with one more variable. */
+const changed: Services = { ...SERVICES, gateway: { ...SERVICES.gateway, env: { ...SERVICES.gateway.env, FEATURE_X: 'on' } } };
+const before = currentPod(SERVICES.gateway, LOCAL, SERVICES);
+const after = currentPod(changed.gateway, LOCAL, changed);
+
+/** The fixture states, the gateway's as given. */
+function withGateway(gateway: Partial<RolloutState>): Rollouts {
+  const rollouts = fixtureRollouts('steady');
+  return { ...rollouts, gateway: { ...rollouts.gateway, stable: { image: STABLE }, ...gateway } };
+}
+
+const canaryAt = (weight: number, extra: Partial<NonNullable<RolloutState['canary']>> = {}): RolloutState['canary'] => ({
+  image: CANARY, weight, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: '2026-11-01T10:00:00Z', failedChecks: 0, consecutiveHolds: 0, ...extra,
+});
+
+describe('each track renders the configuration its record holds', () => {
+  test('without records (every state written before them) both tracks run what the service file says now', () => {
+    const objects = apps(withGateway({ canary: canaryAt(10) }), changed);
+    expect(variable(container(objects, 'stable'), 'FEATURE_X')).toBe('on');
+    expect(variable(container(objects, 'canary'), 'FEATURE_X')).toBe('on');
+  });
+
+  test('stable renders its record, not a service file changed since', () => {
+    const objects = apps(withGateway({ stable: { image: STABLE, pod: before } }), changed);
+    expect(variable(container(objects, 'stable'), 'FEATURE_X')).toBeUndefined();
+    expect(variable(container(objects, 'stable'), 'LOG_LEVEL')).toBe('info');
+  });
+
+  test('the canary in flight renders its own record, stable its own', () => {
+    const objects = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(10, { pod: after }) }), changed);
+    expect(variable(container(objects, 'canary'), 'FEATURE_X')).toBe('on');
+    expect(variable(container(objects, 'stable'), 'FEATURE_X')).toBeUndefined();
+    // a file changed again after the canary started waits for the next release, on both tracks
+    const again = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(10, { pod: before }) }), changed);
+    expect(variable(container(again, 'canary'), 'FEATURE_X')).toBeUndefined();
+  });
+
+  test('while promoting, stable runs the canary\'s image and record', () => {
+    const objects = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(10, { phase: 'promoting', pod: after }) }), SERVICES);
+    const stable = container(objects, 'stable');
+    expect(stable.image).toBe(CANARY);
+    expect(variable(stable, 'FEATURE_X')).toBe('on');
+  });
+
+  test('while rolling back, stable keeps its own record', () => {
+    const objects = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(0, { phase: 'rolling-back', pod: after }) }), changed);
+    expect(variable(container(objects, 'stable'), 'FEATURE_X')).toBeUndefined();
+    expect(variable(container(objects, 'canary'), 'FEATURE_X')).toBe('on');
+  });
+
+  test('an environment default (resources) is part of the record: changed, it is a change, and stable keeps the recorded one', () => {
+    const bigger: EnvironmentConfig = { ...LOCAL, apps: { ...LOCAL.apps, resources: { ...LOCAL.apps.resources, memoryLimit: Size.gibibytes(2) } } };
+    const now = currentPod(SERVICES.gateway, bigger, SERVICES);
+    expect(podChanges(before, now)).toEqual(['resources']);
+    expect(now.resources.memory.limit).toBe('2Gi');
+    const objects = apps(withGateway({ stable: { image: STABLE, pod: before } }), SERVICES, bigger);
+    expect(container(objects, 'stable').resources.limits.memory).toBe(before.resources.memory.limit);
+    expect(container(objects, 'stable').resources.limits.memory).not.toBe('2Gi');
+  });
+
+  test('the port is shared by both tracks through one Service: it follows the service file at once, records or not', () => {
+    const moved: Services = { ...SERVICES, gateway: { ...SERVICES.gateway, port: 8081 } };
+    const objects = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(10, { pod: before }) }), moved);
+    for (const track of ['stable', 'canary'] as const) expect(container(objects, track).ports[0].containerPort).toBe(8081);
+  });
+});
+
+describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('$name: a record of what the files give renders as the files do', ({ env }) => {
+  // the ledger has what the demo's services lack: arguments, secrets, writable paths, resources of its own in prod
+  const services = servicesWithFixtures('ledger');
+
+  test('every service, stable and canary, byte for byte', () => {
+    const plain = fixtureRollouts('canary', services);
+    const recorded: Rollouts = Object.fromEntries(Object.entries(plain).map(([name, state]) => {
+      const pod = currentPod(services[name], env, services);
+      return [name, { ...state, stable: { ...state.stable, pod }, canary: state.canary && { ...state.canary, pod } }];
+    }));
+    expect(Object.values(recorded).some(state => state.canary?.pod)).toBe(true);
+    expect(renderEnvironment({ env, services, rollouts: recorded })).toEqual(renderEnvironment({ env, services, rollouts: plain }));
+  });
+});

@@ -1,0 +1,44 @@
+import { runSmokeChecks } from '../../lib/delivery/smoke';
+import { CANARY_PIN } from '../../lib/slo/vocabulary';
+import { StubServer } from '../apps/support/stub-server';
+import { freePort } from '../support/ports';
+
+/** runSmokeChecks against a loopback stub that answers as a canary would, to pinned requests only. */
+describe('runSmokeChecks', () => {
+  let stub: StubServer;
+  beforeAll(async () => {
+    stub = await StubServer.start(async ({ url, headers }) => {
+      if (headers[CANARY_PIN.header] !== CANARY_PIN.value) return { status: 421, body: 'not pinned' };
+      if (url.startsWith('/base/slow')) return new Promise(() => undefined);
+      if (url.startsWith('/base/moved')) return { status: 302, body: '', headers: { location: '/elsewhere' } };
+      if (url.startsWith('/base/broken')) return { status: 503, body: {} };
+      return { status: 200, body: {}, headers: url.includes('traced') ? { 'x-trace-id': 'abc' } : {} };
+    });
+  });
+  afterAll(() => stub.close());
+
+  test('each check: its status and header, through the pin, under the base URL\'s path, in order', async () => {
+    const results = await runSmokeChecks(`${stub.url}/base`, [
+      { path: '/traced?q=1', header: 'x-trace-id' }, { path: '/plain', header: 'x-trace-id' }, { path: '/broken' },
+      { path: '/broken', status: 503 }, { path: '/moved' },
+    ], 2000);
+    expect(results).toEqual([
+      { path: '/traced?q=1', passed: true, detail: 'GET /traced?q=1 answered 200 with x-trace-id' },
+      { path: '/plain', passed: false, detail: 'GET /plain answered 200 without a x-trace-id header' },
+      { path: '/broken', passed: false, detail: 'GET /broken answered 503, expected 200' },
+      { path: '/broken', passed: true, detail: 'GET /broken answered 503' },
+      // a redirect is an answer of its own, not followed
+      { path: '/moved', passed: false, detail: 'GET /moved answered 302, expected 200' },
+    ]);
+    expect(stub.requests.slice(-5).map(r => [r.url, r.headers[CANARY_PIN.header]])).toEqual([
+      ['/base/traced?q=1', 'always'], ['/base/plain', 'always'], ['/base/broken', 'always'], ['/base/broken', 'always'], ['/base/moved', 'always']]);
+  });
+
+  test('no answer in time, or nobody listening: failed, named by path, never by the base URL', async () => {
+    const port = await freePort();
+    const [slow] = await runSmokeChecks(`${stub.url}/base`, [{ path: '/slow' }], 200);
+    const [down] = await runSmokeChecks(`http://127.0.0.1:${port}`, [{ path: '/x' }], 2000);
+    expect(slow).toEqual({ path: '/slow', passed: false, detail: 'GET /slow no answer within 200 ms' });
+    expect(down).toEqual({ path: '/x', passed: false, detail: 'GET /x failed (ECONNREFUSED)' });
+  });
+});
