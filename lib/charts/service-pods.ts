@@ -58,5 +58,6 @@ export function trackPodOf(record: PodRecord): TrackPod {
     // the record always has resources: only an absent field has none
     resources: containerResources(record.resources) as ContainerResources,
     terminationGracePeriodSeconds: record.terminationGracePeriodSeconds,
+    hash: record.hash,
   };
 }

@@ -166,6 +166,7 @@ export class CanaryService extends Construct {
         replicas: track === 'stable' ? stableReplicas : Math.max(1, Math.ceil(stableReplicas * this.split.canaryPercent / 100)),
         serviceAccountName: account.name,
         container: withPod(props.container, pods[track]),
+        ...(pods[track]?.hash ? { podHash: pods[track].hash } : {}),
         ...(props.telemetry ? { telemetry: props.telemetry } : {}),
       });
     }

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { chartNamespace, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { toYaml } from '../private/yaml';
-import { CLUSTER_STATE_METRICS, WEIGHTED_ROUTE } from '../slo/cluster-state';
+import { CLUSTER_STATE_METRICS, POD_HASH_ANNOTATION, WEIGHTED_ROUTE } from '../slo/cluster-state';
 import { CustomResourceStateConfig, VIRTUAL_SERVICE_GVK, virtualServiceWeightsConfig } from './kube-state-metrics-config';
 import { PodScrapeTarget, ScrapeConfig, podScrapeConfig } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
@@ -115,6 +115,8 @@ export class KubeStateMetrics extends Construct {
       `--telemetry-port=${PORTS.telemetry.port}`,
       `--resources=${RESOURCES.join(',')}`,
       `--metric-allowlist=${CLUSTER_STATE_METRICS.join(',')}`,
+      // the configuration a service's Deployment runs, for a release that changes no image
+      `--metric-annotations-allowlist=deployments=[${POD_HASH_ANNOTATION.name}]`,
       ...(this.namespaces.length > 0 ? [`--namespaces=${this.namespaces.join(',')}`] : []),
       `--custom-resource-state-config-file=${CONFIG_DIR}/${CRS_FILE}`,
     ];

@@ -249,7 +249,13 @@ export interface ServiceContainer {
  * What the stable and canary tracks of a service may run differently: its container but for what their one Service
  * shares (the port, its protocol) and what Prometheus scrapes through it.
  */
-export type TrackPod = Omit<ServiceContainer, 'port' | 'protocol' | 'metricsScrape'>;
+export type TrackPod = Omit<ServiceContainer, 'port' | 'protocol' | 'metricsScrape'> & {
+  /**
+   * The hash of the recorded configuration, carried by the track's Deployment so that the gate can see it run.
+   * @default - none: the Deployment carries no hash
+   */
+  readonly hash?: string;
+};
 
 /** What the platform injects so that the service's spans reach the Collector. */
 export interface ServiceTelemetry {

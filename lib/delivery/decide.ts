@@ -110,10 +110,14 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
       + 'fix the clock of this machine or the state file', 'config');
   }
   const deadline = new Date(changedAt + parseDuration(settings.analysis.progressDeadline, 'analysis.progressDeadline'));
-  if (canary.phase === 'promoting') return { kind: 'applying', release: { track: 'stable', image: canary.image }, deadline };
-  if (canary.phase === 'rolling-back') return { kind: 'applying', release: { track: 'stable', image: state.stable.image, canaryWeight: 0 }, deadline };
+  // the recorded configurations, when there are (a release that changes no image is seen by them alone)
+  const hash = (pod: { readonly hash: string } | undefined) => (pod ? { podHash: pod.hash } : {});
+  if (canary.phase === 'promoting') return { kind: 'applying', release: { track: 'stable', image: canary.image, ...hash(canary.pod) }, deadline };
+  if (canary.phase === 'rolling-back') {
+    return { kind: 'applying', release: { track: 'stable', image: state.stable.image, canaryWeight: 0, ...hash(state.stable.pod) }, deadline };
+  }
   if (canary.appliedAt === undefined) {
-    return { kind: 'applying', release: { track: 'canary', image: canary.image, canaryWeight: canary.weight }, deadline };
+    return { kind: 'applying', release: { track: 'canary', image: canary.image, canaryWeight: canary.weight, ...hash(canary.pod) }, deadline };
   }
   const windowMs = parseDuration(settings.analysis.window, 'analysis.window');
   const window = goDuration(Duration.millis(windowMs));
@@ -123,10 +127,11 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
     : { kind: 'measure', window, windowStart: new Date(now.getTime() - windowMs) };
 }
 
-/** What a release to observe is, in words: `gateway-canary runs ready with <image> and the route gives it 10%`. */
+/** What a release to observe is, in words: `gateway-canary runs ready with <image> (pod <hash>) and the route gives it 10%`. */
 export function describeRelease(service: string, release: ReleaseToObserve): string {
+  const pod = release.podHash === undefined ? '' : ` (pod ${release.podHash})`;
   const route = release.canaryWeight === undefined ? '' : ` and the route gives the canary ${release.canaryWeight}%`;
-  return `${service}-${release.track} runs ready with ${release.image}${route}`;
+  return `${service}-${release.track} runs ready with ${release.image}${pod}${route}`;
 }
 
 /**

@@ -35,6 +35,19 @@ export const KSM_METRICS = {
   podOwner: 'kube_pod_owner',
   /** `{namespace, replicaset, owner_kind, owner_name, owner_is_controller}`: 1 per owner of a ReplicaSet. */
   replicaSetOwner: 'kube_replicaset_owner',
+  /** `{namespace, deployment, annotation_<name>}`: 1, for the annotations of `--metric-annotations-allowlist` only. */
+  deploymentAnnotations: 'kube_deployment_annotations',
+} as const;
+
+/**
+ * The annotation a service's Deployment carries when its track runs a recorded pod configuration (the rollout state's
+ * `pod.hash`): kube-state-metrics exports it (`--metric-annotations-allowlist`), so that "the cluster runs this
+ * configuration" is as visible as "this image", for a release that changes no image.
+ */
+export const POD_HASH_ANNOTATION = {
+  name: 'obs-canary.io/pod',
+  /** The label kube-state-metrics gives it: `annotation_` and the name with every other character as `_`. */
+  label: 'annotation_obs_canary_io_pod',
 } as const;
 
 /**
@@ -69,6 +82,11 @@ export interface ObservedRelease {
    * @default - the route is not checked
    */
   readonly canaryWeight?: number;
+  /**
+   * The hash of the pod configuration the Deployment must carry ({@link POD_HASH_ANNOTATION}).
+   * @default - not checked (a track without a recorded configuration)
+   */
+  readonly podHash?: string;
 }
 
 /** What a canary step asks the cluster to run: {@link appliedCanaryQuery}. */
@@ -102,6 +120,8 @@ export function appliedCanaryQuery(canary: AppliedCanary): string {
  *   its desired replicas updated and available with no pods of an older ReplicaSet left, and
  * - exactly that many containers named `<service>` run in pods owned (through their ReplicaSet) by that Deployment,
  *   all of them with image `image`;
+ * - with `podHash` set, the Deployment carries it ({@link POD_HASH_ANNOTATION}): the generation checks above then say
+ *   its pods run that configuration;
  *
  * and nothing otherwise, including while kube-state-metrics is not scraped (its series go stale). Pods are joined to
  * their Deployment through `kube_pod_owner` (pod → ReplicaSet) and `kube_replicaset_owner` (ReplicaSet → Deployment).
@@ -109,7 +129,7 @@ export function appliedCanaryQuery(canary: AppliedCanary): string {
  * @throws if a name is not a DNS label, the weight is not an integer from 0 to 100 or the image is empty
  */
 export function observedReleaseQuery(release: ObservedRelease): string {
-  const { service, namespace, track, image, canaryWeight } = release;
+  const { service, namespace, track, image, canaryWeight, podHash } = release;
   for (const [field, value] of [['service', service], ['namespace', namespace]] as const) {
     if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
   }
@@ -133,6 +153,7 @@ export function observedReleaseQuery(release: ObservedRelease): string {
     same(m.deploymentReplicasUpdated, '==', m.deploymentSpecReplicas),
     same(m.deploymentReplicas, '==', m.deploymentSpecReplicas),
     `count by (namespace) (${containers(`=${quote(image)}`)}) == on (namespace) max by (namespace) (${m.deploymentSpecReplicas}${deployment})`,
+    ...(podHash === undefined ? [] : [`${m.deploymentAnnotations}${selector({ namespace, deployment: name, [POD_HASH_ANNOTATION.label]: podHash })} == 1`]),
   ];
   // the first term's series is the answer (its value does not matter): the route's weight when it is checked, else the
   // Deployment's desired replicas

@@ -1,9 +1,11 @@
 import { Size, Testing } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
 import { ServicesChart } from '../../lib/charts/services-chart';
 import { currentPod } from '../../lib/charts/service-pods';
 import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { podChanges } from '../../lib/rollout/pod';
+import { POD_HASH_ANNOTATION } from '../../lib/slo/cluster-state';
 import { RolloutState } from '../../lib/rollout/state';
 import { Rollouts } from '../../lib/rollout/store';
 import { Services } from '../../lib/services/catalog';
@@ -65,6 +67,16 @@ describe('each track renders the configuration its record holds', () => {
     expect(variable(container(again, 'canary'), 'FEATURE_X')).toBeUndefined();
   });
 
+  test('each Deployment with a record carries its hash, for kube-state-metrics; one without carries none', () => {
+    const annotation = (objects: readonly K8sObject[], track: 'stable' | 'canary') =>
+      find(objects, 'Deployment', `gateway-${track}`).metadata.annotations?.[POD_HASH_ANNOTATION.name];
+    const objects = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(10, { pod: after }) }), changed);
+    expect([annotation(objects, 'stable'), annotation(objects, 'canary')]).toEqual([before.hash, after.hash]);
+    const promoting = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(10, { phase: 'promoting', pod: after }) }), changed);
+    expect(annotation(promoting, 'stable')).toBe(after.hash);
+    expect(annotation(apps(withGateway({ canary: canaryAt(10) })), 'stable')).toBeUndefined();
+  });
+
   test('while promoting, stable runs the canary\'s image and record', () => {
     const objects = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(10, { phase: 'promoting', pod: after }) }), SERVICES);
     const stable = container(objects, 'stable');
@@ -106,6 +118,17 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('$name: a 
       return [name, { ...state, stable: { ...state.stable, pod }, canary: state.canary && { ...state.canary, pod } }];
     }));
     expect(Object.values(recorded).some(state => state.canary?.pod)).toBe(true);
-    expect(renderEnvironment({ env, services, rollouts: recorded })).toEqual(renderEnvironment({ env, services, rollouts: plain }));
+    // the same objects, but that each Deployment of a recorded track says which record it runs
+    const objects = (rollouts: Rollouts) =>
+      renderEnvironment({ env, services, rollouts }).flatMap(f => parseAllDocuments(f.content).map(d => d.toJS()));
+    const withRecords = objects(recorded);
+    const hashes = withRecords.filter(o => o.metadata?.annotations?.[POD_HASH_ANNOTATION.name]).map(o => o.metadata.name).sort();
+    expect(hashes).toEqual(Object.values(recorded).flatMap(st => [`${st.service}-stable`, ...(st.canary ? [`${st.service}-canary`] : [])]).sort());
+    for (const o of withRecords) {
+      if (!o.metadata?.annotations?.[POD_HASH_ANNOTATION.name]) continue;
+      delete o.metadata.annotations[POD_HASH_ANNOTATION.name];
+      if (Object.keys(o.metadata.annotations).length === 0) delete o.metadata.annotations;
+    }
+    expect(withRecords).toEqual(objects(plain));
   });
 });

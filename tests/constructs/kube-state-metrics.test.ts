@@ -41,12 +41,14 @@ describe('KubeStateMetrics', () => {
       'telemetry-port': '8081',
       'resources': 'deployments,replicasets,pods',
       'metric-allowlist': CLUSTER_STATE_METRICS.join(','),
+      // the one annotation it exports: the pod configuration a service's Deployment runs (its label: annotation_obs_canary_io_pod)
+      'metric-annotations-allowlist': 'deployments=[obs-canary.io/pod]',
       'custom-resource-state-config-file': '/etc/kube-state-metrics/custom-resource-state.yaml',
     });
     expect(CLUSTER_STATE_METRICS).toEqual(expect.arrayContaining([
       'kube_deployment_status_replicas_available', 'kube_deployment_status_observed_generation', 'kube_deployment_metadata_generation',
       'kube_deployment_spec_replicas', 'kube_deployment_status_condition', 'kube_pod_container_info', 'kube_pod_owner', 'kube_replicaset_owner',
-      ROUTE_WEIGHT.metric,
+      'kube_deployment_annotations', ROUTE_WEIGHT.metric,
     ]));
     expect(container.volumeMounts).toEqual([{ name: 'config', mountPath: '/etc/kube-state-metrics', readOnly: true }]);
     expect(pod.volumes).toEqual([{ name: 'config', configMap: { name: 'kube-state-metrics-config' } }]);

@@ -6,7 +6,8 @@ import { currentPod } from '../../lib/charts/service-pods';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES } from '../../lib/config/environments';
 import { RolloutState, parseRolloutState, renderRolloutState } from '../../lib/rollout/state';
 import { loadServices } from '../../lib/services/catalog';
-import { loadStackInput, renderEnvironment } from '../../lib/synth';
+import { loadStackInput, renderEnvironment, synthesizeEnvironment } from '../../lib/synth';
+import { POD_HASH_ANNOTATION } from '../../lib/slo/cluster-state';
 import { CliRun, cliIn } from '../support/cli';
 import { readTree, repoSnapshot } from '../support/repo-copy';
 
@@ -47,7 +48,16 @@ describe('canary CLI: configuration changes are canaried', () => {
     // the state after canary init: stable's record is what the files give now, so dist/ does not change
     const recorded = parse(fs.readFileSync(path.join(dir, STATE), 'utf8'));
     fs.writeFileSync(path.join(dir, STATE), renderRolloutState({ ...recorded, stable: { ...recorded.stable, pod: pod() } }));
-    expect(readTree(path.join(dir, 'dist', 'local'))).toEqual(freshDist());
+    // what runs does not change: gateway-stable only says which record it runs (the annotation kube-state-metrics exports)
+    const before = readTree(path.join(dir, 'dist', 'local'));
+    synthesizeEnvironment(dir, 'local');
+    const after = readTree(path.join(dir, 'dist', 'local'));
+    const lines = (tree: Map<string, string>) => [...tree.values()].join('').split('\n');
+    const added = lines(after).filter(line => !lines(before).includes(line));
+    expect(added).toEqual([`    ${POD_HASH_ANNOTATION.name}: ${pod().hash}`]);
+    // and its `annotations:` key
+    expect(lines(after).length - lines(before).length).toBe(2);
+    expect(after).toEqual(freshDist());
     git('commit', '--quiet', '--all', '--message', 'gateway: stable records its configuration');
   });
   afterAll(() => remove());

@@ -164,15 +164,21 @@ describe('canary advance against a real Prometheus', () => {
      * file (stable with the canary's image while promoting), ready unless `canaryAvailable` is false, and the route at
      * the canary's weight; waits until Prometheus has scraped it.
      */
-    public readonly applied = async (service: string, options: { canaryAvailable?: boolean; namespace?: string } = {}): Promise<void> => {
+    public readonly applied = async (service: string,
+      options: { canaryAvailable?: boolean; namespace?: string; stableNotYet?: boolean } = {}): Promise<void> => {
       const { stable, canary } = this.state(service);
+      // what each Deployment of dist/ runs: its image and, when the state records one, its configuration's hash
+      const track = (image: string, pod: { hash: string } | undefined, available: boolean) =>
+        ({ image, available, ...(pod ? { podHash: pod.hash } : {}) });
+      // stableNotYet: a promotion's commit that Argo CD has not applied yet (stable still runs what it ran)
+      const promoting = canary?.phase === 'promoting' && !options.stableNotYet;
       const cluster: ClusterState = canary
         ? {
-          stable: { image: canary.phase === 'promoting' ? canary.image : stable.image, available: true },
-          canary: { image: canary.image, available: options.canaryAvailable ?? true },
+          stable: promoting ? track(canary.image, canary.pod, true) : track(stable.image, stable.pod, true),
+          canary: track(canary.image, canary.pod, options.canaryAvailable ?? true),
           canaryWeight: canary.weight,
         }
-        : { stable: { image: stable.image, available: true } };
+        : { stable: track(stable.image, stable.pod, true) };
       const epoch = this.target.setCluster(service, cluster, options.namespace);
       const seen = () => queryValue({ url: this.prometheus.url, timeoutMs: 2000 }, `test_cluster_epoch{service="${service}"}`, new Date()).catch(() => null);
       await waitFor(async () => (await seen()) === epoch, { what: `the cluster state #${epoch} of ${service} in Prometheus`, timeoutMs: 30_000 });
@@ -537,6 +543,38 @@ describe('canary advance against a real Prometheus', () => {
         expect(r.json.failedCheckCount).toBe(i + 1);
       }
       expect(state('backend').canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+    }), 120_000);
+
+  test.concurrent('a change of env alone starts a canary of the same image; its promotion ends only once stable runs the new configuration',
+    laneD.inTurn(async () => {
+      const { git, state, canary, advance, applied, distTree } = laneD;
+      // the previous test's roll back: once the route to stable is applied, the canary goes
+      await applied('backend');
+      expect((await advance('backend')).json?.decision).toBe('rollback');
+      const image = state('backend').stable.image;
+      const file = path.join(laneD.dir, 'services', 'backend.yaml');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^env:\n/m, 'env:\n  FEATURE_X: "on"\n'));
+      git('commit', '--quiet', '--all', '--message', 'backend: FEATURE_X');
+      // merged, not released: stable runs what its record says
+      expect(distTree().get('local/apps/manifest.yaml')).not.toContain('FEATURE_X');
+      const started = await canary(['start', '--service', 'backend', '--commit', '--json']);
+      expect([started.status, started.stderr]).toEqual([0, '']);
+      const { stable, canary: release } = state('backend');
+      expect(release).toMatchObject({ image, weight: 0 });
+      expect(release.pod.hash).not.toBe(stable.pod.hash);
+      expect(release.pod.env).toMatchObject({ FEATURE_X: 'on' });
+      // by hand to the promotion (the steps are the healthy lane's business): stable rolls out the new configuration
+      expect((await canary(['promote', '--service', 'backend', '--commit', '--json'])).json?.decision).toBe('promote');
+      // the same image everywhere: only the configuration's hash tells that Argo CD has not applied it to stable yet
+      await applied('backend', { stableNotYet: true });
+      const early = await advance('backend');
+      expect([early.status, early.json?.hold]).toEqual([3, 'applying']);
+      expect(early.json.reason).toContain(`(pod ${release.pod.hash})`);
+      await applied('backend');
+      const done = await advance('backend');
+      expect([done.status, done.json?.decision]).toEqual([0, 'promote']);
+      expect(state('backend')).toMatchObject({ canary: null, stable: { image, pod: { hash: release.pod.hash } } });
+      expect(distTree().get('local/apps/manifest.yaml')).toContain('FEATURE_X');
     }), 120_000);
 
   test.concurrent('a team\'s third service in its own namespace: init, start and advance like the demo\'s', laneC.inTurn(async () => {

@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { CLUSTER_STATE_METRICS, KSM_METRICS, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery, observedReleaseQuery } from '../../lib/slo/cluster-state';
+import {
+  CLUSTER_STATE_METRICS, KSM_METRICS, POD_HASH_ANNOTATION, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery, observedReleaseQuery,
+} from '../../lib/slo/cluster-state';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { waitFor } from '../support/wait';
 
@@ -25,8 +27,12 @@ const LINGERING_POD = [
   + 'image_spec="registry.example.com/obs-canary/backend:1.4.9",image="registry.example.com/obs-canary/backend:1.4.9",image_id="",container_id="containerd://b1"} 1',
 ].join('\n');
 
+/** The configuration the canary Deployment carries (kube-state-metrics' annotation metric, with the allowlist the stack renders). */
+const POD_ANNOTATION = `${KSM_METRICS.deploymentAnnotations}{namespace="apps",deployment="backend-canary",${POD_HASH_ANNOTATION.label}="abc123def456"} 1`;
+
 const BODY = [
   FIXTURE,
+  POD_ANNOTATION,
   // a rollout still going on: an old pod left
   variant('rolling', text => `${text}\n${LINGERING_POD}`),
   // a new generation not yet observed by the controller
@@ -40,10 +46,13 @@ const BODY = [
 describe('appliedCanaryQuery', () => {
   test('names the canary Deployment, the weighted route\'s canary subset and the image, and only allowlisted metrics', () => {
     const query = appliedCanaryQuery(CANARY);
+    const withPod = observedReleaseQuery({ ...CANARY, track: 'canary', canaryWeight: CANARY.weight, podHash: 'abc123def456' });
+    expect(withPod).toContain(`${KSM_METRICS.deploymentAnnotations}{namespace="apps",deployment="backend-canary",${POD_HASH_ANNOTATION.label}="abc123def456"} == 1`);
     expect(query).toContain(`${ROUTE_WEIGHT.metric}{namespace="apps",virtualservice="backend",route="${WEIGHTED_ROUTE}",subset="canary"} == 25`);
     expect(query).toContain('deployment="backend-canary"');
     expect(query).toContain('image_spec="registry.example.com/obs-canary/backend:1.5.0"');
-    const used = [...query.matchAll(/\b(kube_[a-z_]+)\{/g)].map(m => m[1]);
+    const used = [...withPod.matchAll(/\b(kube_[a-z_]+)\{/g)].map(m => m[1]);
+    expect(query).not.toContain(KSM_METRICS.deploymentAnnotations);
     expect(new Set(used)).toEqual(new Set(CLUSTER_STATE_METRICS));
     expect(CLUSTER_STATE_METRICS).toContain(KSM_METRICS.podOwner);
   });
@@ -118,6 +127,13 @@ describe('appliedCanaryQuery against Prometheus', () => {
     // the route gives the canary 25, not 0: the roll back is not applied yet
     expect(await query(observedReleaseQuery({ ...stable, canaryWeight: 0 }))).toEqual([]);
     expect(await query(observedReleaseQuery({ ...stable, canaryWeight: 25 }))).toHaveLength(1);
+  });
+
+  test('with a recorded configuration: the Deployment must carry its hash', async () => {
+    const release = { service: 'backend', namespace: 'apps', track: 'canary', image: CANARY.image, canaryWeight: 25 } as const;
+    expect(await query(observedReleaseQuery({ ...release, podHash: 'abc123def456' }))).toHaveLength(1);
+    // Argo CD has not applied the new configuration yet: the image alone is no proof
+    expect(await query(observedReleaseQuery({ ...release, podHash: '0123456789ab' }))).toEqual([]);
   });
 
   test('the variants are scraped: their empty answers come from the query, not from missing series', async () => {

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { METRICS } from '../../apps/contract';
 import { DEFAULT_NAMESPACE } from '../../lib/services/service';
-import { KSM_METRICS, ROUTE_WEIGHT, WEIGHTED_ROUTE } from '../../lib/slo/cluster-state';
+import { KSM_METRICS, POD_HASH_ANNOTATION, ROUTE_WEIGHT, WEIGHTED_ROUTE } from '../../lib/slo/cluster-state';
 import { CANARY_PIN, ISTIO, Track, workloadName } from '../../lib/slo/vocabulary';
 
 type ServiceName = string;
@@ -42,6 +42,8 @@ export type ServiceTraffic = Readonly<Record<Track, TrackTraffic>>;
 export interface TrackDeployment {
   readonly image: string;
   readonly available: boolean;
+  /** The recorded pod configuration's hash the Deployment carries (its annotation), if any. */
+  readonly podHash?: string;
 }
 
 /** What the cluster runs of a service, as Argo CD and the pods left it: its Deployments and its route's weights. */
@@ -200,6 +202,7 @@ export class MeshMetrics {
           `${m.deploymentReplicasAvailable}{${d}} ${deployment.available ? 1 : 0}`,
           `${m.deploymentObservedGeneration}{${d}} 1`, `${m.deploymentMetadataGeneration}{${d}} 1`,
           `${m.deploymentCondition}{${d},condition="Available",status="true",reason="MinimumReplicasAvailable"} ${deployment.available ? 1 : 0}`,
+          `${m.deploymentAnnotations}{${d}${deployment.podHash ? `,${POD_HASH_ANNOTATION.label}="${deployment.podHash}"` : ''}} 1`,
           `${m.replicaSetOwner}{namespace="${namespace}",replicaset="${replicaSet}",owner_kind="Deployment",owner_name="${name}",owner_is_controller="true"} 1`,
           `${m.podOwner}{namespace="${namespace}",pod="${pod}",uid="${pod}",owner_kind="ReplicaSet",owner_name="${replicaSet}",owner_is_controller="true"} 1`,
           `${m.podContainerInfo}{namespace="${namespace}",pod="${pod}",uid="${pod}",container="${service}",image_spec="${deployment.image}",`

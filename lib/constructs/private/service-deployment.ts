@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { POD_HASH_ANNOTATION } from '../../slo/cluster-state';
 import { APP_LABEL, TRACK_LABEL, Track, workloadName } from '../../slo/vocabulary';
 import { EnvValue, ProbeCheck, ServiceContainer, ServiceTelemetry } from '../types';
 import { containerPorts } from './component';
@@ -16,6 +17,11 @@ export interface ServiceDeploymentOptions {
   readonly container: ServiceContainer;
   /** @default - no variables injected */
   readonly telemetry?: ServiceTelemetry;
+  /**
+   * The hash of the recorded pod configuration the track runs, as the Deployment's {@link POD_HASH_ANNOTATION}.
+   * @default - no annotation
+   */
+  readonly podHash?: string;
 }
 
 /** The tag (or digest) of an image: the `service.version` its traces carry. */
@@ -58,7 +64,7 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
   const spread = spreadReplicas(scope, { name, replicas: o.replicas, selector, kind: 'Deployment' });
   const volumes = c.writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
   return new k8s.KubeDeployment(scope, id, {
-    metadata: { name, labels: { ...selector } },
+    metadata: { name, labels: { ...selector }, ...(o.podHash ? { annotations: { [POD_HASH_ANNOTATION.name]: o.podHash } } : {}) },
     spec: {
       replicas: o.replicas,
       selector: { matchLabels: selector },
