@@ -90,6 +90,8 @@ interface Case {
   /** The service files, services/<name>.yaml; default: one for each service with a state file in prod. */
   serviceFiles?: readonly string[];
   env?: string;
+  /** The repository variable SMOKE_URLS. */
+  smokeUrls?: string;
 }
 const FLYING = 'service: x\ncanary:\n  image: ghcr.io/acme/x:2\n  weight: 10\nsteps: [10, 100]\n';
 const LANDED = 'service: x\ncanary: null\nsteps: [10, 100]\n';
@@ -111,7 +113,7 @@ function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
   for (const file of [PUSH_SCRIPT, IN_FLIGHT_SCRIPT]) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
   const log = path.join(dir, 'calls.log');
   const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> "${log}"\n${body}\n`, { mode: 0o755 });
-  stub('npx', 'service="$4"; echo "{\\"service\\":\\"$service\\"}"; code_var="CODE_$service"; exit "${!code_var}"');
+  stub('npx', `echo "smoke $4 \${SMOKE_BASE_URL:-}" >> "${log}"; service="$4"; echo "{\\"service\\":\\"$service\\"}"; code_var="CODE_$service"; exit "\${!code_var}"`);
   stub('npm', `exit ${c.synthFails ? 1 : 0}`);
   stub('sleep', 'exit 0');
   stub('git', [
@@ -131,6 +133,7 @@ function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
     PATH: `${bin}:${process.env.PATH}`, HOME: dir, TARGET_ENV: c.env ?? 'prod', TARGET_SERVICE: c.service ?? 'all', RUNNER_TEMP: dir,
     SERVICE: c.service ?? 'gateway', IMAGE: 'ghcr.io/acme/obs-canary-gateway:2',
     IN_FLIGHT: c.inFlight ?? [...SERVICES].sort().join(' '), GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output, GITHUB_REF_NAME: 'main',
+    SMOKE_URLS: c.smokeUrls ?? '{}',
     ...Object.fromEntries(Object.entries(c.codes ?? {}).map(([s, code]) => [`CODE_${s}`, String(code)])),
   };
   // as GitHub runs it: `shell: bash` is bash -eo pipefail, the default bash -e without pipefail
@@ -151,6 +154,15 @@ const CONFLICTS = ['dist/prod/apps/manifest.yaml', 'rollout/prod/gateway.yaml'];
 /** The gate step's script: exit codes 0 and 3 are green, 4 pushes and then fails, pushes are retried after a rebase. */
 describe('promote.yml gate script', () => {
   const runGate = (c: Case) => runScript(gate, c);
+
+  test('each service gets its own smoke URL from SMOKE_URLS; one it does not name, or a map that is not JSON, gets none', () => {
+    const smoke = (calls: string[]) => calls.filter(c => c.startsWith('smoke ')).map(c => c.trim()).sort();
+    const codes = { gateway: 0, backend: 0 };
+    expect(smoke(runGate({ codes, smokeUrls: '{"gateway": "https://flights.example.com"}' }).calls))
+      .toEqual(['smoke backend', 'smoke gateway https://flights.example.com']);
+    expect(smoke(runGate({ codes, smokeUrls: 'not json' }).calls)).toEqual(['smoke backend', 'smoke gateway']);
+    expect(smoke(runGate({ codes }).calls)).toEqual(['smoke backend', 'smoke gateway']);
+  });
 
   test('advanced and held: every service gated, the commits pushed once, a green run', () => {
     const r = runGate({ codes: { gateway: 0, backend: 3 }, ahead: 2 });
