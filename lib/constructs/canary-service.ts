@@ -8,7 +8,7 @@ import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { ipv4CidrPrefix } from '../private/cidr';
 import { goDuration } from '../private/units';
 import { WEIGHTED_ROUTE } from '../slo/cluster-state';
-import { APP_LABEL, CANARY_PIN, TRACKS, TRACK_LABEL, Track } from '../slo/vocabulary';
+import { APP_LABEL, CANARY_PIN, CANARY_PIN_ANSWER, TRACKS, TRACK_LABEL, Track } from '../slo/vocabulary';
 import { meshPrincipal } from './mesh-policies';
 import { service, serviceAccount, serviceHost } from './private/component';
 import { portName, serviceDeployment } from './private/service-deployment';
@@ -215,7 +215,10 @@ export class CanaryService extends Construct {
     const http: VirtualServiceSpecHttp[] = [];
     if (this.split.hasCanary) {
       const match = edgePinPrincipal !== undefined ? allowed(pin) : [{ ...pin, gateways: ['mesh'] }];
-      http.push({ name: 'canary-pin', match, route: [destination('canary', 100)], ...policy });
+      http.push({
+        name: 'canary-pin', match, route: [destination('canary', 100)], ...policy,
+        headers: { response: { set: { [CANARY_PIN_ANSWER.header]: CANARY_PIN_ANSWER.value } } },
+      });
     }
     if (expose && edgePinPrincipal === undefined) {
       // the service forwards the header: kept, it would pin every hop after this one

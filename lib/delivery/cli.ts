@@ -49,9 +49,12 @@ export interface CliEnvironment {
 /** Exit codes: the contract scripts and workflows rely on. */
 export const EXIT = { done: 0, unexpected: 1, usage: 2, held: 3, rolledBack: 4 } as const;
 
-/** The exit code of a gate decision: a hold is 3 and a roll back by the gate 4, so a workflow can tell them apart. */
-export function exitCodeOf(decision: GateDecision): number {
-  return decision === 'hold' ? EXIT.held : decision === 'rollback' ? EXIT.rolledBack : EXIT.done;
+/**
+ * The exit code of a gate decision: a hold is 3 and a roll back by the gate 4, so a workflow can tell them apart. A
+ * roll back's end (the canary removed once stable has all the traffic) is 0: the roll back was reported when it began.
+ */
+export function exitCodeOf(decision: GateDecision, removesCanary = false): number {
+  return decision === 'hold' ? EXIT.held : decision === 'rollback' && !removesCanary ? EXIT.rolledBack : EXIT.done;
 }
 
 /**
@@ -176,7 +179,7 @@ async function advance(command: Extract<Command, { verb: 'advance' }>, root: str
   });
   io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeGate(report)}\n`);
   if (io.env?.stepSummaryFile) fs.appendFileSync(io.env.stepSummaryFile, gateSummaryMarkdown(report));
-  return exitCodeOf(result.decision);
+  return exitCodeOf(result.decision, result.change !== null && result.change.state.canary === null);
 }
 
 /** What `canary init` reports: the service, where it was onboarded, and what changed. */

@@ -113,7 +113,7 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
   // the recorded configurations, when there are (a release that changes no image is seen by them alone)
   const hash = (pod: { readonly hash: string } | undefined) => (pod ? { podHash: pod.hash } : {});
   if (canary.phase === 'promoting') return { kind: 'applying', release: { track: 'stable', image: canary.image, ...hash(canary.pod) }, deadline };
-  if (canary.phase === 'rolling-back') {
+  if (canary.phase === 'rolling-back' || canary.phase === 'draining') {
     return { kind: 'applying', release: { track: 'stable', image: state.stable.image, canaryWeight: 0, ...hash(state.stable.pod) }, deadline };
   }
   if (canary.appliedAt === undefined) {
@@ -261,8 +261,11 @@ function progress(input: DecideInput, canary: CanaryState, stage: Extract<Stage,
   }
   const phase = canary.phase ?? 'progressing';
   if (observed.applied) {
-    if (phase === 'promoting') {
-      const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoted: ${what}; the route returns to stable and the canary is removed` });
+    if (phase === 'promoting' || phase === 'draining') {
+      const reason = phase === 'draining' || canary.weight === 0
+        ? `promoted: ${what}; the canary is removed`
+        : `promoting: ${what}; all traffic returns to stable, then the canary is removed`;
+      const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason });
       return result(change, 'promote', canary, { ...numbers, consecutiveHolds: 0 });
     }
     if (phase === 'rolling-back') {
@@ -286,6 +289,11 @@ function progress(input: DecideInput, canary: CanaryState, stage: Extract<Stage,
     };
   }
   const late = `not observed ${what} within ${settings.analysis.progressDeadline} of ${canary.weightChangedAt}`;
+  if (phase === 'draining') {
+    // stable runs the new release already: what is left is a Deployment the route no longer uses
+    const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoted: ${late}; the canary is removed anyway` });
+    return result(change, 'promote', canary, { ...numbers, consecutiveHolds: canary.consecutiveHolds });
+  }
   const change = phase === 'rolling-back'
     ? endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `rolled back: ${late}; the canary is removed anyway` })
     : endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `rolling back: ${late}` });
@@ -317,6 +325,11 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
     : consecutiveHolds > analysis.maxConsecutiveHolds
       ? `${rollingBack} (fail safe): ${consecutiveHolds} holds in a row, more than ${analysis.maxConsecutiveHolds}; last: ${reason}`
       : undefined;
+  if (rollback !== undefined && canary.phase === 'draining') {
+    // nothing to roll back to: stable runs the promoted release; the fail safe ends the promotion instead
+    const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoted (fail safe): ${reason}; the canary is removed anyway`, evidence });
+    return { ...result(change, 'promote', canary, { ...numbers, failedCheckCount, consecutiveHolds }), hold: null };
+  }
   if (rollback !== undefined) {
     const change = endCanary(state, { decision: 'rollback', by: 'gate', now, reason: rollback, evidence });
     return { ...result(change, 'rollback', canary, { ...numbers, failedCheckCount, consecutiveHolds }), hold: null };
@@ -394,21 +407,27 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
   }
   const maxLatencyRatio = analysis.baseline.maxLatencyRatio;
   if (analysis.baseline.enabled && maxLatencyRatio !== undefined && maxLatencyRatio !== null && b !== null && (b.requests ?? 0) > 0) {
-    compareLatency(verdict, 'p95Ms', m.p95Ms, b.p95Ms, maxLatencyRatio);
-    if (slo.p99LatencyMs !== undefined) compareLatency(verdict, 'p99Ms', m.p99Ms, b.p99Ms, maxLatencyRatio);
+    const floor = analysis.baseline.minLatencyIncreaseMs ?? 0;
+    compareLatency(verdict, 'p95Ms', m.p95Ms, b.p95Ms, maxLatencyRatio, floor);
+    if (slo.p99LatencyMs !== undefined) compareLatency(verdict, 'p99Ms', m.p99Ms, b.p99Ms, maxLatencyRatio, floor);
   }
   return verdict;
 }
 
 /**
- * The canary's latency against stable's over the same window: at most `maxRatio` times it. Unknown on either side is
- * no comparison (the SLO's absolute bound still holds, and an unknown canary latency is already a missing number).
+ * The canary's latency against stable's over the same window: at most `maxRatio` times it, or within `floorMs` of it.
+ * Unknown on either side is no comparison (the SLO's absolute bound still holds, and an unknown canary latency is
+ * already a missing number).
  */
-function compareLatency(verdict: Verdict, name: 'p95Ms' | 'p99Ms', canary: number | null, stable: number | null, maxRatio: number): void {
+function compareLatency(verdict: Verdict, name: 'p95Ms' | 'p99Ms', canary: number | null, stable: number | null, maxRatio: number,
+  floorMs: number): void {
   if (canary === null || stable === null) return;
-  const limit = Math.round(stable * maxRatio * 10) / 10;
+  const byRatio = Math.round(stable * maxRatio * 10) / 10;
+  const byFloor = Math.round((stable + floorMs) * 10) / 10;
+  const limit = Math.max(byRatio, byFloor);
+  const how = byRatio >= byFloor ? `× ${maxRatio}` : `+ ${floorMs} ms`;
   const quantile = name.slice(0, 3);
   const baselineName = `baseline${quantile[0].toUpperCase()}${quantile.slice(1)}`;
-  if (canary > limit) verdict.failed.push(`${baselineName}: canary ${canary} ms > stable ${stable} ms × ${maxRatio} = ${limit} ms`);
+  if (canary > limit) verdict.failed.push(`${baselineName}: canary ${canary} ms > stable ${stable} ms ${how} = ${limit} ms`);
   else verdict.passed.push(`${quantile} ${canary} ms ≤ stable's × ${maxRatio} (${limit} ms)`);
 }

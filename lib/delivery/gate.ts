@@ -2,7 +2,7 @@ import { parseDuration } from '../rollout/duration';
 import { EffectiveSettings } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { ServiceSpec } from '../services/service';
-import { observedReleaseQuery } from '../slo/cluster-state';
+import { clusterSeenQuery, observedReleaseQuery } from '../slo/cluster-state';
 import { GateResult, ObserveOutcome, Stage, decide, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
 import { SmokeOutcome, runSmokeChecks } from './smoke';
@@ -66,9 +66,13 @@ export async function runGate(input: GateInput): Promise<GateRun> {
   const prometheus = { ...input.prometheus, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout') };
   if (stage.kind === 'applying') {
     const query = observedReleaseQuery({ service: state.service, namespace: service.namespace, ...stage.release });
-    // any series is the answer "yes" (its value is the route's weight, 0 included)
-    const observed: ObserveOutcome = await queryValue(prometheus, query, now).then(
-      value => ({ ok: true, applied: value !== null }),
+    // any series is the answer "yes" (its value is the route's weight, 0 included); none is "no" only while Prometheus
+    // sees the cluster at all: without kube-state-metrics' series it is "unknown", a hold, never a roll back
+    const seenQuery = clusterSeenQuery(state.service, service.namespace);
+    const observed: ObserveOutcome = await Promise.all([queryValue(prometheus, query, now), queryValue(prometheus, seenQuery, now)])
+      .then(([value, seen]): ObserveOutcome => (seen === null
+        ? { ok: false, error: `Prometheus has no kube-state-metrics series of ${state.service}-stable in ${service.namespace}: is kube-state-metrics up and scraped?` }
+        : { ok: true, applied: value !== null }),
       (error: unknown) => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
     const checks = service.smoke ?? [];
     const smoke: SmokeOutcome | undefined = observed.ok && observed.applied && state.canary?.weight === 0 && stage.release.track === 'canary' && checks.length > 0

@@ -214,8 +214,28 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
   if (promote && canary.phase === 'rolling-back') {
     throw new UsageError(`the canary ${canary.image} of ${state.service} is being rolled back; it cannot be promoted`, 'not-in-flight');
   }
-  const finishing = canary.phase === (promote ? 'promoting' : 'rolling-back');
+  if (!promote && canary.phase === 'draining') {
+    throw new UsageError(`the promotion of ${canary.image} (${state.service}) is ending: stable already runs it; `
+      + 'release the previous image with canary start to go back', 'not-in-flight');
+  }
   const at = options.now.toISOString();
+  // a promoted canary that still takes traffic drains first: the route gives it 0 before it is removed
+  if (promote && canary.phase === 'promoting' && canary.weight > 0) {
+    const entry: HistoryEntry = {
+      at, decision: 'promote', by: options.by, image: canary.image, fromWeight: canary.weight, toWeight: 0, reason: options.reason, ...options.evidence,
+    };
+    const { appliedAt: _drained, ...kept } = canary;
+    return {
+      state: {
+        ...state,
+        stable: { image: canary.image, ...(canary.pod ? { pod: canary.pod } : {}) },
+        canary: { ...kept, phase: 'draining', weight: 0, weightChangedAt: at, consecutiveHolds: 0 },
+        history: appendHistory(state.history, entry),
+      },
+      entry,
+    };
+  }
+  const finishing = canary.phase === (promote ? 'promoting' : 'rolling-back') || (promote && canary.phase === 'draining');
   const toWeight = finishing || !promote ? 0 : canary.weight;
   const entry: HistoryEntry = {
     at, decision: options.decision, by: options.by, image: canary.image, fromWeight: canary.weight, toWeight, reason: options.reason,
@@ -224,7 +244,7 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
   const history = appendHistory(state.history, entry);
   if (finishing) {
     // a canary started before records ran what the files say, as stable then does
-    const stable = promote ? { image: canary.image, ...(canary.pod ? { pod: canary.pod } : {}) } : state.stable;
+    const stable = promote && canary.phase !== 'draining' ? { image: canary.image, ...(canary.pod ? { pod: canary.pod } : {}) } : state.stable;
     return { state: { ...state, stable, canary: null, history }, entry };
   }
   const { appliedAt: _applied, pod, ...rest } = canary;
@@ -243,9 +263,12 @@ export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'roll
   // without a canary, endCanary refuses before the text is used
   const canary = state.canary;
   const what = decision === 'promote'
-    ? canary?.phase === 'promoting'
+    ? canary?.phase === 'draining' || (canary?.phase === 'promoting' && canary.weight === 0)
       ? `promoted by hand: stable runs ${canary.image}; the canary is removed`
-      : `promoting by hand: stable rolls out ${canary?.image} while the canary keeps its ${canary?.weight}%; the gate removes the canary once stable runs ready`
+      : canary?.phase === 'promoting'
+        ? `promoting by hand: stable runs ${canary.image}, all traffic to it; the gate removes the canary once that is applied`
+        : `promoting by hand: stable rolls out ${canary?.image} while the canary keeps its ${canary?.weight}%; `
+          + 'the gate moves the traffic to stable once it runs ready'
     : canary?.phase === 'rolling-back'
       ? `rolled back by hand: the canary ${canary.image} is removed`
       : `rolling back by hand: stable ${state.stable.image} gets all traffic; the gate removes the canary once that is applied`;
@@ -357,7 +380,9 @@ export function describeStatus(s: ServiceStatus): string {
   const image = `${c.image}${s.config.canary && s.config.canary !== s.config.stable ? ` (pod ${s.config.canary})` : ''}`;
   const where = c.phase === 'promoting'
     ? `promoting: stable rolls out ${image}, the canary keeps ${c.weight}%`
-    : c.phase === 'rolling-back'
+    : c.phase === 'draining'
+      ? `promoted to stable ${s.stableImage}: all traffic to stable, the canary is removed once that is applied`
+      : c.phase === 'rolling-back'
       ? `rolling back ${image}: all traffic to stable, the canary is removed once that is applied`
       : `canary ${image} at ${c.weight}% (step ${c.step} of ${c.steps.length}, ${next}; ${c.appliedAt ? `applied ${c.appliedAt}` : 'not yet observed applied'})`;
   return `${head}; ${where}, since ${c.startedAt}, `

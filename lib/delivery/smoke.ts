@@ -1,5 +1,5 @@
 import { SmokeCheck } from '../services/service';
-import { CANARY_PIN } from '../slo/vocabulary';
+import { CANARY_PIN, CANARY_PIN_ANSWER } from '../slo/vocabulary';
 
 /** One smoke check as it went: `GET /path → 200`, or what was wrong. */
 export interface SmokeResult {
@@ -15,7 +15,8 @@ export type SmokeOutcome =
 
 /**
  * Sends each check's `GET` to `baseUrl` with the canary pin, one after the other, and reads the status and the
- * header it asks for. Redirects are not followed (a redirect is an answer of its own); a request that fails or takes
+ * header it asks for. An answer without {@link CANARY_PIN_ANSWER} came from stable (the pin ignored on the way) and
+ * fails. Redirects are not followed (a redirect is an answer of its own); a request that fails or takes
  * longer than `timeoutMs` fails its check. The messages name the path, never the base URL.
  */
 export async function runSmokeChecks(baseUrl: string, checks: readonly SmokeCheck[], timeoutMs: number): Promise<SmokeResult[]> {
@@ -33,7 +34,11 @@ export async function runSmokeChecks(baseUrl: string, checks: readonly SmokeChec
       });
       await response.arrayBuffer();
       const missing = check.header !== undefined && !response.headers.get(check.header);
-      result = response.status !== expected
+      const pinned = response.headers.get(CANARY_PIN_ANSWER.header) === CANARY_PIN_ANSWER.value;
+      result = !pinned
+        ? { path: check.path, passed: false, detail: `${what} answered ${response.status} without ${CANARY_PIN_ANSWER.header}: `
+          + 'it did not reach the canary (the pin is ignored where the checks are sent from)' }
+        : response.status !== expected
         ? { path: check.path, passed: false, detail: `${what} answered ${response.status}, expected ${expected}` }
         : missing
           ? { path: check.path, passed: false, detail: `${what} answered ${response.status} without a ${check.header} header` }

@@ -20,7 +20,7 @@ export const DELIVERY_DEFAULTS = {
     canaryTrafficFactor: 0.5,
     maxFailedChecks: 3,
     maxConsecutiveHolds: 12,
-    baseline: { enabled: true, maxErrorRatioIncrease: 0.02, maxLatencyRatio: 1.5 },
+    baseline: { enabled: true, maxErrorRatioIncrease: 0.02, maxLatencyRatio: 1.5, minLatencyIncreaseMs: 25 },
     queryTimeout: '10s',
     progressDeadline: '10m',
   } satisfies AnalysisSettings,

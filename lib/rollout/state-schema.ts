@@ -70,6 +70,10 @@ export const ROLLOUT_SETTINGS_PROPERTIES: Record<'steps' | 'slo' | 'analysis', S
             type: 'number', minimum: 1, maximum: 100, nullable: true,
             description: "the canary's p95 (and p99) may be at most this many times stable's, such as 1.5",
           },
+          minLatencyIncreaseMs: {
+            type: 'number', minimum: 0, maximum: 60000, nullable: true,
+            description: "a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)",
+          },
         },
       },
       queryTimeout: duration(ANALYSIS_DURATIONS.queryTimeout),
@@ -150,7 +154,7 @@ export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
       properties: {
         image: { type: 'string', pattern: IMAGE_PATTERN },
         weight: { type: 'integer', minimum: 0, maximum: 100 },
-        phase: { type: 'string', enum: ['progressing', 'promoting', 'rolling-back'] },
+        phase: { type: 'string', enum: ['progressing', 'promoting', 'draining', 'rolling-back'] },
         startedAt: { type: 'string', pattern: ISO_TIME },
         weightChangedAt: { type: 'string', pattern: ISO_TIME },
         appliedAt: { type: 'string', pattern: ISO_TIME },

@@ -46,11 +46,12 @@ export interface StableState {
 /**
  * Where a canary in flight is:
  * - `progressing` (the field unset): through the steps, from weight 0 (only the pin reaches it) to the last;
- * - `promoting`: stable rolls out the canary's image while the canary keeps its traffic; once stable is observed ready
- *   with it, the route returns to stable and the canary is removed;
+ * - `promoting`: stable rolls out the canary's image while the canary keeps its traffic;
+ * - `draining`: stable runs it (the state's `stable` already says so), the route gives the canary 0; once that is
+ *   observed, the canary is removed;
  * - `rolling-back`: the route gives everything to stable (weight 0); once that is observed, the canary is removed.
  */
-export type CanaryPhase = 'progressing' | 'promoting' | 'rolling-back';
+export type CanaryPhase = 'progressing' | 'promoting' | 'draining' | 'rolling-back';
 
 /** A canary in flight. */
 export interface CanaryState {
@@ -115,9 +116,15 @@ export interface AnalysisSettings {
   /**
    * Compare the canary with stable over the same window: its error ratio may exceed stable's by at most
    * `maxErrorRatioIncrease`, and its p95 (and p99, when the SLO sets one) may be at most `maxLatencyRatio` times
-   * stable's (unset: latency is held to the SLO alone).
+   * stable's (unset: latency is held to the SLO alone) — unless it is within `minLatencyIncreaseMs` of stable's, so
+   * that a fast service's coarse histogram buckets (5, 10, 25 ms) do not fail a healthy canary.
    */
-  readonly baseline: { readonly enabled: boolean; readonly maxErrorRatioIncrease: number; readonly maxLatencyRatio?: number };
+  readonly baseline: {
+    readonly enabled: boolean;
+    readonly maxErrorRatioIncrease: number;
+    readonly maxLatencyRatio?: number;
+    readonly minLatencyIncreaseMs?: number;
+  };
   /** Timeout of each Prometheus query, such as `10s`. */
   readonly queryTimeout: string;
   /**
@@ -274,8 +281,12 @@ function semanticProblems(state: RolloutState): string[] {
     if (steps && state.canary.weight !== 0 && !steps.includes(state.canary.weight)) {
       problems.push(`'canary.weight' must be 0 or one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
     }
-    if (state.canary.phase === 'rolling-back' && state.canary.weight !== 0) {
-      problems.push(`'canary.weight' must be 0 while the canary is rolling back (all traffic to stable), got ${state.canary.weight}`);
+    if ((state.canary.phase === 'rolling-back' || state.canary.phase === 'draining') && state.canary.weight !== 0) {
+      problems.push(`'canary.weight' must be 0 while the canary is ${state.canary.phase} (all traffic to stable), got ${state.canary.weight}`);
+    }
+    if (state.canary.appliedAt !== undefined && (state.canary.weight === 0 || (state.canary.phase ?? 'progressing') !== 'progressing')) {
+      problems.push(`'canary.appliedAt' is only for a step (a weight above 0, phase progressing), got ${state.canary.appliedAt} at weight `
+        + `${state.canary.weight}${state.canary.phase ? ` (${state.canary.phase})` : ''}`);
     }
     if (state.canary.appliedAt !== undefined && Date.parse(state.canary.appliedAt) < Date.parse(state.canary.weightChangedAt)) {
       problems.push(`'canary.appliedAt' must not be before 'canary.weightChangedAt', got ${state.canary.appliedAt}`);

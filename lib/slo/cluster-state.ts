@@ -33,6 +33,8 @@ export const KSM_METRICS = {
   podContainerInfo: 'kube_pod_container_info',
   /** `{namespace, pod, uid, owner_kind, owner_name, owner_is_controller}`: 1 per owner of a pod. */
   podOwner: 'kube_pod_owner',
+  /** `{namespace, pod, uid, phase}`: 1 for the pod's current phase, 0 for the others. */
+  podStatusPhase: 'kube_pod_status_phase',
   /** `{namespace, replicaset, owner_kind, owner_name, owner_is_controller}`: 1 per owner of a ReplicaSet. */
   replicaSetOwner: 'kube_replicaset_owner',
   /** `{namespace, deployment, annotation_<name>}`: 1, for the annotations of `--metric-annotations-allowlist` only. */
@@ -118,8 +120,8 @@ export function appliedCanaryQuery(canary: AppliedCanary): string {
  * - with `canaryWeight` set, the VirtualService `<service>` gives subset `canary` that weight in its `weighted` route,
  * - the Deployment `<service>-<track>` has been observed at its current generation, reports `Available`, and has all
  *   its desired replicas updated and available with no pods of an older ReplicaSet left, and
- * - exactly that many containers named `<service>` run in pods owned (through their ReplicaSet) by that Deployment,
- *   all of them with image `image`;
+ * - exactly that many containers named `<service>` run in live pods (Pending or Running: an evicted pod keeps its
+ *   series until it is garbage-collected) owned (through their ReplicaSet) by that Deployment, all with image `image`;
  * - with `podHash` set, the Deployment carries it ({@link POD_HASH_ANNOTATION}): the generation checks above then say
  *   its pods run that configuration;
  *
@@ -144,8 +146,10 @@ export function observedReleaseQuery(release: ObservedRelease): string {
   const same = (metric: string, op: '==' | '>=', other: string) => `${metric}${deployment} ${op} on (namespace, deployment) ${other}${deployment}`;
   const podsOfDeployment = `label_replace(${m.podOwner}${selector({ namespace, owner_kind: 'ReplicaSet' })}, "replicaset", "$1", "owner_name", "(.+)")`
     + ` and on (namespace, replicaset) ${m.replicaSetOwner}${selector({ namespace, owner_kind: 'Deployment', owner_name: name })}`;
-  const containers = (imageMatcher: string) =>
-    `${m.podContainerInfo}{namespace=${quote(namespace)},container=${quote(service)},image_spec${imageMatcher}} and on (namespace, pod) (${podsOfDeployment})`;
+  // an evicted or finished pod keeps its series until it is garbage-collected: only pods that run or are about to count
+  const live = `${m.podStatusPhase}{namespace=${quote(namespace)},phase=~"Pending|Running"} == 1`;
+  const containers = (imageMatcher: string) => `${m.podContainerInfo}{namespace=${quote(namespace)},container=${quote(service)},image_spec${imageMatcher}}`
+    + ` and on (namespace, pod) (${podsOfDeployment}) and on (namespace, pod) (${live})`;
   const conditions = [
     same(m.deploymentObservedGeneration, '>=', m.deploymentMetadataGeneration),
     `${m.deploymentCondition}${selector({ namespace, deployment: name, condition: 'Available', status: 'true' })} == 1`,
@@ -162,6 +166,15 @@ export function observedReleaseQuery(release: ObservedRelease): string {
     : [`${ROUTE_WEIGHT.metric}${selector({ namespace, virtualservice: service, route: WEIGHTED_ROUTE, subset: 'canary' })} == ${canaryWeight}`, ...conditions];
   const other = `${containers(`!=${quote(image)}`)}`;
   return `(${first})\n${rest.map(c => `and on (namespace) (${c})`).join('\n')}\nunless on (namespace) (${other})`;
+}
+
+/**
+ * The PromQL expression that answers "does Prometheus see the cluster at all": the desired replicas of the service's
+ * stable Deployment, which exists whenever the service does. Empty while kube-state-metrics is down or not scraped:
+ * then an empty {@link observedReleaseQuery} means "unknown", not "not applied".
+ */
+export function clusterSeenQuery(service: string, namespace: string): string {
+  return `count(${KSM_METRICS.deploymentSpecReplicas}${selector({ namespace, deployment: workloadName(service, 'stable') })})`;
 }
 
 /** A PromQL string literal: JSON's escapes are Go's for quotes, backslashes and control characters. */

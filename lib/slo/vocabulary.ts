@@ -35,6 +35,13 @@ export function workloadName(service: string, track: Track): string {
  */
 export const CANARY_PIN = { header: 'x-canary', value: 'always' } as const;
 
+/**
+ * What the canary-pin route adds to its answers: proof that a pinned request reached the canary. The gate's smoke
+ * checks require it, so that checks sent from where the pin is ignored (the edge without an allowlist) cannot pass
+ * on stable's answers.
+ */
+export const CANARY_PIN_ANSWER = { header: 'x-obs-canary-pinned', value: 'canary' } as const;
+
 /** Istio's standard metrics and the labels the gate, the rules and the dashboards select them by. */
 export const ISTIO = {
   /** Counter of requests. */

@@ -144,6 +144,9 @@ describe('CanaryService', () => {
       expect(http.map((h: any) => h.name)).toEqual(['canary-pin', 'weighted']);
       expect(http[0].match).toEqual([{ headers: { 'x-canary': { exact: 'always' } }, gateways: ['mesh'] }]);
       expect(http[0].route).toEqual([{ destination: { host: 'backend.apps.svc.cluster.local', subset: 'canary', port: { number: 8081 } }, weight: 100 }]);
+      // its answers say so: the gate's smoke checks accept no other
+      expect(http[0].headers).toEqual({ response: { set: { 'x-obs-canary-pinned': 'canary' } } });
+      expect(http[1].headers).toBeUndefined();
     });
 
     // 75 + 25: the exact weights are also the "sums to 100" check

@@ -110,6 +110,9 @@ describe('decide: checks and their boundaries', () => {
     ['p99 500 ms', { outcome: measured({ p99Ms: 500 }, SLOW_STABLE), settings: settings(inFlight(), {}, { slo: { p99LatencyMs: 500 } }) }, []],
     ['p95 165 ms, stable 110 ms × 1.5', { outcome: measured({ p95Ms: 165 }) }, []],
     ['p95 165.1 ms > stable 110 ms × 1.5', { outcome: measured({ p95Ms: 165.1 }) }, ['baselineP95']],
+    // a fast service: twice stable's 4.8 ms is one histogram bucket up, within the 25 ms floor
+    ['p95 9.5 ms against stable 4.8 ms: within 25 ms of it', { outcome: measured({ p95Ms: 9.5 }, { ...STABLE, p95Ms: 4.8 }) }, []],
+    ['p95 29.9 ms > stable 4.8 ms + 25 ms', { outcome: measured({ p95Ms: 29.9 }, { ...STABLE, p95Ms: 4.8 }) }, ['baselineP95']],
     ['p99 270.1 ms > stable 180 ms × 1.5, with a p99 SLO', { outcome: measured({ p99Ms: 270.1 }), settings: settings(inFlight(), {}, { slo: { p99LatencyMs: 500 } }) },
       ['baselineP99']],
     ['stable\'s p95 unknown: no latency comparison', { outcome: measured({ p95Ms: 290 }, { ...STABLE, p95Ms: null }) }, []],
@@ -445,11 +448,23 @@ describe('decide: the applying stage', () => {
     expect(rollingBack.change?.state.canary).toBeNull();
   });
 
-  test('a promotion observed (stable runs the canary\'s image): stable takes the image, the canary is removed', () => {
+  test('a promotion observed (stable runs the canary\'s image): stable takes the image, the traffic drains to it first', () => {
     const r = observe(unapplied(100, { phase: 'promoting', consecutiveHolds: 1 }), APPLIED_YES);
     expect(r).toMatchObject({ decision: 'promote', fromWeight: 100, toWeight: 0, hold: null, consecutiveHolds: 0 });
-    expect(r.change?.state).toMatchObject({ stable: { image: IMAGE }, canary: null });
-    expect(r.reason).toBe(`promoted: gateway-stable runs ready with ${IMAGE}; the route returns to stable and the canary is removed`);
+    expect(r.change?.state).toMatchObject({ stable: { image: IMAGE }, canary: { phase: 'draining', weight: 0, image: IMAGE } });
+    expect(r.reason).toBe(`promoting: gateway-stable runs ready with ${IMAGE}; all traffic returns to stable, then the canary is removed`);
+    // draining: stable with its (new) image and the route at 0 observed, the canary goes
+    const draining = r.change!.state;
+    expect(stageOf(draining, settings(draining), NOW)).toMatchObject({ kind: 'applying', release: { track: 'stable', image: IMAGE, canaryWeight: 0 } });
+    const done = observe({ ...draining, canary: { ...draining.canary!, weightChangedAt: new Date(CHANGED).toISOString() } }, APPLIED_YES);
+    expect(done).toMatchObject({ decision: 'promote', fromWeight: 0, toWeight: 0 });
+    expect(done.change?.state).toMatchObject({ stable: { image: IMAGE }, canary: null });
+    // draining past its deadline, or at the fail-safe limit: the promotion ends anyway (nothing to roll back to)
+    const late = observe({ ...draining, canary: { ...draining.canary!, weightChangedAt: new Date(CHANGED).toISOString() } }, APPLIED_NO,
+      new Date(DEADLINE.getTime() + 1));
+    expect(late).toMatchObject({ decision: 'promote', change: { state: { canary: null, stable: { image: IMAGE } } } });
+    const failSafe = observe({ ...draining, canary: { ...draining.canary!, consecutiveHolds: 12 } }, BROKEN);
+    expect(failSafe).toMatchObject({ decision: 'promote', change: { state: { canary: null } } });
   });
 
   test('a roll back observed (the route at 0%): the canary is removed, stable untouched', () => {
@@ -486,7 +501,8 @@ describe('decide: the applying stage', () => {
       'applying: hold (applied) 25→25', 'measure: advance 25→50',
       'applying: hold (applied) 50→50', 'measure: advance 50→100',
       'applying: hold (applied) 100→100', 'measure: promote 100→100',
-      'applying: promote 100→0',
+      // stable runs it: the traffic returns to stable (draining), then the canary is removed
+      'applying: promote 100→0', 'applying: promote 0→0',
     ]);
     expect(state.stable).toEqual({ image: IMAGE });
   });

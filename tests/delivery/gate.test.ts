@@ -3,7 +3,7 @@ import { runGate } from '../../lib/delivery/gate';
 import { withOverrides } from '../../lib/delivery/plan';
 import { settingsOf } from '../../lib/rollout/settings';
 import { CanaryState, RolloutState } from '../../lib/rollout/state';
-import { ROUTE_WEIGHT, observedReleaseQuery } from '../../lib/slo/cluster-state';
+import { KSM_METRICS, ROUTE_WEIGHT, clusterSeenQuery, observedReleaseQuery } from '../../lib/slo/cluster-state';
 import { StubServer } from '../apps/support/stub-server';
 import { GATEWAY, fixtureState } from '../rollout/fixtures';
 
@@ -27,6 +27,8 @@ describe('runGate', () => {
   };
   /** What the stub answers the observation query with, when a test sets it; else the window's numbers. */
   let observation: { status: number; body: unknown } | undefined;
+  /** Whether the stub has kube-state-metrics' series of the service at all (clusterSeenQuery). */
+  let clusterSeen = true;
   const vector = (...values: string[]) => ({
     status: 200, body: { status: 'success', data: { resultType: 'vector', result: values.map(value => ({ metric: {}, value: [NOW.getTime() / 1000, value] })) } },
   });
@@ -36,6 +38,7 @@ describe('runGate', () => {
     // 1000 requests per track and window, none of them errors, every latency quantile 100 ms
     prometheus = await StubServer.start(async ({ body }) => {
       const query = new URLSearchParams(body).get('query') ?? '';
+      if (query.startsWith(`count(${KSM_METRICS.deploymentSpecReplicas}`)) return clusterSeen ? vector('2') : vector();
       if (observation) return observation;
       return vector(query.startsWith('histogram_quantile') ? '100' : query.includes('=~"5.."') ? '0' : '1000');
     });
@@ -44,8 +47,11 @@ describe('runGate', () => {
   beforeEach(() => {
     prometheus.requests.length = 0;
     observation = undefined;
+    clusterSeen = true;
   });
-  const sent = () => prometheus.requests.map(r => Object.fromEntries(new URLSearchParams(r.body)));
+  /** The queries sent, but for the check that Prometheus sees the cluster at all. */
+  const sent = () => prometheus.requests.map(r => Object.fromEntries(new URLSearchParams(r.body)))
+    .filter(q => !q.query.startsWith(`count(${KSM_METRICS.deploymentSpecReplicas}`));
 
   test('no canary in flight: no queries, nothing asked, decision none', async () => {
     const settings = settingsOf(steady, GATEWAY);
@@ -133,14 +139,27 @@ describe('runGate', () => {
       expect(run.result).toMatchObject({ decision: 'hold', hold: 'no-data', consecutiveHolds: 1 });
     });
 
-    test('a promotion asks for stable with the canary\'s image, not for the route; observed, the canary is removed', async () => {
+    test('no kube-state-metrics series of the service at all: unknown, a counted hold (never a roll back), even past the deadline', async () => {
+      observation = vector();
+      clusterSeen = false;
+      const state = applying(10);
+      const late = new Date(NOW.getTime() + 3_600_000);
+      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: late, prometheus: { url: prometheus.url } });
+      expect(prometheus.requests.map(r => new URLSearchParams(r.body).get('query'))).toContain(clusterSeenQuery('gateway', GATEWAY.namespace));
+      const error = expect.stringMatching(/^Prometheus has no kube-state-metrics series of gateway-stable in apps/);
+      expect(run.observation?.outcome).toEqual({ ok: false, error });
+      expect(run.result).toMatchObject({ decision: 'hold', hold: 'no-data', consecutiveHolds: 1 });
+    });
+
+    test('a promotion asks for stable with the canary\'s image, not for the route; observed, the traffic returns to stable', async () => {
       observation = vector('2');
       const state = applying(100, { phase: 'promoting' });
       const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
       const query = observedReleaseQuery({ service: 'gateway', namespace: GATEWAY.namespace, track: 'stable', image: IMAGE });
       expect(sent().map(q => q.query)).toEqual([query]);
       expect(query).not.toContain(ROUTE_WEIGHT.metric);
-      expect(run.result).toMatchObject({ decision: 'promote', change: { state: { stable: { image: IMAGE }, canary: null } } });
+      // still at 100 %: the traffic returns to stable before the canary is removed
+      expect(run.result).toMatchObject({ decision: 'promote', change: { state: { stable: { image: IMAGE }, canary: { phase: 'draining', weight: 0 } } } });
     });
   });
 });

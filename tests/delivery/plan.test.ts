@@ -212,19 +212,24 @@ describe('endCanaryByHand', () => {
     expect(state.canary).toStrictEqual({ ...progressing, phase: 'promoting', weight: 25, weightChangedAt: NOW2.toISOString() });
     expect(entry).toEqual({
       at: '2026-11-22T13:00:00.000Z', decision: 'promote', by: 'cli', image: CANARY_IMAGE, fromWeight: 25, toWeight: 25,
-      reason: `promoting by hand: stable rolls out ${CANARY_IMAGE} while the canary keeps its 25%; the gate removes the canary once stable runs ready `
-        + '(looks good in Grafana)',
+      reason: `promoting by hand: stable rolls out ${CANARY_IMAGE} while the canary keeps its 25%; the gate moves the traffic to stable once it runs `
+        + 'ready (looks good in Grafana)',
     });
     expect(state.history[state.history.length - 1]).toEqual(entry);
   });
 
-  test('promote, second half: stable runs the canary\'s image, the canary is removed', () => {
+  test('promote, second half: stable runs the canary\'s image and gets all the traffic; third: the canary is removed', () => {
     const promoting = endCanaryByHand(applied, 'promote', NOW2).state;
     const { state, entry } = endCanaryByHand(promoting, 'promote', NOW3);
     expect(state.stable).toEqual({ image: CANARY_IMAGE });
-    expect(state.canary).toBeNull();
+    expect(state.canary).toMatchObject({ phase: 'draining', weight: 0, image: CANARY_IMAGE });
     expect(entry).toMatchObject({ decision: 'promote', by: 'cli', fromWeight: 25, toWeight: 0,
-      reason: `promoted by hand: stable runs ${CANARY_IMAGE}; the canary is removed` });
+      reason: `promoting by hand: stable runs ${CANARY_IMAGE}, all traffic to it; the gate removes the canary once that is applied` });
+    const done = endCanaryByHand(state, 'promote', NOW3);
+    expect(done.state).toMatchObject({ stable: { image: CANARY_IMAGE }, canary: null });
+    expect(done.entry.reason).toBe(`promoted by hand: stable runs ${CANARY_IMAGE}; the canary is removed`);
+    // draining has nothing to roll back to
+    expect(() => endCanaryByHand(state, 'rollback', NOW3)).toThrow(/stable already runs it/);
   });
 
   test('promotion\'s end makes the canary\'s record of the configuration stable\'s; a roll back leaves stable\'s as it was', () => {
@@ -234,6 +239,8 @@ describe('endCanaryByHand', () => {
     expect(promoting.stable.pod).toEqual(POD);
     expect(promoting.canary?.pod).toEqual(changed);
     expect(endCanaryByHand(promoting, 'promote', NOW3).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
+    const draining = endCanaryByHand(promoting, 'promote', NOW3).state;
+    expect(endCanaryByHand(draining, 'promote', NOW3).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
     const rollingBack = endCanaryByHand(recorded, 'rollback', NOW2).state;
     expect(endCanaryByHand(rollingBack, 'rollback', NOW3).state.stable).toEqual({ ...applied.stable, pod: POD });
   });

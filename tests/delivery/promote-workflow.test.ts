@@ -155,11 +155,11 @@ const CONFLICTS = ['dist/prod/apps/manifest.yaml', 'rollout/prod/gateway.yaml'];
 describe('promote.yml gate script', () => {
   const runGate = (c: Case) => runScript(gate, c);
 
-  test('each service gets its own smoke URL from SMOKE_URLS; one it does not name, or a map that is not JSON, gets none', () => {
+  test('each service gets its own smoke URL from SMOKE_URLS, by environment; one it does not name, or a map that is not JSON, gets none', () => {
     const smoke = (calls: string[]) => calls.filter(c => c.startsWith('smoke ')).map(c => c.trim()).sort();
     const codes = { gateway: 0, backend: 0 };
-    expect(smoke(runGate({ codes, smokeUrls: '{"gateway": "https://flights.example.com"}' }).calls))
-      .toEqual(['smoke backend', 'smoke gateway https://flights.example.com']);
+    const urls = '{"prod": {"gateway": "https://flights.example.com"}, "staging": {"gateway": "https://flights.staging.example.com"}}';
+    expect(smoke(runGate({ codes, smokeUrls: urls }).calls)).toEqual(['smoke backend', 'smoke gateway https://flights.example.com']);
     expect(smoke(runGate({ codes, smokeUrls: 'not json' }).calls)).toEqual(['smoke backend', 'smoke gateway']);
     expect(smoke(runGate({ codes }).calls)).toEqual(['smoke backend', 'smoke gateway']);
   });

@@ -1,5 +1,5 @@
 import { runSmokeChecks } from '../../lib/delivery/smoke';
-import { CANARY_PIN } from '../../lib/slo/vocabulary';
+import { CANARY_PIN, CANARY_PIN_ANSWER } from '../../lib/slo/vocabulary';
 import { StubServer } from '../apps/support/stub-server';
 import { freePort } from '../support/ports';
 
@@ -9,10 +9,13 @@ describe('runSmokeChecks', () => {
   beforeAll(async () => {
     stub = await StubServer.start(async ({ url, headers }) => {
       if (headers[CANARY_PIN.header] !== CANARY_PIN.value) return { status: 421, body: 'not pinned' };
+      // what the canary-pin route adds: stable's answers (the pin ignored on the way) lack it
+      const pinned = { [CANARY_PIN_ANSWER.header]: CANARY_PIN_ANSWER.value };
       if (url.startsWith('/base/slow')) return new Promise(() => undefined);
-      if (url.startsWith('/base/moved')) return { status: 302, body: '', headers: { location: '/elsewhere' } };
-      if (url.startsWith('/base/broken')) return { status: 503, body: {} };
-      return { status: 200, body: {}, headers: url.includes('traced') ? { 'x-trace-id': 'abc' } : {} };
+      if (url.startsWith('/base/stable')) return { status: 200, body: {}, headers: { 'x-trace-id': 'abc' } };
+      if (url.startsWith('/base/moved')) return { status: 302, body: '', headers: { location: '/elsewhere', ...pinned } };
+      if (url.startsWith('/base/broken')) return { status: 503, body: {}, headers: pinned };
+      return { status: 200, body: {}, headers: url.includes('traced') ? { 'x-trace-id': 'abc', ...pinned } : pinned };
     });
   });
   afterAll(() => stub.close());
@@ -32,6 +35,12 @@ describe('runSmokeChecks', () => {
     ]);
     expect(stub.requests.slice(-5).map(r => [r.url, r.headers[CANARY_PIN.header]])).toEqual([
       ['/base/traced?q=1', 'always'], ['/base/plain', 'always'], ['/base/broken', 'always'], ['/base/broken', 'always'], ['/base/moved', 'always']]);
+  });
+
+  test('an answer that did not come through the canary-pin route (stable\'s) fails, whatever its status', async () => {
+    const [stable] = await runSmokeChecks(`${stub.url}/base`, [{ path: '/stable', header: 'x-trace-id' }], 2000);
+    expect(stable).toEqual({ path: '/stable', passed: false,
+      detail: 'GET /stable answered 200 without x-obs-canary-pinned: it did not reach the canary (the pin is ignored where the checks are sent from)' });
   });
 
   test('no answer in time, or nobody listening: failed, named by path, never by the base URL', async () => {

@@ -41,7 +41,7 @@ describe('parseRolloutState', () => {
     ['a weight above 100', s => s.replace('weight: 25', 'weight: 250'), "'canary.weight' must be <= 100, got 250"],
     ['a negative weight', s => s.replace('weight: 25', 'weight: -1'), "'canary.weight' must be >= 0, got -1"],
     ['an unknown phase', s => s.replace('weight: 25', 'weight: 25\n  phase: paused'),
-      '\'canary.phase\' must be equal to one of the allowed values ("progressing", "promoting", "rolling-back"), got "paused"'],
+      '\'canary.phase\' must be equal to one of the allowed values ("progressing", "promoting", "draining", "rolling-back"), got "paused"'],
     ['a time of application that is no timestamp', s => s.replace('weight: 25', 'weight: 25\n  appliedAt: "soon"'), "'canary.appliedAt' must match pattern"],
     ['a bad timestamp', s => s.replace('startedAt: "2026-11-01T10:00:00Z"', 'startedAt: "yesterday"'), "'canary.startedAt' must match pattern"],
     ['a negative counter', s => s.replace('failedChecks: 1', 'failedChecks: -1'), "'canary.failedChecks' must be >= 0, got -1"],
@@ -56,7 +56,7 @@ describe('parseRolloutState', () => {
     ['steps that do not increase', s => s.replace('steps: [10, 25, 50, 100]', 'steps: [10, 50, 25, 100]'), "'steps' must be strictly increasing, got [10,50,25,100]"],
     ['a weight that is not a step', s => s.replace('weight: 25', 'weight: 30'), "'canary.weight' must be 0 or one of the steps [10,25,50,100], got 30"],
     ['a roll back that still gives the canary traffic', s => s.replace('weight: 25', 'weight: 25\n  phase: rolling-back'),
-      "'canary.weight' must be 0 while the canary is rolling back (all traffic to stable), got 25"],
+      "'canary.weight' must be 0 while the canary is rolling-back (all traffic to stable), got 25"],
     ['a step applied before it was committed', s => s.replace('weight: 25', 'weight: 25\n  appliedAt: "2026-11-01T10:19:59.999Z"'),
       "'canary.appliedAt' must not be before 'canary.weightChangedAt', got 2026-11-01T10:19:59.999Z"],
     ['an unpinned image', s => s.replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway'), '\'stable.image\' must be pinned by tag or digest, got "registry.example.com/obs-canary-gateway"'],
@@ -167,10 +167,17 @@ describe('renderRolloutState', () => {
 
   test('a canary\'s phase and the time its step was applied round-trip', () => {
     const state = fixtureState('canary');
-    const promoting: RolloutState = { ...state, canary: { ...state.canary!, phase: 'promoting', appliedAt: '2026-11-01T10:22:00.000Z' } };
+    const promoting: RolloutState = { ...state, canary: { ...state.canary!, phase: 'promoting' } };
     const text = renderRolloutState(promoting);
     expect(text).toContain('phase: promoting');
     expect(parseRolloutState(text, FILE, 'gateway')).toEqual(promoting);
+    const applied: RolloutState = { ...state, canary: { ...state.canary!, appliedAt: '2026-11-01T10:22:00.000Z' } };
+    expect(parseRolloutState(renderRolloutState(applied), FILE, 'gateway')).toEqual(applied);
+    // appliedAt belongs to a step: not to a canary at 0 %, nor to a promotion or a roll back
+    for (const wrong of [{ weight: 0 }, { phase: 'promoting' as const }, { phase: 'draining' as const, weight: 0 }]) {
+      const wrongText = renderRolloutState({ ...applied, canary: { ...applied.canary!, ...wrong } });
+      expect(() => parseRolloutState(wrongText, FILE, 'gateway')).toThrow(/'canary\.appliedAt' is only for a step/);
+    }
   });
 
   test('a state without overrides renders no steps, slo or analysis block', () => {

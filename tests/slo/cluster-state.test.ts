@@ -25,14 +25,27 @@ const LINGERING_POD = [
   'kube_pod_owner{namespace="rolling",pod="backend-canary-5c8d7f9b4a-old01",uid="u-old",owner_kind="ReplicaSet",owner_name="backend-canary-5c8d7f9b4a",owner_is_controller="true"} 1',
   'kube_pod_container_info{namespace="rolling",pod="backend-canary-5c8d7f9b4a-old01",uid="u-old",container="backend",'
   + 'image_spec="registry.example.com/obs-canary/backend:1.4.9",image="registry.example.com/obs-canary/backend:1.4.9",image_id="",container_id="containerd://b1"} 1',
+  // terminating, but still Running: its requests still go somewhere
+  'kube_pod_status_phase{namespace="rolling",pod="backend-canary-5c8d7f9b4a-old01",uid="u-old",phase="Running"} 1',
 ].join('\n');
 
 /** The configuration the canary Deployment carries (kube-state-metrics' annotation metric, with the allowlist the stack renders). */
 const POD_ANNOTATION = `${KSM_METRICS.deploymentAnnotations}{namespace="apps",deployment="backend-canary",${POD_HASH_ANNOTATION.label}="abc123def456"} 1`;
 
+/** Evicted pods (phase Failed) that keep their series: one of the canary's ReplicaSet, one of an older one. */
+const EVICTED = (namespace: string, pod: string, replicaSet: string, image: string) => [
+  `kube_pod_owner{namespace="${namespace}",pod="${pod}",uid="u-${pod}",owner_kind="ReplicaSet",owner_name="${replicaSet}",owner_is_controller="true"} 1`,
+  `kube_pod_container_info{namespace="${namespace}",pod="${pod}",uid="u-${pod}",container="backend",image_spec="${image}",image="${image}",image_id="",container_id=""} 1`,
+  `kube_pod_status_phase{namespace="${namespace}",pod="${pod}",uid="u-${pod}",phase="Failed"} 1`,
+  `kube_pod_status_phase{namespace="${namespace}",pod="${pod}",uid="u-${pod}",phase="Running"} 0`,
+].join('\n');
+
 const BODY = [
   FIXTURE,
   POD_ANNOTATION,
+  // evicted pods: the canary still runs its one live pod with its image
+  variant('evicted', text => `${text}\n${EVICTED('evicted', 'backend-canary-6f7b9c8d5e-ev1', 'backend-canary-6f7b9c8d5e', 'registry.example.com/obs-canary/backend:1.5.0')}`
+    + `\n${EVICTED('evicted', 'backend-canary-5c8d7f9b4a-ev2', 'backend-canary-5c8d7f9b4a', 'registry.example.com/obs-canary/backend:1.4.9')}`),
   // a rollout still going on: an old pod left
   variant('rolling', text => `${text}\n${LINGERING_POD}`),
   // a new generation not yet observed by the controller
@@ -127,6 +140,11 @@ describe('appliedCanaryQuery against Prometheus', () => {
     // the route gives the canary 25, not 0: the roll back is not applied yet
     expect(await query(observedReleaseQuery({ ...stable, canaryWeight: 0 }))).toEqual([]);
     expect(await query(observedReleaseQuery({ ...stable, canaryWeight: 25 }))).toHaveLength(1);
+  });
+
+  test('evicted pods (their series stay until garbage collection) do not hide that the canary runs', async () => {
+    expect(await query(appliedCanaryQuery({ ...CANARY, namespace: 'evicted' }))).toHaveLength(1);
+    expect(await query(`count(${KSM_METRICS.podContainerInfo}{namespace="evicted"})`)).toEqual([expect.objectContaining({ value: [expect.any(Number), '7'] })]);
   });
 
   test('with a recorded configuration: the Deployment must carry its hash', async () => {

@@ -205,6 +205,7 @@ export class MeshMetrics {
           `${m.deploymentAnnotations}{${d}${deployment.podHash ? `,${POD_HASH_ANNOTATION.label}="${deployment.podHash}"` : ''}} 1`,
           `${m.replicaSetOwner}{namespace="${namespace}",replicaset="${replicaSet}",owner_kind="Deployment",owner_name="${name}",owner_is_controller="true"} 1`,
           `${m.podOwner}{namespace="${namespace}",pod="${pod}",uid="${pod}",owner_kind="ReplicaSet",owner_name="${replicaSet}",owner_is_controller="true"} 1`,
+          `${m.podStatusPhase}{namespace="${namespace}",pod="${pod}",uid="${pod}",phase="Running"} 1`,
           `${m.podContainerInfo}{namespace="${namespace}",pod="${pod}",uid="${pod}",container="${service}",image_spec="${deployment.image}",`
             + `image="${deployment.image}",image_id="",container_id="containerd://${pod}"} 1`,
         );
