@@ -105,9 +105,12 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
   const canary = state.canary;
   if (!canary) return { kind: 'none' };
   const changedAt = Date.parse(canary.weightChangedAt);
-  if (changedAt - now.getTime() > CLOCK_SKEW_TOLERANCE_MS) {
-    throw new UsageError(`'canary.weightChangedAt' of ${state.service} is ${canary.weightChangedAt}, in the future (now ${now.toISOString()}); `
-      + 'fix the clock of this machine or the state file', 'config');
+  // a time in the future would dwell until then: a human must look
+  for (const [field, value] of [['weightChangedAt', canary.weightChangedAt], ['appliedAt', canary.appliedAt]] as const) {
+    if (value !== undefined && Date.parse(value) - now.getTime() > CLOCK_SKEW_TOLERANCE_MS) {
+      throw new UsageError(`'canary.${field}' of ${state.service} is ${value}, in the future (now ${now.toISOString()}); `
+        + 'fix the clock of this machine or the state file', 'config');
+    }
   }
   const deadline = new Date(changedAt + parseDuration(settings.analysis.progressDeadline, 'analysis.progressDeadline'));
   // the recorded configurations, when there are (a release that changes no image is seen by them alone)

@@ -268,8 +268,8 @@ describe('stageOf', () => {
 
   test('dwelling and measuring count from the time the step was applied, not from its commit', () => {
     const late = inFlight(10, { appliedAt: new Date(CHANGED + 30 * 60_000).toISOString() });
-    // 6 minutes after the commit the window would be due if it counted from weightChangedAt
-    expect(stageOf(late, settingsOf(late, GATEWAY), new Date(CHANGED + 6 * 60_000)))
+    // 31 minutes after the commit the window would long be due if it counted from weightChangedAt
+    expect(stageOf(late, settingsOf(late, GATEWAY), new Date(CHANGED + 31 * 60_000)))
       .toEqual({ kind: 'dwelling', window: '5m', readyAt: new Date(CHANGED + 36 * 60_000) });
     expect(stageOf(late, settingsOf(late, GATEWAY), new Date(CHANGED + 36 * 60_000)).kind).toBe('measure');
   });
@@ -308,13 +308,19 @@ describe('stageOf', () => {
   test('a weight change up to the clock skew tolerance in the future is applying (or, applied, dwells); further is a configuration error', () => {
     const now = new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS);
     expect(stageOf(unapplied(10), settingsOf(state, GATEWAY), now).kind).toBe('applying');
-    expect(stageOf(state, settingsOf(state, GATEWAY), now).kind).toBe('dwelling');
+    // applied as the gate records it (the time it saw the step), the same skew ahead
+    const appliedNow = inFlight(10, { appliedAt: new Date(CHANGED).toISOString() });
+    expect(stageOf(appliedNow, settingsOf(appliedNow, GATEWAY), now).kind).toBe('dwelling');
     for (const s of [state, unapplied(10)]) {
       const future = () => stageOf(s, settingsOf(s, GATEWAY), new Date(CHANGED - CLOCK_SKEW_TOLERANCE_MS - 1));
       expect(future).toThrow(UsageError);
       expect(future).toThrow("'canary.weightChangedAt' of gateway is 2026-11-22T12:00:00.000Z, in the future (now 2026-11-22T11:54:59.999Z); "
         + 'fix the clock of this machine or the state file');
     }
+    // a step applied in the future would dwell until then, uncounted: refused the same way
+    const farApplied = inFlight(10, { appliedAt: '2099-01-01T00:00:00.000Z' });
+    expect(() => stageOf(farApplied, settingsOf(farApplied, GATEWAY), READY))
+      .toThrow(/^'canary\.appliedAt' of gateway is 2099-01-01T00:00:00\.000Z, in the future/);
   });
 
   test('decide refuses to judge a due window without its measurement, or a step without its observation', () => {
