@@ -137,5 +137,11 @@ describe('GitHub Actions workflows', () => {
     expect(runs(doc)).toMatch(/npx canary start --service "\$SERVICE" --image "\$IMAGE" --env "\$TARGET_ENV" --commit/);
     expect(runs(doc)).toContain('bash scripts/push-with-rebase.sh "$GITHUB_REF_NAME"');
     expect(fs.readFileSync(path.join(dir, '..', '..', 'scripts', 'push-with-rebase.sh'), 'utf8')).toContain('git pull --rebase');
+    // the gate's smoke checks from Playwright (no browser), against the canary through the pin, once it answers
+    expect(doc.jobs.smoke).toMatchObject({ needs: 'start', if: "vars.SMOKE_URLS != ''" });
+    const smoke = doc.jobs.smoke.steps.at(-1);
+    expect(smoke.env).toMatchObject({ SMOKE_SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', SMOKE_CANARY: '1' });
+    expect(smoke.run).toContain('npx playwright test --project api --grep "smoke check of services/$SMOKE_SERVICE.yaml"');
+    expect(smoke.run).toContain('\'.[$env][$service] // ""\'');
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { parse } from 'yaml';
+import { CANARY_PIN_ANSWER } from '../../lib/slo/vocabulary';
 import { GATEWAY_PATHS, HEADERS } from '../../apps/contract';
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -39,15 +40,19 @@ test('a missing parameter gets a JSON 400 too', async ({ request }) => {
   expect(await response.json()).toMatchObject({ error: { code: 'missing_parameter', parameter: 'arr' } });
 });
 
-// the checks the gate sends the canary through the pin before its first weighted step (services/gateway.yaml
-// `smoke`): with SMOKE_CANARY=1 the deploy workflow runs them against the canary, as the gate will
-const GATEWAY_FILE = parse(fs.readFileSync(join(__dirname, '..', '..', 'services', 'gateway.yaml'), 'utf8')) as {
+// the checks the gate sends the canary through the pin before its first weighted step (the service file's `smoke`):
+// the deploy workflow runs them with SMOKE_CANARY=1 against SMOKE_SERVICE's canary (default: the gateway this suite
+// starts), and then only an answer the canary-pin route marked counts, as for the gate
+const SMOKE_SERVICE = process.env.SMOKE_SERVICE ?? 'gateway';
+const SERVICE_FILE = parse(fs.readFileSync(join(__dirname, '..', '..', 'services', `${SMOKE_SERVICE}.yaml`), 'utf8')) as {
   smoke?: Array<{ path: string; status?: number; header?: string }>;
 };
-for (const check of GATEWAY_FILE.smoke ?? []) {
-  test(`smoke check of services/gateway.yaml: GET ${check.path} answers ${check.status ?? 200}${check.header ? ` with ${check.header}` : ''}`, async ({ request }) => {
+for (const check of SERVICE_FILE.smoke ?? []) {
+  const expected = `${check.status ?? 200}${check.header ? ` with ${check.header}` : ''}`;
+  test(`smoke check of services/${SMOKE_SERVICE}.yaml: GET ${check.path} answers ${expected}`, async ({ request }) => {
     const response = await request.get(check.path, { maxRedirects: 0 });
     expect(response.status()).toBe(check.status ?? 200);
     if (check.header) expect(response.headers()[check.header]).toBeTruthy();
+    if (process.env.SMOKE_CANARY === '1') expect(response.headers()[CANARY_PIN_ANSWER.header]).toBe(CANARY_PIN_ANSWER.value);
   });
 }
