@@ -2,6 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import { show } from '../errors';
 import { ipv4CidrPrefix } from '../private/cidr';
 import { goDuration } from '../private/units';
+import { DNS_LABEL } from '../private/names';
 
 /**
  * Collects every problem found in a configuration object, each naming the field, the value received and what is
@@ -52,7 +53,7 @@ export class Checks {
 
   /** A DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters. */
   public dnsLabel(field: string, value: string): void {
-    this.expect(typeof value === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value), field, value,
+    this.expect(typeof value === 'string' && DNS_LABEL.test(value), field, value,
       'a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters)');
   }
 

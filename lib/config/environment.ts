@@ -8,6 +8,7 @@ import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
 import { EgressSettings } from './egress';
 import { WIDEST_PREFIX, checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
+import { DNS_LABEL } from '../private/names';
 
 /** The name of an environment: its key in `ENVIRONMENTS`, a directory under `dist/` and `rollout/`. */
 export type EnvironmentName = string;
@@ -399,7 +400,7 @@ function checkAlerting(c: Checks, a: AlertingSettings | undefined): void {
   const seen = new Set<string>();
   for (const [i, r] of (Array.isArray(a.receivers) ? a.receivers : []).entries()) {
     const field = `alerting.receivers[${i}]`;
-    c.expect(typeof r.name === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(r.name) && r.name !== 'default' && !seen.has(r.name),
+    c.expect(typeof r.name === 'string' && DNS_LABEL.test(r.name) && r.name !== 'default' && !seen.has(r.name),
       `${field}.name`, r.name, 'a DNS label no other receiver has, other than "default" (the receiver of what no route takes)');
     seen.add(r.name);
     c.oneOf<string>(`${field}.kind`, r.kind, RECEIVER_KINDS);

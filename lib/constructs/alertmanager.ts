@@ -12,6 +12,7 @@ import {
 } from './private/workload';
 import { PodScrapeTarget } from './prometheus-config';
 import { ContainerResources, EgressProxyEnv, WorkloadPeer } from './types';
+import { DNS_LABEL } from '../private/names';
 
 /** Properties of {@link Alertmanager}. */
 export interface AlertmanagerProps {
@@ -79,7 +80,6 @@ const CONFIG_FILE_DIR = `${CONFIG_DIR}/config`;
 // beside the config, not inside it: a mount point cannot be made in a read-only ConfigMap volume
 const SECRETS_DIR = `${CONFIG_DIR}/secrets`;
 const DATA_DIR = '/alertmanager';
-const RECEIVER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * Alertmanager as a StatefulSet: the routing tree, receivers and inhibitions of {@link alertmanagerConfig}, its
@@ -119,7 +119,7 @@ export class Alertmanager extends Construct {
     if (props.volumeSize) checkMinSize(this, 'volumeSize', props.volumeSize, Size.mebibytes(100));
     const names = new Set<string>();
     for (const r of receivers) {
-      if (!RECEIVER_NAME.test(r.name) || r.name === DEFAULT_RECEIVER || names.has(r.name)) {
+      if (!DNS_LABEL.test(r.name) || r.name === DEFAULT_RECEIVER || names.has(r.name)) {
         throw validationError(this, `'receivers' names must be unique DNS labels other than ${show(DEFAULT_RECEIVER)}, got ${show(r.name)}`);
       }
       names.add(r.name);

@@ -9,9 +9,10 @@ import { CustomResourceStateConfig, VIRTUAL_SERVICE_GVK, virtualServiceWeightsCo
 import { PodScrapeTarget, ScrapeConfig, podScrapeConfig } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
 import {
-  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+  checksum, containerSecurityContext, goMemLimitEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
+import { DNS_LABEL } from '../private/names';
 
 /** Properties of {@link KubeStateMetrics}. */
 export interface KubeStateMetricsProps {
@@ -46,7 +47,6 @@ const PORTS = {
 const RESOURCES = ['deployments', 'replicasets', 'pods'] as const;
 const CONFIG_DIR = '/etc/kube-state-metrics';
 const CRS_FILE = 'custom-resource-state.yaml';
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** The target labels {@link podScrapeConfig} adds that name the scraped pod: here they would name the objects' instead. */
 const TARGET_LABELS = ['namespace', 'pod', 'node'];
 
@@ -131,7 +131,6 @@ export class KubeStateMetrics extends Construct {
     ]);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { [CRS_FILE]: crsYaml } });
     service(this, NAME, [PORTS.metrics, PORTS.telemetry]);
-    const goMemLimitMiB = Math.floor(resources.memoryLimit.toMebibytes() * 0.8);
 
     new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: NAME },
@@ -149,7 +148,7 @@ export class KubeStateMetrics extends Construct {
               name: NAME,
               image: this.image,
               args: [...this.args],
-              env: [{ name: 'GOMEMLIMIT', value: `${goMemLimitMiB}MiB` }],
+              env: [goMemLimitEnv(resources)],
               ports: containerPorts([PORTS.metrics, PORTS.telemetry]),
               // /healthz and /livez on the exposition port, /readyz on the telemetry port (the README's advice)
               startupProbe: httpProbe('/healthz', PORTS.metrics.name, { periodSeconds: 5, failureThreshold: 24 }),

@@ -5,6 +5,7 @@ import {
 import { Telemetry, TelemetrySpecMetricsOverridesMatchMetric as REQUEST_METRICS } from '../../imports/telemetry.istio.io';
 import { chartNamespace, show, validationError } from '../errors';
 import { CANARY_PIN, ISTIO } from '../slo/vocabulary';
+import { DNS_LABEL } from '../private/names';
 
 /** The mesh identity (SPIFFE path) of the pods that run as ServiceAccount `serviceAccount` of `namespace`. */
 export function meshPrincipal(namespace: string, serviceAccount: string): string {
@@ -96,7 +97,7 @@ export class MeshPolicies extends Construct {
    * @throws if the name is invalid or taken
    */
   public allow(rule: AllowRule): void {
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(rule.name)) throw validationError(this, `rule name must be a DNS label, got ${show(rule.name)}`);
+    if (!DNS_LABEL.test(rule.name)) throw validationError(this, `rule name must be a DNS label, got ${show(rule.name)}`);
     if (this.names.has(rule.name)) throw validationError(this, `rule ${show(rule.name)} already exists`);
     this.names.add(rule.name);
     new AuthorizationPolicy(this, rule.name, {

@@ -9,7 +9,7 @@ import { ServicePort, bindClusterRole, containerPorts, endpoints, service, servi
 import { TRACK_ATTRIBUTE } from './private/telemetry';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
-  spreadReplicas,
+  goMemLimitEnv, spreadReplicas,
 } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
@@ -187,7 +187,6 @@ export class OtelCollector extends Construct {
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
     service(this, NAME, [PORTS.otlpGrpc, PORTS.otlpHttp]);
     const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment' });
-    const goMemLimitMiB = Math.floor(resources.memoryLimit.toMebibytes() * 0.8);
 
     new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: NAME },
@@ -207,7 +206,7 @@ export class OtelCollector extends Construct {
               args: ['--config=/conf/config.yaml'],
               env: [
                 // the Go runtime collects garbage before the memory_limiter has to refuse data
-                { name: 'GOMEMLIMIT', value: `${goMemLimitMiB}MiB` },
+                goMemLimitEnv(resources),
               ],
               ports: containerPorts([PORTS.otlpGrpc, PORTS.otlpHttp, PORTS.health, PORTS.metrics]),
               readinessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 10 }),

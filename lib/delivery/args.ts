@@ -6,6 +6,7 @@ import { DurationOptions, durationProblem } from '../rollout/duration';
 import { ANALYSIS_DURATIONS } from '../rollout/state-schema';
 import { SERVICES_DIR } from '../services/catalog';
 import { AnalysisOverrides, UsageError } from './plan';
+import { DNS_LABEL } from '../private/names';
 
 /** Flags every verb accepts. */
 export interface CommonOptions {
@@ -83,8 +84,6 @@ const ANALYSIS = DELIVERY_DEFAULTS.analysis;
 /** The environment of every verb but init when `--env` is not given. */
 const DEFAULT_ENV: EnvironmentName = 'local';
 
-/** What a service file's `name` may be (services/schema.json): a DNS-1123 label. */
-const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** What each flag takes and means, for the help; a verb may say more in its own entry of {@link VERBS}. */
 const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: string }>> = {
@@ -481,7 +480,7 @@ function plainUrl(url: string, source: string, example: string, instead: string)
  * the files under services/, so that parsing stays pure.
  */
 function serviceName(value: string): string {
-  if (!SERVICE_NAME.test(value)) {
+  if (!DNS_LABEL.test(value)) {
     throw new UsageError(`--service must be a service name (lower-case letters, digits and "-", such as payments-api), got ${JSON.stringify(value)}`);
   }
   return value;

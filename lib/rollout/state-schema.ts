@@ -1,5 +1,6 @@
 import { SchemaObject } from 'ajv';
 import { DURATION_PATTERN, DurationOptions, POSITIVE_DURATION_PATTERN } from './duration';
+import { DNS_LABEL_PATTERN } from '../private/names';
 
 /** An image reference: registry/name with an optional tag and an optional digest. */
 export const IMAGE_PATTERN = '^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
@@ -143,7 +144,7 @@ export const ROLLOUT_STATE_SCHEMA: SchemaObject = {
   required: ['service', 'stable', 'canary', 'history'],
   $defs: { pod: POD_RECORD },
   properties: {
-    service: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'the service: services/<service>.yaml must exist' },
+    service: { type: 'string', pattern: DNS_LABEL_PATTERN, description: 'the service: services/<service>.yaml must exist' },
     stable: {
       type: 'object', additionalProperties: false, required: ['image'],
       properties: { image: { type: 'string', pattern: IMAGE_PATTERN }, pod: { $ref: '#/$defs/pod' } },

@@ -1,7 +1,7 @@
 import { SchemaObject } from 'ajv';
 import { ROLLOUT_SETTINGS_PROPERTIES } from '../rollout/state-schema';
+import { DNS_LABEL_PATTERN } from '../private/names';
 
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 const PATH = '^/[^\\s?#]*$';
 const METRIC_NAME = '^[a-zA-Z_:][a-zA-Z0-9_:]*$';
@@ -15,7 +15,7 @@ const MEMORY = { type: 'string', pattern: '^[1-9][0-9]*(Mi|Gi)$', description: '
 function perEnvironment(value: SchemaObject, description: string): SchemaObject {
   return {
     type: 'object', description, minProperties: 1,
-    propertyNames: { pattern: DNS_LABEL }, additionalProperties: value,
+    propertyNames: { pattern: DNS_LABEL_PATTERN }, additionalProperties: value,
   };
 }
 
@@ -52,8 +52,8 @@ export const SERVICE_SCHEMA: SchemaObject = {
   additionalProperties: false,
   required: ['name', 'image', 'port'],
   properties: {
-    name: { type: 'string', pattern: DNS_LABEL, maxLength: 33, description: 'a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments' },
-    namespace: { type: 'string', pattern: DNS_LABEL, description: 'the namespace (default apps); created with the same mesh, Pod Security and default-deny policies' },
+    name: { type: 'string', pattern: DNS_LABEL_PATTERN, maxLength: 33, description: 'a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments' },
+    namespace: { type: 'string', pattern: DNS_LABEL_PATTERN, description: 'the namespace (default apps); created with the same mesh, Pod Security and default-deny policies' },
     image: { type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' }, description: 'the image repository without tag or digest; those live in the rollout state' },
     port: { ...PORT, description: 'the container and Service port of the API' },
     protocol: { type: 'string', enum: ['http', 'grpc'], description: 'the API protocol (default http)' },
@@ -74,7 +74,7 @@ export const SERVICE_SCHEMA: SchemaObject = {
         oneOf: [
           { type: 'string' },
           { type: 'object', additionalProperties: false, required: ['fieldRef'], properties: { fieldRef: { type: 'string', minLength: 1 } } },
-          { type: 'object', additionalProperties: false, required: ['serviceUrl'], properties: { serviceUrl: { type: 'string', pattern: DNS_LABEL } } },
+          { type: 'object', additionalProperties: false, required: ['serviceUrl'], properties: { serviceUrl: { type: 'string', pattern: DNS_LABEL_PATTERN } } },
         ],
       },
       description: 'literal variables, pod fields ({ fieldRef: metadata.labels[\'version\'] }) or another service\'s in-cluster URL ({ serviceUrl: name })',
@@ -83,7 +83,7 @@ export const SERVICE_SCHEMA: SchemaObject = {
       type: 'array',
       items: {
         type: 'object', additionalProperties: false, required: ['name', 'secret', 'key'],
-        properties: { name: { type: 'string', pattern: ENV_NAME }, secret: { type: 'string', pattern: DNS_LABEL }, key: { type: 'string', pattern: '^[-._a-zA-Z0-9]+$' } },
+        properties: { name: { type: 'string', pattern: ENV_NAME }, secret: { type: 'string', pattern: DNS_LABEL_PATTERN }, key: { type: 'string', pattern: '^[-._a-zA-Z0-9]+$' } },
       },
       description: 'variables from keys of Secrets in the service\'s namespace',
     },
@@ -94,12 +94,12 @@ export const SERVICE_SCHEMA: SchemaObject = {
     resources: perEnvironment(RESOURCES, 'CPU and memory per environment (default: the environment\'s)'),
     terminationGracePeriodSeconds: { type: 'integer', minimum: 1, maximum: 3600, description: 'time between SIGTERM and SIGKILL (default 30)' },
     timeout: { type: 'string', pattern: '^([1-9][0-9]*(ms|s|m))+$', description: 'route timeout of a request (default 5s)' },
-    callers: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_LABEL }, description: 'the services allowed to call it' },
+    callers: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_LABEL_PATTERN }, description: 'the services allowed to call it' },
     callerIdentities: {
       type: 'array',
       items: {
         type: 'object', additionalProperties: false, required: ['namespace', 'serviceAccount'],
-        properties: { namespace: { type: 'string', pattern: DNS_LABEL }, serviceAccount: { type: 'string', pattern: DNS_LABEL } },
+        properties: { namespace: { type: 'string', pattern: DNS_LABEL_PATTERN }, serviceAccount: { type: 'string', pattern: DNS_LABEL_PATTERN } },
       },
       description: 'other workloads allowed to call it, by namespace and ServiceAccount',
     },
@@ -114,7 +114,7 @@ export const SERVICE_SCHEMA: SchemaObject = {
         methods: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] }, description: 'default GET and HEAD' },
         tls: perEnvironment({
           type: 'object', additionalProperties: false, required: ['credentialName'],
-          properties: { credentialName: { type: 'string', pattern: DNS_LABEL } },
+          properties: { credentialName: { type: 'string', pattern: DNS_LABEL_PATTERN } },
         }, 'per environment, a TLS Secret in the ingress gateway\'s namespace for HTTPS on the hosts (default: plain HTTP)'),
         gateway: { type: 'string', pattern: '^[a-z0-9-]+/[a-z0-9-]+$', description: 'an existing Istio Gateway, namespace/name (default: the environment\'s)' },
       },

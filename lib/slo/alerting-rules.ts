@@ -6,8 +6,8 @@ import type { SloSettings } from '../rollout/state';
 import { SLO_DURATIONS } from '../rollout/state-schema';
 import type { Services } from '../services/catalog';
 import type { ServiceSpec } from '../services/service';
-import { BurnRateWindow, SLO_BURN_RECORDS, SloSource, sloSourceOf } from './recording-rules';
-import { APP_LABEL, ISTIO, NAMESPACE_LABEL, toMillis } from './vocabulary';
+import { BurnRateWindow, SERVICE_LABELS, SLO_BURN_RECORDS, sloSourceOf } from './recording-rules';
+import { toMillis } from './vocabulary';
 
 /** How urgent an alert is: `page` wakes someone, `ticket` is for working hours. */
 export type Severity = 'page' | 'ticket';
@@ -58,12 +58,6 @@ export function burnRateFactor(budgetPercent: number, period: string, window: st
   const factor = (budgetPercent * parseDuration(period, 'slo.period')) / (100 * parseDuration(window, 'window'));
   return Number(factor.toPrecision(6));
 }
-
-/** The labels, per source, that the service-level records carry the namespace and the service in. */
-const SERVICE_LABELS: Readonly<Record<SloSource, { readonly namespace: string; readonly app: string }>> = {
-  istio: { namespace: ISTIO.workloadNamespace, app: ISTIO.app },
-  http: { namespace: NAMESPACE_LABEL, app: APP_LABEL },
-};
 
 /**
  * The SLO alerts of every service, one group per service ({@link sloAlertRuleGroupName}) in name order, on the

@@ -1,4 +1,5 @@
 import { Track, workloadName } from './vocabulary';
+import { DNS_LABEL } from '../private/names';
 
 /**
  * What the cluster actually runs, as kube-state-metrics exports it: the Deployments of the services' tracks, their pods'
@@ -102,8 +103,6 @@ export interface AppliedCanary {
   /** The canary's image, exactly as the Deployment's pod template names it (kube-state-metrics' `image_spec`). */
   readonly image: string;
 }
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * The PromQL expression that answers "does the cluster run this canary weight with this image" (one series when it

@@ -41,6 +41,12 @@ export type BurnRateWindow = typeof BURN_RATE_WINDOWS[number];
 /** Where a service's SLO numbers come from: Istio's standard metrics or the service's own. */
 export type SloSource = 'istio' | 'http';
 
+/** The labels, per source, that the service-level records keep the namespace and the service in. */
+export const SERVICE_LABELS: Readonly<Record<SloSource, { readonly namespace: string; readonly app: string }>> = {
+  istio: { namespace: ISTIO.workloadNamespace, app: ISTIO.app },
+  http: { namespace: NAMESPACE_LABEL, app: APP_LABEL },
+};
+
 /** A record name per burn-rate window: `<prefix><window>`. */
 function windowed(prefix: string): Readonly<Record<BurnRateWindow, string>> {
   return Object.fromEntries(BURN_RATE_WINDOWS.map(w => [w, `${prefix}${w}`])) as Record<BurnRateWindow, string>;
@@ -126,7 +132,7 @@ function istioSource(spec: ServiceSpec): RuleSource {
       `${ISTIO.workload}=~"${TRACKS.map(track => workloadName(spec.name, track)).join('|')}"`,
     ],
     by: [ISTIO.workloadNamespace, ISTIO.workload, ISTIO.app, ISTIO.version],
-    serviceBy: [ISTIO.workloadNamespace, ISTIO.app],
+    serviceBy: [SERVICE_LABELS.istio.namespace, SERVICE_LABELS.istio.app],
     labels: { [ISTIO.app]: spec.name },
   };
 }
@@ -142,7 +148,7 @@ function httpSource(spec: ServiceSpec, metrics: HttpMetrics): RuleSource {
     codeLabel: metrics.codeLabel,
     matchers: [eq(NAMESPACE_LABEL, spec.namespace), eq(APP_LABEL, spec.name), ...(traffic ? [traffic] : [])],
     by: [NAMESPACE_LABEL, APP_LABEL, TRACK_LABEL],
-    serviceBy: [NAMESPACE_LABEL, APP_LABEL],
+    serviceBy: [SERVICE_LABELS.http.namespace, SERVICE_LABELS.http.app],
     labels: { [APP_LABEL]: spec.name },
   };
 }
