@@ -11,6 +11,7 @@ import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies'
 import { TrafficSplit } from '../constructs/traffic-split';
 import { WorkloadPeer } from '../constructs/types';
 import { parseDuration } from '../rollout/duration';
+import { settingsOf } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
 import { Services, exposedHosts } from '../services/catalog';
@@ -96,7 +97,7 @@ export class ServicesChart extends StackChart {
       const service = new CanaryService(this, spec.name, {
         name: spec.name,
         container: containerOf(spec, env, props.services),
-        ...tracks(props.rollouts[spec.name]),
+        ...tracks(props.rollouts[spec.name], settingsOf(props.rollouts[spec.name], spec).steps),
         stableReplicas: spec.replicas?.[env.name] ?? env.apps.stableReplicas,
         ...(spec.telemetry ? {
           telemetry: { otlpEndpoint: props.otlpEndpoint, samplingRatio: env.apps.traceSamplingRatio, environment: env.name },
@@ -173,7 +174,8 @@ function edgeListeners(specs: readonly ServiceSpec[], env: string): GatewayListe
  * its record holds (without a record, what the service file says now). While a promotion is under way stable already
  * runs the canary's image and configuration, and the canary keeps its weight until stable is observed ready with them.
  */
-function tracks(state: RolloutState): Pick<CanaryServiceProps, 'stableImage' | 'stablePod' | 'canaryImage' | 'canaryPod' | 'split'> {
+function tracks(state: RolloutState, steps: readonly number[]):
+  Pick<CanaryServiceProps, 'stableImage' | 'stablePod' | 'canaryImage' | 'canaryPod' | 'split' | 'canaryCapacityPercent'> {
   const canary = state.canary;
   const stable = canary?.phase === 'promoting' ? canary : state.stable;
   return {
@@ -181,5 +183,18 @@ function tracks(state: RolloutState): Pick<CanaryServiceProps, 'stableImage' | '
     ...(stable.pod ? { stablePod: trackPodOf(stable.pod) } : {}),
     ...(canary ? { canaryImage: canary.image, split: TrafficSplit.canary(canary.weight) } : { split: TrafficSplit.stableOnly() }),
     ...(canary?.pod ? { canaryPod: trackPodOf(canary.pod) } : {}),
+    ...(canary ? { canaryCapacityPercent: canaryCapacityOf(canary, steps) } : {}),
   };
+}
+
+/**
+ * The weight a canary's replicas are sized for: while it progresses, the next step's (its pods start before the route
+ * gives them that share); while promoting, its own; while traffic leaves it (draining, rolling back), the most it may
+ * have had (100), since shrinking it in the commit that moves its traffic away would stop pods that still get requests.
+ */
+function canaryCapacityOf(canary: NonNullable<RolloutState['canary']>, steps: readonly number[]): number {
+  const phase = canary.phase ?? 'progressing';
+  if (phase === 'draining' || phase === 'rolling-back') return 100;
+  if (phase === 'promoting') return canary.weight;
+  return steps.find(step => step > canary.weight) ?? canary.weight;
 }

@@ -69,11 +69,18 @@ export interface CanaryServiceProps {
    */
   readonly split?: TrafficSplit;
   /**
-   * Replicas of the stable Deployment, 1 to 50 (the range the environments allow). The canary runs the share its
-   * weight asks for, at least one, so capacity follows traffic.
+   * Replicas of the stable Deployment, 1 to 50 (the range the environments allow). The canary runs the share
+   * `canaryCapacityPercent` asks for, at least one, so capacity follows traffic.
    * @default 1
    */
   readonly stableReplicas?: number;
+  /**
+   * The weight, 0 to 100, the canary's replicas are sized for. A release sizes it for the weight it moves to next, so
+   * that the pods are there (and ready, which the gate checks) before the route sends them that share, and never
+   * shrinks it while traffic leaves it (a roll back, the end of a promotion).
+   * @default - the split's canary weight
+   */
+  readonly canaryCapacityPercent?: number;
   /**
    * The OpenTelemetry variables the platform injects (any SDK reads them).
    * @default - none injected
@@ -138,6 +145,8 @@ export class CanaryService extends Construct {
       throw validationError(this, `'canaryImage' must be set exactly when the split has a canary (weight ${this.split.canaryPercent}), got ${show(props.canaryImage)}`);
     }
     checkInteger(this, 'stableReplicas', stableReplicas, 1, 50);
+    const canaryCapacity = props.canaryCapacityPercent ?? this.split.canaryPercent;
+    checkInteger(this, 'canaryCapacityPercent', canaryCapacity, this.split.canaryPercent, 100);
     const pinSources = props.expose?.pinSources ?? [];
     for (const [i, block] of pinSources.entries()) {
       if (ipv4CidrPrefix(block) === undefined) {
@@ -163,7 +172,7 @@ export class CanaryService extends Construct {
         service: this.name,
         track,
         image,
-        replicas: track === 'stable' ? stableReplicas : Math.max(1, Math.ceil(stableReplicas * this.split.canaryPercent / 100)),
+        replicas: track === 'stable' ? stableReplicas : Math.max(1, Math.ceil(stableReplicas * canaryCapacity / 100)),
         serviceAccountName: account.name,
         container: withPod(props.container, pods[track]),
         ...(pods[track]?.hash ? { podHash: pods[track].hash } : {}),

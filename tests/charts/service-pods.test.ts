@@ -67,6 +67,19 @@ describe('each track renders the configuration its record holds', () => {
     expect(variable(container(again, 'canary'), 'FEATURE_X')).toBeUndefined();
   });
 
+  test('the canary\'s replicas are there before its traffic: sized for the next step, kept while traffic leaves it', () => {
+    // prod's gateway: 2 stable replicas, steps 10 → 25 → 50 → 100
+    const prod = ENVIRONMENTS.prod;
+    const replicas = (canary: NonNullable<RolloutState['canary']>) =>
+      find(apps(withGateway({ canary }), SERVICES, prod), 'Deployment', 'gateway-canary').spec.replicas;
+    expect(find(apps(withGateway({ canary: canaryAt(0) }), SERVICES, prod), 'Deployment', 'gateway-stable').spec.replicas).toBe(2);
+    expect([0, 10, 25, 50, 100].map(w => replicas(canaryAt(w)!))).toEqual([1, 1, 1, 2, 2]);
+    // at 50 % it has the 2 pods 100 % needs; promoting keeps them; draining and rolling back never shrink
+    expect(replicas(canaryAt(100, { phase: 'promoting' })!)).toBe(2);
+    expect(replicas(canaryAt(0, { phase: 'draining' })!)).toBe(2);
+    expect(replicas(canaryAt(0, { phase: 'rolling-back' })!)).toBe(2);
+  });
+
   test('each Deployment with a record carries its hash, for kube-state-metrics; one without carries none', () => {
     const annotation = (objects: readonly K8sObject[], track: 'stable' | 'canary') =>
       find(objects, 'Deployment', `gateway-${track}`).metadata.annotations?.[POD_HASH_ANNOTATION.name];

@@ -138,6 +138,12 @@ describe('CanaryService', () => {
       expect(find(all, 'Deployment', 'backend-stable').spec.replicas).toBe(4);
       expect(find(all, 'Deployment', 'backend-canary').spec.replicas).toBe(1);
       expect(find(render({ ...canary, split: TrafficSplit.canary(50), stableReplicas: 4 }).all, 'Deployment', 'backend-canary').spec.replicas).toBe(2);
+      // sized for a weight it does not have yet (the next step): 25 % routed, pods for 100 %
+      const ahead = render({ ...canary, stableReplicas: 4, canaryCapacityPercent: 100 }).all;
+      expect(find(ahead, 'Deployment', 'backend-canary').spec.replicas).toBe(4);
+      // never fewer pods than the weight routed to them
+      expect(() => render({ ...canary, stableReplicas: 4, canaryCapacityPercent: 10 }))
+        .toThrow("[test/Backend] 'canaryCapacityPercent' must be an integer from 25 to 100, got 10");
     });
 
     test('x-canary: always from inside the mesh pins requests to the canary, before the weighted route', () => {
