@@ -130,6 +130,54 @@ export interface GitOpsSettings {
   readonly argocdNamespace: string;
 }
 
+/** Where the SLO gate's loop runs: in the cluster as a CronJob, or on GitHub's schedule (promote.yml). */
+export type GateLoop = 'cluster' | 'github';
+
+/** How the gate authenticates to Prometheus: every value from a Secret, none in the manifests. */
+export interface PrometheusAuth {
+  /** A bearer token (`PROMETHEUS_TOKEN`). */
+  readonly token?: SecretKeyRef;
+  /** Basic auth (`PROMETHEUS_USERNAME` and `PROMETHEUS_PASSWORD`): both or neither. */
+  readonly basicAuth?: { readonly username: SecretKeyRef; readonly password: SecretKeyRef };
+  /**
+   * Extra headers sent with every query (`PROMETHEUS_HEADERS`), such as a tenant's `X-Scope-OrgID`: names and values
+   * that are no secrets.
+   * @default - none
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** How releases of an environment are made and gated: the gate's loop, its credentials, what may be released. */
+export interface DeliverySettings {
+  /**
+   * Where `canary advance --all` runs on a schedule. `cluster`: a CronJob in the observability namespace (every
+   * `intervalMinutes`), pushing its decisions to `gitops.repoURL`; `github`: promote.yml's schedule only.
+   */
+  readonly loop: GateLoop;
+  /** Minutes between two ticks of the in-cluster loop: 1 or 2. */
+  readonly intervalMinutes: number;
+  /**
+   * The Secret key holding the credential the CronJob pushes with: an HTTPS token for an `https://` repoURL (a
+   * GitHub App installation or fine-grained token with contents: write), an SSH private key for `ssh://` or `git@`.
+   */
+  readonly gitCredentials: SecretKeyRef;
+  /** The gate's credentials for Prometheus, when it asks for any. */
+  readonly prometheusAuth?: PrometheusAuth;
+  /**
+   * A Slack-compatible incoming webhook (its URL in a Secret) that gets one message per decision: start, each step,
+   * the last hold before a roll back, promotion and roll back.
+   * @default - no notifications
+   */
+  readonly webhook?: SecretKeyRef;
+  /**
+   * Image repositories releases may come from, as prefixes (`ghcr.io/example/`); `canary start` refuses others.
+   * Empty: any.
+   */
+  readonly allowedRegistries: readonly string[];
+  /** Whether `canary start` accepts only images pinned by digest (`…@sha256:…`). */
+  readonly requireDigest: boolean;
+}
+
 /**
  * Everything that differs between environments. Charts translate it into construct props; constructs never read it.
  */
@@ -156,6 +204,8 @@ export interface EnvironmentConfig {
   readonly egress: EgressSettings;
   readonly apps: AppsSettings;
   readonly gitops: GitOpsSettings;
+  /** The SLO gate's loop and what releases may be. */
+  readonly delivery: DeliverySettings;
 }
 
 /**
@@ -219,6 +269,7 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
     'a git URL Argo CD can clone (https://…, ssh://… or git@…)');
   c.text('gitops.targetRevision', env.gitops.targetRevision);
   c.dnsLabel('gitops.argocdNamespace', env.gitops.argocdNamespace);
+  checkDelivery(c, env.delivery);
 
   if (c.errors.length > 0) throw new ConfigError(`environment ${JSON.stringify(env.name)}`, c.errors);
   return env;
@@ -375,6 +426,30 @@ function checkAzureIdentity(c: Checks, credentials: AzureWorkloadIdentity): void
       `left out or equal to 'objectStorage.credentials.clientId' ${show(credentials.clientId)}`);
   }
 }
+
+function checkDelivery(c: Checks, d: DeliverySettings): void {
+  c.oneOf('delivery.loop', d.loop, ['cluster', 'github']);
+  c.integer('delivery.intervalMinutes', d.intervalMinutes, 1, 2);
+  checkSecretRef(c, 'delivery.gitCredentials', d.gitCredentials);
+  const auth = d.prometheusAuth;
+  if (auth?.token) checkSecretRef(c, 'delivery.prometheusAuth.token', auth.token);
+  if (auth?.basicAuth) {
+    checkSecretRef(c, 'delivery.prometheusAuth.basicAuth.username', auth.basicAuth.username);
+    checkSecretRef(c, 'delivery.prometheusAuth.basicAuth.password', auth.basicAuth.password);
+  }
+  c.expect(!(auth?.token && auth.basicAuth), 'delivery.prometheusAuth', auth, 'a token or basic auth, not both');
+  for (const [name, value] of Object.entries(auth?.headers ?? {})) {
+    c.expect(HEADER_NAME.test(name) && !/^(authorization|cookie|proxy-authorization)$/i.test(name), `delivery.prometheusAuth.headers.${name}`, name,
+      'an HTTP header name (letters, digits and "-"), not Authorization, Proxy-Authorization or Cookie (credentials come from Secrets)');
+    c.expect(typeof value === 'string' && !/[\r\n]/.test(value), `delivery.prometheusAuth.headers.${name}`, value, 'a value on one line');
+  }
+  if (d.webhook) checkSecretRef(c, 'delivery.webhook', d.webhook);
+  d.allowedRegistries.forEach((prefix, i) => c.expect(/^[a-z0-9.-]+(:[0-9]+)?\/([a-z0-9._/-]*\/)?$/.test(prefix), `delivery.allowedRegistries[${i}]`,
+    prefix, 'an image repository prefix ending in "/" (a registry host, then path segments: "ghcr.io/example/")'));
+}
+
+/** An HTTP header name (RFC 9110 token, kept to what headers are named). */
+const HEADER_NAME = /^[A-Za-z0-9][-A-Za-z0-9]*$/;
 
 function checkSecretRef(c: Checks, field: string, ref: SecretKeyRef | undefined): void {
   if (ref === undefined) {

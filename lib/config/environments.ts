@@ -83,6 +83,14 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(96), memoryLimit: Size.mebibytes(256) },
     },
     gitops: { repoURL: 'https://github.com/example/obs-canary.git', targetRevision: 'main', argocdNamespace: 'argocd' },
+    delivery: {
+      loop: 'cluster',
+      intervalMinutes: 2,
+      // a token with contents: write on gitops.repoURL, in a Secret the cluster's admin creates
+      gitCredentials: { name: 'canary-gate-git', key: 'token' },
+      allowedRegistries: [],
+      requireDigest: false,
+    },
   },
   prod: {
     name: 'prod',
@@ -172,6 +180,15 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       resources: { cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(192), memoryLimit: Size.mebibytes(512) },
     },
     gitops: { repoURL: 'https://github.com/example/obs-canary.git', targetRevision: 'main', argocdNamespace: 'argocd' },
+    delivery: {
+      loop: 'cluster',
+      intervalMinutes: 1,
+      gitCredentials: { name: 'canary-gate-git', key: 'token' },
+      webhook: { name: 'canary-gate-notifications', key: 'webhook-url' },
+      // the images workflow pushes here; a release from anywhere else is refused
+      allowedRegistries: ['ghcr.io/example/'],
+      requireDigest: true,
+    },
   },
 });
 

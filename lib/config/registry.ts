@@ -21,7 +21,7 @@ export type DeepPartial<T> = T extends Leaf ? T : {
  * two variants.
  */
 export const REPLACED_WHOLE: readonly string[] = [
-  'apps.ingressGateway.selector', 'objectStorage.credentials', 'egress.dns', 'egress.proxies.*', 'egress.dependencies.*',
+  'apps.ingressGateway.selector', 'objectStorage.credentials', 'egress.dns', 'egress.proxies.*', 'egress.dependencies.*', 'delivery.prometheusAuth',
 ];
 
 /**
