@@ -22,3 +22,18 @@ export const IMAGES = {
   /** kube-state-metrics v2.20.x (client-go v0.36): Deployment, pod and custom-resource-state metrics. */
   kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0',
 } as const;
+
+/**
+ * Images this repository builds itself, pinned by exact tag. Their repository is this project's registry
+ * (`ghcr.io/<owner>/…`, the images workflow pushes there): a fork points them at its own, like the services' images in
+ * `services/*.yaml`. Listed apart from {@link IMAGES}, the third-party images, in the README's image table too.
+ */
+export const BUILT_IMAGES = {
+  /**
+   * The SLO gate's in-cluster loop (the canary-gate CronJob): Node.js, git and OpenSSH with this repository's npm
+   * dependencies, running `delivery/gate-tick.sh`. Built by the images workflow from `delivery/Dockerfile`, which pushes
+   * it tagged with its commit and, once, with the tag pinned here; a change of `package-lock.json` needs a new build
+   * and a new tag here (a tick refuses a checkout whose lockfile is not the one its image was built with).
+   */
+  canaryGate: 'ghcr.io/example/obs-canary-gate:0.1.0',
+} as const;

@@ -86,15 +86,16 @@ export function defineStack(app: App, input: StackInput): Stack {
   for (const dashboard of dashboards) observability.grafana.addDashboard(dashboard);
 
   const path = `dist/${env.name}`;
+  const bootstrap = new BootstrapChart(app, 'bootstrap', { gitops: env.gitops, path: `${path}/argocd` });
   const argocd = new ArgoCdChart(app, 'argocd', {
     gitops: env.gitops,
     path,
+    bootstrap,
     applications: [
       { chart: 'observability', namespace: OBSERVABILITY_NAMESPACE, syncWave: 0, source: observability },
       ...names.map(namespace => ({ chart: namespace, namespace, syncWave: 1, source: namespaces[namespace] })),
     ],
   });
-  const bootstrap = new BootstrapChart(app, 'bootstrap', { gitops: env.gitops, path: `${path}/argocd` });
   return { observability, namespaces, argocd, bootstrap };
 }
 

@@ -9,6 +9,7 @@ import { Rollouts, loadRollouts } from './rollout/store';
 import { Services, loadServices } from './services/catalog';
 import { StackInput, defineStack } from './stack';
 import { toYamlDocuments } from './private/yaml';
+import { crashPoint } from './private/crash-points';
 
 /** One rendered manifest file, relative to the environment's directory. */
 export interface RenderedFile {
@@ -75,21 +76,73 @@ export function writeFiles(dir: string, files: readonly RenderedFile[]): void {
   }
 }
 
+/** The prefix of staging directories (ignored by git): `.dist-<pid>-<random>`, so a dead run's can be told from a live one's. */
+const STAGING_PREFIX = '.dist-';
+
 /**
  * Writes a new tree with `write` into a staging directory in `stagingParent` (the same file system as `target`), then
  * swaps it in for `target` by rename. When anything fails, `target` is left exactly as it was and the error is thrown.
+ * A run killed half-way leaves its staging directory behind; the next one cleans it up, and completes or undoes a swap
+ * it finds half-done ({@link recoverSwaps}), so `target` is never missing for long.
  *
  * @returns what `write` returns
  */
 function replaceWithStaged<T>(target: string, stagingParent: string, write: (staging: string) => T): T {
-  const staging = path.join(stagingParent, `.dist-${randomBytes(4).toString('hex')}`);
+  recoverSwaps(stagingParent);
+  const staging = path.join(stagingParent, `${STAGING_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     fs.mkdirSync(staging);
     const result = write(staging);
+    crashPoint('staged');
     replaceDirectory(target, staging);
     return result;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** The pid a staging directory (or its marker) was made by, from its name. */
+function stagingPid(name: string): number | undefined {
+  const match = /^\.dist-(\d+)-[0-9a-f]+/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Cleans up after runs that were killed while staging or swapping in `parent`: a swap whose marker is left (the run
+ * died between the renames of {@link replaceDirectory}) is completed when the new tree is whole, else undone from
+ * the old one, so the target exists again; then the dead runs' staging directories go. Those of live runs stay.
+ */
+export function recoverSwaps(parent: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  const dead = entries.filter(name => {
+    const pid = stagingPid(name);
+    return pid !== undefined && pid !== process.pid && !isRunning(pid);
+  });
+  for (const marker of dead.filter(name => name.endsWith(SWAP_MARKER))) {
+    const replacement = path.join(parent, marker.slice(0, -SWAP_MARKER.length));
+    const { target } = JSON.parse(fs.readFileSync(path.join(parent, marker), 'utf8')) as { target: string };
+    const old = `${replacement}-old`;
+    if (!fs.existsSync(target)) {
+      // the marker is written once the new tree is complete: either tree will do, the new one is what the run made
+      if (fs.existsSync(replacement)) fs.renameSync(replacement, target);
+      else if (fs.existsSync(old)) fs.renameSync(old, target);
+    }
+  }
+  for (const name of dead) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+}
+
+/** Whether a process of this host runs with that pid. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
@@ -170,21 +223,31 @@ export function synthFailure(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The suffix of the marker {@link replaceDirectory} leaves beside the replacement while it swaps. */
+const SWAP_MARKER = '.swap';
+
 /**
  * Replaces `target` with `replacement` by two renames on the same file system; if the second fails, the first is
- * undone, so `target` is either the old or the new tree.
+ * undone, so `target` is either the old or the new tree. A marker beside `replacement` names `target` while the two
+ * renames run: a run killed between them leaves it, and {@link recoverSwaps} puts a tree back in place.
  */
 export function replaceDirectory(target: string, replacement: string): void {
   const old = `${replacement}-old`;
+  const marker = `${replacement}${SWAP_MARKER}`;
   const hadTarget = fs.existsSync(target);
+  fs.writeFileSync(marker, JSON.stringify({ target: path.resolve(target) }));
   if (hadTarget) fs.renameSync(target, old);
+  crashPoint('swapping');
   try {
     fs.renameSync(replacement, target);
   } catch (error) {
     if (hadTarget) fs.renameSync(old, target);
+    fs.rmSync(marker, { force: true });
     throw error;
   }
+  fs.rmSync(marker, { force: true });
   fs.rmSync(old, { recursive: true, force: true });
+  crashPoint('swapped');
 }
 
 /**

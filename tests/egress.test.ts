@@ -21,7 +21,9 @@ const withEgress = (env: EnvironmentConfig, name: string, egress: Partial<Egress
 const VIA_IN_CLUSTER_PROXY = withEgress(prod, 'via-squid', {
   dns: NODE_LOCAL_DNS,
   proxies: { squid: { url: 'http://squid.egress.svc.cluster.local:80', namespace: 'egress', selector: { 'app.kubernetes.io/name': 'squid' }, port: 3128 } },
-  dependencies: { ...prod.egress.dependencies, objectStorage: { via: 'squid' }, alertReceivers: { via: 'squid' } },
+  dependencies: {
+    ...prod.egress.dependencies, objectStorage: { via: 'squid' }, alertReceivers: { via: 'squid' }, gitHost: { via: 'squid' }, notificationWebhook: { via: 'squid' },
+  },
 });
 /** prod on IRSA: object storage and STS through the corporate proxy. */
 const IRSA = withEgress(prod, 'irsa', { dependencies: { ...prod.egress.dependencies, objectStorageIdentity: { via: 'corporate' } } }, { objectStorage: S3_IRSA });
@@ -39,7 +41,24 @@ const GKE = withEgress(prod, 'gke', { dependencies: { ...prod.egress.dependencie
 /** prod on Azure Blob Storage with Azure Workload Identity: the account and Entra ID through the corporate proxy. */
 const AZURE = withEgress(prod, 'azure', { dependencies: { ...prod.egress.dependencies, objectStorageIdentity: { via: 'corporate' } } }, { objectStorage: AZURE_WI });
 
-const ENVIRONMENTS_AND_VARIANTS = [...ALL_ENVIRONMENTS, VIA_IN_CLUSTER_PROXY, IRSA, POD_IDENTITY, GKE, AZURE];
+/** prod pushing over SSH: git to GitHub's addresses (placeholders) on 22 directly, which no proxy carries; the webhook still via the proxy. */
+const SSH_GIT = withEgress(prod, 'ssh-git', {
+  dependencies: { ...prod.egress.dependencies, gitHost: { cidrs: ['140.82.112.0/20', '192.30.252.0/22'], ports: [{ port: 22 }] } },
+}, { gitops: { ...prod.gitops, repoURL: 'git@github.com:example/obs-canary.git' } });
+/** prod with the gate's loop on GitHub's schedule: the cluster calls neither the git host nor the webhook. */
+const GITHUB_LOOP = (() => {
+  const { gitHost: _git, notificationWebhook: _hook, ...dependencies } = prod.egress.dependencies;
+  return withEgress(prod, 'github-loop', { dependencies }, { delivery: { ...prod.delivery, loop: 'github' } });
+})();
+/** local with a notification webhook, reached directly wherever it is. */
+const LOCAL_WEBHOOK = withEgress(ENVIRONMENTS.local, 'local-webhook', {
+  dependencies: { ...ENVIRONMENTS.local.egress.dependencies, notificationWebhook: { cidrs: ['0.0.0.0/0'], ports: [{ port: 443 }] } },
+}, { delivery: { ...ENVIRONMENTS.local.delivery, webhook: { name: 'canary-gate-notifications', key: 'webhook-url' } } });
+
+const ENVIRONMENTS_AND_VARIANTS = [...ALL_ENVIRONMENTS, VIA_IN_CLUSTER_PROXY, IRSA, POD_IDENTITY, GKE, AZURE, SSH_GIT, GITHUB_LOOP, LOCAL_WEBHOOK];
+
+/** The kind of each component's workload, where it is no StatefulSet. */
+const WORKLOAD_KINDS: Partial<Record<ObservabilityComponent, string>> = { 'canary-gate': 'CronJob' };
 
 /** The pods of a component, as its policies select them. */
 function podsOf(component: ObservabilityComponent): PodSelection {
@@ -121,7 +140,9 @@ describe.each(ENVIRONMENTS_AND_VARIANTS.map(env => ({ env, name: env.name })))('
     for (const name of EXTERNAL_DEPENDENCY_NAMES) {
       const spec = env.egress.dependencies[name];
       if (spec === undefined || !isProxied(spec)) continue;
-      for (const user of EXTERNAL_DEPENDENCIES[name].users) expected[`StatefulSet/${podsOf(user).labels['app.kubernetes.io/name']}`] = { url: env.egress.proxies![spec.via].url };
+      for (const user of EXTERNAL_DEPENDENCIES[name].users) {
+        expected[`${WORKLOAD_KINDS[user] ?? 'StatefulSet'}/${podsOf(user).labels['app.kubernetes.io/name']}`] = { url: env.egress.proxies![spec.via].url };
+      }
     }
     const found = proxiesOf(objects);
     expect(Object.fromEntries(Object.entries(found).map(([w, p]) => [w, { url: p.url }]))).toEqual(expected);
@@ -134,11 +155,53 @@ describe.each(ENVIRONMENTS_AND_VARIANTS.map(env => ({ env, name: env.name })))('
     expect(objects.flatMap(o => schemaErrors(o).map(e => `${o.kind}/${o.metadata.name}: ${e}`))).toEqual([]);
   });
 
+  test('the gate\'s Node.js honours the proxy variables (NODE_USE_ENV_PROXY=1) exactly when the gate has a proxy', () => {
+    const gate = objects.find(o => o.kind === 'CronJob' && o.metadata.name === 'canary-gate');
+    expect(gate !== undefined).toBe(env.delivery.loop === 'cluster');
+    if (!gate) return;
+    const vars = Object.fromEntries(podSpecOf(gate).containers[0].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+    expect(vars.NODE_USE_ENV_PROXY).toBe(vars.HTTPS_PROXY === undefined ? undefined : '1');
+  });
+
   test('no workload mounts the API-server token for its object storage identity', () => {
     for (const name of ['loki', 'tempo']) {
       expect(find(charts.observability, 'StatefulSet', name).spec.template.spec.automountServiceAccountToken).toBe(false);
       expect(find(charts.observability, 'ServiceAccount', name).automountServiceAccountToken).toBe(false);
     }
+  });
+});
+
+describe('the canary gate\'s git host and webhook', () => {
+  test('prod: both through the corporate proxy, which the gate alone of the namespace reaches for them', () => {
+    const { charts } = synthStack(prod);
+    const proxy = prod.egress.proxies!.corporate as { cidrs: readonly string[] };
+    expect(find(charts.observability, 'NetworkPolicy', 'canary-gate-to-proxy-corporate-egress').spec).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'canary-gate' } },
+      policyTypes: ['Egress'],
+      egress: [{ to: proxy.cidrs.map(cidr => ({ ipBlock: { cidr } })), ports: [{ port: 3128, protocol: 'TCP' }] }],
+    });
+  });
+
+  test('SSH: git dials the host on 22 directly, and its addresses are kept off the proxy the webhook goes through', () => {
+    const { charts } = synthStack(SSH_GIT);
+    expect(find(charts.observability, 'NetworkPolicy', 'canary-gate-to-git-host-egress').spec.egress).toEqual([{
+      to: [{ ipBlock: { cidr: '140.82.112.0/20' } }, { ipBlock: { cidr: '192.30.252.0/22' } }], ports: [{ port: 22, protocol: 'TCP' }],
+    }]);
+    const container = podSpecOf(find(charts.observability, 'CronJob', 'canary-gate')).containers[0];
+    const noProxy = String(container.env.find((e: any) => e.name === 'NO_PROXY').value).split(',');
+    expect(noProxy).toEqual(expect.arrayContaining(['140.82.112.0/20', '192.30.252.0/22']));
+  });
+
+  test('SSH cannot go via a proxy: ssh ignores HTTPS_PROXY', () => {
+    expect(() => withEgress(SSH_GIT, 'ssh-via-proxy', { dependencies: { ...SSH_GIT.egress.dependencies, gitHost: { via: 'corporate' } } }))
+      .toThrow(/'egress.dependencies.gitHost.via' must be left out \(give \{ cidrs, ports \}\): 'gitops.repoURL' is an SSH URL/);
+  });
+
+  test('with the loop on GitHub, naming either is refused: nothing in the cluster calls them', () => {
+    expect(() => withEgress(GITHUB_LOOP, 'github-loop-with-git', { dependencies: { ...GITHUB_LOOP.egress.dependencies, gitHost: { via: 'corporate' } } }))
+      .toThrow(/'egress.dependencies.gitHost' must be left out: nothing calls the git host of gitops.repoURL in this environment/);
+    expect(() => withEgress(prod, 'prod-without-webhook', {}, { delivery: { ...prod.delivery, webhook: undefined } }))
+      .toThrow(/'egress.dependencies.notificationWebhook' must be left out/);
   });
 });
 

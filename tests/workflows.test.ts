@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { ENVIRONMENTS } from '../lib/config/environments';
 
 const dir = path.join(__dirname, '..', '.github', 'workflows');
 const read = (name: string) => ({ text: fs.readFileSync(path.join(dir, name), 'utf8'), doc: parse(fs.readFileSync(path.join(dir, name), 'utf8')) });
@@ -21,8 +22,8 @@ const NODE24_SINCE: Record<string, number> = {
 describe('GitHub Actions workflows', () => {
   const files = fs.readdirSync(dir).filter(f => f.endsWith('.yml'));
 
-  test('ci, images and deploy-canary exist', () => {
-    expect(files).toEqual(expect.arrayContaining(['ci.yml', 'images.yml', 'deploy-canary.yml']));
+  test('ci, images, deploy-canary, promote and rollback exist', () => {
+    expect(files).toEqual(expect.arrayContaining(['ci.yml', 'images.yml', 'deploy-canary.yml', 'promote.yml', 'rollback.yml']));
   });
 
   test.each(files)('%s: actions pinned by commit with the release in a comment, credentials only from secrets, inputs never spliced into scripts', file => {
@@ -125,7 +126,7 @@ describe('GitHub Actions workflows', () => {
     });
   });
 
-  test('deploy-canary: manual, one environment at a time, commits with the CLI and pushes with rebase', () => {
+  test('deploy-canary: manual, one environment at a time, under its GitHub Environment, commits and pushes with the CLI', () => {
     const { doc } = read('deploy-canary.yml');
     expect(Object.keys(doc.on)).toEqual(['workflow_dispatch']);
     expect(Object.keys(doc.on.workflow_dispatch.inputs)).toEqual(['service', 'image', 'env']);
@@ -134,14 +135,200 @@ describe('GitHub Actions workflows', () => {
     expect(doc.jobs.start.steps[1].run).toBe('node scripts/canary-in-flight.cjs "$TARGET_ENV" "$SERVICE" > /dev/null');
     expect(doc.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false });
     expect(doc.permissions).toEqual({ contents: 'write' });
-    expect(runs(doc)).toMatch(/npx canary start --service "\$SERVICE" --image "\$IMAGE" --env "\$TARGET_ENV" --commit/);
-    expect(runs(doc)).toContain('bash scripts/push-with-rebase.sh "$GITHUB_REF_NAME"');
-    expect(fs.readFileSync(path.join(dir, '..', '..', 'scripts', 'push-with-rebase.sh'), 'utf8')).toContain('git pull --rebase');
+    expect(doc.jobs.start.environment).toBe('${{ inputs.env }}');
+    expect(runs(doc).split('\n')).toContain('npx canary start --service "$SERVICE" --image "$IMAGE" --env "$TARGET_ENV" --commit --push --json | tee canary.json');
     // the gate's smoke checks from Playwright (no browser), against the canary through the pin, once it answers
     expect(doc.jobs.smoke).toMatchObject({ needs: 'start', if: "vars.SMOKE_URLS != ''" });
+    expect(doc.jobs.smoke.environment).toBeUndefined();
     const smoke = doc.jobs.smoke.steps.at(-1);
     expect(smoke.env).toMatchObject({ SMOKE_SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', SMOKE_CANARY: '1' });
     expect(smoke.run).toContain('npx playwright test --project api --grep "smoke check of services/$SMOKE_SERVICE.yaml"');
     expect(smoke.run).toContain('\'.[$env][$service] // ""\'');
+  });
+
+  test('deploy-canary: the image input says what the CLI refuses, without a copy of any environment\'s registries', () => {
+    const { text, doc } = read('deploy-canary.yml');
+    expect(doc.on.workflow_dispatch.inputs.image.description).toMatch(/delivery\.allowedRegistries.*delivery\.requireDigest/);
+    const registries = Object.values(ENVIRONMENTS).flatMap(env => env.delivery.allowedRegistries);
+    expect(registries.length).toBeGreaterThan(0);
+    for (const registry of registries) expect(text).not.toContain(registry);
+  });
+});
+
+/** The workflows that move an environment's canaries: each commits with the CLI and pushes with it (`--push`). */
+describe('canary workflows: deploy-canary, rollback, promote', () => {
+  const deploy = read('deploy-canary.yml').doc;
+  const rollback = read('rollback.yml').doc;
+  const promote = read('promote.yml').doc;
+  const rollbackStep = rollback.jobs.rollback.steps.find((s: any) => typeof s.run === 'string' && s.run.includes('npx canary rollback'));
+  const gateStep = promote.jobs.gate.steps.find((s: any) => typeof s.run === 'string' && s.run.includes('npx canary advance'));
+
+  /**
+   * Runs a step's script as GitHub would (`shell: bash` is bash -eo pipefail) with `npx` replaced by a stub that logs
+   * its arguments and the SMOKE_URLS it was given.
+   */
+  type StepRun = { status: number | null; npx: string[]; stdout: string };
+  const runStep = (step: { run: string; shell?: string }, env: Record<string, string>, npxExit = 0): StepRun => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'canary-workflow-'));
+    try {
+      const bin = path.join(work, 'bin');
+      fs.mkdirSync(bin);
+      const log = path.join(work, 'npx.log');
+      fs.writeFileSync(path.join(bin, 'npx'), `#!/bin/bash\necho "$* | SMOKE_URLS=\${SMOKE_URLS-unset}" >> "${log}"\necho '{}'\nexit ${npxExit}\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(work, 'summary.md'), '');
+      const shell = step.shell === 'bash' ? ['-e', '-o', 'pipefail'] : ['-e'];
+      const r = spawnSync('bash', ['--noprofile', '--norc', ...shell, '-c', step.run], {
+        cwd: work, encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, RUNNER_TEMP: work, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'), ...env },
+      });
+      return { status: r.status, npx: fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [], stdout: r.stdout };
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  };
+
+  test('the three share the concurrency group canary-<env>, without cancelling: no two move an environment at once', () => {
+    expect(rollback.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false });
+    expect(deploy.concurrency).toEqual(rollback.concurrency);
+    // the gate's group is per matrix entry (one environment each), under the same name
+    expect(promote.jobs.gate.concurrency).toEqual({ group: 'canary-${{ matrix.env }}', 'cancel-in-progress': false });
+  });
+
+  test('starting and rolling back run under the GitHub Environment named by the env input; the gate never does (reviewers would hold every scheduled run)', () => {
+    expect(deploy.jobs.start.environment).toBe('${{ inputs.env }}');
+    expect(rollback.jobs.rollback.environment).toBe('${{ inputs.env }}');
+    for (const job of Object.values<any>(promote.jobs)) expect(job.environment).toBeUndefined();
+  });
+
+  test('rollback: by hand, with service, env (default prod) and a required reason, each a string', () => {
+    expect(Object.keys(rollback.on)).toEqual(['workflow_dispatch']);
+    const inputs = rollback.on.workflow_dispatch.inputs;
+    expect(Object.keys(inputs)).toEqual(['service', 'env', 'reason']);
+    expect(inputs.service).toMatchObject({ type: 'string', required: true });
+    expect(inputs.env).toMatchObject({ type: 'string', required: true, default: 'prod' });
+    expect(inputs.reason).toMatchObject({ type: 'string', required: true });
+    expect(rollback.permissions).toEqual({ contents: 'write' });
+  });
+
+  test('rollback: checks the inputs as deploy-canary does, before anything is installed, then installs as deploy-canary does', () => {
+    const check = rollback.jobs.rollback.steps[1];
+    expect(check.env).toEqual({ SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', REASON: '${{ inputs.reason }}' });
+    expect(check.run.split('\n')[0]).toBe(deploy.jobs.start.steps[1].run);
+    // the same actions at the same commits, set up the same way
+    const setup = (job: any) => job.steps.filter((s: any) => s.uses || /^npm ci\b/.test(s.run ?? '')).map((s: any) => ({ uses: s.uses, with: s.with, run: s.run }));
+    expect(setup(rollback.jobs.rollback)).toEqual(setup(deploy.jobs.start));
+    expect(read('rollback.yml').text.match(/uses: .*$/gm)).toEqual(read('deploy-canary.yml').text.match(/uses: .*$/gm)!.slice(0, 2));
+  });
+
+  test.each([['an empty reason', ''], ['a blank reason', ' \t ']])('rollback: %s fails the check', (_, reason) => {
+    const check = rollback.jobs.rollback.steps[1];
+    const r = runStep({ run: check.run.split('\n').slice(1).join('\n') }, { REASON: reason });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain('::error::a roll back needs a reason');
+    expect(runStep({ run: check.run.split('\n').slice(1).join('\n') }, { REASON: 'p95 doubled after the release' }).status).toBe(0);
+  });
+
+  test('rollback: the CLI rolls back, commits and pushes, the inputs reaching it as environment variables only', () => {
+    expect(rollbackStep.run).toBe('npx canary rollback --service "$SERVICE" --env "$TARGET_ENV" --reason "$REASON" --commit --push --json | tee canary.json');
+    expect(rollbackStep.env).toEqual({ SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', REASON: '${{ inputs.reason }}' });
+    expect(rollbackStep.shell).toBe('bash');
+    for (const step of rollback.jobs.rollback.steps) if (step.run) expect(step.run).not.toContain('${{');
+    const env = { SERVICE: 'gateway', TARGET_ENV: 'prod', REASON: 'errors; $(echo injected) "quoted"' };
+    const done = runStep(rollbackStep, env);
+    expect(done.status).toBe(0);
+    expect(done.npx).toEqual(['canary rollback --service gateway --env prod --reason errors; $(echo injected) "quoted" --commit --push --json | SMOKE_URLS=unset']);
+    // refused (no canary in flight, superseded): the step fails although its output goes through tee
+    expect(runStep(rollbackStep, env, 2).status).toBe(2);
+  });
+
+  test('rollback: a summary with the reason and the CLI\'s answer, whatever happened', () => {
+    const summary = rollback.jobs.rollback.steps.at(-1);
+    expect(summary.if).toBe('always()');
+    expect(summary.run).toContain('>> "$GITHUB_STEP_SUMMARY"');
+    expect(summary.run).toContain('Reason: $REASON');
+    expect(summary.run).toContain('cat canary.json');
+  });
+
+  test('every commit is pushed by the CLI (--commit --push); scripts/push-with-rebase.sh is gone', () => {
+    for (const doc of [deploy, rollback, promote]) {
+      const text = runs(doc);
+      expect(text).not.toContain('push-with-rebase');
+      expect(text).not.toMatch(/\bgit push\b/);
+      for (const line of text.split('\n').filter(l => /npx canary (start|rollback|advance)\b/.test(l))) expect(line).toContain('--commit --push --json');
+    }
+    expect(fs.existsSync(path.join(dir, '..', '..', 'scripts', 'push-with-rebase.sh'))).toBe(false);
+  });
+
+  test('promote: one command per environment for every canary in flight (--all), with --scheduled on the schedule only', () => {
+    const env = { TARGET_ENV: 'prod', SMOKE_URLS_BY_ENV: '{}' };
+    expect(runStep(gateStep, { ...env, GITHUB_EVENT_NAME: 'schedule' }).npx).toEqual(['canary advance --all --env prod --scheduled --commit --push --json | SMOKE_URLS={}']);
+    expect(runStep(gateStep, { ...env, GITHUB_EVENT_NAME: 'workflow_dispatch' }).npx).toEqual(['canary advance --all --env prod --commit --push --json | SMOKE_URLS={}']);
+    expect(gateStep.env.TARGET_ENV).toBe('${{ matrix.env }}');
+    expect(Object.keys(promote.on)).toEqual(['schedule', 'workflow_dispatch']);
+  });
+
+  test('promote: SMOKE_URLS reaches the CLI as the environment\'s part of the repository variable, service to URL', () => {
+    expect(gateStep.env.SMOKE_URLS_BY_ENV).toBe("${{ vars.SMOKE_URLS || '{}' }}");
+    const urls = '{"prod": {"gateway": "https://flights.example.com"}, "staging": {"gateway": "https://flights.staging.example.com"}}';
+    const smokeOf = (byEnv: string, targetEnv = 'prod') => runStep(gateStep, { TARGET_ENV: targetEnv, SMOKE_URLS_BY_ENV: byEnv, GITHUB_EVENT_NAME: 'workflow_dispatch' }).npx[0].split(' | ')[1];
+    expect(smokeOf(urls)).toBe('SMOKE_URLS={"gateway":"https://flights.example.com"}');
+    expect(smokeOf(urls, 'local')).toBe('SMOKE_URLS={}');
+    expect(smokeOf('not json')).toBe('SMOKE_URLS={}');
+  });
+});
+
+describe('images: the gate image (delivery/Dockerfile)', () => {
+  const { doc } = read('images.yml');
+  const job = doc.jobs.gate;
+  const step = job.steps.find((s: any) => s.id === 'name');
+  const root = path.join(__dirname, '..');
+  const pinned = /canaryGate: '[^']*:([^']+)'/.exec(fs.readFileSync(path.join(root, 'lib', 'images.ts'), 'utf8'))![1];
+
+  /** Runs the step that names the tags as GitHub would, with a `docker` that answers `imagetools inspect` as told. */
+  const tagsStep = (inspect: { status: number; output: string }): { status: number | null; output: string; stdout: string } => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'images-gate-'));
+    try {
+      fs.mkdirSync(path.join(work, 'bin'));
+      fs.writeFileSync(path.join(work, 'bin', 'docker'), `#!/bin/sh\necho '${inspect.output}' >&2\nexit ${inspect.status}\n`, { mode: 0o755 });
+      const output = path.join(work, 'output');
+      fs.writeFileSync(output, '');
+      const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', step.run], {
+        cwd: root, encoding: 'utf8',
+        env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, GITHUB_OUTPUT: output, OWNER: 'Example-Org', SHA: 'abc123' },
+      });
+      return { status: r.status, output: fs.readFileSync(output, 'utf8'), stdout: r.stdout };
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  };
+
+  test('runs on changes of delivery/, the lockfile and the pin, builds delivery/Dockerfile from the root, pushes and reports the digest', () => {
+    expect(doc.on.push.paths).toEqual(expect.arrayContaining(['delivery/**', 'lib/images.ts', 'package-lock.json']));
+    const build = job.steps.find((s: any) => s.id === 'build');
+    expect(build.uses).toMatch(/^docker\/build-push-action@/);
+    expect(build.with).toMatchObject({ context: '.', file: 'delivery/Dockerfile', push: true, tags: '${{ steps.name.outputs.tags }}' });
+    expect(step.env).toEqual({ OWNER: '${{ github.repository_owner }}', SHA: '${{ github.sha }}' });
+    expect(JSON.stringify(job.steps.at(-1))).toContain('steps.build.outputs.digest');
+    expect(job.steps.at(-1).run).toContain('GITHUB_STEP_SUMMARY');
+  });
+
+  test('tags: the commit, and the tag lib/images.ts pins while the registry has none', () => {
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    const r = tagsStep({ status: 1, output: 'ERROR: ghcr.io/example-org/obs-canary-gate:x: not found' });
+    expect(r.status).toBe(0);
+    expect(r.output).toBe(`image=ghcr.io/example-org/obs-canary-gate\ntags=ghcr.io/example-org/obs-canary-gate:abc123,ghcr.io/example-org/obs-canary-gate:${pinned}\n`);
+  });
+
+  test('a pinned tag that was pushed is never moved: the commit\'s tag only', () => {
+    const r = tagsStep({ status: 0, output: 'Name: ghcr.io/example-org/obs-canary-gate' });
+    expect(r.status).toBe(0);
+    expect(r.output).toContain('tags=ghcr.io/example-org/obs-canary-gate:abc123\n');
+    expect(r.stdout).toContain('was pushed before and is never moved');
+  });
+
+  test('a registry that cannot tell whether the pinned tag exists fails the job', () => {
+    const r = tagsStep({ status: 1, output: 'ERROR: unauthorized' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('::error::could not tell whether');
+    expect(r.output).not.toContain('tags=');
   });
 });

@@ -1,7 +1,9 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { GitOpsSettings } from '../config/environment';
-import { ArgoCdApplications, ChartApplication, ResourceKind, appProject, directoryApplication } from '../constructs/argocd-applications';
+import {
+  ArgoCdApplications, ChartApplication, ClusterResource, ResourceKind, ResourceKinds, appProject, directoryApplication,
+} from '../constructs/argocd-applications';
 import { CLUSTER_SCOPED_KINDS, StackChart } from './stack-chart';
 
 /** Properties of {@link ArgoCdChart}. */
@@ -11,14 +13,17 @@ export interface ArgoCdChartProps {
   readonly path: string;
   /** The charts to deploy, each with the sync wave of its Application. */
   readonly applications: ReadonlyArray<ChartApplication & { readonly source: Chart }>;
+  /** The chart applied by hand that renders the charts' AppProject: no Application may rewrite its own project. */
+  readonly bootstrap: Construct;
 }
 
 /** Name of the AppProject of the deployed charts. */
 export const PROJECT = 'obs-canary';
 
 /**
- * The `argocd` chart (`dist/<env>/argocd/`): the AppProject and one Application per chart directory. The root
- * Application of the bootstrap chart syncs it, so adding a chart is a commit too.
+ * The `argocd` chart (`dist/<env>/argocd/`): one Application per chart directory. The root Application of the bootstrap
+ * chart syncs it, so adding a chart is a commit too. Their AppProject is rendered in the bootstrap chart, applied by
+ * hand: what the Applications may create changes only when a person applies it.
  */
 export class ArgoCdChart extends StackChart {
   public readonly applications: ArgoCdApplications;
@@ -32,6 +37,7 @@ export class ArgoCdChart extends StackChart {
       project: PROJECT,
       applications: props.applications,
       kinds: () => kindsOf(props.applications.map(a => a.source)),
+      projectScope: props.bootstrap,
     });
   }
 }
@@ -44,8 +50,11 @@ export interface BootstrapChartProps {
 }
 
 /**
- * The `bootstrap` chart (`dist/<env>/bootstrap/`), applied once by hand: a project that may only manage Argo CD's own
- * Applications and AppProjects, and the root Application (app of apps) that syncs the `argocd` chart.
+ * The `bootstrap` chart (`dist/<env>/bootstrap/`), applied by hand: the charts' AppProject (what their Applications may
+ * create), a project that may only manage Applications in Argo CD's namespace (nothing cluster-scoped, no AppProject:
+ * Argo CD 3.5 restricts namespaced kinds by kind, not name, so one allowed AppProject would be any of them), and the
+ * root Application (app of apps) that syncs the `argocd` chart. Apply it again when it changes (a new kind, namespace
+ * or cluster-scoped object in the charts); until then Argo CD refuses to sync what the project does not allow.
  */
 export class BootstrapChart extends StackChart {
   public constructor(scope: Construct, id: string, props: BootstrapChartProps) {
@@ -56,7 +65,9 @@ export class BootstrapChart extends StackChart {
       description: 'The root Application of obs-canary: creates the project and Applications of the charts',
       repoURL: props.gitops.repoURL,
       namespaces: [props.gitops.argocdNamespace],
-      kinds: () => ({ cluster: [], namespaced: [{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }] }),
+      // Applications only: an AppProject here could be any of the namespace's (Argo CD 3.5 allows namespaced kinds by
+      // kind, not name), so the projects are applied by hand with this chart and the root Application writes none
+      kinds: () => ({ cluster: [], namespaced: [{ group: 'argoproj.io', kind: 'Application' }] }),
     });
     directoryApplication(this, 'Root', {
       name: `${PROJECT}-root`,
@@ -69,18 +80,23 @@ export class BootstrapChart extends StackChart {
   }
 }
 
-/** The kinds the charts render, cluster-scoped and namespaced, sorted. */
-export function kindsOf(charts: readonly Chart[]): { cluster: ResourceKind[]; namespaced: ResourceKind[] } {
-  const seen = new Map<string, ResourceKind & { clusterScoped: boolean }>();
+/**
+ * What the charts render, as an AppProject allows it: each cluster-scoped object by group, kind and name, and each
+ * namespaced kind; sorted.
+ */
+export function kindsOf(charts: readonly Chart[]): ResourceKinds {
+  const cluster = new Map<string, ClusterResource>();
+  const namespaced = new Map<string, ResourceKind>();
   for (const chart of charts) {
     for (const obj of chart.node.findAll().filter(ApiObject.isApiObject)) {
       const group = obj.apiVersion.includes('/') ? obj.apiVersion.split('/')[0] : '';
-      seen.set(`${group}/${obj.kind}`, { group, kind: obj.kind, clusterScoped: CLUSTER_SCOPED_KINDS.has(obj.kind) });
+      if (CLUSTER_SCOPED_KINDS.has(obj.kind)) cluster.set(`${group}/${obj.kind}/${obj.name}`, { group, kind: obj.kind, name: obj.name });
+      else namespaced.set(`${group}/${obj.kind}`, { group, kind: obj.kind });
     }
   }
-  const sorted = [...seen.values()].sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind));
+  const byKind = (a: ResourceKind, b: ResourceKind) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind);
   return {
-    cluster: sorted.filter(k => k.clusterScoped).map(({ group, kind }) => ({ group, kind })),
-    namespaced: sorted.filter(k => !k.clusterScoped).map(({ group, kind }) => ({ group, kind })),
+    cluster: [...cluster.values()].sort((a, b) => byKind(a, b) || a.name.localeCompare(b.name)),
+    namespaced: [...namespaced.values()].sort(byKind),
   };
 }

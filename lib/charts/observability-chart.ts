@@ -1,9 +1,11 @@
+import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { ObservabilityComponent } from '../config/egress';
 import { EgressPlan, dnsPeer, planEgress } from '../config/egress-plan';
 import { EnvironmentConfig } from '../config/environment';
 import { Alertmanager } from '../constructs/alertmanager';
+import { CanaryGate } from '../constructs/canary-gate';
 import { Grafana } from '../constructs/grafana';
 import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
@@ -38,7 +40,8 @@ export interface ObservabilityChartProps {
 /**
  * The `observability` namespace: Prometheus, Grafana, Loki, Promtail, Tempo, the OpenTelemetry Collector and
  * kube-state-metrics, wired to each other by reference, behind a default-deny network policy with one allow per flow.
- * Prometheus also scrapes istiod and the ingress gateway in Istio's namespace.
+ * Prometheus also scrapes istiod and the ingress gateway in Istio's namespace. With `delivery.loop` "cluster", the SLO
+ * gate's CronJob runs here too, measuring in this Prometheus.
  */
 export class ObservabilityChart extends StackChart {
   public readonly prometheus: Prometheus;
@@ -51,6 +54,8 @@ export class ObservabilityChart extends StackChart {
   public readonly collector: OtelCollector;
   /** What the cluster runs (Deployments, pod images, VirtualService weights), for the release queries. */
   public readonly kubeStateMetrics: KubeStateMetrics;
+  /** The SLO gate's loop, when it runs in the cluster (`delivery.loop` "cluster"). */
+  public readonly canaryGate?: CanaryGate;
   /** The namespace's network policies; the flows to and from the services' namespaces are allowed by {@link defineStack}. */
   public readonly network: NetworkPolicies;
   /** What the environment's egress section asks of this namespace: the grants to outside the cluster and the proxies. */
@@ -146,10 +151,29 @@ export class ObservabilityChart extends StackChart {
     // the kubelets' PersistentVolume usage, which VolumeFillingUp reads; their egress is the `kubelet` dependency
     this.prometheus.scrapeKubelets();
 
+    if (env.delivery.loop === 'cluster') {
+      const auth = env.delivery.prometheusAuth;
+      this.canaryGate = new CanaryGate(this, 'CanaryGate', {
+        environment: env.name,
+        repoUrl: env.gitops.repoURL,
+        branch: env.gitops.targetRevision,
+        gitCredentials: env.delivery.gitCredentials,
+        interval: Duration.minutes(env.delivery.intervalMinutes),
+        prometheusUrl: this.prometheus.url,
+        prometheusToken: auth?.token,
+        prometheusUsername: auth?.basicAuth?.username,
+        prometheusPassword: auth?.basicAuth?.password,
+        prometheusHeaders: auth?.headers,
+        webhook: env.delivery.webhook,
+        ...(proxies['canary-gate'] ? { egressProxy: proxies['canary-gate'] } : {}),
+      });
+    }
+
     // only the components that take proxy settings may be given one
-    const unproxied = (Object.keys(proxies) as ObservabilityComponent[]).filter(c => !['loki', 'tempo', 'alertmanager'].includes(c));
+    const proxied: readonly ObservabilityComponent[] = ['loki', 'tempo', 'alertmanager', 'canary-gate'];
+    const unproxied = (Object.keys(proxies) as ObservabilityComponent[]).filter(c => !proxied.includes(c));
     if (unproxied.length > 0) {
-      throw validationError(this, `${unproxied.join(', ')} cannot send through an egress proxy: only Loki, Tempo and Alertmanager take one`);
+      throw validationError(this, `${unproxied.join(', ')} cannot send through an egress proxy: only Loki, Tempo, Alertmanager and the canary gate take one`);
     }
 
     this.podSecurityLevel = enforcedPodSecurity([this.promtail.podSecurityLevel]);
@@ -169,7 +193,7 @@ export class ObservabilityChart extends StackChart {
   }
 
   private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer): void {
-    const { prometheus, alertmanager, grafana, loki, promtail, tempo, collector, kubeStateMetrics, network } = this;
+    const { prometheus, alertmanager, grafana, loki, promtail, tempo, collector, kubeStateMetrics, canaryGate, network } = this;
     const port = (p: { port: number }) => [{ port: p.port }];
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
     network.allow({ name: 'promtail-to-loki', from: pods(promtail.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
@@ -178,6 +202,9 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: 'collector-to-prometheus', from: pods(collector.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
     network.allow({ name: 'tempo-to-prometheus', from: pods(tempo.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
     network.allow({ name: 'grafana-to-prometheus', from: pods(grafana.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+    if (canaryGate) {
+      network.allow({ name: 'canary-gate-to-prometheus', from: pods(canaryGate.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+    }
     network.allow({
       name: 'grafana-to-alertmanager', from: pods(grafana.peer), to: pods(alertmanager.peer), ports: port(alertmanager.ports.http),
     });
@@ -198,11 +225,13 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: 'prometheus-to-istiod', from: pods(prometheus.peer), to: pods(istiod), ports: port(ISTIOD_METRICS_PORT) });
     network.allow({ name: 'prometheus-to-ingress-gateway', from: pods(prometheus.peer), to: pods(gateway), ports: port(GATEWAY_METRICS) });
     // the only traffic that leaves the cluster: each component to the dependencies it uses, or to their proxy
-    const components: Readonly<Record<ObservabilityComponent, { readonly name: string; readonly peer: WorkloadPeer }>> = {
-      prometheus, alertmanager, grafana, loki, promtail, tempo, collector, 'kube-state-metrics': kubeStateMetrics,
+    const components: Readonly<Partial<Record<ObservabilityComponent, { readonly name: string; readonly peer: WorkloadPeer }>>> = {
+      prometheus, alertmanager, grafana, loki, promtail, tempo, collector, 'kube-state-metrics': kubeStateMetrics, 'canary-gate': canaryGate,
     };
     for (const grant of this.egress.grants) {
       const component = components[grant.component];
+      // the dependency table and the chart disagree on whether the component runs here
+      if (!component) throw validationError(this, `${grant.component} is granted egress to ${grant.flow} but does not run in this environment`);
       network.allow({ name: `${component.name}-to-${grant.flow}`, from: pods(component.peer), to: grant.to, ports: grant.ports });
     }
     if (alertmanager.replicas > 1) {

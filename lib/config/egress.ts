@@ -1,3 +1,4 @@
+import { gitHostOf, gitTransportOf } from '../constructs/canary-gate';
 import { FlowPort } from '../constructs/network-policies';
 import { ObjectStorage } from '../constructs/types';
 
@@ -123,13 +124,23 @@ export const KUBELET_PORT = 10250;
 const GKE_METADATA_HOSTS = ['169.254.169.254', 'metadata.google.internal'] as const;
 
 /** The components of the observability namespace a dependency may be used by. */
-export type ObservabilityComponent = 'prometheus' | 'alertmanager' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector' | 'kube-state-metrics';
+export type ObservabilityComponent =
+  | 'prometheus' | 'alertmanager' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector' | 'kube-state-metrics' | 'canary-gate';
 
 /** What the dependency table reads of an environment to decide whether a dependency is used. */
 export interface DependencyContext {
   readonly grafana: { readonly databaseUrl?: unknown };
   readonly objectStorage?: ObjectStorage;
   readonly alerting?: { readonly receivers: ReadonlyArray<{ readonly name: string; readonly kind: string }> };
+  /** The repository the in-cluster gate clones and pushes to. */
+  readonly gitops?: { readonly repoURL: string };
+  /** Where the gate's loop runs, and whether it notifies a webhook. */
+  readonly delivery?: { readonly loop: string; readonly webhook?: unknown };
+}
+
+/** Whether the SLO gate's loop runs in the cluster (the canary-gate CronJob), so that its dependencies are called from there. */
+function gateInCluster(env: DependencyContext): boolean {
+  return env.delivery?.loop === 'cluster';
 }
 
 /** A kind of service outside the cluster that components of the stack call. */
@@ -154,8 +165,8 @@ export interface ExternalDependency {
 
 /**
  * Every external dependency of the stack: who calls it and when. An environment names how each one in use is reached
- * (`egress.dependencies`), and each user gets exactly that egress. A new dependency (an alert receiver, the git host)
- * is one more entry here; the type of `egress.dependencies`, the validation and the policies follow.
+ * (`egress.dependencies`), and each user gets exactly that egress. A new dependency (an alert receiver, a package
+ * registry) is one more entry here; the type of `egress.dependencies`, the validation and the policies follow.
  */
 export const EXTERNAL_DEPENDENCIES = {
   kubernetesApi: {
@@ -231,6 +242,29 @@ export const EXTERNAL_DEPENDENCIES = {
         : undefined;
     },
     // the config sets `proxy_from_environment`, so the notifiers honour HTTPS_PROXY and NO_PROXY
+    proxyRefused: () => undefined,
+  },
+  gitHost: {
+    description: 'the git host of gitops.repoURL',
+    flow: 'git-host',
+    users: ['canary-gate'],
+    usedBecause: env => (gateInCluster(env)
+      ? `'delivery.loop' is "cluster": the canary-gate CronJob clones ${gitHostOf(env.gitops?.repoURL ?? '') ?? 'the repository'} and pushes its decisions there`
+      : undefined),
+    // git over HTTPS (libcurl) honours HTTPS_PROXY and NO_PROXY; ssh has no notion of them
+    proxyRefused: env => (gitTransportOf(env.gitops?.repoURL ?? '') === 'ssh'
+      ? '\'gitops.repoURL\' is an SSH URL, and git over SSH dials the host directly: ssh ignores HTTPS_PROXY'
+      : undefined),
+  },
+  notificationWebhook: {
+    description: 'the webhook of delivery.webhook',
+    flow: 'notification-webhook',
+    users: ['canary-gate'],
+    // its URL is in a Secret, unknown at synth: taken to be outside the cluster
+    usedBecause: env => (gateInCluster(env) && env.delivery?.webhook !== undefined
+      ? '\'delivery.webhook\' is set and the canary-gate CronJob (\'delivery.loop\' "cluster") posts each decision to it'
+      : undefined),
+    // Node.js's fetch honours HTTPS_PROXY and NO_PROXY with NODE_USE_ENV_PROXY=1 (Node.js 24), which the gate sets with a proxy
     proxyRefused: () => undefined,
   },
 } as const satisfies Record<string, ExternalDependency>;

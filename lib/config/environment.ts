@@ -269,7 +269,7 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
     'a git URL Argo CD can clone (https://…, ssh://… or git@…)');
   c.text('gitops.targetRevision', env.gitops.targetRevision);
   c.dnsLabel('gitops.argocdNamespace', env.gitops.argocdNamespace);
-  checkDelivery(c, env.delivery);
+  checkDelivery(c, env.delivery, env.gitops);
 
   if (c.errors.length > 0) throw new ConfigError(`environment ${JSON.stringify(env.name)}`, c.errors);
   return env;
@@ -427,9 +427,16 @@ function checkAzureIdentity(c: Checks, credentials: AzureWorkloadIdentity): void
   }
 }
 
-function checkDelivery(c: Checks, d: DeliverySettings): void {
+function checkDelivery(c: Checks, d: DeliverySettings, gitops: GitOpsSettings): void {
   c.oneOf('delivery.loop', d.loop, ['cluster', 'github']);
   c.integer('delivery.intervalMinutes', d.intervalMinutes, 1, 2);
+  if (d.loop === 'cluster' && typeof gitops.targetRevision === 'string' && typeof gitops.repoURL === 'string') {
+    // the CronJob pushes to the branch it checked out: a commit or HEAD gives it none
+    c.expect(!/^(HEAD|[0-9a-f]{40}|refs\/tags\/.*)$/.test(gitops.targetRevision), 'gitops.targetRevision', gitops.targetRevision,
+      'a branch with \'delivery.loop\' "cluster" (the gate pushes its decisions to it), not HEAD, a tag or a commit');
+    c.expect(!/^https:\/\/[^/]*@/.test(gitops.repoURL), 'gitops.repoURL', gitops.repoURL.replace(/\/\/[^/]*@/, '//[credentials]@'),
+      'a URL without credentials (the gate\'s token comes from \'delivery.gitCredentials\', mounted as a file)');
+  }
   checkSecretRef(c, 'delivery.gitCredentials', d.gitCredentials);
   const auth = d.prometheusAuth;
   if (auth?.token) checkSecretRef(c, 'delivery.prometheusAuth.token', auth.token);

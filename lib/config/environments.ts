@@ -70,6 +70,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
         kubelet: { cidrs: ['0.0.0.0/0'], ports: [{ port: 10250 }] },
         // wherever the webhook of alerting.receivers is
         alertReceivers: { cidrs: ['0.0.0.0/0'], ports: [{ port: 443 }, { port: 80 }] },
+        // the host of gitops.repoURL, which the canary-gate CronJob clones and pushes to: HTTPS, or SSH for an ssh:// URL
+        gitHost: { cidrs: ['0.0.0.0/0'], ports: [{ port: 443 }, { port: 22 }] },
       },
     },
     apps: {
@@ -168,6 +170,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
         objectStorage: { via: 'corporate' },
         // PagerDuty's Events API and Slack's webhooks, on the internet
         alertReceivers: { via: 'corporate' },
+        // GitHub (gitops.repoURL is https) and the Slack webhook of delivery.webhook, for the canary-gate CronJob
+        gitHost: { via: 'corporate' },
+        notificationWebhook: { via: 'corporate' },
       },
     },
     apps: {

@@ -11,9 +11,18 @@ export interface ResourceKind {
   readonly kind: string;
 }
 
-/** The kinds an AppProject allows, cluster-scoped and namespaced. */
+/** One cluster-scoped object, as an AppProject allows it: by kind and name. */
+export interface ClusterResource extends ResourceKind {
+  /**
+   * The object's exact name. Argo CD reads an entry without a name as every object of the kind, and a name as a glob
+   * (Go's `filepath.Match`), so neither is allowed here.
+   */
+  readonly name: string;
+}
+
+/** What an AppProject allows: cluster-scoped objects by name, namespaced objects by kind (Argo CD 3.5 has no names for those). */
 export interface ResourceKinds {
-  readonly cluster: readonly ResourceKind[];
+  readonly cluster: readonly ClusterResource[];
   readonly namespaced: readonly ResourceKind[];
 }
 
@@ -38,8 +47,14 @@ export interface ArgoCdApplicationsProps {
   /** Name of the AppProject the Applications belong to. */
   readonly project: string;
   readonly applications: readonly ChartApplication[];
-  /** Kinds the Applications may create: what the charts render (read at synth time). */
+  /** What the Applications may create: what the charts render, cluster-scoped objects by name (read at synth time). */
   readonly kinds: () => ResourceKinds;
+  /**
+   * Where the AppProject is rendered: a chart applied by hand (the bootstrap chart), so that no Application can
+   * rewrite what its own project allows.
+   * @default - beside the Applications
+   */
+  readonly projectScope?: Construct;
 }
 
 /** The finalizer that makes deleting an Application delete what it deployed (foreground cascade). */
@@ -48,7 +63,8 @@ const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
 
 /**
- * An AppProject restricted to one repository, the charts' namespaces and the kinds they render, and one Application
+ * An AppProject restricted to one repository, the charts' namespaces, the cluster-scoped objects they render (by name)
+ * and the namespaced kinds they render, and one Application
  * per chart directory: automated sync with prune and self-heal, retry with backoff, ordered by sync waves. Nothing is
  * ignored in the diff: canary weights live in git, so the cluster never differs from it for long.
  */
@@ -60,7 +76,7 @@ export class ArgoCdApplications extends Construct {
     super(scope, id);
     if (props.applications.length === 0) throw validationError(this, `'applications' must name at least one chart, got ${show(props.applications)}`);
     const names: Record<string, string> = {};
-    appProject(this, 'Resource', {
+    appProject(props.projectScope ?? this, props.projectScope ? `${id}Project` : 'Resource', {
       name: props.project,
       description: `Charts rendered from ${props.repoURL} (${props.path})`,
       repoURL: props.repoURL,
@@ -94,7 +110,7 @@ export interface AppProjectOptions {
   readonly repoURL: string;
   /** Namespaces of the in-cluster API server the Applications may deploy to. */
   readonly namespaces: readonly string[];
-  /** Kinds the Applications may create (read at synth time). */
+  /** What the Applications may create: cluster-scoped objects by name, namespaced ones by kind (read at synth time). */
   readonly kinds: () => ResourceKinds;
   /**
    * Warn about objects in the destination namespaces that no Application manages.
@@ -103,20 +119,36 @@ export interface AppProjectOptions {
   readonly warnOrphaned?: boolean;
 }
 
-/** An AppProject restricted to one repository, in-cluster namespaces and a list of kinds. */
+/**
+ * An AppProject restricted to one repository, in-cluster namespaces, the cluster-scoped objects it names and the
+ * namespaced kinds it lists. Its Applications live in Argo CD's own namespace only (no `sourceNamespaces`).
+ */
 export function appProject(scope: Construct, id: string, options: AppProjectOptions): AppProject {
-  const whitelist = (kinds: readonly ResourceKind[]) => kinds.map(k => ({ group: k.group, kind: k.kind }));
-  return new AppProject(scope, id, {
+  const project = new AppProject(scope, id, {
     metadata: { name: options.name },
     spec: {
       description: options.description,
       sourceRepos: [options.repoURL],
       destinations: options.namespaces.map(namespace => ({ server: IN_CLUSTER, namespace })),
-      clusterResourceWhitelist: Lazy.any({ produce: () => whitelist(options.kinds().cluster) }),
-      namespaceResourceWhitelist: Lazy.any({ produce: () => whitelist(options.kinds().namespaced) }),
+      clusterResourceWhitelist: Lazy.any({ produce: () => options.kinds().cluster.map(r => ({ group: r.group, kind: r.kind, name: r.name })) }),
+      namespaceResourceWhitelist: Lazy.any({ produce: () => options.kinds().namespaced.map(k => ({ group: k.group, kind: k.kind })) }),
       ...(options.warnOrphaned ? { orphanedResources: { warn: true } } : {}),
     },
   });
+  // the kinds are read at synth time, once every chart is complete: checked then
+  project.node.addValidation({ validate: () => unnamedClusterResources(options.kinds().cluster) });
+  return project;
+}
+
+/** Characters that make an AppProject's resource name a pattern (Go's `filepath.Match`). */
+const GLOB = /[*?[\\]/;
+
+/** A problem for each cluster-scoped entry that would allow more than one object: no name, or a pattern. */
+function unnamedClusterResources(resources: readonly ClusterResource[]): string[] {
+  return resources
+    .filter(r => typeof r.name !== 'string' || r.name === '' || GLOB.test(r.name))
+    .map(r => '\'kinds\' must name each cluster-scoped object exactly (Argo CD allows every object of the kind for an entry without a name, '
+      + `and every match for a pattern), got ${r.name === undefined ? 'no name' : show(r.name)} for ${r.group === '' ? 'core' : r.group}/${r.kind}`);
 }
 
 /** Options of {@link directoryApplication}. */

@@ -56,7 +56,15 @@ export type Command =
   } & ChangeOptions)
   | ({
     readonly verb: 'advance';
-    readonly service: string;
+    /** The one service to gate; unset with `all`. */
+    readonly service?: string;
+    /** Gate every service of the environment with a canary in flight, in one run and one commit. */
+    readonly all: boolean;
+    /**
+     * Run by a schedule: an environment whose loop runs in the cluster (`delivery.loop: cluster`) is left to it.
+     * @default false
+     */
+    readonly scheduled: boolean;
     /** `--prometheus-url`; `PROMETHEUS_URL` is the fallback, see {@link prometheusUrlOf}. */
     readonly prometheusUrl?: string;
     /** `--smoke-url`; `SMOKE_BASE_URL` is the fallback, see {@link smokeUrlOf}. */
@@ -72,6 +80,11 @@ export interface ChangeOptions extends CommonOptions {
   readonly dryRun: boolean;
   /** Commit what changed. */
   readonly commit: boolean;
+  /**
+   * Push the commit to the branch checked out (on `origin`), only if the remote state files are still the ones read.
+   * @default false
+   */
+  readonly push?: boolean;
 }
 
 /** The verbs of the `canary` CLI. */
@@ -93,7 +106,18 @@ const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: 
   json: { meaning: 'print one JSON object (errors too)' },
   'dry-run': { meaning: 'print what would change; change nothing' },
   commit: { meaning: 'commit the state file (and dist/ when it changed) as one commit; needs a clean working tree' },
-  'prometheus-url': { value: 'URL', meaning: 'Prometheus base URL (default: $PROMETHEUS_URL); a bearer token is read from $PROMETHEUS_TOKEN' },
+  push: {
+    meaning: 'push the commit to the branch checked out, on origin ($CANARY_PUSH_REMOTE), only if its state files are still the ones '
+      + 'this run read (exit 2, superseded, otherwise: nothing pushed); needs --commit and HEAD at the remote branch',
+  },
+  all: { meaning: 'every service of the environment with a canary in flight, in one run: one commit, one push' },
+  scheduled: { meaning: 'a scheduled run: do nothing in an environment whose gate loop runs in the cluster (delivery.loop: cluster)' },
+  'prometheus-url': {
+    value: 'URL',
+    meaning: 'Prometheus base URL (default: $PROMETHEUS_URL); credentials from $PROMETHEUS_TOKEN (bearer) or $PROMETHEUS_USERNAME and '
+      + '$PROMETHEUS_PASSWORD (basic; user:password@ in the URL is taken out of it and sent the same way), extra headers from '
+      + '$PROMETHEUS_HEADERS (a JSON object, such as {"X-Scope-OrgID": "tenant-1"})',
+  },
   'smoke-url': {
     value: 'URL',
     meaning: 'where the service answers through the pin, for the smoke checks of its file before the first weighted step (default: $SMOKE_BASE_URL)',
@@ -143,7 +167,10 @@ const OVERRIDES = '--window, --min-requests, --settle and --timeout override the
   + 'service file, else the defaults) for one run only';
 
 const UNEXPECTED: readonly [number, string] = [1, 'unexpected failure (synth or git failed): the state file and dist/ are put back'];
-const BY_HAND = ['service', 'env', 'reason', 'dry-run', 'json', 'commit'] as const;
+const BY_HAND = ['service', 'env', 'reason', 'dry-run', 'json', 'commit', 'push'] as const;
+
+const CONCURRENT: readonly [number, string] = [2, 'another run on this checkout holds the service (busy), or with --push the remote state file '
+  + 'changed since this run read it (superseded): nothing was written or pushed'];
 
 /** Every verb: the overview, each verb's help and the flags each verb accepts come from here. */
 const VERBS: Readonly<Record<Verb, VerbHelp>> = {
@@ -154,7 +181,7 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
       + `its service file), then re-synthesize dist/ of each environment written. Add ${SERVICES_DIR}/S.yaml first; release `
       + 'new images afterwards with canary start. A new environment is onboarded one service at a time: its dist/ is rendered by '
       + 'the init that gives the last service its state there.',
-    flags: ['service', 'image', 'env', 'dry-run', 'json', 'commit'],
+    flags: ['service', 'image', 'env', 'dry-run', 'json', 'commit', 'push'],
     required: ['service', 'image'],
     meanings: {
       service: `the service: one with a file under ${SERVICES_DIR}/ (${SERVICES_DIR}/S.yaml) and no state file yet`,
@@ -182,13 +209,15 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
       + 'resources, probes, command and arguments, user, writable paths, grace period), which the canary records; stable keeps '
       + 'its own until the promotion ends. The port, the protocol and the metrics scrape are shared by both tracks and change '
       + 'at once. With --ungated, stable takes the image and the configuration at once, without a canary.',
-    flags: ['service', 'image', 'ungated', 'env', 'dry-run', 'json', 'commit'],
+    flags: ['service', 'image', 'ungated', 'env', 'dry-run', 'json', 'commit', 'push'],
     required: ['service'],
     meanings: { image: 'the image to release: of the repository its service file names, pinned by tag or digest (default: stable\'s, to release a changed configuration alone)' },
     exitCodes: [
       [0, 'started, or with --ungated released to stable (with --dry-run: would; nothing changed)'],
       [2, 'usage or configuration error, an image that is not pinned or not of the service\'s repository, neither a new image nor a '
-        + 'new configuration, a canary already in flight, --commit with uncommitted changes; nothing changed'],
+        + 'new configuration, a canary already in flight, an image the environment does not allow (delivery.allowedRegistries, '
+        + 'delivery.requireDigest), --commit with uncommitted changes; nothing changed'],
+      CONCURRENT,
       UNEXPECTED,
     ],
   },
@@ -200,14 +229,20 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
       + 'promote it after the last one, hold, or roll it back. Promotion and roll back each end once the cluster is seen '
       + 'running their first half. Nothing is measured while it dwells (the window would start before the step was applied '
       + `plus the settle time). ${OVERRIDES}.`,
-    flags: ['service', 'env', 'prometheus-url', 'smoke-url', 'window', 'min-requests', 'settle', 'timeout', 'dry-run', 'json', 'commit'],
-    required: ['service'],
-    meanings: { 'dry-run': 'print the PromQL, the numbers and the decision; change nothing; exit as the real run would' },
+    flags: ['service', 'all', 'scheduled', 'env', 'prometheus-url', 'smoke-url', 'window', 'min-requests', 'settle', 'timeout', 'dry-run', 'json',
+      'commit', 'push'],
+    meanings: {
+      service: `the service: one with a file under ${SERVICES_DIR}/ (${SERVICES_DIR}/S.yaml); or --all`,
+      'dry-run': 'print the PromQL, the numbers and the decision; change nothing; exit as the real run would',
+      'smoke-url': 'where the service answers through the pin, for the smoke checks of its file before the first weighted step '
+        + '(default: $SMOKE_BASE_URL; with --all, each service\'s URL in $SMOKE_URLS, a JSON object of service names and URLs)',
+    },
     exitCodes: [
       [0, 'advanced, promoted (either half), or nothing in flight'],
       [3, 'held: applying, applied, dwelling, no data, too little traffic, inconclusive, or a failed check below the limit'],
       [4, 'rolled back by the gate (either half): failed checks or smoke checks, too many holds in a row, or the progress deadline'],
       [2, 'usage or configuration error, --commit with uncommitted changes; nothing changed'],
+      CONCURRENT,
       UNEXPECTED,
     ],
   },
@@ -215,13 +250,15 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
     summary: 'promote the canary by hand: stable rolls out its image; run again, the canary is removed',
     flags: BY_HAND,
     required: ['service'],
-    exitCodes: [[0, 'promoted'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], UNEXPECTED],
+    exitCodes: [[0, 'promoted'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], CONCURRENT,
+      UNEXPECTED],
   },
   rollback: {
     summary: 'roll the canary back by hand: all traffic to stable (untouched); run again, the canary is removed',
     flags: BY_HAND,
     required: ['service'],
-    exitCodes: [[0, 'rolled back'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], UNEXPECTED],
+    exitCodes: [[0, 'rolled back'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'],
+      CONCURRENT, UNEXPECTED],
   },
   help: {
     summary: 'print this overview, or the help of VERB (the same as canary VERB --help)',
@@ -333,6 +370,9 @@ const OPTIONS = {
   timeout: { type: 'string' },
   reason: { type: 'string' },
   ungated: { type: 'boolean', default: false },
+  push: { type: 'boolean', default: false },
+  all: { type: 'boolean', default: false },
+  scheduled: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -373,36 +413,38 @@ export function parseCommand(argv: readonly string[]): Command {
     }
   }
   if (verb === 'status') return { verb: 'status', ...common, ...(service ? { service } : {}) };
+  if (values.push && !values.commit) throw new UsageError('--push pushes the commit of --commit: give both');
+  if (values.scheduled && !values.all) throw new UsageError('--scheduled goes with --all: a schedule gates every service in flight');
+  const flags = { json: values.json, dryRun: values['dry-run'], commit: values.commit, ...(values.push ? { push: true } : {}) };
+  const change: ChangeOptions = { ...common, ...flags };
+  if (verb === 'advance') {
+    if (values.all === (service !== undefined)) throw new UsageError(`advance needs --service S (a service with a file under ${SERVICES_DIR}/) or --all, one of them`);
+    const overrides: AnalysisOverrides = {
+      window: duration('--window', values.window, ANALYSIS_DURATIONS.window),
+      settle: duration('--settle', values.settle, ANALYSIS_DURATIONS.settle),
+      queryTimeout: duration('--timeout', values.timeout, ANALYSIS_DURATIONS.queryTimeout),
+      minRequests: count('--min-requests', values['min-requests']),
+    };
+    const prometheusUrl = values['prometheus-url'];
+    if (prometheusUrl !== undefined) prometheusUrlOf(prometheusUrl, undefined);
+    const smokeUrl = values['smoke-url'];
+    if (smokeUrl !== undefined) smokeUrlOf(smokeUrl, undefined);
+    // flags not given stay undefined here: withOverrides skips them
+    return {
+      verb: 'advance', ...change, ...(service ? { service } : {}), all: values.all, scheduled: values.scheduled, overrides,
+      ...(prometheusUrl !== undefined ? { prometheusUrl } : {}), ...(smokeUrl !== undefined ? { smokeUrl } : {}),
+    };
+  }
   if (!service) throw new UsageError(`${verb} needs --service S, a service with a file under ${SERVICES_DIR}/ (see canary status)`);
-  const flags = { json: values.json, dryRun: values['dry-run'], commit: values.commit };
   if (verb === 'init') {
     if (values.image === undefined) throw new UsageError('init needs --image, the image stable runs from the start (pinned by tag or digest)');
     return { verb: 'init', ...flags, service, image: values.image, envs: env === undefined ? ENVIRONMENT_NAMES : [env] };
   }
-  const change: ChangeOptions = { ...common, ...flags };
-  switch (verb) {
-    case 'start':
-      // without --image a start releases the configuration: the shell says when there is none to release
-      return { verb: 'start', ...change, service, ...(values.image !== undefined ? { image: values.image } : {}), ...(values.ungated ? { ungated: true } : {}) };
-    case 'advance': {
-      const overrides: AnalysisOverrides = {
-        window: duration('--window', values.window, ANALYSIS_DURATIONS.window),
-        settle: duration('--settle', values.settle, ANALYSIS_DURATIONS.settle),
-        queryTimeout: duration('--timeout', values.timeout, ANALYSIS_DURATIONS.queryTimeout),
-        minRequests: count('--min-requests', values['min-requests']),
-      };
-      const prometheusUrl = values['prometheus-url'];
-      if (prometheusUrl !== undefined) prometheusUrlOf(prometheusUrl, undefined);
-      const smokeUrl = values['smoke-url'];
-      if (smokeUrl !== undefined) smokeUrlOf(smokeUrl, undefined);
-      // flags not given stay undefined here: withOverrides skips them
-      return {
-        verb: 'advance', ...change, service, overrides, ...(prometheusUrl !== undefined ? { prometheusUrl } : {}), ...(smokeUrl !== undefined ? { smokeUrl } : {}),
-      };
-    }
-    default:
-      return { verb: verb as 'promote' | 'rollback', ...change, service, ...(values.reason !== undefined ? { reason: values.reason } : {}) };
+  if (verb === 'start') {
+    // without --image a start releases the configuration: the shell says when there is none to release
+    return { verb: 'start', ...change, service, ...(values.image !== undefined ? { image: values.image } : {}), ...(values.ungated ? { ungated: true } : {}) };
   }
+  return { verb, ...change, service, ...(values.reason !== undefined ? { reason: values.reason } : {}) };
 }
 
 function verbNamed(word: string): Verb {
@@ -432,16 +474,18 @@ function count(flag: string, value: string | undefined): number | undefined {
 }
 
 /**
- * The Prometheus base URL of `canary advance`: the flag, else the `PROMETHEUS_URL` environment variable. A URL that
- * carries credentials (`user:password@`) or a query is refused without echoing them: the URL is written into hold
- * reasons, the state history and commit messages, which go to git.
+ * The Prometheus base URL of `canary advance`: the flag, else the `PROMETHEUS_URL` environment variable. A URL with a
+ * query or a fragment is refused without echoing them: the URL is written into hold reasons, the state history and
+ * commit messages, which go to git. Credentials (`user:password@`) are allowed: `prometheusEndpointOf` takes them out
+ * and sends them as a header.
  *
  * @throws {@link UsageError} when neither is set, or the URL is not a plain http(s) URL
  */
 export function prometheusUrlOf(flag: string | undefined, fromEnvironment: string | undefined): string {
   const url = flag ?? fromEnvironment;
   if (url === undefined) throw new UsageError('advance needs --prometheus-url URL or the PROMETHEUS_URL environment variable');
-  return plainUrl(url, flag !== undefined ? '--prometheus-url' : 'PROMETHEUS_URL', 'http://prometheus:9090', 'send a bearer token in PROMETHEUS_TOKEN instead');
+  return plainUrl(url, flag !== undefined ? '--prometheus-url' : 'PROMETHEUS_URL', 'http://prometheus:9090', 'send a bearer token in PROMETHEUS_TOKEN instead',
+    true);
 }
 
 /**
@@ -456,8 +500,11 @@ export function smokeUrlOf(flag: string | undefined, fromEnvironment: string | u
   return url === undefined ? undefined : plainUrl(url, flag !== undefined ? '--smoke-url' : 'SMOKE_BASE_URL', 'http://gateway.apps:8080', 'the checks send no credentials');
 }
 
-/** `url` when it is a plain http(s) URL: no credentials, query or fragment, which are never echoed. */
-function plainUrl(url: string, source: string, example: string, instead: string): string {
+/**
+ * `url` when it is a plain http(s) URL: no query or fragment and, unless `credentials` are allowed (to be taken out of
+ * it), no `user:password@`; neither is ever echoed.
+ */
+function plainUrl(url: string, source: string, example: string, instead: string, credentials = false): string {
   const shown = JSON.stringify(url.replace(/\/\/[^/]*@/, '//[credentials]@').replace(/([?#]).*$/s, '$1[query]'));
   let parsed: URL;
   try {
@@ -468,8 +515,8 @@ function plainUrl(url: string, source: string, example: string, instead: string)
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new UsageError(`${source} must be an http or https URL such as ${example}, got ${shown}`);
   }
-  if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || parsed.hash !== '') {
-    throw new UsageError(`${source} must not carry credentials, a query or a fragment (it is written into the state history and `
+  if ((!credentials && (parsed.username !== '' || parsed.password !== '')) || parsed.search !== '' || parsed.hash !== '') {
+    throw new UsageError(`${source} must not carry ${credentials ? '' : 'credentials, '}a query or a fragment (it is written into the state history and `
       + `commit messages), got ${shown}; ${instead}`);
   }
   return url;

@@ -1,24 +1,27 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../config/checks';
-import { EnvironmentName } from '../config/environment';
+import { EnvironmentConfig, EnvironmentName } from '../config/environment';
 import { ENVIRONMENT_NAMES, loadEnvironment } from '../config/environments';
 import { EffectiveSettings, settingsOf } from '../rollout/settings';
-import { StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
-import { Rollouts, loadRollouts, problemsWithService, rolloutFile, writeRolloutState } from '../rollout/store';
+import { RolloutState, StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
+import { loadRollouts, problemsWithService, rolloutFile } from '../rollout/store';
 import { Services, loadServices } from '../services/catalog';
 import { ServiceFileError, ServiceSpec } from '../services/service';
 import { currentPod } from '../charts/service-pods';
-import { findRepoRoot, replaceDirectory, synthesizeEnvironment } from '../synth';
+import { findRepoRoot } from '../synth';
 import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf, smokeUrlOf } from './args';
+import { PrometheusEndpoint, Redactor, prometheusEndpointOf } from './credentials';
 import { GateDecision } from './decide';
-import { runGate } from './gate';
-import { commitPaths, uncommittedChanges } from './git';
+import { GateRun, runGate } from './gate';
+import { currentBranch, fetchBranch, headCommit, uncommittedChanges } from './git';
+import { Lock } from './lock';
 import {
   Change, UsageError, describeStatus, endCanaryByHand, initialState, releaseUngated, serviceNamed, startCanary, statusOf, withOverrides,
 } from './plan';
-import { Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
+import { GateReport, Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
+import { Decided, notificationOf, postNotification, shouldNotify } from './notify';
+import { PushTarget, Render, lockService, recoverWrites, writeChanges } from './write';
 
 /** What the CLI may touch: tests pass their own. */
 export interface CliIo {
@@ -40,10 +43,21 @@ export interface CliEnvironment {
   readonly prometheusUrl?: string;
   /** `PROMETHEUS_TOKEN`: sent as a bearer token to Prometheus. */
   readonly prometheusToken?: string;
+  /** `PROMETHEUS_USERNAME` and `PROMETHEUS_PASSWORD`: basic auth to Prometheus. */
+  readonly prometheusUsername?: string;
+  readonly prometheusPassword?: string;
+  /** `PROMETHEUS_HEADERS`: a JSON object of extra headers to Prometheus (`{"X-Scope-OrgID": "tenant-1"}`). */
+  readonly prometheusHeaders?: string;
   /** `GITHUB_STEP_SUMMARY`: a file `canary advance` appends a Markdown summary of its decision to. */
   readonly stepSummaryFile?: string;
   /** `SMOKE_BASE_URL`: the fallback of `--smoke-url`. */
   readonly smokeUrl?: string;
+  /** `SMOKE_URLS`: for `advance --all`, a JSON object of service names and the URLs of their smoke checks. */
+  readonly smokeUrls?: string;
+  /** `CANARY_WEBHOOK_URL`: a Slack-compatible webhook that gets one message per decision. */
+  readonly webhookUrl?: string;
+  /** `CANARY_PUSH_REMOTE`: the remote `--push` pushes to (default `origin`). */
+  readonly pushRemote?: string;
 }
 
 /** Exit codes: the contract scripts and workflows rely on. */
@@ -57,28 +71,42 @@ export function exitCodeOf(decision: GateDecision, removesCanary = false): numbe
   return decision === 'hold' ? EXIT.held : decision === 'rollback' && !removesCanary ? EXIT.rolledBack : EXIT.done;
 }
 
+/** One run's context: where it runs, what it prints through (secrets redacted), and the secrets it was given. */
+interface Run {
+  readonly io: CliIo;
+  readonly root: string;
+  readonly services: Services;
+  readonly secrets: Redactor;
+  /** Where the run's commit is pushed, with `--push`. */
+  readonly push?: PushTarget;
+}
+
 /**
  * Runs the `canary` CLI. The only place that touches files, git, Prometheus and the clock; the decisions are in
- * `plan.ts` and `decide.ts`.
+ * `plan.ts` and `decide.ts`. Every secret it is given (Prometheus credentials, the webhook URL) is redacted from all it
+ * prints, commits and writes.
  *
  * @returns the exit code
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const json = argv.includes('--json');
+  const secrets = new Redactor();
+  secrets.add(io.env?.prometheusToken, io.env?.prometheusPassword, io.env?.webhookUrl);
+  const safe: CliIo = { ...io, stdout: text => io.stdout(secrets.redact(text)), stderr: text => io.stderr(secrets.redact(text)) };
   try {
     const command = parseCommand(argv);
-    return await execute(command, io);
+    return await execute(command, safe, secrets);
   } catch (error) {
     const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError || error instanceof ServiceFileError;
     const code = error instanceof UsageError ? error.code : known ? 'config' : 'unexpected';
     const message = error instanceof Error ? error.message : String(error);
-    if (json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
-    else io.stderr(`canary: ${message}\n`);
+    if (json) safe.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+    else safe.stderr(`canary: ${message}\n`);
     return known ? EXIT.usage : EXIT.unexpected;
   }
 }
 
-async function execute(command: Command, io: CliIo): Promise<number> {
+async function execute(command: Command, io: CliIo, secrets: Redactor): Promise<number> {
   if (command.verb === 'help') {
     io.stdout(`${command.topic ? helpOf(command.topic) : USAGE}\n`);
     return EXIT.done;
@@ -87,29 +115,79 @@ async function execute(command: Command, io: CliIo): Promise<number> {
   // the services are data: the files under services/ say which exist
   const services = loadServices(root, ENVIRONMENT_NAMES);
   const service = command.service === undefined ? undefined : serviceNamed(services, command.service);
+  if (command.verb === 'status') {
+    const rollouts = loadRollouts(root, command.env, services);
+    const names = service ? [service.name] : Object.keys(services);
+    const env = loadEnvironment(command.env);
+    const statuses = names.map(name => statusOf(command.env, rollouts[name], services[name], currentPod(services[name], env, services)));
+    io.stdout(command.json ? `${JSON.stringify({ env: command.env, services: statuses })}\n` : `${statuses.map(describeStatus).join('\n')}\n`);
+    return EXIT.done;
+  }
+  // a run killed while writing left its journal: put the checkout back first, or its half-written files would block
+  if (!command.dryRun) recoverWrites(root);
   // a dry run too: it exits as the real run would
-  if (command.verb !== 'status' && command.commit) refuseUncommittedChanges(root);
-  if (command.verb === 'init') return init(command, root, services, io);
-  const rollouts = loadRollouts(root, command.env, services);
-  switch (command.verb) {
-    case 'status': {
-      const names = service ? [service.name] : Object.keys(services);
+  if (command.commit) refuseUncommittedChanges(root);
+  const run: Run = { io, root, services, secrets, ...(command.push && !command.dryRun ? { push: pushTargetOf(root, io) } : {}) };
+  if (command.verb === 'init') return init(command, run);
+  if (command.verb === 'advance') {
+    if (command.all) return advanceAll(command, run);
+    return advance({ ...command, service: command.service! }, run);
+  }
+  const lock = command.dryRun ? undefined : lockService(root, command.env, command.service, `canary ${command.verb} ${command.env}/${command.service}`);
+  try {
+    const rollouts = loadRollouts(root, command.env, services);
+    const spec = services[command.service];
+    if (command.verb === 'start') {
       const env = loadEnvironment(command.env);
-      const statuses = names.map(name => statusOf(command.env, rollouts[name], services[name], currentPod(services[name], env, services)));
-      io.stdout(command.json ? `${JSON.stringify({ env: command.env, services: statuses })}\n` : `${statuses.map(describeStatus).join('\n')}\n`);
-      return EXIT.done;
-    }
-    case 'start': {
-      const pod = currentPod(services[command.service], loadEnvironment(command.env), services);
+      const pod = currentPod(spec, env, services);
+      if (command.image !== undefined) refuseUnreleasable(command.image, env);
       const release = command.ungated ? releaseUngated : startCanary;
-      return applyByHand(release(rollouts[command.service], command.image, io.now(), services[command.service], pod), command, root, services,
-        rollouts, io);
+      return await applyByHand(release(rollouts[command.service], command.image, io.now(), spec, pod), command, run);
     }
-    case 'promote':
-    case 'rollback':
-      return applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, root, services, rollouts, io);
-    case 'advance':
-      return advance(command, root, services, rollouts, io);
+    return await applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, run);
+  } finally {
+    lock?.release();
+  }
+}
+
+/**
+ * Where `--push` publishes: the branch checked out, on `CANARY_PUSH_REMOTE` (default `origin`), fetched now. HEAD must
+ * be the remote branch's commit: the state files read are then the remote's, which is what makes the remote the lock.
+ *
+ * @throws {@link UsageError} when HEAD is detached, or not at the remote branch
+ */
+function pushTargetOf(root: string, io: CliIo): PushTarget {
+  const remote = io.env?.pushRemote ?? 'origin';
+  let branch: string;
+  try {
+    branch = currentBranch(root);
+  } catch {
+    throw new UsageError('--push needs a branch checked out (HEAD is detached): it pushes to that branch of the remote');
+  }
+  const base = fetchBranch(root, remote, branch);
+  const head = headCommit(root);
+  if (head !== base) {
+    throw new UsageError(`--push needs HEAD at ${remote}/${branch} (${base.slice(0, 7)}), so that the state read is the remote's, but HEAD is `
+      + `${head.slice(0, 7)}: pull (git pull --ff-only) or push your commits first`);
+  }
+  return { remote, branch, base };
+}
+
+/**
+ * An image the environment lets `canary start` release: from one of `delivery.allowedRegistries` (when it names any)
+ * and, with `delivery.requireDigest`, pinned by digest, so that what the gate measured is what runs.
+ *
+ * @throws {@link UsageError} (code `not-releasable`) naming the rule and the allowed values
+ */
+export function refuseUnreleasable(image: string, env: EnvironmentConfig): void {
+  const { allowedRegistries, requireDigest } = env.delivery;
+  if (allowedRegistries.length > 0 && !allowedRegistries.some(prefix => image.startsWith(prefix))) {
+    throw new UsageError(`${env.name} releases images from ${allowedRegistries.join(', ')} only (delivery.allowedRegistries), got `
+      + `${JSON.stringify(image)}`, 'not-releasable');
+  }
+  if (requireDigest && !/@sha256:[0-9a-f]{64}$/.test(image)) {
+    throw new UsageError(`${env.name} releases images by digest only (delivery.requireDigest): give ${image.split('@')[0].replace(/:[^:/]*$/, '')}@sha256:<64 hex>, `
+      + `as the images workflow reports it, got ${JSON.stringify(image)}`, 'not-releasable');
   }
 }
 
@@ -128,59 +206,233 @@ function refuseUncommittedChanges(root: string): void {
 }
 
 /** Writes (and commits) a change a person asked for, `start`, `promote` or `rollback`, and reports it. */
-function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, root: string, services: Services,
-  rollouts: Rollouts, io: CliIo): number {
-  const outcome = applyChange(root, command.env, rollouts, change, {
-    dryRun: command.dryRun,
-    commit: command.commit,
-    message: commitMessage(command.env, change),
-    services,
+async function applyByHand(change: Change, command: Extract<Command, { verb: 'start' | 'promote' | 'rollback' }>, run: Run): Promise<number> {
+  const { io } = run;
+  const outcome = applyChange(run, command.env, change, {
+    dryRun: command.dryRun, commit: command.commit, message: commitMessage(command.env, change),
   });
   const report = {
     service: command.service, env: command.env, decision: change.entry.decision, image: change.entry.image,
     fromWeight: change.entry.fromWeight, toWeight: change.entry.toWeight, reason: change.entry.reason, ...outcome,
   };
   io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeOutcome(report)}\n`);
+  const firstStep = change.entry.decision === 'start' ? settingsOf(change.state, run.services[command.service]).steps[0] : undefined;
+  await notify(run, { by: 'cli', env: command.env, change, outcome, ...(firstStep !== undefined ? { firstStep } : {}) });
   return EXIT.done;
+}
+
+/** What one service's gate decided, before anything is written. */
+interface Gated {
+  readonly name: string;
+  readonly state: RolloutState;
+  readonly settings: EffectiveSettings;
+  readonly gate: GateRun;
+  /** The state file as read, to tell whether another run changed it meanwhile. */
+  readonly read: string;
+}
+
+/** Runs the gate of one service (the caller holds its lock): measures and decides, writes nothing. */
+async function gateService(command: Extract<Command, { verb: 'advance' }>, run: Run, name: string, state: RolloutState,
+  endpoint: PrometheusEndpoint, smokeUrl: string | undefined): Promise<Gated> {
+  const service = run.services[name];
+  const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
+  const read = fs.readFileSync(path.join(run.root, rolloutFile(command.env, name)), 'utf8');
+  const gate = await runGate({
+    state, service, settings, now: run.io.now(), prometheus: endpoint, ...(smokeUrl !== undefined ? { smokeUrl } : {}),
+  });
+  return { name, state, settings, gate, read };
+}
+
+/** The report of one service's gate run, once its change is written (or not). */
+function reportOf(command: Extract<Command, { verb: 'advance' }>, gated: Gated, now: Date, outcome: Outcome): GateReport {
+  const { stage, queries, outcome: measured, observation, smoke, result } = gated.gate;
+  const { analysis } = gated.settings;
+  return gateReport({
+    service: gated.name, env: command.env, image: gated.state.canary?.image ?? null, result, settings: gated.settings, queries,
+    window: stage.kind === 'measure' ? { length: analysis.window, start: stage.windowStart.toISOString(), end: now.toISOString() } : null,
+    samples: measured?.samples ?? {}, outcome,
+    observation: observation ? { query: observation.query, applied: observation.outcome.ok ? observation.outcome.applied : null } : null,
+    smoke: smoke?.ran ? smoke.results : null,
+  });
+}
+
+/** The history of a gated service as its decision leaves it: what the summary charts. */
+function historyOf(gated: Gated): RolloutState['history'] {
+  return (gated.gate.result.change?.state ?? gated.state).history;
+}
+
+/** The Prometheus endpoint of `canary advance`, from the flag and the environment's credentials. */
+function endpointOf(command: Extract<Command, { verb: 'advance' }>, run: Run): PrometheusEndpoint {
+  const env = run.io.env ?? {};
+  return prometheusEndpointOf(prometheusUrlOf(command.prometheusUrl, env.prometheusUrl), {
+    ...(env.prometheusToken !== undefined ? { token: env.prometheusToken } : {}),
+    ...(env.prometheusUsername !== undefined ? { username: env.prometheusUsername } : {}),
+    ...(env.prometheusPassword !== undefined ? { password: env.prometheusPassword } : {}),
+    ...(env.prometheusHeaders !== undefined ? { headers: env.prometheusHeaders } : {}),
+  }, run.secrets);
 }
 
 /**
  * `canary advance`: measure, decide, write. Nothing is queried without a canary or while it dwells; holds write only
  * the state file (history and counters), every other decision the state file and dist/.
  */
-async function advance(command: Extract<Command, { verb: 'advance' }>, root: string, services: Services, rollouts: Rollouts,
-  io: CliIo): Promise<number> {
-  const service = services[command.service];
-  const state = rollouts[command.service];
-  const url = prometheusUrlOf(command.prometheusUrl, io.env?.prometheusUrl);
-  const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
-  const { analysis } = settings;
-  const now = io.now();
+async function advance(command: Extract<Command, { verb: 'advance' }> & { readonly service: string }, run: Run): Promise<number> {
+  const { io, root } = run;
+  const endpoint = endpointOf(command, run);
   const smokeUrl = smokeUrlOf(command.smokeUrl, io.env?.smokeUrl);
-  const { stage, queries, outcome, observation, smoke, result } = await runGate({
-    state, service, settings, now, prometheus: { url, ...(io.env?.prometheusToken ? { token: io.env.prometheusToken } : {}) },
-    ...(smokeUrl !== undefined ? { smokeUrl } : {}),
-  });
-  const applied: Outcome = result.change
-    ? applyChange(root, command.env, rollouts, result.change, {
-      dryRun: command.dryRun,
-      commit: command.commit,
-      message: commitMessage(command.env, result.change, analysis),
-      synth: result.decision !== 'hold',
-      services,
-    })
-    : { dryRun: command.dryRun, changed: [], commit: null };
-  const report = gateReport({
-    service: command.service, env: command.env, image: state.canary?.image ?? null, result, settings, queries,
-    window: stage.kind === 'measure' ? { length: analysis.window, start: stage.windowStart.toISOString(), end: now.toISOString() } : null,
-    samples: outcome?.samples ?? {}, outcome: applied,
-    observation: observation ? { query: observation.query, applied: observation.outcome.ok ? observation.outcome.applied : null } : null,
-    smoke: smoke?.ran ? smoke.results : null,
-  });
-  io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeGate(report)}\n`);
-  if (io.env?.stepSummaryFile) fs.appendFileSync(io.env.stepSummaryFile, gateSummaryMarkdown(report));
-  return exitCodeOf(result.decision, result.change !== null && result.change.state.canary === null);
+  const lock = command.dryRun ? undefined : lockService(root, command.env, command.service, `canary advance ${command.env}/${command.service}`);
+  try {
+    const rollouts = loadRollouts(root, command.env, run.services);
+    const now = io.now();
+    const gated = await gateService(command, run, command.service, rollouts[command.service], endpoint, smokeUrl);
+    const { result } = gated.gate;
+    const applied: Outcome = result.change
+      ? applyChange(run, command.env, result.change, {
+        dryRun: command.dryRun, commit: command.commit, message: commitMessage(command.env, result.change, gated.settings.analysis),
+        synth: result.decision !== 'hold', read: gated.read,
+      })
+      : { dryRun: command.dryRun, changed: [], commit: null };
+    const report = reportOf(command, gated, now, applied);
+    io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeGate(report)}\n`);
+    if (io.env?.stepSummaryFile) fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(gateSummaryMarkdown(report, historyOf(gated))));
+    await notify(run, { by: 'gate', report });
+    return exitCodeOf(result.decision, result.change !== null && result.change.state.canary === null);
+  } finally {
+    lock?.release();
+  }
 }
+
+/** What `canary advance --all --json` prints. */
+export interface AllReport {
+  readonly env: string;
+  /** The report of each service gated, in the order of the service files. */
+  readonly services: readonly GateReport[];
+  /** Services another run on this checkout held (busy): not gated this time. */
+  readonly busy: readonly string[];
+  /** The commit of every decision, or null. */
+  readonly commit: string | null;
+  /** Set when the environment's loop runs in the cluster and this run was scheduled: nothing was done. */
+  readonly skipped?: string;
+}
+
+/**
+ * `canary advance --all`: gates every service of the environment with a canary in flight, measuring them at once,
+ * then writes every decision as one change: one synth, one commit, one push. A service another run holds is left
+ * for the next run. The exit code is the gravest decision's: 4 when one rolled back, else 3 when one held, else 0.
+ */
+async function advanceAll(command: Extract<Command, { verb: 'advance' }>, run: Run): Promise<number> {
+  const { io, root } = run;
+  const env = loadEnvironment(command.env);
+  if (command.scheduled && env.delivery.loop === 'cluster') {
+    const skipped = `the gate of ${command.env} runs in the cluster (delivery.loop: cluster); a scheduled run leaves it to that loop`;
+    const report: AllReport = { env: command.env, services: [], busy: [], commit: null, skipped };
+    io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${skipped}\n`);
+    return EXIT.done;
+  }
+  const endpoint = endpointOf(command, run);
+  const smokeUrls = smokeUrlsOf(io.env);
+  const rollouts = loadRollouts(root, command.env, run.services);
+  const inFlight = Object.keys(run.services).filter(name => rollouts[name].canary !== null);
+  const locks: Lock[] = [];
+  const busy: string[] = [];
+  try {
+    for (const name of inFlight) {
+      if (command.dryRun) continue;
+      try {
+        locks.push(lockService(root, command.env, name, `canary advance --all ${command.env}`));
+      } catch (error) {
+        if (!(error instanceof UsageError && error.code === 'busy')) throw error;
+        busy.push(name);
+      }
+    }
+    // the state as it is now that the locks are held
+    const current = loadRollouts(root, command.env, run.services);
+    const now = io.now();
+    const gated = await mapLimited(inFlight.filter(name => !busy.includes(name)), GATE_CONCURRENCY,
+      name => gateService(command, run, name, current[name], endpoint, smokeUrls[name] ?? smokeUrlOf(command.smokeUrl, io.env?.smokeUrl)));
+    const changed = gated.filter(g => g.gate.result.change !== null);
+    const outcome: Outcome = changed.length === 0 || command.dryRun
+      ? { dryRun: command.dryRun, changed: [], commit: null }
+      : applyChanges(run, command.env, changed.map(g => ({ change: g.gate.result.change!, read: g.read })), {
+        dryRun: false, commit: command.commit, synth: changed.some(g => g.gate.result.decision !== 'hold'),
+        message: changed.length === 1
+          ? commitMessage(command.env, changed[0].gate.result.change!, changed[0].settings.analysis)
+          : tickMessage(command.env, changed.map(g => ({ change: g.gate.result.change!, settings: g.settings }))),
+      });
+    const reports = gated.map(g => reportOf(command, g, now, g.gate.result.change ? outcome : { dryRun: command.dryRun, changed: [], commit: null }));
+    const report: AllReport = { env: command.env, services: reports, busy, commit: outcome.commit };
+    io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeAll(report)}\n`);
+    if (io.env?.stepSummaryFile) {
+      fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(reports.map((r, i) => gateSummaryMarkdown(r, historyOf(gated[i]))).join('\n')));
+    }
+    for (const each of reports) await notify(run, { by: 'gate', report: each });
+    const codes = gated.map(g => exitCodeOf(g.gate.result.decision, g.gate.result.change !== null && g.gate.result.change.state.canary === null));
+    return codes.includes(EXIT.rolledBack) ? EXIT.rolledBack : codes.includes(EXIT.held) ? EXIT.held : EXIT.done;
+  } finally {
+    for (const lock of locks) lock.release();
+  }
+}
+
+/**
+ * Services a tick measures at once. Each sends its queries together (about ten), so Prometheus sees a few dozen at a
+ * time: more only queue there, and a shared Prometheus has other readers.
+ */
+const GATE_CONCURRENCY = 16;
+
+/** `f` of each item, at most `limit` at a time, in the items' order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** `SMOKE_URLS`: service name → URL (each checked as `--smoke-url` is); empty when unset. */
+function smokeUrlsOf(env: CliEnvironment | undefined): Readonly<Record<string, string>> {
+  if (env?.smokeUrls === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(env.smokeUrls);
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError('SMOKE_URLS must be a JSON object of service names and URLs, such as {"gateway": "http://gateway.apps:8080"}');
+  }
+  return Object.fromEntries(Object.entries(value).map(([name, url]) => [name, smokeUrlOf(undefined, typeof url === 'string' ? url : String(url))!]));
+}
+
+/** The commit message of a tick that decided for several services: a subject, then each decision's message. */
+function tickMessage(env: string, decisions: ReadonlyArray<{ change: Change; settings: EffectiveSettings }>): string {
+  const names = decisions.map(d => `${d.change.state.service} ${d.change.entry.decision}`);
+  return `canary(${env}): ${names.join(', ')}\n\n${decisions.map(d => commitMessage(env, d.change, d.settings.analysis)).join('\n')}`;
+}
+
+function describeAll(r: AllReport): string {
+  const lines = r.services.map(describeGate);
+  if (r.busy.length > 0) lines.push(`busy (another run holds them; the next run gates them): ${r.busy.join(', ')}`);
+  if (lines.length === 0) lines.push(`${r.env}: no canary in flight`);
+  return lines.join('\n');
+}
+
+/**
+ * Posts the message of a decision ({@link shouldNotify}) to `CANARY_WEBHOOK_URL`, when set, after the decision is
+ * written: a message that cannot be delivered is reported on stderr and changes nothing else.
+ */
+async function notify(run: Run, decided: Decided): Promise<void> {
+  const url = run.io.env?.webhookUrl;
+  if (url === undefined || !shouldNotify(decided)) return;
+  const posted = await postNotification(url, run.secrets.redactJson(notificationOf(decided)), { timeoutMs: NOTIFY_TIMEOUT_MS });
+  if (!posted.ok) run.io.stderr(`canary: the notification was not delivered (${posted.error}); the decision stands\n`);
+}
+
+const NOTIFY_TIMEOUT_MS = 5_000;
 
 /** What `canary init` reports: the service, where it was onboarded, and what changed. */
 export interface InitReport extends Outcome {
@@ -208,56 +460,54 @@ export interface InitReport extends Outcome {
  * @throws {@link UsageError} (code `exists`) when a state file of the service already exists in one of the
  *   environments, or (code `usage`) when the image is not pinned or not of the service's repository
  */
-function init(command: Extract<Command, { verb: 'init' }>, root: string, services: Services, io: CliIo): number {
+function init(command: Extract<Command, { verb: 'init' }>, run: Run): number {
+  const { root, services, io } = run;
   const spec = services[command.service];
-  const files = command.envs.map(env => rolloutFile(env, command.service));
-  const existing = files.filter(file => fs.existsSync(path.join(root, file)));
-  if (existing.length > 0) {
-    throw new UsageError(`${command.service} already has rollout state: ${existing.join(', ')} exists; release a new image with canary start, `
-      + `or name with --env an environment it has none in (${ENVIRONMENT_NAMES.join(', ')})`, 'exists');
-  }
-  // each environment's own: its defaults (resources) are part of what stable runs
-  const states = new Map(command.envs.map(env => [env, initialState(spec, command.image, currentPod(spec, loadEnvironment(env), services))]));
-  for (const [env, state] of states) {
-    // the new files must be ones the next run can read
-    const file = rolloutFile(env, command.service);
-    const problems = problemsWithService(state, spec);
-    if (problems.length > 0) throw new StateError(file, problems);
-    parseRolloutState(renderRolloutState(state), file, command.service);
-  }
-  // the other services' state as the files say, then this one's: what synth renders each environment from
-  const others: Services = Object.fromEntries(Object.entries(services).filter(([name]) => name !== command.service));
-  const plans = command.envs.map(env => {
-    const missing = Object.keys(others).filter(name => !fs.existsSync(path.join(root, rolloutFile(env, name))));
-    if (missing.length > 0) return { env, missing };
-    // without other services there may be no rollout/<env>/ yet
-    const rollouts = Object.keys(others).length > 0 ? loadRollouts(root, env, others) : {};
-    return { env, missing, rollouts: { ...rollouts, [command.service]: states.get(env)! } };
-  });
-  const pending = Object.fromEntries(plans.filter(plan => plan.missing.length > 0).map(plan => [plan.env, plan.missing]));
-  const report = (outcome: Outcome): InitReport => ({
-    service: command.service, envs: command.envs, decision: 'init', image: command.image, files, pending, ...outcome,
-  });
-  if (command.dryRun) {
-    io.stdout(describeInit(report({ dryRun: true, changed: [], commit: null }), command.json));
-    return EXIT.done;
-  }
-  const rendered = plans.flatMap(plan => (plan.rollouts ? [{ env: plan.env, rollouts: plan.rollouts }] : []));
-  const changed = [...files, ...rendered.map(plan => `dist/${plan.env}`)];
-  const backup = backUpDist(root, rendered.map(plan => plan.env));
-  const written: string[] = [];
+  const locks = command.dryRun ? [] : command.envs.map(env => lockService(root, env, command.service, `canary init ${env}/${command.service}`));
   try {
-    // dist/<env>/ first: a failed synth leaves no state file behind
-    for (const plan of rendered) synthesizeEnvironment(root, plan.env, plan.rollouts, services);
-    for (const [env, state] of states) written.push(writeRolloutState(root, env, state));
-    const commit = command.commit ? commitPaths(root, changed, initCommitMessage(spec, command.envs, command.image, pending)) : null;
-    backup.discard();
-    io.stdout(describeInit(report({ dryRun: false, changed, commit }), command.json));
+    const files = command.envs.map(env => rolloutFile(env, command.service));
+    const existing = files.filter(file => fs.existsSync(path.join(root, file)));
+    if (existing.length > 0) {
+      throw new UsageError(`${command.service} already has rollout state: ${existing.join(', ')} exists; release a new image with canary start, `
+        + `or name with --env an environment it has none in (${ENVIRONMENT_NAMES.join(', ')})`, 'exists');
+    }
+    // each environment's own: its defaults (resources) are part of what stable runs
+    const states = new Map(command.envs.map(env => [env, initialState(spec, command.image, currentPod(spec, loadEnvironment(env), services))]));
+    for (const [env, state] of states) {
+      // the new files must be ones the next run can read
+      const file = rolloutFile(env, command.service);
+      const problems = problemsWithService(state, spec);
+      if (problems.length > 0) throw new StateError(file, problems);
+      parseRolloutState(renderRolloutState(state), file, command.service);
+    }
+    // the other services' state as the files say, then this one's: what synth renders each environment from
+    const others: Services = Object.fromEntries(Object.entries(services).filter(([name]) => name !== command.service));
+    const missingIn = (env: EnvironmentName): string[] => Object.keys(others).filter(name => !fs.existsSync(path.join(root, rolloutFile(env, name))));
+    const pending = Object.fromEntries(command.envs.map(env => [env, missingIn(env)] as const).filter(([, missing]) => missing.length > 0));
+    // without other services there may be no rollout/<env>/ yet
+    const renders = (): Render[] => command.envs.filter(env => missingIn(env).length === 0).map(env => ({
+      env, rollouts: { ...(Object.keys(others).length > 0 ? loadRollouts(root, env, others) : {}), [command.service]: states.get(env)! },
+    }));
+    // a dry run too: the other services' state files must be ones synth can render
+    renders();
+    const report = (outcome: Outcome): InitReport => ({
+      service: command.service, envs: command.envs, decision: 'init', image: command.image, files, pending, ...outcome,
+    });
+    if (command.dryRun) {
+      io.stdout(describeInit(report({ dryRun: true, changed: [], commit: null }), command.json));
+      return EXIT.done;
+    }
+    const outcome = writeChanges({
+      root, services, states: [...states].map(([env, state]) => ({ env, state })),
+      read: Object.fromEntries(files.map(file => [file, null])),
+      renders,
+      commitMessage: command.commit ? run.secrets.redact(initCommitMessage(spec, command.envs, command.image, pending)) : null,
+      ...(run.push ? { push: run.push } : {}),
+    });
+    io.stdout(describeInit(report(outcome), command.json));
     return EXIT.done;
-  } catch (error) {
-    for (const file of written) fs.rmSync(path.join(root, file), { force: true });
-    backup.restore();
-    throw error;
+  } finally {
+    for (const lock of locks) lock.release();
   }
 }
 
@@ -283,34 +533,8 @@ function describeInit(r: InitReport, json: boolean): string {
   return `onboarded ${where}; wrote ${r.changed.join(', ')}${waiting}${r.commit ? `; committed ${r.commit}` : ''}\n`;
 }
 
-/**
- * A copy of `dist/<env>/` of each environment, beside `dist/`, to put back when a change that re-synthesized them
- * fails: a synth from the state before `canary init` is no way back, since the new service's file is already there.
- */
-function backUpDist(root: string, envs: readonly EnvironmentName[]): { readonly restore: () => void; readonly discard: () => void } {
-  // `.dist-*` is where synth stages too: ignored by git, on the same file system as dist/
-  const dir = path.join(root, `.dist-backup-${randomBytes(4).toString('hex')}`);
-  for (const env of envs) {
-    const from = path.join(root, 'dist', env);
-    if (fs.existsSync(from)) fs.cpSync(from, path.join(dir, env), { recursive: true });
-  }
-  const discard = (): void => fs.rmSync(dir, { recursive: true, force: true });
-  return {
-    restore: () => {
-      for (const env of envs) {
-        const target = path.join(root, 'dist', env);
-        const saved = path.join(dir, env);
-        if (fs.existsSync(saved)) replaceDirectory(target, saved);
-        else fs.rmSync(target, { recursive: true, force: true });
-      }
-      discard();
-    },
-    discard,
-  };
-}
-
 /** Options of {@link applyChange}. */
-export interface ApplyOptions {
+interface ApplyOptions {
   readonly dryRun: boolean;
   readonly commit: boolean;
   readonly message: string;
@@ -320,41 +544,44 @@ export interface ApplyOptions {
    */
   readonly synth?: boolean;
   /**
-   * The service files as the command loaded them, rendered from instead of reading them again.
-   * @default - read from services/
+   * The state file as the run read it; another run that changed it meanwhile supersedes this change.
+   * @default - the file as it is now
    */
-  readonly services?: Services;
+  readonly read?: string;
+}
+
+/** Writes one change; see {@link applyChanges}. */
+function applyChange(run: Run, env: EnvironmentName, change: Change, options: ApplyOptions): Outcome {
+  return applyChanges(run, env, [{ change, ...(options.read !== undefined ? { read: options.read } : {}) }], options);
 }
 
 /**
- * Writes a changed state file and re-synthesizes dist/ from it, as one step: when synth or the commit fails, the state
- * file and dist/ are put back as they were (dist/<env>/ from a copy, as `canary init` does: rendering the old state
- * again could fail too).
- *
- * @param rollouts the environment's rollout state as loaded, before the change
+ * Writes changed state files and re-synthesizes dist/<env>/ from them, as one step ({@link writeChanges}): under the
+ * checkout's write lock, committed and pushed as asked, and put back as they were when synth, the commit or the push
+ * fails. Secrets are redacted from the history entries and the commit message first.
  */
-export function applyChange(root: string, env: EnvironmentName, rollouts: Rollouts, change: Change, options: ApplyOptions): Outcome {
-  const file = rolloutFile(env, change.state.service);
-  // the new file must be one the next run can read
-  parseRolloutState(renderRolloutState(change.state), file, change.state.service);
+function applyChanges(run: Run, env: EnvironmentName, changes: ReadonlyArray<{ change: Change; read?: string }>, options: Omit<ApplyOptions, 'read'>): Outcome {
+  const { root, services } = run;
+  const states = changes.map(({ change }) => {
+    const file = rolloutFile(env, change.state.service);
+    // the history entry may quote an error: no secret in it reaches the file
+    const state = run.secrets.redactJson(change.state);
+    // the new file must be one the next run can read
+    parseRolloutState(renderRolloutState(state), file, state.service);
+    return { env, state };
+  });
   if (options.dryRun) return { dryRun: true, changed: [], commit: null };
-  const synth = options.synth ?? true;
-  const changed = synth ? [file, `dist/${env}`] : [file];
-  // the file as written (comments and all), and dist/<env>/, to put back
-  const previous = fs.readFileSync(path.join(root, file), 'utf8');
-  const backup = backUpDist(root, synth ? [env] : []);
-  try {
-    // dist/<env>/ first, from the new state in memory: a failed synth leaves it as it was and the state file unwritten
-    if (synth) synthesizeEnvironment(root, env, { ...rollouts, [change.state.service]: change.state }, options.services);
-    writeRolloutState(root, env, change.state);
-    const commit = options.commit ? commitPaths(root, changed, options.message) : null;
-    backup.discard();
-    return { dryRun: false, changed, commit };
-  } catch (error) {
-    fs.writeFileSync(path.join(root, file), previous);
-    backup.restore();
-    throw error;
-  }
+  const read = Object.fromEntries(changes.map(({ change, read: content }) => {
+    const file = rolloutFile(env, change.state.service);
+    return [file, content ?? fs.readFileSync(path.join(root, file), 'utf8')];
+  }));
+  const byName = Object.fromEntries(states.map(({ state }) => [state.service, state]));
+  return writeChanges({
+    root, services, states, read,
+    renders: () => ((options.synth ?? true) ? [{ env, rollouts: { ...loadRollouts(root, env, services), ...byName } }] : []),
+    commitMessage: options.commit ? run.secrets.redact(options.message) : null,
+    ...(run.push ? { push: run.push } : {}),
+  });
 }
 
 /**

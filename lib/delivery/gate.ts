@@ -22,10 +22,10 @@ export interface GateInput {
   readonly prometheus: {
     readonly url: string;
     /**
-     * Sent as `Authorization: Bearer <token>`.
-     * @default - no Authorization header
+     * Headers of every query (authorization, a tenant's `X-Scope-OrgID`).
+     * @default - none
      */
-    readonly token?: string;
+    readonly headers?: Readonly<Record<string, string>>;
   };
   /**
    * Where the service answers through the pin, for its smoke checks.

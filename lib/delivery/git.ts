@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 
 /** Runs git in `cwd` and returns its standard output; throws with git's own message when it fails. */
 function git(cwd: string, args: readonly string[]): string {
@@ -7,8 +8,92 @@ function git(cwd: string, args: readonly string[]): string {
     return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trimEnd();
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`git ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
+    throw new Error(withoutCredentials(`git ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`));
   }
+}
+
+/** `text` with the credentials of any URL in it (`https://user:token@host`) replaced: git names its remotes' URLs. */
+export function withoutCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1[credentials]@');
+}
+
+/** Whether `cwd` is inside a git work tree. */
+export function isRepository(cwd: string): boolean {
+  try {
+    return git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/** The absolute path of `name` in the repository's git directory (`.git/<name>`, the common one in a worktree). */
+export function gitPathOf(cwd: string, name: string): string {
+  return path.resolve(cwd, git(cwd, ['rev-parse', '--git-path', name]));
+}
+
+/** The commit HEAD points at (full hash). */
+export function headCommit(cwd: string): string {
+  return git(cwd, ['rev-parse', 'HEAD']);
+}
+
+/**
+ * The branch checked out.
+ *
+ * @throws when HEAD is detached
+ */
+export function currentBranch(cwd: string): string {
+  return git(cwd, ['symbolic-ref', '--short', 'HEAD']);
+}
+
+/** Fetches `branch` of `remote` into its remote-tracking ref and returns the commit it points at. */
+export function fetchBranch(cwd: string, remote: string, branch: string): string {
+  git(cwd, ['fetch', '--quiet', '--no-tags', remote, `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`]);
+  return git(cwd, ['rev-parse', `refs/remotes/${remote}/${branch}`]);
+}
+
+/** Whether `ancestor` is `commit` or one of its ancestors. */
+export function isAncestor(cwd: string, ancestor: string, commit: string): boolean {
+  try {
+    git(cwd, ['merge-base', '--is-ancestor', ancestor, commit]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The files that differ between two commits. */
+export function changedBetween(cwd: string, from: string, to: string): string[] {
+  return git(cwd, ['diff', '--name-only', '--no-renames', from, to]).split('\n').filter(Boolean);
+}
+
+/** What a push did: rejected (the branch moved, a hook refused, no access) with git's message. */
+export type PushResult = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
+/** Pushes HEAD to `branch` of `remote`, fast-forward only. */
+export function pushHead(cwd: string, remote: string, branch: string): PushResult {
+  try {
+    git(cwd, ['push', '--quiet', remote, `HEAD:refs/heads/${branch}`]);
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, message: (error as Error).message };
+  }
+}
+
+/** Moves the checked-out branch, the index and the working tree to `commit`. */
+export function resetHard(cwd: string, commit: string): void {
+  git(cwd, ['reset', '--quiet', '--hard', commit]);
+}
+
+/**
+ * Puts `paths` (files and directories) back as they are at `commit`, in the index and the working tree: changes
+ * undone, files added below them removed, files deleted restored.
+ */
+export function restorePaths(cwd: string, commit: string, paths: readonly string[]): void {
+  if (paths.length === 0) return;
+  git(cwd, ['reset', '--quiet', commit, '--', ...paths]);
+  const tracked = git(cwd, ['ls-tree', '-r', '--name-only', commit, '--', ...paths]).split('\n').filter(Boolean);
+  if (tracked.length > 0) git(cwd, ['checkout', '--quiet', commit, '--', ...tracked]);
+  git(cwd, ['clean', '--quiet', '-d', '--force', '--', ...paths]);
 }
 
 /**

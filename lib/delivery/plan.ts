@@ -12,9 +12,12 @@ import { ServiceSpec } from '../services/service';
  * - `config`: a configuration, service or state file that cannot be used;
  * - `in-flight`: a canary is already in flight;
  * - `not-in-flight`: no canary to promote or roll back;
- * - `exists`: `init` would overwrite a state file.
+ * - `exists`: `init` would overwrite a state file;
+ * - `busy`: another run on this checkout holds the lock of the service (or of the writes);
+ * - `superseded`: the remote branch's state file changed since this run read it (`--push`): its decision was dropped;
+ * - `not-releasable`: an image from a registry the environment does not allow, or without the digest it requires.
  */
-export type UsageErrorCode = 'usage' | 'config' | 'in-flight' | 'not-in-flight' | 'exists';
+export type UsageErrorCode = 'usage' | 'config' | 'in-flight' | 'not-in-flight' | 'exists' | 'busy' | 'superseded' | 'not-releasable';
 
 /** A request the CLI cannot carry out: bad arguments, bad configuration, or a state that forbids it (exit code 2). */
 export class UsageError extends Error {

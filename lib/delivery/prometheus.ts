@@ -6,10 +6,10 @@ export interface PrometheusOptions {
   /** Base URL of the Prometheus HTTP API, such as `http://prometheus.observability:9090` (a path prefix is kept). */
   readonly url: string;
   /**
-   * Sent as `Authorization: Bearer <token>`.
-   * @default - no Authorization header
+   * Headers of every query: `authorization` (bearer or basic) and extra ones such as `x-scope-orgid`.
+   * @default - none
    */
-  readonly token?: string;
+  readonly headers?: Readonly<Record<string, string>>;
   /** Time budget of one query, connection and answer included, in milliseconds. */
   readonly timeoutMs: number;
 }
@@ -47,8 +47,7 @@ export async function queryValue(options: PrometheusOptions, promql: string, tim
   const endpoint = new URL('api/v1/query', options.url.endsWith('/') ? options.url : `${options.url}/`);
   const timeout = goDuration(Duration.millis(options.timeoutMs));
   const body = new URLSearchParams({ query: promql, time: (time.getTime() / 1000).toFixed(3), timeout });
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const headers: Record<string, string> = { ...options.headers, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
 
   let status: number;
   let statusText: string;
@@ -75,7 +74,7 @@ export async function queryValue(options: PrometheusOptions, promql: string, tim
   }
   const apiError = typeof answer?.error === 'string' ? `${String(answer.errorType ?? 'error')}: ${answer.error}` : undefined;
   if (status < 200 || status >= 300) {
-    throw fail('http-status', `answered HTTP ${status} ${statusText}${apiError ? ` (${apiError})` : ''}${status === 401 || status === 403 ? '; check PROMETHEUS_TOKEN' : ''}`);
+    throw fail('http-status', `answered HTTP ${status} ${statusText}${apiError ? ` (${apiError})` : ''}${status === 401 || status === 403 ? '; check PROMETHEUS_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD' : ''}`);
   }
   if (answer?.status !== 'success') throw fail('query-error', `query failed: ${apiError ?? `status ${JSON.stringify(answer?.status)}`}`);
 

@@ -3,7 +3,7 @@ import { Samples } from './measure';
 import { EffectiveSettings } from '../rollout/settings';
 import { GateQueries } from './queries';
 import { SmokeResult } from './smoke';
-import { BaselineMeasurements, Measurements } from '../rollout/state';
+import { BaselineMeasurements, DecisionKind, HistoryEntry, Measurements } from '../rollout/state';
 
 /** What a change did to the working tree. */
 export interface Outcome {
@@ -116,11 +116,56 @@ export function gateReport(input: {
   };
 }
 
-const show = (value: number | null | undefined, unit = ''): string => (value === null || value === undefined ? '–' : `${value}${unit}`);
+/** A number as the reports print it: `–` when unknown, else the value and its unit (`260.5 ms`). */
+export const showValue = (value: number | null | undefined, unit = ''): string => (value === null || value === undefined ? '–' : `${value}${unit}`);
+const show = showValue;
 
-function movement(r: GateReport): string {
-  if (r.decision === 'none') return 'none';
-  return `${r.decision} ${r.fromWeight}% → ${r.toWeight}%`;
+/** A decision with the weights it moves between, as the reports print it: `advance 10% → 25%`, or `none`. */
+export function movementOf(decision: GateDecision | DecisionKind, fromWeight: number, toWeight: number): string {
+  if (decision === 'none') return 'none';
+  return `${decision} ${fromWeight}% → ${toWeight}%`;
+}
+
+const movement = (r: GateReport): string => movementOf(r.decision, r.fromWeight, r.toWeight);
+
+/**
+ * The error ratio of a success ratio, to the 4 decimals ratios are recorded with, as the gate compares them (0.99 →
+ * 0.01, never 0.010000000000000009); null when unknown.
+ */
+export function errorRatioOf(successRatio: number | null | undefined): number | null {
+  return successRatio === null || successRatio === undefined ? null : (1e4 - Math.round(successRatio * 1e4)) / 1e4;
+}
+
+/** One number of a gate run: the canary's, stable's over the same window, and the limit it was held to, all formatted. */
+export interface MeasuredRow {
+  readonly name: 'requests' | 'success ratio' | 'p95 latency' | 'p99 latency';
+  readonly canary: string;
+  readonly stable: string;
+  readonly limit: string;
+}
+
+const latencyBaseline = (t: GateReport['thresholds']): string => (t.maxLatencyRatio === null ? '' : `; ≤ stable's × ${t.maxLatencyRatio}`);
+
+/**
+ * The numbers of a gate run beside stable's and their limits, as the step summary's table and the notifications show
+ * them; `–` where a number is unknown.
+ */
+export function measuredRowsOf(r: GateReport): MeasuredRow[] {
+  const m = r.measurements;
+  const b = r.baseline;
+  const t = r.thresholds;
+  return [
+    { name: 'requests', canary: show(m.canaryRequests), stable: show(b?.requests), limit: `≥ ${t.minRequests} together; canary ≥ its weight × ${t.canaryTrafficFactor}` },
+    {
+      name: 'success ratio', canary: show(m.successRatio), stable: show(b?.successRatio),
+      limit: `≥ ${t.successRatio}${t.maxErrorRatioIncrease === null ? '' : `; error ratio ≤ stable's + ${t.maxErrorRatioIncrease}`}`,
+    },
+    { name: 'p95 latency', canary: show(m.p95Ms, ' ms'), stable: show(b?.p95Ms, ' ms'), limit: `≤ ${t.p95LatencyMs} ms${latencyBaseline(t)}` },
+    {
+      name: 'p99 latency', canary: show(m.p99Ms, ' ms'), stable: show(b?.p99Ms, ' ms'),
+      limit: t.p99LatencyMs === null ? 'not checked' : `≤ ${t.p99LatencyMs} ms${latencyBaseline(t)}`,
+    },
+  ];
 }
 
 /** The text `canary advance` prints without `--json`; with `--dry-run`, the PromQL and its answers too. */
@@ -154,12 +199,81 @@ export function describeGate(r: GateReport): string {
   return lines.join('\n');
 }
 
-const latencyBaseline = (t: GateReport['thresholds']): string => (t.maxLatencyRatio === null ? '' : `; ≤ stable's × ${t.maxLatencyRatio}`);
+/** Decisions a chart of the step summary shows at most: the latest of the run. */
+export const CHART_DECISIONS = 24;
 
-/** A Markdown summary of a gate run, for `$GITHUB_STEP_SUMMARY`. */
-export function gateSummaryMarkdown(r: GateReport): string {
+/**
+ * The decisions of the canary run of `image`, oldest first: the trailing entries of the history about that image, from
+ * its last `start` on (a history bounded by its limit may have lost the start; then as far back as it goes).
+ */
+export function canaryRunOf(history: readonly HistoryEntry[], image: string): HistoryEntry[] {
+  const run: HistoryEntry[] = [];
+  for (let i = history.length - 1; i >= 0 && history[i].image === image; i--) {
+    run.unshift(history[i]);
+    if (history[i].decision === 'start') break;
+  }
+  return run;
+}
+
+// Mermaid's xychart grammar takes plain decimals only: no exponent, no NaN
+const chartNumber = (value: number): string => {
+  const rounded = Math.round(value * 100) / 100;
+  const text = String(rounded);
+  return /e/i.test(text) ? rounded.toFixed(2) : text;
+};
+
+/** A quoted label of a Mermaid chart: its strings end at the first `"`, which labels here never contain. */
+const chartLabel = (text: string): string => `"${text.replace(/"/g, "'")}"`;
+
+function xyChart(title: string, labels: readonly string[], yAxis: string, top: number, series: readonly string[]): string[] {
+  return [
+    '```mermaid',
+    'xychart-beta',
+    `  title ${chartLabel(title)}`,
+    `  x-axis "decision (UTC)" [${labels.map(chartLabel).join(', ')}]`,
+    `  y-axis ${chartLabel(yAxis)} 0 --> ${chartNumber(top)}`,
+    ...series.map(s => `  ${s}`),
+    '```',
+    '',
+  ];
+}
+
+/**
+ * Two small Mermaid `xychart-beta` charts of the canary run (one unit each, since the chart has one y-axis): the
+ * weight after each decision, as bars from 0 to 100 %; and the canary's p95 latency of each decision that measured one,
+ * as bars (a line of one point would not show) under a flat line at the SLO's bound. Labels are `#<n> <HH:MM>` (UTC),
+ * numbered over the run so that both charts name a decision alike (and unique: Mermaid merges equal labels); decisions
+ * with an unknown p95 are left out of the second chart, which is omitted when none measured one. Nothing without a run.
+ */
+function runCharts(r: GateReport, run: readonly HistoryEntry[]): string[] {
+  const shown = run.map((entry, i) => ({ entry, label: `#${i + 1} ${entry.at.slice(11, 16)}` })).slice(-CHART_DECISIONS);
+  if (shown.length === 0) return [];
+  const latest = shown.length < run.length ? `, the latest ${shown.length}` : '';
+  const lines = xyChart(`Canary weight after each decision (%)${latest}`, shown.map(s => s.label), 'weight (%)', 100,
+    [`bar [${shown.map(s => chartNumber(s.entry.toWeight)).join(', ')}]`]);
+  const measured = shown.flatMap(s => {
+    const p95 = s.entry.measurements?.p95Ms;
+    return p95 === null || p95 === undefined || !Number.isFinite(p95) ? [] : [{ label: s.label, p95 }];
+  });
+  if (measured.length > 0) {
+    const slo = r.thresholds.p95LatencyMs;
+    const top = Math.ceil((Math.max(slo, ...measured.map(p => p.p95)) * 1.1) / 10) * 10;
+    lines.push(...xyChart(`Canary p95 latency (ms) per measured decision; line: the SLO's ${slo} ms`, measured.map(p => p.label), 'p95 (ms)', top, [
+      `bar [${measured.map(p => chartNumber(p.p95)).join(', ')}]`,
+      `line [${measured.map(() => chartNumber(slo)).join(', ')}]`,
+    ]));
+  }
+  return lines;
+}
+
+/**
+ * A Markdown summary of a gate run, for `$GITHUB_STEP_SUMMARY`: the decision, the numbers against their limits and,
+ * given the history the run leaves, charts of the canary run so far ({@link canaryRunOf}).
+ *
+ * @param history the state's history after this decision (the state the decision wrote, else the one it read)
+ */
+export function gateSummaryMarkdown(r: GateReport, history: readonly HistoryEntry[] = []): string {
   const m = r.measurements;
-  const b = r.baseline;
   const t = r.thresholds;
   const row = (name: string, canary: string, stable: string, limit: string): string => `| ${name} | ${canary} | ${stable} | ${limit} |`;
   const lines = [
@@ -174,14 +288,11 @@ export function gateSummaryMarkdown(r: GateReport): string {
       '',
       row('', 'canary', 'stable', 'limit'),
       '|---|---:|---:|---|',
-      row('requests', show(m.canaryRequests), show(b?.requests), `≥ ${t.minRequests} together; canary ≥ its weight × ${t.canaryTrafficFactor}`),
-      row('success ratio', show(m.successRatio), show(b?.successRatio),
-        `≥ ${t.successRatio}${t.maxErrorRatioIncrease === null ? '' : `; error ratio ≤ stable's + ${t.maxErrorRatioIncrease}`}`),
-      row('p95 latency', show(m.p95Ms, ' ms'), show(b?.p95Ms, ' ms'), `≤ ${t.p95LatencyMs} ms${latencyBaseline(t)}`),
-      row('p99 latency', show(m.p99Ms, ' ms'), show(b?.p99Ms, ' ms'), t.p99LatencyMs === null ? 'not checked' : `≤ ${t.p99LatencyMs} ms${latencyBaseline(t)}`),
+      ...measuredRowsOf(r).map(n => row(n.name, n.canary, n.stable, n.limit)),
       '',
     );
   }
+  if (r.image !== null) lines.push(...runCharts(r, canaryRunOf(history, r.image)));
   if (r.failedChecks.length > 0) lines.push('Failed checks:', '', ...r.failedChecks.map(c => `- ${c}`), '');
   if (r.decision === 'hold') {
     lines.push(`Failed checks in this run: ${r.failedCheckCount} of ${t.maxFailedChecks}; holds in a row: ${r.consecutiveHolds} (roll back beyond ${t.maxConsecutiveHolds}).`, '');

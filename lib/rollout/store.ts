@@ -87,7 +87,8 @@ export function repositoryOf(image: string): string {
 export function writeRolloutState(root: string, env: string, state: RolloutState): string {
   const file = rolloutFile(env, state.service);
   const target = path.join(root, file);
-  const tmp = `${target}.${process.pid}.tmp`;
+  // `.<name>.<pid>.tmp`: ignored by git, so one left by a killed run never blocks the next --commit
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(tmp, renderRolloutState(state));
   fs.renameSync(tmp, target);

@@ -1,9 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { kindsOf } from '../../lib/charts/argocd-chart';
-import { ALL_ENVIRONMENTS, find, ofKind, synthStack } from '../support/manifest';
+import { PROJECT, kindsOf } from '../../lib/charts/argocd-chart';
+import { CLUSTER_SCOPED_KINDS } from '../../lib/charts/stack-chart';
+import { ALL_ENVIRONMENTS, K8sObject, find, ofKind, synthStack } from '../support/manifest';
 
 const root = path.join(__dirname, '..', '..');
+const groupOf = (o: K8sObject) => (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '');
+const key = (k: { group: string; kind: string }) => `${k.group}/${k.kind}`;
+/** Characters that make an AppProject's resource name a pattern (Go's `filepath.Match`). */
+const GLOB = /[*?[\\]/;
 
 describe.each(ALL_ENVIRONMENTS)('Argo CD charts ($name)', env => {
   const { stack, charts } = synthStack(env);
@@ -37,27 +42,56 @@ describe.each(ALL_ENVIRONMENTS)('Argo CD charts ($name)', env => {
     expect(wave('obs-canary-observability')).toBeLessThan(wave('obs-canary-apps'));
   });
 
-  test('the project allows exactly the kinds the charts render, cluster-scoped and namespaced', () => {
-    const project = find(argocd, 'AppProject', 'obs-canary').spec;
+  test('the project allows exactly the namespaced kinds the charts render, and exactly the cluster-scoped objects they render, by name', () => {
+    const project = find(charts.bootstrap, 'AppProject', PROJECT).spec;
     const rendered = [...charts.observability, ...Object.keys(stack.namespaces).flatMap(n => charts[n])];
-    const key = (k: { group: string; kind: string }) => `${k.group}/${k.kind}`;
-    const allowed = new Set([...project.clusterResourceWhitelist, ...project.namespaceResourceWhitelist].map(key));
-    const needed = new Set(rendered.map(o => `${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.kind}`));
-    expect([...allowed].sort()).toEqual([...needed].sort());
-    expect(project.clusterResourceWhitelist.map(key).sort()).toEqual(['/Namespace', 'rbac.authorization.k8s.io/ClusterRole', 'rbac.authorization.k8s.io/ClusterRoleBinding']);
+    const namespaced = rendered.filter(o => !CLUSTER_SCOPED_KINDS.has(o.kind));
+    const namespacedKinds = new Set(namespaced.map(o => key({ group: groupOf(o), kind: o.kind })));
+    expect(project.namespaceResourceWhitelist.map(key).sort()).toEqual([...namespacedKinds].sort());
+    const cluster = rendered.filter(o => CLUSTER_SCOPED_KINDS.has(o.kind)).map(o => ({ group: groupOf(o), kind: o.kind, name: o.metadata.name }));
+    expect(project.clusterResourceWhitelist).toEqual(expect.arrayContaining(cluster));
+    expect(project.clusterResourceWhitelist).toHaveLength(cluster.length);
+    expect(project.clusterResourceWhitelist).toEqual(expect.arrayContaining([
+      { group: '', kind: 'Namespace', name: 'apps' }, { group: '', kind: 'Namespace', name: 'observability' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'observability-prometheus' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding', name: 'observability-prometheus' },
+    ]));
     expect(project.destinations.map((d: any) => d.namespace)).toEqual(['observability', 'apps']);
     expect(project.sourceRepos).toEqual([env.gitops.repoURL]);
+  });
+
+  test('every AppProject names each cluster-scoped object it allows: an entry without a name, or with a pattern, would allow every match', () => {
+    const projects = ofKind(charts.bootstrap, 'AppProject');
+    expect(projects.map(p => p.metadata.name).sort()).toEqual([PROJECT, `${PROJECT}-bootstrap`]);
+    for (const project of projects) {
+      for (const entry of project.spec.clusterResourceWhitelist) {
+        const named = { group: expect.any(String), kind: expect.any(String), name: expect.stringMatching(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/) };
+        expect([project.metadata.name, entry]).toEqual([project.metadata.name, named]);
+        expect(GLOB.test(entry.name)).toBe(false);
+      }
+      expect(project.spec.clusterResourceBlacklist).toBeUndefined();
+      // Applications only in Argo CD's own namespace, where only admins create them
+      expect(project.spec.sourceNamespaces).toBeUndefined();
+    }
+  });
+
+  test('the charts\' project can write nothing of Argo CD\'s: no argoproj.io kind, not Argo CD\'s namespace', () => {
+    const project = find(charts.bootstrap, 'AppProject', PROJECT).spec;
+    expect(project.namespaceResourceWhitelist.filter((k: any) => k.group === 'argoproj.io')).toEqual([]);
+    expect(project.destinations.map((d: any) => d.namespace)).not.toContain(env.gitops.argocdNamespace);
   });
 
   test('no Application ignores differences: weights live in git', () => {
     for (const app of applications) expect(app.spec.ignoreDifferences).toBeUndefined();
   });
 
-  test('bootstrap: a project that may only manage Applications and AppProjects, and the root Application of the argocd chart', () => {
+  test('bootstrap: a project that may only manage Applications (no AppProject: it could rewrite any project), and the root Application of the argocd chart', () => {
     const project = find(charts.bootstrap, 'AppProject', 'obs-canary-bootstrap').spec;
     expect(project.clusterResourceWhitelist).toEqual([]);
-    expect(project.namespaceResourceWhitelist).toEqual([{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }]);
+    expect(project.namespaceResourceWhitelist).toEqual([{ group: 'argoproj.io', kind: 'Application' }]);
     expect(project.destinations).toEqual([{ server: 'https://kubernetes.default.svc', namespace: env.gitops.argocdNamespace }]);
+    expect(project.sourceNamespaces).toBeUndefined();
+    expect(project.sourceRepos).toEqual([env.gitops.repoURL]);
     const rootApp = find(charts.bootstrap, 'Application', 'obs-canary-root');
     expect(rootApp.spec.project).toBe('obs-canary-bootstrap');
     expect(rootApp.spec.source.path).toBe(`dist/${env.name}/argocd`);
@@ -65,13 +99,45 @@ describe.each(ALL_ENVIRONMENTS)('Argo CD charts ($name)', env => {
     expect(rootApp.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
   });
 
-  test('kindsOf reads the construct tree', () => {
+  test('bootstrap: its project allows exactly the kinds the root Application syncs, nothing cluster-scoped', () => {
+    const project = find(charts.bootstrap, 'AppProject', 'obs-canary-bootstrap').spec;
+    expect(kindsOf([stack.argocd])).toEqual({ cluster: [], namespaced: project.namespaceResourceWhitelist });
+  });
+
+  test('bootstrap: the root Application syncs only Applications of this repository\'s project (another project, such as default, would escape its limits); the project is applied by hand', () => {
+    expect(ofKind(argocd, 'AppProject')).toEqual([]);
+    expect(ofKind(charts.bootstrap, 'AppProject').map(p => p.metadata.name).sort()).toEqual([PROJECT, `${PROJECT}-bootstrap`]);
+    expect(argocd.filter(o => o.kind !== 'Application')).toEqual([]);
+    for (const app of applications) expect([app.metadata.name, app.spec.project]).toEqual([app.metadata.name, PROJECT]);
+    expect(PROJECT).not.toBe('default');
+  });
+
+  test('kindsOf reads the construct tree: cluster-scoped objects by name, namespaced kinds once each', () => {
     const kinds = kindsOf([stack.namespaces.apps]);
-    expect(kinds.cluster).toEqual([{ group: '', kind: 'Namespace' }]);
+    expect(kinds.cluster).toEqual([{ group: '', kind: 'Namespace', name: 'apps' }]);
     expect(kinds.namespaced).toContainEqual({ group: 'networking.istio.io', kind: 'VirtualService' });
+    expect(new Set(kinds.namespaced.map(key)).size).toBe(kinds.namespaced.length);
+    const observability = kindsOf([stack.observability]).cluster;
+    expect(observability.filter(r => r.kind === 'ClusterRole').map(r => r.name)).toEqual(expect.arrayContaining([
+      'observability-kube-state-metrics', 'observability-otel-collector', 'observability-prometheus', 'observability-promtail',
+    ]));
+    expect(observability.map(r => `${key(r)}/${r.name}`)).toEqual(observability.map(r => `${key(r)}/${r.name}`).sort((a, b) => a.localeCompare(b)));
   });
 
   test('snapshot', () => {
     expect({ argocd, bootstrap: charts.bootstrap }).toMatchSnapshot();
+  });
+});
+
+describe('what an AppProject can restrict (the imported Argo CD schema)', () => {
+  const schema = JSON.parse(fs.readFileSync(path.join(root, 'imports', 'schemas', 'argoproj.io_v1alpha1_AppProject.json'), 'utf8'));
+  const fields = (list: string) => Object.keys(schema.properties.spec.properties[list].items.properties).sort();
+
+  test('cluster-scoped entries take a name, which the projects use', () => {
+    expect(fields('clusterResourceWhitelist')).toEqual(['group', 'kind', 'name']);
+  });
+
+  test('namespaced entries take none: the bootstrap project allows AppProject by kind (when an upgrade adds names, allow only the AppProjects the argocd chart renders)', () => {
+    expect(fields('namespaceResourceWhitelist')).toEqual(['group', 'kind']);
   });
 });

@@ -1,7 +1,7 @@
 import { isProxied } from '../../lib/config/egress';
 import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, synthStack } from '../support/manifest';
+import { ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, podMetadataOf, synthStack } from '../support/manifest';
 import { promtoolCheckConfig } from '../support/promtool';
 import { S3ObjectStorage } from '../../lib/constructs/types';
 
@@ -158,10 +158,10 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
   const objects = synthStack(env).charts.observability;
   const policies = ofKind(objects, 'NetworkPolicy');
   const names = policies.map(p => p.metadata.name);
-  const workloads = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet'), ...ofKind(objects, 'DaemonSet')];
+  const workloads = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet'), ...ofKind(objects, 'DaemonSet'), ...ofKind(objects, 'CronJob')];
   const selectedWorkload = (policy: K8sObject) => {
     const selected = Object.entries<string>(policy.spec.podSelector.matchLabels ?? {});
-    return workloads.find(w => selected.every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+    return workloads.find(w => selected.every(([k, v]) => podMetadataOf(w).labels[k] === v));
   };
 
   test('default deny, then one allow per flow', () => {
@@ -215,12 +215,18 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
     const storageFlow = storage === undefined ? undefined : isProxied(storage) ? `proxy-${storage.via}` : 'object-storage';
     const alertReceivers = env.egress.dependencies.alertReceivers;
     const receivers = alertReceivers === undefined ? undefined : isProxied(alertReceivers) ? `proxy-${alertReceivers.via}` : 'alert-receivers';
+    // the canary gate's git host and webhook: one rule to their proxy, or one each
+    const gate = [...new Set(([['gitHost', 'git-host'], ['notificationWebhook', 'notification-webhook']] as const).flatMap(([name, flow]) => {
+      const dependency = env.egress.dependencies[name];
+      return dependency === undefined ? [] : [`canary-gate-to-${isProxied(dependency) ? `proxy-${dependency.via}` : flow}-egress`];
+    }))];
     expect(unpaired.sort()).toEqual([
       'dns-egress', 'otel-collector-to-kube-api-egress', 'prometheus-to-apps-egress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
       'kube-state-metrics-to-kube-api-egress', 'prometheus-to-istiod-egress', 'prometheus-to-ingress-gateway-egress', 'prometheus-to-kubelet-egress',
       ...(env.grafana.databaseUrl ? ['grafana-to-database-egress'] : []),
       ...(storageFlow ? [`loki-to-${storageFlow}-egress`, `tempo-to-${storageFlow}-egress`] : []),
       ...(receivers ? [`alertmanager-to-${receivers}-egress`] : []),
+      ...gate,
     ].sort());
     expect(egress.length - unpaired.length).toBeGreaterThan(0);
   });

@@ -56,19 +56,25 @@ describe('the dependency table', () => {
       objectStorage: ['loki', 'tempo'],
       objectStorageIdentity: ['loki', 'tempo'],
       alertReceivers: ['alertmanager'],
+      gitHost: ['canary-gate'],
+      notificationWebhook: ['canary-gate'],
     });
   });
 
   test('when each is used', () => {
     const used = (env: EnvironmentConfig) => Object.entries(EXTERNAL_DEPENDENCIES)
       .filter(([, d]) => d.usedBecause(env) !== undefined).map(([n]) => n);
-    expect(used(local)).toEqual(['kubernetesApi', 'kubelet', 'alertReceivers']);
-    expect(used(prod)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'alertReceivers']);
-    expect(used(PROD_IRSA)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
-    expect(used(PROD_GKE)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
-    expect(used(PROD_AZURE)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers']);
-    // the kubelets are scraped in every environment, whatever else it uses
-    expect(used({ ...local, alerting: { ...local.alerting, receivers: [] } })).toEqual(['kubernetesApi', 'kubelet']);
+    expect(used(local)).toEqual(['kubernetesApi', 'kubelet', 'alertReceivers', 'gitHost']);
+    expect(used(prod)).toEqual(['kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'alertReceivers', 'gitHost', 'notificationWebhook']);
+    for (const env of [PROD_IRSA, PROD_GKE, PROD_AZURE]) {
+      expect(used(env)).toEqual([
+        'kubernetesApi', 'kubelet', 'grafanaDatabase', 'objectStorage', 'objectStorageIdentity', 'alertReceivers', 'gitHost', 'notificationWebhook',
+      ]);
+    }
+    // the kubelets are scraped in every environment, whatever else it uses; the gate's loop on GitHub calls nothing from the cluster
+    const quiet = { ...local, alerting: { ...local.alerting, receivers: [] }, delivery: { ...local.delivery, loop: 'github' as const } };
+    expect(used(quiet)).toEqual(['kubernetesApi', 'kubelet']);
+    expect(used({ ...prod, delivery: { ...prod.delivery, webhook: undefined } })).not.toContain('notificationWebhook');
   });
 
   test('GKE_METADATA_SERVER: the link-local 169.254.169.254 on port 80', () => {
@@ -110,7 +116,8 @@ describe('validateEnvironment: egress', () => {
     ['a dependency nothing uses', withDependencies(local, { grafanaDatabase: { cidrs: ['10.0.0.0/24'], ports: [{ port: 5432 }] } }),
       '\'egress.dependencies.grafanaDatabase\' must be left out: nothing calls Grafana\'s database in this environment, got {"cidrs":["10.0.0.0/24"],"ports":[{"port":5432}]}'],
     ['an unknown dependency', withDependencies(prod, { alertmanager: { via: 'corporate' } } as never),
-      '\'egress.dependencies (a key)\' must be one of "kubernetesApi", "kubelet", "grafanaDatabase", "objectStorage", "objectStorageIdentity", "alertReceivers", got "alertmanager"'],
+      '\'egress.dependencies (a key)\' must be one of "kubernetesApi", "kubelet", "grafanaDatabase", "objectStorage", "objectStorageIdentity", "alertReceivers", '
+      + '"gitHost", "notificationWebhook", got "alertmanager"'],
     ['no ports', withDependencies(prod, { grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [] } }),
       '\'egress.dependencies.grafanaDatabase.ports\' must be at least one { port, protocol? }, got []'],
     ['a port out of range', withDependencies(prod, { grafanaDatabase: { cidrs: ['10.0.128.0/27'], ports: [{ port: 70000 }] } }),
@@ -207,6 +214,7 @@ describe('planEgress', () => {
       ['prometheus', 'kube-api'], ['promtail', 'kube-api'], ['collector', 'kube-api'], ['kube-state-metrics', 'kube-api'],
       ['prometheus', 'kubelet'],
       ['alertmanager', 'alert-receivers'],
+      ['canary-gate', 'git-host'],
     ]);
     expect(plan.grants[0].to).toEqual({ kind: 'cidr', cidr: '0.0.0.0/0' });
     expect(plan.proxies).toEqual({});
@@ -221,15 +229,13 @@ describe('planEgress', () => {
       ['grafana', 'database', ['grafanaDatabase']],
       ['loki', 'proxy-corporate', ['objectStorage']], ['tempo', 'proxy-corporate', ['objectStorage']],
       ['alertmanager', 'proxy-corporate', ['alertReceivers']],
+      ['canary-gate', 'proxy-corporate', ['gitHost', 'notificationWebhook']],
     ]);
     expect(plan.grants.find(g => g.component === 'loki')).toMatchObject({
       to: { kind: 'anyOf', peers: [{ kind: 'cidr', cidr: '10.100.0.10/32' }, { kind: 'cidr', cidr: '10.100.0.11/32' }] }, ports: [{ port: 3128 }],
     });
-    expect(plan.proxies).toEqual({
-      loki: { url: 'http://proxy.corp.example:3128', noProxy: ['localhost', '127.0.0.1', '.svc', '.cluster.local', '10.0.0.0/16', '172.20.0.0/16'] },
-      tempo: { url: 'http://proxy.corp.example:3128', noProxy: ['localhost', '127.0.0.1', '.svc', '.cluster.local', '10.0.0.0/16', '172.20.0.0/16'] },
-      alertmanager: { url: 'http://proxy.corp.example:3128', noProxy: ['localhost', '127.0.0.1', '.svc', '.cluster.local', '10.0.0.0/16', '172.20.0.0/16'] },
-    });
+    const corporate = { url: 'http://proxy.corp.example:3128', noProxy: ['localhost', '127.0.0.1', '.svc', '.cluster.local', '10.0.0.0/16', '172.20.0.0/16'] };
+    expect(plan.proxies).toEqual({ loki: corporate, tempo: corporate, alertmanager: corporate, 'canary-gate': corporate });
   });
 
   test('IRSA through the proxy: one grant per component to the proxy, serving both object storage and STS', () => {
@@ -268,7 +274,7 @@ describe('planEgress', () => {
   test('an in-cluster proxy is a pod peer on the pods\' port', () => {
     const env = withDependencies(withEgress(prod, {
       proxies: { squid: { url: 'http://squid.egress.svc.cluster.local:80', namespace: 'egress', selector: { app: 'squid' }, port: 3128 } },
-    }), { objectStorage: { via: 'squid' }, alertReceivers: { via: 'squid' } });
+    }), { objectStorage: { via: 'squid' }, alertReceivers: { via: 'squid' }, gitHost: { via: 'squid' }, notificationWebhook: { via: 'squid' } });
     expect(() => validateEnvironment(env)).not.toThrow();
     expect(planEgress(env).grants.find(g => g.component === 'loki')).toMatchObject({
       flow: 'proxy-squid', to: { kind: 'pods', peer: { name: 'squid', namespace: 'egress', selector: { app: 'squid' } } }, ports: [{ port: 3128 }],

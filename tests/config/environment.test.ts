@@ -164,10 +164,67 @@ describe('validateEnvironment', () => {
     ['gitops.repoURL', { ...prod, gitops: { ...prod.gitops, repoURL: 'github.com/acme/repo' } },
       '\'gitops.repoURL\' must be a git URL Argo CD can clone (https://…, ssh://… or git@…), got "github.com/acme/repo"'],
     ['gitops.argocdNamespace', { ...prod, gitops: { ...prod.gitops, argocdNamespace: 'Argo CD' } }, '\'gitops.argocdNamespace\' must be a DNS-1123 label'],
+    ['delivery.loop', { ...prod, delivery: { ...prod.delivery, loop: 'argo' as never } }, '\'delivery.loop\' must be one of "cluster", "github", got "argo"'],
+    ['delivery.intervalMinutes', { ...prod, delivery: { ...prod.delivery, intervalMinutes: 3 } },
+      '\'delivery.intervalMinutes\' must be an integer from 1 to 2, got 3'],
+    ['delivery.intervalMinutes (not whole)', { ...prod, delivery: { ...prod.delivery, intervalMinutes: 1.5 } },
+      '\'delivery.intervalMinutes\' must be an integer from 1 to 2, got 1.5'],
+    ['delivery.gitCredentials.key', { ...prod, delivery: { ...prod.delivery, gitCredentials: { name: 'canary-gate-git', key: 'a token' } } },
+      '\'delivery.gitCredentials.key\' must be a Secret key (letters, digits, "-", "_" and "."), got "a token"'],
+    ['delivery.prometheusAuth (token and basic auth)', {
+      ...prod, delivery: {
+        ...prod.delivery,
+        prometheusAuth: { token: { name: 'prom', key: 'token' }, basicAuth: { username: { name: 'prom', key: 'user' }, password: { name: 'prom', key: 'pw' } } },
+      },
+    }, '\'delivery.prometheusAuth\' must be a token or basic auth, not both'],
+    ['a header named Authorization', { ...prod, delivery: { ...prod.delivery, prometheusAuth: { headers: { Authorization: 'Bearer x' } } } },
+      '\'delivery.prometheusAuth.headers.Authorization\' must be an HTTP header name (letters, digits and "-"), not Authorization, Proxy-Authorization or '
+      + 'Cookie (credentials come from Secrets), got "Authorization"'],
+    ['a header named cookie', { ...prod, delivery: { ...prod.delivery, prometheusAuth: { headers: { cookie: 'session=1' } } } },
+      '\'delivery.prometheusAuth.headers.cookie\' must be an HTTP header name'],
+    ['a header value on two lines', { ...prod, delivery: { ...prod.delivery, prometheusAuth: { headers: { 'X-Scope-OrgID': 'prod\nX-Other: 1' } } } },
+      '\'delivery.prometheusAuth.headers.X-Scope-OrgID\' must be a value on one line'],
+    ['delivery.webhook.name', { ...prod, delivery: { ...prod.delivery, webhook: { name: 'Canary Hooks', key: 'url' } } },
+      '\'delivery.webhook.name\' must be a DNS-1123 subdomain'],
+    ['delivery.allowedRegistries[1]', { ...prod, delivery: { ...prod.delivery, allowedRegistries: ['ghcr.io/example/', 'ghcr.io/example'] } },
+      '\'delivery.allowedRegistries[1]\' must be an image repository prefix ending in "/" (a registry host, then path segments: "ghcr.io/example/"), '
+      + 'got "ghcr.io/example"'],
+    ['delivery.allowedRegistries[0] (a scheme)', { ...prod, delivery: { ...prod.delivery, allowedRegistries: ['https://ghcr.io/example/'] } },
+      '\'delivery.allowedRegistries[0]\' must be an image repository prefix ending in "/"'],
+    ['gitops.targetRevision (HEAD, with the loop in the cluster)', { ...prod, gitops: { ...prod.gitops, targetRevision: 'HEAD' } },
+      '\'gitops.targetRevision\' must be a branch with \'delivery.loop\' "cluster" (the gate pushes its decisions to it), not HEAD, a tag or a commit, '
+      + 'got "HEAD"'],
+    ['gitops.targetRevision (a commit, with the loop in the cluster)', { ...prod, gitops: { ...prod.gitops, targetRevision: 'a'.repeat(40) } },
+      '\'gitops.targetRevision\' must be a branch with \'delivery.loop\' "cluster"'],
+    ['gitops.targetRevision (a tag, with the loop in the cluster)', { ...prod, gitops: { ...prod.gitops, targetRevision: 'refs/tags/v1.0.0' } },
+      '\'gitops.targetRevision\' must be a branch with \'delivery.loop\' "cluster"'],
+    ['gitops.repoURL (credentials, with the loop in the cluster)', { ...prod, gitops: { ...prod.gitops, repoURL: 'https://x-access-token:ghp_0123@github.com/example/obs-canary.git' } },
+      '\'gitops.repoURL\' must be a URL without credentials (the gate\'s token comes from \'delivery.gitCredentials\', mounted as a file), '
+      + 'got "https://[credentials]@github.com/example/obs-canary.git"'],
   ];
 
   test.each(cases)('fails on an invalid %s, naming the field, the value and what is allowed', (_field, env, message) => {
     expect(errorOf(() => validateEnvironment(env))).toContain(message);
+  });
+
+  test('a refused repoURL with credentials is reported without them', () => {
+    const message = errorOf(() => validateEnvironment({ ...prod, gitops: { ...prod.gitops, repoURL: 'https://u:ghp_0123@github.com/example/obs-canary.git' } }));
+    expect(message).not.toContain('ghp_0123');
+  });
+
+  test('the delivery section: one or two minutes, either loop, headers that are no credentials, registries as prefixes', () => {
+    const githubLoop = (env: EnvironmentConfig): EnvironmentConfig => {
+      const { gitHost: _git, notificationWebhook: _hook, ...dependencies } = env.egress.dependencies;
+      return { ...env, delivery: { ...env.delivery, loop: 'github' }, egress: { ...env.egress, dependencies } };
+    };
+    expect(() => validateEnvironment({ ...prod, delivery: { ...prod.delivery, intervalMinutes: 2 } })).not.toThrow();
+    expect(() => validateEnvironment(githubLoop(prod))).not.toThrow();
+    // a loop on GitHub pushes from the workflow's checkout: Argo CD may follow HEAD or a tag
+    expect(() => validateEnvironment(githubLoop({ ...prod, gitops: { ...prod.gitops, targetRevision: 'HEAD' } }))).not.toThrow();
+    expect(() => validateEnvironment({
+      ...prod, delivery: { ...prod.delivery, prometheusAuth: { token: { name: 'prom', key: 'token' }, headers: { 'X-Scope-OrgID': 'prod' } } },
+    })).not.toThrow();
+    expect(() => validateEnvironment({ ...prod, delivery: { ...prod.delivery, allowedRegistries: ['registry.example.com:5000/team/', 'ghcr.io/'] } })).not.toThrow();
   });
 
   test('the pin allowlist: empty, or blocks of /8 and narrower', () => {

@@ -13,7 +13,10 @@ function render(props: Partial<ConstructorParameters<typeof ArgoCdApplications>[
       { chart: 'observability', namespace: 'observability', syncWave: 0 },
       { chart: 'apps', namespace: 'apps', syncWave: 1 },
     ],
-    kinds: () => ({ cluster: [{ group: '', kind: 'Namespace' }], namespaced: [{ group: 'apps', kind: 'Deployment' }] }),
+    kinds: () => ({
+      cluster: [{ group: '', kind: 'Namespace', name: 'apps' }, { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'observability-prometheus' }],
+      namespaced: [{ group: 'apps', kind: 'Deployment' }],
+    }),
     ...props,
   });
   return { apps, objects: synth(chart) };
@@ -24,13 +27,37 @@ describe('ArgoCdApplications', () => {
   const project = find(objects, 'AppProject', 'obs-canary').spec;
   const application = find(objects, 'Application', 'obs-canary-apps');
 
-  test('the project is restricted to the repository, the charts\' namespaces and the given kinds', () => {
+  test('the project is restricted to the repository, the charts\' namespaces, the given cluster-scoped objects by name and the given kinds', () => {
     expect(project.sourceRepos).toEqual(['https://git.example.com/platform/obs-canary.git']);
     expect(project.destinations).toEqual([
       { server: 'https://kubernetes.default.svc', namespace: 'observability' }, { server: 'https://kubernetes.default.svc', namespace: 'apps' },
     ]);
-    expect(project.clusterResourceWhitelist).toEqual([{ group: '', kind: 'Namespace' }]);
+    expect(project.clusterResourceWhitelist).toEqual([
+      { group: '', kind: 'Namespace', name: 'apps' }, { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'observability-prometheus' },
+    ]);
     expect(project.namespaceResourceWhitelist).toEqual([{ group: 'apps', kind: 'Deployment' }]);
+  });
+
+  test('its Applications live in Argo CD\'s own namespace only (no sourceNamespaces)', () => {
+    expect(project.sourceNamespaces).toBeUndefined();
+  });
+
+  test.each([
+    ['without a name', undefined, 'no name'],
+    ['with an empty name', '', '""'],
+    ['with a pattern', 'observability-*', '"observability-*"'],
+    ['with a character class', 'observability-[a-z]', '"observability-[a-z]"'],
+    ['with a single-character wildcard', 'apps?', '"apps?"'],
+  ])('fails if a cluster-scoped kind is allowed %s: Argo CD would allow more than the one object', (_, name, shown) => {
+    const cluster = [{ group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: name as string }];
+    expect(() => render({ kinds: () => ({ cluster, namespaced: [] }) })).toThrow(
+      '[test/Apps/Resource] \'kinds\' must name each cluster-scoped object exactly (Argo CD allows every object of the kind for an entry '
+      + `without a name, and every match for a pattern), got ${shown} for rbac.authorization.k8s.io/ClusterRole`,
+    );
+  });
+
+  test('a core-group kind is named as core in the message', () => {
+    expect(() => render({ kinds: () => ({ cluster: [{ group: '', kind: 'Namespace', name: '' }], namespaced: [] }) })).toThrow(/got "" for core\/Namespace$/);
   });
 
   test('one Application per chart directory, in the project, to its namespace', () => {

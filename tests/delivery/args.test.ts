@@ -36,10 +36,23 @@ describe('parseCommand', () => {
   test('advance with every flag; overrides only for the flags given', () => {
     expect(parseCommand(['advance', '--service', 'backend', '--env', 'prod', '--prometheus-url', 'http://p:9090', '--window', '2m', '--min-requests', '0',
       '--settle', '0s', '--timeout', '1500ms', '--dry-run', '--json', '--commit'])).toEqual({
-      verb: 'advance', env: 'prod', json: true, dryRun: true, commit: true, service: 'backend', prometheusUrl: 'http://p:9090',
+      verb: 'advance', env: 'prod', json: true, dryRun: true, commit: true, service: 'backend', prometheusUrl: 'http://p:9090', all: false, scheduled: false,
       overrides: { window: '2m', minRequests: 0, settle: '0s', queryTimeout: '1500ms' },
     });
-    expect(parseCommand(['advance', '--service', 'gateway'])).toEqual({ verb: 'advance', env: 'local', json: false, dryRun: false, commit: false, service: 'gateway', overrides: {} });
+    expect(parseCommand(['advance', '--service', 'gateway'])).toEqual({
+      verb: 'advance', env: 'local', json: false, dryRun: false, commit: false, service: 'gateway', overrides: {}, all: false, scheduled: false,
+    });
+    expect(parseCommand(['advance', '--all', '--scheduled', '--commit', '--push'])).toMatchObject({ verb: 'advance', all: true, scheduled: true, push: true });
+  });
+
+  test.each([
+    [['advance'], 'advance needs --service S (a service with a file under services/) or --all, one of them'],
+    [['advance', '--all', '--service', 'gateway'], 'advance needs --service S (a service with a file under services/) or --all, one of them'],
+    [['advance', '--service', 'gateway', '--push'], '--push pushes the commit of --commit: give both'],
+    [['advance', '--service', 'gateway', '--scheduled'], '--scheduled goes with --all'],
+    [['status', '--push'], '--push does not apply to status'],
+  ])('%j is refused', (argv, message) => {
+    expect(() => parseCommand(argv)).toThrow(message);
   });
 
   test('promote and rollback, with an optional reason', () => {
@@ -88,7 +101,6 @@ describe('parseCommand', () => {
     [['start', '--service', 'gateway', '--image', 'x:1', 'extra'], 'unexpected argument "extra"'],
     [['status', '--bogus'], "Unknown option '--bogus'"],
     [['constructor'], 'unknown verb "constructor"'],
-    [['advance'], 'advance needs --service S, a service with a file under services/'],
     [['promote', '--image', 'x:1', '--service', 'gateway'], '--image does not apply to promote'],
     [['start', '--service', 'gateway', '--image', 'x:1', '--window', '5m'], '--window does not apply to start'],
     [['rollback', '--service', 'gateway', '--prometheus-url', 'http://p'], '--prometheus-url does not apply to rollback'],
@@ -117,15 +129,15 @@ describe('prometheusUrlOf', () => {
   test('the flag, else PROMETHEUS_URL', () => {
     expect(prometheusUrlOf('http://flag:9090', 'http://env:9090')).toBe('http://flag:9090');
     expect(prometheusUrlOf(undefined, 'https://env/prometheus')).toBe('https://env/prometheus');
+    // credentials are allowed here: prometheusEndpointOf takes them out and sends them as a header
+    expect(prometheusUrlOf(undefined, 'https://admin:hunter2@prom.example.com')).toBe('https://admin:hunter2@prom.example.com');
   });
 
   test.each([
     [undefined, undefined, 'advance needs --prometheus-url URL or the PROMETHEUS_URL environment variable'],
     [undefined, 'ftp://x', 'PROMETHEUS_URL must be an http or https URL such as http://prometheus:9090, got "ftp://x"'],
     ['not a url', undefined, '--prometheus-url must be an http or https URL such as http://prometheus:9090, got "not a url"'],
-    [undefined, 'https://admin:hunter2@prom.example.com', 'PROMETHEUS_URL must not carry credentials, a query or a fragment (it is written into '
-      + 'the state history and commit messages), got "https://[credentials]@prom.example.com"; send a bearer token in PROMETHEUS_TOKEN instead'],
-    ['https://prom.example.com/api?token=hunter2', undefined, '--prometheus-url must not carry credentials, a query or a fragment (it is written '
+    ['https://prom.example.com/api?token=hunter2', undefined, '--prometheus-url must not carry a query or a fragment (it is written '
       + 'into the state history and commit messages), got "https://prom.example.com/api?[query]"; send a bearer token in PROMETHEUS_TOKEN instead'],
     ['ftp://user:hunter2@x', undefined, '--prometheus-url must be an http or https URL such as http://prometheus:9090, got "ftp://[credentials]@x"'],
   ])('fails for flag %j and PROMETHEUS_URL %j', (flag, env, message) => {
@@ -133,7 +145,7 @@ describe('prometheusUrlOf', () => {
   });
 
   test('a secret in the URL is never echoed', () => {
-    for (const url of ['https://admin:hunter2@prom', 'http://prom:9090/?access_token=hunter2', 'http://prom:9090/#hunter2', 'http://a:hunter2@b:c:d']) {
+    for (const url of ['https://admin:hunter2@prom/?q=1', 'http://prom:9090/?access_token=hunter2', 'http://prom:9090/#hunter2', 'http://a:hunter2@b:c:d']) {
       expect(() => prometheusUrlOf(url, undefined)).toThrow(UsageError);
       expect(() => prometheusUrlOf(url, undefined)).not.toThrow(/hunter2/);
     }

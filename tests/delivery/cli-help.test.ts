@@ -29,14 +29,16 @@ describe('canary without a verb, and the overview', () => {
 
   test('the overview has every verb\'s synopsis and summary, every flag, the duration rule and the exit codes', () => {
     for (const line of [
-      '  init --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]\n      onboard a service: ',
+      '  init --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit] [--push]\n      onboard a service: ',
       '  status [--service S] [--env E] [--json]',
-      '  start --service S [--image IMAGE] [--ungated] [--env E] [--dry-run] [--json] [--commit]',
+      '  start --service S [--image IMAGE] [--ungated] [--env E] [--dry-run] [--json] [--commit] [--push]',
       '  --ungated              release to stable at once: no canary, no gate; recorded as ungated in the history',
-      '  advance --service S [--env E] [--prometheus-url URL] [--smoke-url URL] [--window D] [--min-requests N] [--settle D]\n'
-        + '          [--timeout D] [--dry-run] [--json] [--commit]\n',
-      '  promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]',
-      '  rollback --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]',
+      '  advance [--service S] [--all] [--scheduled] [--env E] [--prometheus-url URL] [--smoke-url URL] [--window D]\n'
+        + '          [--min-requests N] [--settle D] [--timeout D] [--dry-run] [--json] [--commit] [--push]\n',
+      '  --push                 push the commit to the branch checked out, on origin ($CANARY_PUSH_REMOTE), only if its state\n',
+      '  --all                  every service of the environment with a canary in flight, in one run: one commit, one push',
+      '  promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit] [--push]',
+      '  rollback --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit] [--push]',
       '  help [VERB]\n      print this overview, or the help of VERB',
       '  --timeout D            time budget of each Prometheus query, longer than 0',
       '  -h, --help             print this overview, or with a verb that verb\'s help',
@@ -63,7 +65,7 @@ describe('the help of each verb', () => {
   /** What each verb's help must say, and what belongs to other verbs only. */
   const CASES: ReadonlyArray<readonly [Verb, readonly string[], readonly string[]]> = [
     ['init', [
-      'usage: canary init --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit]\n\nonboard a service that has a file under '
+      'usage: canary init --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit] [--push]\n\nonboard a service that has a file under '
         + 'services/: write its first state file, rollout/E/S.yaml, in every environment\n(or only in E), with IMAGE as stable,',
       'Add services/S.yaml first; release new images afterwards\nwith canary start.',
       '  --service S            the service: one with a file under services/ (services/S.yaml) and no state file yet (required)',
@@ -84,7 +86,9 @@ describe('the help of each verb', () => {
       'exit codes:\n  0  shown\n  2  usage or configuration error',
     ], ['--commit', '--image', 'durations (D)']],
     ['start', [
-      'usage: canary start --service S [--image IMAGE] [--ungated] [--env E] [--dry-run] [--json] [--commit]\n',
+      'usage: canary start --service S [--image IMAGE] [--ungated] [--env E] [--dry-run] [--json] [--commit] [--push]\n',
+      'an image the environment does not allow\n     (delivery.allowedRegistries, delivery.requireDigest)',
+      '  2  another run on this checkout holds the service (busy), or with --push the remote state file changed since this run',
       '\nstart a canary at weight 0 (only the pin reaches it; ',
       'The port, the protocol and the metrics scrape are shared by both tracks and change at\nonce.',
       '  --service S            the service: a service with a file under services/ (services/S.yaml) (required)',
@@ -98,11 +102,15 @@ describe('the help of each verb', () => {
       '  1  unexpected failure',
     ], ['--window', '--reason', '  3  ']],
     ['advance', [
-      'usage: canary advance --service S [--env E] [--prometheus-url URL] [--smoke-url URL] [--window D] [--min-requests N]\n'
-        + '                      [--settle D] [--timeout D] [--dry-run] [--json] [--commit]\n\nthe SLO gate: ',
+      'usage: canary advance [--service S] [--all] [--scheduled] [--env E] [--prometheus-url URL] [--smoke-url URL]\n'
+        + '                      [--window D] [--min-requests N] [--settle D] [--timeout D] [--dry-run] [--json] [--commit]\n'
+        + '                      [--push]\n\nthe SLO gate: ',
+      '  --service S            the service: one with a file under services/ (services/S.yaml); or --all',
+      '  --scheduled            a scheduled run: do nothing in an environment whose gate loop runs in the cluster',
+      'PROMETHEUS_USERNAME and $PROMETHEUS_PASSWORD (basic;',
       '  --prometheus-url URL   Prometheus base URL (default: $PROMETHEUS_URL)',
       '  --smoke-url URL        where the service answers through the pin, for the smoke checks of its file before the first\n'
-        + '                         weighted step (default: $SMOKE_BASE_URL)',
+        + '                         weighted step (default: $SMOKE_BASE_URL; with --all, each service\'s URL in $SMOKE_URLS, a JSON',
       '  --window D             analysis window, longer than 0 (default: analysis.window of the state file, else of the service\n'
         + '                         file, else 5m)',
       'a window needs for a verdict (default: analysis.minRequests of the\n                         state file, else of the service file, else 100)',
@@ -115,12 +123,12 @@ describe('the help of each verb', () => {
       '  4  rolled back by the gate',
     ], ['--image', '--reason']],
     ['promote', [
-      'usage: canary promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]\n\npromote the canary by hand',
+      'usage: canary promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit] [--push]\n\npromote the canary by hand',
       '  --reason TEXT          why, recorded in the history and in the commit message (default: none)',
       '  0  promoted\n  2  usage or configuration error, no canary in flight',
     ], ['--image', '--window']],
     ['rollback', [
-      'usage: canary rollback --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit]\n\nroll the canary back by hand',
+      'usage: canary rollback --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit] [--push]\n\nroll the canary back by hand',
       '  --reason TEXT',
       '  0  rolled back\n  2  usage or configuration error, no canary in flight',
     ], ['--image', '--window']],

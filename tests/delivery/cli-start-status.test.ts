@@ -152,7 +152,7 @@ describe('canary CLI: start and status', () => {
     }
     const advance = canary('advance', '-h');
     expect([advance.status, advance.stderr]).toEqual([0, '']);
-    expect(advance.stdout).toMatch(/^usage: canary advance --service S /);
+    expect(advance.stdout).toMatch(/^usage: canary advance \[--service S\] \[--all\] /);
     expect(git('status', '--porcelain')).toBe('');
   });
 

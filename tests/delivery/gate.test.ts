@@ -93,7 +93,7 @@ describe('runGate', () => {
   test('a window to measure: each query sent once, at now, with the query timeout and the token; decide() on the answers', async () => {
     const state = inFlight(10);
     const settings = withOverrides(settingsOf(state, GATEWAY), { queryTimeout: '1500ms' });
-    const run = await runGate({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: prometheus.url, token: 's3cret' } });
+    const run = await runGate({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: prometheus.url, headers: { authorization: 'Bearer s3cret' } } });
     expect(run.stage).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(NOW.getTime() - 5 * 60_000) });
     expect(sent().map(q => q.query).sort()).toEqual(Object.values(run.queries).sort());
     expect(new Set(sent().map(q => `time=${q.time} timeout=${q.timeout}`))).toEqual(new Set(['time=1795348800.000 timeout=1500ms']));
@@ -110,7 +110,7 @@ describe('runGate', () => {
       const state = applying(0);
       const settings = withOverrides(settingsOf(state, GATEWAY), { queryTimeout: '1500ms' });
       const service = { ...GATEWAY, namespace: 'payments' };
-      const run = await runGate({ state, service, settings, now: NOW, prometheus: { url: prometheus.url, token: 's3cret' } });
+      const run = await runGate({ state, service, settings, now: NOW, prometheus: { url: prometheus.url, headers: { authorization: 'Bearer s3cret' } } });
       const query = observedReleaseQuery({ service: 'gateway', namespace: 'payments', track: 'canary', image: IMAGE, canaryWeight: 0 });
       expect(sent()).toEqual([{ query, time: '1795348800.000', timeout: '1500ms' }]);
       expect(prometheus.requests[0].headers.authorization).toBe('Bearer s3cret');

@@ -43,11 +43,12 @@ describe('queryValue', () => {
     expect(seen.headers.authorization).toBeUndefined();
   });
 
-  test('keeps a path prefix and sends the bearer token', async () => {
+  test('keeps a path prefix and sends the headers it is given (authorization, a tenant)', async () => {
     answer = vector('1');
-    await queryValue({ url: `${base}/prometheus`, token: 's3cret', timeoutMs: 1500 }, 'vector(1)', TIME);
+    await queryValue({ url: `${base}/prometheus`, headers: { authorization: 'Bearer s3cret', 'x-scope-orgid': 'tenant-1' }, timeoutMs: 1500 }, 'vector(1)', TIME);
     expect(seen.url).toBe('/prometheus/api/v1/query');
     expect(seen.headers.authorization).toBe('Bearer s3cret');
+    expect(seen.headers['x-scope-orgid']).toBe('tenant-1');
     expect(new URLSearchParams(seen.body).get('timeout')).toBe('1500ms');
   });
 
@@ -63,7 +64,7 @@ describe('queryValue', () => {
       'answered HTTP 503 Service Unavailable with something that is not JSON: "upstream down"'],
     ['HTTP 400 with Prometheus\'s error', json(400, { status: 'error', errorType: 'bad_data', error: 'parse error at char 4' }), 'http-status',
       'answered HTTP 400 Bad Request (bad_data: parse error at char 4)'],
-    ['HTTP 401', json(401, {}), 'http-status', 'answered HTTP 401 Unauthorized; check PROMETHEUS_TOKEN'],
+    ['HTTP 401', json(401, {}), 'http-status', 'answered HTTP 401 Unauthorized; check PROMETHEUS_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD'],
     ['HTML with status 200', res => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'), 'not-json',
       'answered with something that is not JSON: "<html>login</html>"'],
     ['status error with 200', json(200, { status: 'error', errorType: 'timeout', error: 'query timed out' }), 'query-error', 'query failed: timeout: query timed out'],

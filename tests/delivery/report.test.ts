@@ -3,8 +3,8 @@ import { decide, stageOf } from '../../lib/delivery/decide';
 import { MeasureOutcome } from '../../lib/delivery/measure';
 import { settingsOf } from '../../lib/rollout/settings';
 import { gateQueries } from '../../lib/delivery/queries';
-import { GateReport, describeGate, gateReport, gateSummaryMarkdown } from '../../lib/delivery/report';
-import { RolloutState } from '../../lib/rollout/state';
+import { CHART_DECISIONS, GateReport, canaryRunOf, describeGate, gateReport, gateSummaryMarkdown } from '../../lib/delivery/report';
+import { HistoryEntry, RolloutState } from '../../lib/rollout/state';
 import { observedReleaseQuery } from '../../lib/slo/cluster-state';
 import { GATEWAY, fixtureState } from '../rollout/fixtures';
 
@@ -128,6 +128,84 @@ describe('gate reports', () => {
     ].join('\n'));
   });
 
+  test('the Markdown summary without a history has no chart', () => {
+    expect(gateSummaryMarkdown(report(), [])).not.toContain('```mermaid');
+    expect(gateSummaryMarkdown(report())).toBe(gateSummaryMarkdown(report(), []));
+  });
+
+  describe('charts of the canary run in the summary', () => {
+    // the history this run leaves: the fixture's start (10:00) and advance (10:20), then this decision's hold (11:00)
+    const history = result.change!.state.history;
+
+    test('two well-formed xychart-beta blocks after the table: the weight per decision, the canary\'s p95 per measured decision', () => {
+      const markdown = gateSummaryMarkdown(report(), history);
+      const charts = chartsOf(markdown);
+      expect(charts).toHaveLength(2);
+      for (const chart of charts) {
+        expect(chart.source.startsWith('```mermaid\nxychart-beta\n')).toBe(true);
+        expect(chart.series.length).toBeGreaterThan(0);
+        for (const values of chart.series) expect(values).toHaveLength(chart.labels.length);
+        expect(chart.source).not.toMatch(/NaN|null|undefined|Infinity/);
+        expect(new Set(chart.labels).size).toBe(chart.labels.length);
+        for (const values of chart.series) for (const v of values) expect(v).toBeLessThanOrEqual(chart.max);
+      }
+      const [weight, p95] = charts;
+      expect(weight).toMatchObject({ labels: ['#1 10:00', '#2 10:20', '#3 11:00'], yAxis: 'weight (%)', max: 100, series: [[10, 25, 25]] });
+      expect(weight.source).toContain('\n  bar [10, 25, 25]\n');
+      // only the hold measured a p95; the flat line is the SLO's bound
+      expect(p95).toMatchObject({ labels: ['#3 11:00'], yAxis: 'p95 (ms)', series: [[260.5], [250]] });
+      expect(p95.source).toContain('\n  bar [260.5]\n  line [250]\n');
+      expect(p95.max).toBeGreaterThanOrEqual(260.5);
+      expect(markdown.indexOf('```mermaid')).toBeGreaterThan(markdown.indexOf('| p99 latency |'));
+      expect(markdown.indexOf('```mermaid')).toBeLessThan(markdown.indexOf('Failed checks:'));
+    });
+
+    test('the run starts at the last start of the canary\'s image: earlier runs and releases are left out', () => {
+      const entry = (at: string, image: string, decision: HistoryEntry['decision'], toWeight: number, p95Ms?: number): HistoryEntry => ({
+        at, image, decision, by: 'gate', fromWeight: 0, toWeight, reason: decision,
+        ...(p95Ms === undefined ? {} : { measurements: { requests: 500, canaryRequests: 100, successRatio: 1, p95Ms, p99Ms: null } }),
+      });
+      const image = state.canary!.image;
+      const older: HistoryEntry[] = [
+        entry('2026-10-30T09:00:00.000Z', 'registry.example.com/obs-canary-gateway:1.0.9', 'start', 0),
+        entry('2026-10-30T09:10:00.000Z', 'registry.example.com/obs-canary-gateway:1.0.9', 'rollback', 0, 900),
+        // the same image released before (a configuration change), then started again
+        entry('2026-10-31T08:00:00.000Z', image, 'start', 0),
+        entry('2026-10-31T08:30:00.000Z', image, 'promote', 0),
+      ];
+      expect(canaryRunOf([...older, ...history], image)).toEqual(history);
+      expect(canaryRunOf(older.slice(0, 2), image)).toEqual([]);
+      // a history that lost the start to its limit: as far back as it goes
+      expect(canaryRunOf(history.slice(1), image)).toEqual(history.slice(1));
+      const [weight] = chartsOf(gateSummaryMarkdown(report(), [...older, ...history]));
+      expect(weight.labels).toEqual(['#1 10:00', '#2 10:20', '#3 11:00']);
+    });
+
+    test('decisions with an unknown p95 are left out of its chart; without any, only the weight chart', () => {
+      const unknown = history.map(e => (e.measurements ? { ...e, measurements: { ...e.measurements, p95Ms: null } } : e));
+      const charts = chartsOf(gateSummaryMarkdown(report(), unknown));
+      expect(charts.map(c => c.yAxis)).toEqual(['weight (%)']);
+    });
+
+    test(`at most the latest ${CHART_DECISIONS} decisions, numbered over the whole run`, () => {
+      const holds: HistoryEntry[] = Array.from({ length: 40 }, (_, i) => ({
+        ...history[2], at: new Date(Date.parse('2026-11-01T11:00:00.000Z') + i * 60_000).toISOString(),
+        measurements: { ...history[2].measurements!, p95Ms: 100 + i * 10.125 },
+      }));
+      const [weight, p95] = chartsOf(gateSummaryMarkdown(report(), [...history, ...holds]));
+      expect(weight.labels).toHaveLength(CHART_DECISIONS);
+      expect(weight.labels[CHART_DECISIONS - 1]).toBe('#43 11:39');
+      expect(weight.title).toContain(`the latest ${CHART_DECISIONS}`);
+      expect(p95.series[0]).toHaveLength(CHART_DECISIONS);
+      // rounded to 2 decimals, never in exponent notation
+      expect(p95.series[0][CHART_DECISIONS - 1]).toBe(494.88);
+    });
+
+    test('nothing in flight: no chart', () => {
+      expect(gateSummaryMarkdown(report({ decision: 'none', image: null }), history)).not.toContain('```mermaid');
+    });
+  });
+
   test('the commit message: decision, reason, numbers, counters against their limits', () => {
     expect(commitMessage('prod', result.change!, settings.analysis)).toBe([
       'canary(gateway, prod): hold registry.example.com/obs-canary-gateway:1.1.0 25% → 25%',
@@ -150,3 +228,36 @@ describe('gate reports', () => {
     expect(exitCodeOf(decision)).toBe(code);
   });
 });
+
+/** A Mermaid xychart of a summary, read back as its grammar reads it. */
+interface Chart {
+  readonly source: string;
+  readonly title: string;
+  readonly labels: string[];
+  readonly yAxis: string;
+  readonly max: number;
+  readonly series: number[][];
+}
+
+// the number token of Mermaid's xychart grammar: a plain decimal, no exponent
+const NUMBER = '[+-]?(?:\\d+(?:\\.\\d+)?|\\.\\d+)';
+const QUOTED = '"([^"]*)"';
+
+/** The ```mermaid blocks of a Markdown text, each checked line by line against the xychart-beta syntax. */
+function chartsOf(markdown: string): Chart[] {
+  return [...markdown.matchAll(/```mermaid\n([\s\S]*?)```/g)].map(([source, body]) => {
+    const lines = body.trimEnd().split('\n').map(line => line.trim());
+    expect(lines[0]).toBe('xychart-beta');
+    const title = new RegExp(`^title ${QUOTED}$`).exec(lines[1]);
+    const xAxis = new RegExp(`^x-axis ${QUOTED} \\[((?:${QUOTED}(?:, )?)+)\\]$`).exec(lines[2]);
+    const yAxis = new RegExp(`^y-axis ${QUOTED} (${NUMBER}) --> (${NUMBER})$`).exec(lines[3]);
+    if (!title || !xAxis || !yAxis) throw new Error(`not an xychart-beta header:\n${body}`);
+    const series = lines.slice(4).map(line => {
+      const data = new RegExp(`^(?:bar|line) \\[(${NUMBER}(?:, ${NUMBER})*)\\]$`).exec(line);
+      if (!data) throw new Error(`not a bar or line of plain numbers: ${line}`);
+      return data[1].split(', ').map(Number);
+    });
+    const labels = [...xAxis[2].matchAll(new RegExp(QUOTED, 'g'))].map(m => m[1]);
+    return { source, title: title[1], labels, yAxis: yAxis[1], max: Number(yAxis[3]), series };
+  });
+}

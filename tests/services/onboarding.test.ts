@@ -79,7 +79,7 @@ describe.each(ALL_ENVIRONMENTS)('a third service, ledger, in its own namespace (
   });
 
   test('Argo CD: the project allows its namespace; an Application syncs its directory', () => {
-    const project = ofKind(charts.argocd, 'AppProject')[0].spec;
+    const project = ofKind(charts.bootstrap, 'AppProject').find(p => p.metadata.name === 'obs-canary')!.spec;
     expect(project.destinations.map((d: any) => d.namespace)).toContain('payments');
     const application = ofKind(charts.argocd, 'Application').find(a => a.spec.destination.namespace === 'payments')!;
     expect(application.spec.source.path).toBe(`dist/${env.name}/payments`);

@@ -1,0 +1,119 @@
+import { UsageError } from './plan';
+
+/** What the environment gives the CLI to authenticate to Prometheus. */
+export interface PrometheusCredentials {
+  /** `PROMETHEUS_TOKEN`: a bearer token. */
+  readonly token?: string;
+  /** `PROMETHEUS_USERNAME` and `PROMETHEUS_PASSWORD`: basic auth, both or neither. */
+  readonly username?: string;
+  readonly password?: string;
+  /** `PROMETHEUS_HEADERS`: a JSON object of extra headers, such as `{"X-Scope-OrgID": "tenant-1"}`. */
+  readonly headers?: string;
+}
+
+/** Where and how the gate asks Prometheus. */
+export interface PrometheusEndpoint {
+  /** The base URL, without credentials: the only form that reaches messages. */
+  readonly url: string;
+  /** The headers of every query: authorization and extra headers. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Headers the extra headers may not set: authorization comes from its own variables, and the CLI sets the rest. */
+const RESERVED = ['authorization', 'proxy-authorization', 'cookie', 'content-type', 'content-length', 'host', 'accept'];
+
+/**
+ * The Prometheus endpoint from a URL and the credentials of the environment. Credentials in the URL
+ * (`https://user:password@host`) are taken out of it and sent as a basic-auth header, so that the URL that reaches
+ * messages, the state history and commits has none; they conflict with the variables' token or basic auth.
+ *
+ * @param url a plain http(s) URL, perhaps with credentials (checked by the argument parser)
+ * @param secrets collects every secret value given, for {@link Redactor}
+ * @throws {@link UsageError} naming the variable at fault, never its value
+ */
+export function prometheusEndpointOf(url: string, credentials: PrometheusCredentials, secrets: Redactor): PrometheusEndpoint {
+  const parsed = new URL(url);
+  const fromUrl = parsed.username !== '' || parsed.password !== ''
+    ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) }
+    : undefined;
+  if (fromUrl) {
+    secrets.add(parsed.password, fromUrl.password);
+    parsed.username = '';
+    parsed.password = '';
+  }
+  const { token, username, password } = credentials;
+  secrets.add(token, password);
+  if ((username === undefined) !== (password === undefined)) {
+    throw new UsageError('PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD go together: set both for basic auth, or neither');
+  }
+  const given = [fromUrl && 'credentials in the URL', token !== undefined && 'PROMETHEUS_TOKEN', username !== undefined && 'PROMETHEUS_USERNAME/PASSWORD']
+    .filter((s): s is string => typeof s === 'string');
+  if (given.length > 1) throw new UsageError(`Prometheus takes one kind of credentials, got ${given.join(' and ')}: keep one`);
+  const basic = fromUrl ?? (username !== undefined ? { username, password: password! } : undefined);
+  const headers: Record<string, string> = { ...extraHeaders(credentials.headers) };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  if (basic) {
+    const encoded = Buffer.from(`${basic.username}:${basic.password}`).toString('base64');
+    secrets.add(encoded);
+    headers.authorization = `Basic ${encoded}`;
+  }
+  // the URL without its credentials, as given otherwise (no trailing slash added)
+  const clean = fromUrl ? parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '') : url;
+  return { url: clean, headers };
+}
+
+/** `PROMETHEUS_HEADERS` parsed: a JSON object of header names to values on one line. */
+function extraHeaders(json: string | undefined): Record<string, string> {
+  if (json === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new UsageError('PROMETHEUS_HEADERS must be a JSON object of header names and values, such as {"X-Scope-OrgID": "tenant-1"}; it is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError('PROMETHEUS_HEADERS must be a JSON object of header names and values, such as {"X-Scope-OrgID": "tenant-1"}');
+  }
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (!/^[A-Za-z0-9][-A-Za-z0-9]*$/.test(name) || RESERVED.includes(name.toLowerCase())) {
+      throw new UsageError(`PROMETHEUS_HEADERS: ${JSON.stringify(name)} is not a header it may set (letters, digits and "-"; not `
+        + `${RESERVED.join(', ')}: credentials go in PROMETHEUS_TOKEN or PROMETHEUS_USERNAME/PASSWORD)`);
+    }
+    if (typeof v !== 'string' || /[\r\n]/.test(v)) throw new UsageError(`PROMETHEUS_HEADERS: the value of ${name} must be a string on one line`);
+    out[name.toLowerCase()] = v;
+  }
+  return out;
+}
+
+/**
+ * Replaces every secret value the CLI was given (tokens, passwords, webhook URLs) with `[redacted]` in text that
+ * leaves the process: output, the step summary, commit messages and the state history. The CLI keeps secrets out of
+ * messages in the first place; this is the net under that.
+ */
+export class Redactor {
+  private readonly secrets = new Set<string>();
+
+  /** Adds secret values; empty ones and ones too short to be told from ordinary words (under 4 characters) are skipped. */
+  public add(...values: ReadonlyArray<string | undefined>): void {
+    for (const value of values) {
+      if (value === undefined || value.length < 4) continue;
+      this.secrets.add(value);
+      // as it would appear in a URL
+      const encoded = encodeURIComponent(value);
+      if (encoded !== value) this.secrets.add(encoded);
+    }
+  }
+
+  /** `text` with every secret replaced, longest first. */
+  public redact(text: string): string {
+    let out = text;
+    for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join('[redacted]');
+    return out;
+  }
+
+  /** A JSON value with every string in it redacted. */
+  public redactJson<T>(value: T): T {
+    return this.secrets.size === 0 ? value : JSON.parse(this.redact(JSON.stringify(value))) as T;
+  }
+}

@@ -1,0 +1,333 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EnvironmentName } from '../config/environment';
+import { RolloutState } from '../rollout/state';
+import { Rollouts, rolloutFile, writeRolloutState } from '../rollout/store';
+import { Services } from '../services/catalog';
+import { recoverSwaps, replaceDirectory, synthesizeEnvironment } from '../synth';
+import { crashPoint } from '../private/crash-points';
+import {
+  changedBetween, commitPaths, fetchBranch, gitPathOf, headCommit, isAncestor, isRepository, pushHead, resetHard, restorePaths,
+} from './git';
+import { Lock, acquireLock, isRunning } from './lock';
+import { UsageError } from './plan';
+import { Outcome } from './report';
+
+/** Where a decision is published: a branch of a remote, whose state files are the lock. */
+export interface PushTarget {
+  readonly remote: string;
+  readonly branch: string;
+  /** The remote branch's commit this run read its state from (HEAD was at it). */
+  readonly base: string;
+}
+
+/** One environment's dist/ to render, from the rollout state given (the files on disk with this run's changes). */
+export interface Render {
+  readonly env: EnvironmentName;
+  readonly rollouts: Rollouts;
+}
+
+/** A change of state files (and the dist/ rendered from them) to write, commit and push as one. */
+export interface WriteRequest {
+  /** The repository root. */
+  readonly root: string;
+  /** Each state file to write, by environment. */
+  readonly states: ReadonlyArray<{ readonly env: EnvironmentName; readonly state: RolloutState }>;
+  /**
+   * Each state file as this run read it (null: there was none). Another run that changed one meanwhile supersedes
+   * this run's decision: it is dropped.
+   */
+  readonly read: Readonly<Record<string, string | null>>;
+  /**
+   * The environments to re-render, from the state files as they are on disk when called (under the lock, and again
+   * on top of commits that landed on the remote meanwhile) with this run's states in place.
+   */
+  readonly renders: () => readonly Render[];
+  /** The service files, as the run loaded them. */
+  readonly services: Services;
+  /** Commit the change with this message (null: write only). */
+  readonly commitMessage: string | null;
+  /** Push the commit; needs a commit message. */
+  readonly push?: PushTarget;
+}
+
+/** What a write did. */
+export interface WriteOutcome extends Outcome {
+  /** The branch pushed to (`origin/main`), when pushed. */
+  readonly pushed?: string;
+}
+
+/** How many times a push is rebuilt on commits of other services that landed meanwhile before the run gives up. */
+const PUSH_ATTEMPTS = 5;
+
+/** How long a run waits for another run's write on the same checkout. */
+const WRITE_WAIT_MS = 120_000;
+
+/** {@link controlDir} by root: asking git costs two processes, and a tick takes a lock per service. */
+const controlDirs = new Map<string, string>();
+
+/** The directory of the locks and the journal: inside `.git/` (never committed), else `.dist-canary/` (ignored). */
+export function controlDir(root: string): string {
+  let dir = controlDirs.get(root);
+  if (dir === undefined) {
+    dir = isRepository(root) ? gitPathOf(root, 'obs-canary') : path.join(root, '.dist-canary');
+    controlDirs.set(root, dir);
+  }
+  return dir;
+}
+
+/** The lock of one service's decision in one environment: two runs for it never measure and decide at once. */
+export function lockService(root: string, env: EnvironmentName, service: string, what: string): Lock {
+  return acquireLock(path.join(controlDir(root), 'locks', `${env}--${service}.lock`), { what });
+}
+
+/** The lock of every write of the checkout (state files, dist/, the git index), held from the write to the push. */
+function lockWrites(root: string, what: string): Lock {
+  return acquireLock(path.join(controlDir(root), 'locks', 'write.lock'), { what, waitMs: WRITE_WAIT_MS });
+}
+
+/** What a write in progress records first, so that the next run can undo it if this one is killed. */
+interface Journal {
+  readonly pid: number;
+  /** HEAD before the write. */
+  readonly head: string | null;
+  readonly commit: boolean;
+  /** Pushing to `<remote>/<branch>`. */
+  readonly push?: { readonly remote: string; readonly branch: string };
+  /** Each file written, with its content before (null: it did not exist). */
+  readonly files: Readonly<Record<string, string | null>>;
+  /** The dist/<env> directories re-rendered, and where a copy of each was put (write-only runs). */
+  readonly dists: readonly string[];
+  readonly backup: string | null;
+}
+
+function journalFile(root: string): string {
+  return path.join(controlDir(root), 'journal.json');
+}
+
+/**
+ * Puts the checkout back in a state the next run accepts after a run that was killed while writing: its journal says
+ * what it had begun. Before its commit, every file it wrote is restored (from git, or from its copies when it was not
+ * committing); after its commit but before its push, the unpublished commit is dropped (the decision never reached
+ * the branch, and the next run decides again); a pushed commit stays. Then half-done swaps of dist/ are completed or
+ * undone and dead runs' staging directories removed. Takes the write lock; a live run's journal is left alone.
+ */
+export function recoverWrites(root: string): void {
+  if (!fs.existsSync(journalFile(root)) && !hasLeftovers(root)) return;
+  const lock = lockWrites(root, 'recovery of an interrupted write');
+  try {
+    recoverUnderLock(root);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Staging or backup directories, or swap markers, that a killed run left. */
+function hasLeftovers(root: string): boolean {
+  const dead = (dir: string): boolean => {
+    try {
+      return fs.readdirSync(dir).some(name => name.startsWith('.dist-'));
+    } catch {
+      return false;
+    }
+  };
+  return dead(root) || dead(path.join(root, 'dist'));
+}
+
+function recoverUnderLock(root: string): void {
+  const file = journalFile(root);
+  if (fs.existsSync(file)) {
+    const journal = JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
+    if (journal.pid === process.pid || !isRunning(journal.pid)) {
+      undo(root, journal);
+      fs.rmSync(file, { force: true });
+    }
+  }
+  recoverSwaps(root);
+  recoverSwaps(path.join(root, 'dist'));
+  for (const name of fs.readdirSync(root).filter(n => /^\.dist-backup-\d+-/.test(n))) {
+    const pid = Number(name.split('-')[2]);
+    if (!isRunning(pid)) fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Undoes what a journal of a killed run says was begun (see {@link recoverWrites}): nothing once its commit is made
+ * and, when it was pushing, published.
+ */
+function undo(root: string, journal: Journal): void {
+  if (journal.commit && journal.head !== null) {
+    const head = headCommit(root);
+    if (head !== journal.head && (journal.push ? publishedOn(root, head, journal.push) : true)) return;
+  }
+  restore(root, journal);
+}
+
+/** Puts back every file a write began to change, and drops its commit: the checkout is as the journal found it. */
+function restore(root: string, journal: Journal): void {
+  if (journal.commit && journal.head !== null) {
+    if (headCommit(root) !== journal.head) resetHard(root, journal.head);
+    restorePaths(root, journal.head, [...Object.keys(journal.files), ...journal.dists]);
+    return;
+  }
+  for (const [file, content] of Object.entries(journal.files)) {
+    if (content === null) fs.rmSync(path.join(root, file), { force: true });
+    else fs.writeFileSync(path.join(root, file), content);
+  }
+  if (journal.backup !== null) restoreDists(root, journal.dists, journal.backup);
+}
+
+/** Whether `commit` is on the remote branch (fetched now). */
+function publishedOn(root: string, commit: string, push: { remote: string; branch: string }): boolean {
+  try {
+    return isAncestor(root, commit, fetchBranch(root, push.remote, push.branch));
+  } catch {
+    // unreachable remote: keep the commit rather than lose a decision that may be published
+    return true;
+  }
+}
+
+/**
+ * Writes the state files and re-renders dist/ from them as one change, under the checkout's write lock: with a commit
+ * message it is committed, with a push target pushed. When anything fails, every file it wrote is put back (and its
+ * commit dropped), so the checkout is as the run found it.
+ *
+ * @throws {@link UsageError} (code `superseded`) when a state file it read changed meanwhile, on this checkout or on
+ *   the remote branch: nothing of this run's decision is written or pushed
+ */
+export function writeChanges(request: WriteRequest): WriteOutcome {
+  const { root } = request;
+  const lock = lockWrites(root, `canary writing ${request.states.map(s => `${s.env}/${s.state.service}`).join(', ')}`);
+  try {
+    recoverUnderLock(root);
+    crashPoint('locked');
+    for (const [file, content] of Object.entries(request.read)) {
+      if (readFile(root, file) !== content) {
+        throw new UsageError(`${file} changed since this run read it (another run decided meanwhile); this decision was dropped and nothing `
+          + 'was written; the next run decides from the new state', 'superseded');
+      }
+    }
+    return writeUnderLock(request);
+  } finally {
+    lock.release();
+  }
+}
+
+function readFile(root: string, file: string): string | null {
+  try {
+    return fs.readFileSync(path.join(root, file), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function writeUnderLock(request: WriteRequest): WriteOutcome {
+  const { root, push } = request;
+  const files = request.states.map(({ env, state }) => rolloutFile(env, state.service));
+  const renders = request.renders();
+  const dists = renders.map(r => `dist/${r.env}`);
+  const changed = [...files, ...dists];
+  const commit = request.commitMessage !== null;
+  const backup = commit ? null : backUpDists(root, renders.map(r => r.env));
+  const journal: Journal = {
+    pid: process.pid, head: commit ? headCommit(root) : null, commit, ...(push ? { push: { remote: push.remote, branch: push.branch } } : {}),
+    files: Object.fromEntries(files.map(f => [f, readFile(root, f)])), dists, backup,
+  };
+  writeJournal(root, journal);
+  try {
+    writeFiles(request, renders);
+    if (!commit) {
+      fs.rmSync(journalFile(root), { force: true });
+      if (backup) fs.rmSync(path.join(root, backup), { recursive: true, force: true });
+      return { dryRun: false, changed, commit: null };
+    }
+    let sha = commitPaths(root, changed, request.commitMessage!);
+    crashPoint('committed');
+    if (push) sha = publish(request, push, changed);
+    fs.rmSync(journalFile(root), { force: true });
+    return { dryRun: false, changed, commit: sha, ...(push ? { pushed: `${push.remote}/${push.branch}` } : {}) };
+  } catch (error) {
+    restore(root, journal);
+    fs.rmSync(journalFile(root), { force: true });
+    throw error;
+  }
+}
+
+function writeJournal(root: string, journal: Journal): void {
+  const file = journalFile(root);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(journal));
+  fs.renameSync(tmp, file);
+}
+
+/** dist/<env>/ of each render first, from the states in memory (a failed synth writes no state file), then the state files. */
+function writeFiles(request: WriteRequest, renders: readonly Render[]): void {
+  for (const render of renders) synthesizeEnvironment(request.root, render.env, render.rollouts, request.services);
+  for (const { env, state } of request.states) writeRolloutState(request.root, env, state);
+  crashPoint('state-written');
+}
+
+/**
+ * Pushes the commit. When the branch moved meanwhile: if the new commits touch a state file this run read, or
+ * anything but other state files and dist/ (code, service files, configuration that would render differently), the
+ * decision is superseded and dropped; otherwise it is made again on top of them (the state files as written, dist/
+ * rendered anew, since a text merge of dist/ is no synth) and pushed, up to {@link PUSH_ATTEMPTS} times.
+ *
+ * @returns the commit pushed
+ */
+function publish(request: WriteRequest, push: PushTarget, changed: readonly string[]): string {
+  const { root } = request;
+  let base = push.base;
+  for (let attempt = 1; ; attempt++) {
+    const result = pushHead(root, push.remote, push.branch);
+    if (result.ok) {
+      crashPoint('pushed');
+      return headCommit(root).slice(0, 7);
+    }
+    const tip = fetchBranch(root, push.remote, push.branch);
+    if (tip === base || !isAncestor(root, base, tip)) {
+      throw new Error(`git push to ${push.remote}/${push.branch} failed: ${result.message}; nothing was pushed`);
+    }
+    const landed = changedBetween(root, base, tip);
+    const ours = Object.keys(request.read);
+    const conflicting = landed.filter(file => ours.includes(file) || !(file.startsWith('rollout/') || file.startsWith('dist/')));
+    if (conflicting.length > 0) {
+      throw new UsageError(`${push.remote}/${push.branch} moved while this run decided, and its new commits change ${conflicting.slice(0, 5).join(', ')}`
+        + `${conflicting.length > 5 ? ', …' : ''}: this decision was dropped and nothing was pushed; the next run decides from the new state`, 'superseded');
+    }
+    if (attempt >= PUSH_ATTEMPTS) throw new Error(`${push.remote}/${push.branch} kept moving: ${PUSH_ATTEMPTS} pushes rejected; nothing was pushed`);
+    // again on top of the other services' decisions: their state files are on disk after the reset
+    resetHard(root, tip);
+    base = tip;
+    writeFiles(request, request.renders());
+    commitPaths(root, changed, request.commitMessage!);
+  }
+}
+
+/**
+ * A copy of `dist/<env>/` of each environment, beside `dist/`, to put back when a write that is not committed fails
+ * (without a commit, git has no copy of what the working tree held).
+ *
+ * @returns the copy's directory, relative to the root
+ */
+function backUpDists(root: string, envs: readonly EnvironmentName[]): string {
+  // `.dist-*` is ignored by git, on the same file system as dist/
+  const dir = `.dist-backup-${process.pid}-${randomBytes(4).toString('hex')}`;
+  for (const env of envs) {
+    const from = path.join(root, 'dist', env);
+    if (fs.existsSync(from)) fs.cpSync(from, path.join(root, dir, env), { recursive: true });
+  }
+  return dir;
+}
+
+function restoreDists(root: string, dists: readonly string[], backup: string): void {
+  for (const dist of dists) {
+    const saved = path.join(root, backup, path.basename(dist));
+    const target = path.join(root, dist);
+    if (fs.existsSync(saved)) replaceDirectory(target, saved);
+    else fs.rmSync(target, { recursive: true, force: true });
+  }
+  fs.rmSync(path.join(root, backup), { recursive: true, force: true });
+}
