@@ -40,8 +40,9 @@ function compileTs(module, filename) {
   } catch {
     code = transpile(source, filename);
     fs.mkdirSync(cacheDir, { recursive: true });
-    // write-then-rename so that a concurrent reader never sees half a file
-    const tmp = `${cached}.${process.pid}.tmp`;
+    // write-then-rename so that a concurrent reader never sees half a file; the name is the writer's own (worker
+    // threads of one process compile the same file at once, and share its pid)
+    const tmp = `${cached}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
     fs.writeFileSync(tmp, code);
     fs.renameSync(tmp, cached);
   }
