@@ -49,6 +49,8 @@ describe('queryValue', () => {
     expect(seen.url).toBe('/prometheus/api/v1/query');
     expect(seen.headers.authorization).toBe('Bearer s3cret');
     expect(seen.headers['x-scope-orgid']).toBe('tenant-1');
+    // no compression: a tick sends hundreds of small queries, and inflating them cost more than the bytes
+    expect(seen.headers['accept-encoding']).toBe('identity');
     expect(new URLSearchParams(seen.body).get('timeout')).toBe('1500ms');
   });
 
