@@ -505,7 +505,8 @@ export function smokeUrlOf(flag: string | undefined, fromEnvironment: string | u
  * it), no `user:password@`; neither is ever echoed.
  */
 function plainUrl(url: string, source: string, example: string, instead: string, credentials = false): string {
-  const shown = JSON.stringify(url.replace(/\/\/[^/]*@/, '//[credentials]@').replace(/([?#]).*$/s, '$1[query]'));
+  // everything up to the last @ may be credentials, a "/" in a password included
+  const shown = JSON.stringify(url.replace(/\/\/.*@/s, '//[credentials]@').replace(/([?#]).*$/s, '$1[query]'));
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -463,8 +463,10 @@ export interface InitReport extends Outcome {
 function init(command: Extract<Command, { verb: 'init' }>, run: Run): number {
   const { root, services, io } = run;
   const spec = services[command.service];
-  const locks = command.dryRun ? [] : command.envs.map(env => lockService(root, env, command.service, `canary init ${env}/${command.service}`));
+  const locks: Lock[] = [];
   try {
+    // inside the try: a lock taken before another is refused is released too
+    for (const env of command.dryRun ? [] : command.envs) locks.push(lockService(root, env, command.service, `canary init ${env}/${command.service}`));
     const files = command.envs.map(env => rolloutFile(env, command.service));
     const existing = files.filter(file => fs.existsSync(path.join(root, file)));
     if (existing.length > 0) {

@@ -112,8 +112,15 @@ export class Redactor {
     return out;
   }
 
-  /** A JSON value with every string in it redacted. */
+  /** A JSON value with every string in it (keys too) redacted, as the strings are, not as JSON escapes them. */
   public redactJson<T>(value: T): T {
-    return this.secrets.size === 0 ? value : JSON.parse(this.redact(JSON.stringify(value))) as T;
+    if (this.secrets.size === 0) return value;
+    const walk = (v: unknown): unknown => {
+      if (typeof v === 'string') return this.redact(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.redact(k), walk(x)]));
+      return v;
+    };
+    return walk(value) as T;
   }
 }

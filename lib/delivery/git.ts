@@ -79,9 +79,12 @@ export function pushHead(cwd: string, remote: string, branch: string): PushResul
   }
 }
 
-/** Moves the checked-out branch, the index and the working tree to `commit`. */
-export function resetHard(cwd: string, commit: string): void {
-  git(cwd, ['reset', '--quiet', '--hard', commit]);
+/**
+ * Moves the checked-out branch to `commit`, updating the files that differ between HEAD and it, and keeping every other
+ * change of the working tree (git refuses when a file it must update has changes of its own).
+ */
+export function resetKeep(cwd: string, commit: string): void {
+  git(cwd, ['reset', '--quiet', '--keep', commit]);
 }
 
 /**

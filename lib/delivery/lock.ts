@@ -73,21 +73,22 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Creates the lock file with our holder record; false when it exists. */
+/**
+ * Creates the lock file with our holder record in one step, false when it exists: the record is written to a file of
+ * our own, then hard-linked into place (which fails when the lock exists), so a lock file is never seen empty.
+ */
 function tryCreate(file: string, me: LockHolder): boolean {
-  let fd: number;
+  const tmp = `${file}.${process.pid}-${Math.random().toString(16).slice(2)}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(me));
   try {
-    fd = fs.openSync(file, 'wx');
+    fs.linkSync(tmp, file);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
-  }
-  try {
-    fs.writeSync(fd, JSON.stringify(me));
   } finally {
-    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
   }
-  return true;
 }
 
 /** The holder a lock file names; undefined when it is gone or unreadable (written by a run killed before it wrote). */
@@ -101,8 +102,8 @@ function holderOf(file: string): LockHolder | undefined {
 }
 
 /**
- * A lock file without a holder record that is older than a run needs to write one: its run was killed between creating
- * and writing it. A younger one may be a live run's that is writing it now.
+ * A lock file without a holder record (left by an older version, or a file system that lost its content) that is older
+ * than a run needs to write one. A younger one is left alone.
  */
 function isOldUnwritten(file: string): boolean {
   const stat = fs.statSync(file, { throwIfNoEntry: false });
@@ -136,7 +137,8 @@ function takeOverStale(file: string, stale: LockHolder | undefined): void {
     return;
   }
   const moved = holderOf(aside);
-  const same = moved === undefined || (stale !== undefined && moved.pid === stale.pid && moved.since === stale.since);
+  // an unreadable file is the one found stale only if that one was unreadable too
+  const same = moved === undefined ? stale === undefined : stale !== undefined && moved.pid === stale.pid && moved.since === stale.since;
   if (!same && !fs.existsSync(file)) fs.renameSync(aside, file);
   else fs.rmSync(aside, { force: true });
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { EnvironmentName } from '../config/environment';
 import { RolloutState } from '../rollout/state';
@@ -8,7 +9,7 @@ import { Services } from '../services/catalog';
 import { recoverSwaps, replaceDirectory, synthesizeEnvironment } from '../synth';
 import { crashPoint } from '../private/crash-points';
 import {
-  changedBetween, commitPaths, fetchBranch, gitPathOf, headCommit, isAncestor, isRepository, pushHead, resetHard, restorePaths,
+  changedBetween, commitPaths, fetchBranch, gitPathOf, headCommit, isAncestor, isRepository, pushHead, resetKeep, restorePaths, uncommittedChanges,
 } from './git';
 import { Lock, acquireLock, isRunning } from './lock';
 import { UsageError } from './plan';
@@ -90,15 +91,22 @@ function lockWrites(root: string, what: string): Lock {
 /** What a write in progress records first, so that the next run can undo it if this one is killed. */
 interface Journal {
   readonly pid: number;
-  /** HEAD before the write. */
-  readonly head: string | null;
+  readonly host: string;
   readonly commit: boolean;
+  /** The commit the current attempt builds on: HEAD when the run began, or the remote's tip it was made again on. */
+  readonly head: string | null;
+  /** The commit the current attempt made, once made. */
+  readonly own: string | null;
+  /** Every commit HEAD was at or made by the run: recovery moves HEAD only from one of these. */
+  readonly commits: readonly string[];
   /** Pushing to `<remote>/<branch>`. */
   readonly push?: { readonly remote: string; readonly branch: string };
   /** Each file written, with its content before (null: it did not exist). */
   readonly files: Readonly<Record<string, string | null>>;
-  /** The dist/<env> directories re-rendered, and where a copy of each was put (write-only runs). */
+  /** The dist/<env> directories re-rendered. */
   readonly dists: readonly string[];
+  /** Those of them that existed before (write-only runs put them back from `backup`, and remove the others). */
+  readonly existed: readonly string[];
   readonly backup: string | null;
 }
 
@@ -112,6 +120,9 @@ function journalFile(root: string): string {
  * committing); after its commit but before its push, the unpublished commit is dropped (the decision never reached
  * the branch, and the next run decides again); a pushed commit stays. Then half-done swaps of dist/ are completed or
  * undone and dead runs' staging directories removed. Takes the write lock; a live run's journal is left alone.
+ *
+ * @throws {@link UsageError} when HEAD moved to a commit the killed run did not make: the checkout is left as it is,
+ *   and the message says what to do
  */
 export function recoverWrites(root: string): void {
   if (!fs.existsSync(journalFile(root)) && !hasLeftovers(root)) return;
@@ -139,7 +150,9 @@ function recoverUnderLock(root: string): void {
   const file = journalFile(root);
   if (fs.existsSync(file)) {
     const journal = JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
-    if (journal.pid === process.pid || !isRunning(journal.pid)) {
+    // a journal of another host is a run on a shared file system: the write lock it held is ours now, so it is dead
+    // or its host lost the lock; either way it writes no more
+    if (journal.pid === process.pid || journal.host !== os.hostname() || !isRunning(journal.pid)) {
       undo(root, journal);
       fs.rmSync(file, { force: true });
     }
@@ -157,25 +170,39 @@ function recoverUnderLock(root: string): void {
  * and, when it was pushing, published.
  */
 function undo(root: string, journal: Journal): void {
-  if (journal.commit && journal.head !== null) {
-    const head = headCommit(root);
-    if (head !== journal.head && (journal.push ? publishedOn(root, head, journal.push) : true)) return;
+  if (journal.commit && journal.own !== null && headCommit(root) === journal.own) {
+    if (!journal.push || publishedOn(root, journal.own, journal.push)) return;
   }
   restore(root, journal);
 }
 
-/** Puts back every file a write began to change, and drops its commit: the checkout is as the journal found it. */
+/**
+ * Puts back every file a write began to change, and drops its unpublished commit, moving HEAD back to the commit the
+ * attempt built on. Only the run's own paths are restored and HEAD moves only from a commit the run was at or made
+ * (`git reset --keep`, which keeps every other change of the working tree): what anyone else did is never touched.
+ *
+ * @throws {@link UsageError} when HEAD is at a commit the run did not make: nothing is changed
+ */
 function restore(root: string, journal: Journal): void {
+  const paths = [...Object.keys(journal.files), ...journal.dists];
   if (journal.commit && journal.head !== null) {
-    if (headCommit(root) !== journal.head) resetHard(root, journal.head);
-    restorePaths(root, journal.head, [...Object.keys(journal.files), ...journal.dists]);
+    const head = headCommit(root);
+    if (!journal.commits.includes(head)) {
+      throw new UsageError(`a canary run (pid ${journal.pid}) was interrupted while writing ${paths.join(', ')}, and HEAD has moved since to `
+        + `${head.slice(0, 7)}, a commit it did not make: check git status and git log, put those paths back as you want them, then remove `
+        + `${journalFile(root)}`);
+    }
+    // the run's own paths as HEAD has them, then HEAD back where the attempt began
+    restorePaths(root, head, paths);
+    if (head !== journal.head) resetKeep(root, journal.head);
+    restorePaths(root, journal.head, paths);
     return;
   }
   for (const [file, content] of Object.entries(journal.files)) {
     if (content === null) fs.rmSync(path.join(root, file), { force: true });
     else fs.writeFileSync(path.join(root, file), content);
   }
-  if (journal.backup !== null) restoreDists(root, journal.dists, journal.backup);
+  if (journal.backup !== null) restoreDists(root, journal);
 }
 
 /** Whether `commit` is on the remote branch (fetched now). */
@@ -194,7 +221,8 @@ function publishedOn(root: string, commit: string, push: { remote: string; branc
  * commit dropped), so the checkout is as the run found it.
  *
  * @throws {@link UsageError} (code `superseded`) when a state file it read changed meanwhile, on this checkout or on
- *   the remote branch: nothing of this run's decision is written or pushed
+ *   the remote branch, or (committing) the working tree is no longer clean: nothing of this run's decision is written
+ *   or pushed
  */
 export function writeChanges(request: WriteRequest): WriteOutcome {
   const { root } = request;
@@ -206,6 +234,14 @@ export function writeChanges(request: WriteRequest): WriteOutcome {
       if (readFile(root, file) !== content) {
         throw new UsageError(`${file} changed since this run read it (another run decided meanwhile); this decision was dropped and nothing `
           + 'was written; the next run decides from the new state', 'superseded');
+      }
+    }
+    if (request.commitMessage !== null) {
+      // another run without --commit may have written meanwhile: its files would be rendered into this commit
+      const changes = uncommittedChanges(root);
+      if (changes.length > 0) {
+        throw new UsageError(`the working tree changed while this run decided (git status lists ${changes.join(', ')}): dist/ would be `
+          + 'rendered from them; this decision was dropped and nothing was written', 'superseded');
       }
     }
     return writeUnderLock(request);
@@ -230,9 +266,12 @@ function writeUnderLock(request: WriteRequest): WriteOutcome {
   const changed = [...files, ...dists];
   const commit = request.commitMessage !== null;
   const backup = commit ? null : backUpDists(root, renders.map(r => r.env));
-  const journal: Journal = {
-    pid: process.pid, head: commit ? headCommit(root) : null, commit, ...(push ? { push: { remote: push.remote, branch: push.branch } } : {}),
-    files: Object.fromEntries(files.map(f => [f, readFile(root, f)])), dists, backup,
+  const head = commit ? headCommit(root) : null;
+  let journal: Journal = {
+    pid: process.pid, host: os.hostname(), commit, head, own: null, commits: head ? [head] : [],
+    ...(push ? { push: { remote: push.remote, branch: push.branch } } : {}),
+    files: Object.fromEntries(files.map(f => [f, readFile(root, f)])), dists,
+    existed: dists.filter(d => fs.existsSync(path.join(root, d))), backup,
   };
   writeJournal(root, journal);
   try {
@@ -243,8 +282,16 @@ function writeUnderLock(request: WriteRequest): WriteOutcome {
       return { dryRun: false, changed, commit: null };
     }
     let sha = commitPaths(root, changed, request.commitMessage!);
+    journal = { ...journal, own: headCommit(root), commits: [...journal.commits, headCommit(root)] };
+    writeJournal(root, journal);
     crashPoint('committed');
-    if (push) sha = publish(request, push, changed);
+    if (push) {
+      const published = publish(request, push, changed, journal, next => {
+        journal = next;
+        writeJournal(root, journal);
+      });
+      sha = published.slice(0, 7);
+    }
     fs.rmSync(journalFile(root), { force: true });
     return { dryRun: false, changed, commit: sha, ...(push ? { pushed: `${push.remote}/${push.branch}` } : {}) };
   } catch (error) {
@@ -273,20 +320,25 @@ function writeFiles(request: WriteRequest, renders: readonly Render[]): void {
  * Pushes the commit. When the branch moved meanwhile: if the new commits touch a state file this run read, or
  * anything but other state files and dist/ (code, service files, configuration that would render differently), the
  * decision is superseded and dropped; otherwise it is made again on top of them (the state files as written, dist/
- * rendered anew, since a text merge of dist/ is no synth) and pushed, up to {@link PUSH_ATTEMPTS} times.
+ * rendered anew, since a text merge of dist/ is no synth) and pushed, up to {@link PUSH_ATTEMPTS} times. Each attempt
+ * is journaled before HEAD moves.
  *
- * @returns the commit pushed
+ * @returns the commit pushed (full hash)
  */
-function publish(request: WriteRequest, push: PushTarget, changed: readonly string[]): string {
+function publish(request: WriteRequest, push: PushTarget, changed: readonly string[], first: Journal, record: (journal: Journal) => void): string {
   const { root } = request;
+  let journal = first;
   let base = push.base;
   for (let attempt = 1; ; attempt++) {
     const result = pushHead(root, push.remote, push.branch);
+    const head = headCommit(root);
     if (result.ok) {
       crashPoint('pushed');
-      return headCommit(root).slice(0, 7);
+      return head;
     }
     const tip = fetchBranch(root, push.remote, push.branch);
+    // the push landed, and only its answer was lost
+    if (tip === head) return head;
     if (tip === base || !isAncestor(root, base, tip)) {
       throw new Error(`git push to ${push.remote}/${push.branch} failed: ${result.message}; nothing was pushed`);
     }
@@ -299,10 +351,20 @@ function publish(request: WriteRequest, push: PushTarget, changed: readonly stri
     }
     if (attempt >= PUSH_ATTEMPTS) throw new Error(`${push.remote}/${push.branch} kept moving: ${PUSH_ATTEMPTS} pushes rejected; nothing was pushed`);
     // again on top of the other services' decisions: their state files are on disk after the reset
-    resetHard(root, tip);
+    journal = { ...journal, head: tip, own: null, commits: [...journal.commits, tip] };
+    record(journal);
+    resetKeep(root, tip);
     base = tip;
-    writeFiles(request, request.renders());
+    const renders = request.renders();
+    if (renders.map(r => `dist/${r.env}`).join() !== journal.dists.join()) {
+      // an environment became complete or incomplete meanwhile (an init landed): the commit would not say what it holds
+      throw new UsageError(`${push.remote}/${push.branch} moved while this run decided, and what it renders changed: this decision was dropped and `
+        + 'nothing was pushed; run it again', 'superseded');
+    }
+    writeFiles(request, renders);
     commitPaths(root, changed, request.commitMessage!);
+    journal = { ...journal, own: headCommit(root), commits: [...journal.commits, headCommit(root)] };
+    record(journal);
   }
 }
 
@@ -322,12 +384,15 @@ function backUpDists(root: string, envs: readonly EnvironmentName[]): string {
   return dir;
 }
 
-function restoreDists(root: string, dists: readonly string[], backup: string): void {
-  for (const dist of dists) {
+function restoreDists(root: string, journal: Journal): void {
+  const backup = journal.backup!;
+  for (const dist of journal.dists) {
     const saved = path.join(root, backup, path.basename(dist));
     const target = path.join(root, dist);
+    // a copy still there is put back; without one, a dist/<env> that existed is already back (a recovery that was
+    // itself interrupted), and one that did not is removed
     if (fs.existsSync(saved)) replaceDirectory(target, saved);
-    else fs.rmSync(target, { recursive: true, force: true });
+    else if (!journal.existed.includes(dist)) fs.rmSync(target, { recursive: true, force: true });
   }
   fs.rmSync(path.join(root, backup), { recursive: true, force: true });
 }

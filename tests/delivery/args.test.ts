@@ -145,7 +145,8 @@ describe('prometheusUrlOf', () => {
   });
 
   test('a secret in the URL is never echoed', () => {
-    for (const url of ['https://admin:hunter2@prom/?q=1', 'http://prom:9090/?access_token=hunter2', 'http://prom:9090/#hunter2', 'http://a:hunter2@b:c:d']) {
+    for (const url of ['https://admin:hunter2@prom/?q=1', 'http://prom:9090/?access_token=hunter2', 'http://prom:9090/#hunter2', 'http://a:hunter2@b:c:d',
+      'https://gate:Xy/hunter2==@prom.example.com:x']) {
       expect(() => prometheusUrlOf(url, undefined)).toThrow(UsageError);
       expect(() => prometheusUrlOf(url, undefined)).not.toThrow(/hunter2/);
     }

@@ -203,6 +203,43 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
       expect(subjects.filter(subject => subject.includes('rollback'))).toHaveLength(published ? 2 : 1);
     });
 
+  test('a run killed after its commit, then a commit of someone else: the next run touches nothing and says what to do', async () => {
+    await canaryInFlight();
+    const c = await checkout();
+    expect((await c.spawn(['rollback', '--service', 'gateway', '--commit', '--push'], { CANARY_CRASH_AT: 'committed' })).code).toBe(137);
+    fs.writeFileSync(path.join(c.dir, 'NOTES.md'), 'mine\n');
+    c.git('add', 'NOTES.md');
+    c.git('commit', '--quiet', '-m', 'my notes');
+    const mine = c.git('rev-parse', 'HEAD');
+    fs.appendFileSync(path.join(c.dir, 'README.md'), 'an edit of mine\n');
+    const next = await c.cli(['status']);
+    expect(next.code).toBe(0);
+    const refused = await c.cli(['rollback', '--service', 'gateway', '--commit', '--json']);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.stdout).error.message)
+      .toMatch(/was interrupted while writing rollout\/local\/gateway.yaml, dist\/local, and HEAD has moved since/);
+    expect(c.git('rev-parse', 'HEAD')).toBe(mine);
+    expect(fs.readFileSync(path.join(c.dir, 'README.md'), 'utf8')).toMatch(/an edit of mine\n$/);
+  });
+
+  test('a file changed while the run decided: the decision is dropped (exit 2), the change is kept, nothing is committed', async () => {
+    await canaryInFlight();
+    const c = await checkout();
+    const head = c.git('rev-parse', 'HEAD');
+    answer = async () => {
+      answer = async () => APPLIED;
+      fs.appendFileSync(path.join(c.dir, 'README.md'), 'edited meanwhile\n');
+      return APPLIED;
+    };
+    const result = await c.cli(['advance', '--service', 'gateway', '--commit', '--push', '--json']);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout).error).toMatchObject({
+      code: 'superseded', message: expect.stringContaining('the working tree changed while this run decided'),
+    });
+    expect(c.git('rev-parse', 'HEAD')).toBe(head);
+    expect(c.git('status', '--porcelain')).toBe('M README.md');
+  });
+
   test('a PROMETHEUS_URL with a password: sent as basic auth, and in no file, commit or output', async () => {
     await canaryInFlight();
     const c = await checkout();

@@ -45,5 +45,8 @@ describe('Redactor', () => {
     secrets.add('https://hooks.example.com/services/T0/B0/xyz', 'a b/c', undefined, 'abc');
     expect(secrets.redact('posting to https://hooks.example.com/services/T0/B0/xyz failed; a%20b%2Fc; abc')).toBe('posting to [redacted] failed; [redacted]; abc');
     expect(secrets.redactJson({ reason: ['a b/c'] })).toEqual({ reason: ['[redacted]'] });
+    // a secret JSON would escape is found as it is
+    secrets.add('p"ss\\word-1234');
+    expect(secrets.redactJson({ reason: 'bad password p"ss\\word-1234' })).toEqual({ reason: 'bad password [redacted]' });
   });
 });
