@@ -13,6 +13,43 @@ import { DNS_LABEL } from '../private/names';
 /** The name of an environment: its key in `ENVIRONMENTS`, a directory under `dist/` and `rollout/`. */
 export type EnvironmentName = string;
 
+/** Which DaemonSet ships the pods' logs to Loki. */
+export type LogShipper = 'alloy' | 'promtail';
+
+/** Log shipping of an environment. */
+export interface LogsSettings {
+  /**
+   * `alloy`: Grafana Alloy, which reads the pods' logs through the Kubernetes API (no host access: the namespace can
+   * enforce Pod Security `restricted`); `promtail`: Promtail, end of life, which reads them from the node's disk.
+   */
+  readonly shipper: LogShipper;
+}
+
+/** Grafana Alloy, when it is the log shipper. */
+export interface AlloySettings {
+  readonly resources: ContainerResources;
+}
+
+/** How people sign in to Kiali. */
+export type KialiAuth = 'anonymous' | 'token';
+
+/** Kiali, the mesh's traffic graph, in the observability namespace. */
+export interface KialiSettings {
+  /**
+   * `anonymous`: no sign-in (a local cluster, or behind an authenticating proxy); `token`: a Kubernetes token of the
+   * viewer (its RBAC decides what they see).
+   */
+  readonly auth: KialiAuth;
+  /** The namespace istiod runs in (the project does not own it). */
+  readonly istioNamespace: string;
+  /**
+   * The URL people open Kiali at, for its links.
+   * @default - none (port-forward)
+   */
+  readonly rootUrl?: string;
+  readonly resources: ContainerResources;
+}
+
 /** Prometheus settings of an environment. */
 export interface PrometheusSettings {
   /** How long samples are kept. */
@@ -200,6 +237,12 @@ export interface EnvironmentConfig {
   readonly tempo: TempoSettings;
   readonly collector: CollectorSettings;
   readonly promtail: PromtailSettings;
+  /** Which DaemonSet ships logs. */
+  readonly logs: LogsSettings;
+  /** Grafana Alloy's settings, used when `logs.shipper` is `alloy`. */
+  readonly alloy: AlloySettings;
+  /** Kiali: the mesh's traffic graph. */
+  readonly kiali: KialiSettings;
   /** DNS, proxies and how each external dependency is reached: the only traffic that leaves the cluster. */
   readonly egress: EgressSettings;
   readonly apps: AppsSettings;
@@ -252,6 +295,12 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
     env.collector.samplingPercent, 'more than 0 and at most 100');
   checkResources(c, 'collector.resources', env.collector.resources);
   checkResources(c, 'promtail.resources', env.promtail.resources);
+  c.oneOf('logs.shipper', env.logs.shipper, ['alloy', 'promtail']);
+  checkResources(c, 'alloy.resources', env.alloy.resources);
+  c.oneOf('kiali.auth', env.kiali.auth, ['anonymous', 'token']);
+  c.dnsLabel('kiali.istioNamespace', env.kiali.istioNamespace);
+  if (env.kiali.rootUrl !== undefined) c.url('kiali.rootUrl', env.kiali.rootUrl);
+  checkResources(c, 'kiali.resources', env.kiali.resources);
 
   checkEgress(c, env);
 

@@ -60,6 +60,16 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     promtail: {
       resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256) },
     },
+    // Promtail, as the project started (end of life: see the README to switch to Alloy)
+    logs: { shipper: 'promtail' },
+    alloy: {
+      resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(96), memoryLimit: Size.mebibytes(384) },
+    },
+    kiali: {
+      auth: 'anonymous',
+      istioNamespace: 'istio-system',
+      resources: { cpuRequestMillis: 20, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256) },
+    },
     egress: {
       // kind, minikube and k3d put the API server on an address of their own choosing
       allowWideCidrs: true,
@@ -151,6 +161,16 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     },
     promtail: {
       resources: { cpuRequestMillis: 100, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
+    },
+    logs: { shipper: 'alloy' },
+    alloy: {
+      resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.mebibytes(768) },
+    },
+    kiali: {
+      auth: 'token',
+      istioNamespace: 'istio-system',
+      rootUrl: 'https://kiali.example.com',
+      resources: { cpuRequestMillis: 50, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
     },
     egress: {
       dns: KUBE_DNS,
