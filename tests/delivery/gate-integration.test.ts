@@ -9,7 +9,7 @@ import { runCli } from '../../lib/delivery/cli';
 import { queryValue } from '../../lib/delivery/prometheus';
 import { StubServer } from '../apps/support/stub-server';
 import { ClusterState, MeshMetricsTarget, TrackTraffic } from '../support/mesh-metrics-target';
-import { freePort } from '../support/ports';
+import { DOWN_PORT } from '../support/ports';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { readTree, repoClone, repoSnapshot } from '../support/repo-copy';
 import { sequence } from '../support/sequence';
@@ -392,7 +392,7 @@ describe('canary advance against a real Prometheus', () => {
     };
     const slow = await stub(() => new Promise(() => undefined));
     const garbage = await stub(async () => ({ status: 200, body: '<html>Sign in</html>' }));
-    const down = `http://127.0.0.1:${await freePort()}`;
+    const down = `http://127.0.0.1:${DOWN_PORT}`;
     const dist = distTree();
     const before = state('gateway').canary;
     const cases = [

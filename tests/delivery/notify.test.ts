@@ -10,7 +10,7 @@ import { GateReport, gateReport } from '../../lib/delivery/report';
 import { settingsOf } from '../../lib/rollout/settings';
 import { CanaryState, Measurements, RolloutState } from '../../lib/rollout/state';
 import { GATEWAY, REGISTRY, fixturePod, fixtureState } from '../rollout/fixtures';
-import { freePort } from '../support/ports';
+import { DOWN_PORT } from '../support/ports';
 
 // the fixture: gateway's canary 1.1.0 at 25 % (steps 10, 25, 50, 100), one failed check so far, p95 SLO 250 ms; the
 // defaults: 3 failed checks roll back, more than 12 holds in a row too; window 5m, at least 100 requests
@@ -267,7 +267,7 @@ describe('postNotification', () => {
   });
 
   test('an unreachable webhook, a failing fetch, a bad URL: errors that never hold the URL', async () => {
-    const port = await freePort();
+    const port = DOWN_PORT;
     const down = await postNotification(`http://127.0.0.1:${port}${SECRET_PATH}`, MESSAGE, { timeoutMs: 2000 });
     expect(down).toEqual({ ok: false, error: `webhook at 127.0.0.1:${port}: unreachable (ECONNREFUSED)` });
     const leaky = async (input: string | URL | Request): Promise<Response> => {

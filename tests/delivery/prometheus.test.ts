@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { PrometheusError, PrometheusErrorKind, queryValue } from '../../lib/delivery/prometheus';
-import { freePort } from '../support/ports';
+import { DOWN_PORT } from '../support/ports';
 
 /** A fake Prometheus on loopback whose answer each test sets. */
 describe('queryValue', () => {
@@ -94,7 +94,7 @@ describe('queryValue', () => {
   });
 
   test('nobody listening: unreachable, with the cause', async () => {
-    const url = `http://127.0.0.1:${await freePort()}`;
+    const url = `http://127.0.0.1:${DOWN_PORT}`;
     const error = await queryValue({ url, timeoutMs: 2000 }, 'q', TIME).catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: 'unreachable', message: `prometheus at ${url}: unreachable (ECONNREFUSED); check --prometheus-url or PROMETHEUS_URL` });
   });

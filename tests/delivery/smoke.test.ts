@@ -1,7 +1,7 @@
 import { runSmokeChecks } from '../../lib/delivery/smoke';
 import { CANARY_PIN, CANARY_PIN_ANSWER } from '../../lib/slo/vocabulary';
 import { StubServer } from '../apps/support/stub-server';
-import { freePort } from '../support/ports';
+import { DOWN_PORT } from '../support/ports';
 
 /** runSmokeChecks against a loopback stub that answers as a canary would, to pinned requests only. */
 describe('runSmokeChecks', () => {
@@ -44,7 +44,7 @@ describe('runSmokeChecks', () => {
   });
 
   test('no answer in time, or nobody listening: failed, named by path, never by the base URL', async () => {
-    const port = await freePort();
+    const port = DOWN_PORT;
     const [slow] = await runSmokeChecks(`${stub.url}/base`, [{ path: '/slow' }], 200);
     const [down] = await runSmokeChecks(`http://127.0.0.1:${port}`, [{ path: '/x' }], 2000);
     expect(slow).toEqual({ path: '/slow', passed: false, detail: 'GET /slow no answer within 200 ms' });

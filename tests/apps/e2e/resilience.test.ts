@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OtlpReceiver, SpanKind } from '../support/otlp-receiver';
 import { LogLine, ServiceProcess, startServiceProcess } from '../support/service-process';
-import { freePort } from '../../support/ports';
+import { DOWN_PORT } from '../../support/ports';
 import { waitFor } from '../../support/wait';
 import { StubServer } from '../support/stub-server';
 
@@ -24,7 +24,7 @@ describe('collector unreachable', () => {
   let gateway: ServiceProcess;
 
   beforeAll(async () => {
-    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`, OTEL_EXPORTER_OTLP_TIMEOUT: '1000' };
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${DOWN_PORT}`, OTEL_EXPORTER_OTLP_TIMEOUT: '1000' };
     backend = await track(startServiceProcess('backend', { env }));
     gateway = await track(startServiceProcess('gateway', { env: { ...env, BACKEND_URL: backend.url } }));
   }, 60_000);
@@ -89,7 +89,7 @@ describe('backend failures', () => {
     hanging = await track(StubServer.start(() => new Promise(() => undefined)));
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: (await track(OtlpReceiver.start())).endpoint };
     [gatewayToNowhere, gatewayToSlow] = await Promise.all([
-      track(startServiceProcess('gateway', { env: { ...env, BACKEND_URL: `http://127.0.0.1:${await freePort()}` } })),
+      track(startServiceProcess('gateway', { env: { ...env, BACKEND_URL: `http://127.0.0.1:${DOWN_PORT}` } })),
       track(startServiceProcess('gateway', { env: { ...env, BACKEND_URL: hanging.url, BACKEND_TIMEOUT_MS: '500' } })),
     ]);
   }, 60_000);

@@ -3,7 +3,7 @@ import { createApp } from '../../../apps/gateway/src/app';
 import { createBackendClient } from '../../../apps/gateway/src/backend-client';
 import { Served, get, serve } from '../support/http';
 import { captureLogger } from '../support/log-capture';
-import { freePort } from '../../support/ports';
+import { DOWN_PORT } from '../../support/ports';
 import { StubServer } from '../support/stub-server';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -79,7 +79,7 @@ describe('input validation', () => {
 
 describe('backend failures', () => {
   test('backend unreachable → 502 backend_unavailable, logged as an error with the cause', async () => {
-    const gateway = await gatewayTo(`http://127.0.0.1:${await freePort()}`);
+    const gateway = await gatewayTo(`http://127.0.0.1:${DOWN_PORT}`);
     const { status, body } = await get(`${gateway.url}/api/flight/airports`);
     expect(status).toBe(502);
     expect(body).toEqual({ error: { code: 'backend_unavailable', message: 'the backend is unreachable' } });
@@ -147,7 +147,7 @@ describe('the page', () => {
   let gateway: Awaited<ReturnType<typeof gatewayTo>>;
 
   beforeAll(async () => {
-    gateway = await gatewayTo(`http://127.0.0.1:${await freePort()}`);
+    gateway = await gatewayTo(`http://127.0.0.1:${DOWN_PORT}`);
   });
 
   test('GET / serves the HTML page under a strict CSP', async () => {
