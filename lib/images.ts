@@ -15,12 +15,19 @@ export const IMAGES = {
   loki: 'docker.io/grafana/loki:3.7.8',
   /** Promtail: end of life since 2026-03-02; 3.6.11 is the last image Grafana built (see the README for the migration). */
   promtail: 'docker.io/grafana/promtail:3.6.11',
+  /**
+   * Grafana Alloy v1.21.x (v1.21.2, 2026-10-22, the newest v1.x release): Promtail's successor, shipping logs read
+   * through the Kubernetes API (`loki.source.kubernetes`, generally available), so it needs no host access.
+   */
+  alloy: 'docker.io/grafana/alloy:v1.21.2',
   /** Tempo 3.0.x, monolithic (its 3.0 block set: no `ingester`/`compactor` blocks). */
   tempo: 'docker.io/grafana/tempo:3.0.3',
   /** OpenTelemetry Collector, contrib distribution (k8s_attributes, prometheus_remote_write). */
   collector: 'docker.io/otel/opentelemetry-collector-contrib:0.159.0',
   /** kube-state-metrics v2.20.x (client-go v0.36): Deployment, pod and custom-resource-state metrics. */
   kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0',
+  /** Kiali 2.30.x: built against Istio 1.30's client (istio.io/client-go v1.30.1), config keys of Kiali 2.x. */
+  kiali: 'quay.io/kiali/kiali:v2.30.0',
 } as const;
 
 /**

@@ -81,6 +81,8 @@ export function defineStack(app: App, input: StackInput): Stack {
     return {
       slo, window: analysis.window, canaryTrafficFactor: analysis.canaryTrafficFactor, canaryWeight: state.canary?.weight ?? 0,
       stableImage: state.stable.image, ...(state.canary ? { canaryImage: state.canary.image } : {}),
+      // without a root URL the dashboards link to the port-forward address, and say so
+      ...(env.kiali.rootUrl ? { kialiConsoleUrl: observability.kiali.consoleUrl } : {}),
     };
   });
   for (const dashboard of dashboards) observability.grafana.addDashboard(dashboard);

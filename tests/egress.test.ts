@@ -93,10 +93,12 @@ function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): 
       continue;
     }
     if (spec === undefined) throw new Error(`${env.name}: ${name} is used but not named`);
+    // of the two log shippers, only the one the environment runs
+    const users = dependency.users.filter(u => u !== (env.logs.shipper === 'alloy' ? 'promtail' : 'alloy'));
     if (isProxied(spec)) {
-      for (const user of dependency.users) viaProxy.set(spec.via, new Set([...(viaProxy.get(spec.via) ?? []), user]));
+      for (const user of users) viaProxy.set(spec.via, new Set([...(viaProxy.get(spec.via) ?? []), user]));
     } else {
-      allowed.push({ what: `${name} of ${env.name}`, from: dependency.users.map(podsOf), to: ipBlocks(spec.cidrs), ports: tcp(spec.ports) });
+      allowed.push({ what: `${name} of ${env.name}`, from: users.map(podsOf), to: ipBlocks(spec.cidrs), ports: tcp(spec.ports) });
     }
   }
   for (const [name, users] of viaProxy) {
@@ -244,12 +246,12 @@ describe('the egress check can fail', () => {
   test('a rule to an address nobody named, and a rule to anywhere, are reported', () => {
     const stray = changed(all => {
       find(all, 'NetworkPolicy', 'prometheus-to-kube-api-egress').spec.egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] });
-      delete find(all, 'NetworkPolicy', 'promtail-to-kube-api-egress').spec.egress[0].to;
+      delete find(all, 'NetworkPolicy', 'alloy-to-kube-api-egress').spec.egress[0].to;
     });
     expect(egressViolations(stray, allowed)).toEqual([
       'NetworkPolicy observability/prometheus-to-kube-api-egress: egress to 0.0.0.0/0, which is no named dependency\'s',
-      'NetworkPolicy observability/promtail-to-kube-api-egress: egress to anywhere on 443',
-      'kubernetesApi of prod: no egress from observability/app.kubernetes.io/name=promtail to {"ipBlock":{"cidr":"10.0.255.0/28"}} on 443/TCP',
+      'NetworkPolicy observability/alloy-to-kube-api-egress: egress to anywhere on 443',
+      'kubernetesApi of prod: no egress from observability/app.kubernetes.io/name=alloy to {"ipBlock":{"cidr":"10.0.255.0/28"}} on 443/TCP',
     ]);
   });
 

@@ -20,7 +20,7 @@ describe.each([...ALL_ENVIRONMENTS, IRSA].map(env => ({ env, name: env.name })))
   const labels = find(observability, 'Namespace', 'observability').metadata.labels;
 
   test('observability enforces the level its components need: privileged exactly while a host-access shipper runs', () => {
-    const needs = [stack.observability.promtail.podSecurityLevel];
+    const needs = [stack.observability.logShipper.podSecurityLevel];
     expect(labels['pod-security.kubernetes.io/enforce']).toBe(enforcedPodSecurity(needs));
     expect(labels['pod-security.kubernetes.io/enforce']).toBe(stack.observability.podSecurityLevel);
     expect(labels['pod-security.kubernetes.io/warn']).toBe('restricted');
@@ -29,8 +29,15 @@ describe.each([...ALL_ENVIRONMENTS, IRSA].map(env => ({ env, name: env.name })))
 
   test('the pods that fall short of restricted are exactly the host-access shipper\'s, so privileged is needed, and only for it', () => {
     const failing = workloads(observability).filter(w => restrictedViolations([w]).length > 0).map(w => `${w.kind}/${w.metadata.name}`);
-    expect(failing).toEqual(['DaemonSet/promtail']);
-    expect(labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    // Alloy reads the logs through the API: with it, nothing falls short and the namespace enforces restricted
+    expect(failing).toEqual(env.logs.shipper === 'promtail' ? ['DaemonSet/promtail'] : []);
+    expect(labels['pod-security.kubernetes.io/enforce']).toBe(env.logs.shipper === 'promtail' ? 'privileged' : 'restricted');
+  });
+
+  test('Alloy runs exactly where it ships the logs, and meets restricted', () => {
+    const alloy = observability.filter(o => o.kind === 'DaemonSet' && o.metadata.name === 'alloy');
+    expect(alloy.length).toBe(env.logs.shipper === 'alloy' ? 1 : 0);
+    expect(restrictedViolations(alloy)).toEqual([]);
   });
 
   test('every other pod in observability meets restricted', () => {

@@ -5,10 +5,12 @@ import { ObservabilityComponent } from '../config/egress';
 import { EgressPlan, dnsPeer, planEgress } from '../config/egress-plan';
 import { EnvironmentConfig } from '../config/environment';
 import { Alertmanager } from '../constructs/alertmanager';
+import { Alloy } from '../constructs/alloy';
 import { CanaryGate } from '../constructs/canary-gate';
 import { Grafana } from '../constructs/grafana';
 import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
+import { Kiali } from '../constructs/kiali';
 import { alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
 import { NetworkPolicies, pods } from '../constructs/network-policies';
@@ -38,8 +40,8 @@ export interface ObservabilityChartProps {
 }
 
 /**
- * The `observability` namespace: Prometheus, Grafana, Loki, Promtail, Tempo, the OpenTelemetry Collector and
- * kube-state-metrics, wired to each other by reference, behind a default-deny network policy with one allow per flow.
+ * The `observability` namespace: Prometheus, Grafana, Loki, Alloy or Promtail (`logs.shipper`), Tempo, the
+ * OpenTelemetry Collector and kube-state-metrics, wired to each other by reference, behind a default-deny network policy with one allow per flow.
  * Prometheus also scrapes istiod and the ingress gateway in Istio's namespace. With `delivery.loop` "cluster", the SLO
  * gate's CronJob runs here too, measuring in this Prometheus.
  */
@@ -49,20 +51,27 @@ export class ObservabilityChart extends StackChart {
   public readonly alertmanager: Alertmanager;
   public readonly grafana: Grafana;
   public readonly loki: Loki;
-  public readonly promtail: Promtail;
+  /** Promtail, when it ships the logs (`logs.shipper` "promtail"). */
+  public readonly promtail?: Promtail;
+  /** Grafana Alloy, when it ships the logs (`logs.shipper` "alloy"). */
+  public readonly alloy?: Alloy;
+  /** Whichever of the two ships the logs. */
+  public readonly logShipper: Promtail | Alloy;
   public readonly tempo: Tempo;
   public readonly collector: OtelCollector;
   /** What the cluster runs (Deployments, pod images, VirtualService weights), for the release queries. */
   public readonly kubeStateMetrics: KubeStateMetrics;
   /** The SLO gate's loop, when it runs in the cluster (`delivery.loop` "cluster"). */
   public readonly canaryGate?: CanaryGate;
+  /** Kiali, the mesh's traffic graph (view-only), on Prometheus, Tempo and Grafana. */
+  public readonly kiali: Kiali;
   /** The namespace's network policies; the flows to and from the services' namespaces are allowed by {@link defineStack}. */
   public readonly network: NetworkPolicies;
   /** What the environment's egress section asks of this namespace: the grants to outside the cluster and the proxies. */
   public readonly egress: EgressPlan;
   /**
    * The Pod Security level the namespace enforces: `privileged` while a component needs host access (Promtail's
-   * hostPath), else `restricted`. Warnings and audit stay at `restricted`, so any other pod that falls short is reported.
+   * hostPath), else `restricted` (with Alloy). Warnings and audit stay at `restricted`, so any other pod that falls short is reported.
    */
   public readonly podSecurityLevel: PodSecurityLevel;
 
@@ -103,7 +112,11 @@ export class ObservabilityChart extends StackChart {
       ...(proxies.loki ? { egressProxy: proxies.loki } : {}),
       resources: env.loki.resources,
     });
-    this.promtail = new Promtail(this, 'Promtail', { lokiPushUrl: this.loki.pushUrl, resources: env.promtail.resources });
+    if (env.logs.shipper === 'alloy') {
+      this.logShipper = this.alloy = new Alloy(this, 'Alloy', { lokiPushUrl: this.loki.pushUrl, resources: env.alloy.resources });
+    } else {
+      this.logShipper = this.promtail = new Promtail(this, 'Promtail', { lokiPushUrl: this.loki.pushUrl, resources: env.promtail.resources });
+    }
     this.tempo = new Tempo(this, 'Tempo', {
       retention: env.tempo.retention,
       volumeSize: env.tempo.volumeSize,
@@ -137,7 +150,7 @@ export class ObservabilityChart extends StackChart {
       ],
     });
 
-    for (const component of [this.alertmanager, this.grafana, this.loki, this.promtail, this.tempo, this.collector]) {
+    for (const component of [this.alertmanager, this.grafana, this.loki, this.logShipper, this.tempo, this.collector]) {
       this.prometheus.scrape(component.metricsTarget);
     }
     this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', {
@@ -145,6 +158,17 @@ export class ObservabilityChart extends StackChart {
     });
     // its series name the objects' namespace and pod: its own job honours them instead of adding the target's
     this.prometheus.addScrapeConfig(this.kubeStateMetrics.scrapeConfig);
+    this.kiali = new Kiali(this, 'Kiali', {
+      auth: env.kiali.auth,
+      prometheusUrl: this.prometheus.url,
+      grafanaUrl: this.grafana.url,
+      ...(env.grafana.rootUrl ? { grafanaExternalUrl: env.grafana.rootUrl } : {}),
+      tempoUrl: this.tempo.url,
+      ...(props.serviceNamespaces ? { namespaces: [...props.serviceNamespaces, env.kiali.istioNamespace] } : {}),
+      ...(env.kiali.rootUrl ? { rootUrl: env.kiali.rootUrl } : {}),
+      resources: env.kiali.resources,
+    });
+    this.prometheus.scrape(this.kiali.metricsTarget);
     // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
     this.prometheus.addScrapeConfig(istiodScrapeConfig(props.istiod ?? ISTIOD));
     this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));
@@ -176,7 +200,7 @@ export class ObservabilityChart extends StackChart {
       throw validationError(this, `${unproxied.join(', ')} cannot send through an egress proxy: only Loki, Tempo, Alertmanager and the canary gate take one`);
     }
 
-    this.podSecurityLevel = enforcedPodSecurity([this.promtail.podSecurityLevel]);
+    this.podSecurityLevel = enforcedPodSecurity([this.logShipper.podSecurityLevel]);
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: OBSERVABILITY_NAMESPACE,
@@ -193,10 +217,10 @@ export class ObservabilityChart extends StackChart {
   }
 
   private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer): void {
-    const { prometheus, alertmanager, grafana, loki, promtail, tempo, collector, kubeStateMetrics, canaryGate, network } = this;
+    const { prometheus, alertmanager, grafana, loki, logShipper, tempo, collector, kubeStateMetrics, canaryGate, kiali, network } = this;
     const port = (p: { port: number }) => [{ port: p.port }];
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
-    network.allow({ name: 'promtail-to-loki', from: pods(promtail.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
+    network.allow({ name: `${logShipper.name}-to-loki`, from: pods(logShipper.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'collector-to-tempo', from: pods(collector.peer), to: pods(tempo.peer), ports: port(tempo.ports.otlpGrpc) });
     network.allow({ name: 'collector-to-loki', from: pods(collector.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'collector-to-prometheus', from: pods(collector.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
@@ -211,11 +235,15 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: 'grafana-to-loki', from: pods(grafana.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'grafana-to-tempo', from: pods(grafana.peer), to: pods(tempo.peer), ports: port(tempo.ports.http) });
     network.allow({ name: 'users-to-grafana', from: { kind: 'anywhere' }, to: pods(grafana.peer), ports: port(grafana.ports.http) });
+    network.allow({ name: 'kiali-to-prometheus', from: pods(kiali.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+    network.allow({ name: 'kiali-to-grafana', from: pods(kiali.peer), to: pods(grafana.peer), ports: port(grafana.ports.http) });
+    network.allow({ name: 'kiali-to-tempo', from: pods(kiali.peer), to: pods(tempo.peer), ports: port(tempo.ports.http) });
+    network.allow({ name: 'users-to-kiali', from: { kind: 'anywhere' }, to: pods(kiali.peer), ports: port(kiali.ports.http) });
     // prometheus-to-alertmanager carries the alerts as well as the scrapes: one port, 9093
     const scraped = [
-      [alertmanager, alertmanager.ports.http], [grafana, grafana.ports.http], [loki, loki.ports.http], [promtail, promtail.ports.http],
+      [alertmanager, alertmanager.ports.http], [grafana, grafana.ports.http], [loki, loki.ports.http], [logShipper, logShipper.ports.http],
       [tempo, tempo.ports.http],
-      [collector, collector.ports.metrics], [kubeStateMetrics, kubeStateMetrics.ports.metrics],
+      [collector, collector.ports.metrics], [kubeStateMetrics, kubeStateMetrics.ports.metrics], [kiali, kiali.ports.metrics],
     ] as const;
     for (const [component, p] of scraped) {
       network.allow({ name: `prometheus-to-${component.name}`, from: pods(prometheus.peer), to: pods(component.peer), ports: port(p) });
@@ -223,10 +251,15 @@ export class ObservabilityChart extends StackChart {
     // Istio's namespace is not ours: only the egress half is rendered here (istio-system has no default deny of ours)
     const gateway = { name: 'ingress-gateway', ...env.apps.ingressGateway };
     network.allow({ name: 'prometheus-to-istiod', from: pods(prometheus.peer), to: pods(istiod), ports: port(ISTIOD_METRICS_PORT) });
+    // Kiali asks istiod's monitoring port for its version; the debug interface (8080) would need the API server's
+    // port-forward, which Kiali is not granted
+    network.allow({
+      name: 'kiali-to-istiod', from: pods(kiali.peer), to: pods({ ...istiod, namespace: env.kiali.istioNamespace }), ports: port(ISTIOD_METRICS_PORT),
+    });
     network.allow({ name: 'prometheus-to-ingress-gateway', from: pods(prometheus.peer), to: pods(gateway), ports: port(GATEWAY_METRICS) });
     // the only traffic that leaves the cluster: each component to the dependencies it uses, or to their proxy
     const components: Readonly<Partial<Record<ObservabilityComponent, { readonly name: string; readonly peer: WorkloadPeer }>>> = {
-      prometheus, alertmanager, grafana, loki, promtail, tempo, collector, 'kube-state-metrics': kubeStateMetrics, 'canary-gate': canaryGate,
+      prometheus, alertmanager, grafana, loki, [logShipper.name]: logShipper, tempo, collector, 'kube-state-metrics': kubeStateMetrics, 'canary-gate': canaryGate, kiali,
     };
     for (const grant of this.egress.grants) {
       const component = components[grant.component];

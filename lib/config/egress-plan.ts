@@ -43,7 +43,7 @@ export function planEgress(env: DependencyContext & { readonly egress: EgressSet
     const dependency: ExternalDependency = EXTERNAL_DEPENDENCIES[name];
     const spec = egress.dependencies[name];
     if (spec === undefined || dependency.usedBecause(env) === undefined) continue;
-    for (const component of dependency.users) {
+    for (const component of dependency.users.filter(user => runs(env, user))) {
       if (isProxied(spec)) {
         const entry = viaProxy.get(component) ?? { name: spec.via, dependencies: [] };
         entry.dependencies.push(name);
@@ -64,6 +64,12 @@ export function planEgress(env: DependencyContext & { readonly egress: EgressSet
     };
   }
   return { grants, proxies };
+}
+
+/** Whether the environment runs a component: every one does, but the log shipper it does not use. */
+function runs(env: DependencyContext, component: ObservabilityComponent): boolean {
+  const shipper = env.logs?.shipper ?? 'promtail';
+  return component === 'alloy' || component === 'promtail' ? component === shipper : true;
 }
 
 /** Where a proxy is, for a network policy. */

@@ -125,11 +125,14 @@ const GKE_METADATA_HOSTS = ['169.254.169.254', 'metadata.google.internal'] as co
 
 /** The components of the observability namespace a dependency may be used by. */
 export type ObservabilityComponent =
-  | 'prometheus' | 'alertmanager' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector' | 'kube-state-metrics' | 'canary-gate';
+  | 'prometheus' | 'alertmanager' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector' | 'kube-state-metrics' | 'canary-gate'
+  | 'kiali' | 'alloy';
 
 /** What the dependency table reads of an environment to decide whether a dependency is used. */
 export interface DependencyContext {
   readonly grafana: { readonly databaseUrl?: unknown };
+  /** Which log shipper runs: the other one is granted nothing. */
+  readonly logs?: { readonly shipper: 'alloy' | 'promtail' };
   readonly objectStorage?: ObjectStorage;
   readonly alerting?: { readonly receivers: ReadonlyArray<{ readonly name: string; readonly kind: string }> };
   /** The repository the in-cluster gate clones and pushes to. */
@@ -172,7 +175,8 @@ export const EXTERNAL_DEPENDENCIES = {
   kubernetesApi: {
     description: 'the Kubernetes API server',
     flow: 'kube-api',
-    users: ['prometheus', 'promtail', 'collector', 'kube-state-metrics'],
+    // of the two log shippers only the one the environment runs (`logs.shipper`) is rendered, and granted this
+    users: ['prometheus', 'promtail', 'collector', 'kube-state-metrics', 'kiali', 'alloy'],
     usedBecause: () => 'Prometheus, Promtail and the Collector discover targets and pod metadata through it',
     // the policy sees the control plane's addresses after the `kubernetes` Service is resolved: a proxy has no part
     proxyRefused: () => 'in-cluster clients reach it through the kubernetes Service, never through an HTTP proxy',

@@ -1,3 +1,4 @@
+import { SAMPLED_TRACE_FLAGS, sampledOnlyTemplate } from './log-streams';
 import { RelabelConfig } from './prometheus-config';
 
 /**
@@ -36,17 +37,20 @@ export type PipelineStage =
   /** Sets extracted value `source` to the Go template's output (sprig functions included); an empty output removes it. */
   | { readonly template: { readonly source: string; readonly template: string } }
   | { readonly structured_metadata: Readonly<Record<string, string>> }
-  | { readonly labelallow: readonly string[] };
+  | { readonly labelallow: readonly string[] }
+  /** Drops the line when extracted value `source` matches `expression`, counted under `drop_counter_reason`. */
+  | { readonly drop: { readonly source: string; readonly expression: string; readonly drop_counter_reason: string } };
 
-/** The sampled bit (bit 0) of W3C trace flags written as hex (`01`, `03`, …; `00` is not sampled). */
-export const SAMPLED_TRACE_FLAGS = '^[0-9a-f]?[13579bdf]$';
+/** The sampled bit of W3C trace flags; see {@link sampledOnlyTemplate}. */
+export { SAMPLED_TRACE_FLAGS };
 
 /**
  * A `template` stage keeping the extracted value `source` only when the extracted trace flags `flags` have the sampled
  * bit, and removing it otherwise (also when either is missing): Promtail's template stage deletes a value whose
  * template renders empty (grafana/loki@v3.6.15: clients/pkg/logentry/stages/template.go), so a later
- * `structured_metadata` stage skips it. `and` stops at the first empty operand, so `regexMatch` only sees a string.
+ * `structured_metadata` stage skips it. The template is the shared {@link sampledOnlyTemplate}, which Alloy's
+ * configuration uses too.
  */
 export function keepWhenSampled(source: string, flags: string): PipelineStage {
-  return { template: { source, template: `{{ if and .Value .${flags} (regexMatch "${SAMPLED_TRACE_FLAGS}" .${flags}) }}{{ .Value }}{{ end }}` } };
+  return { template: { source, template: sampledOnlyTemplate(flags) } };
 }

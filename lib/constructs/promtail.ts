@@ -3,6 +3,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { chartNamespace, validationError } from '../errors';
 import { IMAGES } from '../images';
+import {
+  JSON_FIELDS, LEVEL_FIELD, POD_STREAM_RELABELING, PROBE_LINES, STREAM_LABELS, STRUCTURED_METADATA, TIME_FIELD, TRACE_FLAGS_FIELD, probeRouteRegex,
+} from './log-streams';
 import { PodScrapeTarget } from './prometheus-config';
 import { PromtailConfig, keepWhenSampled } from './promtail-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
@@ -28,13 +31,10 @@ export interface PromtailProps {
 
 const NAME = 'promtail';
 const HTTP: ServicePort = { name: 'http', port: 3101, appProtocol: 'http' };
-/** The labels every log stream gets; everything else Promtail would add (filename, stream) is dropped. */
-export const PROMTAIL_LABELS = ['namespace', 'pod', 'container', 'app', 'level'] as const;
-/**
- * Fields of a JSON log line kept as structured metadata, on lines whose `trace_flags` say the trace was sampled:
- * per-request values must never become labels.
- */
-export const PROMTAIL_STRUCTURED_METADATA = ['trace_id', 'span_id'] as const;
+/** The labels every log stream gets: the shared {@link STREAM_LABELS}. */
+export const PROMTAIL_LABELS = STREAM_LABELS;
+/** Fields of a JSON log line kept as structured metadata when sampled: the shared {@link STRUCTURED_METADATA}. */
+export const PROMTAIL_STRUCTURED_METADATA = STRUCTURED_METADATA;
 /** Annotation naming why a pod runs as root (the policy test requires it). */
 const RUNS_AS_ROOT = 'policy.obs-canary.io/runs-as-root';
 
@@ -87,14 +87,8 @@ export class Promtail extends Construct {
         // Promtail narrows discovery to pods on spec.nodeName=$HOSTNAME, which the DaemonSet sets to the node name
         kubernetes_sd_configs: [{ role: 'pod' }],
         relabel_configs: [
-          { source_labels: ['__meta_kubernetes_pod_controller_name'], regex: '([0-9a-z-.]+?)(-[0-9a-f]{8,10})?', target_label: '__tmp_controller_name' },
-          {
-            source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name', '__meta_kubernetes_pod_label_app', '__tmp_controller_name', '__meta_kubernetes_pod_name'],
-            regex: '^;*([^;]+)(;.*)?$', target_label: 'app',
-          },
-          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-          { source_labels: ['__meta_kubernetes_pod_container_name'], target_label: 'container' },
+          // the stream labels, as Alloy's discovery.relabel sets them too
+          ...POD_STREAM_RELABELING,
           // pod directories are <namespace>_<pod>_<uid>; static pods use their config hash instead of the uid
           { source_labels: ['__meta_kubernetes_pod_uid', '__meta_kubernetes_pod_container_name'], separator: '/', replacement: '/var/log/pods/*$1/*.log', target_label: '__path__' },
           {
@@ -104,12 +98,14 @@ export class Promtail extends Construct {
         ],
         pipeline_stages: [
           { cri: {} },
-          { json: { expressions: { level: 'level', time: 'time', trace_id: 'trace_id', span_id: 'span_id', trace_flags: 'trace_flags' } } },
-          { timestamp: { source: 'time', format: 'RFC3339Nano', action_on_failure: 'skip' } },
-          { labels: { level: 'level' } },
+          { json: { expressions: { ...JSON_FIELDS, [PROBE_LINES.field]: PROBE_LINES.field } } },
+          // kubelet probes and Prometheus scrapes of the services, logged at debug level: as Alloy drops them
+          { drop: { source: PROBE_LINES.field, expression: probeRouteRegex(), drop_counter_reason: PROBE_LINES.reason } },
+          { timestamp: { source: TIME_FIELD, format: 'RFC3339Nano', action_on_failure: 'skip' } },
+          { labels: { level: LEVEL_FIELD } },
           // the services log the trace id of every request, sampled or not; only a sampled one is in Tempo, and Grafana
           // links a line to its trace when the line has trace_id structured metadata
-          ...PROMTAIL_STRUCTURED_METADATA.map(k => keepWhenSampled(k, 'trace_flags')),
+          ...PROMTAIL_STRUCTURED_METADATA.map(k => keepWhenSampled(k, TRACE_FLAGS_FIELD)),
           { structured_metadata: Object.fromEntries(PROMTAIL_STRUCTURED_METADATA.map(k => [k, k])) },
           { labelallow: [...PROMTAIL_LABELS] },
         ],

@@ -1,3 +1,4 @@
+import { KIALI_PORT_FORWARD_URL } from '../constructs/kiali';
 import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { parseDuration } from '../rollout/duration';
 import type { SloSettings } from '../rollout/state';
@@ -6,6 +7,9 @@ import { ISTIO, TRACKS, workloadName } from '../slo/vocabulary';
 import { DashboardModel, buildDashboard, markdownPanel, statPanel, thresholds, timeSeriesPanel } from './private/panels';
 import { eq, errorRatio, quantile, rate, re, successRatio, sum } from './private/promql';
 import { checkName, checkRange, optionError } from './private/validate';
+
+/** Kiali's console through a port-forward (`kubectl -n observability port-forward svc/kiali 20001`), when it has no root URL. */
+export const KIALI_PORT_FORWARD_CONSOLE = `${KIALI_PORT_FORWARD_URL}/kiali/console`;
 
 /** Options of {@link canaryDashboard}. */
 export interface CanaryDashboardOptions {
@@ -34,6 +38,11 @@ export interface CanaryDashboardOptions {
    * @default DELIVERY_DEFAULTS.analysis.canaryTrafficFactor
    */
   readonly canaryTrafficFactor?: number;
+  /**
+   * Kiali's console (`<root URL>/kiali/console`, what `Kiali.consoleUrl` gives), for the link to the service's graph.
+   * @default KIALI_PORT_FORWARD_CONSOLE: a link that works while a port-forward to Kiali runs
+   */
+  readonly kialiConsoleUrl?: string;
 }
 
 const FN = 'canaryDashboard';
@@ -52,6 +61,15 @@ export function canaryDashboardUid(service: string): string {
 }
 
 /**
+ * The Kiali graph of a service's workloads (Kiali 2.30's `/graph/node/namespaces/<ns>/services/<service>` route):
+ * the service in focus with the workloads behind it, stable and canary, over `durationSeconds`.
+ */
+export function kialiServiceGraphUrl(consoleUrl: string, namespace: string, service: string, durationSeconds: number): string {
+  const query = new URLSearchParams({ graphType: 'workload', duration: String(durationSeconds) });
+  return `${consoleUrl.replace(/\/$/, '')}/graph/node/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}?${query}`;
+}
+
+/**
  * "Canary vs stable" for one service, from Istio's standard metrics as the destination sidecar reports them: request
  * rate, traffic share, 5xx ratio and p95/p99 latency side by side per workload (`<service>-stable`,
  * `<service>-canary`) with the SLO limits drawn, the configured weight (a stat and a constant series) next to the
@@ -64,6 +82,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
   const { service, namespace, slo, canaryWeight: weight } = options;
   const window = options.window ?? DELIVERY_DEFAULTS.analysis.window;
   const factor = options.canaryTrafficFactor ?? DELIVERY_DEFAULTS.analysis.canaryTrafficFactor;
+  const kialiConsole = options.kialiConsoleUrl ?? KIALI_PORT_FORWARD_CONSOLE;
   validate(options, window, factor);
 
   const destination = [eq(ISTIO.reporter, 'destination'), eq(ISTIO.workloadNamespace, namespace)];
@@ -117,7 +136,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
             title: 'Release',
             description: 'What runs, as the rollout state in git had it at synth time.',
             span: 10, height: 5,
-            content: releaseNotes(options, window),
+            content: releaseNotes(options, window, kialiServiceGraphUrl(kialiConsole, namespace, service, Math.round(parseDuration(window) / 1000))),
           }),
         ],
       },
@@ -193,6 +212,9 @@ function validate(options: CanaryDashboardOptions, window: string, factor: numbe
   checkRange(FN, 'slo.p95LatencyMs', options.slo.p95LatencyMs, 0, Number.MAX_SAFE_INTEGER);
   if (options.slo.p99LatencyMs !== undefined) checkRange(FN, 'slo.p99LatencyMs', options.slo.p99LatencyMs, 0, Number.MAX_SAFE_INTEGER);
   checkRange(FN, 'canaryTrafficFactor', factor, 0, 1);
+  if (options.kialiConsoleUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(options.kialiConsoleUrl)) {
+    throw optionError(FN, `'kialiConsoleUrl' must be an absolute http(s) URL, got ${show(options.kialiConsoleUrl)}`);
+  }
   try {
     parseDuration(window, 'window', { positive: true });
   } catch (error) {
@@ -200,7 +222,7 @@ function validate(options: CanaryDashboardOptions, window: string, factor: numbe
   }
 }
 
-function releaseNotes(options: CanaryDashboardOptions, window: string): string {
+function releaseNotes(options: CanaryDashboardOptions, window: string, kialiGraph: string): string {
   const { slo } = options;
   const limits = [`success ratio ≥ ${percent(slo.successRatio)} %`, `p95 ≤ ${slo.p95LatencyMs} ms`];
   if (slo.p99LatencyMs !== undefined) limits.push(`p99 ≤ ${slo.p99LatencyMs} ms`);
@@ -210,6 +232,9 @@ function releaseNotes(options: CanaryDashboardOptions, window: string): string {
       ? `**Canary:** \`${options.canaryImage ?? 'unknown'}\` at **${options.canaryWeight} %** of the traffic`
       : '**Canary:** none in flight',
     `**SLO** (over ${window}): ${limits.join(', ')}`,
+    options.kialiConsoleUrl === undefined
+      ? `**Mesh:** [${options.service} in Kiali](${kialiGraph}) (while \`kubectl -n observability port-forward svc/kiali 20001\` runs)`
+      : `**Mesh:** [${options.service} in Kiali](${kialiGraph})`,
   ].join('\n\n');
 }
 

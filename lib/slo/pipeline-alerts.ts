@@ -17,9 +17,20 @@ export const PIPELINE_ALERTS = {
   tempoDiscarding: 'TempoDiscardingSpans',
   promtailDropping: 'PromtailDroppingEntries',
   promtailPushErrors: 'PromtailPushErrors',
+  alloyDropping: 'AlloyDroppingEntries',
+  alloyPushErrors: 'AlloyPushErrors',
   ruleEvaluationFailures: 'PrometheusRuleEvaluationFailures',
   retentionBySize: 'PrometheusDeletingBySize',
   volumeFillingUp: 'VolumeFillingUp',
+} as const;
+
+/**
+ * Alloy's `loki.write` metrics (grafana/alloy v1.21: internal/component/common/loki/client/metrics.go, and the
+ * component's reference page): entries dropped once the retries ran out, by `reason`, and pushes by `status_code`.
+ */
+const ALLOY_WRITE = {
+  dropped: 'loki_write_dropped_entries_total',
+  requests: 'loki_write_request_duration_seconds_count',
 } as const;
 
 /** A metric selected by a regular expression on its name, so that a counter matches with and without `_total`. */
@@ -49,9 +60,10 @@ const POD = [NAMESPACE_LABEL, PIPELINE.pod];
 /**
  * The alerts on the health of the telemetry pipeline itself (group {@link PIPELINE_RULE_GROUP}): scrape targets down,
  * the Collector refusing, failing to export or queueing to the brim, Loki and Tempo refusing or discarding what they
- * are sent, Promtail dropping log entries, Prometheus failing to evaluate rules (the SLO alerts among them) or deleting
- * data by size before its retention time, and a PersistentVolume about to fill up. Each carries `severity` and
- * `component`, and `summary`, `description` and `runbook` annotations.
+ * are sent, the log shipper (Promtail or Alloy, each on its own metrics) dropping log entries, Prometheus failing
+ * to evaluate rules (the SLO alerts among them) or deleting data by size before its retention time, and a
+ * PersistentVolume about to fill up. Each carries `severity` and `component`, and `summary`, `description` and
+ * `runbook` annotations.
  *
  * The volume alert reads the kubelet's `kubelet_volume_stats_*`, which only a scrape of the kubelets provides: the
  * `kubelet` job of `Prometheus.scrapeKubelets`, which keeps those series and no others of the kubelet's.
@@ -133,6 +145,22 @@ export function pipelineAlertingRules(): RuleGroup {
       severity: 'ticket', component: 'promtail',
       summary: 'Promtail\'s pushes to Loki fail',
       description: 'Promtail {{ $labels.namespace }}/{{ $labels.pod }} has had 5xx answers from Loki for 15 minutes; it retries, and drops once the retries run out.',
+      runbook: 'See LokiIngestionErrors: the cause is on Loki\'s side.',
+    },
+    {
+      alert: PIPELINE_ALERTS.alloyDropping,
+      expr: `sum by (${[...POD, PIPELINE.reason].join(', ')}) (increase(${ALLOY_WRITE.dropped}[15m])) > 0`,
+      severity: 'ticket', component: 'alloy',
+      summary: 'Alloy dropped log entries',
+      description: 'Alloy {{ $labels.namespace }}/{{ $labels.pod }} dropped log entries in the last 15 minutes ({{ $labels.reason }}): its retries to Loki ran out, the entries are lost.',
+      runbook: 'See LokiIngestionErrors; check Alloy\'s logs for the push errors of loki.write and the network policy from Alloy to Loki.',
+    },
+    {
+      alert: PIPELINE_ALERTS.alloyPushErrors,
+      expr: `${rate5m(`${ALLOY_WRITE.requests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`, POD)} > 0`, for: '15m',
+      severity: 'ticket', component: 'alloy',
+      summary: 'Alloy\'s pushes to Loki fail',
+      description: 'Alloy {{ $labels.namespace }}/{{ $labels.pod }} has had 5xx answers from Loki for 15 minutes; it retries, and drops once the retries run out.',
       runbook: 'See LokiIngestionErrors: the cause is on Loki\'s side.',
     },
     {

@@ -119,7 +119,7 @@ describe.each(ALL_ENVIRONMENTS)('Argo CD charts ($name)', env => {
     expect(new Set(kinds.namespaced.map(key)).size).toBe(kinds.namespaced.length);
     const observability = kindsOf([stack.observability]).cluster;
     expect(observability.filter(r => r.kind === 'ClusterRole').map(r => r.name)).toEqual(expect.arrayContaining([
-      'observability-kube-state-metrics', 'observability-otel-collector', 'observability-prometheus', 'observability-promtail',
+      'observability-kube-state-metrics', 'observability-otel-collector', 'observability-prometheus', `observability-${env.logs.shipper}`,
     ]));
     expect(observability.map(r => `${key(r)}/${r.name}`)).toEqual(observability.map(r => `${key(r)}/${r.name}`).sort((a, b) => a.localeCompare(b)));
   });

@@ -4,18 +4,21 @@ import { ENVIRONMENTS } from '../../lib/config/environments';
 import { ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, podMetadataOf, synthStack } from '../support/manifest';
 import { promtoolCheckConfig } from '../support/promtool';
 import { S3ObjectStorage } from '../../lib/constructs/types';
+import { ObservabilityChart } from '../../lib/charts/observability-chart';
+import { AlloyBlock, AlloyStatement } from '../../lib/private/alloy-syntax';
 
 describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
   const { stack, charts } = synthStack(env);
   const objects = charts.observability;
 
-  test('the observability namespace: privileged enforced for Promtail\'s hostPath (the level Promtail declares), restricted warned and audited', () => {
+  test('the observability namespace enforces the level its log shipper declares (privileged for Promtail\'s hostPath, restricted with Alloy), restricted warned and audited', () => {
     const ns = find(objects, 'Namespace', 'observability');
+    const level = env.logs.shipper === 'alloy' ? 'restricted' : 'privileged';
     expect(ns.metadata.namespace).toBeUndefined();
-    expect(stack.observability.promtail.podSecurityLevel).toBe('privileged');
-    expect(stack.observability.podSecurityLevel).toBe('privileged');
+    expect(stack.observability.logShipper.podSecurityLevel).toBe(level);
+    expect(stack.observability.podSecurityLevel).toBe(level);
     expect(ns.metadata.labels).toMatchObject({
-      'pod-security.kubernetes.io/enforce': 'privileged',
+      'pod-security.kubernetes.io/enforce': level,
       'pod-security.kubernetes.io/warn': 'restricted',
       'pod-security.kubernetes.io/audit': 'restricted',
     });
@@ -51,8 +54,8 @@ describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
     expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-backend', 'slo-gateway', 'slo-alerts-backend', 'slo-alerts-gateway', 'pipeline']);
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
     expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual([
-      'prometheus', 'alertmanager', 'grafana', 'loki', 'promtail', 'tempo', 'otel-collector', 'kube-state-metrics', 'istiod', 'ingress-gateway', 'kubelet',
-      'services',
+      'prometheus', 'alertmanager', 'grafana', 'loki', env.logs.shipper, 'tempo', 'otel-collector', 'kube-state-metrics', 'kiali', 'istiod',
+      'ingress-gateway', 'kubelet', 'services',
     ]);
   });
 
@@ -93,14 +96,13 @@ describe('promtoolCheckConfig', () => {
 describe.each(ALL_ENVIRONMENTS)('links between the signals resolve ($name)', env => {
   const { stack, charts } = synthStack(env);
   const objects = charts.observability;
-  const { prometheus, loki, tempo, promtail, collector } = stack.observability;
+  const { prometheus, loki, tempo, collector } = stack.observability;
   const datasources: any[] = configFile(objects, 'grafana-provisioning', 'datasources.yaml').datasources;
   const byUid = (uid: string) => datasources.find(d => d.uid === uid);
   const lokiDs = byUid('loki');
   const tempoDs = byUid('tempo');
   const promDs = byUid('prometheus');
-  const promtailConfig = configFile(objects, 'promtail-config', 'promtail.yaml');
-  const stages: any[] = promtailConfig.scrape_configs[0].pipeline_stages;
+  const { stages, pushUrl } = shippedLogs(objects, stack.observability);
 
   test('log → trace: one "View Trace" to the Tempo datasource, on a key Promtail writes as structured metadata for sampled lines only', () => {
     const [byLabel, ...others] = lokiDs.jsonData.derivedFields;
@@ -128,7 +130,7 @@ describe.each(ALL_ENVIRONMENTS)('links between the signals resolve ($name)', env
     // and OTLP logs that reach Loki through the Collector carry the same two labels
     expect(loki.config.limits_config.otlp_config.resource_attributes.attributes_config[0])
       .toEqual({ action: 'index_label', attributes: expect.arrayContaining(['app', 'namespace']) });
-    expect(promtail.config.clients[0].url).toBe(loki.pushUrl);
+    expect(pushUrl).toBe(loki.pushUrl);
   });
 
   test('service graph: Tempo generates it into the Prometheus the Tempo datasource reads, and may reach it', () => {
@@ -167,11 +169,11 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
   test('default deny, then one allow per flow', () => {
     expect(names).toContain('default-deny-all');
     const expected = [
-      'dns-egress', 'promtail-to-loki-egress', 'promtail-to-loki-ingress', 'collector-to-tempo-egress', 'collector-to-tempo-ingress',
+      'dns-egress', `${env.logs.shipper}-to-loki-egress`, `${env.logs.shipper}-to-loki-ingress`, 'collector-to-tempo-egress', 'collector-to-tempo-ingress',
       'collector-to-loki-egress', 'collector-to-loki-ingress', 'collector-to-prometheus-egress', 'collector-to-prometheus-ingress',
       'grafana-to-prometheus-ingress', 'grafana-to-loki-ingress', 'grafana-to-tempo-ingress', 'tempo-to-prometheus-egress',
-      'apps-to-collector-ingress', 'prometheus-to-grafana-ingress', 'prometheus-to-loki-ingress', 'prometheus-to-promtail-ingress',
-      'prometheus-to-tempo-ingress', 'prometheus-to-otel-collector-ingress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
+      'apps-to-collector-ingress', 'prometheus-to-grafana-ingress', 'prometheus-to-loki-ingress', `prometheus-to-${env.logs.shipper}-ingress`,
+      'prometheus-to-tempo-ingress', 'prometheus-to-otel-collector-ingress', 'prometheus-to-kube-api-egress', `${env.logs.shipper}-to-kube-api-egress`,
       'otel-collector-to-kube-api-egress', 'users-to-grafana-ingress', 'prometheus-to-apps-egress',
     ];
     expect(names).toEqual(expect.arrayContaining(expected));
@@ -221,8 +223,9 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
       return dependency === undefined ? [] : [`canary-gate-to-${isProxied(dependency) ? `proxy-${dependency.via}` : flow}-egress`];
     }))];
     expect(unpaired.sort()).toEqual([
-      'dns-egress', 'otel-collector-to-kube-api-egress', 'prometheus-to-apps-egress', 'prometheus-to-kube-api-egress', 'promtail-to-kube-api-egress',
+      'dns-egress', 'otel-collector-to-kube-api-egress', 'prometheus-to-apps-egress', 'prometheus-to-kube-api-egress', `${env.logs.shipper}-to-kube-api-egress`,
       'kube-state-metrics-to-kube-api-egress', 'prometheus-to-istiod-egress', 'prometheus-to-ingress-gateway-egress', 'prometheus-to-kubelet-egress',
+      'kiali-to-kube-api-egress', 'kiali-to-istiod-egress',
       ...(env.grafana.databaseUrl ? ['grafana-to-database-egress'] : []),
       ...(storageFlow ? [`loki-to-${storageFlow}-egress`, `tempo-to-${storageFlow}-egress`] : []),
       ...(receivers ? [`alertmanager-to-${receivers}-egress`] : []),
@@ -231,12 +234,12 @@ describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
     expect(egress.length - unpaired.length).toBeGreaterThan(0);
   });
 
-  test('the API server: Prometheus, Promtail, the Collector and kube-state-metrics reach egress.dependencies.kubernetesApi, nothing else does', () => {
+  test('the API server: Prometheus, the log shipper, the Collector, kube-state-metrics and Kiali reach egress.dependencies.kubernetesApi, nothing else does', () => {
     const api = env.egress.dependencies.kubernetesApi!;
     expect(isProxied(api)).toBe(false);
     const direct = api as Exclude<typeof api, { via: string }>;
     const ofApi = policies.filter(p => p.metadata.name.endsWith('-to-kube-api-egress'));
-    expect(ofApi.map(p => p.spec.podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual(['kube-state-metrics', 'otel-collector', 'prometheus', 'promtail']);
+    expect(ofApi.map(p => p.spec.podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual([env.logs.shipper, 'kube-state-metrics', 'otel-collector', 'prometheus', 'kiali'].sort());
     for (const policy of ofApi) {
       expect(policy.spec.egress).toEqual([{
         to: direct.cidrs.map(cidr => ({ ipBlock: { cidr } })), ports: direct.ports.map(p => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
@@ -296,3 +299,24 @@ test('prod Grafana: https root URL, Secure and SameSite=lax session cookies', ()
   expect(ini).toContain('root_url = https://grafana.example.com');
   expect(ini).toMatch(/cookie_secure = true\ncookie_samesite = lax/);
 });
+
+/**
+ * The log pipeline of whichever shipper the environment runs, in Promtail's shape: its stages (Alloy's `stage.x`
+ * blocks of `loki.process` as `{ x: arguments }`, `label_keep` as Promtail's `labelallow`) and the URL it pushes to.
+ */
+function shippedLogs(objects: readonly K8sObject[], observability: ObservabilityChart): { stages: any[]; pushUrl: string } {
+  if (observability.promtail) {
+    const config = configFile(objects, 'promtail-config', 'promtail.yaml');
+    return { stages: config.scrape_configs[0].pipeline_stages, pushUrl: config.clients[0].url };
+  }
+  const blocks = (body: readonly AlloyStatement[], name: string) => body.filter((s): s is AlloyBlock => s.kind === 'block' && s.name === name);
+  const args = (b: AlloyBlock): any => Object.fromEntries(b.body.flatMap(s => (s.kind === 'attribute' ? [[s.name, s.value]] : [])));
+  const [process] = blocks(observability.alloy!.config, 'loki.process');
+  const stages = process.body.filter((s): s is AlloyBlock => s.kind === 'block').map(b => {
+    const stage = b.name.replace(/^stage\./, '');
+    if (stage === 'label_keep') return { labelallow: args(b).values };
+    return { [stage]: ['labels', 'structured_metadata'].includes(stage) ? args(b).values : args(b) };
+  });
+  const [endpoint] = blocks(blocks(observability.alloy!.config, 'loki.write')[0].body, 'endpoint');
+  return { stages, pushUrl: args(endpoint).url };
+}

@@ -50,7 +50,7 @@ describe('DNS presets', () => {
 describe('the dependency table', () => {
   test('who calls what', () => {
     expect(Object.fromEntries(Object.entries(EXTERNAL_DEPENDENCIES).map(([name, d]) => [name, d.users]))).toEqual({
-      kubernetesApi: ['prometheus', 'promtail', 'collector', 'kube-state-metrics'],
+      kubernetesApi: ['prometheus', 'promtail', 'collector', 'kube-state-metrics', 'kiali', 'alloy'],
       kubelet: ['prometheus'],
       grafanaDatabase: ['grafana'],
       objectStorage: ['loki', 'tempo'],
@@ -208,10 +208,11 @@ describe('validateEnvironment: egress', () => {
 });
 
 describe('planEgress', () => {
-  test('local: the API server for Prometheus, Promtail, the Collector and kube-state-metrics, directly; no proxy', () => {
+  test('local: the API server for Prometheus, Promtail, the Collector, kube-state-metrics and Kiali, directly; no proxy', () => {
     const plan = planEgress(local);
     expect(plan.grants.map(g => [g.component, g.flow])).toEqual([
-      ['prometheus', 'kube-api'], ['promtail', 'kube-api'], ['collector', 'kube-api'], ['kube-state-metrics', 'kube-api'],
+      // the log shipper local runs (Promtail), not Alloy
+      ['prometheus', 'kube-api'], ['promtail', 'kube-api'], ['collector', 'kube-api'], ['kube-state-metrics', 'kube-api'], ['kiali', 'kube-api'],
       ['prometheus', 'kubelet'],
       ['alertmanager', 'alert-receivers'],
       ['canary-gate', 'git-host'],
@@ -223,8 +224,9 @@ describe('planEgress', () => {
   test('prod: the database for Grafana directly, object storage through the corporate proxy for Loki and Tempo', () => {
     const plan = planEgress(prod);
     expect(plan.grants.map(g => [g.component, g.flow, g.dependencies])).toEqual([
-      ['prometheus', 'kube-api', ['kubernetesApi']], ['promtail', 'kube-api', ['kubernetesApi']], ['collector', 'kube-api', ['kubernetesApi']],
-      ['kube-state-metrics', 'kube-api', ['kubernetesApi']],
+      // Alloy, prod's log shipper, and no Promtail
+      ['prometheus', 'kube-api', ['kubernetesApi']], ['collector', 'kube-api', ['kubernetesApi']],
+      ['kube-state-metrics', 'kube-api', ['kubernetesApi']], ['kiali', 'kube-api', ['kubernetesApi']], ['alloy', 'kube-api', ['kubernetesApi']],
       ['prometheus', 'kubelet', ['kubelet']],
       ['grafana', 'database', ['grafanaDatabase']],
       ['loki', 'proxy-corporate', ['objectStorage']], ['tempo', 'proxy-corporate', ['objectStorage']],

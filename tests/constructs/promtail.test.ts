@@ -41,12 +41,13 @@ describe('Promtail', () => {
       expect(volumes.run.hostPath).toEqual({ path: '/run/promtail', type: 'DirectoryOrCreate' });
     });
 
-    test('the cri stage first, then json with the services\' fields and their ISO time', () => {
+    test('the cri stage first, then json with the services\' fields, probe lines dropped as Alloy drops them, their ISO time', () => {
       expect(stages[0]).toEqual({ cri: {} });
       expect(stages[1]).toEqual({
-        json: { expressions: { level: 'level', time: 'time', trace_id: 'trace_id', span_id: 'span_id', trace_flags: 'trace_flags' } },
+        json: { expressions: { level: 'level', time: 'time', trace_id: 'trace_id', span_id: 'span_id', trace_flags: 'trace_flags', route: 'route' } },
       });
-      expect(stages[2]).toEqual({ timestamp: { source: 'time', format: 'RFC3339Nano', action_on_failure: 'skip' } });
+      expect(stages[2]).toEqual({ drop: { source: 'route', expression: '^(/healthz|/readyz|/metrics)$', drop_counter_reason: 'probe' } });
+      expect(stages[3]).toEqual({ timestamp: { source: 'time', format: 'RFC3339Nano', action_on_failure: 'skip' } });
     });
 
     test('trace_id and span_id are kept only on lines of sampled traces, before they become structured metadata', () => {

@@ -1,4 +1,5 @@
 import { CanaryDashboardOptions, canaryDashboard, canaryDashboardUid } from '../../lib/dashboards';
+import { KIALI_PORT_FORWARD_CONSOLE, kialiServiceGraphUrl } from '../../lib/dashboards/canary-dashboard';
 import { panelTitled, panelsOf, targetsOf } from './support';
 
 const OPTIONS: CanaryDashboardOptions = {
@@ -133,6 +134,23 @@ describe('canaryDashboard', () => {
     expect(JSON.stringify(ledger)).not.toMatch(/gateway|"apps"|namespace=\\"apps/);
   });
 
+  test('links the service\'s Kiali graph (workloads, over the window): through a port-forward by default, and says so', () => {
+    const notes = panelTitled(model, 'Release').options.content;
+    const url = 'http://localhost:20001/kiali/console/graph/node/namespaces/apps/services/gateway?graphType=workload&duration=300';
+    expect(notes).toContain(`**Mesh:** [gateway in Kiali](${url}) (while \`kubectl -n observability port-forward svc/kiali 20001\` runs)`);
+    expect(KIALI_PORT_FORWARD_CONSOLE).toBe('http://localhost:20001/kiali/console');
+  });
+
+  test('kialiConsoleUrl: the link goes to Kiali\'s root URL, with the window in seconds', () => {
+    const notes = panelTitled(dashboard({ kialiConsoleUrl: 'https://kiali.example.com/kiali/console', window: '10m' }), 'Release').options.content;
+    expect(notes).toContain(
+      '**Mesh:** [gateway in Kiali](https://kiali.example.com/kiali/console/graph/node/namespaces/apps/services/gateway?graphType=workload&duration=600)',
+    );
+    expect(notes).not.toContain('port-forward');
+    expect(kialiServiceGraphUrl('https://kiali.example.com/kiali/console/', 'shop', 'backend', 60))
+      .toBe('https://kiali.example.com/kiali/console/graph/node/namespaces/shop/services/backend?graphType=workload&duration=60');
+  });
+
   test('rows Release, Traffic, Errors, Latency, each line filling the 24 columns', () => {
     const panels = panelsOf(model);
     expect(panels.filter(p => p.type === 'row').map(p => p.title)).toEqual(['Release', 'Traffic', 'Errors', 'Latency']);
@@ -156,6 +174,7 @@ describe('canaryDashboard', () => {
       ['a traffic factor above 1', { canaryTrafficFactor: 2 }, '\'canaryTrafficFactor\' must be a number greater than 0 and at most 1, got 2'],
       ['a window that is not a duration', { window: 'soon' }, '\'window\' must be a duration such as 30s, 5m or 1h30m, got "soon"'],
       ['an empty window', { window: '0s' }, '\'window\' must be longer than 0, got "0s"'],
+      ['a Kiali console that is not a URL', { kialiConsoleUrl: 'kiali/console' }, '\'kialiConsoleUrl\' must be an absolute http(s) URL, got "kiali/console"'],
     ])('%s', (_, overrides, message) => {
       expect(() => dashboard(overrides)).toThrow(`canaryDashboard: ${message}`);
     });

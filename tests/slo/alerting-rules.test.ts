@@ -266,6 +266,7 @@ describe('promtool (Debian\'s 2.42)', () => {
     const LOKI = { job: 'loki', instance: '10.0.0.7:3100', namespace: 'observability', pod: 'loki-0' };
     const COLLECTOR = { namespace: 'observability', pod: 'otel-collector-0', exporter: 'otlp_grpc/tempo' };
     const OLD_COLLECTOR = { ...COLLECTOR, pod: 'otel-collector-1' };
+    const ALLOY = { namespace: 'observability', pod: 'alloy-x7k2p', reason: 'ingester_error' };
     const labels = (l: Readonly<Record<string, string>>) => Object.entries(l).map(([k, v]) => `${k}="${v}"`).join(',');
     const cases: PromtoolTestCase[] = [{
       interval: '1m',
@@ -274,6 +275,8 @@ describe('promtool (Debian\'s 2.42)', () => {
         { series: `up{${labels({ ...LOKI, job: 'tempo', pod: 'tempo-0' })}}`, values: '1x20' },
         { series: `otelcol_exporter_send_failed_spans_total{${labels(COLLECTOR)}}`, values: counter([20, 10]) },
         { series: `otelcol_exporter_send_failed_spans{${labels(OLD_COLLECTOR)}}`, values: counter([20, 10]) },
+        // loki.write's drops after its retries: none for 20 minutes, then 5
+        { series: `loki_write_dropped_entries_total{${labels({ ...ALLOY, job: 'alloy', host: 'loki.observability.svc:3100', tenant: '' })}}`, values: '0x20 5x10' },
       ],
       alert_rule_test: [
         { eval_time: '13m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [] },
@@ -282,6 +285,9 @@ describe('promtool (Debian\'s 2.42)', () => {
           eval_time: '10m', alertname: PIPELINE_ALERTS.collectorExportFailing,
           exp_alerts: [COLLECTOR, OLD_COLLECTOR].map(l => fired(pipeline, PIPELINE_ALERTS.collectorExportFailing, l)),
         },
+        { eval_time: '20m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
+        { eval_time: '22m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [fired(pipeline, PIPELINE_ALERTS.alloyDropping, ALLOY)] },
+        { eval_time: '40m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
       ],
     }];
     expect(promtoolTestRules(pipeline, cases)).toContain('SUCCESS');

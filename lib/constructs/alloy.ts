@@ -1,0 +1,146 @@
+import { Size } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { chartNamespace, validationError } from '../errors';
+import { IMAGES } from '../images';
+import { AlloyStatement } from '../private/alloy-syntax';
+import { alloyConfig, renderAlloyConfig } from './alloy-config';
+import { PodScrapeTarget } from './prometheus-config';
+import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
+import {
+  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+} from './private/workload';
+import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
+
+/** Properties of {@link Alloy}. */
+export interface AlloyProps {
+  /** Where to push logs: {@link Loki.pushUrl}. */
+  readonly lokiPushUrl: string;
+  /**
+   * Alloy image, pinned by tag or digest.
+   * @default IMAGES.alloy
+   */
+  readonly image?: string;
+  /**
+   * CPU and memory of the Alloy container on each node.
+   * @default - 50m/500m CPU, 128Mi/512Mi
+   */
+  readonly resources?: ContainerResources;
+}
+
+const NAME = 'alloy';
+/** Alloy's HTTP server: its UI, `/metrics`, `/-/ready` and `/-/healthy`. */
+const HTTP: ServicePort = { name: 'http', port: 12345, appProtocol: 'http' };
+/** The image's `alloy` user and group (grafana/alloy Dockerfile: `ARG UID="473"`; the image itself starts as root). */
+const ALLOY_UID = 473;
+/** Where components keep their state (`--storage.path`): the tailers' positions, on an emptyDir. */
+const STORAGE_PATH = '/var/lib/alloy/data';
+const CONFIG_DIR = '/etc/alloy';
+const CONFIG_FILE = 'config.alloy';
+/** The env var holding the node's name, which discovery selects pods by. */
+const NODE_NAME_ENV = 'HOSTNAME';
+
+/**
+ * Grafana Alloy as a DaemonSet shipping the pods' logs to Loki: each pod discovers the pods of its node and tails their
+ * containers through the Kubernetes API (`loki.source.kubernetes`), then parses the services' JSON like Promtail does
+ * (`level` a label, the trace and span ids of sampled requests structured metadata) into the same streams.
+ *
+ * It needs no host access, runs as the image's non-root `alloy` user with a read-only root file system, and meets Pod
+ * Security `restricted`.
+ */
+export class Alloy extends Construct {
+  public readonly name = NAME;
+  public readonly image: string;
+  /** Ports, for network policies. */
+  public readonly ports = { http: HTTP };
+  /** What Alloy exposes for scraping (its own metrics, among them `loki_write_*`). */
+  public readonly metricsTarget: PodScrapeTarget;
+  /** Alloy's pods, for network policies. */
+  public readonly peer: WorkloadPeer;
+  /** The configuration's statements. */
+  public readonly config: readonly AlloyStatement[];
+  /** The configuration file's text. */
+  public readonly configText: string;
+  /**
+   * The most hardened Pod Security level its pods meet: `restricted` (no hostPath, non-root, no capabilities,
+   * RuntimeDefault seccomp).
+   */
+  public readonly podSecurityLevel: PodSecurityLevel = 'restricted';
+
+  public constructor(scope: Construct, id: string, props: AlloyProps) {
+    super(scope, id);
+    this.image = props.image ?? IMAGES.alloy;
+    const resources = props.resources ?? {
+      cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512),
+    };
+    const namespace = chartNamespace(this, 'Alloy');
+    if (!/^https?:\/\/[^\s/]+\/loki\/api\/v1\/push$/.test(props.lokiPushUrl)) {
+      throw validationError(this, `'lokiPushUrl' must be a Loki push URL ending in /loki/api/v1/push, got ${JSON.stringify(props.lokiPushUrl)}`);
+    }
+    const endpoint = endpoints(NAME, namespace, HTTP);
+    this.peer = endpoint.peer;
+    this.metricsTarget = endpoint.metricsTarget;
+    const configOptions = { lokiPushUrl: props.lokiPushUrl, nodeNameEnv: NODE_NAME_ENV };
+    this.config = alloyConfig(configOptions);
+    this.configText = renderAlloyConfig(configOptions);
+
+    const account = serviceAccount(this, NAME, true);
+    // read-only: discovery lists and watches pods, loki.source.kubernetes reads their logs
+    bindClusterRole(this, namespace, NAME, [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+    ]);
+    const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { [CONFIG_FILE]: this.configText } });
+
+    new k8s.KubeDaemonSet(this, 'Resource', {
+      metadata: { name: NAME },
+      spec: {
+        selector: { matchLabels: selectorLabels(NAME) },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },
+        template: {
+          metadata: { labels: podLabels(NAME, 'log-shipper'), annotations: { 'checksum/config': checksum(this.configText) } },
+          spec: {
+            serviceAccountName: account.name,
+            automountServiceAccountToken: true,
+            securityContext: podSecurityContext({ user: ALLOY_UID, group: ALLOY_UID }),
+            tolerations: [
+              { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+              { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
+            ],
+            containers: [{
+              name: NAME,
+              image: this.image,
+              args: [
+                'run', `${CONFIG_DIR}/${CONFIG_FILE}`,
+                // the default 127.0.0.1 would keep Prometheus and the kubelet's probes out
+                `--server.http.listen-addr=0.0.0.0:${HTTP.port}`,
+                `--storage.path=${STORAGE_PATH}`,
+                '--disable-reporting',
+              ],
+              env: [fieldEnv(NODE_NAME_ENV, 'spec.nodeName')],
+              ports: containerPorts([HTTP]),
+              readinessProbe: httpProbe('/-/ready', HTTP.name, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 5 }),
+              // not /-/healthy: it reports unhealthy components (Loki down), which a restart would not fix
+              livenessProbe: {
+                tcpSocket: { port: k8s.IntOrString.fromString(HTTP.name) }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 6,
+              },
+              resources: resourceRequirements(resources),
+              securityContext: containerSecurityContext(),
+              volumeMounts: [
+                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                { name: 'storage', mountPath: STORAGE_PATH },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            }],
+            volumes: [
+              { name: 'config', configMap: { name: config.name } },
+              // positions survive a container restart; a new pod starts tailing afresh
+              { name: 'storage', emptyDir: {} },
+              { name: 'tmp', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    });
+  }
+}
