@@ -14,7 +14,7 @@ import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf, smokeUrlOf } fro
 import { PrometheusEndpoint, Redactor, prometheusEndpointOf } from './credentials';
 import { GateDecision } from './decide';
 import { GateRun, runGate } from './gate';
-import { currentBranch, fetchBranch, headCommit, uncommittedChanges } from './git';
+import { currentBranch, fetchBranch, headCommit, isAncestor, uncommittedChanges } from './git';
 import { Lock } from './lock';
 import {
   Change, UsageError, describeStatus, endCanaryByHand, initialState, releaseUngated, serviceNamed, startCanary, statusOf, withOverrides,
@@ -166,9 +166,14 @@ function pushTargetOf(root: string, io: CliIo): PushTarget {
   }
   const base = fetchBranch(root, remote, branch);
   const head = headCommit(root);
+  if (head !== base && isAncestor(root, head, base)) {
+    // a checkout made just before another decision landed (a scheduled job): not an error, the next run decides
+    throw new UsageError(`${remote}/${branch} has moved on since this checkout (HEAD ${head.slice(0, 7)} is behind ${base.slice(0, 7)}): nothing `
+      + 'was decided; pull (git pull --ff-only) and run again', 'superseded');
+  }
   if (head !== base) {
     throw new UsageError(`--push needs HEAD at ${remote}/${branch} (${base.slice(0, 7)}), so that the state read is the remote's, but HEAD is `
-      + `${head.slice(0, 7)}: pull (git pull --ff-only) or push your commits first`);
+      + `${head.slice(0, 7)}: push your commits first (or pull)`);
   }
   return { remote, branch, base };
 }

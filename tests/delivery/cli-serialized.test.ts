@@ -149,8 +149,17 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
     expect(remoteFile(STATE)).toContain('rolling-back');
     expect(late.git('rev-parse', 'HEAD')).toBe(before);
     expect(late.git('status', '--porcelain')).toBe('');
-    expect(JSON.parse((await late.cli(['advance', '--service', 'gateway', '--commit', '--push', '--json'])).stdout).error.message)
-      .toMatch(/--push needs HEAD at origin\/main/);
+    // run again without pulling: its checkout is behind the branch, so it decides nothing (superseded, exit 2)
+    const stale = await late.cli(['advance', '--service', 'gateway', '--commit', '--push', '--json']);
+    expect([stale.code, JSON.parse(stale.stdout).error.code]).toEqual([2, 'superseded']);
+    expect(JSON.parse(stale.stdout).error.message).toMatch(/^origin\/main has moved on since this checkout/);
+    // a commit of its own that is not on the branch: push it first
+    fs.writeFileSync(path.join(late.dir, 'NOTES.md'), 'mine\n');
+    late.git('add', 'NOTES.md');
+    late.git('commit', '--quiet', '-m', 'my notes');
+    const ahead = await late.cli(['advance', '--service', 'gateway', '--commit', '--push', '--json']);
+    expect([ahead.code, JSON.parse(ahead.stdout).error.code]).toEqual([2, 'usage']);
+    expect(JSON.parse(ahead.stdout).error.message).toMatch(/--push needs HEAD at origin\/main/);
   });
 
   test('another service\'s decision that landed meanwhile: the decision is made again on top of it, dist/ rendered anew, and pushed', async () => {
