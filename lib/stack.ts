@@ -7,13 +7,16 @@ import { ConfigError } from './config/checks';
 import { EnvironmentConfig } from './config/environment';
 import { NetworkFlow, pods } from './constructs/network-policies';
 import { annotatedPodsScrapeConfig } from './constructs/prometheus-config';
-import { serviceDashboards } from './dashboards';
+import { pipelineDashboard, serviceDashboards } from './dashboards';
 import { settingsOf } from './rollout/settings';
 import { Rollouts } from './rollout/store';
 import { Services, serviceNamespaces } from './services/catalog';
 import { sloAlertingRules } from './slo/alerting-rules';
 import { pipelineAlertingRules } from './slo/pipeline-alerts';
 import { sloRecordingRules } from './slo/recording-rules';
+
+/** The Grafana folder of the platform's own dashboards. */
+const PLATFORM_FOLDER = 'Platform';
 
 /** What one environment is rendered from. */
 export interface StackInput {
@@ -86,6 +89,7 @@ export function defineStack(app: App, input: StackInput): Stack {
     };
   });
   for (const dashboard of dashboards) observability.grafana.addDashboard(dashboard);
+  observability.grafana.addDashboard({ folder: PLATFORM_FOLDER, dashboard: pipelineDashboard({ shipper: env.logs.shipper }) });
 
   const path = `dist/${env.name}`;
   const bootstrap = new BootstrapChart(app, 'bootstrap', { gitops: env.gitops, path: `${path}/argocd` });

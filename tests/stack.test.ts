@@ -30,9 +30,9 @@ describe('the stack wires the dashboards to the rollout state', () => {
   test('Grafana mounts each folder as a directory of the provider directory', () => {
     const pod = find(objects, 'Deployment', 'grafana').spec.template.spec;
     expect(pod.volumes.filter((v: any) => v.name.startsWith('dashboards-')).map((v: any) => v.configMap.name))
-      .toEqual(['grafana-dashboards-canary', 'grafana-dashboards-services']);
+      .toEqual(['grafana-dashboards-canary', 'grafana-dashboards-services', 'grafana-dashboards-platform']);
     expect(pod.containers[0].volumeMounts.filter((m: any) => m.name.startsWith('dashboards-')).map((m: any) => m.mountPath))
-      .toEqual(['/var/lib/grafana-dashboards/Canary', '/var/lib/grafana-dashboards/Services']);
+      .toEqual(['/var/lib/grafana-dashboards/Canary', '/var/lib/grafana-dashboards/Services', '/var/lib/grafana-dashboards/Platform']);
   });
 });
 

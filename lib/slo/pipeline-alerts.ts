@@ -1,6 +1,6 @@
 import type { RuleGroup } from '../constructs/prometheus-config';
 import type { Severity } from './alerting-rules';
-import { ERROR_CODES, NAMESPACE_LABEL, PIPELINE } from './vocabulary';
+import { ERROR_CODES, NAMESPACE_LABEL, PIPELINE, metricsNamed } from './vocabulary';
 
 /** The name of the pipeline-health group. */
 export const PIPELINE_RULE_GROUP = 'pipeline';
@@ -23,20 +23,6 @@ export const PIPELINE_ALERTS = {
   retentionBySize: 'PrometheusDeletingBySize',
   volumeFillingUp: 'VolumeFillingUp',
 } as const;
-
-/**
- * Alloy's `loki.write` metrics (grafana/alloy v1.21: internal/component/common/loki/client/metrics.go, and the
- * component's reference page): entries dropped once the retries ran out, by `reason`, and pushes by `status_code`.
- */
-const ALLOY_WRITE = {
-  dropped: 'loki_write_dropped_entries_total',
-  requests: 'loki_write_request_duration_seconds_count',
-} as const;
-
-/** A metric selected by a regular expression on its name, so that a counter matches with and without `_total`. */
-function named(pattern: string, matchers = ''): string {
-  return `{__name__=~${JSON.stringify(pattern)}${matchers ? `,${matchers}` : ''}}`;
-}
 
 /** `sum by (labels) (rate(selector[5m]))`. */
 function rate5m(selector: string, by: readonly string[]): string {
@@ -79,7 +65,7 @@ export function pipelineAlertingRules(): RuleGroup {
         + 'check its logs, readiness and the network policy from Prometheus to its metrics port.',
     },
     {
-      alert: PIPELINE_ALERTS.collectorRefusing, expr: `${rate5m(named(PIPELINE.collectorRefused), [...POD, PIPELINE.receiver])} > 0`, for: '5m',
+      alert: PIPELINE_ALERTS.collectorRefusing, expr: `${rate5m(metricsNamed(PIPELINE.collectorRefused), [...POD, PIPELINE.receiver])} > 0`, for: '5m',
       severity: 'ticket', component: 'otel-collector',
       summary: 'The OpenTelemetry Collector refuses telemetry',
       description: 'Receiver {{ $labels.receiver }} of {{ $labels.namespace }}/{{ $labels.pod }} has refused spans, metric points or log records for 5 minutes: senders are losing data or retrying.',
@@ -87,7 +73,7 @@ export function pipelineAlertingRules(): RuleGroup {
     },
     {
       alert: PIPELINE_ALERTS.collectorExportFailing,
-      expr: `${rate5m(named(`${PIPELINE.collectorSendFailed}|${PIPELINE.collectorEnqueueFailed}`), [...POD, PIPELINE.exporter])} > 0`, for: '5m',
+      expr: `${rate5m(metricsNamed(`${PIPELINE.collectorSendFailed}|${PIPELINE.collectorEnqueueFailed}`), [...POD, PIPELINE.exporter])} > 0`, for: '5m',
       severity: 'ticket', component: 'otel-collector',
       summary: 'The OpenTelemetry Collector fails to export to {{ $labels.exporter }}',
       description: 'Exporter {{ $labels.exporter }} of {{ $labels.namespace }}/{{ $labels.pod }} has failed to send or enqueue telemetry for 5 minutes: what it could not send is lost.',
@@ -118,7 +104,7 @@ export function pipelineAlertingRules(): RuleGroup {
       runbook: 'The reason names the limit (rate_limited, line_too_long, too_far_behind, …): raise that limit in Loki\'s limits_config, or fix the sender.',
     },
     {
-      alert: PIPELINE_ALERTS.tempoIngestionErrors, expr: `${rate5m(named(PIPELINE.tempoRefused), POD)} > 0`, for: '10m',
+      alert: PIPELINE_ALERTS.tempoIngestionErrors, expr: `${rate5m(metricsNamed(PIPELINE.tempoRefused), POD)} > 0`, for: '10m',
       severity: 'ticket', component: 'tempo',
       summary: 'Tempo refuses spans',
       description: 'Tempo {{ $labels.namespace }}/{{ $labels.pod }} has refused spans at its receiver for 10 minutes: the Collector retries, then drops them.',
@@ -149,7 +135,7 @@ export function pipelineAlertingRules(): RuleGroup {
     },
     {
       alert: PIPELINE_ALERTS.alloyDropping,
-      expr: `sum by (${[...POD, PIPELINE.reason].join(', ')}) (increase(${ALLOY_WRITE.dropped}[15m])) > 0`,
+      expr: `sum by (${[...POD, PIPELINE.reason].join(', ')}) (increase(${PIPELINE.alloyDropped}[15m])) > 0`,
       severity: 'ticket', component: 'alloy',
       summary: 'Alloy dropped log entries',
       description: 'Alloy {{ $labels.namespace }}/{{ $labels.pod }} dropped log entries in the last 15 minutes ({{ $labels.reason }}): its retries to Loki ran out, the entries are lost.',
@@ -157,7 +143,7 @@ export function pipelineAlertingRules(): RuleGroup {
     },
     {
       alert: PIPELINE_ALERTS.alloyPushErrors,
-      expr: `${rate5m(`${ALLOY_WRITE.requests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`, POD)} > 0`, for: '15m',
+      expr: `${rate5m(`${PIPELINE.alloyRequests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`, POD)} > 0`, for: '15m',
       severity: 'ticket', component: 'alloy',
       summary: 'Alloy\'s pushes to Loki fail',
       description: 'Alloy {{ $labels.namespace }}/{{ $labels.pod }} has had 5xx answers from Loki for 15 minutes; it retries, and drops once the retries run out.',

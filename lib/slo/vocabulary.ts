@@ -115,6 +115,11 @@ export const ERROR_CODES = '5..';
  * The metrics the pipeline-health alerts read, as each pinned component exposes them (see lib/images.ts). Where a
  * counter's name depends on how it is exported, the alerts match both spellings (`{__name__=~"…(_total)?"}`).
  */
+/** A selector of the metrics whose name matches `pattern`, so that a counter matches with and without `_total`. */
+export function metricsNamed(pattern: string, matchers = ''): string {
+  return `{__name__=~${JSON.stringify(pattern)}${matchers ? `,${matchers}` : ''}}`;
+}
+
 export const PIPELINE = {
   /** Every scrape's health: 1 when the target answered, 0 when not. */
   up: 'up',
@@ -154,6 +159,13 @@ export const PIPELINE = {
   promtailDropped: 'promtail_dropped_entries_total',
   /** Promtail: pushes to Loki by `status_code` (the `_count` of its request histogram). */
   promtailRequests: 'promtail_request_duration_seconds_count',
+  /**
+   * Alloy's `loki.write` (grafana/alloy v1.21: internal/component/common/loki/client/metrics.go, and the component's
+   * reference page): entries dropped once the retries ran out, by `reason`.
+   */
+  alloyDropped: 'loki_write_dropped_entries_total',
+  /** Alloy's `loki.write`: pushes to Loki by `status_code`. */
+  alloyRequests: 'loki_write_request_duration_seconds_count',
   /** Prometheus: rule evaluations that failed, by `rule_group`. */
   ruleEvaluationFailures: 'prometheus_rule_evaluation_failures_total',
   /** The label of a rule group. */

@@ -1,6 +1,6 @@
 import { Grafana, dashboardDatasourceUids } from '../../lib/constructs/grafana';
 import { DATASOURCE_UIDS, lokiDatasource, prometheusDatasource, tempoDatasource } from '../../lib/constructs/grafana-datasources';
-import { DashboardModel, serviceDashboards, serviceOverviewDashboard } from '../../lib/dashboards';
+import { DashboardModel, pipelineDashboard, serviceDashboards, serviceOverviewDashboard } from '../../lib/dashboards';
 import { walkProperties } from '../../lib/private/walk';
 import { QUOTES, WITH_LEDGER } from '../slo/services';
 import { synth, testChart } from '../support/chart';
@@ -16,6 +16,8 @@ const DASHBOARDS: ReadonlyArray<[string, DashboardModel]> = [
   ['overview without route label', serviceOverviewDashboard({
     service: 'plain', namespace: 'plain', metrics: { ...QUOTES.metrics.http!, routeLabel: undefined, ignoreRoutes: [] },
   })],
+  ['pipeline with Alloy', pipelineDashboard({ shipper: 'alloy' })],
+  ['pipeline with Promtail', pipelineDashboard({ shipper: 'promtail' })],
 ];
 const PROVISIONED = Object.values(DATASOURCE_UIDS) as string[];
 const promql = (model: DashboardModel): string[] =>
