@@ -77,7 +77,7 @@ export function defineStack(app: App, input: StackInput): Stack {
   for (const group of sloRecordingRules(services)) prometheus.addRuleGroup(group);
   // each environment's effective SLO: the same settings the gate and the dashboards use
   for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) prometheus.addRuleGroup(group);
-  prometheus.addRuleGroup(pipelineAlertingRules());
+  prometheus.addRuleGroup(pipelineAlertingRules(env.logs.shipper));
   const dashboards = serviceDashboards(services, name => {
     const state = rollouts[name];
     const { slo, analysis } = settingsOf(state, services[name]);

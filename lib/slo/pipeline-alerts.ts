@@ -53,8 +53,12 @@ const POD = [NAMESPACE_LABEL, PIPELINE.pod];
  *
  * The volume alert reads the kubelet's `kubelet_volume_stats_*`, which only a scrape of the kubelets provides: the
  * `kubelet` job of `Prometheus.scrapeKubelets`, which keeps those series and no others of the kubelet's.
+ *
+ * @param shipper the log shipper the environment runs: only its alerts are rendered (those of the other could never
+ *   fire, and would only be read as coverage)
+ * @default - the alerts of both shippers
  */
-export function pipelineAlertingRules(): RuleGroup {
+export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail'): RuleGroup {
   const alerts: Alert[] = [
     {
       alert: PIPELINE_ALERTS.targetDown, expr: `${PIPELINE.up} == 0`, for: '5m', severity: 'ticket', component: `{{ $labels.${PIPELINE.job} }}`,
@@ -93,8 +97,8 @@ export function pipelineAlertingRules(): RuleGroup {
         + `${rate5m(PIPELINE.lokiAppendTimeouts, POD)} > 0`,
       for: '10m', severity: 'ticket', component: 'loki',
       summary: 'Loki fails to ingest logs',
-      description: 'Loki {{ $labels.namespace }}/{{ $labels.pod }} has answered pushes with 5xx, or timed out appending to its ingester, for 10 minutes: Promtail and the Collector retry, then drop.',
-      runbook: 'Check Loki\'s logs and its object storage; see LokiDiscardingSamples and PromtailDroppingEntries for what is lost.',
+      description: 'Loki {{ $labels.namespace }}/{{ $labels.pod }} has answered pushes with 5xx, or timed out appending to its ingester, for 10 minutes: the log shipper and the Collector retry, then drop.',
+      runbook: 'Check Loki\'s logs and its object storage; see LokiDiscardingSamples and the log shipper\'s DroppingEntries alert for what is lost.',
     },
     {
       alert: PIPELINE_ALERTS.lokiDiscarding, expr: `${rate5m(PIPELINE.lokiDiscarded, [NAMESPACE_LABEL, PIPELINE.reason])} > 0`, for: '10m',
@@ -174,9 +178,11 @@ export function pipelineAlertingRules(): RuleGroup {
       runbook: 'Expand the claim (if its StorageClass allows) or shorten the retention of what writes to it (Loki, Tempo, Prometheus).',
     },
   ];
+  const otherShipper: readonly string[] = shipper === 'alloy' ? [PIPELINE_ALERTS.promtailDropping, PIPELINE_ALERTS.promtailPushErrors]
+    : shipper === 'promtail' ? [PIPELINE_ALERTS.alloyDropping, PIPELINE_ALERTS.alloyPushErrors] : [];
   return {
     name: PIPELINE_RULE_GROUP,
-    rules: alerts.map(a => ({
+    rules: alerts.filter(a => !otherShipper.includes(a.alert)).map(a => ({
       alert: a.alert,
       expr: a.expr,
       ...(a.for ? { for: a.for } : {}),

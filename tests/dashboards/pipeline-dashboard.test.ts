@@ -36,6 +36,14 @@ describe('pipelineDashboard', () => {
     }
   });
 
+  test('the alerts of the shipper an environment runs, not the other\'s', () => {
+    const names = (shipper: 'alloy' | 'promtail'): string[] => (pipelineAlertingRules(shipper).rules as ReadonlyArray<{ alert?: string }>).map(r => r.alert ?? '');
+    expect(names('alloy')).toEqual(expect.arrayContaining([PIPELINE_ALERTS.alloyDropping, PIPELINE_ALERTS.alloyPushErrors]));
+    expect(names('alloy')).not.toContain(PIPELINE_ALERTS.promtailDropping);
+    expect(names('promtail')).toEqual(expect.arrayContaining([PIPELINE_ALERTS.promtailDropping, PIPELINE_ALERTS.promtailPushErrors]));
+    expect(names('promtail')).not.toContain(PIPELINE_ALERTS.alloyPushErrors);
+  });
+
   test.each(ALL_ENVIRONMENTS)('$name provisions it in the Platform folder, for the shipper it runs', env => {
     const dashboards = synthStack(env).charts.observability.filter(o => o.kind === 'ConfigMap' && /^grafana-dashboards-/.test(o.metadata.name));
     const platform = dashboards.find(o => o.metadata.name === 'grafana-dashboards-platform');
