@@ -22,6 +22,7 @@ import { PodSecurityLevel, WorkloadPeer } from '../constructs/types';
 import { validationError } from '../errors';
 import { goDuration } from '../private/units';
 import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity } from './namespaces';
+import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { StackChart } from './stack-chart';
 
 /** Properties of {@link ObservabilityChart}. */
@@ -86,7 +87,7 @@ export class ObservabilityChart extends StackChart {
       volumeSize: env.prometheus.volumeSize,
       storageClassName: env.storageClassName,
       scrapeInterval: env.prometheus.scrapeInterval,
-      externalLabels: { cluster: env.clusterName },
+      externalLabels: { [CLUSTER_LABEL]: env.clusterName },
       resources: env.prometheus.resources,
     });
 
@@ -124,7 +125,7 @@ export class ObservabilityChart extends StackChart {
       objectStorage: env.objectStorage,
       ...(proxies.tempo ? { egressProxy: proxies.tempo } : {}),
       remoteWriteUrl: this.prometheus.remoteWriteUrl,
-      externalLabels: { cluster: env.clusterName },
+      externalLabels: { [CLUSTER_LABEL]: env.clusterName },
       resources: env.tempo.resources,
     });
     this.collector = new OtelCollector(this, 'Collector', {

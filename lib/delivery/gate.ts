@@ -28,6 +28,12 @@ export interface GateInput {
     readonly headers?: Readonly<Record<string, string>>;
   };
   /**
+   * The cluster the service runs in, when Prometheus holds several clusters' series (a central store): every query
+   * then carries its `cluster` label.
+   * @default - none
+   */
+  readonly cluster?: string;
+  /**
    * Where the service answers through the pin, for its smoke checks.
    * @default - none: a canary whose file names smoke checks holds at weight 0
    */
@@ -62,13 +68,16 @@ export async function runGate(input: GateInput): Promise<GateRun> {
   const queries = state.canary ? gateQueries({
     metrics: analysis.metrics, service: state.service, namespace: service.namespace, window: analysis.window,
     p99: slo.p99LatencyMs !== undefined, baseline: analysis.baseline.enabled, ...(service.metrics.http ? { http: service.metrics.http } : {}),
+    ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
   }) : {};
   const prometheus = { ...input.prometheus, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout') };
   if (stage.kind === 'applying') {
-    const query = observedReleaseQuery({ service: state.service, namespace: service.namespace, ...stage.release });
+    const query = observedReleaseQuery({
+      service: state.service, namespace: service.namespace, ...stage.release, ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
+    });
     // any series is the answer "yes" (its value is the route's weight, 0 included); none is "no" only while Prometheus
     // sees the cluster at all: without kube-state-metrics' series it is "unknown", a hold, never a roll back
-    const seenQuery = clusterSeenQuery(state.service, service.namespace);
+    const seenQuery = clusterSeenQuery(state.service, service.namespace, input.cluster);
     const observed: ObserveOutcome = await Promise.all([queryValue(prometheus, query, now), queryValue(prometheus, seenQuery, now)])
       .then(([value, seen]): ObserveOutcome => (seen === null
         ? { ok: false, error: `Prometheus has no kube-state-metrics series of ${state.service}-stable in ${service.namespace}: is kube-state-metrics up and scraped?` }

@@ -3,7 +3,7 @@ import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { AnalysisSettings } from '../rollout/state';
 import {
-  APP_LABEL, CANARY_PIN, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACK_LABEL, Track, httpTrafficSelector, toMillis, workloadName,
+  APP_LABEL, CANARY_PIN, CLUSTER_LABEL, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACK_LABEL, Track, httpTrafficSelector, toMillis, workloadName,
 } from '../slo/vocabulary';
 
 /**
@@ -48,6 +48,12 @@ export interface QueryTarget {
   readonly p99: boolean;
   /** Also query stable's errors and latency (baseline comparison on). */
   readonly baseline: boolean;
+  /**
+   * The cluster the service runs in, when the store holds several clusters' series (a central store fed by remote
+   * write): every selector then carries `cluster="<name>"` ({@link CLUSTER_LABEL}).
+   * @default - none: the store holds one cluster's series
+   */
+  readonly cluster?: string;
 }
 
 interface Source {
@@ -66,6 +72,7 @@ const quote = (value: string): string => JSON.stringify(value);
 
 function sourceOf(target: QueryTarget): Source {
   const namespace = quote(target.namespace);
+  const cluster = target.cluster === undefined ? [] : [`${CLUSTER_LABEL}=${quote(target.cluster)}`];
   if (target.metrics === 'http') {
     const http = target.http;
     if (!http) {
@@ -79,12 +86,13 @@ function sourceOf(target: QueryTarget): Source {
       bucket: `${http.duration}_bucket`,
       toMs: toMillis(http),
       served: track => [
-        `${NAMESPACE_LABEL}=${namespace}`, `${APP_LABEL}=${quote(target.service)}`, `${TRACK_LABEL}=${quote(track)}`, ...(traffic ? [traffic] : []),
+        ...cluster, `${NAMESPACE_LABEL}=${namespace}`, `${APP_LABEL}=${quote(target.service)}`, `${TRACK_LABEL}=${quote(track)}`,
+        ...(traffic ? [traffic] : []),
       ].join(','),
     };
   }
   const workload = (reporter: 'destination' | 'source', track: Track): string => [
-    `${ISTIO.reporter}=${quote(reporter)}`, `${ISTIO.workloadNamespace}=${namespace}`, `${ISTIO.workload}=${quote(workloadName(target.service, track))}`,
+    ...cluster, `${ISTIO.reporter}=${quote(reporter)}`, `${ISTIO.workloadNamespace}=${namespace}`, `${ISTIO.workload}=${quote(workloadName(target.service, track))}`,
     `${ISTIO.pin}!=${quote(CANARY_PIN.value)}`,
   ].join(',');
   return {

@@ -1,4 +1,4 @@
-import { Track, workloadName } from './vocabulary';
+import { CLUSTER_LABEL, Track, workloadName } from './vocabulary';
 import { DNS_LABEL } from '../private/names';
 
 /**
@@ -90,6 +90,12 @@ export interface ObservedRelease {
    * @default - not checked (a track without a recorded configuration)
    */
   readonly podHash?: string;
+  /**
+   * The cluster, when the store holds several clusters' series: every selector carries `cluster="<name>"`
+   * ({@link CLUSTER_LABEL}).
+   * @default - none
+   */
+  readonly cluster?: string;
 }
 
 /** What a canary step asks the cluster to run: {@link appliedCanaryQuery}. */
@@ -130,7 +136,7 @@ export function appliedCanaryQuery(canary: AppliedCanary): string {
  * @throws if a name is not a DNS label, the weight is not an integer from 0 to 100 or the image is empty
  */
 export function observedReleaseQuery(release: ObservedRelease): string {
-  const { service, namespace, track, image, canaryWeight, podHash } = release;
+  const { service, namespace, track, image, canaryWeight, podHash, cluster } = release;
   for (const [field, value] of [['service', service], ['namespace', namespace]] as const) {
     if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
   }
@@ -140,29 +146,32 @@ export function observedReleaseQuery(release: ObservedRelease): string {
   if (image.trim() === '') throw new Error(`'image' must name the ${track}'s image, got ${JSON.stringify(image)}`);
 
   const m = KSM_METRICS;
+  // the cluster first: in a central store, every series of the answer is this cluster's, so the joins on namespace stay in it
+  const scope: Record<string, string> = { ...(cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {}), namespace };
+  const scopeText = Object.entries(scope).map(([k, v]) => `${k}=${quote(v)}`).join(',');
   const name = workloadName(service, track);
-  const deployment = selector({ namespace, deployment: name });
+  const deployment = selector({ ...scope, deployment: name });
   const same = (metric: string, op: '==' | '>=', other: string) => `${metric}${deployment} ${op} on (namespace, deployment) ${other}${deployment}`;
-  const podsOfDeployment = `label_replace(${m.podOwner}${selector({ namespace, owner_kind: 'ReplicaSet' })}, "replicaset", "$1", "owner_name", "(.+)")`
-    + ` and on (namespace, replicaset) ${m.replicaSetOwner}${selector({ namespace, owner_kind: 'Deployment', owner_name: name })}`;
+  const podsOfDeployment = `label_replace(${m.podOwner}${selector({ ...scope, owner_kind: 'ReplicaSet' })}, "replicaset", "$1", "owner_name", "(.+)")`
+    + ` and on (namespace, replicaset) ${m.replicaSetOwner}${selector({ ...scope, owner_kind: 'Deployment', owner_name: name })}`;
   // an evicted or finished pod keeps its series until it is garbage-collected: only pods that run or are about to count
-  const live = `${m.podStatusPhase}{namespace=${quote(namespace)},phase=~"Pending|Running"} == 1`;
-  const containers = (imageMatcher: string) => `${m.podContainerInfo}{namespace=${quote(namespace)},container=${quote(service)},image_spec${imageMatcher}}`
+  const live = `${m.podStatusPhase}{${scopeText},phase=~"Pending|Running"} == 1`;
+  const containers = (imageMatcher: string) => `${m.podContainerInfo}{${scopeText},container=${quote(service)},image_spec${imageMatcher}}`
     + ` and on (namespace, pod) (${podsOfDeployment}) and on (namespace, pod) (${live})`;
   const conditions = [
     same(m.deploymentObservedGeneration, '>=', m.deploymentMetadataGeneration),
-    `${m.deploymentCondition}${selector({ namespace, deployment: name, condition: 'Available', status: 'true' })} == 1`,
+    `${m.deploymentCondition}${selector({ ...scope, deployment: name, condition: 'Available', status: 'true' })} == 1`,
     same(m.deploymentReplicasAvailable, '==', m.deploymentSpecReplicas),
     same(m.deploymentReplicasUpdated, '==', m.deploymentSpecReplicas),
     same(m.deploymentReplicas, '==', m.deploymentSpecReplicas),
     `count by (namespace) (${containers(`=${quote(image)}`)}) == on (namespace) max by (namespace) (${m.deploymentSpecReplicas}${deployment})`,
-    ...(podHash === undefined ? [] : [`${m.deploymentAnnotations}${selector({ namespace, deployment: name, [POD_HASH_ANNOTATION.label]: podHash })} == 1`]),
+    ...(podHash === undefined ? [] : [`${m.deploymentAnnotations}${selector({ ...scope, deployment: name, [POD_HASH_ANNOTATION.label]: podHash })} == 1`]),
   ];
   // the first term's series is the answer (its value does not matter): the route's weight when it is checked, else the
   // Deployment's desired replicas
   const [first, ...rest] = canaryWeight === undefined
     ? [`max by (namespace) (${m.deploymentSpecReplicas}${deployment}) > 0`, ...conditions]
-    : [`${ROUTE_WEIGHT.metric}${selector({ namespace, virtualservice: service, route: WEIGHTED_ROUTE, subset: 'canary' })} == ${canaryWeight}`, ...conditions];
+    : [`${ROUTE_WEIGHT.metric}${selector({ ...scope, virtualservice: service, route: WEIGHTED_ROUTE, subset: 'canary' })} == ${canaryWeight}`, ...conditions];
   const other = `${containers(`!=${quote(image)}`)}`;
   return `(${first})\n${rest.map(c => `and on (namespace) (${c})`).join('\n')}\nunless on (namespace) (${other})`;
 }
@@ -172,8 +181,9 @@ export function observedReleaseQuery(release: ObservedRelease): string {
  * stable Deployment, which exists whenever the service does. Empty while kube-state-metrics is down or not scraped:
  * then an empty {@link observedReleaseQuery} means "unknown", not "not applied".
  */
-export function clusterSeenQuery(service: string, namespace: string): string {
-  return `count(${KSM_METRICS.deploymentSpecReplicas}${selector({ namespace, deployment: workloadName(service, 'stable') })})`;
+export function clusterSeenQuery(service: string, namespace: string, cluster?: string): string {
+  const scope = { ...(cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {}), namespace };
+  return `count(${KSM_METRICS.deploymentSpecReplicas}${selector({ ...scope, deployment: workloadName(service, 'stable') })})`;
 }
 
 /** A PromQL string literal: JSON's escapes are Go's for quotes, backslashes and control characters. */

@@ -23,6 +23,13 @@ export const APP_LABEL = 'app';
  */
 export const NAMESPACE_LABEL = 'namespace';
 
+/**
+ * The label naming the cluster a series comes from: Prometheus's (and Tempo's metrics generator's) external label,
+ * which remote write adds to every series it sends to a central store. The gate's queries for a service of one
+ * cluster carry it, so that another cluster's traffic never judges its canary.
+ */
+export const CLUSTER_LABEL = 'cluster';
+
 /** The Deployment of one track of a service, `<service>-<track>`: Istio's `destination_workload`. */
 export function workloadName(service: string, track: Track): string {
   return `${service}-${track}`;

@@ -27,6 +27,17 @@ export interface PrometheusOptions {
    * @default - an empty data directory
    */
   readonly blocksFrom?: string;
+  /**
+   * `agent`: Prometheus in agent mode (`--enable-feature=agent`: scrapes and remote-writes, stores nothing queryable);
+   * `receiver`: a server that also accepts remote write (`--web.enable-remote-write-receiver`), standing in for a
+   * central store.
+   * @default - a plain server
+   */
+  readonly mode?: 'agent' | 'receiver';
+  /** Labels added to every series sent by remote write. @default - none */
+  readonly externalLabels?: Readonly<Record<string, string>>;
+  /** Remote-write endpoints (`<receiver>/api/v1/write`), flushed every 200 ms. @default - none */
+  readonly remoteWrite?: readonly string[];
 }
 
 /**
@@ -44,16 +55,26 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   // history older than an hour would be deleted by the default retention of the tests
   if (options.blocksFrom !== undefined) fs.cpSync(options.blocksFrom, path.join(dir, 'data'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'prometheus.yml'), stringify({
-    global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
+    global: {
+      scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval,
+      ...(options.externalLabels ? { external_labels: options.externalLabels } : {}),
+    },
+    ...(options.remoteWrite
+      ? { remote_write: options.remoteWrite.map(url => ({ url, queue_config: { batch_send_deadline: '200ms', min_backoff: '100ms' } })) }
+      : {}),
     ...(ruleFiles.length > 0 ? { rule_files: ruleFiles.map(([name]) => path.join(dir, name)) } : {}),
     ...(options.alertmanagers ? { alerting: { alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: options.alertmanagers }] }] } } : {}),
     scrape_configs: options.scrapeConfigs,
   }));
+  // agent mode refuses the TSDB's flags: it has a write-ahead log only
+  const storage = options.mode === 'agent'
+    ? ['--enable-feature=agent', `--storage.agent.path=${path.join(dir, 'data')}`]
+    : [`--storage.tsdb.path=${path.join(dir, 'data')}`, `--storage.tsdb.retention.time=${options.blocksFrom !== undefined ? '30d' : '1h'}`];
   return startDaemon('prometheus', address => [
     `--config.file=${path.join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    ...storage,
+    ...(options.mode === 'receiver' ? ['--web.enable-remote-write-receiver'] : []),
     `--web.listen-address=${address}`,
-    `--storage.tsdb.retention.time=${options.blocksFrom !== undefined ? '30d' : '1h'}`,
     '--log.level=warn',
     // the Alertmanagers are discovered ~5 s after start: resend soon, or an alert that fired before waits a minute
     ...(options.alertmanagers ? ['--rules.alert.resend-delay=1s'] : []),

@@ -1,0 +1,87 @@
+import { runGate } from '../../lib/delivery/gate';
+import { queryValue } from '../../lib/delivery/prometheus';
+import { withOverrides } from '../../lib/delivery/plan';
+import { settingsOf } from '../../lib/rollout/settings';
+import { RolloutState } from '../../lib/rollout/state';
+import { clusterSeenQuery, observedReleaseQuery } from '../../lib/slo/cluster-state';
+import { CLUSTER_LABEL } from '../../lib/slo/vocabulary';
+import { MeshMetricsTarget } from '../support/mesh-metrics-target';
+import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
+import { waitFor } from '../support/wait';
+import { GATEWAY, fixtureState } from '../rollout/fixtures';
+
+/**
+ * One store, two clusters: a Prometheus that accepts remote write stands in for the central store (Mimir), fed by two
+ * Prometheus agents that scrape one cluster each and label their series with it. The gate for a cluster's canary reads
+ * that cluster's numbers only.
+ */
+describe('the gate against a store that holds two clusters', () => {
+  const WINDOW = '20s';
+  const IMAGE = 'registry.example.com/obs-canary-gateway:1.1.0';
+  const started = '2020-01-01T00:00:00Z';
+  const state: RolloutState = {
+    ...fixtureState('steady'),
+    canary: { image: IMAGE, weight: 10, startedAt: started, weightChangedAt: started, appliedAt: started, failedChecks: 0, consecutiveHolds: 0 },
+  };
+  const settings = withOverrides(settingsOf(state, GATEWAY), { window: WINDOW, settle: '0s', minRequests: 100, queryTimeout: '10s' });
+  const targets: MeshMetricsTarget[] = [];
+  const servers: PrometheusServer[] = [];
+  let store: PrometheusServer;
+
+  beforeAll(async () => {
+    store = await startPrometheus({ scrapeConfigs: [], mode: 'receiver' });
+    servers.push(store);
+    for (const [cluster, errorRatio] of [['a', 0], ['b', 0.5]] as const) {
+      const target = await MeshMetricsTarget.start();
+      targets.push(target);
+      // the same service in both clusters; b's canary answers half of its requests with 503
+      target.setTraffic('gateway', { stable: { rps: 900, latencyMs: 40 }, canary: { rps: 100, errorRatio, latencyMs: 45 } });
+      servers.push(await startPrometheus({
+        scrapeConfigs: [{ job_name: 'mesh', static_configs: [{ targets: [target.address] }] }], mode: 'agent',
+        externalLabels: { [CLUSTER_LABEL]: cluster }, remoteWrite: [`${store.url}/api/v1/write`],
+      }));
+    }
+    await waitFor(async () => {
+      const counts = await Promise.all(['a', 'b'].map(c => queryValue({ url: store.url, timeoutMs: 2000 },
+        `count_over_time(test_traffic_epoch{service="gateway",${CLUSTER_LABEL}="${c}"}[${WINDOW}])`, new Date()).catch(() => null)));
+      return counts.every(n => n !== null && n >= 4);
+    }, { what: 'four samples of each cluster in the store', timeoutMs: 60_000, intervalMs: 250 });
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all(servers.map(s => s.stop()));
+    await Promise.all(targets.map(t => t.close()));
+  });
+
+  const gate = (cluster?: string) => runGate({
+    state, service: GATEWAY, settings, now: new Date(), prometheus: { url: store.url }, ...(cluster !== undefined ? { cluster } : {}),
+  });
+
+  test('cluster a\'s canary advances on its own numbers; b\'s failing series are not its', async () => {
+    const run = await gate('a');
+    expect(run.stage.kind).toBe('measure');
+    for (const query of Object.values(run.queries)) expect(query).toContain(`${CLUSTER_LABEL}="a"`);
+    expect([run.result.decision, run.result.toWeight, run.result.failedChecks]).toEqual(['advance', 25, []]);
+    expect(run.outcome?.samples.canaryErrors).toBe(0);
+  });
+
+  test('cluster b\'s canary fails its own check', async () => {
+    const run = await gate('b');
+    expect(run.result.decision).toBe('hold');
+    expect(run.result.failedChecks.join(' ')).toMatch(/success/i);
+    expect(run.outcome?.samples.canaryErrors).toBeGreaterThan(0);
+  });
+
+  test('without the cluster label, the two clusters\' traffic is mixed: the reason every query of a central store names it', async () => {
+    const [mixed, a] = await Promise.all([gate(), gate('a')]);
+    expect(mixed.outcome!.samples.canaryRequests!).toBeGreaterThan(a.outcome!.samples.canaryRequests! * 1.5);
+  });
+
+  test('the cluster-state queries carry the cluster too, in every selector', () => {
+    const observed = observedReleaseQuery({ service: 'gateway', namespace: 'apps', track: 'canary', image: IMAGE, canaryWeight: 10, podHash: 'abc', cluster: 'a' });
+    const selectors = observed.match(/\{[^}]*\}/g)!;
+    expect(selectors.length).toBeGreaterThan(10);
+    for (const selector of selectors) expect(selector).toMatch(/^\{cluster="a",namespace="apps"/);
+    expect(clusterSeenQuery('gateway', 'apps', 'b')).toContain('{cluster="b",namespace="apps",deployment="gateway-stable"}');
+    expect(observedReleaseQuery({ service: 'gateway', namespace: 'apps', track: 'canary', image: IMAGE })).not.toContain(CLUSTER_LABEL);
+  });
+});
