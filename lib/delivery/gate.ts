@@ -8,6 +8,7 @@ import { MeasureOutcome, measure } from './measure';
 import { SmokeOutcome, runSmokeChecks } from './smoke';
 import { queryValue } from './prometheus';
 import { GateQueries, gateQueries } from './queries';
+import { appendHistory } from './plan';
 
 /** What one run of the gate is about. */
 export interface GateInput {
@@ -97,4 +98,43 @@ export async function runGate(input: GateInput): Promise<GateRun> {
   let outcome: MeasureOutcome | undefined;
   if (stage.kind === 'measure') outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
   return { stage, queries, outcome, result: decide({ state, settings, now, stage, outcome }) };
+}
+
+/** One cluster's gate run, in {@link runGateInClusters}. */
+export interface ClusterGateRun {
+  readonly cluster: string;
+  readonly run: GateRun;
+}
+
+/** What {@link runGateInClusters} decided: the run of each cluster, and the one decision for the release. */
+export interface ClustersGateRun {
+  readonly runs: readonly ClusterGateRun[];
+  /** The gravest cluster's result, its reason naming the cluster: what is written. */
+  readonly result: GateResult;
+  /** The cluster whose result was taken. */
+  readonly decidedBy: string;
+}
+
+/** How grave a decision is for a release that runs in several clusters: a roll back anywhere wins, then a hold. */
+const GRAVITY: Readonly<Record<GateResult['decision'], number>> = { rollback: 3, hold: 2, advance: 1, promote: 1, none: 0 };
+
+/**
+ * The SLO gate for a release that runs in several clusters of one environment, against a store that holds all of
+ * them (each cluster's series labelled with it): every cluster is judged on its own numbers ({@link runGate} with its
+ * `cluster`), and the release moves only when every cluster lets it. A roll back in any cluster rolls the release back,
+ * a hold in any holds it (with that cluster's counters); only when all advance (or promote) does it advance. Ties go
+ * to the first cluster in `clusters`.
+ *
+ * @throws if `clusters` is empty
+ */
+export async function runGateInClusters(input: GateInput, clusters: readonly string[]): Promise<ClustersGateRun> {
+  if (clusters.length === 0) throw new Error('runGateInClusters needs at least one cluster');
+  const runs = await Promise.all(clusters.map(async cluster => ({ cluster, run: await runGate({ ...input, cluster }) })));
+  const decisive = runs.reduce((worst, next) => (GRAVITY[next.run.result.decision] > GRAVITY[worst.run.result.decision] ? next : worst));
+  const { result } = decisive.run;
+  const reason = `cluster ${decisive.cluster}: ${result.reason}`;
+  // the entry again, now naming the cluster, on the history as it was (a repeated hold merges as it would have)
+  const entry = result.change && { ...result.change.entry, reason };
+  const change = result.change && entry ? { entry, state: { ...result.change.state, history: appendHistory(input.state.history, entry) } } : null;
+  return { runs, decidedBy: decisive.cluster, result: { ...result, reason, change } };
 }

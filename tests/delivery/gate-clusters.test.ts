@@ -1,4 +1,4 @@
-import { runGate } from '../../lib/delivery/gate';
+import { runGate, runGateInClusters } from '../../lib/delivery/gate';
 import { queryValue } from '../../lib/delivery/prometheus';
 import { withOverrides } from '../../lib/delivery/plan';
 import { settingsOf } from '../../lib/rollout/settings';
@@ -83,5 +83,24 @@ describe('the gate against a store that holds two clusters', () => {
     for (const selector of selectors) expect(selector).toMatch(/^\{cluster="a",namespace="apps"/);
     expect(clusterSeenQuery('gateway', 'apps', 'b')).toContain('{cluster="b",namespace="apps",deployment="gateway-stable"}');
     expect(observedReleaseQuery({ service: 'gateway', namespace: 'apps', track: 'canary', image: IMAGE })).not.toContain(CLUSTER_LABEL);
+  });
+
+  test('the release moves only when every cluster lets it: b holds it, with its own counters and its name in the reason', async () => {
+    const both = await runGateInClusters({ state, service: GATEWAY, settings, now: new Date(), prometheus: { url: store.url } }, ['a', 'b']);
+    expect(both.runs.map(r => [r.cluster, r.run.result.decision])).toEqual([['a', 'advance'], ['b', 'hold']]);
+    expect([both.decidedBy, both.result.decision, both.result.toWeight]).toEqual(['b', 'hold', 10]);
+    expect(both.result.reason).toMatch(/^cluster b: /);
+    expect(both.result.change!.state.canary!.failedChecks).toBe(1);
+    expect(both.result.change!.state.history.at(-1)).toEqual(both.result.change!.entry);
+    expect(both.result.change!.entry.reason).toBe(both.result.reason);
+    const onlyA = await runGateInClusters({ state, service: GATEWAY, settings, now: new Date(), prometheus: { url: store.url } }, ['a']);
+    expect([onlyA.result.decision, onlyA.result.toWeight]).toEqual(['advance', 25]);
+  });
+
+  test('one failing cluster at the limit of failed checks rolls the release back', async () => {
+    const last = { ...state, canary: { ...state.canary!, failedChecks: settings.analysis.maxFailedChecks - 1 } };
+    const both = await runGateInClusters({ state: last, service: GATEWAY, settings, now: new Date(), prometheus: { url: store.url } }, ['a', 'b']);
+    expect([both.decidedBy, both.result.decision]).toEqual(['b', 'rollback']);
+    expect(both.result.change!.state.canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
   });
 });
