@@ -223,7 +223,8 @@ export class Kiali extends Construct {
             containers: [{
               name: NAME,
               image: this.image,
-              command: ['/opt/kiali/kiali', '-config', `${CONFIG_DIR}/config.yaml`],
+              // the double-dash flag of its cobra command line (v2.30 still rewrites `-config` for old manifests, as a stopgap)
+              command: ['/opt/kiali/kiali', '--config', `${CONFIG_DIR}/config.yaml`],
               env: [
                 fieldEnv('ACTIVE_NAMESPACE', 'metadata.namespace'),
                 // JSON, so that the log shipper parses level and message like every other log line

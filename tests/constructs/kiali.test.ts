@@ -168,7 +168,7 @@ describe('Kiali', () => {
     for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
       expect(probe.httpGet).toEqual({ path: '/kiali/healthz', port: 'http' });
     }
-    expect(container.command).toEqual(['/opt/kiali/kiali', '-config', '/kiali-configuration/config.yaml']);
+    expect(container.command).toEqual(['/opt/kiali/kiali', '--config', '/kiali-configuration/config.yaml']);
   });
 
   test('resources default to 20m/500m CPU, 64Mi/256Mi; resources: as given', () => {
