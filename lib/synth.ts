@@ -10,6 +10,7 @@ import { Services, loadServices } from './services/catalog';
 import { StackInput, defineStack } from './stack';
 import { toYamlDocuments } from './private/yaml';
 import { crashPoint } from './private/crash-points';
+import { isRunning } from './private/processes';
 
 /** One rendered manifest file, relative to the environment's directory. */
 export interface RenderedFile {
@@ -136,15 +137,6 @@ export function recoverSwaps(parent: string): void {
   for (const name of dead) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
 }
 
-/** Whether a process of this host runs with that pid. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** Renders one environment into `dir`; returns the number of objects written. */
 function renderInto(dir: string, input: StackInput): number {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from './plan';
+import { isRunning } from '../private/processes';
 
 /** Who holds a lock: written into the lock file, so that a waiting run can name it and tell a dead holder. */
 export interface LockHolder {
@@ -115,15 +116,6 @@ function isDead(holder: LockHolder): boolean {
   return holder.host === os.hostname() && !isRunning(holder.pid);
 }
 
-/** Whether a process of this host runs with that pid. */
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /**
  * Removes a stale lock file. Two runs may find it stale at once: each moves it aside first, and a run that moved a

@@ -11,7 +11,8 @@ import { crashPoint } from '../private/crash-points';
 import {
   changedBetween, commitPaths, fetchBranch, gitPathOf, headCommit, isAncestor, isRepository, pushHead, resetKeep, restorePaths, uncommittedChanges,
 } from './git';
-import { Lock, acquireLock, isRunning } from './lock';
+import { Lock, acquireLock } from './lock';
+import { isRunning } from '../private/processes';
 import { UsageError } from './plan';
 import { Outcome } from './report';
 
