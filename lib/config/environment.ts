@@ -9,6 +9,7 @@ import { Checks, ConfigError } from './checks';
 import { EgressSettings } from './egress';
 import { WIDEST_PREFIX, checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
 import { DNS_LABEL } from '../private/names';
+import { httpUrlHasCredentials, withoutCredentials } from '../private/urls';
 
 /** The name of an environment: its key in `ENVIRONMENTS`, a directory under `dist/` and `rollout/`. */
 export type EnvironmentName = string;
@@ -316,6 +317,9 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
 
   c.expect(/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(env.gitops.repoURL), 'gitops.repoURL', env.gitops.repoURL,
     'a git URL Argo CD can clone (https://…, ssh://… or git@…)');
+  // the URL is in every Argo CD Application and the gate's CronJob: a token in it would be in dist/ and in git
+  c.expect(!httpUrlHasCredentials(env.gitops.repoURL), 'gitops.repoURL', withoutCredentials(env.gitops.repoURL),
+    'a URL without credentials (Argo CD takes its own from a repository Secret; the gate\'s token comes from \'delivery.gitCredentials\')');
   c.text('gitops.targetRevision', env.gitops.targetRevision);
   c.dnsLabel('gitops.argocdNamespace', env.gitops.argocdNamespace);
   checkDelivery(c, env.delivery, env.gitops);
@@ -483,8 +487,6 @@ function checkDelivery(c: Checks, d: DeliverySettings, gitops: GitOpsSettings): 
     // the CronJob pushes to the branch it checked out: a commit or HEAD gives it none
     c.expect(!/^(HEAD|[0-9a-f]{40}|refs\/tags\/.*)$/.test(gitops.targetRevision), 'gitops.targetRevision', gitops.targetRevision,
       'a branch with \'delivery.loop\' "cluster" (the gate pushes its decisions to it), not HEAD, a tag or a commit');
-    c.expect(!/^https:\/\/[^/]*@/.test(gitops.repoURL), 'gitops.repoURL', gitops.repoURL.replace(/\/\/[^/]*@/, '//[credentials]@'),
-      'a URL without credentials (the gate\'s token comes from \'delivery.gitCredentials\', mounted as a file)');
   }
   checkSecretRef(c, 'delivery.gitCredentials', d.gitCredentials);
   const auth = d.prometheusAuth;

@@ -7,6 +7,7 @@ import { ANALYSIS_DURATIONS } from '../rollout/state-schema';
 import { SERVICES_DIR } from '../services/catalog';
 import { AnalysisOverrides, UsageError } from './plan';
 import { DNS_LABEL } from '../private/names';
+import { withoutCredentials } from '../private/urls';
 
 /** Flags every verb accepts. */
 export interface CommonOptions {
@@ -506,7 +507,7 @@ export function smokeUrlOf(flag: string | undefined, fromEnvironment: string | u
  */
 function plainUrl(url: string, source: string, example: string, instead: string, credentials = false): string {
   // everything up to the last @ may be credentials, a "/" in a password included
-  const shown = JSON.stringify(url.replace(/\/\/.*@/s, '//[credentials]@').replace(/([?#]).*$/s, '$1[query]'));
+  const shown = JSON.stringify(withoutCredentials(url).replace(/([?#]).*$/s, '$1[query]'));
   let parsed: URL;
   try {
     parsed = new URL(url);

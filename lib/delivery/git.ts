@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import { withoutCredentials } from '../private/urls';
 
 /** Runs git in `cwd` and returns its standard output; throws with git's own message when it fails. */
 function git(cwd: string, args: readonly string[]): string {
@@ -12,10 +13,6 @@ function git(cwd: string, args: readonly string[]): string {
   }
 }
 
-/** `text` with the credentials of any URL in it (`https://user:token@host`) replaced: git names its remotes' URLs. */
-export function withoutCredentials(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1[credentials]@');
-}
 
 /** Whether `cwd` is inside a git work tree. */
 export function isRepository(cwd: string): boolean {

@@ -199,8 +199,12 @@ describe('validateEnvironment', () => {
     ['gitops.targetRevision (a tag, with the loop in the cluster)', { ...prod, gitops: { ...prod.gitops, targetRevision: 'refs/tags/v1.0.0' } },
       '\'gitops.targetRevision\' must be a branch with \'delivery.loop\' "cluster"'],
     ['gitops.repoURL (credentials, with the loop in the cluster)', { ...prod, gitops: { ...prod.gitops, repoURL: 'https://x-access-token:ghp_0123@github.com/example/obs-canary.git' } },
-      '\'gitops.repoURL\' must be a URL without credentials (the gate\'s token comes from \'delivery.gitCredentials\', mounted as a file), '
-      + 'got "https://[credentials]@github.com/example/obs-canary.git"'],
+      '\'gitops.repoURL\' must be a URL without credentials (Argo CD takes its own from a repository Secret; the gate\'s token comes from '
+      + '\'delivery.gitCredentials\'), got "https://[credentials]@github.com/example/obs-canary.git"'],
+    // any loop: the URL is in every Argo CD Application of dist/; a "/" in the password must not hide it
+    ['gitops.repoURL (credentials with a "/", with the loop on GitHub)', {
+      ...prod, gitops: { ...prod.gitops, repoURL: 'https://bot:se/cret@github.com/example/obs-canary.git' }, delivery: { ...prod.delivery, loop: 'github' },
+    }, 'got "https://[credentials]@github.com/example/obs-canary.git"'],
   ];
 
   test.each(cases)('fails on an invalid %s, naming the field, the value and what is allowed', (_field, env, message) => {
