@@ -5,7 +5,7 @@ import { EnvironmentConfig, EnvironmentName } from '../config/environment';
 import { ENVIRONMENT_NAMES, loadEnvironment } from '../config/environments';
 import { EffectiveSettings, settingsOf } from '../rollout/settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
-import { loadRollouts, problemsWithService, rolloutFile } from '../rollout/store';
+import { Rollouts, loadRollouts, problemsWithService, rolloutFile } from '../rollout/store';
 import { Services, loadServices } from '../services/catalog';
 import { ServiceFileError, ServiceSpec } from '../services/service';
 import { currentPod } from '../charts/service-pods';
@@ -283,28 +283,48 @@ function endpointOf(command: Extract<Command, { verb: 'advance' }>, run: Run): P
  */
 async function advance(command: Extract<Command, { verb: 'advance' }> & { readonly service: string }, run: Run): Promise<number> {
   const { io, root } = run;
-  const endpoint = endpointOf(command, run);
   const smokeUrl = smokeUrlOf(command.smokeUrl, io.env?.smokeUrl);
   const lock = command.dryRun ? undefined : lockService(root, command.env, command.service, `canary advance ${command.env}/${command.service}`);
   try {
     const rollouts = loadRollouts(root, command.env, run.services);
-    const now = io.now();
-    const gated = await gateService(command, run, command.service, rollouts[command.service], endpoint, smokeUrl);
-    const { result } = gated.gate;
-    const applied: Outcome = result.change
-      ? applyChange(run, command.env, result.change, {
-        dryRun: command.dryRun, commit: command.commit, message: commitMessage(command.env, result.change, gated.settings.analysis),
-        synth: result.decision !== 'hold', read: gated.read,
-      })
-      : { dryRun: command.dryRun, changed: [], commit: null };
-    const report = reportOf(command, gated, now, applied);
-    io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeGate(report)}\n`);
-    if (io.env?.stepSummaryFile) fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(gateSummaryMarkdown(report, historyOf(gated))));
-    await notify(run, { by: 'gate', report });
-    return exitCodeOf(result.decision, result.change !== null && result.change.state.canary === null);
+    const { reports, code } = await gateAndWrite(command, run, [command.service], rollouts, () => smokeUrl);
+    io.stdout(command.json ? `${JSON.stringify(reports[0])}\n` : `${describeGate(reports[0])}\n`);
+    return code;
   } finally {
     lock?.release();
   }
+}
+
+/**
+ * Gates `names` (their locks held) and writes every decision as one change: one synth when any decision moves
+ * traffic, one commit, one push. Appends each report to the step summary and notifies each decision.
+ *
+ * @returns each service's report, the outcome, and the exit code of the gravest decision (4, else 3, else 0)
+ */
+async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run: Run, names: readonly string[], rollouts: Rollouts,
+  smokeUrl: (name: string) => string | undefined): Promise<{ reports: GateReport[]; outcome: Outcome; code: number }> {
+  const { io } = run;
+  const endpoint = endpointOf(command, run);
+  const now = io.now();
+  const gated = await mapLimited(names, GATE_CONCURRENCY, name => gateService(command, run, name, rollouts[name], endpoint, smokeUrl(name)));
+  const changed = gated.filter(g => g.gate.result.change !== null);
+  const unchanged: Outcome = { dryRun: command.dryRun, changed: [], commit: null };
+  const outcome: Outcome = changed.length === 0
+    ? unchanged
+    : applyChanges(run, command.env, changed.map(g => ({ change: g.gate.result.change!, read: g.read })), {
+      dryRun: command.dryRun, commit: command.commit, synth: changed.some(g => g.gate.result.decision !== 'hold'),
+      message: changed.length === 1
+        ? commitMessage(command.env, changed[0].gate.result.change!, changed[0].settings.analysis)
+        : tickMessage(command.env, changed.map(g => ({ change: g.gate.result.change!, settings: g.settings }))),
+    });
+  const reports = gated.map(g => reportOf(command, g, now, g.gate.result.change ? outcome : unchanged));
+  if (io.env?.stepSummaryFile) {
+    fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(reports.map((r, i) => gateSummaryMarkdown(r, historyOf(gated[i]))).join('\n')));
+  }
+  for (const report of reports) await notify(run, { by: 'gate', report });
+  const codes = gated.map(g => exitCodeOf(g.gate.result.decision, g.gate.result.change !== null && g.gate.result.change.state.canary === null));
+  const code = codes.includes(EXIT.rolledBack) ? EXIT.rolledBack : codes.includes(EXIT.held) ? EXIT.held : EXIT.done;
+  return { reports, outcome, code };
 }
 
 /** What `canary advance --all --json` prints. */
@@ -334,7 +354,6 @@ async function advanceAll(command: Extract<Command, { verb: 'advance' }>, run: R
     io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${skipped}\n`);
     return EXIT.done;
   }
-  const endpoint = endpointOf(command, run);
   const smokeUrls = smokeUrlsOf(io.env);
   const rollouts = loadRollouts(root, command.env, run.services);
   const inFlight = Object.keys(run.services).filter(name => rollouts[name].canary !== null);
@@ -352,35 +371,19 @@ async function advanceAll(command: Extract<Command, { verb: 'advance' }>, run: R
     }
     // the state as it is now that the locks are held
     const current = loadRollouts(root, command.env, run.services);
-    const now = io.now();
-    const gated = await mapLimited(inFlight.filter(name => !busy.includes(name)), GATE_CONCURRENCY,
-      name => gateService(command, run, name, current[name], endpoint, smokeUrls[name] ?? smokeUrlOf(command.smokeUrl, io.env?.smokeUrl)));
-    const changed = gated.filter(g => g.gate.result.change !== null);
-    const outcome: Outcome = changed.length === 0 || command.dryRun
-      ? { dryRun: command.dryRun, changed: [], commit: null }
-      : applyChanges(run, command.env, changed.map(g => ({ change: g.gate.result.change!, read: g.read })), {
-        dryRun: false, commit: command.commit, synth: changed.some(g => g.gate.result.decision !== 'hold'),
-        message: changed.length === 1
-          ? commitMessage(command.env, changed[0].gate.result.change!, changed[0].settings.analysis)
-          : tickMessage(command.env, changed.map(g => ({ change: g.gate.result.change!, settings: g.settings }))),
-      });
-    const reports = gated.map(g => reportOf(command, g, now, g.gate.result.change ? outcome : { dryRun: command.dryRun, changed: [], commit: null }));
+    const { reports, outcome, code } = await gateAndWrite(command, run, inFlight.filter(name => !busy.includes(name)), current,
+      name => smokeUrls[name] ?? smokeUrlOf(command.smokeUrl, io.env?.smokeUrl));
     const report: AllReport = { env: command.env, services: reports, busy, commit: outcome.commit };
     io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeAll(report)}\n`);
-    if (io.env?.stepSummaryFile) {
-      fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(reports.map((r, i) => gateSummaryMarkdown(r, historyOf(gated[i]))).join('\n')));
-    }
-    for (const each of reports) await notify(run, { by: 'gate', report: each });
-    const codes = gated.map(g => exitCodeOf(g.gate.result.decision, g.gate.result.change !== null && g.gate.result.change.state.canary === null));
-    return codes.includes(EXIT.rolledBack) ? EXIT.rolledBack : codes.includes(EXIT.held) ? EXIT.held : EXIT.done;
+    return code;
   } finally {
     for (const lock of locks) lock.release();
   }
 }
 
 /**
- * Services a tick measures at once. Each sends its queries together (about ten), so Prometheus sees a few dozen at a
- * time: more only queue there, and a shared Prometheus has other readers.
+ * Services a tick measures at once. Each sends its queries together (about ten), so Prometheus sees up to ~160 at a
+ * time; fewer left a 50-service tick waiting on round trips (bench:tick), more only queue there.
  */
 const GATE_CONCURRENCY = 16;
 
