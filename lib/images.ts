@@ -13,6 +13,8 @@ export const IMAGES = {
   grafana: 'docker.io/grafana/grafana:13.2.3',
   /** Loki 3.7.x, monolithic. */
   loki: 'docker.io/grafana/loki:3.7.8',
+  /** Mimir 3.2.x, monolithic (`-target=all`): the multi-tenant metrics store with the ruler. */
+  mimir: 'docker.io/grafana/mimir:3.2.1',
   /** Promtail: end of life since 2026-03-02; 3.6.11 is the last image Grafana built (see the README for the migration). */
   promtail: 'docker.io/grafana/promtail:3.6.11',
   /**

@@ -1,10 +1,14 @@
-import { App } from 'cdk8s';
-import { ArgoCdChart, BootstrapChart } from './charts/argocd-chart';
+import { App, Chart } from 'cdk8s';
+import { ArgoCdChart, BootstrapChart, PROJECT } from './charts/argocd-chart';
+import { ClusterAgentsChart } from './charts/cluster-agents-chart';
 import { MERGED_METRICS_PORT, OBSERVABILITY_NAMESPACE } from './charts/namespaces';
 import { ObservabilityChart } from './charts/observability-chart';
 import { ServicesChart, peerOf } from './charts/services-chart';
 import { ConfigError } from './config/checks';
-import { EnvironmentConfig } from './config/environment';
+import { CentralTopology, EnvironmentConfig } from './config/environment';
+import { ChartApplication } from './constructs/argocd-applications';
+import { ServicePort } from './constructs/private/component';
+import { WorkloadPeer } from './constructs/types';
 import { NetworkFlow, pods } from './constructs/network-policies';
 import { annotatedPodsScrapeConfig } from './constructs/prometheus-config';
 import { pipelineDashboard, serviceDashboards } from './dashboards';
@@ -34,6 +38,15 @@ export interface Stack {
   readonly namespaces: Readonly<Record<string, ServicesChart>>;
   readonly argocd: ArgoCdChart;
   readonly bootstrap: BootstrapChart;
+  /** A central topology's application clusters, by name: their agents and services' namespaces. */
+  readonly clusters?: Readonly<Record<string, AppClusterCharts>>;
+}
+
+/** The charts of one application cluster. */
+export interface AppClusterCharts {
+  readonly agents: ClusterAgentsChart;
+  /** One chart per namespace of services. */
+  readonly namespaces: Readonly<Record<string, ServicesChart>>;
 }
 
 /** Chart ids that are not namespaces of services. */
@@ -41,16 +54,59 @@ const CHARTS = ['observability', 'argocd', 'bootstrap'];
 
 /** Defines every chart of an environment in `app`. */
 export function defineStack(app: App, input: StackInput): Stack {
-  const { env, services, rollouts } = input;
+  const { env, services } = input;
   checkNamespaces(env, services);
+  if (env.topology) return defineCentralStack(app, input, env.topology);
   const names = serviceNamespaces(services);
   const observability = new ObservabilityChart(app, 'observability', { env, serviceNamespaces: names });
   const { collector, prometheus } = observability;
+  const namespaces = defineServiceCharts(app, input, {
+    otlp: { peer: collector.peer, ports: [collector.ports.otlpGrpc, collector.ports.otlpHttp], url: collector.otlpGrpcUrl, name: 'collector' },
+    prometheus: prometheus.peer,
+    charts: { observability },
+  });
+
+  // scraped through Istio's merged metrics: STRICT mTLS refuses a plaintext scrape of the services' own port
+  if (names.length > 0) prometheus.addScrapeConfig(annotatedPodsScrapeConfig('services', names));
+  addRulesAndDashboards(observability, input);
+
+  const path = `dist/${env.name}`;
+  const bootstrap = new BootstrapChart(app, 'bootstrap', { gitops: env.gitops, path: `${path}/argocd` });
+  const argocd = new ArgoCdChart(app, 'argocd', {
+    gitops: env.gitops,
+    path,
+    bootstrap,
+    applications: [
+      { chart: 'observability', namespace: OBSERVABILITY_NAMESPACE, syncWave: 0, source: observability },
+      ...names.map(namespace => ({ chart: namespace, namespace, syncWave: 1, source: namespaces[namespace] })),
+    ],
+  });
+  return { observability, namespaces, argocd, bootstrap };
+}
+
+/** Where a cluster's services send telemetry, and who scrapes them. */
+interface ServiceTelemetryEnds {
+  /** The OTLP receiver of the cluster: the Collector, or an app cluster's node-local agent. */
+  readonly otlp: { readonly name: string; readonly peer: WorkloadPeer; readonly ports: readonly ServicePort[]; readonly url: string };
+  /** The Prometheus that scrapes the services. */
+  readonly prometheus: WorkloadPeer;
+  /** The chart those two are in (its half of each flow is rendered there). */
+  readonly charts: { readonly observability: { network: { allow(f: NetworkFlow): void } } };
+}
+
+/**
+ * The charts of the services' namespaces of one cluster, with the flows between them, to the cluster's OTLP receiver
+ * and from its Prometheus.
+ */
+function defineServiceCharts(app: App, input: StackInput, ends: ServiceTelemetryEnds, cluster?: string): Record<string, ServicesChart> {
+  const { env, services, rollouts } = input;
+  const names = serviceNamespaces(services);
   const namespaces: Record<string, ServicesChart> = {};
   for (const namespace of names) {
-    namespaces[namespace] = new ServicesChart(app, namespace, { env, namespace, services, rollouts, otlpEndpoint: collector.otlpGrpcUrl });
+    namespaces[namespace] = new ServicesChart(app, cluster ? `${cluster}-${namespace}` : namespace, {
+      env, namespace, services, rollouts, otlpEndpoint: ends.otlp.url, ...(cluster ? { directory: `${CLUSTERS_DIR}/${cluster}/${namespace}` } : {}),
+    });
   }
-
   // a flow between two namespaces is allowed in the chart of each end (each renders the half whose end is its own)
   const allow = (flow: NetworkFlow, ...charts: ReadonlyArray<{ network: { allow(f: NetworkFlow): void } }>): void => {
     for (const chart of new Set(charts)) chart.network.allow(flow);
@@ -58,11 +114,10 @@ export function defineStack(app: App, input: StackInput): Stack {
   for (const namespace of names) {
     const everyPod = { kind: 'namespace', namespace } as const;
     allow({
-      name: `${namespace}-to-collector`, from: everyPod, to: pods(collector.peer),
-      ports: [{ port: collector.ports.otlpGrpc.port }, { port: collector.ports.otlpHttp.port }],
-    }, observability, namespaces[namespace]);
-    allow({ name: `prometheus-to-${namespace}`, from: pods(prometheus.peer), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }] },
-      observability, namespaces[namespace]);
+      name: `${namespace}-to-${ends.otlp.name}`, from: everyPod, to: pods(ends.otlp.peer), ports: ends.otlp.ports.map(p => ({ port: p.port })),
+    }, ends.charts.observability, namespaces[namespace]);
+    allow({ name: `prometheus-to-${namespace}`, from: pods(ends.prometheus), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }] },
+      ends.charts.observability, namespaces[namespace]);
   }
   for (const spec of Object.values(services)) {
     for (const caller of spec.callers ?? []) {
@@ -71,9 +126,13 @@ export function defineStack(app: App, input: StackInput): Stack {
         namespaces[from.namespace], namespaces[spec.namespace]);
     }
   }
+  return namespaces;
+}
 
-  // scraped through Istio's merged metrics: STRICT mTLS refuses a plaintext scrape of the services' own port
-  if (names.length > 0) prometheus.addScrapeConfig(annotatedPodsScrapeConfig('services', names));
+/** The SLO's recording and alerting rules, the pipeline's alerts and the dashboards, in the environment's observability stack. */
+function addRulesAndDashboards(observability: ObservabilityChart, input: StackInput): void {
+  const { env, services, rollouts } = input;
+  const { prometheus } = observability;
   for (const group of sloRecordingRules(services)) prometheus.addRuleGroup(group);
   // each environment's effective SLO: the same settings the gate and the dashboards use
   for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) prometheus.addRuleGroup(group);
@@ -90,19 +149,57 @@ export function defineStack(app: App, input: StackInput): Stack {
   });
   for (const dashboard of dashboards) observability.grafana.addDashboard(dashboard);
   observability.grafana.addDashboard({ folder: PLATFORM_FOLDER, dashboard: pipelineDashboard({ shipper: env.logs.shipper }) });
+}
 
+/** The directory of the application clusters' charts, below the environment's. */
+export const CLUSTERS_DIR = 'clusters';
+
+/**
+ * A central topology: the observability cluster's charts (the stack, with the telemetry gateway), and for each
+ * application cluster its agents and its services' namespaces (`clusters/<name>/…`); one Argo CD (in the observability
+ * cluster) deploys them all, each Application to its cluster.
+ */
+function defineCentralStack(app: App, input: StackInput, topology: CentralTopology): Stack {
+  const { env, services } = input;
+  const names = serviceNamespaces(services);
+  const observability = new ObservabilityChart(app, 'observability', { env, gateway: topology.gateway });
+  addRulesAndDashboards(observability, input);
+  const gateway = observability.telemetryGateway!;
+  const endpoints = {
+    otlp: gateway.otlpEndpoint,
+    lokiPushUrl: `${gateway.baseUrl}${new URL(observability.loki.pushUrl).pathname}`,
+    remoteWriteUrl: `${gateway.baseUrl}${new URL(observability.prometheus.remoteWriteUrl).pathname}`,
+  };
+  const clusters: Record<string, AppClusterCharts> = {};
+  const applications: Array<ChartApplication & { source: Chart }> = [
+    {
+      chart: 'observability', name: `${PROJECT}-${env.name}-observability`, namespace: OBSERVABILITY_NAMESPACE, syncWave: 0, source: observability,
+      ...(topology.observabilityServer ? { server: topology.observabilityServer } : {}),
+    },
+  ];
+  for (const cluster of topology.appClusters) {
+    const agents = new ClusterAgentsChart(app, `${cluster.name}-${OBSERVABILITY_NAMESPACE}`, {
+      env, cluster, gateway: topology.gateway, endpoints, serviceNamespaces: names, directory: `${CLUSTERS_DIR}/${cluster.name}/${OBSERVABILITY_NAMESPACE}`,
+    });
+    const { agent } = agents;
+    const namespaces = defineServiceCharts(app, input, {
+      otlp: { peer: agent.peer, ports: [agent.ports.otlpGrpc, agent.ports.otlpHttp], url: agent.otlpGrpcUrl, name: agent.name },
+      prometheus: agents.prometheus.peer,
+      charts: { observability: agents },
+    }, cluster.name);
+    clusters[cluster.name] = { agents, namespaces };
+    // names carry the environment and the cluster: one Argo CD deploys every cluster of every environment
+    const application = (chart: string, namespace: string, syncWave: number, source: Chart) => ({
+      chart: `${CLUSTERS_DIR}/${cluster.name}/${chart}`, name: `${PROJECT}-${env.name}-${cluster.name}-${chart}`, namespace, syncWave, source,
+      server: cluster.server,
+    });
+    applications.push(application(OBSERVABILITY_NAMESPACE, OBSERVABILITY_NAMESPACE, 0, agents),
+      ...names.map(namespace => application(namespace, namespace, 1, namespaces[namespace])));
+  }
   const path = `dist/${env.name}`;
   const bootstrap = new BootstrapChart(app, 'bootstrap', { gitops: env.gitops, path: `${path}/argocd` });
-  const argocd = new ArgoCdChart(app, 'argocd', {
-    gitops: env.gitops,
-    path,
-    bootstrap,
-    applications: [
-      { chart: 'observability', namespace: OBSERVABILITY_NAMESPACE, syncWave: 0, source: observability },
-      ...names.map(namespace => ({ chart: namespace, namespace, syncWave: 1, source: namespaces[namespace] })),
-    ],
-  });
-  return { observability, namespaces, argocd, bootstrap };
+  const argocd = new ArgoCdChart(app, 'argocd', { gitops: env.gitops, path, bootstrap, applications });
+  return { observability, namespaces: {}, clusters, argocd, bootstrap };
 }
 
 /**

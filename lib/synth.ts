@@ -14,7 +14,7 @@ import { isRunning } from './private/processes';
 
 /** One rendered manifest file, relative to the environment's directory. */
 export interface RenderedFile {
-  /** `<chart>/manifest.yaml` */
+  /** `<chart directory>/manifest.yaml` */
   readonly path: string;
   readonly content: string;
   /** Number of objects in the file. */
@@ -57,7 +57,7 @@ export function renderApp(app: App): RenderedFile[] {
       seen.add(key);
     }
     objects.sort((a, b) => applyRank(a.kind) - applyRank(b.kind) || a.kind.localeCompare(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
-    return { path: `${chart.node.id}/manifest.yaml`, content: toYamlDocuments(objects), objects: objects.length };
+    return { path: `${chart.directory}/manifest.yaml`, content: toYamlDocuments(objects), objects: objects.length };
   }).sort((a, b) => a.path.localeCompare(b.path));
 }
 

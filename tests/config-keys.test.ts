@@ -53,6 +53,9 @@ const KNOWN = {
     'stream_over_http_enabled', 'usage_report.reporting_enabled',
   ],
   collector: [
+    // a central topology's gateway: receivers' auth (config-keys tree) and the bearertokenauth extension's `filename`
+    // (extension/bearertokenauthextension/config.go at v0.159.0)
+    'extensions.bearertokenauth.filename', 'receivers.otlp.protocols.grpc.auth.authenticator', 'receivers.otlp.protocols.http.auth.authenticator',
     'exporters.otlp_grpc/tempo.endpoint', 'exporters.otlp_grpc/tempo.tls.insecure', 'exporters.otlp_http/loki.endpoint',
     'exporters.prometheus_remote_write.endpoint', 'exporters.prometheus_remote_write.resource_to_telemetry_conversion.enabled',
     'exporters.prometheus_remote_write.resource_to_telemetry_conversion.exclude_service_attributes',

@@ -5,7 +5,7 @@ import {
   EKS_POD_IDENTITY_AGENT, EXTERNAL_DEPENDENCIES, GKE_METADATA_SERVER, EXTERNAL_DEPENDENCY_NAMES, EgressSettings, ExternalDependency, NODE_LOCAL_DNS,
   ObservabilityComponent, isInClusterProxy, isProxied, proxyUrlPort,
 } from '../lib/config/egress';
-import { EnvironmentConfig, validateEnvironment } from '../lib/config/environment';
+import { AppClusterSettings, EnvironmentConfig, validateEnvironment } from '../lib/config/environment';
 import { ENVIRONMENTS } from '../lib/config/environments';
 import { OBSERVABILITY_NAMESPACE } from '../lib/charts/namespaces';
 import { AZURE_WI, GCS_GKE, S3_IRSA } from './support/fixtures';
@@ -68,14 +68,10 @@ function podsOf(component: ObservabilityComponent): PodSelection {
 const ipBlocks = (cidrs: readonly string[]) => cidrs.map(cidr => ({ ipBlock: { cidr } }));
 const tcp = (ports: ReadonlyArray<{ port: number; protocol?: string }>) => ports.map(p => ({ port: p.port, protocol: p.protocol ?? 'TCP' }));
 
-/**
- * The egress an environment allows out of the cluster, read from its configuration and the dependency table (not
- * from what the charts do): DNS from every pod of every namespace, each dependency in use from its users, directly or
- * to the proxy it names.
- */
-function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): AllowedEgress[] {
-  const { dns, dependencies, proxies } = env.egress;
-  const allowed: AllowedEgress[] = [{
+/** Cluster DNS, from every pod of the observability namespace and of `namespaces`. */
+function dnsEgress(env: EnvironmentConfig, namespaces: readonly string[]): AllowedEgress {
+  const { dns } = env.egress;
+  return {
     what: 'cluster DNS',
     from: [OBSERVABILITY_NAMESPACE, ...namespaces].map(namespace => ({ namespace, labels: {} })),
     to: [
@@ -83,7 +79,17 @@ function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): 
       ...ipBlocks(dns.cidrs ?? []),
     ],
     ports: tcp(dns.ports),
-  }];
+  };
+}
+
+/**
+ * The egress an environment allows out of the cluster, read from its configuration and the dependency table (not
+ * from what the charts do): DNS from every pod of every namespace, each dependency in use from its users, directly or
+ * to the proxy it names.
+ */
+function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): AllowedEgress[] {
+  const { dependencies, proxies } = env.egress;
+  const allowed: AllowedEgress[] = [dnsEgress(env, namespaces)];
   const viaProxy = new Map<string, Set<ObservabilityComponent>>();
   for (const name of EXTERNAL_DEPENDENCY_NAMES) {
     const dependency: ExternalDependency = EXTERNAL_DEPENDENCIES[name];
@@ -127,15 +133,39 @@ function proxiesOf(objects: readonly K8sObject[]): Record<string, { url: string;
   return found;
 }
 
+/**
+ * What an application cluster of a central topology allows out of it, read from its configuration: DNS from every
+ * namespace, its API server from the agents that discover through it, the gateway's addresses from the three that ship.
+ */
+function expectedClusterEgress(env: EnvironmentConfig, cluster: AppClusterSettings, namespaces: readonly string[]): AllowedEgress[] {
+  const agent = (name: string): PodSelection => ({ namespace: OBSERVABILITY_NAMESPACE, labels: { 'app.kubernetes.io/name': name } });
+  return [
+    dnsEgress(env, namespaces),
+    {
+      what: `the API server of ${cluster.name}`, from: ['prometheus', 'otel-agent', 'alloy', 'kube-state-metrics'].map(agent),
+      to: ipBlocks(cluster.egress.kubernetesApi.cidrs), ports: tcp(cluster.egress.kubernetesApi.ports),
+    },
+    {
+      what: `the telemetry gateway, from ${cluster.name}`, from: ['prometheus', 'otel-agent', 'alloy'].map(agent),
+      to: ipBlocks(cluster.egress.gateway.cidrs), ports: tcp(cluster.egress.gateway.ports),
+    },
+  ];
+}
+
 describe.each(ENVIRONMENTS_AND_VARIANTS.map(env => ({ env, name: env.name })))('egress ($name)', ({ env }) => {
   const { stack, charts } = synthStack(env);
   const objects = Object.values(charts).flat();
+  // a central topology's observability cluster runs no services; each app cluster is checked on its own below
+  const clusterCharts = new Set(Object.values(stack.clusters ?? {})
+    .flatMap(c => [c.agents, ...Object.values(c.namespaces)].map(chart => chart.node.id)));
+  const ownObjects = Object.entries(charts).filter(([id]) => !clusterCharts.has(id)).flatMap(([, o]) => o);
   const allowed = expectedEgress(env, Object.keys(stack.namespaces));
 
   test('each named dependency is reachable from exactly the pods that use it, DNS from every namespace, and nothing else leaves the cluster', () => {
     expect(allowed.length).toBeGreaterThan(1);
-    expect(egressViolations(objects, allowed)).toEqual([]);
+    expect(egressViolations(ownObjects, allowed)).toEqual([]);
   });
+
 
   test('exactly the users of a dependency reached via a proxy send through it, with the cluster kept off it', () => {
     const expected: Record<string, { url: string }> = {};
@@ -170,6 +200,17 @@ describe.each(ENVIRONMENTS_AND_VARIANTS.map(env => ({ env, name: env.name })))('
       expect(find(charts.observability, 'StatefulSet', name).spec.template.spec.automountServiceAccountToken).toBe(false);
       expect(find(charts.observability, 'ServiceAccount', name).automountServiceAccountToken).toBe(false);
     }
+  });
+});
+
+describe.each(ALL_ENVIRONMENTS.filter(env => env.topology).map(env => ({ env, name: env.name })))('egress of the application clusters ($name)', ({ env }) => {
+  const { stack, charts } = synthStack(env);
+
+  test.each(env.topology!.appClusters.map(c => ({ ...c })))('$name: its agents reach its API server and the gateway, nothing else leaves it', cluster => {
+    const c = stack.clusters![cluster.name];
+    const objects = [c.agents, ...Object.values(c.namespaces)].flatMap(chart => charts[chart.node.id]);
+    expect(objects.filter(o => o.kind === 'NetworkPolicy').length).toBeGreaterThan(5);
+    expect(egressViolations(objects, expectedClusterEgress(env, cluster, Object.keys(c.namespaces)))).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { ObservabilityComponent } from '../config/egress';
 import { EgressPlan, dnsPeer, planEgress } from '../config/egress-plan';
-import { EnvironmentConfig } from '../config/environment';
+import { EnvironmentConfig, TelemetryGatewaySettings } from '../config/environment';
 import { Alertmanager } from '../constructs/alertmanager';
 import { Alloy } from '../constructs/alloy';
 import { CanaryGate } from '../constructs/canary-gate';
@@ -17,6 +17,7 @@ import { NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelCollector } from '../constructs/otel-collector';
 import { Prometheus } from '../constructs/prometheus';
 import { Promtail } from '../constructs/promtail';
+import { TelemetryGateway } from '../constructs/telemetry-gateway';
 import { Tempo } from '../constructs/tempo';
 import { PodSecurityLevel, WorkloadPeer } from '../constructs/types';
 import { validationError } from '../errors';
@@ -24,6 +25,9 @@ import { goDuration } from '../private/units';
 import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity } from './namespaces';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { StackChart } from './stack-chart';
+
+/** The start of every OTLP gRPC service's path (`/opentelemetry.proto.collector.trace.v1.TraceService/Export`, …). */
+const OTLP_GRPC_PACKAGE_PREFIX = 'opentelemetry.proto.collector.';
 
 /** Properties of {@link ObservabilityChart}. */
 export interface ObservabilityChartProps {
@@ -38,6 +42,12 @@ export interface ObservabilityChartProps {
    * @default ISTIOD
    */
   readonly istiod?: WorkloadPeer;
+  /**
+   * The observability cluster of a central topology: application clusters send through this gateway (mutual TLS at
+   * the ingress gateway, a bearer token for OTLP at the Collector).
+   * @default - one cluster: the services' pods send to the Collector directly
+   */
+  readonly gateway?: TelemetryGatewaySettings;
 }
 
 /**
@@ -66,6 +76,8 @@ export class ObservabilityChart extends StackChart {
   public readonly canaryGate?: CanaryGate;
   /** Kiali, the mesh's traffic graph (view-only), on Prometheus, Tempo and Grafana. */
   public readonly kiali: Kiali;
+  /** Where application clusters send, in a central topology. */
+  public readonly telemetryGateway?: TelemetryGateway;
   /** The namespace's network policies; the flows to and from the services' namespaces are allowed by {@link defineStack}. */
   public readonly network: NetworkPolicies;
   /** What the environment's egress section asks of this namespace: the grants to outside the cluster and the proxies. */
@@ -135,8 +147,22 @@ export class ObservabilityChart extends StackChart {
       replicas: env.collector.replicas,
       samplingPercent: env.collector.samplingPercent,
       clusterName: env.clusterName,
+      ...(props.gateway ? { senderToken: props.gateway.token } : {}),
       resources: env.collector.resources,
     });
+    if (props.gateway) {
+      this.telemetryGateway = new TelemetryGateway(this, 'TelemetryGateway', {
+        host: props.gateway.host,
+        credentialName: props.gateway.credentialName,
+        selector: env.apps.ingressGateway.selector,
+        routes: [
+          // gRPC's paths are /<package>.<Service>/<Method>: every OTLP export service
+          { name: 'otlp', path: { prefix: `/${OTLP_GRPC_PACKAGE_PREFIX}` }, url: this.collector.otlpGrpcUrl },
+          { name: 'logs', path: { exact: new URL(this.loki.pushUrl).pathname }, url: this.loki.pushUrl },
+          { name: 'metrics', path: { exact: new URL(this.prometheus.remoteWriteUrl).pathname }, url: this.prometheus.remoteWriteUrl },
+        ],
+      });
+    }
     this.grafana = new Grafana(this, 'Grafana', {
       replicas: env.grafana.replicas,
       adminSecretName: env.grafana.adminSecretName,
@@ -220,6 +246,13 @@ export class ObservabilityChart extends StackChart {
   private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer): void {
     const { prometheus, alertmanager, grafana, loki, logShipper, tempo, collector, kubeStateMetrics, canaryGate, kiali, network } = this;
     const port = (p: { port: number }) => [{ port: p.port }];
+    if (this.telemetryGateway) {
+      // what the application clusters send, after the ingress gateway checked their client certificates
+      const edge = pods({ name: 'ingress-gateway', ...env.apps.ingressGateway });
+      network.allow({ name: 'ingress-gateway-to-collector', from: edge, to: pods(collector.peer), ports: port(collector.ports.otlpGrpc) });
+      network.allow({ name: 'ingress-gateway-to-loki', from: edge, to: pods(loki.peer), ports: port(loki.ports.http) });
+      network.allow({ name: 'ingress-gateway-to-prometheus', from: edge, to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+    }
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
     network.allow({ name: `${logShipper.name}-to-loki`, from: pods(logShipper.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'collector-to-tempo', from: pods(collector.peer), to: pods(tempo.peer), ports: port(tempo.ports.otlpGrpc) });

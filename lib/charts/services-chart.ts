@@ -31,6 +31,11 @@ export interface ServicesChartProps {
   readonly rollouts: Rollouts;
   /** Where the services and their sidecars send OTLP: {@link OtelCollector.otlpGrpcUrl}. */
   readonly otlpEndpoint: string;
+  /**
+   * The chart's directory below the environment's.
+   * @default - the chart's id
+   */
+  readonly directory?: string;
 }
 
 /** The name of the Istio Gateway a namespace gets when one of its services is exposed through the environment's ingress. */
@@ -53,7 +58,7 @@ export class ServicesChart extends StackChart {
   public readonly network: NetworkPolicies;
 
   public constructor(scope: Construct, id: string, props: ServicesChartProps) {
-    super(scope, id, { namespace: props.namespace });
+    super(scope, id, { namespace: props.namespace, ...(props.directory ? { directory: props.directory } : {}) });
     const { env, namespace } = props;
     const specs = Object.values(props.services).filter(s => s.namespace === namespace);
 

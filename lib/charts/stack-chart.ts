@@ -10,14 +10,28 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
 /** The label every object of every chart carries: what the objects belong to. */
 const PART_OF_LABEL = { 'app.kubernetes.io/part-of': 'obs-canary' } as const;
 
+/** Properties of {@link StackChart}. */
+export interface StackChartProps extends ChartProps {
+  /**
+   * The chart's directory below the environment's (`clusters/apps-eu/apps`).
+   * @default - the chart's id
+   */
+  readonly directory?: string;
+}
+
 /**
  * The base of every chart in this repository: names are exactly what constructs set (no hash suffixes, so Argo CD
  * and operators can rely on them), every object carries {@link PART_OF_LABEL} (besides `props.labels`), and
  * cluster-scoped objects carry no namespace even though the chart has one.
  */
 export class StackChart extends Chart {
-  public constructor(scope: Construct, id: string, props: ChartProps = {}) {
-    super(scope, id, { ...props, labels: { ...PART_OF_LABEL, ...props.labels }, disableResourceNameHashes: true });
+  /** Its directory below the environment's in `dist/` (its id, unless it belongs to an application cluster). */
+  public readonly directory: string;
+
+  public constructor(scope: Construct, id: string, props: StackChartProps = {}) {
+    const { directory, ...chartProps } = props;
+    super(scope, id, { ...chartProps, labels: { ...PART_OF_LABEL, ...props.labels }, disableResourceNameHashes: true });
+    this.directory = directory ?? id;
   }
 
   /** Validates the whole app, then renders this chart's objects (what `Testing.synth` returns). */

@@ -6,7 +6,7 @@ import {
 import { AlertReceiver } from '../constructs/alertmanager-config';
 import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
-import { EgressSettings } from './egress';
+import { DirectEgress, EgressSettings } from './egress';
 import { WIDEST_PREFIX, checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
 import { DNS_LABEL } from '../private/names';
 import { httpUrlHasCredentials, withoutCredentials } from '../private/urls';
@@ -216,6 +216,71 @@ export interface DeliverySettings {
   readonly requireDigest: boolean;
 }
 
+/** Egress of an application cluster's agents: where its API server is, and the observability cluster's gateway. */
+export interface AppClusterEgress {
+  /** The cluster's API server (the agents discover pods and objects through it). */
+  readonly kubernetesApi: DirectEgress;
+  /** The addresses of `topology.gateway.host` (its load balancer) and port 443. */
+  readonly gateway: DirectEgress;
+}
+
+/** One application cluster of a central topology. */
+export interface AppClusterSettings {
+  /**
+   * A DNS label: the `cluster` label of its telemetry (and `k8s.cluster.name`), its directory
+   * `dist/<env>/clusters/<name>/` and part of its Argo CD Applications' names.
+   */
+  readonly name: string;
+  /**
+   * The cluster's API server URL as the central Argo CD knows it: the destination of its Applications. The cluster
+   * Secret that registers it in Argo CD (its credentials) is the operator's and never in `dist/`.
+   */
+  readonly server: string;
+  /** What leaves this cluster's observability namespace: its API server and the gateway, nothing else. */
+  readonly egress: AppClusterEgress;
+}
+
+/**
+ * How application clusters reach the observability cluster: one host on the observability cluster's Istio ingress
+ * gateway (`apps.ingressGateway`) with mutual TLS, which authenticates every sender by its client certificate before
+ * anything reaches a component; OTLP also needs a bearer token, checked by the gateway Collector itself.
+ */
+export interface TelemetryGatewaySettings {
+  /** The host name the app clusters send to (the gateway certificate's name). */
+  readonly host: string;
+  /**
+   * A Secret in the ingress gateway's namespace of the observability cluster with `tls.crt` and `tls.key` (the gateway
+   * certificate for `host`) and `ca.crt` (the CA that signs the app clusters' client certificates): Istio's
+   * `credentialName`.
+   */
+  readonly credentialName: string;
+  /** The Secret key (in `observability` of the observability cluster) holding the bearer token the gateway Collector accepts. */
+  readonly token: SecretKeyRef;
+  /**
+   * A Secret in `observability` of each app cluster with `ca.crt` (the CA of the gateway certificate), `tls.crt` and
+   * `tls.key` (that cluster's client certificate).
+   */
+  readonly clientCertificateSecret: string;
+  /** The Secret key in `observability` of each app cluster holding the bearer token its agent sends. */
+  readonly clientToken: SecretKeyRef;
+}
+
+/**
+ * A central topology: one observability cluster (`dist/<env>/observability/`, with Argo CD's charts) that application
+ * clusters (`dist/<env>/clusters/<name>/`) ship their traces, logs and metrics to, through an authenticated gateway.
+ * Every app cluster runs the same stable and canary of each service; the gate judges each cluster on its own numbers.
+ */
+export interface CentralTopology {
+  readonly kind: 'central';
+  /**
+   * The observability cluster's API server as Argo CD knows it.
+   * @default - the cluster Argo CD runs in
+   */
+  readonly observabilityServer?: string;
+  readonly appClusters: readonly AppClusterSettings[];
+  readonly gateway: TelemetryGatewaySettings;
+}
+
 /**
  * Everything that differs between environments. Charts translate it into construct props; constructs never read it.
  */
@@ -250,6 +315,12 @@ export interface EnvironmentConfig {
   readonly gitops: GitOpsSettings;
   /** The SLO gate's loop and what releases may be. */
   readonly delivery: DeliverySettings;
+  /**
+   * Where the services run: unset, in this one cluster with the observability stack; `central`, in application
+   * clusters that ship to this environment's observability cluster.
+   * @default - one cluster
+   */
+  readonly topology?: CentralTopology;
 }
 
 /**
@@ -323,6 +394,7 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.text('gitops.targetRevision', env.gitops.targetRevision);
   c.dnsLabel('gitops.argocdNamespace', env.gitops.argocdNamespace);
   checkDelivery(c, env.delivery, env.gitops);
+  if (env.topology !== undefined) checkTopology(c, env);
 
   if (c.errors.length > 0) throw new ConfigError(`environment ${JSON.stringify(env.name)}`, c.errors);
   return env;
@@ -504,6 +576,40 @@ function checkDelivery(c: Checks, d: DeliverySettings, gitops: GitOpsSettings): 
   if (d.webhook) checkSecretRef(c, 'delivery.webhook', d.webhook);
   d.allowedRegistries.forEach((prefix, i) => c.expect(/^[a-z0-9.-]+(:[0-9]+)?\/([a-z0-9._/-]*\/)?$/.test(prefix), `delivery.allowedRegistries[${i}]`,
     prefix, 'an image repository prefix ending in "/" (a registry host, then path segments: "ghcr.io/example/")'));
+}
+
+function checkTopology(c: Checks, env: EnvironmentConfig): void {
+  const t = env.topology!;
+  c.oneOf('topology.kind', t.kind, ['central']);
+  if (t.observabilityServer !== undefined) c.url('topology.observabilityServer', t.observabilityServer, ['https:']);
+  c.expect(Array.isArray(t.appClusters) && t.appClusters.length > 0, 'topology.appClusters', t.appClusters,
+    'a list of at least one { name, server, egress } (the clusters the services run in)');
+  const names = new Set<string>();
+  for (const [i, cluster] of (Array.isArray(t.appClusters) ? t.appClusters : []).entries()) {
+    const field = `topology.appClusters[${i}]`;
+    c.dnsLabel(`${field}.name`, cluster.name);
+    // the cluster label tells their series apart: the observability cluster's own label, or another's, would mix them
+    c.expect(!names.has(cluster.name) && cluster.name !== env.clusterName, `${field}.name`, cluster.name,
+      `a name no other app cluster has, other than 'clusterName' ${show(env.clusterName)} (the observability cluster's): it labels the cluster's telemetry`);
+    names.add(cluster.name);
+    c.url(`${field}.server`, cluster.server, ['https:']);
+    for (const dependency of ['kubernetesApi', 'gateway'] as const) {
+      const egress = cluster.egress?.[dependency];
+      const given = egress !== undefined && Array.isArray(egress.cidrs) && Array.isArray(egress.ports);
+      c.expect(given && egress.cidrs.length > 0 && egress.ports.length > 0,
+        `${field}.egress.${dependency}`, egress, '{ cidrs, ports } with at least one of each');
+      for (const [j, block] of (egress?.cidrs ?? []).entries()) {
+        c.cidr(`${field}.egress.${dependency}.cidrs[${j}]`, block, { prefix: WIDEST_PREFIX, why: '(an app cluster sends to these addresses only)' });
+      }
+      for (const [j, p] of (egress?.ports ?? []).entries()) c.integer(`${field}.egress.${dependency}.ports[${j}].port`, p.port, 1, 65535);
+    }
+  }
+  const g = t.gateway;
+  c.dnsSubdomain('topology.gateway.host', g?.host);
+  c.dnsSubdomain('topology.gateway.credentialName', g?.credentialName);
+  checkSecretRef(c, 'topology.gateway.token', g?.token);
+  c.dnsSubdomain('topology.gateway.clientCertificateSecret', g?.clientCertificateSecret);
+  checkSecretRef(c, 'topology.gateway.clientToken', g?.clientToken);
 }
 
 /** An HTTP header name (RFC 9110 token, kept to what headers are named). */

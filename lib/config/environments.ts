@@ -19,6 +19,9 @@ import { defineEnvironments } from './registry';
  *   S3-compatible object storage with credentials from Secrets, larger volumes and longer retention; every external
  *   dependency named with its own addresses, object storage through the corporate proxy. The addresses are
  *   placeholders (RFC 1918): put your control plane's, database's and proxy's.
+ * - `central`: prod's settings in a central topology: one observability cluster and two application clusters
+ *   (`apps-eu`, `apps-us`) that ship to it through an authenticated gateway; an example to copy, with placeholder
+ *   addresses.
  */
 export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> = defineEnvironments({
   local: {
@@ -213,6 +216,35 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       // the images workflow pushes here; a release from anywhere else is refused
       allowedRegistries: ['ghcr.io/example/'],
       requireDigest: true,
+    },
+  },
+  central: {
+    name: 'central',
+    extends: 'prod',
+    clusterName: 'observability',
+    objectStorage: { lokiBucket: 'obs-canary-central-loki', tempoBucket: 'obs-canary-central-tempo' },
+    topology: {
+      kind: 'central',
+      appClusters: [
+        {
+          name: 'apps-eu',
+          server: 'https://apps-eu.k8s.example.com',
+          // placeholders (RFC 1918): the cluster's control plane, and the load balancer of the observability cluster's gateway
+          egress: { kubernetesApi: { cidrs: ['10.1.255.0/28'], ports: [{ port: 443 }] }, gateway: { cidrs: ['10.200.0.0/28'], ports: [{ port: 443 }] } },
+        },
+        {
+          name: 'apps-us',
+          server: 'https://apps-us.k8s.example.com',
+          egress: { kubernetesApi: { cidrs: ['10.2.255.0/28'], ports: [{ port: 443 }] }, gateway: { cidrs: ['10.200.0.0/28'], ports: [{ port: 443 }] } },
+        },
+      ],
+      gateway: {
+        host: 'telemetry.example.com',
+        credentialName: 'telemetry-gateway-tls',
+        token: { name: 'telemetry-gateway-token', key: 'token' },
+        clientCertificateSecret: 'telemetry-client-tls',
+        clientToken: { name: 'telemetry-gateway-token', key: 'token' },
+      },
     },
   },
 });

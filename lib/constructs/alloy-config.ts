@@ -10,6 +10,12 @@ export interface AlloyConfigOptions {
   readonly lokiPushUrl: string;
   /** The environment variable holding this pod's node name (the downward API's `spec.nodeName`). */
   readonly nodeNameEnv: string;
+  /**
+   * An application cluster's shipper, sending to the observability cluster's gateway: the `cluster` label of every
+   * stream, and the directory of `ca.crt`, `tls.crt` and `tls.key` (mutual TLS).
+   * @default - this cluster's Loki, in-cluster
+   */
+  readonly remote?: { readonly clusterLabel: string; readonly clusterName: string; readonly tlsDir: string };
 }
 
 /** The labels of the components, which their references name: `discovery.relabel.pods.output`, … */
@@ -81,9 +87,15 @@ export function alloyConfig(options: AlloyConfigOptions): AlloyStatement[] {
     // https://grafana.com/docs/alloy/v1.21/reference/components/loki/loki.write/ (endpoint block; the backoff as
     // Promtail's client retries)
     block('loki.write', c.write, [
-      block('endpoint', undefined, attrs({
-        url: options.lokiPushUrl, min_backoff_period: '500ms', max_backoff_period: '5m', max_backoff_retries: 10,
-      })),
+      block('endpoint', undefined, [
+        ...attrs({ url: options.lokiPushUrl, min_backoff_period: '500ms', max_backoff_period: '5m', max_backoff_retries: 10 }),
+        // the endpoint's tls_config block: the gateway's CA and this cluster's client certificate
+        ...(options.remote ? [block('tls_config', undefined, attrs({
+          ca_file: `${options.remote.tlsDir}/ca.crt`, cert_file: `${options.remote.tlsDir}/tls.crt`, key_file: `${options.remote.tlsDir}/tls.key`,
+        }))] : []),
+      ]),
+      // every stream of an application cluster carries its name, as its metrics do
+      ...(options.remote ? [attr('external_labels', { [options.remote.clusterLabel]: options.remote.clusterName })] : []),
     ]),
   ];
 }

@@ -11,11 +11,18 @@ import {
   checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
 import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
+import { CLUSTER_LABEL } from '../slo/vocabulary';
 
 /** Properties of {@link Alloy}. */
 export interface AlloyProps {
   /** Where to push logs: {@link Loki.pushUrl}. */
   readonly lokiPushUrl: string;
+  /**
+   * An application cluster's shipper: streams labelled with the cluster's name, sent over mutual TLS with the client
+   * certificate of a Secret (`ca.crt`, `tls.crt`, `tls.key`) to the observability cluster's gateway.
+   * @default - the cluster's own Loki
+   */
+  readonly remote?: { readonly clusterName: string; readonly clientCertificateSecret: string };
   /**
    * Alloy image, pinned by tag or digest.
    * @default IMAGES.alloy
@@ -39,6 +46,8 @@ const CONFIG_DIR = '/etc/alloy';
 const CONFIG_FILE = 'config.alloy';
 /** The env var holding the node's name, which discovery selects pods by. */
 const NODE_NAME_ENV = 'HOSTNAME';
+/** Where an application cluster's client certificate is mounted. */
+const CLIENT_TLS_DIR = '/etc/alloy-client-tls';
 
 /**
  * Grafana Alloy as a DaemonSet shipping the pods' logs to Loki: each pod discovers the pods of its node and tails their
@@ -74,13 +83,16 @@ export class Alloy extends Construct {
       cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512),
     };
     const namespace = chartNamespace(this, 'Alloy');
-    if (!/^https?:\/\/[^\s/]+\/loki\/api\/v1\/push$/.test(props.lokiPushUrl)) {
+    if (!/^https?:\/\/[^\s/]+\/loki\/api\/v1\/push$/.test(props.lokiPushUrl) || (props.remote && !props.lokiPushUrl.startsWith('https://'))) {
       throw validationError(this, `'lokiPushUrl' must be a Loki push URL ending in /loki/api/v1/push, got ${JSON.stringify(props.lokiPushUrl)}`);
     }
     const endpoint = endpoints(NAME, namespace, HTTP);
     this.peer = endpoint.peer;
     this.metricsTarget = endpoint.metricsTarget;
-    const configOptions = { lokiPushUrl: props.lokiPushUrl, nodeNameEnv: NODE_NAME_ENV };
+    const configOptions = {
+      lokiPushUrl: props.lokiPushUrl, nodeNameEnv: NODE_NAME_ENV,
+      ...(props.remote ? { remote: { clusterLabel: CLUSTER_LABEL, clusterName: props.remote.clusterName, tlsDir: CLIENT_TLS_DIR } } : {}),
+    };
     this.config = alloyConfig(configOptions);
     this.configText = renderAlloyConfig(configOptions);
 
@@ -130,6 +142,7 @@ export class Alloy extends Construct {
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 { name: 'storage', mountPath: STORAGE_PATH },
                 { name: 'tmp', mountPath: '/tmp' },
+                ...(props.remote ? [{ name: 'client-tls', mountPath: CLIENT_TLS_DIR, readOnly: true }] : []),
               ],
             }],
             volumes: [
@@ -137,6 +150,7 @@ export class Alloy extends Construct {
               // positions survive a container restart; a new pod starts tailing afresh
               { name: 'storage', emptyDir: {} },
               { name: 'tmp', emptyDir: {} },
+              ...(props.remote ? [{ name: 'client-tls', secret: { secretName: props.remote.clientCertificateSecret } }] : []),
             ],
           },
         },

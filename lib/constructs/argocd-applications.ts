@@ -34,6 +34,16 @@ export interface ChartApplication {
   readonly namespace: string;
   /** Argo CD sync wave: lower waves sync, and become healthy, first. */
   readonly syncWave: number;
+  /**
+   * The destination cluster's API server, as Argo CD knows it (its cluster Secret is the operator's).
+   * @default - the cluster Argo CD runs in
+   */
+  readonly server?: string;
+  /**
+   * The Application's name.
+   * @default - `<project>-<chart>`
+   */
+  readonly name?: string;
 }
 
 /** Properties of {@link ArgoCdApplications}. */
@@ -81,12 +91,13 @@ export class ArgoCdApplications extends Construct {
       description: `Charts rendered from ${props.repoURL} (${props.path})`,
       repoURL: props.repoURL,
       namespaces: [...new Set(props.applications.map(a => a.namespace))],
+      ...(props.applications.some(a => a.server !== undefined) ? { destinations: destinationsOf(props.applications) } : {}),
       kinds: props.kinds,
       // objects in these namespaces that no chart renders are shown as orphaned, so hand-made changes stand out
       warnOrphaned: true,
     });
     for (const app of props.applications) {
-      const name = `${props.project}-${app.chart}`;
+      const name = app.name ?? `${props.project}-${app.chart}`;
       names[app.chart] = name;
       directoryApplication(this, app.chart, {
         name,
@@ -96,10 +107,27 @@ export class ArgoCdApplications extends Construct {
         path: `${props.path}/${app.chart}`,
         namespace: app.namespace,
         syncWave: app.syncWave,
+        ...(app.server !== undefined ? { server: app.server } : {}),
       });
     }
     this.applicationNames = names;
   }
+}
+
+/** A cluster and namespace an AppProject's Applications may deploy to. */
+export interface Destination {
+  readonly server: string;
+  readonly namespace: string;
+}
+
+/** Every cluster and namespace of the applications, once each, in order. */
+function destinationsOf(applications: readonly ChartApplication[]): Destination[] {
+  const seen = new Map<string, Destination>();
+  for (const a of applications) {
+    const server = a.server ?? IN_CLUSTER;
+    seen.set(`${server} ${a.namespace}`, { server, namespace: a.namespace });
+  }
+  return [...seen.values()];
 }
 
 /** Options of {@link appProject}. */
@@ -110,6 +138,11 @@ export interface AppProjectOptions {
   readonly repoURL: string;
   /** Namespaces of the in-cluster API server the Applications may deploy to. */
   readonly namespaces: readonly string[];
+  /**
+   * The clusters and namespaces the Applications may deploy to, when some are other clusters than Argo CD's own.
+   * @default - `namespaces` of the in-cluster API server
+   */
+  readonly destinations?: readonly Destination[];
   /** What the Applications may create: cluster-scoped objects by name, namespaced ones by kind (read at synth time). */
   readonly kinds: () => ResourceKinds;
   /**
@@ -129,7 +162,8 @@ export function appProject(scope: Construct, id: string, options: AppProjectOpti
     spec: {
       description: options.description,
       sourceRepos: [options.repoURL],
-      destinations: options.namespaces.map(namespace => ({ server: IN_CLUSTER, namespace })),
+      destinations: options.destinations ? options.destinations.map(d => ({ server: d.server, namespace: d.namespace }))
+        : options.namespaces.map(namespace => ({ server: IN_CLUSTER, namespace })),
       clusterResourceWhitelist: Lazy.any({ produce: () => options.kinds().cluster.map(r => ({ group: r.group, kind: r.kind, name: r.name })) }),
       namespaceResourceWhitelist: Lazy.any({ produce: () => options.kinds().namespaced.map(k => ({ group: k.group, kind: k.kind })) }),
       ...(options.warnOrphaned ? { orphanedResources: { warn: true } } : {}),
@@ -161,8 +195,13 @@ export interface DirectoryApplicationOptions {
   readonly targetRevision: string;
   /** The directory to sync (not recursively). */
   readonly path: string;
-  /** Namespace of the in-cluster API server to deploy to. */
+  /** Namespace to deploy to. */
   readonly namespace: string;
+  /**
+   * The API server of the cluster to deploy to.
+   * @default - the cluster Argo CD runs in
+   */
+  readonly server?: string;
   /**
    * Argo CD sync wave.
    * @default - no annotation (wave 0)
@@ -184,7 +223,7 @@ export function directoryApplication(scope: Construct, id: string, options: Dire
     spec: {
       project: options.project,
       source: { repoUrl: options.repoURL, targetRevision: options.targetRevision, path: options.path, directory: { recurse: false } },
-      destination: { server: IN_CLUSTER, namespace: options.namespace },
+      destination: { server: options.server ?? IN_CLUSTER, namespace: options.namespace },
       syncPolicy: SYNC_POLICY,
     },
   });

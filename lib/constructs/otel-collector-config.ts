@@ -6,14 +6,25 @@
  *
  * @see https://opentelemetry.io/docs/collector/configuration/
  */
+/** An OTLP receiver's server: where it listens, and the authenticator every request must pass. */
+export interface OtlpServer {
+  readonly endpoint: string;
+  readonly auth?: { readonly authenticator: string };
+}
+
 export interface CollectorConfig {
-  readonly extensions: { readonly health_check: { readonly endpoint: string } };
+  readonly extensions: {
+    readonly health_check: { readonly endpoint: string };
+    /** Senders' bearer token, checked against the file's content (contrib's extension/bearertokenauthextension). */
+    readonly bearertokenauth?: { readonly filename: string };
+  };
   readonly receivers: {
-    readonly otlp: { readonly protocols: { readonly grpc: { readonly endpoint: string }; readonly http: { readonly endpoint: string } } };
+    readonly otlp: { readonly protocols: { readonly grpc: OtlpServer; readonly http: OtlpServer } };
   };
   readonly processors: {
     readonly memory_limiter: { readonly check_interval: string; readonly limit_percentage: number; readonly spike_limit_percentage: number };
-    readonly k8s_attributes: K8sAttributesProcessor;
+    /** Left out where the senders add Kubernetes metadata themselves (app-cluster agents): here it would be the edge's. */
+    readonly k8s_attributes?: K8sAttributesProcessor;
     readonly probabilistic_sampler: { readonly sampling_percentage: number };
     readonly 'resource/cluster': ResourceProcessor;
     readonly 'resource/log-labels': ResourceProcessor;
@@ -200,4 +211,13 @@ export function metricResourceStatements(keep: readonly string[]): OttlStatement
 
 function escapeGroup(group: OttlStatementGroup): OttlStatementGroup {
   return { statements: group.statements.map(escapeConfigDollars) };
+}
+
+/** What `k8s_attributes` reads from the API server: pods and namespaces, and ReplicaSets for `k8s.deployment.name`. */
+export function k8sAttributesRules(): Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> {
+  return [
+    { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+    // k8s.deployment.name is found through the pod's ReplicaSet
+    { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
+  ];
 }

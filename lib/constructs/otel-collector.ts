@@ -3,7 +3,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
-import { CollectorConfig, metricResourceStatements, sidecarServiceNameStatements, traceRedactionStatements } from './otel-collector-config';
+import {
+  CollectorConfig, k8sAttributesRules, metricResourceStatements, sidecarServiceNameStatements, traceRedactionStatements,
+} from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
 import { TRACK_ATTRIBUTE } from './private/telemetry';
@@ -11,7 +13,7 @@ import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
   goMemLimitEnv, spreadReplicas,
 } from './private/workload';
-import { ContainerResources, WorkloadPeer } from './types';
+import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link OtelCollector}. */
@@ -43,6 +45,12 @@ export interface OtelCollectorProps {
    */
   readonly clusterName?: string;
   /**
+   * A central topology's gateway: OTLP is accepted only with this bearer token (the app clusters' agents send it),
+   * and the senders' Kubernetes metadata and `k8s.cluster.name` are kept as they come (the connection is the edge's).
+   * @default - OTLP from the cluster's own pods, without a token, their metadata looked up here
+   */
+  readonly senderToken?: SecretKeyRef;
+  /**
    * CPU and memory of the Collector container (GOMEMLIMIT is set to 80 % of the limit).
    * @default - 100m/1 CPU, 256Mi/1Gi
    */
@@ -50,6 +58,8 @@ export interface OtelCollectorProps {
 }
 
 const NAME = 'otel-collector';
+/** Where the senders' bearer token is mounted, with the gateway's `senderToken`. */
+const TOKEN_DIR = '/secrets/sender-token';
 const PORTS = {
   otlpGrpc: { name: 'otlp-grpc', port: 4317, appProtocol: 'grpc' },
   otlpHttp: { name: 'otlp-http', port: 4318, appProtocol: 'http' },
@@ -114,16 +124,27 @@ export class OtelCollector extends Construct {
     this.peer = endpoint.peer;
     this.metricsTarget = endpoint.metricsTarget;
 
-    const head = ['memory_limiter', 'k8s_attributes', 'resource/cluster'];
+    const gateway = props.senderToken !== undefined;
+    const head = gateway ? ['memory_limiter', 'resource/cluster'] : ['memory_limiter', 'k8s_attributes', 'resource/cluster'];
+    const auth = gateway ? { auth: { authenticator: 'bearertokenauth' } } : {};
     this.config = {
       // 0.0.0.0, not the localhost default: the kubelet probes from outside the pod
-      extensions: { health_check: { endpoint: `0.0.0.0:${PORTS.health.port}` } },
+      extensions: {
+        health_check: { endpoint: `0.0.0.0:${PORTS.health.port}` },
+        // keys: extension/bearertokenauthextension/config.go of opentelemetry-collector-contrib v0.159.0 (`filename`:
+        // the token is the file's content, re-read when it changes)
+        ...(props.senderToken ? { bearertokenauth: { filename: `${TOKEN_DIR}/${props.senderToken.key}` } } : {}),
+      },
       receivers: {
-        otlp: { protocols: { grpc: { endpoint: `0.0.0.0:${PORTS.otlpGrpc.port}` }, http: { endpoint: `0.0.0.0:${PORTS.otlpHttp.port}` } } },
+        otlp: {
+          protocols: {
+            grpc: { endpoint: `0.0.0.0:${PORTS.otlpGrpc.port}`, ...auth }, http: { endpoint: `0.0.0.0:${PORTS.otlpHttp.port}`, ...auth },
+          },
+        },
       },
       processors: {
         memory_limiter: { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 25 },
-        k8s_attributes: {
+        ...(gateway ? {} : { k8s_attributes: {
           auth_type: 'serviceAccount',
           passthrough: false,
           extract: { metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid', 'k8s.deployment.name', 'k8s.node.name'] },
@@ -132,9 +153,12 @@ export class OtelCollector extends Construct {
             { sources: [{ from: 'resource_attribute', name: 'k8s.pod.uid' }] },
             { sources: [{ from: 'connection' }] },
           ],
-        },
+        } }),
         probabilistic_sampler: { sampling_percentage: this.samplingPercent },
-        'resource/cluster': { attributes: props.clusterName ? [{ key: 'k8s.cluster.name', value: props.clusterName, action: 'upsert' }] : [] },
+        // a gateway keeps the cluster its senders name, and names only what comes without one
+        'resource/cluster': {
+          attributes: props.clusterName ? [{ key: 'k8s.cluster.name', value: props.clusterName, action: gateway ? 'insert' : 'upsert' }] : [],
+        },
         // Promtail's label names, so that Loki indexes OTLP logs under the same `app` and `namespace` labels
         'resource/log-labels': {
           attributes: [
@@ -158,7 +182,7 @@ export class OtelCollector extends Construct {
         },
       },
       service: {
-        extensions: ['health_check'],
+        extensions: gateway ? ['health_check', 'bearertokenauth'] : ['health_check'],
         telemetry: {
           logs: { level: 'info', encoding: 'json' },
           metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: PORTS.metrics.port } } } }] },
@@ -179,11 +203,7 @@ export class OtelCollector extends Construct {
     const configYaml = toYaml(this.config);
 
     const account = serviceAccount(this, NAME, true);
-    bindClusterRole(this, namespace, NAME, [
-      { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
-      // k8s.deployment.name is found through the pod's ReplicaSet
-      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
-    ]);
+    bindClusterRole(this, namespace, NAME, k8sAttributesRules());
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
     service(this, NAME, [PORTS.otlpGrpc, PORTS.otlpHttp]);
     const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment' });
@@ -213,9 +233,17 @@ export class OtelCollector extends Construct {
               livenessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 15, failureThreshold: 6 }),
               resources: resourceRequirements(resources),
               securityContext: containerSecurityContext(),
-              volumeMounts: [{ name: 'config', mountPath: '/conf', readOnly: true }],
+              volumeMounts: [
+                { name: 'config', mountPath: '/conf', readOnly: true },
+                ...(props.senderToken ? [{ name: 'sender-token', mountPath: TOKEN_DIR, readOnly: true }] : []),
+              ],
             }],
-            volumes: [{ name: 'config', configMap: { name: config.name } }],
+            volumes: [
+              { name: 'config', configMap: { name: config.name } },
+              ...(props.senderToken
+                ? [{ name: 'sender-token', secret: { secretName: props.senderToken.name, items: [{ key: props.senderToken.key, path: props.senderToken.key }], defaultMode: 0o440 } }]
+                : []),
+            ],
           },
         },
       },

@@ -45,9 +45,12 @@ export interface ScrapeAuthorization {
   readonly credentials_file?: string;
 }
 
-/** TLS settings of a scrape. */
+/** TLS settings of a scrape or a remote write. */
 export interface TlsConfig {
   readonly ca_file?: string;
+  /** Client certificate, for mutual TLS; `key_file` is its key. */
+  readonly cert_file?: string;
+  readonly key_file?: string;
   readonly server_name?: string;
   readonly insecure_skip_verify?: boolean;
 }
@@ -107,17 +110,40 @@ export interface AlertmanagerTargetConfig {
   readonly relabel_configs?: readonly RelabelConfig[];
 }
 
-/** The main configuration file. */
+/** An endpoint Prometheus sends every sample to. */
+export interface RemoteWriteConfig {
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly tls_config?: TlsConfig;
+}
+
+/**
+ * Headers Prometheus refuses in `remote_write.headers` (lower-case): the `reservedHeaders` of its `config/config.go`,
+ * plus `authorization`, which must go through the `authorization` or `basic_auth` blocks (`validateHeaders`).
+ *
+ * @see https://github.com/prometheus/prometheus/blob/v3.14.0/config/config.go
+ */
+export const RESERVED_REMOTE_WRITE_HEADERS: readonly string[] = [
+  'authorization', 'host', 'content-encoding', 'content-length', 'content-type', 'user-agent', 'connection', 'keep-alive',
+  'proxy-authenticate', 'proxy-authorization', 'www-authenticate', 'accept-encoding', 'x-prometheus-remote-write-version',
+  'x-prometheus-remote-read-version', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256',
+];
+
+/**
+ * The main configuration file. An agent (`--agent`) has no `rule_files`, `alerting` or `storage.tsdb`: Prometheus
+ * refuses the first two in agent mode and ignores the third.
+ */
 export interface PrometheusConfig {
   readonly global: {
     readonly scrape_interval: string;
     readonly scrape_timeout?: string;
-    readonly evaluation_interval: string;
+    readonly evaluation_interval?: string;
     readonly external_labels?: Readonly<Record<string, string>>;
   };
-  readonly rule_files: readonly string[];
+  readonly rule_files?: readonly string[];
   readonly alerting?: { readonly alertmanagers: readonly AlertmanagerTargetConfig[] };
   readonly scrape_configs: readonly ScrapeConfig[];
+  readonly remote_write?: readonly RemoteWriteConfig[];
   readonly storage?: {
     readonly tsdb?: { readonly retention?: { readonly time?: string; readonly size?: string } };
     readonly exemplars?: { readonly max_exemplars: number };

@@ -8,11 +8,32 @@ import {
   containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
 import {
-  AlertmanagerTargetConfig, PodScrapeTarget, PrometheusConfig, RuleFile, RuleGroup, ScrapeConfig, kubeletScrapeConfig, podScrapeConfig,
+  AlertmanagerTargetConfig, PodScrapeTarget, PrometheusConfig, RESERVED_REMOTE_WRITE_HEADERS, RemoteWriteConfig, RuleFile, RuleGroup,
+  ScrapeConfig, kubeletScrapeConfig, podScrapeConfig,
 } from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
 import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount } from './private/component';
+import { DNS_LABEL } from '../private/names';
 import { toYaml } from '../private/yaml';
+
+/**
+ * Agent mode: Prometheus scrapes its cluster and remote-writes every sample to a central store over mutual TLS, and
+ * keeps only a write-ahead log until the store has them. No queries, rules or alerts: those run centrally.
+ */
+export interface PrometheusAgentMode {
+  /** The central store's remote-write URL (https://…/api/v1/push for Mimir, …/api/v1/write for a Prometheus receiver). */
+  readonly remoteWriteUrl: string;
+  /**
+   * Headers sent with every write, such as Mimir's tenant `X-Scope-OrgID` (no secrets).
+   * @default - none
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Secret (in this namespace) with `ca.crt`, `tls.crt` and `tls.key`: the store's CA and this cluster's client
+   * certificate (mutual TLS at the gateway). Mounted read-only.
+   */
+  readonly clientCertificateSecret: string;
+}
 
 /** Properties of {@link Prometheus}. */
 export interface PrometheusProps {
@@ -22,12 +43,13 @@ export interface PrometheusProps {
    */
   readonly image?: string;
   /**
-   * How long samples are kept.
+   * How long samples are kept (server mode only: an agent keeps them until the central store has them).
    * @default Duration.days(15)
    */
   readonly retention?: Duration;
   /**
-   * Size of the data volume. Retention by size is set to 85 % of it, so old blocks go before the volume fills.
+   * Size of the data volume. Retention by size is set to 85 % of it, so old blocks go before the volume fills. An agent
+   * keeps its write-ahead log there, which grows while the central store is unreachable.
    * @default Size.gibibytes(10)
    */
   readonly volumeSize?: Size;
@@ -47,7 +69,7 @@ export interface PrometheusProps {
    */
   readonly externalLabels?: Readonly<Record<string, string>>;
   /**
-   * Exemplars kept in memory (exemplar storage is always on: it links metrics to traces).
+   * Exemplars kept in memory (exemplar storage is always on in server mode: it links metrics to traces).
    * @default 100000
    */
   readonly maxExemplars?: number;
@@ -56,6 +78,13 @@ export interface PrometheusProps {
    * @default - 200m/1 CPU, 512Mi/2Gi
    */
   readonly resources?: ContainerResources;
+  /**
+   * Agent mode: for the application clusters of a central topology. Prometheus scrapes its cluster and remote-writes
+   * everything to the central store; it has no remote-write receiver, rules, alerting or local queries, and
+   * `retention` and `maxExemplars` do not apply.
+   * @default - server mode: local storage, queries, rules and alerting, and the remote-write receiver
+   */
+  readonly agent?: PrometheusAgentMode;
 }
 
 const HTTP = { name: 'http', port: 9090, appProtocol: 'http' } as const satisfies ServicePort;
@@ -64,6 +93,10 @@ const NAME = 'prometheus';
 const CONFIG_DIR = '/etc/prometheus';
 const DATA_DIR = '/prometheus';
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+/** Where an agent mounts its client certificate Secret (beside the ConfigMap's mount, not inside it). */
+const REMOTE_WRITE_TLS_DIR = '/etc/prometheus-remote-write-tls';
+/** Owner and group (the pod's fsGroup) may read the key, nobody else. */
+const TLS_FILE_MODE = 0o440;
 
 /**
  * Prometheus as a single-replica StatefulSet with a PersistentVolume, Kubernetes service discovery, the remote-write
@@ -71,6 +104,9 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
  *
  * One replica on purpose: the remote-write receiver and the canary gate need one consistent store. Two independent
  * replicas would each hold half of the remote-written series; high availability needs Thanos or Mimir on top.
+ *
+ * With {@link PrometheusProps.agent} it runs as an agent instead: it scrapes the same way and remote-writes everything to
+ * a central store, keeping only a write-ahead log on the volume.
  */
 export class Prometheus extends Construct {
   /** Name of the StatefulSet, Service and ServiceAccount. */
@@ -81,10 +117,13 @@ export class Prometheus extends Construct {
   public readonly scrapeInterval: Duration;
   /** Namespace Prometheus runs in. */
   public readonly namespace: string;
-  /** In-cluster base URL of the HTTP API, for Grafana and the canary gate. */
+  /** Whether it runs in agent mode (see {@link PrometheusProps.agent}). */
+  public readonly agent: boolean;
+  /**
+   * In-cluster base URL of the HTTP API, for Grafana and the canary gate. An agent answers only its health, readiness
+   * and metrics endpoints there: query the central store instead.
+   */
   public readonly url: string;
-  /** Remote-write endpoint. */
-  public readonly remoteWriteUrl: string;
   /** What Prometheus itself exposes for scraping. */
   public readonly metricsTarget: PodScrapeTarget;
   /** Prometheus's pods, for network policies. */
@@ -92,6 +131,7 @@ export class Prometheus extends Construct {
   /** Ports, for network policies. */
   public readonly ports = { http: HTTP };
 
+  private readonly receiverUrl: string;
   private readonly scrapeConfigs: ScrapeConfig[] = [];
   private readonly ruleGroups: RuleGroup[] = [];
   private readonly alertmanagers: AlertmanagerTargetConfig[] = [];
@@ -114,6 +154,14 @@ export class Prometheus extends Construct {
 
     const namespace = chartNamespace(this, 'Prometheus');
     this.namespace = namespace;
+    this.agent = props.agent !== undefined;
+    const remoteWrite = props.agent ? this.agentRemoteWrite(props.agent) : undefined;
+    if (props.agent && props.retention !== undefined) {
+      throw validationError(this, '\'retention\' does not apply in agent mode (the central store keeps the samples); remove it');
+    }
+    if (props.agent && props.maxExemplars !== undefined) {
+      throw validationError(this, '\'maxExemplars\' does not apply in agent mode (it has no exemplar storage); remove it');
+    }
     if (this.retention.toSeconds() < 7200) {
       throw validationError(this, `'retention' must be at least 2h (one TSDB block), got ${show(this.retention)}`);
     }
@@ -128,12 +176,25 @@ export class Prometheus extends Construct {
 
     const endpoint = endpoints(NAME, namespace, HTTP);
     this.url = endpoint.url(HTTP);
-    this.remoteWriteUrl = `${this.url}/api/v1/write`;
+    this.receiverUrl = `${this.url}/api/v1/write`;
     this.metricsTarget = endpoint.metricsTarget;
     this.peer = endpoint.peer;
 
     const retentionSize = Size.mebibytes(Math.floor(this.volumeSize.toMebibytes() * 0.85));
-    const renderConfig = (): PrometheusConfig => ({
+    const scrapeConfigs = (): ScrapeConfig[] => [
+      { job_name: NAME, static_configs: [{ targets: [`localhost:${PORT}`] }] },
+      ...this.scrapeConfigs,
+    ];
+    // an agent refuses rule_files and alerting (config.LoadFile with agentMode) and has no TSDB: render neither
+    const renderAgentConfig = (rw: RemoteWriteConfig): PrometheusConfig => ({
+      global: {
+        scrape_interval: goDuration(this.scrapeInterval),
+        ...(props.externalLabels ? { external_labels: { ...props.externalLabels } } : {}),
+      },
+      scrape_configs: scrapeConfigs(),
+      remote_write: [rw],
+    });
+    const renderConfig = (): PrometheusConfig => remoteWrite ? renderAgentConfig(remoteWrite) : ({
       global: {
         scrape_interval: goDuration(this.scrapeInterval),
         evaluation_interval: goDuration(this.scrapeInterval),
@@ -141,10 +202,7 @@ export class Prometheus extends Construct {
       },
       rule_files: [`${CONFIG_DIR}/rules.yml`],
       ...(this.alertmanagers.length > 0 ? { alerting: { alertmanagers: [...this.alertmanagers] } } : {}),
-      scrape_configs: [
-        { job_name: NAME, static_configs: [{ targets: [`localhost:${PORT}`] }] },
-        ...this.scrapeConfigs,
-      ],
+      scrape_configs: scrapeConfigs(),
       storage: {
         tsdb: { retention: { time: goDuration(this.retention), size: promBytes(retentionSize) } },
         exemplars: { max_exemplars: maxExemplars },
@@ -160,8 +218,12 @@ export class Prometheus extends Construct {
 
     const config = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${NAME}-config` },
-      data: { 'prometheus.yml': Lazy.any({ produce: configYaml }), 'rules.yml': Lazy.any({ produce: rulesYaml }) },
+      data: {
+        'prometheus.yml': Lazy.any({ produce: configYaml }),
+        ...(this.agent ? {} : { 'rules.yml': Lazy.any({ produce: rulesYaml }) }),
+      },
     });
+    const configChecksum = (): string => this.agent ? checksum(configYaml()) : checksum(configYaml(), rulesYaml());
 
     const svc = service(this, NAME, [HTTP]);
 
@@ -174,7 +236,7 @@ export class Prometheus extends Construct {
         template: {
           metadata: {
             labels: podLabels(NAME, 'metrics'),
-            annotations: { 'checksum/config': Lazy.any({ produce: () => checksum(configYaml(), rulesYaml()) }) },
+            annotations: { 'checksum/config': Lazy.any({ produce: configChecksum }) },
           },
           spec: {
             serviceAccountName: account.name,
@@ -185,7 +247,16 @@ export class Prometheus extends Construct {
             containers: [{
               name: NAME,
               image: this.image,
-              args: [
+              args: this.agent ? [
+                // Prometheus 3.x: `--agent` (2.x: `--enable-feature=agent`). Agent mode exits (code 3) on any
+                // server-only flag, `--storage.tsdb.*` included, and stores under `--storage.agent.path`; see
+                // cmd/prometheus/main.go (`serverOnlyFlag`, `agentMode`) at
+                // https://github.com/prometheus/prometheus/blob/v3.14.0/cmd/prometheus/main.go. It would accept
+                // `--web.enable-remote-write-receiver`, but an agent is no store; exemplar storage is a TSDB feature
+                `--config.file=${CONFIG_DIR}/prometheus.yml`,
+                '--agent',
+                `--storage.agent.path=${DATA_DIR}`,
+              ] : [
                 `--config.file=${CONFIG_DIR}/prometheus.yml`,
                 `--storage.tsdb.path=${DATA_DIR}`,
                 '--web.enable-remote-write-receiver',
@@ -201,14 +272,38 @@ export class Prometheus extends Construct {
               volumeMounts: [
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 { name: 'data', mountPath: DATA_DIR },
+                ...(props.agent ? [{ name: 'remote-write-tls', mountPath: REMOTE_WRITE_TLS_DIR, readOnly: true }] : []),
               ],
             }],
-            volumes: [{ name: 'config', configMap: { name: config.name } }],
+            volumes: [
+              { name: 'config', configMap: { name: config.name } },
+              ...(props.agent ? [{
+                name: 'remote-write-tls',
+                secret: {
+                  secretName: props.agent.clientCertificateSecret,
+                  // named keys: a Secret without one of them keeps the pod from starting, with the key in its events
+                  items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })),
+                  defaultMode: TLS_FILE_MODE,
+                },
+              }] : []),
+            ],
           },
         },
         volumeClaimTemplates: [dataVolumeClaim(this.volumeSize, props.storageClassName)],
       },
     });
+  }
+
+  /**
+   * Remote-write endpoint of the receiver, for Tempo's metrics-generator and the Collector.
+   *
+   * @throws in agent mode: an agent has no receiver
+   */
+  public get remoteWriteUrl(): string {
+    if (this.agent) {
+      throw validationError(this, 'an agent has no remote-write receiver; write to the central store (\'agent.remoteWriteUrl\') instead');
+    }
+    return this.receiverUrl;
   }
 
   /**
@@ -248,8 +343,13 @@ export class Prometheus extends Construct {
   /**
    * Sends the alerts to the Alertmanagers at `instances` (`host:port` of each replica: Prometheus must reach every one,
    * never a load-balanced Service, or a replica that missed an alert would not know it).
+   *
+   * @throws in agent mode: an agent sends no alerts
    */
   public sendAlertsTo(instances: readonly string[]): void {
+    if (this.agent) {
+      throw validationError(this, 'an agent sends no alerts (Prometheus refuses \'alerting\' in agent mode); alert from the central store');
+    }
     if (instances.length === 0) throw validationError(this, '\'instances\' must name at least one Alertmanager');
     this.alertmanagers.push({ api_version: 'v2', static_configs: [{ targets: [...instances] }] });
   }
@@ -257,9 +357,12 @@ export class Prometheus extends Construct {
   /**
    * Adds a group of recording or alerting rules.
    *
-   * @throws if the group name is taken or a recorded name is not a valid metric name
+   * @throws if the group name is taken, a recorded name is not a valid metric name, or in agent mode
    */
   public addRuleGroup(group: RuleGroup): void {
+    if (this.agent) {
+      throw validationError(this, `an agent evaluates no rules (Prometheus refuses 'rule_files' in agent mode); add rule group ${show(group.name)} to the central store`);
+    }
     if (this.ruleGroups.some(g => g.name === group.name)) {
       throw validationError(this, `rule group ${show(group.name)} already exists; group names must be unique`);
     }
@@ -269,5 +372,36 @@ export class Prometheus extends Construct {
       }
     }
     this.ruleGroups.push(group);
+  }
+
+  /**
+   * Validates agent mode and renders its `remote_write` block, the TLS files read from the Secret's mount.
+   *
+   * @throws if the URL is not https or carries credentials, the Secret name is not a DNS label, or a header is one
+   *   Prometheus refuses
+   */
+  private agentRemoteWrite(agent: PrometheusAgentMode): RemoteWriteConfig {
+    const url = URL.canParse(agent.remoteWriteUrl) ? new URL(agent.remoteWriteUrl) : undefined;
+    if (url?.protocol !== 'https:' || url.username !== '' || url.password !== '') {
+      throw validationError(this, `'agent.remoteWriteUrl' must be an https:// URL without credentials (the client certificate authenticates), got ${show(agent.remoteWriteUrl)}`);
+    }
+    if (!DNS_LABEL.test(agent.clientCertificateSecret)) {
+      throw validationError(this, `'agent.clientCertificateSecret' must be a Secret name (a DNS label), got ${show(agent.clientCertificateSecret)}`);
+    }
+    const headers = agent.headers ?? {};
+    for (const header of Object.keys(headers)) {
+      if (RESERVED_REMOTE_WRITE_HEADERS.includes(header.toLowerCase())) {
+        throw validationError(this, `'agent.headers' must not set ${show(header)}: Prometheus reserves it and refuses the config`);
+      }
+    }
+    return {
+      url: agent.remoteWriteUrl,
+      ...(Object.keys(headers).length > 0 ? { headers: { ...headers } } : {}),
+      tls_config: {
+        ca_file: `${REMOTE_WRITE_TLS_DIR}/ca.crt`,
+        cert_file: `${REMOTE_WRITE_TLS_DIR}/tls.crt`,
+        key_file: `${REMOTE_WRITE_TLS_DIR}/tls.key`,
+      },
+    };
   }
 }

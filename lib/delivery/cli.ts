@@ -13,7 +13,7 @@ import { findRepoRoot } from '../synth';
 import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf, smokeUrlOf } from './args';
 import { PrometheusEndpoint, Redactor, prometheusEndpointOf } from './credentials';
 import { GateDecision } from './decide';
-import { GateRun, runGate } from './gate';
+import { GateRun, runGate, runGateInClusters } from './gate';
 import { currentBranch, fetchBranch, headCommit, isAncestor, uncommittedChanges } from './git';
 import { Lock } from './lock';
 import {
@@ -242,10 +242,14 @@ async function gateService(command: Extract<Command, { verb: 'advance' }>, run: 
   const service = run.services[name];
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const read = fs.readFileSync(path.join(run.root, rolloutFile(command.env, name)), 'utf8');
-  const gate = await runGate({
-    state, service, settings, now: run.io.now(), prometheus: endpoint, ...(smokeUrl !== undefined ? { smokeUrl } : {}),
-  });
-  return { name, state, settings, gate, read };
+  const input = { state, service, settings, now: run.io.now(), prometheus: endpoint, ...(smokeUrl !== undefined ? { smokeUrl } : {}) };
+  // a central topology: every application cluster runs the release, each judged on its own series
+  const clusters = loadEnvironment(command.env).topology?.appClusters.map(c => c.name);
+  if (clusters === undefined) return { name, state, settings, gate: await runGate(input), read };
+  const { runs, decidedBy, result } = await runGateInClusters(input, clusters);
+  // what is reported is the run of the cluster whose decision is taken, with the decision for the release
+  const decisive = runs.find(r => r.cluster === decidedBy)!.run;
+  return { name, state, settings, gate: { ...decisive, result }, read };
 }
 
 /** The report of one service's gate run, once its change is written (or not). */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT, kindsOf } from '../../lib/charts/argocd-chart';
 import { CLUSTER_SCOPED_KINDS } from '../../lib/charts/stack-chart';
-import { ALL_ENVIRONMENTS, K8sObject, find, ofKind, synthStack } from '../support/manifest';
+import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, find, ofKind, synthStack } from '../support/manifest';
 
 const root = path.join(__dirname, '..', '..');
 const groupOf = (o: K8sObject) => (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '');
@@ -10,7 +10,7 @@ const key = (k: { group: string; kind: string }) => `${k.group}/${k.kind}`;
 /** Characters that make an AppProject's resource name a pattern (Go's `filepath.Match`). */
 const GLOB = /[*?[\\]/;
 
-describe.each(ALL_ENVIRONMENTS)('Argo CD charts ($name)', env => {
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('Argo CD charts ($name)', env => {
   const { stack, charts } = synthStack(env);
   const argocd = charts.argocd;
   const applications = ofKind(argocd, 'Application');

@@ -1,7 +1,7 @@
 import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { CANARY_PIN } from '../../lib/slo/vocabulary';
-import { ALL_ENVIRONMENTS, K8sObject, find, fixtureRollouts, ofKind, repoServices, synthStack } from '../support/manifest';
+import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, find, fixtureRollouts, ofKind, repoServices, synthStack } from '../support/manifest';
 import { routeOf } from '../support/virtual-service';
 
 /**
@@ -15,7 +15,7 @@ const PINNED = { [CANARY_PIN.header]: CANARY_PIN.value };
 const withSources = (env: EnvironmentConfig, canaryPinSources: readonly string[]): EnvironmentConfig =>
   ({ ...env, apps: { ...env.apps, canaryPinSources } });
 const CASES = [
-  ...ALL_ENVIRONMENTS.map(env => ({ env, label: env.name })),
+  ...SINGLE_CLUSTER_ENVIRONMENTS.map(env => ({ env, label: env.name })),
   { env: withSources(ENVIRONMENTS.prod, ['203.0.113.0/24', '198.51.100.7/32']), label: 'prod with pin sources' },
   { env: withSources(ENVIRONMENTS.local, []), label: 'local without pin sources' },
 ];

@@ -7,7 +7,7 @@ import { OBSERVABILITY_NAMESPACE } from '../../lib/charts/namespaces';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { ISTIOD } from '../../lib/constructs/istio-scrape';
 import { ROUTE_WEIGHT } from '../../lib/slo/cluster-state';
-import { ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, synthStack } from '../support/manifest';
+import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, configFile, find, ofKind, synthStack } from '../support/manifest';
 
 /** The value a CRS path (map keys, `[key=value]` list lookups) resolves to, as kube-state-metrics v2.20.0 resolves it. */
 function resolve(obj: unknown, path: readonly string[]): unknown {
@@ -38,7 +38,7 @@ function routeWeightSeries(crs: any, vs: K8sObject): Array<Record<string, string
   });
 }
 
-describe.each(ALL_ENVIRONMENTS)('cluster state ($name)', env => {
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('cluster state ($name)', env => {
   const objects = synthStack(env).charts.observability;
   const prometheusYaml = configFile(objects, 'prometheus-config', 'prometheus.yml');
   const job = (name: string) => prometheusYaml.scrape_configs.find((j: any) => j.job_name === name);

@@ -1,5 +1,5 @@
 import { Services } from '../../lib/services/catalog';
-import { ALL_ENVIRONMENTS, K8sObject, find, ofKind, repoServices, servicesWithFixtures, synthStack } from '../support/manifest';
+import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, find, ofKind, repoServices, servicesWithFixtures, synthStack } from '../support/manifest';
 import { CANONICAL_PATHS, PATH_SPELLINGS } from '../support/path-spellings';
 import { routeOf } from '../support/virtual-service';
 
@@ -64,7 +64,7 @@ function withPrefixExposure(): Services {
   return { ...services, ledger: { ...services.ledger, expose: { hosts: ['ledger.example.com'], paths: ['/', '/api/*'] } } };
 }
 
-const CASES = ALL_ENVIRONMENTS.flatMap(env => [
+const CASES = SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => [
   { label: `${env.name}: the repository's services`, env, services: repoServices() },
   { label: `${env.name}: a service exposed by prefix`, env, services: withPrefixExposure() },
 ]);

@@ -1,13 +1,13 @@
 import { isProxied } from '../../lib/config/egress';
 import { EnvironmentConfig } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, podMetadataOf, synthStack } from '../support/manifest';
+import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, configFile, find, ofKind, podMetadataOf, synthStack } from '../support/manifest';
 import { promtoolCheckConfig } from '../support/promtool';
 import { S3ObjectStorage } from '../../lib/constructs/types';
 import { ObservabilityChart } from '../../lib/charts/observability-chart';
 import { AlloyBlock, AlloyStatement } from '../../lib/private/alloy-syntax';
 
-describe.each(ALL_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => {
   const { stack, charts } = synthStack(env);
   const objects = charts.observability;
 
@@ -93,7 +93,7 @@ describe('promtoolCheckConfig', () => {
   });
 });
 
-describe.each(ALL_ENVIRONMENTS)('links between the signals resolve ($name)', env => {
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('links between the signals resolve ($name)', env => {
   const { stack, charts } = synthStack(env);
   const objects = charts.observability;
   const { prometheus, loki, tempo, collector } = stack.observability;
@@ -126,7 +126,7 @@ describe.each(ALL_ENVIRONMENTS)('links between the signals resolve ($name)', env
     for (const tag of link.tags) expect(labels).toContain(tag.value);
     // the span attributes the tags read are on every span: service.name from the SDK, the namespace from k8s_attributes
     expect(link.tags.map((t: any) => t.key)).toEqual(['service.name', 'k8s.namespace.name']);
-    expect(collector.config.processors.k8s_attributes.extract.metadata).toContain('k8s.namespace.name');
+    expect(collector.config.processors.k8s_attributes?.extract.metadata).toContain('k8s.namespace.name');
     // and OTLP logs that reach Loki through the Collector carry the same two labels
     expect(loki.config.limits_config.otlp_config.resource_attributes.attributes_config[0])
       .toEqual({ action: 'index_label', attributes: expect.arrayContaining(['app', 'namespace']) });
@@ -156,7 +156,7 @@ describe.each(ALL_ENVIRONMENTS)('links between the signals resolve ($name)', env
   });
 });
 
-describe.each(ALL_ENVIRONMENTS)('network policies ($name)', env => {
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('network policies ($name)', env => {
   const objects = synthStack(env).charts.observability;
   const policies = ofKind(objects, 'NetworkPolicy');
   const names = policies.map(p => p.metadata.name);

@@ -10,7 +10,7 @@ import { RolloutState } from '../../lib/rollout/state';
 import { Rollouts } from '../../lib/rollout/store';
 import { Services } from '../../lib/services/catalog';
 import { renderEnvironment } from '../../lib/synth';
-import { ALL_ENVIRONMENTS, K8sObject, find, fixtureRollouts, repoServices, servicesWithFixtures } from '../support/manifest';
+import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, find, fixtureRollouts, repoServices, servicesWithFixtures } from '../support/manifest';
 
 const SERVICES = repoServices();
 const LOCAL = ENVIRONMENTS.local;
@@ -120,7 +120,7 @@ describe('each track renders the configuration its record holds', () => {
   });
 });
 
-describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('$name: a record of what the files give renders as the files do', ({ env }) => {
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS.map(env => ({ env, name: env.name })))('$name: a record of what the files give renders as the files do', ({ env }) => {
   // the ledger has what the demo's services lack: arguments, secrets, writable paths, resources of its own in prod
   const services = servicesWithFixtures('ledger');
 

@@ -4,7 +4,7 @@ import { exposedHosts } from '../../lib/services/catalog';
 import { ServiceSpec } from '../../lib/services/service';
 import { ISTIO } from '../../lib/slo/vocabulary';
 import {
-  ALL_ENVIRONMENTS, Scenario, configFile, find, fixtureRollouts, ofKind, repoServices, synthStack,
+  SINGLE_CLUSTER_ENVIRONMENTS, Scenario, configFile, find, fixtureRollouts, ofKind, repoServices, synthStack,
 } from '../support/manifest';
 import { promtoolCheckConfig } from '../support/promtool';
 
@@ -12,7 +12,7 @@ const SCENARIOS: Scenario[] = ['steady', 'canary'];
 const SPECS: ServiceSpec[] = Object.values(repoServices());
 const env0 = (c: any, name: string) => c.env.find((e: any) => e.name === name);
 
-describe.each(ALL_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, scenario, name: `${env.name}/${scenario}` }))))('ServicesChart ($name)', ({ env, scenario }) => {
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario => ({ env, scenario, name: `${env.name}/${scenario}` }))))('ServicesChart ($name)', ({ env, scenario }) => {
   const { stack, charts } = synthStack(env, scenario);
   const rollouts = fixtureRollouts(scenario);
   const objectsOf = (spec: ServiceSpec) => charts[spec.namespace];

@@ -1,7 +1,13 @@
-import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { Prometheus } from '../../lib/constructs/prometheus';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Chart, Duration, Size, Testing, Yaml } from 'cdk8s';
+import { Prometheus, PrometheusAgentMode } from '../../lib/constructs/prometheus';
 import { testChart, synth } from '../support/chart';
+import { startDaemon } from '../support/daemon';
 import { configFile, find } from '../support/manifest';
+import { DOWN_PORT } from '../support/ports';
 
 function render(props: ConstructorParameters<typeof Prometheus>[2] = {}) {
   const chart = testChart();
@@ -187,6 +193,163 @@ describe('Prometheus', () => {
       expect(() => prometheus.addRuleGroup({ name: 'g', rules: [] })).toThrow('rule group "g" already exists');
       expect(() => prometheus.addRuleGroup({ name: 'h', rules: [{ record: 'not-a-metric', expr: '1' }] }))
         .toThrow('recording rule name must match ^[a-zA-Z_:][a-zA-Z0-9_:]*$, got "not-a-metric"');
+    });
+  });
+
+  describe('agent mode', () => {
+    const AGENT: PrometheusAgentMode = {
+      remoteWriteUrl: 'https://metrics.central.example/api/v1/push',
+      headers: { 'X-Scope-OrgID': 'cluster-a' },
+      clientCertificateSecret: 'central-metrics-client',
+    };
+    const TLS_DIR = '/etc/prometheus-remote-write-tls';
+    const agent = (extra: Partial<PrometheusAgentMode> = {}) => render({ agent: { ...AGENT, ...extra }, externalLabels: { cluster: 'a' } });
+
+    const { prometheus, objects } = agent();
+    prometheus.scrape({ job: 'grafana', namespace: 'observability', selector: { 'app.kubernetes.io/name': 'grafana' }, port: 'http' });
+    const all = objects();
+    const sts = find(all, 'StatefulSet', 'prometheus');
+    const container = sts.spec.template.spec.containers[0];
+    const config = configFile(all, 'prometheus-config', 'prometheus.yml');
+
+    test('exposes agent, which server mode does not', () => {
+      expect(prometheus.agent).toBe(true);
+      expect(render().prometheus.agent).toBe(false);
+    });
+
+    test('runs with --agent and its WAL on the data volume; no server-only flag', () => {
+      expect(container.args).toEqual(['--config.file=/etc/prometheus/prometheus.yml', '--agent', '--storage.agent.path=/prometheus']);
+      expect(container.args.filter((a: string) => a.startsWith('--storage.tsdb.') || a.startsWith('--web.enable-remote-write-receiver')
+        || a.startsWith('--enable-feature'))).toEqual([]);
+      expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/prometheus' });
+      expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
+    });
+
+    test('no rule_files, alerting or storage, and no rules.yml', () => {
+      expect(Object.keys(config).sort()).toEqual(['global', 'remote_write', 'scrape_configs']);
+      expect(Object.keys(find(all, 'ConfigMap', 'prometheus-config').data)).toEqual(['prometheus.yml']);
+    });
+
+    test('keeps scrape configs and external labels', () => {
+      expect(config.global).toEqual({ scrape_interval: '30s', external_labels: { cluster: 'a' } });
+      expect(config.scrape_configs.map((j: any) => j.job_name)).toEqual(['prometheus', 'grafana']);
+    });
+
+    test('remote-writes to the central store with its headers and the client certificate', () => {
+      expect(config.remote_write).toEqual([{
+        url: 'https://metrics.central.example/api/v1/push',
+        headers: { 'X-Scope-OrgID': 'cluster-a' },
+        tls_config: { ca_file: `${TLS_DIR}/ca.crt`, cert_file: `${TLS_DIR}/tls.crt`, key_file: `${TLS_DIR}/tls.key` },
+      }]);
+    });
+
+    test('the TLS files lie in the read-only mount of the Secret', () => {
+      const mount = container.volumeMounts.find((m: any) => m.name === 'remote-write-tls');
+      expect(mount).toEqual({ name: 'remote-write-tls', mountPath: TLS_DIR, readOnly: true });
+      const volume = sts.spec.template.spec.volumes.find((v: any) => v.name === 'remote-write-tls');
+      expect(volume.secret.secretName).toBe('central-metrics-client');
+      const files = Object.values(config.remote_write[0].tls_config) as string[];
+      for (const file of files) {
+        expect(path.posix.dirname(file)).toBe(mount.mountPath);
+        expect(volume.secret.items).toContainEqual({ key: path.posix.basename(file), path: path.posix.basename(file) });
+      }
+      expect(volume.secret.defaultMode).toBe(0o440);
+    });
+
+    test('no headers: no headers key', () => {
+      const cfg = configFile(agent({ headers: undefined }).objects(), 'prometheus-config', 'prometheus.yml');
+      expect(cfg.remote_write[0]).not.toHaveProperty('headers');
+    });
+
+    test('a config change changes the pod template checksum', () => {
+      const checksumOf = (chartObjects: any[]) => find(chartObjects, 'StatefulSet', 'prometheus').spec.template.metadata.annotations['checksum/config'];
+      expect(checksumOf(all)).toMatch(/^[0-9a-f]{16}$/);
+      expect(checksumOf(agent().objects())).not.toBe(checksumOf(all));
+    });
+
+    test('fails on addRuleGroup, sendAlertsTo and remoteWriteUrl', () => {
+      const p = agent().prometheus;
+      expect(() => p.addRuleGroup({ name: 'g', rules: [] }))
+        .toThrow('[test/Prometheus] an agent evaluates no rules (Prometheus refuses \'rule_files\' in agent mode); add rule group "g" to the central store');
+      expect(() => p.sendAlertsTo(['alertmanager-0:9093']))
+        .toThrow('[test/Prometheus] an agent sends no alerts (Prometheus refuses \'alerting\' in agent mode); alert from the central store');
+      expect(() => p.remoteWriteUrl).toThrow('an agent has no remote-write receiver');
+    });
+
+    test.each(['http://metrics.central.example/api/v1/push', 'metrics.central.example/api/v1/push', 'https://u:p@metrics.central.example/api/v1/push'])(
+      'fails if remoteWriteUrl is %s', (url) => {
+        expect(() => agent({ remoteWriteUrl: url }))
+          .toThrow(`[test/Prometheus] 'agent.remoteWriteUrl' must be an https:// URL without credentials (the client certificate authenticates), got "${url}"`);
+      });
+
+    test.each(['Authorization', 'content-type', 'X-Prometheus-Remote-Write-Version'])('fails if headers set the reserved %s', (header) => {
+      expect(() => agent({ headers: { [header]: 'x' } }))
+        .toThrow(`[test/Prometheus] 'agent.headers' must not set "${header}": Prometheus reserves it and refuses the config`);
+    });
+
+    test('fails if clientCertificateSecret is not a Secret name', () => {
+      expect(() => agent({ clientCertificateSecret: 'Not_A_Name' }))
+        .toThrow('\'agent.clientCertificateSecret\' must be a Secret name (a DNS label), got "Not_A_Name"');
+    });
+
+    test('fails if retention or maxExemplars are set', () => {
+      expect(() => render({ agent: AGENT, retention: Duration.days(30) })).toThrow('\'retention\' does not apply in agent mode');
+      expect(() => render({ agent: AGENT, maxExemplars: 5 })).toThrow('\'maxExemplars\' does not apply in agent mode');
+    });
+
+    describe('with Debian\'s Prometheus 2.42 (agent mode: --enable-feature=agent)', () => {
+      jest.setTimeout(60_000);
+      let dir: string;
+      beforeAll(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-agent-'));
+        // a self-signed certificate stands in for the CA and the client certificate: Prometheus reads them at start
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+          '-subj', '/CN=agent', '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.crt')], { stdio: 'pipe' });
+        fs.copyFileSync(path.join(dir, 'tls.crt'), path.join(dir, 'ca.crt'));
+      });
+      afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+      /** The rendered config, runnable here: Kubernetes discovery becomes file discovery, the Secret's files the local ones. */
+      const runnable = (rendered: any, file: string): string => {
+        const copy = JSON.parse(JSON.stringify(rendered));
+        for (const job of copy.scrape_configs) {
+          if (job.kubernetes_sd_configs) {
+            delete job.kubernetes_sd_configs;
+            job.file_sd_configs = [{ files: [path.join(dir, `${job.job_name}.json`)] }];
+          }
+        }
+        delete copy.storage?.tsdb;
+        for (const rw of copy.remote_write ?? []) {
+          // nothing listens there: the agent retries in the background, and readiness does not wait for it
+          rw.url = `https://127.0.0.1:${DOWN_PORT}/api/v1/push`;
+          for (const key of ['ca_file', 'cert_file', 'key_file']) rw.tls_config[key] = path.join(dir, path.posix.basename(rw.tls_config[key]));
+        }
+        fs.writeFileSync(path.join(dir, file), Yaml.stringify(copy));
+        return path.join(dir, file);
+      };
+
+      test('the rendered agent config reaches ready', async () => {
+        const configPath = runnable(config, 'agent.yml');
+        const wal = fs.mkdtempSync(path.join(dir, 'wal-'));
+        const daemon = await startDaemon('prometheus', address => [
+          '--enable-feature=agent', `--config.file=${configPath}`, `--storage.agent.path=${wal}`, `--web.listen-address=${address}`, '--log.level=warn',
+        ], wal);
+        try {
+          expect((await fetch(`${daemon.url}/-/ready`)).status).toBe(200);
+        } finally {
+          await daemon.stop();
+        }
+      });
+
+      test('control: the server-mode config is refused in agent mode', () => {
+        const server = render();
+        server.prometheus.sendAlertsTo(['127.0.0.1:9093']);
+        const configPath = runnable(configFile(server.objects(), 'prometheus-config', 'prometheus.yml'), 'server.yml');
+        const run = spawnSync('prometheus', ['--enable-feature=agent', `--config.file=${configPath}`,
+          `--storage.agent.path=${path.join(dir, 'server-wal')}`, `--web.listen-address=127.0.0.1:${DOWN_PORT}`], { encoding: 'utf8', timeout: 20_000 });
+        expect(run.status).not.toBe(0);
+        expect(run.stderr).toMatch(/field (alerting|rule_files) is not allowed in agent mode/);
+      });
     });
   });
 });

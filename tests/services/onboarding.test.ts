@@ -1,6 +1,6 @@
 import { Services } from '../../lib/services/catalog';
 import {
-  ALL_ENVIRONMENTS, K8sObject, configFile, find, ofKind, repoServices, servicesWithFixtures, synthStack,
+  SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, configFile, find, ofKind, repoServices, servicesWithFixtures, synthStack,
 } from '../support/manifest';
 import { policyViolations } from '../support/policy';
 import { schemaErrors } from '../support/schema';
@@ -8,7 +8,7 @@ import { schemaErrors } from '../support/schema';
 // a team's service that is nothing like the demo: tests/fixtures/services/ledger.yaml
 const WITH_LEDGER = servicesWithFixtures('ledger');
 
-describe.each(ALL_ENVIRONMENTS)('a third service, ledger, in its own namespace ($name)', env => {
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('a third service, ledger, in its own namespace ($name)', env => {
   const { charts } = synthStack(env, 'steady', WITH_LEDGER);
   const payments = charts.payments;
   const all = Object.values(charts).flat();
@@ -100,7 +100,7 @@ describe('removing a service file removes the service', () => {
   // the word, not Tempo's `storage.trace.backend:` and `backend_worker` keys
   const MENTION = /backend(?!:\s|_worker)/;
 
-  test.each(ALL_ENVIRONMENTS)('no object of $name mentions the backend any more', env => {
+  test.each(SINGLE_CLUSTER_ENVIRONMENTS)('no object of $name mentions the backend any more', env => {
     const { charts } = synthStack(env, 'canary', services);
     const mentions = Object.entries(charts).flatMap(([chart, objects]) => objects
       .filter(o => MENTION.test(JSON.stringify(o)))

@@ -118,6 +118,11 @@ function deepFreeze(value: unknown): void {
 
 /** Every environment this repository ships (each entry of {@link ENVIRONMENTS}, extensions resolved), in its order. */
 export const ALL_ENVIRONMENTS: readonly EnvironmentConfig[] = Object.values(ENVIRONMENTS);
+/**
+ * The environments whose services run in the observability stack's own cluster: the charts' layout tests read their
+ * `apps` chart; a central topology's application clusters have tests of their own (tests/charts/central.test.ts).
+ */
+export const SINGLE_CLUSTER_ENVIRONMENTS: readonly EnvironmentConfig[] = ALL_ENVIRONMENTS.filter(env => env.topology === undefined);
 
 /** Every object of every chart of every environment and scenario, labelled with where it came from. */
 export function everyObject(): Array<{ env: string; chart: string; obj: K8sObject }> {

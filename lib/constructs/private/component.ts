@@ -71,6 +71,11 @@ export interface ServiceOptions {
   readonly headless?: boolean;
   /** Publish pods before they are ready (memberlist peers must find each other to become ready). @default false */
   readonly publishNotReadyAddresses?: boolean;
+  /**
+   * `Local`: a pod reaches the endpoints on its own node only (a node agent).
+   * @default - the cluster's endpoints
+   */
+  readonly internalTrafficPolicy?: 'Local';
   /** Labels of the pods to select; the Service carries them too. @default - `app.kubernetes.io/name: <component>` */
   readonly selector?: Readonly<Record<string, string>>;
 }
@@ -83,6 +88,7 @@ export function service(scope: Construct, component: string, ports: readonly Ser
     spec: {
       ...(options.headless ? { clusterIp: 'None' } : {}),
       ...(options.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
+      ...(options.internalTrafficPolicy ? { internalTrafficPolicy: options.internalTrafficPolicy } : {}),
       selector: { ...selector },
       ports: ports.map(p => ({
         name: p.name,

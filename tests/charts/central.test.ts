@@ -1,0 +1,223 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { ENVIRONMENTS } from '../../lib/config/environments';
+import { CliIo, runCli } from '../../lib/delivery/cli';
+import { StubServer } from '../apps/support/stub-server';
+import { repoSnapshot } from '../support/repo-copy';
+import { K8sObject, configFile, find, ofKind, podSpecOf, synthStack } from '../support/manifest';
+
+/**
+ * A central topology (the `central` example environment): one observability cluster, two application clusters that
+ * ship to it. The trust chain end to end, as rendered: every app-cluster exporter points at the gateway with TLS and
+ * credentials; the gateway's edge demands a client certificate and its Collector a bearer token; the names and
+ * destinations Argo CD deploys with; and the gate, which judges each cluster on its own series.
+ */
+const env = ENVIRONMENTS.central;
+const topology = env.topology!;
+const { gateway } = topology;
+const { stack, charts } = synthStack(env);
+const GATEWAY_BASE = `https://${gateway.host}`;
+
+/** The Secret volume a pod mounts at the directory of `file`, by Secret name. */
+function secretAt(objects: readonly K8sObject[], kind: string, name: string, file: string): string | undefined {
+  const pod = podSpecOf(find(objects, kind, name));
+  const mounts = pod.containers.flatMap((c: any) => c.volumeMounts ?? []);
+  // the deepest mount that holds the file: it is the one the file is read from
+  const mount = mounts.filter((m: any) => file.startsWith(`${m.mountPath}/`)).sort((a: any, b: any) => b.mountPath.length - a.mountPath.length)[0];
+  return mount && pod.volumes.find((v: any) => v.name === mount.name)?.secret?.secretName;
+}
+
+describe('central topology: the observability cluster', () => {
+  const observability = charts.observability;
+
+  test('the edge: one host on the ingress gateway, mutual TLS with the credential of the config', () => {
+    const gw = find(observability, 'Gateway', 'telemetry-gateway');
+    expect(gw.spec.selector).toEqual(env.apps.ingressGateway.selector);
+    expect(gw.spec.servers).toEqual([{
+      port: { number: 443, name: 'https-telemetry', protocol: 'HTTPS' },
+      hosts: [gateway.host],
+      tls: { mode: 'MUTUAL', credentialName: gateway.credentialName, minProtocolVersion: 'TLSV1_2' },
+    }]);
+  });
+
+  test('one route per signal, to the components that take them; nothing else of the cluster is reachable through it', () => {
+    const vs = find(observability, 'VirtualService', 'telemetry-gateway');
+    expect(vs.spec.gateways).toEqual(['observability/telemetry-gateway']);
+    expect(vs.spec.http.map((r: any) => [r.name, r.match, r.route[0].destination])).toEqual([
+      ['otlp', [{ uri: { prefix: '/opentelemetry.proto.collector.' } }], { host: 'otel-collector.observability.svc.cluster.local', port: { number: 4317 } }],
+      ['logs', [{ uri: { exact: '/loki/api/v1/push' } }], { host: 'loki.observability.svc.cluster.local', port: { number: 3100 } }],
+      ['metrics', [{ uri: { exact: '/api/v1/write' } }], { host: 'prometheus.observability.svc.cluster.local', port: { number: 9090 } }],
+    ]);
+  });
+
+  test('the gateway Collector refuses OTLP without the bearer token, on both protocols, and keeps the senders\' cluster', () => {
+    const config = stack.observability.collector.config;
+    expect(config.receivers.otlp.protocols.grpc.auth).toEqual({ authenticator: 'bearertokenauth' });
+    expect(config.receivers.otlp.protocols.http.auth).toEqual({ authenticator: 'bearertokenauth' });
+    expect(config.service.extensions).toContain('bearertokenauth');
+    const tokenFile = config.extensions.bearertokenauth!.filename;
+    expect(secretAt(observability, 'Deployment', 'otel-collector', tokenFile)).toBe(gateway.token.name);
+    expect(tokenFile.endsWith(`/${gateway.token.key}`)).toBe(true);
+    // the connection is the ingress gateway's: metadata by connection would be its pod's; the agents added the senders'
+    expect(config.processors.k8s_attributes).toBeUndefined();
+    for (const pipeline of Object.values(config.service.pipelines)) expect(pipeline.processors).not.toContain('k8s_attributes');
+    expect(config.processors['resource/cluster'].attributes).toEqual([{ key: 'k8s.cluster.name', value: env.clusterName, action: 'insert' }]);
+  });
+
+  test('only the ingress gateway\'s pods reach the three endpoints from outside the namespace', () => {
+    for (const [target, port] of [['otel-collector', 4317], ['loki', 3100], ['prometheus', 9090]] as const) {
+      const policy = find(observability, 'NetworkPolicy', `ingress-gateway-to-${target === 'otel-collector' ? 'collector' : target}-ingress`);
+      expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': target });
+      expect(policy.spec.ingress).toEqual([{
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.apps.ingressGateway.namespace } }, podSelector: { matchLabels: env.apps.ingressGateway.selector } }],
+        ports: [{ port, protocol: 'TCP' }],
+      }]);
+    }
+  });
+
+  test('no services run here: they run in the application clusters', () => {
+    expect(stack.namespaces).toEqual({});
+    expect(ofKind(observability, 'Deployment').map(d => d.metadata.name)).not.toContain('gateway-stable');
+  });
+});
+
+describe.each(topology.appClusters.map(c => ({ ...c })))('central topology: application cluster $name', cluster => {
+  const c = stack.clusters![cluster.name];
+  const agents = charts[c.agents.node.id];
+  const apps = charts[c.namespaces.apps.node.id];
+
+  test('the OTel agent exports every signal to the gateway over TLS, with the client certificate and the bearer token', () => {
+    const config = c.agents.agent.config as any;
+    const [name, exporter] = Object.entries(config.exporters)[0] as [string, any];
+    expect(Object.keys(config.exporters)).toEqual([name]);
+    expect(exporter.endpoint).toBe(`${gateway.host}:443`);
+    expect(exporter.tls.insecure).toBeUndefined();
+    for (const file of [exporter.tls.ca_file, exporter.tls.cert_file, exporter.tls.key_file]) {
+      expect(secretAt(agents, 'DaemonSet', 'otel-agent', file)).toBe(gateway.clientCertificateSecret);
+    }
+    expect(exporter.auth).toEqual({ authenticator: 'bearertokenauth' });
+    expect(secretAt(agents, 'DaemonSet', 'otel-agent', config.extensions.bearertokenauth.filename)).toBe(gateway.clientToken.name);
+    for (const pipeline of Object.values(config.service.pipelines) as any[]) expect(pipeline.exporters).toEqual([name]);
+    expect(config.processors['resource/cluster'].attributes).toEqual([{ key: 'k8s.cluster.name', value: cluster.name, action: 'upsert' }]);
+  });
+
+  test('Alloy pushes the logs to the gateway over mutual TLS, every stream labelled with the cluster', () => {
+    const text = c.agents.alloy.configText;
+    expect(text).toMatch(new RegExp(`url\\s+= "${GATEWAY_BASE.replace(/\./g, '\\.')}/loki/api/v1/push"`));
+    expect(text).toMatch(/external_labels = \{\s*cluster = "[a-z-]+",?\s*\}/);
+    expect(text).toContain(`cluster = "${cluster.name}"`);
+    const files = [...text.matchAll(/(?:ca|cert|key)_file\s+= "([^"]+)"/g)].map(m => m[1]);
+    expect(files).toHaveLength(3);
+    for (const file of files) expect(secretAt(agents, 'DaemonSet', 'alloy', file)).toBe(gateway.clientCertificateSecret);
+  });
+
+  test('Prometheus runs as an agent and remote-writes to the gateway over mutual TLS, every series labelled with the cluster', () => {
+    const container = podSpecOf(find(agents, 'StatefulSet', 'prometheus')).containers[0];
+    expect(container.args).toContain('--agent');
+    const config = configFile(agents, 'prometheus-config', 'prometheus.yml');
+    expect(config.rule_files).toBeUndefined();
+    expect(config.alerting).toBeUndefined();
+    expect(config.global.external_labels).toEqual({ cluster: cluster.name });
+    expect(config.remote_write).toHaveLength(1);
+    const [write] = config.remote_write;
+    expect(write.url).toBe(`${GATEWAY_BASE}/api/v1/write`);
+    for (const file of [write.tls_config.ca_file, write.tls_config.cert_file, write.tls_config.key_file]) {
+      expect(secretAt(agents, 'StatefulSet', 'prometheus', file)).toBe(gateway.clientCertificateSecret);
+    }
+    // what the gate asks of this cluster: the services' mesh metrics and kube-state-metrics
+    expect(config.scrape_configs.map((j: any) => j.job_name)).toEqual(expect.arrayContaining(['services', 'kube-state-metrics']));
+  });
+
+  test('each exporter\'s path is one the edge routes', () => {
+    const vs = find(charts.observability, 'VirtualService', 'telemetry-gateway');
+    const exact = vs.spec.http.flatMap((r: any) => r.match.map((m: any) => m.uri.exact)).filter(Boolean);
+    const alloyUrl = /url\s+= "([^"]+)"/.exec(c.agents.alloy.configText)![1];
+    const writeUrl = configFile(agents, 'prometheus-config', 'prometheus.yml').remote_write[0].url;
+    for (const url of [alloyUrl, writeUrl]) {
+      expect(new URL(url).host).toBe(gateway.host);
+      expect(exact).toContain(new URL(url).pathname);
+    }
+  });
+
+  test('the services send OTLP to the agent of their node, and only the agents leave the cluster', () => {
+    for (const name of ['gateway-stable', 'backend-stable']) {
+      const vars = podSpecOf(find(apps, 'Deployment', name)).containers[0].env;
+      expect(vars.find((e: any) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT').value).toBe(c.agents.agent.otlpGrpcUrl);
+    }
+    expect(find(agents, 'Service', 'otel-agent').spec.internalTrafficPolicy).toBe('Local');
+    expect(find(apps, 'NetworkPolicy', 'apps-to-otel-agent-egress').spec.egress[0].ports.map((p: any) => p.port)).toEqual([4317, 4318]);
+    expect(find(agents, 'Namespace', 'observability').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+});
+
+describe('central topology: Argo CD', () => {
+  const argocd = charts.argocd;
+  const applications = ofKind(argocd, 'Application');
+
+  test('one Application per chart of each cluster, named with the environment and the cluster, to that cluster', () => {
+    for (const cluster of topology.appClusters) {
+      for (const chart of ['observability', 'apps']) {
+        const app = find(argocd, 'Application', `obs-canary-central-${cluster.name}-${chart}`);
+        expect(app.spec.destination).toEqual({ server: cluster.server, namespace: chart });
+        expect(app.spec.source.path).toBe(`dist/central/clusters/${cluster.name}/${chart}`);
+      }
+    }
+    expect(find(argocd, 'Application', 'obs-canary-central-observability').spec.destination)
+      .toEqual({ server: 'https://kubernetes.default.svc', namespace: 'observability' });
+    expect(applications).toHaveLength(1 + 2 * topology.appClusters.length);
+  });
+
+  test('the project allows exactly those clusters and namespaces; no cluster Secret is rendered (they are the operator\'s)', () => {
+    const project = find(charts.bootstrap, 'AppProject', 'obs-canary');
+    expect(project.spec.destinations).toEqual(expect.arrayContaining(topology.appClusters.flatMap(c => [
+      { server: c.server, namespace: 'observability' }, { server: c.server, namespace: 'apps' },
+    ])));
+    expect(project.spec.destinations).toHaveLength(1 + 2 * topology.appClusters.length);
+    const every = Object.values(charts).flat();
+    expect(every.filter(o => o.kind === 'Secret')).toEqual([]);
+    expect(every.filter(o => o.metadata.labels?.['argocd.argoproj.io/secret-type'])).toEqual([]);
+  });
+
+  test('the rendered files: the observability cluster beside one directory per application cluster', () => {
+    const dist = path.join(__dirname, '..', '..', 'dist', 'central');
+    const dirs = fs.readdirSync(path.join(dist, 'clusters')).sort();
+    expect(dirs).toEqual(topology.appClusters.map(c => c.name).sort());
+    for (const name of dirs) expect(fs.readdirSync(path.join(dist, 'clusters', name)).sort()).toEqual(['apps', 'observability']);
+    const argo = parse(fs.readFileSync(path.join(dist, 'argocd', 'manifest.yaml'), 'utf8').split('\n---\n')[0]);
+    expect(argo.kind).toBe('Application');
+  });
+});
+
+describe('central topology: the gate judges each cluster on its own series', () => {
+  let prometheus: StubServer;
+  let repo: { dir: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    repo = repoSnapshot();
+    // every query answers "1": the step is observed applied, in every cluster
+    prometheus = await StubServer.start(async () => ({ status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } } }));
+  });
+  afterAll(async () => {
+    await prometheus.close();
+    await repo.remove();
+  });
+
+  test('every query of an app-cluster release names its cluster, and each cluster is asked', async () => {
+    let out = '';
+    const io: CliIo = { cwd: repo.dir, stdout: t => (out += t), stderr: t => (out += t), now: () => new Date('2026-11-01T12:00:00Z'), env: { prometheusUrl: prometheus.url } };
+    const image = `ghcr.io/example/obs-canary-gateway@sha256:${'a'.repeat(64)}`;
+    expect(await runCli(['start', '--env', 'central', '--service', 'gateway', '--image', image], io)).toBe(0);
+    out = '';
+    const code = await runCli(['advance', '--env', 'central', '--service', 'gateway', '--dry-run', '--json'], io);
+    expect([code, out]).toEqual([expect.any(Number), expect.stringContaining('"decision"')]);
+    const queries = prometheus.requests.map(r => new URL(r.url, 'http://x').searchParams.get('query') ?? new URLSearchParams(r.body).get('query') ?? '');
+    expect(queries.length).toBeGreaterThan(1);
+    for (const query of queries) {
+      const selectors = query.match(/\{[^}]*\}/g) ?? [];
+      expect(selectors.length).toBeGreaterThan(0);
+      for (const selector of selectors) expect(selector).toMatch(/cluster="apps-(eu|us)"/);
+    }
+    for (const cluster of topology.appClusters) expect(queries.some(q => q.includes(`cluster="${cluster.name}"`))).toBe(true);
+    expect(JSON.parse(out).reason).toMatch(/^cluster apps-(eu|us): /);
+  });
+});
