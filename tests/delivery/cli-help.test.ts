@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { USAGE, Verb, helpOf } from '../../lib/delivery/args';
 import { CliRun, cliIn } from '../support/cli';
+import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
 
 const VERBS = 'init, status, start, advance, promote, rollback, help';
 const SYNTAX_RULE = 'whole numbers, each with one of the units y, w, d, h, m, s, ms, largest first and each at most once (or 0 alone)';
@@ -71,7 +72,7 @@ describe('the help of each verb', () => {
       '  --service S            the service: one with a file under services/ (services/S.yaml) and no state file yet (required)',
       '  --image IMAGE          the image stable runs from the start: of the repository its service file names, pinned by tag\n'
         + '                         or digest (required)',
-      '  --env E                only this environment: one of local, prod (default: every environment)',
+      `  --env E                only this environment: one of ${ENVIRONMENT_NAMES.join(', ')} (default: every environment)`,
       '  --commit               commit the state files and dist/ of each environment written as one commit; needs a clean\n'
         + '                         working tree',
       '  0  written (with --dry-run: would write; nothing changed)',
@@ -81,7 +82,7 @@ describe('the help of each verb', () => {
     ['status', [
       'usage: canary status [--service S] [--env E] [--json]\n\nshow stable and canary of each service (or one)\n',
       '  --service S            show only this service, one with a file under services/ (default: every service)',
-      '  --env E                environment: one of local, prod (default local)',
+      `  --env E                environment: one of ${ENVIRONMENT_NAMES.join(', ')} (default local)`,
       '  --json                 print one JSON object (errors too)',
       'exit codes:\n  0  shown\n  2  usage or configuration error',
     ], ['--commit', '--image', 'durations (D)']],
