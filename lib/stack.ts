@@ -132,11 +132,12 @@ function defineServiceCharts(app: App, input: StackInput, ends: ServiceTelemetry
 /** The SLO's recording and alerting rules, the pipeline's alerts and the dashboards, in the environment's observability stack. */
 function addRulesAndDashboards(observability: ObservabilityChart, input: StackInput): void {
   const { env, services, rollouts } = input;
-  const { prometheus } = observability;
-  for (const group of sloRecordingRules(services)) prometheus.addRuleGroup(group);
+  // Prometheus's rules, or Mimir's ruler's
+  const { rules } = observability.metricsStore;
+  for (const group of sloRecordingRules(services)) rules.addRuleGroup(group);
   // each environment's effective SLO: the same settings the gate and the dashboards use
-  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) prometheus.addRuleGroup(group);
-  prometheus.addRuleGroup(pipelineAlertingRules(env.logs.shipper));
+  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) rules.addRuleGroup(group);
+  rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper));
   const dashboards = serviceDashboards(services, name => {
     const state = rollouts[name];
     const { slo, analysis } = settingsOf(state, services[name]);
@@ -168,7 +169,8 @@ function defineCentralStack(app: App, input: StackInput, topology: CentralTopolo
   const endpoints = {
     otlp: gateway.otlpEndpoint,
     lokiPushUrl: `${gateway.baseUrl}${new URL(observability.loki.pushUrl).pathname}`,
-    remoteWriteUrl: `${gateway.baseUrl}${new URL(observability.prometheus.remoteWriteUrl).pathname}`,
+    remoteWriteUrl: `${gateway.baseUrl}${new URL(observability.metricsStore.remoteWriteUrl).pathname}`,
+    remoteWriteHeaders: observability.metricsStore.headers,
   };
   const clusters: Record<string, AppClusterCharts> = {};
   const applications: Array<ChartApplication & { source: Chart }> = [

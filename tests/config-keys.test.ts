@@ -45,6 +45,8 @@ const KNOWN = {
     'backend_worker.compaction.block_retention', 'distributor.receivers.otlp.protocols.grpc.endpoint', 'distributor.receivers.otlp.protocols.http.endpoint',
     'memory.automemlimit_enabled', 'metrics_generator.registry.external_labels.*', 'metrics_generator.storage.path',
     'metrics_generator.storage.remote_write[].send_exemplars', 'metrics_generator.storage.remote_write[].url',
+    // Prometheus's remote_write block (Tempo embeds its config): a tenant header for Mimir
+    'metrics_generator.storage.remote_write[].headers.*',
     'overrides.defaults.compaction.block_retention', 'overrides.defaults.metrics_generator.processors', 'server.grpc_listen_port',
     'server.http_listen_port', 'server.log_format', 'server.log_level', 'storage.trace.azure.container_name', 'storage.trace.azure.storage_account_name',
     'storage.trace.azure.use_federated_token', 'storage.trace.backend', 'storage.trace.gcs.bucket_name', 'storage.trace.local.path',
@@ -57,7 +59,7 @@ const KNOWN = {
     // (extension/bearertokenauthextension/config.go at v0.159.0)
     'extensions.bearertokenauth.filename', 'receivers.otlp.protocols.grpc.auth.authenticator', 'receivers.otlp.protocols.http.auth.authenticator',
     'exporters.otlp_grpc/tempo.endpoint', 'exporters.otlp_grpc/tempo.tls.insecure', 'exporters.otlp_http/loki.endpoint',
-    'exporters.prometheus_remote_write.endpoint', 'exporters.prometheus_remote_write.resource_to_telemetry_conversion.enabled',
+    'exporters.prometheus_remote_write.endpoint', 'exporters.prometheus_remote_write.headers.*', 'exporters.prometheus_remote_write.resource_to_telemetry_conversion.enabled',
     'exporters.prometheus_remote_write.resource_to_telemetry_conversion.exclude_service_attributes',
     'extensions.health_check.endpoint', 'processors.batch.send_batch_size', 'processors.batch.timeout', 'processors.k8s_attributes.auth_type',
     'processors.k8s_attributes.extract.metadata', 'processors.k8s_attributes.passthrough', 'processors.k8s_attributes.pod_association[].sources[].from',

@@ -60,6 +60,12 @@ const ENVIRONMENTS_AND_VARIANTS = [...ALL_ENVIRONMENTS, VIA_IN_CLUSTER_PROXY, IR
 /** The kind of each component's workload, where it is no StatefulSet. */
 const WORKLOAD_KINDS: Partial<Record<ObservabilityComponent, string>> = { 'canary-gate': 'CronJob' };
 
+/** Whether a component runs in an environment: of the two log shippers only the one it names, Mimir where it is the store. */
+function runsIn(env: EnvironmentConfig, component: ObservabilityComponent): boolean {
+  if (component === 'mimir') return env.mimir !== undefined;
+  return component !== (env.logs.shipper === 'alloy' ? 'promtail' : 'alloy');
+}
+
 /** The pods of a component, as its policies select them. */
 function podsOf(component: ObservabilityComponent): PodSelection {
   return { namespace: OBSERVABILITY_NAMESPACE, labels: { 'app.kubernetes.io/name': component === 'collector' ? 'otel-collector' : component } };
@@ -99,8 +105,7 @@ function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): 
       continue;
     }
     if (spec === undefined) throw new Error(`${env.name}: ${name} is used but not named`);
-    // of the two log shippers, only the one the environment runs
-    const users = dependency.users.filter(u => u !== (env.logs.shipper === 'alloy' ? 'promtail' : 'alloy'));
+    const users = dependency.users.filter(u => runsIn(env, u));
     if (isProxied(spec)) {
       for (const user of users) viaProxy.set(spec.via, new Set([...(viaProxy.get(spec.via) ?? []), user]));
     } else {
@@ -172,7 +177,7 @@ describe.each(ENVIRONMENTS_AND_VARIANTS.map(env => ({ env, name: env.name })))('
     for (const name of EXTERNAL_DEPENDENCY_NAMES) {
       const spec = env.egress.dependencies[name];
       if (spec === undefined || !isProxied(spec)) continue;
-      for (const user of EXTERNAL_DEPENDENCIES[name].users) {
+      for (const user of EXTERNAL_DEPENDENCIES[name].users.filter(u => runsIn(env, u))) {
         expected[`${WORKLOAD_KINDS[user] ?? 'StatefulSet'}/${podsOf(user).labels['app.kubernetes.io/name']}`] = { url: env.egress.proxies![spec.via].url };
       }
     }

@@ -21,6 +21,8 @@ export interface GatewayEndpoints {
   readonly lokiPushUrl: string;
   /** The metrics store's remote write through the gateway. */
   readonly remoteWriteUrl: string;
+  /** Headers of those writes: Mimir's tenant. */
+  readonly remoteWriteHeaders: Readonly<Record<string, string>>;
 }
 
 /** Properties of {@link ClusterAgentsChart}. */
@@ -86,7 +88,9 @@ export class ClusterAgentsChart extends StackChart {
       scrapeInterval: env.prometheus.scrapeInterval,
       externalLabels: { [CLUSTER_LABEL]: cluster.name },
       storageClassName: env.storageClassName,
-      agent: { remoteWriteUrl: endpoints.remoteWriteUrl, clientCertificateSecret: gateway.clientCertificateSecret },
+      agent: {
+        remoteWriteUrl: endpoints.remoteWriteUrl, headers: endpoints.remoteWriteHeaders, clientCertificateSecret: gateway.clientCertificateSecret,
+      },
       resources: env.prometheus.resources,
     });
     this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', { namespaces: props.serviceNamespaces });

@@ -11,11 +11,13 @@ import { Grafana } from '../constructs/grafana';
 import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { Kiali } from '../constructs/kiali';
-import { alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
+import { TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
+import { Mimir } from '../constructs/mimir';
 import { NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelCollector } from '../constructs/otel-collector';
 import { Prometheus } from '../constructs/prometheus';
+import { RuleGroup } from '../constructs/prometheus-config';
 import { Promtail } from '../constructs/promtail';
 import { TelemetryGateway } from '../constructs/telemetry-gateway';
 import { Tempo } from '../constructs/tempo';
@@ -28,6 +30,23 @@ import { StackChart } from './stack-chart';
 
 /** The start of every OTLP gRPC service's path (`/opentelemetry.proto.collector.trace.v1.TraceService/Export`, …). */
 const OTLP_GRPC_PACKAGE_PREFIX = 'opentelemetry.proto.collector.';
+
+/** The environment's metrics store, as its writers, readers and rules see it. */
+export interface MetricsStore {
+  readonly name: string;
+  readonly peer: WorkloadPeer;
+  /** Its HTTP port: queries and writes. */
+  readonly port: { readonly port: number };
+  /** The Prometheus-compatible query API's base URL. */
+  readonly queryUrl: string;
+  readonly remoteWriteUrl: string;
+  /** Headers every writer and reader sends: Mimir's tenant. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Mimir's tenant. */
+  readonly tenant?: string;
+  /** Where rule groups are evaluated. */
+  readonly rules: { addRuleGroup(group: RuleGroup): void };
+}
 
 /** Properties of {@link ObservabilityChart}. */
 export interface ObservabilityChartProps {
@@ -57,7 +76,12 @@ export interface ObservabilityChartProps {
  * gate's CronJob runs here too, measuring in this Prometheus.
  */
 export class ObservabilityChart extends StackChart {
+  /** Scrapes the cluster: the store itself, or Mimir's agent (`mimir`). */
   public readonly prometheus: Prometheus;
+  /** Grafana Mimir, when the environment's metrics store is Mimir. */
+  public readonly mimir?: Mimir;
+  /** Where metrics are written to, queried and evaluated: Prometheus, or Mimir. */
+  public readonly metricsStore: MetricsStore;
   /** Routes, groups and inhibits the alerts Prometheus evaluates, and notifies the environment's receivers. */
   public readonly alertmanager: Alertmanager;
   public readonly grafana: Grafana;
@@ -94,16 +118,14 @@ export class ObservabilityChart extends StackChart {
     this.egress = planEgress(env);
     const { proxies } = this.egress;
 
-    this.prometheus = new Prometheus(this, 'Prometheus', {
-      retention: env.prometheus.retention,
+    const prometheusProps = {
       volumeSize: env.prometheus.volumeSize,
       storageClassName: env.storageClassName,
       scrapeInterval: env.prometheus.scrapeInterval,
       externalLabels: { [CLUSTER_LABEL]: env.clusterName },
       resources: env.prometheus.resources,
-    });
-
-    this.alertmanager = new Alertmanager(this, 'Alertmanager', {
+    };
+    const alertmanager = (): Alertmanager => new Alertmanager(this, 'Alertmanager', {
       replicas: env.alerting.replicas,
       receivers: env.alerting.receivers,
       groupWait: env.alerting.groupWait,
@@ -114,7 +136,38 @@ export class ObservabilityChart extends StackChart {
       ...(proxies.alertmanager ? { egressProxy: proxies.alertmanager } : {}),
       resources: env.alerting.resources,
     });
-    this.prometheus.sendAlertsTo(this.alertmanager.instances);
+    if (env.mimir) {
+      // Mimir is the store: it evaluates the rules and alerts; Prometheus scrapes this cluster and writes to it
+      this.alertmanager = alertmanager();
+      this.mimir = new Mimir(this, 'Mimir', {
+        replicas: env.mimir.replicas,
+        retention: env.mimir.retention,
+        volumeSize: env.mimir.volumeSize,
+        storageClassName: env.storageClassName,
+        ...(env.objectStorage ? { objectStorage: env.objectStorage, bucket: env.mimir.bucket } : {}),
+        tenant: env.mimir.tenant,
+        alertmanagerUrl: this.alertmanager.instances.map(instance => `http://${instance}`).join(','),
+        ...(proxies.mimir ? { egressProxy: proxies.mimir } : {}),
+        resources: env.mimir.resources,
+      });
+      const tenant = { [TENANT_HEADER]: env.mimir.tenant };
+      this.metricsStore = {
+        name: this.mimir.name, peer: this.mimir.peer, port: this.mimir.ports.http, queryUrl: this.mimir.prometheusUrl,
+        remoteWriteUrl: this.mimir.remoteWriteUrl, headers: tenant, tenant: env.mimir.tenant, rules: this.mimir,
+      };
+      this.prometheus = new Prometheus(this, 'Prometheus', { ...prometheusProps, agent: { remoteWriteUrl: this.mimir.remoteWriteUrl, headers: tenant } });
+    } else {
+      this.prometheus = new Prometheus(this, 'Prometheus', { ...prometheusProps, retention: env.prometheus.retention });
+      this.alertmanager = alertmanager();
+      this.prometheus.sendAlertsTo(this.alertmanager.instances);
+      const { prometheus } = this;
+      this.metricsStore = {
+        name: prometheus.name, peer: prometheus.peer, port: prometheus.ports.http, queryUrl: prometheus.url,
+        remoteWriteUrl: prometheus.remoteWriteUrl, headers: {}, rules: prometheus,
+      };
+    }
+    const store = this.metricsStore;
+    const storeHeaders = Object.keys(store.headers).length > 0 ? store.headers : undefined;
 
     this.loki = new Loki(this, 'Loki', {
       replicas: env.loki.replicas,
@@ -136,14 +189,16 @@ export class ObservabilityChart extends StackChart {
       storageClassName: env.storageClassName,
       objectStorage: env.objectStorage,
       ...(proxies.tempo ? { egressProxy: proxies.tempo } : {}),
-      remoteWriteUrl: this.prometheus.remoteWriteUrl,
+      remoteWriteUrl: store.remoteWriteUrl,
+      ...(storeHeaders ? { remoteWriteHeaders: storeHeaders } : {}),
       externalLabels: { [CLUSTER_LABEL]: env.clusterName },
       resources: env.tempo.resources,
     });
     this.collector = new OtelCollector(this, 'Collector', {
       tempoOtlpGrpcEndpoint: this.tempo.otlpGrpcEndpoint,
       lokiOtlpUrl: this.loki.otlpUrl,
-      prometheusRemoteWriteUrl: this.prometheus.remoteWriteUrl,
+      prometheusRemoteWriteUrl: store.remoteWriteUrl,
+      ...(storeHeaders ? { prometheusRemoteWriteHeaders: storeHeaders } : {}),
       replicas: env.collector.replicas,
       samplingPercent: env.collector.samplingPercent,
       clusterName: env.clusterName,
@@ -159,7 +214,7 @@ export class ObservabilityChart extends StackChart {
           // gRPC's paths are /<package>.<Service>/<Method>: every OTLP export service
           { name: 'otlp', path: { prefix: `/${OTLP_GRPC_PACKAGE_PREFIX}` }, url: this.collector.otlpGrpcUrl },
           { name: 'logs', path: { exact: new URL(this.loki.pushUrl).pathname }, url: this.loki.pushUrl },
-          { name: 'metrics', path: { exact: new URL(this.prometheus.remoteWriteUrl).pathname }, url: this.prometheus.remoteWriteUrl },
+          { name: 'metrics', path: { exact: new URL(store.remoteWriteUrl).pathname }, url: store.remoteWriteUrl },
         ],
       });
     }
@@ -170,14 +225,19 @@ export class ObservabilityChart extends StackChart {
       rootUrl: env.grafana.rootUrl,
       resources: env.grafana.resources,
       datasources: [
-        prometheusDatasource({ url: this.prometheus.url, scrapeInterval: goDuration(env.prometheus.scrapeInterval) }),
+        prometheusDatasource({
+          url: store.queryUrl,
+          scrapeInterval: goDuration(env.prometheus.scrapeInterval),
+          ...(store.tenant !== undefined ? { tenant: store.tenant } : {}),
+        }),
         lokiDatasource({ url: this.loki.url }),
         tempoDatasource({ url: this.tempo.url }),
         alertmanagerDatasource({ url: this.alertmanager.url }),
       ],
     });
 
-    for (const component of [this.alertmanager, this.grafana, this.loki, this.logShipper, this.tempo, this.collector]) {
+    const components = [this.alertmanager, this.grafana, this.loki, this.logShipper, this.tempo, this.collector, ...(this.mimir ? [this.mimir] : [])];
+    for (const component of components) {
       this.prometheus.scrape(component.metricsTarget);
     }
     this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', {
@@ -187,7 +247,8 @@ export class ObservabilityChart extends StackChart {
     this.prometheus.addScrapeConfig(this.kubeStateMetrics.scrapeConfig);
     this.kiali = new Kiali(this, 'Kiali', {
       auth: env.kiali.auth,
-      prometheusUrl: this.prometheus.url,
+      prometheusUrl: store.queryUrl,
+      ...(storeHeaders ? { prometheusHeaders: storeHeaders } : {}),
       grafanaUrl: this.grafana.url,
       ...(env.grafana.rootUrl ? { grafanaExternalUrl: env.grafana.rootUrl } : {}),
       tempoUrl: this.tempo.url,
@@ -210,21 +271,21 @@ export class ObservabilityChart extends StackChart {
         branch: env.gitops.targetRevision,
         gitCredentials: env.delivery.gitCredentials,
         interval: Duration.minutes(env.delivery.intervalMinutes),
-        prometheusUrl: this.prometheus.url,
+        prometheusUrl: store.queryUrl,
         prometheusToken: auth?.token,
         prometheusUsername: auth?.basicAuth?.username,
         prometheusPassword: auth?.basicAuth?.password,
-        prometheusHeaders: auth?.headers,
+        prometheusHeaders: storeHeaders || auth?.headers ? { ...storeHeaders, ...auth?.headers } : undefined,
         webhook: env.delivery.webhook,
         ...(proxies['canary-gate'] ? { egressProxy: proxies['canary-gate'] } : {}),
       });
     }
 
     // only the components that take proxy settings may be given one
-    const proxied: readonly ObservabilityComponent[] = ['loki', 'tempo', 'alertmanager', 'canary-gate'];
+    const proxied: readonly ObservabilityComponent[] = ['loki', 'tempo', 'alertmanager', 'canary-gate', 'mimir'];
     const unproxied = (Object.keys(proxies) as ObservabilityComponent[]).filter(c => !proxied.includes(c));
     if (unproxied.length > 0) {
-      throw validationError(this, `${unproxied.join(', ')} cannot send through an egress proxy: only Loki, Tempo, Alertmanager and the canary gate take one`);
+      throw validationError(this, `${unproxied.join(', ')} cannot send through an egress proxy: only Loki, Tempo, Mimir, Alertmanager and the canary gate take one`);
     }
 
     this.podSecurityLevel = enforcedPodSecurity([this.logShipper.podSecurityLevel]);
@@ -244,24 +305,26 @@ export class ObservabilityChart extends StackChart {
   }
 
   private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer): void {
-    const { prometheus, alertmanager, grafana, loki, logShipper, tempo, collector, kubeStateMetrics, canaryGate, kiali, network } = this;
+    const { prometheus, alertmanager, grafana, loki, logShipper, tempo, collector, kubeStateMetrics, canaryGate, kiali, network, mimir } = this;
+    // the metrics store: Prometheus, or Mimir (which Prometheus then writes to)
+    const store = this.metricsStore;
     const port = (p: { port: number }) => [{ port: p.port }];
     if (this.telemetryGateway) {
       // what the application clusters send, after the ingress gateway checked their client certificates
       const edge = pods({ name: 'ingress-gateway', ...env.apps.ingressGateway });
       network.allow({ name: 'ingress-gateway-to-collector', from: edge, to: pods(collector.peer), ports: port(collector.ports.otlpGrpc) });
       network.allow({ name: 'ingress-gateway-to-loki', from: edge, to: pods(loki.peer), ports: port(loki.ports.http) });
-      network.allow({ name: 'ingress-gateway-to-prometheus', from: edge, to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+      network.allow({ name: `ingress-gateway-to-${store.name}`, from: edge, to: pods(store.peer), ports: port(store.port) });
     }
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
     network.allow({ name: `${logShipper.name}-to-loki`, from: pods(logShipper.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'collector-to-tempo', from: pods(collector.peer), to: pods(tempo.peer), ports: port(tempo.ports.otlpGrpc) });
     network.allow({ name: 'collector-to-loki', from: pods(collector.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
-    network.allow({ name: 'collector-to-prometheus', from: pods(collector.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
-    network.allow({ name: 'tempo-to-prometheus', from: pods(tempo.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
-    network.allow({ name: 'grafana-to-prometheus', from: pods(grafana.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+    network.allow({ name: `collector-to-${store.name}`, from: pods(collector.peer), to: pods(store.peer), ports: port(store.port) });
+    network.allow({ name: `tempo-to-${store.name}`, from: pods(tempo.peer), to: pods(store.peer), ports: port(store.port) });
+    network.allow({ name: `grafana-to-${store.name}`, from: pods(grafana.peer), to: pods(store.peer), ports: port(store.port) });
     if (canaryGate) {
-      network.allow({ name: 'canary-gate-to-prometheus', from: pods(canaryGate.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+      network.allow({ name: `canary-gate-to-${store.name}`, from: pods(canaryGate.peer), to: pods(store.peer), ports: port(store.port) });
     }
     network.allow({
       name: 'grafana-to-alertmanager', from: pods(grafana.peer), to: pods(alertmanager.peer), ports: port(alertmanager.ports.http),
@@ -269,7 +332,7 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: 'grafana-to-loki', from: pods(grafana.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'grafana-to-tempo', from: pods(grafana.peer), to: pods(tempo.peer), ports: port(tempo.ports.http) });
     network.allow({ name: 'users-to-grafana', from: { kind: 'anywhere' }, to: pods(grafana.peer), ports: port(grafana.ports.http) });
-    network.allow({ name: 'kiali-to-prometheus', from: pods(kiali.peer), to: pods(prometheus.peer), ports: port(prometheus.ports.http) });
+    network.allow({ name: `kiali-to-${store.name}`, from: pods(kiali.peer), to: pods(store.peer), ports: port(store.port) });
     network.allow({ name: 'kiali-to-grafana', from: pods(kiali.peer), to: pods(grafana.peer), ports: port(grafana.ports.http) });
     network.allow({ name: 'kiali-to-tempo', from: pods(kiali.peer), to: pods(tempo.peer), ports: port(tempo.ports.http) });
     network.allow({ name: 'users-to-kiali', from: { kind: 'anywhere' }, to: pods(kiali.peer), ports: port(kiali.ports.http) });
@@ -294,6 +357,7 @@ export class ObservabilityChart extends StackChart {
     // the only traffic that leaves the cluster: each component to the dependencies it uses, or to their proxy
     const components: Readonly<Partial<Record<ObservabilityComponent, { readonly name: string; readonly peer: WorkloadPeer }>>> = {
       prometheus, alertmanager, grafana, loki, [logShipper.name]: logShipper, tempo, collector, 'kube-state-metrics': kubeStateMetrics, 'canary-gate': canaryGate, kiali,
+      mimir,
     };
     for (const grant of this.egress.grants) {
       const component = components[grant.component];
@@ -307,6 +371,15 @@ export class ObservabilityChart extends StackChart {
       network.allow({
         name: 'alertmanager-to-alertmanager', from: pods(alertmanager.peer), to: pods(alertmanager.peer),
         ports: [{ port: gossip, protocol: 'TCP' }, { port: gossip, protocol: 'UDP' }],
+      });
+    }
+    if (mimir) {
+      // its agent writes (and scrapes Mimir's metrics on the same port); the ruler sends alerts; the replicas talk
+      network.allow({ name: 'prometheus-to-mimir', from: pods(prometheus.peer), to: pods(mimir.peer), ports: port(mimir.ports.http) });
+      network.allow({ name: 'mimir-to-alertmanager', from: pods(mimir.peer), to: pods(alertmanager.peer), ports: port(alertmanager.ports.http) });
+      network.allow({
+        name: 'mimir-to-mimir', from: pods(mimir.peer), to: pods(mimir.peer),
+        ports: [...port(mimir.ports.http), ...port(mimir.ports.grpc), ...port(mimir.ports.memberlist)],
       });
     }
     if (loki.replicas > 1) {

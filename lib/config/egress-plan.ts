@@ -69,6 +69,7 @@ export function planEgress(env: DependencyContext & { readonly egress: EgressSet
 /** Whether the environment runs a component: every one does, but the log shipper it does not use. */
 function runs(env: DependencyContext, component: ObservabilityComponent): boolean {
   const shipper = env.logs?.shipper ?? 'promtail';
+  if (component === 'mimir') return env.mimir !== undefined;
   return component === 'alloy' || component === 'promtail' ? component === shipper : true;
 }
 

@@ -126,11 +126,13 @@ const GKE_METADATA_HOSTS = ['169.254.169.254', 'metadata.google.internal'] as co
 /** The components of the observability namespace a dependency may be used by. */
 export type ObservabilityComponent =
   | 'prometheus' | 'alertmanager' | 'grafana' | 'loki' | 'promtail' | 'tempo' | 'collector' | 'kube-state-metrics' | 'canary-gate'
-  | 'kiali' | 'alloy';
+  | 'kiali' | 'alloy' | 'mimir';
 
 /** What the dependency table reads of an environment to decide whether a dependency is used. */
 export interface DependencyContext {
   readonly grafana: { readonly databaseUrl?: unknown };
+  /** Whether Mimir runs (it stores its blocks in the object storage). */
+  readonly mimir?: unknown;
   /** Which log shipper runs: the other one is granted nothing. */
   readonly logs?: { readonly shipper: 'alloy' | 'promtail' };
   readonly objectStorage?: ObjectStorage;
@@ -199,14 +201,14 @@ export const EXTERNAL_DEPENDENCIES = {
   objectStorage: {
     description: 'object storage',
     flow: 'object-storage',
-    users: ['loki', 'tempo'],
+    users: ['loki', 'tempo', 'mimir'],
     usedBecause: env => (env.objectStorage ? '\'objectStorage\' is set' : undefined),
     proxyRefused: () => undefined,
   },
   objectStorageIdentity: {
     description: 'the token exchange of the object storage\'s workload identity',
     flow: 'object-storage-identity',
-    users: ['loki', 'tempo'],
+    users: ['loki', 'tempo', 'mimir'],
     usedBecause: env => {
       const credentials = env.objectStorage?.credentials;
       if (credentials?.kind !== 'workloadIdentity') return undefined;

@@ -107,6 +107,25 @@ export interface LokiSettings {
   readonly resources: ContainerResources;
 }
 
+/**
+ * Grafana Mimir as the environment's metrics store: every Prometheus of the environment remote-writes to it, and
+ * Grafana, Kiali, the canary gate and the rules (its ruler) read it. The environment's own Prometheus then runs as an
+ * agent.
+ */
+export interface MimirSettings {
+  /** Replicas of the monolithic binary on one memberlist ring: 1, or 3 and more with `objectStorage` (replication factor 3). */
+  readonly replicas: number;
+  /** How long blocks are kept (whole hours, at least 24h). */
+  readonly retention: Duration;
+  /** Volume of each replica (write-ahead log, blocks not yet uploaded, caches). */
+  readonly volumeSize: Size;
+  /** The tenant every writer and reader names in `X-Scope-OrgID`. */
+  readonly tenant: string;
+  /** The bucket (Azure: container) of Mimir's blocks, of its own: with `objectStorage`. */
+  readonly bucket?: string;
+  readonly resources: ContainerResources;
+}
+
 /** Tempo settings of an environment. */
 export interface TempoSettings {
   /** How long traces are kept (whole hours). */
@@ -301,6 +320,11 @@ export interface EnvironmentConfig {
   readonly grafana: GrafanaSettings;
   readonly loki: LokiSettings;
   readonly tempo: TempoSettings;
+  /**
+   * Grafana Mimir as the metrics store.
+   * @default - the environment's Prometheus is the store
+   */
+  readonly mimir?: MimirSettings;
   readonly collector: CollectorSettings;
   readonly promtail: PromtailSettings;
   /** Which DaemonSet ships logs. */
@@ -362,6 +386,8 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.size('tempo.volumeSize', env.tempo.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
   checkResources(c, 'tempo.resources', env.tempo.resources);
 
+  if (env.mimir !== undefined) checkMimir(c, env);
+
   c.integer('collector.replicas', env.collector.replicas, 1, 20);
   c.expect(env.collector.samplingPercent > 0 && env.collector.samplingPercent <= 100, 'collector.samplingPercent',
     env.collector.samplingPercent, 'more than 0 and at most 100');
@@ -413,10 +439,13 @@ export function checkDistinctBuckets(envs: readonly EnvironmentConfig[]): void {
   const problems: string[] = [];
   for (const env of envs) {
     if (!env.objectStorage) continue;
-    for (const field of ['lokiBucket', 'tempoBucket'] as const) {
-      const bucket = env.objectStorage[field];
+    const buckets = [
+      ['objectStorage.lokiBucket', env.objectStorage.lokiBucket], ['objectStorage.tempoBucket', env.objectStorage.tempoBucket],
+      ...(env.mimir?.bucket !== undefined ? [['mimir.bucket', env.mimir.bucket]] : []),
+    ];
+    for (const [field, bucket] of buckets) {
       const key = `${objectStorageEndpoint(env.objectStorage)}/${bucket}`;
-      const user = `${JSON.stringify(env.name)}'s 'objectStorage.${field}'`;
+      const user = `${JSON.stringify(env.name)}'s '${field}'`;
       const owner = owners.get(key);
       if (owner === undefined) owners.set(key, user);
       else problems.push(`${user} must be a bucket of its own (each compactor applies its own retention to the whole bucket), got ${JSON.stringify(bucket)}, which is ${owner} too`);
@@ -576,6 +605,23 @@ function checkDelivery(c: Checks, d: DeliverySettings, gitops: GitOpsSettings): 
   if (d.webhook) checkSecretRef(c, 'delivery.webhook', d.webhook);
   d.allowedRegistries.forEach((prefix, i) => c.expect(/^[a-z0-9.-]+(:[0-9]+)?\/([a-z0-9._/-]*\/)?$/.test(prefix), `delivery.allowedRegistries[${i}]`,
     prefix, 'an image repository prefix ending in "/" (a registry host, then path segments: "ghcr.io/example/")'));
+}
+
+function checkMimir(c: Checks, env: EnvironmentConfig): void {
+  const m = env.mimir!;
+  // two replicas with replication factor 2 stop every write while one of them restarts
+  c.expect(Number.isInteger(m.replicas) && (m.replicas === 1 || (m.replicas >= 3 && m.replicas <= 9)), 'mimir.replicas', m.replicas,
+    '1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes)');
+  c.expect(m.replicas === 1 || env.objectStorage !== undefined, 'mimir.replicas', m.replicas, '1 unless \'objectStorage\' is set (replicas cannot share a filesystem)');
+  c.expect(Number.isInteger(m.retention.toHours({ integral: false })), 'mimir.retention', m.retention, 'whole hours');
+  c.duration('mimir.retention', m.retention, Duration.hours(24), Duration.days(3650));
+  c.size('mimir.volumeSize', m.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
+  c.expect(typeof m.tenant === 'string' && /^[A-Za-z0-9_.-]{1,150}$/.test(m.tenant) && m.tenant !== '.' && m.tenant !== '..', 'mimir.tenant', m.tenant,
+    'a tenant id: 1 to 150 letters, digits, "_", "." and "-", not "." or ".."');
+  c.expect(env.objectStorage === undefined ? m.bucket === undefined : typeof m.bucket === 'string' && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(m.bucket),
+    'mimir.bucket', m.bucket, env.objectStorage === undefined ? 'left out without \'objectStorage\' (blocks stay on the volume)'
+      : 'a bucket name of its own (3 to 63 lower-case letters, digits, "." and "-")');
+  checkResources(c, 'mimir.resources', m.resources);
 }
 
 function checkTopology(c: Checks, env: EnvironmentConfig): void {

@@ -223,6 +223,15 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     extends: 'prod',
     clusterName: 'observability',
     objectStorage: { lokiBucket: 'obs-canary-central-loki', tempoBucket: 'obs-canary-central-tempo' },
+    // the central store: every cluster's Prometheus writes here; Grafana, Kiali, the gate and the rules read it
+    mimir: {
+      replicas: 3,
+      retention: Duration.days(31),
+      volumeSize: Size.gibibytes(50),
+      tenant: 'obs-canary',
+      bucket: 'obs-canary-central-mimir',
+      resources: { cpuRequestMillis: 500, cpuLimitMillis: 2000, memoryRequest: Size.gibibytes(2), memoryLimit: Size.gibibytes(4) },
+    },
     topology: {
       kind: 'central',
       appClusters: [

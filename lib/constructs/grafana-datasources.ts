@@ -25,6 +25,8 @@ export interface GrafanaDatasource {
   readonly isDefault: boolean;
   readonly editable: boolean;
   readonly jsonData: PrometheusJsonData | LokiJsonData | TempoJsonData | AlertmanagerJsonData;
+  /** Values Grafana stores encrypted: the header values of `jsonData.httpHeaderNameN`. */
+  readonly secureJsonData?: Readonly<Record<string, string>>;
 }
 
 /** Where an exemplar's trace id label opens a trace. */
@@ -40,8 +42,10 @@ export interface PrometheusJsonData {
   readonly httpMethod: 'POST' | 'GET';
   /** The scrape interval, so `$__rate_interval` is right. */
   readonly timeInterval: string;
-  readonly prometheusType: 'Prometheus';
+  readonly prometheusType: 'Prometheus' | 'Mimir';
   readonly exemplarTraceIdDestinations: readonly ExemplarTraceIdDestination[];
+  /** A header sent with every query (its value in `secureJsonData.httpHeaderValue1`). */
+  readonly httpHeaderName1?: string;
 }
 
 /** A link from a log line to a trace. */
@@ -110,6 +114,11 @@ export interface PrometheusDatasourceOptions {
   readonly scrapeInterval: string;
   /** @default DATASOURCE_UIDS.tempo */
   readonly tempoUid?: string;
+  /**
+   * A Mimir tenant, sent as `X-Scope-OrgID` with every query (the store is Mimir's Prometheus API).
+   * @default - none: a Prometheus
+   */
+  readonly tenant?: string;
 }
 
 /**
@@ -129,14 +138,20 @@ export function prometheusDatasource(options: PrometheusDatasourceOptions): Graf
     jsonData: {
       httpMethod: 'POST',
       timeInterval: options.scrapeInterval,
-      prometheusType: 'Prometheus',
+      prometheusType: options.tenant !== undefined ? 'Mimir' : 'Prometheus',
+      ...(options.tenant !== undefined ? { httpHeaderName1: TENANT_HEADER } : {}),
       exemplarTraceIdDestinations: [
         { name: 'trace_id', datasourceUid: tempoUid, urlDisplayLabel: 'View Trace' },
         { name: 'traceID', datasourceUid: tempoUid, urlDisplayLabel: 'View Trace' },
       ],
     },
+    // Grafana keeps a header's value in secureJsonData; the tenant is no secret, but only there is it sent
+    ...(options.tenant !== undefined ? { secureJsonData: { httpHeaderValue1: options.tenant } } : {}),
   };
 }
+
+/** The header that names a Mimir (or Loki, Tempo) tenant. */
+export const TENANT_HEADER = 'X-Scope-OrgID';
 
 /** Options of {@link lokiDatasource}. */
 export interface LokiDatasourceOptions {

@@ -61,7 +61,7 @@ export interface KialiConfig {
        */
       readonly istio_api_enabled: boolean;
     };
-    readonly prometheus: { readonly url: string };
+    readonly prometheus: { readonly url: string; readonly custom_headers?: Readonly<Record<string, string>> };
     readonly tracing: {
       readonly enabled: boolean;
       readonly provider: 'tempo';

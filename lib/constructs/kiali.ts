@@ -38,6 +38,11 @@ export interface KialiProps {
   readonly signingKey?: SecretKeyRef;
   /** In-cluster URL of Prometheus, where Istio's metrics (the graph) are. */
   readonly prometheusUrl: string;
+  /**
+   * Headers of every query, such as Mimir's tenant `X-Scope-OrgID`.
+   * @default - none
+   */
+  readonly prometheusHeaders?: Readonly<Record<string, string>>;
   /** In-cluster URL of Grafana (its Service), for its status. */
   readonly grafanaUrl: string;
   /**
@@ -182,7 +187,8 @@ export class Kiali extends Construct {
           health_check_url: `${props.grafanaUrl}/api/health`, dashboards: [],
         },
         istio: { istio_api_enabled: false },
-        prometheus: { url: props.prometheusUrl },
+        // custom_headers: PrometheusConfig.CustomHeaders of config/config.go at v2.30.0 (Mimir's tenant header)
+        prometheus: { url: props.prometheusUrl, ...(props.prometheusHeaders ? { custom_headers: { ...props.prometheusHeaders } } : {}) },
         tracing: {
           enabled: true,
           provider: 'tempo',

@@ -257,6 +257,12 @@ export class Mimir extends Construct {
               ports: containerPorts([PORTS.http, PORTS.grpc, PORTS.memberlist]),
               // no liveness probe: /ready stays false while the WAL replays and the rings settle, which can take long
               readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
+              // not /ready: it stays false while the write-ahead log replays, which a restart would only start again;
+              // a process that stops answering on its port is restarted
+              livenessProbe: {
+                tcpSocket: { port: k8s.IntOrString.fromString(PORTS.http.name) }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 2,
+                failureThreshold: 6,
+              },
               resources: resourceRequirements(resources),
               securityContext: containerSecurityContext(),
               volumeMounts: [

@@ -38,6 +38,7 @@ export interface CollectorConfig {
     readonly 'otlp_http/loki': { readonly endpoint: string };
     readonly prometheus_remote_write: {
       readonly endpoint: string;
+      readonly headers?: Readonly<Record<string, string>>;
       readonly resource_to_telemetry_conversion: { readonly enabled: boolean; readonly exclude_service_attributes: boolean };
     };
   };

@@ -22,8 +22,13 @@ export interface OtelCollectorProps {
   readonly tempoOtlpGrpcEndpoint: string;
   /** Loki's OTLP base URL: {@link Loki.otlpUrl}. */
   readonly lokiOtlpUrl: string;
-  /** Prometheus's remote-write endpoint: {@link Prometheus.remoteWriteUrl}. */
+  /** The metrics store's remote-write endpoint: {@link Prometheus.remoteWriteUrl} or {@link Mimir.remoteWriteUrl}. */
   readonly prometheusRemoteWriteUrl: string;
+  /**
+   * Headers of those writes, such as Mimir's tenant `X-Scope-OrgID`.
+   * @default - none
+   */
+  readonly prometheusRemoteWriteHeaders?: Readonly<Record<string, string>>;
   /**
    * Collector image (contrib: it has k8s_attributes and prometheus_remote_write), pinned by tag or digest.
    * @default IMAGES.collector
@@ -178,6 +183,7 @@ export class OtelCollector extends Construct {
         // service.instance.id only as `job` and `instance`, not a second time
         prometheus_remote_write: {
           endpoint: props.prometheusRemoteWriteUrl,
+          ...(props.prometheusRemoteWriteHeaders ? { headers: { ...props.prometheusRemoteWriteHeaders } } : {}),
           resource_to_telemetry_conversion: { enabled: true, exclude_service_attributes: true },
         },
       },

@@ -31,8 +31,9 @@ export interface PrometheusAgentMode {
   /**
    * Secret (in this namespace) with `ca.crt`, `tls.crt` and `tls.key`: the store's CA and this cluster's client
    * certificate (mutual TLS at the gateway). Mounted read-only.
+   * @default - none: the store is in this cluster (`http://<service>.<namespace>.svc.cluster.local…`)
    */
-  readonly clientCertificateSecret: string;
+  readonly clientCertificateSecret?: string;
 }
 
 /** Properties of {@link Prometheus}. */
@@ -272,12 +273,12 @@ export class Prometheus extends Construct {
               volumeMounts: [
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 { name: 'data', mountPath: DATA_DIR },
-                ...(props.agent ? [{ name: 'remote-write-tls', mountPath: REMOTE_WRITE_TLS_DIR, readOnly: true }] : []),
+                ...(props.agent?.clientCertificateSecret ? [{ name: 'remote-write-tls', mountPath: REMOTE_WRITE_TLS_DIR, readOnly: true }] : []),
               ],
             }],
             volumes: [
               { name: 'config', configMap: { name: config.name } },
-              ...(props.agent ? [{
+              ...(props.agent?.clientCertificateSecret ? [{
                 name: 'remote-write-tls',
                 secret: {
                   secretName: props.agent.clientCertificateSecret,
@@ -382,10 +383,16 @@ export class Prometheus extends Construct {
    */
   private agentRemoteWrite(agent: PrometheusAgentMode): RemoteWriteConfig {
     const url = URL.canParse(agent.remoteWriteUrl) ? new URL(agent.remoteWriteUrl) : undefined;
-    if (url?.protocol !== 'https:' || url.username !== '' || url.password !== '') {
+    const secret = agent.clientCertificateSecret;
+    if (secret === undefined) {
+      // a store in this cluster: reached over the cluster's network, no certificate
+      if (url?.protocol !== 'http:' || !url.hostname.endsWith('.svc.cluster.local') || url.username !== '' || url.password !== '') {
+        throw validationError(this, `'agent.remoteWriteUrl' must be an in-cluster http://<service>.<namespace>.svc.cluster.local URL without 'agent.clientCertificateSecret', got ${show(agent.remoteWriteUrl)}`);
+      }
+    } else if (url?.protocol !== 'https:' || url.username !== '' || url.password !== '') {
       throw validationError(this, `'agent.remoteWriteUrl' must be an https:// URL without credentials (the client certificate authenticates), got ${show(agent.remoteWriteUrl)}`);
     }
-    if (!DNS_LABEL.test(agent.clientCertificateSecret)) {
+    if (secret !== undefined && !DNS_LABEL.test(secret)) {
       throw validationError(this, `'agent.clientCertificateSecret' must be a Secret name (a DNS label), got ${show(agent.clientCertificateSecret)}`);
     }
     const headers = agent.headers ?? {};
@@ -397,11 +404,13 @@ export class Prometheus extends Construct {
     return {
       url: agent.remoteWriteUrl,
       ...(Object.keys(headers).length > 0 ? { headers: { ...headers } } : {}),
-      tls_config: {
-        ca_file: `${REMOTE_WRITE_TLS_DIR}/ca.crt`,
-        cert_file: `${REMOTE_WRITE_TLS_DIR}/tls.crt`,
-        key_file: `${REMOTE_WRITE_TLS_DIR}/tls.key`,
-      },
+      ...(secret !== undefined ? {
+        tls_config: {
+          ca_file: `${REMOTE_WRITE_TLS_DIR}/ca.crt`,
+          cert_file: `${REMOTE_WRITE_TLS_DIR}/tls.crt`,
+          key_file: `${REMOTE_WRITE_TLS_DIR}/tls.key`,
+        },
+      } : {}),
     };
   }
 }

@@ -27,7 +27,11 @@ export interface TempoConfig {
     readonly registry: { readonly external_labels: Readonly<Record<string, string>> };
     readonly storage: {
       readonly path: string;
-      readonly remote_write: ReadonlyArray<{ readonly url: string; readonly send_exemplars: boolean }>;
+      readonly remote_write: ReadonlyArray<{
+        readonly url: string;
+        readonly send_exemplars: boolean;
+        readonly headers?: Readonly<Record<string, string>>;
+      }>;
     };
   };
   readonly backend_worker: { readonly compaction: { readonly block_retention: string } };

@@ -57,6 +57,11 @@ export interface TempoProps {
    */
   readonly remoteWriteUrl?: string;
   /**
+   * Headers of those writes, such as Mimir's tenant `X-Scope-OrgID`.
+   * @default - none
+   */
+  readonly remoteWriteHeaders?: Readonly<Record<string, string>>;
+  /**
    * Labels added to the generated metrics.
    * @default - `source: tempo`
    */
@@ -112,8 +117,8 @@ export class Tempo extends Construct {
 
     const namespace = chartNamespace(this, 'Tempo');
     checkWholeHours(this, 'retention', this.retention, 1);
-    if (props.remoteWriteUrl !== undefined && !/^https?:\/\/\S+\/api\/v1\/write$/.test(props.remoteWriteUrl)) {
-      throw validationError(this, `'remoteWriteUrl' must be a Prometheus remote-write URL ending in /api/v1/write, got ${show(props.remoteWriteUrl)}`);
+    if (props.remoteWriteUrl !== undefined && !/^https?:\/\/\S+\/api\/v1\/(write|push)$/.test(props.remoteWriteUrl)) {
+      throw validationError(this, `'remoteWriteUrl' must be a remote-write URL ending in /api/v1/write (Prometheus) or /api/v1/push (Mimir), got ${show(props.remoteWriteUrl)}`);
     }
     checkMinSize(this, 'volumeSize', volumeSize, Size.gibibytes(1));
 
@@ -140,7 +145,9 @@ export class Tempo extends Construct {
       ...(props.remoteWriteUrl ? {
         metrics_generator: {
           registry: { external_labels: { source: 'tempo', ...props.externalLabels } },
-          storage: { path: `${DATA}/generator/wal`, remote_write: [{ url: props.remoteWriteUrl, send_exemplars: true }] },
+          storage: { path: `${DATA}/generator/wal`, remote_write: [{
+            url: props.remoteWriteUrl, send_exemplars: true, ...(props.remoteWriteHeaders ? { headers: { ...props.remoteWriteHeaders } } : {}),
+          }] },
         },
       } : {}),
       backend_worker: { compaction: { block_retention: retention } },

@@ -5,7 +5,9 @@ import { ENVIRONMENTS } from '../../lib/config/environments';
 import { CliIo, runCli } from '../../lib/delivery/cli';
 import { StubServer } from '../apps/support/stub-server';
 import { repoSnapshot } from '../support/repo-copy';
+import { unknownKeys } from '../support/config-keys';
 import { K8sObject, configFile, find, ofKind, podSpecOf, synthStack } from '../support/manifest';
+import { MIMIR_3_2_KEYS } from '../support/mimir-keys';
 
 /**
  * A central topology (the `central` example environment): one observability cluster, two application clusters that
@@ -47,7 +49,8 @@ describe('central topology: the observability cluster', () => {
     expect(vs.spec.http.map((r: any) => [r.name, r.match, r.route[0].destination])).toEqual([
       ['otlp', [{ uri: { prefix: '/opentelemetry.proto.collector.' } }], { host: 'otel-collector.observability.svc.cluster.local', port: { number: 4317 } }],
       ['logs', [{ uri: { exact: '/loki/api/v1/push' } }], { host: 'loki.observability.svc.cluster.local', port: { number: 3100 } }],
-      ['metrics', [{ uri: { exact: '/api/v1/write' } }], { host: 'prometheus.observability.svc.cluster.local', port: { number: 9090 } }],
+      // Mimir is the store: its push API
+      ['metrics', [{ uri: { exact: '/api/v1/push' } }], { host: 'mimir.observability.svc.cluster.local', port: { number: 8080 } }],
     ]);
   });
 
@@ -66,7 +69,7 @@ describe('central topology: the observability cluster', () => {
   });
 
   test('only the ingress gateway\'s pods reach the three endpoints from outside the namespace', () => {
-    for (const [target, port] of [['otel-collector', 4317], ['loki', 3100], ['prometheus', 9090]] as const) {
+    for (const [target, port] of [['otel-collector', 4317], ['loki', 3100], ['mimir', 8080]] as const) {
       const policy = find(observability, 'NetworkPolicy', `ingress-gateway-to-${target === 'otel-collector' ? 'collector' : target}-ingress`);
       expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': target });
       expect(policy.spec.ingress).toEqual([{
@@ -74,6 +77,28 @@ describe('central topology: the observability cluster', () => {
         ports: [{ port, protocol: 'TCP' }],
       }]);
     }
+  });
+
+  test('Mimir is the store: every writer and reader names the tenant, the rules run in its ruler, its keys are 3.2\'s', () => {
+    const { mimir, prometheus, collector, tempo } = stack.observability;
+    const tenant = { 'X-Scope-OrgID': env.mimir!.tenant };
+    expect(unknownKeys(mimir!.config, MIMIR_3_2_KEYS)).toEqual([]);
+    expect(mimir!.config.multitenancy_enabled).toBe(true);
+    // this cluster's Prometheus is an agent of Mimir: no rules, no alerts of its own
+    expect(prometheus.agent).toBe(true);
+    expect(configFile(observability, 'prometheus-config', 'prometheus.yml').remote_write).toEqual([{ url: mimir!.remoteWriteUrl, headers: tenant }]);
+    expect(collector.config.exporters.prometheus_remote_write).toMatchObject({ endpoint: mimir!.remoteWriteUrl, headers: tenant });
+    expect(tempo.config.metrics_generator?.storage.remote_write).toEqual([expect.objectContaining({ url: mimir!.remoteWriteUrl, headers: tenant })]);
+    const datasources = configFile(observability, 'grafana-provisioning', 'datasources.yaml').datasources;
+    expect(datasources.find((d: any) => d.type === 'prometheus')).toMatchObject({
+      url: mimir!.prometheusUrl, jsonData: { prometheusType: 'Mimir', httpHeaderName1: 'X-Scope-OrgID' }, secureJsonData: { httpHeaderValue1: env.mimir!.tenant },
+    });
+    expect(stack.observability.kiali.config.external_services.prometheus).toEqual({ url: mimir!.prometheusUrl, custom_headers: tenant });
+    // the SLO and pipeline rules, in the tenant's directory of the ruler
+    const rules = configFile(observability, 'mimir-rules', 'rules.yaml');
+    expect(rules.groups.map((g: any) => g.name)).toEqual(expect.arrayContaining(['slo-gateway', 'pipeline']));
+    const mount = podSpecOf(find(observability, 'StatefulSet', 'mimir')).containers[0].volumeMounts.find((m: any) => m.name === 'rules');
+    expect(mount.mountPath.endsWith(`/${env.mimir!.tenant}`)).toBe(true);
   });
 
   test('no services run here: they run in the application clusters', () => {
@@ -121,7 +146,8 @@ describe.each(topology.appClusters.map(c => ({ ...c })))('central topology: appl
     expect(config.global.external_labels).toEqual({ cluster: cluster.name });
     expect(config.remote_write).toHaveLength(1);
     const [write] = config.remote_write;
-    expect(write.url).toBe(`${GATEWAY_BASE}/api/v1/write`);
+    expect(write.url).toBe(`${GATEWAY_BASE}/api/v1/push`);
+    expect(write.headers).toEqual({ 'X-Scope-OrgID': env.mimir!.tenant });
     for (const file of [write.tls_config.ca_file, write.tls_config.cert_file, write.tls_config.key_file]) {
       expect(secretAt(agents, 'StatefulSet', 'prometheus', file)).toBe(gateway.clientCertificateSecret);
     }

@@ -83,7 +83,8 @@ describe.each(ALL_ENVIRONMENTS)('kubelet scrape ($name)', env => {
   });
 
   test('every series VolumeFillingUp reads is one the job keeps', () => {
-    const rules = configFile(objects, 'prometheus-config', 'rules.yml');
+    // Prometheus's rules, or Mimir's ruler's where Mimir is the store
+    const rules = env.mimir ? configFile(objects, 'mimir-rules', 'rules.yaml') : configFile(objects, 'prometheus-config', 'rules.yml');
     const alert = rules.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert === PIPELINE_ALERTS.volumeFillingUp);
     const names: string[] = alert.expr.match(/kubelet_[a-z_]+/g);
     expect(names.length).toBeGreaterThan(0);

@@ -196,7 +196,7 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
   const objects = charts.observability;
   const everything = Object.values(charts).flat();
 
-  test('a CronJob ticking every delivery.intervalMinutes for this environment, repository and branch, measuring in this Prometheus', () => {
+  test('a CronJob ticking every delivery.intervalMinutes for this environment, repository and branch, measuring in the metrics store', () => {
     expect(env.delivery.loop).toBe('cluster');
     const cronJob = find(objects, 'CronJob', 'canary-gate');
     expect(cronJob.spec.schedule).toBe(`*/${env.delivery.intervalMinutes} * * * *`);
@@ -204,8 +204,12 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
     const container = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
     const vars = Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
     expect(vars).toMatchObject({
-      DEPLOY_ENV: env.name, REPO_URL: env.gitops.repoURL, GIT_BRANCH: env.gitops.targetRevision, PROMETHEUS_URL: stack.observability.prometheus.url,
+      DEPLOY_ENV: env.name, REPO_URL: env.gitops.repoURL, GIT_BRANCH: env.gitops.targetRevision,
+      PROMETHEUS_URL: stack.observability.metricsStore.queryUrl,
     });
+    // Mimir: every query names the tenant
+    const headers = stack.observability.metricsStore.headers;
+    if (Object.keys(headers).length > 0) expect(JSON.parse(vars.PROMETHEUS_HEADERS)).toMatchObject(headers);
     const volume = cronJob.spec.jobTemplate.spec.template.spec.volumes.find((v: any) => v.secret);
     expect(volume.secret.secretName).toBe(env.delivery.gitCredentials.name);
     expect(volume.secret.items[0].key).toBe(env.delivery.gitCredentials.key);
@@ -224,12 +228,13 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
     expect(secretViolations(objects)).toEqual([]);
   });
 
-  test('Prometheus admits the gate on its HTTP port; the gate may send there', () => {
-    const port = stack.observability.prometheus.ports.http.port;
-    const ingress = find(objects, 'NetworkPolicy', 'canary-gate-to-prometheus-ingress');
-    expect(ingress.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'prometheus' });
+  test('the metrics store (Prometheus, or Mimir) admits the gate on its HTTP port; the gate may send there', () => {
+    const store = stack.observability.metricsStore;
+    const port = store.port.port;
+    const ingress = find(objects, 'NetworkPolicy', `canary-gate-to-${store.name}-ingress`);
+    expect(ingress.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': store.name });
     expect(ingress.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'canary-gate' } } }], ports: [{ port, protocol: 'TCP' }] }]);
-    expect(find(objects, 'NetworkPolicy', 'canary-gate-to-prometheus-egress').spec.egress[0].ports).toEqual([{ port, protocol: 'TCP' }]);
+    expect(find(objects, 'NetworkPolicy', `canary-gate-to-${store.name}-egress`).spec.egress[0].ports).toEqual([{ port, protocol: 'TCP' }]);
   });
 
   test('with delivery.loop "github", no CronJob, ServiceAccount or policy of the gate is rendered', () => {

@@ -104,7 +104,7 @@ describe('Tempo', () => {
       expect(() => render({ retention: Duration.minutes(90) })).toThrow("[test/Tempo] 'retention' must be whole hours, at least 1h, got 90m");
     });
     test('fails on a remote-write URL that is not one', () => {
-      expect(() => render({ remoteWriteUrl: 'http://prometheus:9090' })).toThrow("'remoteWriteUrl' must be a Prometheus remote-write URL ending in /api/v1/write");
+      expect(() => render({ remoteWriteUrl: 'http://prometheus:9090' })).toThrow("'remoteWriteUrl' must be a remote-write URL ending in /api/v1/write (Prometheus) or /api/v1/push (Mimir)");
     });
     test('fails on a volume under 1Gi', () => {
       expect(() => render({ volumeSize: Size.mebibytes(10) })).toThrow("'volumeSize' must be at least 1Gi, got 10Mi");
