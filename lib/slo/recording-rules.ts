@@ -3,7 +3,7 @@ import { show } from '../errors';
 import type { Services } from '../services/catalog';
 import type { ServiceSpec } from '../services/service';
 import {
-  APP_LABEL, ERROR_CODES, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACKS, TRACK_LABEL, bucketOf, httpTrafficSelector, workloadName,
+  APP_LABEL, CLUSTER_LABEL, ERROR_CODES, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACKS, TRACK_LABEL, bucketOf, httpTrafficSelector, workloadName,
 } from './vocabulary';
 
 /**
@@ -100,19 +100,25 @@ export function sloRuleGroupName(service: string): string {
  * apart by name and static labels only.
  *
  * @param services every service, keyed by its name, as `loadServices` returns them
+ * @param options `perCluster`: every record keeps the `cluster` label (a store of several clusters: each cluster's
+ *   burn rate and latency are its own, and so are the alerts on them)
  * @throws if a service is keyed by another name than its own
  */
-export function sloRecordingRules(services: Services): RuleGroup[] {
+export function sloRecordingRules(services: Services, options: { readonly perCluster?: boolean } = {}): RuleGroup[] {
   return Object.keys(services).sort().map(key => {
     const spec = services[key];
     if (spec.name !== key) {
       throw new Error(`sloRecordingRules: 'services.${key}' has 'name' ${show(spec.name)}: key each service by its name, as loadServices does`);
     }
     const http = spec.metrics.http;
-    const burn = sloSourceOf(spec) === 'http' && http ? httpSource(spec, http) : istioSource(spec);
+    const perCluster = (source: RuleSource): RuleSource => (options.perCluster
+      ? { ...source, by: [CLUSTER_LABEL, ...source.by], serviceBy: [CLUSTER_LABEL, ...source.serviceBy] } : source);
+    const istio = perCluster(istioSource(spec));
+    const own = http ? perCluster(httpSource(spec, http)) : undefined;
+    const burn = sloSourceOf(spec) === 'http' && own ? own : istio;
     return {
       name: sloRuleGroupName(spec.name),
-      rules: [...sloRules(istioSource(spec)), ...(http ? sloRules(httpSource(spec, http)) : []), ...burnRateRules(burn)],
+      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn)],
     };
   });
 }

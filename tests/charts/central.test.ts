@@ -97,6 +97,8 @@ describe('central topology: the observability cluster', () => {
     // the SLO and pipeline rules, in the tenant's directory of the ruler
     const rules = configFile(observability, 'mimir-rules', 'rules.yaml');
     expect(rules.groups.map((g: any) => g.name)).toEqual(expect.arrayContaining(['slo-gateway', 'pipeline']));
+    // each record keeps the cluster: one cluster's burn is never summed away by another's traffic
+    for (const rule of rules.groups.find((g: any) => g.name === 'slo-gateway').rules) expect(rule.expr).toMatch(/by \(cluster, /);
     const mount = podSpecOf(find(observability, 'StatefulSet', 'mimir')).containers[0].volumeMounts.find((m: any) => m.name === 'rules');
     expect(mount.mountPath.endsWith(`/${env.mimir!.tenant}`)).toBe(true);
   });

@@ -261,6 +261,25 @@ describe('promtool (Debian\'s 2.42)', () => {
     expect(promtoolTestRules([...recording, ...alerting], sloCases(alerting))).toContain('SUCCESS');
   });
 
+  test('test rules, per cluster (a central store): one cluster burning pages for that cluster only, not for the sum', () => {
+    const perCluster = sloRecordingRules({ gateway: REPO_SERVICES.gateway }, { perCluster: true });
+    const groups = alerting.filter(g => g.name === sloAlertRuleGroupName('gateway'));
+    // a: 20 % errors; b: healthy and five times the traffic, so the two together burn 3.3 %, below any threshold
+    const inCluster = (cluster: string, ok: number, errors: number) => requests('stable', [120, ok, errors]).map(s => ({
+      ...s, series: s.series.replace('{', `{cluster="${cluster}",`),
+    }));
+    const burning = fired(groups, SLO_ALERTS.fastBurn, { cluster: 'a', ...GATEWAY });
+    const cases: PromtoolTestCase[] = [{
+      name: 'cluster a burns 20 %, cluster b is healthy',
+      interval: '1m',
+      input_series: [...inCluster('a', 80, 20), ...inCluster('b', 500, 0)],
+      alert_rule_test: [{ eval_time: '70m', alertname: SLO_ALERTS.fastBurn, exp_alerts: [burning] }],
+    }];
+    expect(promtoolTestRules([...perCluster, ...alerting], cases)).toContain('SUCCESS');
+    // and without the cluster in the records, the sum hides the burning cluster: no page at all
+    expect(() => promtoolTestRules([...recording, ...alerting], cases)).toThrow(/promtool test rules failed/);
+  });
+
   test('test rules: pipeline alerts', () => {
     const pipeline = [pipelineAlertingRules()];
     const LOKI = { job: 'loki', instance: '10.0.0.7:3100', namespace: 'observability', pod: 'loki-0' };
