@@ -28,6 +28,11 @@ export const IMAGES = {
   collector: 'docker.io/otel/opentelemetry-collector-contrib:0.159.0',
   /** kube-state-metrics v2.20.x (client-go v0.36): Deployment, pod and custom-resource-state metrics. */
   kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0',
+  /**
+   * Istio's proxy 1.30.3 (the release of the CRDs): the telemetry gateway's own Envoy with `exposure` "loadBalancer",
+   * installed by gateway injection; upgrade it with istiod.
+   */
+  istioProxy: 'docker.io/istio/proxyv2:1.30.3',
   /** Kiali 2.30.x: built against Istio 1.30's client (istio.io/client-go v1.30.1), config keys of Kiali 2.x. */
   kiali: 'quay.io/kiali/kiali:v2.30.0',
 } as const;

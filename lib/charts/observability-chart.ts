@@ -7,8 +7,9 @@ import { EnvironmentConfig, TelemetryGatewaySettings } from '../config/environme
 import { Alertmanager } from '../constructs/alertmanager';
 import { Alloy } from '../constructs/alloy';
 import { CanaryGate } from '../constructs/canary-gate';
+import { GatewayProxy } from '../constructs/gateway-proxy';
 import { Grafana } from '../constructs/grafana';
-import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
+import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ISTIOD_XDS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { Kiali } from '../constructs/kiali';
 import { TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
@@ -27,6 +28,9 @@ import { goDuration } from '../private/units';
 import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity } from './namespaces';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { StackChart } from './stack-chart';
+
+/** The name of the telemetry gateway's own Envoy (`exposure` "loadBalancer"). */
+const TELEMETRY_GATEWAY_PROXY = 'telemetry-gateway';
 
 /** The start of every OTLP gRPC service's path (`/opentelemetry.proto.collector.trace.v1.TraceService/Export`, …). */
 const OTLP_GRPC_PACKAGE_PREFIX = 'opentelemetry.proto.collector.';
@@ -102,6 +106,8 @@ export class ObservabilityChart extends StackChart {
   public readonly kiali: Kiali;
   /** Where application clusters send, in a central topology. */
   public readonly telemetryGateway?: TelemetryGateway;
+  /** The telemetry gateway's own Envoy behind a LoadBalancer Service (`exposure` "loadBalancer"). */
+  public readonly gatewayProxy?: GatewayProxy;
   /** The namespace's network policies; the flows to and from the services' namespaces are allowed by {@link defineStack}. */
   public readonly network: NetworkPolicies;
   /** What the environment's egress section asks of this namespace: the grants to outside the cluster and the proxies. */
@@ -206,10 +212,19 @@ export class ObservabilityChart extends StackChart {
       resources: env.collector.resources,
     });
     if (props.gateway) {
+      const exposure = props.gateway.exposure ?? { kind: 'ingressGateway' };
+      if (exposure.kind === 'loadBalancer') {
+        this.gatewayProxy = new GatewayProxy(this, 'GatewayProxy', {
+          name: TELEMETRY_GATEWAY_PROXY,
+          ...(exposure.replicas !== undefined ? { replicas: exposure.replicas } : {}),
+          ...(exposure.serviceAnnotations ? { serviceAnnotations: exposure.serviceAnnotations } : {}),
+          ...(exposure.sourceRanges ? { sourceRanges: exposure.sourceRanges } : {}),
+        });
+      }
       this.telemetryGateway = new TelemetryGateway(this, 'TelemetryGateway', {
         host: props.gateway.host,
         credentialName: props.gateway.credentialName,
-        selector: env.apps.ingressGateway.selector,
+        selector: this.gatewayProxy?.selector ?? env.apps.ingressGateway.selector,
         routes: [
           // gRPC's paths are /<package>.<Service>/<Method>: every OTLP export service
           { name: 'otlp', path: { prefix: `/${OTLP_GRPC_PACKAGE_PREFIX}` }, url: this.collector.otlpGrpcUrl },
@@ -310,11 +325,18 @@ export class ObservabilityChart extends StackChart {
     const store = this.metricsStore;
     const port = (p: { port: number }) => [{ port: p.port }];
     if (this.telemetryGateway) {
-      // what the application clusters send, after the ingress gateway checked their client certificates
-      const edge = pods({ name: 'ingress-gateway', ...env.apps.ingressGateway });
-      network.allow({ name: 'ingress-gateway-to-collector', from: edge, to: pods(collector.peer), ports: port(collector.ports.otlpGrpc) });
-      network.allow({ name: 'ingress-gateway-to-loki', from: edge, to: pods(loki.peer), ports: port(loki.ports.http) });
-      network.allow({ name: `ingress-gateway-to-${store.name}`, from: edge, to: pods(store.peer), ports: port(store.port) });
+      // what the application clusters send, after the gateway checked their client certificates
+      const proxy = this.gatewayProxy;
+      const edge = proxy ? proxy.peer : { name: 'ingress-gateway', ...env.apps.ingressGateway };
+      const edgeName = proxy ? proxy.name : 'ingress-gateway';
+      network.allow({ name: `${edgeName}-to-collector`, from: pods(edge), to: pods(collector.peer), ports: port(collector.ports.otlpGrpc) });
+      network.allow({ name: `${edgeName}-to-loki`, from: pods(edge), to: pods(loki.peer), ports: port(loki.ports.http) });
+      network.allow({ name: `${edgeName}-to-${store.name}`, from: pods(edge), to: pods(store.peer), ports: port(store.port) });
+      if (proxy) {
+        // the load balancer's traffic (mutual TLS refuses who has no client certificate), and the proxy's xDS and certificates
+        network.allow({ name: `senders-to-${proxy.name}`, from: { kind: 'anywhere' }, to: pods(proxy.peer), ports: port(proxy.ports.https) });
+        network.allow({ name: `${proxy.name}-to-istiod`, from: pods(proxy.peer), to: pods(istiod), ports: [{ port: ISTIOD_XDS_PORT }] });
+      }
     }
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
     network.allow({ name: `${logShipper.name}-to-loki`, from: pods(logShipper.peer), to: pods(loki.peer), ports: port(loki.ports.http) });

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment';
 import { CanaryService, CanaryServiceProps, Exposure } from '../constructs/canary-service';
 import { GatewayListener, IstioGateway } from '../constructs/istio-gateway';
-import { ISTIOD } from '../constructs/istio-scrape';
+import { ISTIOD, ISTIOD_XDS_PORT } from '../constructs/istio-scrape';
 import { MeshPolicies, meshPrincipal } from '../constructs/mesh-policies';
 import { dnsPeer } from '../config/egress-plan';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
@@ -79,7 +79,7 @@ export class ServicesChart extends StackChart {
       flows: [
         { name: 'dns', from: everyPod, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports },
         // istiod's xDS and certificate port
-        { name: 'sidecars-to-istiod', from: everyPod, to: pods(ISTIOD), ports: [{ port: 15012 }] },
+        { name: 'sidecars-to-istiod', from: everyPod, to: pods(ISTIOD), ports: [{ port: ISTIOD_XDS_PORT }] },
       ],
     });
 

@@ -260,17 +260,38 @@ export interface AppClusterSettings {
 }
 
 /**
- * How application clusters reach the observability cluster: one host on the observability cluster's Istio ingress
- * gateway (`apps.ingressGateway`) with mutual TLS, which authenticates every sender by its client certificate before
+ * Where the telemetry gateway's host is served: on the cluster's Istio ingress gateway (`apps.ingressGateway`), or on a
+ * gateway of its own in `observability` behind a LoadBalancer Service (istiod's gateway injection).
+ */
+export type TelemetryExposure =
+  | { readonly kind: 'ingressGateway' }
+  | {
+    readonly kind: 'loadBalancer';
+    /** Replicas of the gateway: 1 to 20. @default 2 */
+    readonly replicas?: number;
+    /** Annotations of the LoadBalancer Service (an internal load balancer, its type). @default - none */
+    readonly serviceAnnotations?: Readonly<Record<string, string>>;
+    /** The addresses it admits (`loadBalancerSourceRanges`): the app clusters' egress. @default - any */
+    readonly sourceRanges?: readonly string[];
+  };
+
+/**
+ * How application clusters reach the observability cluster: one host on an Istio gateway of the observability cluster
+ * (`exposure`) with mutual TLS, which authenticates every sender by its client certificate before
  * anything reaches a component; OTLP also needs a bearer token, checked by the gateway Collector itself.
  */
 export interface TelemetryGatewaySettings {
   /** The host name the app clusters send to (the gateway certificate's name). */
   readonly host: string;
   /**
-   * A Secret in the ingress gateway's namespace of the observability cluster with `tls.crt` and `tls.key` (the gateway
-   * certificate for `host`) and `ca.crt` (the CA that signs the app clusters' client certificates): Istio's
-   * `credentialName`.
+   * Where the host is served.
+   * @default { kind: 'ingressGateway' }
+   */
+  readonly exposure?: TelemetryExposure;
+  /**
+   * A Secret in the gateway's namespace of the observability cluster (the ingress gateway's; `observability` with
+   * `exposure` "loadBalancer") with `tls.crt` and `tls.key` (the gateway certificate for `host`) and `ca.crt` (the CA
+   * that signs the app clusters' client certificates): Istio's `credentialName`.
    */
   readonly credentialName: string;
   /** The Secret key (in `observability` of the observability cluster) holding the bearer token the gateway Collector accepts. */
@@ -651,6 +672,15 @@ function checkTopology(c: Checks, env: EnvironmentConfig): void {
     }
   }
   const g = t.gateway;
+  const exposure = g?.exposure;
+  if (exposure !== undefined) {
+    c.oneOf('topology.gateway.exposure.kind', exposure.kind, ['ingressGateway', 'loadBalancer']);
+    if (exposure.kind === 'loadBalancer') {
+      if (exposure.replicas !== undefined) c.integer('topology.gateway.exposure.replicas', exposure.replicas, 1, 20);
+      for (const [i, block] of (exposure.sourceRanges ?? []).entries()) c.cidr(`topology.gateway.exposure.sourceRanges[${i}]`, block);
+      checkLabelMap(c, 'topology.gateway.exposure.serviceAnnotations', exposure.serviceAnnotations, 'annotation');
+    }
+  }
   c.dnsSubdomain('topology.gateway.host', g?.host);
   c.dnsSubdomain('topology.gateway.credentialName', g?.credentialName);
   checkSecretRef(c, 'topology.gateway.token', g?.token);

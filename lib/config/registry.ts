@@ -22,6 +22,7 @@ export type DeepPartial<T> = T extends Leaf ? T : {
  */
 export const REPLACED_WHOLE: readonly string[] = [
   'apps.ingressGateway.selector', 'objectStorage.credentials', 'egress.dns', 'egress.proxies.*', 'egress.dependencies.*', 'delivery.prometheusAuth',
+  'topology.gateway.exposure',
 ];
 
 /**

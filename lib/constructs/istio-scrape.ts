@@ -16,6 +16,8 @@ import { WorkloadPeer } from './types';
  */
 
 /** istiod's metrics port. */
+/** istiod's xDS and certificate port: every proxy (sidecar or gateway) connects to it. */
+export const ISTIOD_XDS_PORT = 15012;
 export const ISTIOD_METRICS_PORT = { name: 'http-monitoring', port: 15014 } as const;
 
 /** The ingress gateway's merged metrics (the agent's and Envoy's), and the port its pods declare for Envoy's. */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { CliIo, runCli } from '../../lib/delivery/cli';
 import { StubServer } from '../apps/support/stub-server';
@@ -8,6 +9,10 @@ import { repoSnapshot } from '../support/repo-copy';
 import { unknownKeys } from '../support/config-keys';
 import { K8sObject, configFile, find, ofKind, podSpecOf, synthStack } from '../support/manifest';
 import { MIMIR_3_2_KEYS } from '../support/mimir-keys';
+import {
+  imageViolations, probeViolations, resourceViolations, restrictedViolations, securityViolations, serviceAccountViolations,
+} from '../support/policy';
+import { schemaErrors } from '../support/schema';
 
 /**
  * A central topology (the `central` example environment): one observability cluster, two application clusters that
@@ -247,5 +252,51 @@ describe('central topology: the gate judges each cluster on its own series', () 
     }
     for (const cluster of topology.appClusters) expect(queries.some(q => q.includes(`cluster="${cluster.name}"`))).toBe(true);
     expect(JSON.parse(out).reason).toMatch(/^cluster apps-(eu|us): /);
+  });
+});
+
+describe('central topology: the gateway behind a LoadBalancer of its own (exposure "loadBalancer")', () => {
+  const variant = validateEnvironment({
+    ...env, name: 'central-lb',
+    topology: { ...topology, gateway: { ...gateway, exposure: { kind: 'loadBalancer', replicas: 2, sourceRanges: ['203.0.113.0/24'] } } },
+  });
+  const objects = synthStack(variant).charts.observability;
+
+  test('an Envoy of its own, injected by istiod as a gateway, pinned to the control plane\'s release; the Gateway selects it', () => {
+    const deployment = find(objects, 'Deployment', 'telemetry-gateway');
+    const template = deployment.spec.template;
+    expect(template.metadata.annotations['inject.istio.io/templates']).toBe('gateway');
+    expect(template.metadata.labels).toMatchObject({ 'sidecar.istio.io/inject': 'true', istio: 'telemetry-gateway' });
+    expect(template.spec.containers.map((c: any) => [c.name, c.image])).toEqual([['istio-proxy', 'docker.io/istio/proxyv2:1.30.3']]);
+    expect(find(objects, 'Gateway', 'telemetry-gateway').spec.selector).toEqual({ istio: 'telemetry-gateway' });
+    // it loads the credential from its own namespace, and may read nothing else
+    expect(find(objects, 'Role', 'telemetry-gateway-secrets').rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }]);
+    expect(restrictedViolations([deployment])).toEqual([]);
+  });
+
+  test('a LoadBalancer Service on 443 for the senders\' addresses; only the gateway\'s pods reach the three endpoints', () => {
+    const service = find(objects, 'Service', 'telemetry-gateway');
+    expect(service.spec).toMatchObject({ type: 'LoadBalancer', loadBalancerSourceRanges: ['203.0.113.0/24'] });
+    expect(service.spec.ports.map((p: any) => p.port)).toEqual([443]);
+    expect(find(objects, 'NetworkPolicy', 'senders-to-telemetry-gateway-ingress').spec.ingress[0].ports).toEqual([{ port: 443, protocol: 'TCP' }]);
+    for (const [target, port] of [['collector', 4317], ['loki', 3100], ['mimir', 8080]] as const) {
+      const policy = find(objects, 'NetworkPolicy', `telemetry-gateway-to-${target}-ingress`);
+      const proxyPods = find(objects, 'Deployment', 'telemetry-gateway').spec.selector.matchLabels;
+      expect(policy.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: proxyPods } }], ports: [{ port, protocol: 'TCP' }] }]);
+    }
+    expect(objects.filter(o => o.metadata.name.startsWith('ingress-gateway-to-'))).toEqual([]);
+  });
+
+  test('its objects pass the schema and policy checks', () => {
+    expect(objects.flatMap(o => schemaErrors(o).map(e => `${o.kind}/${o.metadata.name}: ${e}`))).toEqual([]);
+    const rules = [probeViolations, securityViolations, imageViolations, resourceViolations, serviceAccountViolations];
+    expect(rules.flatMap(rule => rule(objects))).toEqual([]);
+  });
+
+  test('a bad exposure is refused with the field, the value and what is allowed', () => {
+    expect(() => validateEnvironment({ ...variant, topology: { ...variant.topology!, gateway: { ...gateway, exposure: { kind: 'nodePort' } as never } } }))
+      .toThrow(/'topology.gateway.exposure.kind' must be one of "ingressGateway", "loadBalancer", got "nodePort"/);
+    expect(() => validateEnvironment({ ...variant, topology: { ...variant.topology!, gateway: { ...gateway, exposure: { kind: 'loadBalancer', replicas: 0 } } } }))
+      .toThrow(/'topology.gateway.exposure.replicas' must be an integer from 1 to 20, got 0/);
   });
 });
