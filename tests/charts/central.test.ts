@@ -182,6 +182,12 @@ describe.each(topology.appClusters.map(c => ({ ...c })))('central topology: appl
     expect(find(apps, 'NetworkPolicy', 'apps-to-otel-agent-egress').spec.egress[0].ports.map((p: any) => p.port)).toEqual([4317, 4318]);
     expect(find(agents, 'Namespace', 'observability').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
+
+  test('every pod of the cluster meets Pod Security restricted, the agents included (no host access anywhere)', () => {
+    const workloads = [...agents, ...apps].filter(o => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind));
+    expect(workloads.map(w => w.metadata.name)).toEqual(expect.arrayContaining(['otel-agent', 'alloy', 'prometheus', 'kube-state-metrics', 'gateway-stable']));
+    expect(restrictedViolations([...agents, ...apps])).toEqual([]);
+  });
 });
 
 describe('central topology: Argo CD', () => {
