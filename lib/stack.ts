@@ -138,7 +138,7 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   for (const group of sloRecordingRules(services, { perCluster: env.topology !== undefined })) rules.addRuleGroup(group);
   // each environment's effective SLO: the same settings the gate and the dashboards use
   for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) rules.addRuleGroup(group);
-  rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper));
+  rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper, env.mimir ? 'mimir' : 'prometheus'));
   const dashboards = serviceDashboards(services, name => {
     const state = rollouts[name];
     const { slo, analysis } = settingsOf(state, services[name]);

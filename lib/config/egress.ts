@@ -131,6 +131,8 @@ export type ObservabilityComponent =
 /** What the dependency table reads of an environment to decide whether a dependency is used. */
 export interface DependencyContext {
   readonly grafana: { readonly databaseUrl?: unknown };
+  /** A central topology: its gateway Collector looks up no Kubernetes metadata (its senders add their own). */
+  readonly topology?: unknown;
   /** Whether Mimir runs (it stores its blocks in the object storage). */
   readonly mimir?: unknown;
   /** Which log shipper runs: the other one is granted nothing. */

@@ -150,7 +150,11 @@ export class Alloy extends Construct {
               // positions survive a container restart; a new pod starts tailing afresh
               { name: 'storage', emptyDir: {} },
               { name: 'tmp', emptyDir: {} },
-              ...(props.remote ? [{ name: 'client-tls', secret: { secretName: props.remote.clientCertificateSecret } }] : []),
+              ...(props.remote ? [{
+                name: 'client-tls',
+                // named keys (a missing one keeps the pod from starting, with the key in its events); readable by the group only
+                secret: { secretName: props.remote.clientCertificateSecret, items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })), defaultMode: 0o440 },
+              }] : []),
             ],
           },
         },

@@ -36,6 +36,10 @@ export interface MimirConfig {
   readonly limits: {
     /** Go duration; `0s` keeps blocks forever. */
     readonly compactor_blocks_retention_period: string;
+    readonly max_label_names_per_series: number;
+    readonly max_global_exemplars_per_user: number;
+    /** Go duration. */
+    readonly out_of_order_time_window: string;
     readonly ruler_alertmanager_client_config?: { readonly alertmanager_url: string };
   };
   readonly activity_tracker: { readonly filepath: string };

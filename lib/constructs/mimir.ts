@@ -82,6 +82,12 @@ const NAME = 'mimir';
 const DATA = '/data';
 const CONFIG_DIR = '/etc/mimir/config';
 const RULES_DIR = '/etc/mimir/rules';
+/** Label names a series may have (Mimir's default: 30). */
+export const MAX_LABEL_NAMES = 50;
+/** Exemplars kept per tenant (Mimir's default: 0, none). */
+const MAX_EXEMPLARS = 100_000;
+/** How late a sample may arrive (Mimir's default: 0s, refused). */
+const OUT_OF_ORDER_WINDOW = '10m';
 const RULES_FILE = 'rules.yaml';
 const PORTS = {
   http: { name: 'http', port: 8080, appProtocol: 'http' },
@@ -199,6 +205,14 @@ export class Mimir extends Construct {
       ruler_storage: { backend: 'local', local: { directory: RULES_DIR } },
       limits: {
         compactor_blocks_retention_period: hours(this.retention),
+        // an Istio series has ~35 labels (its 25 standard ones, canary_pin, le, the scrape's job, instance, namespace,
+        // pod, app and track, and cluster): Mimir's default of 30 would refuse every one of them, and the gate would
+        // see no traffic
+        max_label_names_per_series: MAX_LABEL_NAMES,
+        // Mimir keeps no exemplars by default (0): the metric-to-trace links of Grafana's Prometheus datasource need them
+        max_global_exemplars_per_user: MAX_EXEMPLARS,
+        // several Collector replicas and each agent's parallel shards may deliver a series' samples out of order
+        out_of_order_time_window: OUT_OF_ORDER_WINDOW,
         // ruler.alertmanager_url is deprecated in favour of this per-tenant limit (pkg/ruler/notifier/notifier_config.go)
         ...(alertmanagerUrl !== undefined ? { ruler_alertmanager_client_config: { alertmanager_url: alertmanagerUrl } } : {}),
       },

@@ -56,6 +56,8 @@ export const OTEL_AGENT_TOKEN_DIR = '/etc/otel-agent/auth';
 const NODE_NAME_ENV = 'K8S_NODE_NAME';
 /** Read by the group only: the pod's fsGroup, the image's non-root user. */
 const SECRET_MODE = 0o440;
+/** The keys of the client-certificate Secret: the gateway's CA, this cluster's certificate and key. */
+const CLIENT_TLS_KEYS = ['ca.crt', 'tls.crt', 'tls.key'];
 // host or IPv4 address, then a port; no scheme, no path
 const HOST_PORT = /^[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?)*:(?<port>[1-9][0-9]{0,4})$/;
 
@@ -198,7 +200,13 @@ export class OtelAgent extends Construct {
             }],
             volumes: [
               { name: 'config', configMap: { name: config.name } },
-              { name: 'client-certificate', secret: { secretName: props.clientCertificateSecret, defaultMode: SECRET_MODE } },
+              {
+                name: 'client-certificate',
+                // named keys: a Secret without one of them keeps the pod from starting, with the key in its events
+                secret: {
+                  secretName: props.clientCertificateSecret, items: CLIENT_TLS_KEYS.map(key => ({ key, path: key })), defaultMode: SECRET_MODE,
+                },
+              },
               {
                 name: 'gateway-token',
                 secret: { secretName: props.token.name, items: [{ key: props.token.key, path: 'token' }], defaultMode: SECRET_MODE },

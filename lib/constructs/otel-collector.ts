@@ -208,8 +208,9 @@ export class OtelCollector extends Construct {
     };
     const configYaml = toYaml(this.config);
 
-    const account = serviceAccount(this, NAME, true);
-    bindClusterRole(this, namespace, NAME, k8sAttributesRules());
+    const account = serviceAccount(this, NAME, !gateway);
+    // a gateway looks up no pods: its senders add their metadata
+    if (!gateway) bindClusterRole(this, namespace, NAME, k8sAttributesRules());
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
     service(this, NAME, [PORTS.otlpGrpc, PORTS.otlpHttp]);
     const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment' });
@@ -223,7 +224,7 @@ export class OtelCollector extends Construct {
           metadata: { labels: podLabels(NAME, 'telemetry-gateway'), annotations: { 'checksum/config': checksum(configYaml) } },
           spec: {
             serviceAccountName: account.name,
-            automountServiceAccountToken: true,
+            automountServiceAccountToken: !gateway,
             securityContext: podSecurityContext({ user: 10001, group: 10001 }),
             ...spread,
             containers: [{

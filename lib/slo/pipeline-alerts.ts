@@ -57,8 +57,11 @@ const POD = [NAMESPACE_LABEL, PIPELINE.pod];
  * @param shipper the log shipper the environment runs: only its alerts are rendered (those of the other could never
  *   fire, and would only be read as coverage)
  * @default - the alerts of both shippers
+ * @param store where the rules run: Prometheus, or Mimir's ruler (whose rule-evaluation counter is its own, and
+ *   where no Prometheus keeps a TSDB that could delete by size: the agents only forward)
  */
-export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail'): RuleGroup {
+export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus'): RuleGroup {
+  const ruleFailures = store === 'mimir' ? PIPELINE.mimirRuleEvaluationFailures : PIPELINE.ruleEvaluationFailures;
   const alerts: Alert[] = [
     {
       alert: PIPELINE_ALERTS.targetDown, expr: `${PIPELINE.up} == 0`, for: '5m', severity: 'ticket', component: `{{ $labels.${PIPELINE.job} }}`,
@@ -155,7 +158,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail'): RuleGroup
     },
     {
       alert: PIPELINE_ALERTS.ruleEvaluationFailures,
-      expr: `${rate5m(PIPELINE.ruleEvaluationFailures, [PIPELINE.ruleGroup])} > 0`, for: '5m',
+      expr: `${rate5m(ruleFailures, [PIPELINE.ruleGroup])} > 0`, for: '5m',
       // the SLO alerts are rules too: while rules fail, a burning service may page no one
       severity: 'page', component: 'prometheus',
       summary: 'Prometheus fails to evaluate rule group {{ $labels.rule_group }}',
@@ -180,9 +183,10 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail'): RuleGroup
   ];
   const otherShipper: readonly string[] = shipper === 'alloy' ? [PIPELINE_ALERTS.promtailDropping, PIPELINE_ALERTS.promtailPushErrors]
     : shipper === 'promtail' ? [PIPELINE_ALERTS.alloyDropping, PIPELINE_ALERTS.alloyPushErrors] : [];
+  const absent = store === 'mimir' ? [...otherShipper, PIPELINE_ALERTS.retentionBySize] : otherShipper;
   return {
     name: PIPELINE_RULE_GROUP,
-    rules: alerts.filter(a => !otherShipper.includes(a.alert)).map(a => ({
+    rules: alerts.filter(a => !absent.includes(a.alert)).map(a => ({
       alert: a.alert,
       expr: a.expr,
       ...(a.for ? { for: a.for } : {}),

@@ -175,6 +175,8 @@ export const PIPELINE = {
   alloyRequests: 'loki_write_request_duration_seconds_count',
   /** Prometheus: rule evaluations that failed, by `rule_group`. */
   ruleEvaluationFailures: 'prometheus_rule_evaluation_failures_total',
+  /** The same counter of Mimir's ruler (its metrics carry the `cortex_` prefix). */
+  mimirRuleEvaluationFailures: 'cortex_prometheus_rule_evaluation_failures_total',
   /** The label of a rule group. */
   ruleGroup: 'rule_group',
   /** Prometheus: compactions that deleted blocks because the TSDB reached its size limit. */

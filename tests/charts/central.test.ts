@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { CliIo, runCli } from '../../lib/delivery/cli';
-import { StubServer } from '../apps/support/stub-server';
+import { StubRequest, StubServer } from '../apps/support/stub-server';
 import { repoSnapshot } from '../support/repo-copy';
 import { unknownKeys } from '../support/config-keys';
 import { K8sObject, configFile, find, ofKind, podSpecOf, synthStack } from '../support/manifest';
@@ -124,7 +124,6 @@ describe.each(topology.appClusters.map(c => ({ ...c })))('central topology: appl
     const [name, exporter] = Object.entries(config.exporters)[0] as [string, any];
     expect(Object.keys(config.exporters)).toEqual([name]);
     expect(exporter.endpoint).toBe(`${gateway.host}:443`);
-    expect(exporter.tls.insecure).toBeUndefined();
     for (const file of [exporter.tls.ca_file, exporter.tls.cert_file, exporter.tls.key_file]) {
       expect(secretAt(agents, 'DaemonSet', 'otel-agent', file)).toBe(gateway.clientCertificateSecret);
     }
@@ -160,6 +159,23 @@ describe.each(topology.appClusters.map(c => ({ ...c })))('central topology: appl
     }
     // what the gate asks of this cluster: the services' mesh metrics and kube-state-metrics
     expect(config.scrape_configs.map((j: any) => j.job_name)).toEqual(expect.arrayContaining(['services', 'kube-state-metrics']));
+  });
+
+  test('a mesh series fits Mimir\'s label limit: Istio\'s labels, the pin, the scrape\'s own and the cluster', () => {
+    // Istio's standard metric labels (istio.io, "Istio Standard Metrics", labels of istio_requests_total)
+    const istio = [
+      'reporter', 'source_workload', 'source_workload_namespace', 'source_principal', 'source_app', 'source_version', 'source_canonical_service',
+      'source_canonical_revision', 'source_cluster', 'destination_workload', 'destination_workload_namespace', 'destination_principal',
+      'destination_app', 'destination_version', 'destination_service', 'destination_service_name', 'destination_service_namespace',
+      'destination_canonical_service', 'destination_canonical_revision', 'destination_cluster', 'request_protocol', 'response_code',
+      'grpc_response_status', 'response_flags', 'connection_security_policy',
+    ];
+    const config = configFile(agents, 'prometheus-config', 'prometheus.yml');
+    const job = config.scrape_configs.find((j: any) => j.job_name === 'services');
+    const added = job.relabel_configs.map((r: any) => r.target_label).filter((l: string | undefined) => l && !l.startsWith('__'));
+    const labels = new Set([...istio, 'canary_pin', '__name__', 'le', 'job', 'instance', ...added, ...Object.keys(config.global.external_labels)]);
+    expect(labels.size).toBeGreaterThan(30);
+    expect(labels.size).toBeLessThanOrEqual(stack.observability.mimir!.config.limits.max_label_names_per_series);
   });
 
   test('each exporter\'s path is one the edge routes', () => {
@@ -231,25 +247,37 @@ describe('central topology: Argo CD', () => {
 describe('central topology: the gate judges each cluster on its own series', () => {
   let prometheus: StubServer;
   let repo: { dir: string; remove: () => Promise<void> };
+  /** The clusters whose queries find nothing (the step not seen applied there). */
+  let silent: readonly string[] = [];
+  const queryOf = (r: StubRequest): string => new URL(r.url, 'http://x').searchParams.get('query') ?? new URLSearchParams(r.body).get('query') ?? '';
   beforeAll(async () => {
     repo = repoSnapshot();
-    // every query answers "1": the step is observed applied, in every cluster
-    prometheus = await StubServer.start(async () => ({ status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } } }));
+    // every query answers "1" (the step is observed applied), except in a silent cluster, whose answers are empty
+    prometheus = await StubServer.start(async request => {
+      const empty = silent.some(cluster => queryOf(request).includes(`cluster="${cluster}"`));
+      return { status: 200, body: { status: 'success', data: { resultType: 'vector', result: empty ? [] : [{ metric: {}, value: [0, '1'] }] } } };
+    });
   });
   afterAll(async () => {
     await prometheus.close();
     await repo.remove();
   });
 
-  test('every query of an app-cluster release names its cluster, and each cluster is asked', async () => {
+  async function advance(): Promise<{ code: number; report: any; queries: string[] }> {
     let out = '';
     const io: CliIo = { cwd: repo.dir, stdout: t => (out += t), stderr: t => (out += t), now: () => new Date('2026-11-01T12:00:00Z'), env: { prometheusUrl: prometheus.url } };
-    const image = `ghcr.io/example/obs-canary-gateway@sha256:${'a'.repeat(64)}`;
-    expect(await runCli(['start', '--env', 'central', '--service', 'gateway', '--image', image], io)).toBe(0);
-    out = '';
-    const code = await runCli(['advance', '--env', 'central', '--service', 'gateway', '--dry-run', '--json'], io);
-    expect([code, out]).toEqual([expect.any(Number), expect.stringContaining('"decision"')]);
-    const queries = prometheus.requests.map(r => new URL(r.url, 'http://x').searchParams.get('query') ?? new URLSearchParams(r.body).get('query') ?? '');
+    const before = prometheus.requests.length;
+    const code = await runCli(['advance', '--env', 'central', '--service', 'backend', '--dry-run', '--json'], io);
+    return { code, report: JSON.parse(out), queries: prometheus.requests.slice(before).map(queryOf) };
+  }
+
+  test('every query of an app-cluster release names its cluster, and each cluster is asked; both pass, the release advances', async () => {
+    const io: CliIo = { cwd: repo.dir, stdout: () => undefined, stderr: () => undefined, now: () => new Date('2026-11-01T12:00:00Z'), env: {} };
+    const image = `ghcr.io/example/obs-canary-backend@sha256:${'a'.repeat(64)}`;
+    expect(await runCli(['start', '--env', 'central', '--service', 'backend', '--image', image], io)).toBe(0);
+    const { code, report, queries } = await advance();
+    expect([code, report.decision, report.toWeight]).toEqual([0, 'advance', 10]);
+    expect(report.reason).toMatch(/^cluster apps-eu: advanced to 10%: backend-canary runs ready/);
     expect(queries.length).toBeGreaterThan(1);
     for (const query of queries) {
       const selectors = query.match(/\{[^}]*\}/g) ?? [];
@@ -257,7 +285,17 @@ describe('central topology: the gate judges each cluster on its own series', () 
       for (const selector of selectors) expect(selector).toMatch(/cluster="apps-(eu|us)"/);
     }
     for (const cluster of topology.appClusters) expect(queries.some(q => q.includes(`cluster="${cluster.name}"`))).toBe(true);
-    expect(JSON.parse(out).reason).toMatch(/^cluster apps-(eu|us): /);
+  });
+
+  test('one cluster that does not run the step holds the release, and the reason names it', async () => {
+    silent = ['apps-us'];
+    try {
+      const { code, report } = await advance();
+      expect([code, report.decision, report.toWeight]).toEqual([3, 'hold', 0]);
+      expect(report.reason).toMatch(/^cluster apps-us: /);
+    } finally {
+      silent = [];
+    }
   });
 });
 

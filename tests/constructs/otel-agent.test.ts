@@ -96,7 +96,7 @@ describe('OtelAgent', () => {
         const { mount, volume } = mountOf(pod, exporter.tls[field]);
         expect(exporter.tls[field]).toBe(`${mount.mountPath}/${key}`);
         expect(mount.readOnly).toBe(true);
-        expect(volume.secret).toEqual({ secretName: 'otel-agent-client-tls', defaultMode: 0o440 });
+        expect(volume.secret).toEqual({ secretName: 'otel-agent-client-tls', items: ['ca.crt', 'tls.crt', 'tls.key'].map(k => ({ key: k, path: k })), defaultMode: 0o440 });
       }
       expect(mountOf(pod, exporter.tls.ca_file).mount.mountPath).toBe(OTEL_AGENT_TLS_DIR);
     });

@@ -114,6 +114,17 @@ describe('sloAlertingRules', () => {
 });
 
 describe('pipelineAlertingRules', () => {
+  test('in Mimir\'s ruler: its own rule-evaluation counter, and no alert on a TSDB that agents do not keep', () => {
+    const mimir = pipelineAlertingRules('alloy', 'mimir').rules as ReadonlyArray<{ alert: string; expr: string }>;
+    expect(mimir.find(r => r.alert === PIPELINE_ALERTS.ruleEvaluationFailures)?.expr)
+      .toBe('sum by (rule_group) (rate(cortex_prometheus_rule_evaluation_failures_total[5m])) > 0');
+    expect(mimir.map(r => r.alert)).not.toContain(PIPELINE_ALERTS.retentionBySize);
+    const prometheus = pipelineAlertingRules('alloy').rules as ReadonlyArray<{ alert: string; expr: string }>;
+    expect(prometheus.find(r => r.alert === PIPELINE_ALERTS.ruleEvaluationFailures)?.expr)
+      .toBe('sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total[5m])) > 0');
+    expect(prometheus.map(r => r.alert)).toContain(PIPELINE_ALERTS.retentionBySize);
+  });
+
   const group = pipelineAlertingRules();
   const rules = group.rules as AlertingRule[];
 
