@@ -264,6 +264,9 @@ export class ObservabilityChart extends StackChart {
       auth: env.kiali.auth,
       prometheusUrl: store.queryUrl,
       ...(storeHeaders ? { prometheusHeaders: storeHeaders } : {}),
+      ...(env.mimir ? {
+        prometheusProxy: { retention_period: goDuration(env.mimir.retention), scrape_interval: goDuration(env.prometheus.scrapeInterval) },
+      } : {}),
       grafanaUrl: this.grafana.url,
       ...(env.grafana.rootUrl ? { grafanaExternalUrl: env.grafana.rootUrl } : {}),
       tempoUrl: this.tempo.url,

@@ -61,7 +61,12 @@ export interface KialiConfig {
        */
       readonly istio_api_enabled: boolean;
     };
-    readonly prometheus: { readonly url: string; readonly custom_headers?: Readonly<Record<string, string>> };
+    readonly prometheus: {
+      readonly url: string;
+      readonly custom_headers?: Readonly<Record<string, string>>;
+      /** A store that serves no `/api/v1/status/config` (Thanos, Mimir): its scrape interval and retention, given. */
+      readonly thanos_proxy?: { readonly enabled: boolean; readonly retention_period: string; readonly scrape_interval: string };
+    };
     readonly tracing: {
       readonly enabled: boolean;
       readonly provider: 'tempo';

@@ -43,6 +43,12 @@ export interface KialiProps {
    * @default - none
    */
   readonly prometheusHeaders?: Readonly<Record<string, string>>;
+  /**
+   * A Prometheus API that serves no `/api/v1/status/config` (Mimir, Thanos): the scrape interval and retention Kiali
+   * would read there (`30s`, `31d`).
+   * @default - Kiali reads them from Prometheus
+   */
+  readonly prometheusProxy?: { readonly retention_period: string; readonly scrape_interval: string };
   /** In-cluster URL of Grafana (its Service), for its status. */
   readonly grafanaUrl: string;
   /**
@@ -188,7 +194,12 @@ export class Kiali extends Construct {
         },
         istio: { istio_api_enabled: false },
         // custom_headers: PrometheusConfig.CustomHeaders of config/config.go at v2.30.0 (Mimir's tenant header)
-        prometheus: { url: props.prometheusUrl, ...(props.prometheusHeaders ? { custom_headers: { ...props.prometheusHeaders } } : {}) },
+        prometheus: {
+          url: props.prometheusUrl,
+          ...(props.prometheusHeaders ? { custom_headers: { ...props.prometheusHeaders } } : {}),
+          // PrometheusConfig.ThanosProxy (config/config.go at v2.30.0): Kiali otherwise reads both from the server's config
+          ...(props.prometheusProxy ? { thanos_proxy: { enabled: true, ...props.prometheusProxy } } : {}),
+        },
         tracing: {
           enabled: true,
           provider: 'tempo',

@@ -98,7 +98,9 @@ describe('central topology: the observability cluster', () => {
     expect(datasources.find((d: any) => d.type === 'prometheus')).toMatchObject({
       url: mimir!.prometheusUrl, jsonData: { prometheusType: 'Mimir', httpHeaderName1: 'X-Scope-OrgID' }, secureJsonData: { httpHeaderValue1: env.mimir!.tenant },
     });
-    expect(stack.observability.kiali.config.external_services.prometheus).toEqual({ url: mimir!.prometheusUrl, custom_headers: tenant });
+    expect(stack.observability.kiali.config.external_services.prometheus).toEqual({
+      url: mimir!.prometheusUrl, custom_headers: tenant, thanos_proxy: { enabled: true, retention_period: '31d', scrape_interval: '30s' },
+    });
     // the SLO and pipeline rules, in the tenant's directory of the ruler
     const rules = configFile(observability, 'mimir-rules', 'rules.yaml');
     expect(rules.groups.map((g: any) => g.name)).toEqual(expect.arrayContaining(['slo-gateway', 'pipeline']));

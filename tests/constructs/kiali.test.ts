@@ -20,6 +20,9 @@ const KIALI_V2_30_KEYS = [
   'external_services.prometheus.url',
   // PrometheusConfig.CustomHeaders (config/config.go at v2.30.0): Mimir's tenant header
   'external_services.prometheus.custom_headers.*',
+  // PrometheusConfig.ThanosProxy (config/config.go at v2.30.0): a store without /api/v1/status/config
+  'external_services.prometheus.thanos_proxy.enabled', 'external_services.prometheus.thanos_proxy.retention_period',
+  'external_services.prometheus.thanos_proxy.scrape_interval',
   'external_services.tracing.enabled', 'external_services.tracing.external_url', 'external_services.tracing.internal_url',
   'external_services.tracing.provider', 'external_services.tracing.tempo_config.datasource_uid', 'external_services.tracing.tempo_config.org_id',
   'external_services.tracing.tempo_config.url_format', 'external_services.tracing.use_grpc',
@@ -56,7 +59,10 @@ describe('Kiali', () => {
       expect(unknownKeys(config, KIALI_V2_30_KEYS)).toEqual([]);
     }
     // the list holds no key nothing renders (a stale entry would hide a removed key)
-    const { config } = render({ auth: 'token', namespaces: ['apps'], prometheusHeaders: { 'X-Scope-OrgID': 'tenant' } });
+    const { config } = render({
+      auth: 'token', namespaces: ['apps'], prometheusHeaders: { 'X-Scope-OrgID': 'tenant' }, prometheusProxy: { retention_period: '744h', scrape_interval: '30s' },
+    });
+    expect(config.external_services.prometheus.thanos_proxy).toEqual({ enabled: true, retention_period: '744h', scrape_interval: '30s' });
     expect(config.external_services.prometheus.custom_headers).toEqual({ 'X-Scope-OrgID': 'tenant' });
     const rendered = keyPaths(config).map(p => p.replace(/matchLabels\..*$/, 'matchLabels.*').replace(/custom_headers\..*$/, 'custom_headers.*'));
     expect([...new Set(rendered)].sort()).toEqual([...KIALI_V2_30_KEYS].sort());
