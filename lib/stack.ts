@@ -16,6 +16,7 @@ import { settingsOf } from './rollout/settings';
 import { Rollouts } from './rollout/store';
 import { Services, serviceNamespaces } from './services/catalog';
 import { sloAlertingRules } from './slo/alerting-rules';
+import { clusterAlertingRules } from './slo/cluster-alerts';
 import { pipelineAlertingRules } from './slo/pipeline-alerts';
 import { sloRecordingRules } from './slo/recording-rules';
 
@@ -139,6 +140,8 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   // each environment's effective SLO: the same settings the gate and the dashboards use
   for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) rules.addRuleGroup(group);
   rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper, env.mimir ? 'mimir' : 'prometheus'));
+  // an application cluster that falls silent pages, rather than its releases holding with no one told
+  if (env.topology) rules.addRuleGroup(clusterAlertingRules(env.topology.appClusters.map(c => c.name)));
   const dashboards = serviceDashboards(services, name => {
     const state = rollouts[name];
     const { slo, analysis } = settingsOf(state, services[name]);
