@@ -151,7 +151,7 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
       // without a root URL the dashboards link to the port-forward address, and say so
       ...(env.kiali.rootUrl ? { kialiConsoleUrl: observability.kiali.consoleUrl } : {}),
     };
-  });
+  }, env.topology ? { clusters: env.topology.appClusters.map(c => c.name) } : {});
   for (const dashboard of dashboards) observability.grafana.addDashboard(dashboard);
   observability.grafana.addDashboard({ folder: PLATFORM_FOLDER, dashboard: pipelineDashboard({ shipper: env.logs.shipper }) });
 }

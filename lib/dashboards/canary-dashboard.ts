@@ -4,6 +4,7 @@ import { parseDuration } from '../rollout/duration';
 import type { SloSettings } from '../rollout/state';
 import { show } from '../errors';
 import { ISTIO, TRACKS, workloadName } from '../slo/vocabulary';
+import { clusterMatchers, clusterVariables } from './private/clusters';
 import { DashboardModel, buildDashboard, markdownPanel, statPanel, thresholds, timeSeriesPanel } from './private/panels';
 import { eq, errorRatio, quantile, rate, re, successRatio, sum } from './private/promql';
 import { checkName, checkRange, optionError } from './private/validate';
@@ -43,6 +44,12 @@ export interface CanaryDashboardOptions {
    * @default KIALI_PORT_FORWARD_CONSOLE: a link that works while a port-forward to Kiali runs
    */
   readonly kialiConsoleUrl?: string;
+  /**
+   * The application clusters of a central topology: a `cluster` variable (one at a time) that every query of the
+   * dashboard filters on.
+   * @default - one cluster: no variable
+   */
+  readonly clusters?: readonly string[];
 }
 
 const FN = 'canaryDashboard';
@@ -85,11 +92,12 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
   const kialiConsole = options.kialiConsoleUrl ?? KIALI_PORT_FORWARD_CONSOLE;
   validate(options, window, factor);
 
-  const destination = [eq(ISTIO.reporter, 'destination'), eq(ISTIO.workloadNamespace, namespace)];
+  const inCluster = clusterMatchers(options.clusters);
+  const destination = [...inCluster, eq(ISTIO.reporter, 'destination'), eq(ISTIO.workloadNamespace, namespace)];
   const both = [...destination, re(WORKLOAD, TRACKS.map(track => workloadName(service, track)).join('|'))];
   const canaryOnly = [...destination, eq(WORKLOAD, workloadName(service, 'canary'))];
   const callers5xx = [
-    eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, namespace), eq(ISTIO.serviceName, service), re(ISTIO.code, '5..'),
+    ...inCluster, eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, namespace), eq(ISTIO.serviceName, service), re(ISTIO.code, '5..'),
   ];
   const ratio = { metric: REQUESTS, matchers: both, codeLabel: ISTIO.code, by: BY_WORKLOAD };
   const weightSeries = { expr: `vector(${weight})`, legend: 'configured canary weight' };
@@ -101,6 +109,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
     description: `Stable and canary of ${service} side by side, from Istio's metrics as the destination sidecar reports them; `
       + `canary weight ${weight} % as configured in git at synth time.`,
     tags: ['obs-canary', 'canary', service],
+    ...clusterVariables(options.clusters),
     rows: [
       {
         title: 'Release',

@@ -32,7 +32,8 @@ export const SERVICE_DASHBOARD_FOLDERS = {
  * @param releaseOf the release of a service (SLO, weight, images, the gate's window), called once per service
  * @throws if a service is keyed by another name than its own, or a dashboard's options are out of range
  */
-export function serviceDashboards(services: Services, releaseOf: (service: string) => CanaryRelease): FolderedDashboard[] {
+export function serviceDashboards(services: Services, releaseOf: (service: string) => CanaryRelease,
+  options: { readonly clusters?: readonly string[] } = {}): FolderedDashboard[] {
   return Object.keys(services).sort().flatMap(key => {
     const spec = services[key];
     if (spec.name !== key) {
@@ -41,8 +42,14 @@ export function serviceDashboards(services: Services, releaseOf: (service: strin
     const { name: service, namespace } = spec;
     const http = spec.metrics.http;
     return [
-      { folder: SERVICE_DASHBOARD_FOLDERS.canary, dashboard: canaryDashboard({ ...releaseOf(service), service, namespace }) },
-      ...(http ? [{ folder: SERVICE_DASHBOARD_FOLDERS.overview, dashboard: serviceOverviewDashboard({ service, namespace, metrics: http }) }] : []),
+      {
+        folder: SERVICE_DASHBOARD_FOLDERS.canary,
+        dashboard: canaryDashboard({ ...releaseOf(service), service, namespace, ...(options.clusters ? { clusters: options.clusters } : {}) }),
+      },
+      ...(http ? [{
+        folder: SERVICE_DASHBOARD_FOLDERS.overview,
+        dashboard: serviceOverviewDashboard({ service, namespace, metrics: http, ...(options.clusters ? { clusters: options.clusters } : {}) }),
+      }] : []),
     ];
   });
 }

@@ -4,6 +4,7 @@ import { APP_LABEL, HttpMetrics, NAMESPACE_LABEL, TRACK_LABEL, bucketOf, httpTra
 import {
   DashboardModel, DashboardRow, buildDashboard, customVariable, logsPanel, lokiTimeSeriesPanel, timeSeriesPanel,
 } from './private/panels';
+import { clusterMatchers, clusterVariables } from './private/clusters';
 import { eq, errorRatio, quantile, rate, sum } from './private/promql';
 import { checkLabelName, checkMetricName, checkName, optionError } from './private/validate';
 
@@ -15,6 +16,12 @@ export interface ServiceOverviewOptions {
   readonly namespace: string;
   /** The service's own request metrics, as its file's `metrics.http` names them. */
   readonly metrics: HttpMetrics;
+  /**
+   * The application clusters of a central topology: a `cluster` variable (one at a time) that every query of the
+   * dashboard filters on.
+   * @default - one cluster: no variable
+   */
+  readonly clusters?: readonly string[];
 }
 
 /** The prefix of an overview's uid. */
@@ -51,7 +58,8 @@ export function serviceOverviewDashboard(options: ServiceOverviewOptions): Dashb
   const bucket = bucketOf(metrics.duration);
   const unit = GRAFANA_UNIT[metrics.durationUnit];
 
-  const ofService = [eq(NAMESPACE_LABEL, namespace), eq(APP_LABEL, service)];
+  // the cluster filters the metrics and the log streams alike (both carry the label in a central topology)
+  const ofService = [...clusterMatchers(options.clusters), eq(NAMESPACE_LABEL, namespace), eq(APP_LABEL, service)];
   const traffic = httpTrafficSelector(metrics);
   const http = [...ofService, ...(traffic ? [traffic] : [])];
   const byVersion = [TRACK_LABEL];
@@ -98,7 +106,10 @@ export function serviceOverviewDashboard(options: ServiceOverviewOptions): Dashb
     description: `Rate, errors and duration of ${service} from its own metrics (${requests}, ${metrics.duration}), with exemplars to Tempo, `
       + 'and its logs from Loki.',
     tags: ['obs-canary', 'services', service],
-    variables: [customVariable({ name: 'level', label: 'Log level', values: LOG_LEVELS, multiAll: { allValue: '.+' } })],
+    variables: [
+      ...(clusterVariables(options.clusters).variables ?? []),
+      customVariable({ name: 'level', label: 'Log level', values: LOG_LEVELS, multiAll: { allValue: '.+' } }),
+    ],
     rows: [
       {
         title: 'Requests and errors',

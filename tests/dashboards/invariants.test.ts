@@ -16,6 +16,9 @@ const DASHBOARDS: ReadonlyArray<[string, DashboardModel]> = [
   ['overview without route label', serviceOverviewDashboard({
     service: 'plain', namespace: 'plain', metrics: { ...QUOTES.metrics.http!, routeLabel: undefined, ignoreRoutes: [] },
   })],
+  // a central topology's: every query filtered on the cluster variable
+  ...serviceDashboards({ gateway: WITH_LEDGER.gateway, quotes: QUOTES }, testRelease, { clusters: ['apps-eu', 'apps-us'] })
+    .map(d => [`central: ${d.folder}/${d.dashboard.uid}`, d.dashboard] as [string, DashboardModel]),
   ['pipeline with Alloy', pipelineDashboard({ shipper: 'alloy' })],
   ['pipeline with Promtail', pipelineDashboard({ shipper: 'promtail' })],
 ];
@@ -132,5 +135,24 @@ describe('provisioned by the Grafana construct', () => {
     const grafana = new Grafana(chart, 'Grafana', { datasources: all.filter(d => d.uid !== 'loki') });
     grafana.addDashboard(SERVICES.find(d => d.dashboard.uid === 'svc-gateway')!);
     expect(() => synth(chart)).toThrow('dashboard Services/svc-gateway.json uses datasource uid "loki", which is not provisioned');
+  });
+});
+
+describe('central topology: the service dashboards filter on the cluster', () => {
+  const central = serviceDashboards({ gateway: WITH_LEDGER.gateway, quotes: QUOTES }, testRelease, { clusters: ['apps-eu', 'apps-us'] });
+
+  test.each(central.map(d => [d.dashboard.uid, d.dashboard] as const))('%s: a cluster variable of the clusters, and every query on it', (_uid, model) => {
+    const variable = (model.templating?.list ?? []).find((v: any) => v.name === 'cluster') as any;
+    expect(variable.options.map((o: any) => o.value)).toEqual(['apps-eu', 'apps-us']);
+    const exprs = targetsOf(model).map(t => t.target.expr as string);
+    expect(exprs.length).toBeGreaterThan(3);
+    // each selector of each query (PromQL and LogQL) names the cluster; `vector(…)` constants have none
+    for (const expr of exprs) for (const selector of expr.match(/\{[^}]*\}/g) ?? []) expect(selector).toMatch(/cluster="\$cluster"/);
+  });
+
+  test('one cluster: no variable, no cluster matcher (the single-cluster dashboards unchanged)', () => {
+    for (const { dashboard } of serviceDashboards({ gateway: WITH_LEDGER.gateway }, testRelease)) {
+      expect(JSON.stringify(dashboard)).not.toContain('$cluster');
+    }
   });
 });

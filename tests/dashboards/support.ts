@@ -37,6 +37,8 @@ const CONCRETE: Readonly<Record<string, string>> = {
   $__interval: '30s',
   $__range: '1h',
   $level: '.+',
+  // a central topology's cluster variable
+  $cluster: 'apps-eu',
 };
 
 /**
