@@ -142,7 +142,7 @@ describe('central topology: the service dashboards filter on the cluster', () =>
   const central = serviceDashboards({ gateway: WITH_LEDGER.gateway, quotes: QUOTES }, testRelease, { clusters: ['apps-eu', 'apps-us'] });
 
   test.each(central.map(d => [d.dashboard.uid, d.dashboard] as const))('%s: a cluster variable of the clusters, and every query on it', (_uid, model) => {
-    const variable = (model.templating?.list ?? []).find((v: any) => v.name === 'cluster') as any;
+    const variable = ((model.templating as { list?: any[] } | undefined)?.list ?? []).find((v: any) => v.name === 'cluster');
     expect(variable.options.map((o: any) => o.value)).toEqual(['apps-eu', 'apps-us']);
     const exprs = targetsOf(model).map(t => t.target.expr as string);
     expect(exprs.length).toBeGreaterThan(3);
