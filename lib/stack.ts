@@ -141,7 +141,7 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) rules.addRuleGroup(group);
   rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper, env.mimir ? 'mimir' : 'prometheus'));
   // an application cluster that falls silent pages, rather than its releases holding with no one told
-  if (env.topology) rules.addRuleGroup(clusterAlertingRules(env.topology.appClusters.map(c => c.name)));
+  if (env.topology) rules.addRuleGroup(clusterAlertingRules(env.topology.appClusters.map(c => c.name), { mimir: env.mimir !== undefined }));
   const dashboards = serviceDashboards(services, name => {
     const state = rollouts[name];
     const { slo, analysis } = settingsOf(state, services[name]);

@@ -140,6 +140,8 @@ export class ObservabilityChart extends StackChart {
       volumeSize: env.alerting.volumeSize,
       storageClassName: env.storageClassName,
       ...(proxies.alertmanager ? { egressProxy: proxies.alertmanager } : {}),
+      // one cluster's burning SLO must not mute another's alerts
+      ...(env.topology ? { perCluster: true } : {}),
       resources: env.alerting.resources,
     });
     if (env.mimir) {
@@ -152,6 +154,8 @@ export class ObservabilityChart extends StackChart {
         storageClassName: env.storageClassName,
         ...(env.objectStorage ? { objectStorage: env.objectStorage, bucket: env.mimir.bucket } : {}),
         tenant: env.mimir.tenant,
+        ...(env.mimir.maxSeries !== undefined ? { maxSeries: env.mimir.maxSeries } : {}),
+        ...(env.mimir.ingestionRate !== undefined ? { ingestionRate: env.mimir.ingestionRate } : {}),
         alertmanagerUrl: this.alertmanager.instances.map(instance => `http://${instance}`).join(','),
         ...(proxies.mimir ? { egressProxy: proxies.mimir } : {}),
         resources: env.mimir.resources,

@@ -123,6 +123,16 @@ export interface MimirSettings {
   readonly tenant: string;
   /** The bucket (Azure: container) of Mimir's blocks, of its own: with `objectStorage`. */
   readonly bucket?: string;
+  /**
+   * Active series of every cluster together: each replica holding them needs ~8 KB of memory per series.
+   * @default 150_000 (Mimir's own)
+   */
+  readonly maxSeries?: number;
+  /**
+   * Samples per second of every cluster together.
+   * @default 10_000 (Mimir's own)
+   */
+  readonly ingestionRate?: number;
   readonly resources: ContainerResources;
 }
 
@@ -642,6 +652,8 @@ function checkMimir(c: Checks, env: EnvironmentConfig): void {
   c.expect(env.objectStorage === undefined ? m.bucket === undefined : typeof m.bucket === 'string' && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(m.bucket),
     'mimir.bucket', m.bucket, env.objectStorage === undefined ? 'left out without \'objectStorage\' (blocks stay on the volume)'
       : 'a bucket name of its own (3 to 63 lower-case letters, digits, "." and "-")');
+  if (m.maxSeries !== undefined) c.integer('mimir.maxSeries', m.maxSeries, 1000, 1_000_000_000);
+  if (m.ingestionRate !== undefined) c.integer('mimir.ingestionRate', m.ingestionRate, 100, 100_000_000);
   checkResources(c, 'mimir.resources', m.resources);
 }
 

@@ -230,6 +230,10 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       volumeSize: Size.gibibytes(50),
       tenant: 'obs-canary',
       bucket: 'obs-canary-central-mimir',
+      // every replica holds every series (replication factor 3 on 3 replicas): 4 GiB ÷ ~8 KB ≈ 500k, planned 300k to
+      // leave room for queries and the ruler; 300k series every 30 s is 10k samples/s, 50k leaves room for bursts
+      maxSeries: 300_000,
+      ingestionRate: 50_000,
       resources: { cpuRequestMillis: 500, cpuLimitMillis: 2000, memoryRequest: Size.gibibytes(2), memoryLimit: Size.gibibytes(4) },
     },
     topology: {

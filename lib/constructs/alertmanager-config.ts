@@ -1,3 +1,4 @@
+import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { SLO_ALERTS, Severity } from '../slo/alerting-rules';
 import { SecretKeyRef } from './types';
 
@@ -136,6 +137,12 @@ export interface AlertmanagerConfigOptions {
   readonly repeatInterval: string;
   /** Send notifications through the proxy of the environment variables. */
   readonly proxyFromEnvironment: boolean;
+  /**
+   * Alerts of several clusters (a central topology): groups and inhibitions are per cluster too, so that one cluster's
+   * fast burn never mutes another cluster's alerts.
+   * @default false
+   */
+  readonly perCluster?: boolean;
 }
 
 /**
@@ -151,14 +158,14 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
     ...(options.proxyFromEnvironment ? { global: { http_config: { proxy_from_environment: true } } } : {}),
     route: {
       receiver: DEFAULT_RECEIVER,
-      group_by: [...GROUP_BY],
+      group_by: options.perCluster ? [...GROUP_BY, CLUSTER_LABEL] : [...GROUP_BY],
       group_wait: options.groupWait,
       group_interval: options.groupInterval,
       repeat_interval: options.repeatInterval,
       routes,
     },
     receivers: [{ name: DEFAULT_RECEIVER }, ...options.receivers.map(r => receiverConfig(r, options.secretFile(r)))],
-    inhibit_rules: INHIBIT_RULES,
+    inhibit_rules: options.perCluster ? INHIBIT_RULES.map(rule => ({ ...rule, equal: [...rule.equal, CLUSTER_LABEL] })) : INHIBIT_RULES,
   };
 }
 

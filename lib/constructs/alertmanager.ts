@@ -48,6 +48,11 @@ export interface AlertmanagerProps {
    */
   readonly repeatInterval?: Duration;
   /**
+   * Alerts of several clusters (a central topology): grouped and inhibited per cluster.
+   * @default false
+   */
+  readonly perCluster?: boolean;
+  /**
    * A PersistentVolume of this size for silences and the notification log, which then survive a restart of the pod.
    * @default - an emptyDir: a restarted replica gets them back from its peers, a single replica loses them
    */
@@ -150,6 +155,7 @@ export class Alertmanager extends Construct {
       groupInterval: goDuration(groupInterval),
       repeatInterval: goDuration(repeatInterval),
       proxyFromEnvironment: props.egressProxy !== undefined,
+      ...(props.perCluster ? { perCluster: true } : {}),
     })));
 
     const account = serviceAccount(this, NAME, false);

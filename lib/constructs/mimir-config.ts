@@ -40,6 +40,10 @@ export interface MimirConfig {
     readonly max_global_exemplars_per_user: number;
     /** Go duration. */
     readonly out_of_order_time_window: string;
+    readonly max_global_series_per_user: number;
+    /** Samples per second. */
+    readonly ingestion_rate: number;
+    readonly ingestion_burst_size: number;
     readonly ruler_alertmanager_client_config?: { readonly alertmanager_url: string };
   };
   readonly activity_tracker: { readonly filepath: string };

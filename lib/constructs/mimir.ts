@@ -66,6 +66,17 @@ export interface MimirProps {
    */
   readonly alertmanagerUrl?: string;
   /**
+   * Active series the tenant may hold (every cluster's together): ~8 KB of ingester memory each, on every replica
+   * that holds it (the replication factor).
+   * @default 150_000 (Mimir's own)
+   */
+  readonly maxSeries?: number;
+  /**
+   * Samples per second the tenant may send (every cluster's together), with a burst of ten seconds' worth.
+   * @default 10_000 (Mimir's own)
+   */
+  readonly ingestionRate?: number;
+  /**
    * An HTTP CONNECT proxy for Mimir's outbound HTTP (object storage, STS, Entra ID), as `HTTPS_PROXY`, `HTTP_PROXY`
    * and `NO_PROXY`. `noProxy` must keep the cluster off it: Mimir's gRPC clients dial ring members by pod IP.
    * @default - no proxy: Mimir connects directly
@@ -86,6 +97,8 @@ const RULES_DIR = '/etc/mimir/rules';
 export const MAX_LABEL_NAMES = 50;
 /** Exemplars kept per tenant (Mimir's default: 0, none). */
 const MAX_EXEMPLARS = 100_000;
+/** The burst the tenant may send, in seconds of its ingestion rate. */
+const BURST_SECONDS = 10;
 /** How late a sample may arrive (Mimir's default: 0s, refused). */
 const OUT_OF_ORDER_WINDOW = '10m';
 const RULES_FILE = 'rules.yaml';
@@ -110,6 +123,10 @@ export class Mimir extends Construct {
   public readonly retention: Duration;
   /** The tenant writers and readers send in `X-Scope-OrgID`. */
   public readonly tenant: string;
+  /** Active series the tenant may hold. */
+  public readonly maxSeries: number;
+  /** Samples per second the tenant may send. */
+  public readonly ingestionRate: number;
   /** Ports, for network policies. */
   public readonly ports = PORTS;
   /** In-cluster base URL of the HTTP API. */
@@ -133,6 +150,10 @@ export class Mimir extends Construct {
     this.replicas = props.replicas ?? 1;
     this.retention = props.retention;
     this.tenant = props.tenant;
+    this.maxSeries = props.maxSeries ?? 150_000;
+    this.ingestionRate = props.ingestionRate ?? 10_000;
+    checkInteger(this, 'maxSeries', this.maxSeries, 1000, 1_000_000_000);
+    checkInteger(this, 'ingestionRate', this.ingestionRate, 100, 100_000_000);
     const volumeSize = props.volumeSize ?? Size.gibibytes(10);
     const resources = props.resources ?? {
       cpuRequestMillis: 200, cpuLimitMillis: 2000, memoryRequest: Size.mebibytes(512), memoryLimit: Size.gibibytes(2),
@@ -213,6 +234,10 @@ export class Mimir extends Construct {
         max_global_exemplars_per_user: MAX_EXEMPLARS,
         // several Collector replicas and each agent's parallel shards may deliver a series' samples out of order
         out_of_order_time_window: OUT_OF_ORDER_WINDOW,
+        // the tenant is the whole environment: every cluster's series and samples; refusals show as MimirDiscardingSamples
+        max_global_series_per_user: this.maxSeries,
+        ingestion_rate: this.ingestionRate,
+        ingestion_burst_size: this.ingestionRate * BURST_SECONDS,
         // ruler.alertmanager_url is deprecated in favour of this per-tenant limit (pkg/ruler/notifier/notifier_config.go)
         ...(alertmanagerUrl !== undefined ? { ruler_alertmanager_client_config: { alertmanager_url: alertmanagerUrl } } : {}),
       },

@@ -113,6 +113,7 @@ export interface AlertmanagerTargetConfig {
 /** An endpoint Prometheus sends every sample to. */
 export interface RemoteWriteConfig {
   readonly url: string;
+  readonly send_exemplars?: boolean;
   readonly headers?: Readonly<Record<string, string>>;
   readonly tls_config?: TlsConfig;
 }

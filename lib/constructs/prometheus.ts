@@ -403,6 +403,8 @@ export class Prometheus extends Construct {
     }
     return {
       url: agent.remoteWriteUrl,
+      // the services' exemplars (trace ids on histogram buckets) reach the store, for the metric-to-trace links
+      send_exemplars: true,
       ...(Object.keys(headers).length > 0 ? { headers: { ...headers } } : {}),
       ...(secret !== undefined ? {
         tls_config: {

@@ -6,6 +6,10 @@ export const CLUSTER_RULE_GROUP = 'clusters';
 
 /** The alert of an application cluster whose metrics stopped arriving. */
 export const CLUSTER_SILENT_ALERT = 'AppClusterSilent';
+/** The alert of a Prometheus agent whose writes the store refuses or never gets. */
+export const REMOTE_WRITE_FAILING_ALERT = 'AgentRemoteWriteFailing';
+/** The alert of Mimir refusing samples (a limit, a label, a late sample). */
+export const MIMIR_DISCARDING_ALERT = 'MimirDiscardingSamples';
 
 /** How long a cluster may send nothing before it pages: a restart of its agent, or of the gateway, is shorter. */
 const SILENT_FOR = '10m';
@@ -16,12 +20,17 @@ const SILENT_FOR = '10m';
  * certificate or token was refused at the gateway, or the network between them is broken. Until it pages, the gate
  * holds that cluster's releases for want of data: without this alert, nobody would be told why.
  *
+ * Beside them: a Prometheus agent whose samples fail to reach the store (it retries, then drops), and, with Mimir,
+ * samples Mimir refuses (`cortex_discarded_samples_total`, by reason: a per-tenant limit, too many labels, too late):
+ * both lose data while the cluster still looks alive.
+ *
  * @param clusters the application clusters' names (their `cluster` label)
+ * @param options `mimir`: the store is Mimir
  */
-export function clusterAlertingRules(clusters: readonly string[]): RuleGroup {
+export function clusterAlertingRules(clusters: readonly string[], options: { readonly mimir?: boolean } = {}): RuleGroup {
   return {
     name: CLUSTER_RULE_GROUP,
-    rules: clusters.map(cluster => ({
+    rules: [...clusters.map(cluster => ({
       alert: CLUSTER_SILENT_ALERT,
       expr: `absent_over_time(up{${CLUSTER_LABEL}="${cluster}"}[${SILENT_FOR}])`,
       labels: { severity: 'page', component: 'telemetry-gateway', [CLUSTER_LABEL]: cluster },
@@ -32,5 +41,29 @@ export function clusterAlertingRules(clusters: readonly string[]): RuleGroup {
           + '(an expired client certificate, a rotated token)? Then the gateway\'s address from that cluster (egress.gateway) and the gateway pods here.',
       },
     })),
+    {
+      alert: REMOTE_WRITE_FAILING_ALERT,
+      expr: `sum by (${CLUSTER_LABEL}, namespace, pod) (rate(prometheus_remote_storage_samples_failed_total[5m])) > 0`,
+      for: '15m',
+      labels: { severity: 'ticket', component: 'prometheus' },
+      annotations: {
+        summary: 'Prometheus agent {{ $labels.namespace }}/{{ $labels.pod }} of {{ $labels.cluster }} fails to write to the store',
+        description: 'For 15 minutes some of its samples were refused or could not be sent; it drops what its retries do not deliver.',
+        runbook: 'Its logs name the store\'s answer (400: a refused sample; 401 or TLS: credentials; 429: a rate limit) and the gateway.',
+      },
+    },
+    ...(options.mimir ? [{
+      alert: MIMIR_DISCARDING_ALERT,
+      expr: 'sum by (reason, user) (rate(cortex_discarded_samples_total[5m])) > 0',
+      for: '15m',
+      labels: { severity: 'ticket', component: 'mimir' },
+      annotations: {
+        summary: 'Mimir discards samples of tenant {{ $labels.user }}: {{ $labels.reason }}',
+        description: 'For 15 minutes Mimir has refused samples for {{ $labels.reason }}: those series have gaps, and a gate reading them may hold.',
+        runbook: 'The reason names the limit (rate_limited, per_user_series_limit, max_label_names_per_series, sample_out_of_order, …): '
+          + 'raise it in lib/constructs/mimir.ts or the environment\'s mimir settings, or drop the labels or series at the agents.',
+      },
+    }] : []),
+    ],
   };
 }

@@ -62,6 +62,8 @@ const POD = [NAMESPACE_LABEL, PIPELINE.pod];
  */
 export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus'): RuleGroup {
   const ruleFailures = store === 'mimir' ? PIPELINE.mimirRuleEvaluationFailures : PIPELINE.ruleEvaluationFailures;
+  const evaluator = store === 'mimir' ? { name: 'Mimir\'s ruler', component: 'mimir', file: 'rules.yaml (mimir-rules)' }
+    : { name: 'Prometheus', component: 'prometheus', file: 'rules.yml' };
   const alerts: Alert[] = [
     {
       alert: PIPELINE_ALERTS.targetDown, expr: `${PIPELINE.up} == 0`, for: '5m', severity: 'ticket', component: `{{ $labels.${PIPELINE.job} }}`,
@@ -160,10 +162,11 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       alert: PIPELINE_ALERTS.ruleEvaluationFailures,
       expr: `${rate5m(ruleFailures, [PIPELINE.ruleGroup])} > 0`, for: '5m',
       // the SLO alerts are rules too: while rules fail, a burning service may page no one
-      severity: 'page', component: 'prometheus',
-      summary: 'Prometheus fails to evaluate rule group {{ $labels.rule_group }}',
+      severity: 'page', component: evaluator.component,
+      summary: `${evaluator.name} fails to evaluate rule group {{ $labels.rule_group }}`,
       description: 'Rules of {{ $labels.rule_group }} have failed to evaluate for 5 minutes: their records are missing and their alerts cannot fire.',
-      runbook: 'Prometheus logs each failing rule with its error; a query that hits many series or a many-to-many match is the usual cause. Check promtool check rules on the rendered rules.yml.',
+      runbook: `${evaluator.name} logs each failing rule with its error; a query that hits many series or a many-to-many match is the usual cause. `
+        + `Check promtool check rules on the rendered ${evaluator.file}.`,
     },
     {
       alert: PIPELINE_ALERTS.retentionBySize, expr: `increase(${PIPELINE.sizeRetentions}[1h]) > 0`,

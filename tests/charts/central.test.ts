@@ -91,7 +91,8 @@ describe('central topology: the observability cluster', () => {
     expect(mimir!.config.multitenancy_enabled).toBe(true);
     // this cluster's Prometheus is an agent of Mimir: no rules, no alerts of its own
     expect(prometheus.agent).toBe(true);
-    expect(configFile(observability, 'prometheus-config', 'prometheus.yml').remote_write).toEqual([{ url: mimir!.remoteWriteUrl, headers: tenant }]);
+    expect(configFile(observability, 'prometheus-config', 'prometheus.yml').remote_write)
+      .toEqual([{ url: mimir!.remoteWriteUrl, send_exemplars: true, headers: tenant }]);
     expect(collector.config.exporters.prometheus_remote_write).toMatchObject({ endpoint: mimir!.remoteWriteUrl, headers: tenant });
     expect(tempo.config.metrics_generator?.storage.remote_write).toEqual([expect.objectContaining({ url: mimir!.remoteWriteUrl, headers: tenant })]);
     const datasources = configFile(observability, 'grafana-provisioning', 'datasources.yaml').datasources;
@@ -108,6 +109,16 @@ describe('central topology: the observability cluster', () => {
     for (const rule of rules.groups.find((g: any) => g.name === 'slo-gateway').rules) expect(rule.expr).toMatch(/by \(cluster, /);
     const mount = podSpecOf(find(observability, 'StatefulSet', 'mimir')).containers[0].volumeMounts.find((m: any) => m.name === 'rules');
     expect(mount.mountPath.endsWith(`/${env.mimir!.tenant}`)).toBe(true);
+  });
+
+  test('Alertmanager groups and inhibits per cluster: one cluster\'s fast burn never mutes another\'s tickets', () => {
+    const config = configFile(observability, 'alertmanager-config', 'alertmanager.yml');
+    expect(config.route.group_by).toEqual(['alertname', 'service', 'component', 'cluster']);
+    expect(config.inhibit_rules.map((r: any) => r.equal)).toEqual([['service', 'cluster'], ['alertname', 'service', 'component', 'cluster']]);
+    // one cluster: as before
+    const local = configFile(synthStack(ENVIRONMENTS.local).charts.observability, 'alertmanager-config', 'alertmanager.yml');
+    expect(local.route.group_by).toEqual(['alertname', 'service', 'component']);
+    expect(local.inhibit_rules.map((r: any) => r.equal)).toEqual([['service'], ['alertname', 'service', 'component']]);
   });
 
   test('no services run here: they run in the application clusters', () => {

@@ -238,6 +238,8 @@ describe('Prometheus', () => {
     test('remote-writes to the central store with its headers and the client certificate', () => {
       expect(config.remote_write).toEqual([{
         url: 'https://metrics.central.example/api/v1/push',
+        // the services' exemplars too, for the metric-to-trace links
+        send_exemplars: true,
         headers: { 'X-Scope-OrgID': 'cluster-a' },
         tls_config: { ca_file: `${TLS_DIR}/ca.crt`, cert_file: `${TLS_DIR}/tls.crt`, key_file: `${TLS_DIR}/tls.key` },
       }]);

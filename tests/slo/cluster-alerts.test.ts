@@ -1,20 +1,51 @@
-import { CLUSTER_RULE_GROUP, CLUSTER_SILENT_ALERT, clusterAlertingRules } from '../../lib/slo/cluster-alerts';
+import {
+  CLUSTER_RULE_GROUP, CLUSTER_SILENT_ALERT, MIMIR_DISCARDING_ALERT, REMOTE_WRITE_FAILING_ALERT, clusterAlertingRules,
+} from '../../lib/slo/cluster-alerts';
 import { PromtoolTestCase, promtoolCheckRules, promtoolTestRules } from '../support/promtool';
 import { configFile, synthStack } from '../support/manifest';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 
 describe('clusterAlertingRules', () => {
-  const group = clusterAlertingRules(['a', 'b']);
+  const group = clusterAlertingRules(['a', 'b'], { mimir: true });
 
-  test('one page per application cluster, labelled with it', () => {
+  test('one page per application cluster, labelled with it; the agents\' failed writes and Mimir\'s discards as tickets', () => {
     expect(group.name).toBe(CLUSTER_RULE_GROUP);
-    expect(group.rules.map((r: any) => [r.alert, r.labels.cluster, r.labels.severity])).toEqual([[CLUSTER_SILENT_ALERT, 'a', 'page'], [CLUSTER_SILENT_ALERT, 'b', 'page']]);
-    expect(promtoolCheckRules([group])).toContain('SUCCESS: 2 rules found');
+    expect(group.rules.map((r: any) => [r.alert, r.labels.cluster, r.labels.severity])).toStrictEqual([
+      [CLUSTER_SILENT_ALERT, 'a', 'page'], [CLUSTER_SILENT_ALERT, 'b', 'page'],
+      [REMOTE_WRITE_FAILING_ALERT, undefined, 'ticket'], [MIMIR_DISCARDING_ALERT, undefined, 'ticket'],
+    ]);
+    expect(clusterAlertingRules(['a']).rules.map((r: any) => r.alert)).toEqual([CLUSTER_SILENT_ALERT, REMOTE_WRITE_FAILING_ALERT]);
+    expect(promtoolCheckRules([group])).toContain('SUCCESS: 4 rules found');
+  });
+
+  test('promtool: failed writes of an agent and samples Mimir discards, each after 15 minutes, with what they name', () => {
+    const rule = (alert: string): any => group.rules.find((r: any) => r.alert === alert);
+    const expand = (text: string, labels: Record<string, string>) => text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, k: string) => labels[k] ?? '');
+    const fired = (alert: string, labels: Record<string, string>) => {
+      const all = { ...labels, ...rule(alert).labels };
+      const annotations = Object.entries(rule(alert).annotations as Record<string, string>).map(([k, v]) => [k, expand(v, all)]);
+      return { exp_labels: all, exp_annotations: Object.fromEntries(annotations) };
+    };
+    const agent = { cluster: 'a', namespace: 'observability', pod: 'prometheus-0' };
+    const cases: PromtoolTestCase[] = [{
+      name: 'an agent failing 10 samples a minute; Mimir discarding 5 a minute for too many labels',
+      interval: '1m',
+      input_series: [
+        { series: 'prometheus_remote_storage_samples_failed_total{cluster="a",namespace="observability",pod="prometheus-0",job="prometheus"}', values: '0+10x40' },
+        { series: 'cortex_discarded_samples_total{reason="max_label_names_per_series",user="obs-canary",job="mimir"}', values: '0+5x40' },
+      ],
+      alert_rule_test: [
+        { eval_time: '12m', alertname: REMOTE_WRITE_FAILING_ALERT, exp_alerts: [] },
+        { eval_time: '25m', alertname: REMOTE_WRITE_FAILING_ALERT, exp_alerts: [fired(REMOTE_WRITE_FAILING_ALERT, agent)] },
+        { eval_time: '25m', alertname: MIMIR_DISCARDING_ALERT, exp_alerts: [fired(MIMIR_DISCARDING_ALERT, { reason: 'max_label_names_per_series', user: 'obs-canary' })] },
+      ],
+    }];
+    expect(promtoolTestRules([group], cases)).toContain('SUCCESS');
   });
 
   /** The alert as it fires for `cluster` (absent_over_time keeps the equality matchers' labels). */
   const firing = (cluster: string) => {
-    const rule: any = group.rules.find((r: any) => r.labels.cluster === cluster);
+    const rule: any = group.rules.find((r: any) => r.alert === CLUSTER_SILENT_ALERT && r.labels.cluster === cluster);
     return { exp_labels: { ...rule.labels }, exp_annotations: { ...rule.annotations } };
   };
 
@@ -40,7 +71,9 @@ describe('clusterAlertingRules', () => {
   test('central: the group names each of its application clusters, in Mimir\'s ruler', () => {
     const env = ENVIRONMENTS.central;
     const rules = configFile(synthStack(env).charts.observability, 'mimir-rules', 'rules.yaml');
-    const clusters = rules.groups.find((g: any) => g.name === CLUSTER_RULE_GROUP).rules.map((r: any) => r.labels.cluster);
-    expect(clusters).toEqual(env.topology!.appClusters.map(c => c.name));
+    const rendered = rules.groups.find((g: any) => g.name === CLUSTER_RULE_GROUP);
+    const clusters = rendered.rules.filter((r: any) => r.alert === CLUSTER_SILENT_ALERT).map((r: any) => r.labels.cluster);
+    expect(clusters).toStrictEqual(env.topology!.appClusters.map(c => c.name));
+    expect(rendered.rules.map((r: any) => r.alert)).toContain(MIMIR_DISCARDING_ALERT);
   });
 });

@@ -25,6 +25,8 @@ export const MIMIR_3_2_KEYS: readonly string[] = [
   'limits.compactor_blocks_retention_period', 'limits.ruler_alertmanager_client_config.alertmanager_url',
   // validation.max-label-names-per-series, ingester.max-global-exemplars-per-user, ingester.out-of-order-time-window
   'limits.max_label_names_per_series', 'limits.max_global_exemplars_per_user', 'limits.out_of_order_time_window',
+  // distributor.ingestion-rate-limit, distributor.ingestion-burst-size, ingester.max-global-series-per-user
+  'limits.ingestion_rate', 'limits.ingestion_burst_size', 'limits.max_global_series_per_user',
   'activity_tracker.filepath',
   'usage_stats.enabled',
 ];
