@@ -15,7 +15,7 @@ import { Kiali } from '../constructs/kiali';
 import { TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
 import { Mimir } from '../constructs/mimir';
-import { NetworkPolicies, pods } from '../constructs/network-policies';
+import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelCollector } from '../constructs/otel-collector';
 import { Prometheus } from '../constructs/prometheus';
 import { RuleGroup } from '../constructs/prometheus-config';
@@ -341,7 +341,10 @@ export class ObservabilityChart extends StackChart {
       network.allow({ name: `${edgeName}-to-${store.name}`, from: pods(edge), to: pods(store.peer), ports: port(store.port) });
       if (proxy) {
         // the load balancer's traffic (mutual TLS refuses who has no client certificate), and the proxy's xDS and certificates
-        network.allow({ name: `senders-to-${proxy.name}`, from: { kind: 'anywhere' }, to: pods(proxy.peer), ports: port(proxy.ports.https) });
+        // with externalTrafficPolicy Local the senders' addresses reach the pods: the policy admits the load balancer's ranges only
+        const senders: FlowPeer = proxy.sourceRanges.length === 0 ? { kind: 'anywhere' }
+          : { kind: 'anyOf', peers: proxy.sourceRanges.map((cidr): FlowPeer => ({ kind: 'cidr', cidr })) };
+        network.allow({ name: `senders-to-${proxy.name}`, from: senders, to: pods(proxy.peer), ports: port(proxy.ports.https) });
         network.allow({ name: `${proxy.name}-to-istiod`, from: pods(proxy.peer), to: pods(istiod), ports: [{ port: ISTIOD_XDS_PORT }] });
       }
     }

@@ -60,6 +60,8 @@ export class GatewayProxy extends Construct {
   /** Labels a Gateway selects it by. */
   public readonly selector: Readonly<Record<string, string>>;
   public readonly peer: WorkloadPeer;
+  /** The addresses the load balancer admits; empty: any. */
+  public readonly sourceRanges: readonly string[];
 
   public constructor(scope: Construct, id: string, props: GatewayProxyProps) {
     super(scope, id);
@@ -67,6 +69,7 @@ export class GatewayProxy extends Construct {
     this.name = props.name;
     this.image = props.image ?? IMAGES.istioProxy;
     this.replicas = props.replicas ?? 2;
+    this.sourceRanges = props.sourceRanges ?? [];
     checkInteger(this, 'replicas', this.replicas, 1, 20);
     for (const [i, range] of (props.sourceRanges ?? []).entries()) {
       if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(range)) {

@@ -335,7 +335,10 @@ describe('central topology: the gateway behind a LoadBalancer of its own (exposu
     const service = find(objects, 'Service', 'telemetry-gateway');
     expect(service.spec).toMatchObject({ type: 'LoadBalancer', loadBalancerSourceRanges: ['203.0.113.0/24'] });
     expect(service.spec.ports.map((p: any) => p.port)).toEqual([443]);
-    expect(find(objects, 'NetworkPolicy', 'senders-to-telemetry-gateway-ingress').spec.ingress[0].ports).toEqual([{ port: 443, protocol: 'TCP' }]);
+    // the senders' addresses reach the pods (externalTrafficPolicy Local): the policy admits the same ranges
+    expect(service.spec.externalTrafficPolicy).toBe('Local');
+    expect(find(objects, 'NetworkPolicy', 'senders-to-telemetry-gateway-ingress').spec.ingress)
+      .toEqual([{ from: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
     for (const [target, port] of [['collector', 4317], ['loki', 3100], ['mimir', 8080]] as const) {
       const policy = find(objects, 'NetworkPolicy', `telemetry-gateway-to-${target}-ingress`);
       const proxyPods = find(objects, 'Deployment', 'telemetry-gateway').spec.selector.matchLabels;
