@@ -282,6 +282,7 @@ export class ObservabilityChart extends StackChart {
     // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
     this.prometheus.addScrapeConfig(istiodScrapeConfig(props.istiod ?? ISTIOD));
     this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));
+    if (this.gatewayProxy) this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig(this.gatewayProxy.peer, this.gatewayProxy.name));
     // the kubelets' PersistentVolume usage, which VolumeFillingUp reads; their egress is the `kubelet` dependency
     this.prometheus.scrapeKubelets();
 
@@ -346,6 +347,8 @@ export class ObservabilityChart extends StackChart {
           : { kind: 'anyOf', peers: proxy.sourceRanges.map((cidr): FlowPeer => ({ kind: 'cidr', cidr })) };
         network.allow({ name: `senders-to-${proxy.name}`, from: senders, to: pods(proxy.peer), ports: port(proxy.ports.https) });
         network.allow({ name: `${proxy.name}-to-istiod`, from: pods(proxy.peer), to: pods(istiod), ports: [{ port: ISTIOD_XDS_PORT }] });
+        // the edge's refusals and errors, as for the ingress gateway
+        network.allow({ name: `prometheus-to-${proxy.name}`, from: pods(prometheus.peer), to: pods(proxy.peer), ports: [{ port: GATEWAY_METRICS.port }] });
       }
     }
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });

@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
+import { GATEWAY_METRICS } from './istio-scrape';
 import { ServicePort, endpoints, serviceAccount } from './private/component';
 import {
   containerSecurityContext, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
@@ -41,6 +42,8 @@ export interface GatewayProxyProps {
 const HTTPS: ServicePort = { name: 'https', port: 443, appProtocol: 'https' };
 /** Istio's proxy status port: `/healthz/ready`. */
 const STATUS: ServicePort = { name: 'status', port: 15021, appProtocol: 'http' };
+/** Envoy's Prometheus port in Istio's gateway template. */
+const ENVOY_PROMETHEUS_PORT = 15090;
 /** The uid and gid of Istio's proxy image. */
 const PROXY_UID = 1337;
 
@@ -126,7 +129,11 @@ export class GatewayProxy extends Construct {
             containers: [{
               name: 'istio-proxy',
               image: this.image,
-              ports: [{ name: HTTPS.name, containerPort: HTTPS.port, protocol: 'TCP' }, { name: STATUS.name, containerPort: STATUS.port, protocol: 'TCP' }],
+              ports: [
+                { name: HTTPS.name, containerPort: HTTPS.port, protocol: 'TCP' }, { name: STATUS.name, containerPort: STATUS.port, protocol: 'TCP' },
+                // Envoy's own, as the gateway template declares it: the scrape finds the pods by it (merged metrics on 15020)
+                { name: GATEWAY_METRICS.declaredPort, containerPort: ENVOY_PROMETHEUS_PORT, protocol: 'TCP' },
+              ],
               readinessProbe: {
                 httpGet: { path: '/healthz/ready', port: k8s.IntOrString.fromString(STATUS.name) }, periodSeconds: 5, failureThreshold: 3,
               },

@@ -35,9 +35,9 @@ export function istiodScrapeConfig(istiod: WorkloadPeer): ScrapeConfig {
  * A job scraping the ingress gateway's pods on their merged metrics (15020 `/stats/prometheus`), labelled with
  * `namespace`, `pod` and `node`: one target per pod, found by the port the pods do declare.
  */
-export function ingressGatewayScrapeConfig(gateway: WorkloadPeer): ScrapeConfig {
+export function ingressGatewayScrapeConfig(gateway: WorkloadPeer, jobName = 'ingress-gateway'): ScrapeConfig {
   const job = podScrapeConfig({
-    job: 'ingress-gateway', namespace: gateway.namespace, selector: gateway.selector, port: GATEWAY_METRICS.declaredPort, path: GATEWAY_METRICS.path,
+    job: jobName, namespace: gateway.namespace, selector: gateway.selector, port: GATEWAY_METRICS.declaredPort, path: GATEWAY_METRICS.path,
   });
   const [keepPort, ...rest] = job.relabel_configs ?? [];
   return {

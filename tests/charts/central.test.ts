@@ -345,6 +345,10 @@ describe('central topology: the gateway behind a LoadBalancer of its own (exposu
       expect(policy.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: proxyPods } }], ports: [{ port, protocol: 'TCP' }] }]);
     }
     expect(objects.filter(o => o.metadata.name.startsWith('ingress-gateway-to-'))).toEqual([]);
+    // its refusals and errors are scraped like the ingress gateway's
+    const job = configFile(objects, 'prometheus-config', 'prometheus.yml').scrape_configs.find((j: any) => j.job_name === 'telemetry-gateway');
+    expect(job.kubernetes_sd_configs[0].namespaces.names).toEqual(['observability']);
+    expect(find(objects, 'NetworkPolicy', 'prometheus-to-telemetry-gateway-ingress').spec.ingress[0].ports).toEqual([{ port: 15020, protocol: 'TCP' }]);
   });
 
   test('its objects pass the schema and policy checks', () => {
