@@ -113,10 +113,13 @@ describe('appliedCanaryQuery against Prometheus', () => {
   }
 
   test('the weight and image the cluster runs: one series, the canary destination at its weight', async () => {
-    const result = await query(appliedCanaryQuery(CANARY));
+    const promql = appliedCanaryQuery(CANARY);
+    const result = await query(promql);
     expect(result).toHaveLength(1);
     expect(result[0].metric).toMatchObject({ namespace: 'apps', virtualservice: 'backend', route: 'weighted', subset: 'canary' });
     expect(result[0].value[1]).toBe('25');
+    // with CLUSTER_STATE_SAMPLE_OUT set to a file, keeps the query and its real answer for the documentation
+    if (process.env.CLUSTER_STATE_SAMPLE_OUT) fs.writeFileSync(process.env.CLUSTER_STATE_SAMPLE_OUT, `${promql}\n${JSON.stringify(result, null, 2)}\n`);
   });
 
   test.each([
