@@ -236,15 +236,16 @@ interface Gated {
   readonly read: string;
 }
 
-/** Runs the gate of one service (the caller holds its lock): measures and decides, writes nothing. */
+/**
+ * Runs the gate of one service (the caller holds its lock): measures and decides, writes nothing. With `clusters` (a
+ * central topology's application clusters), each cluster is judged on its own series and the gravest decision taken.
+ */
 async function gateService(command: Extract<Command, { verb: 'advance' }>, run: Run, name: string, state: RolloutState,
-  endpoint: PrometheusEndpoint, smokeUrl: string | undefined): Promise<Gated> {
+  endpoint: PrometheusEndpoint, smokeUrl: string | undefined, clusters: readonly string[] | undefined): Promise<Gated> {
   const service = run.services[name];
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const read = fs.readFileSync(path.join(run.root, rolloutFile(command.env, name)), 'utf8');
   const input = { state, service, settings, now: run.io.now(), prometheus: endpoint, ...(smokeUrl !== undefined ? { smokeUrl } : {}) };
-  // a central topology: every application cluster runs the release, each judged on its own series
-  const clusters = loadEnvironment(command.env).topology?.appClusters.map(c => c.name);
   if (clusters === undefined) return { name, state, settings, gate: await runGate(input), read };
   const { runs, decidedBy, result } = await runGateInClusters(input, clusters);
   // what is reported is the run of the cluster whose decision is taken, with the decision for the release
@@ -310,7 +311,10 @@ async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run:
   const { io } = run;
   const endpoint = endpointOf(command, run);
   const now = io.now();
-  const gated = await mapLimited(names, GATE_CONCURRENCY, name => gateService(command, run, name, rollouts[name], endpoint, smokeUrl(name)));
+  // a central topology: every application cluster runs the release (read once for every service of the run)
+  const clusters = loadEnvironment(command.env).topology?.appClusters.map(c => c.name);
+  const gated = await mapLimited(names, GATE_CONCURRENCY,
+    name => gateService(command, run, name, rollouts[name], endpoint, smokeUrl(name), clusters));
   const changed = gated.filter(g => g.gate.result.change !== null);
   const unchanged: Outcome = { dryRun: command.dryRun, changed: [], commit: null };
   const outcome: Outcome = changed.length === 0
