@@ -5,8 +5,8 @@ import { chartNamespace, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { DNS_LABEL } from '../private/names';
 import { toYaml } from '../private/yaml';
-import { AgentConfig } from './otel-agent-config';
-import { k8sAttributesRules } from './otel-collector-config';
+import { AgentConfig, NodeLocalK8sAttributesProcessor } from './otel-agent-config';
+import { COLLECTOR_PORTS, K8sAttributesProcessor, collectorParts, k8sAttributesRules } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
 import {
@@ -40,18 +40,19 @@ export interface OtelAgentProps {
 }
 
 const NAME = 'otel-agent';
-const PORTS = {
-  otlpGrpc: { name: 'otlp-grpc', port: 4317, appProtocol: 'grpc' },
-  otlpHttp: { name: 'otlp-http', port: 4318, appProtocol: 'http' },
-  health: { name: 'health', port: 13133, appProtocol: 'http' },
-  metrics: { name: 'metrics', port: 8888, appProtocol: 'http' },
-} as const satisfies Record<string, ServicePort>;
+const PORTS = COLLECTOR_PORTS satisfies Record<string, ServicePort>;
 /** The image's user, as the gateway runs it. */
 const UID = 10001;
 /** Where the client-certificate Secret is mounted: `ca.crt`, `tls.crt`, `tls.key`. */
 export const OTEL_AGENT_TLS_DIR = '/etc/otel-agent/tls';
 /** Where the bearer token is mounted, as the one file `token`. */
 export const OTEL_AGENT_TOKEN_DIR = '/etc/otel-agent/auth';
+/** `k8s_attributes` watching only the pods of the node an environment variable names (filter before extract, as rendered). */
+function withNodeFilter(processor: K8sAttributesProcessor, env: string): NodeLocalK8sAttributesProcessor {
+  const { auth_type, passthrough, ...rest } = processor;
+  return { auth_type, passthrough, filter: { node_from_env_var: env }, ...rest };
+}
+
 /** The downward-API variable naming the pod's node, which `k8s_attributes` filters pods by. */
 const NODE_NAME_ENV = 'K8S_NODE_NAME';
 /** Read by the group only: the pod's fsGroup, the image's non-root user. */
@@ -116,32 +117,19 @@ export class OtelAgent extends Construct {
     const pipeline = { receivers: ['otlp'], processors, exporters: ['otlp_grpc/gateway'] };
     this.config = {
       extensions: {
-        // 0.0.0.0, not the localhost default: the kubelet probes from outside the pod
-        health_check: { endpoint: `0.0.0.0:${PORTS.health.port}` },
+        health_check: collectorParts.healthCheck(),
         // keys of contrib's extension/bearertokenauthextension/config.go (Config: header, scheme, token, tokens, filename):
         // https://github.com/open-telemetry/opentelemetry-collector-contrib/blob/v0.159.0/extension/bearertokenauthextension/config.go
         // a file, so that the token stays out of the ConfigMap and a rotated Secret is picked up without a restart
         bearertokenauth: { filename: `${OTEL_AGENT_TOKEN_DIR}/token` },
       },
-      receivers: {
-        otlp: { protocols: { grpc: { endpoint: `0.0.0.0:${PORTS.otlpGrpc.port}` }, http: { endpoint: `0.0.0.0:${PORTS.otlpHttp.port}` } } },
-      },
+      receivers: { otlp: collectorParts.otlpReceiver() },
       processors: {
-        memory_limiter: { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 25 },
-        k8s_attributes: {
-          auth_type: 'serviceAccount',
-          passthrough: false,
-          // only the pods of this node send here: watching the others would cost every agent the whole cluster's pods
-          filter: { node_from_env_var: NODE_NAME_ENV },
-          extract: { metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid', 'k8s.deployment.name', 'k8s.node.name'] },
-          pod_association: [
-            { sources: [{ from: 'resource_attribute', name: 'k8s.pod.ip' }] },
-            { sources: [{ from: 'resource_attribute', name: 'k8s.pod.uid' }] },
-            { sources: [{ from: 'connection' }] },
-          ],
-        },
+        memory_limiter: collectorParts.memoryLimiter(),
+        // only the pods of this node send here: watching the others would cost every agent the whole cluster's pods
+        k8s_attributes: withNodeFilter(collectorParts.k8sAttributes(), NODE_NAME_ENV),
         'resource/cluster': { attributes: [{ key: 'k8s.cluster.name', value: props.clusterName, action: 'upsert' }] },
-        batch: { send_batch_size: 8192, timeout: '1s' },
+        batch: collectorParts.batch(),
       },
       exporters: {
         'otlp_grpc/gateway': {
@@ -152,10 +140,7 @@ export class OtelAgent extends Construct {
       },
       service: {
         extensions: ['health_check', 'bearertokenauth'],
-        telemetry: {
-          logs: { level: 'info', encoding: 'json' },
-          metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: PORTS.metrics.port } } } }] },
-        },
+        telemetry: collectorParts.telemetry(),
         pipelines: { traces: pipeline, logs: pipeline, metrics: pipeline },
       },
     };

@@ -222,3 +222,44 @@ export function k8sAttributesRules(): Array<{ apiGroups: string[]; resources: st
     { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
   ];
 }
+
+/** The ports of every Collector here, the gateway's and the node agents'. */
+export const COLLECTOR_PORTS = {
+  otlpGrpc: { name: 'otlp-grpc', port: 4317, appProtocol: 'grpc' },
+  otlpHttp: { name: 'otlp-http', port: 4318, appProtocol: 'http' },
+  health: { name: 'health', port: 13133, appProtocol: 'http' },
+  metrics: { name: 'metrics', port: 8888, appProtocol: 'http' },
+} as const;
+
+/** The parts every Collector here shares, as fresh objects (a shared one would be written as a YAML alias). */
+export const collectorParts = {
+  /** OTLP on both protocols, on every address (the pods of the cluster send from theirs). */
+  otlpReceiver: (): { protocols: { grpc: OtlpServer; http: OtlpServer } } => ({
+    protocols: { grpc: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpGrpc.port}` }, http: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpHttp.port}` } },
+  }),
+  /** 0.0.0.0, not the localhost default: the kubelet probes from outside the pod. */
+  healthCheck: () => ({ endpoint: `0.0.0.0:${COLLECTOR_PORTS.health.port}` }),
+  /** First in every pipeline: refuses data before the pod runs out of memory. */
+  memoryLimiter: () => ({ check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 25 }),
+  /**
+   * The pod's Kubernetes metadata, found by the pod IP or uid the SDK and the sidecars report, else by the connection's
+   * address: the same attributes wherever the Collector runs, so that the labels, dashboards and links agree.
+   */
+  k8sAttributes: (): K8sAttributesProcessor => ({
+    auth_type: 'serviceAccount',
+    passthrough: false,
+    extract: { metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid', 'k8s.deployment.name', 'k8s.node.name'] },
+    pod_association: [
+      { sources: [{ from: 'resource_attribute', name: 'k8s.pod.ip' }] },
+      { sources: [{ from: 'resource_attribute', name: 'k8s.pod.uid' }] },
+      { sources: [{ from: 'connection' }] },
+    ],
+  }),
+  /** Last before export. */
+  batch: () => ({ send_batch_size: 8192, timeout: '1s' }),
+  /** JSON logs, and the Collector's own metrics for Prometheus on {@link COLLECTOR_PORTS}.metrics. */
+  telemetry: () => ({
+    logs: { level: 'info', encoding: 'json' as const },
+    metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: COLLECTOR_PORTS.metrics.port } } } }] },
+  }),
+};

@@ -4,7 +4,8 @@ import { Construct } from 'constructs';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import {
-  CollectorConfig, k8sAttributesRules, metricResourceStatements, sidecarServiceNameStatements, traceRedactionStatements,
+  COLLECTOR_PORTS, CollectorConfig, collectorParts, k8sAttributesRules, metricResourceStatements, sidecarServiceNameStatements,
+  traceRedactionStatements,
 } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
@@ -65,12 +66,7 @@ export interface OtelCollectorProps {
 const NAME = 'otel-collector';
 /** Where the senders' bearer token is mounted, with the gateway's `senderToken`. */
 const TOKEN_DIR = '/secrets/sender-token';
-const PORTS = {
-  otlpGrpc: { name: 'otlp-grpc', port: 4317, appProtocol: 'grpc' },
-  otlpHttp: { name: 'otlp-http', port: 4318, appProtocol: 'http' },
-  health: { name: 'health', port: 13133, appProtocol: 'http' },
-  metrics: { name: 'metrics', port: 8888, appProtocol: 'http' },
-} as const satisfies Record<string, ServicePort>;
+const PORTS = COLLECTOR_PORTS satisfies Record<string, ServicePort>;
 
 /**
  * The resource attributes metrics keep, each a label on every series they send to Prometheus: the service's identity
@@ -132,33 +128,20 @@ export class OtelCollector extends Construct {
     const gateway = props.senderToken !== undefined;
     const head = gateway ? ['memory_limiter', 'resource/cluster'] : ['memory_limiter', 'k8s_attributes', 'resource/cluster'];
     const auth = gateway ? { auth: { authenticator: 'bearertokenauth' } } : {};
+    const { protocols } = collectorParts.otlpReceiver();
     this.config = {
-      // 0.0.0.0, not the localhost default: the kubelet probes from outside the pod
       extensions: {
-        health_check: { endpoint: `0.0.0.0:${PORTS.health.port}` },
+        health_check: collectorParts.healthCheck(),
         // keys: extension/bearertokenauthextension/config.go of opentelemetry-collector-contrib v0.159.0 (`filename`:
         // the token is the file's content, re-read when it changes)
         ...(props.senderToken ? { bearertokenauth: { filename: `${TOKEN_DIR}/${props.senderToken.key}` } } : {}),
       },
       receivers: {
-        otlp: {
-          protocols: {
-            grpc: { endpoint: `0.0.0.0:${PORTS.otlpGrpc.port}`, ...auth }, http: { endpoint: `0.0.0.0:${PORTS.otlpHttp.port}`, ...auth },
-          },
-        },
+        otlp: { protocols: { grpc: { ...protocols.grpc, ...auth }, http: { ...protocols.http, ...auth } } },
       },
       processors: {
-        memory_limiter: { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 25 },
-        ...(gateway ? {} : { k8s_attributes: {
-          auth_type: 'serviceAccount',
-          passthrough: false,
-          extract: { metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid', 'k8s.deployment.name', 'k8s.node.name'] },
-          pod_association: [
-            { sources: [{ from: 'resource_attribute', name: 'k8s.pod.ip' }] },
-            { sources: [{ from: 'resource_attribute', name: 'k8s.pod.uid' }] },
-            { sources: [{ from: 'connection' }] },
-          ],
-        } }),
+        memory_limiter: collectorParts.memoryLimiter(),
+        ...(gateway ? {} : { k8s_attributes: collectorParts.k8sAttributes() }),
         probabilistic_sampler: { sampling_percentage: this.samplingPercent },
         // a gateway keeps the cluster its senders name, and names only what comes without one
         'resource/cluster': {
@@ -174,7 +157,7 @@ export class OtelCollector extends Construct {
         'transform/sidecar-service-name': { error_mode: 'ignore', trace_statements: sidecarServiceNameStatements() },
         'transform/redact': { error_mode: 'ignore', trace_statements: traceRedactionStatements() },
         'transform/metric-resource': { error_mode: 'ignore', metric_statements: metricResourceStatements(METRIC_RESOURCE_ATTRIBUTES) },
-        batch: { send_batch_size: 8192, timeout: '1s' },
+        batch: collectorParts.batch(),
       },
       exporters: {
         'otlp_grpc/tempo': { endpoint: props.tempoOtlpGrpcEndpoint, tls: { insecure: true } },
@@ -189,10 +172,7 @@ export class OtelCollector extends Construct {
       },
       service: {
         extensions: gateway ? ['health_check', 'bearertokenauth'] : ['health_check'],
-        telemetry: {
-          logs: { level: 'info', encoding: 'json' },
-          metrics: { readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: PORTS.metrics.port } } } }] },
-        },
+        telemetry: collectorParts.telemetry(),
         pipelines: {
           // the service name is fixed before anything could key on it; redaction runs on what the sampler keeps and
           // last before export, so that no processor can add anything after it
