@@ -7,9 +7,7 @@ import { AlloyStatement } from '../private/alloy-syntax';
 import { alloyConfig, renderAlloyConfig } from './alloy-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
-import {
-  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
-} from './private/workload';
+import { checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, podSecurityContext, resourceRequirements } from './private/workload';
 import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 
@@ -104,60 +102,52 @@ export class Alloy extends Construct {
     ]);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { [CONFIG_FILE]: this.configText } });
 
-    new k8s.KubeDaemonSet(this, 'Resource', {
-      metadata: { name: NAME },
+    nodeDaemonSet(this, {
+      name: NAME,
+      component: 'log-shipper',
+      annotations: { 'checksum/config': checksum(this.configText) },
       spec: {
-        selector: { matchLabels: selectorLabels(NAME) },
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },
-        template: {
-          metadata: { labels: podLabels(NAME, 'log-shipper'), annotations: { 'checksum/config': checksum(this.configText) } },
-          spec: {
-            serviceAccountName: account.name,
-            automountServiceAccountToken: true,
-            securityContext: podSecurityContext({ user: ALLOY_UID, group: ALLOY_UID }),
-            tolerations: [
-              { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
-              { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
-            ],
-            containers: [{
-              name: NAME,
-              image: this.image,
-              args: [
-                'run', `${CONFIG_DIR}/${CONFIG_FILE}`,
-                // the default 127.0.0.1 would keep Prometheus and the kubelet's probes out
-                `--server.http.listen-addr=0.0.0.0:${HTTP.port}`,
-                `--storage.path=${STORAGE_PATH}`,
-                '--disable-reporting',
-              ],
-              env: [fieldEnv(NODE_NAME_ENV, 'spec.nodeName')],
-              ports: containerPorts([HTTP]),
-              readinessProbe: httpProbe('/-/ready', HTTP.name, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 5 }),
-              // not /-/healthy: it reports unhealthy components (Loki down), which a restart would not fix
-              livenessProbe: {
-                tcpSocket: { port: k8s.IntOrString.fromString(HTTP.name) }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 6,
-              },
-              resources: resourceRequirements(resources),
-              securityContext: containerSecurityContext(),
-              volumeMounts: [
-                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                { name: 'storage', mountPath: STORAGE_PATH },
-                { name: 'tmp', mountPath: '/tmp' },
-                ...(props.remote ? [{ name: 'client-tls', mountPath: CLIENT_TLS_DIR, readOnly: true }] : []),
-              ],
-            }],
-            volumes: [
-              { name: 'config', configMap: { name: config.name } },
-              // positions survive a container restart; a new pod starts tailing afresh
-              { name: 'storage', emptyDir: {} },
-              { name: 'tmp', emptyDir: {} },
-              ...(props.remote ? [{
-                name: 'client-tls',
-                // named keys (a missing one keeps the pod from starting, with the key in its events); readable by the group only
-                secret: { secretName: props.remote.clientCertificateSecret, items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })), defaultMode: 0o440 },
-              }] : []),
-            ],
+        serviceAccountName: account.name,
+        automountServiceAccountToken: true,
+        securityContext: podSecurityContext({ user: ALLOY_UID, group: ALLOY_UID }),
+        tolerations: controlPlaneTolerations(),
+        containers: [{
+          name: NAME,
+          image: this.image,
+          args: [
+            'run', `${CONFIG_DIR}/${CONFIG_FILE}`,
+            // the default 127.0.0.1 would keep Prometheus and the kubelet's probes out
+            `--server.http.listen-addr=0.0.0.0:${HTTP.port}`,
+            `--storage.path=${STORAGE_PATH}`,
+            '--disable-reporting',
+          ],
+          env: [fieldEnv(NODE_NAME_ENV, 'spec.nodeName')],
+          ports: containerPorts([HTTP]),
+          readinessProbe: httpProbe('/-/ready', HTTP.name, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 5 }),
+          // not /-/healthy: it reports unhealthy components (Loki down), which a restart would not fix
+          livenessProbe: {
+            tcpSocket: { port: k8s.IntOrString.fromString(HTTP.name) }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 6,
           },
-        },
+          resources: resourceRequirements(resources),
+          securityContext: containerSecurityContext(),
+          volumeMounts: [
+            { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+            { name: 'storage', mountPath: STORAGE_PATH },
+            { name: 'tmp', mountPath: '/tmp' },
+            ...(props.remote ? [{ name: 'client-tls', mountPath: CLIENT_TLS_DIR, readOnly: true }] : []),
+          ],
+        }],
+        volumes: [
+          { name: 'config', configMap: { name: config.name } },
+          // positions survive a container restart; a new pod starts tailing afresh
+          { name: 'storage', emptyDir: {} },
+          { name: 'tmp', emptyDir: {} },
+          ...(props.remote ? [{
+            name: 'client-tls',
+            // named keys (a missing one keeps the pod from starting, with the key in its events); readable by the group only
+            secret: { secretName: props.remote.clientCertificateSecret, items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })), defaultMode: 0o440 },
+          }] : []),
+        ],
       },
     });
   }

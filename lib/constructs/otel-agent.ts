@@ -10,7 +10,7 @@ import { COLLECTOR_PORTS, K8sAttributesProcessor, collectorParts, k8sAttributesR
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
 import {
-  checksum, containerSecurityContext, fieldEnv, goMemLimitEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+  checksum, containerSecurityContext, fieldEnv, goMemLimitEnv, httpProbe, nodeDaemonSet, podSecurityContext, resourceRequirements,
 } from './private/workload';
 import { ContainerResources, PodSecurityLevel, SecretKeyRef, WorkloadPeer } from './types';
 
@@ -152,53 +152,48 @@ export class OtelAgent extends Construct {
     // node-local: a pod's OTLP goes to the agent on its node, whose k8s_attributes knows that pod
     service(this, NAME, [PORTS.otlpGrpc, PORTS.otlpHttp], { internalTrafficPolicy: 'Local' });
 
-    new k8s.KubeDaemonSet(this, 'Resource', {
-      metadata: { name: NAME },
+    nodeDaemonSet(this, {
+      name: NAME,
+      component: 'telemetry-agent',
+      annotations: { 'checksum/config': checksum(configYaml) },
       spec: {
-        selector: { matchLabels: selectorLabels(NAME) },
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },
-        template: {
-          metadata: { labels: podLabels(NAME, 'telemetry-agent'), annotations: { 'checksum/config': checksum(configYaml) } },
-          spec: {
-            serviceAccountName: account.name,
-            automountServiceAccountToken: true,
-            securityContext: podSecurityContext({ user: UID, group: UID }),
-            containers: [{
-              name: NAME,
-              image: this.image,
-              args: ['--config=/conf/config.yaml'],
-              env: [
-                // the Go runtime collects garbage before the memory_limiter has to refuse data
-                goMemLimitEnv(resources),
-                fieldEnv(NODE_NAME_ENV, 'spec.nodeName'),
-              ],
-              ports: containerPorts([PORTS.otlpGrpc, PORTS.otlpHttp, PORTS.health, PORTS.metrics]),
-              readinessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 10 }),
-              livenessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 15, failureThreshold: 6 }),
-              resources: resourceRequirements(resources),
-              securityContext: containerSecurityContext(),
-              volumeMounts: [
-                { name: 'config', mountPath: '/conf', readOnly: true },
-                { name: 'client-certificate', mountPath: OTEL_AGENT_TLS_DIR, readOnly: true },
-                { name: 'gateway-token', mountPath: OTEL_AGENT_TOKEN_DIR, readOnly: true },
-              ],
-            }],
-            volumes: [
-              { name: 'config', configMap: { name: config.name } },
-              {
-                name: 'client-certificate',
-                // named keys: a Secret without one of them keeps the pod from starting, with the key in its events
-                secret: {
-                  secretName: props.clientCertificateSecret, items: CLIENT_TLS_KEYS.map(key => ({ key, path: key })), defaultMode: SECRET_MODE,
-                },
-              },
-              {
-                name: 'gateway-token',
-                secret: { secretName: props.token.name, items: [{ key: props.token.key, path: 'token' }], defaultMode: SECRET_MODE },
-              },
-            ],
+        serviceAccountName: account.name,
+        automountServiceAccountToken: true,
+        securityContext: podSecurityContext({ user: UID, group: UID }),
+        containers: [{
+          name: NAME,
+          image: this.image,
+          args: ['--config=/conf/config.yaml'],
+          env: [
+            // the Go runtime collects garbage before the memory_limiter has to refuse data
+            goMemLimitEnv(resources),
+            fieldEnv(NODE_NAME_ENV, 'spec.nodeName'),
+          ],
+          ports: containerPorts([PORTS.otlpGrpc, PORTS.otlpHttp, PORTS.health, PORTS.metrics]),
+          readinessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 10 }),
+          livenessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 15, failureThreshold: 6 }),
+          resources: resourceRequirements(resources),
+          securityContext: containerSecurityContext(),
+          volumeMounts: [
+            { name: 'config', mountPath: '/conf', readOnly: true },
+            { name: 'client-certificate', mountPath: OTEL_AGENT_TLS_DIR, readOnly: true },
+            { name: 'gateway-token', mountPath: OTEL_AGENT_TOKEN_DIR, readOnly: true },
+          ],
+        }],
+        volumes: [
+          { name: 'config', configMap: { name: config.name } },
+          {
+            name: 'client-certificate',
+            // named keys: a Secret without one of them keeps the pod from starting, with the key in its events
+            secret: {
+              secretName: props.clientCertificateSecret, items: CLIENT_TLS_KEYS.map(key => ({ key, path: key })), defaultMode: SECRET_MODE,
+            },
           },
-        },
+          {
+            name: 'gateway-token',
+            secret: { secretName: props.token.name, items: [{ key: props.token.key, path: 'token' }], defaultMode: SECRET_MODE },
+          },
+        ],
       },
     });
   }

@@ -9,7 +9,7 @@ import {
 import { PodScrapeTarget } from './prometheus-config';
 import { PromtailConfig, keepWhenSampled } from './promtail-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
-import { checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, resourceRequirements, selectorLabels } from './private/workload';
+import { checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, resourceRequirements } from './private/workload';
 import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
@@ -119,57 +119,46 @@ export class Promtail extends Construct {
     // the shared container context except runAsNonRoot, which the pod's context sets to false
     const { runAsNonRoot: _rootPod, ...securityContext } = containerSecurityContext();
 
-    new k8s.KubeDaemonSet(this, 'Resource', {
-      metadata: { name: NAME },
+    nodeDaemonSet(this, {
+      name: NAME,
+      component: 'log-shipper',
+      annotations: {
+        'checksum/config': checksum(configYaml),
+        [RUNS_AS_ROOT]: 'reads the root-owned container logs under /var/log/pods and keeps positions on a root-owned hostPath',
+      },
       spec: {
-        selector: { matchLabels: selectorLabels(NAME) },
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },
-        template: {
-          metadata: {
-            labels: podLabels(NAME, 'log-shipper'),
-            annotations: {
-              'checksum/config': checksum(configYaml),
-              [RUNS_AS_ROOT]: 'reads the root-owned container logs under /var/log/pods and keeps positions on a root-owned hostPath',
-            },
+        serviceAccountName: account.name,
+        automountServiceAccountToken: true,
+        // root without capabilities: enough to read root-owned 0640 log files, nothing more
+        securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
+        tolerations: controlPlaneTolerations(),
+        containers: [{
+          name: NAME,
+          image: this.image,
+          args: ['-config.file=/etc/promtail/promtail.yaml'],
+          env: [fieldEnv('HOSTNAME', 'spec.nodeName')],
+          ports: containerPorts([HTTP]),
+          readinessProbe: httpProbe('/ready', HTTP.name, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 5 }),
+          // not /ready: it reports "no files to tail", which a restart would not fix
+          livenessProbe: {
+            tcpSocket: { port: k8s.IntOrString.fromString(HTTP.name) }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 6,
           },
-          spec: {
-            serviceAccountName: account.name,
-            automountServiceAccountToken: true,
-            // root without capabilities: enough to read root-owned 0640 log files, nothing more
-            securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
-            tolerations: [
-              { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
-              { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
-            ],
-            containers: [{
-              name: NAME,
-              image: this.image,
-              args: ['-config.file=/etc/promtail/promtail.yaml'],
-              env: [fieldEnv('HOSTNAME', 'spec.nodeName')],
-              ports: containerPorts([HTTP]),
-              readinessProbe: httpProbe('/ready', HTTP.name, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 5 }),
-              // not /ready: it reports "no files to tail", which a restart would not fix
-              livenessProbe: {
-                tcpSocket: { port: k8s.IntOrString.fromString(HTTP.name) }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 6,
-              },
-              resources: resourceRequirements(resources),
-              securityContext,
-              volumeMounts: [
-                { name: 'config', mountPath: '/etc/promtail', readOnly: true },
-                { name: 'run', mountPath: '/run/promtail' },
-                { name: 'pods', mountPath: '/var/log/pods', readOnly: true },
-                // on Docker-runtime nodes (minikube's default) /var/log/pods holds symlinks into this directory
-                { name: 'docker-containers', mountPath: '/var/lib/docker/containers', readOnly: true },
-              ],
-            }],
-            volumes: [
-              { name: 'config', configMap: { name: config.name } },
-              { name: 'run', hostPath: { path: '/run/promtail', type: 'DirectoryOrCreate' } },
-              { name: 'pods', hostPath: { path: '/var/log/pods', type: 'Directory' } },
-              { name: 'docker-containers', hostPath: { path: '/var/lib/docker/containers', type: 'DirectoryOrCreate' } },
-            ],
-          },
-        },
+          resources: resourceRequirements(resources),
+          securityContext,
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/promtail', readOnly: true },
+            { name: 'run', mountPath: '/run/promtail' },
+            { name: 'pods', mountPath: '/var/log/pods', readOnly: true },
+            // on Docker-runtime nodes (minikube's default) /var/log/pods holds symlinks into this directory
+            { name: 'docker-containers', mountPath: '/var/lib/docker/containers', readOnly: true },
+          ],
+        }],
+        volumes: [
+          { name: 'config', configMap: { name: config.name } },
+          { name: 'run', hostPath: { path: '/run/promtail', type: 'DirectoryOrCreate' } },
+          { name: 'pods', hostPath: { path: '/var/log/pods', type: 'Directory' } },
+          { name: 'docker-containers', hostPath: { path: '/var/lib/docker/containers', type: 'DirectoryOrCreate' } },
+        ],
       },
     });
   }

@@ -136,3 +136,37 @@ export function secretEnv(name: string, ref: SecretKeyRef): k8s.EnvVar {
 export function fieldEnv(name: string, fieldPath: string): k8s.EnvVar {
   return { name, valueFrom: { fieldRef: { fieldPath } } };
 }
+
+/** What {@link nodeDaemonSet} renders. */
+export interface NodeDaemonSetOptions {
+  /** The component: the DaemonSet's name and its selector. */
+  readonly name: string;
+  /** The pods' `app.kubernetes.io/component`. */
+  readonly component: string;
+  /** The pods' annotations (the config checksum, among them). */
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly spec: k8s.PodSpec;
+}
+
+/**
+ * A DaemonSet of a per-node agent (log shipper, telemetry agent): selected by its name, rolled out 10 % of the nodes at a
+ * time, so that a bad configuration stops most nodes' shipping for no longer than a few pods' start.
+ */
+export function nodeDaemonSet(scope: Construct, options: NodeDaemonSetOptions): k8s.KubeDaemonSet {
+  return new k8s.KubeDaemonSet(scope, 'Resource', {
+    metadata: { name: options.name },
+    spec: {
+      selector: { matchLabels: selectorLabels(options.name) },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },
+      template: { metadata: { labels: podLabels(options.name, options.component), annotations: { ...options.annotations } }, spec: options.spec },
+    },
+  });
+}
+
+/** Tolerations of the control-plane nodes' taints: a log shipper must ship their pods' logs too. */
+export function controlPlaneTolerations(): k8s.Toleration[] {
+  return [
+    { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+    { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
+  ];
+}
