@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { validateEnvironment } from '../../lib/config/environment';
+import { checkDistinctBuckets, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
+import { defineEnvironments } from '../../lib/config/registry';
 import { CliIo, runCli } from '../../lib/delivery/cli';
 import { StubRequest, StubServer } from '../apps/support/stub-server';
 import { repoSnapshot } from '../support/repo-copy';
 import { unknownKeys } from '../support/config-keys';
-import { K8sObject, configFile, find, ofKind, podSpecOf, synthStack } from '../support/manifest';
+import { K8sObject, configFile, find, ofKind, podSpecOf, servicesWithFixtures, synthStack } from '../support/manifest';
 import { MIMIR_3_2_KEYS } from '../support/mimir-keys';
 import {
   imageViolations, probeViolations, resourceViolations, restrictedViolations, securityViolations, serviceAccountViolations,
@@ -362,5 +363,57 @@ describe('central topology: the gateway behind a LoadBalancer of its own (exposu
       .toThrow(/'topology.gateway.exposure.kind' must be one of "ingressGateway", "loadBalancer", got "nodePort"/);
     expect(() => validateEnvironment({ ...variant, topology: { ...variant.topology!, gateway: { ...gateway, exposure: { kind: 'loadBalancer', replicas: 0 } } } }))
       .toThrow(/'topology.gateway.exposure.replicas' must be an integer from 1 to 20, got 0/);
+  });
+});
+
+describe('central topology: a team\'s own service in its own namespace (tests/fixtures/services/ledger.yaml)', () => {
+  const services = servicesWithFixtures('ledger');
+  const { stack: withLedger, charts: ledgerCharts } = synthStack(env, 'steady', services);
+
+  test.each(topology.appClusters.map(c => ({ ...c })))('$name: its namespace chart, its telemetry to the node agent, its scrape and its Application', cluster => {
+    const c = withLedger.clusters![cluster.name];
+    expect(Object.keys(c.namespaces).sort()).toEqual(['apps', 'payments']);
+    const payments = ledgerCharts[c.namespaces.payments.node.id];
+    expect(c.namespaces.payments.directory).toBe(`clusters/${cluster.name}/payments`);
+    const ledger = podSpecOf(find(payments, 'Deployment', 'ledger-stable')).containers[0];
+    expect(ledger.env.find((e: any) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT').value).toBe(c.agents.agent.otlpGrpcUrl);
+    // its namespace may send to the agent, the agent's Prometheus scrapes it, kube-state-metrics exports it
+    expect(find(payments, 'NetworkPolicy', 'payments-to-otel-agent-egress')).toBeDefined();
+    const agents = ledgerCharts[c.agents.node.id];
+    const config = configFile(agents, 'prometheus-config', 'prometheus.yml');
+    expect(config.scrape_configs.find((j: any) => j.job_name === 'services').kubernetes_sd_configs[0].namespaces.names).toEqual(['apps', 'payments']);
+    expect(c.agents.kubeStateMetrics.namespaces).toEqual(['apps', 'payments']);
+    const app = find(ledgerCharts.argocd, 'Application', `obs-canary-central-${cluster.name}-payments`);
+    expect(app.spec.destination).toEqual({ server: cluster.server, namespace: 'payments' });
+    expect(restrictedViolations(payments)).toEqual([]);
+  });
+
+  test('its SLO records keep the cluster, in Mimir\'s ruler', () => {
+    const rules = configFile(ledgerCharts.observability, 'mimir-rules', 'rules.yaml');
+    const group = rules.groups.find((g: any) => g.name === 'slo-ledger');
+    expect(group.rules.length).toBeGreaterThan(0);
+    for (const rule of group.rules) expect(rule.expr).toMatch(/by \(cluster, /);
+  });
+});
+
+describe('central topology: an environment added by one entry', () => {
+  const entry = (overrides: Record<string, unknown>) => defineEnvironments({
+    central: env, staging: { name: 'staging', extends: 'central', clusterName: 'staging-observability', ...overrides } as never,
+  });
+
+  test('it renders its own clusters from the entry, with its own names and buckets', () => {
+    const staging = validateEnvironment(entry({
+      objectStorage: { lokiBucket: 'stg-loki', tempoBucket: 'stg-tempo' }, mimir: { bucket: 'stg-mimir' },
+    }).staging);
+    expect(() => checkDistinctBuckets([env, staging])).not.toThrow();
+    const rendered = synthStack(staging).charts;
+    const names = ofKind(rendered.argocd, 'Application').map(a => a.metadata.name).sort();
+    expect(names).toEqual(expect.arrayContaining(['obs-canary-staging-apps-eu-apps', 'obs-canary-staging-apps-us-observability', 'obs-canary-staging-observability']));
+  });
+
+  test('one that keeps central\'s Mimir bucket is refused, naming the field: its compactor would apply its retention to central\'s blocks', () => {
+    const staging = validateEnvironment(entry({ objectStorage: { lokiBucket: 'stg-loki', tempoBucket: 'stg-tempo' } }).staging);
+    expect(() => checkDistinctBuckets([env, staging]))
+      .toThrow(/"staging"'s 'mimir.bucket' must be a bucket of its own .*got "obs-canary-central-mimir", which is "central"'s 'mimir.bucket' too/);
   });
 });
