@@ -148,6 +148,9 @@ describe('central topology: the service dashboards filter on the cluster', () =>
     expect(exprs.length).toBeGreaterThan(3);
     // each selector of each query (PromQL and LogQL) names the cluster; `vector(…)` constants have none
     for (const expr of exprs) for (const selector of expr.match(/\{[^}]*\}/g) ?? []) expect(selector).toMatch(/cluster="\$cluster"/);
+    // and no metric is read without a selector (a counter, a histogram or a recorded series followed by no `{`)
+    const bare = /(?:\b[a-zA-Z_][a-zA-Z0-9_]*_(?:total|bucket|count|sum)|\b[a-z_]+:[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:{])/g;
+    for (const expr of exprs) expect([expr, expr.match(bare)]).toEqual([expr, null]);
   });
 
   test('one cluster: no variable, no cluster matcher (the single-cluster dashboards unchanged)', () => {
