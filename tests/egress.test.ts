@@ -105,8 +105,7 @@ function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): 
       continue;
     }
     if (spec === undefined) throw new Error(`${env.name}: ${name} is used but not named`);
-    // a central topology's gateway Collector looks up no pods
-    const users = dependency.users.filter(u => runsIn(env, u) && !(name === 'kubernetesApi' && u === 'collector' && env.topology !== undefined));
+    const users = dependency.users.filter(u => runsIn(env, u) && !(dependency.notUsedBy?.(env) ?? []).includes(u));
     if (isProxied(spec)) {
       for (const user of users) viaProxy.set(spec.via, new Set([...(viaProxy.get(spec.via) ?? []), user]));
     } else {

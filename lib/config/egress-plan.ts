@@ -43,7 +43,8 @@ export function planEgress(env: DependencyContext & { readonly egress: EgressSet
     const dependency: ExternalDependency = EXTERNAL_DEPENDENCIES[name];
     const spec = egress.dependencies[name];
     if (spec === undefined || dependency.usedBecause(env) === undefined) continue;
-    for (const component of dependency.users.filter(user => runs(env, user) && !(name === 'kubernetesApi' && user === 'collector' && env.topology !== undefined))) {
+    const notUsedBy = dependency.notUsedBy?.(env) ?? [];
+    for (const component of dependency.users.filter(user => runs(env, user) && !notUsedBy.includes(user))) {
       if (isProxied(spec)) {
         const entry = viaProxy.get(component) ?? { name: spec.via, dependencies: [] };
         entry.dependencies.push(name);

@@ -158,6 +158,11 @@ export interface ExternalDependency {
   readonly flow: string;
   /** The components that call it: exactly these get its egress. */
   readonly users: readonly ObservabilityComponent[];
+  /**
+   * Users that do not call it in this environment although they run.
+   * @default - none
+   */
+  notUsedBy?(env: DependencyContext): readonly ObservabilityComponent[];
   /** Why the environment uses it (so must name it), or undefined when nothing does (so it must not). */
   usedBecause(env: DependencyContext): string | undefined;
   /** Why it cannot be reached `via` an HTTP proxy, or undefined when its clients honour `HTTPS_PROXY`. */
@@ -182,6 +187,8 @@ export const EXTERNAL_DEPENDENCIES = {
     // of the two log shippers only the one the environment runs (`logs.shipper`) is rendered, and granted this
     users: ['prometheus', 'promtail', 'collector', 'kube-state-metrics', 'kiali', 'alloy'],
     usedBecause: () => 'Prometheus, Promtail and the Collector discover targets and pod metadata through it',
+    // a central topology's gateway Collector looks up no pods: its senders add their own metadata
+    notUsedBy: env => (env.topology !== undefined ? ['collector'] : []),
     // the policy sees the control plane's addresses after the `kubernetes` Service is resolved: a proxy has no part
     proxyRefused: () => 'in-cluster clients reach it through the kubernetes Service, never through an HTTP proxy',
   },

@@ -72,6 +72,10 @@ describe('central topology: the observability cluster', () => {
     expect(config.processors.k8s_attributes).toBeUndefined();
     for (const pipeline of Object.values(config.service.pipelines)) expect(pipeline.processors).not.toContain('k8s_attributes');
     expect(config.processors['resource/cluster'].attributes).toEqual([{ key: 'k8s.cluster.name', value: env.clusterName, action: 'insert' }]);
+    // so it needs no pod-reading role, no API server and no token of its own
+    expect(observability.filter(o => /ClusterRole/.test(o.kind) && o.metadata.name === 'observability-otel-collector')).toEqual([]);
+    expect(observability.filter(o => o.metadata.name === 'otel-collector-to-kube-api-egress')).toEqual([]);
+    expect(podSpecOf(find(observability, 'Deployment', 'otel-collector')).automountServiceAccountToken).toBe(false);
   });
 
   test('only the ingress gateway\'s pods reach the three endpoints from outside the namespace', () => {
