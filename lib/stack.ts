@@ -1,6 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import { ArgoCdChart, BootstrapChart, PROJECT } from './charts/argocd-chart';
 import { ClusterAgentsChart } from './charts/cluster-agents-chart';
+import { TELEMETRY_GATEWAY_NAMESPACE, TelemetryGatewayChart } from './charts/telemetry-gateway-chart';
 import { MERGED_METRICS_PORT, OBSERVABILITY_NAMESPACE } from './charts/namespaces';
 import { ObservabilityChart } from './charts/observability-chart';
 import { ServicesChart, peerOf } from './charts/services-chart';
@@ -167,7 +168,19 @@ export const CLUSTERS_DIR = 'clusters';
 function defineCentralStack(app: App, input: StackInput, topology: CentralTopology): Stack {
   const { env, services } = input;
   const names = serviceNamespaces(services);
-  const observability = new ObservabilityChart(app, 'observability', { env, gateway: topology.gateway });
+  const exposure = topology.gateway.exposure ?? { kind: 'ingressGateway' };
+  // a gateway of its own (exposure "loadBalancer") lives in a namespace of its own, beside only its credential
+  const gatewayChart = exposure.kind === 'loadBalancer' ? new TelemetryGatewayChart(app, TELEMETRY_GATEWAY_NAMESPACE, {
+    dns: env.egress.dns,
+    ...(exposure.replicas !== undefined ? { replicas: exposure.replicas } : {}),
+    ...(exposure.serviceAnnotations ? { serviceAnnotations: exposure.serviceAnnotations } : {}),
+    ...(exposure.sourceRanges ? { sourceRanges: exposure.sourceRanges } : {}),
+  }) : undefined;
+  const observability = new ObservabilityChart(app, 'observability', {
+    env, gateway: topology.gateway, ...(gatewayChart ? { edge: { ...gatewayChart.proxy.peer, name: gatewayChart.proxy.name } } : {}),
+  });
+  // a flow between two namespaces is allowed in the chart of each end
+  for (const flow of gatewayChart ? observability.edgeFlows : []) gatewayChart!.network.allow(flow);
   addRulesAndDashboards(observability, input);
   const gateway = observability.telemetryGateway!;
   const endpoints = {
@@ -182,6 +195,10 @@ function defineCentralStack(app: App, input: StackInput, topology: CentralTopolo
       chart: 'observability', name: `${PROJECT}-${env.name}-observability`, namespace: OBSERVABILITY_NAMESPACE, syncWave: 0, source: observability,
       ...(topology.observabilityServer ? { server: topology.observabilityServer } : {}),
     },
+    ...(gatewayChart ? [{
+      chart: TELEMETRY_GATEWAY_NAMESPACE, name: `${PROJECT}-${env.name}-${TELEMETRY_GATEWAY_NAMESPACE}`, namespace: TELEMETRY_GATEWAY_NAMESPACE,
+      syncWave: 0, source: gatewayChart, ...(topology.observabilityServer ? { server: topology.observabilityServer } : {}),
+    }] : []),
   ];
   for (const cluster of topology.appClusters) {
     const agents = new ClusterAgentsChart(app, `${cluster.name}-${OBSERVABILITY_NAMESPACE}`, {

@@ -7,15 +7,14 @@ import { EnvironmentConfig, TelemetryGatewaySettings } from '../config/environme
 import { Alertmanager } from '../constructs/alertmanager';
 import { Alloy } from '../constructs/alloy';
 import { CanaryGate } from '../constructs/canary-gate';
-import { GatewayProxy } from '../constructs/gateway-proxy';
 import { Grafana } from '../constructs/grafana';
-import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ISTIOD_XDS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
+import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { Kiali } from '../constructs/kiali';
 import { TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
 import { Mimir } from '../constructs/mimir';
-import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
+import { NetworkFlow, NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelCollector } from '../constructs/otel-collector';
 import { Prometheus } from '../constructs/prometheus';
 import { RuleGroup } from '../constructs/prometheus-config';
@@ -29,8 +28,6 @@ import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity } from './namespaces';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { StackChart } from './stack-chart';
 
-/** The name of the telemetry gateway's own Envoy (`exposure` "loadBalancer"). */
-const TELEMETRY_GATEWAY_PROXY = 'telemetry-gateway';
 
 /** The start of every OTLP gRPC service's path (`/opentelemetry.proto.collector.trace.v1.TraceService/Export`, …). */
 const OTLP_GRPC_PACKAGE_PREFIX = 'opentelemetry.proto.collector.';
@@ -71,6 +68,12 @@ export interface ObservabilityChartProps {
    * @default - one cluster: the services' pods send to the Collector directly
    */
   readonly gateway?: TelemetryGatewaySettings;
+  /**
+   * The pods that serve the telemetry gateway's host when they are not the ingress gateway's: its own Envoy
+   * ({@link TelemetryGatewayChart}). Scraped like the ingress gateway.
+   * @default - the ingress gateway (`apps.ingressGateway`)
+   */
+  readonly edge?: WorkloadPeer;
 }
 
 /**
@@ -106,8 +109,13 @@ export class ObservabilityChart extends StackChart {
   public readonly kiali: Kiali;
   /** Where application clusters send, in a central topology. */
   public readonly telemetryGateway?: TelemetryGateway;
-  /** The telemetry gateway's own Envoy behind a LoadBalancer Service (`exposure` "loadBalancer"). */
-  public readonly gatewayProxy?: GatewayProxy;
+  /** The pods that serve the telemetry gateway's host. */
+  public readonly edge: WorkloadPeer;
+  /**
+   * The flows between the telemetry gateway's pods and this namespace: allowed here, and to be allowed in the chart of
+   * the gateway's namespace when it is one of this project's (`exposure` "loadBalancer").
+   */
+  public readonly edgeFlows: NetworkFlow[] = [];
   /** The namespace's network policies; the flows to and from the services' namespaces are allowed by {@link defineStack}. */
   public readonly network: NetworkPolicies;
   /** What the environment's egress section asks of this namespace: the grants to outside the cluster and the proxies. */
@@ -215,20 +223,13 @@ export class ObservabilityChart extends StackChart {
       ...(props.gateway ? { senderToken: props.gateway.token } : {}),
       resources: env.collector.resources,
     });
+    // the gateway's pods: the cluster's ingress gateway, or the telemetry gateway's own Envoy
+    this.edge = props.edge ?? { name: 'ingress-gateway', ...env.apps.ingressGateway };
     if (props.gateway) {
-      const exposure = props.gateway.exposure ?? { kind: 'ingressGateway' };
-      if (exposure.kind === 'loadBalancer') {
-        this.gatewayProxy = new GatewayProxy(this, 'GatewayProxy', {
-          name: TELEMETRY_GATEWAY_PROXY,
-          ...(exposure.replicas !== undefined ? { replicas: exposure.replicas } : {}),
-          ...(exposure.serviceAnnotations ? { serviceAnnotations: exposure.serviceAnnotations } : {}),
-          ...(exposure.sourceRanges ? { sourceRanges: exposure.sourceRanges } : {}),
-        });
-      }
       this.telemetryGateway = new TelemetryGateway(this, 'TelemetryGateway', {
         host: props.gateway.host,
         credentialName: props.gateway.credentialName,
-        selector: this.gatewayProxy?.selector ?? env.apps.ingressGateway.selector,
+        selector: this.edge.selector,
         routes: [
           // gRPC's paths are /<package>.<Service>/<Method>: every OTLP export service
           { name: 'otlp', path: { prefix: `/${OTLP_GRPC_PACKAGE_PREFIX}` }, url: this.collector.otlpGrpcUrl },
@@ -282,7 +283,7 @@ export class ObservabilityChart extends StackChart {
     // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
     this.prometheus.addScrapeConfig(istiodScrapeConfig(props.istiod ?? ISTIOD));
     this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));
-    if (this.gatewayProxy) this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig(this.gatewayProxy.peer, this.gatewayProxy.name));
+    if (props.edge) this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig(props.edge, props.edge.name));
     // the kubelets' PersistentVolume usage, which VolumeFillingUp reads; their egress is the `kubelet` dependency
     this.prometheus.scrapeKubelets();
 
@@ -324,33 +325,28 @@ export class ObservabilityChart extends StackChart {
     });
 
     this.network = new NetworkPolicies(this, 'NetworkPolicies');
-    this.allowFlows(env, props.istiod ?? ISTIOD);
+    this.allowFlows(env, props.istiod ?? ISTIOD, props.edge !== undefined);
   }
 
-  private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer): void {
+  private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer, ownEdge: boolean): void {
     const { prometheus, alertmanager, grafana, loki, logShipper, tempo, collector, kubeStateMetrics, canaryGate, kiali, network, mimir } = this;
     // the metrics store: Prometheus, or Mimir (which Prometheus then writes to)
     const store = this.metricsStore;
     const port = (p: { port: number }) => [{ port: p.port }];
     if (this.telemetryGateway) {
       // what the application clusters send, after the gateway checked their client certificates
-      const proxy = this.gatewayProxy;
-      const edge = proxy ? proxy.peer : { name: 'ingress-gateway', ...env.apps.ingressGateway };
-      const edgeName = proxy ? proxy.name : 'ingress-gateway';
-      network.allow({ name: `${edgeName}-to-collector`, from: pods(edge), to: pods(collector.peer), ports: port(collector.ports.otlpGrpc) });
-      network.allow({ name: `${edgeName}-to-loki`, from: pods(edge), to: pods(loki.peer), ports: port(loki.ports.http) });
-      network.allow({ name: `${edgeName}-to-${store.name}`, from: pods(edge), to: pods(store.peer), ports: port(store.port) });
-      if (proxy) {
-        // the load balancer's traffic (mutual TLS refuses who has no client certificate), and the proxy's xDS and certificates
-        // with externalTrafficPolicy Local the senders' addresses reach the pods: the policy admits the load balancer's ranges only
-        const senders: FlowPeer = proxy.sourceRanges.length === 0 ? { kind: 'anywhere' }
-          : { kind: 'anyOf', peers: proxy.sourceRanges.map((cidr): FlowPeer => ({ kind: 'cidr', cidr })) };
-        network.allow({ name: `senders-to-${proxy.name}`, from: senders, to: pods(proxy.peer), ports: port(proxy.ports.https) });
-        network.allow({ name: `${proxy.name}-to-istiod`, from: pods(proxy.peer), to: pods(istiod), ports: [{ port: ISTIOD_XDS_PORT }] });
-        // the edge's refusals and errors, as for the ingress gateway
-        network.allow({ name: `prometheus-to-${proxy.name}`, from: pods(prometheus.peer), to: pods(proxy.peer), ports: [{ port: GATEWAY_METRICS.port }] });
-      }
+      const { edge } = this;
+      this.edgeFlows.push(
+        { name: `${edge.name}-to-collector`, from: pods(edge), to: pods(collector.peer), ports: port(collector.ports.otlpGrpc) },
+        { name: `${edge.name}-to-loki`, from: pods(edge), to: pods(loki.peer), ports: port(loki.ports.http) },
+        { name: `${edge.name}-to-${store.name}`, from: pods(edge), to: pods(store.peer), ports: port(store.port) },
+      );
     }
+    if (ownEdge) {
+      // the edge's refusals and errors, as for the ingress gateway (whose scrape is allowed below)
+      this.edgeFlows.push({ name: `prometheus-to-${this.edge.name}`, from: pods(prometheus.peer), to: pods(this.edge), ports: [{ port: GATEWAY_METRICS.port }] });
+    }
+    for (const flow of this.edgeFlows) network.allow(flow);
     network.allow({ name: 'dns', from: { kind: 'namespace', namespace: OBSERVABILITY_NAMESPACE }, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports });
     network.allow({ name: `${logShipper.name}-to-loki`, from: pods(logShipper.peer), to: pods(loki.peer), ports: port(loki.ports.http) });
     network.allow({ name: 'collector-to-tempo', from: pods(collector.peer), to: pods(tempo.peer), ports: port(tempo.ports.otlpGrpc) });

@@ -322,44 +322,61 @@ describe('central topology: the gateway behind a LoadBalancer of its own (exposu
     ...env, name: 'central-lb',
     topology: { ...topology, gateway: { ...gateway, exposure: { kind: 'loadBalancer', replicas: 2, sourceRanges: ['203.0.113.0/24'] } } },
   });
-  const objects = synthStack(variant).charts.observability;
+  const lb = synthStack(variant).charts;
+  const objects = lb.observability;
+  const edge = lb['telemetry-gateway'];
 
   test('an Envoy of its own, injected by istiod as a gateway, pinned to the control plane\'s release; the Gateway selects it', () => {
-    const deployment = find(objects, 'Deployment', 'telemetry-gateway');
+    const deployment = find(edge, 'Deployment', 'telemetry-gateway');
     const template = deployment.spec.template;
     expect(template.metadata.annotations['inject.istio.io/templates']).toBe('gateway');
     expect(template.metadata.labels).toMatchObject({ 'sidecar.istio.io/inject': 'true', istio: 'telemetry-gateway' });
     expect(template.spec.containers.map((c: any) => [c.name, c.image])).toEqual([['istio-proxy', 'docker.io/istio/proxyv2:1.30.3']]);
-    expect(find(objects, 'Gateway', 'telemetry-gateway').spec.selector).toEqual({ istio: 'telemetry-gateway' });
-    // it loads the credential from its own namespace, and may read nothing else
-    expect(find(objects, 'Role', 'telemetry-gateway-secrets').rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }]);
+    // the Gateway selects exactly its pods
+    const selector = find(objects, 'Gateway', 'telemetry-gateway').spec.selector;
+    expect(selector).toEqual({ 'app.kubernetes.io/name': 'telemetry-gateway', istio: 'telemetry-gateway' });
+    expect(template.metadata.labels).toMatchObject(selector);
     expect(restrictedViolations([deployment])).toEqual([]);
   });
 
+  test('in a namespace of its own: the Secrets it may list are its credential\'s namespace\'s, never observability\'s', () => {
+    // Istio has a gateway list the Secrets of its namespace to load its credentialName
+    expect(find(edge, 'Role', 'telemetry-gateway-secrets').rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }]);
+    expect(edge.every(o => o.kind === 'Namespace' || o.metadata.namespace === 'telemetry-gateway')).toBe(true);
+    expect(objects.filter(o => o.kind === 'Role' && JSON.stringify(o.rules).includes('secrets'))).toEqual([]);
+    expect(find(edge, 'Namespace', 'telemetry-gateway').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(find(lb.argocd, 'Application', 'obs-canary-central-lb-telemetry-gateway').spec.destination)
+      .toEqual({ server: 'https://kubernetes.default.svc', namespace: 'telemetry-gateway' });
+  });
+
   test('a LoadBalancer Service on 443 for the senders\' addresses; only the gateway\'s pods reach the three endpoints', () => {
-    const service = find(objects, 'Service', 'telemetry-gateway');
+    const service = find(edge, 'Service', 'telemetry-gateway');
     expect(service.spec).toMatchObject({ type: 'LoadBalancer', loadBalancerSourceRanges: ['203.0.113.0/24'] });
     expect(service.spec.ports.map((p: any) => p.port)).toEqual([443]);
     // the senders' addresses reach the pods (externalTrafficPolicy Local): the policy admits the same ranges
     expect(service.spec.externalTrafficPolicy).toBe('Local');
-    expect(find(objects, 'NetworkPolicy', 'senders-to-telemetry-gateway-ingress').spec.ingress)
+    expect(find(edge, 'NetworkPolicy', 'senders-to-telemetry-gateway-ingress').spec.ingress)
       .toEqual([{ from: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
+    const proxyPods = find(edge, 'Deployment', 'telemetry-gateway').spec.selector.matchLabels;
+    const fromProxy = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'telemetry-gateway' } }, podSelector: { matchLabels: proxyPods } }];
     for (const [target, port] of [['collector', 4317], ['loki', 3100], ['mimir', 8080]] as const) {
-      const policy = find(objects, 'NetworkPolicy', `telemetry-gateway-to-${target}-ingress`);
-      const proxyPods = find(objects, 'Deployment', 'telemetry-gateway').spec.selector.matchLabels;
-      expect(policy.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: proxyPods } }], ports: [{ port, protocol: 'TCP' }] }]);
+      // each flow in both namespaces: the backend admits the gateway's pods, the gateway's pods may send there
+      expect(find(objects, 'NetworkPolicy', `telemetry-gateway-to-${target}-ingress`).spec.ingress).toEqual([{ from: fromProxy, ports: [{ port, protocol: 'TCP' }] }]);
+      expect(find(edge, 'NetworkPolicy', `telemetry-gateway-to-${target}-egress`).spec.egress[0].ports).toEqual([{ port, protocol: 'TCP' }]);
     }
     expect(objects.filter(o => o.metadata.name.startsWith('ingress-gateway-to-'))).toEqual([]);
     // its refusals and errors are scraped like the ingress gateway's
     const job = configFile(objects, 'prometheus-config', 'prometheus.yml').scrape_configs.find((j: any) => j.job_name === 'telemetry-gateway');
-    expect(job.kubernetes_sd_configs[0].namespaces.names).toEqual(['observability']);
-    expect(find(objects, 'NetworkPolicy', 'prometheus-to-telemetry-gateway-ingress').spec.ingress[0].ports).toEqual([{ port: 15020, protocol: 'TCP' }]);
+    expect(job.kubernetes_sd_configs[0].namespaces.names).toEqual(['telemetry-gateway']);
+    expect(find(edge, 'NetworkPolicy', 'prometheus-to-telemetry-gateway-ingress').spec.ingress[0].ports).toEqual([{ port: 15020, protocol: 'TCP' }]);
+    expect(find(objects, 'NetworkPolicy', 'prometheus-to-telemetry-gateway-egress')).toBeDefined();
   });
 
   test('its objects pass the schema and policy checks', () => {
-    expect(objects.flatMap(o => schemaErrors(o).map(e => `${o.kind}/${o.metadata.name}: ${e}`))).toEqual([]);
+    const all = [...objects, ...edge];
+    expect(all.flatMap(o => schemaErrors(o).map(e => `${o.kind}/${o.metadata.name}: ${e}`))).toEqual([]);
     const rules = [probeViolations, securityViolations, imageViolations, resourceViolations, serviceAccountViolations];
-    expect(rules.flatMap(rule => rule(objects))).toEqual([]);
+    expect(rules.flatMap(rule => rule(all))).toEqual([]);
   });
 
   test('a bad exposure is refused with the field, the value and what is allowed', () => {
