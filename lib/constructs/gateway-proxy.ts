@@ -60,8 +60,7 @@ export class GatewayProxy extends Construct {
   public readonly image: string;
   public readonly replicas: number;
   public readonly ports = { https: HTTPS, status: STATUS };
-  /** Labels a Gateway selects it by. */
-  public readonly selector: Readonly<Record<string, string>>;
+  /** Its pods (name and `istio` labels): what a Gateway selects and network policies name. */
   public readonly peer: WorkloadPeer;
   /** The addresses the load balancer admits; empty: any. */
   public readonly sourceRanges: readonly string[];
@@ -82,8 +81,8 @@ export class GatewayProxy extends Construct {
     const resources = props.resources ?? {
       cpuRequestMillis: 100, cpuLimitMillis: 2000, memoryRequest: Size.mebibytes(128), memoryLimit: Size.gibibytes(1),
     };
-    this.selector = { istio: props.name };
-    const selector = { ...selectorLabels(props.name), ...this.selector };
+    const istio = { istio: props.name };
+    const selector = { ...selectorLabels(props.name), ...istio };
     this.peer = { ...endpoints(props.name, namespace, STATUS).peer, selector };
 
     const account = serviceAccount(this, props.name, true);
@@ -114,7 +113,7 @@ export class GatewayProxy extends Construct {
         selector: { matchLabels: selector },
         template: {
           metadata: {
-            labels: { ...podLabels(props.name, 'telemetry-gateway'), ...this.selector, 'sidecar.istio.io/inject': 'true' },
+            labels: { ...podLabels(props.name, 'telemetry-gateway'), ...istio, 'sidecar.istio.io/inject': 'true' },
             annotations: { 'inject.istio.io/templates': 'gateway' },
           },
           spec: {

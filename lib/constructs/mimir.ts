@@ -94,7 +94,7 @@ const DATA = '/data';
 const CONFIG_DIR = '/etc/mimir/config';
 const RULES_DIR = '/etc/mimir/rules';
 /** Label names a series may have (Mimir's default: 30). */
-export const MAX_LABEL_NAMES = 50;
+const MAX_LABEL_NAMES = 50;
 /** Exemplars kept per tenant (Mimir's default: 0, none). */
 const MAX_EXEMPLARS = 100_000;
 /** The burst the tenant may send, in seconds of its ingestion rate. */
