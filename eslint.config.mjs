@@ -52,6 +52,10 @@ export default tseslint.config(
       'max-len': ['error', { code: 150, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true }],
       semi: ['error', 'always'],
       'no-console': 'off',
+      // each makes a directory in the system's temporary directory that nothing removes (tests/support/chart.ts: testApp)
+      'no-restricted-properties': ['error',
+        { object: 'Testing', property: 'app', message: 'use testApp() from tests/support/chart.ts' },
+        { object: 'Testing', property: 'chart', message: 'use testChart() or new Chart(testApp(), …) from tests/support/chart.ts' }],
     },
   },
   // architecture: later objects replace the rule's options for the files they match, so the constructs' entry

@@ -8,6 +8,7 @@ import { ENVIRONMENTS } from '../../lib/config/environments';
 import { ISTIOD } from '../../lib/constructs/istio-scrape';
 import { ROUTE_WEIGHT } from '../../lib/slo/cluster-state';
 import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, configFile, find, ofKind, synthStack } from '../support/manifest';
+import { testApp } from '../support/chart';
 
 /** The value a CRS path (map keys, `[key=value]` list lookups) resolves to, as kube-state-metrics v2.20.0 resolves it. */
 function resolve(obj: unknown, path: readonly string[]): unknown {
@@ -130,7 +131,7 @@ describe('the CRS path against the VirtualService of a canary in flight', () => 
 
 describe('ObservabilityChart props', () => {
   test('without serviceNamespaces kube-state-metrics watches every namespace; istiod may be elsewhere', () => {
-    const chart = new ObservabilityChart(Testing.app(), 'observability', {
+    const chart = new ObservabilityChart(testApp(), 'observability', {
       env: ENVIRONMENTS.local, istiod: { name: 'istiod', namespace: 'istio-control', selector: { app: 'istiod', 'istio.io/rev': 'canary' } },
     });
     const objects = Testing.synth(chart) as K8sObject[];
@@ -142,7 +143,7 @@ describe('ObservabilityChart props', () => {
   });
 
   test('serviceNamespaces become --namespaces', () => {
-    const chart = new ObservabilityChart(Testing.app(), 'observability', { env: ENVIRONMENTS.local, serviceNamespaces: ['apps', 'payments'] });
+    const chart = new ObservabilityChart(testApp(), 'observability', { env: ENVIRONMENTS.local, serviceNamespaces: ['apps', 'payments'] });
     const args = find(Testing.synth(chart) as K8sObject[], 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args;
     expect(args).toContain('--namespaces=apps,payments');
   });

@@ -11,6 +11,7 @@ import { Rollouts } from '../../lib/rollout/store';
 import { Services } from '../../lib/services/catalog';
 import { renderEnvironment } from '../../lib/synth';
 import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, find, fixtureRollouts, repoServices, servicesWithFixtures } from '../support/manifest';
+import { testApp } from '../support/chart';
 
 const SERVICES = repoServices();
 const LOCAL = ENVIRONMENTS.local;
@@ -19,7 +20,7 @@ const CANARY = 'ghcr.io/example/obs-canary-gateway:1.1.0';
 
 /** The objects of the `apps` chart rendered from these service files and states. */
 function apps(rollouts: Rollouts, services: Services = SERVICES, env: EnvironmentConfig = LOCAL): K8sObject[] {
-  const chart = new ServicesChart(Testing.app(), 'apps', { env, namespace: 'apps', services, rollouts, otlpEndpoint: 'http://collector:4317' });
+  const chart = new ServicesChart(testApp(), 'apps', { env, namespace: 'apps', services, rollouts, otlpEndpoint: 'http://collector:4317' });
   return Testing.synth(chart) as K8sObject[];
 }
 

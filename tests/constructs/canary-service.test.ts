@@ -1,9 +1,9 @@
-import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { CanaryService, Exposure } from '../../lib/constructs/canary-service';
 import { ServiceContainer } from '../../lib/constructs/types';
 import { imageVersion } from '../../lib/constructs/private/service-deployment';
 import { TrafficSplit } from '../../lib/constructs/traffic-split';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { find, ofKind } from '../support/manifest';
 
 const CONTAINER: ServiceContainer = {
@@ -298,7 +298,7 @@ describe('CanaryService', () => {
         .toThrow('[test/Backend] \'expose.ingressPrincipal\' must name the ingress gateway\'s identity when \'expose.pinSources\' is set, got undefined');
     });
     test('fails outside a namespaced chart', () => {
-      expect(() => new CanaryService(new Chart(Testing.app(), 'c'), 'S', BASE)).toThrow('CanaryService must be placed in a chart with a namespace');
+      expect(() => new CanaryService(new Chart(testApp(), 'c'), 'S', BASE)).toThrow('CanaryService must be placed in a chart with a namespace');
     });
   });
 });

@@ -1,10 +1,10 @@
-import { Chart, Size, Testing } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import { parse } from 'yaml';
 import { Grafana, GrafanaProps, dashboardDatasourceUids } from '../../lib/constructs/grafana';
 import { lokiDatasource, prometheusDatasource, tempoDatasource } from '../../lib/constructs/grafana-datasources';
 import { canaryDashboard } from '../../lib/dashboards/canary-dashboard';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { configFile, find, ofKind, synthStack } from '../support/manifest';
 
 const DATASOURCES = [
@@ -262,7 +262,7 @@ describe('Grafana', () => {
     });
 
     test('fails outside a namespaced chart', () => {
-      expect(() => new Grafana(new Chart(Testing.app(), 'c'), 'G')).toThrow('Grafana must be placed in a chart with a namespace');
+      expect(() => new Grafana(new Chart(testApp(), 'c'), 'G')).toThrow('Grafana must be placed in a chart with a namespace');
     });
 
     test('fails on a duplicate datasource uid or name, or an invalid uid', () => {

@@ -1,7 +1,7 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { IstioGateway } from '../../lib/constructs/istio-gateway';
 import { MeshPolicies, meshPrincipal } from '../../lib/constructs/mesh-policies';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { find, ofKind } from '../support/manifest';
 
 describe('IstioGateway', () => {
@@ -36,7 +36,7 @@ describe('IstioGateway', () => {
     expect(() => render({ listeners: [] })).toThrow("[test/Ingress] 'listeners' must name at least one host, got []");
     expect(() => render({ listeners: [{ hosts: ['a.example.com'] }, { hosts: ['a.example.com'], tlsCredentialName: 't' }] }))
       .toThrow('[test/Ingress] each host must be served once, got ["a.example.com"] more than once');
-    expect(() => new IstioGateway(new Chart(Testing.app(), 'c'), 'G', { name: 'g', listeners: [{ hosts: ['h'] }], selector: {} })).toThrow('must be placed in a chart with a namespace');
+    expect(() => new IstioGateway(new Chart(testApp(), 'c'), 'G', { name: 'g', listeners: [{ hosts: ['h'] }], selector: {} })).toThrow('must be placed in a chart with a namespace');
   });
 });
 

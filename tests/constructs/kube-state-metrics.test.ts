@@ -1,9 +1,9 @@
-import { Size, Testing } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import { KubeStateMetrics } from '../../lib/constructs/kube-state-metrics';
 import { VIRTUAL_SERVICE_GVK } from '../../lib/constructs/kube-state-metrics-config';
 import { IMAGES } from '../../lib/images';
 import { CLUSTER_STATE_METRICS, ROUTE_WEIGHT, WEIGHTED_ROUTE } from '../../lib/slo/cluster-state';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { configFile, find } from '../support/manifest';
 
 function render(props: ConstructorParameters<typeof KubeStateMetrics>[2] = {}) {
@@ -174,6 +174,6 @@ describe('KubeStateMetrics', () => {
   });
 
   test('fails outside a chart with a namespace', () => {
-    expect(() => new KubeStateMetrics(Testing.chart(), 'KubeStateMetrics')).toThrow(/namespace/);
+    expect(() => new KubeStateMetrics(new Chart(testApp(), 'test'), 'KubeStateMetrics')).toThrow(/namespace/);
   });
 });

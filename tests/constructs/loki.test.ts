@@ -1,6 +1,6 @@
-import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { Loki } from '../../lib/constructs/loki';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { MINIO } from '../support/fixtures';
 import { configFile, find, ofKind } from '../support/manifest';
 
@@ -187,7 +187,7 @@ describe('Loki', () => {
       expect(() => render({ volumeSize: Size.mebibytes(100) })).toThrow("'volumeSize' must be at least 1Gi, got 100Mi");
     });
     test('fails outside a namespaced chart', () => {
-      expect(() => new Loki(new Chart(Testing.app(), 'c'), 'L')).toThrow('Loki must be placed in a chart with a namespace');
+      expect(() => new Loki(new Chart(testApp(), 'c'), 'L')).toThrow('Loki must be placed in a chart with a namespace');
     });
   });
 });

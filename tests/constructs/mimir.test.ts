@@ -1,6 +1,6 @@
-import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { Mimir, MimirProps } from '../../lib/constructs/mimir';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { keyPaths, unknownKeys } from '../support/config-keys';
 import { AZURE_WI, GCS_GKE, MINIO, S3_IRSA } from '../support/fixtures';
 import { configFile, find, ofKind } from '../support/manifest';
@@ -270,7 +270,7 @@ describe('Mimir', () => {
       expect(() => render({ volumeSize: Size.mebibytes(100) })).toThrow("'volumeSize' must be at least 1Gi, got 100Mi");
     });
     test('fails outside a namespaced chart', () => {
-      expect(() => new Mimir(new Chart(Testing.app(), 'c'), 'M', REQUIRED)).toThrow('Mimir must be placed in a chart with a namespace');
+      expect(() => new Mimir(new Chart(testApp(), 'c'), 'M', REQUIRED)).toThrow('Mimir must be placed in a chart with a namespace');
     });
   });
 });

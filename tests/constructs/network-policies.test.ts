@@ -1,6 +1,6 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { NetworkPolicies, cidrs } from '../../lib/constructs/network-policies';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { find, ofKind } from '../support/manifest';
 
 const loki = { name: 'loki', namespace: 'observability', selector: { 'app.kubernetes.io/name': 'loki' } };
@@ -105,7 +105,7 @@ describe('NetworkPolicies', () => {
       expect(() => net.allow({ name: 'b', from, to: { kind: 'anyOf', peers: [{ kind: 'anywhere' }] }, ports: [{ port: 1 }] })).toThrow('flow "b": an \'anyOf\'');
     });
     test('fails outside a namespaced chart', () => {
-      expect(() => new NetworkPolicies(new Chart(Testing.app(), 'c'), 'N')).toThrow('NetworkPolicies must be placed in a chart with a namespace');
+      expect(() => new NetworkPolicies(new Chart(testApp(), 'c'), 'N')).toThrow('NetworkPolicies must be placed in a chart with a namespace');
     });
   });
 });

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import { Chart, Size, Testing } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import { OTEL_AGENT_TLS_DIR, OtelAgent } from '../../lib/constructs/otel-agent';
 import { OtelCollector } from '../../lib/constructs/otel-collector';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { keyPaths } from '../support/config-keys';
 import { configFile, find } from '../support/manifest';
 import { restrictedViolations, secretViolations } from '../support/policy';
@@ -248,7 +248,7 @@ describe('OtelAgent', () => {
     });
 
     test('fails outside a chart with a namespace', () => {
-      expect(() => new OtelAgent(new Chart(Testing.app(), 'c'), 'A', PROPS)).toThrow('OtelAgent must be placed in a chart with a namespace');
+      expect(() => new OtelAgent(new Chart(testApp(), 'c'), 'A', PROPS)).toThrow('OtelAgent must be placed in a chart with a namespace');
     });
   });
 });

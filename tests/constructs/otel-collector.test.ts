@@ -1,8 +1,8 @@
-import { Chart, Size, Testing } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import { scrubText } from '../../apps/shared/redact';
 import { OtelCollector } from '../../lib/constructs/otel-collector';
 import { TRACE_REDACTIONS, escapeConfigDollars } from '../../lib/constructs/otel-collector-config';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { configFile, find, ofKind } from '../support/manifest';
 import {
   OttlSpan, OttlTraces, functionsOf, patternsOf, re2, re2Problems, runResourceStatements, runTraceStatements, unescapeConfigDollars,
@@ -328,7 +328,7 @@ describe('OtelCollector', () => {
       expect(() => render({ lokiOtlpUrl: 'http://loki:3100/otlp/v1/logs' })).toThrow("'lokiOtlpUrl' must end in /otlp (the exporter appends /v1/logs)");
     });
     test('fails outside a namespaced chart', () => {
-      expect(() => new OtelCollector(new Chart(Testing.app(), 'c'), 'C', TARGETS)).toThrow('OtelCollector must be placed in a chart with a namespace');
+      expect(() => new OtelCollector(new Chart(testApp(), 'c'), 'C', TARGETS)).toThrow('OtelCollector must be placed in a chart with a namespace');
     });
   });
 });

@@ -2,9 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Chart, Duration, Size, Testing, Yaml } from 'cdk8s';
+import { Chart, Duration, Size, Yaml } from 'cdk8s';
 import { Prometheus, PrometheusAgentMode } from '../../lib/constructs/prometheus';
-import { testChart, synth } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { startDaemon } from '../support/daemon';
 import { configFile, find } from '../support/manifest';
 import { DOWN_PORT } from '../support/ports';
@@ -176,7 +176,7 @@ describe('Prometheus', () => {
     });
 
     test('fails outside a namespaced chart', () => {
-      expect(() => new Prometheus(new Chart(Testing.app(), 'c'), 'P')).toThrow('Prometheus must be placed in a chart with a namespace');
+      expect(() => new Prometheus(new Chart(testApp(), 'c'), 'P')).toThrow('Prometheus must be placed in a chart with a namespace');
     });
 
     test('fails on a duplicate scrape job, its own included', () => {

@@ -1,7 +1,7 @@
-import { Chart, Size, Testing } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import { PROMTAIL_LABELS, PROMTAIL_STRUCTURED_METADATA, Promtail } from '../../lib/constructs/promtail';
 import { SAMPLED_TRACE_FLAGS, keepWhenSampled } from '../../lib/constructs/promtail-config';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { configFile, find } from '../support/manifest';
 
 const PUSH = 'http://loki.observability.svc.cluster.local:3100/loki/api/v1/push';
@@ -135,6 +135,6 @@ describe('Promtail', () => {
   });
 
   test('fails outside a namespaced chart', () => {
-    expect(() => new Promtail(new Chart(Testing.app(), 'c'), 'P', { lokiPushUrl: PUSH })).toThrow('Promtail must be placed in a chart with a namespace');
+    expect(() => new Promtail(new Chart(testApp(), 'c'), 'P', { lokiPushUrl: PUSH })).toThrow('Promtail must be placed in a chart with a namespace');
   });
 });

@@ -1,6 +1,6 @@
-import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { Tempo } from '../../lib/constructs/tempo';
-import { synth, testChart } from '../support/chart';
+import { synth, testApp, testChart } from '../support/chart';
 import { MINIO } from '../support/fixtures';
 import { configFile, find } from '../support/manifest';
 
@@ -110,7 +110,7 @@ describe('Tempo', () => {
       expect(() => render({ volumeSize: Size.mebibytes(10) })).toThrow("'volumeSize' must be at least 1Gi, got 10Mi");
     });
     test('fails outside a namespaced chart', () => {
-      expect(() => new Tempo(new Chart(Testing.app(), 'c'), 'T')).toThrow('Tempo must be placed in a chart with a namespace');
+      expect(() => new Tempo(new Chart(testApp(), 'c'), 'T')).toThrow('Tempo must be placed in a chart with a namespace');
     });
   });
 });

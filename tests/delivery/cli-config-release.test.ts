@@ -53,7 +53,8 @@ describe('canary CLI: configuration changes are canaried', () => {
     synthesizeEnvironment(dir, 'local');
     const after = readTree(path.join(dir, 'dist', 'local'));
     const lines = (tree: Map<string, string>) => [...tree.values()].join('').split('\n');
-    const added = lines(after).filter(line => !lines(before).includes(line));
+    const linesBefore = new Set(lines(before));
+    const added = lines(after).filter(line => !linesBefore.has(line));
     expect(added).toEqual([`    ${POD_HASH_ANNOTATION.name}: ${pod().hash}`]);
     // and its `annotations:` key
     expect(lines(after).length - lines(before).length).toBe(2);

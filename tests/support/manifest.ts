@@ -9,6 +9,7 @@ import { RolloutState } from '../../lib/rollout/state';
 import { Rollouts } from '../../lib/rollout/store';
 import { Services, loadServices } from '../../lib/services/catalog';
 import { defineStack, Stack, StackInput } from '../../lib/stack';
+import { testApp } from './chart';
 
 /** A rendered Kubernetes object, as plain JSON. */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
@@ -101,7 +102,7 @@ export function synthStack(env: EnvironmentConfig, scenario: Scenario = 'steady'
 }
 
 function render(env: EnvironmentConfig, scenario: Scenario, services?: Services): SynthesizedStack {
-  const app = Testing.app();
+  const app = testApp();
   const stack = defineStack(app, fixtureInput(env, scenario, services));
   const charts: Record<string, K8sObject[]> = {};
   for (const chart of app.node.children.filter((c): c is Chart => c instanceof Chart)) {
