@@ -119,18 +119,40 @@ export interface ClustersGateRun {
 const GRAVITY: Readonly<Record<GateResult['decision'], number>> = { rollback: 3, hold: 2, advance: 1, promote: 1, none: 0 };
 
 /**
+ * The order in which clusters' runs decide, gravest first, as a tuple compared element by element:
+ * 1. a run that starts a roll back (the canary at weight 0 everywhere is safe whatever the other clusters run);
+ * 2. a run whose cluster has not been observed running the release being applied: the step, promotion or roll back
+ *    is applied only once every cluster runs it, so no cluster's "applied" is written for another's;
+ * 3. the decision's {@link GRAVITY};
+ * 4. a hold that is written (counted) before one that is not.
+ */
+function rank(state: RolloutState, { run }: ClusterGateRun): readonly number[] {
+  const { result, observation } = run;
+  const startsRollback = result.decision === 'rollback' && state.canary?.phase !== 'rolling-back';
+  const notObserved = observation !== undefined && !(observation.outcome.ok && observation.outcome.applied);
+  return [startsRollback ? 1 : 0, notObserved ? 1 : 0, GRAVITY[result.decision], result.change ? 1 : 0];
+}
+
+const graver = (a: readonly number[], b: readonly number[]): boolean => {
+  const i = a.findIndex((value, at) => value !== b[at]);
+  return i >= 0 && a[i] > b[i];
+};
+
+/**
  * The SLO gate for a release that runs in several clusters of one environment, against a store that holds all of
  * them (each cluster's series labelled with it): every cluster is judged on its own numbers ({@link runGate} with its
  * `cluster`), and the release moves only when every cluster lets it. A roll back in any cluster rolls the release back,
- * a hold in any holds it (with that cluster's counters); only when all advance (or promote) does it advance. Ties go
- * to the first cluster in `clusters`.
+ * a hold in any holds it (with that cluster's counters); only when all advance (or promote) does it advance. While a
+ * step, a promotion or a roll back is being applied, it is recorded as applied (or the canary removed) only once every
+ * cluster was observed running it: until then the cluster that does not run it decides. Ties go to the first cluster
+ * in `clusters`.
  *
  * @throws if `clusters` is empty
  */
 export async function runGateInClusters(input: GateInput, clusters: readonly string[]): Promise<ClustersGateRun> {
   if (clusters.length === 0) throw new Error('runGateInClusters needs at least one cluster');
   const runs = await Promise.all(clusters.map(async cluster => ({ cluster, run: await runGate({ ...input, cluster }) })));
-  const decisive = runs.reduce((worst, next) => (GRAVITY[next.run.result.decision] > GRAVITY[worst.run.result.decision] ? next : worst));
+  const decisive = runs.reduce((worst, next) => (graver(rank(input.state, next), rank(input.state, worst)) ? next : worst));
   const { result } = decisive.run;
   const reason = `cluster ${decisive.cluster}: ${result.reason}`;
   // the entry again, now naming the cluster, on the history as it was (a repeated hold merges as it would have)

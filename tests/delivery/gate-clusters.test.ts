@@ -5,6 +5,7 @@ import { settingsOf } from '../../lib/rollout/settings';
 import { RolloutState } from '../../lib/rollout/state';
 import { clusterSeenQuery, observedReleaseQuery } from '../../lib/slo/cluster-state';
 import { CLUSTER_LABEL } from '../../lib/slo/vocabulary';
+import { StubResponse, StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget } from '../support/mesh-metrics-target';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { waitFor } from '../support/wait';
@@ -100,6 +101,75 @@ describe('the gate against a store that holds two clusters', () => {
   test('one failing cluster at the limit of failed checks rolls the release back', async () => {
     const last = { ...state, canary: { ...state.canary!, failedChecks: settings.analysis.maxFailedChecks - 1 } };
     const both = await runGateInClusters({ state: last, service: GATEWAY, settings, now: new Date(), prometheus: { url: store.url } }, ['a', 'b']);
+    expect([both.decidedBy, both.result.decision]).toEqual(['b', 'rollback']);
+    expect(both.result.change!.state.canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+  });
+});
+
+/**
+ * While a step, a promotion or a roll back is applied, the clusters catch up one by one (each its own Argo CD sync):
+ * a stub answers as the store, with cluster a running the release and b not yet.
+ */
+describe('applying a release in two clusters', () => {
+  const IMAGE = 'registry.example.com/obs-canary-gateway:1.1.0';
+  const NOW = new Date('2026-11-01T12:00:00Z');
+  const changed = '2026-11-01T11:58:00Z';
+  const ONE: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } } };
+  const NONE: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [] } } };
+  /** The clusters observed running what is applied; every cluster is seen (kube-state-metrics answers). */
+  let running: string[] = [];
+  let store: StubServer;
+  beforeAll(async () => {
+    store = await StubServer.start(async ({ body }) => {
+      const query = new URLSearchParams(body).get('query')!;
+      const cluster = /cluster="([^"]+)"/.exec(query)![1];
+      return query === clusterSeenQuery('gateway', 'apps', cluster) || running.includes(cluster) ? ONE : NONE;
+    });
+  });
+  afterAll(() => store.close());
+
+  const stateAt = (canary: Partial<NonNullable<RolloutState['canary']>>): RolloutState => ({
+    ...fixtureState('steady'),
+    canary: { image: IMAGE, weight: 10, startedAt: changed, weightChangedAt: changed, failedChecks: 0, consecutiveHolds: 0, ...canary },
+  });
+  const gate = (state: RolloutState) => runGateInClusters({
+    state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: store.url },
+  }, ['a', 'b']);
+
+  test('a step applied in a alone is not recorded as applied: b holds it, nothing is written', async () => {
+    running = ['a'];
+    const both = await gate(stateAt({}));
+    expect(both.runs.map(r => [r.cluster, r.run.result.hold, r.run.result.change === null])).toEqual([['a', 'applied', false], ['b', 'applying', true]]);
+    expect([both.decidedBy, both.result.decision, both.result.change]).toEqual(['b', 'hold', null]);
+    running = ['a', 'b'];
+    const applied = await gate(stateAt({}));
+    expect(applied.result.change!.state.canary!.appliedAt).toBe(NOW.toISOString());
+  });
+
+  test('a roll back ends only once every cluster sends all traffic to stable', async () => {
+    running = ['a'];
+    const rollingBack = stateAt({ weight: 0, phase: 'rolling-back' });
+    const both = await gate(rollingBack);
+    expect(both.runs.map(r => r.run.result.decision)).toEqual(['rollback', 'hold']);
+    expect([both.decidedBy, both.result.decision, both.result.change]).toEqual(['b', 'hold', null]);
+    running = ['a', 'b'];
+    const ended = await gate(rollingBack);
+    expect([ended.result.decision, ended.result.change!.state.canary]).toEqual(['rollback', null]);
+  });
+
+  test('a promotion ends only once every cluster runs the new release on stable', async () => {
+    running = ['b'];
+    const promoting = stateAt({ weight: 100, phase: 'promoting' });
+    const both = await gate(promoting);
+    expect([both.decidedBy, both.result.decision, both.result.change]).toEqual(['a', 'hold', null]);
+    running = ['a', 'b'];
+    expect((await gate(promoting)).result.decision).toBe('promote');
+  });
+
+  test('past the progress deadline, the cluster that never ran the step rolls the release back', async () => {
+    running = ['a'];
+    const late = stateAt({ weightChangedAt: '2026-11-01T10:00:00Z' });
+    const both = await gate(late);
     expect([both.decidedBy, both.result.decision]).toEqual(['b', 'rollback']);
     expect(both.result.change!.state.canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
   });
