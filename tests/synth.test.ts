@@ -262,7 +262,7 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     const missingState = synthInProcess();
     fs.rmSync(service);
     const state = path.join(copy, 'rollout', 'local', 'ledger.yaml');
-    fs.writeFileSync(state, 'service: ledger\nstable: { image: registry.example.com/team/ledger:1.0.0 }\ncanary: null\nhistory: []\n');
+    fs.writeFileSync(state, 'service: ledger\nstable: { image: ghcr.io/example/ledger:1.0.0 }\ncanary: null\nhistory: []\n');
     const missingService = synthInProcess();
     fs.rmSync(state);
     expect(missingState).toBe('invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has no rollout state '

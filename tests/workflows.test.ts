@@ -133,7 +133,7 @@ describe('GitHub Actions workflows', () => {
     // any service: checked by the first step (scripts/canary-in-flight.cjs) and by the CLI
     expect(doc.on.workflow_dispatch.inputs.service).toMatchObject({ type: 'string', required: true });
     expect(doc.jobs.start.steps[1].run).toBe('node scripts/canary-in-flight.cjs "$TARGET_ENV" "$SERVICE" > /dev/null');
-    expect(doc.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false });
+    expect(doc.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
     expect(doc.permissions).toEqual({ contents: 'write' });
     expect(doc.jobs.start.environment).toBe('${{ inputs.env }}');
     expect(runs(doc).split('\n')).toContain('npx canary start --service "$SERVICE" --image "$IMAGE" --env "$TARGET_ENV" --commit --push --json | tee canary.json');
@@ -186,11 +186,11 @@ describe('canary workflows: deploy-canary, rollback, promote', () => {
     }
   };
 
-  test('the three share the concurrency group canary-<env>, without cancelling: no two move an environment at once', () => {
-    expect(rollback.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false });
+  test('the three share the concurrency group canary-<env>, without cancelling, queued (queue: max): no two move an environment at once, and none waiting is dropped', () => {
+    expect(rollback.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
     expect(deploy.concurrency).toEqual(rollback.concurrency);
     // the gate's group is per matrix entry (one environment each), under the same name
-    expect(promote.jobs.gate.concurrency).toEqual({ group: 'canary-${{ matrix.env }}', 'cancel-in-progress': false });
+    expect(promote.jobs.gate.concurrency).toEqual({ group: 'canary-${{ matrix.env }}', 'cancel-in-progress': false, queue: 'max' });
   });
 
   test('starting and rolling back run under the GitHub Environment named by the env input; the gate never does (reviewers would hold every scheduled run)', () => {

@@ -9,6 +9,13 @@ export const OBSERVABILITY_NAMESPACE = 'observability';
  */
 export const MERGED_METRICS_PORT = 15020;
 
+/**
+ * The ports Istio's sidecar takes in every pod of the mesh (istio.io/latest/docs/ops/deployment/application-requirements,
+ * "Ports used by Istio"): Envoy's admin, outbound, debug, inbound, HBONE, merged metrics, health, DNS and stats ports.
+ * An app that listens on one of them cannot bind it, or its traffic loops through Envoy.
+ */
+export const ISTIO_SIDECAR_PORTS: readonly number[] = [15000, 15001, 15004, 15006, 15008, 15009, MERGED_METRICS_PORT, 15021, 15053, 15090];
+
 const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
 
 /**

@@ -15,7 +15,7 @@ import { settingsOf } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
 import { Services, exposedHosts } from '../services/catalog';
-import { ServiceSpec } from '../services/service';
+import { ServiceSpec, edgeMethods } from '../services/service';
 import { MERGED_METRICS_PORT } from './namespaces';
 import { containerOf, trackPodOf } from './service-pods';
 import { StackChart } from './stack-chart';
@@ -116,7 +116,7 @@ export class ServicesChart extends StackChart {
         this.mesh.allow({
           name: `ingress-to-${spec.name}`, selector: service.peer.selector,
           principals: [ingressPrincipal],
-          to: { methods: [...(spec.expose?.methods ?? ['GET', 'HEAD'])], paths: [...expose.paths] },
+          to: { methods: [...edgeMethods(spec)], paths: [...expose.paths] },
         });
         this.network.allow({ name: `ingress-to-${spec.name}`, from: pods(ingressPods), to: pods(service.peer), ports: [{ port: service.port }] });
       }

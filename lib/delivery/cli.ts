@@ -474,7 +474,8 @@ export interface InitReport extends Outcome {
  * removed again and every dist/<env> is put back as it was.
  *
  * @throws {@link UsageError} (code `exists`) when a state file of the service already exists in one of the
- *   environments, or (code `usage`) when the image is not pinned or not of the service's repository
+ *   environments, (code `not-releasable`) when an environment does not release that image ({@link refuseUnreleasable}),
+ *   or (code `usage`) when the image is not pinned or not of the service's repository
  */
 function init(command: Extract<Command, { verb: 'init' }>, run: Run): number {
   const { root, services, io } = run;
@@ -491,6 +492,8 @@ function init(command: Extract<Command, { verb: 'init' }>, run: Run): number {
     }
     // each environment's own: its defaults (resources) are part of what stable runs
     const states = new Map(command.envs.map(env => [env, initialState(spec, command.image, currentPod(spec, loadEnvironment(env), services))]));
+    // the rules canary start applies: an image init writes is one the environment can go on releasing from
+    for (const env of command.envs) refuseUnreleasable(command.image, loadEnvironment(env));
     for (const [env, state] of states) {
       // the new files must be ones the next run can read
       const file = rolloutFile(env, command.service);

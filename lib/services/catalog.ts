@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Size } from 'cdk8s';
-import { OBSERVABILITY_NAMESPACE } from '../charts/namespaces';
+import { ISTIO_SIDECAR_PORTS, OBSERVABILITY_NAMESPACE } from '../charts/namespaces';
 import { Checks } from '../config/checks';
 import { checkResources } from '../config/environment';
 // the names alone: the CLI loads the catalog and should not load the constructs
@@ -98,8 +98,10 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
     if (resources) checkResources(c, `resources.${env}`, resources);
   }
   problems.push(...c.errors);
-  if (spec.metrics.http?.scrape.port === 15020 || spec.port === 15020) {
-    problems.push('\'port\' and \'metrics.http.scrape.port\' must not be 15020, the port of Istio\'s merged metrics');
+  for (const [field, port] of [['port', spec.port], ['metrics.http.scrape.port', spec.metrics.http?.scrape.port]] as const) {
+    if (port !== undefined && ISTIO_SIDECAR_PORTS.includes(port)) {
+      problems.push(`'${field}' must not be one of the ports Istio's sidecar takes in every pod (${ISTIO_SIDECAR_PORTS.join(', ')}), got ${port}`);
+    }
   }
   const steps = spec.steps && stepsProblemOf(spec.steps);
   if (steps) problems.push(`'steps' ${steps}`);

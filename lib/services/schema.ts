@@ -111,7 +111,7 @@ export const SERVICE_SCHEMA: SchemaObject = {
           type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^/[^\\s?#*]*\\*?$' },
           description: 'the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)',
         },
-        methods: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] }, description: 'default GET and HEAD' },
+        methods: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] }, description: 'default GET and HEAD; POST for protocol: grpc' },
         tls: perEnvironment({
           type: 'object', additionalProperties: false, required: ['credentialName'],
           properties: { credentialName: { type: 'string', pattern: DNS_LABEL_PATTERN } },

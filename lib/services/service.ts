@@ -93,6 +93,14 @@ export interface ServiceSpec extends Omit<ServiceFile, 'namespace' | 'protocol' 
   readonly metrics: { readonly source: 'istio' | 'http'; readonly http?: ServiceHttpMetrics };
 }
 
+/**
+ * The methods the edge lets through to an exposed service: its file's `expose.methods`, else GET and HEAD, or POST for
+ * a gRPC service (every gRPC call is a POST).
+ */
+export function edgeMethods(spec: ServiceSpec): readonly string[] {
+  return spec.expose?.methods ?? (spec.protocol === 'grpc' ? ['POST'] : ['GET', 'HEAD']);
+}
+
 /** A service file that cannot be used; the message names the file and every field at fault. */
 export class ServiceFileError extends Error {
   public constructor(public readonly file: string, public readonly problems: readonly string[]) {

@@ -146,3 +146,25 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS.map(env => ({ env, name: env.name })))
     expect(withRecords).toEqual(objects(plain));
   });
 });
+
+describe('the methods the edge lets through to an exposed service', () => {
+  const { methods: _listed, ...expose } = SERVICES.gateway.expose!;
+  const grpc = (methods?: readonly string[]): Services => ({
+    ...SERVICES, gateway: { ...SERVICES.gateway, protocol: 'grpc', expose: { ...expose, ...(methods ? { methods } : {}) } },
+  });
+  const edgeMethods = (services: Services): unknown => find(apps(fixtureRollouts('steady', services), services), 'AuthorizationPolicy', 'ingress-to-gateway')
+    .spec.rules.map((rule: any) => rule.to[0].operation.methods);
+
+  test('lets POST through, as every gRPC call is a POST, when the file lists no methods', () => {
+    expect(edgeMethods(grpc())).toEqual([['POST']]);
+  });
+
+  test('lets exactly the listed methods through when the file lists some', () => {
+    expect(edgeMethods(grpc(['GET']))).toEqual([['GET']]);
+  });
+
+  test('an HTTP service that lists none: GET and HEAD', () => {
+    const http: Services = { ...SERVICES, gateway: { ...SERVICES.gateway, expose } };
+    expect(edgeMethods(http)).toEqual([['GET', 'HEAD']]);
+  });
+});

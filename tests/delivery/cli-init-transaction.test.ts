@@ -34,7 +34,10 @@ jest.mock('../../lib/synth', () => {
   };
 });
 
-const IMAGE = 'registry.example.com/team/ledger:1.0.0';
+/** Pinned by digest: init writes every environment, and prod releases by digest only. */
+const IMAGE = `ghcr.io/example/ledger@sha256:${'1'.repeat(64)}`;
+const BACKEND = `ghcr.io/example/obs-canary-backend@sha256:${'2'.repeat(64)}`;
+const GATEWAY = `ghcr.io/example/obs-canary-gateway@sha256:${'3'.repeat(64)}`;
 const STATE_FILES = ENVIRONMENT_NAMES.map(env => `rollout/${env}/ledger.yaml`);
 
 /** `canary init` as one transaction: what it hands synth, and what it puts back when synth or the commit fails. */
@@ -100,17 +103,21 @@ describe('canary init: the state files and dist/ as one change', () => {
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ files: ['rollout/prod/ledger.yaml'], pending: { prod: ['backend', 'gateway'] }, changed: ['rollout/prod/ledger.yaml'] });
     expect(git('log', '-1', '--format=%b')).toContain('dist/prod is not rendered yet: no state in prod for backend, gateway');
-    const second = await cli('init', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:0.1.0', '--env', 'prod', '--commit');
+    // prod releases by digest only: init writes no image its gate could not go on releasing
+    const tagged = await cli('init', '--service', 'backend', '--image', 'ghcr.io/example/obs-canary-backend:0.1.0', '--env', 'prod', '--commit');
+    expect([tagged.code, tagged.stderr]).toEqual([2, expect.stringContaining('prod releases images by digest only (delivery.requireDigest)')]);
+    expect(git('status', '--porcelain')).toBe('');
+    const second = await cli('init', '--service', 'backend', '--image', BACKEND, '--env', 'prod', '--commit');
     expect(second).toMatchObject({ code: 0, stderr: '' });
     expect(second.stdout).toContain('; dist/prod is rendered once every service has state there (canary init --env prod for gateway); committed ');
     expect(mockSynths).toEqual([]);
     expect(fs.existsSync(path.join(root, 'dist', 'prod'))).toBe(false);
     // other environments still need every service's state: a command there says so
     expect(JSON.parse((await cli('status', '--env', 'prod', '--json')).stdout).error.message).toContain('rollout/prod/gateway.yaml');
-    const last = await cli('init', '--service', 'gateway', '--image', 'ghcr.io/example/obs-canary-gateway:0.1.0', '--env', 'prod', '--commit', '--json');
+    const last = await cli('init', '--service', 'gateway', '--image', GATEWAY, '--env', 'prod', '--commit', '--json');
     expect(JSON.parse(last.stdout)).toMatchObject({ pending: {}, changed: ['rollout/prod/gateway.yaml', 'dist/prod'] });
     expect(mockSynths).toEqual([{
-      env: 'prod', images: { backend: 'ghcr.io/example/obs-canary-backend:0.1.0', gateway: 'ghcr.io/example/obs-canary-gateway:0.1.0', ledger: IMAGE },
+      env: 'prod', images: { backend: BACKEND, gateway: GATEWAY, ledger: IMAGE },
     }]);
     expect(git('status', '--porcelain')).toBe('');
     expect((await cli('status', '--env', 'prod')).code).toBe(0);

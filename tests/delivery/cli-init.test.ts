@@ -10,7 +10,8 @@ import { loadStackInput, renderEnvironment } from '../../lib/synth';
 import { LEDGER_YAML, cliIn } from '../support/cli';
 
 /** A service that is not one of the demo's: in a namespace of its own, called by gateway. */
-const IMAGE = 'registry.example.com/team/ledger:1.0.0';
+/** Pinned by digest: init writes every environment, and prod releases by digest only. */
+const IMAGE = `ghcr.io/example/ledger@sha256:${'1'.repeat(64)}`;
 
 /**
  * Onboarding a third service end to end, the CLI run in this process (tests/delivery/gate-integration.test.ts runs the
@@ -114,7 +115,7 @@ describe('canary init: a third service, from its service file to its first canar
 
   test('a second init exits 2 (code exists) and changes nothing', async () => {
     const head = git('rev-parse', 'HEAD');
-    const result = await canary('init', '--service', 'ledger', '--image', 'registry.example.com/team/ledger:1.0.1', '--env', 'prod', '--json');
+    const result = await canary('init', '--service', 'ledger', '--image', 'ghcr.io/example/ledger:1.0.1', '--env', 'prod', '--json');
     expect(result.status).toBe(2);
     expect(JSON.parse(result.stdout).error).toEqual({ code: 'exists', message: expect.stringContaining('rollout/prod/ledger.yaml exists') });
     expect(git('status', '--porcelain')).toBe('');
@@ -125,7 +126,7 @@ describe('canary init: a third service, from its service file to its first canar
     const other = await canary('start', '--service', 'ledger', '--image', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--json');
     expect([other.status, JSON.parse(other.stdout).error.message]).toEqual([2, expect.stringContaining('the repository services/ledger.yaml names')]);
     const head = git('rev-parse', 'HEAD');
-    const release = 'registry.example.com/team/ledger:1.1.0';
+    const release = 'ghcr.io/example/ledger:1.1.0';
     const result = await canary('start', '--service', 'ledger', '--image', release, '--commit');
     expect([result.status, result.stderr]).toEqual([0, '']);
     expect(result.stdout.startsWith(`local/ledger: canary ${release} started at 0% (only the pin reaches it); the gate gives it 10% once it runs ready; wrote rollout/local/ledger.yaml, dist/local; committed `)).toBe(true);

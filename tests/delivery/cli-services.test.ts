@@ -7,7 +7,8 @@ import { readTree } from '../support/repo-copy';
 import { CliRun, LEDGER_YAML, cliIn } from '../support/cli';
 
 /** A service that is not one of the demo's: in a namespace of its own, called by gateway. */
-const LEDGER_IMAGE = 'registry.example.com/team/ledger:1.0.0';
+/** Pinned by digest: init writes every environment, and prod releases by digest only. */
+const LEDGER_IMAGE = `ghcr.io/example/ledger@sha256:${'1'.repeat(64)}`;
 const ONBOARD = 'to onboard it, add services/ledger.yaml (services/schema.json says what it holds), then run '
   + '`npx canary init --service ledger --image <image>:<tag> --commit`';
 
@@ -66,12 +67,12 @@ describe('canary CLI: the services are the files under services/', () => {
         + 'local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0; no canary in flight\n',
     });
     addLedger();
-    writeState('prod', 'ledger', 'registry.example.com/team/ledger:0.9.0');
+    writeState('prod', 'ledger', 'ghcr.io/example/ledger:0.9.0');
     const { code, out } = await json('status', '--env', 'prod');
     expect(code).toBe(0);
     expect(out.services.map((s: any) => [s.service, s.stableImage])).toEqual([
       ['backend', 'ghcr.io/example/obs-canary-backend:0.1.0'], ['gateway', 'ghcr.io/example/obs-canary-gateway:0.1.0'],
-      ['ledger', 'registry.example.com/team/ledger:0.9.0'],
+      ['ledger', 'ghcr.io/example/ledger:0.9.0'],
     ]);
     // the service file's settings, where its state file sets none
     expect(out.services[2].slo).toEqual({ successRatio: 0.95, p95LatencyMs: 300, period: '30d' });
@@ -121,7 +122,7 @@ describe('canary CLI: the services are the files under services/', () => {
     });
 
     test('refuses (exit 2, code exists) when a state file of the service exists in an environment it would write', async () => {
-      writeState('local', 'ledger', 'registry.example.com/team/ledger:0.9.0');
+      writeState('local', 'ledger', 'ghcr.io/example/ledger:0.9.0');
       const before = files();
       expect(await json('init', '--service', 'ledger', '--image', LEDGER_IMAGE)).toEqual({
         code: 2,
@@ -141,10 +142,10 @@ describe('canary CLI: the services are the files under services/', () => {
     });
 
     test.each([
-      ['of another repository', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--image must be an image of registry.example.com/team/ledger, the '
+      ['of another repository', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--image must be an image of ghcr.io/example/ledger, the '
         + 'repository services/ledger.yaml names, got "ghcr.io/example/obs-canary-gateway:0.2.0"; push the image there, or change \'image\' in services/ledger.yaml'],
-      ['not pinned', 'registry.example.com/team/ledger', '--image must be pinned by tag or digest, got "registry.example.com/team/ledger"'],
-      ['on the latest tag', 'registry.example.com/team/ledger:latest', '--image must not use the latest tag, got "registry.example.com/team/ledger:latest"'],
+      ['not pinned', 'ghcr.io/example/ledger', '--image must be pinned by tag or digest, got "ghcr.io/example/ledger"'],
+      ['on the latest tag', 'ghcr.io/example/ledger:latest', '--image must not use the latest tag, got "ghcr.io/example/ledger:latest"'],
     ])('refuses an image %s (exit 2), writing nothing', async (_, image, message) => {
       const before = files();
       expect(await json('init', '--service', 'ledger', '--image', image)).toEqual({ code: 2, out: { error: { code: 'usage', message } } });

@@ -602,10 +602,12 @@ describe('canary advance against a real Prometheus', () => {
     fs.copyFileSync(path.join(__dirname, '..', 'fixtures', 'services', 'ledger.yaml'), path.join(laneC.dir, 'services', 'ledger.yaml'));
     git('add', 'services/ledger.yaml');
     git('commit', '--quiet', '--message', 'Onboard ledger');
-    const init = await canary(['init', '--service', 'ledger', '--image', 'registry.example.com/team/ledger:1.0.0', '--commit', '--json']);
+    // by digest: init writes every environment, and prod releases by digest only
+    const stable = `ghcr.io/example/ledger@sha256:${'1'.repeat(64)}`;
+    const init = await canary(['init', '--service', 'ledger', '--image', stable, '--commit', '--json']);
     expect([init.status, init.stderr, init.json?.error]).toEqual([0, '', undefined]);
-    expect(state('ledger')).toMatchObject({ service: 'ledger', stable: { image: 'registry.example.com/team/ledger:1.0.0' }, canary: null });
-    await toFirstStep('ledger', 'registry.example.com/team/ledger:1.1.0', 'payments');
+    expect(state('ledger')).toMatchObject({ service: 'ledger', stable: { image: stable }, canary: null });
+    await toFirstStep('ledger', 'ghcr.io/example/ledger:1.1.0', 'payments');
     expect(fs.readFileSync(path.join(laneC.dir, 'dist', 'local', 'payments', 'manifest.yaml'), 'utf8')).toContain('name: ledger-canary');
     await traffic('ledger', 10, { namespace: 'payments' });
     const r = await advance('ledger');

@@ -167,7 +167,7 @@ describe('initialState', () => {
 
   test('refuses an unpinned image or one of another repository', () => {
     expect(() => initialState(GATEWAY, 'registry.example.com/obs-canary-gateway:latest', POD)).toThrow('--image must not use the latest tag');
-    expect(() => initialState(GATEWAY, 'registry.example.com/team/ledger:1.0.0', POD)).toThrow('the repository services/gateway.yaml names');
+    expect(() => initialState(GATEWAY, 'ghcr.io/example/ledger:1.0.0', POD)).toThrow('the repository services/gateway.yaml names');
   });
 });
 

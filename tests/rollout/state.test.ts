@@ -21,9 +21,9 @@ function problemsOf(text: string, service = 'gateway'): readonly string[] {
 
 describe('parseRolloutState', () => {
   test('a file without steps, SLO or analysis of its own is valid: its service file\'s apply', () => {
-    const state = parseRolloutState('service: ledger\nstable:\n  image: registry.example.com/team/ledger:1.0.0\ncanary: null\nhistory: []\n',
+    const state = parseRolloutState('service: ledger\nstable:\n  image: ghcr.io/example/ledger:1.0.0\ncanary: null\nhistory: []\n',
       'rollout/local/ledger.yaml', 'ledger');
-    expect(state).toEqual({ service: 'ledger', stable: { image: 'registry.example.com/team/ledger:1.0.0' }, canary: null, history: [] });
+    expect(state).toEqual({ service: 'ledger', stable: { image: 'ghcr.io/example/ledger:1.0.0' }, canary: null, history: [] });
   });
 
   test('reads a valid file', () => {

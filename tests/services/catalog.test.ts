@@ -7,7 +7,7 @@ import { SERVICE_SCHEMA } from '../../lib/services/schema';
 import { DEFAULT_RUN_AS_USER, ServiceFileError, parseServiceFile } from '../../lib/services/service';
 import { REPO_ROOT } from '../support/manifest';
 
-const MINIMAL = 'name: ledger\nimage: registry.example.com/team/ledger\nport: 9090\n';
+const MINIMAL = 'name: ledger\nimage: ghcr.io/example/ledger\nport: 9090\n';
 
 /** The problems of a service file, as its error lists them. */
 function problemsOf(text: string, file = 'services/ledger.yaml'): readonly string[] {
@@ -60,8 +60,8 @@ describe('a service file on its own', () => {
       '\'probes.readiness.http\' must be a path starting with "/", without spaces, query or fragment, got "healthz"'],
     ['a probe of two kinds', 'probes: { liveness: { http: /healthz, tcp: true } }',
       '\'probes.liveness\' must be one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port, got {"http":"/healthz","tcp":true}'],
-    ['an image with a tag', 'image: registry.example.com/team/ledger:1.0',
-      '\'image\' must be the image repository without tag or digest; those live in the rollout state, got "registry.example.com/team/ledger:1.0"'],
+    ['an image with a tag', 'image: ghcr.io/example/ledger:1.0',
+      '\'image\' must be the image repository without tag or digest; those live in the rollout state, got "ghcr.io/example/ledger:1.0"'],
     ['an unknown field', 'replica: 3', '\'replica\' is not a known field'],
     ['a name that is not a DNS label', 'name: Ledger', expect.stringMatching(/^'name' must be a DNS-1123 label of at most 33 characters.*, got "Ledger"$/)],
     ['a protocol nobody speaks', 'protocol: tcp', '\'protocol\' must be one of "http", "grpc", got "tcp"'],
@@ -74,6 +74,15 @@ describe('a service file on its own', () => {
     const key = line.split(':')[0];
     const text = `${MINIMAL.split('\n').filter(l => !l.startsWith(`${key}:`)).join('\n')}\n${line}\n`;
     expect(problemsOf(text)).toContainEqual(problem);
+  });
+
+  test.each([15006, 15020, 15090])('port %i, one Istio\'s sidecar takes, is refused for the service and for its metrics', port => {
+    const allowed = '(15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090)';
+    expect(loadProblems({ 'ledger.yaml': MINIMAL.replace('port: 9090', `port: ${port}`) }).problems)
+      .toEqual([`'port' must not be one of the ports Istio's sidecar takes in every pod ${allowed}, got ${port}`]);
+    const metrics = `${MINIMAL}metrics: { source: http, http: { requests: r_total, duration: d_seconds, codeLabel: code, scrape: { port: ${port}, path: /metrics } } }\n`;
+    expect(loadProblems({ 'ledger.yaml': metrics }).problems)
+      .toEqual([`'metrics.http.scrape.port' must not be one of the ports Istio's sidecar takes in every pod ${allowed}, got ${port}`]);
   });
 
   test('the name must match the file name', () => {

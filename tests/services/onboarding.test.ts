@@ -25,7 +25,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('a third service, ledger, in its own 
     const deployment = find(payments, 'Deployment', 'ledger-stable');
     const pod = deployment.spec.template.spec;
     const c = pod.containers[0];
-    expect(c.image).toBe('registry.example.com/team/ledger:1.0.0');
+    expect(c.image).toBe('ghcr.io/example/ledger:1.0.0');
     expect(c.ports).toEqual([{ name: 'http', containerPort: 9090, protocol: 'TCP' }]);
     expect(c.readinessProbe.tcpSocket).toEqual({ port: 'http' });
     expect(c.livenessProbe.tcpSocket).toEqual({ port: 'http' });
