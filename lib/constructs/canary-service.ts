@@ -207,8 +207,9 @@ export class CanaryService extends Construct {
       : [destination('stable', 100)];
     const policy = {
       timeout: goDuration(timeout),
-      // only failures that never reached the app: retrying a 5xx would hide a failing canary from its callers
-      retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,unavailable,cancelled,reset' },
+      // only failures of the connection: retrying a 5xx, or a gRPC status the app answered (`unavailable`,
+      // `cancelled` are Envoy's gRPC retry conditions), would hide a failing canary from its callers
+      retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,reset' },
     };
     // inside the mesh every path; through the Gateway only the exposed ones: positive matches, so a spelling nobody
     // listed (`/METRICS`, `/metrics/`, `/%6Detrics`) falls through to the 404 below

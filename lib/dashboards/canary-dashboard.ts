@@ -3,7 +3,7 @@ import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { parseDuration } from '../rollout/duration';
 import type { SloSettings } from '../rollout/state';
 import { show } from '../errors';
-import { ISTIO, TRACKS, workloadName } from '../slo/vocabulary';
+import { ISTIO, ISTIO_OUTCOMES, TRACKS, failedSeries, workloadName } from '../slo/vocabulary';
 import { clusterMatchers, clusterVariables } from './private/clusters';
 import { DashboardModel, buildDashboard, markdownPanel, statPanel, thresholds, timeSeriesPanel } from './private/panels';
 import { eq, errorRatio, quantile, rate, re, successRatio, sum } from './private/promql';
@@ -96,10 +96,8 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
   const destination = [...inCluster, eq(ISTIO.reporter, 'destination'), eq(ISTIO.workloadNamespace, namespace)];
   const both = [...destination, re(WORKLOAD, TRACKS.map(track => workloadName(service, track)).join('|'))];
   const canaryOnly = [...destination, eq(WORKLOAD, workloadName(service, 'canary'))];
-  const callers5xx = [
-    ...inCluster, eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, namespace), eq(ISTIO.serviceName, service), re(ISTIO.code, '5..'),
-  ];
-  const ratio = { metric: REQUESTS, matchers: both, codeLabel: ISTIO.code, by: BY_WORKLOAD };
+  const callers = [...inCluster, eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, namespace), eq(ISTIO.serviceName, service)];
+  const ratio = { metric: REQUESTS, matchers: both, outcomes: ISTIO_OUTCOMES, by: BY_WORKLOAD };
   const weightSeries = { expr: `vector(${weight})`, legend: 'configured canary weight' };
   const maxErrorRatio = Number((1 - slo.successRatio).toFixed(12));
 
@@ -135,7 +133,7 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
           }),
           statPanel({
             title: `Success ratio (${window})`,
-            description: `Responses that are not 5xx over all responses, per workload, over ${window}. `
+            description: `Requests that did not fail (no 5xx, no gRPC server failure) over all requests, per workload, over ${window}. `
               + `Green from the SLO's minimum, ${percent(slo.successRatio)} %.`,
             span: 5, height: 5, unit: 'percentunit', noValue: 'no traffic', decimals: 2,
             thresholds: thresholds('red', { value: slo.successRatio, color: 'green' }),
@@ -176,19 +174,20 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
         title: 'Errors',
         panels: [
           timeSeriesPanel({
-            title: 'Error ratio (5xx) by version',
-            description: `Share of 5xx responses per workload; the dashed line is the SLO's limit, 1 − ${slo.successRatio}.`,
+            title: 'Error ratio by version',
+            description: `Share of failed requests (5xx, or a gRPC server failure) per workload; the dashed line is the SLO's limit, 1 − ${slo.successRatio}.`,
             span: 12, height: 8, unit: 'percentunit', limit: maxErrorRatio,
             targets: [{ expr: errorRatio({ ...ratio, window: RATE_INTERVAL }), legend: BY_WORKLOAD_LEGEND }],
           }),
           timeSeriesPanel({
-            title: "Callers' 5xx by destination (reporter=\"source\")",
-            description: `5xx per second as the callers' sidecars saw them when calling ${service}. A crashing canary shows here even when `
-              + 'its own sidecar reports nothing; "unknown" means no pod could be reached.',
+            title: "Callers' failed requests by destination (reporter=\"source\")",
+            description: `Failed requests (5xx, or a gRPC server failure) per second as the callers' sidecars saw them when calling ${service}. `
+              + 'A crashing canary shows here even when its own sidecar reports nothing; "unknown" means no pod could be reached.',
             span: 12, height: 8, unit: 'reqps',
             targets: [{
-              expr: sum([WORKLOAD, ISTIO.code], rate(REQUESTS, callers5xx, RATE_INTERVAL)),
-              legend: `${BY_WORKLOAD_LEGEND} {{${ISTIO.code}}}`,
+              expr: sum([WORKLOAD, ISTIO.code, ISTIO.grpcStatus],
+                failedSeries(ISTIO_OUTCOMES, failed => rate(REQUESTS, [...callers, failed], RATE_INTERVAL))),
+              legend: `${BY_WORKLOAD_LEGEND} {{${ISTIO.code}}} {{${ISTIO.grpcStatus}}}`,
             }],
           }),
         ],

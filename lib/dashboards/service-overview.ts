@@ -1,6 +1,6 @@
 import { show } from '../errors';
 import { SLO_RECORDS } from '../slo/recording-rules';
-import { APP_LABEL, HttpMetrics, NAMESPACE_LABEL, TRACK_LABEL, bucketOf, httpTrafficSelector } from '../slo/vocabulary';
+import { APP_LABEL, ERROR_CODES, HttpMetrics, NAMESPACE_LABEL, TRACK_LABEL, bucketOf, httpOutcomes, httpTrafficSelector } from '../slo/vocabulary';
 import {
   DashboardModel, DashboardRow, buildDashboard, customVariable, logsPanel, lokiTimeSeriesPanel, timeSeriesPanel,
 } from './private/panels';
@@ -64,7 +64,7 @@ export function serviceOverviewDashboard(options: ServiceOverviewOptions): Dashb
   const http = [...ofService, ...(traffic ? [traffic] : [])];
   const byVersion = [TRACK_LABEL];
   const versionLegend = `{{${TRACK_LABEL}}}`;
-  const ratio = { metric: requests, matchers: http, codeLabel, window: RATE_INTERVAL };
+  const ratio = { metric: requests, matchers: http, outcomes: httpOutcomes(metrics), window: RATE_INTERVAL };
   const logStream = `{${[...ofService, 'level=~"$level"'].join(', ')}}`;
   const left = traffic ? `; ${metrics.ignoreRoutes.join(', ')} (probes and scrapes) are left out` : '';
 
@@ -121,14 +121,14 @@ export function serviceOverviewDashboard(options: ServiceOverviewOptions): Dashb
             targets: [{ expr: sum(byVersion, rate(requests, http, RATE_INTERVAL)), legend: versionLegend }],
           }),
           timeSeriesPanel({
-            title: 'Error ratio (5xx) by version',
-            description: `Share of 5xx responses (${codeLabel}) per track.`,
+            title: 'Error ratio by version',
+            description: `Share of failed requests (${codeLabel} matching ${metrics.errorCodes ?? ERROR_CODES}) per track.`,
             span: 8, height: 8, unit: 'percentunit',
             targets: [{ expr: errorRatio({ ...ratio, by: byVersion }), legend: versionLegend }],
           }),
           timeSeriesPanel({
             title: 'SLO success ratio (5m, recording rule)',
-            description: `Share of responses that are not 5xx over 5 minutes per track, from the recording rule ${SLO_RECORDS.httpSuccessRatio}.`,
+            description: `Share of requests that did not fail over 5 minutes per track, from the recording rule ${SLO_RECORDS.httpSuccessRatio}.`,
             span: 8, height: 8, unit: 'percentunit',
             targets: [{ expr: `${SLO_RECORDS.httpSuccessRatio}{${ofService.join(',')}}`, legend: versionLegend }],
           }),

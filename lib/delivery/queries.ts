@@ -3,7 +3,8 @@ import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { AnalysisSettings } from '../rollout/state';
 import {
-  APP_LABEL, CANARY_PIN, CLUSTER_LABEL, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACK_LABEL, Track, httpTrafficSelector, toMillis, workloadName,
+  APP_LABEL, CANARY_PIN, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, NAMESPACE_LABEL, Outcomes, TRACK_LABEL, Track, failedSeries,
+  httpOutcomes, httpTrafficSelector, toMillis, workloadName,
 } from '../slo/vocabulary';
 
 /**
@@ -59,6 +60,8 @@ export interface QueryTarget {
 interface Source {
   readonly requests: string;
   readonly codeLabel: string;
+  /** Which requests failed: a 5xx, or a gRPC server failure. */
+  readonly outcomes: Outcomes;
   readonly bucket: string;
   /** Multiplier from the histogram's unit to milliseconds. */
   readonly toMs: number;
@@ -83,6 +86,7 @@ function sourceOf(target: QueryTarget): Source {
     return {
       requests: http.requests,
       codeLabel: http.codeLabel,
+      outcomes: httpOutcomes(http),
       bucket: `${http.duration}_bucket`,
       toMs: toMillis(http),
       served: track => [
@@ -98,6 +102,7 @@ function sourceOf(target: QueryTarget): Source {
   return {
     requests: ISTIO.requests,
     codeLabel: ISTIO.code,
+    outcomes: ISTIO_OUTCOMES,
     bucket: ISTIO.durationBucket,
     toMs: 1,
     served: track => workload('destination', track),
@@ -109,14 +114,15 @@ function sourceOf(target: QueryTarget): Source {
 export function gateQueries(target: QueryTarget): GateQueries {
   const source = sourceOf(target);
   const w = goDuration(Duration.millis(parseDuration(target.window, 'window')));
-  const count = (selector: string): string => `sum(increase(${source.requests}{${selector}}[${w}]))`;
+  const increase = (selector: string): string => `increase(${source.requests}{${selector}}[${w}])`;
+  const count = (selector: string): string => `sum(${increase(selector)})`;
+  const failed = (selector: string): string => `sum(${failedSeries(source.outcomes, matchers => increase(`${selector},${matchers}`))})`;
   const requests = (track: Track): string => `${count(source.served(track))} or vector(0)`;
   const errors = (track: Track): string => {
     const selector = source.served(track);
-    return `${count(`${selector},${source.codeLabel}=~"5.."`)} or (0 * ${count(`${selector},${source.codeLabel}!=""`)})`;
+    return `${failed(selector)} or (0 * ${count(`${selector},${source.codeLabel}!=""`)})`;
   };
-  const callerErrors = (track: Track): string | undefined =>
-    source.called && `${count(`${source.called(track)},${source.codeLabel}=~"5.."`)} or vector(0)`;
+  const callerErrors = (track: Track): string | undefined => source.called && `${failed(source.called(track))} or vector(0)`;
   const quantile = (q: number, track: Track): string => {
     const selector = source.served(track);
     const rate = (extra: string): string => `rate(${source.bucket}{${selector}${extra}}[${w}])`;

@@ -142,6 +142,11 @@ export const SERVICE_SCHEMA: SchemaObject = {
             duration: { type: 'string', pattern: METRIC_NAME },
             durationUnit: { type: 'string', enum: ['seconds', 'milliseconds'] },
             codeLabel: { type: 'string', pattern: LABEL_NAME },
+            errorCodes: {
+              type: 'string', pattern: '^[A-Za-z0-9_.|()\\[\\]*+?-]+$',
+              description: 'the values of codeLabel that count against the SLO, a regex (default 5..); for gRPC\'s '
+                + 'grpc_server_handled_total: Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss',
+            },
             routeLabel: { type: 'string', pattern: LABEL_NAME },
             ignoreRoutes: { type: 'array', items: { type: 'string', minLength: 1 } },
             scrape: {

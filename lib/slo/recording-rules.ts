@@ -3,7 +3,8 @@ import { show } from '../errors';
 import type { Services } from '../services/catalog';
 import type { ServiceSpec } from '../services/service';
 import {
-  APP_LABEL, CLUSTER_LABEL, ERROR_CODES, HttpMetrics, ISTIO, NAMESPACE_LABEL, TRACKS, TRACK_LABEL, bucketOf, httpTrafficSelector, workloadName,
+  APP_LABEL, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, NAMESPACE_LABEL, Outcomes, TRACKS, TRACK_LABEL, bucketOf, failedSeries,
+  httpOutcomes, httpTrafficSelector, workloadName,
 } from './vocabulary';
 
 /**
@@ -130,7 +131,7 @@ function istioSource(spec: ServiceSpec): RuleSource {
     burnRecords: SLO_BURN_RECORDS.istio,
     requests: ISTIO.requests,
     bucket: ISTIO.durationBucket,
-    codeLabel: ISTIO.code,
+    outcomes: ISTIO_OUTCOMES,
     // each request is reported by both proxies; the destination's is the one that also sees a canary's own failures
     matchers: [
       eq(ISTIO.reporter, 'destination'),
@@ -151,7 +152,7 @@ function httpSource(spec: ServiceSpec, metrics: HttpMetrics): RuleSource {
     burnRecords: SLO_BURN_RECORDS.http,
     requests: metrics.requests,
     bucket: bucketOf(metrics.duration),
-    codeLabel: metrics.codeLabel,
+    outcomes: httpOutcomes(metrics),
     matchers: [eq(NAMESPACE_LABEL, spec.namespace), eq(APP_LABEL, spec.name), ...(traffic ? [traffic] : [])],
     by: [NAMESPACE_LABEL, APP_LABEL, TRACK_LABEL],
     serviceBy: [SERVICE_LABELS.http.namespace, SERVICE_LABELS.http.app],
@@ -166,7 +167,8 @@ interface RuleSource {
   readonly burnRecords: typeof SLO_BURN_RECORDS[SloSource];
   readonly requests: string;
   readonly bucket: string;
-  readonly codeLabel: string;
+  /** Which requests failed: they count against the SLO. */
+  readonly outcomes: Outcomes;
   readonly matchers: readonly string[];
   /** The labels of a track's series. */
   readonly by: readonly string[];
@@ -177,16 +179,17 @@ interface RuleSource {
 
 /**
  * The error ratio per track and of the service over every burn-rate window, and the service's p95 and p99. An error
- * ratio is `sum(rate(5xx[W])) / sum(rate(all[W]))` by the same labels; with traffic but no 5xx series at all it is 0,
- * not absent (`or 0 * all`), so that a healthy service reads 0 on a dashboard.
+ * ratio is `sum(rate(failed[W])) / sum(rate(all[W]))` by the same labels (failed: a 5xx, or a gRPC server failure);
+ * with traffic but no failed series at all it is 0, not absent (`or 0 * all`), so that a healthy service reads 0 on a
+ * dashboard.
  */
 function burnRateRules(source: RuleSource): RecordingRule[] {
-  const { burnRecords, requests, bucket, codeLabel } = source;
+  const { burnRecords, requests, bucket, outcomes } = source;
   const selector = source.matchers.join(',');
   const labels = (): Record<string, string> => ({ ...source.labels });
   const ratio = (by: readonly string[], window: BurnRateWindow): string => {
     const all = `sum by (${by.join(', ')}) (rate(${requests}{${selector}}[${window}]))`;
-    const errors = `sum by (${by.join(', ')}) (rate(${requests}{${selector},${codeLabel}=~"${ERROR_CODES}"}[${window}]))`;
+    const errors = `sum by (${by.join(', ')}) (${failedSeries(outcomes, failed => `rate(${requests}{${selector},${failed}}[${window}])`)})`;
     return `(\n  ${errors}\n  or\n  0 * ${all}\n)\n/\n${all}`;
   };
   const serviceBy = source.serviceBy.join(', ');
@@ -202,7 +205,7 @@ function burnRateRules(source: RuleSource): RecordingRule[] {
 }
 
 function sloRules(source: RuleSource): RecordingRule[] {
-  const { records: [rate, success, p95, p99], requests, bucket, codeLabel } = source;
+  const { records: [rate, success, p95, p99], requests, bucket, outcomes } = source;
   const selector = source.matchers.join(',');
   const by = source.by.join(', ');
   const all = `sum by (${by}) (rate(${requests}{${selector}}[${WINDOW}]))`;
@@ -210,7 +213,7 @@ function sloRules(source: RuleSource): RecordingRule[] {
   const labels = (): Record<string, string> => ({ ...source.labels });
   return [
     { record: rate, expr: all, labels: labels() },
-    { record: success, expr: `sum by (${by}) (rate(${requests}{${selector},${codeLabel}!~"5.."}[${WINDOW}]))\n/\n${all}`, labels: labels() },
+    { record: success, expr: `sum by (${by}) (rate(${requests}{${selector},${outcomes.ok}}[${WINDOW}]))\n/\n${all}`, labels: labels() },
     ...([[p95, 0.95], [p99, 0.99]] as const).map(([record, q]) => ({
       record,
       expr: `histogram_quantile(${q}, sum by (${by}, le) (rate(${bucket}{${selector}}[${WINDOW}])))`,

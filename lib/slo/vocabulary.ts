@@ -59,8 +59,10 @@ export const ISTIO = {
   duration: 'istio_request_duration_milliseconds',
   /** `destination` (the called pod's sidecar) or `source` (the caller's). */
   reporter: 'reporter',
-  /** The HTTP status code (or gRPC's, mapped). */
+  /** The HTTP status code: 200 for a gRPC call that failed with a status of its own (see {@link grpcStatus}). */
   code: 'response_code',
+  /** A gRPC call's status code as a number (`0` OK, `14` UNAVAILABLE, …); empty for plain HTTP. */
+  grpcStatus: 'grpc_response_status',
   workload: 'destination_workload',
   workloadNamespace: 'destination_workload_namespace',
   app: 'destination_app',
@@ -89,6 +91,11 @@ export interface HttpMetrics {
   readonly durationUnit: 'seconds' | 'milliseconds';
   /** The label that carries the status code, such as `status_code`. */
   readonly codeLabel: string;
+  /**
+   * The values of `codeLabel` that count against the SLO, as a regex.
+   * @default ERROR_CODES: a 5xx status
+   */
+  readonly errorCodes?: string;
   /** The label that carries the route template, such as `route`; with `ignoreRoutes`, what is not traffic. */
   readonly routeLabel?: string;
   /** Routes that are probes and scrapes, not traffic: left out of every SLO number. */
@@ -117,6 +124,45 @@ function escapeRegex(text: string): string {
 
 /** The status codes that count against a service's SLO: server errors (a 4xx is the caller's fault). */
 export const ERROR_CODES = '5..';
+
+/**
+ * The gRPC status codes that count against a service's SLO: the server's failures, those gRPC's HTTP mapping
+ * (google.rpc.Code) answers with a 5xx: UNKNOWN (2), DEADLINE_EXCEEDED (4), UNIMPLEMENTED (12), INTERNAL (13),
+ * UNAVAILABLE (14) and DATA_LOSS (15). A gRPC call that fails so still has HTTP status 200.
+ */
+export const GRPC_ERROR_CODES = '2|4|12|13|14|15';
+
+/**
+ * How a metric source tells failed requests from the rest, as selector matchers (without braces). PromQL has no "or"
+ * between matchers: the failed requests are one or more disjoint matcher sets, whose series a query joins with `or`
+ * ({@link failedSeries}); no series is in two of them, so sums over the union count each request once.
+ */
+export interface Outcomes {
+  readonly failed: readonly string[];
+  /** The requests that did not fail: the complement of every `failed` set. */
+  readonly ok: string;
+}
+
+/** Istio's request metrics: a 5xx, or a gRPC call that ended with a server failure ({@link GRPC_ERROR_CODES}). */
+export const ISTIO_OUTCOMES: Outcomes = {
+  failed: [`${ISTIO.code}=~"${ERROR_CODES}"`, `${ISTIO.code}!~"${ERROR_CODES}",${ISTIO.grpcStatus}=~"${GRPC_ERROR_CODES}"`],
+  ok: `${ISTIO.code}!~"${ERROR_CODES}",${ISTIO.grpcStatus}!~"${GRPC_ERROR_CODES}"`,
+};
+
+/** A service's own request metrics: `codeLabel` matching its `errorCodes` (a 5xx by default). */
+export function httpOutcomes(metrics: HttpMetrics): Outcomes {
+  const codes = JSON.stringify(metrics.errorCodes ?? ERROR_CODES);
+  return { failed: [`${metrics.codeLabel}=~${codes}`], ok: `${metrics.codeLabel}!~${codes}` };
+}
+
+/**
+ * The series of the failed requests: `series(matchers)` (a rate or an increase of the request counter whose selector
+ * includes `matchers`) for each of the outcome's failed sets, joined with `or`. Aggregate outside it.
+ */
+export function failedSeries(outcomes: Outcomes, series: (matchers: string) => string): string {
+  const parts = outcomes.failed.map(series);
+  return parts.length === 1 ? parts[0] : `(${parts.join(' or ')})`;
+}
 
 /**
  * The metrics the pipeline-health alerts read, as each pinned component exposes them (see lib/images.ts). Where a

@@ -113,7 +113,7 @@ describe('CanaryService', () => {
         name: 'weighted',
         route: [{ destination: { host: 'backend.apps.svc.cluster.local', subset: 'stable', port: { number: 8081 } }, weight: 100 }],
         timeout: '5s',
-        retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,unavailable,cancelled,reset' },
+        retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,reset' },
       }]);
     });
 

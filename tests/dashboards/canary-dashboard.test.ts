@@ -29,23 +29,27 @@ describe('canaryDashboard', () => {
     const canary = 'reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-canary"';
     const all = (w: string): string => `sum by (destination_workload) (rate(istio_requests_total{${both}}[${w}]))`;
     const ri = '$__rate_interval';
+    // failed: a 5xx, or a gRPC call that failed on the server (HTTP 200 with its own status); ok: neither
+    const ok = 'response_code!~"5..",grpc_response_status!~"2|4|12|13|14|15"';
+    const failed = (selector: string, w: string): string => `(rate(istio_requests_total{${selector},response_code=~"5.."}[${w}])`
+      + ` or rate(istio_requests_total{${selector},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}]))`;
+    const callers = 'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"';
     expect(targetsOf(model).map(({ panel, target }) => [panel.title, target.refId, target.expr, target.legendFormat])).toEqual([
       ['Configured canary weight', 'A', 'vector(25)', 'configured canary weight'],
       ['Observed canary traffic share (5m)', 'A',
         `100 * (sum(rate(istio_requests_total{${canary}}[5m])) or vector(0)) / sum(rate(istio_requests_total{${both}}[5m]))`,
         'observed canary share'],
       ['Success ratio (5m)', 'A',
-        `sum by (destination_workload) (rate(istio_requests_total{${both},response_code!~"5.."}[5m])) / ${all('5m')}`, '{{destination_workload}}'],
+        `sum by (destination_workload) (rate(istio_requests_total{${both},${ok}}[5m])) / ${all('5m')}`, '{{destination_workload}}'],
       ['Request rate by version', 'A', all(ri), '{{destination_workload}}'],
       ['Traffic share by version', 'A', `100 * ${all(ri)} / scalar(sum(rate(istio_requests_total{${both}}[${ri}])))`, '{{destination_workload}}'],
       ['Traffic share by version', 'B', 'vector(25)', 'configured canary weight'],
-      ['Error ratio (5xx) by version', 'A',
-        `sum by (destination_workload) (rate(istio_requests_total{${both},response_code=~"5.."}[${ri}])) / ${all(ri)} or ${all(ri)} * 0`,
+      ['Error ratio by version', 'A',
+        `sum by (destination_workload) (${failed(both, ri)}) / ${all(ri)} or ${all(ri)} * 0`,
         '{{destination_workload}}'],
-      ['Callers\' 5xx by destination (reporter="source")', 'A',
-        'sum by (destination_workload, response_code) (rate(istio_requests_total{reporter="source",destination_service_namespace="apps",'
-        + `destination_service_name="gateway",response_code=~"5.."}[${ri}]))`,
-        '{{destination_workload}} {{response_code}}'],
+      ['Callers\' failed requests by destination (reporter="source")', 'A',
+        `sum by (destination_workload, response_code, grpc_response_status) (${failed(callers, ri)})`,
+        '{{destination_workload}} {{response_code}} {{grpc_response_status}}'],
       ['p95 latency by version', 'A',
         `histogram_quantile(0.95, sum by (destination_workload, le) (rate(istio_request_duration_milliseconds_bucket{${both}}[${ri}])))`,
         '{{destination_workload}}'],
@@ -63,7 +67,7 @@ describe('canaryDashboard', () => {
 
   test('the SLO limits are drawn where they apply: success ratio, error ratio (1 − success ratio), p95 and p99', () => {
     expect(steps(panelTitled(model, 'Success ratio (5m)'))).toEqual([{ value: null, color: 'red' }, { value: 0.99, color: 'green' }]);
-    const errors = panelTitled(model, 'Error ratio (5xx) by version');
+    const errors = panelTitled(model, 'Error ratio by version');
     expect(steps(errors)).toEqual([{ value: null, color: 'transparent' }, { value: 0.01, color: 'red' }]);
     expect(errors.fieldConfig.defaults.custom.thresholdsStyle).toEqual({ mode: 'dashed+area' });
     for (const [title, limit] of [['p95 latency by version', 250], ['p99 latency by version', 700]] as const) {

@@ -43,7 +43,7 @@ describe('serviceOverviewDashboard', () => {
     const queries = targetsOf(model).map(({ panel, target }) => [panel.title, target.refId, target.datasource.uid, target.expr, target.legendFormat]);
     expect(queries).toEqual([
       ['Request rate by version', 'A', 'prometheus', byVersion, '{{version}}'],
-      ['Error ratio (5xx) by version', 'A', 'prometheus',
+      ['Error ratio by version', 'A', 'prometheus',
         `sum by (version) (rate(http_requests_total{${sel},status_code=~"5.."}[${ri}])) / ${byVersion} or ${byVersion} * 0`, '{{version}}'],
       ['SLO success ratio (5m, recording rule)', 'A', 'prometheus',
         'app_version:http_requests_success:ratio_rate5m{namespace="apps",app="gateway"}', '{{version}}'],

@@ -16,14 +16,17 @@ const ISTIO: QueryTarget = { metrics: 'istio', service: 'gateway', namespace: 'a
 describe('gateQueries', () => {
   test('istio: destination-reported requests, errors and p95 of the canary, stable\'s requests, callers\' errors; never pinned requests', () => {
     const canary = 'reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-canary",canary_pin!="always"';
+    const caller = 'reporter="source",destination_workload_namespace="apps",destination_workload="gateway-canary",canary_pin!="always"';
     expect(gateQueries(ISTIO)).toEqual({
       stableRequests: 'sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-stable",'
         + 'canary_pin!="always"}[5m])) or vector(0)',
       canaryRequests: `sum(increase(istio_requests_total{${canary}}[5m])) or vector(0)`,
-      canaryErrors: `sum(increase(istio_requests_total{${canary},response_code=~"5.."}[5m]))`
+      // a 5xx, or a gRPC call that failed on the server (HTTP 200 with its own status): two disjoint sets, joined
+      canaryErrors: `sum((increase(istio_requests_total{${canary},response_code=~"5.."}[5m])`
+        + ` or increase(istio_requests_total{${canary},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[5m])))`
         + ` or (0 * sum(increase(istio_requests_total{${canary},response_code!=""}[5m])))`,
-      canaryCallerErrors: 'sum(increase(istio_requests_total{reporter="source",destination_workload_namespace="apps",destination_workload="gateway-canary",'
-        + 'canary_pin!="always",response_code=~"5.."}[5m])) or vector(0)',
+      canaryCallerErrors: `sum((increase(istio_requests_total{${caller},response_code=~"5.."}[5m])`
+        + ` or increase(istio_requests_total{${caller},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[5m]))) or vector(0)`,
       canaryP95: `histogram_quantile(0.95, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${canary}}[5m]))`
         + ` and on () (sum(rate(istio_request_duration_milliseconds_bucket{${canary},le="+Inf"}[5m])) > 0))`,
     });
@@ -69,6 +72,17 @@ describe('gateQueries', () => {
     });
     const everything = gateQueries({ ...ISTIO, metrics: 'http', http: { ...own, ignoreRoutes: [] } });
     expect(everything.canaryRequests).toBe('sum(increase(ledger_requests_total{namespace="apps",app="gateway",version="canary"}[5m])) or vector(0)');
+  });
+
+  test('http: a service\'s own error codes (gRPC\'s grpc_code names) are what counts as an error', () => {
+    const grpc: HttpMetrics = {
+      requests: 'grpc_server_handled_total', duration: 'grpc_server_handling_seconds', durationUnit: 'seconds', codeLabel: 'grpc_code',
+      errorCodes: 'Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss', ignoreRoutes: [],
+    };
+    const canary = 'namespace="apps",app="gateway",version="canary"';
+    expect(gateQueries({ ...ISTIO, metrics: 'http', http: grpc }).canaryErrors).toBe(
+      `sum(increase(grpc_server_handled_total{${canary},grpc_code=~"Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss"}[5m]))`
+      + ` or (0 * sum(increase(grpc_server_handled_total{${canary},grpc_code!=""}[5m])))`);
   });
 
   test('every istio query, of every series it reads, excludes pinned requests; no http query mentions the pin', () => {
@@ -139,6 +153,11 @@ describe('gateQueries against Prometheus: pinned requests do not count', () => {
     ['source', 'canary', '503', 'unknown', 2], ['source', 'canary', '503', 'always', 40],
     ['destination', 'stable', '200', 'unknown', 30], ['destination', 'stable', '200', 'always', 300],
   ] as const;
+  // a gRPC service, ledger in payments: every call has HTTP status 200, a failure is in grpc_response_status
+  const GRPC_RATES = [
+    // [reporter, track, grpc_response_status, requests per second]: OK, UNAVAILABLE (a server failure), NOT_FOUND (the caller's)
+    ['destination', 'canary', '0', 6], ['destination', 'canary', '14', 2], ['destination', 'canary', '5', 2], ['source', 'canary', '14', 1],
+  ] as const;
   // every unpinned request takes 10 to 25 ms, every pinned one 25 ms to 5 s
   const BUCKETS = ['10', '25', '5000', '+Inf'];
   const started = Date.now();
@@ -155,7 +174,8 @@ describe('gateQueries against Prometheus: pinned requests do not count', () => {
         `istio_requests_total{${labels},response_code="${code}"} ${count}`,
         ...BUCKETS.map(le => `istio_request_duration_milliseconds_bucket{${labels},response_code="${code}",le="${le}"} ${inBucket(le)}`),
       ];
-    }).join('\n') + '\n';
+    }).concat(GRPC_RATES.map(([reporter, track, status, rps]) => `istio_requests_total{reporter="${reporter}",destination_workload_namespace="payments",`
+      + `destination_workload="ledger-${track}",canary_pin="unknown",response_code="200",grpc_response_status="${status}"} ${rps * seconds}`)).join('\n') + '\n';
   }
 
   beforeAll(async () => {
@@ -192,6 +212,13 @@ describe('gateQueries against Prometheus: pinned requests do not count', () => {
     expect(a.canaryCallerErrors / a.canaryRequests).toBeCloseTo(2 / 16, 6);
     expect(a.stableRequests / a.canaryRequests).toBeCloseTo(30 / 16, 6);
     expect(a.stableErrors).toBe(0);
+  });
+
+  test('a gRPC service: a call that failed on the server (HTTP 200, UNAVAILABLE) is an error, a caller\'s NOT_FOUND is not', async () => {
+    const a = await answers(gateQueries({ ...ISTIO, service: 'ledger', namespace: 'payments', window: '1m' }));
+    expect(a.canaryRequests).toBeGreaterThan(0);
+    expect(a.canaryErrors / a.canaryRequests).toBeCloseTo(2 / 10, 6);
+    expect(a.canaryCallerErrors / a.canaryRequests).toBeCloseTo(1 / 10, 6);
   });
 
   test('latency: the pinned requests\' 5 s are not in the canary\'s p95', async () => {

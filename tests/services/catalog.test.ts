@@ -85,6 +85,14 @@ describe('a service file on its own', () => {
       .toEqual([`'metrics.http.scrape.port' must not be one of the ports Istio's sidecar takes in every pod ${allowed}, got ${port}`]);
   });
 
+  test('metrics.http.errorCodes must be a regular expression', () => {
+    const metrics = (codes: string) => `${MINIMAL}metrics: { source: http, http: { requests: r_total, duration: d_seconds, codeLabel: code, `
+      + `errorCodes: "${codes}", scrape: { port: 9102, path: /metrics } } }\n`;
+    expect(loadDir({ 'ledger.yaml': metrics('Unavailable|Internal') }).ledger.metrics.http?.errorCodes).toBe('Unavailable|Internal');
+    expect(loadProblems({ 'ledger.yaml': metrics('5..|(') }).problems)
+      .toEqual(['\'metrics.http.errorCodes\' must be a regular expression of the codes that count against the SLO, such as 5.., got "5..|("']);
+  });
+
   test('the name must match the file name', () => {
     expect(problemsOf(MINIMAL, 'services/ledgers.yaml')).toEqual(['\'name\' must match the file name ("ledgers"), got "ledger"']);
   });

@@ -6,7 +6,7 @@ import {
   BURN_RATE_ALERTS, LATENCY_FOR, SLO_ALERTS, burnRateFactor, sloAlertRuleGroupName, sloAlertingRules,
 } from '../../lib/slo/alerting-rules';
 import { PIPELINE_ALERTS, PIPELINE_RULE_GROUP, pipelineAlertingRules } from '../../lib/slo/pipeline-alerts';
-import { SLO_BURN_RECORDS, sloRecordingRules } from '../../lib/slo/recording-rules';
+import { SLO_BURN_RECORDS, SLO_RECORDS, sloRecordingRules } from '../../lib/slo/recording-rules';
 import { PromtoolTestCase, promtoolCheckRules, promtoolTestRules } from '../support/promtool';
 import { LEDGER, QUOTES, REPO_SERVICES, SERVICE_FILE_NAMES, WITH_LEDGER, without } from './services';
 
@@ -289,6 +289,26 @@ describe('promtool (Debian\'s 2.42)', () => {
     expect(promtoolTestRules([...perCluster, ...alerting], cases)).toContain('SUCCESS');
     // and without the cluster in the records, the sum hides the burning cluster: no page at all
     expect(() => promtoolTestRules([...recording, ...alerting], cases)).toThrow(/promtool test rules failed/);
+  });
+
+  test('test rules: a gRPC service\'s failed calls (HTTP 200, a server failure in grpc_response_status) burn its budget; a caller\'s error does not', () => {
+    const groups = alerting.filter(g => g.name === sloAlertRuleGroupName('gateway'));
+    const grpc = (status: string, perMinute: number) => ({
+      series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="200",grpc_response_status="${status}"}`, values: counter([90, perMinute]),
+    });
+    const track = ISTIO_LABELS('stable').replace('reporter="destination",', '');
+    const cases: PromtoolTestCase[] = [{
+      name: 'per minute: 65 OK, 25 UNAVAILABLE (14), 10 NOT_FOUND (5)',
+      interval: '1m',
+      input_series: [grpc('0', 65), grpc('14', 25), grpc('5', 10)],
+      // in thousandths: the rates' floating point is not exact
+      promql_expr_test: [
+        { expr: `round(1000 * ${SLO_BURN_RECORDS.istio.trackErrorRatio['1h']})`, eval_time: '70m', exp_samples: [{ labels: `{${track}}`, value: 250 }] },
+        { expr: `round(1000 * ${SLO_RECORDS.istioSuccessRatio})`, eval_time: '70m', exp_samples: [{ labels: `{${track}}`, value: 750 }] },
+      ],
+      alert_rule_test: [{ eval_time: '70m', alertname: SLO_ALERTS.fastBurn, exp_alerts: [fired(groups, SLO_ALERTS.fastBurn, GATEWAY)] }],
+    }];
+    expect(promtoolTestRules([...recording, ...alerting], cases)).toContain('SUCCESS');
   });
 
   test('test rules: pipeline alerts', () => {

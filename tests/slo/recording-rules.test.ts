@@ -76,7 +76,7 @@ describe('sloRecordingRules', () => {
       const all = `sum by (${by}) (rate(istio_requests_total{${selector}}[5m]))`;
       expect(ISTIO_RECORDS.map(record => expr(withLedger, name, record))).toEqual([
         all,
-        `sum by (${by}) (rate(istio_requests_total{${selector},response_code!~"5.."}[5m])) / ${all}`,
+        `sum by (${by}) (rate(istio_requests_total{${selector},response_code!~"5..",grpc_response_status!~"2|4|12|13|14|15"}[5m])) / ${all}`,
         `histogram_quantile(0.95, sum by (${by}, le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[5m])))`,
         `histogram_quantile(0.99, sum by (${by}, le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[5m])))`,
       ]);
@@ -148,7 +148,9 @@ describe('sloRecordingRules', () => {
       const selector = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary"';
       const ratio = (by: string, w: string): string => {
         const all = `sum by (${by}) (rate(istio_requests_total{${selector}}[${w}]))`;
-        return `( sum by (${by}) (rate(istio_requests_total{${selector},response_code=~"5.."}[${w}])) or 0 * ${all} ) / ${all}`;
+        const failed = `(rate(istio_requests_total{${selector},response_code=~"5.."}[${w}])`
+          + ` or rate(istio_requests_total{${selector},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}]))`;
+        return `( sum by (${by}) (${failed}) or 0 * ${all} ) / ${all}`;
       };
       const track = 'destination_workload_namespace, destination_workload, destination_app, destination_version';
       for (const w of BURN_RATE_WINDOWS) {

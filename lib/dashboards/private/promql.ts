@@ -1,3 +1,4 @@
+import { Outcomes, failedSeries } from '../../slo/vocabulary';
 /**
  * PromQL building blocks for the dashboards, so that every panel spells selectors, sums and ratios the same way.
  */
@@ -22,29 +23,29 @@ export function sum(by: readonly string[], inner: string): string {
   return by.length === 0 ? `sum(${inner})` : `sum by (${by.join(', ')}) (${inner})`;
 }
 
-/** Where the status code of a request is, and how a query groups and windows it. */
+/** Which requests failed, and how a query groups and windows them. */
 export interface RatioQuery {
   readonly metric: string;
   readonly matchers: readonly string[];
-  /** `response_code` (Istio) or `status_code` (prom-client). */
-  readonly codeLabel: string;
+  /** Which requests failed: a 5xx, or a gRPC server failure ({@link ISTIO_OUTCOMES}, {@link httpOutcomes}). */
+  readonly outcomes: Outcomes;
   readonly by: readonly string[];
   readonly window: string;
 }
 
 /**
- * Share of 5xx responses per group, and 0 (not an empty result) for a group that answered requests but no 5xx:
+ * Share of failed requests per group, and 0 (not an empty result) for a group that answered requests but none failed:
  * `errors / all or all * 0` (`or` binds loosest).
  */
 export function errorRatio(q: RatioQuery): string {
   const all = sum(q.by, rate(q.metric, q.matchers, q.window));
-  return `${sum(q.by, rate(q.metric, [...q.matchers, re(q.codeLabel, '5..')], q.window))} / ${all} or ${all} * 0`;
+  return `${sum(q.by, failedSeries(q.outcomes, failed => rate(q.metric, [...q.matchers, failed], q.window)))} / ${all} or ${all} * 0`;
 }
 
-/** Share of responses that are not 5xx per group, as the SLO and the canary gate count it. */
+/** Share of requests that did not fail per group, as the SLO and the canary gate count it. */
 export function successRatio(q: RatioQuery): string {
   const all = sum(q.by, rate(q.metric, q.matchers, q.window));
-  return `${sum(q.by, rate(q.metric, [...q.matchers, `${q.codeLabel}!~"5.."`], q.window))} / ${all}`;
+  return `${sum(q.by, rate(q.metric, [...q.matchers, q.outcomes.ok], q.window))} / ${all}`;
 }
 
 /** `histogram_quantile(q, sum by (by…, le) (rate(bucket{…}[window])))`. */

@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name })"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"route timeout of a request (default 5s)"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external hosts, a list or per environment"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name })"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"route timeout of a request (default 5s)"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external hosts, a list or per environment"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.|()\\[\\]*+?-]+$","description":"the values of codeLabel that count against the SLO, a regex (default 5..); for gRPC's grpc_server_handled_total: Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
@@ -22,8 +22,9 @@ const pattern29 = new RegExp("^/[^\\s#]*$", "u");
 const pattern30 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
 const pattern31 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
 const pattern33 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
-const pattern36 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern38 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern34 = new RegExp("^[A-Za-z0-9_.|()\\[\\]*+?-]+$", "u");
+const pattern37 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern39 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/service.json" */;
@@ -2483,7 +2484,7 @@ vErrors.push(err186);
 errors++;
 }
 for(const key25 in data70){
-if(!(((((((key25 === "requests") || (key25 === "duration")) || (key25 === "durationUnit")) || (key25 === "codeLabel")) || (key25 === "routeLabel")) || (key25 === "ignoreRoutes")) || (key25 === "scrape"))){
+if(!((((((((key25 === "requests") || (key25 === "duration")) || (key25 === "durationUnit")) || (key25 === "codeLabel")) || (key25 === "errorCodes")) || (key25 === "routeLabel")) || (key25 === "ignoreRoutes")) || (key25 === "scrape"))){
 const err187 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data70};
 if(vErrors === null){
 vErrors = [err187];
@@ -2592,11 +2593,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data70.routeLabel !== undefined){
-let data75 = data70.routeLabel;
+if(data70.errorCodes !== undefined){
+let data75 = data70.errorCodes;
 if(typeof data75 === "string"){
-if(!pattern33.test(data75)){
-const err196 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data75};
+if(!pattern34.test(data75)){
+const err196 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.|()\\[\\]*+?-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.|()\\[\\]*+?-]+$"+"\"",schema:"^[A-Za-z0-9_.|()\\[\\]*+?-]+$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data75};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2607,7 +2608,7 @@ errors++;
 }
 }
 else {
-const err197 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data75};
+const err197 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data75};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2617,15 +2618,11 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data70.ignoreRoutes !== undefined){
-let data76 = data70.ignoreRoutes;
-if(Array.isArray(data76)){
-const len11 = data76.length;
-for(let i17=0; i17<len11; i17++){
-let data77 = data76[i17];
-if(typeof data77 === "string"){
-if(func3(data77) < 1){
-const err198 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data77};
+if(data70.routeLabel !== undefined){
+let data76 = data70.routeLabel;
+if(typeof data76 === "string"){
+if(!pattern33.test(data76)){
+const err198 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data76};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2636,7 +2633,7 @@ errors++;
 }
 }
 else {
-const err199 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data77};
+const err199 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data76};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2646,9 +2643,15 @@ vErrors.push(err199);
 errors++;
 }
 }
-}
-else {
-const err200 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data76};
+if(data70.ignoreRoutes !== undefined){
+let data77 = data70.ignoreRoutes;
+if(Array.isArray(data77)){
+const len11 = data77.length;
+for(let i17=0; i17<len11; i17++){
+let data78 = data77[i17];
+if(typeof data78 === "string"){
+if(func3(data78) < 1){
+const err200 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data78};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2658,11 +2661,8 @@ vErrors.push(err200);
 errors++;
 }
 }
-if(data70.scrape !== undefined){
-let data78 = data70.scrape;
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-if(data78.port === undefined){
-const err201 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data78};
+else {
+const err201 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data78};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2671,8 +2671,10 @@ vErrors.push(err201);
 }
 errors++;
 }
-if(data78.path === undefined){
-const err202 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data78};
+}
+}
+else {
+const err202 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data77};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2681,9 +2683,12 @@ vErrors.push(err202);
 }
 errors++;
 }
-for(const key26 in data78){
-if(!((key26 === "port") || (key26 === "path"))){
-const err203 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data78};
+}
+if(data70.scrape !== undefined){
+let data79 = data70.scrape;
+if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
+if(data79.port === undefined){
+const err203 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data79};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2692,11 +2697,8 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-if(data78.port !== undefined){
-let data79 = data78.port;
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err204 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data79};
+if(data79.path === undefined){
+const err204 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data79};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2705,9 +2707,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 > 65535 || isNaN(data79)){
-const err205 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data79};
+for(const key26 in data79){
+if(!((key26 === "port") || (key26 === "path"))){
+const err205 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data79};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2716,8 +2718,11 @@ vErrors.push(err205);
 }
 errors++;
 }
-if(data79 < 1 || isNaN(data79)){
-const err206 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data79};
+}
+if(data79.port !== undefined){
+let data80 = data79.port;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err206 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data80};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2726,13 +2731,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-}
-if(data78.path !== undefined){
-let data80 = data78.path;
-if(typeof data80 === "string"){
-if(!pattern4.test(data80)){
-const err207 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data80};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 65535 || isNaN(data80)){
+const err207 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data80};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2741,9 +2742,8 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-else {
-const err208 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data80};
+if(data80 < 1 || isNaN(data80)){
+const err208 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data80};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2754,8 +2754,11 @@ errors++;
 }
 }
 }
-else {
-const err209 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data78};
+if(data79.path !== undefined){
+let data81 = data79.path;
+if(typeof data81 === "string"){
+if(!pattern4.test(data81)){
+const err209 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data81};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2765,9 +2768,8 @@ vErrors.push(err209);
 errors++;
 }
 }
-}
 else {
-const err210 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data70};
+const err210 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data81};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2779,7 +2781,7 @@ errors++;
 }
 }
 else {
-const err211 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data68};
+const err211 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data79};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2789,11 +2791,9 @@ vErrors.push(err211);
 errors++;
 }
 }
-if(data.steps !== undefined){
-let data81 = data.steps;
-if(Array.isArray(data81)){
-if(data81.length > 20){
-const err212 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data81};
+}
+else {
+const err212 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data70};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2802,8 +2802,10 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(data81.length < 1){
-const err213 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data81};
+}
+}
+else {
+const err213 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data68};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2812,11 +2814,12 @@ vErrors.push(err213);
 }
 errors++;
 }
-const len12 = data81.length;
-for(let i18=0; i18<len12; i18++){
-let data82 = data81[i18];
-if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
-const err214 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data82};
+}
+if(data.steps !== undefined){
+let data82 = data.steps;
+if(Array.isArray(data82)){
+if(data82.length > 20){
+const err214 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data82};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2825,9 +2828,8 @@ vErrors.push(err214);
 }
 errors++;
 }
-if((typeof data82 == "number") && (isFinite(data82))){
-if(data82 > 100 || isNaN(data82)){
-const err215 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data82};
+if(data82.length < 1){
+const err215 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data82};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2836,8 +2838,11 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data82 < 1 || isNaN(data82)){
-const err216 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data82};
+const len12 = data82.length;
+for(let i18=0; i18<len12; i18++){
+let data83 = data82[i18];
+if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
+const err216 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data83};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2846,11 +2851,9 @@ vErrors.push(err216);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err217 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data81};
+if((typeof data83 == "number") && (isFinite(data83))){
+if(data83 > 100 || isNaN(data83)){
+const err217 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data83};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2859,11 +2862,8 @@ vErrors.push(err217);
 }
 errors++;
 }
-}
-if(data.slo !== undefined){
-let data83 = data.slo;
-if((!(data83 && typeof data83 == "object" && !Array.isArray(data83))) && (data83 !== null)){
-const err218 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data83};
+if(data83 < 1 || isNaN(data83)){
+const err218 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data83};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2872,10 +2872,11 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-for(const key27 in data83){
-if(!((((key27 === "successRatio") || (key27 === "p95LatencyMs")) || (key27 === "p99LatencyMs")) || (key27 === "period"))){
-const err219 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data83};
+}
+}
+}
+else {
+const err219 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data82};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2885,10 +2886,10 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(data83.successRatio !== undefined){
-let data84 = data83.successRatio;
-if((!((typeof data84 == "number") && (isFinite(data84)))) && (data84 !== null)){
-const err220 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data84};
+if(data.slo !== undefined){
+let data84 = data.slo;
+if((!(data84 && typeof data84 == "object" && !Array.isArray(data84))) && (data84 !== null)){
+const err220 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data84};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2897,9 +2898,10 @@ vErrors.push(err220);
 }
 errors++;
 }
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 > 1 || isNaN(data84)){
-const err221 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data84};
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+for(const key27 in data84){
+if(!((((key27 === "successRatio") || (key27 === "p95LatencyMs")) || (key27 === "p99LatencyMs")) || (key27 === "period"))){
+const err221 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data84};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2908,8 +2910,11 @@ vErrors.push(err221);
 }
 errors++;
 }
-if(data84 < 0 || isNaN(data84)){
-const err222 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data84};
+}
+if(data84.successRatio !== undefined){
+let data85 = data84.successRatio;
+if((!((typeof data85 == "number") && (isFinite(data85)))) && (data85 !== null)){
+const err222 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2918,12 +2923,9 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-}
-if(data83.p95LatencyMs !== undefined){
-let data85 = data83.p95LatencyMs;
-if((!((typeof data85 == "number") && (isFinite(data85)))) && (data85 !== null)){
-const err223 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data85};
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 1 || isNaN(data85)){
+const err223 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2932,9 +2934,8 @@ vErrors.push(err223);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 <= 0 || isNaN(data85)){
-const err224 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data85};
+if(data85 < 0 || isNaN(data85)){
+const err224 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2945,10 +2946,10 @@ errors++;
 }
 }
 }
-if(data83.p99LatencyMs !== undefined){
-let data86 = data83.p99LatencyMs;
+if(data84.p95LatencyMs !== undefined){
+let data86 = data84.p95LatencyMs;
 if((!((typeof data86 == "number") && (isFinite(data86)))) && (data86 !== null)){
-const err225 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data86};
+const err225 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data86};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2959,7 +2960,7 @@ errors++;
 }
 if((typeof data86 == "number") && (isFinite(data86))){
 if(data86 <= 0 || isNaN(data86)){
-const err226 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data86};
+const err226 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data86};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2970,10 +2971,10 @@ errors++;
 }
 }
 }
-if(data83.period !== undefined){
-let data87 = data83.period;
-if((typeof data87 !== "string") && (data87 !== null)){
-const err227 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data87};
+if(data84.p99LatencyMs !== undefined){
+let data87 = data84.p99LatencyMs;
+if((!((typeof data87 == "number") && (isFinite(data87)))) && (data87 !== null)){
+const err227 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data87};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2982,9 +2983,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(typeof data87 === "string"){
-if(!pattern36.test(data87)){
-const err228 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data87};
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 <= 0 || isNaN(data87)){
+const err228 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data87};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2995,12 +2996,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data.analysis !== undefined){
-let data88 = data.analysis;
-if((!(data88 && typeof data88 == "object" && !Array.isArray(data88))) && (data88 !== null)){
-const err229 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data88};
+if(data84.period !== undefined){
+let data88 = data84.period;
+if((typeof data88 !== "string") && (data88 !== null)){
+const err229 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data88};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3009,10 +3008,9 @@ vErrors.push(err229);
 }
 errors++;
 }
-if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
-for(const key28 in data88){
-if(!(func2.call(schema11.properties.analysis.properties, key28))){
-const err230 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data88};
+if(typeof data88 === "string"){
+if(!pattern37.test(data88)){
+const err230 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data88};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3022,10 +3020,13 @@ vErrors.push(err230);
 errors++;
 }
 }
-if(data88.metrics !== undefined){
-let data89 = data88.metrics;
-if((typeof data89 !== "string") && (data89 !== null)){
-const err231 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data89};
+}
+}
+}
+if(data.analysis !== undefined){
+let data89 = data.analysis;
+if((!(data89 && typeof data89 == "object" && !Array.isArray(data89))) && (data89 !== null)){
+const err231 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data89};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3034,8 +3035,10 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(!((data89 === "istio") || (data89 === "http"))){
-const err232 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data89};
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+for(const key28 in data89){
+if(!(func2.call(schema11.properties.analysis.properties, key28))){
+const err232 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data89};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3045,10 +3048,10 @@ vErrors.push(err232);
 errors++;
 }
 }
-if(data88.window !== undefined){
-let data90 = data88.window;
+if(data89.metrics !== undefined){
+let data90 = data89.metrics;
 if((typeof data90 !== "string") && (data90 !== null)){
-const err233 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data90};
+const err233 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data90};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3057,9 +3060,8 @@ vErrors.push(err233);
 }
 errors++;
 }
-if(typeof data90 === "string"){
-if(!pattern36.test(data90)){
-const err234 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data90};
+if(!((data90 === "istio") || (data90 === "http"))){
+const err234 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data90};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3069,11 +3071,10 @@ vErrors.push(err234);
 errors++;
 }
 }
-}
-if(data88.settle !== undefined){
-let data91 = data88.settle;
+if(data89.window !== undefined){
+let data91 = data89.window;
 if((typeof data91 !== "string") && (data91 !== null)){
-const err235 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data91};
+const err235 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data91};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3083,8 +3084,8 @@ vErrors.push(err235);
 errors++;
 }
 if(typeof data91 === "string"){
-if(!pattern38.test(data91)){
-const err236 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data91};
+if(!pattern37.test(data91)){
+const err236 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data91};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3095,10 +3096,10 @@ errors++;
 }
 }
 }
-if(data88.minRequests !== undefined){
-let data92 = data88.minRequests;
-if((!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))) && (data92 !== null)){
-const err237 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data92};
+if(data89.settle !== undefined){
+let data92 = data89.settle;
+if((typeof data92 !== "string") && (data92 !== null)){
+const err237 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data92};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3107,9 +3108,9 @@ vErrors.push(err237);
 }
 errors++;
 }
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 < 0 || isNaN(data92)){
-const err238 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data92};
+if(typeof data92 === "string"){
+if(!pattern39.test(data92)){
+const err238 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data92};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3120,10 +3121,10 @@ errors++;
 }
 }
 }
-if(data88.canaryTrafficFactor !== undefined){
-let data93 = data88.canaryTrafficFactor;
-if((!((typeof data93 == "number") && (isFinite(data93)))) && (data93 !== null)){
-const err239 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data93};
+if(data89.minRequests !== undefined){
+let data93 = data89.minRequests;
+if((!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))) && (data93 !== null)){
+const err239 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data93};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3133,8 +3134,8 @@ vErrors.push(err239);
 errors++;
 }
 if((typeof data93 == "number") && (isFinite(data93))){
-if(data93 > 1 || isNaN(data93)){
-const err240 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data93};
+if(data93 < 0 || isNaN(data93)){
+const err240 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data93};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3143,8 +3144,12 @@ vErrors.push(err240);
 }
 errors++;
 }
-if(data93 < 0 || isNaN(data93)){
-const err241 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data93};
+}
+}
+if(data89.canaryTrafficFactor !== undefined){
+let data94 = data89.canaryTrafficFactor;
+if((!((typeof data94 == "number") && (isFinite(data94)))) && (data94 !== null)){
+const err241 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3153,12 +3158,9 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-}
-if(data88.maxFailedChecks !== undefined){
-let data94 = data88.maxFailedChecks;
-if((!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))) && (data94 !== null)){
-const err242 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data94};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 1 || isNaN(data94)){
+const err242 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3167,9 +3169,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 < 1 || isNaN(data94)){
-const err243 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data94};
+if(data94 < 0 || isNaN(data94)){
+const err243 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3180,10 +3181,10 @@ errors++;
 }
 }
 }
-if(data88.maxConsecutiveHolds !== undefined){
-let data95 = data88.maxConsecutiveHolds;
+if(data89.maxFailedChecks !== undefined){
+let data95 = data89.maxFailedChecks;
 if((!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))) && (data95 !== null)){
-const err244 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data95};
+const err244 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3194,7 +3195,7 @@ errors++;
 }
 if((typeof data95 == "number") && (isFinite(data95))){
 if(data95 < 1 || isNaN(data95)){
-const err245 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data95};
+const err245 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3205,10 +3206,10 @@ errors++;
 }
 }
 }
-if(data88.baseline !== undefined){
-let data96 = data88.baseline;
-if((!(data96 && typeof data96 == "object" && !Array.isArray(data96))) && (data96 !== null)){
-const err246 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data96};
+if(data89.maxConsecutiveHolds !== undefined){
+let data96 = data89.maxConsecutiveHolds;
+if((!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))) && (data96 !== null)){
+const err246 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3217,9 +3218,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-if(data96.enabled === undefined){
-const err247 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data96};
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 < 1 || isNaN(data96)){
+const err247 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3228,8 +3229,12 @@ vErrors.push(err247);
 }
 errors++;
 }
-if(data96.maxErrorRatioIncrease === undefined){
-const err248 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data96};
+}
+}
+if(data89.baseline !== undefined){
+let data97 = data89.baseline;
+if((!(data97 && typeof data97 == "object" && !Array.isArray(data97))) && (data97 !== null)){
+const err248 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3238,9 +3243,9 @@ vErrors.push(err248);
 }
 errors++;
 }
-for(const key29 in data96){
-if(!((((key29 === "enabled") || (key29 === "maxErrorRatioIncrease")) || (key29 === "maxLatencyRatio")) || (key29 === "minLatencyIncreaseMs"))){
-const err249 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data96};
+if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
+if(data97.enabled === undefined){
+const err249 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3249,11 +3254,8 @@ vErrors.push(err249);
 }
 errors++;
 }
-}
-if(data96.enabled !== undefined){
-let data97 = data96.enabled;
-if(typeof data97 !== "boolean"){
-const err250 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data97};
+if(data97.maxErrorRatioIncrease === undefined){
+const err250 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3262,12 +3264,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-if(data96.maxErrorRatioIncrease !== undefined){
-let data98 = data96.maxErrorRatioIncrease;
-if((typeof data98 == "number") && (isFinite(data98))){
-if(data98 > 1 || isNaN(data98)){
-const err251 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data98};
+for(const key29 in data97){
+if(!((((key29 === "enabled") || (key29 === "maxErrorRatioIncrease")) || (key29 === "maxLatencyRatio")) || (key29 === "minLatencyIncreaseMs"))){
+const err251 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3276,8 +3275,11 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(data98 < 0 || isNaN(data98)){
-const err252 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data98};
+}
+if(data97.enabled !== undefined){
+let data98 = data97.enabled;
+if(typeof data98 !== "boolean"){
+const err252 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data98};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3287,8 +3289,11 @@ vErrors.push(err252);
 errors++;
 }
 }
-else {
-const err253 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data98};
+if(data97.maxErrorRatioIncrease !== undefined){
+let data99 = data97.maxErrorRatioIncrease;
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 1 || isNaN(data99)){
+const err253 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3297,11 +3302,8 @@ vErrors.push(err253);
 }
 errors++;
 }
-}
-if(data96.maxLatencyRatio !== undefined){
-let data99 = data96.maxLatencyRatio;
-if((!((typeof data99 == "number") && (isFinite(data99)))) && (data99 !== null)){
-const err254 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data99};
+if(data99 < 0 || isNaN(data99)){
+const err254 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3310,9 +3312,9 @@ vErrors.push(err254);
 }
 errors++;
 }
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 100 || isNaN(data99)){
-const err255 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data99};
+}
+else {
+const err255 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3321,8 +3323,11 @@ vErrors.push(err255);
 }
 errors++;
 }
-if(data99 < 1 || isNaN(data99)){
-const err256 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data99};
+}
+if(data97.maxLatencyRatio !== undefined){
+let data100 = data97.maxLatencyRatio;
+if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
+const err256 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3331,12 +3336,9 @@ vErrors.push(err256);
 }
 errors++;
 }
-}
-}
-if(data96.minLatencyIncreaseMs !== undefined){
-let data100 = data96.minLatencyIncreaseMs;
-if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
-const err257 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data100};
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 100 || isNaN(data100)){
+const err257 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3345,9 +3347,8 @@ vErrors.push(err257);
 }
 errors++;
 }
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 > 60000 || isNaN(data100)){
-const err258 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data100};
+if(data100 < 1 || isNaN(data100)){
+const err258 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3356,8 +3357,12 @@ vErrors.push(err258);
 }
 errors++;
 }
-if(data100 < 0 || isNaN(data100)){
-const err259 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data100};
+}
+}
+if(data97.minLatencyIncreaseMs !== undefined){
+let data101 = data97.minLatencyIncreaseMs;
+if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
+const err259 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3366,14 +3371,9 @@ vErrors.push(err259);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data88.queryTimeout !== undefined){
-let data101 = data88.queryTimeout;
-if((typeof data101 !== "string") && (data101 !== null)){
-const err260 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data101};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 60000 || isNaN(data101)){
+const err260 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3382,9 +3382,8 @@ vErrors.push(err260);
 }
 errors++;
 }
-if(typeof data101 === "string"){
-if(!pattern36.test(data101)){
-const err261 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data101};
+if(data101 < 0 || isNaN(data101)){
+const err261 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3395,10 +3394,12 @@ errors++;
 }
 }
 }
-if(data88.progressDeadline !== undefined){
-let data102 = data88.progressDeadline;
+}
+}
+if(data89.queryTimeout !== undefined){
+let data102 = data89.queryTimeout;
 if((typeof data102 !== "string") && (data102 !== null)){
-const err262 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data102};
+const err262 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3408,8 +3409,8 @@ vErrors.push(err262);
 errors++;
 }
 if(typeof data102 === "string"){
-if(!pattern36.test(data102)){
-const err263 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data102};
+if(!pattern37.test(data102)){
+const err263 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3420,16 +3421,41 @@ errors++;
 }
 }
 }
-}
-}
-}
-else {
-const err264 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data89.progressDeadline !== undefined){
+let data103 = data89.progressDeadline;
+if((typeof data103 !== "string") && (data103 !== null)){
+const err264 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
 if(vErrors === null){
 vErrors = [err264];
 }
 else {
 vErrors.push(err264);
+}
+errors++;
+}
+if(typeof data103 === "string"){
+if(!pattern37.test(data103)){
+const err265 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+else {
+const err266 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
 }
 errors++;
 }
