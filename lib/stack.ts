@@ -127,6 +127,16 @@ function defineServiceCharts(app: App, input: StackInput, ends: ServiceTelemetry
       allow({ name: `${caller}-to-${spec.name}`, from: pods(peerOf(from)), to: pods(peerOf(spec)), ports: [{ port: spec.port }] },
         namespaces[from.namespace], namespaces[spec.namespace]);
     }
+    // the service's chart allows the ingress half of each identity's flow; an identity in another of the services'
+    // namespaces needs its egress half there, past that namespace's default deny (same name, so the halves pair up)
+    for (const [i, identity] of (spec.callerIdentities ?? []).entries()) {
+      const home = namespaces[identity.namespace];
+      if (!home || identity.namespace === spec.namespace) continue;
+      allow({
+        name: `identity-${i}-to-${spec.name}`, from: { kind: 'namespace', namespace: identity.namespace }, to: pods(peerOf(spec)),
+        ports: [{ port: spec.port }],
+      }, home);
+    }
   }
   return namespaces;
 }

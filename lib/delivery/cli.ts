@@ -327,7 +327,12 @@ async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run:
     });
   const reports = gated.map(g => reportOf(command, g, now, g.gate.result.change ? outcome : unchanged));
   if (io.env?.stepSummaryFile) {
-    fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(reports.map((r, i) => gateSummaryMarkdown(r, historyOf(gated[i]))).join('\n')));
+    // after the write: a summary that cannot be written changes no decision (nor what the run reports of it)
+    try {
+      fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(reports.map((r, i) => gateSummaryMarkdown(r, historyOf(gated[i]))).join('\n')));
+    } catch (error) {
+      io.stderr(`canary: the step summary was not written (${run.secrets.redact((error as Error).message)}); the decision stands\n`);
+    }
   }
   for (const report of reports) await notify(run, { by: 'gate', report });
   const codes = gated.map(g => exitCodeOf(g.gate.result.decision, g.gate.result.change !== null && g.gate.result.change.state.canary === null));

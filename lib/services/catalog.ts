@@ -81,6 +81,18 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
       problems.push(`'${variable}' is set by the platform while 'telemetry' is on (${list(TELEMETRY_ENV_NAMES)}): remove it, or set telemetry: false and set them yourself`);
     }
   }
+  // one Gateway per namespace, all on the same ingress gateway: a host two files list would be claimed twice (Istio's
+  // ConflictingGateways), and one service's paths would shadow the other's
+  for (const env of environments) {
+    for (const host of exposedHosts(spec, env)) {
+      const others = Object.values(services).filter(other => other.name !== spec.name && exposedHosts(other, env).includes(host));
+      if (others.length > 0) {
+        const field = spec.expose && !Array.isArray(spec.expose.hosts) ? `expose.hosts.${env}` : 'expose.hosts';
+        problems.push(`'${field}' must name hosts no other service is exposed on in ${env}; ${JSON.stringify(host)} is also in `
+          + `${others.map(o => o.file).join(', ')}: one service per host, or one service's paths`);
+      }
+    }
+  }
   const perEnvironment: Array<[string, PerEnvironment<unknown> | undefined]> = [
     ['replicas', spec.replicas],
     ['resources', spec.resources],
@@ -92,12 +104,7 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
       if (!environments.includes(key)) problems.push(`'${field}.${key}' names no environment: the keys must be among ${list(environments)}`);
     }
   }
-  const c = new Checks();
-  for (const [env, field] of Object.entries(spec.resources ?? {})) {
-    const resources = containerResources(field);
-    if (resources) checkResources(c, `resources.${env}`, resources);
-  }
-  problems.push(...c.errors);
+  for (const [env, field] of Object.entries(spec.resources ?? {})) problems.push(...resourceProblems(`resources.${env}`, field));
   const errorCodes = spec.metrics.http?.errorCodes;
   if (errorCodes !== undefined && !isRegex(errorCodes)) {
     problems.push(`'metrics.http.errorCodes' must be a regular expression of the codes that count against the SLO, such as 5.., got ${JSON.stringify(errorCodes)}`);
@@ -163,4 +170,24 @@ function isRegex(pattern: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A file's resources of one environment, checked in the file's own terms (the platform's bounds: {@link checkResources}). */
+function resourceProblems(field: string, r: ResourcesField): string[] {
+  const problems: string[] = [];
+  const cpu = { request: cpuMillis(r.cpu.request), limit: cpuMillis(r.cpu.limit) };
+  const memory = { request: memorySize(r.memory.request).toMebibytes(), limit: memorySize(r.memory.limit).toMebibytes() };
+  if (cpu.limit < 10 || cpu.limit > 64_000) problems.push(`'${field}.cpu.limit' must be from 10m to 64 CPUs, got ${JSON.stringify(r.cpu.limit)}`);
+  if (cpu.request > cpu.limit) {
+    problems.push(`'${field}.cpu.request' must be at most the limit (${field}.cpu.limit: ${r.cpu.limit}), got ${JSON.stringify(r.cpu.request)}`);
+  }
+  if (memory.limit < 16 || memory.limit > 256 * 1024) problems.push(`'${field}.memory.limit' must be from 16Mi to 256Gi, got ${JSON.stringify(r.memory.limit)}`);
+  if (memory.request < 16) problems.push(`'${field}.memory.request' must be at least 16Mi, got ${JSON.stringify(r.memory.request)}`);
+  if (memory.request > memory.limit) {
+    problems.push(`'${field}.memory.request' must be at most the limit (${field}.memory.limit: ${r.memory.limit}), got ${JSON.stringify(r.memory.request)}`);
+  }
+  // the platform's own bounds, should they ever be narrower than the above
+  const c = new Checks();
+  if (problems.length === 0) checkResources(c, field, containerResources(r)!);
+  return [...problems, ...c.errors];
 }

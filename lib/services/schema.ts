@@ -71,13 +71,14 @@ export const SERVICE_SCHEMA: SchemaObject = {
     env: {
       type: 'object', propertyNames: { pattern: ENV_NAME },
       additionalProperties: {
+        description: 'a string, a pod field ({ fieldRef: metadata.labels[\'version\'] }) or a service\'s in-cluster URL ({ serviceUrl: <a service name> })',
         oneOf: [
           { type: 'string' },
           { type: 'object', additionalProperties: false, required: ['fieldRef'], properties: { fieldRef: { type: 'string', minLength: 1 } } },
           { type: 'object', additionalProperties: false, required: ['serviceUrl'], properties: { serviceUrl: { type: 'string', pattern: DNS_LABEL_PATTERN } } },
         ],
       },
-      description: 'literal variables, pod fields ({ fieldRef: metadata.labels[\'version\'] }) or another service\'s in-cluster URL ({ serviceUrl: name })',
+      description: 'literal variables, pod fields ({ fieldRef: metadata.labels[\'version\'] }) or another service\'s in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)',
     },
     secretEnv: {
       type: 'array',
@@ -93,7 +94,7 @@ export const SERVICE_SCHEMA: SchemaObject = {
     replicas: perEnvironment({ type: 'integer', minimum: 1, maximum: 50 }, 'stable replicas per environment (default: the environment\'s)'),
     resources: perEnvironment(RESOURCES, 'CPU and memory per environment (default: the environment\'s)'),
     terminationGracePeriodSeconds: { type: 'integer', minimum: 1, maximum: 3600, description: 'time between SIGTERM and SIGKILL (default 30)' },
-    timeout: { type: 'string', pattern: '^([1-9][0-9]*(ms|s|m))+$', description: 'route timeout of a request (default 5s)' },
+    timeout: { type: 'string', pattern: '^([1-9][0-9]*(ms|s|m))+$', description: 'a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s)' },
     callers: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_LABEL_PATTERN }, description: 'the services allowed to call it' },
     callerIdentities: {
       type: 'array',
@@ -106,9 +107,16 @@ export const SERVICE_SCHEMA: SchemaObject = {
     expose: {
       type: 'object', additionalProperties: false, required: ['hosts', 'paths'],
       properties: {
-        hosts: { oneOf: [HOSTS, perEnvironment(HOSTS, 'hosts per environment')], description: 'external hosts, a list or per environment' },
+        hosts: {
+          oneOf: [HOSTS, perEnvironment(HOSTS, 'hosts per environment')],
+          description: 'external host names (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })',
+        },
         paths: {
-          type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^/[^\\s?#*]*\\*?$' },
+          type: 'array', minItems: 1, uniqueItems: true,
+          items: {
+            type: 'string', pattern: '^/[^\\s?#*]*\\*?$',
+            description: 'an exact path (/api/orders) or a prefix ending in * (/api/*), starting with "/", without spaces, query or fragment',
+          },
           description: 'the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)',
         },
         methods: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] }, description: 'default GET and HEAD; POST for protocol: grpc' },

@@ -168,3 +168,18 @@ describe('the methods the edge lets through to an exposed service', () => {
     expect(edgeMethods(http)).toEqual([['GET', 'HEAD']]);
   });
 });
+
+describe('a serviceUrl', () => {
+  const urlOfBackend = (services: Services): unknown =>
+    find(apps(fixtureRollouts('steady', services), services), 'Deployment', 'gateway-stable').spec.template.spec.containers[0].env
+      .find((e: any) => e.name === 'BACKEND_URL')?.value;
+
+  test('of an HTTP service is its http:// URL', () => {
+    expect(urlOfBackend(SERVICES)).toBe(`http://backend.apps.svc.cluster.local:${SERVICES.backend.port}`);
+  });
+
+  test('of a gRPC service is the target gRPC clients resolve, dns:///host:port', () => {
+    const services: Services = { ...SERVICES, backend: { ...SERVICES.backend, protocol: 'grpc' } };
+    expect(urlOfBackend(services)).toBe(`dns:///backend.apps.svc.cluster.local:${SERVICES.backend.port}`);
+  });
+});

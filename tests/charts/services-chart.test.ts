@@ -4,7 +4,7 @@ import { exposedHosts } from '../../lib/services/catalog';
 import { ServiceSpec } from '../../lib/services/service';
 import { ISTIO } from '../../lib/slo/vocabulary';
 import {
-  SINGLE_CLUSTER_ENVIRONMENTS, Scenario, configFile, find, fixtureRollouts, ofKind, repoServices, synthStack,
+  SINGLE_CLUSTER_ENVIRONMENTS, Scenario, configFile, find, fixtureRollouts, ofKind, repoServices, servicesWithFixtures, synthStack,
 } from '../support/manifest';
 import { promtoolCheckConfig } from '../support/promtool';
 
@@ -249,3 +249,28 @@ function relabel(input: Record<string, string>, rules: any[]): Record<string, st
   }
   return labels;
 }
+
+describe('a caller identity in another of the services\' namespaces', () => {
+  // ledger (payments) is also called by a reconciler job in apps, a namespace that denies every egress by default
+  const fixtures = servicesWithFixtures('ledger');
+  const services = { ...fixtures, ledger: { ...fixtures.ledger, callerIdentities: [{ namespace: 'apps', serviceAccount: 'reconciler' }] } };
+  const { charts } = synthStack(ENVIRONMENTS.local, 'steady', services);
+
+  test('gets both halves of its flow: egress from apps, ingress into ledger, on its port', () => {
+    expect(find(charts.apps, 'NetworkPolicy', 'identity-0-to-ledger-egress').spec).toEqual({
+      podSelector: {}, policyTypes: ['Egress'],
+      egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } }, podSelector: { matchLabels: { app: 'ledger' } } }],
+        ports: [{ port: 9090, protocol: 'TCP' }] }],
+    });
+    expect(find(charts.payments, 'NetworkPolicy', 'identity-0-to-ledger-ingress').spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } } }], ports: [{ port: 9090, protocol: 'TCP' }],
+    }]);
+  });
+
+  test('an identity in a namespace the platform does not render gets the ingress half only', () => {
+    const outside = { ...fixtures, ledger: { ...fixtures.ledger, callerIdentities: [{ namespace: 'batch', serviceAccount: 'reconciler' }] } };
+    const rendered = synthStack(ENVIRONMENTS.local, 'steady', outside).charts;
+    expect(Object.values(rendered).flat().filter(o => o.kind === 'NetworkPolicy' && o.metadata.name === 'identity-0-to-ledger-egress')).toEqual([]);
+    expect(find(rendered.payments, 'NetworkPolicy', 'identity-0-to-ledger-ingress')).toBeDefined();
+  });
+});

@@ -293,7 +293,10 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
       await canaryInFlight();
       const c = await checkout();
       const env = { webhookUrl: `${webhook.url}/services/T000/B000/${PASSWORD}` };
-      expect((await c.cli(['advance', '--service', 'gateway', '--commit', '--push'], env)).code).toBe(3);
+      // and a step summary that cannot be written (a directory) changes no decision either
+      const held = await c.cli(['advance', '--service', 'gateway', '--commit', '--push'], { ...env, stepSummaryFile: c.dir });
+      expect([held.code, held.stderr]).toEqual([3, expect.stringContaining('canary: the step summary was not written (EISDIR')]);
+      expect(held.stderr).toContain('the decision stands');
       expect(received).toHaveLength(0);
       const rollback = await c.cli(['rollback', '--service', 'gateway', '--reason', 'bad canary', '--commit', '--push'], env);
       expect(rollback.code).toBe(0);

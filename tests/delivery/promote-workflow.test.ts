@@ -34,9 +34,10 @@ describe('.github/workflows/promote.yml', () => {
     expect(workflow.jobs.gate.needs).toBe('in-flight');
     expect(workflow.jobs.gate.if).toBe("needs.in-flight.outputs.matrix != '[]'");
     expect(workflow.jobs.gate.strategy).toEqual({ 'fail-fast': false, matrix: { include: '${{ fromJSON(needs.in-flight.outputs.matrix) }}' } });
-    expect(workflow.jobs.gate.concurrency).toEqual({ group: 'canary-${{ matrix.env }}', 'cancel-in-progress': false });
+    // queued, not replaced: a scheduled run never cancels a start or a roll back waiting in the group
+    expect(workflow.jobs.gate.concurrency).toEqual({ group: 'canary-${{ matrix.env }}', 'cancel-in-progress': false, queue: 'max' });
     for (const file of ['deploy-canary.yml', 'rollback.yml']) {
-      expect(parse(fs.readFileSync(path.join(WORKFLOWS, file), 'utf8')).concurrency.group).toBe('canary-${{ inputs.env }}');
+      expect(parse(fs.readFileSync(path.join(WORKFLOWS, file), 'utf8')).concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
     }
     expect(workflow.permissions).toEqual({ contents: 'write' });
   });

@@ -67,9 +67,14 @@ describe('a service file on its own', () => {
     ['a protocol nobody speaks', 'protocol: tcp', '\'protocol\' must be one of "http", "grpc", got "tcp"'],
     ['uid 0', 'runAsUser: 0', '\'runAsUser\' must be an integer from 1 to 2147483647, got 0'],
     ['a relative writable path', 'writablePaths: [tmp]', expect.stringMatching(/^'writablePaths\[0\]' .*got "tmp"$/)],
-    ['an exposed path without /', 'expose: { hosts: [ledger.example.com], paths: [api] }', expect.stringMatching(/^'expose\.paths\[0\]' .*got "api"$/)],
+    ['an exposed path without /', 'expose: { hosts: [ledger.example.com], paths: [api] }',
+      '\'expose.paths[0]\' must be an exact path (/api/orders) or a prefix ending in * (/api/*), starting with "/", without spaces, query or fragment, got "api"'],
     ['a resources key that is not a quantity', 'resources: { prod: { cpu: { request: lots, limit: "1" }, memory: { request: 1Mi, limit: 1Gi } } }',
       '\'resources.prod.cpu.request\' must be CPU as a Kubernetes quantity: 250m, 0.5 or 2, got "lots"'],
+    ['a variable that is neither a string, a pod field nor a service URL', 'env: { X: 3 }',
+      '\'env.X\' must be a string, a pod field ({ fieldRef: metadata.labels[\'version\'] }) or a service\'s in-cluster URL ({ serviceUrl: <a service name> }), got 3'],
+    ['a timeout of 0', 'timeout: 0s', '\'timeout\' must be a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s), got "0s"'],
+    ['a host that is no host name', 'expose: { hosts: [NotAHost], paths: [/a] }', expect.stringMatching(/^'expose\.hosts' must be external host names .*got \["NotAHost"\]$/)],
   ])('%s is refused, naming the file, the field, the value and what is allowed', (_what, line, problem) => {
     const key = line.split(':')[0];
     const text = `${MINIMAL.split('\n').filter(l => !l.startsWith(`${key}:`)).join('\n')}\n${line}\n`;
@@ -91,6 +96,30 @@ describe('a service file on its own', () => {
     expect(loadDir({ 'ledger.yaml': metrics('Unavailable|Internal') }).ledger.metrics.http?.errorCodes).toBe('Unavailable|Internal');
     expect(loadProblems({ 'ledger.yaml': metrics('5..|(') }).problems)
       .toEqual(['\'metrics.http.errorCodes\' must be a regular expression of the codes that count against the SLO, such as 5.., got "5..|("']);
+  });
+
+  test('a host two services are exposed on, in any namespace, is refused in each file, per environment', () => {
+    const ledger = `${MINIMAL.replace('name: ledger', 'name: ledger\nnamespace: payments')}expose: { hosts: { prod: [shop.example.com] }, paths: [/ledger/*] }\n`;
+    const orders = `${MINIMAL.replace('name: ledger', 'name: orders')}expose: { hosts: [shop.example.com, orders.example.com], paths: [/orders/*] }\n`;
+    expect(loadProblems({ 'ledger.yaml': ledger, 'orders.yaml': orders })).toEqual({
+      file: 'services/ledger.yaml',
+      problems: ['\'expose.hosts.prod\' must name hosts no other service is exposed on in prod; "shop.example.com" is also in services/orders.yaml: '
+        + 'one service per host, or one service\'s paths'],
+    });
+    // another environment's host, or another host, is no conflict
+    const elsewhere = ledger.replace('prod: [shop.example.com]', 'local: [shop.example.com], prod: [ledger.example.com]');
+    expect(() => loadDir({ 'ledger.yaml': elsewhere, 'orders.yaml': orders.replace('[shop.example.com, ', '[') })).not.toThrow();
+  });
+
+  test.each([
+    ['a CPU request above its limit', 'cpu: { request: "2", limit: 500m }, memory: { request: 128Mi, limit: 1Gi }',
+      '\'resources.prod.cpu.request\' must be at most the limit (resources.prod.cpu.limit: 500m), got "2"'],
+    ['a memory request above its limit', 'cpu: { request: 250m, limit: "1" }, memory: { request: 2Gi, limit: 1Gi }',
+      '\'resources.prod.memory.request\' must be at most the limit (resources.prod.memory.limit: 1Gi), got "2Gi"'],
+    ['a CPU limit beyond 64 CPUs', 'cpu: { request: 250m, limit: "65" }, memory: { request: 128Mi, limit: 1Gi }',
+      '\'resources.prod.cpu.limit\' must be from 10m to 64 CPUs, got "65"'],
+  ])('%s is refused in the file\'s own terms', (_what, resources, problem) => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}resources: { prod: { ${resources} } }\n` }).problems).toEqual([problem]);
   });
 
   test('the name must match the file name', () => {
@@ -156,12 +185,6 @@ describe('the service files together', () => {
     expect(loadProblems({ 'ledger.yaml': `${MINIMAL}env: { OTEL_SERVICE_NAME: x }\n` }).problems)
       .toEqual([expect.stringMatching(/^'OTEL_SERVICE_NAME' is set by the platform while 'telemetry' is on/)]);
     expect(Object.keys(loadDir({ 'ledger.yaml': `${MINIMAL}env: { OTEL_SERVICE_NAME: x }\ntelemetry: false\n` }))).toEqual(['ledger']);
-  });
-
-  test('requests above limits, checked with the environments\' rules', () => {
-    const resources = 'resources: { prod: { cpu: { request: "2", limit: 500m }, memory: { request: 64Mi, limit: 128Mi } } }';
-    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}${resources}\n` }).problems)
-      .toEqual(['\'resources.prod.cpuRequestMillis\' must be an integer from 1 to 500, got 2000']);
   });
 
   test('unordered steps and a bad duration in the release defaults', () => {
