@@ -3,8 +3,9 @@
 # Alertmanager (amtool and a server for the alerting tests) and Chromium (the Playwright browser project). Skips what is already there; needs root or sudo otherwise.
 set -euo pipefail
 need=()
-command -v promtool >/dev/null 2>&1 || need+=(prometheus)
-command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# each package by every program of it the tests run
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
+{ command -v prometheus-alertmanager && command -v amtool; } >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -14,5 +15,11 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 echo "installing Debian packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq "${need[@]}" >/dev/null
-# the Debian package may start a Prometheus service on :9090; the tests never use that port, so leave it alone
+# without the recommended ones (prometheus recommends prometheus-node-exporter, a daemon the tests do not use)
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# the packages enable and start their services where systemd runs; the tests start their own on free ports
+if [ -d /run/systemd/system ]; then
+  for unit in prometheus prometheus-alertmanager; do
+    $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done
+fi

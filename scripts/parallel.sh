@@ -5,6 +5,8 @@
 #   bash scripts/parallel.sh 'npm run -s typecheck' 'npm run -s lint'
 set -uo pipefail
 pids=()
+# stopped (Ctrl-C, a CI timeout): stop the commands too, rather than leave them running
+trap 'kill "${pids[@]}" 2>/dev/null; exit 143' INT TERM
 for command in "$@"; do
   bash -c "$command" &
   pids+=("$!")

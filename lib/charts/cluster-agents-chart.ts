@@ -10,7 +10,7 @@ import { OtelAgent } from '../constructs/otel-agent';
 import { Prometheus } from '../constructs/prometheus';
 import { annotatedPodsScrapeConfig } from '../constructs/prometheus-config';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
-import { OBSERVABILITY_NAMESPACE } from './namespaces';
+import { NAMESPACE_ANNOTATIONS, OBSERVABILITY_NAMESPACE } from './namespaces';
 import { StackChart } from './stack-chart';
 
 /** Where an application cluster's agents send: the observability cluster's telemetry gateway. */
@@ -65,6 +65,7 @@ export class ClusterAgentsChart extends StackChart {
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: OBSERVABILITY_NAMESPACE,
+        annotations: { ...NAMESPACE_ANNOTATIONS },
         labels: {
           'pod-security.kubernetes.io/enforce': 'restricted',
           'pod-security.kubernetes.io/warn': 'restricted',

@@ -10,6 +10,14 @@ export const OBSERVABILITY_NAMESPACE = 'observability';
 export const MERGED_METRICS_PORT = 15020;
 
 /**
+ * The annotations of every Namespace the charts render. A namespace holds what Argo CD does not manage (the Secrets
+ * created by hand, the StatefulSets' volumes), so Argo CD never deletes one on its own: `Delete=false` keeps it when
+ * its Application is deleted (the Application's other objects still go), `Prune=confirm` asks a person before a
+ * namespace that left git is pruned (argo-cd docs/user-guide/sync-options.md).
+ */
+export const NAMESPACE_ANNOTATIONS: Readonly<Record<string, string>> = { 'argocd.argoproj.io/sync-options': 'Prune=confirm,Delete=false' };
+
+/**
  * The ports Istio's sidecar takes in every pod of the mesh (istio.io/latest/docs/ops/deployment/application-requirements,
  * "Ports used by Istio"): Envoy's admin, outbound, debug, inbound, HBONE, merged metrics, health, DNS and stats ports.
  * An app that listens on one of them cannot bind it, or its traffic loops through Envoy.

@@ -24,7 +24,7 @@ import { Tempo } from '../constructs/tempo';
 import { PodSecurityLevel, WorkloadPeer } from '../constructs/types';
 import { validationError } from '../errors';
 import { goDuration } from '../private/units';
-import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity } from './namespaces';
+import { NAMESPACE_ANNOTATIONS, OBSERVABILITY_NAMESPACE, enforcedPodSecurity } from './namespaces';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { StackChart } from './stack-chart';
 
@@ -316,6 +316,7 @@ export class ObservabilityChart extends StackChart {
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: OBSERVABILITY_NAMESPACE,
+        annotations: { ...NAMESPACE_ANNOTATIONS },
         labels: {
           'pod-security.kubernetes.io/enforce': this.podSecurityLevel,
           'pod-security.kubernetes.io/warn': 'restricted',

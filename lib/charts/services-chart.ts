@@ -16,7 +16,7 @@ import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
 import { Services, exposedHosts } from '../services/catalog';
 import { ServiceSpec, edgeMethods } from '../services/service';
-import { MERGED_METRICS_PORT } from './namespaces';
+import { MERGED_METRICS_PORT, NAMESPACE_ANNOTATIONS } from './namespaces';
 import { containerOf, trackPodOf } from './service-pods';
 import { StackChart } from './stack-chart';
 
@@ -65,6 +65,7 @@ export class ServicesChart extends StackChart {
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: namespace,
+        annotations: { ...NAMESPACE_ANNOTATIONS },
         labels: {
           'istio-injection': 'enabled',
           // "restricted" admits sidecars only with Istio's CNI plugin (no privileged init container); see the README

@@ -6,6 +6,7 @@ import { GatewayProxy } from '../constructs/gateway-proxy';
 import { ISTIOD, ISTIOD_XDS_PORT } from '../constructs/istio-scrape';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { StackChart } from './stack-chart';
+import { NAMESPACE_ANNOTATIONS } from './namespaces';
 
 /** The namespace of the telemetry gateway's own Envoy: its Secrets are the gateway credential's, and only those. */
 export const TELEMETRY_GATEWAY_NAMESPACE = 'telemetry-gateway';
@@ -39,6 +40,7 @@ export class TelemetryGatewayChart extends StackChart {
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: TELEMETRY_GATEWAY_NAMESPACE,
+        annotations: { ...NAMESPACE_ANNOTATIONS },
         labels: {
           'pod-security.kubernetes.io/enforce': 'restricted',
           'pod-security.kubernetes.io/warn': 'restricted',

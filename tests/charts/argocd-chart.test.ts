@@ -99,6 +99,14 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('Argo CD charts ($name)', env => {
     expect(rootApp.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
   });
 
+  test('Argo CD never deletes a namespace on its own: every Namespace asks for confirmation before a prune, and stays when its Application goes', () => {
+    const namespaces = Object.values(charts).flat().filter(o => o.kind === 'Namespace');
+    expect(namespaces.length).toBeGreaterThanOrEqual(2);
+    for (const ns of namespaces) {
+      expect([ns.metadata.name, ns.metadata.annotations?.['argocd.argoproj.io/sync-options']]).toEqual([ns.metadata.name, 'Prune=confirm,Delete=false']);
+    }
+  });
+
   test('bootstrap: its project allows exactly the kinds the root Application syncs, nothing cluster-scoped', () => {
     const project = find(charts.bootstrap, 'AppProject', 'obs-canary-bootstrap').spec;
     expect(kindsOf([stack.argocd])).toEqual({ cluster: [], namespaced: project.namespaceResourceWhitelist });

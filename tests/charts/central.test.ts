@@ -215,6 +215,7 @@ describe.each(topology.appClusters.map(c => ({ ...c })))('central topology: appl
     expect(find(agents, 'Service', 'otel-agent').spec.internalTrafficPolicy).toBe('Local');
     expect(find(apps, 'NetworkPolicy', 'apps-to-otel-agent-egress').spec.egress[0].ports.map((p: any) => p.port)).toEqual([4317, 4318]);
     expect(find(agents, 'Namespace', 'observability').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(find(agents, 'Namespace', 'observability').metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-options': 'Prune=confirm,Delete=false' });
   });
 
   test('every pod of the cluster meets Pod Security restricted, the agents included (no host access anywhere)', () => {
@@ -345,6 +346,7 @@ describe('central topology: the gateway behind a LoadBalancer of its own (exposu
     expect(edge.every(o => o.kind === 'Namespace' || o.metadata.namespace === 'telemetry-gateway')).toBe(true);
     expect(objects.filter(o => o.kind === 'Role' && JSON.stringify(o.rules).includes('secrets'))).toEqual([]);
     expect(find(edge, 'Namespace', 'telemetry-gateway').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(find(edge, 'Namespace', 'telemetry-gateway').metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-options': 'Prune=confirm,Delete=false' });
     expect(find(lb.argocd, 'Application', 'obs-canary-central-lb-telemetry-gateway').spec.destination)
       .toEqual({ server: 'https://kubernetes.default.svc', namespace: 'telemetry-gateway' });
   });
