@@ -159,6 +159,8 @@ export const OPERATIONAL_PATHS: ReadonlySet<string> = new Set(Object.values(PATH
 export const GATEWAY_PATHS = {
   /** The HTML page that calls the API and shows the last trace id. */
   page: '/',
+  /** The page's script (same origin: the page's Content-Security-Policy allows nothing else). */
+  script: '/app.js',
   /** `GET`: every airport. */
   airports: '/api/flight/airports',
   /** `GET ?departure=ICN`: routes from an airport. */

@@ -47,7 +47,11 @@ export function runService(options: RunServiceOptions): http.Server {
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
+    // a second signal (kubelet and a preStop hook, a double Ctrl-C) changes nothing: the drain and flush go on
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
     stopping = true;
     readiness.shutDown();
     const delayMs = signal === 'SIGTERM' ? options.shutdownDelayMs : 0;
@@ -71,6 +75,8 @@ export function runService(options: RunServiceOptions): http.Server {
     logger.info('stopped');
     process.exit(0);
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stop(signal));
+  // `on`, not `once`: after a `once` handler ran, a repeated signal would take Node's default action and kill the
+  // process mid-drain, its in-flight requests and unexported spans with it
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
   return server;
 }

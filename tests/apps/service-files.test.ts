@@ -64,7 +64,7 @@ test('the gateway trusts the one X-Forwarded-For entry Istio\'s ingress gateway 
   expect(services.backend.env?.[ENV.trustedProxyCount]).toBeUndefined();
 });
 
-test('the gateway exposes exactly its page and API', () => {
+test('the gateway exposes exactly its page, the page\'s script and its API: everything a browser at the edge loads', () => {
   expect(services.gateway.expose?.paths).toEqual(Object.values(GATEWAY_PATHS));
 });
 

@@ -1,7 +1,7 @@
 import { GATEWAY_PATHS, HEADERS } from '../../contract';
 
 /** Where the page's script is served (same origin, so the page's CSP can forbid everything else). */
-export const PAGE_SCRIPT_PATH = '/app.js';
+export const PAGE_SCRIPT_PATH = GATEWAY_PATHS.script;
 
 /** The page's Content-Security-Policy: nothing but this origin, no inline script or style. */
 export const PAGE_CSP = "default-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";

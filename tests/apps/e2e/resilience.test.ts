@@ -118,7 +118,7 @@ describe('backend failures', () => {
   });
 });
 
-test('SIGTERM: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {
+test('SIGTERM, even twice: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {
   const receiver = await track(OtlpReceiver.start());
   const slow = await track(StubServer.start(async () => {
     await sleep(1500);
@@ -135,6 +135,9 @@ test('SIGTERM: readiness false at once, the in-flight request completes, spans a
   await gateway.waitForLog(l => l.msg === 'shutting down: readiness is false', 'shutdown line');
   const readyz = await fetch(`${gateway.url}/readyz`);
   expect(readyz.status).toBe(503);
+  // a second signal (a preStop hook and the kubelet, a double Ctrl-C) must not cut the drain short
+  gateway.child.kill('SIGTERM');
+  await gateway.waitForLog(l => l.msg === 'already shutting down', 'the second signal, ignored');
 
   const response = await inFlight;
   expect(response.status).toBe(200);
