@@ -15,9 +15,9 @@ export const REDACTED_CARD = '[card]';
 
 /**
  * Keys whose whole value is withheld: credentials, cookies, login-state ids (session, JSESSIONID, PHPSESSID, sid,
- * connect.sid) and W3C `baggage`, which is free-form client data.
+ * connect.sid) and W3C `baggage` and `tracestate`, which are free-form client data.
  */
-const SECRET_KEY = /authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|session|sessid|(?:^|[._-])sid$|baggage/i;
+const SECRET_KEY = /authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|session|sessid|(?:^|[._-])sid$|baggage|tracestate/i;
 
 /** Names of `name=value` pairs inside strings whose value is withheld; `sid` only as a whole name or a suffix (`connect.sid`). */
 const SECRET_NAME = String.raw`[\w.-]*(?:passw(?:or)?d|secret|token|api[-_]?key|authorization|session|sessid)[\w.-]*|(?:[\w.-]*[._-])?sid`;

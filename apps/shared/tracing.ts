@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { DiagLogger, ROOT_CONTEXT, TextMapPropagator, context, diag } from '@opentelemetry/api';
+import { Context, DiagLogger, ROOT_CONTEXT, TextMapGetter, TextMapPropagator, context, diag, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator, diagLogLevelFromString } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -29,13 +29,29 @@ export function otlpTraceEndpoint(env: Env): string {
 }
 
 /**
+ * W3C trace context without the caller's `tracestate`: its vendor entries are free text a client chooses (a token, an
+ * e-mail address), which the span context would carry into every exported span and every later hop. `traceparent`
+ * is read and written as usual; a `tracestate` is written only when this process set one itself.
+ */
+class TraceParentPropagator extends W3CTraceContextPropagator {
+  public override extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const extracted = super.extract(ctx, carrier, getter);
+    const spanContext = trace.getSpanContext(extracted);
+    if (!spanContext?.traceState) return extracted;
+    const { traceState: _dropped, ...rest } = spanContext;
+    return trace.setSpanContext(extracted, rest);
+  }
+}
+
+/**
  * The propagator of both services: W3C trace context only. The SDK's default (`OTEL_PROPAGATORS` unset) also reads
  * and writes W3C `baggage`, which would carry whatever a client puts in that header from the gateway to the backend
- * and into every later hop; neither service uses baggage, so none is read and none is sent. An explicit propagator
- * also makes the SDK ignore `OTEL_PROPAGATORS`.
+ * and into every later hop; neither service uses baggage, so none is read and none is sent; an incoming `tracestate`
+ * is dropped for the same reason ({@link TraceParentPropagator}). An explicit propagator also makes the SDK ignore
+ * `OTEL_PROPAGATORS`.
  */
 export function createPropagator(): TextMapPropagator {
-  return new W3CTraceContextPropagator();
+  return new TraceParentPropagator();
 }
 
 /** `TRUSTED_PROXY_COUNT`, or 0 (trust no `X-Forwarded-For` entry) when it is invalid: main then reports it and exits. */

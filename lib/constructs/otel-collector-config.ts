@@ -149,10 +149,10 @@ export const TRACE_REDACTIONS: readonly RedactionRule[] = [
 
 /**
  * Attribute keys removed whole: request and response headers (and gRPC metadata) that carry credentials, cookies,
- * login-state ids or W3C baggage. Header attributes are string arrays, which the value rules do not reach.
+ * login-state ids or W3C baggage and tracestate. Header attributes are string arrays, which the value rules do not reach.
  */
 export const SECRET_HEADER_KEYS = String.raw`(?i:^(?:http\.(?:request|response)\.header\.|rpc\.grpc\.(?:request|response)\.metadata\.)`
-  + String.raw`[\w.-]*(?:authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|session|sessid|baggage)[\w.-]*$)`;
+  + String.raw`[\w.-]*(?:authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|session|sessid|baggage|tracestate)[\w.-]*$)`;
 
 /**
  * Statements of the trace pipeline's `transform/redact` processor. Resource: the process's command-line arguments go

@@ -25,6 +25,8 @@ export const SECRETS = {
   phpSession: 'php-Mz4Rb7Kt1Yc9',
   /** A value in the client's W3C `baggage` header. */
   baggageUser: 'bg-user-48213',
+  /** A vendor entry's value in the client's W3C `tracestate` header. */
+  traceStateToken: 'ts-Qw8Er5Ty2Ui7',
 } as const;
 
 /** A secret's name. */
@@ -76,4 +78,7 @@ export const FIXTURE_HEADERS: Readonly<Record<string, string>> = {
   cookie: `sessionid=${SECRETS.cookieSession}; theme=dark`,
   'user-agent': `fixture-crawler/1.0 (+mailto:${SECRETS.userAgentEmail})`,
   baggage: `user.id=${SECRETS.baggageUser},tenant=acme`,
+  // a trace the client started, with a vendor entry of its own: the trace goes on, the entry does not
+  traceparent: '00-5cf92f3577b34da6a3ce929d0e0e4736-10f067aa0ba902b7-01',
+  tracestate: `acme=${SECRETS.traceStateToken}`,
 };

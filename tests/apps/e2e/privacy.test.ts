@@ -88,10 +88,12 @@ test('the client address in the log and the span is the one the trusted proxy wr
   expect(JSON.stringify(spans)).not.toContain(SPOOFED);
 });
 
-test('the backend does not receive the client\'s baggage, and no span holds it', () => {
+test('the backend does not receive the client\'s baggage or tracestate, and no span holds them; the client\'s trace goes on', () => {
   const line = backend.logs.find(l => l.msg === 'request' && l.request_id === REQUEST_ID)!;
   expect(line.headers).toBeDefined();
   expect(Object.keys(line.headers as object)).not.toContain('baggage');
+  expect(Object.keys(line.headers as object)).not.toContain('tracestate');
+  expect(traceId).toBe(FIXTURE_HEADERS.traceparent.split('-')[1]);
   expect(Object.keys(line.headers as object)).toContain('traceparent');
   const keys = spans.flatMap(s => Object.keys(s.attributes));
   expect(keys.filter(key => /baggage|user\.id|tenant/.test(key))).toEqual([]);

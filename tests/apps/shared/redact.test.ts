@@ -81,7 +81,8 @@ describe('scrubText', () => {
 describe('scrub', () => {
   test('withholds whole values under credential, cookie, login-state and baggage keys', () => {
     expect(scrub({ ...FIXTURE_HEADERS, 'x-sid': 'a', 'connect.sid': 'b', session: 'c', accept: 'text/html' })).toEqual({
-      authorization: REDACTED, cookie: REDACTED, baggage: REDACTED, 'x-sid': REDACTED, 'connect.sid': REDACTED, session: REDACTED,
+      authorization: REDACTED, cookie: REDACTED, baggage: REDACTED, tracestate: REDACTED, 'x-sid': REDACTED, 'connect.sid': REDACTED, session: REDACTED,
+      traceparent: FIXTURE_HEADERS.traceparent,
       'user-agent': 'fixture-crawler/1.0 (+mailto:[email])', accept: 'text/html',
     });
   });

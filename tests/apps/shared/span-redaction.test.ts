@@ -145,7 +145,7 @@ describe('RedactingSpanExporter', () => {
   });
 });
 
-describe('createPropagator: trace context, no baggage', () => {
+describe('createPropagator: trace context, no baggage, no caller\'s tracestate', () => {
   const propagator = createPropagator();
 
   test('reads and writes only traceparent and tracestate', () => {
@@ -161,5 +161,15 @@ describe('createPropagator: trace context, no baggage', () => {
     const withBaggage = propagation.setBaggage(extracted, propagation.createBaggage({ 'user.id': { value: SECRETS.baggageUser } }));
     propagator.inject(withBaggage, outgoing, defaultTextMapSetter);
     expect(Object.keys(outgoing)).toEqual(['traceparent']);
+  });
+
+  test('an incoming tracestate is dropped: free text a client chooses reaches no span and no later hop; the trace goes on', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const incoming = { traceparent, tracestate: `acme=${SECRETS.jwt},mail=${SECRETS.email.replace('@', '.at.')}` };
+    const extracted = propagator.extract(ROOT_CONTEXT, incoming, defaultTextMapGetter);
+    expect(trace.getSpanContext(extracted)).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true });
+    const outgoing: Record<string, string> = {};
+    propagator.inject(extracted, outgoing, defaultTextMapSetter);
+    expect(outgoing).toEqual({ traceparent });
   });
 });
