@@ -17,13 +17,22 @@ export const REDACTED_CARD = '[card]';
  * Keys whose whole value is withheld: credentials, cookies, login-state ids (session, JSESSIONID, PHPSESSID, sid,
  * connect.sid) and W3C `baggage` and `tracestate`, which are free-form client data.
  */
-const SECRET_KEY = /authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|session|sessid|(?:^|[._-])sid$|baggage|tracestate/i;
+const SECRET_KEY = new RegExp(String.raw`authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|access[-_]?key|session|sessid`
+  + String.raw`|(?:^|[._-])(?:sid|auth)$|baggage|tracestate`, 'i');
 
-/** Names of `name=value` pairs inside strings whose value is withheld; `sid` only as a whole name or a suffix (`connect.sid`). */
-const SECRET_NAME = String.raw`[\w.-]*(?:passw(?:or)?d|secret|token|api[-_]?key|authorization|session|sessid)[\w.-]*|(?:[\w.-]*[._-])?sid`;
+/**
+ * Names of `name=value` pairs inside strings whose value is withheld, also nested (`user[password]`) or with
+ * percent-encoded characters (`access%5Ftoken`, which servers decode to `access_token`); `sid`, `pass` and `auth` only
+ * as a whole name or a suffix (`connect.sid`, `user[pass]`), so that `passenger=` and `author=` stay.
+ */
+const SECRET_NAME = String.raw`[\w.%\[\]-]*(?:passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key|authorization|session|sessid)[\w.%\[\]-]*`
+  + String.raw`|(?:[\w.%\[\]-]*[._\[-])?(?:sid|pass|auth)\]?`;
 
-/** A credential-named pair in a query string, cookie header, command line or message: `?access_token=…`, `; sid=…`. */
-const SECRET_PARAM = new RegExp(String.raw`(^|[?&;,\s])((?:${SECRET_NAME})=)[^&;,#?\s]*`, 'gi');
+/**
+ * A credential-named pair in a query string, cookie header, command line, path segment or message: `?access_token=…`,
+ * `; sid=…`, `/reset/password=…`.
+ */
+const SECRET_PARAM = new RegExp(String.raw`(^|[?&;,\s/])((?:${SECRET_NAME})=)[^&;,#?\s]*`, 'gi');
 
 /** A `Cookie:` or `Set-Cookie:` header written out in a string (a dumped request, an error message). */
 const COOKIE_LINE = /\b((?:set-)?cookie:[ \t]*)[^\r\n]*/gi;

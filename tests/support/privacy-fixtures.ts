@@ -25,6 +25,12 @@ export const SECRETS = {
   phpSession: 'php-Mz4Rb7Kt1Yc9',
   /** A value in the client's W3C `baggage` header. */
   baggageUser: 'bg-user-48213',
+  /** `?user[password]=` value, its name percent-encoded as browsers send it. */
+  nestedPassword: 'np-Hq3Lm8Zs5Vb1',
+  /** `?pwd=` value. */
+  shortPassword: 'pw-Rt6Yu1Io4Pa7',
+  /** `?access%5Ftoken=` value: a name servers decode to `access_token`. */
+  encodedToken: 'et-Kj2Hg5Fd8Sa3',
   /** A vendor entry's value in the client's W3C `tracestate` header. */
   traceStateToken: 'ts-Qw8Er5Ty2Ui7',
 } as const;
@@ -63,13 +69,18 @@ export const FIXTURE_QUERY = [
   `card3=${SECRETS.cardDashed}`,
   `ref=${SECRETS.jwt}`,
   `PHPSESSID=${SECRETS.phpSession}`,
+  `user%5Bpassword%5D=${SECRETS.nestedPassword}`,
+  `pwd=${SECRETS.shortPassword}`,
+  `access%5Ftoken=${SECRETS.encodedToken}`,
+  'passengers=2',
   `order=${NOT_A_CARD}`,
 ].join('&');
 
 /** {@link FIXTURE_QUERY} as the services' rules leave it: names and plain values kept, secrets replaced. */
 export const FIXTURE_QUERY_REDACTED = [
   'dep=ICN', 'arr=GMP', 'access_token=[redacted]', 'contact=[email]', 'card=[card]', 'card2=[card]', 'card3=[card]',
-  'ref=[redacted]', 'PHPSESSID=[redacted]', `order=${NOT_A_CARD}`,
+  'ref=[redacted]', 'PHPSESSID=[redacted]', 'user%5Bpassword%5D=[redacted]', 'pwd=[redacted]', 'access%5Ftoken=[redacted]', 'passengers=2',
+  `order=${NOT_A_CARD}`,
 ].join('&');
 
 /** The request headers of the fixture, every one carrying a secret. */

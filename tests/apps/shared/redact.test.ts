@@ -4,7 +4,7 @@ import { FIXTURE_HEADERS, FIXTURE_QUERY, FIXTURE_QUERY_REDACTED, NOT_A_CARD, SEC
 describe('scrubText', () => {
   test('the fixture query keeps its names and plain values and loses every secret', () => {
     // the fixture really carries the secrets: the check below can fail
-    expect(leakedIn(FIXTURE_QUERY)).toEqual(['accessToken', 'email', 'cardSpaced', 'cardPlain', 'cardDashed', 'jwt', 'phpSession']);
+    expect(leakedIn(FIXTURE_QUERY)).toEqual(['accessToken', 'email', 'cardSpaced', 'cardPlain', 'cardDashed', 'jwt', 'phpSession', 'nestedPassword', 'shortPassword', 'encodedToken']);
     expect(scrubText(FIXTURE_QUERY)).toBe(FIXTURE_QUERY_REDACTED);
     expect(leakedIn(scrubText(FIXTURE_QUERY))).toEqual([]);
   });
@@ -97,5 +97,25 @@ describe('scrub', () => {
 
   test('scrubs strings inside arrays', () => {
     expect(scrub({ args: ['--db-password=hunter2', SECRETS.cardPlain] })).toEqual({ args: ['--db-password=[redacted]', '[card]'] });
+  });
+});
+
+describe('credential names in every spelling a server reads', () => {
+  test.each([
+    ['nested', 'user[password]=hunter5'], ['nested and encoded', 'user%5Bpassword%5D=hunter2'], ['an encoded underscore', 'access%5Ftoken=hunter7'],
+    ['pwd', 'pwd=hunter3'], ['pass', 'pass=hunter4'], ['auth', 'auth=s3cr3t'], ['a nested pass', 'user[pass]=hunter8'],
+    ['an access key', 'aws_access_key=hunter9'], ['a path segment', '/reset/password=hunter6/x'],
+  ])('%s: the value goes, the name stays', (_what, text) => {
+    const scrubbed = scrubText(`GET ?x=1&${text}`);
+    expect(scrubbed).not.toMatch(/hunter|s3cr3t/);
+    expect(scrubbed).toContain(`${text.split('=')[0]}=[redacted]`);
+  });
+
+  test.each([['passengers=2'], ['author=jane'], ['authors=3'], ['compass=north'], ['keyboard=us']])('%s is not a credential', text => {
+    expect(scrubText(`GET ?x=1&${text}`)).toBe(`GET ?x=1&${text}`);
+  });
+
+  test.each([['x-auth'], ['x-access-key'], ['auth']])('the header %s is withheld whole', key => {
+    expect(isSecretKey(key)).toBe(true);
   });
 });
