@@ -72,7 +72,11 @@ describe('GitHub Actions workflows', () => {
     expect(build.with).toMatchObject({ push: true, file: 'apps/${{ matrix.service }}/Dockerfile', context: '.' });
     expect(runs(doc)).toContain('GITHUB_STEP_SUMMARY');
     expect(JSON.stringify(doc)).toContain('steps.build.outputs.digest');
-    expect(doc.permissions).toEqual({ contents: 'read', packages: 'write' });
+    // read by default, packages written only by the jobs that push, one run per branch at a time
+    expect(doc.permissions).toEqual({ contents: 'read' });
+    expect(doc.jobs.services.permissions).toBeUndefined();
+    for (const job of ['build', 'gate']) expect(doc.jobs[job].permissions).toEqual({ contents: 'read', packages: 'write' });
+    expect(doc.concurrency).toEqual({ group: 'images-${{ github.ref }}', 'cancel-in-progress': false, queue: 'max' });
   });
 
   describe('images: the first job\'s list of services', () => {
@@ -133,8 +137,13 @@ describe('GitHub Actions workflows', () => {
     // any service: checked by the first step (scripts/canary-in-flight.cjs) and by the CLI
     expect(doc.on.workflow_dispatch.inputs.service).toMatchObject({ type: 'string', required: true });
     expect(doc.jobs.start.steps[1].run).toBe('node scripts/canary-in-flight.cjs "$TARGET_ENV" "$SERVICE" > /dev/null');
-    expect(doc.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
-    expect(doc.permissions).toEqual({ contents: 'write' });
+    // the start job alone holds the group and may write; the smoke job reads, with no token left behind
+    expect(doc.concurrency).toBeUndefined();
+    expect(doc.jobs.start.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
+    expect(doc.permissions).toEqual({ contents: 'read' });
+    expect(doc.jobs.start.permissions).toEqual({ contents: 'write' });
+    expect(doc.jobs.smoke.permissions).toBeUndefined();
+    expect(doc.jobs.smoke.steps[0].with).toEqual({ 'persist-credentials': false });
     expect(doc.jobs.start.environment).toBe('${{ inputs.env }}');
     expect(runs(doc).split('\n')).toContain('npx canary start --service "$SERVICE" --image "$IMAGE" --env "$TARGET_ENV" --commit --push --json | tee canary.json');
     // the gate's smoke checks from Playwright (no browser), against the canary through the pin, once it answers
@@ -188,7 +197,7 @@ describe('canary workflows: deploy-canary, rollback, promote', () => {
 
   test('the three share the concurrency group canary-<env>, without cancelling, queued (queue: max): no two move an environment at once, and none waiting is dropped', () => {
     expect(rollback.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
-    expect(deploy.concurrency).toEqual(rollback.concurrency);
+    expect(deploy.jobs.start.concurrency).toEqual(rollback.concurrency);
     // the gate's group is per matrix entry (one environment each), under the same name
     expect(promote.jobs.gate.concurrency).toEqual({ group: 'canary-${{ matrix.env }}', 'cancel-in-progress': false, queue: 'max' });
   });

@@ -29,17 +29,22 @@ describe('.github/workflows/promote.yml', () => {
     expect(inputs.env).toMatchObject({ type: 'string', default: 'prod' });
   });
 
-  test('one gate job per environment with a canary in flight, at a time, shared with deploy-canary.yml and rollback.yml; may write contents only', () => {
+  test('one gate job per environment with a canary in flight, at a time, shared with deploy-canary.yml and rollback.yml; only the gate jobs may write, contents only', () => {
     expect(workflow.concurrency).toBeUndefined();
     expect(workflow.jobs.gate.needs).toBe('in-flight');
     expect(workflow.jobs.gate.if).toBe("needs.in-flight.outputs.matrix != '[]'");
     expect(workflow.jobs.gate.strategy).toEqual({ 'fail-fast': false, matrix: { include: '${{ fromJSON(needs.in-flight.outputs.matrix) }}' } });
     // queued, not replaced: a scheduled run never cancels a start or a roll back waiting in the group
     expect(workflow.jobs.gate.concurrency).toEqual({ group: 'canary-${{ matrix.env }}', 'cancel-in-progress': false, queue: 'max' });
-    for (const file of ['deploy-canary.yml', 'rollback.yml']) {
-      expect(parse(fs.readFileSync(path.join(WORKFLOWS, file), 'utf8')).concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
+    const rollback = parse(fs.readFileSync(path.join(WORKFLOWS, 'rollback.yml'), 'utf8'));
+    const deploy = parse(fs.readFileSync(path.join(WORKFLOWS, 'deploy-canary.yml'), 'utf8'));
+    for (const concurrency of [rollback.concurrency, deploy.jobs.start.concurrency]) {
+      expect(concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
     }
-    expect(workflow.permissions).toEqual({ contents: 'write' });
+    // the job that only looks reads; the gate jobs commit
+    expect(workflow.permissions).toEqual({ contents: 'read' });
+    expect(workflow.jobs['in-flight'].permissions).toBeUndefined();
+    expect(workflow.jobs.gate.permissions).toEqual({ contents: 'write' });
   });
 
   test('the first job looks for canaries in flight without installing anything; only the gate jobs set up Node.js and npm ci', () => {
