@@ -18,21 +18,24 @@ export const REDACTED_CARD = '[card]';
  * connect.sid) and W3C `baggage` and `tracestate`, which are free-form client data.
  */
 const SECRET_KEY = new RegExp(String.raw`authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|access[-_]?key|session|sessid`
-  + String.raw`|(?:^|[._-])(?:sid|auth)$|baggage|tracestate`, 'i');
+  + String.raw`|pwd|(?:^|[._-])(?:sid|auth|pass)$|baggage|tracestate`, 'i');
 
 /**
  * Names of `name=value` pairs inside strings whose value is withheld, also nested (`user[password]`) or with
- * percent-encoded characters (`access%5Ftoken`, which servers decode to `access_token`); `sid`, `pass` and `auth` only
- * as a whole name or a suffix (`connect.sid`, `user[pass]`), so that `passenger=` and `author=` stay.
+ * percent-encoded characters (`access%5Ftoken`, `api%5Fkey`, `user%5Bpass%5D`, which servers decode); `sid` also as a
+ * suffix (`connect.sid`); `pass` and `auth` only as a whole name or in brackets (`user[pass]`), so that `passenger=`,
+ * `author=`, `boarding_pass=` and `require_auth=` stay.
  */
-const SECRET_NAME = String.raw`[\w.%\[\]-]*(?:passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key|authorization|session|sessid)[\w.%\[\]-]*`
-  + String.raw`|(?:[\w.%\[\]-]*[._\[-])?(?:sid|pass|auth)\]?`;
+const NAME_CHAR = String.raw`[\w.%\[\]-]`;
+const NAME_SEPARATOR = String.raw`(?:[-_]|%5F|%2D)?`;
+const SECRET_NAME = String.raw`${NAME_CHAR}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid)`
+  + String.raw`${NAME_CHAR}*|(?:${NAME_CHAR}*[._-])?sid|(?:${NAME_CHAR}*(?:\[|%5B))?(?:pass|auth|sid)(?:\]|%5D)?`;
 
 /**
  * A credential-named pair in a query string, cookie header, command line, path segment or message: `?access_token=…`,
- * `; sid=…`, `/reset/password=…`.
+ * `; sid=…`, `/reset/password=…`. Whitespace is spelled out as RE2's `\s` has it (the Collector's twin), not JavaScript's.
  */
-const SECRET_PARAM = new RegExp(String.raw`(^|[?&;,\s/])((?:${SECRET_NAME})=)[^&;,#?\s]*`, 'gi');
+const SECRET_PARAM = new RegExp(String.raw`(^|[?&;,\t\n\f\r /])((?:${SECRET_NAME})=)[^&;,#?\t\n\f\r ]*`, 'gi');
 
 /** A `Cookie:` or `Set-Cookie:` header written out in a string (a dumped request, an error message). */
 const COOKIE_LINE = /\b((?:set-)?cookie:[ \t]*)[^\r\n]*/gi;

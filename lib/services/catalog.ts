@@ -105,10 +105,6 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
     }
   }
   for (const [env, field] of Object.entries(spec.resources ?? {})) problems.push(...resourceProblems(`resources.${env}`, field));
-  const errorCodes = spec.metrics.http?.errorCodes;
-  if (errorCodes !== undefined && !isRegex(errorCodes)) {
-    problems.push(`'metrics.http.errorCodes' must be a regular expression of the codes that count against the SLO, such as 5.., got ${JSON.stringify(errorCodes)}`);
-  }
   for (const [field, port] of [['port', spec.port], ['metrics.http.scrape.port', spec.metrics.http?.scrape.port]] as const) {
     if (port !== undefined && ISTIO_SIDECAR_PORTS.includes(port)) {
       problems.push(`'${field}' must not be one of the ports Istio's sidecar takes in every pod (${ISTIO_SIDECAR_PORTS.join(', ')}), got ${port}`);
@@ -161,15 +157,6 @@ export function exposedHosts(spec: ServiceSpec, env: string): readonly string[] 
 /** The namespaces of the services, `apps` first when used, then by name. */
 export function serviceNamespaces(services: Services): string[] {
   return [...new Set(Object.values(services).map(s => s.namespace))].sort((a, b) => (a === 'apps' ? -1 : b === 'apps' ? 1 : a.localeCompare(b)));
-}
-
-function isRegex(pattern: string): boolean {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A file's resources of one environment, checked in the file's own terms (the platform's bounds: {@link checkResources}). */

@@ -151,9 +151,11 @@ export const SERVICE_SCHEMA: SchemaObject = {
             durationUnit: { type: 'string', enum: ['seconds', 'milliseconds'] },
             codeLabel: { type: 'string', pattern: LABEL_NAME },
             errorCodes: {
-              type: 'string', pattern: '^[A-Za-z0-9_.|()\\[\\]*+?-]+$',
-              description: 'the values of codeLabel that count against the SLO, a regex (default 5..); for gRPC\'s '
-                + 'grpc_server_handled_total: Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss',
+              // alternatives of plain values, where "." is any character: a pattern that means the same in RE2
+              // (Prometheus) as anywhere else, and cannot break a rule file
+              type: 'string', pattern: '^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$',
+              description: 'the values of codeLabel that count against the SLO, separated by | ("." matches any character): '
+                + 'such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC\'s grpc_server_handled_total',
             },
             routeLabel: { type: 'string', pattern: LABEL_NAME },
             ignoreRoutes: { type: 'array', items: { type: 'string', minLength: 1 } },

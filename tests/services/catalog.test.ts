@@ -90,12 +90,14 @@ describe('a service file on its own', () => {
       .toEqual([`'metrics.http.scrape.port' must not be one of the ports Istio's sidecar takes in every pod ${allowed}, got ${port}`]);
   });
 
-  test('metrics.http.errorCodes must be a regular expression', () => {
+  test('metrics.http.errorCodes: values separated by |, nothing a Prometheus rule could not parse', () => {
     const metrics = (codes: string) => `${MINIMAL}metrics: { source: http, http: { requests: r_total, duration: d_seconds, codeLabel: code, `
       + `errorCodes: "${codes}", scrape: { port: 9102, path: /metrics } } }\n`;
     expect(loadDir({ 'ledger.yaml': metrics('Unavailable|Internal') }).ledger.metrics.http?.errorCodes).toBe('Unavailable|Internal');
-    expect(loadProblems({ 'ledger.yaml': metrics('5..|(') }).problems)
-      .toEqual(['\'metrics.http.errorCodes\' must be a regular expression of the codes that count against the SLO, such as 5.., got "5..|("']);
+    for (const codes of ['5..|(', '5..|[]', '(?!4)5..', '5..|']) {
+      expect(loadProblems({ 'ledger.yaml': metrics(codes) }).problems).toEqual([expect.stringMatching(
+        new RegExp(`^'metrics\\.http\\.errorCodes' must be the values of codeLabel that count against the SLO, separated by \\|.*, got ${JSON.stringify(codes).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))]);
+    }
   });
 
   test('a host two services are exposed on, in any namespace, is refused in each file, per environment', () => {

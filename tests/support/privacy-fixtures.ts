@@ -31,6 +31,10 @@ export const SECRETS = {
   shortPassword: 'pw-Rt6Yu1Io4Pa7',
   /** `?access%5Ftoken=` value: a name servers decode to `access_token`. */
   encodedToken: 'et-Kj2Hg5Fd8Sa3',
+  /** `?api%5Fkey=` value. */
+  encodedApiKey: 'ak-Zx4Cv7Bn0Ml2',
+  /** `?user%5Bpass%5D=` value. */
+  nestedPass: 'ps-Lk9Jh6Gf3Ds0',
   /** A vendor entry's value in the client's W3C `tracestate` header. */
   traceStateToken: 'ts-Qw8Er5Ty2Ui7',
 } as const;
@@ -72,14 +76,18 @@ export const FIXTURE_QUERY = [
   `user%5Bpassword%5D=${SECRETS.nestedPassword}`,
   `pwd=${SECRETS.shortPassword}`,
   `access%5Ftoken=${SECRETS.encodedToken}`,
+  `api%5Fkey=${SECRETS.encodedApiKey}`,
+  `user%5Bpass%5D=${SECRETS.nestedPass}`,
   'passengers=2',
+  'boarding_pass=ABC123',
   `order=${NOT_A_CARD}`,
 ].join('&');
 
 /** {@link FIXTURE_QUERY} as the services' rules leave it: names and plain values kept, secrets replaced. */
 export const FIXTURE_QUERY_REDACTED = [
   'dep=ICN', 'arr=GMP', 'access_token=[redacted]', 'contact=[email]', 'card=[card]', 'card2=[card]', 'card3=[card]',
-  'ref=[redacted]', 'PHPSESSID=[redacted]', 'user%5Bpassword%5D=[redacted]', 'pwd=[redacted]', 'access%5Ftoken=[redacted]', 'passengers=2',
+  'ref=[redacted]', 'PHPSESSID=[redacted]', 'user%5Bpassword%5D=[redacted]', 'pwd=[redacted]', 'access%5Ftoken=[redacted]',
+  'api%5Fkey=[redacted]', 'user%5Bpass%5D=[redacted]', 'passengers=2', 'boarding_pass=ABC123',
   `order=${NOT_A_CARD}`,
 ].join('&');
 
