@@ -281,6 +281,13 @@ function semanticProblems(state: RolloutState): string[] {
     if (steps && state.canary.weight !== 0 && !steps.includes(state.canary.weight)) {
       problems.push(`'canary.weight' must be 0 or one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
     }
+    // a canary of what stable runs measures nothing and would be promoted as a release (canary start refuses it; a
+    // promotion's later phases have stable on the canary's release by design)
+    const samePod = (state.canary.pod?.hash ?? null) === (state.stable.pod?.hash ?? null);
+    if ((state.canary.phase ?? 'progressing') === 'progressing' && state.canary.image === state.stable.image && samePod) {
+      problems.push(`'canary' must release something stable does not run: its image and configuration are stable's (${state.canary.image}`
+        + `${state.canary.pod ? `, pod ${state.canary.pod.hash}` : ''}); give it another image (canary start --image) or remove it (canary: null)`);
+    }
     if ((state.canary.phase === 'rolling-back' || state.canary.phase === 'draining') && state.canary.weight !== 0) {
       problems.push(`'canary.weight' must be 0 while the canary is ${state.canary.phase} (all traffic to stable), got ${state.canary.weight}`);
     }

@@ -57,6 +57,9 @@ describe('parseRolloutState', () => {
     ['a weight that is not a step', s => s.replace('weight: 25', 'weight: 30'), "'canary.weight' must be 0 or one of the steps [10,25,50,100], got 30"],
     ['a roll back that still gives the canary traffic', s => s.replace('weight: 25', 'weight: 25\n  phase: rolling-back'),
       "'canary.weight' must be 0 while the canary is rolling-back (all traffic to stable), got 25"],
+    ['a canary of what stable runs (edited by hand)', s => s.replace('obs-canary-gateway:1.1.0\n  weight', 'obs-canary-gateway:1.0.0\n  weight'),
+      "'canary' must release something stable does not run: its image and configuration are stable's (registry.example.com/obs-canary-gateway:1.0.0); "
+        + 'give it another image (canary start --image) or remove it (canary: null)'],
     ['a step applied before it was committed', s => s.replace('weight: 25', 'weight: 25\n  appliedAt: "2026-11-01T10:19:59.999Z"'),
       "'canary.appliedAt' must not be before 'canary.weightChangedAt', got 2026-11-01T10:19:59.999Z"],
     ['an unpinned image', s => s.replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway'), '\'stable.image\' must be pinned by tag or digest, got "registry.example.com/obs-canary-gateway"'],
@@ -91,6 +94,9 @@ describe('parseRolloutState', () => {
     expect(promoting.canary).toMatchObject({ weight: 25, phase: 'promoting' });
     const applied = parseRolloutState(valid.replace('weight: 25', 'weight: 25\n  appliedAt: "2026-11-01T10:20:00Z"'), FILE, 'gateway');
     expect(applied.canary?.appliedAt).toBe('2026-11-01T10:20:00Z');
+    // draining: stable runs the promoted release already, the canary's Deployment waits to be removed
+    const draining = valid.replace('obs-canary-gateway:1.1.0\n  weight: 25', 'obs-canary-gateway:1.0.0\n  weight: 0\n  phase: draining');
+    expect(parseRolloutState(draining, FILE, 'gateway').canary).toMatchObject({ weight: 0, phase: 'draining' });
   });
 
   test('takes a progress deadline up to 24h', () => {
