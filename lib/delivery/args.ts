@@ -6,6 +6,7 @@ import { DurationOptions, durationProblem } from '../rollout/duration';
 import { ANALYSIS_DURATIONS } from '../rollout/state-schema';
 import { SERVICES_DIR } from '../services/catalog';
 import { AnalysisOverrides, UsageError } from './plan';
+import { CLUSTER_PLACEHOLDER } from './smoke';
 import { DNS_LABEL } from '../private/names';
 import { withoutCredentials } from '../private/urls';
 
@@ -498,7 +499,18 @@ export function prometheusUrlOf(flag: string | undefined, fromEnvironment: strin
  */
 export function smokeUrlOf(flag: string | undefined, fromEnvironment: string | undefined): string | undefined {
   const url = flag ?? fromEnvironment;
-  return url === undefined ? undefined : plainUrl(url, flag !== undefined ? '--smoke-url' : 'SMOKE_BASE_URL', 'http://gateway.apps:8080', 'the checks send no credentials');
+  if (url === undefined) return undefined;
+  // checked with a name in place of the placeholder (braces are no host), kept with it (smokeUrlFor fills it per
+  // cluster); a message shows the placeholder again
+  const name = 'obs-canary-cluster-name';
+  try {
+    plainUrl(url.replaceAll(CLUSTER_PLACEHOLDER, name), flag !== undefined ? '--smoke-url' : 'SMOKE_BASE_URL', 'http://gateway.apps:8080',
+      'the checks send no credentials');
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(error.message.replaceAll(name, CLUSTER_PLACEHOLDER), error.code);
+    throw error;
+  }
+  return url;
 }
 
 /**

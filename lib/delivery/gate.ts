@@ -5,7 +5,7 @@ import { ServiceSpec } from '../services/service';
 import { clusterSeenQuery, observedReleaseQuery } from '../slo/cluster-state';
 import { GateResult, ObserveOutcome, Stage, decide, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
-import { SmokeOutcome, runSmokeChecks } from './smoke';
+import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeUrlFor } from './smoke';
 import { queryValue } from './prometheus';
 import { GateQueries, gateQueries } from './queries';
 import { appendHistory } from './plan';
@@ -35,7 +35,8 @@ export interface GateInput {
    */
   readonly cluster?: string;
   /**
-   * Where the service answers through the pin, for its smoke checks.
+   * Where the service answers through the pin, for its smoke checks; `{cluster}` in it is replaced by `cluster`
+   * ({@link smokeUrlFor}).
    * @default - none: a canary whose file names smoke checks holds at weight 0
    */
   readonly smokeUrl?: string;
@@ -85,10 +86,14 @@ export async function runGate(input: GateInput): Promise<GateRun> {
         : { ok: true, applied: value !== null }),
       (error: unknown) => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
     const checks = service.smoke ?? [];
+    const smokeUrl = input.smokeUrl === undefined ? undefined : smokeUrlFor(input.smokeUrl, input.cluster);
+    const noUrl = input.smokeUrl === undefined
+      ? `there is no --smoke-url or SMOKE_BASE_URL to reach ${state.service} through the pin`
+      : `the smoke URL names ${CLUSTER_PLACEHOLDER}, and this environment has no clusters to put there`;
     const smoke: SmokeOutcome | undefined = observed.ok && observed.applied && state.canary?.weight === 0 && stage.release.track === 'canary' && checks.length > 0
-      ? input.smokeUrl === undefined
-        ? { ran: false, reason: `${service.file} names ${checks.length} smoke checks, but there is no --smoke-url or SMOKE_BASE_URL to reach ${state.service} through the pin` }
-        : { ran: true, results: await runSmokeChecks(input.smokeUrl, checks, prometheus.timeoutMs) }
+      ? smokeUrl === undefined
+        ? { ran: false, reason: `${service.file} names ${checks.length} smoke checks, but ${noUrl}` }
+        : { ran: true, results: await runSmokeChecks(smokeUrl, checks, prometheus.timeoutMs) }
       : undefined;
     return {
       stage, queries: {}, observation: { query, outcome: observed }, ...(smoke ? { smoke } : {}),

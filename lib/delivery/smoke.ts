@@ -1,6 +1,22 @@
 import { SmokeCheck } from '../services/service';
 import { CANARY_PIN, CANARY_PIN_ANSWER } from '../slo/vocabulary';
 
+/**
+ * What a smoke URL may contain where an environment has several application clusters: each cluster's checks go to
+ * the URL with its name in place (`https://{cluster}.flights.example.com`), so that every cluster's canary is checked
+ * where it answers, not wherever one shared URL balances to.
+ */
+export const CLUSTER_PLACEHOLDER = '{cluster}';
+
+/**
+ * The smoke URL for one cluster's checks: `{cluster}` replaced by its name; undefined when the URL names `{cluster}`
+ * but the environment has one cluster (a URL that would reach no host).
+ */
+export function smokeUrlFor(url: string, cluster: string | undefined): string | undefined {
+  if (!url.includes(CLUSTER_PLACEHOLDER)) return url;
+  return cluster === undefined ? undefined : url.replaceAll(CLUSTER_PLACEHOLDER, cluster);
+}
+
 /** One smoke check as it went: `GET /path → 200`, or what was wrong. */
 export interface SmokeResult {
   readonly path: string;

@@ -1,5 +1,5 @@
 import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
-import { parseCommand, prometheusUrlOf } from '../../lib/delivery/args';
+import { parseCommand, prometheusUrlOf, smokeUrlOf } from '../../lib/delivery/args';
 import { UsageError } from '../../lib/delivery/plan';
 
 describe('parseCommand', () => {
@@ -150,5 +150,20 @@ describe('prometheusUrlOf', () => {
       expect(() => prometheusUrlOf(url, undefined)).toThrow(UsageError);
       expect(() => prometheusUrlOf(url, undefined)).not.toThrow(/hunter2/);
     }
+  });
+});
+
+describe('smokeUrlOf', () => {
+  test('the flag wins over SMOKE_BASE_URL; neither: no URL', () => {
+    expect(smokeUrlOf('http://flag:8080', 'http://env:8080')).toBe('http://flag:8080');
+    expect(smokeUrlOf(undefined, 'https://env/prefix')).toBe('https://env/prefix');
+    expect(smokeUrlOf(undefined, undefined)).toBeUndefined();
+  });
+
+  test('a {cluster} placeholder is kept, for each cluster\'s own URL, and the rest is checked as a URL', () => {
+    expect(smokeUrlOf('https://{cluster}.flights.example.com', undefined)).toBe('https://{cluster}.flights.example.com');
+    expect(() => smokeUrlOf('https://{cluster}.flights.example.com/?token=x', undefined))
+      .toThrow(/^--smoke-url must not carry credentials, a query or a fragment .*got "https:\/\/\{cluster\}\.flights\.example\.com\/\?\[query\]"/);
+    expect(() => smokeUrlOf(undefined, 'ftp://{cluster}.example.com')).toThrow(/SMOKE_BASE_URL must be an http or https URL/);
   });
 });

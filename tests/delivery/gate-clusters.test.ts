@@ -4,7 +4,7 @@ import { withOverrides } from '../../lib/delivery/plan';
 import { settingsOf } from '../../lib/rollout/settings';
 import { RolloutState } from '../../lib/rollout/state';
 import { clusterSeenQuery, observedReleaseQuery } from '../../lib/slo/cluster-state';
-import { CLUSTER_LABEL } from '../../lib/slo/vocabulary';
+import { CANARY_PIN_ANSWER, CLUSTER_LABEL } from '../../lib/slo/vocabulary';
 import { StubResponse, StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget } from '../support/mesh-metrics-target';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
@@ -172,5 +172,47 @@ describe('applying a release in two clusters', () => {
     const both = await gate(late);
     expect([both.decidedBy, both.result.decision]).toEqual(['b', 'rollback']);
     expect(both.result.change!.state.canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+  });
+});
+
+describe('smoke checks in two clusters', () => {
+  const IMAGE = 'registry.example.com/obs-canary-gateway:1.1.0';
+  const NOW = new Date('2026-11-01T12:00:00Z');
+  const changed = '2026-11-01T11:58:00Z';
+  const ONE: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } } };
+  const service = { ...GATEWAY, smoke: [{ path: '/healthz' }] };
+  const state: RolloutState = {
+    ...fixtureState('steady'),
+    canary: { image: IMAGE, weight: 0, startedAt: changed, weightChangedAt: changed, failedChecks: 0, consecutiveHolds: 0 },
+  };
+  let store: StubServer;
+  let canary: StubServer;
+  beforeAll(async () => {
+    // every cluster runs the canary at weight 0
+    store = await StubServer.start(async () => ONE);
+    // only cluster a's canary answers its checks (through the pin); b's URL reaches something else
+    canary = await StubServer.start(async ({ url }) => (url === '/a/healthz'
+      ? { status: 200, body: 'ok', headers: { [CANARY_PIN_ANSWER.header]: CANARY_PIN_ANSWER.value } }
+      : { status: 200, body: 'stable' }));
+  });
+  afterAll(async () => {
+    await store.close();
+    await canary.close();
+  });
+  const gate = (smokeUrl: string, clusters: readonly string[]) => runGateInClusters({
+    state, service, settings: settingsOf(state, service), now: NOW, prometheus: { url: store.url }, smokeUrl,
+  }, clusters);
+
+  test('{cluster} in the smoke URL sends each cluster\'s checks to its own canary: b\'s failing check rolls the release back', async () => {
+    const both = await gate(`${canary.url}/{cluster}`, ['a', 'b']);
+    expect(both.runs.map(r => [r.cluster, r.run.smoke?.ran && r.run.smoke.results.map(c => c.passed)])).toEqual([['a', [true]], ['b', [false]]]);
+    expect([both.decidedBy, both.result.decision]).toEqual(['b', 'rollback']);
+    expect((await gate(`${canary.url}/{cluster}`, ['a'])).result.decision).toBe('advance');
+  });
+
+  test('a URL naming {cluster} where there is one cluster reaches no host: a hold that says so, never a roll back', async () => {
+    const run = await runGate({ state, service, settings: settingsOf(state, service), now: NOW, prometheus: { url: store.url }, smokeUrl: `${canary.url}/{cluster}` });
+    expect(run.smoke).toEqual({ ran: false, reason: expect.stringContaining('the smoke URL names {cluster}, and this environment has no clusters to put there') });
+    expect(run.result.decision).toBe('hold');
   });
 });
