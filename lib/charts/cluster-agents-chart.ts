@@ -1,4 +1,3 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { dnsPeer } from '../config/egress-plan';
 import { AppClusterSettings, EnvironmentConfig, TelemetryGatewaySettings } from '../config/environment';
@@ -10,7 +9,7 @@ import { OtelAgent } from '../constructs/otel-agent';
 import { Prometheus } from '../constructs/prometheus';
 import { annotatedPodsScrapeConfig } from '../constructs/prometheus-config';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
-import { NAMESPACE_ANNOTATIONS, OBSERVABILITY_NAMESPACE } from './namespaces';
+import { OBSERVABILITY_NAMESPACE, namespaceObject, podSecurityLabels } from './namespaces';
 import { StackChart } from './stack-chart';
 
 /** Where an application cluster's agents send: the observability cluster's telemetry gateway. */
@@ -62,17 +61,7 @@ export class ClusterAgentsChart extends StackChart {
     super(scope, id, { namespace: OBSERVABILITY_NAMESPACE, directory: props.directory });
     const { env, cluster, gateway, endpoints } = props;
 
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: OBSERVABILITY_NAMESPACE,
-        annotations: { ...NAMESPACE_ANNOTATIONS },
-        labels: {
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/warn': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
-        },
-      },
-    });
+    namespaceObject(this, OBSERVABILITY_NAMESPACE, podSecurityLabels('restricted'));
     this.agent = new OtelAgent(this, 'Agent', {
       gatewayEndpoint: endpoints.otlp,
       clientCertificateSecret: gateway.clientCertificateSecret,

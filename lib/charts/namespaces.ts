@@ -1,3 +1,5 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
 import { PodSecurityLevel } from '../constructs/types';
 
 /** Namespace of the observability stack. */
@@ -15,7 +17,21 @@ export const MERGED_METRICS_PORT = 15020;
  * its Application is deleted (the Application's other objects still go), `Prune=confirm` asks a person before a
  * namespace that left git is pruned (argo-cd docs/user-guide/sync-options.md).
  */
-export const NAMESPACE_ANNOTATIONS: Readonly<Record<string, string>> = { 'argocd.argoproj.io/sync-options': 'Prune=confirm,Delete=false' };
+const NAMESPACE_ANNOTATIONS: Readonly<Record<string, string>> = { 'argocd.argoproj.io/sync-options': 'Prune=confirm,Delete=false' };
+
+/** The Namespace a chart renders: `labels`, and the {@link NAMESPACE_ANNOTATIONS} every one carries. */
+export function namespaceObject(scope: Construct, name: string, labels: Readonly<Record<string, string>>): k8s.KubeNamespace {
+  return new k8s.KubeNamespace(scope, 'Namespace', { metadata: { name, annotations: { ...NAMESPACE_ANNOTATIONS }, labels: { ...labels } } });
+}
+
+/** Pod Security labels that enforce `enforce` and warn and audit at `restricted`, so that what would fail it shows. */
+export function podSecurityLabels(enforce: PodSecurityLevel): Record<string, string> {
+  return {
+    'pod-security.kubernetes.io/enforce': enforce,
+    'pod-security.kubernetes.io/warn': 'restricted',
+    'pod-security.kubernetes.io/audit': 'restricted',
+  };
+}
 
 /**
  * The ports Istio's sidecar takes in every pod of the mesh (istio.io/latest/docs/ops/deployment/application-requirements,

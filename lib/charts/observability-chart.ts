@@ -1,6 +1,5 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
 import { ObservabilityComponent } from '../config/egress';
 import { EgressPlan, dnsPeer, planEgress } from '../config/egress-plan';
 import { EnvironmentConfig, TelemetryGatewaySettings } from '../config/environment';
@@ -24,7 +23,7 @@ import { Tempo } from '../constructs/tempo';
 import { PodSecurityLevel, WorkloadPeer } from '../constructs/types';
 import { validationError } from '../errors';
 import { goDuration } from '../private/units';
-import { NAMESPACE_ANNOTATIONS, OBSERVABILITY_NAMESPACE, enforcedPodSecurity } from './namespaces';
+import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity, namespaceObject, podSecurityLabels } from './namespaces';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { StackChart } from './stack-chart';
 
@@ -313,17 +312,7 @@ export class ObservabilityChart extends StackChart {
     }
 
     this.podSecurityLevel = enforcedPodSecurity([this.logShipper.podSecurityLevel]);
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: OBSERVABILITY_NAMESPACE,
-        annotations: { ...NAMESPACE_ANNOTATIONS },
-        labels: {
-          'pod-security.kubernetes.io/enforce': this.podSecurityLevel,
-          'pod-security.kubernetes.io/warn': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
-        },
-      },
-    });
+    namespaceObject(this, OBSERVABILITY_NAMESPACE, podSecurityLabels(this.podSecurityLevel));
 
     this.network = new NetworkPolicies(this, 'NetworkPolicies');
     this.allowFlows(env, props.istiod ?? ISTIOD, props.edge !== undefined);

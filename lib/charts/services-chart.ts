@@ -1,5 +1,4 @@
 import { Duration } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment';
 import { CanaryService, CanaryServiceProps, Exposure } from '../constructs/canary-service';
@@ -16,7 +15,7 @@ import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
 import { Services, exposedHosts } from '../services/catalog';
 import { ServiceSpec, edgeMethods } from '../services/service';
-import { MERGED_METRICS_PORT, NAMESPACE_ANNOTATIONS } from './namespaces';
+import { MERGED_METRICS_PORT, namespaceObject } from './namespaces';
 import { containerOf, trackPodOf } from './service-pods';
 import { StackChart } from './stack-chart';
 
@@ -62,17 +61,11 @@ export class ServicesChart extends StackChart {
     const { env, namespace } = props;
     const specs = Object.values(props.services).filter(s => s.namespace === namespace);
 
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: namespace,
-        annotations: { ...NAMESPACE_ANNOTATIONS },
-        labels: {
-          'istio-injection': 'enabled',
-          // "restricted" admits sidecars only with Istio's CNI plugin (no privileged init container); see the README
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/enforce-version': 'v1.28',
-        },
-      },
+    namespaceObject(this, namespace, {
+      'istio-injection': 'enabled',
+      // "restricted" admits sidecars only with Istio's CNI plugin (no privileged init container); see the README
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/enforce-version': 'v1.28',
     });
     this.mesh = new MeshPolicies(this, 'Mesh', { tracingSamplingPercent: env.apps.meshSamplingPercent });
     const everyPod: FlowPeer = { kind: 'namespace', namespace };

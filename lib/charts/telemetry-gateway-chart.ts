@@ -1,4 +1,3 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { dnsPeer } from '../config/egress-plan';
 import { ClusterDns } from '../config/egress';
@@ -6,7 +5,7 @@ import { GatewayProxy } from '../constructs/gateway-proxy';
 import { ISTIOD, ISTIOD_XDS_PORT } from '../constructs/istio-scrape';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { StackChart } from './stack-chart';
-import { NAMESPACE_ANNOTATIONS } from './namespaces';
+import { namespaceObject, podSecurityLabels } from './namespaces';
 
 /** The namespace of the telemetry gateway's own Envoy: its Secrets are the gateway credential's, and only those. */
 export const TELEMETRY_GATEWAY_NAMESPACE = 'telemetry-gateway';
@@ -37,17 +36,7 @@ export class TelemetryGatewayChart extends StackChart {
 
   public constructor(scope: Construct, id: string, props: TelemetryGatewayChartProps) {
     super(scope, id, { namespace: TELEMETRY_GATEWAY_NAMESPACE });
-    new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: TELEMETRY_GATEWAY_NAMESPACE,
-        annotations: { ...NAMESPACE_ANNOTATIONS },
-        labels: {
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/warn': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
-        },
-      },
-    });
+    namespaceObject(this, TELEMETRY_GATEWAY_NAMESPACE, podSecurityLabels('restricted'));
     const proxy = this.proxy = new GatewayProxy(this, 'GatewayProxy', {
       name: TELEMETRY_GATEWAY_NAMESPACE,
       ...(props.replicas !== undefined ? { replicas: props.replicas } : {}),

@@ -1,4 +1,4 @@
-import { CollectorPipeline, K8sAttributesProcessor, PullReader, ResourceProcessor } from './otel-collector-config';
+import { CollectorService, K8sAttributesProcessor, ResourceProcessor } from './otel-collector-config';
 
 /**
  * The configuration of the node-local Collector agent (contrib 0.159) that {@link OtelAgent} renders, typed so that a
@@ -22,14 +22,7 @@ export interface AgentConfig {
     readonly batch: { readonly send_batch_size: number; readonly timeout: string };
   };
   readonly exporters: { readonly 'otlp_grpc/gateway': GatewayExporter };
-  readonly service: {
-    readonly extensions: readonly string[];
-    readonly telemetry: {
-      readonly logs: { readonly level: string; readonly encoding: 'json' | 'console' };
-      readonly metrics: { readonly readers: ReadonlyArray<{ readonly pull: PullReader }> };
-    };
-    readonly pipelines: Readonly<Record<'traces' | 'logs' | 'metrics', CollectorPipeline>>;
-  };
+  readonly service: CollectorService;
 }
 
 /** `k8s_attributes` watching only the pods of its own node, named by an environment variable. */

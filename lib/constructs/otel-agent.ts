@@ -8,10 +8,9 @@ import { toYaml } from '../private/yaml';
 import { AgentConfig, NodeLocalK8sAttributesProcessor } from './otel-agent-config';
 import { COLLECTOR_PORTS, K8sAttributesProcessor, collectorParts, k8sAttributesRules } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
-import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
-import {
-  checksum, containerSecurityContext, fieldEnv, goMemLimitEnv, httpProbe, nodeDaemonSet, podSecurityContext, resourceRequirements,
-} from './private/workload';
+import { ServicePort, bindClusterRole, endpoints, service, serviceAccount } from './private/component';
+import { collectorConfigVolume, collectorContainer } from './private/collector-pod';
+import { checksum, fieldEnv, nodeDaemonSet, podSecurityContext } from './private/workload';
 import { ContainerResources, PodSecurityLevel, SecretKeyRef, WorkloadPeer } from './types';
 
 /** Properties of {@link OtelAgent}. */
@@ -160,28 +159,18 @@ export class OtelAgent extends Construct {
         serviceAccountName: account.name,
         automountServiceAccountToken: true,
         securityContext: podSecurityContext({ user: UID, group: UID }),
-        containers: [{
+        containers: [collectorContainer({
           name: NAME,
           image: this.image,
-          args: ['--config=/conf/config.yaml'],
-          env: [
-            // the Go runtime collects garbage before the memory_limiter has to refuse data
-            goMemLimitEnv(resources),
-            fieldEnv(NODE_NAME_ENV, 'spec.nodeName'),
-          ],
-          ports: containerPorts([PORTS.otlpGrpc, PORTS.otlpHttp, PORTS.health, PORTS.metrics]),
-          readinessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 10 }),
-          livenessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 15, failureThreshold: 6 }),
-          resources: resourceRequirements(resources),
-          securityContext: containerSecurityContext(),
+          resources,
+          env: [fieldEnv(NODE_NAME_ENV, 'spec.nodeName')],
           volumeMounts: [
-            { name: 'config', mountPath: '/conf', readOnly: true },
             { name: 'client-certificate', mountPath: OTEL_AGENT_TLS_DIR, readOnly: true },
             { name: 'gateway-token', mountPath: OTEL_AGENT_TOKEN_DIR, readOnly: true },
           ],
-        }],
+        })],
         volumes: [
-          { name: 'config', configMap: { name: config.name } },
+          collectorConfigVolume(config.name),
           {
             name: 'client-certificate',
             // named keys: a Secret without one of them keeps the pod from starting, with the key in its events

@@ -42,14 +42,17 @@ export interface CollectorConfig {
       readonly resource_to_telemetry_conversion: { readonly enabled: boolean; readonly exclude_service_attributes: boolean };
     };
   };
-  readonly service: {
-    readonly extensions: readonly string[];
-    readonly telemetry: {
-      readonly logs: { readonly level: string; readonly encoding: 'json' | 'console' };
-      readonly metrics: { readonly readers: ReadonlyArray<{ readonly pull: PullReader }> };
-    };
-    readonly pipelines: Readonly<Record<'traces' | 'logs' | 'metrics', CollectorPipeline>>;
+  readonly service: CollectorService;
+}
+
+/** The `service` section of a Collector's config: its extensions, its own logs and metrics, one pipeline per signal. */
+export interface CollectorService {
+  readonly extensions: readonly string[];
+  readonly telemetry: {
+    readonly logs: { readonly level: string; readonly encoding: 'json' | 'console' };
+    readonly metrics: { readonly readers: ReadonlyArray<{ readonly pull: PullReader }> };
   };
+  readonly pipelines: Readonly<Record<'traces' | 'logs' | 'metrics', CollectorPipeline>>;
 }
 
 /** A Prometheus endpoint serving the Collector's own metrics. */

@@ -8,12 +8,10 @@ import {
   traceRedactionStatements,
 } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
-import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
+import { collectorConfigVolume, collectorContainer } from './private/collector-pod';
+import { ServicePort, bindClusterRole, endpoints, service, serviceAccount } from './private/component';
 import { TRACK_ATTRIBUTE } from './private/telemetry';
-import {
-  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
-  goMemLimitEnv, spreadReplicas,
-} from './private/workload';
+import { checksum, podLabels, podSecurityContext, selectorLabels, spreadReplicas } from './private/workload';
 import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
@@ -207,26 +205,14 @@ export class OtelCollector extends Construct {
             automountServiceAccountToken: !gateway,
             securityContext: podSecurityContext({ user: 10001, group: 10001 }),
             ...spread,
-            containers: [{
+            containers: [collectorContainer({
               name: NAME,
               image: this.image,
-              args: ['--config=/conf/config.yaml'],
-              env: [
-                // the Go runtime collects garbage before the memory_limiter has to refuse data
-                goMemLimitEnv(resources),
-              ],
-              ports: containerPorts([PORTS.otlpGrpc, PORTS.otlpHttp, PORTS.health, PORTS.metrics]),
-              readinessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 10 }),
-              livenessProbe: httpProbe('/', PORTS.health.name, { periodSeconds: 15, failureThreshold: 6 }),
-              resources: resourceRequirements(resources),
-              securityContext: containerSecurityContext(),
-              volumeMounts: [
-                { name: 'config', mountPath: '/conf', readOnly: true },
-                ...(props.senderToken ? [{ name: 'sender-token', mountPath: TOKEN_DIR, readOnly: true }] : []),
-              ],
-            }],
+              resources,
+              volumeMounts: props.senderToken ? [{ name: 'sender-token', mountPath: TOKEN_DIR, readOnly: true }] : [],
+            })],
             volumes: [
-              { name: 'config', configMap: { name: config.name } },
+              collectorConfigVolume(config.name),
               ...(props.senderToken
                 ? [{ name: 'sender-token', secret: { secretName: props.senderToken.name, items: [{ key: props.senderToken.key, path: props.senderToken.key }], defaultMode: 0o440 } }]
                 : []),
