@@ -7,13 +7,10 @@ import { hours } from '../private/units';
 import { LokiConfig, LokiObjectStore } from './loki-config';
 import { PodScrapeTarget } from './prometheus-config';
 import {
-  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3KeyReferences, service, serviceAccount, serviceHost,
-  storageCredentialEnv, storageIdentity,
+  ServicePort, endpoints, proxyEnv, s3KeyReferences, serviceAccount, serviceHost, storageCredentialEnv, storageIdentity,
 } from './private/component';
-import {
-  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
-  spreadReplicas,
-} from './private/workload';
+import { ringStatefulSet } from './private/ring-stateful-set';
+import { checksum, httpProbe } from './private/workload';
 import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer, objectStorageKind } from './types';
 import { toYaml } from '../private/yaml';
 
@@ -193,64 +190,25 @@ export class Loki extends Construct {
 
     const serviceAccountObject = serviceAccount(this, NAME, false, identity.annotations);
     const config = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${NAME}-config` }, data: { 'config.yaml': configYaml } });
-    const ports = clustered ? [PORTS.http, PORTS.grpc, PORTS.memberlist] : [PORTS.http, PORTS.grpc];
-    service(this, NAME, [PORTS.http, PORTS.grpc]);
-    // the StatefulSet's governing Service must be headless: it gives each replica its DNS name (loki-0.loki-headless)
-    const headless = service(this, NAME, [PORTS.http, PORTS.grpc], {
-      id: 'HeadlessService', name: `${NAME}-headless`, headless: true, publishNotReadyAddresses: true,
-    });
-    if (clustered) {
-      service(this, NAME, [PORTS.memberlist], { id: 'MemberlistService', name: memberlistService, headless: true, publishNotReadyAddresses: true });
-    }
-    const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'StatefulSet' });
-
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: NAME },
-      spec: {
-        // immutable: a StatefulSet rendered with another serviceName must be deleted (--cascade=orphan) to change it
-        serviceName: headless.name,
-        replicas: this.replicas,
-        // replicas of a ring join and leave independently; ordered start-up would only slow a restart down
-        podManagementPolicy: 'Parallel',
-        selector: { matchLabels: selectorLabels(NAME) },
-        template: {
-          metadata: { labels: { ...identity.podLabels, ...podLabels(NAME, 'logs') }, annotations: { 'checksum/config': checksum(configYaml) } },
-          spec: {
-            serviceAccountName: serviceAccountObject.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext({ user: 10001, group: 10001 }),
-            terminationGracePeriodSeconds: 300,
-            ...spread,
-            containers: [{
-              name: NAME,
-              image: this.image,
-              args: [
-                '-config.file=/etc/loki/config/config.yaml',
-                '-target=all',
-                ...(keys ? ['-config.expand-env=true'] : []),
-              ],
-              env: [...(storage ? storageCredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
-              ports: containerPorts(ports),
-              readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
-              // /ready turns false while the ring settles; the build info only needs a live HTTP server
-              livenessProbe: httpProbe('/loki/api/v1/status/buildinfo', PORTS.http.name, { periodSeconds: 30, timeoutSeconds: 2, failureThreshold: 10 }),
-              resources: resourceRequirements(resources),
-              securityContext: containerSecurityContext(),
-              volumeMounts: [
-                { name: 'config', mountPath: '/etc/loki/config', readOnly: true },
-                { name: 'data', mountPath: DATA },
-                // retention markers and other scratch files
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            }],
-            volumes: [
-              { name: 'config', configMap: { name: config.name } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
-            ],
-          },
-        },
-        volumeClaimTemplates: [dataVolumeClaim(volumeSize, props.storageClassName)],
-      },
+    ringStatefulSet(this, {
+      name: NAME,
+      component: 'logs',
+      image: this.image,
+      replicas: this.replicas,
+      ports: PORTS,
+      ...(clustered ? { memberlistService } : {}),
+      serviceAccountName: serviceAccountObject.name,
+      podLabels: identity.podLabels,
+      podAnnotations: { 'checksum/config': checksum(configYaml) },
+      configMap: { name: config.name, mountPath: '/etc/loki/config' },
+      args: keys ? ['-config.expand-env=true'] : [],
+      env: [...(storage ? storageCredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
+      // /ready turns false while the ring settles; the build info only needs a live HTTP server
+      livenessProbe: httpProbe('/loki/api/v1/status/buildinfo', PORTS.http.name, { periodSeconds: 30, timeoutSeconds: 2, failureThreshold: 10 }),
+      resources,
+      dataDir: DATA,
+      volumeSize,
+      ...(props.storageClassName !== undefined ? { storageClassName: props.storageClassName } : {}),
     });
   }
 }

@@ -8,13 +8,10 @@ import { toYaml } from '../private/yaml';
 import { MimirBucketConfig, MimirConfig } from './mimir-config';
 import { PodScrapeTarget, RuleFile, RuleGroup } from './prometheus-config';
 import {
-  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3KeyReferences, service, serviceAccount, serviceHost,
-  storageCredentialEnv, storageIdentity,
+  ServicePort, endpoints, proxyEnv, s3KeyReferences, serviceAccount, serviceHost, storageCredentialEnv, storageIdentity,
 } from './private/component';
-import {
-  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
-  spreadReplicas,
-} from './private/workload';
+import { ringStatefulSet } from './private/ring-stateful-set';
+import { checksum } from './private/workload';
 import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer } from './types';
 
 /** Properties of {@link Mimir}. */
@@ -254,75 +251,35 @@ export class Mimir extends Construct {
       metadata: { name: `${NAME}-rules` },
       data: { [RULES_FILE]: Lazy.any({ produce: rulesYaml }) },
     });
-    service(this, NAME, [PORTS.http, PORTS.grpc]);
-    // the StatefulSet's governing Service must be headless: it gives each replica its DNS name (mimir-0.mimir-headless)
-    const headless = service(this, NAME, [PORTS.http, PORTS.grpc], {
-      id: 'HeadlessService', name: `${NAME}-headless`, headless: true, publishNotReadyAddresses: true,
-    });
-    // every module's ring gossips, with one replica too: memberlist peers must find each other to become ready
-    service(this, NAME, [PORTS.memberlist], { id: 'MemberlistService', name: memberlistService, headless: true, publishNotReadyAddresses: true });
-    const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'StatefulSet' });
-
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: NAME },
-      spec: {
-        // immutable: a StatefulSet rendered with another serviceName must be deleted (--cascade=orphan) to change it
-        serviceName: headless.name,
-        replicas: this.replicas,
-        // replicas of a ring join and leave independently; ordered start-up would only slow a restart down
-        podManagementPolicy: 'Parallel',
-        selector: { matchLabels: selectorLabels(NAME) },
-        template: {
-          metadata: {
-            labels: { ...identity.podLabels, ...podLabels(NAME, 'metrics') },
-            annotations: { 'checksum/config': Lazy.any({ produce: () => checksum(configYaml, rulesYaml()) }) },
-          },
-          spec: {
-            serviceAccountName: serviceAccountObject.name,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext({ user: 10001, group: 10001 }),
-            // the ingester closes its TSDB head cleanly; a kill means a longer WAL replay on start
-            terminationGracePeriodSeconds: 300,
-            ...spread,
-            containers: [{
-              name: NAME,
-              image: this.image,
-              args: [
-                `-config.file=${CONFIG_DIR}/config.yaml`,
-                '-target=all',
-                ...(keys ? ['-config.expand-env=true'] : []),
-              ],
-              env: [...(storage ? storageCredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
-              ports: containerPorts([PORTS.http, PORTS.grpc, PORTS.memberlist]),
-              // no liveness probe: /ready stays false while the WAL replays and the rings settle, which can take long
-              readinessProbe: httpProbe('/ready', PORTS.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
-              // not /ready: it stays false while the write-ahead log replays, which a restart would only start again;
-              // a process that stops answering on its port is restarted
-              livenessProbe: {
-                tcpSocket: { port: k8s.IntOrString.fromString(PORTS.http.name) }, initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 2,
-                failureThreshold: 6,
-              },
-              resources: resourceRequirements(resources),
-              securityContext: containerSecurityContext(),
-              volumeMounts: [
-                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                // the local rule store reads <directory>/<tenant>/<namespace file> and takes every directory under
-                // <directory> for a tenant (pkg/ruler/rulestore/local/local.go): mounting the ConfigMap one level
-                // down keeps its ..data entries out of the tenant list
-                { name: 'rules', mountPath: `${RULES_DIR}/${this.tenant}`, readOnly: true },
-                { name: 'data', mountPath: DATA },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            }],
-            volumes: [
-              { name: 'config', configMap: { name: config.name } },
-              { name: 'rules', configMap: { name: rules.name } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
-            ],
-          },
-        },
-        volumeClaimTemplates: [dataVolumeClaim(volumeSize, props.storageClassName)],
+    ringStatefulSet(this, {
+      name: NAME,
+      component: 'metrics',
+      image: this.image,
+      replicas: this.replicas,
+      ports: PORTS,
+      // every module's ring gossips, with one replica too: memberlist peers must find each other to become ready
+      memberlistService,
+      serviceAccountName: serviceAccountObject.name,
+      podLabels: identity.podLabels,
+      podAnnotations: { 'checksum/config': Lazy.any({ produce: () => checksum(configYaml, rulesYaml()) }) },
+      configMap: { name: config.name, mountPath: CONFIG_DIR },
+      args: keys ? ['-config.expand-env=true'] : [],
+      env: [...(storage ? storageCredentialEnv(storage) : []), ...proxyEnv(props.egressProxy)],
+      // not /ready: it stays false while the write-ahead log replays, which a restart would only start again; a
+      // process that stops answering on its port is restarted
+      livenessProbe: {
+        tcpSocket: { port: k8s.IntOrString.fromString(PORTS.http.name) },
+        initialDelaySeconds: 30, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 6,
       },
+      resources,
+      // the local rule store reads <directory>/<tenant>/<namespace file> and takes every directory under <directory>
+      // for a tenant (pkg/ruler/rulestore/local/local.go): mounting the ConfigMap one level down keeps its ..data
+      // entries out of the tenant list
+      volumeMounts: [{ name: 'rules', mountPath: `${RULES_DIR}/${this.tenant}`, readOnly: true }],
+      volumes: [{ name: 'rules', configMap: { name: rules.name } }],
+      dataDir: DATA,
+      volumeSize,
+      ...(props.storageClassName !== undefined ? { storageClassName: props.storageClassName } : {}),
     });
   }
 
