@@ -5,13 +5,9 @@ import { PodRecord, podRecordOf } from '../rollout/pod';
 import { Services, containerResources } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
 
-/**
- * The in-cluster address of a service as its clients take it (`env: { X: { serviceUrl: name } }`): an `http://` URL,
- * or for a gRPC service the target gRPC's name resolution reads, `dns:///<host>:<port>` (gRPC clients refuse `http://`).
- */
+/** The in-cluster address of a service as its clients take it (`env: { X: { serviceUrl: name } }`): {@link CanaryService.urlOf}. */
 export function urlOf(spec: ServiceSpec): string {
-  const url = CanaryService.urlOf(spec.name, spec.namespace, spec.port);
-  return spec.protocol === 'grpc' ? url.replace(/^http:\/\//, 'dns:///') : url;
+  return CanaryService.urlOf(spec.name, spec.namespace, spec.port, spec.protocol);
 }
 
 /** How a service's container runs in an environment: its file, with the environment's defaults where it is silent. */

@@ -116,9 +116,12 @@ export class CanaryService extends Construct {
     return meshPrincipal(namespace, name);
   }
 
-  /** The in-cluster URL of service `name`. */
-  public static urlOf(name: string, namespace: string, port: number): string {
-    return `http://${serviceHost(name, namespace)}:${port}`;
+  /**
+   * The in-cluster address of service `name` as its clients take it: an `http://` URL, or for a gRPC service the
+   * target gRPC's name resolution reads, `dns:///<host>:<port>` (gRPC clients refuse `http://`).
+   */
+  public static urlOf(name: string, namespace: string, port: number, protocol: 'http' | 'grpc' = 'http'): string {
+    return `${protocol === 'grpc' ? 'dns:///' : 'http://'}${serviceHost(name, namespace)}:${port}`;
   }
 
   public readonly name: string;
@@ -158,7 +161,7 @@ export class CanaryService extends Construct {
       throw validationError(this, '\'expose.ingressPrincipal\' must name the ingress gateway\'s identity when \'expose.pinSources\' is set, got undefined');
     }
     this.host = serviceHost(this.name, namespace);
-    this.url = CanaryService.urlOf(this.name, namespace, this.port);
+    this.url = CanaryService.urlOf(this.name, namespace, this.port, props.container.protocol);
     this.peer = CanaryService.peerOf(this.name, namespace);
     this.principal = CanaryService.principalOf(this.name, namespace);
 

@@ -312,3 +312,10 @@ describe('imageVersion', () => {
     expect(imageVersion(image)).toBe(version);
   });
 });
+
+describe('CanaryService.urlOf', () => {
+  test('an http:// URL, or for gRPC the target its clients resolve (dns:///host:port)', () => {
+    expect(CanaryService.urlOf('ledger', 'payments', 9090)).toBe('http://ledger.payments.svc.cluster.local:9090');
+    expect(CanaryService.urlOf('ledger', 'payments', 9090, 'grpc')).toBe('dns:///ledger.payments.svc.cluster.local:9090');
+  });
+});
