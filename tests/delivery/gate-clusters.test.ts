@@ -16,9 +16,16 @@ import { GATEWAY, fixtureState } from '../rollout/fixtures';
  * Prometheus agents that scrape one cluster each and label their series with it. The gate for a cluster's canary reads
  * that cluster's numbers only.
  */
+/** The canary's image in every scenario; the time of the stub scenarios, two minutes after the last weight change. */
+const IMAGE = 'registry.example.com/obs-canary-gateway:1.1.0';
+const NOW = new Date('2026-11-01T12:00:00Z');
+const changed = '2026-11-01T11:58:00Z';
+/** A store's answers: one series (the query's "yes"), or none. */
+const ONE: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } } };
+const NONE: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [] } } };
+
 describe('the gate against a store that holds two clusters', () => {
   const WINDOW = '20s';
-  const IMAGE = 'registry.example.com/obs-canary-gateway:1.1.0';
   const started = '2020-01-01T00:00:00Z';
   const state: RolloutState = {
     ...fixtureState('steady'),
@@ -111,11 +118,6 @@ describe('the gate against a store that holds two clusters', () => {
  * a stub answers as the store, with cluster a running the release and b not yet.
  */
 describe('applying a release in two clusters', () => {
-  const IMAGE = 'registry.example.com/obs-canary-gateway:1.1.0';
-  const NOW = new Date('2026-11-01T12:00:00Z');
-  const changed = '2026-11-01T11:58:00Z';
-  const ONE: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } } };
-  const NONE: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [] } } };
   /** The clusters observed running what is applied; every cluster is seen (kube-state-metrics answers). */
   let running: string[] = [];
   let store: StubServer;
@@ -176,10 +178,6 @@ describe('applying a release in two clusters', () => {
 });
 
 describe('smoke checks in two clusters', () => {
-  const IMAGE = 'registry.example.com/obs-canary-gateway:1.1.0';
-  const NOW = new Date('2026-11-01T12:00:00Z');
-  const changed = '2026-11-01T11:58:00Z';
-  const ONE: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '1'] }] } } };
   const service = { ...GATEWAY, smoke: [{ path: '/healthz' }] };
   const state: RolloutState = {
     ...fixtureState('steady'),
