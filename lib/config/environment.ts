@@ -756,10 +756,14 @@ function checkPinSources(c: Checks, sources: readonly string[] | undefined): voi
   }
 }
 
-/** Checks the resources of one container: every environment's components go through it. */
+/** What one container may be given: a CPU limit in millicores, memory (limit and request) in MiB; requests up to the limit. */
+export const RESOURCE_BOUNDS = { cpuLimitMillis: { min: 10, max: 64_000 }, memoryMebibytes: { min: 16, max: 256 * 1024 } } as const;
+
+/** Checks the resources of one container: every environment's components go through it ({@link RESOURCE_BOUNDS}). */
 export function checkResources(c: Checks, field: string, r: ContainerResources): void {
-  c.integer(`${field}.cpuLimitMillis`, r.cpuLimitMillis, 10, 64_000);
+  const { cpuLimitMillis: cpu, memoryMebibytes: memory } = RESOURCE_BOUNDS;
+  c.integer(`${field}.cpuLimitMillis`, r.cpuLimitMillis, cpu.min, cpu.max);
   c.integer(`${field}.cpuRequestMillis`, r.cpuRequestMillis, 1, r.cpuLimitMillis);
-  c.size(`${field}.memoryLimit`, r.memoryLimit, Size.mebibytes(16), Size.gibibytes(256));
-  c.size(`${field}.memoryRequest`, r.memoryRequest, Size.mebibytes(16), r.memoryLimit);
+  c.size(`${field}.memoryLimit`, r.memoryLimit, Size.mebibytes(memory.min), Size.mebibytes(memory.max));
+  c.size(`${field}.memoryRequest`, r.memoryRequest, Size.mebibytes(memory.min), r.memoryLimit);
 }
