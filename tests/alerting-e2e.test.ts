@@ -67,9 +67,10 @@ describe('alerting end to end (Prometheus 2.42, Alertmanager 0.25)', () => {
     await new Promise<void>(resolve => webhook.listen(0, '127.0.0.1', resolve));
     const { port } = webhook.address() as { port: number };
     const config = forAlertmanager025(rendered, () => `http://127.0.0.1:${port}/`);
-    // inhibition applies when a group is notified: a group_wait of a few seconds lets the fast burn arrive before the slow
-    // burn's group is sent, even when Prometheus sends them a rule evaluation apart
-    config.route = { ...config.route, group_wait: '4s', group_interval: '1s', repeat_interval: '1h' };
+    // pages notified after 1 s; the ticket routes keep their rendered wait (a minute longer than a page's), which is
+    // what lets the fast burn arrive and inhibit the slow burn before the slow burn's group is sent
+    expect(config.route.routes.filter((r: any) => r.matchers.includes('severity="ticket"')).map((r: any) => r.group_wait)).toEqual(['90s']);
+    config.route = { ...config.route, group_wait: '1s', group_interval: '1s', repeat_interval: '1h' };
     alertmanager = await startAlertmanager(config);
 
     fs.writeFileSync(path.join(dir, 'history.om'), burningHistory(Date.now() / 1000));

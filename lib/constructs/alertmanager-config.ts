@@ -132,7 +132,13 @@ export interface AlertmanagerConfigOptions {
   readonly receivers: readonly AlertReceiver[];
   /** The file each receiver's Secret key is mounted at, by receiver name. */
   readonly secretFile: (receiver: AlertReceiver) => string;
+  /** How long a new group of pages waits for more alerts before its first notification. */
   readonly groupWait: string;
+  /**
+   * The same for tickets, longer than {@link groupWait}: the page that inhibits a ticket (a fast burn over a slow
+   * burn) must reach Alertmanager before the ticket's group is sent, even when Prometheus evaluates it later.
+   */
+  readonly ticketGroupWait: string;
   readonly groupInterval: string;
   readonly repeatInterval: string;
   /** Send notifications through the proxy of the environment variables. */
@@ -153,7 +159,9 @@ export interface AlertmanagerConfigOptions {
 export function alertmanagerConfig(options: AlertmanagerConfigOptions): AlertmanagerConfig {
   const severities: readonly Severity[] = ['page', 'ticket'];
   const routes = severities.flatMap(severity => options.receivers.filter(r => severitiesOf(r).includes(severity))
-    .map((r): AlertmanagerRoute => ({ receiver: r.name, matchers: [`severity="${severity}"`], continue: true })));
+    .map((r): AlertmanagerRoute => ({
+      receiver: r.name, matchers: [`severity="${severity}"`], continue: true, ...(severity === 'ticket' ? { group_wait: options.ticketGroupWait } : {}),
+    })));
   return {
     ...(options.proxyFromEnvironment ? { global: { http_config: { proxy_from_environment: true } } } : {}),
     route: {

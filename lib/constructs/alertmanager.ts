@@ -78,6 +78,8 @@ export interface AlertmanagerProps {
 const HTTP = { name: 'http', port: 9093, appProtocol: 'http' } as const satisfies ServicePort;
 const CLUSTER_PORT = 9094;
 const NAME = 'alertmanager';
+/** How much longer a ticket's group waits than a page's, before its first notification. */
+const TICKET_EXTRA_WAIT_MS = 60_000;
 /** The headless Service that gives each pod its DNS name (`alertmanager-0.alertmanager-cluster…`). */
 const CLUSTER_SERVICE = `${NAME}-cluster`;
 const CONFIG_DIR = '/etc/alertmanager';
@@ -152,6 +154,8 @@ export class Alertmanager extends Construct {
       receivers,
       secretFile: fileOf,
       groupWait: goDuration(groupWait),
+      // a minute more than a page's: a fast burn evaluated a little later than its slow burn still inhibits it
+      ticketGroupWait: goDuration(Duration.millis(groupWait.toMilliseconds() + TICKET_EXTRA_WAIT_MS)),
       groupInterval: goDuration(groupInterval),
       repeatInterval: goDuration(repeatInterval),
       proxyFromEnvironment: props.egressProxy !== undefined,

@@ -113,8 +113,8 @@ describe('Alertmanager', () => {
       expect(config.route.routes).toEqual([
         { receiver: 'hook', matchers: ['severity="page"'], continue: true },
         { receiver: 'pager', matchers: ['severity="page"'], continue: true },
-        { receiver: 'hook', matchers: ['severity="ticket"'], continue: true },
-        { receiver: 'chat', matchers: ['severity="ticket"'], continue: true },
+        { receiver: 'hook', matchers: ['severity="ticket"'], continue: true, group_wait: '90s' },
+        { receiver: 'chat', matchers: ['severity="ticket"'], continue: true, group_wait: '90s' },
       ]);
     });
 
@@ -182,6 +182,11 @@ describe('Alertmanager', () => {
   test('timings follow the props', () => {
     const { config } = render({ groupWait: Duration.seconds(10), groupInterval: Duration.minutes(1), repeatInterval: Duration.hours(12) });
     expect(config.route).toMatchObject({ group_wait: '10s', group_interval: '1m', repeat_interval: '12h' });
+  });
+
+  test('a ticket\'s group waits a minute longer than a page\'s: the page that inhibits it arrives first, even a rule evaluation later', () => {
+    const { config } = render({ receivers: [WEBHOOK], groupWait: Duration.seconds(10) });
+    expect(config.route.routes.map((r: any) => [r.matchers[0], r.group_wait])).toEqual([['severity="page"', undefined], ['severity="ticket"', '70s']]);
   });
 
   test.each([
