@@ -100,7 +100,7 @@ export function restorePaths(cwd: string, commit: string, paths: readonly string
  * Commits exactly `paths` (new, changed and deleted files below them) as one commit, whatever else is staged. When
  * the commit fails (a hook, no identity), the paths are unstaged again.
  *
- * @returns the new commit's abbreviated hash
+ * @returns the new commit (full hash)
  */
 export function commitPaths(cwd: string, paths: readonly string[], message: string): string {
   git(cwd, ['add', '--all', '--', ...paths]);
@@ -111,7 +111,7 @@ export function commitPaths(cwd: string, paths: readonly string[], message: stri
     git(cwd, ['reset', '--quiet', '--', ...paths]);
     throw error;
   }
-  return git(cwd, ['rev-parse', '--short', 'HEAD']);
+  return headCommit(cwd);
 }
 
 /**

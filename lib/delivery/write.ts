@@ -282,8 +282,9 @@ function writeUnderLock(request: WriteRequest): WriteOutcome {
       if (backup) fs.rmSync(path.join(root, backup), { recursive: true, force: true });
       return { dryRun: false, changed, commit: null };
     }
-    let sha = commitPaths(root, changed, request.commitMessage!);
-    journal = { ...journal, own: headCommit(root), commits: [...journal.commits, headCommit(root)] };
+    const own = commitPaths(root, changed, request.commitMessage!);
+    let sha = own.slice(0, 7);
+    journal = { ...journal, own, commits: [...journal.commits, own] };
     writeJournal(root, journal);
     crashPoint('committed');
     if (push) {
@@ -363,8 +364,8 @@ function publish(request: WriteRequest, push: PushTarget, changed: readonly stri
         + 'nothing was pushed; run it again', 'superseded');
     }
     writeFiles(request, renders);
-    commitPaths(root, changed, request.commitMessage!);
-    journal = { ...journal, own: headCommit(root), commits: [...journal.commits, headCommit(root)] };
+    const own = commitPaths(root, changed, request.commitMessage!);
+    journal = { ...journal, own, commits: [...journal.commits, own] };
     record(journal);
   }
 }
