@@ -1,6 +1,6 @@
 import type { RuleGroup } from '../constructs/prometheus-config';
 import type { Severity } from './alerting-rules';
-import { ERROR_CODES, NAMESPACE_LABEL, PIPELINE, metricsNamed } from './vocabulary';
+import { CLUSTER_LABEL, ERROR_CODES, NAMESPACE_LABEL, PIPELINE, metricsNamed } from './vocabulary';
 
 /** The name of the pipeline-health group. */
 export const PIPELINE_RULE_GROUP = 'pipeline';
@@ -41,7 +41,13 @@ interface Alert {
   readonly runbook: string;
 }
 
-const POD = [NAMESPACE_LABEL, PIPELINE.pod];
+/**
+ * What every pipeline alert keeps when it aggregates: the pod, and the cluster it runs in (a label only the series that a
+ * central store receives from the app clusters carry; elsewhere it is absent and changes nothing), so that a central
+ * Alertmanager groups and inhibits them per cluster and the notification says which cluster's pod it is.
+ */
+const POD = [CLUSTER_LABEL, NAMESPACE_LABEL, PIPELINE.pod];
+const NAMESPACE = [CLUSTER_LABEL, NAMESPACE_LABEL];
 
 /**
  * The alerts on the health of the telemetry pipeline itself (group {@link PIPELINE_RULE_GROUP}): scrape targets down,
@@ -106,7 +112,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       runbook: 'Check Loki\'s logs and its object storage; see LokiDiscardingSamples and the log shipper\'s DroppingEntries alert for what is lost.',
     },
     {
-      alert: PIPELINE_ALERTS.lokiDiscarding, expr: `${rate5m(PIPELINE.lokiDiscarded, [NAMESPACE_LABEL, PIPELINE.reason])} > 0`, for: '10m',
+      alert: PIPELINE_ALERTS.lokiDiscarding, expr: `${rate5m(PIPELINE.lokiDiscarded, [...NAMESPACE, PIPELINE.reason])} > 0`, for: '10m',
       severity: 'ticket', component: 'loki',
       summary: 'Loki discards log lines: {{ $labels.reason }}',
       description: 'Loki in {{ $labels.namespace }} has discarded log lines for 10 minutes for the reason {{ $labels.reason }}: they are not stored.',
@@ -120,7 +126,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       runbook: 'Check Tempo\'s logs for the refusal (rate limits, overload) and its resources; see CollectorExportFailing.',
     },
     {
-      alert: PIPELINE_ALERTS.tempoDiscarding, expr: `${rate5m(PIPELINE.tempoDiscarded, [NAMESPACE_LABEL, PIPELINE.reason])} > 0`, for: '10m',
+      alert: PIPELINE_ALERTS.tempoDiscarding, expr: `${rate5m(PIPELINE.tempoDiscarded, [...NAMESPACE, PIPELINE.reason])} > 0`, for: '10m',
       severity: 'ticket', component: 'tempo',
       summary: 'Tempo discards spans: {{ $labels.reason }}',
       description: 'Tempo in {{ $labels.namespace }} has discarded spans for 10 minutes for the reason {{ $labels.reason }}: traces are incomplete.',
@@ -160,7 +166,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
     },
     {
       alert: PIPELINE_ALERTS.ruleEvaluationFailures,
-      expr: `${rate5m(ruleFailures, [PIPELINE.ruleGroup])} > 0`, for: '5m',
+      expr: `${rate5m(ruleFailures, [CLUSTER_LABEL, PIPELINE.ruleGroup])} > 0`, for: '5m',
       // the SLO alerts are rules too: while rules fail, a burning service may page no one
       severity: 'page', component: evaluator.component,
       summary: `${evaluator.name} fails to evaluate rule group {{ $labels.rule_group }}`,

@@ -117,11 +117,11 @@ describe('pipelineAlertingRules', () => {
   test('in Mimir\'s ruler: its own rule-evaluation counter, and no alert on a TSDB that agents do not keep', () => {
     const mimir = pipelineAlertingRules('alloy', 'mimir').rules as ReadonlyArray<{ alert: string; expr: string }>;
     expect(mimir.find(r => r.alert === PIPELINE_ALERTS.ruleEvaluationFailures)?.expr)
-      .toBe('sum by (rule_group) (rate(cortex_prometheus_rule_evaluation_failures_total[5m])) > 0');
+      .toBe('sum by (cluster, rule_group) (rate(cortex_prometheus_rule_evaluation_failures_total[5m])) > 0');
     expect(mimir.map(r => r.alert)).not.toContain(PIPELINE_ALERTS.retentionBySize);
     const prometheus = pipelineAlertingRules('alloy').rules as ReadonlyArray<{ alert: string; expr: string }>;
     expect(prometheus.find(r => r.alert === PIPELINE_ALERTS.ruleEvaluationFailures)?.expr)
-      .toBe('sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total[5m])) > 0');
+      .toBe('sum by (cluster, rule_group) (rate(prometheus_rule_evaluation_failures_total[5m])) > 0');
     expect(prometheus.map(r => r.alert)).toContain(PIPELINE_ALERTS.retentionBySize);
   });
 
@@ -139,6 +139,12 @@ describe('pipelineAlertingRules', () => {
       expect(r.labels?.component).toMatch(/\S/);
       expect(Object.keys(r.annotations ?? {})).toEqual(['summary', 'description', 'runbook']);
     }
+  });
+
+  test('every aggregation keeps the cluster: a central Alertmanager groups per cluster, and the notification names it', () => {
+    const aggregations = rules.flatMap(r => [...r.expr.matchAll(/\b(?:sum|max|min) by \(([^)]*)\)/g)].map(m => [r.alert, m[1]]));
+    expect(aggregations.length).toBeGreaterThan(10);
+    for (const [alert, by] of aggregations) expect([alert, by.split(', ')]).toEqual([alert, expect.arrayContaining(['cluster'])]);
   });
 
   test('the Collector\'s counters match with and without _total', () => {
@@ -339,6 +345,21 @@ describe('promtool (Debian\'s 2.42)', () => {
         { eval_time: '22m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [fired(pipeline, PIPELINE_ALERTS.alloyDropping, ALLOY)] },
         { eval_time: '40m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
       ],
+    }];
+    expect(promtoolTestRules(pipeline, cases)).toContain('SUCCESS');
+  });
+
+  test('test rules: pipeline alerts per cluster (a central store): each fires with the cluster of its pod', () => {
+    const pipeline = [pipelineAlertingRules('alloy', 'mimir')];
+    const alloy = (cluster: string) => ({ cluster, namespace: 'observability', pod: `alloy-${cluster}`, reason: 'ingester_error' });
+    const labels = (l: Readonly<Record<string, string>>) => Object.entries(l).map(([k, v]) => `${k}="${v}"`).join(',');
+    const cases: PromtoolTestCase[] = [{
+      interval: '1m',
+      input_series: ['eu', 'us'].map(cluster => ({ series: `loki_write_dropped_entries_total{${labels({ ...alloy(cluster), job: 'alloy' })}}`, values: '0x5 5x10' })),
+      alert_rule_test: [{
+        eval_time: '8m', alertname: PIPELINE_ALERTS.alloyDropping,
+        exp_alerts: ['eu', 'us'].map(cluster => fired(pipeline, PIPELINE_ALERTS.alloyDropping, alloy(cluster))),
+      }],
     }];
     expect(promtoolTestRules(pipeline, cases)).toContain('SUCCESS');
   });
