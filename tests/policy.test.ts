@@ -34,6 +34,16 @@ describe('policy rules fail on violations', () => {
     expect(imageViolations(mutated(d => { container(d).image = `grafana/grafana@sha256:${'a'.repeat(64)}`; }))).toEqual([]);
   });
 
+  test('a Secret mounted readable by others than owner and group', () => {
+    const withSecret = (mode?: number) => mutated(d => {
+      d.spec.template.spec.volumes.push({ name: 'key', secret: { secretName: 'grafana-key', ...(mode === undefined ? {} : { defaultMode: mode }) } });
+    });
+    expect(secretViolations(withSecret())).toEqual(['Deployment/grafana: Secret volume key must be mounted with defaultMode 0440 or stricter, got the default 0644']);
+    expect(secretViolations(withSecret(0o444))).toEqual(['Deployment/grafana: Secret volume key must be mounted with defaultMode 0440 or stricter, got 0444']);
+    expect(secretViolations(withSecret(0o440))).toEqual([]);
+    expect(secretViolations(withSecret(0o400))).toEqual([]);
+  });
+
   test('a literal password in an env var, a config file or an argument; a rendered Secret', () => {
     expect(secretViolations(mutated(d => { container(d).env.push({ name: 'GF_SECURITY_ADMIN_PASSWORD', value: 'hunter2' }); })))
       .toEqual(['Deployment/grafana[grafana]: env GF_SECURITY_ADMIN_PASSWORD must come from a Secret reference, not a literal']);

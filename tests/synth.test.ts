@@ -302,9 +302,11 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     extends: 'prod',
     clusterName: 'staging',
     objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },
-    loki: { replicas: 2, retention: Duration.days(7) },
+    loki: { replicas: 1, retention: Duration.days(7) },
     collector: { replicas: 1 },
     apps: { stableReplicas: 1 },
+    grafana: { rootUrl: 'https://grafana.staging.example.com' },
+    kiali: { rootUrl: 'https://kiali.staging.example.com' },
   },
 `;
   let copy: string;

@@ -404,7 +404,9 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   if (env.grafana.rootUrl !== undefined) c.url('grafana.rootUrl', env.grafana.rootUrl);
   checkResources(c, 'grafana.resources', env.grafana.resources);
 
-  c.integer('loki.replicas', env.loki.replicas, 1, 9);
+  // replication factor 3 as soon as there are two: with 2, a write needs both, and every restart stops the pushes
+  c.expect(Number.isInteger(env.loki.replicas) && (env.loki.replicas === 1 || (env.loki.replicas >= 3 && env.loki.replicas <= 9)), 'loki.replicas',
+    env.loki.replicas, '1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes)');
   c.expect(env.loki.replicas === 1 || env.objectStorage !== undefined, 'loki.replicas', env.loki.replicas,
     '1 unless \'objectStorage\' is set (replicas cannot share a filesystem)');
   c.expect(Number.isInteger(env.loki.retention.toHours({ integral: false })), 'loki.retention', env.loki.retention, 'whole hours');
@@ -480,6 +482,30 @@ export function checkDistinctBuckets(envs: readonly EnvironmentConfig[]): void {
       const owner = owners.get(key);
       if (owner === undefined) owners.set(key, user);
       else problems.push(`${user} must be a bucket of its own (each compactor applies its own retention to the whole bucket), got ${JSON.stringify(bucket)}, which is ${owner} too`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('environments', problems);
+}
+
+/**
+ * Checks what no single environment can: each environment's Grafana and Kiali have addresses of their own. An
+ * environment that extends another inherits its `rootUrl`s, and Grafana's redirects and links, Kiali's links to Grafana
+ * and the dashboards' links to Kiali would then lead into the other environment.
+ *
+ * @throws {@link ConfigError} naming each address that two environments use
+ */
+export function checkDistinctRootUrls(envs: readonly EnvironmentConfig[]): void {
+  const owners = new Map<string, string>();
+  const problems: string[] = [];
+  for (const env of envs) {
+    for (const [field, url] of [['grafana.rootUrl', env.grafana.rootUrl], ['kiali.rootUrl', env.kiali.rootUrl]] as const) {
+      if (url === undefined) continue;
+      const key = url.replace(/\/+$/, '').toLowerCase();
+      const user = `${JSON.stringify(env.name)}'s '${field}'`;
+      const owner = owners.get(key);
+      if (owner === undefined) owners.set(key, user);
+      else problems.push(`${user} must be an address of its own (links and redirects would lead into the other environment), got ${JSON.stringify(url)}, `
+        + `which is ${owner} too`);
     }
   }
   if (problems.length > 0) throw new ConfigError('environments', problems);

@@ -10,7 +10,7 @@ import { defineEnvironments } from './registry';
  *
  * To add one, add an entry under its name (with the same `name`) and copy `rollout/local/` to `rollout/<name>/`. An
  * entry may start from another environment and name only what differs, e.g.
- * `staging: { name: 'staging', extends: 'prod', clusterName: 'staging', loki: { replicas: 2 } }`: objects are
+ * `staging: { name: 'staging', extends: 'prod', clusterName: 'staging', loki: { replicas: 1 } }` (with buckets and addresses of its own): objects are
  * merged field by field, scalars, arrays, `Duration` and `Size` replaced, and the result is validated as a whole.
  *
  * - `local`: one node (kind, minikube, k3d): single replicas, data on PersistentVolumes, small requests; the API
@@ -223,6 +223,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     extends: 'prod',
     clusterName: 'observability',
     objectStorage: { lokiBucket: 'obs-canary-central-loki', tempoBucket: 'obs-canary-central-tempo' },
+    // addresses of its own: prod's would send its links and redirects to prod's Grafana and Kiali
+    grafana: { rootUrl: 'https://grafana.observability.example.com' },
+    kiali: { rootUrl: 'https://kiali.observability.example.com' },
     // the central store: every cluster's Prometheus writes here; Grafana, Kiali, the gate and the rules read it
     mimir: {
       replicas: 3,

@@ -8,7 +8,8 @@ import { toYaml } from '../private/yaml';
 import { AlertReceiver, DEFAULT_RECEIVER, alertmanagerConfig } from './alertmanager-config';
 import { ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, service, serviceAccount, serviceHost } from './private/component';
 import {
-  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
+  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, SECRET_FILE_MODE, selectorLabels,
+  spreadReplicas,
 } from './private/workload';
 import { PodScrapeTarget } from './prometheus-config';
 import { ContainerResources, EgressProxyEnv, WorkloadPeer } from './types';
@@ -249,6 +250,7 @@ export class Alertmanager extends Construct {
                 secret: {
                   secretName: s,
                   items: [...new Set(receivers.filter(r => r.secret.name === s).map(r => r.secret.key))].map(key => ({ key, path: key })),
+                  defaultMode: SECRET_FILE_MODE,
                 },
               })),
               ...dataVolume,

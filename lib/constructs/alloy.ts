@@ -7,7 +7,7 @@ import { AlloyStatement } from '../private/alloy-syntax';
 import { alloyConfig, renderAlloyConfig } from './alloy-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
-import { checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, podSecurityContext, resourceRequirements } from './private/workload';
+import { checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, podSecurityContext, SECRET_FILE_MODE, resourceRequirements } from './private/workload';
 import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 
@@ -145,7 +145,7 @@ export class Alloy extends Construct {
           ...(props.remote ? [{
             name: 'client-tls',
             // named keys (a missing one keeps the pod from starting, with the key in its events); readable by the group only
-            secret: { secretName: props.remote.clientCertificateSecret, items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })), defaultMode: 0o440 },
+            secret: { secretName: props.remote.clientCertificateSecret, items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })), defaultMode: SECRET_FILE_MODE },
           }] : []),
         ],
       },

@@ -5,7 +5,7 @@ import { chartNamespace, show, validationError } from '../errors';
 import { BUILT_IMAGES } from '../images';
 import { DNS_LABEL } from '../private/names';
 import { proxyEnv, serviceAccount } from './private/component';
-import { containerSecurityContext, podLabels, podSecurityContext, resourceRequirements, secretEnv, selectorLabels } from './private/workload';
+import { containerSecurityContext, podLabels, podSecurityContext, SECRET_FILE_MODE, resourceRequirements, secretEnv, selectorLabels } from './private/workload';
 import { ContainerResources, EgressProxyEnv, SecretKeyRef, WorkloadPeer } from './types';
 
 /** How the gate reaches its repository: git over HTTPS with a token, or over SSH with a private key. */
@@ -111,8 +111,6 @@ const HOME_DIR = '/home/gate';
 const STARTING_DEADLINE = Duration.seconds(60);
 /** How much sooner than the next tick a tick is stopped. */
 const DEADLINE_MARGIN = Duration.seconds(10);
-/** Read by the group only: the pod's fsGroup. */
-const CREDENTIAL_MODE = 0o440;
 
 /**
  * The SLO gate's loop in the cluster: a CronJob that runs one tick of `delivery/gate-tick.sh` every `interval`. A tick
@@ -237,7 +235,7 @@ export class CanaryGate extends Construct {
                   ],
                 }],
                 volumes: [
-                  { name: 'git-credentials', secret: { secretName: props.gitCredentials.name, items: credentialItems, defaultMode: CREDENTIAL_MODE } },
+                  { name: 'git-credentials', secret: { secretName: props.gitCredentials.name, items: credentialItems, defaultMode: SECRET_FILE_MODE } },
                   // the checkout with its dist/
                   scratch('work', '1Gi'),
                   scratch('home', '16Mi'),

@@ -10,7 +10,7 @@ import { COLLECTOR_PORTS, K8sAttributesProcessor, collectorParts, k8sAttributesR
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, endpoints, service, serviceAccount } from './private/component';
 import { collectorConfigVolume, collectorContainer } from './private/collector-pod';
-import { checksum, fieldEnv, nodeDaemonSet, podSecurityContext } from './private/workload';
+import { checksum, fieldEnv, nodeDaemonSet, podSecurityContext, SECRET_FILE_MODE } from './private/workload';
 import { ContainerResources, PodSecurityLevel, SecretKeyRef, WorkloadPeer } from './types';
 
 /** Properties of {@link OtelAgent}. */
@@ -54,8 +54,6 @@ function withNodeFilter(processor: K8sAttributesProcessor, env: string): NodeLoc
 
 /** The downward-API variable naming the pod's node, which `k8s_attributes` filters pods by. */
 const NODE_NAME_ENV = 'K8S_NODE_NAME';
-/** Read by the group only: the pod's fsGroup, the image's non-root user. */
-const SECRET_MODE = 0o440;
 /** The keys of the client-certificate Secret: the gateway's CA, this cluster's certificate and key. */
 const CLIENT_TLS_KEYS = ['ca.crt', 'tls.crt', 'tls.key'];
 // host or IPv4 address, then a port; no scheme, no path
@@ -175,12 +173,12 @@ export class OtelAgent extends Construct {
             name: 'client-certificate',
             // named keys: a Secret without one of them keeps the pod from starting, with the key in its events
             secret: {
-              secretName: props.clientCertificateSecret, items: CLIENT_TLS_KEYS.map(key => ({ key, path: key })), defaultMode: SECRET_MODE,
+              secretName: props.clientCertificateSecret, items: CLIENT_TLS_KEYS.map(key => ({ key, path: key })), defaultMode: SECRET_FILE_MODE,
             },
           },
           {
             name: 'gateway-token',
-            secret: { secretName: props.token.name, items: [{ key: props.token.key, path: 'token' }], defaultMode: SECRET_MODE },
+            secret: { secretName: props.token.name, items: [{ key: props.token.key, path: 'token' }], defaultMode: SECRET_FILE_MODE },
           },
         ],
       },

@@ -5,7 +5,7 @@ import { chartNamespace, checkMinSize, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { goDuration, promBytes } from '../private/units';
 import {
-  containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+  containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, SECRET_FILE_MODE, selectorLabels,
 } from './private/workload';
 import {
   AlertmanagerTargetConfig, PodScrapeTarget, PrometheusConfig, RESERVED_REMOTE_WRITE_HEADERS, RemoteWriteConfig, RuleFile, RuleGroup,
@@ -96,8 +96,6 @@ const DATA_DIR = '/prometheus';
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Where an agent mounts its client certificate Secret (beside the ConfigMap's mount, not inside it). */
 const REMOTE_WRITE_TLS_DIR = '/etc/prometheus-remote-write-tls';
-/** Owner and group (the pod's fsGroup) may read the key, nobody else. */
-const TLS_FILE_MODE = 0o440;
 
 /**
  * Prometheus as a single-replica StatefulSet with a PersistentVolume, Kubernetes service discovery, the remote-write
@@ -284,7 +282,7 @@ export class Prometheus extends Construct {
                   secretName: props.agent.clientCertificateSecret,
                   // named keys: a Secret without one of them keeps the pod from starting, with the key in its events
                   items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })),
-                  defaultMode: TLS_FILE_MODE,
+                  defaultMode: SECRET_FILE_MODE,
                 },
               }] : []),
             ],

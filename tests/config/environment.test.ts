@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import { ConfigError } from '../../lib/config/checks';
-import { EnvironmentConfig, checkDistinctBuckets, validateEnvironment } from '../../lib/config/environment';
+import { EnvironmentConfig, checkDistinctBuckets, checkDistinctRootUrls, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
 import { configErrorOf, errorOf } from '../support/errors';
 import { AZURE_WI, GCS_GKE } from '../support/fixtures';
@@ -138,6 +138,8 @@ describe('validateEnvironment', () => {
       '\'grafana.rootUrl\' must be an absolute URL with scheme http or https, got "grafana.example.com"'],
     ['loki.replicas', { ...local, loki: { ...local.loki, replicas: 3 } },
       '\'loki.replicas\' must be 1 unless \'objectStorage\' is set (replicas cannot share a filesystem), got 3'],
+    ['loki.replicas (two)', { ...prod, loki: { ...prod.loki, replicas: 2 } },
+      '\'loki.replicas\' must be 1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes), got 2'],
     ['loki.retention (hours)', { ...prod, loki: { ...prod.loki, retention: Duration.minutes(24 * 60 + 30) } }, '\'loki.retention\' must be whole hours, got 1470m'],
     ['loki.retention (minimum)', { ...prod, loki: { ...prod.loki, retention: Duration.hours(12) } }, '\'loki.retention\' must be a duration from 1d to 3650d, got 12h'],
     ['tempo.retention', { ...prod, tempo: { ...prod.tempo, retention: Duration.minutes(30) } }, '\'tempo.retention\' must be whole hours, got 30m'],
@@ -243,6 +245,30 @@ describe('validateEnvironment', () => {
     expect(error.subject).toBe('environment "prod"');
     expect(error.problems).toHaveLength(2);
     expect(error.message.startsWith('invalid environment "prod":\n  - ')).toBe(true);
+  });
+});
+
+describe('checkDistinctRootUrls: each environment\'s Grafana and Kiali at addresses of their own', () => {
+  const staging = { ...prod, name: 'staging' };
+
+  test('the shipped environments pass', () => {
+    expect(() => checkDistinctRootUrls(Object.values(ENVIRONMENTS))).not.toThrow();
+  });
+
+  test('fails when an environment inherits another\'s addresses, naming both', () => {
+    expect(prod.grafana.rootUrl).toBeDefined();
+    expect(prod.kiali.rootUrl).toBeDefined();
+    expect(() => checkDistinctRootUrls([prod, staging])).toThrow(new ConfigError('environments', [
+      '"staging"\'s \'grafana.rootUrl\' must be an address of its own (links and redirects would lead into the other environment), got '
+        + `${JSON.stringify(prod.grafana.rootUrl)}, which is "prod"'s 'grafana.rootUrl' too`,
+      '"staging"\'s \'kiali.rootUrl\' must be an address of its own (links and redirects would lead into the other environment), got '
+        + `${JSON.stringify(prod.kiali.rootUrl)}, which is "prod"'s 'kiali.rootUrl' too`,
+    ]));
+    // a trailing slash or capitals make no other address
+    const same = { ...staging, grafana: { ...prod.grafana, rootUrl: `${prod.grafana.rootUrl!.toUpperCase()}/` }, kiali: { ...prod.kiali, rootUrl: undefined } };
+    expect(() => checkDistinctRootUrls([prod, same])).toThrow(/"staging"'s 'grafana.rootUrl' must be an address of its own/);
+    const own = { ...staging, grafana: { ...prod.grafana, rootUrl: 'https://grafana.staging.example.com' }, kiali: { ...prod.kiali, rootUrl: undefined } };
+    expect(() => checkDistinctRootUrls([prod, own])).not.toThrow();
   });
 });
 

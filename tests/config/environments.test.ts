@@ -12,7 +12,7 @@ const STAGING: EnvironmentEntry = {
   name: 'staging',
   extends: 'prod',
   clusterName: 'staging',
-  loki: { replicas: 2, retention: Duration.days(7) },
+  loki: { replicas: 1, retention: Duration.days(7) },
   objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },
   apps: { stableReplicas: 1, ingressGateway: { selector: { app: 'staging-gateway' } } },
 };
@@ -78,7 +78,7 @@ describe('defineEnvironments', () => {
     const staging = loadEnvironment('staging', defineEnvironments({ prod, staging: STAGING }));
     expect(staging.name).toBe('staging');
     expect(staging.clusterName).toBe('staging');
-    expect(staging.loki).toEqual({ ...prod.loki, replicas: 2, retention: Duration.days(7) });
+    expect(staging.loki).toEqual({ ...prod.loki, replicas: 1, retention: Duration.days(7) });
     expect(staging.apps.stableReplicas).toBe(1);
     expect(staging.apps.traceSamplingRatio).toBe(prod.apps.traceSamplingRatio);
     // a selector is replaced whole: the parent's `istio: ingressgateway` would otherwise still have to match
@@ -102,7 +102,7 @@ describe('defineEnvironments', () => {
     expect(staging).not.toHaveProperty('objectStorage');
     expect(staging.egress.dependencies).not.toHaveProperty('objectStorage');
     expect(staging.grafana).toEqual(prod.grafana);
-    expect(() => loadEnvironment('staging', defineEnvironments({ prod, staging: { ...STAGING, objectStorage: null } as EnvironmentEntry })))
+    expect(() => loadEnvironment('staging', defineEnvironments({ prod, staging: { ...STAGING, objectStorage: null, loki: { replicas: 3 } } as EnvironmentEntry })))
       .toThrow('\'loki.replicas\' must be 1 unless \'objectStorage\' is set');
   });
 
@@ -114,7 +114,7 @@ describe('defineEnvironments', () => {
     });
     const preview = loadEnvironment('preview', registry);
     expect(preview.clusterName).toBe('staging');
-    expect(preview.loki.replicas).toBe(2);
+    expect(preview.loki.replicas).toBe(1);
     expect(preview.apps.meshSamplingPercent).toBe(50);
     expect(preview.apps.stableReplicas).toBe(1);
     expect(preview.objectStorage).toEqual(loadEnvironment('staging', registry).objectStorage);

@@ -139,7 +139,7 @@ describe('Kiali', () => {
     expect(config.auth).toEqual({ strategy: 'token' });
     expect(config.login_token).toEqual({ signing_key: '/kiali-override-secrets/login-token-signing-key/value.txt' });
     expect(pod.volumes.find((v: any) => v.name === 'signing-key')).toEqual({
-      name: 'signing-key', secret: { secretName: 'kiali-signing-key', items: [{ key: 'key', path: 'value.txt' }] },
+      name: 'signing-key', secret: { secretName: 'kiali-signing-key', items: [{ key: 'key', path: 'value.txt' }], defaultMode: 0o440 },
     });
     expect(container.volumeMounts).toContainEqual({ name: 'signing-key', mountPath: '/kiali-override-secrets/login-token-signing-key', readOnly: true });
   });
@@ -147,7 +147,7 @@ describe('Kiali', () => {
   test('signingKey: another Secret and key', () => {
     const { pod } = render({ auth: 'token', signingKey: { name: 'kiali-login', key: 'signing-key' } });
     expect(pod.volumes.find((v: any) => v.name === 'signing-key').secret).toEqual({
-      secretName: 'kiali-login', items: [{ key: 'signing-key', path: 'value.txt' }],
+      secretName: 'kiali-login', items: [{ key: 'signing-key', path: 'value.txt' }], defaultMode: 0o440,
     });
   });
 

@@ -79,6 +79,16 @@ export function secretViolations(objects: readonly K8sObject[]): string[] {
       }
     }
   }
+  for (const workload of workloads(objects)) {
+    for (const volume of podSpecOf(workload).volumes ?? []) {
+      // read by owner and group (the pod's fsGroup) only: Kubernetes' default, 0644, lets every user of the pod read it
+      const mode = volume.secret?.defaultMode;
+      if (volume.secret && (mode === undefined || (mode & 0o037) !== 0)) {
+        out.push(`${workload.kind}/${workload.metadata.name}: Secret volume ${volume.name} must be mounted with defaultMode 0440 or stricter, `
+          + `got ${mode === undefined ? 'the default 0644' : `0${mode.toString(8)}`}`);
+      }
+    }
+  }
   for (const { workload, container } of containersOf(objects)) {
     for (const env of container.env ?? []) {
       if (SECRET_ENV.test(env.name) && env.value !== undefined && !/_FILE$|__FILE$/.test(env.name)) {

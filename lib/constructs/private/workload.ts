@@ -25,6 +25,9 @@ export interface RunAs {
   readonly fsGroup?: number;
 }
 
+/** The mode of every file mounted from a Secret: read by owner and group (the pod's fsGroup) only, nobody else. */
+export const SECRET_FILE_MODE = 0o440;
+
 /** A pod security context: non-root, RuntimeDefault seccomp, volumes chowned only when their owner differs. */
 export function podSecurityContext(runAs: RunAs): k8s.PodSecurityContext {
   return {
