@@ -24,7 +24,8 @@ const state: RolloutState = {
   stable: { image: 'ghcr.io/example/obs-canary-gateway:0.1.0' },
   canary: {
     image: 'ghcr.io/example/obs-canary-gateway:0.2.0', weight: 10, startedAt: '2020-01-01T00:00:00Z', weightChangedAt: '2020-01-01T00:00:00Z',
-    failedChecks: 0, consecutiveHolds: 0,
+    // observed applied (the gate measures only a step the cluster runs)
+    appliedAt: '2020-01-01T00:00:00Z', failedChecks: 0, consecutiveHolds: 0,
   },
   steps: [10, 25, 50, 100],
   slo: { p99LatencyMs: 1000 },
