@@ -182,18 +182,22 @@ function tracks(state: RolloutState, steps: readonly number[]):
     ...(stable.pod ? { stablePod: trackPodOf(stable.pod) } : {}),
     ...(canary ? { canaryImage: canary.image, split: TrafficSplit.canary(canary.weight) } : { split: TrafficSplit.stableOnly() }),
     ...(canary?.pod ? { canaryPod: trackPodOf(canary.pod) } : {}),
-    ...(canary ? { canaryCapacityPercent: canaryCapacityOf(canary, steps) } : {}),
+    ...(canary ? { canaryCapacityPercent: canaryCapacityOf(canary, state.history, steps) } : {}),
   };
 }
 
 /**
- * The weight a canary's replicas are sized for: while it progresses, the next step's (its pods start before the route
- * gives them that share); while promoting, its own; while traffic leaves it (draining, rolling back), the most it may
- * have had (100), since shrinking it in the commit that moves its traffic away would stop pods that still get requests.
+ * The weight a canary's replicas are sized for, the same from its start to its removal unless it moves on a step: the
+ * next step's (its pods start before the route gives them that share); promoting, the size it had at its weight; while
+ * traffic leaves it (draining, rolling back), the size it had before (the history entry that ended it says from which
+ * weight). Shrinking it in the commit that moves its traffic away would stop pods that still get requests; growing it
+ * would start more pods of an image being rolled back. When the history no longer holds that entry: 100, the most it
+ * may have had.
  */
-function canaryCapacityOf(canary: NonNullable<RolloutState['canary']>, steps: readonly number[]): number {
+function canaryCapacityOf(canary: NonNullable<RolloutState['canary']>, history: RolloutState['history'], steps: readonly number[]): number {
+  const sizedFor = (weight: number): number => steps.find(step => step > weight) ?? weight;
   const phase = canary.phase ?? 'progressing';
-  if (phase === 'draining' || phase === 'rolling-back') return 100;
-  if (phase === 'promoting') return canary.weight;
-  return steps.find(step => step > canary.weight) ?? canary.weight;
+  if (phase === 'progressing' || phase === 'promoting') return sizedFor(canary.weight);
+  const ended = history.findLast(e => e.image === canary.image && e.toWeight === 0 && (e.decision === 'rollback' || e.decision === 'promote'));
+  return ended ? sizedFor(ended.fromWeight) : 100;
 }

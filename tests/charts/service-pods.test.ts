@@ -81,6 +81,47 @@ describe('each track renders the configuration its record holds', () => {
     expect(replicas(canaryAt(0, { phase: 'rolling-back' })!)).toBe(2);
   });
 
+  describe('a canary keeps its size and its pods from its last step to its removal (prod, 20 stable replicas)', () => {
+    const prod = ENVIRONMENTS.prod;
+    const large: Services = { ...SERVICES, gateway: { ...SERVICES.gateway, replicas: { prod: 20 } } };
+    const deployment = (canary: NonNullable<RolloutState['canary']>, history: RolloutState['history'] = []) =>
+      find(apps(withGateway({ canary, history }), large, prod), 'Deployment', 'gateway-canary');
+    /** The history entry that ended the canary at `fromWeight`, as endCanary writes it. */
+    const ended = (decision: 'rollback' | 'promote', fromWeight: number): RolloutState['history'] => [
+      { at: '2026-11-01T11:00:00Z', decision: 'advance', by: 'gate', image: CANARY, fromWeight: 0, toWeight: fromWeight, reason: 'SLO met' },
+      { at: '2026-11-01T12:00:00Z', decision, by: 'gate', image: CANARY, fromWeight, toWeight: 0, reason: 'ended' },
+    ];
+    const progressing = [0, 10, 25, 50].map(w => deployment(canaryAt(w)!).spec.replicas);
+
+    test('progressing: sized for the next step (20 × 10 %, 25 %, 50 %, 100 %)', () => {
+      expect(progressing).toEqual([2, 5, 10, 20]);
+    });
+
+    test('rolled back at any step: the pods it had, not stable\'s 20 of an image judged bad', () => {
+      expect([0, 10, 25, 50].map(w => deployment(canaryAt(0, { phase: 'rolling-back' })!, ended('rollback', w)).spec.replicas)).toEqual(progressing);
+      // without the entry (a trimmed history) it may have had anything up to 100 %
+      expect(deployment(canaryAt(0, { phase: 'rolling-back' })!).spec.replicas).toBe(20);
+    });
+
+    test('promoted by hand at a step: kept while stable rolls out, and while its traffic drains', () => {
+      expect([0, 10, 25, 50].map(w => deployment(canaryAt(w, { phase: 'promoting' })!).spec.replicas)).toEqual(progressing);
+      expect([10, 25, 50].map(w => deployment(canaryAt(0, { phase: 'draining' })!, ended('promote', w)).spec.replicas)).toEqual(progressing.slice(1));
+    });
+
+    test('a change of replicas is no change of the pod template: no pod is replaced at a step', () => {
+      // prod's own gateway (2 stable replicas): the canary goes from 1 pod to 2 at 50 %
+      const deployments = [0, 10, 25, 50, 100].map(w => find(apps(withGateway({ canary: canaryAt(w) }), SERVICES, prod), 'Deployment', 'gateway-canary'));
+      expect(deployments.map(d => d.spec.replicas)).toEqual([1, 1, 1, 2, 2]);
+      const templates = deployments.map(d => d.spec.template);
+      for (const template of templates) expect(template).toEqual(templates[0]);
+      expect(templates[0].spec.topologySpreadConstraints).toHaveLength(2);
+      // the budget only where it cannot block a drain: two replicas or more
+      const budgets = (canary: NonNullable<RolloutState['canary']>) =>
+        apps(withGateway({ canary }), SERVICES, prod).filter(o => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'gateway-canary');
+      expect([budgets(canaryAt(0)!), budgets(canaryAt(50)!)].map(b => b.length)).toEqual([0, 1]);
+    });
+  });
+
   test('each Deployment with a record carries its hash, for kube-state-metrics; one without carries none', () => {
     const annotation = (objects: readonly K8sObject[], track: 'stable' | 'canary') =>
       find(objects, 'Deployment', `gateway-${track}`).metadata.annotations?.[POD_HASH_ANNOTATION.name];

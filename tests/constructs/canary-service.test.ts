@@ -171,8 +171,10 @@ describe('CanaryService', () => {
         ['kubernetes.io/hostname', stableTrack],
         ['topology.kubernetes.io/zone', stableTrack],
       ]);
-      // the canary runs one replica here: nothing to spread
-      expect(find(all, 'Deployment', 'backend-canary').spec.template.spec.topologySpreadConstraints).toBeUndefined();
+      // the canary runs one replica here: no budget (it would block a drain), but the same spread as at two, so that
+      // its replicas can follow its traffic without a change of its pod template
+      expect(find(all, 'Deployment', 'backend-canary').spec.replicas).toBe(1);
+      expect(find(all, 'Deployment', 'backend-canary').spec.template.spec.topologySpreadConstraints).toHaveLength(2);
     });
   });
 

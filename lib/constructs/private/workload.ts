@@ -97,20 +97,30 @@ export interface SpreadOptions {
   readonly selector: Record<string, string>;
   /** Deployments can tell rolling-update generations apart by `pod-template-hash`; StatefulSets cannot. */
   readonly kind: 'Deployment' | 'StatefulSet';
+  /**
+   * The replicas change while the workload serves (a canary's follow its traffic): the spread constraints are there
+   * even for one replica (which meets them), so that a change of replicas never changes the pod template, which would
+   * replace every pod in the commit that changes its traffic. The budget still needs two.
+   * @default false
+   */
+  readonly replicasVary?: boolean;
 }
 
 /**
  * Spreads the replicas of a workload over nodes (required) and zones (preferred) and keeps all but one of them up
- * during voluntary disruptions. A single replica gets neither: a budget would block every node drain.
+ * during voluntary disruptions. A single replica gets neither (a budget would block every node drain), unless its
+ * replicas vary ({@link SpreadOptions.replicasVary}): then it gets the constraints.
  *
  * @returns the topology spread constraints to spread into the pod spec; an empty object for a single replica
  */
 export function spreadReplicas(scope: Construct, options: SpreadOptions): Pick<k8s.PodSpec, 'topologySpreadConstraints'> {
-  if (options.replicas <= 1) return {};
-  new k8s.KubePodDisruptionBudget(scope, `DisruptionBudget-${options.name}`, {
-    metadata: { name: options.name },
-    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: options.selector } },
-  });
+  if (options.replicas <= 1 && !options.replicasVary) return {};
+  if (options.replicas > 1) {
+    new k8s.KubePodDisruptionBudget(scope, `DisruptionBudget-${options.name}`, {
+      metadata: { name: options.name },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: options.selector } },
+    });
+  }
   const matchLabelKeys = options.kind === 'Deployment' ? ['pod-template-hash'] : undefined;
   return {
     topologySpreadConstraints: [
