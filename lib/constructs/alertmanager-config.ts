@@ -115,15 +115,18 @@ export const GROUP_BY = ['alertname', 'service', 'component'] as const;
 
 /**
  * The inhibitions:
- * - a fast burn of a service mutes its slow burn and its latency tickets: a burning SLO pages once;
+ * - a fast burn of a service mutes its slow and steady burns and its latency tickets: a burning SLO pages once;
+ * - a slow burn mutes the steady burn of the same service;
  * - a page mutes a ticket of the same alert, service and component.
  */
 export const INHIBIT_RULES: readonly InhibitRule[] = [
   {
     source_matchers: [`alertname="${SLO_ALERTS.fastBurn}"`],
-    target_matchers: [`alertname=~"${[SLO_ALERTS.slowBurn, SLO_ALERTS.latencyP95, SLO_ALERTS.latencyP99].join('|')}"`],
+    target_matchers: [`alertname=~"${[SLO_ALERTS.slowBurn, SLO_ALERTS.steadyBurn, SLO_ALERTS.latencyP95, SLO_ALERTS.latencyP99].join('|')}"`],
     equal: ['service'],
   },
+  // the steady burn says less than the slow burn of the same service
+  { source_matchers: [`alertname="${SLO_ALERTS.slowBurn}"`], target_matchers: [`alertname="${SLO_ALERTS.steadyBurn}"`], equal: ['service'] },
   { source_matchers: ['severity="page"'], target_matchers: ['severity="ticket"'], equal: ['alertname', 'service', 'component'] },
 ];
 

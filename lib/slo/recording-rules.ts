@@ -32,9 +32,9 @@ const WINDOW = '5m';
 
 /**
  * The windows of the multi-window, multi-burn-rate alerts: each alert pairs a long window with a short one (1h with 5m,
- * 6h with 30m), as the Google SRE workbook's "Alerting on SLOs" recommends (the short one is 1/12 of the long one).
+ * 6h with 30m, 3d with 6h), as the Google SRE workbook's "Alerting on SLOs" recommends.
  */
-export const BURN_RATE_WINDOWS = ['5m', '30m', '1h', '6h'] as const;
+export const BURN_RATE_WINDOWS = ['5m', '30m', '1h', '6h', '3d'] as const;
 
 /** One of {@link BURN_RATE_WINDOWS}. */
 export type BurnRateWindow = typeof BURN_RATE_WINDOWS[number];

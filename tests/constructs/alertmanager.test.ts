@@ -87,13 +87,15 @@ describe('Alertmanager', () => {
       expect(config.global).toBeUndefined();
     });
 
-    test('inhibitions: the fast burn mutes the slow burn and latency tickets of its service; a page mutes its ticket', () => {
+    test('inhibitions: the fast burn mutes the slow and steady burns and latency tickets of its service, the slow burn the steady one; '
+      + 'a page mutes its ticket', () => {
       expect(config.inhibit_rules).toEqual([
         {
           source_matchers: ['alertname="SloErrorBudgetFastBurn"'],
-          target_matchers: ['alertname=~"SloErrorBudgetSlowBurn|SloLatencyP95High|SloLatencyP99High"'],
+          target_matchers: ['alertname=~"SloErrorBudgetSlowBurn|SloErrorBudgetSteadyBurn|SloLatencyP95High|SloLatencyP99High"'],
           equal: ['service'],
         },
+        { source_matchers: ['alertname="SloErrorBudgetSlowBurn"'], target_matchers: ['alertname="SloErrorBudgetSteadyBurn"'], equal: ['service'] },
         { source_matchers: ['severity="page"'], target_matchers: ['severity="ticket"'], equal: ['alertname', 'service', 'component'] },
       ]);
       expect(config.inhibit_rules).toEqual(INHIBIT_RULES);

@@ -45,13 +45,14 @@ describe('sloAlertingRules', () => {
     expect(sloAlertingRules(without(REPO_SERVICES, 'backend'), sloOf)).toEqual(repo.filter(g => g.name !== 'slo-alerts-backend'));
   });
 
-  test('every service: fast burn (page), slow burn (ticket), p95 and p99 (tickets, for 10m), each with its labels and annotations', () => {
+  test('every service: fast burn (page), slow and steady burns (tickets), p95 and p99 (tickets, for 10m), each with its labels and annotations', () => {
     for (const group of sloAlertingRules(WITH_LEDGER, sloOf)) {
       const service = group.name.replace(/^slo-alerts-/, '');
       const rules = group.rules as AlertingRule[];
       expect(rules.map(r => [r.alert, r.labels, r.for])).toEqual([
         [SLO_ALERTS.fastBurn, { severity: 'page', service }, undefined],
         [SLO_ALERTS.slowBurn, { severity: 'ticket', service }, undefined],
+        [SLO_ALERTS.steadyBurn, { severity: 'ticket', service }, undefined],
         [SLO_ALERTS.latencyP95, { severity: 'ticket', service }, LATENCY_FOR],
         [SLO_ALERTS.latencyP99, { severity: 'ticket', service }, LATENCY_FOR],
       ]);
@@ -63,14 +64,16 @@ describe('sloAlertingRules', () => {
     }
   });
 
-  test('the burn rates pair 1h with 5m and 6h with 30m, on the service-level (all tracks) error ratios', () => {
+  test('the burn rates pair 1h with 5m, 6h with 30m and 3d with 6h (the workbook\'s 14.4, 6 and 1), on the service-level error ratios', () => {
     const ratio = SLO_BURN_RECORDS.istio.serviceErrorRatio;
     const sel = '{destination_workload_namespace="apps",destination_app="gateway"}';
     expect(ruleNamed(repo, 'gateway', SLO_ALERTS.fastBurn).expr)
       .toBe(`${ratio['1h']}${sel} > (14.4 * (1 - 0.99))\nand\n${ratio['5m']}${sel} > (14.4 * (1 - 0.99))`);
     expect(ruleNamed(repo, 'gateway', SLO_ALERTS.slowBurn).expr)
       .toBe(`${ratio['6h']}${sel} > (6 * (1 - 0.99))\nand\n${ratio['30m']}${sel} > (6 * (1 - 0.99))`);
-    expect(BURN_RATE_ALERTS.map(a => [a.long, a.short])).toEqual([['1h', '5m'], ['6h', '30m']]);
+    expect(ruleNamed(repo, 'gateway', SLO_ALERTS.steadyBurn).expr)
+      .toBe(`${ratio['3d']}${sel} > (1 * (1 - 0.99))\nand\n${ratio['6h']}${sel} > (1 * (1 - 0.99))`);
+    expect(BURN_RATE_ALERTS.map(a => [a.long, a.short])).toEqual([['1h', '5m'], ['6h', '30m'], ['3d', '6h']]);
   });
 
   test('the objective and the period come from the SLO; another period scales the factors', () => {
@@ -255,6 +258,17 @@ describe('promtool (Debian\'s 2.42)', () => {
       alert_rule_test: [
         ...expect_(groups, SLO_ALERTS.fastBurn, { '61m': false, '400m': false }),
         ...expect_(groups, SLO_ALERTS.slowBurn, { '400m': false }),
+        ...expect_(groups, SLO_ALERTS.steadyBurn, { '400m': false }),
+      ],
+    },
+    {
+      name: 'a 3 % burn, three times what the budget allows and too slow for the other pairs: a ticket, the steady burn',
+      interval: '1m',
+      input_series: requests('stable', [120, 97, 3]),
+      alert_rule_test: [
+        ...expect_(groups, SLO_ALERTS.steadyBurn, { '60m': true, '120m': true }),
+        ...expect_(groups, SLO_ALERTS.slowBurn, { '120m': false }),
+        ...expect_(groups, SLO_ALERTS.fastBurn, { '120m': false }),
       ],
     },
     {

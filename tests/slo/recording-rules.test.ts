@@ -144,7 +144,7 @@ describe('sloRecordingRules', () => {
       expect(sloSourceOf({ ...REPO_SERVICES.gateway, analysis: { metrics: 'http' } })).toBe('http');
     });
 
-    test('gateway (Istio): a ratio of sums per track and of the service over 5m, 30m, 1h and 6h, 0 when there is traffic but no 5xx', () => {
+    test('gateway (Istio): a ratio of sums per track and of the service over 5m, 30m, 1h, 6h and 3d, 0 when there is traffic but no 5xx', () => {
       const selector = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary"';
       const ratio = (by: string, w: string): string => {
         const all = `sum by (${by}) (rate(istio_requests_total{${selector}}[${w}]))`;
@@ -157,7 +157,7 @@ describe('sloRecordingRules', () => {
         expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio[w])).toBe(ratio(track, w));
         expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceErrorRatio[w])).toBe(ratio('destination_workload_namespace, destination_app', w));
       }
-      expect(BURN_RATE_WINDOWS).toEqual(['5m', '30m', '1h', '6h']);
+      expect(BURN_RATE_WINDOWS).toEqual(['5m', '30m', '1h', '6h', '3d']);
       expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceLatencyP95)).toBe(
         `histogram_quantile(0.95, sum by (destination_workload_namespace, destination_app, le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[5m])))`);
     });
