@@ -123,7 +123,7 @@ describe('central topology: the observability cluster', () => {
     // one cluster: as before
     const local = configFile(synthStack(ENVIRONMENTS.local).charts.observability, 'alertmanager-config', 'alertmanager.yml');
     expect(local.route.group_by).toEqual(['alertname', 'service', 'component']);
-    expect(local.inhibit_rules.map((r: any) => r.equal)).toEqual([['service'], ['alertname', 'service', 'component']]);
+    expect(local.inhibit_rules.map((r: any) => r.equal)).toEqual([['service'], ['service'], ['alertname', 'service', 'component']]);
   });
 
   test('no services run here: they run in the application clusters', () => {
