@@ -117,9 +117,10 @@ export function sloRecordingRules(services: Services, options: { readonly perClu
     const istio = perCluster(istioSource(spec));
     const own = http ? perCluster(httpSource(spec, http)) : undefined;
     const burn = sloSourceOf(spec) === 'http' && own ? own : istio;
+    const callers = callersOf(spec, options.perCluster ? [CLUSTER_LABEL] : []);
     return {
       name: sloRuleGroupName(spec.name),
-      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn)],
+      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn, callers)],
     };
   });
 }
@@ -142,6 +143,25 @@ function istioSource(spec: ServiceSpec): RuleSource {
     serviceBy: [SERVICE_LABELS.istio.namespace, SERVICE_LABELS.istio.app],
     labels: { [ISTIO.app]: spec.name },
   };
+}
+
+/**
+ * A service's requests as its callers' sidecars report them (the ingress gateway's among them), by the Service they
+ * called. When none of the service's pods answers (all crashed, none ready), its own sidecars and metrics report
+ * nothing, while its callers get 503s ("no healthy upstream"): reported by them, with the destination workload
+ * `unknown` but the Service known.
+ */
+function callersOf(spec: ServiceSpec, extraBy: readonly string[]): CallerView {
+  return {
+    matchers: [eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, spec.namespace), eq(ISTIO.serviceName, spec.name)],
+    by: [...extraBy, ISTIO.serviceNamespace, ISTIO.serviceName],
+  };
+}
+
+/** Where {@link callersOf} finds a service's requests. */
+interface CallerView {
+  readonly matchers: readonly string[];
+  readonly by: readonly string[];
 }
 
 /** A service's requests from its own metrics, without the routes that are probes and scrapes. */
@@ -181,24 +201,33 @@ interface RuleSource {
  * The error ratio per track and of the service over every burn-rate window, and the service's p95 and p99. An error
  * ratio is `sum(rate(failed[W])) / sum(rate(all[W]))` by the same labels (failed: a 5xx, or a gRPC server failure);
  * with traffic but no failed series at all it is 0, not absent (`or 0 * all`), so that a healthy service reads 0 on a
- * dashboard.
+ * dashboard. The service's ratio is the larger of its own view and its callers' ({@link callersOf}, Istio's metrics
+ * whatever the source): a service none of whose pods answers burns at its callers, where its own view is empty.
  */
-function burnRateRules(source: RuleSource): RecordingRule[] {
+function burnRateRules(source: RuleSource, callers: CallerView): RecordingRule[] {
   const { burnRecords, requests, bucket, outcomes } = source;
-  const selector = source.matchers.join(',');
   const labels = (): Record<string, string> => ({ ...source.labels });
-  const ratio = (by: readonly string[], window: BurnRateWindow): string => {
-    const all = `sum by (${by.join(', ')}) (rate(${requests}{${selector}}[${window}]))`;
-    const errors = `sum by (${by.join(', ')}) (${failedSeries(outcomes, failed => `rate(${requests}{${selector},${failed}}[${window}])`)})`;
+  const ratioOf = (metric: string, matchers: readonly string[], ok: Outcomes, by: readonly string[], window: BurnRateWindow): string => {
+    const selector = matchers.join(',');
+    const all = `sum by (${by.join(', ')}) (rate(${metric}{${selector}}[${window}]))`;
+    const errors = `sum by (${by.join(', ')}) (${failedSeries(ok, failed => `rate(${metric}{${selector},${failed}}[${window}])`)})`;
     return `(\n  ${errors}\n  or\n  0 * ${all}\n)\n/\n${all}`;
+  };
+  const ratio = (by: readonly string[], window: BurnRateWindow): string => ratioOf(requests, source.matchers, outcomes, by, window);
+  const [namespaceLabel, appLabel] = source.serviceBy.slice(-2);
+  const serviceRatio = (window: BurnRateWindow): string => {
+    const seen = ratioOf(ISTIO.requests, callers.matchers, ISTIO_OUTCOMES, callers.by, window);
+    const renamed = `label_replace(\n  label_replace(\n${indent(seen, 4)}\n  , ${JSON.stringify(namespaceLabel)}, "$1", ${JSON.stringify(ISTIO.serviceNamespace)}, "(.*)")\n`
+      + `, ${JSON.stringify(appLabel)}, "$1", ${JSON.stringify(ISTIO.serviceName)}, "(.*)")`;
+    return `max by (${source.serviceBy.join(', ')}) (\n${indent(ratio(source.serviceBy, window), 2)}\n  or\n${indent(renamed, 2)}\n)`;
   };
   const serviceBy = source.serviceBy.join(', ');
   return [
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.trackErrorRatio[w], expr: ratio(source.by, w), labels: labels() })),
-    ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.serviceErrorRatio[w], expr: ratio(source.serviceBy, w), labels: labels() })),
+    ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.serviceErrorRatio[w], expr: serviceRatio(w), labels: labels() })),
     ...([[burnRecords.serviceLatencyP95, 0.95], [burnRecords.serviceLatencyP99, 0.99]] as const).map(([record, q]) => ({
       record,
-      expr: `histogram_quantile(${q}, sum by (${serviceBy}, le) (rate(${bucket}{${selector}}[${WINDOW}])))`,
+      expr: `histogram_quantile(${q}, sum by (${serviceBy}, le) (rate(${bucket}{${source.matchers.join(',')}}[${WINDOW}])))`,
       labels: labels(),
     })),
   ];
@@ -220,6 +249,10 @@ function sloRules(source: RuleSource): RecordingRule[] {
       labels: labels(),
     })),
   ];
+}
+
+function indent(text: string, spaces: number): string {
+  return text.split('\n').map(line => `${' '.repeat(spaces)}${line}`).join('\n');
 }
 
 function eq(label: string, value: string): string {

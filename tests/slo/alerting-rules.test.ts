@@ -218,6 +218,25 @@ describe('promtool (Debian\'s 2.42)', () => {
       }],
     },
     {
+      name: 'no pod answers for 15 minutes: its own sidecars report nothing, the ingress gateway reports 503s, and the fast burn pages',
+      interval: '1m',
+      input_series: [
+        ...requests('stable', [120, 600, 0]).map(s => ({ ...s, values: `${s.values} _x15` })),
+        // the ingress gateway's view of the Service: no workload answers (Istio's "no healthy upstream", UH)
+        ...[['200', counter([120, 600], [15, 0])], ['503', counter([120, 0], [15, 600])]].map(([code, values]) => ({
+          series: 'istio_requests_total{reporter="source",source_workload="istio-ingressgateway",destination_service_namespace="apps",'
+            + `destination_service_name="gateway",destination_workload="unknown",destination_workload_namespace="unknown",response_code="${code}"}`,
+          values,
+        })),
+      ],
+      alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '110m': false, '125m': false, '133m': true }),
+      promql_expr_test: [{
+        expr: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['5m']}`,
+        eval_time: '133m',
+        exp_samples: [{ labels: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['5m']}{destination_workload_namespace="apps",destination_app="gateway"}`, value: 1 }],
+      }],
+    },
+    {
       name: 'a total outage of 4 minutes does not page: the 5m window burns, the 1h window does not',
       interval: '1m',
       input_series: requests('stable', [70, 100, 0], [4, 0, 100], [20, 100, 0]),

@@ -138,6 +138,7 @@ describe('sloRecordingRules', () => {
   });
 
   describe('burn-rate records, from the SLO\'s source only', () => {
+    const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     test('the source is the file\'s analysis.metrics, else metrics.source', () => {
       expect(sloSourceOf(REPO_SERVICES.gateway)).toBe('istio');
       expect(sloSourceOf(QUOTES)).toBe('http');
@@ -146,16 +147,21 @@ describe('sloRecordingRules', () => {
 
     test('gateway (Istio): a ratio of sums per track and of the service over 5m, 30m, 1h, 6h and 3d, 0 when there is traffic but no 5xx', () => {
       const selector = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary"';
-      const ratio = (by: string, w: string): string => {
-        const all = `sum by (${by}) (rate(istio_requests_total{${selector}}[${w}]))`;
-        const failed = `(rate(istio_requests_total{${selector},response_code=~"5.."}[${w}])`
-          + ` or rate(istio_requests_total{${selector},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}]))`;
+      const ratio = (by: string, w: string, sel = selector): string => {
+        const all = `sum by (${by}) (rate(istio_requests_total{${sel}}[${w}]))`;
+        const failed = `(rate(istio_requests_total{${sel},response_code=~"5.."}[${w}])`
+          + ` or rate(istio_requests_total{${sel},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}]))`;
         return `( sum by (${by}) (${failed}) or 0 * ${all} ) / ${all}`;
       };
+      // the callers' view: what their sidecars report of the Service, named as the service's own series are
+      const callers = (w: string): string => `label_replace( label_replace( ${ratio('destination_service_namespace, destination_service_name', w,
+        'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"')} , "destination_workload_namespace", "$1", `
+        + '"destination_service_namespace", "(.*)") , "destination_app", "$1", "destination_service_name", "(.*)")';
+      const service = 'destination_workload_namespace, destination_app';
       const track = 'destination_workload_namespace, destination_workload, destination_app, destination_version';
       for (const w of BURN_RATE_WINDOWS) {
         expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio[w])).toBe(ratio(track, w));
-        expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceErrorRatio[w])).toBe(ratio('destination_workload_namespace, destination_app', w));
+        expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceErrorRatio[w])).toBe(`max by (${service}) ( ${ratio(service, w)} or ${callers(w)} )`);
       }
       expect(BURN_RATE_WINDOWS).toEqual(['5m', '30m', '1h', '6h', '3d']);
       expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceLatencyP95)).toBe(
@@ -166,8 +172,13 @@ describe('sloRecordingRules', () => {
       const groups = sloRecordingRules({ quotes: QUOTES });
       const sel = 'namespace="pricing",app="quotes",handler!~"/ping|/metrics\\\\.json"';
       const all = `sum by (namespace, app) (rate(quotes_served_total{${sel}}[1h]))`;
+      const own = `( sum by (namespace, app) (rate(quotes_served_total{${sel},code=~"5.."}[1h])) or 0 * ${all} ) / ${all}`;
       expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.serviceErrorRatio['1h']))
-        .toBe(`( sum by (namespace, app) (rate(quotes_served_total{${sel},code=~"5.."}[1h])) or 0 * ${all} ) / ${all}`);
+        .toMatch(new RegExp(`^max by \\(namespace, app\\) \\( ${escape(own)} or label_replace\\(`));
+      // its callers' view keeps the service's own labels
+      const ratio = expr(groups, 'quotes', SLO_BURN_RECORDS.http.serviceErrorRatio['1h']);
+      expect(ratio).toContain('reporter="source",destination_service_namespace="pricing",destination_service_name="quotes"');
+      expect(ratio.endsWith(', "namespace", "$1", "destination_service_namespace", "(.*)") , "app", "$1", "destination_service_name", "(.*)") )')).toBe(true);
       expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.trackErrorRatio['5m'])).toContain('sum by (namespace, app, version)');
       expect(JSON.stringify(groups)).not.toMatch(/:istio_requests_errors:/);
     });
