@@ -87,8 +87,9 @@ export interface CanaryServiceProps {
    */
   readonly telemetry?: ServiceTelemetry;
   /**
-   * Route timeout of requests to this service.
-   * @default Duration.seconds(5)
+   * Route timeout of requests to this service: the whole response, so for gRPC the whole call, streams included.
+   * @default - 5 seconds for HTTP; none for gRPC (a route timeout would cut every streaming call; a gRPC client sets
+   *   its own deadline, which the sidecar honours)
    */
   readonly timeout?: Duration;
   /**
@@ -142,7 +143,7 @@ export class CanaryService extends Construct {
     this.port = props.container.port;
     this.split = props.split ?? TrafficSplit.stableOnly();
     const stableReplicas = props.stableReplicas ?? 1;
-    const timeout = props.timeout ?? Duration.seconds(5);
+    const timeout = props.timeout ?? (props.container.protocol === 'grpc' ? undefined : Duration.seconds(5));
     const namespace = chartNamespace(this, 'CanaryService');
     if (this.split.hasCanary !== (props.canaryImage !== undefined)) {
       throw validationError(this, `'canaryImage' must be set exactly when the split has a canary (weight ${this.split.canaryPercent}), got ${show(props.canaryImage)}`);
@@ -209,7 +210,7 @@ export class CanaryService extends Construct {
       ? [destination('stable', this.split.stablePercent), destination('canary', this.split.canaryPercent)]
       : [destination('stable', 100)];
     const policy = {
-      timeout: goDuration(timeout),
+      ...(timeout ? { timeout: goDuration(timeout) } : {}),
       // only failures of the connection: retrying a 5xx, or a gRPC status the app answered (`unavailable`,
       // `cancelled` are Envoy's gRPC retry conditions), would hide a failing canary from its callers
       retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,reset' },

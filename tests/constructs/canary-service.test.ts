@@ -4,7 +4,7 @@ import { ServiceContainer } from '../../lib/constructs/types';
 import { imageVersion } from '../../lib/constructs/private/service-deployment';
 import { TrafficSplit } from '../../lib/constructs/traffic-split';
 import { synth, testApp, testChart } from '../support/chart';
-import { find, ofKind } from '../support/manifest';
+import { K8sObject, find, ofKind } from '../support/manifest';
 
 const CONTAINER: ServiceContainer = {
   port: 8081,
@@ -266,6 +266,17 @@ describe('CanaryService', () => {
       expect([c.command, c.args]).toEqual([['/ledger'], ['--listen=:9090']]);
       expect(pod.terminationGracePeriodSeconds).toBe(60);
       expect(Object.keys(deployment.spec.template.metadata.annotations).filter(k => k.startsWith('prometheus.io/'))).toEqual([]);
+    });
+
+    test('a gRPC service has no route timeout unless its file sets one: it would cut every streaming call', () => {
+      const grpc = (timeout?: Duration) => render({
+        name: 'ledger', ...(timeout ? { timeout } : {}),
+        container: { ...CONTAINER, port: 9090, protocol: 'grpc', readiness: { grpc: true }, liveness: { tcp: true } },
+      }).all;
+      const routes = (all: readonly K8sObject[]) => find(all, 'VirtualService', 'ledger').spec.http.filter((r: any) => r.route);
+      expect(routes(grpc()).length).toBeGreaterThan(0);
+      for (const route of routes(grpc())) expect(route).not.toHaveProperty('timeout');
+      for (const route of routes(grpc(Duration.minutes(2)))) expect(route.timeout).toBe('2m');
     });
 
     test('timeout, sampling and resources', () => {
