@@ -94,7 +94,7 @@ export const SERVICE_SCHEMA: SchemaObject = {
     replicas: perEnvironment({ type: 'integer', minimum: 1, maximum: 50 }, 'stable replicas per environment (default: the environment\'s)'),
     resources: perEnvironment(RESOURCES, 'CPU and memory per environment (default: the environment\'s)'),
     terminationGracePeriodSeconds: { type: 'integer', minimum: 1, maximum: 3600, description: 'time between SIGTERM and SIGKILL (default 30)' },
-    timeout: { type: 'string', pattern: '^([1-9][0-9]*(ms|s|m))+$', description: 'a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s for HTTP, none for gRPC, whose clients set deadlines and whose streams a route timeout would cut)' },
+    timeout: { type: 'string', pattern: '^([1-9][0-9]*(ms|s|m))+$', description: 'a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)' },
     callers: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_LABEL_PATTERN }, description: 'the services allowed to call it' },
     callerIdentities: {
       type: 'array',

@@ -73,7 +73,7 @@ describe('a service file on its own', () => {
       '\'resources.prod.cpu.request\' must be CPU as a Kubernetes quantity: 250m, 0.5 or 2, got "lots"'],
     ['a variable that is neither a string, a pod field nor a service URL', 'env: { X: 3 }',
       '\'env.X\' must be a string, a pod field ({ fieldRef: metadata.labels[\'version\'] }) or a service\'s in-cluster URL ({ serviceUrl: <a service name> }), got 3'],
-    ['a timeout of 0', 'timeout: 0s', '\'timeout\' must be a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s), got "0s"'],
+    ['a timeout of 0', 'timeout: 0s', '\'timeout\' must be a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut), got "0s"'],
     ['a host that is no host name', 'expose: { hosts: [NotAHost], paths: [/a] }', expect.stringMatching(/^'expose\.hosts' must be external host names .*got \["NotAHost"\]$/)],
   ])('%s is refused, naming the file, the field, the value and what is allowed', (_what, line, problem) => {
     const key = line.split(':')[0];
