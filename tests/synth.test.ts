@@ -380,7 +380,7 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
       .toEqual(['staging/apps/manifest.yaml', 'staging/argocd/manifest.yaml', 'staging/bootstrap/manifest.yaml', 'staging/observability/manifest.yaml']);
 
     const observability = objectsOf('observability');
-    expect(named(observability, 'StatefulSet', 'loki').spec.replicas).toBe(2); // prod: 3
+    expect(named(observability, 'StatefulSet', 'loki').spec.replicas).toBe(1); // prod: 3
     expect(named(observability, 'Deployment', 'otel-collector').spec.replicas).toBe(1); // prod: 2
     expect(named(observability, 'Deployment', 'grafana').spec.replicas).toBe(2); // from prod
     const text = after.get('staging/observability/manifest.yaml')!;
@@ -389,6 +389,9 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     expect(text).toContain('retention_period: 168h'); // prod: 744h
     expect(text).toContain('cluster: staging');
     expect(text).not.toContain('cluster: prod');
+    // addresses of its own, not prod's
+    expect(text).toContain('root_url = https://grafana.staging.example.com');
+    expect(text).not.toContain('https://grafana.example.com');
 
     const apps = objectsOf('apps');
     expect(named(apps, 'Deployment', 'gateway-stable').spec.replicas).toBe(1); // prod: 2
