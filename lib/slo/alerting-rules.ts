@@ -21,28 +21,34 @@ export const SLO_ALERTS = {
   latencyP99: 'SloLatencyP99High',
 } as const;
 
-/** One multi-window burn-rate alert: it fires when both windows burn faster than the factor. */
-export interface BurnRateAlert {
+/**
+ * One multi-window burn-rate alert: it fires when both windows burn faster than its factor, which is either a share of
+ * the budget spent in the long window (`budgetPercent`, scaled to the period) or a burn rate of its own (`factor`).
+ */
+export type BurnRateAlert = {
   readonly alert: string;
-  /** The share of the period's error budget, in percent, that burning at the factor for the long window spends. */
-  readonly budgetPercent: number;
   readonly long: BurnRateWindow;
   readonly short: BurnRateWindow;
   readonly severity: Severity;
-}
+} & (
+  /** The share of the period's error budget, in percent, that burning at the factor for the long window spends. */
+  | { readonly budgetPercent: number; readonly factor?: undefined }
+  /** A burn rate whatever the period: 1 is the rate that spends the budget exactly in the period. */
+  | { readonly factor: number; readonly budgetPercent?: undefined }
+);
 
 /**
  * The three burn-rate alerts of the Google SRE workbook ("Alerting on SLOs", recommended parameters): 2 % of the budget
- * gone in 1 hour (checked against the last 5 minutes too) pages; 5 % in 6 hours (and the last 30 minutes) and 10 % in
- * 3 days (and the last 6 hours) open tickets. For a 30-day period the factors are the workbook's 14.4, 6 and 1; see
- * {@link burnRateFactor}. The workbook pages on the 6-hour pair too; here it is a ticket, so that only a burn that
- * empties the budget within two days wakes someone.
- * Every burn faster than the budget allows (a factor above 1) alerts.
+ * gone in 1 hour (checked against the last 5 minutes too) pages; 5 % in 6 hours (and the last 30 minutes) opens a
+ * ticket, and so does any burn the budget cannot sustain (factor 1, the workbook's 10 % in 3 days of a 30-day period)
+ * over 3 days and the last 6 hours. For a 30-day period the factors are the workbook's 14.4, 6 and 1; the first two
+ * scale with the period ({@link burnRateFactor}), the last stays 1. The workbook pages on the 6-hour pair too; here it
+ * is a ticket, so that only a burn that empties the budget within two days wakes someone.
  */
 export const BURN_RATE_ALERTS: readonly BurnRateAlert[] = [
   { alert: SLO_ALERTS.fastBurn, budgetPercent: 2, long: '1h', short: '5m', severity: 'page' },
   { alert: SLO_ALERTS.slowBurn, budgetPercent: 5, long: '6h', short: '30m', severity: 'ticket' },
-  { alert: SLO_ALERTS.steadyBurn, budgetPercent: 10, long: '3d', short: '6h', severity: 'ticket' },
+  { alert: SLO_ALERTS.steadyBurn, factor: 1, long: '3d', short: '6h', severity: 'ticket' },
 ];
 
 /** How long the p95/p99 latency must stay above the SLO before its alert fires. */
@@ -101,7 +107,9 @@ function serviceAlerts(spec: ServiceSpec, slo: SloSettings): AlertingRule[] {
   const dashboard = `Grafana's dashboard of ${spec.name}`;
 
   const burnRates = BURN_RATE_ALERTS.map((a): AlertingRule => {
-    const factor = burnRateFactor(a.budgetPercent, period, a.long);
+    const factor = a.factor ?? burnRateFactor(a.budgetPercent, period, a.long);
+    // the share of the budget the long window spends at the factor
+    const spent = a.budgetPercent ?? Number(((100 * factor * parseDuration(a.long, 'window')) / parseDuration(period, 'slo.period')).toPrecision(3));
     if (factor * budget >= 1) {
       throw new Error(`sloAlertingRules: ${spec.file}: 'slo.successRatio' ${slo.successRatio} over 'slo.period' ${period} makes the ${a.alert} `
         + `threshold ${factor} × ${Number(budget.toPrecision(6))}, an error ratio of 1 or more that no service reaches: `
@@ -115,7 +123,7 @@ function serviceAlerts(spec: ServiceSpec, slo: SloSettings): AlertingRule[] {
       annotations: {
         summary: `${spec.name} is spending its error budget ${factor} times too fast`,
         description: `${where}: the 5xx ratio over the last ${a.long} and ${a.short} is above ${factor} × (1 − ${slo.successRatio}); `
-          + `at this rate ${a.budgetPercent} % of the ${period} error budget goes in ${a.long}.`,
+          + `at this rate ${spent} % of the ${period} error budget goes in ${a.long}.`,
         runbook: `Check whether a canary of ${spec.name} is in flight (npm run canary -- status) and roll it back if it is the cause; `
           + `otherwise compare the tracks and routes on ${dashboard} and follow the traces of failed requests in Tempo.`,
       },

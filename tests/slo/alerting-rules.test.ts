@@ -83,6 +83,15 @@ describe('sloAlertingRules', () => {
     expect(ruleNamed(groups, 'gateway', SLO_ALERTS.fastBurn).annotations!.description).toContain('2 % of the 7d error budget goes in 1h');
   });
 
+  test('the steady burn is a burn rate of 1 whatever the period: above it the budget runs out before the period ends, below it never', () => {
+    for (const [period, spent] of [['7d', '42.9'], ['30d', '10'], ['90d', '3.33']]) {
+      const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...SLO, successRatio: 0.99, period }));
+      const steady = ruleNamed(groups, 'gateway', SLO_ALERTS.steadyBurn);
+      expect([period, steady.expr]).toEqual([period, expect.stringContaining('> (1 * (1 - 0.99))')]);
+      expect(steady.annotations!.description).toContain(`at this rate ${spent} % of the ${period} error budget goes in 3d`);
+    }
+  });
+
   test('without a period, the defaults\' 30d', () => {
     expect(DELIVERY_DEFAULTS.slo.period).toBe('30d');
     const { period: _, ...noPeriod } = SLO;
