@@ -108,7 +108,8 @@ export function serviceOverviewDashboard(options: ServiceOverviewOptions): Dashb
     tags: ['obs-canary', 'services', service],
     variables: [
       ...(clusterVariables(options.clusters).variables ?? []),
-      customVariable({ name: 'level', label: 'Log level', values: LOG_LEVELS, multiAll: { allValue: '.+' } }),
+      // "All" includes lines without a level (a crash's plain-text stack trace, anything before the logger exists)
+      customVariable({ name: 'level', label: 'Log level', values: LOG_LEVELS, multiAll: { allValue: '.*' } }),
     ],
     rows: [
       {

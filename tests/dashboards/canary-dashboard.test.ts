@@ -25,15 +25,16 @@ describe('canaryDashboard', () => {
   });
 
   test('the exact PromQL, legend and refId of every query, from the destination sidecar\'s metrics', () => {
-    const both = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary"';
-    const canary = 'reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-canary"';
+    // pinned requests left out, as the gate leaves them out
+    const both = 'reporter="destination",destination_workload_namespace="apps",canary_pin!="always",destination_workload=~"gateway-stable|gateway-canary"';
+    const canary = 'reporter="destination",destination_workload_namespace="apps",canary_pin!="always",destination_workload="gateway-canary"';
     const all = (w: string): string => `sum by (destination_workload) (rate(istio_requests_total{${both}}[${w}]))`;
     const ri = '$__rate_interval';
     // failed: a 5xx, or a gRPC call that failed on the server (HTTP 200 with its own status); ok: neither
     const ok = 'response_code!~"5..",grpc_response_status!~"2|4|12|13|14|15"';
     const failed = (selector: string, w: string): string => `(rate(istio_requests_total{${selector},response_code=~"5.."}[${w}])`
       + ` or rate(istio_requests_total{${selector},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}]))`;
-    const callers = 'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"';
+    const callers = 'reporter="source",destination_service_namespace="apps",destination_service_name="gateway",canary_pin!="always"';
     expect(targetsOf(model).map(({ panel, target }) => [panel.title, target.refId, target.expr, target.legendFormat])).toEqual([
       ['Configured canary weight', 'A', 'vector(25)', 'configured canary weight'],
       ['Observed canary traffic share (5m)', 'A',

@@ -31,7 +31,7 @@ describe('serviceOverviewDashboard', () => {
   test('one variable, the log level, all levels by default: the service is fixed, not chosen', () => {
     expect(model.templating.list).toHaveLength(1);
     expect(model.templating.list[0]).toMatchObject({
-      name: 'level', type: 'custom', query: 'fatal,error,warn,info,debug,trace', multi: true, includeAll: true, allValue: '.+', current: { value: ['$__all'] },
+      name: 'level', type: 'custom', query: 'fatal,error,warn,info,debug,trace', multi: true, includeAll: true, allValue: '.*', current: { value: ['$__all'] },
     });
   });
 
