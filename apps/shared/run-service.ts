@@ -78,5 +78,12 @@ export function runService(options: RunServiceOptions): http.Server {
   // `on`, not `once`: after a `once` handler ran, a repeated signal would take Node's default action and kill the
   // process mid-drain, its in-flight requests and unexported spans with it
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
+  // a crash is a JSON line like every other (redacted, found by level in Loki), not Node's plain-text trace on stderr;
+  // an unhandled rejection arrives here too (origin `unhandledRejection`). The process still exits 1 at once, as Node
+  // would: its state is unknown, and the kubelet restarts it
+  process.on('uncaughtException', (error, origin) => {
+    logger.fatal({ err: error, origin }, 'crashed: an error nothing caught');
+    process.exit(1);
+  });
   return server;
 }

@@ -1,5 +1,6 @@
-// Failure cases with real processes: no collector, no backend, a slow backend, SIGTERM during a request.
+// Failure cases with real processes: no collector, no backend, a slow backend, a crash, SIGTERM during a request.
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OtlpReceiver, SpanKind } from '../support/otlp-receiver';
 import { LogLine, ServiceProcess, startServiceProcess } from '../support/service-process';
@@ -116,6 +117,21 @@ describe('backend failures', () => {
     await gatewayToSlow.waitForLog(l => l.level === 'error' && l.trace_id === traceId && l.status === 504, 'error line of the 504');
     await gatewayToSlow.waitForLog(l => l.msg === 'request' && l.trace_id === traceId && l.status === 504, 'access line of the 504');
   });
+});
+
+test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line with the error, and exit 1', async mode => {
+  const backend = await track(startServiceProcess('backend', {
+    env: { NODE_OPTIONS: `--require ${path.join(__dirname, '..', 'fixtures', 'crash-on-signal.cjs')}`, CRASH: mode },
+  }));
+  backend.child.kill('SIGUSR2');
+  expect(await backend.exited).toBe(1);
+  const fatal = backend.linesWhere(l => l.level === 'fatal');
+  expect(fatal).toEqual([expect.objectContaining({
+    msg: 'crashed: an error nothing caught', origin: mode === 'throw' ? 'uncaughtException' : 'unhandledRejection',
+    err: expect.objectContaining({ message: 'boom: a bug nothing caught', stack: expect.stringContaining('crash-on-signal.cjs') }),
+  })]);
+  // and nothing in plain text
+  expect(backend.stderr).not.toContain('boom');
 });
 
 test('SIGTERM, even twice: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {
