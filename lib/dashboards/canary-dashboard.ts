@@ -3,7 +3,7 @@ import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { parseDuration } from '../rollout/duration';
 import type { SloSettings } from '../rollout/state';
 import { show } from '../errors';
-import { CANARY_PIN, ISTIO, ISTIO_OUTCOMES, TRACKS, failedSeries, workloadName } from '../slo/vocabulary';
+import { ISTIO, ISTIO_OUTCOMES, TRACKS, UNPINNED, failedSeries, workloadName } from '../slo/vocabulary';
 import { clusterMatchers, clusterVariables } from './private/clusters';
 import { DashboardModel, buildDashboard, markdownPanel, statPanel, thresholds, timeSeriesPanel } from './private/panels';
 import { eq, errorRatio, quantile, rate, re, successRatio, sum } from './private/promql';
@@ -93,13 +93,11 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
   validate(options, window, factor);
 
   const inCluster = clusterMatchers(options.clusters);
-  // without pinned requests (x-canary: always), as the gate counts: smoke checks and people trying the canary are not
-  // its traffic share, and their failures are not its success ratio
-  const unpinned = `${ISTIO.pin}!=${JSON.stringify(CANARY_PIN.value)}`;
-  const destination = [...inCluster, eq(ISTIO.reporter, 'destination'), eq(ISTIO.workloadNamespace, namespace), unpinned];
+  // without pinned requests, as the gate counts
+  const destination = [...inCluster, eq(ISTIO.reporter, 'destination'), eq(ISTIO.workloadNamespace, namespace), UNPINNED];
   const both = [...destination, re(WORKLOAD, TRACKS.map(track => workloadName(service, track)).join('|'))];
   const canaryOnly = [...destination, eq(WORKLOAD, workloadName(service, 'canary'))];
-  const callers = [...inCluster, eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, namespace), eq(ISTIO.serviceName, service), unpinned];
+  const callers = [...inCluster, eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, namespace), eq(ISTIO.serviceName, service), UNPINNED];
   const ratio = { metric: REQUESTS, matchers: both, outcomes: ISTIO_OUTCOMES, by: BY_WORKLOAD };
   const weightSeries = { expr: `vector(${weight})`, legend: 'configured canary weight' };
   const maxErrorRatio = Number((1 - slo.successRatio).toFixed(12));

@@ -3,8 +3,8 @@ import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { AnalysisSettings } from '../rollout/state';
 import {
-  APP_LABEL, CANARY_PIN, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, NAMESPACE_LABEL, Outcomes, TRACK_LABEL, Track, failedSeries,
-  httpOutcomes, httpTrafficSelector, toMillis, workloadName,
+  APP_LABEL, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, NAMESPACE_LABEL, Outcomes, TRACK_LABEL, Track, failedSeries,
+  UNPINNED, httpOutcomes, httpTrafficSelector, toMillis, workloadName,
 } from '../slo/vocabulary';
 
 /**
@@ -97,7 +97,7 @@ function sourceOf(target: QueryTarget): Source {
   }
   const workload = (reporter: 'destination' | 'source', track: Track): string => [
     ...cluster, `${ISTIO.reporter}=${quote(reporter)}`, `${ISTIO.workloadNamespace}=${namespace}`, `${ISTIO.workload}=${quote(workloadName(target.service, track))}`,
-    `${ISTIO.pin}!=${quote(CANARY_PIN.value)}`,
+    UNPINNED,
   ].join(',');
   return {
     requests: ISTIO.requests,

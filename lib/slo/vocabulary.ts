@@ -79,6 +79,13 @@ export const ISTIO = {
 } as const;
 
 /**
+ * The matcher that leaves pinned requests ({@link CANARY_PIN}) out of Istio's series: smoke checks and people trying
+ * the canary are not its traffic share, and their failures are not its success ratio. The gate and the canary
+ * dashboard count with it; series without the label (the ingress gateway's) match.
+ */
+export const UNPINNED = `${ISTIO.pin}!=${JSON.stringify(CANARY_PIN.value)}`;
+
+/**
  * A service's own request metrics (a counter and a histogram in seconds or milliseconds), as its service file names
  * them. Prometheus adds `namespace`, `app` and `version` from the pod.
  */
