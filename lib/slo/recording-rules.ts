@@ -112,12 +112,12 @@ export function sloRecordingRules(services: Services, options: { readonly perClu
       throw new Error(`sloRecordingRules: 'services.${key}' has 'name' ${show(spec.name)}: key each service by its name, as loadServices does`);
     }
     const http = spec.metrics.http;
-    const perCluster = (source: RuleSource): RuleSource => (options.perCluster
-      ? { ...source, by: [CLUSTER_LABEL, ...source.by], serviceBy: [CLUSTER_LABEL, ...source.serviceBy] } : source);
+    const clustered = (by: readonly string[]): readonly string[] => (options.perCluster ? [CLUSTER_LABEL, ...by] : by);
+    const perCluster = (source: RuleSource): RuleSource => ({ ...source, by: clustered(source.by), serviceBy: clustered(source.serviceBy) });
     const istio = perCluster(istioSource(spec));
     const own = http ? perCluster(httpSource(spec, http)) : undefined;
     const burn = sloSourceOf(spec) === 'http' && own ? own : istio;
-    const callers = callersOf(spec, options.perCluster ? [CLUSTER_LABEL] : []);
+    const callers = callersOf(spec);
     return {
       name: sloRuleGroupName(spec.name),
       rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn, callers)],
@@ -141,6 +141,7 @@ function istioSource(spec: ServiceSpec): RuleSource {
     ],
     by: [ISTIO.workloadNamespace, ISTIO.workload, ISTIO.app, ISTIO.version],
     serviceBy: [SERVICE_LABELS.istio.namespace, SERVICE_LABELS.istio.app],
+    serviceLabels: SERVICE_LABELS.istio,
     labels: { [ISTIO.app]: spec.name },
   };
 }
@@ -151,17 +152,8 @@ function istioSource(spec: ServiceSpec): RuleSource {
  * nothing, while its callers get 503s ("no healthy upstream"): reported by them, with the destination workload
  * `unknown` but the Service known.
  */
-function callersOf(spec: ServiceSpec, extraBy: readonly string[]): CallerView {
-  return {
-    matchers: [eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, spec.namespace), eq(ISTIO.serviceName, spec.name)],
-    by: [...extraBy, ISTIO.serviceNamespace, ISTIO.serviceName],
-  };
-}
-
-/** Where {@link callersOf} finds a service's requests. */
-interface CallerView {
-  readonly matchers: readonly string[];
-  readonly by: readonly string[];
+function callersOf(spec: ServiceSpec): readonly string[] {
+  return [eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, spec.namespace), eq(ISTIO.serviceName, spec.name)];
 }
 
 /** A service's requests from its own metrics, without the routes that are probes and scrapes. */
@@ -176,6 +168,7 @@ function httpSource(spec: ServiceSpec, metrics: HttpMetrics): RuleSource {
     matchers: [eq(NAMESPACE_LABEL, spec.namespace), eq(APP_LABEL, spec.name), ...(traffic ? [traffic] : [])],
     by: [NAMESPACE_LABEL, APP_LABEL, TRACK_LABEL],
     serviceBy: [SERVICE_LABELS.http.namespace, SERVICE_LABELS.http.app],
+    serviceLabels: SERVICE_LABELS.http,
     labels: { [APP_LABEL]: spec.name },
   };
 }
@@ -192,8 +185,10 @@ interface RuleSource {
   readonly matchers: readonly string[];
   /** The labels of a track's series. */
   readonly by: readonly string[];
-  /** The labels of the service's series: every track summed. */
+  /** The labels of the service's series: every track summed (and the cluster, per cluster). */
   readonly serviceBy: readonly string[];
+  /** The labels that hold the service's namespace and name in its series. */
+  readonly serviceLabels: typeof SERVICE_LABELS[SloSource];
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -204,19 +199,22 @@ interface RuleSource {
  * dashboard. The service's ratio is the larger of its own view and its callers' ({@link callersOf}, Istio's metrics
  * whatever the source): a service none of whose pods answers burns at its callers, where its own view is empty.
  */
-function burnRateRules(source: RuleSource, callers: CallerView): RecordingRule[] {
+function burnRateRules(source: RuleSource, callers: readonly string[]): RecordingRule[] {
   const { burnRecords, requests, bucket, outcomes } = source;
   const labels = (): Record<string, string> => ({ ...source.labels });
-  const ratioOf = (metric: string, matchers: readonly string[], ok: Outcomes, by: readonly string[], window: BurnRateWindow): string => {
+  const ratioOf = (metric: string, matchers: readonly string[], failed: Outcomes, by: readonly string[], window: BurnRateWindow): string => {
     const selector = matchers.join(',');
     const all = `sum by (${by.join(', ')}) (rate(${metric}{${selector}}[${window}]))`;
-    const errors = `sum by (${by.join(', ')}) (${failedSeries(ok, failed => `rate(${metric}{${selector},${failed}}[${window}])`)})`;
+    const errors = `sum by (${by.join(', ')}) (${failedSeries(failed, f => `rate(${metric}{${selector},${f}}[${window}])`)})`;
     return `(\n  ${errors}\n  or\n  0 * ${all}\n)\n/\n${all}`;
   };
   const ratio = (by: readonly string[], window: BurnRateWindow): string => ratioOf(requests, source.matchers, outcomes, by, window);
-  const [namespaceLabel, appLabel] = source.serviceBy.slice(-2);
+  // the callers' series grouped as the service's own: the cluster (per cluster) kept, the Service's namespace and name
+  // copied into the labels the service's own series hold them in
+  const { namespace: namespaceLabel, app: appLabel } = source.serviceLabels;
+  const callersBy = [...source.serviceBy.filter(l => l !== namespaceLabel && l !== appLabel), ISTIO.serviceNamespace, ISTIO.serviceName];
   const serviceRatio = (window: BurnRateWindow): string => {
-    const seen = ratioOf(ISTIO.requests, callers.matchers, ISTIO_OUTCOMES, callers.by, window);
+    const seen = ratioOf(ISTIO.requests, callers, ISTIO_OUTCOMES, callersBy, window);
     const renamed = `label_replace(\n  label_replace(\n${indent(seen, 4)}\n  , ${JSON.stringify(namespaceLabel)}, "$1", ${JSON.stringify(ISTIO.serviceNamespace)}, "(.*)")\n`
       + `, ${JSON.stringify(appLabel)}, "$1", ${JSON.stringify(ISTIO.serviceName)}, "(.*)")`;
     return `max by (${source.serviceBy.join(', ')}) (\n${indent(ratio(source.serviceBy, window), 2)}\n  or\n${indent(renamed, 2)}\n)`;
