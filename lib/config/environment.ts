@@ -468,21 +468,40 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
  * @throws {@link ConfigError} naming each bucket that is used twice and by whom
  */
 export function checkDistinctBuckets(envs: readonly EnvironmentConfig[]): void {
+  checkDistinct(envs.flatMap(env => {
+    const storage = env.objectStorage;
+    if (!storage) return [];
+    const buckets = [
+      ['objectStorage.lokiBucket', storage.lokiBucket], ['objectStorage.tempoBucket', storage.tempoBucket],
+      ...(env.mimir?.bucket !== undefined ? [['mimir.bucket', env.mimir.bucket]] : []),
+    ] as const;
+    return buckets.map(([field, bucket]) => ({ env, field, value: bucket, key: `${objectStorageEndpoint(storage)}/${bucket}` }));
+  }), 'a bucket of its own (each compactor applies its own retention to the whole bucket)');
+}
+
+/** One environment's use of something two environments must not share. */
+interface Use {
+  readonly env: EnvironmentConfig;
+  readonly field: string;
+  readonly value: string;
+  /** What makes two uses the same (a bucket at its endpoint, an address whatever its case). */
+  readonly key: string;
+}
+
+/**
+ * Refuses a key that two uses share: the checks across environments ({@link checkDistinctBuckets},
+ * {@link checkDistinctRootUrls}) say only what a use is and what it must be.
+ *
+ * @throws {@link ConfigError} naming each use of a key that an earlier use has, with both uses and `mustBe`
+ */
+function checkDistinct(uses: readonly Use[], mustBe: string): void {
   const owners = new Map<string, string>();
   const problems: string[] = [];
-  for (const env of envs) {
-    if (!env.objectStorage) continue;
-    const buckets = [
-      ['objectStorage.lokiBucket', env.objectStorage.lokiBucket], ['objectStorage.tempoBucket', env.objectStorage.tempoBucket],
-      ...(env.mimir?.bucket !== undefined ? [['mimir.bucket', env.mimir.bucket]] : []),
-    ];
-    for (const [field, bucket] of buckets) {
-      const key = `${objectStorageEndpoint(env.objectStorage)}/${bucket}`;
-      const user = `${JSON.stringify(env.name)}'s '${field}'`;
-      const owner = owners.get(key);
-      if (owner === undefined) owners.set(key, user);
-      else problems.push(`${user} must be a bucket of its own (each compactor applies its own retention to the whole bucket), got ${JSON.stringify(bucket)}, which is ${owner} too`);
-    }
+  for (const { env, field, value, key } of uses) {
+    const user = `${JSON.stringify(env.name)}'s '${field}'`;
+    const owner = owners.get(key);
+    if (owner === undefined) owners.set(key, user);
+    else problems.push(`${user} must be ${mustBe}, got ${JSON.stringify(value)}, which is ${owner} too`);
   }
   if (problems.length > 0) throw new ConfigError('environments', problems);
 }
@@ -495,20 +514,9 @@ export function checkDistinctBuckets(envs: readonly EnvironmentConfig[]): void {
  * @throws {@link ConfigError} naming each address that two environments use
  */
 export function checkDistinctRootUrls(envs: readonly EnvironmentConfig[]): void {
-  const owners = new Map<string, string>();
-  const problems: string[] = [];
-  for (const env of envs) {
-    for (const [field, url] of [['grafana.rootUrl', env.grafana.rootUrl], ['kiali.rootUrl', env.kiali.rootUrl]] as const) {
-      if (url === undefined) continue;
-      const key = url.replace(/\/+$/, '').toLowerCase();
-      const user = `${JSON.stringify(env.name)}'s '${field}'`;
-      const owner = owners.get(key);
-      if (owner === undefined) owners.set(key, user);
-      else problems.push(`${user} must be an address of its own (links and redirects would lead into the other environment), got ${JSON.stringify(url)}, `
-        + `which is ${owner} too`);
-    }
-  }
-  if (problems.length > 0) throw new ConfigError('environments', problems);
+  checkDistinct(envs.flatMap(env => ([['grafana.rootUrl', env.grafana.rootUrl], ['kiali.rootUrl', env.kiali.rootUrl]] as const)
+    .flatMap(([field, url]) => (url === undefined ? [] : [{ env, field, value: url, key: url.replace(/\/+$/, '').toLowerCase() }]))),
+  'an address of its own (links and redirects would lead into the other environment)');
 }
 
 // the types are checked too: an environment that extends one without object storage (or without a Grafana database)
