@@ -119,9 +119,10 @@ describe('backend failures', () => {
   });
 });
 
-test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line with the error, and exit 1', async mode => {
+test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line with the error, redacted, and exit 1', async mode => {
+  const TOKEN = `crash-${process.pid}-${Date.now()}`;
   const backend = await track(startServiceProcess('backend', {
-    env: { NODE_OPTIONS: `--require ${path.join(__dirname, '..', 'fixtures', 'crash-on-signal.cjs')}`, CRASH: mode },
+    env: { NODE_OPTIONS: `--require ${path.join(__dirname, '..', 'fixtures', 'crash-on-signal.cjs')}`, CRASH: mode, CRASH_TOKEN: TOKEN },
   }));
   backend.child.kill('SIGUSR2');
   expect(await backend.exited).toBe(1);
@@ -130,8 +131,10 @@ test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line 
     msg: 'crashed: an error nothing caught', origin: mode === 'throw' ? 'uncaughtException' : 'unhandledRejection',
     err: expect.objectContaining({ message: 'boom: a bug nothing caught', stack: expect.stringContaining('crash-on-signal.cjs') }),
   })]);
-  // and nothing in plain text
+  // and nothing in plain text; the credential the error carried is redacted like any other field's
   expect(backend.stderr).not.toContain('boom');
+  expect(JSON.stringify(fatal[0].err)).toContain('access_token=[redacted]');
+  expect(JSON.stringify(backend.logs)).not.toContain(TOKEN);
 });
 
 test('SIGTERM, even twice: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {
