@@ -14,7 +14,7 @@ import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf, smokeUrlOf } fro
 import { PrometheusEndpoint, Redactor, prometheusEndpointOf } from './credentials';
 import { GateDecision } from './decide';
 import { GateRun, runGate, runGateInClusters } from './gate';
-import { currentBranch, fetchBranch, headCommit, isAncestor, uncommittedChanges } from './git';
+import { currentBranch, fetchBranch, headCommit, isAncestor, shortHash, uncommittedChanges } from './git';
 import { Lock } from './lock';
 import {
   Change, UsageError, describeStatus, endCanaryByHand, initialState, releaseUngated, serviceNamed, startCanary, statusOf, withOverrides,
@@ -168,12 +168,12 @@ function pushTargetOf(root: string, io: CliIo): PushTarget {
   const head = headCommit(root);
   if (head !== base && isAncestor(root, head, base)) {
     // a checkout made just before another decision landed (a scheduled job): not an error, the next run decides
-    throw new UsageError(`${remote}/${branch} has moved on since this checkout (HEAD ${head.slice(0, 7)} is behind ${base.slice(0, 7)}): nothing `
+    throw new UsageError(`${remote}/${branch} has moved on since this checkout (HEAD ${shortHash(head)} is behind ${shortHash(base)}): nothing `
       + 'was decided; pull (git pull --ff-only) and run again', 'superseded');
   }
   if (head !== base) {
-    throw new UsageError(`--push needs HEAD at ${remote}/${branch} (${base.slice(0, 7)}), so that the state read is the remote's, but HEAD is `
-      + `${head.slice(0, 7)}: push your commits first (or pull)`);
+    throw new UsageError(`--push needs HEAD at ${remote}/${branch} (${shortHash(base)}), so that the state read is the remote's, but HEAD is `
+      + `${shortHash(head)}: push your commits first (or pull)`);
   }
   return { remote, branch, base };
 }

@@ -28,6 +28,11 @@ export function gitPathOf(cwd: string, name: string): string {
   return path.resolve(cwd, git(cwd, ['rev-parse', '--git-path', name]));
 }
 
+/** A commit's hash as messages and reports show it: its first 7 characters. */
+export function shortHash(commit: string): string {
+  return commit.slice(0, 7);
+}
+
 /** The commit HEAD points at (full hash). */
 export function headCommit(cwd: string): string {
   return git(cwd, ['rev-parse', 'HEAD']);

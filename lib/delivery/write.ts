@@ -9,7 +9,8 @@ import { Services } from '../services/catalog';
 import { recoverSwaps, replaceDirectory, synthesizeEnvironment } from '../synth';
 import { crashPoint } from '../private/crash-points';
 import {
-  changedBetween, commitPaths, fetchBranch, gitPathOf, headCommit, isAncestor, isRepository, pushHead, resetKeep, restorePaths, uncommittedChanges,
+  changedBetween, commitPaths, fetchBranch, gitPathOf, headCommit, isAncestor, isRepository, pushHead, resetKeep, restorePaths, shortHash,
+  uncommittedChanges,
 } from './git';
 import { Lock, acquireLock } from './lock';
 import { isRunning } from '../private/processes';
@@ -190,7 +191,7 @@ function restore(root: string, journal: Journal): void {
     const head = headCommit(root);
     if (!journal.commits.includes(head)) {
       throw new UsageError(`a canary run (pid ${journal.pid}) was interrupted while writing ${paths.join(', ')}, and HEAD has moved since to `
-        + `${head.slice(0, 7)}, a commit it did not make: check git status and git log, put those paths back as you want them, then remove `
+        + `${shortHash(head)}, a commit it did not make: check git status and git log, put those paths back as you want them, then remove `
         + `${journalFile(root)}`);
     }
     // the run's own paths as HEAD has them, then HEAD back where the attempt began
@@ -283,19 +284,15 @@ function writeUnderLock(request: WriteRequest): WriteOutcome {
       return { dryRun: false, changed, commit: null };
     }
     const own = commitPaths(root, changed, request.commitMessage!);
-    let sha = own.slice(0, 7);
     journal = { ...journal, own, commits: [...journal.commits, own] };
     writeJournal(root, journal);
     crashPoint('committed');
-    if (push) {
-      const published = publish(request, push, changed, journal, next => {
-        journal = next;
-        writeJournal(root, journal);
-      });
-      sha = published.slice(0, 7);
-    }
+    const published = push ? publish(request, push, changed, journal, next => {
+      journal = next;
+      writeJournal(root, journal);
+    }) : own;
     fs.rmSync(journalFile(root), { force: true });
-    return { dryRun: false, changed, commit: sha, ...(push ? { pushed: `${push.remote}/${push.branch}` } : {}) };
+    return { dryRun: false, changed, commit: shortHash(published), ...(push ? { pushed: `${push.remote}/${push.branch}` } : {}) };
   } catch (error) {
     restore(root, journal);
     fs.rmSync(journalFile(root), { force: true });
