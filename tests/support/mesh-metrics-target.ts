@@ -59,6 +59,9 @@ export interface ClusterState {
 const ISTIO_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 const TRACKS: readonly Track[] = ['stable', 'canary'];
 
+/** Requests each counter holds before a test's traffic, all answered in no time (a bucket's count below any bound). */
+const HISTORY = 1_000_000;
+
 interface Counters {
   ok: number;
   errors: number;
@@ -231,7 +234,11 @@ export class MeshMetrics {
     const key = `${service}/${track}`;
     let c = this.counters.get(key);
     if (!c) {
-      c = { ok: 0, errors: 0, callerOnlyErrors: 0, pinnedErrors: 0, probes: 0, latencies: { ok: new Map(), errors: new Map() } };
+      // every series starts with history, as a long-running pod's do: rate() then extrapolates each to the window's edges
+      // alike, where a counter that began near zero inside a window is extrapolated only to its zero, and a bucket that
+      // a new latency has just filled would count less than +Inf (a p95 of 49.4 instead of 48.8 ms, now and then)
+      const h = HISTORY;
+      c = { ok: h, errors: h, callerOnlyErrors: h, pinnedErrors: h, probes: h, latencies: { ok: new Map([[0, h]]), errors: new Map([[0, h]]) } };
       this.counters.set(key, c);
     }
     return c;
@@ -282,7 +289,7 @@ export class MeshMetrics {
           for (const le of [...ISTIO_BUCKETS_MS.map(String), '+Inf']) {
             const upTo = le === '+Inf' ? Infinity : Number(le);
             buckets.push(`istio_request_duration_milliseconds_bucket{${traffic},le="${le}"} ${observedUpTo(c, upTo)}`,
-              `istio_request_duration_milliseconds_bucket{${pinned},le="${le}"} ${upTo >= 5000 ? c.pinnedErrors : 0}`);
+              `istio_request_duration_milliseconds_bucket{${pinned},le="${le}"} ${upTo >= 5000 ? c.pinnedErrors : HISTORY}`);
           }
         }
       }
