@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs each argument as a command, all at once, and fails if any failed (after all have finished): the static checks
-# (tsc, eslint) are single-threaded, so on two cores they take the time of the slower one.
+# and the browser tests are each mostly single-threaded, so on two cores they take about the time of the slower one.
 #
-#   bash scripts/parallel.sh 'npm run -s typecheck' 'npm run -s lint'
+#   bash scripts/parallel.sh 'npm run -s checks' 'npm run -s test:smoke'
 set -uo pipefail
 pids=()
 # stopped (Ctrl-C, a CI timeout): stop the commands too, rather than leave them running
