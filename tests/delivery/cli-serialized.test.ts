@@ -113,12 +113,15 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
     await canaryInFlight();
     const c = await checkout();
     const head = c.git('rev-parse', 'HEAD');
-    // Prometheus answers slowly, so both runs are in flight together
+    // Prometheus answers the run that holds the lock only once the other has exited: both are in flight together,
+    // however late the machine starts the second (a bound under the query timeout, should the lock fail to hold)
+    let oneExited!: () => void;
+    const exited = new Promise<void>(resolve => { oneExited = resolve; });
     answer = async () => {
-      await new Promise(resolve => setTimeout(resolve, 400));
+      await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 8000))]);
       return APPLIED;
     };
-    const runs = await Promise.all([1, 2].map(() => c.spawn(['advance', '--service', 'gateway', '--commit', '--json'])));
+    const runs = await Promise.all([1, 2].map(() => c.spawn(['advance', '--service', 'gateway', '--commit', '--json']).then(r => (oneExited(), r))));
     const codes = runs.map(r => r.code).sort();
     // one decided (the step observed applied: a hold, 3), the other found the service busy (2) and changed nothing
     expect(codes).toEqual([2, 3]);

@@ -88,9 +88,9 @@ describe('queryValue', () => {
   test('no answer within the timeout: timeout, on time', async () => {
     answer = () => undefined;
     const started = Date.now();
-    const error = await queryValue({ url: base, timeoutMs: 300 }, 'q', TIME).catch((e: unknown) => e);
-    expect(error).toMatchObject({ kind: 'timeout', message: expect.stringContaining('no answer within 300ms') });
-    expect(Date.now() - started).toBeLessThan(2000);
+    const error = await queryValue({ url: base, timeoutMs: 1000 }, 'q', TIME).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'timeout', message: expect.stringContaining('no answer within 1s ') });
+    expect(Date.now() - started).toBeLessThan(8000);
   });
 
   test('nobody listening: unreachable, with the cause', async () => {

@@ -1,6 +1,6 @@
 // Both services as real processes exporting to a real OTLP/gRPC receiver.
 import { OtlpReceiver, ReceivedSpan, SpanKind, StatusCode } from '../support/otlp-receiver';
-import { freePort } from '../../support/ports';
+import { DOWN_PORT } from '../../support/ports';
 import { ServiceProcess, startServiceProcess } from '../support/service-process';
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -136,7 +136,7 @@ test('an unmatched path keeps the plain method as its span name and no route', a
 
 test('a 5xx marks the server span as failed and records why as an exception event', async () => {
   const unreachable = await startServiceProcess('gateway', {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, BACKEND_URL: `http://127.0.0.1:${await freePort()}` },
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, BACKEND_URL: `http://127.0.0.1:${DOWN_PORT}` },
   });
   try {
     const response = await fetch(`${unreachable.url}/api/flight/airports`);
