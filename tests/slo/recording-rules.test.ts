@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { RecordingRule, RuleGroup } from '../../lib/constructs/prometheus-config';
 import { Services } from '../../lib/services/catalog';
 import {
-  BURN_RATE_WINDOWS, SLO_BURN_RECORDS, SLO_RECORDS, SloSource, sloRecordingRules, sloRuleGroupName, sloSourceOf,
+  BURN_RATE_WINDOWS, SLO_BURN_RECORDS, SLO_CALLER_RECORDS, SLO_RECORDS, SUMMED_WINDOWS, SloSource, sloRecordingRules, sloRuleGroupName, sloSourceOf,
 } from '../../lib/slo/recording-rules';
 import { ISTIO } from '../../lib/slo/vocabulary';
 import { promtoolCheckRules } from '../support/promtool';
@@ -12,15 +12,20 @@ const ISTIO_RECORDS: readonly string[] = [
   SLO_RECORDS.istioRequestRate, SLO_RECORDS.istioSuccessRatio, SLO_RECORDS.istioLatencyP95, SLO_RECORDS.istioLatencyP99,
 ];
 const HTTP_RECORDS = [SLO_RECORDS.httpRequestRate, SLO_RECORDS.httpSuccessRatio, SLO_RECORDS.httpLatencyP95, SLO_RECORDS.httpLatencyP99];
-/** The burn-rate records of a source, in the order they are rendered. */
-const burnRecords = (source: SloSource): string[] => {
+/** The burn-rate records of a source of its own (the callers' two are Istio's for every source). */
+const ownBurnRecords = (source: SloSource): string[] => {
   const r = SLO_BURN_RECORDS[source];
   return [
-    ...BURN_RATE_WINDOWS.map(w => r.trackErrorRatio[w]), ...BURN_RATE_WINDOWS.map(w => r.serviceErrorRatio[w]),
+    r.trackErrorRate, ...BURN_RATE_WINDOWS.map(w => r.trackErrorRatio[w]), ...BURN_RATE_WINDOWS.map(w => r.serviceErrorRatio[w]),
     r.serviceLatencyP95, r.serviceLatencyP99,
   ];
 };
-const ALL_BURN_RECORDS = [...burnRecords('istio'), ...burnRecords('http')];
+/** The burn-rate records of a source, in the order they are rendered. */
+const burnRecords = (source: SloSource): string[] => {
+  const [trackErrorRate, ...rest] = ownBurnRecords(source);
+  return [trackErrorRate, SLO_CALLER_RECORDS.requestRate, SLO_CALLER_RECORDS.errorRate, ...rest];
+};
+const ALL_BURN_RECORDS = [...ownBurnRecords('istio'), ...ownBurnRecords('http')];
 
 const groupOf = (groups: readonly RuleGroup[], service: string): RuleGroup => {
   const found = groups.filter(g => g.name === sloRuleGroupName(service));
@@ -92,7 +97,8 @@ describe('sloRecordingRules', () => {
       const ledger = rulesOf(withLedger, 'ledger');
       expect(ledger.map(r => r.record)).toEqual([...ISTIO_RECORDS, ...burnRecords('istio')]);
       for (const r of ledger) {
-        expect(r.expr).toContain('destination_workload_namespace="payments"');
+        // its own series, or its callers' (by the Service they called)
+        expect(r.expr).toMatch(/destination_(workload|service)_namespace="payments"/);
         expect(r.expr).not.toMatch(/http_|namespace="apps"/);
       }
     });
@@ -147,11 +153,11 @@ describe('sloRecordingRules', () => {
 
     test('gateway (Istio): a ratio of sums per track and of the service over 5m, 30m, 1h, 6h and 3d, 0 when there is traffic but no 5xx', () => {
       const selector = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary"';
+      const failed = (by: string, w: string, sel = selector): string => `sum by (${by}) ((rate(istio_requests_total{${sel},response_code=~"5.."}[${w}])`
+        + ` or rate(istio_requests_total{${sel},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}])))`;
       const ratio = (by: string, w: string, sel = selector): string => {
         const all = `sum by (${by}) (rate(istio_requests_total{${sel}}[${w}]))`;
-        const failed = `(rate(istio_requests_total{${sel},response_code=~"5.."}[${w}])`
-          + ` or rate(istio_requests_total{${sel},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}]))`;
-        return `( sum by (${by}) (${failed}) or 0 * ${all} ) / ${all}`;
+        return `( ${failed(by, w, sel)} or 0 * ${all} ) / ${all}`;
       };
       // the callers' view: what their sidecars report of the Service, named as the service's own series are
       const callers = (w: string): string => `label_replace( label_replace( ${ratio('destination_service_namespace, destination_service_name', w,
@@ -159,11 +165,34 @@ describe('sloRecordingRules', () => {
         + '"destination_service_namespace", "(.*)") , "destination_app", "$1", "destination_service_name", "(.*)")';
       const service = 'destination_workload_namespace, destination_app';
       const track = 'destination_workload_namespace, destination_workload, destination_app, destination_version';
-      for (const w of BURN_RATE_WINDOWS) {
+      for (const w of BURN_RATE_WINDOWS.filter(window => !SUMMED_WINDOWS.has(window))) {
         expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio[w])).toBe(ratio(track, w));
         expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceErrorRatio[w])).toBe(`max by (${service}) ( ${ratio(service, w)} or ${callers(w)} )`);
       }
       expect(BURN_RATE_WINDOWS).toEqual(['5m', '30m', '1h', '6h', '3d']);
+
+      // the long windows sum the 5-minute rates the group records first: the same failed series, by the same labels
+      const callersBy = 'destination_service_namespace, destination_service_name';
+      const callersSelector = 'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"';
+      expect([SLO_BURN_RECORDS.istio.trackErrorRate, SLO_CALLER_RECORDS.requestRate, SLO_CALLER_RECORDS.errorRate].map(r => expr(repo, 'gateway', r))).toEqual([
+        failed(track, '5m'), `sum by (${callersBy}) (rate(istio_requests_total{${callersSelector}}[5m]))`, failed(callersBy, '5m', callersSelector),
+      ]);
+      const summed = (record: string, sel: string, by: string, w: string) => `sum by (${by}) (sum_over_time(${record}{${sel}}[${w}]))`;
+      const summedRatio = (errors: string, all: string, sel: string, by: string, w: string) =>
+        `( ${summed(errors, sel, by, w)} or 0 * ${summed(all, sel, by, w)} ) / ${summed(all, sel, by, w)}`;
+      const own = 'destination_workload_namespace="apps",destination_app="gateway"';
+      const seen = 'destination_service_namespace="apps",destination_service_name="gateway"';
+      for (const w of ['6h', '3d'] as const) {
+        expect(SUMMED_WINDOWS.has(w)).toBe(true);
+        const trackRatio = summedRatio(SLO_BURN_RECORDS.istio.trackErrorRate, SLO_RECORDS.istioRequestRate, own, track, w);
+        expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio[w])).toBe(trackRatio);
+        const callersRatio = summedRatio(SLO_CALLER_RECORDS.errorRate, SLO_CALLER_RECORDS.requestRate, seen, callersBy, w);
+        expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceErrorRatio[w])).toBe(`max by (${service}) ( `
+          + `${summedRatio(SLO_BURN_RECORDS.istio.trackErrorRate, SLO_RECORDS.istioRequestRate, own, service, w)} or label_replace( label_replace( ${callersRatio} , `
+          + '"destination_workload_namespace", "$1", "destination_service_namespace", "(.*)") , "destination_app", "$1", "destination_service_name", "(.*)") )');
+        // no counter is rated over a long window: every sample of every series, at every evaluation
+        expect(allRules(repo).filter(r => r.expr.includes('rate(istio_requests_total{') && r.expr.includes(`[${w}]`))).toEqual([]);
+      }
       expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceLatencyP95)).toBe(
         `histogram_quantile(0.95, sum by (destination_workload_namespace, destination_app, le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[5m])))`);
     });
@@ -180,7 +209,7 @@ describe('sloRecordingRules', () => {
       expect(ratio).toContain('reporter="source",destination_service_namespace="pricing",destination_service_name="quotes"');
       expect(ratio.endsWith(', "namespace", "$1", "destination_service_namespace", "(.*)") , "app", "$1", "destination_service_name", "(.*)") )')).toBe(true);
       expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.trackErrorRatio['5m'])).toContain('sum by (namespace, app, version)');
-      expect(JSON.stringify(groups)).not.toMatch(/:istio_requests_errors:/);
+      expect(JSON.stringify(groups)).not.toMatch(/(workload_version|app):istio_requests_errors:/);
     });
 
     test('every burn-rate record name is distinct across the sources', () => {
