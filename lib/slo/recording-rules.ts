@@ -40,14 +40,17 @@ export const BURN_RATE_WINDOWS = ['5m', '30m', '1h', '6h', '3d'] as const;
 export type BurnRateWindow = typeof BURN_RATE_WINDOWS[number];
 
 /**
- * The windows whose error ratios sum the 5-minute rate records ({@link SLO_BURN_RECORDS}' `trackErrorRate` and the
- * request rate, the callers' two) instead of rating the raw counters. Rating `istio_requests_total` over 3 days reads
- * every sample of every series of the service at every evaluation: ~260 ms for the service's 3d ratio with Prometheus
- * 2.42 for 200 series scraped every 30 s, ~25 ms summed (`npm run bench:long-windows`); at a 30 s evaluation, 50
- * services would keep most of a core busy. Summing rates taken at every evaluation weights each moment by its traffic
- * alike in the numerator and the denominator, so the ratio stays a ratio of sums, and an evaluation that did not run is
- * missing from both. Each 5-minute rate counts a request in the evaluations of the next 5 minutes, so the sum lags by
- * ~2.5 minutes; the records' history starts when the rules are deployed.
+ * The windows whose error ratios sum 5-minute rate records ({@link SLO_BURN_RECORDS}' `trackRequestRate` and
+ * `trackErrorRate`, {@link SLO_CALLER_RECORDS}) instead of rating the raw counters. Rating `istio_requests_total` over
+ * 3 days reads every sample of every series of the service at every evaluation: ~260 ms for the service's 3d ratio with
+ * Prometheus 2.42 for 200 series scraped every 30 s, ~25 ms summed (`npm run bench:long-windows`); at a 30 s
+ * evaluation, 50 services would keep most of a core busy. Summing rates taken at every evaluation weights each moment by
+ * its traffic alike in the numerator and the denominator, so the ratio stays a ratio of sums, and an evaluation that did
+ * not run is missing from both. Each 5-minute rate counts a request in the evaluations of the next 5 minutes, so the
+ * sum lags by ~2.5 minutes. The records of a pair are rendered together, only for these windows, so that their
+ * histories start together (when the rules are deployed, or a service's SLO source changes): until a window has passed,
+ * it covers the time since. Not per cluster (a central ruler): there a cluster's samples may arrive minutes late, after
+ * the evaluations whose 5-minute rates would have counted them, so those windows keep rating the counters.
  */
 export const SUMMED_WINDOWS: ReadonlySet<BurnRateWindow> = new Set(['6h', '3d']);
 
@@ -73,14 +76,16 @@ function windowed(prefix: string): Readonly<Record<BurnRateWindow, string>> {
  */
 export const SLO_BURN_RECORDS = {
   istio: {
-    trackErrorRate: 'workload_version:istio_requests_errors:rate5m',
+    trackRequestRate: 'workload_version:istio_requests_slo:rate5m',
+    trackErrorRate: 'workload_version:istio_requests_slo_errors:rate5m',
     trackErrorRatio: windowed('workload_version:istio_requests_errors:ratio_rate'),
     serviceErrorRatio: windowed('app:istio_requests_errors:ratio_rate'),
     serviceLatencyP95: 'app:istio_request_duration_milliseconds:p95_5m',
     serviceLatencyP99: 'app:istio_request_duration_milliseconds:p99_5m',
   },
   http: {
-    trackErrorRate: 'app_version:http_requests_errors:rate5m',
+    trackRequestRate: 'app_version:http_requests_slo:rate5m',
+    trackErrorRate: 'app_version:http_requests_slo_errors:rate5m',
     trackErrorRatio: windowed('app_version:http_requests_errors:ratio_rate'),
     serviceErrorRatio: windowed('app:http_requests_errors:ratio_rate'),
     serviceLatencyP95: 'app:http_request_duration_seconds:p95_5m',
@@ -126,7 +131,8 @@ export function sloRuleGroupName(service: string): string {
  *
  * @param services every service, keyed by its name, as `loadServices` returns them
  * @param options `perCluster`: every record keeps the `cluster` label (a store of several clusters: each cluster's
- *   burn rate and latency are its own, and so are the alerts on them)
+ *   burn rate and latency are its own, and so are the alerts on them), and every window rates the counters (see
+ *   {@link SUMMED_WINDOWS})
  * @throws if a service is keyed by another name than its own
  */
 export function sloRecordingRules(services: Services, options: { readonly perCluster?: boolean } = {}): RuleGroup[] {
@@ -144,7 +150,7 @@ export function sloRecordingRules(services: Services, options: { readonly perClu
     const callers = callersOf(spec);
     return {
       name: sloRuleGroupName(spec.name),
-      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn, callers)],
+      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn, callers, options.perCluster ? new Set() : SUMMED_WINDOWS)],
     };
   });
 }
@@ -227,11 +233,12 @@ interface RuleSource {
  * The error ratio per track and of the service over every burn-rate window, and the service's p95 and p99. An error
  * ratio is `sum(rate(failed[W])) / sum(rate(all[W]))` by the same labels (failed: a 5xx, or a gRPC server failure);
  * with traffic but no failed series at all it is 0, not absent (`or 0 * all`), so that a healthy service reads 0 on a
- * dashboard. Over {@link SUMMED_WINDOWS} the rates are the 5-minute records, summed over W, rather than the counters.
+ * dashboard. Over the `summed` windows ({@link SUMMED_WINDOWS}) the rates are 5-minute records summed over W, rather
+ * than the counters, and the records are rendered before the ratios.
  * The service's ratio is the larger of its own view and its callers' ({@link callersOf}, Istio's metrics whatever the
  * source): a service none of whose pods answers burns at its callers, where its own view is empty.
  */
-function burnRateRules(source: RuleSource, callers: readonly string[]): RecordingRule[] {
+function burnRateRules(source: RuleSource, callers: readonly string[], summed: ReadonlySet<BurnRateWindow>): RecordingRule[] {
   const { burnRecords, requests, bucket, outcomes } = source;
   const labels = (): Record<string, string> => ({ ...source.labels });
   const { namespace: namespaceLabel, app: appLabel } = source.serviceLabels;
@@ -247,9 +254,9 @@ function burnRateRules(source: RuleSource, callers: readonly string[]): Recordin
   const ratio = (view: { metric: string; matchers: readonly string[]; failed: Outcomes; records: { errors: string; all: string; selector: string } },
     by: readonly string[], window: BurnRateWindow): string => {
     const sum = (terms: string) => `sum by (${by.join(', ')}) (${terms})`;
-    if (SUMMED_WINDOWS.has(window)) {
-      const summed = (record: string) => sum(`sum_over_time(${record}{${view.records.selector}}[${window}])`);
-      return ratioOf(summed(view.records.errors), summed(view.records.all));
+    if (summed.has(window)) {
+      const overWindow = (record: string) => sum(`sum_over_time(${record}{${view.records.selector}}[${window}])`);
+      return ratioOf(overWindow(view.records.errors), overWindow(view.records.all));
     }
     const selector = view.matchers.join(',');
     return ratioOf(sum(failedSeries(view.failed, f => `rate(${view.metric}{${selector},${f}}[${window}])`)), sum(`rate(${view.metric}{${selector}}[${window}])`));
@@ -257,7 +264,7 @@ function burnRateRules(source: RuleSource, callers: readonly string[]): Recordin
   const own = {
     metric: requests, matchers: source.matchers, failed: outcomes,
     records: {
-      errors: burnRecords.trackErrorRate, all: source.records[0],
+      errors: burnRecords.trackErrorRate, all: burnRecords.trackRequestRate,
       selector: [eq(namespaceLabel, source.namespace), eq(appLabel, source.name)].join(','),
     },
   };
@@ -275,9 +282,12 @@ function burnRateRules(source: RuleSource, callers: readonly string[]): Recordin
   };
   const serviceBy = source.serviceBy.join(', ');
   return [
-    { record: burnRecords.trackErrorRate, expr: failedRate(requests, source.matchers, outcomes, source.by), labels: labels() },
-    { record: SLO_CALLER_RECORDS.requestRate, expr: allRate(ISTIO.requests, callers, callersBy), labels: labels() },
-    { record: SLO_CALLER_RECORDS.errorRate, expr: failedRate(ISTIO.requests, callers, ISTIO_OUTCOMES, callersBy), labels: labels() },
+    ...(summed.size === 0 ? [] : [
+      { record: burnRecords.trackRequestRate, expr: allRate(requests, source.matchers, source.by), labels: labels() },
+      { record: burnRecords.trackErrorRate, expr: failedRate(requests, source.matchers, outcomes, source.by), labels: labels() },
+      { record: SLO_CALLER_RECORDS.requestRate, expr: allRate(ISTIO.requests, callers, callersBy), labels: labels() },
+      { record: SLO_CALLER_RECORDS.errorRate, expr: failedRate(ISTIO.requests, callers, ISTIO_OUTCOMES, callersBy), labels: labels() },
+    ]),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.trackErrorRatio[w], expr: ratio(own, source.by, w), labels: labels() })),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.serviceErrorRatio[w], expr: serviceRatio(w), labels: labels() })),
     ...([[burnRecords.serviceLatencyP95, 0.95], [burnRecords.serviceLatencyP99, 0.99]] as const).map(([record, q]) => ({

@@ -16,14 +16,14 @@ const HTTP_RECORDS = [SLO_RECORDS.httpRequestRate, SLO_RECORDS.httpSuccessRatio,
 const ownBurnRecords = (source: SloSource): string[] => {
   const r = SLO_BURN_RECORDS[source];
   return [
-    r.trackErrorRate, ...BURN_RATE_WINDOWS.map(w => r.trackErrorRatio[w]), ...BURN_RATE_WINDOWS.map(w => r.serviceErrorRatio[w]),
+    r.trackRequestRate, r.trackErrorRate, ...BURN_RATE_WINDOWS.map(w => r.trackErrorRatio[w]), ...BURN_RATE_WINDOWS.map(w => r.serviceErrorRatio[w]),
     r.serviceLatencyP95, r.serviceLatencyP99,
   ];
 };
 /** The burn-rate records of a source, in the order they are rendered. */
 const burnRecords = (source: SloSource): string[] => {
-  const [trackErrorRate, ...rest] = ownBurnRecords(source);
-  return [trackErrorRate, SLO_CALLER_RECORDS.requestRate, SLO_CALLER_RECORDS.errorRate, ...rest];
+  const [trackRequestRate, trackErrorRate, ...rest] = ownBurnRecords(source);
+  return [trackRequestRate, trackErrorRate, SLO_CALLER_RECORDS.requestRate, SLO_CALLER_RECORDS.errorRate, ...rest];
 };
 const ALL_BURN_RECORDS = [...ownBurnRecords('istio'), ...ownBurnRecords('http')];
 
@@ -174,9 +174,14 @@ describe('sloRecordingRules', () => {
       // the long windows sum the 5-minute rates the group records first: the same failed series, by the same labels
       const callersBy = 'destination_service_namespace, destination_service_name';
       const callersSelector = 'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"';
-      expect([SLO_BURN_RECORDS.istio.trackErrorRate, SLO_CALLER_RECORDS.requestRate, SLO_CALLER_RECORDS.errorRate].map(r => expr(repo, 'gateway', r))).toEqual([
-        failed(track, '5m'), `sum by (${callersBy}) (rate(istio_requests_total{${callersSelector}}[5m]))`, failed(callersBy, '5m', callersSelector),
+      const { trackRequestRate, trackErrorRate } = SLO_BURN_RECORDS.istio;
+      const records = [trackRequestRate, trackErrorRate, SLO_CALLER_RECORDS.requestRate, SLO_CALLER_RECORDS.errorRate];
+      expect(records.map(r => expr(repo, 'gateway', r))).toEqual([
+        `sum by (${track}) (rate(istio_requests_total{${selector}}[5m]))`, failed(track, '5m'),
+        `sum by (${callersBy}) (rate(istio_requests_total{${callersSelector}}[5m]))`, failed(callersBy, '5m', callersSelector),
       ]);
+      // each pair its own: a request-rate record with older history would make a ratio read low until the window passed
+      expect(SLO_BURN_RECORDS.istio.trackRequestRate).not.toBe(SLO_RECORDS.istioRequestRate);
       const summed = (record: string, sel: string, by: string, w: string) => `sum by (${by}) (sum_over_time(${record}{${sel}}[${w}]))`;
       const summedRatio = (errors: string, all: string, sel: string, by: string, w: string) =>
         `( ${summed(errors, sel, by, w)} or 0 * ${summed(all, sel, by, w)} ) / ${summed(all, sel, by, w)}`;
@@ -184,11 +189,11 @@ describe('sloRecordingRules', () => {
       const seen = 'destination_service_namespace="apps",destination_service_name="gateway"';
       for (const w of ['6h', '3d'] as const) {
         expect(SUMMED_WINDOWS.has(w)).toBe(true);
-        const trackRatio = summedRatio(SLO_BURN_RECORDS.istio.trackErrorRate, SLO_RECORDS.istioRequestRate, own, track, w);
+        const trackRatio = summedRatio(SLO_BURN_RECORDS.istio.trackErrorRate, SLO_BURN_RECORDS.istio.trackRequestRate, own, track, w);
         expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio[w])).toBe(trackRatio);
         const callersRatio = summedRatio(SLO_CALLER_RECORDS.errorRate, SLO_CALLER_RECORDS.requestRate, seen, callersBy, w);
         expect(expr(repo, 'gateway', SLO_BURN_RECORDS.istio.serviceErrorRatio[w])).toBe(`max by (${service}) ( `
-          + `${summedRatio(SLO_BURN_RECORDS.istio.trackErrorRate, SLO_RECORDS.istioRequestRate, own, service, w)} or label_replace( label_replace( ${callersRatio} , `
+          + `${summedRatio(SLO_BURN_RECORDS.istio.trackErrorRate, SLO_BURN_RECORDS.istio.trackRequestRate, own, service, w)} or label_replace( label_replace( ${callersRatio} , `
           + '"destination_workload_namespace", "$1", "destination_service_namespace", "(.*)") , "destination_app", "$1", "destination_service_name", "(.*)") )');
         // no counter is rated over a long window: every sample of every series, at every evaluation
         expect(allRules(repo).filter(r => r.expr.includes('rate(istio_requests_total{') && r.expr.includes(`[${w}]`))).toEqual([]);
@@ -210,6 +215,17 @@ describe('sloRecordingRules', () => {
       expect(ratio.endsWith(', "namespace", "$1", "destination_service_namespace", "(.*)") , "app", "$1", "destination_service_name", "(.*)") )')).toBe(true);
       expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.trackErrorRatio['5m'])).toContain('sum by (namespace, app, version)');
       expect(JSON.stringify(groups)).not.toMatch(/(workload_version|app):istio_requests_errors:/);
+    });
+
+    test('per cluster (a central ruler): every window rates the counters, since a cluster\'s samples may arrive late', () => {
+      const perCluster = sloRecordingRules(REPO_SERVICES, { perCluster: true });
+      const records = allRules(perCluster).map(r => r.record);
+      for (const record of [SLO_BURN_RECORDS.istio.trackRequestRate, SLO_BURN_RECORDS.istio.trackErrorRate, ...Object.values(SLO_CALLER_RECORDS)]) {
+        expect(records).not.toContain(record);
+      }
+      expect(allRules(perCluster).map(r => r.expr).join('\n')).not.toContain('sum_over_time');
+      expect(expr(perCluster, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio['3d']))
+        .toMatch(/^\( sum by \(cluster, destination_workload_namespace, .*rate\(istio_requests_total\{[^}]*\}\[3d\]\)/);
     });
 
     test('every burn-rate record name is distinct across the sources', () => {
