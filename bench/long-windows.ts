@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { RecordingRule } from '../lib/constructs/prometheus-config';
 import { ENVIRONMENT_NAMES } from '../lib/config/environments';
 import { loadServices } from '../lib/services/catalog';
-import { SLO_BURN_RECORDS, SLO_CALLER_RECORDS, SLO_RECORDS, sloRecordingRules } from '../lib/slo/recording-rules';
+import { SLO_BURN_RECORDS, SLO_CALLER_RECORDS, sloRecordingRules } from '../lib/slo/recording-rules';
 import { findRepoRoot } from '../lib/synth';
 import { startPrometheus } from '../tests/support/prometheus-server';
 import { median, numberFlag } from './stats';
@@ -51,9 +51,10 @@ async function writeHistory(file: string, end: number): Promise<void> {
   await write('# TYPE istio_requests counter\n');
   const records: string[] = [];
   for (const track of ['stable', 'canary']) {
-    records.push(`${SLO_RECORDS.istioRequestRate}{${trackLabels(track)}} 100`, `${SLO_BURN_RECORDS.istio.trackErrorRate}{${trackLabels(track)}} 1`);
+    records.push(`${SLO_BURN_RECORDS.istio.trackRequestRate}{${trackLabels(track)}} 100`, `${SLO_BURN_RECORDS.istio.trackErrorRate}{${trackLabels(track)}} 1`);
   }
-  records.push(`${SLO_CALLER_RECORDS.requestRate}{${callers}} 200`, `${SLO_CALLER_RECORDS.errorRate}{${callers}} 2`);
+  // the callers see half the own ratio: the answer (the larger) is the own view's, so a wrong own record shows
+  records.push(`${SLO_CALLER_RECORDS.requestRate}{${callers}} 200`, `${SLO_CALLER_RECORDS.errorRate}{${callers}} 1`);
   for (let t = end - SPAN_S; t <= end; t += SCRAPE_S) {
     let lines = '';
     raw.forEach((labels, i) => {
@@ -74,12 +75,16 @@ async function writeHistory(file: string, end: number): Promise<void> {
   await new Promise<void>(resolve => out.end(() => resolve()));
 }
 
+/** Times one query; fails unless it answers one series of about 1 % (the history's error ratio in every view). */
 async function timeQuery(url: string, query: string, time: number): Promise<number> {
   const start = process.hrtime.bigint();
   const response = await fetch(`${url}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query, time: String(time) }) });
-  const body = await response.json() as { status: string; data?: { result: unknown[] }; error?: string };
+  const body = await response.json() as { status: string; data?: { result: Array<{ value: [number, string] }> }; error?: string };
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (body.status !== 'success' || !body.data?.result.length) throw new Error(`${query}\nanswered ${JSON.stringify(body).slice(0, 300)}`);
+  const result = body.data?.result ?? [];
+  if (body.status !== 'success' || result.length !== 1 || Math.abs(Number(result[0].value[1]) - 0.01) > 0.0005) {
+    throw new Error(`${query}\nanswered ${JSON.stringify(body).slice(0, 300)}, not one series of ~0.01`);
+  }
   return ms;
 }
 
