@@ -39,6 +39,8 @@ export interface MetricsStore {
   readonly port: { readonly port: number };
   /** The Prometheus-compatible query API's base URL. */
   readonly queryUrl: string;
+  /** What answers 200 once the store serves queries, without a tenant: Prometheus' `/-/healthy`, Mimir's `/ready`. */
+  readonly healthUrl: string;
   readonly remoteWriteUrl: string;
   /** Headers every writer and reader sends: Mimir's tenant. */
   readonly headers: Readonly<Record<string, string>>;
@@ -169,7 +171,7 @@ export class ObservabilityChart extends StackChart {
       });
       const tenant = { [TENANT_HEADER]: env.mimir.tenant };
       this.metricsStore = {
-        name: this.mimir.name, peer: this.mimir.peer, port: this.mimir.ports.http, queryUrl: this.mimir.prometheusUrl,
+        name: this.mimir.name, peer: this.mimir.peer, port: this.mimir.ports.http, queryUrl: this.mimir.prometheusUrl, healthUrl: `${this.mimir.url}/ready`,
         remoteWriteUrl: this.mimir.remoteWriteUrl, headers: tenant, tenant: env.mimir.tenant, rules: this.mimir,
       };
       this.prometheus = new Prometheus(this, 'Prometheus', { ...prometheusProps, agent: { remoteWriteUrl: this.mimir.remoteWriteUrl, headers: tenant } });
@@ -179,7 +181,7 @@ export class ObservabilityChart extends StackChart {
       this.prometheus.sendAlertsTo(this.alertmanager.instances);
       const { prometheus } = this;
       this.metricsStore = {
-        name: prometheus.name, peer: prometheus.peer, port: prometheus.ports.http, queryUrl: prometheus.url,
+        name: prometheus.name, peer: prometheus.peer, port: prometheus.ports.http, queryUrl: prometheus.url, healthUrl: `${prometheus.url}/-/healthy`,
         remoteWriteUrl: prometheus.remoteWriteUrl, headers: {}, rules: prometheus,
       };
     }
@@ -267,6 +269,7 @@ export class ObservabilityChart extends StackChart {
     this.kiali = new Kiali(this, 'Kiali', {
       auth: env.kiali.auth,
       prometheusUrl: store.queryUrl,
+      prometheusHealthUrl: store.healthUrl,
       ...(storeHeaders ? { prometheusHeaders: storeHeaders } : {}),
       ...(env.mimir ? {
         prometheusProxy: { retention_period: goDuration(env.mimir.retention), scrape_interval: goDuration(env.prometheus.scrapeInterval) },

@@ -63,6 +63,8 @@ export interface KialiConfig {
     };
     readonly prometheus: {
       readonly url: string;
+      /** Probed (without `custom_headers`) until it answers below 400; only then does Kiali query `url`. */
+      readonly health_check_url: string;
       readonly custom_headers?: Readonly<Record<string, string>>;
       /** A store that serves no `/api/v1/status/config` (Thanos, Mimir): its scrape interval and retention, given. */
       readonly thanos_proxy?: { readonly enabled: boolean; readonly retention_period: string; readonly scrape_interval: string };

@@ -39,6 +39,12 @@ export interface KialiProps {
   /** In-cluster URL of Prometheus, where Istio's metrics (the graph) are. */
   readonly prometheusUrl: string;
   /**
+   * What Kiali probes, without the query headers, before it queries the store at all (until it answers below 400, every
+   * metrics feature and the graph stay off): a store without Prometheus' `/-/healthy`, such as Mimir, names its own.
+   * @default `${prometheusUrl}/-/healthy`
+   */
+  readonly prometheusHealthUrl?: string;
+  /**
    * Headers of every query, such as Mimir's tenant `X-Scope-OrgID`.
    * @default - none
    */
@@ -194,8 +200,10 @@ export class Kiali extends Construct {
         },
         istio: { istio_api_enabled: false },
         // custom_headers: PrometheusConfig.CustomHeaders of config/config.go at v2.30.0 (Mimir's tenant header)
+        // health_check_url: PrometheusConfig.HealthCheckUrl of config/config.go at v2.30.0, probed by prometheus/lazy_client.go
         prometheus: {
           url: props.prometheusUrl,
+          health_check_url: props.prometheusHealthUrl ?? `${props.prometheusUrl}/-/healthy`,
           ...(props.prometheusHeaders ? { custom_headers: { ...props.prometheusHeaders } } : {}),
           // PrometheusConfig.ThanosProxy (config/config.go at v2.30.0): Kiali otherwise reads both from the server's config
           ...(props.prometheusProxy ? { thanos_proxy: { enabled: true, ...props.prometheusProxy } } : {}),

@@ -104,8 +104,11 @@ describe('central topology: the observability cluster', () => {
     expect(datasources.find((d: any) => d.type === 'prometheus')).toMatchObject({
       url: mimir!.prometheusUrl, jsonData: { prometheusType: 'Mimir', httpHeaderName1: 'X-Scope-OrgID' }, secureJsonData: { httpHeaderValue1: env.mimir!.tenant },
     });
+    // Kiali probes the store before it queries it, without the tenant header: Mimir has no /prometheus/-/healthy
+    // (Kiali's default), its /ready needs no tenant
     expect(stack.observability.kiali.config.external_services.prometheus).toEqual({
-      url: mimir!.prometheusUrl, custom_headers: tenant, thanos_proxy: { enabled: true, retention_period: '31d', scrape_interval: '30s' },
+      url: mimir!.prometheusUrl, health_check_url: `${mimir!.url}/ready`, custom_headers: tenant,
+      thanos_proxy: { enabled: true, retention_period: '31d', scrape_interval: '30s' },
     });
     // the SLO and pipeline rules, in the tenant's directory of the ruler
     const rules = configFile(observability, 'mimir-rules', 'rules.yaml');

@@ -18,6 +18,8 @@ const KIALI_V2_30_KEYS = [
   'external_services.grafana.health_check_url', 'external_services.grafana.internal_url',
   'external_services.istio.istio_api_enabled',
   'external_services.prometheus.url',
+  // PrometheusConfig.HealthCheckUrl (config/config.go at v2.30.0): probed by prometheus/lazy_client.go before any query
+  'external_services.prometheus.health_check_url',
   // PrometheusConfig.CustomHeaders (config/config.go at v2.30.0): Mimir's tenant header
   'external_services.prometheus.custom_headers.*',
   // PrometheusConfig.ThanosProxy (config/config.go at v2.30.0): a store without /api/v1/status/config
@@ -82,7 +84,9 @@ describe('Kiali', () => {
 
   test('wired to Prometheus, Grafana and Tempo by the URLs given; no Grafana links without its external URL', () => {
     const { external_services: s } = render().config;
-    expect(s.prometheus).toEqual({ url: WIRING.prometheusUrl });
+    // Kiali's own default, written out: what it probes before it queries at all
+    expect(s.prometheus).toEqual({ url: WIRING.prometheusUrl, health_check_url: `${WIRING.prometheusUrl}/-/healthy` });
+    expect(render({ prometheusHealthUrl: 'http://store:8080/ready' }).config.external_services.prometheus.health_check_url).toBe('http://store:8080/ready');
     expect(s.grafana).toEqual({
       enabled: true, internal_url: WIRING.grafanaUrl, external_url: '', health_check_url: `${WIRING.grafanaUrl}/api/health`, dashboards: [],
     });
