@@ -106,6 +106,9 @@ function sourceOf(target: QueryTarget): Source {
     bucket: ISTIO.durationBucket,
     toMs: 1,
     served: track => workload('destination', track),
+    // a caller's sidecar names the workload from the endpoint Istio picked (istio/proxy 1.30.3, istio_stats.cc:
+    // extractEndpointMetadata), so a canary pod that resets or refuses connections (UF, URX) is still this track's;
+    // with no ready canary pod (UH) there is no endpoint, and the canaryTraffic check sees the track get nothing
     called: track => workload('source', track),
   };
 }
