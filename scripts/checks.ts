@@ -21,13 +21,18 @@ function typecheck(): { program: ts.Program; report: string; errors: number } {
   });
   if (!parsed) throw new Error(`cannot read ${configFile}`);
   const builder = ts.createIncrementalProgram({ rootNames: parsed.fileNames, options: parsed.options, projectReferences: parsed.projectReferences });
-  const diagnostics = [...parsed.errors, ...ts.getPreEmitDiagnostics(builder.getProgram())];
+  // the builder's own: it answers from the build info for the files that did not change (the program's would not)
+  const diagnostics = [
+    ...parsed.errors, ...builder.getConfigFileParsingDiagnostics(), ...builder.getOptionsDiagnostics(), ...builder.getGlobalDiagnostics(),
+    ...builder.getSyntacticDiagnostics(), ...builder.getSemanticDiagnostics(),
+  ];
   // writes the build info only (noEmit): the next run re-checks only what changed
   builder.emit();
   const host: ts.FormatDiagnosticsHost = { getCanonicalFileName: f => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
+  const format = process.stdout.isTTY ? ts.formatDiagnosticsWithColorAndContext : ts.formatDiagnostics;
   return {
     program: builder.getProgram(),
-    report: diagnostics.length ? ts.formatDiagnosticsWithColorAndContext(diagnostics, host) : '',
+    report: diagnostics.length ? format(diagnostics, host) : '',
     errors: diagnostics.filter(d => d.category === ts.DiagnosticCategory.Error).length,
   };
 }
@@ -53,6 +58,7 @@ async function main(): Promise<number> {
 }
 
 main().then(code => { process.exitCode = code; }, (error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  // a crash in a rule, the parser or a config loader: where it happened matters
+  console.error(error instanceof Error ? error.stack : error);
   process.exitCode = 1;
 });

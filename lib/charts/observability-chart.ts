@@ -39,8 +39,8 @@ export interface MetricsStore {
   readonly port: { readonly port: number };
   /** The Prometheus-compatible query API's base URL. */
   readonly queryUrl: string;
-  /** What answers 200 once the store serves queries, without a tenant: Prometheus' `/-/healthy`, Mimir's `/ready`. */
-  readonly healthUrl: string;
+  /** Answers 200, without a tenant, once the store serves queries (its readiness probe's URL). */
+  readonly readyUrl: string;
   readonly remoteWriteUrl: string;
   /** Headers every writer and reader sends: Mimir's tenant. */
   readonly headers: Readonly<Record<string, string>>;
@@ -171,7 +171,7 @@ export class ObservabilityChart extends StackChart {
       });
       const tenant = { [TENANT_HEADER]: env.mimir.tenant };
       this.metricsStore = {
-        name: this.mimir.name, peer: this.mimir.peer, port: this.mimir.ports.http, queryUrl: this.mimir.prometheusUrl, healthUrl: `${this.mimir.url}/ready`,
+        name: this.mimir.name, peer: this.mimir.peer, port: this.mimir.ports.http, queryUrl: this.mimir.prometheusUrl, readyUrl: this.mimir.readyUrl,
         remoteWriteUrl: this.mimir.remoteWriteUrl, headers: tenant, tenant: env.mimir.tenant, rules: this.mimir,
       };
       this.prometheus = new Prometheus(this, 'Prometheus', { ...prometheusProps, agent: { remoteWriteUrl: this.mimir.remoteWriteUrl, headers: tenant } });
@@ -181,7 +181,7 @@ export class ObservabilityChart extends StackChart {
       this.prometheus.sendAlertsTo(this.alertmanager.instances);
       const { prometheus } = this;
       this.metricsStore = {
-        name: prometheus.name, peer: prometheus.peer, port: prometheus.ports.http, queryUrl: prometheus.url, healthUrl: `${prometheus.url}/-/healthy`,
+        name: prometheus.name, peer: prometheus.peer, port: prometheus.ports.http, queryUrl: prometheus.url, readyUrl: prometheus.readyUrl,
         remoteWriteUrl: prometheus.remoteWriteUrl, headers: {}, rules: prometheus,
       };
     }
@@ -269,7 +269,7 @@ export class ObservabilityChart extends StackChart {
     this.kiali = new Kiali(this, 'Kiali', {
       auth: env.kiali.auth,
       prometheusUrl: store.queryUrl,
-      prometheusHealthUrl: store.healthUrl,
+      prometheusHealthUrl: store.readyUrl,
       ...(storeHeaders ? { prometheusHeaders: storeHeaders } : {}),
       ...(env.mimir ? {
         prometheusProxy: { retention_period: goDuration(env.mimir.retention), scrape_interval: goDuration(env.prometheus.scrapeInterval) },

@@ -10,7 +10,7 @@ import { PodScrapeTarget, RuleFile, RuleGroup } from './prometheus-config';
 import {
   ServicePort, endpoints, proxyEnv, s3KeyReferences, serviceAccount, serviceHost, storageCredentialEnv, storageIdentity,
 } from './private/component';
-import { ringStatefulSet } from './private/ring-stateful-set';
+import { RING_READY_PATH, ringStatefulSet } from './private/ring-stateful-set';
 import { checksum } from './private/workload';
 import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer } from './types';
 
@@ -130,6 +130,8 @@ export class Mimir extends Construct {
   public readonly url: string;
   /** Prometheus-compatible query base (Grafana's datasource): `<url>/prometheus`. */
   public readonly prometheusUrl: string;
+  /** Answers 200 once Mimir's modules run, without a tenant (its readiness probe): `<url>/ready`. */
+  public readonly readyUrl: string;
   /** Prometheus remote-write endpoint: `<url>/api/v1/push`. */
   public readonly remoteWriteUrl: string;
   /** What Mimir exposes for scraping. */
@@ -189,6 +191,7 @@ export class Mimir extends Construct {
     // (docs/sources/mimir/references/http-api/index.md at mimir-3.2.1)
     this.prometheusUrl = `${this.url}/prometheus`;
     this.remoteWriteUrl = `${this.url}/api/v1/push`;
+    this.readyUrl = `${this.url}${RING_READY_PATH}`;
     this.peer = endpoint.peer;
     this.metricsTarget = endpoint.metricsTarget;
 

@@ -16,6 +16,9 @@ import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoint
 import { DNS_LABEL } from '../private/names';
 import { toYaml } from '../private/yaml';
 
+/** Where Prometheus answers 200 once it serves queries: its startup and readiness probes. */
+const READY_PATH = '/-/ready';
+
 /**
  * Agent mode: Prometheus scrapes its cluster and remote-writes every sample to a central store over mutual TLS, and
  * keeps only a write-ahead log until the store has them. No queries, rules or alerts: those run centrally.
@@ -123,6 +126,8 @@ export class Prometheus extends Construct {
    * and metrics endpoints there: query the central store instead.
    */
   public readonly url: string;
+  /** Answers 200 once Prometheus serves queries (its write-ahead log replayed; its readiness probe): `<url>/-/ready`. */
+  public readonly readyUrl: string;
   /** What Prometheus itself exposes for scraping. */
   public readonly metricsTarget: PodScrapeTarget;
   /** Prometheus's pods, for network policies. */
@@ -175,6 +180,7 @@ export class Prometheus extends Construct {
 
     const endpoint = endpoints(NAME, namespace, HTTP);
     this.url = endpoint.url(HTTP);
+    this.readyUrl = `${this.url}${READY_PATH}`;
     this.receiverUrl = `${this.url}/api/v1/write`;
     this.metricsTarget = endpoint.metricsTarget;
     this.peer = endpoint.peer;
@@ -263,8 +269,8 @@ export class Prometheus extends Construct {
               ],
               ports: containerPorts([HTTP]),
               // WAL replay after a restart can take minutes: the startup probe keeps liveness off until it is done
-              startupProbe: httpProbe('/-/ready', 'http', { periodSeconds: 10, failureThreshold: 60 }),
-              readinessProbe: httpProbe('/-/ready', 'http', { periodSeconds: 10, timeoutSeconds: 3 }),
+              startupProbe: httpProbe(READY_PATH, 'http', { periodSeconds: 10, failureThreshold: 60 }),
+              readinessProbe: httpProbe(READY_PATH, 'http', { periodSeconds: 10, timeoutSeconds: 3 }),
               livenessProbe: httpProbe('/-/healthy', 'http', { periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 }),
               resources: resourceRequirements(resources),
               securityContext: containerSecurityContext(),

@@ -49,8 +49,8 @@ export type BurnRateWindow = typeof BURN_RATE_WINDOWS[number];
  * not run is missing from both. Each 5-minute rate counts a request in the evaluations of the next 5 minutes, so the
  * sum lags by ~2.5 minutes. The records of a pair are rendered together, only for these windows, so that their
  * histories start together (when the rules are deployed, or a service's SLO source changes): until a window has passed,
- * it covers the time since. Not per cluster (a central ruler): there a cluster's samples may arrive minutes late, after
- * the evaluations whose 5-minute rates would have counted them, so those windows keep rating the counters.
+ * it covers the time since. Not where the rules run on remote-written samples (Mimir's ruler): those may arrive minutes
+ * late, after the evaluations whose 5-minute rates would have counted them, so there every window rates the counters.
  */
 export const SUMMED_WINDOWS: ReadonlySet<BurnRateWindow> = new Set(['6h', '3d']);
 
@@ -118,6 +118,12 @@ export function sloRuleGroupName(service: string): string {
   return `slo-${service}`;
 }
 
+/** Where the SLO's rules run: see {@link sloRecordingRules}. */
+export interface SloRecordingOptions {
+  readonly perCluster?: boolean;
+  readonly remoteWritten?: boolean;
+}
+
 /**
  * The recording rules for the SLO, one group per service ({@link sloRuleGroupName}) in name order: request rate,
  * success ratio (not 5xx), p95 and p99 latency over 5 minutes, from Istio's metrics for every service and from the
@@ -131,11 +137,12 @@ export function sloRuleGroupName(service: string): string {
  *
  * @param services every service, keyed by its name, as `loadServices` returns them
  * @param options `perCluster`: every record keeps the `cluster` label (a store of several clusters: each cluster's
- *   burn rate and latency are its own, and so are the alerts on them), and every window rates the counters (see
- *   {@link SUMMED_WINDOWS})
+ *   burn rate and latency are its own, and so are the alerts on them); `remoteWritten`: the rules run on samples that
+ *   arrive by remote write, perhaps late (Mimir's ruler), so every window rates the counters ({@link SUMMED_WINDOWS})
  * @throws if a service is keyed by another name than its own
  */
-export function sloRecordingRules(services: Services, options: { readonly perCluster?: boolean } = {}): RuleGroup[] {
+export function sloRecordingRules(services: Services, options: SloRecordingOptions = {}): RuleGroup[] {
+  const summed: ReadonlySet<BurnRateWindow> = options.remoteWritten ? new Set() : SUMMED_WINDOWS;
   return Object.keys(services).sort().map(key => {
     const spec = services[key];
     if (spec.name !== key) {
@@ -150,7 +157,7 @@ export function sloRecordingRules(services: Services, options: { readonly perClu
     const callers = callersOf(spec);
     return {
       name: sloRuleGroupName(spec.name),
-      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn, callers, options.perCluster ? new Set() : SUMMED_WINDOWS)],
+      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn, callers, summed)],
     };
   });
 }

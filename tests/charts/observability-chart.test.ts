@@ -52,6 +52,8 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
   test('Prometheus records the SLO rules and scrapes itself, every component and the apps', () => {
     const rules = configFile(objects, 'prometheus-config', 'rules.yml');
     expect(rules.groups.map((g: any) => g.name)).toEqual(['slo-backend', 'slo-gateway', 'slo-alerts-backend', 'slo-alerts-gateway', 'pipeline']);
+    // Prometheus evaluates what it scraped itself: the long windows sum the 5-minute records
+    expect(JSON.stringify(rules)).toContain('sum_over_time(workload_version:istio_requests_slo_errors:rate5m');
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
     expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual([
       'prometheus', 'alertmanager', 'grafana', 'loki', env.logs.shipper, 'tempo', 'otel-collector', 'kube-state-metrics', 'kiali', 'istiod',

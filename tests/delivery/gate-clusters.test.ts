@@ -36,6 +36,13 @@ describe('the gate against a store that holds two clusters', () => {
   const servers: PrometheusServer[] = [];
   let store: PrometheusServer;
 
+  /** Waits until each cluster has `samples` samples in the store in the window that ends at `at`. */
+  const samplesIn = (at: () => Date, samples: number) => waitFor(async () => {
+    const counts = await Promise.all(['a', 'b'].map(c => queryValue({ url: store.url, timeoutMs: 2000 },
+      `count_over_time(test_traffic_epoch{service="gateway",${CLUSTER_LABEL}="${c}"}[${WINDOW}])`, at()).catch(() => null)));
+    return counts.every(n => n !== null && n >= samples);
+  }, { what: `${samples} samples of each cluster in the store`, timeoutMs: 60_000, intervalMs: 250 });
+
   beforeAll(async () => {
     store = await startPrometheus({ scrapeConfigs: [], mode: 'receiver' });
     servers.push(store);
@@ -49,11 +56,7 @@ describe('the gate against a store that holds two clusters', () => {
         externalLabels: { [CLUSTER_LABEL]: cluster }, remoteWrite: [`${store.url}/api/v1/write`],
       }));
     }
-    await waitFor(async () => {
-      const counts = await Promise.all(['a', 'b'].map(c => queryValue({ url: store.url, timeoutMs: 2000 },
-        `count_over_time(test_traffic_epoch{service="gateway",${CLUSTER_LABEL}="${c}"}[${WINDOW}])`, new Date()).catch(() => null)));
-      return counts.every(n => n !== null && n >= 4);
-    }, { what: 'four samples of each cluster in the store', timeoutMs: 60_000, intervalMs: 250 });
+    await samplesIn(() => new Date(), 4);
   }, 90_000);
   afterAll(async () => {
     await Promise.all(servers.map(s => s.stop()));
@@ -80,8 +83,11 @@ describe('the gate against a store that holds two clusters', () => {
   });
 
   test('without the cluster label, the two clusters\' traffic is mixed: the reason every query of a central store names it', async () => {
-    // one instant for the three: the agents started seconds apart, so their windows hold different spans of traffic
-    const now = new Date();
+    // one instant for the three: the agents started seconds apart, so their windows hold different spans of traffic;
+    // 2 s back, so that no remote-write batch of the window (sent within 200 ms) lands between the three queries
+    const back = () => new Date(Date.now() - 2000);
+    await samplesIn(back, 4);
+    const now = back();
     const [mixed, a, b] = (await Promise.all([gate(undefined, now), gate('a', now), gate('b', now)])).map(r => r.outcome!.samples.canaryRequests!);
     expect([a, b]).toEqual([expect.any(Number), expect.any(Number)]);
     expect(Math.min(a, b)).toBeGreaterThan(0);

@@ -217,15 +217,18 @@ describe('sloRecordingRules', () => {
       expect(JSON.stringify(groups)).not.toMatch(/(workload_version|app):istio_requests_errors:/);
     });
 
-    test('per cluster (a central ruler): every window rates the counters, since a cluster\'s samples may arrive late', () => {
-      const perCluster = sloRecordingRules(REPO_SERVICES, { perCluster: true });
-      const records = allRules(perCluster).map(r => r.record);
+    test.each([
+      ['per cluster, a central Mimir', { perCluster: true, remoteWritten: true }, 'cluster, '],
+      ['one cluster\'s Mimir', { remoteWritten: true }, ''],
+    ])('on remote-written samples (%s): every window rates the counters, since samples may arrive late', (_, options, clusterBy) => {
+      const rendered = sloRecordingRules(REPO_SERVICES, options);
+      const records = allRules(rendered).map(r => r.record);
       for (const record of [SLO_BURN_RECORDS.istio.trackRequestRate, SLO_BURN_RECORDS.istio.trackErrorRate, ...Object.values(SLO_CALLER_RECORDS)]) {
         expect(records).not.toContain(record);
       }
-      expect(allRules(perCluster).map(r => r.expr).join('\n')).not.toContain('sum_over_time');
-      expect(expr(perCluster, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio['3d']))
-        .toMatch(/^\( sum by \(cluster, destination_workload_namespace, .*rate\(istio_requests_total\{[^}]*\}\[3d\]\)/);
+      expect(allRules(rendered).map(r => r.expr).join('\n')).not.toContain('sum_over_time');
+      expect(expr(rendered, 'gateway', SLO_BURN_RECORDS.istio.trackErrorRatio['3d']))
+        .toMatch(new RegExp(`^\\( sum by \\(${clusterBy}destination_workload_namespace, .*rate\\(istio_requests_total\\{[^}]*\\}\\[3d\\]\\)`));
     });
 
     test('every burn-rate record name is distinct across the sources', () => {

@@ -3,6 +3,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ContainerResources } from '../types';
 import { ServicePort, containerPorts, dataVolumeClaim, service } from './component';
+
+/** Where Loki, Tempo and Mimir answer 200 once their modules are running (their readiness probe). */
+export const RING_READY_PATH = '/ready';
 import {
   containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
 } from './workload';
@@ -86,7 +89,7 @@ export function ringStatefulSet(scope: Construct, props: RingStatefulSetProps): 
             args: [`-config.file=${props.configMap.mountPath}/config.yaml`, '-target=all', ...props.args],
             env: [...props.env],
             ports: containerPorts(props.memberlistService !== undefined ? [ports.http, ports.grpc, ports.memberlist] : [ports.http, ports.grpc]),
-            readinessProbe: httpProbe('/ready', ports.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
+            readinessProbe: httpProbe(RING_READY_PATH, ports.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
             livenessProbe: props.livenessProbe,
             resources: resourceRequirements(props.resources),
             securityContext: containerSecurityContext(),
