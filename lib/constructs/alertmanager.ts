@@ -8,7 +8,7 @@ import { toYaml } from '../private/yaml';
 import { AlertReceiver, DEFAULT_RECEIVER, alertmanagerConfig } from './alertmanager-config';
 import { ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, service, serviceAccount, serviceHost } from './private/component';
 import {
-  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, SECRET_FILE_MODE, selectorLabels,
+  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretVolume, selectorLabels,
   spreadReplicas,
 } from './private/workload';
 import { PodScrapeTarget } from './prometheus-config';
@@ -245,14 +245,7 @@ export class Alertmanager extends Construct {
             }],
             volumes: [
               { name: 'config', configMap: { name: config.name } },
-              ...secrets.map(s => ({
-                name: volumeOf(s),
-                secret: {
-                  secretName: s,
-                  items: [...new Set(receivers.filter(r => r.secret.name === s).map(r => r.secret.key))].map(key => ({ key, path: key })),
-                  defaultMode: SECRET_FILE_MODE,
-                },
-              })),
+              ...secrets.map(s => secretVolume(volumeOf(s), s, [...new Set(receivers.filter(r => r.secret.name === s).map(r => r.secret.key))])),
               ...dataVolume,
             ],
           },

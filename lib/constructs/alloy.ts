@@ -7,7 +7,10 @@ import { AlloyStatement } from '../private/alloy-syntax';
 import { alloyConfig, renderAlloyConfig } from './alloy-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
-import { checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, podSecurityContext, SECRET_FILE_MODE, resourceRequirements } from './private/workload';
+import {
+  CLIENT_TLS_KEYS, checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, podSecurityContext,
+  resourceRequirements, secretVolume,
+} from './private/workload';
 import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 
@@ -142,11 +145,7 @@ export class Alloy extends Construct {
           // positions survive a container restart; a new pod starts tailing afresh
           { name: 'storage', emptyDir: {} },
           { name: 'tmp', emptyDir: {} },
-          ...(props.remote ? [{
-            name: 'client-tls',
-            // named keys (a missing one keeps the pod from starting, with the key in its events); readable by the group only
-            secret: { secretName: props.remote.clientCertificateSecret, items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })), defaultMode: SECRET_FILE_MODE },
-          }] : []),
+          ...(props.remote ? [secretVolume('client-tls', props.remote.clientCertificateSecret, CLIENT_TLS_KEYS)] : []),
         ],
       },
     });

@@ -5,7 +5,7 @@ import { chartNamespace, show, validationError } from '../errors';
 import { BUILT_IMAGES } from '../images';
 import { DNS_LABEL } from '../private/names';
 import { proxyEnv, serviceAccount } from './private/component';
-import { containerSecurityContext, podLabels, podSecurityContext, SECRET_FILE_MODE, resourceRequirements, secretEnv, selectorLabels } from './private/workload';
+import { containerSecurityContext, podLabels, podSecurityContext, resourceRequirements, secretEnv, secretVolume, selectorLabels } from './private/workload';
 import { ContainerResources, EgressProxyEnv, SecretKeyRef, WorkloadPeer } from './types';
 
 /** How the gate reaches its repository: git over HTTPS with a token, or over SSH with a private key. */
@@ -235,7 +235,7 @@ export class CanaryGate extends Construct {
                   ],
                 }],
                 volumes: [
-                  { name: 'git-credentials', secret: { secretName: props.gitCredentials.name, items: credentialItems, defaultMode: SECRET_FILE_MODE } },
+                  secretVolume('git-credentials', props.gitCredentials.name, credentialItems),
                   // the checkout with its dist/
                   scratch('work', '1Gi'),
                   scratch('home', '16Mi'),

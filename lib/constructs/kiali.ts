@@ -10,7 +10,7 @@ import { KialiConfig } from './kiali-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
 import {
-  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, SECRET_FILE_MODE, selectorLabels,
+  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretVolume, selectorLabels,
 } from './private/workload';
 import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
 
@@ -270,7 +270,7 @@ export class Kiali extends Construct {
             }],
             volumes: [
               { name: 'config', configMap: { name: configMap.name } },
-              ...(token ? [{ name: 'signing-key', secret: { secretName: signingKey.name, items: [{ key: signingKey.key, path: SIGNING_KEY_FILE }], defaultMode: SECRET_FILE_MODE } }] : []),
+              ...(token ? [secretVolume('signing-key', signingKey.name, [{ key: signingKey.key, path: SIGNING_KEY_FILE }])] : []),
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
             ],
           },

@@ -10,7 +10,7 @@ import { COLLECTOR_PORTS, K8sAttributesProcessor, collectorParts, k8sAttributesR
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, endpoints, service, serviceAccount } from './private/component';
 import { collectorConfigVolume, collectorContainer } from './private/collector-pod';
-import { checksum, fieldEnv, nodeDaemonSet, podSecurityContext, SECRET_FILE_MODE } from './private/workload';
+import { CLIENT_TLS_KEYS, checksum, fieldEnv, nodeDaemonSet, podSecurityContext, secretVolume } from './private/workload';
 import { ContainerResources, PodSecurityLevel, SecretKeyRef, WorkloadPeer } from './types';
 
 /** Properties of {@link OtelAgent}. */
@@ -54,8 +54,6 @@ function withNodeFilter(processor: K8sAttributesProcessor, env: string): NodeLoc
 
 /** The downward-API variable naming the pod's node, which `k8s_attributes` filters pods by. */
 const NODE_NAME_ENV = 'K8S_NODE_NAME';
-/** The keys of the client-certificate Secret: the gateway's CA, this cluster's certificate and key. */
-const CLIENT_TLS_KEYS = ['ca.crt', 'tls.crt', 'tls.key'];
 // host or IPv4 address, then a port; no scheme, no path
 const HOST_PORT = /^[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?)*:(?<port>[1-9][0-9]{0,4})$/;
 
@@ -169,17 +167,8 @@ export class OtelAgent extends Construct {
         })],
         volumes: [
           collectorConfigVolume(config.name),
-          {
-            name: 'client-certificate',
-            // named keys: a Secret without one of them keeps the pod from starting, with the key in its events
-            secret: {
-              secretName: props.clientCertificateSecret, items: CLIENT_TLS_KEYS.map(key => ({ key, path: key })), defaultMode: SECRET_FILE_MODE,
-            },
-          },
-          {
-            name: 'gateway-token',
-            secret: { secretName: props.token.name, items: [{ key: props.token.key, path: 'token' }], defaultMode: SECRET_FILE_MODE },
-          },
+          secretVolume('client-certificate', props.clientCertificateSecret, CLIENT_TLS_KEYS),
+          secretVolume('gateway-token', props.token.name, [{ key: props.token.key, path: 'token' }]),
         ],
       },
     });

@@ -11,7 +11,7 @@ import { PodScrapeTarget } from './prometheus-config';
 import { collectorConfigVolume, collectorContainer } from './private/collector-pod';
 import { ServicePort, bindClusterRole, endpoints, service, serviceAccount } from './private/component';
 import { TRACK_ATTRIBUTE } from './private/telemetry';
-import { checksum, podLabels, podSecurityContext, SECRET_FILE_MODE, selectorLabels, spreadReplicas } from './private/workload';
+import { checksum, podLabels, podSecurityContext, secretVolume, selectorLabels, spreadReplicas } from './private/workload';
 import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 
@@ -214,7 +214,7 @@ export class OtelCollector extends Construct {
             volumes: [
               collectorConfigVolume(config.name),
               ...(props.senderToken
-                ? [{ name: 'sender-token', secret: { secretName: props.senderToken.name, items: [{ key: props.senderToken.key, path: props.senderToken.key }], defaultMode: SECRET_FILE_MODE } }]
+                ? [secretVolume('sender-token', props.senderToken.name, [props.senderToken.key])]
                 : []),
             ],
           },

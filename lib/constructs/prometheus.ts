@@ -5,7 +5,7 @@ import { chartNamespace, checkMinSize, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { goDuration, promBytes } from '../private/units';
 import {
-  containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, SECRET_FILE_MODE, selectorLabels,
+  CLIENT_TLS_KEYS, containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretVolume, selectorLabels,
 } from './private/workload';
 import {
   AlertmanagerTargetConfig, PodScrapeTarget, PrometheusConfig, RESERVED_REMOTE_WRITE_HEADERS, RemoteWriteConfig, RuleFile, RuleGroup,
@@ -282,15 +282,7 @@ export class Prometheus extends Construct {
             }],
             volumes: [
               { name: 'config', configMap: { name: config.name } },
-              ...(props.agent?.clientCertificateSecret ? [{
-                name: 'remote-write-tls',
-                secret: {
-                  secretName: props.agent.clientCertificateSecret,
-                  // named keys: a Secret without one of them keeps the pod from starting, with the key in its events
-                  items: ['ca.crt', 'tls.crt', 'tls.key'].map(key => ({ key, path: key })),
-                  defaultMode: SECRET_FILE_MODE,
-                },
-              }] : []),
+              ...(props.agent?.clientCertificateSecret ? [secretVolume('remote-write-tls', props.agent.clientCertificateSecret, CLIENT_TLS_KEYS)] : []),
             ],
           },
         },

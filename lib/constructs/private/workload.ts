@@ -28,6 +28,21 @@ export interface RunAs {
 /** The mode of every file mounted from a Secret: read by owner and group (the pod's fsGroup) only, nobody else. */
 export const SECRET_FILE_MODE = 0o440;
 
+/** The keys of a client-certificate Secret: the CA that signed the server, the client's certificate and its key. */
+export const CLIENT_TLS_KEYS = ['ca.crt', 'tls.crt', 'tls.key'] as const;
+
+/**
+ * A volume of the named keys of a Secret, each a file named as its key unless `items` gives it a path, in
+ * {@link SECRET_FILE_MODE}. Named keys: a Secret without one of them keeps the pod from starting, with the key in its
+ * events.
+ */
+export function secretVolume(name: string, secretName: string, items: ReadonlyArray<string | k8s.KeyToPath>): k8s.Volume {
+  return {
+    name,
+    secret: { secretName, items: items.map(item => (typeof item === 'string' ? { key: item, path: item } : item)), defaultMode: SECRET_FILE_MODE },
+  };
+}
+
 /** A pod security context: non-root, RuntimeDefault seccomp, volumes chowned only when their owner differs. */
 export function podSecurityContext(runAs: RunAs): k8s.PodSecurityContext {
   return {
