@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { StackChart, validateApp } from './charts/stack-chart';
-import { EnvironmentName, checkDistinctBuckets, checkDistinctRootUrls } from './config/environment';
+import { EnvironmentName, checkAcrossEnvironments } from './config/environment';
 import { ENVIRONMENT_NAMES, loadEnvironment } from './config/environments';
 import { Rollouts, loadRollouts } from './rollout/store';
 import { Services, loadServices } from './services/catalog';
@@ -163,15 +163,14 @@ export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => Stack
 
 /**
  * Renders every environment of the repository at `root` (each of `ENVIRONMENTS`) into `<root>/dist/<env>/` as one
- * {@link synthesizeAll} transaction, after the checks across environments ({@link checkDistinctBuckets}, {@link checkDistinctRootUrls}): each
+ * {@link synthesizeAll} transaction, after the checks across environments ({@link checkAcrossEnvironments}): each
  * environment's configuration, loaded and validated once, and its rollout state (`rollout/<env>/`, which must exist).
  *
  * @returns the number of objects written
  */
 export function synthesizeRepo(root: string): number {
   const envs = ENVIRONMENT_NAMES.map(name => loadEnvironment(name));
-  checkDistinctBuckets(envs);
-  checkDistinctRootUrls(envs);
+  checkAcrossEnvironments(envs);
   const services = loadServices(root, ENVIRONMENT_NAMES);
   return synthesizeAll(path.join(root, 'dist'), envs.map(env => () => ({ env, services, rollouts: loadRollouts(root, env.name, services) })));
 }

@@ -519,6 +519,17 @@ export function checkDistinctRootUrls(envs: readonly EnvironmentConfig[]): void 
   'an address of its own (links and redirects would lead into the other environment)');
 }
 
+/**
+ * Every check across environments, which no single environment's validation can make: buckets
+ * ({@link checkDistinctBuckets}) and addresses ({@link checkDistinctRootUrls}) of their own.
+ *
+ * @throws {@link ConfigError} naming what two environments share
+ */
+export function checkAcrossEnvironments(envs: readonly EnvironmentConfig[]): void {
+  checkDistinctBuckets(envs);
+  checkDistinctRootUrls(envs);
+}
+
 // the types are checked too: an environment that extends one without object storage (or without a Grafana database)
 // may add it and leave fields out, which the type of an override allows
 function checkObjectStorage(c: Checks, s: ObjectStorage): void {

@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import { ConfigError } from '../../lib/config/checks';
-import { EnvironmentConfig, checkDistinctBuckets, checkDistinctRootUrls, validateEnvironment } from '../../lib/config/environment';
+import { EnvironmentConfig, checkAcrossEnvironments, checkDistinctBuckets, checkDistinctRootUrls, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, loadEnvironment } from '../../lib/config/environments';
 import { configErrorOf, errorOf } from '../support/errors';
 import { AZURE_WI, GCS_GKE } from '../support/fixtures';
@@ -270,6 +270,15 @@ describe('checkDistinctRootUrls: each environment\'s Grafana and Kiali at addres
     const own = { ...staging, grafana: { ...prod.grafana, rootUrl: 'https://grafana.staging.example.com' }, kiali: { ...prod.kiali, rootUrl: undefined } };
     expect(() => checkDistinctRootUrls([prod, own])).not.toThrow();
   });
+});
+
+test('checkAcrossEnvironments makes both checks: a copy of prod shares its buckets and its addresses', () => {
+  expect(() => checkAcrossEnvironments(Object.values(ENVIRONMENTS))).not.toThrow();
+  const copy = { ...prod, name: 'staging' };
+  const ownAddresses = { ...copy, grafana: { ...prod.grafana, rootUrl: undefined }, kiali: { ...prod.kiali, rootUrl: undefined } };
+  expect(() => checkAcrossEnvironments([prod, ownAddresses])).toThrow(/"staging"'s 'objectStorage.lokiBucket' must be a bucket of its own/);
+  expect(() => checkAcrossEnvironments([prod, { ...copy, objectStorage: undefined }]))
+    .toThrow(/"staging"'s 'grafana.rootUrl' must be an address of its own/);
 });
 
 describe('checkDistinctBuckets: what no single environment can check', () => {
