@@ -176,6 +176,13 @@ describe('CanaryService', () => {
       expect(find(all, 'Deployment', 'backend-canary').spec.replicas).toBe(1);
       expect(find(all, 'Deployment', 'backend-canary').spec.template.spec.topologySpreadConstraints).toHaveLength(2);
     });
+
+    test('one stable replica: no spread and no budget for stable (its replicas do not follow the traffic); the canary keeps its spread', () => {
+      const one = render({ ...canary, stableReplicas: 1 }).all;
+      expect(find(one, 'Deployment', 'backend-stable').spec.template.spec.topologySpreadConstraints).toBeUndefined();
+      expect(ofKind(one, 'PodDisruptionBudget')).toEqual([]);
+      expect(find(one, 'Deployment', 'backend-canary').spec.template.spec.topologySpreadConstraints).toHaveLength(2);
+    });
   });
 
   describe('props', () => {

@@ -61,7 +61,8 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
   const c = o.container;
   const name = workloadName(o.service, o.track);
   const selector = { [APP_LABEL]: o.service, [TRACK_LABEL]: o.track };
-  const spread = spreadReplicas(scope, { name, replicas: o.replicas, selector, kind: 'Deployment', replicasVary: true });
+  // a canary's replicas follow its traffic; stable's stay what the environment says
+  const spread = spreadReplicas(scope, { name, replicas: o.replicas, selector, kind: 'Deployment', replicasVary: o.track === 'canary' });
   const volumes = c.writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
   return new k8s.KubeDeployment(scope, id, {
     metadata: { name, labels: { ...selector }, ...(o.podHash ? { annotations: { [POD_HASH_ANNOTATION.name]: o.podHash } } : {}) },
