@@ -146,9 +146,10 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   const { env, services, rollouts } = input;
   // Prometheus's rules, or Mimir's ruler's
   const { rules } = observability.metricsStore;
-  // a store of several clusters keeps them apart: each cluster's burn rate, latency and alerts are its own; Mimir's
-  // ruler reads remote-written samples, which may arrive late
-  const options = { perCluster: env.topology !== undefined, remoteWritten: env.mimir !== undefined };
+  // a store of several clusters keeps them apart: each cluster's burn rate, latency and alerts are its own; a store
+  // that application clusters write to (Mimir, or Prometheus as their receiver) and Mimir's ruler evaluate
+  // remote-written samples, which may arrive late
+  const options = { perCluster: env.topology !== undefined, remoteWritten: env.topology !== undefined || env.mimir !== undefined };
   for (const group of sloRecordingRules(services, options)) rules.addRuleGroup(group);
   // each environment's effective SLO: the same settings the gate and the dashboards use
   for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) rules.addRuleGroup(group);
