@@ -3,8 +3,8 @@ import { show } from '../errors';
 import type { Services } from '../services/catalog';
 import type { ServiceSpec } from '../services/service';
 import {
-  APP_LABEL, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, NAMESPACE_LABEL, Outcomes, TRACKS, TRACK_LABEL, bucketOf, failedSeries,
-  httpOutcomes, httpTrafficSelector, workloadName,
+  APP_LABEL, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, ISTIO_UNANSWERED, NAMESPACE_LABEL, Outcomes, TRACKS, TRACK_LABEL, bucketOf,
+  failedSeries, httpOutcomes, httpTrafficSelector, workloadName,
 } from './vocabulary';
 
 /**
@@ -94,8 +94,8 @@ export const SLO_BURN_RECORDS = {
 } as const satisfies Record<SloSource, unknown>;
 
 /**
- * The 5-minute request and error rates of a service as its callers' sidecars report them, by the Service they called
- * (Istio's metrics whatever the SLO's source): what the long windows of the service's error ratio sum
+ * The 5-minute request and unanswered-request rates of a service as its callers' sidecars report them, by the Service
+ * they called (Istio's metrics whatever the SLO's source): what the long windows of the service's error ratio sum
  * ({@link SUMMED_WINDOWS}).
  */
 export const SLO_CALLER_RECORDS = {
@@ -243,7 +243,8 @@ interface RuleSource {
  * dashboard. Over the `summed` windows ({@link SUMMED_WINDOWS}) the rates are 5-minute records summed over W, rather
  * than the counters, and the records are rendered before the ratios.
  * The service's ratio is the larger of its own view and its callers' ({@link callersOf}, Istio's metrics whatever the
- * source): a service none of whose pods answers burns at its callers, where its own view is empty.
+ * source), where a failure is a request the service never answered ({@link ISTIO_UNANSWERED}): a service none of whose
+ * pods answers burns at its callers, where its own view is empty, and a status it sent counts as its own file says.
  */
 function burnRateRules(source: RuleSource, callers: readonly string[], summed: ReadonlySet<BurnRateWindow>): RecordingRule[] {
   const { burnRecords, requests, bucket, outcomes } = source;
@@ -276,7 +277,7 @@ function burnRateRules(source: RuleSource, callers: readonly string[], summed: R
     },
   };
   const seen = {
-    metric: ISTIO.requests, matchers: callers, failed: ISTIO_OUTCOMES,
+    metric: ISTIO.requests, matchers: callers, failed: ISTIO_UNANSWERED,
     records: {
       errors: SLO_CALLER_RECORDS.errorRate, all: SLO_CALLER_RECORDS.requestRate,
       selector: [eq(ISTIO.serviceNamespace, source.namespace), eq(ISTIO.serviceName, source.name)].join(','),
@@ -293,7 +294,7 @@ function burnRateRules(source: RuleSource, callers: readonly string[], summed: R
       { record: burnRecords.trackRequestRate, expr: allRate(requests, source.matchers, source.by), labels: labels() },
       { record: burnRecords.trackErrorRate, expr: failedRate(requests, source.matchers, outcomes, source.by), labels: labels() },
       { record: SLO_CALLER_RECORDS.requestRate, expr: allRate(ISTIO.requests, callers, callersBy), labels: labels() },
-      { record: SLO_CALLER_RECORDS.errorRate, expr: failedRate(ISTIO.requests, callers, ISTIO_OUTCOMES, callersBy), labels: labels() },
+      { record: SLO_CALLER_RECORDS.errorRate, expr: failedRate(ISTIO.requests, callers, ISTIO_UNANSWERED, callersBy), labels: labels() },
     ]),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.trackErrorRatio[w], expr: ratio(own, source.by, w), labels: labels() })),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.serviceErrorRatio[w], expr: serviceRatio(w), labels: labels() })),

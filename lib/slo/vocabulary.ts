@@ -63,6 +63,8 @@ export const ISTIO = {
   code: 'response_code',
   /** A gRPC call's status code as a number (`0` OK, `14` UNAVAILABLE, …); empty for plain HTTP. */
   grpcStatus: 'grpc_response_status',
+  /** Envoy's response flags, comma-separated (`UH`, `UF,URX`, …); `-` for none. */
+  responseFlags: 'response_flags',
   workload: 'destination_workload',
   workloadNamespace: 'destination_workload_namespace',
   app: 'destination_app',
@@ -154,6 +156,18 @@ export interface Outcomes {
 export const ISTIO_OUTCOMES: Outcomes = {
   failed: [`${ISTIO.code}=~"${ERROR_CODES}"`, `${ISTIO.code}!~"${ERROR_CODES}",${ISTIO.grpcStatus}=~"${GRPC_ERROR_CODES}"`],
   ok: `${ISTIO.code}!~"${ERROR_CODES}",${ISTIO.grpcStatus}!~"${GRPC_ERROR_CODES}"`,
+};
+
+/**
+ * Requests a service never answered, as its callers' sidecars report them, by Envoy's response flags: no ready pod
+ * (UH), a connection that failed, was reset or closed (UF, UC), retries spent on such failures (URX), the route's timeout
+ * (UT) and an overflowing circuit breaker (UO). A status the service sent itself carries none, so a code its own metrics
+ * do not count as failed (a 503 it sheds load with, left out of `errorCodes`) is not counted here either.
+ */
+const UNANSWERED_FLAGS = '(.*,)?(UH|UF|UC|UT|URX|UO)(,.*)?';
+export const ISTIO_UNANSWERED: Outcomes = {
+  failed: [`${ISTIO.responseFlags}=~"${UNANSWERED_FLAGS}"`],
+  ok: `${ISTIO.responseFlags}!~"${UNANSWERED_FLAGS}"`,
 };
 
 /** A service's own request metrics: `codeLabel` matching its `errorCodes` (a 5xx by default). */

@@ -232,9 +232,10 @@ describe('promtool (Debian\'s 2.42)', () => {
       input_series: [
         ...requests('stable', [120, 600, 0]).map(s => ({ ...s, values: `${s.values} _x15` })),
         // the ingress gateway's view of the Service: no workload answers (Istio's "no healthy upstream", UH)
-        ...[['200', counter([120, 600], [15, 0])], ['503', counter([120, 0], [15, 600])]].map(([code, values]) => ({
+        ...[['200', '-', counter([120, 600], [15, 0])], ['503', 'UH', counter([120, 0], [15, 600])]].map(([code, flags, values]) => ({
           series: 'istio_requests_total{reporter="source",source_workload="istio-ingressgateway",destination_service_namespace="apps",'
-            + `destination_service_name="gateway",destination_workload="unknown",destination_workload_namespace="unknown",response_code="${code}"}`,
+            + `destination_service_name="gateway",destination_workload="unknown",destination_workload_namespace="unknown",response_code="${code}",`
+            + `response_flags="${flags}"}`,
           values,
         })),
       ],
@@ -250,6 +251,27 @@ describe('promtool (Debian\'s 2.42)', () => {
         expr: `round(${SLO_BURN_RECORDS.istio.serviceErrorRatio['6h']}, 0.001)`,
         eval_time: '135m',
         exp_samples: [{ labels: '{destination_workload_namespace="apps",destination_app="gateway"}', value: 0.098 }],
+      }],
+    },
+    {
+      // a service whose own metrics leave a code out of its errors (a 503 it sheds load with) is judged by them: its
+      // callers count only what it never answered
+      name: 'the callers\' 503s that the service sent itself (no response flag) add nothing to its own view\'s 0 %',
+      interval: '1m',
+      input_series: [
+        ...requests('stable', [90, 600, 0]),
+        ...[['200', counter([90, 300])], ['503', counter([90, 300])]].map(([code, values]) => ({
+          series: 'istio_requests_total{reporter="source",source_workload="istio-ingressgateway",destination_service_namespace="apps",'
+            + `destination_service_name="gateway",destination_workload="gateway-stable",destination_workload_namespace="apps",response_code="${code}",`
+            + 'response_flags="-"}',
+          values,
+        })),
+      ],
+      alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '90m': false }),
+      promql_expr_test: [{
+        expr: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['1h']}`,
+        eval_time: '90m',
+        exp_samples: [{ labels: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['1h']}{destination_workload_namespace="apps",destination_app="gateway"}`, value: 0 }],
       }],
     },
     {

@@ -155,13 +155,16 @@ describe('sloRecordingRules', () => {
       const selector = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary"';
       const failed = (by: string, w: string, sel = selector): string => `sum by (${by}) ((rate(istio_requests_total{${sel},response_code=~"5.."}[${w}])`
         + ` or rate(istio_requests_total{${sel},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}])))`;
-      const ratio = (by: string, w: string, sel = selector): string => {
+      // the callers' failures: requests the service never answered, by Envoy's response flags, not any 5xx
+      const unanswered = (by: string, w: string, sel: string): string =>
+        `sum by (${by}) (rate(istio_requests_total{${sel},response_flags=~"(.*,)?(UH|UF|UC|UT|URX|UO)(,.*)?"}[${w}]))`;
+      const ratio = (by: string, w: string, sel = selector, failures: (b: string, w2: string, s: string) => string = failed): string => {
         const all = `sum by (${by}) (rate(istio_requests_total{${sel}}[${w}]))`;
-        return `( ${failed(by, w, sel)} or 0 * ${all} ) / ${all}`;
+        return `( ${failures(by, w, sel)} or 0 * ${all} ) / ${all}`;
       };
       // the callers' view: what their sidecars report of the Service, named as the service's own series are
       const callers = (w: string): string => `label_replace( label_replace( ${ratio('destination_service_namespace, destination_service_name', w,
-        'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"')} , "destination_workload_namespace", "$1", `
+        'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"', unanswered)} , "destination_workload_namespace", "$1", `
         + '"destination_service_namespace", "(.*)") , "destination_app", "$1", "destination_service_name", "(.*)")';
       const service = 'destination_workload_namespace, destination_app';
       const track = 'destination_workload_namespace, destination_workload, destination_app, destination_version';
@@ -178,7 +181,7 @@ describe('sloRecordingRules', () => {
       const records = [trackRequestRate, trackErrorRate, SLO_CALLER_RECORDS.requestRate, SLO_CALLER_RECORDS.errorRate];
       expect(records.map(r => expr(repo, 'gateway', r))).toEqual([
         `sum by (${track}) (rate(istio_requests_total{${selector}}[5m]))`, failed(track, '5m'),
-        `sum by (${callersBy}) (rate(istio_requests_total{${callersSelector}}[5m]))`, failed(callersBy, '5m', callersSelector),
+        `sum by (${callersBy}) (rate(istio_requests_total{${callersSelector}}[5m]))`, unanswered(callersBy, '5m', callersSelector),
       ]);
       // each pair its own: a request-rate record with older history would make a ratio read low until the window passed
       expect(SLO_BURN_RECORDS.istio.trackRequestRate).not.toBe(SLO_RECORDS.istioRequestRate);
