@@ -39,6 +39,8 @@ interface Notification {
 }
 
 describe('alerting end to end (Prometheus 2.42, Alertmanager 0.25)', () => {
+  /** A ticket's group wait here: longer than a page's 1 s by more than the rules' 1 s evaluation interval. */
+  const TICKET_WAIT_MS = 3000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-alerting-'));
   const received: Notification[] = [];
   const webhook = http.createServer((req, res) => {
@@ -67,9 +69,11 @@ describe('alerting end to end (Prometheus 2.42, Alertmanager 0.25)', () => {
     await new Promise<void>(resolve => webhook.listen(0, '127.0.0.1', resolve));
     const { port } = webhook.address() as { port: number };
     const config = forAlertmanager025(rendered, () => `http://127.0.0.1:${port}/`);
-    // pages notified after 1 s; the ticket routes keep their rendered wait (a minute longer than a page's), which is
-    // what lets the fast burn arrive and inhibit the slow burn before the slow burn's group is sent
-    expect(config.route.routes.filter((r: any) => r.matchers.includes('severity="ticket"')).map((r: any) => r.group_wait)).toEqual(['90s']);
+    // rendered: a ticket's group waits a minute longer than a page's, so that the fast burn arrives and inhibits the
+    // slow burn before the slow burn's group is sent; here the same order, scaled to rules evaluated every second
+    const tickets = config.route.routes.filter((r: any) => r.matchers.includes('severity="ticket"'));
+    expect(tickets.map((r: any) => r.group_wait)).toEqual(['90s']);
+    for (const route of tickets) route.group_wait = `${TICKET_WAIT_MS / 1000}s`;
     config.route = { ...config.route, group_wait: '1s', group_interval: '1s', repeat_interval: '1h' };
     alertmanager = await startAlertmanager(config);
 
@@ -96,6 +100,8 @@ describe('alerting end to end (Prometheus 2.42, Alertmanager 0.25)', () => {
         + `\nrule errors: ${ruleHealth.match(/"lastError":"[^"]+"/g)?.join(', ') ?? 'none'}`);
     });
 
+    // past the ticket's wait: an uninhibited slow burn would have been sent by now (absence needs the deadline to pass)
+    await new Promise(resolve => setTimeout(resolve, TICKET_WAIT_MS + 2000));
     const fast = received.flatMap(n => n.alerts).filter(a => a.labels.alertname === SLO_ALERTS.fastBurn && a.status === 'firing');
     expect(fast).toHaveLength(1);
     expect(fast[0].labels).toMatchObject({ alertname: SLO_ALERTS.fastBurn, severity: 'page', service: SERVICE });
