@@ -83,3 +83,11 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
+
+/**
+ * The logger of a crash: `logger`'s fields, redaction and destination at level `fatal`, whatever `logger`'s own level
+ * (`LOG_LEVEL=silent` would otherwise leave no trace of a crash at all).
+ */
+export function crashLogger(logger: Logger): Logger {
+  return logger.child({}, { level: 'fatal' });
+}

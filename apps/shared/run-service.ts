@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
 import { SHUTDOWN, shutdownBudgetMs } from '../contract';
-import type { Logger } from './logger';
+import { Logger, crashLogger } from './logger';
 import type { Readiness } from './readiness';
 import { runShutdownHooks } from './shutdown-hooks';
 
@@ -36,7 +36,8 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED
  * Serves `app` on all interfaces and owns the process lifecycle. On SIGTERM: readiness false at once, keep serving
  * for `shutdownDelayMs` (SIGINT skips this), close the listener, let in-flight requests finish (at most
  * `SHUTDOWN.drainTimeoutMs`, then cut connections), run the shutdown hooks such as the span flush (at most
- * `SHUTDOWN.flushTimeoutMs`), exit 0. A timer exits 1 if all that overruns its budget.
+ * `SHUTDOWN.flushTimeoutMs`), exit 0. A timer exits 1 if all that overruns its budget. On an error nothing catches:
+ * one fatal line, the hooks (at most `SHUTDOWN.flushTimeoutMs`), exit 1.
  *
  * @returns the server, listening once its `listening` line is logged (with the actual port)
  */
@@ -78,12 +79,21 @@ export function runService(options: RunServiceOptions): http.Server {
   // `on`, not `once`: after a `once` handler ran, a repeated signal would take Node's default action and kill the
   // process mid-drain, its in-flight requests and unexported spans with it
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
-  // a crash is a JSON line like every other (redacted, found by level in Loki), not Node's plain-text trace on stderr;
-  // an unhandled rejection arrives here too (origin `unhandledRejection`). The process still exits 1 at once, as Node
-  // would: its state is unknown, and the kubelet restarts it
+  // a crash is a JSON line like every other (redacted, found by level in Loki), not Node's plain-text trace on stderr,
+  // whatever LOG_LEVEL says (`silent` would otherwise leave no trace of it); an unhandled rejection arrives here too
+  // (origin `unhandledRejection`). The spans still buffered, those of the requests before the crash, are flushed
+  // within SHUTDOWN.flushTimeoutMs; then exit 1, as Node would: the state is unknown, and the kubelet restarts it.
+  // A second crash while flushing exits at once.
+  const crashLog = crashLogger(logger);
+  let crashed = false;
   process.on('uncaughtException', (error, origin) => {
-    logger.fatal({ err: error, origin }, 'crashed: an error nothing caught');
-    process.exit(1);
+    crashLog.fatal({ err: error, origin }, 'crashed: an error nothing caught');
+    if (crashed) process.exit(1);
+    crashed = true;
+    // no new requests meanwhile
+    readiness.shutDown();
+    server.close();
+    void within(runShutdownHooks(), SHUTDOWN.flushTimeoutMs).finally(() => process.exit(1));
   });
   return server;
 }

@@ -7,6 +7,8 @@ import { LogLine, ServiceProcess, startServiceProcess } from '../support/service
 import { DOWN_PORT } from '../../support/ports';
 import { waitFor } from '../../support/wait';
 import { StubServer } from '../support/stub-server';
+import { SECRETS, leakedIn } from '../../support/privacy-fixtures';
+import { BACKEND_PATHS } from '../../../apps/shared/backend-api';
 
 const started: Array<ServiceProcess | StubServer | OtlpReceiver> = [];
 
@@ -119,13 +121,20 @@ describe('backend failures', () => {
   });
 });
 
-test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line with the error, redacted, and exit 1', async mode => {
-  const TOKEN = `crash-${process.pid}-${Date.now()}`;
+test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line with the error, redacted, the spans flushed, and exit 1', async mode => {
+  const receiver = await track(OtlpReceiver.start());
   const backend = await track(startServiceProcess('backend', {
-    env: { NODE_OPTIONS: `--require ${path.join(__dirname, '..', 'fixtures', 'crash-on-signal.cjs')}`, CRASH: mode, CRASH_TOKEN: TOKEN },
+    env: {
+      NODE_OPTIONS: `--require ${path.join(__dirname, '..', 'fixtures', 'crash-on-signal.cjs')}`, CRASH: mode, CRASH_TOKEN: SECRETS.accessToken,
+      // the spans before the crash would wait a minute for their batch: only the flush on the crash delivers them
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '60000',
+    },
   }));
+  const before = await fetch(`${backend.url}${BACKEND_PATHS.airports}`);
+  expect(before.status).toBe(200);
   backend.child.kill('SIGUSR2');
   expect(await backend.exited).toBe(1);
+  expect(receiver.trace(before.headers.get('x-trace-id') ?? '').filter(s => s.kind === SpanKind.SERVER)).toHaveLength(1);
   const fatal = backend.linesWhere(l => l.level === 'fatal');
   expect(fatal).toEqual([expect.objectContaining({
     msg: 'crashed: an error nothing caught', origin: mode === 'throw' ? 'uncaughtException' : 'unhandledRejection',
@@ -134,7 +143,7 @@ test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line 
   // and nothing in plain text; the credential the error carried is redacted like any other field's
   expect(backend.stderr).not.toContain('boom');
   expect(JSON.stringify(fatal[0].err)).toContain('access_token=[redacted]');
-  expect(JSON.stringify(backend.logs)).not.toContain(TOKEN);
+  expect(leakedIn(JSON.stringify(backend.logs) + backend.stderr)).toEqual([]);
 });
 
 test('SIGTERM, even twice: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {

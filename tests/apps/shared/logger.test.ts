@@ -1,6 +1,13 @@
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
-import { traceFields } from '../../../apps/shared/logger';
+import { crashLogger, traceFields } from '../../../apps/shared/logger';
 import { captureLogger } from '../support/log-capture';
+
+test('crashLogger: a crash is logged at level silent too, redacted like every line; nothing else is', () => {
+  const { logger, lines } = captureLogger('gateway', 'silent');
+  logger.error('below the level');
+  crashLogger(logger).fatal({ err: { message: 'GET /x?access_token=abc failed' } }, 'crashed');
+  expect(lines).toEqual([expect.objectContaining({ level: 'fatal', service: 'gateway', msg: 'crashed', err: { message: 'GET /x?access_token=[redacted] failed' } })]);
+});
 
 describe('createLogger', () => {
   test('writes JSON lines with a string level, an ISO time, msg and the service', () => {
