@@ -40,8 +40,17 @@ describe('policy rules fail on violations', () => {
     });
     expect(secretViolations(withSecret())).toEqual(['Deployment/grafana: Secret volume key must be mounted with defaultMode 0440 or stricter, got the default 0644']);
     expect(secretViolations(withSecret(0o444))).toEqual(['Deployment/grafana: Secret volume key must be mounted with defaultMode 0440 or stricter, got 0444']);
+    // writable by its owner is not stricter
+    expect(secretViolations(withSecret(0o640))).toEqual(['Deployment/grafana: Secret volume key must be mounted with defaultMode 0440 or stricter, got 0640']);
     expect(secretViolations(withSecret(0o440))).toEqual([]);
     expect(secretViolations(withSecret(0o400))).toEqual([]);
+    // a key's own mode, and a projected volume's Secret
+    expect(secretViolations(mutated(d => {
+      d.spec.template.spec.volumes.push({ name: 'key', secret: { secretName: 'grafana-key', defaultMode: 0o440, items: [{ key: 'k', path: 'k', mode: 0o644 }] } });
+    }))).toEqual(['Deployment/grafana: Secret volume key must be mounted with the mode of key k 0440 or stricter, got 0644']);
+    expect(secretViolations(mutated(d => {
+      d.spec.template.spec.volumes.push({ name: 'both', projected: { sources: [{ secret: { name: 'grafana-key' } }] } });
+    }))).toEqual(['Deployment/grafana: Secret volume both must be mounted with defaultMode 0440 or stricter, got the default 0644']);
   });
 
   test('a literal password in an env var, a config file or an argument; a rendered Secret', () => {

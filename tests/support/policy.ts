@@ -81,11 +81,21 @@ export function secretViolations(objects: readonly K8sObject[]): string[] {
   }
   for (const workload of workloads(objects)) {
     for (const volume of podSpecOf(workload).volumes ?? []) {
-      // read by owner and group (the pod's fsGroup) only: Kubernetes' default, 0644, lets every user of the pod read it
-      const mode = volume.secret?.defaultMode;
-      if (volume.secret && (mode === undefined || (mode & 0o037) !== 0)) {
-        out.push(`${workload.kind}/${workload.metadata.name}: Secret volume ${volume.name} must be mounted with defaultMode 0440 or stricter, `
-          + `got ${mode === undefined ? 'the default 0644' : `0${mode.toString(8)}`}`);
+      // read by owner and group (the pod's fsGroup) only: Kubernetes' default, 0644, lets every user of the pod read it;
+      // a key's own mode overrides the volume's, and a projected volume's Secret sources count too
+      const sources = [
+        ...(volume.secret ? [{ defaultMode: volume.secret.defaultMode, items: volume.secret.items }] : []),
+        ...(volume.projected?.sources ?? []).filter((s: any) => s.secret)
+          .map((s: any) => ({ defaultMode: volume.projected.defaultMode, items: s.secret.items })),
+      ];
+      for (const { defaultMode, items } of sources) {
+        const modes: Array<[string, number | undefined]> = [['defaultMode', defaultMode], ...(items ?? [])
+          .filter((i: any) => i.mode !== undefined).map((i: any): [string, number] => [`the mode of key ${i.key}`, i.mode])];
+        for (const [what, mode] of modes) {
+          if (mode !== undefined && (mode & ~0o440 & 0o777) === 0) continue;
+          out.push(`${workload.kind}/${workload.metadata.name}: Secret volume ${volume.name} must be mounted with ${what} 0440 or stricter, `
+            + `got ${mode === undefined ? 'the default 0644' : `0${mode.toString(8)}`}`);
+        }
       }
     }
   }
