@@ -507,6 +507,19 @@ function checkDistinct(uses: readonly Use[], mustBe: string): void {
 }
 
 /**
+ * What makes two addresses one: the URL as `new URL` normalizes it (scheme and host in lower case, the scheme's default
+ * port left out), without a trailing slash; the path keeps its case.
+ */
+function addressKey(url: string): string {
+  try {
+    return new URL(url).href.replace(/\/+$/, '');
+  } catch {
+    // not a URL: validateEnvironment refuses it; compared as written meanwhile
+    return url;
+  }
+}
+
+/**
  * Checks what no single environment can: each environment's Grafana and Kiali have addresses of their own. An
  * environment that extends another inherits its `rootUrl`s, and Grafana's redirects and links, Kiali's links to Grafana
  * and the dashboards' links to Kiali would then lead into the other environment.
@@ -515,7 +528,7 @@ function checkDistinct(uses: readonly Use[], mustBe: string): void {
  */
 export function checkDistinctRootUrls(envs: readonly EnvironmentConfig[]): void {
   checkDistinct(envs.flatMap(env => ([['grafana.rootUrl', env.grafana.rootUrl], ['kiali.rootUrl', env.kiali.rootUrl]] as const)
-    .flatMap(([field, url]) => (url === undefined ? [] : [{ env, field, value: url, key: url.replace(/\/+$/, '').toLowerCase() }]))),
+    .flatMap(([field, url]) => (url === undefined ? [] : [{ env, field, value: url, key: addressKey(url) }]))),
   'an address of its own (links and redirects would lead into the other environment)');
 }
 

@@ -267,6 +267,11 @@ describe('checkDistinctRootUrls: each environment\'s Grafana and Kiali at addres
     // a trailing slash or capitals make no other address
     const same = { ...staging, grafana: { ...prod.grafana, rootUrl: `${prod.grafana.rootUrl!.toUpperCase()}/` }, kiali: { ...prod.kiali, rootUrl: undefined } };
     expect(() => checkDistinctRootUrls([prod, same])).toThrow(/"staging"'s 'grafana.rootUrl' must be an address of its own/);
+    // nor does the scheme's default port; a path in other capitals is another address
+    const port = { ...staging, grafana: { ...prod.grafana, rootUrl: prod.grafana.rootUrl!.replace(/^(https:\/\/[^/]+)/, '$1:443') }, kiali: { ...prod.kiali, rootUrl: undefined } };
+    expect(() => checkDistinctRootUrls([prod, port])).toThrow(/"staging"'s 'grafana.rootUrl' must be an address of its own/);
+    const paths = [{ ...prod, grafana: { ...prod.grafana, rootUrl: 'https://example.com/Grafana' } }, { ...staging, grafana: { ...prod.grafana, rootUrl: 'https://example.com/grafana' }, kiali: { ...prod.kiali, rootUrl: undefined } }];
+    expect(() => checkDistinctRootUrls(paths)).not.toThrow();
     const own = { ...staging, grafana: { ...prod.grafana, rootUrl: 'https://grafana.staging.example.com' }, kiali: { ...prod.kiali, rootUrl: undefined } };
     expect(() => checkDistinctRootUrls([prod, own])).not.toThrow();
   });
