@@ -151,6 +151,8 @@ export class ObservabilityChart extends StackChart {
       ...(proxies.alertmanager ? { egressProxy: proxies.alertmanager } : {}),
       // one cluster's burning SLO must not mute another's alerts
       ...(env.topology ? { perCluster: true } : {}),
+      // where the alerts come from: Mimir's ruler, or Prometheus evaluating at its scrape interval
+      ruleInterval: env.mimir ? Mimir.RULE_INTERVAL : env.prometheus.scrapeInterval,
       resources: env.alerting.resources,
     });
     if (env.mimir) {

@@ -54,6 +54,12 @@ export interface AlertmanagerProps {
    */
   readonly perCluster?: boolean;
   /**
+   * How often the rules that send alerts here are evaluated. A ticket's group waits longer than a page's by the larger
+   * of a minute and this, so that a fast burn firing an evaluation after its slow burn still inhibits it.
+   * @default Duration.minutes(1)
+   */
+  readonly ruleInterval?: Duration;
+  /**
    * A PersistentVolume of this size for silences and the notification log, which then survive a restart of the pod.
    * @default - an emptyDir: a restarted replica gets them back from its peers, a single replica loses them
    */
@@ -79,7 +85,7 @@ export interface AlertmanagerProps {
 const HTTP = { name: 'http', port: 9093, appProtocol: 'http' } as const satisfies ServicePort;
 const CLUSTER_PORT = 9094;
 const NAME = 'alertmanager';
-/** How much longer a ticket's group waits than a page's, before its first notification. */
+/** How much longer a ticket's group waits than a page's, at least, before its first notification. */
 const TICKET_EXTRA_WAIT_MS = 60_000;
 /** The headless Service that gives each pod its DNS name (`alertmanager-0.alertmanager-cluster…`). */
 const CLUSTER_SERVICE = `${NAME}-cluster`;
@@ -155,8 +161,9 @@ export class Alertmanager extends Construct {
       receivers,
       secretFile: fileOf,
       groupWait: goDuration(groupWait),
-      // a minute more than a page's: a fast burn evaluated a little later than its slow burn still inhibits it
-      ticketGroupWait: goDuration(Duration.millis(groupWait.toMilliseconds() + TICKET_EXTRA_WAIT_MS)),
+      // longer than a page's by a rule evaluation or a minute: a fast burn evaluated later than its slow burn still inhibits it
+      ticketGroupWait: goDuration(Duration.millis(groupWait.toMilliseconds()
+        + Math.max(TICKET_EXTRA_WAIT_MS, (props.ruleInterval ?? Duration.minutes(1)).toMilliseconds()))),
       groupInterval: goDuration(groupInterval),
       repeatInterval: goDuration(repeatInterval),
       proxyFromEnvironment: props.egressProxy !== undefined,

@@ -114,6 +114,8 @@ const ALERTMANAGER_URL = /^(dns\+|dnssrv\+|dnssrvnoa\+)?https?:\/\/[^\s,]+$/;
  * read-only `local` rule store).
  */
 export class Mimir extends Construct {
+  /** How often the ruler evaluates the rules: `ruler.evaluation_interval`, left at its default (1m). */
+  public static readonly RULE_INTERVAL = Duration.minutes(1);
   public readonly name = NAME;
   public readonly image: string;
   public readonly replicas: number;

@@ -120,6 +120,14 @@ describe('Alertmanager', () => {
       ]);
     });
 
+    test('a ticket waits a minute longer than a page, or a rule evaluation when the rules are evaluated less often', () => {
+      const ticketWait = (ruleInterval?: Duration) => render({ receivers: [CHAT], ...(ruleInterval ? { ruleInterval } : {}) })
+        .config.route.routes.filter((r: any) => r.matchers.includes('severity="ticket"')).map((r: any) => r.group_wait);
+      expect(ticketWait()).toEqual(['90s']);
+      expect(ticketWait(Duration.seconds(30))).toEqual(['90s']);
+      expect(ticketWait(Duration.minutes(2))).toEqual(['150s']);
+    });
+
     test('every *_file is a key of the Secret its receiver names, mounted read-only', () => {
       const mounted = mountedSecretFiles(sts);
       const refs = fileReferences(config);
