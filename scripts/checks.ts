@@ -9,6 +9,7 @@ import { ESLint } from 'eslint';
 import * as ts from 'typescript';
 
 const root = path.resolve(process.argv[2] ?? path.join(__dirname, '..'));
+// the file `npm run typecheck` keeps too (its --tsBuildInfoFile in package.json): either run starts from the other's
 const BUILD_INFO = path.join(root, 'node_modules', '.cache', 'tsc', 'tsconfig.tsbuildinfo');
 
 /** The root tsconfig's program, built incrementally, and its diagnostics as tsc prints them. */

@@ -237,8 +237,10 @@ export class MeshMetrics {
       // every series starts with history, as a long-running pod's do: rate() then extrapolates each to the window's edges
       // alike, where a counter that began near zero inside a window is extrapolated only to its zero, and a bucket that
       // a new latency has just filled would count less than +Inf (a p95 of 49.4 instead of 48.8 ms, now and then)
-      const h = HISTORY;
-      c = { ok: h, errors: h, callerOnlyErrors: h, pinnedErrors: h, probes: h, latencies: { ok: new Map([[0, h]]), errors: new Map([[0, h]]) } };
+      c = {
+        ok: HISTORY, errors: HISTORY, callerOnlyErrors: HISTORY, pinnedErrors: HISTORY, probes: HISTORY,
+        latencies: { ok: new Map([[0, HISTORY]]), errors: new Map([[0, HISTORY]]) },
+      };
       this.counters.set(key, c);
     }
     return c;

@@ -3,12 +3,12 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ContainerResources } from '../types';
 import { ServicePort, containerPorts, dataVolumeClaim, service } from './component';
-
-/** Where Loki, Tempo and Mimir answer 200 once their modules are running (their readiness probe). */
-export const RING_READY_PATH = '/ready';
 import {
   containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
 } from './workload';
+
+/** Where Loki, Tempo and Mimir answer 200 once their modules are running (their readiness probe). */
+export const RING_READY_PATH = '/ready';
 
 /** What differs between the Grafana databases that run as one binary (`-target=all`) on a ring: Loki and Mimir. */
 export interface RingStatefulSetProps {
