@@ -154,10 +154,9 @@ export function sloRecordingRules(services: Services, options: SloRecordingOptio
     const istio = perCluster(istioSource(spec));
     const own = http ? perCluster(httpSource(spec, http)) : undefined;
     const burn = sloSourceOf(spec) === 'http' && own ? own : istio;
-    const callers = callersOf(spec);
     return {
       name: sloRuleGroupName(spec.name),
-      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn, callers, summed)],
+      rules: [...sloRules(istio), ...(own ? sloRules(own) : []), ...burnRateRules(burn, summed)],
     };
   });
 }
@@ -186,13 +185,12 @@ function istioSource(spec: ServiceSpec): RuleSource {
 }
 
 /**
- * A service's requests as its callers' sidecars report them (the ingress gateway's among them), by the Service they
- * called. When none of the service's pods answers (all crashed, none ready), its own sidecars and metrics report
- * nothing, while its callers get 503s ("no healthy upstream"): reported by them, with the destination workload
- * `unknown` but the Service known.
+ * The Service a service's callers' sidecars report their requests to (the ingress gateway's among them). When none of
+ * the service's pods answers (all crashed, none ready), its own sidecars and metrics report nothing, while its callers
+ * get 503s ("no healthy upstream"): reported by them with the destination workload `unknown` but the Service known.
  */
-function callersOf(spec: ServiceSpec): readonly string[] {
-  return [eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, spec.namespace), eq(ISTIO.serviceName, spec.name)];
+function calledService(source: RuleSource): readonly string[] {
+  return [eq(ISTIO.serviceNamespace, source.namespace), eq(ISTIO.serviceName, source.name)];
 }
 
 /** A service's requests from its own metrics, without the routes that are probes and scrapes. */
@@ -242,46 +240,45 @@ interface RuleSource {
  * with traffic but no failed series at all it is 0, not absent (`or 0 * all`), so that a healthy service reads 0 on a
  * dashboard. Over the `summed` windows ({@link SUMMED_WINDOWS}) the rates are 5-minute records summed over W, rather
  * than the counters, and the records are rendered before the ratios.
- * The service's ratio is the larger of its own view and its callers' ({@link callersOf}, Istio's metrics whatever the
+ * The service's ratio is the larger of its own view and its callers' ({@link calledService}, Istio's metrics whatever the
  * source), where a failure is a request the service never answered ({@link ISTIO_UNANSWERED}): a service none of whose
  * pods answers burns at its callers, where its own view is empty, and a status it sent counts as its own file says.
  */
-function burnRateRules(source: RuleSource, callers: readonly string[], summed: ReadonlySet<BurnRateWindow>): RecordingRule[] {
+function burnRateRules(source: RuleSource, summed: ReadonlySet<BurnRateWindow>): RecordingRule[] {
   const { burnRecords, requests, bucket, outcomes } = source;
   const labels = (): Record<string, string> => ({ ...source.labels });
   const { namespace: namespaceLabel, app: appLabel } = source.serviceLabels;
   // the callers' series grouped as the service's own: the cluster (per cluster) kept, the Service's namespace and name
   // copied into the labels the service's own series hold them in
   const callersBy = [...source.serviceBy.filter(l => l !== namespaceLabel && l !== appLabel), ISTIO.serviceNamespace, ISTIO.serviceName];
-  const failedRate = (metric: string, matchers: readonly string[], failed: Outcomes, by: readonly string[]): string =>
-    `sum by (${by.join(', ')}) (${failedSeries(failed, f => `rate(${metric}{${[...matchers, f].join(',')}}[${WINDOW}])`)})`;
-  const allRate = (metric: string, matchers: readonly string[], by: readonly string[]): string =>
-    `sum by (${by.join(', ')}) (rate(${metric}{${matchers.join(',')}}[${WINDOW}]))`;
+  /** What one view of the service counts: its requests, the failed ones, and the 5-minute records of both. */
+  interface View {
+    readonly metric: string;
+    readonly matchers: readonly string[];
+    readonly failed: Outcomes;
+    readonly records: { readonly errors: string; readonly all: string; readonly selector: string };
+  }
+  const sum = (by: readonly string[], terms: string) => `sum by (${by.join(', ')}) (${terms})`;
+  const failedRate = (view: View, by: readonly string[], window: string = WINDOW): string =>
+    sum(by, failedSeries(view.failed, f => `rate(${view.metric}{${[...view.matchers, f].join(',')}}[${window}])`));
+  const allRate = (view: View, by: readonly string[], window: string = WINDOW): string => sum(by, `rate(${view.metric}{${view.matchers.join(',')}}[${window}])`);
   const ratioOf = (errors: string, all: string): string => `(\n  ${errors}\n  or\n  0 * ${all}\n)\n/\n${all}`;
-  /** A ratio over `window` of `metric` (failed by `failed`), by `by`: from the counters, or summed from the records. */
-  const ratio = (view: { metric: string; matchers: readonly string[]; failed: Outcomes; records: { errors: string; all: string; selector: string } },
-    by: readonly string[], window: BurnRateWindow): string => {
-    const sum = (terms: string) => `sum by (${by.join(', ')}) (${terms})`;
-    if (summed.has(window)) {
-      const overWindow = (record: string) => sum(`sum_over_time(${record}{${view.records.selector}}[${window}])`);
-      return ratioOf(overWindow(view.records.errors), overWindow(view.records.all));
-    }
-    const selector = view.matchers.join(',');
-    return ratioOf(sum(failedSeries(view.failed, f => `rate(${view.metric}{${selector},${f}}[${window}])`)), sum(`rate(${view.metric}{${selector}}[${window}])`));
+  /** A ratio over `window` of a view, by `by`: from the counters, or summed from the records. */
+  const ratio = (view: View, by: readonly string[], window: BurnRateWindow): string => {
+    if (!summed.has(window)) return ratioOf(failedRate(view, by, window), allRate(view, by, window));
+    const overWindow = (record: string) => sum(by, `sum_over_time(${record}{${view.records.selector}}[${window}])`);
+    return ratioOf(overWindow(view.records.errors), overWindow(view.records.all));
   };
-  const own = {
+  const own: View = {
     metric: requests, matchers: source.matchers, failed: outcomes,
     records: {
       errors: burnRecords.trackErrorRate, all: burnRecords.trackRequestRate,
       selector: [eq(namespaceLabel, source.namespace), eq(appLabel, source.name)].join(','),
     },
   };
-  const seen = {
-    metric: ISTIO.requests, matchers: callers, failed: ISTIO_UNANSWERED,
-    records: {
-      errors: SLO_CALLER_RECORDS.errorRate, all: SLO_CALLER_RECORDS.requestRate,
-      selector: [eq(ISTIO.serviceNamespace, source.namespace), eq(ISTIO.serviceName, source.name)].join(','),
-    },
+  const seen: View = {
+    metric: ISTIO.requests, matchers: [eq(ISTIO.reporter, 'source'), ...calledService(source)], failed: ISTIO_UNANSWERED,
+    records: { errors: SLO_CALLER_RECORDS.errorRate, all: SLO_CALLER_RECORDS.requestRate, selector: calledService(source).join(',') },
   };
   const serviceRatio = (window: BurnRateWindow): string => {
     const renamed = `label_replace(\n  label_replace(\n${indent(ratio(seen, callersBy, window), 4)}\n  , ${JSON.stringify(namespaceLabel)}, "$1", `
@@ -291,10 +288,10 @@ function burnRateRules(source: RuleSource, callers: readonly string[], summed: R
   const serviceBy = source.serviceBy.join(', ');
   return [
     ...(summed.size === 0 ? [] : [
-      { record: burnRecords.trackRequestRate, expr: allRate(requests, source.matchers, source.by), labels: labels() },
-      { record: burnRecords.trackErrorRate, expr: failedRate(requests, source.matchers, outcomes, source.by), labels: labels() },
-      { record: SLO_CALLER_RECORDS.requestRate, expr: allRate(ISTIO.requests, callers, callersBy), labels: labels() },
-      { record: SLO_CALLER_RECORDS.errorRate, expr: failedRate(ISTIO.requests, callers, ISTIO_UNANSWERED, callersBy), labels: labels() },
+      { record: burnRecords.trackRequestRate, expr: allRate(own, source.by), labels: labels() },
+      { record: burnRecords.trackErrorRate, expr: failedRate(own, source.by), labels: labels() },
+      { record: SLO_CALLER_RECORDS.requestRate, expr: allRate(seen, callersBy), labels: labels() },
+      { record: SLO_CALLER_RECORDS.errorRate, expr: failedRate(seen, callersBy), labels: labels() },
     ]),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.trackErrorRatio[w], expr: ratio(own, source.by, w), labels: labels() })),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.serviceErrorRatio[w], expr: serviceRatio(w), labels: labels() })),
