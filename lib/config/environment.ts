@@ -4,6 +4,7 @@ import {
   S3ObjectStorage, SecretKeyRef, WorkloadIdentityCredentials,
 } from '../constructs/types';
 import { AlertReceiver } from '../constructs/alertmanager-config';
+import { RING_REPLICAS } from '../constructs/private/ring-stateful-set';
 import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
 import { DirectEgress, EgressSettings } from './egress';
@@ -404,9 +405,7 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   if (env.grafana.rootUrl !== undefined) c.url('grafana.rootUrl', env.grafana.rootUrl);
   checkResources(c, 'grafana.resources', env.grafana.resources);
 
-  // replication factor 3 as soon as there are two: with 2, a write needs both, and every restart stops the pushes
-  c.expect(Number.isInteger(env.loki.replicas) && (env.loki.replicas === 1 || (env.loki.replicas >= 3 && env.loki.replicas <= 9)), 'loki.replicas',
-    env.loki.replicas, '1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes)');
+  c.expect(RING_REPLICAS.accepts(env.loki.replicas), 'loki.replicas', env.loki.replicas, RING_REPLICAS.allowed);
   c.expect(env.loki.replicas === 1 || env.objectStorage !== undefined, 'loki.replicas', env.loki.replicas,
     '1 unless \'objectStorage\' is set (replicas cannot share a filesystem)');
   c.expect(Number.isInteger(env.loki.retention.toHours({ integral: false })), 'loki.retention', env.loki.retention, 'whole hours');
@@ -698,9 +697,7 @@ function checkDelivery(c: Checks, d: DeliverySettings, gitops: GitOpsSettings): 
 
 function checkMimir(c: Checks, env: EnvironmentConfig): void {
   const m = env.mimir!;
-  // two replicas with replication factor 2 stop every write while one of them restarts
-  c.expect(Number.isInteger(m.replicas) && (m.replicas === 1 || (m.replicas >= 3 && m.replicas <= 9)), 'mimir.replicas', m.replicas,
-    '1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes)');
+  c.expect(RING_REPLICAS.accepts(m.replicas), 'mimir.replicas', m.replicas, RING_REPLICAS.allowed);
   c.expect(m.replicas === 1 || env.objectStorage !== undefined, 'mimir.replicas', m.replicas, '1 unless \'objectStorage\' is set (replicas cannot share a filesystem)');
   c.expect(Number.isInteger(m.retention.toHours({ integral: false })), 'mimir.retention', m.retention, 'whole hours');
   c.duration('mimir.retention', m.retention, Duration.hours(24), Duration.days(3650));

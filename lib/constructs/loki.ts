@@ -1,7 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { chartNamespace, checkInteger, checkMinSize, checkWholeHours, show, validationError } from '../errors';
+import { chartNamespace, checkMinSize, checkWholeHours, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { hours } from '../private/units';
 import { LokiConfig, LokiObjectStore } from './loki-config';
@@ -9,7 +9,7 @@ import { PodScrapeTarget } from './prometheus-config';
 import {
   ServicePort, endpoints, proxyEnv, s3KeyReferences, serviceAccount, serviceHost, storageCredentialEnv, storageIdentity,
 } from './private/component';
-import { ringStatefulSet } from './private/ring-stateful-set';
+import { checkRingReplicas, ringStatefulSet } from './private/ring-stateful-set';
 import { checksum, httpProbe } from './private/workload';
 import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer, objectStorageKind } from './types';
 import { toYaml } from '../private/yaml';
@@ -115,7 +115,7 @@ export class Loki extends Construct {
     const identity = storageIdentity(storage);
 
     const namespace = chartNamespace(this, 'Loki');
-    checkInteger(this, 'replicas', this.replicas, 1, 9);
+    checkRingReplicas(this, this.replicas);
     if (this.replicas > 1 && !storage) {
       throw validationError(this, `'replicas' must be 1 unless 'objectStorage' is set (replicas cannot share a filesystem), got ${this.replicas}`);
     }

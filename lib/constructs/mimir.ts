@@ -10,7 +10,7 @@ import { PodScrapeTarget, RuleFile, RuleGroup } from './prometheus-config';
 import {
   ServicePort, endpoints, proxyEnv, s3KeyReferences, serviceAccount, serviceHost, storageCredentialEnv, storageIdentity,
 } from './private/component';
-import { RING_READY_PATH, ringStatefulSet } from './private/ring-stateful-set';
+import { RING_READY_PATH, checkRingReplicas, ringStatefulSet } from './private/ring-stateful-set';
 import { checksum } from './private/workload';
 import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer } from './types';
 
@@ -164,7 +164,7 @@ export class Mimir extends Construct {
     const identity = storageIdentity(storage);
 
     const namespace = chartNamespace(this, 'Mimir');
-    checkInteger(this, 'replicas', this.replicas, 1, 9);
+    checkRingReplicas(this, this.replicas);
     if (this.replicas > 1 && !storage) {
       throw validationError(this, `'replicas' must be 1 unless 'objectStorage' is set (replicas cannot share a filesystem), got ${this.replicas}`);
     }

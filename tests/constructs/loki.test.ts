@@ -174,8 +174,8 @@ describe('Loki', () => {
     test('fails if replicas > 1 without object storage', () => {
       expect(() => render({ replicas: 3 })).toThrow("[test/Loki] 'replicas' must be 1 unless 'objectStorage' is set (replicas cannot share a filesystem), got 3");
     });
-    test.each([0, 10, 2.5])('fails if replicas is %p', replicas => {
-      expect(() => render({ replicas, objectStorage: MINIO })).toThrow(`'replicas' must be an integer from 1 to 9, got ${replicas}`);
+    test.each([0, 2, 10, 2.5])('fails if replicas is %p', replicas => {
+      expect(() => render({ replicas, objectStorage: MINIO })).toThrow(`'replicas' must be 1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes), got ${replicas}`);
     });
     test.each([['12h', Duration.hours(12)], ['90m past a day', Duration.minutes(24 * 60 + 90)]])('fails if retention is %s', (_l, retention) => {
       expect(() => render({ retention })).toThrow("'retention' must be whole hours, at least 24h (the index period)");

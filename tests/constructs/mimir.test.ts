@@ -245,8 +245,8 @@ describe('Mimir', () => {
     test('fails if replicas > 1 without object storage', () => {
       expect(() => render({ replicas: 3 })).toThrow("[test/Mimir] 'replicas' must be 1 unless 'objectStorage' is set (replicas cannot share a filesystem), got 3");
     });
-    test.each([0, 10, 2.5])('fails if replicas is %p', replicas => {
-      expect(() => render({ replicas, objectStorage: MINIO, bucket: 'mimir-blocks' })).toThrow(`'replicas' must be an integer from 1 to 9, got ${replicas}`);
+    test.each([0, 2, 10, 2.5])('fails if replicas is %p', replicas => {
+      expect(() => render({ replicas, objectStorage: MINIO, bucket: 'mimir-blocks' })).toThrow(`'replicas' must be 1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes), got ${replicas}`);
     });
     test('fails on object storage without a bucket', () => {
       expect(() => render({ objectStorage: MINIO })).toThrow("'bucket' must be set with 'objectStorage'");

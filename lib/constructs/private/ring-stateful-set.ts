@@ -1,6 +1,7 @@
 import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { show, validationError } from '../../errors';
 import { ContainerResources } from '../types';
 import { ServicePort, containerPorts, dataVolumeClaim, service } from './component';
 import {
@@ -9,6 +10,20 @@ import {
 
 /** Where Loki, Tempo and Mimir answer 200 once their modules are running (their readiness probe). */
 export const RING_READY_PATH = '/ready';
+
+/**
+ * The replicas a ring of Loki or Mimir may have: 1, or 3 to 9. With 2, a write's quorum (replication factor 2 or 3)
+ * needs both, so every restart of one (a rollout, a node drain) stops the writes.
+ */
+export const RING_REPLICAS = {
+  allowed: '1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes)',
+  accepts: (replicas: number): boolean => Number.isInteger(replicas) && (replicas === 1 || (replicas >= 3 && replicas <= 9)),
+} as const;
+
+/** @throws unless `replicas` is one {@link RING_REPLICAS} accepts */
+export function checkRingReplicas(scope: IConstruct, replicas: number): void {
+  if (!RING_REPLICAS.accepts(replicas)) throw validationError(scope, `'replicas' must be ${RING_REPLICAS.allowed}, got ${show(replicas)}`);
+}
 
 /** What differs between the Grafana databases that run as one binary (`-target=all`) on a ring: Loki and Mimir. */
 export interface RingStatefulSetProps {
