@@ -218,6 +218,13 @@ describe('sloRecordingRules', () => {
       expect(ratio.endsWith(', "namespace", "$1", "destination_service_namespace", "(.*)") , "app", "$1", "destination_service_name", "(.*)") )')).toBe(true);
       expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.trackErrorRatio['5m'])).toContain('sum by (namespace, app, version)');
       expect(JSON.stringify(groups)).not.toMatch(/(workload_version|app):istio_requests_errors:/);
+      // its long windows sum its own records, by its own labels, with its error codes
+      const service = 'namespace="pricing",app="quotes"';
+      expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.serviceErrorRatio['3d'])).toMatch(new RegExp(String.raw`^max by \(namespace, app\) \( \( `
+        + escape(`sum by (namespace, app) (sum_over_time(${SLO_BURN_RECORDS.http.trackErrorRate}{${service}}[3d])) or 0 * `
+        + `sum by (namespace, app) (sum_over_time(${SLO_BURN_RECORDS.http.trackRequestRate}{${service}}[3d]))`)));
+      expect(expr(groups, 'quotes', SLO_BURN_RECORDS.http.trackErrorRate)).toBe(
+        `sum by (namespace, app, version) (rate(quotes_served_total{${sel},code=~"5.."}[5m]))`);
     });
 
     test.each([
