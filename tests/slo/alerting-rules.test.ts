@@ -205,6 +205,13 @@ describe('promtool (Debian\'s 2.42)', () => {
     };
   };
   const GATEWAY = { destination_workload_namespace: 'apps', destination_app: 'gateway' };
+  /** What the ingress gateway's sidecar reports of gateway's Service: `[code, response flags, values]` per series. */
+  const ingressGateway = (workload: string, series: ReadonlyArray<readonly [string, string, string]>) => series.map(([code, flags, values]) => ({
+    series: 'istio_requests_total{reporter="source",source_workload="istio-ingressgateway",destination_service_namespace="apps",destination_service_name="gateway",'
+      + `destination_workload="${workload}",destination_workload_namespace="${workload === 'unknown' ? 'unknown' : 'apps'}",response_code="${code}",`
+      + `response_flags="${flags}"}`,
+    values,
+  }));
   const expect_ = (groups: readonly RuleGroup[], alert: string, times: Readonly<Record<string, boolean>>) =>
     Object.entries(times).map(([eval_time, firing]) => ({ eval_time, alertname: alert, exp_alerts: firing ? [fired(groups, alert, GATEWAY)] : [] }));
 
@@ -232,12 +239,7 @@ describe('promtool (Debian\'s 2.42)', () => {
       input_series: [
         ...requests('stable', [120, 600, 0]).map(s => ({ ...s, values: `${s.values} _x15` })),
         // the ingress gateway's view of the Service: no workload answers (Istio's "no healthy upstream", UH)
-        ...[['200', '-', counter([120, 600], [15, 0])], ['503', 'UH', counter([120, 0], [15, 600])]].map(([code, flags, values]) => ({
-          series: 'istio_requests_total{reporter="source",source_workload="istio-ingressgateway",destination_service_namespace="apps",'
-            + `destination_service_name="gateway",destination_workload="unknown",destination_workload_namespace="unknown",response_code="${code}",`
-            + `response_flags="${flags}"}`,
-          values,
-        })),
+        ...ingressGateway('unknown', [['200', '-', counter([120, 600], [15, 0])], ['503', 'UH', counter([120, 0], [15, 600])]]),
       ],
       alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '110m': false, '125m': false, '133m': true }),
       promql_expr_test: [{
@@ -260,12 +262,7 @@ describe('promtool (Debian\'s 2.42)', () => {
       interval: '1m',
       input_series: [
         ...requests('stable', [90, 600, 0]),
-        ...[['200', counter([90, 300])], ['503', counter([90, 300])]].map(([code, values]) => ({
-          series: 'istio_requests_total{reporter="source",source_workload="istio-ingressgateway",destination_service_namespace="apps",'
-            + `destination_service_name="gateway",destination_workload="gateway-stable",destination_workload_namespace="apps",response_code="${code}",`
-            + 'response_flags="-"}',
-          values,
-        })),
+        ...ingressGateway('gateway-stable', [['200', '-', counter([90, 300])], ['503', '-', counter([90, 300])]]),
       ],
       alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '90m': false }),
       promql_expr_test: [{
