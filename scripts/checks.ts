@@ -43,6 +43,10 @@ async function main(): Promise<number> {
   if (report) process.stdout.write(report);
   const eslint = new ESLint({
     cwd: root,
+    // the one config, named: ESLint would otherwise look for one from each file's directory up, and a directory that
+    // another process removes meanwhile (the smoke tests run beside the checks) fails the whole run with
+    // "Could not find config file"
+    overrideConfigFile: path.join(root, 'eslint.config.mjs'),
     // the TypeScript files' rules read this program instead of building their own (eslint.config.mjs names the files)
     overrideConfig: { files: ['**/*.ts'], languageOptions: { parserOptions: { projectService: false, programs: [program] } } },
   });
