@@ -124,14 +124,19 @@ const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: 
     value: 'URL',
     meaning: 'where the service answers through the pin, for the smoke checks of its file before the first weighted step (default: $SMOKE_BASE_URL)',
   },
-  window: { value: 'D', meaning: `analysis window, longer than 0 (default: analysis.window of the state file, else of the service file, else ${ANALYSIS.window})` },
+  window: {
+    value: 'D',
+    meaning: `analysis window, longer than 0 and at most ${ANALYSIS_DURATIONS.window.max} (default: analysis.window of the state file, else of the service file, `
+      + `else ${ANALYSIS.window})`,
+  },
   'min-requests': {
     value: 'N',
     meaning: `requests (stable and canary) a window needs for a verdict (default: analysis.minRequests of the state file, else of the service file, else ${ANALYSIS.minRequests})`,
   },
   settle: {
     value: 'D',
-    meaning: `time after a weight change before a window may start, 0s or longer (default: analysis.settle of the state file, else of the service file, else ${ANALYSIS.settle})`,
+    meaning: `time after a weight change before a window may start, 0s to ${ANALYSIS_DURATIONS.settle.max} (default: analysis.settle of the state file, else of the `
+      + `service file, else ${ANALYSIS.settle})`,
   },
   timeout: {
     value: 'D',
@@ -240,9 +245,10 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
         + '(default: $SMOKE_BASE_URL; with --all, each service\'s URL in $SMOKE_URLS, a JSON object of service names and URLs)',
     },
     exitCodes: [
-      [0, 'advanced, promoted (either half), or nothing in flight'],
+      [0, 'advanced, promoted (either half), a roll back\'s end (the canary removed), or nothing in flight'],
       [3, 'held: applying, applied, dwelling, no data, too little traffic, inconclusive, or a failed check below the limit'],
-      [4, 'rolled back by the gate (either half): failed checks or smoke checks, too many holds in a row, or the progress deadline'],
+      [4, 'a roll back by the gate begins (all traffic to stable): failed checks or smoke checks, too many holds in a row, or the progress '
+        + 'deadline'],
       [2, 'usage or configuration error, --commit with uncommitted changes; nothing changed'],
       CONCURRENT,
       UNEXPECTED,

@@ -17,6 +17,8 @@ export interface PrometheusEndpoint {
   readonly url: string;
   /** The headers of every query: authorization and extra headers. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Takes every secret the run was given out of a text (Prometheus' answers, before they are cut into messages). */
+  readonly redact: (text: string) => string;
 }
 
 /** Headers the extra headers may not set: authorization comes from its own variables, and the CLI sets the rest. */
@@ -38,6 +40,8 @@ export function prometheusEndpointOf(url: string, credentials: PrometheusCredent
     : undefined;
   if (fromUrl) {
     secrets.add(parsed.password, fromUrl.password);
+    // a token given as the user name alone (https://TOKEN@host) is the credential itself
+    if (fromUrl.password === '') secrets.add(parsed.username, fromUrl.username);
     parsed.username = '';
     parsed.password = '';
   }
@@ -50,7 +54,10 @@ export function prometheusEndpointOf(url: string, credentials: PrometheusCredent
     .filter((s): s is string => typeof s === 'string');
   if (given.length > 1) throw new UsageError(`Prometheus takes one kind of credentials, got ${given.join(' and ')}: keep one`);
   const basic = fromUrl ?? (username !== undefined ? { username, password: password! } : undefined);
-  const headers: Record<string, string> = { ...extraHeaders(credentials.headers) };
+  const extra = extraHeaders(credentials.headers);
+  // an API key is as likely here as a tenant id: every value is kept out of messages
+  secrets.add(...Object.values(extra));
+  const headers: Record<string, string> = { ...extra };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (basic) {
     const encoded = Buffer.from(`${basic.username}:${basic.password}`).toString('base64');
@@ -59,7 +66,7 @@ export function prometheusEndpointOf(url: string, credentials: PrometheusCredent
   }
   // the URL without its credentials, as given otherwise (no trailing slash added)
   const clean = fromUrl ? parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '') : url;
-  return { url: clean, headers };
+  return { url: clean, headers, redact: text => secrets.redact(text) };
 }
 
 /** `PROMETHEUS_HEADERS` parsed: a JSON object of header names to values on one line. */
@@ -98,10 +105,8 @@ export class Redactor {
   public add(...values: ReadonlyArray<string | undefined>): void {
     for (const value of values) {
       if (value === undefined || value.length < 4) continue;
-      this.secrets.add(value);
-      // as it would appear in a URL
-      const encoded = encodeURIComponent(value);
-      if (encoded !== value) this.secrets.add(encoded);
+      // as given, as it would appear in a URL, and inside a JSON string (a quote or backslash in it escaped)
+      for (const form of [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]) this.secrets.add(form);
     }
   }
 

@@ -148,7 +148,7 @@ export function describeRelease(service: string, release: ReleaseToObserve): str
  *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
  *    stable's by more than the margin or its p95/p99 above stable's times `maxLatencyRatio`; any failure → a failed
  *    check, and at `maxFailedChecks` in the run → roll back;
- * 7. a number the verdict needs is unknown → hold;
+ * 7. a number the verdict needs is unknown (stable serving less than its share below 100 % included) → hold;
  * 8. every hold but applying, applied and dwelling counts as a hold in a row; beyond `maxConsecutiveHolds` → roll back (fail safe);
  * 9. otherwise → the next step, or after the last step → promote.
  *
@@ -379,6 +379,14 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
     verdict.passed.push(`canary served ${canaryRequests} of ${total} requests (≥ ${expected})`);
   }
   if (canaryRequests === 0) return verdict;
+  // the other side: traffic that reaches only the canary below 100 % means stable's series are missing or the route
+  // is not what the state says, and a baseline of nothing would otherwise pass the comparison with stable
+  const stableRequests = total - canaryRequests;
+  const stableExpected = weight < 100 ? Math.max(1, Math.ceil(((100 - weight) * total * analysis.canaryTrafficFactor) / 100 - 1e-9)) : 0;
+  if (stableRequests < stableExpected) {
+    verdict.unknown.push(`stable served ${stableRequests} of ${total} requests < ${stableExpected} expected (${100 - weight}% of ${total} × `
+      + `${analysis.canaryTrafficFactor}); are stable's metrics missing, or does the route send it less than its share?`);
+  }
 
   if (m.successRatio === null) verdict.unknown.push('the canary\'s success ratio is unknown (no response codes)');
   else if (bp(m.successRatio) < bp(slo.successRatio)) verdict.failed.push(`successRatio: ${m.successRatio} < ${slo.successRatio}`);
@@ -396,7 +404,8 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
 
   if (analysis.baseline.enabled && m.successRatio !== null) {
     if (b === null || b.requests === 0) {
-      verdict.passed.push('baseline not compared (stable served no requests)');
+      // below 100 % that is an unknown already (above): no pass for a comparison that was not made
+      if (stableExpected === 0) verdict.passed.push('baseline not compared (stable served no requests)');
     } else if (b.successRatio === null) {
       verdict.unknown.push(`stable's success ratio is unknown (no response codes for its ${b.requests} requests)`);
     } else {

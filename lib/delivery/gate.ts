@@ -27,6 +27,11 @@ export interface GateInput {
      * @default - none
      */
     readonly headers?: Readonly<Record<string, string>>;
+    /**
+     * Takes the run's secrets out of Prometheus' answers before they are cut into messages.
+     * @default - the answers as they are
+     */
+    readonly redact?: (text: string) => string;
   };
   /**
    * The cluster the service runs in, when Prometheus holds several clusters' series (a central store): every query
@@ -129,13 +134,15 @@ const GRAVITY: Readonly<Record<GateResult['decision'], number>> = { rollback: 3,
  * 2. a run whose cluster has not been observed running the release being applied: the step, promotion or roll back
  *    is applied only once every cluster runs it, so no cluster's "applied" is written for another's;
  * 3. the decision's {@link GRAVITY};
- * 4. a hold that is written (counted) before one that is not.
+ * 4. a failed check before any other hold: it counts towards the roll back, which another cluster's hold for too
+ *    little traffic or missing data must not hide;
+ * 5. a hold that is written (counted) before one that is not.
  */
 function rank(state: RolloutState, { run }: ClusterGateRun): readonly number[] {
   const { result, observation } = run;
   const startsRollback = result.decision === 'rollback' && state.canary?.phase !== 'rolling-back';
   const notObserved = observation !== undefined && !(observation.outcome.ok && observation.outcome.applied);
-  return [startsRollback ? 1 : 0, notObserved ? 1 : 0, GRAVITY[result.decision], result.change ? 1 : 0];
+  return [startsRollback ? 1 : 0, notObserved ? 1 : 0, GRAVITY[result.decision], result.hold === 'failed-check' ? 1 : 0, result.change ? 1 : 0];
 }
 
 const graver = (a: readonly number[], b: readonly number[]): boolean => {

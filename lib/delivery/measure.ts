@@ -52,27 +52,29 @@ interface Track {
  * to a crashing pod) count as requests and as errors, so a crashing canary cannot look healthy; a request both sides
  * report as failed counts once.
  */
-function track(served: number, servedErrors: number | null | undefined, callerErrors: number | null | undefined,
+function track(side: 'canary' | 'stable', served: number, servedErrors: number | null | undefined, callerErrors: number | null | undefined,
   p95: number | null | undefined, p99: number | null | undefined): Track {
+  // the canary is judged, stable is what it is compared with: each rounded the way that makes the canary fail sooner
+  const [ratio, latency] = side === 'canary' ? [floor, ceil] : [ceil, floor];
   const unseen = Math.max(0, (callerErrors ?? 0) - (servedErrors ?? 0));
   const requests = served + unseen;
   const errors = servedErrors === null || servedErrors === undefined ? (served === 0 ? unseen : null) : Math.max(servedErrors, callerErrors ?? 0);
   return {
     requests: floor(requests, 0),
-    successRatio: requests > 0 && errors !== null ? floor(1 - errors / requests, 4) : null,
-    p95Ms: p95 === null || p95 === undefined ? null : ceil(p95, 1),
-    p99Ms: p99 === null || p99 === undefined ? null : ceil(p99, 1),
+    successRatio: requests > 0 && errors !== null ? ratio(1 - errors / requests, 4) : null,
+    p95Ms: p95 === null || p95 === undefined ? null : latency(p95, 1),
+    p99Ms: p99 === null || p99 === undefined ? null : latency(p99, 1),
   };
 }
 
 /**
- * Turns the samples of a decision into its measurements. Rounding always favours a failure: request counts and
- * success ratios are rounded down (to whole requests and 4 decimals), latencies up (to 0.1 ms), so the numbers
- * recorded are the numbers compared.
+ * Turns the samples of a decision into its measurements. Rounding always favours a failure of the canary: request
+ * counts are rounded down (to whole requests), the canary's success ratio down (to 4 decimals) and its latencies up (to
+ * 0.1 ms), stable's, which the canary is compared with, the other way; so the numbers recorded are the numbers compared.
  */
 export function combineSamples(samples: Samples, baseline: boolean): { measurements: Measurements; baseline: BaselineMeasurements | null } {
-  const canary = track(samples.canaryRequests ?? 0, samples.canaryErrors, samples.canaryCallerErrors, samples.canaryP95, samples.canaryP99);
-  const stable = track(samples.stableRequests ?? 0, samples.stableErrors, samples.stableCallerErrors, samples.stableP95, samples.stableP99);
+  const canary = track('canary', samples.canaryRequests ?? 0, samples.canaryErrors, samples.canaryCallerErrors, samples.canaryP95, samples.canaryP99);
+  const stable = track('stable', samples.stableRequests ?? 0, samples.stableErrors, samples.stableCallerErrors, samples.stableP95, samples.stableP99);
   return {
     measurements: {
       requests: stable.requests + canary.requests,

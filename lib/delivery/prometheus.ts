@@ -12,6 +12,12 @@ export interface PrometheusOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Time budget of one query, connection and answer included, in milliseconds. */
   readonly timeoutMs: number;
+  /**
+   * Takes the secrets out of what Prometheus (or a proxy before it) answered, before any of it is cut short or escaped
+   * into a message: a cut or escaped secret would no longer be found by the redaction of the output.
+   * @default - the answer as it is
+   */
+  readonly redact?: (text: string) => string;
 }
 
 /** Why a query gave no usable answer. */
@@ -68,14 +74,16 @@ export async function queryValue(options: PrometheusOptions, promql: string, tim
     throw fail('unreachable', `unreachable (${e.cause?.code ?? e.cause?.message ?? e.message}); check --prometheus-url or PROMETHEUS_URL`);
   }
 
+  const redact = options.redact ?? ((t: string) => t);
   let answer: ApiAnswer;
   try {
     answer = JSON.parse(text) as ApiAnswer;
   } catch {
     const what = status >= 200 && status < 300 ? 'answered' : `answered HTTP ${status} ${statusText}`;
-    throw fail(status >= 200 && status < 300 ? 'not-json' : 'http-status', `${what} with something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+    const excerpt = JSON.stringify(redact(text).slice(0, 80));
+    throw fail(status >= 200 && status < 300 ? 'not-json' : 'http-status', `${what} with something that is not JSON: ${excerpt}`);
   }
-  const apiError = typeof answer?.error === 'string' ? `${String(answer.errorType ?? 'error')}: ${answer.error}` : undefined;
+  const apiError = typeof answer?.error === 'string' ? redact(`${String(answer.errorType ?? 'error')}: ${answer.error}`) : undefined;
   if (status < 200 || status >= 300) {
     throw fail('http-status', `answered HTTP ${status} ${statusText}${apiError ? ` (${apiError})` : ''}${status === 401 || status === 403 ? '; check PROMETHEUS_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD' : ''}`);
   }

@@ -11,11 +11,12 @@ const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$';
  * The state file's durations and what each requires beyond the syntax. A window of zero holds no samples (and PromQL
  * refuses a zero range); a query timeout of zero fails every query before it is sent, and one beyond Node's longest
  * timer (about 24.8 days) fires at once, so a query's budget stays within minutes; a settle of zero is a choice: the
- * window may start right at the weight change.
+ * window may start right at the weight change. The upper bounds catch a unit typed wrong (30d for 30s): dwelling is
+ * not a hold in a row, so a settle of a month would park a canary at its step for a month with no fail safe.
  */
 export const ANALYSIS_DURATIONS = {
-  window: { positive: true },
-  settle: { positive: false },
+  window: { positive: true, max: '6h' },
+  settle: { positive: false, max: '1h' },
   queryTimeout: { positive: true, max: '10m' },
   progressDeadline: { positive: true, max: '24h' },
 } as const satisfies Record<string, DurationOptions>;
@@ -60,8 +61,9 @@ export const ROLLOUT_SETTINGS_PROPERTIES: Record<'steps' | 'slo' | 'analysis', S
       settle: duration(ANALYSIS_DURATIONS.settle),
       minRequests: { type: 'integer', minimum: 0, nullable: true },
       canaryTrafficFactor: { type: 'number', minimum: 0, maximum: 1, nullable: true },
-      maxFailedChecks: { type: 'integer', minimum: 1, nullable: true },
-      maxConsecutiveHolds: { type: 'integer', minimum: 1, nullable: true },
+      // at most a week of holds at a 10-minute schedule: beyond that the fail safe fails no one
+      maxFailedChecks: { type: 'integer', minimum: 1, maximum: 100, nullable: true },
+      maxConsecutiveHolds: { type: 'integer', minimum: 1, maximum: 1000, nullable: true },
       baseline: {
         type: 'object', nullable: true, additionalProperties: false, required: ['enabled', 'maxErrorRatioIncrease'],
         properties: {

@@ -260,9 +260,29 @@ export function stepsProblemOf(steps: readonly number[]): string | undefined {
   return steps.some((s, i) => i > 0 && s <= steps[i - 1]) ? `must be strictly increasing, got ${JSON.stringify(steps)}` : undefined;
 }
 
+/**
+ * What is wrong with a timestamp the schema's pattern let through, or undefined: the pattern checks the form, this that
+ * it names a real instant (no month 13, no 23:60, no 31 April), which every comparison of times relies on.
+ */
+export function timeProblem(value: string): string | undefined {
+  const [, y, mo, d, h, mi, sec] = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(value) ?? [];
+  const at = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)));
+  const real = y !== undefined && at.getUTCFullYear() === Number(y) && at.getUTCMonth() === Number(mo) - 1 && at.getUTCDate() === Number(d)
+    && at.getUTCHours() === Number(h) && at.getUTCMinutes() === Number(mi) && at.getUTCSeconds() === Number(sec);
+  return real ? undefined : `must be a real UTC time such as 2026-11-01T12:00:00Z, got ${JSON.stringify(value)}`;
+}
+
 /** Rules the schema cannot express. */
 function semanticProblems(state: RolloutState): string[] {
   const problems: string[] = [];
+  const times: Array<[string, string | undefined]> = [
+    ['canary.startedAt', state.canary?.startedAt], ['canary.weightChangedAt', state.canary?.weightChangedAt], ['canary.appliedAt', state.canary?.appliedAt],
+    ...state.history.flatMap((entry, i): Array<[string, string | undefined]> => [[`history[${i}].at`, entry.at], [`history[${i}].firstAt`, entry.firstAt ?? undefined]]),
+  ];
+  for (const [field, value] of times) {
+    const problem = value === undefined ? undefined : timeProblem(value);
+    if (problem) problems.push(`'${field}' ${problem}`);
+  }
   const steps = state.steps;
   const stepsProblem = steps && stepsProblemOf(steps);
   if (stepsProblem) problems.push(`'steps' ${stepsProblem}`);

@@ -74,10 +74,10 @@ describe('parseCommand', () => {
   });
 
   test('durations Prometheus reads, zero where a duration may be zero', () => {
-    expect(parseCommand(['advance', '--service', 'gateway', '--window', '1d1ms', '--settle', '0', '--timeout', '500ms'])).toMatchObject({
-      overrides: { window: '1d1ms', settle: '0', queryTimeout: '500ms' },
+    expect(parseCommand(['advance', '--service', 'gateway', '--window', '5h59m1ms', '--settle', '0', '--timeout', '500ms'])).toMatchObject({
+      overrides: { window: '5h59m1ms', settle: '0', queryTimeout: '500ms' },
     });
-    expect(parseCommand(['advance', '--service', 'gateway', '--window', '1y', '--settle', '1h30m'])).toMatchObject({ overrides: { window: '1y', settle: '1h30m' } });
+    expect(parseCommand(['advance', '--service', 'gateway', '--window', '6h', '--settle', '1h'])).toMatchObject({ overrides: { window: '6h', settle: '1h' } });
   });
 
   test.each([
@@ -115,6 +115,8 @@ describe('parseCommand', () => {
     [['advance', '--service', 'gateway', '--timeout', '0m'], '--timeout must be longer than 0, got "0m"'],
     [['advance', '--service', 'gateway', '--timeout', '1H'], '--timeout must be a duration such as 30s, 5m or 1h30m, got "1H"'],
     [['advance', '--service', 'gateway', '--timeout', '294y'], '--timeout must be at most 292y24w3d23h47m16s854ms, the longest duration Prometheus reads, got "294y"'],
+    [['advance', '--service', 'gateway', '--settle', '30d'], '--settle must be at most 1h, got "30d"'],
+    [['advance', '--service', 'gateway', '--window', '1d'], '--window must be at most 6h, got "1d"'],
     [['advance', '--service', 'gateway', '--settle=-1m'], '--settle must be a duration such as 30s, 5m or 1h30m, got "-1m"'],
     [['advance', '--service', 'gateway', '--settle='], '--settle must be a duration such as 30s, 5m or 1h30m, got ""'],
     [['advance', '--service', 'gateway', '--min-requests', '1.5'], '--min-requests must be a whole number of requests (0 or more), got "1.5"'],

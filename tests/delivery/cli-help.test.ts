@@ -112,16 +112,16 @@ describe('the help of each verb', () => {
       '  --prometheus-url URL   Prometheus base URL (default: $PROMETHEUS_URL)',
       '  --smoke-url URL        where the service answers through the pin, for the smoke checks of its file before the first\n'
         + '                         weighted step (default: $SMOKE_BASE_URL; with --all, each service\'s URL in $SMOKE_URLS, a JSON',
-      '  --window D             analysis window, longer than 0 (default: analysis.window of the state file, else of the service\n'
-        + '                         file, else 5m)',
+      '  --window D             analysis window, longer than 0 and at most 6h (default: analysis.window of the state file, else\n'
+        + '                         of the service file, else 5m)',
       'a window needs for a verdict (default: analysis.minRequests of the\n                         state file, else of the service file, else 100)',
-      '  --settle D             time after a weight change before a window may start, 0s or longer',
-      'analysis.settle of\n                         the state file, else of the service file, else 1m)',
+      '  --settle D             time after a weight change before a window may start, 0s to 1h',
+      '0s to 1h (default: analysis.settle of the\n                         state file, else of the service file, else 1m)',
       'analysis.queryTimeout of the state file, else of the service file, else 10s)',
       '  --dry-run              print the PromQL, the numbers and the decision; change nothing; exit as the real run would',
       'durations (D) are written as Prometheus reads them',
-      '  0  advanced, promoted (either half), or nothing in flight\n  3  held: applying, applied, dwelling,',
-      '  4  rolled back by the gate',
+      '  0  advanced, promoted (either half), a roll back\'s end (the canary removed), or nothing in flight\n  3  held: applying, applied, dwelling,',
+      '  4  a roll back by the gate begins (all traffic to stable)',
     ], ['--image', '--reason']],
     ['promote', [
       'usage: canary promote --service S [--env E] [--reason TEXT] [--dry-run] [--json] [--commit] [--push]\n\npromote the canary by hand',

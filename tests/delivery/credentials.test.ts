@@ -13,7 +13,14 @@ describe('prometheusEndpointOf: credentials become headers, never part of the UR
   test('PROMETHEUS_TOKEN is a bearer token, PROMETHEUS_USERNAME/PASSWORD basic auth, PROMETHEUS_HEADERS extra headers', () => {
     expect(prometheusEndpointOf('http://prom:9090', { token: 't0ken-value' }, new Redactor()).headers).toEqual({ authorization: 'Bearer t0ken-value' });
     expect(prometheusEndpointOf('http://prom:9090', { username: 'u', password: 'secret-pw', headers: '{"X-Scope-OrgID": "tenant-1"}' }, new Redactor()))
-      .toEqual({ url: 'http://prom:9090', headers: { authorization: `Basic ${Buffer.from('u:secret-pw').toString('base64')}`, 'x-scope-orgid': 'tenant-1' } });
+      .toMatchObject({ url: 'http://prom:9090', headers: { authorization: `Basic ${Buffer.from('u:secret-pw').toString('base64')}`, 'x-scope-orgid': 'tenant-1' } });
+  });
+
+  test('extra header values (an API key as likely as a tenant) and a token given as the URL\'s user name are secrets too', () => {
+    const secrets = new Redactor();
+    const endpoint = prometheusEndpointOf('https://glc_t0ken-as-user@prom.example.com', { headers: '{"X-Api-Key": "k3y-abcdef0123456789"}' }, secrets);
+    expect(endpoint.url).toBe('https://prom.example.com');
+    expect(endpoint.redact('401: key k3y-abcdef0123456789 or user glc_t0ken-as-user refused')).toBe('401: key [redacted] or user [redacted] refused');
   });
 
   test.each([
@@ -45,8 +52,9 @@ describe('Redactor', () => {
     secrets.add('https://hooks.example.com/services/T0/B0/xyz', 'a b/c', undefined, 'abc');
     expect(secrets.redact('posting to https://hooks.example.com/services/T0/B0/xyz failed; a%20b%2Fc; abc')).toBe('posting to [redacted] failed; [redacted]; abc');
     expect(secrets.redactJson({ reason: ['a b/c'] })).toEqual({ reason: ['[redacted]'] });
-    // a secret JSON would escape is found as it is
+    // a secret JSON would escape is found as it is, and as escaped inside a JSON string (an answer's excerpt)
     secrets.add('p"ss\\word-1234');
     expect(secrets.redactJson({ reason: 'bad password p"ss\\word-1234' })).toEqual({ reason: 'bad password [redacted]' });
+    expect(secrets.redact(`answered ${JSON.stringify('bad password p"ss\\word-1234')}`)).toBe('answered "bad password [redacted]"');
   });
 });

@@ -121,7 +121,6 @@ describe('decide: checks and their boundaries', () => {
     ['error ratio 0.05 vs stable 0.03: +0.02, the margin', { outcome: measured({ successRatio: 0.95 }, { ...STABLE, successRatio: 0.97 }) }, []],
     ['error ratio 0.05 vs stable 0.0299: +0.0201', { outcome: measured({ successRatio: 0.95 }, { ...STABLE, successRatio: 0.9701 }) }, ['baselineErrorRatio']],
     ['the same numbers with the baseline off', { outcome: measured({ successRatio: 0.95 }, null), settings: settings(inFlight(), {}, { baseline: false }) }, []],
-    ['stable served nothing: no comparison', { outcome: measured({ successRatio: 0.95 }, { requests: 0, successRatio: null, p95Ms: null, p99Ms: null }) }, []],
     ['everything at once', { outcome: measured({ canaryRequests: 10, successRatio: 0.5, p95Ms: 900 }) },
       ['canaryTraffic', 'successRatio', 'p95Ms', 'baselineErrorRatio', 'baselineP95']],
   ])('%s', (_name, input, checks) => {
@@ -155,6 +154,22 @@ describe('decide: checks and their boundaries', () => {
     expect(r).toMatchObject({ decision: 'hold', hold: 'inconclusive', failedChecks: [] });
     expect(r.reason).toContain('stable\'s success ratio is unknown (no response codes for its 900 requests)');
     expect(r.reason).not.toContain('baseline not compared');
+  });
+
+  test.each<[string, Partial<Measurements>]>([
+    ['stable served nothing at 10 % (its series missing): no pass for the comparison with it', { requests: 1000, canaryRequests: 1000 }],
+    ['stable served less than half its share at 10 %', { requests: 1000, canaryRequests: 560 }],
+  ])('%s: hold (no verdict)', (_name, m) => {
+    const stable = (m.requests ?? 0) - (m.canaryRequests ?? 0);
+    const baseline = stable === 0 ? { requests: 0, successRatio: null, p95Ms: null, p99Ms: null } : { ...STABLE, requests: stable };
+    const r = run({ outcome: measured({ ...m, successRatio: 0.99 }, baseline) });
+    expect(r).toMatchObject({ decision: 'hold', hold: 'inconclusive', failedChecks: [] });
+    expect(r.reason).toContain(`stable served ${stable} of 1000 requests < 450 expected (90% of 1000 × 0.5)`);
+    expect(r.reason).not.toContain('baseline not compared');
+  });
+
+  test('stable served just its share × the factor at 10 %: a verdict', () => {
+    expect(run({ outcome: measured({ requests: 1000, canaryRequests: 550 }, { ...STABLE, requests: 450 }) })).toMatchObject({ decision: 'advance' });
   });
 
   test('an unknown number does not hide a failed check', () => {

@@ -1,5 +1,6 @@
 import { runGate, runGateInClusters } from '../../lib/delivery/gate';
 import { queryValue } from '../../lib/delivery/prometheus';
+import { QueryName, gateQueries } from '../../lib/delivery/queries';
 import { withOverrides } from '../../lib/delivery/plan';
 import { settingsOf } from '../../lib/rollout/settings';
 import { RolloutState } from '../../lib/rollout/state';
@@ -184,6 +185,43 @@ describe('applying a release in two clusters', () => {
     const both = await gate(late);
     expect([both.decidedBy, both.result.decision]).toEqual(['b', 'rollback']);
     expect(both.result.change!.state.canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+  });
+});
+
+describe('measuring a release in two clusters', () => {
+  const started = '2020-01-01T00:00:00Z';
+  const state: RolloutState = {
+    ...fixtureState('steady'),
+    canary: { image: IMAGE, weight: 10, startedAt: started, weightChangedAt: started, appliedAt: started, failedChecks: 1, consecutiveHolds: 0 },
+  };
+  const settings = withOverrides(settingsOf(state, GATEWAY), { settle: '0s' });
+  let store: StubServer;
+  beforeAll(async () => {
+    // a has too little traffic to judge; b's canary fails half of its requests
+    const numbers: Record<string, Partial<Record<QueryName, number>>> = {
+      a: { stableRequests: 9, canaryRequests: 1 },
+      b: { stableRequests: 900, canaryRequests: 100, canaryErrors: 50 },
+    };
+    const answers = new Map<string, number>();
+    for (const [cluster, values] of Object.entries(numbers)) {
+      const queries = gateQueries({
+        metrics: settings.analysis.metrics, service: 'gateway', namespace: GATEWAY.namespace, window: settings.analysis.window,
+        p99: settings.slo.p99LatencyMs !== undefined, baseline: settings.analysis.baseline.enabled, cluster,
+      });
+      for (const [name, promql] of Object.entries(queries)) answers.set(promql, values[name as QueryName] ?? (/P9\d$/.test(name) ? 40 : 0));
+    }
+    store = await StubServer.start(async ({ body }) => {
+      const value = answers.get(new URLSearchParams(body).get('query')!);
+      return value === undefined ? NONE : { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, String(value)] }] } } };
+    });
+  });
+  afterAll(() => store.close());
+
+  test('a failed check in one cluster is counted although another holds for too little traffic', async () => {
+    const both = await runGateInClusters({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['a', 'b']);
+    expect(both.runs.map(r => [r.cluster, r.run.result.hold])).toEqual([['a', 'too-little-traffic'], ['b', 'failed-check']]);
+    expect([both.decidedBy, both.result.hold, both.result.failedCheckCount]).toEqual(['b', 'failed-check', 2]);
+    expect(both.result.change!.state.canary!.failedChecks).toBe(2);
   });
 });
 

@@ -379,7 +379,8 @@ describe('canary advance against a real Prometheus', () => {
     const markdown = fs.readFileSync(summary, 'utf8');
     expect(markdown).toMatch(/^### canary local\/gateway: advance 10% → 25% \(dry run\)\n/);
     expect(markdown).toContain('| success ratio | ');
-    expect(markdown).toContain('| p95 latency | 48.8 ms | 48.8 ms | ≤ 300 ms; ≤ stable\'s × 1.5 |');
+    // the same 48.75 ms each: the canary's rounded up, stable's (which the canary is compared with) down
+    expect(markdown).toContain('| p95 latency | 48.8 ms | 48.7 ms | ≤ 300 ms; ≤ stable\'s × 1.5 |');
   }), 120_000);
 
   test.concurrent('Prometheus down, slow or answering garbage: hold (exit 3), weights and dist/ unchanged', laneC.inTurn(async () => {
@@ -442,8 +443,8 @@ describe('canary advance against a real Prometheus', () => {
         expect.stringMatching(/^successRatio: 0\.[78]\d* < 0\.95$/),
         'p95Ms: 975 > 300',
         expect.stringMatching(/^baselineErrorRatio: canary 0\.\d+ − stable 0\.00\d* = 0\.\d+ > 0\.02$/),
-        // 48.8 × 1.5 = 73.2 is below the 25 ms floor above stable's
-        'baselineP95: canary 975 ms > stable 48.8 ms + 25 ms = 73.8 ms',
+        // 48.7 × 1.5 = 73.05 is below the 25 ms floor above stable's (its 48.75 ms rounded down, against the canary)
+        'baselineP95: canary 975 ms > stable 48.7 ms + 25 ms = 73.7 ms',
       ]);
       expect(git('log', '-1', '--format=%B')).toContain(expected[1] === 'hold' ? `failed check ${i + 1} of 3` : 'rolling back: failed check 3 of 3');
       if (expected[1] === 'hold') {

@@ -31,9 +31,15 @@ describe('combineSamples', () => {
     expect(combineSamples(samples, false).measurements.successRatio).toBe(0.95);
   });
 
-  test('stable\'s numbers as the baseline', () => {
+  test('stable\'s numbers as the baseline, rounded the other way: its success ratio up, its latencies down', () => {
     expect(combineSamples({ stableRequests: 200, canaryRequests: 10, canaryErrors: 0, canaryCallerErrors: 0, stableErrors: 2, stableCallerErrors: 4,
-      stableP95: 40.01, stableP99: null }, true).baseline).toEqual({ requests: 202, successRatio: 0.9801, p95Ms: 40.1, p99Ms: null });
+      stableP95: 40.09, stableP99: null }, true).baseline).toEqual({ requests: 202, successRatio: 0.9802, p95Ms: 40, p99Ms: null });
+  });
+
+  test('a canary 0.02004 worse than stable stays more than 0.02 worse once rounded (each side rounded against the canary)', () => {
+    const { measurements, baseline } = combineSamples({ stableRequests: 900000, stableErrors: 0.5, stableCallerErrors: 0, canaryRequests: 100000,
+      canaryErrors: 2004, canaryCallerErrors: 0 }, true);
+    expect([measurements.successRatio, baseline?.successRatio]).toEqual([0.9799, 1]);
   });
 });
 

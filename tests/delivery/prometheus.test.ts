@@ -54,6 +54,19 @@ describe('queryValue', () => {
     expect(new URLSearchParams(seen.body).get('timeout')).toBe('1500ms');
   });
 
+  test('a secret echoed in an answer is taken out before the answer is cut short or escaped into the message', async () => {
+    const token = `glc_${'eyJvIjoiMTIzNDU2NyIsIm4iOiJwcm9tZXRoZXVzLXJlYWQi'.repeat(3)}`;
+    const password = 'p"w\\d-12345';
+    answer = res => res.writeHead(401, { 'content-type': 'text/plain' }).end(`Unauthorized: invalid token ${token} or password ${password}`);
+    const redact = (text: string) => text.split(token).join('[redacted]').split(password).join('[redacted]');
+    const error = await queryValue({ url: base, timeoutMs: 2000, redact }, 'up', TIME).catch((e: unknown) => e as PrometheusError);
+    expect((error as PrometheusError).message).toContain('with something that is not JSON: "Unauthorized: invalid token [redacted] or password [redacted]"');
+    expect((error as PrometheusError).message).not.toContain(token.slice(0, 12));
+    answer = json(403, { status: 'error', errorType: 'forbidden', error: `token ${token} may not read` });
+    expect(((await queryValue({ url: base, timeoutMs: 2000, redact }, 'up', TIME).catch((e: unknown) => e)) as Error).message)
+      .toContain('(forbidden: token [redacted] may not read)');
+  });
+
   test('a scalar is a value; an empty vector is null (unknown)', async () => {
     answer = json(200, { status: 'success', data: { resultType: 'scalar', result: [1795348800, '7'] } });
     await expect(queryValue({ url: base, timeoutMs: 2000 }, 'scalar(x)', TIME)).resolves.toBe(7);

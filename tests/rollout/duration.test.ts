@@ -2,7 +2,7 @@ import { parseCommand } from '../../lib/delivery/args';
 import { Duration } from 'cdk8s';
 import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem, isDuration, parseDuration } from '../../lib/rollout/duration';
 import { StateError, parseRolloutState } from '../../lib/rollout/state';
-import { ROLLOUT_STATE_SCHEMA } from '../../lib/rollout/state-schema';
+import { ANALYSIS_DURATIONS, ROLLOUT_STATE_SCHEMA } from '../../lib/rollout/state-schema';
 import { goDuration } from '../../lib/private/units';
 import { CANARY_YAML } from './fixtures';
 
@@ -121,8 +121,8 @@ describe('durations in a state file', () => {
     }
   };
 
-  test.each(ACCEPTED)('analysis.settle %j is read as the CLI reads it', text => {
-    expect(problemsOf(withAnalysis('settle', text))).toEqual([]);
+  test.each(ACCEPTED)('analysis.settle %j is read as the CLI reads it: up to 1h, beyond that refused for its length alone', (text, ms) => {
+    expect(problemsOf(withAnalysis('settle', text))).toEqual(ms <= 3_600_000 ? [] : [`'analysis.settle' must be at most 1h, got ${JSON.stringify(text)}`]);
   });
 
   test.each(REFUSED)('analysis.settle %j is refused with the rule\'s words, naming the field', (text, problem) => {
@@ -130,9 +130,9 @@ describe('durations in a state file', () => {
     expect(durationProblem(text)?.startsWith(problem)).toBe(true);
   });
 
-  test.each([['window', '30m1h'], ['window', '0s'], ['queryTimeout', '0'], ['queryTimeout', '5m5m'], ['window', '300y']])(
+  test.each([['window', '30m1h'], ['window', '0s'], ['queryTimeout', '0'], ['queryTimeout', '5m5m'], ['window', '300y'], ['window', '6h1ms']])(
     'analysis.%s %j is refused as the flag is', (field, text) => {
-      expect(problemsOf(withAnalysis(field, text))).toEqual([`'analysis.${field}' ${durationProblem(text, { positive: true })}`]);
+      expect(problemsOf(withAnalysis(field, text))).toEqual([`'analysis.${field}' ${durationProblem(text, ANALYSIS_DURATIONS[field as 'window' | 'queryTimeout'])}`]);
     });
 
   test('a query timeout beyond 10m is refused (Node fires a timer beyond ~24.8 days at once), from the state file and the flag', () => {

@@ -46,6 +46,8 @@ describe('parseRolloutState', () => {
     ['a bad timestamp', s => s.replace('startedAt: "2026-11-01T10:00:00Z"', 'startedAt: "yesterday"'), "'canary.startedAt' must match pattern"],
     ['a negative counter', s => s.replace('failedChecks: 1', 'failedChecks: -1'), "'canary.failedChecks' must be >= 0, got -1"],
     ['an SLO ratio above 1', s => s.replace('p95LatencyMs: 250', 'successRatio: 1.5'), "'slo.successRatio' must be <= 1, got 1.5"],
+    ['a fail safe that never fails', s => s.replace('slo:', 'analysis:\n  maxConsecutiveHolds: 1000000\nslo:'), "'analysis.maxConsecutiveHolds' must be <= 1000"],
+    ['failed checks that never roll back', s => s.replace('slo:', 'analysis:\n  maxFailedChecks: 101\nslo:'), "'analysis.maxFailedChecks' must be <= 100"],
     ['an unknown history decision', s => s.replace('decision: advance', 'decision: yolo'), "'history[1].decision' must be equal to one of the allowed values"],
   ])('rejects %s, naming the field', (_name, mutate, message) => {
     expect(problemsOf(mutate(valid)).join('\n')).toContain(message);
@@ -72,6 +74,14 @@ describe('parseRolloutState', () => {
       "'analysis.progressDeadline' must be at most 24h, got \"1d1s\""],
     ['a progress deadline of 0', s => s.replace('slo:', 'analysis:\n  progressDeadline: 0m\nslo:'),
       "'analysis.progressDeadline' must be longer than 0, got \"0m\""],
+    ['a month 13 (the pattern lets it through)', s => s.replace('weight: 25', 'weight: 25\n  appliedAt: "2026-13-01T10:30:00Z"'),
+      '\'canary.appliedAt\' must be a real UTC time such as 2026-11-01T12:00:00Z, got "2026-13-01T10:30:00Z"'],
+    ['a minute 60', s => s.replace('weightChangedAt: "2026-11-01T10:20:00Z"', 'weightChangedAt: "2026-11-01T23:60:00Z"'),
+      '\'canary.weightChangedAt\' must be a real UTC time such as 2026-11-01T12:00:00Z, got "2026-11-01T23:60:00Z"'],
+    ['31 November in the history', s => s.replace('at: "2026-11-01T10:20:00Z"', 'at: "2026-11-31T10:20:00Z"'),
+      '\'history[1].at\' must be a real UTC time such as 2026-11-01T12:00:00Z, got "2026-11-31T10:20:00Z"'],
+    ['a settle of a month (30d for 30s)', s => s.replace('slo:', 'analysis:\n  settle: 30d\nslo:'), "'analysis.settle' must be at most 1h, got \"30d\""],
+    ['a window over 6h', s => s.replace('slo:', 'analysis:\n  window: 6h1s\nslo:'), "'analysis.window' must be at most 6h, got \"6h1s\""],
     ['an SLO period that is not a duration', s => s.replace('p95LatencyMs: 250', 'p95LatencyMs: 250\n  period: a month'),
       "'slo.period' must be a duration such as 30s, 5m or 1h30m, got \"a month\""],
     ['an SLO period shorter than 7d', s => s.replace('p95LatencyMs: 250', 'p95LatencyMs: 250\n  period: 1d'), "'slo.period' must be at least 7d, got \"1d\""],

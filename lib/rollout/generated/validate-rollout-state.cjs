@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","draining","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","draining","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
 const schema12 = {"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}};
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", "u");
@@ -3081,8 +3081,8 @@ vErrors.push(err247);
 errors++;
 }
 if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 < 1 || isNaN(data95)){
-const err248 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+if(data95 > 100 || isNaN(data95)){
+const err248 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3091,12 +3091,8 @@ vErrors.push(err248);
 }
 errors++;
 }
-}
-}
-if(data89.maxConsecutiveHolds !== undefined){
-let data96 = data89.maxConsecutiveHolds;
-if((!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))) && (data96 !== null)){
-const err249 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+if(data95 < 1 || isNaN(data95)){
+const err249 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3105,9 +3101,12 @@ vErrors.push(err249);
 }
 errors++;
 }
-if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 < 1 || isNaN(data96)){
-const err250 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+}
+}
+if(data89.maxConsecutiveHolds !== undefined){
+let data96 = data89.maxConsecutiveHolds;
+if((!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))) && (data96 !== null)){
+const err250 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3116,12 +3115,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-}
-if(data89.baseline !== undefined){
-let data97 = data89.baseline;
-if((!(data97 && typeof data97 == "object" && !Array.isArray(data97))) && (data97 !== null)){
-const err251 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 > 1000 || isNaN(data96)){
+const err251 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3130,9 +3126,8 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-if(data97.enabled === undefined){
-const err252 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(data96 < 1 || isNaN(data96)){
+const err252 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3141,8 +3136,12 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(data97.maxErrorRatioIncrease === undefined){
-const err253 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+}
+}
+if(data89.baseline !== undefined){
+let data97 = data89.baseline;
+if((!(data97 && typeof data97 == "object" && !Array.isArray(data97))) && (data97 !== null)){
+const err253 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3151,9 +3150,9 @@ vErrors.push(err253);
 }
 errors++;
 }
-for(const key27 in data97){
-if(!((((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio")) || (key27 === "minLatencyIncreaseMs"))){
-const err254 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
+if(data97.enabled === undefined){
+const err254 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3162,11 +3161,8 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-if(data97.enabled !== undefined){
-let data98 = data97.enabled;
-if(typeof data98 !== "boolean"){
-const err255 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data98};
+if(data97.maxErrorRatioIncrease === undefined){
+const err255 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3175,12 +3171,9 @@ vErrors.push(err255);
 }
 errors++;
 }
-}
-if(data97.maxErrorRatioIncrease !== undefined){
-let data99 = data97.maxErrorRatioIncrease;
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 1 || isNaN(data99)){
-const err256 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+for(const key27 in data97){
+if(!((((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio")) || (key27 === "minLatencyIncreaseMs"))){
+const err256 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3189,8 +3182,11 @@ vErrors.push(err256);
 }
 errors++;
 }
-if(data99 < 0 || isNaN(data99)){
-const err257 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+}
+if(data97.enabled !== undefined){
+let data98 = data97.enabled;
+if(typeof data98 !== "boolean"){
+const err257 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data98};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3200,8 +3196,11 @@ vErrors.push(err257);
 errors++;
 }
 }
-else {
-const err258 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+if(data97.maxErrorRatioIncrease !== undefined){
+let data99 = data97.maxErrorRatioIncrease;
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 1 || isNaN(data99)){
+const err258 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3210,11 +3209,8 @@ vErrors.push(err258);
 }
 errors++;
 }
-}
-if(data97.maxLatencyRatio !== undefined){
-let data100 = data97.maxLatencyRatio;
-if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
-const err259 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+if(data99 < 0 || isNaN(data99)){
+const err259 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3223,9 +3219,9 @@ vErrors.push(err259);
 }
 errors++;
 }
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 > 100 || isNaN(data100)){
-const err260 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+}
+else {
+const err260 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3234,8 +3230,11 @@ vErrors.push(err260);
 }
 errors++;
 }
-if(data100 < 1 || isNaN(data100)){
-const err261 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+}
+if(data97.maxLatencyRatio !== undefined){
+let data100 = data97.maxLatencyRatio;
+if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
+const err261 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3244,12 +3243,9 @@ vErrors.push(err261);
 }
 errors++;
 }
-}
-}
-if(data97.minLatencyIncreaseMs !== undefined){
-let data101 = data97.minLatencyIncreaseMs;
-if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
-const err262 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 100 || isNaN(data100)){
+const err262 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3258,9 +3254,8 @@ vErrors.push(err262);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 > 60000 || isNaN(data101)){
-const err263 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+if(data100 < 1 || isNaN(data100)){
+const err263 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3269,8 +3264,12 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data101 < 0 || isNaN(data101)){
-const err264 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+}
+}
+if(data97.minLatencyIncreaseMs !== undefined){
+let data101 = data97.minLatencyIncreaseMs;
+if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
+const err264 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3279,14 +3278,9 @@ vErrors.push(err264);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data89.queryTimeout !== undefined){
-let data102 = data89.queryTimeout;
-if((typeof data102 !== "string") && (data102 !== null)){
-const err265 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 60000 || isNaN(data101)){
+const err265 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3295,9 +3289,8 @@ vErrors.push(err265);
 }
 errors++;
 }
-if(typeof data102 === "string"){
-if(!pattern26.test(data102)){
-const err266 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
+if(data101 < 0 || isNaN(data101)){
+const err266 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3308,10 +3301,12 @@ errors++;
 }
 }
 }
-if(data89.progressDeadline !== undefined){
-let data103 = data89.progressDeadline;
-if((typeof data103 !== "string") && (data103 !== null)){
-const err267 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+}
+}
+if(data89.queryTimeout !== undefined){
+let data102 = data89.queryTimeout;
+if((typeof data102 !== "string") && (data102 !== null)){
+const err267 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3320,14 +3315,39 @@ vErrors.push(err267);
 }
 errors++;
 }
-if(typeof data103 === "string"){
-if(!pattern26.test(data103)){
-const err268 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+if(typeof data102 === "string"){
+if(!pattern26.test(data102)){
+const err268 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
 if(vErrors === null){
 vErrors = [err268];
 }
 else {
 vErrors.push(err268);
+}
+errors++;
+}
+}
+}
+if(data89.progressDeadline !== undefined){
+let data103 = data89.progressDeadline;
+if((typeof data103 !== "string") && (data103 !== null)){
+const err269 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+if(typeof data103 === "string"){
+if(!pattern26.test(data103)){
+const err270 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
 }
 errors++;
 }
@@ -3343,27 +3363,7 @@ for(let i9=0; i9<len9; i9++){
 let data105 = data104[i9];
 if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
 if(data105.at === undefined){
-const err269 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
-if(vErrors === null){
-vErrors = [err269];
-}
-else {
-vErrors.push(err269);
-}
-errors++;
-}
-if(data105.decision === undefined){
-const err270 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
-if(vErrors === null){
-vErrors = [err270];
-}
-else {
-vErrors.push(err270);
-}
-errors++;
-}
-if(data105.by === undefined){
-const err271 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+const err271 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3372,8 +3372,8 @@ vErrors.push(err271);
 }
 errors++;
 }
-if(data105.image === undefined){
-const err272 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+if(data105.decision === undefined){
+const err272 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3382,8 +3382,8 @@ vErrors.push(err272);
 }
 errors++;
 }
-if(data105.fromWeight === undefined){
-const err273 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+if(data105.by === undefined){
+const err273 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3392,8 +3392,8 @@ vErrors.push(err273);
 }
 errors++;
 }
-if(data105.toWeight === undefined){
-const err274 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+if(data105.image === undefined){
+const err274 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3402,8 +3402,8 @@ vErrors.push(err274);
 }
 errors++;
 }
-if(data105.reason === undefined){
-const err275 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+if(data105.fromWeight === undefined){
+const err275 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3412,9 +3412,8 @@ vErrors.push(err275);
 }
 errors++;
 }
-for(const key28 in data105){
-if(!(func2.call(schema11.properties.history.items.properties, key28))){
-const err276 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data105};
+if(data105.toWeight === undefined){
+const err276 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3423,12 +3422,8 @@ vErrors.push(err276);
 }
 errors++;
 }
-}
-if(data105.at !== undefined){
-let data106 = data105.at;
-if(typeof data106 === "string"){
-if(!pattern13.test(data106)){
-const err277 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data106};
+if(data105.reason === undefined){
+const err277 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3437,9 +3432,9 @@ vErrors.push(err277);
 }
 errors++;
 }
-}
-else {
-const err278 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data106};
+for(const key28 in data105){
+if(!(func2.call(schema11.properties.history.items.properties, key28))){
+const err278 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3449,10 +3444,11 @@ vErrors.push(err278);
 errors++;
 }
 }
-if(data105.decision !== undefined){
-let data107 = data105.decision;
-if(typeof data107 !== "string"){
-const err279 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data107};
+if(data105.at !== undefined){
+let data106 = data105.at;
+if(typeof data106 === "string"){
+if(!pattern13.test(data106)){
+const err279 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data106};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3461,8 +3457,9 @@ vErrors.push(err279);
 }
 errors++;
 }
-if(!(((((data107 === "start") || (data107 === "advance")) || (data107 === "promote")) || (data107 === "rollback")) || (data107 === "hold"))){
-const err280 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data107};
+}
+else {
+const err280 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data106};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3472,10 +3469,10 @@ vErrors.push(err280);
 errors++;
 }
 }
-if(data105.by !== undefined){
-let data108 = data105.by;
-if(typeof data108 !== "string"){
-const err281 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data108};
+if(data105.decision !== undefined){
+let data107 = data105.decision;
+if(typeof data107 !== "string"){
+const err281 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data107};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3484,8 +3481,8 @@ vErrors.push(err281);
 }
 errors++;
 }
-if(!((data108 === "cli") || (data108 === "gate"))){
-const err282 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data108};
+if(!(((((data107 === "start") || (data107 === "advance")) || (data107 === "promote")) || (data107 === "rollback")) || (data107 === "hold"))){
+const err282 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data107};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3495,10 +3492,10 @@ vErrors.push(err282);
 errors++;
 }
 }
-if(data105.image !== undefined){
-let data109 = data105.image;
-if(typeof data109 !== "string"){
-const err283 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data109};
+if(data105.by !== undefined){
+let data108 = data105.by;
+if(typeof data108 !== "string"){
+const err283 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data108};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3507,11 +3504,8 @@ vErrors.push(err283);
 }
 errors++;
 }
-}
-if(data105.fromWeight !== undefined){
-let data110 = data105.fromWeight;
-if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
-const err284 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
+if(!((data108 === "cli") || (data108 === "gate"))){
+const err284 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data108};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3520,9 +3514,11 @@ vErrors.push(err284);
 }
 errors++;
 }
-if((typeof data110 == "number") && (isFinite(data110))){
-if(data110 > 100 || isNaN(data110)){
-const err285 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
+}
+if(data105.image !== undefined){
+let data109 = data105.image;
+if(typeof data109 !== "string"){
+const err285 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data109};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3531,8 +3527,11 @@ vErrors.push(err285);
 }
 errors++;
 }
-if(data110 < 0 || isNaN(data110)){
-const err286 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
+}
+if(data105.fromWeight !== undefined){
+let data110 = data105.fromWeight;
+if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
+const err286 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3541,12 +3540,9 @@ vErrors.push(err286);
 }
 errors++;
 }
-}
-}
-if(data105.toWeight !== undefined){
-let data111 = data105.toWeight;
-if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
-const err287 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
+if((typeof data110 == "number") && (isFinite(data110))){
+if(data110 > 100 || isNaN(data110)){
+const err287 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3555,9 +3551,8 @@ vErrors.push(err287);
 }
 errors++;
 }
-if((typeof data111 == "number") && (isFinite(data111))){
-if(data111 > 100 || isNaN(data111)){
-const err288 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
+if(data110 < 0 || isNaN(data110)){
+const err288 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3566,8 +3561,12 @@ vErrors.push(err288);
 }
 errors++;
 }
-if(data111 < 0 || isNaN(data111)){
-const err289 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
+}
+}
+if(data105.toWeight !== undefined){
+let data111 = data105.toWeight;
+if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
+const err289 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3576,12 +3575,9 @@ vErrors.push(err289);
 }
 errors++;
 }
-}
-}
-if(data105.reason !== undefined){
-let data112 = data105.reason;
-if(typeof data112 !== "string"){
-const err290 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data112};
+if((typeof data111 == "number") && (isFinite(data111))){
+if(data111 > 100 || isNaN(data111)){
+const err290 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3590,11 +3586,8 @@ vErrors.push(err290);
 }
 errors++;
 }
-}
-if(data105.measurements !== undefined){
-let data113 = data105.measurements;
-if((!(data113 && typeof data113 == "object" && !Array.isArray(data113))) && (data113 !== null)){
-const err291 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if(data111 < 0 || isNaN(data111)){
+const err291 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3603,9 +3596,12 @@ vErrors.push(err291);
 }
 errors++;
 }
-if(data113 && typeof data113 == "object" && !Array.isArray(data113)){
-if(data113.requests === undefined){
-const err292 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+}
+}
+if(data105.reason !== undefined){
+let data112 = data105.reason;
+if(typeof data112 !== "string"){
+const err292 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data112};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3614,8 +3610,11 @@ vErrors.push(err292);
 }
 errors++;
 }
-if(data113.canaryRequests === undefined){
-const err293 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+}
+if(data105.measurements !== undefined){
+let data113 = data105.measurements;
+if((!(data113 && typeof data113 == "object" && !Array.isArray(data113))) && (data113 !== null)){
+const err293 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3624,8 +3623,9 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(data113.successRatio === undefined){
-const err294 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if(data113 && typeof data113 == "object" && !Array.isArray(data113)){
+if(data113.requests === undefined){
+const err294 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3634,8 +3634,8 @@ vErrors.push(err294);
 }
 errors++;
 }
-if(data113.p95Ms === undefined){
-const err295 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if(data113.canaryRequests === undefined){
+const err295 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3644,8 +3644,8 @@ vErrors.push(err295);
 }
 errors++;
 }
-if(data113.p99Ms === undefined){
-const err296 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if(data113.successRatio === undefined){
+const err296 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3654,9 +3654,8 @@ vErrors.push(err296);
 }
 errors++;
 }
-for(const key29 in data113){
-if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
-const err297 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if(data113.p95Ms === undefined){
+const err297 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3665,11 +3664,8 @@ vErrors.push(err297);
 }
 errors++;
 }
-}
-if(data113.requests !== undefined){
-let data114 = data113.requests;
-if((!((typeof data114 == "number") && (isFinite(data114)))) && (data114 !== null)){
-const err298 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data114};
+if(data113.p99Ms === undefined){
+const err298 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3678,11 +3674,9 @@ vErrors.push(err298);
 }
 errors++;
 }
-}
-if(data113.canaryRequests !== undefined){
-let data115 = data113.canaryRequests;
-if((!((typeof data115 == "number") && (isFinite(data115)))) && (data115 !== null)){
-const err299 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data115};
+for(const key29 in data113){
+if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
+const err299 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3692,10 +3686,10 @@ vErrors.push(err299);
 errors++;
 }
 }
-if(data113.successRatio !== undefined){
-let data116 = data113.successRatio;
-if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
-const err300 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data116};
+if(data113.requests !== undefined){
+let data114 = data113.requests;
+if((!((typeof data114 == "number") && (isFinite(data114)))) && (data114 !== null)){
+const err300 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data114};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3705,10 +3699,10 @@ vErrors.push(err300);
 errors++;
 }
 }
-if(data113.p95Ms !== undefined){
-let data117 = data113.p95Ms;
-if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
-const err301 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data117};
+if(data113.canaryRequests !== undefined){
+let data115 = data113.canaryRequests;
+if((!((typeof data115 == "number") && (isFinite(data115)))) && (data115 !== null)){
+const err301 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data115};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3718,10 +3712,10 @@ vErrors.push(err301);
 errors++;
 }
 }
-if(data113.p99Ms !== undefined){
-let data118 = data113.p99Ms;
-if((!((typeof data118 == "number") && (isFinite(data118)))) && (data118 !== null)){
-const err302 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data118};
+if(data113.successRatio !== undefined){
+let data116 = data113.successRatio;
+if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
+const err302 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data116};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3731,12 +3725,10 @@ vErrors.push(err302);
 errors++;
 }
 }
-}
-}
-if(data105.baseline !== undefined){
-let data119 = data105.baseline;
-if((!(data119 && typeof data119 == "object" && !Array.isArray(data119))) && (data119 !== null)){
-const err303 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+if(data113.p95Ms !== undefined){
+let data117 = data113.p95Ms;
+if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
+const err303 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data117};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3745,9 +3737,11 @@ vErrors.push(err303);
 }
 errors++;
 }
-if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
-if(data119.requests === undefined){
-const err304 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+}
+if(data113.p99Ms !== undefined){
+let data118 = data113.p99Ms;
+if((!((typeof data118 == "number") && (isFinite(data118)))) && (data118 !== null)){
+const err304 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data118};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3756,8 +3750,13 @@ vErrors.push(err304);
 }
 errors++;
 }
-if(data119.successRatio === undefined){
-const err305 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+}
+}
+}
+if(data105.baseline !== undefined){
+let data119 = data105.baseline;
+if((!(data119 && typeof data119 == "object" && !Array.isArray(data119))) && (data119 !== null)){
+const err305 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3766,8 +3765,9 @@ vErrors.push(err305);
 }
 errors++;
 }
-if(data119.p95Ms === undefined){
-const err306 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
+if(data119.requests === undefined){
+const err306 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3776,8 +3776,8 @@ vErrors.push(err306);
 }
 errors++;
 }
-if(data119.p99Ms === undefined){
-const err307 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+if(data119.successRatio === undefined){
+const err307 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -3786,9 +3786,8 @@ vErrors.push(err307);
 }
 errors++;
 }
-for(const key30 in data119){
-if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
-const err308 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+if(data119.p95Ms === undefined){
+const err308 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3797,11 +3796,8 @@ vErrors.push(err308);
 }
 errors++;
 }
-}
-if(data119.requests !== undefined){
-let data120 = data119.requests;
-if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
-const err309 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data120};
+if(data119.p99Ms === undefined){
+const err309 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3810,11 +3806,9 @@ vErrors.push(err309);
 }
 errors++;
 }
-}
-if(data119.successRatio !== undefined){
-let data121 = data119.successRatio;
-if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
-const err310 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data121};
+for(const key30 in data119){
+if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
+const err310 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3824,10 +3818,10 @@ vErrors.push(err310);
 errors++;
 }
 }
-if(data119.p95Ms !== undefined){
-let data122 = data119.p95Ms;
-if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
-const err311 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data122};
+if(data119.requests !== undefined){
+let data120 = data119.requests;
+if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
+const err311 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data120};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3837,10 +3831,10 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data119.p99Ms !== undefined){
-let data123 = data119.p99Ms;
-if((!((typeof data123 == "number") && (isFinite(data123)))) && (data123 !== null)){
-const err312 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data123};
+if(data119.successRatio !== undefined){
+let data121 = data119.successRatio;
+if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
+const err312 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data121};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3850,12 +3844,10 @@ vErrors.push(err312);
 errors++;
 }
 }
-}
-}
-if(data105.failedChecks !== undefined){
-let data124 = data105.failedChecks;
-if((!(Array.isArray(data124))) && (data124 !== null)){
-const err313 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data124};
+if(data119.p95Ms !== undefined){
+let data122 = data119.p95Ms;
+if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
+const err313 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data122};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3864,12 +3856,11 @@ vErrors.push(err313);
 }
 errors++;
 }
-if(Array.isArray(data124)){
-const len10 = data124.length;
-for(let i10=0; i10<len10; i10++){
-let data125 = data124[i10];
-if(typeof data125 !== "string"){
-const err314 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data125};
+}
+if(data119.p99Ms !== undefined){
+let data123 = data119.p99Ms;
+if((!((typeof data123 == "number") && (isFinite(data123)))) && (data123 !== null)){
+const err314 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data123};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3881,10 +3872,10 @@ errors++;
 }
 }
 }
-if(data105.count !== undefined){
-let data126 = data105.count;
-if((!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))) && (data126 !== null)){
-const err315 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data126};
+if(data105.failedChecks !== undefined){
+let data124 = data105.failedChecks;
+if((!(Array.isArray(data124))) && (data124 !== null)){
+const err315 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data124};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3893,9 +3884,12 @@ vErrors.push(err315);
 }
 errors++;
 }
-if((typeof data126 == "number") && (isFinite(data126))){
-if(data126 < 2 || isNaN(data126)){
-const err316 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data126};
+if(Array.isArray(data124)){
+const len10 = data124.length;
+for(let i10=0; i10<len10; i10++){
+let data125 = data124[i10];
+if(typeof data125 !== "string"){
+const err316 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data125};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3906,10 +3900,11 @@ errors++;
 }
 }
 }
-if(data105.firstAt !== undefined){
-let data127 = data105.firstAt;
-if((typeof data127 !== "string") && (data127 !== null)){
-const err317 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data127};
+}
+if(data105.count !== undefined){
+let data126 = data105.count;
+if((!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))) && (data126 !== null)){
+const err317 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data126};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -3918,9 +3913,9 @@ vErrors.push(err317);
 }
 errors++;
 }
-if(typeof data127 === "string"){
-if(!pattern13.test(data127)){
-const err318 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data127};
+if((typeof data126 == "number") && (isFinite(data126))){
+if(data126 < 2 || isNaN(data126)){
+const err318 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data126};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -3931,9 +3926,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err319 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data105};
+if(data105.firstAt !== undefined){
+let data127 = data105.firstAt;
+if((typeof data127 !== "string") && (data127 !== null)){
+const err319 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data127};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -3942,10 +3938,9 @@ vErrors.push(err319);
 }
 errors++;
 }
-}
-}
-else {
-const err320 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data104};
+if(typeof data127 === "string"){
+if(!pattern13.test(data127)){
+const err320 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data127};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -3956,13 +3951,38 @@ errors++;
 }
 }
 }
+}
 else {
-const err321 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err321 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data105};
 if(vErrors === null){
 vErrors = [err321];
 }
 else {
 vErrors.push(err321);
+}
+errors++;
+}
+}
+}
+else {
+const err322 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data104};
+if(vErrors === null){
+vErrors = [err322];
+}
+else {
+vErrors.push(err322);
+}
+errors++;
+}
+}
+}
+else {
+const err323 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err323];
+}
+else {
+vErrors.push(err323);
 }
 errors++;
 }
