@@ -24,13 +24,14 @@ export interface RenderedFile {
 /**
  * The order `kubectl apply -f` should create kinds in (Helm's install order): namespaces and policies before what they
  * govern, identities and configuration before the workloads that mount them. Kinds not listed (custom resources) go
- * last, after their CRDs.
+ * last, after their CRDs; an Argo CD AppProject goes before them, since an Application that names a project not yet
+ * created is refused until the next reconcile (minutes).
  */
 const APPLY_ORDER = [
   'Namespace', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'PodDisruptionBudget', 'ServiceAccount', 'Secret', 'ConfigMap',
   'StorageClass', 'PersistentVolume', 'PersistentVolumeClaim', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding',
   'Role', 'RoleBinding', 'Service', 'DaemonSet', 'Pod', 'ReplicaSet', 'Deployment', 'HorizontalPodAutoscaler', 'StatefulSet',
-  'Job', 'CronJob', 'IngressClass', 'Ingress',
+  'Job', 'CronJob', 'IngressClass', 'Ingress', 'AppProject',
 ];
 
 function applyRank(kind: string): number {

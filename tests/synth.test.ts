@@ -57,6 +57,13 @@ describe('renderEnvironment', () => {
     expect(configMaps).toEqual([...configMaps].sort());
   });
 
+  test('the bootstrap file creates the AppProjects before the Application that names one (kubectl apply -f, in file order)', () => {
+    const bootstrap = files.find(f => f.path === 'bootstrap/manifest.yaml')!;
+    const kinds = parseAllDocuments(bootstrap.content).map(d => d.toJS().kind);
+    expect(kinds.lastIndexOf('AppProject')).toBeLessThan(kinds.indexOf('Application'));
+    expect(kinds.indexOf('Application')).toBeGreaterThan(-1);
+  });
+
   test('is deterministic: byte-identical across runs', () => {
     expect(renderEnvironment(fixtureInput(ENVIRONMENTS.local))).toEqual(files);
     expect(renderEnvironment(fixtureInput(ENVIRONMENTS.prod))).toEqual(renderEnvironment(fixtureInput(ENVIRONMENTS.prod)));

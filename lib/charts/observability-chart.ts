@@ -212,7 +212,9 @@ export class ObservabilityChart extends StackChart {
       ...(proxies.tempo ? { egressProxy: proxies.tempo } : {}),
       remoteWriteUrl: store.remoteWriteUrl,
       ...(storeHeaders ? { remoteWriteHeaders: storeHeaders } : {}),
-      externalLabels: { [CLUSTER_LABEL]: env.clusterName },
+      // a central Tempo takes the application clusters' spans: each series names the cluster its spans came from, not
+      // the cluster Tempo runs in
+      ...(env.topology ? { metricsDimensions: ['k8s.cluster.name'] } : { externalLabels: { [CLUSTER_LABEL]: env.clusterName } }),
       resources: env.tempo.resources,
     });
     this.collector = new OtelCollector(this, 'Collector', {

@@ -75,6 +75,8 @@ export interface KialiConfig {
       /** Where Kiali's backend queries traces (Tempo's HTTP API with `use_grpc: false`). */
       readonly internal_url: string;
       readonly use_grpc: boolean;
+      /** Whether Kiali queries a service's spans as `<app>.<namespace>` (its default) or as `<app>` (false). */
+      readonly namespace_selector: boolean;
       /** Where browsers open traces: Grafana's root URL with `tempo_config.url_format: grafana`; empty: no links. */
       readonly external_url: string;
       readonly tempo_config: KialiTempoConfig;

@@ -213,6 +213,10 @@ export class Kiali extends Construct {
           provider: 'tempo',
           internal_url: props.tempoUrl,
           use_grpc: false,
+          // Kiali looks up `<app>.<namespace>` by default (business/tracing.go at v2.30.0), Istio's own naming of
+          // sidecar spans; here every span is named by the app alone (OTEL_SERVICE_NAME, and the Collector renames
+          // the sidecars' spans to their canonical service), so the default finds no trace at all
+          namespace_selector: false,
           external_url: grafanaExternalUrl,
           tempo_config: { url_format: 'grafana', datasource_uid: props.tempoDatasourceUid ?? DATASOURCE_UIDS.tempo, org_id: '1' },
         },

@@ -25,6 +25,11 @@ export interface TempoConfig {
   };
   readonly metrics_generator?: {
     readonly registry: { readonly external_labels: Readonly<Record<string, string>> };
+    /** Attributes added as labels: `dimensions` of each processor (resource and span attributes, where present). */
+    readonly processor?: {
+      readonly span_metrics: { readonly dimensions: readonly string[] };
+      readonly service_graphs: { readonly dimensions: readonly string[] };
+    };
     readonly storage: {
       readonly path: string;
       readonly remote_write: ReadonlyArray<{

@@ -67,6 +67,13 @@ export interface TempoProps {
    */
   readonly externalLabels?: Readonly<Record<string, string>>;
   /**
+   * Resource or span attributes that become labels of the span metrics and of the service graph's series, named as
+   * Prometheus names them (`k8s.cluster.name` → `k8s_cluster_name`; the service graph's with `client_`/`server_`): a
+   * Tempo that takes the spans of several clusters tells them apart by `k8s.cluster.name`, not by a label of its own.
+   * @default - none
+   */
+  readonly metricsDimensions?: readonly string[];
+  /**
    * CPU and memory of the Tempo container (GOMEMLIMIT follows the limit).
    * @default - 100m/1 CPU, 256Mi/1Gi
    */
@@ -145,6 +152,12 @@ export class Tempo extends Construct {
       ...(props.remoteWriteUrl ? {
         metrics_generator: {
           registry: { external_labels: { source: 'tempo', ...props.externalLabels } },
+          ...(props.metricsDimensions?.length ? {
+            processor: {
+              span_metrics: { dimensions: [...props.metricsDimensions] },
+              service_graphs: { dimensions: [...props.metricsDimensions] },
+            },
+          } : {}),
           storage: { path: `${DATA}/generator/wal`, remote_write: [{
             url: props.remoteWriteUrl, send_exemplars: true, ...(props.remoteWriteHeaders ? { headers: { ...props.remoteWriteHeaders } } : {}),
           }] },

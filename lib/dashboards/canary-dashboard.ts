@@ -241,10 +241,19 @@ function releaseNotes(options: CanaryDashboardOptions, window: string, kialiGrap
       ? `**Canary:** \`${options.canaryImage ?? 'unknown'}\` at **${options.canaryWeight} %** of the traffic`
       : '**Canary:** none in flight',
     `**SLO** (over ${window}): ${limits.join(', ')}`,
-    options.kialiConsoleUrl === undefined
-      ? `**Mesh:** [${options.service} in Kiali](${kialiGraph}) (while \`kubectl -n observability port-forward svc/kiali 20001\` runs)`
-      : `**Mesh:** [${options.service} in Kiali](${kialiGraph})`,
+    meshNote(options, kialiGraph),
   ].join('\n\n');
+}
+
+/** Where the service's mesh graph is: this environment's Kiali, unless the service runs in other clusters, which it cannot see. */
+function meshNote(options: CanaryDashboardOptions, kialiGraph: string): string {
+  if (options.clusters !== undefined && options.clusters.length > 0) {
+    return `**Mesh:** ${options.service} runs in the application clusters, whose meshes this environment's Kiali does not see: open it in `
+      + 'the Kiali of its cluster';
+  }
+  return options.kialiConsoleUrl === undefined
+    ? `**Mesh:** [${options.service} in Kiali](${kialiGraph}) (while \`kubectl -n observability port-forward svc/kiali 20001\` runs)`
+    : `**Mesh:** [${options.service} in Kiali](${kialiGraph})`;
 }
 
 function percent(ratio: number): number {

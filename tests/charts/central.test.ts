@@ -100,6 +100,11 @@ describe('central topology: the observability cluster', () => {
       .toEqual([{ url: mimir!.remoteWriteUrl, send_exemplars: true, headers: tenant }]);
     expect(collector.config.exporters.prometheus_remote_write).toMatchObject({ endpoint: mimir!.remoteWriteUrl, headers: tenant });
     expect(tempo.config.metrics_generator?.storage.remote_write).toEqual([expect.objectContaining({ url: mimir!.remoteWriteUrl, headers: tenant })]);
+    // Tempo takes the application clusters' spans: its series name each span's cluster, not the one Tempo runs in
+    expect(tempo.config.metrics_generator?.registry.external_labels).toEqual({ source: 'tempo' });
+    expect(tempo.config.metrics_generator?.processor).toEqual({
+      span_metrics: { dimensions: ['k8s.cluster.name'] }, service_graphs: { dimensions: ['k8s.cluster.name'] },
+    });
     const datasources = configFile(observability, 'grafana-provisioning', 'datasources.yaml').datasources;
     expect(datasources.find((d: any) => d.type === 'prometheus')).toMatchObject({
       url: mimir!.prometheusUrl, jsonData: { prometheusType: 'Mimir', httpHeaderName1: 'X-Scope-OrgID' }, secureJsonData: { httpHeaderValue1: env.mimir!.tenant },
@@ -155,6 +160,16 @@ describe.each(topology.appClusters.map(c => ({ ...c })))('central topology: appl
     expect(secretAt(agents, 'DaemonSet', 'otel-agent', config.extensions.bearertokenauth.filename)).toBe(gateway.clientToken.name);
     for (const pipeline of Object.values(config.service.pipelines) as any[]) expect(pipeline.exporters).toEqual([name]);
     expect(config.processors['resource/cluster'].attributes).toEqual([{ key: 'k8s.cluster.name', value: cluster.name, action: 'upsert' }]);
+  });
+
+  test('the demo\'s gateway is reachable from outside: its edge answers the public name and the cluster\'s own, which the per-cluster smoke URL uses', () => {
+    const edge = find(apps, 'Gateway', 'edge');
+    const https = edge.spec.servers.find((server: any) => server.port.protocol === 'HTTPS');
+    expect(https.hosts).toEqual(['flights.example.com', '*.flights.example.com']);
+    expect(https.tls.credentialName).toBe('flights-example-com-tls');
+    expect(new URL('https://{cluster}.flights.example.com'.replace('{cluster}', cluster.name)).hostname).toMatch(/^[a-z0-9-]+\.flights\.example\.com$/);
+    expect(find(apps, 'VirtualService', 'gateway').spec.gateways).toContain('apps/edge');
+    expect(find(apps, 'AuthorizationPolicy', 'ingress-to-gateway')).toBeDefined();
   });
 
   test('Alloy pushes the logs to the gateway over mutual TLS, every stream labelled with the cluster', () => {

@@ -28,6 +28,8 @@ const KIALI_V2_30_KEYS = [
   'external_services.tracing.enabled', 'external_services.tracing.external_url', 'external_services.tracing.internal_url',
   'external_services.tracing.provider', 'external_services.tracing.tempo_config.datasource_uid', 'external_services.tracing.tempo_config.org_id',
   'external_services.tracing.tempo_config.url_format', 'external_services.tracing.use_grpc',
+  // TracingConfig.NamespaceSelector (config/config.go at v2.30.0, default true)
+  'external_services.tracing.namespace_selector',
   'login_token.signing_key',
   'server.observability.metrics.enabled', 'server.observability.metrics.port', 'server.port', 'server.web_root',
 ];
@@ -91,7 +93,7 @@ describe('Kiali', () => {
       enabled: true, internal_url: WIRING.grafanaUrl, external_url: '', health_check_url: `${WIRING.grafanaUrl}/api/health`, dashboards: [],
     });
     expect(s.tracing).toEqual({
-      enabled: true, provider: 'tempo', internal_url: WIRING.tempoUrl, use_grpc: false, external_url: '',
+      enabled: true, provider: 'tempo', internal_url: WIRING.tempoUrl, use_grpc: false, namespace_selector: false, external_url: '',
       tempo_config: { url_format: 'grafana', datasource_uid: 'tempo', org_id: '1' },
     });
     expect(s.istio).toEqual({ istio_api_enabled: false });

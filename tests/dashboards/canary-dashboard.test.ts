@@ -156,6 +156,13 @@ describe('canaryDashboard', () => {
       .toBe('https://kiali.example.com/kiali/console/graph/node/namespaces/shop/services/backend?graphType=workload&duration=60');
   });
 
+  test('in the application clusters of a central topology: no link to a Kiali that cannot see their meshes', () => {
+    const notes = panelTitled(dashboard({ kialiConsoleUrl: 'https://kiali.example.com/kiali/console', clusters: ['apps-eu', 'apps-us'] }), 'Release')
+      .options.content;
+    expect(notes).toContain('**Mesh:** gateway runs in the application clusters, whose meshes this environment\'s Kiali does not see');
+    expect(notes).not.toContain('kiali.example.com');
+  });
+
   test('rows Release, Traffic, Errors, Latency, each line filling the 24 columns', () => {
     const panels = panelsOf(model);
     expect(panels.filter(p => p.type === 'row').map(p => p.title)).toEqual(['Release', 'Traffic', 'Errors', 'Latency']);

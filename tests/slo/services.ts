@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
 import { SERVICES_DIR, Services, loadServices } from '../../lib/services/catalog';
 import { ServiceFile, ServiceSpec, parseServiceFile } from '../../lib/services/service';
 
@@ -8,7 +9,7 @@ import { ServiceFile, ServiceSpec, parseServiceFile } from '../../lib/services/s
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /** The services of the repository's `services/` directory, as the stack loads them. */
-export const REPO_SERVICES: Services = loadServices(REPO_ROOT, ['local', 'prod']);
+export const REPO_SERVICES: Services = loadServices(REPO_ROOT, ENVIRONMENT_NAMES);
 
 /** The names of the files under `services/`, without `.yaml`: the services that exist. */
 export const SERVICE_FILE_NAMES: readonly string[] = fs.readdirSync(path.join(REPO_ROOT, SERVICES_DIR))
