@@ -292,7 +292,7 @@ async function advance(command: Extract<Command, { verb: 'advance' }> & { readon
   const lock = command.dryRun ? undefined : lockService(root, command.env, command.service, `canary advance ${command.env}/${command.service}`);
   try {
     const rollouts = loadRollouts(root, command.env, run.services);
-    const { reports, code } = await gateAndWrite(command, run, [command.service], rollouts, () => smokeUrl);
+    const { reports, code } = await gateAndWrite(command, run, [command.service], rollouts, () => smokeUrl, { isolate: false });
     io.stdout(command.json ? `${JSON.stringify(reports[0])}\n` : `${describeGate(reports[0])}\n`);
     return code;
   } finally {
@@ -300,21 +300,48 @@ async function advance(command: Extract<Command, { verb: 'advance' }> & { readon
   }
 }
 
+/** A service of an `--all` run whose gate could not run: its state or service file is at fault. */
+export interface FailedService {
+  readonly service: string;
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/** An error that is one service's configuration at fault (exit 2), rather than the run's or a bug. */
+function configErrorOf(service: string, error: unknown): FailedService | undefined {
+  const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError || error instanceof ServiceFileError;
+  if (!known) return undefined;
+  return { service, error: { code: error instanceof UsageError ? error.code : 'config', message: (error as Error).message } };
+}
+
 /**
  * Gates `names` (their locks held) and writes every decision as one change: one synth when any decision moves
- * traffic, one commit, one push. Appends each report to the step summary and notifies each decision.
+ * traffic, one commit, one push. Appends each report to the step summary and notifies each decision. With `isolate`
+ * (`--all`), a service whose own configuration stops its gate is reported as failed and the others are still gated
+ * and written: one team's mistake must not keep another service's roll back from landing.
  *
- * @returns each service's report, the outcome, and the exit code of the gravest decision (4, else 3, else 0)
+ * @returns each service's report, the services that failed, the outcome, and the exit code: 4 when a roll back began,
+ *   else 2 when a service failed, else 3 when one held, else 0
  */
 async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run: Run, names: readonly string[], rollouts: Rollouts,
-  smokeUrl: (name: string) => string | undefined): Promise<{ reports: GateReport[]; outcome: Outcome; code: number }> {
+  smokeUrl: (name: string) => string | undefined, options: { isolate: boolean }):
+  Promise<{ reports: GateReport[]; failed: FailedService[]; outcome: Outcome; code: number }> {
   const { io } = run;
   const endpoint = endpointOf(command, run);
   const now = io.now();
   // a central topology: every application cluster runs the release (read once for every service of the run)
   const clusters = loadEnvironment(command.env).topology?.appClusters.map(c => c.name);
-  const gated = await mapLimited(names, GATE_CONCURRENCY,
-    name => gateService(command, run, name, rollouts[name], endpoint, smokeUrl(name), clusters));
+  const failed: FailedService[] = [];
+  const attempts = await mapLimited(names, GATE_CONCURRENCY, async name => {
+    try {
+      return await gateService(command, run, name, rollouts[name], endpoint, smokeUrl(name), clusters);
+    } catch (error) {
+      const failure = options.isolate ? configErrorOf(name, error) : undefined;
+      if (!failure) throw error;
+      failed.push(failure);
+      return undefined;
+    }
+  });
+  const gated = attempts.filter((g): g is Gated => g !== undefined);
   const changed = gated.filter(g => g.gate.result.change !== null);
   const unchanged: Outcome = { dryRun: command.dryRun, changed: [], commit: null };
   const outcome: Outcome = changed.length === 0
@@ -335,9 +362,20 @@ async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run:
     }
   }
   for (const report of reports) await notify(run, { by: 'gate', report });
+  if (io.env?.stepSummaryFile && failed.length > 0) {
+    try {
+      fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(failed.map(f => `### canary ${command.env}/${f.service}: not gated (${f.error.code})\n\n`
+        + `${f.error.message}\n`).join('\n')));
+    } catch (error) {
+      io.stderr(`canary: the step summary was not written (${run.secrets.redact((error as Error).message)})\n`);
+    }
+  }
   const codes = gated.map(g => exitCodeOf(g.gate.result.decision, g.gate.result.change !== null && g.gate.result.change.state.canary === null));
-  const code = codes.includes(EXIT.rolledBack) ? EXIT.rolledBack : codes.includes(EXIT.held) ? EXIT.held : EXIT.done;
-  return { reports, outcome, code };
+  const code = codes.includes(EXIT.rolledBack) ? EXIT.rolledBack
+    : failed.length > 0 ? EXIT.usage : codes.includes(EXIT.held) ? EXIT.held : EXIT.done;
+  // in the order of `names`, as the reports are
+  failed.sort((a, b) => names.indexOf(a.service) - names.indexOf(b.service));
+  return { reports, failed, outcome, code };
 }
 
 /** What `canary advance --all --json` prints. */
@@ -347,6 +385,8 @@ export interface AllReport {
   readonly services: readonly GateReport[];
   /** Services another run on this checkout held (busy): not gated this time. */
   readonly busy: readonly string[];
+  /** Services whose own state or service file stopped their gate (exit 2 unless a roll back began): nothing of theirs written. */
+  readonly failed: readonly FailedService[];
   /** The commit of every decision, or null. */
   readonly commit: string | null;
   /** Set when the environment's loop runs in the cluster and this run was scheduled: nothing was done. */
@@ -363,7 +403,7 @@ async function advanceAll(command: Extract<Command, { verb: 'advance' }>, run: R
   const env = loadEnvironment(command.env);
   if (command.scheduled && env.delivery.loop === 'cluster') {
     const skipped = `the gate of ${command.env} runs in the cluster (delivery.loop: cluster); a scheduled run leaves it to that loop`;
-    const report: AllReport = { env: command.env, services: [], busy: [], commit: null, skipped };
+    const report: AllReport = { env: command.env, services: [], busy: [], failed: [], commit: null, skipped };
     io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${skipped}\n`);
     return EXIT.done;
   }
@@ -384,9 +424,9 @@ async function advanceAll(command: Extract<Command, { verb: 'advance' }>, run: R
     }
     // the state as it is now that the locks are held
     const current = loadRollouts(root, command.env, run.services);
-    const { reports, outcome, code } = await gateAndWrite(command, run, inFlight.filter(name => !busy.includes(name)), current,
-      name => smokeUrls[name] ?? smokeUrlOf(command.smokeUrl, io.env?.smokeUrl));
-    const report: AllReport = { env: command.env, services: reports, busy, commit: outcome.commit };
+    const { reports, failed, outcome, code } = await gateAndWrite(command, run, inFlight.filter(name => !busy.includes(name)), current,
+      name => smokeUrls[name] ?? smokeUrlOf(command.smokeUrl, io.env?.smokeUrl), { isolate: true });
+    const report: AllReport = { env: command.env, services: reports, busy, failed, commit: outcome.commit };
     io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeAll(report)}\n`);
     return code;
   } finally {
@@ -437,6 +477,7 @@ function tickMessage(env: string, decisions: ReadonlyArray<{ change: Change; set
 
 function describeAll(r: AllReport): string {
   const lines = r.services.map(describeGate);
+  for (const f of r.failed) lines.push(`${r.env}/${f.service}: not gated (${f.error.code}): ${f.error.message}`);
   if (r.busy.length > 0) lines.push(`busy (another run holds them; the next run gates them): ${r.busy.join(', ')}`);
   if (lines.length === 0) lines.push(`${r.env}: no canary in flight`);
   return lines.join('\n');

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
 import { renderRolloutState } from '../../lib/rollout/state';
+import { StubServer } from '../apps/support/stub-server';
 import { readTree } from '../support/repo-copy';
 import { CliRun, LEDGER_YAML, cliIn } from '../support/cli';
 
@@ -59,6 +60,35 @@ describe('canary CLI: the services are the files under services/', () => {
       code: 2, out: { error: { code: 'usage', message: `--service must name a service with a file under services/ (backend, gateway), got "ledger"; ${ONBOARD}` } },
     });
     expect(files()).toEqual(before);
+  });
+
+  test('advance --all: a service whose own state stops its gate is reported, the others are gated and written (a roll back: exit 4)', async () => {
+    const canary = (image: string, changed: string, failedChecks: number) => ({
+      image, weight: 10, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: changed, failedChecks, consecutiveHolds: 0,
+      ...(changed < '2026-11-01T12:00:00Z' ? { appliedAt: changed } : {}),
+    });
+    const write = (service: string, state: object): void => fs.writeFileSync(path.join(root, 'rollout', 'local', `${service}.yaml`),
+      renderRolloutState({ service, stable: { image: `ghcr.io/example/obs-canary-${service}:0.1.0` }, history: [], ...state } as any));
+    // gateway at its third failed check; backend's weight change an hour ahead of the run (edited by hand)
+    write('gateway', { canary: canary('ghcr.io/example/obs-canary-gateway:0.2.0', '2026-11-01T10:05:00Z', 2) });
+    write('backend', { canary: canary('ghcr.io/example/obs-canary-backend:0.2.0', '2026-11-01T13:00:00Z', 0) });
+    const backendBefore = fs.readFileSync(path.join(root, 'rollout', 'local', 'backend.yaml'), 'utf8');
+    // every query answers 100: as many errors as requests
+    const prometheus = await StubServer.start(async () => ({
+      status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '100'] }] } },
+    }));
+    try {
+      const { code, out } = await json('advance', '--all', '--prometheus-url', prometheus.url);
+      expect(code).toBe(4);
+      expect(out.services.map((r: any) => [r.service, r.decision])).toEqual([['gateway', 'rollback']]);
+      expect(out.failed).toEqual([{ service: 'backend', error: { code: 'config', message: expect.stringContaining('in the future') } }]);
+      const text = await cli('advance', '--all', '--prometheus-url', prometheus.url, '--dry-run');
+      expect(text.stdout).toContain('local/backend: not gated (config): ');
+    } finally {
+      await prometheus.close();
+    }
+    expect(fs.readFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), 'utf8')).toContain('phase: rolling-back');
+    expect(fs.readFileSync(path.join(root, 'rollout', 'local', 'backend.yaml'), 'utf8')).toBe(backendBefore);
   });
 
   test('status without --service shows every service of the catalog, in name order', async () => {
