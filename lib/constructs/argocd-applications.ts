@@ -166,13 +166,20 @@ export function appProject(scope: Construct, id: string, options: AppProjectOpti
         : options.namespaces.map(namespace => ({ server: IN_CLUSTER, namespace })),
       clusterResourceWhitelist: Lazy.any({ produce: () => options.kinds().cluster.map(r => ({ group: r.group, kind: r.kind, name: r.name })) }),
       namespaceResourceWhitelist: Lazy.any({ produce: () => options.kinds().namespaced.map(k => ({ group: k.group, kind: k.kind })) }),
-      ...(options.warnOrphaned ? { orphanedResources: { warn: true } } : {}),
+      ...(options.warnOrphaned ? { orphanedResources: { warn: true, ignore: [...MESH_MADE_OBJECTS] } } : {}),
     },
   });
   // the kinds are read at synth time, once every chart is complete: checked then
   project.node.addValidation({ validate: () => unnamedClusterResources(options.kinds().cluster) });
   return project;
 }
+
+/**
+ * What the mesh writes into every namespace of its own accord, which no Application can manage: istiod's root
+ * certificate ConfigMap. (Argo CD already leaves out `kube-root-ca.crt`, the default ServiceAccount and the kinds the
+ * project denies.) Without this, every Application would carry an orphaned-resource warning from the day it syncs.
+ */
+export const MESH_MADE_OBJECTS = [{ group: '', kind: 'ConfigMap', name: 'istio-ca-root-cert' }] as const;
 
 /** Characters that make an AppProject's resource name a pattern (Go's `filepath.Match`). */
 const GLOB = /[*?[\\]/;

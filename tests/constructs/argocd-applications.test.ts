@@ -38,6 +38,10 @@ describe('ArgoCdApplications', () => {
     expect(project.namespaceResourceWhitelist).toEqual([{ group: 'apps', kind: 'Deployment' }]);
   });
 
+  test('objects no chart renders are reported as orphaned, except the root certificate istiod writes into every namespace', () => {
+    expect(project.orphanedResources).toEqual({ warn: true, ignore: [{ group: '', kind: 'ConfigMap', name: 'istio-ca-root-cert' }] });
+  });
+
   test('its Applications live in Argo CD\'s own namespace only (no sourceNamespaces)', () => {
     expect(project.sourceNamespaces).toBeUndefined();
   });
