@@ -393,14 +393,14 @@ export class ObservabilityChart extends StackChart {
       if (!component) throw validationError(this, `${grant.component} is granted egress to ${grant.flow} but does not run in this environment`);
       network.allow({ name: `${component.name}-to-${grant.flow}`, from: pods(component.peer), to: grant.to, ports: grant.ports });
     }
-    if (alertmanager.replicas > 1) {
-      // gossip: silences and the notification log, TCP and UDP
-      const gossip = alertmanager.ports.cluster.port;
-      network.allow({
-        name: 'alertmanager-to-alertmanager', from: pods(alertmanager.peer), to: pods(alertmanager.peer),
-        ports: [{ port: gossip, protocol: 'TCP' }, { port: gossip, protocol: 'UDP' }],
-      });
-    }
+    // gossip between a component's replicas, on one port, TCP and UDP
+    const gossip = (component: { readonly name: string; readonly peer: WorkloadPeer }, number: number): void => network.allow({
+      name: `${component.name}-to-${component.name}`, from: pods(component.peer), to: pods(component.peer),
+      ports: [{ port: number, protocol: 'TCP' }, { port: number, protocol: 'UDP' }],
+    });
+    // Alertmanager's silences and notification log; Grafana's alerting (each alert notified once, silences shared)
+    if (alertmanager.replicas > 1) gossip(alertmanager, alertmanager.ports.cluster.port);
+    if (grafana.replicas > 1) gossip(grafana, grafana.ports.alerting.port);
     if (mimir) {
       // its agent writes (and scrapes Mimir's metrics on the same port); the ruler sends alerts; the replicas talk
       network.allow({ name: 'prometheus-to-mimir', from: pods(prometheus.peer), to: pods(mimir.peer), ports: port(mimir.ports.http) });

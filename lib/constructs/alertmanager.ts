@@ -6,7 +6,7 @@ import { IMAGES } from '../images';
 import { goDuration } from '../private/units';
 import { toYaml } from '../private/yaml';
 import { AlertReceiver, DEFAULT_RECEIVER, alertmanagerConfig } from './alertmanager-config';
-import { ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, service, serviceAccount, serviceHost } from './private/component';
+import { ServicePort, containerPorts, dataVolumeClaim, endpoints, gossipPorts, proxyEnv, service, serviceAccount, serviceHost } from './private/component';
 import {
   checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretVolume, selectorLabels,
   spreadReplicas,
@@ -186,10 +186,7 @@ export class Alertmanager extends Construct {
         selector: selectorLabels(NAME),
         ports: [
           { name: HTTP.name, port: HTTP.port, targetPort: k8s.IntOrString.fromString(HTTP.name), protocol: 'TCP', appProtocol: 'http' },
-          ...(clustered ? [
-            { name: 'cluster-tcp', port: CLUSTER_PORT, targetPort: k8s.IntOrString.fromNumber(CLUSTER_PORT), protocol: 'TCP' },
-            { name: 'cluster-udp', port: CLUSTER_PORT, targetPort: k8s.IntOrString.fromNumber(CLUSTER_PORT), protocol: 'UDP' },
-          ] : []),
+          ...(clustered ? gossipPorts('cluster', CLUSTER_PORT).service : []),
         ],
       },
     });
@@ -235,10 +232,7 @@ export class Alertmanager extends Construct {
               env: [...(clustered ? [fieldEnv('POD_IP', 'status.podIP')] : []), ...proxyEnv(props.egressProxy)],
               ports: [
                 ...containerPorts([HTTP]),
-                ...(clustered ? [
-                  { name: 'cluster-tcp', containerPort: CLUSTER_PORT, protocol: 'TCP' },
-                  { name: 'cluster-udp', containerPort: CLUSTER_PORT, protocol: 'UDP' },
-                ] : []),
+                ...(clustered ? gossipPorts('cluster', CLUSTER_PORT).container : []),
               ],
               readinessProbe: httpProbe('/-/ready', 'http', { periodSeconds: 10, timeoutSeconds: 3 }),
               livenessProbe: httpProbe('/-/healthy', 'http', { periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 }),

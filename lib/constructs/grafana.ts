@@ -11,11 +11,11 @@ export { dashboardDatasourceUids } from './grafana-dashboards';
 import { PodScrapeTarget } from './prometheus-config';
 import { renderIni } from './private/ini';
 import {
-  checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretEnv, selectorLabels,
+  checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretEnv, selectorLabels,
   spreadReplicas,
 } from './private/workload';
 import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
-import { ServicePort, containerPorts, endpoints, service, serviceAccount } from './private/component';
+import { ServicePort, containerPorts, endpoints, gossipPorts, service, serviceAccount, serviceHost } from './private/component';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Grafana}. */
@@ -63,6 +63,9 @@ const NAME = 'grafana';
 const HTTP = { name: 'http', port: 3000, appProtocol: 'http' } as const satisfies ServicePort;
 const PORT = HTTP.port;
 const ADMIN_KEYS = { user: 'admin-user', password: 'admin-password', secretKey: 'secret-key' } as const;
+/** Grafana's alerting gossip (memberlist, TCP and UDP) between replicas, and the headless Service that finds them. */
+const ALERTING_PORT = 9094;
+const ALERTING_SERVICE = `${NAME}-alerting`;
 const CONFIG_DIR = '/etc/grafana-config';
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
 
@@ -80,8 +83,8 @@ export class Grafana extends Construct {
   public readonly metricsTarget: PodScrapeTarget;
   /** Grafana's pods, for network policies. */
   public readonly peer: WorkloadPeer;
-  /** Ports, for network policies. */
-  public readonly ports = { http: HTTP };
+  /** Ports, for network policies: `alerting` is the replicas' gossip (TCP and UDP), with more than one replica. */
+  public readonly ports = { http: HTTP, alerting: { name: 'alerting', port: ALERTING_PORT } };
 
   private readonly datasourceList: GrafanaDatasource[] = [];
   private readonly dashboards: GrafanaDashboards;
@@ -112,6 +115,7 @@ export class Grafana extends Construct {
 
     this.node.addValidation({ validate: () => this.danglingLinks() });
 
+    const clustered = this.replicas > 1;
     const ini = renderIni({
       server: { http_port: PORT, enable_gzip: true, ...(props.rootUrl ? { root_url: props.rootUrl } : {}) },
       analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false, feedback_links_enabled: false },
@@ -127,6 +131,15 @@ export class Grafana extends Construct {
       // plugins come with the pinned image: no downloads from grafana.com at start (reproducible, works without egress)
       plugins: { preinstall_disabled: true },
       unified_storage: { index_path: '/var/lib/grafana-search/bleve' },
+      // replicas share the database, and each would evaluate every Grafana-managed alert rule and notify on its own:
+      // they gossip instead (Grafana's high-availability set-up), so that each alert is sent once and silences hold
+      ...(clustered ? {
+        unified_alerting: {
+          ha_peers: `${serviceHost(ALERTING_SERVICE, namespace)}:${ALERTING_PORT}`,
+          ha_listen_address: `\${POD_IP}:${ALERTING_PORT}`,
+          ha_advertise_address: `\${POD_IP}:${ALERTING_PORT}`,
+        },
+      } : {}),
     });
     const datasourcesYaml = (): string => toYaml(escapeProvisioningDollars({
       apiVersion: 1,
@@ -163,6 +176,13 @@ export class Grafana extends Construct {
 
     const account = serviceAccount(this, NAME, false);
     service(this, NAME, [HTTP]);
+    if (clustered) {
+      // published before ready: a replica finds its peers while it starts
+      new k8s.KubeService(this, 'AlertingService', {
+        metadata: { name: ALERTING_SERVICE, labels: selectorLabels(NAME) },
+        spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: selectorLabels(NAME), ports: gossipPorts('alerting', ALERTING_PORT).service },
+      });
+    }
 
     const spread = spreadReplicas(this, {
       name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment',
@@ -190,8 +210,9 @@ export class Grafana extends Construct {
               containers: [{
                 name: NAME,
                 image: this.image,
-                ports: containerPorts([HTTP]),
+                ports: [...containerPorts([HTTP]), ...(clustered ? gossipPorts('alerting', ALERTING_PORT).container : [])],
                 env: [
+                  ...(clustered ? [fieldEnv('POD_IP', 'status.podIP')] : []),
                   { name: 'GF_PATHS_CONFIG', value: `${CONFIG_DIR}/grafana.ini` },
                   secretEnv('GF_SECURITY_ADMIN_USER', { name: adminSecretName, key: ADMIN_KEYS.user }),
                   secretEnv('GF_SECURITY_ADMIN_PASSWORD', { name: adminSecretName, key: ADMIN_KEYS.password }),

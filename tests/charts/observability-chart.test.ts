@@ -181,6 +181,18 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('network policies ($name)', env => {
     expect(names).toEqual(expect.arrayContaining(expected));
   });
 
+  test('replicated Grafana and Alertmanager gossip with their own replicas, on TCP and UDP, and only when replicated', () => {
+    const replicas = (kind: string, name: string) => find(objects, kind, name).spec.replicas;
+    for (const [component, kind] of [['grafana', 'Deployment'], ['alertmanager', 'StatefulSet']] as const) {
+      const flow = `${component}-to-${component}-ingress`;
+      if (replicas(kind, component) > 1) {
+        expect(find(objects, 'NetworkPolicy', flow).spec.ingress[0].ports).toEqual([{ port: 9094, protocol: 'TCP' }, { port: 9094, protocol: 'UDP' }]);
+      } else {
+        expect(names).not.toContain(flow);
+      }
+    }
+  });
+
   test('every workload in the namespace can resolve names and is selected by the deny-all policy', () => {
     const dns = find(objects, 'NetworkPolicy', 'dns-egress');
     expect(dns.spec.podSelector).toEqual({});

@@ -154,6 +154,23 @@ describe('Grafana', () => {
       expect(spread[0].matchLabelKeys).toEqual(['pod-template-hash']);
     });
 
+    test('replicas > 1: the replicas gossip their alerting state (Grafana\'s HA set-up), so that each alert is notified once', () => {
+      const all = render({ replicas: 2, databaseUrl: { name: 'grafana-db', key: 'url' } }).objects();
+      const ini = iniOf(all);
+      expect(ini).toContain('[unified_alerting]\nha_peers = grafana-alerting.observability.svc.cluster.local:9094\n'
+        + 'ha_listen_address = ${POD_IP}:9094\nha_advertise_address = ${POD_IP}:9094\n');
+      const headless = find(all, 'Service', 'grafana-alerting').spec;
+      expect(headless).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: { 'app.kubernetes.io/name': 'grafana' } });
+      expect(headless.ports.map((p: any) => [p.port, p.protocol])).toEqual([[9094, 'TCP'], [9094, 'UDP']]);
+      const container = find(all, 'Deployment', 'grafana').spec.template.spec.containers[0];
+      expect(container.env.find((e: any) => e.name === 'POD_IP').valueFrom.fieldRef.fieldPath).toBe('status.podIP');
+      expect(container.ports.filter((p: any) => p.containerPort === 9094).map((p: any) => p.protocol)).toEqual(['TCP', 'UDP']);
+      // one replica: nothing to gossip with
+      const single = render().objects();
+      expect(iniOf(single)).not.toContain('unified_alerting');
+      expect(ofKind(single, 'Service').map(s => s.metadata.name)).toEqual(['grafana']);
+    });
+
     test('adminSecretName', () => {
       const all = render({ adminSecretName: 'ops-grafana' }).objects();
       const refs = find(all, 'Deployment', 'grafana').spec.template.spec.containers[0].env

@@ -106,6 +106,18 @@ export function containerPorts(ports: readonly ServicePort[]): k8s.ContainerPort
   return ports.map(p => ({ name: p.name, containerPort: p.port, protocol: 'TCP' }));
 }
 
+/**
+ * The ports of a memberlist gossip cluster (Alertmanager's, Grafana's alerting): one number, TCP and UDP, named
+ * `<prefix>-tcp` and `<prefix>-udp`, for the container and for the headless Service that finds the peers.
+ */
+export function gossipPorts(prefix: string, port: number): { readonly container: k8s.ContainerPort[]; readonly service: k8s.ServicePort[] } {
+  const protocols = ['TCP', 'UDP'] as const;
+  return {
+    container: protocols.map(protocol => ({ name: `${prefix}-${protocol.toLowerCase()}`, containerPort: port, protocol })),
+    service: protocols.map(protocol => ({ name: `${prefix}-${protocol.toLowerCase()}`, port, targetPort: k8s.IntOrString.fromNumber(port), protocol })),
+  };
+}
+
 /** A ClusterRole for a component, bound to its ServiceAccount; both named `<namespace>-<component>`. */
 export function bindClusterRole(scope: Construct, namespace: string, component: string, rules: k8s.PolicyRule[]): void {
   const role = new k8s.KubeClusterRole(scope, 'ClusterRole', { metadata: { name: `${namespace}-${component}` }, rules });
