@@ -2,7 +2,7 @@ import { parseDuration } from '../rollout/duration';
 import { EffectiveSettings } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { ServiceSpec } from '../services/service';
-import { clusterSeenQuery, observedReleaseQuery } from '../slo/cluster-state';
+import { clusterSeenQuery, clusterSeenRequirements, observedReleaseQuery } from '../slo/cluster-state';
 import { GateResult, ObserveOutcome, Stage, decide, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
 import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeUrlFor } from './smoke';
@@ -79,15 +79,20 @@ export async function runGate(input: GateInput): Promise<GateRun> {
   }) : {};
   const prometheus = { ...input.prometheus, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout') };
   if (stage.kind === 'applying') {
-    const query = observedReleaseQuery({
+    const release = {
       service: state.service, namespace: service.namespace, ...stage.release, ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
-    });
+    };
+    const query = observedReleaseQuery(release);
     // any series is the answer "yes" (its value is the route's weight, 0 included); none is "no" only while Prometheus
-    // sees the cluster at all: without kube-state-metrics' series it is "unknown", a hold, never a roll back
-    const seenQuery = clusterSeenQuery(state.service, service.namespace, input.cluster);
+    // could see the release at all: without the series it reads it is "unknown", a hold, never a roll back
+    const seenQuery = clusterSeenQuery(release);
     const observed: ObserveOutcome = await Promise.all([queryValue(prometheus, query, now), queryValue(prometheus, seenQuery, now)])
       .then(([value, seen]): ObserveOutcome => (seen === null
-        ? { ok: false, error: `Prometheus has no kube-state-metrics series of ${state.service}-stable in ${service.namespace}: is kube-state-metrics up and scraped?` }
+        ? {
+          ok: false,
+          error: `Prometheus cannot tell whether the cluster runs it: one of ${clusterSeenRequirements(release)} has no series; is `
+            + 'kube-state-metrics up, scraped and configured as rendered?',
+        }
         : { ok: true, applied: value !== null }),
       (error: unknown) => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
     const checks = service.smoke ?? [];

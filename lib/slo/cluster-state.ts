@@ -177,13 +177,30 @@ export function observedReleaseQuery(release: ObservedRelease): string {
 }
 
 /**
- * The PromQL expression that answers "does Prometheus see the cluster at all": the desired replicas of the service's
- * stable Deployment, which exists whenever the service does. Empty while kube-state-metrics is down or not scraped:
- * then an empty {@link observedReleaseQuery} means "unknown", not "not applied".
+ * The PromQL expression that answers "could Prometheus see this release at all": one series when the kinds of series
+ * {@link observedReleaseQuery} reads, and that exist whether or not the release is applied, are there at some value:
+ * the desired replicas of the service's stable Deployment (which exists whenever the service does) and, with
+ * `canaryWeight` checked, the weights of its VirtualService's weighted route (stable's at least: kube-state-metrics'
+ * custom-resource configuration). Empty while kube-state-metrics is down, not scraped or missing that configuration:
+ * then an empty {@link observedReleaseQuery} means "unknown", a hold, not "not applied", which would roll the canary
+ * back at its deadline for a monitoring fault. (The pod-hash annotation is not among them: a Deployment still at an
+ * older configuration lacks it too, which is "not applied".)
  */
-export function clusterSeenQuery(service: string, namespace: string, cluster?: string): string {
+export function clusterSeenQuery(release: Pick<ObservedRelease, 'service' | 'namespace' | 'canaryWeight' | 'cluster'>): string {
+  const { service, namespace, canaryWeight, cluster } = release;
   const scope = { ...(cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {}), namespace };
-  return `count(${KSM_METRICS.deploymentSpecReplicas}${selector({ ...scope, deployment: workloadName(service, 'stable') })})`;
+  const terms = [
+    `count(${KSM_METRICS.deploymentSpecReplicas}${selector({ ...scope, deployment: workloadName(service, 'stable') })})`,
+    ...(canaryWeight === undefined ? [] : [`count(${ROUTE_WEIGHT.metric}${selector({ ...scope, virtualservice: service, route: WEIGHTED_ROUTE })})`]),
+  ];
+  return terms.join(' and on () ');
+}
+
+/** What {@link clusterSeenQuery} needs, in words, for the message of a hold when Prometheus cannot see the release. */
+export function clusterSeenRequirements(release: Pick<ObservedRelease, 'service' | 'namespace' | 'canaryWeight'>): string {
+  const stable = `the Deployment ${workloadName(release.service, 'stable')} in ${release.namespace}`;
+  return release.canaryWeight === undefined ? stable
+    : `${stable} and the route weights of the VirtualService ${release.service} (its custom-resource configuration)`;
 }
 
 /** A PromQL string literal: JSON's escapes are Go's for quotes, backslashes and control characters. */

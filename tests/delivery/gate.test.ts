@@ -29,6 +29,8 @@ describe('runGate', () => {
   let observation: { status: number; body: unknown } | undefined;
   /** Whether the stub has kube-state-metrics' series of the service at all (clusterSeenQuery). */
   let clusterSeen = true;
+  /** Whether it has the route weights of the service's VirtualService (kube-state-metrics' custom-resource configuration). */
+  let routeSeen = true;
   const vector = (...values: string[]) => ({
     status: 200, body: { status: 'success', data: { resultType: 'vector', result: values.map(value => ({ metric: {}, value: [NOW.getTime() / 1000, value] })) } },
   });
@@ -38,7 +40,9 @@ describe('runGate', () => {
     // 1000 requests per track and window, none of them errors, every latency quantile 100 ms
     prometheus = await StubServer.start(async ({ body }) => {
       const query = new URLSearchParams(body).get('query') ?? '';
-      if (query.startsWith(`count(${KSM_METRICS.deploymentSpecReplicas}`)) return clusterSeen ? vector('2') : vector();
+      if (query.startsWith(`count(${KSM_METRICS.deploymentSpecReplicas}`)) {
+        return clusterSeen && (routeSeen || !query.includes(ROUTE_WEIGHT.metric)) ? vector('2') : vector();
+      }
       if (observation) return observation;
       return vector(query.startsWith('histogram_quantile') ? '100' : query.includes('=~"5.."') ? '0' : '1000');
     });
@@ -48,6 +52,7 @@ describe('runGate', () => {
     prometheus.requests.length = 0;
     observation = undefined;
     clusterSeen = true;
+    routeSeen = true;
   });
   /** The queries sent, but for the check that Prometheus sees the cluster at all. */
   const sent = () => prometheus.requests.map(r => Object.fromEntries(new URLSearchParams(r.body)))
@@ -145,10 +150,28 @@ describe('runGate', () => {
       const state = applying(10);
       const late = new Date(NOW.getTime() + 3_600_000);
       const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: late, prometheus: { url: prometheus.url } });
-      expect(prometheus.requests.map(r => new URLSearchParams(r.body).get('query'))).toContain(clusterSeenQuery('gateway', GATEWAY.namespace));
-      const error = expect.stringMatching(/^Prometheus has no kube-state-metrics series of gateway-stable in apps/);
+      expect(prometheus.requests.map(r => new URLSearchParams(r.body).get('query'))).toContain(clusterSeenQuery({ service: 'gateway', namespace: GATEWAY.namespace, canaryWeight: 10 }));
+      const error = expect.stringMatching(/^Prometheus cannot tell whether the cluster runs it: one of the Deployment gateway-stable in apps and /);
       expect(run.observation?.outcome).toEqual({ ok: false, error });
       expect(run.result).toMatchObject({ decision: 'hold', hold: 'no-data', consecutiveHolds: 1 });
+    });
+
+    test('the Deployments seen but no route weights (kube-state-metrics without its VirtualService configuration): unknown, never a roll back', async () => {
+      observation = vector();
+      routeSeen = false;
+      const state = applying(10);
+      const late = new Date(NOW.getTime() + 3_600_000);
+      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: late, prometheus: { url: prometheus.url } });
+      expect(run.observation?.outcome).toEqual({
+        ok: false,
+        error: 'Prometheus cannot tell whether the cluster runs it: one of the Deployment gateway-stable in apps and the route weights of the '
+          + 'VirtualService gateway (its custom-resource configuration) has no series; is kube-state-metrics up, scraped and configured as rendered?',
+      });
+      expect(run.result).toMatchObject({ decision: 'hold', hold: 'no-data' });
+      // with the route weights there, the same empty answer is "not applied", and past the deadline a roll back
+      routeSeen = true;
+      const seen = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: late, prometheus: { url: prometheus.url } });
+      expect(seen.result.decision).toBe('rollback');
     });
 
     test('a promotion asks for stable with the canary\'s image, not for the route; observed, the traffic returns to stable', async () => {

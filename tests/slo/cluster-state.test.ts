@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import {
-  CLUSTER_STATE_METRICS, KSM_METRICS, POD_HASH_ANNOTATION, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery, observedReleaseQuery,
+  CLUSTER_STATE_METRICS, KSM_METRICS, POD_HASH_ANNOTATION, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery, clusterSeenQuery, observedReleaseQuery,
 } from '../../lib/slo/cluster-state';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { waitFor } from '../support/wait';
@@ -55,6 +55,17 @@ const BODY = [
   variant('unavailable', text => text.replace('kube_deployment_status_replicas_available{namespace="unavailable",deployment="backend-canary"} 1',
     'kube_deployment_status_replicas_available{namespace="unavailable",deployment="backend-canary"} 0')),
 ].join('\n').replace(/\n+/g, '\n');
+
+describe('clusterSeenQuery', () => {
+  test('asks for the series the observation reads that exist whether or not it is applied: the stable Deployment, the route weights', () => {
+    expect(clusterSeenQuery({ service: 'gateway', namespace: 'apps', canaryWeight: 10 })).toBe(
+      'count(kube_deployment_spec_replicas{namespace="apps",deployment="gateway-stable"})'
+      + ' and on () count(kube_customresource_virtualservice_route_weight{namespace="apps",virtualservice="gateway",route="weighted"})',
+    );
+    // what the observation does not check, the query does not ask for
+    expect(clusterSeenQuery({ service: 'gateway', namespace: 'apps' })).toBe('count(kube_deployment_spec_replicas{namespace="apps",deployment="gateway-stable"})');
+  });
+});
 
 describe('appliedCanaryQuery', () => {
   test('names the canary Deployment, the weighted route\'s canary subset and the image, and only allowlisted metrics', () => {

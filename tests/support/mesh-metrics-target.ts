@@ -215,9 +215,9 @@ export class MeshMetrics {
       }
       const route = `namespace="${namespace}",virtualservice="${service}",route="${WEIGHTED_ROUTE}",host="${service}.${namespace}.svc.cluster.local"`;
       const canaryWeight = cluster.canaryWeight;
-      if (canaryWeight !== undefined) {
-        lines.push(`${ROUTE_WEIGHT.metric}{${route},subset="stable"} ${100 - canaryWeight}`, `${ROUTE_WEIGHT.metric}{${route},subset="canary"} ${canaryWeight}`);
-      }
+      // the VirtualService always has its weighted route: stable's alone (100) while no canary is in it
+      lines.push(`${ROUTE_WEIGHT.metric}{${route},subset="stable"} ${100 - (canaryWeight ?? 0)}`);
+      if (canaryWeight !== undefined) lines.push(`${ROUTE_WEIGHT.metric}{${route},subset="canary"} ${canaryWeight}`);
     }
     return `${lines.join('\n')}\n`;
   }
