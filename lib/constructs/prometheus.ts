@@ -8,8 +8,8 @@ import {
   CLIENT_TLS_KEYS, containerSecurityContext, checksum, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretVolume, selectorLabels,
 } from './private/workload';
 import {
-  AlertmanagerTargetConfig, PodScrapeTarget, PrometheusConfig, RESERVED_REMOTE_WRITE_HEADERS, RemoteWriteConfig, RuleFile, RuleGroup,
-  ScrapeConfig, kubeletScrapeConfig, podScrapeConfig,
+  AlertmanagerTargetConfig, KubernetesSdConfig, PodScrapeTarget, PrometheusConfig, RESERVED_REMOTE_WRITE_HEADERS, RemoteWriteConfig, RuleFile,
+  RuleGroup, ScrapeConfig, kubeletScrapeConfig, podScrapeConfig,
 } from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
 import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount } from './private/component';
@@ -100,6 +100,23 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Where an agent mounts its client certificate Secret (beside the ConfigMap's mount, not inside it). */
 const REMOTE_WRITE_TLS_DIR = '/etc/prometheus-remote-write-tls';
 
+type KubernetesRole = KubernetesSdConfig['role'];
+const DISCOVER = ['get', 'list', 'watch'];
+/**
+ * What Kubernetes service discovery reads for each role (Prometheus' discovery/kubernetes): the objects of the role,
+ * and the pods and services an endpoints or endpoint-slice target is enriched with.
+ */
+const DISCOVERY_RULES: Readonly<Record<KubernetesRole, readonly k8s.PolicyRule[]>> = {
+  pod: [{ apiGroups: [''], resources: ['pods'], verbs: DISCOVER }],
+  service: [{ apiGroups: [''], resources: ['services'], verbs: DISCOVER }],
+  endpoints: [{ apiGroups: [''], resources: ['endpoints', 'pods', 'services'], verbs: DISCOVER }],
+  endpointslice: [
+    { apiGroups: [''], resources: ['pods', 'services'], verbs: DISCOVER }, { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: DISCOVER },
+  ],
+  node: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] }],
+  ingress: [{ apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: DISCOVER }],
+};
+
 /**
  * Prometheus as a single-replica StatefulSet with a PersistentVolume, Kubernetes service discovery, the remote-write
  * receiver (Tempo's metrics-generator and the Collector write to it) and exemplar storage.
@@ -139,11 +156,13 @@ export class Prometheus extends Construct {
   private readonly scrapeConfigs: ScrapeConfig[] = [];
   private readonly ruleGroups: RuleGroup[] = [];
   private readonly alertmanagers: AlertmanagerTargetConfig[] = [];
-  /** The rules of its ClusterRole: the ClusterRole holds this array and reads it at synth, so rules added later render. */
-  private readonly clusterRoleRules: k8s.PolicyRule[] = [
-    { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-  ];
+  /**
+   * The rules of its ClusterRole: the ClusterRole holds this array and reads it at synth, so rules added later render.
+   * Discovery's come from the scrape jobs' roles ({@link DISCOVERY_RULES}), so that Prometheus may read what it
+   * discovers and nothing more.
+   */
+  private readonly clusterRoleRules: k8s.PolicyRule[] = [];
+  private readonly discoveryRoles = new Set<KubernetesRole>();
 
   public constructor(scope: Construct, id: string, props: PrometheusProps = {}) {
     super(scope, id);
@@ -314,6 +333,12 @@ export class Prometheus extends Construct {
       throw validationError(this, `scrape job ${show(config.job_name)} already exists; job names must be unique`);
     }
     this.scrapeConfigs.push(config);
+    for (const { role } of config.kubernetes_sd_configs ?? []) {
+      if (this.discoveryRoles.has(role)) continue;
+      this.discoveryRoles.add(role);
+      const granted = new Set(this.clusterRoleRules.map(r => JSON.stringify(r)));
+      this.clusterRoleRules.push(...DISCOVERY_RULES[role].filter(rule => !granted.has(JSON.stringify(rule))));
+    }
   }
 
   /** Scrapes the pods of a workload, found by Kubernetes service discovery. */
@@ -330,11 +355,9 @@ export class Prometheus extends Construct {
    * @throws if the kubelets are scraped already
    */
   public scrapeKubelets(): void {
+    // role node: list and watch nodes (DISCOVERY_RULES); their metrics through the API server's node proxy for metrics
     this.addScrapeConfig(kubeletScrapeConfig());
-    this.clusterRoleRules.push(
-      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
-      { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
-    );
+    this.clusterRoleRules.push({ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] });
   }
 
   /**

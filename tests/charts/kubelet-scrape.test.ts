@@ -58,11 +58,7 @@ describe('Prometheus.scrapeKubelets', () => {
     const { objects } = render(true);
     const config = configFile(objects, 'prometheus-config', 'prometheus.yml');
     expect(config.scrape_configs.find((j: any) => j.job_name === 'kubelet')).toEqual(kubeletScrapeConfig());
-    expect(find(objects, 'ClusterRole', 'observability-prometheus').rules).toEqual([
-      { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-      ...NODE_RULES,
-    ]);
+    expect(find(objects, 'ClusterRole', 'observability-prometheus').rules).toEqual(NODE_RULES);
     expect(ofKind(objects, 'ClusterRole')).toHaveLength(1);
   });
 

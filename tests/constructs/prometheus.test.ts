@@ -76,12 +76,9 @@ describe('Prometheus', () => {
       expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/prometheus' });
     });
 
-    test('RBAC to discover pods, services, endpoints and endpoint slices, bound to its ServiceAccount', () => {
+    test('RBAC to discover what its jobs discover and nothing more (no job yet: nothing), bound to its ServiceAccount', () => {
       const role = find(all, 'ClusterRole', 'observability-prometheus');
-      expect(role.rules).toEqual([
-        { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-      ]);
+      expect(role.rules).toEqual([]);
       const binding = find(all, 'ClusterRoleBinding', 'observability-prometheus');
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'observability' }]);
       expect(find(all, 'ServiceAccount', 'prometheus').automountServiceAccountToken).toBe(true);
@@ -177,6 +174,20 @@ describe('Prometheus', () => {
 
     test('fails outside a namespaced chart', () => {
       expect(() => new Prometheus(new Chart(testApp(), 'c'), 'P')).toThrow('Prometheus must be placed in a chart with a namespace');
+    });
+
+    test('the ClusterRole grants what the jobs\' service discovery reads: pods for role pod; services and endpoints (slices) only when used', () => {
+      const { prometheus, objects } = render();
+      const rules = () => find(objects(), 'ClusterRole', 'observability-prometheus').rules;
+      prometheus.scrape({ job: 'grafana', namespace: 'observability', selector: { 'app.kubernetes.io/name': 'grafana' }, port: 'http' });
+      prometheus.scrape({ job: 'loki', namespace: 'observability', selector: { 'app.kubernetes.io/name': 'loki' }, port: 'http' });
+      expect(rules()).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+      prometheus.addScrapeConfig({ job_name: 'team-endpoints', kubernetes_sd_configs: [{ role: 'endpointslice' }] });
+      expect(rules()).toEqual([
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      ]);
     });
 
     test('fails on a duplicate scrape job, its own included', () => {
