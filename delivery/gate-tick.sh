@@ -77,7 +77,7 @@ exit_status_of() {
       if grep -q '"superseded"' "$2"; then
         log 'superseded: the branch moved while deciding; the next tick decides from it' && echo 0
       else
-        log 'usage or configuration error (exit 2): nothing was decided' && echo 2
+        log 'usage or configuration error (exit 2): with --all, the services listed under "failed" were not gated (the others were decided and pushed)' && echo 2
       fi
       ;;
     *) log "canary advance failed (exit $1): nothing was decided" && echo "$1" ;;

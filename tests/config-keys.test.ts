@@ -45,7 +45,8 @@ const KNOWN = {
     'backend_worker.compaction.block_retention', 'distributor.receivers.otlp.protocols.grpc.endpoint', 'distributor.receivers.otlp.protocols.http.endpoint',
     'memory.automemlimit_enabled', 'metrics_generator.registry.external_labels.*', 'metrics_generator.storage.path',
     // a central Tempo's labels from the spans' own cluster (modules/generator config at v3.0.3: each processor's `dimensions`)
-    'metrics_generator.processor.service_graphs.dimensions', 'metrics_generator.processor.span_metrics.dimensions',
+    'metrics_generator.processor.service_graphs.dimensions', 'metrics_generator.processor.service_graphs.enable_client_server_prefix',
+    'metrics_generator.processor.span_metrics.dimensions',
     'metrics_generator.storage.remote_write[].send_exemplars', 'metrics_generator.storage.remote_write[].url',
     // Prometheus's remote_write block (Tempo embeds its config): a tenant header for Mimir
     'metrics_generator.storage.remote_write[].headers.*',

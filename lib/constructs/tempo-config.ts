@@ -28,7 +28,7 @@ export interface TempoConfig {
     /** Attributes added as labels: `dimensions` of each processor (resource and span attributes, where present). */
     readonly processor?: {
       readonly span_metrics: { readonly dimensions: readonly string[] };
-      readonly service_graphs: { readonly dimensions: readonly string[] };
+      readonly service_graphs: { readonly dimensions: readonly string[]; readonly enable_client_server_prefix: boolean };
     };
     readonly storage: {
       readonly path: string;

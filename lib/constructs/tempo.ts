@@ -155,7 +155,8 @@ export class Tempo extends Construct {
           ...(props.metricsDimensions?.length ? {
             processor: {
               span_metrics: { dimensions: [...props.metricsDimensions] },
-              service_graphs: { dimensions: [...props.metricsDimensions] },
+              // each edge's two ends may be in different clusters: client_ and server_ labels, not one overwritten
+              service_graphs: { dimensions: [...props.metricsDimensions], enable_client_server_prefix: true },
             },
           } : {}),
           storage: { path: `${DATA}/generator/wal`, remote_write: [{

@@ -249,8 +249,8 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
       [3, 'held: applying, applied, dwelling, no data, too little traffic, inconclusive, or a failed check below the limit'],
       [4, 'a roll back by the gate begins (all traffic to stable): failed checks or smoke checks, too many holds in a row, or the progress '
         + 'deadline'],
-      [2, 'usage or configuration error, --commit with uncommitted changes; nothing changed. With --all, a service whose own state or '
-        + 'service file stops its gate: the others are gated and written all the same (4 still wins)'],
+      [2, 'usage or configuration error, --commit with uncommitted changes; nothing changed. With --all, a service whose gate its own '
+        + 'state stops (listed under failed): the others are gated and written all the same (4 still wins)'],
       CONCURRENT,
       UNEXPECTED,
     ],

@@ -631,8 +631,16 @@ function applyChanges(run: Run, env: EnvironmentName, changes: ReadonlyArray<{ c
   const { root, services } = run;
   const states = changes.map(({ change }) => {
     const file = rolloutFile(env, change.state.service);
-    // the history entry may quote an error: no secret in it reaches the file
-    const state = run.secrets.redactJson(change.state);
+    // the history entry may quote an error: no secret in it reaches the file (its free text only: an image or a
+    // service name is never rewritten, whatever a secret happens to spell)
+    const state: RolloutState = {
+      ...change.state,
+      history: change.state.history.map(entry => ({
+        ...entry,
+        reason: run.secrets.redact(entry.reason),
+        ...(entry.failedChecks ? { failedChecks: entry.failedChecks.map(c => run.secrets.redact(c)) } : {}),
+      })),
+    };
     // the new file must be one the next run can read
     parseRolloutState(renderRolloutState(state), file, state.service);
     return { env, state };

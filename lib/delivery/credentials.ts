@@ -21,6 +21,11 @@ export interface PrometheusEndpoint {
   readonly redact: (text: string) => string;
 }
 
+/** Extra headers whose values are credentials, by name: `X-Api-Key`, `X-Auth-Token`, `X-Grafana-Secret`, … */
+const CREDENTIAL_HEADER = /key|token|secret|auth|passw|credential|signature|session/i;
+/** The shortest user name that is taken for a token when a URL gives no password (`https://TOKEN@host`). */
+const TOKEN_MIN_LENGTH = 16;
+
 /** Headers the extra headers may not set: authorization comes from its own variables, and the CLI sets the rest. */
 const RESERVED = ['authorization', 'proxy-authorization', 'cookie', 'content-type', 'content-length', 'host', 'accept'];
 
@@ -40,8 +45,9 @@ export function prometheusEndpointOf(url: string, credentials: PrometheusCredent
     : undefined;
   if (fromUrl) {
     secrets.add(parsed.password, fromUrl.password);
-    // a token given as the user name alone (https://TOKEN@host) is the credential itself
-    if (fromUrl.password === '') secrets.add(parsed.username, fromUrl.username);
+    // a token given as the user name alone (https://TOKEN@host) is the credential itself; a short one is a user name,
+    // which would otherwise be taken out of image names and messages wherever it occurs
+    if (fromUrl.password === '' && fromUrl.username.length >= TOKEN_MIN_LENGTH) secrets.add(parsed.username, fromUrl.username);
     parsed.username = '';
     parsed.password = '';
   }
@@ -55,8 +61,9 @@ export function prometheusEndpointOf(url: string, credentials: PrometheusCredent
   if (given.length > 1) throw new UsageError(`Prometheus takes one kind of credentials, got ${given.join(' and ')}: keep one`);
   const basic = fromUrl ?? (username !== undefined ? { username, password: password! } : undefined);
   const extra = extraHeaders(credentials.headers);
-  // an API key is as likely here as a tenant id: every value is kept out of messages
-  secrets.add(...Object.values(extra));
+  // an API key is a secret, a tenant id (X-Scope-OrgID) is not: often the project's own name, it would be taken out of
+  // every image name and message
+  secrets.add(...Object.entries(extra).filter(([name]) => CREDENTIAL_HEADER.test(name)).map(([, value]) => value));
   const headers: Record<string, string> = { ...extra };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (basic) {

@@ -382,7 +382,8 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
   // the other side: traffic that reaches only the canary below 100 % means stable's series are missing or the route
   // is not what the state says, and a baseline of nothing would otherwise pass the comparison with stable
   const stableRequests = total - canaryRequests;
-  const stableExpected = weight < 100 ? Math.max(1, Math.ceil(((100 - weight) * total * analysis.canaryTrafficFactor) / 100 - 1e-9)) : 0;
+  // whole requests its share × the factor promises (none below one: at 99 % with little traffic stable may get none)
+  const stableExpected = weight < 100 ? Math.floor(((100 - weight) * total * analysis.canaryTrafficFactor) / 100 + 1e-9) : 0;
   if (stableRequests < stableExpected) {
     verdict.unknown.push(`stable served ${stableRequests} of ${total} requests < ${stableExpected} expected (${100 - weight}% of ${total} × `
       + `${analysis.canaryTrafficFactor}); are stable's metrics missing, or does the route send it less than its share?`);

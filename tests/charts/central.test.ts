@@ -103,7 +103,7 @@ describe('central topology: the observability cluster', () => {
     // Tempo takes the application clusters' spans: its series name each span's cluster, not the one Tempo runs in
     expect(tempo.config.metrics_generator?.registry.external_labels).toEqual({ source: 'tempo' });
     expect(tempo.config.metrics_generator?.processor).toEqual({
-      span_metrics: { dimensions: ['k8s.cluster.name'] }, service_graphs: { dimensions: ['k8s.cluster.name'] },
+      span_metrics: { dimensions: ['k8s.cluster.name'] }, service_graphs: { dimensions: ['k8s.cluster.name'], enable_client_server_prefix: true },
     });
     const datasources = configFile(observability, 'grafana-provisioning', 'datasources.yaml').datasources;
     expect(datasources.find((d: any) => d.type === 'prometheus')).toMatchObject({

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
+import { runCli } from '../../lib/delivery/cli';
 import { renderRolloutState } from '../../lib/rollout/state';
 import { StubServer } from '../apps/support/stub-server';
 import { readTree } from '../support/repo-copy';
@@ -89,6 +90,34 @@ describe('canary CLI: the services are the files under services/', () => {
     }
     expect(fs.readFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), 'utf8')).toContain('phase: rolling-back');
     expect(fs.readFileSync(path.join(root, 'rollout', 'local', 'backend.yaml'), 'utf8')).toBe(backendBefore);
+  });
+
+  test('a decision written under a tenant that spells part of every image name (the in-cluster loop of central): images and names intact', async () => {
+    fs.writeFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), renderRolloutState({
+      service: 'gateway', stable: { image: 'ghcr.io/example/obs-canary-gateway:0.1.0' }, history: [],
+      canary: {
+        image: 'ghcr.io/example/obs-canary-gateway:0.2.0', weight: 10, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: '2026-11-01T10:05:00Z',
+        appliedAt: '2026-11-01T10:05:00Z', failedChecks: 0, consecutiveHolds: 0,
+      },
+    }));
+    // every query answers 100: as many errors as requests, a failed check that is written
+    const prometheus = await StubServer.start(async () => ({
+      status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '100'] }] } },
+    }));
+    let stdout = '';
+    try {
+      const code = await runCli(['advance', '--service', 'gateway', '--json'], {
+        cwd: root, stdout: t => (stdout += t), stderr: t => (stdout += t), now: () => new Date('2026-11-01T12:00:00Z'),
+        env: { prometheusUrl: prometheus.url, prometheusHeaders: '{"X-Scope-OrgID": "obs-canary"}' },
+      });
+      expect([code, JSON.parse(stdout).hold]).toEqual([3, 'failed-check']);
+    } finally {
+      await prometheus.close();
+    }
+    const state = fs.readFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), 'utf8');
+    expect(state).toContain('image: ghcr.io/example/obs-canary-gateway:0.2.0');
+    expect(state).not.toContain('[redacted]');
+    expect(stdout).toContain('obs-canary-gateway:0.2.0');
   });
 
   test('status without --service shows every service of the catalog, in name order', async () => {

@@ -16,11 +16,17 @@ describe('prometheusEndpointOf: credentials become headers, never part of the UR
       .toMatchObject({ url: 'http://prom:9090', headers: { authorization: `Basic ${Buffer.from('u:secret-pw').toString('base64')}`, 'x-scope-orgid': 'tenant-1' } });
   });
 
-  test('extra header values (an API key as likely as a tenant) and a token given as the URL\'s user name are secrets too', () => {
+  test('an extra header named like a credential and a token given as the URL\'s user name are secrets too', () => {
     const secrets = new Redactor();
     const endpoint = prometheusEndpointOf('https://glc_t0ken-as-user@prom.example.com', { headers: '{"X-Api-Key": "k3y-abcdef0123456789"}' }, secrets);
     expect(endpoint.url).toBe('https://prom.example.com');
     expect(endpoint.redact('401: key k3y-abcdef0123456789 or user glc_t0ken-as-user refused')).toBe('401: key [redacted] or user [redacted] refused');
+  });
+
+  test('a tenant id and a short user name are not: they would be taken out of every image name (the tenant is often the project\'s name)', () => {
+    const secrets = new Redactor();
+    prometheusEndpointOf('https://gate@prom.example.com', { headers: '{"X-Scope-OrgID": "obs-canary"}' }, secrets);
+    expect(secrets.redact('ghcr.io/example/obs-canary-gateway:0.2.0 by gate')).toBe('ghcr.io/example/obs-canary-gateway:0.2.0 by gate');
   });
 
   test.each([

@@ -172,6 +172,12 @@ describe('decide: checks and their boundaries', () => {
     expect(run({ outcome: measured({ requests: 1000, canaryRequests: 550 }, { ...STABLE, requests: 450 }) })).toMatchObject({ decision: 'advance' });
   });
 
+  test('a share below one request asks nothing of stable: at 99 % of 100 requests it may well get none', () => {
+    const state: RolloutState = { ...inFlight(99), steps: [10, 99, 100] };
+    const none = { requests: 0, successRatio: null, p95Ms: null, p99Ms: null };
+    expect(run({ state, outcome: measured({ requests: 100, canaryRequests: 100 }, none) })).toMatchObject({ decision: 'advance', toWeight: 100 });
+  });
+
   test('an unknown number does not hide a failed check', () => {
     expect(run({ outcome: measured({ successRatio: 0.5, p95Ms: null }) })).toMatchObject({ hold: 'failed-check' });
   });

@@ -183,6 +183,16 @@ describe('promote.yml gate script', () => {
     expect(r.stdout).toContain(`::error::canary advance --all failed in prod (exit ${code}); see the summary`);
   });
 
+  test('services the CLI could not gate (exit 2, listed under failed): the run fails naming them, and says the others were pushed', () => {
+    const output = JSON.stringify({
+      env: 'prod', services: [], busy: [], commit: 'abc1234', failed: [{ service: 'backend', error: { code: 'config', message: 'in the future' } }],
+    });
+    const r = runGate({ code: 2, output });
+    expect(r.status).toBe(1);
+    expect(r.summary).toContain('### canary prod: error (exit 2)');
+    expect(r.stdout).toContain('::error::canary advance --all in prod could not gate backend (their state or service file); the others were decided and pushed');
+  });
+
   test('on the schedule: --scheduled, so that an environment gated by its in-cluster loop is left alone', () => {
     expect(runGate({ event: 'schedule' }).calls).toEqual(['npx canary advance --all --env prod --scheduled --commit --push --json']);
   });
