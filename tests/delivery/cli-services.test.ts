@@ -120,6 +120,32 @@ describe('canary CLI: the services are the files under services/', () => {
     expect(stdout).toContain('obs-canary-gateway:0.2.0');
   });
 
+  test('a token Prometheus echoes in a long answer reaches neither the output nor the state file, not even cut short', async () => {
+    fs.writeFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), renderRolloutState({
+      service: 'gateway', stable: { image: 'ghcr.io/example/obs-canary-gateway:0.1.0' }, history: [],
+      canary: {
+        image: 'ghcr.io/example/obs-canary-gateway:0.2.0', weight: 10, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: '2026-11-01T10:05:00Z',
+        appliedAt: '2026-11-01T10:05:00Z', failedChecks: 0, consecutiveHolds: 0,
+      },
+    }));
+    // longer than the 80 characters of an answer a message quotes, and placed so that the cut falls inside it
+    const token = `glc_${'eyJvIjoiMTIzNDU2NyIsIm4iOiJwcm9tZXRoZXVzLXJlYWQi'.repeat(3)}`;
+    const prometheus = await StubServer.start(async () => ({ status: 401, body: `Unauthorized: invalid token ${token}` }));
+    let out = '';
+    try {
+      const code = await runCli(['advance', '--service', 'gateway', '--json'], {
+        cwd: root, stdout: t => (out += t), stderr: t => (out += t), now: () => new Date('2026-11-01T12:00:00Z'),
+        env: { prometheusUrl: prometheus.url, prometheusToken: token },
+      });
+      expect([code, JSON.parse(out).hold]).toEqual([3, 'no-data']);
+    } finally {
+      await prometheus.close();
+    }
+    const state = fs.readFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), 'utf8');
+    expect(state).toContain('answered HTTP 401 Unauthorized with something that is not JSON: \\"Unauthorized: invalid token [redacted]\\"');
+    for (const text of [out, state]) expect(text).not.toContain(token.slice(0, 12));
+  });
+
   test('status without --service shows every service of the catalog, in name order', async () => {
     expect(await cli('status')).toEqual({
       code: 0, stderr: '', stdout: 'local/backend: stable ghcr.io/example/obs-canary-backend:0.1.0; no canary in flight\n'
