@@ -185,6 +185,7 @@ function defineCentralStack(app: App, input: StackInput, topology: CentralTopolo
   // a gateway of its own (exposure "loadBalancer") lives in a namespace of its own, beside only its credential
   const gatewayChart = exposure.kind === 'loadBalancer' ? new TelemetryGatewayChart(app, TELEMETRY_GATEWAY_NAMESPACE, {
     dns: env.egress.dns,
+    istiodNamespace: env.apps.istiod.namespace,
     ...(exposure.replicas !== undefined ? { replicas: exposure.replicas } : {}),
     ...(exposure.serviceAnnotations ? { serviceAnnotations: exposure.serviceAnnotations } : {}),
     ...(exposure.sourceRanges ? { sourceRanges: exposure.sourceRanges } : {}),
@@ -240,13 +241,14 @@ function defineCentralStack(app: App, input: StackInput, topology: CentralTopolo
 
 /**
  * A service's namespace becomes a chart and gets default-deny policies: it may not be one this environment gives
- * another role (Argo CD's, the ingress gateway's) or a chart's name.
+ * another role (Argo CD's, istiod's, the ingress gateway's) or a chart's name.
  *
  * @throws {@link ConfigError} naming the service file, the namespace and why
  */
 function checkNamespaces(env: EnvironmentConfig, services: Services): void {
   const taken: Record<string, string> = {
     [env.gitops.argocdNamespace]: 'Argo CD\'s (gitops.argocdNamespace)',
+    [env.apps.istiod.namespace]: 'istiod\'s (apps.istiod.namespace)',
     [env.apps.ingressGateway.namespace]: 'the ingress gateway\'s (apps.ingressGateway.namespace)',
     ...Object.fromEntries(CHARTS.map(c => [c, `the name of the ${c} chart`])),
   };

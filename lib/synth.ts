@@ -186,6 +186,9 @@ export function synthesizeRepo(root: string): number {
  */
 export function loadStackInput(root: string, name: EnvironmentName, rollouts?: Rollouts, services?: Services): StackInput {
   const env = loadEnvironment(name);
+  // the checks across environments hold for one environment's render too (the CLI's, `cdk8s synth`'s): a staging that
+  // shares prod's bucket would otherwise be written, and its compactor would delete prod's data
+  checkAcrossEnvironments(ENVIRONMENT_NAMES.map(other => (other === name ? env : loadEnvironment(other))));
   const catalog = services ?? loadServices(root, ENVIRONMENT_NAMES);
   return { env, services: catalog, rollouts: rollouts ?? loadRollouts(root, name, catalog) };
 }

@@ -1,7 +1,8 @@
 import { DELIVERY_DEFAULTS } from '../lib/rollout/defaults';
 import { ENVIRONMENTS } from '../lib/config/environments';
 import { panelTitled } from './dashboards/support';
-import { find, synthStack } from './support/manifest';
+import { parse } from 'yaml';
+import { find, repoServices, synthStack } from './support/manifest';
 
 describe('the stack wires the dashboards to the rollout state', () => {
   const { charts } = synthStack(ENVIRONMENTS.local, 'canary');
@@ -43,5 +44,33 @@ describe('every chart of the stack', () => {
     expect(charts[chart].length).toBeGreaterThan(0);
     const unlabelled = charts[chart].filter(o => o.metadata.labels?.['app.kubernetes.io/part-of'] !== 'obs-canary').map(o => `${o.kind}/${o.metadata.name}`);
     expect(unlabelled).toEqual([]);
+  });
+});
+
+describe.each(['prod', 'central'] as const)('istiod installed in a namespace of its own choosing (%s)', name => {
+  const base = ENVIRONMENTS[name];
+  const env = { ...base, apps: { ...base.apps, istiod: { namespace: 'istio-control' } } };
+  const { charts } = synthStack(env);
+  const all = Object.values(charts).flat();
+
+  test('every flow to istiod and its scrape job name that namespace: sidecars, gateways, Prometheus and Kiali reach it there', () => {
+    const toIstiod = all.filter(o => o.kind === 'NetworkPolicy' && /-to-istiod-egress$/.test(o.metadata.name));
+    expect(toIstiod.length).toBeGreaterThanOrEqual(3);
+    for (const policy of toIstiod) {
+      const peers = policy.spec.egress.flatMap((rule: any) => rule.to);
+      expect([policy.metadata.name, peers]).toEqual([policy.metadata.name, [{
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-control' } }, podSelector: { matchLabels: { app: 'istiod' } },
+      }]]);
+    }
+    expect(JSON.stringify(all)).not.toContain('"kubernetes.io/metadata.name":"istio-system","app":"istiod"');
+    const istiodJobs = all.filter(o => o.kind === 'ConfigMap' && o.metadata.name === 'prometheus-config')
+      .map(o => parse(o.data['prometheus.yml']).scrape_configs.find((j: any) => j.job_name === 'istiod'));
+    expect(istiodJobs.length).toBeGreaterThan(0);
+    for (const job of istiodJobs) expect(job.kubernetes_sd_configs[0].namespaces).toEqual({ names: ['istio-control'] });
+  });
+
+  test('a service may not take istiod\'s namespace for its own', () => {
+    const services = { ...repoServices(), gateway: { ...repoServices().gateway, namespace: 'istio-control' } };
+    expect(() => synthStack(env, 'steady', services)).toThrow(/'namespace' must be one of the services' own, got "istio-control", which is istiod's \(apps\.istiod\.namespace\)/);
   });
 });

@@ -367,11 +367,16 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
 
   test('sharing prod\'s buckets, synth fails naming them (staging\'s retention would delete prod\'s data), and dist/ is left as it was', () => {
     fs.cpSync(path.join(copy, 'rollout', 'prod'), path.join(copy, 'rollout', 'staging'), { recursive: true });
-    const result = sharingProdBuckets(synth);
+    const [result, alone] = sharingProdBuckets(() => [synth(), spawnSync('node', ['tools/run-bundled.cjs', 'main.ts'], {
+      cwd: copy, encoding: 'utf8', env: { ...process.env, DEPLOY_ENV: 'staging', CDK8S_OUTDIR: path.join(copy, 'cdk8s.out') },
+    })] as const);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('synth failed; dist/ is unchanged.\ninvalid environments:\n'
       + '  - "staging"\'s \'objectStorage.lokiBucket\' must be a bucket of its own');
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+    // rendering staging alone (cdk8s synth, and the canary CLI, which renders one environment) is refused the same way
+    expect([alone.status, alone.stderr]).toEqual([1, expect.stringContaining('"staging"\'s \'objectStorage.lokiBucket\' must be a bucket of its own')]);
+    expect(fs.existsSync(path.join(copy, 'cdk8s.out', 'staging'))).toBe(false);
   });
 
   test('with its state files, dist/staging/ is rendered from prod merged with its values; local and prod are unchanged', () => {

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { dnsPeer } from '../config/egress-plan';
 import { AppClusterSettings, EnvironmentConfig, TelemetryGatewaySettings } from '../config/environment';
 import { Alloy } from '../constructs/alloy';
-import { ISTIOD, ISTIOD_METRICS_PORT, GATEWAY_METRICS, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
+import { ISTIOD_METRICS_PORT, GATEWAY_METRICS, ingressGatewayScrapeConfig, istiodPeer, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelAgent } from '../constructs/otel-agent';
@@ -89,7 +89,8 @@ export class ClusterAgentsChart extends StackChart {
     for (const component of [agent, alloy]) prometheus.scrape(component.metricsTarget);
     prometheus.addScrapeConfig(kubeStateMetrics.scrapeConfig);
     if (props.serviceNamespaces.length > 0) prometheus.addScrapeConfig(annotatedPodsScrapeConfig('services', props.serviceNamespaces));
-    prometheus.addScrapeConfig(istiodScrapeConfig(ISTIOD));
+    const istiod = istiodPeer(env.apps.istiod.namespace);
+    prometheus.addScrapeConfig(istiodScrapeConfig(istiod));
     const ingress = { name: 'ingress-gateway', ...env.apps.ingressGateway };
     prometheus.addScrapeConfig(ingressGatewayScrapeConfig(ingress));
 
@@ -102,7 +103,7 @@ export class ClusterAgentsChart extends StackChart {
     for (const [component, p] of scraped) {
       network.allow({ name: `prometheus-to-${component.name}`, from: pods(prometheus.peer), to: pods(component.peer), ports: port(p) });
     }
-    network.allow({ name: 'prometheus-to-istiod', from: pods(prometheus.peer), to: pods(ISTIOD), ports: port(ISTIOD_METRICS_PORT) });
+    network.allow({ name: 'prometheus-to-istiod', from: pods(prometheus.peer), to: pods(istiod), ports: port(ISTIOD_METRICS_PORT) });
     network.allow({ name: 'prometheus-to-ingress-gateway', from: pods(prometheus.peer), to: pods(ingress), ports: port(GATEWAY_METRICS) });
     // outside the cluster: the API server (discovery, pod metadata, logs, object state) and the gateway, nothing else
     for (const component of [prometheus, agent, alloy, kubeStateMetrics]) {

@@ -7,7 +7,7 @@ import { Alertmanager } from '../constructs/alertmanager';
 import { Alloy } from '../constructs/alloy';
 import { CanaryGate } from '../constructs/canary-gate';
 import { Grafana } from '../constructs/grafana';
-import { GATEWAY_METRICS, ISTIOD, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodScrapeConfig } from '../constructs/istio-scrape';
+import { GATEWAY_METRICS, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodPeer, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { Kiali } from '../constructs/kiali';
 import { TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
@@ -60,7 +60,7 @@ export interface ObservabilityChartProps {
   readonly serviceNamespaces?: readonly string[];
   /**
    * istiod's pods, scraped on 15014 (istioctl's install is the default).
-   * @default ISTIOD
+   * @default - `app: istiod` in `apps.istiod.namespace`
    */
   readonly istiod?: WorkloadPeer;
   /**
@@ -281,13 +281,13 @@ export class ObservabilityChart extends StackChart {
       grafanaUrl: this.grafana.url,
       ...(env.grafana.rootUrl ? { grafanaExternalUrl: env.grafana.rootUrl } : {}),
       tempoUrl: this.tempo.url,
-      ...(props.serviceNamespaces ? { namespaces: [...props.serviceNamespaces, env.kiali.istioNamespace] } : {}),
+      ...(props.serviceNamespaces ? { namespaces: [...props.serviceNamespaces, env.apps.istiod.namespace] } : {}),
       ...(env.kiali.rootUrl ? { rootUrl: env.kiali.rootUrl } : {}),
       resources: env.kiali.resources,
     });
     this.prometheus.scrape(this.kiali.metricsTarget);
     // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
-    this.prometheus.addScrapeConfig(istiodScrapeConfig(props.istiod ?? ISTIOD));
+    this.prometheus.addScrapeConfig(istiodScrapeConfig(props.istiod ?? istiodPeer(env.apps.istiod.namespace)));
     this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));
     if (props.edge) this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig(props.edge, props.edge.name));
     // the kubelets' PersistentVolume usage, which VolumeFillingUp reads; their egress is the `kubelet` dependency
@@ -322,7 +322,7 @@ export class ObservabilityChart extends StackChart {
     namespaceObject(this, OBSERVABILITY_NAMESPACE, podSecurityLabels(this.podSecurityLevel));
 
     this.network = new NetworkPolicies(this, 'NetworkPolicies');
-    this.allowFlows(env, props.istiod ?? ISTIOD, props.edge !== undefined);
+    this.allowFlows(env, props.istiod ?? istiodPeer(env.apps.istiod.namespace), props.edge !== undefined);
   }
 
   private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer, ownEdge: boolean): void {
@@ -379,7 +379,7 @@ export class ObservabilityChart extends StackChart {
     // Kiali asks istiod's monitoring port for its version; the debug interface (8080) would need the API server's
     // port-forward, which Kiali is not granted
     network.allow({
-      name: 'kiali-to-istiod', from: pods(kiali.peer), to: pods({ ...istiod, namespace: env.kiali.istioNamespace }), ports: port(ISTIOD_METRICS_PORT),
+      name: 'kiali-to-istiod', from: pods(kiali.peer), to: pods(istiod), ports: port(ISTIOD_METRICS_PORT),
     });
     network.allow({ name: 'prometheus-to-ingress-gateway', from: pods(prometheus.peer), to: pods(gateway), ports: port(GATEWAY_METRICS) });
     // the only traffic that leaves the cluster: each component to the dependencies it uses, or to their proxy

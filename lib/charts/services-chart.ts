@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment';
 import { CanaryService, CanaryServiceProps, Exposure } from '../constructs/canary-service';
 import { GatewayListener, IstioGateway } from '../constructs/istio-gateway';
-import { ISTIOD, ISTIOD_XDS_PORT } from '../constructs/istio-scrape';
+import { ISTIOD_XDS_PORT, istiodPeer } from '../constructs/istio-scrape';
 import { MeshPolicies, meshPrincipal } from '../constructs/mesh-policies';
 import { dnsPeer } from '../config/egress-plan';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
@@ -73,7 +73,7 @@ export class ServicesChart extends StackChart {
       flows: [
         { name: 'dns', from: everyPod, to: dnsPeer(env.egress.dns), ports: env.egress.dns.ports },
         // istiod's xDS and certificate port
-        { name: 'sidecars-to-istiod', from: everyPod, to: pods(ISTIOD), ports: [{ port: ISTIOD_XDS_PORT }] },
+        { name: 'sidecars-to-istiod', from: everyPod, to: pods(istiodPeer(env.apps.istiod.namespace)), ports: [{ port: ISTIOD_XDS_PORT }] },
       ],
     });
 

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { dnsPeer } from '../config/egress-plan';
 import { ClusterDns } from '../config/egress';
 import { GatewayProxy } from '../constructs/gateway-proxy';
-import { ISTIOD, ISTIOD_XDS_PORT } from '../constructs/istio-scrape';
+import { ISTIOD_XDS_PORT, istiodPeer } from '../constructs/istio-scrape';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { StackChart } from './stack-chart';
 import { namespaceObject, podSecurityLabels } from './namespaces';
@@ -20,6 +20,8 @@ export interface TelemetryGatewayChartProps {
   readonly sourceRanges?: readonly string[];
   /** The cluster's DNS, which the gateway resolves the backends' Services with. */
   readonly dns: ClusterDns;
+  /** The namespace istiod runs in: the gateway's Envoy takes its configuration and certificates from it. */
+  readonly istiodNamespace: string;
 }
 
 /**
@@ -52,7 +54,7 @@ export class TelemetryGatewayChart extends StackChart {
         // mutual TLS refuses who has no client certificate
         { name: `senders-to-${proxy.name}`, from: senders, to: pods(proxy.peer), ports: [{ port: proxy.ports.https.port }] },
         // its configuration and certificates
-        { name: `${proxy.name}-to-istiod`, from: pods(proxy.peer), to: pods(ISTIOD), ports: [{ port: ISTIOD_XDS_PORT }] },
+        { name: `${proxy.name}-to-istiod`, from: pods(proxy.peer), to: pods(istiodPeer(props.istiodNamespace)), ports: [{ port: ISTIOD_XDS_PORT }] },
       ],
     });
   }

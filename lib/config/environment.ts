@@ -42,8 +42,6 @@ export interface KialiSettings {
    * viewer (its RBAC decides what they see).
    */
   readonly auth: KialiAuth;
-  /** The namespace istiod runs in (the project does not own it). */
-  readonly istioNamespace: string;
   /**
    * The URL people open Kiali at, for its links.
    * @default - none (port-forward)
@@ -169,8 +167,15 @@ export interface IngressGatewaySettings {
   readonly serviceAccount: string;
 }
 
+/** Istio's control plane, which every proxy connects to and Prometheus and Kiali read. */
+export interface IstiodSettings {
+  /** The namespace istiod runs in (`istio-system` for a default install; the project does not own it). */
+  readonly namespace: string;
+}
+
 /** Settings of every namespace of services; a service file may override replicas and resources per environment. */
 export interface AppsSettings {
+  readonly istiod: IstiodSettings;
   readonly ingressGateway: IngressGatewaySettings;
   /**
    * Outside addresses (IPv4 CIDR blocks, /8 or narrower) that may pin requests to a canary through the ingress gateway
@@ -428,12 +433,12 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.oneOf('logs.shipper', env.logs.shipper, ['alloy', 'promtail']);
   checkResources(c, 'alloy.resources', env.alloy.resources);
   c.oneOf('kiali.auth', env.kiali.auth, ['anonymous', 'token']);
-  c.dnsLabel('kiali.istioNamespace', env.kiali.istioNamespace);
   if (env.kiali.rootUrl !== undefined) c.url('kiali.rootUrl', env.kiali.rootUrl);
   checkResources(c, 'kiali.resources', env.kiali.resources);
 
   checkEgress(c, env);
 
+  c.dnsLabel('apps.istiod.namespace', env.apps.istiod.namespace);
   c.dnsLabel('apps.ingressGateway.namespace', env.apps.ingressGateway.namespace);
   c.expect(Object.keys(env.apps.ingressGateway.selector).length > 0, 'apps.ingressGateway.selector', env.apps.ingressGateway.selector,
     'at least one label');

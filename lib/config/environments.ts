@@ -70,7 +70,6 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     },
     kiali: {
       auth: 'anonymous',
-      istioNamespace: 'istio-system',
       resources: { cpuRequestMillis: 20, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256) },
     },
     egress: {
@@ -88,6 +87,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       },
     },
     apps: {
+      istiod: { namespace: 'istio-system' },
       ingressGateway: { namespace: 'istio-system', selector: { istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account' },
       // a local cluster is reached from the machine it runs on, through loopback or Docker's or the VM's private
       // network: smoke tests there may pin (`SMOKE_CANARY=1`)
@@ -171,7 +171,6 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     },
     kiali: {
       auth: 'token',
-      istioNamespace: 'istio-system',
       rootUrl: 'https://kiali.example.com',
       resources: { cpuRequestMillis: 50, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512) },
     },
@@ -199,6 +198,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       },
     },
     apps: {
+      istiod: { namespace: 'istio-system' },
       ingressGateway: { namespace: 'istio-system', selector: { istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account' },
       // the pin works inside the mesh only; add the addresses of the runners of smoke tests through the edge here
       canaryPinSources: [],

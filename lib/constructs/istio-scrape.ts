@@ -23,8 +23,10 @@ export const ISTIOD_METRICS_PORT = { name: 'http-monitoring', port: 15014 } as c
 /** The ingress gateway's merged metrics (the agent's and Envoy's), and the port its pods declare for Envoy's. */
 export const GATEWAY_METRICS = { port: 15020, path: '/stats/prometheus', declaredPort: 'http-envoy-prom' } as const;
 
-/** istiod as istioctl installs it: `app: istiod` in `istio-system`. */
-export const ISTIOD: WorkloadPeer = { name: 'istiod', namespace: 'istio-system', selector: { app: 'istiod' } };
+/** istiod's pods as istioctl labels them (`app: istiod`), in the namespace it was installed in (`apps.istiod.namespace`). */
+export function istiodPeer(namespace: string): WorkloadPeer {
+  return { name: 'istiod', namespace, selector: { app: 'istiod' } };
+}
 
 /** A job scraping istiod's pods on 15014 `/metrics`, labelled with `namespace`, `pod` and `node`. */
 export function istiodScrapeConfig(istiod: WorkloadPeer): ScrapeConfig {

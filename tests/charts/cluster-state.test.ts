@@ -5,7 +5,6 @@ import { Testing } from 'cdk8s';
 import { ObservabilityChart } from '../../lib/charts/observability-chart';
 import { OBSERVABILITY_NAMESPACE } from '../../lib/charts/namespaces';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { ISTIOD } from '../../lib/constructs/istio-scrape';
 import { ROUTE_WEIGHT } from '../../lib/slo/cluster-state';
 import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, configFile, find, ofKind, synthStack } from '../support/manifest';
 import { testApp } from '../support/chart';
@@ -90,7 +89,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('cluster state ($name)', env => {
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } }, podSelector: { matchLabels: selector },
     }];
     const gateway = env.apps.ingressGateway;
-    expect(policy('prometheus-to-istiod-egress').egress).toEqual([{ to: podsIn(ISTIOD.namespace, ISTIOD.selector), ports: [{ port: 15014, protocol: 'TCP' }] }]);
+    expect(policy('prometheus-to-istiod-egress').egress).toEqual([{ to: podsIn(env.apps.istiod.namespace, { app: 'istiod' }), ports: [{ port: 15014, protocol: 'TCP' }] }]);
     expect(policy('prometheus-to-ingress-gateway-egress').egress).toEqual([{ to: podsIn(gateway.namespace, gateway.selector), ports: [{ port: 15020, protocol: 'TCP' }] }]);
     expect(ofKind(objects, 'NetworkPolicy').map(p => p.metadata.name)).not.toContain('prometheus-to-istiod-ingress');
   });
