@@ -6,7 +6,7 @@ import { ENVIRONMENT_NAMES, loadEnvironment } from '../config/environments';
 import { EffectiveSettings, settingsOf } from '../rollout/settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
 import { Rollouts, loadRollouts, problemsWithService, rolloutFile } from '../rollout/store';
-import { Services, loadServices } from '../services/catalog';
+import { SERVICES_DIR, Services, loadServices } from '../services/catalog';
 import { ServiceFileError, ServiceSpec } from '../services/service';
 import { currentPod } from '../charts/service-pods';
 import { findRepoRoot } from '../synth';
@@ -126,7 +126,7 @@ async function execute(command: Command, io: CliIo, secrets: Redactor): Promise<
   // a run killed while writing left its journal: put the checkout back first, or its half-written files would block
   if (!command.dryRun) recoverWrites(root);
   // a dry run too: it exits as the real run would
-  if (command.commit) refuseUncommittedChanges(root);
+  if (command.commit) refuseUncommittedChanges(root, command.verb === 'init' ? command : undefined);
   const run: Run = { io, root, services, secrets, ...(command.push && !command.dryRun ? { push: pushTargetOf(root, io) } : {}) };
   if (command.verb === 'init') return init(command, run);
   if (command.verb === 'advance') {
@@ -203,9 +203,17 @@ export function refuseUnreleasable(image: string, env: EnvironmentConfig): void 
  *
  * @throws {@link UsageError} naming the uncommitted paths
  */
-function refuseUncommittedChanges(root: string): void {
+function refuseUncommittedChanges(root: string, onboarding?: Extract<Command, { verb: 'init' }>): void {
   const changes = uncommittedChanges(root);
   if (changes.length === 0) return;
+  // onboarding: the service file just written is the one change expected, and it must land with its state and dist/
+  const serviceFile = onboarding && `${SERVICES_DIR}/${onboarding.service}.yaml`;
+  if (serviceFile && changes.includes(`?? ${serviceFile}`)) {
+    const envs = onboarding.envs.length === ENVIRONMENT_NAMES.length ? '' : onboarding.envs.map(env => ` --env ${env}`).join('');
+    throw new UsageError(`${serviceFile} is not committed yet, and a commit of it alone would be a service without state, which synth refuses: `
+      + `run \`npx canary init --service ${onboarding.service} --image ${onboarding.image}${envs}\` without --commit (it writes the state files and `
+      + `dist/ from the file as it is), then commit the three together: git add ${serviceFile} rollout dist && git commit`);
+  }
   throw new UsageError(`--commit needs a clean working tree, but git status lists ${changes.join(', ')}: the canary commit would carry `
     + 'them, and dist/ rendered from them; commit or stash them first (git stash --include-untracked), or run without --commit');
 }

@@ -141,3 +141,36 @@ describe('canary init: a third service, from its service file to its first canar
     expect(git('status', '--porcelain')).toBe('');
   });
 });
+
+describe('canary init with the service file not yet committed (the README\'s onboarding, in one commit)', () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+
+  beforeAll(() => {
+    ({ dir, remove } = repoSnapshot());
+    fs.writeFileSync(path.join(dir, 'services', 'ledger.yaml'), LEDGER_YAML);
+  });
+  afterAll(() => remove());
+
+  test('--commit exits 2 naming the way; without it, the state files and dist/ commit together with the service file', async () => {
+    const head = git('rev-parse', 'HEAD');
+    const refused = await cliIn(dir, ['init', '--service', 'ledger', '--image', IMAGE, '--commit']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe('canary: services/ledger.yaml is not committed yet, and a commit of it alone would be a service without state, '
+      + `which synth refuses: run \`npx canary init --service ledger --image ${IMAGE}\` without --commit (it writes the state files and dist/ from `
+      + 'the file as it is), then commit the three together: git add services/ledger.yaml rollout dist && git commit\n');
+    expect([git('rev-parse', 'HEAD'), git('status', '--porcelain')]).toEqual([head, '?? services/ledger.yaml']);
+
+    expect((await cliIn(dir, ['init', '--service', 'ledger', '--image', IMAGE])).code).toBe(0);
+    git('add', 'services/ledger.yaml', 'rollout', 'dist');
+    git('commit', '--quiet', '--message', 'onboard ledger');
+    expect(git('status', '--porcelain')).toBe('');
+    // one commit that synth renders as committed
+    const services = loadServices(dir, ENVIRONMENT_NAMES);
+    for (const env of ENVIRONMENT_NAMES) {
+      const rendered = new Map(renderEnvironment(loadStackInput(dir, env, undefined, services)).map(f => [f.path, f.content]));
+      expect(readTree(path.join(dir, 'dist', env))).toEqual(rendered);
+    }
+  });
+});
