@@ -15,6 +15,17 @@ export function requestId(ctx: Context): string {
   return REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
+/**
+ * The status of a request whose client closed the connection before the answer (nginx's 499, which proxies and
+ * dashboards know): counted and logged as such, not as the 200 the handler would have sent, nor as a server error.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** Aborted when the request's client closes the connection before the response is sent: `ctx.state.clientClosed`. */
+export function clientClosedSignal(ctx: Context): AbortSignal | undefined {
+  return ctx.state.clientClosed as AbortSignal | undefined;
+}
+
 /** The route template the router matched, or `unmatched`. */
 export function routeOf(ctx: Context): string {
   const matched = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
@@ -47,9 +58,16 @@ export function observeRequests({ logger, metrics, readiness }: ObserveOptions):
     const spanContext = trace.getActiveSpan()?.spanContext();
     const traced = spanContext !== undefined && isSpanContextValid(spanContext);
     if (traced) ctx.set(HEADERS.traceId, spanContext.traceId);
+    // the response closes unfinished only when the client went away: handlers stop their work for it (calls upstream)
+    const closed = new AbortController();
+    ctx.res.once('close', () => {
+      if (!ctx.res.writableFinished) closed.abort();
+    });
+    ctx.state.clientClosed = closed.signal;
     try {
       await next();
     } finally {
+      if (closed.signal.aborted) ctx.status = CLIENT_CLOSED_REQUEST;
       // checked once the response is ready, so that requests in flight at SIGTERM free their connection too
       if (!readiness.ready) ctx.set('Connection', 'close');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import { GATEWAY_PATHS, HEADERS } from '../../contract';
 import { BACKEND_PATHS } from '../../shared/backend-api';
 import { iataParam } from '../../shared/iata';
+import { clientClosedSignal } from '../../shared/observe';
 import { ServiceApp, ServiceAppDeps, createServiceApp } from '../../shared/service-app';
 import type { BackendClient } from './backend-client';
 import { PAGE_CSP, PAGE_HTML, PAGE_SCRIPT, PAGE_SCRIPT_PATH } from './page';
@@ -34,16 +35,16 @@ export function createApp(deps: GatewayDeps): ServiceApp {
       ctx.body = PAGE_SCRIPT;
     });
     router.get(GATEWAY_PATHS.airports, async ctx => {
-      ctx.body = await backend.get(BACKEND_PATHS.airports, {}, forwardedHeaders(ctx));
+      ctx.body = await backend.get(BACKEND_PATHS.airports, {}, forwardedHeaders(ctx), clientClosedSignal(ctx));
     });
     router.get(GATEWAY_PATHS.routes, async ctx => {
       const departure = iataParam(ctx, 'departure');
-      ctx.body = await backend.get(BACKEND_PATHS.routes, { departure }, forwardedHeaders(ctx));
+      ctx.body = await backend.get(BACKEND_PATHS.routes, { departure }, forwardedHeaders(ctx), clientClosedSignal(ctx));
     });
     router.get(GATEWAY_PATHS.timetable, async ctx => {
       const dep = iataParam(ctx, 'dep');
       const arr = iataParam(ctx, 'arr');
-      ctx.body = await backend.get(BACKEND_PATHS.timetable, { dep, arr }, forwardedHeaders(ctx));
+      ctx.body = await backend.get(BACKEND_PATHS.timetable, { dep, arr }, forwardedHeaders(ctx), clientClosedSignal(ctx));
     });
   });
 }

@@ -1,4 +1,5 @@
 import { ApiError, ErrorBody } from '../../shared/errors';
+import { CLIENT_CLOSED_REQUEST } from '../../shared/observe';
 
 /** Where the backend is and how long one call may take. */
 export interface BackendClientOptions {
@@ -13,9 +14,10 @@ export interface BackendClient {
   /**
    * `GET path?query` with `headers`; resolves with the parsed JSON of a 2xx answer. Rejects with an {@link ApiError}:
    * the backend's own 4xx error, 504 `backend_timeout` past the budget, or 502 `backend_unavailable` (unreachable)
-   * or `backend_error` (5xx or not JSON).
+   * or `backend_error` (5xx or not JSON); with `clientClosed` aborted (the caller's client went away), the call is
+   * cancelled and it rejects with 499 `client_closed_request`.
    */
-  get(path: string, query: Readonly<Record<string, string>>, headers: Readonly<Record<string, string>>): Promise<unknown>;
+  get(path: string, query: Readonly<Record<string, string>>, headers: Readonly<Record<string, string>>, clientClosed?: AbortSignal): Promise<unknown>;
 }
 
 function isErrorBody(value: unknown): value is ErrorBody {
@@ -26,10 +28,11 @@ function isErrorBody(value: unknown): value is ErrorBody {
 /** A {@link BackendClient} over global fetch, which the undici instrumentation traces and propagates through. */
 export function createBackendClient(options: BackendClientOptions): BackendClient {
   return {
-    async get(path, query, headers) {
+    async get(path, query, headers, clientClosed) {
       const search = new URLSearchParams(query).toString();
       const url = `${options.baseUrl}${path}${search === '' ? '' : `?${search}`}`;
-      const signal = AbortSignal.timeout(options.timeoutMs);
+      const timeout = AbortSignal.timeout(options.timeoutMs);
+      const signal = clientClosed ? AbortSignal.any([timeout, clientClosed]) : timeout;
       let status: number;
       let text: string;
       try {
@@ -37,7 +40,8 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
         status = response.status;
         text = await response.text();
       } catch (error) {
-        if (signal.aborted) throw new ApiError(504, 'backend_timeout', `the backend did not answer within ${options.timeoutMs} ms`, { cause: error });
+        if (clientClosed?.aborted) throw new ApiError(CLIENT_CLOSED_REQUEST, 'client_closed_request', 'the client closed the request', { cause: error });
+        if (timeout.aborted) throw new ApiError(504, 'backend_timeout', `the backend did not answer within ${options.timeoutMs} ms`, { cause: error });
         throw new ApiError(502, 'backend_unavailable', 'the backend is unreachable', { cause: error });
       }
       let body: unknown;

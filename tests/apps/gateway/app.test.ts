@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
 import { createApp as createBackendApp } from '../../../apps/backend/src/app';
 import { createApp } from '../../../apps/gateway/src/app';
 import { createBackendClient } from '../../../apps/gateway/src/backend-client';
@@ -5,6 +7,7 @@ import { Served, get, serve } from '../support/http';
 import { captureLogger } from '../support/log-capture';
 import { DOWN_PORT } from '../../support/ports';
 import { StubServer } from '../support/stub-server';
+import { waitFor } from '../../support/wait';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -109,6 +112,29 @@ describe('backend failures', () => {
     const { status, body } = await get(`${gateway.url}/api/flight/airports`);
     expect(status).toBe(502);
     expect(body).toEqual({ error: { code: 'backend_error', message } });
+  });
+});
+
+describe('a client that goes away', () => {
+  test('cancels the backend call, and is counted and logged as 499, not as the answer it never got', async () => {
+    // a backend that never answers, and says when its caller hung up
+    let callerLeft!: () => void;
+    const left = new Promise<void>(resolve => { callerLeft = resolve; });
+    const backend = http.createServer((_req, res) => res.on('close', () => callerLeft()));
+    await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve));
+    cleanup.push(async () => { backend.closeAllConnections(); await new Promise(resolve => backend.close(resolve)); });
+    const gateway = await gatewayTo(`http://127.0.0.1:${(backend.address() as AddressInfo).port}`, 20_000);
+    const started = Date.now();
+    await expect(fetch(`${gateway.url}/api/flight/airports`, { signal: AbortSignal.timeout(200) })).rejects.toThrow();
+    await left;
+    // long before the gateway's own 20 s budget
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await waitFor(async () => gateway.lines.some(l => l.msg === 'request' && l.route === '/api/flight/airports'), { what: 'the access-log line' });
+    expect(gateway.lines.find(l => l.msg === 'request' && l.route === '/api/flight/airports')).toMatchObject({ status: 499 });
+    const metrics = (await get(`${gateway.url}/metrics`)).body as string;
+    expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/api\/flight\/airports"[^}]*status_code="499"[^}]*\} 1/);
+    expect(metrics).not.toMatch(/http_requests_total\{[^}]*route="\/api\/flight\/airports"[^}]*status_code="(200|404|504)"/);
+    expect(gateway.lines.filter(l => l.level === 'error')).toEqual([]);
   });
 });
 
