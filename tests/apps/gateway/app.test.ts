@@ -57,10 +57,12 @@ describe('with the real backend app', () => {
     expect(body.flights).toHaveLength(2);
   });
 
-  test('relays the backend\'s 404 with its code, message and parameter', async () => {
+  test('relays the backend\'s 404 with its code, message and parameter, its hint naming the gateway\'s path', async () => {
     const { status, body } = await get(`${gateway.url}/api/flight/timetable?dep=ICN&arr=SFO`);
     expect(status).toBe(404);
     expect(body).toEqual({ error: { code: 'unknown_airport', parameter: 'arr', message: expect.stringMatching(/unknown airport "SFO"/) } });
+    expect(body.error.message).toContain('GET /api/flight/airports lists the known ones');
+    expect(body.error.message).not.toContain('/v1/');
   });
 });
 
@@ -106,6 +108,9 @@ describe('backend failures', () => {
     [500, { error: { code: 'internal', message: 'boom' } }, 'the backend answered 500'],
     [503, 'not json', 'the backend answered 503 without JSON'],
     [400, { unexpected: true }, 'the backend answered 400'],
+    // a canary backend that no longer serves the path, or refuses what the gateway sends: the two disagree, an error
+    [404, { error: { code: 'not_found', message: 'no route for GET /v1/airports' } }, 'the backend answered 404'],
+    [400, { error: { code: 'invalid_parameter', message: 'bad', parameter: 'departure' } }, 'the backend answered 400'],
   ])('backend answering %s (%j) → 502 backend_error', async (backendStatus, backendBody, message) => {
     const backend = await stub(async () => ({ status: backendStatus, body: backendBody }));
     const gateway = await gatewayTo(backend.url);
