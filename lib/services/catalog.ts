@@ -31,8 +31,8 @@ export function serviceFile(name: string): string {
 }
 
 /**
- * Reads every service file, `services/*.yaml`, and checks each on its own and all of them together: a name used
- * twice, a caller or a `serviceUrl` naming no service, a per-environment key naming no environment.
+ * Reads every service file, `services/*.yaml`, and checks each on its own and all of them together: a caller or a
+ * `serviceUrl` naming no service, a per-environment key naming no environment (a `.yml` file is refused, named).
  *
  * @param environments the names of the environments, which per-environment fields may use as keys
  * @throws {@link ServiceFileError} naming the file, the field, the value and what is allowed
@@ -40,16 +40,14 @@ export function serviceFile(name: string): string {
 export function loadServices(root: string, environments: readonly string[]): Services {
   const dir = path.join(root, SERVICES_DIR);
   const names = fs.readdirSync(dir).filter(f => /\.ya?ml$/.test(f)).sort();
-  const byName = new Map<string, string>();
   const specs: ServiceSpec[] = [];
   for (const name of names) {
     const file = path.posix.join(SERVICES_DIR, name);
-    const stem = name.replace(/\.ya?ml$/, '');
-    const other = byName.get(stem);
-    if (other !== undefined) {
-      throw new ServiceFileError(file, [`the service ${JSON.stringify(stem)} is also defined by ${other}: each service has one file; delete one`]);
+    // the state files, the CLI, the workflows' checks and the schema hint all name services/<name>.yaml (one file per
+    // service, as the file system keeps names unique)
+    if (name.endsWith('.yml')) {
+      throw new ServiceFileError(file, [`a service file is named <service>.yaml: rename it to ${serviceFile(name.replace(/\.yml$/, ''))}`]);
     }
-    byName.set(stem, file);
     specs.push(parseServiceFile(fs.readFileSync(path.join(dir, name), 'utf8'), file));
   }
   const services = Object.fromEntries(specs.map(s => [s.name, s]));

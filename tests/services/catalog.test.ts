@@ -154,10 +154,9 @@ describe('the service files together', () => {
     expect(exposedHosts(services.backend, 'local')).toEqual([]);
   });
 
-  test('two files of the same service', () => {
-    expect(loadProblems({ 'ledger.yaml': MINIMAL, 'ledger.yml': MINIMAL })).toEqual({
-      file: 'services/ledger.yml',
-      problems: ['the service "ledger" is also defined by services/ledger.yaml: each service has one file; delete one'],
+  test('a .yml file (which nothing else would find: the state files, the CLI and the workflows name <service>.yaml)', () => {
+    expect(loadProblems({ 'ledger.yml': MINIMAL })).toEqual({
+      file: 'services/ledger.yml', problems: ['a service file is named <service>.yaml: rename it to services/ledger.yaml'],
     });
   });
 
