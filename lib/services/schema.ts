@@ -53,7 +53,11 @@ export const SERVICE_SCHEMA: SchemaObject = {
   required: ['name', 'image', 'port'],
   properties: {
     name: { type: 'string', pattern: DNS_LABEL_PATTERN, maxLength: 33, description: 'a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments' },
-    namespace: { type: 'string', pattern: DNS_LABEL_PATTERN, description: 'the namespace (default apps); created with the same mesh, Pod Security and default-deny policies' },
+    namespace: {
+      type: 'string', pattern: DNS_LABEL_PATTERN,
+      description: 'a DNS label (lower-case letters, digits and "-") such as payments, the namespace (default apps); created with the same mesh, '
+        + 'Pod Security and default-deny policies',
+    },
     image: { type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' }, description: 'the image repository without tag or digest; those live in the rollout state' },
     port: { ...PORT, description: 'the container and Service port of the API' },
     protocol: { type: 'string', enum: ['http', 'grpc'], description: 'the API protocol (default http)' },
@@ -84,7 +88,11 @@ export const SERVICE_SCHEMA: SchemaObject = {
       type: 'array',
       items: {
         type: 'object', additionalProperties: false, required: ['name', 'secret', 'key'],
-        properties: { name: { type: 'string', pattern: ENV_NAME }, secret: { type: 'string', pattern: DNS_LABEL_PATTERN }, key: { type: 'string', pattern: '^[-._a-zA-Z0-9]+$' } },
+        properties: {
+          name: { type: 'string', pattern: ENV_NAME },
+          secret: { type: 'string', pattern: DNS_LABEL_PATTERN, description: 'the name of a Secret in the service\'s own namespace (a DNS label, no namespace/)' },
+          key: { type: 'string', pattern: '^[-._a-zA-Z0-9]+$' },
+        },
       },
       description: 'variables from keys of Secrets in the service\'s namespace',
     },

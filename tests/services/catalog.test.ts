@@ -154,6 +154,14 @@ describe('the service files together', () => {
     expect(exposedHosts(services.backend, 'local')).toEqual([]);
   });
 
+  test('a namespace and a Secret written the way a user might: the message says the rule, not what the field is for', () => {
+    expect(problemsOf(`${MINIMAL}namespace: Payments\nsecretEnv:\n  - { name: DB, secret: apps/ledger-db, key: url }\n`)).toEqual([
+      '\'namespace\' must be a DNS label (lower-case letters, digits and "-") such as payments, the namespace (default apps); created with the same '
+        + 'mesh, Pod Security and default-deny policies, got "Payments"',
+      '\'secretEnv[0].secret\' must be the name of a Secret in the service\'s own namespace (a DNS label, no namespace/), got "apps/ledger-db"',
+    ]);
+  });
+
   test('a .yml file (which nothing else would find: the state files, the CLI and the workflows name <service>.yaml)', () => {
     expect(loadProblems({ 'ledger.yml': MINIMAL })).toEqual({
       file: 'services/ledger.yml', problems: ['a service file is named <service>.yaml: rename it to services/ledger.yaml'],
