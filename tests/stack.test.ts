@@ -62,7 +62,16 @@ describe.each(['prod', 'central'] as const)('istiod installed in a namespace of 
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-control' } }, podSelector: { matchLabels: { app: 'istiod' } },
       }]]);
     }
-    expect(JSON.stringify(all)).not.toContain('"kubernetes.io/metadata.name":"istio-system","app":"istiod"');
+    // no peer anywhere pairs istiod's pods with another namespace
+    const peers = all.filter(o => o.kind === 'NetworkPolicy')
+      .flatMap(p => [...(p.spec.egress ?? []).flatMap((r: any) => r.to ?? []), ...(p.spec.ingress ?? []).flatMap((r: any) => r.from ?? [])]);
+    const istiodPeers = peers.filter((peer: any) => peer.podSelector?.matchLabels?.app === 'istiod');
+    expect(istiodPeers.length).toBeGreaterThanOrEqual(toIstiod.length);
+    for (const peer of istiodPeers) expect(peer.namespaceSelector).toEqual({ matchLabels: { 'kubernetes.io/metadata.name': 'istio-control' } });
+    // and Kiali, where it is limited to some namespaces (not in central, where it sees the whole cluster), shows that one
+    const kiali = all.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'kiali');
+    const selectors = kiali && parse(kiali.data['config.yaml']).deployment.discovery_selectors;
+    if (name === 'prod') expect(JSON.stringify(selectors)).toContain('istio-control');
     const istiodJobs = all.filter(o => o.kind === 'ConfigMap' && o.metadata.name === 'prometheus-config')
       .map(o => parse(o.data['prometheus.yml']).scrape_configs.find((j: any) => j.job_name === 'istiod'));
     expect(istiodJobs.length).toBeGreaterThan(0);

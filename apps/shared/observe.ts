@@ -58,10 +58,17 @@ export function observeRequests({ logger, metrics, readiness }: ObserveOptions):
     const spanContext = trace.getActiveSpan()?.spanContext();
     const traced = spanContext !== undefined && isSpanContextValid(spanContext);
     if (traced) ctx.set(HEADERS.traceId, spanContext.traceId);
-    // the response closes unfinished only when the client went away: handlers stop their work for it (calls upstream)
+    // the response closes unfinished only when the client went away: handlers stop their work for it (calls upstream).
+    // First among the listeners: the http instrumentation ends the server span on this event, with the status and
+    // route it finds then (Koa's default 404 and none, unless set here)
     const closed = new AbortController();
-    ctx.res.once('close', () => {
-      if (!ctx.res.writableFinished) closed.abort();
+    const rpc = getRPCMetadata(context.active());
+    ctx.res.prependOnceListener('close', () => {
+      if (ctx.res.writableFinished) return;
+      ctx.res.statusCode = CLIENT_CLOSED_REQUEST;
+      const route = routeOf(ctx);
+      if (rpc?.type === RPCType.HTTP && route !== METRICS.unmatchedRoute) rpc.route = route;
+      closed.abort();
     });
     ctx.state.clientClosed = closed.signal;
     try {

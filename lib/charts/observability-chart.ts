@@ -270,6 +270,8 @@ export class ObservabilityChart extends StackChart {
     });
     // its series name the objects' namespace and pod: its own job honours them instead of adding the target's
     this.prometheus.addScrapeConfig(this.kubeStateMetrics.scrapeConfig);
+    // istiod's pods: the sidecars', Prometheus' and Kiali's one idea of where the control plane runs
+    const istiod = props.istiod ?? istiodPeer(env.apps.istiod.namespace);
     this.kiali = new Kiali(this, 'Kiali', {
       auth: env.kiali.auth,
       prometheusUrl: store.queryUrl,
@@ -281,13 +283,13 @@ export class ObservabilityChart extends StackChart {
       grafanaUrl: this.grafana.url,
       ...(env.grafana.rootUrl ? { grafanaExternalUrl: env.grafana.rootUrl } : {}),
       tempoUrl: this.tempo.url,
-      ...(props.serviceNamespaces ? { namespaces: [...props.serviceNamespaces, env.apps.istiod.namespace] } : {}),
+      ...(props.serviceNamespaces ? { namespaces: [...props.serviceNamespaces, istiod.namespace] } : {}),
       ...(env.kiali.rootUrl ? { rootUrl: env.kiali.rootUrl } : {}),
       resources: env.kiali.resources,
     });
     this.prometheus.scrape(this.kiali.metricsTarget);
     // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
-    this.prometheus.addScrapeConfig(istiodScrapeConfig(props.istiod ?? istiodPeer(env.apps.istiod.namespace)));
+    this.prometheus.addScrapeConfig(istiodScrapeConfig(istiod));
     this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));
     if (props.edge) this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig(props.edge, props.edge.name));
     // the kubelets' PersistentVolume usage, which VolumeFillingUp reads; their egress is the `kubelet` dependency
@@ -322,7 +324,7 @@ export class ObservabilityChart extends StackChart {
     namespaceObject(this, OBSERVABILITY_NAMESPACE, podSecurityLabels(this.podSecurityLevel));
 
     this.network = new NetworkPolicies(this, 'NetworkPolicies');
-    this.allowFlows(env, props.istiod ?? istiodPeer(env.apps.istiod.namespace), props.edge !== undefined);
+    this.allowFlows(env, istiod, props.edge !== undefined);
   }
 
   private allowFlows(env: EnvironmentConfig, istiod: WorkloadPeer, ownEdge: boolean): void {

@@ -438,7 +438,11 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
 
   checkEgress(c, env);
 
-  c.dnsLabel('apps.istiod.namespace', env.apps.istiod.namespace);
+  // istiod's namespace was Kiali's setting once: an entry that still sets it there would leave every flow to istiod
+  // pointing at the parent's namespace
+  const moved = (env.kiali as { istioNamespace?: unknown }).istioNamespace;
+  c.expect(moved === undefined, 'kiali.istioNamespace', moved, 'no value: istiod\'s namespace is apps.istiod.namespace');
+  c.dnsLabel('apps.istiod.namespace', env.apps.istiod?.namespace);
   c.dnsLabel('apps.ingressGateway.namespace', env.apps.ingressGateway.namespace);
   c.expect(Object.keys(env.apps.ingressGateway.selector).length > 0, 'apps.ingressGateway.selector', env.apps.ingressGateway.selector,
     'at least one label');

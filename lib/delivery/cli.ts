@@ -14,7 +14,7 @@ import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf, smokeUrlOf } fro
 import { PrometheusEndpoint, Redactor, prometheusEndpointOf } from './credentials';
 import { GateDecision } from './decide';
 import { GateRun, runGate, runGateInClusters } from './gate';
-import { currentBranch, fetchBranch, headCommit, isAncestor, shortHash, uncommittedChanges } from './git';
+import { currentBranch, fetchBranch, headCommit, isAncestor, isCommitted, shortHash, uncommittedChanges } from './git';
 import { Lock } from './lock';
 import {
   Change, UsageError, describeStatus, endCanaryByHand, initialState, releaseUngated, serviceNamed, startCanary, statusOf, withOverrides,
@@ -204,16 +204,19 @@ export function refuseUnreleasable(image: string, env: EnvironmentConfig): void 
  * @throws {@link UsageError} naming the uncommitted paths
  */
 function refuseUncommittedChanges(root: string, onboarding?: Extract<Command, { verb: 'init' }>): void {
-  const changes = uncommittedChanges(root);
-  if (changes.length === 0) return;
-  // onboarding: the service file just written is the one change expected, and it must land with its state and dist/
+  // onboarding: a service file not yet in HEAD (new, staged, or hidden from git status) must land with its state and
+  // dist/, in every environment
   const serviceFile = onboarding && `${SERVICES_DIR}/${onboarding.service}.yaml`;
-  if (serviceFile && changes.includes(`?? ${serviceFile}`)) {
-    const envs = onboarding.envs.length === ENVIRONMENT_NAMES.length ? '' : onboarding.envs.map(env => ` --env ${env}`).join('');
+  if (serviceFile && !isCommitted(root, serviceFile)) {
+    const others = ENVIRONMENT_NAMES.filter(env => !onboarding.envs.includes(env));
+    const envs = others.length === 0 ? '' : onboarding.envs.map(env => ` --env ${env}`).join('');
     throw new UsageError(`${serviceFile} is not committed yet, and a commit of it alone would be a service without state, which synth refuses: `
       + `run \`npx canary init --service ${onboarding.service} --image ${onboarding.image}${envs}\` without --commit (it writes the state files and `
-      + `dist/ from the file as it is), then commit the three together: git add ${serviceFile} rollout dist && git commit`);
+      + `dist/ from the file as it is)${others.length === 0 ? '' : `, and init for ${others.join(', ')} too (every environment needs its state)`}, `
+      + `then commit them together: git add ${serviceFile} rollout dist && git commit`);
   }
+  const changes = uncommittedChanges(root);
+  if (changes.length === 0) return;
   throw new UsageError(`--commit needs a clean working tree, but git status lists ${changes.join(', ')}: the canary commit would carry `
     + 'them, and dist/ rendered from them; commit or stash them first (git stash --include-untracked), or run without --commit');
 }

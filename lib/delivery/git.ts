@@ -28,6 +28,16 @@ export function gitPathOf(cwd: string, name: string): string {
   return path.resolve(cwd, git(cwd, ['rev-parse', '--git-path', name]));
 }
 
+/** Whether `file` (relative to the repository root) is in the commit HEAD points at. */
+export function isCommitted(cwd: string, file: string): boolean {
+  try {
+    git(cwd, ['cat-file', '-e', `HEAD:${file}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A commit's hash as messages and reports show it: its first 7 characters. */
 export function shortHash(commit: string): string {
   return commit.slice(0, 7);

@@ -58,6 +58,11 @@ describe('validateEnvironment', () => {
     ['name', { ...prod, name: 'Prod' }, '\'name\' must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters), got "Prod"'],
     ['clusterName', { ...prod, clusterName: 'Prod_1' }, '\'clusterName\' must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters), got "Prod_1"'],
     ['storageClassName', { ...prod, storageClassName: 'Fast SSD' }, '\'storageClassName\' must be a DNS-1123 subdomain'],
+    // istiod's namespace moved from Kiali's settings: an entry written for that is refused, naming where it went
+    ['kiali.istioNamespace', { ...prod, kiali: { ...prod.kiali, istioNamespace: 'istio-control' } as never },
+      '\'kiali.istioNamespace\' must be no value: istiod\'s namespace is apps.istiod.namespace, got "istio-control"'],
+    ['apps.istiod', { ...prod, apps: { ...prod.apps, istiod: undefined as never } },
+      '\'apps.istiod.namespace\' must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters), got undefined'],
     ['objectStorage.endpoint', { ...prod, objectStorage: { ...PROD_S3, endpoint: 'https://s3.example.com' } },
       '\'objectStorage.endpoint\' must be host[:port] without a scheme (set \'objectStorage.insecure\' for plain HTTP), got "https://s3.example.com"'],
     ['objectStorage.region', { ...prod, objectStorage: { ...PROD_S3, region: '' } }, '\'objectStorage.region\' must be a non-empty string'],

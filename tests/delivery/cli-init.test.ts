@@ -159,8 +159,15 @@ describe('canary init with the service file not yet committed (the README\'s onb
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe('canary: services/ledger.yaml is not committed yet, and a commit of it alone would be a service without state, '
       + `which synth refuses: run \`npx canary init --service ledger --image ${IMAGE}\` without --commit (it writes the state files and dist/ from `
-      + 'the file as it is), then commit the three together: git add services/ledger.yaml rollout dist && git commit\n');
+      + 'the file as it is), then commit them together: git add services/ledger.yaml rollout dist && git commit\n');
     expect([git('rev-parse', 'HEAD'), git('status', '--porcelain')]).toEqual([head, '?? services/ledger.yaml']);
+    // staged, the same; for one environment, the others are named too
+    git('add', 'services/ledger.yaml');
+    const staged = await cliIn(dir, ['init', '--service', 'ledger', '--image', IMAGE, '--env', 'prod', '--commit']);
+    expect(staged.code).toBe(2);
+    expect(staged.stderr).toContain(`run \`npx canary init --service ledger --image ${IMAGE} --env prod\` without --commit`);
+    expect(staged.stderr).toContain(`and init for ${ENVIRONMENT_NAMES.filter(e => e !== 'prod').join(', ')} too (every environment needs its state)`);
+    git('reset', '--quiet');
 
     expect((await cliIn(dir, ['init', '--service', 'ledger', '--image', IMAGE])).code).toBe(0);
     git('add', 'services/ledger.yaml', 'rollout', 'dist');

@@ -2,7 +2,7 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OtlpReceiver, SpanKind } from '../support/otlp-receiver';
+import { OtlpReceiver, ReceivedSpan, SpanKind } from '../support/otlp-receiver';
 import { LogLine, ServiceProcess, startServiceProcess } from '../support/service-process';
 import { DOWN_PORT } from '../../support/ports';
 import { waitFor } from '../../support/wait';
@@ -144,6 +144,31 @@ test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line 
   expect(backend.stderr).not.toContain('boom');
   expect(JSON.stringify(fatal[0].err)).toContain('access_token=[redacted]');
   expect(leakedIn(JSON.stringify(backend.logs) + backend.stderr)).toEqual([]);
+});
+
+test('a client that goes away: its server span, log line and metric all say 499 on the route, and the backend call is cancelled', async () => {
+  const receiver = await track(OtlpReceiver.start());
+  // a backend that answers only after the client has given up
+  const slow = await track(StubServer.start(async () => {
+    await sleep(3000);
+    return { status: 200, body: { airports: [] } };
+  }));
+  const gateway = await track(startServiceProcess('gateway', {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100', BACKEND_URL: slow.url, BACKEND_TIMEOUT_MS: '20000' },
+  }));
+  await expect(fetch(`${gateway.url}/api/flight/airports`, { signal: AbortSignal.timeout(500) })).rejects.toThrow();
+  const line = await gateway.waitForLog(l => l.msg === 'request' && l.route === '/api/flight/airports', 'the access line');
+  expect(line.status).toBe(499);
+  const ofKind = (all: readonly ReceivedSpan[], kind: number) => all.find(s => s.traceId === line.trace_id && s.kind === kind);
+  const spans = await receiver.waitForSpans(all => ofKind(all, SpanKind.SERVER) !== undefined && ofKind(all, SpanKind.CLIENT) !== undefined);
+  expect(ofKind(spans, SpanKind.SERVER)).toMatchObject({
+    name: 'GET /api/flight/airports', attributes: { 'http.response.status_code': 499, 'http.route': '/api/flight/airports' },
+  });
+  // the call to the backend was cancelled when the client left: it ended with no answer, where it would have had the
+  // backend's 200 three seconds later
+  expect(ofKind(spans, SpanKind.CLIENT)!.attributes).not.toHaveProperty('http.response.status_code');
+  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/api\/flight\/airports"[^}]*status_code="499"[^}]*\} 1/);
 });
 
 test('SIGTERM, even twice: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {
