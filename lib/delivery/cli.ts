@@ -97,13 +97,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const command = parseCommand(argv);
     return await execute(command, safe, secrets);
   } catch (error) {
-    const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError || error instanceof ServiceFileError;
-    const code = error instanceof UsageError ? error.code : known ? 'config' : 'unexpected';
+    const usage = usageCodeOf(error);
     const message = error instanceof Error ? error.message : String(error);
-    if (json) safe.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+    if (json) safe.stdout(`${JSON.stringify({ error: { code: usage ?? 'unexpected', message } })}\n`);
     else safe.stderr(`canary: ${message}\n`);
-    return known ? EXIT.usage : EXIT.unexpected;
+    return usage === undefined ? EXIT.unexpected : EXIT.usage;
   }
+}
+
+/**
+ * The code of an error that is the user's to fix (usage, configuration, state: exit 2), or undefined for a failure
+ * of the CLI's own (exit 1).
+ */
+function usageCodeOf(error: unknown): string | undefined {
+  if (error instanceof UsageError) return error.code;
+  return error instanceof StateError || error instanceof ConfigError || error instanceof ServiceFileError ? 'config' : undefined;
 }
 
 async function execute(command: Command, io: CliIo, secrets: Redactor): Promise<number> {
@@ -317,13 +325,6 @@ export interface FailedService {
   readonly error: { readonly code: string; readonly message: string };
 }
 
-/** An error that is one service's configuration at fault (exit 2), rather than the run's or a bug. */
-function configErrorOf(service: string, error: unknown): FailedService | undefined {
-  const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError || error instanceof ServiceFileError;
-  if (!known) return undefined;
-  return { service, error: { code: error instanceof UsageError ? error.code : 'config', message: (error as Error).message } };
-}
-
 /**
  * Gates `names` (their locks held) and writes every decision as one change: one synth when any decision moves
  * traffic, one commit, one push. Appends each report to the step summary and notifies each decision. With `isolate`
@@ -341,18 +342,19 @@ async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run:
   const now = io.now();
   // a central topology: every application cluster runs the release (read once for every service of the run)
   const clusters = loadEnvironment(command.env).topology?.appClusters.map(c => c.name);
-  const failed: FailedService[] = [];
-  const attempts = await mapLimited(names, GATE_CONCURRENCY, async name => {
+  const attempts = await mapLimited(names, GATE_CONCURRENCY, async (name): Promise<Gated | FailedService> => {
     try {
       return await gateService(command, run, name, rollouts[name], endpoint, smokeUrl(name), clusters);
     } catch (error) {
-      const failure = options.isolate ? configErrorOf(name, error) : undefined;
-      if (!failure) throw error;
-      failed.push(failure);
-      return undefined;
+      // isolated: one service's own configuration at fault (exit 2), not the run's or a bug
+      const code = options.isolate ? usageCodeOf(error) : undefined;
+      if (code === undefined) throw error;
+      return { service: name, error: { code, message: (error as Error).message } };
     }
   });
-  const gated = attempts.filter((g): g is Gated => g !== undefined);
+  // each in the order of `names`
+  const gated = attempts.filter((a): a is Gated => 'gate' in a);
+  const failed = attempts.filter((a): a is FailedService => 'error' in a);
   const changed = gated.filter(g => g.gate.result.change !== null);
   const unchanged: Outcome = { dryRun: command.dryRun, changed: [], commit: null };
   const outcome: Outcome = changed.length === 0
@@ -366,26 +368,20 @@ async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run:
   const reports = gated.map(g => reportOf(command, g, now, g.gate.result.change ? outcome : unchanged));
   if (io.env?.stepSummaryFile) {
     // after the write: a summary that cannot be written changes no decision (nor what the run reports of it)
+    const sections = [
+      ...reports.map((r, i) => gateSummaryMarkdown(r, historyOf(gated[i]))),
+      ...failed.map(f => `### canary ${command.env}/${f.service}: not gated (${f.error.code})\n\n${f.error.message}\n`),
+    ];
     try {
-      fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(reports.map((r, i) => gateSummaryMarkdown(r, historyOf(gated[i]))).join('\n')));
+      fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(sections.join('\n')));
     } catch (error) {
       io.stderr(`canary: the step summary was not written (${run.secrets.redact((error as Error).message)}); the decision stands\n`);
     }
   }
   for (const report of reports) await notify(run, { by: 'gate', report });
-  if (io.env?.stepSummaryFile && failed.length > 0) {
-    try {
-      fs.appendFileSync(io.env.stepSummaryFile, run.secrets.redact(failed.map(f => `### canary ${command.env}/${f.service}: not gated (${f.error.code})\n\n`
-        + `${f.error.message}\n`).join('\n')));
-    } catch (error) {
-      io.stderr(`canary: the step summary was not written (${run.secrets.redact((error as Error).message)})\n`);
-    }
-  }
   const codes = gated.map(g => exitCodeOf(g.gate.result.decision, g.gate.result.change !== null && g.gate.result.change.state.canary === null));
   const code = codes.includes(EXIT.rolledBack) ? EXIT.rolledBack
     : failed.length > 0 ? EXIT.usage : codes.includes(EXIT.held) ? EXIT.held : EXIT.done;
-  // in the order of `names`, as the reports are
-  failed.sort((a, b) => names.indexOf(a.service) - names.indexOf(b.service));
   return { reports, failed, outcome, code };
 }
 

@@ -6,7 +6,7 @@ import { clusterSeenQuery, clusterSeenRequirements, observedReleaseQuery } from 
 import { GateResult, ObserveOutcome, Stage, decide, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
 import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeUrlFor } from './smoke';
-import { queryValue } from './prometheus';
+import { PrometheusOptions, queryValue } from './prometheus';
 import { GateQueries, gateQueries } from './queries';
 import { appendHistory } from './plan';
 
@@ -20,19 +20,7 @@ export interface GateInput {
   /** The end of the analysis window, and the evaluation time of every query. */
   readonly now: Date;
   /** Where Prometheus is; the time budget of each query is the settings' `analysis.queryTimeout`. */
-  readonly prometheus: {
-    readonly url: string;
-    /**
-     * Headers of every query (authorization, a tenant's `X-Scope-OrgID`).
-     * @default - none
-     */
-    readonly headers?: Readonly<Record<string, string>>;
-    /**
-     * Takes the run's secrets out of Prometheus' answers before they are cut into messages.
-     * @default - the answers as they are
-     */
-    readonly redact?: (text: string) => string;
-  };
+  readonly prometheus: Omit<PrometheusOptions, 'timeoutMs'>;
   /**
    * The cluster the service runs in, when Prometheus holds several clusters' series (a central store): every query
    * then carries its `cluster` label.
