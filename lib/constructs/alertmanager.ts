@@ -6,7 +6,9 @@ import { IMAGES } from '../images';
 import { goDuration } from '../private/units';
 import { toYaml } from '../private/yaml';
 import { AlertReceiver, DEFAULT_RECEIVER, alertmanagerConfig } from './alertmanager-config';
-import { ServicePort, containerPorts, dataVolumeClaim, endpoints, gossipPorts, proxyEnv, service, serviceAccount, serviceHost } from './private/component';
+import {
+  ServicePort, containerPorts, dataVolumeClaim, endpoints, gossipPorts, peerService, proxyEnv, service, serviceAccount, serviceHost,
+} from './private/component';
 import {
   checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretVolume, selectorLabels,
   spreadReplicas,
@@ -177,19 +179,12 @@ export class Alertmanager extends Construct {
     });
     service(this, NAME, [HTTP]);
     const clustered = this.replicas > 1;
-    // governs the pods' DNS names; published before ready, because a replica is ready only once its peers are found
-    new k8s.KubeService(this, 'ClusterService', {
-      metadata: { name: CLUSTER_SERVICE, labels: selectorLabels(NAME) },
-      spec: {
-        clusterIp: 'None',
-        publishNotReadyAddresses: true,
-        selector: selectorLabels(NAME),
-        ports: [
-          { name: HTTP.name, port: HTTP.port, targetPort: k8s.IntOrString.fromString(HTTP.name), protocol: 'TCP', appProtocol: 'http' },
-          ...(clustered ? gossipPorts('cluster', CLUSTER_PORT).service : []),
-        ],
-      },
-    });
+    const gossip = gossipPorts('cluster', CLUSTER_PORT);
+    // governs the pods' DNS names; a replica is ready only once its peers are found
+    peerService(this, 'ClusterService', CLUSTER_SERVICE, NAME, [
+      { name: HTTP.name, port: HTTP.port, targetPort: k8s.IntOrString.fromString(HTTP.name), protocol: 'TCP', appProtocol: 'http' },
+      ...(clustered ? gossip.service : []),
+    ]);
 
     const clusterArgs = clustered
       ? [
@@ -232,7 +227,7 @@ export class Alertmanager extends Construct {
               env: [...(clustered ? [fieldEnv('POD_IP', 'status.podIP')] : []), ...proxyEnv(props.egressProxy)],
               ports: [
                 ...containerPorts([HTTP]),
-                ...(clustered ? gossipPorts('cluster', CLUSTER_PORT).container : []),
+                ...(clustered ? gossip.container : []),
               ],
               readinessProbe: httpProbe('/-/ready', 'http', { periodSeconds: 10, timeoutSeconds: 3 }),
               livenessProbe: httpProbe('/-/healthy', 'http', { periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 }),

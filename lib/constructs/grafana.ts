@@ -15,7 +15,7 @@ import {
   spreadReplicas,
 } from './private/workload';
 import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
-import { ServicePort, containerPorts, endpoints, gossipPorts, service, serviceAccount, serviceHost } from './private/component';
+import { ServicePort, containerPorts, endpoints, gossipPorts, peerService, service, serviceAccount, serviceHost } from './private/component';
 import { toYaml } from '../private/yaml';
 
 /** Properties of {@link Grafana}. */
@@ -116,6 +116,7 @@ export class Grafana extends Construct {
     this.node.addValidation({ validate: () => this.danglingLinks() });
 
     const clustered = this.replicas > 1;
+    const gossip = gossipPorts('alerting', ALERTING_PORT);
     const ini = renderIni({
       server: { http_port: PORT, enable_gzip: true, ...(props.rootUrl ? { root_url: props.rootUrl } : {}) },
       analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false, feedback_links_enabled: false },
@@ -176,13 +177,7 @@ export class Grafana extends Construct {
 
     const account = serviceAccount(this, NAME, false);
     service(this, NAME, [HTTP]);
-    if (clustered) {
-      // published before ready: a replica finds its peers while it starts
-      new k8s.KubeService(this, 'AlertingService', {
-        metadata: { name: ALERTING_SERVICE, labels: selectorLabels(NAME) },
-        spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: selectorLabels(NAME), ports: gossipPorts('alerting', ALERTING_PORT).service },
-      });
-    }
+    if (clustered) peerService(this, 'AlertingService', ALERTING_SERVICE, NAME, gossip.service);
 
     const spread = spreadReplicas(this, {
       name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'Deployment',
@@ -210,7 +205,7 @@ export class Grafana extends Construct {
               containers: [{
                 name: NAME,
                 image: this.image,
-                ports: [...containerPorts([HTTP]), ...(clustered ? gossipPorts('alerting', ALERTING_PORT).container : [])],
+                ports: [...containerPorts([HTTP]), ...(clustered ? gossip.container : [])],
                 env: [
                   ...(clustered ? [fieldEnv('POD_IP', 'status.podIP')] : []),
                   { name: 'GF_PATHS_CONFIG', value: `${CONFIG_DIR}/grafana.ini` },

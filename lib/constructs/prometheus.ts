@@ -162,7 +162,6 @@ export class Prometheus extends Construct {
    * discovers and nothing more.
    */
   private readonly clusterRoleRules: k8s.PolicyRule[] = [];
-  private readonly discoveryRoles = new Set<KubernetesRole>();
 
   public constructor(scope: Construct, id: string, props: PrometheusProps = {}) {
     super(scope, id);
@@ -333,12 +332,13 @@ export class Prometheus extends Construct {
       throw validationError(this, `scrape job ${show(config.job_name)} already exists; job names must be unique`);
     }
     this.scrapeConfigs.push(config);
-    for (const { role } of config.kubernetes_sd_configs ?? []) {
-      if (this.discoveryRoles.has(role)) continue;
-      this.discoveryRoles.add(role);
-      const granted = new Set(this.clusterRoleRules.map(r => JSON.stringify(r)));
-      this.clusterRoleRules.push(...DISCOVERY_RULES[role].filter(rule => !granted.has(JSON.stringify(rule))));
-    }
+    for (const { role } of config.kubernetes_sd_configs ?? []) this.grant(DISCOVERY_RULES[role]);
+  }
+
+  /** Adds rules to the ClusterRole, each once. */
+  private grant(rules: readonly k8s.PolicyRule[]): void {
+    const granted = new Set(this.clusterRoleRules.map(r => JSON.stringify(r)));
+    this.clusterRoleRules.push(...rules.filter(rule => !granted.has(JSON.stringify(rule))));
   }
 
   /** Scrapes the pods of a workload, found by Kubernetes service discovery. */
@@ -357,7 +357,7 @@ export class Prometheus extends Construct {
   public scrapeKubelets(): void {
     // role node: list and watch nodes (DISCOVERY_RULES); their metrics through the API server's node proxy for metrics
     this.addScrapeConfig(kubeletScrapeConfig());
-    this.clusterRoleRules.push({ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] });
+    this.grant([{ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] }]);
   }
 
   /**

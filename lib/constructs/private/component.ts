@@ -118,6 +118,17 @@ export function gossipPorts(prefix: string, port: number): { readonly container:
   };
 }
 
+/**
+ * A headless Service over a component's pods, published before they are ready, so that a replica finds its peers
+ * while it starts (a gossip cluster's, which a replica may need to become ready) and gets its DNS name.
+ */
+export function peerService(scope: Construct, id: string, name: string, component: string, ports: readonly k8s.ServicePort[]): k8s.KubeService {
+  return new k8s.KubeService(scope, id, {
+    metadata: { name, labels: selectorLabels(component) },
+    spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: selectorLabels(component), ports: [...ports] },
+  });
+}
+
 /** A ClusterRole for a component, bound to its ServiceAccount; both named `<namespace>-<component>`. */
 export function bindClusterRole(scope: Construct, namespace: string, component: string, rules: k8s.PolicyRule[]): void {
   const role = new k8s.KubeClusterRole(scope, 'ClusterRole', { metadata: { name: `${namespace}-${component}` }, rules });
