@@ -2,11 +2,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
-import { runCli } from '../../lib/delivery/cli';
+import { CliEnvironment } from '../../lib/delivery/cli';
 import { renderRolloutState } from '../../lib/rollout/state';
-import { StubServer } from '../apps/support/stub-server';
+import { StubResponse, StubServer } from '../apps/support/stub-server';
 import { readTree } from '../support/repo-copy';
-import { CliRun, LEDGER_YAML, cliIn } from '../support/cli';
+import { CLI_NOW, CliRun, LEDGER_YAML, cliIn } from '../support/cli';
+
+/** A Prometheus answer to every query: 100, so as many errors as requests. */
+const ALL_ERRORS: StubResponse = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '100'] }] } } };
 
 /** A service that is not one of the demo's: in a namespace of its own, called by gateway. */
 /** Pinned by digest: init writes every environment, and prod releases by digest only. */
@@ -32,6 +35,31 @@ describe('canary CLI: the services are the files under services/', () => {
   };
   const addLedger = (): void => fs.writeFileSync(path.join(root, 'services', 'ledger.yaml'), LEDGER_YAML);
   const files = (): Map<string, string> => readTree(root);
+  const stateFile = (service: string): string => path.join(root, 'rollout', 'local', `${service}.yaml`);
+  /** A canary of `<service>:0.2.0` at 10 % in local, its weight changed at `changed` (applied then, when in the past). */
+  const writeCanary = (service: string, { changed = '2026-11-01T10:05:00Z', failedChecks = 0 } = {}): void => {
+    fs.writeFileSync(stateFile(service), renderRolloutState({
+      service, stable: { image: `ghcr.io/example/obs-canary-${service}:0.1.0` }, history: [],
+      canary: {
+        image: `ghcr.io/example/obs-canary-${service}:0.2.0`, weight: 10, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: changed,
+        ...(changed < CLI_NOW.toISOString() ? { appliedAt: changed } : {}), failedChecks, consecutiveHolds: 0,
+      },
+    }));
+  };
+  /** Runs `fn` against a stub Prometheus that answers every query with `respond`, closed after. */
+  const withPrometheus = async <T>(respond: StubResponse, fn: (url: string) => Promise<T>): Promise<T> => {
+    const prometheus = await StubServer.start(async () => respond);
+    try {
+      return await fn(prometheus.url);
+    } finally {
+      await prometheus.close();
+    }
+  };
+  /** The CLI in this process with the environment variables `env`; its stdout and stderr as one text. */
+  const runWith = async (env: CliEnvironment, ...argv: string[]): Promise<{ code: number; out: string }> => {
+    const { code, stdout, stderr } = await cliIn(root, argv, env);
+    return { code, out: stdout + stderr };
+  };
 
   beforeEach(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'obs-canary-services-'));
@@ -64,84 +92,43 @@ describe('canary CLI: the services are the files under services/', () => {
   });
 
   test('advance --all: a service whose own state stops its gate is reported, the others are gated and written (a roll back: exit 4)', async () => {
-    const canary = (image: string, changed: string, failedChecks: number) => ({
-      image, weight: 10, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: changed, failedChecks, consecutiveHolds: 0,
-      ...(changed < '2026-11-01T12:00:00Z' ? { appliedAt: changed } : {}),
-    });
-    const write = (service: string, state: object): void => fs.writeFileSync(path.join(root, 'rollout', 'local', `${service}.yaml`),
-      renderRolloutState({ service, stable: { image: `ghcr.io/example/obs-canary-${service}:0.1.0` }, history: [], ...state } as any));
     // gateway at its third failed check; backend's weight change an hour ahead of the run (edited by hand)
-    write('gateway', { canary: canary('ghcr.io/example/obs-canary-gateway:0.2.0', '2026-11-01T10:05:00Z', 2) });
-    write('backend', { canary: canary('ghcr.io/example/obs-canary-backend:0.2.0', '2026-11-01T13:00:00Z', 0) });
-    const backendBefore = fs.readFileSync(path.join(root, 'rollout', 'local', 'backend.yaml'), 'utf8');
+    writeCanary('gateway', { failedChecks: 2 });
+    writeCanary('backend', { changed: '2026-11-01T13:00:00Z' });
+    const backendBefore = fs.readFileSync(stateFile('backend'), 'utf8');
     // every query answers 100: as many errors as requests
-    const prometheus = await StubServer.start(async () => ({
-      status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '100'] }] } },
-    }));
-    try {
-      const { code, out } = await json('advance', '--all', '--prometheus-url', prometheus.url);
+    await withPrometheus(ALL_ERRORS, async url => {
+      const { code, out } = await json('advance', '--all', '--prometheus-url', url);
       expect(code).toBe(4);
       expect(out.services.map((r: any) => [r.service, r.decision])).toEqual([['gateway', 'rollback']]);
       expect(out.failed).toEqual([{ service: 'backend', error: { code: 'config', message: expect.stringContaining('in the future') } }]);
-      const text = await cli('advance', '--all', '--prometheus-url', prometheus.url, '--dry-run');
+      const text = await cli('advance', '--all', '--prometheus-url', url, '--dry-run');
       expect(text.stdout).toContain('local/backend: not gated (config): ');
-    } finally {
-      await prometheus.close();
-    }
-    expect(fs.readFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), 'utf8')).toContain('phase: rolling-back');
-    expect(fs.readFileSync(path.join(root, 'rollout', 'local', 'backend.yaml'), 'utf8')).toBe(backendBefore);
+    });
+    expect(fs.readFileSync(stateFile('gateway'), 'utf8')).toContain('phase: rolling-back');
+    expect(fs.readFileSync(stateFile('backend'), 'utf8')).toBe(backendBefore);
   });
 
   test('a decision written under a tenant that spells part of every image name (the in-cluster loop of central): images and names intact', async () => {
-    fs.writeFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), renderRolloutState({
-      service: 'gateway', stable: { image: 'ghcr.io/example/obs-canary-gateway:0.1.0' }, history: [],
-      canary: {
-        image: 'ghcr.io/example/obs-canary-gateway:0.2.0', weight: 10, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: '2026-11-01T10:05:00Z',
-        appliedAt: '2026-11-01T10:05:00Z', failedChecks: 0, consecutiveHolds: 0,
-      },
-    }));
-    // every query answers 100: as many errors as requests, a failed check that is written
-    const prometheus = await StubServer.start(async () => ({
-      status: 200, body: { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [0, '100'] }] } },
-    }));
-    let stdout = '';
-    try {
-      const code = await runCli(['advance', '--service', 'gateway', '--json'], {
-        cwd: root, stdout: t => (stdout += t), stderr: t => (stdout += t), now: () => new Date('2026-11-01T12:00:00Z'),
-        env: { prometheusUrl: prometheus.url, prometheusHeaders: '{"X-Scope-OrgID": "obs-canary"}' },
-      });
-      expect([code, JSON.parse(stdout).hold]).toEqual([3, 'failed-check']);
-    } finally {
-      await prometheus.close();
-    }
-    const state = fs.readFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), 'utf8');
+    writeCanary('gateway');
+    // as many errors as requests: a failed check that is written
+    const { code, out } = await withPrometheus(ALL_ERRORS,
+      url => runWith({ prometheusUrl: url, prometheusHeaders: '{"X-Scope-OrgID": "obs-canary"}' }, 'advance', '--service', 'gateway', '--json'));
+    expect([code, JSON.parse(out).hold]).toEqual([3, 'failed-check']);
+    const state = fs.readFileSync(stateFile('gateway'), 'utf8');
     expect(state).toContain('image: ghcr.io/example/obs-canary-gateway:0.2.0');
     expect(state).not.toContain('[redacted]');
-    expect(stdout).toContain('obs-canary-gateway:0.2.0');
+    expect(out).toContain('obs-canary-gateway:0.2.0');
   });
 
   test('a token Prometheus echoes in a long answer reaches neither the output nor the state file, not even cut short', async () => {
-    fs.writeFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), renderRolloutState({
-      service: 'gateway', stable: { image: 'ghcr.io/example/obs-canary-gateway:0.1.0' }, history: [],
-      canary: {
-        image: 'ghcr.io/example/obs-canary-gateway:0.2.0', weight: 10, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: '2026-11-01T10:05:00Z',
-        appliedAt: '2026-11-01T10:05:00Z', failedChecks: 0, consecutiveHolds: 0,
-      },
-    }));
+    writeCanary('gateway');
     // longer than the 80 characters of an answer a message quotes, and placed so that the cut falls inside it
     const token = `glc_${'eyJvIjoiMTIzNDU2NyIsIm4iOiJwcm9tZXRoZXVzLXJlYWQi'.repeat(3)}`;
-    const prometheus = await StubServer.start(async () => ({ status: 401, body: `Unauthorized: invalid token ${token}` }));
-    let out = '';
-    try {
-      const code = await runCli(['advance', '--service', 'gateway', '--json'], {
-        cwd: root, stdout: t => (out += t), stderr: t => (out += t), now: () => new Date('2026-11-01T12:00:00Z'),
-        env: { prometheusUrl: prometheus.url, prometheusToken: token },
-      });
-      expect([code, JSON.parse(out).hold]).toEqual([3, 'no-data']);
-    } finally {
-      await prometheus.close();
-    }
-    const state = fs.readFileSync(path.join(root, 'rollout', 'local', 'gateway.yaml'), 'utf8');
+    const { code, out } = await withPrometheus({ status: 401, body: `Unauthorized: invalid token ${token}` },
+      url => runWith({ prometheusUrl: url, prometheusToken: token }, 'advance', '--service', 'gateway', '--json'));
+    expect([code, JSON.parse(out).hold]).toEqual([3, 'no-data']);
+    const state = fs.readFileSync(stateFile('gateway'), 'utf8');
     expect(state).toContain('answered HTTP 401 Unauthorized with something that is not JSON: \\"Unauthorized: invalid token [redacted]\\"');
     for (const text of [out, state]) expect(text).not.toContain(token.slice(0, 12));
   });

@@ -54,6 +54,9 @@ describe('runGate', () => {
     clusterSeen = true;
     routeSeen = true;
   });
+  /** The gate of gateway in `state` at `now`, against the stub. */
+  const gateAt = (state: RolloutState, now = NOW) =>
+    runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now, prometheus: { url: prometheus.url } });
   /** The queries sent, but for the check that Prometheus sees the cluster at all. */
   const sent = () => prometheus.requests.map(r => Object.fromEntries(new URLSearchParams(r.body)))
     .filter(q => !q.query.startsWith(`count(${KSM_METRICS.deploymentSpecReplicas}`));
@@ -68,7 +71,7 @@ describe('runGate', () => {
 
   test('dwelling: the queries are resolved for the report, none is sent', async () => {
     const state = inFlight(1);
-    const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
+    const run = await gateAt(state);
     expect(run.stage.kind).toBe('dwelling');
     expect(Object.keys(run.queries)).toContain('canaryRequests');
     expect(run).toMatchObject({ outcome: undefined, result: { decision: 'hold', hold: 'dwelling' } });
@@ -129,7 +132,7 @@ describe('runGate', () => {
     test('an empty vector is "not applied": hold (applying) before the deadline, nothing written', async () => {
       observation = vector();
       const state = applying(10);
-      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
+      const run = await gateAt(state);
       expect(sent()).toHaveLength(1);
       expect(run.observation?.outcome).toEqual({ ok: true, applied: false });
       expect(run.result).toMatchObject({ decision: 'hold', hold: 'applying', change: null });
@@ -138,7 +141,7 @@ describe('runGate', () => {
     test('an error is no answer: hold (no data), counted', async () => {
       observation = { status: 200, body: { status: 'error', errorType: 'execution', error: 'query timed out' } };
       const state = applying(10);
-      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
+      const run = await gateAt(state);
       expect(sent()).toHaveLength(1);
       expect(run.observation?.outcome).toEqual({ ok: false, error: `prometheus at ${prometheus.url}: query failed: execution: query timed out` });
       expect(run.result).toMatchObject({ decision: 'hold', hold: 'no-data', consecutiveHolds: 1 });
@@ -149,7 +152,7 @@ describe('runGate', () => {
       clusterSeen = false;
       const state = applying(10);
       const late = new Date(NOW.getTime() + 3_600_000);
-      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: late, prometheus: { url: prometheus.url } });
+      const run = await gateAt(state, late);
       expect(prometheus.requests.map(r => new URLSearchParams(r.body).get('query'))).toContain(clusterSeenQuery({ service: 'gateway', namespace: GATEWAY.namespace, canaryWeight: 10 }));
       const error = expect.stringMatching(/^Prometheus cannot tell whether the cluster runs it: one of the Deployment gateway-stable in apps and /);
       expect(run.observation?.outcome).toEqual({ ok: false, error });
@@ -161,7 +164,7 @@ describe('runGate', () => {
       routeSeen = false;
       const state = applying(10);
       const late = new Date(NOW.getTime() + 3_600_000);
-      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: late, prometheus: { url: prometheus.url } });
+      const run = await gateAt(state, late);
       expect(run.observation?.outcome).toEqual({
         ok: false,
         error: 'Prometheus cannot tell whether the cluster runs it: one of the Deployment gateway-stable in apps and the route weights of the '
@@ -170,14 +173,14 @@ describe('runGate', () => {
       expect(run.result).toMatchObject({ decision: 'hold', hold: 'no-data' });
       // with the route weights there, the same empty answer is "not applied", and past the deadline a roll back
       routeSeen = true;
-      const seen = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: late, prometheus: { url: prometheus.url } });
+      const seen = await gateAt(state, late);
       expect(seen.result.decision).toBe('rollback');
     });
 
     test('a promotion asks for stable with the canary\'s image, not for the route; observed, the traffic returns to stable', async () => {
       observation = vector('2');
       const state = applying(100, { phase: 'promoting' });
-      const run = await runGate({ state, service: GATEWAY, settings: settingsOf(state, GATEWAY), now: NOW, prometheus: { url: prometheus.url } });
+      const run = await gateAt(state);
       const query = observedReleaseQuery({ service: 'gateway', namespace: GATEWAY.namespace, track: 'stable', image: IMAGE });
       expect(sent().map(q => q.query)).toEqual([query]);
       expect(query).not.toContain(ROUTE_WEIGHT.metric);

@@ -146,16 +146,20 @@ test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line 
   expect(leakedIn(JSON.stringify(backend.logs) + backend.stderr)).toEqual([]);
 });
 
-test('a client that goes away: its server span, log line and metric all say 499 on the route, and the backend call is cancelled', async () => {
+/** An OTLP receiver, a stub backend answering after `delayMs`, and the real gateway between them, with `env` added. */
+async function gatewayToSlowBackend(delayMs: number, env: Record<string, string>) {
   const receiver = await track(OtlpReceiver.start());
-  // a backend that answers only after the client has given up
   const slow = await track(StubServer.start(async () => {
-    await sleep(3000);
+    await sleep(delayMs);
     return { status: 200, body: { airports: [] } };
   }));
-  const gateway = await track(startServiceProcess('gateway', {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100', BACKEND_URL: slow.url, BACKEND_TIMEOUT_MS: '20000' },
-  }));
+  const gateway = await track(startServiceProcess('gateway', { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, BACKEND_URL: slow.url, ...env } }));
+  return { receiver, slow, gateway };
+}
+
+test('a client that goes away: its server span, log line and metric all say 499 on the route, and the backend call is cancelled', async () => {
+  // a backend that answers only after the client has given up
+  const { receiver, gateway } = await gatewayToSlowBackend(3000, { OTEL_BSP_SCHEDULE_DELAY: '100', BACKEND_TIMEOUT_MS: '20000' });
   await expect(fetch(`${gateway.url}/api/flight/airports`, { signal: AbortSignal.timeout(500) })).rejects.toThrow();
   const line = await gateway.waitForLog(l => l.msg === 'request' && l.route === '/api/flight/airports', 'the access line');
   expect(line.status).toBe(499);
@@ -172,15 +176,8 @@ test('a client that goes away: its server span, log line and metric all say 499 
 });
 
 test('SIGTERM, even twice: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {
-  const receiver = await track(OtlpReceiver.start());
-  const slow = await track(StubServer.start(async () => {
-    await sleep(1500);
-    return { status: 200, body: { airports: [] } };
-  }));
-  const gateway = await track(startServiceProcess('gateway', {
-    // spans would wait a minute for the next batch: only the shutdown flush can deliver them in time
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '60000', BACKEND_URL: slow.url, SHUTDOWN_DELAY_MS: '400' },
-  }));
+  // spans would wait a minute for the next batch: only the shutdown flush can deliver them in time
+  const { receiver, slow, gateway } = await gatewayToSlowBackend(1500, { OTEL_BSP_SCHEDULE_DELAY: '60000', SHUTDOWN_DELAY_MS: '400' });
   const inFlight = fetch(`${gateway.url}/api/flight/airports`);
   await waitFor(() => slow.requests.length > 0, { what: 'the request to reach the stub backend' });
   const signalled = Date.now();
