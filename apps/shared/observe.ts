@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TraceFlags, context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { RPCType, getRPCMetadata } from '@opentelemetry/core';
+import { RPCMetadata, RPCType, getRPCMetadata } from '@opentelemetry/core';
 import type { Context, Middleware } from 'koa';
 import { HEADERS, METRICS, OPERATIONAL_PATHS } from '../contract';
 import type { HttpMetrics } from './http-metrics';
@@ -66,8 +66,7 @@ export function observeRequests({ logger, metrics, readiness }: ObserveOptions):
     ctx.res.prependOnceListener('close', () => {
       if (ctx.res.writableFinished) return;
       ctx.res.statusCode = CLIENT_CLOSED_REQUEST;
-      const route = routeOf(ctx);
-      if (rpc?.type === RPCType.HTTP && route !== METRICS.unmatchedRoute) rpc.route = route;
+      nameServerSpan(rpc, routeOf(ctx));
       closed.abort();
     });
     ctx.state.clientClosed = closed.signal;
@@ -79,7 +78,7 @@ export function observeRequests({ logger, metrics, readiness }: ObserveOptions):
       if (!readiness.ready) ctx.set('Connection', 'close');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeOf(ctx);
-      if (traced && route !== METRICS.unmatchedRoute) nameServerSpan(route);
+      if (traced) nameServerSpan(rpc, route);
       const operational = OPERATIONAL_PATHS.has(route);
       if (!operational) {
         const sampled = traced && (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
@@ -102,12 +101,12 @@ export function observeRequests({ logger, metrics, readiness }: ObserveOptions):
 }
 
 /**
- * Gives the request's server span its route: the http instrumentation then sets `http.route` and names the span
- * `GET /api/flight/timetable` when the response ends (what the koa instrumentation would do, without its extra span).
+ * Gives the request's server span its route (`rpc`: the request's metadata, read in its context): the http
+ * instrumentation then sets `http.route` and names the span `GET /api/flight/timetable` when the response ends (what
+ * the koa instrumentation would do, without its extra span). An unmatched request keeps the plain method.
  */
-function nameServerSpan(route: string): void {
-  const rpc = getRPCMetadata(context.active());
-  if (rpc?.type === RPCType.HTTP) rpc.route = route;
+function nameServerSpan(rpc: RPCMetadata | undefined, route: string): void {
+  if (rpc?.type === RPCType.HTTP && route !== METRICS.unmatchedRoute) rpc.route = route;
 }
 
 function optional(value: string): string | undefined {
