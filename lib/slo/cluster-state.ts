@@ -186,21 +186,28 @@ export function observedReleaseQuery(release: ObservedRelease): string {
  * back at its deadline for a monitoring fault. (The pod-hash annotation is not among them: a Deployment still at an
  * older configuration lacks it too, which is "not applied".)
  */
-export function clusterSeenQuery(release: Pick<ObservedRelease, 'service' | 'namespace' | 'canaryWeight' | 'cluster'>): string {
-  const { service, namespace, canaryWeight, cluster } = release;
-  const scope = { ...(cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {}), namespace };
-  const terms = [
-    `count(${KSM_METRICS.deploymentSpecReplicas}${selector({ ...scope, deployment: workloadName(service, 'stable') })})`,
-    ...(canaryWeight === undefined ? [] : [`count(${ROUTE_WEIGHT.metric}${selector({ ...scope, virtualservice: service, route: WEIGHTED_ROUTE })})`]),
-  ];
-  return terms.join(' and on () ');
+export function clusterSeenQuery(release: SeenRelease): string {
+  return seenTerms(release).map(t => t.promql).join(' and on () ');
 }
 
 /** What {@link clusterSeenQuery} needs, in words, for the message of a hold when Prometheus cannot see the release. */
-export function clusterSeenRequirements(release: Pick<ObservedRelease, 'service' | 'namespace' | 'canaryWeight'>): string {
-  const stable = `the Deployment ${workloadName(release.service, 'stable')} in ${release.namespace}`;
-  return release.canaryWeight === undefined ? stable
-    : `${stable} and the route weights of the VirtualService ${release.service} (its custom-resource configuration)`;
+export function clusterSeenRequirements(release: SeenRelease): string {
+  return seenTerms(release).map(t => t.what).join(' and ');
+}
+
+type SeenRelease = Pick<ObservedRelease, 'service' | 'namespace' | 'canaryWeight' | 'cluster'>;
+
+/** The series {@link clusterSeenQuery} asks for, each with its query and what it is in words. */
+function seenTerms({ service, namespace, canaryWeight, cluster }: SeenRelease): Array<{ promql: string; what: string }> {
+  const scope = { ...(cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {}), namespace };
+  const stable = workloadName(service, 'stable');
+  return [
+    { promql: `count(${KSM_METRICS.deploymentSpecReplicas}${selector({ ...scope, deployment: stable })})`, what: `the Deployment ${stable} in ${namespace}` },
+    ...(canaryWeight === undefined ? [] : [{
+      promql: `count(${ROUTE_WEIGHT.metric}${selector({ ...scope, virtualservice: service, route: WEIGHTED_ROUTE })})`,
+      what: `the route weights of the VirtualService ${service} (its custom-resource configuration)`,
+    }]),
+  ];
 }
 
 /** A PromQL string literal: JSON's escapes are Go's for quotes, backslashes and control characters. */
