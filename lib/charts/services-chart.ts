@@ -102,6 +102,7 @@ export class ServicesChart extends StackChart {
           telemetry: { otlpEndpoint: props.otlpEndpoint, samplingRatio: env.apps.traceSamplingRatio, environment: env.name },
         } : {}),
         ...(spec.timeout ? { timeout: Duration.millis(parseDuration(spec.timeout, 'timeout')) } : {}),
+        ...(spec.keepAliveTimeout ? { keepAliveTimeout: Duration.millis(parseDuration(spec.keepAliveTimeout, 'keepAliveTimeout')) } : {}),
         ...(expose ? { expose } : {}),
       });
       services[spec.name] = service;

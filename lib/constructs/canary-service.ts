@@ -93,6 +93,14 @@ export interface CanaryServiceProps {
    */
   readonly timeout?: Duration;
   /**
+   * How long the service's own server keeps an idle connection open before it closes it (its keep-alive or idle
+   * timeout). The sidecars close idle connections to the service sooner, at four fifths of it: a proxy that sends a
+   * request on a connection the server is closing gets a reset, which Envoy answers 503 (`UC`), and the gate would count
+   * it against whichever track it hit, most often the canary, whose connections idle longest.
+   * @default - 5 seconds, Node.js's default (uvicorn's too; gunicorn's is 2 seconds, Go's net/http has none)
+   */
+  readonly keepAliveTimeout?: Duration;
+  /**
    * An Istio Gateway to serve this service on as well, its hosts and the paths served there.
    * @default - reachable inside the mesh only
    */
@@ -144,6 +152,7 @@ export class CanaryService extends Construct {
     this.split = props.split ?? TrafficSplit.stableOnly();
     const stableReplicas = props.stableReplicas ?? 1;
     const timeout = props.timeout ?? (props.container.protocol === 'grpc' ? undefined : Duration.seconds(5));
+    const idleTimeout = goDuration(Duration.millis(idleMillisBelow((props.keepAliveTimeout ?? Duration.seconds(5)).toMilliseconds())));
     const namespace = chartNamespace(this, 'CanaryService');
     if (this.split.hasCanary !== (props.canaryImage !== undefined)) {
       throw validationError(this, `'canaryImage' must be set exactly when the split has a canary (weight ${this.split.canaryPercent}), got ${show(props.canaryImage)}`);
@@ -195,7 +204,8 @@ export class CanaryService extends Construct {
         trafficPolicy: {
           connectionPool: {
             tcp: { maxConnections: 1024, connectTimeout: '2s' },
-            http: { http1MaxPendingRequests: 1024, http2MaxRequests: 1024, idleTimeout: '60s' },
+            // Istio applies this pool to the server side's sidecar too, whose idle connections go to the app itself
+            http: { http1MaxPendingRequests: 1024, http2MaxRequests: 1024, idleTimeout },
           },
           // eject a pod that keeps failing; at most half of a track, so a bad canary still shows in the SLO
           outlierDetection: { consecutive5XxErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
@@ -211,9 +221,11 @@ export class CanaryService extends Construct {
       : [destination('stable', 100)];
     const policy = {
       ...(timeout ? { timeout: goDuration(timeout) } : {}),
-      // only failures of the connection: retrying a 5xx, or a gRPC status the app answered (`unavailable`,
-      // `cancelled` are Envoy's gRPC retry conditions), would hide a failing canary from its callers
-      retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,reset' },
+      // only requests the app never received: retrying a 5xx, or a gRPC status the app answered (`unavailable`,
+      // `cancelled` are Envoy's gRPC retry conditions), would hide a failing canary from its callers, and `reset`
+      // retries a request the app may have acted on (a payment made twice); `reset-before-request` is Envoy 1.31's
+      // safe part of it, in Istio since 1.23
+      retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,reset-before-request' },
     };
     // inside the mesh every path; through the Gateway only the exposed ones: positive matches, so a spelling nobody
     // listed (`/METRICS`, `/metrics/`, `/%6Detrics`) falls through to the 404 below
@@ -291,4 +303,12 @@ function withPod(shared: ServiceContainer, pod: TrackPod | undefined): ServiceCo
 /** An exposed path as a VirtualService match: `/api/*` a prefix, anything else exact. */
 function uriMatch(path: string): VirtualServiceSpecHttpMatch['uri'] {
   return path.endsWith('*') ? { prefix: path.slice(0, -1) } : { exact: path };
+}
+
+/**
+ * The sidecars' idle timeout for a server that closes idle connections after `keepAliveMillis`: four fifths of it,
+ * whole milliseconds, at least one (Envoy reads 0 as no idle timeout at all).
+ */
+export function idleMillisBelow(keepAliveMillis: number): number {
+  return Math.max(1, Math.floor((keepAliveMillis * 4) / 5));
 }

@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import { EnvValue, ProbeCheck, SecretEnvVar } from '../constructs/types';
+import { parseDuration } from '../rollout/duration';
 import { AnalysisSettings, SloSettings } from '../rollout/state';
 import { HttpMetrics } from '../slo/vocabulary';
 import validateServiceSchema from './generated/validate-service.cjs';
@@ -52,6 +53,7 @@ export interface ServiceFile {
   readonly resources?: PerEnvironment<ResourcesField>;
   readonly terminationGracePeriodSeconds?: number;
   readonly timeout?: string;
+  readonly keepAliveTimeout?: string;
   readonly callers?: readonly string[];
   readonly callerIdentities?: ReadonlyArray<{ readonly namespace: string; readonly serviceAccount: string }>;
   readonly expose?: {
@@ -177,6 +179,16 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   if (f.callers?.includes(f.name)) problems.push(`'callers' must not name the service itself, got ${JSON.stringify(f.name)}`);
   for (const [i, p] of (f.writablePaths ?? []).entries()) {
     if (p.split('/').includes('..')) problems.push(`'writablePaths[${i}]' must not contain "..", got ${JSON.stringify(p)}`);
+  }
+  // the schema's pattern lets `5m5m` through; the one duration rule does not
+  for (const field of ['timeout', 'keepAliveTimeout'] as const) {
+    const value = f[field];
+    if (value === undefined) continue;
+    try {
+      parseDuration(value, field);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
   }
   const secretNames = (f.secretEnv ?? []).map(s => s.name);
   for (const name of new Set([...Object.keys(f.env ?? {}), ...secretNames].filter((n, i, all) => all.indexOf(n) !== i))) {

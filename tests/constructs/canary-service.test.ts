@@ -106,15 +106,21 @@ describe('CanaryService', () => {
       expect(dr.trafficPolicy.outlierDetection).toEqual({ consecutive5xxErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 });
     });
 
-    test('VirtualService: mesh only, everything to stable, no canary pin, timeout and retries of failures that never reached the app', () => {
+    test('DestinationRule: idle connections closed before the server closes them (Node.js\'s default 5s keep-alive)', () => {
+      expect(find(all, 'DestinationRule', 'backend').spec.trafficPolicy.connectionPool.http.idleTimeout).toBe('4s');
+    });
+
+    test('VirtualService: mesh only, everything to stable, no canary pin, timeout and retries of requests that never reached the app', () => {
       expect(vs.spec.gateways).toEqual(['mesh']);
       expect(vs.spec.hosts).toEqual(['backend.apps.svc.cluster.local']);
       expect(vs.spec.http).toEqual([{
         name: 'weighted',
         route: [{ destination: { host: 'backend.apps.svc.cluster.local', subset: 'stable', port: { number: 8081 } }, weight: 100 }],
         timeout: '5s',
-        retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,reset' },
+        retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,reset-before-request' },
       }]);
+      // `reset` would send again a request the app may have acted on
+      expect(vs.spec.http[0].retries.retryOn.split(',')).not.toContain('reset');
     });
 
     test('snapshot', () => {
@@ -186,6 +192,13 @@ describe('CanaryService', () => {
   });
 
   describe('props', () => {
+    test.each([
+      [Duration.seconds(2), '1600ms'], [Duration.seconds(65), '52s'], [Duration.millis(1), '1ms'],
+    ])('keepAliveTimeout %s: the sidecars close idle connections at four fifths of it (%s), never at 0, which Envoy reads as none', (keepAlive, idle) => {
+      const { all } = render({ keepAliveTimeout: keepAlive });
+      expect(find(all, 'DestinationRule', 'backend').spec.trafficPolicy.connectionPool.http.idleTimeout).toBe(idle);
+    });
+
     test('expose: on the Gateway only the listed paths, exact or prefix; everything else from there 404; the mesh unchanged', () => {
       const { all } = render({ ...canary, expose: EXPOSE });
       const vs = find(all, 'VirtualService', 'backend').spec;

@@ -74,6 +74,8 @@ describe('a service file on its own', () => {
     ['a variable that is neither a string, a pod field nor a service URL', 'env: { X: 3 }',
       '\'env.X\' must be a string, a pod field ({ fieldRef: metadata.labels[\'version\'] }) or a service\'s in-cluster URL ({ serviceUrl: <a service name> }), got 3'],
     ['a timeout of 0', 'timeout: 0s', '\'timeout\' must be a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut), got "0s"'],
+    ['a timeout written twice', 'timeout: 5m5m', expect.stringMatching(/^'timeout' must be a duration such as 30s, 5m or 1h30m, got "5m5m": .*largest first and each at most once/)],
+    ['a keep-alive of 0', 'keepAliveTimeout: 0s', expect.stringMatching(/^'keepAliveTimeout' must be the idle \(keep-alive\) timeout of the service's own server, longer than 0 .*got "0s"$/)],
     ['a host that is no host name', 'expose: { hosts: [NotAHost], paths: [/a] }', expect.stringMatching(/^'expose\.hosts' must be external host names .*got \["NotAHost"\]$/)],
   ])('%s is refused, naming the file, the field, the value and what is allowed', (_what, line, problem) => {
     const key = line.split(':')[0];

@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
@@ -15,16 +15,16 @@ const pattern11 = new RegExp("^[-._a-zA-Z0-9]+$", "u");
 const pattern14 = new RegExp("^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$", "u");
 const pattern16 = new RegExp("^[1-9][0-9]*(Mi|Gi)$", "u");
 const pattern18 = new RegExp("^([1-9][0-9]*(ms|s|m))+$", "u");
-const pattern22 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
-const pattern25 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
-const pattern28 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
-const pattern29 = new RegExp("^/[^\\s#]*$", "u");
-const pattern30 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
-const pattern31 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
-const pattern33 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
-const pattern34 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
-const pattern37 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern39 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern23 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
+const pattern26 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
+const pattern29 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
+const pattern30 = new RegExp("^/[^\\s#]*$", "u");
+const pattern31 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+const pattern32 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
+const pattern34 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
+const pattern35 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
+const pattern38 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern40 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/service.json" */;
@@ -1503,15 +1503,11 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data.callers !== undefined){
-let data44 = data.callers;
-if(Array.isArray(data44)){
-const len4 = data44.length;
-for(let i5=0; i5<len4; i5++){
-let data45 = data44[i5];
-if(typeof data45 === "string"){
-if(!pattern0.test(data45)){
-const err115 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callers.items,data:data45};
+if(data.keepAliveTimeout !== undefined){
+let data44 = data.keepAliveTimeout;
+if(typeof data44 === "string"){
+if(!pattern18.test(data44)){
+const err115 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.keepAliveTimeout,data:data44};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1522,7 +1518,7 @@ errors++;
 }
 }
 else {
-const err116 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callers.items.type,parentSchema:schema11.properties.callers.items,data:data45};
+const err116 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.keepAliveTimeout.type,parentSchema:schema11.properties.keepAliveTimeout,data:data44};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1532,18 +1528,15 @@ vErrors.push(err116);
 errors++;
 }
 }
-let i6 = data44.length;
-let j1;
-if(i6 > 1){
-const indices1 = {};
-for(;i6--;){
-let item1 = data44[i6];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j1 = indices1[item1];
-const err117 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i6+" are identical)",schema:true,parentSchema:schema11.properties.callers,data:data44};
+if(data.callers !== undefined){
+let data45 = data.callers;
+if(Array.isArray(data45)){
+const len4 = data45.length;
+for(let i5=0; i5<len4; i5++){
+let data46 = data45[i5];
+if(typeof data46 === "string"){
+if(!pattern0.test(data46)){
+const err117 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callers.items,data:data46};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1551,14 +1544,10 @@ else {
 vErrors.push(err117);
 }
 errors++;
-break;
-}
-indices1[item1] = i6;
-}
 }
 }
 else {
-const err118 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callers.type,parentSchema:schema11.properties.callers,data:data44};
+const err118 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callers.items.type,parentSchema:schema11.properties.callers.items,data:data46};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1568,15 +1557,18 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data.callerIdentities !== undefined){
-let data46 = data.callerIdentities;
-if(Array.isArray(data46)){
-const len5 = data46.length;
-for(let i7=0; i7<len5; i7++){
-let data47 = data46[i7];
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-if(data47.namespace === undefined){
-const err119 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data47};
+let i6 = data45.length;
+let j1;
+if(i6 > 1){
+const indices1 = {};
+for(;i6--;){
+let item1 = data45[i6];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+const err119 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i6+" are identical)",schema:true,parentSchema:schema11.properties.callers,data:data45};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1584,9 +1576,14 @@ else {
 vErrors.push(err119);
 }
 errors++;
+break;
 }
-if(data47.serviceAccount === undefined){
-const err120 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data47};
+indices1[item1] = i6;
+}
+}
+}
+else {
+const err120 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callers.type,parentSchema:schema11.properties.callers,data:data45};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1595,9 +1592,16 @@ vErrors.push(err120);
 }
 errors++;
 }
-for(const key16 in data47){
-if(!((key16 === "namespace") || (key16 === "serviceAccount"))){
-const err121 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.callerIdentities.items,data:data47};
+}
+if(data.callerIdentities !== undefined){
+let data47 = data.callerIdentities;
+if(Array.isArray(data47)){
+const len5 = data47.length;
+for(let i7=0; i7<len5; i7++){
+let data48 = data47[i7];
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+if(data48.namespace === undefined){
+const err121 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data48};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1606,12 +1610,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-}
-if(data47.namespace !== undefined){
-let data48 = data47.namespace;
-if(typeof data48 === "string"){
-if(!pattern0.test(data48)){
-const err122 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data48};
+if(data48.serviceAccount === undefined){
+const err122 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data48};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1620,9 +1620,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-else {
-const err123 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.namespace.type,parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data48};
+for(const key16 in data48){
+if(!((key16 === "namespace") || (key16 === "serviceAccount"))){
+const err123 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.callerIdentities.items,data:data48};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1632,11 +1632,11 @@ vErrors.push(err123);
 errors++;
 }
 }
-if(data47.serviceAccount !== undefined){
-let data49 = data47.serviceAccount;
+if(data48.namespace !== undefined){
+let data49 = data48.namespace;
 if(typeof data49 === "string"){
 if(!pattern0.test(data49)){
-const err124 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data49};
+const err124 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data49};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1647,7 +1647,7 @@ errors++;
 }
 }
 else {
-const err125 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.serviceAccount.type,parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data49};
+const err125 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.namespace.type,parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data49};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1657,9 +1657,11 @@ vErrors.push(err125);
 errors++;
 }
 }
-}
-else {
-const err126 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.callerIdentities.items.type,parentSchema:schema11.properties.callerIdentities.items,data:data47};
+if(data48.serviceAccount !== undefined){
+let data50 = data48.serviceAccount;
+if(typeof data50 === "string"){
+if(!pattern0.test(data50)){
+const err126 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data50};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1669,9 +1671,8 @@ vErrors.push(err126);
 errors++;
 }
 }
-}
 else {
-const err127 = {instancePath:instancePath+"/callerIdentities",schemaPath:"#/properties/callerIdentities/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callerIdentities.type,parentSchema:schema11.properties.callerIdentities,data:data46};
+const err127 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.serviceAccount.type,parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data50};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1681,11 +1682,9 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data.expose !== undefined){
-let data50 = data.expose;
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-if(data50.hosts === undefined){
-const err128 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "hosts"},message:"must have required property '"+"hosts"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data50};
+}
+else {
+const err128 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.callerIdentities.items.type,parentSchema:schema11.properties.callerIdentities.items,data:data48};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1694,8 +1693,10 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(data50.paths === undefined){
-const err129 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data50};
+}
+}
+else {
+const err129 = {instancePath:instancePath+"/callerIdentities",schemaPath:"#/properties/callerIdentities/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callerIdentities.type,parentSchema:schema11.properties.callerIdentities,data:data47};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1704,9 +1705,12 @@ vErrors.push(err129);
 }
 errors++;
 }
-for(const key17 in data50){
-if(!(((((key17 === "hosts") || (key17 === "paths")) || (key17 === "methods")) || (key17 === "tls")) || (key17 === "gateway"))){
-const err130 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose,data:data50};
+}
+if(data.expose !== undefined){
+let data51 = data.expose;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(data51.hosts === undefined){
+const err130 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "hosts"},message:"must have required property '"+"hosts"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data51};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1715,16 +1719,8 @@ vErrors.push(err130);
 }
 errors++;
 }
-}
-if(data50.hosts !== undefined){
-let data51 = data50.hosts;
-const _errs126 = errors;
-let valid34 = false;
-let passing1 = null;
-const _errs127 = errors;
-if(Array.isArray(data51)){
-if(data51.length < 1){
-const err131 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data51};
+if(data51.paths === undefined){
+const err131 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data51};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1733,12 +1729,9 @@ vErrors.push(err131);
 }
 errors++;
 }
-const len6 = data51.length;
-for(let i8=0; i8<len6; i8++){
-let data52 = data51[i8];
-if(typeof data52 === "string"){
-if(!pattern22.test(data52)){
-const err132 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data52};
+for(const key17 in data51){
+if(!(((((key17 === "hosts") || (key17 === "paths")) || (key17 === "methods")) || (key17 === "tls")) || (key17 === "gateway"))){
+const err132 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose,data:data51};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1748,8 +1741,15 @@ vErrors.push(err132);
 errors++;
 }
 }
-else {
-const err133 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[0].items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data52};
+if(data51.hosts !== undefined){
+let data52 = data51.hosts;
+const _errs128 = errors;
+let valid34 = false;
+let passing1 = null;
+const _errs129 = errors;
+if(Array.isArray(data52)){
+if(data52.length < 1){
+const err133 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data52};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1758,24 +1758,49 @@ vErrors.push(err133);
 }
 errors++;
 }
-}
-let i9 = data51.length;
-let j2;
-if(i9 > 1){
-const indices2 = {};
-for(;i9--;){
-let item2 = data51[i9];
-if(typeof item2 !== "string"){
-continue;
-}
-if(typeof indices2[item2] == "number"){
-j2 = indices2[item2];
-const err134 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i9+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data51};
+const len6 = data52.length;
+for(let i8=0; i8<len6; i8++){
+let data53 = data52[i8];
+if(typeof data53 === "string"){
+if(!pattern23.test(data53)){
+const err134 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data53};
 if(vErrors === null){
 vErrors = [err134];
 }
 else {
 vErrors.push(err134);
+}
+errors++;
+}
+}
+else {
+const err135 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[0].items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data53};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+let i9 = data52.length;
+let j2;
+if(i9 > 1){
+const indices2 = {};
+for(;i9--;){
+let item2 = data52[i9];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err136 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i9+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data52};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
 }
 errors++;
 break;
@@ -1785,37 +1810,7 @@ indices2[item2] = i9;
 }
 }
 else {
-const err135 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[0].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data51};
-if(vErrors === null){
-vErrors = [err135];
-}
-else {
-vErrors.push(err135);
-}
-errors++;
-}
-var _valid1 = _errs127 === errors;
-if(_valid1){
-valid34 = true;
-passing1 = 0;
-}
-const _errs131 = errors;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if(Object.keys(data51).length < 1){
-const err136 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data51};
-if(vErrors === null){
-vErrors = [err136];
-}
-else {
-vErrors.push(err136);
-}
-errors++;
-}
-for(const key18 in data51){
-const _errs133 = errors;
-if(typeof key18 === "string"){
-if(!pattern0.test(key18)){
-const err137 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,data:key18,propertyName:key18};
+const err137 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[0].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data52};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1824,10 +1819,15 @@ vErrors.push(err137);
 }
 errors++;
 }
+var _valid1 = _errs129 === errors;
+if(_valid1){
+valid34 = true;
+passing1 = 0;
 }
-var valid38 = _errs133 === errors;
-if(!valid38){
-const err138 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data51};
+const _errs133 = errors;
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+if(Object.keys(data52).length < 1){
+const err138 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data52};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1836,12 +1836,11 @@ vErrors.push(err138);
 }
 errors++;
 }
-}
-for(const key19 in data51){
-let data53 = data51[key19];
-if(Array.isArray(data53)){
-if(data53.length < 1){
-const err139 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data53};
+for(const key18 in data52){
+const _errs135 = errors;
+if(typeof key18 === "string"){
+if(!pattern0.test(key18)){
+const err139 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,data:key18,propertyName:key18};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1850,12 +1849,10 @@ vErrors.push(err139);
 }
 errors++;
 }
-const len7 = data53.length;
-for(let i10=0; i10<len7; i10++){
-let data54 = data53[i10];
-if(typeof data54 === "string"){
-if(!pattern22.test(data54)){
-const err140 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data54};
+}
+var valid38 = _errs135 === errors;
+if(!valid38){
+const err140 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data52};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1865,8 +1862,11 @@ vErrors.push(err140);
 errors++;
 }
 }
-else {
-const err141 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data54};
+for(const key19 in data52){
+let data54 = data52[key19];
+if(Array.isArray(data54)){
+if(data54.length < 1){
+const err141 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data54};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1875,19 +1875,12 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-let i11 = data53.length;
-let j3;
-if(i11 > 1){
-const indices3 = {};
-for(;i11--;){
-let item3 = data53[i11];
-if(typeof item3 !== "string"){
-continue;
-}
-if(typeof indices3[item3] == "number"){
-j3 = indices3[item3];
-const err142 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i11+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data53};
+const len7 = data54.length;
+for(let i10=0; i10<len7; i10++){
+let data55 = data54[i10];
+if(typeof data55 === "string"){
+if(!pattern23.test(data55)){
+const err142 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data55};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1895,14 +1888,10 @@ else {
 vErrors.push(err142);
 }
 errors++;
-break;
-}
-indices3[item3] = i11;
-}
 }
 }
 else {
-const err143 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data53};
+const err143 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data55};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1912,9 +1901,18 @@ vErrors.push(err143);
 errors++;
 }
 }
+let i11 = data54.length;
+let j3;
+if(i11 > 1){
+const indices3 = {};
+for(;i11--;){
+let item3 = data54[i11];
+if(typeof item3 !== "string"){
+continue;
 }
-else {
-const err144 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.hosts.oneOf[1].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data51};
+if(typeof indices3[item3] == "number"){
+j3 = indices3[item3];
+const err144 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i11+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data54};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1922,8 +1920,35 @@ else {
 vErrors.push(err144);
 }
 errors++;
+break;
 }
-var _valid1 = _errs131 === errors;
+indices3[item3] = i11;
+}
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data54};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+}
+}
+else {
+const err146 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.hosts.oneOf[1].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data52};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+var _valid1 = _errs133 === errors;
 if(_valid1 && valid34){
 valid34 = false;
 passing1 = [passing1, 1];
@@ -1935,46 +1960,7 @@ passing1 = 1;
 }
 }
 if(!valid34){
-const err145 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema11.properties.expose.properties.hosts.oneOf,parentSchema:schema11.properties.expose.properties.hosts,data:data51};
-if(vErrors === null){
-vErrors = [err145];
-}
-else {
-vErrors.push(err145);
-}
-errors++;
-}
-else {
-errors = _errs126;
-if(vErrors !== null){
-if(_errs126){
-vErrors.length = _errs126;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data50.paths !== undefined){
-let data55 = data50.paths;
-if(Array.isArray(data55)){
-if(data55.length < 1){
-const err146 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.paths,data:data55};
-if(vErrors === null){
-vErrors = [err146];
-}
-else {
-vErrors.push(err146);
-}
-errors++;
-}
-const len8 = data55.length;
-for(let i12=0; i12<len8; i12++){
-let data56 = data55[i12];
-if(typeof data56 === "string"){
-if(!pattern25.test(data56)){
-const err147 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#*]*\\*?$"},message:"must match pattern \""+"^/[^\\s?#*]*\\*?$"+"\"",schema:"^/[^\\s?#*]*\\*?$",parentSchema:schema11.properties.expose.properties.paths.items,data:data56};
+const err147 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema11.properties.expose.properties.hosts.oneOf,parentSchema:schema11.properties.expose.properties.hosts,data:data52};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1983,9 +1969,23 @@ vErrors.push(err147);
 }
 errors++;
 }
+else {
+errors = _errs128;
+if(vErrors !== null){
+if(_errs128){
+vErrors.length = _errs128;
 }
 else {
-const err148 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.paths.items.type,parentSchema:schema11.properties.expose.properties.paths.items,data:data56};
+vErrors = null;
+}
+}
+}
+}
+if(data51.paths !== undefined){
+let data56 = data51.paths;
+if(Array.isArray(data56)){
+if(data56.length < 1){
+const err148 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.paths,data:data56};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1994,19 +1994,12 @@ vErrors.push(err148);
 }
 errors++;
 }
-}
-let i13 = data55.length;
-let j4;
-if(i13 > 1){
-const indices4 = {};
-for(;i13--;){
-let item4 = data55[i13];
-if(typeof item4 !== "string"){
-continue;
-}
-if(typeof indices4[item4] == "number"){
-j4 = indices4[item4];
-const err149 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i13+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.paths,data:data55};
+const len8 = data56.length;
+for(let i12=0; i12<len8; i12++){
+let data57 = data56[i12];
+if(typeof data57 === "string"){
+if(!pattern26.test(data57)){
+const err149 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#*]*\\*?$"},message:"must match pattern \""+"^/[^\\s?#*]*\\*?$"+"\"",schema:"^/[^\\s?#*]*\\*?$",parentSchema:schema11.properties.expose.properties.paths.items,data:data57};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2014,14 +2007,10 @@ else {
 vErrors.push(err149);
 }
 errors++;
-break;
-}
-indices4[item4] = i13;
-}
 }
 }
 else {
-const err150 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.paths.type,parentSchema:schema11.properties.expose.properties.paths,data:data55};
+const err150 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.paths.items.type,parentSchema:schema11.properties.expose.properties.paths.items,data:data57};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2031,11 +2020,18 @@ vErrors.push(err150);
 errors++;
 }
 }
-if(data50.methods !== undefined){
-let data57 = data50.methods;
-if(Array.isArray(data57)){
-if(data57.length < 1){
-const err151 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.methods,data:data57};
+let i13 = data56.length;
+let j4;
+if(i13 > 1){
+const indices4 = {};
+for(;i13--;){
+let item4 = data56[i13];
+if(typeof item4 !== "string"){
+continue;
+}
+if(typeof indices4[item4] == "number"){
+j4 = indices4[item4];
+const err151 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i13+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.paths,data:data56};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2043,12 +2039,14 @@ else {
 vErrors.push(err151);
 }
 errors++;
+break;
 }
-const len9 = data57.length;
-for(let i14=0; i14<len9; i14++){
-let data58 = data57[i14];
-if(typeof data58 !== "string"){
-const err152 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.methods.items.type,parentSchema:schema11.properties.expose.properties.methods.items,data:data58};
+indices4[item4] = i13;
+}
+}
+}
+else {
+const err152 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.paths.type,parentSchema:schema11.properties.expose.properties.paths,data:data56};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2057,8 +2055,12 @@ vErrors.push(err152);
 }
 errors++;
 }
-if(!(((((((data58 === "GET") || (data58 === "HEAD")) || (data58 === "POST")) || (data58 === "PUT")) || (data58 === "PATCH")) || (data58 === "DELETE")) || (data58 === "OPTIONS"))){
-const err153 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.expose.properties.methods.items.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.expose.properties.methods.items.enum,parentSchema:schema11.properties.expose.properties.methods.items,data:data58};
+}
+if(data51.methods !== undefined){
+let data58 = data51.methods;
+if(Array.isArray(data58)){
+if(data58.length < 1){
+const err153 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.methods,data:data58};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2067,19 +2069,11 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-let i15 = data57.length;
-let j5;
-if(i15 > 1){
-const indices5 = {};
-for(;i15--;){
-let item5 = data57[i15];
-if(typeof item5 !== "string"){
-continue;
-}
-if(typeof indices5[item5] == "number"){
-j5 = indices5[item5];
-const err154 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i15+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.methods,data:data57};
+const len9 = data58.length;
+for(let i14=0; i14<len9; i14++){
+let data59 = data58[i14];
+if(typeof data59 !== "string"){
+const err154 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.methods.items.type,parentSchema:schema11.properties.expose.properties.methods.items,data:data59};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2087,14 +2081,9 @@ else {
 vErrors.push(err154);
 }
 errors++;
-break;
 }
-indices5[item5] = i15;
-}
-}
-}
-else {
-const err155 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.methods.type,parentSchema:schema11.properties.expose.properties.methods,data:data57};
+if(!(((((((data59 === "GET") || (data59 === "HEAD")) || (data59 === "POST")) || (data59 === "PUT")) || (data59 === "PATCH")) || (data59 === "DELETE")) || (data59 === "OPTIONS"))){
+const err155 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.expose.properties.methods.items.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.expose.properties.methods.items.enum,parentSchema:schema11.properties.expose.properties.methods.items,data:data59};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2104,11 +2093,18 @@ vErrors.push(err155);
 errors++;
 }
 }
-if(data50.tls !== undefined){
-let data59 = data50.tls;
-if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
-if(Object.keys(data59).length < 1){
-const err156 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.tls,data:data59};
+let i15 = data58.length;
+let j5;
+if(i15 > 1){
+const indices5 = {};
+for(;i15--;){
+let item5 = data58[i15];
+if(typeof item5 !== "string"){
+continue;
+}
+if(typeof indices5[item5] == "number"){
+j5 = indices5[item5];
+const err156 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i15+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.methods,data:data58};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2116,12 +2112,14 @@ else {
 vErrors.push(err156);
 }
 errors++;
+break;
 }
-for(const key20 in data59){
-const _errs149 = errors;
-if(typeof key20 === "string"){
-if(!pattern0.test(key20)){
-const err157 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.propertyNames,data:key20,propertyName:key20};
+indices5[item5] = i15;
+}
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.methods.type,parentSchema:schema11.properties.expose.properties.methods,data:data58};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2131,9 +2129,11 @@ vErrors.push(err157);
 errors++;
 }
 }
-var valid49 = _errs149 === errors;
-if(!valid49){
-const err158 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema11.properties.expose.properties.tls.propertyNames,parentSchema:schema11.properties.expose.properties.tls,data:data59};
+if(data51.tls !== undefined){
+let data60 = data51.tls;
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+if(Object.keys(data60).length < 1){
+const err158 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.tls,data:data60};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2142,12 +2142,11 @@ vErrors.push(err158);
 }
 errors++;
 }
-}
-for(const key21 in data59){
-let data60 = data59[key21];
-if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
-if(data60.credentialName === undefined){
-const err159 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/required",keyword:"required",params:{missingProperty: "credentialName"},message:"must have required property '"+"credentialName"+"'",schema:schema11.properties.expose.properties.tls.additionalProperties.required,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data60};
+for(const key20 in data60){
+const _errs151 = errors;
+if(typeof key20 === "string"){
+if(!pattern0.test(key20)){
+const err159 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.propertyNames,data:key20,propertyName:key20};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2156,9 +2155,10 @@ vErrors.push(err159);
 }
 errors++;
 }
-for(const key22 in data60){
-if(!(key22 === "credentialName")){
-const err160 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data60};
+}
+var valid49 = _errs151 === errors;
+if(!valid49){
+const err160 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema11.properties.expose.properties.tls.propertyNames,parentSchema:schema11.properties.expose.properties.tls,data:data60};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2168,11 +2168,11 @@ vErrors.push(err160);
 errors++;
 }
 }
-if(data60.credentialName !== undefined){
-let data61 = data60.credentialName;
-if(typeof data61 === "string"){
-if(!pattern0.test(data61)){
-const err161 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data61};
+for(const key21 in data60){
+let data61 = data60[key21];
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+if(data61.credentialName === undefined){
+const err161 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/required",keyword:"required",params:{missingProperty: "credentialName"},message:"must have required property '"+"credentialName"+"'",schema:schema11.properties.expose.properties.tls.additionalProperties.required,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data61};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2181,9 +2181,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-else {
-const err162 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data61};
+for(const key22 in data61){
+if(!(key22 === "credentialName")){
+const err162 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data61};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2193,9 +2193,11 @@ vErrors.push(err162);
 errors++;
 }
 }
-}
-else {
-const err163 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.additionalProperties.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data60};
+if(data61.credentialName !== undefined){
+let data62 = data61.credentialName;
+if(typeof data62 === "string"){
+if(!pattern0.test(data62)){
+const err163 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data62};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2205,9 +2207,8 @@ vErrors.push(err163);
 errors++;
 }
 }
-}
 else {
-const err164 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.type,parentSchema:schema11.properties.expose.properties.tls,data:data59};
+const err164 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data62};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2217,11 +2218,9 @@ vErrors.push(err164);
 errors++;
 }
 }
-if(data50.gateway !== undefined){
-let data62 = data50.gateway;
-if(typeof data62 === "string"){
-if(!pattern28.test(data62)){
-const err165 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+/[a-z0-9-]+$"},message:"must match pattern \""+"^[a-z0-9-]+/[a-z0-9-]+$"+"\"",schema:"^[a-z0-9-]+/[a-z0-9-]+$",parentSchema:schema11.properties.expose.properties.gateway,data:data62};
+}
+else {
+const err165 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.additionalProperties.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data61};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2231,8 +2230,9 @@ vErrors.push(err165);
 errors++;
 }
 }
+}
 else {
-const err166 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gateway.type,parentSchema:schema11.properties.expose.properties.gateway,data:data62};
+const err166 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.type,parentSchema:schema11.properties.expose.properties.tls,data:data60};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2242,9 +2242,11 @@ vErrors.push(err166);
 errors++;
 }
 }
-}
-else {
-const err167 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.type,parentSchema:schema11.properties.expose,data:data50};
+if(data51.gateway !== undefined){
+let data63 = data51.gateway;
+if(typeof data63 === "string"){
+if(!pattern29.test(data63)){
+const err167 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+/[a-z0-9-]+$"},message:"must match pattern \""+"^[a-z0-9-]+/[a-z0-9-]+$"+"\"",schema:"^[a-z0-9-]+/[a-z0-9-]+$",parentSchema:schema11.properties.expose.properties.gateway,data:data63};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2254,11 +2256,8 @@ vErrors.push(err167);
 errors++;
 }
 }
-if(data.smoke !== undefined){
-let data63 = data.smoke;
-if(Array.isArray(data63)){
-if(data63.length > 20){
-const err168 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data63};
+else {
+const err168 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gateway.type,parentSchema:schema11.properties.expose.properties.gateway,data:data63};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2267,12 +2266,10 @@ vErrors.push(err168);
 }
 errors++;
 }
-const len10 = data63.length;
-for(let i16=0; i16<len10; i16++){
-let data64 = data63[i16];
-if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
-if(data64.path === undefined){
-const err169 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data64};
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.type,parentSchema:schema11.properties.expose,data:data51};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2281,9 +2278,12 @@ vErrors.push(err169);
 }
 errors++;
 }
-for(const key23 in data64){
-if(!(((key23 === "path") || (key23 === "status")) || (key23 === "header"))){
-const err170 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data64};
+}
+if(data.smoke !== undefined){
+let data64 = data.smoke;
+if(Array.isArray(data64)){
+if(data64.length > 20){
+const err170 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data64};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2292,12 +2292,12 @@ vErrors.push(err170);
 }
 errors++;
 }
-}
-if(data64.path !== undefined){
-let data65 = data64.path;
-if(typeof data65 === "string"){
-if(!pattern29.test(data65)){
-const err171 = {instancePath:instancePath+"/smoke/" + i16+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data65};
+const len10 = data64.length;
+for(let i16=0; i16<len10; i16++){
+let data65 = data64[i16];
+if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
+if(data65.path === undefined){
+const err171 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data65};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2306,9 +2306,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-}
-else {
-const err172 = {instancePath:instancePath+"/smoke/" + i16+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data65};
+for(const key23 in data65){
+if(!(((key23 === "path") || (key23 === "status")) || (key23 === "header"))){
+const err172 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data65};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2318,10 +2318,11 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data64.status !== undefined){
-let data66 = data64.status;
-if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
-const err173 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data66};
+if(data65.path !== undefined){
+let data66 = data65.path;
+if(typeof data66 === "string"){
+if(!pattern30.test(data66)){
+const err173 = {instancePath:instancePath+"/smoke/" + i16+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data66};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2330,9 +2331,9 @@ vErrors.push(err173);
 }
 errors++;
 }
-if((typeof data66 == "number") && (isFinite(data66))){
-if(data66 > 599 || isNaN(data66)){
-const err174 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data66};
+}
+else {
+const err174 = {instancePath:instancePath+"/smoke/" + i16+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data66};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2341,8 +2342,11 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(data66 < 100 || isNaN(data66)){
-const err175 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data66};
+}
+if(data65.status !== undefined){
+let data67 = data65.status;
+if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
+const err175 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data67};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2351,13 +2355,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-}
-if(data64.header !== undefined){
-let data67 = data64.header;
-if(typeof data67 === "string"){
-if(!pattern30.test(data67)){
-const err176 = {instancePath:instancePath+"/smoke/" + i16+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data67};
+if((typeof data67 == "number") && (isFinite(data67))){
+if(data67 > 599 || isNaN(data67)){
+const err176 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data67};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2366,9 +2366,8 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-else {
-const err177 = {instancePath:instancePath+"/smoke/" + i16+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data67};
+if(data67 < 100 || isNaN(data67)){
+const err177 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data67};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2379,8 +2378,11 @@ errors++;
 }
 }
 }
-else {
-const err178 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data64};
+if(data65.header !== undefined){
+let data68 = data65.header;
+if(typeof data68 === "string"){
+if(!pattern31.test(data68)){
+const err178 = {instancePath:instancePath+"/smoke/" + i16+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data68};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2390,9 +2392,8 @@ vErrors.push(err178);
 errors++;
 }
 }
-}
 else {
-const err179 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data63};
+const err179 = {instancePath:instancePath+"/smoke/" + i16+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data68};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2402,12 +2403,9 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data.metrics !== undefined){
-let data68 = data.metrics;
-if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
-for(const key24 in data68){
-if(!((key24 === "source") || (key24 === "http"))){
-const err180 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data68};
+}
+else {
+const err180 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data65};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2417,10 +2415,9 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data68.source !== undefined){
-let data69 = data68.source;
-if(typeof data69 !== "string"){
-const err181 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data69};
+}
+else {
+const err181 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data64};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2429,8 +2426,13 @@ vErrors.push(err181);
 }
 errors++;
 }
-if(!((data69 === "istio") || (data69 === "http"))){
-const err182 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data69};
+}
+if(data.metrics !== undefined){
+let data69 = data.metrics;
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+for(const key24 in data69){
+if(!((key24 === "source") || (key24 === "http"))){
+const err182 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data69};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2440,11 +2442,10 @@ vErrors.push(err182);
 errors++;
 }
 }
-if(data68.http !== undefined){
-let data70 = data68.http;
-if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
-if(data70.requests === undefined){
-const err183 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data70};
+if(data69.source !== undefined){
+let data70 = data69.source;
+if(typeof data70 !== "string"){
+const err183 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data70};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2453,8 +2454,8 @@ vErrors.push(err183);
 }
 errors++;
 }
-if(data70.duration === undefined){
-const err184 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data70};
+if(!((data70 === "istio") || (data70 === "http"))){
+const err184 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data70};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2463,8 +2464,12 @@ vErrors.push(err184);
 }
 errors++;
 }
-if(data70.codeLabel === undefined){
-const err185 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data70};
+}
+if(data69.http !== undefined){
+let data71 = data69.http;
+if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
+if(data71.requests === undefined){
+const err185 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data71};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2473,8 +2478,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(data70.scrape === undefined){
-const err186 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data70};
+if(data71.duration === undefined){
+const err186 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data71};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2483,9 +2488,8 @@ vErrors.push(err186);
 }
 errors++;
 }
-for(const key25 in data70){
-if(!((((((((key25 === "requests") || (key25 === "duration")) || (key25 === "durationUnit")) || (key25 === "codeLabel")) || (key25 === "errorCodes")) || (key25 === "routeLabel")) || (key25 === "ignoreRoutes")) || (key25 === "scrape"))){
-const err187 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data70};
+if(data71.codeLabel === undefined){
+const err187 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data71};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2494,12 +2498,8 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-if(data70.requests !== undefined){
-let data71 = data70.requests;
-if(typeof data71 === "string"){
-if(!pattern31.test(data71)){
-const err188 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data71};
+if(data71.scrape === undefined){
+const err188 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data71};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2508,9 +2508,9 @@ vErrors.push(err188);
 }
 errors++;
 }
-}
-else {
-const err189 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data71};
+for(const key25 in data71){
+if(!((((((((key25 === "requests") || (key25 === "duration")) || (key25 === "durationUnit")) || (key25 === "codeLabel")) || (key25 === "errorCodes")) || (key25 === "routeLabel")) || (key25 === "ignoreRoutes")) || (key25 === "scrape"))){
+const err189 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data71};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2520,11 +2520,11 @@ vErrors.push(err189);
 errors++;
 }
 }
-if(data70.duration !== undefined){
-let data72 = data70.duration;
+if(data71.requests !== undefined){
+let data72 = data71.requests;
 if(typeof data72 === "string"){
-if(!pattern31.test(data72)){
-const err190 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data72};
+if(!pattern32.test(data72)){
+const err190 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data72};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2535,7 +2535,7 @@ errors++;
 }
 }
 else {
-const err191 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data72};
+const err191 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data72};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2545,10 +2545,11 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data70.durationUnit !== undefined){
-let data73 = data70.durationUnit;
-if(typeof data73 !== "string"){
-const err192 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data73};
+if(data71.duration !== undefined){
+let data73 = data71.duration;
+if(typeof data73 === "string"){
+if(!pattern32.test(data73)){
+const err192 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data73};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2557,8 +2558,9 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(!((data73 === "seconds") || (data73 === "milliseconds"))){
-const err193 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data73};
+}
+else {
+const err193 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data73};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2568,11 +2570,10 @@ vErrors.push(err193);
 errors++;
 }
 }
-if(data70.codeLabel !== undefined){
-let data74 = data70.codeLabel;
-if(typeof data74 === "string"){
-if(!pattern33.test(data74)){
-const err194 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data74};
+if(data71.durationUnit !== undefined){
+let data74 = data71.durationUnit;
+if(typeof data74 !== "string"){
+const err194 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data74};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2581,9 +2582,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-else {
-const err195 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data74};
+if(!((data74 === "seconds") || (data74 === "milliseconds"))){
+const err195 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data74};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2593,11 +2593,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data70.errorCodes !== undefined){
-let data75 = data70.errorCodes;
+if(data71.codeLabel !== undefined){
+let data75 = data71.codeLabel;
 if(typeof data75 === "string"){
 if(!pattern34.test(data75)){
-const err196 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data75};
+const err196 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data75};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2608,7 +2608,7 @@ errors++;
 }
 }
 else {
-const err197 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data75};
+const err197 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data75};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2618,11 +2618,11 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data70.routeLabel !== undefined){
-let data76 = data70.routeLabel;
+if(data71.errorCodes !== undefined){
+let data76 = data71.errorCodes;
 if(typeof data76 === "string"){
-if(!pattern33.test(data76)){
-const err198 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data76};
+if(!pattern35.test(data76)){
+const err198 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data76};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2633,7 +2633,7 @@ errors++;
 }
 }
 else {
-const err199 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data76};
+const err199 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data76};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2643,15 +2643,11 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data70.ignoreRoutes !== undefined){
-let data77 = data70.ignoreRoutes;
-if(Array.isArray(data77)){
-const len11 = data77.length;
-for(let i17=0; i17<len11; i17++){
-let data78 = data77[i17];
-if(typeof data78 === "string"){
-if(func3(data78) < 1){
-const err200 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data78};
+if(data71.routeLabel !== undefined){
+let data77 = data71.routeLabel;
+if(typeof data77 === "string"){
+if(!pattern34.test(data77)){
+const err200 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data77};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2662,7 +2658,7 @@ errors++;
 }
 }
 else {
-const err201 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data78};
+const err201 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data77};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2672,9 +2668,15 @@ vErrors.push(err201);
 errors++;
 }
 }
-}
-else {
-const err202 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data77};
+if(data71.ignoreRoutes !== undefined){
+let data78 = data71.ignoreRoutes;
+if(Array.isArray(data78)){
+const len11 = data78.length;
+for(let i17=0; i17<len11; i17++){
+let data79 = data78[i17];
+if(typeof data79 === "string"){
+if(func3(data79) < 1){
+const err202 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data79};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2684,11 +2686,8 @@ vErrors.push(err202);
 errors++;
 }
 }
-if(data70.scrape !== undefined){
-let data79 = data70.scrape;
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-if(data79.port === undefined){
-const err203 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data79};
+else {
+const err203 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data79};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2697,8 +2696,10 @@ vErrors.push(err203);
 }
 errors++;
 }
-if(data79.path === undefined){
-const err204 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data79};
+}
+}
+else {
+const err204 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data78};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2707,9 +2708,12 @@ vErrors.push(err204);
 }
 errors++;
 }
-for(const key26 in data79){
-if(!((key26 === "port") || (key26 === "path"))){
-const err205 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data79};
+}
+if(data71.scrape !== undefined){
+let data80 = data71.scrape;
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+if(data80.port === undefined){
+const err205 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data80};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2718,11 +2722,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-if(data79.port !== undefined){
-let data80 = data79.port;
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
-const err206 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data80};
+if(data80.path === undefined){
+const err206 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data80};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2731,9 +2732,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-if((typeof data80 == "number") && (isFinite(data80))){
-if(data80 > 65535 || isNaN(data80)){
-const err207 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data80};
+for(const key26 in data80){
+if(!((key26 === "port") || (key26 === "path"))){
+const err207 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data80};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2742,8 +2743,11 @@ vErrors.push(err207);
 }
 errors++;
 }
-if(data80 < 1 || isNaN(data80)){
-const err208 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data80};
+}
+if(data80.port !== undefined){
+let data81 = data80.port;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err208 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data81};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2752,13 +2756,9 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
-}
-if(data79.path !== undefined){
-let data81 = data79.path;
-if(typeof data81 === "string"){
-if(!pattern4.test(data81)){
-const err209 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data81};
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 65535 || isNaN(data81)){
+const err209 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data81};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2767,9 +2767,8 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-else {
-const err210 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data81};
+if(data81 < 1 || isNaN(data81)){
+const err210 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data81};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2780,8 +2779,11 @@ errors++;
 }
 }
 }
-else {
-const err211 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data79};
+if(data80.path !== undefined){
+let data82 = data80.path;
+if(typeof data82 === "string"){
+if(!pattern4.test(data82)){
+const err211 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data82};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2791,9 +2793,8 @@ vErrors.push(err211);
 errors++;
 }
 }
-}
 else {
-const err212 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data70};
+const err212 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data82};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2805,7 +2806,7 @@ errors++;
 }
 }
 else {
-const err213 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data68};
+const err213 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data80};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2815,11 +2816,9 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(data.steps !== undefined){
-let data82 = data.steps;
-if(Array.isArray(data82)){
-if(data82.length > 20){
-const err214 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data82};
+}
+else {
+const err214 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data71};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2828,8 +2827,10 @@ vErrors.push(err214);
 }
 errors++;
 }
-if(data82.length < 1){
-const err215 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data82};
+}
+}
+else {
+const err215 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data69};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2838,11 +2839,12 @@ vErrors.push(err215);
 }
 errors++;
 }
-const len12 = data82.length;
-for(let i18=0; i18<len12; i18++){
-let data83 = data82[i18];
-if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
-const err216 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data83};
+}
+if(data.steps !== undefined){
+let data83 = data.steps;
+if(Array.isArray(data83)){
+if(data83.length > 20){
+const err216 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data83};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2851,9 +2853,8 @@ vErrors.push(err216);
 }
 errors++;
 }
-if((typeof data83 == "number") && (isFinite(data83))){
-if(data83 > 100 || isNaN(data83)){
-const err217 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data83};
+if(data83.length < 1){
+const err217 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data83};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2862,8 +2863,11 @@ vErrors.push(err217);
 }
 errors++;
 }
-if(data83 < 1 || isNaN(data83)){
-const err218 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data83};
+const len12 = data83.length;
+for(let i18=0; i18<len12; i18++){
+let data84 = data83[i18];
+if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
+const err218 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data84};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2872,11 +2876,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err219 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data82};
+if((typeof data84 == "number") && (isFinite(data84))){
+if(data84 > 100 || isNaN(data84)){
+const err219 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data84};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2885,11 +2887,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-if(data.slo !== undefined){
-let data84 = data.slo;
-if((!(data84 && typeof data84 == "object" && !Array.isArray(data84))) && (data84 !== null)){
-const err220 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data84};
+if(data84 < 1 || isNaN(data84)){
+const err220 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data84};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2898,10 +2897,11 @@ vErrors.push(err220);
 }
 errors++;
 }
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-for(const key27 in data84){
-if(!((((key27 === "successRatio") || (key27 === "p95LatencyMs")) || (key27 === "p99LatencyMs")) || (key27 === "period"))){
-const err221 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data84};
+}
+}
+}
+else {
+const err221 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data83};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2911,10 +2911,10 @@ vErrors.push(err221);
 errors++;
 }
 }
-if(data84.successRatio !== undefined){
-let data85 = data84.successRatio;
-if((!((typeof data85 == "number") && (isFinite(data85)))) && (data85 !== null)){
-const err222 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+if(data.slo !== undefined){
+let data85 = data.slo;
+if((!(data85 && typeof data85 == "object" && !Array.isArray(data85))) && (data85 !== null)){
+const err222 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data85};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2923,9 +2923,10 @@ vErrors.push(err222);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 1 || isNaN(data85)){
-const err223 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
+for(const key27 in data85){
+if(!((((key27 === "successRatio") || (key27 === "p95LatencyMs")) || (key27 === "p99LatencyMs")) || (key27 === "period"))){
+const err223 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data85};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2934,8 +2935,11 @@ vErrors.push(err223);
 }
 errors++;
 }
-if(data85 < 0 || isNaN(data85)){
-const err224 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+}
+if(data85.successRatio !== undefined){
+let data86 = data85.successRatio;
+if((!((typeof data86 == "number") && (isFinite(data86)))) && (data86 !== null)){
+const err224 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data86};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2944,12 +2948,9 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-}
-if(data84.p95LatencyMs !== undefined){
-let data86 = data84.p95LatencyMs;
-if((!((typeof data86 == "number") && (isFinite(data86)))) && (data86 !== null)){
-const err225 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data86};
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 > 1 || isNaN(data86)){
+const err225 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data86};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2958,9 +2959,8 @@ vErrors.push(err225);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 <= 0 || isNaN(data86)){
-const err226 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data86};
+if(data86 < 0 || isNaN(data86)){
+const err226 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data86};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2971,10 +2971,10 @@ errors++;
 }
 }
 }
-if(data84.p99LatencyMs !== undefined){
-let data87 = data84.p99LatencyMs;
+if(data85.p95LatencyMs !== undefined){
+let data87 = data85.p95LatencyMs;
 if((!((typeof data87 == "number") && (isFinite(data87)))) && (data87 !== null)){
-const err227 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data87};
+const err227 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data87};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2985,7 +2985,7 @@ errors++;
 }
 if((typeof data87 == "number") && (isFinite(data87))){
 if(data87 <= 0 || isNaN(data87)){
-const err228 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data87};
+const err228 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data87};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2996,10 +2996,10 @@ errors++;
 }
 }
 }
-if(data84.period !== undefined){
-let data88 = data84.period;
-if((typeof data88 !== "string") && (data88 !== null)){
-const err229 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data88};
+if(data85.p99LatencyMs !== undefined){
+let data88 = data85.p99LatencyMs;
+if((!((typeof data88 == "number") && (isFinite(data88)))) && (data88 !== null)){
+const err229 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data88};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3008,9 +3008,9 @@ vErrors.push(err229);
 }
 errors++;
 }
-if(typeof data88 === "string"){
-if(!pattern37.test(data88)){
-const err230 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data88};
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 <= 0 || isNaN(data88)){
+const err230 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data88};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3021,12 +3021,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data.analysis !== undefined){
-let data89 = data.analysis;
-if((!(data89 && typeof data89 == "object" && !Array.isArray(data89))) && (data89 !== null)){
-const err231 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data89};
+if(data85.period !== undefined){
+let data89 = data85.period;
+if((typeof data89 !== "string") && (data89 !== null)){
+const err231 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data89};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3035,10 +3033,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-for(const key28 in data89){
-if(!(func2.call(schema11.properties.analysis.properties, key28))){
-const err232 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data89};
+if(typeof data89 === "string"){
+if(!pattern38.test(data89)){
+const err232 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data89};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3048,10 +3045,13 @@ vErrors.push(err232);
 errors++;
 }
 }
-if(data89.metrics !== undefined){
-let data90 = data89.metrics;
-if((typeof data90 !== "string") && (data90 !== null)){
-const err233 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data90};
+}
+}
+}
+if(data.analysis !== undefined){
+let data90 = data.analysis;
+if((!(data90 && typeof data90 == "object" && !Array.isArray(data90))) && (data90 !== null)){
+const err233 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data90};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3060,8 +3060,10 @@ vErrors.push(err233);
 }
 errors++;
 }
-if(!((data90 === "istio") || (data90 === "http"))){
-const err234 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data90};
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+for(const key28 in data90){
+if(!(func2.call(schema11.properties.analysis.properties, key28))){
+const err234 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data90};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3071,10 +3073,10 @@ vErrors.push(err234);
 errors++;
 }
 }
-if(data89.window !== undefined){
-let data91 = data89.window;
+if(data90.metrics !== undefined){
+let data91 = data90.metrics;
 if((typeof data91 !== "string") && (data91 !== null)){
-const err235 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data91};
+const err235 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data91};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3083,9 +3085,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(typeof data91 === "string"){
-if(!pattern37.test(data91)){
-const err236 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data91};
+if(!((data91 === "istio") || (data91 === "http"))){
+const err236 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data91};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3095,11 +3096,10 @@ vErrors.push(err236);
 errors++;
 }
 }
-}
-if(data89.settle !== undefined){
-let data92 = data89.settle;
+if(data90.window !== undefined){
+let data92 = data90.window;
 if((typeof data92 !== "string") && (data92 !== null)){
-const err237 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data92};
+const err237 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data92};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3109,8 +3109,8 @@ vErrors.push(err237);
 errors++;
 }
 if(typeof data92 === "string"){
-if(!pattern39.test(data92)){
-const err238 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data92};
+if(!pattern38.test(data92)){
+const err238 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data92};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3121,10 +3121,10 @@ errors++;
 }
 }
 }
-if(data89.minRequests !== undefined){
-let data93 = data89.minRequests;
-if((!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))) && (data93 !== null)){
-const err239 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data93};
+if(data90.settle !== undefined){
+let data93 = data90.settle;
+if((typeof data93 !== "string") && (data93 !== null)){
+const err239 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data93};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3133,9 +3133,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-if((typeof data93 == "number") && (isFinite(data93))){
-if(data93 < 0 || isNaN(data93)){
-const err240 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data93};
+if(typeof data93 === "string"){
+if(!pattern40.test(data93)){
+const err240 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data93};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3146,10 +3146,10 @@ errors++;
 }
 }
 }
-if(data89.canaryTrafficFactor !== undefined){
-let data94 = data89.canaryTrafficFactor;
-if((!((typeof data94 == "number") && (isFinite(data94)))) && (data94 !== null)){
-const err241 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+if(data90.minRequests !== undefined){
+let data94 = data90.minRequests;
+if((!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))) && (data94 !== null)){
+const err241 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data94};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3159,8 +3159,8 @@ vErrors.push(err241);
 errors++;
 }
 if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 1 || isNaN(data94)){
-const err242 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+if(data94 < 0 || isNaN(data94)){
+const err242 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data94};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3169,8 +3169,12 @@ vErrors.push(err242);
 }
 errors++;
 }
-if(data94 < 0 || isNaN(data94)){
-const err243 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+}
+}
+if(data90.canaryTrafficFactor !== undefined){
+let data95 = data90.canaryTrafficFactor;
+if((!((typeof data95 == "number") && (isFinite(data95)))) && (data95 !== null)){
+const err243 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data95};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3179,12 +3183,9 @@ vErrors.push(err243);
 }
 errors++;
 }
-}
-}
-if(data89.maxFailedChecks !== undefined){
-let data95 = data89.maxFailedChecks;
-if((!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))) && (data95 !== null)){
-const err244 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 > 1 || isNaN(data95)){
+const err244 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data95};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3193,9 +3194,8 @@ vErrors.push(err244);
 }
 errors++;
 }
-if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 > 100 || isNaN(data95)){
-const err245 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+if(data95 < 0 || isNaN(data95)){
+const err245 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data95};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3204,8 +3204,12 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(data95 < 1 || isNaN(data95)){
-const err246 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+}
+}
+if(data90.maxFailedChecks !== undefined){
+let data96 = data90.maxFailedChecks;
+if((!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))) && (data96 !== null)){
+const err246 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data96};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3214,12 +3218,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-}
-}
-if(data89.maxConsecutiveHolds !== undefined){
-let data96 = data89.maxConsecutiveHolds;
-if((!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))) && (data96 !== null)){
-const err247 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 > 100 || isNaN(data96)){
+const err247 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data96};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3228,9 +3229,8 @@ vErrors.push(err247);
 }
 errors++;
 }
-if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 > 1000 || isNaN(data96)){
-const err248 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+if(data96 < 1 || isNaN(data96)){
+const err248 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data96};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3239,8 +3239,12 @@ vErrors.push(err248);
 }
 errors++;
 }
-if(data96 < 1 || isNaN(data96)){
-const err249 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+}
+}
+if(data90.maxConsecutiveHolds !== undefined){
+let data97 = data90.maxConsecutiveHolds;
+if((!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))) && (data97 !== null)){
+const err249 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data97};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3249,12 +3253,9 @@ vErrors.push(err249);
 }
 errors++;
 }
-}
-}
-if(data89.baseline !== undefined){
-let data97 = data89.baseline;
-if((!(data97 && typeof data97 == "object" && !Array.isArray(data97))) && (data97 !== null)){
-const err250 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 > 1000 || isNaN(data97)){
+const err250 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data97};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3263,9 +3264,8 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-if(data97.enabled === undefined){
-const err251 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(data97 < 1 || isNaN(data97)){
+const err251 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data97};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3274,8 +3274,12 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(data97.maxErrorRatioIncrease === undefined){
-const err252 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+}
+}
+if(data90.baseline !== undefined){
+let data98 = data90.baseline;
+if((!(data98 && typeof data98 == "object" && !Array.isArray(data98))) && (data98 !== null)){
+const err252 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data98};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3284,9 +3288,9 @@ vErrors.push(err252);
 }
 errors++;
 }
-for(const key29 in data97){
-if(!((((key29 === "enabled") || (key29 === "maxErrorRatioIncrease")) || (key29 === "maxLatencyRatio")) || (key29 === "minLatencyIncreaseMs"))){
-const err253 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+if(data98.enabled === undefined){
+const err253 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data98};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3295,11 +3299,8 @@ vErrors.push(err253);
 }
 errors++;
 }
-}
-if(data97.enabled !== undefined){
-let data98 = data97.enabled;
-if(typeof data98 !== "boolean"){
-const err254 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data98};
+if(data98.maxErrorRatioIncrease === undefined){
+const err254 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data98};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3308,12 +3309,9 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-if(data97.maxErrorRatioIncrease !== undefined){
-let data99 = data97.maxErrorRatioIncrease;
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 1 || isNaN(data99)){
-const err255 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+for(const key29 in data98){
+if(!((((key29 === "enabled") || (key29 === "maxErrorRatioIncrease")) || (key29 === "maxLatencyRatio")) || (key29 === "minLatencyIncreaseMs"))){
+const err255 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data98};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3322,8 +3320,11 @@ vErrors.push(err255);
 }
 errors++;
 }
-if(data99 < 0 || isNaN(data99)){
-const err256 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+}
+if(data98.enabled !== undefined){
+let data99 = data98.enabled;
+if(typeof data99 !== "boolean"){
+const err256 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data99};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3333,8 +3334,11 @@ vErrors.push(err256);
 errors++;
 }
 }
-else {
-const err257 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+if(data98.maxErrorRatioIncrease !== undefined){
+let data100 = data98.maxErrorRatioIncrease;
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 1 || isNaN(data100)){
+const err257 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data100};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3343,11 +3347,8 @@ vErrors.push(err257);
 }
 errors++;
 }
-}
-if(data97.maxLatencyRatio !== undefined){
-let data100 = data97.maxLatencyRatio;
-if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
-const err258 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+if(data100 < 0 || isNaN(data100)){
+const err258 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data100};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3356,9 +3357,9 @@ vErrors.push(err258);
 }
 errors++;
 }
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 > 100 || isNaN(data100)){
-const err259 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+}
+else {
+const err259 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data100};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3367,8 +3368,11 @@ vErrors.push(err259);
 }
 errors++;
 }
-if(data100 < 1 || isNaN(data100)){
-const err260 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+}
+if(data98.maxLatencyRatio !== undefined){
+let data101 = data98.maxLatencyRatio;
+if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
+const err260 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data101};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3377,12 +3381,9 @@ vErrors.push(err260);
 }
 errors++;
 }
-}
-}
-if(data97.minLatencyIncreaseMs !== undefined){
-let data101 = data97.minLatencyIncreaseMs;
-if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
-const err261 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 100 || isNaN(data101)){
+const err261 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data101};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3391,9 +3392,8 @@ vErrors.push(err261);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 > 60000 || isNaN(data101)){
-const err262 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+if(data101 < 1 || isNaN(data101)){
+const err262 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data101};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3402,8 +3402,12 @@ vErrors.push(err262);
 }
 errors++;
 }
-if(data101 < 0 || isNaN(data101)){
-const err263 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+}
+}
+if(data98.minLatencyIncreaseMs !== undefined){
+let data102 = data98.minLatencyIncreaseMs;
+if((!((typeof data102 == "number") && (isFinite(data102)))) && (data102 !== null)){
+const err263 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data102};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3412,14 +3416,9 @@ vErrors.push(err263);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data89.queryTimeout !== undefined){
-let data102 = data89.queryTimeout;
-if((typeof data102 !== "string") && (data102 !== null)){
-const err264 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 > 60000 || isNaN(data102)){
+const err264 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data102};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3428,9 +3427,8 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(typeof data102 === "string"){
-if(!pattern37.test(data102)){
-const err265 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
+if(data102 < 0 || isNaN(data102)){
+const err265 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data102};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3441,10 +3439,12 @@ errors++;
 }
 }
 }
-if(data89.progressDeadline !== undefined){
-let data103 = data89.progressDeadline;
+}
+}
+if(data90.queryTimeout !== undefined){
+let data103 = data90.queryTimeout;
 if((typeof data103 !== "string") && (data103 !== null)){
-const err266 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+const err266 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data103};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3454,8 +3454,8 @@ vErrors.push(err266);
 errors++;
 }
 if(typeof data103 === "string"){
-if(!pattern37.test(data103)){
-const err267 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+if(!pattern38.test(data103)){
+const err267 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data103};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3466,16 +3466,41 @@ errors++;
 }
 }
 }
-}
-}
-}
-else {
-const err268 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data90.progressDeadline !== undefined){
+let data104 = data90.progressDeadline;
+if((typeof data104 !== "string") && (data104 !== null)){
+const err268 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data104};
 if(vErrors === null){
 vErrors = [err268];
 }
 else {
 vErrors.push(err268);
+}
+errors++;
+}
+if(typeof data104 === "string"){
+if(!pattern38.test(data104)){
+const err269 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data104};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+else {
+const err270 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
 }
 errors++;
 }

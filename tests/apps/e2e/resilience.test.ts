@@ -1,7 +1,10 @@
 // Failure cases with real processes: no collector, no backend, a slow backend, a crash, SIGTERM during a request.
+import { once } from 'node:events';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAllDocuments } from 'yaml';
 import { OtlpReceiver, ReceivedSpan, SpanKind } from '../support/otlp-receiver';
 import { LogLine, ServiceProcess, startServiceProcess } from '../support/service-process';
 import { DOWN_PORT } from '../../support/ports';
@@ -9,6 +12,7 @@ import { waitFor } from '../../support/wait';
 import { StubServer } from '../support/stub-server';
 import { SECRETS, leakedIn } from '../../support/privacy-fixtures';
 import { BACKEND_PATHS } from '../../../apps/shared/backend-api';
+import { parseDuration } from '../../../lib/rollout/duration';
 
 const started: Array<ServiceProcess | StubServer | OtlpReceiver> = [];
 
@@ -33,6 +37,32 @@ describe('collector unreachable', () => {
   }, 60_000);
 
   const exportWarnings = (service: ServiceProcess) => service.linesWhere(l => l.level === 'warn' && l.component === 'opentelemetry');
+
+  /** How long after its answer the service closes an idle keep-alive connection, in ms. */
+  async function idleCloseMs(service: ServiceProcess): Promise<number> {
+    const { hostname, port } = new URL(service.url);
+    const socket = net.connect(Number(port), hostname);
+    let head = '';
+    let answeredAt = 0;
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString();
+      if (answeredAt === 0 && head.includes('\r\n\r\n')) answeredAt = Date.now();
+    });
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\nConnection: keep-alive\r\n\r\n`);
+    await once(socket, 'close');
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    return Date.now() - answeredAt;
+  }
+
+  test('an idle connection stays open longer than the sidecars keep theirs (the rendered DestinationRule\'s idleTimeout)', async () => {
+    const rendered = parseAllDocuments(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'dist', 'local', 'apps', 'manifest.yaml'), 'utf8')).map(d => d.toJS());
+    const idleTimeout = (name: string): number =>
+      parseDuration(rendered.find(o => o?.kind === 'DestinationRule' && o.metadata.name === name).spec.trafficPolicy.connectionPool.http.idleTimeout);
+    const [backendCloses, gatewayCloses] = await Promise.all([idleCloseMs(backend), idleCloseMs(gateway)]);
+    // otherwise a sidecar sends a request on a connection the service is closing, and answers it 503 (UC)
+    expect(backendCloses).toBeGreaterThan(idleTimeout('backend'));
+    expect(gatewayCloses).toBeGreaterThan(idleTimeout('gateway'));
+  }, 30_000);
 
   test('requests keep succeeding and each service logs one warning, not one per batch', async () => {
     const statuses: number[] = [];
