@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import { renderValidator } from './private/render-validator';
+import { typeShape } from './private/type-shape';
 import { ROLLOUT_STATE_SCHEMA } from './rollout/state-schema';
 import { SERVICE_SCHEMA } from './services/schema';
 
@@ -8,7 +10,8 @@ export interface SchemaOutput {
   readonly render: () => string;
 }
 
-const json = (schema: object) => (): string => `${JSON.stringify(schema, undefined, 2)}\n`;
+const json = (schema: object | (() => object)) => (): string =>
+  `${JSON.stringify(typeof schema === 'function' ? schema() : schema, undefined, 2)}\n`;
 
 /** What `npm run schemas` writes; a test compares each with the committed file. */
 export const SCHEMA_OUTPUTS: readonly SchemaOutput[] = [
@@ -16,4 +19,8 @@ export const SCHEMA_OUTPUTS: readonly SchemaOutput[] = [
   { file: 'lib/rollout/generated/validate-rollout-state.cjs', render: () => renderValidator(ROLLOUT_STATE_SCHEMA, 'lib/rollout/state-schema.ts') },
   { file: 'services/schema.json', render: json(SERVICE_SCHEMA) },
   { file: 'lib/services/generated/validate-service.cjs', render: () => renderValidator(SERVICE_SCHEMA, 'lib/services/schema.ts') },
+  {
+    file: 'lib/config/generated/environment-shape.json',
+    render: json(() => typeShape(path.join(__dirname, '..'), 'lib/config/environment.ts', 'EnvironmentConfig')),
+  },
 ];

@@ -33,6 +33,7 @@ export class Checks {
 
   /** A duration in `[min, max]`. */
   public duration(field: string, value: Duration, min: Duration, max: Duration): void {
+    if (!(value instanceof Duration)) return this.expect(false, field, value, `a Duration, such as Duration.${durationExample(min)}`);
     const ms = value.toMilliseconds();
     this.expect(ms >= min.toMilliseconds() && ms <= max.toMilliseconds(), field, value,
       `a duration from ${goDuration(min)} to ${goDuration(max)}`);
@@ -40,15 +41,23 @@ export class Checks {
 
   /** A size in `[min, max]` that is a whole number of mebibytes. */
   public size(field: string, value: Size, min: Size, max: Size): void {
+    if (!(value instanceof Size)) return this.expect(false, field, value, `a Size, such as Size.mebibytes(${min.toMebibytes()})`);
     let mebibytes = Number.NaN;
     try {
       mebibytes = value.toMebibytes();
     } catch {
       // a fraction of a mebibyte: reported below
     }
-    this.expect(Number.isInteger(mebibytes) && mebibytes >= min.toMebibytes() && mebibytes <= max.toMebibytes(), field,
+    // the bound may be another field (a request up to its limit), reported on its own when it is no Size
+    const most = max instanceof Size ? max.toMebibytes() : Number.POSITIVE_INFINITY;
+    this.expect(Number.isInteger(mebibytes) && mebibytes >= min.toMebibytes() && mebibytes <= most, field,
       Number.isNaN(mebibytes) ? 'a fraction of a MiB' : `${mebibytes}Mi`,
-      `a whole number of MiB from ${min.toMebibytes()}Mi to ${max.toMebibytes()}Mi`);
+      `a whole number of MiB from ${min.toMebibytes()}Mi to ${most}Mi`);
+  }
+
+  /** A duration of whole hours, as Loki's and Tempo's retention must be (a `Duration` of another kind is left to {@link duration}). */
+  public wholeHours(field: string, value: Duration): void {
+    if (value instanceof Duration) this.expect(Number.isInteger(value.toHours({ integral: false })), field, value, 'whole hours');
   }
 
   /** A DNS-1123 label: lower-case alphanumerics and '-', at most 63 characters. */
@@ -102,4 +111,14 @@ export class ConfigError extends Error {
     super(`invalid ${subject}:\n${problems.map(p => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** `min` as code: `hours(2)`, `seconds(1)`. */
+function durationExample(min: Duration): string {
+  const ms = min.toMilliseconds();
+  if (ms === 0) return 'seconds(0)';
+  for (const [unit, size] of [['days', 86_400_000], ['hours', 3_600_000], ['minutes', 60_000], ['seconds', 1000]] as const) {
+    if (ms > 0 && ms % size === 0) return `${unit}(${ms / size})`;
+  }
+  return `millis(${ms})`;
 }

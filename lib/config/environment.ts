@@ -9,7 +9,9 @@ import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
 import { DirectEgress, EgressSettings } from './egress';
 import { WIDEST_PREFIX, checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
+import ENVIRONMENT_SHAPE from './generated/environment-shape.json';
 import { DNS_LABEL } from '../private/names';
+import { Shape, shapeProblems } from '../private/shape';
 import { httpUrlHasCredentials, withoutCredentials } from '../private/urls';
 
 /** The name of an environment: its key in `ENVIRONMENTS`, a directory under `dist/` and `rollout/`. */
@@ -389,7 +391,28 @@ export interface EnvironmentConfig {
  * found and what is allowed.
  */
 export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
+  // what the type checker would say, for synth bundles without it: a misspelt field, a missing one, '15d' for a Duration
+  const misshapen = shapeProblems(env, ENVIRONMENT_SHAPE as Shape);
   const c = new Checks();
+  try {
+    checkFields(c, env);
+  } catch (error) {
+    // the checks read every field as typed: a value of another kind stops them, and the shape problems name it
+    if (misshapen.length === 0) throw error;
+  }
+  // the checks' own message is the more precise one where both name a field
+  const named = new Set(c.errors.map(fieldOf));
+  const problems = [...c.errors, ...misshapen.filter(p => !named.has(fieldOf(p)))];
+  if (problems.length > 0) throw new ConfigError(`environment ${show(env.name)}`, problems);
+  return env;
+}
+
+/** The field a problem names: its leading quoted path. */
+function fieldOf(problem: string): string {
+  return /^'([^']*)'/.exec(problem)?.[1] ?? problem;
+}
+
+function checkFields(c: Checks, env: EnvironmentConfig): void {
   c.dnsLabel('name', env.name);
   c.dnsLabel('clusterName', env.clusterName);
   if (env.storageClassName !== undefined) c.dnsSubdomain('storageClassName', env.storageClassName);
@@ -413,12 +436,12 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.expect(RING_REPLICAS.accepts(env.loki.replicas), 'loki.replicas', env.loki.replicas, RING_REPLICAS.allowed);
   c.expect(env.loki.replicas === 1 || env.objectStorage !== undefined, 'loki.replicas', env.loki.replicas,
     '1 unless \'objectStorage\' is set (replicas cannot share a filesystem)');
-  c.expect(Number.isInteger(env.loki.retention.toHours({ integral: false })), 'loki.retention', env.loki.retention, 'whole hours');
+  c.wholeHours('loki.retention', env.loki.retention);
   c.duration('loki.retention', env.loki.retention, Duration.hours(24), Duration.days(3650));
   c.size('loki.volumeSize', env.loki.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
   checkResources(c, 'loki.resources', env.loki.resources);
 
-  c.expect(Number.isInteger(env.tempo.retention.toHours({ integral: false })), 'tempo.retention', env.tempo.retention, 'whole hours');
+  c.wholeHours('tempo.retention', env.tempo.retention);
   c.duration('tempo.retention', env.tempo.retention, Duration.hours(1), Duration.days(3650));
   c.size('tempo.volumeSize', env.tempo.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
   checkResources(c, 'tempo.resources', env.tempo.resources);
@@ -462,9 +485,6 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   c.dnsLabel('gitops.argocdNamespace', env.gitops.argocdNamespace);
   checkDelivery(c, env.delivery, env.gitops);
   if (env.topology !== undefined) checkTopology(c, env);
-
-  if (c.errors.length > 0) throw new ConfigError(`environment ${JSON.stringify(env.name)}`, c.errors);
-  return env;
 }
 
 /**
@@ -708,7 +728,7 @@ function checkMimir(c: Checks, env: EnvironmentConfig): void {
   const m = env.mimir!;
   c.expect(RING_REPLICAS.accepts(m.replicas), 'mimir.replicas', m.replicas, RING_REPLICAS.allowed);
   c.expect(m.replicas === 1 || env.objectStorage !== undefined, 'mimir.replicas', m.replicas, '1 unless \'objectStorage\' is set (replicas cannot share a filesystem)');
-  c.expect(Number.isInteger(m.retention.toHours({ integral: false })), 'mimir.retention', m.retention, 'whole hours');
+  c.wholeHours('mimir.retention', m.retention);
   c.duration('mimir.retention', m.retention, Duration.hours(24), Duration.days(3650));
   c.size('mimir.volumeSize', m.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
   c.expect(typeof m.tenant === 'string' && /^[A-Za-z0-9_.-]{1,150}$/.test(m.tenant) && m.tenant !== '.' && m.tenant !== '..', 'mimir.tenant', m.tenant,
@@ -807,7 +827,8 @@ function checkAlerting(c: Checks, a: AlertingSettings | undefined): void {
   if (a.groupInterval !== undefined) c.duration('alerting.groupInterval', a.groupInterval, Duration.seconds(1), Duration.days(1));
   if (a.repeatInterval !== undefined) {
     c.duration('alerting.repeatInterval', a.repeatInterval, Duration.minutes(1), Duration.days(30));
-    c.expect(a.repeatInterval.toMilliseconds() >= groupInterval.toMilliseconds(), 'alerting.repeatInterval', a.repeatInterval,
+    c.expect(!(a.repeatInterval instanceof Duration && groupInterval instanceof Duration)
+      || a.repeatInterval.toMilliseconds() >= groupInterval.toMilliseconds(), 'alerting.repeatInterval', a.repeatInterval,
       'at least \'alerting.groupInterval\' (a repeat is only sent at a group interval)');
   }
   checkResources(c, 'alerting.resources', a.resources);

@@ -1,5 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import { show } from '../errors';
+import { isPlainObject } from '../private/walk';
 import { ConfigError } from './checks';
 import { EnvironmentConfig } from './environment';
 
@@ -71,12 +72,6 @@ function mergeValue(
     else if (value !== undefined) out[key] = mergeValue(base[key], value, at === '' ? key : `${at}.${key}`, whole, discriminated);
   }
   return out;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /**

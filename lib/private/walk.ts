@@ -11,3 +11,10 @@ export function walkProperties(value: unknown, visit: (key: string, inner: unkno
     }
   }
 }
+
+/** An object written as a literal (`{ … }`), not an instance of a class such as `Duration` or an array. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}

@@ -172,6 +172,35 @@ describe('defineEnvironments', () => {
       + '  - \'loki.replicas\' must be 1 unless \'objectStorage\' is set (replicas cannot share a filesystem), got 3');
   });
 
+  describe('what the type checker would say, where synth runs without it', () => {
+    const invalid = (entry: object): string => errorOf(() => loadEnvironment('staging', defineEnvironments({ prod, staging: entry as EnvironmentEntry })));
+
+    test('a misspelt field, which a merge would otherwise keep and nothing read: named, with the fields known there', () => {
+      expect(invalid({ ...STAGING, loki: { replicas: 1, retension: Duration.days(7) } })).toBe('invalid environment "staging":\n'
+        + '  - \'loki.retension\' is not a known field of \'loki\' (known: replicas, retention, volumeSize, resources)');
+      expect(invalid({ ...STAGING, lokii: { replicas: 1 } }))
+        .toMatch(/^invalid environment "staging":\n {2}- 'lokii' is not a known field \(known: name, clusterName, .*\)$/);
+    });
+
+    test('a value of another kind: a string for a Duration, a Size or a boolean, a number as text', () => {
+      expect(invalid({ ...STAGING, loki: { retention: '7d', volumeSize: '10Gi' }, objectStorage: { insecure: 'false' }, collector: { replicas: '2' } }))
+        .toBe(['invalid environment "staging":',
+          '  - \'objectStorage.insecure\' must be true or false, got "false"',
+          '  - \'loki.retention\' must be a Duration, such as Duration.days(1), got "7d"',
+          '  - \'loki.volumeSize\' must be a Size, such as Size.mebibytes(1024), got "10Gi"',
+          '  - \'collector.replicas\' must be an integer from 1 to 20, got "2"',
+        ].join('\n'));
+    });
+
+    test('a whole section removed, which the checks cannot read past: named as required', () => {
+      expect(invalid({ ...STAGING, tempo: null })).toBe('invalid environment "staging":\n  - \'tempo\' is required');
+    });
+
+    test('a kind no variant has: the kinds there are', () => {
+      expect(invalid({ ...STAGING, objectStorage: { kind: 'minio' } })).toContain('\'objectStorage.kind\' must be one of "s3", "gcs", "azure", got "minio"');
+    });
+  });
+
   test('an object added where the parent has none must be complete: each missing field is named', () => {
     const registry = defineEnvironments({
       local,
