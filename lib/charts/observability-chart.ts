@@ -267,6 +267,8 @@ export class ObservabilityChart extends StackChart {
     }
     this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', {
       ...(props.serviceNamespaces ? { namespaces: props.serviceNamespaces } : {}),
+      // the gate's CronJob, below: CanaryGateStalled reads when it last succeeded
+      ...(env.delivery.loop === 'cluster' ? { cronJobNamespaces: [OBSERVABILITY_NAMESPACE] } : {}),
     });
     // its series name the objects' namespace and pod: its own job honours them instead of adding the target's
     this.prometheus.addScrapeConfig(this.kubeStateMetrics.scrapeConfig);

@@ -5,6 +5,7 @@ import { chartNamespace, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import { toYaml } from '../private/yaml';
 import { CLUSTER_STATE_METRICS, POD_HASH_ANNOTATION, WEIGHTED_ROUTE } from '../slo/cluster-state';
+import { PIPELINE } from '../slo/vocabulary';
 import { CustomResourceStateConfig, VIRTUAL_SERVICE_GVK, virtualServiceWeightsConfig } from './kube-state-metrics-config';
 import { PodScrapeTarget, ScrapeConfig, podScrapeConfig } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, service, serviceAccount } from './private/component';
@@ -27,6 +28,12 @@ export interface KubeStateMetricsProps {
    */
   readonly namespaces?: readonly string[];
   /**
+   * Namespaces whose CronJobs' last success, creation and suspension are exported as well (`CanaryGateStalled` reads
+   * the gate's); they join `namespaces` when that is set.
+   * @default - no CronJobs
+   */
+  readonly cronJobNamespaces?: readonly string[];
+  /**
    * Names of the VirtualServices' HTTP routes whose destination weights are exported.
    * @default [WEIGHTED_ROUTE]
    */
@@ -45,6 +52,8 @@ const PORTS = {
 } as const satisfies Record<string, ServicePort>;
 /** The resources exported: Deployments, and the ReplicaSets and pods that join a pod's image to its Deployment. */
 const RESOURCES = ['deployments', 'replicasets', 'pods'] as const;
+/** What is exported of CronJobs, with `cronJobNamespaces`. */
+const CRON_JOB_METRICS = [PIPELINE.cronJobLastSuccess, PIPELINE.cronJobCreated, PIPELINE.cronJobSuspended] as const;
 const CONFIG_DIR = '/etc/kube-state-metrics';
 const CRS_FILE = 'custom-resource-state.yaml';
 /** The target labels {@link podScrapeConfig} adds that name the scraped pod: here they would name the objects' instead. */
@@ -85,13 +94,14 @@ export class KubeStateMetrics extends Construct {
   public constructor(scope: Construct, id: string, props: KubeStateMetricsProps = {}) {
     super(scope, id);
     this.image = props.image ?? IMAGES.kubeStateMetrics;
-    this.namespaces = [...(props.namespaces ?? [])];
+    const cronJobNamespaces = props.cronJobNamespaces ?? [];
+    this.namespaces = props.namespaces ? [...new Set([...props.namespaces, ...cronJobNamespaces])] : [];
     const routes = props.routes ?? [WEIGHTED_ROUTE];
     const resources = props.resources ?? {
       cpuRequestMillis: 50, cpuLimitMillis: 250, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256),
     };
     const namespace = chartNamespace(this, 'KubeStateMetrics');
-    for (const [prop, values] of [['namespaces', this.namespaces], ['routes', routes]] as const) {
+    for (const [prop, values] of [['namespaces', props.namespaces ?? []], ['cronJobNamespaces', cronJobNamespaces], ['routes', routes]] as const) {
       const bad = values.filter(v => !DNS_LABEL.test(v));
       if (bad.length > 0) throw validationError(this, `'${prop}' must hold DNS labels, got ${show(bad)}`);
       if (new Set(values).size !== values.length) throw validationError(this, `'${prop}' must not repeat a name, got ${show(values)}`);
@@ -113,8 +123,8 @@ export class KubeStateMetrics extends Construct {
     this.args = [
       `--port=${PORTS.metrics.port}`,
       `--telemetry-port=${PORTS.telemetry.port}`,
-      `--resources=${RESOURCES.join(',')}`,
-      `--metric-allowlist=${CLUSTER_STATE_METRICS.join(',')}`,
+      `--resources=${[...RESOURCES, ...(cronJobNamespaces.length > 0 ? ['cronjobs'] : [])].join(',')}`,
+      `--metric-allowlist=${[...CLUSTER_STATE_METRICS, ...(cronJobNamespaces.length > 0 ? CRON_JOB_METRICS : [])].join(',')}`,
       // the configuration a service's Deployment runs, for a release that changes no image
       `--metric-annotations-allowlist=deployments=[${POD_HASH_ANNOTATION.name}]`,
       ...(this.namespaces.length > 0 ? [`--namespaces=${this.namespaces.join(',')}`] : []),
@@ -125,6 +135,7 @@ export class KubeStateMetrics extends Construct {
     bindClusterRole(this, namespace, NAME, [
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['list', 'watch'] },
+      ...(cronJobNamespaces.length > 0 ? [{ apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch'] }] : []),
       { apiGroups: [VIRTUAL_SERVICE_GVK.group], resources: ['virtualservices'], verbs: ['list', 'watch'] },
       // the custom-resource-state feature discovers the kinds it exports from their CRDs
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['list', 'watch'] },

@@ -22,7 +22,25 @@ export const PIPELINE_ALERTS = {
   ruleEvaluationFailures: 'PrometheusRuleEvaluationFailures',
   retentionBySize: 'PrometheusDeletingBySize',
   volumeFillingUp: 'VolumeFillingUp',
+  canaryGateStalled: 'CanaryGateStalled',
 } as const;
+
+/** The SLO gate's loop in the cluster, as {@link pipelineAlertingRules} watches it. */
+export interface GateLoop {
+  /** The namespace and name of its CronJob. */
+  readonly namespace: string;
+  readonly cronJob: string;
+  /** Minutes between two ticks. */
+  readonly intervalMinutes: number;
+}
+
+/**
+ * How long the gate's loop may go without a tick that decided before {@link PIPELINE_ALERTS.canaryGateStalled} fires:
+ * five ticks, and at least half an hour (a git host or Prometheus that is away for minutes only delays a release).
+ */
+export function gateStalledAfterMinutes(loop: GateLoop): number {
+  return Math.max(5 * loop.intervalMinutes, 30);
+}
 
 /** `sum by (labels) (rate(selector[5m]))`. */
 function rate5m(selector: string, by: readonly string[]): string {
@@ -66,7 +84,7 @@ const NAMESPACE = [CLUSTER_LABEL, NAMESPACE_LABEL];
  * @param store where the rules run: Prometheus, or Mimir's ruler (whose rule-evaluation counter is its own, and
  *   where no Prometheus keeps a TSDB that could delete by size: the agents only forward)
  */
-export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus'): RuleGroup {
+export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus', gate?: GateLoop): RuleGroup {
   const ruleFailures = store === 'mimir' ? PIPELINE.mimirRuleEvaluationFailures : PIPELINE.ruleEvaluationFailures;
   const evaluator = store === 'mimir' ? { name: 'Mimir\'s ruler', component: 'mimir', file: 'rules.yaml (mimir-rules)' }
     : { name: 'Prometheus', component: 'prometheus', file: 'rules.yml' };
@@ -189,6 +207,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       description: 'The volume of claim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 10 % free and, at the rate of the last 6 hours, is full within 24 hours.',
       runbook: 'Expand the claim (if its StorageClass allows) or shorten the retention of what writes to it (Loki, Tempo, Prometheus).',
     },
+    ...(gate ? [gateStalled(gate)] : []),
   ];
   const otherShipper: readonly string[] = shipper === 'alloy' ? [PIPELINE_ALERTS.promtailDropping, PIPELINE_ALERTS.promtailPushErrors]
     : shipper === 'promtail' ? [PIPELINE_ALERTS.alloyDropping, PIPELINE_ALERTS.alloyPushErrors] : [];
@@ -202,5 +221,35 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       labels: { severity: a.severity, component: a.component },
       annotations: { summary: a.summary, description: a.description, runbook: a.runbook },
     })),
+  };
+}
+
+/**
+ * The gate's loop has not decided for {@link gateStalledAfterMinutes}: its CronJob's last successful Job is older, or
+ * there was none since it was created, and it is not suspended on purpose. kube-state-metrics exports the CronJob
+ * (`KubeStateMetricsProps.cronJobNamespaces`). A tick succeeds whenever it decided, held or found nothing in flight
+ * (delivery/gate-tick.sh), so this reads the loop, not the canaries.
+ */
+function gateStalled(gate: GateLoop): Alert {
+  const by = [CLUSTER_LABEL, NAMESPACE_LABEL, PIPELINE.cronJob].join(', ');
+  const selector = `{${NAMESPACE_LABEL}="${gate.namespace}", ${PIPELINE.cronJob}="${gate.cronJob}"}`;
+  const seconds = gateStalledAfterMinutes(gate) * 60;
+  const lastSuccess = `max by (${by}) (${PIPELINE.cronJobLastSuccess}${selector})`;
+  return {
+    alert: PIPELINE_ALERTS.canaryGateStalled,
+    expr: [
+      '(',
+      `  time() - ${lastSuccess} > ${seconds}`,
+      '  or',
+      `  time() - max by (${by}) (${PIPELINE.cronJobCreated}${selector}) > ${seconds} unless on (${by}) ${lastSuccess}`,
+      ')',
+      `unless on (${by}) max by (${by}) (${PIPELINE.cronJobSuspended}${selector}) == 1`,
+    ].join('\n'),
+    severity: 'ticket', component: 'canary-gate',
+    summary: 'The canary gate has not decided for {{ $value | humanizeDuration }}',
+    description: `CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has had no successful tick for more than ${gateStalledAfterMinutes(gate)} minutes: `
+      + 'canaries in flight are neither advanced nor rolled back, whatever their SLO.',
+    runbook: 'kubectl -n {{ $labels.namespace }} logs job/<the last canary-gate Job>: gate-tick says why (a clone or push the git host refused, a '
+      + 'lockfile the gate image was not built for, a service listed under "failed"). Until it runs, decide by hand: npx canary rollback or promote.',
   };
 }

@@ -252,6 +252,14 @@ export const PIPELINE = {
   volumeAvailable: 'kubelet_volume_stats_available_bytes',
   volumeCapacity: 'kubelet_volume_stats_capacity_bytes',
   persistentVolumeClaim: 'persistentvolumeclaim',
+  /**
+   * kube-state-metrics 2.20 (docs/metrics/workload/cronjob-metrics.md, all STABLE): when a CronJob's last Job
+   * succeeded and when the CronJob was created (Unix seconds), and whether it is suspended (1), by `cronjob`.
+   */
+  cronJobLastSuccess: 'kube_cronjob_status_last_successful_time',
+  cronJobCreated: 'kube_cronjob_created',
+  cronJobSuspended: 'kube_cronjob_spec_suspend',
+  cronJob: 'cronjob',
   /** The label of a status code in Loki's and Promtail's request metrics. */
   statusCode: 'status_code',
   route: 'route',

@@ -48,9 +48,10 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('cluster state ($name)', env => {
     expect(find(objects, 'Deployment', 'kube-state-metrics').metadata.namespace).toBe(OBSERVABILITY_NAMESPACE);
   });
 
-  test('kube-state-metrics watches only the services\' namespaces', () => {
+  test('kube-state-metrics watches only the services\' namespaces, and the gate\'s for its CronJob', () => {
     const args: string[] = find(objects, 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args;
-    expect(args).toContain(`--namespaces=${Object.keys(synthStack(env).stack.namespaces).join(',')}`);
+    expect(env.delivery.loop).toBe('cluster');
+    expect(args).toContain(`--namespaces=${[...Object.keys(synthStack(env).stack.namespaces), 'observability'].join(',')}`);
   });
 
   test('Prometheus scrapes it honouring the exported namespace and pod labels', () => {
@@ -144,6 +145,6 @@ describe('ObservabilityChart props', () => {
   test('serviceNamespaces become --namespaces', () => {
     const chart = new ObservabilityChart(testApp(), 'observability', { env: ENVIRONMENTS.local, serviceNamespaces: ['apps', 'payments'] });
     const args = find(Testing.synth(chart) as K8sObject[], 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args;
-    expect(args).toContain('--namespaces=apps,payments');
+    expect(args).toContain('--namespaces=apps,payments,observability');
   });
 });

@@ -3,11 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Duration } from 'cdk8s';
+import { parse } from 'yaml';
 import { CanaryGate, CanaryGateProps, gitHostOf, gitTransportOf } from '../../lib/constructs/canary-gate';
 import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
 import { BUILT_IMAGES } from '../../lib/images';
 import { synth, testChart } from '../support/chart';
-import { ALL_ENVIRONMENTS, REPO_ROOT, find, ofKind, synthStack } from '../support/manifest';
+import { ALL_ENVIRONMENTS, K8sObject, REPO_ROOT, find, ofKind, synthStack } from '../support/manifest';
+import { PIPELINE_ALERTS } from '../../lib/slo/pipeline-alerts';
 import { restrictedViolations, secretViolations, securityViolations, serviceAccountViolations } from '../support/policy';
 
 const REQUIRED: CanaryGateProps = {
@@ -185,6 +187,15 @@ describe('CanaryGate', () => {
   });
 });
 
+/** The alerting rule named `alert` among the rules the metrics store of `objects` evaluates (Prometheus' or Mimir's ruler's). */
+function alertingRule(objects: readonly K8sObject[], alert: string): { expr: string } {
+  const files = ofKind(objects, 'ConfigMap').flatMap(c => Object.entries<string>(c.data ?? {}).filter(([key]) => /rules\.ya?ml$/.test(key)).map(([, text]) => text));
+  const rules = files.flatMap(text => (parse(text).groups as Array<{ rules: Array<{ alert?: string; expr: string }> }>).flatMap(g => g.rules));
+  const rule = rules.find(r => r.alert === alert);
+  if (!rule) throw new Error(`no alerting rule ${alert}`);
+  return rule;
+}
+
 /** prod with the gate's loop on GitHub: its dependencies are then no cluster's business. */
 function githubLoop(env: EnvironmentConfig): EnvironmentConfig {
   const { gitHost: _git, notificationWebhook: _hook, ...dependencies } = env.egress.dependencies;
@@ -237,10 +248,23 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
     expect(find(objects, 'NetworkPolicy', `canary-gate-to-${store.name}-egress`).spec.egress[0].ports).toEqual([{ port, protocol: 'TCP' }]);
   });
 
-  test('with delivery.loop "github", no CronJob, ServiceAccount or policy of the gate is rendered', () => {
+  test('a stalled loop is an alert: kube-state-metrics exports the gate\'s CronJob, and CanaryGateStalled reads it', () => {
+    const ksm = find(objects, 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args as string[];
+    expect(ksm).toContain('--resources=deployments,replicasets,pods,cronjobs');
+    expect(ksm.find(a => a.startsWith('--metric-allowlist='))).toContain(',kube_cronjob_status_last_successful_time,kube_cronjob_created,kube_cronjob_spec_suspend');
+    const namespaces = ksm.find(a => a.startsWith('--namespaces='));
+    if (namespaces) expect(namespaces.split('=')[1].split(',')).toContain('observability');
+    expect(find(objects, 'ClusterRole', 'observability-kube-state-metrics').rules).toContainEqual({ apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch'] });
+    const rule = alertingRule(objects, PIPELINE_ALERTS.canaryGateStalled);
+    expect(rule.expr).toContain('kube_cronjob_status_last_successful_time{namespace="observability", cronjob="canary-gate"}) > 1800');
+  });
+
+  test('with delivery.loop "github", no CronJob, ServiceAccount or policy of the gate is rendered, and no alert on it', () => {
     const github = synthStack(githubLoop(env)).charts.observability;
     expect(github.filter(o => o.metadata.name.includes('canary-gate'))).toEqual([]);
     expect(ofKind(github, 'CronJob')).toEqual([]);
+    expect(() => alertingRule(github, PIPELINE_ALERTS.canaryGateStalled)).toThrow();
+    expect(find(github, 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args.join(' ')).not.toContain('cronjob');
   });
 });
 

@@ -61,6 +61,18 @@ describe('KubeStateMetrics', () => {
     expect(ksm.namespaces).toEqual(['apps', 'payments']);
   });
 
+  test('cronJobNamespaces: CronJobs exported too (last success, creation, suspension), their namespaces watched, list and watch on them', () => {
+    const { all, container } = render({ namespaces: ['apps'], cronJobNamespaces: ['observability'] });
+    expect(flags(container)).toMatchObject({
+      'resources': 'deployments,replicasets,pods,cronjobs',
+      'metric-allowlist': [...CLUSTER_STATE_METRICS, 'kube_cronjob_status_last_successful_time', 'kube_cronjob_created', 'kube_cronjob_spec_suspend'].join(','),
+      'namespaces': 'apps,observability',
+    });
+    expect(find(all, 'ClusterRole', 'observability-kube-state-metrics').rules).toContainEqual({ apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch'] });
+    // every namespace watched already: none added
+    expect(render({ cronJobNamespaces: ['observability'] }).container.args.some((a: string) => a.startsWith('--namespaces'))).toBe(false);
+  });
+
   test('RBAC is read-only: list and watch on exactly pods, Deployments, ReplicaSets, VirtualServices and CRDs', () => {
     const { all } = render();
     const role = find(all, 'ClusterRole', 'observability-kube-state-metrics');

@@ -5,7 +5,9 @@ import { Services } from '../../lib/services/catalog';
 import {
   BURN_RATE_ALERTS, LATENCY_FOR, SLO_ALERTS, burnRateFactor, sloAlertRuleGroupName, sloAlertingRules,
 } from '../../lib/slo/alerting-rules';
-import { PIPELINE_ALERTS, PIPELINE_RULE_GROUP, pipelineAlertingRules } from '../../lib/slo/pipeline-alerts';
+import { GateLoop, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, gateStalledAfterMinutes, pipelineAlertingRules } from '../../lib/slo/pipeline-alerts';
+
+const GATE_LOOP: GateLoop = { namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: 2 };
 import { SLO_BURN_RECORDS, SLO_RECORDS, sloRecordingRules } from '../../lib/slo/recording-rules';
 import { PromtoolTestCase, promtoolCheckRules, promtoolTestRules } from '../support/promtool';
 import { LEDGER, QUOTES, REPO_SERVICES, SERVICE_FILE_NAMES, WITH_LEDGER, without } from './services';
@@ -137,12 +139,18 @@ describe('pipelineAlertingRules', () => {
     expect(prometheus.map(r => r.alert)).toContain(PIPELINE_ALERTS.retentionBySize);
   });
 
-  const group = pipelineAlertingRules();
+  const group = pipelineAlertingRules(undefined, 'prometheus', GATE_LOOP);
   const rules = group.rules as AlertingRule[];
 
   test('one group, pipeline, with every alert of PIPELINE_ALERTS once, in its order', () => {
     expect(group.name).toBe(PIPELINE_RULE_GROUP);
     expect(rules.map(r => r.alert)).toEqual(Object.values(PIPELINE_ALERTS));
+  });
+
+  test('the gate\'s loop is watched only where it runs in the cluster, after five ticks and at least half an hour', () => {
+    expect(pipelineAlertingRules().rules.map(r => (r as AlertingRule).alert)).not.toContain(PIPELINE_ALERTS.canaryGateStalled);
+    expect(gateStalledAfterMinutes({ ...GATE_LOOP, intervalMinutes: 2 })).toBe(30);
+    expect(gateStalledAfterMinutes({ ...GATE_LOOP, intervalMinutes: 10 })).toBe(50);
   });
 
   test('each alert: severity page or ticket, a component, and summary, description and runbook', () => {
@@ -392,7 +400,8 @@ describe('promtool (Debian\'s 2.42)', () => {
   });
 
   test('test rules: pipeline alerts', () => {
-    const pipeline = [pipelineAlertingRules()];
+    const pipeline = [pipelineAlertingRules(undefined, 'prometheus', GATE_LOOP)];
+    const GATE = { namespace: GATE_LOOP.namespace, cronjob: GATE_LOOP.cronJob };
     const LOKI = { job: 'loki', instance: '10.0.0.7:3100', namespace: 'observability', pod: 'loki-0' };
     const COLLECTOR = { namespace: 'observability', pod: 'otel-collector-0', exporter: 'otlp_grpc/tempo' };
     const OLD_COLLECTOR = { ...COLLECTOR, pod: 'otel-collector-1' };
@@ -407,6 +416,10 @@ describe('promtool (Debian\'s 2.42)', () => {
         { series: `otelcol_exporter_send_failed_spans{${labels(OLD_COLLECTOR)}}`, values: counter([20, 10]) },
         // loki.write's drops after its retries: none for 20 minutes, then 5
         { series: `loki_write_dropped_entries_total{${labels({ ...ALLOY, job: 'alloy', host: 'loki.observability.svc:3100', tenant: '' })}}`, values: '0x20 5x10' },
+        // the gate's ticks succeed every minute until minute 20, then fail: its last success stays at 1200 s
+        { series: `kube_cronjob_status_last_successful_time{${labels(GATE)}}`, values: '0+60x20 1200x40' },
+        { series: `kube_cronjob_created{${labels(GATE)}}`, values: '0x60' },
+        { series: `kube_cronjob_spec_suspend{${labels(GATE)}}`, values: '0x60' },
       ],
       alert_rule_test: [
         { eval_time: '13m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [] },
@@ -418,8 +431,35 @@ describe('promtool (Debian\'s 2.42)', () => {
         { eval_time: '20m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
         { eval_time: '22m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [fired(pipeline, PIPELINE_ALERTS.alloyDropping, ALLOY)] },
         { eval_time: '40m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
+        { eval_time: '50m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [] },
+        { eval_time: '51m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [stalled('31m 0s')] },
       ],
+    }, {
+      name: 'the gate created at minute 10 has never succeeded: from minute 40',
+      interval: '1m',
+      input_series: [
+        { series: `kube_cronjob_created{${labels(GATE)}}`, values: '_x10 600x50' },
+        { series: `kube_cronjob_spec_suspend{${labels(GATE)}}`, values: '_x10 0x50' },
+      ],
+      alert_rule_test: [
+        { eval_time: '40m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [] },
+        { eval_time: '41m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [stalled('31m 0s')] },
+      ],
+    }, {
+      name: 'the gate suspended on purpose, its last success at minute 5: no alert',
+      interval: '1m',
+      input_series: [
+        { series: `kube_cronjob_status_last_successful_time{${labels(GATE)}}`, values: '300x60' },
+        { series: `kube_cronjob_created{${labels(GATE)}}`, values: '0x60' },
+        { series: `kube_cronjob_spec_suspend{${labels(GATE)}}`, values: '1x60' },
+      ],
+      alert_rule_test: [{ eval_time: '60m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [] }],
     }];
+    /** CanaryGateStalled on the gate's CronJob, its summary with how long (humanizeDuration of the value). */
+    function stalled(since: string) {
+      const alert = fired(pipeline, PIPELINE_ALERTS.canaryGateStalled, GATE);
+      return { ...alert, exp_annotations: { ...alert.exp_annotations, summary: `The canary gate has not decided for ${since}` } };
+    }
     expect(promtoolTestRules(pipeline, cases)).toContain('SUCCESS');
   });
 
