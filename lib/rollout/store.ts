@@ -16,9 +16,9 @@ export function rolloutFile(env: string, service: string): string {
   return path.posix.join(ROLLOUT_DIR, env, `${service}.yaml`);
 }
 
-/** The command that writes a service's first state file. */
+/** The command that writes a service's first state file: with a digest, which every environment accepts (prod requires one). */
 export function initCommand(service: string, env?: string): string {
-  return `npx canary init --service ${service} --image <image>:<tag>${env ? ` --env ${env}` : ''} --commit`;
+  return `npx canary init --service ${service} --image <image>@sha256:<digest>${env ? ` --env ${env}` : ''} --commit`;
 }
 
 /**

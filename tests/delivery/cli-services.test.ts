@@ -15,7 +15,7 @@ const ALL_ERRORS: StubResponse = { status: 200, body: { status: 'success', data:
 /** Pinned by digest: init writes every environment, and prod releases by digest only. */
 const LEDGER_IMAGE = `ghcr.io/example/ledger@sha256:${'1'.repeat(64)}`;
 const ONBOARD = 'to onboard it, add services/ledger.yaml (services/schema.json says what it holds), then run '
-  + '`npx canary init --service ledger --image <image>:<tag> --commit`';
+  + '`npx canary init --service ledger --image <image>@sha256:<digest> --commit`';
 
 /**
  * The services are data: the CLI, run in this process, learns them from the files under services/ of a directory that
@@ -157,7 +157,7 @@ describe('canary CLI: the services are the files under services/', () => {
       out: {
         error: {
           code: 'config', message: 'invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has no rollout state in '
-            + 'local; run `npx canary init --service ledger --image <image>:<tag> --env local --commit`',
+            + 'local; run `npx canary init --service ledger --image <image>@sha256:<digest> --env local --commit`',
         },
       },
     });

@@ -35,7 +35,7 @@ describe('loadRollouts', () => {
     const withLedger = { ...services, ledger: fixtureService('ledger') };
     expect(() => load('local', withLedger)).toThrow(StateError);
     expect(() => load('local', withLedger)).toThrow('invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has '
-      + 'no rollout state in local; run `npx canary init --service ledger --image <image>:<tag> --env local --commit`');
+      + 'no rollout state in local; run `npx canary init --service ledger --image <image>@sha256:<digest> --env local --commit`');
   });
 
   test('an environment without rollout/<env>/ fails, naming the directory and what to do', () => {
@@ -97,8 +97,8 @@ describe('repositoryOf', () => {
 
 describe('initCommand', () => {
   test('for every environment, or one', () => {
-    expect(initCommand('ledger')).toBe('npx canary init --service ledger --image <image>:<tag> --commit');
-    expect(initCommand('ledger', 'prod')).toBe('npx canary init --service ledger --image <image>:<tag> --env prod --commit');
+    expect(initCommand('ledger')).toBe('npx canary init --service ledger --image <image>@sha256:<digest> --commit');
+    expect(initCommand('ledger', 'prod')).toBe('npx canary init --service ledger --image <image>@sha256:<digest> --env prod --commit');
   });
 });
 
