@@ -4,9 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SCHEMA_OUTPUTS } from '../lib/schemas';
-import { findRepoRoot } from '../lib/synth';
 
-const root = findRepoRoot(process.cwd());
+// not lib/synth's findRepoRoot: that loads the environments, and with them a generated file this may have to repair
+const root = path.join(__dirname, '..');
 for (const { file, render } of SCHEMA_OUTPUTS) {
   fs.writeFileSync(path.join(root, file), render());
   console.log(`wrote ${file}`);

@@ -392,20 +392,26 @@ export interface EnvironmentConfig {
  */
 export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   // what the type checker would say, for synth bundles without it: a misspelt field, a missing one, '15d' for a Duration
-  const misshapen = shapeProblems(env, ENVIRONMENT_SHAPE as Shape);
+  const misshapen = shapeProblems(env, ENVIRONMENT_SHAPE as Shape, '', { unknownHint: SHAPE_HINT });
   const c = new Checks();
   try {
     checkFields(c, env);
   } catch (error) {
-    // the checks read every field as typed: a value of another kind stops them, and the shape problems name it
-    if (misshapen.length === 0) throw error;
+    // the checks read every field as typed: a value of another kind stops them (a TypeError), and the shape names it
+    if (!(error instanceof TypeError) || misshapen.length === 0) throw error;
   }
-  // the checks' own message is the more precise one where both name a field
-  const named = new Set(c.errors.map(fieldOf));
-  const problems = [...c.errors, ...misshapen.filter(p => !named.has(fieldOf(p)))];
+  // a value of another kind is said best by the shape ('must be a number, got "1"'); anything else by the checks,
+  // which know what each field means
+  const wrongKind = new Set(misshapen.filter(p => p.problem === 'kind').map(p => p.field));
+  const checked = c.errors.filter(p => !wrongKind.has(fieldOf(p)));
+  const named = new Set(checked.map(fieldOf));
+  const problems = [...checked, ...misshapen.filter(p => p.problem === 'kind' || !named.has(p.field)).map(p => p.message)];
   if (problems.length > 0) throw new ConfigError(`environment ${show(env.name)}`, problems);
   return env;
 }
+
+/** What to do about a field the generated shape does not know, when the type does. */
+const SHAPE_HINT = 'a field just added to EnvironmentConfig is known once `npm run schemas` has run';
 
 /** The field a problem names: its leading quoted path. */
 function fieldOf(problem: string): string {

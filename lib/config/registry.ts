@@ -63,15 +63,24 @@ export function deepMerge<T>(base: T, overrides: DeepPartial<T>, whole: readonly
 function mergeValue(
   base: unknown, override: unknown, at: string, whole: ReadonlySet<string>, discriminated: Readonly<Record<string, string>>,
 ): unknown {
-  if (!isPlainObject(base) || !isPlainObject(override) || whole.has(at) || whole.has(at.replace(/\.[^.]+$/, '.*'))) return override;
+  if (!isPlainObject(base) || !isPlainObject(override) || whole.has(at) || whole.has(at.replace(/\.[^.]+$/, '.*'))) return withoutNulls(override);
   const defaultKind = Object.hasOwn(discriminated, at) ? discriminated[at] : undefined;
-  if (defaultKind !== undefined && override.kind !== undefined && override.kind !== (base.kind ?? defaultKind)) return override;
+  if (defaultKind !== undefined && override.kind !== undefined && override.kind !== (base.kind ?? defaultKind)) return withoutNulls(override);
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     if (value === null) delete out[key];
     else if (value !== undefined) out[key] = mergeValue(base[key], value, at === '' ? key : `${at}.${key}`, whole, discriminated);
   }
   return out;
+}
+
+/**
+ * `value` with every `null` field of its plain objects removed, at any depth: an override taken whole (a section the
+ * parent lacks, a label map, another variant) may say "none" with `null` as a merged one may.
+ */
+function withoutNulls(value: unknown): unknown {
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
 }
 
 /**

@@ -40,6 +40,9 @@ export interface Exposure {
   readonly ingressPrincipal?: string;
 }
 
+/** The idle timeout a service's server is taken to have when its file names none: Node.js's (and uvicorn's). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT = Duration.seconds(5);
+
 /** Properties of {@link CanaryService}. */
 export interface CanaryServiceProps {
   /** The service name: the `app` label, the Service, DestinationRule and VirtualService, `<name>-<track>` Deployments. */
@@ -97,7 +100,7 @@ export interface CanaryServiceProps {
    * timeout). The sidecars close idle connections to the service sooner, at four fifths of it: a proxy that sends a
    * request on a connection the server is closing gets a reset, which Envoy answers 503 (`UC`), and the gate would count
    * it against whichever track it hit, most often the canary, whose connections idle longest.
-   * @default - 5 seconds, Node.js's default (uvicorn's too; gunicorn's is 2 seconds, Go's net/http has none)
+   * @default DEFAULT_KEEP_ALIVE_TIMEOUT (5 seconds, Node.js's; uvicorn's too; gunicorn's is 2 seconds, Go's net/http has none)
    */
   readonly keepAliveTimeout?: Duration;
   /**
@@ -152,7 +155,7 @@ export class CanaryService extends Construct {
     this.split = props.split ?? TrafficSplit.stableOnly();
     const stableReplicas = props.stableReplicas ?? 1;
     const timeout = props.timeout ?? (props.container.protocol === 'grpc' ? undefined : Duration.seconds(5));
-    const idleTimeout = goDuration(Duration.millis(idleMillisBelow((props.keepAliveTimeout ?? Duration.seconds(5)).toMilliseconds())));
+    const idleTimeout = goDuration(Duration.millis(idleMillisBelow((props.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT).toMilliseconds())));
     const namespace = chartNamespace(this, 'CanaryService');
     if (this.split.hasCanary !== (props.canaryImage !== undefined)) {
       throw validationError(this, `'canaryImage' must be set exactly when the split has a canary (weight ${this.split.canaryPercent}), got ${show(props.canaryImage)}`);

@@ -105,7 +105,8 @@ export const SERVICE_SCHEMA: SchemaObject = {
     timeout: { type: 'string', pattern: '^([1-9][0-9]*(ms|s|m))+$', description: 'a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)' },
     keepAliveTimeout: {
       type: 'string', pattern: '^([1-9][0-9]*(ms|s|m))+$',
-      description: 'the idle (keep-alive) timeout of the service\'s own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js\'s; gunicorn\'s is 2s); the sidecars close idle connections to it at four fifths of it',
+      description: 'the idle (keep-alive) timeout of the service\'s own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js\'s; gunicorn\'s is 2s); '
+        + 'the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight',
     },
     callers: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_LABEL_PATTERN }, description: 'the services allowed to call it' },
     callerIdentities: {

@@ -54,6 +54,11 @@ describe('deepMerge', () => {
     expect(deepMerge(withExtra, { extra: undefined })).toEqual(withExtra);
   });
 
+  test('null removes a field inside an object an override gives whole too (a section the parent lacks, a path given as whole)', () => {
+    expect(deepMerge(base, { extra: { x: 1, y: null } } as DeepPartial<Shape>)).toEqual({ ...base, extra: { x: 1 } });
+    expect(deepMerge(base, { labels: { zone: 'a', tier: null } } as unknown as DeepPartial<Shape>, ['labels'])).toEqual({ ...base, labels: { zone: 'a' } });
+  });
+
   test('an object at a path given as whole is replaced, not merged (label maps: a selector must match all its labels)', () => {
     expect(deepMerge(base, { labels: { zone: 'a' } }, ['labels'])).toEqual({ ...base, labels: { zone: 'a' } });
     expect(deepMerge(base, { a: { d: { e: false } } }, ['a.d'])).toEqual({ ...base, a: { ...base.a, d: { e: false } } });
@@ -177,7 +182,8 @@ describe('defineEnvironments', () => {
 
     test('a misspelt field, which a merge would otherwise keep and nothing read: named, with the fields known there', () => {
       expect(invalid({ ...STAGING, loki: { replicas: 1, retension: Duration.days(7) } })).toBe('invalid environment "staging":\n'
-        + '  - \'loki.retension\' is not a known field of \'loki\' (known: replicas, retention, volumeSize, resources)');
+        + '  - \'loki.retension\' is not a known field of \'loki\' (known: replicas, retention, volumeSize, resources; '
+        + 'a field just added to EnvironmentConfig is known once `npm run schemas` has run)');
       expect(invalid({ ...STAGING, lokii: { replicas: 1 } }))
         .toMatch(/^invalid environment "staging":\n {2}- 'lokii' is not a known field \(known: name, clusterName, .*\)$/);
     });
@@ -185,11 +191,17 @@ describe('defineEnvironments', () => {
     test('a value of another kind: a string for a Duration, a Size or a boolean, a number as text', () => {
       expect(invalid({ ...STAGING, loki: { retention: '7d', volumeSize: '10Gi' }, objectStorage: { insecure: 'false' }, collector: { replicas: '2' } }))
         .toBe(['invalid environment "staging":',
-          '  - \'objectStorage.insecure\' must be true or false, got "false"',
-          '  - \'loki.retention\' must be a Duration, such as Duration.days(1), got "7d"',
-          '  - \'loki.volumeSize\' must be a Size, such as Size.mebibytes(1024), got "10Gi"',
-          '  - \'collector.replicas\' must be an integer from 1 to 20, got "2"',
+          '  - \'objectStorage.insecure\' must be a boolean, got "false"',
+          '  - \'loki.retention\' must be a Duration, such as Duration.days(15), got "7d"',
+          '  - \'loki.volumeSize\' must be a Size, such as Size.gibibytes(10), got "10Gi"',
+          '  - \'collector.replicas\' must be a number, got "2"',
         ].join('\n'));
+    });
+
+    test('null inside an object the merge takes whole is a field left out, as the type allows: valid', () => {
+      const auth = { token: { name: 'prometheus', key: 'token' }, headers: null };
+      expect(loadEnvironment('staging', defineEnvironments({ prod, staging: { ...STAGING, delivery: { prometheusAuth: auth } } as EnvironmentEntry }))
+        .delivery.prometheusAuth).toEqual({ token: { name: 'prometheus', key: 'token' } });
     });
 
     test('a whole section removed, which the checks cannot read past: named as required', () => {
