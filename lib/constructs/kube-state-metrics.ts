@@ -29,7 +29,8 @@ export interface KubeStateMetricsProps {
   readonly namespaces?: readonly string[];
   /**
    * Namespaces whose CronJobs' last success, creation and suspension are exported as well (`CanaryGateStalled` reads
-   * the gate's); they join `namespaces` when that is set.
+   * the gate's). With `namespaces` set they join it, and the scrape drops what else is exported of them (the gate's
+   * Job pods, one per tick, would otherwise be new series every tick); without, every namespace's CronJobs are exported.
    * @default - no CronJobs
    */
   readonly cronJobNamespaces?: readonly string[];
@@ -65,7 +66,8 @@ const TARGET_LABELS = ['namespace', 'pod', 'node'];
  *
  * It exports only what those queries read (`--resources`, `--metric-allowlist`), with read-only RBAC on exactly those
  * resources: `list` and `watch` (what its informers do) on Deployments, ReplicaSets, pods and VirtualServices, and on
- * CustomResourceDefinitions, which the custom-resource-state feature watches to find the VirtualService kind.
+ * CustomResourceDefinitions, which the custom-resource-state feature watches to find the VirtualService kind; with
+ * `cronJobNamespaces`, CronJobs too (the gate's loop).
  *
  * Prometheus scrapes it with {@link scrapeConfig}: its series carry `namespace` and `pod` of the objects they describe,
  * so the job honours them and adds no target labels of its own (the default job would rename them `exported_*`).
@@ -95,6 +97,8 @@ export class KubeStateMetrics extends Construct {
     super(scope, id);
     this.image = props.image ?? IMAGES.kubeStateMetrics;
     const cronJobNamespaces = props.cronJobNamespaces ?? [];
+    /** Namespaces watched for their CronJobs alone: the rest of what is exported of them is dropped at the scrape. */
+    const cronJobsOnly = props.namespaces ? cronJobNamespaces.filter(n => !props.namespaces!.includes(n)) : [];
     this.namespaces = props.namespaces ? [...new Set([...props.namespaces, ...cronJobNamespaces])] : [];
     const routes = props.routes ?? [WEIGHTED_ROUTE];
     const resources = props.resources ?? {
@@ -116,6 +120,11 @@ export class KubeStateMetrics extends Construct {
       ...job,
       honor_labels: true,
       relabel_configs: (job.relabel_configs ?? []).filter(r => r.target_label === undefined || !TARGET_LABELS.includes(r.target_label)),
+      ...(cronJobsOnly.length > 0 ? {
+        metric_relabel_configs: [{
+          source_labels: ['__name__', 'namespace'], regex: `kube_(pod|deployment|replicaset|customresource)_.+;(${cronJobsOnly.join('|')})`, action: 'drop',
+        }],
+      } : {}),
     };
 
     this.customResourceState = virtualServiceWeightsConfig(routes);

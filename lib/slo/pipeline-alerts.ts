@@ -226,14 +226,17 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
 
 /**
  * The gate's loop has not decided for {@link gateStalledAfterMinutes}: its CronJob's last successful Job is older, or
- * there was none since it was created, and it is not suspended on purpose. kube-state-metrics exports the CronJob
- * (`KubeStateMetricsProps.cronJobNamespaces`). A tick succeeds whenever it decided, held or found nothing in flight
- * (delivery/gate-tick.sh), so this reads the loop, not the canaries.
+ * there was none since it was created, and it has not been suspended on purpose within that time (a loop just resumed
+ * gets the whole time to succeed again); or kube-state-metrics has not reported the CronJob at all for that long (not
+ * running, no RBAC, the CronJob deleted), so that a broken metric path is no silence either. kube-state-metrics exports
+ * the CronJob (`KubeStateMetricsProps.cronJobNamespaces`). A tick succeeds whenever it decided, held or found nothing in
+ * flight (delivery/gate-tick.sh), so this reads the loop, not the canaries.
  */
 function gateStalled(gate: GateLoop): Alert {
   const by = [CLUSTER_LABEL, NAMESPACE_LABEL, PIPELINE.cronJob].join(', ');
   const selector = `{${NAMESPACE_LABEL}="${gate.namespace}", ${PIPELINE.cronJob}="${gate.cronJob}"}`;
-  const seconds = gateStalledAfterMinutes(gate) * 60;
+  const minutes = gateStalledAfterMinutes(gate);
+  const seconds = minutes * 60;
   const lastSuccess = `max by (${by}) (${PIPELINE.cronJobLastSuccess}${selector})`;
   return {
     alert: PIPELINE_ALERTS.canaryGateStalled,
@@ -243,13 +246,20 @@ function gateStalled(gate: GateLoop): Alert {
       '  or',
       `  time() - max by (${by}) (${PIPELINE.cronJobCreated}${selector}) > ${seconds} unless on (${by}) ${lastSuccess}`,
       ')',
-      `unless on (${by}) max by (${by}) (${PIPELINE.cronJobSuspended}${selector}) == 1`,
+      `unless on (${by}) max by (${by}) (max_over_time(${PIPELINE.cronJobSuspended}${selector}[${minutes}m])) == 1`,
+      'or',
+      // kube-state-metrics emits the suspension of every CronJob it sees
+      `absent_over_time(${PIPELINE.cronJobSuspended}${selector}[${minutes}m])`,
     ].join('\n'),
+    // a Prometheus that just started has no samples in the window yet: the absence must outlast its first scrapes
+    for: '5m',
     severity: 'ticket', component: 'canary-gate',
-    summary: 'The canary gate has not decided for {{ $value | humanizeDuration }}',
-    description: `CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has had no successful tick for more than ${gateStalledAfterMinutes(gate)} minutes: `
-      + 'canaries in flight are neither advanced nor rolled back, whatever their SLO.',
+    summary: `The canary gate has not decided for more than ${minutes} minutes`,
+    description: `No tick of CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has succeeded for more than ${minutes} minutes, or kube-state-metrics `
+      + 'has not reported it for as long: some or all canaries in flight are neither advanced nor rolled back, whatever their SLO.',
     runbook: 'kubectl -n {{ $labels.namespace }} logs job/<the last canary-gate Job>: gate-tick says why (a clone or push the git host refused, a '
-      + 'lockfile the gate image was not built for, a service listed under "failed"). Until it runs, decide by hand: npx canary rollback or promote.',
+      + 'lockfile the gate image was not built for, services listed under "failed", which fail every tick while the others are still decided). '
+      + 'Read that list before deciding by hand (npx canary rollback or promote): the gate may still be deciding the others. '
+      + 'No Job at all: kubectl -n {{ $labels.namespace }} get cronjob {{ $labels.cronjob }}, and whether kube-state-metrics runs.',
   };
 }

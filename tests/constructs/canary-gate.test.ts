@@ -9,7 +9,7 @@ import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environ
 import { BUILT_IMAGES } from '../../lib/images';
 import { synth, testChart } from '../support/chart';
 import { ALL_ENVIRONMENTS, K8sObject, REPO_ROOT, find, ofKind, synthStack } from '../support/manifest';
-import { PIPELINE_ALERTS } from '../../lib/slo/pipeline-alerts';
+import { PIPELINE_ALERTS, gateStalledAfterMinutes } from '../../lib/slo/pipeline-alerts';
 import { restrictedViolations, secretViolations, securityViolations, serviceAccountViolations } from '../support/policy';
 
 const REQUIRED: CanaryGateProps = {
@@ -257,6 +257,8 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
     expect(find(objects, 'ClusterRole', 'observability-kube-state-metrics').rules).toContainEqual({ apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch'] });
     const rule = alertingRule(objects, PIPELINE_ALERTS.canaryGateStalled);
     expect(rule.expr).toContain('kube_cronjob_status_last_successful_time{namespace="observability", cronjob="canary-gate"}) > 1800');
+    // environments tick every 1 or 2 minutes, so the half hour is the threshold (tests/slo/alerting-rules.test.ts: slower loops)
+    expect(gateStalledAfterMinutes({ namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: env.delivery.intervalMinutes })).toBe(30);
   });
 
   test('with delivery.loop "github", no CronJob, ServiceAccount or policy of the gate is rendered, and no alert on it', () => {

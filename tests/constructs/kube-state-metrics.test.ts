@@ -69,8 +69,21 @@ describe('KubeStateMetrics', () => {
       'namespaces': 'apps,observability',
     });
     expect(find(all, 'ClusterRole', 'observability-kube-state-metrics').rules).toContainEqual({ apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch'] });
-    // every namespace watched already: none added
-    expect(render({ cronJobNamespaces: ['observability'] }).container.args.some((a: string) => a.startsWith('--namespaces'))).toBe(false);
+    // every namespace watched already: none added, nothing dropped
+    const everywhere = render({ cronJobNamespaces: ['observability'] });
+    expect(everywhere.container.args.some((a: string) => a.startsWith('--namespaces'))).toBe(false);
+    expect(everywhere.ksm.scrapeConfig.metric_relabel_configs).toBeUndefined();
+  });
+
+  test('a namespace watched for its CronJobs alone: the rest exported of it is dropped at the scrape (a Job pod per tick)', () => {
+    const { ksm } = render({ namespaces: ['apps'], cronJobNamespaces: ['observability', 'apps'] });
+    const [drop] = ksm.scrapeConfig.metric_relabel_configs!;
+    expect(drop).toEqual({ source_labels: ['__name__', 'namespace'], regex: 'kube_(pod|deployment|replicaset|customresource)_.+;(observability)', action: 'drop' });
+    // as Prometheus joins the labels (';') and anchors the regex
+    const dropped = (name: string, namespace: string) => new RegExp(`^(?:${drop.regex})$`).test(`${name};${namespace}`);
+    expect(dropped('kube_pod_owner', 'observability')).toBe(true);
+    expect(dropped('kube_pod_owner', 'apps')).toBe(false);
+    expect(dropped('kube_cronjob_status_last_successful_time', 'observability')).toBe(false);
   });
 
   test('RBAC is read-only: list and watch on exactly pods, Deployments, ReplicaSets, VirtualServices and CRDs', () => {
