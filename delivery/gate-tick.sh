@@ -13,8 +13,9 @@
 # code (1 unexpected, 2 usage or configuration), and 1 for a failed clone or a lockfile the image was not built for.
 #
 # Environment: DEPLOY_ENV, REPO_URL, GIT_BRANCH; GIT_TOKEN_FILE (https), or GIT_SSH_KEY_FILE and GIT_KNOWN_HOSTS_FILE
-# (ssh); WORK_DIR (default /work); GATE_IMAGE_DIR (default /opt/gate: the image's node_modules and lockfile). The
-# PROMETHEUS_* variables and CANARY_WEBHOOK_URL are the CLI's. Sourced (as the tests do), it only defines functions.
+# (ssh); WORK_DIR (default /work); GATE_IMAGE_DIR (default /opt/gate: the image's node_modules and lockfile);
+# SIDECAR_QUIT_URL, to stop the pod's Istio sidecar when the tick ends. The PROMETHEUS_* variables, SMOKE_URLS and
+# CANARY_WEBHOOK_URL are the CLI's. Sourced (as the tests do), it only defines functions.
 set -euo pipefail
 
 log() { printf 'gate-tick: %s\n' "$*" >&2; }
@@ -67,6 +68,15 @@ link_dependencies() {
   if cache="$(readlink "$image_dir/node_modules/.cache")"; then mkdir -p "$cache"; fi
 }
 
+# Stops the pod's Istio sidecar, if it has one (SIDECAR_QUIT_URL, set when the gate runs smoke checks through the
+# mesh): a Job's pod ends only once all its containers have. Never fails the tick.
+quit_sidecar() {
+  if [ -n "${SIDECAR_QUIT_URL:-}" ]; then
+    node -e 'fetch(process.argv[1], { method: "POST", signal: AbortSignal.timeout(3000) }).catch(e => console.error(`gate-tick: the sidecar did not quit: ${e.message}`))' \
+      "$SIDECAR_QUIT_URL" || true
+  fi
+}
+
 # The tick's exit status for the CLI's status $1 and its output in file $2 (see the header); says why on stderr.
 exit_status_of() {
   case "$1" in
@@ -85,6 +95,7 @@ exit_status_of() {
 }
 
 main() {
+  trap quit_sidecar EXIT
   : "${DEPLOY_ENV:?DEPLOY_ENV must name the environment to gate}"
   : "${REPO_URL:?REPO_URL must name the repository to clone and push to}"
   : "${GIT_BRANCH:?GIT_BRANCH must name the branch to clone and push to}"

@@ -8,6 +8,7 @@ import { ServicesChart, peerOf } from './charts/services-chart';
 import { ConfigError } from './config/checks';
 import { CentralTopology, EnvironmentConfig } from './config/environment';
 import { ChartApplication } from './constructs/argocd-applications';
+import { CanaryService } from './constructs/canary-service';
 import { ServicePort } from './constructs/private/component';
 import { WorkloadPeer } from './constructs/types';
 import { NetworkFlow, pods } from './constructs/network-policies';
@@ -60,13 +61,31 @@ export function defineStack(app: App, input: StackInput): Stack {
   checkNamespaces(env, services);
   if (env.topology) return defineCentralStack(app, input, env.topology);
   const names = serviceNamespaces(services);
-  const observability = new ObservabilityChart(app, 'observability', { env, serviceNamespaces: names });
+  // the gate's loop in this cluster runs the services' smoke checks through the pin, from inside the mesh
+  const smoked = Object.values(services).filter(s => (s.smoke?.length ?? 0) > 0);
+  const smokeUrls = Object.fromEntries(smoked.map(s => [s.name, CanaryService.urlOf(s.name, s.namespace, s.port)]));
+  const observability = new ObservabilityChart(app, 'observability', {
+    env, serviceNamespaces: names, ...(env.delivery.loop === 'cluster' && smoked.length > 0 ? { smokeUrls } : {}),
+  });
   const { collector, prometheus } = observability;
   const namespaces = defineServiceCharts(app, input, {
     otlp: { peer: collector.peer, ports: [collector.ports.otlpGrpc, collector.ports.otlpHttp], url: collector.otlpGrpcUrl, name: 'collector' },
     prometheus: prometheus.peer,
     charts: { observability },
   });
+  const gate = observability.canaryGate;
+  if (gate?.inMesh) {
+    for (const spec of smoked) {
+      const chart = namespaces[spec.namespace];
+      const flow: NetworkFlow = { name: `canary-gate-to-${spec.name}`, from: pods(gate.peer), to: pods(peerOf(spec)), ports: [{ port: spec.port }] };
+      for (const end of new Set([observability, chart])) end.network.allow(flow);
+      // its smoke checks and nothing else: GET on their paths (the pin header picks the canary)
+      chart.mesh.allow({
+        name: `canary-gate-to-${spec.name}`, selector: peerOf(spec).selector, principals: [gate.principal],
+        to: { methods: ['GET'], paths: [...new Set(spec.smoke!.map(check => check.path.replace(/[?#].*$/, '')))].sort() },
+      });
+    }
+  }
 
   // scraped through Istio's merged metrics: STRICT mTLS refuses a plaintext scrape of the services' own port
   if (names.length > 0) prometheus.addScrapeConfig(annotatedPodsScrapeConfig('services', names));

@@ -7,7 +7,7 @@ import { Alertmanager } from '../constructs/alertmanager';
 import { Alloy } from '../constructs/alloy';
 import { CanaryGate } from '../constructs/canary-gate';
 import { Grafana } from '../constructs/grafana';
-import { GATEWAY_METRICS, ISTIOD_METRICS_PORT, ingressGatewayScrapeConfig, istiodPeer, istiodScrapeConfig } from '../constructs/istio-scrape';
+import { GATEWAY_METRICS, ISTIOD_METRICS_PORT, ISTIOD_XDS_PORT, ingressGatewayScrapeConfig, istiodPeer, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { Kiali } from '../constructs/kiali';
 import { TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
@@ -75,6 +75,12 @@ export interface ObservabilityChartProps {
    * @default - the ingress gateway (`apps.ingressGateway`)
    */
   readonly edge?: WorkloadPeer;
+  /**
+   * The in-cluster URLs of the services whose smoke checks the gate's loop runs through the pin, by service name: the
+   * gate's pods then join the mesh (see `CanaryGateProps.smokeUrls`).
+   * @default - none
+   */
+  readonly smokeUrls?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -312,6 +318,7 @@ export class ObservabilityChart extends StackChart {
         prometheusHeaders: storeHeaders || auth?.headers ? { ...storeHeaders, ...auth?.headers } : undefined,
         webhook: env.delivery.webhook,
         ...(proxies['canary-gate'] ? { egressProxy: proxies['canary-gate'] } : {}),
+        ...(props.smokeUrls ? { smokeUrls: props.smokeUrls } : {}),
       });
     }
 
@@ -357,6 +364,8 @@ export class ObservabilityChart extends StackChart {
     network.allow({ name: `grafana-to-${store.name}`, from: pods(grafana.peer), to: pods(store.peer), ports: port(store.port) });
     if (canaryGate) {
       network.allow({ name: `canary-gate-to-${store.name}`, from: pods(canaryGate.peer), to: pods(store.peer), ports: port(store.port) });
+      // a sidecar's xDS and certificates
+      if (canaryGate.inMesh) network.allow({ name: 'canary-gate-to-istiod', from: pods(canaryGate.peer), to: pods(istiod), ports: [{ port: ISTIOD_XDS_PORT }] });
     }
     network.allow({
       name: 'grafana-to-alertmanager', from: pods(grafana.peer), to: pods(alertmanager.peer), ports: port(alertmanager.ports.http),

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { chartNamespace, show, validationError } from '../errors';
 import { BUILT_IMAGES } from '../images';
 import { DNS_LABEL } from '../private/names';
+import { meshPrincipal } from './mesh-policies';
 import { proxyEnv, serviceAccount } from './private/component';
 import { containerSecurityContext, podLabels, podSecurityContext, resourceRequirements, secretEnv, secretVolume, selectorLabels } from './private/workload';
 import { ContainerResources, EgressProxyEnv, SecretKeyRef, WorkloadPeer } from './types';
@@ -87,6 +88,14 @@ export interface CanaryGateProps {
    */
   readonly egressProxy?: EgressProxyEnv;
   /**
+   * The in-cluster URLs of the services whose smoke checks the gate runs through the canary pin (`SMOKE_URLS`), by
+   * service name. The pin answers inside the mesh only, so with any URL the gate's pods join the mesh: a sidecar
+   * injected by pod label (Istio's CNI plugin keeps them `restricted`), ready before the tick starts, and told to quit
+   * when the tick ends (`SIDECAR_QUIT_URL`), since a Job's pod ends only once all its containers have.
+   * @default - no smoke checks run: a service that has them holds before its first step
+   */
+  readonly smokeUrls?: Readonly<Record<string, string>>;
+  /**
    * The gate's image, pinned by tag or digest: `delivery/Dockerfile` built for the lockfile of the branch.
    * @default BUILT_IMAGES.canaryGate
    */
@@ -111,6 +120,8 @@ const HOME_DIR = '/home/gate';
 const STARTING_DEADLINE = Duration.seconds(60);
 /** How much sooner than the next tick a tick is stopped. */
 const DEADLINE_MARGIN = Duration.seconds(10);
+/** The Istio agent's endpoint that stops the sidecar (pilot-agent's status port, 15020). */
+const SIDECAR_QUIT_URL = 'http://127.0.0.1:15020/quitquitquit';
 
 /**
  * The SLO gate's loop in the cluster: a CronJob that runs one tick of `delivery/gate-tick.sh` every `interval`. A tick
@@ -134,6 +145,9 @@ export class CanaryGate extends Construct {
   public readonly activeDeadline: Duration;
   /** Its pods, for network policies. */
   public readonly peer: WorkloadPeer;
+  /** Whether its pods run a sidecar (to run smoke checks through the pin), and their mesh identity then. */
+  public readonly inMesh: boolean;
+  public readonly principal: string;
 
   public constructor(scope: Construct, id: string, props: CanaryGateProps) {
     super(scope, id);
@@ -171,6 +185,9 @@ export class CanaryGate extends Construct {
     this.schedule = `*/${minutes} * * * *`;
     this.activeDeadline = Duration.seconds(interval.toSeconds() - DEADLINE_MARGIN.toSeconds());
     this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
+    const smokeUrls = props.smokeUrls ?? {};
+    this.inMesh = Object.keys(smokeUrls).length > 0;
+    this.principal = meshPrincipal(namespace, NAME);
 
     const account = serviceAccount(this, NAME, false);
     const credentialItems = transport === 'https'
@@ -196,6 +213,7 @@ export class CanaryGate extends Construct {
       ...proxyEnv(props.egressProxy),
       // git (libcurl) honours HTTPS_PROXY by itself; Node.js's fetch (the webhook) only with this
       ...(props.egressProxy ? [{ name: 'NODE_USE_ENV_PROXY', value: '1' }] : []),
+      ...(this.inMesh ? [{ name: 'SMOKE_URLS', value: JSON.stringify(smokeUrls) }, { name: 'SIDECAR_QUIT_URL', value: SIDECAR_QUIT_URL }] : []),
     ];
     const scratch = (name: string, sizeLimit: string): k8s.Volume => ({ name, emptyDir: { sizeLimit: k8s.Quantity.fromString(sizeLimit) } });
 
@@ -214,7 +232,11 @@ export class CanaryGate extends Construct {
             backoffLimit: 0,
             activeDeadlineSeconds: this.activeDeadline.toSeconds(),
             template: {
-              metadata: { labels: podLabels(NAME, 'delivery') },
+              metadata: this.inMesh ? {
+                labels: { ...podLabels(NAME, 'delivery'), 'sidecar.istio.io/inject': 'true' },
+                // the clone and the queries go through the sidecar: it must be ready first
+                annotations: { 'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true }) },
+              } : { labels: podLabels(NAME, 'delivery') },
               spec: {
                 serviceAccountName: account.name,
                 automountServiceAccountToken: false,

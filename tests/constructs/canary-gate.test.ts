@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,6 +11,7 @@ import { BUILT_IMAGES } from '../../lib/images';
 import { synth, testChart } from '../support/chart';
 import { ALL_ENVIRONMENTS, K8sObject, REPO_ROOT, find, ofKind, synthStack } from '../support/manifest';
 import { PIPELINE_ALERTS, gateStalledAfterMinutes } from '../../lib/slo/pipeline-alerts';
+import { StubServer } from '../apps/support/stub-server';
 import { restrictedViolations, secretViolations, securityViolations, serviceAccountViolations } from '../support/policy';
 
 const REQUIRED: CanaryGateProps = {
@@ -261,8 +263,36 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
     expect(gateStalledAfterMinutes({ namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: env.delivery.intervalMinutes })).toBe(30);
   });
 
+  test('the smoke checks run through the pin from inside the mesh: the gate\'s pods get a sidecar, SMOKE_URLS and the way to stop it', () => {
+    const pod = find(objects, 'CronJob', 'canary-gate').spec.jobTemplate.spec.template;
+    const env_ = Object.fromEntries(pod.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+    if (stack.observability.canaryGate!.inMesh) {
+      // the demo's gateway has smoke checks; the central topology's services run in other clusters, beyond this mesh
+      expect(env.topology).toBeUndefined();
+      expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('true');
+      expect(JSON.parse(pod.metadata.annotations['proxy.istio.io/config'])).toEqual({ holdApplicationUntilProxyStarts: true });
+      expect(JSON.parse(env_.SMOKE_URLS)).toEqual({ gateway: 'http://gateway.apps.svc.cluster.local:8080' });
+      expect(env_.SIDECAR_QUIT_URL).toBe('http://127.0.0.1:15020/quitquitquit');
+      const allow = find(charts.apps, 'AuthorizationPolicy', 'canary-gate-to-gateway').spec;
+      // GET on the checks' paths (the query is no part of a path Istio matches), from the gate's identity alone
+      expect(allow.rules).toEqual([{
+        from: [{ source: { principals: ['cluster.local/ns/observability/sa/canary-gate'] } }],
+        to: [{ operation: { methods: ['GET'], paths: ['/api/flight/airports', '/api/flight/routes'] } }],
+      }]);
+      expect(find(charts.apps, 'NetworkPolicy', 'canary-gate-to-gateway-ingress').spec.ingress[0].ports).toEqual([{ port: 8080, protocol: 'TCP' }]);
+      expect(find(objects, 'NetworkPolicy', 'canary-gate-to-istiod-egress').spec.egress[0].ports).toEqual([{ port: 15012, protocol: 'TCP' }]);
+    } else {
+      expect(env.topology).toBeDefined();
+      expect(pod.metadata.labels['sidecar.istio.io/inject']).toBeUndefined();
+      expect(env_.SMOKE_URLS).toBeUndefined();
+      expect(objects.filter(o => o.metadata.name === 'canary-gate-to-istiod-egress')).toEqual([]);
+    }
+  });
+
   test('with delivery.loop "github", no CronJob, ServiceAccount or policy of the gate is rendered, and no alert on it', () => {
-    const github = synthStack(githubLoop(env)).charts.observability;
+    const githubCharts = synthStack(githubLoop(env)).charts;
+    const github = githubCharts.observability;
+    expect(Object.values(githubCharts).flat().filter(o => o.metadata.name.startsWith('canary-gate-to-gateway'))).toEqual([]);
     expect(github.filter(o => o.metadata.name.includes('canary-gate'))).toEqual([]);
     expect(ofKind(github, 'CronJob')).toEqual([]);
     expect(() => alertingRule(github, PIPELINE_ALERTS.canaryGateStalled)).toThrow();
@@ -392,6 +422,27 @@ describe('delivery/gate-tick.sh', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('DEPLOY_ENV must name the environment to gate');
     expect(fs.existsSync(path.join(home, '.gitconfig'))).toBe(false);
+  });
+
+  test('however the tick ends, it stops the pod\'s sidecar when it has one (a Job\'s pod ends only once every container has)', async () => {
+    const quits: string[] = [];
+    const sidecar = await StubServer.start(async request => {
+      quits.push(`${request.method} ${request.url}`);
+      return { status: 200, body: '' };
+    });
+    try {
+      // the tick fails at once (no DEPLOY_ENV), with its own status, and the sidecar is told to quit
+      const child = spawn('bash', ['--noprofile', '--norc', SCRIPT], { cwd: dir, env: { ...gitEnv(), SIDECAR_QUIT_URL: `${sidecar.url}/quitquitquit` } });
+      const [status] = await once(child, 'close');
+      expect(status).toBe(1);
+      expect(quits).toEqual(['POST /quitquitquit']);
+      // without a sidecar, nothing is sent
+      const plain = spawn('bash', ['--noprofile', '--norc', SCRIPT], { cwd: dir, env: gitEnv() });
+      await once(plain, 'close');
+      expect(quits).toHaveLength(1);
+    } finally {
+      await sidecar.close();
+    }
   });
 });
 

@@ -10,6 +10,7 @@ export interface StubResponse {
 
 /** A request the stub received. */
 export interface StubRequest {
+  readonly method: string;
   /** Path and query. */
   readonly url: string;
   /** Lower-case header names. */
@@ -44,7 +45,7 @@ export class StubServer {
       let text = '';
       req.on('data', (chunk: Buffer) => (text += chunk.toString()));
       req.on('end', () => {
-        const request = { url: req.url ?? '', headers: req.headers, body: text };
+        const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: text };
         stub.requests.push(request);
         void respond(request).then(({ status, body, headers }) => {
           res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
