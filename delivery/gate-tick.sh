@@ -14,8 +14,8 @@
 #
 # Environment: DEPLOY_ENV, REPO_URL, GIT_BRANCH; GIT_TOKEN_FILE (https), or GIT_SSH_KEY_FILE and GIT_KNOWN_HOSTS_FILE
 # (ssh); WORK_DIR (default /work); GATE_IMAGE_DIR (default /opt/gate: the image's node_modules and lockfile);
-# SIDECAR_QUIT_URL, to stop the pod's Istio sidecar when the tick ends. The PROMETHEUS_* variables, SMOKE_URLS and
-# CANARY_WEBHOOK_URL are the CLI's. Sourced (as the tests do), it only defines functions.
+# SIDECAR_READY_URL and SIDECAR_QUIT_URL, to wait for the pod's Istio sidecar and stop it when the tick ends. The
+# PROMETHEUS_* variables, SMOKE_URLS and CANARY_WEBHOOK_URL are the CLI's. Sourced (as the tests do), it only defines functions.
 set -euo pipefail
 
 log() { printf 'gate-tick: %s\n' "$*" >&2; }
@@ -77,6 +77,24 @@ quit_sidecar() {
   fi
 }
 
+# Waits up to $1 seconds (default 15) for the pod's Istio sidecar, if it has one (SIDECAR_READY_URL): the smoke checks
+# go through it. Not ready in time, the checks are not run this tick (SMOKE_URLS unset: their services hold, the
+# others are decided as usual), rather than sent to a port nothing forwards yet.
+await_sidecar() {
+  local budget="${1:-15}" waited=0
+  [ -n "${SIDECAR_READY_URL:-}" ] || return 0
+  until node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(1000) }).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+    "$SIDECAR_READY_URL"; do
+    if [ "$waited" -ge "$budget" ]; then
+      log "the sidecar is not ready after ${budget}s: smoke checks are not run this tick (their services hold)"
+      unset SMOKE_URLS
+      return 0
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
 # The tick's exit status for the CLI's status $1 and its output in file $2 (see the header); says why on stderr.
 exit_status_of() {
   case "$1" in
@@ -107,6 +125,7 @@ main() {
   clone_checkout "$REPO_URL" "$GIT_BRANCH" "$checkout" || fail "cloning $REPO_URL at $GIT_BRANCH failed (see above); nothing was decided"
   link_dependencies "$checkout" "${GATE_IMAGE_DIR:-/opt/gate}"
   cd "$checkout"
+  await_sidecar
   node bin/canary.cjs advance --all --env "$DEPLOY_ENV" --commit --push --json > "$output" || status=$?
   cat "$output"
   exit "$(exit_status_of "$status" "$output")"

@@ -77,11 +77,11 @@ export function defineStack(app: App, input: StackInput): Stack {
   if (gate?.inMesh) {
     for (const spec of smoked) {
       const chart = namespaces[spec.namespace];
-      const flow: NetworkFlow = { name: `canary-gate-to-${spec.name}`, from: pods(gate.peer), to: pods(peerOf(spec)), ports: [{ port: spec.port }] };
+      const flow: NetworkFlow = { name: `canary-gate-smoke-${spec.name}`, from: pods(gate.peer), to: pods(peerOf(spec)), ports: [{ port: spec.port }] };
       for (const end of new Set([observability, chart])) end.network.allow(flow);
       // its smoke checks and nothing else: GET on their paths (the pin header picks the canary)
       chart.mesh.allow({
-        name: `canary-gate-to-${spec.name}`, selector: peerOf(spec).selector, principals: [gate.principal],
+        name: `canary-gate-smoke-${spec.name}`, selector: peerOf(spec).selector, principals: [gate.principal],
         to: { methods: ['GET'], paths: [...new Set(spec.smoke!.map(check => check.path.replace(/[?#].*$/, '')))].sort() },
       });
     }

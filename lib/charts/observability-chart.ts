@@ -365,7 +365,7 @@ export class ObservabilityChart extends StackChart {
     if (canaryGate) {
       network.allow({ name: `canary-gate-to-${store.name}`, from: pods(canaryGate.peer), to: pods(store.peer), ports: port(store.port) });
       // a sidecar's xDS and certificates
-      if (canaryGate.inMesh) network.allow({ name: 'canary-gate-to-istiod', from: pods(canaryGate.peer), to: pods(istiod), ports: [{ port: ISTIOD_XDS_PORT }] });
+      if (canaryGate.inMesh) network.allow({ name: 'canary-gate-sidecar-to-istiod', from: pods(canaryGate.peer), to: pods(istiod), ports: [{ port: ISTIOD_XDS_PORT }] });
     }
     network.allow({
       name: 'grafana-to-alertmanager', from: pods(grafana.peer), to: pods(alertmanager.peer), ports: port(alertmanager.ports.http),

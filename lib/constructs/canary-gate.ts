@@ -90,8 +90,10 @@ export interface CanaryGateProps {
   /**
    * The in-cluster URLs of the services whose smoke checks the gate runs through the canary pin (`SMOKE_URLS`), by
    * service name. The pin answers inside the mesh only, so with any URL the gate's pods join the mesh: a sidecar
-   * injected by pod label (Istio's CNI plugin keeps them `restricted`), ready before the tick starts, and told to quit
-   * when the tick ends (`SIDECAR_QUIT_URL`), since a Job's pod ends only once all its containers have.
+   * injected by pod label (Istio's CNI plugin keeps them `restricted`) that captures the URLs' ports alone (git, the
+   * egress proxy, Prometheus and the webhook are reached as before), waited for before the checks
+   * (`SIDECAR_READY_URL`; not ready, they are not run this tick) and told to quit when the tick ends
+   * (`SIDECAR_QUIT_URL`), since a Job's pod ends only once all its containers have.
    * @default - no smoke checks run: a service that has them holds before its first step
    */
   readonly smokeUrls?: Readonly<Record<string, string>>;
@@ -120,8 +122,9 @@ const HOME_DIR = '/home/gate';
 const STARTING_DEADLINE = Duration.seconds(60);
 /** How much sooner than the next tick a tick is stopped. */
 const DEADLINE_MARGIN = Duration.seconds(10);
-/** The Istio agent's endpoint that stops the sidecar (pilot-agent's status port, 15020). */
+/** The Istio agent's endpoints that stop the sidecar (its status port, 15020) and say it is ready (15021). */
 const SIDECAR_QUIT_URL = 'http://127.0.0.1:15020/quitquitquit';
+const SIDECAR_READY_URL = 'http://127.0.0.1:15021/healthz/ready';
 
 /**
  * The SLO gate's loop in the cluster: a CronJob that runs one tick of `delivery/gate-tick.sh` every `interval`. A tick
@@ -187,6 +190,7 @@ export class CanaryGate extends Construct {
     this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
     const smokeUrls = props.smokeUrls ?? {};
     this.inMesh = Object.keys(smokeUrls).length > 0;
+    const smokePorts = [...new Set(Object.values(smokeUrls).map(portOf))].sort((a, b) => a - b);
     this.principal = meshPrincipal(namespace, NAME);
 
     const account = serviceAccount(this, NAME, false);
@@ -213,7 +217,11 @@ export class CanaryGate extends Construct {
       ...proxyEnv(props.egressProxy),
       // git (libcurl) honours HTTPS_PROXY by itself; Node.js's fetch (the webhook) only with this
       ...(props.egressProxy ? [{ name: 'NODE_USE_ENV_PROXY', value: '1' }] : []),
-      ...(this.inMesh ? [{ name: 'SMOKE_URLS', value: JSON.stringify(smokeUrls) }, { name: 'SIDECAR_QUIT_URL', value: SIDECAR_QUIT_URL }] : []),
+      ...(this.inMesh ? [
+        { name: 'SMOKE_URLS', value: JSON.stringify(smokeUrls) },
+        { name: 'SIDECAR_READY_URL', value: SIDECAR_READY_URL },
+        { name: 'SIDECAR_QUIT_URL', value: SIDECAR_QUIT_URL },
+      ] : []),
     ];
     const scratch = (name: string, sizeLimit: string): k8s.Volume => ({ name, emptyDir: { sizeLimit: k8s.Quantity.fromString(sizeLimit) } });
 
@@ -234,8 +242,12 @@ export class CanaryGate extends Construct {
             template: {
               metadata: this.inMesh ? {
                 labels: { ...podLabels(NAME, 'delivery'), 'sidecar.istio.io/inject': 'true' },
-                // the clone and the queries go through the sidecar: it must be ready first
-                annotations: { 'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true }) },
+                // the smoke checks alone go through the sidecar: the tick starts at once, and git, a proxy, Prometheus
+                // and the webhook never depend on it (an HTTP CONNECT to a proxy port Envoy takes for HTTP would fail)
+                annotations: {
+                  'traffic.sidecar.istio.io/includeOutboundIPRanges': '',
+                  'traffic.sidecar.istio.io/includeOutboundPorts': smokePorts.join(','),
+                },
               } : { labels: podLabels(NAME, 'delivery') },
               spec: {
                 serviceAccountName: account.name,
@@ -271,4 +283,10 @@ export class CanaryGate extends Construct {
       },
     });
   }
+}
+
+/** The port a smoke URL reaches: its own, else its scheme's. */
+function portOf(url: string): number {
+  const parsed = new URL(url);
+  return parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
 }

@@ -5,7 +5,7 @@ import { ServiceSpec } from '../services/service';
 import { clusterSeenQuery, clusterSeenRequirements, observedReleaseQuery } from '../slo/cluster-state';
 import { GateResult, ObserveOutcome, Stage, decide, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
-import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeUrlFor } from './smoke';
+import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeOutcomeOf, smokeUrlFor } from './smoke';
 import { PrometheusOptions, queryValue } from './prometheus';
 import { GateQueries, gateQueries } from './queries';
 import { appendHistory } from './plan';
@@ -91,7 +91,7 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     const smoke: SmokeOutcome | undefined = observed.ok && observed.applied && state.canary?.weight === 0 && stage.release.track === 'canary' && checks.length > 0
       ? smokeUrl === undefined
         ? { ran: false, reason: `${service.file} names ${checks.length} smoke checks, but ${noUrl}` }
-        : { ran: true, results: await runSmokeChecks(smokeUrl, checks, prometheus.timeoutMs) }
+        : smokeOutcomeOf(await runSmokeChecks(smokeUrl, checks, prometheus.timeoutMs))
       : undefined;
     return {
       stage, queries: {}, observation: { query, outcome: observed }, ...(smoke ? { smoke } : {}),

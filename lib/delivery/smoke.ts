@@ -21,8 +21,17 @@ export function smokeUrlFor(url: string, cluster: string | undefined): string | 
 export interface SmokeResult {
   readonly path: string;
   readonly passed: boolean;
+  /**
+   * Whether the canary's route answered (its answer carries {@link CANARY_PIN_ANSWER}, and is not the mesh refusing the
+   * gate): only then does the check say anything about the canary. No answer, a refused connection, stable's answer or
+   * an authorization policy not applied yet are the platform's, not the release's.
+   */
+  readonly reached: boolean;
   readonly detail: string;
 }
+
+/** The body Envoy's RBAC filter answers 403 with: an AuthorizationPolicy refused the request, not the app. */
+const MESH_DENIAL = 'RBAC: access denied';
 
 /** The smoke checks of a canary: run (each result), or not run and why. */
 export type SmokeOutcome =
@@ -32,8 +41,8 @@ export type SmokeOutcome =
 /**
  * Sends each check's `GET` to `baseUrl` with the canary pin, one after the other, and reads the status and the
  * header it asks for. An answer without {@link CANARY_PIN_ANSWER} came from stable (the pin ignored on the way) and
- * fails. Redirects are not followed (a redirect is an answer of its own); a request that fails or takes
- * longer than `timeoutMs` fails its check. The messages name the path, never the base URL.
+ * did not reach the canary, nor did a request that fails, takes longer than `timeoutMs` or that the mesh refused. Redirects are not followed (a redirect is
+ * an answer of its own). The messages name the path, never the base URL.
  */
 export async function runSmokeChecks(baseUrl: string, checks: readonly SmokeCheck[], timeoutMs: number): Promise<SmokeResult[]> {
   const results: SmokeResult[] = [];
@@ -48,23 +57,37 @@ export async function runSmokeChecks(baseUrl: string, checks: readonly SmokeChec
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       });
-      await response.arrayBuffer();
+      const body = await response.text();
       const missing = check.header !== undefined && !response.headers.get(check.header);
       const pinned = response.headers.get(CANARY_PIN_ANSWER.header) === CANARY_PIN_ANSWER.value;
+      const refused = response.status === 403 && body.trim() === MESH_DENIAL;
+      const answered = `${what} answered ${response.status}`;
       result = !pinned
-        ? { path: check.path, passed: false, detail: `${what} answered ${response.status} without ${CANARY_PIN_ANSWER.header}: `
+        ? { path: check.path, passed: false, reached: false, detail: `${answered} without ${CANARY_PIN_ANSWER.header}: `
           + 'it did not reach the canary (the pin is ignored where the checks are sent from)' }
+        : refused
+        ? { path: check.path, passed: false, reached: false, detail: `${answered} "${MESH_DENIAL}": the mesh refused the checks before the canary saw them` }
         : response.status !== expected
-        ? { path: check.path, passed: false, detail: `${what} answered ${response.status}, expected ${expected}` }
+        ? { path: check.path, passed: false, reached: true, detail: `${answered}, expected ${expected}` }
         : missing
-          ? { path: check.path, passed: false, detail: `${what} answered ${response.status} without a ${check.header} header` }
-          : { path: check.path, passed: true, detail: `${what} answered ${response.status}${check.header ? ` with ${check.header}` : ''}` };
+          ? { path: check.path, passed: false, reached: true, detail: `${answered} without a ${check.header} header` }
+          : { path: check.path, passed: true, reached: true, detail: `${answered}${check.header ? ` with ${check.header}` : ''}` };
     } catch (error) {
       const e = error as Error & { cause?: { code?: string } };
       const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : `failed (${e.cause?.code ?? e.message})`;
-      result = { path: check.path, passed: false, detail: `${what} ${why}` };
+      result = { path: check.path, passed: false, reached: false, detail: `${what} ${why}` };
     }
     results.push(result);
   }
   return results;
+}
+
+/**
+ * The outcome of checks that ran: the results, or, when one did not reach the canary, not run and why (the gate then
+ * holds, as without a URL, rather than judge the release by the platform's plumbing).
+ */
+export function smokeOutcomeOf(results: readonly SmokeResult[]): SmokeOutcome {
+  const unreached = results.filter(r => !r.reached);
+  if (unreached.length === 0) return { ran: true, results };
+  return { ran: false, reason: `${unreached.length} of ${results.length} did not reach the canary: ${unreached.map(r => r.detail).join('; ')}` };
 }

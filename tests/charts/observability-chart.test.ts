@@ -245,7 +245,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('network policies ($name)', env => {
       ...(receivers ? [`alertmanager-to-${receivers}-egress`] : []),
       ...gate,
       // its smoke checks through the pin, from inside the mesh: to the gateway (its ingress half is in apps), and istiod
-      ...(env.delivery.loop === 'cluster' ? ['canary-gate-to-gateway-egress', 'canary-gate-to-istiod-egress'] : []),
+      ...(env.delivery.loop === 'cluster' ? ['canary-gate-smoke-gateway-egress', 'canary-gate-sidecar-to-istiod-egress'] : []),
     ].sort());
     expect(egress.length - unpaired.length).toBeGreaterThan(0);
   });

@@ -166,7 +166,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario 
 
   test('network policies of the apps namespace: default deny, DNS, istiod, the Collector, ingress, callers, scrapes, the gate\'s smoke checks', () => {
     expect(ofKind(charts.apps, 'NetworkPolicy').map(p => p.metadata.name).sort()).toEqual([
-      'apps-to-collector-egress', 'canary-gate-to-gateway-ingress', 'default-deny-all', 'dns-egress', 'gateway-to-backend-egress', 'gateway-to-backend-ingress',
+      'apps-to-collector-egress', 'canary-gate-smoke-gateway-ingress', 'default-deny-all', 'dns-egress', 'gateway-to-backend-egress', 'gateway-to-backend-ingress',
       'ingress-to-gateway-ingress', 'prometheus-to-apps-ingress', 'sidecars-to-istiod-egress',
     ]);
     expect(find(charts.apps, 'NetworkPolicy', 'prometheus-to-apps-ingress').spec.ingress[0]).toEqual({

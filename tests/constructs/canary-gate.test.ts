@@ -9,9 +9,10 @@ import { CanaryGate, CanaryGateProps, gitHostOf, gitTransportOf } from '../../li
 import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
 import { BUILT_IMAGES } from '../../lib/images';
 import { synth, testChart } from '../support/chart';
-import { ALL_ENVIRONMENTS, K8sObject, REPO_ROOT, find, ofKind, synthStack } from '../support/manifest';
+import { ALL_ENVIRONMENTS, K8sObject, REPO_ROOT, find, ofKind, repoServices, synthStack } from '../support/manifest';
 import { PIPELINE_ALERTS, gateStalledAfterMinutes } from '../../lib/slo/pipeline-alerts';
 import { StubServer } from '../apps/support/stub-server';
+import { DOWN_PORT } from '../support/ports';
 import { restrictedViolations, secretViolations, securityViolations, serviceAccountViolations } from '../support/policy';
 
 const REQUIRED: CanaryGateProps = {
@@ -270,29 +271,42 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
       // the demo's gateway has smoke checks; the central topology's services run in other clusters, beyond this mesh
       expect(env.topology).toBeUndefined();
       expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('true');
-      expect(JSON.parse(pod.metadata.annotations['proxy.istio.io/config'])).toEqual({ holdApplicationUntilProxyStarts: true });
+      // the checks' port alone through the sidecar: git, a proxy, Prometheus and the webhook as before; no waiting on it
+      expect(pod.metadata.annotations).toEqual({
+        'traffic.sidecar.istio.io/includeOutboundIPRanges': '', 'traffic.sidecar.istio.io/includeOutboundPorts': '8080',
+      });
       expect(JSON.parse(env_.SMOKE_URLS)).toEqual({ gateway: 'http://gateway.apps.svc.cluster.local:8080' });
+      expect(env_.SIDECAR_READY_URL).toBe('http://127.0.0.1:15021/healthz/ready');
       expect(env_.SIDECAR_QUIT_URL).toBe('http://127.0.0.1:15020/quitquitquit');
-      const allow = find(charts.apps, 'AuthorizationPolicy', 'canary-gate-to-gateway').spec;
+      const allow = find(charts.apps, 'AuthorizationPolicy', 'canary-gate-smoke-gateway').spec;
       // GET on the checks' paths (the query is no part of a path Istio matches), from the gate's identity alone
       expect(allow.rules).toEqual([{
         from: [{ source: { principals: ['cluster.local/ns/observability/sa/canary-gate'] } }],
         to: [{ operation: { methods: ['GET'], paths: ['/api/flight/airports', '/api/flight/routes'] } }],
       }]);
-      expect(find(charts.apps, 'NetworkPolicy', 'canary-gate-to-gateway-ingress').spec.ingress[0].ports).toEqual([{ port: 8080, protocol: 'TCP' }]);
-      expect(find(objects, 'NetworkPolicy', 'canary-gate-to-istiod-egress').spec.egress[0].ports).toEqual([{ port: 15012, protocol: 'TCP' }]);
+      expect(find(charts.apps, 'NetworkPolicy', 'canary-gate-smoke-gateway-ingress').spec.ingress[0].ports).toEqual([{ port: 8080, protocol: 'TCP' }]);
+      expect(find(objects, 'NetworkPolicy', 'canary-gate-sidecar-to-istiod-egress').spec.egress[0].ports).toEqual([{ port: 15012, protocol: 'TCP' }]);
     } else {
       expect(env.topology).toBeDefined();
       expect(pod.metadata.labels['sidecar.istio.io/inject']).toBeUndefined();
       expect(env_.SMOKE_URLS).toBeUndefined();
-      expect(objects.filter(o => o.metadata.name === 'canary-gate-to-istiod-egress')).toEqual([]);
+      expect(objects.filter(o => o.metadata.name === 'canary-gate-sidecar-to-istiod-egress')).toEqual([]);
     }
+  });
+
+  test('without a service that names smoke checks, the gate stays out of the mesh', () => {
+    const services = Object.fromEntries(Object.entries(repoServices()).map(([name, spec]) => [name, { ...spec, smoke: undefined }]));
+    const plain = synthStack(env, 'steady', services);
+    const pod = find(plain.charts.observability, 'CronJob', 'canary-gate').spec.jobTemplate.spec.template;
+    expect(plain.stack.observability.canaryGate!.inMesh).toBe(false);
+    expect(pod.metadata).toEqual({ labels: expect.not.objectContaining({ 'sidecar.istio.io/inject': expect.anything() }) });
+    expect(Object.values(plain.charts).flat().filter(o => o.metadata.name.startsWith('canary-gate-smoke-'))).toEqual([]);
   });
 
   test('with delivery.loop "github", no CronJob, ServiceAccount or policy of the gate is rendered, and no alert on it', () => {
     const githubCharts = synthStack(githubLoop(env)).charts;
     const github = githubCharts.observability;
-    expect(Object.values(githubCharts).flat().filter(o => o.metadata.name.startsWith('canary-gate-to-gateway'))).toEqual([]);
+    expect(Object.values(githubCharts).flat().filter(o => o.metadata.name.startsWith('canary-gate-smoke-gateway'))).toEqual([]);
     expect(github.filter(o => o.metadata.name.includes('canary-gate'))).toEqual([]);
     expect(ofKind(github, 'CronJob')).toEqual([]);
     expect(() => alertingRule(github, PIPELINE_ALERTS.canaryGateStalled)).toThrow();
@@ -424,6 +438,13 @@ describe('delivery/gate-tick.sh', () => {
     expect(fs.existsSync(path.join(home, '.gitconfig'))).toBe(false);
   });
 
+  test('a sidecar not ready in time: the smoke checks are not run this tick, the rest goes on; none, nothing waited for', () => {
+    const waited = bash('await_sidecar 1\nprintf "%s" "${SMOKE_URLS-unset}"', { SIDECAR_READY_URL: `http://127.0.0.1:${DOWN_PORT}/healthz/ready`, SMOKE_URLS: '{"gateway":"x"}' });
+    expect(waited).toMatchObject({ status: 0, stdout: 'unset' });
+    expect(waited.stderr).toContain('the sidecar is not ready after 1s: smoke checks are not run this tick');
+    expect(bash('await_sidecar 1\nprintf "%s" "$SMOKE_URLS"', { SMOKE_URLS: '{"gateway":"x"}' })).toMatchObject({ status: 0, stdout: '{"gateway":"x"}', stderr: '' });
+  });
+
   test('however the tick ends, it stops the pod\'s sidecar when it has one (a Job\'s pod ends only once every container has)', async () => {
     const quits: string[] = [];
     const sidecar = await StubServer.start(async request => {
@@ -440,6 +461,15 @@ describe('delivery/gate-tick.sh', () => {
       const plain = spawn('bash', ['--noprofile', '--norc', SCRIPT], { cwd: dir, env: gitEnv() });
       await once(plain, 'close');
       expect(quits).toHaveLength(1);
+      // a ready sidecar: the smoke checks go ahead
+      let out = '';
+      const ready = spawn('bash', ['--noprofile', '--norc', '-c', `source ${JSON.stringify(SCRIPT)}\nawait_sidecar 2\nprintf %s "$SMOKE_URLS"`], {
+        cwd: dir, env: { ...gitEnv(), SIDECAR_READY_URL: `${sidecar.url}/healthz/ready`, SMOKE_URLS: '{"gateway":"x"}' },
+      });
+      ready.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      await once(ready, 'close');
+      expect(out).toBe('{"gateway":"x"}');
+      expect(quits).toEqual(['POST /quitquitquit', 'GET /healthz/ready']);
     } finally {
       await sidecar.close();
     }

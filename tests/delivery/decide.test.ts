@@ -374,8 +374,8 @@ describe('decide: the applying stage', () => {
   });
 
   describe('the smoke checks of a canary at 0% that runs ready', () => {
-    const PASSED = { path: '/api/a', passed: true, detail: 'GET /api/a answered 200 with x-trace-id' };
-    const FAILED = { path: '/api/b', passed: false, detail: 'GET /api/b answered 503, expected 200' };
+    const PASSED = { path: '/api/a', passed: true, reached: true, detail: 'GET /api/a answered 200 with x-trace-id' };
+    const FAILED = { path: '/api/b', passed: false, reached: true, detail: 'GET /api/b answered 503, expected 200' };
     const smoked = (smoke: SmokeOutcome, more: Partial<CanaryState> = {}) =>
       run({ state: unapplied(0, more), observed: APPLIED_YES, now: NOW, outcome: undefined, smoke });
 

@@ -236,10 +236,11 @@ describe('smoke checks in two clusters', () => {
   beforeAll(async () => {
     // every cluster runs the canary at weight 0
     store = await StubServer.start(async () => ONE);
-    // only cluster a's canary answers its checks (through the pin); b's URL reaches something else
+    // a's canary answers its checks (through the pin); b's canary fails them; c's URL reaches stable, pin ignored
+    const pinned = { [CANARY_PIN_ANSWER.header]: CANARY_PIN_ANSWER.value };
     canary = await StubServer.start(async ({ url }) => (url === '/a/healthz'
-      ? { status: 200, body: 'ok', headers: { [CANARY_PIN_ANSWER.header]: CANARY_PIN_ANSWER.value } }
-      : { status: 200, body: 'stable' }));
+      ? { status: 200, body: 'ok', headers: pinned }
+      : url === '/b/healthz' ? { status: 500, body: 'broken', headers: pinned } : { status: 200, body: 'stable' }));
   });
   afterAll(async () => {
     await store.close();
@@ -254,6 +255,12 @@ describe('smoke checks in two clusters', () => {
     expect(both.runs.map(r => [r.cluster, r.run.smoke?.ran && r.run.smoke.results.map(c => c.passed)])).toEqual([['a', [true]], ['b', [false]]]);
     expect([both.decidedBy, both.result.decision]).toEqual(['b', 'rollback']);
     expect((await gate(`${canary.url}/{cluster}`, ['a'])).result.decision).toBe('advance');
+  });
+
+  test('checks that did not reach c\'s canary (stable answered, the pin ignored on the way) are not run there: a hold, never a roll back', async () => {
+    const both = await gate(`${canary.url}/{cluster}`, ['a', 'c']);
+    expect(both.runs.find(r => r.cluster === 'c')!.run.smoke).toEqual({ ran: false, reason: expect.stringMatching(/^1 of 1 did not reach the canary: GET \/healthz answered 200 without/) });
+    expect(both.result.decision).toBe('hold');
   });
 
   test('a URL naming {cluster} where there is one cluster reaches no host: a hold that says so, never a roll back', async () => {

@@ -1,4 +1,4 @@
-import { runSmokeChecks } from '../../lib/delivery/smoke';
+import { runSmokeChecks, smokeOutcomeOf } from '../../lib/delivery/smoke';
 import { CANARY_PIN, CANARY_PIN_ANSWER } from '../../lib/slo/vocabulary';
 import { StubServer } from '../apps/support/stub-server';
 import { DOWN_PORT } from '../support/ports';
@@ -15,6 +15,9 @@ describe('runSmokeChecks', () => {
       if (url.startsWith('/base/stable')) return { status: 200, body: {}, headers: { 'x-trace-id': 'abc' } };
       if (url.startsWith('/base/moved')) return { status: 302, body: '', headers: { location: '/elsewhere', ...pinned } };
       if (url.startsWith('/base/broken')) return { status: 503, body: {}, headers: pinned };
+      // the server side's sidecar refusing the gate's identity: Envoy's RBAC answer, with the pin route's header
+      if (url.startsWith('/base/denied')) return { status: 403, body: 'RBAC: access denied', headers: pinned };
+      if (url.startsWith('/base/forbidden')) return { status: 403, body: { error: 'forbidden' }, headers: pinned };
       return { status: 200, body: {}, headers: url.includes('traced') ? { 'x-trace-id': 'abc', ...pinned } : pinned };
     });
   });
@@ -26,28 +29,42 @@ describe('runSmokeChecks', () => {
       { path: '/broken', status: 503 }, { path: '/moved' },
     ], 2000);
     expect(results).toEqual([
-      { path: '/traced?q=1', passed: true, detail: 'GET /traced?q=1 answered 200 with x-trace-id' },
-      { path: '/plain', passed: false, detail: 'GET /plain answered 200 without a x-trace-id header' },
-      { path: '/broken', passed: false, detail: 'GET /broken answered 503, expected 200' },
-      { path: '/broken', passed: true, detail: 'GET /broken answered 503' },
+      { path: '/traced?q=1', passed: true, reached: true, detail: 'GET /traced?q=1 answered 200 with x-trace-id' },
+      { path: '/plain', passed: false, reached: true, detail: 'GET /plain answered 200 without a x-trace-id header' },
+      { path: '/broken', passed: false, reached: true, detail: 'GET /broken answered 503, expected 200' },
+      { path: '/broken', passed: true, reached: true, detail: 'GET /broken answered 503' },
       // a redirect is an answer of its own, not followed
-      { path: '/moved', passed: false, detail: 'GET /moved answered 302, expected 200' },
+      { path: '/moved', passed: false, reached: true, detail: 'GET /moved answered 302, expected 200' },
     ]);
+    expect(smokeOutcomeOf(results)).toEqual({ ran: true, results });
     expect(stub.requests.slice(-5).map(r => [r.url, r.headers[CANARY_PIN.header]])).toEqual([
       ['/base/traced?q=1', 'always'], ['/base/plain', 'always'], ['/base/broken', 'always'], ['/base/broken', 'always'], ['/base/moved', 'always']]);
   });
 
-  test('an answer that did not come through the canary-pin route (stable\'s) fails, whatever its status', async () => {
+  test('an answer that did not come through the canary-pin route (stable\'s) did not reach the canary, whatever its status', async () => {
     const [stable] = await runSmokeChecks(`${stub.url}/base`, [{ path: '/stable', header: 'x-trace-id' }], 2000);
-    expect(stable).toEqual({ path: '/stable', passed: false,
+    expect(stable).toEqual({ path: '/stable', passed: false, reached: false,
       detail: 'GET /stable answered 200 without x-obs-canary-pinned: it did not reach the canary (the pin is ignored where the checks are sent from)' });
   });
 
-  test('no answer in time, or nobody listening: failed, named by path, never by the base URL', async () => {
+  test('the mesh refusing the checks (an AuthorizationPolicy not applied yet) did not reach the canary; the app\'s own 403 did', async () => {
+    const [denied, forbidden] = await runSmokeChecks(`${stub.url}/base`, [{ path: '/denied' }, { path: '/forbidden', status: 403 }], 2000);
+    expect(denied).toEqual({ path: '/denied', passed: false, reached: false,
+      detail: 'GET /denied answered 403 "RBAC: access denied": the mesh refused the checks before the canary saw them' });
+    expect(forbidden).toEqual({ path: '/forbidden', passed: true, reached: true, detail: 'GET /forbidden answered 403' });
+  });
+
+  test('no answer in time, or nobody listening: did not reach the canary, named by path, never by the base URL', async () => {
     const port = DOWN_PORT;
     const [slow] = await runSmokeChecks(`${stub.url}/base`, [{ path: '/slow' }], 200);
     const [down] = await runSmokeChecks(`http://127.0.0.1:${port}`, [{ path: '/x' }], 2000);
-    expect(slow).toEqual({ path: '/slow', passed: false, detail: 'GET /slow no answer within 200 ms' });
-    expect(down).toEqual({ path: '/x', passed: false, detail: 'GET /x failed (ECONNREFUSED)' });
+    expect(slow).toEqual({ path: '/slow', passed: false, reached: false, detail: 'GET /slow no answer within 200 ms' });
+    expect(down).toEqual({ path: '/x', passed: false, reached: false, detail: 'GET /x failed (ECONNREFUSED)' });
+  });
+
+  test('a check that did not reach the canary makes the outcome not run (a hold), whatever the others said', () => {
+    const reached = { path: '/a', passed: false, reached: true, detail: 'GET /a answered 503, expected 200' };
+    const unreached = { path: '/b', passed: false, reached: false, detail: 'GET /b failed (ECONNRESET)' };
+    expect(smokeOutcomeOf([reached, unreached])).toEqual({ ran: false, reason: '1 of 2 did not reach the canary: GET /b failed (ECONNRESET)' });
   });
 });
