@@ -41,8 +41,8 @@ export type SmokeOutcome =
 /**
  * Sends each check's `GET` to `baseUrl` with the canary pin, one after the other, and reads the status and the
  * header it asks for. An answer without {@link CANARY_PIN_ANSWER} came from stable (the pin ignored on the way) and
- * did not reach the canary, nor did a request that fails, takes longer than `timeoutMs` or that the mesh refused. Redirects are not followed (a redirect is
- * an answer of its own). The messages name the path, never the base URL.
+ * did not reach the canary, nor did a request that fails, takes longer than `timeoutMs` or that the mesh refused.
+ * Redirects are not followed (a redirect is an answer of its own). The messages name the path, never the base URL.
  */
 export async function runSmokeChecks(baseUrl: string, checks: readonly SmokeCheck[], timeoutMs: number): Promise<SmokeResult[]> {
   const results: SmokeResult[] = [];
