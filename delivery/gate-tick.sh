@@ -15,7 +15,7 @@
 # Environment: DEPLOY_ENV, REPO_URL, GIT_BRANCH; GIT_TOKEN_FILE (https), or GIT_SSH_KEY_FILE and GIT_KNOWN_HOSTS_FILE
 # (ssh); WORK_DIR (default /work); GATE_IMAGE_DIR (default /opt/gate: the image's node_modules and lockfile);
 # SIDECAR_READY_URL and SIDECAR_QUIT_URL, to wait for the pod's Istio sidecar and stop it when the tick ends. The
-# PROMETHEUS_* variables, SMOKE_URLS and CANARY_WEBHOOK_URL are the CLI's. Sourced (as the tests do), it only defines functions.
+# PROMETHEUS_* variables, SMOKE_URLS, SMOKE_UNAVAILABLE and CANARY_WEBHOOK_URL are the CLI's. Sourced (as the tests do), it only defines functions.
 set -euo pipefail
 
 log() { printf 'gate-tick: %s\n' "$*" >&2; }
@@ -69,29 +69,35 @@ link_dependencies() {
 }
 
 # Stops the pod's Istio sidecar, if it has one (SIDECAR_QUIT_URL, set when the gate runs smoke checks through the
-# mesh): a Job's pod ends only once all its containers have. Never fails the tick.
+# mesh): a Job's pod ends only once all its containers have. A tick that ends before the agent listens tries for a few
+# seconds. Never fails the tick.
 quit_sidecar() {
-  if [ -n "${SIDECAR_QUIT_URL:-}" ]; then
-    node -e 'fetch(process.argv[1], { method: "POST", signal: AbortSignal.timeout(3000) }).catch(e => console.error(`gate-tick: the sidecar did not quit: ${e.message}`))' \
-      "$SIDECAR_QUIT_URL" || true
-  fi
+  [ -n "${SIDECAR_QUIT_URL:-}" ] || return 0
+  node -e '
+    const until = Date.now() + 10000;
+    const quit = () => fetch(process.argv[1], { method: "POST", signal: AbortSignal.timeout(2000) }).then(
+      () => undefined,
+      e => (Date.now() < until ? new Promise(r => setTimeout(r, 500)).then(quit) : console.error(`gate-tick: the sidecar did not quit: ${e.message}`)));
+    quit();' "$SIDECAR_QUIT_URL" || true
 }
 
 # Waits up to $1 seconds (default 15) for the pod's Istio sidecar, if it has one (SIDECAR_READY_URL): the smoke checks
-# go through it. Not ready in time, the checks are not run this tick (SMOKE_URLS unset: their services hold, the
-# others are decided as usual), rather than sent to a port nothing forwards yet.
+# go through it. Not ready in time, the checks are not run this tick (SMOKE_URLS unset, and SMOKE_UNAVAILABLE says why
+# in the decision's reason: their services hold, the others are decided as usual), rather than sent to a port nothing
+# forwards yet.
 await_sidecar() {
-  local budget="${1:-15}" waited=0
+  local budget="${1:-15}" deadline
   [ -n "${SIDECAR_READY_URL:-}" ] || return 0
+  deadline=$((SECONDS + budget))
   until node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(1000) }).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
     "$SIDECAR_READY_URL"; do
-    if [ "$waited" -ge "$budget" ]; then
+    if [ "$SECONDS" -ge "$deadline" ]; then
       log "the sidecar is not ready after ${budget}s: smoke checks are not run this tick (their services hold)"
       unset SMOKE_URLS
+      export SMOKE_UNAVAILABLE="the gate's sidecar was not ready within ${budget}s"
       return 0
     fi
     sleep 1
-    waited=$((waited + 1))
   done
 }
 

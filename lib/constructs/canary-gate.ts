@@ -191,6 +191,13 @@ export class CanaryGate extends Construct {
     const smokeUrls = props.smokeUrls ?? {};
     this.inMesh = Object.keys(smokeUrls).length > 0;
     const smokePorts = [...new Set(Object.values(smokeUrls).map(portOf))].sort((a, b) => a - b);
+    // every connection to a captured port goes through the sidecar, whatever its address; Envoy's HTTP listener there
+    // would refuse the CONNECT that git and the webhook send to a proxy on the same port
+    const proxyPort = props.egressProxy ? portOf(props.egressProxy.url) : undefined;
+    if (proxyPort !== undefined && smokePorts.includes(proxyPort)) {
+      throw validationError(this, `'smokeUrls' must not use the port of 'egressProxy' (${proxyPort}): the sidecar captures the smoke checks' `
+        + `ports (${smokePorts.join(', ')}) to every address, and would refuse the proxy's CONNECT there, got ${show(smokeUrls)}`);
+    }
     this.principal = meshPrincipal(namespace, NAME);
 
     const account = serviceAccount(this, NAME, false);
@@ -247,6 +254,9 @@ export class CanaryGate extends Construct {
                 annotations: {
                   'traffic.sidecar.istio.io/includeOutboundIPRanges': '',
                   'traffic.sidecar.istio.io/includeOutboundPorts': smokePorts.join(','),
+                  // a native sidecar (Istio's default on nodes of Kubernetes 1.33+) would hold the tick until it is
+                  // ready, for every service; the tick waits for it itself, before the checks alone
+                  'sidecar.istio.io/nativeSidecar': 'false',
                 },
               } : { labels: podLabels(NAME, 'delivery') },
               spec: {

@@ -54,6 +54,8 @@ export interface CliEnvironment {
   readonly smokeUrl?: string;
   /** `SMOKE_URLS`: for `advance --all`, a JSON object of service names and the URLs of their smoke checks. */
   readonly smokeUrls?: string;
+  /** `SMOKE_UNAVAILABLE`: why no smoke URL is given this time (the in-cluster gate's sidecar not ready), for the reason. */
+  readonly smokeUnavailable?: string;
   /** `CANARY_WEBHOOK_URL`: a Slack-compatible webhook that gets one message per decision. */
   readonly webhookUrl?: string;
   /** `CANARY_PUSH_REMOTE`: the remote `--push` pushes to (default `origin`). */
@@ -264,7 +266,11 @@ async function gateService(command: Extract<Command, { verb: 'advance' }>, run: 
   const service = run.services[name];
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const read = fs.readFileSync(path.join(run.root, rolloutFile(command.env, name)), 'utf8');
-  const input = { state, service, settings, now: run.io.now(), prometheus: endpoint, ...(smokeUrl !== undefined ? { smokeUrl } : {}) };
+  const unavailable = run.io.env?.smokeUnavailable;
+  const input = {
+    state, service, settings, now: run.io.now(), prometheus: endpoint,
+    ...(smokeUrl !== undefined ? { smokeUrl } : unavailable !== undefined ? { smokeUnavailable: unavailable } : {}),
+  };
   if (clusters === undefined) return { name, state, settings, gate: await runGate(input), read };
   const { runs, decidedBy, result } = await runGateInClusters(input, clusters);
   // what is reported is the run of the cluster whose decision is taken, with the decision for the release

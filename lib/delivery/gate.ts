@@ -33,6 +33,11 @@ export interface GateInput {
    * @default - none: a canary whose file names smoke checks holds at weight 0
    */
   readonly smokeUrl?: string;
+  /**
+   * Why there is no smoke URL this time (the in-cluster gate's sidecar was not ready), for the hold's reason.
+   * @default - none given: the reason names the flag and the variable
+   */
+  readonly smokeUnavailable?: string;
 }
 
 /** One run of the gate: where the canary stood, what was asked of Prometheus, its answers, and the decision. */
@@ -86,7 +91,7 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     const checks = service.smoke ?? [];
     const smokeUrl = input.smokeUrl === undefined ? undefined : smokeUrlFor(input.smokeUrl, input.cluster);
     const noUrl = input.smokeUrl === undefined
-      ? `there is no --smoke-url or SMOKE_BASE_URL to reach ${state.service} through the pin`
+      ? input.smokeUnavailable ?? `there is no --smoke-url or SMOKE_BASE_URL to reach ${state.service} through the pin`
       : `the smoke URL names ${CLUSTER_PLACEHOLDER}, and this environment has no clusters to put there`;
     const smoke: SmokeOutcome | undefined = observed.ok && observed.applied && state.canary?.weight === 0 && stage.release.track === 'canary' && checks.length > 0
       ? smokeUrl === undefined

@@ -22,6 +22,7 @@ runCli(process.argv.slice(2), {
     stepSummaryFile: set(process.env.GITHUB_STEP_SUMMARY),
     smokeUrl: set(process.env.SMOKE_BASE_URL),
     smokeUrls: set(process.env.SMOKE_URLS),
+    smokeUnavailable: set(process.env.SMOKE_UNAVAILABLE),
     webhookUrl: set(process.env.CANARY_WEBHOOK_URL),
     pushRemote: set(process.env.CANARY_PUSH_REMOTE),
   },

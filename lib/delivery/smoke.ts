@@ -83,11 +83,12 @@ export async function runSmokeChecks(baseUrl: string, checks: readonly SmokeChec
 }
 
 /**
- * The outcome of checks that ran: the results, or, when one did not reach the canary, not run and why (the gate then
- * holds, as without a URL, rather than judge the release by the platform's plumbing).
+ * The outcome of checks that ran: the results when every check reached the canary or one that reached it failed (a
+ * failure the canary answered is the release's, whatever else went wrong); otherwise, when one did not reach it, not
+ * run and why (the gate then holds, as without a URL, rather than judge the release by the platform's plumbing).
  */
 export function smokeOutcomeOf(results: readonly SmokeResult[]): SmokeOutcome {
   const unreached = results.filter(r => !r.reached);
-  if (unreached.length === 0) return { ran: true, results };
+  if (unreached.length === 0 || results.some(r => r.reached && !r.passed)) return { ran: true, results };
   return { ran: false, reason: `${unreached.length} of ${results.length} did not reach the canary: ${unreached.map(r => r.detail).join('; ')}` };
 }

@@ -171,6 +171,16 @@ describe('CanaryGate', () => {
     expect(throwsOn(props)).toThrow(message);
   });
 
+  test('smoke URLs on the egress proxy\'s port are refused: the sidecar captures that port to every address, CONNECT included', () => {
+    expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local:3128' }, egressProxy: { url: 'http://10.0.0.1:3128', noProxy: [] } }))
+      .toThrow(/'smokeUrls' must not use the port of 'egressProxy' \(3128\): the sidecar captures the smoke checks' ports \(3128\) to every address/);
+    // plain HTTP to Prometheus passes through the sidecar as it would without it
+    expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local:9090' } })).not.toThrow();
+    expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local' } })).not.toThrow();
+    expect(render({ smokeUrls: { api: 'http://api.apps.svc.cluster.local' } }).cronJob.spec.jobTemplate.spec.template.metadata.annotations)
+      .toMatchObject({ 'traffic.sidecar.istio.io/includeOutboundPorts': '80' });
+  });
+
   test('a refused URL with credentials does not repeat them', () => {
     expect(throwsOn({ repoUrl: 'https://user:ghp_secret@github.com/x.git' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('ghp_secret') }));
   });
@@ -274,6 +284,8 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
       // the checks' port alone through the sidecar: git, a proxy, Prometheus and the webhook as before; no waiting on it
       expect(pod.metadata.annotations).toEqual({
         'traffic.sidecar.istio.io/includeOutboundIPRanges': '', 'traffic.sidecar.istio.io/includeOutboundPorts': '8080',
+        // a native sidecar would hold the whole tick until it is ready
+        'sidecar.istio.io/nativeSidecar': 'false',
       });
       expect(JSON.parse(env_.SMOKE_URLS)).toEqual({ gateway: 'http://gateway.apps.svc.cluster.local:8080' });
       expect(env_.SIDECAR_READY_URL).toBe('http://127.0.0.1:15021/healthz/ready');
@@ -439,8 +451,11 @@ describe('delivery/gate-tick.sh', () => {
   });
 
   test('a sidecar not ready in time: the smoke checks are not run this tick, the rest goes on; none, nothing waited for', () => {
-    const waited = bash('await_sidecar 1\nprintf "%s" "${SMOKE_URLS-unset}"', { SIDECAR_READY_URL: `http://127.0.0.1:${DOWN_PORT}/healthz/ready`, SMOKE_URLS: '{"gateway":"x"}' });
-    expect(waited).toMatchObject({ status: 0, stdout: 'unset' });
+    const waited = bash('await_sidecar 1\nprintf "%s|%s" "${SMOKE_URLS-unset}" "$(printenv SMOKE_UNAVAILABLE)"', {
+      SIDECAR_READY_URL: `http://127.0.0.1:${DOWN_PORT}/healthz/ready`, SMOKE_URLS: '{"gateway":"x"}',
+    });
+    // the CLI is told why (the hold's reason), not left to say a flag is missing
+    expect(waited).toMatchObject({ status: 0, stdout: 'unset|the gate\'s sidecar was not ready within 1s' });
     expect(waited.stderr).toContain('the sidecar is not ready after 1s: smoke checks are not run this tick');
     expect(bash('await_sidecar 1\nprintf "%s" "$SMOKE_URLS"', { SMOKE_URLS: '{"gateway":"x"}' })).toMatchObject({ status: 0, stdout: '{"gateway":"x"}', stderr: '' });
   });

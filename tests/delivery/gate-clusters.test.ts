@@ -263,6 +263,13 @@ describe('smoke checks in two clusters', () => {
     expect(both.result.decision).toBe('hold');
   });
 
+  test('no URL because the in-cluster gate\'s sidecar was not ready: the hold says so, not that a flag is missing', async () => {
+    const run = await runGate({ state, service, settings: settingsOf(state, service), now: NOW, prometheus: { url: store.url },
+      smokeUnavailable: 'the gate\'s sidecar was not ready within 15s' });
+    expect(run.smoke).toEqual({ ran: false, reason: expect.stringMatching(/ smoke checks, but the gate's sidecar was not ready within 15s$/) });
+    expect(run.result.decision).toBe('hold');
+  });
+
   test('a URL naming {cluster} where there is one cluster reaches no host: a hold that says so, never a roll back', async () => {
     const run = await runGate({ state, service, settings: settingsOf(state, service), now: NOW, prometheus: { url: store.url }, smokeUrl: `${canary.url}/{cluster}` });
     expect(run.smoke).toEqual({ ran: false, reason: expect.stringContaining('the smoke URL names {cluster}, and this environment has no clusters to put there') });

@@ -62,9 +62,12 @@ describe('runSmokeChecks', () => {
     expect(down).toEqual({ path: '/x', passed: false, reached: false, detail: 'GET /x failed (ECONNREFUSED)' });
   });
 
-  test('a check that did not reach the canary makes the outcome not run (a hold), whatever the others said', () => {
-    const reached = { path: '/a', passed: false, reached: true, detail: 'GET /a answered 503, expected 200' };
+  test('a check that did not reach the canary makes the outcome not run (a hold), unless one the canary answered failed', () => {
+    const passed = { path: '/a', passed: true, reached: true, detail: 'GET /a answered 200' };
+    const failed = { path: '/a', passed: false, reached: true, detail: 'GET /a answered 503, expected 200' };
     const unreached = { path: '/b', passed: false, reached: false, detail: 'GET /b failed (ECONNRESET)' };
-    expect(smokeOutcomeOf([reached, unreached])).toEqual({ ran: false, reason: '1 of 2 did not reach the canary: GET /b failed (ECONNRESET)' });
+    expect(smokeOutcomeOf([passed, unreached])).toEqual({ ran: false, reason: '1 of 2 did not reach the canary: GET /b failed (ECONNRESET)' });
+    // the canary's own failure is the release's: it rolls back, whatever the plumbing did to the other check
+    expect(smokeOutcomeOf([failed, unreached])).toEqual({ ran: true, results: [failed, unreached] });
   });
 });
