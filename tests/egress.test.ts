@@ -3,7 +3,7 @@
 // on its ports or through its proxy; DNS from every namespace; nothing else goes to an address outside the cluster.
 import {
   EKS_POD_IDENTITY_AGENT, EXTERNAL_DEPENDENCIES, GKE_METADATA_SERVER, EXTERNAL_DEPENDENCY_NAMES, EgressSettings, ExternalDependency, NODE_LOCAL_DNS,
-  ObservabilityComponent, isInClusterProxy, isProxied, proxyUrlPort,
+  ObservabilityComponent, isInClusterProxy, isProxied,
 } from '../lib/config/egress';
 import { AppClusterSettings, EnvironmentConfig, validateEnvironment } from '../lib/config/environment';
 import { ENVIRONMENTS } from '../lib/config/environments';
@@ -12,6 +12,7 @@ import { AZURE_WI, GCS_GKE, S3_IRSA } from './support/fixtures';
 import { ALL_ENVIRONMENTS, K8sObject, find, podSpecOf, synthStack, workloads } from './support/manifest';
 import { AllowedEgress, PodSelection, egressViolations } from './support/policy';
 import { schemaErrors } from './support/schema';
+import { urlPort } from '../lib/private/urls';
 
 const prod = ENVIRONMENTS.prod;
 const withEgress = (env: EnvironmentConfig, name: string, egress: Partial<EgressSettings>, rest: Partial<EnvironmentConfig> = {}) =>
@@ -117,7 +118,7 @@ function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): 
     const to = isInClusterProxy(proxy)
       ? [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': proxy.namespace } }, podSelector: { matchLabels: proxy.selector } }]
       : ipBlocks(proxy.cidrs);
-    const port = (isInClusterProxy(proxy) ? proxy.port : undefined) ?? proxyUrlPort(proxy.url);
+    const port = (isInClusterProxy(proxy) ? proxy.port : undefined) ?? urlPort(proxy.url);
     allowed.push({ what: `proxy ${name} of ${env.name}`, from: [...users].map(podsOf), to, ports: [{ port, protocol: 'TCP' }] });
   }
   return allowed;

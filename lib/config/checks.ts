@@ -33,7 +33,8 @@ export class Checks {
 
   /** A duration in `[min, max]`. */
   public duration(field: string, value: Duration, min: Duration, max: Duration): void {
-    if (!(value instanceof Duration)) return this.expect(false, field, value, `a Duration, such as Duration.${durationExample(min)}`);
+    // a value of another kind is the shape check's to name (validateEnvironment); here it must not stop the checks
+    if (!(value instanceof Duration)) return this.expect(false, field, value, 'a Duration');
     const ms = value.toMilliseconds();
     this.expect(ms >= min.toMilliseconds() && ms <= max.toMilliseconds(), field, value,
       `a duration from ${goDuration(min)} to ${goDuration(max)}`);
@@ -41,7 +42,7 @@ export class Checks {
 
   /** A size in `[min, max]` that is a whole number of mebibytes. */
   public size(field: string, value: Size, min: Size, max: Size): void {
-    if (!(value instanceof Size)) return this.expect(false, field, value, `a Size, such as Size.mebibytes(${min.toMebibytes()})`);
+    if (!(value instanceof Size)) return this.expect(false, field, value, 'a Size');
     let mebibytes = Number.NaN;
     try {
       mebibytes = value.toMebibytes();
@@ -113,12 +114,3 @@ export class ConfigError extends Error {
   }
 }
 
-/** `min` as code: `hours(2)`, `seconds(1)`. */
-function durationExample(min: Duration): string {
-  const ms = min.toMilliseconds();
-  if (ms === 0) return 'seconds(0)';
-  for (const [unit, size] of [['days', 86_400_000], ['hours', 3_600_000], ['minutes', 60_000], ['seconds', 1000]] as const) {
-    if (ms > 0 && ms % size === 0) return `${unit}(${ms / size})`;
-  }
-  return `millis(${ms})`;
-}

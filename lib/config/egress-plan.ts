@@ -2,8 +2,9 @@ import { FlowPeer, FlowPort, cidrs, pods } from '../constructs/network-policies'
 import { EgressProxyEnv } from '../constructs/types';
 import {
   ClusterDns, DependencyContext, EXTERNAL_DEPENDENCIES, EXTERNAL_DEPENDENCY_NAMES, EgressProxy, EgressSettings, ExternalDependency,
-  ExternalDependencyName, ObservabilityComponent, isInClusterProxy, isProxied, proxyUrlPort,
+  ExternalDependencyName, ObservabilityComponent, isInClusterProxy, isProxied,
 } from './egress';
+import { urlPort } from '../private/urls';
 
 /** One egress the environment allows a component: to a dependency, or to the proxy it reaches dependencies through. */
 export interface EgressGrant {
@@ -81,7 +82,7 @@ function proxyPeer(name: string, proxy: EgressProxy): FlowPeer {
 
 /** The port a proxy's pods or hosts listen on. */
 function proxyPort(proxy: EgressProxy): number {
-  return (isInClusterProxy(proxy) ? proxy.port : undefined) ?? proxyUrlPort(proxy.url);
+  return (isInClusterProxy(proxy) ? proxy.port : undefined) ?? urlPort(proxy.url);
 }
 
 /** Cluster DNS as the peer of every namespace's `dns` flow: its pods, its addresses, or either. */

@@ -324,9 +324,3 @@ export function isProxied(egress: DependencyEgress): egress is ProxiedEgress {
 export function isInClusterProxy(proxy: EgressProxy): proxy is InClusterProxy {
   return 'namespace' in proxy;
 }
-
-/** The port of a proxy's URL: the one it names, else 80 for http and 443 for https. */
-export function proxyUrlPort(url: string): number {
-  const parsed = new URL(url);
-  return parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
-}

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { chartNamespace, show, validationError } from '../errors';
 import { BUILT_IMAGES } from '../images';
 import { DNS_LABEL } from '../private/names';
+import { urlPort } from '../private/urls';
 import { meshPrincipal } from './mesh-policies';
 import { proxyEnv, serviceAccount } from './private/component';
 import { containerSecurityContext, podLabels, podSecurityContext, resourceRequirements, secretEnv, secretVolume, selectorLabels } from './private/workload';
@@ -190,10 +191,10 @@ export class CanaryGate extends Construct {
     this.peer = { name: NAME, namespace, selector: selectorLabels(NAME) };
     const smokeUrls = props.smokeUrls ?? {};
     this.inMesh = Object.keys(smokeUrls).length > 0;
-    const smokePorts = [...new Set(Object.values(smokeUrls).map(portOf))].sort((a, b) => a - b);
+    const smokePorts = [...new Set(Object.values(smokeUrls).map(urlPort))].sort((a, b) => a - b);
     // every connection to a captured port goes through the sidecar, whatever its address; Envoy's HTTP listener there
     // would refuse the CONNECT that git and the webhook send to a proxy on the same port
-    const proxyPort = props.egressProxy ? portOf(props.egressProxy.url) : undefined;
+    const proxyPort = props.egressProxy ? urlPort(props.egressProxy.url) : undefined;
     if (proxyPort !== undefined && smokePorts.includes(proxyPort)) {
       throw validationError(this, `'smokeUrls' must not use the port of 'egressProxy' (${proxyPort}): the sidecar captures the smoke checks' `
         + `ports (${smokePorts.join(', ')}) to every address, and would refuse the proxy's CONNECT there, got ${show(smokeUrls)}`);
@@ -293,10 +294,4 @@ export class CanaryGate extends Construct {
       },
     });
   }
-}
-
-/** The port a smoke URL reaches: its own, else its scheme's. */
-function portOf(url: string): number {
-  const parsed = new URL(url);
-  return parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
 }

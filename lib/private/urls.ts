@@ -13,3 +13,9 @@ export function httpUrlHasCredentials(url: string): boolean {
 export function withoutCredentials(text: string): string {
   return text.replace(USERINFO, '$1[credentials]@');
 }
+
+/** The port a URL reaches: the one it names, else 80 for http and 443 for https. */
+export function urlPort(url: string): number {
+  const parsed = new URL(url);
+  return parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+}

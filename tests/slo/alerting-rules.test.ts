@@ -417,9 +417,7 @@ describe('promtool (Debian\'s 2.42)', () => {
         // loki.write's drops after its retries: none for 20 minutes, then 5
         { series: `loki_write_dropped_entries_total{${labels({ ...ALLOY, job: 'alloy', host: 'loki.observability.svc:3100', tenant: '' })}}`, values: '0x20 5x10' },
         // the gate's ticks succeed every minute until minute 20, then fail: its last success stays at 1200 s
-        { series: `kube_cronjob_status_last_successful_time{${labels(GATE)}}`, values: '0+60x20 1200x40' },
-        { series: `kube_cronjob_created{${labels(GATE)}}`, values: '0x60' },
-        { series: `kube_cronjob_spec_suspend{${labels(GATE)}}`, values: '0x60' },
+        ...gateSeries({ lastSuccess: '0+60x20 1200x40', created: '0x60', suspended: '0x60' }),
       ],
       alert_rule_test: [
         { eval_time: '13m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [] },
@@ -432,49 +430,32 @@ describe('promtool (Debian\'s 2.42)', () => {
         { eval_time: '22m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [fired(pipeline, PIPELINE_ALERTS.alloyDropping, ALLOY)] },
         { eval_time: '40m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
         // the threshold passes at 50 minutes; pending for 5
-        { eval_time: '55m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [] },
-        { eval_time: '56m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [stalled()] },
+        ...stalledAt({ '55m': false, '56m': true }),
       ],
-    }, {
-      name: 'the gate created at minute 10 has never succeeded: from minute 40, firing from 45',
-      interval: '1m',
-      input_series: [
-        { series: `kube_cronjob_created{${labels(GATE)}}`, values: '_x10 600x50' },
-        { series: `kube_cronjob_spec_suspend{${labels(GATE)}}`, values: '_x10 0x50' },
-      ],
-      alert_rule_test: [
-        { eval_time: '45m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [] },
-        { eval_time: '46m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [stalled()] },
-      ],
-    }, {
-      name: 'suspended on purpose, its last success at minute 5: no alert; resumed at minute 120, it has the threshold to succeed',
-      interval: '1m',
-      input_series: [
-        { series: `kube_cronjob_status_last_successful_time{${labels(GATE)}}`, values: '300x180' },
-        { series: `kube_cronjob_created{${labels(GATE)}}`, values: '0x180' },
-        { series: `kube_cronjob_spec_suspend{${labels(GATE)}}`, values: '1x120 0x60' },
-      ],
-      alert_rule_test: [
-        { eval_time: '119m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [] },
-        { eval_time: '150m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [] },
-        { eval_time: '156m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [stalled()] },
-      ],
-    }, {
-      name: 'kube-state-metrics stops reporting the CronJob at minute 10 (gone, or no RBAC): no silence',
-      interval: '1m',
-      input_series: [
-        { series: `kube_cronjob_status_last_successful_time{${labels(GATE)}}`, values: '0+60x10' },
-        { series: `kube_cronjob_created{${labels(GATE)}}`, values: '0x10' },
-        { series: `kube_cronjob_spec_suspend{${labels(GATE)}}`, values: '0x10' },
-      ],
-      alert_rule_test: [
-        { eval_time: '40m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [] },
-        { eval_time: '46m', alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: [stalled()] },
-      ],
-    }];
-    /** CanaryGateStalled on the gate's CronJob. */
-    function stalled() {
-      return fired(pipeline, PIPELINE_ALERTS.canaryGateStalled, GATE);
+    },
+    gateCase('the gate created at minute 10 has never succeeded: from minute 40, firing from 45',
+      { created: '_x10 600x50', suspended: '_x10 0x50' }, { '45m': false, '46m': true }),
+    gateCase('suspended on purpose, its last success at minute 5: no alert; resumed at minute 120, it has the threshold to succeed',
+      { lastSuccess: '300x180', created: '0x180', suspended: '1x120 0x60' }, { '119m': false, '150m': false, '156m': true }),
+    gateCase('kube-state-metrics stops reporting the CronJob at minute 10 (gone, or no RBAC): no silence',
+      { lastSuccess: '0+60x10', created: '0x10', suspended: '0x10' }, { '40m': false, '46m': true }),
+    ];
+    /** The gate CronJob's series as kube-state-metrics exports them, each in promtool's expanding notation. */
+    function gateSeries(values: { lastSuccess?: string; created: string; suspended: string }) {
+      return [
+        ...(values.lastSuccess ? [{ series: `kube_cronjob_status_last_successful_time{${labels(GATE)}}`, values: values.lastSuccess }] : []),
+        { series: `kube_cronjob_created{${labels(GATE)}}`, values: values.created },
+        { series: `kube_cronjob_spec_suspend{${labels(GATE)}}`, values: values.suspended },
+      ];
+    }
+    /** CanaryGateStalled at each time: firing on the gate's CronJob, or silent. */
+    function stalledAt(times: Readonly<Record<string, boolean>>) {
+      return Object.entries(times).map(([eval_time, firing]) => ({
+        eval_time, alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: firing ? [fired(pipeline, PIPELINE_ALERTS.canaryGateStalled, GATE)] : [],
+      }));
+    }
+    function gateCase(name: string, values: Parameters<typeof gateSeries>[0], times: Readonly<Record<string, boolean>>): PromtoolTestCase {
+      return { name, interval: '1m', input_series: gateSeries(values), alert_rule_test: stalledAt(times) };
     }
     expect(promtoolTestRules(pipeline, cases)).toContain('SUCCESS');
   });
