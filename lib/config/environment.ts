@@ -10,7 +10,7 @@ import { Checks, ConfigError } from './checks';
 import { DirectEgress, EgressSettings } from './egress';
 import { WIDEST_PREFIX, checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
 import ENVIRONMENT_SHAPE from './generated/environment-shape.json';
-import { DNS_LABEL } from '../private/names';
+import { CREDENTIAL_HEADER, DNS_LABEL } from '../private/names';
 import { Shape, shapeProblems } from '../private/shape';
 import { httpUrlHasCredentials, withoutCredentials } from '../private/urls';
 
@@ -721,8 +721,11 @@ function checkDelivery(c: Checks, d: DeliverySettings, gitops: GitOpsSettings): 
   }
   c.expect(!(auth?.token && auth.basicAuth), 'delivery.prometheusAuth', auth, 'a token or basic auth, not both');
   for (const [name, value] of Object.entries(auth?.headers ?? {})) {
-    c.expect(HEADER_NAME.test(name) && !/^(authorization|cookie|proxy-authorization)$/i.test(name), `delivery.prometheusAuth.headers.${name}`, name,
-      'an HTTP header name (letters, digits and "-"), not Authorization, Proxy-Authorization or Cookie (credentials come from Secrets)');
+    // the headers are a plain variable of the gate's CronJob, in dist/ and in git: a credential's name is refused
+    c.expect(HEADER_NAME.test(name) && !/^(authorization|cookie|proxy-authorization)$/i.test(name) && !CREDENTIAL_HEADER.test(name),
+      `delivery.prometheusAuth.headers.${name}`, name, 'an HTTP header name (letters, digits and "-") that names no credential: not Authorization, '
+      + 'Proxy-Authorization, Cookie or one with key, token, secret, auth, password, credential, signature or session in it (those are plain '
+      + 'text in dist/; give the credential as delivery.prometheusAuth.token or basicAuth, from a Secret)');
     c.expect(typeof value === 'string' && !/[\r\n]/.test(value), `delivery.prometheusAuth.headers.${name}`, value, 'a value on one line');
   }
   if (d.webhook) checkSecretRef(c, 'delivery.webhook', d.webhook);

@@ -192,12 +192,19 @@ export class CanaryGate extends Construct {
     const smokeUrls = props.smokeUrls ?? {};
     this.inMesh = Object.keys(smokeUrls).length > 0;
     const smokePorts = [...new Set(Object.values(smokeUrls).map(urlPort))].sort((a, b) => a - b);
-    // every connection to a captured port goes through the sidecar, whatever its address; Envoy's HTTP listener there
-    // would refuse the CONNECT that git and the webhook send to a proxy on the same port
-    const proxyPort = props.egressProxy ? urlPort(props.egressProxy.url) : undefined;
-    if (proxyPort !== undefined && smokePorts.includes(proxyPort)) {
-      throw validationError(this, `'smokeUrls' must not use the port of 'egressProxy' (${proxyPort}): the sidecar captures the smoke checks' `
-        + `ports (${smokePorts.join(', ')}) to every address, and would refuse the proxy's CONNECT there, got ${show(smokeUrls)}`);
+    // every connection to a captured port goes through the sidecar, whatever its address: the gate's other peers must
+    // be on other ports, or a sidecar not ready yet would stop the tick for every service (and refuse a proxy's CONNECT)
+    const peers: Array<readonly [string, number]> = [
+      ['prometheusUrl', urlPort(props.prometheusUrl)],
+      ['repoUrl', transport === 'ssh' ? sshPort(props.repoUrl) : urlPort(props.repoUrl)],
+      ...(props.egressProxy ? [['egressProxy', urlPort(props.egressProxy.url)] as const] : []),
+      // the webhook's URL is a secret, not known here: an https one
+      ...(props.webhook ? [['webhook', 443] as const] : []),
+    ];
+    const clashes = peers.filter(([, port]) => smokePorts.includes(port));
+    if (clashes.length > 0) {
+      throw validationError(this, `'smokeUrls' must not use the port of ${clashes.map(([peer, port]) => `'${peer}' (${port})`).join(', ')}: the sidecar `
+        + `captures the smoke checks' ports (${smokePorts.join(', ')}) to every address, got ${show(smokeUrls)}`);
     }
     this.principal = meshPrincipal(namespace, NAME);
 
@@ -258,6 +265,8 @@ export class CanaryGate extends Construct {
                   // a native sidecar (Istio's default on nodes of Kubernetes 1.33+) would hold the tick until it is
                   // ready, for every service; the tick waits for it itself, before the checks alone
                   'sidecar.istio.io/nativeSidecar': 'false',
+                  // nor the cluster's DNS, which a mesh with DNS capture would send to the sidecar for the clone too
+                  'proxy.istio.io/config': JSON.stringify({ proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'false' } }),
                 },
               } : { labels: podLabels(NAME, 'delivery') },
               spec: {
@@ -294,4 +303,9 @@ export class CanaryGate extends Construct {
       },
     });
   }
+}
+
+/** The port of an SSH git URL: `ssh://host:2222/…` names it, `git@host:path` is 22. */
+function sshPort(url: string): number {
+  return /^ssh:\/\//.test(url) ? Number(new URL(url).port || 22) : 22;
 }

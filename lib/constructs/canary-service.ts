@@ -312,6 +312,6 @@ function uriMatch(path: string): VirtualServiceSpecHttpMatch['uri'] {
  * The sidecars' idle timeout for a server that closes idle connections after `keepAliveMillis`: four fifths of it,
  * whole milliseconds, at least one (Envoy reads 0 as no idle timeout at all).
  */
-export function idleMillisBelow(keepAliveMillis: number): number {
+function idleMillisBelow(keepAliveMillis: number): number {
   return Math.max(1, Math.floor((keepAliveMillis * 4) / 5));
 }

@@ -99,6 +99,8 @@ export class KubeStateMetrics extends Construct {
     const cronJobNamespaces = props.cronJobNamespaces ?? [];
     /** Namespaces watched for their CronJobs alone: the rest of what is exported of them is dropped at the scrape. */
     const cronJobsOnly = props.namespaces ? cronJobNamespaces.filter(n => !props.namespaces!.includes(n)) : [];
+    // what else is exported of a namespace: the metric families of RESOURCES (kube_<singular>_…) and the custom resources'
+    const exportedFamilies = [...RESOURCES.map(r => r.replace(/s$/, '')), 'customresource'];
     this.namespaces = props.namespaces ? [...new Set([...props.namespaces, ...cronJobNamespaces])] : [];
     const routes = props.routes ?? [WEIGHTED_ROUTE];
     const resources = props.resources ?? {
@@ -122,7 +124,7 @@ export class KubeStateMetrics extends Construct {
       relabel_configs: (job.relabel_configs ?? []).filter(r => r.target_label === undefined || !TARGET_LABELS.includes(r.target_label)),
       ...(cronJobsOnly.length > 0 ? {
         metric_relabel_configs: [{
-          source_labels: ['__name__', 'namespace'], regex: `kube_(pod|deployment|replicaset|customresource)_.+;(${cronJobsOnly.join('|')})`, action: 'drop',
+          source_labels: ['__name__', 'namespace'], regex: `kube_(${exportedFamilies.join('|')})_.+;(${cronJobsOnly.join('|')})`, action: 'drop',
         }],
       } : {}),
     };

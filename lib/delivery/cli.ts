@@ -6,7 +6,7 @@ import { ENVIRONMENT_NAMES, loadEnvironment } from '../config/environments';
 import { EffectiveSettings, settingsOf } from '../rollout/settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
 import { Rollouts, loadRollouts, problemsWithService, rolloutFile } from '../rollout/store';
-import { SERVICES_DIR, Services, loadServices } from '../services/catalog';
+import { Services, loadServices, serviceFile } from '../services/catalog';
 import { ServiceFileError, ServiceSpec } from '../services/service';
 import { currentPod } from '../charts/service-pods';
 import { findRepoRoot } from '../synth';
@@ -216,14 +216,14 @@ export function refuseUnreleasable(image: string, env: EnvironmentConfig): void 
 function refuseUncommittedChanges(root: string, onboarding?: Extract<Command, { verb: 'init' }>): void {
   // onboarding: a service file not yet in HEAD (new, staged, or hidden from git status) must land with its state and
   // dist/, in every environment
-  const serviceFile = onboarding && `${SERVICES_DIR}/${onboarding.service}.yaml`;
-  if (serviceFile && !isCommitted(root, serviceFile)) {
+  const file = onboarding && serviceFile(onboarding.service);
+  if (file && !isCommitted(root, file)) {
     const others = ENVIRONMENT_NAMES.filter(env => !onboarding.envs.includes(env));
     const envs = others.length === 0 ? '' : onboarding.envs.map(env => ` --env ${env}`).join('');
-    throw new UsageError(`${serviceFile} is not committed yet, and a commit of it alone would be a service without state, which synth refuses: `
+    throw new UsageError(`${file} is not committed yet, and a commit of it alone would be a service without state, which synth refuses: `
       + `run \`npx canary init --service ${onboarding.service} --image ${onboarding.image}${envs}\` without --commit (it writes the state files and `
       + `dist/ from the file as it is)${others.length === 0 ? '' : `, and init for ${others.join(', ')} too (every environment needs its state)`}, `
-      + `then commit them together: git add ${serviceFile} rollout dist && git commit`);
+      + `then commit them together: git add ${file} rollout dist && git commit`);
   }
   const changes = uncommittedChanges(root);
   if (changes.length === 0) return;
@@ -266,10 +266,11 @@ async function gateService(command: Extract<Command, { verb: 'advance' }>, run: 
   const service = run.services[name];
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const read = fs.readFileSync(path.join(run.root, rolloutFile(command.env, name)), 'utf8');
-  const unavailable = run.io.env?.smokeUnavailable;
+  const smokeUnavailable = run.io.env?.smokeUnavailable;
+  // the gate reads smokeUnavailable only where there is no URL
   const input = {
     state, service, settings, now: run.io.now(), prometheus: endpoint,
-    ...(smokeUrl !== undefined ? { smokeUrl } : unavailable !== undefined ? { smokeUnavailable: unavailable } : {}),
+    ...(smokeUrl !== undefined ? { smokeUrl } : {}), ...(smokeUnavailable !== undefined ? { smokeUnavailable } : {}),
   };
   if (clusters === undefined) return { name, state, settings, gate: await runGate(input), read };
   const { runs, decidedBy, result } = await runGateInClusters(input, clusters);

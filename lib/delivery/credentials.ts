@@ -1,3 +1,4 @@
+import { CREDENTIAL_HEADER } from '../private/names';
 import { UsageError } from './plan';
 
 /** What the environment gives the CLI to authenticate to Prometheus. */
@@ -21,8 +22,6 @@ export interface PrometheusEndpoint {
   readonly redact: (text: string) => string;
 }
 
-/** Extra headers whose values are credentials, by name: `X-Api-Key`, `X-Auth-Token`, `X-Grafana-Secret`, … */
-const CREDENTIAL_HEADER = /key|token|secret|auth|passw|credential|signature|session/i;
 /** The shortest user name that is taken for a token when a URL gives no password (`https://TOKEN@host`). */
 const TOKEN_MIN_LENGTH = 16;
 

@@ -7,3 +7,9 @@ export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
 /** {@link DNS_LABEL_PATTERN} as a regular expression. */
 export const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
+
+/**
+ * HTTP header names whose values are credentials: `X-Api-Key`, `X-Auth-Token`, `X-Grafana-Secret`, … A tenant id
+ * (`X-Scope-OrgID`) is not one.
+ */
+export const CREDENTIAL_HEADER = /key|token|secret|auth|passw|credential|signature|session/i;

@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { EnvValue, ProbeCheck, SecretEnvVar } from '../constructs/types';
-import { parseDuration } from '../rollout/duration';
+import { durationProblem } from '../rollout/duration';
 import { AnalysisSettings, SloSettings } from '../rollout/state';
 import { HttpMetrics } from '../slo/vocabulary';
 import validateServiceSchema from './generated/validate-service.cjs';
@@ -182,13 +182,8 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   }
   // the schema's pattern lets `5m5m` through; the one duration rule does not
   for (const field of ['timeout', 'keepAliveTimeout'] as const) {
-    const value = f[field];
-    if (value === undefined) continue;
-    try {
-      parseDuration(value, field);
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
+    const problem = f[field] === undefined ? undefined : durationProblem(f[field], { positive: true });
+    if (problem) problems.push(`'${field}' ${problem}`);
   }
   const secretNames = (f.secretEnv ?? []).map(s => s.name);
   for (const name of new Set([...Object.keys(f.env ?? {}), ...secretNames].filter((n, i, all) => all.indexOf(n) !== i))) {

@@ -25,8 +25,8 @@ export const PIPELINE_ALERTS = {
   canaryGateStalled: 'CanaryGateStalled',
 } as const;
 
-/** The SLO gate's loop in the cluster, as {@link pipelineAlertingRules} watches it. */
-export interface GateLoop {
+/** The CronJob of the SLO gate's loop in the cluster, as {@link pipelineAlertingRules} watches it. */
+export interface GateCronJob {
   /** The namespace and name of its CronJob. */
   readonly namespace: string;
   readonly cronJob: string;
@@ -38,7 +38,7 @@ export interface GateLoop {
  * How long the gate's loop may go without a tick that decided before {@link PIPELINE_ALERTS.canaryGateStalled} fires:
  * five ticks, and at least half an hour (a git host or Prometheus that is away for minutes only delays a release).
  */
-export function gateStalledAfterMinutes(loop: GateLoop): number {
+export function gateStalledAfterMinutes(loop: GateCronJob): number {
   return Math.max(5 * loop.intervalMinutes, 30);
 }
 
@@ -84,7 +84,7 @@ const NAMESPACE = [CLUSTER_LABEL, NAMESPACE_LABEL];
  * @param store where the rules run: Prometheus, or Mimir's ruler (whose rule-evaluation counter is its own, and
  *   where no Prometheus keeps a TSDB that could delete by size: the agents only forward)
  */
-export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus', gate?: GateLoop): RuleGroup {
+export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus', gate?: GateCronJob): RuleGroup {
   const ruleFailures = store === 'mimir' ? PIPELINE.mimirRuleEvaluationFailures : PIPELINE.ruleEvaluationFailures;
   const evaluator = store === 'mimir' ? { name: 'Mimir\'s ruler', component: 'mimir', file: 'rules.yaml (mimir-rules)' }
     : { name: 'Prometheus', component: 'prometheus', file: 'rules.yml' };
@@ -232,7 +232,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
  * the CronJob (`KubeStateMetricsProps.cronJobNamespaces`). A tick succeeds whenever it decided, held or found nothing in
  * flight (delivery/gate-tick.sh), so this reads the loop, not the canaries.
  */
-function gateStalled(gate: GateLoop): Alert {
+function gateStalled(gate: GateCronJob): Alert {
   const by = [CLUSTER_LABEL, NAMESPACE_LABEL, PIPELINE.cronJob].join(', ');
   const selector = `{${NAMESPACE_LABEL}="${gate.namespace}", ${PIPELINE.cronJob}="${gate.cronJob}"}`;
   const minutes = gateStalledAfterMinutes(gate);

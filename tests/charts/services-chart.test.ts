@@ -274,3 +274,12 @@ describe('a caller identity in another of the services\' namespaces', () => {
     expect(find(rendered.payments, 'NetworkPolicy', 'identity-0-to-ledger-ingress')).toBeDefined();
   });
 });
+
+describe('a service file\'s keepAliveTimeout', () => {
+  test('reaches its DestinationRule: the sidecars close idle connections at four fifths of it; the others keep the default', () => {
+    const services = repoServices();
+    const { charts } = synthStack(ENVIRONMENTS.local, 'steady', { ...services, backend: { ...services.backend, keepAliveTimeout: '10s' } });
+    expect(find(charts.apps, 'DestinationRule', 'backend').spec.trafficPolicy.connectionPool.http.idleTimeout).toBe('8s');
+    expect(find(charts.apps, 'DestinationRule', 'gateway').spec.trafficPolicy.connectionPool.http.idleTimeout).toBe('4s');
+  });
+});

@@ -185,8 +185,12 @@ describe('validateEnvironment', () => {
       },
     }, '\'delivery.prometheusAuth\' must be a token or basic auth, not both'],
     ['a header named Authorization', { ...prod, delivery: { ...prod.delivery, prometheusAuth: { headers: { Authorization: 'Bearer x' } } } },
-      '\'delivery.prometheusAuth.headers.Authorization\' must be an HTTP header name (letters, digits and "-"), not Authorization, Proxy-Authorization or '
-      + 'Cookie (credentials come from Secrets), got "Authorization"'],
+      '\'delivery.prometheusAuth.headers.Authorization\' must be an HTTP header name (letters, digits and "-") that names no credential: not '
+      + 'Authorization, Proxy-Authorization, Cookie or one with key, token, secret, auth, password, credential, signature or session in it (those '
+      + 'are plain text in dist/; give the credential as delivery.prometheusAuth.token or basicAuth, from a Secret), got "Authorization"'],
+    // an API key in a plain header would be a plain variable of the gate's CronJob, in dist/ and in git
+    ['a header named like a credential', { ...prod, delivery: { ...prod.delivery, prometheusAuth: { headers: { 'X-Api-Key': 'sk-live-123' } } } },
+      '\'delivery.prometheusAuth.headers.X-Api-Key\' must be an HTTP header name (letters, digits and "-") that names no credential'],
     ['a header named cookie', { ...prod, delivery: { ...prod.delivery, prometheusAuth: { headers: { cookie: 'session=1' } } } },
       '\'delivery.prometheusAuth.headers.cookie\' must be an HTTP header name'],
     ['a header value on two lines', { ...prod, delivery: { ...prod.delivery, prometheusAuth: { headers: { 'X-Scope-OrgID': 'prod\nX-Other: 1' } } } },

@@ -171,11 +171,16 @@ describe('CanaryGate', () => {
     expect(throwsOn(props)).toThrow(message);
   });
 
-  test('smoke URLs on the egress proxy\'s port are refused: the sidecar captures that port to every address, CONNECT included', () => {
+  test('smoke URLs on a port of the gate\'s other peers are refused: the sidecar captures those ports to every address', () => {
     expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local:3128' }, egressProxy: { url: 'http://10.0.0.1:3128', noProxy: [] } }))
       .toThrow(/'smokeUrls' must not use the port of 'egressProxy' \(3128\): the sidecar captures the smoke checks' ports \(3128\) to every address/);
-    // plain HTTP to Prometheus passes through the sidecar as it would without it
-    expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local:9090' } })).not.toThrow();
+    // Prometheus (9090 here), the git host (443 over https, 22 or the URL's over ssh), the webhook (443)
+    expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local:9090' } })).toThrow(/must not use the port of 'prometheusUrl' \(9090\)/);
+    expect(throwsOn({ smokeUrls: { api: 'https://api.apps.svc.cluster.local' } })).toThrow(/must not use the port of 'repoUrl' \(443\)/);
+    const ssh = { repoUrl: 'ssh://git@git.example.com:2222/example/obs-canary.git', gitCredentials: { name: 'canary-gate-git', key: 'ssh-privatekey' } };
+    expect(throwsOn({ ...ssh, smokeUrls: { api: 'http://api.apps.svc.cluster.local:2222' } })).toThrow(/must not use the port of 'repoUrl' \(2222\)/);
+    expect(throwsOn({ ...ssh, smokeUrls: { api: 'http://api.apps.svc.cluster.local:443' }, webhook: { name: 'hooks', key: 'url' } }))
+      .toThrow(/must not use the port of 'webhook' \(443\)/);
     expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local' } })).not.toThrow();
     expect(render({ smokeUrls: { api: 'http://api.apps.svc.cluster.local' } }).cronJob.spec.jobTemplate.spec.template.metadata.annotations)
       .toMatchObject({ 'traffic.sidecar.istio.io/includeOutboundPorts': '80' });
@@ -286,6 +291,7 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
         'traffic.sidecar.istio.io/includeOutboundIPRanges': '', 'traffic.sidecar.istio.io/includeOutboundPorts': '8080',
         // a native sidecar would hold the whole tick until it is ready
         'sidecar.istio.io/nativeSidecar': 'false',
+        'proxy.istio.io/config': '{"proxyMetadata":{"ISTIO_META_DNS_CAPTURE":"false"}}',
       });
       expect(JSON.parse(env_.SMOKE_URLS)).toEqual({ gateway: 'http://gateway.apps.svc.cluster.local:8080' });
       expect(env_.SIDECAR_READY_URL).toBe('http://127.0.0.1:15021/healthz/ready');
@@ -321,7 +327,7 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
     expect(Object.values(githubCharts).flat().filter(o => o.metadata.name.startsWith('canary-gate-smoke-gateway'))).toEqual([]);
     expect(github.filter(o => o.metadata.name.includes('canary-gate'))).toEqual([]);
     expect(ofKind(github, 'CronJob')).toEqual([]);
-    expect(() => alertingRule(github, PIPELINE_ALERTS.canaryGateStalled)).toThrow();
+    expect(() => alertingRule(github, PIPELINE_ALERTS.canaryGateStalled)).toThrow('no alerting rule CanaryGateStalled');
     expect(find(github, 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args.join(' ')).not.toContain('cronjob');
   });
 });

@@ -78,7 +78,7 @@ describe('KubeStateMetrics', () => {
   test('a namespace watched for its CronJobs alone: the rest exported of it is dropped at the scrape (a Job pod per tick)', () => {
     const { ksm } = render({ namespaces: ['apps'], cronJobNamespaces: ['observability', 'apps'] });
     const [drop] = ksm.scrapeConfig.metric_relabel_configs!;
-    expect(drop).toEqual({ source_labels: ['__name__', 'namespace'], regex: 'kube_(pod|deployment|replicaset|customresource)_.+;(observability)', action: 'drop' });
+    expect(drop).toEqual({ source_labels: ['__name__', 'namespace'], regex: 'kube_(deployment|replicaset|pod|customresource)_.+;(observability)', action: 'drop' });
     // as Prometheus joins the labels (';') and anchors the regex
     const dropped = (name: string, namespace: string) => new RegExp(`^(?:${drop.regex})$`).test(`${name};${namespace}`);
     expect(dropped('kube_pod_owner', 'observability')).toBe(true);

@@ -121,6 +121,17 @@ describe('canary CLI: the services are the files under services/', () => {
     expect(out).toContain('obs-canary-gateway:0.2.0');
   });
 
+  test('a password that a word of the image name spells: taken out of the reason written, never out of the image recorded', async () => {
+    writeCanary('gateway');
+    // a weak password, but a real one: the state file must keep the image the cluster runs
+    const { code, out } = await withPrometheus({ status: 401, body: 'Unauthorized: bad password example' },
+      url => runWith({ prometheusUrl: url, prometheusUsername: 'gate', prometheusPassword: 'example' }, 'advance', '--service', 'gateway', '--json'));
+    expect([code, JSON.parse(out).hold]).toEqual([3, 'no-data']);
+    const state = fs.readFileSync(stateFile('gateway'), 'utf8');
+    expect(state).toContain('image: ghcr.io/example/obs-canary-gateway:0.2.0');
+    expect(state).toContain('Unauthorized: bad password [redacted]');
+  });
+
   test('a token Prometheus echoes in a long answer reaches neither the output nor the state file, not even cut short', async () => {
     writeCanary('gateway');
     // longer than the 80 characters of an answer a message quotes, and placed so that the cut falls inside it

@@ -5,9 +5,9 @@ import { Services } from '../../lib/services/catalog';
 import {
   BURN_RATE_ALERTS, LATENCY_FOR, SLO_ALERTS, burnRateFactor, sloAlertRuleGroupName, sloAlertingRules,
 } from '../../lib/slo/alerting-rules';
-import { GateLoop, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, gateStalledAfterMinutes, pipelineAlertingRules } from '../../lib/slo/pipeline-alerts';
+import { GateCronJob, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, gateStalledAfterMinutes, pipelineAlertingRules } from '../../lib/slo/pipeline-alerts';
 
-const GATE_LOOP: GateLoop = { namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: 2 };
+const GATE_LOOP: GateCronJob = { namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: 2 };
 import { SLO_BURN_RECORDS, SLO_RECORDS, sloRecordingRules } from '../../lib/slo/recording-rules';
 import { PromtoolTestCase, promtoolCheckRules, promtoolTestRules } from '../support/promtool';
 import { LEDGER, QUOTES, REPO_SERVICES, SERVICE_FILE_NAMES, WITH_LEDGER, without } from './services';
