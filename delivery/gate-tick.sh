@@ -9,8 +9,9 @@
 #      flight and pushes the decisions.
 #
 # Exit status 0 when the gate decided (done 0, held 3, rolled back 4: the decision is in git and the log) or was
-# superseded (2, the branch moved meanwhile: the next tick starts from it); any other failure of the CLI keeps its
-# code (1 unexpected, 2 usage or configuration), and 1 for a failed clone or a lockfile the image was not built for.
+# superseded (2, the branch moved meanwhile: the next tick starts from it); 2 when services could not be gated (listed
+# under "failed", beside a roll back too); any other failure of the CLI keeps its code (1 unexpected, 2 usage or
+# configuration), and 1 for a failed clone or a lockfile the image was not built for.
 #
 # Environment: DEPLOY_ENV, REPO_URL, GIT_BRANCH; GIT_TOKEN_FILE (https), or GIT_SSH_KEY_FILE and GIT_KNOWN_HOSTS_FILE
 # (ssh); WORK_DIR (default /work); GATE_IMAGE_DIR (default /opt/gate: the image's node_modules and lockfile);
@@ -106,7 +107,15 @@ exit_status_of() {
   case "$1" in
     0) log 'done: advanced, promoted, finished a canary, or nothing in flight' && echo 0 ;;
     3) log 'held (recorded and pushed)' && echo 0 ;;
-    4) log 'rolled back (recorded and pushed)' && echo 0 ;;
+    4)
+      # a roll back outranks services that could not be gated in the CLI's code: those still fail the tick, so that a
+      # failed Job (and CanaryGateStalled) tells someone
+      if node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.exit(r.failed?.length ? 0 : 1)' "$2" 2>/dev/null; then
+        log 'rolled back (recorded and pushed), but the services listed under "failed" were not gated' && echo 2
+      else
+        log 'rolled back (recorded and pushed)' && echo 0
+      fi
+      ;;
     2)
       if grep -q '"superseded"' "$2"; then
         log 'superseded: the branch moved while deciding; the next tick decides from it' && echo 0

@@ -432,11 +432,14 @@ describe('delivery/gate-tick.sh', () => {
     expect(bash('configure_git file:///srv/x.git')).toMatchObject({ status: 1, stderr: expect.stringContaining('REPO_URL must be https://') });
   });
 
-  test('the tick\'s exit status: 0 once the gate decided (0, 3, 4) or was superseded; the CLI\'s own otherwise', () => {
+  test('the tick\'s exit status: 0 once the gate decided (0, 3, 4) or was superseded, 2 while services could not be gated; the CLI\'s own otherwise', () => {
     const cases = [
       [0, '', 0, 'done'],
       [3, '', 0, 'held'],
       [4, '', 0, 'rolled back'],
+      [4, JSON.stringify({ services: [], failed: [{ service: 'backend', error: { code: 'config', message: 'x' } }] }, null, 2), 2,
+        'the services listed under "failed" were not gated'],
+      [4, JSON.stringify({ services: [], failed: [] }), 0, 'rolled back (recorded and pushed)'],
       [2, '{"error":{"code":"superseded","message":"the branch moved"}}', 0, 'superseded'],
       [2, '{"error":{"code":"usage","message":"unknown flag --all"}}', 2, 'usage or configuration error'],
       [1, '', 1, 'failed (exit 1)'],

@@ -193,6 +193,16 @@ describe('promote.yml gate script', () => {
     expect(r.stdout).toContain('::error::canary advance --all in prod could not gate backend (their state or service file); the others were decided and pushed');
   });
 
+  test('a roll back (exit 4) beside services the CLI could not gate: both are said, the ones it could not gate by name', () => {
+    const output = JSON.stringify({
+      env: 'prod', services: [], busy: [], commit: 'abc1234', failed: [{ service: 'backend', error: { code: 'config', message: 'in the future' } }],
+    });
+    const r = runGate({ code: 4, output });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('::error::canary advance --all in prod could not gate backend (their state or service file); the others were decided and pushed');
+    expect(r.stdout).toContain('::error::the SLO gate rolled back a canary in prod (pushed); see the summary for the numbers');
+  });
+
   test('on the schedule: --scheduled, so that an environment gated by its in-cluster loop is left alone', () => {
     expect(runGate({ event: 'schedule' }).calls).toEqual(['npx canary advance --all --env prod --scheduled --commit --push --json']);
   });
