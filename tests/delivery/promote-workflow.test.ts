@@ -183,21 +183,20 @@ describe('promote.yml gate script', () => {
     expect(r.stdout).toContain(`::error::canary advance --all failed in prod (exit ${code}); see the summary`);
   });
 
+  /** What `advance --all --json` prints when backend's own file stopped its gate. */
+  const BACKEND_NOT_GATED = JSON.stringify({
+    env: 'prod', services: [], busy: [], commit: 'abc1234', failed: [{ service: 'backend', error: { code: 'config', message: 'in the future' } }],
+  });
+
   test('services the CLI could not gate (exit 2, listed under failed): the run fails naming them, and says the others were pushed', () => {
-    const output = JSON.stringify({
-      env: 'prod', services: [], busy: [], commit: 'abc1234', failed: [{ service: 'backend', error: { code: 'config', message: 'in the future' } }],
-    });
-    const r = runGate({ code: 2, output });
+    const r = runGate({ code: 2, output: BACKEND_NOT_GATED });
     expect(r.status).toBe(1);
     expect(r.summary).toContain('### canary prod: error (exit 2)');
     expect(r.stdout).toContain('::error::canary advance --all in prod could not gate backend (their state or service file); the others were decided and pushed');
   });
 
   test('a roll back (exit 4) beside services the CLI could not gate: both are said, the ones it could not gate by name', () => {
-    const output = JSON.stringify({
-      env: 'prod', services: [], busy: [], commit: 'abc1234', failed: [{ service: 'backend', error: { code: 'config', message: 'in the future' } }],
-    });
-    const r = runGate({ code: 4, output });
+    const r = runGate({ code: 4, output: BACKEND_NOT_GATED });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('::error::canary advance --all in prod could not gate backend (their state or service file); the others were decided and pushed');
     expect(r.stdout).toContain('::error::the SLO gate rolled back a canary in prod (pushed); see the summary for the numbers');
