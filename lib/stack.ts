@@ -201,6 +201,14 @@ export const CLUSTERS_DIR = 'clusters';
  */
 function defineCentralStack(app: App, input: StackInput, topology: CentralTopology): Stack {
   const { env, services } = input;
+  // the in-cluster gate runs in the observability cluster's mesh; the pin answers in each application cluster's: it
+  // could never run these checks, and would hold each canary until its holds ran out and roll it back
+  const unreachable = Object.values(services).filter(s => (s.smoke?.length ?? 0) > 0);
+  if (env.delivery.loop === 'cluster' && unreachable.length > 0) {
+    throw new ConfigError(`environment ${JSON.stringify(env.name)}`, ['\'delivery.loop\' must be "github" with a central topology while a service names '
+      + `smoke checks (${unreachable.map(s => s.file).join(', ')}), got "cluster": the gate in the observability cluster cannot reach the pin in `
+      + 'the application clusters; gate from promote.yml (SMOKE_URLS through the edge, its runners in apps.canaryPinSources), or leave smoke out']);
+  }
   const names = serviceNamespaces(services);
   const exposure = topology.gateway.exposure ?? { kind: 'ingressGateway' };
   // a gateway of its own (exposure "loadBalancer") lives in a namespace of its own, beside only its credential

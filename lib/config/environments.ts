@@ -226,6 +226,10 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     // addresses of its own: prod's would send its links and redirects to prod's Grafana and Kiali
     grafana: { rootUrl: 'https://grafana.observability.example.com' },
     kiali: { rootUrl: 'https://kiali.observability.example.com' },
+    // the services run in the application clusters, beyond a gate in this cluster's mesh, and the demo gateway has
+    // smoke checks: promote.yml gates them, its runners reaching the pin through each cluster's edge
+    delivery: { loop: 'github' },
+    egress: { dependencies: { gitHost: null, notificationWebhook: null } },
     // the central store: every cluster's Prometheus writes here; Grafana, Kiali, the gate and the rules read it
     mimir: {
       replicas: 3,

@@ -7,6 +7,8 @@ import { Duration } from 'cdk8s';
 import { parse } from 'yaml';
 import { CanaryGate, CanaryGateProps, gitHostOf, gitTransportOf } from '../../lib/constructs/canary-gate';
 import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
+import { ENVIRONMENTS } from '../../lib/config/environments';
+import { Services } from '../../lib/services/catalog';
 import { BUILT_IMAGES } from '../../lib/images';
 import { synth, testChart } from '../support/chart';
 import { ALL_ENVIRONMENTS, K8sObject, REPO_ROOT, find, ofKind, repoServices, synthStack } from '../support/manifest';
@@ -220,8 +222,36 @@ function githubLoop(env: EnvironmentConfig): EnvironmentConfig {
   return validateEnvironment({ ...env, name: `${env.name}-github`, delivery: { ...env.delivery, loop: 'github' }, egress: { ...env.egress, dependencies } });
 }
 
-describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canary gate of $name', ({ env }) => {
-  const { stack, charts } = synthStack(env);
+/** The repository's services without their smoke checks. */
+const WITHOUT_SMOKE: Services = Object.fromEntries(Object.entries(repoServices()).map(([name, spec]) => [name, { ...spec, smoke: undefined }]));
+
+/**
+ * The environments whose gate runs in the cluster, with the services they can run it for: central's gate (shipped on
+ * GitHub's loop) as a platform team runs it in the observability cluster, for services without smoke checks.
+ */
+const GATED_IN_CLUSTER: ReadonlyArray<{ env: EnvironmentConfig; services?: Services; name: string }> = ALL_ENVIRONMENTS.flatMap(env => {
+  if (env.delivery.loop === 'cluster') return [{ env, name: env.name }];
+  const { prod } = ENVIRONMENTS;
+  const { gitHost, notificationWebhook } = prod.egress.dependencies;
+  const dependencies = { ...env.egress.dependencies, gitHost, notificationWebhook };
+  const inCluster = validateEnvironment({ ...env, delivery: prod.delivery, egress: { ...env.egress, dependencies } });
+  return [{ env: inCluster, services: WITHOUT_SMOKE, name: `${env.name} (its loop in the cluster, no smoke checks)` }];
+});
+
+test('GATED_IN_CLUSTER: every environment, central among them', () => {
+  expect(GATED_IN_CLUSTER.map(c => c.env.name)).toEqual(ALL_ENVIRONMENTS.map(env => env.name));
+  expect(ENVIRONMENTS.central.delivery.loop).toBe('github');
+});
+
+test('a central topology whose gate runs in the cluster, with a service that names smoke checks: refused, naming the way out', () => {
+  const central = GATED_IN_CLUSTER.find(c => c.env.topology !== undefined)!.env;
+  // the gate there could never reach the pin in the application clusters: each such canary would hold, then roll back
+  expect(() => synthStack(central))
+    .toThrow(/'delivery\.loop' must be "github" with a central topology while a service names smoke checks \(services\/gateway\.yaml\), got/);
+});
+
+describe.each(GATED_IN_CLUSTER)('the canary gate of $name', ({ env, services }) => {
+  const { stack, charts } = synthStack(env, 'steady', services);
   const objects = charts.observability;
   const everything = Object.values(charts).flat();
 
@@ -313,8 +343,7 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
   });
 
   test('without a service that names smoke checks, the gate stays out of the mesh', () => {
-    const services = Object.fromEntries(Object.entries(repoServices()).map(([name, spec]) => [name, { ...spec, smoke: undefined }]));
-    const plain = synthStack(env, 'steady', services);
+    const plain = synthStack(env, 'steady', WITHOUT_SMOKE);
     const pod = find(plain.charts.observability, 'CronJob', 'canary-gate').spec.jobTemplate.spec.template;
     expect(plain.stack.observability.canaryGate!.inMesh).toBe(false);
     expect(pod.metadata).toEqual({ labels: expect.not.objectContaining({ 'sidecar.istio.io/inject': expect.anything() }) });
@@ -322,7 +351,7 @@ describe.each(ALL_ENVIRONMENTS.map(env => ({ env, name: env.name })))('the canar
   });
 
   test('with delivery.loop "github", no CronJob, ServiceAccount or policy of the gate is rendered, and no alert on it', () => {
-    const githubCharts = synthStack(githubLoop(env)).charts;
+    const githubCharts = synthStack(githubLoop(env), 'steady', services).charts;
     const github = githubCharts.observability;
     expect(Object.values(githubCharts).flat().filter(o => o.metadata.name.startsWith('canary-gate-smoke-gateway'))).toEqual([]);
     expect(github.filter(o => o.metadata.name.includes('canary-gate'))).toEqual([]);
