@@ -2,7 +2,7 @@ import { DELIVERY_DEFAULTS } from '../lib/rollout/defaults';
 import { ENVIRONMENTS } from '../lib/config/environments';
 import { panelTitled } from './dashboards/support';
 import { parse } from 'yaml';
-import { find, repoServices, synthStack } from './support/manifest';
+import { ALL_ENVIRONMENTS, find, podSpecOf, repoServices, synthStack, where, workloads } from './support/manifest';
 
 describe('the stack wires the dashboards to the rollout state', () => {
   const { charts } = synthStack(ENVIRONMENTS.local, 'canary');
@@ -44,6 +44,23 @@ describe('every chart of the stack', () => {
     expect(charts[chart].length).toBeGreaterThan(0);
     const unlabelled = charts[chart].filter(o => o.metadata.labels?.['app.kubernetes.io/part-of'] !== 'obs-canary').map(o => `${o.kind}/${o.metadata.name}`);
     expect(unlabelled).toEqual([]);
+  });
+});
+
+describe.each(ALL_ENVIRONMENTS.map(env => [env.name, env] as const))('node drains in %s', (_name, env) => {
+  const all = Object.values(synthStack(env, 'canary').charts).flat();
+  const budgets = all.filter(o => o.kind === 'PodDisruptionBudget');
+  const spread = workloads(all).flatMap(w => (podSpecOf(w).topologySpreadConstraints ?? []).map((c: any) => ({ where: where(w), c })));
+
+  test('every disruption budget lets a drain evict a pod that is not ready (a crash-looping release must not hold it)', () => {
+    // one per workload of more than one replica (a single-node environment has none)
+    expect(budgets.length).toBe(workloads(all).filter(w => (w.spec.replicas ?? 1) > 1).length);
+    expect(budgets.filter(b => b.spec.unhealthyPodEvictionPolicy !== 'AlwaysAllow').map(b => b.metadata.name)).toEqual([]);
+  });
+
+  test('every spread constraint leaves out the nodes the pods cannot go to (a cordoned node\'s zero pods must not pin the skew)', () => {
+    expect(spread.length).toBeGreaterThan(0);
+    expect(spread.filter(s => s.c.nodeTaintsPolicy !== 'Honor').map(s => `${s.where} ${s.c.topologyKey}`)).toEqual([]);
   });
 });
 

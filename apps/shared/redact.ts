@@ -18,18 +18,21 @@ export const REDACTED_CARD = '[card]';
  * connect.sid) and W3C `baggage` and `tracestate`, which are free-form client data.
  */
 const SECRET_KEY = new RegExp(String.raw`authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|access[-_]?key|session|sessid`
-  + String.raw`|pwd|(?:^|[._-])(?:sid|auth|pass)$|baggage|tracestate`, 'i');
+  + String.raw`|signature|credential|private[-_]?key|pwd|(?:^|[._-])(?:sid|sig|auth|pass)$|baggage|tracestate`, 'i');
 
 /**
  * Names of `name=value` pairs inside strings whose value is withheld, also nested (`user[password]`) or with
- * percent-encoded characters (`access%5Ftoken`, `api%5Fkey`, `user%5Bpass%5D`, which servers decode); `sid` also as a
- * suffix (`connect.sid`); `pass` and `auth` only as a whole name or in brackets (`user[pass]`), so that `passenger=`,
- * `author=`, `boarding_pass=` and `require_auth=` stay.
+ * percent-encoded characters (`access%5Ftoken`, `api%5Fkey`, `user%5Bpass%5D`, which servers decode): credentials,
+ * login-state ids and the signatures and credentials of presigned URLs (S3's `X-Amz-Signature`, `X-Amz-Credential`,
+ * GCS's `X-Goog-Signature`, Azure SAS's `sig`, Google API keys' `key`); `sid` also as a suffix (`connect.sid`);
+ * `pass`, `auth`, `sig` and `key` only as a whole name or in brackets (`user[pass]`), so that `passenger=`, `author=`,
+ * `boarding_pass=`, `require_auth=` and `keyword=` stay.
  */
 const NAME_CHAR = String.raw`[\w.%\[\]-]`;
 const NAME_SEPARATOR = String.raw`(?:[-_]|%5F|%2D)?`;
-const SECRET_NAME = String.raw`${NAME_CHAR}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid)`
-  + String.raw`${NAME_CHAR}*|(?:${NAME_CHAR}*[._-])?sid|(?:${NAME_CHAR}*(?:\[|%5B))?(?:pass|auth|sid)(?:\]|%5D)?`;
+const SECRET_NAME = String.raw`${NAME_CHAR}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid`
+  + String.raw`|signature|credential|private${NAME_SEPARATOR}key)`
+  + String.raw`${NAME_CHAR}*|(?:${NAME_CHAR}*[._-])?sid|(?:${NAME_CHAR}*(?:\[|%5B))?(?:pass|auth|sid|sig|key)(?:\]|%5D)?`;
 
 /**
  * A credential-named pair in a query string, cookie header, command line, path segment or message: `?access_token=…`,

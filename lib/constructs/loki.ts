@@ -70,6 +70,8 @@ export interface LokiProps {
 
 const NAME = 'loki';
 const DATA = '/var/loki';
+/** The oldest entry Loki accepts when retention keeps more: a week, for a shipper catching up after an outage. */
+const MAX_SAMPLE_AGE_HOURS = 168;
 const PORTS = {
   http: { name: 'http', port: 3100, appProtocol: 'http' },
   grpc: { name: 'grpc', port: 9095, appProtocol: 'grpc' },
@@ -155,7 +157,9 @@ export class Loki extends Construct {
         allow_structured_metadata: true,
         retention_period: hours(this.retention),
         reject_old_samples: true,
-        reject_old_samples_max_age: '168h',
+        // never older than retention keeps: an entry Loki would accept and delete at the next compaction is lost
+        // without an error, where a refusal shows in the shipper's metrics and LokiDiscardingSamples
+        reject_old_samples_max_age: hours(Duration.hours(Math.min(this.retention.toHours(), MAX_SAMPLE_AGE_HOURS))),
         volume_enabled: true,
         otlp_config: {
           resource_attributes: {

@@ -129,11 +129,13 @@ export interface RedactionRule {
 
 // Names of credential `name=value` pairs, as in the services' rules (apps/shared/redact.ts, which lib/ may not import):
 // tokens, passwords, secrets, API and access keys, authorization, login-state ids (session, JSESSIONID, PHPSESSID,
-// sid, connect.sid), also nested (`user[password]`) or percent-encoded (`access%5Ftoken`, `user%5Bpass%5D`)
+// sid, connect.sid), presigned URLs' signatures and credentials (X-Amz-Signature, X-Goog-Signature, sig, key), also
+// nested (`user[password]`) or percent-encoded (`access%5Ftoken`, `user%5Bpass%5D`)
 const NAME_CHAR = String.raw`[\w.%\[\]-]`;
 const NAME_SEPARATOR = String.raw`(?:[-_]|%5F|%2D)?`;
-const SECRET_NAME = String.raw`${NAME_CHAR}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid)`
-  + String.raw`${NAME_CHAR}*|(?:${NAME_CHAR}*[._-])?sid|(?:${NAME_CHAR}*(?:\[|%5B))?(?:pass|auth|sid)(?:\]|%5D)?`;
+const SECRET_NAME = String.raw`${NAME_CHAR}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid`
+  + String.raw`|signature|credential|private${NAME_SEPARATOR}key)`
+  + String.raw`${NAME_CHAR}*|(?:${NAME_CHAR}*[._-])?sid|(?:${NAME_CHAR}*(?:\[|%5B))?(?:pass|auth|sid|sig|key)(?:\]|%5D)?`;
 
 /**
  * What the trace pipeline removes from every string value of span, event and resource attributes and from span names
@@ -159,8 +161,8 @@ export const TRACE_REDACTIONS: readonly RedactionRule[] = [
  * login-state ids or W3C baggage and tracestate. Header attributes are string arrays, which the value rules do not reach.
  */
 export const SECRET_HEADER_KEYS = String.raw`(?i:^(?:http\.(?:request|response)\.header\.|rpc\.grpc\.(?:request|response)\.metadata\.)`
-  + String.raw`(?:[\w.-]*(?:authorization|cookie|passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key|session|sessid|baggage|tracestate)[\w.-]*`
-  + String.raw`|(?:[\w.-]*[._-])?(?:sid|auth|pass))$)`;
+  + String.raw`(?:[\w.-]*(?:authorization|cookie|passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key|session|sessid|signature|credential`
+  + String.raw`|private[-_]?key|baggage|tracestate)[\w.-]*|(?:[\w.-]*[._-])?(?:sid|sig|auth|pass))$)`;
 
 /**
  * Statements of the trace pipeline's `transform/redact` processor. Resource: the process's command-line arguments go

@@ -393,11 +393,21 @@ const OPTIONS = {
 export function parseCommand(argv: readonly string[]): Command {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
+  // parseArgs keeps the last of a repeated option: `--service gateway … --service backend` appended by a wrapper
+  // would act on backend with exit 0 (a switch given twice says the same thing twice)
+  const given = new Map<string, string | undefined>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.value === undefined) continue;
+    if (given.has(token.name)) {
+      throw new UsageError(`--${token.name} is given twice: ${JSON.stringify(given.get(token.name))} and ${JSON.stringify(token.value)}; give it once`);
+    }
+    given.set(token.name, token.value);
+  }
   const [word, ...extra] = positionals;
   if (word === undefined) {
     if (values.help) return { verb: 'help' };
@@ -502,16 +512,17 @@ export function prometheusUrlOf(flag: string | undefined, fromEnvironment: strin
  * when neither is set (the gate then holds a canary whose file names smoke checks). Refused like a Prometheus URL
  * with credentials or a query, for the same reason.
  *
+ * @param variable what the message names when the URL came from `fromEnvironment` (`SMOKE_URLS.<service>` for an entry)
  * @throws {@link UsageError} when the URL is not a plain http(s) URL
  */
-export function smokeUrlOf(flag: string | undefined, fromEnvironment: string | undefined): string | undefined {
+export function smokeUrlOf(flag: string | undefined, fromEnvironment: string | undefined, variable = 'SMOKE_BASE_URL'): string | undefined {
   const url = flag ?? fromEnvironment;
   if (url === undefined) return undefined;
   // checked with a name in place of the placeholder (braces are no host), kept with it (smokeUrlFor fills it per
   // cluster); a message shows the placeholder again
   const name = 'obs-canary-cluster-name';
   try {
-    plainUrl(url.replaceAll(CLUSTER_PLACEHOLDER, name), flag !== undefined ? '--smoke-url' : 'SMOKE_BASE_URL', 'http://gateway.apps:8080',
+    plainUrl(url.replaceAll(CLUSTER_PLACEHOLDER, name), flag !== undefined ? '--smoke-url' : variable, 'http://gateway.apps:8080',
       'the checks send no credentials');
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(error.message.replaceAll(name, CLUSTER_PLACEHOLDER), error.code);

@@ -6,7 +6,7 @@ import { ENVIRONMENT_NAMES, loadEnvironment } from '../config/environments';
 import { EffectiveSettings, settingsOf } from '../rollout/settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from '../rollout/state';
 import { Rollouts, loadRollouts, problemsWithService, rolloutFile } from '../rollout/store';
-import { Services, loadServices, serviceFile } from '../services/catalog';
+import { SERVICES_DIR, Services, loadServices, serviceFile } from '../services/catalog';
 import { ServiceFileError, ServiceSpec } from '../services/service';
 import { currentPod } from '../charts/service-pods';
 import { findRepoRoot } from '../synth';
@@ -262,14 +262,15 @@ interface Gated {
  * central topology's application clusters), each cluster is judged on its own series and the gravest decision taken.
  */
 async function gateService(command: Extract<Command, { verb: 'advance' }>, run: Run, name: string, state: RolloutState,
-  endpoint: PrometheusEndpoint, smokeUrl: string | undefined, clusters: readonly string[] | undefined): Promise<Gated> {
+  endpoint: PrometheusEndpoint, smoke: SmokeTarget, clusters: readonly string[] | undefined, now: Date): Promise<Gated> {
   const service = run.services[name];
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const read = fs.readFileSync(path.join(run.root, rolloutFile(command.env, name)), 'utf8');
-  const smokeUnavailable = run.io.env?.smokeUnavailable;
+  const smokeUrl = smoke.url;
+  const smokeUnavailable = run.io.env?.smokeUnavailable ?? smoke.unavailable;
   // the gate reads smokeUnavailable only where there is no URL
   const input = {
-    state, service, settings, now: run.io.now(), prometheus: endpoint,
+    state, service, settings, now, prometheus: endpoint,
     ...(smokeUrl !== undefined ? { smokeUrl } : {}), ...(smokeUnavailable !== undefined ? { smokeUnavailable } : {}),
   };
   if (clusters === undefined) return { name, state, settings, gate: await runGate(input), read };
@@ -318,7 +319,8 @@ async function advance(command: Extract<Command, { verb: 'advance' }> & { readon
   const lock = command.dryRun ? undefined : lockService(root, command.env, command.service, `canary advance ${command.env}/${command.service}`);
   try {
     const rollouts = loadRollouts(root, command.env, run.services);
-    const { reports, code } = await gateAndWrite(command, run, [command.service], rollouts, () => smokeUrl, { isolate: false });
+    const smoke: SmokeTarget = smokeUrl === undefined ? {} : { url: smokeUrl };
+    const { reports, code } = await gateAndWrite(command, run, [command.service], rollouts, () => smoke, { isolate: false });
     io.stdout(command.json ? `${JSON.stringify(reports[0])}\n` : `${describeGate(reports[0])}\n`);
     return code;
   } finally {
@@ -342,16 +344,17 @@ export interface FailedService {
  *   else 2 when a service failed, else 3 when one held, else 0
  */
 async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run: Run, names: readonly string[], rollouts: Rollouts,
-  smokeUrl: (name: string) => string | undefined, options: { isolate: boolean }):
+  smokeTarget: (name: string) => SmokeTarget, options: { isolate: boolean }):
   Promise<{ reports: GateReport[]; failed: FailedService[]; outcome: Outcome; code: number }> {
   const { io } = run;
   const endpoint = endpointOf(command, run);
+  // one time for the whole run: every service's window ends then, as its report and history entry say
   const now = io.now();
   // a central topology: every application cluster runs the release (read once for every service of the run)
   const clusters = loadEnvironment(command.env).topology?.appClusters.map(c => c.name);
   const attempts = await mapLimited(names, GATE_CONCURRENCY, async (name): Promise<Gated | FailedService> => {
     try {
-      return await gateService(command, run, name, rollouts[name], endpoint, smokeUrl(name), clusters);
+      return await gateService(command, run, name, rollouts[name], endpoint, smokeTarget(name), clusters, now);
     } catch (error) {
       // isolated: one service's own configuration at fault (exit 2), not the run's or a bug
       const code = options.isolate ? usageCodeOf(error) : undefined;
@@ -421,9 +424,9 @@ async function advanceAll(command: Extract<Command, { verb: 'advance' }>, run: R
     io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${skipped}\n`);
     return EXIT.done;
   }
-  const smokeUrls = smokeUrlsOf(io.env);
   const rollouts = loadRollouts(root, command.env, run.services);
   const inFlight = Object.keys(run.services).filter(name => rollouts[name].canary !== null);
+  const smokeTarget = smokeTargetsOf(command, io.env, run.services, inFlight);
   const locks: Lock[] = [];
   const busy: string[] = [];
   try {
@@ -439,7 +442,7 @@ async function advanceAll(command: Extract<Command, { verb: 'advance' }>, run: R
     // the state as it is now that the locks are held
     const current = loadRollouts(root, command.env, run.services);
     const { reports, failed, outcome, code } = await gateAndWrite(command, run, inFlight.filter(name => !busy.includes(name)), current,
-      name => smokeUrls[name] ?? smokeUrlOf(command.smokeUrl, io.env?.smokeUrl), { isolate: true });
+      smokeTarget, { isolate: true });
     const report: AllReport = { env: command.env, services: reports, busy, failed, commit: outcome.commit };
     io.stdout(command.json ? `${JSON.stringify(report)}\n` : `${describeAll(report)}\n`);
     return code;
@@ -468,19 +471,54 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, f: (item: T)
   return out;
 }
 
-/** `SMOKE_URLS`: service name → URL (each checked as `--smoke-url` is); empty when unset. */
-function smokeUrlsOf(env: CliEnvironment | undefined): Readonly<Record<string, string>> {
-  if (env?.smokeUrls === undefined) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(env.smokeUrls);
-  } catch {
-    value = undefined;
+/** Where a service's smoke checks go: a URL, or why there is none (else the gate's own words). */
+interface SmokeTarget {
+  readonly url?: string;
+  readonly unavailable?: string;
+}
+
+/**
+ * Each service's {@link SmokeTarget} in an `--all` run: its `SMOKE_URLS` entry (service name → URL), else `--smoke-url`
+ * or `SMOKE_BASE_URL`, which is one URL and so serves only when a single service in flight names smoke checks without
+ * an entry (sent to one service's host, another's checks would judge the wrong release). An entry that is no URL
+ * fails that service alone (exit 2, the others are gated), naming `SMOKE_URLS.<service>`; an entry naming no service
+ * is left out (the CronJob's variables may still be the last commit's) and named where a service has no entry.
+ *
+ * @throws {@link UsageError} when `SMOKE_URLS` is not a JSON object
+ */
+function smokeTargetsOf(command: Extract<Command, { verb: 'advance' }>, env: CliEnvironment | undefined, services: Services,
+  inFlight: readonly string[]): (name: string) => SmokeTarget {
+  let entries: Record<string, unknown> = {};
+  if (env?.smokeUrls !== undefined) {
+    let value: unknown;
+    try {
+      value = JSON.parse(env.smokeUrls);
+    } catch {
+      value = undefined;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new UsageError('SMOKE_URLS must be a JSON object of service names and URLs, such as {"gateway": "http://gateway.apps:8080"}');
+    }
+    entries = value as Record<string, unknown>;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UsageError('SMOKE_URLS must be a JSON object of service names and URLs, such as {"gateway": "http://gateway.apps:8080"}');
-  }
-  return Object.fromEntries(Object.entries(value).map(([name, url]) => [name, smokeUrlOf(undefined, typeof url === 'string' ? url : String(url))!]));
+  const fallback = smokeUrlOf(command.smokeUrl, env?.smokeUrl);
+  const source = command.smokeUrl !== undefined ? '--smoke-url' : 'SMOKE_BASE_URL';
+  const withoutEntry = inFlight.filter(name => (services[name]?.smoke?.length ?? 0) > 0 && !Object.hasOwn(entries, name));
+  const strays = Object.keys(entries).filter(name => !Object.hasOwn(services, name));
+  return name => {
+    if (Object.hasOwn(entries, name)) {
+      const url = entries[name];
+      return { url: smokeUrlOf(undefined, typeof url === 'string' ? url : JSON.stringify(url), `SMOKE_URLS.${name}`)! };
+    }
+    if (fallback !== undefined && withoutEntry.length <= 1) return { url: fallback };
+    if (fallback !== undefined) {
+      return { unavailable: `${source} is one URL, and ${withoutEntry.length} services in flight name smoke checks without an entry in SMOKE_URLS `
+        + `(${withoutEntry.join(', ')}): give each its URL there` };
+    }
+    if (env?.smokeUrls === undefined) return {};
+    const stray = strays.length > 0 ? ` (it names ${strays.map(s => JSON.stringify(s)).join(', ')}, which no service file under ${SERVICES_DIR}/ is)` : '';
+    return { unavailable: `SMOKE_URLS has no entry for ${name}${stray}` };
+  };
 }
 
 /** The commit message of a tick that decided for several services: a subject, then each decision's message. */

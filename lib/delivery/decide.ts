@@ -41,7 +41,11 @@ export type ReleaseToObserve = Omit<ObservedRelease, 'service' | 'namespace'>;
 export type Stage =
   | { readonly kind: 'none' }
   | { readonly kind: 'applying'; readonly release: ReleaseToObserve; readonly deadline: Date }
-  | { readonly kind: 'dwelling'; readonly window: string; readonly readyAt: Date }
+  /**
+   * `measuredUntil`: the end of the window the last counted hold of this step measured, when that and not the settle
+   * time decides (`readyAt` is one window after it)
+   */
+  | { readonly kind: 'dwelling'; readonly window: string; readonly readyAt: Date; readonly measuredUntil?: Date }
   | { readonly kind: 'measure'; readonly window: string; readonly windowStart: Date };
 
 /** Whether the cluster was observed running a release, or why that is unknown. */
@@ -96,7 +100,7 @@ export interface GateResult {
 /**
  * Where a canary stands at `now`: none in flight; applying (its step, or a promotion's or roll back's first half, is
  * not yet observed running in the cluster); dwelling (the window ending now would start before the step was observed
- * applied plus the settle time); or ready to be measured.
+ * applied plus the settle time, or overlap the window a counted hold of the step measured); or ready to be measured.
  *
  * @throws {@link UsageError} (code `config`) when the last weight change lies further in the future than clock skew
  *   explains: the gate would dwell until then, so a human must look
@@ -124,10 +128,19 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
   }
   const windowMs = parseDuration(settings.analysis.window, 'analysis.window');
   const window = goDuration(Duration.millis(windowMs));
-  const readyAt = Date.parse(canary.appliedAt) + parseDuration(settings.analysis.settle, 'analysis.settle') + windowMs;
-  return now.getTime() < readyAt
-    ? { kind: 'dwelling', window, readyAt: new Date(readyAt) }
-    : { kind: 'measure', window, windowStart: new Date(now.getTime() - windowMs) };
+  const appliedAt = Date.parse(canary.appliedAt);
+  const settled = appliedAt + parseDuration(settings.analysis.settle, 'analysis.settle') + windowMs;
+  // Every counted hold of this step measured the window that ended when it was written (its history entry's `at`); the
+  // next window starts after it, so that a tick more frequent than the window (prod's in-cluster loop: every minute,
+  // 5m windows) does not count one bad minute in five failed checks, nor reach the limit of holds in a row in
+  // minutes: each count stands for a window of its own, whatever the schedule.
+  const measured = state.history.reduce((latest, entry) => {
+    const at = Date.parse(entry.at);
+    return entry.decision === 'hold' && entry.by === 'gate' && at > appliedAt && at > latest ? at : latest;
+  }, Number.NEGATIVE_INFINITY);
+  const readyAt = Math.max(settled, measured + windowMs);
+  if (now.getTime() >= readyAt) return { kind: 'measure', window, windowStart: new Date(now.getTime() - windowMs) };
+  return { kind: 'dwelling', window, readyAt: new Date(readyAt), ...(readyAt > settled ? { measuredUntil: new Date(measured) } : {}) };
 }
 
 /** What a release to observe is, in words: `gateway-canary runs ready with <image> (pod <hash>) and the route gives it 10%`. */
@@ -141,7 +154,8 @@ export function describeRelease(service: string, release: ReleaseToObserve): str
  * Decides what to do with the canary in flight, in this order:
  * 1. no canary → `none`;
  * 2. the step (or a promotion's or roll back's first half) not yet observed running in the cluster → {@link progress};
- * 3. the window would start before the step was observed applied plus the settle time → hold (dwelling), nothing written;
+ * 3. the window would start before the step was observed applied plus the settle time, or before the end of the window
+ *    the last counted hold of this step measured → hold (dwelling), nothing written;
  * 4. a query failed → hold;
  * 5. stable and canary together served fewer than `minRequests` → hold;
  * 6. checks: the canary served fewer requests than its weight predicts × `canaryTrafficFactor` (none at all
@@ -169,7 +183,9 @@ export function decide(input: DecideInput): GateResult {
   if (stage.kind === 'dwelling') {
     return {
       decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'dwelling',
-      reason: `dwelling: the ${window} window may only start ${analysis.settle} (settle) after the step was applied at ${canary.appliedAt}; `
+      reason: (stage.measuredUntil
+        ? `dwelling: the last check measured the ${window} window until ${stage.measuredUntil.toISOString()}; the next may not overlap it; `
+        : `dwelling: the ${window} window may only start ${analysis.settle} (settle) after the step was applied at ${canary.appliedAt}; `)
         + `measurable from ${stage.readyAt.toISOString()}`,
       failedChecks: [], measurements: null, baseline: null, change: null,
       failedCheckCount: canary.failedChecks, consecutiveHolds: canary.consecutiveHolds,
@@ -328,13 +344,16 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
     : consecutiveHolds > analysis.maxConsecutiveHolds
       ? `${rollingBack} (fail safe): ${consecutiveHolds} holds in a row, more than ${analysis.maxConsecutiveHolds}; last: ${reason}`
       : undefined;
+  // the state the roll back starts from counts the hold that ended the run: the state file, its commit and `canary
+  // status` then say "failed checks 3/3", as the reason does
+  const counted: RolloutState = { ...state, canary: { ...canary, failedChecks: failedCheckCount, consecutiveHolds } };
   if (rollback !== undefined && canary.phase === 'draining') {
     // nothing to roll back to: stable runs the promoted release; the fail safe ends the promotion instead
-    const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoted (fail safe): ${reason}; the canary is removed anyway`, evidence });
+    const change = endCanary(counted, { decision: 'promote', by: 'gate', now, reason: `promoted (fail safe): ${reason}; the canary is removed anyway`, evidence });
     return { ...result(change, 'promote', canary, { ...numbers, failedCheckCount, consecutiveHolds }), hold: null };
   }
   if (rollback !== undefined) {
-    const change = endCanary(state, { decision: 'rollback', by: 'gate', now, reason: rollback, evidence });
+    const change = endCanary(counted, { decision: 'rollback', by: 'gate', now, reason: rollback, evidence });
     return { ...result(change, 'rollback', canary, { ...numbers, failedCheckCount, consecutiveHolds }), hold: null };
   }
   const entry: HistoryEntry = {

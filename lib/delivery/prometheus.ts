@@ -22,7 +22,7 @@ export interface PrometheusOptions {
 
 /** Why a query gave no usable answer. */
 export type PrometheusErrorKind =
-  | 'unreachable' | 'timeout' | 'http-status' | 'not-json' | 'query-error' | 'unexpected-result' | 'not-a-number';
+  | 'unreachable' | 'timeout' | 'http-status' | 'not-json' | 'query-error' | 'warnings' | 'unexpected-result' | 'not-a-number';
 
 /** A query that gave no usable answer. The gate never reads one as a pass. */
 export class PrometheusError extends Error {
@@ -36,6 +36,7 @@ interface ApiAnswer {
   readonly status?: unknown;
   readonly errorType?: unknown;
   readonly error?: unknown;
+  readonly warnings?: unknown;
   readonly data?: { readonly resultType?: unknown; readonly result?: unknown };
 }
 
@@ -44,7 +45,8 @@ interface ApiAnswer {
  *
  * @param time the evaluation time, so that every query of a decision sees the same window
  * @throws {@link PrometheusError} when Prometheus cannot be reached or does not answer in time, answers with an HTTP
- *   error, with something that is not JSON, with a query error, with more than one series or another result type,
+ *   error, with something that is not JSON, with a query error, with warnings (a partial answer), with more than one
+ *   series or another result type,
  *   or with a value that is not a finite number (NaN, ±Inf)
  */
 export async function queryValue(options: PrometheusOptions, promql: string, time: Date): Promise<number | null> {
@@ -88,6 +90,14 @@ export async function queryValue(options: PrometheusOptions, promql: string, tim
     throw fail('http-status', `answered HTTP ${status} ${statusText}${apiError ? ` (${apiError})` : ''}${status === 401 || status === 403 ? '; check PROMETHEUS_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD' : ''}`);
   }
   if (answer?.status !== 'success') throw fail('query-error', `query failed: ${apiError ?? `status ${JSON.stringify(answer?.status)}`}`);
+  // a store that answered in part (Thanos or a querier with a store down: series missing, the canary's errors read as
+  // 0) or PromQL's own warnings (a malformed bucket, mixed histograms: samples left out): the number is not the
+  // window's; `infos` only annotate an answer that is whole
+  if (Array.isArray(answer.warnings) && answer.warnings.length > 0) {
+    const first = redact(String(answer.warnings[0])).slice(0, 160);
+    const more = answer.warnings.length > 1 ? ` (and ${answer.warnings.length - 1} more)` : '';
+    throw fail('warnings', `answered with a warning, so the result may be incomplete: ${JSON.stringify(first)}${more}`);
+  }
 
   const { resultType, result } = answer.data ?? {};
   let value: unknown;

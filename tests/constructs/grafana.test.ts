@@ -145,7 +145,7 @@ describe('Grafana', () => {
       const env = deployment.spec.template.spec.containers[0].env.find((e: any) => e.name === 'GF_DATABASE_URL');
       expect(env.valueFrom.secretKeyRef).toEqual({ name: 'grafana-db', key: 'url' });
       expect(find(all, 'PodDisruptionBudget', 'grafana').spec).toEqual({
-        maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'grafana' } },
+        maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'grafana' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow',
       });
       const spread = deployment.spec.template.spec.topologySpreadConstraints;
       expect(spread.map((c: any) => [c.topologyKey, c.whenUnsatisfiable])).toEqual([

@@ -163,6 +163,8 @@ describe('Loki', () => {
         resources: { cpuRequestMillis: 1, cpuLimitMillis: 2, memoryRequest: Size.mebibytes(32), memoryLimit: Size.mebibytes(64) },
       });
       expect(config.limits_config.retention_period).toBe('720h');
+      // a week at most, whatever retention keeps
+      expect(config.limits_config.reject_old_samples_max_age).toBe('168h');
       expect(config.schema_config.configs[0].from).toBe('2026-01-01');
       expect(sts.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'ssd', resources: { requests: { storage: '50Gi' } } });
       expect(container.image).toBe('docker.io/grafana/loki:3.7.5');
@@ -177,6 +179,11 @@ describe('Loki', () => {
     test.each([0, 2, 10, 2.5])('fails if replicas is %p', replicas => {
       expect(() => render({ replicas, objectStorage: MINIO })).toThrow(`'replicas' must be 1, or 3 to 9 (replication factor 3: with 2, every restart stops the writes), got ${replicas}`);
     });
+    test('a retention shorter than a week: nothing older is accepted, since the compactor would delete it unseen', () => {
+      const short = render({ retention: Duration.days(3) }).config;
+      expect(short.limits_config).toMatchObject({ retention_period: '72h', reject_old_samples: true, reject_old_samples_max_age: '72h' });
+    });
+
     test.each([['12h', Duration.hours(12)], ['90m past a day', Duration.minutes(24 * 60 + 90)]])('fails if retention is %s', (_l, retention) => {
       expect(() => render({ retention })).toThrow("'retention' must be whole hours, at least 24h (the index period)");
     });

@@ -186,6 +186,7 @@ describe('OtelCollector', () => {
           'http.request.header.cookie': [FIXTURE_HEADERS.cookie],
           'http.request.header.baggage': [FIXTURE_HEADERS.baggage],
           'http.request.header.tracestate': [FIXTURE_HEADERS.tracestate],
+          'http.request.header.x-hub-signature-256': [FIXTURE_HEADERS['x-hub-signature-256']],
           'http.request.header.accept': ['application/json'],
           'istio.canonical_service': 'gateway',
           'guid:x-request-id': '0c8b7c3e-5b7a-4f7e-9a51-1d0f1c2b3a4d',

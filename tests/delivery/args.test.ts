@@ -121,6 +121,10 @@ describe('parseCommand', () => {
     [['advance', '--service', 'gateway', '--settle='], '--settle must be a duration such as 30s, 5m or 1h30m, got ""'],
     [['advance', '--service', 'gateway', '--min-requests', '1.5'], '--min-requests must be a whole number of requests (0 or more), got "1.5"'],
     [['advance', '--service', 'gateway', '--prometheus-url', 'prometheus:9090'], '--prometheus-url must be an http or https URL such as http://prometheus:9090, got "prometheus:9090"'],
+    // the last would win: a wrapper that appends a flag would act elsewhere with exit 0
+    [['rollback', '--service', 'gateway', '--service', 'backend'], '--service is given twice: "gateway" and "backend"; give it once'],
+    [['rollback', '--service', 'gateway', '--env', 'prod', '--env=local'], '--env is given twice: "prod" and "local"; give it once'],
+    [['advance', '--all', '--window', '5m', '--window=10m'], '--window is given twice: "5m" and "10m"; give it once'],
   ])('%j fails: %s', (argv, message) => {
     expect(() => parseCommand(argv)).toThrow(UsageError);
     expect(() => parseCommand(argv)).toThrow(message);

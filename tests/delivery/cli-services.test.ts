@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
-import { CliEnvironment } from '../../lib/delivery/cli';
+import { CliEnvironment, runCli } from '../../lib/delivery/cli';
 import { renderRolloutState } from '../../lib/rollout/state';
 import { StubResponse, StubServer } from '../apps/support/stub-server';
 import { readTree } from '../support/repo-copy';
@@ -107,6 +107,84 @@ describe('canary CLI: the services are the files under services/', () => {
     });
     expect(fs.readFileSync(stateFile('gateway'), 'utf8')).toContain('phase: rolling-back');
     expect(fs.readFileSync(stateFile('backend'), 'utf8')).toBe(backendBefore);
+  });
+
+  describe('advance --all: where each service\'s smoke checks go (SMOKE_URLS, else one --smoke-url or SMOKE_BASE_URL)', () => {
+    /** Canaries just started (0 %), which the stub reports running: their smoke checks are due. */
+    const writeStarted = (service: string): void => {
+      fs.writeFileSync(stateFile(service), renderRolloutState({
+        service, stable: { image: `ghcr.io/example/obs-canary-${service}:0.1.0` }, history: [],
+        canary: {
+          image: `ghcr.io/example/obs-canary-${service}:0.2.0`, weight: 0, startedAt: '2026-11-01T11:55:00Z', weightChangedAt: '2026-11-01T11:55:00Z',
+          failedChecks: 0, consecutiveHolds: 0,
+        },
+      }));
+    };
+    const gate = (env: CliEnvironment): Promise<{ code: number; out: any }> => withPrometheus(ALL_ERRORS, async url => {
+      const r = await runWith({ prometheusUrl: url, ...env }, 'advance', '--all', '--json');
+      return { code: r.code, out: JSON.parse(r.out) };
+    });
+    const reasonOf = (out: any, service: string): string => out.services.find((r: any) => r.service === service)?.reason;
+
+    beforeEach(() => {
+      writeStarted('gateway');
+      writeStarted('backend');
+    });
+
+    test('an entry that is no URL fails that service alone, naming the entry; the others are gated', async () => {
+      const { code, out } = await gate({ smokeUrls: '{"gateway": "flights.example.com"}' });
+      expect(code).toBe(2);
+      expect(out.failed).toEqual([{
+        service: 'gateway', error: { code: 'usage', message: expect.stringMatching(/^SMOKE_URLS\.gateway must be an http or https URL .*got "flights\.example\.com"/) },
+      }]);
+      expect(out.services.map((r: any) => r.service)).toEqual(['backend']);
+    });
+
+    test('no entry for a service: its hold says so, and names an entry that names no service (a typo)', async () => {
+      const { code, out } = await gate({ smokeUrls: '{"gatway": "http://gateway.apps:8080"}' });
+      expect([code, out.failed]).toEqual([3, []]);
+      expect(reasonOf(out, 'gateway')).toBe('smoke checks not run: services/gateway.yaml names 3 smoke checks, but SMOKE_URLS has no entry for '
+        + 'gateway (it names "gatway", which no service file under services/ is)');
+    });
+
+    test('one SMOKE_BASE_URL for two services with smoke checks and no entry: neither is sent to the other\'s host', async () => {
+      fs.appendFileSync(path.join(root, 'services', 'backend.yaml'), 'smoke:\n  - { path: /api/flights }\n');
+      const smoke = await StubServer.start(async () => ({ status: 200, body: {} }));
+      try {
+        const { out } = await gate({ smokeUrl: smoke.url });
+        for (const service of ['backend', 'gateway']) {
+          expect(reasonOf(out, service))
+            .toContain('but SMOKE_BASE_URL is one URL, and 2 services in flight name smoke checks without an entry in SMOKE_URLS (backend, gateway)');
+        }
+        expect(smoke.requests).toEqual([]);
+        // an entry for one of them: the other may have the one URL, and both are checked
+        const { out: withEntry } = await gate({ smokeUrl: smoke.url, smokeUrls: JSON.stringify({ backend: smoke.url }) });
+        expect(withEntry.services.map((r: any) => [r.service, /one URL|no entry/.test(r.reason)])).toEqual([['backend', false], ['gateway', false]]);
+        expect(new Set(smoke.requests.map(r => r.url.split('?')[0]))).toEqual(new Set(['/api/flights', '/api/flight/airports', '/api/flight/routes']));
+      } finally {
+        await smoke.close();
+      }
+    });
+  });
+
+  test('advance --all: each service\'s window is the one reported and recorded, whatever the clock did meanwhile', async () => {
+    writeCanary('gateway');
+    writeCanary('backend');
+    // a clock that moves a second on every read: a run that read it per service would report a window it did not measure
+    let ticks = 0;
+    const out = await withPrometheus(ALL_ERRORS, async url => {
+      let stdout = '';
+      const now = (): Date => new Date(CLI_NOW.getTime() + 1000 * ticks++);
+      const io = { cwd: root, stdout: (t: string) => (stdout += t), stderr: () => undefined, now, env: { prometheusUrl: url } };
+      await runCli(['advance', '--all', '--json'], io);
+      return JSON.parse(stdout);
+    });
+    for (const report of out.services) {
+      expect(Date.parse(report.window.end) - Date.parse(report.window.start)).toBe(5 * 60_000);
+      const state = fs.readFileSync(stateFile(report.service), 'utf8');
+      expect(state).toContain(`at: "${report.window.end}"`);
+    }
+    expect(out.services.map((r: any) => r.window.end)).toEqual([out.services[0].window.end, out.services[0].window.end]);
   });
 
   test('a decision written under a tenant that spells part of every image name (the in-cluster loop of central): images and names intact', async () => {

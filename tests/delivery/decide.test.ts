@@ -206,8 +206,9 @@ describe('decide: counters, roll back and fail safe', () => {
     const state = inFlight(25, { failedChecks: 2 });
     const r = run({ state, outcome: measured({ canaryRequests: 300, successRatio: 0.5 }) });
     const { appliedAt: _applied, ...canary } = state.canary!;
-    // strict: appliedAt is gone, so the next run observes the route at 0 before the canary is removed
-    expect(r.change?.state.canary).toStrictEqual({ ...canary, phase: 'rolling-back', weight: 0, weightChangedAt: READY.toISOString() });
+    // strict: appliedAt is gone, so the next run observes the route at 0 before the canary is removed; the failed
+    // checks are the run's, the one that ended it included (the state file says 3 of 3, as the reason does)
+    expect(r.change?.state.canary).toStrictEqual({ ...canary, failedChecks: 3, phase: 'rolling-back', weight: 0, weightChangedAt: READY.toISOString() });
     expect(r.change?.state.stable).toEqual(steady.stable);
     expect(r.change?.entry).toMatchObject({
       decision: 'rollback', by: 'gate', image: IMAGE, fromWeight: 25, toWeight: 0, at: READY.toISOString(),
@@ -237,10 +238,12 @@ describe('decide: counters, roll back and fail safe', () => {
 
   test('repeated identical holds become one history entry with a count; failed checks keep one entry each', () => {
     let state = inFlight();
-    for (let i = 0; i < 3; i++) state = run({ state, outcome: measured({ requests: 5 }), now: new Date(READY.getTime() + i * 60_000) }).change!.state;
+    // a window apart: each counted hold measures a window of its own
+    const window = (i: number) => new Date(READY.getTime() + i * 5 * 60_000);
+    for (let i = 0; i < 3; i++) state = run({ state, outcome: measured({ requests: 5 }), now: window(i) }).change!.state;
     expect(state.history).toEqual([expect.objectContaining({ decision: 'hold', count: 3, firstAt: READY.toISOString() })]);
     expect(state.canary?.consecutiveHolds).toBe(3);
-    for (let i = 0; i < 2; i++) state = run({ state, outcome: measured({ successRatio: 0.5 }) }).change!.state;
+    for (let i = 3; i < 5; i++) state = run({ state, outcome: measured({ successRatio: 0.5 }), now: window(i) }).change!.state;
     expect(state.history.map(h => h.count ?? 1)).toEqual([3, 1, 1]);
   });
 });
@@ -285,6 +288,47 @@ describe('stageOf', () => {
     expect(stageOf(steady, settingsOf(steady, GATEWAY), READY)).toEqual({ kind: 'none' });
     expect(stageOf(state, settingsOf(state, GATEWAY), new Date(APPLIED))).toEqual({ kind: 'dwelling', window: '5m', readyAt: READY });
     expect(stageOf(state, settingsOf(state, GATEWAY), READY)).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(APPLIED + 60_000) });
+  });
+
+  test('a tick every minute with 5m windows: each counted hold measures a window of its own, so three failed checks take three', () => {
+    const failing = measured({ successRatio: 0.5 });
+    let current = inFlight();
+    const decisions: string[] = [];
+    // ticks every minute from the first window on, for 15 minutes
+    for (let minute = 0; minute <= 15; minute++) {
+      const now = new Date(READY.getTime() + minute * 60_000);
+      const result = run({ state: current, now, outcome: failing });
+      decisions.push(`${minute}:${result.hold ?? result.decision}`);
+      if (result.decision === 'hold' && result.hold === 'dwelling') {
+        expect(result.change).toBeNull();
+        if (minute === 1) {
+          expect(result.reason).toBe(`dwelling: the last check measured the 5m window until ${READY.toISOString()}; the next may not overlap it; `
+            + `measurable from ${new Date(READY.getTime() + 5 * 60_000).toISOString()}`);
+        }
+      }
+      if (result.change) current = result.change.state;
+      if (result.decision === 'rollback') break;
+    }
+    // one bad minute is not three failed checks: the windows are 0–5, 5–10 and 10–15 minutes after READY
+    expect(decisions).toEqual([
+      '0:failed-check', '1:dwelling', '2:dwelling', '3:dwelling', '4:dwelling', '5:failed-check', '6:dwelling', '7:dwelling', '8:dwelling',
+      '9:dwelling', '10:rollback',
+    ]);
+  });
+
+  test('the limit of holds in a row counts windows too, not ticks', () => {
+    let current = inFlight();
+    let ticks = 0;
+    let holds = 0;
+    let result: GateResult;
+    do {
+      result = run({ state: current, now: new Date(READY.getTime() + ticks * 60_000), outcome: failedQuery });
+      if (result.hold === 'no-data') holds++;
+      if (result.change) current = result.change.state;
+      ticks++;
+    } while (result.decision === 'hold' && ticks < 500);
+    // 12 holds in a row allowed, the 13th rolls back: 12 windows of 5m, an hour, with a tick every minute
+    expect([result.decision, holds, ticks - 1]).toEqual(['rollback', 12, 60]);
   });
 
   test('dwelling and measuring count from the time the step was applied, not from its commit', () => {

@@ -140,8 +140,12 @@ describe('canary advance against a real Prometheus', () => {
     /** The same, as the command `node bin/canary.cjs` (its exit code, its streams, its environment variables). */
     public readonly canaryBin = (args: readonly string[], env: Record<string, string> = {}): Promise<Run> =>
       firstBundles('cli', () => this.run('node', [path.join(home, 'bin', 'canary.cjs'), ...args], env));
-    public readonly advance = (service: string, ...extra: string[]): Promise<Run> =>
-      this.canary(['advance', '--service', service, ...FLAGS, '--commit', '--json', ...extra]);
+    /** `canary advance` with {@link FLAGS}; a flag of `extra` takes the place of the same one there (each is given once). */
+    public readonly advance = (service: string, ...extra: string[]): Promise<Run> => {
+      const own = new Set(extra.filter(arg => arg.startsWith('--')));
+      const flags = FLAGS.flatMap((arg, i) => (i % 2 === 0 && !own.has(arg) ? [arg, FLAGS[i + 1]] : []));
+      return this.canary(['advance', '--service', service, ...flags, '--commit', '--json', ...extra]);
+    };
     /** Files of the last commit. */
     public readonly lastCommitFiles = (): string[] => this.git('show', '--name-only', '--format=', 'HEAD').split('\n').filter(Boolean);
 
@@ -214,10 +218,20 @@ describe('canary advance against a real Prometheus', () => {
       // a slow answer under load is asked again, as a probe that has no answer yet
       const ask = () => queryValue({ url: this.prometheus.url, timeoutMs: 2000 }, full, new Date()).catch(() => null);
       await waitFor(async () => (await ask()) === epoch, { what: `a ${WINDOW} window of ${service}'s traffic #${epoch} only`, timeoutMs: 30_000 });
-      // a deadline the gate itself computes
-      const applied = this.state(service).canary?.appliedAt;
-      const measurableAt = applied === undefined ? 0 : Date.parse(applied) + WINDOW_MS + 50;
-      await waitFor(() => Date.now() >= measurableAt, { what: `the ${WINDOW} window after ${service}'s step was applied`, intervalMs: 10 });
+      await this.windowDue(service);
+    };
+
+    /**
+     * Waits for the time the gate itself computes: a window after the step was applied and after the window the last
+     * counted hold of the step measured (its history entry's time), else the gate dwells.
+     */
+    public readonly windowDue = async (service: string): Promise<void> => {
+      const { canary, history } = this.state(service);
+      if (canary?.appliedAt === undefined) return;
+      const applied = Date.parse(canary.appliedAt);
+      const measured = history.filter((h: any) => h.decision === 'hold' && h.by === 'gate' && Date.parse(h.at) > applied).map((h: any) => Date.parse(h.at));
+      const dueAt = Math.max(applied, ...measured) + WINDOW_MS + 50;
+      await waitFor(() => Date.now() >= dueAt, { what: `the next ${WINDOW} window of ${service}`, intervalMs: 10 });
     };
   }
 
@@ -435,6 +449,7 @@ describe('canary advance against a real Prometheus', () => {
     await traffic('backend', 10, { canary: { errorRatio: 0.2, latencyMs: 800 } });
     const dist = distTree();
     for (const [i, expected] of ([[3, 'hold'], [3, 'hold'], [4, 'rollback']] as const).entries()) {
+      await laneD.windowDue('backend');
       const r = await advance('backend');
       sample(`failing-${i + 1}`, r);
       expect([r.status, r.stderr]).toEqual([expected[0], '']);
@@ -493,6 +508,7 @@ describe('canary advance against a real Prometheus', () => {
     await traffic('gateway', 10, { totalRps: RPS / 20 });
     const dist = distTree();
     for (const count of [1, 2]) {
+      await laneB.windowDue('gateway');
       const r = await advance('gateway');
       expect([r.status, r.stderr]).toEqual([3, '']);
       expect(r.json).toMatchObject({ decision: 'hold', hold: 'too-little-traffic', fromWeight: 10, toWeight: 10, consecutiveHolds: count,
@@ -555,6 +571,7 @@ describe('canary advance against a real Prometheus', () => {
       expect([seen.status, seen.json?.hold]).toEqual([3, 'applied']);
       await traffic('backend', 25, { canary: { latencyMs: 240 } });
       for (const [i, code] of [3, 3, 4].entries()) {
+        await laneD.windowDue('backend');
         const r = await advance('backend');
         expect([r.status, r.stderr]).toEqual([code, '']);
         expect(r.json.measurements.p95Ms).toBeLessThan(300); // within the SLO's own bound

@@ -67,6 +67,14 @@ describe('queryValue', () => {
       .toContain('(forbidden: token [redacted] may not read)');
   });
 
+  test('infos annotate a whole answer: the value counts', async () => {
+    answer = json(200, {
+      status: 'success', infos: ['PromQL info: input to histogram_quantile needed to be fixed for monotonicity'],
+      data: { resultType: 'vector', result: [{ metric: {}, value: [1795348800, '0.25'] }] },
+    });
+    await expect(queryValue({ url: base, timeoutMs: 2000 }, 'q', TIME)).resolves.toBe(0.25);
+  });
+
   test('a scalar is a value; an empty vector is null (unknown)', async () => {
     answer = json(200, { status: 'success', data: { resultType: 'scalar', result: [1795348800, '7'] } });
     await expect(queryValue({ url: base, timeoutMs: 2000 }, 'scalar(x)', TIME)).resolves.toBe(7);
@@ -83,6 +91,10 @@ describe('queryValue', () => {
     ['HTML with status 200', res => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'), 'not-json',
       'answered with something that is not JSON: "<html>login</html>"'],
     ['status error with 200', json(200, { status: 'error', errorType: 'timeout', error: 'query timed out' }), 'query-error', 'query failed: timeout: query timed out'],
+    ['a partial answer (a store down behind Thanos)', json(200, {
+      status: 'success', warnings: ['partial response: store 10.0.0.7:10901 unavailable', 'another'],
+      data: { resultType: 'vector', result: [{ metric: {}, value: [1795348800, '1'] }] },
+    }), 'warnings', 'answered with a warning, so the result may be incomplete: "partial response: store 10.0.0.7:10901 unavailable" (and 1 more)'],
     ['a matrix', json(200, { status: 'success', data: { resultType: 'matrix', result: [] } }), 'unexpected-result', 'expected a vector or a scalar, got "matrix"'],
     ['two series', vector('1', '2'), 'unexpected-result', 'expected at most one series, got 2'],
     ['a sample without a value', json(200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {} }] } }), 'unexpected-result',

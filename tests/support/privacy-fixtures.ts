@@ -37,6 +37,18 @@ export const SECRETS = {
   nestedPass: 'ps-Lk9Jh6Gf3Ds0',
   /** A vendor entry's value in the client's W3C `tracestate` header. */
   traceStateToken: 'ts-Qw8Er5Ty2Ui7',
+  /** A presigned S3 URL's `X-Amz-Signature`. */
+  amzSignature: 'a3f9c27e51d04b8899e6',
+  /** A presigned S3 URL's `X-Amz-Credential` (access key id and scope). */
+  amzCredential: 'AKIAEXAMPLE7Q2%2F20261205%2Fus-east-1%2Fs3%2Faws4_request',
+  /** A presigned GCS URL's `X-Goog-Signature`. */
+  googSignature: 'g00gs1g-7d2e9f41',
+  /** An Azure SAS token's `sig`. */
+  sasSignature: 'sasSig-Ny5Ub8Wc3Ve6',
+  /** A Google API key (`?key=`). */
+  googleApiKey: 'AIzaSyFixture-Kq4Mv9Lx2',
+  /** A webhook's signature header (`X-Hub-Signature-256`). */
+  hubSignature: 'sha256=hs-Bn7Vc4Xz1Lk8',
 } as const;
 
 /** A secret's name. */
@@ -78,8 +90,14 @@ export const FIXTURE_QUERY = [
   `access%5Ftoken=${SECRETS.encodedToken}`,
   `api%5Fkey=${SECRETS.encodedApiKey}`,
   `user%5Bpass%5D=${SECRETS.nestedPass}`,
+  `X-Amz-Credential=${SECRETS.amzCredential}`,
+  `X-Amz-Signature=${SECRETS.amzSignature}`,
+  `X-Goog-Signature=${SECRETS.googSignature}`,
+  `sig=${SECRETS.sasSignature}`,
+  `key=${SECRETS.googleApiKey}`,
   'passengers=2',
   'boarding_pass=ABC123',
+  'keyword=paris',
   `order=${NOT_A_CARD}`,
 ].join('&');
 
@@ -87,7 +105,8 @@ export const FIXTURE_QUERY = [
 export const FIXTURE_QUERY_REDACTED = [
   'dep=ICN', 'arr=GMP', 'access_token=[redacted]', 'contact=[email]', 'card=[card]', 'card2=[card]', 'card3=[card]',
   'ref=[redacted]', 'PHPSESSID=[redacted]', 'user%5Bpassword%5D=[redacted]', 'pwd=[redacted]', 'access%5Ftoken=[redacted]',
-  'api%5Fkey=[redacted]', 'user%5Bpass%5D=[redacted]', 'passengers=2', 'boarding_pass=ABC123',
+  'api%5Fkey=[redacted]', 'user%5Bpass%5D=[redacted]', 'X-Amz-Credential=[redacted]', 'X-Amz-Signature=[redacted]',
+  'X-Goog-Signature=[redacted]', 'sig=[redacted]', 'key=[redacted]', 'passengers=2', 'boarding_pass=ABC123', 'keyword=paris',
   `order=${NOT_A_CARD}`,
 ].join('&');
 
@@ -100,4 +119,5 @@ export const FIXTURE_HEADERS: Readonly<Record<string, string>> = {
   // a trace the client started, with a vendor entry of its own: the trace goes on, the entry does not
   traceparent: '00-5cf92f3577b34da6a3ce929d0e0e4736-10f067aa0ba902b7-01',
   tracestate: `acme=${SECRETS.traceStateToken}`,
+  'x-hub-signature-256': SECRETS.hubSignature,
 };

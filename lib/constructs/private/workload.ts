@@ -133,21 +133,28 @@ export function spreadReplicas(scope: Construct, options: SpreadOptions): Pick<k
   if (options.replicas > 1) {
     new k8s.KubePodDisruptionBudget(scope, `DisruptionBudget-${options.name}`, {
       metadata: { name: options.name },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: options.selector } },
+      spec: {
+        maxUnavailable: k8s.IntOrString.fromNumber(1),
+        selector: { matchLabels: options.selector },
+        // a pod that runs but is not ready serves nothing: evicting it costs nothing, and the default
+        // (IfHealthyBudget) refuses it while the others are not ready either, so a crash-looping release would hold
+        // every node drain until someone rolled it back by hand
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+      },
     });
   }
   const matchLabelKeys = options.kind === 'Deployment' ? ['pod-template-hash'] : undefined;
+  // nodes the pods cannot go to (cordoned for a drain, a tainted node pool) are not domains: counted with their zero
+  // pods (the default, Ignore), they would hold the skew at its limit and leave a drained pod's replacement Pending
+  const common = { maxSkew: 1, labelSelector: { matchLabels: options.selector }, nodeTaintsPolicy: 'Honor', ...(matchLabelKeys ? { matchLabelKeys } : {}) };
   return {
     topologySpreadConstraints: [
-      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule',
-        labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
-      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway',
-        labelSelector: { matchLabels: options.selector }, ...(matchLabelKeys ? { matchLabelKeys } : {}) },
+      { ...common, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule' },
+      { ...common, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
     ],
   };
 }
 
-/** An environment variable read from a Secret key: how every credential reaches a container. */
 /**
  * `GOMEMLIMIT` at 80 % of a Go program's memory limit: its garbage collector works harder before the kernel's OOM
  * killer would, and the rest is headroom for what the Go runtime does not count.
@@ -156,6 +163,7 @@ export function goMemLimitEnv(r: ContainerResources): k8s.EnvVar {
   return { name: 'GOMEMLIMIT', value: `${Math.floor(r.memoryLimit.toMebibytes() * 0.8)}MiB` };
 }
 
+/** An environment variable read from a Secret key: how every credential reaches a container. */
 export function secretEnv(name: string, ref: SecretKeyRef): k8s.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
 }

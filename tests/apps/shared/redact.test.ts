@@ -5,7 +5,7 @@ describe('scrubText', () => {
   test('the fixture query keeps its names and plain values and loses every secret', () => {
     // the fixture really carries the secrets: the check below can fail
     expect(leakedIn(FIXTURE_QUERY)).toEqual(['accessToken', 'email', 'cardSpaced', 'cardPlain', 'cardDashed', 'jwt', 'phpSession', 'nestedPassword', 'shortPassword', 'encodedToken', 'encodedApiKey',
-      'nestedPass']);
+      'nestedPass', 'amzSignature', 'amzCredential', 'googSignature', 'sasSignature', 'googleApiKey']);
     expect(scrubText(FIXTURE_QUERY)).toBe(FIXTURE_QUERY_REDACTED);
     expect(leakedIn(scrubText(FIXTURE_QUERY))).toEqual([]);
   });
@@ -83,6 +83,7 @@ describe('scrub', () => {
   test('withholds whole values under credential, cookie, login-state and baggage keys', () => {
     expect(scrub({ ...FIXTURE_HEADERS, 'x-sid': 'a', 'connect.sid': 'b', session: 'c', accept: 'text/html' })).toEqual({
       authorization: REDACTED, cookie: REDACTED, baggage: REDACTED, tracestate: REDACTED, 'x-sid': REDACTED, 'connect.sid': REDACTED, session: REDACTED,
+      'x-hub-signature-256': REDACTED,
       traceparent: FIXTURE_HEADERS.traceparent,
       'user-agent': 'fixture-crawler/1.0 (+mailto:[email])', accept: 'text/html',
     });
