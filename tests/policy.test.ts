@@ -56,6 +56,8 @@ describe('policy rules fail on violations', () => {
   test('a literal password in an env var, a config file or an argument; a rendered Secret', () => {
     expect(secretViolations(mutated(d => { container(d).env.push({ name: 'GF_SECURITY_ADMIN_PASSWORD', value: 'hunter2' }); })))
       .toEqual(['Deployment/grafana[grafana]: env GF_SECURITY_ADMIN_PASSWORD must come from a Secret reference, not a literal']);
+    expect(secretViolations(mutated(d => { container(d).env.push({ name: 'GF_DATABASE_URL', value: 'postgres://grafana:hunter2@db:5432/grafana' }); })))
+      .toEqual(['Deployment/grafana[grafana]: env GF_DATABASE_URL has a credential in its value']);
     const withConfig = mutated(() => undefined);
     find(withConfig, 'ConfigMap', 'grafana-config').data['grafana.ini'] += '\n[database]\npassword = hunter2\n';
     expect(secretViolations(withConfig)).toEqual(['ConfigMap/grafana-config[grafana.ini]: password has a literal value']);

@@ -21,6 +21,7 @@ export function containerOf(spec: ServiceSpec, env: EnvironmentConfig, services:
     protocol: spec.protocol,
     readiness: spec.probes.readiness,
     liveness: spec.probes.liveness,
+    ...(spec.probes.startupSeconds !== undefined ? { startupSeconds: spec.probes.startupSeconds } : {}),
     runAsUser: spec.runAsUser,
     runAsGroup: spec.runAsGroup ?? spec.runAsUser,
     writablePaths: spec.writablePaths ?? [],
@@ -48,6 +49,7 @@ export function trackPodOf(record: PodRecord): TrackPod {
   return {
     readiness: record.probes.readiness,
     liveness: record.probes.liveness,
+    ...(record.probes.startupSeconds !== undefined ? { startupSeconds: record.probes.startupSeconds } : {}),
     runAsUser: record.runAsUser,
     runAsGroup: record.runAsGroup,
     writablePaths: record.writablePaths,

@@ -5,16 +5,18 @@ import { CanaryService, CanaryServiceProps, Exposure } from '../constructs/canar
 import { GatewayListener, IstioGateway } from '../constructs/istio-gateway';
 import { ISTIOD_XDS_PORT, istiodPeer } from '../constructs/istio-scrape';
 import { MeshPolicies, meshPrincipal } from '../constructs/mesh-policies';
+import { WIDEST_PREFIX } from '../config/egress-checks';
 import { dnsPeer } from '../config/egress-plan';
-import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
+import { FlowPeer, NetworkFlow, NetworkPolicies, cidrs, pods } from '../constructs/network-policies';
 import { TrafficSplit } from '../constructs/traffic-split';
 import { WorkloadPeer } from '../constructs/types';
 import { parseDuration } from '../rollout/duration';
 import { settingsOf } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
-import { Services, exposedHosts } from '../services/catalog';
-import { ServiceSpec, edgeMethods } from '../services/service';
+import { ipv4CidrPrefix } from '../private/cidr';
+import { Services, egressCidrs, exposedHosts } from '../services/catalog';
+import { ServiceFileError, ServiceSpec, edgeMethods } from '../services/service';
 import { MERGED_METRICS_PORT, namespaceObject } from './namespaces';
 import { containerOf, trackPodOf } from './service-pods';
 import { StackChart } from './stack-chart';
@@ -133,12 +135,35 @@ export class ServicesChart extends StackChart {
           ports: [{ port: service.port }],
         });
       }
+      for (const flow of egressFlows(spec, env, service.peer)) this.network.allow(flow);
     }
     this.services = services;
     // the merged-metrics port is served by the sidecar agent, outside the inbound listener; the rule states the intent
     // and keeps scrapes working should Istio ever intercept it
     this.mesh.allow({ name: 'prometheus-scrapes', selector: {}, to: { ports: [String(MERGED_METRICS_PORT)], methods: ['GET'], paths: ['/stats/prometheus'] } });
   }
+}
+
+/**
+ * The flows of a service's `egress` entries in an environment: from its pods (both tracks) to the entry's pods, or to its
+ * CIDR blocks there (none: no flow). A block wider than /8 needs the environment's `egress.allowWideCidrs`, as the
+ * platform's own dependencies do.
+ *
+ * @throws {@link ServiceFileError} naming the entry, when a block is too wide for the environment
+ */
+function egressFlows(spec: ServiceSpec, env: EnvironmentConfig, from: WorkloadPeer): NetworkFlow[] {
+  return (spec.egress ?? []).flatMap((entry, i): NetworkFlow[] => {
+    const blocks = egressCidrs(entry, env.name);
+    const wide = blocks.filter(cidr => (ipv4CidrPrefix(cidr) ?? 0) < WIDEST_PREFIX);
+    if (wide.length > 0 && env.egress.allowWideCidrs !== true) {
+      throw new ServiceFileError(spec.file, [`'egress[${i}].cidrs' must be blocks of /${WIDEST_PREFIX} or narrower in ${env.name} (the addresses of `
+        + `${entry.name} itself), unless the environment's 'egress.allowWideCidrs' is true; got ${wide.map(c => JSON.stringify(c)).join(', ')}`]);
+    }
+    const to = entry.namespace !== undefined && entry.podLabels !== undefined
+      ? pods({ name: entry.name, namespace: entry.namespace, selector: entry.podLabels })
+      : blocks.length > 0 ? cidrs(blocks) : undefined;
+    return to ? [{ name: `${spec.name}-to-${entry.name}`, from: pods(from), to, ports: entry.ports.map(port => ({ port })) }] : [];
+  });
 }
 
 /** The mesh identity of a service's pods. */

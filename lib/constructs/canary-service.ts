@@ -295,9 +295,10 @@ export class CanaryService extends Construct {
 function withPod(shared: ServiceContainer, pod: TrackPod | undefined): ServiceContainer {
   if (pod === undefined) return shared;
   const { port, protocol, metricsScrape } = shared;
-  const { command, args } = pod;
+  const { command, args, startupSeconds } = pod;
   return {
-    port, protocol, readiness: pod.readiness, liveness: pod.liveness, runAsUser: pod.runAsUser, runAsGroup: pod.runAsGroup,
+    port, protocol, readiness: pod.readiness, liveness: pod.liveness, ...(startupSeconds !== undefined ? { startupSeconds } : {}),
+    runAsUser: pod.runAsUser, runAsGroup: pod.runAsGroup,
     writablePaths: pod.writablePaths, env: pod.env, secretEnv: pod.secretEnv, ...(command ? { command } : {}), ...(args ? { args } : {}),
     resources: pod.resources, terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds, ...(metricsScrape ? { metricsScrape } : {}),
   };

@@ -225,6 +225,12 @@ export interface ServiceContainer {
   readonly protocol: 'http' | 'grpc';
   readonly readiness: ProbeCheck;
   readonly liveness: ProbeCheck;
+  /**
+   * How long the app may take to start: a startup probe (the liveness check every 5 s) holds the liveness probe off
+   * until it passes, so a slow start (a JVM warming up) is not killed for it.
+   * @default - no startup probe: liveness applies from the start
+   */
+  readonly startupSeconds?: number;
   /** The uid; never 0. */
   readonly runAsUser: number;
   /** The gid. */

@@ -137,7 +137,9 @@ async function execute(command: Command, io: CliIo, secrets: Redactor): Promise<
   if (!command.dryRun) recoverWrites(root);
   // a dry run too: it exits as the real run would
   if (command.commit) refuseUncommittedChanges(root, command.verb === 'init' ? command : undefined);
-  const run: Run = { io, root, services, secrets, ...(command.push && !command.dryRun ? { push: pushTargetOf(root, io) } : {}) };
+  // a dry run too (it only fetches): --dry-run --push exits as the real run would, behind the branch or ahead of it
+  const push = command.push ? pushTargetOf(root, io) : undefined;
+  const run: Run = { io, root, services, secrets, ...(push && !command.dryRun ? { push } : {}) };
   if (command.verb === 'init') return init(command, run);
   if (command.verb === 'advance') {
     if (command.all) return advanceAll(command, run);

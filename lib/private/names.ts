@@ -13,3 +13,13 @@ export const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
  * (`X-Scope-OrgID`) is not one.
  */
 export const CREDENTIAL_HEADER = /key|token|secret|auth|passw|credential|signature|session/i;
+
+/**
+ * Environment variable names of credentials, by the suffixes people give them: `DB_PASSWORD`, `GITHUB_TOKEN`,
+ * `STRIPE_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `SERVICE_CREDENTIALS`. Narrower than {@link CREDENTIAL_HEADER}: `TOKEN_TTL`,
+ * `AUTH_URL` and `CACHE_KEY_PREFIX` name no credential.
+ */
+export const CREDENTIAL_VARIABLE = /(?:^|_)(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
+
+/** A credential written into a value: a URL's `user:password@`, or a `password=`-like pair of a connection string. */
+export const CREDENTIAL_IN_VALUE = /:\/\/[^/\s:@]+:[^/\s@]+@|(?:^|[?&;\s])(?:password|passwd|pwd|secret|token)=/i;

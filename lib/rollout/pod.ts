@@ -20,7 +20,8 @@ export interface PodRecord {
   readonly resources: PodResources;
   readonly env: Readonly<Record<string, EnvValue>>;
   readonly secretEnv: readonly SecretEnvVar[];
-  readonly probes: { readonly readiness: ProbeCheck; readonly liveness: ProbeCheck };
+  /** `startupSeconds` only when the file sets it: a record without it keeps the hash it had before the field existed. */
+  readonly probes: { readonly readiness: ProbeCheck; readonly liveness: ProbeCheck; readonly startupSeconds?: number };
   readonly command?: readonly string[];
   readonly args?: readonly string[];
   readonly runAsUser: number;
@@ -63,7 +64,7 @@ export function podRecordOf(pod: TrackPod): PodRecord {
     },
     env: pod.env,
     secretEnv: pod.secretEnv,
-    probes: { readiness: pod.readiness, liveness: pod.liveness },
+    probes: { readiness: pod.readiness, liveness: pod.liveness, ...(pod.startupSeconds !== undefined ? { startupSeconds: pod.startupSeconds } : {}) },
     ...(pod.command ? { command: pod.command } : {}),
     ...(pod.args ? { args: pod.args } : {}),
     runAsUser: pod.runAsUser,

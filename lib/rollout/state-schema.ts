@@ -90,6 +90,7 @@ const PROBE: SchemaObject = {
   type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
   properties: { http: { type: 'string', pattern: '^/' }, tcp: { const: true }, grpc: { const: true } },
 };
+const STARTUP_SECONDS = { type: 'integer', minimum: 5, maximum: 3600 } as const;
 const requestAndLimit = (pattern: string, description: string): SchemaObject => ({
   type: 'object', additionalProperties: false, required: ['request', 'limit'],
   properties: { request: { type: 'string', pattern, description }, limit: { type: 'string', pattern, description } },
@@ -122,7 +123,10 @@ const POD_RECORD: SchemaObject = {
         properties: { name: ENV_NAME, secret: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } },
       },
     },
-    probes: { type: 'object', additionalProperties: false, required: ['readiness', 'liveness'], properties: { readiness: PROBE, liveness: PROBE } },
+    probes: {
+      type: 'object', additionalProperties: false, required: ['readiness', 'liveness'],
+      properties: { readiness: PROBE, liveness: PROBE, startupSeconds: STARTUP_SECONDS },
+    },
     command: { type: 'array', minItems: 1, items: { type: 'string' } },
     args: { type: 'array', items: { type: 'string' } },
     runAsUser: { type: 'integer', minimum: 1 },

@@ -9,7 +9,7 @@ import { ContainerResources } from '../constructs/types';
 import { durationProblem } from '../rollout/duration';
 import { stepsProblemOf } from '../rollout/state';
 import { ANALYSIS_DURATIONS, SLO_DURATIONS } from '../rollout/state-schema';
-import { PerEnvironment, ResourcesField, ServiceFileError, ServiceSpec, parseServiceFile } from './service';
+import { EgressField, PerEnvironment, ResourcesField, ServiceFileError, ServiceSpec, parseServiceFile } from './service';
 
 /** Where the service files live, relative to the repository root. */
 export const SERVICES_DIR = 'services';
@@ -90,11 +90,22 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
       }
     }
   }
+  // the pods of a namespace this project renders deny what no flow allows: a call there needs both halves, which a
+  // service (callers) or the platform's own flows give
+  const managed = new Set([OBSERVABILITY_NAMESPACE, ...Object.values(services).map(s => s.namespace)]);
+  for (const [i, e] of (spec.egress ?? []).entries()) {
+    if (e.namespace !== undefined && managed.has(e.namespace)) {
+      problems.push(`'egress[${i}].namespace' must be a namespace this project does not render (${list([...managed].sort())} deny every connection `
+        + `no flow allows), got ${JSON.stringify(e.namespace)}: to call a service, name this one in its 'callers'`);
+    }
+  }
   const perEnvironment: Array<[string, PerEnvironment<unknown> | undefined]> = [
     ['replicas', spec.replicas],
     ['resources', spec.resources],
     ['expose.hosts', spec.expose && !Array.isArray(spec.expose.hosts) ? spec.expose.hosts as PerEnvironment<unknown> : undefined],
     ['expose.tls', spec.expose?.tls],
+    ...(spec.egress ?? []).map((e, i): [string, PerEnvironment<unknown> | undefined] =>
+      [`egress[${i}].cidrs`, e.cidrs !== undefined && !Array.isArray(e.cidrs) ? e.cidrs as PerEnvironment<unknown> : undefined]),
   ];
   for (const [field, values] of perEnvironment) {
     for (const key of Object.keys(values ?? {})) {
@@ -149,6 +160,12 @@ export function exposedHosts(spec: ServiceSpec, env: string): readonly string[] 
   const hosts = spec.expose?.hosts;
   if (!hosts) return [];
   return Array.isArray(hosts) ? hosts : (hosts as PerEnvironment<readonly string[]>)[env] ?? [];
+}
+
+/** The CIDR blocks of an egress entry in an environment: none when it names pods, or other environments only. */
+export function egressCidrs(entry: EgressField, env: string): readonly string[] {
+  if (entry.cidrs === undefined) return [];
+  return Array.isArray(entry.cidrs) ? entry.cidrs : (entry.cidrs as PerEnvironment<readonly string[]>)[env] ?? [];
 }
 
 /** The namespaces of the services, `apps` first when used, then by name. */

@@ -38,6 +38,9 @@ const RESOURCES: SchemaObject = {
 };
 
 const HOSTS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: HOST } };
+const CIDRS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[0-9./]+$' } };
+const LABEL_KEY = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const LABEL_VALUE = '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$';
 
 /**
  * The JSON Schema of a service file, `services/<name>.yaml` (`services/schema.json` is this, for editors). It mirrors
@@ -63,13 +66,21 @@ export const SERVICE_SCHEMA: SchemaObject = {
     protocol: { type: 'string', enum: ['http', 'grpc'], description: 'the API protocol (default http)' },
     probes: {
       type: 'object', additionalProperties: false,
-      properties: { readiness: PROBE, liveness: PROBE },
+      properties: {
+        readiness: PROBE, liveness: PROBE,
+        startupSeconds: {
+          type: 'integer', minimum: 5, maximum: 3600,
+          description: 'how long the app may take to start, 5 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until '
+            + 'then (default: none, liveness from the start, which kills an app not live within about 30 s)',
+        },
+      },
       description: 'default: a TCP connect on the port for both',
     },
     runAsUser: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'the uid, never 0 (default 65532)' },
     runAsGroup: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'the gid (default: runAsUser)' },
     writablePaths: {
-      type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^/[^\\s]*[^/\\s]$' },
+      type: 'array', uniqueItems: true,
+      items: { type: 'string', pattern: '^/[^\\s]*[^/\\s]$', description: 'an absolute path without spaces or a trailing "/", such as /var/cache/ledger' },
       description: 'absolute paths that get an empty directory (the root filesystem stays read-only)',
     },
     env: {
@@ -122,7 +133,7 @@ export const SERVICE_SCHEMA: SchemaObject = {
       properties: {
         hosts: {
           oneOf: [HOSTS, perEnvironment(HOSTS, 'hosts per environment')],
-          description: 'external host names (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })',
+          description: 'external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })',
         },
         paths: {
           type: 'array', minItems: 1, uniqueItems: true,
@@ -139,6 +150,27 @@ export const SERVICE_SCHEMA: SchemaObject = {
         }, 'per environment, a TLS Secret in the ingress gateway\'s namespace for HTTPS on the hosts (default: plain HTTP)'),
         gateway: { type: 'string', pattern: '^[a-z0-9-]+/[a-z0-9-]+$', description: 'an existing Istio Gateway, namespace/name (default: the environment\'s)' },
       },
+    },
+    egress: {
+      type: 'array', maxItems: 20,
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'ports'],
+        description: 'one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods',
+        properties: {
+          name: { type: 'string', pattern: DNS_LABEL_PATTERN, maxLength: 30, description: 'a DNS label of at most 30 characters naming it, such as ledger-db' },
+          cidrs: {
+            oneOf: [CIDRS, perEnvironment(CIDRS, 'CIDR blocks per environment')],
+            description: 'its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)',
+          },
+          namespace: { type: 'string', pattern: DNS_LABEL_PATTERN, description: 'the namespace of its pods (a DNS label)' },
+          podLabels: {
+            type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: LABEL_VALUE },
+            propertyNames: { pattern: LABEL_KEY }, description: 'the labels of its pods, such as { app.kubernetes.io/name: postgres }',
+          },
+          ports: { type: 'array', minItems: 1, uniqueItems: true, items: PORT, description: 'its TCP ports' },
+        },
+      },
+      description: 'what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection',
     },
     smoke: {
       type: 'array', maxItems: 20,

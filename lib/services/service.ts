@@ -1,5 +1,7 @@
 import { parse } from 'yaml';
 import { EnvValue, ProbeCheck, SecretEnvVar } from '../constructs/types';
+import { ipv4CidrPrefix } from '../private/cidr';
+import { CREDENTIAL_IN_VALUE, CREDENTIAL_VARIABLE } from '../private/names';
 import { durationProblem } from '../rollout/duration';
 import { AnalysisSettings, SloSettings } from '../rollout/state';
 import { HttpMetrics } from '../slo/vocabulary';
@@ -40,7 +42,7 @@ export interface ServiceFile {
   readonly image: string;
   readonly port: number;
   readonly protocol?: 'http' | 'grpc';
-  readonly probes?: { readonly readiness?: ProbeCheck; readonly liveness?: ProbeCheck };
+  readonly probes?: { readonly readiness?: ProbeCheck; readonly liveness?: ProbeCheck; readonly startupSeconds?: number };
   readonly runAsUser?: number;
   readonly runAsGroup?: number;
   readonly writablePaths?: readonly string[];
@@ -64,11 +66,31 @@ export interface ServiceFile {
     readonly gateway?: string;
   };
   readonly metrics?: { readonly source?: 'istio' | 'http'; readonly http?: HttpMetricsField };
+  /** What else its pods may call: the namespace denies every other connection. */
+  readonly egress?: readonly EgressField[];
   /** Checks the gate runs against the canary through the pin before its first weighted step. */
   readonly smoke?: readonly SmokeCheck[];
   readonly steps?: readonly number[];
   readonly slo?: Partial<SloSettings>;
   readonly analysis?: Partial<AnalysisSettings>;
+}
+
+/**
+ * Something outside the mesh's services that a service calls (a database, a queue, a SaaS API): what its pods may reach
+ * past the namespace's default deny, by address or by pod labels, on its ports. Services of the catalog are reached by
+ * `callers` instead, the stack's own components by the platform.
+ */
+export interface EgressField {
+  /** A DNS label naming it (`ledger-db`): the NetworkPolicy is `<service>-to-<name>-egress`. */
+  readonly name: string;
+  /** Its IPv4 CIDR blocks, for every environment or per environment (`{ prod: [10.20.4.0/24] }`: none elsewhere). */
+  readonly cidrs?: readonly string[] | PerEnvironment<readonly string[]>;
+  /** Or pods in the cluster that are no service of the catalog: their namespace... */
+  readonly namespace?: string;
+  /** ...and labels. */
+  readonly podLabels?: Readonly<Record<string, string>>;
+  /** Its TCP ports. */
+  readonly ports: readonly number[];
 }
 
 /** A smoke check: `GET <path>` through the pin must answer `status` (default 200), with `header` when it names one. */
@@ -89,7 +111,7 @@ export interface ServiceSpec extends Omit<ServiceFile, 'namespace' | 'protocol' 
   readonly file: string;
   readonly namespace: string;
   readonly protocol: 'http' | 'grpc';
-  readonly probes: { readonly readiness: ProbeCheck; readonly liveness: ProbeCheck };
+  readonly probes: { readonly readiness: ProbeCheck; readonly liveness: ProbeCheck; readonly startupSeconds?: number };
   readonly runAsUser: number;
   readonly telemetry: boolean;
   readonly metrics: { readonly source: 'istio' | 'http'; readonly http?: ServiceHttpMetrics };
@@ -120,6 +142,11 @@ function valueAt(data: unknown, instancePath: string): unknown {
   return instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
 }
 
+/** A JSON Schema type as a message says it. */
+const KIND_WORDS: Readonly<Record<string, string>> = {
+  object: 'a mapping', array: 'a list', string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false',
+};
+
 /** What each schema error means to the person who wrote the file. */
 function schemaProblems(data: unknown): string[] {
   const errors = validateServiceSchema.errors ?? [];
@@ -142,6 +169,9 @@ function schemaProblems(data: unknown): string[] {
     if (described && ['pattern', 'oneOf', 'not', 'maxLength', 'minProperties', 'maxProperties', 'const'].includes(e.keyword)) {
       return [`'${field}' must be ${described}, got ${found}`];
     }
+    if (e.keyword === 'const') return [`'${field}' must be ${JSON.stringify(e.params.allowedValue)}, got ${found}`];
+    // a wrong kind of value: what the field is for says what it takes (`replicas` is per environment, not a number)
+    if (e.keyword === 'type' && described) return [`'${field}' must be ${KIND_WORDS[String(e.params.type)] ?? String(e.params.type)}: ${described}, got ${found}`];
     return [`'${field || '(file)'}' ${e.message ?? 'is invalid'}, got ${found}`];
   });
   return [...new Set(problems)];
@@ -180,10 +210,30 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   for (const [i, p] of (f.writablePaths ?? []).entries()) {
     if (p.split('/').includes('..')) problems.push(`'writablePaths[${i}]' must not contain "..", got ${JSON.stringify(p)}`);
   }
+  const egressNames = (f.egress ?? []).map(e => e.name);
+  for (const [i, e] of (f.egress ?? []).entries()) {
+    if (egressNames.indexOf(e.name) !== i) problems.push(`'egress[${i}].name' must differ from the other entries' names, got ${JSON.stringify(e.name)} twice`);
+    const byPods = e.namespace !== undefined || e.podLabels !== undefined;
+    if (byPods === (e.cidrs !== undefined) || (byPods && (e.namespace === undefined || e.podLabels === undefined))) {
+      problems.push(`'egress[${i}]' must name either cidrs, or namespace and podLabels, got ${JSON.stringify(Object.keys(e).filter(k => k !== 'name' && k !== 'ports'))}`);
+    }
+    const blocks = e.cidrs === undefined ? [] : Array.isArray(e.cidrs)
+      ? (e.cidrs as readonly string[]).map((cidr, j) => [`egress[${i}].cidrs[${j}]`, cidr] as const)
+      : Object.entries(e.cidrs as PerEnvironment<readonly string[]>).flatMap(([env, list]) => list.map((cidr, j) => [`egress[${i}].cidrs.${env}[${j}]`, cidr] as const));
+    for (const [field, cidr] of blocks) {
+      if (ipv4CidrPrefix(cidr) === undefined) problems.push(`'${field}' must be an IPv4 CIDR block such as "10.20.4.0/24", got ${JSON.stringify(cidr)}`);
+    }
+  }
   // the schema's pattern lets `5m5m` through; the one duration rule does not
   for (const field of ['timeout', 'keepAliveTimeout'] as const) {
     const problem = f[field] === undefined ? undefined : durationProblem(f[field], { positive: true });
     if (problem) problems.push(`'${field}' ${problem}`);
+  }
+  // a literal is in dist/, in git and in the Deployment every reader of the namespace can get; the value is never echoed
+  for (const [name, value] of Object.entries(f.env ?? {})) {
+    if (typeof value !== 'string' || value === '' || !(CREDENTIAL_VARIABLE.test(name) || CREDENTIAL_IN_VALUE.test(value))) continue;
+    problems.push(`'env.${name}' must not hold a credential as a literal (${CREDENTIAL_VARIABLE.test(name) ? 'its name says it is one' : 'its value has one'}; `
+      + 'it would be in dist/, in git and in the Deployment): put it in a Secret of the namespace and name it in \'secretEnv\'');
   }
   const secretNames = (f.secretEnv ?? []).map(s => s.name);
   for (const name of new Set([...Object.keys(f.env ?? {}), ...secretNames].filter((n, i, all) => all.indexOf(n) !== i))) {
@@ -197,7 +247,10 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
     file,
     namespace: f.namespace ?? DEFAULT_NAMESPACE,
     protocol: f.protocol ?? 'http',
-    probes: { readiness: f.probes?.readiness ?? tcp, liveness: f.probes?.liveness ?? tcp },
+    probes: {
+      readiness: f.probes?.readiness ?? tcp, liveness: f.probes?.liveness ?? tcp,
+      ...(f.probes?.startupSeconds !== undefined ? { startupSeconds: f.probes.startupSeconds } : {}),
+    },
     runAsUser: f.runAsUser ?? DEFAULT_RUN_AS_USER,
     telemetry: f.telemetry ?? true,
     metrics: {

@@ -1,4 +1,5 @@
 import { Services } from '../../lib/services/catalog';
+import { ServiceSpec, edgeMethods } from '../../lib/services/service';
 import { SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, find, ofKind, repoServices, servicesWithFixtures, synthStack } from '../support/manifest';
 import { CANONICAL_PATHS, PATH_SPELLINGS } from '../support/path-spellings';
 import { routeOf } from '../support/virtual-service';
@@ -45,14 +46,19 @@ function authzPathMatches(pattern: string, path: string): boolean {
   return path === pattern;
 }
 
-/** What the ingress gateway does with a GET of `target` for a service: where it goes, and with which path. */
-function atTheEdge(objects: readonly K8sObject[], service: string, target: string, mode: Normalization): { reaches: boolean; path: string } {
+/**
+ * What the ingress gateway does with a request of `target` for a service, by one of the methods the service is exposed
+ * for (GET for most, POST for a gRPC service): where it goes, and with which path.
+ */
+function atTheEdge(objects: readonly K8sObject[], spec: ServiceSpec, target: string, mode: Normalization): { reaches: boolean; path: string } {
+  const service = spec.name;
+  const method = edgeMethods(spec)[0];
   const path = normalize(target, mode);
   const vs = find(objects, 'VirtualService', service).spec;
   const rule = routeOf(vs, vs.gateways.find((g: string) => g !== 'mesh'), path);
   if (!rule || rule.directResponse) return { reaches: false, path };
   const policy = ofKind(objects, 'AuthorizationPolicy').find(p => p.metadata.name === `ingress-to-${service}`)!;
-  const allowed = policy.spec.rules.some((r: any) => r.to.some((t: any) => (t.operation.methods ?? ['GET']).includes('GET')
+  const allowed = policy.spec.rules.some((r: any) => r.to.some((t: any) => (t.operation.methods ?? [method]).includes(method)
     && (t.operation.paths ?? ['*']).some((p: string) => authzPathMatches(p, path))
     && !(t.operation.notPaths ?? []).some((p: string) => authzPathMatches(p, path))));
   return { reaches: allowed, path };
@@ -64,9 +70,16 @@ function withPrefixExposure(): Services {
   return { ...services, ledger: { ...services.ledger, expose: { hosts: ['ledger.example.com'], paths: ['/', '/api/*'] } } };
 }
 
+/** The ledger fixture as a gRPC API exposed by its package's prefix: every call a POST. */
+function withGrpcExposure(): Services {
+  const services = servicesWithFixtures('ledger');
+  return { ...services, ledger: { ...services.ledger, protocol: 'grpc', expose: { hosts: ['ledger.example.com'], paths: ['/ledger.v1.Ledger/*'] } } };
+}
+
 const CASES = SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => [
   { label: `${env.name}: the repository's services`, env, services: repoServices() },
   { label: `${env.name}: a service exposed by prefix`, env, services: withPrefixExposure() },
+  { label: `${env.name}: a gRPC service exposed`, env, services: withGrpcExposure() },
 ]);
 
 describe.each(CASES)('the edge ($label)', ({ env, services }) => {
@@ -81,7 +94,7 @@ describe.each(CASES)('the edge ($label)', ({ env, services }) => {
     const objects = charts[spec.namespace];
 
     test.each(NORMALIZATIONS)('with pathNormalization %s no spelling of an operational path reaches the service as one', mode => {
-      const leaks = PATH_SPELLINGS.map(row => ({ row, edge: atTheEdge(objects, spec.name, row.path, mode) }))
+      const leaks = PATH_SPELLINGS.map(row => ({ row, edge: atTheEdge(objects, spec, row.path, mode) }))
         .filter(({ edge }) => edge.reaches && (CANONICAL_PATHS as readonly string[]).includes(edge.path))
         .map(({ row, edge }) => `${row.path} → ${edge.path}`);
       expect(leaks).toEqual([]);
@@ -89,13 +102,13 @@ describe.each(CASES)('the edge ($label)', ({ env, services }) => {
 
     test('the exposed paths do reach it: the check can tell', () => {
       for (const path of spec.expose!.paths.map(p => (p.endsWith('*') ? `${p.slice(0, -1)}x` : p))) {
-        expect([path, atTheEdge(objects, spec.name, path, 'BASE').reaches]).toEqual([path, true]);
+        expect([path, atTheEdge(objects, spec, path, 'BASE').reaches]).toEqual([path, true]);
       }
       // and an operational path would, if it were listed
       const opened = structuredClone(objects) as K8sObject[];
       find(opened, 'VirtualService', spec.name).spec.http.find((h: any) => h.name === 'weighted').match.push({ uri: { exact: '/metrics' }, gateways: [`${spec.namespace}/edge`] });
       find(opened, 'AuthorizationPolicy', `ingress-to-${spec.name}`).spec.rules[0].to[0].operation.paths.push('/metrics');
-      expect(atTheEdge(opened, spec.name, '/%6Detrics', 'BASE')).toEqual({ reaches: true, path: '/metrics' });
+      expect(atTheEdge(opened, spec, '/%6Detrics', 'BASE')).toEqual({ reaches: true, path: '/metrics' });
     });
   });
 });

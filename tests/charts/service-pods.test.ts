@@ -46,6 +46,25 @@ const canaryAt = (weight: number, extra: Partial<NonNullable<RolloutState['canar
   image: CANARY, weight, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: '2026-11-01T10:00:00Z', failedChecks: 0, consecutiveHolds: 0, ...extra,
 });
 
+describe('a slow start (probes.startupSeconds)', () => {
+  const slow: Services = { ...SERVICES, gateway: { ...SERVICES.gateway, probes: { ...SERVICES.gateway.probes, startupSeconds: 120 } } };
+
+  test('a startup probe on the liveness check holds liveness off for the time the file gives; without it, none', () => {
+    const c = container(apps(withGateway({}), slow), 'stable');
+    expect(c.startupProbe).toEqual({ ...c.livenessProbe, periodSeconds: 5, failureThreshold: 24 });
+    expect(container(apps(withGateway({})), 'stable').startupProbe).toBeUndefined();
+  });
+
+  test('it is part of the release: canaried like any change of the pod, and a record without it keeps its hash', () => {
+    const record = currentPod(slow.gateway, LOCAL, slow);
+    expect(record.probes.startupSeconds).toBe(120);
+    expect(podChanges(before, record)).toEqual(['probes']);
+    expect(before.probes).not.toHaveProperty('startupSeconds');
+    const objects = apps(withGateway({ stable: { image: STABLE, pod: before }, canary: canaryAt(10, { pod: record }) }), slow);
+    expect([container(objects, 'stable').startupProbe, container(objects, 'canary').startupProbe?.failureThreshold]).toEqual([undefined, 24]);
+  });
+});
+
 describe('each track renders the configuration its record holds', () => {
   test('without records (every state written before them) both tracks run what the service file says now', () => {
     const objects = apps(withGateway({ canary: canaryAt(10) }), changed);

@@ -1,7 +1,7 @@
 import { NODE_LOCAL_DNS } from '../../lib/config/egress';
 import { ENVIRONMENTS } from '../../lib/config/environments';
-import { exposedHosts } from '../../lib/services/catalog';
-import { ServiceSpec } from '../../lib/services/service';
+import { exposedHosts, serviceNamespaces } from '../../lib/services/catalog';
+import { ServiceSpec, edgeMethods } from '../../lib/services/service';
 import { ISTIO } from '../../lib/slo/vocabulary';
 import {
   SINGLE_CLUSTER_ENVIRONMENTS, Scenario, configFile, find, fixtureRollouts, ofKind, repoServices, servicesWithFixtures, synthStack,
@@ -136,7 +136,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario 
       ]);
       expect(edge!.spec.rules).toEqual([{
         from: [{ source: { principals: [`cluster.local/ns/${env.apps.ingressGateway.namespace}/sa/${env.apps.ingressGateway.serviceAccount}`] } }],
-        to: [{ operation: { methods: spec.expose!.methods ?? ['GET', 'HEAD'], paths: spec.expose!.paths } }],
+        to: [{ operation: { methods: [...edgeMethods(spec)], paths: spec.expose!.paths } }],
       }]);
       expect(JSON.stringify(edge!.spec)).not.toContain('notPaths');
       const servers = find(objectsOf(spec), 'Gateway', 'edge').spec.servers;
@@ -205,7 +205,7 @@ describe('Prometheus scrapes the services through Istio\'s metrics merging', () 
   const job = config.scrape_configs.find((j: any) => j.job_name === 'services');
 
   test('every annotated pod of the services\' namespaces, at the annotated port and path, labelled namespace, pod, app and version', () => {
-    expect(job.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: ['apps'] } }]);
+    expect(job.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: serviceNamespaces(repoServices()) } }]);
     const byTarget = (t: string) => job.relabel_configs.find((r: any) => r.target_label === t);
     expect(job.relabel_configs[0]).toEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' });
     expect(byTarget('__address__')).toEqual({

@@ -156,6 +156,9 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
     // run again without pulling: its checkout is behind the branch, so it decides nothing (superseded, exit 2)
     const stale = await late.cli(['advance', '--service', 'gateway', '--commit', '--push', '--json']);
     expect([stale.code, JSON.parse(stale.stdout).error.code]).toEqual([2, 'superseded']);
+    // a dry run exits as the real run would
+    const dry = await late.cli(['advance', '--service', 'gateway', '--commit', '--push', '--dry-run', '--json']);
+    expect([dry.code, JSON.parse(dry.stdout).error.code]).toEqual([2, 'superseded']);
     expect(JSON.parse(stale.stdout).error.message).toMatch(/^origin\/main has moved on since this checkout/);
     // a commit of its own that is not on the branch: push it first
     fs.writeFileSync(path.join(late.dir, 'NOTES.md'), 'mine\n');

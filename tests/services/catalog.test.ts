@@ -142,6 +142,43 @@ describe('a service file on its own', () => {
     ]);
   });
 
+  test('egress: cidrs or pods, not both nor neither; IPv4 blocks; each name once', () => {
+    expect(problemsOf(`${MINIMAL}egress:\n`
+      + '  - { name: db, cidrs: [10.0.0.0/33], ports: [5432] }\n'
+      + '  - { name: db, cidrs: [10.0.0.0/24], namespace: data, podLabels: { app: pg }, ports: [5432] }\n'
+      + '  - { name: cache, namespace: data, ports: [6379] }\n')).toEqual([
+      '\'egress[0].cidrs[0]\' must be an IPv4 CIDR block such as "10.20.4.0/24", got "10.0.0.0/33"',
+      '\'egress[1].name\' must differ from the other entries\' names, got "db" twice',
+      '\'egress[1]\' must name either cidrs, or namespace and podLabels, got ["cidrs","namespace","podLabels"]',
+      '\'egress[2]\' must name either cidrs, or namespace and podLabels, got ["namespace"]',
+    ]);
+    expect(problemsOf(`${MINIMAL}egress: [{ name: db, cidrs: [10.0.0.0/24] }]\n`)).toEqual(['\'egress[0].ports\' is required']);
+  });
+
+  test('a credential as a literal in env: refused by name or by value, never echoed; names that only look alike pass', () => {
+    const problems = problemsOf(`${MINIMAL}env:\n  DB_PASSWORD: hunter2-s3cret\n  STRIPE_API_KEY: sk_live_x\n`
+      + '  SPRING_DATASOURCE_URL: "jdbc:postgresql://db:5432/inv?user=app&password=hunter2"\n  CACHE_URL: "redis://app:hunter2@cache:6379"\n'
+      + '  TOKEN_TTL: 10m\n  AUTH_URL: "https://auth.example.com"\n  CACHE_KEY_PREFIX: ledger\n');
+    const secretEnv = 'it would be in dist/, in git and in the Deployment): put it in a Secret of the namespace and name it in \'secretEnv\'';
+    expect(problems).toEqual([
+      `'env.DB_PASSWORD' must not hold a credential as a literal (its name says it is one; ${secretEnv}`,
+      `'env.STRIPE_API_KEY' must not hold a credential as a literal (its name says it is one; ${secretEnv}`,
+      `'env.SPRING_DATASOURCE_URL' must not hold a credential as a literal (its value has one; ${secretEnv}`,
+      `'env.CACHE_URL' must not hold a credential as a literal (its value has one; ${secretEnv}`,
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  test.each([
+    ['probes: { readiness: { grpc: 9090 } }', '\'probes.readiness.grpc\' must be true, got 9090'],
+    ['writablePaths: [/var/cache/ledger/]',
+      '\'writablePaths[0]\' must be an absolute path without spaces or a trailing "/", such as /var/cache/ledger, got "/var/cache/ledger/"'],
+    ['replicas: 3', '\'replicas\' must be a mapping: stable replicas per environment (default: the environment\'s), got 3'],
+    ['expose: { hosts: [Ledger.example.com], paths: [/] }', '\'expose.hosts\' must be external host names in lower case'],
+  ])('%s: the message says what is allowed', (line, message) => {
+    expect(problemsOf(`${MINIMAL}${line}\n`)).toEqual([expect.stringContaining(message)]);
+  });
+
   test('not YAML', () => {
     expect(problemsOf('name: [')).toEqual([expect.stringMatching(/^not valid YAML: /)]);
   });
@@ -185,6 +222,17 @@ describe('the service files together', () => {
   test('a per-environment key that names no environment', () => {
     expect(loadProblems({ 'ledger.yaml': `${MINIMAL}replicas: { staging: 2, prod: 3 }\n` }).problems)
       .toEqual([`'replicas.staging' names no environment: the keys must be among ${ENVIRONMENT_NAMES.map(n => JSON.stringify(n)).join(', ')}`]);
+  });
+
+  test('egress: a per-environment key that names no environment; pods in a namespace this project renders (callers reach those)', () => {
+    const { problems } = loadProblems({
+      'ledger.yaml': `${MINIMAL}egress:\n  - { name: db, cidrs: { staging: [10.0.0.0/24] }, ports: [5432] }\n`
+        + '  - { name: metrics, namespace: observability, podLabels: { app: x }, ports: [9090] }\n',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^'egress\[1\]\.namespace' must be a namespace this project does not render \("apps", "observability" .*"observability"/),
+      expect.stringMatching(/^'egress\[0\]\.cidrs\.staging' names no environment/),
+    ]);
   });
 
   test('a reserved namespace', () => {

@@ -1,4 +1,5 @@
 import { Services } from '../../lib/services/catalog';
+import { ENVIRONMENTS } from '../../lib/config/environments';
 import {
   SINGLE_CLUSTER_ENVIRONMENTS, K8sObject, configFile, find, ofKind, repoServices, servicesWithFixtures, synthStack,
 } from '../support/manifest';
@@ -45,6 +46,25 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('a third service, ledger, in its own 
     expect(find(payments, 'Service', 'ledger').spec.ports[0]).toMatchObject({ port: 9090, targetPort: 'http' });
     expect(find(payments, 'DestinationRule', 'ledger').spec.host).toBe('ledger.payments.svc.cluster.local');
     expect(find(payments, 'VirtualService', 'ledger').spec.gateways).toEqual(['mesh']);
+  });
+
+  test('it reaches its database and cache (egress), from its own pods only; the database\'s blocks only where the file names them', () => {
+    const db = ofKind(payments, 'NetworkPolicy').find(p => p.metadata.name === 'ledger-to-ledger-db-egress');
+    if (env.name === 'prod') {
+      expect(db?.spec).toEqual({
+        podSelector: { matchLabels: { app: 'ledger' } }, policyTypes: ['Egress'],
+        egress: [{ to: [{ ipBlock: { cidr: '10.20.4.0/24' } }], ports: [{ port: 5432, protocol: 'TCP' }] }],
+      });
+    } else {
+      expect(db).toBeUndefined();
+    }
+    expect(find(payments, 'NetworkPolicy', 'ledger-to-ledger-cache-egress').spec).toEqual({
+      podSelector: { matchLabels: { app: 'ledger' } }, policyTypes: ['Egress'],
+      egress: [{
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'data' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } } }],
+        ports: [{ port: 6379, protocol: 'TCP' }],
+      }],
+    });
   });
 
   test('the gateway may call it, and nothing else: AuthorizationPolicy and NetworkPolicies on both ends', () => {
@@ -113,5 +133,17 @@ describe('removing a service file removes the service', () => {
       'apps/Deployment/backend-stable', 'apps/Service/backend', 'apps/DestinationRule/backend', 'apps/VirtualService/backend',
       'apps/AuthorizationPolicy/callers-to-backend', 'observability/ConfigMap/prometheus-config',
     ]));
+  });
+});
+
+describe('a service\'s egress is held to its environment\'s rules for addresses', () => {
+  const anywhere: Services = { ...WITH_LEDGER, ledger: { ...WITH_LEDGER.ledger, egress: [{ name: 'internet', cidrs: ['0.0.0.0/0'], ports: [443] }] } };
+
+  test('a block wider than /8 fails synth in prod, naming the file and the entry; local, which allows wide blocks, renders it', () => {
+    expect(() => synthStack(ENVIRONMENTS.prod, 'steady', anywhere)).toThrow(
+      'invalid service file services/ledger.yaml:\n  - \'egress[0].cidrs\' must be blocks of /8 or narrower in prod (the addresses of internet itself), '
+      + 'unless the environment\'s \'egress.allowWideCidrs\' is true; got "0.0.0.0/0"');
+    const local = synthStack(ENVIRONMENTS.local, 'steady', anywhere).charts.payments;
+    expect(find(local, 'NetworkPolicy', 'ledger-to-internet-egress').spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
   });
 });

@@ -1,4 +1,5 @@
 import { unmetImageRequirement } from '../../lib/rollout/state';
+import { CREDENTIAL_IN_VALUE } from '../../lib/private/names';
 import { K8sObject, containersOf, podMetadataOf, podSpecOf, where, workloads } from './manifest';
 
 /**
@@ -103,6 +104,8 @@ export function secretViolations(objects: readonly K8sObject[]): string[] {
     for (const env of container.env ?? []) {
       if (SECRET_ENV.test(env.name) && env.value !== undefined && !/_FILE$|__FILE$/.test(env.name)) {
         out.push(`${where(workload, container)}: env ${env.name} must come from a Secret reference, not a literal`);
+      } else if (typeof env.value === 'string' && CREDENTIAL_IN_VALUE.test(env.value)) {
+        out.push(`${where(workload, container)}: env ${env.name} has a credential in its value`);
       }
     }
     for (const arg of [...(container.args ?? []), ...(container.command ?? [])]) {

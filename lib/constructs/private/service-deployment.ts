@@ -47,6 +47,14 @@ function probe(check: ProbeCheck, c: ServiceContainer, timing: Pick<k8s.Probe, '
   return { ...action, timeoutSeconds: 2, ...timing };
 }
 
+/** How often a startup probe checks: a started app is seen within this, and the liveness probe takes over. */
+const STARTUP_PERIOD_SECONDS = 5;
+
+/** The liveness check, every {@link STARTUP_PERIOD_SECONDS}, until it passes or `seconds` have gone by. */
+function startupProbe(c: ServiceContainer, seconds: number): k8s.Probe {
+  return probe(c.liveness, c, { periodSeconds: STARTUP_PERIOD_SECONDS, failureThreshold: Math.ceil(seconds / STARTUP_PERIOD_SECONDS) });
+}
+
 function envVar(name: string, value: EnvValue): k8s.EnvVar {
   return typeof value === 'string' ? { name, value } : { name, valueFrom: { fieldRef: { fieldPath: value.fieldRef } } };
 }
@@ -108,6 +116,7 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
             ],
             readinessProbe: probe(c.readiness, c, { periodSeconds: 5, failureThreshold: 2 }),
             livenessProbe: probe(c.liveness, c, { periodSeconds: 10, failureThreshold: 3 }),
+            ...(c.startupSeconds !== undefined ? { startupProbe: startupProbe(c, c.startupSeconds) } : {}),
             resources: resourceRequirements(c.resources),
             securityContext: containerSecurityContext(),
             ...(volumes.length > 0 ? { volumeMounts: volumes.map(v => ({ name: v.name, mountPath: v.mountPath })) } : {}),

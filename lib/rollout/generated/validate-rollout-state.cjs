@@ -2,8 +2,8 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","draining","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
-const schema12 = {"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":5,"maximum":3600}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","draining","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema12 = {"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":5,"maximum":3600}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}};
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", "u");
 const pattern2 = new RegExp("^[0-9a-f]{12}$", "u");
@@ -857,7 +857,7 @@ vErrors.push(err67);
 errors++;
 }
 for(const key10 in data20){
-if(!((key10 === "readiness") || (key10 === "liveness"))){
+if(!(((key10 === "readiness") || (key10 === "liveness")) || (key10 === "startupSeconds"))){
 const err68 = {instancePath:instancePath+"/stable/pod/probes",schemaPath:"#/$defs/pod/properties/probes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes,data:data20};
 if(vErrors === null){
 vErrors = [err68];
@@ -1064,9 +1064,10 @@ vErrors.push(err84);
 errors++;
 }
 }
-}
-else {
-const err85 = {instancePath:instancePath+"/stable/pod/probes",schemaPath:"#/$defs/pod/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.type,parentSchema:schema12.properties.probes,data:data20};
+if(data20.startupSeconds !== undefined){
+let data29 = data20.startupSeconds;
+if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
+const err85 = {instancePath:instancePath+"/stable/pod/probes/startupSeconds",schemaPath:"#/$defs/pod/properties/probes/properties/startupSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.probes.properties.startupSeconds.type,parentSchema:schema12.properties.probes.properties.startupSeconds,data:data29};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1075,12 +1076,9 @@ vErrors.push(err85);
 }
 errors++;
 }
-}
-if(data3.command !== undefined){
-let data29 = data3.command;
-if(Array.isArray(data29)){
-if(data29.length < 1){
-const err86 = {instancePath:instancePath+"/stable/pod/command",schemaPath:"#/$defs/pod/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema12.properties.command,data:data29};
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 3600 || isNaN(data29)){
+const err86 = {instancePath:instancePath+"/stable/pod/probes/startupSeconds",schemaPath:"#/$defs/pod/properties/probes/properties/startupSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema12.properties.probes.properties.startupSeconds,data:data29};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1089,11 +1087,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-const len1 = data29.length;
-for(let i1=0; i1<len1; i1++){
-let data30 = data29[i1];
-if(typeof data30 !== "string"){
-const err87 = {instancePath:instancePath+"/stable/pod/command/" + i1,schemaPath:"#/$defs/pod/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.command.items.type,parentSchema:schema12.properties.command.items,data:data30};
+if(data29 < 5 || isNaN(data29)){
+const err87 = {instancePath:instancePath+"/stable/pod/probes/startupSeconds",schemaPath:"#/$defs/pod/properties/probes/properties/startupSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema12.properties.probes.properties.startupSeconds,data:data29};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1104,8 +1099,9 @@ errors++;
 }
 }
 }
+}
 else {
-const err88 = {instancePath:instancePath+"/stable/pod/command",schemaPath:"#/$defs/pod/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.command.type,parentSchema:schema12.properties.command,data:data29};
+const err88 = {instancePath:instancePath+"/stable/pod/probes",schemaPath:"#/$defs/pod/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.type,parentSchema:schema12.properties.probes,data:data20};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1115,14 +1111,11 @@ vErrors.push(err88);
 errors++;
 }
 }
-if(data3.args !== undefined){
-let data31 = data3.args;
-if(Array.isArray(data31)){
-const len2 = data31.length;
-for(let i2=0; i2<len2; i2++){
-let data32 = data31[i2];
-if(typeof data32 !== "string"){
-const err89 = {instancePath:instancePath+"/stable/pod/args/" + i2,schemaPath:"#/$defs/pod/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.args.items.type,parentSchema:schema12.properties.args.items,data:data32};
+if(data3.command !== undefined){
+let data30 = data3.command;
+if(Array.isArray(data30)){
+if(data30.length < 1){
+const err89 = {instancePath:instancePath+"/stable/pod/command",schemaPath:"#/$defs/pod/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema12.properties.command,data:data30};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1131,10 +1124,11 @@ vErrors.push(err89);
 }
 errors++;
 }
-}
-}
-else {
-const err90 = {instancePath:instancePath+"/stable/pod/args",schemaPath:"#/$defs/pod/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.args.type,parentSchema:schema12.properties.args,data:data31};
+const len1 = data30.length;
+for(let i1=0; i1<len1; i1++){
+let data31 = data30[i1];
+if(typeof data31 !== "string"){
+const err90 = {instancePath:instancePath+"/stable/pod/command/" + i1,schemaPath:"#/$defs/pod/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.command.items.type,parentSchema:schema12.properties.command.items,data:data31};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1144,10 +1138,9 @@ vErrors.push(err90);
 errors++;
 }
 }
-if(data3.runAsUser !== undefined){
-let data33 = data3.runAsUser;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err91 = {instancePath:instancePath+"/stable/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsUser.type,parentSchema:schema12.properties.runAsUser,data:data33};
+}
+else {
+const err91 = {instancePath:instancePath+"/stable/pod/command",schemaPath:"#/$defs/pod/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.command.type,parentSchema:schema12.properties.command,data:data30};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1156,9 +1149,15 @@ vErrors.push(err91);
 }
 errors++;
 }
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 < 1 || isNaN(data33)){
-const err92 = {instancePath:instancePath+"/stable/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsUser,data:data33};
+}
+if(data3.args !== undefined){
+let data32 = data3.args;
+if(Array.isArray(data32)){
+const len2 = data32.length;
+for(let i2=0; i2<len2; i2++){
+let data33 = data32[i2];
+if(typeof data33 !== "string"){
+const err92 = {instancePath:instancePath+"/stable/pod/args/" + i2,schemaPath:"#/$defs/pod/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.args.items.type,parentSchema:schema12.properties.args.items,data:data33};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1169,10 +1168,8 @@ errors++;
 }
 }
 }
-if(data3.runAsGroup !== undefined){
-let data34 = data3.runAsGroup;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err93 = {instancePath:instancePath+"/stable/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsGroup.type,parentSchema:schema12.properties.runAsGroup,data:data34};
+else {
+const err93 = {instancePath:instancePath+"/stable/pod/args",schemaPath:"#/$defs/pod/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.args.type,parentSchema:schema12.properties.args,data:data32};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1181,9 +1178,11 @@ vErrors.push(err93);
 }
 errors++;
 }
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 < 1 || isNaN(data34)){
-const err94 = {instancePath:instancePath+"/stable/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsGroup,data:data34};
+}
+if(data3.runAsUser !== undefined){
+let data34 = data3.runAsUser;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err94 = {instancePath:instancePath+"/stable/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsUser.type,parentSchema:schema12.properties.runAsUser,data:data34};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1192,17 +1191,9 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-}
-if(data3.writablePaths !== undefined){
-let data35 = data3.writablePaths;
-if(Array.isArray(data35)){
-const len3 = data35.length;
-for(let i3=0; i3<len3; i3++){
-let data36 = data35[i3];
-if(typeof data36 === "string"){
-if(!pattern9.test(data36)){
-const err95 = {instancePath:instancePath+"/stable/pod/writablePaths/" + i3,schemaPath:"#/$defs/pod/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.writablePaths.items,data:data36};
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 < 1 || isNaN(data34)){
+const err95 = {instancePath:instancePath+"/stable/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsUser,data:data34};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1212,8 +1203,11 @@ vErrors.push(err95);
 errors++;
 }
 }
-else {
-const err96 = {instancePath:instancePath+"/stable/pod/writablePaths/" + i3,schemaPath:"#/$defs/pod/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.writablePaths.items.type,parentSchema:schema12.properties.writablePaths.items,data:data36};
+}
+if(data3.runAsGroup !== undefined){
+let data35 = data3.runAsGroup;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err96 = {instancePath:instancePath+"/stable/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsGroup.type,parentSchema:schema12.properties.runAsGroup,data:data35};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1222,10 +1216,9 @@ vErrors.push(err96);
 }
 errors++;
 }
-}
-}
-else {
-const err97 = {instancePath:instancePath+"/stable/pod/writablePaths",schemaPath:"#/$defs/pod/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.writablePaths.type,parentSchema:schema12.properties.writablePaths,data:data35};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 < 1 || isNaN(data35)){
+const err97 = {instancePath:instancePath+"/stable/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsGroup,data:data35};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1235,10 +1228,16 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data3.terminationGracePeriodSeconds !== undefined){
-let data37 = data3.terminationGracePeriodSeconds;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err98 = {instancePath:instancePath+"/stable/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.terminationGracePeriodSeconds.type,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data37};
+}
+if(data3.writablePaths !== undefined){
+let data36 = data3.writablePaths;
+if(Array.isArray(data36)){
+const len3 = data36.length;
+for(let i3=0; i3<len3; i3++){
+let data37 = data36[i3];
+if(typeof data37 === "string"){
+if(!pattern9.test(data37)){
+const err98 = {instancePath:instancePath+"/stable/pod/writablePaths/" + i3,schemaPath:"#/$defs/pod/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.writablePaths.items,data:data37};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1247,9 +1246,9 @@ vErrors.push(err98);
 }
 errors++;
 }
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 < 1 || isNaN(data37)){
-const err99 = {instancePath:instancePath+"/stable/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data37};
+}
+else {
+const err99 = {instancePath:instancePath+"/stable/pod/writablePaths/" + i3,schemaPath:"#/$defs/pod/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.writablePaths.items.type,parentSchema:schema12.properties.writablePaths.items,data:data37};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1260,9 +1259,8 @@ errors++;
 }
 }
 }
-}
 else {
-const err100 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data3};
+const err100 = {instancePath:instancePath+"/stable/pod/writablePaths",schemaPath:"#/$defs/pod/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.writablePaths.type,parentSchema:schema12.properties.writablePaths,data:data36};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1272,9 +1270,10 @@ vErrors.push(err100);
 errors++;
 }
 }
-}
-else {
-const err101 = {instancePath:instancePath+"/stable",schemaPath:"#/properties/stable/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stable.type,parentSchema:schema11.properties.stable,data:data1};
+if(data3.terminationGracePeriodSeconds !== undefined){
+let data38 = data3.terminationGracePeriodSeconds;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err101 = {instancePath:instancePath+"/stable/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.terminationGracePeriodSeconds.type,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data38};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1283,11 +1282,9 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-if(data.canary !== undefined){
-let data38 = data.canary;
-if((!(data38 && typeof data38 == "object" && !Array.isArray(data38))) && (data38 !== null)){
-const err102 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.canary.type,parentSchema:schema11.properties.canary,data:data38};
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 < 1 || isNaN(data38)){
+const err102 = {instancePath:instancePath+"/stable/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data38};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1296,9 +1293,11 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
-if(data38.image === undefined){
-const err103 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
+}
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/stable/pod",schemaPath:"#/$defs/pod/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1307,8 +1306,10 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data38.weight === undefined){
-const err104 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/stable",schemaPath:"#/properties/stable/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.stable.type,parentSchema:schema11.properties.stable,data:data1};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1317,8 +1318,11 @@ vErrors.push(err104);
 }
 errors++;
 }
-if(data38.startedAt === undefined){
-const err105 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "startedAt"},message:"must have required property '"+"startedAt"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
+}
+if(data.canary !== undefined){
+let data39 = data.canary;
+if((!(data39 && typeof data39 == "object" && !Array.isArray(data39))) && (data39 !== null)){
+const err105 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.canary.type,parentSchema:schema11.properties.canary,data:data39};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1327,8 +1331,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(data38.weightChangedAt === undefined){
-const err106 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "weightChangedAt"},message:"must have required property '"+"weightChangedAt"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.image === undefined){
+const err106 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data39};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1337,8 +1342,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(data38.failedChecks === undefined){
-const err107 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "failedChecks"},message:"must have required property '"+"failedChecks"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
+if(data39.weight === undefined){
+const err107 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data39};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1347,8 +1352,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-if(data38.consecutiveHolds === undefined){
-const err108 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "consecutiveHolds"},message:"must have required property '"+"consecutiveHolds"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data38};
+if(data39.startedAt === undefined){
+const err108 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "startedAt"},message:"must have required property '"+"startedAt"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data39};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1357,9 +1362,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-for(const key13 in data38){
-if(!(func2.call(schema11.properties.canary.properties, key13))){
-const err109 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.canary,data:data38};
+if(data39.weightChangedAt === undefined){
+const err109 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "weightChangedAt"},message:"must have required property '"+"weightChangedAt"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data39};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1368,12 +1372,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-}
-if(data38.image !== undefined){
-let data39 = data38.image;
-if(typeof data39 === "string"){
-if(!pattern1.test(data39)){
-const err110 = {instancePath:instancePath+"/canary/image",schemaPath:"#/properties/canary/properties/image/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"+"\"",schema:"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$",parentSchema:schema11.properties.canary.properties.image,data:data39};
+if(data39.failedChecks === undefined){
+const err110 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "failedChecks"},message:"must have required property '"+"failedChecks"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data39};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1382,9 +1382,8 @@ vErrors.push(err110);
 }
 errors++;
 }
-}
-else {
-const err111 = {instancePath:instancePath+"/canary/image",schemaPath:"#/properties/canary/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.image.type,parentSchema:schema11.properties.canary.properties.image,data:data39};
+if(data39.consecutiveHolds === undefined){
+const err111 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "consecutiveHolds"},message:"must have required property '"+"consecutiveHolds"+"'",schema:schema11.properties.canary.required,parentSchema:schema11.properties.canary,data:data39};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1393,11 +1392,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-if(data38.weight !== undefined){
-let data40 = data38.weight;
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err112 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.weight.type,parentSchema:schema11.properties.canary.properties.weight,data:data40};
+for(const key13 in data39){
+if(!(func2.call(schema11.properties.canary.properties, key13))){
+const err112 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.canary,data:data39};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1406,9 +1403,12 @@ vErrors.push(err112);
 }
 errors++;
 }
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 > 100 || isNaN(data40)){
-const err113 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.canary.properties.weight,data:data40};
+}
+if(data39.image !== undefined){
+let data40 = data39.image;
+if(typeof data40 === "string"){
+if(!pattern1.test(data40)){
+const err113 = {instancePath:instancePath+"/canary/image",schemaPath:"#/properties/canary/properties/image/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"+"\"",schema:"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$",parentSchema:schema11.properties.canary.properties.image,data:data40};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1417,8 +1417,9 @@ vErrors.push(err113);
 }
 errors++;
 }
-if(data40 < 0 || isNaN(data40)){
-const err114 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.weight,data:data40};
+}
+else {
+const err114 = {instancePath:instancePath+"/canary/image",schemaPath:"#/properties/canary/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.image.type,parentSchema:schema11.properties.canary.properties.image,data:data40};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1428,11 +1429,10 @@ vErrors.push(err114);
 errors++;
 }
 }
-}
-if(data38.phase !== undefined){
-let data41 = data38.phase;
-if(typeof data41 !== "string"){
-const err115 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.phase.type,parentSchema:schema11.properties.canary.properties.phase,data:data41};
+if(data39.weight !== undefined){
+let data41 = data39.weight;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err115 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.weight.type,parentSchema:schema11.properties.canary.properties.weight,data:data41};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1441,8 +1441,9 @@ vErrors.push(err115);
 }
 errors++;
 }
-if(!((((data41 === "progressing") || (data41 === "promoting")) || (data41 === "draining")) || (data41 === "rolling-back"))){
-const err116 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/enum",keyword:"enum",params:{allowedValues: schema11.properties.canary.properties.phase.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.canary.properties.phase.enum,parentSchema:schema11.properties.canary.properties.phase,data:data41};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 100 || isNaN(data41)){
+const err116 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.canary.properties.weight,data:data41};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1451,12 +1452,8 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-if(data38.startedAt !== undefined){
-let data42 = data38.startedAt;
-if(typeof data42 === "string"){
-if(!pattern13.test(data42)){
-const err117 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.startedAt,data:data42};
+if(data41 < 0 || isNaN(data41)){
+const err117 = {instancePath:instancePath+"/canary/weight",schemaPath:"#/properties/canary/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.weight,data:data41};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1466,8 +1463,11 @@ vErrors.push(err117);
 errors++;
 }
 }
-else {
-const err118 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.startedAt.type,parentSchema:schema11.properties.canary.properties.startedAt,data:data42};
+}
+if(data39.phase !== undefined){
+let data42 = data39.phase;
+if(typeof data42 !== "string"){
+const err118 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.phase.type,parentSchema:schema11.properties.canary.properties.phase,data:data42};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1476,12 +1476,8 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-if(data38.weightChangedAt !== undefined){
-let data43 = data38.weightChangedAt;
-if(typeof data43 === "string"){
-if(!pattern13.test(data43)){
-const err119 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data43};
+if(!((((data42 === "progressing") || (data42 === "promoting")) || (data42 === "draining")) || (data42 === "rolling-back"))){
+const err119 = {instancePath:instancePath+"/canary/phase",schemaPath:"#/properties/canary/properties/phase/enum",keyword:"enum",params:{allowedValues: schema11.properties.canary.properties.phase.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.canary.properties.phase.enum,parentSchema:schema11.properties.canary.properties.phase,data:data42};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1491,8 +1487,11 @@ vErrors.push(err119);
 errors++;
 }
 }
-else {
-const err120 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.weightChangedAt.type,parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data43};
+if(data39.startedAt !== undefined){
+let data43 = data39.startedAt;
+if(typeof data43 === "string"){
+if(!pattern13.test(data43)){
+const err120 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.startedAt,data:data43};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1502,11 +1501,8 @@ vErrors.push(err120);
 errors++;
 }
 }
-if(data38.appliedAt !== undefined){
-let data44 = data38.appliedAt;
-if(typeof data44 === "string"){
-if(!pattern13.test(data44)){
-const err121 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.appliedAt,data:data44};
+else {
+const err121 = {instancePath:instancePath+"/canary/startedAt",schemaPath:"#/properties/canary/properties/startedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.startedAt.type,parentSchema:schema11.properties.canary.properties.startedAt,data:data43};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1516,8 +1512,11 @@ vErrors.push(err121);
 errors++;
 }
 }
-else {
-const err122 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.appliedAt.type,parentSchema:schema11.properties.canary.properties.appliedAt,data:data44};
+if(data39.weightChangedAt !== undefined){
+let data44 = data39.weightChangedAt;
+if(typeof data44 === "string"){
+if(!pattern13.test(data44)){
+const err122 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data44};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1527,10 +1526,8 @@ vErrors.push(err122);
 errors++;
 }
 }
-if(data38.failedChecks !== undefined){
-let data45 = data38.failedChecks;
-if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
-const err123 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.failedChecks.type,parentSchema:schema11.properties.canary.properties.failedChecks,data:data45};
+else {
+const err123 = {instancePath:instancePath+"/canary/weightChangedAt",schemaPath:"#/properties/canary/properties/weightChangedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.weightChangedAt.type,parentSchema:schema11.properties.canary.properties.weightChangedAt,data:data44};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1539,9 +1536,12 @@ vErrors.push(err123);
 }
 errors++;
 }
-if((typeof data45 == "number") && (isFinite(data45))){
-if(data45 < 0 || isNaN(data45)){
-const err124 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.failedChecks,data:data45};
+}
+if(data39.appliedAt !== undefined){
+let data45 = data39.appliedAt;
+if(typeof data45 === "string"){
+if(!pattern13.test(data45)){
+const err124 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.canary.properties.appliedAt,data:data45};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1551,11 +1551,8 @@ vErrors.push(err124);
 errors++;
 }
 }
-}
-if(data38.consecutiveHolds !== undefined){
-let data46 = data38.consecutiveHolds;
-if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
-const err125 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.consecutiveHolds.type,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data46};
+else {
+const err125 = {instancePath:instancePath+"/canary/appliedAt",schemaPath:"#/properties/canary/properties/appliedAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.canary.properties.appliedAt.type,parentSchema:schema11.properties.canary.properties.appliedAt,data:data45};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1564,9 +1561,11 @@ vErrors.push(err125);
 }
 errors++;
 }
-if((typeof data46 == "number") && (isFinite(data46))){
-if(data46 < 0 || isNaN(data46)){
-const err126 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data46};
+}
+if(data39.failedChecks !== undefined){
+let data46 = data39.failedChecks;
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err126 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.failedChecks.type,parentSchema:schema11.properties.canary.properties.failedChecks,data:data46};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1575,13 +1574,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-}
-}
-if(data38.pod !== undefined){
-let data47 = data38.pod;
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-if(data47.hash === undefined){
-const err127 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "hash"},message:"must have required property '"+"hash"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 < 0 || isNaN(data46)){
+const err127 = {instancePath:instancePath+"/canary/failedChecks",schemaPath:"#/properties/canary/properties/failedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.failedChecks,data:data46};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1590,8 +1585,12 @@ vErrors.push(err127);
 }
 errors++;
 }
-if(data47.resources === undefined){
-const err128 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "resources"},message:"must have required property '"+"resources"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+}
+}
+if(data39.consecutiveHolds !== undefined){
+let data47 = data39.consecutiveHolds;
+if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
+const err128 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.canary.properties.consecutiveHolds.type,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data47};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1600,8 +1599,9 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(data47.env === undefined){
-const err129 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 < 0 || isNaN(data47)){
+const err129 = {instancePath:instancePath+"/canary/consecutiveHolds",schemaPath:"#/properties/canary/properties/consecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.canary.properties.consecutiveHolds,data:data47};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1610,8 +1610,13 @@ vErrors.push(err129);
 }
 errors++;
 }
-if(data47.secretEnv === undefined){
-const err130 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "secretEnv"},message:"must have required property '"+"secretEnv"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+}
+}
+if(data39.pod !== undefined){
+let data48 = data39.pod;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+if(data48.hash === undefined){
+const err130 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "hash"},message:"must have required property '"+"hash"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1620,8 +1625,8 @@ vErrors.push(err130);
 }
 errors++;
 }
-if(data47.probes === undefined){
-const err131 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "probes"},message:"must have required property '"+"probes"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+if(data48.resources === undefined){
+const err131 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "resources"},message:"must have required property '"+"resources"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1630,8 +1635,8 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(data47.runAsUser === undefined){
-const err132 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "runAsUser"},message:"must have required property '"+"runAsUser"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+if(data48.env === undefined){
+const err132 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "env"},message:"must have required property '"+"env"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1640,8 +1645,8 @@ vErrors.push(err132);
 }
 errors++;
 }
-if(data47.runAsGroup === undefined){
-const err133 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "runAsGroup"},message:"must have required property '"+"runAsGroup"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+if(data48.secretEnv === undefined){
+const err133 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "secretEnv"},message:"must have required property '"+"secretEnv"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1650,8 +1655,8 @@ vErrors.push(err133);
 }
 errors++;
 }
-if(data47.writablePaths === undefined){
-const err134 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "writablePaths"},message:"must have required property '"+"writablePaths"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+if(data48.probes === undefined){
+const err134 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "probes"},message:"must have required property '"+"probes"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1660,8 +1665,8 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(data47.terminationGracePeriodSeconds === undefined){
-const err135 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "terminationGracePeriodSeconds"},message:"must have required property '"+"terminationGracePeriodSeconds"+"'",schema:schema12.required,parentSchema:schema12,data:data47};
+if(data48.runAsUser === undefined){
+const err135 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "runAsUser"},message:"must have required property '"+"runAsUser"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1670,9 +1675,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-for(const key14 in data47){
-if(!(func2.call(schema12.properties, key14))){
-const err136 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema12,data:data47};
+if(data48.runAsGroup === undefined){
+const err136 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "runAsGroup"},message:"must have required property '"+"runAsGroup"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1681,12 +1685,8 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-if(data47.hash !== undefined){
-let data48 = data47.hash;
-if(typeof data48 === "string"){
-if(!pattern2.test(data48)){
-const err137 = {instancePath:instancePath+"/canary/pod/hash",schemaPath:"#/$defs/pod/properties/hash/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{12}$"},message:"must match pattern \""+"^[0-9a-f]{12}$"+"\"",schema:"^[0-9a-f]{12}$",parentSchema:schema12.properties.hash,data:data48};
+if(data48.writablePaths === undefined){
+const err137 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "writablePaths"},message:"must have required property '"+"writablePaths"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1695,9 +1695,8 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-else {
-const err138 = {instancePath:instancePath+"/canary/pod/hash",schemaPath:"#/$defs/pod/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.hash.type,parentSchema:schema12.properties.hash,data:data48};
+if(data48.terminationGracePeriodSeconds === undefined){
+const err138 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/required",keyword:"required",params:{missingProperty: "terminationGracePeriodSeconds"},message:"must have required property '"+"terminationGracePeriodSeconds"+"'",schema:schema12.required,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1706,12 +1705,9 @@ vErrors.push(err138);
 }
 errors++;
 }
-}
-if(data47.resources !== undefined){
-let data49 = data47.resources;
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-if(data49.cpu === undefined){
-const err139 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/required",keyword:"required",params:{missingProperty: "cpu"},message:"must have required property '"+"cpu"+"'",schema:schema12.properties.resources.required,parentSchema:schema12.properties.resources,data:data49};
+for(const key14 in data48){
+if(!(func2.call(schema12.properties, key14))){
+const err139 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1720,8 +1716,12 @@ vErrors.push(err139);
 }
 errors++;
 }
-if(data49.memory === undefined){
-const err140 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/required",keyword:"required",params:{missingProperty: "memory"},message:"must have required property '"+"memory"+"'",schema:schema12.properties.resources.required,parentSchema:schema12.properties.resources,data:data49};
+}
+if(data48.hash !== undefined){
+let data49 = data48.hash;
+if(typeof data49 === "string"){
+if(!pattern2.test(data49)){
+const err140 = {instancePath:instancePath+"/canary/pod/hash",schemaPath:"#/$defs/pod/properties/hash/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{12}$"},message:"must match pattern \""+"^[0-9a-f]{12}$"+"\"",schema:"^[0-9a-f]{12}$",parentSchema:schema12.properties.hash,data:data49};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1730,9 +1730,9 @@ vErrors.push(err140);
 }
 errors++;
 }
-for(const key15 in data49){
-if(!((key15 === "cpu") || (key15 === "memory"))){
-const err141 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources,data:data49};
+}
+else {
+const err141 = {instancePath:instancePath+"/canary/pod/hash",schemaPath:"#/$defs/pod/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.hash.type,parentSchema:schema12.properties.hash,data:data49};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1742,11 +1742,11 @@ vErrors.push(err141);
 errors++;
 }
 }
-if(data49.cpu !== undefined){
-let data50 = data49.cpu;
+if(data48.resources !== undefined){
+let data50 = data48.resources;
 if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-if(data50.request === undefined){
-const err142 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema12.properties.resources.properties.cpu.required,parentSchema:schema12.properties.resources.properties.cpu,data:data50};
+if(data50.cpu === undefined){
+const err142 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/required",keyword:"required",params:{missingProperty: "cpu"},message:"must have required property '"+"cpu"+"'",schema:schema12.properties.resources.required,parentSchema:schema12.properties.resources,data:data50};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1755,8 +1755,8 @@ vErrors.push(err142);
 }
 errors++;
 }
-if(data50.limit === undefined){
-const err143 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema12.properties.resources.properties.cpu.required,parentSchema:schema12.properties.resources.properties.cpu,data:data50};
+if(data50.memory === undefined){
+const err143 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/required",keyword:"required",params:{missingProperty: "memory"},message:"must have required property '"+"memory"+"'",schema:schema12.properties.resources.required,parentSchema:schema12.properties.resources,data:data50};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1765,9 +1765,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-for(const key16 in data50){
-if(!((key16 === "request") || (key16 === "limit"))){
-const err144 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources.properties.cpu,data:data50};
+for(const key15 in data50){
+if(!((key15 === "cpu") || (key15 === "memory"))){
+const err144 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources,data:data50};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1777,11 +1777,11 @@ vErrors.push(err144);
 errors++;
 }
 }
-if(data50.request !== undefined){
-let data51 = data50.request;
-if(typeof data51 === "string"){
-if(!pattern3.test(data51)){
-const err145 = {instancePath:instancePath+"/canary/pod/resources/cpu/request",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*m$"},message:"must match pattern \""+"^[1-9][0-9]*m$"+"\"",schema:"^[1-9][0-9]*m$",parentSchema:schema12.properties.resources.properties.cpu.properties.request,data:data51};
+if(data50.cpu !== undefined){
+let data51 = data50.cpu;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(data51.request === undefined){
+const err145 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema12.properties.resources.properties.cpu.required,parentSchema:schema12.properties.resources.properties.cpu,data:data51};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1790,9 +1790,8 @@ vErrors.push(err145);
 }
 errors++;
 }
-}
-else {
-const err146 = {instancePath:instancePath+"/canary/pod/resources/cpu/request",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.cpu.properties.request.type,parentSchema:schema12.properties.resources.properties.cpu.properties.request,data:data51};
+if(data51.limit === undefined){
+const err146 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema12.properties.resources.properties.cpu.required,parentSchema:schema12.properties.resources.properties.cpu,data:data51};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1801,12 +1800,9 @@ vErrors.push(err146);
 }
 errors++;
 }
-}
-if(data50.limit !== undefined){
-let data52 = data50.limit;
-if(typeof data52 === "string"){
-if(!pattern3.test(data52)){
-const err147 = {instancePath:instancePath+"/canary/pod/resources/cpu/limit",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*m$"},message:"must match pattern \""+"^[1-9][0-9]*m$"+"\"",schema:"^[1-9][0-9]*m$",parentSchema:schema12.properties.resources.properties.cpu.properties.limit,data:data52};
+for(const key16 in data51){
+if(!((key16 === "request") || (key16 === "limit"))){
+const err147 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources.properties.cpu,data:data51};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1816,8 +1812,11 @@ vErrors.push(err147);
 errors++;
 }
 }
-else {
-const err148 = {instancePath:instancePath+"/canary/pod/resources/cpu/limit",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.cpu.properties.limit.type,parentSchema:schema12.properties.resources.properties.cpu.properties.limit,data:data52};
+if(data51.request !== undefined){
+let data52 = data51.request;
+if(typeof data52 === "string"){
+if(!pattern3.test(data52)){
+const err148 = {instancePath:instancePath+"/canary/pod/resources/cpu/request",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*m$"},message:"must match pattern \""+"^[1-9][0-9]*m$"+"\"",schema:"^[1-9][0-9]*m$",parentSchema:schema12.properties.resources.properties.cpu.properties.request,data:data52};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1827,9 +1826,8 @@ vErrors.push(err148);
 errors++;
 }
 }
-}
 else {
-const err149 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.properties.cpu.type,parentSchema:schema12.properties.resources.properties.cpu,data:data50};
+const err149 = {instancePath:instancePath+"/canary/pod/resources/cpu/request",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.cpu.properties.request.type,parentSchema:schema12.properties.resources.properties.cpu.properties.request,data:data52};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1839,11 +1837,11 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(data49.memory !== undefined){
-let data53 = data49.memory;
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-if(data53.request === undefined){
-const err150 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema12.properties.resources.properties.memory.required,parentSchema:schema12.properties.resources.properties.memory,data:data53};
+if(data51.limit !== undefined){
+let data53 = data51.limit;
+if(typeof data53 === "string"){
+if(!pattern3.test(data53)){
+const err150 = {instancePath:instancePath+"/canary/pod/resources/cpu/limit",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*m$"},message:"must match pattern \""+"^[1-9][0-9]*m$"+"\"",schema:"^[1-9][0-9]*m$",parentSchema:schema12.properties.resources.properties.cpu.properties.limit,data:data53};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1852,8 +1850,9 @@ vErrors.push(err150);
 }
 errors++;
 }
-if(data53.limit === undefined){
-const err151 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema12.properties.resources.properties.memory.required,parentSchema:schema12.properties.resources.properties.memory,data:data53};
+}
+else {
+const err151 = {instancePath:instancePath+"/canary/pod/resources/cpu/limit",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.cpu.properties.limit.type,parentSchema:schema12.properties.resources.properties.cpu.properties.limit,data:data53};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1862,9 +1861,10 @@ vErrors.push(err151);
 }
 errors++;
 }
-for(const key17 in data53){
-if(!((key17 === "request") || (key17 === "limit"))){
-const err152 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources.properties.memory,data:data53};
+}
+}
+else {
+const err152 = {instancePath:instancePath+"/canary/pod/resources/cpu",schemaPath:"#/$defs/pod/properties/resources/properties/cpu/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.properties.cpu.type,parentSchema:schema12.properties.resources.properties.cpu,data:data51};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1874,11 +1874,11 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data53.request !== undefined){
-let data54 = data53.request;
-if(typeof data54 === "string"){
-if(!pattern5.test(data54)){
-const err153 = {instancePath:instancePath+"/canary/pod/resources/memory/request",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema12.properties.resources.properties.memory.properties.request,data:data54};
+if(data50.memory !== undefined){
+let data54 = data50.memory;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(data54.request === undefined){
+const err153 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema12.properties.resources.properties.memory.required,parentSchema:schema12.properties.resources.properties.memory,data:data54};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1887,9 +1887,8 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-else {
-const err154 = {instancePath:instancePath+"/canary/pod/resources/memory/request",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.memory.properties.request.type,parentSchema:schema12.properties.resources.properties.memory.properties.request,data:data54};
+if(data54.limit === undefined){
+const err154 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema12.properties.resources.properties.memory.required,parentSchema:schema12.properties.resources.properties.memory,data:data54};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1898,12 +1897,9 @@ vErrors.push(err154);
 }
 errors++;
 }
-}
-if(data53.limit !== undefined){
-let data55 = data53.limit;
-if(typeof data55 === "string"){
-if(!pattern5.test(data55)){
-const err155 = {instancePath:instancePath+"/canary/pod/resources/memory/limit",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema12.properties.resources.properties.memory.properties.limit,data:data55};
+for(const key17 in data54){
+if(!((key17 === "request") || (key17 === "limit"))){
+const err155 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.resources.properties.memory,data:data54};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1913,8 +1909,11 @@ vErrors.push(err155);
 errors++;
 }
 }
-else {
-const err156 = {instancePath:instancePath+"/canary/pod/resources/memory/limit",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.memory.properties.limit.type,parentSchema:schema12.properties.resources.properties.memory.properties.limit,data:data55};
+if(data54.request !== undefined){
+let data55 = data54.request;
+if(typeof data55 === "string"){
+if(!pattern5.test(data55)){
+const err156 = {instancePath:instancePath+"/canary/pod/resources/memory/request",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema12.properties.resources.properties.memory.properties.request,data:data55};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1924,9 +1923,8 @@ vErrors.push(err156);
 errors++;
 }
 }
-}
 else {
-const err157 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.properties.memory.type,parentSchema:schema12.properties.resources.properties.memory,data:data53};
+const err157 = {instancePath:instancePath+"/canary/pod/resources/memory/request",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.memory.properties.request.type,parentSchema:schema12.properties.resources.properties.memory.properties.request,data:data55};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1936,9 +1934,11 @@ vErrors.push(err157);
 errors++;
 }
 }
-}
-else {
-const err158 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.type,parentSchema:schema12.properties.resources,data:data49};
+if(data54.limit !== undefined){
+let data56 = data54.limit;
+if(typeof data56 === "string"){
+if(!pattern5.test(data56)){
+const err158 = {instancePath:instancePath+"/canary/pod/resources/memory/limit",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema12.properties.resources.properties.memory.properties.limit,data:data56};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1948,14 +1948,8 @@ vErrors.push(err158);
 errors++;
 }
 }
-if(data47.env !== undefined){
-let data56 = data47.env;
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-for(const key18 in data56){
-const _errs137 = errors;
-if(typeof key18 === "string"){
-if(!pattern7.test(key18)){
-const err159 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.properties.env.propertyNames,data:key18,propertyName:key18};
+else {
+const err159 = {instancePath:instancePath+"/canary/pod/resources/memory/limit",schemaPath:"#/$defs/pod/properties/resources/properties/memory/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.resources.properties.memory.properties.limit.type,parentSchema:schema12.properties.resources.properties.memory.properties.limit,data:data56};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1965,8 +1959,9 @@ vErrors.push(err159);
 errors++;
 }
 }
+}
 else {
-const err160 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.propertyNames.type,parentSchema:schema12.properties.env.propertyNames,data:key18,propertyName:key18};
+const err160 = {instancePath:instancePath+"/canary/pod/resources/memory",schemaPath:"#/$defs/pod/properties/resources/properties/memory/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.properties.memory.type,parentSchema:schema12.properties.resources.properties.memory,data:data54};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1975,9 +1970,10 @@ vErrors.push(err160);
 }
 errors++;
 }
-var valid29 = _errs137 === errors;
-if(!valid29){
-const err161 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema12.properties.env.propertyNames,parentSchema:schema12.properties.env,data:data56};
+}
+}
+else {
+const err161 = {instancePath:instancePath+"/canary/pod/resources",schemaPath:"#/$defs/pod/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.resources.type,parentSchema:schema12.properties.resources,data:data50};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1987,14 +1983,14 @@ vErrors.push(err161);
 errors++;
 }
 }
-for(const key19 in data56){
-let data57 = data56[key19];
-const _errs141 = errors;
-let valid31 = false;
-let passing1 = null;
-const _errs142 = errors;
-if(typeof data57 !== "string"){
-const err162 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.additionalProperties.oneOf[0].type,parentSchema:schema12.properties.env.additionalProperties.oneOf[0],data:data57};
+if(data48.env !== undefined){
+let data57 = data48.env;
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+for(const key18 in data57){
+const _errs139 = errors;
+if(typeof key18 === "string"){
+if(!pattern7.test(key18)){
+const err162 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.properties.env.propertyNames,data:key18,propertyName:key18};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2003,15 +1999,9 @@ vErrors.push(err162);
 }
 errors++;
 }
-var _valid1 = _errs142 === errors;
-if(_valid1){
-valid31 = true;
-passing1 = 0;
 }
-const _errs144 = errors;
-if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
-if(data57.fieldRef === undefined){
-const err163 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "fieldRef"},message:"must have required property '"+"fieldRef"+"'",schema:schema12.properties.env.additionalProperties.oneOf[1].required,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data57};
+else {
+const err163 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.propertyNames.type,parentSchema:schema12.properties.env.propertyNames,data:key18,propertyName:key18};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2020,9 +2010,9 @@ vErrors.push(err163);
 }
 errors++;
 }
-for(const key20 in data57){
-if(!(key20 === "fieldRef")){
-const err164 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data57};
+var valid29 = _errs139 === errors;
+if(!valid29){
+const err164 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema12.properties.env.propertyNames,parentSchema:schema12.properties.env,data:data57};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2032,11 +2022,14 @@ vErrors.push(err164);
 errors++;
 }
 }
-if(data57.fieldRef !== undefined){
-let data58 = data57.fieldRef;
-if(typeof data58 === "string"){
-if(func3(data58) < 1){
-const err165 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/properties/fieldRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data58};
+for(const key19 in data57){
+let data58 = data57[key19];
+const _errs143 = errors;
+let valid31 = false;
+let passing1 = null;
+const _errs144 = errors;
+if(typeof data58 !== "string"){
+const err165 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.additionalProperties.oneOf[0].type,parentSchema:schema12.properties.env.additionalProperties.oneOf[0],data:data58};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2045,9 +2038,15 @@ vErrors.push(err165);
 }
 errors++;
 }
+var _valid1 = _errs144 === errors;
+if(_valid1){
+valid31 = true;
+passing1 = 0;
 }
-else {
-const err166 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/properties/fieldRef/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef.type,parentSchema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data58};
+const _errs146 = errors;
+if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
+if(data58.fieldRef === undefined){
+const err166 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "fieldRef"},message:"must have required property '"+"fieldRef"+"'",schema:schema12.properties.env.additionalProperties.oneOf[1].required,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data58};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2056,10 +2055,9 @@ vErrors.push(err166);
 }
 errors++;
 }
-}
-}
-else {
-const err167 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.env.additionalProperties.oneOf[1].type,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data57};
+for(const key20 in data58){
+if(!(key20 === "fieldRef")){
+const err167 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data58};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2068,7 +2066,44 @@ vErrors.push(err167);
 }
 errors++;
 }
-var _valid1 = _errs144 === errors;
+}
+if(data58.fieldRef !== undefined){
+let data59 = data58.fieldRef;
+if(typeof data59 === "string"){
+if(func3(data59) < 1){
+const err168 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/properties/fieldRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data59};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/properties/fieldRef/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef.type,parentSchema:schema12.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data59};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+}
+else {
+const err170 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.env.additionalProperties.oneOf[1].type,parentSchema:schema12.properties.env.additionalProperties.oneOf[1],data:data58};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+var _valid1 = _errs146 === errors;
 if(_valid1 && valid31){
 valid31 = false;
 passing1 = [passing1, 1];
@@ -2080,20 +2115,20 @@ passing1 = 1;
 }
 }
 if(!valid31){
-const err168 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema12.properties.env.additionalProperties.oneOf,parentSchema:schema12.properties.env.additionalProperties,data:data57};
+const err171 = {instancePath:instancePath+"/canary/pod/env/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/pod/properties/env/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema12.properties.env.additionalProperties.oneOf,parentSchema:schema12.properties.env.additionalProperties,data:data58};
 if(vErrors === null){
-vErrors = [err168];
+vErrors = [err171];
 }
 else {
-vErrors.push(err168);
+vErrors.push(err171);
 }
 errors++;
 }
 else {
-errors = _errs141;
+errors = _errs143;
 if(vErrors !== null){
-if(_errs141){
-vErrors.length = _errs141;
+if(_errs143){
+vErrors.length = _errs143;
 }
 else {
 vErrors = null;
@@ -2103,45 +2138,7 @@ vErrors = null;
 }
 }
 else {
-const err169 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.env.type,parentSchema:schema12.properties.env,data:data56};
-if(vErrors === null){
-vErrors = [err169];
-}
-else {
-vErrors.push(err169);
-}
-errors++;
-}
-}
-if(data47.secretEnv !== undefined){
-let data59 = data47.secretEnv;
-if(Array.isArray(data59)){
-const len4 = data59.length;
-for(let i4=0; i4<len4; i4++){
-let data60 = data59[i4];
-if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
-if(data60.name === undefined){
-const err170 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data60};
-if(vErrors === null){
-vErrors = [err170];
-}
-else {
-vErrors.push(err170);
-}
-errors++;
-}
-if(data60.secret === undefined){
-const err171 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data60};
-if(vErrors === null){
-vErrors = [err171];
-}
-else {
-vErrors.push(err171);
-}
-errors++;
-}
-if(data60.key === undefined){
-const err172 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data60};
+const err172 = {instancePath:instancePath+"/canary/pod/env",schemaPath:"#/$defs/pod/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.env.type,parentSchema:schema12.properties.env,data:data57};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2150,9 +2147,16 @@ vErrors.push(err172);
 }
 errors++;
 }
-for(const key21 in data60){
-if(!(((key21 === "name") || (key21 === "secret")) || (key21 === "key"))){
-const err173 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.secretEnv.items,data:data60};
+}
+if(data48.secretEnv !== undefined){
+let data60 = data48.secretEnv;
+if(Array.isArray(data60)){
+const len4 = data60.length;
+for(let i4=0; i4<len4; i4++){
+let data61 = data60[i4];
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+if(data61.name === undefined){
+const err173 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data61};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2161,12 +2165,8 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-if(data60.name !== undefined){
-let data61 = data60.name;
-if(typeof data61 === "string"){
-if(!pattern7.test(data61)){
-const err174 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/name",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.properties.secretEnv.items.properties.name,data:data61};
+if(data61.secret === undefined){
+const err174 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data61};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2175,9 +2175,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-else {
-const err175 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/name",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.name.type,parentSchema:schema12.properties.secretEnv.items.properties.name,data:data61};
+if(data61.key === undefined){
+const err175 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema12.properties.secretEnv.items.required,parentSchema:schema12.properties.secretEnv.items,data:data61};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2186,12 +2185,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-if(data60.secret !== undefined){
-let data62 = data60.secret;
-if(typeof data62 === "string"){
-if(func3(data62) < 1){
-const err176 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/secret",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.secretEnv.items.properties.secret,data:data62};
+for(const key21 in data61){
+if(!(((key21 === "name") || (key21 === "secret")) || (key21 === "key"))){
+const err176 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.secretEnv.items,data:data61};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2201,8 +2197,11 @@ vErrors.push(err176);
 errors++;
 }
 }
-else {
-const err177 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/secret",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.secret.type,parentSchema:schema12.properties.secretEnv.items.properties.secret,data:data62};
+if(data61.name !== undefined){
+let data62 = data61.name;
+if(typeof data62 === "string"){
+if(!pattern7.test(data62)){
+const err177 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/name",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema12.properties.secretEnv.items.properties.name,data:data62};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2212,11 +2211,8 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data60.key !== undefined){
-let data63 = data60.key;
-if(typeof data63 === "string"){
-if(func3(data63) < 1){
-const err178 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/key",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.secretEnv.items.properties.key,data:data63};
+else {
+const err178 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/name",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.name.type,parentSchema:schema12.properties.secretEnv.items.properties.name,data:data62};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2226,8 +2222,11 @@ vErrors.push(err178);
 errors++;
 }
 }
-else {
-const err179 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/key",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.key.type,parentSchema:schema12.properties.secretEnv.items.properties.key,data:data63};
+if(data61.secret !== undefined){
+let data63 = data61.secret;
+if(typeof data63 === "string"){
+if(func3(data63) < 1){
+const err179 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/secret",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.secretEnv.items.properties.secret,data:data63};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2237,9 +2236,8 @@ vErrors.push(err179);
 errors++;
 }
 }
-}
 else {
-const err180 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.secretEnv.items.type,parentSchema:schema12.properties.secretEnv.items,data:data60};
+const err180 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/secret",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.secret.type,parentSchema:schema12.properties.secretEnv.items.properties.secret,data:data63};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2249,9 +2247,11 @@ vErrors.push(err180);
 errors++;
 }
 }
-}
-else {
-const err181 = {instancePath:instancePath+"/canary/pod/secretEnv",schemaPath:"#/$defs/pod/properties/secretEnv/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.secretEnv.type,parentSchema:schema12.properties.secretEnv,data:data59};
+if(data61.key !== undefined){
+let data64 = data61.key;
+if(typeof data64 === "string"){
+if(func3(data64) < 1){
+const err181 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/key",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema12.properties.secretEnv.items.properties.key,data:data64};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2261,11 +2261,8 @@ vErrors.push(err181);
 errors++;
 }
 }
-if(data47.probes !== undefined){
-let data64 = data47.probes;
-if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
-if(data64.readiness === undefined){
-const err182 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/required",keyword:"required",params:{missingProperty: "readiness"},message:"must have required property '"+"readiness"+"'",schema:schema12.properties.probes.required,parentSchema:schema12.properties.probes,data:data64};
+else {
+const err182 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4+"/key",schemaPath:"#/$defs/pod/properties/secretEnv/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.secretEnv.items.properties.key.type,parentSchema:schema12.properties.secretEnv.items.properties.key,data:data64};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2274,8 +2271,10 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(data64.liveness === undefined){
-const err183 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/required",keyword:"required",params:{missingProperty: "liveness"},message:"must have required property '"+"liveness"+"'",schema:schema12.properties.probes.required,parentSchema:schema12.properties.probes,data:data64};
+}
+}
+else {
+const err183 = {instancePath:instancePath+"/canary/pod/secretEnv/" + i4,schemaPath:"#/$defs/pod/properties/secretEnv/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.secretEnv.items.type,parentSchema:schema12.properties.secretEnv.items,data:data61};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2284,9 +2283,10 @@ vErrors.push(err183);
 }
 errors++;
 }
-for(const key22 in data64){
-if(!((key22 === "readiness") || (key22 === "liveness"))){
-const err184 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes,data:data64};
+}
+}
+else {
+const err184 = {instancePath:instancePath+"/canary/pod/secretEnv",schemaPath:"#/$defs/pod/properties/secretEnv/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.secretEnv.type,parentSchema:schema12.properties.secretEnv,data:data60};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2296,11 +2296,11 @@ vErrors.push(err184);
 errors++;
 }
 }
-if(data64.readiness !== undefined){
-let data65 = data64.readiness;
+if(data48.probes !== undefined){
+let data65 = data48.probes;
 if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
-if(Object.keys(data65).length > 1){
-const err185 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.readiness,data:data65};
+if(data65.readiness === undefined){
+const err185 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/required",keyword:"required",params:{missingProperty: "readiness"},message:"must have required property '"+"readiness"+"'",schema:schema12.properties.probes.required,parentSchema:schema12.properties.probes,data:data65};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2309,8 +2309,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(Object.keys(data65).length < 1){
-const err186 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.readiness,data:data65};
+if(data65.liveness === undefined){
+const err186 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/required",keyword:"required",params:{missingProperty: "liveness"},message:"must have required property '"+"liveness"+"'",schema:schema12.properties.probes.required,parentSchema:schema12.properties.probes,data:data65};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2319,9 +2319,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-for(const key23 in data65){
-if(!(((key23 === "http") || (key23 === "tcp")) || (key23 === "grpc"))){
-const err187 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes.properties.readiness,data:data65};
+for(const key22 in data65){
+if(!(((key22 === "readiness") || (key22 === "liveness")) || (key22 === "startupSeconds"))){
+const err187 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes,data:data65};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2331,11 +2331,11 @@ vErrors.push(err187);
 errors++;
 }
 }
-if(data65.http !== undefined){
-let data66 = data65.http;
-if(typeof data66 === "string"){
-if(!pattern9.test(data66)){
-const err188 = {instancePath:instancePath+"/canary/pod/probes/readiness/http",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.probes.properties.readiness.properties.http,data:data66};
+if(data65.readiness !== undefined){
+let data66 = data65.readiness;
+if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
+if(Object.keys(data66).length > 1){
+const err188 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.readiness,data:data66};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2344,9 +2344,8 @@ vErrors.push(err188);
 }
 errors++;
 }
-}
-else {
-const err189 = {instancePath:instancePath+"/canary/pod/probes/readiness/http",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.probes.properties.readiness.properties.http.type,parentSchema:schema12.properties.probes.properties.readiness.properties.http,data:data66};
+if(Object.keys(data66).length < 1){
+const err189 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.readiness,data:data66};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2355,11 +2354,9 @@ vErrors.push(err189);
 }
 errors++;
 }
-}
-if(data65.tcp !== undefined){
-let data67 = data65.tcp;
-if(true !== data67){
-const err190 = {instancePath:instancePath+"/canary/pod/probes/readiness/tcp",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.readiness.properties.tcp,data:data67};
+for(const key23 in data66){
+if(!(((key23 === "http") || (key23 === "tcp")) || (key23 === "grpc"))){
+const err190 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes.properties.readiness,data:data66};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2369,10 +2366,11 @@ vErrors.push(err190);
 errors++;
 }
 }
-if(data65.grpc !== undefined){
-let data68 = data65.grpc;
-if(true !== data68){
-const err191 = {instancePath:instancePath+"/canary/pod/probes/readiness/grpc",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.readiness.properties.grpc,data:data68};
+if(data66.http !== undefined){
+let data67 = data66.http;
+if(typeof data67 === "string"){
+if(!pattern9.test(data67)){
+const err191 = {instancePath:instancePath+"/canary/pod/probes/readiness/http",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.probes.properties.readiness.properties.http,data:data67};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2382,9 +2380,8 @@ vErrors.push(err191);
 errors++;
 }
 }
-}
 else {
-const err192 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.properties.readiness.type,parentSchema:schema12.properties.probes.properties.readiness,data:data65};
+const err192 = {instancePath:instancePath+"/canary/pod/probes/readiness/http",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.probes.properties.readiness.properties.http.type,parentSchema:schema12.properties.probes.properties.readiness.properties.http,data:data67};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2394,11 +2391,10 @@ vErrors.push(err192);
 errors++;
 }
 }
-if(data64.liveness !== undefined){
-let data69 = data64.liveness;
-if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
-if(Object.keys(data69).length > 1){
-const err193 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.liveness,data:data69};
+if(data66.tcp !== undefined){
+let data68 = data66.tcp;
+if(true !== data68){
+const err193 = {instancePath:instancePath+"/canary/pod/probes/readiness/tcp",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.readiness.properties.tcp,data:data68};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2407,8 +2403,11 @@ vErrors.push(err193);
 }
 errors++;
 }
-if(Object.keys(data69).length < 1){
-const err194 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.liveness,data:data69};
+}
+if(data66.grpc !== undefined){
+let data69 = data66.grpc;
+if(true !== data69){
+const err194 = {instancePath:instancePath+"/canary/pod/probes/readiness/grpc",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.readiness.properties.grpc,data:data69};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2417,9 +2416,10 @@ vErrors.push(err194);
 }
 errors++;
 }
-for(const key24 in data69){
-if(!(((key24 === "http") || (key24 === "tcp")) || (key24 === "grpc"))){
-const err195 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes.properties.liveness,data:data69};
+}
+}
+else {
+const err195 = {instancePath:instancePath+"/canary/pod/probes/readiness",schemaPath:"#/$defs/pod/properties/probes/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.properties.readiness.type,parentSchema:schema12.properties.probes.properties.readiness,data:data66};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2429,11 +2429,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data69.http !== undefined){
-let data70 = data69.http;
-if(typeof data70 === "string"){
-if(!pattern9.test(data70)){
-const err196 = {instancePath:instancePath+"/canary/pod/probes/liveness/http",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.probes.properties.liveness.properties.http,data:data70};
+if(data65.liveness !== undefined){
+let data70 = data65.liveness;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+if(Object.keys(data70).length > 1){
+const err196 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.liveness,data:data70};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2442,9 +2442,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-}
-else {
-const err197 = {instancePath:instancePath+"/canary/pod/probes/liveness/http",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.probes.properties.liveness.properties.http.type,parentSchema:schema12.properties.probes.properties.liveness.properties.http,data:data70};
+if(Object.keys(data70).length < 1){
+const err197 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema12.properties.probes.properties.liveness,data:data70};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2453,11 +2452,9 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-if(data69.tcp !== undefined){
-let data71 = data69.tcp;
-if(true !== data71){
-const err198 = {instancePath:instancePath+"/canary/pod/probes/liveness/tcp",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.liveness.properties.tcp,data:data71};
+for(const key24 in data70){
+if(!(((key24 === "http") || (key24 === "tcp")) || (key24 === "grpc"))){
+const err198 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema12.properties.probes.properties.liveness,data:data70};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2467,10 +2464,11 @@ vErrors.push(err198);
 errors++;
 }
 }
-if(data69.grpc !== undefined){
-let data72 = data69.grpc;
-if(true !== data72){
-const err199 = {instancePath:instancePath+"/canary/pod/probes/liveness/grpc",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.liveness.properties.grpc,data:data72};
+if(data70.http !== undefined){
+let data71 = data70.http;
+if(typeof data71 === "string"){
+if(!pattern9.test(data71)){
+const err199 = {instancePath:instancePath+"/canary/pod/probes/liveness/http",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.probes.properties.liveness.properties.http,data:data71};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2480,9 +2478,8 @@ vErrors.push(err199);
 errors++;
 }
 }
-}
 else {
-const err200 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.properties.liveness.type,parentSchema:schema12.properties.probes.properties.liveness,data:data69};
+const err200 = {instancePath:instancePath+"/canary/pod/probes/liveness/http",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.probes.properties.liveness.properties.http.type,parentSchema:schema12.properties.probes.properties.liveness.properties.http,data:data71};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2492,9 +2489,10 @@ vErrors.push(err200);
 errors++;
 }
 }
-}
-else {
-const err201 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.type,parentSchema:schema12.properties.probes,data:data64};
+if(data70.tcp !== undefined){
+let data72 = data70.tcp;
+if(true !== data72){
+const err201 = {instancePath:instancePath+"/canary/pod/probes/liveness/tcp",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.liveness.properties.tcp,data:data72};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2504,11 +2502,10 @@ vErrors.push(err201);
 errors++;
 }
 }
-if(data47.command !== undefined){
-let data73 = data47.command;
-if(Array.isArray(data73)){
-if(data73.length < 1){
-const err202 = {instancePath:instancePath+"/canary/pod/command",schemaPath:"#/$defs/pod/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema12.properties.command,data:data73};
+if(data70.grpc !== undefined){
+let data73 = data70.grpc;
+if(true !== data73){
+const err202 = {instancePath:instancePath+"/canary/pod/probes/liveness/grpc",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema12.properties.probes.properties.liveness.properties.grpc,data:data73};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2517,11 +2514,10 @@ vErrors.push(err202);
 }
 errors++;
 }
-const len5 = data73.length;
-for(let i5=0; i5<len5; i5++){
-let data74 = data73[i5];
-if(typeof data74 !== "string"){
-const err203 = {instancePath:instancePath+"/canary/pod/command/" + i5,schemaPath:"#/$defs/pod/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.command.items.type,parentSchema:schema12.properties.command.items,data:data74};
+}
+}
+else {
+const err203 = {instancePath:instancePath+"/canary/pod/probes/liveness",schemaPath:"#/$defs/pod/properties/probes/properties/liveness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.properties.liveness.type,parentSchema:schema12.properties.probes.properties.liveness,data:data70};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2531,9 +2527,10 @@ vErrors.push(err203);
 errors++;
 }
 }
-}
-else {
-const err204 = {instancePath:instancePath+"/canary/pod/command",schemaPath:"#/$defs/pod/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.command.type,parentSchema:schema12.properties.command,data:data73};
+if(data65.startupSeconds !== undefined){
+let data74 = data65.startupSeconds;
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err204 = {instancePath:instancePath+"/canary/pod/probes/startupSeconds",schemaPath:"#/$defs/pod/properties/probes/properties/startupSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.probes.properties.startupSeconds.type,parentSchema:schema12.properties.probes.properties.startupSeconds,data:data74};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2542,15 +2539,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-if(data47.args !== undefined){
-let data75 = data47.args;
-if(Array.isArray(data75)){
-const len6 = data75.length;
-for(let i6=0; i6<len6; i6++){
-let data76 = data75[i6];
-if(typeof data76 !== "string"){
-const err205 = {instancePath:instancePath+"/canary/pod/args/" + i6,schemaPath:"#/$defs/pod/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.args.items.type,parentSchema:schema12.properties.args.items,data:data76};
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 > 3600 || isNaN(data74)){
+const err205 = {instancePath:instancePath+"/canary/pod/probes/startupSeconds",schemaPath:"#/$defs/pod/properties/probes/properties/startupSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema12.properties.probes.properties.startupSeconds,data:data74};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2559,10 +2550,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-}
-else {
-const err206 = {instancePath:instancePath+"/canary/pod/args",schemaPath:"#/$defs/pod/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.args.type,parentSchema:schema12.properties.args,data:data75};
+if(data74 < 5 || isNaN(data74)){
+const err206 = {instancePath:instancePath+"/canary/pod/probes/startupSeconds",schemaPath:"#/$defs/pod/properties/probes/properties/startupSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema12.properties.probes.properties.startupSeconds,data:data74};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2572,10 +2561,10 @@ vErrors.push(err206);
 errors++;
 }
 }
-if(data47.runAsUser !== undefined){
-let data77 = data47.runAsUser;
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err207 = {instancePath:instancePath+"/canary/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsUser.type,parentSchema:schema12.properties.runAsUser,data:data77};
+}
+}
+else {
+const err207 = {instancePath:instancePath+"/canary/pod/probes",schemaPath:"#/$defs/pod/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.properties.probes.type,parentSchema:schema12.properties.probes,data:data65};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2584,9 +2573,12 @@ vErrors.push(err207);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 < 1 || isNaN(data77)){
-const err208 = {instancePath:instancePath+"/canary/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsUser,data:data77};
+}
+if(data48.command !== undefined){
+let data75 = data48.command;
+if(Array.isArray(data75)){
+if(data75.length < 1){
+const err208 = {instancePath:instancePath+"/canary/pod/command",schemaPath:"#/$defs/pod/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema12.properties.command,data:data75};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2595,12 +2587,11 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
-}
-if(data47.runAsGroup !== undefined){
-let data78 = data47.runAsGroup;
-if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
-const err209 = {instancePath:instancePath+"/canary/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsGroup.type,parentSchema:schema12.properties.runAsGroup,data:data78};
+const len5 = data75.length;
+for(let i5=0; i5<len5; i5++){
+let data76 = data75[i5];
+if(typeof data76 !== "string"){
+const err209 = {instancePath:instancePath+"/canary/pod/command/" + i5,schemaPath:"#/$defs/pod/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.command.items.type,parentSchema:schema12.properties.command.items,data:data76};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2609,9 +2600,10 @@ vErrors.push(err209);
 }
 errors++;
 }
-if((typeof data78 == "number") && (isFinite(data78))){
-if(data78 < 1 || isNaN(data78)){
-const err210 = {instancePath:instancePath+"/canary/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsGroup,data:data78};
+}
+}
+else {
+const err210 = {instancePath:instancePath+"/canary/pod/command",schemaPath:"#/$defs/pod/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.command.type,parentSchema:schema12.properties.command,data:data75};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2621,16 +2613,14 @@ vErrors.push(err210);
 errors++;
 }
 }
-}
-if(data47.writablePaths !== undefined){
-let data79 = data47.writablePaths;
-if(Array.isArray(data79)){
-const len7 = data79.length;
-for(let i7=0; i7<len7; i7++){
-let data80 = data79[i7];
-if(typeof data80 === "string"){
-if(!pattern9.test(data80)){
-const err211 = {instancePath:instancePath+"/canary/pod/writablePaths/" + i7,schemaPath:"#/$defs/pod/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.writablePaths.items,data:data80};
+if(data48.args !== undefined){
+let data77 = data48.args;
+if(Array.isArray(data77)){
+const len6 = data77.length;
+for(let i6=0; i6<len6; i6++){
+let data78 = data77[i6];
+if(typeof data78 !== "string"){
+const err211 = {instancePath:instancePath+"/canary/pod/args/" + i6,schemaPath:"#/$defs/pod/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.args.items.type,parentSchema:schema12.properties.args.items,data:data78};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2640,8 +2630,9 @@ vErrors.push(err211);
 errors++;
 }
 }
+}
 else {
-const err212 = {instancePath:instancePath+"/canary/pod/writablePaths/" + i7,schemaPath:"#/$defs/pod/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.writablePaths.items.type,parentSchema:schema12.properties.writablePaths.items,data:data80};
+const err212 = {instancePath:instancePath+"/canary/pod/args",schemaPath:"#/$defs/pod/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.args.type,parentSchema:schema12.properties.args,data:data77};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2651,9 +2642,10 @@ vErrors.push(err212);
 errors++;
 }
 }
-}
-else {
-const err213 = {instancePath:instancePath+"/canary/pod/writablePaths",schemaPath:"#/$defs/pod/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.writablePaths.type,parentSchema:schema12.properties.writablePaths,data:data79};
+if(data48.runAsUser !== undefined){
+let data79 = data48.runAsUser;
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+const err213 = {instancePath:instancePath+"/canary/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsUser.type,parentSchema:schema12.properties.runAsUser,data:data79};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2662,11 +2654,9 @@ vErrors.push(err213);
 }
 errors++;
 }
-}
-if(data47.terminationGracePeriodSeconds !== undefined){
-let data81 = data47.terminationGracePeriodSeconds;
-if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
-const err214 = {instancePath:instancePath+"/canary/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.terminationGracePeriodSeconds.type,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data81};
+if((typeof data79 == "number") && (isFinite(data79))){
+if(data79 < 1 || isNaN(data79)){
+const err214 = {instancePath:instancePath+"/canary/pod/runAsUser",schemaPath:"#/$defs/pod/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsUser,data:data79};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2675,9 +2665,12 @@ vErrors.push(err214);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 < 1 || isNaN(data81)){
-const err215 = {instancePath:instancePath+"/canary/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data81};
+}
+}
+if(data48.runAsGroup !== undefined){
+let data80 = data48.runAsGroup;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err215 = {instancePath:instancePath+"/canary/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.runAsGroup.type,parentSchema:schema12.properties.runAsGroup,data:data80};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2686,11 +2679,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err216 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data47};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 < 1 || isNaN(data80)){
+const err216 = {instancePath:instancePath+"/canary/pod/runAsGroup",schemaPath:"#/$defs/pod/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.runAsGroup,data:data80};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2701,12 +2692,15 @@ errors++;
 }
 }
 }
-}
-if(data.steps !== undefined){
-let data82 = data.steps;
-if(Array.isArray(data82)){
-if(data82.length > 20){
-const err217 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data82};
+if(data48.writablePaths !== undefined){
+let data81 = data48.writablePaths;
+if(Array.isArray(data81)){
+const len7 = data81.length;
+for(let i7=0; i7<len7; i7++){
+let data82 = data81[i7];
+if(typeof data82 === "string"){
+if(!pattern9.test(data82)){
+const err217 = {instancePath:instancePath+"/canary/pod/writablePaths/" + i7,schemaPath:"#/$defs/pod/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.writablePaths.items,data:data82};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2715,8 +2709,9 @@ vErrors.push(err217);
 }
 errors++;
 }
-if(data82.length < 1){
-const err218 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data82};
+}
+else {
+const err218 = {instancePath:instancePath+"/canary/pod/writablePaths/" + i7,schemaPath:"#/$defs/pod/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.properties.writablePaths.items.type,parentSchema:schema12.properties.writablePaths.items,data:data82};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2725,11 +2720,10 @@ vErrors.push(err218);
 }
 errors++;
 }
-const len8 = data82.length;
-for(let i8=0; i8<len8; i8++){
-let data83 = data82[i8];
-if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
-const err219 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data83};
+}
+}
+else {
+const err219 = {instancePath:instancePath+"/canary/pod/writablePaths",schemaPath:"#/$defs/pod/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema12.properties.writablePaths.type,parentSchema:schema12.properties.writablePaths,data:data81};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2738,9 +2732,11 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data83 == "number") && (isFinite(data83))){
-if(data83 > 100 || isNaN(data83)){
-const err220 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data83};
+}
+if(data48.terminationGracePeriodSeconds !== undefined){
+let data83 = data48.terminationGracePeriodSeconds;
+if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
+const err220 = {instancePath:instancePath+"/canary/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema12.properties.terminationGracePeriodSeconds.type,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data83};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2749,8 +2745,9 @@ vErrors.push(err220);
 }
 errors++;
 }
+if((typeof data83 == "number") && (isFinite(data83))){
 if(data83 < 1 || isNaN(data83)){
-const err221 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data83};
+const err221 = {instancePath:instancePath+"/canary/pod/terminationGracePeriodSeconds",schemaPath:"#/$defs/pod/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema12.properties.terminationGracePeriodSeconds,data:data83};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2763,7 +2760,7 @@ errors++;
 }
 }
 else {
-const err222 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data82};
+const err222 = {instancePath:instancePath+"/canary/pod",schemaPath:"#/$defs/pod/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema12.type,parentSchema:schema12,data:data48};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2773,10 +2770,13 @@ vErrors.push(err222);
 errors++;
 }
 }
-if(data.slo !== undefined){
-let data84 = data.slo;
-if((!(data84 && typeof data84 == "object" && !Array.isArray(data84))) && (data84 !== null)){
-const err223 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data84};
+}
+}
+if(data.steps !== undefined){
+let data84 = data.steps;
+if(Array.isArray(data84)){
+if(data84.length > 20){
+const err223 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data84};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2785,10 +2785,8 @@ vErrors.push(err223);
 }
 errors++;
 }
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-for(const key25 in data84){
-if(!((((key25 === "successRatio") || (key25 === "p95LatencyMs")) || (key25 === "p99LatencyMs")) || (key25 === "period"))){
-const err224 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data84};
+if(data84.length < 1){
+const err224 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data84};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2797,11 +2795,11 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-if(data84.successRatio !== undefined){
-let data85 = data84.successRatio;
-if((!((typeof data85 == "number") && (isFinite(data85)))) && (data85 !== null)){
-const err225 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+const len8 = data84.length;
+for(let i8=0; i8<len8; i8++){
+let data85 = data84[i8];
+if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
+const err225 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data85};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2811,8 +2809,8 @@ vErrors.push(err225);
 errors++;
 }
 if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 1 || isNaN(data85)){
-const err226 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+if(data85 > 100 || isNaN(data85)){
+const err226 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data85};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2821,8 +2819,8 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(data85 < 0 || isNaN(data85)){
-const err227 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data85};
+if(data85 < 1 || isNaN(data85)){
+const err227 = {instancePath:instancePath+"/steps/" + i8,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data85};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2833,10 +2831,9 @@ errors++;
 }
 }
 }
-if(data84.p95LatencyMs !== undefined){
-let data86 = data84.p95LatencyMs;
-if((!((typeof data86 == "number") && (isFinite(data86)))) && (data86 !== null)){
-const err228 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data86};
+}
+else {
+const err228 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data84};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2845,9 +2842,11 @@ vErrors.push(err228);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 <= 0 || isNaN(data86)){
-const err229 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data86};
+}
+if(data.slo !== undefined){
+let data86 = data.slo;
+if((!(data86 && typeof data86 == "object" && !Array.isArray(data86))) && (data86 !== null)){
+const err229 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data86};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2856,12 +2855,10 @@ vErrors.push(err229);
 }
 errors++;
 }
-}
-}
-if(data84.p99LatencyMs !== undefined){
-let data87 = data84.p99LatencyMs;
-if((!((typeof data87 == "number") && (isFinite(data87)))) && (data87 !== null)){
-const err230 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data87};
+if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
+for(const key25 in data86){
+if(!((((key25 === "successRatio") || (key25 === "p95LatencyMs")) || (key25 === "p99LatencyMs")) || (key25 === "period"))){
+const err230 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data86};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2870,9 +2867,11 @@ vErrors.push(err230);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 <= 0 || isNaN(data87)){
-const err231 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data87};
+}
+if(data86.successRatio !== undefined){
+let data87 = data86.successRatio;
+if((!((typeof data87 == "number") && (isFinite(data87)))) && (data87 !== null)){
+const err231 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data87};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2881,12 +2880,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-}
-}
-if(data84.period !== undefined){
-let data88 = data84.period;
-if((typeof data88 !== "string") && (data88 !== null)){
-const err232 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data88};
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 > 1 || isNaN(data87)){
+const err232 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data87};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2895,9 +2891,8 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(typeof data88 === "string"){
-if(!pattern26.test(data88)){
-const err233 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data88};
+if(data87 < 0 || isNaN(data87)){
+const err233 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data87};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2908,12 +2903,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data.analysis !== undefined){
-let data89 = data.analysis;
-if((!(data89 && typeof data89 == "object" && !Array.isArray(data89))) && (data89 !== null)){
-const err234 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data89};
+if(data86.p95LatencyMs !== undefined){
+let data88 = data86.p95LatencyMs;
+if((!((typeof data88 == "number") && (isFinite(data88)))) && (data88 !== null)){
+const err234 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data88};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2922,10 +2915,9 @@ vErrors.push(err234);
 }
 errors++;
 }
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-for(const key26 in data89){
-if(!(func2.call(schema11.properties.analysis.properties, key26))){
-const err235 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data89};
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 <= 0 || isNaN(data88)){
+const err235 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data88};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2935,10 +2927,11 @@ vErrors.push(err235);
 errors++;
 }
 }
-if(data89.metrics !== undefined){
-let data90 = data89.metrics;
-if((typeof data90 !== "string") && (data90 !== null)){
-const err236 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data90};
+}
+if(data86.p99LatencyMs !== undefined){
+let data89 = data86.p99LatencyMs;
+if((!((typeof data89 == "number") && (isFinite(data89)))) && (data89 !== null)){
+const err236 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data89};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2947,8 +2940,9 @@ vErrors.push(err236);
 }
 errors++;
 }
-if(!((data90 === "istio") || (data90 === "http"))){
-const err237 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data90};
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 <= 0 || isNaN(data89)){
+const err237 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data89};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2958,10 +2952,11 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(data89.window !== undefined){
-let data91 = data89.window;
-if((typeof data91 !== "string") && (data91 !== null)){
-const err238 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data91};
+}
+if(data86.period !== undefined){
+let data90 = data86.period;
+if((typeof data90 !== "string") && (data90 !== null)){
+const err238 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data90};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2970,9 +2965,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-if(typeof data91 === "string"){
-if(!pattern26.test(data91)){
-const err239 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data91};
+if(typeof data90 === "string"){
+if(!pattern26.test(data90)){
+const err239 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data90};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -2983,10 +2978,12 @@ errors++;
 }
 }
 }
-if(data89.settle !== undefined){
-let data92 = data89.settle;
-if((typeof data92 !== "string") && (data92 !== null)){
-const err240 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data92};
+}
+}
+if(data.analysis !== undefined){
+let data91 = data.analysis;
+if((!(data91 && typeof data91 == "object" && !Array.isArray(data91))) && (data91 !== null)){
+const err240 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data91};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -2995,9 +2992,10 @@ vErrors.push(err240);
 }
 errors++;
 }
-if(typeof data92 === "string"){
-if(!pattern28.test(data92)){
-const err241 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data92};
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+for(const key26 in data91){
+if(!(func2.call(schema11.properties.analysis.properties, key26))){
+const err241 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data91};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3007,11 +3005,10 @@ vErrors.push(err241);
 errors++;
 }
 }
-}
-if(data89.minRequests !== undefined){
-let data93 = data89.minRequests;
-if((!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))) && (data93 !== null)){
-const err242 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data93};
+if(data91.metrics !== undefined){
+let data92 = data91.metrics;
+if((typeof data92 !== "string") && (data92 !== null)){
+const err242 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data92};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3020,9 +3017,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-if((typeof data93 == "number") && (isFinite(data93))){
-if(data93 < 0 || isNaN(data93)){
-const err243 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data93};
+if(!((data92 === "istio") || (data92 === "http"))){
+const err243 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data92};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3032,11 +3028,10 @@ vErrors.push(err243);
 errors++;
 }
 }
-}
-if(data89.canaryTrafficFactor !== undefined){
-let data94 = data89.canaryTrafficFactor;
-if((!((typeof data94 == "number") && (isFinite(data94)))) && (data94 !== null)){
-const err244 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+if(data91.window !== undefined){
+let data93 = data91.window;
+if((typeof data93 !== "string") && (data93 !== null)){
+const err244 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data93};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3045,9 +3040,9 @@ vErrors.push(err244);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 1 || isNaN(data94)){
-const err245 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+if(typeof data93 === "string"){
+if(!pattern26.test(data93)){
+const err245 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data93};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3056,8 +3051,12 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(data94 < 0 || isNaN(data94)){
-const err246 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data94};
+}
+}
+if(data91.settle !== undefined){
+let data94 = data91.settle;
+if((typeof data94 !== "string") && (data94 !== null)){
+const err246 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data94};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3066,12 +3065,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-}
-}
-if(data89.maxFailedChecks !== undefined){
-let data95 = data89.maxFailedChecks;
-if((!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))) && (data95 !== null)){
-const err247 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+if(typeof data94 === "string"){
+if(!pattern28.test(data94)){
+const err247 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data94};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3080,9 +3076,12 @@ vErrors.push(err247);
 }
 errors++;
 }
-if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 > 100 || isNaN(data95)){
-const err248 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+}
+}
+if(data91.minRequests !== undefined){
+let data95 = data91.minRequests;
+if((!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))) && (data95 !== null)){
+const err248 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data95};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3091,8 +3090,9 @@ vErrors.push(err248);
 }
 errors++;
 }
-if(data95 < 1 || isNaN(data95)){
-const err249 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data95};
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 < 0 || isNaN(data95)){
+const err249 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data95};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3103,10 +3103,10 @@ errors++;
 }
 }
 }
-if(data89.maxConsecutiveHolds !== undefined){
-let data96 = data89.maxConsecutiveHolds;
-if((!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))) && (data96 !== null)){
-const err250 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+if(data91.canaryTrafficFactor !== undefined){
+let data96 = data91.canaryTrafficFactor;
+if((!((typeof data96 == "number") && (isFinite(data96)))) && (data96 !== null)){
+const err250 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data96};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3116,8 +3116,8 @@ vErrors.push(err250);
 errors++;
 }
 if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 > 1000 || isNaN(data96)){
-const err251 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+if(data96 > 1 || isNaN(data96)){
+const err251 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data96};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3126,8 +3126,8 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(data96 < 1 || isNaN(data96)){
-const err252 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data96};
+if(data96 < 0 || isNaN(data96)){
+const err252 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data96};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3138,10 +3138,10 @@ errors++;
 }
 }
 }
-if(data89.baseline !== undefined){
-let data97 = data89.baseline;
-if((!(data97 && typeof data97 == "object" && !Array.isArray(data97))) && (data97 !== null)){
-const err253 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(data91.maxFailedChecks !== undefined){
+let data97 = data91.maxFailedChecks;
+if((!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))) && (data97 !== null)){
+const err253 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data97};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3150,9 +3150,9 @@ vErrors.push(err253);
 }
 errors++;
 }
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-if(data97.enabled === undefined){
-const err254 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 > 100 || isNaN(data97)){
+const err254 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data97};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3161,8 +3161,8 @@ vErrors.push(err254);
 }
 errors++;
 }
-if(data97.maxErrorRatioIncrease === undefined){
-const err255 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+if(data97 < 1 || isNaN(data97)){
+const err255 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data97};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3171,9 +3171,12 @@ vErrors.push(err255);
 }
 errors++;
 }
-for(const key27 in data97){
-if(!((((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio")) || (key27 === "minLatencyIncreaseMs"))){
-const err256 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data97};
+}
+}
+if(data91.maxConsecutiveHolds !== undefined){
+let data98 = data91.maxConsecutiveHolds;
+if((!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))) && (data98 !== null)){
+const err256 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data98};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3182,11 +3185,9 @@ vErrors.push(err256);
 }
 errors++;
 }
-}
-if(data97.enabled !== undefined){
-let data98 = data97.enabled;
-if(typeof data98 !== "boolean"){
-const err257 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data98};
+if((typeof data98 == "number") && (isFinite(data98))){
+if(data98 > 1000 || isNaN(data98)){
+const err257 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data98};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3195,12 +3196,8 @@ vErrors.push(err257);
 }
 errors++;
 }
-}
-if(data97.maxErrorRatioIncrease !== undefined){
-let data99 = data97.maxErrorRatioIncrease;
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 1 || isNaN(data99)){
-const err258 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+if(data98 < 1 || isNaN(data98)){
+const err258 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data98};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3209,8 +3206,12 @@ vErrors.push(err258);
 }
 errors++;
 }
-if(data99 < 0 || isNaN(data99)){
-const err259 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+}
+}
+if(data91.baseline !== undefined){
+let data99 = data91.baseline;
+if((!(data99 && typeof data99 == "object" && !Array.isArray(data99))) && (data99 !== null)){
+const err259 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data99};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3219,9 +3220,9 @@ vErrors.push(err259);
 }
 errors++;
 }
-}
-else {
-const err260 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data99};
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+if(data99.enabled === undefined){
+const err260 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data99};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3230,11 +3231,8 @@ vErrors.push(err260);
 }
 errors++;
 }
-}
-if(data97.maxLatencyRatio !== undefined){
-let data100 = data97.maxLatencyRatio;
-if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
-const err261 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+if(data99.maxErrorRatioIncrease === undefined){
+const err261 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data99};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3243,9 +3241,9 @@ vErrors.push(err261);
 }
 errors++;
 }
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 > 100 || isNaN(data100)){
-const err262 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+for(const key27 in data99){
+if(!((((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio")) || (key27 === "minLatencyIncreaseMs"))){
+const err262 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data99};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3254,8 +3252,11 @@ vErrors.push(err262);
 }
 errors++;
 }
-if(data100 < 1 || isNaN(data100)){
-const err263 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data100};
+}
+if(data99.enabled !== undefined){
+let data100 = data99.enabled;
+if(typeof data100 !== "boolean"){
+const err263 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data100};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3265,11 +3266,11 @@ vErrors.push(err263);
 errors++;
 }
 }
-}
-if(data97.minLatencyIncreaseMs !== undefined){
-let data101 = data97.minLatencyIncreaseMs;
-if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
-const err264 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+if(data99.maxErrorRatioIncrease !== undefined){
+let data101 = data99.maxErrorRatioIncrease;
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 1 || isNaN(data101)){
+const err264 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data101};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3278,9 +3279,8 @@ vErrors.push(err264);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 > 60000 || isNaN(data101)){
-const err265 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+if(data101 < 0 || isNaN(data101)){
+const err265 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data101};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3289,8 +3289,9 @@ vErrors.push(err265);
 }
 errors++;
 }
-if(data101 < 0 || isNaN(data101)){
-const err266 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data101};
+}
+else {
+const err266 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data101};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3300,13 +3301,10 @@ vErrors.push(err266);
 errors++;
 }
 }
-}
-}
-}
-if(data89.queryTimeout !== undefined){
-let data102 = data89.queryTimeout;
-if((typeof data102 !== "string") && (data102 !== null)){
-const err267 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
+if(data99.maxLatencyRatio !== undefined){
+let data102 = data99.maxLatencyRatio;
+if((!((typeof data102 == "number") && (isFinite(data102)))) && (data102 !== null)){
+const err267 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data102};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3315,9 +3313,9 @@ vErrors.push(err267);
 }
 errors++;
 }
-if(typeof data102 === "string"){
-if(!pattern26.test(data102)){
-const err268 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data102};
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 > 100 || isNaN(data102)){
+const err268 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data102};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3326,12 +3324,8 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-}
-if(data89.progressDeadline !== undefined){
-let data103 = data89.progressDeadline;
-if((typeof data103 !== "string") && (data103 !== null)){
-const err269 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+if(data102 < 1 || isNaN(data102)){
+const err269 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data102};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3340,9 +3334,12 @@ vErrors.push(err269);
 }
 errors++;
 }
-if(typeof data103 === "string"){
-if(!pattern26.test(data103)){
-const err270 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data103};
+}
+}
+if(data99.minLatencyIncreaseMs !== undefined){
+let data103 = data99.minLatencyIncreaseMs;
+if((!((typeof data103 == "number") && (isFinite(data103)))) && (data103 !== null)){
+const err270 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data103};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3351,19 +3348,9 @@ vErrors.push(err270);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data.history !== undefined){
-let data104 = data.history;
-if(Array.isArray(data104)){
-const len9 = data104.length;
-for(let i9=0; i9<len9; i9++){
-let data105 = data104[i9];
-if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
-if(data105.at === undefined){
-const err271 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 60000 || isNaN(data103)){
+const err271 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data103};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3372,8 +3359,8 @@ vErrors.push(err271);
 }
 errors++;
 }
-if(data105.decision === undefined){
-const err272 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+if(data103 < 0 || isNaN(data103)){
+const err272 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data103};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3382,8 +3369,14 @@ vErrors.push(err272);
 }
 errors++;
 }
-if(data105.by === undefined){
-const err273 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+}
+}
+}
+}
+if(data91.queryTimeout !== undefined){
+let data104 = data91.queryTimeout;
+if((typeof data104 !== "string") && (data104 !== null)){
+const err273 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data104};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3392,8 +3385,9 @@ vErrors.push(err273);
 }
 errors++;
 }
-if(data105.image === undefined){
-const err274 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+if(typeof data104 === "string"){
+if(!pattern26.test(data104)){
+const err274 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data104};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3402,8 +3396,12 @@ vErrors.push(err274);
 }
 errors++;
 }
-if(data105.fromWeight === undefined){
-const err275 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+}
+}
+if(data91.progressDeadline !== undefined){
+let data105 = data91.progressDeadline;
+if((typeof data105 !== "string") && (data105 !== null)){
+const err275 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data105};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3412,8 +3410,9 @@ vErrors.push(err275);
 }
 errors++;
 }
-if(data105.toWeight === undefined){
-const err276 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+if(typeof data105 === "string"){
+if(!pattern26.test(data105)){
+const err276 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data105};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3422,8 +3421,19 @@ vErrors.push(err276);
 }
 errors++;
 }
-if(data105.reason === undefined){
-const err277 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data105};
+}
+}
+}
+}
+if(data.history !== undefined){
+let data106 = data.history;
+if(Array.isArray(data106)){
+const len9 = data106.length;
+for(let i9=0; i9<len9; i9++){
+let data107 = data106[i9];
+if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
+if(data107.at === undefined){
+const err277 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3432,9 +3442,8 @@ vErrors.push(err277);
 }
 errors++;
 }
-for(const key28 in data105){
-if(!(func2.call(schema11.properties.history.items.properties, key28))){
-const err278 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data105};
+if(data107.decision === undefined){
+const err278 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3443,12 +3452,8 @@ vErrors.push(err278);
 }
 errors++;
 }
-}
-if(data105.at !== undefined){
-let data106 = data105.at;
-if(typeof data106 === "string"){
-if(!pattern13.test(data106)){
-const err279 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data106};
+if(data107.by === undefined){
+const err279 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3457,9 +3462,8 @@ vErrors.push(err279);
 }
 errors++;
 }
-}
-else {
-const err280 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data106};
+if(data107.image === undefined){
+const err280 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3468,11 +3472,8 @@ vErrors.push(err280);
 }
 errors++;
 }
-}
-if(data105.decision !== undefined){
-let data107 = data105.decision;
-if(typeof data107 !== "string"){
-const err281 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data107};
+if(data107.fromWeight === undefined){
+const err281 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3481,8 +3482,8 @@ vErrors.push(err281);
 }
 errors++;
 }
-if(!(((((data107 === "start") || (data107 === "advance")) || (data107 === "promote")) || (data107 === "rollback")) || (data107 === "hold"))){
-const err282 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data107};
+if(data107.toWeight === undefined){
+const err282 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3491,11 +3492,8 @@ vErrors.push(err282);
 }
 errors++;
 }
-}
-if(data105.by !== undefined){
-let data108 = data105.by;
-if(typeof data108 !== "string"){
-const err283 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data108};
+if(data107.reason === undefined){
+const err283 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3504,8 +3502,9 @@ vErrors.push(err283);
 }
 errors++;
 }
-if(!((data108 === "cli") || (data108 === "gate"))){
-const err284 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data108};
+for(const key28 in data107){
+if(!(func2.call(schema11.properties.history.items.properties, key28))){
+const err284 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data107};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3515,10 +3514,11 @@ vErrors.push(err284);
 errors++;
 }
 }
-if(data105.image !== undefined){
-let data109 = data105.image;
-if(typeof data109 !== "string"){
-const err285 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data109};
+if(data107.at !== undefined){
+let data108 = data107.at;
+if(typeof data108 === "string"){
+if(!pattern13.test(data108)){
+const err285 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data108};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3528,10 +3528,8 @@ vErrors.push(err285);
 errors++;
 }
 }
-if(data105.fromWeight !== undefined){
-let data110 = data105.fromWeight;
-if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
-const err286 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
+else {
+const err286 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data108};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3540,9 +3538,11 @@ vErrors.push(err286);
 }
 errors++;
 }
-if((typeof data110 == "number") && (isFinite(data110))){
-if(data110 > 100 || isNaN(data110)){
-const err287 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
+}
+if(data107.decision !== undefined){
+let data109 = data107.decision;
+if(typeof data109 !== "string"){
+const err287 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data109};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3551,8 +3551,8 @@ vErrors.push(err287);
 }
 errors++;
 }
-if(data110 < 0 || isNaN(data110)){
-const err288 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data110};
+if(!(((((data109 === "start") || (data109 === "advance")) || (data109 === "promote")) || (data109 === "rollback")) || (data109 === "hold"))){
+const err288 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data109};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3562,11 +3562,10 @@ vErrors.push(err288);
 errors++;
 }
 }
-}
-if(data105.toWeight !== undefined){
-let data111 = data105.toWeight;
-if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
-const err289 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
+if(data107.by !== undefined){
+let data110 = data107.by;
+if(typeof data110 !== "string"){
+const err289 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data110};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3575,9 +3574,8 @@ vErrors.push(err289);
 }
 errors++;
 }
-if((typeof data111 == "number") && (isFinite(data111))){
-if(data111 > 100 || isNaN(data111)){
-const err290 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
+if(!((data110 === "cli") || (data110 === "gate"))){
+const err290 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data110};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3586,8 +3584,11 @@ vErrors.push(err290);
 }
 errors++;
 }
-if(data111 < 0 || isNaN(data111)){
-const err291 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data111};
+}
+if(data107.image !== undefined){
+let data111 = data107.image;
+if(typeof data111 !== "string"){
+const err291 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data111};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3597,11 +3598,10 @@ vErrors.push(err291);
 errors++;
 }
 }
-}
-if(data105.reason !== undefined){
-let data112 = data105.reason;
-if(typeof data112 !== "string"){
-const err292 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data112};
+if(data107.fromWeight !== undefined){
+let data112 = data107.fromWeight;
+if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
+const err292 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data112};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3610,11 +3610,9 @@ vErrors.push(err292);
 }
 errors++;
 }
-}
-if(data105.measurements !== undefined){
-let data113 = data105.measurements;
-if((!(data113 && typeof data113 == "object" && !Array.isArray(data113))) && (data113 !== null)){
-const err293 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if((typeof data112 == "number") && (isFinite(data112))){
+if(data112 > 100 || isNaN(data112)){
+const err293 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data112};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3623,9 +3621,8 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(data113 && typeof data113 == "object" && !Array.isArray(data113)){
-if(data113.requests === undefined){
-const err294 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if(data112 < 0 || isNaN(data112)){
+const err294 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data112};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3634,8 +3631,12 @@ vErrors.push(err294);
 }
 errors++;
 }
-if(data113.canaryRequests === undefined){
-const err295 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+}
+}
+if(data107.toWeight !== undefined){
+let data113 = data107.toWeight;
+if(!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))){
+const err295 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data113};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3644,8 +3645,9 @@ vErrors.push(err295);
 }
 errors++;
 }
-if(data113.successRatio === undefined){
-const err296 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if((typeof data113 == "number") && (isFinite(data113))){
+if(data113 > 100 || isNaN(data113)){
+const err296 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data113};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3654,8 +3656,8 @@ vErrors.push(err296);
 }
 errors++;
 }
-if(data113.p95Ms === undefined){
-const err297 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+if(data113 < 0 || isNaN(data113)){
+const err297 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data113};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3664,8 +3666,12 @@ vErrors.push(err297);
 }
 errors++;
 }
-if(data113.p99Ms === undefined){
-const err298 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+}
+}
+if(data107.reason !== undefined){
+let data114 = data107.reason;
+if(typeof data114 !== "string"){
+const err298 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data114};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3674,9 +3680,11 @@ vErrors.push(err298);
 }
 errors++;
 }
-for(const key29 in data113){
-if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
-const err299 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data113};
+}
+if(data107.measurements !== undefined){
+let data115 = data107.measurements;
+if((!(data115 && typeof data115 == "object" && !Array.isArray(data115))) && (data115 !== null)){
+const err299 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3685,11 +3693,9 @@ vErrors.push(err299);
 }
 errors++;
 }
-}
-if(data113.requests !== undefined){
-let data114 = data113.requests;
-if((!((typeof data114 == "number") && (isFinite(data114)))) && (data114 !== null)){
-const err300 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data114};
+if(data115 && typeof data115 == "object" && !Array.isArray(data115)){
+if(data115.requests === undefined){
+const err300 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3698,11 +3704,8 @@ vErrors.push(err300);
 }
 errors++;
 }
-}
-if(data113.canaryRequests !== undefined){
-let data115 = data113.canaryRequests;
-if((!((typeof data115 == "number") && (isFinite(data115)))) && (data115 !== null)){
-const err301 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data115};
+if(data115.canaryRequests === undefined){
+const err301 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3711,11 +3714,8 @@ vErrors.push(err301);
 }
 errors++;
 }
-}
-if(data113.successRatio !== undefined){
-let data116 = data113.successRatio;
-if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
-const err302 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data116};
+if(data115.successRatio === undefined){
+const err302 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3724,11 +3724,8 @@ vErrors.push(err302);
 }
 errors++;
 }
-}
-if(data113.p95Ms !== undefined){
-let data117 = data113.p95Ms;
-if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
-const err303 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data117};
+if(data115.p95Ms === undefined){
+const err303 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3737,11 +3734,8 @@ vErrors.push(err303);
 }
 errors++;
 }
-}
-if(data113.p99Ms !== undefined){
-let data118 = data113.p99Ms;
-if((!((typeof data118 == "number") && (isFinite(data118)))) && (data118 !== null)){
-const err304 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data118};
+if(data115.p99Ms === undefined){
+const err304 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3750,13 +3744,9 @@ vErrors.push(err304);
 }
 errors++;
 }
-}
-}
-}
-if(data105.baseline !== undefined){
-let data119 = data105.baseline;
-if((!(data119 && typeof data119 == "object" && !Array.isArray(data119))) && (data119 !== null)){
-const err305 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+for(const key29 in data115){
+if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
+const err305 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3765,9 +3755,11 @@ vErrors.push(err305);
 }
 errors++;
 }
-if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
-if(data119.requests === undefined){
-const err306 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+}
+if(data115.requests !== undefined){
+let data116 = data115.requests;
+if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
+const err306 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data116};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3776,8 +3768,11 @@ vErrors.push(err306);
 }
 errors++;
 }
-if(data119.successRatio === undefined){
-const err307 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+}
+if(data115.canaryRequests !== undefined){
+let data117 = data115.canaryRequests;
+if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
+const err307 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data117};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -3786,8 +3781,11 @@ vErrors.push(err307);
 }
 errors++;
 }
-if(data119.p95Ms === undefined){
-const err308 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+}
+if(data115.successRatio !== undefined){
+let data118 = data115.successRatio;
+if((!((typeof data118 == "number") && (isFinite(data118)))) && (data118 !== null)){
+const err308 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data118};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3796,8 +3794,11 @@ vErrors.push(err308);
 }
 errors++;
 }
-if(data119.p99Ms === undefined){
-const err309 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+}
+if(data115.p95Ms !== undefined){
+let data119 = data115.p95Ms;
+if((!((typeof data119 == "number") && (isFinite(data119)))) && (data119 !== null)){
+const err309 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data119};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3806,9 +3807,11 @@ vErrors.push(err309);
 }
 errors++;
 }
-for(const key30 in data119){
-if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
-const err310 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data119};
+}
+if(data115.p99Ms !== undefined){
+let data120 = data115.p99Ms;
+if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
+const err310 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data120};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3818,10 +3821,12 @@ vErrors.push(err310);
 errors++;
 }
 }
-if(data119.requests !== undefined){
-let data120 = data119.requests;
-if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
-const err311 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data120};
+}
+}
+if(data107.baseline !== undefined){
+let data121 = data107.baseline;
+if((!(data121 && typeof data121 == "object" && !Array.isArray(data121))) && (data121 !== null)){
+const err311 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3830,11 +3835,9 @@ vErrors.push(err311);
 }
 errors++;
 }
-}
-if(data119.successRatio !== undefined){
-let data121 = data119.successRatio;
-if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
-const err312 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data121};
+if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
+if(data121.requests === undefined){
+const err312 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3843,11 +3846,8 @@ vErrors.push(err312);
 }
 errors++;
 }
-}
-if(data119.p95Ms !== undefined){
-let data122 = data119.p95Ms;
-if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
-const err313 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data122};
+if(data121.successRatio === undefined){
+const err313 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3856,11 +3856,8 @@ vErrors.push(err313);
 }
 errors++;
 }
-}
-if(data119.p99Ms !== undefined){
-let data123 = data119.p99Ms;
-if((!((typeof data123 == "number") && (isFinite(data123)))) && (data123 !== null)){
-const err314 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data123};
+if(data121.p95Ms === undefined){
+const err314 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3869,13 +3866,8 @@ vErrors.push(err314);
 }
 errors++;
 }
-}
-}
-}
-if(data105.failedChecks !== undefined){
-let data124 = data105.failedChecks;
-if((!(Array.isArray(data124))) && (data124 !== null)){
-const err315 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data124};
+if(data121.p99Ms === undefined){
+const err315 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3884,12 +3876,9 @@ vErrors.push(err315);
 }
 errors++;
 }
-if(Array.isArray(data124)){
-const len10 = data124.length;
-for(let i10=0; i10<len10; i10++){
-let data125 = data124[i10];
-if(typeof data125 !== "string"){
-const err316 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data125};
+for(const key30 in data121){
+if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
+const err316 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3899,12 +3888,10 @@ vErrors.push(err316);
 errors++;
 }
 }
-}
-}
-if(data105.count !== undefined){
-let data126 = data105.count;
-if((!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))) && (data126 !== null)){
-const err317 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data126};
+if(data121.requests !== undefined){
+let data122 = data121.requests;
+if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
+const err317 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data122};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -3913,9 +3900,11 @@ vErrors.push(err317);
 }
 errors++;
 }
-if((typeof data126 == "number") && (isFinite(data126))){
-if(data126 < 2 || isNaN(data126)){
-const err318 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data126};
+}
+if(data121.successRatio !== undefined){
+let data123 = data121.successRatio;
+if((!((typeof data123 == "number") && (isFinite(data123)))) && (data123 !== null)){
+const err318 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data123};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -3925,11 +3914,10 @@ vErrors.push(err318);
 errors++;
 }
 }
-}
-if(data105.firstAt !== undefined){
-let data127 = data105.firstAt;
-if((typeof data127 !== "string") && (data127 !== null)){
-const err319 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data127};
+if(data121.p95Ms !== undefined){
+let data124 = data121.p95Ms;
+if((!((typeof data124 == "number") && (isFinite(data124)))) && (data124 !== null)){
+const err319 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data124};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -3938,9 +3926,11 @@ vErrors.push(err319);
 }
 errors++;
 }
-if(typeof data127 === "string"){
-if(!pattern13.test(data127)){
-const err320 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data127};
+}
+if(data121.p99Ms !== undefined){
+let data125 = data121.p99Ms;
+if((!((typeof data125 == "number") && (isFinite(data125)))) && (data125 !== null)){
+const err320 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data125};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -3952,8 +3942,10 @@ errors++;
 }
 }
 }
-else {
-const err321 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data105};
+if(data107.failedChecks !== undefined){
+let data126 = data107.failedChecks;
+if((!(Array.isArray(data126))) && (data126 !== null)){
+const err321 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data126};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -3962,10 +3954,12 @@ vErrors.push(err321);
 }
 errors++;
 }
-}
-}
-else {
-const err322 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data104};
+if(Array.isArray(data126)){
+const len10 = data126.length;
+for(let i10=0; i10<len10; i10++){
+let data127 = data126[i10];
+if(typeof data127 !== "string"){
+const err322 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data127};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -3976,13 +3970,89 @@ errors++;
 }
 }
 }
-else {
-const err323 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+}
+if(data107.count !== undefined){
+let data128 = data107.count;
+if((!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))) && (data128 !== null)){
+const err323 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data128};
 if(vErrors === null){
 vErrors = [err323];
 }
 else {
 vErrors.push(err323);
+}
+errors++;
+}
+if((typeof data128 == "number") && (isFinite(data128))){
+if(data128 < 2 || isNaN(data128)){
+const err324 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data128};
+if(vErrors === null){
+vErrors = [err324];
+}
+else {
+vErrors.push(err324);
+}
+errors++;
+}
+}
+}
+if(data107.firstAt !== undefined){
+let data129 = data107.firstAt;
+if((typeof data129 !== "string") && (data129 !== null)){
+const err325 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data129};
+if(vErrors === null){
+vErrors = [err325];
+}
+else {
+vErrors.push(err325);
+}
+errors++;
+}
+if(typeof data129 === "string"){
+if(!pattern13.test(data129)){
+const err326 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data129};
+if(vErrors === null){
+vErrors = [err326];
+}
+else {
+vErrors.push(err326);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err327 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data107};
+if(vErrors === null){
+vErrors = [err327];
+}
+else {
+vErrors.push(err327);
+}
+errors++;
+}
+}
+}
+else {
+const err328 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data106};
+if(vErrors === null){
+vErrors = [err328];
+}
+else {
+vErrors.push(err328);
+}
+errors++;
+}
+}
+}
+else {
+const err329 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err329];
+}
+else {
+vErrors.push(err329);
 }
 errors++;
 }

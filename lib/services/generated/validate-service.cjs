@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":5,"maximum":3600,"description":"how long the app may take to start, 5 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s)"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
@@ -18,13 +18,16 @@ const pattern18 = new RegExp("^([1-9][0-9]*(ms|s|m))+$", "u");
 const pattern23 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
 const pattern26 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
 const pattern29 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
-const pattern30 = new RegExp("^/[^\\s#]*$", "u");
-const pattern31 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
-const pattern32 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
-const pattern34 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
-const pattern35 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
-const pattern38 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern40 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern31 = new RegExp("^[0-9./]+$", "u");
+const pattern35 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", "u");
+const pattern36 = new RegExp("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "u");
+const pattern37 = new RegExp("^/[^\\s#]*$", "u");
+const pattern38 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+const pattern39 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
+const pattern41 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
+const pattern42 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
+const pattern45 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern47 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/service.json" */;
@@ -256,7 +259,7 @@ if(data.probes !== undefined){
 let data5 = data.probes;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
-if(!((key1 === "readiness") || (key1 === "liveness"))){
+if(!(((key1 === "readiness") || (key1 === "liveness")) || (key1 === "startupSeconds"))){
 const err18 = {instancePath:instancePath+"/probes",schemaPath:"#/properties/probes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.probes,data:data5};
 if(vErrors === null){
 vErrors = [err18];
@@ -463,9 +466,10 @@ vErrors.push(err34);
 errors++;
 }
 }
-}
-else {
-const err35 = {instancePath:instancePath+"/probes",schemaPath:"#/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.probes.type,parentSchema:schema11.properties.probes,data:data5};
+if(data5.startupSeconds !== undefined){
+let data14 = data5.startupSeconds;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err35 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.probes.properties.startupSeconds.type,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data14};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -474,11 +478,9 @@ vErrors.push(err35);
 }
 errors++;
 }
-}
-if(data.runAsUser !== undefined){
-let data14 = data.runAsUser;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err36 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.runAsUser.type,parentSchema:schema11.properties.runAsUser,data:data14};
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 3600 || isNaN(data14)){
+const err36 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -487,9 +489,8 @@ vErrors.push(err36);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 2147483647 || isNaN(data14)){
-const err37 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema11.properties.runAsUser,data:data14};
+if(data14 < 5 || isNaN(data14)){
+const err37 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -498,8 +499,11 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data14 < 1 || isNaN(data14)){
-const err38 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.runAsUser,data:data14};
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/probes",schemaPath:"#/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.probes.type,parentSchema:schema11.properties.probes,data:data5};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -509,11 +513,10 @@ vErrors.push(err38);
 errors++;
 }
 }
-}
-if(data.runAsGroup !== undefined){
-let data15 = data.runAsGroup;
+if(data.runAsUser !== undefined){
+let data15 = data.runAsUser;
 if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err39 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.runAsGroup.type,parentSchema:schema11.properties.runAsGroup,data:data15};
+const err39 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.runAsUser.type,parentSchema:schema11.properties.runAsUser,data:data15};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -524,7 +527,7 @@ errors++;
 }
 if((typeof data15 == "number") && (isFinite(data15))){
 if(data15 > 2147483647 || isNaN(data15)){
-const err40 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema11.properties.runAsGroup,data:data15};
+const err40 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema11.properties.runAsUser,data:data15};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -534,7 +537,7 @@ vErrors.push(err40);
 errors++;
 }
 if(data15 < 1 || isNaN(data15)){
-const err41 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.runAsGroup,data:data15};
+const err41 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.runAsUser,data:data15};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -545,15 +548,10 @@ errors++;
 }
 }
 }
-if(data.writablePaths !== undefined){
-let data16 = data.writablePaths;
-if(Array.isArray(data16)){
-const len0 = data16.length;
-for(let i0=0; i0<len0; i0++){
-let data17 = data16[i0];
-if(typeof data17 === "string"){
-if(!pattern6.test(data17)){
-const err42 = {instancePath:instancePath+"/writablePaths/" + i0,schemaPath:"#/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s]*[^/\\s]$"},message:"must match pattern \""+"^/[^\\s]*[^/\\s]$"+"\"",schema:"^/[^\\s]*[^/\\s]$",parentSchema:schema11.properties.writablePaths.items,data:data17};
+if(data.runAsGroup !== undefined){
+let data16 = data.runAsGroup;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err42 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.runAsGroup.type,parentSchema:schema11.properties.runAsGroup,data:data16};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -562,9 +560,9 @@ vErrors.push(err42);
 }
 errors++;
 }
-}
-else {
-const err43 = {instancePath:instancePath+"/writablePaths/" + i0,schemaPath:"#/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.writablePaths.items.type,parentSchema:schema11.properties.writablePaths.items,data:data17};
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 2147483647 || isNaN(data16)){
+const err43 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema11.properties.runAsGroup,data:data16};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -573,19 +571,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-let i1 = data16.length;
-let j0;
-if(i1 > 1){
-const indices0 = {};
-for(;i1--;){
-let item0 = data16[i1];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err44 = {instancePath:instancePath+"/writablePaths",schemaPath:"#/properties/writablePaths/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema11.properties.writablePaths,data:data16};
+if(data16 < 1 || isNaN(data16)){
+const err44 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.runAsGroup,data:data16};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -593,14 +580,18 @@ else {
 vErrors.push(err44);
 }
 errors++;
-break;
-}
-indices0[item0] = i1;
 }
 }
 }
-else {
-const err45 = {instancePath:instancePath+"/writablePaths",schemaPath:"#/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.writablePaths.type,parentSchema:schema11.properties.writablePaths,data:data16};
+if(data.writablePaths !== undefined){
+let data17 = data.writablePaths;
+if(Array.isArray(data17)){
+const len0 = data17.length;
+for(let i0=0; i0<len0; i0++){
+let data18 = data17[i0];
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+const err45 = {instancePath:instancePath+"/writablePaths/" + i0,schemaPath:"#/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s]*[^/\\s]$"},message:"must match pattern \""+"^/[^\\s]*[^/\\s]$"+"\"",schema:"^/[^\\s]*[^/\\s]$",parentSchema:schema11.properties.writablePaths.items,data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -610,14 +601,8 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data.env !== undefined){
-let data18 = data.env;
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-for(const key4 in data18){
-const _errs41 = errors;
-if(typeof key4 === "string"){
-if(!pattern7.test(key4)){
-const err46 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.env.propertyNames,data:key4,propertyName:key4};
+else {
+const err46 = {instancePath:instancePath+"/writablePaths/" + i0,schemaPath:"#/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.writablePaths.items.type,parentSchema:schema11.properties.writablePaths.items,data:data18};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -627,9 +612,18 @@ vErrors.push(err46);
 errors++;
 }
 }
-var valid8 = _errs41 === errors;
-if(!valid8){
-const err47 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema11.properties.env.propertyNames,parentSchema:schema11.properties.env,data:data18};
+let i1 = data17.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data17[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err47 = {instancePath:instancePath+"/writablePaths",schemaPath:"#/properties/writablePaths/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema11.properties.writablePaths,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -637,16 +631,14 @@ else {
 vErrors.push(err47);
 }
 errors++;
+break;
+}
+indices0[item0] = i1;
 }
 }
-for(const key5 in data18){
-let data19 = data18[key5];
-const _errs44 = errors;
-let valid10 = false;
-let passing0 = null;
-const _errs45 = errors;
-if(typeof data19 !== "string"){
-const err48 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[0].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[0],data:data19};
+}
+else {
+const err48 = {instancePath:instancePath+"/writablePaths",schemaPath:"#/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.writablePaths.type,parentSchema:schema11.properties.writablePaths,data:data17};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -655,15 +647,15 @@ vErrors.push(err48);
 }
 errors++;
 }
-var _valid0 = _errs45 === errors;
-if(_valid0){
-valid10 = true;
-passing0 = 0;
 }
-const _errs47 = errors;
+if(data.env !== undefined){
+let data19 = data.env;
 if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.fieldRef === undefined){
-const err49 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "fieldRef"},message:"must have required property '"+"fieldRef"+"'",schema:schema11.properties.env.additionalProperties.oneOf[1].required,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data19};
+for(const key4 in data19){
+const _errs43 = errors;
+if(typeof key4 === "string"){
+if(!pattern7.test(key4)){
+const err49 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.env.propertyNames,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -672,9 +664,10 @@ vErrors.push(err49);
 }
 errors++;
 }
-for(const key6 in data19){
-if(!(key6 === "fieldRef")){
-const err50 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data19};
+}
+var valid8 = _errs43 === errors;
+if(!valid8){
+const err50 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema11.properties.env.propertyNames,parentSchema:schema11.properties.env,data:data19};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -684,11 +677,14 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data19.fieldRef !== undefined){
-let data20 = data19.fieldRef;
-if(typeof data20 === "string"){
-if(func3(data20) < 1){
-const err51 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data20};
+for(const key5 in data19){
+let data20 = data19[key5];
+const _errs46 = errors;
+let valid10 = false;
+let passing0 = null;
+const _errs47 = errors;
+if(typeof data20 !== "string"){
+const err51 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[0].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[0],data:data20};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -697,9 +693,15 @@ vErrors.push(err51);
 }
 errors++;
 }
+var _valid0 = _errs47 === errors;
+if(_valid0){
+valid10 = true;
+passing0 = 0;
 }
-else {
-const err52 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef.type,parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data20};
+const _errs49 = errors;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.fieldRef === undefined){
+const err52 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "fieldRef"},message:"must have required property '"+"fieldRef"+"'",schema:schema11.properties.env.additionalProperties.oneOf[1].required,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -708,10 +710,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.additionalProperties.oneOf[1].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data19};
+for(const key6 in data20){
+if(!(key6 === "fieldRef")){
+const err53 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -720,20 +721,12 @@ vErrors.push(err53);
 }
 errors++;
 }
-var _valid0 = _errs47 === errors;
-if(_valid0 && valid10){
-valid10 = false;
-passing0 = [passing0, 1];
 }
-else {
-if(_valid0){
-valid10 = true;
-passing0 = 1;
-}
-const _errs52 = errors;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.serviceUrl === undefined){
-const err54 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/required",keyword:"required",params:{missingProperty: "serviceUrl"},message:"must have required property '"+"serviceUrl"+"'",schema:schema11.properties.env.additionalProperties.oneOf[2].required,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data19};
+if(data20.fieldRef !== undefined){
+let data21 = data20.fieldRef;
+if(typeof data21 === "string"){
+if(func3(data21) < 1){
+const err54 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data21};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -742,9 +735,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-for(const key7 in data19){
-if(!(key7 === "serviceUrl")){
-const err55 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data19};
+}
+else {
+const err55 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef.type,parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data21};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -754,11 +747,9 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data19.serviceUrl !== undefined){
-let data21 = data19.serviceUrl;
-if(typeof data21 === "string"){
-if(!pattern0.test(data21)){
-const err56 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data21};
+}
+else {
+const err56 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.additionalProperties.oneOf[1].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data20};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -767,9 +758,20 @@ vErrors.push(err56);
 }
 errors++;
 }
+var _valid0 = _errs49 === errors;
+if(_valid0 && valid10){
+valid10 = false;
+passing0 = [passing0, 1];
 }
 else {
-const err57 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl.type,parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data21};
+if(_valid0){
+valid10 = true;
+passing0 = 1;
+}
+const _errs54 = errors;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.serviceUrl === undefined){
+const err57 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/required",keyword:"required",params:{missingProperty: "serviceUrl"},message:"must have required property '"+"serviceUrl"+"'",schema:schema11.properties.env.additionalProperties.oneOf[2].required,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data20};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -778,10 +780,9 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-}
-else {
-const err58 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.additionalProperties.oneOf[2].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data19};
+for(const key7 in data20){
+if(!(key7 === "serviceUrl")){
+const err58 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data20};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -790,7 +791,44 @@ vErrors.push(err58);
 }
 errors++;
 }
-var _valid0 = _errs52 === errors;
+}
+if(data20.serviceUrl !== undefined){
+let data22 = data20.serviceUrl;
+if(typeof data22 === "string"){
+if(!pattern0.test(data22)){
+const err59 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data22};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl.type,parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data22};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+}
+else {
+const err61 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.additionalProperties.oneOf[2].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data20};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+var _valid0 = _errs54 === errors;
 if(_valid0 && valid10){
 valid10 = false;
 passing0 = [passing0, 2];
@@ -803,20 +841,20 @@ passing0 = 2;
 }
 }
 if(!valid10){
-const err59 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema11.properties.env.additionalProperties.oneOf,parentSchema:schema11.properties.env.additionalProperties,data:data19};
+const err62 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema11.properties.env.additionalProperties.oneOf,parentSchema:schema11.properties.env.additionalProperties,data:data20};
 if(vErrors === null){
-vErrors = [err59];
+vErrors = [err62];
 }
 else {
-vErrors.push(err59);
+vErrors.push(err62);
 }
 errors++;
 }
 else {
-errors = _errs44;
+errors = _errs46;
 if(vErrors !== null){
-if(_errs44){
-vErrors.length = _errs44;
+if(_errs46){
+vErrors.length = _errs46;
 }
 else {
 vErrors = null;
@@ -826,45 +864,7 @@ vErrors = null;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.type,parentSchema:schema11.properties.env,data:data18};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-}
-if(data.secretEnv !== undefined){
-let data22 = data.secretEnv;
-if(Array.isArray(data22)){
-const len1 = data22.length;
-for(let i2=0; i2<len1; i2++){
-let data23 = data22[i2];
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-if(data23.name === undefined){
-const err61 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data23};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-if(data23.secret === undefined){
-const err62 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data23};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-if(data23.key === undefined){
-const err63 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data23};
+const err63 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.type,parentSchema:schema11.properties.env,data:data19};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -873,9 +873,16 @@ vErrors.push(err63);
 }
 errors++;
 }
-for(const key8 in data23){
-if(!(((key8 === "name") || (key8 === "secret")) || (key8 === "key"))){
-const err64 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.secretEnv.items,data:data23};
+}
+if(data.secretEnv !== undefined){
+let data23 = data.secretEnv;
+if(Array.isArray(data23)){
+const len1 = data23.length;
+for(let i2=0; i2<len1; i2++){
+let data24 = data23[i2];
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.name === undefined){
+const err64 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data24};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -884,12 +891,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-}
-if(data23.name !== undefined){
-let data24 = data23.name;
-if(typeof data24 === "string"){
-if(!pattern7.test(data24)){
-const err65 = {instancePath:instancePath+"/secretEnv/" + i2+"/name",schemaPath:"#/properties/secretEnv/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.secretEnv.items.properties.name,data:data24};
+if(data24.secret === undefined){
+const err65 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -898,9 +901,8 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-else {
-const err66 = {instancePath:instancePath+"/secretEnv/" + i2+"/name",schemaPath:"#/properties/secretEnv/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.name.type,parentSchema:schema11.properties.secretEnv.items.properties.name,data:data24};
+if(data24.key === undefined){
+const err66 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data24};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -909,12 +911,9 @@ vErrors.push(err66);
 }
 errors++;
 }
-}
-if(data23.secret !== undefined){
-let data25 = data23.secret;
-if(typeof data25 === "string"){
-if(!pattern0.test(data25)){
-const err67 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data25};
+for(const key8 in data24){
+if(!(((key8 === "name") || (key8 === "secret")) || (key8 === "key"))){
+const err67 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.secretEnv.items,data:data24};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -924,8 +923,11 @@ vErrors.push(err67);
 errors++;
 }
 }
-else {
-const err68 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.secret.type,parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data25};
+if(data24.name !== undefined){
+let data25 = data24.name;
+if(typeof data25 === "string"){
+if(!pattern7.test(data25)){
+const err68 = {instancePath:instancePath+"/secretEnv/" + i2+"/name",schemaPath:"#/properties/secretEnv/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.secretEnv.items.properties.name,data:data25};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -935,11 +937,8 @@ vErrors.push(err68);
 errors++;
 }
 }
-if(data23.key !== undefined){
-let data26 = data23.key;
-if(typeof data26 === "string"){
-if(!pattern11.test(data26)){
-const err69 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/pattern",keyword:"pattern",params:{pattern: "^[-._a-zA-Z0-9]+$"},message:"must match pattern \""+"^[-._a-zA-Z0-9]+$"+"\"",schema:"^[-._a-zA-Z0-9]+$",parentSchema:schema11.properties.secretEnv.items.properties.key,data:data26};
+else {
+const err69 = {instancePath:instancePath+"/secretEnv/" + i2+"/name",schemaPath:"#/properties/secretEnv/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.name.type,parentSchema:schema11.properties.secretEnv.items.properties.name,data:data25};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -949,8 +948,11 @@ vErrors.push(err69);
 errors++;
 }
 }
-else {
-const err70 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.key.type,parentSchema:schema11.properties.secretEnv.items.properties.key,data:data26};
+if(data24.secret !== undefined){
+let data26 = data24.secret;
+if(typeof data26 === "string"){
+if(!pattern0.test(data26)){
+const err70 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data26};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -960,9 +962,8 @@ vErrors.push(err70);
 errors++;
 }
 }
-}
 else {
-const err71 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.secretEnv.items.type,parentSchema:schema11.properties.secretEnv.items,data:data23};
+const err71 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.secret.type,parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data26};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -972,9 +973,11 @@ vErrors.push(err71);
 errors++;
 }
 }
-}
-else {
-const err72 = {instancePath:instancePath+"/secretEnv",schemaPath:"#/properties/secretEnv/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.secretEnv.type,parentSchema:schema11.properties.secretEnv,data:data22};
+if(data24.key !== undefined){
+let data27 = data24.key;
+if(typeof data27 === "string"){
+if(!pattern11.test(data27)){
+const err72 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/pattern",keyword:"pattern",params:{pattern: "^[-._a-zA-Z0-9]+$"},message:"must match pattern \""+"^[-._a-zA-Z0-9]+$"+"\"",schema:"^[-._a-zA-Z0-9]+$",parentSchema:schema11.properties.secretEnv.items.properties.key,data:data27};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -984,11 +987,8 @@ vErrors.push(err72);
 errors++;
 }
 }
-if(data.command !== undefined){
-let data27 = data.command;
-if(Array.isArray(data27)){
-if(data27.length < 1){
-const err73 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.command,data:data27};
+else {
+const err73 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.key.type,parentSchema:schema11.properties.secretEnv.items.properties.key,data:data27};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -997,11 +997,10 @@ vErrors.push(err73);
 }
 errors++;
 }
-const len2 = data27.length;
-for(let i3=0; i3<len2; i3++){
-let data28 = data27[i3];
-if(typeof data28 !== "string"){
-const err74 = {instancePath:instancePath+"/command/" + i3,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.command.items.type,parentSchema:schema11.properties.command.items,data:data28};
+}
+}
+else {
+const err74 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.secretEnv.items.type,parentSchema:schema11.properties.secretEnv.items,data:data24};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -1013,7 +1012,7 @@ errors++;
 }
 }
 else {
-const err75 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.command.type,parentSchema:schema11.properties.command,data:data27};
+const err75 = {instancePath:instancePath+"/secretEnv",schemaPath:"#/properties/secretEnv/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.secretEnv.type,parentSchema:schema11.properties.secretEnv,data:data23};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1023,14 +1022,11 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data.args !== undefined){
-let data29 = data.args;
-if(Array.isArray(data29)){
-const len3 = data29.length;
-for(let i4=0; i4<len3; i4++){
-let data30 = data29[i4];
-if(typeof data30 !== "string"){
-const err76 = {instancePath:instancePath+"/args/" + i4,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.args.items.type,parentSchema:schema11.properties.args.items,data:data30};
+if(data.command !== undefined){
+let data28 = data.command;
+if(Array.isArray(data28)){
+if(data28.length < 1){
+const err76 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.command,data:data28};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1039,10 +1035,11 @@ vErrors.push(err76);
 }
 errors++;
 }
-}
-}
-else {
-const err77 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.args.type,parentSchema:schema11.properties.args,data:data29};
+const len2 = data28.length;
+for(let i3=0; i3<len2; i3++){
+let data29 = data28[i3];
+if(typeof data29 !== "string"){
+const err77 = {instancePath:instancePath+"/command/" + i3,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.command.items.type,parentSchema:schema11.properties.command.items,data:data29};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1052,10 +1049,9 @@ vErrors.push(err77);
 errors++;
 }
 }
-if(data.telemetry !== undefined){
-let data31 = data.telemetry;
-if(typeof data31 !== "boolean"){
-const err78 = {instancePath:instancePath+"/telemetry",schemaPath:"#/properties/telemetry/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.telemetry.type,parentSchema:schema11.properties.telemetry,data:data31};
+}
+else {
+const err78 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.command.type,parentSchema:schema11.properties.command,data:data28};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1065,11 +1061,14 @@ vErrors.push(err78);
 errors++;
 }
 }
-if(data.replicas !== undefined){
-let data32 = data.replicas;
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-if(Object.keys(data32).length < 1){
-const err79 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.replicas,data:data32};
+if(data.args !== undefined){
+let data30 = data.args;
+if(Array.isArray(data30)){
+const len3 = data30.length;
+for(let i4=0; i4<len3; i4++){
+let data31 = data30[i4];
+if(typeof data31 !== "string"){
+const err79 = {instancePath:instancePath+"/args/" + i4,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.args.items.type,parentSchema:schema11.properties.args.items,data:data31};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1078,11 +1077,10 @@ vErrors.push(err79);
 }
 errors++;
 }
-for(const key9 in data32){
-const _errs80 = errors;
-if(typeof key9 === "string"){
-if(!pattern0.test(key9)){
-const err80 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.replicas.propertyNames,data:key9,propertyName:key9};
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.args.type,parentSchema:schema11.properties.args,data:data30};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1092,9 +1090,10 @@ vErrors.push(err80);
 errors++;
 }
 }
-var valid20 = _errs80 === errors;
-if(!valid20){
-const err81 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames",keyword:"propertyNames",params:{propertyName: key9},message:"property name must be valid",schema:schema11.properties.replicas.propertyNames,parentSchema:schema11.properties.replicas,data:data32};
+if(data.telemetry !== undefined){
+let data32 = data.telemetry;
+if(typeof data32 !== "boolean"){
+const err81 = {instancePath:instancePath+"/telemetry",schemaPath:"#/properties/telemetry/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.telemetry.type,parentSchema:schema11.properties.telemetry,data:data32};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1104,10 +1103,11 @@ vErrors.push(err81);
 errors++;
 }
 }
-for(const key10 in data32){
-let data33 = data32[key10];
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err82 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.replicas.additionalProperties.type,parentSchema:schema11.properties.replicas.additionalProperties,data:data33};
+if(data.replicas !== undefined){
+let data33 = data.replicas;
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+if(Object.keys(data33).length < 1){
+const err82 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.replicas,data:data33};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1116,9 +1116,11 @@ vErrors.push(err82);
 }
 errors++;
 }
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 50 || isNaN(data33)){
-const err83 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50},message:"must be <= 50",schema:50,parentSchema:schema11.properties.replicas.additionalProperties,data:data33};
+for(const key9 in data33){
+const _errs82 = errors;
+if(typeof key9 === "string"){
+if(!pattern0.test(key9)){
+const err83 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.replicas.propertyNames,data:key9,propertyName:key9};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1127,8 +1129,10 @@ vErrors.push(err83);
 }
 errors++;
 }
-if(data33 < 1 || isNaN(data33)){
-const err84 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.replicas.additionalProperties,data:data33};
+}
+var valid20 = _errs82 === errors;
+if(!valid20){
+const err84 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames",keyword:"propertyNames",params:{propertyName: key9},message:"property name must be valid",schema:schema11.properties.replicas.propertyNames,parentSchema:schema11.properties.replicas,data:data33};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1138,10 +1142,10 @@ vErrors.push(err84);
 errors++;
 }
 }
-}
-}
-else {
-const err85 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.replicas.type,parentSchema:schema11.properties.replicas,data:data32};
+for(const key10 in data33){
+let data34 = data33[key10];
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err85 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.replicas.additionalProperties.type,parentSchema:schema11.properties.replicas.additionalProperties,data:data34};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1150,12 +1154,9 @@ vErrors.push(err85);
 }
 errors++;
 }
-}
-if(data.resources !== undefined){
-let data34 = data.resources;
-if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
-if(Object.keys(data34).length < 1){
-const err86 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.resources,data:data34};
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 50 || isNaN(data34)){
+const err86 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50},message:"must be <= 50",schema:50,parentSchema:schema11.properties.replicas.additionalProperties,data:data34};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1164,11 +1165,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-for(const key11 in data34){
-const _errs86 = errors;
-if(typeof key11 === "string"){
-if(!pattern0.test(key11)){
-const err87 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.resources.propertyNames,data:key11,propertyName:key11};
+if(data34 < 1 || isNaN(data34)){
+const err87 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.replicas.additionalProperties,data:data34};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1178,9 +1176,10 @@ vErrors.push(err87);
 errors++;
 }
 }
-var valid22 = _errs86 === errors;
-if(!valid22){
-const err88 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid",schema:schema11.properties.resources.propertyNames,parentSchema:schema11.properties.resources,data:data34};
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.replicas.type,parentSchema:schema11.properties.replicas,data:data33};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1190,11 +1189,11 @@ vErrors.push(err88);
 errors++;
 }
 }
-for(const key12 in data34){
-let data35 = data34[key12];
+if(data.resources !== undefined){
+let data35 = data.resources;
 if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-if(data35.cpu === undefined){
-const err89 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/required",keyword:"required",params:{missingProperty: "cpu"},message:"must have required property '"+"cpu"+"'",schema:schema11.properties.resources.additionalProperties.required,parentSchema:schema11.properties.resources.additionalProperties,data:data35};
+if(Object.keys(data35).length < 1){
+const err89 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.resources,data:data35};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1203,8 +1202,11 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(data35.memory === undefined){
-const err90 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/required",keyword:"required",params:{missingProperty: "memory"},message:"must have required property '"+"memory"+"'",schema:schema11.properties.resources.additionalProperties.required,parentSchema:schema11.properties.resources.additionalProperties,data:data35};
+for(const key11 in data35){
+const _errs88 = errors;
+if(typeof key11 === "string"){
+if(!pattern0.test(key11)){
+const err90 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.resources.propertyNames,data:key11,propertyName:key11};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1213,9 +1215,10 @@ vErrors.push(err90);
 }
 errors++;
 }
-for(const key13 in data35){
-if(!((key13 === "cpu") || (key13 === "memory"))){
-const err91 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties,data:data35};
+}
+var valid22 = _errs88 === errors;
+if(!valid22){
+const err91 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid",schema:schema11.properties.resources.propertyNames,parentSchema:schema11.properties.resources,data:data35};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1225,11 +1228,11 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data35.cpu !== undefined){
-let data36 = data35.cpu;
+for(const key12 in data35){
+let data36 = data35[key12];
 if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
-if(data36.request === undefined){
-const err92 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema11.properties.resources.additionalProperties.properties.cpu.required,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data36};
+if(data36.cpu === undefined){
+const err92 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/required",keyword:"required",params:{missingProperty: "cpu"},message:"must have required property '"+"cpu"+"'",schema:schema11.properties.resources.additionalProperties.required,parentSchema:schema11.properties.resources.additionalProperties,data:data36};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1238,8 +1241,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(data36.limit === undefined){
-const err93 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema11.properties.resources.additionalProperties.properties.cpu.required,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data36};
+if(data36.memory === undefined){
+const err93 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/required",keyword:"required",params:{missingProperty: "memory"},message:"must have required property '"+"memory"+"'",schema:schema11.properties.resources.additionalProperties.required,parentSchema:schema11.properties.resources.additionalProperties,data:data36};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1248,9 +1251,9 @@ vErrors.push(err93);
 }
 errors++;
 }
-for(const key14 in data36){
-if(!((key14 === "request") || (key14 === "limit"))){
-const err94 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data36};
+for(const key13 in data36){
+if(!((key13 === "cpu") || (key13 === "memory"))){
+const err94 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties,data:data36};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1260,11 +1263,11 @@ vErrors.push(err94);
 errors++;
 }
 }
-if(data36.request !== undefined){
-let data37 = data36.request;
-if(typeof data37 === "string"){
-if(!pattern14.test(data37)){
-const err95 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data37};
+if(data36.cpu !== undefined){
+let data37 = data36.cpu;
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(data37.request === undefined){
+const err95 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema11.properties.resources.additionalProperties.properties.cpu.required,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data37};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1273,9 +1276,8 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-else {
-const err96 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data37};
+if(data37.limit === undefined){
+const err96 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema11.properties.resources.additionalProperties.properties.cpu.required,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data37};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1284,12 +1286,9 @@ vErrors.push(err96);
 }
 errors++;
 }
-}
-if(data36.limit !== undefined){
-let data38 = data36.limit;
-if(typeof data38 === "string"){
-if(!pattern14.test(data38)){
-const err97 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data38};
+for(const key14 in data37){
+if(!((key14 === "request") || (key14 === "limit"))){
+const err97 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data37};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1299,8 +1298,11 @@ vErrors.push(err97);
 errors++;
 }
 }
-else {
-const err98 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data38};
+if(data37.request !== undefined){
+let data38 = data37.request;
+if(typeof data38 === "string"){
+if(!pattern14.test(data38)){
+const err98 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data38};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1310,9 +1312,8 @@ vErrors.push(err98);
 errors++;
 }
 }
-}
 else {
-const err99 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.properties.cpu.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data36};
+const err99 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data38};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1322,11 +1323,11 @@ vErrors.push(err99);
 errors++;
 }
 }
-if(data35.memory !== undefined){
-let data39 = data35.memory;
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-if(data39.request === undefined){
-const err100 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema11.properties.resources.additionalProperties.properties.memory.required,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data39};
+if(data37.limit !== undefined){
+let data39 = data37.limit;
+if(typeof data39 === "string"){
+if(!pattern14.test(data39)){
+const err100 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data39};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1335,8 +1336,9 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data39.limit === undefined){
-const err101 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema11.properties.resources.additionalProperties.properties.memory.required,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data39};
+}
+else {
+const err101 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data39};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1345,9 +1347,10 @@ vErrors.push(err101);
 }
 errors++;
 }
-for(const key15 in data39){
-if(!((key15 === "request") || (key15 === "limit"))){
-const err102 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data39};
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.properties.cpu.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data37};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1357,11 +1360,11 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data39.request !== undefined){
-let data40 = data39.request;
-if(typeof data40 === "string"){
-if(!pattern16.test(data40)){
-const err103 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data40};
+if(data36.memory !== undefined){
+let data40 = data36.memory;
+if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
+if(data40.request === undefined){
+const err103 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema11.properties.resources.additionalProperties.properties.memory.required,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data40};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1370,9 +1373,8 @@ vErrors.push(err103);
 }
 errors++;
 }
-}
-else {
-const err104 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.memory.properties.request.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data40};
+if(data40.limit === undefined){
+const err104 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema11.properties.resources.additionalProperties.properties.memory.required,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data40};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1381,12 +1383,9 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-if(data39.limit !== undefined){
-let data41 = data39.limit;
-if(typeof data41 === "string"){
-if(!pattern16.test(data41)){
-const err105 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data41};
+for(const key15 in data40){
+if(!((key15 === "request") || (key15 === "limit"))){
+const err105 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data40};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1396,8 +1395,11 @@ vErrors.push(err105);
 errors++;
 }
 }
-else {
-const err106 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data41};
+if(data40.request !== undefined){
+let data41 = data40.request;
+if(typeof data41 === "string"){
+if(!pattern16.test(data41)){
+const err106 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data41};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1407,9 +1409,8 @@ vErrors.push(err106);
 errors++;
 }
 }
-}
 else {
-const err107 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.properties.memory.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data39};
+const err107 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.memory.properties.request.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data41};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1419,9 +1420,11 @@ vErrors.push(err107);
 errors++;
 }
 }
-}
-else {
-const err108 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.type,parentSchema:schema11.properties.resources.additionalProperties,data:data35};
+if(data40.limit !== undefined){
+let data42 = data40.limit;
+if(typeof data42 === "string"){
+if(!pattern16.test(data42)){
+const err108 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data42};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1431,9 +1434,8 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
 else {
-const err109 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.type,parentSchema:schema11.properties.resources,data:data34};
+const err109 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data42};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1443,10 +1445,9 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data.terminationGracePeriodSeconds !== undefined){
-let data42 = data.terminationGracePeriodSeconds;
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err110 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.terminationGracePeriodSeconds.type,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data42};
+}
+else {
+const err110 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.properties.memory.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data40};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1455,9 +1456,10 @@ vErrors.push(err110);
 }
 errors++;
 }
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 3600 || isNaN(data42)){
-const err111 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data42};
+}
+}
+else {
+const err111 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.type,parentSchema:schema11.properties.resources.additionalProperties,data:data36};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1466,8 +1468,10 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(data42 < 1 || isNaN(data42)){
-const err112 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data42};
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.type,parentSchema:schema11.properties.resources,data:data35};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1477,12 +1481,10 @@ vErrors.push(err112);
 errors++;
 }
 }
-}
-if(data.timeout !== undefined){
-let data43 = data.timeout;
-if(typeof data43 === "string"){
-if(!pattern18.test(data43)){
-const err113 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.timeout,data:data43};
+if(data.terminationGracePeriodSeconds !== undefined){
+let data43 = data.terminationGracePeriodSeconds;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err113 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.terminationGracePeriodSeconds.type,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data43};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1491,9 +1493,9 @@ vErrors.push(err113);
 }
 errors++;
 }
-}
-else {
-const err114 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.timeout.type,parentSchema:schema11.properties.timeout,data:data43};
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 3600 || isNaN(data43)){
+const err114 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data43};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1502,12 +1504,8 @@ vErrors.push(err114);
 }
 errors++;
 }
-}
-if(data.keepAliveTimeout !== undefined){
-let data44 = data.keepAliveTimeout;
-if(typeof data44 === "string"){
-if(!pattern18.test(data44)){
-const err115 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.keepAliveTimeout,data:data44};
+if(data43 < 1 || isNaN(data43)){
+const err115 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data43};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1517,8 +1515,12 @@ vErrors.push(err115);
 errors++;
 }
 }
-else {
-const err116 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.keepAliveTimeout.type,parentSchema:schema11.properties.keepAliveTimeout,data:data44};
+}
+if(data.timeout !== undefined){
+let data44 = data.timeout;
+if(typeof data44 === "string"){
+if(!pattern18.test(data44)){
+const err116 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.timeout,data:data44};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1528,15 +1530,8 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data.callers !== undefined){
-let data45 = data.callers;
-if(Array.isArray(data45)){
-const len4 = data45.length;
-for(let i5=0; i5<len4; i5++){
-let data46 = data45[i5];
-if(typeof data46 === "string"){
-if(!pattern0.test(data46)){
-const err117 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callers.items,data:data46};
+else {
+const err117 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.timeout.type,parentSchema:schema11.properties.timeout,data:data44};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1546,8 +1541,11 @@ vErrors.push(err117);
 errors++;
 }
 }
-else {
-const err118 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callers.items.type,parentSchema:schema11.properties.callers.items,data:data46};
+if(data.keepAliveTimeout !== undefined){
+let data45 = data.keepAliveTimeout;
+if(typeof data45 === "string"){
+if(!pattern18.test(data45)){
+const err118 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.keepAliveTimeout,data:data45};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1557,18 +1555,8 @@ vErrors.push(err118);
 errors++;
 }
 }
-let i6 = data45.length;
-let j1;
-if(i6 > 1){
-const indices1 = {};
-for(;i6--;){
-let item1 = data45[i6];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j1 = indices1[item1];
-const err119 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i6+" are identical)",schema:true,parentSchema:schema11.properties.callers,data:data45};
+else {
+const err119 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.keepAliveTimeout.type,parentSchema:schema11.properties.keepAliveTimeout,data:data45};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1576,14 +1564,17 @@ else {
 vErrors.push(err119);
 }
 errors++;
-break;
-}
-indices1[item1] = i6;
 }
 }
-}
-else {
-const err120 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callers.type,parentSchema:schema11.properties.callers,data:data45};
+if(data.callers !== undefined){
+let data46 = data.callers;
+if(Array.isArray(data46)){
+const len4 = data46.length;
+for(let i5=0; i5<len4; i5++){
+let data47 = data46[i5];
+if(typeof data47 === "string"){
+if(!pattern0.test(data47)){
+const err120 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callers.items,data:data47};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1593,15 +1584,8 @@ vErrors.push(err120);
 errors++;
 }
 }
-if(data.callerIdentities !== undefined){
-let data47 = data.callerIdentities;
-if(Array.isArray(data47)){
-const len5 = data47.length;
-for(let i7=0; i7<len5; i7++){
-let data48 = data47[i7];
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.namespace === undefined){
-const err121 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data48};
+else {
+const err121 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callers.items.type,parentSchema:schema11.properties.callers.items,data:data47};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1610,8 +1594,19 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(data48.serviceAccount === undefined){
-const err122 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data48};
+}
+let i6 = data46.length;
+let j1;
+if(i6 > 1){
+const indices1 = {};
+for(;i6--;){
+let item1 = data46[i6];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+const err122 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i6+" are identical)",schema:true,parentSchema:schema11.properties.callers,data:data46};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1619,10 +1614,14 @@ else {
 vErrors.push(err122);
 }
 errors++;
+break;
 }
-for(const key16 in data48){
-if(!((key16 === "namespace") || (key16 === "serviceAccount"))){
-const err123 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.callerIdentities.items,data:data48};
+indices1[item1] = i6;
+}
+}
+}
+else {
+const err123 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callers.type,parentSchema:schema11.properties.callers,data:data46};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1632,11 +1631,15 @@ vErrors.push(err123);
 errors++;
 }
 }
-if(data48.namespace !== undefined){
-let data49 = data48.namespace;
-if(typeof data49 === "string"){
-if(!pattern0.test(data49)){
-const err124 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data49};
+if(data.callerIdentities !== undefined){
+let data48 = data.callerIdentities;
+if(Array.isArray(data48)){
+const len5 = data48.length;
+for(let i7=0; i7<len5; i7++){
+let data49 = data48[i7];
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+if(data49.namespace === undefined){
+const err124 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data49};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1645,9 +1648,8 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-else {
-const err125 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.namespace.type,parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data49};
+if(data49.serviceAccount === undefined){
+const err125 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data49};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1656,12 +1658,9 @@ vErrors.push(err125);
 }
 errors++;
 }
-}
-if(data48.serviceAccount !== undefined){
-let data50 = data48.serviceAccount;
-if(typeof data50 === "string"){
-if(!pattern0.test(data50)){
-const err126 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data50};
+for(const key16 in data49){
+if(!((key16 === "namespace") || (key16 === "serviceAccount"))){
+const err126 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.callerIdentities.items,data:data49};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1671,8 +1670,11 @@ vErrors.push(err126);
 errors++;
 }
 }
-else {
-const err127 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.serviceAccount.type,parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data50};
+if(data49.namespace !== undefined){
+let data50 = data49.namespace;
+if(typeof data50 === "string"){
+if(!pattern0.test(data50)){
+const err127 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data50};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1682,9 +1684,8 @@ vErrors.push(err127);
 errors++;
 }
 }
-}
 else {
-const err128 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.callerIdentities.items.type,parentSchema:schema11.properties.callerIdentities.items,data:data48};
+const err128 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.namespace.type,parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data50};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1694,9 +1695,11 @@ vErrors.push(err128);
 errors++;
 }
 }
-}
-else {
-const err129 = {instancePath:instancePath+"/callerIdentities",schemaPath:"#/properties/callerIdentities/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callerIdentities.type,parentSchema:schema11.properties.callerIdentities,data:data47};
+if(data49.serviceAccount !== undefined){
+let data51 = data49.serviceAccount;
+if(typeof data51 === "string"){
+if(!pattern0.test(data51)){
+const err129 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data51};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1706,11 +1709,8 @@ vErrors.push(err129);
 errors++;
 }
 }
-if(data.expose !== undefined){
-let data51 = data.expose;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if(data51.hosts === undefined){
-const err130 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "hosts"},message:"must have required property '"+"hosts"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data51};
+else {
+const err130 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.serviceAccount.type,parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data51};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1719,8 +1719,10 @@ vErrors.push(err130);
 }
 errors++;
 }
-if(data51.paths === undefined){
-const err131 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data51};
+}
+}
+else {
+const err131 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.callerIdentities.items.type,parentSchema:schema11.properties.callerIdentities.items,data:data49};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1729,9 +1731,10 @@ vErrors.push(err131);
 }
 errors++;
 }
-for(const key17 in data51){
-if(!(((((key17 === "hosts") || (key17 === "paths")) || (key17 === "methods")) || (key17 === "tls")) || (key17 === "gateway"))){
-const err132 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose,data:data51};
+}
+}
+else {
+const err132 = {instancePath:instancePath+"/callerIdentities",schemaPath:"#/properties/callerIdentities/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callerIdentities.type,parentSchema:schema11.properties.callerIdentities,data:data48};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1741,15 +1744,11 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(data51.hosts !== undefined){
-let data52 = data51.hosts;
-const _errs128 = errors;
-let valid34 = false;
-let passing1 = null;
-const _errs129 = errors;
-if(Array.isArray(data52)){
-if(data52.length < 1){
-const err133 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data52};
+if(data.expose !== undefined){
+let data52 = data.expose;
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+if(data52.hosts === undefined){
+const err133 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "hosts"},message:"must have required property '"+"hosts"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data52};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1758,12 +1757,8 @@ vErrors.push(err133);
 }
 errors++;
 }
-const len6 = data52.length;
-for(let i8=0; i8<len6; i8++){
-let data53 = data52[i8];
-if(typeof data53 === "string"){
-if(!pattern23.test(data53)){
-const err134 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data53};
+if(data52.paths === undefined){
+const err134 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data52};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1772,9 +1767,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-}
-else {
-const err135 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[0].items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data53};
+for(const key17 in data52){
+if(!(((((key17 === "hosts") || (key17 === "paths")) || (key17 === "methods")) || (key17 === "tls")) || (key17 === "gateway"))){
+const err135 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose,data:data52};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1784,23 +1779,66 @@ vErrors.push(err135);
 errors++;
 }
 }
-let i9 = data52.length;
-let j2;
-if(i9 > 1){
-const indices2 = {};
-for(;i9--;){
-let item2 = data52[i9];
-if(typeof item2 !== "string"){
-continue;
-}
-if(typeof indices2[item2] == "number"){
-j2 = indices2[item2];
-const err136 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i9+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data52};
+if(data52.hosts !== undefined){
+let data53 = data52.hosts;
+const _errs130 = errors;
+let valid34 = false;
+let passing1 = null;
+const _errs131 = errors;
+if(Array.isArray(data53)){
+if(data53.length < 1){
+const err136 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data53};
 if(vErrors === null){
 vErrors = [err136];
 }
 else {
 vErrors.push(err136);
+}
+errors++;
+}
+const len6 = data53.length;
+for(let i8=0; i8<len6; i8++){
+let data54 = data53[i8];
+if(typeof data54 === "string"){
+if(!pattern23.test(data54)){
+const err137 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data54};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+else {
+const err138 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[0].items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data54};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+}
+let i9 = data53.length;
+let j2;
+if(i9 > 1){
+const indices2 = {};
+for(;i9--;){
+let item2 = data53[i9];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err139 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i9+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data53};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
 }
 errors++;
 break;
@@ -1810,49 +1848,7 @@ indices2[item2] = i9;
 }
 }
 else {
-const err137 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[0].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data52};
-if(vErrors === null){
-vErrors = [err137];
-}
-else {
-vErrors.push(err137);
-}
-errors++;
-}
-var _valid1 = _errs129 === errors;
-if(_valid1){
-valid34 = true;
-passing1 = 0;
-}
-const _errs133 = errors;
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
-if(Object.keys(data52).length < 1){
-const err138 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data52};
-if(vErrors === null){
-vErrors = [err138];
-}
-else {
-vErrors.push(err138);
-}
-errors++;
-}
-for(const key18 in data52){
-const _errs135 = errors;
-if(typeof key18 === "string"){
-if(!pattern0.test(key18)){
-const err139 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,data:key18,propertyName:key18};
-if(vErrors === null){
-vErrors = [err139];
-}
-else {
-vErrors.push(err139);
-}
-errors++;
-}
-}
-var valid38 = _errs135 === errors;
-if(!valid38){
-const err140 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data52};
+const err140 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[0].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data53};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1861,12 +1857,15 @@ vErrors.push(err140);
 }
 errors++;
 }
+var _valid1 = _errs131 === errors;
+if(_valid1){
+valid34 = true;
+passing1 = 0;
 }
-for(const key19 in data52){
-let data54 = data52[key19];
-if(Array.isArray(data54)){
-if(data54.length < 1){
-const err141 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data54};
+const _errs135 = errors;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+if(Object.keys(data53).length < 1){
+const err141 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data53};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1875,12 +1874,11 @@ vErrors.push(err141);
 }
 errors++;
 }
-const len7 = data54.length;
-for(let i10=0; i10<len7; i10++){
-let data55 = data54[i10];
-if(typeof data55 === "string"){
-if(!pattern23.test(data55)){
-const err142 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data55};
+for(const key18 in data53){
+const _errs137 = errors;
+if(typeof key18 === "string"){
+if(!pattern0.test(key18)){
+const err142 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,data:key18,propertyName:key18};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1890,8 +1888,9 @@ vErrors.push(err142);
 errors++;
 }
 }
-else {
-const err143 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data55};
+var valid38 = _errs137 === errors;
+if(!valid38){
+const err143 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data53};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1901,18 +1900,11 @@ vErrors.push(err143);
 errors++;
 }
 }
-let i11 = data54.length;
-let j3;
-if(i11 > 1){
-const indices3 = {};
-for(;i11--;){
-let item3 = data54[i11];
-if(typeof item3 !== "string"){
-continue;
-}
-if(typeof indices3[item3] == "number"){
-j3 = indices3[item3];
-const err144 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i11+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data54};
+for(const key19 in data53){
+let data55 = data53[key19];
+if(Array.isArray(data55)){
+if(data55.length < 1){
+const err144 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data55};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1920,14 +1912,13 @@ else {
 vErrors.push(err144);
 }
 errors++;
-break;
 }
-indices3[item3] = i11;
-}
-}
-}
-else {
-const err145 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data54};
+const len7 = data55.length;
+for(let i10=0; i10<len7; i10++){
+let data56 = data55[i10];
+if(typeof data56 === "string"){
+if(!pattern23.test(data56)){
+const err145 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data56};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1937,9 +1928,8 @@ vErrors.push(err145);
 errors++;
 }
 }
-}
 else {
-const err146 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.hosts.oneOf[1].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data52};
+const err146 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data56};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1948,7 +1938,55 @@ vErrors.push(err146);
 }
 errors++;
 }
-var _valid1 = _errs133 === errors;
+}
+let i11 = data55.length;
+let j3;
+if(i11 > 1){
+const indices3 = {};
+for(;i11--;){
+let item3 = data55[i11];
+if(typeof item3 !== "string"){
+continue;
+}
+if(typeof indices3[item3] == "number"){
+j3 = indices3[item3];
+const err147 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i11+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data55};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+break;
+}
+indices3[item3] = i11;
+}
+}
+}
+else {
+const err148 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data55};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.hosts.oneOf[1].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data53};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+var _valid1 = _errs135 === errors;
 if(_valid1 && valid34){
 valid34 = false;
 passing1 = [passing1, 1];
@@ -1960,57 +1998,7 @@ passing1 = 1;
 }
 }
 if(!valid34){
-const err147 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema11.properties.expose.properties.hosts.oneOf,parentSchema:schema11.properties.expose.properties.hosts,data:data52};
-if(vErrors === null){
-vErrors = [err147];
-}
-else {
-vErrors.push(err147);
-}
-errors++;
-}
-else {
-errors = _errs128;
-if(vErrors !== null){
-if(_errs128){
-vErrors.length = _errs128;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data51.paths !== undefined){
-let data56 = data51.paths;
-if(Array.isArray(data56)){
-if(data56.length < 1){
-const err148 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.paths,data:data56};
-if(vErrors === null){
-vErrors = [err148];
-}
-else {
-vErrors.push(err148);
-}
-errors++;
-}
-const len8 = data56.length;
-for(let i12=0; i12<len8; i12++){
-let data57 = data56[i12];
-if(typeof data57 === "string"){
-if(!pattern26.test(data57)){
-const err149 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#*]*\\*?$"},message:"must match pattern \""+"^/[^\\s?#*]*\\*?$"+"\"",schema:"^/[^\\s?#*]*\\*?$",parentSchema:schema11.properties.expose.properties.paths.items,data:data57};
-if(vErrors === null){
-vErrors = [err149];
-}
-else {
-vErrors.push(err149);
-}
-errors++;
-}
-}
-else {
-const err150 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.paths.items.type,parentSchema:schema11.properties.expose.properties.paths.items,data:data57};
+const err150 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema11.properties.expose.properties.hosts.oneOf,parentSchema:schema11.properties.expose.properties.hosts,data:data53};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2019,19 +2007,23 @@ vErrors.push(err150);
 }
 errors++;
 }
+else {
+errors = _errs130;
+if(vErrors !== null){
+if(_errs130){
+vErrors.length = _errs130;
 }
-let i13 = data56.length;
-let j4;
-if(i13 > 1){
-const indices4 = {};
-for(;i13--;){
-let item4 = data56[i13];
-if(typeof item4 !== "string"){
-continue;
+else {
+vErrors = null;
 }
-if(typeof indices4[item4] == "number"){
-j4 = indices4[item4];
-const err151 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i13+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.paths,data:data56};
+}
+}
+}
+if(data52.paths !== undefined){
+let data57 = data52.paths;
+if(Array.isArray(data57)){
+if(data57.length < 1){
+const err151 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.paths,data:data57};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2039,14 +2031,13 @@ else {
 vErrors.push(err151);
 }
 errors++;
-break;
 }
-indices4[item4] = i13;
-}
-}
-}
-else {
-const err152 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.paths.type,parentSchema:schema11.properties.expose.properties.paths,data:data56};
+const len8 = data57.length;
+for(let i12=0; i12<len8; i12++){
+let data58 = data57[i12];
+if(typeof data58 === "string"){
+if(!pattern26.test(data58)){
+const err152 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#*]*\\*?$"},message:"must match pattern \""+"^/[^\\s?#*]*\\*?$"+"\"",schema:"^/[^\\s?#*]*\\*?$",parentSchema:schema11.properties.expose.properties.paths.items,data:data58};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2056,11 +2047,8 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data51.methods !== undefined){
-let data58 = data51.methods;
-if(Array.isArray(data58)){
-if(data58.length < 1){
-const err153 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.methods,data:data58};
+else {
+const err153 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.paths.items.type,parentSchema:schema11.properties.expose.properties.paths.items,data:data58};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2069,11 +2057,19 @@ vErrors.push(err153);
 }
 errors++;
 }
-const len9 = data58.length;
-for(let i14=0; i14<len9; i14++){
-let data59 = data58[i14];
-if(typeof data59 !== "string"){
-const err154 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.methods.items.type,parentSchema:schema11.properties.expose.properties.methods.items,data:data59};
+}
+let i13 = data57.length;
+let j4;
+if(i13 > 1){
+const indices4 = {};
+for(;i13--;){
+let item4 = data57[i13];
+if(typeof item4 !== "string"){
+continue;
+}
+if(typeof indices4[item4] == "number"){
+j4 = indices4[item4];
+const err154 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i13+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.paths,data:data57};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2081,9 +2077,14 @@ else {
 vErrors.push(err154);
 }
 errors++;
+break;
 }
-if(!(((((((data59 === "GET") || (data59 === "HEAD")) || (data59 === "POST")) || (data59 === "PUT")) || (data59 === "PATCH")) || (data59 === "DELETE")) || (data59 === "OPTIONS"))){
-const err155 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.expose.properties.methods.items.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.expose.properties.methods.items.enum,parentSchema:schema11.properties.expose.properties.methods.items,data:data59};
+indices4[item4] = i13;
+}
+}
+}
+else {
+const err155 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.paths.type,parentSchema:schema11.properties.expose.properties.paths,data:data57};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2093,23 +2094,60 @@ vErrors.push(err155);
 errors++;
 }
 }
-let i15 = data58.length;
-let j5;
-if(i15 > 1){
-const indices5 = {};
-for(;i15--;){
-let item5 = data58[i15];
-if(typeof item5 !== "string"){
-continue;
-}
-if(typeof indices5[item5] == "number"){
-j5 = indices5[item5];
-const err156 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i15+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.methods,data:data58};
+if(data52.methods !== undefined){
+let data59 = data52.methods;
+if(Array.isArray(data59)){
+if(data59.length < 1){
+const err156 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.methods,data:data59};
 if(vErrors === null){
 vErrors = [err156];
 }
 else {
 vErrors.push(err156);
+}
+errors++;
+}
+const len9 = data59.length;
+for(let i14=0; i14<len9; i14++){
+let data60 = data59[i14];
+if(typeof data60 !== "string"){
+const err157 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.methods.items.type,parentSchema:schema11.properties.expose.properties.methods.items,data:data60};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+if(!(((((((data60 === "GET") || (data60 === "HEAD")) || (data60 === "POST")) || (data60 === "PUT")) || (data60 === "PATCH")) || (data60 === "DELETE")) || (data60 === "OPTIONS"))){
+const err158 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.expose.properties.methods.items.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.expose.properties.methods.items.enum,parentSchema:schema11.properties.expose.properties.methods.items,data:data60};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+let i15 = data59.length;
+let j5;
+if(i15 > 1){
+const indices5 = {};
+for(;i15--;){
+let item5 = data59[i15];
+if(typeof item5 !== "string"){
+continue;
+}
+if(typeof indices5[item5] == "number"){
+j5 = indices5[item5];
+const err159 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i15+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.methods,data:data59};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
 }
 errors++;
 break;
@@ -2119,46 +2157,7 @@ indices5[item5] = i15;
 }
 }
 else {
-const err157 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.methods.type,parentSchema:schema11.properties.expose.properties.methods,data:data58};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-}
-if(data51.tls !== undefined){
-let data60 = data51.tls;
-if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
-if(Object.keys(data60).length < 1){
-const err158 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.tls,data:data60};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-for(const key20 in data60){
-const _errs151 = errors;
-if(typeof key20 === "string"){
-if(!pattern0.test(key20)){
-const err159 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.propertyNames,data:key20,propertyName:key20};
-if(vErrors === null){
-vErrors = [err159];
-}
-else {
-vErrors.push(err159);
-}
-errors++;
-}
-}
-var valid49 = _errs151 === errors;
-if(!valid49){
-const err160 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema11.properties.expose.properties.tls.propertyNames,parentSchema:schema11.properties.expose.properties.tls,data:data60};
+const err160 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.methods.type,parentSchema:schema11.properties.expose.properties.methods,data:data59};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2168,11 +2167,11 @@ vErrors.push(err160);
 errors++;
 }
 }
-for(const key21 in data60){
-let data61 = data60[key21];
+if(data52.tls !== undefined){
+let data61 = data52.tls;
 if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-if(data61.credentialName === undefined){
-const err161 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/required",keyword:"required",params:{missingProperty: "credentialName"},message:"must have required property '"+"credentialName"+"'",schema:schema11.properties.expose.properties.tls.additionalProperties.required,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data61};
+if(Object.keys(data61).length < 1){
+const err161 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.tls,data:data61};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2181,9 +2180,11 @@ vErrors.push(err161);
 }
 errors++;
 }
-for(const key22 in data61){
-if(!(key22 === "credentialName")){
-const err162 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data61};
+for(const key20 in data61){
+const _errs153 = errors;
+if(typeof key20 === "string"){
+if(!pattern0.test(key20)){
+const err162 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.propertyNames,data:key20,propertyName:key20};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2193,11 +2194,9 @@ vErrors.push(err162);
 errors++;
 }
 }
-if(data61.credentialName !== undefined){
-let data62 = data61.credentialName;
-if(typeof data62 === "string"){
-if(!pattern0.test(data62)){
-const err163 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data62};
+var valid49 = _errs153 === errors;
+if(!valid49){
+const err163 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema11.properties.expose.properties.tls.propertyNames,parentSchema:schema11.properties.expose.properties.tls,data:data61};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2207,8 +2206,11 @@ vErrors.push(err163);
 errors++;
 }
 }
-else {
-const err164 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data62};
+for(const key21 in data61){
+let data62 = data61[key21];
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+if(data62.credentialName === undefined){
+const err164 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/required",keyword:"required",params:{missingProperty: "credentialName"},message:"must have required property '"+"credentialName"+"'",schema:schema11.properties.expose.properties.tls.additionalProperties.required,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data62};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2217,10 +2219,9 @@ vErrors.push(err164);
 }
 errors++;
 }
-}
-}
-else {
-const err165 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.additionalProperties.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data61};
+for(const key22 in data62){
+if(!(key22 === "credentialName")){
+const err165 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data62};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2230,9 +2231,11 @@ vErrors.push(err165);
 errors++;
 }
 }
-}
-else {
-const err166 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.type,parentSchema:schema11.properties.expose.properties.tls,data:data60};
+if(data62.credentialName !== undefined){
+let data63 = data62.credentialName;
+if(typeof data63 === "string"){
+if(!pattern0.test(data63)){
+const err166 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data63};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2242,11 +2245,8 @@ vErrors.push(err166);
 errors++;
 }
 }
-if(data51.gateway !== undefined){
-let data63 = data51.gateway;
-if(typeof data63 === "string"){
-if(!pattern29.test(data63)){
-const err167 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+/[a-z0-9-]+$"},message:"must match pattern \""+"^[a-z0-9-]+/[a-z0-9-]+$"+"\"",schema:"^[a-z0-9-]+/[a-z0-9-]+$",parentSchema:schema11.properties.expose.properties.gateway,data:data63};
+else {
+const err167 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data63};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2256,8 +2256,9 @@ vErrors.push(err167);
 errors++;
 }
 }
+}
 else {
-const err168 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gateway.type,parentSchema:schema11.properties.expose.properties.gateway,data:data63};
+const err168 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.additionalProperties.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data62};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2269,7 +2270,7 @@ errors++;
 }
 }
 else {
-const err169 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.type,parentSchema:schema11.properties.expose,data:data51};
+const err169 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.type,parentSchema:schema11.properties.expose.properties.tls,data:data61};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2279,11 +2280,11 @@ vErrors.push(err169);
 errors++;
 }
 }
-if(data.smoke !== undefined){
-let data64 = data.smoke;
-if(Array.isArray(data64)){
-if(data64.length > 20){
-const err170 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data64};
+if(data52.gateway !== undefined){
+let data64 = data52.gateway;
+if(typeof data64 === "string"){
+if(!pattern29.test(data64)){
+const err170 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+/[a-z0-9-]+$"},message:"must match pattern \""+"^[a-z0-9-]+/[a-z0-9-]+$"+"\"",schema:"^[a-z0-9-]+/[a-z0-9-]+$",parentSchema:schema11.properties.expose.properties.gateway,data:data64};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2292,12 +2293,9 @@ vErrors.push(err170);
 }
 errors++;
 }
-const len10 = data64.length;
-for(let i16=0; i16<len10; i16++){
-let data65 = data64[i16];
-if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
-if(data65.path === undefined){
-const err171 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data65};
+}
+else {
+const err171 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gateway.type,parentSchema:schema11.properties.expose.properties.gateway,data:data64};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2306,9 +2304,10 @@ vErrors.push(err171);
 }
 errors++;
 }
-for(const key23 in data65){
-if(!(((key23 === "path") || (key23 === "status")) || (key23 === "header"))){
-const err172 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data65};
+}
+}
+else {
+const err172 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.type,parentSchema:schema11.properties.expose,data:data52};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2318,11 +2317,11 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data65.path !== undefined){
-let data66 = data65.path;
-if(typeof data66 === "string"){
-if(!pattern30.test(data66)){
-const err173 = {instancePath:instancePath+"/smoke/" + i16+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data66};
+if(data.egress !== undefined){
+let data65 = data.egress;
+if(Array.isArray(data65)){
+if(data65.length > 20){
+const err173 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.egress,data:data65};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2331,9 +2330,12 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-else {
-const err174 = {instancePath:instancePath+"/smoke/" + i16+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data66};
+const len10 = data65.length;
+for(let i16=0; i16<len10; i16++){
+let data66 = data65[i16];
+if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
+if(data66.name === undefined){
+const err174 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data66};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2342,11 +2344,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-if(data65.status !== undefined){
-let data67 = data65.status;
-if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
-const err175 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data67};
+if(data66.ports === undefined){
+const err175 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data66};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2355,9 +2354,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-if((typeof data67 == "number") && (isFinite(data67))){
-if(data67 > 599 || isNaN(data67)){
-const err176 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data67};
+for(const key23 in data66){
+if(!(((((key23 === "name") || (key23 === "cidrs")) || (key23 === "namespace")) || (key23 === "podLabels")) || (key23 === "ports"))){
+const err176 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.egress.items,data:data66};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2366,8 +2365,12 @@ vErrors.push(err176);
 }
 errors++;
 }
-if(data67 < 100 || isNaN(data67)){
-const err177 = {instancePath:instancePath+"/smoke/" + i16+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data67};
+}
+if(data66.name !== undefined){
+let data67 = data66.name;
+if(typeof data67 === "string"){
+if(func3(data67) > 30){
+const err177 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 30},message:"must NOT have more than 30 characters",schema:30,parentSchema:schema11.properties.egress.items.properties.name,data:data67};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2376,13 +2379,8 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-}
-if(data65.header !== undefined){
-let data68 = data65.header;
-if(typeof data68 === "string"){
-if(!pattern31.test(data68)){
-const err178 = {instancePath:instancePath+"/smoke/" + i16+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data68};
+if(!pattern0.test(data67)){
+const err178 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.name,data:data67};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2393,7 +2391,7 @@ errors++;
 }
 }
 else {
-const err179 = {instancePath:instancePath+"/smoke/" + i16+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data68};
+const err179 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.name.type,parentSchema:schema11.properties.egress.items.properties.name,data:data67};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2403,9 +2401,15 @@ vErrors.push(err179);
 errors++;
 }
 }
-}
-else {
-const err180 = {instancePath:instancePath+"/smoke/" + i16,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data65};
+if(data66.cidrs !== undefined){
+let data68 = data66.cidrs;
+const _errs170 = errors;
+let valid55 = false;
+let passing2 = null;
+const _errs171 = errors;
+if(Array.isArray(data68)){
+if(data68.length < 1){
+const err180 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data68};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2414,10 +2418,12 @@ vErrors.push(err180);
 }
 errors++;
 }
-}
-}
-else {
-const err181 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data64};
+const len11 = data68.length;
+for(let i17=0; i17<len11; i17++){
+let data69 = data68[i17];
+if(typeof data69 === "string"){
+if(!pattern31.test(data69)){
+const err181 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data69};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2427,12 +2433,8 @@ vErrors.push(err181);
 errors++;
 }
 }
-if(data.metrics !== undefined){
-let data69 = data.metrics;
-if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
-for(const key24 in data69){
-if(!((key24 === "source") || (key24 === "http"))){
-const err182 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data69};
+else {
+const err182 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data69};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2442,10 +2444,18 @@ vErrors.push(err182);
 errors++;
 }
 }
-if(data69.source !== undefined){
-let data70 = data69.source;
-if(typeof data70 !== "string"){
-const err183 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data70};
+let i18 = data68.length;
+let j6;
+if(i18 > 1){
+const indices6 = {};
+for(;i18--;){
+let item6 = data68[i18];
+if(typeof item6 !== "string"){
+continue;
+}
+if(typeof indices6[item6] == "number"){
+j6 = indices6[item6];
+const err183 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i18, j: j6},message:"must NOT have duplicate items (items ## "+j6+" and "+i18+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data68};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2453,9 +2463,14 @@ else {
 vErrors.push(err183);
 }
 errors++;
+break;
 }
-if(!((data70 === "istio") || (data70 === "http"))){
-const err184 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data70};
+indices6[item6] = i18;
+}
+}
+}
+else {
+const err184 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data68};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2464,12 +2479,15 @@ vErrors.push(err184);
 }
 errors++;
 }
+var _valid2 = _errs171 === errors;
+if(_valid2){
+valid55 = true;
+passing2 = 0;
 }
-if(data69.http !== undefined){
-let data71 = data69.http;
-if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
-if(data71.requests === undefined){
-const err185 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data71};
+const _errs175 = errors;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+if(Object.keys(data68).length < 1){
+const err185 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data68};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2478,8 +2496,11 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(data71.duration === undefined){
-const err186 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data71};
+for(const key24 in data68){
+const _errs177 = errors;
+if(typeof key24 === "string"){
+if(!pattern0.test(key24)){
+const err186 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,data:key24,propertyName:key24};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2488,8 +2509,10 @@ vErrors.push(err186);
 }
 errors++;
 }
-if(data71.codeLabel === undefined){
-const err187 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data71};
+}
+var valid59 = _errs177 === errors;
+if(!valid59){
+const err187 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key24},message:"property name must be valid",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data68};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2498,8 +2521,12 @@ vErrors.push(err187);
 }
 errors++;
 }
-if(data71.scrape === undefined){
-const err188 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data71};
+}
+for(const key25 in data68){
+let data70 = data68[key25];
+if(Array.isArray(data70)){
+if(data70.length < 1){
+const err188 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data70};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2508,9 +2535,12 @@ vErrors.push(err188);
 }
 errors++;
 }
-for(const key25 in data71){
-if(!((((((((key25 === "requests") || (key25 === "duration")) || (key25 === "durationUnit")) || (key25 === "codeLabel")) || (key25 === "errorCodes")) || (key25 === "routeLabel")) || (key25 === "ignoreRoutes")) || (key25 === "scrape"))){
-const err189 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data71};
+const len12 = data70.length;
+for(let i19=0; i19<len12; i19++){
+let data71 = data70[i19];
+if(typeof data71 === "string"){
+if(!pattern31.test(data71)){
+const err189 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data71};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2520,11 +2550,8 @@ vErrors.push(err189);
 errors++;
 }
 }
-if(data71.requests !== undefined){
-let data72 = data71.requests;
-if(typeof data72 === "string"){
-if(!pattern32.test(data72)){
-const err190 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data72};
+else {
+const err190 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data71};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2534,8 +2561,18 @@ vErrors.push(err190);
 errors++;
 }
 }
-else {
-const err191 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data72};
+let i20 = data70.length;
+let j7;
+if(i20 > 1){
+const indices7 = {};
+for(;i20--;){
+let item7 = data70[i20];
+if(typeof item7 !== "string"){
+continue;
+}
+if(typeof indices7[item7] == "number"){
+j7 = indices7[item7];
+const err191 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i20+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data70};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2543,13 +2580,14 @@ else {
 vErrors.push(err191);
 }
 errors++;
+break;
+}
+indices7[item7] = i20;
 }
 }
-if(data71.duration !== undefined){
-let data73 = data71.duration;
-if(typeof data73 === "string"){
-if(!pattern32.test(data73)){
-const err192 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data73};
+}
+else {
+const err192 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data70};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2559,8 +2597,9 @@ vErrors.push(err192);
 errors++;
 }
 }
+}
 else {
-const err193 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data73};
+const err193 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data68};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2569,11 +2608,19 @@ vErrors.push(err193);
 }
 errors++;
 }
+var _valid2 = _errs175 === errors;
+if(_valid2 && valid55){
+valid55 = false;
+passing2 = [passing2, 1];
 }
-if(data71.durationUnit !== undefined){
-let data74 = data71.durationUnit;
-if(typeof data74 !== "string"){
-const err194 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data74};
+else {
+if(_valid2){
+valid55 = true;
+passing2 = 1;
+}
+}
+if(!valid55){
+const err194 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema11.properties.egress.items.properties.cidrs.oneOf,parentSchema:schema11.properties.egress.items.properties.cidrs,data:data68};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2582,8 +2629,23 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(!((data74 === "seconds") || (data74 === "milliseconds"))){
-const err195 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data74};
+else {
+errors = _errs170;
+if(vErrors !== null){
+if(_errs170){
+vErrors.length = _errs170;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data66.namespace !== undefined){
+let data72 = data66.namespace;
+if(typeof data72 === "string"){
+if(!pattern0.test(data72)){
+const err195 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.namespace,data:data72};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2593,11 +2655,8 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data71.codeLabel !== undefined){
-let data75 = data71.codeLabel;
-if(typeof data75 === "string"){
-if(!pattern34.test(data75)){
-const err196 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data75};
+else {
+const err196 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.namespace.type,parentSchema:schema11.properties.egress.items.properties.namespace,data:data72};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2607,8 +2666,11 @@ vErrors.push(err196);
 errors++;
 }
 }
-else {
-const err197 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data75};
+if(data66.podLabels !== undefined){
+let data73 = data66.podLabels;
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+if(Object.keys(data73).length < 1){
+const err197 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data73};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2617,12 +2679,11 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-if(data71.errorCodes !== undefined){
-let data76 = data71.errorCodes;
-if(typeof data76 === "string"){
-if(!pattern35.test(data76)){
-const err198 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data76};
+for(const key26 in data73){
+const _errs187 = errors;
+if(typeof key26 === "string"){
+if(!pattern35.test(key26)){
+const err198 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.podLabels.propertyNames,data:key26,propertyName:key26};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2632,8 +2693,9 @@ vErrors.push(err198);
 errors++;
 }
 }
-else {
-const err199 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data76};
+var valid64 = _errs187 === errors;
+if(!valid64){
+const err199 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames",keyword:"propertyNames",params:{propertyName: key26},message:"property name must be valid",schema:schema11.properties.egress.items.properties.podLabels.propertyNames,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data73};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2643,11 +2705,11 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data71.routeLabel !== undefined){
-let data77 = data71.routeLabel;
-if(typeof data77 === "string"){
-if(!pattern34.test(data77)){
-const err200 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data77};
+for(const key27 in data73){
+let data74 = data73[key27];
+if(typeof data74 === "string"){
+if(!pattern36.test(data74)){
+const err200 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data74};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2658,7 +2720,7 @@ errors++;
 }
 }
 else {
-const err201 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data77};
+const err201 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.podLabels.additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data74};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2668,15 +2730,9 @@ vErrors.push(err201);
 errors++;
 }
 }
-if(data71.ignoreRoutes !== undefined){
-let data78 = data71.ignoreRoutes;
-if(Array.isArray(data78)){
-const len11 = data78.length;
-for(let i17=0; i17<len11; i17++){
-let data79 = data78[i17];
-if(typeof data79 === "string"){
-if(func3(data79) < 1){
-const err202 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data79};
+}
+else {
+const err202 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.podLabels.type,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data73};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2686,8 +2742,11 @@ vErrors.push(err202);
 errors++;
 }
 }
-else {
-const err203 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i17,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data79};
+if(data66.ports !== undefined){
+let data75 = data66.ports;
+if(Array.isArray(data75)){
+if(data75.length < 1){
+const err203 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.ports,data:data75};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2696,10 +2755,11 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-}
-else {
-const err204 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data78};
+const len13 = data75.length;
+for(let i21=0; i21<len13; i21++){
+let data76 = data75[i21];
+if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+const err204 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.egress.items.properties.ports.items.type,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data76};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2708,12 +2768,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-if(data71.scrape !== undefined){
-let data80 = data71.scrape;
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-if(data80.port === undefined){
-const err205 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data80};
+if((typeof data76 == "number") && (isFinite(data76))){
+if(data76 > 65535 || isNaN(data76)){
+const err205 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data76};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2722,8 +2779,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-if(data80.path === undefined){
-const err206 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data80};
+if(data76 < 1 || isNaN(data76)){
+const err206 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data76};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2732,9 +2789,20 @@ vErrors.push(err206);
 }
 errors++;
 }
-for(const key26 in data80){
-if(!((key26 === "port") || (key26 === "path"))){
-const err207 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data80};
+}
+}
+let i22 = data75.length;
+let j8;
+if(i22 > 1){
+const indices8 = {};
+for(;i22--;){
+let item8 = data75[i22];
+if(!(((typeof item8 == "number") && (!(item8 % 1) && !isNaN(item8))) && (isFinite(item8)))){
+continue;
+}
+if(typeof indices8[item8] == "number"){
+j8 = indices8[item8];
+const err207 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.ports,data:data75};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2742,12 +2810,14 @@ else {
 vErrors.push(err207);
 }
 errors++;
+break;
+}
+indices8[item8] = i22;
 }
 }
-if(data80.port !== undefined){
-let data81 = data80.port;
-if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
-const err208 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data81};
+}
+else {
+const err208 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.ports.type,parentSchema:schema11.properties.egress.items.properties.ports,data:data75};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2756,9 +2826,10 @@ vErrors.push(err208);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 > 65535 || isNaN(data81)){
-const err209 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data81};
+}
+}
+else {
+const err209 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.type,parentSchema:schema11.properties.egress.items,data:data66};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2767,8 +2838,10 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(data81 < 1 || isNaN(data81)){
-const err210 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data81};
+}
+}
+else {
+const err210 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.type,parentSchema:schema11.properties.egress,data:data65};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2778,12 +2851,11 @@ vErrors.push(err210);
 errors++;
 }
 }
-}
-if(data80.path !== undefined){
-let data82 = data80.path;
-if(typeof data82 === "string"){
-if(!pattern4.test(data82)){
-const err211 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data82};
+if(data.smoke !== undefined){
+let data77 = data.smoke;
+if(Array.isArray(data77)){
+if(data77.length > 20){
+const err211 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data77};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2792,9 +2864,12 @@ vErrors.push(err211);
 }
 errors++;
 }
-}
-else {
-const err212 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data82};
+const len14 = data77.length;
+for(let i23=0; i23<len14; i23++){
+let data78 = data77[i23];
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+if(data78.path === undefined){
+const err212 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data78};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2803,10 +2878,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-}
-else {
-const err213 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data80};
+for(const key28 in data78){
+if(!(((key28 === "path") || (key28 === "status")) || (key28 === "header"))){
+const err213 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data78};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2816,9 +2890,11 @@ vErrors.push(err213);
 errors++;
 }
 }
-}
-else {
-const err214 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data71};
+if(data78.path !== undefined){
+let data79 = data78.path;
+if(typeof data79 === "string"){
+if(!pattern37.test(data79)){
+const err214 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data79};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2828,9 +2904,8 @@ vErrors.push(err214);
 errors++;
 }
 }
-}
 else {
-const err215 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data69};
+const err215 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data79};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2840,11 +2915,10 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(data.steps !== undefined){
-let data83 = data.steps;
-if(Array.isArray(data83)){
-if(data83.length > 20){
-const err216 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data83};
+if(data78.status !== undefined){
+let data80 = data78.status;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err216 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data80};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2853,8 +2927,9 @@ vErrors.push(err216);
 }
 errors++;
 }
-if(data83.length < 1){
-const err217 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data83};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 599 || isNaN(data80)){
+const err217 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data80};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2863,11 +2938,8 @@ vErrors.push(err217);
 }
 errors++;
 }
-const len12 = data83.length;
-for(let i18=0; i18<len12; i18++){
-let data84 = data83[i18];
-if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err218 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data84};
+if(data80 < 100 || isNaN(data80)){
+const err218 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data80};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2876,9 +2948,13 @@ vErrors.push(err218);
 }
 errors++;
 }
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 > 100 || isNaN(data84)){
-const err219 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data84};
+}
+}
+if(data78.header !== undefined){
+let data81 = data78.header;
+if(typeof data81 === "string"){
+if(!pattern38.test(data81)){
+const err219 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data81};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2887,8 +2963,9 @@ vErrors.push(err219);
 }
 errors++;
 }
-if(data84 < 1 || isNaN(data84)){
-const err220 = {instancePath:instancePath+"/steps/" + i18,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data84};
+}
+else {
+const err220 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data81};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2899,9 +2976,8 @@ errors++;
 }
 }
 }
-}
 else {
-const err221 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data83};
+const err221 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data78};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2911,10 +2987,9 @@ vErrors.push(err221);
 errors++;
 }
 }
-if(data.slo !== undefined){
-let data85 = data.slo;
-if((!(data85 && typeof data85 == "object" && !Array.isArray(data85))) && (data85 !== null)){
-const err222 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data85};
+}
+else {
+const err222 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data77};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2923,10 +2998,13 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
-for(const key27 in data85){
-if(!((((key27 === "successRatio") || (key27 === "p95LatencyMs")) || (key27 === "p99LatencyMs")) || (key27 === "period"))){
-const err223 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data85};
+}
+if(data.metrics !== undefined){
+let data82 = data.metrics;
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+for(const key29 in data82){
+if(!((key29 === "source") || (key29 === "http"))){
+const err223 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data82};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2936,10 +3014,10 @@ vErrors.push(err223);
 errors++;
 }
 }
-if(data85.successRatio !== undefined){
-let data86 = data85.successRatio;
-if((!((typeof data86 == "number") && (isFinite(data86)))) && (data86 !== null)){
-const err224 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data86};
+if(data82.source !== undefined){
+let data83 = data82.source;
+if(typeof data83 !== "string"){
+const err224 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data83};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2948,9 +3026,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 1 || isNaN(data86)){
-const err225 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data86};
+if(!((data83 === "istio") || (data83 === "http"))){
+const err225 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data83};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2959,8 +3036,12 @@ vErrors.push(err225);
 }
 errors++;
 }
-if(data86 < 0 || isNaN(data86)){
-const err226 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data86};
+}
+if(data82.http !== undefined){
+let data84 = data82.http;
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+if(data84.requests === undefined){
+const err226 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data84};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2969,12 +3050,8 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-}
-if(data85.p95LatencyMs !== undefined){
-let data87 = data85.p95LatencyMs;
-if((!((typeof data87 == "number") && (isFinite(data87)))) && (data87 !== null)){
-const err227 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data87};
+if(data84.duration === undefined){
+const err227 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data84};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2983,9 +3060,8 @@ vErrors.push(err227);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 <= 0 || isNaN(data87)){
-const err228 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data87};
+if(data84.codeLabel === undefined){
+const err228 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data84};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2994,12 +3070,8 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-}
-if(data85.p99LatencyMs !== undefined){
-let data88 = data85.p99LatencyMs;
-if((!((typeof data88 == "number") && (isFinite(data88)))) && (data88 !== null)){
-const err229 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data88};
+if(data84.scrape === undefined){
+const err229 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data84};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3008,9 +3080,9 @@ vErrors.push(err229);
 }
 errors++;
 }
-if((typeof data88 == "number") && (isFinite(data88))){
-if(data88 <= 0 || isNaN(data88)){
-const err230 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data88};
+for(const key30 in data84){
+if(!((((((((key30 === "requests") || (key30 === "duration")) || (key30 === "durationUnit")) || (key30 === "codeLabel")) || (key30 === "errorCodes")) || (key30 === "routeLabel")) || (key30 === "ignoreRoutes")) || (key30 === "scrape"))){
+const err230 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data84};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3020,11 +3092,11 @@ vErrors.push(err230);
 errors++;
 }
 }
-}
-if(data85.period !== undefined){
-let data89 = data85.period;
-if((typeof data89 !== "string") && (data89 !== null)){
-const err231 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data89};
+if(data84.requests !== undefined){
+let data85 = data84.requests;
+if(typeof data85 === "string"){
+if(!pattern39.test(data85)){
+const err231 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data85};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3033,9 +3105,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(typeof data89 === "string"){
-if(!pattern38.test(data89)){
-const err232 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data89};
+}
+else {
+const err232 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data85};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3045,13 +3117,11 @@ vErrors.push(err232);
 errors++;
 }
 }
-}
-}
-}
-if(data.analysis !== undefined){
-let data90 = data.analysis;
-if((!(data90 && typeof data90 == "object" && !Array.isArray(data90))) && (data90 !== null)){
-const err233 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data90};
+if(data84.duration !== undefined){
+let data86 = data84.duration;
+if(typeof data86 === "string"){
+if(!pattern39.test(data86)){
+const err233 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data86};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3060,10 +3130,9 @@ vErrors.push(err233);
 }
 errors++;
 }
-if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
-for(const key28 in data90){
-if(!(func2.call(schema11.properties.analysis.properties, key28))){
-const err234 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data90};
+}
+else {
+const err234 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data86};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3073,10 +3142,10 @@ vErrors.push(err234);
 errors++;
 }
 }
-if(data90.metrics !== undefined){
-let data91 = data90.metrics;
-if((typeof data91 !== "string") && (data91 !== null)){
-const err235 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data91};
+if(data84.durationUnit !== undefined){
+let data87 = data84.durationUnit;
+if(typeof data87 !== "string"){
+const err235 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data87};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3085,8 +3154,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!((data91 === "istio") || (data91 === "http"))){
-const err236 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data91};
+if(!((data87 === "seconds") || (data87 === "milliseconds"))){
+const err236 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data87};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3096,10 +3165,11 @@ vErrors.push(err236);
 errors++;
 }
 }
-if(data90.window !== undefined){
-let data92 = data90.window;
-if((typeof data92 !== "string") && (data92 !== null)){
-const err237 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data92};
+if(data84.codeLabel !== undefined){
+let data88 = data84.codeLabel;
+if(typeof data88 === "string"){
+if(!pattern41.test(data88)){
+const err237 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data88};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3108,9 +3178,9 @@ vErrors.push(err237);
 }
 errors++;
 }
-if(typeof data92 === "string"){
-if(!pattern38.test(data92)){
-const err238 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data92};
+}
+else {
+const err238 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data88};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3120,11 +3190,11 @@ vErrors.push(err238);
 errors++;
 }
 }
-}
-if(data90.settle !== undefined){
-let data93 = data90.settle;
-if((typeof data93 !== "string") && (data93 !== null)){
-const err239 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data93};
+if(data84.errorCodes !== undefined){
+let data89 = data84.errorCodes;
+if(typeof data89 === "string"){
+if(!pattern42.test(data89)){
+const err239 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data89};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3133,9 +3203,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-if(typeof data93 === "string"){
-if(!pattern40.test(data93)){
-const err240 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data93};
+}
+else {
+const err240 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data89};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3145,11 +3215,11 @@ vErrors.push(err240);
 errors++;
 }
 }
-}
-if(data90.minRequests !== undefined){
-let data94 = data90.minRequests;
-if((!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))) && (data94 !== null)){
-const err241 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data94};
+if(data84.routeLabel !== undefined){
+let data90 = data84.routeLabel;
+if(typeof data90 === "string"){
+if(!pattern41.test(data90)){
+const err241 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data90};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3158,9 +3228,9 @@ vErrors.push(err241);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 < 0 || isNaN(data94)){
-const err242 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data94};
+}
+else {
+const err242 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data90};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3170,11 +3240,15 @@ vErrors.push(err242);
 errors++;
 }
 }
-}
-if(data90.canaryTrafficFactor !== undefined){
-let data95 = data90.canaryTrafficFactor;
-if((!((typeof data95 == "number") && (isFinite(data95)))) && (data95 !== null)){
-const err243 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data95};
+if(data84.ignoreRoutes !== undefined){
+let data91 = data84.ignoreRoutes;
+if(Array.isArray(data91)){
+const len15 = data91.length;
+for(let i24=0; i24<len15; i24++){
+let data92 = data91[i24];
+if(typeof data92 === "string"){
+if(func3(data92) < 1){
+const err243 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data92};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3183,9 +3257,9 @@ vErrors.push(err243);
 }
 errors++;
 }
-if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 > 1 || isNaN(data95)){
-const err244 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data95};
+}
+else {
+const err244 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data92};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3194,8 +3268,10 @@ vErrors.push(err244);
 }
 errors++;
 }
-if(data95 < 0 || isNaN(data95)){
-const err245 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data95};
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data91};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3205,11 +3281,11 @@ vErrors.push(err245);
 errors++;
 }
 }
-}
-if(data90.maxFailedChecks !== undefined){
-let data96 = data90.maxFailedChecks;
-if((!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))) && (data96 !== null)){
-const err246 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data96};
+if(data84.scrape !== undefined){
+let data93 = data84.scrape;
+if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+if(data93.port === undefined){
+const err246 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data93};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3218,9 +3294,8 @@ vErrors.push(err246);
 }
 errors++;
 }
-if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 > 100 || isNaN(data96)){
-const err247 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data96};
+if(data93.path === undefined){
+const err247 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data93};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3229,8 +3304,9 @@ vErrors.push(err247);
 }
 errors++;
 }
-if(data96 < 1 || isNaN(data96)){
-const err248 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data96};
+for(const key31 in data93){
+if(!((key31 === "port") || (key31 === "path"))){
+const err248 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data93};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3240,11 +3316,10 @@ vErrors.push(err248);
 errors++;
 }
 }
-}
-if(data90.maxConsecutiveHolds !== undefined){
-let data97 = data90.maxConsecutiveHolds;
-if((!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))) && (data97 !== null)){
-const err249 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data97};
+if(data93.port !== undefined){
+let data94 = data93.port;
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err249 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data94};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3253,9 +3328,9 @@ vErrors.push(err249);
 }
 errors++;
 }
-if((typeof data97 == "number") && (isFinite(data97))){
-if(data97 > 1000 || isNaN(data97)){
-const err250 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data97};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 65535 || isNaN(data94)){
+const err250 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data94};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3264,8 +3339,8 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(data97 < 1 || isNaN(data97)){
-const err251 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data97};
+if(data94 < 1 || isNaN(data94)){
+const err251 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data94};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3276,10 +3351,11 @@ errors++;
 }
 }
 }
-if(data90.baseline !== undefined){
-let data98 = data90.baseline;
-if((!(data98 && typeof data98 == "object" && !Array.isArray(data98))) && (data98 !== null)){
-const err252 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data98};
+if(data93.path !== undefined){
+let data95 = data93.path;
+if(typeof data95 === "string"){
+if(!pattern4.test(data95)){
+const err252 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data95};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3288,9 +3364,9 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
-if(data98.enabled === undefined){
-const err253 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data98};
+}
+else {
+const err253 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data95};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3299,8 +3375,10 @@ vErrors.push(err253);
 }
 errors++;
 }
-if(data98.maxErrorRatioIncrease === undefined){
-const err254 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data98};
+}
+}
+else {
+const err254 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data93};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3309,9 +3387,10 @@ vErrors.push(err254);
 }
 errors++;
 }
-for(const key29 in data98){
-if(!((((key29 === "enabled") || (key29 === "maxErrorRatioIncrease")) || (key29 === "maxLatencyRatio")) || (key29 === "minLatencyIncreaseMs"))){
-const err255 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data98};
+}
+}
+else {
+const err255 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data84};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3321,10 +3400,9 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data98.enabled !== undefined){
-let data99 = data98.enabled;
-if(typeof data99 !== "boolean"){
-const err256 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data99};
+}
+else {
+const err256 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data82};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3334,11 +3412,11 @@ vErrors.push(err256);
 errors++;
 }
 }
-if(data98.maxErrorRatioIncrease !== undefined){
-let data100 = data98.maxErrorRatioIncrease;
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 > 1 || isNaN(data100)){
-const err257 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data100};
+if(data.steps !== undefined){
+let data96 = data.steps;
+if(Array.isArray(data96)){
+if(data96.length > 20){
+const err257 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data96};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3347,8 +3425,8 @@ vErrors.push(err257);
 }
 errors++;
 }
-if(data100 < 0 || isNaN(data100)){
-const err258 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data100};
+if(data96.length < 1){
+const err258 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data96};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3357,9 +3435,11 @@ vErrors.push(err258);
 }
 errors++;
 }
-}
-else {
-const err259 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data100};
+const len16 = data96.length;
+for(let i25=0; i25<len16; i25++){
+let data97 = data96[i25];
+if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
+const err259 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data97};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3368,11 +3448,9 @@ vErrors.push(err259);
 }
 errors++;
 }
-}
-if(data98.maxLatencyRatio !== undefined){
-let data101 = data98.maxLatencyRatio;
-if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
-const err260 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data101};
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 > 100 || isNaN(data97)){
+const err260 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data97};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3381,9 +3459,8 @@ vErrors.push(err260);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 > 100 || isNaN(data101)){
-const err261 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data101};
+if(data97 < 1 || isNaN(data97)){
+const err261 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data97};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3392,8 +3469,11 @@ vErrors.push(err261);
 }
 errors++;
 }
-if(data101 < 1 || isNaN(data101)){
-const err262 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data101};
+}
+}
+}
+else {
+const err262 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data96};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3403,11 +3483,10 @@ vErrors.push(err262);
 errors++;
 }
 }
-}
-if(data98.minLatencyIncreaseMs !== undefined){
-let data102 = data98.minLatencyIncreaseMs;
-if((!((typeof data102 == "number") && (isFinite(data102)))) && (data102 !== null)){
-const err263 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data102};
+if(data.slo !== undefined){
+let data98 = data.slo;
+if((!(data98 && typeof data98 == "object" && !Array.isArray(data98))) && (data98 !== null)){
+const err263 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data98};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3416,9 +3495,10 @@ vErrors.push(err263);
 }
 errors++;
 }
-if((typeof data102 == "number") && (isFinite(data102))){
-if(data102 > 60000 || isNaN(data102)){
-const err264 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data102};
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+for(const key32 in data98){
+if(!((((key32 === "successRatio") || (key32 === "p95LatencyMs")) || (key32 === "p99LatencyMs")) || (key32 === "period"))){
+const err264 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data98};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3427,8 +3507,11 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(data102 < 0 || isNaN(data102)){
-const err265 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data102};
+}
+if(data98.successRatio !== undefined){
+let data99 = data98.successRatio;
+if((!((typeof data99 == "number") && (isFinite(data99)))) && (data99 !== null)){
+const err265 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data99};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3437,14 +3520,9 @@ vErrors.push(err265);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data90.queryTimeout !== undefined){
-let data103 = data90.queryTimeout;
-if((typeof data103 !== "string") && (data103 !== null)){
-const err266 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data103};
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 1 || isNaN(data99)){
+const err266 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data99};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3453,9 +3531,8 @@ vErrors.push(err266);
 }
 errors++;
 }
-if(typeof data103 === "string"){
-if(!pattern38.test(data103)){
-const err267 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data103};
+if(data99 < 0 || isNaN(data99)){
+const err267 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data99};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3466,10 +3543,10 @@ errors++;
 }
 }
 }
-if(data90.progressDeadline !== undefined){
-let data104 = data90.progressDeadline;
-if((typeof data104 !== "string") && (data104 !== null)){
-const err268 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data104};
+if(data98.p95LatencyMs !== undefined){
+let data100 = data98.p95LatencyMs;
+if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
+const err268 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data100};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3478,9 +3555,9 @@ vErrors.push(err268);
 }
 errors++;
 }
-if(typeof data104 === "string"){
-if(!pattern38.test(data104)){
-const err269 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data104};
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 <= 0 || isNaN(data100)){
+const err269 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data100};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3491,16 +3568,511 @@ errors++;
 }
 }
 }
-}
-}
-}
-else {
-const err270 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data98.p99LatencyMs !== undefined){
+let data101 = data98.p99LatencyMs;
+if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
+const err270 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data101};
 if(vErrors === null){
 vErrors = [err270];
 }
 else {
 vErrors.push(err270);
+}
+errors++;
+}
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 <= 0 || isNaN(data101)){
+const err271 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data101};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+}
+}
+if(data98.period !== undefined){
+let data102 = data98.period;
+if((typeof data102 !== "string") && (data102 !== null)){
+const err272 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data102};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+if(typeof data102 === "string"){
+if(!pattern45.test(data102)){
+const err273 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data102};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+}
+}
+}
+}
+if(data.analysis !== undefined){
+let data103 = data.analysis;
+if((!(data103 && typeof data103 == "object" && !Array.isArray(data103))) && (data103 !== null)){
+const err274 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data103};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+if(data103 && typeof data103 == "object" && !Array.isArray(data103)){
+for(const key33 in data103){
+if(!(func2.call(schema11.properties.analysis.properties, key33))){
+const err275 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data103};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+}
+if(data103.metrics !== undefined){
+let data104 = data103.metrics;
+if((typeof data104 !== "string") && (data104 !== null)){
+const err276 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data104};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+if(!((data104 === "istio") || (data104 === "http"))){
+const err277 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data104};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+}
+}
+if(data103.window !== undefined){
+let data105 = data103.window;
+if((typeof data105 !== "string") && (data105 !== null)){
+const err278 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data105};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+if(typeof data105 === "string"){
+if(!pattern45.test(data105)){
+const err279 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data105};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+}
+}
+}
+if(data103.settle !== undefined){
+let data106 = data103.settle;
+if((typeof data106 !== "string") && (data106 !== null)){
+const err280 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data106};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+if(typeof data106 === "string"){
+if(!pattern47.test(data106)){
+const err281 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data106};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+}
+}
+if(data103.minRequests !== undefined){
+let data107 = data103.minRequests;
+if((!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))) && (data107 !== null)){
+const err282 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data107};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+if((typeof data107 == "number") && (isFinite(data107))){
+if(data107 < 0 || isNaN(data107)){
+const err283 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data107};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+}
+}
+if(data103.canaryTrafficFactor !== undefined){
+let data108 = data103.canaryTrafficFactor;
+if((!((typeof data108 == "number") && (isFinite(data108)))) && (data108 !== null)){
+const err284 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data108};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+if((typeof data108 == "number") && (isFinite(data108))){
+if(data108 > 1 || isNaN(data108)){
+const err285 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data108};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+if(data108 < 0 || isNaN(data108)){
+const err286 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data108};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+}
+}
+if(data103.maxFailedChecks !== undefined){
+let data109 = data103.maxFailedChecks;
+if((!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))) && (data109 !== null)){
+const err287 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data109};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+if((typeof data109 == "number") && (isFinite(data109))){
+if(data109 > 100 || isNaN(data109)){
+const err288 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data109};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+}
+if(data109 < 1 || isNaN(data109)){
+const err289 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data109};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+}
+}
+if(data103.maxConsecutiveHolds !== undefined){
+let data110 = data103.maxConsecutiveHolds;
+if((!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))) && (data110 !== null)){
+const err290 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data110};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+if((typeof data110 == "number") && (isFinite(data110))){
+if(data110 > 1000 || isNaN(data110)){
+const err291 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data110};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
+}
+errors++;
+}
+if(data110 < 1 || isNaN(data110)){
+const err292 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data110};
+if(vErrors === null){
+vErrors = [err292];
+}
+else {
+vErrors.push(err292);
+}
+errors++;
+}
+}
+}
+if(data103.baseline !== undefined){
+let data111 = data103.baseline;
+if((!(data111 && typeof data111 == "object" && !Array.isArray(data111))) && (data111 !== null)){
+const err293 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data111};
+if(vErrors === null){
+vErrors = [err293];
+}
+else {
+vErrors.push(err293);
+}
+errors++;
+}
+if(data111 && typeof data111 == "object" && !Array.isArray(data111)){
+if(data111.enabled === undefined){
+const err294 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data111};
+if(vErrors === null){
+vErrors = [err294];
+}
+else {
+vErrors.push(err294);
+}
+errors++;
+}
+if(data111.maxErrorRatioIncrease === undefined){
+const err295 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data111};
+if(vErrors === null){
+vErrors = [err295];
+}
+else {
+vErrors.push(err295);
+}
+errors++;
+}
+for(const key34 in data111){
+if(!((((key34 === "enabled") || (key34 === "maxErrorRatioIncrease")) || (key34 === "maxLatencyRatio")) || (key34 === "minLatencyIncreaseMs"))){
+const err296 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data111};
+if(vErrors === null){
+vErrors = [err296];
+}
+else {
+vErrors.push(err296);
+}
+errors++;
+}
+}
+if(data111.enabled !== undefined){
+let data112 = data111.enabled;
+if(typeof data112 !== "boolean"){
+const err297 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data112};
+if(vErrors === null){
+vErrors = [err297];
+}
+else {
+vErrors.push(err297);
+}
+errors++;
+}
+}
+if(data111.maxErrorRatioIncrease !== undefined){
+let data113 = data111.maxErrorRatioIncrease;
+if((typeof data113 == "number") && (isFinite(data113))){
+if(data113 > 1 || isNaN(data113)){
+const err298 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data113};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+if(data113 < 0 || isNaN(data113)){
+const err299 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data113};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+}
+else {
+const err300 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data113};
+if(vErrors === null){
+vErrors = [err300];
+}
+else {
+vErrors.push(err300);
+}
+errors++;
+}
+}
+if(data111.maxLatencyRatio !== undefined){
+let data114 = data111.maxLatencyRatio;
+if((!((typeof data114 == "number") && (isFinite(data114)))) && (data114 !== null)){
+const err301 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data114};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+}
+if((typeof data114 == "number") && (isFinite(data114))){
+if(data114 > 100 || isNaN(data114)){
+const err302 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data114};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
+}
+errors++;
+}
+if(data114 < 1 || isNaN(data114)){
+const err303 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data114};
+if(vErrors === null){
+vErrors = [err303];
+}
+else {
+vErrors.push(err303);
+}
+errors++;
+}
+}
+}
+if(data111.minLatencyIncreaseMs !== undefined){
+let data115 = data111.minLatencyIncreaseMs;
+if((!((typeof data115 == "number") && (isFinite(data115)))) && (data115 !== null)){
+const err304 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data115};
+if(vErrors === null){
+vErrors = [err304];
+}
+else {
+vErrors.push(err304);
+}
+errors++;
+}
+if((typeof data115 == "number") && (isFinite(data115))){
+if(data115 > 60000 || isNaN(data115)){
+const err305 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data115};
+if(vErrors === null){
+vErrors = [err305];
+}
+else {
+vErrors.push(err305);
+}
+errors++;
+}
+if(data115 < 0 || isNaN(data115)){
+const err306 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data115};
+if(vErrors === null){
+vErrors = [err306];
+}
+else {
+vErrors.push(err306);
+}
+errors++;
+}
+}
+}
+}
+}
+if(data103.queryTimeout !== undefined){
+let data116 = data103.queryTimeout;
+if((typeof data116 !== "string") && (data116 !== null)){
+const err307 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data116};
+if(vErrors === null){
+vErrors = [err307];
+}
+else {
+vErrors.push(err307);
+}
+errors++;
+}
+if(typeof data116 === "string"){
+if(!pattern45.test(data116)){
+const err308 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data116};
+if(vErrors === null){
+vErrors = [err308];
+}
+else {
+vErrors.push(err308);
+}
+errors++;
+}
+}
+}
+if(data103.progressDeadline !== undefined){
+let data117 = data103.progressDeadline;
+if((typeof data117 !== "string") && (data117 !== null)){
+const err309 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data117};
+if(vErrors === null){
+vErrors = [err309];
+}
+else {
+vErrors.push(err309);
+}
+errors++;
+}
+if(typeof data117 === "string"){
+if(!pattern45.test(data117)){
+const err310 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data117};
+if(vErrors === null){
+vErrors = [err310];
+}
+else {
+vErrors.push(err310);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+else {
+const err311 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err311];
+}
+else {
+vErrors.push(err311);
 }
 errors++;
 }
