@@ -95,6 +95,7 @@ export class ServicesChart extends StackChart {
           pinSources: env.apps.canaryPinSources, ingressPrincipal,
         }
         : undefined;
+      checkStartupTime(spec, env, props.rollouts[spec.name]);
       const service = new CanaryService(this, spec.name, {
         name: spec.name,
         container: containerOf(spec, env, props.services),
@@ -164,6 +165,24 @@ function egressFlows(spec: ServiceSpec, env: EnvironmentConfig, from: WorkloadPe
       : blocks.length > 0 ? cidrs(blocks) : undefined;
     return to ? [{ name: `${spec.name}-to-${entry.name}`, from: pods(from), to, ports: entry.ports.map(port => ({ port })) }] : [];
   });
+}
+
+/**
+ * A promotion replaces stable's pods one at a time (a surge pod, none unavailable), each taking up to the service's
+ * `probes.startupSeconds` to start, and is rolled back at its progress deadline: a slow-starting service whose stable
+ * replicas cannot all start within it would lose every release that passed its checks.
+ *
+ * @throws {@link ServiceFileError} when they cannot
+ */
+function checkStartupTime(spec: ServiceSpec, env: EnvironmentConfig, state: RolloutState): void {
+  const seconds = spec.probes.startupSeconds;
+  if (seconds === undefined) return;
+  const replicas = spec.replicas?.[env.name] ?? env.apps.stableReplicas;
+  const deadline = settingsOf(state, spec).analysis.progressDeadline;
+  if (replicas * seconds * 1000 < parseDuration(deadline, 'analysis.progressDeadline')) return;
+  throw new ServiceFileError(spec.file, [`'probes.startupSeconds' (${seconds}) × the stable replicas in ${env.name} (${replicas}) reaches `
+    + `'analysis.progressDeadline' (${deadline}): a promotion starts stable's pods one at a time and is rolled back at the deadline; `
+    + `give the service file (or its state) an analysis.progressDeadline above ${replicas * seconds}s`]);
 }
 
 /** The mesh identity of a service's pods. */

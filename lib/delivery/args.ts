@@ -385,6 +385,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
+/** The flags whose values are URLs, which messages never quote. */
+const URL_FLAGS: ReadonlySet<string> = new Set(['prometheus-url', 'smoke-url']);
+
 /**
  * Parses the arguments of the `canary` CLI.
  *
@@ -404,7 +407,9 @@ export function parseCommand(argv: readonly string[]): Command {
   for (const token of tokens) {
     if (token.kind !== 'option' || token.value === undefined) continue;
     if (given.has(token.name)) {
-      throw new UsageError(`--${token.name} is given twice: ${JSON.stringify(given.get(token.name))} and ${JSON.stringify(token.value)}; give it once`);
+      // a URL may carry credentials or a token in its query: those are never echoed
+      const both = URL_FLAGS.has(token.name) ? '' : `: ${JSON.stringify(given.get(token.name))} and ${JSON.stringify(token.value)}`;
+      throw new UsageError(`--${token.name} is given twice${both}; give it once`);
     }
     given.set(token.name, token.value);
   }

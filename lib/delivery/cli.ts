@@ -270,10 +270,11 @@ async function gateService(command: Extract<Command, { verb: 'advance' }>, run: 
   const read = fs.readFileSync(path.join(run.root, rolloutFile(command.env, name)), 'utf8');
   const smokeUrl = smoke.url;
   const smokeUnavailable = run.io.env?.smokeUnavailable ?? smoke.unavailable;
-  // the gate reads smokeUnavailable only where there is no URL
+  // the gate reads smokeUnavailable only where there is no URL, and smokeUrlError only where checks are due
   const input = {
     state, service, settings, now, prometheus: endpoint,
     ...(smokeUrl !== undefined ? { smokeUrl } : {}), ...(smokeUnavailable !== undefined ? { smokeUnavailable } : {}),
+    ...(smoke.error !== undefined ? { smokeUrlError: smoke.error } : {}),
   };
   if (clusters === undefined) return { name, state, settings, gate: await runGate(input), read };
   const { runs, decidedBy, result } = await runGateInClusters(input, clusters);
@@ -349,14 +350,15 @@ async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run:
   smokeTarget: (name: string) => SmokeTarget, options: { isolate: boolean }):
   Promise<{ reports: GateReport[]; failed: FailedService[]; outcome: Outcome; code: number }> {
   const { io } = run;
-  const endpoint = endpointOf(command, run);
+  // nothing to gate (an --all run with nothing in flight) asks Prometheus nothing, and needs no URL for it
+  const endpoint = names.length > 0 ? endpointOf(command, run) : undefined;
   // one time for the whole run: every service's window ends then, as its report and history entry say
   const now = io.now();
   // a central topology: every application cluster runs the release (read once for every service of the run)
   const clusters = loadEnvironment(command.env).topology?.appClusters.map(c => c.name);
   const attempts = await mapLimited(names, GATE_CONCURRENCY, async (name): Promise<Gated | FailedService> => {
     try {
-      return await gateService(command, run, name, rollouts[name], endpoint, smokeTarget(name), clusters, now);
+      return await gateService(command, run, name, rollouts[name], endpoint!, smokeTarget(name), clusters, now);
     } catch (error) {
       // isolated: one service's own configuration at fault (exit 2), not the run's or a bug
       const code = options.isolate ? usageCodeOf(error) : undefined;
@@ -428,7 +430,7 @@ async function advanceAll(command: Extract<Command, { verb: 'advance' }>, run: R
   }
   const rollouts = loadRollouts(root, command.env, run.services);
   const inFlight = Object.keys(run.services).filter(name => rollouts[name].canary !== null);
-  const smokeTarget = smokeTargetsOf(command, io.env, run.services, inFlight);
+  const smokeTarget = smokeTargetsOf(command, io.env, run.services, rollouts);
   const locks: Lock[] = [];
   const busy: string[] = [];
   try {
@@ -473,23 +475,26 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, f: (item: T)
   return out;
 }
 
-/** Where a service's smoke checks go: a URL, or why there is none (else the gate's own words). */
+/** Where a service's smoke checks go: a URL, or why there is none (else the gate's own words), or why the one given is unusable. */
 interface SmokeTarget {
   readonly url?: string;
   readonly unavailable?: string;
+  readonly error?: string;
 }
 
 /**
  * Each service's {@link SmokeTarget} in an `--all` run: its `SMOKE_URLS` entry (service name → URL), else `--smoke-url`
- * or `SMOKE_BASE_URL`, which is one URL and so serves only when a single service in flight names smoke checks without
- * an entry (sent to one service's host, another's checks would judge the wrong release). An entry that is no URL
- * fails that service alone (exit 2, the others are gated), naming `SMOKE_URLS.<service>`; an entry naming no service
- * is left out (the CronJob's variables may still be the last commit's) and named where a service has no entry.
+ * or `SMOKE_BASE_URL`, which is one URL and so serves only when a single canary whose checks may be due (started, at
+ * 0 %) names smoke checks without an entry (sent to one service's host, another's checks would judge the wrong
+ * release). An entry that is no URL fails that service alone (exit 2, the others are gated), naming
+ * `SMOKE_URLS.<service>`, and only when its checks are due: a roll back or a later step is decided whatever the entry
+ * says. An entry naming no service is left out (the CronJob's variables may still be the last commit's) and named where
+ * a service has no entry.
  *
  * @throws {@link UsageError} when `SMOKE_URLS` is not a JSON object
  */
 function smokeTargetsOf(command: Extract<Command, { verb: 'advance' }>, env: CliEnvironment | undefined, services: Services,
-  inFlight: readonly string[]): (name: string) => SmokeTarget {
+  rollouts: Rollouts): (name: string) => SmokeTarget {
   let entries: Record<string, unknown> = {};
   if (env?.smokeUrls !== undefined) {
     let value: unknown;
@@ -505,12 +510,19 @@ function smokeTargetsOf(command: Extract<Command, { verb: 'advance' }>, env: Cli
   }
   const fallback = smokeUrlOf(command.smokeUrl, env?.smokeUrl);
   const source = command.smokeUrl !== undefined ? '--smoke-url' : 'SMOKE_BASE_URL';
-  const withoutEntry = inFlight.filter(name => (services[name]?.smoke?.length ?? 0) > 0 && !Object.hasOwn(entries, name));
+  // the canaries whose checks may be due: started (0 %) and progressing; a canary past them needs no URL
+  const checking = Object.keys(services).filter(name => rollouts[name]?.canary?.weight === 0 && (rollouts[name].canary!.phase ?? 'progressing') === 'progressing');
+  const withoutEntry = checking.filter(name => (services[name].smoke?.length ?? 0) > 0 && !Object.hasOwn(entries, name));
   const strays = Object.keys(entries).filter(name => !Object.hasOwn(services, name));
   return name => {
     if (Object.hasOwn(entries, name)) {
       const url = entries[name];
-      return { url: smokeUrlOf(undefined, typeof url === 'string' ? url : JSON.stringify(url), `SMOKE_URLS.${name}`)! };
+      try {
+        return { url: smokeUrlOf(undefined, typeof url === 'string' ? url : JSON.stringify(url), `SMOKE_URLS.${name}`)! };
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        return { error: error.message };
+      }
     }
     if (fallback !== undefined && withoutEntry.length <= 1) return { url: fallback };
     if (fallback !== undefined) {

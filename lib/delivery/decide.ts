@@ -134,10 +134,18 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
   // next window starts after it, so that a tick more frequent than the window (prod's in-cluster loop: every minute,
   // 5m windows) does not count one bad minute in five failed checks, nor reach the limit of holds in a row in
   // minutes: each count stands for a window of its own, whatever the schedule.
-  const measured = state.history.reduce((latest, entry) => {
+  let measured = Number.NEGATIVE_INFINITY;
+  for (const [i, entry] of state.history.entries()) {
     const at = Date.parse(entry.at);
-    return entry.decision === 'hold' && entry.by === 'gate' && at > appliedAt && at > latest ? at : latest;
-  }, Number.NEGATIVE_INFINITY);
+    if (entry.decision !== 'hold' || entry.by !== 'gate' || at <= appliedAt) continue;
+    // one in the future would dwell until then, counting nothing and failing nothing: a human must look, as for the
+    // canary's own times
+    if (at - now.getTime() > CLOCK_SKEW_TOLERANCE_MS) {
+      throw new UsageError(`'history[${i}].at' of ${state.service} is ${entry.at}, a gate hold in the future (now ${now.toISOString()}); `
+        + 'fix the clock of the machine that wrote it, or the state file', 'config');
+    }
+    measured = Math.max(measured, at);
+  }
   const readyAt = Math.max(settled, measured + windowMs);
   if (now.getTime() >= readyAt) return { kind: 'measure', window, windowStart: new Date(now.getTime() - windowMs) };
   return { kind: 'dwelling', window, readyAt: new Date(readyAt), ...(readyAt > settled ? { measuredUntil: new Date(measured) } : {}) };

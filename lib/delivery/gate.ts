@@ -8,7 +8,7 @@ import { MeasureOutcome, measure } from './measure';
 import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeOutcomeOf, smokeUrlFor } from './smoke';
 import { PrometheusOptions, queryValue } from './prometheus';
 import { GateQueries, gateQueries } from './queries';
-import { appendHistory } from './plan';
+import { UsageError, appendHistory } from './plan';
 
 /** What one run of the gate is about. */
 export interface GateInput {
@@ -38,6 +38,13 @@ export interface GateInput {
    * @default - none given: the reason names the flag and the variable
    */
   readonly smokeUnavailable?: string;
+  /**
+   * Why the smoke URL given for this service is unusable (a `SMOKE_URLS` entry that is no URL): a usage error of the
+   * service, raised only when its smoke checks are due, so that a bad entry never keeps a roll back or a later step
+   * from being decided.
+   * @default - none
+   */
+  readonly smokeUrlError?: string;
 }
 
 /** One run of the gate: where the canary stood, what was asked of Prometheus, its answers, and the decision. */
@@ -93,7 +100,9 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     const noUrl = input.smokeUrl === undefined
       ? input.smokeUnavailable ?? `there is no --smoke-url or SMOKE_BASE_URL to reach ${state.service} through the pin`
       : `the smoke URL names ${CLUSTER_PLACEHOLDER}, and this environment has no clusters to put there`;
-    const smoke: SmokeOutcome | undefined = observed.ok && observed.applied && state.canary?.weight === 0 && stage.release.track === 'canary' && checks.length > 0
+    const due = observed.ok && observed.applied && state.canary?.weight === 0 && stage.release.track === 'canary' && checks.length > 0;
+    if (due && input.smokeUrlError !== undefined) throw new UsageError(input.smokeUrlError);
+    const smoke: SmokeOutcome | undefined = due
       ? smokeUrl === undefined
         ? { ran: false, reason: `${service.file} names ${checks.length} smoke checks, but ${noUrl}` }
         : smokeOutcomeOf(await runSmokeChecks(smokeUrl, checks, prometheus.timeoutMs))

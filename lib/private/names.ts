@@ -19,7 +19,12 @@ export const CREDENTIAL_HEADER = /key|token|secret|auth|passw|credential|signatu
  * `STRIPE_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `SERVICE_CREDENTIALS`. Narrower than {@link CREDENTIAL_HEADER}: `TOKEN_TTL`,
  * `AUTH_URL` and `CACHE_KEY_PREFIX` name no credential.
  */
-export const CREDENTIAL_VARIABLE = /(?:^|_)(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
+export const CREDENTIAL_VARIABLE =
+  /(?:^|_)(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|(?:API|ACCESS|PRIVATE|SECRET|SIGNING|ENCRYPTION|HMAC|MASTER)_?KEY(?:_BASE)?|CREDENTIALS?)$/i;
 
-/** A credential written into a value: a URL's `user:password@`, or a `password=`-like pair of a connection string. */
-export const CREDENTIAL_IN_VALUE = /:\/\/[^/\s:@]+:[^/\s@]+@|(?:^|[?&;\s])(?:password|passwd|pwd|secret|token)=/i;
+/**
+ * A credential written into a value: a URL's `user:password@` (or Redis's `:password@`), or a `password=`-like pair of a
+ * connection string or query (`client_secret=`, `api_key=`, Azure's `AccountKey=` and `SharedAccessKey=`).
+ */
+export const CREDENTIAL_IN_VALUE =
+  /:\/\/[^/\s:@]*:[^/\s@]+@|(?:^|[?&;\s])(?:password|passwd|pwd|secret|token|client_secret|api_key|access_token|accountkey|sharedaccesskey)=/i;

@@ -90,7 +90,8 @@ const PROBE: SchemaObject = {
   type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
   properties: { http: { type: 'string', pattern: '^/' }, tcp: { const: true }, grpc: { const: true } },
 };
-const STARTUP_SECONDS = { type: 'integer', minimum: 5, maximum: 3600 } as const;
+/** A startup probe's time: below 30 s liveness alone (10 s × 3) lets a pod start longer. */
+export const STARTUP_SECONDS = { type: 'integer', minimum: 30, maximum: 3600 } as const;
 const requestAndLimit = (pattern: string, description: string): SchemaObject => ({
   type: 'object', additionalProperties: false, required: ['request', 'limit'],
   properties: { request: { type: 'string', pattern, description }, limit: { type: 'string', pattern, description } },

@@ -94,6 +94,11 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
   // service (callers) or the platform's own flows give
   const managed = new Set([OBSERVABILITY_NAMESPACE, ...Object.values(services).map(s => s.namespace)]);
   for (const [i, e] of (spec.egress ?? []).entries()) {
+    // <service>-to-<name> is also the flow of a caller to a service of that name
+    if (Object.hasOwn(services, e.name)) {
+      problems.push(`'egress[${i}].name' must not be a service's name (${JSON.stringify(e.name)} has a file under ${SERVICES_DIR}/): `
+        + 'to call it, name this service in its \'callers\'');
+    }
     if (e.namespace !== undefined && managed.has(e.namespace)) {
       problems.push(`'egress[${i}].namespace' must be a namespace this project does not render (${list([...managed].sort())} deny every connection `
         + `no flow allows), got ${JSON.stringify(e.namespace)}: to call a service, name this one in its 'callers'`);

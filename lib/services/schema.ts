@@ -1,5 +1,5 @@
 import { SchemaObject } from 'ajv';
-import { ROLLOUT_SETTINGS_PROPERTIES } from '../rollout/state-schema';
+import { ROLLOUT_SETTINGS_PROPERTIES, STARTUP_SECONDS } from '../rollout/state-schema';
 import { DNS_LABEL_PATTERN } from '../private/names';
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -69,9 +69,10 @@ export const SERVICE_SCHEMA: SchemaObject = {
       properties: {
         readiness: PROBE, liveness: PROBE,
         startupSeconds: {
-          type: 'integer', minimum: 5, maximum: 3600,
-          description: 'how long the app may take to start, 5 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until '
-            + 'then (default: none, liveness from the start, which kills an app not live within about 30 s)',
+          ...STARTUP_SECONDS,
+          description: 'how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until '
+            + 'then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take '
+            + 'that long, so replicas × it must stay under analysis.progressDeadline',
         },
       },
       description: 'default: a TCP connect on the port for both',
@@ -167,7 +168,7 @@ export const SERVICE_SCHEMA: SchemaObject = {
             type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: LABEL_VALUE },
             propertyNames: { pattern: LABEL_KEY }, description: 'the labels of its pods, such as { app.kubernetes.io/name: postgres }',
           },
-          ports: { type: 'array', minItems: 1, uniqueItems: true, items: PORT, description: 'its TCP ports' },
+          ports: { type: 'array', minItems: 1, uniqueItems: true, items: PORT, description: 'its TCP ports: the pods\' own (container) ports, not a Service\'s, for pods' },
         },
       },
       description: 'what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection',

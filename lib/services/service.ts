@@ -158,7 +158,8 @@ function schemaProblems(data: unknown): string[] {
     if (e.keyword !== 'oneOf' && [...oneOfPaths].some(p => e.instancePath === p || e.instancePath.startsWith(`${p}/`))) return [];
     if (e.keyword === 'required') return [`'${prefix}${String(e.params.missingProperty)}' is required`];
     if (e.keyword === 'additionalProperties') return [`'${prefix}${String(e.params.additionalProperty)}' is not a known field`];
-    const found = JSON.stringify(valueAt(data, e.instancePath));
+    // an env value may be a credential that failed the schema before the credential check could refuse it
+    const found = e.instancePath.startsWith('/env/') ? '(a value not shown)' : JSON.stringify(valueAt(data, e.instancePath));
     const parent = (e.parentSchema ?? {}) as { description?: string; type?: string; minimum?: number; maximum?: number };
     const described = parent.description;
     if (['minimum', 'maximum', 'type'].includes(e.keyword) && parent.type === 'integer' && parent.minimum !== undefined && parent.maximum !== undefined) {
@@ -171,7 +172,7 @@ function schemaProblems(data: unknown): string[] {
     }
     if (e.keyword === 'const') return [`'${field}' must be ${JSON.stringify(e.params.allowedValue)}, got ${found}`];
     // a wrong kind of value: what the field is for says what it takes (`replicas` is per environment, not a number)
-    if (e.keyword === 'type' && described) return [`'${field}' must be ${KIND_WORDS[String(e.params.type)] ?? String(e.params.type)}: ${described}, got ${found}`];
+    if (e.keyword === 'type' && described) return [`'${field || '(file)'}' must be ${KIND_WORDS[String(e.params.type)] ?? String(e.params.type)}: ${described}, got ${found}`];
     return [`'${field || '(file)'}' ${e.message ?? 'is invalid'}, got ${found}`];
   });
   return [...new Set(problems)];
@@ -231,8 +232,10 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   }
   // a literal is in dist/, in git and in the Deployment every reader of the namespace can get; the value is never echoed
   for (const [name, value] of Object.entries(f.env ?? {})) {
-    if (typeof value !== 'string' || value === '' || !(CREDENTIAL_VARIABLE.test(name) || CREDENTIAL_IN_VALUE.test(value))) continue;
-    problems.push(`'env.${name}' must not hold a credential as a literal (${CREDENTIAL_VARIABLE.test(name) ? 'its name says it is one' : 'its value has one'}; `
+    // by name unless the value is a path (GOOGLE_APPLICATION_CREDENTIALS names a key file, which a Secret mounts)
+    const byName = CREDENTIAL_VARIABLE.test(name) && !/^\/\S*$/.test(String(value));
+    if (typeof value !== 'string' || value === '' || !(byName || CREDENTIAL_IN_VALUE.test(value))) continue;
+    problems.push(`'env.${name}' must not hold a credential as a literal (${byName ? 'its name says it is one' : 'its value has one'}; `
       + 'it would be in dist/, in git and in the Deployment): put it in a Secret of the namespace and name it in \'secretEnv\'');
   }
   const secretNames = (f.secretEnv ?? []).map(s => s.name);

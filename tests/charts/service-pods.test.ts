@@ -55,6 +55,17 @@ describe('a slow start (probes.startupSeconds)', () => {
     expect(container(apps(withGateway({})), 'stable').startupProbe).toBeUndefined();
   });
 
+  test('stable\'s replicas must all be able to start within the progress deadline, or a promotion that passed would be rolled back', () => {
+    const prod = ENVIRONMENTS.prod;
+    const replicas = prod.apps.stableReplicas;
+    const seconds = Math.ceil(600 / replicas);
+    const tooSlow: Services = { ...SERVICES, gateway: { ...SERVICES.gateway, probes: { ...SERVICES.gateway.probes, startupSeconds: seconds } } };
+    expect(() => apps(withGateway({}), tooSlow, prod)).toThrow(`'probes.startupSeconds' (${seconds}) × the stable replicas in prod (${replicas}) `
+      + 'reaches \'analysis.progressDeadline\' (10m)');
+    const given: Services = { ...tooSlow, gateway: { ...tooSlow.gateway, analysis: { progressDeadline: '30m' } } };
+    expect(container(apps(withGateway({}), given, prod), 'stable').startupProbe.failureThreshold).toBe(Math.ceil(seconds / 5));
+  });
+
   test('it is part of the release: canaried like any change of the pod, and a record without it keeps its hash', () => {
     const record = currentPod(slow.gateway, LOCAL, slow);
     expect(record.probes.startupSeconds).toBe(120);

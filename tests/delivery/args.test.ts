@@ -125,6 +125,8 @@ describe('parseCommand', () => {
     [['rollback', '--service', 'gateway', '--service', 'backend'], '--service is given twice: "gateway" and "backend"; give it once'],
     [['rollback', '--service', 'gateway', '--env', 'prod', '--env=local'], '--env is given twice: "prod" and "local"; give it once'],
     [['advance', '--all', '--window', '5m', '--window=10m'], '--window is given twice: "5m" and "10m"; give it once'],
+    // a URL is never quoted: it may hold credentials or a token
+    [['advance', '--all', '--prometheus-url', 'https://alice:s3cr3t@p', '--prometheus-url', 'https://bob:hunter2@p'], '--prometheus-url is given twice; give it once'],
   ])('%j fails: %s', (argv, message) => {
     expect(() => parseCommand(argv)).toThrow(UsageError);
     expect(() => parseCommand(argv)).toThrow(message);

@@ -140,6 +140,13 @@ describe('canary CLI: the services are the files under services/', () => {
       expect(out.services.map((r: any) => r.service)).toEqual(['backend']);
     });
 
+    test('a bad entry never keeps a decision that needs no smoke check from being made: a roll back at 10 % lands', async () => {
+      writeCanary('gateway', { failedChecks: 2 });
+      const { code, out } = await gate({ smokeUrls: '{"gateway": "gateway.apps:8080"}' });
+      expect([code, out.failed]).toEqual([4, []]);
+      expect(out.services.find((r: any) => r.service === 'gateway').decision).toBe('rollback');
+    });
+
     test('no entry for a service: its hold says so, and names an entry that names no service (a typo)', async () => {
       const { code, out } = await gate({ smokeUrls: '{"gatway": "http://gateway.apps:8080"}' });
       expect([code, out.failed]).toEqual([3, []]);
@@ -157,6 +164,12 @@ describe('canary CLI: the services are the files under services/', () => {
             .toContain('but SMOKE_BASE_URL is one URL, and 2 services in flight name smoke checks without an entry in SMOKE_URLS (backend, gateway)');
         }
         expect(smoke.requests).toEqual([]);
+        // a canary past its checks needs no URL: the one URL serves the other
+        writeCanary('backend');
+        const { out: onePending } = await gate({ smokeUrl: smoke.url });
+        expect(/one URL|no entry/.test(reasonOf(onePending, 'gateway'))).toBe(false);
+        expect(smoke.requests.length).toBeGreaterThan(0);
+        writeStarted('backend');
         // an entry for one of them: the other may have the one URL, and both are checked
         const { out: withEntry } = await gate({ smokeUrl: smoke.url, smokeUrls: JSON.stringify({ backend: smoke.url }) });
         expect(withEntry.services.map((r: any) => [r.service, /one URL|no entry/.test(r.reason)])).toEqual([['backend', false], ['gateway', false]]);
@@ -165,6 +178,11 @@ describe('canary CLI: the services are the files under services/', () => {
         await smoke.close();
       }
     });
+  });
+
+  test('advance --all with nothing in flight: exit 0, and no Prometheus URL needed to ask nothing', async () => {
+    const { code, out } = await json('advance', '--all');
+    expect([code, out.services, out.failed]).toEqual([0, [], []]);
   });
 
   test('advance --all: each service\'s window is the one reported and recorded, whatever the clock did meanwhile', async () => {

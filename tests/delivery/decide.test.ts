@@ -316,6 +316,17 @@ describe('stageOf', () => {
     ]);
   });
 
+  test('a gate hold dated in the future would dwell forever: a configuration error, naming it', () => {
+    const future = { ...inFlight(), history: [{
+      at: '2036-11-22T12:07:00.000Z', decision: 'hold', by: 'gate', image: IMAGE, fromWeight: 10, toWeight: 10, reason: 'failed check 1 of 3',
+    } as const] };
+    expect(() => stageOf(future, settingsOf(future, GATEWAY), READY)).toThrow(
+      `'history[0].at' of gateway is 2036-11-22T12:07:00.000Z, a gate hold in the future (now ${READY.toISOString()})`);
+    // within the clock skew tolerance: ordinary skew, a later window
+    const skewed = { ...future, history: [{ ...future.history[0], at: new Date(READY.getTime() + 60_000).toISOString() }] };
+    expect(stageOf(skewed, settingsOf(skewed, GATEWAY), READY)).toMatchObject({ kind: 'dwelling', readyAt: new Date(READY.getTime() + 6 * 60_000) });
+  });
+
   test('the limit of holds in a row counts windows too, not ticks', () => {
     let current = inFlight();
     let ticks = 0;

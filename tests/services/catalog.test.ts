@@ -72,7 +72,7 @@ describe('a service file on its own', () => {
     ['a resources key that is not a quantity', 'resources: { prod: { cpu: { request: lots, limit: "1" }, memory: { request: 1Mi, limit: 1Gi } } }',
       '\'resources.prod.cpu.request\' must be CPU as a Kubernetes quantity: 250m, 0.5 or 2, got "lots"'],
     ['a variable that is neither a string, a pod field nor a service URL', 'env: { X: 3 }',
-      '\'env.X\' must be a string, a pod field ({ fieldRef: metadata.labels[\'version\'] }) or a service\'s in-cluster URL ({ serviceUrl: <a service name> }), got 3'],
+      '\'env.X\' must be a string, a pod field ({ fieldRef: metadata.labels[\'version\'] }) or a service\'s in-cluster URL ({ serviceUrl: <a service name> }), got (a value not shown)'],
     ['a timeout of 0', 'timeout: 0s', '\'timeout\' must be a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut), got "0s"'],
     ['a timeout written twice', 'timeout: 5m5m', expect.stringMatching(/^'timeout' must be a duration such as 30s, 5m or 1h30m, got "5m5m": .*largest first and each at most once/)],
     ['a keep-alive of 0', 'keepAliveTimeout: 0s', expect.stringMatching(/^'keepAliveTimeout' must be the idle \(keep-alive\) timeout of the service's own server, longer than 0 .*got "0s"$/)],
@@ -158,14 +158,21 @@ describe('a service file on its own', () => {
   test('a credential as a literal in env: refused by name or by value, never echoed; names that only look alike pass', () => {
     const problems = problemsOf(`${MINIMAL}env:\n  DB_PASSWORD: hunter2-s3cret\n  STRIPE_API_KEY: sk_live_x\n`
       + '  SPRING_DATASOURCE_URL: "jdbc:postgresql://db:5432/inv?user=app&password=hunter2"\n  CACHE_URL: "redis://app:hunter2@cache:6379"\n'
-      + '  TOKEN_TTL: 10m\n  AUTH_URL: "https://auth.example.com"\n  CACHE_KEY_PREFIX: ledger\n');
+      + '  DJANGO_SECRET_KEY: hunter2-django\n  SESSION_URL: "redis://:hunter2@redis:6379"\n  OAUTH_TOKEN_URL: "https://idp/token?client_secret=hunter2"\n'
+      + '  TOKEN_TTL: 10m\n  AUTH_URL: "https://auth.example.com"\n  CACHE_KEY_PREFIX: ledger\n  JWT_ISSUER: https://idp\n  PASSWORD_MIN_LENGTH: "12"\n'
+      + '  GOOGLE_APPLICATION_CREDENTIALS: /var/run/secrets/gcp/key.json\n  KEY_ID: k1\n');
     const secretEnv = 'it would be in dist/, in git and in the Deployment): put it in a Secret of the namespace and name it in \'secretEnv\'';
     expect(problems).toEqual([
       `'env.DB_PASSWORD' must not hold a credential as a literal (its name says it is one; ${secretEnv}`,
       `'env.STRIPE_API_KEY' must not hold a credential as a literal (its name says it is one; ${secretEnv}`,
       `'env.SPRING_DATASOURCE_URL' must not hold a credential as a literal (its value has one; ${secretEnv}`,
       `'env.CACHE_URL' must not hold a credential as a literal (its value has one; ${secretEnv}`,
+      `'env.DJANGO_SECRET_KEY' must not hold a credential as a literal (its name says it is one; ${secretEnv}`,
+      `'env.SESSION_URL' must not hold a credential as a literal (its value has one; ${secretEnv}`,
+      `'env.OAUTH_TOKEN_URL' must not hold a credential as a literal (its value has one; ${secretEnv}`,
     ]);
+    // a number is no string: the schema refuses it, without the value
+    expect(problemsOf(`${MINIMAL}env: { DB_PASSWORD: 84629173 }\n`).join('\n')).not.toContain('84629173');
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 
@@ -222,6 +229,11 @@ describe('the service files together', () => {
   test('a per-environment key that names no environment', () => {
     expect(loadProblems({ 'ledger.yaml': `${MINIMAL}replicas: { staging: 2, prod: 3 }\n` }).problems)
       .toEqual([`'replicas.staging' names no environment: the keys must be among ${ENVIRONMENT_NAMES.map(n => JSON.stringify(n)).join(', ')}`]);
+  });
+
+  test('egress: a service\'s name is no egress name (its flow would be a caller\'s)', () => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}egress: [{ name: ledger, cidrs: [10.0.0.0/24], ports: [443] }]\n` }).problems)
+      .toEqual([expect.stringMatching(/^'egress\[0\]\.name' must not be a service's name \("ledger" has a file under services\/\)/)]);
   });
 
   test('egress: a per-environment key that names no environment; pods in a namespace this project renders (callers reach those)', () => {
