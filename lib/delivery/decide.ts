@@ -134,21 +134,33 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
   // next window starts after it, so that a tick more frequent than the window (prod's in-cluster loop: every minute,
   // 5m windows) does not count one bad minute in five failed checks, nor reach the limit of holds in a row in
   // minutes: each count stands for a window of its own, whatever the schedule.
-  let measured = Number.NEGATIVE_INFINITY;
+  const measured = lastCountedHold(state, canary, now) ?? Number.NEGATIVE_INFINITY;
+  const readyAt = Math.max(settled, measured + windowMs);
+  if (now.getTime() >= readyAt) return { kind: 'measure', window, windowStart: new Date(now.getTime() - windowMs) };
+  return { kind: 'dwelling', window, readyAt: new Date(readyAt), ...(readyAt > settled ? { measuredUntil: new Date(measured) } : {}) };
+}
+
+/**
+ * When the last counted hold of the canary's current step or phase was written (a gate hold after the step was
+ * observed applied, else after the weight last changed), in ms; undefined when there is none. Each counted hold stands
+ * for a window: the next may come one window later.
+ *
+ * @throws {@link UsageError} (code `config`) when that hold lies further in the future than clock skew explains: the
+ *   gate would wait until then, counting and failing nothing, so a human must look
+ */
+function lastCountedHold(state: RolloutState, canary: CanaryState, now: Date): number | undefined {
+  const since = Date.parse(canary.appliedAt ?? canary.weightChangedAt);
+  let last: number | undefined;
   for (const [i, entry] of state.history.entries()) {
     const at = Date.parse(entry.at);
-    if (entry.decision !== 'hold' || entry.by !== 'gate' || at <= appliedAt) continue;
-    // one in the future would dwell until then, counting nothing and failing nothing: a human must look, as for the
-    // canary's own times
+    if (entry.decision !== 'hold' || entry.by !== 'gate' || at <= since) continue;
     if (at - now.getTime() > CLOCK_SKEW_TOLERANCE_MS) {
       throw new UsageError(`'history[${i}].at' of ${state.service} is ${entry.at}, a gate hold in the future (now ${now.toISOString()}); `
         + 'fix the clock of the machine that wrote it, or the state file', 'config');
     }
-    measured = Math.max(measured, at);
+    last = Math.max(last ?? at, at);
   }
-  const readyAt = Math.max(settled, measured + windowMs);
-  if (now.getTime() >= readyAt) return { kind: 'measure', window, windowStart: new Date(now.getTime() - windowMs) };
-  return { kind: 'dwelling', window, readyAt: new Date(readyAt), ...(readyAt > settled ? { measuredUntil: new Date(measured) } : {}) };
+  return last;
 }
 
 /** What a release to observe is, in words: `gateway-canary runs ready with <image> (pod <hash>) and the route gives it 10%`. */
@@ -339,6 +351,19 @@ interface HoldRequest {
 /** A hold, or the roll back it triggers: at the failed-check limit, or beyond the limit of holds in a row. */
 function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSettings, now: Date, request: HoldRequest): GateResult {
   const { analysis } = settings;
+  // before a step is measured (its observation failed, its smoke checks could not run) nothing dwells: a loop that runs
+  // more often than the window counts such a hold once per window, as the measured ones, and holds in between
+  // without writing (the same window in other words)
+  const last = request.failed.length === 0 ? lastCountedHold(state, canary, now) : undefined;
+  if (last !== undefined && now.getTime() - last < parseDuration(analysis.window, 'analysis.window')) {
+    // dwelling, as between two measured windows: not counted, not notified, nothing written
+    return {
+      decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'dwelling',
+      reason: `dwelling: ${request.reason} (not counted: the last counted hold, at ${new Date(last).toISOString()}, is less than a ${analysis.window} window ago)`,
+      failedChecks: [], measurements: request.evidence.measurements ?? null, baseline: request.evidence.baseline ?? null, change: null,
+      failedCheckCount: canary.failedChecks, consecutiveHolds: canary.consecutiveHolds,
+    };
+  }
   const failedCheckCount = canary.failedChecks + (request.failed.length > 0 ? 1 : 0);
   const consecutiveHolds = canary.consecutiveHolds + 1;
   const { reason } = request;

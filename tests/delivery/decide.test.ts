@@ -414,6 +414,28 @@ describe('decide: the applying stage', () => {
   const observe = (state: RolloutState, observed: ObserveOutcome, now = NOW): GateResult => run({ state, observed, now, outcome: undefined });
   const canaryAt = (weight: number) => `gateway-canary runs ready with ${IMAGE} and the route gives the canary ${weight}%`;
 
+  test.each<[string, RolloutState, ObserveOutcome, SmokeOutcome | undefined]>([
+    ['Prometheus cannot tell whether a step runs', unapplied(25), BROKEN, undefined],
+    ['smoke checks that cannot be sent', unapplied(0), APPLIED_YES, { ran: false, reason: 'no URL' }],
+  ])('%s, every minute: counted once per window, so the fail safe takes 12 windows, not 13 ticks', (_name, start, observed, smoke) => {
+    let current = start;
+    let ticks = 0;
+    const counted: number[] = [];
+    let r: GateResult;
+    do {
+      r = run({ state: current, observed, now: new Date(NOW.getTime() + ticks * 60_000), outcome: undefined, ...(smoke ? { smoke } : {}) });
+      if (r.decision === 'hold' && r.change) counted.push(ticks);
+      if (r.decision === 'hold' && !r.change) {
+        expect(r.hold).toBe('dwelling');
+        expect(r.reason).toMatch(/^dwelling: .*\(not counted: the last counted hold, at .*, is less than a 5m window ago\)$/);
+      }
+      if (r.change) current = r.change.state;
+      ticks++;
+    } while (r.decision === 'hold' && ticks < 500);
+    expect(counted).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]);
+    expect([r.decision, ticks - 1]).toEqual(['rollback', 60]);
+  });
+
   test('a canary at 0% observed running: to the first step, not yet applied there, holds reset', () => {
     const state = unapplied(0, { consecutiveHolds: 3, failedChecks: 1 });
     const r = observe(state, APPLIED_YES);

@@ -222,15 +222,17 @@ describe('canary advance against a real Prometheus', () => {
     };
 
     /**
-     * Waits for the time the gate itself computes: a window after the step was applied and after the window the last
-     * counted hold of the step measured (its history entry's time), else the gate dwells.
+     * Waits for the time the gate itself computes: a window after the step was applied and after the last counted
+     * hold of the step (its history entry's time), else the gate dwells, or (before the step is applied) holds
+     * without counting.
      */
     public readonly windowDue = async (service: string): Promise<void> => {
       const { canary, history } = this.state(service);
-      if (canary?.appliedAt === undefined) return;
-      const applied = Date.parse(canary.appliedAt);
-      const measured = history.filter((h: any) => h.decision === 'hold' && h.by === 'gate' && Date.parse(h.at) > applied).map((h: any) => Date.parse(h.at));
-      const dueAt = Math.max(applied, ...measured) + WINDOW_MS + 50;
+      if (canary === null) return;
+      const since = Date.parse(canary.appliedAt ?? canary.weightChangedAt);
+      const counted = history.filter((h: any) => h.decision === 'hold' && h.by === 'gate' && Date.parse(h.at) > since).map((h: any) => Date.parse(h.at));
+      if (canary.appliedAt === undefined && counted.length === 0) return;
+      const dueAt = Math.max(since, ...counted) + WINDOW_MS + 50;
       await waitFor(() => Date.now() >= dueAt, { what: `the next ${WINDOW} window of ${service}`, intervalMs: 10 });
     };
   }
@@ -419,6 +421,8 @@ describe('canary advance against a real Prometheus', () => {
       [garbage, '10s', /answered with something that is not JSON/],
     ] as const;
     for (const [url, timeout, cause] of cases) {
+      // each counts: a window apart
+      await laneC.windowDue('gateway');
       const r = await advance('gateway', '--prometheus-url', url, '--timeout', timeout);
       expect([r.status, r.stderr]).toEqual([3, '']);
       expect(r.json).toMatchObject({ decision: 'hold', hold: 'no-data', fromWeight: 0, toWeight: 0, failedChecks: [] });
@@ -435,6 +439,7 @@ describe('canary advance against a real Prometheus', () => {
     const hook = path.join(laneC.dir, '.git', 'hooks', 'pre-commit');
     fs.writeFileSync(hook, '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });
     const head = git('rev-parse', 'HEAD');
+    await laneC.windowDue('gateway');
     const refused = await advance('gateway', '--prometheus-url', down);
     fs.rmSync(hook);
     expect(refused.status).toBe(1);
