@@ -9,10 +9,11 @@ import { AppClusterSettings, EnvironmentConfig, validateEnvironment } from '../l
 import { ENVIRONMENTS } from '../lib/config/environments';
 import { OBSERVABILITY_NAMESPACE } from '../lib/charts/namespaces';
 import { AZURE_WI, GCS_GKE, S3_IRSA } from './support/fixtures';
-import { ALL_ENVIRONMENTS, K8sObject, find, podSpecOf, synthStack, workloads } from './support/manifest';
+import { ALL_ENVIRONMENTS, K8sObject, SINGLE_CLUSTER_ENVIRONMENTS, find, podSpecOf, repoServices, servicesWithFixtures, synthStack, workloads } from './support/manifest';
 import { AllowedEgress, PodSelection, egressViolations } from './support/policy';
 import { schemaErrors } from './support/schema';
 import { urlPort } from '../lib/private/urls';
+import { Services, egressCidrs } from '../lib/services/catalog';
 
 const prod = ENVIRONMENTS.prod;
 const withEgress = (env: EnvironmentConfig, name: string, egress: Partial<EgressSettings>, rest: Partial<EnvironmentConfig> = {}) =>
@@ -94,9 +95,20 @@ function dnsEgress(env: EnvironmentConfig, namespaces: readonly string[]): Allow
  * from what the charts do): DNS from every pod of every namespace, each dependency in use from its users, directly or
  * to the proxy it names.
  */
-function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[]): AllowedEgress[] {
+function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[], services: Services = repoServices()): AllowedEgress[] {
   const { dependencies, proxies } = env.egress;
   const allowed: AllowedEgress[] = [dnsEgress(env, namespaces)];
+  // what a service file names as what its pods call, by address, in this environment
+  for (const spec of Object.values(services)) {
+    for (const entry of spec.egress ?? []) {
+      const blocks = egressCidrs(entry, env.name);
+      if (blocks.length === 0) continue;
+      allowed.push({
+        what: `${entry.name} of ${spec.file}`, from: [{ namespace: spec.namespace, labels: { app: spec.name } }], to: ipBlocks(blocks),
+        ports: tcp(entry.ports.map(port => ({ port }))),
+      });
+    }
+  }
   const viaProxy = new Map<string, Set<ObservabilityComponent>>();
   for (const name of EXTERNAL_DEPENDENCY_NAMES) {
     const dependency: ExternalDependency = EXTERNAL_DEPENDENCIES[name];
@@ -157,6 +169,26 @@ function expectedClusterEgress(env: EnvironmentConfig, cluster: AppClusterSettin
     },
   ];
 }
+
+describe.each(SINGLE_CLUSTER_ENVIRONMENTS.map(env => ({ env, name: env.name })))('egress of a team\'s service file ($name)', ({ env }) => {
+  const services = servicesWithFixtures('ledger');
+  const { stack, charts } = synthStack(env, 'steady', services);
+  const objects = Object.values(charts).flat();
+  const allowed = expectedEgress(env, Object.keys(stack.namespaces), services);
+
+  test('what its file names is allowed from its pods, and still nothing else leaves the cluster', () => {
+    expect(allowed.some(a => a.what === 'ledger-db of services/ledger.yaml')).toBe(env.name === 'prod');
+    expect(egressViolations(objects, allowed)).toEqual([]);
+  });
+
+  test('the check can fail: the entry\'s rule missing, or a block no file names', () => {
+    if (env.name !== 'prod') return;
+    const without = objects.filter(o => o.metadata.name !== 'ledger-to-ledger-db-egress');
+    expect(egressViolations(without, allowed)).toEqual([expect.stringMatching(/^ledger-db of services\/ledger\.yaml: no egress from /)]);
+    expect(egressViolations(objects, expectedEgress(env, Object.keys(stack.namespaces))))
+      .toEqual(['NetworkPolicy payments/ledger-to-ledger-db-egress: egress to 10.20.4.0/24, which is no named dependency\'s']);
+  });
+});
 
 describe.each(ENVIRONMENTS_AND_VARIANTS.map(env => ({ env, name: env.name })))('egress ($name)', ({ env }) => {
   const { stack, charts } = synthStack(env);
