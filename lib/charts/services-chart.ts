@@ -14,7 +14,7 @@ import { parseDuration } from '../rollout/duration';
 import { settingsOf } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
-import { ipv4CidrPrefix } from '../private/cidr';
+import { ipv4BlockContains, ipv4CidrPrefix } from '../private/cidr';
 import { Services, egressCidrs, exposedHosts } from '../services/catalog';
 import { ServiceFileError, ServiceSpec, edgeMethods } from '../services/service';
 import { MERGED_METRICS_PORT, namespaceObject } from './namespaces';
@@ -159,6 +159,15 @@ function egressFlows(spec: ServiceSpec, env: EnvironmentConfig, from: WorkloadPe
     if (wide.length > 0 && env.egress.allowWideCidrs !== true) {
       throw new ServiceFileError(spec.file, [`'egress[${i}].cidrs' must be blocks of /${WIDEST_PREFIX} or narrower in ${env.name} (the addresses of `
         + `${entry.name} itself), unless the environment's 'egress.allowWideCidrs' is true; got ${wide.map(c => JSON.stringify(c)).join(', ')}`]);
+    }
+    // a block that holds all of the cluster's own addresses opens every pod where a CNI matches blocks against pods
+    // (Calico, Cilium): a database in the same VPC is a narrower block, pods are named by their labels
+    const cluster = env.egress.clusterCidrs ?? [];
+    const covering = blocks.filter(cidr => cluster.some(own => ipv4BlockContains(cidr, own)));
+    if (covering.length > 0 && env.egress.allowWideCidrs !== true) {
+      throw new ServiceFileError(spec.file, [`'egress[${i}].cidrs' must not hold all of ${env.name}'s own addresses (egress.clusterCidrs `
+        + `${cluster.join(', ')}): it would open every pod of the cluster; give ${entry.name}'s own block, or its pods by namespace and podLabels; `
+        + `got ${covering.map(c => JSON.stringify(c)).join(', ')}`]);
     }
     const to = entry.namespace !== undefined && entry.podLabels !== undefined
       ? pods({ name: entry.name, namespace: entry.namespace, selector: entry.podLabels })

@@ -143,6 +143,10 @@ describe('a service\'s egress is held to its environment\'s rules for addresses'
     expect(() => synthStack(ENVIRONMENTS.prod, 'steady', anywhere)).toThrow(
       'invalid service file services/ledger.yaml:\n  - \'egress[0].cidrs\' must be blocks of /8 or narrower in prod (the addresses of internet itself), '
       + 'unless the environment\'s \'egress.allowWideCidrs\' is true; got "0.0.0.0/0"');
+    // a /8 is allowed in prod, but not one that holds all of the cluster's own addresses (10.0.0.0/16)
+    const cluster: Services = { ...WITH_LEDGER, ledger: { ...WITH_LEDGER.ledger, egress: [{ name: 'vpc', cidrs: ['10.0.0.0/8'], ports: [5432] }] } };
+    expect(() => synthStack(ENVIRONMENTS.prod, 'steady', cluster)).toThrow(
+      '\'egress[0].cidrs\' must not hold all of prod\'s own addresses (egress.clusterCidrs 10.0.0.0/16, 172.20.0.0/16): it would open every pod');
     const local = synthStack(ENVIRONMENTS.local, 'steady', anywhere).charts.payments;
     expect(find(local, 'NetworkPolicy', 'ledger-to-internet-egress').spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
   });
