@@ -96,9 +96,16 @@ function dnsEgress(env: EnvironmentConfig, namespaces: readonly string[]): Allow
  * to the proxy it names.
  */
 function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[], services: Services = repoServices()): AllowedEgress[] {
-  const { dependencies, proxies } = env.egress;
   const allowed: AllowedEgress[] = [dnsEgress(env, namespaces)];
-  // what a service file names as what its pods call, by address, in this environment
+  // what a service file names as what its pods call, by address, in this environment (a central topology's services
+  // run in its application clusters: expectedClusterEgress)
+  if (env.topology === undefined) allowed.push(...serviceEgress(env, services));
+  return withDependencies(env, allowed);
+}
+
+/** The egress entries of the service files that name addresses in an environment, from each service's pods. */
+function serviceEgress(env: EnvironmentConfig, services: Services): AllowedEgress[] {
+  const allowed: AllowedEgress[] = [];
   for (const spec of Object.values(services)) {
     for (const entry of spec.egress ?? []) {
       const blocks = egressCidrs(entry, env.name);
@@ -109,6 +116,12 @@ function expectedEgress(env: EnvironmentConfig, namespaces: readonly string[], s
       });
     }
   }
+  return allowed;
+}
+
+/** `allowed` and each external dependency of the environment in use, from its users, directly or to its proxy. */
+function withDependencies(env: EnvironmentConfig, allowed: AllowedEgress[]): AllowedEgress[] {
+  const { dependencies, proxies } = env.egress;
   const viaProxy = new Map<string, Set<ObservabilityComponent>>();
   for (const name of EXTERNAL_DEPENDENCY_NAMES) {
     const dependency: ExternalDependency = EXTERNAL_DEPENDENCIES[name];
@@ -155,10 +168,12 @@ function proxiesOf(objects: readonly K8sObject[]): Record<string, { url: string;
  * What an application cluster of a central topology allows out of it, read from its configuration: DNS from every
  * namespace, its API server from the agents that discover through it, the gateway's addresses from the three that ship.
  */
-function expectedClusterEgress(env: EnvironmentConfig, cluster: AppClusterSettings, namespaces: readonly string[]): AllowedEgress[] {
+function expectedClusterEgress(env: EnvironmentConfig, cluster: AppClusterSettings, namespaces: readonly string[],
+  services: Services = repoServices()): AllowedEgress[] {
   const agent = (name: string): PodSelection => ({ namespace: OBSERVABILITY_NAMESPACE, labels: { 'app.kubernetes.io/name': name } });
   return [
     dnsEgress(env, namespaces),
+    ...serviceEgress(env, services),
     {
       what: `the API server of ${cluster.name}`, from: ['prometheus', 'otel-agent', 'alloy', 'kube-state-metrics'].map(agent),
       to: ipBlocks(cluster.egress.kubernetesApi.cidrs), ports: tcp(cluster.egress.kubernetesApi.ports),
@@ -249,6 +264,24 @@ describe.each(ALL_ENVIRONMENTS.filter(env => env.topology).map(env => ({ env, na
     const objects = [c.agents, ...Object.values(c.namespaces)].flatMap(chart => charts[chart.node.id]);
     expect(objects.filter(o => o.kind === 'NetworkPolicy').length).toBeGreaterThan(5);
     expect(egressViolations(objects, expectedClusterEgress(env, cluster, Object.keys(c.namespaces)))).toEqual([]);
+  });
+
+  test('a team\'s service file naming its database here: allowed from its pods in each application cluster, not in the observability cluster', () => {
+    const fixtures = servicesWithFixtures('ledger');
+    const services: Services = {
+      ...fixtures, ledger: { ...fixtures.ledger, egress: [{ name: 'ledger-db', cidrs: { [env.name]: ['10.20.4.0/24'] }, ports: [5432] }] },
+    };
+    const team = synthStack(env, 'steady', services);
+    for (const cluster of env.topology!.appClusters) {
+      const c = team.stack.clusters![cluster.name];
+      const objects = [c.agents, ...Object.values(c.namespaces)].flatMap(chart => team.charts[chart.node.id]);
+      expect(objects.some(o => o.metadata.name === 'ledger-to-ledger-db-egress')).toBe(true);
+      expect(egressViolations(objects, expectedClusterEgress(env, cluster, Object.keys(c.namespaces), services))).toEqual([]);
+    }
+    const clusterCharts = new Set(Object.values(team.stack.clusters ?? {})
+      .flatMap(c => [c.agents, ...Object.values(c.namespaces)].map(chart => chart.node.id)));
+    const own = Object.entries(team.charts).filter(([id]) => !clusterCharts.has(id)).flatMap(([, o]) => o);
+    expect(egressViolations(own, expectedEgress(env, Object.keys(team.stack.namespaces), services))).toEqual([]);
   });
 });
 

@@ -14,7 +14,7 @@ import { parseDuration } from '../rollout/duration';
 import { settingsOf } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
-import { ipv4BlockContains, ipv4CidrPrefix } from '../private/cidr';
+import { ipv4BlocksCover, ipv4CidrPrefix } from '../private/cidr';
 import { Services, egressCidrs, exposedHosts } from '../services/catalog';
 import { ServiceFileError, ServiceSpec, edgeMethods } from '../services/service';
 import { MERGED_METRICS_PORT, namespaceObject } from './namespaces';
@@ -153,27 +153,31 @@ export class ServicesChart extends StackChart {
  * @throws {@link ServiceFileError} naming the entry, when a block is too wide for the environment
  */
 function egressFlows(spec: ServiceSpec, env: EnvironmentConfig, from: WorkloadPeer): NetworkFlow[] {
-  return (spec.egress ?? []).flatMap((entry, i): NetworkFlow[] => {
+  const flows = (spec.egress ?? []).flatMap((entry, i): NetworkFlow[] => {
     const blocks = egressCidrs(entry, env.name);
     const wide = blocks.filter(cidr => (ipv4CidrPrefix(cidr) ?? 0) < WIDEST_PREFIX);
     if (wide.length > 0 && env.egress.allowWideCidrs !== true) {
       throw new ServiceFileError(spec.file, [`'egress[${i}].cidrs' must be blocks of /${WIDEST_PREFIX} or narrower in ${env.name} (the addresses of `
         + `${entry.name} itself), unless the environment's 'egress.allowWideCidrs' is true; got ${wide.map(c => JSON.stringify(c)).join(', ')}`]);
     }
-    // a block that holds all of the cluster's own addresses opens every pod where a CNI matches blocks against pods
-    // (Calico, Cilium): a database in the same VPC is a narrower block, pods are named by their labels
-    const cluster = env.egress.clusterCidrs ?? [];
-    const covering = blocks.filter(cidr => cluster.some(own => ipv4BlockContains(cidr, own)));
-    if (covering.length > 0 && env.egress.allowWideCidrs !== true) {
-      throw new ServiceFileError(spec.file, [`'egress[${i}].cidrs' must not hold all of ${env.name}'s own addresses (egress.clusterCidrs `
-        + `${cluster.join(', ')}): it would open every pod of the cluster; give ${entry.name}'s own block, or its pods by namespace and podLabels; `
-        + `got ${covering.map(c => JSON.stringify(c)).join(', ')}`]);
-    }
     const to = entry.namespace !== undefined && entry.podLabels !== undefined
       ? pods({ name: entry.name, namespace: entry.namespace, selector: entry.podLabels })
       : blocks.length > 0 ? cidrs(blocks) : undefined;
     return to ? [{ name: `${spec.name}-to-${entry.name}`, from: pods(from), to, ports: entry.ports.map(port => ({ port })) }] : [];
   });
+  // all of the service's blocks together may not hold all of the cluster's own addresses: that would open every pod
+  // where a CNI matches blocks against pods (Calico, Cilium); a database in the same VPC is a narrower block, pods are
+  // named by their labels. A central topology's services run in application clusters whose addresses are not
+  // configured (clusterCidrs is the observability cluster's), so there the check does not apply.
+  const own = env.topology === undefined && env.egress.allowWideCidrs !== true ? env.egress.clusterCidrs ?? [] : [];
+  const all = (spec.egress ?? []).flatMap(entry => egressCidrs(entry, env.name));
+  const opened = own.filter(cidr => ipv4BlocksCover(all, cidr));
+  if (opened.length > 0) {
+    throw new ServiceFileError(spec.file, [`'egress' must not hold all of ${env.name}'s own addresses (egress.clusterCidrs ${opened.join(', ')}), `
+      + `with ${all.map(c => JSON.stringify(c)).join(', ')}: it would open every pod of the cluster; give each dependency's own block, or its pods `
+      + 'by namespace and podLabels']);
+  }
+  return flows;
 }
 
 /**

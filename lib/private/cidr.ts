@@ -17,11 +17,26 @@ function ipv4Block(value: string): { readonly base: number; readonly prefix: num
   return { base: address - (address % size), prefix };
 }
 
-/** Whether the IPv4 block `outer` holds every address of `inner` (`10.0.0.0/8` holds `10.0.0.0/16`). */
-export function ipv4BlockContains(outer: string, inner: string): boolean {
-  const a = ipv4Block(outer);
-  const b = ipv4Block(inner);
-  if (a === undefined || b === undefined || a.prefix > b.prefix) return false;
-  const size = 2 ** (32 - a.prefix);
-  return b.base - (b.base % size) === a.base;
+/**
+ * Whether the IPv4 blocks `blocks` together hold every address of `inner` (`10.0.0.0/17` and `10.0.128.0/17` hold
+ * `10.0.0.0/16`); blocks that are none count for nothing.
+ */
+export function ipv4BlocksCover(blocks: readonly string[], inner: string): boolean {
+  const target = ipv4Block(inner);
+  if (target === undefined) return false;
+  const end = target.base + 2 ** (32 - target.prefix);
+  // the parts of the target each block holds, as [start, end) ranges, in order
+  const ranges = blocks.flatMap(block => {
+    const b = ipv4Block(block);
+    if (b === undefined) return [];
+    const from = Math.max(b.base, target.base);
+    const to = Math.min(b.base + 2 ** (32 - b.prefix), end);
+    return from < to ? [[from, to] as const] : [];
+  }).sort((x, y) => x[0] - y[0]);
+  let covered = target.base;
+  for (const [from, to] of ranges) {
+    if (from > covered) return false;
+    covered = Math.max(covered, to);
+  }
+  return covered >= end;
 }

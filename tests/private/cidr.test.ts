@@ -1,4 +1,4 @@
-import { ipv4BlockContains, ipv4CidrPrefix } from '../../lib/private/cidr';
+import { ipv4BlocksCover, ipv4CidrPrefix } from '../../lib/private/cidr';
 
 describe('IPv4 blocks', () => {
   test.each([
@@ -14,6 +14,14 @@ describe('IPv4 blocks', () => {
     ['172.16.0.0/12', '172.20.0.0/16', true], ['172.16.0.0/13', '172.20.0.0/16', true], ['172.16.0.0/14', '172.20.0.0/16', false],
     ['10.0.0.5/8', '10.9.0.0/16', true], ['not a block', '10.0.0.0/16', false],
   ])('%s holds all of %s: %p', (outer, inner, holds) => {
-    expect(ipv4BlockContains(outer, inner)).toBe(holds);
+    expect(ipv4BlocksCover([outer], inner)).toBe(holds);
+  });
+
+  test.each<[readonly string[], string, boolean]>([
+    [['10.0.0.0/17', '10.0.128.0/17'], '10.0.0.0/16', true], [['10.0.128.0/17', '10.0.0.0/17'], '10.0.0.0/16', true],
+    [['10.0.0.0/17', '10.0.192.0/18'], '10.0.0.0/16', false], [['10.0.0.0/18', '10.0.64.0/18', '10.0.128.0/17'], '10.0.0.0/16', true],
+    [['9.0.0.0/8', '10.0.0.0/16'], '10.0.0.0/16', true], [[], '10.0.0.0/16', false], [['128.0.0.0/1', '0.0.0.0/1'], '200.0.0.0/8', true],
+  ])('%j together hold all of %s: %p', (blocks, inner, covers) => {
+    expect(ipv4BlocksCover(blocks, inner)).toBe(covers);
   });
 });

@@ -143,10 +143,16 @@ describe('a service\'s egress is held to its environment\'s rules for addresses'
     expect(() => synthStack(ENVIRONMENTS.prod, 'steady', anywhere)).toThrow(
       'invalid service file services/ledger.yaml:\n  - \'egress[0].cidrs\' must be blocks of /8 or narrower in prod (the addresses of internet itself), '
       + 'unless the environment\'s \'egress.allowWideCidrs\' is true; got "0.0.0.0/0"');
-    // a /8 is allowed in prod, but not one that holds all of the cluster's own addresses (10.0.0.0/16)
-    const cluster: Services = { ...WITH_LEDGER, ledger: { ...WITH_LEDGER.ledger, egress: [{ name: 'vpc', cidrs: ['10.0.0.0/8'], ports: [5432] }] } };
-    expect(() => synthStack(ENVIRONMENTS.prod, 'steady', cluster)).toThrow(
-      '\'egress[0].cidrs\' must not hold all of prod\'s own addresses (egress.clusterCidrs 10.0.0.0/16, 172.20.0.0/16): it would open every pod');
+    // a /8 is allowed in prod, but no blocks that hold all of the cluster's own addresses (10.0.0.0/16), one or several
+    const egress = (...blocks: string[][]) => blocks.map((cidrs, i) => ({ name: `db-${i}`, cidrs, ports: [5432] }));
+    for (const blocks of [[['10.0.0.0/8']], [['10.0.0.0/17'], ['10.0.128.0/17']]]) {
+      const cluster: Services = { ...WITH_LEDGER, ledger: { ...WITH_LEDGER.ledger, egress: egress(...blocks) } };
+      expect(() => synthStack(ENVIRONMENTS.prod, 'steady', cluster)).toThrow(
+        '\'egress\' must not hold all of prod\'s own addresses (egress.clusterCidrs 10.0.0.0/16), with ');
+    }
+    const narrower: Services = { ...WITH_LEDGER, ledger: { ...WITH_LEDGER.ledger, egress: egress(['10.0.0.0/17'], ['10.0.192.0/18']) } };
+    expect(ofKind(synthStack(ENVIRONMENTS.prod, 'steady', narrower).charts.payments, 'NetworkPolicy').map(p => p.metadata.name))
+      .toEqual(expect.arrayContaining(['ledger-to-db-0-egress', 'ledger-to-db-1-egress']));
     const local = synthStack(ENVIRONMENTS.local, 'steady', anywhere).charts.payments;
     expect(find(local, 'NetworkPolicy', 'ledger-to-internet-egress').spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
   });
