@@ -30,7 +30,8 @@ export default defineConfig({
       use: {
         browserName: 'chromium',
         launchOptions: {
-          executablePath: '/usr/bin/chromium',
+          // Debian's package; CHROMIUM_PATH names another build (Ubuntu's is a snap: use Google Chrome or a Debian one)
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
           // without these, Chromium's background connections fail on a closed network and the root user needs no sandbox
           args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
             '--disable-sync', '--no-first-run'],

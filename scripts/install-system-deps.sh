@@ -6,7 +6,12 @@ need=()
 # each package by every program of it the tests run
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
 { command -v prometheus-alertmanager && command -v amtool; } >/dev/null 2>&1 || need+=(prometheus-alertmanager)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# CHROMIUM_PATH names another browser binary (Ubuntu ships Chromium as a snap, which containers cannot run)
+if [ -n "${CHROMIUM_PATH:-}" ]; then
+  [ -x "$CHROMIUM_PATH" ] || { echo "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable file" >&2; exit 1; }
+else
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
