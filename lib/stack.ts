@@ -17,6 +17,7 @@ import { pipelineDashboard, serviceDashboards } from './dashboards';
 import { settingsOf } from './rollout/settings';
 import { Rollouts } from './rollout/store';
 import { Services, serviceNamespaces } from './services/catalog';
+import { ServiceSpec } from './services/service';
 import { sloAlertingRules } from './slo/alerting-rules';
 import { clusterAlertingRules } from './slo/cluster-alerts';
 import { pipelineAlertingRules } from './slo/pipeline-alerts';
@@ -62,7 +63,7 @@ export function defineStack(app: App, input: StackInput): Stack {
   if (env.topology) return defineCentralStack(app, input, env.topology);
   const names = serviceNamespaces(services);
   // the gate's loop in this cluster runs the services' smoke checks through the pin, from inside the mesh
-  const smoked = Object.values(services).filter(s => (s.smoke?.length ?? 0) > 0);
+  const smoked = withSmokeChecks(services);
   const smokeUrls = Object.fromEntries(smoked.map(s => [s.name, CanaryService.urlOf(s.name, s.namespace, s.port)]));
   const observability = new ObservabilityChart(app, 'observability', {
     env, serviceNamespaces: names, ...(env.delivery.loop === 'cluster' && smoked.length > 0 ? { smokeUrls } : {}),
@@ -78,7 +79,7 @@ export function defineStack(app: App, input: StackInput): Stack {
     for (const spec of smoked) {
       const chart = namespaces[spec.namespace];
       const flow: NetworkFlow = { name: `canary-gate-smoke-${spec.name}`, from: pods(gate.peer), to: pods(peerOf(spec)), ports: [{ port: spec.port }] };
-      for (const end of new Set([observability, chart])) end.network.allow(flow);
+      allowAtBothEnds(flow, observability, chart);
       // its smoke checks and nothing else: GET on their paths (the pin header picks the canary)
       chart.mesh.allow({
         name: `canary-gate-smoke-${spec.name}`, selector: peerOf(spec).selector, principals: [gate.principal],
@@ -128,22 +129,18 @@ function defineServiceCharts(app: App, input: StackInput, ends: ServiceTelemetry
       env, namespace, services, rollouts, otlpEndpoint: ends.otlp.url, ...(cluster ? { directory: `${CLUSTERS_DIR}/${cluster}/${namespace}` } : {}),
     });
   }
-  // a flow between two namespaces is allowed in the chart of each end (each renders the half whose end is its own)
-  const allow = (flow: NetworkFlow, ...charts: ReadonlyArray<{ network: { allow(f: NetworkFlow): void } }>): void => {
-    for (const chart of new Set(charts)) chart.network.allow(flow);
-  };
   for (const namespace of names) {
     const everyPod = { kind: 'namespace', namespace } as const;
-    allow({
+    allowAtBothEnds({
       name: `${namespace}-to-${ends.otlp.name}`, from: everyPod, to: pods(ends.otlp.peer), ports: ends.otlp.ports.map(p => ({ port: p.port })),
     }, ends.charts.observability, namespaces[namespace]);
-    allow({ name: `prometheus-to-${namespace}`, from: pods(ends.prometheus), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }] },
+    allowAtBothEnds({ name: `prometheus-to-${namespace}`, from: pods(ends.prometheus), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }] },
       ends.charts.observability, namespaces[namespace]);
   }
   for (const spec of Object.values(services)) {
     for (const caller of spec.callers ?? []) {
       const from = services[caller];
-      allow({ name: `${caller}-to-${spec.name}`, from: pods(peerOf(from)), to: pods(peerOf(spec)), ports: [{ port: spec.port }] },
+      allowAtBothEnds({ name: `${caller}-to-${spec.name}`, from: pods(peerOf(from)), to: pods(peerOf(spec)), ports: [{ port: spec.port }] },
         namespaces[from.namespace], namespaces[spec.namespace]);
     }
     // the service's chart allows the ingress half of each identity's flow; an identity in another of the services'
@@ -151,7 +148,7 @@ function defineServiceCharts(app: App, input: StackInput, ends: ServiceTelemetry
     for (const [i, identity] of (spec.callerIdentities ?? []).entries()) {
       const home = namespaces[identity.namespace];
       if (!home || identity.namespace === spec.namespace) continue;
-      allow({
+      allowAtBothEnds({
         name: `identity-${i}-to-${spec.name}`, from: { kind: 'namespace', namespace: identity.namespace }, to: pods(peerOf(spec)),
         ports: [{ port: spec.port }],
       }, home);
@@ -203,7 +200,7 @@ function defineCentralStack(app: App, input: StackInput, topology: CentralTopolo
   const { env, services } = input;
   // the in-cluster gate runs in the observability cluster's mesh; the pin answers in each application cluster's: it
   // could never run these checks, and would hold each canary until its holds ran out and roll it back
-  const unreachable = Object.values(services).filter(s => (s.smoke?.length ?? 0) > 0);
+  const unreachable = withSmokeChecks(services);
   if (env.delivery.loop === 'cluster' && unreachable.length > 0) {
     throw new ConfigError(`environment ${JSON.stringify(env.name)}`, ['\'delivery.loop\' must be "github" with a central topology while a service names '
       + `smoke checks (${unreachable.map(s => s.file).join(', ')}), got "cluster": the gate in the observability cluster cannot reach the pin in `
@@ -284,4 +281,14 @@ function checkNamespaces(env: EnvironmentConfig, services: Services): void {
   const problems = Object.values(services).filter(s => Object.hasOwn(taken, s.namespace))
     .map(s => `${s.file}: 'namespace' must be one of the services' own, got ${JSON.stringify(s.namespace)}, which is ${taken[s.namespace]} in ${env.name}`);
   if (problems.length > 0) throw new ConfigError(`services for environment ${JSON.stringify(env.name)}`, problems);
+}
+
+/** The services whose files name smoke checks. */
+function withSmokeChecks(services: Services): ServiceSpec[] {
+  return Object.values(services).filter(s => (s.smoke?.length ?? 0) > 0);
+}
+
+/** A flow between two namespaces, allowed in the chart of each end (each renders the half whose end is its own). */
+function allowAtBothEnds(flow: NetworkFlow, ...charts: ReadonlyArray<{ readonly network: { allow(f: NetworkFlow): void } }>): void {
+  for (const chart of new Set(charts)) chart.network.allow(flow);
 }

@@ -722,7 +722,8 @@ function checkDelivery(c: Checks, d: DeliverySettings, gitops: GitOpsSettings): 
   c.expect(!(auth?.token && auth.basicAuth), 'delivery.prometheusAuth', auth, 'a token or basic auth, not both');
   for (const [name, value] of Object.entries(auth?.headers ?? {})) {
     // the headers are a plain variable of the gate's CronJob, in dist/ and in git: a credential's name is refused
-    c.expect(HEADER_NAME.test(name) && !/^(authorization|cookie|proxy-authorization)$/i.test(name) && !CREDENTIAL_HEADER.test(name),
+    // CREDENTIAL_HEADER holds (Proxy-)Authorization already ("auth")
+    c.expect(HEADER_NAME.test(name) && !/^cookie$/i.test(name) && !CREDENTIAL_HEADER.test(name),
       `delivery.prometheusAuth.headers.${name}`, name, 'an HTTP header name (letters, digits and "-") that names no credential: not Authorization, '
       + 'Proxy-Authorization, Cookie or one with key, token, secret, auth, password, credential, signature or session in it (those are plain '
       + 'text in dist/; give the credential as delivery.prometheusAuth.token or basicAuth, from a Secret)');

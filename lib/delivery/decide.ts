@@ -201,15 +201,10 @@ export function decide(input: DecideInput): GateResult {
   if (stage.kind === 'applying') return progress(input, canary, stage);
   const { window } = stage;
   if (stage.kind === 'dwelling') {
-    return {
-      decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'dwelling',
-      reason: (stage.measuredUntil
-        ? `dwelling: the last check measured the ${window} window until ${stage.measuredUntil.toISOString()}; the next may not overlap it; `
-        : `dwelling: the ${window} window may only start ${analysis.settle} (settle) after the step was applied at ${canary.appliedAt}; `)
-        + `measurable from ${stage.readyAt.toISOString()}`,
-      failedChecks: [], measurements: null, baseline: null, change: null,
-      failedCheckCount: canary.failedChecks, consecutiveHolds: canary.consecutiveHolds,
-    };
+    return dwell(canary, (stage.measuredUntil
+      ? `the last check measured the ${window} window until ${stage.measuredUntil.toISOString()}; the next may not overlap it; `
+      : `the ${window} window may only start ${analysis.settle} (settle) after the step was applied at ${canary.appliedAt}; `)
+      + `measurable from ${stage.readyAt.toISOString()}`);
   }
   if (!outcome) throw new Error(`decide: the ${window} window of ${state.service} is due; measure it first`);
 
@@ -348,6 +343,15 @@ interface HoldRequest {
   readonly failed: readonly string[];
 }
 
+/** A hold that waits for the next window: not counted, not notified, nothing written. */
+function dwell(canary: CanaryState, why: string): GateResult {
+  return {
+    decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'dwelling', reason: `dwelling: ${why}`,
+    failedChecks: [], measurements: null, baseline: null, change: null,
+    failedCheckCount: canary.failedChecks, consecutiveHolds: canary.consecutiveHolds,
+  };
+}
+
 /** A hold, or the roll back it triggers: at the failed-check limit, or beyond the limit of holds in a row. */
 function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSettings, now: Date, request: HoldRequest): GateResult {
   const { analysis } = settings;
@@ -356,13 +360,9 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
   // without writing (the same window in other words)
   const last = request.failed.length === 0 ? lastCountedHold(state, canary, now) : undefined;
   if (last !== undefined && now.getTime() - last < parseDuration(analysis.window, 'analysis.window')) {
-    // dwelling, as between two measured windows: not counted, not notified, nothing written
-    return {
-      decision: 'hold', fromWeight: canary.weight, toWeight: canary.weight, hold: 'dwelling',
-      reason: `dwelling: ${request.reason} (not counted: the last counted hold, at ${new Date(last).toISOString()}, is less than a ${analysis.window} window ago)`,
-      failedChecks: [], measurements: request.evidence.measurements ?? null, baseline: request.evidence.baseline ?? null, change: null,
-      failedCheckCount: canary.failedChecks, consecutiveHolds: canary.consecutiveHolds,
-    };
+    // as between two measured windows
+    return dwell(canary, `${request.reason} (not counted: the last counted hold, at ${new Date(last).toISOString()}, is less than a `
+      + `${analysis.window} window ago)`);
   }
   const failedCheckCount = canary.failedChecks + (request.failed.length > 0 ? 1 : 0);
   const consecutiveHolds = canary.consecutiveHolds + 1;

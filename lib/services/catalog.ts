@@ -9,7 +9,7 @@ import { ContainerResources } from '../constructs/types';
 import { durationProblem } from '../rollout/duration';
 import { stepsProblemOf } from '../rollout/state';
 import { ANALYSIS_DURATIONS, SLO_DURATIONS } from '../rollout/state-schema';
-import { EgressField, PerEnvironment, ResourcesField, ServiceFileError, ServiceSpec, parseServiceFile } from './service';
+import { EgressField, PerEnvironment, ResourcesField, ServiceFileError, ServiceSpec, listIn, parseServiceFile, perEnvironmentPart } from './service';
 
 /** Where the service files live, relative to the repository root. */
 export const SERVICES_DIR = 'services';
@@ -84,7 +84,7 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
     for (const host of exposedHosts(spec, env)) {
       const others = Object.values(services).filter(other => other.name !== spec.name && exposedHosts(other, env).includes(host));
       if (others.length > 0) {
-        const field = spec.expose && !Array.isArray(spec.expose.hosts) ? `expose.hosts.${env}` : 'expose.hosts';
+        const field = perEnvironmentPart(spec.expose?.hosts) ? `expose.hosts.${env}` : 'expose.hosts';
         problems.push(`'${field}' must name hosts no other service is exposed on in ${env}; ${JSON.stringify(host)} is also in `
           + `${others.map(o => o.file).join(', ')}: one service per host, or one service's paths`);
       }
@@ -107,10 +107,10 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
   const perEnvironment: Array<[string, PerEnvironment<unknown> | undefined]> = [
     ['replicas', spec.replicas],
     ['resources', spec.resources],
-    ['expose.hosts', spec.expose && !Array.isArray(spec.expose.hosts) ? spec.expose.hosts as PerEnvironment<unknown> : undefined],
+    ['expose.hosts', perEnvironmentPart(spec.expose?.hosts)],
     ['expose.tls', spec.expose?.tls],
     ...(spec.egress ?? []).map((e, i): [string, PerEnvironment<unknown> | undefined] =>
-      [`egress[${i}].cidrs`, e.cidrs !== undefined && !Array.isArray(e.cidrs) ? e.cidrs as PerEnvironment<unknown> : undefined]),
+      [`egress[${i}].cidrs`, perEnvironmentPart(e.cidrs)]),
   ];
   for (const [field, values] of perEnvironment) {
     for (const key of Object.keys(values ?? {})) {
@@ -162,15 +162,12 @@ export function containerResources(field: ResourcesField | undefined): Container
 
 /** The external hosts of a service in an environment: none when it is not exposed there. */
 export function exposedHosts(spec: ServiceSpec, env: string): readonly string[] {
-  const hosts = spec.expose?.hosts;
-  if (!hosts) return [];
-  return Array.isArray(hosts) ? hosts : (hosts as PerEnvironment<readonly string[]>)[env] ?? [];
+  return listIn(spec.expose?.hosts, env);
 }
 
 /** The CIDR blocks of an egress entry in an environment: none when it names pods, or other environments only. */
 export function egressCidrs(entry: EgressField, env: string): readonly string[] {
-  if (entry.cidrs === undefined) return [];
-  return Array.isArray(entry.cidrs) ? entry.cidrs : (entry.cidrs as PerEnvironment<readonly string[]>)[env] ?? [];
+  return listIn(entry.cidrs, env);
 }
 
 /** The namespaces of the services, `apps` first when used, then by name. */

@@ -16,6 +16,20 @@ export const DEFAULT_RUN_AS_USER = 65532;
 /** A value of a service file that may differ per environment: keyed by environment name. */
 export type PerEnvironment<T> = Readonly<Record<string, T>>;
 
+/** A list of a service file that is one for every environment, or one per environment (`hosts`, `cidrs`). */
+export type ListOrPerEnvironment<T> = readonly T[] | PerEnvironment<readonly T[]>;
+
+/** The per-environment form of such a field; undefined when it is one list for all (or unset). */
+export function perEnvironmentPart<T>(value: ListOrPerEnvironment<T> | undefined): PerEnvironment<readonly T[]> | undefined {
+  return value === undefined || Array.isArray(value) ? undefined : value as PerEnvironment<readonly T[]>;
+}
+
+/** Such a field's list in an environment: none when it is unset, or names other environments only. */
+export function listIn<T>(value: ListOrPerEnvironment<T> | undefined, env: string): readonly T[] {
+  if (value === undefined) return [];
+  return perEnvironmentPart(value)?.[env] ?? (Array.isArray(value) ? value as readonly T[] : []);
+}
+
 /** Requests and limits as a service file writes them (Kubernetes quantities). */
 export interface ResourcesField {
   readonly cpu: { readonly request: string; readonly limit: string };
@@ -59,7 +73,7 @@ export interface ServiceFile {
   readonly callers?: readonly string[];
   readonly callerIdentities?: ReadonlyArray<{ readonly namespace: string; readonly serviceAccount: string }>;
   readonly expose?: {
-    readonly hosts: readonly string[] | PerEnvironment<readonly string[]>;
+    readonly hosts: ListOrPerEnvironment<string>;
     readonly paths: readonly string[];
     readonly methods?: readonly string[];
     readonly tls?: PerEnvironment<{ readonly credentialName: string }>;
@@ -84,7 +98,7 @@ export interface EgressField {
   /** A DNS label naming it (`ledger-db`): the NetworkPolicy is `<service>-to-<name>-egress`. */
   readonly name: string;
   /** Its IPv4 CIDR blocks, for every environment or per environment (`{ prod: [10.20.4.0/24] }`: none elsewhere). */
-  readonly cidrs?: readonly string[] | PerEnvironment<readonly string[]>;
+  readonly cidrs?: ListOrPerEnvironment<string>;
   /** Or pods in the cluster that are no service of the catalog: their namespace... */
   readonly namespace?: string;
   /** ...and labels. */
@@ -218,11 +232,14 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
     if (byPods === (e.cidrs !== undefined) || (byPods && (e.namespace === undefined || e.podLabels === undefined))) {
       problems.push(`'egress[${i}]' must name either cidrs, or namespace and podLabels, got ${JSON.stringify(Object.keys(e).filter(k => k !== 'name' && k !== 'ports'))}`);
     }
-    const blocks = e.cidrs === undefined ? [] : Array.isArray(e.cidrs)
-      ? (e.cidrs as readonly string[]).map((cidr, j) => [`egress[${i}].cidrs[${j}]`, cidr] as const)
-      : Object.entries(e.cidrs as PerEnvironment<readonly string[]>).flatMap(([env, list]) => list.map((cidr, j) => [`egress[${i}].cidrs.${env}[${j}]`, cidr] as const));
-    for (const [field, cidr] of blocks) {
-      if (ipv4CidrPrefix(cidr) === undefined) problems.push(`'${field}' must be an IPv4 CIDR block such as "10.20.4.0/24", got ${JSON.stringify(cidr)}`);
+    const perEnvironment = perEnvironmentPart(e.cidrs);
+    const lists = perEnvironment
+      ? Object.entries(perEnvironment).map(([env, list]) => [`egress[${i}].cidrs.${env}`, list] as const)
+      : [[`egress[${i}].cidrs`, listIn(e.cidrs, '')] as const];
+    for (const [field, list] of lists) {
+      for (const [j, cidr] of list.entries()) {
+        if (ipv4CidrPrefix(cidr) === undefined) problems.push(`'${field}[${j}]' must be an IPv4 CIDR block such as "10.20.4.0/24", got ${JSON.stringify(cidr)}`);
+      }
     }
   }
   // the schema's pattern lets `5m5m` through; the one duration rule does not
