@@ -63,6 +63,10 @@ describe('policy rules fail on violations', () => {
     expect(secretViolations(withConfig)).toEqual(['ConfigMap/grafana-config[grafana.ini]: password has a literal value']);
     expect(secretViolations(mutated(d => { container(d).args = ['--admin-password=hunter2']; })))
       .toEqual(['Deployment/grafana[grafana]: argument --admin-password carries a secret']);
+    expect(secretViolations(mutated(d => { container(d).args = ['--api-token', 'hunter2', 'postgres://grafana:hunter2@db:5432/grafana']; })))
+      .toEqual(['Deployment/grafana[grafana]: argument --api-token carries a secret', 'Deployment/grafana[grafana]: argument args[2] carries a secret']);
+    // what such a flag should get: a variable from a Secret, expanded by the kubelet, or a file
+    expect(secretViolations(mutated(d => { container(d).args = ['--admin-password=$(GF_ADMIN_PASSWORD)', '--token', '/var/run/token']; }))).toEqual([]);
     const withSecret = [...mutated(() => undefined), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { a: 'b' } }];
     expect(secretViolations(withSecret)).toEqual(['Secret/s: Secrets must be referenced, never rendered']);
   });

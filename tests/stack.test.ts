@@ -47,7 +47,7 @@ describe('every chart of the stack', () => {
   });
 });
 
-describe.each(ALL_ENVIRONMENTS.map(env => [env.name, env] as const))('node drains in %s', (_name, env) => {
+describe.each(ALL_ENVIRONMENTS.map(env => [env.name, env] as const))('node drains and Argo CD\'s diff in %s', (_name, env) => {
   const all = Object.values(synthStack(env, 'canary').charts).flat();
   const budgets = all.filter(o => o.kind === 'PodDisruptionBudget');
   const spread = workloads(all).flatMap(w => (podSpecOf(w).topologySpreadConstraints ?? []).map((c: any) => ({ where: where(w), c })));
@@ -61,6 +61,14 @@ describe.each(ALL_ENVIRONMENTS.map(env => [env.name, env] as const))('node drain
   test('every spread constraint leaves out the nodes the pods cannot go to (a cordoned node\'s zero pods must not pin the skew)', () => {
     expect(spread.length).toBeGreaterThan(0);
     expect(spread.filter(s => s.c.nodeTaintsPolicy !== 'Honor').map(s => `${s.where} ${s.c.topologyKey}`)).toEqual([]);
+  });
+
+  test('every volume claim template names its apiVersion and kind, as the API server returns it (Argo CD\'s server-side apply diff '
+    + 'compares the list whole: without them the Application would stay OutOfSync)', () => {
+    const templates = all.filter(o => o.kind === 'StatefulSet')
+      .flatMap(s => (s.spec.volumeClaimTemplates ?? []).map((t: any) => ({ where: where(s), apiVersion: t.apiVersion, kind: t.kind })));
+    expect(templates.length).toBeGreaterThan(0);
+    expect(templates.filter(t => t.apiVersion !== 'v1' || t.kind !== 'PersistentVolumeClaim')).toEqual([]);
   });
 });
 

@@ -3,6 +3,7 @@ import { show } from '../errors';
 import { ipv4CidrPrefix } from '../private/cidr';
 import { goDuration } from '../private/units';
 import { DNS_LABEL } from '../private/names';
+import { withoutCredentials } from '../private/urls';
 
 /**
  * Collects every problem found in a configuration object, each naming the field, the value received and what is
@@ -77,11 +78,13 @@ export class Checks {
   public url(field: string, value: string, protocols: readonly string[] = ['http:', 'https:']): void {
     let ok = false;
     try {
-      ok = protocols.includes(new URL(value).protocol);
+      const url = new URL(value);
+      // a user or password would be rendered into ConfigMaps, links and dashboards, where anyone who reads them sees it
+      ok = protocols.includes(url.protocol) && url.username === '' && url.password === '';
     } catch {
       ok = false;
     }
-    this.expect(ok, field, value, `an absolute URL with scheme ${protocols.map(p => p.slice(0, -1)).join(' or ')}`);
+    this.expect(ok, field, withoutCredentials(value), `an absolute URL with scheme ${protocols.map(p => p.slice(0, -1)).join(' or ')} and no credentials`);
   }
 
   /**

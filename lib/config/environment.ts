@@ -3,7 +3,7 @@ import {
   AzureWorkloadIdentity, ContainerResources, GkeWorkloadIdentity, ObjectStorage, ObjectStorageBuckets, ObjectStorageCredentials, S3Credentials,
   S3ObjectStorage, SecretKeyRef, WorkloadIdentityCredentials,
 } from '../constructs/types';
-import { AlertReceiver } from '../constructs/alertmanager-config';
+import { AlertReceiver, severitiesOf } from '../constructs/alertmanager-config';
 import { RING_REPLICAS } from '../constructs/private/ring-stateful-set';
 import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
@@ -831,6 +831,14 @@ function checkAlerting(c: Checks, a: AlertingSettings | undefined): void {
       c.expect(Array.isArray(r.severities) && r.severities.length > 0 && r.severities.every(known),
         `${field}.severities`, r.severities, `left out or a non-empty list of ${SEVERITIES.map(s => JSON.stringify(s)).join(' and ')}`);
     }
+  }
+  // what no route takes goes to a receiver without integrations: with receivers, each severity must reach one of them
+  const receivers = Array.isArray(a.receivers) ? a.receivers : [];
+  for (const severity of receivers.length > 0 ? SEVERITIES : []) {
+    c.expect(receivers.some(r => RECEIVER_KINDS.includes(r.kind) && severitiesOf(r).includes(severity)), 'alerting.receivers',
+      receivers.map(r => `${r.name} (${r.kind}: ${severitiesOf(r).join(', ')})`).join('; '),
+      `a receiver for every severity: none takes "${severity}" alerts, which would reach no one (a pagerduty receiver takes "page" and a `
+      + 'slack one "ticket" unless its severities say otherwise; a webhook takes both)');
   }
   const groupInterval = a.groupInterval ?? Duration.minutes(5);
   if (a.groupWait !== undefined) c.duration('alerting.groupWait', a.groupWait, Duration.seconds(0), Duration.hours(1));

@@ -32,7 +32,16 @@ export interface SlackConfig {
   readonly send_resolved: boolean;
   /** File holding the incoming-webhook URL. */
   readonly api_url_file: string;
+  /** The message body (a template): Alertmanager's default is empty. */
+  readonly text: string;
 }
+
+/**
+ * A Slack message's body: each alert's summary, description and runbook, the annotations every rule carries
+ * (Alertmanager's default body is empty, and its default title names only the alert and the group's labels).
+ */
+export const SLACK_TEXT = '{{ range .Alerts }}{{ if eq .Status "resolved" }}[resolved] {{ end }}*{{ .Annotations.summary }}*\n'
+  + '{{ .Annotations.description }}{{ with .Annotations.runbook }}\nRunbook: {{ . }}{{ end }}\n{{ end }}';
 
 /** PagerDuty, Events API v2. */
 export interface PagerdutyConfig {
@@ -185,7 +194,7 @@ function receiverConfig(receiver: AlertReceiver, file: string): AlertmanagerRece
     case 'webhook':
       return { name: receiver.name, webhook_configs: [{ send_resolved: true, url_file: file }] };
     case 'slack':
-      return { name: receiver.name, slack_configs: [{ send_resolved: true, api_url_file: file }] };
+      return { name: receiver.name, slack_configs: [{ send_resolved: true, api_url_file: file, text: SLACK_TEXT }] };
     case 'pagerduty':
       return { name: receiver.name, pagerduty_configs: [{ send_resolved: true, routing_key_file: file }] };
   }

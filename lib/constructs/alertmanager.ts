@@ -7,7 +7,7 @@ import { goDuration } from '../private/units';
 import { toYaml } from '../private/yaml';
 import { AlertReceiver, DEFAULT_RECEIVER, alertmanagerConfig } from './alertmanager-config';
 import {
-  ServicePort, containerPorts, dataVolumeClaim, endpoints, gossipPorts, peerService, proxyEnv, service, serviceAccount, serviceHost,
+  ServicePort, containerPorts, dataVolumeClaim, endpoints, gossipPorts, peerService, proxyEnv, service, serviceAccount, serviceHost, statefulSet,
 } from './private/component';
 import {
   checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretVolume, selectorLabels,
@@ -197,7 +197,7 @@ export class Alertmanager extends Construct {
     const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'StatefulSet' });
     const dataVolume: k8s.Volume[] = props.volumeSize ? [] : [{ name: 'data', emptyDir: { sizeLimit: k8s.Quantity.fromString('100Mi') } }];
 
-    new k8s.KubeStatefulSet(this, 'Resource', {
+    statefulSet(this, {
       metadata: { name: NAME },
       spec: {
         serviceName: CLUSTER_SERVICE,

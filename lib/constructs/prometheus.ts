@@ -12,7 +12,7 @@ import {
   RuleGroup, ScrapeConfig, kubeletScrapeConfig, podScrapeConfig,
 } from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
-import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount } from './private/component';
+import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount, statefulSet } from './private/component';
 import { DNS_LABEL } from '../private/names';
 import { toYaml } from '../private/yaml';
 
@@ -250,7 +250,7 @@ export class Prometheus extends Construct {
 
     const svc = service(this, NAME, [HTTP]);
 
-    new k8s.KubeStatefulSet(this, 'Resource', {
+    statefulSet(this, {
       metadata: { name: NAME },
       spec: {
         serviceName: svc.name,

@@ -7,7 +7,7 @@ import { hours } from '../private/units';
 import { PodScrapeTarget } from './prometheus-config';
 import {
   ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3KeyReferences, service, serviceAccount, storageCredentialEnv,
-  storageIdentity,
+  statefulSet, storageIdentity,
 } from './private/component';
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
@@ -182,7 +182,7 @@ export class Tempo extends Construct {
     const ports = [PORTS.http, PORTS.grpc, PORTS.otlpGrpc, PORTS.otlpHttp];
     const svc = service(this, NAME, ports);
 
-    new k8s.KubeStatefulSet(this, 'Resource', {
+    statefulSet(this, {
       metadata: { name: NAME },
       spec: {
         serviceName: svc.name,

@@ -5,7 +5,7 @@ import { MeasureOutcome } from './measure';
 import { SmokeOutcome } from './smoke';
 import { EffectiveSettings } from '../rollout/settings';
 import { ObservedRelease } from '../slo/cluster-state';
-import { Change, UsageError, appendHistory, endCanary } from './plan';
+import { Change, UsageError, appendHistory, endCanary, stampNotBefore } from './plan';
 import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from '../rollout/state';
 
 /** What the gate decided; `none` when no canary is in flight. */
@@ -237,7 +237,8 @@ export function decide(input: DecideInput): GateResult {
 /** The canary at weight `next`: a new step, not yet observed applied. */
 function advanceTo(state: RolloutState, canary: CanaryState, next: number, now: Date, reason: string, evidence: Evidence = {}): Change {
   const entry: HistoryEntry = {
-    at: now.toISOString(), decision: 'advance', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: next, reason, ...evidence,
+    at: stampNotBefore(now, canary.weightChangedAt, canary.appliedAt), decision: 'advance', by: 'gate', image: canary.image, fromWeight: canary.weight,
+    toWeight: next, reason, ...evidence,
   };
   const { appliedAt: _applied, ...rest } = canary;
   return {
@@ -309,8 +310,8 @@ function progress(input: DecideInput, canary: CanaryState, stage: Extract<Stage,
     if (canary.weight === 0) return firstStep(input, canary, what);
     const readyAt = new Date(now.getTime() + parseDuration(settings.analysis.settle, 'analysis.settle') + parseDuration(settings.analysis.window, 'analysis.window'));
     const entry: HistoryEntry = {
-      at: now.toISOString(), decision: 'hold', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: canary.weight,
-      reason: `applied: ${what}; measurable from ${readyAt.toISOString()}`,
+      at: stampNotBefore(now, canary.weightChangedAt), decision: 'hold', by: 'gate', image: canary.image, fromWeight: canary.weight,
+      toWeight: canary.weight, reason: `applied: ${what}; measurable from ${readyAt.toISOString()}`,
     };
     const change: Change = { state: { ...state, canary: { ...canary, appliedAt: entry.at }, history: appendHistory(state.history, entry) }, entry };
     return { ...result(change, 'hold', canary, { ...numbers, consecutiveHolds: canary.consecutiveHolds }), hold: 'applied' };

@@ -76,6 +76,16 @@ export function withOverrides(settings: EffectiveSettings, overrides: AnalysisOv
 }
 
 /**
+ * `now` as a state file's time, but never before `earlier` (the canary's own times): runs on machines whose clocks
+ * differ (a laptop a minute behind the CronJob) must still write a state where the step follows the start and the
+ * observation follows the step, or the next run refuses the file.
+ */
+export function stampNotBefore(now: Date, ...earlier: ReadonlyArray<string | undefined>): string {
+  const latest = Math.max(now.getTime(), ...earlier.filter((t): t is string => t !== undefined).map(t => Date.parse(t)));
+  return new Date(latest).toISOString();
+}
+
+/**
  * Appends a decision to a history, merging a hold into the previous entry when that was the same hold (same reason
  * and weight, no failed checks: each failed check keeps its own entry and numbers), and keeping at most `limit` entries.
  */
@@ -114,8 +124,13 @@ interface Release {
 function releaseOf(state: RolloutState, image: string | undefined, service: ServiceSpec, pod: PodRecord | undefined,
   how: 'start' | '--ungated'): Release {
   if (state.canary) {
-    throw new UsageError(`a canary of ${state.service} is already in flight (${state.canary.image} at ${state.canary.weight}%); `
-      + `promote or roll it back before ${how === 'start' ? 'starting another' : 'changing stable with --ungated'}`, 'in-flight');
+    const { phase } = state.canary;
+    // an ending canary cannot be rolled back any more (draining) or promoted (rolling-back): say what ends it
+    const end = phase === 'draining' ? 'its promotion is ending: run canary promote again (or let the gate) to remove it'
+      : phase === 'rolling-back' ? 'it is being rolled back: run canary rollback again (or let the gate) to remove it'
+        : 'promote or roll it back';
+    throw new UsageError(`a canary of ${state.service} is already in flight (${state.canary.image} at ${state.canary.weight}%`
+      + `${phase ? `, ${phase}` : ''}); ${end} before ${how === 'start' ? 'starting another' : 'changing stable with --ungated'}`, 'in-flight');
   }
   if (image !== undefined) checkServiceImage(service, image);
   const stable = state.stable;
@@ -218,10 +233,10 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
     throw new UsageError(`the canary ${canary.image} of ${state.service} is being rolled back; it cannot be promoted`, 'not-in-flight');
   }
   if (!promote && canary.phase === 'draining') {
-    throw new UsageError(`the promotion of ${canary.image} (${state.service}) is ending: stable already runs it; `
-      + 'release the previous image with canary start to go back', 'not-in-flight');
+    throw new UsageError(`the promotion of ${canary.image} (${state.service}) is ending: stable already runs it; run canary promote again `
+      + '(or let the gate) to remove the canary, then release the previous image with canary start to go back', 'not-in-flight');
   }
-  const at = options.now.toISOString();
+  const at = stampNotBefore(options.now, canary.startedAt, canary.weightChangedAt, canary.appliedAt);
   // a promoted canary that still takes traffic drains first: the route gives it 0 before it is removed
   if (promote && canary.phase === 'promoting' && canary.weight > 0) {
     const entry: HistoryEntry = {

@@ -28,3 +28,31 @@ export const CREDENTIAL_VARIABLE =
  */
 export const CREDENTIAL_IN_VALUE =
   /:\/\/[^/\s:@]*:[^/\s@]+@|(?:^|[?&;\s])(?:password|passwd|pwd|secret|token|client_secret|api_key|access_token|accountkey|sharedaccesskey)=/i;
+
+/** A Kubernetes `$(VAR)` reference in an argument or a variable, which the kubelet expands from the container's variables. */
+const VARIABLE_REFERENCE = /\$\([A-Za-z_][A-Za-z0-9_]*\)/g;
+
+/** Whether a literal holds a credential ({@link CREDENTIAL_IN_VALUE}) once its `$(VAR)` references, which hold none, are left out. */
+export function hasCredentialInValue(value: string): boolean {
+  return CREDENTIAL_IN_VALUE.test(value.replace(VARIABLE_REFERENCE, ''));
+}
+
+/**
+ * The indexes of the arguments of a command line that hold a credential as a literal: the value of a flag named like
+ * one (`--password=…`, `--api-token …`: its name read as {@link CREDENTIAL_VARIABLE} reads a variable's), or a value
+ * with one in it ({@link hasCredentialInValue}). A `$(VAR)` reference to a variable from a Secret, or a file's path,
+ * is what such a flag should be given.
+ */
+export function credentialArguments(args: readonly string[]): number[] {
+  const literal = (value: string | undefined): boolean =>
+    value !== undefined && value.replace(VARIABLE_REFERENCE, '') !== '' && !/^\/\S*$/.test(value);
+  const found = new Set<number>();
+  args.forEach((arg, i) => {
+    const flag = /^--?([A-Za-z][\w.-]*)(?:=([\s\S]*))?$/.exec(arg);
+    const named = flag !== null && CREDENTIAL_VARIABLE.test(flag[1].replace(/[-.]/g, '_'));
+    if (named && flag[2] !== undefined && literal(flag[2])) found.add(i);
+    if (named && flag[2] === undefined && i + 1 < args.length && !args[i + 1].startsWith('-') && literal(args[i + 1])) found.add(i + 1);
+    if (hasCredentialInValue(arg)) found.add(i);
+  });
+  return [...found].sort((a, b) => a - b);
+}

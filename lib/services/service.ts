@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { EnvValue, ProbeCheck, SecretEnvVar } from '../constructs/types';
 import { ipv4CidrPrefix } from '../private/cidr';
-import { CREDENTIAL_IN_VALUE, CREDENTIAL_VARIABLE } from '../private/names';
+import { CREDENTIAL_VARIABLE, credentialArguments, hasCredentialInValue } from '../private/names';
 import { durationProblem } from '../rollout/duration';
 import { AnalysisSettings, SloSettings } from '../rollout/state';
 import { HttpMetrics } from '../slo/vocabulary';
@@ -251,9 +251,15 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   for (const [name, value] of Object.entries(f.env ?? {})) {
     // by name unless the value is a path (GOOGLE_APPLICATION_CREDENTIALS names a key file, which a Secret mounts)
     const byName = CREDENTIAL_VARIABLE.test(name) && !/^\/\S*$/.test(String(value));
-    if (typeof value !== 'string' || value === '' || !(byName || CREDENTIAL_IN_VALUE.test(value))) continue;
+    if (typeof value !== 'string' || value === '' || !(byName || hasCredentialInValue(value))) continue;
     problems.push(`'env.${name}' must not hold a credential as a literal (${byName ? 'its name says it is one' : 'its value has one'}; `
       + 'it would be in dist/, in git and in the Deployment): put it in a Secret of the namespace and name it in \'secretEnv\'');
+  }
+  for (const field of ['command', 'args'] as const) {
+    for (const i of credentialArguments(f[field] ?? [])) {
+      problems.push(`'${field}[${i}]' must not hold a credential as a literal (it would be in dist/, in git, in the Deployment and in the `
+        + 'process list): put it in a Secret of the namespace, name the variable in \'secretEnv\' and write $(VARIABLE) in its place');
+    }
   }
   const secretNames = (f.secretEnv ?? []).map(s => s.name);
   for (const name of new Set([...Object.keys(f.env ?? {}), ...secretNames].filter((n, i, all) => all.indexOf(n) !== i))) {

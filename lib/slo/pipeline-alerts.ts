@@ -22,6 +22,8 @@ export const PIPELINE_ALERTS = {
   ruleEvaluationFailures: 'PrometheusRuleEvaluationFailures',
   retentionBySize: 'PrometheusDeletingBySize',
   volumeFillingUp: 'VolumeFillingUp',
+  notificationsFailing: 'AlertNotificationsFailing',
+  pagerNotificationsFailing: 'PagerNotificationsFailing',
   canaryGateStalled: 'CanaryGateStalled',
 } as const;
 
@@ -207,6 +209,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       description: 'The volume of claim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 10 % free and, at the rate of the last 6 hours, is full within 24 hours.',
       runbook: 'Expand the claim (if its StorageClass allows) or shorten the retention of what writes to it (Loki, Tempo, Prometheus).',
     },
+    ...notificationsFailing(),
     ...(gate ? [gateStalled(gate)] : []),
   ];
   const otherShipper: readonly string[] = shipper === 'alloy' ? [PIPELINE_ALERTS.promtailDropping, PIPELINE_ALERTS.promtailPushErrors]
@@ -222,6 +225,34 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       annotations: { summary: a.summary, description: a.description, runbook: a.runbook },
     })),
   };
+}
+
+/**
+ * Alertmanager could not deliver a notification (after its retries): a revoked Slack webhook or a wrong PagerDuty key
+ * would otherwise silence every alert sent there. A failing chat or webhook pages (the pager still works); a failing
+ * pager is a ticket (the pages cannot reach it, the tickets' receivers can). Each failure counts for 15 minutes.
+ */
+function notificationsFailing(): Alert[] {
+  const failed = (integration: string) =>
+    `sum by (${[...POD, PIPELINE.integration].join(', ')}) (increase(${PIPELINE.notificationsFailed}{${PIPELINE.integration}${integration}}[15m])) > 0`;
+  const runbook = 'Alertmanager logs each failed attempt with the receiver and the answer (401 or 403: the key or URL in the Secret is revoked or '
+    + 'wrong; 404: the webhook was removed; a timeout: the egress to the receiver). Fix the Secret the receiver names, or its egress.';
+  return [
+    {
+      alert: PIPELINE_ALERTS.notificationsFailing, expr: failed('!="pagerduty"'), severity: 'page', component: 'alertmanager',
+      summary: 'Alertmanager cannot deliver notifications to {{ $labels.integration }}',
+      description: 'Notifications of Alertmanager {{ $labels.namespace }}/{{ $labels.pod }} to {{ $labels.integration }} failed after their retries in '
+        + 'the last 15 minutes: the alerts sent there reach no one.',
+      runbook,
+    },
+    {
+      alert: PIPELINE_ALERTS.pagerNotificationsFailing, expr: failed('="pagerduty"'), severity: 'ticket', component: 'alertmanager',
+      summary: 'Alertmanager cannot page through PagerDuty',
+      description: 'Pages of Alertmanager {{ $labels.namespace }}/{{ $labels.pod }} to PagerDuty failed after their retries in the last 15 minutes: '
+        + 'no one is paged.',
+      runbook,
+    },
+  ];
 }
 
 /**

@@ -248,6 +248,9 @@ export const PIPELINE = {
   ruleGroup: 'rule_group',
   /** Prometheus: compactions that deleted blocks because the TSDB reached its size limit. */
   sizeRetentions: 'prometheus_tsdb_size_retentions_total',
+  /** Alertmanager's notifications that failed after their retries, by `integration` (slack, pagerduty, webhook). */
+  notificationsFailed: 'alertmanager_notifications_failed_total',
+  integration: 'integration',
   /** Kubelet (`/metrics`): a mounted PersistentVolume's free and total bytes, by `namespace` and `persistentvolumeclaim`. */
   volumeAvailable: 'kubelet_volume_stats_available_bytes',
   volumeCapacity: 'kubelet_volume_stats_capacity_bytes',

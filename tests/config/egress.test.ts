@@ -153,8 +153,10 @@ describe('validateEnvironment: egress', () => {
     ['an https proxy', withEgress(prod, { proxies: { corporate: { url: 'https://proxy:3128', cidrs: ['10.100.0.10/32'] } } }),
       '\'egress.proxies.corporate.url\' must be an http://host:port URL without credentials (gRPC and the S3 clients speak plain HTTP CONNECT to the proxy), '
       + 'got "https://proxy:3128"'],
+    // named, never shown: the message goes to terminals and CI logs
     ['a proxy with credentials', withEgress(prod, { proxies: { corporate: { url: 'http://user:pw@proxy:3128', cidrs: ['10.100.0.10/32'] } } }),
-      '\'egress.proxies.corporate.url\' must be an http://host:port URL without credentials'],
+      '\'egress.proxies.corporate.url\' must be an http://host:port URL without credentials (gRPC and the S3 clients speak plain HTTP CONNECT to the proxy), '
+      + 'got "http://[credentials]@proxy:3128"'],
     // a password alone would be rendered into HTTPS_PROXY and committed under dist/
     ['a proxy with a password and no user', withEgress(prod, { proxies: { corporate: { url: 'http://:s3cret@proxy:3128', cidrs: ['10.100.0.10/32'] } } }),
       '\'egress.proxies.corporate.url\' must be an http://host:port URL without credentials'],

@@ -140,7 +140,12 @@ describe('validateEnvironment', () => {
       '\'grafana.replicas\' must be 1 unless \'grafana.databaseUrl\' names a shared database (each replica would keep its own SQLite database), got 2'],
     ['grafana.adminSecretName', { ...prod, grafana: { ...prod.grafana, adminSecretName: 'Grafana Admin' } }, '\'grafana.adminSecretName\' must be a DNS-1123 subdomain'],
     ['grafana.rootUrl', { ...prod, grafana: { ...prod.grafana, rootUrl: 'grafana.example.com' } },
-      '\'grafana.rootUrl\' must be an absolute URL with scheme http or https, got "grafana.example.com"'],
+      '\'grafana.rootUrl\' must be an absolute URL with scheme http or https and no credentials, got "grafana.example.com"'],
+    // it would be in a ConfigMap, the links and the dashboards: refused, and not shown
+    ['grafana.rootUrl (credentials)', { ...prod, grafana: { ...prod.grafana, rootUrl: 'https://admin:s3cret@grafana.example.com' } },
+      '\'grafana.rootUrl\' must be an absolute URL with scheme http or https and no credentials, got "https://[credentials]@grafana.example.com"'],
+    ['kiali.rootUrl (credentials)', { ...prod, kiali: { ...prod.kiali, rootUrl: 'https://:s3cret@kiali.example.com' } },
+      '\'kiali.rootUrl\' must be an absolute URL with scheme http or https and no credentials, got "https://[credentials]@kiali.example.com"'],
     ['loki.replicas', { ...local, loki: { ...local.loki, replicas: 3 } },
       '\'loki.replicas\' must be 1 unless \'objectStorage\' is set (replicas cannot share a filesystem), got 3'],
     ['loki.replicas (two)', { ...prod, loki: { ...prod.loki, replicas: 2 } },

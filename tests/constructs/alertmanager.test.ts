@@ -2,9 +2,9 @@ import { Duration, Size } from 'cdk8s';
 import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { Alertmanager } from '../../lib/constructs/alertmanager';
-import { AlertReceiver, INHIBIT_RULES } from '../../lib/constructs/alertmanager-config';
+import { AlertReceiver, INHIBIT_RULES, SLACK_TEXT } from '../../lib/constructs/alertmanager-config';
 import { IMAGES } from '../../lib/images';
-import { PLACEHOLDER_URL, amtoolCheckConfig, forAlertmanager025, structuralDiff } from '../support/alertmanager';
+import { PLACEHOLDER_URL, amtoolCheckConfig, amtoolRenderTemplate, forAlertmanager025, structuralDiff } from '../support/alertmanager';
 import { testChart, synth } from '../support/chart';
 import { errorOf } from '../support/errors';
 import { configFile, find, ofKind, synthStack } from '../support/manifest';
@@ -110,7 +110,7 @@ describe('Alertmanager', () => {
         { name: 'default' },
         { name: 'hook', webhook_configs: [{ send_resolved: true, url_file: '/etc/alertmanager/secrets/receivers/hook-url' }] },
         { name: 'pager', pagerduty_configs: [{ send_resolved: true, routing_key_file: '/etc/alertmanager/secrets/receivers/routing-key' }] },
-        { name: 'chat', slack_configs: [{ send_resolved: true, api_url_file: '/etc/alertmanager/secrets/slack/url' }] },
+        { name: 'chat', slack_configs: [{ send_resolved: true, api_url_file: '/etc/alertmanager/secrets/slack/url', text: SLACK_TEXT }] },
       ]);
       expect(config.route.routes).toEqual([
         { receiver: 'hook', matchers: ['severity="page"'], continue: true },
@@ -138,6 +138,14 @@ describe('Alertmanager', () => {
         expect([where, mounted[file]]).toEqual([where, { secret: byName[receiver].name, key: byName[receiver].key }]);
       }
       expect(sts.spec.template.spec.containers[0].volumeMounts.filter((m: any) => m.name.startsWith('secret-')).every((m: any) => m.readOnly)).toBe(true);
+    });
+
+    test('a Slack message says what each alert\'s annotations say (amtool renders it as Alertmanager would; its default body is empty)', () => {
+      const text = render({ receivers: [CHAT] }).config.receivers[1].slack_configs[0].text;
+      expect(amtoolRenderTemplate(text, [
+        { status: 'firing', labels: { alertname: 'A' }, annotations: { summary: 'gateway burns', description: '5xx at 20 %', runbook: 'roll it back' } },
+        { status: 'resolved', labels: { alertname: 'B' }, annotations: { summary: 'backend is slow', description: 'p95 at 900 ms' } },
+      ])).toBe('*gateway burns*\n5xx at 20 %\nRunbook: roll it back\n[resolved] *backend is slow*\np95 at 900 ms\n');
     });
 
     test('severities override the kind\'s default', () => {
@@ -231,6 +239,11 @@ describe('the environments\' alerting', () => {
       { ...local, egress: { ...local.egress, dependencies: { ...local.egress.dependencies, alertReceivers: undefined } } },
       '\'egress.dependencies.alertReceivers\' must be { cidrs, ports } or { via: <proxy> } for the alert receivers'],
     ['egress for receivers that do not exist', withAlerting(local, { receivers: [] }), '\'egress.dependencies.alertReceivers\' must be left out'],
+    // the default for slack is tickets: the pages would fall to the receiver without integrations
+    ['receivers that leave the pages to no one', withAlerting(local, { receivers: [{ ...WEBHOOK, kind: 'slack' }] }),
+      '\'alerting.receivers\' must be a receiver for every severity: none takes "page" alerts, which would reach no one'],
+    ['receivers that leave the tickets to no one', withAlerting(local, { receivers: [{ ...PAGER, severities: ['page'] }] }),
+      'none takes "ticket" alerts'],
   ])('fails on %s, naming the field', (_what, env, message) => {
     expect(errorOf(() => validateEnvironment(env))).toContain(message);
   });

@@ -5,7 +5,9 @@ import { MeasureOutcome } from '../../lib/delivery/measure';
 import { SmokeOutcome } from '../../lib/delivery/smoke';
 import { AnalysisOverrides, UsageError, startCanary, withOverrides } from '../../lib/delivery/plan';
 import { EffectiveSettings, settingsOf } from '../../lib/rollout/settings';
-import { BaselineMeasurements, CanaryState, Measurements, RolloutState, SloSettings } from '../../lib/rollout/state';
+import {
+  BaselineMeasurements, CanaryState, Measurements, RolloutState, SloSettings, parseRolloutState, renderRolloutState,
+} from '../../lib/rollout/state';
 import { GATEWAY, fixtureState } from '../rollout/fixtures';
 
 // defaults: window 5m, settle 1m, minRequests 100, canaryTrafficFactor 0.5, maxFailedChecks 3, maxConsecutiveHolds 12,
@@ -448,6 +450,17 @@ describe('decide: the applying stage', () => {
     // the next run observes the first step before it measures anything
     const next = r.change!.state;
     expect(stageOf(next, settings(next), NOW)).toMatchObject({ kind: 'applying', release: { track: 'canary', canaryWeight: 10 } });
+  });
+
+  test('observed by a clock a minute behind the one that committed the step: the times written never go back, so the state stays valid', () => {
+    const ahead = new Date(NOW.getTime() + 60_000).toISOString();
+    // at 25%: applied when the step changed, not before it
+    const step = observe(unapplied(25, { weightChangedAt: ahead }), APPLIED_YES);
+    expect([step.decision, step.hold, step.change?.state.canary?.appliedAt]).toEqual(['hold', 'applied', ahead]);
+    // at 0%: the first step changes the weight when the start did, not before it
+    const first = observe(unapplied(0, { startedAt: ahead, weightChangedAt: ahead }), APPLIED_YES);
+    expect([first.decision, first.change?.state.canary?.weightChangedAt]).toEqual(['advance', ahead]);
+    for (const r of [step, first]) expect(() => parseRolloutState(renderRolloutState(r.change!.state), 'rollout/local/gateway.yaml')).not.toThrow();
   });
 
   describe('the smoke checks of a canary at 0% that runs ready', () => {

@@ -43,6 +43,20 @@ describe('startCanary', () => {
     expect(() => startCanary(inFlight, image, NOW, GATEWAY)).toThrow(expect.objectContaining({ code: 'in-flight' }));
   });
 
+  test('refuses while a canary ends, naming what ends it: start, promote and rollback never point at each other', () => {
+    const ending = (phase: CanaryPhase): RolloutState => ({ ...inFlight, canary: { ...inFlight.canary!, phase, weight: 0 } });
+    expect(() => startCanary(ending('draining'), image, NOW, GATEWAY)).toThrow(new UsageError('a canary of gateway is already in flight '
+      + '(registry.example.com/obs-canary-gateway:1.1.0 at 0%, draining); its promotion is ending: run canary promote again (or let the gate) '
+      + 'to remove it before starting another'));
+    expect(() => startCanary(ending('rolling-back'), image, NOW, GATEWAY)).toThrow('rolling-back); it is being rolled back: run canary '
+      + 'rollback again (or let the gate) to remove it before starting another');
+    expect(() => endCanaryByHand(ending('draining'), 'rollback', NOW)).toThrow('is ending: stable already runs it; run canary promote again '
+      + '(or let the gate) to remove the canary, then release the previous image with canary start to go back');
+    // and what they point at does end it
+    expect(endCanaryByHand(ending('draining'), 'promote', NOW).state.canary).toBeNull();
+    expect(endCanaryByHand(ending('rolling-back'), 'rollback', NOW).state.canary).toBeNull();
+  });
+
   test('refuses the stable image and unpinned images', () => {
     expect(() => startCanary(steady, steady.stable.image, NOW, GATEWAY)).toThrow('is what gateway already runs as stable');
     expect(() => startCanary(steady, 'registry.example.com/obs-canary-gateway:latest', NOW, GATEWAY))
@@ -205,6 +219,15 @@ describe('endCanaryByHand', () => {
   // the fixture's canary at 25%, its step observed applied
   const applied: RolloutState = { ...inFlight, canary: { ...inFlight.canary!, appliedAt: '2026-11-01T10:22:00.000Z' } };
   const { appliedAt: _applied, ...progressing } = applied.canary!;
+
+  test('on a clock a minute behind the one that stepped the canary: dated at the step, not before it, so the state stays valid', () => {
+    const stepped = applied.canary!.appliedAt!;
+    for (const decision of ['promote', 'rollback'] as const) {
+      const { state, entry } = endCanaryByHand(applied, decision, new Date(Date.parse(stepped) - 60_000));
+      expect([entry.at, state.canary?.weightChangedAt]).toEqual([stepped, stepped]);
+      expect(() => parseRolloutState(renderRolloutState(state), 'rollout/local/gateway.yaml')).not.toThrow();
+    }
+  });
 
   test('promote, first half: stable rolls out the canary\'s image (in the chart) while the canary keeps its weight', () => {
     const { state, entry } = endCanaryByHand(applied, 'promote', NOW2, 'looks good in Grafana');

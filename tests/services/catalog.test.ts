@@ -176,6 +176,23 @@ describe('a service file on its own', () => {
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 
+  test('a credential as a literal in command or args: refused by flag name or by value, never echoed; $(VAR) and file paths pass', () => {
+    const problems = problemsOf(`${MINIMAL}command: [/app/ledger, "--db-url=postgres://app:hunter2@db:5432/ledger"]\n`
+      + 'args: ["--api-token=hunter2-token", --password, hunter2-s3cret, "--password=$(DB_PASSWORD)", --token-file, /var/run/token, '
+      + '--use-token, --token-ttl=10m, "postgres://app:$(DB_PASSWORD)@db:5432/ledger"]\n');
+    const where = 'it would be in dist/, in git, in the Deployment and in the process list): put it in a Secret of the namespace, name the '
+      + 'variable in \'secretEnv\' and write $(VARIABLE) in its place';
+    expect(problems).toEqual([
+      `'command[1]' must not hold a credential as a literal (${where}`,
+      `'args[0]' must not hold a credential as a literal (${where}`,
+      `'args[2]' must not hold a credential as a literal (${where}`,
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+    // a reference in an env value is what it should be, too
+    const referenced = parseServiceFile(`${MINIMAL}env: { CACHE_URL: "redis://app:$(CACHE_PASSWORD)@cache:6379" }\n`, 'services/ledger.yaml');
+    expect(referenced.env).toEqual({ CACHE_URL: 'redis://app:$(CACHE_PASSWORD)@cache:6379' });
+  });
+
   test.each([
     ['probes: { readiness: { grpc: 9090 } }', '\'probes.readiness.grpc\' must be true, got 9090'],
     ['writablePaths: [/var/cache/ledger/]',

@@ -406,6 +406,7 @@ describe('promtool (Debian\'s 2.42)', () => {
     const COLLECTOR = { namespace: 'observability', pod: 'otel-collector-0', exporter: 'otlp_grpc/tempo' };
     const OLD_COLLECTOR = { ...COLLECTOR, pod: 'otel-collector-1' };
     const ALLOY = { namespace: 'observability', pod: 'alloy-x7k2p', reason: 'ingester_error' };
+    const ALERTMANAGER = { job: 'alertmanager', namespace: 'observability', pod: 'alertmanager-0' };
     const labels = (l: Readonly<Record<string, string>>) => Object.entries(l).map(([k, v]) => `${k}="${v}"`).join(',');
     const cases: PromtoolTestCase[] = [{
       interval: '1m',
@@ -418,6 +419,9 @@ describe('promtool (Debian\'s 2.42)', () => {
         { series: `loki_write_dropped_entries_total{${labels({ ...ALLOY, job: 'alloy', host: 'loki.observability.svc:3100', tenant: '' })}}`, values: '0x20 5x10' },
         // the gate's ticks succeed every minute until minute 20, then fail: its last success stays at 1200 s
         ...gateSeries({ lastSuccess: '0+60x20 1200x40', created: '0x60', suspended: '0x60' }),
+        // one Slack notification fails at minute 30 (after its retries), two pages at minute 50
+        { series: `alertmanager_notifications_failed_total{${labels({ ...ALERTMANAGER, integration: 'slack' })}}`, values: '0x30 1x30' },
+        { series: `alertmanager_notifications_failed_total{${labels({ ...ALERTMANAGER, integration: 'pagerduty' })}}`, values: '0x50 2x10' },
       ],
       alert_rule_test: [
         { eval_time: '13m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [] },
@@ -431,6 +435,16 @@ describe('promtool (Debian\'s 2.42)', () => {
         { eval_time: '40m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
         // the threshold passes at 50 minutes; pending for 5
         ...stalledAt({ '55m': false, '56m': true }),
+        // a failed chat pages; it counts for 15 minutes
+        ...[['30m', false], ['31m', true], ['45m', true], ['47m', false]].map(([eval_time, firing]) => ({
+          eval_time: eval_time as string, alertname: PIPELINE_ALERTS.notificationsFailing,
+          exp_alerts: firing ? [fired(pipeline, PIPELINE_ALERTS.notificationsFailing, { namespace: 'observability', pod: 'alertmanager-0', integration: 'slack' })] : [],
+        })),
+        // a failed pager is a ticket (the pages cannot reach it)
+        ...[['50m', false], ['51m', true]].map(([eval_time, firing]) => ({
+          eval_time: eval_time as string, alertname: PIPELINE_ALERTS.pagerNotificationsFailing,
+          exp_alerts: firing ? [fired(pipeline, PIPELINE_ALERTS.pagerNotificationsFailing, { namespace: 'observability', pod: 'alertmanager-0', integration: 'pagerduty' })] : [],
+        })),
       ],
     },
     gateCase('the gate created at minute 10 has never succeeded: from minute 40, firing from 45',

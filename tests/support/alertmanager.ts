@@ -52,6 +52,30 @@ export function amtoolCheckConfig(config: unknown): string {
   }
 }
 
+/**
+ * Renders a notification template with `amtool template render` (Debian's 0.25: Alertmanager's own template
+ * functions) on the data of a notification of `alerts`; returns the text, throws with amtool's output when it fails.
+ */
+export function amtoolRenderTemplate(text: string, alerts: ReadonlyArray<{ status: 'firing' | 'resolved'; labels: object; annotations: object }>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'amtool-'));
+  // amtool needs a template file to expand, even when the text uses none of them
+  fs.writeFileSync(path.join(dir, 'none.tmpl'), '');
+  fs.writeFileSync(path.join(dir, 'data.json'), JSON.stringify({
+    receiver: 'test', status: alerts.some(a => a.status === 'firing') ? 'firing' : 'resolved',
+    alerts: alerts.map((a, i) => ({ ...a, startsAt: '2026-12-01T10:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: String(i) })),
+    groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://alertmanager.invalid',
+  }));
+  try {
+    return execFileSync('amtool', ['template', 'render', `--template.glob=${path.join(dir, '*.tmpl')}`, `--template.data=${path.join(dir, 'data.json')}`,
+      `--template.text=${text}`], { encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    throw new Error(`amtool template render failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** An Alertmanager the tests started (Debian's /usr/bin/prometheus-alertmanager) on loopback, not clustered. */
 export interface AlertmanagerServer {
   /** Base URL, such as `http://127.0.0.1:40123`. */

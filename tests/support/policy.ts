@@ -1,5 +1,5 @@
 import { unmetImageRequirement } from '../../lib/rollout/state';
-import { CREDENTIAL_IN_VALUE } from '../../lib/private/names';
+import { credentialArguments, hasCredentialInValue } from '../../lib/private/names';
 import { K8sObject, containersOf, podMetadataOf, podSpecOf, where, workloads } from './manifest';
 
 /**
@@ -104,12 +104,17 @@ export function secretViolations(objects: readonly K8sObject[]): string[] {
     for (const env of container.env ?? []) {
       if (SECRET_ENV.test(env.name) && env.value !== undefined && !/_FILE$|__FILE$/.test(env.name)) {
         out.push(`${where(workload, container)}: env ${env.name} must come from a Secret reference, not a literal`);
-      } else if (typeof env.value === 'string' && CREDENTIAL_IN_VALUE.test(env.value)) {
+      } else if (typeof env.value === 'string' && hasCredentialInValue(env.value)) {
         out.push(`${where(workload, container)}: env ${env.name} has a credential in its value`);
       }
     }
-    for (const arg of [...(container.args ?? []), ...(container.command ?? [])]) {
-      if (/(password|secret|token)=\S/i.test(arg)) out.push(`${where(workload, container)}: argument ${arg.split('=')[0]} carries a secret`);
+    for (const field of ['command', 'args'] as const) {
+      const list: string[] = container[field] ?? [];
+      for (const i of credentialArguments(list)) {
+        // the flag that carries it: the argument itself (`--password=…`) or the one before (`--password`, then the value)
+        const flag = list[i].startsWith('-') ? list[i] : (list[i - 1]?.startsWith('-') && !list[i - 1].includes('=') ? list[i - 1] : undefined);
+        out.push(`${where(workload, container)}: argument ${flag ? flag.split('=')[0] : `${field}[${i}]`} carries a secret`);
+      }
     }
   }
   return out;

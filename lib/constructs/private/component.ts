@@ -151,6 +151,25 @@ export function dataVolumeClaim(size: Size, storageClassName?: string): k8s.Kube
   };
 }
 
+/**
+ * A StatefulSet whose volume claim templates carry `apiVersion` and `kind`, as the API server returns them. The k8s
+ * types leave them out (and drop them from JSON patches); Argo CD's diff under server-side apply compares the list as
+ * a whole, so templates without them would keep the Application OutOfSync for good (argoproj/argo-cd#11143).
+ */
+class StatefulSetWithTypedClaims extends k8s.KubeStatefulSet {
+  public toJson(): any {
+    const json = super.toJson();
+    const templates: unknown[] | undefined = json.spec?.volumeClaimTemplates;
+    if (templates === undefined) return json;
+    return { ...json, spec: { ...json.spec, volumeClaimTemplates: templates.map(t => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', ...(t as object) })) } };
+  }
+}
+
+/** A StatefulSet (the construct id `Resource`) rendered as {@link StatefulSetWithTypedClaims} renders it. */
+export function statefulSet(scope: Construct, props: k8s.KubeStatefulSetProps): k8s.KubeStatefulSet {
+  return new StatefulSetWithTypedClaims(scope, 'Resource', props);
+}
+
 /** Environment variables Loki and Tempo expand `${…}` references in their S3 config from (`-config.expand-env`). */
 export const S3_ENV = { accessKeyId: 'S3_ACCESS_KEY_ID', secretAccessKey: 'S3_SECRET_ACCESS_KEY' } as const;
 

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { show, validationError } from '../../errors';
 import { ContainerResources } from '../types';
-import { ServicePort, containerPorts, dataVolumeClaim, service } from './component';
+import { ServicePort, containerPorts, dataVolumeClaim, service, statefulSet } from './component';
 import {
   containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
 } from './workload';
@@ -76,7 +76,7 @@ export function ringStatefulSet(scope: Construct, props: RingStatefulSetProps): 
   }
   const spread = spreadReplicas(scope, { name, replicas: props.replicas, selector: selectorLabels(name), kind: 'StatefulSet' });
 
-  return new k8s.KubeStatefulSet(scope, 'Resource', {
+  return statefulSet(scope, {
     metadata: { name },
     spec: {
       // immutable: a StatefulSet rendered with another serviceName must be deleted (--cascade=orphan) to change it
