@@ -70,6 +70,17 @@ describe.each(ALL_ENVIRONMENTS.map(env => [env.name, env] as const))('node drain
     expect(templates.length).toBeGreaterThan(0);
     expect(templates.filter(t => t.apiVersion !== 'v1' || t.kind !== 'PersistentVolumeClaim')).toEqual([]);
   });
+
+  test('the claims the StatefulSets make and the Secrets they mount are no orphans to Argo CD (the project ignores them)', () => {
+    const ignore: Array<{ kind: string; name?: string }> = all.find(o => o.kind === 'AppProject' && o.spec.orphanedResources)!.spec.orphanedResources.ignore;
+    const ignored = (kind: string, name: string) => ignore.some(i => i.kind === kind
+      && (i.name === undefined || new RegExp(`^${i.name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(name)));
+    const claims = all.filter(o => o.kind === 'StatefulSet')
+      .flatMap(s => (s.spec.volumeClaimTemplates ?? []).map((t: any) => `${t.metadata.name}-${s.metadata.name}-0`));
+    const secrets = workloads(all).flatMap(w => (podSpecOf(w).volumes ?? []).filter((v: any) => v.secret).map((v: any) => v.secret.secretName));
+    expect(claims.length * secrets.length).toBeGreaterThan(0);
+    expect([...claims.filter(c => !ignored('PersistentVolumeClaim', c)), ...secrets.filter(n => !ignored('Secret', n))]).toEqual([]);
+  });
 });
 
 describe.each(['prod', 'central'] as const)('istiod installed in a namespace of its own choosing (%s)', name => {

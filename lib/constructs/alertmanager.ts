@@ -7,7 +7,8 @@ import { goDuration } from '../private/units';
 import { toYaml } from '../private/yaml';
 import { AlertReceiver, DEFAULT_RECEIVER, alertmanagerConfig } from './alertmanager-config';
 import {
-  ServicePort, containerPorts, dataVolumeClaim, endpoints, gossipPorts, peerService, proxyEnv, service, serviceAccount, serviceHost, statefulSet,
+  DATA_VOLUME, ServicePort, containerPorts, dataVolumeClaim, endpoints, gossipPorts, peerService, proxyEnv, service, serviceAccount,
+  serviceHost, statefulSet,
 } from './private/component';
 import {
   checksum, containerSecurityContext, fieldEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, secretVolume, selectorLabels,
@@ -195,7 +196,7 @@ export class Alertmanager extends Construct {
       // an empty listen address turns clustering off: a lone replica would otherwise wait for peers to settle
       : ['--cluster.listen-address='];
     const spread = spreadReplicas(this, { name: NAME, replicas: this.replicas, selector: selectorLabels(NAME), kind: 'StatefulSet' });
-    const dataVolume: k8s.Volume[] = props.volumeSize ? [] : [{ name: 'data', emptyDir: { sizeLimit: k8s.Quantity.fromString('100Mi') } }];
+    const dataVolume: k8s.Volume[] = props.volumeSize ? [] : [{ name: DATA_VOLUME, emptyDir: { sizeLimit: k8s.Quantity.fromString('100Mi') } }];
 
     statefulSet(this, {
       metadata: { name: NAME },
@@ -236,7 +237,7 @@ export class Alertmanager extends Construct {
               volumeMounts: [
                 { name: 'config', mountPath: CONFIG_FILE_DIR, readOnly: true },
                 ...secrets.map(s => ({ name: volumeOf(s), mountPath: `${SECRETS_DIR}/${s}`, readOnly: true })),
-                { name: 'data', mountPath: DATA_DIR },
+                { name: DATA_VOLUME, mountPath: DATA_DIR },
               ],
             }],
             volumes: [

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { Application, ApplicationSpecSyncPolicy } from '../../imports/argocd-application-argoproj.io';
 import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
 import { show, validationError } from '../errors';
+import { DATA_VOLUME } from './private/component';
 
 /** A Kubernetes kind, as an AppProject allows it. */
 export interface ResourceKind {
@@ -166,7 +167,7 @@ export function appProject(scope: Construct, id: string, options: AppProjectOpti
         : options.namespaces.map(namespace => ({ server: IN_CLUSTER, namespace })),
       clusterResourceWhitelist: Lazy.any({ produce: () => options.kinds().cluster.map(r => ({ group: r.group, kind: r.kind, name: r.name })) }),
       namespaceResourceWhitelist: Lazy.any({ produce: () => options.kinds().namespaced.map(k => ({ group: k.group, kind: k.kind })) }),
-      ...(options.warnOrphaned ? { orphanedResources: { warn: true, ignore: [...MESH_MADE_OBJECTS] } } : {}),
+      ...(options.warnOrphaned ? { orphanedResources: { warn: true, ignore: [...UNMANAGED_OBJECTS] } } : {}),
     },
   });
   // the kinds are read at synth time, once every chart is complete: checked then
@@ -175,11 +176,18 @@ export function appProject(scope: Construct, id: string, options: AppProjectOpti
 }
 
 /**
- * What the mesh writes into every namespace of its own accord, which no Application can manage: istiod's root
- * certificate ConfigMap. (Argo CD already leaves out `kube-root-ca.crt`, the default ServiceAccount and the kinds the
- * project denies.) Without this, every Application would carry an orphaned-resource warning from the day it syncs.
+ * Objects of the project's namespaces that no Application can manage, left out of the orphaned-resource warning (Argo CD
+ * already leaves out `kube-root-ca.crt`, the default ServiceAccount and the kinds the project denies): istiod's root
+ * certificate ConfigMap, which the mesh writes into every namespace; every Secret, since this project renders none (each
+ * is made by hand or by a secrets operator, and referenced); and the StatefulSets' volume claims (`data-<name>-<n>`),
+ * which Kubernetes makes from their templates and keeps. Without these, the Applications would carry the warning from
+ * the day they sync. An entry without a name matches every name; a name is a glob.
  */
-export const MESH_MADE_OBJECTS = [{ group: '', kind: 'ConfigMap', name: 'istio-ca-root-cert' }] as const;
+export const UNMANAGED_OBJECTS = [
+  { group: '', kind: 'ConfigMap', name: 'istio-ca-root-cert' },
+  { group: '', kind: 'Secret' },
+  { group: '', kind: 'PersistentVolumeClaim', name: `${DATA_VOLUME}-*` },
+] as const;
 
 /** Characters that make an AppProject's resource name a pattern (Go's `filepath.Match`). */
 const GLOB = /[*?[\\]/;

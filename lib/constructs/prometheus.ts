@@ -12,7 +12,7 @@ import {
   RuleGroup, ScrapeConfig, kubeletScrapeConfig, podScrapeConfig,
 } from './prometheus-config';
 import { ContainerResources, WorkloadPeer } from './types';
-import { ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount, statefulSet } from './private/component';
+import { DATA_VOLUME, ServicePort, bindClusterRole, containerPorts, dataVolumeClaim, endpoints, service, serviceAccount, statefulSet } from './private/component';
 import { DNS_LABEL } from '../private/names';
 import { toYaml } from '../private/yaml';
 
@@ -294,7 +294,7 @@ export class Prometheus extends Construct {
               securityContext: containerSecurityContext(),
               volumeMounts: [
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                { name: 'data', mountPath: DATA_DIR },
+                { name: DATA_VOLUME, mountPath: DATA_DIR },
                 ...(props.agent?.clientCertificateSecret ? [{ name: 'remote-write-tls', mountPath: REMOTE_WRITE_TLS_DIR, readOnly: true }] : []),
               ],
             }],

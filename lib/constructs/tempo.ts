@@ -6,7 +6,7 @@ import { IMAGES } from '../images';
 import { hours } from '../private/units';
 import { PodScrapeTarget } from './prometheus-config';
 import {
-  ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3KeyReferences, service, serviceAccount, storageCredentialEnv,
+  DATA_VOLUME, ServicePort, containerPorts, dataVolumeClaim, endpoints, proxyEnv, s3KeyReferences, service, serviceAccount, storageCredentialEnv,
   statefulSet, storageIdentity,
 } from './private/component';
 import {
@@ -208,7 +208,7 @@ export class Tempo extends Construct {
               securityContext: containerSecurityContext(),
               volumeMounts: [
                 { name: 'config', mountPath: '/etc/tempo', readOnly: true },
-                { name: 'data', mountPath: DATA },
+                { name: DATA_VOLUME, mountPath: DATA },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             }],

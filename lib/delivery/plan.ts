@@ -388,7 +388,10 @@ export function statusOf(env: string, state: RolloutState, service: ServiceSpec,
 /** One line of human-readable status. */
 export function describeStatus(s: ServiceStatus): string {
   const head = `${s.env}/${s.service}: stable ${s.stableImage}${s.config.stable ? ` (pod ${s.config.stable})` : ''}`;
-  const unreleased = s.config.unreleased.length === 0 ? '' : s.canary
+  // without a record, stable runs what the files say: a change to them reaches it at the next sync, ungated
+  const unrecorded = s.config.stable === null && !s.canary
+    ? `; stable runs no recorded configuration: a change to ${s.config.file} reaches it at once, without a canary (canary start records it)` : '';
+  const unreleased = s.config.unreleased.length === 0 ? unrecorded : s.canary
     ? `; ${s.config.file} has changed since the canary started (${s.config.unreleased.join(', ')}): the next canary start releases it`
     : `; ${s.config.file} differs from what stable runs (${s.config.unreleased.join(', ')}): canary start releases it`;
   if (!s.canary) return `${head}; no canary in flight${unreleased}`;

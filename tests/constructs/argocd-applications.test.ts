@@ -38,8 +38,13 @@ describe('ArgoCdApplications', () => {
     expect(project.namespaceResourceWhitelist).toEqual([{ group: 'apps', kind: 'Deployment' }]);
   });
 
-  test('objects no chart renders are reported as orphaned, except the root certificate istiod writes into every namespace', () => {
-    expect(project.orphanedResources).toEqual({ warn: true, ignore: [{ group: '', kind: 'ConfigMap', name: 'istio-ca-root-cert' }] });
+  test('objects no chart renders are reported as orphaned, except the root certificate istiod writes into every namespace, the Secrets '
+    + '(none is rendered: each is made by hand and referenced) and the claims the StatefulSets\' templates make', () => {
+    expect(project.orphanedResources).toEqual({
+      warn: true, ignore: [
+        { group: '', kind: 'ConfigMap', name: 'istio-ca-root-cert' }, { group: '', kind: 'Secret' }, { group: '', kind: 'PersistentVolumeClaim', name: 'data-*' },
+      ],
+    });
   });
 
   test('its Applications live in Argo CD\'s own namespace only (no sourceNamespaces)', () => {

@@ -242,8 +242,9 @@ describe('canary CLI: the services are the files under services/', () => {
 
   test('status without --service shows every service of the catalog, in name order', async () => {
     expect(await cli('status')).toEqual({
-      code: 0, stderr: '', stdout: 'local/backend: stable ghcr.io/example/obs-canary-backend:0.1.0; no canary in flight\n'
-        + 'local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0; no canary in flight\n',
+      // the states written here record no configuration: the status says what that means
+      code: 0, stderr: '', stdout: ['backend', 'gateway'].map(s => `local/${s}: stable ghcr.io/example/obs-canary-${s}:0.1.0; no canary in flight; stable runs `
+        + `no recorded configuration: a change to services/${s}.yaml reaches it at once, without a canary (canary start records it)\n`).join(''),
     });
     addLedger();
     writeState('prod', 'ledger', 'ghcr.io/example/ledger:0.9.0');

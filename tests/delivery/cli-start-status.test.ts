@@ -33,9 +33,11 @@ describe('canary CLI: start and status', () => {
     const result = canary('status');
     expect(result.status).toBe(0);
     // the services of the files under services/, in name order
+    // each with the configuration its state records (canary init records it), so a change of its file is not released
+    const recorded = (service: string): string => parse(fs.readFileSync(path.join(dir, 'rollout', 'local', `${service}.yaml`), 'utf8')).stable.pod.hash;
     expect(result.stdout).toBe([
-      'local/backend: stable ghcr.io/example/obs-canary-backend:0.1.0; no canary in flight',
-      'local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0; no canary in flight',
+      `local/backend: stable ghcr.io/example/obs-canary-backend:0.1.0 (pod ${recorded('backend')}); no canary in flight`,
+      `local/gateway: stable ghcr.io/example/obs-canary-gateway:0.1.0 (pod ${recorded('gateway')}); no canary in flight`,
       '',
     ].join('\n'));
     const json = JSON.parse((await canaryHere('status', '--env', 'prod', '--service', 'backend', '--json')).stdout);

@@ -339,7 +339,9 @@ describe('statusOf', () => {
   test('a service without a canary', () => {
     const s = statusOf('local', steady, GATEWAY, POD);
     expect(s.canary).toBeNull();
-    expect(describeStatus(s)).toBe('local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0; no canary in flight');
+    // stable runs no record: what the files say reaches it at once, and the status says so
+    expect(describeStatus(s)).toBe('local/gateway: stable registry.example.com/obs-canary-gateway:1.0.0; no canary in flight; stable runs no '
+      + 'recorded configuration: a change to services/gateway.yaml reaches it at once, without a canary (canary start records it)');
   });
 
   test('says when the service file differs from what stable runs, and that canary start releases it', () => {

@@ -139,10 +139,13 @@ export function bindClusterRole(scope: Construct, namespace: string, component: 
   });
 }
 
+/** The name of a StatefulSet's data volume: its claim template's, so each replica's claim is `data-<name>-<ordinal>`. */
+export const DATA_VOLUME = 'data';
+
 /** The `data` volume claim of a StatefulSet: one ReadWriteOnce volume per replica. */
 export function dataVolumeClaim(size: Size, storageClassName?: string): k8s.KubePersistentVolumeClaimProps {
   return {
-    metadata: { name: 'data' },
+    metadata: { name: DATA_VOLUME },
     spec: {
       accessModes: ['ReadWriteOnce'],
       ...(storageClassName ? { storageClassName } : {}),

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { show, validationError } from '../../errors';
 import { ContainerResources } from '../types';
-import { ServicePort, containerPorts, dataVolumeClaim, service, statefulSet } from './component';
+import { DATA_VOLUME, ServicePort, containerPorts, dataVolumeClaim, service, statefulSet } from './component';
 import {
   containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
 } from './workload';
@@ -111,7 +111,7 @@ export function ringStatefulSet(scope: Construct, props: RingStatefulSetProps): 
             volumeMounts: [
               { name: 'config', mountPath: props.configMap.mountPath, readOnly: true },
               ...props.volumeMounts ?? [],
-              { name: 'data', mountPath: props.dataDir },
+              { name: DATA_VOLUME, mountPath: props.dataDir },
               // retention markers and other scratch files
               { name: 'tmp', mountPath: '/tmp' },
             ],
