@@ -19,7 +19,7 @@ export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
  *   state records when);
  * - `dwelling`: too early, the window would reach back before the step was applied plus the settle time;
  * - `no-data`: a query failed (unreachable, timeout, a bad answer);
- * - `too-little-traffic`: stable and canary together served fewer requests than the minimum;
+ * - `too-little-traffic`: stable and canary together, or the canary alone, served fewer requests than the minimum;
  * - `inconclusive`: enough traffic, no failed check, but a number the verdict needs is unknown;
  * - `failed-check`: a check failed (the canary's traffic, the SLO or the baseline), below the roll back limit.
  */
@@ -182,7 +182,8 @@ export function describeRelease(service: string, release: ReleaseToObserve): str
  *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
  *    stable's by more than the margin or its p95/p99 above stable's times `maxLatencyRatio`; any failure → a failed
  *    check, and at `maxFailedChecks` in the run → roll back;
- * 7. a number the verdict needs is unknown (stable serving less than its share below 100 % included) → hold;
+ * 7. the canary served fewer than `minCanaryRequests` → hold (too little traffic: it got its share of thin traffic);
+ *    a number the verdict needs is unknown (stable serving less than its share below 100 % included) → hold;
  * 8. every hold but applying, applied and dwelling counts as a hold in a row; beyond `maxConsecutiveHolds` → roll back (fail safe);
  * 9. otherwise → the next step, or after the last step → promote.
  *
@@ -221,6 +222,13 @@ export function decide(input: DecideInput): GateResult {
   if (verdict.failed.length > 0) {
     const count = `${canary.failedChecks + 1} of ${analysis.maxFailedChecks}`;
     return held('failed-check', `failed check ${count}: ${verdict.failed.join('; ')}`, evidence, verdict.failed);
+  }
+  // after the checks: a canary that got less than its share fails (it may be down), one that got its share of thin
+  // traffic waits for more rather than advance on a handful of requests
+  const served = m.canaryRequests ?? 0;
+  if (served < analysis.minCanaryRequests) {
+    return held('too-little-traffic', `too little canary traffic: the canary served ${served} requests in the ${window} window, fewer than the `
+      + `${analysis.minCanaryRequests} it needs before it may advance (analysis.minCanaryRequests)`, evidence);
   }
   if (verdict.unknown.length > 0) return held('inconclusive', `no verdict: ${verdict.unknown.join('; ')}`, evidence);
 

@@ -42,6 +42,7 @@ export interface GateReport extends Outcome {
     readonly p99LatencyMs: number | null;
     readonly minRequests: number;
     readonly canaryTrafficFactor: number;
+    readonly minCanaryRequests: number;
     /** Null when the baseline comparison is off. */
     readonly maxErrorRatioIncrease: number | null;
     /** Null when the baseline comparison is off or compares no latency. */
@@ -102,6 +103,7 @@ export function gateReport(input: {
       p99LatencyMs: slo.p99LatencyMs ?? null,
       minRequests: analysis.minRequests,
       canaryTrafficFactor: analysis.canaryTrafficFactor,
+      minCanaryRequests: analysis.minCanaryRequests,
       maxErrorRatioIncrease: analysis.baseline.enabled ? analysis.baseline.maxErrorRatioIncrease : null,
       maxLatencyRatio: analysis.baseline.enabled ? analysis.baseline.maxLatencyRatio ?? null : null,
       maxFailedChecks: analysis.maxFailedChecks,
@@ -155,7 +157,7 @@ export function measuredRowsOf(r: GateReport): MeasuredRow[] {
   const b = r.baseline;
   const t = r.thresholds;
   return [
-    { name: 'requests', canary: show(m.canaryRequests), stable: show(b?.requests), limit: `≥ ${t.minRequests} together; canary ≥ its weight × ${t.canaryTrafficFactor}` },
+    { name: 'requests', canary: show(m.canaryRequests), stable: show(b?.requests), limit: `≥ ${t.minRequests} together; canary ≥ its weight × ${t.canaryTrafficFactor} and ≥ ${t.minCanaryRequests}` },
     {
       name: 'success ratio', canary: show(m.successRatio), stable: show(b?.successRatio),
       limit: `≥ ${t.successRatio}${t.maxErrorRatioIncrease === null ? '' : `; error ratio ≤ stable's + ${t.maxErrorRatioIncrease}`}`,

@@ -18,6 +18,7 @@ export const DELIVERY_DEFAULTS = {
     settle: '1m',
     minRequests: 100,
     canaryTrafficFactor: 0.5,
+    minCanaryRequests: 20,
     maxFailedChecks: 3,
     maxConsecutiveHolds: 12,
     baseline: { enabled: true, maxErrorRatioIncrease: 0.02, maxLatencyRatio: 1.5, minLatencyIncreaseMs: 25 },

@@ -61,6 +61,7 @@ export const ROLLOUT_SETTINGS_PROPERTIES: Record<'steps' | 'slo' | 'analysis', S
       settle: duration(ANALYSIS_DURATIONS.settle),
       minRequests: { type: 'integer', minimum: 0, nullable: true },
       canaryTrafficFactor: { type: 'number', minimum: 0, maximum: 1, nullable: true },
+      minCanaryRequests: { type: 'integer', minimum: 0, nullable: true },
       // at most a week of holds at a 10-minute schedule: beyond that the fail safe fails no one
       maxFailedChecks: { type: 'integer', minimum: 1, maximum: 100, nullable: true },
       maxConsecutiveHolds: { type: 'integer', minimum: 1, maximum: 1000, nullable: true },

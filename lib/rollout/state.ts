@@ -109,6 +109,11 @@ export interface AnalysisSettings {
   readonly minRequests: number;
   /** The canary must get at least this share of the requests its weight predicts (0 to 1); fewer is a failed check. */
   readonly canaryTrafficFactor: number;
+  /**
+   * Requests the canary itself must have served before it may advance (0: no minimum): its ratios and percentiles over
+   * a handful of requests say nothing. A canary that got its share but fewer than this holds for more traffic.
+   */
+  readonly minCanaryRequests: number;
   /** Failed checks across a run that trigger a roll back. */
   readonly maxFailedChecks: number;
   /** Holds in a row beyond which the gate rolls back (fail safe). */

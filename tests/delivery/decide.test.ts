@@ -83,9 +83,19 @@ describe('decide: what happens when', () => {
       { decision: 'hold', hold: 'no-data', failedChecks: [], failedCheckCount: 2 }],
     ['99 requests, minimum 100: hold', { outcome: measured({ requests: 99 }) },
       { decision: 'hold', hold: 'too-little-traffic', reason: 'too little traffic: fewer than 100 requests (stable and canary) in the 5m window', consecutiveHolds: 1 }],
-    ['exactly 100 requests: judged', { outcome: measured({ requests: 100, canaryRequests: 10 }) }, { decision: 'advance' }],
-    ['--min-requests 50 for this run: 60 requests judged', { settings: settings(inFlight(), { minRequests: 50 }), outcome: measured({ requests: 60, canaryRequests: 6 }) },
+    ['exactly 100 requests: judged', { outcome: measured({ requests: 100, canaryRequests: 20 }) }, { decision: 'advance' }],
+    ['--min-requests 50 for this run: 60 requests judged', { settings: settings(inFlight(), { minRequests: 50 }), outcome: measured({ requests: 60, canaryRequests: 20 }) },
       { decision: 'advance' }],
+    // its share of thin traffic: 5 requests say nothing of its ratios, so it waits for more rather than advance
+    ['the canary served its share of 100 requests, 5, fewer than minCanaryRequests (20): hold, not advance',
+      { outcome: measured({ requests: 100, canaryRequests: 5 }) },
+      { decision: 'hold', hold: 'too-little-traffic', reason: 'too little canary traffic: the canary served 5 requests in the 5m window, fewer than the 20 '
+        + 'it needs before it may advance (analysis.minCanaryRequests)' }],
+    // less than its share is no thin traffic: the canary may be down or out of the route
+    ['the canary served 10 of 1000 at 10 %, less than its share: a failed check, not a hold', { outcome: measured({ requests: 1000, canaryRequests: 10 }) },
+      { decision: 'hold', hold: 'failed-check' }],
+    ['a canary that fails its SLO on 10 requests: a failed check, whatever the minimum', { outcome: measured({ requests: 100, canaryRequests: 10, successRatio: 0.5 }) },
+      { decision: 'hold', hold: 'failed-check' }],
     ['unknown total requests: hold', { outcome: measured({ requests: null }) }, { decision: 'hold', hold: 'too-little-traffic' }],
   ])('%s', (_name, input, expected) => {
     expect(run(input)).toMatchObject(expected);

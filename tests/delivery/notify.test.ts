@@ -142,7 +142,7 @@ describe('the messages', () => {
     const message = notificationOf(gate(gateRun(inFlight(), HEALTHY)));
     expect(message.text).toMatch(/^prod\/gateway: advance 25% → 50%: advanced to 50%: SLO met over 5m/);
     expect(fieldOf(message, 'weight')).toBe('25% → 50%');
-    expect(fieldOf(message, 'requests')).toBe('canary 250 of 1000 in 5m (3.33/s in all) · stable 750\nlimit ≥ 100 together; canary ≥ its weight × 0.5');
+    expect(fieldOf(message, 'requests')).toBe('canary 250 of 1000 in 5m (3.33/s in all) · stable 750\nlimit ≥ 100 together; canary ≥ its weight × 0.5 and ≥ 20');
     expect(fieldOf(message, 'success ratio')).toBe('canary 0.99 · stable 0.995\nlimit ≥ 0.95; error ratio ≤ stable\'s + 0.02');
     expect(fieldOf(message, 'error ratio')).toBe('canary 0.01 · stable 0.005\nlimit ≤ 0.05; ≤ stable\'s + 0.02');
     expect(fieldOf(message, 'p95 latency')).toBe('canary 180 ms · stable 200 ms\nlimit ≤ 250 ms; ≤ stable\'s × 1.5');
@@ -159,7 +159,7 @@ describe('the messages', () => {
     expect(allText(message)).toContain('*failed checks*\n• p95Ms: 260.5 &gt; 250');
     const failSafe = notificationOf(gate(gateRun(inFlight({ consecutiveHolds: 11 }), QUIET)));
     expect(failSafe.text).toContain('(holds in a row 12 of 12: the next hold ends the canary run (fail safe))');
-    expect(fieldOf(failSafe, 'requests')).toBe('canary 10 of 40 in 5m (0.13/s in all) · stable 750\nlimit ≥ 100 together; canary ≥ its weight × 0.5');
+    expect(fieldOf(failSafe, 'requests')).toBe('canary 10 of 40 in 5m (0.13/s in all) · stable 750\nlimit ≥ 100 together; canary ≥ its weight × 0.5 and ≥ 20');
   });
 
   test('roll back by the gate: the reason, the failed checks, the counters that ended the run', () => {

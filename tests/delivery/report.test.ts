@@ -111,7 +111,7 @@ describe('gate reports', () => {
       '',
       '|  | canary | stable | limit |',
       '|---|---:|---:|---|',
-      '| requests | 250 | 750 | ≥ 100 together; canary ≥ its weight × 0.5 |',
+      '| requests | 250 | 750 | ≥ 100 together; canary ≥ its weight × 0.5 and ≥ 20 |',
       '| success ratio | 0.99 | 0.995 | ≥ 0.95; error ratio ≤ stable\'s + 0.02 |',
       '| p95 latency | 260.5 ms | 200 ms | ≤ 250 ms; ≤ stable\'s × 1.5 |',
       '| p99 latency | – | – | not checked |',

@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","draining","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","draining","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
 const schema12 = {"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}};
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", "u");
@@ -3138,10 +3138,10 @@ errors++;
 }
 }
 }
-if(data91.maxFailedChecks !== undefined){
-let data97 = data91.maxFailedChecks;
+if(data91.minCanaryRequests !== undefined){
+let data97 = data91.minCanaryRequests;
 if((!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))) && (data97 !== null)){
-const err253 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data97};
+const err253 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minCanaryRequests.type,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data97};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3151,8 +3151,8 @@ vErrors.push(err253);
 errors++;
 }
 if((typeof data97 == "number") && (isFinite(data97))){
-if(data97 > 100 || isNaN(data97)){
-const err254 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data97};
+if(data97 < 0 || isNaN(data97)){
+const err254 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data97};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3161,8 +3161,12 @@ vErrors.push(err254);
 }
 errors++;
 }
-if(data97 < 1 || isNaN(data97)){
-const err255 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data97};
+}
+}
+if(data91.maxFailedChecks !== undefined){
+let data98 = data91.maxFailedChecks;
+if((!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))) && (data98 !== null)){
+const err255 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data98};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3171,12 +3175,9 @@ vErrors.push(err255);
 }
 errors++;
 }
-}
-}
-if(data91.maxConsecutiveHolds !== undefined){
-let data98 = data91.maxConsecutiveHolds;
-if((!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))) && (data98 !== null)){
-const err256 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data98};
+if((typeof data98 == "number") && (isFinite(data98))){
+if(data98 > 100 || isNaN(data98)){
+const err256 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data98};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3185,9 +3186,8 @@ vErrors.push(err256);
 }
 errors++;
 }
-if((typeof data98 == "number") && (isFinite(data98))){
-if(data98 > 1000 || isNaN(data98)){
-const err257 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data98};
+if(data98 < 1 || isNaN(data98)){
+const err257 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data98};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3196,8 +3196,12 @@ vErrors.push(err257);
 }
 errors++;
 }
-if(data98 < 1 || isNaN(data98)){
-const err258 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data98};
+}
+}
+if(data91.maxConsecutiveHolds !== undefined){
+let data99 = data91.maxConsecutiveHolds;
+if((!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))) && (data99 !== null)){
+const err258 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data99};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3206,12 +3210,9 @@ vErrors.push(err258);
 }
 errors++;
 }
-}
-}
-if(data91.baseline !== undefined){
-let data99 = data91.baseline;
-if((!(data99 && typeof data99 == "object" && !Array.isArray(data99))) && (data99 !== null)){
-const err259 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data99};
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 1000 || isNaN(data99)){
+const err259 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data99};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3220,9 +3221,8 @@ vErrors.push(err259);
 }
 errors++;
 }
-if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
-if(data99.enabled === undefined){
-const err260 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data99};
+if(data99 < 1 || isNaN(data99)){
+const err260 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data99};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3231,8 +3231,12 @@ vErrors.push(err260);
 }
 errors++;
 }
-if(data99.maxErrorRatioIncrease === undefined){
-const err261 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data99};
+}
+}
+if(data91.baseline !== undefined){
+let data100 = data91.baseline;
+if((!(data100 && typeof data100 == "object" && !Array.isArray(data100))) && (data100 !== null)){
+const err261 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data100};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3241,9 +3245,9 @@ vErrors.push(err261);
 }
 errors++;
 }
-for(const key27 in data99){
-if(!((((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio")) || (key27 === "minLatencyIncreaseMs"))){
-const err262 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data99};
+if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
+if(data100.enabled === undefined){
+const err262 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data100};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3252,11 +3256,8 @@ vErrors.push(err262);
 }
 errors++;
 }
-}
-if(data99.enabled !== undefined){
-let data100 = data99.enabled;
-if(typeof data100 !== "boolean"){
-const err263 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data100};
+if(data100.maxErrorRatioIncrease === undefined){
+const err263 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data100};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3265,12 +3266,9 @@ vErrors.push(err263);
 }
 errors++;
 }
-}
-if(data99.maxErrorRatioIncrease !== undefined){
-let data101 = data99.maxErrorRatioIncrease;
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 > 1 || isNaN(data101)){
-const err264 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data101};
+for(const key27 in data100){
+if(!((((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio")) || (key27 === "minLatencyIncreaseMs"))){
+const err264 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data100};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3279,8 +3277,11 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(data101 < 0 || isNaN(data101)){
-const err265 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data101};
+}
+if(data100.enabled !== undefined){
+let data101 = data100.enabled;
+if(typeof data101 !== "boolean"){
+const err265 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data101};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3290,8 +3291,11 @@ vErrors.push(err265);
 errors++;
 }
 }
-else {
-const err266 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data101};
+if(data100.maxErrorRatioIncrease !== undefined){
+let data102 = data100.maxErrorRatioIncrease;
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 > 1 || isNaN(data102)){
+const err266 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data102};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3300,11 +3304,8 @@ vErrors.push(err266);
 }
 errors++;
 }
-}
-if(data99.maxLatencyRatio !== undefined){
-let data102 = data99.maxLatencyRatio;
-if((!((typeof data102 == "number") && (isFinite(data102)))) && (data102 !== null)){
-const err267 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data102};
+if(data102 < 0 || isNaN(data102)){
+const err267 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data102};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3313,9 +3314,9 @@ vErrors.push(err267);
 }
 errors++;
 }
-if((typeof data102 == "number") && (isFinite(data102))){
-if(data102 > 100 || isNaN(data102)){
-const err268 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data102};
+}
+else {
+const err268 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data102};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3324,8 +3325,11 @@ vErrors.push(err268);
 }
 errors++;
 }
-if(data102 < 1 || isNaN(data102)){
-const err269 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data102};
+}
+if(data100.maxLatencyRatio !== undefined){
+let data103 = data100.maxLatencyRatio;
+if((!((typeof data103 == "number") && (isFinite(data103)))) && (data103 !== null)){
+const err269 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data103};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3334,12 +3338,9 @@ vErrors.push(err269);
 }
 errors++;
 }
-}
-}
-if(data99.minLatencyIncreaseMs !== undefined){
-let data103 = data99.minLatencyIncreaseMs;
-if((!((typeof data103 == "number") && (isFinite(data103)))) && (data103 !== null)){
-const err270 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data103};
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 100 || isNaN(data103)){
+const err270 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data103};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3348,9 +3349,8 @@ vErrors.push(err270);
 }
 errors++;
 }
-if((typeof data103 == "number") && (isFinite(data103))){
-if(data103 > 60000 || isNaN(data103)){
-const err271 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data103};
+if(data103 < 1 || isNaN(data103)){
+const err271 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data103};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3359,8 +3359,12 @@ vErrors.push(err271);
 }
 errors++;
 }
-if(data103 < 0 || isNaN(data103)){
-const err272 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data103};
+}
+}
+if(data100.minLatencyIncreaseMs !== undefined){
+let data104 = data100.minLatencyIncreaseMs;
+if((!((typeof data104 == "number") && (isFinite(data104)))) && (data104 !== null)){
+const err272 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data104};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3369,14 +3373,9 @@ vErrors.push(err272);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data91.queryTimeout !== undefined){
-let data104 = data91.queryTimeout;
-if((typeof data104 !== "string") && (data104 !== null)){
-const err273 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data104};
+if((typeof data104 == "number") && (isFinite(data104))){
+if(data104 > 60000 || isNaN(data104)){
+const err273 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data104};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3385,9 +3384,8 @@ vErrors.push(err273);
 }
 errors++;
 }
-if(typeof data104 === "string"){
-if(!pattern26.test(data104)){
-const err274 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data104};
+if(data104 < 0 || isNaN(data104)){
+const err274 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data104};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3398,10 +3396,12 @@ errors++;
 }
 }
 }
-if(data91.progressDeadline !== undefined){
-let data105 = data91.progressDeadline;
+}
+}
+if(data91.queryTimeout !== undefined){
+let data105 = data91.queryTimeout;
 if((typeof data105 !== "string") && (data105 !== null)){
-const err275 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data105};
+const err275 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data105};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3412,7 +3412,7 @@ errors++;
 }
 if(typeof data105 === "string"){
 if(!pattern26.test(data105)){
-const err276 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data105};
+const err276 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data105};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3423,17 +3423,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data.history !== undefined){
-let data106 = data.history;
-if(Array.isArray(data106)){
-const len9 = data106.length;
-for(let i9=0; i9<len9; i9++){
-let data107 = data106[i9];
-if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
-if(data107.at === undefined){
-const err277 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
+if(data91.progressDeadline !== undefined){
+let data106 = data91.progressDeadline;
+if((typeof data106 !== "string") && (data106 !== null)){
+const err277 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data106};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3442,8 +3435,9 @@ vErrors.push(err277);
 }
 errors++;
 }
-if(data107.decision === undefined){
-const err278 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
+if(typeof data106 === "string"){
+if(!pattern26.test(data106)){
+const err278 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data106};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3452,8 +3446,19 @@ vErrors.push(err278);
 }
 errors++;
 }
-if(data107.by === undefined){
-const err279 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
+}
+}
+}
+}
+if(data.history !== undefined){
+let data107 = data.history;
+if(Array.isArray(data107)){
+const len9 = data107.length;
+for(let i9=0; i9<len9; i9++){
+let data108 = data107[i9];
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+if(data108.at === undefined){
+const err279 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3462,8 +3467,8 @@ vErrors.push(err279);
 }
 errors++;
 }
-if(data107.image === undefined){
-const err280 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
+if(data108.decision === undefined){
+const err280 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3472,8 +3477,8 @@ vErrors.push(err280);
 }
 errors++;
 }
-if(data107.fromWeight === undefined){
-const err281 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
+if(data108.by === undefined){
+const err281 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3482,8 +3487,8 @@ vErrors.push(err281);
 }
 errors++;
 }
-if(data107.toWeight === undefined){
-const err282 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
+if(data108.image === undefined){
+const err282 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3492,8 +3497,8 @@ vErrors.push(err282);
 }
 errors++;
 }
-if(data107.reason === undefined){
-const err283 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data107};
+if(data108.fromWeight === undefined){
+const err283 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3502,9 +3507,8 @@ vErrors.push(err283);
 }
 errors++;
 }
-for(const key28 in data107){
-if(!(func2.call(schema11.properties.history.items.properties, key28))){
-const err284 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data107};
+if(data108.toWeight === undefined){
+const err284 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3513,12 +3517,8 @@ vErrors.push(err284);
 }
 errors++;
 }
-}
-if(data107.at !== undefined){
-let data108 = data107.at;
-if(typeof data108 === "string"){
-if(!pattern13.test(data108)){
-const err285 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data108};
+if(data108.reason === undefined){
+const err285 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3527,9 +3527,9 @@ vErrors.push(err285);
 }
 errors++;
 }
-}
-else {
-const err286 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data108};
+for(const key28 in data108){
+if(!(func2.call(schema11.properties.history.items.properties, key28))){
+const err286 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3539,10 +3539,11 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data107.decision !== undefined){
-let data109 = data107.decision;
-if(typeof data109 !== "string"){
-const err287 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data109};
+if(data108.at !== undefined){
+let data109 = data108.at;
+if(typeof data109 === "string"){
+if(!pattern13.test(data109)){
+const err287 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data109};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3551,8 +3552,9 @@ vErrors.push(err287);
 }
 errors++;
 }
-if(!(((((data109 === "start") || (data109 === "advance")) || (data109 === "promote")) || (data109 === "rollback")) || (data109 === "hold"))){
-const err288 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data109};
+}
+else {
+const err288 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data109};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3562,10 +3564,10 @@ vErrors.push(err288);
 errors++;
 }
 }
-if(data107.by !== undefined){
-let data110 = data107.by;
+if(data108.decision !== undefined){
+let data110 = data108.decision;
 if(typeof data110 !== "string"){
-const err289 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data110};
+const err289 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data110};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3574,8 +3576,8 @@ vErrors.push(err289);
 }
 errors++;
 }
-if(!((data110 === "cli") || (data110 === "gate"))){
-const err290 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data110};
+if(!(((((data110 === "start") || (data110 === "advance")) || (data110 === "promote")) || (data110 === "rollback")) || (data110 === "hold"))){
+const err290 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data110};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3585,10 +3587,10 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data107.image !== undefined){
-let data111 = data107.image;
+if(data108.by !== undefined){
+let data111 = data108.by;
 if(typeof data111 !== "string"){
-const err291 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data111};
+const err291 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data111};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3597,11 +3599,8 @@ vErrors.push(err291);
 }
 errors++;
 }
-}
-if(data107.fromWeight !== undefined){
-let data112 = data107.fromWeight;
-if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
-const err292 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data112};
+if(!((data111 === "cli") || (data111 === "gate"))){
+const err292 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data111};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3610,9 +3609,11 @@ vErrors.push(err292);
 }
 errors++;
 }
-if((typeof data112 == "number") && (isFinite(data112))){
-if(data112 > 100 || isNaN(data112)){
-const err293 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data112};
+}
+if(data108.image !== undefined){
+let data112 = data108.image;
+if(typeof data112 !== "string"){
+const err293 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data112};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3621,8 +3622,11 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(data112 < 0 || isNaN(data112)){
-const err294 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data112};
+}
+if(data108.fromWeight !== undefined){
+let data113 = data108.fromWeight;
+if(!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))){
+const err294 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data113};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3631,12 +3635,9 @@ vErrors.push(err294);
 }
 errors++;
 }
-}
-}
-if(data107.toWeight !== undefined){
-let data113 = data107.toWeight;
-if(!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))){
-const err295 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data113};
+if((typeof data113 == "number") && (isFinite(data113))){
+if(data113 > 100 || isNaN(data113)){
+const err295 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data113};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3645,9 +3646,8 @@ vErrors.push(err295);
 }
 errors++;
 }
-if((typeof data113 == "number") && (isFinite(data113))){
-if(data113 > 100 || isNaN(data113)){
-const err296 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data113};
+if(data113 < 0 || isNaN(data113)){
+const err296 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data113};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3656,8 +3656,12 @@ vErrors.push(err296);
 }
 errors++;
 }
-if(data113 < 0 || isNaN(data113)){
-const err297 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data113};
+}
+}
+if(data108.toWeight !== undefined){
+let data114 = data108.toWeight;
+if(!(((typeof data114 == "number") && (!(data114 % 1) && !isNaN(data114))) && (isFinite(data114)))){
+const err297 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data114};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3666,12 +3670,9 @@ vErrors.push(err297);
 }
 errors++;
 }
-}
-}
-if(data107.reason !== undefined){
-let data114 = data107.reason;
-if(typeof data114 !== "string"){
-const err298 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data114};
+if((typeof data114 == "number") && (isFinite(data114))){
+if(data114 > 100 || isNaN(data114)){
+const err298 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data114};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3680,11 +3681,8 @@ vErrors.push(err298);
 }
 errors++;
 }
-}
-if(data107.measurements !== undefined){
-let data115 = data107.measurements;
-if((!(data115 && typeof data115 == "object" && !Array.isArray(data115))) && (data115 !== null)){
-const err299 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
+if(data114 < 0 || isNaN(data114)){
+const err299 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data114};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3693,9 +3691,12 @@ vErrors.push(err299);
 }
 errors++;
 }
-if(data115 && typeof data115 == "object" && !Array.isArray(data115)){
-if(data115.requests === undefined){
-const err300 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
+}
+}
+if(data108.reason !== undefined){
+let data115 = data108.reason;
+if(typeof data115 !== "string"){
+const err300 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data115};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3704,8 +3705,11 @@ vErrors.push(err300);
 }
 errors++;
 }
-if(data115.canaryRequests === undefined){
-const err301 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
+}
+if(data108.measurements !== undefined){
+let data116 = data108.measurements;
+if((!(data116 && typeof data116 == "object" && !Array.isArray(data116))) && (data116 !== null)){
+const err301 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3714,8 +3718,9 @@ vErrors.push(err301);
 }
 errors++;
 }
-if(data115.successRatio === undefined){
-const err302 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
+if(data116.requests === undefined){
+const err302 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3724,8 +3729,8 @@ vErrors.push(err302);
 }
 errors++;
 }
-if(data115.p95Ms === undefined){
-const err303 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
+if(data116.canaryRequests === undefined){
+const err303 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3734,8 +3739,8 @@ vErrors.push(err303);
 }
 errors++;
 }
-if(data115.p99Ms === undefined){
-const err304 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
+if(data116.successRatio === undefined){
+const err304 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3744,9 +3749,8 @@ vErrors.push(err304);
 }
 errors++;
 }
-for(const key29 in data115){
-if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
-const err305 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data115};
+if(data116.p95Ms === undefined){
+const err305 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3755,11 +3759,8 @@ vErrors.push(err305);
 }
 errors++;
 }
-}
-if(data115.requests !== undefined){
-let data116 = data115.requests;
-if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
-const err306 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data116};
+if(data116.p99Ms === undefined){
+const err306 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3768,11 +3769,9 @@ vErrors.push(err306);
 }
 errors++;
 }
-}
-if(data115.canaryRequests !== undefined){
-let data117 = data115.canaryRequests;
-if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
-const err307 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data117};
+for(const key29 in data116){
+if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
+const err307 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -3782,10 +3781,10 @@ vErrors.push(err307);
 errors++;
 }
 }
-if(data115.successRatio !== undefined){
-let data118 = data115.successRatio;
-if((!((typeof data118 == "number") && (isFinite(data118)))) && (data118 !== null)){
-const err308 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data118};
+if(data116.requests !== undefined){
+let data117 = data116.requests;
+if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
+const err308 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data117};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3795,10 +3794,10 @@ vErrors.push(err308);
 errors++;
 }
 }
-if(data115.p95Ms !== undefined){
-let data119 = data115.p95Ms;
-if((!((typeof data119 == "number") && (isFinite(data119)))) && (data119 !== null)){
-const err309 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data119};
+if(data116.canaryRequests !== undefined){
+let data118 = data116.canaryRequests;
+if((!((typeof data118 == "number") && (isFinite(data118)))) && (data118 !== null)){
+const err309 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data118};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3808,10 +3807,10 @@ vErrors.push(err309);
 errors++;
 }
 }
-if(data115.p99Ms !== undefined){
-let data120 = data115.p99Ms;
-if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
-const err310 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data120};
+if(data116.successRatio !== undefined){
+let data119 = data116.successRatio;
+if((!((typeof data119 == "number") && (isFinite(data119)))) && (data119 !== null)){
+const err310 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data119};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3821,12 +3820,10 @@ vErrors.push(err310);
 errors++;
 }
 }
-}
-}
-if(data107.baseline !== undefined){
-let data121 = data107.baseline;
-if((!(data121 && typeof data121 == "object" && !Array.isArray(data121))) && (data121 !== null)){
-const err311 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
+if(data116.p95Ms !== undefined){
+let data120 = data116.p95Ms;
+if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
+const err311 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data120};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3835,9 +3832,11 @@ vErrors.push(err311);
 }
 errors++;
 }
-if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
-if(data121.requests === undefined){
-const err312 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
+}
+if(data116.p99Ms !== undefined){
+let data121 = data116.p99Ms;
+if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
+const err312 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data121};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3846,8 +3845,13 @@ vErrors.push(err312);
 }
 errors++;
 }
-if(data121.successRatio === undefined){
-const err313 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
+}
+}
+}
+if(data108.baseline !== undefined){
+let data122 = data108.baseline;
+if((!(data122 && typeof data122 == "object" && !Array.isArray(data122))) && (data122 !== null)){
+const err313 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3856,8 +3860,9 @@ vErrors.push(err313);
 }
 errors++;
 }
-if(data121.p95Ms === undefined){
-const err314 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
+if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
+if(data122.requests === undefined){
+const err314 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3866,8 +3871,8 @@ vErrors.push(err314);
 }
 errors++;
 }
-if(data121.p99Ms === undefined){
-const err315 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
+if(data122.successRatio === undefined){
+const err315 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3876,9 +3881,8 @@ vErrors.push(err315);
 }
 errors++;
 }
-for(const key30 in data121){
-if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
-const err316 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data121};
+if(data122.p95Ms === undefined){
+const err316 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3887,11 +3891,8 @@ vErrors.push(err316);
 }
 errors++;
 }
-}
-if(data121.requests !== undefined){
-let data122 = data121.requests;
-if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
-const err317 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data122};
+if(data122.p99Ms === undefined){
+const err317 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -3900,11 +3901,9 @@ vErrors.push(err317);
 }
 errors++;
 }
-}
-if(data121.successRatio !== undefined){
-let data123 = data121.successRatio;
-if((!((typeof data123 == "number") && (isFinite(data123)))) && (data123 !== null)){
-const err318 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data123};
+for(const key30 in data122){
+if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
+const err318 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -3914,10 +3913,10 @@ vErrors.push(err318);
 errors++;
 }
 }
-if(data121.p95Ms !== undefined){
-let data124 = data121.p95Ms;
-if((!((typeof data124 == "number") && (isFinite(data124)))) && (data124 !== null)){
-const err319 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data124};
+if(data122.requests !== undefined){
+let data123 = data122.requests;
+if((!((typeof data123 == "number") && (isFinite(data123)))) && (data123 !== null)){
+const err319 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data123};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -3927,10 +3926,10 @@ vErrors.push(err319);
 errors++;
 }
 }
-if(data121.p99Ms !== undefined){
-let data125 = data121.p99Ms;
-if((!((typeof data125 == "number") && (isFinite(data125)))) && (data125 !== null)){
-const err320 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data125};
+if(data122.successRatio !== undefined){
+let data124 = data122.successRatio;
+if((!((typeof data124 == "number") && (isFinite(data124)))) && (data124 !== null)){
+const err320 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data124};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -3940,12 +3939,10 @@ vErrors.push(err320);
 errors++;
 }
 }
-}
-}
-if(data107.failedChecks !== undefined){
-let data126 = data107.failedChecks;
-if((!(Array.isArray(data126))) && (data126 !== null)){
-const err321 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data126};
+if(data122.p95Ms !== undefined){
+let data125 = data122.p95Ms;
+if((!((typeof data125 == "number") && (isFinite(data125)))) && (data125 !== null)){
+const err321 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data125};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -3954,12 +3951,11 @@ vErrors.push(err321);
 }
 errors++;
 }
-if(Array.isArray(data126)){
-const len10 = data126.length;
-for(let i10=0; i10<len10; i10++){
-let data127 = data126[i10];
-if(typeof data127 !== "string"){
-const err322 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data127};
+}
+if(data122.p99Ms !== undefined){
+let data126 = data122.p99Ms;
+if((!((typeof data126 == "number") && (isFinite(data126)))) && (data126 !== null)){
+const err322 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data126};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -3971,10 +3967,10 @@ errors++;
 }
 }
 }
-if(data107.count !== undefined){
-let data128 = data107.count;
-if((!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))) && (data128 !== null)){
-const err323 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data128};
+if(data108.failedChecks !== undefined){
+let data127 = data108.failedChecks;
+if((!(Array.isArray(data127))) && (data127 !== null)){
+const err323 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data127};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -3983,9 +3979,12 @@ vErrors.push(err323);
 }
 errors++;
 }
-if((typeof data128 == "number") && (isFinite(data128))){
-if(data128 < 2 || isNaN(data128)){
-const err324 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data128};
+if(Array.isArray(data127)){
+const len10 = data127.length;
+for(let i10=0; i10<len10; i10++){
+let data128 = data127[i10];
+if(typeof data128 !== "string"){
+const err324 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data128};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -3996,10 +3995,11 @@ errors++;
 }
 }
 }
-if(data107.firstAt !== undefined){
-let data129 = data107.firstAt;
-if((typeof data129 !== "string") && (data129 !== null)){
-const err325 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data129};
+}
+if(data108.count !== undefined){
+let data129 = data108.count;
+if((!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))) && (data129 !== null)){
+const err325 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data129};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4008,9 +4008,9 @@ vErrors.push(err325);
 }
 errors++;
 }
-if(typeof data129 === "string"){
-if(!pattern13.test(data129)){
-const err326 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data129};
+if((typeof data129 == "number") && (isFinite(data129))){
+if(data129 < 2 || isNaN(data129)){
+const err326 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data129};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -4021,9 +4021,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err327 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data107};
+if(data108.firstAt !== undefined){
+let data130 = data108.firstAt;
+if((typeof data130 !== "string") && (data130 !== null)){
+const err327 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data130};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -4032,10 +4033,9 @@ vErrors.push(err327);
 }
 errors++;
 }
-}
-}
-else {
-const err328 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data106};
+if(typeof data130 === "string"){
+if(!pattern13.test(data130)){
+const err328 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data130};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -4046,13 +4046,38 @@ errors++;
 }
 }
 }
+}
 else {
-const err329 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err329 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data108};
 if(vErrors === null){
 vErrors = [err329];
 }
 else {
 vErrors.push(err329);
+}
+errors++;
+}
+}
+}
+else {
+const err330 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data107};
+if(vErrors === null){
+vErrors = [err330];
+}
+else {
+vErrors.push(err330);
+}
+errors++;
+}
+}
+}
+else {
+const err331 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err331];
+}
+else {
+vErrors.push(err331);
 }
 errors++;
 }

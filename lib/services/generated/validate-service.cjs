@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600,"description":"how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take that long, so replicas × it must stay under analysis.progressDeadline"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports: the pods' own (container) ports, not a Service's, for pods"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600,"description":"how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take that long, so replicas × it must stay under analysis.progressDeadline"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports: the pods' own (container) ports, not a Service's, for pods"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
@@ -3778,10 +3778,10 @@ errors++;
 }
 }
 }
-if(data103.maxFailedChecks !== undefined){
-let data109 = data103.maxFailedChecks;
+if(data103.minCanaryRequests !== undefined){
+let data109 = data103.minCanaryRequests;
 if((!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))) && (data109 !== null)){
-const err287 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data109};
+const err287 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minCanaryRequests.type,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data109};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3791,8 +3791,8 @@ vErrors.push(err287);
 errors++;
 }
 if((typeof data109 == "number") && (isFinite(data109))){
-if(data109 > 100 || isNaN(data109)){
-const err288 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data109};
+if(data109 < 0 || isNaN(data109)){
+const err288 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data109};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3801,8 +3801,12 @@ vErrors.push(err288);
 }
 errors++;
 }
-if(data109 < 1 || isNaN(data109)){
-const err289 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data109};
+}
+}
+if(data103.maxFailedChecks !== undefined){
+let data110 = data103.maxFailedChecks;
+if((!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))) && (data110 !== null)){
+const err289 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data110};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3811,12 +3815,9 @@ vErrors.push(err289);
 }
 errors++;
 }
-}
-}
-if(data103.maxConsecutiveHolds !== undefined){
-let data110 = data103.maxConsecutiveHolds;
-if((!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))) && (data110 !== null)){
-const err290 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data110};
+if((typeof data110 == "number") && (isFinite(data110))){
+if(data110 > 100 || isNaN(data110)){
+const err290 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data110};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3825,9 +3826,8 @@ vErrors.push(err290);
 }
 errors++;
 }
-if((typeof data110 == "number") && (isFinite(data110))){
-if(data110 > 1000 || isNaN(data110)){
-const err291 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data110};
+if(data110 < 1 || isNaN(data110)){
+const err291 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data110};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3836,8 +3836,12 @@ vErrors.push(err291);
 }
 errors++;
 }
-if(data110 < 1 || isNaN(data110)){
-const err292 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data110};
+}
+}
+if(data103.maxConsecutiveHolds !== undefined){
+let data111 = data103.maxConsecutiveHolds;
+if((!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))) && (data111 !== null)){
+const err292 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data111};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3846,12 +3850,9 @@ vErrors.push(err292);
 }
 errors++;
 }
-}
-}
-if(data103.baseline !== undefined){
-let data111 = data103.baseline;
-if((!(data111 && typeof data111 == "object" && !Array.isArray(data111))) && (data111 !== null)){
-const err293 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data111};
+if((typeof data111 == "number") && (isFinite(data111))){
+if(data111 > 1000 || isNaN(data111)){
+const err293 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data111};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3860,9 +3861,8 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(data111 && typeof data111 == "object" && !Array.isArray(data111)){
-if(data111.enabled === undefined){
-const err294 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data111};
+if(data111 < 1 || isNaN(data111)){
+const err294 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data111};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3871,8 +3871,12 @@ vErrors.push(err294);
 }
 errors++;
 }
-if(data111.maxErrorRatioIncrease === undefined){
-const err295 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data111};
+}
+}
+if(data103.baseline !== undefined){
+let data112 = data103.baseline;
+if((!(data112 && typeof data112 == "object" && !Array.isArray(data112))) && (data112 !== null)){
+const err295 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data112};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3881,9 +3885,9 @@ vErrors.push(err295);
 }
 errors++;
 }
-for(const key34 in data111){
-if(!((((key34 === "enabled") || (key34 === "maxErrorRatioIncrease")) || (key34 === "maxLatencyRatio")) || (key34 === "minLatencyIncreaseMs"))){
-const err296 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data111};
+if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
+if(data112.enabled === undefined){
+const err296 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data112};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3892,11 +3896,8 @@ vErrors.push(err296);
 }
 errors++;
 }
-}
-if(data111.enabled !== undefined){
-let data112 = data111.enabled;
-if(typeof data112 !== "boolean"){
-const err297 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data112};
+if(data112.maxErrorRatioIncrease === undefined){
+const err297 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data112};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3905,12 +3906,9 @@ vErrors.push(err297);
 }
 errors++;
 }
-}
-if(data111.maxErrorRatioIncrease !== undefined){
-let data113 = data111.maxErrorRatioIncrease;
-if((typeof data113 == "number") && (isFinite(data113))){
-if(data113 > 1 || isNaN(data113)){
-const err298 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data113};
+for(const key34 in data112){
+if(!((((key34 === "enabled") || (key34 === "maxErrorRatioIncrease")) || (key34 === "maxLatencyRatio")) || (key34 === "minLatencyIncreaseMs"))){
+const err298 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data112};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3919,8 +3917,11 @@ vErrors.push(err298);
 }
 errors++;
 }
-if(data113 < 0 || isNaN(data113)){
-const err299 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data113};
+}
+if(data112.enabled !== undefined){
+let data113 = data112.enabled;
+if(typeof data113 !== "boolean"){
+const err299 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data113};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3930,8 +3931,11 @@ vErrors.push(err299);
 errors++;
 }
 }
-else {
-const err300 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data113};
+if(data112.maxErrorRatioIncrease !== undefined){
+let data114 = data112.maxErrorRatioIncrease;
+if((typeof data114 == "number") && (isFinite(data114))){
+if(data114 > 1 || isNaN(data114)){
+const err300 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data114};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3940,11 +3944,8 @@ vErrors.push(err300);
 }
 errors++;
 }
-}
-if(data111.maxLatencyRatio !== undefined){
-let data114 = data111.maxLatencyRatio;
-if((!((typeof data114 == "number") && (isFinite(data114)))) && (data114 !== null)){
-const err301 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data114};
+if(data114 < 0 || isNaN(data114)){
+const err301 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data114};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3953,9 +3954,9 @@ vErrors.push(err301);
 }
 errors++;
 }
-if((typeof data114 == "number") && (isFinite(data114))){
-if(data114 > 100 || isNaN(data114)){
-const err302 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data114};
+}
+else {
+const err302 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data114};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3964,8 +3965,11 @@ vErrors.push(err302);
 }
 errors++;
 }
-if(data114 < 1 || isNaN(data114)){
-const err303 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data114};
+}
+if(data112.maxLatencyRatio !== undefined){
+let data115 = data112.maxLatencyRatio;
+if((!((typeof data115 == "number") && (isFinite(data115)))) && (data115 !== null)){
+const err303 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data115};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3974,12 +3978,9 @@ vErrors.push(err303);
 }
 errors++;
 }
-}
-}
-if(data111.minLatencyIncreaseMs !== undefined){
-let data115 = data111.minLatencyIncreaseMs;
-if((!((typeof data115 == "number") && (isFinite(data115)))) && (data115 !== null)){
-const err304 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data115};
+if((typeof data115 == "number") && (isFinite(data115))){
+if(data115 > 100 || isNaN(data115)){
+const err304 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data115};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3988,9 +3989,8 @@ vErrors.push(err304);
 }
 errors++;
 }
-if((typeof data115 == "number") && (isFinite(data115))){
-if(data115 > 60000 || isNaN(data115)){
-const err305 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data115};
+if(data115 < 1 || isNaN(data115)){
+const err305 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data115};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3999,8 +3999,12 @@ vErrors.push(err305);
 }
 errors++;
 }
-if(data115 < 0 || isNaN(data115)){
-const err306 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data115};
+}
+}
+if(data112.minLatencyIncreaseMs !== undefined){
+let data116 = data112.minLatencyIncreaseMs;
+if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
+const err306 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data116};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4009,14 +4013,9 @@ vErrors.push(err306);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data103.queryTimeout !== undefined){
-let data116 = data103.queryTimeout;
-if((typeof data116 !== "string") && (data116 !== null)){
-const err307 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data116};
+if((typeof data116 == "number") && (isFinite(data116))){
+if(data116 > 60000 || isNaN(data116)){
+const err307 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data116};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4025,9 +4024,8 @@ vErrors.push(err307);
 }
 errors++;
 }
-if(typeof data116 === "string"){
-if(!pattern45.test(data116)){
-const err308 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data116};
+if(data116 < 0 || isNaN(data116)){
+const err308 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data116};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4038,10 +4036,12 @@ errors++;
 }
 }
 }
-if(data103.progressDeadline !== undefined){
-let data117 = data103.progressDeadline;
+}
+}
+if(data103.queryTimeout !== undefined){
+let data117 = data103.queryTimeout;
 if((typeof data117 !== "string") && (data117 !== null)){
-const err309 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data117};
+const err309 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data117};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4052,7 +4052,7 @@ errors++;
 }
 if(typeof data117 === "string"){
 if(!pattern45.test(data117)){
-const err310 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data117};
+const err310 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data117};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4063,16 +4063,41 @@ errors++;
 }
 }
 }
-}
-}
-}
-else {
-const err311 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data103.progressDeadline !== undefined){
+let data118 = data103.progressDeadline;
+if((typeof data118 !== "string") && (data118 !== null)){
+const err311 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data118};
 if(vErrors === null){
 vErrors = [err311];
 }
 else {
 vErrors.push(err311);
+}
+errors++;
+}
+if(typeof data118 === "string"){
+if(!pattern45.test(data118)){
+const err312 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data118};
+if(vErrors === null){
+vErrors = [err312];
+}
+else {
+vErrors.push(err312);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+else {
+const err313 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err313];
+}
+else {
+vErrors.push(err313);
 }
 errors++;
 }
