@@ -171,7 +171,8 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) rules.addRuleGroup(group);
   const gate = observability.canaryGate;
   rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper, env.mimir ? 'mimir' : 'prometheus',
-    gate ? { namespace: gate.peer.namespace, cronJob: gate.name, intervalMinutes: env.delivery.intervalMinutes } : undefined));
+    gate ? { namespace: gate.peer.namespace, cronJob: gate.name, intervalMinutes: env.delivery.intervalMinutes } : undefined,
+    env.alerting.heartbeat !== undefined));
   // an application cluster that falls silent pages, rather than its releases holding with no one told
   if (env.topology) rules.addRuleGroup(clusterAlertingRules(env.topology.appClusters.map(c => c.name), { mimir: env.mimir !== undefined }));
   const dashboards = serviceDashboards(services, name => {

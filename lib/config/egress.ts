@@ -138,7 +138,7 @@ export interface DependencyContext {
   /** Which log shipper runs: the other one is granted nothing. */
   readonly logs?: { readonly shipper: 'alloy' | 'promtail' };
   readonly objectStorage?: ObjectStorage;
-  readonly alerting?: { readonly receivers: ReadonlyArray<{ readonly name: string; readonly kind: string }> };
+  readonly alerting?: { readonly receivers: ReadonlyArray<{ readonly name: string; readonly kind: string }>; readonly heartbeat?: unknown };
   /** The repository the in-cluster gate clones and pushes to. */
   readonly gitops?: { readonly repoURL: string };
   /** Where the gate's loop runs, and whether it notifies a webhook. */
@@ -246,15 +246,14 @@ export const EXTERNAL_DEPENDENCIES = {
     },
   },
   alertReceivers: {
-    description: 'the alert receivers (webhook, Slack and PagerDuty endpoints)',
+    description: 'the alert receivers (webhook, Slack and PagerDuty endpoints, and the heartbeat service)',
     flow: 'alert-receivers',
     users: ['alertmanager'],
     // their URLs are in Secrets, unknown at synth: every receiver is taken to be outside the cluster
     usedBecause: env => {
       const receivers = env.alerting?.receivers ?? [];
-      return receivers.length > 0
-        ? `'alerting.receivers' names ${receivers.map(r => `${r.name} (${r.kind})`).join(', ')}, whose endpoints are outside the cluster`
-        : undefined;
+      const named = [...receivers.map(r => `${r.name} (${r.kind})`), ...(env.alerting?.heartbeat ? ['the heartbeat'] : [])];
+      return named.length > 0 ? `'alerting.receivers' and 'alerting.heartbeat' name ${named.join(', ')}, whose endpoints are outside the cluster` : undefined;
     },
     // the config sets `proxy_from_environment`, so the notifiers honour HTTPS_PROXY and NO_PROXY
     proxyRefused: () => undefined,

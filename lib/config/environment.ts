@@ -75,6 +75,12 @@ export interface AlertingSettings {
    * Slack tickets and a webhook both.
    */
   readonly receivers: readonly AlertReceiver[];
+  /**
+   * A dead man's switch: the Secret key holding the webhook URL of a heartbeat service outside the cluster
+   * (healthchecks.io, Dead Man's Snitch, …), pinged by an always-firing alert every `interval` (1m to 1h, unset: 5m),
+   * which raises the alarm when the pings stop (rules not evaluated, Alertmanager down, notifications not leaving).
+   */
+  readonly heartbeat?: { readonly secret: SecretKeyRef; readonly interval?: Duration };
   /** How long a new alert group waits for more alerts before its first notification; unset: 30s. */
   readonly groupWait?: Duration;
   /** How long a group waits before notifying about alerts added to it; unset: 5m. */
@@ -821,8 +827,8 @@ function checkAlerting(c: Checks, a: AlertingSettings | undefined): void {
   const seen = new Set<string>();
   for (const [i, r] of (Array.isArray(a.receivers) ? a.receivers : []).entries()) {
     const field = `alerting.receivers[${i}]`;
-    c.expect(typeof r.name === 'string' && DNS_LABEL.test(r.name) && r.name !== 'default' && !seen.has(r.name),
-      `${field}.name`, r.name, 'a DNS label no other receiver has, other than "default" (the receiver of what no route takes)');
+    c.expect(typeof r.name === 'string' && DNS_LABEL.test(r.name) && r.name !== 'default' && r.name !== 'heartbeat' && !seen.has(r.name),
+      `${field}.name`, r.name, 'a DNS label no other receiver has, other than "default" (the receiver of what no route takes) and "heartbeat"');
     seen.add(r.name);
     c.oneOf<string>(`${field}.kind`, r.kind, RECEIVER_KINDS);
     checkSecretRef(c, `${field}.secret`, r.secret);
@@ -831,6 +837,10 @@ function checkAlerting(c: Checks, a: AlertingSettings | undefined): void {
       c.expect(Array.isArray(r.severities) && r.severities.length > 0 && r.severities.every(known),
         `${field}.severities`, r.severities, `left out or a non-empty list of ${SEVERITIES.map(s => JSON.stringify(s)).join(' and ')}`);
     }
+  }
+  if (a.heartbeat !== undefined) {
+    checkSecretRef(c, 'alerting.heartbeat.secret', a.heartbeat.secret);
+    if (a.heartbeat.interval !== undefined) c.duration('alerting.heartbeat.interval', a.heartbeat.interval, Duration.minutes(1), Duration.hours(1));
   }
   // what no route takes goes to a receiver without integrations: with receivers, each severity must reach one of them
   const receivers = Array.isArray(a.receivers) ? a.receivers : [];

@@ -136,6 +136,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
         { name: 'pagerduty', kind: 'pagerduty', secret: { name: 'alertmanager-receivers', key: 'pagerduty-routing-key' }, severities: ['page'] },
         { name: 'slack', kind: 'slack', secret: { name: 'alertmanager-receivers', key: 'slack-webhook-url' }, severities: ['ticket'] },
       ],
+      // a dead man's switch outside the cluster: it raises the alarm when the pings stop
+      heartbeat: { secret: { name: 'alertmanager-receivers', key: 'heartbeat-url' } },
       resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequest: Size.mebibytes(64), memoryLimit: Size.mebibytes(256) },
     },
     grafana: {

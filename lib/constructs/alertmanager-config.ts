@@ -1,5 +1,6 @@
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { SLO_ALERTS, Severity } from '../slo/alerting-rules';
+import { WATCHDOG_ALERT } from '../slo/pipeline-alerts';
 import { SecretKeyRef } from './types';
 
 /**
@@ -119,6 +120,13 @@ export function severitiesOf(receiver: AlertReceiver): readonly Severity[] {
 /** The name of the receiver that gets what no route takes: it has no integrations, so such alerts show only in the UI. */
 export const DEFAULT_RECEIVER = 'default';
 
+/**
+ * The dead man's switch: an alert that always fires ({@link WATCHDOG_ALERT}), sent on its own route to a webhook outside
+ * the cluster (a heartbeat service such as healthchecks.io or Dead Man's Snitch) at every repeat interval, so that
+ * the service raises the alarm when the pings stop: rules not evaluated, Alertmanager down, notifications not leaving.
+ */
+export const HEARTBEAT = { receiver: 'heartbeat', alert: WATCHDOG_ALERT } as const;
+
 /** The labels an alert group is made of: one notification per alert, service and pipeline component. */
 export const GROUP_BY = ['alertname', 'service', 'component'] as const;
 
@@ -161,6 +169,11 @@ export interface AlertmanagerConfigOptions {
    * @default false
    */
   readonly perCluster?: boolean;
+  /**
+   * The heartbeat's webhook ({@link HEARTBEAT}): the file its URL is mounted at, and how often it is pinged.
+   * @default - none
+   */
+  readonly heartbeat?: { readonly file: string; readonly interval: string };
 }
 
 /**
@@ -174,6 +187,11 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
     .map((r): AlertmanagerRoute => ({
       receiver: r.name, matchers: [`severity="${severity}"`], continue: true, ...(severity === 'ticket' ? { group_wait: options.ticketGroupWait } : {}),
     })));
+  const heartbeat = options.heartbeat;
+  // first, and without `continue`: the watchdog reaches the heartbeat alone, every interval
+  const heartbeatRoute: AlertmanagerRoute[] = heartbeat ? [{
+    receiver: HEARTBEAT.receiver, matchers: [`alertname="${HEARTBEAT.alert}"`], group_wait: '0s', group_interval: '1m', repeat_interval: heartbeat.interval,
+  }] : [];
   return {
     ...(options.proxyFromEnvironment ? { global: { http_config: { proxy_from_environment: true } } } : {}),
     route: {
@@ -182,9 +200,13 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
       group_wait: options.groupWait,
       group_interval: options.groupInterval,
       repeat_interval: options.repeatInterval,
-      routes,
+      routes: [...heartbeatRoute, ...routes],
     },
-    receivers: [{ name: DEFAULT_RECEIVER }, ...options.receivers.map(r => receiverConfig(r, options.secretFile(r)))],
+    receivers: [
+      { name: DEFAULT_RECEIVER },
+      ...options.receivers.map(r => receiverConfig(r, options.secretFile(r))),
+      ...(heartbeat ? [{ name: HEARTBEAT.receiver, webhook_configs: [{ send_resolved: false, url_file: heartbeat.file }] }] : []),
+    ],
     inhibit_rules: options.perCluster ? INHIBIT_RULES.map(rule => ({ ...rule, equal: [...rule.equal, CLUSTER_LABEL] })) : INHIBIT_RULES,
   };
 }

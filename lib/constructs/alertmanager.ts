@@ -5,7 +5,7 @@ import { chartNamespace, checkInteger, checkMinSize, show, validationError } fro
 import { IMAGES } from '../images';
 import { goDuration } from '../private/units';
 import { toYaml } from '../private/yaml';
-import { AlertReceiver, DEFAULT_RECEIVER, alertmanagerConfig } from './alertmanager-config';
+import { AlertReceiver, DEFAULT_RECEIVER, HEARTBEAT, alertmanagerConfig } from './alertmanager-config';
 import {
   DATA_VOLUME, ServicePort, containerPorts, dataVolumeClaim, endpoints, gossipPorts, peerService, proxyEnv, service, serviceAccount,
   serviceHost, statefulSet,
@@ -15,7 +15,7 @@ import {
   spreadReplicas,
 } from './private/workload';
 import { PodScrapeTarget } from './prometheus-config';
-import { ContainerResources, EgressProxyEnv, WorkloadPeer } from './types';
+import { ContainerResources, EgressProxyEnv, SecretKeyRef, WorkloadPeer } from './types';
 import { DNS_LABEL } from '../private/names';
 
 /** Properties of {@link Alertmanager}. */
@@ -36,6 +36,13 @@ export interface AlertmanagerProps {
    * @default - none: alerts show in Alertmanager's UI and Grafana only
    */
   readonly receivers?: readonly AlertReceiver[];
+  /**
+   * A dead man's switch ({@link HEARTBEAT}): the Secret key holding a heartbeat service's webhook URL, pinged with the
+   * always-firing watchdog alert every `interval` (1 to 60 minutes), so that the service raises the alarm when the pings
+   * stop. The rules must hold the watchdog (`watchdogRule`).
+   * @default - none
+   */
+  readonly heartbeat?: { readonly secret: SecretKeyRef; readonly interval: Duration };
   /**
    * How long a new group waits for more alerts before its first notification.
    * @default Duration.seconds(30)
@@ -136,8 +143,9 @@ export class Alertmanager extends Construct {
     if (props.volumeSize) checkMinSize(this, 'volumeSize', props.volumeSize, Size.mebibytes(100));
     const names = new Set<string>();
     for (const r of receivers) {
-      if (!DNS_LABEL.test(r.name) || r.name === DEFAULT_RECEIVER || names.has(r.name)) {
-        throw validationError(this, `'receivers' names must be unique DNS labels other than ${show(DEFAULT_RECEIVER)}, got ${show(r.name)}`);
+      if (!DNS_LABEL.test(r.name) || r.name === DEFAULT_RECEIVER || r.name === HEARTBEAT.receiver || names.has(r.name)) {
+        throw validationError(this, `'receivers' names must be unique DNS labels other than ${show(DEFAULT_RECEIVER)} and ${show(HEARTBEAT.receiver)}, `
+          + `got ${show(r.name)}`);
       }
       names.add(r.name);
     }
@@ -152,10 +160,17 @@ export class Alertmanager extends Construct {
     const podHost = (i: number): string => `${NAME}-${i}.${serviceHost(CLUSTER_SERVICE, namespace)}`;
     this.instances = Array.from({ length: this.replicas }, (_, i) => `${podHost(i)}:${HTTP.port}`);
 
-    // one volume per Secret, holding only the keys the receivers read
-    const secrets = [...new Set(receivers.map(r => r.secret.name))];
+    const heartbeat = props.heartbeat;
+    const pings = heartbeat?.interval.toMilliseconds();
+    if (pings !== undefined && (pings < Duration.minutes(1).toMilliseconds() || pings > Duration.hours(1).toMilliseconds())) {
+      throw validationError(this, `'heartbeat.interval' must be from 1m to 1h, got ${goDuration(heartbeat!.interval)}`);
+    }
+    // one volume per Secret, holding only the keys the receivers (and the heartbeat) read
+    const keys: SecretKeyRef[] = [...receivers.map(r => r.secret), ...(heartbeat ? [heartbeat.secret] : [])];
+    const secrets = [...new Set(keys.map(k => k.name))];
     const volumeOf = (secret: string): string => `secret-${secrets.indexOf(secret)}`;
-    const fileOf = (r: AlertReceiver): string => `${SECRETS_DIR}/${r.secret.name}/${r.secret.key}`;
+    const fileOfKey = (k: SecretKeyRef): string => `${SECRETS_DIR}/${k.name}/${k.key}`;
+    const fileOf = (r: AlertReceiver): string => fileOfKey(r.secret);
     this.receiverFiles = Object.fromEntries(receivers.map(r => [r.name, fileOf(r)]));
 
     let rendered: string | undefined;
@@ -171,6 +186,7 @@ export class Alertmanager extends Construct {
       repeatInterval: goDuration(repeatInterval),
       proxyFromEnvironment: props.egressProxy !== undefined,
       ...(props.perCluster ? { perCluster: true } : {}),
+      ...(heartbeat ? { heartbeat: { file: fileOfKey(heartbeat.secret), interval: goDuration(heartbeat.interval) } } : {}),
     })));
 
     const account = serviceAccount(this, NAME, false);
@@ -242,7 +258,7 @@ export class Alertmanager extends Construct {
             }],
             volumes: [
               { name: 'config', configMap: { name: config.name } },
-              ...secrets.map(s => secretVolume(volumeOf(s), s, [...new Set(receivers.filter(r => r.secret.name === s).map(r => r.secret.key))])),
+              ...secrets.map(s => secretVolume(volumeOf(s), s, [...new Set(keys.filter(k => k.name === s).map(k => k.key))])),
               ...dataVolume,
             ],
           },

@@ -1,4 +1,4 @@
-import type { RuleGroup } from '../constructs/prometheus-config';
+import type { AlertingRule, RuleGroup } from '../constructs/prometheus-config';
 import type { Severity } from './alerting-rules';
 import { CLUSTER_LABEL, ERROR_CODES, NAMESPACE_LABEL, PIPELINE, metricsNamed } from './vocabulary';
 
@@ -26,6 +26,9 @@ export const PIPELINE_ALERTS = {
   pagerNotificationsFailing: 'PagerNotificationsFailing',
   canaryGateStalled: 'CanaryGateStalled',
 } as const;
+
+/** The always-firing alert of the dead man's switch ({@link watchdogRule}). */
+export const WATCHDOG_ALERT = 'Watchdog';
 
 /** The CronJob of the SLO gate's loop in the cluster, as {@link pipelineAlertingRules} watches it. */
 export interface GateCronJob {
@@ -83,10 +86,12 @@ const NAMESPACE = [CLUSTER_LABEL, NAMESPACE_LABEL];
  * @param shipper the log shipper the environment runs: only its alerts are rendered (those of the other could never
  *   fire, and would only be read as coverage)
  * @default - the alerts of both shippers
+ * @param heartbeat with the watchdog of the dead man's switch ({@link watchdogRule}), last
  * @param store where the rules run: Prometheus, or Mimir's ruler (whose rule-evaluation counter is its own, and
  *   where no Prometheus keeps a TSDB that could delete by size: the agents only forward)
  */
-export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus', gate?: GateCronJob): RuleGroup {
+export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus', gate?: GateCronJob,
+  heartbeat = false): RuleGroup {
   const ruleFailures = store === 'mimir' ? PIPELINE.mimirRuleEvaluationFailures : PIPELINE.ruleEvaluationFailures;
   const evaluator = store === 'mimir' ? { name: 'Mimir\'s ruler', component: 'mimir', file: 'rules.yaml (mimir-rules)' }
     : { name: 'Prometheus', component: 'prometheus', file: 'rules.yml' };
@@ -217,13 +222,32 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
   const absent = store === 'mimir' ? [...otherShipper, PIPELINE_ALERTS.retentionBySize] : otherShipper;
   return {
     name: PIPELINE_RULE_GROUP,
-    rules: alerts.filter(a => !absent.includes(a.alert)).map(a => ({
+    rules: alerts.filter(a => !absent.includes(a.alert)).map((a): AlertingRule => ({
       alert: a.alert,
       expr: a.expr,
       ...(a.for ? { for: a.for } : {}),
       labels: { severity: a.severity, component: a.component },
       annotations: { summary: a.summary, description: a.description, runbook: a.runbook },
-    })),
+    })).concat(heartbeat ? [watchdogRule()] : []),
+  };
+}
+
+/**
+ * The watchdog of the dead man's switch (`HEARTBEAT` of the Alertmanager config): always firing, so that its absence at
+ * the heartbeat service means the chain broke somewhere (rules not evaluated, Alertmanager down, notifications not
+ * leaving). Severity `none`: it goes to the heartbeat alone, never to a person.
+ */
+export function watchdogRule(): AlertingRule {
+  return {
+    alert: WATCHDOG_ALERT,
+    expr: 'vector(1)',
+    labels: { severity: 'none', component: 'alertmanager' },
+    annotations: {
+      summary: 'Always firing: the heartbeat of the alerting pipeline',
+      description: 'Sent to the heartbeat service at every interval; when it stops arriving, the service raises the alarm outside the cluster.',
+      runbook: 'When the heartbeat service reports silence: are the rules evaluated (Prometheus or Mimir\'s ruler up), does Alertmanager run, and '
+        + 'does its log show failed notifications to the heartbeat receiver?',
+    },
   };
 }
 

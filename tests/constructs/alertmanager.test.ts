@@ -4,7 +4,7 @@ import { ENVIRONMENTS } from '../../lib/config/environments';
 import { Alertmanager } from '../../lib/constructs/alertmanager';
 import { AlertReceiver, INHIBIT_RULES, SLACK_TEXT } from '../../lib/constructs/alertmanager-config';
 import { IMAGES } from '../../lib/images';
-import { PLACEHOLDER_URL, amtoolCheckConfig, amtoolRenderTemplate, forAlertmanager025, structuralDiff } from '../support/alertmanager';
+import { PLACEHOLDER_URL, amtoolCheckConfig, amtoolRenderTemplate, amtoolRoutesTest, forAlertmanager025, structuralDiff } from '../support/alertmanager';
 import { testChart, synth } from '../support/chart';
 import { errorOf } from '../support/errors';
 import { configFile, find, ofKind, synthStack } from '../support/manifest';
@@ -209,7 +209,10 @@ describe('Alertmanager', () => {
 
   test.each([
     ['replicas out of range', { replicas: 6 }, /'replicas' must be an integer from 1 to 5, got 6/],
-    ['a receiver named default', { receivers: [{ ...WEBHOOK, name: 'default' }] }, /'receivers' names must be unique DNS labels other than "default", got "default"/],
+    ['a receiver named default', { receivers: [{ ...WEBHOOK, name: 'default' }] },
+      /'receivers' names must be unique DNS labels other than "default" and "heartbeat", got "default"/],
+    ['a receiver named heartbeat', { receivers: [{ ...WEBHOOK, name: 'heartbeat' }] }, /got "heartbeat"/],
+    ['a heartbeat every 30 seconds', { heartbeat: { secret: WEBHOOK.secret, interval: Duration.seconds(30) } }, /'heartbeat.interval' must be from 1m to 1h, got 30s/],
     ['two receivers with one name', { receivers: [WEBHOOK, { ...PAGER, name: 'hook' }] }, /got "hook"/],
     ['a repeat shorter than the group interval', { groupInterval: Duration.minutes(10), repeatInterval: Duration.minutes(5) },
       /'repeatInterval' must be at least 'groupInterval' \(10m\), got 5m/],
@@ -240,6 +243,11 @@ describe('the environments\' alerting', () => {
       '\'egress.dependencies.alertReceivers\' must be { cidrs, ports } or { via: <proxy> } for the alert receivers'],
     ['egress for receivers that do not exist', withAlerting(local, { receivers: [] }), '\'egress.dependencies.alertReceivers\' must be left out'],
     // the default for slack is tickets: the pages would fall to the receiver without integrations
+    ['the heartbeat\'s interval', withAlerting(prod, { heartbeat: { secret: { name: 'alertmanager-receivers', key: 'heartbeat-url' }, interval: Duration.seconds(30) } }),
+      '\'alerting.heartbeat.interval\' must be a duration from 1m to 1h, got 30s'],
+    ['the heartbeat\'s Secret', withAlerting(prod, { heartbeat: { secret: { name: 'Bad_Name', key: 'heartbeat-url' } } }), '\'alerting.heartbeat.secret.name\''],
+    ['a receiver named heartbeat', withAlerting(local, { receivers: [{ ...WEBHOOK, name: 'heartbeat' }] }),
+      '\'alerting.receivers[0].name\' must be a DNS label no other receiver has, other than "default" (the receiver of what no route takes) and "heartbeat"'],
     ['receivers that leave the pages to no one', withAlerting(local, { receivers: [{ ...WEBHOOK, kind: 'slack' }] }),
       '\'alerting.receivers\' must be a receiver for every severity: none takes "page" alerts, which would reach no one'],
     ['receivers that leave the tickets to no one', withAlerting(local, { receivers: [{ ...PAGER, severities: ['page'] }] }),
@@ -272,8 +280,10 @@ describe('the environments\' alerting', () => {
     test('every *_file points at a mounted key of the receiver\'s Secret; no URL or key is written in the config', () => {
       const mounted = mountedSecretFiles(sts);
       const refs = fileReferences(config);
-      expect(Object.keys(refs)).toHaveLength(env.alerting.receivers.length);
-      for (const receiver of env.alerting.receivers) {
+      // the heartbeat's webhook too, where there is one
+      const keyed = [...env.alerting.receivers, ...(env.alerting.heartbeat ? [{ name: 'heartbeat', secret: env.alerting.heartbeat.secret }] : [])];
+      expect(Object.keys(refs)).toHaveLength(keyed.length);
+      for (const receiver of keyed) {
         const at = config.receivers.findIndex((r: any) => r.name === receiver.name);
         const files = Object.entries(refs).filter(([where]) => where.startsWith(`receivers[${at}].`)).map(([, f]) => f);
         expect(files.map(f => mounted[f])).toEqual([{ secret: receiver.secret.name, key: receiver.secret.key }]);
@@ -294,10 +304,25 @@ describe('the environments\' alerting', () => {
     });
   });
 
+  test('prod\'s dead man\'s switch: the always-firing Watchdog reaches the heartbeat alone, every 5 minutes, and no other alert does (amtool)', () => {
+    const objects = synthStack(prod).charts.observability;
+    const config = forAlertmanager025(configFile(objects, 'alertmanager-config', 'alertmanager.yml'));
+    expect(amtoolRoutesTest(config, { alertname: 'Watchdog', severity: 'none', component: 'alertmanager' })).toEqual(['heartbeat']);
+    expect(amtoolRoutesTest(config, { alertname: 'SloErrorBudgetFastBurn', severity: 'page', service: 'gateway' })).toEqual(['pagerduty']);
+    expect(amtoolRoutesTest(config, { alertname: 'PipelineTargetDown', severity: 'ticket', component: 'loki' })).toEqual(['slack']);
+    expect(config.route.routes[0]).toMatchObject({ receiver: 'heartbeat', repeat_interval: '5m', group_interval: '1m' });
+    expect(config.receivers.find((r: any) => r.name === 'heartbeat').webhook_configs[0].send_resolved).toBe(false);
+    // the rules hold the watchdog where there is a heartbeat, and only there
+    const watchdogs = (env: EnvironmentConfig) => configFile(synthStack(env).charts.observability, 'prometheus-config', 'rules.yml')
+      .groups.flatMap((g: any) => g.rules).filter((r: any) => r.alert === 'Watchdog').map((r: any) => [r.expr, r.labels.severity]);
+    expect(watchdogs(prod)).toEqual([['vector(1)', 'none']]);
+    expect(watchdogs(local)).toEqual([]);
+  });
+
   test('prod pages PagerDuty and tickets Slack, through the corporate proxy; local sends both to its webhook', () => {
     const routes = (env: EnvironmentConfig) => configFile(synthStack(env).charts.observability, 'alertmanager-config', 'alertmanager.yml').route.routes
       .map((r: any) => `${r.matchers[0]} → ${r.receiver}`);
-    expect(routes(prod)).toEqual(['severity="page" → pagerduty', 'severity="ticket" → slack']);
+    expect(routes(prod)).toEqual(['alertname="Watchdog" → heartbeat', 'severity="page" → pagerduty', 'severity="ticket" → slack']);
     expect(routes(local)).toEqual(['severity="page" → webhook', 'severity="ticket" → webhook']);
     const env = find(synthStack(prod).charts.observability, 'StatefulSet', 'alertmanager').spec.template.spec.containers[0].env;
     expect(env).toEqual(expect.arrayContaining([{ name: 'HTTPS_PROXY', value: prod.egress.proxies!.corporate.url }]));

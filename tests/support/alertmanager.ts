@@ -53,6 +53,25 @@ export function amtoolCheckConfig(config: unknown): string {
 }
 
 /**
+ * The receivers an alert with `labels` reaches, as `amtool config routes test` (Debian's 0.25) walks the routing tree
+ * of a config ({@link forAlertmanager025}'s copy of a rendered one).
+ */
+export function amtoolRoutesTest(config: unknown, labels: Readonly<Record<string, string>>): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'amtool-'));
+  const file = path.join(dir, 'alertmanager.yml');
+  fs.writeFileSync(file, stringify(config));
+  try {
+    return execFileSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)],
+      { encoding: 'utf8', stdio: 'pipe' }).trim().split(',');
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    throw new Error(`amtool config routes test failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Renders a notification template with `amtool template render` (Debian's 0.25: Alertmanager's own template
  * functions) on the data of a notification of `alerts`; returns the text, throws with amtool's output when it fails.
  */
