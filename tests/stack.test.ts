@@ -71,6 +71,19 @@ describe.each(ALL_ENVIRONMENTS.map(env => [env.name, env] as const))('node drain
     expect(templates.filter(t => t.apiVersion !== 'v1' || t.kind !== 'PersistentVolumeClaim')).toEqual([]);
   });
 
+  test('every Service targets a port number its pods declare (a renamed container port, as a change of protocol renames it, leaves no '
+    + 'Service without endpoints)', () => {
+    const services = all.filter(o => o.kind === 'Service' && o.spec.selector);
+    expect(services.length).toBeGreaterThan(0);
+    const declared = (selector: Record<string, string>): number[] => workloads(all)
+      .filter(w => Object.entries(selector).every(([k, v]) => (w.spec.template ?? w.spec.jobTemplate?.spec.template)?.metadata?.labels?.[k] === v))
+      .flatMap(w => podSpecOf(w).containers.flatMap((c: any) => (c.ports ?? []).map((p: any) => p.containerPort)));
+    const wrong = services.flatMap(s => s.spec.ports
+      .filter((p: any) => typeof p.targetPort !== 'number' || !declared(s.spec.selector).includes(p.targetPort))
+      .map((p: any) => `${s.metadata.namespace ?? ''}/${s.metadata.name}:${p.name} → ${p.targetPort}`));
+    expect(wrong).toEqual([]);
+  });
+
   test('the claims the StatefulSets make and the Secrets they mount are no orphans to Argo CD (the project ignores them)', () => {
     const ignore: Array<{ kind: string; name?: string }> = all.find(o => o.kind === 'AppProject' && o.spec.orphanedResources)!.spec.orphanedResources.ignore;
     const ignored = (kind: string, name: string) => ignore.some(i => i.kind === kind

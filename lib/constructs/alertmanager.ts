@@ -199,7 +199,7 @@ export class Alertmanager extends Construct {
     const gossip = gossipPorts('cluster', CLUSTER_PORT);
     // governs the pods' DNS names; a replica is ready only once its peers are found
     peerService(this, 'ClusterService', CLUSTER_SERVICE, NAME, [
-      { name: HTTP.name, port: HTTP.port, targetPort: k8s.IntOrString.fromString(HTTP.name), protocol: 'TCP', appProtocol: 'http' },
+      { name: HTTP.name, port: HTTP.port, targetPort: k8s.IntOrString.fromNumber(HTTP.port), protocol: 'TCP', appProtocol: 'http' },
       ...(clustered ? gossip.service : []),
     ]);
 

@@ -36,7 +36,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario 
       expect(deploymentsOf(spec).map(d => d.metadata.name).sort()).toEqual(state.canary ? [`${spec.name}-canary`, `${spec.name}-stable`] : [`${spec.name}-stable`]);
       const svc = find(objects, 'Service', spec.name);
       expect(svc.spec.selector).toEqual({ app: spec.name });
-      expect(svc.spec.ports).toEqual([{ name: spec.protocol, port: spec.port, targetPort: spec.protocol, protocol: 'TCP', appProtocol: spec.protocol }]);
+      expect(svc.spec.ports).toEqual([{ name: spec.protocol, port: spec.port, targetPort: spec.port, protocol: 'TCP', appProtocol: spec.protocol }]);
       const host = `${spec.name}.${spec.namespace}.svc.cluster.local`;
       expect(find(objects, 'DestinationRule', spec.name).spec.host).toBe(host);
       expect(find(objects, 'VirtualService', spec.name).spec.hosts[0]).toBe(host);

@@ -61,7 +61,7 @@ describe('CanaryService', () => {
     test('a Service named after the service, port http, selecting app only', () => {
       const svc = find(all, 'Service', 'backend');
       expect(svc.spec.selector).toEqual({ app: 'backend' });
-      expect(svc.spec.ports).toEqual([{ name: 'http', port: 8081, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }]);
+      expect(svc.spec.ports).toEqual([{ name: 'http', port: 8081, targetPort: 8081, protocol: 'TCP', appProtocol: 'http' }]);
       expect(service.host).toBe('backend.apps.svc.cluster.local');
       expect(service.url).toBe('http://backend.apps.svc.cluster.local:8081');
     });
@@ -274,7 +274,7 @@ describe('CanaryService', () => {
       const pod = deployment.spec.template.spec;
       const c = pod.containers[0];
       expect(c.ports).toEqual([{ name: 'grpc', containerPort: 9090, protocol: 'TCP' }]);
-      expect(find(all, 'Service', 'ledger').spec.ports).toEqual([{ name: 'grpc', port: 9090, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' }]);
+      expect(find(all, 'Service', 'ledger').spec.ports).toEqual([{ name: 'grpc', port: 9090, targetPort: 9090, protocol: 'TCP', appProtocol: 'grpc' }]);
       expect(c.readinessProbe).toMatchObject({ grpc: { port: 9090 } });
       expect(c.livenessProbe).toMatchObject({ tcpSocket: { port: 'grpc' } });
       expect(pod.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });

@@ -85,7 +85,7 @@ describe('Prometheus', () => {
     });
 
     test('a Service named prometheus on port 9090, and the URLs built from it', () => {
-      expect(find(all, 'Service', 'prometheus').spec.ports).toEqual([{ name: 'http', port: 9090, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }]);
+      expect(find(all, 'Service', 'prometheus').spec.ports).toEqual([{ name: 'http', port: 9090, targetPort: 9090, protocol: 'TCP', appProtocol: 'http' }]);
       expect(prometheus.url).toBe('http://prometheus.observability.svc.cluster.local:9090');
       expect(prometheus.remoteWriteUrl).toBe('http://prometheus.observability.svc.cluster.local:9090/api/v1/write');
     });

@@ -43,7 +43,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('a third service, ledger, in its own 
     expect(c.env.map((e: any) => e.name)).not.toContain('APP_VERSION');
     expect(Object.keys(deployment.spec.template.metadata.annotations).filter(k => k.startsWith('prometheus.io/'))).toEqual([]);
     expect(deployment.spec.replicas).toBe(env.name === 'prod' ? 3 : env.apps.stableReplicas);
-    expect(find(payments, 'Service', 'ledger').spec.ports[0]).toMatchObject({ port: 9090, targetPort: 'http' });
+    expect(find(payments, 'Service', 'ledger').spec.ports[0]).toMatchObject({ port: 9090, targetPort: 9090 });
     expect(find(payments, 'DestinationRule', 'ledger').spec.host).toBe('ledger.payments.svc.cluster.local');
     expect(find(payments, 'VirtualService', 'ledger').spec.gateways).toEqual(['mesh']);
   });

@@ -80,7 +80,11 @@ export interface ServiceOptions {
   readonly selector?: Readonly<Record<string, string>>;
 }
 
-/** A Service selecting the component's pods (by name unless told otherwise), targeting the container ports by name. */
+/**
+ * A Service selecting the component's pods (by name unless told otherwise), targeting the container ports by number,
+ * which is theirs too: a container port renamed (a service's port when its protocol changes) must not leave the Service
+ * without endpoints while the old pods, which only have the old name, still serve.
+ */
 export function service(scope: Construct, component: string, ports: readonly ServicePort[], options: ServiceOptions = {}): k8s.KubeService {
   const selector = options.selector ?? selectorLabels(component);
   return new k8s.KubeService(scope, options.id ?? 'Service', {
@@ -93,7 +97,7 @@ export function service(scope: Construct, component: string, ports: readonly Ser
       ports: ports.map(p => ({
         name: p.name,
         port: p.port,
-        targetPort: k8s.IntOrString.fromString(p.name),
+        targetPort: k8s.IntOrString.fromNumber(p.port),
         protocol: 'TCP',
         ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
       })),
