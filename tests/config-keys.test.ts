@@ -42,7 +42,9 @@ const KNOWN = {
     'server.grpc_listen_port', 'server.http_listen_port', 'server.log_format', 'server.log_level',
   ],
   tempo: [
-    'backend_worker.compaction.block_retention', 'distributor.receivers.otlp.protocols.grpc.endpoint', 'distributor.receivers.otlp.protocols.http.endpoint',
+    'backend_worker.compaction.block_retention', 'distributor.receivers.otlp.protocols.grpc.endpoint',
+    // the Collector's OTLP receiver config (Tempo vendors it): receivers.otlp.protocols.grpc of otelcol-contrib
+    'distributor.receivers.otlp.protocols.grpc.max_recv_msg_size_mib', 'distributor.receivers.otlp.protocols.http.endpoint',
     'memory.automemlimit_enabled', 'metrics_generator.registry.external_labels.*', 'metrics_generator.storage.path',
     // a central Tempo's labels from the spans' own cluster (modules/generator config at v3.0.3: each processor's `dimensions`)
     'metrics_generator.processor.service_graphs.dimensions', 'metrics_generator.processor.service_graphs.enable_client_server_prefix',
@@ -64,7 +66,7 @@ const KNOWN = {
     'exporters.otlp_grpc/tempo.endpoint', 'exporters.otlp_grpc/tempo.tls.insecure', 'exporters.otlp_http/loki.endpoint',
     'exporters.prometheus_remote_write.endpoint', 'exporters.prometheus_remote_write.headers.*', 'exporters.prometheus_remote_write.resource_to_telemetry_conversion.enabled',
     'exporters.prometheus_remote_write.resource_to_telemetry_conversion.exclude_service_attributes',
-    'extensions.health_check.endpoint', 'processors.batch.send_batch_size', 'processors.batch.timeout', 'processors.k8s_attributes.auth_type',
+    'extensions.health_check.endpoint', 'processors.batch.send_batch_size', 'processors.batch.send_batch_max_size', 'processors.batch.timeout', 'processors.k8s_attributes.auth_type',
     'processors.k8s_attributes.extract.metadata', 'processors.k8s_attributes.passthrough', 'processors.k8s_attributes.pod_association[].sources[].from',
     'processors.k8s_attributes.pod_association[].sources[].name', 'processors.memory_limiter.check_interval',
     'processors.memory_limiter.limit_percentage', 'processors.memory_limiter.spike_limit_percentage',
@@ -74,7 +76,7 @@ const KNOWN = {
     'processors.transform/metric-resource.error_mode', 'processors.transform/metric-resource.metric_statements[].statements',
     'processors.transform/redact.error_mode', 'processors.transform/redact.trace_statements[].statements',
     'processors.transform/sidecar-service-name.error_mode', 'processors.transform/sidecar-service-name.trace_statements[].statements',
-    'receivers.otlp.protocols.grpc.endpoint', 'receivers.otlp.protocols.http.endpoint', 'service.extensions', 'service.pipelines.*',
+    'receivers.otlp.protocols.grpc.endpoint', 'receivers.otlp.protocols.grpc.max_recv_msg_size_mib', 'receivers.otlp.protocols.http.endpoint', 'service.extensions', 'service.pipelines.*',
     'service.telemetry.logs.encoding', 'service.telemetry.logs.level', 'service.telemetry.metrics.readers[].pull.exporter.prometheus.host',
     'service.telemetry.metrics.readers[].pull.exporter.prometheus.port',
   ],

@@ -71,6 +71,18 @@ describe.each(ALL_ENVIRONMENTS.map(env => [env.name, env] as const))('node drain
     expect(templates.filter(t => t.apiVersion !== 'v1' || t.kind !== 'PersistentVolumeClaim')).toEqual([]);
   });
 
+  test('a full batch of any Collector here fits every OTLP receiver here (gRPC refuses a larger message whole: grafana/tempo#2437)', () => {
+    const configs = all.filter(o => o.kind === 'ConfigMap' && /^(otel-collector|otel-agent|tempo)-config$/.test(o.metadata.name))
+      .flatMap(o => Object.values(o.data as Record<string, string>).map(text => parse(text)));
+    const batches = configs.map(c => c.processors?.batch).filter(Boolean);
+    const receivers = configs.map(c => (c.receivers ?? c.distributor?.receivers)?.otlp?.protocols?.grpc).filter(Boolean);
+    expect([batches.length > 0, receivers.length > 1]).toEqual([true, true]);
+    // spans of 2 KiB (many attributes, an exception's stack); without a maximum a batch has no bound
+    const largest = Math.max(...batches.map((b: any) => b.send_batch_max_size ?? Infinity)) * 2048;
+    const smallest = Math.min(...receivers.map((r: any) => (r.max_recv_msg_size_mib ?? 4) * 1024 * 1024));
+    expect(largest).toBeLessThanOrEqual(smallest);
+  });
+
   test('every Service targets a port number its pods declare (a renamed container port, as a change of protocol renames it, leaves no '
     + 'Service without endpoints)', () => {
     const services = all.filter(o => o.kind === 'Service' && o.spec.selector);

@@ -1,4 +1,4 @@
-import { CollectorService, K8sAttributesProcessor, ResourceProcessor } from './otel-collector-config';
+import { CollectorBatch, CollectorService, K8sAttributesProcessor, OtlpServer, ResourceProcessor } from './otel-collector-config';
 
 /**
  * The configuration of the node-local Collector agent (contrib 0.159) that {@link OtelAgent} renders, typed so that a
@@ -13,13 +13,13 @@ export interface AgentConfig {
     readonly bearertokenauth: BearerTokenAuthExtension;
   };
   readonly receivers: {
-    readonly otlp: { readonly protocols: { readonly grpc: { readonly endpoint: string }; readonly http: { readonly endpoint: string } } };
+    readonly otlp: { readonly protocols: { readonly grpc: OtlpServer; readonly http: OtlpServer } };
   };
   readonly processors: {
     readonly memory_limiter: { readonly check_interval: string; readonly limit_percentage: number; readonly spike_limit_percentage: number };
     readonly k8s_attributes: NodeLocalK8sAttributesProcessor;
     readonly 'resource/cluster': ResourceProcessor;
-    readonly batch: { readonly send_batch_size: number; readonly timeout: string };
+    readonly batch: CollectorBatch;
   };
   readonly exporters: { readonly 'otlp_grpc/gateway': GatewayExporter };
   readonly service: CollectorService;

@@ -9,6 +9,8 @@
 /** An OTLP receiver's server: where it listens, and the authenticator every request must pass. */
 export interface OtlpServer {
   readonly endpoint: string;
+  /** gRPC only: the largest message accepted (gRPC's default: 4). */
+  readonly max_recv_msg_size_mib?: number;
   readonly auth?: { readonly authenticator: string };
 }
 
@@ -31,7 +33,7 @@ export interface CollectorConfig {
     readonly 'transform/sidecar-service-name': TransformProcessor;
     readonly 'transform/redact': TransformProcessor;
     readonly 'transform/metric-resource': TransformProcessor;
-    readonly batch: { readonly send_batch_size: number; readonly timeout: string };
+    readonly batch: CollectorBatch;
   };
   readonly exporters: {
     readonly 'otlp_grpc/tempo': { readonly endpoint: string; readonly tls: { readonly insecure: boolean } };
@@ -233,6 +235,20 @@ export function k8sAttributesRules(): Array<{ apiGroups: string[]; resources: st
   ];
 }
 
+/**
+ * The largest batch a Collector here sends (spans, log records or metric points), and the largest OTLP message a
+ * receiver here (Tempo, a gateway Collector) accepts. gRPC's default of 4 MiB holds 8,192 spans of 512 bytes at most:
+ * a full batch of larger spans (many attributes, an exception's stack) would be refused whole. 16 MiB holds 8,192 of 2 KiB.
+ */
+export const OTLP_BATCH = { maxItems: 8192, maxMessageMiB: 16 } as const;
+
+/** The batch processor: batches of at most {@link OTLP_BATCH}.maxItems (without a maximum, a large request is sent whole). */
+export interface CollectorBatch {
+  readonly send_batch_size: number;
+  readonly send_batch_max_size: number;
+  readonly timeout: string;
+}
+
 /** The ports of every Collector here, the gateway's and the node agents'. */
 export const COLLECTOR_PORTS = {
   otlpGrpc: { name: 'otlp-grpc', port: 4317, appProtocol: 'grpc' },
@@ -245,7 +261,10 @@ export const COLLECTOR_PORTS = {
 export const collectorParts = {
   /** OTLP on both protocols, on every address (the pods of the cluster send from theirs). */
   otlpReceiver: (): { protocols: { grpc: OtlpServer; http: OtlpServer } } => ({
-    protocols: { grpc: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpGrpc.port}` }, http: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpHttp.port}` } },
+    protocols: {
+      grpc: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpGrpc.port}`, max_recv_msg_size_mib: OTLP_BATCH.maxMessageMiB },
+      http: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpHttp.port}` },
+    },
   }),
   /** 0.0.0.0, not the localhost default: the kubelet probes from outside the pod. */
   healthCheck: () => ({ endpoint: `0.0.0.0:${COLLECTOR_PORTS.health.port}` }),
@@ -266,7 +285,7 @@ export const collectorParts = {
     ],
   }),
   /** Last before export. */
-  batch: () => ({ send_batch_size: 8192, timeout: '1s' }),
+  batch: (): CollectorBatch => ({ send_batch_size: OTLP_BATCH.maxItems, send_batch_max_size: OTLP_BATCH.maxItems, timeout: '1s' }),
   /** JSON logs, and the Collector's own metrics for Prometheus on {@link COLLECTOR_PORTS}.metrics. */
   telemetry: () => ({
     logs: { level: 'info', encoding: 'json' as const },

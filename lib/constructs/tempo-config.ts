@@ -1,3 +1,5 @@
+import { OtlpServer } from './otel-collector-config';
+
 /**
  * The part of Tempo's configuration this project renders, for Tempo 3.0 monolithic (`-target=all`): 3.0 removed the
  * `ingester`, `compactor`, `ingester_client` and `metrics_generator_client` blocks, so none of them appear here, and
@@ -10,7 +12,7 @@ export interface TempoConfig {
   readonly server: { readonly http_listen_port: number; readonly grpc_listen_port: number; readonly log_level: string; readonly log_format: 'json' | 'logfmt' };
   readonly distributor: {
     readonly receivers: {
-      readonly otlp: { readonly protocols: { readonly grpc: { readonly endpoint: string }; readonly http: { readonly endpoint: string } } };
+      readonly otlp: { readonly protocols: { readonly grpc: OtlpServer; readonly http: OtlpServer } };
     };
   };
   readonly storage: {

@@ -12,6 +12,7 @@ import {
 import {
   checksum, containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
 } from './private/workload';
+import { OTLP_BATCH } from './otel-collector-config';
 import { TempoConfig } from './tempo-config';
 import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
@@ -142,7 +143,11 @@ export class Tempo extends Construct {
       server: { http_listen_port: PORTS.http.port, grpc_listen_port: PORTS.grpc.port, log_level: 'info', log_format: 'json' },
       distributor: {
         // receivers default to localhost since 2.7: other pods could not reach them
-        receivers: { otlp: { protocols: { grpc: { endpoint: `0.0.0.0:${PORTS.otlpGrpc.port}` }, http: { endpoint: `0.0.0.0:${PORTS.otlpHttp.port}` } } } },
+        // as large a message as a Collector here sends (OTLP_BATCH)
+        receivers: { otlp: { protocols: {
+          grpc: { endpoint: `0.0.0.0:${PORTS.otlpGrpc.port}`, max_recv_msg_size_mib: OTLP_BATCH.maxMessageMiB },
+          http: { endpoint: `0.0.0.0:${PORTS.otlpHttp.port}` },
+        } } },
       },
       storage: {
         trace: storage

@@ -79,7 +79,7 @@ describe('OtelAgent', () => {
     });
 
     test('OTLP receivers and the health check on 0.0.0.0 as the gateway has them, the probes on the health port', () => {
-      expect(config.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '0.0.0.0:4318' } });
+      expect(config.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:4317', max_recv_msg_size_mib: 16 }, http: { endpoint: '0.0.0.0:4318' } });
       expect(config.extensions.health_check.endpoint).toBe('0.0.0.0:13133');
       expect(container.readinessProbe.httpGet).toEqual({ path: '/', port: 'health' });
       expect(container.livenessProbe.httpGet).toEqual({ path: '/', port: 'health' });

@@ -41,7 +41,7 @@ describe('OtelCollector', () => {
     });
 
     test('OTLP receivers and the health check on 0.0.0.0, the probes on the health port', () => {
-      expect(config.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '0.0.0.0:4318' } });
+      expect(config.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:4317', max_recv_msg_size_mib: 16 }, http: { endpoint: '0.0.0.0:4318' } });
       expect(config.extensions.health_check.endpoint).toBe('0.0.0.0:13133');
       expect(config.service.extensions).toEqual(['health_check']);
       const health = container.ports.find((p: any) => p.name === 'health');

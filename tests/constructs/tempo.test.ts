@@ -25,7 +25,7 @@ describe('Tempo', () => {
     });
 
     test('OTLP gRPC 4317 and HTTP 4318 on 0.0.0.0 (the default, localhost, is unreachable from other pods)', () => {
-      expect(config.distributor.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '0.0.0.0:4318' } });
+      expect(config.distributor.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:4317', max_recv_msg_size_mib: 16 }, http: { endpoint: '0.0.0.0:4318' } });
       expect(tempo.otlpGrpcEndpoint).toBe('tempo.observability.svc.cluster.local:4317');
     });
 
