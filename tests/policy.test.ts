@@ -65,6 +65,9 @@ describe('policy rules fail on violations', () => {
       .toEqual(['Deployment/grafana[grafana]: argument --admin-password carries a secret']);
     expect(secretViolations(mutated(d => { container(d).args = ['--api-token', 'hunter2', 'postgres://grafana:hunter2@db:5432/grafana']; })))
       .toEqual(['Deployment/grafana[grafana]: argument --api-token carries a secret', 'Deployment/grafana[grafana]: argument args[2] carries a secret']);
+    for (const args of [['-Djavax.net.ssl.keyStorePassword=changeit', '-jar', 'app.jar'], ['sh', '-c', 'exec /app --password=hunter2'], ['--jwtSecret=abc123']]) {
+      expect([args, secretViolations(mutated(d => { container(d).args = args; })).length]).toEqual([args, 1]);
+    }
     // what such a flag should get: a variable from a Secret, expanded by the kubelet, or a file
     expect(secretViolations(mutated(d => { container(d).args = ['--admin-password=$(GF_ADMIN_PASSWORD)', '--token', '/var/run/token']; }))).toEqual([]);
     const withSecret = [...mutated(() => undefined), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { a: 'b' } }];

@@ -3,7 +3,7 @@ import { show } from '../errors';
 import { ipv4CidrPrefix } from '../private/cidr';
 import { goDuration } from '../private/units';
 import { DNS_LABEL } from '../private/names';
-import { withoutCredentials } from '../private/urls';
+import { shownUrl } from '../private/urls';
 
 /**
  * Collects every problem found in a configuration object, each naming the field, the value received and what is
@@ -84,7 +84,7 @@ export class Checks {
     } catch {
       ok = false;
     }
-    this.expect(ok, field, withoutCredentials(value), `an absolute URL with scheme ${protocols.map(p => p.slice(0, -1)).join(' or ')} and no credentials`);
+    this.expect(ok, field, shownUrl(value), `an absolute URL with scheme ${protocols.map(p => p.slice(0, -1)).join(' or ')} and no credentials`);
   }
 
   /**

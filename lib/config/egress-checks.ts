@@ -1,7 +1,7 @@
 import { FlowPort } from '../constructs/network-policies';
 import { ObjectStorage, objectStorageKind } from '../constructs/types';
 import { show } from '../errors';
-import { withoutCredentials } from '../private/urls';
+import { shownUrl } from '../private/urls';
 import { Checks } from './checks';
 import {
   DependencyContext, EXTERNAL_DEPENDENCIES, EXTERNAL_DEPENDENCY_NAMES, EgressSettings, ExternalDependency, KUBELET_PORT, ObservabilityComponent,
@@ -53,7 +53,7 @@ export function checkEgress(c: Checks, env: DependencyContext & { readonly egres
       url = undefined;
     }
     c.expect(url !== undefined && url.protocol === 'http:' && url.pathname === '/' && url.username === '' && url.password === ''
-      && url.search === '' && url.hash === '', `${field}.url`, withoutCredentials(proxy.url),
+      && url.search === '' && url.hash === '', `${field}.url`, shownUrl(proxy.url),
       'an http://host:port URL without credentials (gRPC and the S3 clients speak plain HTTP CONNECT to the proxy)');
     if (isInClusterProxy(proxy)) {
       checkPods(c, field, proxy);

@@ -256,7 +256,7 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
     ],
   },
   promote: {
-    summary: 'promote the canary by hand: stable rolls out its image; run again, the canary is removed',
+    summary: 'promote the canary by hand, a step per run: stable rolls out its image, traffic returns to it, it is removed',
     flags: BY_HAND,
     required: ['service'],
     exitCodes: [[0, 'promoted'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], CONCURRENT,

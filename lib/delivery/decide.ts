@@ -182,7 +182,8 @@ export function describeRelease(service: string, release: ReleaseToObserve): str
  *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
  *    stable's by more than the margin or its p95/p99 above stable's times `maxLatencyRatio`; any failure → a failed
  *    check, and at `maxFailedChecks` in the run → roll back;
- * 7. the canary served fewer than `minCanaryRequests` → hold (too little traffic: it got its share of thin traffic);
+ * 7. the canary served fewer than `minCanaryRequests`, or than its weight's share of `minRequests` when that is less →
+ *    hold (too little traffic: it got its share of thin traffic);
  *    a number the verdict needs is unknown (stable serving less than its share below 100 % included) → hold;
  * 8. every hold but applying, applied and dwelling counts as a hold in a row; beyond `maxConsecutiveHolds` → roll back (fail safe);
  * 9. otherwise → the next step, or after the last step → promote.
@@ -225,10 +226,12 @@ export function decide(input: DecideInput): GateResult {
   }
   // after the checks: a canary that got less than its share fails (it may be down), one that got its share of thin
   // traffic waits for more rather than advance on a handful of requests
-  const served = m.canaryRequests ?? 0;
-  if (served < analysis.minCanaryRequests) {
-    return held('too-little-traffic', `too little canary traffic: the canary served ${served} requests in the ${window} window, fewer than the `
-      + `${analysis.minCanaryRequests} it needs before it may advance (analysis.minCanaryRequests)`, evidence);
+  // (never more than its weight's share of minRequests: a service with just enough traffic must be able to advance);
+  // no count in the reason, so that repeated holds merge in the history
+  const needed = Math.min(analysis.minCanaryRequests, Math.ceil((canary.weight * analysis.minRequests) / 100 - 1e-9));
+  if ((m.canaryRequests ?? 0) < needed) {
+    return held('too-little-traffic', `too little canary traffic: fewer than ${needed} canary requests in the ${window} window, the least it `
+      + `needs before it may advance (analysis.minCanaryRequests, at most its ${canary.weight}% of minRequests)`, evidence);
   }
   if (verdict.unknown.length > 0) return held('inconclusive', `no verdict: ${verdict.unknown.join('; ')}`, evidence);
 

@@ -274,8 +274,9 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
 }
 
 /**
- * A promotion or roll back by hand (`canary promote`, `canary rollback`), with an optional reason: the first call
- * starts it, as the gate would; the second finishes it without waiting for the gate to observe the first half.
+ * A promotion or roll back by hand (`canary promote`, `canary rollback`), with an optional reason: each call takes the
+ * next step the gate would take, without waiting for the gate to observe the last one. A roll back takes two calls; a
+ * promotion from a step three (stable rolls out, traffic returns to it, the canary is removed), from 0 % two.
  */
 export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string): Change {
   // without a canary, endCanary refuses before the text is used

@@ -26,8 +26,8 @@ export const CREDENTIAL_VARIABLE =
  * A credential written into a value: a URL's `user:password@` (or Redis's `:password@`), or a `password=`-like pair of a
  * connection string or query (`client_secret=`, `api_key=`, Azure's `AccountKey=` and `SharedAccessKey=`).
  */
-export const CREDENTIAL_IN_VALUE =
-  /:\/\/[^/\s:@]*:[^/\s@]+@|(?:^|[?&;\s])(?:password|passwd|pwd|secret|token|client_secret|api_key|access_token|accountkey|sharedaccesskey)=/i;
+export const CREDENTIAL_IN_VALUE = new RegExp(':\\/\\/[^/\\s:@]*:[^/\\s@]+@'
+  + '|(?:^|[?&;\\s])(?:password|passwd|pwd|secret|token|client_secret|api_key|access_token|accountkey|sharedaccesskey)=(?=[^\\s;&])', 'i');
 
 /** A Kubernetes `$(VAR)` reference in an argument or a variable, which the kubelet expands from the container's variables. */
 const VARIABLE_REFERENCE = /\$\([A-Za-z_][A-Za-z0-9_]*\)/g;
@@ -48,8 +48,11 @@ export function credentialArguments(args: readonly string[]): number[] {
     value !== undefined && value.replace(VARIABLE_REFERENCE, '') !== '' && !/^\/\S*$/.test(value);
   const found = new Set<number>();
   args.forEach((arg, i) => {
+    // a script (`sh -c "exec app --password=…"`): its words, as the shell will pass them
+    if (/\s/.test(arg.trim()) && credentialArguments(arg.trim().split(/\s+/)).length > 0) found.add(i);
     const flag = /^--?([A-Za-z][\w.-]*)(?:=([\s\S]*))?$/.exec(arg);
-    const named = flag !== null && CREDENTIAL_VARIABLE.test(flag[1].replace(/[-.]/g, '_'));
+    // `--api-token`, `-Djavax.net.ssl.keyStorePassword`, `--jwtSecret`: words split as a variable's name is
+    const named = flag !== null && CREDENTIAL_VARIABLE.test(flag[1].replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_'));
     if (named && flag[2] !== undefined && literal(flag[2])) found.add(i);
     if (named && flag[2] === undefined && i + 1 < args.length && !args[i + 1].startsWith('-') && literal(args[i + 1])) found.add(i + 1);
     if (hasCredentialInValue(arg)) found.add(i);

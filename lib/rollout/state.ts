@@ -110,8 +110,9 @@ export interface AnalysisSettings {
   /** The canary must get at least this share of the requests its weight predicts (0 to 1); fewer is a failed check. */
   readonly canaryTrafficFactor: number;
   /**
-   * Requests the canary itself must have served before it may advance (0: no minimum): its ratios and percentiles over
-   * a handful of requests say nothing. A canary that got its share but fewer than this holds for more traffic.
+   * Requests the canary itself must have served before it may advance (0: no minimum), but never more than its weight's
+   * share of `minRequests` (a service with just enough traffic can always advance): its ratios and percentiles over a
+   * handful of requests say nothing. A canary that got its share but fewer than this holds for more traffic.
    */
   readonly minCanaryRequests: number;
   /** Failed checks across a run that trigger a roll back. */

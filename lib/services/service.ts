@@ -173,7 +173,8 @@ function schemaProblems(data: unknown): string[] {
     if (e.keyword === 'required') return [`'${prefix}${String(e.params.missingProperty)}' is required`];
     if (e.keyword === 'additionalProperties') return [`'${prefix}${String(e.params.additionalProperty)}' is not a known field`];
     // an env value may be a credential that failed the schema before the credential check could refuse it
-    const found = e.instancePath.startsWith('/env/') ? '(a value not shown)' : JSON.stringify(valueAt(data, e.instancePath));
+    // where a credential may be written: never shown, whatever the schema says of it
+    const found = /^\/(?:env|args|command)\//.test(e.instancePath) ? '(a value not shown)' : JSON.stringify(valueAt(data, e.instancePath));
     const parent = (e.parentSchema ?? {}) as { description?: string; type?: string; minimum?: number; maximum?: number };
     const described = parent.description;
     if (['minimum', 'maximum', 'type'].includes(e.keyword) && parent.type === 'integer' && parent.minimum !== undefined && parent.maximum !== undefined) {

@@ -144,6 +144,11 @@ describe('validateEnvironment', () => {
     // it would be in a ConfigMap, the links and the dashboards: refused, and not shown
     ['grafana.rootUrl (credentials)', { ...prod, grafana: { ...prod.grafana, rootUrl: 'https://admin:s3cret@grafana.example.com' } },
       '\'grafana.rootUrl\' must be an absolute URL with scheme http or https and no credentials, got "https://[credentials]@grafana.example.com"'],
+    // a parser reads the user information up to the last "@"; without a scheme nothing of it is shown
+    ['grafana.rootUrl (an "@" in the password)', { ...prod, grafana: { ...prod.grafana, rootUrl: 'https://admin:p@ssw0rd@grafana.example.com' } },
+      '\'grafana.rootUrl\' must be an absolute URL with scheme http or https and no credentials, got "https://[credentials]@grafana.example.com"'],
+    ['grafana.rootUrl (credentials, no scheme)', { ...prod, grafana: { ...prod.grafana, rootUrl: 'admin:s3cret@grafana.example.com' } },
+      '\'grafana.rootUrl\' must be an absolute URL with scheme http or https and no credentials, got "(a value with an \\"@\\", not shown)"'],
     ['kiali.rootUrl (credentials)', { ...prod, kiali: { ...prod.kiali, rootUrl: 'https://:s3cret@kiali.example.com' } },
       '\'kiali.rootUrl\' must be an absolute URL with scheme http or https and no credentials, got "https://[credentials]@kiali.example.com"'],
     ['loki.replicas', { ...local, loki: { ...local.loki, replicas: 3 } },

@@ -84,13 +84,21 @@ describe('decide: what happens when', () => {
     ['99 requests, minimum 100: hold', { outcome: measured({ requests: 99 }) },
       { decision: 'hold', hold: 'too-little-traffic', reason: 'too little traffic: fewer than 100 requests (stable and canary) in the 5m window', consecutiveHolds: 1 }],
     ['exactly 100 requests: judged', { outcome: measured({ requests: 100, canaryRequests: 20 }) }, { decision: 'advance' }],
-    ['--min-requests 50 for this run: 60 requests judged', { settings: settings(inFlight(), { minRequests: 50 }), outcome: measured({ requests: 60, canaryRequests: 20 }) },
+    // steady traffic just above the minimum: the canary's full share (15 of 150 at 10 %) is enough, whatever minCanaryRequests
+    ['150 requests, the canary its 15 at 10 %: judged (the minimum is at most its share of minRequests)',
+      { outcome: measured({ requests: 150, canaryRequests: 15 }) }, { decision: 'advance' }],
+    // the canary needs at most its share of the minimum: 10 % of 50
+    ['--min-requests 50 for this run: 60 requests judged', { settings: settings(inFlight(), { minRequests: 50 }), outcome: measured({ requests: 60, canaryRequests: 6 }) },
       { decision: 'advance' }],
     // its share of thin traffic: 5 requests say nothing of its ratios, so it waits for more rather than advance
-    ['the canary served its share of 100 requests, 5, fewer than minCanaryRequests (20): hold, not advance',
+    ['the canary served half its share of 100 requests (5, which the factor allows), fewer than the 10 of its share: hold, not advance',
       { outcome: measured({ requests: 100, canaryRequests: 5 }) },
-      { decision: 'hold', hold: 'too-little-traffic', reason: 'too little canary traffic: the canary served 5 requests in the 5m window, fewer than the 20 '
-        + 'it needs before it may advance (analysis.minCanaryRequests)' }],
+      { decision: 'hold', hold: 'too-little-traffic', reason: 'too little canary traffic: fewer than 10 canary requests in the 5m window, the least it needs '
+        + 'before it may advance (analysis.minCanaryRequests, at most its 10% of minRequests)' }],
+    // at 25 % the share of 100 is 25: minCanaryRequests (20) is the limit, above the factor's 13
+    ['at 25 %, 15 canary requests of 100: enough for the factor (13), fewer than minCanaryRequests (20): hold',
+      { state: inFlight(25), settings: settings(inFlight(25)), outcome: measured({ requests: 100, canaryRequests: 15 }) },
+      { decision: 'hold', hold: 'too-little-traffic', reason: expect.stringContaining('fewer than 20 canary requests') }],
     // less than its share is no thin traffic: the canary may be down or out of the route
     ['the canary served 10 of 1000 at 10 %, less than its share: a failed check, not a hold', { outcome: measured({ requests: 1000, canaryRequests: 10 }) },
       { decision: 'hold', hold: 'failed-check' }],

@@ -188,9 +188,17 @@ describe('a service file on its own', () => {
       `'args[2]' must not hold a credential as a literal (${where}`,
     ]);
     expect(problems.join('\n')).not.toContain('hunter2');
+    // a JVM's system property, a Node or Go flag in camel case, a shell script's words; a number is not echoed either
+    expect(problemsOf(`${MINIMAL}args: ["-Djavax.net.ssl.keyStorePassword=hunter2", --jwtSecret, hunter2-jwt, "-dbPassword=hunter2", `
+      + '"--dsn=host=db password=hunter2"]\ncommand: [sh, -c, "exec /app --password=hunter2"]\n').map(p => p.split(' ')[0]))
+      .toEqual(['\'command[2]\'', '\'args[0]\'', '\'args[2]\'', '\'args[3]\'', '\'args[4]\'']);
+    expect(problemsOf(`${MINIMAL}args: [--db-password, 80417263]\n`).join('\n')).not.toContain('80417263');
     // a reference in an env value is what it should be, too
-    const referenced = parseServiceFile(`${MINIMAL}env: { CACHE_URL: "redis://app:$(CACHE_PASSWORD)@cache:6379" }\n`, 'services/ledger.yaml');
-    expect(referenced.env).toEqual({ CACHE_URL: 'redis://app:$(CACHE_PASSWORD)@cache:6379' });
+    const referenced = parseServiceFile(`${MINIMAL}env: { CACHE_URL: "redis://app:$(CACHE_PASSWORD)@cache:6379", `
+      + 'DATABASE_DSN: "host=db user=app password=$(DB_PASSWORD) dbname=ledger" }\n'
+      + 'args: ["--db=jdbc:sqlserver://db:1433;user=app;password=$(DB_PASSWORD)", "-Djavax.net.ssl.keyStorePassword=$(KEYSTORE_PASSWORD)"]\n',
+    'services/ledger.yaml');
+    expect(referenced.env).toEqual({ CACHE_URL: 'redis://app:$(CACHE_PASSWORD)@cache:6379', DATABASE_DSN: 'host=db user=app password=$(DB_PASSWORD) dbname=ledger' });
   });
 
   test.each([
