@@ -9,6 +9,7 @@ import { Rollouts, loadRollouts, problemsWithService, rolloutFile } from '../rol
 import { SERVICES_DIR, Services, loadServices, serviceFile } from '../services/catalog';
 import { ServiceFileError, ServiceSpec } from '../services/service';
 import { currentPod } from '../charts/service-pods';
+import { TENANT_HEADER } from '../constructs/grafana-datasources';
 import { findRepoRoot } from '../synth';
 import { Command, USAGE, helpOf, parseCommand, prometheusUrlOf, smokeUrlOf } from './args';
 import { PrometheusEndpoint, Redactor, prometheusEndpointOf } from './credentials';
@@ -304,12 +305,14 @@ function historyOf(gated: Gated): RolloutState['history'] {
 /** The Prometheus endpoint of `canary advance`, from the flag and the environment's credentials. */
 function endpointOf(command: Extract<Command, { verb: 'advance' }>, run: Run): PrometheusEndpoint {
   const env = run.io.env ?? {};
+  // a Mimir store takes the tenant of every query from X-Scope-OrgID: the environment's, as its other readers send it
+  const mimir = loadEnvironment(command.env).mimir;
   return prometheusEndpointOf(prometheusUrlOf(command.prometheusUrl, env.prometheusUrl), {
     ...(env.prometheusToken !== undefined ? { token: env.prometheusToken } : {}),
     ...(env.prometheusUsername !== undefined ? { username: env.prometheusUsername } : {}),
     ...(env.prometheusPassword !== undefined ? { password: env.prometheusPassword } : {}),
     ...(env.prometheusHeaders !== undefined ? { headers: env.prometheusHeaders } : {}),
-  }, run.secrets);
+  }, run.secrets, mimir ? { [TENANT_HEADER]: mimir.tenant } : {});
 }
 
 /**

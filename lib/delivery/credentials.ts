@@ -35,9 +35,11 @@ const RESERVED = ['authorization', 'proxy-authorization', 'cookie', 'content-typ
  *
  * @param url a plain http(s) URL, perhaps with credentials (checked by the argument parser)
  * @param secrets collects every secret value given, for {@link Redactor}
+ * @param defaults headers the environment implies (no secrets), such as its Mimir tenant; `PROMETHEUS_HEADERS` wins
  * @throws {@link UsageError} naming the variable at fault, never its value
  */
-export function prometheusEndpointOf(url: string, credentials: PrometheusCredentials, secrets: Redactor): PrometheusEndpoint {
+export function prometheusEndpointOf(url: string, credentials: PrometheusCredentials, secrets: Redactor,
+  defaults: Readonly<Record<string, string>> = {}): PrometheusEndpoint {
   const parsed = new URL(url);
   const fromUrl = parsed.username !== '' || parsed.password !== ''
     ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) }
@@ -63,7 +65,10 @@ export function prometheusEndpointOf(url: string, credentials: PrometheusCredent
   // an API key is a secret, a tenant id (X-Scope-OrgID) is not: often the project's own name, it would be taken out of
   // every image name and message
   secrets.add(...Object.entries(extra).filter(([name]) => CREDENTIAL_HEADER.test(name)).map(([, value]) => value));
-  const headers: Record<string, string> = { ...extra };
+  // the environment's own (a Mimir tenant), unless PROMETHEUS_HEADERS names the same header
+  const headers: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(defaults).map(([name, value]) => [name.toLowerCase(), value])), ...extra,
+  };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (basic) {
     const encoded = Buffer.from(`${basic.username}:${basic.password}`).toString('base64');

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ENVIRONMENT_NAMES } from '../../lib/config/environments';
+import { ENVIRONMENTS, ENVIRONMENT_NAMES } from '../../lib/config/environments';
 import { CliEnvironment, runCli } from '../../lib/delivery/cli';
 import { renderRolloutState } from '../../lib/rollout/state';
 import { StubResponse, StubServer } from '../apps/support/stub-server';
@@ -107,6 +107,32 @@ describe('canary CLI: the services are the files under services/', () => {
     });
     expect(fs.readFileSync(stateFile('gateway'), 'utf8')).toContain('phase: rolling-back');
     expect(fs.readFileSync(stateFile('backend'), 'utf8')).toBe(backendBefore);
+  });
+
+  test('advance names the environment\'s Mimir tenant in X-Scope-OrgID, as its other readers do; PROMETHEUS_HEADERS may name another', async () => {
+    const tenant = ENVIRONMENTS.central.mimir!.tenant;
+    fs.writeFileSync(path.join(root, 'rollout', 'central', 'gateway.yaml'), renderRolloutState({
+      service: 'gateway', stable: { image: 'ghcr.io/example/obs-canary-gateway:0.1.0' }, history: [],
+      canary: {
+        image: 'ghcr.io/example/obs-canary-gateway:0.2.0', weight: 10, startedAt: '2026-11-01T10:00:00Z', weightChangedAt: '2026-11-01T10:05:00Z',
+        appliedAt: '2026-11-01T10:05:00Z', failedChecks: 0, consecutiveHolds: 0,
+      },
+    }));
+    const tenants = async (env: string, headers?: string): Promise<string[]> => {
+      const prometheus = await StubServer.start(async () => ALL_ERRORS);
+      try {
+        await cliIn(root, ['advance', '--env', env, '--service', 'gateway', '--prometheus-url', prometheus.url, '--dry-run', '--json'],
+          headers ? { prometheusHeaders: headers } : {});
+        return [...new Set(prometheus.requests.map(r => String(r.headers['x-scope-orgid'])))];
+      } finally {
+        await prometheus.close();
+      }
+    };
+    expect(await tenants('central')).toEqual([tenant]);
+    expect(await tenants('central', '{"X-Scope-OrgID": "other"}')).toEqual(['other']);
+    writeCanary('gateway');
+    // no Mimir, no tenant
+    expect(await tenants('local')).toEqual(['undefined']);
   });
 
   describe('advance --all: where each service\'s smoke checks go (SMOKE_URLS, else one --smoke-url or SMOKE_BASE_URL)', () => {
