@@ -149,8 +149,7 @@ export class ObservabilityChart extends StackChart {
     const alertmanager = (): Alertmanager => new Alertmanager(this, 'Alertmanager', {
       replicas: env.alerting.replicas,
       receivers: env.alerting.receivers,
-      ...(env.alerting.heartbeat
-        ? { heartbeat: { secret: env.alerting.heartbeat.secret, interval: env.alerting.heartbeat.interval ?? Duration.minutes(5) } } : {}),
+      ...(env.alerting.heartbeat ? { heartbeat: env.alerting.heartbeat } : {}),
       groupWait: env.alerting.groupWait,
       groupInterval: env.alerting.groupInterval,
       repeatInterval: env.alerting.repeatInterval,

@@ -19,9 +19,8 @@ export function containerOf(spec: ServiceSpec, env: EnvironmentConfig, services:
   return {
     port: spec.port,
     protocol: spec.protocol,
-    readiness: spec.probes.readiness,
-    liveness: spec.probes.liveness,
-    ...(spec.probes.startupSeconds !== undefined ? { startupSeconds: spec.probes.startupSeconds } : {}),
+    // readiness, liveness and, when set, startupSeconds
+    ...spec.probes,
     runAsUser: spec.runAsUser,
     runAsGroup: spec.runAsGroup ?? spec.runAsUser,
     writablePaths: spec.writablePaths ?? [],
@@ -47,9 +46,7 @@ export function currentPod(spec: ServiceSpec, env: EnvironmentConfig, services: 
 export function trackPodOf(record: PodRecord): TrackPod {
   const { command, args } = record;
   return {
-    readiness: record.probes.readiness,
-    liveness: record.probes.liveness,
-    ...(record.probes.startupSeconds !== undefined ? { startupSeconds: record.probes.startupSeconds } : {}),
+    ...record.probes,
     runAsUser: record.runAsUser,
     runAsGroup: record.runAsGroup,
     writablePaths: record.writablePaths,

@@ -95,12 +95,14 @@ export class ServicesChart extends StackChart {
           pinSources: env.apps.canaryPinSources, ingressPrincipal,
         }
         : undefined;
-      checkStartupTime(spec, env, props.rollouts[spec.name]);
+      const settings = settingsOf(props.rollouts[spec.name], spec);
+      const stableReplicas = spec.replicas?.[env.name] ?? env.apps.stableReplicas;
+      checkStartupTime(spec, env.name, stableReplicas, settings.analysis.progressDeadline);
       const service = new CanaryService(this, spec.name, {
         name: spec.name,
         container: containerOf(spec, env, props.services),
-        ...tracks(props.rollouts[spec.name], settingsOf(props.rollouts[spec.name], spec).steps),
-        stableReplicas: spec.replicas?.[env.name] ?? env.apps.stableReplicas,
+        ...tracks(props.rollouts[spec.name], settings.steps),
+        stableReplicas,
         ...(spec.telemetry ? {
           telemetry: { otlpEndpoint: props.otlpEndpoint, samplingRatio: env.apps.traceSamplingRatio, environment: env.name },
         } : {}),
@@ -153,8 +155,9 @@ export class ServicesChart extends StackChart {
  * @throws {@link ServiceFileError} naming the entry, when a block is too wide for the environment
  */
 function egressFlows(spec: ServiceSpec, env: EnvironmentConfig, from: WorkloadPeer): NetworkFlow[] {
+  const blocksOf = (spec.egress ?? []).map(entry => egressCidrs(entry, env.name));
   const flows = (spec.egress ?? []).flatMap((entry, i): NetworkFlow[] => {
-    const blocks = egressCidrs(entry, env.name);
+    const blocks = blocksOf[i];
     const wide = blocks.filter(cidr => (ipv4CidrPrefix(cidr) ?? 0) < WIDEST_PREFIX);
     if (wide.length > 0 && env.egress.allowWideCidrs !== true) {
       throw new ServiceFileError(spec.file, [`'egress[${i}].cidrs' must be blocks of /${WIDEST_PREFIX} or narrower in ${env.name} (the addresses of `
@@ -170,7 +173,7 @@ function egressFlows(spec: ServiceSpec, env: EnvironmentConfig, from: WorkloadPe
   // named by their labels. A central topology's services run in application clusters whose addresses are not
   // configured (clusterCidrs is the observability cluster's), so there the check does not apply.
   const own = env.topology === undefined && env.egress.allowWideCidrs !== true ? env.egress.clusterCidrs ?? [] : [];
-  const all = (spec.egress ?? []).flatMap(entry => egressCidrs(entry, env.name));
+  const all = blocksOf.flat();
   const opened = own.filter(cidr => ipv4BlocksCover(all, cidr));
   if (opened.length > 0) {
     throw new ServiceFileError(spec.file, [`'egress' must not hold all of ${env.name}'s own addresses (egress.clusterCidrs ${opened.join(', ')}), `
@@ -187,13 +190,11 @@ function egressFlows(spec: ServiceSpec, env: EnvironmentConfig, from: WorkloadPe
  *
  * @throws {@link ServiceFileError} when they cannot
  */
-function checkStartupTime(spec: ServiceSpec, env: EnvironmentConfig, state: RolloutState): void {
+function checkStartupTime(spec: ServiceSpec, env: string, replicas: number, deadline: string): void {
   const seconds = spec.probes.startupSeconds;
   if (seconds === undefined) return;
-  const replicas = spec.replicas?.[env.name] ?? env.apps.stableReplicas;
-  const deadline = settingsOf(state, spec).analysis.progressDeadline;
   if (replicas * seconds * 1000 < parseDuration(deadline, 'analysis.progressDeadline')) return;
-  throw new ServiceFileError(spec.file, [`'probes.startupSeconds' (${seconds}) × the stable replicas in ${env.name} (${replicas}) reaches `
+  throw new ServiceFileError(spec.file, [`'probes.startupSeconds' (${seconds}) × the stable replicas in ${env} (${replicas}) reaches `
     + `'analysis.progressDeadline' (${deadline}): a promotion starts stable's pods one at a time and is rolled back at the deadline; `
     + `give the service file (or its state) an analysis.progressDeadline above ${replicas * seconds}s`]);
 }

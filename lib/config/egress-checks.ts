@@ -1,6 +1,7 @@
 import { FlowPort } from '../constructs/network-policies';
 import { ObjectStorage, objectStorageKind } from '../constructs/types';
 import { show } from '../errors';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
 import { shownUrl } from '../private/urls';
 import { Checks } from './checks';
 import {
@@ -14,8 +15,8 @@ import {
  * owners, which is the internet by another name.
  */
 export const WIDEST_PREFIX = 8;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const LABEL_KEY = new RegExp(LABEL_KEY_PATTERN);
+const LABEL_VALUE = new RegExp(LABEL_VALUE_PATTERN);
 
 /**
  * Checks the `egress` section against the rest of the environment: every dependency in use is named and no other,

@@ -3,7 +3,7 @@ import {
   AzureWorkloadIdentity, ContainerResources, GkeWorkloadIdentity, ObjectStorage, ObjectStorageBuckets, ObjectStorageCredentials, S3Credentials,
   S3ObjectStorage, SecretKeyRef, WorkloadIdentityCredentials,
 } from '../constructs/types';
-import { AlertReceiver, severitiesOf } from '../constructs/alertmanager-config';
+import { AlertReceiver, DEFAULT_RECEIVER, HEARTBEAT, severitiesOf } from '../constructs/alertmanager-config';
 import { RING_REPLICAS } from '../constructs/private/ring-stateful-set';
 import { show } from '../errors';
 import { Checks, ConfigError } from './checks';
@@ -827,8 +827,9 @@ function checkAlerting(c: Checks, a: AlertingSettings | undefined): void {
   const seen = new Set<string>();
   for (const [i, r] of (Array.isArray(a.receivers) ? a.receivers : []).entries()) {
     const field = `alerting.receivers[${i}]`;
-    c.expect(typeof r.name === 'string' && DNS_LABEL.test(r.name) && r.name !== 'default' && r.name !== 'heartbeat' && !seen.has(r.name),
-      `${field}.name`, r.name, 'a DNS label no other receiver has, other than "default" (the receiver of what no route takes) and "heartbeat"');
+    c.expect(typeof r.name === 'string' && DNS_LABEL.test(r.name) && r.name !== DEFAULT_RECEIVER && r.name !== HEARTBEAT.receiver && !seen.has(r.name),
+      `${field}.name`, r.name, `a DNS label no other receiver has, other than "${DEFAULT_RECEIVER}" (the receiver of what no route takes) and `
+      + `"${HEARTBEAT.receiver}"`);
     seen.add(r.name);
     c.oneOf<string>(`${field}.kind`, r.kind, RECEIVER_KINDS);
     checkSecretRef(c, `${field}.secret`, r.secret);

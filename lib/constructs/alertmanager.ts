@@ -38,11 +38,11 @@ export interface AlertmanagerProps {
   readonly receivers?: readonly AlertReceiver[];
   /**
    * A dead man's switch ({@link HEARTBEAT}): the Secret key holding a heartbeat service's webhook URL, pinged with the
-   * always-firing watchdog alert every `interval` (1 to 60 minutes), so that the service raises the alarm when the pings
-   * stop. The rules must hold the watchdog (`watchdogRule`).
+   * always-firing watchdog alert every `interval` (1 to 60 minutes, 5 by default), so that the service raises the alarm
+   * when the pings stop. The rules must hold the watchdog (`pipelineAlertingRules` with `heartbeat`).
    * @default - none
    */
-  readonly heartbeat?: { readonly secret: SecretKeyRef; readonly interval: Duration };
+  readonly heartbeat?: { readonly secret: SecretKeyRef; readonly interval?: Duration };
   /**
    * How long a new group waits for more alerts before its first notification.
    * @default Duration.seconds(30)
@@ -160,7 +160,7 @@ export class Alertmanager extends Construct {
     const podHost = (i: number): string => `${NAME}-${i}.${serviceHost(CLUSTER_SERVICE, namespace)}`;
     this.instances = Array.from({ length: this.replicas }, (_, i) => `${podHost(i)}:${HTTP.port}`);
 
-    const heartbeat = props.heartbeat;
+    const heartbeat = props.heartbeat && { secret: props.heartbeat.secret, interval: props.heartbeat.interval ?? Duration.minutes(5) };
     const pings = heartbeat?.interval.toMilliseconds();
     if (pings !== undefined && (pings < Duration.minutes(1).toMilliseconds() || pings > Duration.hours(1).toMilliseconds())) {
       throw validationError(this, `'heartbeat.interval' must be from 1m to 1h, got ${goDuration(heartbeat!.interval)}`);

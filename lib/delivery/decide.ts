@@ -228,7 +228,7 @@ export function decide(input: DecideInput): GateResult {
   // traffic waits for more rather than advance on a handful of requests
   // (never more than its weight's share of minRequests: a service with just enough traffic must be able to advance);
   // no count in the reason, so that repeated holds merge in the history
-  const needed = Math.min(analysis.minCanaryRequests, Math.ceil((canary.weight * analysis.minRequests) / 100 - 1e-9));
+  const needed = Math.min(analysis.minCanaryRequests, wholeShare(canary.weight, analysis.minRequests));
   if ((m.canaryRequests ?? 0) < needed) {
     return held('too-little-traffic', `too little canary traffic: fewer than ${needed} canary requests in the ${window} window, the least it `
       + `needs before it may advance (analysis.minCanaryRequests, at most its ${canary.weight}% of minRequests)`, evidence);
@@ -271,7 +271,7 @@ function firstStep(input: DecideInput, canary: CanaryState, what: string): GateR
   const { state, settings, now, smoke } = input;
   const numbers = { measurements: null, baseline: null, failedCheckCount: canary.failedChecks };
   if (smoke && !smoke.ran) {
-    return hold(state, canary, settings, now, { kind: 'no-data', reason: `smoke checks not run: ${smoke.reason}`, evidence: {}, failed: [] });
+    return unmeasuredHold(input, canary, `smoke checks not run: ${smoke.reason}`);
   }
   const results = smoke?.ran ? smoke.results : [];
   const failed = results.filter(r => !r.passed).map(r => `smoke: ${r.detail}`);
@@ -303,7 +303,7 @@ function progress(input: DecideInput, canary: CanaryState, stage: Extract<Stage,
   const what = describeRelease(state.service, stage.release);
   const numbers = { failedChecks: [], measurements: null, baseline: null, failedCheckCount: canary.failedChecks };
   if (!observed.ok) {
-    return hold(state, canary, settings, now, { kind: 'no-data', reason: `no verdict on whether ${what}: ${observed.error}`, evidence: {}, failed: [] });
+    return unmeasuredHold(input, canary, `no verdict on whether ${what}: ${observed.error}`);
   }
   const phase = canary.phase ?? 'progressing';
   if (observed.applied) {
@@ -364,18 +364,24 @@ function dwell(canary: CanaryState, why: string): GateResult {
   };
 }
 
+/**
+ * A hold before the step is measured (its observation failed, its smoke checks could not run): nothing dwells there, so a
+ * loop that runs more often than the window counts such a hold once per window, as the measured ones, and dwells in
+ * between without writing (the same window in other words).
+ */
+function unmeasuredHold(input: DecideInput, canary: CanaryState, reason: string): GateResult {
+  const { state, settings, now } = input;
+  const last = lastCountedHold(state, canary, now);
+  if (last !== undefined && now.getTime() - last < parseDuration(settings.analysis.window, 'analysis.window')) {
+    return dwell(canary, `${reason} (not counted: the last counted hold, at ${new Date(last).toISOString()}, is less than a `
+      + `${settings.analysis.window} window ago)`);
+  }
+  return hold(state, canary, settings, now, { kind: 'no-data', reason, evidence: {}, failed: [] });
+}
+
 /** A hold, or the roll back it triggers: at the failed-check limit, or beyond the limit of holds in a row. */
 function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSettings, now: Date, request: HoldRequest): GateResult {
   const { analysis } = settings;
-  // before a step is measured (its observation failed, its smoke checks could not run) nothing dwells: a loop that runs
-  // more often than the window counts such a hold once per window, as the measured ones, and holds in between
-  // without writing (the same window in other words)
-  const last = request.failed.length === 0 ? lastCountedHold(state, canary, now) : undefined;
-  if (last !== undefined && now.getTime() - last < parseDuration(analysis.window, 'analysis.window')) {
-    // as between two measured windows
-    return dwell(canary, `${request.reason} (not counted: the last counted hold, at ${new Date(last).toISOString()}, is less than a `
-      + `${analysis.window} window ago)`);
-  }
   const failedCheckCount = canary.failedChecks + (request.failed.length > 0 ? 1 : 0);
   const consecutiveHolds = canary.consecutiveHolds + 1;
   const { reason } = request;
@@ -404,10 +410,7 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
   const entry: HistoryEntry = {
     at: now.toISOString(), decision: 'hold', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: canary.weight, reason, ...evidence,
   };
-  const change: Change = {
-    state: { ...state, canary: { ...canary, failedChecks: failedCheckCount, consecutiveHolds }, history: appendHistory(state.history, entry) },
-    entry,
-  };
+  const change: Change = { state: { ...counted, history: appendHistory(state.history, entry) }, entry };
   return { ...result(change, 'hold', canary, { ...numbers, failedCheckCount, consecutiveHolds }), hold: request.kind };
 }
 
@@ -425,6 +428,11 @@ interface Verdict {
   readonly passed: string[];
 }
 
+/** `percent` % of `requests`, rounded up to whole requests (a hair of float error is not one more request). */
+function wholeShare(percent: number, requests: number): number {
+  return Math.ceil((percent * requests) / 100 - 1e-9);
+}
+
 // ratios compared in integer units of 1e-4 (they are recorded with 4 decimals), so 0.08 - 0.06 is exactly 0.02
 const bp = (ratio: number): number => Math.round(ratio * 1e4);
 const ratio = (units: number): string => String(units / 1e4);
@@ -435,7 +443,7 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
   const total = m.requests ?? 0;
   const canaryRequests = m.canaryRequests ?? 0;
   // a canary that served nothing fails even when its weight predicts less than one request
-  const expected = Math.max(1, Math.ceil((weight * total * analysis.canaryTrafficFactor) / 100 - 1e-9));
+  const expected = Math.max(1, wholeShare(weight, total * analysis.canaryTrafficFactor));
   if (canaryRequests < expected) {
     verdict.failed.push(`canaryTraffic: ${canaryRequests} requests < ${expected} expected (${weight}% of ${total} × ${analysis.canaryTrafficFactor}); `
       + 'is the canary running and in the route?');

@@ -8,6 +8,11 @@ export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 /** {@link DNS_LABEL_PATTERN} as a regular expression. */
 export const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
 
+/** A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of up to 63 characters. */
+export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+/** A Kubernetes label value: empty, or up to 63 characters starting and ending alphanumeric. */
+export const LABEL_VALUE_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$';
+
 /**
  * HTTP header names whose values are credentials: `X-Api-Key`, `X-Auth-Token`, `X-Grafana-Secret`, … A tenant id
  * (`X-Scope-OrgID`) is not one.

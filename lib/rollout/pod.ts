@@ -64,7 +64,8 @@ export function podRecordOf(pod: TrackPod): PodRecord {
     },
     env: pod.env,
     secretEnv: pod.secretEnv,
-    probes: { readiness: pod.readiness, liveness: pod.liveness, ...(pod.startupSeconds !== undefined ? { startupSeconds: pod.startupSeconds } : {}) },
+    // startupSeconds left out when unset (the copy below drops undefined), so that records made before it keep their hash
+    probes: { readiness: pod.readiness, liveness: pod.liveness, startupSeconds: pod.startupSeconds },
     ...(pod.command ? { command: pod.command } : {}),
     ...(pod.args ? { args: pod.args } : {}),
     runAsUser: pod.runAsUser,

@@ -1,6 +1,6 @@
 import { SchemaObject } from 'ajv';
 import { ROLLOUT_SETTINGS_PROPERTIES, STARTUP_SECONDS } from '../rollout/state-schema';
-import { DNS_LABEL_PATTERN } from '../private/names';
+import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 const PATH = '^/[^\\s?#]*$';
@@ -39,8 +39,6 @@ const RESOURCES: SchemaObject = {
 
 const HOSTS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: HOST } };
 const CIDRS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[0-9./]+$' } };
-const LABEL_KEY = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
-const LABEL_VALUE = '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$';
 
 /**
  * The JSON Schema of a service file, `services/<name>.yaml` (`services/schema.json` is this, for editors). It mirrors
@@ -165,8 +163,8 @@ export const SERVICE_SCHEMA: SchemaObject = {
           },
           namespace: { type: 'string', pattern: DNS_LABEL_PATTERN, description: 'the namespace of its pods (a DNS label)' },
           podLabels: {
-            type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: LABEL_VALUE },
-            propertyNames: { pattern: LABEL_KEY }, description: 'the labels of its pods, such as { app.kubernetes.io/name: postgres }',
+            type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: LABEL_VALUE_PATTERN },
+            propertyNames: { pattern: LABEL_KEY_PATTERN }, description: 'the labels of its pods, such as { app.kubernetes.io/name: postgres }',
           },
           ports: { type: 'array', minItems: 1, uniqueItems: true, items: PORT, description: 'its TCP ports: the pods\' own (container) ports, not a Service\'s, for pods' },
         },

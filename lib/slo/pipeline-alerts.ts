@@ -237,7 +237,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
  * the heartbeat service means the chain broke somewhere (rules not evaluated, Alertmanager down, notifications not
  * leaving). Severity `none`: it goes to the heartbeat alone, never to a person.
  */
-export function watchdogRule(): AlertingRule {
+function watchdogRule(): AlertingRule {
   return {
     alert: WATCHDOG_ALERT,
     expr: 'vector(1)',
