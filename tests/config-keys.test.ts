@@ -29,7 +29,8 @@ const KNOWN = {
     'schema_config.configs[].store', 'server.grpc_listen_port', 'server.http_listen_port', 'server.log_format', 'server.log_level',
   ],
   promtail: [
-    'clients[].backoff_config.max_period', 'clients[].backoff_config.max_retries', 'clients[].backoff_config.min_period', 'clients[].url',
+    'clients[].backoff_config.max_period', 'clients[].backoff_config.max_retries', 'clients[].backoff_config.min_period',
+    'clients[].external_labels.*', 'clients[].url',
     'positions.filename', 'scrape_configs[].job_name', 'scrape_configs[].kubernetes_sd_configs[].role', 'scrape_configs[].pipeline_stages[].cri',
     'scrape_configs[].pipeline_stages[].drop.drop_counter_reason', 'scrape_configs[].pipeline_stages[].drop.expression',
     'scrape_configs[].pipeline_stages[].drop.source',

@@ -71,7 +71,8 @@ export class ClusterAgentsChart extends StackChart {
     });
     this.alloy = new Alloy(this, 'Alloy', {
       lokiPushUrl: endpoints.lokiPushUrl,
-      remote: { clusterName: cluster.name, clientCertificateSecret: gateway.clientCertificateSecret },
+      clusterName: cluster.name,
+      remote: { clientCertificateSecret: gateway.clientCertificateSecret },
       resources: env.alloy.resources,
     });
     this.prometheus = new Prometheus(this, 'Prometheus', {

@@ -10,7 +10,9 @@ import { Grafana } from '../constructs/grafana';
 import { GATEWAY_METRICS, ISTIOD_METRICS_PORT, ISTIOD_XDS_PORT, ingressGatewayScrapeConfig, istiodPeer, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { Kiali } from '../constructs/kiali';
-import { TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource } from '../constructs/grafana-datasources';
+import {
+  SPAN_LOG_LABELS, SPAN_METRIC_LABELS, TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource,
+} from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
 import { Mimir } from '../constructs/mimir';
 import { NetworkFlow, NetworkPolicies, pods } from '../constructs/network-policies';
@@ -24,7 +26,7 @@ import { PodSecurityLevel, WorkloadPeer } from '../constructs/types';
 import { validationError } from '../errors';
 import { goDuration } from '../private/units';
 import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity, namespaceObject, podSecurityLabels } from './namespaces';
-import { CLUSTER_LABEL } from '../slo/vocabulary';
+import { CLUSTER_ATTRIBUTE, CLUSTER_LABEL } from '../slo/vocabulary';
 import { StackChart } from './stack-chart';
 
 
@@ -207,9 +209,11 @@ export class ObservabilityChart extends StackChart {
       resources: env.loki.resources,
     });
     if (env.logs.shipper === 'alloy') {
-      this.logShipper = this.alloy = new Alloy(this, 'Alloy', { lokiPushUrl: this.loki.pushUrl, resources: env.alloy.resources });
+      this.logShipper = this.alloy = new Alloy(this, 'Alloy', { lokiPushUrl: this.loki.pushUrl, clusterName: env.clusterName, resources: env.alloy.resources });
     } else {
-      this.logShipper = this.promtail = new Promtail(this, 'Promtail', { lokiPushUrl: this.loki.pushUrl, resources: env.promtail.resources });
+      this.logShipper = this.promtail = new Promtail(this, 'Promtail', {
+        lokiPushUrl: this.loki.pushUrl, clusterName: env.clusterName, resources: env.promtail.resources,
+      });
     }
     this.tempo = new Tempo(this, 'Tempo', {
       retention: env.tempo.retention,
@@ -221,7 +225,7 @@ export class ObservabilityChart extends StackChart {
       ...(storeHeaders ? { remoteWriteHeaders: storeHeaders } : {}),
       // a central Tempo takes the application clusters' spans: each series names the cluster its spans came from, not
       // the cluster Tempo runs in
-      ...(env.topology ? { metricsDimensions: ['k8s.cluster.name'] } : { externalLabels: { [CLUSTER_LABEL]: env.clusterName } }),
+      ...(env.topology ? { metricsDimensions: [CLUSTER_ATTRIBUTE] } : { externalLabels: { [CLUSTER_LABEL]: env.clusterName } }),
       resources: env.tempo.resources,
     });
     this.collector = new OtelCollector(this, 'Collector', {
@@ -263,7 +267,15 @@ export class ObservabilityChart extends StackChart {
           ...(store.tenant !== undefined ? { tenant: store.tenant } : {}),
         }),
         lokiDatasource({ url: this.loki.url }),
-        tempoDatasource({ url: this.tempo.url }),
+        tempoDatasource({
+          url: this.tempo.url,
+          // a span names its cluster (the Collectors set it), and so do the log streams and the span metrics, by a
+          // label: a span's links select its own cluster's logs and metrics, not every cluster's service of that name
+          logLabels: [...SPAN_LOG_LABELS, { key: CLUSTER_ATTRIBUTE, value: CLUSTER_LABEL }],
+          metricLabels: [
+            ...SPAN_METRIC_LABELS, { key: CLUSTER_ATTRIBUTE, value: env.topology ? Tempo.dimensionLabel(CLUSTER_ATTRIBUTE) : CLUSTER_LABEL },
+          ],
+        }),
         alertmanagerDatasource({ url: this.alertmanager.url }),
       ],
     });

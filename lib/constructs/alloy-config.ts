@@ -11,11 +11,16 @@ export interface AlloyConfigOptions {
   /** The environment variable holding this pod's node name (the downward API's `spec.nodeName`). */
   readonly nodeNameEnv: string;
   /**
-   * An application cluster's shipper, sending to the observability cluster's gateway: the `cluster` label of every
-   * stream, and the directory of `ca.crt`, `tls.crt` and `tls.key` (mutual TLS).
+   * Labels of every stream, such as the cluster's name.
+   * @default - none
+   */
+  readonly externalLabels?: Readonly<Record<string, string>>;
+  /**
+   * An application cluster's shipper, sending to the observability cluster's gateway: the directory of `ca.crt`,
+   * `tls.crt` and `tls.key` (mutual TLS).
    * @default - this cluster's Loki, in-cluster
    */
-  readonly remote?: { readonly clusterLabel: string; readonly clusterName: string; readonly tlsDir: string };
+  readonly remote?: { readonly tlsDir: string };
 }
 
 /** The labels of the components, which their references name: `discovery.relabel.pods.output`, … */
@@ -94,8 +99,8 @@ export function alloyConfig(options: AlloyConfigOptions): AlloyStatement[] {
           ca_file: `${options.remote.tlsDir}/ca.crt`, cert_file: `${options.remote.tlsDir}/tls.crt`, key_file: `${options.remote.tlsDir}/tls.key`,
         }))] : []),
       ]),
-      // every stream of an application cluster carries its name, as its metrics do
-      ...(options.remote ? [attr('external_labels', { [options.remote.clusterLabel]: options.remote.clusterName })] : []),
+      // every stream carries its cluster's name, as its metrics do
+      ...(options.externalLabels ? [attr('external_labels', { ...options.externalLabels })] : []),
     ]),
   ];
 }

@@ -19,11 +19,17 @@ export interface AlloyProps {
   /** Where to push logs: {@link Loki.pushUrl}. */
   readonly lokiPushUrl: string;
   /**
-   * An application cluster's shipper: streams labelled with the cluster's name, sent over mutual TLS with the client
-   * certificate of a Secret (`ca.crt`, `tls.crt`, `tls.key`) to the observability cluster's gateway.
+   * The cluster's name, the `cluster` label of every stream (as of every series its Prometheus sends): in a central
+   * topology, what tells one cluster's logs from another's in the one Loki.
+   * @default - no `cluster` label
+   */
+  readonly clusterName?: string;
+  /**
+   * An application cluster's shipper: streams sent over mutual TLS with the client certificate of a Secret (`ca.crt`,
+   * `tls.crt`, `tls.key`) to the observability cluster's gateway.
    * @default - the cluster's own Loki
    */
-  readonly remote?: { readonly clusterName: string; readonly clientCertificateSecret: string };
+  readonly remote?: { readonly clientCertificateSecret: string };
   /**
    * Alloy image, pinned by tag or digest.
    * @default IMAGES.alloy
@@ -92,7 +98,8 @@ export class Alloy extends Construct {
     this.metricsTarget = endpoint.metricsTarget;
     const configOptions = {
       lokiPushUrl: props.lokiPushUrl, nodeNameEnv: NODE_NAME_ENV,
-      ...(props.remote ? { remote: { clusterLabel: CLUSTER_LABEL, clusterName: props.remote.clusterName, tlsDir: CLIENT_TLS_DIR } } : {}),
+      ...(props.clusterName !== undefined ? { externalLabels: { [CLUSTER_LABEL]: props.clusterName } } : {}),
+      ...(props.remote ? { remote: { tlsDir: CLIENT_TLS_DIR } } : {}),
     };
     this.config = alloyConfig(configOptions);
     this.configText = renderAlloyConfig(configOptions);

@@ -195,6 +195,12 @@ export function lokiDatasource(options: LokiDatasourceOptions): GrafanaDatasourc
   };
 }
 
+/** The Loki labels a span's logs are selected by: its service, its namespace. */
+export const SPAN_LOG_LABELS: readonly SpanTagMapping[] = [{ key: 'service.name', value: 'app' }, { key: 'k8s.namespace.name', value: 'namespace' }];
+
+/** The labels of Tempo's span metrics a span's metrics are selected by: its service. */
+export const SPAN_METRIC_LABELS: readonly SpanTagMapping[] = [{ key: 'service.name', value: 'service' }];
+
 /** Options of {@link tempoDatasource}. */
 export interface TempoDatasourceOptions {
   readonly url: string;
@@ -205,9 +211,15 @@ export interface TempoDatasourceOptions {
   /**
    * Span attributes and the Loki labels holding the same values: the span-to-logs query selects on them (the link
    * appears only when a span has at least one of these attributes).
-   * @default - `service.name` → `app`, `k8s.namespace.name` → `namespace`
+   * @default SPAN_LOG_LABELS
    */
   readonly logLabels?: readonly SpanTagMapping[];
+  /**
+   * Span attributes and the labels of Tempo's span metrics holding the same values: the span-to-metrics queries select
+   * on them.
+   * @default SPAN_METRIC_LABELS
+   */
+  readonly metricLabels?: readonly SpanTagMapping[];
 }
 
 /**
@@ -231,7 +243,7 @@ export function tempoDatasource(options: TempoDatasourceOptions): GrafanaDatasou
         // log lines are written around the span, not exactly inside it
         spanStartTimeShift: '-2m',
         spanEndTimeShift: '2m',
-        tags: options.logLabels ?? [{ key: 'service.name', value: 'app' }, { key: 'k8s.namespace.name', value: 'namespace' }],
+        tags: options.logLabels ?? SPAN_LOG_LABELS,
         filterByTraceID: true,
         filterBySpanID: false,
         customQuery: false,
@@ -240,7 +252,7 @@ export function tempoDatasource(options: TempoDatasourceOptions): GrafanaDatasou
         datasourceUid: prometheusUid,
         spanStartTimeShift: '-2m',
         spanEndTimeShift: '2m',
-        tags: [{ key: 'service.name', value: 'service' }],
+        tags: options.metricLabels ?? SPAN_METRIC_LABELS,
         // `$__tags`, not `${__tags}`: Grafana replaces only that spelling with the span's mapped tags
         // (public/app/features/explore/TraceView/createSpanLink.tsx buildMetricsQuery; the Grafana docs' "Configure
         // trace to metrics" provision `{$$__tags}`); escapeProvisioningDollars doubles the `$` in the file

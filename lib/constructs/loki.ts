@@ -13,6 +13,7 @@ import { checkRingReplicas, ringStatefulSet } from './private/ring-stateful-set'
 import { checksum, httpProbe } from './private/workload';
 import { ContainerResources, EgressProxyEnv, ObjectStorage, WorkloadPeer, objectStorageKind } from './types';
 import { toYaml } from '../private/yaml';
+import { CLUSTER_LABEL } from '../slo/vocabulary';
 
 /** Properties of {@link Loki}. */
 export interface LokiProps {
@@ -169,9 +170,9 @@ export class Loki extends Construct {
             // ApplyGlobalOTLPConfig, actionForAttribute; docs/sources/shared/otel.md; grafana/loki#15927)
             ignore_defaults: true,
             attributes_config: [
-              // the stream labels the stack queries: Promtail's app and namespace (dashboards, Tempo's span → logs
-              // link), and service_name, which Loki sets only from an indexed service.name (pkg/loghttp/push/otlp.go)
-              { action: 'index_label', attributes: ['service.name', 'app', 'namespace'] },
+              // the stream labels the stack queries: the shippers' app, namespace and cluster (dashboards, Tempo's span
+              // → logs link), and service_name, which Loki sets only from an indexed service.name (pkg/loghttp/push/otlp.go)
+              { action: 'index_label', attributes: ['service.name', 'app', 'namespace', CLUSTER_LABEL] },
               // unbounded values: structured metadata, never stream labels (docs/sources/get-started/labels/
               // modify-default-labels.md); any other attribute is structured metadata too
               { action: 'structured_metadata', attributes: ['k8s.pod.name', 'service.instance.id'] },

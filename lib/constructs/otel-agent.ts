@@ -12,6 +12,7 @@ import { ServicePort, bindClusterRole, endpoints, service, serviceAccount } from
 import { collectorConfigVolume, collectorContainer } from './private/collector-pod';
 import { CLIENT_TLS_KEYS, checksum, fieldEnv, nodeDaemonSet, podSecurityContext, secretVolume } from './private/workload';
 import { ContainerResources, PodSecurityLevel, SecretKeyRef, WorkloadPeer } from './types';
+import { CLUSTER_ATTRIBUTE } from '../slo/vocabulary';
 
 /** Properties of {@link OtelAgent}. */
 export interface OtelAgentProps {
@@ -123,7 +124,7 @@ export class OtelAgent extends Construct {
         memory_limiter: collectorParts.memoryLimiter(),
         // only the pods of this node send here: watching the others would cost every agent the whole cluster's pods
         k8s_attributes: withNodeFilter(collectorParts.k8sAttributes(), NODE_NAME_ENV),
-        'resource/cluster': { attributes: [{ key: 'k8s.cluster.name', value: props.clusterName, action: 'upsert' }] },
+        'resource/cluster': { attributes: [{ key: CLUSTER_ATTRIBUTE, value: props.clusterName, action: 'upsert' }] },
         batch: collectorParts.batch(),
       },
       exporters: {

@@ -14,6 +14,7 @@ import { TRACK_ATTRIBUTE } from './private/telemetry';
 import { checksum, podLabels, podSecurityContext, secretVolume, selectorLabels, spreadReplicas } from './private/workload';
 import { ContainerResources, SecretKeyRef, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
+import { CLUSTER_ATTRIBUTE, CLUSTER_LABEL } from '../slo/vocabulary';
 
 /** Properties of {@link OtelCollector}. */
 export interface OtelCollectorProps {
@@ -72,7 +73,7 @@ const PORTS = COLLECTOR_PORTS satisfies Record<string, ServicePort>;
  */
 const METRIC_RESOURCE_ATTRIBUTES = [
   'service.name', 'service.namespace', 'service.instance.id', 'service.version', 'deployment.environment', 'deployment.environment.name',
-  'k8s.cluster.name', 'k8s.namespace.name', TRACK_ATTRIBUTE,
+  CLUSTER_ATTRIBUTE, 'k8s.namespace.name', TRACK_ATTRIBUTE,
 ];
 
 /**
@@ -143,13 +144,14 @@ export class OtelCollector extends Construct {
         probabilistic_sampler: { sampling_percentage: this.samplingPercent },
         // a gateway keeps the cluster its senders name, and names only what comes without one
         'resource/cluster': {
-          attributes: props.clusterName ? [{ key: 'k8s.cluster.name', value: props.clusterName, action: gateway ? 'insert' : 'upsert' }] : [],
+          attributes: props.clusterName ? [{ key: CLUSTER_ATTRIBUTE, value: props.clusterName, action: gateway ? 'insert' : 'upsert' }] : [],
         },
-        // Promtail's label names, so that Loki indexes OTLP logs under the same `app` and `namespace` labels
+        // the shippers' label names, so that Loki indexes OTLP logs under the same `app`, `namespace` and `cluster` labels
         'resource/log-labels': {
           attributes: [
             { key: 'app', from_attribute: 'service.name', action: 'insert' },
             { key: 'namespace', from_attribute: 'k8s.namespace.name', action: 'insert' },
+            { key: CLUSTER_LABEL, from_attribute: CLUSTER_ATTRIBUTE, action: 'insert' },
           ],
         },
         'transform/sidecar-service-name': { error_mode: 'ignore', trace_statements: sidecarServiceNameStatements() },

@@ -9,7 +9,12 @@ import { RelabelConfig } from './prometheus-config';
 export interface PromtailConfig {
   readonly server: { readonly http_listen_port: number; readonly grpc_listen_port: number; readonly log_level: string; readonly log_format: 'json' | 'logfmt' };
   readonly positions: { readonly filename: string };
-  readonly clients: ReadonlyArray<{ readonly url: string; readonly backoff_config: PromtailBackoff }>;
+  readonly clients: ReadonlyArray<{
+    readonly url: string;
+    readonly backoff_config: PromtailBackoff;
+    /** Labels of every stream the client sends. */
+    readonly external_labels?: Readonly<Record<string, string>>;
+  }>;
   readonly scrape_configs: readonly PromtailScrapeConfig[];
 }
 

@@ -12,11 +12,17 @@ import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount
 import { checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, resourceRequirements } from './private/workload';
 import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
+import { CLUSTER_LABEL } from '../slo/vocabulary';
 
 /** Properties of {@link Promtail}. */
 export interface PromtailProps {
   /** Where to push logs: {@link Loki.pushUrl}. */
   readonly lokiPushUrl: string;
+  /**
+   * The cluster's name, the `cluster` label of every stream (as of every series its Prometheus sends).
+   * @default - no `cluster` label
+   */
+  readonly clusterName?: string;
   /**
    * Promtail image, pinned by tag or digest.
    * @default IMAGES.promtail
@@ -81,7 +87,11 @@ export class Promtail extends Construct {
       server: { http_listen_port: HTTP.port, grpc_listen_port: 0, log_level: 'info', log_format: 'json' },
       // on a hostPath: positions survive a restart, so nothing is shipped twice or skipped
       positions: { filename: '/run/promtail/positions.yaml' },
-      clients: [{ url: props.lokiPushUrl, backoff_config: { min_period: '500ms', max_period: '5m', max_retries: 10 } }],
+      clients: [{
+        url: props.lokiPushUrl,
+        backoff_config: { min_period: '500ms', max_period: '5m', max_retries: 10 },
+        ...(props.clusterName !== undefined ? { external_labels: { [CLUSTER_LABEL]: props.clusterName } } : {}),
+      }],
       scrape_configs: [{
         job_name: 'kubernetes-pods',
         // Promtail narrows discovery to pods on spec.nodeName=$HOSTNAME, which the DaemonSet sets to the node name

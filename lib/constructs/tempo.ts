@@ -95,6 +95,14 @@ const PORTS = {
  * and HTTP, with the metrics-generator writing service graphs and span metrics (with exemplars) to Prometheus.
  */
 export class Tempo extends Construct {
+  /**
+   * The label a dimension (a resource or span attribute of {@link TempoProps.metricsDimensions}) becomes on the span
+   * metrics: every character Prometheus does not allow in a label name as `_` (`k8s.cluster.name` → `k8s_cluster_name`).
+   */
+  public static dimensionLabel(attribute: string): string {
+    return attribute.replace(/[^A-Za-z0-9_]/g, '_');
+  }
+
   public readonly name = NAME;
   public readonly image: string;
   public readonly retention: Duration;

@@ -30,6 +30,12 @@ export const NAMESPACE_LABEL = 'namespace';
  */
 export const CLUSTER_LABEL = 'cluster';
 
+/**
+ * The resource attribute naming the cluster a span or an OTLP record comes from, which the Collectors set: Tempo's
+ * metrics generator makes it a label of its own in a central topology.
+ */
+export const CLUSTER_ATTRIBUTE = 'k8s.cluster.name';
+
 /** The Deployment of one track of a service, `<service>-<track>`: Istio's `destination_workload`. */
 export function workloadName(service: string, track: Track): string {
   return `${service}-${track}`;

@@ -127,6 +127,24 @@ describe('central topology: the observability cluster', () => {
     expect(mount.mountPath.endsWith(`/${env.mimir!.tenant}`)).toBe(true);
   });
 
+  test('its own logs carry its cluster\'s name, as every application cluster\'s do: one Loki tells them apart', () => {
+    const text = stack.observability.alloy!.configText;
+    expect(text).toMatch(/external_labels = \{\s*cluster = "[a-z-]+",?\s*\}/);
+    expect(text).toContain(`cluster = "${env.clusterName}"`);
+    // no application cluster takes the name: it would merge two clusters' logs
+    expect(topology.appClusters.map(c => c.name)).not.toContain(env.clusterName);
+  });
+
+  test('a span\'s links open its own cluster\'s logs and span metrics, not every cluster\'s service of that name', () => {
+    const datasources: any[] = configFile(observability, 'grafana-provisioning', 'datasources.yaml').datasources;
+    const tempo = datasources.find(d => d.type === 'tempo').jsonData;
+    // the streams' label (every shipper's external label) and the metrics generator's dimension, named as Tempo names it
+    expect(tempo.tracesToLogsV2.tags).toContainEqual({ key: 'k8s.cluster.name', value: 'cluster' });
+    expect(tempo.tracesToMetrics.tags).toContainEqual({ key: 'k8s.cluster.name', value: 'k8s_cluster_name' });
+    expect(stack.observability.tempo.config.metrics_generator?.processor?.span_metrics?.dimensions).toEqual(['k8s.cluster.name']);
+    expect(stack.observability.tempo.config.metrics_generator?.registry.external_labels).toEqual({ source: 'tempo' });
+  });
+
   test('Alertmanager groups and inhibits per cluster: one cluster\'s fast burn never mutes another\'s tickets', () => {
     const config = configFile(observability, 'alertmanager-config', 'alertmanager.yml');
     expect(config.route.group_by).toEqual(['alertname', 'service', 'component', 'cluster']);

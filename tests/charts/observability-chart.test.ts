@@ -104,7 +104,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('links between the signals resolve ($
   const lokiDs = byUid('loki');
   const tempoDs = byUid('tempo');
   const promDs = byUid('prometheus');
-  const { stages, pushUrl } = shippedLogs(objects, stack.observability);
+  const { stages, pushUrl, externalLabels } = shippedLogs(objects, stack.observability);
 
   test('log → trace: one "View Trace" to the Tempo datasource, on a key Promtail writes as structured metadata for sampled lines only', () => {
     const [byLabel, ...others] = lokiDs.jsonData.derivedFields;
@@ -120,19 +120,35 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('links between the signals resolve ($
     expect(lokiDs.url).toBe(loki.url);
   });
 
-  test('trace → logs: tracesToLogsV2 goes to the Loki datasource and selects on labels Promtail sets', () => {
+  test('trace → logs: tracesToLogsV2 goes to the Loki datasource and selects on labels the shipper sets', () => {
     const link = tempoDs.jsonData.tracesToLogsV2;
     expect(byUid(link.datasourceUid)?.type).toBe('loki');
     expect(link.filterByTraceID).toBe(true);
-    const labels: string[] = stages.find(s => s.labelallow).labelallow;
+    // the stream's own labels, and the cluster's name, which the shipper adds to every stream as Prometheus does
+    expect(externalLabels).toEqual({ cluster: env.clusterName });
+    const labels: string[] = [...stages.find(s => s.labelallow).labelallow, ...Object.keys(externalLabels)];
     for (const tag of link.tags) expect(labels).toContain(tag.value);
-    // the span attributes the tags read are on every span: service.name from the SDK, the namespace from k8s_attributes
-    expect(link.tags.map((t: any) => t.key)).toEqual(['service.name', 'k8s.namespace.name']);
+    // the span attributes the tags read are on every span: service.name from the SDK, the namespace from k8s_attributes,
+    // the cluster from the Collector, under the name it gives the streams
+    expect(link.tags.map((t: any) => t.key)).toEqual(['service.name', 'k8s.namespace.name', 'k8s.cluster.name']);
     expect(collector.config.processors.k8s_attributes?.extract.metadata).toContain('k8s.namespace.name');
-    // and OTLP logs that reach Loki through the Collector carry the same two labels
+    expect(collector.config.processors['resource/cluster'].attributes).toEqual([{ key: 'k8s.cluster.name', value: env.clusterName, action: 'upsert' }]);
+    // and OTLP logs that reach Loki through the Collector carry the same three labels
+    expect(collector.config.processors['resource/log-labels'].attributes.map((a: any) => [a.from_attribute, a.key]))
+      .toEqual(link.tags.map((t: any) => [t.key, t.value]));
     expect(loki.config.limits_config.otlp_config.resource_attributes.attributes_config[0])
-      .toEqual({ action: 'index_label', attributes: expect.arrayContaining(['app', 'namespace']) });
+      .toEqual({ action: 'index_label', attributes: expect.arrayContaining(['app', 'namespace', 'cluster']) });
     expect(pushUrl).toBe(loki.pushUrl);
+  });
+
+  test('trace → metrics: the span metrics are selected by the span\'s service and cluster, labels Tempo\'s metrics carry', () => {
+    const link = tempoDs.jsonData.tracesToMetrics;
+    expect(byUid(link.datasourceUid)?.url).toBe(prometheus.url);
+    expect(link.tags).toEqual([{ key: 'service.name', value: 'service' }, { key: 'k8s.cluster.name', value: 'cluster' }]);
+    // one cluster: the generator's external label, which holds the name the Collector gives every span
+    expect(tempo.config.metrics_generator?.registry.external_labels).toEqual({ source: 'tempo', cluster: env.clusterName });
+    // as provisioned: the file doubles every `$`
+    for (const { query } of link.queries) expect(query).toContain('{$$__tags}');
   });
 
   test('service graph: Tempo generates it into the Prometheus the Tempo datasource reads, and may reach it', () => {
@@ -320,10 +336,10 @@ test('prod Grafana: https root URL, Secure and SameSite=lax session cookies', ()
  * The log pipeline of whichever shipper the environment runs, in Promtail's shape: its stages (Alloy's `stage.x`
  * blocks of `loki.process` as `{ x: arguments }`, `label_keep` as Promtail's `labelallow`) and the URL it pushes to.
  */
-function shippedLogs(objects: readonly K8sObject[], observability: ObservabilityChart): { stages: any[]; pushUrl: string } {
+function shippedLogs(objects: readonly K8sObject[], observability: ObservabilityChart): { stages: any[]; pushUrl: string; externalLabels: any } {
   if (observability.promtail) {
     const config = configFile(objects, 'promtail-config', 'promtail.yaml');
-    return { stages: config.scrape_configs[0].pipeline_stages, pushUrl: config.clients[0].url };
+    return { stages: config.scrape_configs[0].pipeline_stages, pushUrl: config.clients[0].url, externalLabels: config.clients[0].external_labels };
   }
   const blocks = (body: readonly AlloyStatement[], name: string) => body.filter((s): s is AlloyBlock => s.kind === 'block' && s.name === name);
   const args = (b: AlloyBlock): any => Object.fromEntries(b.body.flatMap(s => (s.kind === 'attribute' ? [[s.name, s.value]] : [])));
@@ -333,6 +349,7 @@ function shippedLogs(objects: readonly K8sObject[], observability: Observability
     if (stage === 'label_keep') return { labelallow: args(b).values };
     return { [stage]: ['labels', 'structured_metadata'].includes(stage) ? args(b).values : args(b) };
   });
-  const [endpoint] = blocks(blocks(observability.alloy!.config, 'loki.write')[0].body, 'endpoint');
-  return { stages, pushUrl: args(endpoint).url };
+  const [write] = blocks(observability.alloy!.config, 'loki.write');
+  const [endpoint] = blocks(write.body, 'endpoint');
+  return { stages, pushUrl: args(endpoint).url, externalLabels: args(write).external_labels };
 }

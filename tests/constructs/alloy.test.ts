@@ -274,6 +274,11 @@ describe('Alloy', () => {
     expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1000m', memory: '1Gi' } });
   });
 
+  test('clusterName labels every stream with the cluster when it is written; no label without it', () => {
+    expect(render({ clusterName: 'eu-1' }).alloy.configText).toMatch(/max_backoff_retries = 10\n  }\n  external_labels = \{\n    cluster = "eu-1",\n  \}\n}/);
+    expect(render().alloy.configText).not.toContain('external_labels');
+  });
+
   test('the image follows the prop', () => {
     expect(render({ image: 'registry.example.com/alloy:v1.0.0' }).container.image).toBe('registry.example.com/alloy:v1.0.0');
   });

@@ -100,12 +100,15 @@ describe('OtelCollector', () => {
       expect(pipelines.logs.processors).not.toContain('probabilistic_sampler');
     });
 
-    test('logs get Promtail\'s app and namespace attributes for Loki', () => {
+    test('logs get the shippers\' app, namespace and cluster attributes for Loki', () => {
       expect(config.processors['resource/log-labels'].attributes).toEqual([
         { key: 'app', from_attribute: 'service.name', action: 'insert' },
         { key: 'namespace', from_attribute: 'k8s.namespace.name', action: 'insert' },
+        { key: 'cluster', from_attribute: 'k8s.cluster.name', action: 'insert' },
       ]);
-      expect(pipelines.logs.processors).toContain('resource/log-labels');
+      // after the processors that set the attributes they copy
+      expect(pipelines.logs.processors.indexOf('resource/log-labels')).toBeGreaterThan(pipelines.logs.processors.indexOf('resource/cluster'));
+      expect(pipelines.logs.processors.indexOf('resource/cluster')).toBeGreaterThan(pipelines.logs.processors.indexOf('k8s_attributes'));
     });
 
     test('k8s_attributes with the RBAC it needs', () => {

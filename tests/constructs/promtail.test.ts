@@ -121,6 +121,11 @@ describe('Promtail', () => {
     });
   });
 
+  test('clusterName labels every stream with the cluster, after the stream labels are kept; no label without it', () => {
+    expect(render({ clusterName: 'eu-1' }).config.clients[0].external_labels).toEqual({ cluster: 'eu-1' });
+    expect(render().config.clients[0]).not.toHaveProperty('external_labels');
+  });
+
   test('image and resources', () => {
     const { container } = render({
       image: 'docker.io/grafana/promtail:3.6.10',
