@@ -11,7 +11,8 @@ import { GATEWAY_METRICS, ISTIOD_METRICS_PORT, ISTIOD_XDS_PORT, ingressGatewaySc
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { Kiali } from '../constructs/kiali';
 import {
-  SPAN_LOG_LABELS, SPAN_METRIC_LABELS, TENANT_HEADER, alertmanagerDatasource, lokiDatasource, prometheusDatasource, tempoDatasource,
+  SPAN_LOG_LABELS, SPAN_METRIC_LABELS, TENANT_HEADER, alertmanagerDatasource, alertmanagerViewUrl, lokiDatasource, prometheusDatasource,
+  tempoDatasource,
 } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
 import { Mimir } from '../constructs/mimir';
@@ -152,6 +153,8 @@ export class ObservabilityChart extends StackChart {
       replicas: env.alerting.replicas,
       receivers: env.alerting.receivers,
       ...(env.alerting.heartbeat ? { heartbeat: env.alerting.heartbeat } : {}),
+      // the one UI this stack exposes: notifications link to Grafana's view of this Alertmanager
+      ...(env.grafana.rootUrl !== undefined ? { consoleUrl: alertmanagerViewUrl(env.grafana.rootUrl) } : {}),
       groupWait: env.alerting.groupWait,
       groupInterval: env.alerting.groupInterval,
       repeatInterval: env.alerting.repeatInterval,

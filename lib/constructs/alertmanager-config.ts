@@ -35,6 +35,8 @@ export interface SlackConfig {
   readonly api_url_file: string;
   /** The message body (a template): Alertmanager's default is empty. */
   readonly text: string;
+  /** Where the title links to; empty for no link. Alertmanager's default is its own UI at `--web.external-url`. */
+  readonly title_link: string;
 }
 
 /**
@@ -49,6 +51,8 @@ export interface PagerdutyConfig {
   readonly send_resolved: boolean;
   /** File holding the integration's routing key. */
   readonly routing_key_file: string;
+  /** The incident's "view in" link; empty for none. Alertmanager's default is its own UI at `--web.external-url`. */
+  readonly client_url: string;
 }
 
 /** A named receiver; one without integrations drops what it is sent. */
@@ -174,6 +178,13 @@ export interface AlertmanagerConfigOptions {
    * @default - none
    */
   readonly heartbeat?: { readonly file: string; readonly interval: string };
+  /**
+   * Where people see the alerts (Grafana's view of this Alertmanager): the link of a Slack message's title and of a
+   * PagerDuty incident. Alertmanager's own default, its UI at `--web.external-url`, is the pod's host name here,
+   * which no one outside the cluster resolves.
+   * @default - no link
+   */
+  readonly consoleUrl?: string;
 }
 
 /**
@@ -204,20 +215,20 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
     },
     receivers: [
       { name: DEFAULT_RECEIVER },
-      ...options.receivers.map(r => receiverConfig(r, options.secretFile(r))),
+      ...options.receivers.map(r => receiverConfig(r, options.secretFile(r), options.consoleUrl ?? '')),
       ...(heartbeat ? [{ name: HEARTBEAT.receiver, webhook_configs: [{ send_resolved: false, url_file: heartbeat.file }] }] : []),
     ],
     inhibit_rules: options.perCluster ? INHIBIT_RULES.map(rule => ({ ...rule, equal: [...rule.equal, CLUSTER_LABEL] })) : INHIBIT_RULES,
   };
 }
 
-function receiverConfig(receiver: AlertReceiver, file: string): AlertmanagerReceiverConfig {
+function receiverConfig(receiver: AlertReceiver, file: string, consoleUrl: string): AlertmanagerReceiverConfig {
   switch (receiver.kind) {
     case 'webhook':
       return { name: receiver.name, webhook_configs: [{ send_resolved: true, url_file: file }] };
     case 'slack':
-      return { name: receiver.name, slack_configs: [{ send_resolved: true, api_url_file: file, text: SLACK_TEXT }] };
+      return { name: receiver.name, slack_configs: [{ send_resolved: true, api_url_file: file, text: SLACK_TEXT, title_link: consoleUrl }] };
     case 'pagerduty':
-      return { name: receiver.name, pagerduty_configs: [{ send_resolved: true, routing_key_file: file }] };
+      return { name: receiver.name, pagerduty_configs: [{ send_resolved: true, routing_key_file: file, client_url: consoleUrl }] };
   }
 }

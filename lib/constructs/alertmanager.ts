@@ -44,6 +44,12 @@ export interface AlertmanagerProps {
    */
   readonly heartbeat?: { readonly secret: SecretKeyRef; readonly interval?: Duration };
   /**
+   * Where people see the alerts, such as Grafana's view of this Alertmanager (`alertmanagerViewUrl`): the link
+   * of a Slack message's title and of a PagerDuty incident.
+   * @default - no link (Alertmanager's own, its UI under the pod's host name, would resolve nowhere)
+   */
+  readonly consoleUrl?: string;
+  /**
    * How long a new group waits for more alerts before its first notification.
    * @default Duration.seconds(30)
    */
@@ -160,6 +166,10 @@ export class Alertmanager extends Construct {
     const podHost = (i: number): string => `${NAME}-${i}.${serviceHost(CLUSTER_SERVICE, namespace)}`;
     this.instances = Array.from({ length: this.replicas }, (_, i) => `${podHost(i)}:${HTTP.port}`);
 
+    // a template in Alertmanager's config: braces would be evaluated
+    if (props.consoleUrl !== undefined && !/^https?:\/\/[^\s{}]+$/.test(props.consoleUrl)) {
+      throw validationError(this, `'consoleUrl' must be an absolute http(s) URL without spaces or braces, got ${show(props.consoleUrl)}`);
+    }
     const heartbeat = props.heartbeat && { secret: props.heartbeat.secret, interval: props.heartbeat.interval ?? Duration.minutes(5) };
     const pings = heartbeat?.interval.toMilliseconds();
     if (pings !== undefined && (pings < Duration.minutes(1).toMilliseconds() || pings > Duration.hours(1).toMilliseconds())) {
@@ -187,6 +197,7 @@ export class Alertmanager extends Construct {
       proxyFromEnvironment: props.egressProxy !== undefined,
       ...(props.perCluster ? { perCluster: true } : {}),
       ...(heartbeat ? { heartbeat: { file: fileOfKey(heartbeat.secret), interval: goDuration(heartbeat.interval) } } : {}),
+      ...(props.consoleUrl !== undefined ? { consoleUrl: props.consoleUrl } : {}),
     })));
 
     const account = serviceAccount(this, NAME, false);

@@ -303,6 +303,19 @@ export interface AlertmanagerDatasourceOptions {
   readonly url: string;
 }
 
+/** The Alertmanager datasource's name, by which Grafana's alerting pages select it (`?alertmanager=`). */
+export const ALERTMANAGER_DATASOURCE_NAME = 'Alertmanager';
+
+/**
+ * Grafana's page of the alerts the Alertmanager datasource holds, grouped as Alertmanager notifies them ("Active
+ * notifications", `/alerting/groups`), under Grafana's root URL (a sub-path kept).
+ */
+export function alertmanagerViewUrl(grafanaRootUrl: string): string {
+  const url = new URL('alerting/groups', grafanaRootUrl.endsWith('/') ? grafanaRootUrl : `${grafanaRootUrl}/`);
+  url.searchParams.set('alertmanager', ALERTMANAGER_DATASOURCE_NAME);
+  return url.toString();
+}
+
 /**
  * The Alertmanager datasource: its alerts and silences in Grafana's alerting UI, next to Grafana-managed alerts (of
  * which it receives none).
@@ -311,7 +324,7 @@ export interface AlertmanagerDatasourceOptions {
  */
 export function alertmanagerDatasource(options: AlertmanagerDatasourceOptions): GrafanaDatasource {
   return {
-    name: 'Alertmanager',
+    name: ALERTMANAGER_DATASOURCE_NAME,
     type: 'alertmanager',
     uid: DATASOURCE_UIDS.alertmanager,
     url: options.url,

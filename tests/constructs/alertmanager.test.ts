@@ -1,10 +1,18 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Duration, Size } from 'cdk8s';
 import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { Alertmanager } from '../../lib/constructs/alertmanager';
 import { AlertReceiver, INHIBIT_RULES, SLACK_TEXT } from '../../lib/constructs/alertmanager-config';
 import { IMAGES } from '../../lib/images';
-import { PLACEHOLDER_URL, amtoolCheckConfig, amtoolRenderTemplate, amtoolRoutesTest, forAlertmanager025, structuralDiff } from '../support/alertmanager';
+import { alertmanagerViewUrl } from '../../lib/constructs/grafana-datasources';
+import { StubRequest, StubServer } from '../apps/support/stub-server';
+import {
+  PLACEHOLDER_URL, amtoolCheckConfig, amtoolRenderTemplate, amtoolRoutesTest, forAlertmanager025, startAlertmanager, structuralDiff,
+} from '../support/alertmanager';
+import { waitFor } from '../support/wait';
 import { testChart, synth } from '../support/chart';
 import { errorOf } from '../support/errors';
 import { configFile, find, ofKind, synthStack } from '../support/manifest';
@@ -33,6 +41,13 @@ function mountedSecretFiles(sts: any): Record<string, { secret: string; key: str
     for (const item of volume?.secret?.items ?? []) files[`${mount.mountPath}/${item.path}`] = { secret: volume.secret.secretName, key: item.key };
   }
   return files;
+}
+
+/** The links of a config's Slack titles and PagerDuty incidents, in receiver order. */
+function consoleLinks(config: any): string[] {
+  return config.receivers.flatMap((r: any) => [
+    ...(r.slack_configs ?? []).map((s: any) => s.title_link), ...(r.pagerduty_configs ?? []).map((p: any) => p.client_url),
+  ]);
 }
 
 /** Every `*_file` value of a config, by path. */
@@ -109,8 +124,8 @@ describe('Alertmanager', () => {
       expect(config.receivers).toEqual([
         { name: 'default' },
         { name: 'hook', webhook_configs: [{ send_resolved: true, url_file: '/etc/alertmanager/secrets/receivers/hook-url' }] },
-        { name: 'pager', pagerduty_configs: [{ send_resolved: true, routing_key_file: '/etc/alertmanager/secrets/receivers/routing-key' }] },
-        { name: 'chat', slack_configs: [{ send_resolved: true, api_url_file: '/etc/alertmanager/secrets/slack/url', text: SLACK_TEXT }] },
+        { name: 'pager', pagerduty_configs: [{ send_resolved: true, routing_key_file: '/etc/alertmanager/secrets/receivers/routing-key', client_url: '' }] },
+        { name: 'chat', slack_configs: [{ send_resolved: true, api_url_file: '/etc/alertmanager/secrets/slack/url', text: SLACK_TEXT, title_link: '' }] },
       ]);
       expect(config.route.routes).toEqual([
         { receiver: 'hook', matchers: ['severity="page"'], continue: true },
@@ -161,6 +176,54 @@ describe('Alertmanager', () => {
       // the check is real: 0.25 refuses the field itself
       expect(() => amtoolCheckConfig(config)).toThrow(/field url_file not found/);
     });
+  });
+
+  test('a real Alertmanager links Slack titles and PagerDuty incidents to the console, or to nothing: never to its own pod', async () => {
+    const CONSOLE = 'https://grafana.example.com/alerting/groups?alertmanager=Alertmanager';
+    const linked = render({ receivers: [CHAT, PAGER], consoleUrl: CONSOLE }).config;
+    const plain = render({ receivers: [{ ...CHAT, name: 'chat-plain' }, { ...PAGER, name: 'pager-plain' }] }).config;
+    const received: StubRequest[] = [];
+    const stub = await StubServer.start(async request => {
+      received.push(request);
+      return { status: 200, body: {} };
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alertmanager-links-'));
+    const server = await (async () => {
+      // the rendered receivers and routes of both, each integration sending to the stub; no group waits
+      const config = forAlertmanager025({
+        ...linked,
+        receivers: [...linked.receivers, ...plain.receivers.slice(1)],
+        route: { ...linked.route, group_wait: '0s', routes: [...linked.route.routes, ...plain.route.routes].map(({ group_wait: _, ...r }: any) => r) },
+      });
+      for (const receiver of config.receivers) {
+        for (const slack of receiver.slack_configs ?? []) {
+          slack.api_url_file = path.join(dir, `${receiver.name}-url`);
+          fs.writeFileSync(slack.api_url_file, `${stub.url}/slack/${receiver.name}`);
+        }
+        for (const pager of receiver.pagerduty_configs ?? []) {
+          pager.routing_key_file = path.join(dir, `${receiver.name}-key`);
+          fs.writeFileSync(pager.routing_key_file, 'routing-key');
+          pager.url = `${stub.url}/pagerduty/${receiver.name}`;
+        }
+      }
+      return startAlertmanager(config);
+    })();
+    try {
+      const alerts = ['ticket', 'page'].map(severity => ({ labels: { alertname: `Burn-${severity}`, severity }, annotations: { summary: 's' } }));
+      const posted = await fetch(`${server.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+      expect(posted.status).toBe(200);
+      await waitFor(() => received.length >= 4, { what: 'a Slack message and a PagerDuty event of each receiver' });
+      const sent = Object.fromEntries(received.map(r => [r.url, JSON.parse(r.body)]));
+      expect(Object.keys(sent).sort()).toEqual(['/pagerduty/pager', '/pagerduty/pager-plain', '/slack/chat', '/slack/chat-plain']);
+      expect(sent['/slack/chat'].attachments[0].title_link).toBe(CONSOLE);
+      expect(sent['/pagerduty/pager'].client_url).toBe(CONSOLE);
+      // without a console: no link at all, where Alertmanager's default would name its pod (http://alertmanager-0:9093/#/alerts…)
+      expect(sent['/slack/chat-plain'].attachments[0]).not.toHaveProperty('title_link');
+      expect(sent['/pagerduty/pager-plain']).not.toHaveProperty('client_url');
+    } finally {
+      await Promise.all([server.stop(), stub.close()]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('two replicas', () => {
@@ -217,6 +280,9 @@ describe('Alertmanager', () => {
     ['a repeat shorter than the group interval', { groupInterval: Duration.minutes(10), repeatInterval: Duration.minutes(5) },
       /'repeatInterval' must be at least 'groupInterval' \(10m\), got 5m/],
     ['a tiny volume', { volumeSize: Size.mebibytes(10) }, /'volumeSize'/],
+    ['a console URL Alertmanager would read as a template', { consoleUrl: 'https://grafana.example.com/{{ .ExternalURL }}' },
+      /'consoleUrl' must be an absolute http\(s\) URL without spaces or braces, got "https:\/\/grafana.example.com\/\{\{ .ExternalURL \}\}"/],
+    ['a relative console URL', { consoleUrl: '/alerting/groups' }, /'consoleUrl' must be/],
   ] as const)('fails on %s', (_what, props, message) => {
     expect(() => render(props as never)).toThrow(message);
   });
@@ -288,7 +354,18 @@ describe('the environments\' alerting', () => {
         const files = Object.entries(refs).filter(([where]) => where.startsWith(`receivers[${at}].`)).map(([, f]) => f);
         expect(files.map(f => mounted[f])).toEqual([{ secret: receiver.secret.name, key: receiver.secret.key }]);
       }
-      expect(JSON.stringify(config)).not.toMatch(/https?:\/\//);
+      // the one URL written is the public console's, as the links of Slack titles and PagerDuty incidents
+      const console = env.grafana.rootUrl !== undefined ? alertmanagerViewUrl(env.grafana.rootUrl) : '';
+      for (const link of consoleLinks(config)) expect(link).toBe(console);
+      const unlinked = {
+        ...config,
+        receivers: config.receivers.map((r: any) => ({
+          ...r,
+          slack_configs: r.slack_configs?.map(({ title_link: _, ...s }: any) => s),
+          pagerduty_configs: r.pagerduty_configs?.map(({ client_url: _, ...p }: any) => p),
+        })),
+      };
+      expect(JSON.stringify(unlinked)).not.toMatch(/https?:\/\//);
     });
 
     test('amtool 0.25 accepts it once the keys it does not know are adapted, and they are the only difference', () => {
@@ -317,6 +394,17 @@ describe('the environments\' alerting', () => {
       .groups.flatMap((g: any) => g.rules).filter((r: any) => r.alert === 'Watchdog').map((r: any) => [r.expr, r.labels.severity]);
     expect(watchdogs(prod)).toEqual([['vector(1)', 'none']]);
     expect(watchdogs(local)).toEqual([]);
+  });
+
+  test('prod\'s Slack titles and PagerDuty incidents open Grafana\'s page of the Alertmanager datasource Grafana is given', () => {
+    const { observability } = synthStack(prod).charts;
+    const receivers = configFile(observability, 'alertmanager-config', 'alertmanager.yml').receivers;
+    expect(consoleLinks({ receivers })).toEqual([`${prod.grafana.rootUrl}/alerting/groups?alertmanager=Alertmanager`, `${prod.grafana.rootUrl}/alerting/groups?alertmanager=Alertmanager`]);
+    const datasources = configFile(observability, 'grafana-provisioning', 'datasources.yaml').datasources;
+    expect(datasources.filter((d: any) => d.type === 'alertmanager').map((d: any) => d.name)).toEqual(['Alertmanager']);
+    // Grafana under a sub-path keeps it
+    expect(alertmanagerViewUrl('https://example.com/grafana')).toBe('https://example.com/grafana/alerting/groups?alertmanager=Alertmanager');
+    expect(alertmanagerViewUrl('https://example.com/grafana/')).toBe('https://example.com/grafana/alerting/groups?alertmanager=Alertmanager');
   });
 
   test('prod pages PagerDuty and tickets Slack, through the corporate proxy; local sends both to its webhook', () => {
