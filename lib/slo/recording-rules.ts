@@ -312,7 +312,8 @@ function sloRules(source: RuleSource): RecordingRule[] {
   const labels = (): Record<string, string> => ({ ...source.labels });
   return [
     { record: rate, expr: all, labels: labels() },
-    { record: success, expr: `sum by (${by}) (rate(${requests}{${selector},${outcomes.ok}}[${WINDOW}]))\n/\n${all}`, labels: labels() },
+    // 0, not no result, for a group that answered requests but none succeeded (a canary failing every request)
+    { record: success, expr: `sum by (${by}) (rate(${requests}{${selector},${outcomes.ok}}[${WINDOW}]))\n/\n${all}\nor\n${all} * 0`, labels: labels() },
     ...([[p95, 0.95], [p99, 0.99]] as const).map(([record, q]) => ({
       record,
       expr: `histogram_quantile(${q}, sum by (${by}, le) (rate(${bucket}{${selector}}[${WINDOW}])))`,

@@ -41,7 +41,7 @@ describe('canaryDashboard', () => {
         `100 * (sum(rate(istio_requests_total{${canary}}[5m])) or vector(0)) / sum(rate(istio_requests_total{${both}}[5m]))`,
         'observed canary share'],
       ['Success ratio (5m)', 'A',
-        `sum by (destination_workload) (rate(istio_requests_total{${both},${ok}}[5m])) / ${all('5m')}`, '{{destination_workload}}'],
+        `sum by (destination_workload) (rate(istio_requests_total{${both},${ok}}[5m])) / ${all('5m')} or ${all('5m')} * 0`, '{{destination_workload}}'],
       ['Request rate by version', 'A', all(ri), '{{destination_workload}}'],
       ['Traffic share by version', 'A', `100 * ${all(ri)} / scalar(sum(rate(istio_requests_total{${both}}[${ri}])))`, '{{destination_workload}}'],
       ['Traffic share by version', 'B', 'vector(25)', 'configured canary weight'],

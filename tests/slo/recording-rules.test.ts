@@ -4,8 +4,9 @@ import { Services } from '../../lib/services/catalog';
 import {
   BURN_RATE_WINDOWS, SLO_BURN_RECORDS, SLO_CALLER_RECORDS, SLO_RECORDS, SUMMED_WINDOWS, SloSource, sloRecordingRules, sloRuleGroupName, sloSourceOf,
 } from '../../lib/slo/recording-rules';
-import { ISTIO } from '../../lib/slo/vocabulary';
-import { promtoolCheckRules } from '../support/promtool';
+import { successRatio } from '../../lib/dashboards/private/promql';
+import { ISTIO, ISTIO_OUTCOMES } from '../../lib/slo/vocabulary';
+import { promtoolCheckRules, promtoolTestRules } from '../support/promtool';
 import { LEDGER, QUOTES, REPO_SERVICES, SERVICE_FILE_NAMES, WITH_LEDGER, without } from './services';
 
 const ISTIO_RECORDS: readonly string[] = [
@@ -81,7 +82,7 @@ describe('sloRecordingRules', () => {
       const all = `sum by (${by}) (rate(istio_requests_total{${selector}}[5m]))`;
       expect(ISTIO_RECORDS.map(record => expr(withLedger, name, record))).toEqual([
         all,
-        `sum by (${by}) (rate(istio_requests_total{${selector},response_code!~"5..",grpc_response_status!~"2|4|12|13|14|15"}[5m])) / ${all}`,
+        `sum by (${by}) (rate(istio_requests_total{${selector},response_code!~"5..",grpc_response_status!~"2|4|12|13|14|15"}[5m])) / ${all} or ${all} * 0`,
         `histogram_quantile(0.95, sum by (${by}, le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[5m])))`,
         `histogram_quantile(0.99, sum by (${by}, le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[5m])))`,
       ]);
@@ -116,7 +117,7 @@ describe('sloRecordingRules', () => {
       const all = `sum by (namespace, app, version) (rate(http_requests_total{${sel}}[5m]))`;
       expect(HTTP_RECORDS.map(record => expr(repo, 'gateway', record))).toEqual([
         all,
-        `sum by (namespace, app, version) (rate(http_requests_total{${sel},status_code!~"5.."}[5m])) / ${all}`,
+        `sum by (namespace, app, version) (rate(http_requests_total{${sel},status_code!~"5.."}[5m])) / ${all} or ${all} * 0`,
         `histogram_quantile(0.95, sum by (namespace, app, version, le) (rate(http_request_duration_seconds_bucket{${sel}}[5m])))`,
         `histogram_quantile(0.99, sum by (namespace, app, version, le) (rate(http_request_duration_seconds_bucket{${sel}}[5m])))`,
       ]);
@@ -128,7 +129,7 @@ describe('sloRecordingRules', () => {
       const all = `sum by (namespace, app, version) (rate(quotes_served_total{${sel}}[5m]))`;
       expect(HTTP_RECORDS.map(record => expr(groups, 'quotes', record))).toEqual([
         all,
-        `sum by (namespace, app, version) (rate(quotes_served_total{${sel},code!~"5.."}[5m])) / ${all}`,
+        `sum by (namespace, app, version) (rate(quotes_served_total{${sel},code!~"5.."}[5m])) / ${all} or ${all} * 0`,
         `histogram_quantile(0.95, sum by (namespace, app, version, le) (rate(quotes_latency_ms_bucket{${sel}}[5m])))`,
         `histogram_quantile(0.99, sum by (namespace, app, version, le) (rate(quotes_latency_ms_bucket{${sel}}[5m])))`,
       ]);
@@ -279,6 +280,30 @@ describe('sloRecordingRules', () => {
       const unlabelled = sloRecordingRules(REPO_SERVICES).map(g => ({ ...g, rules: (g.rules as RecordingRule[]).map(({ labels: _, ...r }) => r) }));
       // 2.42's lint is not fatal: it exits 0 but prints its finding on stderr instead of SUCCESS on stdout
       expect(promtoolCheckRules(unlabelled)).not.toContain('SUCCESS');
+    });
+
+    test('a canary that fails every request records a success ratio of 0, not nothing; the canary dashboard\'s stat shows it too', () => {
+      const destination = (workload: string, version: string, code: string) => 'istio_requests_total{reporter="destination",'
+        + `destination_workload_namespace="apps",destination_workload="${workload}",destination_app="gateway",destination_version="${version}",`
+        + `response_code="${code}"}`;
+      const by = [ISTIO.workloadNamespace, ISTIO.workload, ISTIO.app, ISTIO.version];
+      const stat = successRatio({ metric: ISTIO.requests, matchers: [`${ISTIO.reporter}="destination"`], outcomes: ISTIO_OUTCOMES, by, window: '5m' });
+      const expected = [
+        { labels: '{destination_app="gateway",destination_version="canary",destination_workload="gateway-canary",destination_workload_namespace="apps"}', value: 0 },
+        { labels: '{destination_app="gateway",destination_version="stable",destination_workload="gateway-stable",destination_workload_namespace="apps"}', value: 1 },
+      ];
+      expect(promtoolTestRules(repo, [{
+        name: 'stable answers 200s, the canary only 503s',
+        interval: '1m',
+        input_series: [
+          { series: destination('gateway-stable', 'stable', '200'), values: '0+60x20' },
+          { series: destination('gateway-canary', 'canary', '503'), values: '0+6x20' },
+        ],
+        promql_expr_test: [
+          { expr: SLO_RECORDS.istioSuccessRatio, eval_time: '10m', exp_samples: expected.map(s => ({ ...s, labels: `${SLO_RECORDS.istioSuccessRatio}${s.labels}` })) },
+          { expr: stat, eval_time: '10m', exp_samples: expected },
+        ],
+      }])).toContain('SUCCESS');
     });
 
     test('rejects a broken rule (the check can fail)', () => {

@@ -42,10 +42,13 @@ export function errorRatio(q: RatioQuery): string {
   return `${sum(q.by, failedSeries(q.outcomes, failed => rate(q.metric, [...q.matchers, failed], q.window)))} / ${all} or ${all} * 0`;
 }
 
-/** Share of requests that did not fail per group, as the SLO and the canary gate count it. */
+/**
+ * Share of requests that did not fail per group, as the SLO and the canary gate count it, and 0 (not an empty result)
+ * for a group that answered requests but none succeeded: a canary that fails every request stays on the panel.
+ */
 export function successRatio(q: RatioQuery): string {
   const all = sum(q.by, rate(q.metric, q.matchers, q.window));
-  return `${sum(q.by, rate(q.metric, [...q.matchers, q.outcomes.ok], q.window))} / ${all}`;
+  return `${sum(q.by, rate(q.metric, [...q.matchers, q.outcomes.ok], q.window))} / ${all} or ${all} * 0`;
 }
 
 /** `histogram_quantile(q, sum by (by…, le) (rate(bucket{…}[window])))`. */
