@@ -32,7 +32,7 @@ function inFlight(text) {
 
 /** The `npx canary init` command that onboards a service (in one environment, or in every one). */
 function initCommand(service, env) {
-  return `npx canary init --service ${service} --image <image>@sha256:<digest>${env ? ` --env ${env}` : ''} --commit`;
+  return `npx canary init --service ${service} --image <image>@sha256:<digest>${env ? ` --env ${env}` : ''}`;
 }
 
 /** The names of the service files, services/<name>.yaml, in name order. */

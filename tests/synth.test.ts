@@ -273,7 +273,7 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     const missingService = synthInProcess();
     fs.rmSync(state);
     expect(missingState).toBe('invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has no rollout state '
-      + 'in local; run `npx canary init --service ledger --image <image>@sha256:<digest> --env local --commit`');
+      + 'in local; run `npx canary init --service ledger --image <image>@sha256:<digest>`');
     expect(missingService).toBe('invalid rollout state rollout/local/ledger.yaml:\n  - no service file services/ledger.yaml names this service: '
       + 'add one, or delete this state file if the service is gone');
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
@@ -361,7 +361,7 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('synth failed; dist/ is unchanged.\ninvalid rollout state rollout/staging/:\n'
       + '  - the directory is missing; every environment needs one, with a state file per service (copy rollout/local/ and adjust it, '
-      + 'or run `npx canary init --service <service> --image <image>@sha256:<digest> --env staging --commit` for each service)\n');
+      + 'or run `npx canary init --service <service> --image <image>@sha256:<digest> --env staging` for each service)\n');
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 

@@ -117,12 +117,21 @@ function usageCodeOf(error: unknown): string | undefined {
   return error instanceof StateError || error instanceof ConfigError || error instanceof ServiceFileError ? 'config' : undefined;
 }
 
+/** The checkout the command works in. @throws {@link UsageError} outside one: where it runs is the caller's to fix (exit 2) */
+function checkoutRoot(cwd: string): string {
+  try {
+    return findRepoRoot(cwd);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 async function execute(command: Command, io: CliIo, secrets: Redactor): Promise<number> {
   if (command.verb === 'help') {
     io.stdout(`${command.topic ? helpOf(command.topic) : USAGE}\n`);
     return EXIT.done;
   }
-  const root = findRepoRoot(io.cwd);
+  const root = checkoutRoot(io.cwd);
   // the services are data: the files under services/ say which exist
   const services = loadServices(root, ENVIRONMENT_NAMES);
   const service = command.service === undefined ? undefined : serviceNamed(services, command.service);
@@ -602,8 +611,9 @@ function init(command: Extract<Command, { verb: 'init' }>, run: Run): number {
     const files = command.envs.map(env => rolloutFile(env, command.service));
     const existing = files.filter(file => fs.existsSync(path.join(root, file)));
     if (existing.length > 0) {
-      throw new UsageError(`${command.service} already has rollout state: ${existing.join(', ')} exists; release a new image with canary start, `
-        + `or name with --env an environment it has none in (${ENVIRONMENT_NAMES.join(', ')})`, 'exists');
+      const without = ENVIRONMENT_NAMES.filter(env => !fs.existsSync(path.join(root, rolloutFile(env, command.service))));
+      throw new UsageError(`${command.service} already has rollout state: ${existing.join(', ')} exists; release a new image with canary start`
+        + (without.length > 0 ? `, or name with --env an environment it has none in (${without.join(', ')})` : ''), 'exists');
     }
     // each environment's own: its defaults (resources) are part of what stable runs
     const states = new Map(command.envs.map(env => [env, initialState(spec, command.image, currentPod(spec, loadEnvironment(env), services))]));
@@ -750,7 +760,10 @@ export function commitMessage(env: string, change: Change, limits?: { maxFailedC
   return `${lines.join('\n')}\n`;
 }
 
-function describeOutcome(r: { service: string; env: string; reason: string } & Outcome): string {
-  if (r.dryRun) return `dry run: would ${r.reason} (${r.env}/${r.service}); nothing changed`;
+/** What a decision by hand does, as a verb. */
+const BY_HAND_VERBS: Readonly<Record<string, string>> = { start: 'start', promote: 'promote', rollback: 'roll back' };
+
+function describeOutcome(r: { service: string; env: string; decision: string; reason: string } & Outcome): string {
+  if (r.dryRun) return `dry run: ${r.env}/${r.service} would ${BY_HAND_VERBS[r.decision] ?? r.decision} (${r.reason}); nothing changed`;
   return `${r.env}/${r.service}: ${r.reason}; wrote ${r.changed.join(', ')}${r.commit ? `; committed ${r.commit}` : ''}`;
 }

@@ -102,3 +102,11 @@ function block(value: unknown, indent: string): string {
   }
   throw new Error(`cannot render a ${typeof value} as YAML`);
 }
+
+/**
+ * A YAML syntax error in one line, as a problem list shows it: the `yaml` package's message and position, without the
+ * code frame it appends after a colon (`… at line 3, column 1`).
+ */
+export function yamlSyntaxError(error: unknown): string {
+  return `not valid YAML: ${(error as Error).message.split('\n')[0].replace(/:$/, '')}`;
+}

@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
-import { toYaml } from '../private/yaml';
+import { fieldOf as fieldAt, unknownFieldMessage, valueAt } from '../private/schema-errors';
+import { toYaml, yamlSyntaxError } from '../private/yaml';
 import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem } from './duration';
 import validateRolloutStateSchema from './generated/validate-rollout-state.cjs';
 import { PodRecord, podHashOf } from './pod';
@@ -192,9 +193,9 @@ export class StateError extends Error {
   }
 }
 
-/** `/canary/weight` → `canary.weight`, `/history/3/at` → `history[3].at`. */
+/** `/canary/weight` → `canary.weight`, `/history/3/at` → `history[3].at`, and `(file)` for the document itself. */
 function fieldOf(instancePath: string): string {
-  return instancePath.split('/').slice(1).reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), '') || '(file)';
+  return fieldAt(instancePath) || '(file)';
 }
 
 /**
@@ -210,15 +211,13 @@ export function parseRolloutState(text: string, file: string, expectedService?: 
   try {
     data = parse(text);
   } catch (error) {
-    throw new StateError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+    throw new StateError(file, [yamlSyntaxError(error)]);
   }
   if (!validateRolloutStateSchema(data)) {
     const problems = (validateRolloutStateSchema.errors ?? []).map(e => {
       const field = fieldOf(e.instancePath);
       if (e.keyword === 'required') return `'${field === '(file)' ? '' : `${field}.`}${String(e.params.missingProperty)}' is required`;
-      if (e.keyword === 'additionalProperties') {
-        return `'${field === '(file)' ? '' : `${field}.`}${String(e.params.additionalProperty)}' is not a known field`;
-      }
+      if (e.keyword === 'additionalProperties') return unknownFieldMessage(e);
       const found = valueAt(data, e.instancePath);
       // the pattern itself tells a reader nothing; the duration rule's own words say what is allowed
       const pattern = e.keyword === 'pattern' ? e.params.pattern : undefined;
@@ -236,10 +235,6 @@ export function parseRolloutState(text: string, file: string, expectedService?: 
   }
   if (problems.length > 0) throw new StateError(file, problems);
   return state;
-}
-
-function valueAt(data: unknown, instancePath: string): unknown {
-  return instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
 }
 
 /**

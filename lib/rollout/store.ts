@@ -16,9 +16,12 @@ export function rolloutFile(env: string, service: string): string {
   return path.posix.join(ROLLOUT_DIR, env, `${service}.yaml`);
 }
 
-/** The command that writes a service's first state file: with a digest, which every environment accepts (prod requires one). */
+/**
+ * The command that writes a service's first state file: with a digest, which every environment accepts (prod requires
+ * one). Without `--commit`: a service file just added is not committed yet, and init commits nothing then.
+ */
 export function initCommand(service: string, env?: string): string {
-  return `npx canary init --service ${service} --image <image>@sha256:<digest>${env ? ` --env ${env}` : ''} --commit`;
+  return `npx canary init --service ${service} --image <image>@sha256:<digest>${env ? ` --env ${env}` : ''}`;
 }
 
 /**
@@ -47,7 +50,11 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
   for (const [name, spec] of Object.entries(services)) {
     const file = rolloutFile(env, name);
     if (!present.includes(name)) {
-      throw new StateError(file, [`the file is missing: ${serviceFile(name)} has no rollout state in ${env}; run \`${initCommand(name, env)}\``]);
+      // a new service has state nowhere: one init writes every environment's; else only this one lacks it
+      const elsewhere = fs.readdirSync(path.join(root, ROLLOUT_DIR)).some(other => fs.existsSync(path.join(root, rolloutFile(other, name))));
+      throw new StateError(file, [
+        `the file is missing: ${serviceFile(name)} has no rollout state in ${env}; run \`${initCommand(name, elsewhere ? env : undefined)}\``,
+      ]);
     }
     const state = parseRolloutState(fs.readFileSync(path.join(root, file), 'utf8'), file, name);
     const problems = problemsWithService(state, spec);

@@ -2,6 +2,8 @@ import { parse } from 'yaml';
 import { EnvValue, ProbeCheck, SecretEnvVar } from '../constructs/types';
 import { ipv4CidrPrefix } from '../private/cidr';
 import { CREDENTIAL_VARIABLE, credentialArguments, hasCredentialInValue } from '../private/names';
+import { fieldOf, unknownFieldMessage, valueAt } from '../private/schema-errors';
+import { yamlSyntaxError } from '../private/yaml';
 import { durationProblem } from '../rollout/duration';
 import { AnalysisSettings, SloSettings } from '../rollout/state';
 import { HttpMetrics } from '../slo/vocabulary';
@@ -147,15 +149,6 @@ export class ServiceFileError extends Error {
   }
 }
 
-/** `/expose/hosts/0` → `expose.hosts[0]`. */
-function fieldOf(instancePath: string): string {
-  return instancePath.split('/').slice(1).reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), '');
-}
-
-function valueAt(data: unknown, instancePath: string): unknown {
-  return instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
-}
-
 /** A JSON Schema type as a message says it. */
 const KIND_WORDS: Readonly<Record<string, string>> = {
   object: 'a mapping', array: 'a list', string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false',
@@ -171,7 +164,7 @@ function schemaProblems(data: unknown): string[] {
     const prefix = field ? `${field}.` : '';
     if (e.keyword !== 'oneOf' && [...oneOfPaths].some(p => e.instancePath === p || e.instancePath.startsWith(`${p}/`))) return [];
     if (e.keyword === 'required') return [`'${prefix}${String(e.params.missingProperty)}' is required`];
-    if (e.keyword === 'additionalProperties') return [`'${prefix}${String(e.params.additionalProperty)}' is not a known field`];
+    if (e.keyword === 'additionalProperties') return [unknownFieldMessage(e)];
     // an env value may be a credential that failed the schema before the credential check could refuse it
     // where a credential may be written: never shown, whatever the schema says of it
     const found = /^\/(?:env|args|command)\//.test(e.instancePath) ? '(a value not shown)' : JSON.stringify(valueAt(data, e.instancePath));
@@ -205,7 +198,7 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   try {
     data = parse(text);
   } catch (error) {
-    throw new ServiceFileError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+    throw new ServiceFileError(file, [yamlSyntaxError(error)]);
   }
   if (!validateServiceSchema(data)) throw new ServiceFileError(file, schemaProblems(data));
   const f = data as ServiceFile;

@@ -24,6 +24,16 @@ describe('canary without a verb, and the overview', () => {
     expect(JSON.parse((await cli(['--json'])).stdout).error).toEqual({ code: 'usage', message: `missing verb, expected one of ${VERBS}\n\n${USAGE}` });
   });
 
+  test('run outside a checkout: exit 2 (where it runs is the caller\'s to fix), saying so, not an unexpected failure', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'not-a-checkout-'));
+    try {
+      const result = await cli(['status', '--json'], outside);
+      expect([result.code, JSON.parse(result.stdout).error]).toEqual([2, { code: 'usage', message: `no cdk8s.yaml at or above ${outside}; run this from the repository` }]);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   test.each([[['help']], [['--help']], [['-h']]])('%j prints the overview and exits 0', async argv => {
     expect(await cli(argv)).toEqual({ code: 0, stdout: `${USAGE}\n`, stderr: '' });
   });

@@ -15,7 +15,7 @@ const ALL_ERRORS: StubResponse = { status: 200, body: { status: 'success', data:
 /** Pinned by digest: init writes every environment, and prod releases by digest only. */
 const LEDGER_IMAGE = `ghcr.io/example/ledger@sha256:${'1'.repeat(64)}`;
 const ONBOARD = 'to onboard it, add services/ledger.yaml (services/schema.json says what it holds), then run '
-  + '`npx canary init --service ledger --image <image>@sha256:<digest> --commit`';
+  + '`npx canary init --service ledger --image <image>@sha256:<digest>`';
 
 /**
  * The services are data: the CLI, run in this process, learns them from the files under services/ of a directory that
@@ -291,7 +291,7 @@ describe('canary CLI: the services are the files under services/', () => {
       out: {
         error: {
           code: 'config', message: 'invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has no rollout state in '
-            + 'local; run `npx canary init --service ledger --image <image>@sha256:<digest> --env local --commit`',
+            + 'local; run `npx canary init --service ledger --image <image>@sha256:<digest>`',
         },
       },
     });
@@ -335,12 +335,13 @@ describe('canary CLI: the services are the files under services/', () => {
         out: {
           error: {
             code: 'exists', message: 'ledger already has rollout state: rollout/local/ledger.yaml exists; release a new image with canary start, '
-              + `or name with --env an environment it has none in (${ENVIRONMENT_NAMES.join(', ')})`,
+              + `or name with --env an environment it has none in (${ENVIRONMENT_NAMES.filter(env => env !== 'local').join(', ')})`,
           },
         },
       });
+      // gateway has state everywhere: no environment to name
       expect((await json('init', '--service', 'gateway', '--image', 'ghcr.io/example/obs-canary-gateway:0.2.0', '--env', 'prod')).out.error)
-        .toMatchObject({ code: 'exists', message: expect.stringContaining('rollout/prod/gateway.yaml exists') });
+        .toEqual({ code: 'exists', message: 'gateway already has rollout state: rollout/prod/gateway.yaml exists; release a new image with canary start' });
       // the environment it has none in
       expect((await json('init', '--service', 'ledger', '--image', LEDGER_IMAGE, '--env', 'prod', '--dry-run')).out)
         .toMatchObject({ envs: ['prod'], files: ['rollout/prod/ledger.yaml'], dryRun: true });

@@ -50,6 +50,9 @@ describe('canary CLI: start and status', () => {
     const result = await canaryHere('start', '--service', 'gateway', '--image', IMAGE, '--dry-run', '--json');
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'start', fromWeight: 0, toWeight: 0, dryRun: true, changed: [], commit: null });
+    // as text: what it would do, then why
+    expect((await canaryHere('start', '--service', 'gateway', '--image', IMAGE, '--dry-run')).stdout)
+      .toMatch(/^dry run: local\/gateway would start \(canary ghcr\.io\/example\/obs-canary-gateway:0\.2\.0 started at 0% .*\); nothing changed\n$/);
     expect(git('status', '--porcelain')).toBe('');
     expect(git('rev-parse', 'HEAD')).toBe(head);
   });

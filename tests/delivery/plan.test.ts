@@ -195,7 +195,7 @@ describe('serviceNamed', () => {
   test('an unknown one: a usage error listing the services and how to onboard it', () => {
     expect(() => serviceNamed(services, 'ledger')).toThrow(new UsageError('--service must name a service with a file under services/ (backend, gateway), '
       + 'got "ledger"; to onboard it, add services/ledger.yaml (services/schema.json says what it holds), then run '
-      + '`npx canary init --service ledger --image <image>@sha256:<digest> --commit`'));
+      + '`npx canary init --service ledger --image <image>@sha256:<digest>`'));
     expect(() => serviceNamed({}, 'ledger')).toThrow('a file under services/ (none yet)');
     // not an inherited property either
     expect(() => serviceNamed(services, 'constructor')).toThrow(UsageError);

@@ -277,10 +277,10 @@ describe('deploy-canary.yml and rollback.yml steps', () => {
     ['a path as the environment', { service: 'gateway', env: '../prod' }, 'the environment must be a name such as prod'],
     ['a service that is no name', { service: 'Pay ments' }, 'the service must be "all" or the name of a service with a file under services/'],
     ['a service without a file', { service: 'payments' }, 'no service file services/payments.yaml: the services are "backend", "gateway"; '
-      + 'to onboard "payments", add services/payments.yaml, then run `npx canary init --service payments --image <image>@sha256:<digest> --commit`'],
+      + 'to onboard "payments", add services/payments.yaml, then run `npx canary init --service payments --image <image>@sha256:<digest>`'],
     ['a service without state in the environment', { service: 'ledger', serviceFiles: ['backend', 'gateway', 'ledger'] },
       'no rollout state for "ledger" in prod (there is for "backend", "gateway"); onboard it there with '
-      + '`npx canary init --service ledger --image <image>@sha256:<digest> --env prod --commit`'],
+      + '`npx canary init --service ledger --image <image>@sha256:<digest> --env prod`'],
   ].map(([what, c, message]) => [file, what, step, c, message] as const)))('%s: %s fails the check before anything is installed', (_, __, step, c, message) => {
     const r = runScript(step, c as Case);
     expect(r.status).toBe(2);

@@ -32,8 +32,9 @@ describe('parseRolloutState', () => {
   });
 
   test.each<[string, (s: string) => string, string]>([
-    ['YAML syntax', () => 'service: [gateway', 'not valid YAML:'],
-    ['an unknown field', s => `${s}\nbogus: 1`, "'bogus' is not a known field"],
+    ['YAML syntax', () => 'service: [gateway', 'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 18'],
+    ['an unknown field', s => `${s}\nbogus: 1`, "'bogus' is not a known field (known: service, stable, canary, "],
+    ['an unknown field of a mapping', s => s.replace('weight: 25', 'weight: 25\n  wieght: 25'), "'canary.wieght' is not a known field of 'canary' (known: image, weight, "],
     ['a missing field', s => s.replace(/^history:[\s\S]*/m, ''), "'history' is required"],
     ['a service that is no name', s => s.replace('service: gateway', 'service: Front_End'), "'service' must match pattern"],
     ['a weight above 100', s => s.replace('weight: 25', 'weight: 250'), "'canary.weight' must be <= 100, got 250"],
@@ -49,6 +50,10 @@ describe('parseRolloutState', () => {
     ['an unknown history decision', s => s.replace('decision: advance', 'decision: yolo'), "'history[1].decision' must be equal to one of the allowed values"],
   ])('rejects %s, naming the field', (_name, mutate, message) => {
     expect(problemsOf(mutate(valid)).join('\n')).toContain(message);
+  });
+
+  test('a YAML syntax error says where, and ends there: no code frame cut after a colon', () => {
+    expect(problemsOf('service: [gateway')).toEqual(['not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 18']);
   });
 
   test.each<[string, (s: string) => string, string]>([

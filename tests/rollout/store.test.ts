@@ -34,8 +34,12 @@ describe('loadRollouts', () => {
   test('a service file without a state file fails, naming both and the canary init command that writes it', () => {
     const withLedger = { ...services, ledger: fixtureService('ledger') };
     expect(() => load('local', withLedger)).toThrow(StateError);
+    // a new service, state nowhere: one init for every environment, without --commit (its service file is not committed yet)
     expect(() => load('local', withLedger)).toThrow('invalid rollout state rollout/local/ledger.yaml:\n  - the file is missing: services/ledger.yaml has '
-      + 'no rollout state in local; run `npx canary init --service ledger --image <image>@sha256:<digest> --env local --commit`');
+      + 'no rollout state in local; run `npx canary init --service ledger --image <image>@sha256:<digest>`');
+    // state in another environment: this one alone lacks it
+    write('prod', 'ledger', renderRolloutState({ ...fixtureState('steady', 'backend'), service: 'ledger' }));
+    expect(() => load('local', withLedger)).toThrow('no rollout state in local; run `npx canary init --service ledger --image <image>@sha256:<digest> --env local`');
   });
 
   test('an environment without rollout/<env>/ fails, naming the directory and what to do', () => {
@@ -97,8 +101,8 @@ describe('repositoryOf', () => {
 
 describe('initCommand', () => {
   test('for every environment, or one', () => {
-    expect(initCommand('ledger')).toBe('npx canary init --service ledger --image <image>@sha256:<digest> --commit');
-    expect(initCommand('ledger', 'prod')).toBe('npx canary init --service ledger --image <image>@sha256:<digest> --env prod --commit');
+    expect(initCommand('ledger')).toBe('npx canary init --service ledger --image <image>@sha256:<digest>');
+    expect(initCommand('ledger', 'prod')).toBe('npx canary init --service ledger --image <image>@sha256:<digest> --env prod');
   });
 });
 

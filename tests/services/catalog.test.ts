@@ -62,7 +62,8 @@ describe('a service file on its own', () => {
       '\'probes.liveness\' must be one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port, got {"http":"/healthz","tcp":true}'],
     ['an image with a tag', 'image: ghcr.io/example/ledger:1.0',
       '\'image\' must be the image repository without tag or digest; those live in the rollout state, got "ghcr.io/example/ledger:1.0"'],
-    ['an unknown field', 'replica: 3', '\'replica\' is not a known field'],
+    ['an unknown field', 'replica: 3', expect.stringMatching(/^'replica' is not a known field \(known: name, namespace, image, port, .*, replicas, /)],
+    ['an unknown field of a mapping', 'probes: { http: /healthz }', '\'probes.http\' is not a known field of \'probes\' (known: readiness, liveness, startupSeconds)'],
     ['a name that is not a DNS label', 'name: Ledger', expect.stringMatching(/^'name' must be a DNS-1123 label of at most 33 characters.*, got "Ledger"$/)],
     ['a protocol nobody speaks', 'protocol: tcp', '\'protocol\' must be one of "http", "grpc", got "tcp"'],
     ['uid 0', 'runAsUser: 0', '\'runAsUser\' must be an integer from 1 to 2147483647, got 0'],
@@ -212,7 +213,8 @@ describe('a service file on its own', () => {
   });
 
   test('not YAML', () => {
-    expect(problemsOf('name: [')).toEqual([expect.stringMatching(/^not valid YAML: /)]);
+    // where, and nothing after: no code frame cut after a colon
+    expect(problemsOf('name: [')).toEqual(['not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 8']);
   });
 });
 
