@@ -1,4 +1,4 @@
-import { ENV, ENV_DEFAULTS, TRACKS, Track } from '../contract';
+import { ENV, ENV_DEFAULTS, OTEL_ENV, TRACKS, Track } from '../contract';
 
 /** Environment variables as `process.env` holds them. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -21,7 +21,20 @@ export interface ServiceConfig {
   readonly shutdownDelayMs: number;
   /** Proxies whose `X-Forwarded-For` entries are trusted (`TRUSTED_PROXY_COUNT`). */
   readonly trustedProxyCount: number;
+  /** The sampler the SDK builds (`OTEL_TRACES_SAMPLER`, with `OTEL_TRACES_SAMPLER_ARG` checked): read here to be checked. */
+  readonly tracesSampler: TracesSampler;
 }
+
+/**
+ * The samplers the Node.js SDK builds from `OTEL_TRACES_SAMPLER`; for any other name it samples every trace, saying so
+ * only through its own diagnostics (off by default).
+ */
+export const TRACE_SAMPLERS = [
+  'always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio',
+] as const;
+
+/** A sampler name the SDK builds. */
+export type TracesSampler = (typeof TRACE_SAMPLERS)[number];
 
 /** The most proxies `TRUSTED_PROXY_COUNT` accepts: a request crosses a handful, not more. */
 export const MAX_TRUSTED_PROXIES = 10;
@@ -34,7 +47,25 @@ export function readServiceConfig(env: Env, defaultPort: number): ServiceConfig 
     logLevel: readChoice(env, ENV.logLevel, LOG_LEVELS, ENV_DEFAULTS.logLevel),
     shutdownDelayMs: readInteger(env, ENV.shutdownDelayMs, ENV_DEFAULTS.shutdownDelayMs, 0, 60_000),
     trustedProxyCount: readTrustedProxyCount(env),
+    tracesSampler: readTracesSampler(env),
   };
+}
+
+/**
+ * Checks `OTEL_TRACES_SAMPLER` and, for a ratio sampler, `OTEL_TRACES_SAMPLER_ARG` (a number from 0 to 1), which the
+ * SDK reads itself: on a mistake (`0,1`, a misspelt name) it would sample every trace, ten times the spans of a 10 %
+ * setting, without a word. Throws a message naming the variable, the value and what is allowed.
+ */
+export function readTracesSampler(env: Env): TracesSampler {
+  const sampler = readChoice(env, OTEL_ENV.tracesSampler, TRACE_SAMPLERS, 'parentbased_always_on');
+  const raw = env[OTEL_ENV.tracesSamplerArg];
+  // a number as the SDK reads one (Number(), so 1e-4 too), within its range
+  const ratio = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+  if (sampler.endsWith('traceidratio') && !(ratio >= 0 && ratio <= 1)) {
+    throw new Error(`${OTEL_ENV.tracesSamplerArg} must be a number from 0 to 1 (the share of traces ${sampler} keeps), `
+      + `got ${raw === undefined ? 'none' : `"${raw}"`}`);
+  }
+  return sampler;
 }
 
 /** Reads `TRUSTED_PROXY_COUNT`: an integer from 0 to {@link MAX_TRUSTED_PROXIES}, default 0. */

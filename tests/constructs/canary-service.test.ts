@@ -91,10 +91,10 @@ describe('CanaryService', () => {
       expect(pod.volumes).toBeUndefined();
     });
 
-    test('scrape annotations for Istio\'s metrics merging, and the sidecar first', () => {
+    test('scrape annotations for Istio\'s metrics merging; the sidecar first, and last for the whole grace period', () => {
       expect(stable.spec.template.metadata.annotations).toMatchObject({
         'prometheus.io/scrape': 'true', 'prometheus.io/port': '8081', 'prometheus.io/path': '/metrics',
-        'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts":true}',
+        'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts":true,"terminationDrainDuration":"30s"}',
       });
     });
 
@@ -285,6 +285,8 @@ describe('CanaryService', () => {
       ]);
       expect([c.command, c.args]).toEqual([['/ledger'], ['--listen=:9090']]);
       expect(pod.terminationGracePeriodSeconds).toBe(60);
+      // the sidecar outlives the app's shutdown: its calls and its last spans still leave
+      expect(JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config']).terminationDrainDuration).toBe('60s');
       expect(Object.keys(deployment.spec.template.metadata.annotations).filter(k => k.startsWith('prometheus.io/'))).toEqual([]);
     });
 

@@ -88,8 +88,10 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
               'prometheus.io/port': String(c.metricsScrape.port),
               'prometheus.io/path': c.metricsScrape.path,
             } : {}),
-            // the app may call other services and the Collector through the sidecar: start it first
-            'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true }),
+            // the app may call other services and the Collector through the sidecar: start it first, and keep it for
+            // the pod's whole grace period (Istio's default is 5 s after SIGTERM): a classic sidecar that exits first
+            // fails the app's calls still in flight and its last flush of spans while it shuts down
+            'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true, terminationDrainDuration: `${c.terminationGracePeriodSeconds}s` }),
             'kubectl.kubernetes.io/default-container': o.service,
           },
         },

@@ -8,6 +8,8 @@ test.each([
   [{ BACKEND_TIMEOUT_MS: '2s' }, 'BACKEND_TIMEOUT_MS must be an integer from 1 to 600000, got "2s"'],
   // the tracing preload reads it too, and must leave the report to main
   [{ TRUSTED_PROXY_COUNT: 'all' }, 'TRUSTED_PROXY_COUNT must be an integer from 0 to 10, got "all"'],
+  // the SDK reads it in the preload, and would sample every trace
+  [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0,1' }, expect.stringMatching(/^OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 /)],
 ])('gateway with %j exits 1 after one fatal line', async (env, message) => {
   const child = spawnService('gateway', 'ours', { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const gateway = new ServiceProcess('gateway', child);
