@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Services, serviceFile } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
+import { ISTIO_DURATION_BUCKETS_MS } from '../slo/vocabulary';
 import { settingsOf } from './settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
 
@@ -72,9 +73,19 @@ export function problemsWithService(state: RolloutState, spec: ServiceSpec): str
       problems.push(`'${field}' must be an image of ${spec.image} (${spec.file}), got ${JSON.stringify(image)}`);
     }
   }
-  const { steps, analysis } = settingsOf(state, spec);
+  const { steps, slo, analysis } = settingsOf(state, spec);
   if (state.canary && state.canary.weight !== 0 && !steps.includes(state.canary.weight)) {
     problems.push(`'canary.weight' must be 0 or one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
+  }
+  if (analysis.metrics === 'istio') {
+    // a quantile between two boundaries is interpolated: a limit between them is judged on a guess
+    for (const key of ['p95LatencyMs', 'p99LatencyMs'] as const) {
+      const limit = slo[key];
+      if (limit === undefined || limit === null || ISTIO_DURATION_BUCKETS_MS.includes(limit)) continue;
+      const where = state.slo?.[key] !== undefined ? '' : ` (from ${spec.slo?.[key] !== undefined ? spec.file : 'the defaults'})`;
+      problems.push(`'slo.${key}'${where} must be a bucket boundary of the sidecars' request-duration histogram, which the gate `
+        + `reads (${ISTIO_DURATION_BUCKETS_MS.join(', ')} ms), got ${limit}`);
+    }
   }
   if (analysis.metrics === 'http' && !spec.metrics.http) {
     problems.push(`'analysis.metrics' is "http" but ${spec.file} names no 'metrics.http': add them there, or use "istio"`);

@@ -55,6 +55,16 @@ export const CANARY_PIN = { header: 'x-canary', value: 'always' } as const;
  */
 export const CANARY_PIN_ANSWER = { header: 'x-obs-canary-pinned', value: 'canary' } as const;
 
+/**
+ * The bucket boundaries, in milliseconds, of the services' sidecars' request-duration histogram (each service pod's
+ * `sidecar.istio.io/statsHistogramBuckets`): Istio's default jumps from 250 to 500 ms, where a p95 is interpolated
+ * linearly (a true 260 ms read as 375 ms), so these are denser where latency limits are set, and stop at a minute.
+ * A latency limit the gate judges on this histogram must be one of them (`slo.p95LatencyMs`, `slo.p99LatencyMs`).
+ */
+export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
+  1, 5, 10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 2500, 5000, 10000, 30000, 60000,
+];
+
 /** Istio's standard metrics and the labels the gate, the rules and the dashboards select them by. */
 export const ISTIO = {
   /** Counter of requests. */

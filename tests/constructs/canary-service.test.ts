@@ -5,6 +5,8 @@ import { imageVersion } from '../../lib/constructs/private/service-deployment';
 import { TrafficSplit } from '../../lib/constructs/traffic-split';
 import { synth, testApp, testChart } from '../support/chart';
 import { K8sObject, find, ofKind } from '../support/manifest';
+import { DELIVERY_DEFAULTS } from '../../lib/rollout/defaults';
+import { ISTIO_DURATION_BUCKETS_MS } from '../../lib/slo/vocabulary';
 
 const CONTAINER: ServiceContainer = {
   port: 8081,
@@ -96,6 +98,14 @@ describe('CanaryService', () => {
         'prometheus.io/scrape': 'true', 'prometheus.io/port': '8081', 'prometheus.io/path': '/metrics',
         'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts":true,"terminationDrainDuration":"30s"}',
       });
+    });
+
+    test('the sidecar\'s request-duration histogram has a boundary at every latency limit the gate may judge', () => {
+      const { istiocustom } = JSON.parse(stable.spec.template.metadata.annotations['sidecar.istio.io/statsHistogramBuckets']);
+      expect(istiocustom).toEqual(ISTIO_DURATION_BUCKETS_MS);
+      // the default limit, and Istio's own boundaries from 1 ms to a minute
+      expect(istiocustom).toContain(DELIVERY_DEFAULTS.slo.p95LatencyMs);
+      expect(istiocustom).toEqual(expect.arrayContaining([1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000]));
     });
 
     test('DestinationRule: the host, stable and canary subsets by version, connection pool and outlier detection', () => {

@@ -85,6 +85,20 @@ describe('problemsWithService', () => {
     ]);
     expect(problemsWithService({ ...state, analysis: { metrics: 'http' } }, GATEWAY)).toEqual([]);
   });
+
+  test('latency limits the gate reads from the sidecars\' histogram are its bucket boundaries, wherever they are written', () => {
+    const buckets = '1, 5, 10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 2500, 5000, 10000, 30000, 60000 ms';
+    expect(problemsWithService({ ...state, slo: { p95LatencyMs: 260 } }, GATEWAY)).toEqual([
+      `'slo.p95LatencyMs' must be a bucket boundary of the sidecars' request-duration histogram, which the gate reads (${buckets}), got 260`,
+    ]);
+    const withP99 = { ...GATEWAY, slo: { ...GATEWAY.slo, p99LatencyMs: 700 } };
+    expect(problemsWithService({ ...state, slo: { p95LatencyMs: 250 } }, withP99)).toEqual([
+      `'slo.p99LatencyMs' (from services/gateway.yaml) must be a bucket boundary of the sidecars' request-duration histogram, which the gate reads (${buckets}), got 700`,
+    ]);
+    expect(problemsWithService({ ...state, slo: { p95LatencyMs: 250, p99LatencyMs: 750 } }, withP99)).toEqual([]);
+    // the service's own histogram has its own buckets, which only it knows
+    expect(problemsWithService({ ...state, slo: { p95LatencyMs: 260 }, analysis: { metrics: 'http' } }, GATEWAY)).toEqual([]);
+  });
 });
 
 describe('repositoryOf', () => {

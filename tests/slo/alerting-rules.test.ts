@@ -9,6 +9,7 @@ import { GateCronJob, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, gateStalledAfterMinu
 
 const GATE_LOOP: GateCronJob = { namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: 2 };
 import { SLO_BURN_RECORDS, SLO_RECORDS, sloRecordingRules } from '../../lib/slo/recording-rules';
+import { ISTIO_DURATION_BUCKETS_MS } from '../../lib/slo/vocabulary';
 import { PromtoolTestCase, promtoolCheckRules, promtoolTestRules } from '../support/promtool';
 import { LEDGER, QUOTES, REPO_SERVICES, SERVICE_FILE_NAMES, WITH_LEDGER, without } from './services';
 
@@ -358,6 +359,24 @@ describe('promtool (Debian\'s 2.42)', () => {
 
   test('test rules: the SLO alerts on raw istio_requests_total and the duration histogram, recording rules included', () => {
     expect(promtoolTestRules([...recording, ...alerting], sloCases(alerting))).toContain('SUCCESS');
+  });
+
+  test('test rules: a true p95 of 260 ms under a 300 ms limit reads 275 on the sidecars\' buckets, no ticket; Istio\'s default would read 375 and fire', () => {
+    const groups = alerting.filter(g => g.name === sloAlertRuleGroupName('gateway'));
+    // per minute: 90 requests within 100 ms, 10 at 260 ms
+    const histogram = (bounds: readonly number[]) => [...bounds.map(String), '+Inf'].map(le => ({
+      series: `istio_request_duration_milliseconds_bucket{${ISTIO_LABELS('stable')},le="${le}"}`,
+      values: counter([40, le === '+Inf' || Number(le) >= 260 ? 100 : Number(le) >= 100 ? 90 : 0]),
+    }));
+    const reads = (value: number) => [{ expr: `round(${SLO_BURN_RECORDS.istio.serviceLatencyP95})`, eval_time: '30m', exp_samples: [{ labels: `{${
+      Object.entries(GATEWAY).map(([k, v]) => `${k}="${v}"`).join(',')}}`, value }] }];
+    const istioDefault = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+    expect(promtoolTestRules([...recording, ...alerting], [
+      { name: 'the sidecars\' buckets', interval: '1m', input_series: histogram(ISTIO_DURATION_BUCKETS_MS), promql_expr_test: reads(275),
+        alert_rule_test: expect_(groups, SLO_ALERTS.latencyP95, { '30m': false }) },
+      { name: 'Istio\'s default buckets', interval: '1m', input_series: histogram(istioDefault), promql_expr_test: reads(375),
+        alert_rule_test: expect_(groups, SLO_ALERTS.latencyP95, { '30m': true }) },
+    ])).toContain('SUCCESS');
   });
 
   test('test rules, per cluster (a central store): one cluster burning pages for that cluster only, not for the sum', () => {

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { POD_HASH_ANNOTATION } from '../../slo/cluster-state';
-import { APP_LABEL, TRACK_LABEL, Track, workloadName } from '../../slo/vocabulary';
+import { APP_LABEL, ISTIO_DURATION_BUCKETS_MS, TRACK_LABEL, Track, workloadName } from '../../slo/vocabulary';
 import { EnvValue, ProbeCheck, ServiceContainer, ServiceTelemetry } from '../types';
 import { containerPorts } from './component';
 import { telemetryEnv } from './telemetry';
@@ -92,6 +92,8 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
             // the pod's whole grace period (Istio's default is 5 s after SIGTERM): a classic sidecar that exits first
             // fails the app's calls still in flight and its last flush of spans while it shuts down
             'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true, terminationDrainDuration: `${c.terminationGracePeriodSeconds}s` }),
+            // denser where latency limits are set: the gate's p95 is read from this histogram
+            'sidecar.istio.io/statsHistogramBuckets': JSON.stringify({ istiocustom: ISTIO_DURATION_BUCKETS_MS }),
             'kubectl.kubernetes.io/default-container': o.service,
           },
         },
