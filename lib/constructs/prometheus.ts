@@ -205,7 +205,9 @@ export class Prometheus extends Construct {
 
     const retentionSize = Size.mebibytes(Math.floor(this.volumeSize.toMebibytes() * 0.85));
     const scrapeConfigs = (): ScrapeConfig[] => [
-      { job_name: NAME, static_configs: [{ targets: [`localhost:${PORT}`] }] },
+      // its own series name its pod as discovered targets' do (one replica: `<name>-0`), so that the alerts on it
+      // (remote writes failing, deletions by size) say which Prometheus
+      { job_name: NAME, static_configs: [{ targets: [`localhost:${PORT}`], labels: { namespace, pod: `${NAME}-0` } }] },
       ...this.scrapeConfigs,
     ];
     // an agent refuses rule_files and alerting (config.LoadFile with agentMode) and has no TSDB: render neither

@@ -50,8 +50,12 @@ describe('Prometheus', () => {
       expect(config.storage.exemplars).toEqual({ max_exemplars: 100000 });
     });
 
-    test('scrapes itself', () => {
-      expect(config.scrape_configs).toEqual([{ job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] }]);
+    test('scrapes itself, its series naming its pod as a discovered target\'s do (the alerts on it say which Prometheus)', () => {
+      expect(config.scrape_configs).toEqual([{
+        job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'], labels: { namespace: 'observability', pod: 'prometheus-0' } }],
+      }]);
+      // the one pod there is
+      expect(find(all, 'StatefulSet', 'prometheus').spec.replicas).toBe(1);
     });
 
     test('loads the rule file it ships', () => {
