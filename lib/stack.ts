@@ -186,7 +186,9 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
     };
   }, env.topology ? { clusters: env.topology.appClusters.map(c => c.name) } : {});
   for (const dashboard of dashboards) observability.grafana.addDashboard(dashboard);
-  observability.grafana.addDashboard({ folder: PLATFORM_FOLDER, dashboard: pipelineDashboard({ shipper: env.logs.shipper }) });
+  // a central store holds every cluster's pipeline: the observability cluster's own and each application cluster's
+  const pipelineClusters = env.topology ? { clusters: [env.clusterName, ...env.topology.appClusters.map(c => c.name)] } : {};
+  observability.grafana.addDashboard({ folder: PLATFORM_FOLDER, dashboard: pipelineDashboard({ shipper: env.logs.shipper, ...pipelineClusters }) });
 }
 
 /** The directory of the application clusters' charts, below the environment's. */

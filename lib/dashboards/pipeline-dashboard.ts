@@ -1,10 +1,18 @@
 import { ERROR_CODES, NAMESPACE_LABEL, PIPELINE, metricsNamed } from '../slo/vocabulary';
+import { clusterMatchers, clusterVariables } from './private/clusters';
 import { DashboardModel, buildDashboard, timeSeriesPanel } from './private/panels';
 
 /** Options of {@link pipelineDashboard}. */
 export interface PipelineDashboardOptions {
   /** The log shipper the environment runs: its drops and push errors are shown. */
   readonly shipper: 'alloy' | 'promtail';
+  /**
+   * The clusters whose pipelines one store holds (a central topology: the observability cluster and the application
+   * clusters): a `cluster` variable picks one, and every query keeps to it, so one cluster's queue is never divided by
+   * another's capacity.
+   * @default - one cluster, no variable
+   */
+  readonly clusters?: readonly string[];
 }
 
 /** The uid of the pipeline dashboard. */
@@ -15,6 +23,12 @@ const RATE_INTERVAL = '$__rate_interval';
 /** `sum by (labels) (rate(selector[$__rate_interval]))`. */
 function rateBy(selector: string, by: readonly string[]): string {
   return `sum by (${by.join(', ')}) (rate(${selector}[${RATE_INTERVAL}]))`;
+}
+
+/** `selector` (a metric name, `name{…}` or `{…}`) with `matchers` added. */
+function within(selector: string, matchers: readonly string[]): string {
+  if (matchers.length === 0) return selector;
+  return selector.endsWith('}') ? `${selector.slice(0, -1)},${matchers.join(',')}}` : `${selector}{${matchers.join(',')}}`;
 }
 
 /**
@@ -28,7 +42,10 @@ export function pipelineDashboard(options: PipelineDashboardOptions): DashboardM
     ? { name: 'Alloy', dropped: PIPELINE.alloyDropped, requests: PIPELINE.alloyRequests }
     : { name: 'Promtail', dropped: PIPELINE.promtailDropped, requests: PIPELINE.promtailRequests };
   const pod = [NAMESPACE_LABEL, PIPELINE.pod];
+  const inCluster = clusterMatchers(options.clusters);
+  const m = (selector: string): string => within(selector, inCluster);
   return buildDashboard({
+    ...clusterVariables(options.clusters),
     uid: PIPELINE_DASHBOARD_UID,
     title: 'Telemetry pipeline',
     description: 'Whether metrics, traces and logs arrive: what the pipeline alerts fire on, over time.',
@@ -41,7 +58,7 @@ export function pipelineDashboard(options: PipelineDashboardOptions): DashboardM
             title: 'Targets down by job',
             description: 'Scrape targets that did not answer (PipelineTargetDown fires after 5 minutes).',
             span: 24, height: 7, unit: 'short',
-            targets: [{ expr: `count by (${PIPELINE.job}) (${PIPELINE.up} == 0)`, legend: `{{${PIPELINE.job}}}` }],
+            targets: [{ expr: `count by (${PIPELINE.job}) (${m(PIPELINE.up)} == 0)`, legend: `{{${PIPELINE.job}}}` }],
           }),
         ],
       },
@@ -52,14 +69,14 @@ export function pipelineDashboard(options: PipelineDashboardOptions): DashboardM
             title: 'Refused by receivers',
             description: 'Items a receiver could not push into the pipeline, per second (CollectorRefusingData).',
             span: 8, height: 8, unit: 'short',
-            targets: [{ expr: rateBy(metricsNamed(PIPELINE.collectorRefused), [PIPELINE.receiver]), legend: `{{${PIPELINE.receiver}}}` }],
+            targets: [{ expr: rateBy(m(metricsNamed(PIPELINE.collectorRefused)), [PIPELINE.receiver]), legend: `{{${PIPELINE.receiver}}}` }],
           }),
           timeSeriesPanel({
             title: 'Failed exports',
             description: 'Items an exporter failed to send or to queue, per second (CollectorExportFailing).',
             span: 8, height: 8, unit: 'short',
             targets: [{
-              expr: rateBy(metricsNamed(`${PIPELINE.collectorSendFailed}|${PIPELINE.collectorEnqueueFailed}`), [PIPELINE.exporter]),
+              expr: rateBy(m(metricsNamed(`${PIPELINE.collectorSendFailed}|${PIPELINE.collectorEnqueueFailed}`)), [PIPELINE.exporter]),
               legend: `{{${PIPELINE.exporter}}}`,
             }],
           }),
@@ -68,7 +85,7 @@ export function pipelineDashboard(options: PipelineDashboardOptions): DashboardM
             description: 'Batches in each exporter\'s queue as a share of its capacity (CollectorQueueFull at 100 %).',
             span: 8, height: 8, unit: 'percentunit', limit: 1,
             targets: [{
-              expr: `max by (${PIPELINE.exporter}) (${PIPELINE.collectorQueueSize}) / min by (${PIPELINE.exporter}) (${PIPELINE.collectorQueueCapacity})`,
+              expr: `max by (${PIPELINE.exporter}) (${m(PIPELINE.collectorQueueSize)}) / min by (${PIPELINE.exporter}) (${m(PIPELINE.collectorQueueCapacity)})`,
               legend: `{{${PIPELINE.exporter}}}`,
             }],
           }),
@@ -82,7 +99,7 @@ export function pipelineDashboard(options: PipelineDashboardOptions): DashboardM
             description: 'Pushes to Loki answered with an error, per second (LokiIngestionErrors).',
             span: 6, height: 8, unit: 'reqps',
             targets: [{
-              expr: rateBy(`${PIPELINE.lokiRequests}{${PIPELINE.route}=~${JSON.stringify(PIPELINE.lokiPushRoutes)},${PIPELINE.statusCode}=~"${ERROR_CODES}"}`,
+              expr: rateBy(m(`${PIPELINE.lokiRequests}{${PIPELINE.route}=~${JSON.stringify(PIPELINE.lokiPushRoutes)},${PIPELINE.statusCode}=~"${ERROR_CODES}"}`),
                 [PIPELINE.route, PIPELINE.statusCode]),
               legend: `{{${PIPELINE.route}}} {{${PIPELINE.statusCode}}}`,
             }],
@@ -91,19 +108,19 @@ export function pipelineDashboard(options: PipelineDashboardOptions): DashboardM
             title: 'Loki: discarded lines',
             description: 'Lines Loki refused by validation or limits, per second, by reason (LokiDiscardingSamples).',
             span: 6, height: 8, unit: 'short',
-            targets: [{ expr: rateBy(PIPELINE.lokiDiscarded, [PIPELINE.reason]), legend: `{{${PIPELINE.reason}}}` }],
+            targets: [{ expr: rateBy(m(PIPELINE.lokiDiscarded), [PIPELINE.reason]), legend: `{{${PIPELINE.reason}}}` }],
           }),
           timeSeriesPanel({
             title: 'Tempo: refused spans',
             description: 'Spans Tempo\'s receiver refused, per second (TempoIngestionErrors).',
             span: 6, height: 8, unit: 'short',
-            targets: [{ expr: rateBy(metricsNamed(PIPELINE.tempoRefused), pod), legend: `{{${PIPELINE.pod}}}` }],
+            targets: [{ expr: rateBy(m(metricsNamed(PIPELINE.tempoRefused)), pod), legend: `{{${PIPELINE.pod}}}` }],
           }),
           timeSeriesPanel({
             title: 'Tempo: discarded spans',
             description: 'Spans Tempo discarded after receiving them, per second, by reason (TempoDiscardingSpans).',
             span: 6, height: 8, unit: 'short',
-            targets: [{ expr: rateBy(PIPELINE.tempoDiscarded, [PIPELINE.reason]), legend: `{{${PIPELINE.reason}}}` }],
+            targets: [{ expr: rateBy(m(PIPELINE.tempoDiscarded), [PIPELINE.reason]), legend: `{{${PIPELINE.reason}}}` }],
           }),
         ],
       },
@@ -114,14 +131,14 @@ export function pipelineDashboard(options: PipelineDashboardOptions): DashboardM
             title: `${shipper.name}: dropped entries`,
             description: `Log entries ${shipper.name} gave up on after its retries, per second, by reason (${shipper.name}DroppingEntries).`,
             span: 12, height: 8, unit: 'short',
-            targets: [{ expr: rateBy(shipper.dropped, [PIPELINE.pod, PIPELINE.reason]), legend: `{{${PIPELINE.pod}}} {{${PIPELINE.reason}}}` }],
+            targets: [{ expr: rateBy(m(shipper.dropped), [PIPELINE.pod, PIPELINE.reason]), legend: `{{${PIPELINE.pod}}} {{${PIPELINE.reason}}}` }],
           }),
           timeSeriesPanel({
             title: `${shipper.name}: failed pushes`,
             description: `Pushes from ${shipper.name} to Loki answered with an error, per second (${shipper.name}PushErrors).`,
             span: 12, height: 8, unit: 'reqps',
             targets: [{
-              expr: rateBy(`${shipper.requests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`, [PIPELINE.pod, PIPELINE.statusCode]),
+              expr: rateBy(m(`${shipper.requests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`), [PIPELINE.pod, PIPELINE.statusCode]),
               legend: `{{${PIPELINE.pod}}} {{${PIPELINE.statusCode}}}`,
             }],
           }),

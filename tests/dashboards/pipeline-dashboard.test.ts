@@ -44,6 +44,30 @@ describe('pipelineDashboard', () => {
     expect(names('promtail')).not.toContain(PIPELINE_ALERTS.alloyPushErrors);
   });
 
+  test('a store of several clusters (central): a cluster variable, and every query on its cluster alone', () => {
+    const model = pipelineDashboard({ shipper: 'alloy', clusters: ['observability', 'apps-eu'] });
+    const variable = ((model.templating as { list?: any[] } | undefined)?.list ?? []).find((v: any) => v.name === 'cluster');
+    expect(variable.options.map((o: any) => o.value)).toEqual(['observability', 'apps-eu']);
+    const queries = targetsOf(model).map(t => t.target.expr as string);
+    expect(queries.length).toBeGreaterThan(8);
+    // every selector, both sides of the queue ratio included: with the selectors on the cluster, the groupings and the
+    // ranges taken out, nothing is left but functions and operators (a metric read bare would be)
+    for (const expr of queries) {
+      const rest = expr.replace(/[a-z_]*\{[^}]*cluster="\$cluster"[^}]*\}/g, '').replace(/by \([^)]*\)/g, '').replace(/\[[^\]]*\]/g, '');
+      expect([expr, rest.match(/\b[a-z_][a-z0-9_]*\b(?!\s*\()|\{/g)]).toEqual([expr, null]);
+    }
+    // one cluster: no variable, no matcher
+    expect(JSON.stringify(pipelineDashboard({ shipper: 'alloy' }))).not.toContain('$cluster');
+  });
+
+  test('central\'s lists the observability cluster and every application cluster', () => {
+    const central = ALL_ENVIRONMENTS.find(env => env.topology)!;
+    const platform = synthStack(central).charts.observability.find(o => o.metadata.name === 'grafana-dashboards-platform')!;
+    const model = JSON.parse(Object.values(platform.data as Record<string, string>)[0]);
+    expect(model.templating.list.find((v: any) => v.name === 'cluster').options.map((o: any) => o.value))
+      .toEqual([central.clusterName, ...central.topology!.appClusters.map(c => c.name)]);
+  });
+
   test.each(ALL_ENVIRONMENTS)('$name provisions it in the Platform folder, for the shipper it runs', env => {
     const dashboards = synthStack(env).charts.observability.filter(o => o.kind === 'ConfigMap' && /^grafana-dashboards-/.test(o.metadata.name));
     const platform = dashboards.find(o => o.metadata.name === 'grafana-dashboards-platform');
