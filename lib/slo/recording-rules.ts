@@ -4,7 +4,7 @@ import type { Services } from '../services/catalog';
 import type { ServiceSpec } from '../services/service';
 import {
   APP_LABEL, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, ISTIO_UNANSWERED, NAMESPACE_LABEL, Outcomes, TRACKS, TRACK_LABEL, bucketOf,
-  failedSeries, httpOutcomes, httpTrafficSelector, workloadName,
+  UNPINNED, failedSeries, httpOutcomes, httpTrafficSelector, workloadName,
 } from './vocabulary';
 
 /**
@@ -169,11 +169,14 @@ function istioSource(spec: ServiceSpec): RuleSource {
     requests: ISTIO.requests,
     bucket: ISTIO.durationBucket,
     outcomes: ISTIO_OUTCOMES,
-    // each request is reported by both proxies; the destination's is the one that also sees a canary's own failures
+    // each request is reported by both proxies; the destination's is the one that also sees a canary's own failures.
+    // Pinned requests (smoke checks, people trying the canary) are not the service's users: the SLO counts without
+    // them, as the gate does, so a canary failing its smoke checks at 0 % pages no one
     matchers: [
       eq(ISTIO.reporter, 'destination'),
       eq(ISTIO.workloadNamespace, spec.namespace),
       `${ISTIO.workload}=~"${TRACKS.map(track => workloadName(spec.name, track)).join('|')}"`,
+      UNPINNED,
     ],
     by: [ISTIO.workloadNamespace, ISTIO.workload, ISTIO.app, ISTIO.version],
     serviceBy: [SERVICE_LABELS.istio.namespace, SERVICE_LABELS.istio.app],
@@ -277,7 +280,7 @@ function burnRateRules(source: RuleSource, summed: ReadonlySet<BurnRateWindow>):
     },
   };
   const seen: View = {
-    metric: ISTIO.requests, matchers: [eq(ISTIO.reporter, 'source'), ...calledService(source)], failed: ISTIO_UNANSWERED,
+    metric: ISTIO.requests, matchers: [eq(ISTIO.reporter, 'source'), ...calledService(source), UNPINNED], failed: ISTIO_UNANSWERED,
     records: { errors: SLO_CALLER_RECORDS.errorRate, all: SLO_CALLER_RECORDS.requestRate, selector: calledService(source).join(',') },
   };
   const serviceRatio = (window: BurnRateWindow): string => {

@@ -379,6 +379,19 @@ describe('promtool (Debian\'s 2.42)', () => {
     ])).toContain('SUCCESS');
   });
 
+  test('test rules: a canary failing its smoke checks (pinned requests) burns no budget and pages no one; the same failures unpinned page', () => {
+    const groups = alerting.filter(g => g.name === sloAlertRuleGroupName('gateway'));
+    // per minute: stable serves 100 users; the canary, at 0 %, answers 30 pinned requests with 503
+    const canary = (pin: string) => ({
+      series: `istio_requests_total{${ISTIO_LABELS('canary')},response_code="503",canary_pin="${pin}"}`, values: counter([90, 30]),
+    });
+    const users = requests('stable', [90, 100, 0]);
+    expect(promtoolTestRules([...recording, ...alerting], [
+      { name: 'pinned', interval: '1m', input_series: [...users, canary('always')], alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '70m': false }) },
+      { name: 'not pinned', interval: '1m', input_series: [...users, canary('none')], alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '70m': true }) },
+    ])).toContain('SUCCESS');
+  });
+
   test('test rules, per cluster (a central store): one cluster burning pages for that cluster only, not for the sum', () => {
     const perCluster = sloRecordingRules({ gateway: REPO_SERVICES.gateway }, { perCluster: true });
     const groups = alerting.filter(g => g.name === sloAlertRuleGroupName('gateway'));

@@ -77,7 +77,8 @@ describe('sloRecordingRules', () => {
   describe('Istio rules, for every service', () => {
     test.each(['backend', 'gateway', 'ledger'])('%s: the four Istio records, from the destination reporter, of its two workloads in its namespace', name => {
       const { namespace } = WITH_LEDGER[name];
-      const selector = `reporter="destination",destination_workload_namespace="${namespace}",destination_workload=~"${name}-stable|${name}-canary"`;
+      // pinned requests left out, as the gate leaves them out
+      const selector = `reporter="destination",destination_workload_namespace="${namespace}",destination_workload=~"${name}-stable|${name}-canary",canary_pin!="always"`;
       const by = 'destination_workload_namespace, destination_workload, destination_app, destination_version';
       const all = `sum by (${by}) (rate(istio_requests_total{${selector}}[5m]))`;
       expect(ISTIO_RECORDS.map(record => expr(withLedger, name, record))).toEqual([
@@ -153,7 +154,7 @@ describe('sloRecordingRules', () => {
     });
 
     test('gateway (Istio): a ratio of sums per track and of the service over 5m, 30m, 1h, 6h and 3d, 0 when there is traffic but no 5xx', () => {
-      const selector = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary"';
+      const selector = 'reporter="destination",destination_workload_namespace="apps",destination_workload=~"gateway-stable|gateway-canary",canary_pin!="always"';
       const failed = (by: string, w: string, sel = selector): string => `sum by (${by}) ((rate(istio_requests_total{${sel},response_code=~"5.."}[${w}])`
         + ` or rate(istio_requests_total{${sel},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}])))`;
       // the callers' failures: requests the service never answered, by Envoy's response flags, not any 5xx
@@ -165,7 +166,7 @@ describe('sloRecordingRules', () => {
       };
       // the callers' view: what their sidecars report of the Service, named as the service's own series are
       const callers = (w: string): string => `label_replace( label_replace( ${ratio('destination_service_namespace, destination_service_name', w,
-        'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"', unanswered)} , "destination_workload_namespace", "$1", `
+        'reporter="source",destination_service_namespace="apps",destination_service_name="gateway",canary_pin!="always"', unanswered)} , "destination_workload_namespace", "$1", `
         + '"destination_service_namespace", "(.*)") , "destination_app", "$1", "destination_service_name", "(.*)")';
       const service = 'destination_workload_namespace, destination_app';
       const track = 'destination_workload_namespace, destination_workload, destination_app, destination_version';
@@ -177,7 +178,7 @@ describe('sloRecordingRules', () => {
 
       // the long windows sum the 5-minute rates the group records first: the same failed series, by the same labels
       const callersBy = 'destination_service_namespace, destination_service_name';
-      const callersSelector = 'reporter="source",destination_service_namespace="apps",destination_service_name="gateway"';
+      const callersSelector = 'reporter="source",destination_service_namespace="apps",destination_service_name="gateway",canary_pin!="always"';
       const { trackRequestRate, trackErrorRate } = SLO_BURN_RECORDS.istio;
       const records = [trackRequestRate, trackErrorRate, SLO_CALLER_RECORDS.requestRate, SLO_CALLER_RECORDS.errorRate];
       expect(records.map(r => expr(repo, 'gateway', r))).toEqual([
