@@ -143,7 +143,7 @@ const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: 
     meaning: `time budget of each Prometheus query, longer than 0 and at most ${ANALYSIS_DURATIONS.queryTimeout.max} (default: analysis.queryTimeout of the state file, else of the service file, else ${ANALYSIS.queryTimeout})`,
   },
   reason: { value: 'TEXT', meaning: 'why, recorded in the history and in the commit message (default: none)' },
-  ungated: { meaning: 'release to stable at once: no canary, no gate; recorded as ungated in the history' },
+  ungated: { meaning: 'release to stable at once, no canary and no gate; the history records a promote "ungated: …"' },
 };
 
 /** The help of one verb: its synopsis and flags are derived from `flags`, in this order. */
@@ -398,7 +398,11 @@ export function parseCommand(argv: readonly string[]): Command {
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+    // node's own words name the flag but say more about positionals than about flags: name the verb's help instead
+    const unknown = /^Unknown option '([^']+)'/.exec((error as Error).message)?.[1];
+    const message = unknown === undefined ? (error as Error).message : `unknown flag ${unknown}`;
+    const verb = argv.find(arg => Object.hasOwn(VERBS, arg) && arg !== 'help');
+    throw new UsageError(verb === undefined ? `${message}\n\n${USAGE}` : `${message} (see canary ${verb} --help)`);
   }
   const { values, positionals, tokens } = parsed;
   // parseArgs keeps the last of a repeated option: `--service gateway … --service backend` appended by a wrapper

@@ -99,7 +99,7 @@ describe('parseCommand', () => {
     [['status', '--image', 'x:1'], '--image does not apply to status (see canary status --help)'],
     [['start', '--image', 'x:1'], 'start needs --service S, a service with a file under services/ (see canary status)'],
     [['start', '--service', 'gateway', '--image', 'x:1', 'extra'], 'unexpected argument "extra"'],
-    [['status', '--bogus'], "Unknown option '--bogus'"],
+    [['status', '--bogus'], 'unknown flag --bogus (see canary status --help)'],
     [['constructor'], 'unknown verb "constructor"'],
     [['promote', '--image', 'x:1', '--service', 'gateway'], '--image does not apply to promote'],
     [['start', '--service', 'gateway', '--image', 'x:1', '--window', '5m'], '--window does not apply to start'],

@@ -43,7 +43,7 @@ describe('canary without a verb, and the overview', () => {
       '  init --service S --image IMAGE [--env E] [--dry-run] [--json] [--commit] [--push]\n      onboard a service: ',
       '  status [--service S] [--env E] [--json]',
       '  start --service S [--image IMAGE] [--ungated] [--env E] [--dry-run] [--json] [--commit] [--push]',
-      '  --ungated              release to stable at once: no canary, no gate; recorded as ungated in the history',
+      '  --ungated              release to stable at once, no canary and no gate; the history records a promote "ungated: …"',
       '  advance [--service S] [--all] [--scheduled] [--env E] [--prometheus-url URL] [--smoke-url URL] [--window D]\n'
         + '          [--min-requests N] [--settle D] [--timeout D] [--dry-run] [--json] [--commit] [--push]\n',
       '  --push                 push the commit to the branch checked out, on origin ($CANARY_PUSH_REMOTE), only if its state\n',
@@ -105,7 +105,7 @@ describe('the help of each verb', () => {
       '  --service S            the service: a service with a file under services/ (services/S.yaml) (required)',
       '  --image IMAGE          the image to release: of the repository its service file names, pinned by tag or digest\n'
         + '                         (default: stable\'s, to release a changed configuration alone)\n',
-      '  --ungated              release to stable at once: no canary, no gate; recorded as ungated in the history',
+      '  --ungated              release to stable at once, no canary and no gate; the history records a promote "ungated: …"',
       '  --dry-run              print what would change; change nothing',
       '  --commit               commit the state file (and dist/ when it changed) as one commit; needs a clean working tree',
       '  2  usage or configuration error, an image that is not pinned or not of the service\'s repository, neither a new image\n'
@@ -168,6 +168,12 @@ describe('the help of each verb', () => {
 
   test('a flag that does not apply points to the verb\'s help', async () => {
     expect((await cli(['status', '--commit'])).stderr).toBe('canary: --commit does not apply to status (see canary status --help)\n');
+  });
+
+  test('an unknown flag, or a flag without its value, points to the verb\'s help, or without a verb to the overview', async () => {
+    expect(await cli(['start', '--service', 'gateway', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: 'canary: unknown flag --bogus (see canary start --help)\n' });
+    expect((await cli(['start', '--service'])).stderr).toBe('canary: Option \'--service <value>\' argument missing (see canary start --help)\n');
+    expect((await cli(['--bogus'])).stderr).toBe(`canary: unknown flag --bogus\n\n${USAGE}\n`);
   });
 });
 
