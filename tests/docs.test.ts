@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IMAGES } from '../lib/images';
+import { ISTIO_DURATION_BUCKETS_MS } from '../lib/slo/vocabulary';
 
 /** The documentation a user of the repository reads: it describes the project as shipped, with its real pins. */
 const ROOT = path.join(__dirname, '..');
@@ -58,5 +59,11 @@ describe('documentation', () => {
       for (const [, version] of read(file).matchAll(/\bnode:(\d+\.\d+\.\d+)/g)) expect([file, version]).toEqual([file, nvmrc]);
     }
     expect(README).toContain(`Node.js ${nvmrc}`);
+  });
+
+  test('the sidecars\' duration buckets the README lists are the ones the pods get', () => {
+    const listed = /\(`sidecar\.istio\.io\/statsHistogramBuckets`: ([\d,\sand]+) ms, `ISTIO_DURATION_BUCKETS_MS`\)/.exec(README);
+    expect(listed).not.toBeNull();
+    expect(listed![1].split(/,\s*|\s+and\s+/).map(Number)).toEqual(ISTIO_DURATION_BUCKETS_MS);
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Services, serviceFile } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
+import { sloSourceOf } from '../slo/recording-rules';
 import { ISTIO_DURATION_BUCKETS_MS } from '../slo/vocabulary';
 import { settingsOf } from './settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
@@ -77,12 +78,14 @@ export function problemsWithService(state: RolloutState, spec: ServiceSpec): str
   if (state.canary && state.canary.weight !== 0 && !steps.includes(state.canary.weight)) {
     problems.push(`'canary.weight' must be 0 or one of the steps ${JSON.stringify(steps)}, got ${state.canary.weight}`);
   }
-  if (analysis.metrics === 'istio') {
-    // a quantile between two boundaries is interpolated: a limit between them is judged on a guess
+  // the gate (this state's analysis.metrics) or the SLO alerts (the service file's source) judge it on the sidecars'
+  // histogram, whose quantile between two boundaries is interpolated: a limit between them is judged on a guess
+  if (analysis.metrics === 'istio' || sloSourceOf(spec) === 'istio') {
     for (const key of ['p95LatencyMs', 'p99LatencyMs'] as const) {
       const limit = slo[key];
       if (limit === undefined || limit === null || ISTIO_DURATION_BUCKETS_MS.includes(limit)) continue;
-      const where = state.slo?.[key] !== undefined ? '' : ` (from ${spec.slo?.[key] !== undefined ? spec.file : 'the defaults'})`;
+      // as settingsOf reads them: null is not set
+      const where = state.slo?.[key] != null ? '' : ` (from ${spec.slo?.[key] != null ? spec.file : 'the defaults'})`;
       problems.push(`'slo.${key}'${where} must be a bucket boundary of the sidecars' request-duration histogram, which the gate `
         + `reads (${ISTIO_DURATION_BUCKETS_MS.join(', ')} ms), got ${limit}`);
     }

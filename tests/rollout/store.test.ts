@@ -96,8 +96,17 @@ describe('problemsWithService', () => {
       `'slo.p99LatencyMs' (from services/gateway.yaml) must be a bucket boundary of the sidecars' request-duration histogram, which the gate reads (${buckets}), got 700`,
     ]);
     expect(problemsWithService({ ...state, slo: { p95LatencyMs: 250, p99LatencyMs: 750 } }, withP99)).toEqual([]);
-    // the service's own histogram has its own buckets, which only it knows
-    expect(problemsWithService({ ...state, slo: { p95LatencyMs: 260 }, analysis: { metrics: 'http' } }, GATEWAY)).toEqual([]);
+    // null is not set: the service file's value is the one judged, and named
+    expect(problemsWithService({ ...state, slo: { p95LatencyMs: null as never } }, { ...GATEWAY, slo: { p95LatencyMs: 260 } })).toEqual([
+      expect.stringMatching(/^'slo.p95LatencyMs' \(from services\/gateway.yaml\) must be a bucket boundary/),
+    ]);
+    // a gate on the service's own metrics still has its SLO alerts on the sidecars' histogram
+    expect(problemsWithService({ ...state, slo: { p95LatencyMs: 260 }, analysis: { metrics: 'http' } }, GATEWAY)).toEqual([
+      expect.stringMatching(/^'slo.p95LatencyMs' must be a bucket boundary/),
+    ]);
+    // a service whose file reads its own metrics: its own buckets, which only it knows
+    const ownMetrics = { ...GATEWAY, metrics: { ...GATEWAY.metrics, source: 'http' as const } };
+    expect(problemsWithService({ ...state, slo: { p95LatencyMs: 260 }, analysis: { metrics: 'http' } }, ownMetrics)).toEqual([]);
   });
 });
 

@@ -26,21 +26,30 @@ describe('clusterAlertingRules', () => {
       const annotations = Object.entries(rule(alert).annotations as Record<string, string>).map(([k, v]) => [k, expand(v, all)]);
       return { exp_labels: all, exp_annotations: Object.fromEntries(annotations) };
     };
-    const agent = { cluster: 'a', namespace: 'observability', pod: 'prometheus-0' };
+    // the labels an application cluster's agent gives its own series: its self-scrape's, and the cluster's
+    const { stack, charts } = synthStack(ENVIRONMENTS.central);
+    const [name, cluster] = Object.entries(stack.clusters!)[0];
+    const config = configFile(charts[cluster.agents.node.id], 'prometheus-config', 'prometheus.yml');
+    const self = config.scrape_configs.find((j: any) => j.job_name === 'prometheus');
+    const agent = { ...self.static_configs[0].labels, ...config.global.external_labels };
+    expect(agent).toEqual({ namespace: 'observability', pod: 'prometheus-0', cluster: name });
+    const series = Object.entries({ ...agent, job: 'prometheus' }).map(([k, v]) => `${k}="${v}"`).join(',');
     const cases: PromtoolTestCase[] = [{
       name: 'an agent failing 10 samples a minute; Mimir discarding 5 a minute for too many labels',
       interval: '1m',
       input_series: [
-        { series: 'prometheus_remote_storage_samples_failed_total{cluster="a",namespace="observability",pod="prometheus-0",job="prometheus"}', values: '0+10x40' },
+        { series: `prometheus_remote_storage_samples_failed_total{${series}}`, values: '0+10x40' },
         { series: 'cortex_discarded_samples_total{reason="max_label_names_per_series",user="obs-canary",job="mimir"}', values: '0+5x40' },
       ],
       alert_rule_test: [
         { eval_time: '12m', alertname: REMOTE_WRITE_FAILING_ALERT, exp_alerts: [] },
+        // the summary names the agent: `Prometheus agent observability/prometheus-0 of <cluster>`, not ` / of`
         { eval_time: '25m', alertname: REMOTE_WRITE_FAILING_ALERT, exp_alerts: [fired(REMOTE_WRITE_FAILING_ALERT, agent)] },
         { eval_time: '25m', alertname: MIMIR_DISCARDING_ALERT, exp_alerts: [fired(MIMIR_DISCARDING_ALERT, { reason: 'max_label_names_per_series', user: 'obs-canary' })] },
       ],
     }];
     expect(promtoolTestRules([group], cases)).toContain('SUCCESS');
+    expect(fired(REMOTE_WRITE_FAILING_ALERT, agent).exp_annotations.summary).toMatch(`Prometheus agent observability/prometheus-0 of ${name} `);
   });
 
   /** The alert as it fires for `cluster` (absent_over_time keeps the equality matchers' labels). */

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { POD_HASH_ANNOTATION } from '../../slo/cluster-state';
-import { APP_LABEL, ISTIO_DURATION_BUCKETS_MS, TRACK_LABEL, Track, workloadName } from '../../slo/vocabulary';
+import { APP_LABEL, ISTIO, ISTIO_DURATION_BUCKETS_MS, TRACK_LABEL, Track, workloadName } from '../../slo/vocabulary';
 import { EnvValue, ProbeCheck, ServiceContainer, ServiceTelemetry } from '../types';
 import { containerPorts } from './component';
 import { telemetryEnv } from './telemetry';
@@ -88,12 +88,13 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
               'prometheus.io/port': String(c.metricsScrape.port),
               'prometheus.io/path': c.metricsScrape.path,
             } : {}),
-            // the app may call other services and the Collector through the sidecar: start it first, and keep it for
-            // the pod's whole grace period (Istio's default is 5 s after SIGTERM): a classic sidecar that exits first
-            // fails the app's calls still in flight and its last flush of spans while it shuts down
-            'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true, terminationDrainDuration: `${c.terminationGracePeriodSeconds}s` }),
+            // the app may call other services and the Collector through the sidecar: start it first, and let it stop
+            // once the app's connections are closed (the app has exited), not 5 s after SIGTERM (Istio's default for a
+            // classic sidecar, which failed the app's calls still in flight and its last flush of spans)
+            'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true, proxyMetadata: { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true' } }),
             // denser where latency limits are set: the gate's p95 is read from this histogram
-            'sidecar.istio.io/statsHistogramBuckets': JSON.stringify({ istiocustom: ISTIO_DURATION_BUCKETS_MS }),
+            // (a prefix of stat names: the request duration's alone, not the request and response sizes')
+            'sidecar.istio.io/statsHistogramBuckets': JSON.stringify({ [`istiocustom.${ISTIO.duration}`]: ISTIO_DURATION_BUCKETS_MS }),
             'kubectl.kubernetes.io/default-container': o.service,
           },
         },
