@@ -227,8 +227,9 @@ export class CanaryService extends Construct {
       // only requests the app never received: retrying a 5xx, or a gRPC status the app answered (`unavailable`,
       // `cancelled` are Envoy's gRPC retry conditions), would hide a failing canary from its callers, and `reset`
       // retries a request the app may have acted on (a payment made twice); `reset-before-request` is Envoy 1.31's
-      // safe part of it, in Istio since 1.23
-      retries: { attempts: 2, retryOn: 'connect-failure,refused-stream,reset-before-request' },
+      // safe part of it, in Istio since 1.23, but not for gRPC, whose streams it breaks (Istio leaves it out of its
+      // own gRPC retries for that: istio/istio#55110)
+      retries: { attempts: 2, retryOn: props.container.protocol === 'grpc' ? 'connect-failure,refused-stream' : 'connect-failure,refused-stream,reset-before-request' },
     };
     // inside the mesh every path; through the Gateway only the exposed ones: positive matches, so a spelling nobody
     // listed (`/METRICS`, `/metrics/`, `/%6Detrics`) falls through to the 404 below
