@@ -89,10 +89,15 @@ export class ServicesChart extends StackChart {
     const services: Record<string, CanaryService> = {};
     for (const spec of specs) {
       const hosts = exposedHosts(spec, env.name);
+      // a Gateway of the team's own is served by its own pods, whose identity and labels the service file gives
+      const own = spec.expose?.gatewayPods;
+      const edge = own
+        ? { pods: { name: `${spec.name}-gateway`, namespace: own.namespace, selector: own.labels }, principal: meshPrincipal(own.namespace, own.serviceAccount) }
+        : { pods: ingressPods, principal: ingressPrincipal };
       const expose: Exposure | undefined = spec.expose && hosts.length > 0
         ? {
           gateway: spec.expose.gateway ?? this.gateway!.ref, hosts, paths: spec.expose.paths,
-          pinSources: env.apps.canaryPinSources, ingressPrincipal,
+          pinSources: env.apps.canaryPinSources, ingressPrincipal: edge.principal,
         }
         : undefined;
       const settings = settingsOf(props.rollouts[spec.name], spec);
@@ -115,10 +120,10 @@ export class ServicesChart extends StackChart {
         // positive rules only: a path or method nobody listed is refused, in whatever spelling it arrives
         this.mesh.allow({
           name: `ingress-to-${spec.name}`, selector: service.peer.selector,
-          principals: [ingressPrincipal],
+          principals: [edge.principal],
           to: { methods: [...edgeMethods(spec)], paths: [...expose.paths] },
         });
-        this.network.allow({ name: `ingress-to-${spec.name}`, from: pods(ingressPods), to: pods(service.peer), ports: [{ port: service.port }] });
+        this.network.allow({ name: `ingress-to-${spec.name}`, from: pods(edge.pods), to: pods(service.peer), ports: [{ port: service.port }] });
       }
       const principals = [
         ...(spec.callers ?? []).map(caller => principalOf(props.services[caller])),

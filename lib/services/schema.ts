@@ -147,7 +147,22 @@ export const SERVICE_SCHEMA: SchemaObject = {
           type: 'object', additionalProperties: false, required: ['credentialName'],
           properties: { credentialName: { type: 'string', pattern: DNS_LABEL_PATTERN } },
         }, 'per environment, a TLS Secret in the ingress gateway\'s namespace for HTTPS on the hosts (default: plain HTTP)'),
-        gateway: { type: 'string', pattern: '^[a-z0-9-]+/[a-z0-9-]+$', description: 'an existing Istio Gateway, namespace/name (default: the environment\'s)' },
+        gateway: {
+          type: 'string', pattern: '^[a-z0-9-]+/[a-z0-9-]+$',
+          description: 'an existing Istio Gateway, namespace/name (default: the environment\'s); needs gatewayPods',
+        },
+        gatewayPods: {
+          type: 'object', additionalProperties: false, required: ['namespace', 'serviceAccount', 'labels'],
+          properties: {
+            namespace: { type: 'string', pattern: DNS_LABEL_PATTERN },
+            serviceAccount: { type: 'string', pattern: DNS_LABEL_PATTERN },
+            labels: {
+              type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: LABEL_VALUE_PATTERN },
+              propertyNames: { pattern: LABEL_KEY_PATTERN },
+            },
+          },
+          description: 'the pods that serve gateway: their namespace, ServiceAccount (the identity the service lets in) and labels (the network policy\'s peer)',
+        },
       },
     },
     egress: {

@@ -80,6 +80,8 @@ export interface ServiceFile {
     readonly methods?: readonly string[];
     readonly tls?: PerEnvironment<{ readonly credentialName: string }>;
     readonly gateway?: string;
+    /** The pods that serve {@link gateway}: what the service's mesh and network policies let in. */
+    readonly gatewayPods?: { readonly namespace: string; readonly serviceAccount: string; readonly labels: Readonly<Record<string, string>> };
   };
   readonly metrics?: { readonly source?: 'istio' | 'http'; readonly http?: HttpMetricsField };
   /** What else its pods may call: the namespace denies every other connection. */
@@ -205,6 +207,14 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   const problems: string[] = [];
   const expected = file.replace(/^.*\//, '').replace(/\.yaml$/, '');
   if (f.name !== expected) problems.push(`'name' must match the file name (${JSON.stringify(expected)}), got ${JSON.stringify(f.name)}`);
+  // a Gateway of the team's own is served by pods of its own: the service lets in those, not the environment's
+  if (f.expose?.gateway !== undefined && f.expose.gatewayPods === undefined) {
+    problems.push(`'expose.gatewayPods' is required with 'expose.gateway' (${JSON.stringify(f.expose.gateway)}): the namespace, ServiceAccount and `
+      + 'labels of the pods that serve it, which the service\'s policies let in (the environment\'s ingress gateway is let in otherwise)');
+  }
+  if (f.expose?.gatewayPods !== undefined && f.expose.gateway === undefined) {
+    problems.push('\'expose.gatewayPods\' names the pods of \'expose.gateway\', which is not set: the environment\'s ingress gateway serves this service');
+  }
   if (f.metrics?.source === 'http' && !f.metrics.http) {
     problems.push('\'metrics.http\' is required when \'metrics.source\' is "http": the gate needs the metric names and Prometheus the scrape port');
   }

@@ -275,6 +275,33 @@ describe('a caller identity in another of the services\' namespaces', () => {
   });
 });
 
+describe('a service exposed through a Gateway of the team\'s own (expose.gateway, expose.gatewayPods)', () => {
+  const services = repoServices();
+  const gatewayPods = { namespace: 'edge-system', serviceAccount: 'partner-gw', labels: { istio: 'partner-gw' } };
+  const own = { ...services, gateway: { ...services.gateway, expose: { ...services.gateway.expose!, gateway: 'edge-system/partner-gw', gatewayPods } } };
+  // local: its canary pin sources give the exposed service a DENY of pins from elsewhere too
+  const { charts } = synthStack(ENVIRONMENTS.local, 'steady', own);
+  const policy = (name: string) => find(charts.apps, 'AuthorizationPolicy', name).spec;
+
+  test('the service lets in that Gateway\'s pods, by their identity and their labels, and not the environment\'s ingress gateway', () => {
+    expect(policy('ingress-to-gateway').rules.map((r: any) => r.from)).toEqual([[{ source: { principals: ['cluster.local/ns/edge-system/sa/partner-gw'] } }]]);
+    expect(find(charts.apps, 'NetworkPolicy', 'ingress-to-gateway-ingress').spec.ingress[0].from).toEqual([{
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'edge-system' } }, podSelector: { matchLabels: { istio: 'partner-gw' } },
+    }]);
+    // the pin through it is refused from elsewhere, as through the environment's
+    expect(policy('edge-pin-to-gateway').rules[0].from[0].source.principals).toEqual(['cluster.local/ns/edge-system/sa/partner-gw']);
+    expect(find(charts.apps, 'VirtualService', 'gateway').spec.gateways).toEqual(['edge-system/partner-gw', 'mesh']);
+    // no service left for the environment's edge: no Gateway of it
+    expect(ofKind(charts.apps, 'Gateway')).toEqual([]);
+  });
+
+  test('without expose.gateway, the environment\'s ingress gateway', () => {
+    const { charts: plain } = synthStack(ENVIRONMENTS.local, 'steady', services);
+    expect(find(plain.apps, 'AuthorizationPolicy', 'ingress-to-gateway').spec.rules[0].from)
+      .toEqual([{ source: { principals: ['cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'] } }]);
+  });
+});
+
 describe('a service file\'s keepAliveTimeout', () => {
   test('reaches its DestinationRule: the sidecars close idle connections at four fifths of it; the others keep the default', () => {
     const services = repoServices();

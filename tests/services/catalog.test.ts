@@ -62,6 +62,11 @@ describe('a service file on its own', () => {
       '\'probes.liveness\' must be one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port, got {"http":"/healthz","tcp":true}'],
     ['an image with a tag', 'image: ghcr.io/example/ledger:1.0',
       '\'image\' must be the image repository without tag or digest; those live in the rollout state, got "ghcr.io/example/ledger:1.0"'],
+    ['a Gateway of its own without its pods', 'expose: { hosts: [ledger.example.com], paths: [/api/*], gateway: edge/partner }',
+      '\'expose.gatewayPods\' is required with \'expose.gateway\' ("edge/partner"): the namespace, ServiceAccount and labels of the pods that serve it, '
+        + 'which the service\'s policies let in (the environment\'s ingress gateway is let in otherwise)'],
+    ['pods of a Gateway it does not name', 'expose: { hosts: [ledger.example.com], paths: [/api/*], gatewayPods: { namespace: edge, serviceAccount: gw, labels: { app: gw } } }',
+      '\'expose.gatewayPods\' names the pods of \'expose.gateway\', which is not set: the environment\'s ingress gateway serves this service'],
     ['an unknown field', 'replica: 3', expect.stringMatching(/^'replica' is not a known field \(known: name, namespace, image, port, .*, replicas, /)],
     ['an unknown field of a mapping', 'probes: { http: /healthz }', '\'probes.http\' is not a known field of \'probes\' (known: readiness, liveness, startupSeconds)'],
     ['a name that is not a DNS label', 'name: Ledger', expect.stringMatching(/^'name' must be a DNS-1123 label of at most 33 characters.*, got "Ledger"$/)],

@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600,"description":"how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take that long, so replicas × it must stay under analysis.progressDeadline"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports: the pods' own (container) ports, not a Service's, for pods"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600,"description":"how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take that long, so replicas × it must stay under analysis.progressDeadline"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's); needs gatewayPods"},"gatewayPods":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount","labels"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"labels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"}}},"description":"the pods that serve gateway: their namespace, ServiceAccount (the identity the service lets in) and labels (the network policy's peer)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports: the pods' own (container) ports, not a Service's, for pods"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
@@ -18,16 +18,16 @@ const pattern18 = new RegExp("^([1-9][0-9]*(ms|s|m))+$", "u");
 const pattern23 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
 const pattern26 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
 const pattern29 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
-const pattern31 = new RegExp("^[0-9./]+$", "u");
-const pattern35 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", "u");
-const pattern36 = new RegExp("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "u");
-const pattern37 = new RegExp("^/[^\\s#]*$", "u");
-const pattern38 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
-const pattern39 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
-const pattern41 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
-const pattern42 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
-const pattern45 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern47 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern32 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", "u");
+const pattern33 = new RegExp("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "u");
+const pattern35 = new RegExp("^[0-9./]+$", "u");
+const pattern41 = new RegExp("^/[^\\s#]*$", "u");
+const pattern42 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+const pattern43 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
+const pattern45 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
+const pattern46 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
+const pattern49 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern51 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/service.json" */;
@@ -1768,7 +1768,7 @@ vErrors.push(err134);
 errors++;
 }
 for(const key17 in data52){
-if(!(((((key17 === "hosts") || (key17 === "paths")) || (key17 === "methods")) || (key17 === "tls")) || (key17 === "gateway"))){
+if(!((((((key17 === "hosts") || (key17 === "paths")) || (key17 === "methods")) || (key17 === "tls")) || (key17 === "gateway")) || (key17 === "gatewayPods"))){
 const err135 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose,data:data52};
 if(vErrors === null){
 vErrors = [err135];
@@ -2305,9 +2305,11 @@ vErrors.push(err171);
 errors++;
 }
 }
-}
-else {
-const err172 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.type,parentSchema:schema11.properties.expose,data:data52};
+if(data52.gatewayPods !== undefined){
+let data65 = data52.gatewayPods;
+if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
+if(data65.namespace === undefined){
+const err172 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2316,12 +2318,8 @@ vErrors.push(err172);
 }
 errors++;
 }
-}
-if(data.egress !== undefined){
-let data65 = data.egress;
-if(Array.isArray(data65)){
-if(data65.length > 20){
-const err173 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.egress,data:data65};
+if(data65.serviceAccount === undefined){
+const err173 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2330,12 +2328,8 @@ vErrors.push(err173);
 }
 errors++;
 }
-const len10 = data65.length;
-for(let i16=0; i16<len10; i16++){
-let data66 = data65[i16];
-if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
-if(data66.name === undefined){
-const err174 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data66};
+if(data65.labels === undefined){
+const err174 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "labels"},message:"must have required property '"+"labels"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2344,8 +2338,9 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(data66.ports === undefined){
-const err175 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data66};
+for(const key23 in data65){
+if(!(((key23 === "namespace") || (key23 === "serviceAccount")) || (key23 === "labels"))){
+const err175 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2354,9 +2349,12 @@ vErrors.push(err175);
 }
 errors++;
 }
-for(const key23 in data66){
-if(!(((((key23 === "name") || (key23 === "cidrs")) || (key23 === "namespace")) || (key23 === "podLabels")) || (key23 === "ports"))){
-const err176 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.egress.items,data:data66};
+}
+if(data65.namespace !== undefined){
+let data66 = data65.namespace;
+if(typeof data66 === "string"){
+if(!pattern0.test(data66)){
+const err176 = {instancePath:instancePath+"/expose/gatewayPods/namespace",schemaPath:"#/properties/expose/properties/gatewayPods/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.namespace,data:data66};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2366,11 +2364,8 @@ vErrors.push(err176);
 errors++;
 }
 }
-if(data66.name !== undefined){
-let data67 = data66.name;
-if(typeof data67 === "string"){
-if(func3(data67) > 30){
-const err177 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 30},message:"must NOT have more than 30 characters",schema:30,parentSchema:schema11.properties.egress.items.properties.name,data:data67};
+else {
+const err177 = {instancePath:instancePath+"/expose/gatewayPods/namespace",schemaPath:"#/properties/expose/properties/gatewayPods/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.namespace.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.namespace,data:data66};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2379,8 +2374,12 @@ vErrors.push(err177);
 }
 errors++;
 }
+}
+if(data65.serviceAccount !== undefined){
+let data67 = data65.serviceAccount;
+if(typeof data67 === "string"){
 if(!pattern0.test(data67)){
-const err178 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.name,data:data67};
+const err178 = {instancePath:instancePath+"/expose/gatewayPods/serviceAccount",schemaPath:"#/properties/expose/properties/gatewayPods/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount,data:data67};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2391,7 +2390,7 @@ errors++;
 }
 }
 else {
-const err179 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.name.type,parentSchema:schema11.properties.egress.items.properties.name,data:data67};
+const err179 = {instancePath:instancePath+"/expose/gatewayPods/serviceAccount",schemaPath:"#/properties/expose/properties/gatewayPods/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount,data:data67};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2401,15 +2400,11 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data66.cidrs !== undefined){
-let data68 = data66.cidrs;
-const _errs170 = errors;
-let valid55 = false;
-let passing2 = null;
-const _errs171 = errors;
-if(Array.isArray(data68)){
-if(data68.length < 1){
-const err180 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data68};
+if(data65.labels !== undefined){
+let data68 = data65.labels;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+if(Object.keys(data68).length < 1){
+const err180 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data68};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2418,12 +2413,11 @@ vErrors.push(err180);
 }
 errors++;
 }
-const len11 = data68.length;
-for(let i17=0; i17<len11; i17++){
-let data69 = data68[i17];
-if(typeof data69 === "string"){
-if(!pattern31.test(data69)){
-const err181 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data69};
+for(const key24 in data68){
+const _errs171 = errors;
+if(typeof key24 === "string"){
+if(!pattern32.test(key24)){
+const err181 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.propertyNames,data:key24,propertyName:key24};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2433,8 +2427,9 @@ vErrors.push(err181);
 errors++;
 }
 }
-else {
-const err182 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data69};
+var valid53 = _errs171 === errors;
+if(!valid53){
+const err182 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key24},message:"property name must be valid",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.propertyNames,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data68};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2444,18 +2439,11 @@ vErrors.push(err182);
 errors++;
 }
 }
-let i18 = data68.length;
-let j6;
-if(i18 > 1){
-const indices6 = {};
-for(;i18--;){
-let item6 = data68[i18];
-if(typeof item6 !== "string"){
-continue;
-}
-if(typeof indices6[item6] == "number"){
-j6 = indices6[item6];
-const err183 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i18, j: j6},message:"must NOT have duplicate items (items ## "+j6+" and "+i18+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data68};
+for(const key25 in data68){
+let data69 = data68[key25];
+if(typeof data69 === "string"){
+if(!pattern33.test(data69)){
+const err183 = {instancePath:instancePath+"/expose/gatewayPods/labels/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties,data:data69};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2463,14 +2451,10 @@ else {
 vErrors.push(err183);
 }
 errors++;
-break;
-}
-indices6[item6] = i18;
-}
 }
 }
 else {
-const err184 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data68};
+const err184 = {instancePath:instancePath+"/expose/gatewayPods/labels/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties,data:data69};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2479,15 +2463,10 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid2 = _errs171 === errors;
-if(_valid2){
-valid55 = true;
-passing2 = 0;
 }
-const _errs175 = errors;
-if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
-if(Object.keys(data68).length < 1){
-const err185 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data68};
+}
+else {
+const err185 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data68};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2496,11 +2475,10 @@ vErrors.push(err185);
 }
 errors++;
 }
-for(const key24 in data68){
-const _errs177 = errors;
-if(typeof key24 === "string"){
-if(!pattern0.test(key24)){
-const err186 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,data:key24,propertyName:key24};
+}
+}
+else {
+const err186 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.gatewayPods.type,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2510,9 +2488,9 @@ vErrors.push(err186);
 errors++;
 }
 }
-var valid59 = _errs177 === errors;
-if(!valid59){
-const err187 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key24},message:"property name must be valid",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data68};
+}
+else {
+const err187 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.type,parentSchema:schema11.properties.expose,data:data52};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2522,11 +2500,11 @@ vErrors.push(err187);
 errors++;
 }
 }
-for(const key25 in data68){
-let data70 = data68[key25];
+if(data.egress !== undefined){
+let data70 = data.egress;
 if(Array.isArray(data70)){
-if(data70.length < 1){
-const err188 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data70};
+if(data70.length > 20){
+const err188 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.egress,data:data70};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2535,12 +2513,12 @@ vErrors.push(err188);
 }
 errors++;
 }
-const len12 = data70.length;
-for(let i19=0; i19<len12; i19++){
-let data71 = data70[i19];
-if(typeof data71 === "string"){
-if(!pattern31.test(data71)){
-const err189 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data71};
+const len10 = data70.length;
+for(let i16=0; i16<len10; i16++){
+let data71 = data70[i16];
+if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
+if(data71.name === undefined){
+const err189 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data71};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2549,9 +2527,8 @@ vErrors.push(err189);
 }
 errors++;
 }
-}
-else {
-const err190 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data71};
+if(data71.ports === undefined){
+const err190 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data71};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2560,19 +2537,9 @@ vErrors.push(err190);
 }
 errors++;
 }
-}
-let i20 = data70.length;
-let j7;
-if(i20 > 1){
-const indices7 = {};
-for(;i20--;){
-let item7 = data70[i20];
-if(typeof item7 !== "string"){
-continue;
-}
-if(typeof indices7[item7] == "number"){
-j7 = indices7[item7];
-const err191 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i20+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data70};
+for(const key26 in data71){
+if(!(((((key26 === "name") || (key26 === "cidrs")) || (key26 === "namespace")) || (key26 === "podLabels")) || (key26 === "ports"))){
+const err191 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.egress.items,data:data71};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2580,14 +2547,13 @@ else {
 vErrors.push(err191);
 }
 errors++;
-break;
-}
-indices7[item7] = i20;
 }
 }
-}
-else {
-const err192 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data70};
+if(data71.name !== undefined){
+let data72 = data71.name;
+if(typeof data72 === "string"){
+if(func3(data72) > 30){
+const err192 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 30},message:"must NOT have more than 30 characters",schema:30,parentSchema:schema11.properties.egress.items.properties.name,data:data72};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2596,10 +2562,8 @@ vErrors.push(err192);
 }
 errors++;
 }
-}
-}
-else {
-const err193 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data68};
+if(!pattern0.test(data72)){
+const err193 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.name,data:data72};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2608,19 +2572,9 @@ vErrors.push(err193);
 }
 errors++;
 }
-var _valid2 = _errs175 === errors;
-if(_valid2 && valid55){
-valid55 = false;
-passing2 = [passing2, 1];
 }
 else {
-if(_valid2){
-valid55 = true;
-passing2 = 1;
-}
-}
-if(!valid55){
-const err194 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema11.properties.egress.items.properties.cidrs.oneOf,parentSchema:schema11.properties.egress.items.properties.cidrs,data:data68};
+const err194 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.name.type,parentSchema:schema11.properties.egress.items.properties.name,data:data72};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2629,23 +2583,16 @@ vErrors.push(err194);
 }
 errors++;
 }
-else {
-errors = _errs170;
-if(vErrors !== null){
-if(_errs170){
-vErrors.length = _errs170;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data66.namespace !== undefined){
-let data72 = data66.namespace;
-if(typeof data72 === "string"){
-if(!pattern0.test(data72)){
-const err195 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.namespace,data:data72};
+if(data71.cidrs !== undefined){
+let data73 = data71.cidrs;
+const _errs183 = errors;
+let valid58 = false;
+let passing2 = null;
+const _errs184 = errors;
+if(Array.isArray(data73)){
+if(data73.length < 1){
+const err195 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data73};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2654,9 +2601,12 @@ vErrors.push(err195);
 }
 errors++;
 }
-}
-else {
-const err196 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.namespace.type,parentSchema:schema11.properties.egress.items.properties.namespace,data:data72};
+const len11 = data73.length;
+for(let i17=0; i17<len11; i17++){
+let data74 = data73[i17];
+if(typeof data74 === "string"){
+if(!pattern35.test(data74)){
+const err196 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data74};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2666,11 +2616,8 @@ vErrors.push(err196);
 errors++;
 }
 }
-if(data66.podLabels !== undefined){
-let data73 = data66.podLabels;
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-if(Object.keys(data73).length < 1){
-const err197 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data73};
+else {
+const err197 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data74};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2679,11 +2626,19 @@ vErrors.push(err197);
 }
 errors++;
 }
-for(const key26 in data73){
-const _errs187 = errors;
-if(typeof key26 === "string"){
-if(!pattern35.test(key26)){
-const err198 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.podLabels.propertyNames,data:key26,propertyName:key26};
+}
+let i18 = data73.length;
+let j6;
+if(i18 > 1){
+const indices6 = {};
+for(;i18--;){
+let item6 = data73[i18];
+if(typeof item6 !== "string"){
+continue;
+}
+if(typeof indices6[item6] == "number"){
+j6 = indices6[item6];
+const err198 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i18, j: j6},message:"must NOT have duplicate items (items ## "+j6+" and "+i18+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data73};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2691,11 +2646,14 @@ else {
 vErrors.push(err198);
 }
 errors++;
+break;
+}
+indices6[item6] = i18;
 }
 }
-var valid64 = _errs187 === errors;
-if(!valid64){
-const err199 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames",keyword:"propertyNames",params:{propertyName: key26},message:"property name must be valid",schema:schema11.properties.egress.items.properties.podLabels.propertyNames,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data73};
+}
+else {
+const err199 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data73};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2704,12 +2662,15 @@ vErrors.push(err199);
 }
 errors++;
 }
+var _valid2 = _errs184 === errors;
+if(_valid2){
+valid58 = true;
+passing2 = 0;
 }
-for(const key27 in data73){
-let data74 = data73[key27];
-if(typeof data74 === "string"){
-if(!pattern36.test(data74)){
-const err200 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data74};
+const _errs188 = errors;
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+if(Object.keys(data73).length < 1){
+const err200 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2718,9 +2679,11 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-else {
-const err201 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.podLabels.additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data74};
+for(const key27 in data73){
+const _errs190 = errors;
+if(typeof key27 === "string"){
+if(!pattern0.test(key27)){
+const err201 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,data:key27,propertyName:key27};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2730,9 +2693,9 @@ vErrors.push(err201);
 errors++;
 }
 }
-}
-else {
-const err202 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.podLabels.type,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data73};
+var valid62 = _errs190 === errors;
+if(!valid62){
+const err202 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key27},message:"property name must be valid",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2742,11 +2705,11 @@ vErrors.push(err202);
 errors++;
 }
 }
-if(data66.ports !== undefined){
-let data75 = data66.ports;
+for(const key28 in data73){
+let data75 = data73[key28];
 if(Array.isArray(data75)){
 if(data75.length < 1){
-const err203 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.ports,data:data75};
+const err203 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data75};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2755,11 +2718,12 @@ vErrors.push(err203);
 }
 errors++;
 }
-const len13 = data75.length;
-for(let i21=0; i21<len13; i21++){
-let data76 = data75[i21];
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err204 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.egress.items.properties.ports.items.type,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data76};
+const len12 = data75.length;
+for(let i19=0; i19<len12; i19++){
+let data76 = data75[i19];
+if(typeof data76 === "string"){
+if(!pattern35.test(data76)){
+const err204 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data76};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2768,9 +2732,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 65535 || isNaN(data76)){
-const err205 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data76};
+}
+else {
+const err205 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data76};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2779,8 +2743,19 @@ vErrors.push(err205);
 }
 errors++;
 }
-if(data76 < 1 || isNaN(data76)){
-const err206 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data76};
+}
+let i20 = data75.length;
+let j7;
+if(i20 > 1){
+const indices7 = {};
+for(;i20--;){
+let item7 = data75[i20];
+if(typeof item7 !== "string"){
+continue;
+}
+if(typeof indices7[item7] == "number"){
+j7 = indices7[item7];
+const err206 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i20+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data75};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2788,21 +2763,14 @@ else {
 vErrors.push(err206);
 }
 errors++;
+break;
+}
+indices7[item7] = i20;
 }
 }
 }
-let i22 = data75.length;
-let j8;
-if(i22 > 1){
-const indices8 = {};
-for(;i22--;){
-let item8 = data75[i22];
-if(!(((typeof item8 == "number") && (!(item8 % 1) && !isNaN(item8))) && (isFinite(item8)))){
-continue;
-}
-if(typeof indices8[item8] == "number"){
-j8 = indices8[item8];
-const err207 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.ports,data:data75};
+else {
+const err207 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data75};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2810,14 +2778,11 @@ else {
 vErrors.push(err207);
 }
 errors++;
-break;
-}
-indices8[item8] = i22;
 }
 }
 }
 else {
-const err208 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.ports.type,parentSchema:schema11.properties.egress.items.properties.ports,data:data75};
+const err208 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2826,10 +2791,19 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
+var _valid2 = _errs188 === errors;
+if(_valid2 && valid58){
+valid58 = false;
+passing2 = [passing2, 1];
 }
 else {
-const err209 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.type,parentSchema:schema11.properties.egress.items,data:data66};
+if(_valid2){
+valid58 = true;
+passing2 = 1;
+}
+}
+if(!valid58){
+const err209 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema11.properties.egress.items.properties.cidrs.oneOf,parentSchema:schema11.properties.egress.items.properties.cidrs,data:data73};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2838,10 +2812,23 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
+else {
+errors = _errs183;
+if(vErrors !== null){
+if(_errs183){
+vErrors.length = _errs183;
 }
 else {
-const err210 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.type,parentSchema:schema11.properties.egress,data:data65};
+vErrors = null;
+}
+}
+}
+}
+if(data71.namespace !== undefined){
+let data77 = data71.namespace;
+if(typeof data77 === "string"){
+if(!pattern0.test(data77)){
+const err210 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.namespace,data:data77};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2851,11 +2838,8 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data.smoke !== undefined){
-let data77 = data.smoke;
-if(Array.isArray(data77)){
-if(data77.length > 20){
-const err211 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data77};
+else {
+const err211 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.namespace.type,parentSchema:schema11.properties.egress.items.properties.namespace,data:data77};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2864,12 +2848,12 @@ vErrors.push(err211);
 }
 errors++;
 }
-const len14 = data77.length;
-for(let i23=0; i23<len14; i23++){
-let data78 = data77[i23];
+}
+if(data71.podLabels !== undefined){
+let data78 = data71.podLabels;
 if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-if(data78.path === undefined){
-const err212 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data78};
+if(Object.keys(data78).length < 1){
+const err212 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data78};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2878,9 +2862,11 @@ vErrors.push(err212);
 }
 errors++;
 }
-for(const key28 in data78){
-if(!(((key28 === "path") || (key28 === "status")) || (key28 === "header"))){
-const err213 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data78};
+for(const key29 in data78){
+const _errs200 = errors;
+if(typeof key29 === "string"){
+if(!pattern32.test(key29)){
+const err213 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.podLabels.propertyNames,data:key29,propertyName:key29};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2890,11 +2876,9 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(data78.path !== undefined){
-let data79 = data78.path;
-if(typeof data79 === "string"){
-if(!pattern37.test(data79)){
-const err214 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data79};
+var valid67 = _errs200 === errors;
+if(!valid67){
+const err214 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames",keyword:"propertyNames",params:{propertyName: key29},message:"property name must be valid",schema:schema11.properties.egress.items.properties.podLabels.propertyNames,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data78};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2904,8 +2888,11 @@ vErrors.push(err214);
 errors++;
 }
 }
-else {
-const err215 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data79};
+for(const key30 in data78){
+let data79 = data78[key30];
+if(typeof data79 === "string"){
+if(!pattern33.test(data79)){
+const err215 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data79};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2915,10 +2902,8 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(data78.status !== undefined){
-let data80 = data78.status;
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
-const err216 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data80};
+else {
+const err216 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.podLabels.additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data79};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2927,9 +2912,10 @@ vErrors.push(err216);
 }
 errors++;
 }
-if((typeof data80 == "number") && (isFinite(data80))){
-if(data80 > 599 || isNaN(data80)){
-const err217 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data80};
+}
+}
+else {
+const err217 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.podLabels.type,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data78};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2938,8 +2924,12 @@ vErrors.push(err217);
 }
 errors++;
 }
-if(data80 < 100 || isNaN(data80)){
-const err218 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data80};
+}
+if(data71.ports !== undefined){
+let data80 = data71.ports;
+if(Array.isArray(data80)){
+if(data80.length < 1){
+const err218 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.ports,data:data80};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2948,13 +2938,11 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-}
-if(data78.header !== undefined){
-let data81 = data78.header;
-if(typeof data81 === "string"){
-if(!pattern38.test(data81)){
-const err219 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data81};
+const len13 = data80.length;
+for(let i21=0; i21<len13; i21++){
+let data81 = data80[i21];
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err219 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.egress.items.properties.ports.items.type,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data81};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2963,9 +2951,9 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-else {
-const err220 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data81};
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 65535 || isNaN(data81)){
+const err220 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data81};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2974,10 +2962,8 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-}
-else {
-const err221 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data78};
+if(data81 < 1 || isNaN(data81)){
+const err221 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data81};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2988,8 +2974,18 @@ errors++;
 }
 }
 }
-else {
-const err222 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data77};
+let i22 = data80.length;
+let j8;
+if(i22 > 1){
+const indices8 = {};
+for(;i22--;){
+let item8 = data80[i22];
+if(!(((typeof item8 == "number") && (!(item8 % 1) && !isNaN(item8))) && (isFinite(item8)))){
+continue;
+}
+if(typeof indices8[item8] == "number"){
+j8 = indices8[item8];
+const err222 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.ports,data:data80};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2997,14 +2993,14 @@ else {
 vErrors.push(err222);
 }
 errors++;
+break;
+}
+indices8[item8] = i22;
 }
 }
-if(data.metrics !== undefined){
-let data82 = data.metrics;
-if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
-for(const key29 in data82){
-if(!((key29 === "source") || (key29 === "http"))){
-const err223 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data82};
+}
+else {
+const err223 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.ports.type,parentSchema:schema11.properties.egress.items.properties.ports,data:data80};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3014,10 +3010,9 @@ vErrors.push(err223);
 errors++;
 }
 }
-if(data82.source !== undefined){
-let data83 = data82.source;
-if(typeof data83 !== "string"){
-const err224 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data83};
+}
+else {
+const err224 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.type,parentSchema:schema11.properties.egress.items,data:data71};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3026,8 +3021,10 @@ vErrors.push(err224);
 }
 errors++;
 }
-if(!((data83 === "istio") || (data83 === "http"))){
-const err225 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data83};
+}
+}
+else {
+const err225 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.type,parentSchema:schema11.properties.egress,data:data70};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3037,11 +3034,11 @@ vErrors.push(err225);
 errors++;
 }
 }
-if(data82.http !== undefined){
-let data84 = data82.http;
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-if(data84.requests === undefined){
-const err226 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data84};
+if(data.smoke !== undefined){
+let data82 = data.smoke;
+if(Array.isArray(data82)){
+if(data82.length > 20){
+const err226 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data82};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3050,8 +3047,12 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(data84.duration === undefined){
-const err227 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data84};
+const len14 = data82.length;
+for(let i23=0; i23<len14; i23++){
+let data83 = data82[i23];
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.path === undefined){
+const err227 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data83};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3060,8 +3061,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(data84.codeLabel === undefined){
-const err228 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data84};
+for(const key31 in data83){
+if(!(((key31 === "path") || (key31 === "status")) || (key31 === "header"))){
+const err228 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data83};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3070,8 +3072,12 @@ vErrors.push(err228);
 }
 errors++;
 }
-if(data84.scrape === undefined){
-const err229 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data84};
+}
+if(data83.path !== undefined){
+let data84 = data83.path;
+if(typeof data84 === "string"){
+if(!pattern41.test(data84)){
+const err229 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data84};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3080,9 +3086,9 @@ vErrors.push(err229);
 }
 errors++;
 }
-for(const key30 in data84){
-if(!((((((((key30 === "requests") || (key30 === "duration")) || (key30 === "durationUnit")) || (key30 === "codeLabel")) || (key30 === "errorCodes")) || (key30 === "routeLabel")) || (key30 === "ignoreRoutes")) || (key30 === "scrape"))){
-const err230 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data84};
+}
+else {
+const err230 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data84};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3092,11 +3098,10 @@ vErrors.push(err230);
 errors++;
 }
 }
-if(data84.requests !== undefined){
-let data85 = data84.requests;
-if(typeof data85 === "string"){
-if(!pattern39.test(data85)){
-const err231 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data85};
+if(data83.status !== undefined){
+let data85 = data83.status;
+if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
+const err231 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data85};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3105,9 +3110,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-}
-else {
-const err232 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data85};
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 599 || isNaN(data85)){
+const err232 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data85};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3116,12 +3121,8 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-if(data84.duration !== undefined){
-let data86 = data84.duration;
-if(typeof data86 === "string"){
-if(!pattern39.test(data86)){
-const err233 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data86};
+if(data85 < 100 || isNaN(data85)){
+const err233 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data85};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3131,8 +3132,12 @@ vErrors.push(err233);
 errors++;
 }
 }
-else {
-const err234 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data86};
+}
+if(data83.header !== undefined){
+let data86 = data83.header;
+if(typeof data86 === "string"){
+if(!pattern42.test(data86)){
+const err234 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data86};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3142,10 +3147,8 @@ vErrors.push(err234);
 errors++;
 }
 }
-if(data84.durationUnit !== undefined){
-let data87 = data84.durationUnit;
-if(typeof data87 !== "string"){
-const err235 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data87};
+else {
+const err235 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data86};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3154,8 +3157,10 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!((data87 === "seconds") || (data87 === "milliseconds"))){
-const err236 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data87};
+}
+}
+else {
+const err236 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data83};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3165,11 +3170,9 @@ vErrors.push(err236);
 errors++;
 }
 }
-if(data84.codeLabel !== undefined){
-let data88 = data84.codeLabel;
-if(typeof data88 === "string"){
-if(!pattern41.test(data88)){
-const err237 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data88};
+}
+else {
+const err237 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data82};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3179,8 +3182,12 @@ vErrors.push(err237);
 errors++;
 }
 }
-else {
-const err238 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data88};
+if(data.metrics !== undefined){
+let data87 = data.metrics;
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+for(const key32 in data87){
+if(!((key32 === "source") || (key32 === "http"))){
+const err238 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data87};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3190,11 +3197,10 @@ vErrors.push(err238);
 errors++;
 }
 }
-if(data84.errorCodes !== undefined){
-let data89 = data84.errorCodes;
-if(typeof data89 === "string"){
-if(!pattern42.test(data89)){
-const err239 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data89};
+if(data87.source !== undefined){
+let data88 = data87.source;
+if(typeof data88 !== "string"){
+const err239 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data88};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3203,9 +3209,8 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-else {
-const err240 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data89};
+if(!((data88 === "istio") || (data88 === "http"))){
+const err240 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data88};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3215,11 +3220,11 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data84.routeLabel !== undefined){
-let data90 = data84.routeLabel;
-if(typeof data90 === "string"){
-if(!pattern41.test(data90)){
-const err241 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data90};
+if(data87.http !== undefined){
+let data89 = data87.http;
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+if(data89.requests === undefined){
+const err241 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data89};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3228,9 +3233,8 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-else {
-const err242 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data90};
+if(data89.duration === undefined){
+const err242 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data89};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3239,16 +3243,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-}
-if(data84.ignoreRoutes !== undefined){
-let data91 = data84.ignoreRoutes;
-if(Array.isArray(data91)){
-const len15 = data91.length;
-for(let i24=0; i24<len15; i24++){
-let data92 = data91[i24];
-if(typeof data92 === "string"){
-if(func3(data92) < 1){
-const err243 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data92};
+if(data89.codeLabel === undefined){
+const err243 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data89};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3257,9 +3253,8 @@ vErrors.push(err243);
 }
 errors++;
 }
-}
-else {
-const err244 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data92};
+if(data89.scrape === undefined){
+const err244 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data89};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3268,10 +3263,9 @@ vErrors.push(err244);
 }
 errors++;
 }
-}
-}
-else {
-const err245 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data91};
+for(const key33 in data89){
+if(!((((((((key33 === "requests") || (key33 === "duration")) || (key33 === "durationUnit")) || (key33 === "codeLabel")) || (key33 === "errorCodes")) || (key33 === "routeLabel")) || (key33 === "ignoreRoutes")) || (key33 === "scrape"))){
+const err245 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data89};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3281,11 +3275,11 @@ vErrors.push(err245);
 errors++;
 }
 }
-if(data84.scrape !== undefined){
-let data93 = data84.scrape;
-if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
-if(data93.port === undefined){
-const err246 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data93};
+if(data89.requests !== undefined){
+let data90 = data89.requests;
+if(typeof data90 === "string"){
+if(!pattern43.test(data90)){
+const err246 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data90};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3294,8 +3288,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-if(data93.path === undefined){
-const err247 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data93};
+}
+else {
+const err247 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data90};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3304,9 +3299,12 @@ vErrors.push(err247);
 }
 errors++;
 }
-for(const key31 in data93){
-if(!((key31 === "port") || (key31 === "path"))){
-const err248 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data93};
+}
+if(data89.duration !== undefined){
+let data91 = data89.duration;
+if(typeof data91 === "string"){
+if(!pattern43.test(data91)){
+const err248 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data91};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3316,10 +3314,8 @@ vErrors.push(err248);
 errors++;
 }
 }
-if(data93.port !== undefined){
-let data94 = data93.port;
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err249 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data94};
+else {
+const err249 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data91};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3328,9 +3324,11 @@ vErrors.push(err249);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 65535 || isNaN(data94)){
-const err250 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data94};
+}
+if(data89.durationUnit !== undefined){
+let data92 = data89.durationUnit;
+if(typeof data92 !== "string"){
+const err250 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data92};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3339,8 +3337,8 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(data94 < 1 || isNaN(data94)){
-const err251 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data94};
+if(!((data92 === "seconds") || (data92 === "milliseconds"))){
+const err251 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data92};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3350,12 +3348,11 @@ vErrors.push(err251);
 errors++;
 }
 }
-}
-if(data93.path !== undefined){
-let data95 = data93.path;
-if(typeof data95 === "string"){
-if(!pattern4.test(data95)){
-const err252 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data95};
+if(data89.codeLabel !== undefined){
+let data93 = data89.codeLabel;
+if(typeof data93 === "string"){
+if(!pattern45.test(data93)){
+const err252 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data93};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3366,7 +3363,7 @@ errors++;
 }
 }
 else {
-const err253 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data95};
+const err253 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data93};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3376,9 +3373,11 @@ vErrors.push(err253);
 errors++;
 }
 }
-}
-else {
-const err254 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data93};
+if(data89.errorCodes !== undefined){
+let data94 = data89.errorCodes;
+if(typeof data94 === "string"){
+if(!pattern46.test(data94)){
+const err254 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data94};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3388,9 +3387,8 @@ vErrors.push(err254);
 errors++;
 }
 }
-}
 else {
-const err255 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data84};
+const err255 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data94};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3400,9 +3398,11 @@ vErrors.push(err255);
 errors++;
 }
 }
-}
-else {
-const err256 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data82};
+if(data89.routeLabel !== undefined){
+let data95 = data89.routeLabel;
+if(typeof data95 === "string"){
+if(!pattern45.test(data95)){
+const err256 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data95};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3412,11 +3412,8 @@ vErrors.push(err256);
 errors++;
 }
 }
-if(data.steps !== undefined){
-let data96 = data.steps;
-if(Array.isArray(data96)){
-if(data96.length > 20){
-const err257 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data96};
+else {
+const err257 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data95};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3425,8 +3422,16 @@ vErrors.push(err257);
 }
 errors++;
 }
-if(data96.length < 1){
-const err258 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data96};
+}
+if(data89.ignoreRoutes !== undefined){
+let data96 = data89.ignoreRoutes;
+if(Array.isArray(data96)){
+const len15 = data96.length;
+for(let i24=0; i24<len15; i24++){
+let data97 = data96[i24];
+if(typeof data97 === "string"){
+if(func3(data97) < 1){
+const err258 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data97};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3435,11 +3440,9 @@ vErrors.push(err258);
 }
 errors++;
 }
-const len16 = data96.length;
-for(let i25=0; i25<len16; i25++){
-let data97 = data96[i25];
-if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
-const err259 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data97};
+}
+else {
+const err259 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data97};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3448,9 +3451,10 @@ vErrors.push(err259);
 }
 errors++;
 }
-if((typeof data97 == "number") && (isFinite(data97))){
-if(data97 > 100 || isNaN(data97)){
-const err260 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data97};
+}
+}
+else {
+const err260 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data96};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3459,8 +3463,12 @@ vErrors.push(err260);
 }
 errors++;
 }
-if(data97 < 1 || isNaN(data97)){
-const err261 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data97};
+}
+if(data89.scrape !== undefined){
+let data98 = data89.scrape;
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+if(data98.port === undefined){
+const err261 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data98};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3469,11 +3477,8 @@ vErrors.push(err261);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err262 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data96};
+if(data98.path === undefined){
+const err262 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data98};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3482,11 +3487,9 @@ vErrors.push(err262);
 }
 errors++;
 }
-}
-if(data.slo !== undefined){
-let data98 = data.slo;
-if((!(data98 && typeof data98 == "object" && !Array.isArray(data98))) && (data98 !== null)){
-const err263 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data98};
+for(const key34 in data98){
+if(!((key34 === "port") || (key34 === "path"))){
+const err263 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data98};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3495,10 +3498,11 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
-for(const key32 in data98){
-if(!((((key32 === "successRatio") || (key32 === "p95LatencyMs")) || (key32 === "p99LatencyMs")) || (key32 === "period"))){
-const err264 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data98};
+}
+if(data98.port !== undefined){
+let data99 = data98.port;
+if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
+const err264 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data99};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3507,11 +3511,9 @@ vErrors.push(err264);
 }
 errors++;
 }
-}
-if(data98.successRatio !== undefined){
-let data99 = data98.successRatio;
-if((!((typeof data99 == "number") && (isFinite(data99)))) && (data99 !== null)){
-const err265 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data99};
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 65535 || isNaN(data99)){
+const err265 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data99};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3520,9 +3522,8 @@ vErrors.push(err265);
 }
 errors++;
 }
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 1 || isNaN(data99)){
-const err266 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data99};
+if(data99 < 1 || isNaN(data99)){
+const err266 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data99};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3531,8 +3532,13 @@ vErrors.push(err266);
 }
 errors++;
 }
-if(data99 < 0 || isNaN(data99)){
-const err267 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data99};
+}
+}
+if(data98.path !== undefined){
+let data100 = data98.path;
+if(typeof data100 === "string"){
+if(!pattern4.test(data100)){
+const err267 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data100};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3542,11 +3548,8 @@ vErrors.push(err267);
 errors++;
 }
 }
-}
-if(data98.p95LatencyMs !== undefined){
-let data100 = data98.p95LatencyMs;
-if((!((typeof data100 == "number") && (isFinite(data100)))) && (data100 !== null)){
-const err268 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data100};
+else {
+const err268 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data100};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3555,9 +3558,10 @@ vErrors.push(err268);
 }
 errors++;
 }
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 <= 0 || isNaN(data100)){
-const err269 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data100};
+}
+}
+else {
+const err269 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data98};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3568,10 +3572,8 @@ errors++;
 }
 }
 }
-if(data98.p99LatencyMs !== undefined){
-let data101 = data98.p99LatencyMs;
-if((!((typeof data101 == "number") && (isFinite(data101)))) && (data101 !== null)){
-const err270 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data101};
+else {
+const err270 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data89};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3580,9 +3582,10 @@ vErrors.push(err270);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 <= 0 || isNaN(data101)){
-const err271 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data101};
+}
+}
+else {
+const err271 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data87};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3592,11 +3595,11 @@ vErrors.push(err271);
 errors++;
 }
 }
-}
-if(data98.period !== undefined){
-let data102 = data98.period;
-if((typeof data102 !== "string") && (data102 !== null)){
-const err272 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data102};
+if(data.steps !== undefined){
+let data101 = data.steps;
+if(Array.isArray(data101)){
+if(data101.length > 20){
+const err272 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data101};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3605,9 +3608,8 @@ vErrors.push(err272);
 }
 errors++;
 }
-if(typeof data102 === "string"){
-if(!pattern45.test(data102)){
-const err273 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data102};
+if(data101.length < 1){
+const err273 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data101};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3616,14 +3618,11 @@ vErrors.push(err273);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data.analysis !== undefined){
-let data103 = data.analysis;
-if((!(data103 && typeof data103 == "object" && !Array.isArray(data103))) && (data103 !== null)){
-const err274 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data103};
+const len16 = data101.length;
+for(let i25=0; i25<len16; i25++){
+let data102 = data101[i25];
+if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
+const err274 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data102};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3632,10 +3631,9 @@ vErrors.push(err274);
 }
 errors++;
 }
-if(data103 && typeof data103 == "object" && !Array.isArray(data103)){
-for(const key33 in data103){
-if(!(func2.call(schema11.properties.analysis.properties, key33))){
-const err275 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data103};
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 > 100 || isNaN(data102)){
+const err275 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data102};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3644,11 +3642,8 @@ vErrors.push(err275);
 }
 errors++;
 }
-}
-if(data103.metrics !== undefined){
-let data104 = data103.metrics;
-if((typeof data104 !== "string") && (data104 !== null)){
-const err276 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data104};
+if(data102 < 1 || isNaN(data102)){
+const err276 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data102};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3657,8 +3652,11 @@ vErrors.push(err276);
 }
 errors++;
 }
-if(!((data104 === "istio") || (data104 === "http"))){
-const err277 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data104};
+}
+}
+}
+else {
+const err277 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data101};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3668,10 +3666,10 @@ vErrors.push(err277);
 errors++;
 }
 }
-if(data103.window !== undefined){
-let data105 = data103.window;
-if((typeof data105 !== "string") && (data105 !== null)){
-const err278 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data105};
+if(data.slo !== undefined){
+let data103 = data.slo;
+if((!(data103 && typeof data103 == "object" && !Array.isArray(data103))) && (data103 !== null)){
+const err278 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data103};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3680,9 +3678,10 @@ vErrors.push(err278);
 }
 errors++;
 }
-if(typeof data105 === "string"){
-if(!pattern45.test(data105)){
-const err279 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data105};
+if(data103 && typeof data103 == "object" && !Array.isArray(data103)){
+for(const key35 in data103){
+if(!((((key35 === "successRatio") || (key35 === "p95LatencyMs")) || (key35 === "p99LatencyMs")) || (key35 === "period"))){
+const err279 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data103};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3692,11 +3691,10 @@ vErrors.push(err279);
 errors++;
 }
 }
-}
-if(data103.settle !== undefined){
-let data106 = data103.settle;
-if((typeof data106 !== "string") && (data106 !== null)){
-const err280 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data106};
+if(data103.successRatio !== undefined){
+let data104 = data103.successRatio;
+if((!((typeof data104 == "number") && (isFinite(data104)))) && (data104 !== null)){
+const err280 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data104};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3705,9 +3703,9 @@ vErrors.push(err280);
 }
 errors++;
 }
-if(typeof data106 === "string"){
-if(!pattern47.test(data106)){
-const err281 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data106};
+if((typeof data104 == "number") && (isFinite(data104))){
+if(data104 > 1 || isNaN(data104)){
+const err281 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data104};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3716,12 +3714,8 @@ vErrors.push(err281);
 }
 errors++;
 }
-}
-}
-if(data103.minRequests !== undefined){
-let data107 = data103.minRequests;
-if((!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))) && (data107 !== null)){
-const err282 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data107};
+if(data104 < 0 || isNaN(data104)){
+const err282 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data104};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3730,9 +3724,12 @@ vErrors.push(err282);
 }
 errors++;
 }
-if((typeof data107 == "number") && (isFinite(data107))){
-if(data107 < 0 || isNaN(data107)){
-const err283 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data107};
+}
+}
+if(data103.p95LatencyMs !== undefined){
+let data105 = data103.p95LatencyMs;
+if((!((typeof data105 == "number") && (isFinite(data105)))) && (data105 !== null)){
+const err283 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data105};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3741,12 +3738,9 @@ vErrors.push(err283);
 }
 errors++;
 }
-}
-}
-if(data103.canaryTrafficFactor !== undefined){
-let data108 = data103.canaryTrafficFactor;
-if((!((typeof data108 == "number") && (isFinite(data108)))) && (data108 !== null)){
-const err284 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data108};
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 <= 0 || isNaN(data105)){
+const err284 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data105};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3755,9 +3749,12 @@ vErrors.push(err284);
 }
 errors++;
 }
-if((typeof data108 == "number") && (isFinite(data108))){
-if(data108 > 1 || isNaN(data108)){
-const err285 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data108};
+}
+}
+if(data103.p99LatencyMs !== undefined){
+let data106 = data103.p99LatencyMs;
+if((!((typeof data106 == "number") && (isFinite(data106)))) && (data106 !== null)){
+const err285 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data106};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3766,8 +3763,9 @@ vErrors.push(err285);
 }
 errors++;
 }
-if(data108 < 0 || isNaN(data108)){
-const err286 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data108};
+if((typeof data106 == "number") && (isFinite(data106))){
+if(data106 <= 0 || isNaN(data106)){
+const err286 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data106};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3778,10 +3776,10 @@ errors++;
 }
 }
 }
-if(data103.minCanaryRequests !== undefined){
-let data109 = data103.minCanaryRequests;
-if((!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))) && (data109 !== null)){
-const err287 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minCanaryRequests.type,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data109};
+if(data103.period !== undefined){
+let data107 = data103.period;
+if((typeof data107 !== "string") && (data107 !== null)){
+const err287 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data107};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3790,9 +3788,9 @@ vErrors.push(err287);
 }
 errors++;
 }
-if((typeof data109 == "number") && (isFinite(data109))){
-if(data109 < 0 || isNaN(data109)){
-const err288 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data109};
+if(typeof data107 === "string"){
+if(!pattern49.test(data107)){
+const err288 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data107};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3803,10 +3801,12 @@ errors++;
 }
 }
 }
-if(data103.maxFailedChecks !== undefined){
-let data110 = data103.maxFailedChecks;
-if((!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))) && (data110 !== null)){
-const err289 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data110};
+}
+}
+if(data.analysis !== undefined){
+let data108 = data.analysis;
+if((!(data108 && typeof data108 == "object" && !Array.isArray(data108))) && (data108 !== null)){
+const err289 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data108};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3815,9 +3815,10 @@ vErrors.push(err289);
 }
 errors++;
 }
-if((typeof data110 == "number") && (isFinite(data110))){
-if(data110 > 100 || isNaN(data110)){
-const err290 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data110};
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+for(const key36 in data108){
+if(!(func2.call(schema11.properties.analysis.properties, key36))){
+const err290 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data108};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3826,8 +3827,11 @@ vErrors.push(err290);
 }
 errors++;
 }
-if(data110 < 1 || isNaN(data110)){
-const err291 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data110};
+}
+if(data108.metrics !== undefined){
+let data109 = data108.metrics;
+if((typeof data109 !== "string") && (data109 !== null)){
+const err291 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data109};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3836,12 +3840,8 @@ vErrors.push(err291);
 }
 errors++;
 }
-}
-}
-if(data103.maxConsecutiveHolds !== undefined){
-let data111 = data103.maxConsecutiveHolds;
-if((!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))) && (data111 !== null)){
-const err292 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data111};
+if(!((data109 === "istio") || (data109 === "http"))){
+const err292 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data109};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3850,9 +3850,11 @@ vErrors.push(err292);
 }
 errors++;
 }
-if((typeof data111 == "number") && (isFinite(data111))){
-if(data111 > 1000 || isNaN(data111)){
-const err293 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data111};
+}
+if(data108.window !== undefined){
+let data110 = data108.window;
+if((typeof data110 !== "string") && (data110 !== null)){
+const err293 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data110};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3861,8 +3863,9 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(data111 < 1 || isNaN(data111)){
-const err294 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data111};
+if(typeof data110 === "string"){
+if(!pattern49.test(data110)){
+const err294 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data110};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3873,10 +3876,10 @@ errors++;
 }
 }
 }
-if(data103.baseline !== undefined){
-let data112 = data103.baseline;
-if((!(data112 && typeof data112 == "object" && !Array.isArray(data112))) && (data112 !== null)){
-const err295 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data112};
+if(data108.settle !== undefined){
+let data111 = data108.settle;
+if((typeof data111 !== "string") && (data111 !== null)){
+const err295 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data111};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3885,9 +3888,9 @@ vErrors.push(err295);
 }
 errors++;
 }
-if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
-if(data112.enabled === undefined){
-const err296 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data112};
+if(typeof data111 === "string"){
+if(!pattern51.test(data111)){
+const err296 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data111};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3896,8 +3899,12 @@ vErrors.push(err296);
 }
 errors++;
 }
-if(data112.maxErrorRatioIncrease === undefined){
-const err297 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data112};
+}
+}
+if(data108.minRequests !== undefined){
+let data112 = data108.minRequests;
+if((!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))) && (data112 !== null)){
+const err297 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data112};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3906,9 +3913,9 @@ vErrors.push(err297);
 }
 errors++;
 }
-for(const key34 in data112){
-if(!((((key34 === "enabled") || (key34 === "maxErrorRatioIncrease")) || (key34 === "maxLatencyRatio")) || (key34 === "minLatencyIncreaseMs"))){
-const err298 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data112};
+if((typeof data112 == "number") && (isFinite(data112))){
+if(data112 < 0 || isNaN(data112)){
+const err298 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data112};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3918,10 +3925,11 @@ vErrors.push(err298);
 errors++;
 }
 }
-if(data112.enabled !== undefined){
-let data113 = data112.enabled;
-if(typeof data113 !== "boolean"){
-const err299 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data113};
+}
+if(data108.canaryTrafficFactor !== undefined){
+let data113 = data108.canaryTrafficFactor;
+if((!((typeof data113 == "number") && (isFinite(data113)))) && (data113 !== null)){
+const err299 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data113};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3930,12 +3938,9 @@ vErrors.push(err299);
 }
 errors++;
 }
-}
-if(data112.maxErrorRatioIncrease !== undefined){
-let data114 = data112.maxErrorRatioIncrease;
-if((typeof data114 == "number") && (isFinite(data114))){
-if(data114 > 1 || isNaN(data114)){
-const err300 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data114};
+if((typeof data113 == "number") && (isFinite(data113))){
+if(data113 > 1 || isNaN(data113)){
+const err300 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data113};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3944,8 +3949,8 @@ vErrors.push(err300);
 }
 errors++;
 }
-if(data114 < 0 || isNaN(data114)){
-const err301 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data114};
+if(data113 < 0 || isNaN(data113)){
+const err301 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data113};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3955,8 +3960,11 @@ vErrors.push(err301);
 errors++;
 }
 }
-else {
-const err302 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data114};
+}
+if(data108.minCanaryRequests !== undefined){
+let data114 = data108.minCanaryRequests;
+if((!(((typeof data114 == "number") && (!(data114 % 1) && !isNaN(data114))) && (isFinite(data114)))) && (data114 !== null)){
+const err302 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minCanaryRequests.type,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data114};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3965,11 +3973,9 @@ vErrors.push(err302);
 }
 errors++;
 }
-}
-if(data112.maxLatencyRatio !== undefined){
-let data115 = data112.maxLatencyRatio;
-if((!((typeof data115 == "number") && (isFinite(data115)))) && (data115 !== null)){
-const err303 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data115};
+if((typeof data114 == "number") && (isFinite(data114))){
+if(data114 < 0 || isNaN(data114)){
+const err303 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data114};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3978,9 +3984,12 @@ vErrors.push(err303);
 }
 errors++;
 }
-if((typeof data115 == "number") && (isFinite(data115))){
-if(data115 > 100 || isNaN(data115)){
-const err304 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data115};
+}
+}
+if(data108.maxFailedChecks !== undefined){
+let data115 = data108.maxFailedChecks;
+if((!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))) && (data115 !== null)){
+const err304 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data115};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3989,8 +3998,9 @@ vErrors.push(err304);
 }
 errors++;
 }
-if(data115 < 1 || isNaN(data115)){
-const err305 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data115};
+if((typeof data115 == "number") && (isFinite(data115))){
+if(data115 > 100 || isNaN(data115)){
+const err305 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data115};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3999,12 +4009,8 @@ vErrors.push(err305);
 }
 errors++;
 }
-}
-}
-if(data112.minLatencyIncreaseMs !== undefined){
-let data116 = data112.minLatencyIncreaseMs;
-if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
-const err306 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data116};
+if(data115 < 1 || isNaN(data115)){
+const err306 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data115};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4013,9 +4019,12 @@ vErrors.push(err306);
 }
 errors++;
 }
-if((typeof data116 == "number") && (isFinite(data116))){
-if(data116 > 60000 || isNaN(data116)){
-const err307 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data116};
+}
+}
+if(data108.maxConsecutiveHolds !== undefined){
+let data116 = data108.maxConsecutiveHolds;
+if((!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116)))) && (data116 !== null)){
+const err307 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data116};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4024,8 +4033,9 @@ vErrors.push(err307);
 }
 errors++;
 }
-if(data116 < 0 || isNaN(data116)){
-const err308 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data116};
+if((typeof data116 == "number") && (isFinite(data116))){
+if(data116 > 1000 || isNaN(data116)){
+const err308 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data116};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4034,14 +4044,8 @@ vErrors.push(err308);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data103.queryTimeout !== undefined){
-let data117 = data103.queryTimeout;
-if((typeof data117 !== "string") && (data117 !== null)){
-const err309 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data117};
+if(data116 < 1 || isNaN(data116)){
+const err309 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data116};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4050,9 +4054,12 @@ vErrors.push(err309);
 }
 errors++;
 }
-if(typeof data117 === "string"){
-if(!pattern45.test(data117)){
-const err310 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data117};
+}
+}
+if(data108.baseline !== undefined){
+let data117 = data108.baseline;
+if((!(data117 && typeof data117 == "object" && !Array.isArray(data117))) && (data117 !== null)){
+const err310 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data117};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4061,12 +4068,9 @@ vErrors.push(err310);
 }
 errors++;
 }
-}
-}
-if(data103.progressDeadline !== undefined){
-let data118 = data103.progressDeadline;
-if((typeof data118 !== "string") && (data118 !== null)){
-const err311 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data118};
+if(data117 && typeof data117 == "object" && !Array.isArray(data117)){
+if(data117.enabled === undefined){
+const err311 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data117};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -4075,14 +4079,193 @@ vErrors.push(err311);
 }
 errors++;
 }
-if(typeof data118 === "string"){
-if(!pattern45.test(data118)){
-const err312 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data118};
+if(data117.maxErrorRatioIncrease === undefined){
+const err312 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data117};
 if(vErrors === null){
 vErrors = [err312];
 }
 else {
 vErrors.push(err312);
+}
+errors++;
+}
+for(const key37 in data117){
+if(!((((key37 === "enabled") || (key37 === "maxErrorRatioIncrease")) || (key37 === "maxLatencyRatio")) || (key37 === "minLatencyIncreaseMs"))){
+const err313 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data117};
+if(vErrors === null){
+vErrors = [err313];
+}
+else {
+vErrors.push(err313);
+}
+errors++;
+}
+}
+if(data117.enabled !== undefined){
+let data118 = data117.enabled;
+if(typeof data118 !== "boolean"){
+const err314 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data118};
+if(vErrors === null){
+vErrors = [err314];
+}
+else {
+vErrors.push(err314);
+}
+errors++;
+}
+}
+if(data117.maxErrorRatioIncrease !== undefined){
+let data119 = data117.maxErrorRatioIncrease;
+if((typeof data119 == "number") && (isFinite(data119))){
+if(data119 > 1 || isNaN(data119)){
+const err315 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data119};
+if(vErrors === null){
+vErrors = [err315];
+}
+else {
+vErrors.push(err315);
+}
+errors++;
+}
+if(data119 < 0 || isNaN(data119)){
+const err316 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data119};
+if(vErrors === null){
+vErrors = [err316];
+}
+else {
+vErrors.push(err316);
+}
+errors++;
+}
+}
+else {
+const err317 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data119};
+if(vErrors === null){
+vErrors = [err317];
+}
+else {
+vErrors.push(err317);
+}
+errors++;
+}
+}
+if(data117.maxLatencyRatio !== undefined){
+let data120 = data117.maxLatencyRatio;
+if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
+const err318 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data120};
+if(vErrors === null){
+vErrors = [err318];
+}
+else {
+vErrors.push(err318);
+}
+errors++;
+}
+if((typeof data120 == "number") && (isFinite(data120))){
+if(data120 > 100 || isNaN(data120)){
+const err319 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data120};
+if(vErrors === null){
+vErrors = [err319];
+}
+else {
+vErrors.push(err319);
+}
+errors++;
+}
+if(data120 < 1 || isNaN(data120)){
+const err320 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data120};
+if(vErrors === null){
+vErrors = [err320];
+}
+else {
+vErrors.push(err320);
+}
+errors++;
+}
+}
+}
+if(data117.minLatencyIncreaseMs !== undefined){
+let data121 = data117.minLatencyIncreaseMs;
+if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
+const err321 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data121};
+if(vErrors === null){
+vErrors = [err321];
+}
+else {
+vErrors.push(err321);
+}
+errors++;
+}
+if((typeof data121 == "number") && (isFinite(data121))){
+if(data121 > 60000 || isNaN(data121)){
+const err322 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data121};
+if(vErrors === null){
+vErrors = [err322];
+}
+else {
+vErrors.push(err322);
+}
+errors++;
+}
+if(data121 < 0 || isNaN(data121)){
+const err323 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data121};
+if(vErrors === null){
+vErrors = [err323];
+}
+else {
+vErrors.push(err323);
+}
+errors++;
+}
+}
+}
+}
+}
+if(data108.queryTimeout !== undefined){
+let data122 = data108.queryTimeout;
+if((typeof data122 !== "string") && (data122 !== null)){
+const err324 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data122};
+if(vErrors === null){
+vErrors = [err324];
+}
+else {
+vErrors.push(err324);
+}
+errors++;
+}
+if(typeof data122 === "string"){
+if(!pattern49.test(data122)){
+const err325 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data122};
+if(vErrors === null){
+vErrors = [err325];
+}
+else {
+vErrors.push(err325);
+}
+errors++;
+}
+}
+}
+if(data108.progressDeadline !== undefined){
+let data123 = data108.progressDeadline;
+if((typeof data123 !== "string") && (data123 !== null)){
+const err326 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data123};
+if(vErrors === null){
+vErrors = [err326];
+}
+else {
+vErrors.push(err326);
+}
+errors++;
+}
+if(typeof data123 === "string"){
+if(!pattern49.test(data123)){
+const err327 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data123};
+if(vErrors === null){
+vErrors = [err327];
+}
+else {
+vErrors.push(err327);
 }
 errors++;
 }
@@ -4092,12 +4275,12 @@ errors++;
 }
 }
 else {
-const err313 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err328 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
 if(vErrors === null){
-vErrors = [err313];
+vErrors = [err328];
 }
 else {
-vErrors.push(err313);
+vErrors.push(err328);
 }
 errors++;
 }
