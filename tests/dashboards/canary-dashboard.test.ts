@@ -29,6 +29,8 @@ describe('canaryDashboard', () => {
     const both = 'reporter="destination",destination_workload_namespace="apps",canary_pin!="always",destination_workload=~"gateway-stable|gateway-canary"';
     const canary = 'reporter="destination",destination_workload_namespace="apps",canary_pin!="always",destination_workload="gateway-canary"';
     const all = (w: string): string => `sum by (destination_workload) (rate(istio_requests_total{${both}}[${w}]))`;
+    // the groups that had requests: an idle one gives no ratio, not NaN
+    const busy = (w: string): string => `(${all(w)} > 0)`;
     const ri = '$__rate_interval';
     // failed: a 5xx, or a gRPC call that failed on the server (HTTP 200 with its own status); ok: neither
     const ok = 'response_code!~"5..",grpc_response_status!~"2|4|12|13|14|15"';
@@ -41,12 +43,12 @@ describe('canaryDashboard', () => {
         `100 * (sum(rate(istio_requests_total{${canary}}[5m])) or vector(0)) / sum(rate(istio_requests_total{${both}}[5m]))`,
         'observed canary share'],
       ['Success ratio (5m)', 'A',
-        `sum by (destination_workload) (rate(istio_requests_total{${both},${ok}}[5m])) / ${all('5m')} or ${all('5m')} * 0`, '{{destination_workload}}'],
+        `sum by (destination_workload) (rate(istio_requests_total{${both},${ok}}[5m])) / ${busy('5m')} or ${busy('5m')} * 0`, '{{destination_workload}}'],
       ['Request rate by version', 'A', all(ri), '{{destination_workload}}'],
       ['Traffic share by version', 'A', `100 * ${all(ri)} / scalar(sum(rate(istio_requests_total{${both}}[${ri}])))`, '{{destination_workload}}'],
       ['Traffic share by version', 'B', 'vector(25)', 'configured canary weight'],
       ['Error ratio by version', 'A',
-        `sum by (destination_workload) (${failed(both, ri)}) / ${all(ri)} or ${all(ri)} * 0`,
+        `sum by (destination_workload) (${failed(both, ri)}) / ${busy(ri)} or ${busy(ri)} * 0`,
         '{{destination_workload}}'],
       ['Callers\' failed requests by destination (reporter="source")', 'A',
         `sum by (destination_workload, response_code, grpc_response_status) (${failed(callers, ri)})`,

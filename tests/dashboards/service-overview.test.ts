@@ -44,7 +44,7 @@ describe('serviceOverviewDashboard', () => {
     expect(queries).toEqual([
       ['Request rate by version', 'A', 'prometheus', byVersion, '{{version}}'],
       ['Error ratio by version', 'A', 'prometheus',
-        `sum by (version) (rate(http_requests_total{${sel},status_code=~"5.."}[${ri}])) / ${byVersion} or ${byVersion} * 0`, '{{version}}'],
+        `sum by (version) (rate(http_requests_total{${sel},status_code=~"5.."}[${ri}])) / (${byVersion} > 0) or (${byVersion} > 0) * 0`, '{{version}}'],
       ['SLO success ratio (5m, recording rule)', 'A', 'prometheus',
         'app_version:http_requests_success:ratio_rate5m{namespace="apps",app="gateway"}', '{{version}}'],
       ['Latency p95 and p99 by version', 'A', 'prometheus',
@@ -65,8 +65,8 @@ describe('serviceOverviewDashboard', () => {
     const ri = '$__rate_interval';
     expect(ownMetricQueries(quotes)).toEqual([
       `sum by (version) (rate(quotes_served_total{${sel}}[${ri}]))`,
-      `sum by (version) (rate(quotes_served_total{${sel},code=~"5.."}[${ri}])) / sum by (version) (rate(quotes_served_total{${sel}}[${ri}]))`
-        + ` or sum by (version) (rate(quotes_served_total{${sel}}[${ri}])) * 0`,
+      `sum by (version) (rate(quotes_served_total{${sel},code=~"5.."}[${ri}])) / (sum by (version) (rate(quotes_served_total{${sel}}[${ri}])) > 0)`
+        + ` or (sum by (version) (rate(quotes_served_total{${sel}}[${ri}])) > 0) * 0`,
       `histogram_quantile(0.95, sum by (version, le) (rate(quotes_latency_ms_bucket{${sel}}[${ri}])))`,
       `histogram_quantile(0.99, sum by (version, le) (rate(quotes_latency_ms_bucket{${sel}}[${ri}])))`,
       `histogram_quantile(0.95, sum by (handler, le) (rate(quotes_latency_ms_bucket{${sel}}[${ri}])))`,

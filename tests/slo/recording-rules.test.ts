@@ -305,6 +305,16 @@ describe('sloRecordingRules', () => {
           { expr: stat, eval_time: '10m', exp_samples: expected },
         ],
       }])).toContain('SUCCESS');
+      // a workload whose series are there but idle (a canary just removed): no ratio on the panel, not NaN
+      expect(promtoolTestRules([], [{
+        name: 'stable answers 200s; the old canary\'s counter stands still',
+        interval: '1m',
+        input_series: [
+          { series: destination('gateway-stable', 'stable', '200'), values: '0+60x20' },
+          { series: destination('gateway-canary', 'canary', '200'), values: '120x20' },
+        ],
+        promql_expr_test: [{ expr: stat, eval_time: '10m', exp_samples: [expected[1]] }],
+      }])).toContain('SUCCESS');
     });
 
     test('rejects a broken rule (the check can fail)', () => {

@@ -34,11 +34,19 @@ export interface RatioQuery {
 }
 
 /**
+ * The requests of each group that had any in the window: a group whose series are there but idle (a canary just
+ * removed) gives no ratio, which a panel shows as no data, instead of 0 / 0 = NaN.
+ */
+function busy(q: RatioQuery): string {
+  return `(${sum(q.by, rate(q.metric, q.matchers, q.window))} > 0)`;
+}
+
+/**
  * Share of failed requests per group, and 0 (not an empty result) for a group that answered requests but none failed:
- * `errors / all or all * 0` (`or` binds loosest).
+ * `errors / all or all * 0` (`or` binds loosest), over the groups that had requests.
  */
 export function errorRatio(q: RatioQuery): string {
-  const all = sum(q.by, rate(q.metric, q.matchers, q.window));
+  const all = busy(q);
   return `${sum(q.by, failedSeries(q.outcomes, failed => rate(q.metric, [...q.matchers, failed], q.window)))} / ${all} or ${all} * 0`;
 }
 
@@ -47,7 +55,7 @@ export function errorRatio(q: RatioQuery): string {
  * for a group that answered requests but none succeeded: a canary that fails every request stays on the panel.
  */
 export function successRatio(q: RatioQuery): string {
-  const all = sum(q.by, rate(q.metric, q.matchers, q.window));
+  const all = busy(q);
   return `${sum(q.by, rate(q.metric, [...q.matchers, q.outcomes.ok], q.window))} / ${all} or ${all} * 0`;
 }
 
