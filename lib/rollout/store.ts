@@ -36,8 +36,8 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
   const dir = `${path.posix.join(ROLLOUT_DIR, env)}/`;
   if (!fs.statSync(path.join(root, dir), { throwIfNoEntry: false })?.isDirectory()) {
     throw new StateError(dir, [
-      `the directory is missing; every environment needs one, with a state file per service (copy ${ROLLOUT_DIR}/local/ and adjust it, `
-      + `or run \`${initCommand('<service>', env)}\` for each service)`,
+      `the directory is missing; every environment needs one, with a state file per service (run \`${initCommand('<service>', env)}\` `
+      + `for each service, or copy ${ROLLOUT_DIR}/local/ and delete each file's stable.pod, which records what local's pods run)`,
     ]);
   }
   const present = fs.readdirSync(path.join(root, dir)).filter(f => f.endsWith('.yaml')).map(f => f.slice(0, -'.yaml'.length));
