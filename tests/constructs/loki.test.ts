@@ -30,6 +30,14 @@ function render(props: ConstructorParameters<typeof Loki>[2] = {}) {
   return { loki, all, sts, container: sts.spec.template.spec.containers[0], config: configFile(all, 'loki-config', 'config.yaml') };
 }
 
+
+/** The soft memory limit a ring component's Go runtime gets: 80 % of its container's memory limit, in MiB. */
+function goMemLimit(container: any): { name: string; value: string } {
+  const limit: string = container.resources.limits.memory;
+  const mebibytes = Number.parseInt(limit, 10) * (limit.endsWith('Gi') ? 1024 : 1);
+  return { name: 'GOMEMLIMIT', value: `${Math.floor(mebibytes * 0.8)}MiB` };
+}
+
 describe('Loki', () => {
   describe('defaults', () => {
     const { loki, all, sts, container, config } = render();
@@ -115,7 +123,7 @@ describe('Loki', () => {
 
     test('no service-account token and no credentials in the environment', () => {
       expect(sts.spec.template.spec.automountServiceAccountToken).toBe(false);
-      expect(container.env).toEqual([]);
+      expect(container.env).toEqual([goMemLimit(container)]);
     });
 
     test('snapshot', () => {
@@ -136,6 +144,7 @@ describe('Loki', () => {
       expect(config.compactor.delete_request_store).toBe('s3');
       expect(container.args).toContain('-config.expand-env=true');
       expect(container.env).toEqual([
+        goMemLimit(container),
         { name: 'S3_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'access-key-id' } } },
         { name: 'S3_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'secret-access-key' } } },
       ]);

@@ -18,6 +18,14 @@ function render(props: Partial<MimirProps> = {}, configure: (mimir: Mimir) => vo
   return { mimir, all, sts, container: sts.spec.template.spec.containers[0], config: configFile(all, 'mimir-config', 'config.yaml') };
 }
 
+
+/** The soft memory limit a ring component's Go runtime gets: 80 % of its container's memory limit, in MiB. */
+function goMemLimit(container: any): { name: string; value: string } {
+  const limit: string = container.resources.limits.memory;
+  const mebibytes = Number.parseInt(limit, 10) * (limit.endsWith('Gi') ? 1024 : 1);
+  return { name: 'GOMEMLIMIT', value: `${Math.floor(mebibytes * 0.8)}MiB` };
+}
+
 describe('Mimir', () => {
   describe('defaults', () => {
     const { mimir, all, sts, container, config } = render();
@@ -100,7 +108,7 @@ describe('Mimir', () => {
 
     test('readiness on /ready, no credentials in the environment', () => {
       expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
-      expect(container.env).toEqual([]);
+      expect(container.env).toEqual([goMemLimit(container)]);
     });
 
     test('the ruler reads local rules and keeps its own data on the volume', () => {
@@ -148,6 +156,7 @@ describe('Mimir', () => {
       expect(config.blocks_storage.backend).toBeUndefined();
       expect(container.args).toContain('-config.expand-env=true');
       expect(container.env).toEqual([
+        goMemLimit(container),
         { name: 'S3_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'access-key-id' } } },
         { name: 'S3_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'secret-access-key' } } },
       ]);
@@ -161,7 +170,7 @@ describe('Mimir', () => {
       expect(config.common.storage.s3.bucket_lookup_type).toBe('auto');
       expect(container.args).not.toContain('-config.expand-env=true');
       expect(find(all, 'ServiceAccount', 'mimir').metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/obs-canary-storage' });
-      expect(container.env).toEqual([{ name: 'AWS_REGION', value: 'eu-west-1' }, { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }]);
+      expect(container.env).toEqual([goMemLimit(container), { name: 'AWS_REGION', value: 'eu-west-1' }, { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }]);
     });
 
     test('GCS with GKE Workload Identity: the bucket, no key, the annotation on the ServiceAccount', () => {
@@ -229,11 +238,14 @@ describe('Mimir', () => {
       expect(container.image).toBe('docker.io/grafana/mimir:3.2.0');
       expect(sts.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'ssd', resources: { requests: { storage: '50Gi' } } });
       expect(container.resources.limits).toEqual({ cpu: '2m', memory: '64Mi' });
+      // the Go runtime collects before the kernel kills: a soft limit at 80 % of the hard one
+      expect(container.env).toContainEqual({ name: 'GOMEMLIMIT', value: '51MiB' });
     });
 
     test('egress proxy: the proxy variables', () => {
       const { container } = render({ egressProxy: { url: 'http://proxy:3128', noProxy: ['.svc', '10.0.0.0/8'] } });
       expect(container.env).toEqual([
+        goMemLimit(container),
         { name: 'HTTPS_PROXY', value: 'http://proxy:3128' },
         { name: 'HTTP_PROXY', value: 'http://proxy:3128' },
         { name: 'NO_PROXY', value: '.svc,10.0.0.0/8' },

@@ -5,7 +5,7 @@ import { show, validationError } from '../../errors';
 import { ContainerResources } from '../types';
 import { DATA_VOLUME, ServicePort, containerPorts, dataVolumeClaim, service, statefulSet } from './component';
 import {
-  containerSecurityContext, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
+  containerSecurityContext, goMemLimitEnv, httpProbe, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
 } from './workload';
 
 /** Where Loki, Tempo and Mimir answer 200 once their modules are running (their readiness probe). */
@@ -46,6 +46,7 @@ export interface RingStatefulSetProps {
   readonly configMap: { readonly name: string; readonly mountPath: string };
   /** Arguments after `-config.file` and `-target=all`. */
   readonly args: readonly string[];
+  /** Variables besides GOMEMLIMIT, which follows the memory limit. */
   readonly env: readonly k8s.EnvVar[];
   readonly livenessProbe: k8s.Probe;
   readonly resources: ContainerResources;
@@ -102,7 +103,10 @@ export function ringStatefulSet(scope: Construct, props: RingStatefulSetProps): 
             name,
             image: props.image,
             args: [`-config.file=${props.configMap.mountPath}/config.yaml`, '-target=all', ...props.args],
-            env: [...props.env],
+            // Go lets the heap grow to twice what is live before it collects: without a soft limit under the hard
+            // one, a query or a compaction takes the pod past its limit and the kernel kills it (a WAL replay and a
+            // ring rejoin follow)
+            env: [goMemLimitEnv(props.resources), ...props.env],
             ports: containerPorts(props.memberlistService !== undefined ? [ports.http, ports.grpc, ports.memberlist] : [ports.http, ports.grpc]),
             readinessProbe: httpProbe(RING_READY_PATH, ports.http.name, { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 }),
             livenessProbe: props.livenessProbe,
