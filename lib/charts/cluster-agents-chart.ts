@@ -5,6 +5,7 @@ import { Alloy } from '../constructs/alloy';
 import { ISTIOD_METRICS_PORT, GATEWAY_METRICS, ingressGatewayScrapeConfig, istiodPeer, istiodScrapeConfig } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
+import { NodeAgentPriority } from '../constructs/node-agent-priority';
 import { OtelAgent } from '../constructs/otel-agent';
 import { Prometheus } from '../constructs/prometheus';
 import { annotatedPodsScrapeConfig } from '../constructs/prometheus-config';
@@ -62,7 +63,10 @@ export class ClusterAgentsChart extends StackChart {
     const { env, cluster, gateway, endpoints } = props;
 
     namespaceObject(this, OBSERVABILITY_NAMESPACE, podSecurityLabels('restricted'));
+    // the agents run on every node, a full one too: the services' OTLP goes to their own node's agent
+    const { name: priorityClassName } = new NodeAgentPriority(this, 'NodeAgentPriority');
     this.agent = new OtelAgent(this, 'Agent', {
+      priorityClassName,
       gatewayEndpoint: endpoints.otlp,
       clientCertificateSecret: gateway.clientCertificateSecret,
       token: gateway.clientToken,
@@ -72,6 +76,7 @@ export class ClusterAgentsChart extends StackChart {
     this.alloy = new Alloy(this, 'Alloy', {
       lokiPushUrl: endpoints.lokiPushUrl,
       clusterName: cluster.name,
+      priorityClassName,
       remote: { clientCertificateSecret: gateway.clientCertificateSecret },
       resources: env.alloy.resources,
     });

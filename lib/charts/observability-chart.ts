@@ -16,6 +16,7 @@ import {
 } from '../constructs/grafana-datasources';
 import { Loki } from '../constructs/loki';
 import { Mimir } from '../constructs/mimir';
+import { NodeAgentPriority } from '../constructs/node-agent-priority';
 import { NetworkFlow, NetworkPolicies, pods } from '../constructs/network-policies';
 import { OtelCollector } from '../constructs/otel-collector';
 import { Prometheus } from '../constructs/prometheus';
@@ -211,11 +212,15 @@ export class ObservabilityChart extends StackChart {
       ...(proxies.loki ? { egressProxy: proxies.loki } : {}),
       resources: env.loki.resources,
     });
+    // the log shipper runs on every node, a full one too
+    const { name: priorityClassName } = new NodeAgentPriority(this, 'NodeAgentPriority');
     if (env.logs.shipper === 'alloy') {
-      this.logShipper = this.alloy = new Alloy(this, 'Alloy', { lokiPushUrl: this.loki.pushUrl, clusterName: env.clusterName, resources: env.alloy.resources });
+      this.logShipper = this.alloy = new Alloy(this, 'Alloy', {
+        lokiPushUrl: this.loki.pushUrl, clusterName: env.clusterName, priorityClassName, resources: env.alloy.resources,
+      });
     } else {
       this.logShipper = this.promtail = new Promtail(this, 'Promtail', {
-        lokiPushUrl: this.loki.pushUrl, clusterName: env.clusterName, resources: env.promtail.resources,
+        lokiPushUrl: this.loki.pushUrl, clusterName: env.clusterName, priorityClassName, resources: env.promtail.resources,
       });
     }
     this.tempo = new Tempo(this, 'Tempo', {

@@ -40,6 +40,11 @@ export interface AlloyProps {
    * @default - 50m/500m CPU, 128Mi/512Mi
    */
   readonly resources?: ContainerResources;
+  /**
+   * The pods' PriorityClass (a `NodeAgentPriority`'s name), so that a full node still runs one.
+   * @default - none (priority 0, as any pod)
+   */
+  readonly priorityClassName?: string;
 }
 
 const NAME = 'alloy';
@@ -114,6 +119,7 @@ export class Alloy extends Construct {
 
     nodeDaemonSet(this, {
       name: NAME,
+      ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),
       component: 'log-shipper',
       annotations: { 'checksum/config': checksum(this.configText) },
       spec: {

@@ -37,6 +37,11 @@ export interface OtelAgentProps {
    * @default - 50m/500m CPU, 128Mi/512Mi
    */
   readonly resources?: ContainerResources;
+  /**
+   * The pods' PriorityClass (a `NodeAgentPriority`'s name), so that a full node still runs one.
+   * @default - none (priority 0, as any pod)
+   */
+  readonly priorityClassName?: string;
 }
 
 const NAME = 'otel-agent';
@@ -150,6 +155,7 @@ export class OtelAgent extends Construct {
 
     nodeDaemonSet(this, {
       name: NAME,
+      ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),
       component: 'telemetry-agent',
       annotations: { 'checksum/config': checksum(configYaml) },
       spec: {

@@ -33,6 +33,11 @@ export interface PromtailProps {
    * @default - 50m/500m CPU, 64Mi/256Mi
    */
   readonly resources?: ContainerResources;
+  /**
+   * The pods' PriorityClass (a `NodeAgentPriority`'s name), so that a full node still runs one.
+   * @default - none (priority 0, as any pod)
+   */
+  readonly priorityClassName?: string;
 }
 
 const NAME = 'promtail';
@@ -131,6 +136,7 @@ export class Promtail extends Construct {
 
     nodeDaemonSet(this, {
       name: NAME,
+      ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),
       component: 'log-shipper',
       annotations: {
         'checksum/config': checksum(configYaml),

@@ -55,6 +55,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('Argo CD charts ($name)', env => {
       { group: '', kind: 'Namespace', name: 'apps' }, { group: '', kind: 'Namespace', name: 'observability' },
       { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'observability-prometheus' },
       { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding', name: 'observability-prometheus' },
+      { group: 'scheduling.k8s.io', kind: 'PriorityClass', name: 'obs-canary-node-agent' },
     ]));
     expect(project.destinations.map((d: any) => d.namespace)).toEqual(['observability', 'apps']);
     expect(project.sourceRepos).toEqual([env.gitops.repoURL]);

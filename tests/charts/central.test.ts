@@ -194,6 +194,11 @@ describe.each(topology.appClusters.map(c => ({ ...c })))('central topology: appl
     expect(find(apps, 'AuthorizationPolicy', 'ingress-to-gateway')).toBeDefined();
   });
 
+  test('both agents run at the cluster\'s own PriorityClass: a full node still gets the agent its services send OTLP to', () => {
+    const priority = find(agents, 'PriorityClass', 'obs-canary-node-agent');
+    for (const name of ['otel-agent', 'alloy']) expect(podSpecOf(find(agents, 'DaemonSet', name)).priorityClassName).toBe(priority.metadata.name);
+  });
+
   test('Alloy pushes the logs to the gateway over mutual TLS, every stream labelled with the cluster', () => {
     const text = c.agents.alloy.configText;
     expect(text).toMatch(new RegExp(`url\\s+= "${GATEWAY_BASE.replace(/\./g, '\\.')}/loki/api/v1/push"`));

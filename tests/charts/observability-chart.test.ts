@@ -26,9 +26,21 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
 
   test('every namespaced object is in observability; cluster-scoped objects have no namespace', () => {
     for (const obj of objects) {
-      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(obj.kind);
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass'].includes(obj.kind);
       expect([obj.kind, obj.metadata.name, obj.metadata.namespace]).toEqual([obj.kind, obj.metadata.name, clusterScoped ? undefined : 'observability']);
     }
+  });
+
+  test('the per-node agents run at the PriorityClass the chart renders: a full node evicts a pod of priority 0 for them', () => {
+    const [priority] = ofKind(objects, 'PriorityClass');
+    expect(priority).toMatchObject({ metadata: { name: 'obs-canary-node-agent' }, value: 1000000, globalDefault: false, preemptionPolicy: 'PreemptLowerPriority' });
+    const daemonSets = ofKind(objects, 'DaemonSet');
+    expect(daemonSets.length).toBeGreaterThan(0);
+    for (const ds of daemonSets) {
+      expect([ds.metadata.name, ds.spec.template.spec.priorityClassName]).toEqual([ds.metadata.name, priority.metadata.name]);
+    }
+    // nothing else outranks the services
+    for (const o of objects.filter(x => x.kind !== 'DaemonSet' && x.spec?.template?.spec)) expect(o.spec.template.spec.priorityClassName).toBeUndefined();
   });
 
   test('every object carries the part-of label', () => {

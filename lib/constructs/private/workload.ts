@@ -182,6 +182,8 @@ export interface NodeDaemonSetOptions {
   /** The pods' annotations (the config checksum, among them). */
   readonly annotations: Readonly<Record<string, string>>;
   readonly spec: k8s.PodSpec;
+  /** The pods' PriorityClass (see `NodeAgentPriority`): without one, a full node leaves the agent Pending. */
+  readonly priorityClassName?: string;
 }
 
 /**
@@ -194,7 +196,10 @@ export function nodeDaemonSet(scope: Construct, options: NodeDaemonSetOptions): 
     spec: {
       selector: { matchLabels: selectorLabels(options.name) },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },
-      template: { metadata: { labels: podLabels(options.name, options.component), annotations: { ...options.annotations } }, spec: options.spec },
+      template: {
+        metadata: { labels: podLabels(options.name, options.component), annotations: { ...options.annotations } },
+        spec: { ...(options.priorityClassName ? { priorityClassName: options.priorityClassName } : {}), ...options.spec },
+      },
     },
   });
 }
