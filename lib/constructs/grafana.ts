@@ -214,7 +214,9 @@ export class Grafana extends Construct {
                   secretEnv('GF_SECURITY_SECRET_KEY', { name: adminSecretName, key: ADMIN_KEYS.secretKey }),
                   ...(props.databaseUrl ? [secretEnv('GF_DATABASE_URL', props.databaseUrl)] : []),
                 ],
-                startupProbe: httpProbe('/api/health', 'http', { periodSeconds: 5, failureThreshold: 60 }),
+                // the HTTP server answers after the database migrations, which a major upgrade on a large database
+                // runs for minutes: a start killed midway begins them again
+                startupProbe: httpProbe('/api/health', 'http', { periodSeconds: 5, failureThreshold: 180 }),
                 readinessProbe: httpProbe('/api/health', 'http', { periodSeconds: 10, timeoutSeconds: 3 }),
                 livenessProbe: httpProbe('/api/health', 'http', { periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 }),
                 resources: resourceRequirements(resources),

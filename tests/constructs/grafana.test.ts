@@ -66,6 +66,10 @@ describe('Grafana', () => {
       }
     });
 
+    test('a start may take 15 minutes (the database migrations of a major upgrade run before the server answers)', () => {
+      expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBe(15 * 60);
+    });
+
     test('no service-account token: Grafana does not call the Kubernetes API', () => {
       expect(pod.automountServiceAccountToken).toBe(false);
       expect(find(all, 'ServiceAccount', 'grafana').automountServiceAccountToken).toBe(false);
