@@ -8,7 +8,7 @@ import { alloyConfig, renderAlloyConfig } from './alloy-config';
 import { PodScrapeTarget } from './prometheus-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
 import {
-  CLIENT_TLS_KEYS, checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, podSecurityContext,
+  CLIENT_TLS_KEYS, checksum, containerSecurityContext, fieldEnv, httpProbe, nodeDaemonSet, podSecurityContext,
   resourceRequirements, secretVolume,
 } from './private/workload';
 import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
@@ -126,7 +126,6 @@ export class Alloy extends Construct {
         serviceAccountName: account.name,
         automountServiceAccountToken: true,
         securityContext: podSecurityContext({ user: ALLOY_UID, group: ALLOY_UID }),
-        tolerations: controlPlaneTolerations(),
         containers: [{
           name: NAME,
           image: this.image,

@@ -9,7 +9,7 @@ import {
 import { PodScrapeTarget } from './prometheus-config';
 import { PromtailConfig, keepWhenSampled } from './promtail-config';
 import { ServicePort, bindClusterRole, containerPorts, endpoints, serviceAccount } from './private/component';
-import { checksum, containerSecurityContext, controlPlaneTolerations, fieldEnv, httpProbe, nodeDaemonSet, resourceRequirements } from './private/workload';
+import { checksum, containerSecurityContext, fieldEnv, httpProbe, nodeDaemonSet, resourceRequirements } from './private/workload';
 import { ContainerResources, PodSecurityLevel, WorkloadPeer } from './types';
 import { toYaml } from '../private/yaml';
 import { CLUSTER_LABEL } from '../slo/vocabulary';
@@ -147,7 +147,6 @@ export class Promtail extends Construct {
         automountServiceAccountToken: true,
         // root without capabilities: enough to read root-owned 0640 log files, nothing more
         securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
-        tolerations: controlPlaneTolerations(),
         containers: [{
           name: NAME,
           image: this.image,

@@ -38,6 +38,8 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
     expect(daemonSets.length).toBeGreaterThan(0);
     for (const ds of daemonSets) {
       expect([ds.metadata.name, ds.spec.template.spec.priorityClassName]).toEqual([ds.metadata.name, priority.metadata.name]);
+      // and on every node, whatever its taints
+      expect([ds.metadata.name, ds.spec.template.spec.tolerations]).toEqual([ds.metadata.name, [{ operator: 'Exists' }]]);
     }
     // nothing else outranks the services
     for (const o of objects.filter(x => x.kind !== 'DaemonSet' && x.spec?.template?.spec)) expect(o.spec.template.spec.priorityClassName).toBeUndefined();

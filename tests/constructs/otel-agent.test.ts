@@ -69,10 +69,10 @@ describe('OtelAgent', () => {
     const { agent, all, ds, pod, container, config } = render();
     const pipelines = config.service.pipelines;
 
-    test('a DaemonSet of the pinned contrib image, without tolerations, its config in a ConfigMap with a checksum', () => {
+    test('a DaemonSet of the pinned contrib image on every node (a service tolerating a pool\'s taint sends to its node\'s agent), its config in a ConfigMap with a checksum', () => {
       expect(container.image).toBe('docker.io/otel/opentelemetry-collector-contrib:0.159.0');
       expect(container.args).toEqual(['--config=/conf/config.yaml']);
-      expect(pod.tolerations).toBeUndefined();
+      expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
       expect(config).toEqual(JSON.parse(JSON.stringify(agent.config)));
       expect(ds.spec.template.metadata.annotations['checksum/config']).toMatch(/^[0-9a-f]{16}$/);
       expect(mountOf(pod, '/conf/config.yaml').volume.configMap.name).toBe('otel-agent-config');

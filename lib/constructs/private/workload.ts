@@ -187,8 +187,9 @@ export interface NodeDaemonSetOptions {
 }
 
 /**
- * A DaemonSet of a per-node agent (log shipper, telemetry agent): selected by its name, rolled out 10 % of the nodes at a
- * time, so that a bad configuration stops most nodes' shipping for no longer than a few pods' start.
+ * A DaemonSet of a per-node agent (log shipper, telemetry agent) on every node, whatever its taints: selected by its
+ * name, rolled out 10 % of the nodes at a time, so that a bad configuration stops most nodes' shipping for no longer
+ * than a few pods' start.
  */
 export function nodeDaemonSet(scope: Construct, options: NodeDaemonSetOptions): k8s.KubeDaemonSet {
   return new k8s.KubeDaemonSet(scope, 'Resource', {
@@ -198,16 +199,21 @@ export function nodeDaemonSet(scope: Construct, options: NodeDaemonSetOptions): 
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },
       template: {
         metadata: { labels: podLabels(options.name, options.component), annotations: { ...options.annotations } },
-        spec: { ...(options.priorityClassName ? { priorityClassName: options.priorityClassName } : {}), ...options.spec },
+        spec: {
+          ...(options.priorityClassName ? { priorityClassName: options.priorityClassName } : {}),
+          tolerations: everyNodeTolerations(),
+          ...options.spec,
+        },
       },
     },
   });
 }
 
-/** Tolerations of the control-plane nodes' taints: a log shipper must ship their pods' logs too. */
-export function controlPlaneTolerations(): k8s.Toleration[] {
-  return [
-    { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
-    { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
-  ];
+/**
+ * A per-node agent's tolerations: every taint. A log shipper must ship the logs of every node's pods (the control
+ * plane's, a tainted node pool's), and the OpenTelemetry agent must run wherever a service's pods can (a service that
+ * tolerates a pool's taint sends its OTLP to its own node's agent).
+ */
+export function everyNodeTolerations(): k8s.Toleration[] {
+  return [{ operator: 'Exists' }];
 }
