@@ -40,6 +40,8 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
       expect([ds.metadata.name, ds.spec.template.spec.priorityClassName]).toEqual([ds.metadata.name, priority.metadata.name]);
       // and on every node, whatever its taints
       expect([ds.metadata.name, ds.spec.template.spec.tolerations]).toEqual([ds.metadata.name, [{ operator: 'Exists' }]]);
+      // a Windows node's taint too: the images are Linux ones
+      expect([ds.metadata.name, ds.spec.template.spec.nodeSelector]).toEqual([ds.metadata.name, { 'kubernetes.io/os': 'linux' }]);
     }
     // nothing else outranks the services
     for (const o of objects.filter(x => x.kind !== 'DaemonSet' && x.spec?.template?.spec)) expect(o.spec.template.spec.priorityClassName).toBeUndefined();

@@ -202,6 +202,8 @@ export function nodeDaemonSet(scope: Construct, options: NodeDaemonSetOptions): 
         spec: {
           ...(options.priorityClassName ? { priorityClassName: options.priorityClassName } : {}),
           tolerations: everyNodeTolerations(),
+          // every taint tolerated, a Windows node's too: the images are Linux ones
+          nodeSelector: { 'kubernetes.io/os': 'linux' },
           ...options.spec,
         },
       },
