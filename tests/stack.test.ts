@@ -2,7 +2,8 @@ import { DELIVERY_DEFAULTS } from '../lib/rollout/defaults';
 import { ENVIRONMENTS } from '../lib/config/environments';
 import { panelTitled } from './dashboards/support';
 import { parse } from 'yaml';
-import { ALL_ENVIRONMENTS, find, podSpecOf, repoServices, synthStack, where, workloads } from './support/manifest';
+import { SAFE_TO_EVICT_LOCAL_VOLUMES } from '../lib/charts/stack-chart';
+import { ALL_ENVIRONMENTS, find, podSpecOf, repoServices, servicesWithFixtures, synthStack, where, workloads } from './support/manifest';
 
 describe('the stack wires the dashboards to the rollout state', () => {
   const { charts } = synthStack(ENVIRONMENTS.local, 'canary');
@@ -142,5 +143,22 @@ describe.each(['prod', 'central'] as const)('istiod installed in a namespace of 
   test('a service may not take istiod\'s namespace for its own', () => {
     const services = { ...repoServices(), gateway: { ...repoServices().gateway, namespace: 'istio-control' } };
     expect(() => synthStack(env, 'steady', services)).toThrow(/'namespace' must be one of the services' own, got "istio-control", which is istiod's \(apps\.istiod\.namespace\)/);
+  });
+});
+
+describe.each(ALL_ENVIRONMENTS)('the cluster autoscaler may move every pod ($name)', env => {
+  test('each Deployment and StatefulSet names its emptyDirs as volumes it may lose; nothing else carries the annotation', () => {
+    // a team's service with writable paths among them
+    const objects = Object.values(synthStack(env, 'steady', servicesWithFixtures('ledger')).charts).flat();
+    let annotated = 0;
+    for (const o of objects) {
+      const template = ['Deployment', 'StatefulSet'].includes(o.kind) ? o.spec.template : o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec?.template;
+      if (!template) continue;
+      const scratch = (template.spec.volumes ?? []).filter((v: any) => v.emptyDir).map((v: any) => v.name);
+      const expected = ['Deployment', 'StatefulSet'].includes(o.kind) && scratch.length > 0 ? scratch.join(',') : undefined;
+      expect([o.kind, o.metadata.name, template.metadata?.annotations?.[SAFE_TO_EVICT_LOCAL_VOLUMES]]).toEqual([o.kind, o.metadata.name, expected]);
+      if (expected) annotated++;
+    }
+    expect(annotated).toBeGreaterThan(0);
   });
 });

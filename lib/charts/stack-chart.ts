@@ -47,8 +47,27 @@ export class StackChart extends Chart {
   public renderObjects(): any[] {
     return this.node.findAll()
       .filter((c): c is ApiObject => ApiObject.isApiObject(c) && Chart.of(c) === this)
-      .map(obj => withoutClusterNamespace(obj.toJson()));
+      .map(obj => withEvictableScratch(withoutClusterNamespace(obj.toJson())));
   }
+}
+
+/**
+ * The annotation that tells the cluster autoscaler which of a pod's local volumes it may lose when it moves the pod off
+ * a node it scales down; by default (`--skip-nodes-with-local-storage`) a pod with any emptyDir keeps its node up.
+ */
+export const SAFE_TO_EVICT_LOCAL_VOLUMES = 'cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes';
+
+/**
+ * A Deployment's or StatefulSet's pods with {@link SAFE_TO_EVICT_LOCAL_VOLUMES} naming their emptyDirs: scratch space in
+ * every pod this project renders (a restart loses it anyway; what must last is on a PersistentVolume). DaemonSets' pods
+ * never keep a node up, and a gate tick's Job pod is gone within minutes: evicting it would cut a decision short.
+ */
+function withEvictableScratch(obj: any): unknown {
+  const template = ['Deployment', 'StatefulSet'].includes(obj.kind) ? obj.spec?.template : undefined;
+  const scratch: string[] = (template?.spec?.volumes ?? []).filter((v: any) => v.emptyDir !== undefined).map((v: any) => v.name);
+  if (scratch.length === 0) return obj;
+  template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [SAFE_TO_EVICT_LOCAL_VOLUMES]: scratch.join(',') } };
+  return obj;
 }
 
 /**
