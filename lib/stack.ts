@@ -283,6 +283,15 @@ function checkNamespaces(env: EnvironmentConfig, services: Services): void {
   };
   const problems = Object.values(services).filter(s => Object.hasOwn(taken, s.namespace))
     .map(s => `${s.file}: 'namespace' must be one of the services' own, got ${JSON.stringify(s.namespace)}, which is ${taken[s.namespace]} in ${env.name}`);
+  // a Gateway of a team's own runs where this project renders nothing: a namespace it renders denies the pods' traffic
+  const rendered = new Set([OBSERVABILITY_NAMESPACE, ...Object.values(services).map(s => s.namespace)]);
+  for (const s of Object.values(services)) {
+    const gatewayPods = s.expose?.gatewayPods;
+    if (gatewayPods && rendered.has(gatewayPods.namespace)) {
+      problems.push(`${s.file}: 'expose.gatewayPods.namespace' must be a namespace this project does not render (its default-deny policies `
+        + `would refuse the gateway's traffic), got ${JSON.stringify(gatewayPods.namespace)}`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(`services for environment ${JSON.stringify(env.name)}`, problems);
 }
 

@@ -2,7 +2,7 @@ import { DELIVERY_DEFAULTS } from '../lib/rollout/defaults';
 import { ENVIRONMENTS } from '../lib/config/environments';
 import { panelTitled } from './dashboards/support';
 import { parse } from 'yaml';
-import { SAFE_TO_EVICT_LOCAL_VOLUMES } from '../lib/charts/stack-chart';
+import { SAFE_TO_EVICT_LOCAL_VOLUMES } from '../lib/constructs/private/workload';
 import { ALL_ENVIRONMENTS, find, podSpecOf, repoServices, servicesWithFixtures, synthStack, where, workloads } from './support/manifest';
 
 describe('the stack wires the dashboards to the rollout state', () => {
@@ -147,14 +147,21 @@ describe.each(['prod', 'central'] as const)('istiod installed in a namespace of 
 });
 
 describe.each(ALL_ENVIRONMENTS)('the cluster autoscaler may move every pod ($name)', env => {
-  test('each Deployment and StatefulSet names its emptyDirs as volumes it may lose; nothing else carries the annotation', () => {
-    // a team's service with writable paths among them
-    const objects = Object.values(synthStack(env, 'steady', servicesWithFixtures('ledger')).charts).flat();
+  test('each Deployment and StatefulSet names its emptyDirs as volumes it may lose, an injected pod\'s Istio ones too', () => {
+    // what istiod's injector (sidecar and gateway templates, Istio 1.30.3) adds as emptyDirs: the rendered template
+    // does not hold them, and the autoscaler keeps the node of a pod with any it was not told it may lose
+    const injected = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data'];
+    const { stack, charts } = synthStack(env, 'steady', servicesWithFixtures('ledger'));
+    // the services' namespaces, labelled for injection: this cluster's and, in a central topology, the application clusters'
+    const appClusters = Object.values(stack.clusters ?? {});
+    const serviceNamespaces = new Set([...Object.keys(stack.namespaces), ...appClusters.flatMap(c => Object.keys(c.namespaces))]);
     let annotated = 0;
-    for (const o of objects) {
-      const template = ['Deployment', 'StatefulSet'].includes(o.kind) ? o.spec.template : o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec?.template;
+    for (const o of Object.values(charts).flat()) {
+      const template = ['Deployment', 'StatefulSet'].includes(o.kind) ? o.spec.template
+        : o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec?.template;
       if (!template) continue;
-      const scratch = (template.spec.volumes ?? []).filter((v: any) => v.emptyDir).map((v: any) => v.name);
+      const isInjected = serviceNamespaces.has(o.metadata.namespace ?? '') || template.metadata?.labels?.['sidecar.istio.io/inject'] === 'true';
+      const scratch = [...(template.spec.volumes ?? []).filter((v: any) => v.emptyDir).map((v: any) => v.name), ...(isInjected ? injected : [])];
       const expected = ['Deployment', 'StatefulSet'].includes(o.kind) && scratch.length > 0 ? scratch.join(',') : undefined;
       expect([o.kind, o.metadata.name, template.metadata?.annotations?.[SAFE_TO_EVICT_LOCAL_VOLUMES]]).toEqual([o.kind, o.metadata.name, expected]);
       if (expected) annotated++;

@@ -1,5 +1,6 @@
 import { ApiObject, App, Chart, ChartProps } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { SAFE_TO_EVICT_LOCAL_VOLUMES, evictableScratch } from '../constructs/private/workload';
 
 /** Kinds that live outside namespaces: a `metadata.namespace` on them is meaningless and shows up as drift. */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
@@ -52,21 +53,16 @@ export class StackChart extends Chart {
 }
 
 /**
- * The annotation that tells the cluster autoscaler which of a pod's local volumes it may lose when it moves the pod off
- * a node it scales down; by default (`--skip-nodes-with-local-storage`) a pod with any emptyDir keeps its node up.
- */
-export const SAFE_TO_EVICT_LOCAL_VOLUMES = 'cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes';
-
-/**
  * A Deployment's or StatefulSet's pods with {@link SAFE_TO_EVICT_LOCAL_VOLUMES} naming their emptyDirs: scratch space in
- * every pod this project renders (a restart loses it anyway; what must last is on a PersistentVolume). DaemonSets' pods
- * never keep a node up, and a gate tick's Job pod is gone within minutes: evicting it would cut a decision short.
+ * every pod this project renders (a restart loses it anyway; what must last is on a PersistentVolume). A construct
+ * whose pods Istio injects names them itself, the injected volumes too. DaemonSets' pods never keep a node up, and a
+ * gate tick's Job pod is gone within minutes: evicting it would cut a decision short.
  */
 function withEvictableScratch(obj: any): unknown {
   const template = ['Deployment', 'StatefulSet'].includes(obj.kind) ? obj.spec?.template : undefined;
   const scratch: string[] = (template?.spec?.volumes ?? []).filter((v: any) => v.emptyDir !== undefined).map((v: any) => v.name);
-  if (scratch.length === 0) return obj;
-  template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [SAFE_TO_EVICT_LOCAL_VOLUMES]: scratch.join(',') } };
+  if (scratch.length === 0 || template.metadata?.annotations?.[SAFE_TO_EVICT_LOCAL_VOLUMES] !== undefined) return obj;
+  template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, ...evictableScratch(scratch) } };
   return obj;
 }
 

@@ -6,7 +6,8 @@ import { IMAGES } from '../images';
 import { GATEWAY_METRICS } from './istio-scrape';
 import { ServicePort, endpoints, serviceAccount } from './private/component';
 import {
-  containerSecurityContext, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
+  ISTIO_INJECTED_VOLUMES, containerSecurityContext, evictableScratch, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
+  spreadReplicas,
 } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
 
@@ -114,7 +115,8 @@ export class GatewayProxy extends Construct {
         template: {
           metadata: {
             labels: { ...podLabels(props.name, 'telemetry-gateway'), ...istio, 'sidecar.istio.io/inject': 'true' },
-            annotations: { 'inject.istio.io/templates': 'gateway' },
+            // what the gateway template's injection adds is scratch, which the cluster autoscaler may drop
+            annotations: { 'inject.istio.io/templates': 'gateway', ...evictableScratch(ISTIO_INJECTED_VOLUMES) },
           },
           spec: {
             serviceAccountName: account.name,

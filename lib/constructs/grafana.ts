@@ -73,6 +73,12 @@ const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
  * Grafana with provisioned datasources and dashboards, admin credentials from a Secret, and a read-only root file
  * system (data, plugins, search index and /tmp on emptyDirs).
  */
+/**
+ * How long a start may take: the HTTP server answers after the database migrations, which a major upgrade on a large
+ * database runs for minutes, and a start killed midway begins them again.
+ */
+const STARTUP = { periodSeconds: 5, failureThreshold: 180 } as const;
+
 export class Grafana extends Construct {
   public readonly name = NAME;
   public readonly image: string;
@@ -187,6 +193,8 @@ export class Grafana extends Construct {
       metadata: { name: NAME },
       spec: {
         replicas: this.replicas,
+        // longer than the start the startup probe allows: a rollout waiting on the migrations is not "failed"
+        progressDeadlineSeconds: STARTUP.periodSeconds * STARTUP.failureThreshold + 300,
         selector: { matchLabels: selectorLabels(NAME) },
         template: {
           metadata: {
@@ -214,9 +222,7 @@ export class Grafana extends Construct {
                   secretEnv('GF_SECURITY_SECRET_KEY', { name: adminSecretName, key: ADMIN_KEYS.secretKey }),
                   ...(props.databaseUrl ? [secretEnv('GF_DATABASE_URL', props.databaseUrl)] : []),
                 ],
-                // the HTTP server answers after the database migrations, which a major upgrade on a large database
-                // runs for minutes: a start killed midway begins them again
-                startupProbe: httpProbe('/api/health', 'http', { periodSeconds: 5, failureThreshold: 180 }),
+                startupProbe: httpProbe('/api/health', 'http', STARTUP),
                 readinessProbe: httpProbe('/api/health', 'http', { periodSeconds: 10, timeoutSeconds: 3 }),
                 livenessProbe: httpProbe('/api/health', 'http', { periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 }),
                 resources: resourceRequirements(resources),

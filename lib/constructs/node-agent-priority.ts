@@ -32,7 +32,8 @@ export class NodeAgentPriority extends Construct {
     const value = props.value ?? 1_000_000;
     checkInteger(this, 'value', value, 1, 999_999_999);
     new k8s.KubePriorityClass(this, 'Resource', {
-      metadata: { name: this.name },
+      // before the DaemonSets in a sync: their pods are refused while the class they name does not exist
+      metadata: { name: this.name, annotations: { 'argocd.argoproj.io/sync-wave': '-1' } },
       value,
       globalDefault: false,
       preemptionPolicy: 'PreemptLowerPriority',

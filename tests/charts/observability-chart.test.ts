@@ -42,6 +42,11 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
       expect([ds.metadata.name, ds.spec.template.spec.tolerations]).toEqual([ds.metadata.name, [{ operator: 'Exists' }]]);
       // a Windows node's taint too: the images are Linux ones
       expect([ds.metadata.name, ds.spec.template.spec.nodeSelector]).toEqual([ds.metadata.name, { 'kubernetes.io/os': 'linux' }]);
+      // and no node that runs no DaemonSet (EKS Fargate's, a virtual kubelet's): the pods would never start
+      const terms = ds.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+      expect(terms).toEqual([{ matchExpressions: expect.arrayContaining([
+        { key: 'eks.amazonaws.com/compute-type', operator: 'NotIn', values: ['fargate'] }, { key: 'type', operator: 'NotIn', values: ['virtual-kubelet'] },
+      ]) }]);
     }
     // nothing else outranks the services
     for (const o of objects.filter(x => x.kind !== 'DaemonSet' && x.spec?.template?.spec)) expect(o.spec.template.spec.priorityClassName).toBeUndefined();

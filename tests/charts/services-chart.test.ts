@@ -295,6 +295,15 @@ describe('a service exposed through a Gateway of the team\'s own (expose.gateway
     expect(ofKind(charts.apps, 'Gateway')).toEqual([]);
   });
 
+  test('pods in a namespace this project renders are refused: its default-deny policies would drop the gateway\'s traffic', () => {
+    for (const namespace of ['apps', 'observability']) {
+      const inside = { ...own, gateway: { ...own.gateway, expose: { ...own.gateway.expose!, gatewayPods: { ...gatewayPods, namespace } } } };
+      expect(() => synthStack(ENVIRONMENTS.local, 'steady', inside)).toThrow(
+        'services/gateway.yaml: \'expose.gatewayPods.namespace\' must be a namespace this project does not render (its default-deny policies would refuse '
+        + `the gateway's traffic), got "${namespace}"`);
+    }
+  });
+
   test('without expose.gateway, the environment\'s ingress gateway', () => {
     const { charts: plain } = synthStack(ENVIRONMENTS.local, 'steady', services);
     expect(find(plain.apps, 'AuthorizationPolicy', 'ingress-to-gateway').spec.rules[0].from)

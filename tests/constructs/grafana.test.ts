@@ -68,6 +68,8 @@ describe('Grafana', () => {
 
     test('a start may take 15 minutes (the database migrations of a major upgrade run before the server answers)', () => {
       expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBe(15 * 60);
+      // and the rollout waits longer than that before Kubernetes (and Argo CD) call it failed
+      expect(find(all, 'Deployment', 'grafana').spec.progressDeadlineSeconds).toBeGreaterThan(15 * 60);
     });
 
     test('no service-account token: Grafana does not call the Kubernetes API', () => {

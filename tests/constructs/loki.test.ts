@@ -2,7 +2,7 @@ import { Chart, Duration, Size } from 'cdk8s';
 import { Loki } from '../../lib/constructs/loki';
 import { synth, testApp, testChart } from '../support/chart';
 import { MINIO } from '../support/fixtures';
-import { configFile, find, ofKind } from '../support/manifest';
+import { configFile, find, goMemLimitOf, ofKind } from '../support/manifest';
 
 /** Loki 3.7's default list of resource attributes indexed from OTLP (grafana/loki@v3.7.6: pkg/loghttp/push/otlp_config.go). */
 const LOKI_DEFAULT_INDEX_LABELS = [
@@ -31,12 +31,6 @@ function render(props: ConstructorParameters<typeof Loki>[2] = {}) {
 }
 
 
-/** The soft memory limit a ring component's Go runtime gets: 80 % of its container's memory limit, in MiB. */
-function goMemLimit(container: any): { name: string; value: string } {
-  const limit: string = container.resources.limits.memory;
-  const mebibytes = Number.parseInt(limit, 10) * (limit.endsWith('Gi') ? 1024 : 1);
-  return { name: 'GOMEMLIMIT', value: `${Math.floor(mebibytes * 0.8)}MiB` };
-}
 
 describe('Loki', () => {
   describe('defaults', () => {
@@ -123,7 +117,7 @@ describe('Loki', () => {
 
     test('no service-account token and no credentials in the environment', () => {
       expect(sts.spec.template.spec.automountServiceAccountToken).toBe(false);
-      expect(container.env).toEqual([goMemLimit(container)]);
+      expect(container.env).toEqual([goMemLimitOf(container)]);
     });
 
     test('snapshot', () => {
@@ -144,7 +138,7 @@ describe('Loki', () => {
       expect(config.compactor.delete_request_store).toBe('s3');
       expect(container.args).toContain('-config.expand-env=true');
       expect(container.env).toEqual([
-        goMemLimit(container),
+        goMemLimitOf(container),
         { name: 'S3_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'access-key-id' } } },
         { name: 'S3_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'secret-access-key' } } },
       ]);

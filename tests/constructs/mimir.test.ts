@@ -3,7 +3,7 @@ import { Mimir, MimirProps } from '../../lib/constructs/mimir';
 import { synth, testApp, testChart } from '../support/chart';
 import { keyPaths, unknownKeys } from '../support/config-keys';
 import { AZURE_WI, GCS_GKE, MINIO, S3_IRSA } from '../support/fixtures';
-import { configFile, find, ofKind } from '../support/manifest';
+import { configFile, find, goMemLimitOf, ofKind } from '../support/manifest';
 import { MIMIR_3_2_KEYS as KNOWN } from '../support/mimir-keys';
 
 
@@ -19,12 +19,6 @@ function render(props: Partial<MimirProps> = {}, configure: (mimir: Mimir) => vo
 }
 
 
-/** The soft memory limit a ring component's Go runtime gets: 80 % of its container's memory limit, in MiB. */
-function goMemLimit(container: any): { name: string; value: string } {
-  const limit: string = container.resources.limits.memory;
-  const mebibytes = Number.parseInt(limit, 10) * (limit.endsWith('Gi') ? 1024 : 1);
-  return { name: 'GOMEMLIMIT', value: `${Math.floor(mebibytes * 0.8)}MiB` };
-}
 
 describe('Mimir', () => {
   describe('defaults', () => {
@@ -108,7 +102,7 @@ describe('Mimir', () => {
 
     test('readiness on /ready, no credentials in the environment', () => {
       expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
-      expect(container.env).toEqual([goMemLimit(container)]);
+      expect(container.env).toEqual([goMemLimitOf(container)]);
     });
 
     test('the ruler reads local rules and keeps its own data on the volume', () => {
@@ -156,7 +150,7 @@ describe('Mimir', () => {
       expect(config.blocks_storage.backend).toBeUndefined();
       expect(container.args).toContain('-config.expand-env=true');
       expect(container.env).toEqual([
-        goMemLimit(container),
+        goMemLimitOf(container),
         { name: 'S3_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'access-key-id' } } },
         { name: 'S3_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'object-storage', key: 'secret-access-key' } } },
       ]);
@@ -170,7 +164,7 @@ describe('Mimir', () => {
       expect(config.common.storage.s3.bucket_lookup_type).toBe('auto');
       expect(container.args).not.toContain('-config.expand-env=true');
       expect(find(all, 'ServiceAccount', 'mimir').metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/obs-canary-storage' });
-      expect(container.env).toEqual([goMemLimit(container), { name: 'AWS_REGION', value: 'eu-west-1' }, { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }]);
+      expect(container.env).toEqual([goMemLimitOf(container), { name: 'AWS_REGION', value: 'eu-west-1' }, { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }]);
     });
 
     test('GCS with GKE Workload Identity: the bucket, no key, the annotation on the ServiceAccount', () => {
@@ -245,7 +239,7 @@ describe('Mimir', () => {
     test('egress proxy: the proxy variables', () => {
       const { container } = render({ egressProxy: { url: 'http://proxy:3128', noProxy: ['.svc', '10.0.0.0/8'] } });
       expect(container.env).toEqual([
-        goMemLimit(container),
+        goMemLimitOf(container),
         { name: 'HTTPS_PROXY', value: 'http://proxy:3128' },
         { name: 'HTTP_PROXY', value: 'http://proxy:3128' },
         { name: 'NO_PROXY', value: '.svc,10.0.0.0/8' },

@@ -16,6 +16,8 @@ describe('NodeAgentPriority', () => {
     expect(pc).toMatchObject({ apiVersion: 'scheduling.k8s.io/v1', value: 1000000, globalDefault: false, preemptionPolicy: 'PreemptLowerPriority' });
     // cluster-scoped: the stack's charts render it without the chart's namespace (tests/charts/observability-chart.test.ts)
     expect(priority.name).toBe('obs-canary-node-agent');
+    // before the DaemonSets that name it, in an Argo CD sync
+    expect(pc.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '-1' });
   });
 
   test('name and value follow the props', () => {

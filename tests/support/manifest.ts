@@ -186,3 +186,10 @@ export function containersOf(objects: readonly K8sObject[]): Array<{ workload: K
 export function where(workload: K8sObject, container?: { name: string }): string {
   return `${workload.kind}/${workload.metadata.name}${container ? `[${container.name}]` : ''}`;
 }
+
+/** The soft memory limit a container's Go runtime gets from the platform: 80 % of its memory limit, in MiB. */
+export function goMemLimitOf(container: any): { name: string; value: string } {
+  const limit: string = container.resources.limits.memory;
+  const mebibytes = Number.parseInt(limit, 10) * (limit.endsWith('Gi') ? 1024 : 1);
+  return { name: 'GOMEMLIMIT', value: `${Math.floor(mebibytes * 0.8)}MiB` };
+}

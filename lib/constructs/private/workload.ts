@@ -163,6 +163,23 @@ export function goMemLimitEnv(r: ContainerResources): k8s.EnvVar {
   return { name: 'GOMEMLIMIT', value: `${Math.floor(r.memoryLimit.toMebibytes() * 0.8)}MiB` };
 }
 
+/**
+ * The annotation that tells the cluster autoscaler which of a pod's local volumes it may lose when it moves the pod off
+ * a node it scales down; by default (`--skip-nodes-with-local-storage`) a pod with any emptyDir on disk keeps its node.
+ */
+export const SAFE_TO_EVICT_LOCAL_VOLUMES = 'cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes';
+
+/**
+ * The emptyDirs istiod's injector adds to a pod, with the sidecar template and the gateway one alike (Istio 1.30):
+ * the agent's sockets, certificates and data, re-created with the pod. A rendered template does not hold them.
+ */
+export const ISTIO_INJECTED_VOLUMES: readonly string[] = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data'];
+
+/** {@link SAFE_TO_EVICT_LOCAL_VOLUMES} naming a pod's scratch volumes. */
+export function evictableScratch(volumes: readonly string[]): Record<string, string> {
+  return { [SAFE_TO_EVICT_LOCAL_VOLUMES]: volumes.join(',') };
+}
+
 /** An environment variable read from a Secret key: how every credential reaches a container. */
 export function secretEnv(name: string, ref: SecretKeyRef): k8s.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } };
@@ -202,8 +219,13 @@ export function nodeDaemonSet(scope: Construct, options: NodeDaemonSetOptions): 
         spec: {
           ...(options.priorityClassName ? { priorityClassName: options.priorityClassName } : {}),
           tolerations: everyNodeTolerations(),
-          // every taint tolerated, a Windows node's too: the images are Linux ones
+          // every taint tolerated, a Windows node's too: the images are Linux ones; and no node that runs no DaemonSet
+          // (EKS Fargate's, a virtual kubelet's), where the pods would never start and would stall every rollout
           nodeSelector: { 'kubernetes.io/os': 'linux' },
+          affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [
+            { key: 'eks.amazonaws.com/compute-type', operator: 'NotIn', values: ['fargate'] },
+            { key: 'type', operator: 'NotIn', values: ['virtual-kubelet'] },
+          ] }] } } },
           ...options.spec,
         },
       },
