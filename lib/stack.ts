@@ -160,6 +160,7 @@ function defineServiceCharts(app: App, input: StackInput, ends: ServiceTelemetry
 /** The SLO's recording and alerting rules, the pipeline's alerts and the dashboards, in the environment's observability stack. */
 function addRulesAndDashboards(observability: ObservabilityChart, input: StackInput): void {
   const { env, services, rollouts } = input;
+  const appClusters = env.topology?.appClusters.map(c => c.name);
   // Prometheus's rules, or Mimir's ruler's
   const { rules } = observability.metricsStore;
   // a store of several clusters keeps them apart: each cluster's burn rate, latency and alerts are its own; a store
@@ -174,7 +175,7 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
     gate ? { namespace: gate.peer.namespace, cronJob: gate.name, intervalMinutes: env.delivery.intervalMinutes } : undefined,
     env.alerting.heartbeat !== undefined));
   // an application cluster that falls silent pages, rather than its releases holding with no one told
-  if (env.topology) rules.addRuleGroup(clusterAlertingRules(env.topology.appClusters.map(c => c.name), { mimir: env.mimir !== undefined }));
+  if (appClusters) rules.addRuleGroup(clusterAlertingRules(appClusters, { mimir: env.mimir !== undefined }));
   const dashboards = serviceDashboards(services, name => {
     const state = rollouts[name];
     const { slo, analysis } = settingsOf(state, services[name]);
@@ -184,10 +185,10 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
       // without a root URL the dashboards link to the port-forward address, and say so
       ...(env.kiali.rootUrl ? { kialiConsoleUrl: observability.kiali.consoleUrl } : {}),
     };
-  }, env.topology ? { clusters: env.topology.appClusters.map(c => c.name) } : {});
+  }, appClusters ? { clusters: appClusters } : {});
   for (const dashboard of dashboards) observability.grafana.addDashboard(dashboard);
   // a central store holds every cluster's pipeline: the observability cluster's own and each application cluster's
-  const pipelineClusters = env.topology ? { clusters: [env.clusterName, ...env.topology.appClusters.map(c => c.name)] } : {};
+  const pipelineClusters = appClusters ? { clusters: [env.clusterName, ...appClusters] } : {};
   observability.grafana.addDashboard({ folder: PLATFORM_FOLDER, dashboard: pipelineDashboard({ shipper: env.logs.shipper, ...pipelineClusters }) });
 }
 

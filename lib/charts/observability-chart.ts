@@ -281,7 +281,8 @@ export class ObservabilityChart extends StackChart {
           // label: a span's links select its own cluster's logs and metrics, not every cluster's service of that name
           logLabels: [...SPAN_LOG_LABELS, { key: CLUSTER_ATTRIBUTE, value: CLUSTER_LABEL }],
           metricLabels: [
-            ...SPAN_METRIC_LABELS, { key: CLUSTER_ATTRIBUTE, value: env.topology ? Tempo.dimensionLabel(CLUSTER_ATTRIBUTE) : CLUSTER_LABEL },
+            // a label of its own where the spans come from several clusters, else the external label
+            ...SPAN_METRIC_LABELS, { key: CLUSTER_ATTRIBUTE, value: this.tempo.metricLabelOf(CLUSTER_ATTRIBUTE) ?? CLUSTER_LABEL },
           ],
         }),
         alertmanagerDatasource({ url: this.alertmanager.url }),

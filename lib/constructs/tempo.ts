@@ -95,14 +95,6 @@ const PORTS = {
  * and HTTP, with the metrics-generator writing service graphs and span metrics (with exemplars) to Prometheus.
  */
 export class Tempo extends Construct {
-  /**
-   * The label a dimension (a resource or span attribute of {@link TempoProps.metricsDimensions}) becomes on the span
-   * metrics: every character Prometheus does not allow in a label name as `_` (`k8s.cluster.name` → `k8s_cluster_name`).
-   */
-  public static dimensionLabel(attribute: string): string {
-    return attribute.replace(/[^A-Za-z0-9_]/g, '_');
-  }
-
   public readonly name = NAME;
   public readonly image: string;
   public readonly retention: Duration;
@@ -118,9 +110,21 @@ export class Tempo extends Construct {
   public readonly peer: WorkloadPeer;
   /** The rendered configuration. */
   public readonly config: TempoConfig;
+  /** {@link TempoProps.metricsDimensions}: the attributes the generated metrics carry as labels of their own. */
+  private readonly metricsDimensions: readonly string[];
+
+  /**
+   * The label of the span metrics that holds an attribute, when it is one of {@link TempoProps.metricsDimensions}: its
+   * name with every character Prometheus does not allow in a label name as `_` (`k8s.cluster.name` →
+   * `k8s_cluster_name`); undefined otherwise.
+   */
+  public metricLabelOf(attribute: string): string | undefined {
+    return this.metricsDimensions.includes(attribute) ? attribute.replace(/[^A-Za-z0-9_]/g, '_') : undefined;
+  }
 
   public constructor(scope: Construct, id: string, props: TempoProps = {}) {
     super(scope, id);
+    this.metricsDimensions = props.metricsDimensions ?? [];
     this.image = props.image ?? IMAGES.tempo;
     this.retention = props.retention ?? Duration.days(7);
     const volumeSize = props.volumeSize ?? Size.gibibytes(10);

@@ -114,3 +114,14 @@ describe('Tempo', () => {
     });
   });
 });
+
+describe('the labels of the span metrics', () => {
+  test('an attribute among metricsDimensions is a label of its own, named as Prometheus allows; any other is none', () => {
+    const remote = 'http://prometheus:9090/api/v1/write';
+    const { tempo, config } = render({ remoteWriteUrl: remote, metricsDimensions: ['k8s.cluster.name'] });
+    expect(config.metrics_generator.processor.span_metrics.dimensions).toEqual(['k8s.cluster.name']);
+    expect(tempo.metricLabelOf('k8s.cluster.name')).toBe('k8s_cluster_name');
+    expect(tempo.metricLabelOf('k8s.namespace.name')).toBeUndefined();
+    expect(render({ remoteWriteUrl: remote }).tempo.metricLabelOf('k8s.cluster.name')).toBeUndefined();
+  });
+});
