@@ -6,8 +6,7 @@ import { IMAGES } from '../images';
 import { GATEWAY_METRICS } from './istio-scrape';
 import { ServicePort, endpoints, serviceAccount } from './private/component';
 import {
-  ISTIO_INJECTED_VOLUMES, containerSecurityContext, evictableScratch, podLabels, podSecurityContext, resourceRequirements, selectorLabels,
-  spreadReplicas,
+  containerSecurityContext, injectedPodScratch, podLabels, podSecurityContext, resourceRequirements, selectorLabels, spreadReplicas,
 } from './private/workload';
 import { ContainerResources, WorkloadPeer } from './types';
 
@@ -116,7 +115,7 @@ export class GatewayProxy extends Construct {
           metadata: {
             labels: { ...podLabels(props.name, 'telemetry-gateway'), ...istio, 'sidecar.istio.io/inject': 'true' },
             // what the gateway template's injection adds is scratch, which the cluster autoscaler may drop
-            annotations: { 'inject.istio.io/templates': 'gateway', ...evictableScratch(ISTIO_INJECTED_VOLUMES) },
+            annotations: { 'inject.istio.io/templates': 'gateway', ...injectedPodScratch() },
           },
           spec: {
             serviceAccountName: account.name,

@@ -5,7 +5,7 @@ import { APP_LABEL, ISTIO, ISTIO_DURATION_BUCKETS_MS, TRACK_LABEL, Track, worklo
 import { EnvValue, ProbeCheck, ServiceContainer, ServiceTelemetry } from '../types';
 import { containerPorts } from './component';
 import { telemetryEnv } from './telemetry';
-import { ISTIO_INJECTED_VOLUMES, containerSecurityContext, evictableScratch, podSecurityContext, resourceRequirements, spreadReplicas } from './workload';
+import { containerSecurityContext, injectedPodScratch, podSecurityContext, resourceRequirements, spreadReplicas } from './workload';
 
 /** What one track's Deployment of a service needs. */
 export interface ServiceDeploymentOptions {
@@ -97,7 +97,7 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
             'sidecar.istio.io/statsHistogramBuckets': JSON.stringify({ [`istiocustom.${ISTIO.duration}`]: ISTIO_DURATION_BUCKETS_MS }),
             'kubectl.kubernetes.io/default-container': o.service,
             // the writable paths and what the sidecar's injection adds: scratch, which the cluster autoscaler may drop
-            ...evictableScratch([...volumes.map(v => v.name), ...ISTIO_INJECTED_VOLUMES]),
+            ...injectedPodScratch(volumes.map(v => v.name)),
           },
         },
         spec: {

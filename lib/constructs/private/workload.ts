@@ -173,11 +173,16 @@ export const SAFE_TO_EVICT_LOCAL_VOLUMES = 'cluster-autoscaler.kubernetes.io/saf
  * The emptyDirs istiod's injector adds to a pod, with the sidecar template and the gateway one alike (Istio 1.30):
  * the agent's sockets, certificates and data, re-created with the pod. A rendered template does not hold them.
  */
-export const ISTIO_INJECTED_VOLUMES: readonly string[] = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data'];
+const ISTIO_INJECTED_VOLUMES: readonly string[] = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data'];
 
 /** {@link SAFE_TO_EVICT_LOCAL_VOLUMES} naming a pod's scratch volumes. */
 export function evictableScratch(volumes: readonly string[]): Record<string, string> {
   return { [SAFE_TO_EVICT_LOCAL_VOLUMES]: volumes.join(',') };
+}
+
+/** The same for a pod istiod injects: its own scratch volumes and {@link ISTIO_INJECTED_VOLUMES}. */
+export function injectedPodScratch(volumes: readonly string[] = []): Record<string, string> {
+  return evictableScratch([...volumes, ...ISTIO_INJECTED_VOLUMES]);
 }
 
 /** An environment variable read from a Secret key: how every credential reaches a container. */
@@ -218,7 +223,10 @@ export function nodeDaemonSet(scope: Construct, options: NodeDaemonSetOptions): 
         metadata: { labels: podLabels(options.name, options.component), annotations: { ...options.annotations } },
         spec: {
           ...(options.priorityClassName ? { priorityClassName: options.priorityClassName } : {}),
-          tolerations: everyNodeTolerations(),
+          // every taint: a log shipper must ship the logs of every node's pods (the control plane's, a tainted node
+          // pool's), and the OpenTelemetry agent must run wherever a service's pods can (a service that tolerates a
+          // pool's taint sends its OTLP to its own node's agent)
+          tolerations: [{ operator: 'Exists' }],
           // every taint tolerated, a Windows node's too: the images are Linux ones; and no node that runs no DaemonSet
           // (EKS Fargate's, a virtual kubelet's), where the pods would never start and would stall every rollout
           nodeSelector: { 'kubernetes.io/os': 'linux' },
@@ -233,11 +241,3 @@ export function nodeDaemonSet(scope: Construct, options: NodeDaemonSetOptions): 
   });
 }
 
-/**
- * A per-node agent's tolerations: every taint. A log shipper must ship the logs of every node's pods (the control
- * plane's, a tainted node pool's), and the OpenTelemetry agent must run wherever a service's pods can (a service that
- * tolerates a pool's taint sends its OTLP to its own node's agent).
- */
-export function everyNodeTolerations(): k8s.Toleration[] {
-  return [{ operator: 'Exists' }];
-}
