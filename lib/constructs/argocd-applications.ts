@@ -246,10 +246,17 @@ export function directoryApplication(scope: Construct, id: string, options: Dire
 
 /**
  * Automated sync that removes what git no longer has and reverts what was changed by hand; server-side apply (large
- * dashboard ConfigMaps exceed the client-side annotation limit); pruning last, after new objects are healthy.
+ * dashboard ConfigMaps exceed the client-side annotation limit).
+ *
+ * No `PruneLast`: it moves pruning to a wave of its own, which starts only once every applied object is healthy, and
+ * a Deployment that crash-loops after a finished rollout stays Progressing, never Degraded (gitops-engine waits on
+ * it). One canary's removal would then hold the sync, and with it every later commit, a rollback of another canary
+ * included, until someone terminates the operation. Nothing here needs the order: the gate removes a canary only once
+ * its traffic has moved off it. A retry takes the newest commit (`refresh`), so a failed sync is retried with the
+ * rollback that followed it, not with the commit that failed.
  */
 export const SYNC_POLICY: ApplicationSpecSyncPolicy = {
   automated: { prune: true, selfHeal: true },
-  syncOptions: ['ServerSideApply=true', 'PruneLast=true', 'FailOnSharedResource=true'],
-  retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+  syncOptions: ['ServerSideApply=true', 'FailOnSharedResource=true'],
+  retry: { limit: 5, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
 };

@@ -86,11 +86,19 @@ describe('ArgoCdApplications', () => {
   test('automated prune and self-heal, retry with backoff, server-side apply, nothing ignored', () => {
     expect(application.spec.syncPolicy).toEqual({
       automated: { prune: true, selfHeal: true },
-      syncOptions: ['ServerSideApply=true', 'PruneLast=true', 'FailOnSharedResource=true'],
-      retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+      syncOptions: ['ServerSideApply=true', 'FailOnSharedResource=true'],
+      retry: { limit: 5, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
     });
     expect(application.spec.ignoreDifferences).toBeUndefined();
     expect(SYNC_POLICY.automated?.selfHeal).toBe(true);
+  });
+
+  test('no sync waits for every object to be healthy before it prunes, and a retry takes the newest commit: a crash-looping '
+    + 'Deployment cannot hold back a rollback', () => {
+    for (const app of objects.filter(o => o.kind === 'Application')) {
+      expect(app.spec.syncPolicy.syncOptions).not.toContain('PruneLast=true');
+      expect(app.spec.syncPolicy.retry.refresh).toBe(true);
+    }
   });
 
   test('fails without applications', () => {
