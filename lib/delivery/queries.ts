@@ -3,7 +3,7 @@ import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { AnalysisSettings } from '../rollout/state';
 import {
-  APP_LABEL, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, NAMESPACE_LABEL, Outcomes, TRACK_LABEL, Track, failedSeries,
+  APP_LABEL, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, NAMESPACE_LABEL, Outcomes, PIPELINE, TRACK_LABEL, Track, failedSeries,
   UNPINNED, httpOutcomes, httpTrafficSelector, toMillis, workloadName,
 } from '../slo/vocabulary';
 
@@ -59,6 +59,8 @@ export interface QueryTarget {
 
 interface Source {
   readonly requests: string;
+  /** The matchers that keep a selector to the service's cluster (none when the store holds one cluster). */
+  readonly cluster: string;
   readonly codeLabel: string;
   /** Which requests failed: a 5xx, or a gRPC server failure. */
   readonly outcomes: Outcomes;
@@ -85,6 +87,7 @@ function sourceOf(target: QueryTarget): Source {
     const traffic = httpTrafficSelector(http);
     return {
       requests: http.requests,
+      cluster: cluster.join(','),
       codeLabel: http.codeLabel,
       outcomes: httpOutcomes(http),
       bucket: `${http.duration}_bucket`,
@@ -101,6 +104,7 @@ function sourceOf(target: QueryTarget): Source {
   ].join(',');
   return {
     requests: ISTIO.requests,
+    cluster: cluster.join(','),
     codeLabel: ISTIO.code,
     outcomes: ISTIO_OUTCOMES,
     bucket: ISTIO.durationBucket,
@@ -113,13 +117,32 @@ function sourceOf(target: QueryTarget): Source {
   };
 }
 
+/**
+ * The requests that the series of `union` counted in the window `w`, summed: each series' increase, plus the first
+ * value of each series that appeared in the window while its scrape target was already scraped. `increase()` cannot
+ * see a counter's first sample, and a request counter gets a series per label combination: the first 503 a canary
+ * pod answers (to each caller, with each response flag) starts a series of its own, and what it counted before its
+ * first scrape would be lost, a failed request read as none. A series whose target was not scraped at the window's
+ * start (a pod started in it, a gap in Prometheus) may hold counts from before the window in its first value, so
+ * there it stays left out, as `increase()` leaves it. Empty when no series counted anything (unknown, not zero).
+ *
+ * @param union the series, given how to spell one selector as a series of the request counter (`{…}` → a metric
+ *   selector), joined with `or` where several selectors make one count
+ */
+function counted(source: Source, w: string, union: (series: (selector: string) => string) => string): string {
+  const scrapedBefore = `${PIPELINE.up}${source.cluster ? `{${source.cluster}}` : ''} offset ${w}`;
+  const grown = `sum(${union(s => `increase(${source.requests}${s}[${w}])`)})`;
+  const appeared = union(s => `(min_over_time(${source.requests}${s}[${w}]) unless ${source.requests}${s} offset ${w})`);
+  const fresh = `sum(${appeared} and on (${PIPELINE.job}, ${PIPELINE.instance}) (${scrapedBefore}))`;
+  return `(${grown} + (${fresh} or vector(0)) or ${fresh})`;
+}
+
 /** The queries of one gate decision, resolved for a service, window and metric source. */
 export function gateQueries(target: QueryTarget): GateQueries {
   const source = sourceOf(target);
   const w = goDuration(Duration.millis(parseDuration(target.window, 'window')));
-  const increase = (selector: string): string => `increase(${source.requests}{${selector}}[${w}])`;
-  const count = (selector: string): string => `sum(${increase(selector)})`;
-  const failed = (selector: string): string => `sum(${failedSeries(source.outcomes, matchers => increase(`${selector},${matchers}`))})`;
+  const count = (selector: string): string => counted(source, w, series => series(`{${selector}}`));
+  const failed = (selector: string): string => counted(source, w, series => failedSeries(source.outcomes, matchers => series(`{${selector},${matchers}}`)));
   const requests = (track: Track): string => `${count(source.served(track))} or vector(0)`;
   const errors = (track: Track): string => {
     const selector = source.served(track);

@@ -215,6 +215,8 @@ export const PIPELINE = {
   up: 'up',
   /** The label of a scrape job. */
   job: 'job',
+  /** The label of one scrape target of a job (its address, unless relabelled). */
+  instance: 'instance',
   /** The label Prometheus sets to the scraped pod. */
   pod: 'pod',
   /**

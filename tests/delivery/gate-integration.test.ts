@@ -214,7 +214,10 @@ describe('canary advance against a real Prometheus', () => {
         canary: { rps: (total * weight) / 100, errorRatio: 0.002, latencyMs: 40, ...options.canary },
       }, options.namespace);
       const epochs = `test_traffic_epoch{service="${service}"}[${WINDOW}]`;
-      const full = `min(min_over_time(${epochs})) == ${epoch} and min(count_over_time(${epochs})) >= ${MIN_SAMPLES}`;
+      // and a service's series all older than the window: the gate adds the first value of a series that starts inside
+      // it (lib/delivery/queries.ts), and this target's start with a history of a million requests, as old ones would
+      const older = `count(test_traffic_epoch{service="${service}"} offset ${WINDOW}) == count(test_traffic_epoch{service="${service}"})`;
+      const full = `min(min_over_time(${epochs})) == ${epoch} and min(count_over_time(${epochs})) >= ${MIN_SAMPLES} and on () ${older}`;
       // a slow answer under load is asked again, as a probe that has no answer yet
       const ask = () => queryValue({ url: this.prometheus.url, timeoutMs: 2000 }, full, new Date()).catch(() => null);
       await waitFor(async () => (await ask()) === epoch, { what: `a ${WINDOW} window of ${service}'s traffic #${epoch} only`, timeoutMs: 30_000 });
@@ -387,8 +390,8 @@ describe('canary advance against a real Prometheus', () => {
     expect([dry.status, dry.stderr]).toEqual([0, '']);
     expect(dry.stdout).toMatch(new RegExp(`^local/gateway: advance 10% → 25%: advanced to 25%: SLO met over ${WINDOW}: `));
     expect(dry.stdout).toContain('  canaryRequests = ');
-    expect(dry.stdout).toContain('    sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="apps",'
-      + `destination_workload="gateway-canary",canary_pin!="always"}[${WINDOW}])) or vector(0)`);
+    expect(dry.stdout).toContain('    (sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="apps",'
+      + `destination_workload="gateway-canary",canary_pin!="always"}[${WINDOW}])) + `);
     expect(dry.stdout).toContain('  dry run: nothing changed');
     expect(git('status', '--porcelain')).toBe('');
     expect(git('rev-parse', 'HEAD')).toBe(head);
