@@ -1,4 +1,4 @@
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Duration } from 'cdk8s';
 import { ArgoCdChart, BootstrapChart, PROJECT } from './charts/argocd-chart';
 import { ClusterAgentsChart } from './charts/cluster-agents-chart';
 import { TELEMETRY_GATEWAY_NAMESPACE, TelemetryGatewayChart } from './charts/telemetry-gateway-chart';
@@ -14,14 +14,18 @@ import { WorkloadPeer } from './constructs/types';
 import { NetworkFlow, pods } from './constructs/network-policies';
 import { annotatedPodsScrapeConfig } from './constructs/prometheus-config';
 import { pipelineDashboard, serviceDashboards } from './dashboards';
+import { parseDuration } from './rollout/duration';
 import { settingsOf } from './rollout/settings';
-import { Rollouts } from './rollout/store';
+import { StateError } from './rollout/state';
+import { Rollouts, rolloutFile } from './rollout/store';
 import { Services, serviceNamespaces } from './services/catalog';
 import { ServiceSpec } from './services/service';
 import { sloAlertingRules } from './slo/alerting-rules';
 import { clusterAlertingRules } from './slo/cluster-alerts';
 import { pipelineAlertingRules } from './slo/pipeline-alerts';
 import { sloRecordingRules } from './slo/recording-rules';
+import { SCRAPES_PER_WINDOW } from './slo/vocabulary';
+import { goDuration } from './private/units';
 
 /** The Grafana folder of the platform's own dashboards. */
 const PLATFORM_FOLDER = 'Platform';
@@ -60,6 +64,7 @@ const CHARTS = ['observability', 'argocd', 'bootstrap'];
 export function defineStack(app: App, input: StackInput): Stack {
   const { env, services } = input;
   checkNamespaces(env, services);
+  checkAnalysisWindows(env, input.rollouts, services);
   if (env.topology) return defineCentralStack(app, input, env.topology);
   const names = serviceNamespaces(services);
   // the gate's loop in this cluster runs the services' smoke checks through the pin, from inside the mesh
@@ -294,6 +299,26 @@ function checkNamespaces(env: EnvironmentConfig, services: Services): void {
     }
   }
   if (problems.length > 0) throw new ConfigError(`services for environment ${JSON.stringify(env.name)}`, problems);
+}
+
+/**
+ * Every gate window holds {@link SCRAPES_PER_WINDOW} scrapes of the environment's Prometheus (or of the agents that
+ * feed the central store): `increase()` needs two samples in the window, and a window of one or two scrapes has none
+ * now and then, which the gate would read as too little traffic, hold after hold.
+ */
+function checkAnalysisWindows(env: EnvironmentConfig, rollouts: Rollouts, services: Services): void {
+  const least = env.prometheus.scrapeInterval.toMilliseconds() * SCRAPES_PER_WINDOW;
+  for (const [name, spec] of Object.entries(services)) {
+    const state = rollouts[name];
+    if (!state) continue;
+    const { window } = settingsOf(state, spec).analysis;
+    if (parseDuration(window, 'analysis.window') >= least) continue;
+    const where = state.analysis?.window !== undefined ? '' : ` (from ${spec.analysis?.window !== undefined ? spec.file : 'the defaults'})`;
+    throw new StateError(rolloutFile(env.name, name), [
+      `'analysis.window'${where} must be at least ${SCRAPES_PER_WINDOW} scrape intervals of ${env.name}'s Prometheus (prometheus.scrapeInterval `
+      + `${goDuration(env.prometheus.scrapeInterval)}): ${goDuration(Duration.millis(least))} or more, got ${window}`,
+    ]);
+  }
 }
 
 /** The services whose files name smoke checks. */

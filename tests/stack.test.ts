@@ -146,6 +146,26 @@ describe.each(['prod', 'central'] as const)('istiod installed in a namespace of 
   });
 });
 
+describe('the gate\'s window holds four scrapes of the environment\'s Prometheus', () => {
+  const withWindow = (window: string) => {
+    const gateway = repoServices().gateway;
+    return { ...repoServices(), gateway: { ...gateway, analysis: { ...gateway.analysis, window } } };
+  };
+
+  test('a shorter one fails synth, naming the state file, where the window came from, the interval and the least', () => {
+    // prod scrapes every 30s: a 1m window holds two scrapes, and increase() now and then none to compare
+    expect(() => synthStack(ENVIRONMENTS.prod, 'steady', withWindow('1m'))).toThrow('invalid rollout state rollout/prod/gateway.yaml:\n'
+      + '  - \'analysis.window\' (from services/gateway.yaml) must be at least 4 scrape intervals of prod\'s Prometheus '
+      + '(prometheus.scrapeInterval 30s): 2m or more, got 1m');
+  });
+
+  test('four scrapes or more render', () => {
+    expect(() => synthStack(ENVIRONMENTS.prod, 'steady', withWindow('2m'))).not.toThrow();
+    // local scrapes every 15s
+    expect(() => synthStack(ENVIRONMENTS.local, 'steady', withWindow('1m'))).not.toThrow();
+  });
+});
+
 describe.each(ALL_ENVIRONMENTS)('the cluster autoscaler may move every pod ($name)', env => {
   test('each Deployment and StatefulSet names its emptyDirs as volumes it may lose, an injected pod\'s Istio ones too', () => {
     // what istiod's injector (sidecar and gateway templates, Istio 1.30.3) adds as emptyDirs: the rendered template

@@ -6,6 +6,9 @@ import {
 import { AlertReceiver, DEFAULT_RECEIVER, HEARTBEAT, severitiesOf } from '../constructs/alertmanager-config';
 import { RING_REPLICAS } from '../constructs/private/ring-stateful-set';
 import { show } from '../errors';
+import { parseDuration } from '../rollout/duration';
+import { SLO_RATE_WINDOW } from '../slo/recording-rules';
+import { SCRAPES_PER_WINDOW } from '../slo/vocabulary';
 import { Checks, ConfigError } from './checks';
 import { DirectEgress, EgressSettings } from './egress';
 import { WIDEST_PREFIX, checkEgress, checkLabelMap, objectStorageEndpoint } from './egress-checks';
@@ -432,7 +435,9 @@ function checkFields(c: Checks, env: EnvironmentConfig): void {
 
   c.duration('prometheus.retention', env.prometheus.retention, Duration.hours(2), Duration.days(3650));
   c.size('prometheus.volumeSize', env.prometheus.volumeSize, Size.gibibytes(1), Size.tebibytes(16));
-  c.duration('prometheus.scrapeInterval', env.prometheus.scrapeInterval, Duration.seconds(1), Duration.minutes(5));
+  // the SLO rules and pipeline alerts rate over 5m: a longer interval leaves them too few samples, and them silent
+  c.duration('prometheus.scrapeInterval', env.prometheus.scrapeInterval, Duration.seconds(1),
+    Duration.millis(parseDuration(SLO_RATE_WINDOW) / SCRAPES_PER_WINDOW));
   checkResources(c, 'prometheus.resources', env.prometheus.resources);
 
   checkAlerting(c, env.alerting);

@@ -28,7 +28,8 @@ export const SLO_RECORDS = {
 } as const;
 
 /** The window every SLO rule rates over: the `5m` of the record names. */
-const WINDOW = '5m';
+export const SLO_RATE_WINDOW = '5m';
+const WINDOW = SLO_RATE_WINDOW;
 
 /**
  * The windows of the multi-window, multi-burn-rate alerts: each alert pairs a long window with a short one (1h with 5m,

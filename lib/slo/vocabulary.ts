@@ -210,6 +210,13 @@ export function metricsNamed(pattern: string, matchers = ''): string {
   return `{__name__=~${JSON.stringify(pattern)}${matchers ? `,${matchers}` : ''}}`;
 }
 
+/**
+ * The fewest scrapes a rate or increase window may span: `increase()` needs two samples in it, and a window of one or
+ * two scrape intervals now and then holds fewer (a late scrape, Prometheus 3's left-open ranges). Four, as Grafana's
+ * `$__rate_interval` takes.
+ */
+export const SCRAPES_PER_WINDOW = 4;
+
 export const PIPELINE = {
   /** Every scrape's health: 1 when the target answered, 0 when not. */
   up: 'up',

@@ -130,7 +130,10 @@ describe('validateEnvironment', () => {
     ['prometheus.volumeSize', { ...prod, prometheus: { ...prod.prometheus, volumeSize: Size.mebibytes(512) } },
       '\'prometheus.volumeSize\' must be a whole number of MiB from 1024Mi to 16777216Mi, got "512Mi"'],
     ['prometheus.scrapeInterval', { ...prod, prometheus: { ...prod.prometheus, scrapeInterval: Duration.minutes(10) } },
-      '\'prometheus.scrapeInterval\' must be a duration from 1s to 5m, got 10m'],
+      '\'prometheus.scrapeInterval\' must be a duration from 1s to 75s, got 10m'],
+    // the SLO rules rate over 5m: at 90s a window holds three scrapes, or two (promtool: the fast burn did not page)
+    ['prometheus.scrapeInterval (the rules\' 5m window)', { ...prod, prometheus: { ...prod.prometheus, scrapeInterval: Duration.seconds(90) } },
+      '\'prometheus.scrapeInterval\' must be a duration from 1s to 75s, got 90s'],
     ['prometheus.resources.cpuRequestMillis', { ...prod, prometheus: { ...prod.prometheus, resources: { ...prod.prometheus.resources, cpuRequestMillis: 4000 } } },
       '\'prometheus.resources.cpuRequestMillis\' must be an integer from 1 to 2000, got 4000'],
     ['prometheus.resources.memoryRequest', { ...prod, prometheus: { ...prod.prometheus, resources: { ...prod.prometheus.resources, memoryRequest: Size.gibibytes(8) } } },
