@@ -20,6 +20,7 @@ const KNOWN = {
     'common.storage.s3.access_key_id', 'common.storage.s3.bucketnames', 'common.storage.s3.endpoint', 'common.storage.s3.insecure',
     'common.storage.s3.region', 'common.storage.s3.s3forcepathstyle', 'common.storage.s3.secret_access_key', 'compactor.compaction_interval',
     'compactor.delete_request_store', 'compactor.retention_delete_delay', 'compactor.retention_enabled', 'compactor.working_directory',
+    'ingester.wal.replay_memory_ceiling',
     'limits_config.allow_structured_metadata', 'limits_config.otlp_config.resource_attributes.attributes_config[].action',
     'limits_config.otlp_config.resource_attributes.attributes_config[].attributes', 'limits_config.otlp_config.resource_attributes.ignore_defaults',
     'limits_config.reject_old_samples',

@@ -39,6 +39,8 @@ export interface LokiConfig {
       };
     };
   };
+  /** The write-ahead log's replay ceiling, a size such as `768MB` (binary units: 1MB is 1MiB). */
+  readonly ingester: { readonly wal: { readonly replay_memory_ceiling: string } };
   readonly compactor: {
     readonly working_directory: string;
     readonly compaction_interval: string;

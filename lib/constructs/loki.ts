@@ -71,6 +71,8 @@ export interface LokiProps {
 
 const NAME = 'loki';
 const DATA = '/var/loki';
+/** The share of the memory limit a WAL replay may hold (Loki's advice: 75 % of what is available). */
+const WAL_REPLAY_SHARE = 0.75;
 /** The oldest entry Loki accepts when retention keeps more: a week, for a shipper catching up after an outage. */
 const MAX_SAMPLE_AGE_HOURS = 168;
 const PORTS = {
@@ -179,6 +181,13 @@ export class Loki extends Construct {
             ],
           },
         },
+      },
+      ingester: {
+        // replaying a WAL holds its streams in memory, flushing only at 90 % of this ceiling, whose default (4GB) is
+        // the whole limit of prod's pods and four times local's: a WAL grown during an outage of the store would kill
+        // the pod on every restart, accepting no logs, in a loop. Loki's advice: three quarters of the memory
+        // (docs/sources/operations/storage/wal.md, v3.7.6; its sizes are binary: 1MB is 1MiB)
+        wal: { replay_memory_ceiling: `${Math.floor(resources.memoryLimit.toMebibytes() * WAL_REPLAY_SHARE)}MB` },
       },
       compactor: {
         working_directory: `${DATA}/compactor`,

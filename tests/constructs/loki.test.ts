@@ -94,6 +94,12 @@ describe('Loki', () => {
       expect(loki.pushUrl).toBe('http://loki.observability.svc.cluster.local:3100/loki/api/v1/push');
     });
 
+    test('a WAL replay holds at most three quarters of the memory limit (1Gi: 768MB, binary), not Loki\'s 4GB: a replay after an outage '
+      + 'must not kill the pod it restarts', () => {
+      expect(container.resources.limits.memory).toBe('1Gi');
+      expect(config.ingester.wal).toEqual({ replay_memory_ceiling: '768MB' });
+    });
+
     test('a 10Gi volume, probes on /ready and the build info, runs as 10001', () => {
       expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
       expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
@@ -172,6 +178,7 @@ describe('Loki', () => {
       expect(sts.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'ssd', resources: { requests: { storage: '50Gi' } } });
       expect(container.image).toBe('docker.io/grafana/loki:3.7.5');
       expect(container.resources.limits).toEqual({ cpu: '2m', memory: '64Mi' });
+      expect(config.ingester.wal.replay_memory_ceiling).toBe('48MB');
     });
   });
 
