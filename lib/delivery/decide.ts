@@ -1,7 +1,7 @@
 import { Duration } from 'cdk8s';
 import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
-import { MeasureOutcome } from './measure';
+import { MeasureOutcome, Samples, combineSamples } from './measure';
 import { SmokeOutcome } from './smoke';
 import { EffectiveSettings } from '../rollout/settings';
 import { ObservedRelease } from '../slo/cluster-state';
@@ -176,7 +176,7 @@ export function describeRelease(service: string, release: ReleaseToObserve): str
  * 2. the step (or a promotion's or roll back's first half) not yet observed running in the cluster → {@link progress};
  * 3. the window would start before the step was observed applied plus the settle time, or before the end of the window
  *    the last counted hold of this step measured → hold (dwelling), nothing written;
- * 4. a query failed → hold;
+ * 4. a query failed → a failed check when the queries that answered show one ({@link failuresOnAnswered}), else hold;
  * 5. stable and canary together served fewer than `minRequests` → hold;
  * 6. checks: the canary served fewer requests than its weight predicts × `canaryTrafficFactor` (none at all
  *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
@@ -212,7 +212,13 @@ export function decide(input: DecideInput): GateResult {
 
   const held = (kind: HoldKind, reason: string, evidence: Evidence, failed: readonly string[] = []): GateResult =>
     hold(state, canary, settings, now, { kind, reason, evidence, failed });
-  if (!outcome.ok) return held('no-data', `no verdict: ${outcome.error}`, {});
+  if (!outcome.ok) {
+    // a failure the queries that answered show is not thrown away for a number it does not need
+    const partial = failuresOnAnswered(outcome.samples, settings);
+    if (!partial) return held('no-data', `no verdict: ${outcome.error}`, {});
+    return held('failed-check', `failed check ${canary.failedChecks + 1} of ${analysis.maxFailedChecks}: ${partial.failed.join('; ')} `
+      + `(on the queries that answered; ${outcome.error})`, { measurements: partial.measurements }, partial.failed);
+  }
   const m = outcome.measurements;
   const b = outcome.baseline;
   const evidence: Evidence = { measurements: m, ...(b ? { baseline: b } : {}) };
@@ -461,19 +467,7 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
       + `${analysis.canaryTrafficFactor}); are stable's metrics missing, or does the route send it less than its share?`);
   }
 
-  if (m.successRatio === null) verdict.unknown.push('the canary\'s success ratio is unknown (no response codes)');
-  else if (bp(m.successRatio) < bp(slo.successRatio)) verdict.failed.push(`successRatio: ${m.successRatio} < ${slo.successRatio}`);
-  else verdict.passed.push(`success ratio ${m.successRatio} ≥ ${slo.successRatio}`);
-
-  const latency = (name: 'p95Ms' | 'p99Ms', limit: number | undefined): void => {
-    if (limit === undefined) return;
-    const value = m[name];
-    if (value === null) verdict.unknown.push(`the canary's ${name.slice(0, 3)} latency is unknown (no histogram samples)`);
-    else if (value > limit) verdict.failed.push(`${name}: ${value} > ${limit}`);
-    else verdict.passed.push(`${name.slice(0, 3)} ${value} ms ≤ ${limit}`);
-  };
-  latency('p95Ms', slo.p95LatencyMs);
-  latency('p99Ms', slo.p99LatencyMs);
+  sloChecks(verdict, m, slo);
 
   if (analysis.baseline.enabled && m.successRatio !== null) {
     if (b === null || b.requests === 0) {
@@ -497,6 +491,44 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
     if (slo.p99LatencyMs !== undefined) compareLatency(verdict, 'p99Ms', m.p99Ms, b.p99Ms, maxLatencyRatio, floor);
   }
   return verdict;
+}
+
+/** The SLO's own checks of the canary's numbers: its success ratio, its p95, and its p99 when the SLO bounds it. */
+function sloChecks(verdict: Verdict, m: Measurements, slo: EffectiveSettings['slo']): void {
+  if (m.successRatio === null) verdict.unknown.push('the canary\'s success ratio is unknown (no response codes)');
+  else if (bp(m.successRatio) < bp(slo.successRatio)) verdict.failed.push(`successRatio: ${m.successRatio} < ${slo.successRatio}`);
+  else verdict.passed.push(`success ratio ${m.successRatio} ≥ ${slo.successRatio}`);
+
+  const latency = (name: 'p95Ms' | 'p99Ms', limit: number | undefined): void => {
+    if (limit === undefined) return;
+    const value = m[name];
+    if (value === null) verdict.unknown.push(`the canary's ${name.slice(0, 3)} latency is unknown (no histogram samples)`);
+    else if (value > limit) verdict.failed.push(`${name}: ${value} > ${limit}`);
+    else verdict.passed.push(`${name.slice(0, 3)} ${value} ms ≤ ${limit}`);
+  };
+  latency('p95Ms', slo.p95LatencyMs);
+  latency('p99Ms', slo.p99LatencyMs);
+}
+
+/**
+ * The SLO checks that fail on the queries that answered, when others did not (a timeout, a refusal, a partial
+ * answer): one failed latency query must not turn a canary failing every request into a hold, 13 windows from its
+ * roll back instead of 3. Only where a missing answer cannot have made a check fail: the canary's requests must have
+ * answered, and with stable's (or without: a lower bound) reach `minRequests`; its success ratio needs its own errors,
+ * and its callers' errors, when missing, count as none, which can only raise it; each latency needs its own quantile.
+ * The traffic share and the comparison with stable need every number, so they wait for a window that has them.
+ *
+ * @returns the failed checks and the numbers they were judged on, or undefined when none can be shown to fail
+ */
+function failuresOnAnswered(samples: Samples, settings: EffectiveSettings): { failed: string[]; measurements: Measurements } | undefined {
+  // a count's empty answer is an error of its own (measure): not an answer
+  const answered = Object.fromEntries(Object.entries(samples).filter(([, value]) => typeof value === 'number')) as Samples;
+  if (answered.canaryRequests === undefined) return undefined;
+  const { measurements } = combineSamples(answered, false);
+  if ((measurements.requests ?? 0) < settings.analysis.minRequests || (measurements.canaryRequests ?? 0) === 0) return undefined;
+  const verdict: Verdict = { failed: [], unknown: [], passed: [] };
+  sloChecks(verdict, measurements, settings.slo);
+  return verdict.failed.length > 0 ? { failed: verdict.failed, measurements } : undefined;
 }
 
 /**

@@ -18,8 +18,9 @@ export type MeasureOutcome =
 const COUNTS: readonly QueryName[] = ['stableRequests', 'canaryRequests', 'canaryCallerErrors', 'stableCallerErrors'];
 
 /**
- * Runs every query of a decision at once and combines the answers. Any failed query fails the whole measurement: a
- * decision is made on all of its numbers or on none.
+ * Runs every query of a decision at once and combines the answers. Any failed query fails the whole measurement: no
+ * check passes on part of its numbers (the decision may still find a check failing on the ones that answered, whose
+ * samples the failed outcome keeps).
  *
  * @param query runs one query; null means an empty answer
  */

@@ -55,6 +55,18 @@ const SLOW_STABLE: BaselineMeasurements = { ...STABLE, p95Ms: 250, p99Ms: 400 };
 const measured = (m: Partial<Measurements> = {}, b: BaselineMeasurements | null = STABLE): MeasureOutcome =>
   ({ ok: true, measurements: { ...HEALTHY, ...m }, baseline: b, samples: {} });
 const failedQuery: MeasureOutcome = { ok: false, error: 'canaryRequests: prometheus at http://p:9090: no answer within 10s', samples: {} };
+/**
+ * A measurement whose query `failed` got no answer, the others as `answered` says over 450 stable and 50 canary
+ * requests (stable's without errors, its p95 110 ms).
+ */
+const partly = (answered: Record<string, number>, failed: string): MeasureOutcome => {
+  const samples: Record<string, number> = {
+    stableRequests: 450, canaryRequests: 50, canaryCallerErrors: 0, canaryP95: 120, stableErrors: 0, stableCallerErrors: 0, stableP95: 110,
+    ...answered,
+  };
+  delete samples[failed];
+  return { ok: false, error: `${failed}: prometheus at http://p:9090: no answer within 10s`, samples };
+};
 
 function run(input: Partial<DecideInput> = {}): GateResult {
   const state = input.state ?? inFlight();
@@ -81,6 +93,22 @@ describe('decide: what happens when', () => {
         failedChecks: [], failedCheckCount: 0, consecutiveHolds: 1 }],
     ['a query failed at 2 of 3 failed checks: hold, never a roll back on missing data', { state: inFlight(10, { failedChecks: 2 }), outcome: failedQuery },
       { decision: 'hold', hold: 'no-data', failedChecks: [], failedCheckCount: 2 }],
+    // the canary failing every request while its p95 query timed out: the ratio needs no p95, so the check fails
+    ['a latency query failed while the answers show every canary request failing: a failed check, not a hold',
+      { state: inFlight(10, { failedChecks: 1 }), outcome: partly({ canaryErrors: 50, canaryCallerErrors: 50 }, 'canaryP95') },
+      { decision: 'hold', hold: 'failed-check', failedCheckCount: 2, failedChecks: ['successRatio: 0 < 0.95'],
+        reason: 'failed check 2 of 3: successRatio: 0 < 0.95 (on the queries that answered; canaryP95: prometheus at http://p:9090: no answer within 10s)' }],
+    ['… at 2 of 3 failed checks: the roll back', { state: inFlight(10, { failedChecks: 2 }), outcome: partly({ canaryErrors: 50 }, 'canaryP95') },
+      { decision: 'rollback', toWeight: 0, failedChecks: ['successRatio: 0 < 0.95'] }],
+    // the callers' view only adds errors: without it the ratio can only read higher, so a failure on the rest holds
+    ['the callers\' errors failed, the canary\'s own show 10 % failing: a failed check',
+      { outcome: partly({ canaryErrors: 5 }, 'canaryCallerErrors') }, { decision: 'hold', hold: 'failed-check', failedChecks: ['successRatio: 0.9 < 0.95'] }],
+    ['a latency query failed, the answers within the SLO: hold, never a pass on part of the numbers',
+      { outcome: partly({ canaryErrors: 0 }, 'canaryP95') }, { decision: 'hold', hold: 'no-data', failedCheckCount: 0 }],
+    ['the canary\'s errors failed: no ratio to judge, hold', { outcome: partly({}, 'canaryErrors') }, { decision: 'hold', hold: 'no-data' }],
+    ['the canary\'s requests failed: nothing to judge, hold', { outcome: partly({ canaryErrors: 50 }, 'canaryRequests') }, { decision: 'hold', hold: 'no-data' }],
+    ['the answers hold fewer than minRequests: hold', { outcome: { ...partly({ canaryErrors: 5 }, 'canaryP95'), samples: { canaryRequests: 5, canaryErrors: 5 } } },
+      { decision: 'hold', hold: 'no-data' }],
     ['99 requests, minimum 100: hold', { outcome: measured({ requests: 99 }) },
       { decision: 'hold', hold: 'too-little-traffic', reason: 'too little traffic: fewer than 100 requests (stable and canary) in the 5m window', consecutiveHolds: 1 }],
     ['exactly 100 requests: judged', { outcome: measured({ requests: 100, canaryRequests: 20 }) }, { decision: 'advance' }],
