@@ -3,7 +3,7 @@ import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { MeasureOutcome, Samples, combineSamples } from './measure';
 import { SmokeOutcome } from './smoke';
-import { EffectiveSettings } from '../rollout/settings';
+import { EffectiveSettings, nextStep } from '../rollout/settings';
 import { ObservedRelease } from '../slo/cluster-state';
 import { Change, UsageError, appendHistory, endCanary, stampNotBefore } from './plan';
 import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from '../rollout/state';
@@ -242,7 +242,7 @@ export function decide(input: DecideInput): GateResult {
   if (verdict.unknown.length > 0) return held('inconclusive', `no verdict: ${verdict.unknown.join('; ')}`, evidence);
 
   const met = `SLO met over ${window}: ${verdict.passed.join(', ')}`;
-  const next = steps[steps.indexOf(canary.weight) + 1];
+  const next = nextStep(steps, canary.weight);
   if (next === undefined) {
     const change = endCanary(state, { decision: 'promote', by: 'gate', now, reason: `promoting: stable rolls out ${canary.image} while the canary keeps its ${canary.weight}%; ${met}`, evidence });
     return result(change, 'promote', canary, { failedChecks: [], measurements: m, baseline: b, failedCheckCount: canary.failedChecks, consecutiveHolds: 0 });

@@ -1,6 +1,6 @@
 import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { PodField, PodRecord, describePodChange, podChanges } from '../rollout/pod';
-import { EffectiveSettings, defined, settingsOf } from '../rollout/settings';
+import { EffectiveSettings, defined, nextStep, settingsOf } from '../rollout/settings';
 import { AnalysisSettings, CanaryPhase, HistoryEntry, RolloutState, SloSettings, imageProblem } from '../rollout/state';
 import { initCommand, repositoryOf } from '../rollout/store';
 import { SERVICES_DIR, Services, serviceFile } from '../services/catalog';
@@ -351,7 +351,8 @@ export interface ConfigStatus {
 export function statusOf(env: string, state: RolloutState, service: ServiceSpec, current: PodRecord): ServiceStatus {
   const { slo, analysis, steps } = settingsOf(state, service);
   const canary = state.canary;
-  const index = canary ? steps.indexOf(canary.weight) : -1;
+  // the steps at or below its weight are done (a plan changed in flight may not have its weight)
+  const done = canary ? steps.filter(step => step <= canary.weight).length : 0;
   const latest = canary?.pod ?? state.stable.pod;
   return {
     env,
@@ -363,9 +364,9 @@ export function statusOf(env: string, state: RolloutState, service: ServiceSpec,
       phase: canary.phase ?? 'progressing',
       appliedAt: canary.appliedAt ?? null,
       stableWeight: 100 - canary.weight,
-      step: index + 1,
+      step: done,
       steps,
-      nextWeight: index + 1 < steps.length ? steps[index + 1] : null,
+      nextWeight: canary ? nextStep(steps, canary.weight) ?? null : null,
       startedAt: canary.startedAt,
       weightChangedAt: canary.weightChangedAt,
       failedChecks: canary.failedChecks,

@@ -39,3 +39,10 @@ export function settingsOf(state: RolloutState, service: ServiceRolloutDefaults 
   };
 }
 
+/**
+ * The weight after `weight`: the first step above it, or undefined after the last (a promotion). A weight that is not
+ * a step (the plan changed while the canary was in flight) goes on to the first step above it.
+ */
+export function nextStep(steps: readonly number[], weight: number): number | undefined {
+  return steps.find(step => step > weight);
+}

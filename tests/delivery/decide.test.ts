@@ -297,6 +297,16 @@ describe('decide: counters, roll back and fail safe', () => {
 });
 
 describe('decide: advance and promote', () => {
+  test('steps changed while the canary is in flight: it goes on to the first step above its weight, or past the last to the promotion', () => {
+    // the canary's share of 1000 requests at its weight
+    const replanned = (weight: number, steps: number[]) => ({
+      state: { ...inFlight(weight), steps }, outcome: measured({ canaryRequests: weight * 10 }),
+    });
+    expect(run(replanned(25, [20, 50, 100]))).toMatchObject({ decision: 'advance', fromWeight: 25, toWeight: 50 });
+    expect(run(replanned(5, [20, 50, 100]))).toMatchObject({ decision: 'advance', toWeight: 20 });
+    expect(run(replanned(60, [20, 50]))).toMatchObject({ decision: 'promote' });
+  });
+
   test('the next step: weight, time of the change, counters, and the numbers in the history', () => {
     const state = inFlight(10, { failedChecks: 1, consecutiveHolds: 3 });
     const r = run({ state });

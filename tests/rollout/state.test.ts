@@ -59,7 +59,6 @@ describe('parseRolloutState', () => {
   test.each<[string, (s: string) => string, string]>([
     ['a file about another service', s => s, "'service' must match the file name (\"backend\"), got \"gateway\""],
     ['steps that do not increase', s => s.replace('steps: [10, 25, 50, 100]', 'steps: [10, 50, 25, 100]'), "'steps' must be strictly increasing, got [10,50,25,100]"],
-    ['a weight that is not a step', s => s.replace('weight: 25', 'weight: 30'), "'canary.weight' must be 0 or one of the steps [10,25,50,100], got 30"],
     ['a roll back that still gives the canary traffic', s => s.replace('weight: 25', 'weight: 25\n  phase: rolling-back'),
       "'canary.weight' must be 0 while the canary is rolling-back (all traffic to stable), got 25"],
     ['a canary of what stable runs (edited by hand)', s => s.replace('obs-canary-gateway:1.1.0\n  weight', 'obs-canary-gateway:1.0.0\n  weight'),
@@ -125,8 +124,15 @@ describe('parseRolloutState', () => {
   });
 
   test('reports every semantic problem at once', () => {
-    const broken = valid.replace('steps: [10, 25, 50, 100]', 'steps: [10, 5]').replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway');
+    const broken = valid.replace('steps: [10, 25, 50, 100]', 'steps: [10, 5]').replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway')
+      .replace('weight: 25', 'weight: 25\n  phase: rolling-back');
     expect(problemsOf(broken)).toHaveLength(3);
+  });
+
+  test('a weight that is not a step is read as it is: steps changed while the canary is in flight are its plan from there on', () => {
+    expect(parseRolloutState(valid.replace('steps: [10, 25, 50, 100]', 'steps: [20, 50, 100]'), FILE, 'gateway')).toMatchObject({
+      steps: [20, 50, 100], canary: { weight: 25 },
+    });
   });
 });
 
