@@ -1,6 +1,6 @@
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { SLO_ALERTS, Severity } from '../slo/alerting-rules';
-import { WATCHDOG_ALERT } from '../slo/pipeline-alerts';
+import { HEARTBEAT_RECEIVER, WATCHDOG_ALERT } from '../slo/pipeline-alerts';
 import { SecretKeyRef } from './types';
 
 /**
@@ -129,7 +129,7 @@ export const DEFAULT_RECEIVER = 'default';
  * the cluster (a heartbeat service such as healthchecks.io or Dead Man's Snitch) at every repeat interval, so that
  * the service raises the alarm when the pings stop: rules not evaluated, Alertmanager down, notifications not leaving.
  */
-export const HEARTBEAT = { receiver: 'heartbeat', alert: WATCHDOG_ALERT } as const;
+export const HEARTBEAT = { receiver: HEARTBEAT_RECEIVER, alert: WATCHDOG_ALERT } as const;
 
 /** The labels an alert group is made of: one notification per alert, service and pipeline component. */
 export const GROUP_BY = ['alertname', 'service', 'component'] as const;

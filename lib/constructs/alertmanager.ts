@@ -250,6 +250,9 @@ export class Alertmanager extends Construct {
                 `--config.file=${CONFIG_FILE_DIR}/alertmanager.yml`,
                 `--storage.path=${DATA_DIR}`,
                 `--web.listen-address=:${HTTP.port}`,
+                // the notification counters name their receiver: a failing heartbeat is told from a failing chat
+                // (lib/slo/pipeline-alerts.ts), both being webhooks
+                '--enable-feature=receiver-name-in-metrics',
                 ...clusterArgs,
               ],
               env: [...(clustered ? [fieldEnv('POD_IP', 'status.podIP')] : []), ...proxyEnv(props.egressProxy)],

@@ -24,11 +24,14 @@ export const PIPELINE_ALERTS = {
   volumeFillingUp: 'VolumeFillingUp',
   notificationsFailing: 'AlertNotificationsFailing',
   pagerNotificationsFailing: 'PagerNotificationsFailing',
+  heartbeatNotificationsFailing: 'HeartbeatNotificationsFailing',
   canaryGateStalled: 'CanaryGateStalled',
 } as const;
 
 /** The always-firing alert of the dead man's switch ({@link watchdogRule}). */
 export const WATCHDOG_ALERT = 'Watchdog';
+/** The Alertmanager receiver the {@link WATCHDOG_ALERT} goes to: the heartbeat service's webhook. */
+export const HEARTBEAT_RECEIVER = 'heartbeat';
 
 /** The CronJob of the SLO gate's loop in the cluster, as {@link pipelineAlertingRules} watches it. */
 export interface GateCronJob {
@@ -254,26 +257,38 @@ function watchdogRule(): AlertingRule {
 /**
  * Alertmanager could not deliver a notification (after its retries): a revoked Slack webhook or a wrong PagerDuty key
  * would otherwise silence every alert sent there. A failing chat or webhook pages (the pager still works); a failing
- * pager is a ticket (the pages cannot reach it, the tickets' receivers can). Each failure counts for 15 minutes.
+ * pager is a ticket (the pages cannot reach it, the tickets' receivers can), and so is the heartbeat's webhook (its
+ * service alarms by itself when the pings stop, and no alert is lost: a page for it woke someone for the provider's
+ * outage). The receiver is told by its name ({@link HEARTBEAT_RECEIVER}), which Alertmanager counts with
+ * `receiver-name-in-metrics` (lib/constructs/alertmanager.ts). Each failure counts for 15 minutes.
  */
 function notificationsFailing(): Alert[] {
-  const failed = (integration: string) =>
-    `sum by (${[...POD, PIPELINE.integration].join(', ')}) (increase(${PIPELINE.notificationsFailed}{${PIPELINE.integration}${integration}}[15m])) > 0`;
+  const failed = (...matchers: string[]) => `sum by (${[...POD, PIPELINE.integration].join(', ')}) `
+    + `(increase(${PIPELINE.notificationsFailed}{${matchers.join(',')}}[15m])) > 0`;
+  const heartbeat = `${PIPELINE.receiverName}="${HEARTBEAT_RECEIVER}"`;
   const runbook = 'Alertmanager logs each failed attempt with the receiver and the answer (401 or 403: the key or URL in the Secret is revoked or '
     + 'wrong; 404: the webhook was removed; a timeout: the egress to the receiver). Fix the Secret the receiver names, or its egress.';
   return [
     {
-      alert: PIPELINE_ALERTS.notificationsFailing, expr: failed('!="pagerduty"'), severity: 'page', component: 'alertmanager',
+      alert: PIPELINE_ALERTS.notificationsFailing, expr: failed(`${PIPELINE.integration}!="pagerduty"`, `${PIPELINE.receiverName}!="${HEARTBEAT_RECEIVER}"`),
+      severity: 'page', component: 'alertmanager',
       summary: 'Alertmanager cannot deliver notifications to {{ $labels.integration }}',
       description: 'Notifications of Alertmanager {{ $labels.namespace }}/{{ $labels.pod }} to {{ $labels.integration }} failed after their retries in '
         + 'the last 15 minutes: the alerts sent there reach no one.',
       runbook,
     },
     {
-      alert: PIPELINE_ALERTS.pagerNotificationsFailing, expr: failed('="pagerduty"'), severity: 'ticket', component: 'alertmanager',
+      alert: PIPELINE_ALERTS.pagerNotificationsFailing, expr: failed(`${PIPELINE.integration}="pagerduty"`), severity: 'ticket', component: 'alertmanager',
       summary: 'Alertmanager cannot page through PagerDuty',
       description: 'Pages of Alertmanager {{ $labels.namespace }}/{{ $labels.pod }} to PagerDuty failed after their retries in the last 15 minutes: '
         + 'no one is paged.',
+      runbook,
+    },
+    {
+      alert: PIPELINE_ALERTS.heartbeatNotificationsFailing, expr: failed(heartbeat), severity: 'ticket', component: 'alertmanager',
+      summary: 'Alertmanager cannot ping the heartbeat service',
+      description: 'Heartbeats of Alertmanager {{ $labels.namespace }}/{{ $labels.pod }} failed after their retries in the last 15 minutes: the '
+        + 'heartbeat service will raise its own alarm when the pings stop. No alert is lost.',
       runbook,
     },
   ];

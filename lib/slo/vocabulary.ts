@@ -276,6 +276,8 @@ export const PIPELINE = {
   /** Alertmanager's notifications that failed after their retries, by `integration` (slack, pagerduty, webhook). */
   notificationsFailed: 'alertmanager_notifications_failed_total',
   integration: 'integration',
+  /** The receiver of a notification counter (Alertmanager with `--enable-feature=receiver-name-in-metrics`). */
+  receiverName: 'receiver_name',
   /** Kubelet (`/metrics`): a mounted PersistentVolume's free and total bytes, by `namespace` and `persistentvolumeclaim`. */
   volumeAvailable: 'kubelet_volume_stats_available_bytes',
   volumeCapacity: 'kubelet_volume_stats_capacity_bytes',

@@ -78,6 +78,10 @@ describe('Alertmanager', () => {
       expect(ofKind(objects, 'PodDisruptionBudget')).toEqual([]);
     });
 
+    test('the notification counters name their receiver (HeartbeatNotificationsFailing tells the heartbeat by it)', () => {
+      expect(container.args).toContain('--enable-feature=receiver-name-in-metrics');
+    });
+
     test('restricted: non-root, read-only root, no capabilities, no API token; probes on /-/healthy and /-/ready', () => {
       expect(sts.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: 'RuntimeDefault' } });
       expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });

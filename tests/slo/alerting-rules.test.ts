@@ -454,6 +454,8 @@ describe('promtool (Debian\'s 2.42)', () => {
         // one Slack notification fails at minute 30 (after its retries), two pages at minute 50
         { series: `alertmanager_notifications_failed_total{${labels({ ...ALERTMANAGER, integration: 'slack' })}}`, values: '0x30 1x30' },
         { series: `alertmanager_notifications_failed_total{${labels({ ...ALERTMANAGER, integration: 'pagerduty' })}}`, values: '0x50 2x10' },
+        // the heartbeat's webhook fails from minute 10: a ticket, never the page a failing chat or webhook is
+        { series: `alertmanager_notifications_failed_total{${labels({ ...ALERTMANAGER, integration: 'webhook', receiver_name: 'heartbeat' })}}`, values: '0x10 3x50' },
       ],
       alert_rule_test: [
         { eval_time: '13m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [] },
@@ -467,10 +469,14 @@ describe('promtool (Debian\'s 2.42)', () => {
         { eval_time: '40m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
         // the threshold passes at 50 minutes; pending for 5
         ...stalledAt({ '55m': false, '56m': true }),
-        // a failed chat pages; it counts for 15 minutes
-        ...[['30m', false], ['31m', true], ['45m', true], ['47m', false]].map(([eval_time, firing]) => ({
+        // a failed chat pages; it counts for 15 minutes (at 15m only the heartbeat fails: no page)
+        ...[['15m', false], ['30m', false], ['31m', true], ['45m', true], ['47m', false]].map(([eval_time, firing]) => ({
           eval_time: eval_time as string, alertname: PIPELINE_ALERTS.notificationsFailing,
           exp_alerts: firing ? [fired(pipeline, PIPELINE_ALERTS.notificationsFailing, { namespace: 'observability', pod: 'alertmanager-0', integration: 'slack' })] : [],
+        })),
+        ...[['10m', false], ['11m', true], ['25m', true], ['27m', false]].map(([eval_time, firing]) => ({
+          eval_time: eval_time as string, alertname: PIPELINE_ALERTS.heartbeatNotificationsFailing,
+          exp_alerts: firing ? [fired(pipeline, PIPELINE_ALERTS.heartbeatNotificationsFailing, { namespace: 'observability', pod: 'alertmanager-0', integration: 'webhook' })] : [],
         })),
         // a failed pager is a ticket (the pages cannot reach it)
         ...[['50m', false], ['51m', true]].map(([eval_time, firing]) => ({
