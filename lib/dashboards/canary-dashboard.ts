@@ -95,7 +95,8 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
   const inCluster = clusterMatchers(options.clusters);
   // without pinned requests, as the gate counts
   const destination = [...inCluster, eq(ISTIO.reporter, 'destination'), eq(ISTIO.workloadNamespace, namespace), UNPINNED];
-  const both = [...destination, re(WORKLOAD, TRACKS.map(track => workloadName(service, track)).join('|'))];
+  const tracks = re(WORKLOAD, TRACKS.map(track => workloadName(service, track)).join('|'));
+  const both = [...destination, tracks];
   const canaryOnly = [...destination, eq(WORKLOAD, workloadName(service, 'canary'))];
   const callers = [...inCluster, eq(ISTIO.reporter, 'source'), eq(ISTIO.serviceNamespace, namespace), eq(ISTIO.serviceName, service), UNPINNED];
   const ratio = { metric: REQUESTS, matchers: both, outcomes: ISTIO_OUTCOMES, by: BY_WORKLOAD };
@@ -134,11 +135,12 @@ export function canaryDashboard(options: CanaryDashboardOptions): DashboardModel
           }),
           statPanel({
             title: `Success ratio (${window})`,
-            description: `Requests that did not fail (no 5xx, no gRPC server failure) over all requests, per workload, over ${window}. `
+            description: `Requests that did not fail (no 5xx, no gRPC server failure) over all requests, per workload, over ${window}, `
+              + 'as the canary gate counts them: failures only its callers saw (a crashing pod) count as requests and as failures. '
               + `Green from the SLO's minimum, ${percent(slo.successRatio)} %.`,
             span: 5, height: 5, unit: 'percentunit', noValue: 'no traffic', decimals: 2,
             thresholds: thresholds('red', { value: slo.successRatio, color: 'green' }),
-            targets: [{ expr: successRatio({ ...ratio, window }), legend: BY_WORKLOAD_LEGEND, instant: true }],
+            targets: [{ expr: successRatio({ ...ratio, window }, [...callers, tracks]), legend: BY_WORKLOAD_LEGEND, instant: true }],
           }),
           markdownPanel({
             title: 'Release',

@@ -32,8 +32,7 @@ describe('canaryDashboard', () => {
     // the groups that had requests: an idle one gives no ratio, not NaN
     const busy = (w: string): string => `(${all(w)} > 0)`;
     const ri = '$__rate_interval';
-    // failed: a 5xx, or a gRPC call that failed on the server (HTTP 200 with its own status); ok: neither
-    const ok = 'response_code!~"5..",grpc_response_status!~"2|4|12|13|14|15"';
+    // failed: a 5xx, or a gRPC call that failed on the server (HTTP 200 with its own status)
     const failed = (selector: string, w: string): string => `(rate(istio_requests_total{${selector},response_code=~"5.."}[${w}])`
       + ` or rate(istio_requests_total{${selector},response_code!~"5..",grpc_response_status=~"2|4|12|13|14|15"}[${w}]))`;
     const callers = 'reporter="source",destination_service_namespace="apps",destination_service_name="gateway",canary_pin!="always"';
@@ -42,8 +41,15 @@ describe('canaryDashboard', () => {
       ['Observed canary traffic share (5m)', 'A',
         `100 * (sum(rate(istio_requests_total{${canary}}[5m])) or vector(0)) / sum(rate(istio_requests_total{${both}}[5m]))`,
         'observed canary share'],
-      ['Success ratio (5m)', 'A',
-        `sum by (destination_workload) (rate(istio_requests_total{${both},${ok}}[5m])) / ${busy('5m')} or ${busy('5m')} * 0`, '{{destination_workload}}'],
+      // as the gate counts: the failures only the callers saw add to the requests and the failures
+      ['Success ratio (5m)', 'A', (() => {
+        const failedBy = (selector: string) => `sum by (destination_workload) (${failed(selector, '5m')})`;
+        const tracks = `${callers},destination_workload=~"gateway-stable|gateway-canary"`;
+        const served = `(${all('5m')} or ${failedBy(tracks)} * 0)`;
+        const servedFailed = `(${failedBy(both)} or ${served} * 0)`;
+        const unseen = `clamp_min((${failedBy(tracks)} or ${served} * 0) - ${servedFailed}, 0)`;
+        return `1 - (${servedFailed} + ${unseen}) / ((${served} + ${unseen}) > 0)`;
+      })(), '{{destination_workload}}'],
       ['Request rate by version', 'A', all(ri), '{{destination_workload}}'],
       ['Traffic share by version', 'A', `100 * ${all(ri)} / scalar(sum(rate(istio_requests_total{${both}}[${ri}])))`, '{{destination_workload}}'],
       ['Traffic share by version', 'B', 'vector(25)', 'configured canary weight'],

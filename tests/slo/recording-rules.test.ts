@@ -288,7 +288,8 @@ describe('sloRecordingRules', () => {
         + `destination_workload_namespace="apps",destination_workload="${workload}",destination_app="gateway",destination_version="${version}",`
         + `response_code="${code}"}`;
       const by = [ISTIO.workloadNamespace, ISTIO.workload, ISTIO.app, ISTIO.version];
-      const stat = successRatio({ metric: ISTIO.requests, matchers: [`${ISTIO.reporter}="destination"`], outcomes: ISTIO_OUTCOMES, by, window: '5m' });
+      const stat = successRatio({ metric: ISTIO.requests, matchers: [`${ISTIO.reporter}="destination"`], outcomes: ISTIO_OUTCOMES, by, window: '5m' },
+        [`${ISTIO.reporter}="source"`]);
       const expected = [
         { labels: '{destination_app="gateway",destination_version="canary",destination_workload="gateway-canary",destination_workload_namespace="apps"}', value: 0 },
         { labels: '{destination_app="gateway",destination_version="stable",destination_workload="gateway-stable",destination_workload_namespace="apps"}', value: 1 },
@@ -314,6 +315,31 @@ describe('sloRecordingRules', () => {
           { series: destination('gateway-canary', 'canary', '200'), values: '120x20' },
         ],
         promql_expr_test: [{ expr: stat, eval_time: '10m', exp_samples: [expected[1]] }],
+      }])).toContain('SUCCESS');
+    });
+
+    test('the canary dashboard\'s stat counts as the gate does: failures only the callers saw count as requests and as failures, once', () => {
+      const labels = (reporter: string, workload: string, version: string, code: string) => `istio_requests_total{reporter="${reporter}",`
+        + `destination_workload_namespace="apps",destination_workload="${workload}",destination_app="gateway",destination_version="${version}",`
+        + `response_code="${code}"}`;
+      const by = [ISTIO.workloadNamespace, ISTIO.workload, ISTIO.app, ISTIO.version];
+      const stat = successRatio({ metric: ISTIO.requests, matchers: [`${ISTIO.reporter}="destination"`], outcomes: ISTIO_OUTCOMES, by, window: '5m' },
+        [`${ISTIO.reporter}="source"`]);
+      const at = (workload: string, version: string, value: number) => ({
+        labels: `{destination_app="gateway",destination_version="${version}",destination_workload="${workload}",destination_workload_namespace="apps"}`, value,
+      });
+      expect(promtoolTestRules([], [{
+        name: 'the canary answers 1 request/s, its callers see 1/s more fail (a crashing pod); stable\'s 2 failures/s both sides saw',
+        interval: '1m',
+        input_series: [
+          { series: labels('destination', 'gateway-canary', 'canary', '200'), values: '0+60x20' },
+          { series: labels('source', 'gateway-canary', 'canary', '503'), values: '0+60x20' },
+          { series: labels('destination', 'gateway-stable', 'stable', '200'), values: '0+480x20' },
+          { series: labels('destination', 'gateway-stable', 'stable', '503'), values: '0+120x20' },
+          { series: labels('source', 'gateway-stable', 'stable', '503'), values: '0+120x20' },
+        ],
+        // the gate: 2 requests/s of the canary, half failed; stable 10, 2 failed (its own view alone read the canary as 1)
+        promql_expr_test: [{ expr: stat, eval_time: '10m', exp_samples: [at('gateway-canary', 'canary', 0.5), at('gateway-stable', 'stable', 0.8)] }],
       }])).toContain('SUCCESS');
     });
 

@@ -51,12 +51,18 @@ export function errorRatio(q: RatioQuery): string {
 }
 
 /**
- * Share of requests that did not fail per group, as the SLO and the canary gate count it, and 0 (not an empty result)
- * for a group that answered requests but none succeeded: a canary that fails every request stays on the panel.
+ * Share of requests that did not fail per group, as the canary gate counts it (lib/delivery/measure.ts): requests the
+ * callers (`callers`, the same groups as their sidecars report them) saw fail but the group's own pods never reported,
+ * as with connections to a crashing pod, count as requests and as failures; a request both sides saw fail counts once
+ * (errors = the greater of the two counts). 0, not an empty result, for a group that answered requests but none
+ * succeeded, or that only its callers saw fail; a group without requests gives no ratio (no data, not NaN).
  */
-export function successRatio(q: RatioQuery): string {
-  const all = busy(q);
-  return `${sum(q.by, rate(q.metric, [...q.matchers, q.outcomes.ok], q.window))} / ${all} or ${all} * 0`;
+export function successRatio(q: RatioQuery, callers: readonly string[]): string {
+  const failed = (matchers: readonly string[]): string => sum(q.by, failedSeries(q.outcomes, f => rate(q.metric, [...matchers, f], q.window)));
+  const served = `(${sum(q.by, rate(q.metric, q.matchers, q.window))} or ${failed(callers)} * 0)`;
+  const servedFailed = `(${failed(q.matchers)} or ${served} * 0)`;
+  const unseen = `clamp_min((${failed(callers)} or ${served} * 0) - ${servedFailed}, 0)`;
+  return `1 - (${servedFailed} + ${unseen}) / ((${served} + ${unseen}) > 0)`;
 }
 
 /** `histogram_quantile(q, sum by (by…, le) (rate(bucket{…}[window])))`. */
