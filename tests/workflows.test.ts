@@ -37,7 +37,8 @@ describe('GitHub Actions workflows', () => {
       expect(Object.keys(NODE24_SINCE)).toContain(action);
       expect(Number(major)).toBeGreaterThanOrEqual(NODE24_SINCE[action]);
     }
-    expect(text).not.toMatch(/(password|token):\s+(?!\$\{\{\s*secrets\.)\S/i);
+    // or the job's own token, which GitHub mints per run and revokes when the job ends
+    expect(text).not.toMatch(/(password|token):\s+(?!\$\{\{\s*(secrets\.|github\.token\s*\}\}))\S/i);
     expect(runs(doc)).not.toMatch(/\$\{\{\s*(inputs|github\.event)\./);
     expect(doc.permissions).toBeDefined();
   });
@@ -195,6 +196,34 @@ describe('canary workflows: deploy-canary, rollback, promote', () => {
     }
   };
 
+  /** The environment that gives the step that pushes, and it alone, the token, for git alone. */
+  const PUSH_TOKEN = {
+    GH_TOKEN: '${{ github.token }}', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper',
+    GIT_CONFIG_VALUE_0: '!f() { test "$1" = get && echo username=x-access-token && echo "password=$GH_TOKEN"; }; f',
+  };
+  const pushing = [['deploy-canary', deploy.jobs.start], ['rollback', rollback.jobs.rollback], ['promote', promote.jobs.gate]] as const;
+
+  test.each(pushing)('%s: no token in the checkout and no install scripts; only the step that pushes gets the token', (_name, job: any) => {
+    expect(job.steps[0]).toMatchObject({ uses: expect.stringMatching(/^actions\/checkout@/), with: { 'persist-credentials': false } });
+    const installs = job.steps.filter((step: any) => /\bnpm ci\b/.test(step.run ?? ''));
+    expect(installs.map((step: any) => step.run)).toEqual(['npm ci --no-audit --no-fund --ignore-scripts && (cd node_modules/esbuild && node install.js)']);
+    const withToken = job.steps.filter((step: any) => JSON.stringify(step).includes('github.token'));
+    expect(withToken).toHaveLength(1);
+    expect(withToken[0].run).toMatch(/npx canary \w+ .*--push/);
+    expect(withToken[0].env).toMatchObject(PUSH_TOKEN);
+  });
+
+  test('the credential helper hands git the token from the environment, for https, and nothing when git stores or erases', () => {
+    const token = `ghs_${'x'.repeat(12)}`;
+    const env = { ...process.env, ...PUSH_TOKEN, GH_TOKEN: token, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', HOME: os.tmpdir() };
+    const fill = spawnSync('git', ['credential', 'fill'], { input: 'protocol=https\nhost=github.com\npath=acme/obs-canary.git\n\n', env, encoding: 'utf8' });
+    expect([fill.status, fill.stdout]).toEqual([0, expect.stringContaining(`username=x-access-token\npassword=${token}\n`)]);
+    const without = spawnSync('git', ['credential', 'fill'], {
+      input: 'protocol=https\nhost=github.com\n\n', env: { ...env, GIT_CONFIG_COUNT: '0' }, encoding: 'utf8',
+    });
+    expect(without.status).not.toBe(0);
+  });
+
   test('the three share the concurrency group canary-<env>, without cancelling, queued (queue: max): no two move an environment at once, and none waiting is dropped', () => {
     expect(rollback.concurrency).toEqual({ group: 'canary-${{ inputs.env }}', 'cancel-in-progress': false, queue: 'max' });
     expect(deploy.jobs.start.concurrency).toEqual(rollback.concurrency);
@@ -238,7 +267,7 @@ describe('canary workflows: deploy-canary, rollback, promote', () => {
 
   test('rollback: the CLI rolls back, commits and pushes, the inputs reaching it as environment variables only', () => {
     expect(rollbackStep.run).toBe('npx canary rollback --service "$SERVICE" --env "$TARGET_ENV" --reason "$REASON" --commit --push --json | tee canary.json');
-    expect(rollbackStep.env).toEqual({ SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', REASON: '${{ inputs.reason }}' });
+    expect(rollbackStep.env).toEqual({ SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', REASON: '${{ inputs.reason }}', ...PUSH_TOKEN });
     expect(rollbackStep.shell).toBe('bash');
     for (const step of rollback.jobs.rollback.steps) if (step.run) expect(step.run).not.toContain('${{');
     const env = { SERVICE: 'gateway', TARGET_ENV: 'prod', REASON: 'errors; $(echo injected) "quoted"' };
