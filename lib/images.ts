@@ -47,7 +47,9 @@ export const BUILT_IMAGES = {
    * The SLO gate's in-cluster loop (the canary-gate CronJob): Node.js, git and OpenSSH with this repository's npm
    * dependencies, running `delivery/gate-tick.sh`. Built by the images workflow from `delivery/Dockerfile`, which pushes
    * it tagged with its commit and, once, with the tag pinned here; a change of `package-lock.json` needs a new build
-   * and a new tag here (a tick refuses a checkout whose lockfile is not the one its image was built with).
+   * and a new tag here (a tick refuses a checkout whose lockfile is not the one its image was built with). The tag ends
+   * with `-lock.` and the first 12 hex digits of that lockfile's SHA-256, which a test checks: a lockfile change cannot
+   * merge with the old tag pinned, which would stop the loop in every cluster, roll backs included.
    */
-  canaryGate: 'ghcr.io/example/obs-canary-gate:0.1.0',
+  canaryGate: 'ghcr.io/example/obs-canary-gate:0.1.0-lock.db5151093090',
 } as const;

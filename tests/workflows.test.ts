@@ -350,7 +350,7 @@ describe('images: the gate image (delivery/Dockerfile)', () => {
   });
 
   test('tags: the commit, and the tag lib/images.ts pins while the registry has none', () => {
-    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+-lock\.[0-9a-f]{12}$/);
     const r = tagsStep({ status: 1, output: 'ERROR: ghcr.io/example-org/obs-canary-gate:x: not found' });
     expect(r.status).toBe(0);
     expect(r.output).toBe(`image=ghcr.io/example-org/obs-canary-gate\ntags=ghcr.io/example-org/obs-canary-gate:abc123,ghcr.io/example-org/obs-canary-gate:${pinned}\n`);

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -77,8 +78,19 @@ describe('CanaryGate', () => {
 
   test('image defaults to the pinned gate image; another one is used as given', () => {
     expect(render().container.image).toBe(BUILT_IMAGES.canaryGate);
-    expect(BUILT_IMAGES.canaryGate).toMatch(/^ghcr\.io\/[a-z0-9-]+\/obs-canary-gate:\d+\.\d+\.\d+$/);
+    expect(BUILT_IMAGES.canaryGate).toMatch(/^ghcr\.io\/[a-z0-9-]+\/obs-canary-gate:\d+\.\d+\.\d+-lock\.[0-9a-f]{12}$/);
     expect(render({ image: 'registry.example.com/obs-canary-gate:1.2.3' }).container.image).toBe('registry.example.com/obs-canary-gate:1.2.3');
+  });
+
+  test('the pinned gate image is the one built for this package-lock.json: its tag ends with the lockfile\'s hash', () => {
+    // a tick refuses a checkout whose lockfile its image was not built with (delivery/gate-tick.sh): a lockfile change
+    // merged with the old tag pinned would stop the loop, roll backs included, in every cluster
+    const lockfile = createHash('sha256').update(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'))).digest('hex').slice(0, 12);
+    const tag = BUILT_IMAGES.canaryGate.slice(BUILT_IMAGES.canaryGate.lastIndexOf(':') + 1);
+    if (!tag.endsWith(`-lock.${lockfile}`)) {
+      throw new Error(`package-lock.json changed since the gate image ${BUILT_IMAGES.canaryGate} was pinned: pin a new tag ending in `
+        + `-lock.${lockfile} (BUILT_IMAGES.canaryGate, lib/images.ts), which the images workflow builds, and run npm run synth`);
+    }
   });
 
   test('its own ServiceAccount, which mounts no token and which nothing binds: no cluster rights at all', () => {
