@@ -181,7 +181,8 @@ export function describeRelease(service: string, release: ReleaseToObserve): str
  * 6. checks: the canary served fewer requests than its weight predicts × `canaryTrafficFactor` (none at all
  *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
  *    stable's by more than the margin or its p95/p99 above stable's times `maxLatencyRatio`; any failure → a failed
- *    check, and at `maxFailedChecks` in the run → roll back;
+ *    check, and at `maxFailedChecks` in the run → roll back; a success ratio below `rollbackBelowSuccessRatio` over
+ *    the canary requests it needs to advance → roll back at once ({@link severeFailure});
  * 7. the canary served fewer than `minCanaryRequests`, or than its weight's share of `minRequests` when that is less →
  *    hold (too little traffic: it got its share of thin traffic);
  *    a number the verdict needs is unknown (stable serving less than its share below 100 % included) → hold;
@@ -210,14 +211,16 @@ export function decide(input: DecideInput): GateResult {
   }
   if (!outcome) throw new Error(`decide: the ${window} window of ${state.service} is due; measure it first`);
 
-  const held = (kind: HoldKind, reason: string, evidence: Evidence, failed: readonly string[] = []): GateResult =>
-    hold(state, canary, settings, now, { kind, reason, evidence, failed });
+  const held = (kind: HoldKind, reason: string, evidence: Evidence, failed: readonly string[] = [], severe?: string): GateResult =>
+    hold(state, canary, settings, now, { kind, reason, evidence, failed, ...(severe ? { severe } : {}) });
   if (!outcome.ok) {
     // a failure the queries that answered show is not thrown away for a number it does not need
     const partial = failuresOnAnswered(outcome.samples, settings);
     if (!partial) return held('no-data', `no verdict: ${outcome.error}`, {});
+    const needed = Math.min(analysis.minCanaryRequests, wholeShare(canary.weight, analysis.minRequests));
     return held('failed-check', `failed check ${canary.failedChecks + 1} of ${analysis.maxFailedChecks}: ${partial.failed.join('; ')} `
-      + `(on the queries that answered; ${outcome.error})`, { measurements: partial.measurements }, partial.failed);
+      + `(on the queries that answered; ${outcome.error})`, { measurements: partial.measurements }, partial.failed,
+    severeFailure(partial.measurements, needed, settings));
   }
   const m = outcome.measurements;
   const b = outcome.baseline;
@@ -226,15 +229,16 @@ export function decide(input: DecideInput): GateResult {
     return held('too-little-traffic', `too little traffic: fewer than ${analysis.minRequests} requests (stable and canary) in the ${window} window`, evidence);
   }
   const verdict = evaluate(canary.weight, m, b, settings);
+  // the canary requests a verdict on the canary needs (never more than its weight's share of minRequests: a service
+  // with just enough traffic must be able to advance)
+  const needed = Math.min(analysis.minCanaryRequests, wholeShare(canary.weight, analysis.minRequests));
   if (verdict.failed.length > 0) {
     const count = `${canary.failedChecks + 1} of ${analysis.maxFailedChecks}`;
-    return held('failed-check', `failed check ${count}: ${verdict.failed.join('; ')}`, evidence, verdict.failed);
+    return held('failed-check', `failed check ${count}: ${verdict.failed.join('; ')}`, evidence, verdict.failed, severeFailure(m, needed, settings));
   }
   // after the checks: a canary that got less than its share fails (it may be down), one that got its share of thin
-  // traffic waits for more rather than advance on a handful of requests
-  // (never more than its weight's share of minRequests: a service with just enough traffic must be able to advance);
+  // traffic waits for more rather than advance on a handful of requests;
   // no count in the reason, so that repeated holds merge in the history
-  const needed = Math.min(analysis.minCanaryRequests, wholeShare(canary.weight, analysis.minRequests));
   if ((m.canaryRequests ?? 0) < needed) {
     return held('too-little-traffic', `too little canary traffic: fewer than ${needed} canary requests in the ${window} window, the least it `
       + `needs before it may advance (analysis.minCanaryRequests, at most its ${canary.weight}% of minRequests)`, evidence);
@@ -359,6 +363,8 @@ interface HoldRequest {
   readonly reason: string;
   readonly evidence: Evidence;
   readonly failed: readonly string[];
+  /** Why the failed checks roll the canary back at once, whatever the count ({@link severeFailure}). */
+  readonly severe?: string;
 }
 
 /** A hold that waits for the next window: not counted, not notified, nothing written. */
@@ -396,7 +402,9 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
 
   // the first half of a roll back (or, when one is under way, its end)
   const rollingBack = canary.phase === 'rolling-back' ? 'rolled back' : 'rolling back';
-  const rollback = request.failed.length > 0 && failedCheckCount >= analysis.maxFailedChecks
+  const rollback = request.failed.length > 0 && request.severe !== undefined
+    ? `${rollingBack} at once: ${request.severe}; ${reason}`
+    : request.failed.length > 0 && failedCheckCount >= analysis.maxFailedChecks
     ? `${rollingBack}: ${reason}`
     : consecutiveHolds > analysis.maxConsecutiveHolds
       ? `${rollingBack} (fail safe): ${consecutiveHolds} holds in a row, more than ${analysis.maxConsecutiveHolds}; last: ${reason}`
@@ -418,6 +426,16 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
   };
   const change: Change = { state: { ...counted, history: appendHistory(state.history, entry) }, entry };
   return { ...result(change, 'hold', canary, { ...numbers, failedCheckCount, consecutiveHolds }), hold: request.kind };
+}
+
+/**
+ * Why a failed check rolls the canary back at once: its success ratio below `analysis.rollbackBelowSuccessRatio`,
+ * over at least the canary requests it needs to advance (a handful of failures is no verdict). Undefined otherwise.
+ */
+function severeFailure(m: Measurements, needed: number, settings: EffectiveSettings): string | undefined {
+  const floor = settings.analysis.rollbackBelowSuccessRatio;
+  if (m.successRatio === null || bp(m.successRatio) >= bp(floor) || (m.canaryRequests ?? 0) < Math.max(needed, 1)) return undefined;
+  return `success ratio ${m.successRatio} < ${floor} (analysis.rollbackBelowSuccessRatio) over ${m.canaryRequests} canary requests`;
 }
 
 function result(change: Change, decision: Exclude<GateDecision, 'none'>, canary: CanaryState,

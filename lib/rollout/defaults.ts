@@ -20,6 +20,7 @@ export const DELIVERY_DEFAULTS = {
     canaryTrafficFactor: 0.5,
     minCanaryRequests: 20,
     maxFailedChecks: 3,
+    rollbackBelowSuccessRatio: 0.5,
     maxConsecutiveHolds: 12,
     baseline: { enabled: true, maxErrorRatioIncrease: 0.02, maxLatencyRatio: 1.5, minLatencyIncreaseMs: 25 },
     queryTimeout: '10s',

@@ -64,6 +64,11 @@ export const ROLLOUT_SETTINGS_PROPERTIES: Record<'steps' | 'slo' | 'analysis', S
       minCanaryRequests: { type: 'integer', minimum: 0, nullable: true },
       // at most a week of holds at a 10-minute schedule: beyond that the fail safe fails no one
       maxFailedChecks: { type: 'integer', minimum: 1, maximum: 100, nullable: true },
+      rollbackBelowSuccessRatio: {
+        type: 'number', minimum: 0, maximum: 1, nullable: true,
+        description: 'a canary whose success ratio in a window is below this is rolled back at once, whatever maxFailedChecks (default 0.5; 0: never '
+          + 'at once); at most slo.successRatio',
+      },
       maxConsecutiveHolds: { type: 'integer', minimum: 1, maximum: 1000, nullable: true },
       baseline: {
         type: 'object', nullable: true, additionalProperties: false, required: ['enabled', 'maxErrorRatioIncrease'],

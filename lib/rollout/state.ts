@@ -118,6 +118,12 @@ export interface AnalysisSettings {
   readonly minCanaryRequests: number;
   /** Failed checks across a run that trigger a roll back. */
   readonly maxFailedChecks: number;
+  /**
+   * A canary whose success ratio in a window is below this, over at least the canary requests it needs to advance, is
+   * rolled back at once, whatever `maxFailedChecks`: half its requests failing for three more windows is no margin to
+   * wait out. 0: never at once. At most the SLO's `successRatio`.
+   */
+  readonly rollbackBelowSuccessRatio: number;
   /** Holds in a row beyond which the gate rolls back (fail safe). */
   readonly maxConsecutiveHolds: number;
   /**

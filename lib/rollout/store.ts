@@ -89,6 +89,11 @@ export function problemsWithService(state: RolloutState, spec: ServiceSpec): str
         + `reads (${ISTIO_DURATION_BUCKETS_MS.join(', ')} ms), got ${limit}`);
     }
   }
+  if (analysis.rollbackBelowSuccessRatio > slo.successRatio) {
+    const where = state.analysis?.rollbackBelowSuccessRatio != null ? '' : ` (from ${spec.analysis?.rollbackBelowSuccessRatio != null ? spec.file : 'the defaults'})`;
+    problems.push(`'analysis.rollbackBelowSuccessRatio'${where} must be at most the SLO's successRatio, ${slo.successRatio} (a ratio that passes the SLO `
+      + `cannot roll back at once), got ${analysis.rollbackBelowSuccessRatio}`);
+  }
   if (analysis.metrics === 'http' && !spec.metrics.http) {
     problems.push(`'analysis.metrics' is "http" but ${spec.file} names no 'metrics.http': add them there, or use "istio"`);
   }

@@ -233,10 +233,10 @@ describe('canary CLI: the services are the files under services/', () => {
 
   test('a decision written under a tenant that spells part of every image name (the in-cluster loop of central): images and names intact', async () => {
     writeCanary('gateway');
-    // as many errors as requests: a failed check that is written
+    // as many errors as requests: rolled back at once (analysis.rollbackBelowSuccessRatio), a decision that is written
     const { code, out } = await withPrometheus(ALL_ERRORS,
       url => runWith({ prometheusUrl: url, prometheusHeaders: '{"X-Scope-OrgID": "obs-canary"}' }, 'advance', '--service', 'gateway', '--json'));
-    expect([code, JSON.parse(out).hold]).toEqual([3, 'failed-check']);
+    expect([code, JSON.parse(out).decision]).toEqual([4, 'rollback']);
     const state = fs.readFileSync(stateFile('gateway'), 'utf8');
     expect(state).toContain('image: ghcr.io/example/obs-canary-gateway:0.2.0');
     expect(state).not.toContain('[redacted]');

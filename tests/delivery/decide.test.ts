@@ -93,13 +93,15 @@ describe('decide: what happens when', () => {
         failedChecks: [], failedCheckCount: 0, consecutiveHolds: 1 }],
     ['a query failed at 2 of 3 failed checks: hold, never a roll back on missing data', { state: inFlight(10, { failedChecks: 2 }), outcome: failedQuery },
       { decision: 'hold', hold: 'no-data', failedChecks: [], failedCheckCount: 2 }],
-    // the canary failing every request while its p95 query timed out: the ratio needs no p95, so the check fails
-    ['a latency query failed while the answers show every canary request failing: a failed check, not a hold',
-      { state: inFlight(10, { failedChecks: 1 }), outcome: partly({ canaryErrors: 50, canaryCallerErrors: 50 }, 'canaryP95') },
-      { decision: 'hold', hold: 'failed-check', failedCheckCount: 2, failedChecks: ['successRatio: 0 < 0.95'],
-        reason: 'failed check 2 of 3: successRatio: 0 < 0.95 (on the queries that answered; canaryP95: prometheus at http://p:9090: no answer within 10s)' }],
-    ['… at 2 of 3 failed checks: the roll back', { state: inFlight(10, { failedChecks: 2 }), outcome: partly({ canaryErrors: 50 }, 'canaryP95') },
-      { decision: 'rollback', toWeight: 0, failedChecks: ['successRatio: 0 < 0.95'] }],
+    // a fifth of the canary's requests failing while its p95 query timed out: the ratio needs no p95, so the check fails
+    ['a latency query failed while the answers show the canary failing: a failed check, not a hold',
+      { state: inFlight(10, { failedChecks: 1 }), outcome: partly({ canaryErrors: 10, canaryCallerErrors: 10 }, 'canaryP95') },
+      { decision: 'hold', hold: 'failed-check', failedCheckCount: 2, failedChecks: ['successRatio: 0.8 < 0.95'],
+        reason: 'failed check 2 of 3: successRatio: 0.8 < 0.95 (on the queries that answered; canaryP95: prometheus at http://p:9090: no answer within 10s)' }],
+    ['… at 2 of 3 failed checks: the roll back', { state: inFlight(10, { failedChecks: 2 }), outcome: partly({ canaryErrors: 10 }, 'canaryP95') },
+      { decision: 'rollback', toWeight: 0, failedChecks: ['successRatio: 0.8 < 0.95'] }],
+    ['… every request failing: rolled back at once, whatever the count', { outcome: partly({ canaryErrors: 50 }, 'canaryP95') },
+      { decision: 'rollback', toWeight: 0, failedCheckCount: 1, failedChecks: ['successRatio: 0 < 0.95'] }],
     // the callers' view only adds errors: without it the ratio can only read higher, so a failure on the rest holds
     ['the callers\' errors failed, the canary\'s own show 10 % failing: a failed check',
       { outcome: partly({ canaryErrors: 5 }, 'canaryCallerErrors') }, { decision: 'hold', hold: 'failed-check', failedChecks: ['successRatio: 0.9 < 0.95'] }],
@@ -228,6 +230,28 @@ describe('decide: checks and their boundaries', () => {
 
   test('an unknown number does not hide a failed check', () => {
     expect(run({ outcome: measured({ successRatio: 0.5, p95Ms: null }) })).toMatchObject({ hold: 'failed-check' });
+  });
+});
+
+describe('decide: a severe failure rolls back at once', () => {
+  test('a success ratio below analysis.rollbackBelowSuccessRatio (0.5) over the canary requests it needs: the first failed check rolls back', () => {
+    const r = run({ settings: settings(inFlight(), {}, { baseline: false }), outcome: measured({ successRatio: 0.4999 }) });
+    expect(r).toMatchObject({ decision: 'rollback', toWeight: 0, failedCheckCount: 1, failedChecks: ['successRatio: 0.4999 < 0.95'] });
+    expect(r.reason).toBe('rolling back at once: success ratio 0.4999 < 0.5 (analysis.rollbackBelowSuccessRatio) over 100 canary requests; '
+      + 'failed check 1 of 3: successRatio: 0.4999 < 0.95');
+    expect(r.change?.state.canary).toMatchObject({ weight: 0, phase: 'rolling-back' });
+  });
+
+  test('at the floor, or over fewer canary requests than it needs to advance (10 at 10 % of 100): a failed check that counts', () => {
+    expect(run({ outcome: measured({ successRatio: 0.5 }) })).toMatchObject({ decision: 'hold', hold: 'failed-check', failedCheckCount: 1 });
+    expect(run({ outcome: measured({ requests: 100, canaryRequests: 9, successRatio: 0 }) }))
+      .toMatchObject({ decision: 'hold', hold: 'failed-check', failedCheckCount: 1 });
+    expect(run({ outcome: measured({ requests: 100, canaryRequests: 10, successRatio: 0 }) })).toMatchObject({ decision: 'rollback' });
+  });
+
+  test('0 never rolls back at once; the failed checks count as before', () => {
+    const state = { ...inFlight(), analysis: { rollbackBelowSuccessRatio: 0 } };
+    expect(run({ state, outcome: measured({ successRatio: 0 }) })).toMatchObject({ decision: 'hold', hold: 'failed-check', failedCheckCount: 1 });
   });
 });
 

@@ -532,7 +532,7 @@ describe('canary advance against a real Prometheus', () => {
     expect(git('status', '--porcelain')).toBe('');
   }), 120_000);
 
-  test.concurrent('a canary that receives nothing, or crashes behind its callers: failed checks, never advanced', laneB.inTurn(async () => {
+  test.concurrent('a canary that receives nothing: a failed check; one that crashes behind its callers: rolled back at once', laneB.inTurn(async () => {
     const { state, distTree, advance, traffic } = laneB;
     await traffic('gateway', 10, { canary: { rps: 0 } });
     const dist = distTree();
@@ -542,16 +542,20 @@ describe('canary advance against a real Prometheus', () => {
     expect(nothing.json.measurements).toMatchObject({ canaryRequests: 0, successRatio: null, p95Ms: null });
     expect(nothing.json.failedChecks).toEqual([expect.stringMatching(/^canaryTraffic: 0 requests < \d+ expected \(10% of \d+ × 0\.5\)/)]);
 
-    // the pods report nothing, the callers report 503s for them: requests enough, success ratio 0
+    expect(distTree()).toEqual(dist);
+
+    // the pods report nothing, the callers report 503s for them: requests enough, success ratio 0, below
+    // analysis.rollbackBelowSuccessRatio (0.5): no third window of every request failing
     await traffic('gateway', 10, { canary: { rps: 0, callerOnlyErrorRps: RPS / 10 } });
     const crashing = await advance('gateway');
-    expect([crashing.status, crashing.stderr]).toEqual([3, '']);
-    expect(crashing.json).toMatchObject({ decision: 'hold', hold: 'failed-check', failedCheckCount: 2 });
+    expect([crashing.status, crashing.stderr]).toEqual([4, '']);
+    expect(crashing.json).toMatchObject({ decision: 'rollback', fromWeight: 10, toWeight: 0, failedCheckCount: 2 });
+    expect(crashing.json.reason)
+      .toMatch(/^rolling back at once: success ratio 0 < 0\.5 \(analysis\.rollbackBelowSuccessRatio\) over \d+ canary requests; /);
     expect(crashing.json.measurements.canaryRequests).toBeGreaterThan(0);
     expect(crashing.json.measurements.successRatio).toBe(0);
     expect(crashing.json.failedChecks).toContain('successRatio: 0 < 0.95');
-    expect(state('gateway').canary).toMatchObject({ weight: 10, failedChecks: 2 });
-    expect(distTree()).toEqual(dist);
+    expect(state('gateway').canary).toMatchObject({ weight: 0, phase: 'rolling-back', failedChecks: 2 });
   }), 120_000);
 
   test.concurrent('the services\' own http_* metrics (analysis.metrics: http) measure and advance the same way', laneD.inTurn(async () => {

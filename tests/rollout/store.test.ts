@@ -67,6 +67,14 @@ describe('loadRollouts', () => {
 describe('problemsWithService', () => {
   const state: RolloutState = fixtureState('canary');
 
+  test('a floor for the roll back at once above the SLO\'s success ratio: named, with where it came from', () => {
+    expect(problemsWithService({ ...state, analysis: { rollbackBelowSuccessRatio: 0.99 } }, GATEWAY)).toEqual([
+      '\'analysis.rollbackBelowSuccessRatio\' must be at most the SLO\'s successRatio, 0.95 (a ratio that passes the SLO cannot roll back at once), '
+      + 'got 0.99',
+    ]);
+    expect(problemsWithService({ ...state, analysis: { rollbackBelowSuccessRatio: 0.95 } }, GATEWAY)).toEqual([]);
+  });
+
   test('none for a state that fits its service file', () => {
     expect(problemsWithService(state, GATEWAY)).toEqual([]);
   });

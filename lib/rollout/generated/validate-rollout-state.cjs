@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","draining","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/rollout-state.json","title":"obs-canary rollout state","description":"The rollout state of one service in one environment: rollout/<env>/<service>.yaml","type":"object","additionalProperties":false,"required":["service","stable","canary","history"],"$defs":{"pod":{"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}}},"properties":{"service":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the service: services/<service>.yaml must exist"},"stable":{"type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"pod":{"$ref":"#/$defs/pod"}}},"canary":{"type":"object","nullable":true,"additionalProperties":false,"required":["image","weight","startedAt","weightChangedAt","failedChecks","consecutiveHolds"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"},"weight":{"type":"integer","minimum":0,"maximum":100},"phase":{"type":"string","enum":["progressing","promoting","draining","rolling-back"]},"startedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"weightChangedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"appliedAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"failedChecks":{"type":"integer","minimum":0},"consecutiveHolds":{"type":"integer","minimum":0},"pod":{"$ref":"#/$defs/pod"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"rollbackBelowSuccessRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true,"description":"a canary whose success ratio in a window is below this is rolled back at once, whatever maxFailedChecks (default 0.5; 0: never at once); at most slo.successRatio"},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}},"history":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["at","decision","by","image","fromWeight","toWeight","reason"],"properties":{"at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},"decision":{"type":"string","enum":["start","advance","promote","rollback","hold"]},"by":{"type":"string","enum":["cli","gate"]},"image":{"type":"string"},"fromWeight":{"type":"integer","minimum":0,"maximum":100},"toWeight":{"type":"integer","minimum":0,"maximum":100},"reason":{"type":"string"},"measurements":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","canaryRequests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"canaryRequests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["requests","successRatio","p95Ms","p99Ms"],"properties":{"requests":{"type":"number","nullable":true},"successRatio":{"type":"number","nullable":true},"p95Ms":{"type":"number","nullable":true},"p99Ms":{"type":"number","nullable":true}}},"failedChecks":{"type":"array","nullable":true,"items":{"type":"string"}},"count":{"type":"integer","minimum":2,"nullable":true},"firstAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$","nullable":true}}}}}};
 const schema12 = {"type":"object","additionalProperties":false,"description":"what the track runs, as released: written by the canary CLI from the service file and the environment's defaults","required":["hash","resources","env","secretEnv","probes","runAsUser","runAsGroup","writablePaths","terminationGracePeriodSeconds"],"properties":{"hash":{"type":"string","pattern":"^[0-9a-f]{12}$","description":"the first 12 hex digits of the SHA-256 of the other fields as JSON, keys sorted"},"resources":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"},"limit":{"type":"string","pattern":"^[1-9][0-9]*m$","description":"millicores such as 250m"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"such as 128Mi or 1Gi"}}}}},"env":{"type":"object","propertyNames":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}}]}},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}}},"probes":{"type":"object","additionalProperties":false,"required":["readiness","liveness"],"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"http":{"type":"string","pattern":"^/"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600}}},"command":{"type":"array","minItems":1,"items":{"type":"string"}},"args":{"type":"array","items":{"type":"string"}},"runAsUser":{"type":"integer","minimum":1},"runAsGroup":{"type":"integer","minimum":1},"writablePaths":{"type":"array","items":{"type":"string","pattern":"^/"}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1}}};
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^[a-z0-9][a-z0-9._/:-]*?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$", "u");
@@ -3198,10 +3198,10 @@ errors++;
 }
 }
 }
-if(data91.maxConsecutiveHolds !== undefined){
-let data99 = data91.maxConsecutiveHolds;
-if((!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))) && (data99 !== null)){
-const err258 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data99};
+if(data91.rollbackBelowSuccessRatio !== undefined){
+let data99 = data91.rollbackBelowSuccessRatio;
+if((!((typeof data99 == "number") && (isFinite(data99)))) && (data99 !== null)){
+const err258 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio.type,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data99};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3211,8 +3211,8 @@ vErrors.push(err258);
 errors++;
 }
 if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 1000 || isNaN(data99)){
-const err259 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data99};
+if(data99 > 1 || isNaN(data99)){
+const err259 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data99};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3221,8 +3221,8 @@ vErrors.push(err259);
 }
 errors++;
 }
-if(data99 < 1 || isNaN(data99)){
-const err260 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data99};
+if(data99 < 0 || isNaN(data99)){
+const err260 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data99};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3233,10 +3233,10 @@ errors++;
 }
 }
 }
-if(data91.baseline !== undefined){
-let data100 = data91.baseline;
-if((!(data100 && typeof data100 == "object" && !Array.isArray(data100))) && (data100 !== null)){
-const err261 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data100};
+if(data91.maxConsecutiveHolds !== undefined){
+let data100 = data91.maxConsecutiveHolds;
+if((!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))) && (data100 !== null)){
+const err261 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data100};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3245,9 +3245,9 @@ vErrors.push(err261);
 }
 errors++;
 }
-if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-if(data100.enabled === undefined){
-const err262 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data100};
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 1000 || isNaN(data100)){
+const err262 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data100};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3256,8 +3256,8 @@ vErrors.push(err262);
 }
 errors++;
 }
-if(data100.maxErrorRatioIncrease === undefined){
-const err263 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data100};
+if(data100 < 1 || isNaN(data100)){
+const err263 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data100};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3266,9 +3266,12 @@ vErrors.push(err263);
 }
 errors++;
 }
-for(const key27 in data100){
-if(!((((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio")) || (key27 === "minLatencyIncreaseMs"))){
-const err264 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data100};
+}
+}
+if(data91.baseline !== undefined){
+let data101 = data91.baseline;
+if((!(data101 && typeof data101 == "object" && !Array.isArray(data101))) && (data101 !== null)){
+const err264 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data101};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3277,11 +3280,9 @@ vErrors.push(err264);
 }
 errors++;
 }
-}
-if(data100.enabled !== undefined){
-let data101 = data100.enabled;
-if(typeof data101 !== "boolean"){
-const err265 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data101};
+if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
+if(data101.enabled === undefined){
+const err265 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data101};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3290,12 +3291,8 @@ vErrors.push(err265);
 }
 errors++;
 }
-}
-if(data100.maxErrorRatioIncrease !== undefined){
-let data102 = data100.maxErrorRatioIncrease;
-if((typeof data102 == "number") && (isFinite(data102))){
-if(data102 > 1 || isNaN(data102)){
-const err266 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data102};
+if(data101.maxErrorRatioIncrease === undefined){
+const err266 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data101};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3304,8 +3301,9 @@ vErrors.push(err266);
 }
 errors++;
 }
-if(data102 < 0 || isNaN(data102)){
-const err267 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data102};
+for(const key27 in data101){
+if(!((((key27 === "enabled") || (key27 === "maxErrorRatioIncrease")) || (key27 === "maxLatencyRatio")) || (key27 === "minLatencyIncreaseMs"))){
+const err267 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data101};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3315,8 +3313,10 @@ vErrors.push(err267);
 errors++;
 }
 }
-else {
-const err268 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data102};
+if(data101.enabled !== undefined){
+let data102 = data101.enabled;
+if(typeof data102 !== "boolean"){
+const err268 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data102};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3326,10 +3326,11 @@ vErrors.push(err268);
 errors++;
 }
 }
-if(data100.maxLatencyRatio !== undefined){
-let data103 = data100.maxLatencyRatio;
-if((!((typeof data103 == "number") && (isFinite(data103)))) && (data103 !== null)){
-const err269 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data103};
+if(data101.maxErrorRatioIncrease !== undefined){
+let data103 = data101.maxErrorRatioIncrease;
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 1 || isNaN(data103)){
+const err269 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data103};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3338,9 +3339,8 @@ vErrors.push(err269);
 }
 errors++;
 }
-if((typeof data103 == "number") && (isFinite(data103))){
-if(data103 > 100 || isNaN(data103)){
-const err270 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data103};
+if(data103 < 0 || isNaN(data103)){
+const err270 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data103};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3349,8 +3349,9 @@ vErrors.push(err270);
 }
 errors++;
 }
-if(data103 < 1 || isNaN(data103)){
-const err271 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data103};
+}
+else {
+const err271 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data103};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3360,11 +3361,10 @@ vErrors.push(err271);
 errors++;
 }
 }
-}
-if(data100.minLatencyIncreaseMs !== undefined){
-let data104 = data100.minLatencyIncreaseMs;
+if(data101.maxLatencyRatio !== undefined){
+let data104 = data101.maxLatencyRatio;
 if((!((typeof data104 == "number") && (isFinite(data104)))) && (data104 !== null)){
-const err272 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data104};
+const err272 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data104};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3374,8 +3374,8 @@ vErrors.push(err272);
 errors++;
 }
 if((typeof data104 == "number") && (isFinite(data104))){
-if(data104 > 60000 || isNaN(data104)){
-const err273 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data104};
+if(data104 > 100 || isNaN(data104)){
+const err273 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data104};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3384,8 +3384,8 @@ vErrors.push(err273);
 }
 errors++;
 }
-if(data104 < 0 || isNaN(data104)){
-const err274 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data104};
+if(data104 < 1 || isNaN(data104)){
+const err274 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data104};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3396,12 +3396,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data91.queryTimeout !== undefined){
-let data105 = data91.queryTimeout;
-if((typeof data105 !== "string") && (data105 !== null)){
-const err275 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data105};
+if(data101.minLatencyIncreaseMs !== undefined){
+let data105 = data101.minLatencyIncreaseMs;
+if((!((typeof data105 == "number") && (isFinite(data105)))) && (data105 !== null)){
+const err275 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data105};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3410,9 +3408,9 @@ vErrors.push(err275);
 }
 errors++;
 }
-if(typeof data105 === "string"){
-if(!pattern26.test(data105)){
-const err276 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data105};
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 > 60000 || isNaN(data105)){
+const err276 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data105};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3421,12 +3419,8 @@ vErrors.push(err276);
 }
 errors++;
 }
-}
-}
-if(data91.progressDeadline !== undefined){
-let data106 = data91.progressDeadline;
-if((typeof data106 !== "string") && (data106 !== null)){
-const err277 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data106};
+if(data105 < 0 || isNaN(data105)){
+const err277 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data105};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3435,9 +3429,14 @@ vErrors.push(err277);
 }
 errors++;
 }
-if(typeof data106 === "string"){
-if(!pattern26.test(data106)){
-const err278 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data106};
+}
+}
+}
+}
+if(data91.queryTimeout !== undefined){
+let data106 = data91.queryTimeout;
+if((typeof data106 !== "string") && (data106 !== null)){
+const err278 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data106};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3446,19 +3445,9 @@ vErrors.push(err278);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data.history !== undefined){
-let data107 = data.history;
-if(Array.isArray(data107)){
-const len9 = data107.length;
-for(let i9=0; i9<len9; i9++){
-let data108 = data107[i9];
-if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
-if(data108.at === undefined){
-const err279 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
+if(typeof data106 === "string"){
+if(!pattern26.test(data106)){
+const err279 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data106};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3467,8 +3456,12 @@ vErrors.push(err279);
 }
 errors++;
 }
-if(data108.decision === undefined){
-const err280 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
+}
+}
+if(data91.progressDeadline !== undefined){
+let data107 = data91.progressDeadline;
+if((typeof data107 !== "string") && (data107 !== null)){
+const err280 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data107};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3477,8 +3470,9 @@ vErrors.push(err280);
 }
 errors++;
 }
-if(data108.by === undefined){
-const err281 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
+if(typeof data107 === "string"){
+if(!pattern26.test(data107)){
+const err281 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data107};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3487,8 +3481,19 @@ vErrors.push(err281);
 }
 errors++;
 }
-if(data108.image === undefined){
-const err282 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
+}
+}
+}
+}
+if(data.history !== undefined){
+let data108 = data.history;
+if(Array.isArray(data108)){
+const len9 = data108.length;
+for(let i9=0; i9<len9; i9++){
+let data109 = data108[i9];
+if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
+if(data109.at === undefined){
+const err282 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data109};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3497,8 +3502,8 @@ vErrors.push(err282);
 }
 errors++;
 }
-if(data108.fromWeight === undefined){
-const err283 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
+if(data109.decision === undefined){
+const err283 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data109};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3507,8 +3512,8 @@ vErrors.push(err283);
 }
 errors++;
 }
-if(data108.toWeight === undefined){
-const err284 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
+if(data109.by === undefined){
+const err284 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data109};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3517,8 +3522,8 @@ vErrors.push(err284);
 }
 errors++;
 }
-if(data108.reason === undefined){
-const err285 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data108};
+if(data109.image === undefined){
+const err285 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data109};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3527,9 +3532,8 @@ vErrors.push(err285);
 }
 errors++;
 }
-for(const key28 in data108){
-if(!(func2.call(schema11.properties.history.items.properties, key28))){
-const err286 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data108};
+if(data109.fromWeight === undefined){
+const err286 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "fromWeight"},message:"must have required property '"+"fromWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data109};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3538,12 +3542,8 @@ vErrors.push(err286);
 }
 errors++;
 }
-}
-if(data108.at !== undefined){
-let data109 = data108.at;
-if(typeof data109 === "string"){
-if(!pattern13.test(data109)){
-const err287 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data109};
+if(data109.toWeight === undefined){
+const err287 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "toWeight"},message:"must have required property '"+"toWeight"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data109};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3552,9 +3552,8 @@ vErrors.push(err287);
 }
 errors++;
 }
-}
-else {
-const err288 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data109};
+if(data109.reason === undefined){
+const err288 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'",schema:schema11.properties.history.items.required,parentSchema:schema11.properties.history.items,data:data109};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3563,11 +3562,9 @@ vErrors.push(err288);
 }
 errors++;
 }
-}
-if(data108.decision !== undefined){
-let data110 = data108.decision;
-if(typeof data110 !== "string"){
-const err289 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data110};
+for(const key28 in data109){
+if(!(func2.call(schema11.properties.history.items.properties, key28))){
+const err289 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items,data:data109};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3576,8 +3573,12 @@ vErrors.push(err289);
 }
 errors++;
 }
-if(!(((((data110 === "start") || (data110 === "advance")) || (data110 === "promote")) || (data110 === "rollback")) || (data110 === "hold"))){
-const err290 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data110};
+}
+if(data109.at !== undefined){
+let data110 = data109.at;
+if(typeof data110 === "string"){
+if(!pattern13.test(data110)){
+const err290 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.at,data:data110};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3587,10 +3588,8 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data108.by !== undefined){
-let data111 = data108.by;
-if(typeof data111 !== "string"){
-const err291 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data111};
+else {
+const err291 = {instancePath:instancePath+"/history/" + i9+"/at",schemaPath:"#/properties/history/items/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.at.type,parentSchema:schema11.properties.history.items.properties.at,data:data110};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3599,8 +3598,11 @@ vErrors.push(err291);
 }
 errors++;
 }
-if(!((data111 === "cli") || (data111 === "gate"))){
-const err292 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data111};
+}
+if(data109.decision !== undefined){
+let data111 = data109.decision;
+if(typeof data111 !== "string"){
+const err292 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.decision.type,parentSchema:schema11.properties.history.items.properties.decision,data:data111};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3609,11 +3611,8 @@ vErrors.push(err292);
 }
 errors++;
 }
-}
-if(data108.image !== undefined){
-let data112 = data108.image;
-if(typeof data112 !== "string"){
-const err293 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data112};
+if(!(((((data111 === "start") || (data111 === "advance")) || (data111 === "promote")) || (data111 === "rollback")) || (data111 === "hold"))){
+const err293 = {instancePath:instancePath+"/history/" + i9+"/decision",schemaPath:"#/properties/history/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.decision.enum,parentSchema:schema11.properties.history.items.properties.decision,data:data111};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3623,10 +3622,10 @@ vErrors.push(err293);
 errors++;
 }
 }
-if(data108.fromWeight !== undefined){
-let data113 = data108.fromWeight;
-if(!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))){
-const err294 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data113};
+if(data109.by !== undefined){
+let data112 = data109.by;
+if(typeof data112 !== "string"){
+const err294 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.by.type,parentSchema:schema11.properties.history.items.properties.by,data:data112};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3635,9 +3634,8 @@ vErrors.push(err294);
 }
 errors++;
 }
-if((typeof data113 == "number") && (isFinite(data113))){
-if(data113 > 100 || isNaN(data113)){
-const err295 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data113};
+if(!((data112 === "cli") || (data112 === "gate"))){
+const err295 = {instancePath:instancePath+"/history/" + i9+"/by",schemaPath:"#/properties/history/items/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.history.items.properties.by.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.history.items.properties.by.enum,parentSchema:schema11.properties.history.items.properties.by,data:data112};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3646,8 +3644,11 @@ vErrors.push(err295);
 }
 errors++;
 }
-if(data113 < 0 || isNaN(data113)){
-const err296 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data113};
+}
+if(data109.image !== undefined){
+let data113 = data109.image;
+if(typeof data113 !== "string"){
+const err296 = {instancePath:instancePath+"/history/" + i9+"/image",schemaPath:"#/properties/history/items/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.image.type,parentSchema:schema11.properties.history.items.properties.image,data:data113};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3657,11 +3658,10 @@ vErrors.push(err296);
 errors++;
 }
 }
-}
-if(data108.toWeight !== undefined){
-let data114 = data108.toWeight;
+if(data109.fromWeight !== undefined){
+let data114 = data109.fromWeight;
 if(!(((typeof data114 == "number") && (!(data114 % 1) && !isNaN(data114))) && (isFinite(data114)))){
-const err297 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data114};
+const err297 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.fromWeight.type,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data114};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3672,7 +3672,7 @@ errors++;
 }
 if((typeof data114 == "number") && (isFinite(data114))){
 if(data114 > 100 || isNaN(data114)){
-const err298 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data114};
+const err298 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data114};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3682,7 +3682,7 @@ vErrors.push(err298);
 errors++;
 }
 if(data114 < 0 || isNaN(data114)){
-const err299 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data114};
+const err299 = {instancePath:instancePath+"/history/" + i9+"/fromWeight",schemaPath:"#/properties/history/items/properties/fromWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.fromWeight,data:data114};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3693,10 +3693,10 @@ errors++;
 }
 }
 }
-if(data108.reason !== undefined){
-let data115 = data108.reason;
-if(typeof data115 !== "string"){
-const err300 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data115};
+if(data109.toWeight !== undefined){
+let data115 = data109.toWeight;
+if(!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))){
+const err300 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.toWeight.type,parentSchema:schema11.properties.history.items.properties.toWeight,data:data115};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3705,11 +3705,9 @@ vErrors.push(err300);
 }
 errors++;
 }
-}
-if(data108.measurements !== undefined){
-let data116 = data108.measurements;
-if((!(data116 && typeof data116 == "object" && !Array.isArray(data116))) && (data116 !== null)){
-const err301 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
+if((typeof data115 == "number") && (isFinite(data115))){
+if(data115 > 100 || isNaN(data115)){
+const err301 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.history.items.properties.toWeight,data:data115};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3718,9 +3716,8 @@ vErrors.push(err301);
 }
 errors++;
 }
-if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
-if(data116.requests === undefined){
-const err302 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
+if(data115 < 0 || isNaN(data115)){
+const err302 = {instancePath:instancePath+"/history/" + i9+"/toWeight",schemaPath:"#/properties/history/items/properties/toWeight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.history.items.properties.toWeight,data:data115};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3729,8 +3726,12 @@ vErrors.push(err302);
 }
 errors++;
 }
-if(data116.canaryRequests === undefined){
-const err303 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
+}
+}
+if(data109.reason !== undefined){
+let data116 = data109.reason;
+if(typeof data116 !== "string"){
+const err303 = {instancePath:instancePath+"/history/" + i9+"/reason",schemaPath:"#/properties/history/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.reason.type,parentSchema:schema11.properties.history.items.properties.reason,data:data116};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3739,8 +3740,11 @@ vErrors.push(err303);
 }
 errors++;
 }
-if(data116.successRatio === undefined){
-const err304 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
+}
+if(data109.measurements !== undefined){
+let data117 = data109.measurements;
+if((!(data117 && typeof data117 == "object" && !Array.isArray(data117))) && (data117 !== null)){
+const err304 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.measurements.type,parentSchema:schema11.properties.history.items.properties.measurements,data:data117};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3749,8 +3753,9 @@ vErrors.push(err304);
 }
 errors++;
 }
-if(data116.p95Ms === undefined){
-const err305 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
+if(data117 && typeof data117 == "object" && !Array.isArray(data117)){
+if(data117.requests === undefined){
+const err305 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data117};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3759,8 +3764,8 @@ vErrors.push(err305);
 }
 errors++;
 }
-if(data116.p99Ms === undefined){
-const err306 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
+if(data117.canaryRequests === undefined){
+const err306 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "canaryRequests"},message:"must have required property '"+"canaryRequests"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data117};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3769,9 +3774,8 @@ vErrors.push(err306);
 }
 errors++;
 }
-for(const key29 in data116){
-if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
-const err307 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data116};
+if(data117.successRatio === undefined){
+const err307 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data117};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -3780,11 +3784,8 @@ vErrors.push(err307);
 }
 errors++;
 }
-}
-if(data116.requests !== undefined){
-let data117 = data116.requests;
-if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
-const err308 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data117};
+if(data117.p95Ms === undefined){
+const err308 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data117};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3793,11 +3794,8 @@ vErrors.push(err308);
 }
 errors++;
 }
-}
-if(data116.canaryRequests !== undefined){
-let data118 = data116.canaryRequests;
-if((!((typeof data118 == "number") && (isFinite(data118)))) && (data118 !== null)){
-const err309 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data118};
+if(data117.p99Ms === undefined){
+const err309 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.measurements.required,parentSchema:schema11.properties.history.items.properties.measurements,data:data117};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3806,11 +3804,9 @@ vErrors.push(err309);
 }
 errors++;
 }
-}
-if(data116.successRatio !== undefined){
-let data119 = data116.successRatio;
-if((!((typeof data119 == "number") && (isFinite(data119)))) && (data119 !== null)){
-const err310 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data119};
+for(const key29 in data117){
+if(!(((((key29 === "requests") || (key29 === "canaryRequests")) || (key29 === "successRatio")) || (key29 === "p95Ms")) || (key29 === "p99Ms"))){
+const err310 = {instancePath:instancePath+"/history/" + i9+"/measurements",schemaPath:"#/properties/history/items/properties/measurements/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.measurements,data:data117};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3820,10 +3816,10 @@ vErrors.push(err310);
 errors++;
 }
 }
-if(data116.p95Ms !== undefined){
-let data120 = data116.p95Ms;
-if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
-const err311 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data120};
+if(data117.requests !== undefined){
+let data118 = data117.requests;
+if((!((typeof data118 == "number") && (isFinite(data118)))) && (data118 !== null)){
+const err311 = {instancePath:instancePath+"/history/" + i9+"/measurements/requests",schemaPath:"#/properties/history/items/properties/measurements/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.requests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.requests,data:data118};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3833,10 +3829,10 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data116.p99Ms !== undefined){
-let data121 = data116.p99Ms;
-if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
-const err312 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data121};
+if(data117.canaryRequests !== undefined){
+let data119 = data117.canaryRequests;
+if((!((typeof data119 == "number") && (isFinite(data119)))) && (data119 !== null)){
+const err312 = {instancePath:instancePath+"/history/" + i9+"/measurements/canaryRequests",schemaPath:"#/properties/history/items/properties/measurements/properties/canaryRequests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.canaryRequests.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.canaryRequests,data:data119};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3846,12 +3842,10 @@ vErrors.push(err312);
 errors++;
 }
 }
-}
-}
-if(data108.baseline !== undefined){
-let data122 = data108.baseline;
-if((!(data122 && typeof data122 == "object" && !Array.isArray(data122))) && (data122 !== null)){
-const err313 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
+if(data117.successRatio !== undefined){
+let data120 = data117.successRatio;
+if((!((typeof data120 == "number") && (isFinite(data120)))) && (data120 !== null)){
+const err313 = {instancePath:instancePath+"/history/" + i9+"/measurements/successRatio",schemaPath:"#/properties/history/items/properties/measurements/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.successRatio,data:data120};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3860,9 +3854,11 @@ vErrors.push(err313);
 }
 errors++;
 }
-if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
-if(data122.requests === undefined){
-const err314 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
+}
+if(data117.p95Ms !== undefined){
+let data121 = data117.p95Ms;
+if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
+const err314 = {instancePath:instancePath+"/history/" + i9+"/measurements/p95Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p95Ms,data:data121};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3871,8 +3867,11 @@ vErrors.push(err314);
 }
 errors++;
 }
-if(data122.successRatio === undefined){
-const err315 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
+}
+if(data117.p99Ms !== undefined){
+let data122 = data117.p99Ms;
+if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
+const err315 = {instancePath:instancePath+"/history/" + i9+"/measurements/p99Ms",schemaPath:"#/properties/history/items/properties/measurements/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.measurements.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.measurements.properties.p99Ms,data:data122};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3881,8 +3880,13 @@ vErrors.push(err315);
 }
 errors++;
 }
-if(data122.p95Ms === undefined){
-const err316 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
+}
+}
+}
+if(data109.baseline !== undefined){
+let data123 = data109.baseline;
+if((!(data123 && typeof data123 == "object" && !Array.isArray(data123))) && (data123 !== null)){
+const err316 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.properties.baseline.type,parentSchema:schema11.properties.history.items.properties.baseline,data:data123};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3891,8 +3895,9 @@ vErrors.push(err316);
 }
 errors++;
 }
-if(data122.p99Ms === undefined){
-const err317 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
+if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
+if(data123.requests === undefined){
+const err317 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data123};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -3901,9 +3906,8 @@ vErrors.push(err317);
 }
 errors++;
 }
-for(const key30 in data122){
-if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
-const err318 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data122};
+if(data123.successRatio === undefined){
+const err318 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "successRatio"},message:"must have required property '"+"successRatio"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data123};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -3912,11 +3916,8 @@ vErrors.push(err318);
 }
 errors++;
 }
-}
-if(data122.requests !== undefined){
-let data123 = data122.requests;
-if((!((typeof data123 == "number") && (isFinite(data123)))) && (data123 !== null)){
-const err319 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data123};
+if(data123.p95Ms === undefined){
+const err319 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p95Ms"},message:"must have required property '"+"p95Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data123};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -3925,11 +3926,8 @@ vErrors.push(err319);
 }
 errors++;
 }
-}
-if(data122.successRatio !== undefined){
-let data124 = data122.successRatio;
-if((!((typeof data124 == "number") && (isFinite(data124)))) && (data124 !== null)){
-const err320 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data124};
+if(data123.p99Ms === undefined){
+const err320 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/required",keyword:"required",params:{missingProperty: "p99Ms"},message:"must have required property '"+"p99Ms"+"'",schema:schema11.properties.history.items.properties.baseline.required,parentSchema:schema11.properties.history.items.properties.baseline,data:data123};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -3938,11 +3936,9 @@ vErrors.push(err320);
 }
 errors++;
 }
-}
-if(data122.p95Ms !== undefined){
-let data125 = data122.p95Ms;
-if((!((typeof data125 == "number") && (isFinite(data125)))) && (data125 !== null)){
-const err321 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data125};
+for(const key30 in data123){
+if(!((((key30 === "requests") || (key30 === "successRatio")) || (key30 === "p95Ms")) || (key30 === "p99Ms"))){
+const err321 = {instancePath:instancePath+"/history/" + i9+"/baseline",schemaPath:"#/properties/history/items/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.history.items.properties.baseline,data:data123};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -3952,10 +3948,10 @@ vErrors.push(err321);
 errors++;
 }
 }
-if(data122.p99Ms !== undefined){
-let data126 = data122.p99Ms;
-if((!((typeof data126 == "number") && (isFinite(data126)))) && (data126 !== null)){
-const err322 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data126};
+if(data123.requests !== undefined){
+let data124 = data123.requests;
+if((!((typeof data124 == "number") && (isFinite(data124)))) && (data124 !== null)){
+const err322 = {instancePath:instancePath+"/history/" + i9+"/baseline/requests",schemaPath:"#/properties/history/items/properties/baseline/properties/requests/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.requests.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.requests,data:data124};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -3965,12 +3961,10 @@ vErrors.push(err322);
 errors++;
 }
 }
-}
-}
-if(data108.failedChecks !== undefined){
-let data127 = data108.failedChecks;
-if((!(Array.isArray(data127))) && (data127 !== null)){
-const err323 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data127};
+if(data123.successRatio !== undefined){
+let data125 = data123.successRatio;
+if((!((typeof data125 == "number") && (isFinite(data125)))) && (data125 !== null)){
+const err323 = {instancePath:instancePath+"/history/" + i9+"/baseline/successRatio",schemaPath:"#/properties/history/items/properties/baseline/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.successRatio.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.successRatio,data:data125};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -3979,12 +3973,11 @@ vErrors.push(err323);
 }
 errors++;
 }
-if(Array.isArray(data127)){
-const len10 = data127.length;
-for(let i10=0; i10<len10; i10++){
-let data128 = data127[i10];
-if(typeof data128 !== "string"){
-const err324 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data128};
+}
+if(data123.p95Ms !== undefined){
+let data126 = data123.p95Ms;
+if((!((typeof data126 == "number") && (isFinite(data126)))) && (data126 !== null)){
+const err324 = {instancePath:instancePath+"/history/" + i9+"/baseline/p95Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p95Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p95Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p95Ms,data:data126};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -3994,12 +3987,10 @@ vErrors.push(err324);
 errors++;
 }
 }
-}
-}
-if(data108.count !== undefined){
-let data129 = data108.count;
-if((!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))) && (data129 !== null)){
-const err325 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data129};
+if(data123.p99Ms !== undefined){
+let data127 = data123.p99Ms;
+if((!((typeof data127 == "number") && (isFinite(data127)))) && (data127 !== null)){
+const err325 = {instancePath:instancePath+"/history/" + i9+"/baseline/p99Ms",schemaPath:"#/properties/history/items/properties/baseline/properties/p99Ms/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.history.items.properties.baseline.properties.p99Ms.type,parentSchema:schema11.properties.history.items.properties.baseline.properties.p99Ms,data:data127};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4008,9 +3999,13 @@ vErrors.push(err325);
 }
 errors++;
 }
-if((typeof data129 == "number") && (isFinite(data129))){
-if(data129 < 2 || isNaN(data129)){
-const err326 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data129};
+}
+}
+}
+if(data109.failedChecks !== undefined){
+let data128 = data109.failedChecks;
+if((!(Array.isArray(data128))) && (data128 !== null)){
+const err326 = {instancePath:instancePath+"/history/" + i9+"/failedChecks",schemaPath:"#/properties/history/items/properties/failedChecks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.items.properties.failedChecks.type,parentSchema:schema11.properties.history.items.properties.failedChecks,data:data128};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -4019,12 +4014,12 @@ vErrors.push(err326);
 }
 errors++;
 }
-}
-}
-if(data108.firstAt !== undefined){
-let data130 = data108.firstAt;
-if((typeof data130 !== "string") && (data130 !== null)){
-const err327 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data130};
+if(Array.isArray(data128)){
+const len10 = data128.length;
+for(let i10=0; i10<len10; i10++){
+let data129 = data128[i10];
+if(typeof data129 !== "string"){
+const err327 = {instancePath:instancePath+"/history/" + i9+"/failedChecks/" + i10,schemaPath:"#/properties/history/items/properties/failedChecks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.failedChecks.items.type,parentSchema:schema11.properties.history.items.properties.failedChecks.items,data:data129};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -4033,9 +4028,13 @@ vErrors.push(err327);
 }
 errors++;
 }
-if(typeof data130 === "string"){
-if(!pattern13.test(data130)){
-const err328 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data130};
+}
+}
+}
+if(data109.count !== undefined){
+let data130 = data109.count;
+if((!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130)))) && (data130 !== null)){
+const err328 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.history.items.properties.count.type,parentSchema:schema11.properties.history.items.properties.count,data:data130};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -4044,11 +4043,9 @@ vErrors.push(err328);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err329 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data108};
+if((typeof data130 == "number") && (isFinite(data130))){
+if(data130 < 2 || isNaN(data130)){
+const err329 = {instancePath:instancePath+"/history/" + i9+"/count",schemaPath:"#/properties/history/items/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.history.items.properties.count,data:data130};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -4059,8 +4056,10 @@ errors++;
 }
 }
 }
-else {
-const err330 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data107};
+if(data109.firstAt !== undefined){
+let data131 = data109.firstAt;
+if((typeof data131 !== "string") && (data131 !== null)){
+const err330 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.history.items.properties.firstAt.type,parentSchema:schema11.properties.history.items.properties.firstAt,data:data131};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -4069,15 +4068,51 @@ vErrors.push(err330);
 }
 errors++;
 }
-}
-}
-else {
-const err331 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(typeof data131 === "string"){
+if(!pattern13.test(data131)){
+const err331 = {instancePath:instancePath+"/history/" + i9+"/firstAt",schemaPath:"#/properties/history/items/properties/firstAt/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$"+"\"",schema:"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$",parentSchema:schema11.properties.history.items.properties.firstAt,data:data131};
 if(vErrors === null){
 vErrors = [err331];
 }
 else {
 vErrors.push(err331);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err332 = {instancePath:instancePath+"/history/" + i9,schemaPath:"#/properties/history/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.history.items.type,parentSchema:schema11.properties.history.items,data:data109};
+if(vErrors === null){
+vErrors = [err332];
+}
+else {
+vErrors.push(err332);
+}
+errors++;
+}
+}
+}
+else {
+const err333 = {instancePath:instancePath+"/history",schemaPath:"#/properties/history/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.history.type,parentSchema:schema11.properties.history,data:data108};
+if(vErrors === null){
+vErrors = [err333];
+}
+else {
+vErrors.push(err333);
+}
+errors++;
+}
+}
+}
+else {
+const err334 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err334];
+}
+else {
+vErrors.push(err334);
 }
 errors++;
 }
