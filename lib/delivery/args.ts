@@ -74,7 +74,16 @@ export type Command =
     /** This run's overrides of the analysis settings. */
     readonly overrides: AnalysisOverrides;
   } & ChangeOptions)
-  | ({ readonly verb: 'promote' | 'rollback'; readonly service: string; readonly reason?: string } & ChangeOptions);
+  | ({
+    readonly verb: 'promote' | 'rollback';
+    readonly service: string;
+    readonly reason?: string;
+    /**
+     * Remove the canary although nothing observed the cluster running the change that moved its traffic to stable.
+     * @default false
+     */
+    readonly force?: boolean;
+  } & ChangeOptions);
 
 /** Flags of the verbs that change something. */
 export interface ChangeOptions extends CommonOptions {
@@ -144,6 +153,10 @@ const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: 
   },
   reason: { value: 'TEXT', meaning: 'why, recorded in the history and in the commit message (default: none)' },
   ungated: { meaning: 'release to stable at once, no canary and no gate; the history records a promote "ungated: …"' },
+  force: {
+    meaning: 'remove the canary although nothing observed the cluster running the change that moved its traffic to stable (canary advance '
+      + 'waits for that): in one sync with it, the requests in flight to the canary fail',
+  },
 };
 
 /** The help of one verb: its synopsis and flags are derived from `flags`, in this order. */
@@ -174,7 +187,7 @@ const OVERRIDES = '--window, --min-requests, --settle and --timeout override the
   + 'service file, else the defaults) for one run only';
 
 const UNEXPECTED: readonly [number, string] = [1, 'unexpected failure (synth or git failed): the state file and dist/ are put back'];
-const BY_HAND = ['service', 'env', 'reason', 'dry-run', 'json', 'commit', 'push'] as const;
+const BY_HAND = ['service', 'env', 'reason', 'force', 'dry-run', 'json', 'commit', 'push'] as const;
 
 const CONCURRENT: readonly [number, string] = [2, 'another run on this checkout holds the service (busy), or with --push the remote state file '
   + 'changed since this run read it (superseded): nothing was written or pushed'];
@@ -256,14 +269,14 @@ const VERBS: Readonly<Record<Verb, VerbHelp>> = {
     ],
   },
   promote: {
-    summary: 'promote the canary by hand, a step per run: stable rolls out its image, traffic returns to it, it is removed',
+    summary: 'promote the canary by hand: stable takes its image, then its traffic; the gate removes it (--force: now)',
     flags: BY_HAND,
     required: ['service'],
     exitCodes: [[0, 'promoted'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'], CONCURRENT,
       UNEXPECTED],
   },
   rollback: {
-    summary: 'roll the canary back by hand: all traffic to stable (untouched); run again, the canary is removed',
+    summary: 'roll the canary back by hand: all traffic to stable (untouched); then the gate removes it (--force: now)',
     flags: BY_HAND,
     required: ['service'],
     exitCodes: [[0, 'rolled back'], [2, 'usage or configuration error, no canary in flight, --commit with uncommitted changes; nothing changed'],
@@ -379,6 +392,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   reason: { type: 'string' },
   ungated: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
   push: { type: 'boolean', default: false },
   all: { type: 'boolean', default: false },
   scheduled: { type: 'boolean', default: false },
@@ -472,7 +486,7 @@ export function parseCommand(argv: readonly string[]): Command {
     // without --image a start releases the configuration: the shell says when there is none to release
     return { verb: 'start', ...change, service, ...(values.image !== undefined ? { image: values.image } : {}), ...(values.ungated ? { ungated: true } : {}) };
   }
-  return { verb, ...change, service, ...(values.reason !== undefined ? { reason: values.reason } : {}) };
+  return { verb, ...change, service, ...(values.reason !== undefined ? { reason: values.reason } : {}), ...(values.force ? { force: true } : {}) };
 }
 
 function verbNamed(word: string): Verb {

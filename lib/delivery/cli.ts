@@ -166,7 +166,7 @@ async function execute(command: Command, io: CliIo, secrets: Redactor): Promise<
       const release = command.ungated ? releaseUngated : startCanary;
       return await applyByHand(release(rollouts[command.service], command.image, io.now(), spec, pod), command, run);
     }
-    return await applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason), command, run);
+    return await applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason, command.force), command, run);
   } finally {
     lock?.release();
   }

@@ -126,8 +126,8 @@ function releaseOf(state: RolloutState, image: string | undefined, service: Serv
   if (state.canary) {
     const { phase } = state.canary;
     // an ending canary cannot be rolled back any more (draining) or promoted (rolling-back): say what ends it
-    const end = phase === 'draining' ? 'its promotion is ending: run canary promote again (or let the gate) to remove it'
-      : phase === 'rolling-back' ? 'it is being rolled back: run canary rollback again (or let the gate) to remove it'
+    const end = phase === 'draining' ? 'its promotion is ending: the gate removes it once the cluster runs that (canary advance)'
+      : phase === 'rolling-back' ? 'it is being rolled back: the gate removes it once the cluster runs that (canary advance)'
         : 'promote or roll it back';
     throw new UsageError(`a canary of ${state.service} is already in flight (${state.canary.image} at ${state.canary.weight}%`
       + `${phase ? `, ${phase}` : ''}); ${end} before ${how === 'start' ? 'starting another' : 'changing stable with --ungated'}`, 'in-flight');
@@ -233,8 +233,8 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
     throw new UsageError(`the canary ${canary.image} of ${state.service} is being rolled back; it cannot be promoted`, 'not-in-flight');
   }
   if (!promote && canary.phase === 'draining') {
-    throw new UsageError(`the promotion of ${canary.image} (${state.service}) is ending: stable already runs it; run canary promote again `
-      + '(or let the gate) to remove the canary, then release the previous image with canary start to go back', 'not-in-flight');
+    throw new UsageError(`the promotion of ${canary.image} (${state.service}) is ending: stable already runs it; the gate removes the canary `
+      + 'once the cluster runs that (canary advance), then release the previous image with canary start to go back', 'not-in-flight');
   }
   const at = stampNotBefore(options.now, canary.startedAt, canary.weightChangedAt, canary.appliedAt);
   // a promoted canary that still takes traffic drains first: the route gives it 0 before it is removed
@@ -278,9 +278,17 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
  * next step the gate would take, without waiting for the gate to observe the last one. A roll back takes two calls; a
  * promotion from a step three (stable rolls out, traffic returns to it, the canary is removed), from 0 % two.
  */
-export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string): Change {
+export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string, force = false): Change {
   // without a canary, endCanary refuses before the text is used
   const canary = state.canary;
+  // the canary's traffic went to stable in the last change: removing it before the cluster runs that change could land
+  // both in one Argo CD sync, and the requests in flight to it would fail (the gate removes it once it sees the route)
+  const leaving = canary?.phase === (decision === 'promote' ? 'draining' : 'rolling-back');
+  if (canary && leaving && canary.appliedAt === undefined && !force) {
+    throw new UsageError(`the canary ${canary.image} of ${state.service} got its traffic moved to stable at ${canary.weightChangedAt}, and nothing `
+      + 'observed the cluster running that yet: removed now, both changes could reach the cluster in one sync, failing the requests in flight '
+      + `to it. canary advance --service ${state.service} (or the gate's loop) removes it once the cluster runs the route; --force removes it now`);
+  }
   const what = decision === 'promote'
     ? canary?.phase === 'draining' || (canary?.phase === 'promoting' && canary.weight === 0)
       ? `promoted by hand: stable runs ${canary.image}; the canary is removed`

@@ -202,8 +202,9 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
       const published = remoteHead() !== before;
       expect(published).toBe(point === 'pushed');
       // the next run accepts the checkout: it puts back what the killed run left, then decides from the branch's state:
-      // the roll back again when it never reached the branch, else its second half (the canary removed)
-      const next = await c.cli(['rollback', '--service', 'gateway', '--commit', '--push', '--json']);
+      // the roll back again when it never reached the branch, else its second half (the canary removed; --force, since
+      // no gate observed the route in between)
+      const next = await c.cli(['rollback', '--service', 'gateway', '--force', '--commit', '--push', '--json']);
       expect([next.code, next.stderr]).toEqual([0, '']);
       expect(JSON.parse(next.stdout)).toMatchObject({ fromWeight: 0, toWeight: 0, pushed: 'origin/main' });
       expect(c.git('status', '--porcelain')).toBe('');

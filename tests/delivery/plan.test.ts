@@ -46,15 +46,15 @@ describe('startCanary', () => {
   test('refuses while a canary ends, naming what ends it: start, promote and rollback never point at each other', () => {
     const ending = (phase: CanaryPhase): RolloutState => ({ ...inFlight, canary: { ...inFlight.canary!, phase, weight: 0 } });
     expect(() => startCanary(ending('draining'), image, NOW, GATEWAY)).toThrow(new UsageError('a canary of gateway is already in flight '
-      + '(registry.example.com/obs-canary-gateway:1.1.0 at 0%, draining); its promotion is ending: run canary promote again (or let the gate) '
-      + 'to remove it before starting another'));
-    expect(() => startCanary(ending('rolling-back'), image, NOW, GATEWAY)).toThrow('rolling-back); it is being rolled back: run canary '
-      + 'rollback again (or let the gate) to remove it before starting another');
-    expect(() => endCanaryByHand(ending('draining'), 'rollback', NOW)).toThrow('is ending: stable already runs it; run canary promote again '
-      + '(or let the gate) to remove the canary, then release the previous image with canary start to go back');
-    // and what they point at does end it
-    expect(endCanaryByHand(ending('draining'), 'promote', NOW).state.canary).toBeNull();
-    expect(endCanaryByHand(ending('rolling-back'), 'rollback', NOW).state.canary).toBeNull();
+      + '(registry.example.com/obs-canary-gateway:1.1.0 at 0%, draining); its promotion is ending: the gate removes it once the cluster runs '
+      + 'that (canary advance) before starting another'));
+    expect(() => startCanary(ending('rolling-back'), image, NOW, GATEWAY)).toThrow('rolling-back); it is being rolled back: the gate removes '
+      + 'it once the cluster runs that (canary advance) before starting another');
+    expect(() => endCanaryByHand(ending('draining'), 'rollback', NOW)).toThrow('is ending: stable already runs it; the gate removes the canary '
+      + 'once the cluster runs that (canary advance), then release the previous image with canary start to go back');
+    // and what they point at does end it: the gate once it observed the route (appliedAt), by hand with --force
+    expect(endCanaryByHand(ending('draining'), 'promote', NOW, undefined, true).state.canary).toBeNull();
+    expect(endCanaryByHand(ending('rolling-back'), 'rollback', NOW, undefined, true).state.canary).toBeNull();
   });
 
   test('refuses the stable image and unpinned images', () => {
@@ -248,7 +248,7 @@ describe('endCanaryByHand', () => {
     expect(state.canary).toMatchObject({ phase: 'draining', weight: 0, image: CANARY_IMAGE });
     expect(entry).toMatchObject({ decision: 'promote', by: 'cli', fromWeight: 25, toWeight: 0,
       reason: `promoting by hand: stable runs ${CANARY_IMAGE}, all traffic to it; the gate removes the canary once that is applied` });
-    const done = endCanaryByHand(state, 'promote', NOW3);
+    const done = endCanaryByHand(state, 'promote', NOW3, undefined, true);
     expect(done.state).toMatchObject({ stable: { image: CANARY_IMAGE }, canary: null });
     expect(done.entry.reason).toBe(`promoted by hand: stable runs ${CANARY_IMAGE}; the canary is removed`);
     // draining has nothing to roll back to
@@ -263,9 +263,9 @@ describe('endCanaryByHand', () => {
     expect(promoting.canary?.pod).toEqual(changed);
     expect(endCanaryByHand(promoting, 'promote', NOW3).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
     const draining = endCanaryByHand(promoting, 'promote', NOW3).state;
-    expect(endCanaryByHand(draining, 'promote', NOW3).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
+    expect(endCanaryByHand(draining, 'promote', NOW3, undefined, true).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
     const rollingBack = endCanaryByHand(recorded, 'rollback', NOW2).state;
-    expect(endCanaryByHand(rollingBack, 'rollback', NOW3).state.stable).toEqual({ ...applied.stable, pod: POD });
+    expect(endCanaryByHand(rollingBack, 'rollback', NOW3, undefined, true).state.stable).toEqual({ ...applied.stable, pod: POD });
   });
 
   test('rollback, first half: the route gives stable everything (weight 0), the canary still runs, stable untouched', () => {
@@ -278,10 +278,24 @@ describe('endCanaryByHand', () => {
 
   test('rollback, second half: the canary is removed, stable untouched', () => {
     const rollingBack = endCanaryByHand(applied, 'rollback', NOW2).state;
-    const { state, entry } = endCanaryByHand(rollingBack, 'rollback', NOW3, 'paged');
+    const { state, entry } = endCanaryByHand(rollingBack, 'rollback', NOW3, 'paged', true);
     expect(state.stable).toEqual(inFlight.stable);
     expect(state.canary).toBeNull();
     expect(entry).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0, reason: `rolled back by hand: the canary ${CANARY_IMAGE} is removed (paged)` });
+  });
+
+  test('the canary\'s removal by hand waits for the route to be seen applied: run twice at once, both halves could reach the cluster in one '
+    + 'sync and fail the requests in flight to it', () => {
+    const rollingBack = endCanaryByHand(applied, 'rollback', NOW2).state;
+    expect(() => endCanaryByHand(rollingBack, 'rollback', NOW3)).toThrow(new UsageError(`the canary ${CANARY_IMAGE} of gateway got its traffic `
+      + `moved to stable at ${NOW2.toISOString()}, and nothing observed the cluster running that yet: removed now, both changes could reach the `
+      + 'cluster in one sync, failing the requests in flight to it. canary advance --service gateway (or the gate\'s loop) removes it once the '
+      + 'cluster runs the route; --force removes it now'));
+    const draining = endCanaryByHand(endCanaryByHand(applied, 'promote', NOW2).state, 'promote', NOW3).state;
+    expect(() => endCanaryByHand(draining, 'promote', NOW3)).toThrow(/nothing observed the cluster running that yet/);
+    // seen applied: removed without --force
+    expect(endCanaryByHand({ ...rollingBack, canary: { ...rollingBack.canary!, appliedAt: NOW3.toISOString() } }, 'rollback', NOW3).state.canary)
+      .toBeNull();
   });
 
   test('a roll back interrupts a promotion: back to weight 0, stable keeps its own image', () => {
