@@ -416,6 +416,9 @@ export function describeStatus(s: ServiceStatus): string {
       : c.phase === 'rolling-back'
       ? `rolling back ${image}: all traffic to stable, the canary is removed once that is applied`
       : `canary ${image} at ${c.weight}% (step ${c.step} of ${c.steps.length}, ${next}; ${c.appliedAt ? `applied ${c.appliedAt}` : 'not yet observed applied'})`;
+  // why it stands where it stands: the last decision's reason (a hold's numbers, what it waits for), as --json has it
+  const last = s.lastDecision;
+  const why = last ? `; last: ${last.decision} at ${last.at}${last.count && last.count > 1 ? ` (${last.count} in a row)` : ''}: ${last.reason}` : '';
   return `${head}; ${where}, since ${c.startedAt}, `
-    + `failed checks ${c.failedChecks}/${c.maxFailedChecks}, holds in a row ${c.consecutiveHolds}/${c.maxConsecutiveHolds}${unreleased}`;
+    + `failed checks ${c.failedChecks}/${c.maxFailedChecks}, holds in a row ${c.consecutiveHolds}/${c.maxConsecutiveHolds}${why}${unreleased}`;
 }

@@ -413,7 +413,19 @@ describe('statusOf', () => {
   ])('a canary %s says so instead of its step', (phase, weight, text) => {
     const s = statusOf('local', { ...inFlight, canary: { ...inFlight.canary!, phase, weight } }, GATEWAY, POD);
     expect(s.canary?.phase).toBe(phase);
-    expect(describeStatus(s)).toBe(`${text}, failed checks 1/3, holds in a row 0/12`);
+    const last = s.lastDecision!;
+    expect(describeStatus(s)).toBe(`${text}, failed checks 1/3, holds in a row 0/12; last: ${last.decision} at ${last.at}: ${last.reason}`);
+  });
+
+  test('the text says why a canary stands where it stands: the last decision\'s reason, and how many holds it repeats', () => {
+    const hold = {
+      at: '2026-11-01T10:40:00Z', decision: 'hold', by: 'gate', image: inFlight.canary!.image, fromWeight: 25, toWeight: 25, count: 4,
+      firstAt: '2026-11-01T10:25:00Z', reason: 'too little canary traffic: fewer than 20 canary requests in the 5m window',
+    } as const;
+    const s = statusOf('prod', { ...inFlight, history: [...inFlight.history, hold] }, GATEWAY, POD);
+    expect(describeStatus(s)).toContain('holds in a row 0/12; last: hold at 2026-11-01T10:40:00Z (4 in a row): too little canary traffic: fewer '
+      + 'than 20 canary requests in the 5m window');
+    expect(describeStatus(statusOf('prod', steady, GATEWAY, POD))).not.toContain('last:');
   });
 
   test('the service file\'s steps, SLO and limits where the state file sets none', () => {
