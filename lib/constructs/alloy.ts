@@ -154,7 +154,8 @@ export class Alloy extends Construct {
         }],
         volumes: [
           { name: 'config', configMap: { name: config.name } },
-          // positions survive a container restart; a new pod starts tailing afresh
+          // positions survive a container restart; a new pod reads each container's current log from its start, and
+          // Loki stores the last hour's lines again and refuses older ones (the README's Alloy section)
           { name: 'storage', emptyDir: {} },
           { name: 'tmp', emptyDir: {} },
           ...(props.remote ? [secretVolume('client-tls', props.remote.clientCertificateSecret, CLIENT_TLS_KEYS)] : []),

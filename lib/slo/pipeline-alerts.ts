@@ -182,7 +182,9 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       severity: 'ticket', component: 'alloy',
       summary: 'Alloy dropped log entries',
       description: 'Alloy {{ $labels.namespace }}/{{ $labels.pod }} dropped log entries in the last 15 minutes ({{ $labels.reason }}): its retries to Loki ran out, the entries are lost.',
-      runbook: 'See LokiIngestionErrors; check Alloy\'s logs for the push errors of loki.write and the network policy from Alloy to Loki.',
+      runbook: 'Right after Alloy\'s pods were replaced (a rollout, a drained node) this is most likely the replay of logs Loki already has: a new '
+        + 'pod reads each container\'s log from its start, and Loki refuses lines more than an hour behind (too_far_behind in Loki\'s discarded '
+        + 'samples). Otherwise see LokiIngestionErrors; check Alloy\'s logs for the push errors of loki.write and the network policy from Alloy to Loki.',
     },
     {
       alert: PIPELINE_ALERTS.alloyPushErrors,
