@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { goDuration } from '../private/units';
 import { ConfigError } from '../config/checks';
 import { EnvironmentConfig, EnvironmentName } from '../config/environment';
 import { ENVIRONMENT_NAMES, loadEnvironment } from '../config/environments';
@@ -282,7 +283,7 @@ async function gateService(command: Extract<Command, { verb: 'advance' }>, run: 
   const smokeUnavailable = run.io.env?.smokeUnavailable ?? smoke.unavailable;
   // the gate reads smokeUnavailable only where there is no URL, and smokeUrlError only where checks are due
   const input = {
-    state, service, settings, now, prometheus: endpoint,
+    state, service, settings, now, prometheus: endpoint, scrapeInterval: goDuration(loadEnvironment(command.env).prometheus.scrapeInterval),
     ...(smokeUrl !== undefined ? { smokeUrl } : {}), ...(smokeUnavailable !== undefined ? { smokeUnavailable } : {}),
     ...(smoke.error !== undefined ? { smokeUrlError: smoke.error } : {}),
   };

@@ -182,7 +182,7 @@ export function describeRelease(service: string, release: ReleaseToObserve): str
  *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
  *    stable's by more than the margin or its p95/p99 above stable's times `maxLatencyRatio`; any failure → a failed
  *    check, and at `maxFailedChecks` in the run → roll back; a success ratio below `rollbackBelowSuccessRatio` over
- *    the canary requests it needs to advance → roll back at once ({@link severeFailure});
+ *    at least `minCanaryRequests` canary requests → roll back at once ({@link severeFailure});
  * 7. the canary served fewer than `minCanaryRequests`, or than its weight's share of `minRequests` when that is less →
  *    hold (too little traffic: it got its share of thin traffic);
  *    a number the verdict needs is unknown (stable serving less than its share below 100 % included) → hold;
@@ -217,10 +217,9 @@ export function decide(input: DecideInput): GateResult {
     // a failure the queries that answered show is not thrown away for a number it does not need
     const partial = failuresOnAnswered(outcome.samples, settings);
     if (!partial) return held('no-data', `no verdict: ${outcome.error}`, {});
-    const needed = Math.min(analysis.minCanaryRequests, wholeShare(canary.weight, analysis.minRequests));
     return held('failed-check', `failed check ${canary.failedChecks + 1} of ${analysis.maxFailedChecks}: ${partial.failed.join('; ')} `
       + `(on the queries that answered; ${outcome.error})`, { measurements: partial.measurements }, partial.failed,
-    severeFailure(partial.measurements, needed, settings));
+    severeFailure(partial.measurements, settings));
   }
   const m = outcome.measurements;
   const b = outcome.baseline;
@@ -229,16 +228,15 @@ export function decide(input: DecideInput): GateResult {
     return held('too-little-traffic', `too little traffic: fewer than ${analysis.minRequests} requests (stable and canary) in the ${window} window`, evidence);
   }
   const verdict = evaluate(canary.weight, m, b, settings);
-  // the canary requests a verdict on the canary needs (never more than its weight's share of minRequests: a service
-  // with just enough traffic must be able to advance)
-  const needed = Math.min(analysis.minCanaryRequests, wholeShare(canary.weight, analysis.minRequests));
   if (verdict.failed.length > 0) {
     const count = `${canary.failedChecks + 1} of ${analysis.maxFailedChecks}`;
-    return held('failed-check', `failed check ${count}: ${verdict.failed.join('; ')}`, evidence, verdict.failed, severeFailure(m, needed, settings));
+    return held('failed-check', `failed check ${count}: ${verdict.failed.join('; ')}`, evidence, verdict.failed, severeFailure(m, settings));
   }
   // after the checks: a canary that got less than its share fails (it may be down), one that got its share of thin
-  // traffic waits for more rather than advance on a handful of requests;
+  // traffic waits for more rather than advance on a handful of requests
+  // (never more than its weight's share of minRequests: a service with just enough traffic must be able to advance);
   // no count in the reason, so that repeated holds merge in the history
+  const needed = Math.min(analysis.minCanaryRequests, wholeShare(canary.weight, analysis.minRequests));
   if ((m.canaryRequests ?? 0) < needed) {
     return held('too-little-traffic', `too little canary traffic: fewer than ${needed} canary requests in the ${window} window, the least it `
       + `needs before it may advance (analysis.minCanaryRequests, at most its ${canary.weight}% of minRequests)`, evidence);
@@ -429,12 +427,15 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
 }
 
 /**
- * Why a failed check rolls the canary back at once: its success ratio below `analysis.rollbackBelowSuccessRatio`,
- * over at least the canary requests it needs to advance (a handful of failures is no verdict). Undefined otherwise.
+ * Why a failed check rolls the canary back at once: its success ratio below `analysis.rollbackBelowSuccessRatio` (at
+ * most the SLO's own ratio: the default 0.5 stays below an SLO of less), over at least `analysis.minCanaryRequests`
+ * canary requests (at least one), never fewer for a low weight: a handful of failures at a 1 % step is no verdict, and
+ * the counted failed checks are the margin there. Undefined otherwise.
  */
-function severeFailure(m: Measurements, needed: number, settings: EffectiveSettings): string | undefined {
-  const floor = settings.analysis.rollbackBelowSuccessRatio;
-  if (m.successRatio === null || bp(m.successRatio) >= bp(floor) || (m.canaryRequests ?? 0) < Math.max(needed, 1)) return undefined;
+function severeFailure(m: Measurements, settings: EffectiveSettings): string | undefined {
+  const floor = Math.min(settings.analysis.rollbackBelowSuccessRatio, settings.slo.successRatio);
+  const enough = Math.max(settings.analysis.minCanaryRequests, 1);
+  if (m.successRatio === null || bp(m.successRatio) >= bp(floor) || (m.canaryRequests ?? 0) < enough) return undefined;
   return `success ratio ${m.successRatio} < ${floor} (analysis.rollbackBelowSuccessRatio) over ${m.canaryRequests} canary requests`;
 }
 

@@ -28,6 +28,12 @@ export interface GateInput {
    */
   readonly cluster?: string;
   /**
+   * How often the services' series are scraped (the environment's `prometheus.scrapeInterval`), such as `30s`
+   * ({@link QueryTarget}'s).
+   * @default - only the last scrape before the window is checked
+   */
+  readonly scrapeInterval?: string;
+  /**
    * Where the service answers through the pin, for its smoke checks; `{cluster}` in it is replaced by `cluster`
    * ({@link smokeUrlFor}).
    * @default - none: a canary whose file names smoke checks holds at weight 0
@@ -76,6 +82,7 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     metrics: analysis.metrics, service: state.service, namespace: service.namespace, window: analysis.window,
     p99: slo.p99LatencyMs !== undefined, baseline: analysis.baseline.enabled, ...(service.metrics.http ? { http: service.metrics.http } : {}),
     ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
+    ...(input.scrapeInterval !== undefined ? { scrapeInterval: input.scrapeInterval } : {}),
   }) : {};
   const prometheus = { ...input.prometheus, timeoutMs: parseDuration(analysis.queryTimeout, 'analysis.queryTimeout') };
   if (stage.kind === 'applying') {

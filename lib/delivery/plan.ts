@@ -276,7 +276,11 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
 /**
  * A promotion or roll back by hand (`canary promote`, `canary rollback`), with an optional reason: each call takes the
  * next step the gate would take, without waiting for the gate to observe the last one. A roll back takes two calls; a
- * promotion from a step three (stable rolls out, traffic returns to it, the canary is removed), from 0 % two.
+ * promotion from a step three (stable rolls out, traffic returns to it, the canary is removed), from 0 % two. The call
+ * that removes a canary whose traffic the last one moved to stable needs `force`: nothing records that the cluster runs
+ * that route (the gate removes the canary itself once it sees it), and both could reach the cluster in one sync.
+ *
+ * @throws {@link UsageError} for that call without `force`
  */
 export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string, force = false): Change {
   // without a canary, endCanary refuses before the text is used

@@ -45,6 +45,14 @@ export interface QueryTarget {
   readonly http?: HttpMetrics;
   /** The analysis window in Prometheus notation, such as `5m`. */
   readonly window: string;
+  /**
+   * How often the services' series are scraped (`prometheus.scrapeInterval`), such as `30s`: a series that appears in
+   * the window counts its first value only when its target's every scrape of the two intervals before the window
+   * succeeded, so that a gap in Prometheus or a failed scrape at the window's start reads as "no new series".
+   * @default - only the last scrape before the window is checked, which a gap in Prometheus shorter than its lookback
+   *   (5m) passes
+   */
+  readonly scrapeInterval?: string;
   /** Also query the 99th percentile (the SLO sets a p99 bound). */
   readonly p99: boolean;
   /** Also query stable's errors and latency (baseline comparison on). */
@@ -129,20 +137,33 @@ function sourceOf(target: QueryTarget): Source {
  * @param union the series, given how to spell one selector as a series of the request counter (`{…}` → a metric
  *   selector), joined with `or` where several selectors make one count
  */
-function counted(source: Source, w: string, union: (series: (selector: string) => string) => string): string {
-  const scrapedBefore = `${PIPELINE.up}${source.cluster ? `{${source.cluster}}` : ''} offset ${w}`;
+function counted(source: Source, w: string, scrapedBefore: string, union: (series: (selector: string) => string) => string): string {
   const grown = `sum(${union(s => `increase(${source.requests}${s}[${w}])`)})`;
   const appeared = union(s => `(min_over_time(${source.requests}${s}[${w}]) unless ${source.requests}${s} offset ${w})`);
   const fresh = `sum(${appeared} and on (${PIPELINE.job}, ${PIPELINE.instance}) (${scrapedBefore}))`;
   return `(${grown} + (${fresh} or vector(0)) or ${fresh})`;
 }
 
+/**
+ * The scrape targets whose series a new series of the window may be believed of: every scrape of the two intervals
+ * before the window succeeded (`up` is 1). A failed scrape marks the target's series stale, and a gap in Prometheus
+ * leaves none: a series seen again after either would read as new, its whole count since its pod started with it.
+ */
+function scrapedBeforeWindow(source: Source, w: string, scrapeInterval: string | undefined): string {
+  const up = `${PIPELINE.up}${source.cluster ? `{${source.cluster}}` : ''}`;
+  if (scrapeInterval === undefined) return `${up} offset ${w} == 1`;
+  const twice = goDuration(Duration.millis(2 * parseDuration(scrapeInterval, 'scrapeInterval')));
+  return `min_over_time(${up}[${twice}] offset ${w}) == 1`;
+}
+
 /** The queries of one gate decision, resolved for a service, window and metric source. */
 export function gateQueries(target: QueryTarget): GateQueries {
   const source = sourceOf(target);
   const w = goDuration(Duration.millis(parseDuration(target.window, 'window')));
-  const count = (selector: string): string => counted(source, w, series => series(`{${selector}}`));
-  const failed = (selector: string): string => counted(source, w, series => failedSeries(source.outcomes, matchers => series(`{${selector},${matchers}}`)));
+  const scrapedBefore = scrapedBeforeWindow(source, w, target.scrapeInterval);
+  const count = (selector: string): string => counted(source, w, scrapedBefore, series => series(`{${selector}}`));
+  const failed = (selector: string): string => counted(source, w, scrapedBefore,
+    series => failedSeries(source.outcomes, matchers => series(`{${selector},${matchers}}`)));
   const requests = (track: Track): string => `${count(source.served(track))} or vector(0)`;
   const errors = (track: Track): string => {
     const selector = source.served(track);

@@ -89,8 +89,10 @@ export function problemsWithService(state: RolloutState, spec: ServiceSpec): str
         + `reads (${ISTIO_DURATION_BUCKETS_MS.join(', ')} ms), got ${limit}`);
     }
   }
-  if (analysis.rollbackBelowSuccessRatio > slo.successRatio) {
-    const where = state.analysis?.rollbackBelowSuccessRatio != null ? '' : ` (from ${spec.analysis?.rollbackBelowSuccessRatio != null ? spec.file : 'the defaults'})`;
+  // the default (0.5) is taken at most at the SLO's ratio (lib/delivery/decide.ts); a value written above it is refused
+  const written = state.analysis?.rollbackBelowSuccessRatio ?? spec.analysis?.rollbackBelowSuccessRatio;
+  if (written != null && analysis.rollbackBelowSuccessRatio > slo.successRatio) {
+    const where = state.analysis?.rollbackBelowSuccessRatio != null ? '' : ` (from ${spec.file})`;
     problems.push(`'analysis.rollbackBelowSuccessRatio'${where} must be at most the SLO's successRatio, ${slo.successRatio} (a ratio that passes the SLO `
       + `cannot roll back at once), got ${analysis.rollbackBelowSuccessRatio}`);
   }

@@ -242,11 +242,21 @@ describe('decide: a severe failure rolls back at once', () => {
     expect(r.change?.state.canary).toMatchObject({ weight: 0, phase: 'rolling-back' });
   });
 
-  test('at the floor, or over fewer canary requests than it needs to advance (10 at 10 % of 100): a failed check that counts', () => {
+  test('at the floor, or over fewer than minCanaryRequests (20) canary requests, whatever the weight: a failed check that counts', () => {
     expect(run({ outcome: measured({ successRatio: 0.5 }) })).toMatchObject({ decision: 'hold', hold: 'failed-check', failedCheckCount: 1 });
-    expect(run({ outcome: measured({ requests: 100, canaryRequests: 9, successRatio: 0 }) }))
+    // at 10 % of 150 requests the canary may advance on its 15, but 15 failures are no verdict for a roll back at once
+    expect(run({ outcome: measured({ requests: 150, canaryRequests: 19, successRatio: 0 }) }))
       .toMatchObject({ decision: 'hold', hold: 'failed-check', failedCheckCount: 1 });
-    expect(run({ outcome: measured({ requests: 100, canaryRequests: 10, successRatio: 0 }) })).toMatchObject({ decision: 'rollback' });
+    expect(run({ outcome: measured({ requests: 150, canaryRequests: 20, successRatio: 0 }) })).toMatchObject({ decision: 'rollback' });
+    // a 1 % step: one failed request of one is no verdict either
+    const low = { ...inFlight(1), steps: [1, 10, 100] };
+    expect(run({ state: low, outcome: measured({ requests: 100, canaryRequests: 1, successRatio: 0 }) })).toMatchObject({ decision: 'hold' });
+  });
+
+  test('an SLO below the default floor takes the floor down to its own ratio: 0.45 passes an SLO of 0.4, 0.39 rolls back at once', () => {
+    const s = settings(inFlight(), {}, { slo: { successRatio: 0.4 }, baseline: false });
+    expect(run({ settings: s, outcome: measured({ successRatio: 0.45 }) })).toMatchObject({ decision: 'advance' });
+    expect(run({ settings: s, outcome: measured({ successRatio: 0.39 }) })).toMatchObject({ decision: 'rollback' });
   });
 
   test('0 never rolls back at once; the failed checks count as before', () => {

@@ -18,10 +18,10 @@ const ISTIO: QueryTarget = { metrics: 'istio', service: 'gateway', namespace: 'a
  * the sum of their increases, plus the first value of each series that appeared in the window on a target already
  * scraped at its start (`up`, of the cluster's when given).
  */
-function counted(metric: string, selectors: readonly string[], w: string, up = 'up'): string {
+function counted(metric: string, selectors: readonly string[], w: string, scrapedBefore = `up offset ${w} == 1`): string {
   const union = (series: (selector: string) => string): string => (selectors.length === 1 ? series(selectors[0]) : `(${selectors.map(series).join(' or ')})`);
   const grown = `sum(${union(s => `increase(${metric}{${s}}[${w}])`)})`;
-  const fresh = `sum(${union(s => `(min_over_time(${metric}{${s}}[${w}]) unless ${metric}{${s}} offset ${w})`)} and on (job, instance) (${up} offset ${w}))`;
+  const fresh = `sum(${union(s => `(min_over_time(${metric}{${s}}[${w}]) unless ${metric}{${s}} offset ${w})`)} and on (job, instance) (${scrapedBefore}))`;
   return `(${grown} + (${fresh} or vector(0)) or ${fresh})`;
 }
 
@@ -163,7 +163,7 @@ describe('gateQueries in promtool: errors on series that start inside the window
     { series: `istio_requests_total{${canary},${target(instance)},response_code="503",source_workload="edge"}`, values: '_x13 2 2 2 2 3 3 3' },
     { series: `istio_requests_total{${canary},${target(instance)},response_code="500",source_workload="backend-stable"}`, values: '_x15 1 1 1 1 1' },
   ];
-  const queries = gateQueries(ISTIO);
+  const queries = gateQueries({ ...ISTIO, scrapeInterval: '30s' });
   const evaluate = (exp: { requests: number; errors: number }, input: ReadonlyArray<{ series: string; values: string }>) => promtoolTestRules([], [{
     interval: '30s',
     input_series: input,
@@ -182,6 +182,29 @@ describe('gateQueries in promtool: errors on series that start inside the window
   test('a target first scraped inside the window (a new pod, a gap in Prometheus): first values may hold older counts, and stay out', () => {
     expect(evaluate({ requests: 41.25, errors: 1.25 }, [...series('10.0.0.8:15020'), { series: `up{${target('10.0.0.8:15020')}}`, values: '_x13 1+0x7' }]))
       .toContain('SUCCESS');
+  });
+
+  test('a failed scrape at the window\'s start (the target\'s series marked stale) is no new series: their lifetime would count', () => {
+    // the 200s' series starts at 1,000 (its pod's history); the scrape at 5m fails, so every series is absent there
+    expect(evaluate({ requests: 41.25, errors: 1.25 }, [
+      { series: `istio_requests_total{${canary},${target('10.0.0.9:15020')},response_code="200",source_workload="edge"}`, values: '1000+4x9 _ 1044+4x10' },
+      ...series('10.0.0.9:15020').slice(1),
+      { series: `up{${target('10.0.0.9:15020')}}`, values: '1x9 0 1x10' },
+    ])).toContain('SUCCESS');
+  });
+
+  test('a gap in Prometheus over the window\'s start, shorter than its 5m lookback: no new series either', () => {
+    // nothing scraped from 1m30s to 5m30s: the last up before the window is 3.5 minutes old, the two intervals before it empty
+    expect(evaluate({ requests: 40, errors: 0 }, [
+      { series: `istio_requests_total{${canary},${target('10.0.0.7:15020')},response_code="200",source_workload="edge"}`, values: '0+4x3 _x7 44+4x9' },
+      { series: `istio_requests_total{${canary},${target('10.0.0.7:15020')},response_code="503",source_workload="edge"}`, values: '_x11 20x9' },
+      { series: `up{${target('10.0.0.7:15020')}}`, values: '1x3 _x7 1x9' },
+    ])).toContain('SUCCESS');
+  });
+
+  test('without the scrape interval, the last scrape before the window must have succeeded', () => {
+    expect(gateQueries(ISTIO).canaryRequests).toContain('and on (job, instance) (up offset 5m == 1)');
+    expect(queries.canaryRequests).toContain('and on (job, instance) (min_over_time(up[1m] offset 5m) == 1)');
   });
 
   test('the check can tell: without the first values, the gate read 3 % errors where there were 9 %', () => {

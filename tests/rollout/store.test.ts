@@ -73,6 +73,8 @@ describe('problemsWithService', () => {
       + 'got 0.99',
     ]);
     expect(problemsWithService({ ...state, analysis: { rollbackBelowSuccessRatio: 0.95 } }, GATEWAY)).toEqual([]);
+    // the default is taken at most at the SLO's ratio: an SLO below 0.5 needs nothing written
+    expect(problemsWithService({ ...state, slo: { successRatio: 0.4 } }, GATEWAY)).toEqual([]);
   });
 
   test('none for a state that fits its service file', () => {
