@@ -167,9 +167,13 @@ export function startCanary(state: RolloutState, image: string | undefined, now:
   const at = now.toISOString();
   const first = settingsOf(state, service).steps[0];
   const config = release.config ? ` with the configuration of ${service.file}: ${release.config}` : '';
+  // not refused (the history keeps the image, not the configuration it failed with), but said: in the output, the
+  // commit message and the notification, where whoever re-ran a deploy sees it
+  const rolledBack = [...state.history].reverse().find(e => e.decision === 'rollback' && e.by === 'gate' && e.image === release.image);
+  const again = rolledBack ? `; note: the gate rolled ${release.image} back at ${rolledBack.at}` : '';
   const entry: HistoryEntry = {
     at, decision: 'start', by: 'cli', image: release.image, fromWeight: 0, toWeight: 0,
-    reason: `canary ${release.image} started at 0% (only the pin reaches it)${config}; the gate gives it ${first}% once it runs ready`,
+    reason: `canary ${release.image} started at 0% (only the pin reaches it)${config}; the gate gives it ${first}% once it runs ready${again}`,
   };
   return {
     state: {

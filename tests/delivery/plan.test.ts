@@ -29,6 +29,18 @@ describe('startCanary', () => {
     expect(state.history).toEqual([entry]);
   });
 
+  test('an image the gate rolled back before starts again, and says so (where whoever re-ran a deploy reads it)', () => {
+    const rollback = {
+      at: '2026-11-22T11:00:00.000Z', decision: 'rollback', by: 'gate', image, fromWeight: 25, toWeight: 0, reason: 'rolling back: failed check 3 of 3',
+    } as const;
+    const byHand = { ...rollback, at: '2026-11-22T11:30:00.000Z', by: 'cli' } as const;
+    expect(startCanary({ ...steady, history: [rollback, byHand] }, image, NOW, GATEWAY).entry.reason)
+      .toBe(`canary ${image} started at 0% (only the pin reaches it); the gate gives it 10% once it runs ready; note: the gate rolled ${image} back `
+        + 'at 2026-11-22T11:00:00.000Z');
+    // another image's roll back, or one by hand, is no note
+    expect(startCanary({ ...steady, history: [{ ...rollback, image: `${image}-rc1` }, byHand] }, image, NOW, GATEWAY).entry.reason).not.toContain('note:');
+  });
+
   test('names the first of the state file\'s steps, else the service file\'s, else the defaults\', as the weight to come', () => {
     const withSteps = fixtureService('gateway', ['steps: [1, 50, 100]']);
     const started = [startCanary({ ...steady, steps: [5, 100] }, image, NOW, withSteps), startCanary(steady, image, NOW, withSteps),
