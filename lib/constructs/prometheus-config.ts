@@ -1,4 +1,4 @@
-import { APP_LABEL, NAMESPACE_LABEL, TRACK_LABEL } from '../slo/vocabulary';
+import { APP_LABEL, CLUSTER_LABEL, NAMESPACE_LABEL, TRACK_LABEL } from '../slo/vocabulary';
 
 /**
  * The part of the Prometheus configuration file this project renders, typed so that a misspelt key fails `tsc`.
@@ -215,8 +215,20 @@ export function annotatedPodsScrapeConfig(job: string, namespaces: readonly stri
       // the track from the pod, so that a service's own metrics carry it whether or not the service labels them
       { source_labels: [`__meta_kubernetes_pod_label_${TRACK_LABEL}`], regex: '(.+)', target_label: TRACK_LABEL },
     ],
+    metric_relabel_configs: SERVICE_CLUSTER_LABEL_RELABELS,
   };
 }
+
+/**
+ * A service's own `cluster` label (its database's, its Kafka's) becomes `exported_cluster`: an external label never
+ * replaces a scraped one, so in a central store the series would be that cluster's and not the application
+ * cluster's, and the gate, the SLO rules and the dashboards, which select `cluster="<application cluster>"`, would
+ * lose them (or mix them into another cluster of that name).
+ */
+export const SERVICE_CLUSTER_LABEL_RELABELS: readonly RelabelConfig[] = [
+  { source_labels: [CLUSTER_LABEL], regex: '(.+)', target_label: `exported_${CLUSTER_LABEL}` },
+  { regex: CLUSTER_LABEL, action: 'labeldrop' },
+];
 
 /** Where Kubernetes mounts a pod's ServiceAccount token and the cluster's CA bundle. */
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

@@ -6,6 +6,9 @@ import { settingsOf } from '../../lib/rollout/settings';
 import { RolloutState } from '../../lib/rollout/state';
 import { clusterSeenQuery, observedReleaseQuery } from '../../lib/slo/cluster-state';
 import { CANARY_PIN_ANSWER, CLUSTER_LABEL } from '../../lib/slo/vocabulary';
+import { SERVICE_CLUSTER_LABEL_RELABELS } from '../../lib/constructs/prometheus-config';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { StubResponse, StubServer } from '../apps/support/stub-server';
 import { MeshMetricsTarget } from '../support/mesh-metrics-target';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
@@ -36,6 +39,8 @@ describe('the gate against a store that holds two clusters', () => {
   const targets: MeshMetricsTarget[] = [];
   const servers: PrometheusServer[] = [];
   let store: PrometheusServer;
+  /** A service's own metrics with a `cluster` label of its own (its database's), scraped in both clusters. */
+  let own: Server;
 
   /** Waits until each cluster has `samples` samples in the store in the window that ends at `at`. */
   const samplesIn = (at: () => Date, samples: number) => waitFor(async () => {
@@ -47,14 +52,21 @@ describe('the gate against a store that holds two clusters', () => {
   beforeAll(async () => {
     store = await startPrometheus({ scrapeConfigs: [], mode: 'receiver' });
     servers.push(store);
+    own = createServer((_req, res) => res.end('# TYPE ledger_queries_total counter\nledger_queries_total{cluster="db-main"} 7\n'));
+    await new Promise<void>(resolve => own.listen(0, '127.0.0.1', resolve));
+    const ownTarget = `127.0.0.1:${(own.address() as AddressInfo).port}`;
     for (const [cluster, errorRatio] of [['a', 0], ['b', 0.5]] as const) {
       const target = await MeshMetricsTarget.start();
       targets.push(target);
       // the same service in both clusters; b's canary answers half of its requests with 503
       target.setTraffic('gateway', { stable: { rps: 900, latencyMs: 40 }, canary: { rps: 100, errorRatio, latencyMs: 45 } });
       servers.push(await startPrometheus({
-        scrapeConfigs: [{ job_name: 'mesh', static_configs: [{ targets: [target.address] }] }], mode: 'agent',
-        externalLabels: { [CLUSTER_LABEL]: cluster }, remoteWrite: [`${store.url}/api/v1/write`],
+        scrapeConfigs: [
+          { job_name: 'mesh', static_configs: [{ targets: [target.address] }] },
+          // the services job's relabelling in a, none in b (the check can tell)
+          { job_name: 'own', static_configs: [{ targets: [ownTarget] }], ...(cluster === 'a' ? { metric_relabel_configs: SERVICE_CLUSTER_LABEL_RELABELS } : {}) },
+        ],
+        mode: 'agent', externalLabels: { [CLUSTER_LABEL]: cluster }, remoteWrite: [`${store.url}/api/v1/write`],
       }));
     }
     await samplesIn(() => new Date(), 4);
@@ -62,6 +74,15 @@ describe('the gate against a store that holds two clusters', () => {
   afterAll(async () => {
     await Promise.all(servers.map(s => s.stop()));
     await Promise.all(targets.map(t => t.close()));
+    await new Promise<void>(resolve => (own ? own.close(() => resolve()) : resolve()));
+  });
+
+  test('a service\'s own cluster label becomes exported_cluster: its series stay the application cluster\'s (without it, the database\'s)', async () => {
+    const series = async () => ((await (await fetch(`${store.url}/api/v1/query?query=ledger_queries_total`)).json()) as {
+      data: { result: Array<{ metric: Record<string, string> }> };
+    }).data.result.map(r => [r.metric.job, r.metric[CLUSTER_LABEL], r.metric[`exported_${CLUSTER_LABEL}`]]);
+    await waitFor(async () => (await series()).length === 2, { what: 'the own job of both clusters in the store', timeoutMs: 30_000, intervalMs: 250 });
+    expect((await series()).sort()).toEqual([['own', 'a', 'db-main'], ['own', 'db-main', undefined]]);
   });
 
   const gate = (cluster?: string, now = new Date()) => runGate({
