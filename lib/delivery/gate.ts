@@ -3,7 +3,7 @@ import { EffectiveSettings } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { ServiceSpec } from '../services/service';
 import { clusterSeenQuery, clusterSeenRequirements, observedReleaseQuery } from '../slo/cluster-state';
-import { GateResult, ObserveOutcome, Stage, decide, stageOf } from './decide';
+import { GateResult, ObserveOutcome, Stage, decide, describeRelease, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
 import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeOutcomeOf, smokeUrlFor } from './smoke';
 import { PrometheusOptions, queryValue } from './prometheus';
@@ -120,8 +120,41 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     };
   }
   let outcome: MeasureOutcome | undefined;
-  if (stage.kind === 'measure') outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
+  if (stage.kind === 'measure') {
+    // one cluster of several: its step was recorded applied once every cluster ran it, but a cluster may have joined
+    // since, or gone silent; its numbers then say nothing of the release (a counted hold, never a failed check)
+    const absent = input.cluster === undefined || !state.canary ? undefined : await clusterNotRunning(input, prometheus, state, service, now);
+    outcome = absent !== undefined
+      ? { ok: false, error: absent, samples: {} }
+      : await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
+  }
   return { stage, queries, outcome, result: decide({ state, settings, now, stage, outcome }) };
+}
+
+/**
+ * Why the cluster of `input` cannot be measured for the canary's current step, or undefined when it runs it: its
+ * series are not in the store (its agent does not write, or kube-state-metrics is not scraped), or it does not run
+ * the step (a cluster added while the canary was in flight, its pods not ready). A query that fails is a reason too.
+ */
+async function clusterNotRunning(input: GateInput, prometheus: PrometheusOptions, state: RolloutState, service: ServiceSpec,
+  now: Date): Promise<string | undefined> {
+  const canary = state.canary!;
+  const release = {
+    service: state.service, namespace: service.namespace, track: 'canary', image: canary.image, canaryWeight: canary.weight,
+    ...(canary.pod ? { podHash: canary.pod.hash } : {}), cluster: input.cluster,
+  } as const;
+  try {
+    const [running, seen] = await Promise.all([observedReleaseQuery(release), clusterSeenQuery(release)].map(q => queryValue(prometheus, q, now)));
+    // the cluster is named by the caller (runGateInClusters)
+    if (seen === null) {
+      return `the store holds nothing of this cluster's ${state.service} (${clusterSeenRequirements(release)} has no series): is its agent `
+        + 'writing, its client certificate valid?';
+    }
+    if (running === null) return `this cluster does not run the step yet (not observed: ${describeRelease(state.service, release)})`;
+    return undefined;
+  } catch (error) {
+    return `whether this cluster runs the step: ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 /** One cluster's gate run, in {@link runGateInClusters}. */
@@ -150,13 +183,16 @@ const GRAVITY: Readonly<Record<GateResult['decision'], number>> = { rollback: 3,
  * 3. the decision's {@link GRAVITY};
  * 4. a failed check before any other hold: it counts towards the roll back, which another cluster's hold for too
  *    little traffic or missing data must not hide;
- * 5. a hold that is written (counted) before one that is not.
+ * 5. a hold for missing data (a cluster silent, or not running the step) before other holds: its reason is the one
+ *    that says what is wrong, where another cluster's "too little traffic" would mislead;
+ * 6. a hold that is written (counted) before one that is not.
  */
 function rank(state: RolloutState, { run }: ClusterGateRun): readonly number[] {
   const { result, observation } = run;
   const startsRollback = result.decision === 'rollback' && state.canary?.phase !== 'rolling-back';
   const notObserved = observation !== undefined && !(observation.outcome.ok && observation.outcome.applied);
-  return [startsRollback ? 1 : 0, notObserved ? 1 : 0, GRAVITY[result.decision], result.hold === 'failed-check' ? 1 : 0, result.change ? 1 : 0];
+  return [startsRollback ? 1 : 0, notObserved ? 1 : 0, GRAVITY[result.decision], result.hold === 'failed-check' ? 1 : 0,
+    result.hold === 'no-data' ? 1 : 0, result.change ? 1 : 0];
 }
 
 const graver = (a: readonly number[], b: readonly number[]): boolean => {

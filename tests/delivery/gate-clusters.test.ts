@@ -60,9 +60,12 @@ describe('the gate against a store that holds two clusters', () => {
       targets.push(target);
       // the same service in both clusters; b's canary answers half of its requests with 503
       target.setTraffic('gateway', { stable: { rps: 900, latencyMs: 40 }, canary: { rps: 100, errorRatio, latencyMs: 45 } });
+      // both run the step (the gate asks each cluster before it measures it)
+      target.setCluster('gateway', { stable: { image: state.stable.image, available: true }, canary: { image: IMAGE, available: true }, canaryWeight: 10 });
       servers.push(await startPrometheus({
         scrapeConfigs: [
           { job_name: 'mesh', static_configs: [{ targets: [target.address] }] },
+          { job_name: 'kube-state-metrics', metrics_path: '/ksm', honor_labels: true, static_configs: [{ targets: [target.address] }] },
           // the services job's relabelling in a, none in b (the check can tell)
           { job_name: 'own', static_configs: [{ targets: [ownTarget] }], ...(cluster === 'a' ? { metric_relabel_configs: SERVICE_CLUSTER_LABEL_RELABELS } : {}) },
         ],
@@ -150,15 +153,21 @@ describe('the gate against a store that holds two clusters', () => {
  * a stub answers as the store, with cluster a running the release and b not yet.
  */
 describe('applying a release in two clusters', () => {
-  /** The clusters observed running what is applied; every cluster is seen (kube-state-metrics answers). */
+  /** The clusters observed running what is applied. */
   let running: string[] = [];
+  /** The clusters whose series the store holds (kube-state-metrics answers). */
+  let seen = ['a', 'b'];
   let store: StubServer;
   beforeAll(async () => {
     store = await StubServer.start(async ({ body }) => {
       const query = new URLSearchParams(body).get('query')!;
       const cluster = /cluster="([^"]+)"/.exec(query)![1];
-      return query.startsWith(clusterSeenQuery({ service: 'gateway', namespace: 'apps', cluster })) || running.includes(cluster) ? ONE : NONE;
+      if (query.startsWith(clusterSeenQuery({ service: 'gateway', namespace: 'apps', cluster }))) return seen.includes(cluster) ? ONE : NONE;
+      return running.includes(cluster) ? ONE : NONE;
     });
+  });
+  afterEach(() => {
+    seen = ['a', 'b'];
   });
   afterAll(() => store.close());
 
@@ -200,6 +209,28 @@ describe('applying a release in two clusters', () => {
     expect((await gate(promoting)).result.decision).toBe('promote');
   });
 
+  test('a step recorded applied, measured: a cluster that does not run it (added since) holds the release, counted, measured not at all', async () => {
+    running = ['a'];
+    const measuring = stateAt({ appliedAt: changed });
+    const both = await gate({ ...measuring, canary: { ...measuring.canary!, weightChangedAt: '2026-11-01T11:00:00Z', appliedAt: '2026-11-01T11:01:00Z' } });
+    const b = both.runs.find(r => r.cluster === 'b')!.run;
+    expect(b.outcome).toEqual({
+      ok: false, error: expect.stringMatching(/^this cluster does not run the step yet \(not observed: gateway-canary runs ready/), samples: {},
+    });
+    expect([both.decidedBy, both.result.decision, both.result.hold]).toEqual(['b', 'hold', 'no-data']);
+    expect(both.result.reason).toMatch(/^cluster b: no verdict: this cluster does not run the step yet/);
+    expect(both.result.change!.state.canary).toMatchObject({ weight: 10, consecutiveHolds: 1, failedChecks: 0 });
+  });
+
+  test('a step measured: a cluster whose series the store lacks (its agent silent) holds the release, and says why', async () => {
+    running = ['a', 'b'];
+    seen = ['a'];
+    const measuring = stateAt({ weightChangedAt: '2026-11-01T11:00:00Z', appliedAt: '2026-11-01T11:01:00Z' });
+    const both = await gate(measuring);
+    expect([both.decidedBy, both.result.hold]).toEqual(['b', 'no-data']);
+    expect(both.result.reason).toMatch(/^cluster b: no verdict: the store holds nothing of this cluster's gateway \(.*\): is its agent writing/);
+  });
+
   test('past the progress deadline, the cluster that never ran the step rolls the release back', async () => {
     running = ['a'];
     const late = stateAt({ weightChangedAt: '2026-11-01T10:00:00Z' });
@@ -230,6 +261,10 @@ describe('measuring a release in two clusters', () => {
         p99: settings.slo.p99LatencyMs !== undefined, baseline: settings.analysis.baseline.enabled, cluster,
       });
       for (const [name, promql] of Object.entries(queries)) answers.set(promql, values[name as QueryName] ?? (/P9\d$/.test(name) ? 40 : 0));
+      // both clusters run the step
+      const release = { service: 'gateway', namespace: GATEWAY.namespace, track: 'canary', image: IMAGE, canaryWeight: 10, cluster } as const;
+      answers.set(observedReleaseQuery(release), 10);
+      answers.set(clusterSeenQuery(release), 1);
     }
     store = await StubServer.start(async ({ body }) => {
       const value = answers.get(new URLSearchParams(body).get('query')!);
