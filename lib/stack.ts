@@ -215,6 +215,14 @@ function defineCentralStack(app: App, input: StackInput, topology: CentralTopolo
       + `smoke checks (${unreachable.map(s => s.file).join(', ')}), got "cluster": the gate in the observability cluster cannot reach the pin in `
       + 'the application clusters; gate from promote.yml (SMOKE_URLS through the edge, its runners in apps.canaryPinSources), or leave smoke out']);
   }
+  // promote.yml's runners reach the pin through each cluster's edge only from apps.canaryPinSources: with none, the
+  // edge strips the header, stable answers the checks, and each canary holds until its holds run out
+  if (env.delivery.loop === 'github' && unreachable.length > 0 && env.apps.canaryPinSources.length === 0) {
+    throw new ConfigError(`environment ${JSON.stringify(env.name)}`, ['\'apps.canaryPinSources\' must name the addresses of the runners that '
+      + `gate from promote.yml with a central topology while a service names smoke checks (${unreachable.map(s => s.file).join(', ')}), got []: `
+      + 'each cluster\'s edge ignores the pin from anywhere else, so the checks would reach stable and every canary would hold, then roll back. '
+      + 'GitHub-hosted runners have no fixed addresses: use self-hosted runners or runners with static egress, or leave smoke out']);
+  }
   const names = serviceNamespaces(services);
   const exposure = topology.gateway.exposure ?? { kind: 'ingressGateway' };
   // a gateway of its own (exposure "loadBalancer") lives in a namespace of its own, beside only its credential

@@ -156,6 +156,27 @@ describe('GitHub Actions workflows', () => {
     expect(smoke.run).toContain('\'.[$env][$service] // ""\'');
   });
 
+  test('deploy-canary: a smoke URL naming {cluster} (central) is left to the gate, which runs the checks in each cluster; no Playwright', () => {
+    const smoke = read('deploy-canary.yml').doc.jobs.smoke.steps.at(-1);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-smoke-'));
+    try {
+      fs.mkdirSync(path.join(work, 'bin'));
+      fs.writeFileSync(path.join(work, 'bin', 'npx'), `#!/bin/sh\necho "$*" >> "${work}/npx.log"\nexit 1\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(work, 'summary.md'), '');
+      const run = (urls: object) => spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', smoke.run], {
+        cwd: work, encoding: 'utf8', timeout: 10_000,
+        env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'), SMOKE_SERVICE: 'gateway',
+          TARGET_ENV: 'central', SMOKE_URLS: JSON.stringify(urls) },
+      });
+      const r = run({ central: { gateway: 'https://{cluster}.flights.example.com' } });
+      expect([r.status, r.stdout]).toEqual([0, expect.stringContaining('::notice::the smoke URL of gateway in central names {cluster}')]);
+      expect(fs.existsSync(path.join(work, 'npx.log'))).toBe(false);
+      expect(fs.readFileSync(path.join(work, 'summary.md'), 'utf8')).toContain('the gate runs its checks in each cluster');
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   test('deploy-canary: the image input says what the CLI refuses, without a copy of any environment\'s registries', () => {
     const { text, doc } = read('deploy-canary.yml');
     expect(doc.on.workflow_dispatch.inputs.image.description).toMatch(/delivery\.allowedRegistries.*delivery\.requireDigest/);

@@ -232,6 +232,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     // the services run in the application clusters, beyond a gate in this cluster's mesh, and the demo gateway has
     // smoke checks: promote.yml gates them, its runners reaching the pin through each cluster's edge
     delivery: { loop: 'github' },
+    // the egress range of those runners (an example range: put yours; GitHub-hosted runners have no fixed addresses,
+    // self-hosted ones or larger runners with static egress do)
+    apps: { canaryPinSources: ['203.0.113.0/24'] },
     egress: { dependencies: { gitHost: null, notificationWebhook: null } },
     // the central store: every cluster's Prometheus writes here; Grafana, Kiali, the gate and the rules read it
     mimir: {

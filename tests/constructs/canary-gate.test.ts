@@ -262,6 +262,17 @@ test('a central topology whose gate runs in the cluster, with a service that nam
     .toThrow(/'delivery\.loop' must be "github" with a central topology while a service names smoke checks \(services\/gateway\.yaml\), got/);
 });
 
+test('a central topology gated from promote.yml without the runners\' addresses, with a service that names smoke checks: refused', () => {
+  const central = ENVIRONMENTS.central;
+  expect(central.apps.canaryPinSources.length).toBeGreaterThan(0);
+  // each edge would strip the pin from the runners: the checks would reach stable, and each canary hold, then roll back
+  expect(() => synthStack({ ...central, apps: { ...central.apps, canaryPinSources: [] } }))
+    .toThrow(new RegExp('\'apps\\.canaryPinSources\' must name the addresses of the runners that gate from promote\\.yml with a central topology '
+      + 'while a service names smoke checks \\(services/gateway\\.yaml\\), got \\[\\]'));
+  const quiet = Object.fromEntries(Object.entries(repoServices()).map(([name, spec]) => [name, { ...spec, smoke: [] }]));
+  expect(() => synthStack({ ...central, apps: { ...central.apps, canaryPinSources: [] } }, 'steady', quiet)).not.toThrow();
+});
+
 describe.each(GATED_IN_CLUSTER)('the canary gate of $name', ({ env, services }) => {
   const { stack, charts } = synthStack(env, 'steady', services);
   const objects = charts.observability;
