@@ -120,15 +120,20 @@ export async function runGate(input: GateInput): Promise<GateRun> {
     };
   }
   let outcome: MeasureOutcome | undefined;
-  if (stage.kind === 'measure') {
-    // one cluster of several: its step was recorded applied once every cluster ran it, but a cluster may have joined
-    // since, or gone silent; its numbers then say nothing of the release (a counted hold, never a failed check)
-    const absent = input.cluster === undefined || !state.canary ? undefined : await clusterNotRunning(input, prometheus, state, service, now);
-    outcome = absent !== undefined
-      ? { ok: false, error: absent, samples: {} }
-      : await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
+  if (stage.kind === 'measure') outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
+  const result = decide({ state, settings, now, stage, outcome });
+  // one cluster of several: its step was recorded applied once every cluster ran it, but a cluster may have joined
+  // since, or gone silent. A failure its numbers show stands (a canary crash-looping there does not run ready, and
+  // its failures are what a roll back is for); anything else is no verdict on the release, but a counted hold that
+  // says why
+  if (stage.kind === 'measure' && input.cluster !== undefined && state.canary && result.hold !== 'failed-check' && result.decision !== 'rollback') {
+    const absent = await clusterNotRunning(input, prometheus, state, service, now);
+    if (absent !== undefined) {
+      const unmeasured: MeasureOutcome = { ok: false, error: absent, samples: {} };
+      return { stage, queries, outcome: unmeasured, result: decide({ state, settings, now, stage, outcome: unmeasured }) };
+    }
   }
-  return { stage, queries, outcome, result: decide({ state, settings, now, stage, outcome }) };
+  return { stage, queries, outcome, result };
 }
 
 /**

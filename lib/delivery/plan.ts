@@ -169,7 +169,7 @@ export function startCanary(state: RolloutState, image: string | undefined, now:
   const config = release.config ? ` with the configuration of ${service.file}: ${release.config}` : '';
   // not refused (the history keeps the image, not the configuration it failed with), but said: in the output, the
   // commit message and the notification, where whoever re-ran a deploy sees it
-  const rolledBack = [...state.history].reverse().find(e => e.decision === 'rollback' && e.by === 'gate' && e.image === release.image);
+  const rolledBack = gateRolledBack(state.history, release.image);
   const again = rolledBack ? `; note: the gate rolled ${release.image} back at ${rolledBack.at}` : '';
   const entry: HistoryEntry = {
     at, decision: 'start', by: 'cli', image: release.image, fromWeight: 0, toWeight: 0,
@@ -275,6 +275,19 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
     ...rest, phase: promote ? 'promoting' : 'rolling-back', weight: toWeight, weightChangedAt: at, consecutiveHolds: 0, ...(pod ? { pod } : {}),
   } as const;
   return { state: { ...state, canary: next, history }, entry };
+}
+
+/**
+ * The gate's roll back of `image` (its first half: `rolling back…`; the second, removing the canary, the gate writes
+ * after a roll back by hand too), unless the image was promoted since; undefined when there is none.
+ */
+function gateRolledBack(history: readonly HistoryEntry[], image: string): HistoryEntry | undefined {
+  for (const entry of [...history].reverse()) {
+    if (entry.image !== image) continue;
+    if (entry.decision === 'promote') return undefined;
+    if (entry.decision === 'rollback' && entry.by === 'gate' && entry.reason.startsWith('rolling back')) return entry;
+  }
+  return undefined;
 }
 
 /**

@@ -126,8 +126,16 @@ function sourceOf(target: QueryTarget): Source {
 }
 
 /**
+ * How far before the window a series that appears in it must not have been seen to be new. A series goes stale for a
+ * scrape or two without being new: Istio's merged endpoint (`:15020/stats/prometheus`) answers 200 with the sidecar's
+ * or the app's part missing when that part fails, so `up` stays 1 while their series vanish and come back.
+ */
+const SEEN_BEFORE = '1h';
+
+/**
  * The requests that the series of `union` counted in the window `w`, summed: each series' increase, plus the first
- * value of each series that appeared in the window while its scrape target was already scraped. `increase()` cannot
+ * value of each series that appeared in the window (unseen for {@link SEEN_BEFORE} before it) while its scrape target
+ * was already scraped. `increase()` cannot
  * see a counter's first sample, and a request counter gets a series per label combination: the first 503 a canary
  * pod answers (to each caller, with each response flag) starts a series of its own, and what it counted before its
  * first scrape would be lost, a failed request read as none. A series whose target was not scraped at the window's
@@ -139,7 +147,7 @@ function sourceOf(target: QueryTarget): Source {
  */
 function counted(source: Source, w: string, scrapedBefore: string, union: (series: (selector: string) => string) => string): string {
   const grown = `sum(${union(s => `increase(${source.requests}${s}[${w}])`)})`;
-  const appeared = union(s => `(min_over_time(${source.requests}${s}[${w}]) unless ${source.requests}${s} offset ${w})`);
+  const appeared = union(s => `(min_over_time(${source.requests}${s}[${w}]) unless max_over_time(${source.requests}${s}[${SEEN_BEFORE}] offset ${w}))`);
   const fresh = `sum(${appeared} and on (${PIPELINE.job}, ${PIPELINE.instance}) (${scrapedBefore}))`;
   return `(${grown} + (${fresh} or vector(0)) or ${fresh})`;
 }

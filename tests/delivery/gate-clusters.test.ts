@@ -253,6 +253,9 @@ describe('measuring a release in two clusters', () => {
     const numbers: Record<string, Partial<Record<QueryName, number>>> = {
       a: { stableRequests: 9, canaryRequests: 1 },
       b: { stableRequests: 900, canaryRequests: 100, canaryErrors: 50 },
+      // not observed running the step (below): c's canary crash-loops (every request fails), d's is healthy
+      c: { stableRequests: 900, canaryRequests: 100, canaryErrors: 100 },
+      d: { stableRequests: 900, canaryRequests: 100 },
     };
     const answers = new Map<string, number>();
     for (const [cluster, values] of Object.entries(numbers)) {
@@ -261,9 +264,9 @@ describe('measuring a release in two clusters', () => {
         p99: settings.slo.p99LatencyMs !== undefined, baseline: settings.analysis.baseline.enabled, cluster,
       });
       for (const [name, promql] of Object.entries(queries)) answers.set(promql, values[name as QueryName] ?? (/P9\d$/.test(name) ? 40 : 0));
-      // both clusters run the step
+      // a and b run the step; every cluster is seen
       const release = { service: 'gateway', namespace: GATEWAY.namespace, track: 'canary', image: IMAGE, canaryWeight: 10, cluster } as const;
-      answers.set(observedReleaseQuery(release), 10);
+      if (cluster === 'a' || cluster === 'b') answers.set(observedReleaseQuery(release), 10);
       answers.set(clusterSeenQuery(release), 1);
     }
     store = await StubServer.start(async ({ body }) => {
@@ -272,6 +275,16 @@ describe('measuring a release in two clusters', () => {
     });
   });
   afterAll(() => store.close());
+
+  test('a cluster whose canary does not run ready (crash-looping): its failures stand, rolled back at once; a healthy one not running the step '
+    + 'holds, not measured', async () => {
+    const crashing = await runGateInClusters({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['a', 'c']);
+    expect([crashing.decidedBy, crashing.result.decision]).toEqual(['c', 'rollback']);
+    expect(crashing.result.reason).toMatch(/^cluster c: rolling back at once: success ratio 0 < 0\.5/);
+    const joining = await runGateInClusters({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['d']);
+    expect([joining.result.decision, joining.result.hold]).toEqual(['hold', 'no-data']);
+    expect(joining.result.reason).toMatch(/^cluster d: no verdict: this cluster does not run the step yet/);
+  });
 
   test('a failed check in one cluster is counted although another holds for too little traffic', async () => {
     const both = await runGateInClusters({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['a', 'b']);

@@ -37,8 +37,13 @@ describe('startCanary', () => {
     expect(startCanary({ ...steady, history: [rollback, byHand] }, image, NOW, GATEWAY).entry.reason)
       .toBe(`canary ${image} started at 0% (only the pin reaches it); the gate gives it 10% once it runs ready; note: the gate rolled ${image} back `
         + 'at 2026-11-22T11:00:00.000Z');
-    // another image's roll back, or one by hand, is no note
+    // another image's roll back, or one by hand (whose removal the gate writes), or one before a promotion, is no note
     expect(startCanary({ ...steady, history: [{ ...rollback, image: `${image}-rc1` }, byHand] }, image, NOW, GATEWAY).entry.reason).not.toContain('note:');
+    const removedByGate = { ...rollback, at: '2026-11-22T11:35:00.000Z', fromWeight: 0, reason: 'rolled back: stable runs it; the canary is removed' } as const;
+    expect(startCanary({ ...steady, history: [{ ...byHand, reason: 'rolling back by hand: …' }, removedByGate] }, image, NOW, GATEWAY).entry.reason)
+      .not.toContain('note:');
+    const promoted = { ...rollback, at: '2026-11-22T11:40:00.000Z', decision: 'promote', by: 'cli', reason: 'promoted by hand' } as const;
+    expect(startCanary({ ...steady, history: [rollback, promoted] }, image, NOW, GATEWAY).entry.reason).not.toContain('note:');
   });
 
   test('names the first of the state file\'s steps, else the service file\'s, else the defaults\', as the weight to come', () => {
