@@ -23,6 +23,9 @@ export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
  * - `inconclusive`: enough traffic, no failed check, but a number the verdict needs is unknown;
  * - `failed-check`: a check failed (the canary's traffic, the SLO or the baseline), below the roll back limit.
  */
+/** The check that the canary got its share of the traffic: the name its failures start with (`canaryTraffic: …`). */
+export const TRAFFIC_CHECK = 'canaryTraffic';
+
 export type HoldKind = 'applying' | 'applied' | 'dwelling' | 'no-data' | 'too-little-traffic' | 'inconclusive' | 'failed-check';
 
 /**
@@ -470,7 +473,7 @@ function evaluate(weight: number, m: Measurements, b: BaselineMeasurements | nul
   // a canary that served nothing fails even when its weight predicts less than one request
   const expected = Math.max(1, wholeShare(weight, total * analysis.canaryTrafficFactor));
   if (canaryRequests < expected) {
-    verdict.failed.push(`canaryTraffic: ${canaryRequests} requests < ${expected} expected (${weight}% of ${total} × ${analysis.canaryTrafficFactor}); `
+    verdict.failed.push(`${TRAFFIC_CHECK}: ${canaryRequests} requests < ${expected} expected (${weight}% of ${total} × ${analysis.canaryTrafficFactor}); `
       + 'is the canary running and in the route?');
   } else {
     verdict.passed.push(`canary served ${canaryRequests} of ${total} requests (≥ ${expected})`);

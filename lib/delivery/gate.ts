@@ -3,7 +3,7 @@ import { EffectiveSettings } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { ServiceSpec } from '../services/service';
 import { clusterSeenQuery, clusterSeenRequirements, observedReleaseQuery } from '../slo/cluster-state';
-import { GateResult, ObserveOutcome, Stage, decide, describeRelease, stageOf } from './decide';
+import { GateResult, ObserveOutcome, Stage, TRAFFIC_CHECK, decide, describeRelease, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
 import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeOutcomeOf, smokeUrlFor } from './smoke';
 import { PrometheusOptions, queryValue } from './prometheus';
@@ -123,10 +123,12 @@ export async function runGate(input: GateInput): Promise<GateRun> {
   if (stage.kind === 'measure') outcome = await measure(queries, promql => queryValue(prometheus, promql, now), analysis.baseline.enabled);
   const result = decide({ state, settings, now, stage, outcome });
   // one cluster of several: its step was recorded applied once every cluster ran it, but a cluster may have joined
-  // since, or gone silent. A failure its numbers show stands (a canary crash-looping there does not run ready, and
-  // its failures are what a roll back is for); anything else is no verdict on the release, but a counted hold that
-  // says why
-  if (stage.kind === 'measure' && input.cluster !== undefined && state.canary && result.hold !== 'failed-check' && result.decision !== 'rollback') {
+  // since, or gone silent. A failure of the canary's own numbers stands (one crash-looping there does not run ready,
+  // and its failures, seen by its callers, are what a roll back is for); the canary getting no traffic is what a
+  // cluster not running the step looks like (pods pending, pulling), and that, like anything else, is no verdict on
+  // the release but a counted hold that says why (a roll back at the fail-safe then says it too)
+  const standing = result.failedChecks.some(check => !check.startsWith(`${TRAFFIC_CHECK}:`));
+  if (stage.kind === 'measure' && input.cluster !== undefined && state.canary && !standing) {
     const absent = await clusterNotRunning(input, prometheus, state, service, now);
     if (absent !== undefined) {
       const unmeasured: MeasureOutcome = { ok: false, error: absent, samples: {} };

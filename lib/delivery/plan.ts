@@ -282,10 +282,15 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
  * after a roll back by hand too), unless the image was promoted since; undefined when there is none.
  */
 function gateRolledBack(history: readonly HistoryEntry[], image: string): HistoryEntry | undefined {
+  // newest first: a promotion counts only when no roll back of the image followed it (a promotion abandoned halfway)
+  let rolledBackSince = false;
   for (const entry of [...history].reverse()) {
     if (entry.image !== image) continue;
-    if (entry.decision === 'promote') return undefined;
-    if (entry.decision === 'rollback' && entry.by === 'gate' && entry.reason.startsWith('rolling back')) return entry;
+    if (entry.decision === 'promote' && !rolledBackSince) return undefined;
+    if (entry.decision === 'rollback') {
+      if (entry.by === 'gate' && entry.reason.startsWith('rolling back')) return entry;
+      rolledBackSince = true;
+    }
   }
   return undefined;
 }

@@ -253,9 +253,11 @@ describe('measuring a release in two clusters', () => {
     const numbers: Record<string, Partial<Record<QueryName, number>>> = {
       a: { stableRequests: 9, canaryRequests: 1 },
       b: { stableRequests: 900, canaryRequests: 100, canaryErrors: 50 },
-      // not observed running the step (below): c's canary crash-loops (every request fails), d's is healthy
+      // not observed running the step (below): c's canary crash-loops (every request fails, its callers see it), d's
+      // is healthy, f's pods are pending (no endpoint: it gets no traffic at all)
       c: { stableRequests: 900, canaryRequests: 100, canaryErrors: 100 },
       d: { stableRequests: 900, canaryRequests: 100 },
+      f: { stableRequests: 900, canaryRequests: 0 },
     };
     const answers = new Map<string, number>();
     for (const [cluster, values] of Object.entries(numbers)) {
@@ -284,6 +286,17 @@ describe('measuring a release in two clusters', () => {
     const joining = await runGateInClusters({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['d']);
     expect([joining.result.decision, joining.result.hold]).toEqual(['hold', 'no-data']);
     expect(joining.result.reason).toMatch(/^cluster d: no verdict: this cluster does not run the step yet/);
+  });
+
+  test('a cluster whose canary pods are pending gets no traffic: not a failed check but a hold that says why; at the fail-safe, its roll back '
+    + 'says it too', async () => {
+    const pending = await runGateInClusters({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['f']);
+    expect([pending.result.decision, pending.result.hold, pending.result.failedCheckCount]).toEqual(['hold', 'no-data', 1]);
+    expect(pending.result.reason).toMatch(/^cluster f: no verdict: this cluster does not run the step yet/);
+    const atLimit: RolloutState = { ...state, canary: { ...state.canary!, consecutiveHolds: settings.analysis.maxConsecutiveHolds } };
+    const safe = await runGateInClusters({ state: atLimit, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['d']);
+    expect(safe.result.decision).toBe('rollback');
+    expect(safe.result.reason).toMatch(/last: no verdict: this cluster does not run the step yet/);
   });
 
   test('a failed check in one cluster is counted although another holds for too little traffic', async () => {

@@ -44,6 +44,9 @@ describe('startCanary', () => {
       .not.toContain('note:');
     const promoted = { ...rollback, at: '2026-11-22T11:40:00.000Z', decision: 'promote', by: 'cli', reason: 'promoted by hand' } as const;
     expect(startCanary({ ...steady, history: [rollback, promoted] }, image, NOW, GATEWAY).entry.reason).not.toContain('note:');
+    // a promotion abandoned halfway (rolled back by hand after it) is no promotion
+    const abandoned = { ...byHand, at: '2026-11-22T11:45:00.000Z', reason: 'rolling back by hand: …' } as const;
+    expect(startCanary({ ...steady, history: [rollback, promoted, abandoned] }, image, NOW, GATEWAY).entry.reason).toContain('note: the gate rolled');
   });
 
   test('names the first of the state file\'s steps, else the service file\'s, else the defaults\', as the weight to come', () => {
