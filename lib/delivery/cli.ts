@@ -270,12 +270,22 @@ interface Gated {
   readonly read: string;
 }
 
+/** What every service of one `canary advance` run is gated against, read once for the run. */
+interface GateTarget {
+  readonly endpoint: PrometheusEndpoint;
+  /** A central topology's application clusters: each is judged on its own series. */
+  readonly clusters: readonly string[] | undefined;
+  /** The environment's scrape interval, as PromQL writes it. */
+  readonly scrapeInterval: string;
+}
+
 /**
- * Runs the gate of one service (the caller holds its lock): measures and decides, writes nothing. With `clusters` (a
- * central topology's application clusters), each cluster is judged on its own series and the gravest decision taken.
+ * Runs the gate of one service (the caller holds its lock): measures and decides, writes nothing. With the target's
+ * `clusters`, each cluster is judged on its own series and the gravest decision taken.
  */
 async function gateService(command: Extract<Command, { verb: 'advance' }>, run: Run, name: string, state: RolloutState,
-  endpoint: PrometheusEndpoint, smoke: SmokeTarget, clusters: readonly string[] | undefined, now: Date): Promise<Gated> {
+  target: GateTarget, smoke: SmokeTarget, now: Date): Promise<Gated> {
+  const { endpoint, clusters, scrapeInterval } = target;
   const service = run.services[name];
   const settings: EffectiveSettings = withOverrides(settingsOf(state, service), command.overrides);
   const read = fs.readFileSync(path.join(run.root, rolloutFile(command.env, name)), 'utf8');
@@ -283,7 +293,7 @@ async function gateService(command: Extract<Command, { verb: 'advance' }>, run: 
   const smokeUnavailable = run.io.env?.smokeUnavailable ?? smoke.unavailable;
   // the gate reads smokeUnavailable only where there is no URL, and smokeUrlError only where checks are due
   const input = {
-    state, service, settings, now, prometheus: endpoint, scrapeInterval: goDuration(loadEnvironment(command.env).prometheus.scrapeInterval),
+    state, service, settings, now, prometheus: endpoint, scrapeInterval,
     ...(smokeUrl !== undefined ? { smokeUrl } : {}), ...(smokeUnavailable !== undefined ? { smokeUnavailable } : {}),
     ...(smoke.error !== undefined ? { smokeUrlError: smoke.error } : {}),
   };
@@ -367,11 +377,14 @@ async function gateAndWrite(command: Extract<Command, { verb: 'advance' }>, run:
   const endpoint = names.length > 0 ? endpointOf(command, run) : undefined;
   // one time for the whole run: every service's window ends then, as its report and history entry say
   const now = io.now();
-  // a central topology: every application cluster runs the release (read once for every service of the run)
-  const clusters = loadEnvironment(command.env).topology?.appClusters.map(c => c.name);
+  // read once for every service of the run: a central topology's clusters (each runs the release), the scrape interval
+  const env = loadEnvironment(command.env);
+  const target: GateTarget | undefined = endpoint && {
+    endpoint, clusters: env.topology?.appClusters.map(c => c.name), scrapeInterval: goDuration(env.prometheus.scrapeInterval),
+  };
   const attempts = await mapLimited(names, GATE_CONCURRENCY, async (name): Promise<Gated | FailedService> => {
     try {
-      return await gateService(command, run, name, rollouts[name], endpoint!, smokeTarget(name), clusters, now);
+      return await gateService(command, run, name, rollouts[name], target!, smokeTarget(name), now);
     } catch (error) {
       // isolated: one service's own configuration at fault (exit 2), not the run's or a bug
       const code = options.isolate ? usageCodeOf(error) : undefined;
