@@ -5,7 +5,7 @@ import { MeasureOutcome, Samples, combineSamples } from './measure';
 import { SmokeOutcome } from './smoke';
 import { EffectiveSettings, nextStep } from '../rollout/settings';
 import { ObservedRelease } from '../slo/cluster-state';
-import { Change, UsageError, appendHistory, endCanary, stampNotBefore } from './plan';
+import { Change, ROLLBACK_BEGUN, UsageError, appendHistory, endCanary, stampNotBefore } from './plan';
 import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from '../rollout/state';
 
 /** What the gate decided; `none` when no canary is in flight. */
@@ -126,9 +126,7 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
   if (canary.phase === 'rolling-back' || canary.phase === 'draining') {
     return { kind: 'applying', release: { track: 'stable', image: state.stable.image, canaryWeight: 0, ...hash(state.stable.pod) }, deadline };
   }
-  if (canary.appliedAt === undefined) {
-    return { kind: 'applying', release: { track: 'canary', image: canary.image, canaryWeight: canary.weight, ...hash(canary.pod) }, deadline };
-  }
+  if (canary.appliedAt === undefined) return { kind: 'applying', release: canaryStep(canary), deadline };
   const windowMs = parseDuration(settings.analysis.window, 'analysis.window');
   const window = goDuration(Duration.millis(windowMs));
   const appliedAt = Date.parse(canary.appliedAt);
@@ -164,6 +162,11 @@ function lastCountedHold(state: RolloutState, canary: CanaryState, now: Date): n
     last = Math.max(last ?? at, at);
   }
   return last;
+}
+
+/** What the cluster runs when it runs the canary's current step: its Deployment ready with its release, at its weight. */
+export function canaryStep(canary: CanaryState): ReleaseToObserve {
+  return { track: 'canary', image: canary.image, canaryWeight: canary.weight, ...(canary.pod ? { podHash: canary.pod.hash } : {}) };
 }
 
 /** What a release to observe is, in words: `gateway-canary runs ready with <image> (pod <hash>) and the route gives it 10%`. */
@@ -288,7 +291,7 @@ function firstStep(input: DecideInput, canary: CanaryState, what: string): GateR
   const failed = results.filter(r => !r.passed).map(r => `smoke: ${r.detail}`);
   if (failed.length > 0) {
     const change = endCanary(state, {
-      decision: 'rollback', by: 'gate', now, reason: `rolling back: ${failed.length} of ${results.length} smoke checks failed through the pin`, evidence: { failedChecks: failed },
+      decision: 'rollback', by: 'gate', now, reason: `${ROLLBACK_BEGUN}: ${failed.length} of ${results.length} smoke checks failed through the pin`, evidence: { failedChecks: failed },
     });
     return result(change, 'rollback', canary, { ...numbers, failedChecks: failed, consecutiveHolds: canary.consecutiveHolds });
   }
@@ -353,7 +356,7 @@ function progress(input: DecideInput, canary: CanaryState, stage: Extract<Stage,
   }
   const change = phase === 'rolling-back'
     ? endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `rolled back: ${late}; the canary is removed anyway` })
-    : endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `rolling back: ${late}` });
+    : endCanary(state, { decision: 'rollback', by: 'gate', now, reason: `${ROLLBACK_BEGUN}: ${late}` });
   return result(change, 'rollback', canary, { ...numbers, consecutiveHolds: canary.consecutiveHolds });
 }
 
@@ -402,7 +405,7 @@ function hold(state: RolloutState, canary: CanaryState, settings: EffectiveSetti
   const numbers = { failedChecks: request.failed, measurements: request.evidence.measurements ?? null, baseline: request.evidence.baseline ?? null };
 
   // the first half of a roll back (or, when one is under way, its end)
-  const rollingBack = canary.phase === 'rolling-back' ? 'rolled back' : 'rolling back';
+  const rollingBack = canary.phase === 'rolling-back' ? 'rolled back' : ROLLBACK_BEGUN;
   const rollback = request.failed.length > 0 && request.severe !== undefined
     ? `${rollingBack} at once: ${request.severe}; ${reason}`
     : request.failed.length > 0 && failedCheckCount >= analysis.maxFailedChecks

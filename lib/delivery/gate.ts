@@ -3,7 +3,7 @@ import { EffectiveSettings } from '../rollout/settings';
 import { RolloutState } from '../rollout/state';
 import { ServiceSpec } from '../services/service';
 import { clusterSeenQuery, clusterSeenRequirements, observedReleaseQuery } from '../slo/cluster-state';
-import { GateResult, ObserveOutcome, Stage, TRAFFIC_CHECK, decide, describeRelease, stageOf } from './decide';
+import { GateResult, ObserveOutcome, Stage, TRAFFIC_CHECK, canaryStep, decide, describeRelease, stageOf } from './decide';
 import { MeasureOutcome, measure } from './measure';
 import { CLUSTER_PLACEHOLDER, SmokeOutcome, runSmokeChecks, smokeOutcomeOf, smokeUrlFor } from './smoke';
 import { PrometheusOptions, queryValue } from './prometheus';
@@ -145,11 +145,7 @@ export async function runGate(input: GateInput): Promise<GateRun> {
  */
 async function clusterNotRunning(input: GateInput, prometheus: PrometheusOptions, state: RolloutState, service: ServiceSpec,
   now: Date): Promise<string | undefined> {
-  const canary = state.canary!;
-  const release = {
-    service: state.service, namespace: service.namespace, track: 'canary', image: canary.image, canaryWeight: canary.weight,
-    ...(canary.pod ? { podHash: canary.pod.hash } : {}), cluster: input.cluster,
-  } as const;
+  const release = { service: state.service, namespace: service.namespace, ...canaryStep(state.canary!), cluster: input.cluster };
   try {
     const [running, seen] = await Promise.all([observedReleaseQuery(release), clusterSeenQuery(release)].map(q => queryValue(prometheus, q, now)));
     // the cluster is named by the caller (runGateInClusters)

@@ -278,8 +278,14 @@ export function endCanary(state: RolloutState, options: EndOptions): Change {
 }
 
 /**
- * The gate's roll back of `image` (its first half: `rolling back…`; the second, removing the canary, the gate writes
- * after a roll back by hand too), unless the image was promoted since; undefined when there is none.
+ * How the reason of a roll back's first half (all traffic to stable) begins; its second half, the canary removed,
+ * begins `rolled back`.
+ */
+export const ROLLBACK_BEGUN = 'rolling back';
+
+/**
+ * The gate's roll back of `image` (its first half, {@link ROLLBACK_BEGUN}; the second, removing the canary, the gate
+ * writes after a roll back by hand too), unless the image was promoted since; undefined when there is none.
  */
 function gateRolledBack(history: readonly HistoryEntry[], image: string): HistoryEntry | undefined {
   // newest first: a promotion counts only when no roll back of the image followed it (a promotion abandoned halfway)
@@ -288,7 +294,7 @@ function gateRolledBack(history: readonly HistoryEntry[], image: string): Histor
     if (entry.image !== image) continue;
     if (entry.decision === 'promote' && !rolledBackSince) return undefined;
     if (entry.decision === 'rollback') {
-      if (entry.by === 'gate' && entry.reason.startsWith('rolling back')) return entry;
+      if (entry.by === 'gate' && entry.reason.startsWith(ROLLBACK_BEGUN)) return entry;
       rolledBackSince = true;
     }
   }

@@ -135,12 +135,12 @@ const SEEN_BEFORE = '1h';
 /**
  * The requests that the series of `union` counted in the window `w`, summed: each series' increase, plus the first
  * value of each series that appeared in the window (unseen for {@link SEEN_BEFORE} before it) while its scrape target
- * was already scraped. `increase()` cannot
- * see a counter's first sample, and a request counter gets a series per label combination: the first 503 a canary
- * pod answers (to each caller, with each response flag) starts a series of its own, and what it counted before its
- * first scrape would be lost, a failed request read as none. A series whose target was not scraped at the window's
- * start (a pod started in it, a gap in Prometheus) may hold counts from before the window in its first value, so
- * there it stays left out, as `increase()` leaves it. Empty when no series counted anything (unknown, not zero).
+ * was already scraped (`scrapedBefore`). `increase()` cannot see a counter's first sample, and a request counter gets
+ * a series per label combination: the first 503 a canary pod answers (to each caller, with each response flag) starts
+ * a series of its own, and what it counted before its first scrape would be lost, a failed request read as none. A
+ * series of a target not scraped just before the window (a failed scrape, a gap in Prometheus) may hold counts from
+ * before it in its first value, so there it stays left out, as `increase()` leaves it. Empty when no series counted
+ * anything (unknown, not zero).
  *
  * @param union the series, given how to spell one selector as a series of the request counter (`{…}` → a metric
  *   selector), joined with `or` where several selectors make one count
