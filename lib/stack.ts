@@ -19,7 +19,7 @@ import { settingsOf } from './rollout/settings';
 import { StateError } from './rollout/state';
 import { Rollouts, rolloutFile } from './rollout/store';
 import { Services, serviceNamespaces } from './services/catalog';
-import { ServiceSpec } from './services/service';
+import { ServiceFileError, ServiceSpec } from './services/service';
 import { sloAlertingRules } from './slo/alerting-rules';
 import { clusterAlertingRules } from './slo/cluster-alerts';
 import { pipelineAlertingRules } from './slo/pipeline-alerts';
@@ -118,7 +118,7 @@ interface ServiceTelemetryEnds {
   /** The Prometheus that scrapes the services. */
   readonly prometheus: WorkloadPeer;
   /** The chart those two are in (its half of each flow is rendered there). */
-  readonly charts: { readonly observability: { network: { allow(f: NetworkFlow): void } } };
+  readonly charts: { readonly observability: FlowChart };
 }
 
 /**
@@ -136,16 +136,18 @@ function defineServiceCharts(app: App, input: StackInput, ends: ServiceTelemetry
   }
   for (const namespace of names) {
     const everyPod = { kind: 'namespace', namespace } as const;
-    allowAtBothEnds({
+    const origin = { file: Object.values(services).find(s => s.namespace === namespace)!.file, field: `'namespace' (${JSON.stringify(namespace)})` };
+    allowServiceFlow(origin, {
       name: `${namespace}-to-${ends.otlp.name}`, from: everyPod, to: pods(ends.otlp.peer), ports: ends.otlp.ports.map(p => ({ port: p.port })),
     }, ends.charts.observability, namespaces[namespace]);
-    allowAtBothEnds({ name: `prometheus-to-${namespace}`, from: pods(ends.prometheus), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }] },
+    allowServiceFlow(origin, { name: `prometheus-to-${namespace}`, from: pods(ends.prometheus), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }] },
       ends.charts.observability, namespaces[namespace]);
   }
   for (const spec of Object.values(services)) {
-    for (const caller of spec.callers ?? []) {
+    for (const [i, caller] of (spec.callers ?? []).entries()) {
       const from = services[caller];
-      allowAtBothEnds({ name: `${caller}-to-${spec.name}`, from: pods(peerOf(from)), to: pods(peerOf(spec)), ports: [{ port: spec.port }] },
+      allowServiceFlow({ file: spec.file, field: `'callers[${i}]' (${JSON.stringify(caller)})` },
+        { name: `${caller}-to-${spec.name}`, from: pods(peerOf(from)), to: pods(peerOf(spec)), ports: [{ port: spec.port }] },
         namespaces[from.namespace], namespaces[spec.namespace]);
     }
     // the service's chart allows the ingress half of each identity's flow; an identity in another of the services'
@@ -335,6 +337,26 @@ function withSmokeChecks(services: Services): ServiceSpec[] {
 }
 
 /** A flow between two namespaces, allowed in the chart of each end (each renders the half whose end is its own). */
-function allowAtBothEnds(flow: NetworkFlow, ...charts: ReadonlyArray<{ readonly network: { allow(f: NetworkFlow): void } }>): void {
+/** A chart with network policies: it renders its half of each flow. */
+interface FlowChart {
+  readonly network: { allow(f: NetworkFlow): void; readonly flows: readonly NetworkFlow[] };
+}
+
+function allowAtBothEnds(flow: NetworkFlow, ...charts: readonly FlowChart[]): void {
   for (const chart of new Set(charts)) chart.network.allow(flow);
+}
+
+/**
+ * {@link allowAtBothEnds} for a flow a service file names (by its namespace or a caller): a name that another flow
+ * already has (a namespace called like a platform component, `grafana`; a caller called `ingress`) is refused naming the
+ * file and the field, rather than as a clash of policy names the team cannot place.
+ *
+ * @throws {@link ServiceFileError}
+ */
+function allowServiceFlow(origin: { readonly file: string; readonly field: string }, flow: NetworkFlow, ...charts: readonly FlowChart[]): void {
+  if (charts.some(chart => chart.network.flows.some(f => f.name === flow.name))) {
+    throw new ServiceFileError(origin.file, [`${origin.field} names the network flow ${JSON.stringify(flow.name)}, which another flow of this cluster `
+      + '(the platform\'s or another service\'s) already has: choose another name']);
+  }
+  allowAtBothEnds(flow, ...charts);
 }

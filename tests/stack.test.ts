@@ -140,6 +140,23 @@ describe.each(['prod', 'central'] as const)('istiod installed in a namespace of 
     for (const job of istiodJobs) expect(job.kubernetes_sd_configs[0].namespaces).toEqual({ names: ['istio-control'] });
   });
 
+  test('a namespace named like a platform component of the cluster is refused naming the file and the field, not as a clash of policy names', () => {
+    // the cluster's own flow from Prometheus to Grafana; an application cluster's to its telemetry gateway
+    const namespace = name === 'central' ? 'telemetry-gateway' : 'grafana';
+    const services = { ...repoServices(), backend: { ...repoServices().backend, namespace } };
+    expect(() => synthStack(env, 'steady', services)).toThrow(`invalid service file services/backend.yaml:\n  - 'namespace' ("${namespace}") names the network flow `
+      + `"prometheus-to-${namespace}", which another flow of this cluster (the platform's or another service's) already has: choose another name`);
+  });
+
+  test('a caller named like the edge (ingress) is refused naming the file and the field', () => {
+    const withLedger = servicesWithFixtures('ledger');
+    const services = {
+      ...withLedger, ingress: { ...withLedger.ledger, name: 'ingress', file: 'services/ingress.yaml' }, gateway: { ...withLedger.gateway, callers: ['ingress'] },
+    };
+    expect(() => synthStack(env, 'steady', services)).toThrow('invalid service file services/gateway.yaml:\n  - \'callers[0]\' ("ingress") names the network '
+      + 'flow "ingress-to-gateway", which another flow of this cluster (the platform\'s or another service\'s) already has: choose another name');
+  });
+
   test('a service may not take istiod\'s namespace for its own', () => {
     const services = { ...repoServices(), gateway: { ...repoServices().gateway, namespace: 'istio-control' } };
     expect(() => synthStack(env, 'steady', services)).toThrow(/'namespace' must be one of the services' own, got "istio-control", which is istiod's \(apps\.istiod\.namespace\)/);

@@ -116,12 +116,14 @@ export class ServicesChart extends StackChart {
         ...(expose ? { expose } : {}),
       });
       services[spec.name] = service;
+      const operational = operationalPaths(spec);
       if (expose) {
-        // positive rules only: a path or method nobody listed is refused, in whatever spelling it arrives
+        // positive rules: a path or method nobody listed is refused, in whatever spelling it arrives; and the probe and
+        // scrape paths are not served from outside even when a listed prefix (/*) covers them
         this.mesh.allow({
           name: `ingress-to-${spec.name}`, selector: service.peer.selector,
           principals: [edge.principal],
-          to: { methods: [...edgeMethods(spec)], paths: [...expose.paths] },
+          to: { methods: [...edgeMethods(spec)], paths: [...expose.paths], ...(operational.length > 0 ? { notPaths: operational } : {}) },
         });
         this.network.allow({ name: `ingress-to-${spec.name}`, from: pods(edge.pods), to: pods(service.peer), ports: [{ port: service.port }] });
       }
@@ -130,7 +132,6 @@ export class ServicesChart extends StackChart {
         ...(spec.callerIdentities ?? []).map(i => meshPrincipal(i.namespace, i.serviceAccount)),
       ];
       if (principals.length > 0) {
-        const operational = operationalPaths(spec);
         this.mesh.allow({
           name: `callers-to-${spec.name}`, selector: service.peer.selector, principals,
           // the probe and scrape paths are the kubelet's and Prometheus's, never a caller's

@@ -251,9 +251,11 @@ export function directoryApplication(scope: Construct, id: string, options: Dire
  * No `PruneLast`: it moves pruning to a wave of its own, which starts only once every applied object is healthy, and
  * a Deployment that crash-loops after a finished rollout stays Progressing, never Degraded (gitops-engine waits on
  * it). One canary's removal would then hold the sync, and with it every later commit, a rollback of another canary
- * included, until someone terminates the operation. Nothing here needs the order: the gate removes a canary only once
- * its traffic has moved off it. A retry takes the newest commit (`refresh`), so a failed sync is retried with the
- * rollback that followed it, not with the commit that failed.
+ * included, until someone terminates the operation. The one order that matters, a canary's route before its removal (a
+ * commit may carry both: the gate's removal past a deadline, a pull request), is the services' sync waves: their
+ * Deployments and budgets come last (SERVICE_WORKLOAD_SYNC_WAVE), where nothing waits on their health. A retry takes
+ * the newest commit (`refresh`), so a failed sync is retried with the rollback that followed it, not with the commit
+ * that failed.
  */
 export const SYNC_POLICY: ApplicationSpecSyncPolicy = {
   automated: { prune: true, selfHeal: true },

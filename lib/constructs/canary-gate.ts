@@ -203,8 +203,10 @@ export class CanaryGate extends Construct {
     ];
     const clashes = peers.filter(([, port]) => smokePorts.includes(port));
     if (clashes.length > 0) {
+      const services = Object.keys(smokeUrls).filter(service => clashes.some(([, port]) => urlPort(smokeUrls[service]) === port));
       throw validationError(this, `'smokeUrls' must not use the port of ${clashes.map(([peer, port]) => `'${peer}' (${port})`).join(', ')}: the sidecar `
-        + `captures the smoke checks' ports (${smokePorts.join(', ')}) to every address, got ${show(smokeUrls)}`);
+        + `captures the smoke checks' ports (${smokePorts.join(', ')}) to every address, got ${show(smokeUrls)}; the smoke checks of ${services.join(', ')} `
+        + 'cannot run from the cluster: give the service another port, drop its smoke checks, or run the gate\'s loop in GitHub (delivery.loop)');
     }
     this.principal = meshPrincipal(namespace, NAME);
 

@@ -8,6 +8,12 @@ export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 /** {@link DNS_LABEL_PATTERN} as a regular expression. */
 export const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
 
+/**
+ * A DNS-1035 label: a {@link DNS_LABEL_PATTERN} that starts with a letter, as Kubernetes requires of a Service's name
+ * (and this project of a service's, which names its Service).
+ */
+export const DNS_1035_LABEL_PATTERN = '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$';
+
 /** A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of up to 63 characters. */
 export const LABEL_KEY_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
 /** A Kubernetes label value: empty, or up to 63 characters starting and ending alphanumeric. */

@@ -69,8 +69,14 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
     }
   }
   for (const [variable, value] of Object.entries(spec.env ?? {})) {
-    if (typeof value === 'object' && 'serviceUrl' in value && !Object.hasOwn(services, value.serviceUrl)) {
+    if (typeof value !== 'object' || !('serviceUrl' in value)) continue;
+    const target = services[value.serviceUrl];
+    if (!Object.hasOwn(services, value.serviceUrl)) {
       problems.push(`'env.${variable}.serviceUrl' must name a service (${list(known)}), got ${JSON.stringify(value.serviceUrl)}`);
+    } else if (target.name !== spec.name && !(target.callers ?? []).includes(spec.name)) {
+      // the URL alone would pass synth and fail every call: the mesh and the network policies let only callers in
+      problems.push(`'env.${variable}.serviceUrl' names ${JSON.stringify(target.name)}, whose 'callers' (${target.file}) do not list `
+        + `${JSON.stringify(spec.name)}: the mesh would refuse every call; add ${spec.name} to them`);
     }
   }
   for (const variable of Object.keys(spec.env ?? {}).concat((spec.secretEnv ?? []).map(s => s.name))) {

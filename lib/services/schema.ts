@@ -1,6 +1,6 @@
 import { SchemaObject } from 'ajv';
 import { ROLLOUT_SETTINGS_PROPERTIES, STARTUP_SECONDS } from '../rollout/state-schema';
-import { DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
+import { DNS_1035_LABEL_PATTERN, DNS_LABEL_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../private/names';
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 const PATH = '^/[^\\s?#]*$';
@@ -38,6 +38,13 @@ const RESOURCES: SchemaObject = {
 };
 
 const HOSTS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: HOST } };
+/**
+ * The pod fields a variable may take (Kubernetes 1.28's `fieldRef` of an env var; the API server refuses any other):
+ * a label's or an annotation's value by key, the pod's names and addresses.
+ */
+export const FIELD_REF = "^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['[^'\\s]+'\\])$";
+export const FIELD_REF_WORDS = 'a pod field Kubernetes sets a variable from: metadata.name, metadata.namespace, metadata.uid, metadata.labels[\'<key>\'], '
+  + 'metadata.annotations[\'<key>\'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP or status.podIPs';
 const CIDRS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[0-9./]+$' } };
 
 /**
@@ -53,7 +60,11 @@ export const SERVICE_SCHEMA: SchemaObject = {
   additionalProperties: false,
   required: ['name', 'image', 'port'],
   properties: {
-    name: { type: 'string', pattern: DNS_LABEL_PATTERN, maxLength: 33, description: 'a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments' },
+    name: {
+      type: 'string', pattern: DNS_1035_LABEL_PATTERN, maxLength: 33,
+      description: 'a DNS label of at most 33 characters that starts with a letter (a Service\'s name must): the app label, Service, DestinationRule, '
+        + 'VirtualService and <name>-<track> Deployments',
+    },
     namespace: {
       type: 'string', pattern: DNS_LABEL_PATTERN,
       description: 'a DNS label (lower-case letters, digits and "-") such as payments, the namespace (default apps); created with the same mesh, '
@@ -88,7 +99,10 @@ export const SERVICE_SCHEMA: SchemaObject = {
         description: 'a string, a pod field ({ fieldRef: metadata.labels[\'version\'] }) or a service\'s in-cluster URL ({ serviceUrl: <a service name> })',
         oneOf: [
           { type: 'string' },
-          { type: 'object', additionalProperties: false, required: ['fieldRef'], properties: { fieldRef: { type: 'string', minLength: 1 } } },
+          {
+            type: 'object', additionalProperties: false, required: ['fieldRef'],
+            properties: { fieldRef: { type: 'string', pattern: FIELD_REF, description: FIELD_REF_WORDS } },
+          },
           { type: 'object', additionalProperties: false, required: ['serviceUrl'], properties: { serviceUrl: { type: 'string', pattern: DNS_LABEL_PATTERN } } },
         ],
       },

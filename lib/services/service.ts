@@ -8,6 +8,7 @@ import { durationProblem } from '../rollout/duration';
 import { AnalysisSettings, SloSettings } from '../rollout/state';
 import { HttpMetrics } from '../slo/vocabulary';
 import validateServiceSchema from './generated/validate-service.cjs';
+import { FIELD_REF, FIELD_REF_WORDS } from './schema';
 
 /** The namespace of a service whose file names none. */
 export const DEFAULT_NAMESPACE = 'apps';
@@ -156,6 +157,13 @@ const KIND_WORDS: Readonly<Record<string, string>> = {
   object: 'a mapping', array: 'a list', string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false',
 };
 
+/** The `fieldRef` of an env value `{ fieldRef }`, when it is one. */
+function fieldRefOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Object.keys(value).join() !== 'fieldRef') return undefined;
+  const { fieldRef } = value as { fieldRef: unknown };
+  return typeof fieldRef === 'string' ? fieldRef : undefined;
+}
+
 /** What each schema error means to the person who wrote the file. */
 function schemaProblems(data: unknown): string[] {
   const errors = validateServiceSchema.errors ?? [];
@@ -166,6 +174,9 @@ function schemaProblems(data: unknown): string[] {
     const prefix = field ? `${field}.` : '';
     if (e.keyword !== 'oneOf' && [...oneOfPaths].some(p => e.instancePath === p || e.instancePath.startsWith(`${p}/`))) return [];
     if (e.keyword === 'required') return [`'${prefix}${String(e.params.missingProperty)}' is required`];
+    // a pod field is no secret, and the oneOf's description would not say which fields there are
+    const fieldRef = e.keyword === 'oneOf' ? fieldRefOf(valueAt(data, e.instancePath)) : undefined;
+    if (fieldRef !== undefined && !new RegExp(FIELD_REF).test(fieldRef)) return [`'${field}.fieldRef' must be ${FIELD_REF_WORDS}, got ${JSON.stringify(fieldRef)}`];
     if (e.keyword === 'additionalProperties') return [unknownFieldMessage(e)];
     // an env value may be a credential that failed the schema before the credential check could refuse it
     // where a credential may be written: never shown, whatever the schema says of it

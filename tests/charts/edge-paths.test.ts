@@ -70,6 +70,12 @@ function withPrefixExposure(): Services {
   return { ...services, ledger: { ...services.ledger, expose: { hosts: ['ledger.example.com'], paths: ['/', '/api/*'] } } };
 }
 
+/** The gateway exposed at every path: a prefix that covers its probe and scrape paths, which must stay inside. */
+function withEverythingExposed(): Services {
+  const services = repoServices();
+  return { ...services, gateway: { ...services.gateway, expose: { ...services.gateway.expose!, paths: ['/*'] } } };
+}
+
 /** The ledger fixture as a gRPC API exposed by its package's prefix: every call a POST. */
 function withGrpcExposure(): Services {
   const services = servicesWithFixtures('ledger');
@@ -79,6 +85,7 @@ function withGrpcExposure(): Services {
 const CASES = SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => [
   { label: `${env.name}: the repository's services`, env, services: repoServices() },
   { label: `${env.name}: a service exposed by prefix`, env, services: withPrefixExposure() },
+  { label: `${env.name}: a service exposed at every path`, env, services: withEverythingExposed() },
   { label: `${env.name}: a gRPC service exposed`, env, services: withGrpcExposure() },
 ]);
 
@@ -104,10 +111,12 @@ describe.each(CASES)('the edge ($label)', ({ env, services }) => {
       for (const path of spec.expose!.paths.map(p => (p.endsWith('*') ? `${p.slice(0, -1)}x` : p))) {
         expect([path, atTheEdge(objects, spec, path, 'BASE').reaches]).toEqual([path, true]);
       }
-      // and an operational path would, if it were listed
+      // and an operational path would, if it were listed and not kept out
       const opened = structuredClone(objects) as K8sObject[];
       find(opened, 'VirtualService', spec.name).spec.http.find((h: any) => h.name === 'weighted').match.push({ uri: { exact: '/metrics' }, gateways: [`${spec.namespace}/edge`] });
-      find(opened, 'AuthorizationPolicy', `ingress-to-${spec.name}`).spec.rules[0].to[0].operation.paths.push('/metrics');
+      const operation = find(opened, 'AuthorizationPolicy', `ingress-to-${spec.name}`).spec.rules[0].to[0].operation;
+      operation.paths.push('/metrics');
+      delete operation.notPaths;
       expect(atTheEdge(opened, spec, '/%6Detrics', 'BASE')).toEqual({ reaches: true, path: '/metrics' });
     });
   });

@@ -190,6 +190,9 @@ describe('CanaryGate', () => {
       .toThrow(/'smokeUrls' must not use the port of 'egressProxy' \(3128\): the sidecar captures the smoke checks' ports \(3128\) to every address/);
     // Prometheus (9090 here), the git host (443 over https, 22 or the URL's over ssh), the webhook (443)
     expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local:9090' } })).toThrow(/must not use the port of 'prometheusUrl' \(9090\)/);
+    // the message names the service and what its team can do
+    expect(throwsOn({ smokeUrls: { api: 'http://api.apps.svc.cluster.local:9090', web: 'http://web.apps.svc.cluster.local:8080' } })).toThrow(
+      /; the smoke checks of api cannot run from the cluster: give the service another port, drop its smoke checks, or run the gate's loop/);
     expect(throwsOn({ smokeUrls: { api: 'https://api.apps.svc.cluster.local' } })).toThrow(/must not use the port of 'repoUrl' \(443\)/);
     const ssh = { repoUrl: 'ssh://git@git.example.com:2222/example/obs-canary.git', gitCredentials: { name: 'canary-gate-git', key: 'ssh-privatekey' } };
     expect(throwsOn({ ...ssh, smokeUrls: { api: 'http://api.apps.svc.cluster.local:2222' } })).toThrow(/must not use the port of 'repoUrl' \(2222\)/);

@@ -69,7 +69,15 @@ describe('a service file on its own', () => {
       '\'expose.gatewayPods\' names the pods of \'expose.gateway\', which is not set: the environment\'s ingress gateway serves this service'],
     ['an unknown field', 'replica: 3', expect.stringMatching(/^'replica' is not a known field \(known: name, namespace, image, port, .*, replicas, /)],
     ['an unknown field of a mapping', 'probes: { http: /healthz }', '\'probes.http\' is not a known field of \'probes\' (known: readiness, liveness, startupSeconds)'],
-    ['a name that is not a DNS label', 'name: Ledger', expect.stringMatching(/^'name' must be a DNS-1123 label of at most 33 characters.*, got "Ledger"$/)],
+    ['a name that is not a DNS label', 'name: Ledger', expect.stringMatching(/^'name' must be a DNS label of at most 33 characters that starts with a letter.*, got "Ledger"$/)],
+    // a Service's name is a DNS-1035 label: the API server would refuse the Service of 2fa
+    ['a name that starts with a digit', 'name: 2fa', expect.stringMatching(/^'name' must be a DNS label of at most 33 characters that starts with a letter.*, got "2fa"$/)],
+    // the API server accepts only these pod fields: a typo would render, and the Deployment would never apply
+    ['a pod field Kubernetes does not set variables from', 'env: { TRACK: { fieldRef: metadata.label.version } }',
+      '\'env.TRACK.fieldRef\' must be a pod field Kubernetes sets a variable from: metadata.name, metadata.namespace, metadata.uid, '
+        + 'metadata.labels[\'<key>\'], metadata.annotations[\'<key>\'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP or '
+        + 'status.podIPs, got "metadata.label.version"'],
+    ['a pod field in the wrong case', 'env: { IP: { fieldRef: status.podIp } }', expect.stringMatching(/^'env\.IP\.fieldRef' must be a pod field .*, got "status\.podIp"$/)],
     ['a protocol nobody speaks', 'protocol: tcp', '\'protocol\' must be one of "http", "grpc", got "tcp"'],
     ['uid 0', 'runAsUser: 0', '\'runAsUser\' must be an integer from 1 to 2147483647, got 0'],
     ['a relative writable path', 'writablePaths: [tmp]', expect.stringMatching(/^'writablePaths\[0\]' .*got "tmp"$/)],
@@ -256,6 +264,17 @@ describe('the service files together', () => {
   test('a serviceUrl that names no service', () => {
     expect(loadProblems({ 'ledger.yaml': `${MINIMAL}env: { PAYMENTS_URL: { serviceUrl: payments } }\n` }).problems)
       .toEqual(['\'env.PAYMENTS_URL.serviceUrl\' must name a service ("ledger"), got "payments"']);
+  });
+
+  test('a serviceUrl of a service whose callers do not list this one (the mesh would refuse every call)', () => {
+    const quotes = 'name: quotes\nimage: ghcr.io/example/quotes\nport: 8080\n';
+    const ledger = `${MINIMAL}env: { QUOTES_URL: { serviceUrl: quotes } }\n`;
+    expect(loadProblems({ 'ledger.yaml': ledger, 'quotes.yaml': quotes })).toEqual({
+      file: 'services/ledger.yaml',
+      problems: ['\'env.QUOTES_URL.serviceUrl\' names "quotes", whose \'callers\' (services/quotes.yaml) do not list "ledger": the mesh would '
+        + 'refuse every call; add ledger to them'],
+    });
+    expect(Object.keys(loadDir({ 'ledger.yaml': ledger, 'quotes.yaml': `${quotes}callers: [ledger]\n` }))).toEqual(['ledger', 'quotes']);
   });
 
   test('a per-environment key that names no environment', () => {

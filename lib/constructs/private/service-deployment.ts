@@ -24,6 +24,15 @@ export interface ServiceDeploymentOptions {
   readonly podHash?: string;
 }
 
+/**
+ * Argo CD's sync wave of the services' Deployments and their budgets: after everything else of their namespace (wave
+ * 0, the routes among it). A commit that removes a canary also moves its traffic (the gate's removal past a deadline,
+ * a pull request): Argo CD prunes before it applies within a wave, so in one wave the canary's pods would go while the
+ * route still sends them traffic. In the last wave nothing waits on a Deployment's health, and the objects before it
+ * (Services, Istio's and the network's rules) are healthy once applied.
+ */
+export const SERVICE_WORKLOAD_SYNC_WAVE = { 'argocd.argoproj.io/sync-wave': '1' } as const;
+
 /** The tag (or digest) of an image: the `service.version` its traces carry. */
 export function imageVersion(image: string): string {
   const digest = image.indexOf('@');
@@ -70,10 +79,15 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
   const name = workloadName(o.service, o.track);
   const selector = { [APP_LABEL]: o.service, [TRACK_LABEL]: o.track };
   // a canary's replicas follow its traffic; stable's stay what the environment says
-  const spread = spreadReplicas(scope, { name, replicas: o.replicas, selector, kind: 'Deployment', replicasVary: o.track === 'canary' });
+  const spread = spreadReplicas(scope, {
+    name, replicas: o.replicas, selector, kind: 'Deployment', replicasVary: o.track === 'canary', annotations: SERVICE_WORKLOAD_SYNC_WAVE,
+  });
   const volumes = c.writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
   return new k8s.KubeDeployment(scope, id, {
-    metadata: { name, labels: { ...selector }, ...(o.podHash ? { annotations: { [POD_HASH_ANNOTATION.name]: o.podHash } } : {}) },
+    metadata: {
+      name, labels: { ...selector },
+      annotations: { ...SERVICE_WORKLOAD_SYNC_WAVE, ...(o.podHash ? { [POD_HASH_ANNOTATION.name]: o.podHash } : {}) },
+    },
     spec: {
       replicas: o.replicas,
       selector: { matchLabels: selector },

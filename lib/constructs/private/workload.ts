@@ -119,6 +119,11 @@ export interface SpreadOptions {
    * @default false
    */
   readonly replicasVary?: boolean;
+  /**
+   * Annotations of the PodDisruptionBudget, those of its workload that apply to it too (an Argo CD sync wave).
+   * @default - none
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -132,7 +137,7 @@ export function spreadReplicas(scope: Construct, options: SpreadOptions): Pick<k
   if (options.replicas <= 1 && !options.replicasVary) return {};
   if (options.replicas > 1) {
     new k8s.KubePodDisruptionBudget(scope, `DisruptionBudget-${options.name}`, {
-      metadata: { name: options.name },
+      metadata: { name: options.name, ...(options.annotations ? { annotations: { ...options.annotations } } : {}) },
       spec: {
         maxUnavailable: k8s.IntOrString.fromNumber(1),
         selector: { matchLabels: options.selector },

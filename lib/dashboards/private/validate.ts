@@ -4,8 +4,9 @@
  */
 
 import { show } from '../../errors';
+import { DNS_1035_LABEL_PATTERN } from '../../private/names';
 
-const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_LABEL = new RegExp(DNS_1035_LABEL_PATTERN);
 
 /** An error in an option of a dashboard function, prefixed with the function's name. */
 export function optionError(fn: string, message: string): Error {

@@ -2,32 +2,34 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS-1123 label of at most 33 characters: the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600,"description":"how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take that long, so replicas × it must stay under analysis.progressDeadline"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","minLength":1}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's); needs gatewayPods"},"gatewayPods":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount","labels"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"labels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"}}},"description":"the pods that serve gateway: their namespace, ServiceAccount (the identity the service lets in) and labels (the network policy's peer)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports: the pods' own (container) ports, not a Service's, for pods"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"rollbackBelowSuccessRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true,"description":"a canary whose success ratio in a window is below this is rolled back at once, whatever maxFailedChecks (default 0.5; 0: never at once); at most slo.successRatio"},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS label of at most 33 characters that starts with a letter (a Service's name must): the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600,"description":"how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take that long, so replicas × it must stay under analysis.progressDeadline"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","pattern":"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['[^'\\s]+'\\])$","description":"a pod field Kubernetes sets a variable from: metadata.name, metadata.namespace, metadata.uid, metadata.labels['<key>'], metadata.annotations['<key>'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP or status.podIPs"}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's); needs gatewayPods"},"gatewayPods":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount","labels"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"labels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"}}},"description":"the pods that serve gateway: their namespace, ServiceAccount (the identity the service lets in) and labels (the network policy's peer)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports: the pods' own (container) ports, not a Service's, for pods"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"rollbackBelowSuccessRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true,"description":"a canary whose success ratio in a window is below this is rolled back at once, whatever maxFailedChecks (default 0.5; 0: never at once); at most slo.successRatio"},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
-const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
+const pattern0 = new RegExp("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
+const pattern1 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern2 = new RegExp("(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$", "u");
 const pattern3 = new RegExp("^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$", "u");
 const pattern4 = new RegExp("^/[^\\s?#]*$", "u");
 const pattern6 = new RegExp("^/[^\\s]*[^/\\s]$", "u");
 const pattern7 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern11 = new RegExp("^[-._a-zA-Z0-9]+$", "u");
-const pattern14 = new RegExp("^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$", "u");
-const pattern16 = new RegExp("^[1-9][0-9]*(Mi|Gi)$", "u");
-const pattern18 = new RegExp("^([1-9][0-9]*(ms|s|m))+$", "u");
-const pattern23 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
-const pattern26 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
-const pattern29 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
-const pattern32 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", "u");
-const pattern33 = new RegExp("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "u");
-const pattern35 = new RegExp("^[0-9./]+$", "u");
-const pattern41 = new RegExp("^/[^\\s#]*$", "u");
-const pattern42 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
-const pattern43 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
-const pattern45 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
-const pattern46 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
-const pattern49 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern51 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern8 = new RegExp("^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['[^'\\s]+'\\])$", "u");
+const pattern12 = new RegExp("^[-._a-zA-Z0-9]+$", "u");
+const pattern15 = new RegExp("^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$", "u");
+const pattern17 = new RegExp("^[1-9][0-9]*(Mi|Gi)$", "u");
+const pattern19 = new RegExp("^([1-9][0-9]*(ms|s|m))+$", "u");
+const pattern24 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
+const pattern27 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
+const pattern30 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
+const pattern33 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", "u");
+const pattern34 = new RegExp("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "u");
+const pattern36 = new RegExp("^[0-9./]+$", "u");
+const pattern42 = new RegExp("^/[^\\s#]*$", "u");
+const pattern43 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+const pattern44 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
+const pattern46 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
+const pattern47 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
+const pattern50 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern52 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/service.json" */;
@@ -90,7 +92,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!pattern0.test(data0)){
-const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.name,data:data0};
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -114,7 +116,7 @@ errors++;
 if(data.namespace !== undefined){
 let data1 = data.namespace;
 if(typeof data1 === "string"){
-if(!pattern0.test(data1)){
+if(!pattern1.test(data1)){
 const err7 = {instancePath:instancePath+"/namespace",schemaPath:"#/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.namespace,data:data1};
 if(vErrors === null){
 vErrors = [err7];
@@ -725,8 +727,8 @@ errors++;
 if(data20.fieldRef !== undefined){
 let data21 = data20.fieldRef;
 if(typeof data21 === "string"){
-if(func3(data21) < 1){
-const err54 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data21};
+if(!pattern8.test(data21)){
+const err54 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/pattern",keyword:"pattern",params:{pattern: "^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['[^'\\s]+'\\])$"},message:"must match pattern \""+"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['[^'\\s]+'\\])$"+"\"",schema:"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['[^'\\s]+'\\])$",parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data21};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -795,7 +797,7 @@ errors++;
 if(data20.serviceUrl !== undefined){
 let data22 = data20.serviceUrl;
 if(typeof data22 === "string"){
-if(!pattern0.test(data22)){
+if(!pattern1.test(data22)){
 const err59 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data22};
 if(vErrors === null){
 vErrors = [err59];
@@ -951,7 +953,7 @@ errors++;
 if(data24.secret !== undefined){
 let data26 = data24.secret;
 if(typeof data26 === "string"){
-if(!pattern0.test(data26)){
+if(!pattern1.test(data26)){
 const err70 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data26};
 if(vErrors === null){
 vErrors = [err70];
@@ -976,7 +978,7 @@ errors++;
 if(data24.key !== undefined){
 let data27 = data24.key;
 if(typeof data27 === "string"){
-if(!pattern11.test(data27)){
+if(!pattern12.test(data27)){
 const err72 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/pattern",keyword:"pattern",params:{pattern: "^[-._a-zA-Z0-9]+$"},message:"must match pattern \""+"^[-._a-zA-Z0-9]+$"+"\"",schema:"^[-._a-zA-Z0-9]+$",parentSchema:schema11.properties.secretEnv.items.properties.key,data:data27};
 if(vErrors === null){
 vErrors = [err72];
@@ -1119,7 +1121,7 @@ errors++;
 for(const key9 in data33){
 const _errs82 = errors;
 if(typeof key9 === "string"){
-if(!pattern0.test(key9)){
+if(!pattern1.test(key9)){
 const err83 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.replicas.propertyNames,data:key9,propertyName:key9};
 if(vErrors === null){
 vErrors = [err83];
@@ -1205,7 +1207,7 @@ errors++;
 for(const key11 in data35){
 const _errs88 = errors;
 if(typeof key11 === "string"){
-if(!pattern0.test(key11)){
+if(!pattern1.test(key11)){
 const err90 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.resources.propertyNames,data:key11,propertyName:key11};
 if(vErrors === null){
 vErrors = [err90];
@@ -1301,7 +1303,7 @@ errors++;
 if(data37.request !== undefined){
 let data38 = data37.request;
 if(typeof data38 === "string"){
-if(!pattern14.test(data38)){
+if(!pattern15.test(data38)){
 const err98 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data38};
 if(vErrors === null){
 vErrors = [err98];
@@ -1326,7 +1328,7 @@ errors++;
 if(data37.limit !== undefined){
 let data39 = data37.limit;
 if(typeof data39 === "string"){
-if(!pattern14.test(data39)){
+if(!pattern15.test(data39)){
 const err100 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data39};
 if(vErrors === null){
 vErrors = [err100];
@@ -1398,7 +1400,7 @@ errors++;
 if(data40.request !== undefined){
 let data41 = data40.request;
 if(typeof data41 === "string"){
-if(!pattern16.test(data41)){
+if(!pattern17.test(data41)){
 const err106 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data41};
 if(vErrors === null){
 vErrors = [err106];
@@ -1423,7 +1425,7 @@ errors++;
 if(data40.limit !== undefined){
 let data42 = data40.limit;
 if(typeof data42 === "string"){
-if(!pattern16.test(data42)){
+if(!pattern17.test(data42)){
 const err108 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data42};
 if(vErrors === null){
 vErrors = [err108];
@@ -1519,7 +1521,7 @@ errors++;
 if(data.timeout !== undefined){
 let data44 = data.timeout;
 if(typeof data44 === "string"){
-if(!pattern18.test(data44)){
+if(!pattern19.test(data44)){
 const err116 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.timeout,data:data44};
 if(vErrors === null){
 vErrors = [err116];
@@ -1544,7 +1546,7 @@ errors++;
 if(data.keepAliveTimeout !== undefined){
 let data45 = data.keepAliveTimeout;
 if(typeof data45 === "string"){
-if(!pattern18.test(data45)){
+if(!pattern19.test(data45)){
 const err118 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.keepAliveTimeout,data:data45};
 if(vErrors === null){
 vErrors = [err118];
@@ -1573,7 +1575,7 @@ const len4 = data46.length;
 for(let i5=0; i5<len4; i5++){
 let data47 = data46[i5];
 if(typeof data47 === "string"){
-if(!pattern0.test(data47)){
+if(!pattern1.test(data47)){
 const err120 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callers.items,data:data47};
 if(vErrors === null){
 vErrors = [err120];
@@ -1673,7 +1675,7 @@ errors++;
 if(data49.namespace !== undefined){
 let data50 = data49.namespace;
 if(typeof data50 === "string"){
-if(!pattern0.test(data50)){
+if(!pattern1.test(data50)){
 const err127 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data50};
 if(vErrors === null){
 vErrors = [err127];
@@ -1698,7 +1700,7 @@ errors++;
 if(data49.serviceAccount !== undefined){
 let data51 = data49.serviceAccount;
 if(typeof data51 === "string"){
-if(!pattern0.test(data51)){
+if(!pattern1.test(data51)){
 const err129 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data51};
 if(vErrors === null){
 vErrors = [err129];
@@ -1800,7 +1802,7 @@ const len6 = data53.length;
 for(let i8=0; i8<len6; i8++){
 let data54 = data53[i8];
 if(typeof data54 === "string"){
-if(!pattern23.test(data54)){
+if(!pattern24.test(data54)){
 const err137 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data54};
 if(vErrors === null){
 vErrors = [err137];
@@ -1877,7 +1879,7 @@ errors++;
 for(const key18 in data53){
 const _errs137 = errors;
 if(typeof key18 === "string"){
-if(!pattern0.test(key18)){
+if(!pattern1.test(key18)){
 const err142 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,data:key18,propertyName:key18};
 if(vErrors === null){
 vErrors = [err142];
@@ -1917,7 +1919,7 @@ const len7 = data55.length;
 for(let i10=0; i10<len7; i10++){
 let data56 = data55[i10];
 if(typeof data56 === "string"){
-if(!pattern23.test(data56)){
+if(!pattern24.test(data56)){
 const err145 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data56};
 if(vErrors === null){
 vErrors = [err145];
@@ -2036,7 +2038,7 @@ const len8 = data57.length;
 for(let i12=0; i12<len8; i12++){
 let data58 = data57[i12];
 if(typeof data58 === "string"){
-if(!pattern26.test(data58)){
+if(!pattern27.test(data58)){
 const err152 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#*]*\\*?$"},message:"must match pattern \""+"^/[^\\s?#*]*\\*?$"+"\"",schema:"^/[^\\s?#*]*\\*?$",parentSchema:schema11.properties.expose.properties.paths.items,data:data58};
 if(vErrors === null){
 vErrors = [err152];
@@ -2183,7 +2185,7 @@ errors++;
 for(const key20 in data61){
 const _errs153 = errors;
 if(typeof key20 === "string"){
-if(!pattern0.test(key20)){
+if(!pattern1.test(key20)){
 const err162 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.propertyNames,data:key20,propertyName:key20};
 if(vErrors === null){
 vErrors = [err162];
@@ -2234,7 +2236,7 @@ errors++;
 if(data62.credentialName !== undefined){
 let data63 = data62.credentialName;
 if(typeof data63 === "string"){
-if(!pattern0.test(data63)){
+if(!pattern1.test(data63)){
 const err166 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data63};
 if(vErrors === null){
 vErrors = [err166];
@@ -2283,7 +2285,7 @@ errors++;
 if(data52.gateway !== undefined){
 let data64 = data52.gateway;
 if(typeof data64 === "string"){
-if(!pattern29.test(data64)){
+if(!pattern30.test(data64)){
 const err170 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+/[a-z0-9-]+$"},message:"must match pattern \""+"^[a-z0-9-]+/[a-z0-9-]+$"+"\"",schema:"^[a-z0-9-]+/[a-z0-9-]+$",parentSchema:schema11.properties.expose.properties.gateway,data:data64};
 if(vErrors === null){
 vErrors = [err170];
@@ -2353,7 +2355,7 @@ errors++;
 if(data65.namespace !== undefined){
 let data66 = data65.namespace;
 if(typeof data66 === "string"){
-if(!pattern0.test(data66)){
+if(!pattern1.test(data66)){
 const err176 = {instancePath:instancePath+"/expose/gatewayPods/namespace",schemaPath:"#/properties/expose/properties/gatewayPods/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.namespace,data:data66};
 if(vErrors === null){
 vErrors = [err176];
@@ -2378,7 +2380,7 @@ errors++;
 if(data65.serviceAccount !== undefined){
 let data67 = data65.serviceAccount;
 if(typeof data67 === "string"){
-if(!pattern0.test(data67)){
+if(!pattern1.test(data67)){
 const err178 = {instancePath:instancePath+"/expose/gatewayPods/serviceAccount",schemaPath:"#/properties/expose/properties/gatewayPods/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount,data:data67};
 if(vErrors === null){
 vErrors = [err178];
@@ -2416,7 +2418,7 @@ errors++;
 for(const key24 in data68){
 const _errs171 = errors;
 if(typeof key24 === "string"){
-if(!pattern32.test(key24)){
+if(!pattern33.test(key24)){
 const err181 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.propertyNames,data:key24,propertyName:key24};
 if(vErrors === null){
 vErrors = [err181];
@@ -2442,7 +2444,7 @@ errors++;
 for(const key25 in data68){
 let data69 = data68[key25];
 if(typeof data69 === "string"){
-if(!pattern33.test(data69)){
+if(!pattern34.test(data69)){
 const err183 = {instancePath:instancePath+"/expose/gatewayPods/labels/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties,data:data69};
 if(vErrors === null){
 vErrors = [err183];
@@ -2562,7 +2564,7 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(!pattern0.test(data72)){
+if(!pattern1.test(data72)){
 const err193 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.name,data:data72};
 if(vErrors === null){
 vErrors = [err193];
@@ -2605,7 +2607,7 @@ const len11 = data73.length;
 for(let i17=0; i17<len11; i17++){
 let data74 = data73[i17];
 if(typeof data74 === "string"){
-if(!pattern35.test(data74)){
+if(!pattern36.test(data74)){
 const err196 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data74};
 if(vErrors === null){
 vErrors = [err196];
@@ -2682,7 +2684,7 @@ errors++;
 for(const key27 in data73){
 const _errs190 = errors;
 if(typeof key27 === "string"){
-if(!pattern0.test(key27)){
+if(!pattern1.test(key27)){
 const err201 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,data:key27,propertyName:key27};
 if(vErrors === null){
 vErrors = [err201];
@@ -2722,7 +2724,7 @@ const len12 = data75.length;
 for(let i19=0; i19<len12; i19++){
 let data76 = data75[i19];
 if(typeof data76 === "string"){
-if(!pattern35.test(data76)){
+if(!pattern36.test(data76)){
 const err204 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data76};
 if(vErrors === null){
 vErrors = [err204];
@@ -2827,7 +2829,7 @@ vErrors = null;
 if(data71.namespace !== undefined){
 let data77 = data71.namespace;
 if(typeof data77 === "string"){
-if(!pattern0.test(data77)){
+if(!pattern1.test(data77)){
 const err210 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.namespace,data:data77};
 if(vErrors === null){
 vErrors = [err210];
@@ -2865,7 +2867,7 @@ errors++;
 for(const key29 in data78){
 const _errs200 = errors;
 if(typeof key29 === "string"){
-if(!pattern32.test(key29)){
+if(!pattern33.test(key29)){
 const err213 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.podLabels.propertyNames,data:key29,propertyName:key29};
 if(vErrors === null){
 vErrors = [err213];
@@ -2891,7 +2893,7 @@ errors++;
 for(const key30 in data78){
 let data79 = data78[key30];
 if(typeof data79 === "string"){
-if(!pattern33.test(data79)){
+if(!pattern34.test(data79)){
 const err215 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data79};
 if(vErrors === null){
 vErrors = [err215];
@@ -3076,7 +3078,7 @@ errors++;
 if(data83.path !== undefined){
 let data84 = data83.path;
 if(typeof data84 === "string"){
-if(!pattern41.test(data84)){
+if(!pattern42.test(data84)){
 const err229 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data84};
 if(vErrors === null){
 vErrors = [err229];
@@ -3136,7 +3138,7 @@ errors++;
 if(data83.header !== undefined){
 let data86 = data83.header;
 if(typeof data86 === "string"){
-if(!pattern42.test(data86)){
+if(!pattern43.test(data86)){
 const err234 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data86};
 if(vErrors === null){
 vErrors = [err234];
@@ -3278,7 +3280,7 @@ errors++;
 if(data89.requests !== undefined){
 let data90 = data89.requests;
 if(typeof data90 === "string"){
-if(!pattern43.test(data90)){
+if(!pattern44.test(data90)){
 const err246 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data90};
 if(vErrors === null){
 vErrors = [err246];
@@ -3303,7 +3305,7 @@ errors++;
 if(data89.duration !== undefined){
 let data91 = data89.duration;
 if(typeof data91 === "string"){
-if(!pattern43.test(data91)){
+if(!pattern44.test(data91)){
 const err248 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data91};
 if(vErrors === null){
 vErrors = [err248];
@@ -3351,7 +3353,7 @@ errors++;
 if(data89.codeLabel !== undefined){
 let data93 = data89.codeLabel;
 if(typeof data93 === "string"){
-if(!pattern45.test(data93)){
+if(!pattern46.test(data93)){
 const err252 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data93};
 if(vErrors === null){
 vErrors = [err252];
@@ -3376,7 +3378,7 @@ errors++;
 if(data89.errorCodes !== undefined){
 let data94 = data89.errorCodes;
 if(typeof data94 === "string"){
-if(!pattern46.test(data94)){
+if(!pattern47.test(data94)){
 const err254 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data94};
 if(vErrors === null){
 vErrors = [err254];
@@ -3401,7 +3403,7 @@ errors++;
 if(data89.routeLabel !== undefined){
 let data95 = data89.routeLabel;
 if(typeof data95 === "string"){
-if(!pattern45.test(data95)){
+if(!pattern46.test(data95)){
 const err256 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data95};
 if(vErrors === null){
 vErrors = [err256];
@@ -3789,7 +3791,7 @@ vErrors.push(err287);
 errors++;
 }
 if(typeof data107 === "string"){
-if(!pattern49.test(data107)){
+if(!pattern50.test(data107)){
 const err288 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data107};
 if(vErrors === null){
 vErrors = [err288];
@@ -3864,7 +3866,7 @@ vErrors.push(err293);
 errors++;
 }
 if(typeof data110 === "string"){
-if(!pattern49.test(data110)){
+if(!pattern50.test(data110)){
 const err294 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data110};
 if(vErrors === null){
 vErrors = [err294];
@@ -3889,7 +3891,7 @@ vErrors.push(err295);
 errors++;
 }
 if(typeof data111 === "string"){
-if(!pattern51.test(data111)){
+if(!pattern52.test(data111)){
 const err296 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data111};
 if(vErrors === null){
 vErrors = [err296];
@@ -4269,7 +4271,7 @@ vErrors.push(err327);
 errors++;
 }
 if(typeof data123 === "string"){
-if(!pattern49.test(data123)){
+if(!pattern50.test(data123)){
 const err328 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data123};
 if(vErrors === null){
 vErrors = [err328];
@@ -4294,7 +4296,7 @@ vErrors.push(err329);
 errors++;
 }
 if(typeof data124 === "string"){
-if(!pattern49.test(data124)){
+if(!pattern50.test(data124)){
 const err330 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data124};
 if(vErrors === null){
 vErrors = [err330];
