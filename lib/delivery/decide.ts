@@ -26,6 +26,9 @@ export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
 /** The check that the canary got its share of the traffic: the name its failures start with (`canaryTraffic: …`). */
 export const TRAFFIC_CHECK = 'canaryTraffic';
 
+/** The check that a pod of the canary was ready while the route gave it a share (`canaryPods: …`). */
+export const PODS_CHECK = 'canaryPods';
+
 export type HoldKind = 'applying' | 'applied' | 'dwelling' | 'no-data' | 'too-little-traffic' | 'inconclusive' | 'failed-check';
 
 /**
@@ -182,7 +185,9 @@ export function describeRelease(service: string, release: ReleaseToObserve): str
  * 2. the step (or a promotion's or roll back's first half) not yet observed running in the cluster → {@link progress};
  * 3. the window would start before the step was observed applied plus the settle time, or before the end of the window
  *    the last counted hold of this step measured → hold (dwelling), nothing written;
- * 4. a query failed → a failed check when the queries that answered show one ({@link failuresOnAnswered}), else hold;
+ * 4. no pod of the canary was ready for the whole window while its step gives it a share → a failed check that rolls
+ *    it back at once (its share fails at the callers, where no track's numbers count it; {@link PODS_CHECK});
+ *    a query failed → a failed check when the queries that answered show one ({@link failuresOnAnswered}), else hold;
  * 5. stable and canary together served fewer than `minRequests` → hold;
  * 6. checks: the canary served fewer requests than its weight predicts × `canaryTrafficFactor` (none at all
  *    included), the SLO (success ratio, p95, p99 when set), and with the baseline on, the canary's error ratio above
@@ -219,6 +224,14 @@ export function decide(input: DecideInput): GateResult {
 
   const held = (kind: HoldKind, reason: string, evidence: Evidence, failed: readonly string[] = [], severe?: string): GateResult =>
     hold(state, canary, settings, now, { kind, reason, evidence, failed, ...(severe ? { severe } : {}) });
+  // a canary without a ready pod while its step gives it a share: that share fails at its callers, uncounted by any
+  // track (Istio's "no healthy upstream" names no workload), so no other check would see it; whatever else answered
+  if (outcome.samples.canaryAvailable === 0 && canary.weight > 0) {
+    const failure = `${PODS_CHECK}: no pod of ${state.service}-canary was ready in the ${window} window, while the route gives it ${canary.weight}%`;
+    const measurements = outcome.ok ? { measurements: outcome.measurements } : {};
+    return held('failed-check', `failed check ${canary.failedChecks + 1} of ${analysis.maxFailedChecks}: ${failure}`, measurements, [failure],
+      `its ${canary.weight}% of the requests fail`);
+  }
   if (!outcome.ok) {
     // a failure the queries that answered show is not thrown away for a number it does not need
     const partial = failuresOnAnswered(outcome.samples, settings);

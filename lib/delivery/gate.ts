@@ -124,9 +124,10 @@ export async function runGate(input: GateInput): Promise<GateRun> {
   const result = decide({ state, settings, now, stage, outcome });
   // one cluster of several: its step was recorded applied once every cluster ran it, but a cluster may have joined
   // since, or gone silent. A failure of the canary's own numbers stands (one crash-looping there does not run ready,
-  // and its failures, seen by its callers, are what a roll back is for); the canary getting no traffic is what a
-  // cluster not running the step looks like (pods pending, pulling), and that, like anything else, is no verdict on
-  // the release but a counted hold that says why (a roll back at the fail-safe then says it too)
+  // and its failures, seen by its callers, are what a roll back is for), and so does a canary without a ready pod all
+  // window (its share fails there); the canary getting no traffic otherwise is what a cluster not running the step
+  // looks like (the route not yet applied), and that is no verdict on the release but a counted hold that says why (a
+  // roll back at the fail-safe then says it too)
   const standing = result.failedChecks.some(check => !check.startsWith(`${TRAFFIC_CHECK}:`));
   if (stage.kind === 'measure' && input.cluster !== undefined && state.canary && !standing) {
     const absent = await clusterNotRunning(input, prometheus, state, service, now);

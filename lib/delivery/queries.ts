@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import { goDuration } from '../private/units';
 import { parseDuration } from '../rollout/duration';
 import { AnalysisSettings } from '../rollout/state';
+import { mostAvailableQuery } from '../slo/cluster-state';
 import {
   APP_LABEL, CLUSTER_LABEL, HttpMetrics, ISTIO, ISTIO_OUTCOMES, NAMESPACE_LABEL, Outcomes, PIPELINE, TRACK_LABEL, Track, failedSeries,
   UNPINNED, httpOutcomes, httpTrafficSelector, toMillis, workloadName,
@@ -25,7 +26,7 @@ import {
 /** The name of one query of a gate decision; also the key of its value in `--json`'s `samples`. */
 export type QueryName =
   | 'stableRequests' | 'canaryRequests' | 'canaryErrors' | 'canaryCallerErrors' | 'canaryP95' | 'canaryP99'
-  | 'stableErrors' | 'stableCallerErrors' | 'stableP95' | 'stableP99';
+  | 'stableErrors' | 'stableCallerErrors' | 'stableP95' | 'stableP99' | 'canaryAvailable';
 
 /** The queries of one decision, in the order they are listed and run. */
 export type GateQueries = Readonly<Partial<Record<QueryName, string>>>;
@@ -195,6 +196,10 @@ export function gateQueries(target: QueryTarget): GateQueries {
     stableCallerErrors: target.baseline ? callerErrors('stable') : undefined,
     stableP95: target.baseline ? quantile(0.95, 'stable') : undefined,
     stableP99: target.baseline && target.p99 ? quantile(0.99, 'stable') : undefined,
+    // whether a pod of the canary was ready at all in the window: the failures of a canary without one count nowhere
+    canaryAvailable: mostAvailableQuery({
+      service: target.service, namespace: target.namespace, track: 'canary', ...(target.cluster !== undefined ? { cluster: target.cluster } : {}),
+    }, w),
   };
   return Object.fromEntries(Object.entries(queries).filter(([, q]) => q !== undefined)) as GateQueries;
 }

@@ -177,6 +177,26 @@ export function observedReleaseQuery(release: ObservedRelease): string {
 }
 
 /**
+ * The PromQL expression whose value is the most available replicas the Deployment `<service>-<track>` had in the
+ * `window` before the evaluation time (kube-state-metrics' available replicas, over the window): 0 when not one of its
+ * pods was ready for the whole window, empty while kube-state-metrics is not scraped.
+ *
+ * Why the gate asks: callers whose route sends a share to a subset with no ready pod get Istio's "no healthy upstream"
+ * (503, `UH`) from their own sidecar, reported with `destination_workload="unknown"`: no track's numbers count those
+ * failures, so a canary whose pods all went away after its step was applied would look like one that gets no traffic.
+ *
+ * @throws if a name is not a DNS label
+ */
+export function mostAvailableQuery(workload: Pick<ObservedRelease, 'service' | 'namespace' | 'track' | 'cluster'>, window: string): string {
+  const { service, namespace, track, cluster } = workload;
+  for (const [field, value] of [['service', service], ['namespace', namespace]] as const) {
+    if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
+  }
+  const labels = { ...(cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {}), namespace, deployment: workloadName(service, track) };
+  return `max_over_time(${KSM_METRICS.deploymentReplicasAvailable}${selector(labels)}[${window}])`;
+}
+
+/**
  * The PromQL expression that answers "could Prometheus see this release at all": one series when the kinds of series
  * {@link observedReleaseQuery} reads, and that exist whether or not the release is applied, are there at some value:
  * the desired replicas of the service's stable Deployment (which exists whenever the service does) and, with

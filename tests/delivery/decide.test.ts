@@ -111,6 +111,18 @@ describe('decide: what happens when', () => {
     ['the canary\'s requests failed: nothing to judge, hold', { outcome: partly({ canaryErrors: 50 }, 'canaryRequests') }, { decision: 'hold', hold: 'no-data' }],
     ['the answers hold fewer than minRequests: hold', { outcome: { ...partly({ canaryErrors: 5 }, 'canaryP95'), samples: { canaryRequests: 5, canaryErrors: 5 } } },
       { decision: 'hold', hold: 'no-data' }],
+    // the callers' 503s of a subset without endpoints name no workload: the window reads as no traffic at all
+    ['no pod of the canary ready all window at 10 %: rolled back at once, though the numbers read as too little traffic',
+      { outcome: { ...measured({ requests: 0, canaryRequests: 0, successRatio: null, p95Ms: null, p99Ms: null }), samples: { canaryAvailable: 0 } } },
+      { decision: 'rollback', toWeight: 0, failedCheckCount: 1,
+        failedChecks: ['canaryPods: no pod of gateway-canary was ready in the 5m window, while the route gives it 10%'],
+        reason: 'rolling back at once: its 10% of the requests fail; failed check 1 of 3: canaryPods: no pod of gateway-canary was ready in the 5m '
+          + 'window, while the route gives it 10%' }],
+    ['… whatever else failed to answer', { outcome: { ...failedQuery, samples: { canaryAvailable: 0 } } }, { decision: 'rollback', toWeight: 0 }],
+    ['a pod of the canary ready at some time in the window: the numbers decide', { outcome: { ...measured(), samples: { canaryAvailable: 1 } } },
+      { decision: 'advance', toWeight: 25 }],
+    ['kube-state-metrics without an answer: the numbers decide', { outcome: { ...measured(), samples: { canaryAvailable: null } } },
+      { decision: 'advance', toWeight: 25 }],
     ['99 requests, minimum 100: hold', { outcome: measured({ requests: 99 }) },
       { decision: 'hold', hold: 'too-little-traffic', reason: 'too little traffic: fewer than 100 requests (stable and canary) in the 5m window', consecutiveHolds: 1 }],
     ['exactly 100 requests: judged', { outcome: measured({ requests: 100, canaryRequests: 20 }) }, { decision: 'advance' }],

@@ -265,7 +265,11 @@ describe('measuring a release in two clusters', () => {
         metrics: settings.analysis.metrics, service: 'gateway', namespace: GATEWAY.namespace, window: settings.analysis.window,
         p99: settings.slo.p99LatencyMs !== undefined, baseline: settings.analysis.baseline.enabled, cluster,
       });
-      for (const [name, promql] of Object.entries(queries)) answers.set(promql, values[name as QueryName] ?? (/P9\d$/.test(name) ? 40 : 0));
+      // every canary had a ready pod in the window but f's
+      const defaults: Partial<Record<QueryName, number>> = { canaryAvailable: cluster === 'f' ? 0 : 1 };
+      for (const [name, promql] of Object.entries(queries)) {
+        answers.set(promql, values[name as QueryName] ?? defaults[name as QueryName] ?? (/P9\d$/.test(name) ? 40 : 0));
+      }
       // a and b run the step; every cluster is seen
       const release = { service: 'gateway', namespace: GATEWAY.namespace, track: 'canary', image: IMAGE, canaryWeight: 10, cluster } as const;
       if (cluster === 'a' || cluster === 'b') answers.set(observedReleaseQuery(release), 10);
@@ -288,11 +292,12 @@ describe('measuring a release in two clusters', () => {
     expect(joining.result.reason).toMatch(/^cluster d: no verdict: this cluster does not run the step yet/);
   });
 
-  test('a cluster whose canary pods are pending gets no traffic: not a failed check but a hold that says why; at the fail-safe, its roll back '
-    + 'says it too', async () => {
-    const pending = await runGateInClusters({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['f']);
-    expect([pending.result.decision, pending.result.hold, pending.result.failedCheckCount]).toEqual(['hold', 'no-data', 1]);
-    expect(pending.result.reason).toMatch(/^cluster f: no verdict: this cluster does not run the step yet/);
+  test('a cluster whose canary had no ready pod all window (pods pending) while its route gave it a share: rolled back at once, naming it (its '
+    + 'callers\' failures count for no track); one that does not run the step for another reason holds, and at the fail-safe says why', async () => {
+    const pending = await runGateInClusters({ state, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['a', 'f']);
+    expect([pending.decidedBy, pending.result.decision, pending.result.failedChecks]).toEqual(['f', 'rollback',
+      ['canaryPods: no pod of gateway-canary was ready in the 5m window, while the route gives it 10%']]);
+    expect(pending.result.reason).toMatch(/^cluster f: rolling back at once: its 10% of the requests fail; failed check 2 of 3: canaryPods: /);
     const atLimit: RolloutState = { ...state, canary: { ...state.canary!, consecutiveHolds: settings.analysis.maxConsecutiveHolds } };
     const safe = await runGateInClusters({ state: atLimit, service: GATEWAY, settings, now: NOW, prometheus: { url: store.url } }, ['d']);
     expect(safe.result.decision).toBe('rollback');

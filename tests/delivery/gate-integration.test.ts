@@ -703,4 +703,23 @@ describe('canary advance against a real Prometheus', () => {
     expect(state('gateway').canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
     expect(state('gateway').history.filter((h: any) => h.image === 'ghcr.io/example/obs-canary-gateway:0.5.0').every((h: any) => h.toWeight === 0)).toBe(true);
   }), 120_000);
+
+  test.concurrent('a canary whose every pod goes after its step was applied: its callers\' failures count for no track; rolled back at once',
+    laneC.inTurn(async () => {
+      const { state, advance, traffic, applied, toFirstStep } = laneC;
+      await toFirstStep('backend', 'ghcr.io/example/obs-canary-backend:0.6.0');
+      // evicted, or crash-looping and never ready: the callers' sidecars answer its share 503 "no healthy upstream",
+      // which names no workload, so the window holds stable's requests alone
+      await applied('backend', { canaryAvailable: false });
+      await traffic('backend', 10, { canary: { rps: 0 } });
+      const available = `max_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="backend-canary"}[${WINDOW}])`;
+      const read = () => queryValue({ url: laneC.prometheus.url, timeoutMs: 2000 }, available, new Date()).catch(() => null);
+      await waitFor(async () => (await read()) === 0, { what: `a ${WINDOW} window without a ready pod of backend-canary`, timeoutMs: 30_000 });
+      const r = await advance('backend');
+      expect([r.status, r.stderr]).toEqual([4, '']);
+      expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 10, toWeight: 0, failedCheckCount: 1 });
+      expect(r.json.reason).toMatch(/^rolling back at once: its 10% of the requests fail; failed check 1 of 3: canaryPods: no pod of backend-canary /);
+      expect(r.json.queries.canaryAvailable).toContain('kube_deployment_status_replicas_available{namespace="apps",deployment="backend-canary"}');
+      expect(state('backend').canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
+    }), 120_000);
 });

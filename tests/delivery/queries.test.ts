@@ -40,6 +40,8 @@ describe('gateQueries', () => {
       canaryCallerErrors: `${counted('istio_requests_total', failed(caller), '5m')} or vector(0)`,
       canaryP95: `histogram_quantile(0.95, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${canary}}[5m]))`
         + ` and on () (sum(rate(istio_request_duration_milliseconds_bucket{${canary},le="+Inf"}[5m])) > 0))`,
+      // not Istio's: whether a pod of the canary was ready at all in the window (kube-state-metrics)
+      canaryAvailable: 'max_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="gateway-canary"}[5m])',
     });
   });
 
@@ -53,6 +55,7 @@ describe('gateQueries', () => {
         + ` or (0 * ${counted('http_requests_total', [`${canary},status_code!=""`], '90s')})`,
       canaryP95: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${canary}}[90s]))`
         + ` and on () (sum(rate(http_request_duration_seconds_bucket{${canary},le="+Inf"}[90s])) > 0)) * 1000`,
+      canaryAvailable: 'max_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="backend-canary"}[90s])',
     });
   });
 
@@ -80,6 +83,7 @@ describe('gateQueries', () => {
       // milliseconds already: no conversion
       canaryP95: `histogram_quantile(0.95, sum by (le) (rate(ledger_request_latency_ms_bucket{${canary}}[5m]))`
         + ` and on () (sum(rate(ledger_request_latency_ms_bucket{${canary},le="+Inf"}[5m])) > 0))`,
+      canaryAvailable: 'max_over_time(kube_deployment_status_replicas_available{namespace="payments",deployment="ledger-canary"}[5m])',
     });
     const everything = gateQueries({ ...ISTIO, metrics: 'http', http: { ...own, ignoreRoutes: [] } });
     expect(everything.canaryRequests).toBe(`${counted('ledger_requests_total', ['namespace="apps",app="gateway",version="canary"'], '5m')} or vector(0)`);
@@ -99,8 +103,9 @@ describe('gateQueries', () => {
   test('every istio query, of every series it reads, excludes pinned requests; no http query mentions the pin', () => {
     const selectors = (promql: string): string[] => [...promql.matchAll(/\{([^}]*)\}/g)].map(m => m[1]);
     const istio = gateQueries({ ...ISTIO, p99: true, baseline: true });
-    expect(Object.keys(istio)).toHaveLength(10);
-    for (const [name, promql] of Object.entries(istio)) {
+    expect(Object.keys(istio)).toHaveLength(11);
+    // the canary's ready pods are kube-state-metrics', not a request metric
+    for (const [name, promql] of Object.entries(istio).filter(([n]) => n !== 'canaryAvailable')) {
       expect(selectors(promql).length).toBeGreaterThan(0);
       for (const selector of selectors(promql)) expect([name, selector.split(',')]).toEqual([name, expect.arrayContaining(['canary_pin!="always"'])]);
     }
@@ -119,10 +124,10 @@ describe('gateQueries', () => {
   test('p99 and the baseline add their queries; the window is normalized', () => {
     expect(Object.keys(gateQueries({ ...ISTIO, p99: true, baseline: true }))).toEqual([
       'stableRequests', 'canaryRequests', 'canaryErrors', 'canaryCallerErrors', 'canaryP95', 'canaryP99',
-      'stableErrors', 'stableCallerErrors', 'stableP95', 'stableP99',
+      'stableErrors', 'stableCallerErrors', 'stableP95', 'stableP99', 'canaryAvailable',
     ]);
     expect(Object.keys(gateQueries({ ...ISTIO, metrics: 'http', baseline: true }))).toEqual([
-      'stableRequests', 'canaryRequests', 'canaryErrors', 'canaryP95', 'stableErrors', 'stableP95',
+      'stableRequests', 'canaryRequests', 'canaryErrors', 'canaryP95', 'stableErrors', 'stableP95', 'canaryAvailable',
     ]);
     expect(gateQueries({ ...ISTIO, p99: true }).canaryP99).toContain('histogram_quantile(0.99, ');
     expect(gateQueries({ ...ISTIO, baseline: true }).stableP95).toContain('destination_workload="gateway-stable"');
