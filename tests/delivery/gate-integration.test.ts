@@ -718,7 +718,7 @@ describe('canary advance against a real Prometheus', () => {
       const r = await advance('backend');
       expect([r.status, r.stderr]).toEqual([4, '']);
       expect(r.json).toMatchObject({ decision: 'rollback', fromWeight: 10, toWeight: 0, failedCheckCount: 1 });
-      expect(r.json.reason).toMatch(/^rolling back at once: its 10% of the requests fail; failed check 1 of 3: canaryPods: no pod of backend-canary /);
+      expect(r.json.reason).toMatch(/^rolling back at once: its 10% of the requests fail; failed check 1 of 3: canaryPods: no pod of /);
       expect(r.json.queries.canaryAvailable).toContain('kube_deployment_status_replicas_available{namespace="apps",deployment="backend-canary"}');
       expect(state('backend').canary).toMatchObject({ phase: 'rolling-back', weight: 0 });
     }), 120_000);
