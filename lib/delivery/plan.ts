@@ -306,9 +306,10 @@ function gateRolledBack(history: readonly HistoryEntry[], image: string): Histor
  * next step the gate would take, without waiting for the gate to observe the last one. A roll back takes two calls; a
  * promotion from a step three (stable rolls out, traffic returns to it, the canary is removed), from 0 % two. The call
  * that removes a canary whose traffic the last one moved to stable needs `force`: nothing records that the cluster runs
- * that route (the gate removes the canary itself once it sees it), and both could reach the cluster in one sync.
+ * that route (the gate removes the canary itself once it sees it), and both could reach the cluster in one sync; so
+ * does the call that moves a promotion's traffic to stable before stable was observed running the release.
  *
- * @throws {@link UsageError} for that call without `force`
+ * @throws {@link UsageError} for those calls without `force`
  */
 export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string, force = false): Change {
   // without a canary, endCanary refuses before the text is used
@@ -320,6 +321,14 @@ export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'roll
     throw new UsageError(`the canary ${canary.image} of ${state.service} got its traffic moved to stable at ${canary.weightChangedAt}, and nothing `
       + 'observed the cluster running that yet: removed now, both changes could reach the cluster in one sync, failing the requests in flight '
       + `to it. canary advance --service ${state.service} (or the gate's loop) removes it once the cluster runs the route; --force removes it now`);
+  }
+  // the same for a promotion's first two halves: stable told to roll out the canary's release, then the canary's
+  // traffic moved to it, in one sync, would send that traffic to stable's old pods for the whole rolling update
+  if (canary && decision === 'promote' && canary.phase === 'promoting' && canary.weight > 0 && !force) {
+    throw new UsageError(`stable of ${state.service} was told to roll out ${canary.image} at ${canary.weightChangedAt}, and nothing observed it running `
+      + `that yet: the canary's ${canary.weight}% moved to stable now could reach the cluster in the same sync, and go to stable's pods of the old `
+      + `release while they are replaced. canary advance --service ${state.service} (or the gate's loop) moves it once stable runs ready; --force `
+      + 'moves it now');
   }
   const what = decision === 'promote'
     ? canary?.phase === 'draining' || (canary?.phase === 'promoting' && canary.weight === 0)

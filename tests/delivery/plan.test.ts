@@ -263,7 +263,7 @@ describe('endCanaryByHand', () => {
 
   test('promote, second half: stable runs the canary\'s image and gets all the traffic; third: the canary is removed', () => {
     const promoting = endCanaryByHand(applied, 'promote', NOW2).state;
-    const { state, entry } = endCanaryByHand(promoting, 'promote', NOW3);
+    const { state, entry } = endCanaryByHand(promoting, 'promote', NOW3, undefined, true);
     expect(state.stable).toEqual({ image: CANARY_IMAGE });
     expect(state.canary).toMatchObject({ phase: 'draining', weight: 0, image: CANARY_IMAGE });
     expect(entry).toMatchObject({ decision: 'promote', by: 'cli', fromWeight: 25, toWeight: 0,
@@ -281,8 +281,8 @@ describe('endCanaryByHand', () => {
     const promoting = endCanaryByHand(recorded, 'promote', NOW2).state;
     expect(promoting.stable.pod).toEqual(POD);
     expect(promoting.canary?.pod).toEqual(changed);
-    expect(endCanaryByHand(promoting, 'promote', NOW3).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
-    const draining = endCanaryByHand(promoting, 'promote', NOW3).state;
+    expect(endCanaryByHand(promoting, 'promote', NOW3, undefined, true).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
+    const draining = endCanaryByHand(promoting, 'promote', NOW3, undefined, true).state;
     expect(endCanaryByHand(draining, 'promote', NOW3, undefined, true).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
     const rollingBack = endCanaryByHand(recorded, 'rollback', NOW2).state;
     expect(endCanaryByHand(rollingBack, 'rollback', NOW3, undefined, true).state.stable).toEqual({ ...applied.stable, pod: POD });
@@ -311,11 +311,24 @@ describe('endCanaryByHand', () => {
       + `moved to stable at ${NOW2.toISOString()}, and nothing observed the cluster running that yet: removed now, both changes could reach the `
       + 'cluster in one sync, failing the requests in flight to it. canary advance --service gateway (or the gate\'s loop) removes it once the '
       + 'cluster runs the route; --force removes it now'));
-    const draining = endCanaryByHand(endCanaryByHand(applied, 'promote', NOW2).state, 'promote', NOW3).state;
+    const draining = endCanaryByHand(endCanaryByHand(applied, 'promote', NOW2).state, 'promote', NOW3, undefined, true).state;
     expect(() => endCanaryByHand(draining, 'promote', NOW3)).toThrow(/nothing observed the cluster running that yet/);
     // seen applied: removed without --force
     expect(endCanaryByHand({ ...rollingBack, canary: { ...rollingBack.canary!, appliedAt: NOW3.toISOString() } }, 'rollback', NOW3).state.canary)
       .toBeNull();
+  });
+
+  test('a promotion\'s traffic moves to stable by hand only once stable was seen running the release: run twice at once, stable\'s rollout and the '
+    + 'traffic could reach the cluster in one sync, and the canary\'s share go to stable\'s old pods', () => {
+    const promoting = endCanaryByHand(applied, 'promote', NOW2).state;
+    expect(() => endCanaryByHand(promoting, 'promote', NOW3)).toThrow(new UsageError(`stable of gateway was told to roll out ${CANARY_IMAGE} at `
+      + `${NOW2.toISOString()}, and nothing observed it running that yet: the canary's 25% moved to stable now could reach the cluster in the same `
+      + 'sync, and go to stable\'s pods of the old release while they are replaced. canary advance --service gateway (or the gate\'s loop) moves '
+      + 'it once stable runs ready; --force moves it now'));
+    expect(endCanaryByHand(promoting, 'promote', NOW3, undefined, true).state.canary).toMatchObject({ phase: 'draining', weight: 0 });
+    // from 0 %, nothing to move: the canary is removed while stable rolls out
+    const atZero = endCanaryByHand({ ...applied, canary: { ...applied.canary!, weight: 0 } }, 'promote', NOW2).state;
+    expect(endCanaryByHand(atZero, 'promote', NOW3).state.canary).toBeNull();
   });
 
   test('a roll back interrupts a promotion: back to weight 0, stable keeps its own image', () => {
