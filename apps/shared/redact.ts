@@ -30,15 +30,25 @@ const SECRET_KEY = new RegExp(String.raw`authorization|cookie|passw(?:or)?d|secr
  */
 const NAME_CHAR = String.raw`[\w.%\[\]-]`;
 const NAME_SEPARATOR = String.raw`(?:[-_]|%5F|%2D)?`;
-const SECRET_NAME = String.raw`${NAME_CHAR}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid`
+const secretName = (nameChar: string): string => String.raw`${nameChar}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid`
   + String.raw`|signature|credential|private${NAME_SEPARATOR}key)`
-  + String.raw`${NAME_CHAR}*|(?:${NAME_CHAR}*[._-])?sid|(?:${NAME_CHAR}*(?:\[|%5B))?(?:pass|auth|sid|sig|key)(?:\]|%5D)?`;
+  + String.raw`${nameChar}*|(?:${nameChar}*[._-])?sid|(?:${nameChar}*(?:\[|%5B))?(?:pass|auth|sid|sig|key|cvv2?|cvc2?|csc)(?:\]|%5D)?`;
+const SECRET_NAME = secretName(NAME_CHAR);
+/** A name's character inside a percent-encoded value: never an encoded `=`, `&` or `?`, which end it. */
+const ENCODED_NAME_CHAR = String.raw`(?:[\w.\[\]-]|%[013-9a-f][0-9a-f]|%2[0-57-9a-f]|%3[0-9a-ce])`;
 
 /**
  * A credential-named pair in a query string, cookie header, command line, path segment or message: `?access_token=…`,
  * `; sid=…`, `/reset/password=…`. Whitespace is spelled out as RE2's `\s` has it (the Collector's twin), not JavaScript's.
  */
 const SECRET_PARAM = new RegExp(String.raw`(^|[?&;,\t\n\f\r /])((?:${SECRET_NAME})=)[^&;,#?\t\n\f\r ]*`, 'gi');
+
+/**
+ * The same pair percent-encoded inside another value, as OAuth's `redirect_uri=` and login pages' `next=` carry a
+ * whole URL: `%3Faccess_token%3D…`, up to the next encoded `&` (`%26`).
+ */
+const ENCODED_SECRET_PARAM = new RegExp(String.raw`(^|[?&;,\t\n\f\r /=]|%3F|%26|%3B|%2F)((?:${secretName(ENCODED_NAME_CHAR)})%3D)`
+  + String.raw`(?:[^&;,#?%\t\n\f\r ]|%[013-9a-f][0-9a-f]|%2[0-57-9a-f])*`, 'gi');
 
 /** A `Cookie:` or `Set-Cookie:` header written out in a string (a dumped request, an error message). */
 const COOKIE_LINE = /\b((?:set-)?cookie:[ \t]*)[^\r\n]*/gi;
@@ -49,8 +59,8 @@ const AUTH_SCHEME = /\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*/gi;
 /** A JSON Web Token: base64url header (`{"` encodes as `eyJ`), payload and a possibly empty signature. */
 const JWT = /eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*/g;
 
-/** An e-mail address, also with a URL-encoded `@`. */
-const EMAIL = /[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/gi;
+/** An e-mail address, also with a URL-encoded `@` and dots (`%40`, `%2E`). */
+const EMAIL = /[\w.%+-]+(?:@|%40)[\w-]+(?:(?:\.|%2E)[\w-]+)*(?:\.|%2E)[a-z]{2,}/gi;
 
 /**
  * A payment card number (PAN): 13 to 19 digits, optionally grouped by spaces, hyphens, `+` or `%20` (a URL-encoded
@@ -100,8 +110,9 @@ export function scrubText(text: string): string {
   if (/cookie/i.test(out)) out = out.replace(COOKIE_LINE, `$1${REDACTED}`);
   if (/bearer|basic/i.test(out)) out = out.replace(AUTH_SCHEME, `$1${REDACTED}`);
   if (out.includes('=')) out = out.replace(SECRET_PARAM, `$1$2${REDACTED}`);
+  if (/%3D/i.test(out)) out = out.replace(ENCODED_SECRET_PARAM, `$1$2${REDACTED}`);
   if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
-  if (out.includes('@') || out.includes('%40')) out = out.replace(EMAIL, REDACTED_EMAIL);
+  if (out.includes('@') || /%40/i.test(out)) out = out.replace(EMAIL, REDACTED_EMAIL);
   if (out.length >= 13) out = out.replace(CARD_CANDIDATE, candidate => (luhnValid(candidate) ? REDACTED_CARD : candidate));
   return out;
 }

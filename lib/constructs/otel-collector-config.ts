@@ -135,9 +135,12 @@ export interface RedactionRule {
 // nested (`user[password]`) or percent-encoded (`access%5Ftoken`, `user%5Bpass%5D`)
 const NAME_CHAR = String.raw`[\w.%\[\]-]`;
 const NAME_SEPARATOR = String.raw`(?:[-_]|%5F|%2D)?`;
-const SECRET_NAME = String.raw`${NAME_CHAR}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid`
+const secretName = (nameChar: string): string => String.raw`${nameChar}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid`
   + String.raw`|signature|credential|private${NAME_SEPARATOR}key)`
-  + String.raw`${NAME_CHAR}*|(?:${NAME_CHAR}*[._-])?sid|(?:${NAME_CHAR}*(?:\[|%5B))?(?:pass|auth|sid|sig|key)(?:\]|%5D)?`;
+  + String.raw`${nameChar}*|(?:${nameChar}*[._-])?sid|(?:${nameChar}*(?:\[|%5B))?(?:pass|auth|sid|sig|key|cvv2?|cvc2?|csc)(?:\]|%5D)?`;
+const SECRET_NAME = secretName(NAME_CHAR);
+/** A name's character inside a percent-encoded value: never an encoded `=`, `&` or `?`, which end it. */
+const ENCODED_NAME_CHAR = String.raw`(?:[\w.\[\]-]|%[013-9a-f][0-9a-f]|%2[0-57-9a-f]|%3[0-9a-ce])`;
 
 /**
  * What the trace pipeline removes from every string value of span, event and resource attributes and from span names
@@ -153,8 +156,13 @@ export const TRACE_REDACTIONS: readonly RedactionRule[] = [
     pattern: String.raw`(?i:(^|[?&;,\t\n\f\r /])((?:${SECRET_NAME})=)[^&;,#?\t\n\f\r ]*)`,
     replacement: '${1}${2}[redacted]',
   },
+  {
+    what: 'the same pairs percent-encoded inside a value (redirect_uri=...%3Faccess_token%3D...), up to an encoded &',
+    pattern: String.raw`(?i:(^|[?&;,\t\n\f\r /=]|%3F|%26|%3B|%2F)((?:${secretName(ENCODED_NAME_CHAR)})%3D)(?:[^&;,#?%\t\n\f\r ]|%[013-9a-f][0-9a-f]|%2[0-57-9a-f])*)`,
+    replacement: '${1}${2}[redacted]',
+  },
   { what: 'JSON Web Tokens', pattern: String.raw`eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*`, replacement: '[redacted]' },
-  { what: 'e-mail addresses, also URL-encoded', pattern: String.raw`(?i:[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[a-z]{2,})`, replacement: '[email]' },
+  { what: 'e-mail addresses, also URL-encoded', pattern: String.raw`(?i:[\w.%+-]+(?:@|%40)[\w-]+(?:(?:\.|%2E)[\w-]+)*(?:\.|%2E)[a-z]{2,})`, replacement: '[email]' },
   { what: 'card numbers (by shape)', pattern: String.raw`\b[2-6](?:(?:[ +-]|%20)?\d){12,18}\b`, replacement: '[card]' },
 ];
 

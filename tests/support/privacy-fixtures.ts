@@ -49,6 +49,12 @@ export const SECRETS = {
   googleApiKey: 'AIzaSyFixture-Kq4Mv9Lx2',
   /** A webhook's signature header (`X-Hub-Signature-256`). */
   hubSignature: 'sha256=hs-Bn7Vc4Xz1Lk8',
+  /** An `access_token` inside a percent-encoded URL in another parameter (`next=%2Fcb%3Faccess_token%3D…`). */
+  wrappedToken: 'wt-Dc6Vf9Gb2Nh5',
+  /** A `password` inside an OAuth `redirect_uri`, followed by an encoded `&`. */
+  wrappedPassword: 'wp-Mj4Ki7Lo0Pq3',
+  /** An e-mail address with its dots percent-encoded too. */
+  dotEncodedEmail: 'ops%2Eteam%40example%2Eorg',
 } as const;
 
 /** A secret's name. */
@@ -95,6 +101,9 @@ export const FIXTURE_QUERY = [
   `X-Goog-Signature=${SECRETS.googSignature}`,
   `sig=${SECRETS.sasSignature}`,
   `key=${SECRETS.googleApiKey}`,
+  `next=%2Fcb%3Faccess_token%3D${SECRETS.wrappedToken}`,
+  `redirect_uri=https%3A%2F%2Fx.example%2Fcb%3Fpassword%3D${SECRETS.wrappedPassword}%26state%3Dok`,
+  `contact2=${SECRETS.dotEncodedEmail}`,
   'passengers=2',
   'boarding_pass=ABC123',
   'keyword=paris',
@@ -106,7 +115,8 @@ export const FIXTURE_QUERY_REDACTED = [
   'dep=ICN', 'arr=GMP', 'access_token=[redacted]', 'contact=[email]', 'card=[card]', 'card2=[card]', 'card3=[card]',
   'ref=[redacted]', 'PHPSESSID=[redacted]', 'user%5Bpassword%5D=[redacted]', 'pwd=[redacted]', 'access%5Ftoken=[redacted]',
   'api%5Fkey=[redacted]', 'user%5Bpass%5D=[redacted]', 'X-Amz-Credential=[redacted]', 'X-Amz-Signature=[redacted]',
-  'X-Goog-Signature=[redacted]', 'sig=[redacted]', 'key=[redacted]', 'passengers=2', 'boarding_pass=ABC123', 'keyword=paris',
+  'X-Goog-Signature=[redacted]', 'sig=[redacted]', 'key=[redacted]', 'next=%2Fcb%3Faccess_token%3D[redacted]',
+  'redirect_uri=https%3A%2F%2Fx.example%2Fcb%3Fpassword%3D[redacted]%26state%3Dok', 'contact2=[email]', 'passengers=2', 'boarding_pass=ABC123', 'keyword=paris',
   `order=${NOT_A_CARD}`,
 ].join('&');
 

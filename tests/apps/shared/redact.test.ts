@@ -5,7 +5,7 @@ describe('scrubText', () => {
   test('the fixture query keeps its names and plain values and loses every secret', () => {
     // the fixture really carries the secrets: the check below can fail
     expect(leakedIn(FIXTURE_QUERY)).toEqual(['accessToken', 'email', 'cardSpaced', 'cardPlain', 'cardDashed', 'jwt', 'phpSession', 'nestedPassword', 'shortPassword', 'encodedToken', 'encodedApiKey',
-      'nestedPass', 'amzSignature', 'amzCredential', 'googSignature', 'sasSignature', 'googleApiKey']);
+      'nestedPass', 'amzSignature', 'amzCredential', 'googSignature', 'sasSignature', 'googleApiKey', 'wrappedToken', 'wrappedPassword', 'dotEncodedEmail']);
     expect(scrubText(FIXTURE_QUERY)).toBe(FIXTURE_QUERY_REDACTED);
     expect(leakedIn(scrubText(FIXTURE_QUERY))).toEqual([]);
   });
@@ -108,6 +108,7 @@ describe('credential names in every spelling a server reads', () => {
     ['pwd', 'pwd=hunter3'], ['pass', 'pass=hunter4'], ['auth', 'auth=s3cr3t'], ['a nested pass', 'user[pass]=hunter8'],
     ['an access key', 'aws_access_key=hunter9'], ['a path segment', '/reset/password=hunter6/x'],
     ['an encoded API key', 'api%5Fkey=hunter10'], ['an encoded access key', 'access%2Dkey=hunter11'], ['a nested, encoded pass', 'user%5Bpass%5D=hunter12'],
+    ['a card\'s verification code', 'cvv=hunter13'], ['a nested one', 'card[cvc]=hunter14'],
   ])('%s: the value goes, the name stays', (_what, text) => {
     const scrubbed = scrubText(`GET ?x=1&${text}`);
     expect(scrubbed).not.toMatch(/hunter|s3cr3t/);
