@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parse } from 'yaml';
 import { IMAGES } from '../lib/images';
+import { podHashOf } from '../lib/rollout/pod';
+import { parseRolloutState } from '../lib/rollout/state';
 import { ISTIO_DURATION_BUCKETS_MS } from '../lib/slo/vocabulary';
 
 /** The documentation a user of the repository reads: it describes the project as shipped, with its real pins. */
@@ -59,6 +62,17 @@ describe('documentation', () => {
       for (const [, version] of read(file).matchAll(/\bnode:(\d+\.\d+\.\d+)/g)) expect([file, version]).toEqual([file, nvmrc]);
     }
     expect(README).toContain(`Node.js ${nvmrc}`);
+  });
+
+  test('the README\'s rollout state loads as written (its records\' hashes match their fields)', () => {
+    const start = README.indexOf('```yaml\nservice: gateway\nstable:');
+    expect(start).toBeGreaterThan(-1);
+    const example = README.slice(start + '```yaml\n'.length, README.indexOf('```', start + 3));
+    // the canary's record is abbreviated (`…`): stable's is whole, and checked on load as any state file's
+    const stable = parse(example).stable;
+    expect(stable.pod.hash).toBe(podHashOf(stable.pod));
+    const withoutCanary = example.replace(/^canary:[\s\S]*?^steps:/m, 'canary: null\nsteps:');
+    expect(parseRolloutState(withoutCanary, 'README.md', 'gateway').stable.pod?.hash).toBe(stable.pod.hash);
   });
 
   test('the sidecars\' duration buckets the README lists are the ones the pods get', () => {

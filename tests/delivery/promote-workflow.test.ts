@@ -90,13 +90,16 @@ interface Case {
   /** The service files, services/<name>.yaml; default: one for each service with a state file in prod. */
   serviceFiles?: readonly string[];
   env?: string;
+  /** The repository's `PROMETHEUS_URL`, and its `PROMETHEUS_URLS` map by environment. */
+  prometheusUrl?: string;
+  prometheusUrls?: string;
   reason?: string;
 }
 const FLYING = 'service: x\ncanary:\n  image: ghcr.io/acme/x:2\n  weight: 10\nsteps: [10, 100]\n';
 const LANDED = 'service: x\ncanary: null\nsteps: [10, 100]\n';
 const REPORTS = JSON.stringify({ env: 'prod', services: [{ service: 'backend', decision: 'hold' }, { service: 'gateway', decision: 'advance' }] });
 const SUPERSEDED = JSON.stringify({ error: { code: 'superseded', message: 'origin/main moved while this run decided, and its new commits change rollout/prod/gateway.yaml: this decision was dropped' } });
-interface ScriptRun { status: number | null; calls: string[]; stdout: string; stderr: string; summary: string; output: string }
+interface ScriptRun { status: number | null; calls: string[]; stdout: string; stderr: string; summary: string; output: string; prometheusUrl?: string }
 function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promote-yml-'));
   const bin = path.join(dir, 'bin');
@@ -115,7 +118,7 @@ function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
   const log = path.join(dir, 'calls.log');
   const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\necho "${name} $*" >> "${log}"\n${body}\n`, { mode: 0o755 });
   fs.writeFileSync(path.join(dir, 'npx-output.json'), c.output ?? REPORTS);
-  stub('npx', `cat "${dir}/npx-output.json"; echo; exit ${c.code ?? 0}`);
+  stub('npx', `printf %s "\${PROMETHEUS_URL:-}" > "${dir}/prometheus-url"; cat "${dir}/npx-output.json"; echo; exit ${c.code ?? 0}`);
   stub('git', 'exit 0');
   const summary = path.join(dir, 'summary.md');
   fs.writeFileSync(summary, '');
@@ -125,6 +128,7 @@ function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
     PATH: `${bin}:${process.env.PATH}`, HOME: dir, TARGET_ENV: c.env ?? 'prod', RUNNER_TEMP: dir, GITHUB_EVENT_NAME: c.event ?? 'workflow_dispatch',
     SERVICE: c.service ?? 'gateway', IMAGE: 'ghcr.io/acme/obs-canary-gateway:2', REASON: c.reason ?? 'errors after the release',
     GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output, GITHUB_REF_NAME: 'main', SMOKE_URLS_BY_ENV: '{}',
+    PROMETHEUS_URL: c.prometheusUrl ?? '', PROMETHEUS_URLS_BY_ENV: c.prometheusUrls ?? '{}',
   };
   // as GitHub runs it: `shell: bash` is bash -eo pipefail, the default bash -e without pipefail
   const shell = step.shell === 'bash' ? ['-e', '-o', 'pipefail'] : ['-e'];
@@ -133,6 +137,7 @@ function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
   const out = {
     status: result.status, calls, stdout: result.stdout, stderr: result.stderr, summary: fs.readFileSync(summary, 'utf8'),
     output: fs.readFileSync(output, 'utf8'),
+    ...(fs.existsSync(path.join(dir, 'prometheus-url')) ? { prometheusUrl: fs.readFileSync(path.join(dir, 'prometheus-url'), 'utf8') } : {}),
   };
   fs.rmSync(dir, { recursive: true, force: true });
   return out;
@@ -204,6 +209,17 @@ describe('promote.yml gate script', () => {
 
   test('on the schedule: --scheduled, so that an environment gated by its in-cluster loop is left alone', () => {
     expect(runGate({ event: 'schedule' }).calls).toEqual(['npx canary advance --all --env prod --scheduled --commit --push --json']);
+  });
+
+  test('with a map of Prometheus URLs, the environment\'s own; none for it (or no JSON): red, nothing gated; without a map, PROMETHEUS_URL', () => {
+    const urls = JSON.stringify({ prod: 'https://prometheus.prod.example', central: 'https://mimir.example' });
+    expect(runGate({ prometheusUrl: 'https://one.example', prometheusUrls: urls })).toMatchObject({ status: 0, prometheusUrl: 'https://prometheus.prod.example' });
+    expect(runGate({ prometheusUrl: 'https://one.example' })).toMatchObject({ status: 0, prometheusUrl: 'https://one.example' });
+    for (const map of [JSON.stringify({ central: 'https://mimir.example' }), 'not json']) {
+      const r = runGate({ prometheusUrl: 'https://one.example', prometheusUrls: map });
+      expect([r.status, r.calls]).toEqual([1, []]);
+      expect(r.stdout).toContain('::error::the repository variable PROMETHEUS_URLS names no Prometheus for prod');
+    }
   });
 
   test('the script itself never touches git: the CLI commits and pushes', () => {
