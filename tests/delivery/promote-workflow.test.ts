@@ -99,7 +99,11 @@ const FLYING = 'service: x\ncanary:\n  image: ghcr.io/acme/x:2\n  weight: 10\nst
 const LANDED = 'service: x\ncanary: null\nsteps: [10, 100]\n';
 const REPORTS = JSON.stringify({ env: 'prod', services: [{ service: 'backend', decision: 'hold' }, { service: 'gateway', decision: 'advance' }] });
 const SUPERSEDED = JSON.stringify({ error: { code: 'superseded', message: 'origin/main moved while this run decided, and its new commits change rollout/prod/gateway.yaml: this decision was dropped' } });
-interface ScriptRun { status: number | null; calls: string[]; stdout: string; stderr: string; summary: string; output: string; prometheusUrl?: string }
+interface ScriptRun {
+  status: number | null; calls: string[]; stdout: string; stderr: string; summary: string; output: string;
+  /** The PROMETHEUS_URL the CLI got. */
+  prometheusUrl?: string;
+}
 function runScript(step: { run: string; shell?: string }, c: Case): ScriptRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promote-yml-'));
   const bin = path.join(dir, 'bin');
