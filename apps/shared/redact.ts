@@ -15,10 +15,11 @@ export const REDACTED_CARD = '[card]';
 
 /**
  * Keys whose whole value is withheld: credentials, cookies, login-state ids (session, JSESSIONID, PHPSESSID, sid,
- * connect.sid) and W3C `baggage` and `tracestate`, which are free-form client data.
+ * connect.sid), card verification codes (cvv, cvc, csc) and W3C `baggage` and `tracestate`, which are free-form
+ * client data.
  */
 const SECRET_KEY = new RegExp(String.raw`authorization|cookie|passw(?:or)?d|secret|token|api[-_]?key|access[-_]?key|session|sessid`
-  + String.raw`|signature|credential|private[-_]?key|pwd|(?:^|[._-])(?:sid|sig|auth|pass)$|baggage|tracestate`, 'i');
+  + String.raw`|signature|credential|private[-_]?key|pwd|cvv|cvc|(?:^|[._-])(?:sid|sig|auth|pass|csc)$|baggage|tracestate`, 'i');
 
 /**
  * Names of `name=value` pairs inside strings whose value is withheld, also nested (`user[password]`) or with
@@ -31,11 +32,15 @@ const SECRET_KEY = new RegExp(String.raw`authorization|cookie|passw(?:or)?d|secr
 const NAME_CHAR = String.raw`[\w.%\[\]-]`;
 const NAME_SEPARATOR = String.raw`(?:[-_]|%5F|%2D)?`;
 const secretName = (nameChar: string): string => String.raw`${nameChar}*(?:passw(?:or)?d|pwd|secret|token|api${NAME_SEPARATOR}key|access${NAME_SEPARATOR}key|authorization|session|sessid`
-  + String.raw`|signature|credential|private${NAME_SEPARATOR}key)`
-  + String.raw`${nameChar}*|(?:${nameChar}*[._-])?sid|(?:${nameChar}*(?:\[|%5B))?(?:pass|auth|sid|sig|key|cvv2?|cvc2?|csc)(?:\]|%5D)?`;
+  + String.raw`|signature|credential|private${NAME_SEPARATOR}key|cvv|cvc)`
+  + String.raw`${nameChar}*|(?:${nameChar}*[._-])?sid|(?:${nameChar}*(?:\[|%5B))?(?:pass|auth|sid|sig|key|csc)(?:\]|%5D)?`;
 const SECRET_NAME = secretName(NAME_CHAR);
-/** A name's character inside a percent-encoded value: never an encoded `=`, `&` or `?`, which end it. */
-const ENCODED_NAME_CHAR = String.raw`(?:[\w.\[\]-]|%[013-9a-f][0-9a-f]|%2[0-57-9a-f]|%3[0-9a-ce])`;
+/**
+ * A name's character inside a percent-encoded value: never an encoded `&`, `/`, `;`, `=` or `?` (`%26`, `%2F`, `%3B`,
+ * `%3D`, `%3F`), which end it or start it. Disjoint from the delimiters, so that each text has one reading: a class
+ * that overlapped them backtracked exponentially on a run of `%3B`.
+ */
+const ENCODED_NAME_CHAR = String.raw`(?:[\w.\[\]-]|%[014-9a-f][0-9a-f]|%2[0-57-9a-e]|%3[0-9ace])`;
 
 /**
  * A credential-named pair in a query string, cookie header, command line, path segment or message: `?access_token=…`,

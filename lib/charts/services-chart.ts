@@ -123,7 +123,11 @@ export class ServicesChart extends StackChart {
         this.mesh.allow({
           name: `ingress-to-${spec.name}`, selector: service.peer.selector,
           principals: [edge.principal],
-          to: { methods: [...edgeMethods(spec)], paths: [...expose.paths], ...(operational.length > 0 ? { notPaths: operational } : {}) },
+          to: {
+            methods: [...edgeMethods(spec)], paths: [...expose.paths],
+            // and below them (`/metrics/`), which a router that ignores a trailing slash serves as the same path
+            ...(operational.length > 0 ? { notPaths: operational.flatMap(p => [p, `${p}/*`]) } : {}),
+          },
         });
         this.network.allow({ name: `ingress-to-${spec.name}`, from: pods(edge.pods), to: pods(service.peer), ports: [{ port: service.port }] });
       }

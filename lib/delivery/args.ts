@@ -154,8 +154,9 @@ const FLAGS: Readonly<Record<Flag, { readonly value?: string; readonly meaning: 
   reason: { value: 'TEXT', meaning: 'why, recorded in the history and in the commit message (default: none)' },
   ungated: { meaning: 'release to stable at once, no canary and no gate; the history records a promote "ungated: …"' },
   force: {
-    meaning: 'remove the canary although nothing observed the cluster running the change that moved its traffic to stable (canary advance '
-      + 'waits for that): in one sync with it, the requests in flight to the canary fail',
+    meaning: 'take the next step although nothing observed the cluster running the last one (canary advance waits for that): remove a canary '
+      + 'whose traffic just moved to stable (in one sync with it, the requests in flight to the canary fail), or move a promotion\'s traffic '
+      + 'to stable before stable runs the release (in one sync, it meets stable\'s old pods)',
   },
 };
 

@@ -73,7 +73,10 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
     const target = services[value.serviceUrl];
     if (!Object.hasOwn(services, value.serviceUrl)) {
       problems.push(`'env.${variable}.serviceUrl' must name a service (${list(known)}), got ${JSON.stringify(value.serviceUrl)}`);
-    } else if (target.name !== spec.name && !(target.callers ?? []).includes(spec.name)) {
+    } else if (target.name === spec.name) {
+      // a service cannot be its own caller (its file may not list itself): the mesh would refuse the call
+      problems.push(`'env.${variable}.serviceUrl' names the service itself, which the mesh lets no service call: reach it on localhost`);
+    } else if (!(target.callers ?? []).includes(spec.name)) {
       // the URL alone would pass synth and fail every call: the mesh and the network policies let only callers in
       problems.push(`'env.${variable}.serviceUrl' names ${JSON.stringify(target.name)}, whose 'callers' (${target.file}) do not list `
         + `${JSON.stringify(spec.name)}: the mesh would refuse every call; add ${spec.name} to them`);

@@ -42,7 +42,8 @@ const HOSTS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, ite
  * The pod fields a variable may take (Kubernetes 1.28's `fieldRef` of an env var; the API server refuses any other):
  * a label's or an annotation's value by key, the pod's names and addresses.
  */
-export const FIELD_REF = "^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['[^'\\s]+'\\])$";
+export const FIELD_REF = '^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)'
+  + `|metadata\\.(labels|annotations)\\['${LABEL_KEY_PATTERN.slice(1, -1)}'\\])$`;
 export const FIELD_REF_WORDS = 'a pod field Kubernetes sets a variable from: metadata.name, metadata.namespace, metadata.uid, metadata.labels[\'<key>\'], '
   + 'metadata.annotations[\'<key>\'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP or status.podIPs';
 const CIDRS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[0-9./]+$' } };

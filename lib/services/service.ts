@@ -235,6 +235,15 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   if (f.analysis?.metrics === 'http' && !f.metrics?.http) {
     problems.push('\'analysis.metrics\' is "http" but \'metrics.http\' names no metrics: add them, or use "istio"');
   }
+  // the edge never serves probes and scrapes (services-chart's notPaths): listed, a path would be refused silently
+  const operational = new Set([f.probes?.readiness, f.probes?.liveness].flatMap(p => (p && 'http' in p ? [p.http] : []))
+    .concat(f.metrics?.http?.scrape ? [f.metrics.http.scrape.path] : []));
+  for (const [i, p] of (f.expose?.paths ?? []).entries()) {
+    if (operational.has(p)) {
+      problems.push(`'expose.paths[${i}]' must not be a probe or metrics path (${[...operational].sort().join(', ')}): the edge never serves those, `
+        + `got ${JSON.stringify(p)}`);
+    }
+  }
   if (f.runAsUser === 0 || f.runAsGroup === 0) problems.push('\'runAsUser\' and \'runAsGroup\' must not be 0: the pods run as non-root');
   if (f.callers?.includes(f.name)) problems.push(`'callers' must not name the service itself, got ${JSON.stringify(f.name)}`);
   for (const [i, p] of (f.writablePaths ?? []).entries()) {

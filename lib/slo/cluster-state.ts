@@ -178,8 +178,10 @@ export function observedReleaseQuery(release: ObservedRelease): string {
 
 /**
  * The PromQL expression whose value is the most available replicas the Deployment `<service>-<track>` had in the
- * `window` before the evaluation time (kube-state-metrics' available replicas, over the window): 0 when not one of its
- * pods was ready for the whole window, empty while kube-state-metrics is not scraped.
+ * `window` before the evaluation time (kube-state-metrics' available replicas, over the window, whichever of its pods
+ * reported them: one series after the exporter was replaced too): 0 when not one of its pods was ready for the whole
+ * window. Empty while kube-state-metrics is not scraped, and when the Deployment did not exist in the window before
+ * (a Deployment created within the window, as in a cluster that joined, has not been without pods all window).
  *
  * Why the gate asks: callers whose route sends a share to a subset with no ready pod get Istio's "no healthy upstream"
  * (503, `UH`) from their own sidecar, reported with `destination_workload="unknown"`: no track's numbers count those
@@ -193,7 +195,8 @@ export function mostAvailableQuery(workload: Pick<ObservedRelease, 'service' | '
     if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
   }
   const labels = { ...(cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {}), namespace, deployment: workloadName(service, track) };
-  return `max_over_time(${KSM_METRICS.deploymentReplicasAvailable}${selector(labels)}[${window}])`;
+  const series = `${KSM_METRICS.deploymentReplicasAvailable}${selector(labels)}`;
+  return `max(max_over_time(${series}[${window}])) and on () count(count_over_time(${series}[${window}] offset ${window}))`;
 }
 
 /**

@@ -137,7 +137,9 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario 
       expect(edge!.spec.rules).toEqual([{
         from: [{ source: { principals: [`cluster.local/ns/${env.apps.ingressGateway.namespace}/sa/${env.apps.ingressGateway.serviceAccount}`] } }],
         // the listed paths allow; the probe and scrape paths only narrow that, should a listed prefix cover them
-        to: [{ operation: { methods: [...edgeMethods(spec)], paths: spec.expose!.paths, notPaths: ['/healthz', '/metrics', '/readyz'] } }],
+        to: [{ operation: {
+          methods: [...edgeMethods(spec)], paths: spec.expose!.paths, notPaths: ['/healthz', '/healthz/*', '/metrics', '/metrics/*', '/readyz', '/readyz/*'],
+        } }],
       }]);
       const servers = find(objectsOf(spec), 'Gateway', 'edge').spec.servers;
       const credential = spec.expose!.tls?.[env.name]?.credentialName;

@@ -168,6 +168,8 @@ describe('OtelCollector', () => {
         FIXTURE_QUERY.replace(`&order=${NOT_A_CARD}`, ''), ...Object.values(FIXTURE_HEADERS).filter(h => !h.startsWith('user.id')), `Cookie: sessionid=${SECRETS.cookieSession}`,
         `upstream 401 for Bearer ${SECRETS.bearerToken}`, `/download/${SECRETS.jwt}`, 'a=1&sid=x&connect.sid=y&inside=2', 'mail lee%40example.com',
         `pay ${SECRETS.cardSpaced} now`, `${SECRETS.cardDashed}`, '/cart;jsessionid=ABC123?dep=ICN', 'basic auth failed',
+        // encoded pairs inside a value, card codes, and runs of encoded delimiters
+        `/api/x?${'%3B'.repeat(50)}%3D`, `a=${'%3F'.repeat(50)}token%3Dx%26b%3D1`, 'card_cvv=123&cardCvc=456&csc=789&csv=ok', 'u=a%2Eb%40c%2Eorg',
       ];
       for (const text of strings) expect([text, collector(text)]).toEqual([text, scrubText(text)]);
       // the one difference: RE2 has no Luhn check, so the Collector also replaces a long number of a card's shape;

@@ -215,14 +215,17 @@ describe('promote.yml gate script', () => {
     expect(runGate({ event: 'schedule' }).calls).toEqual(['npx canary advance --all --env prod --scheduled --commit --push --json']);
   });
 
-  test('with a map of Prometheus URLs, the environment\'s own; none for it (or no JSON): red, nothing gated; without a map, PROMETHEUS_URL', () => {
+  test('with a map of Prometheus URLs, the environment\'s own, or none (never another environment\'s); without a map, PROMETHEUS_URL', () => {
     const urls = JSON.stringify({ prod: 'https://prometheus.prod.example', central: 'https://mimir.example' });
     expect(runGate({ prometheusUrl: 'https://one.example', prometheusUrls: urls })).toMatchObject({ status: 0, prometheusUrl: 'https://prometheus.prod.example' });
     expect(runGate({ prometheusUrl: 'https://one.example' })).toMatchObject({ status: 0, prometheusUrl: 'https://one.example' });
-    for (const map of [JSON.stringify({ central: 'https://mimir.example' }), 'not json']) {
+    // none for prod: the CLI gets no URL (on the schedule it leaves prod to its in-cluster loop, else it says what is missing)
+    const without = runGate({ prometheusUrl: 'https://one.example', prometheusUrls: JSON.stringify({ central: 'https://mimir.example' }), event: 'schedule' });
+    expect(without).toMatchObject({ status: 0, prometheusUrl: '', calls: ['npx canary advance --all --env prod --scheduled --commit --push --json'] });
+    for (const map of ['not json', '"https://one.example"']) {
       const r = runGate({ prometheusUrl: 'https://one.example', prometheusUrls: map });
       expect([r.status, r.calls]).toEqual([1, []]);
-      expect(r.stdout).toContain('::error::the repository variable PROMETHEUS_URLS names no Prometheus for prod');
+      expect(r.stdout).toContain('::error::the repository variable PROMETHEUS_URLS is no JSON map from environment to URL: nothing was gated');
     }
   });
 

@@ -41,7 +41,7 @@ describe('gateQueries', () => {
       canaryP95: `histogram_quantile(0.95, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${canary}}[5m]))`
         + ` and on () (sum(rate(istio_request_duration_milliseconds_bucket{${canary},le="+Inf"}[5m])) > 0))`,
       // not Istio's: whether a pod of the canary was ready at all in the window (kube-state-metrics)
-      canaryAvailable: 'max_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="gateway-canary"}[5m])',
+      canaryAvailable: 'max(max_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="gateway-canary"}[5m])) and on () count(count_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="gateway-canary"}[5m] offset 5m))',
     });
   });
 
@@ -55,7 +55,7 @@ describe('gateQueries', () => {
         + ` or (0 * ${counted('http_requests_total', [`${canary},status_code!=""`], '90s')})`,
       canaryP95: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${canary}}[90s]))`
         + ` and on () (sum(rate(http_request_duration_seconds_bucket{${canary},le="+Inf"}[90s])) > 0)) * 1000`,
-      canaryAvailable: 'max_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="backend-canary"}[90s])',
+      canaryAvailable: 'max(max_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="backend-canary"}[90s])) and on () count(count_over_time(kube_deployment_status_replicas_available{namespace="apps",deployment="backend-canary"}[90s] offset 90s))',
     });
   });
 
@@ -83,7 +83,7 @@ describe('gateQueries', () => {
       // milliseconds already: no conversion
       canaryP95: `histogram_quantile(0.95, sum by (le) (rate(ledger_request_latency_ms_bucket{${canary}}[5m]))`
         + ` and on () (sum(rate(ledger_request_latency_ms_bucket{${canary},le="+Inf"}[5m])) > 0))`,
-      canaryAvailable: 'max_over_time(kube_deployment_status_replicas_available{namespace="payments",deployment="ledger-canary"}[5m])',
+      canaryAvailable: 'max(max_over_time(kube_deployment_status_replicas_available{namespace="payments",deployment="ledger-canary"}[5m])) and on () count(count_over_time(kube_deployment_status_replicas_available{namespace="payments",deployment="ledger-canary"}[5m] offset 5m))',
     });
     const everything = gateQueries({ ...ISTIO, metrics: 'http', http: { ...own, ignoreRoutes: [] } });
     expect(everything.canaryRequests).toBe(`${counted('ledger_requests_total', ['namespace="apps",app="gateway",version="canary"'], '5m')} or vector(0)`);

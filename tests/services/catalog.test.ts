@@ -78,6 +78,11 @@ describe('a service file on its own', () => {
         + 'metadata.labels[\'<key>\'], metadata.annotations[\'<key>\'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP or '
         + 'status.podIPs, got "metadata.label.version"'],
     ['a pod field in the wrong case', 'env: { IP: { fieldRef: status.podIp } }', expect.stringMatching(/^'env\.IP\.fieldRef' must be a pod field .*, got "status\.podIp"$/)],
+    ['a label key Kubernetes refuses', 'env: { T: { fieldRef: "metadata.labels[\'a/b/c\']" } }',
+      expect.stringMatching(/^'env\.T\.fieldRef' must be a pod field .*, got "metadata\.labels\['a\/b\/c'\]"$/)],
+    // the edge never serves probes and scrapes: listed, the path would be refused without a word
+    ['a probe path listed to expose', 'probes: { readiness: { http: /ready } }\nexpose: { hosts: [ledger.example.com], paths: [/api/*, /ready] }',
+      '\'expose.paths[1]\' must not be a probe or metrics path (/ready): the edge never serves those, got "/ready"'],
     ['a protocol nobody speaks', 'protocol: tcp', '\'protocol\' must be one of "http", "grpc", got "tcp"'],
     ['uid 0', 'runAsUser: 0', '\'runAsUser\' must be an integer from 1 to 2147483647, got 0'],
     ['a relative writable path', 'writablePaths: [tmp]', expect.stringMatching(/^'writablePaths\[0\]' .*got "tmp"$/)],
@@ -264,6 +269,11 @@ describe('the service files together', () => {
   test('a serviceUrl that names no service', () => {
     expect(loadProblems({ 'ledger.yaml': `${MINIMAL}env: { PAYMENTS_URL: { serviceUrl: payments } }\n` }).problems)
       .toEqual(['\'env.PAYMENTS_URL.serviceUrl\' must name a service ("ledger"), got "payments"']);
+  });
+
+  test('a serviceUrl of the service itself (no service may list itself as a caller)', () => {
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}env: { SELF_URL: { serviceUrl: ledger } }\n` }).problems)
+      .toEqual(['\'env.SELF_URL.serviceUrl\' names the service itself, which the mesh lets no service call: reach it on localhost']);
   });
 
   test('a serviceUrl of a service whose callers do not list this one (the mesh would refuse every call)', () => {

@@ -6,8 +6,10 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import {
-  CLUSTER_STATE_METRICS, KSM_METRICS, POD_HASH_ANNOTATION, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery, clusterSeenQuery, observedReleaseQuery,
+  CLUSTER_STATE_METRICS, KSM_METRICS, POD_HASH_ANNOTATION, ROUTE_WEIGHT, WEIGHTED_ROUTE, appliedCanaryQuery, clusterSeenQuery, mostAvailableQuery,
+  observedReleaseQuery,
 } from '../../lib/slo/cluster-state';
+import { promtoolTestRules } from '../support/promtool';
 import { PrometheusServer, startPrometheus } from '../support/prometheus-server';
 import { waitFor } from '../support/wait';
 
@@ -171,5 +173,32 @@ describe('appliedCanaryQuery against Prometheus', () => {
   test('the variants are scraped: their empty answers come from the query, not from missing series', async () => {
     expect(await query(`count(${KSM_METRICS.podContainerInfo}{namespace="rolling"})`)).toEqual([expect.objectContaining({ value: [expect.any(Number), '6'] })]);
     expect(await query(`count(${KSM_METRICS.podContainerInfo}{namespace="pending"})`)).toEqual([expect.objectContaining({ value: [expect.any(Number), '5'] })]);
+  });
+});
+
+describe('mostAvailableQuery (promtool: Prometheus 2.42\'s evaluation of series over time)', () => {
+  const series = (deployment: string, values: string, instance = 'ksm-a') => ({
+    series: `${KSM_METRICS.deploymentReplicasAvailable}{namespace="apps",deployment="${deployment}",instance="${instance}"}`, values,
+  });
+  const at20m = (service: string, value: number | undefined) => ({
+    expr: mostAvailableQuery({ service, namespace: 'apps', track: 'canary' }, '5m'), eval_time: '20m',
+    exp_samples: value === undefined ? [] : [{ labels: '{}', value }],
+  });
+
+  test('0 only for a Deployment without a ready pod all window that existed before it; one answer across a replaced exporter', () => {
+    expect(promtoolTestRules([], [{
+      name: 'the canary\'s available replicas', interval: '1m',
+      input_series: [
+        // ready pods until 10m, none since: its share failed for the whole window
+        series('gone-canary', '1x10 0x10'),
+        // one ready minute in the window: the other checks decide
+        series('blip-canary', '0x17 1 0 0'),
+        // created at 18m (a cluster that joined, a recreated Deployment): not without pods all window
+        series('new-canary', '_x17 0x3'),
+        // kube-state-metrics replaced at 16m: two series of the same Deployment in the window, one answer
+        series('moved-canary', '0x17'), series('moved-canary', '_x15 0x5', 'ksm-b'),
+      ],
+      promql_expr_test: [at20m('gone', 0), at20m('blip', 1), at20m('new', undefined), at20m('moved', 0)],
+    }])).toContain('SUCCESS');
   });
 });
