@@ -76,6 +76,16 @@ const EMAIL = /[\w.%+-]+(?:@|%40)[\w-]+(?:(?:\.|%2E)[\w-]+)*(?:\.|%2E)[a-z]{2,}/
  */
 const CARD_CANDIDATE = /\b[2-6](?:(?:[ +-]|%20)?\d){12,18}\b/g;
 
+/**
+ * The longest run without a separator (`&`, `;`, `,`, `#`, `?`, whitespace) that the rules below scan; a longer one is
+ * withheld whole. Every secret they find (a pair's name and value, an address, a token) lies inside one such run, and
+ * some rules take time quadratic in a run's length (a name of repeated `cvv`, an address of repeated `a.`): a client's
+ * 16 KB header must not cost the event loop more than the request itself. The Collector's RE2 rules are linear and keep
+ * such runs.
+ */
+export const MAX_SCANNED_RUN = 512;
+const LONG_RUN = new RegExp(String.raw`(?<![^&;,#?\s])[^&;,#?\s]{${MAX_SCANNED_RUN + 1},}`, 'g');
+
 const MAX_DEPTH = 8;
 
 /** Whether a key names a value that is withheld as a whole (see {@link scrub}). */
@@ -111,7 +121,7 @@ export function scrubField(key: string, value: unknown, depth = 1): unknown {
  */
 export function scrubText(text: string): string {
   // cheap checks first: most strings contain none of the markers, and the regexes are the expensive part
-  let out = text;
+  let out = text.length > MAX_SCANNED_RUN ? text.replace(LONG_RUN, REDACTED) : text;
   if (/cookie/i.test(out)) out = out.replace(COOKIE_LINE, `$1${REDACTED}`);
   if (/bearer|basic/i.test(out)) out = out.replace(AUTH_SCHEME, `$1${REDACTED}`);
   if (out.includes('=')) out = out.replace(SECRET_PARAM, `$1$2${REDACTED}`);
