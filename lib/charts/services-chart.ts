@@ -126,7 +126,7 @@ export class ServicesChart extends StackChart {
           to: {
             methods: [...edgeMethods(spec)], paths: [...expose.paths],
             // and below them (`/metrics/`), which a router that ignores a trailing slash serves as the same path
-            ...(operational.length > 0 ? { notPaths: operational.flatMap(p => [p, `${p}/*`]) } : {}),
+            ...(operational.length > 0 ? { notPaths: operationalPatterns(operational) } : {}),
           },
         });
         this.network.allow({ name: `ingress-to-${spec.name}`, from: pods(edge.pods), to: pods(service.peer), ports: [{ port: service.port }] });
@@ -139,7 +139,7 @@ export class ServicesChart extends StackChart {
         this.mesh.allow({
           name: `callers-to-${spec.name}`, selector: service.peer.selector, principals,
           // the probe and scrape paths are the kubelet's and Prometheus's, never a caller's
-          ...(operational.length > 0 ? { to: { notPaths: operational } } : {}),
+          ...(operational.length > 0 ? { to: { notPaths: operationalPatterns(operational) } } : {}),
         });
       }
       for (const [i, identity] of (spec.callerIdentities ?? []).entries()) {
@@ -217,6 +217,11 @@ export function principalOf(spec: ServiceSpec): string {
 /** The pods of a service, in any namespace. */
 export function peerOf(spec: ServiceSpec): WorkloadPeer {
   return CanaryService.peerOf(spec.name, spec.namespace);
+}
+
+/** Operational paths as AuthorizationPolicy patterns: each, and what lies below it (`/metrics/`, `/metrics/x`). */
+function operationalPatterns(paths: readonly string[]): string[] {
+  return paths.flatMap(p => [p, p.endsWith('/') ? `${p}*` : `${p}/*`]);
 }
 
 /** The paths of a service that are probes and scrapes, not API: no caller may use them. */

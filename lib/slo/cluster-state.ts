@@ -180,8 +180,9 @@ export function observedReleaseQuery(release: ObservedRelease): string {
  * The PromQL expression whose value is the most available replicas the Deployment `<service>-<track>` had in the
  * `window` before the evaluation time (kube-state-metrics' available replicas, over the window, whichever of its pods
  * reported them: one series after the exporter was replaced too): 0 when not one of its pods was ready for the whole
- * window. Empty while kube-state-metrics is not scraped, and when the Deployment did not exist in the window before
- * (a Deployment created within the window, as in a cluster that joined, has not been without pods all window).
+ * window. Empty while kube-state-metrics is not scraped, and when it reported no Deployment of that name in the window
+ * before (one created within the window, as in a cluster that joined, has not been without pods all window; one
+ * deleted and created again under the same name is not told apart).
  *
  * Why the gate asks: callers whose route sends a share to a subset with no ready pod get Istio's "no healthy upstream"
  * (503, `UH`) from their own sidecar, reported with `destination_workload="unknown"`: no track's numbers count those

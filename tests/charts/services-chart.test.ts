@@ -108,6 +108,10 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario 
       expect(policies[0].spec.rules[0].from[0].source.principals)
         .toEqual(callers.map(c => `cluster.local/ns/${services[c].namespace}/sa/${c}`));
       expect(policies[0].spec.selector).toEqual({ matchLabels: { app: spec.name } });
+      // never the probe and scrape paths, nor what lies below them
+      const operational = [...new Set([spec.probes.readiness, spec.probes.liveness].flatMap(p => ('http' in p ? [p.http] : []))
+        .concat(spec.metrics.http ? [spec.metrics.http.scrape.path] : []))].sort();
+      expect(policies[0].spec.rules[0].to?.[0]?.operation?.notPaths ?? []).toEqual(operational.flatMap(p => [p, `${p}/*`]));
       for (const caller of callers) {
         const ingress = find(objectsOf(spec), 'NetworkPolicy', `${caller}-to-${spec.name}-ingress`);
         expect(ingress.spec.ingress[0].ports).toEqual([{ port: spec.port, protocol: 'TCP' }]);

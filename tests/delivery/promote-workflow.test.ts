@@ -222,6 +222,7 @@ describe('promote.yml gate script', () => {
     // none for prod: the CLI gets no URL (on the schedule it leaves prod to its in-cluster loop, else it says what is missing)
     const without = runGate({ prometheusUrl: 'https://one.example', prometheusUrls: JSON.stringify({ central: 'https://mimir.example' }), event: 'schedule' });
     expect(without).toMatchObject({ status: 0, prometheusUrl: '', calls: ['npx canary advance --all --env prod --scheduled --commit --push --json'] });
+    expect(without.stdout).toContain('::notice::PROMETHEUS_URLS names no Prometheus for prod: the CLI gets none');
     for (const map of ['not json', '"https://one.example"']) {
       const r = runGate({ prometheusUrl: 'https://one.example', prometheusUrls: map });
       expect([r.status, r.calls]).toEqual([1, []]);
