@@ -16,7 +16,7 @@ import { RolloutState } from '../rollout/state';
 import { Rollouts } from '../rollout/store';
 import { ipv4BlocksCover, ipv4CidrPrefix } from '../private/cidr';
 import { Services, egressCidrs, exposedHosts } from '../services/catalog';
-import { ServiceFileError, ServiceSpec, edgeMethods } from '../services/service';
+import { ServiceFileError, ServiceSpec, edgeMethods, operationalPaths } from '../services/service';
 import { MERGED_METRICS_PORT, namespaceObject } from './namespaces';
 import { containerOf, trackPodOf } from './service-pods';
 import { StackChart } from './stack-chart';
@@ -224,12 +224,6 @@ function operationalPatterns(paths: readonly string[]): string[] {
   return paths.flatMap(p => [p, p.endsWith('/') ? `${p}*` : `${p}/*`]);
 }
 
-/** The paths of a service that are probes and scrapes, not API: no caller may use them. */
-function operationalPaths(spec: ServiceSpec): string[] {
-  const paths = [spec.probes.readiness, spec.probes.liveness].flatMap(p => ('http' in p ? [p.http] : []));
-  if (spec.metrics.http) paths.push(spec.metrics.http.scrape.path);
-  return [...new Set(paths)].sort();
-}
 
 /** The hosts of the services exposed through the environment's ingress in `env`, grouped by certificate. */
 function edgeListeners(specs: readonly ServiceSpec[], env: string): GatewayListener[] {

@@ -11,6 +11,12 @@ import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutS
 /** What the gate decided; `none` when no canary is in flight. */
 export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
 
+/** The check that the canary got its share of the traffic: the name its failures start with (`canaryTraffic: …`). */
+export const TRAFFIC_CHECK = 'canaryTraffic';
+
+/** The check that a pod of the canary was ready while the route gave it a share (`canaryPods: …`). */
+export const PODS_CHECK = 'canaryPods';
+
 /**
  * Why the gate held:
  * - `applying`: the step (or a promotion's or roll back's first half) is not yet observed running in the cluster, and
@@ -23,12 +29,6 @@ export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
  * - `inconclusive`: enough traffic, no failed check, but a number the verdict needs is unknown;
  * - `failed-check`: a check failed (the canary's traffic, the SLO or the baseline), below the roll back limit.
  */
-/** The check that the canary got its share of the traffic: the name its failures start with (`canaryTraffic: …`). */
-export const TRAFFIC_CHECK = 'canaryTraffic';
-
-/** The check that a pod of the canary was ready while the route gave it a share (`canaryPods: …`). */
-export const PODS_CHECK = 'canaryPods';
-
 export type HoldKind = 'applying' | 'applied' | 'dwelling' | 'no-data' | 'too-little-traffic' | 'inconclusive' | 'failed-check';
 
 /**
@@ -224,19 +224,21 @@ export function decide(input: DecideInput): GateResult {
 
   const held = (kind: HoldKind, reason: string, evidence: Evidence, failed: readonly string[] = [], severe?: string): GateResult =>
     hold(state, canary, settings, now, { kind, reason, evidence, failed, ...(severe ? { severe } : {}) });
+  // the failed check this run would count, as every reason of one says it
+  const nth = `failed check ${canary.failedChecks + 1} of ${analysis.maxFailedChecks}`;
   // a canary without a ready pod while its step gives it a share: that share fails at its callers, uncounted by any
   // track (Istio's "no healthy upstream" names no workload), so no other check would see it; whatever else answered
   if (outcome.samples.canaryAvailable === 0 && canary.weight > 0) {
     const failure = `${PODS_CHECK}: no pod of ${state.service}-canary was ready in the ${window} window, while the route gives it ${canary.weight}%`;
     const measurements = outcome.ok ? { measurements: outcome.measurements } : {};
-    return held('failed-check', `failed check ${canary.failedChecks + 1} of ${analysis.maxFailedChecks}: ${failure}`, measurements, [failure],
+    return held('failed-check', `${nth}: ${failure}`, measurements, [failure],
       `its ${canary.weight}% of the requests fail`);
   }
   if (!outcome.ok) {
     // a failure the queries that answered show is not thrown away for a number it does not need
     const partial = failuresOnAnswered(outcome.samples, settings);
     if (!partial) return held('no-data', `no verdict: ${outcome.error}`, {});
-    return held('failed-check', `failed check ${canary.failedChecks + 1} of ${analysis.maxFailedChecks}: ${partial.failed.join('; ')} `
+    return held('failed-check', `${nth}: ${partial.failed.join('; ')} `
       + `(on the queries that answered; ${outcome.error})`, { measurements: partial.measurements }, partial.failed,
     severeFailure(partial.measurements, settings));
   }
@@ -248,8 +250,7 @@ export function decide(input: DecideInput): GateResult {
   }
   const verdict = evaluate(canary.weight, m, b, settings);
   if (verdict.failed.length > 0) {
-    const count = `${canary.failedChecks + 1} of ${analysis.maxFailedChecks}`;
-    return held('failed-check', `failed check ${count}: ${verdict.failed.join('; ')}`, evidence, verdict.failed, severeFailure(m, settings));
+    return held('failed-check', `${nth}: ${verdict.failed.join('; ')}`, evidence, verdict.failed, severeFailure(m, settings));
   }
   // after the checks: a canary that got less than its share fails (it may be down), one that got its share of thin
   // traffic waits for more rather than advance on a handful of requests

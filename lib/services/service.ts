@@ -152,6 +152,19 @@ export class ServiceFileError extends Error {
   }
 }
 
+/**
+ * The paths of a service that are probes and scrapes, not API, in order: its HTTP probes' and its metrics scrape's. No
+ * caller and not the edge may use them. Of a service file as written, or of its spec.
+ */
+export function operationalPaths(service: {
+  readonly probes?: { readonly readiness?: ProbeCheck; readonly liveness?: ProbeCheck };
+  readonly metrics?: { readonly http?: { readonly scrape: { readonly path: string } } };
+}): string[] {
+  const paths = [service.probes?.readiness, service.probes?.liveness].flatMap(p => (p && 'http' in p ? [p.http] : []));
+  if (service.metrics?.http) paths.push(service.metrics.http.scrape.path);
+  return [...new Set(paths)].sort();
+}
+
 /** A JSON Schema type as a message says it. */
 const KIND_WORDS: Readonly<Record<string, string>> = {
   object: 'a mapping', array: 'a list', string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false',
@@ -236,11 +249,10 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
     problems.push('\'analysis.metrics\' is "http" but \'metrics.http\' names no metrics: add them, or use "istio"');
   }
   // the edge never serves probes and scrapes (services-chart's notPaths): listed, a path would be refused silently
-  const operational = new Set([f.probes?.readiness, f.probes?.liveness].flatMap(p => (p && 'http' in p ? [p.http] : []))
-    .concat(f.metrics?.http?.scrape ? [f.metrics.http.scrape.path] : []));
+  const operational = operationalPaths(f);
   for (const [i, p] of (f.expose?.paths ?? []).entries()) {
-    if (operational.has(p)) {
-      problems.push(`'expose.paths[${i}]' must not be a probe or metrics path (${[...operational].sort().join(', ')}): the edge never serves those, `
+    if (operational.includes(p)) {
+      problems.push(`'expose.paths[${i}]' must not be a probe or metrics path (${operational.join(', ')}): the edge never serves those, `
         + `got ${JSON.stringify(p)}`);
     }
   }

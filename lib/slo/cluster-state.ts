@@ -137,9 +137,7 @@ export function appliedCanaryQuery(canary: AppliedCanary): string {
  */
 export function observedReleaseQuery(release: ObservedRelease): string {
   const { service, namespace, track, image, canaryWeight, podHash, cluster } = release;
-  for (const [field, value] of [['service', service], ['namespace', namespace]] as const) {
-    if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
-  }
+  checkNames(service, namespace);
   if (canaryWeight !== undefined && (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > 100)) {
     throw new Error(`'weight' must be an integer from 0 to 100, got ${JSON.stringify(canaryWeight)}`);
   }
@@ -192,9 +190,7 @@ export function observedReleaseQuery(release: ObservedRelease): string {
  */
 export function mostAvailableQuery(workload: Pick<ObservedRelease, 'service' | 'namespace' | 'track' | 'cluster'>, window: string): string {
   const { service, namespace, track, cluster } = workload;
-  for (const [field, value] of [['service', service], ['namespace', namespace]] as const) {
-    if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
-  }
+  checkNames(service, namespace);
   const labels = { ...(cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {}), namespace, deployment: workloadName(service, track) };
   const series = `${KSM_METRICS.deploymentReplicasAvailable}${selector(labels)}`;
   return `max(max_over_time(${series}[${window}])) and on () count(count_over_time(${series}[${window}] offset ${window}))`;
@@ -232,6 +228,13 @@ function seenTerms({ service, namespace, canaryWeight, cluster }: SeenRelease): 
       what: `the route weights of the VirtualService ${service} (its custom-resource configuration)`,
     }]),
   ];
+}
+
+/** Throws unless the service's and the namespace's names are DNS labels (they go into selectors as they are). */
+function checkNames(service: string, namespace: string): void {
+  for (const [field, value] of [['service', service], ['namespace', namespace]] as const) {
+    if (!DNS_LABEL.test(value)) throw new Error(`'${field}' must be a DNS label, got ${JSON.stringify(value)}`);
+  }
 }
 
 /** A PromQL string literal: JSON's escapes are Go's for quotes, backslashes and control characters. */

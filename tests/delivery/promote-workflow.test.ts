@@ -65,9 +65,11 @@ describe('.github/workflows/promote.yml', () => {
     expect(gate.shell).toBe('bash');
     expect(gate.env.PROMETHEUS_TOKEN).toBe('${{ secrets.PROMETHEUS_TOKEN }}');
     expect(gate.env.PROMETHEUS_URL).toBe('${{ vars.PROMETHEUS_URL || secrets.PROMETHEUS_URL }}');
+    // the map by environment as the single URL: a secret when its URLs carry credentials
+    expect(gate.env.PROMETHEUS_URLS_BY_ENV).toBe("${{ vars.PROMETHEUS_URLS || secrets.PROMETHEUS_URLS || '{}' }}");
     for (const step of steps) if (step.run) expect(step.run).not.toContain('${{');
     const text = fs.readFileSync(path.join(WORKFLOWS, 'promote.yml'), 'utf8');
-    expect(text.match(/secrets\.\w+/g)?.sort()).toEqual(['secrets.PROMETHEUS_TOKEN', 'secrets.PROMETHEUS_URL']);
+    expect(text.match(/secrets\.\w+/g)?.sort()).toEqual(['secrets.PROMETHEUS_TOKEN', 'secrets.PROMETHEUS_URL', 'secrets.PROMETHEUS_URLS']);
   });
 });
 

@@ -164,10 +164,15 @@ describe('gateQueries', () => {
 describe('gateQueries in promtool: errors on series that start inside the window count', () => {
   const canary = 'reporter="destination",destination_workload_namespace="apps",destination_workload="gateway-canary"';
   const target = (instance: string) => `job="services",instance="${instance}"`;
+  /** A series of the canary's request counter on `instance`, answered `code` to `source`. */
+  const requests = (instance: string, code: string, values: string, source = 'edge') => ({
+    series: `istio_requests_total{${canary},${target(instance)},response_code="${code}",source_workload="${source}"}`, values,
+  });
+  const up = (instance: string, values: string) => ({ series: `up{${target(instance)}}`, values });
   const series = (instance: string) => [
-    { series: `istio_requests_total{${canary},${target(instance)},response_code="200",source_workload="edge"}`, values: '0+4x20' },
-    { series: `istio_requests_total{${canary},${target(instance)},response_code="503",source_workload="edge"}`, values: '_x13 2 2 2 2 3 3 3' },
-    { series: `istio_requests_total{${canary},${target(instance)},response_code="500",source_workload="backend-stable"}`, values: '_x15 1 1 1 1 1' },
+    requests(instance, '200', '0+4x20'),
+    requests(instance, '503', '_x13 2 2 2 2 3 3 3'),
+    requests(instance, '500', '_x15 1 1 1 1 1', 'backend-stable'),
   ];
   const queries = gateQueries({ ...ISTIO, scrapeInterval: '30s' });
   const evaluate = (exp: { requests: number; errors: number }, input: ReadonlyArray<{ series: string; values: string }>) => promtoolTestRules([], [{
@@ -181,39 +186,39 @@ describe('gateQueries in promtool: errors on series that start inside the window
 
   test('a target scraped since before the window: each new series adds its first value (4.25 errors of 44.25, not 1.25 of 41.25)', () => {
     // increase() extrapolates the 503s' 2 → 3 to 1.25 and sees nothing of the 500; the first values add 2 and 1
-    expect(evaluate({ requests: 44.25, errors: 4.25 }, [...series('10.0.0.7:15020'), { series: `up{${target('10.0.0.7:15020')}}`, values: '1+0x20' }]))
+    expect(evaluate({ requests: 44.25, errors: 4.25 }, [...series('10.0.0.7:15020'), up('10.0.0.7:15020', '1+0x20')]))
       .toContain('SUCCESS');
   });
 
   test('a target first scraped inside the window (a new pod, a gap in Prometheus): first values may hold older counts, and stay out', () => {
-    expect(evaluate({ requests: 41.25, errors: 1.25 }, [...series('10.0.0.8:15020'), { series: `up{${target('10.0.0.8:15020')}}`, values: '_x13 1+0x7' }]))
+    expect(evaluate({ requests: 41.25, errors: 1.25 }, [...series('10.0.0.8:15020'), up('10.0.0.8:15020', '_x13 1+0x7')]))
       .toContain('SUCCESS');
   });
 
   test('a failed scrape at the window\'s start (the target\'s series marked stale) is no new series: their lifetime would count', () => {
     // the 200s' series starts at 1,000 (its pod's history); the scrape at 5m fails, so every series is absent there
     expect(evaluate({ requests: 41.25, errors: 1.25 }, [
-      { series: `istio_requests_total{${canary},${target('10.0.0.9:15020')},response_code="200",source_workload="edge"}`, values: '1000+4x9 _ 1044+4x10' },
+      requests('10.0.0.9:15020', '200', '1000+4x9 _ 1044+4x10'),
       ...series('10.0.0.9:15020').slice(1),
-      { series: `up{${target('10.0.0.9:15020')}}`, values: '1x9 0 1x10' },
+      up('10.0.0.9:15020', '1x9 0 1x10'),
     ])).toContain('SUCCESS');
   });
 
   test('a gap in Prometheus over the window\'s start, shorter than its 5m lookback: no new series either', () => {
     // nothing scraped from 1m30s to 5m30s: the last up before the window is 3.5 minutes old, the two intervals before it empty
     expect(evaluate({ requests: 40, errors: 0 }, [
-      { series: `istio_requests_total{${canary},${target('10.0.0.7:15020')},response_code="200",source_workload="edge"}`, values: '0+4x3 _x7 44+4x9' },
-      { series: `istio_requests_total{${canary},${target('10.0.0.7:15020')},response_code="503",source_workload="edge"}`, values: '_x11 20x9' },
-      { series: `up{${target('10.0.0.7:15020')}}`, values: '1x3 _x7 1x9' },
+      requests('10.0.0.7:15020', '200', '0+4x3 _x7 44+4x9'),
+      requests('10.0.0.7:15020', '503', '_x11 20x9'),
+      up('10.0.0.7:15020', '1x3 _x7 1x9'),
     ])).toContain('SUCCESS');
   });
 
   test('a series Istio\'s merged endpoint left out of a scrape before the window (its Envoy part failed, up stayed 1) is no new series', () => {
     // the 503s' series counted 500 before; the scrape at 5m answered without it: stale there, back at 5m30s with 500
     expect(evaluate({ requests: 40, errors: 0 }, [
-      { series: `istio_requests_total{${canary},${target('10.0.0.7:15020')},response_code="200",source_workload="edge"}`, values: '0+4x20' },
-      { series: `istio_requests_total{${canary},${target('10.0.0.7:15020')},response_code="503",source_workload="edge"}`, values: '500x9 stale 500x10' },
-      { series: `up{${target('10.0.0.7:15020')}}`, values: '1+0x20' },
+      requests('10.0.0.7:15020', '200', '0+4x20'),
+      requests('10.0.0.7:15020', '503', '500x9 stale 500x10'),
+      up('10.0.0.7:15020', '1+0x20'),
     ])).toContain('SUCCESS');
   });
 
@@ -223,7 +228,7 @@ describe('gateQueries in promtool: errors on series that start inside the window
   });
 
   test('the check can tell: without the first values, the gate read 3 % errors where there were 9 %', () => {
-    expect(() => evaluate({ requests: 41.25, errors: 1.25 }, [...series('10.0.0.7:15020'), { series: `up{${target('10.0.0.7:15020')}}`, values: '1+0x20' }]))
+    expect(() => evaluate({ requests: 41.25, errors: 1.25 }, [...series('10.0.0.7:15020'), up('10.0.0.7:15020', '1+0x20')]))
       .toThrow('exp:');
   });
 });
