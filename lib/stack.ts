@@ -181,8 +181,11 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper, env.mimir ? 'mimir' : 'prometheus',
     gate ? { namespace: gate.peer.namespace, cronJob: gate.name, intervalMinutes: env.delivery.intervalMinutes } : undefined,
     env.alerting.heartbeat !== undefined));
-  // an application cluster that falls silent pages, rather than its releases holding with no one told
-  if (appClusters) rules.addRuleGroup(clusterAlertingRules(appClusters, { mimir: env.mimir !== undefined }));
+  // an application cluster that falls silent pages, rather than its releases holding with no one told; so does the
+  // observability cluster's own agent where Mimir's ruler, not the Prometheus that scrapes, evaluates the rules
+  if (appClusters || env.mimir) {
+    rules.addRuleGroup(clusterAlertingRules(appClusters ?? [], { mimir: env.mimir !== undefined, observabilityCluster: env.clusterName }));
+  }
   const dashboards = serviceDashboards(services, name => {
     const state = rollouts[name];
     const { slo, analysis } = settingsOf(state, services[name]);

@@ -237,7 +237,10 @@ export function directoryApplication(scope: Construct, id: string, options: Dire
     },
     spec: {
       project: options.project,
-      source: { repoUrl: options.repoURL, targetRevision: options.targetRevision, path: options.path, directory: { recurse: false } },
+      // no `directory: { recurse: false }` although that is what it means: the controller drops a directory block of
+      // defaults from the live Application (NormalizeSource), so the Application that renders it would be OutOfSync
+      // for good and re-apply it on every sync (argoproj/argo-cd#4501)
+      source: { repoUrl: options.repoURL, targetRevision: options.targetRevision, path: options.path },
       destination: { server: options.server ?? IN_CLUSTER, namespace: options.namespace },
       syncPolicy: SYNC_POLICY,
     },

@@ -62,8 +62,8 @@ export function sampledOnlyTemplate(flags: string): string {
 
 /**
  * The services' probe and scrape requests (`route` of their access-log lines: `/healthz`, `/readyz`, `/metrics`, the
- * `PATHS` of `apps/contract.ts`, which manifest code may not import): logged at debug level, noise in Loki. Alloy drops
- * them; Promtail, end of life, is left as it ships.
+ * `PATHS` of `apps/contract.ts`, which manifest code may not import): logged at debug level, noise in Loki. Both
+ * shippers drop them.
  */
 export const PROBE_LINES = {
   /** The JSON field naming the request's route. */

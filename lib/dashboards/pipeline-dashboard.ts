@@ -135,10 +135,10 @@ export function pipelineDashboard(options: PipelineDashboardOptions): DashboardM
           }),
           timeSeriesPanel({
             title: `${shipper.name}: failed pushes`,
-            description: `Pushes from ${shipper.name} to Loki answered with an error, per second (${shipper.name}PushErrors).`,
+            description: `Pushes from ${shipper.name} to Loki that failed and are retried (${shipper.name}PushErrors), per second, by status code: a 5xx, 429, or -1 for no answer.`,
             span: 12, height: 8, unit: 'reqps',
             targets: [{
-              expr: rateBy(m(`${shipper.requests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`), [PIPELINE.pod, PIPELINE.statusCode]),
+              expr: rateBy(m(`${shipper.requests}{${PIPELINE.statusCode}=~"${PIPELINE.pushFailureCodes}"}`), [PIPELINE.pod, PIPELINE.statusCode]),
               legend: `{{${PIPELINE.pod}}} {{${PIPELINE.statusCode}}}`,
             }],
           }),

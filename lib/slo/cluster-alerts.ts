@@ -6,6 +6,11 @@ export const CLUSTER_RULE_GROUP = 'clusters';
 
 /** The alert of an application cluster whose metrics stopped arriving. */
 export const CLUSTER_SILENT_ALERT = 'AppClusterSilent';
+/**
+ * The alert of the observability cluster's own Prometheus agent whose samples stopped arriving in Mimir: the only
+ * scraper of the platform's components there, so without it every pipeline alert reads nothing and stays silent.
+ */
+export const OBSERVABILITY_AGENT_SILENT_ALERT = 'ObservabilityAgentSilent';
 /** The alert of a Prometheus agent whose writes the store refuses or never gets. */
 export const REMOTE_WRITE_FAILING_ALERT = 'AgentRemoteWriteFailing';
 /** The alert of Mimir refusing samples (a limit, a label, a late sample). */
@@ -24,13 +29,33 @@ const SILENT_FOR = '10m';
  * samples Mimir refuses (`cortex_discarded_samples_total`, by reason: a per-tenant limit, too many labels, too late):
  * both lose data while the cluster still looks alive.
  *
- * @param clusters the application clusters' names (their `cluster` label)
- * @param options `mimir`: the store is Mimir
+ * With Mimir, the observability cluster's own Prometheus is an agent too, and Mimir's ruler evaluates every rule: when
+ * that agent stops writing (down, unschedulable, refused), the pipeline's alerts, the rule-failure and notification
+ * alerts read nothing, while the heartbeat (the ruler's Watchdog) still beats. It pages like a silent application
+ * cluster.
+ *
+ * @param clusters the application clusters' names (their `cluster` label); none without a central topology
+ * @param options `mimir`: the store is Mimir, written to by the agent of `observabilityCluster` (the `cluster` label
+ *   of the observability cluster's own series)
  */
-export function clusterAlertingRules(clusters: readonly string[], options: { readonly mimir?: boolean } = {}): RuleGroup {
+export function clusterAlertingRules(
+  clusters: readonly string[], options: { readonly mimir?: boolean; readonly observabilityCluster?: string } = {},
+): RuleGroup {
+  const own = options.mimir ? options.observabilityCluster : undefined;
   return {
     name: CLUSTER_RULE_GROUP,
-    rules: [...clusters.map(cluster => ({
+    rules: [...(own === undefined ? [] : [{
+      alert: OBSERVABILITY_AGENT_SILENT_ALERT,
+      expr: `absent_over_time(up{${CLUSTER_LABEL}="${own}"}[${SILENT_FOR}])`,
+      labels: { severity: 'page', component: 'prometheus', [CLUSTER_LABEL]: own },
+      annotations: {
+        summary: `The observability cluster's Prometheus agent sends no metrics (${own})`,
+        description: `No series of the observability cluster ${own} has arrived in Mimir for ${SILENT_FOR}: the alerts on the telemetry pipeline, `
+          + 'on failed rule evaluations and on failed notifications read nothing and stay silent, and the heartbeat does not notice.',
+        runbook: 'Is the prometheus pod of observability running and ready, and do its logs show remote-write errors (Mimir\'s Service, the '
+          + 'network policy from Prometheus to Mimir, the tenant)? Then Mimir\'s pods: while they refuse writes, the ruler still evaluates.',
+      },
+    }]), ...clusters.map(cluster => ({
       alert: CLUSTER_SILENT_ALERT,
       expr: `absent_over_time(up{${CLUSTER_LABEL}="${cluster}"}[${SILENT_FOR}])`,
       labels: { severity: 'page', component: 'telemetry-gateway', [CLUSTER_LABEL]: cluster },

@@ -170,11 +170,12 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
     },
     {
       alert: PIPELINE_ALERTS.promtailPushErrors,
-      expr: `${rate5m(`${PIPELINE.promtailRequests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`, POD)} > 0`, for: '15m',
+      expr: `${rate5m(`${PIPELINE.promtailRequests}{${PIPELINE.statusCode}=~"${PIPELINE.pushFailureCodes}"}`, POD)} > 0`, for: '15m',
       severity: 'ticket', component: 'promtail',
       summary: 'Promtail\'s pushes to Loki fail',
-      description: 'Promtail {{ $labels.namespace }}/{{ $labels.pod }} has had 5xx answers from Loki for 15 minutes; it retries, and drops once the retries run out.',
-      runbook: 'See LokiIngestionErrors: the cause is on Loki\'s side.',
+      description: 'Promtail {{ $labels.namespace }}/{{ $labels.pod }} has had pushes to Loki fail for 15 minutes (a 5xx, a 429 rate limit, or no answer at all); it retries, and drops once the retries run out.',
+      runbook: 'The Telemetry pipeline dashboard\'s "Promtail: failed pushes" panel shows the status codes: a 5xx is Loki failing (see LokiIngestionErrors), a 429 its '
+        + 'ingestion rate limit (see LokiDiscardingSamples), -1 no answer at all: is Loki running and ready, and does the network policy let Promtail reach it?',
     },
     {
       alert: PIPELINE_ALERTS.alloyDropping,
@@ -188,11 +189,12 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
     },
     {
       alert: PIPELINE_ALERTS.alloyPushErrors,
-      expr: `${rate5m(`${PIPELINE.alloyRequests}{${PIPELINE.statusCode}=~"${ERROR_CODES}"}`, POD)} > 0`, for: '15m',
+      expr: `${rate5m(`${PIPELINE.alloyRequests}{${PIPELINE.statusCode}=~"${PIPELINE.pushFailureCodes}"}`, POD)} > 0`, for: '15m',
       severity: 'ticket', component: 'alloy',
       summary: 'Alloy\'s pushes to Loki fail',
-      description: 'Alloy {{ $labels.namespace }}/{{ $labels.pod }} has had 5xx answers from Loki for 15 minutes; it retries, and drops once the retries run out.',
-      runbook: 'See LokiIngestionErrors: the cause is on Loki\'s side.',
+      description: 'Alloy {{ $labels.namespace }}/{{ $labels.pod }} has had pushes to Loki fail for 15 minutes (a 5xx, a 429 rate limit, or no answer at all); it retries, and drops once the retries run out.',
+      runbook: 'The Telemetry pipeline dashboard\'s "Alloy: failed pushes" panel shows the status codes: a 5xx is Loki failing (see LokiIngestionErrors), a 429 its '
+        + 'ingestion rate limit (see LokiDiscardingSamples), -1 no answer at all: is Loki running and ready, and does the network policy let Alloy reach it?',
     },
     {
       alert: PIPELINE_ALERTS.ruleEvaluationFailures,

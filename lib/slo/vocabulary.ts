@@ -259,6 +259,13 @@ export const PIPELINE = {
   /** Promtail: pushes to Loki by `status_code` (the `_count` of its request histogram). */
   promtailRequests: 'promtail_request_duration_seconds_count',
   /**
+   * The `status_code` of a shipper's push that failed and will be retried (Promtail's and Alloy's Loki client, which
+   * retries exactly these): a 5xx, Loki's rate limit (429), and `-1`, the code it records when no answer came at all
+   * (connection refused, a timeout, DNS). Other answers (a 400 for a batch Loki refuses) are not retried: their
+   * entries are dropped at once and counted as dropped.
+   */
+  pushFailureCodes: '5..|429|-1',
+  /**
    * Alloy's `loki.write` (grafana/alloy v1.21: internal/component/common/loki/client/metrics.go, and the component's
    * reference page): entries dropped once the retries ran out, by `reason`.
    */

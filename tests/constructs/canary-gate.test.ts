@@ -59,6 +59,11 @@ describe('CanaryGate', () => {
     expect(job.template.spec.restartPolicy).toBe('Never');
   });
 
+  test('Argo CD leaves its health out: a failed tick (by design, when something stays undecided) would read as a Degraded Application', () => {
+    const { cronJob } = render();
+    expect(cronJob.metadata.annotations).toEqual({ 'argocd.argoproj.io/ignore-healthcheck': 'true' });
+  });
+
   test.each([
     [1, '*/1 * * * *', 50],
     [5, '*/5 * * * *', 290],

@@ -440,6 +440,8 @@ describe('promtool (Debian\'s 2.42)', () => {
     const ALLOY = { namespace: 'observability', pod: 'alloy-x7k2p', reason: 'ingester_error' };
     const ALERTMANAGER = { job: 'alertmanager', namespace: 'observability', pod: 'alertmanager-0' };
     const labels = (l: Readonly<Record<string, string>>) => Object.entries(l).map(([k, v]) => `${k}="${v}"`).join(',');
+    /** A shipper pod's pushes to Loki answered with `code`, as its client's request histogram counts them. */
+    const pushes = (pod: string, code: string) => ({ namespace: 'observability', pod, status_code: code, host: 'loki.observability.svc:3100' });
     const cases: PromtoolTestCase[] = [{
       interval: '1m',
       input_series: [
@@ -449,6 +451,11 @@ describe('promtool (Debian\'s 2.42)', () => {
         { series: `otelcol_exporter_send_failed_spans{${labels(OLD_COLLECTOR)}}`, values: counter([20, 10]) },
         // loki.write's drops after its retries: none for 20 minutes, then 5
         { series: `loki_write_dropped_entries_total{${labels({ ...ALLOY, job: 'alloy', host: 'loki.observability.svc:3100', tenant: '' })}}`, values: '0x20 5x10' },
+        // pushes that fail and are retried: no answer at all (-1, what the client records then) from one Alloy, Loki's rate limit
+        // (429) for one Promtail; a batch Loki refuses (400) is not retried, its entries count as dropped instead
+        { series: `loki_write_request_duration_seconds_count{${labels(pushes('alloy-a', '-1'))}}`, values: '0+10x40' },
+        { series: `promtail_request_duration_seconds_count{${labels(pushes('promtail-b', '429'))}}`, values: '0+10x40' },
+        { series: `loki_write_request_duration_seconds_count{${labels(pushes('alloy-c', '400'))}}`, values: '0+10x40' },
         // the gate's ticks succeed every minute until minute 20, then fail: its last success stays at 1200 s
         ...gateSeries({ lastSuccess: '0+60x20 1200x40', created: '0x60', suspended: '0x60' }),
         // one Slack notification fails at minute 30 (after its retries), two pages at minute 50
@@ -467,6 +474,11 @@ describe('promtool (Debian\'s 2.42)', () => {
         { eval_time: '20m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
         { eval_time: '22m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [fired(pipeline, PIPELINE_ALERTS.alloyDropping, ALLOY)] },
         { eval_time: '40m', alertname: PIPELINE_ALERTS.alloyDropping, exp_alerts: [] },
+        ...(['12m', '25m'] as const).flatMap(eval_time => [
+          { pod: 'alloy-a', alertname: PIPELINE_ALERTS.alloyPushErrors }, { pod: 'promtail-b', alertname: PIPELINE_ALERTS.promtailPushErrors },
+        ].map(({ pod, alertname }) => ({
+          eval_time, alertname, exp_alerts: eval_time === '12m' ? [] : [fired(pipeline, alertname, { namespace: 'observability', pod })],
+        }))),
         // the threshold passes at 50 minutes; pending for 5
         ...stalledAt({ '55m': false, '56m': true }),
         // a failed chat pages; it counts for 15 minutes (at 15m only the heartbeat fails: no page)

@@ -1,5 +1,6 @@
 import {
-  CLUSTER_RULE_GROUP, CLUSTER_SILENT_ALERT, MIMIR_DISCARDING_ALERT, REMOTE_WRITE_FAILING_ALERT, clusterAlertingRules,
+  CLUSTER_RULE_GROUP, CLUSTER_SILENT_ALERT, MIMIR_DISCARDING_ALERT, OBSERVABILITY_AGENT_SILENT_ALERT, REMOTE_WRITE_FAILING_ALERT,
+  clusterAlertingRules,
 } from '../../lib/slo/cluster-alerts';
 import { PromtoolTestCase, promtoolCheckRules, promtoolTestRules } from '../support/promtool';
 import { configFile, synthStack } from '../support/manifest';
@@ -84,5 +85,49 @@ describe('clusterAlertingRules', () => {
     const clusters = rendered.rules.filter((r: any) => r.alert === CLUSTER_SILENT_ALERT).map((r: any) => r.labels.cluster);
     expect(clusters).toStrictEqual(env.topology!.appClusters.map(c => c.name));
     expect(rendered.rules.map((r: any) => r.alert)).toContain(MIMIR_DISCARDING_ALERT);
+  });
+
+  describe('the observability cluster\'s own agent (Mimir\'s ruler evaluates the rules)', () => {
+    const withOwn = clusterAlertingRules(['a'], { mimir: true, observabilityCluster: 'obs' });
+    const own: any = withOwn.rules.find((r: any) => r.alert === OBSERVABILITY_AGENT_SILENT_ALERT);
+
+    test('pages, labelled with its cluster; not without Mimir (Prometheus evaluates its own rules: the heartbeat stops with it)', () => {
+      expect(own.labels).toEqual({ severity: 'page', component: 'prometheus', cluster: 'obs' });
+      expect(own.expr).toBe('absent_over_time(up{cluster="obs"}[10m])');
+      expect(clusterAlertingRules(['a'], { observabilityCluster: 'obs' }).rules.map((r: any) => r.alert)).not.toContain(OBSERVABILITY_AGENT_SILENT_ALERT);
+    });
+
+    test('promtool: the observability cluster falls silent while an application cluster keeps sending: it pages, the application cluster does not', () => {
+      const cases: PromtoolTestCase[] = [{
+        name: 'a sends throughout; obs for 20 minutes, then nothing',
+        interval: '1m',
+        input_series: [
+          { series: 'up{cluster="a",job="services",instance="10.0.0.1:15020"}', values: '1x60' },
+          { series: 'up{cluster="obs",job="prometheus",namespace="observability",pod="prometheus-0"}', values: '1x20' },
+        ],
+        alert_rule_test: [
+          { eval_time: '25m', alertname: OBSERVABILITY_AGENT_SILENT_ALERT, exp_alerts: [] },
+          { eval_time: '35m', alertname: OBSERVABILITY_AGENT_SILENT_ALERT, exp_alerts: [{ exp_labels: { ...own.labels }, exp_annotations: { ...own.annotations } }] },
+          { eval_time: '35m', alertname: CLUSTER_SILENT_ALERT, exp_alerts: [] },
+        ],
+      }];
+      expect(promtoolTestRules([withOwn], cases)).toContain('SUCCESS');
+    });
+
+    test('rendered where Mimir is the store, matching the cluster label the agent gives its series; with or without application clusters', () => {
+      const central = ENVIRONMENTS.central;
+      // one cluster that keeps its metrics in Mimir: central's settings without the application clusters
+      const { topology: _, ...alone } = central;
+      for (const env of [central, { ...alone, name: 'mimir-alone' }]) {
+        const { charts } = synthStack(env);
+        const agent = configFile(charts.observability, 'prometheus-config', 'prometheus.yml').global.external_labels.cluster;
+        const clusters = configFile(charts.observability, 'mimir-rules', 'rules.yaml').groups.find((g: any) => g.name === CLUSTER_RULE_GROUP);
+        const rule = clusters.rules.find((r: any) => r.alert === OBSERVABILITY_AGENT_SILENT_ALERT);
+        expect([env.name, rule?.labels.cluster, rule?.expr]).toEqual([env.name, agent, `absent_over_time(up{cluster="${agent}"}[10m])`]);
+      }
+      // prod: its Prometheus evaluates its own rules, and has no cluster group
+      const prodRules = configFile(synthStack(ENVIRONMENTS.prod).charts.observability, 'prometheus-config', 'rules.yml');
+      expect(prodRules.groups.map((g: any) => g.name)).not.toContain(CLUSTER_RULE_GROUP);
+    });
   });
 });
