@@ -76,6 +76,8 @@ const KNOWN = {
     'processors.resource/cluster.attributes[].key', 'processors.resource/cluster.attributes[].value', 'processors.resource/log-labels.attributes[].action',
     'processors.resource/log-labels.attributes[].from_attribute', 'processors.resource/log-labels.attributes[].key',
     'processors.transform/metric-resource.error_mode', 'processors.transform/metric-resource.metric_statements[].statements',
+    // the filter processor's OTTL conditions in the metric context (processor/filterprocessor/config.go at v0.159.0)
+    'processors.filter/observer-metrics.error_mode', 'processors.filter/observer-metrics.metrics.metric',
     'processors.transform/redact.error_mode', 'processors.transform/redact.trace_statements[].statements',
     'processors.transform/sidecar-service-name.error_mode', 'processors.transform/sidecar-service-name.trace_statements[].statements',
     'receivers.otlp.protocols.grpc.endpoint', 'receivers.otlp.protocols.grpc.max_recv_msg_size_mib', 'receivers.otlp.protocols.http.endpoint', 'service.extensions', 'service.pipelines.*',

@@ -6,6 +6,8 @@
  *
  * @see https://opentelemetry.io/docs/collector/configuration/
  */
+import { OBSERVER_METRIC_NAMES } from '../slo/vocabulary';
+
 /** An OTLP receiver's server: where it listens, and the authenticator every request must pass. */
 export interface OtlpServer {
   readonly endpoint: string;
@@ -33,6 +35,8 @@ export interface CollectorConfig {
     readonly 'transform/sidecar-service-name': TransformProcessor;
     readonly 'transform/redact': TransformProcessor;
     readonly 'transform/metric-resource': TransformProcessor;
+    /** Metrics dropped by OTTL conditions on the metric (any one true drops it). */
+    readonly 'filter/observer-metrics': { readonly error_mode: 'ignore'; readonly metrics: { readonly metric: readonly string[] } };
     readonly batch: CollectorBatch;
   };
   readonly exporters: {
@@ -103,8 +107,9 @@ export interface OttlStatementGroup {
 
 // Sources of the OTTL functions used below, all in contrib v0.159.0 (pkg/ottl/ottlfuncs/README.md, "Editors" and
 // "Converters"): set, delete_key, delete_matching_keys, keep_matching_keys, replace_pattern, replace_all_patterns
-// (editors) and Concat (converter). Paths: pkg/ottl/contexts (resource, span, spanevent); context inference since
-// v0.120.0 (processor/transformprocessor/README.md, "Context inference").
+// (editors), Concat and IsMatch (converters). Paths: pkg/ottl/contexts (resource, span, spanevent, metric); context
+// inference since v0.120.0 (processor/transformprocessor/README.md, "Context inference"); the filter processor's
+// `metrics.metric` conditions in the metric context (processor/filterprocessor/README.md).
 
 /** An OTTL string literal: Go escapes, which JSON's are for this text (backslashes and quotes). */
 function str(value: string): string {
@@ -232,6 +237,14 @@ export function metricResourceStatements(keep: readonly string[]): OttlStatement
       `keep_matching_keys(resource.attributes, ${str(keepPattern)})`,
     ],
   }].map(escapeGroup);
+}
+
+/**
+ * Conditions of `filter/observer-metrics`: a metric pushed over OTLP under a name only the platform's observers may
+ * write ({@link OBSERVER_METRIC_NAMES}) is dropped.
+ */
+export function observerMetricConditions(): string[] {
+  return [`IsMatch(name, ${str(OBSERVER_METRIC_NAMES)})`].map(escapeConfigDollars);
 }
 
 function escapeGroup(group: OttlStatementGroup): OttlStatementGroup {

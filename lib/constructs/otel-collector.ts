@@ -4,7 +4,8 @@ import { Construct } from 'constructs';
 import { chartNamespace, checkInteger, show, validationError } from '../errors';
 import { IMAGES } from '../images';
 import {
-  COLLECTOR_PORTS, CollectorConfig, collectorParts, k8sAttributesRules, metricResourceStatements, sidecarServiceNameStatements,
+  COLLECTOR_PORTS, CollectorConfig, collectorParts, k8sAttributesRules, metricResourceStatements, observerMetricConditions,
+  sidecarServiceNameStatements,
   traceRedactionStatements,
 } from './otel-collector-config';
 import { PodScrapeTarget } from './prometheus-config';
@@ -157,6 +158,7 @@ export class OtelCollector extends Construct {
         'transform/sidecar-service-name': { error_mode: 'ignore', trace_statements: sidecarServiceNameStatements() },
         'transform/redact': { error_mode: 'ignore', trace_statements: traceRedactionStatements() },
         'transform/metric-resource': { error_mode: 'ignore', metric_statements: metricResourceStatements(METRIC_RESOURCE_ATTRIBUTES) },
+        'filter/observer-metrics': { error_mode: 'ignore', metrics: { metric: observerMetricConditions() } },
         batch: collectorParts.batch(),
       },
       exporters: {
@@ -182,7 +184,12 @@ export class OtelCollector extends Construct {
             exporters: ['otlp_grpc/tempo'],
           },
           logs: { receivers: ['otlp'], processors: [...head, 'resource/log-labels', 'batch'], exporters: ['otlp_http/loki'] },
-          metrics: { receivers: ['otlp'], processors: [...head, 'transform/metric-resource', 'batch'], exporters: ['prometheus_remote_write'] },
+          // what only the platform's observers may write is dropped first, before any work is spent on it
+          metrics: {
+            receivers: ['otlp'],
+            processors: ['memory_limiter', 'filter/observer-metrics', ...head.slice(1), 'transform/metric-resource', 'batch'],
+            exporters: ['prometheus_remote_write'],
+          },
         },
       },
     };

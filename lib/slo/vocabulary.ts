@@ -65,6 +65,15 @@ export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
   1, 5, 10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 2500, 5000, 10000, 30000, 60000,
 ];
 
+/**
+ * The metric names only the platform's observers write (an RE2 pattern for a whole name): the sidecars' (`istio_`,
+ * `envoy_`), kube-state-metrics' (`kube_`), a scrape's `up`, and recording rules' (a name with `:`). The gate and the
+ * SLO rules read them as witnesses the service does not control, so the Collector drops any a service pushes over
+ * OTLP (also spelled with dots, which the export to Prometheus turns into underscores): a canary could otherwise
+ * report its own successful requests and pass its gate.
+ */
+export const OBSERVER_METRIC_NAMES = '^(?:(?:istio|envoy|kube)[._].*|up|.*:.*)$';
+
 /** Istio's standard metrics and the labels the gate, the rules and the dashboards select them by. */
 export const ISTIO = {
   /** Counter of requests. */

@@ -2,6 +2,9 @@ import { Chart, Size } from 'cdk8s';
 import { scrubText } from '../../apps/shared/redact';
 import { OtelCollector } from '../../lib/constructs/otel-collector';
 import { TRACE_REDACTIONS, escapeConfigDollars } from '../../lib/constructs/otel-collector-config';
+import { CLUSTER_STATE_METRICS } from '../../lib/slo/cluster-state';
+import { SLO_RECORDS } from '../../lib/slo/recording-rules';
+import { ISTIO } from '../../lib/slo/vocabulary';
 import { synth, testApp, testChart } from '../support/chart';
 import { configFile, find, ofKind } from '../support/manifest';
 import {
@@ -57,7 +60,28 @@ describe('OtelCollector', () => {
     });
 
     test('metrics: the resource is trimmed after the Kubernetes metadata is added, before batch', () => {
-      expect(pipelines.metrics.processors).toEqual(['memory_limiter', 'k8s_attributes', 'resource/cluster', 'transform/metric-resource', 'batch']);
+      expect(pipelines.metrics.processors).toEqual([
+        'memory_limiter', 'filter/observer-metrics', 'k8s_attributes', 'resource/cluster', 'transform/metric-resource', 'batch',
+      ]);
+    });
+
+    test('metrics: what only the platform\'s observers write (the gate\'s witnesses) is dropped when a service pushes it; its own pass', () => {
+      const filter = config.processors['filter/observer-metrics'];
+      expect(filter.error_mode).toBe('ignore');
+      expect(filter.metrics.metric).toHaveLength(1);
+      const [, literal] = /^IsMatch\(name, (".*")\)$/.exec(unescapeConfigDollars(filter.metrics.metric[0]))!;
+      const dropped = re2(JSON.parse(literal) as string);
+      const observers = [
+        ISTIO.requests, ISTIO.durationBucket, ...CLUSTER_STATE_METRICS, ...Object.values(SLO_RECORDS), 'up',
+        // spelled with dots, as an OTLP metric may be: the export to Prometheus writes underscores
+        'istio.requests', 'kube.deployment.status.replicas_available', 'envoy_cluster_upstream_rq_total',
+      ];
+      const own = [
+        'http_requests_total', 'http.server.request.duration', 'http_request_duration_seconds_bucket', 'process_cpu_seconds_total',
+        'nodejs_heap_size_total_bytes', 'upstream_latency_seconds', 'kubelet_volume_stats_used_bytes', 'payments_istio_calls_total',
+      ];
+      expect(observers.filter(name => !dropped.test(name))).toEqual([]);
+      expect(own.filter(name => dropped.test(name))).toEqual([]);
     });
 
     test.each(['traces', 'logs', 'metrics'])('the %s pipeline starts with memory_limiter and ends with batch', signal => {
