@@ -6,7 +6,7 @@
  *
  * @see https://opentelemetry.io/docs/collector/configuration/
  */
-import { OBSERVER_METRIC_NAMES } from '../slo/vocabulary';
+import { OBSERVER_METRIC_PATTERNS } from '../slo/vocabulary';
 
 /** An OTLP receiver's server: where it listens, and the authenticator every request must pass. */
 export interface OtlpServer {
@@ -240,11 +240,12 @@ export function metricResourceStatements(keep: readonly string[]): OttlStatement
 }
 
 /**
- * Conditions of `filter/observer-metrics`: a metric pushed over OTLP under a name only the platform's observers may
- * write ({@link OBSERVER_METRIC_NAMES}) is dropped.
+ * Conditions of `filter/observer-metrics`: a metric pushed over OTLP that would be stored under a name only the
+ * platform's observers may write ({@link OBSERVER_METRIC_PATTERNS}) is dropped. `name` is the metric's name (the
+ * filter processor's metric context).
  */
 export function observerMetricConditions(): string[] {
-  return [`IsMatch(name, ${str(OBSERVER_METRIC_NAMES)})`].map(escapeConfigDollars);
+  return OBSERVER_METRIC_PATTERNS.map(pattern => escapeConfigDollars(`IsMatch(name, ${str(pattern)})`));
 }
 
 function escapeGroup(group: OttlStatementGroup): OttlStatementGroup {

@@ -66,13 +66,25 @@ export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
 ];
 
 /**
- * The metric names only the platform's observers write (an RE2 pattern for a whole name): the sidecars' (`istio_`,
- * `envoy_`), kube-state-metrics' (`kube_`), a scrape's `up`, and recording rules' (a name with `:`). The gate and the
- * SLO rules read them as witnesses the service does not control, so the Collector drops any a service pushes over
- * OTLP (also spelled with dots, which the export to Prometheus turns into underscores): a canary could otherwise
- * report its own successful requests and pass its gate.
+ * The metric names only the platform's observers write: the sidecars' (`istio_`, `envoy_`), kube-state-metrics'
+ * (`kube_`), a scrape's `up`, and recording rules' (a name with `:`). The gate and the SLO rules read them as
+ * witnesses the service does not control, so the Collector drops any metric a service pushes over OTLP that would be
+ * stored under such a name: a canary could otherwise report its own successful requests and pass its gate.
+ *
+ * What is stored is not the OTLP name as sent: the export to Prometheus splits it into words at every character
+ * other than a letter, a digit or `:` (so `istio.requests`, `istio-requests` and `_istio_requests` all become
+ * `istio_requests`), then appends the unit's words and, for a counter, `total`. So each RE2 pattern (any one drops
+ * the metric) looks at the name's first word, not its spelling, and a name with no word at all, whose stored name
+ * would be its unit's alone, is dropped too.
  */
-export const OBSERVER_METRIC_NAMES = '^(?:(?:istio|envoy|kube)[._].*|up|.*:.*)$';
+export const OBSERVER_METRIC_PATTERNS: readonly string[] = [
+  // a first word of istio, envoy or kube, or up as the only word (a unit would make it another name)
+  '^[^A-Za-z0-9:]*(?:(?:istio|envoy|kube)(?:[^A-Za-z0-9:].*)?|up[^A-Za-z0-9:]*)$',
+  // a recording rule's name
+  ':',
+  // no word at all
+  '^[^A-Za-z0-9]*$',
+];
 
 /** Istio's standard metrics and the labels the gate, the rules and the dashboards select them by. */
 export const ISTIO = {

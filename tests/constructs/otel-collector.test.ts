@@ -65,23 +65,43 @@ describe('OtelCollector', () => {
       ]);
     });
 
-    test('metrics: what only the platform\'s observers write (the gate\'s witnesses) is dropped when a service pushes it; its own pass', () => {
+    test('metrics: what would be stored under a name only the platform\'s observers write is dropped when a service pushes it; its own pass', () => {
       const filter = config.processors['filter/observer-metrics'];
       expect(filter.error_mode).toBe('ignore');
-      expect(filter.metrics.metric).toHaveLength(1);
-      const [, literal] = /^IsMatch\(name, (".*")\)$/.exec(unescapeConfigDollars(filter.metrics.metric[0]))!;
-      const dropped = re2(JSON.parse(literal) as string);
-      const observers = [
-        ISTIO.requests, ISTIO.durationBucket, ...CLUSTER_STATE_METRICS, ...Object.values(SLO_RECORDS), 'up',
-        // spelled with dots, as an OTLP metric may be: the export to Prometheus writes underscores
-        'istio.requests', 'kube.deployment.status.replicas_available', 'envoy_cluster_upstream_rq_total',
+      const patterns = (filter.metrics.metric as string[]).map(condition => {
+        const [, literal] = /^IsMatch\(name, (".*")\)$/.exec(unescapeConfigDollars(condition))!;
+        return re2(JSON.parse(literal) as string);
+      });
+      const dropped = (name: string) => patterns.some(p => p.test(name));
+      /**
+       * The name Prometheus stores for an OTLP metric, as the Collector's export to it writes one (the translator's
+       * rule, modelled here): the name's words (split at anything but letters, digits and `:`), the unit's, then
+       * `total` for a counter.
+       */
+      const stored = (name: string, unit = '', counter = false) => {
+        const words = (text: string) => text.split(/[^A-Za-z0-9:]+/).filter(Boolean);
+        const parts = [...words(name), ...words(unit).filter(w => !words(name).includes(w))];
+        return (counter ? [...parts.filter(w => w !== 'total'), 'total'] : parts).join('_');
+      };
+      const witness = (name: string) => /^(?:(?:istio|envoy|kube)_|up$)|:/.test(name);
+      // [OTLP name, unit, counter]: every spelling that would be stored as a witness
+      const forged: Array<[string, string?, boolean?]> = [
+        [ISTIO.requests], [ISTIO.durationBucket],
+        ...CLUSTER_STATE_METRICS.map(m => [m] as [string]), ...Object.values(SLO_RECORDS).map(m => [m] as [string]),
+        ['up'], ['up_'], ['-up'], ['istio.requests', '', true], ['istio-requests', '', true], ['istio/requests', '', true], ['_istio_requests', '', true],
+        ['istio', 'requests', true], ['istio', 'request_duration_milliseconds'], ['-', 'istio_requests', true], ['_', 'up'],
+        ['kube-deployment-status-replicas-available'], ['kube.customresource.virtualservice_route_weight'], ['envoy_cluster_upstream_rq_total'],
       ];
-      const own = [
-        'http_requests_total', 'http.server.request.duration', 'http_request_duration_seconds_bucket', 'process_cpu_seconds_total',
-        'nodejs_heap_size_total_bytes', 'upstream_latency_seconds', 'kubelet_volume_stats_used_bytes', 'payments_istio_calls_total',
+      expect(forged.filter(([name, unit, counter]) => !witness(stored(name, unit, counter)))).toEqual([]);
+      expect(forged.filter(([name]) => !dropped(name))).toEqual([]);
+      // the services' own metrics, and names that only begin like a witness
+      const own: Array<[string, string?, boolean?]> = [
+        ['http_requests_total'], ['http.server.request.duration', 's'], ['http_request_duration_seconds_bucket'], ['process_cpu_seconds_total'],
+        ['nodejs_heap_size_total_bytes'], ['upstream_latency', 's'], ['uptime', 's'], ['kubelet_volume_stats_used_bytes'], ['payments_istio_calls', '', true],
+        ['istiod_compat'], ['kubernetes_client_requests', '', true],
       ];
-      expect(observers.filter(name => !dropped.test(name))).toEqual([]);
-      expect(own.filter(name => dropped.test(name))).toEqual([]);
+      expect(own.filter(([name, unit, counter]) => witness(stored(name, unit, counter)))).toEqual([]);
+      expect(own.filter(([name]) => dropped(name))).toEqual([]);
     });
 
     test.each(['traces', 'logs', 'metrics'])('the %s pipeline starts with memory_limiter and ends with batch', signal => {
