@@ -361,6 +361,18 @@ describe('promtool (Debian\'s 2.42)', () => {
     expect(promtoolTestRules([...recording, ...alerting], sloCases(alerting))).toContain('SUCCESS');
   });
 
+  test('test rules: a total outage pages some 45 minutes in at the default objective (0.95), within a few at 0.999 (as the README says)', () => {
+    const outage = requests('stable', [60, 100, 0], [60, 0, 100]);
+    const at = (successRatio: number, times: Readonly<Record<string, boolean>>) => {
+      const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...DELIVERY_DEFAULTS.slo, successRatio }));
+      const cases: PromtoolTestCase[] = [{ interval: '1m', input_series: outage, alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, times) }];
+      return promtoolTestRules([...recording, ...groups], cases);
+    };
+    expect(DELIVERY_DEFAULTS.slo.successRatio).toBe(0.95);
+    expect(at(0.95, { '100m': false, '108m': true })).toContain('SUCCESS');
+    expect(at(0.999, { '60m': false, '66m': true })).toContain('SUCCESS');
+  });
+
   test('test rules: a true p95 of 260 ms under a 300 ms limit reads 275 on the sidecars\' buckets, no ticket; Istio\'s default would read 375 and fire', () => {
     const groups = alerting.filter(g => g.name === sloAlertRuleGroupName('gateway'));
     // per minute: 90 requests within 100 ms, 10 at 260 ms
