@@ -147,12 +147,15 @@ export class OtelCollector extends Construct {
         'resource/cluster': {
           attributes: props.clusterName ? [{ key: CLUSTER_ATTRIBUTE, value: props.clusterName, action: gateway ? 'insert' : 'upsert' }] : [],
         },
-        // the shippers' label names, so that Loki indexes OTLP logs under the same `app`, `namespace` and `cluster` labels
+        // the shippers' label names, so that Loki indexes OTLP logs under the same `app`, `namespace` and `cluster`
+        // labels; upserted, not inserted: a service's own `cluster` (its database's) or `namespace` resource attribute
+        // would otherwise become the index label, and its logs would leave its cluster's and namespace's dashboards
+        // (a source attribute that is missing changes nothing)
         'resource/log-labels': {
           attributes: [
-            { key: 'app', from_attribute: 'service.name', action: 'insert' },
-            { key: 'namespace', from_attribute: 'k8s.namespace.name', action: 'insert' },
-            { key: CLUSTER_LABEL, from_attribute: CLUSTER_ATTRIBUTE, action: 'insert' },
+            { key: 'app', from_attribute: 'service.name', action: 'upsert' },
+            { key: 'namespace', from_attribute: 'k8s.namespace.name', action: 'upsert' },
+            { key: CLUSTER_LABEL, from_attribute: CLUSTER_ATTRIBUTE, action: 'upsert' },
           ],
         },
         'transform/sidecar-service-name': { error_mode: 'ignore', trace_statements: sidecarServiceNameStatements() },

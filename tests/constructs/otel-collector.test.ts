@@ -144,11 +144,12 @@ describe('OtelCollector', () => {
       expect(pipelines.logs.processors).not.toContain('probabilistic_sampler');
     });
 
-    test('logs get the shippers\' app, namespace and cluster attributes for Loki', () => {
+    test('logs get the shippers\' app, namespace and cluster attributes for Loki, over any the service set itself', () => {
+      // upsert: a service's own `cluster` or `namespace` resource attribute must not become Loki's index label
       expect(config.processors['resource/log-labels'].attributes).toEqual([
-        { key: 'app', from_attribute: 'service.name', action: 'insert' },
-        { key: 'namespace', from_attribute: 'k8s.namespace.name', action: 'insert' },
-        { key: 'cluster', from_attribute: 'k8s.cluster.name', action: 'insert' },
+        { key: 'app', from_attribute: 'service.name', action: 'upsert' },
+        { key: 'namespace', from_attribute: 'k8s.namespace.name', action: 'upsert' },
+        { key: 'cluster', from_attribute: 'k8s.cluster.name', action: 'upsert' },
       ]);
       // after the processors that set the attributes they copy
       expect(pipelines.logs.processors.indexOf('resource/log-labels')).toBeGreaterThan(pipelines.logs.processors.indexOf('resource/cluster'));
