@@ -2,7 +2,7 @@ import { App, Chart, Duration } from 'cdk8s';
 import { ArgoCdChart, BootstrapChart, PROJECT } from './charts/argocd-chart';
 import { ClusterAgentsChart } from './charts/cluster-agents-chart';
 import { TELEMETRY_GATEWAY_NAMESPACE, TelemetryGatewayChart } from './charts/telemetry-gateway-chart';
-import { MERGED_METRICS_PORT, OBSERVABILITY_NAMESPACE } from './charts/namespaces';
+import { ENVOY_METRICS_PORT, MERGED_METRICS_PORT, OBSERVABILITY_NAMESPACE } from './charts/namespaces';
 import { ObservabilityChart } from './charts/observability-chart';
 import { ServicesChart, peerOf } from './charts/services-chart';
 import { ConfigError } from './config/checks';
@@ -12,6 +12,7 @@ import { CanaryService } from './constructs/canary-service';
 import { ServicePort } from './constructs/private/component';
 import { WorkloadPeer } from './constructs/types';
 import { NetworkFlow, pods } from './constructs/network-policies';
+import { sidecarsScrapeConfig } from './constructs/istio-scrape';
 import { annotatedPodsScrapeConfig } from './constructs/prometheus-config';
 import { pipelineDashboard, serviceDashboards } from './dashboards';
 import { parseDuration } from './rollout/duration';
@@ -24,7 +25,7 @@ import { sloAlertingRules } from './slo/alerting-rules';
 import { clusterAlertingRules } from './slo/cluster-alerts';
 import { pipelineAlertingRules } from './slo/pipeline-alerts';
 import { sloRecordingRules } from './slo/recording-rules';
-import { SCRAPES_PER_WINDOW } from './slo/vocabulary';
+import { SCRAPES_PER_WINDOW, SERVICE_SCRAPE_JOBS } from './slo/vocabulary';
 import { goDuration } from './private/units';
 
 /** The Grafana folder of the platform's own dashboards. */
@@ -93,8 +94,12 @@ export function defineStack(app: App, input: StackInput): Stack {
     }
   }
 
-  // scraped through Istio's merged metrics: STRICT mTLS refuses a plaintext scrape of the services' own port
-  if (names.length > 0) prometheus.addScrapeConfig(annotatedPodsScrapeConfig('services', names));
+  // scraped through Istio's merged metrics (STRICT mTLS refuses a plaintext scrape of the services' own port), and
+  // the sidecars' own series from Envoy's port, where the application cannot add to them
+  if (names.length > 0) {
+    prometheus.addScrapeConfig(annotatedPodsScrapeConfig(SERVICE_SCRAPE_JOBS.services, names));
+    prometheus.addScrapeConfig(sidecarsScrapeConfig(SERVICE_SCRAPE_JOBS.sidecars, names));
+  }
   addRulesAndDashboards(observability, input);
 
   const path = `dist/${env.name}`;
@@ -140,8 +145,9 @@ function defineServiceCharts(app: App, input: StackInput, ends: ServiceTelemetry
     allowServiceFlow(origin, {
       name: `${namespace}-to-${ends.otlp.name}`, from: everyPod, to: pods(ends.otlp.peer), ports: ends.otlp.ports.map(p => ({ port: p.port })),
     }, ends.charts.observability, namespaces[namespace]);
-    allowServiceFlow(origin, { name: `prometheus-to-${namespace}`, from: pods(ends.prometheus), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }] },
-      ends.charts.observability, namespaces[namespace]);
+    allowServiceFlow(origin, {
+      name: `prometheus-to-${namespace}`, from: pods(ends.prometheus), to: everyPod, ports: [{ port: MERGED_METRICS_PORT }, { port: ENVOY_METRICS_PORT }],
+    }, ends.charts.observability, namespaces[namespace]);
   }
   for (const spec of Object.values(services)) {
     for (const [i, caller] of (spec.callers ?? []).entries()) {

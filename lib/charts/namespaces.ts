@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { ENVOY_METRICS } from '../constructs/istio-scrape';
 import { PodSecurityLevel } from '../constructs/types';
 
 /** Namespace of the observability stack. */
@@ -10,6 +11,13 @@ export const OBSERVABILITY_NAMESPACE = 'observability';
  * Prometheus in `observability` scrapes it.
  */
 export const MERGED_METRICS_PORT = 15020;
+
+/**
+ * Port of Envoy's own metrics in every sidecar (`/stats/prometheus`, the container port `http-envoy-prom`): the
+ * `istio_*` and `envoy_*` series alone, which the application cannot add to. Prometheus scrapes it beside
+ * {@link MERGED_METRICS_PORT}, and keeps those names only from here.
+ */
+export const ENVOY_METRICS_PORT = ENVOY_METRICS.port;
 
 /**
  * The annotations of every Namespace the charts render. A namespace holds what Argo CD does not manage (the Secrets
@@ -38,7 +46,9 @@ export function podSecurityLabels(enforce: PodSecurityLevel): Record<string, str
  * "Ports used by Istio"): Envoy's admin, outbound, debug, inbound, HBONE, merged metrics, health, DNS and stats ports.
  * An app that listens on one of them cannot bind it, or its traffic loops through Envoy.
  */
-export const ISTIO_SIDECAR_PORTS: readonly number[] = [15000, 15001, 15004, 15006, 15008, 15009, MERGED_METRICS_PORT, 15021, 15053, 15090];
+export const ISTIO_SIDECAR_PORTS: readonly number[] = [
+  15000, 15001, 15004, 15006, 15008, 15009, MERGED_METRICS_PORT, 15021, 15053, ENVOY_METRICS_PORT,
+];
 
 const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
 

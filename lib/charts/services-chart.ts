@@ -17,7 +17,7 @@ import { Rollouts } from '../rollout/store';
 import { ipv4BlocksCover, ipv4CidrPrefix } from '../private/cidr';
 import { Services, egressCidrs, exposedHosts } from '../services/catalog';
 import { ServiceFileError, ServiceSpec, edgeMethods, operationalPaths } from '../services/service';
-import { MERGED_METRICS_PORT, namespaceObject } from './namespaces';
+import { ENVOY_METRICS_PORT, MERGED_METRICS_PORT, namespaceObject } from './namespaces';
 import { containerOf, trackPodOf } from './service-pods';
 import { StackChart } from './stack-chart';
 
@@ -151,9 +151,12 @@ export class ServicesChart extends StackChart {
       for (const flow of egressFlows(spec, env, service.peer)) this.network.allow(flow);
     }
     this.services = services;
-    // the merged-metrics port is served by the sidecar agent, outside the inbound listener; the rule states the intent
-    // and keeps scrapes working should Istio ever intercept it
-    this.mesh.allow({ name: 'prometheus-scrapes', selector: {}, to: { ports: [String(MERGED_METRICS_PORT)], methods: ['GET'], paths: ['/stats/prometheus'] } });
+    // the metrics ports are served by the sidecar agent and Envoy, outside the inbound listener; the rule states the
+    // intent and keeps scrapes working should Istio ever intercept them
+    this.mesh.allow({
+      name: 'prometheus-scrapes', selector: {},
+      to: { ports: [String(MERGED_METRICS_PORT), String(ENVOY_METRICS_PORT)], methods: ['GET'], paths: ['/stats/prometheus'] },
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { ScrapeConfig, podScrapeConfig } from './prometheus-config';
+import { SERVICE_CLUSTER_LABEL_RELABELS, ScrapeConfig, podScrapeConfig, servicePodRelabels } from './prometheus-config';
 import { WorkloadPeer } from './types';
 
 /**
@@ -20,8 +20,14 @@ import { WorkloadPeer } from './types';
 export const ISTIOD_XDS_PORT = 15012;
 export const ISTIOD_METRICS_PORT = { name: 'http-monitoring', port: 15014 } as const;
 
+/**
+ * Envoy's own metrics in every proxy, sidecar or gateway: the container port the injected `istio-proxy` declares, its
+ * number, and the path. Envoy serves its `istio_*` and `envoy_*` series there, and nothing of the application's.
+ */
+export const ENVOY_METRICS = { declaredPort: 'http-envoy-prom', port: 15090, path: '/stats/prometheus' } as const;
+
 /** The ingress gateway's merged metrics (the agent's and Envoy's), and the port its pods declare for Envoy's. */
-export const GATEWAY_METRICS = { port: 15020, path: '/stats/prometheus', declaredPort: 'http-envoy-prom' } as const;
+export const GATEWAY_METRICS = { port: 15020, path: ENVOY_METRICS.path, declaredPort: ENVOY_METRICS.declaredPort } as const;
 
 /** istiod's pods as istioctl labels them (`app: istiod`), in the namespace it was installed in (`apps.istiod.namespace`). */
 export function istiodPeer(namespace: string): WorkloadPeer {
@@ -49,5 +55,24 @@ export function ingressGatewayScrapeConfig(gateway: WorkloadPeer, jobName = 'ing
       { source_labels: ['__meta_kubernetes_pod_ip'], regex: '(.+)', replacement: `$1:${GATEWAY_METRICS.port}`, target_label: '__address__' },
       ...rest,
     ],
+  };
+}
+
+/**
+ * A job scraping every sidecar of the services' namespaces on Envoy's own port ({@link ENVOY_METRICS}), found by the
+ * port the injected container declares, labelled like the services' own job (`namespace`, `pod`, `app`, `version`).
+ * The gate's and the SLO rules' `istio_*` series come from here only: the merged endpoint the services' job scrapes
+ * also carries what the application serves on its own `/metrics`, where a service could report requests for itself.
+ */
+export function sidecarsScrapeConfig(job: string, namespaces: readonly string[]): ScrapeConfig {
+  return {
+    job_name: job,
+    metrics_path: ENVOY_METRICS.path,
+    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [...namespaces] } }],
+    relabel_configs: [
+      { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: ENVOY_METRICS.declaredPort, action: 'keep' },
+      ...servicePodRelabels(),
+    ],
+    metric_relabel_configs: SERVICE_CLUSTER_LABEL_RELABELS,
   };
 }

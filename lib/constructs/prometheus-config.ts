@@ -1,4 +1,4 @@
-import { APP_LABEL, CLUSTER_LABEL, NAMESPACE_LABEL, TRACK_LABEL } from '../slo/vocabulary';
+import { APP_LABEL, CLUSTER_LABEL, NAMESPACE_LABEL, SCRAPED_OBSERVER_METRIC_NAMES, TRACK_LABEL } from '../slo/vocabulary';
 
 /**
  * The part of the Prometheus configuration file this project renders, typed so that a misspelt key fails `tsc`.
@@ -202,21 +202,33 @@ export function annotatedPodsScrapeConfig(job: string, namespaces: readonly stri
     kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [...namespaces] } }],
     relabel_configs: [
       { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' },
-      { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed', action: 'drop' },
       { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'], regex: '(.+)', target_label: '__metrics_path__' },
       // every container port of a pod becomes the same target here, which Prometheus then scrapes once
       {
         source_labels: ['__meta_kubernetes_pod_ip', '__meta_kubernetes_pod_annotation_prometheus_io_port'],
         regex: '(.+);(\\d+)', replacement: '$1:$2', target_label: '__address__',
       },
-      { source_labels: ['__meta_kubernetes_namespace'], target_label: NAMESPACE_LABEL },
-      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-      { source_labels: [`__meta_kubernetes_pod_label_${APP_LABEL}`], target_label: APP_LABEL },
-      // the track from the pod, so that a service's own metrics carry it whether or not the service labels them
-      { source_labels: [`__meta_kubernetes_pod_label_${TRACK_LABEL}`], regex: '(.+)', target_label: TRACK_LABEL },
+      ...servicePodRelabels(),
     ],
-    metric_relabel_configs: SERVICE_CLUSTER_LABEL_RELABELS,
+    // the sidecar's series come from Envoy's own port (sidecarsScrapeConfig in istio-scrape.ts): here they would be
+    // the same series again, and whatever the application served under their names beside them
+    metric_relabel_configs: [{ source_labels: ['__name__'], regex: SCRAPED_OBSERVER_METRIC_NAMES, action: 'drop' }, ...SERVICE_CLUSTER_LABEL_RELABELS],
   };
+}
+
+/**
+ * The relabelling of a services' pod target: running pods only, labelled with `namespace`, `pod`, `app` and `version`
+ * (the pod's `app` and `version` labels: the service and its track).
+ */
+export function servicePodRelabels(): RelabelConfig[] {
+  return [
+    { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed', action: 'drop' },
+    { source_labels: ['__meta_kubernetes_namespace'], target_label: NAMESPACE_LABEL },
+    { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+    { source_labels: [`__meta_kubernetes_pod_label_${APP_LABEL}`], target_label: APP_LABEL },
+    // the track from the pod, so that a service's own metrics carry it whether or not the service labels them
+    { source_labels: [`__meta_kubernetes_pod_label_${TRACK_LABEL}`], regex: '(.+)', target_label: TRACK_LABEL },
+  ];
 }
 
 /**

@@ -128,8 +128,9 @@ function sourceOf(target: QueryTarget): Source {
 
 /**
  * How far before the window a series that appears in it must not have been seen to be new. A series goes stale for a
- * scrape or two without being new: Istio's merged endpoint (`:15020/stats/prometheus`) answers 200 with the sidecar's
- * or the app's part missing when that part fails, so `up` stays 1 while their series vanish and come back.
+ * scrape or two without being new: Istio's merged endpoint (`:15020/stats/prometheus`, where the services' own
+ * metrics are scraped) answers 200 with the app's part missing when that part fails, so `up` stays 1 while its series
+ * vanish and come back.
  */
 const SEEN_BEFORE = '1h';
 

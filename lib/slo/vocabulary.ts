@@ -86,6 +86,15 @@ export const OBSERVER_METRIC_PATTERNS: readonly string[] = [
   '^[^A-Za-z0-9]*$',
 ];
 
+/**
+ * The same names as Prometheus stores them (a relabel regex, anchored), for what a service's own scrape must not
+ * bring: the services' job drops them, and the sidecars' job, on Envoy's own port, brings the `istio_*` series.
+ */
+export const SCRAPED_OBSERVER_METRIC_NAMES = '(?:istio|envoy|kube)_.*|up|.*:.*';
+
+/** The scrape jobs of the services' pods: their own metrics (merged by the sidecar agent), and their sidecars'. */
+export const SERVICE_SCRAPE_JOBS = { services: 'services', sidecars: 'sidecars' } as const;
+
 /** Istio's standard metrics and the labels the gate, the rules and the dashboards select them by. */
 export const ISTIO = {
   /** Counter of requests. */

@@ -78,7 +78,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
     const cfg = configFile(objects, 'prometheus-config', 'prometheus.yml');
     expect(cfg.scrape_configs.map((j: any) => j.job_name)).toEqual([
       'prometheus', 'alertmanager', 'grafana', 'loki', env.logs.shipper, 'tempo', 'otel-collector', 'kube-state-metrics', 'kiali', 'istiod',
-      'ingress-gateway', 'kubelet', 'services',
+      'ingress-gateway', 'kubelet', 'services', 'sidecars',
     ]);
   });
 

@@ -177,7 +177,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS.flatMap(env => SCENARIOS.map(scenario 
     ]);
     expect(find(charts.apps, 'NetworkPolicy', 'prometheus-to-apps-ingress').spec.ingress[0]).toEqual({
       from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
-      ports: [{ port: 15020, protocol: 'TCP' }],
+      ports: [{ port: 15020, protocol: 'TCP' }, { port: 15090, protocol: 'TCP' }],
     });
   });
 

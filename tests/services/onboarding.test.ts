@@ -83,8 +83,11 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('a third service, ledger, in its own 
 
   test('Prometheus may scrape its namespace and the Collector accepts its OTLP', () => {
     const config = configFile(charts.observability, 'prometheus-config', 'prometheus.yml');
-    expect(config.scrape_configs.find((j: any) => j.job_name === 'services').kubernetes_sd_configs[0].namespaces.names).toEqual(['apps', 'payments']);
-    expect(find(payments, 'NetworkPolicy', 'prometheus-to-payments-ingress').spec.ingress[0].ports).toEqual([{ port: 15020, protocol: 'TCP' }]);
+    for (const job of ['services', 'sidecars']) {
+      expect([job, config.scrape_configs.find((j: any) => j.job_name === job).kubernetes_sd_configs[0].namespaces.names]).toEqual([job, ['apps', 'payments']]);
+    }
+    expect(find(payments, 'NetworkPolicy', 'prometheus-to-payments-ingress').spec.ingress[0].ports)
+      .toEqual([{ port: 15020, protocol: 'TCP' }, { port: 15090, protocol: 'TCP' }]);
     expect(find(charts.observability, 'NetworkPolicy', 'prometheus-to-payments-egress')).toBeDefined();
     expect(find(payments, 'NetworkPolicy', 'payments-to-collector-egress').spec.egress[0].ports.map((p: any) => p.port)).toEqual([4317, 4318]);
     expect(find(charts.observability, 'NetworkPolicy', 'payments-to-collector-ingress').spec.ingress[0].from)
