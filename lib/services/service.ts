@@ -6,7 +6,7 @@ import { fieldOf, unknownFieldMessage, valueAt } from '../private/schema-errors'
 import { yamlSyntaxError } from '../private/yaml';
 import { durationProblem } from '../rollout/duration';
 import { AnalysisSettings, SloSettings } from '../rollout/state';
-import { HttpMetrics } from '../slo/vocabulary';
+import { HttpMetrics, SCRAPED_OBSERVER_METRIC_NAMES } from '../slo/vocabulary';
 import validateServiceSchema from './generated/validate-service.cjs';
 import { FIELD_REF, FIELD_REF_WORDS } from './schema';
 
@@ -244,6 +244,15 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   }
   if (f.metrics?.http?.ignoreRoutes?.length && !f.metrics.http.routeLabel) {
     problems.push('\'metrics.http.routeLabel\' is required with \'metrics.http.ignoreRoutes\': the routes are matched on it');
+  }
+  // the services' scrape drops the names only the platform's observers write: a metric of the service's own named so
+  // would never be stored, and a gate reading it would see no traffic at all
+  const observerName = new RegExp(`^(?:${SCRAPED_OBSERVER_METRIC_NAMES})$`);
+  for (const [field, name] of [['requests', f.metrics?.http?.requests], ['duration', f.metrics?.http?.duration]] as const) {
+    if (name !== undefined && (observerName.test(name) || observerName.test(`${name}_bucket`))) {
+      problems.push(`'metrics.http.${field}' must not be a name only the platform's observers write (istio_*, envoy_*, kube_*, up, or with ':'): `
+        + `Prometheus drops those from a service's own scrape, got ${JSON.stringify(name)}`);
+    }
   }
   if (f.analysis?.metrics === 'http' && !f.metrics?.http) {
     problems.push('\'analysis.metrics\' is "http" but \'metrics.http\' names no metrics: add them, or use "istio"');

@@ -73,17 +73,18 @@ export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
  *
  * What is stored is not the OTLP name as sent: the export to Prometheus splits it into words at every character
  * other than a letter, a digit or `:` (so `istio.requests`, `istio-requests` and `_istio_requests` all become
- * `istio_requests`), then appends the unit's words and, for a counter, `total`. So each RE2 pattern (any one drops
- * the metric) looks at the name's first word, not its spelling, and a name with no word at all, whose stored name
- * would be its unit's alone, is dropped too.
+ * `istio_requests`), then appends the unit's words and, for a counter, moves every word `total` to the end. So each
+ * RE2 pattern (any one drops the metric) looks at the name's first word other than `total`, not its spelling, and a
+ * name with no other word, whose stored name would be its unit's, is dropped too.
  */
 export const OBSERVER_METRIC_PATTERNS: readonly string[] = [
-  // a first word of istio, envoy or kube, or up as the only word (a unit would make it another name)
-  '^[^A-Za-z0-9:]*(?:(?:istio|envoy|kube)(?:[^A-Za-z0-9:].*)?|up[^A-Za-z0-9:]*)$',
+  // a first word of istio, envoy or kube, or up as the only word (a unit would make it another name), after any words
+  // `total` (a counter's are moved to the end)
+  '^(?:[^A-Za-z0-9:]*total[^A-Za-z0-9:]+)*[^A-Za-z0-9:]*(?:(?:istio|envoy|kube)(?:[^A-Za-z0-9:].*)?|up[^A-Za-z0-9:]*)$',
   // a recording rule's name
   ':',
-  // no word at all
-  '^[^A-Za-z0-9]*$',
+  // no word at all but `total`
+  '^(?:[^A-Za-z0-9]|total)*$',
 ];
 
 /**

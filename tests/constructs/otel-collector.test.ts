@@ -90,6 +90,8 @@ describe('OtelCollector', () => {
         ...CLUSTER_STATE_METRICS.map(m => [m] as [string]), ...Object.values(SLO_RECORDS).map(m => [m] as [string]),
         ['up'], ['up_'], ['-up'], ['istio.requests', '', true], ['istio-requests', '', true], ['istio/requests', '', true], ['_istio_requests', '', true],
         ['istio', 'requests', true], ['istio', 'request_duration_milliseconds'], ['-', 'istio_requests', true], ['_', 'up'],
+        // a counter's words `total` go to the end, whatever their place
+        ['total', 'istio_requests', true], ['_total_', 'istio_requests', true], ['total_istio_requests', '', true], ['total.kube.deployment_x', '', true],
         ['kube-deployment-status-replicas-available'], ['kube.customresource.virtualservice_route_weight'], ['envoy_cluster_upstream_rq_total'],
       ];
       expect(forged.filter(([name, unit, counter]) => !witness(stored(name, unit, counter)))).toEqual([]);
@@ -98,7 +100,7 @@ describe('OtelCollector', () => {
       const own: Array<[string, string?, boolean?]> = [
         ['http_requests_total'], ['http.server.request.duration', 's'], ['http_request_duration_seconds_bucket'], ['process_cpu_seconds_total'],
         ['nodejs_heap_size_total_bytes'], ['upstream_latency', 's'], ['uptime', 's'], ['kubelet_volume_stats_used_bytes'], ['payments_istio_calls', '', true],
-        ['istiod_compat'], ['kubernetes_client_requests', '', true],
+        ['istiod_compat'], ['kubernetes_client_requests', '', true], ['totals_istio', '', true], ['request_total', '', true],
       ];
       expect(own.filter(([name, unit, counter]) => witness(stored(name, unit, counter)))).toEqual([]);
       expect(own.filter(([name]) => dropped(name))).toEqual([]);

@@ -111,6 +111,23 @@ describe('a service file on its own', () => {
       .toEqual([`'metrics.http.scrape.port' must not be one of the ports Istio's sidecar takes in every pod ${allowed}, got ${port}`]);
   });
 
+  test.each([
+    ['requests', 'envoy_http_downstream_rq_total'], ['requests', 'istio_requests_total'], ['requests', 'http:requests_total'], ['requests', 'up'],
+    ['duration', 'kube_request_duration_seconds'], ['duration', 'app:duration_seconds'],
+  ])('metrics.http.%s %s, a name only the platform\'s observers write, is refused: Prometheus drops it from the service\'s scrape', (field, name) => {
+    const names = { requests: 'r_total', duration: 'd_seconds', [field]: name };
+    const metrics = `${MINIMAL}metrics: { source: http, http: { requests: "${names.requests}", duration: "${names.duration}", codeLabel: code, `
+      + 'scrape: { port: 9102, path: /metrics } } }\n';
+    expect(loadProblems({ 'ledger.yaml': metrics }).problems).toEqual([`'metrics.http.${field}' must not be a name only the platform's observers write `
+      + `(istio_*, envoy_*, kube_*, up, or with ':'): Prometheus drops those from a service's own scrape, got ${JSON.stringify(name)}`]);
+  });
+
+  test('metrics.http names that only begin like an observer\'s are the service\'s own', () => {
+    const metrics = `${MINIMAL}metrics: { source: http, http: { requests: uptime_requests_total, duration: kubelike_duration_seconds, codeLabel: code, `
+      + 'scrape: { port: 9102, path: /metrics } } }\n';
+    expect(loadDir({ 'ledger.yaml': metrics }).ledger.metrics.http?.requests).toBe('uptime_requests_total');
+  });
+
   test('metrics.http.errorCodes: values separated by |, nothing a Prometheus rule could not parse', () => {
     const metrics = (codes: string) => `${MINIMAL}metrics: { source: http, http: { requests: r_total, duration: d_seconds, codeLabel: code, `
       + `errorCodes: "${codes}", scrape: { port: 9102, path: /metrics } } }\n`;
