@@ -46,10 +46,19 @@ export const BUILT_IMAGES = {
   /**
    * The SLO gate's in-cluster loop (the canary-gate CronJob): Node.js, git and OpenSSH with this repository's npm
    * dependencies, running `delivery/gate-tick.sh`. Built by the images workflow from `delivery/Dockerfile`, which pushes
-   * it tagged with its commit and, once, with the tag pinned here; a change of `package-lock.json` needs a new build
-   * and a new tag here (a tick refuses a checkout whose lockfile is not the one its image was built with). The tag ends
-   * with `-lock.` and the first 12 hex digits of that lockfile's SHA-256, which a test checks: a lockfile change cannot
-   * merge with the old tag pinned, which would stop the loop in every cluster, roll backs included.
+   * it tagged with its commit and, once, with the tag pinned here; a change of what goes into the image
+   * ({@link CANARY_GATE_INPUTS}) needs a new build and a new tag here. The tag ends with `-build.` and the first 12 hex
+   * digits of the SHA-256 of those files, which a test checks: a lockfile change cannot merge with the old tag pinned
+   * (a tick refuses a checkout whose lockfile is not its image's, which would stop the loop in every cluster, roll backs
+   * included), and a fix of the tick script cannot merge without reaching the clusters.
    */
-  canaryGate: 'ghcr.io/example/obs-canary-gate:0.1.0-lock.db5151093090',
+  canaryGate: 'ghcr.io/example/obs-canary-gate:0.1.0-build.ad1de3fb4dfa',
 } as const;
+
+/**
+ * The files the gate image is built from (`delivery/Dockerfile`, and what its `.dockerignore` lets into the build
+ * context), in the order their hash takes them: each file's path, a NUL, its content and a NUL.
+ */
+export const CANARY_GATE_INPUTS: readonly string[] = [
+  'package.json', 'package-lock.json', '.npmrc', 'delivery/Dockerfile', 'delivery/Dockerfile.dockerignore', 'delivery/gate-tick.sh',
+];

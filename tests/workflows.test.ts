@@ -1,3 +1,4 @@
+import { CANARY_GATE_INPUTS } from '../lib/images';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -73,11 +74,11 @@ describe('GitHub Actions workflows', () => {
     expect(build.with).toMatchObject({ push: true, file: 'apps/${{ matrix.service }}/Dockerfile', context: '.' });
     expect(runs(doc)).toContain('GITHUB_STEP_SUMMARY');
     expect(JSON.stringify(doc)).toContain('steps.build.outputs.digest');
-    // read by default, packages written only by the jobs that push, one run per branch at a time
+    // read by default, packages written only by the jobs that push, one run at a time whatever the branch
     expect(doc.permissions).toEqual({ contents: 'read' });
     expect(doc.jobs.services.permissions).toBeUndefined();
     for (const job of ['build', 'gate']) expect(doc.jobs[job].permissions).toEqual({ contents: 'read', packages: 'write' });
-    expect(doc.concurrency).toEqual({ group: 'images-${{ github.ref }}', 'cancel-in-progress': false, queue: 'max' });
+    expect(doc.concurrency).toEqual({ group: 'images', 'cancel-in-progress': false, queue: 'max' });
   });
 
   describe('images: the first job\'s list of services', () => {
@@ -146,13 +147,14 @@ describe('GitHub Actions workflows', () => {
     expect(doc.jobs.smoke.permissions).toBeUndefined();
     expect(doc.jobs.smoke.steps[0].with).toEqual({ 'persist-credentials': false });
     expect(doc.jobs.start.environment).toBe('${{ inputs.env }}');
-    expect(runs(doc).split('\n')).toContain('npx canary start --service "$SERVICE" --image "$IMAGE" --env "$TARGET_ENV" --commit --push --json | tee canary.json');
+    expect(runs(doc).split('\n')).toContain('npx canary start --service="$SERVICE" --image="$IMAGE" --env="$TARGET_ENV" --commit --push --json | tee canary.json');
     // the gate's smoke checks from Playwright (no browser), against the canary through the pin, once it answers
     expect(doc.jobs.smoke).toMatchObject({ needs: 'start', if: "vars.SMOKE_URLS != ''" });
     expect(doc.jobs.smoke.environment).toBeUndefined();
     const smoke = doc.jobs.smoke.steps.at(-1);
     expect(smoke.env).toMatchObject({ SMOKE_SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', SMOKE_CANARY: '1' });
-    expect(smoke.run).toContain('npx playwright test --project api --grep "smoke check of services/$SMOKE_SERVICE.yaml"');
+    // a service without smoke checks selects no test: nothing to wait for (Playwright fails "No tests found" otherwise)
+    expect(smoke.run).toContain('npx playwright test --project api --pass-with-no-tests --grep "smoke check of services/$SMOKE_SERVICE.yaml"');
     expect(smoke.run).toContain('\'.[$env][$service] // ""\'');
   });
 
@@ -287,14 +289,14 @@ describe('canary workflows: deploy-canary, rollback, promote', () => {
   });
 
   test('rollback: the CLI rolls back, commits and pushes, the inputs reaching it as environment variables only', () => {
-    expect(rollbackStep.run).toBe('npx canary rollback --service "$SERVICE" --env "$TARGET_ENV" --reason "$REASON" --commit --push --json | tee canary.json');
+    expect(rollbackStep.run).toBe('npx canary rollback --service="$SERVICE" --env="$TARGET_ENV" --reason="$REASON" --commit --push --json | tee canary.json');
     expect(rollbackStep.env).toEqual({ SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', REASON: '${{ inputs.reason }}', ...PUSH_TOKEN });
     expect(rollbackStep.shell).toBe('bash');
     for (const step of rollback.jobs.rollback.steps) if (step.run) expect(step.run).not.toContain('${{');
     const env = { SERVICE: 'gateway', TARGET_ENV: 'prod', REASON: 'errors; $(echo injected) "quoted"' };
     const done = runStep(rollbackStep, env);
     expect(done.status).toBe(0);
-    expect(done.npx).toEqual(['canary rollback --service gateway --env prod --reason errors; $(echo injected) "quoted" --commit --push --json | SMOKE_URLS=unset']);
+    expect(done.npx).toEqual(['canary rollback --service=gateway --env=prod --reason=errors; $(echo injected) "quoted" --commit --push --json | SMOKE_URLS=unset']);
     // refused (no canary in flight, superseded): the step fails although its output goes through tee
     expect(runStep(rollbackStep, env, 2).status).toBe(2);
   });
@@ -343,7 +345,7 @@ describe('images: the gate image (delivery/Dockerfile)', () => {
   const pinned = /canaryGate: '[^']*:([^']+)'/.exec(fs.readFileSync(path.join(root, 'lib', 'images.ts'), 'utf8'))![1];
 
   /** Runs the step that names the tags as GitHub would, with a `docker` that answers `imagetools inspect` as told. */
-  const tagsStep = (inspect: { status: number; output: string }): { status: number | null; output: string; stdout: string } => {
+  const tagsStep = (inspect: { status: number; output: string; ref?: string }): { status: number | null; output: string; stdout: string } => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'images-gate-'));
     try {
       fs.mkdirSync(path.join(work, 'bin'));
@@ -352,7 +354,7 @@ describe('images: the gate image (delivery/Dockerfile)', () => {
       fs.writeFileSync(output, '');
       const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', step.run], {
         cwd: root, encoding: 'utf8',
-        env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, GITHUB_OUTPUT: output, OWNER: 'Example-Org', SHA: 'abc123' },
+        env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, GITHUB_OUTPUT: output, OWNER: 'Example-Org', SHA: 'abc123', REF: inspect.ref ?? 'refs/heads/main' },
       });
       return { status: r.status, output: fs.readFileSync(output, 'utf8'), stdout: r.stdout };
     } finally {
@@ -361,20 +363,29 @@ describe('images: the gate image (delivery/Dockerfile)', () => {
   };
 
   test('runs on changes of delivery/, the lockfile and the pin, builds delivery/Dockerfile from the root, pushes and reports the digest', () => {
-    expect(doc.on.push.paths).toEqual(expect.arrayContaining(['delivery/**', 'lib/images.ts', 'package-lock.json']));
+    // the pin, and every file of the image (CANARY_GATE_INPUTS), is under one of the paths
+    const watched = (file: string) => doc.on.push.paths.some((p: string) => (p.endsWith('/**') ? file.startsWith(p.slice(0, -2)) : file === p));
+    expect(['lib/images.ts', ...CANARY_GATE_INPUTS].filter(file => !watched(file))).toEqual([]);
     const build = job.steps.find((s: any) => s.id === 'build');
     expect(build.uses).toMatch(/^docker\/build-push-action@/);
     expect(build.with).toMatchObject({ context: '.', file: 'delivery/Dockerfile', push: true, tags: '${{ steps.name.outputs.tags }}' });
-    expect(step.env).toEqual({ OWNER: '${{ github.repository_owner }}', SHA: '${{ github.sha }}' });
+    expect(step.env).toEqual({ OWNER: '${{ github.repository_owner }}', SHA: '${{ github.sha }}', REF: '${{ github.ref }}' });
     expect(JSON.stringify(job.steps.at(-1))).toContain('steps.build.outputs.digest');
     expect(job.steps.at(-1).run).toContain('GITHUB_STEP_SUMMARY');
   });
 
   test('tags: the commit, and the tag lib/images.ts pins while the registry has none', () => {
-    expect(pinned).toMatch(/^\d+\.\d+\.\d+-lock\.[0-9a-f]{12}$/);
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+-build\.[0-9a-f]{12}$/);
     const r = tagsStep({ status: 1, output: 'ERROR: ghcr.io/example-org/obs-canary-gate:x: not found' });
     expect(r.status).toBe(0);
     expect(r.output).toBe(`image=ghcr.io/example-org/obs-canary-gate\ntags=ghcr.io/example-org/obs-canary-gate:abc123,ghcr.io/example-org/obs-canary-gate:${pinned}\n`);
+  });
+
+  test('a branch\'s build never takes the pinned tag, even while the registry has none: main\'s, reviewed, is pushed from main', () => {
+    const r = tagsStep({ status: 1, output: 'ERROR: ghcr.io/example-org/obs-canary-gate:x: not found', ref: 'refs/heads/try-a-fix' });
+    expect(r.status).toBe(0);
+    expect(r.output).toContain('tags=ghcr.io/example-org/obs-canary-gate:abc123\n');
+    expect(r.stdout).toContain('the pinned tag');
   });
 
   test('a pinned tag that was pushed is never moved: the commit\'s tag only', () => {

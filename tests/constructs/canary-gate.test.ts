@@ -10,7 +10,7 @@ import { CanaryGate, CanaryGateProps, gitHostOf, gitTransportOf } from '../../li
 import { EnvironmentConfig, validateEnvironment } from '../../lib/config/environment';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { Services } from '../../lib/services/catalog';
-import { BUILT_IMAGES } from '../../lib/images';
+import { BUILT_IMAGES, CANARY_GATE_INPUTS } from '../../lib/images';
 import { synth, testChart } from '../support/chart';
 import { ALL_ENVIRONMENTS, K8sObject, REPO_ROOT, find, ofKind, repoServices, synthStack } from '../support/manifest';
 import { PIPELINE_ALERTS, gateStalledAfterMinutes } from '../../lib/slo/pipeline-alerts';
@@ -83,19 +83,28 @@ describe('CanaryGate', () => {
 
   test('image defaults to the pinned gate image; another one is used as given', () => {
     expect(render().container.image).toBe(BUILT_IMAGES.canaryGate);
-    expect(BUILT_IMAGES.canaryGate).toMatch(/^ghcr\.io\/[a-z0-9-]+\/obs-canary-gate:\d+\.\d+\.\d+-lock\.[0-9a-f]{12}$/);
+    expect(BUILT_IMAGES.canaryGate).toMatch(/^ghcr\.io\/[a-z0-9-]+\/obs-canary-gate:\d+\.\d+\.\d+-build\.[0-9a-f]{12}$/);
     expect(render({ image: 'registry.example.com/obs-canary-gate:1.2.3' }).container.image).toBe('registry.example.com/obs-canary-gate:1.2.3');
   });
 
-  test('the pinned gate image is the one built for this package-lock.json: its tag ends with the lockfile\'s hash', () => {
+  test('the pinned gate image is the one built from these files: its tag ends with their hash', () => {
     // a tick refuses a checkout whose lockfile its image was not built with (delivery/gate-tick.sh): a lockfile change
-    // merged with the old tag pinned would stop the loop, roll backs included, in every cluster
-    const lockfile = createHash('sha256').update(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'))).digest('hex').slice(0, 12);
+    // merged with the old tag pinned would stop the loop, roll backs included, in every cluster; a fix of the tick
+    // script merged with it would never reach the clusters
+    const hash = createHash('sha256');
+    for (const file of CANARY_GATE_INPUTS) hash.update(file).update('\0').update(fs.readFileSync(path.join(REPO_ROOT, file))).update('\0');
+    const built = hash.digest('hex').slice(0, 12);
     const tag = BUILT_IMAGES.canaryGate.slice(BUILT_IMAGES.canaryGate.lastIndexOf(':') + 1);
-    if (!tag.endsWith(`-lock.${lockfile}`)) {
-      throw new Error(`package-lock.json changed since the gate image ${BUILT_IMAGES.canaryGate} was pinned: pin a new tag ending in `
-        + `-lock.${lockfile} (BUILT_IMAGES.canaryGate, lib/images.ts), which the images workflow builds, and run npm run synth`);
+    if (!tag.endsWith(`-build.${built}`)) {
+      throw new Error(`the gate image's files (${CANARY_GATE_INPUTS.join(', ')}) changed since ${BUILT_IMAGES.canaryGate} was pinned: pin a `
+        + `new tag ending in -build.${built} (BUILT_IMAGES.canaryGate, lib/images.ts), which the images workflow builds, and run npm run synth`);
     }
+  });
+
+  test('the hash covers every file the image is built from: the Dockerfile, its .dockerignore, and what that lets in', () => {
+    const letIn = fs.readFileSync(path.join(REPO_ROOT, 'delivery', 'Dockerfile.dockerignore'), 'utf8').split('\n')
+      .filter(line => line.startsWith('!')).map(line => line.slice(1));
+    expect([...CANARY_GATE_INPUTS].sort()).toEqual(['delivery/Dockerfile', 'delivery/Dockerfile.dockerignore', ...letIn].sort());
   });
 
   test('its own ServiceAccount, which mounts no token and which nothing binds: no cluster rights at all', () => {

@@ -3,6 +3,11 @@ import { parseCommand, prometheusUrlOf, smokeUrlOf } from '../../lib/delivery/ar
 import { UsageError } from '../../lib/delivery/plan';
 
 describe('parseCommand', () => {
+  test('a value that starts with - is taken in the --name=value form (the workflows pass inputs so); after a space it is refused', () => {
+    expect(parseCommand(['rollback', '--service=gateway', '--reason=- 5xx spike after the step'])).toMatchObject({ service: 'gateway', reason: '- 5xx spike after the step' });
+    expect(() => parseCommand(['rollback', '--service', 'gateway', '--reason', '- 5xx spike'])).toThrow(UsageError);
+  });
+
   test('status with defaults', () => {
     expect(parseCommand(['status'])).toEqual({ verb: 'status', env: 'local', json: false });
     expect(parseCommand(['status', '--service', 'backend', '--env', 'prod', '--json'])).toEqual({ verb: 'status', env: 'prod', json: true, service: 'backend' });

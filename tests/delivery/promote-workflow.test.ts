@@ -281,7 +281,7 @@ describe('deploy-canary.yml and rollback.yml steps', () => {
     expect(deployStart.shell).toBe('bash');
     const refused = runScript(deployStart, { code: 2 });
     expect(refused.status).toBe(2);
-    expect(refused.calls).toEqual(['npx canary start --service gateway --image ghcr.io/acme/obs-canary-gateway:2 --env prod --commit --push --json']);
+    expect(refused.calls).toEqual(['npx canary start --service=gateway --image=ghcr.io/acme/obs-canary-gateway:2 --env=prod --commit --push --json']);
     expect(runScript(deployStart, { code: 0 }).status).toBe(0);
     // what the default shell (bash -e, no pipefail) would have made of it: a green step
     expect(runScript({ run: deployStart.run }, { code: 2 }).status).toBe(0);
