@@ -46,7 +46,7 @@ export const BUILT_IMAGES = {
   /**
    * The SLO gate's in-cluster loop (the canary-gate CronJob): Node.js, git and OpenSSH with this repository's npm
    * dependencies, running `delivery/gate-tick.sh`. Built by the images workflow from `delivery/Dockerfile`, which pushes
-   * it tagged with its commit and, once, with the tag pinned here; a change of what goes into the image
+   * it tagged with its commit and, once and from main only, with the tag pinned here; a change of what goes into the image
    * ({@link CANARY_GATE_INPUTS}) needs a new build and a new tag here. The tag ends with `-build.` and the first 12 hex
    * digits of the SHA-256 of those files, which a test checks: a lockfile change cannot merge with the old tag pinned
    * (a tick refuses a checkout whose lockfile is not its image's, which would stop the loop in every cluster, roll backs

@@ -1,10 +1,10 @@
-import { CANARY_GATE_INPUTS } from '../lib/images';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ENVIRONMENTS } from '../lib/config/environments';
+import { CANARY_GATE_INPUTS } from '../lib/images';
 
 const dir = path.join(__dirname, '..', '.github', 'workflows');
 const read = (name: string) => ({ text: fs.readFileSync(path.join(dir, name), 'utf8'), doc: parse(fs.readFileSync(path.join(dir, name), 'utf8')) });
@@ -48,9 +48,32 @@ describe('GitHub Actions workflows', () => {
     const { doc } = read('ci.yml');
     expect(Object.keys(doc.on)).toEqual(['push', 'pull_request']);
     expect(runs(doc)).toContain('bash .ci/run');
-    // synth writes dist/ only: that is where drift shows
-    expect(runs(doc)).toMatch(/npm run synth\ngit diff --exit-code -- dist$/m);
     expect(doc.permissions).toEqual({ contents: 'read' });
+  });
+
+  test('ci\'s drift check of dist/ fails on a changed file and on one nobody committed (untracked), not on a clean tree', () => {
+    const step = Object.values<any>(read('ci.yml').doc.jobs).flatMap(j => j.steps).find((st: any) => /npm run synth/.test(st.run ?? ''));
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ci-drift-'));
+    try {
+      const git = (...args: string[]) => spawnSync('git', args, { cwd: work, encoding: 'utf8' });
+      git('init', '-q'); git('config', 'user.email', 'ci@example.com'); git('config', 'user.name', 'ci');
+      fs.mkdirSync(path.join(work, 'dist', 'local'), { recursive: true });
+      fs.writeFileSync(path.join(work, 'dist', 'local', 'manifest.yaml'), 'a: 1\n');
+      git('add', '.'); git('commit', '-qm', 'dist');
+      // synth stands still: the step's check runs on the tree as each case leaves it
+      const check = () => spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', step.run.replace('npm run synth', 'true')], { cwd: work, encoding: 'utf8' }).status;
+      expect(check()).toBe(0);
+      fs.mkdirSync(path.join(work, 'dist', 'prod'));
+      fs.writeFileSync(path.join(work, 'dist', 'prod', 'manifest.yaml'), 'b: 1\n');
+      expect(check()).toBe(1);
+      fs.rmSync(path.join(work, 'dist', 'prod'), { recursive: true });
+      fs.writeFileSync(path.join(work, 'dist', 'local', 'manifest.yaml'), 'a: 2\n');
+      expect(check()).toBe(1);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    // .ci/run ends with the same check
+    expect(fs.readFileSync(path.join(__dirname, '..', '.ci', 'run'), 'utf8')).toContain('drift="$(git status --porcelain -- dist)"');
   });
 
   test('no workflow lists the services: they are data (services/*.yaml, apps/*/Dockerfile)', () => {
@@ -153,8 +176,7 @@ describe('GitHub Actions workflows', () => {
     expect(doc.jobs.smoke.environment).toBeUndefined();
     const smoke = doc.jobs.smoke.steps.at(-1);
     expect(smoke.env).toMatchObject({ SMOKE_SERVICE: '${{ inputs.service }}', TARGET_ENV: '${{ inputs.env }}', SMOKE_CANARY: '1' });
-    // a service without smoke checks selects no test: nothing to wait for (Playwright fails "No tests found" otherwise)
-    expect(smoke.run).toContain('npx playwright test --project api --pass-with-no-tests --grep "smoke check of services/$SMOKE_SERVICE.yaml"');
+    expect(smoke.run).toContain('npx playwright test --project api --grep "smoke check of services/$SMOKE_SERVICE.yaml"');
     expect(smoke.run).toContain('\'.[$env][$service] // ""\'');
   });
 
@@ -174,6 +196,42 @@ describe('GitHub Actions workflows', () => {
       expect([r.status, r.stdout]).toEqual([0, expect.stringContaining('::notice::the smoke URL of gateway in central names {cluster}')]);
       expect(fs.existsSync(path.join(work, 'npx.log'))).toBe(false);
       expect(fs.readFileSync(path.join(work, 'summary.md'), 'utf8')).toContain('the gate runs its checks in each cluster');
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  const REPO = path.join(__dirname, '..');
+
+  test('deploy-canary: the smoke step\'s selection is the service\'s smoke checks, one test each (Playwright lists them)', () => {
+    const smoke = read('deploy-canary.yml').doc.jobs.smoke.steps.at(-1);
+    const grep = /npx playwright test --project api --grep "([^"]+)"/.exec(smoke.run)![1].replace('$SMOKE_SERVICE', 'gateway');
+    const listed = spawnSync(path.join(REPO, 'node_modules', '.bin', 'playwright'), ['test', '--list', '--project', 'api', '--grep', grep], {
+      // as a workflow runs it: Playwright refuses to run where it sees a jest worker
+      cwd: REPO, encoding: 'utf8', env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'JEST_WORKER_ID')), SMOKE_SERVICE: 'gateway' },
+    });
+    const checks = (parse(fs.readFileSync(path.join(REPO, 'services', 'gateway.yaml'), 'utf8')).smoke ?? []).length;
+    expect(checks).toBeGreaterThan(0);
+    expect([listed.status, /Total: (\d+) tests?/.exec(listed.stdout)?.[1]]).toEqual([0, String(checks)]);
+  });
+
+  test('deploy-canary: a service whose file lists no smoke checks passes the smoke step at once, without Playwright', () => {
+    const smoke = read('deploy-canary.yml').doc.jobs.smoke.steps.at(-1);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-smoke-'));
+    try {
+      fs.mkdirSync(path.join(work, 'bin'));
+      fs.writeFileSync(path.join(work, 'bin', 'npx'), `#!/bin/sh\necho "$*" >> "${work}/npx.log"\nexit 1\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(work, 'summary.md'), '');
+      const backend = parse(fs.readFileSync(path.join(REPO, 'services', 'backend.yaml'), 'utf8'));
+      expect(backend.smoke).toBeUndefined();
+      const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', smoke.run], {
+        cwd: REPO, encoding: 'utf8', timeout: 10_000,
+        env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'), SMOKE_SERVICE: 'backend',
+          TARGET_ENV: 'prod', SMOKE_URLS: JSON.stringify({ prod: { backend: 'https://backend.example.com' } }) },
+      });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(fs.existsSync(path.join(work, 'npx.log'))).toBe(false);
+      expect(fs.readFileSync(path.join(work, 'summary.md'), 'utf8')).toContain('services/backend.yaml lists no smoke checks');
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
