@@ -180,28 +180,36 @@ describe('GitHub Actions workflows', () => {
     expect(smoke.run).toContain('\'.[$env][$service] // ""\'');
   });
 
-  test('deploy-canary: a smoke URL naming {cluster} (central) is left to the gate, which runs the checks in each cluster; no Playwright', () => {
+  const REPO = path.join(__dirname, '..');
+
+  /**
+   * Runs deploy-canary's smoke step as GitHub would, in the repository, with `npx` a stub that logs and fails: what it
+   * printed and put in the summary, and the `npx` commands it ran.
+   */
+  function runSmokeStep(env: Readonly<Record<string, string>>) {
     const smoke = read('deploy-canary.yml').doc.jobs.smoke.steps.at(-1);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-smoke-'));
     try {
       fs.mkdirSync(path.join(work, 'bin'));
       fs.writeFileSync(path.join(work, 'bin', 'npx'), `#!/bin/sh\necho "$*" >> "${work}/npx.log"\nexit 1\n`, { mode: 0o755 });
       fs.writeFileSync(path.join(work, 'summary.md'), '');
-      const run = (urls: object) => spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', smoke.run], {
-        cwd: work, encoding: 'utf8', timeout: 10_000,
-        env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'), SMOKE_SERVICE: 'gateway',
-          TARGET_ENV: 'central', SMOKE_URLS: JSON.stringify(urls) },
+      const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', smoke.run], {
+        cwd: REPO, encoding: 'utf8', timeout: 10_000,
+        env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'), ...env },
       });
-      const r = run({ central: { gateway: 'https://{cluster}.flights.example.com' } });
-      expect([r.status, r.stdout]).toEqual([0, expect.stringContaining('::notice::the smoke URL of gateway in central names {cluster}')]);
-      expect(fs.existsSync(path.join(work, 'npx.log'))).toBe(false);
-      expect(fs.readFileSync(path.join(work, 'summary.md'), 'utf8')).toContain('the gate runs its checks in each cluster');
+      const npx = fs.existsSync(path.join(work, 'npx.log')) ? fs.readFileSync(path.join(work, 'npx.log'), 'utf8') : '';
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr, summary: fs.readFileSync(path.join(work, 'summary.md'), 'utf8'), npx };
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
-  });
+  }
 
-  const REPO = path.join(__dirname, '..');
+  test('deploy-canary: a smoke URL naming {cluster} (central) is left to the gate, which runs the checks in each cluster; no Playwright', () => {
+    const r = runSmokeStep({ SMOKE_SERVICE: 'gateway', TARGET_ENV: 'central', SMOKE_URLS: JSON.stringify({ central: { gateway: 'https://{cluster}.flights.example.com' } }) });
+    expect([r.status, r.stdout]).toEqual([0, expect.stringContaining('::notice::the smoke URL of gateway in central names {cluster}')]);
+    expect(r.npx).toBe('');
+    expect(r.summary).toContain('the gate runs its checks in each cluster');
+  });
 
   test('deploy-canary: the smoke step\'s selection is the service\'s smoke checks, one test each (Playwright lists them)', () => {
     const smoke = read('deploy-canary.yml').doc.jobs.smoke.steps.at(-1);
@@ -216,25 +224,10 @@ describe('GitHub Actions workflows', () => {
   });
 
   test('deploy-canary: a service whose file lists no smoke checks passes the smoke step at once, without Playwright', () => {
-    const smoke = read('deploy-canary.yml').doc.jobs.smoke.steps.at(-1);
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-smoke-'));
-    try {
-      fs.mkdirSync(path.join(work, 'bin'));
-      fs.writeFileSync(path.join(work, 'bin', 'npx'), `#!/bin/sh\necho "$*" >> "${work}/npx.log"\nexit 1\n`, { mode: 0o755 });
-      fs.writeFileSync(path.join(work, 'summary.md'), '');
-      const backend = parse(fs.readFileSync(path.join(REPO, 'services', 'backend.yaml'), 'utf8'));
-      expect(backend.smoke).toBeUndefined();
-      const r = spawnSync('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', '-c', smoke.run], {
-        cwd: REPO, encoding: 'utf8', timeout: 10_000,
-        env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'), SMOKE_SERVICE: 'backend',
-          TARGET_ENV: 'prod', SMOKE_URLS: JSON.stringify({ prod: { backend: 'https://backend.example.com' } }) },
-      });
-      expect([r.status, r.stderr]).toEqual([0, '']);
-      expect(fs.existsSync(path.join(work, 'npx.log'))).toBe(false);
-      expect(fs.readFileSync(path.join(work, 'summary.md'), 'utf8')).toContain('services/backend.yaml lists no smoke checks');
-    } finally {
-      fs.rmSync(work, { recursive: true, force: true });
-    }
+    expect(parse(fs.readFileSync(path.join(REPO, 'services', 'backend.yaml'), 'utf8')).smoke).toBeUndefined();
+    const r = runSmokeStep({ SMOKE_SERVICE: 'backend', TARGET_ENV: 'prod', SMOKE_URLS: JSON.stringify({ prod: { backend: 'https://backend.example.com' } }) });
+    expect([r.status, r.stderr, r.npx]).toEqual([0, '', '']);
+    expect(r.summary).toContain('services/backend.yaml lists no smoke checks');
   });
 
   test('deploy-canary: the image input says what the CLI refuses, without a copy of any environment\'s registries', () => {
