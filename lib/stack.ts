@@ -12,8 +12,7 @@ import { CanaryService } from './constructs/canary-service';
 import { ServicePort } from './constructs/private/component';
 import { WorkloadPeer } from './constructs/types';
 import { NetworkFlow, pods } from './constructs/network-policies';
-import { sidecarsScrapeConfig } from './constructs/istio-scrape';
-import { annotatedPodsScrapeConfig } from './constructs/prometheus-config';
+import { serviceScrapeConfigs } from './constructs/istio-scrape';
 import { pipelineDashboard, serviceDashboards } from './dashboards';
 import { parseDuration } from './rollout/duration';
 import { settingsOf } from './rollout/settings';
@@ -25,7 +24,7 @@ import { sloAlertingRules } from './slo/alerting-rules';
 import { clusterAlertingRules } from './slo/cluster-alerts';
 import { pipelineAlertingRules } from './slo/pipeline-alerts';
 import { sloRecordingRules } from './slo/recording-rules';
-import { SCRAPES_PER_WINDOW, SERVICE_SCRAPE_JOBS } from './slo/vocabulary';
+import { SCRAPES_PER_WINDOW } from './slo/vocabulary';
 import { goDuration } from './private/units';
 
 /** The Grafana folder of the platform's own dashboards. */
@@ -94,12 +93,7 @@ export function defineStack(app: App, input: StackInput): Stack {
     }
   }
 
-  // scraped through Istio's merged metrics (STRICT mTLS refuses a plaintext scrape of the services' own port), and
-  // the sidecars' own series from Envoy's port, where the application cannot add to them
-  if (names.length > 0) {
-    prometheus.addScrapeConfig(annotatedPodsScrapeConfig(SERVICE_SCRAPE_JOBS.services, names));
-    prometheus.addScrapeConfig(sidecarsScrapeConfig(SERVICE_SCRAPE_JOBS.sidecars, names));
-  }
+  for (const job of serviceScrapeConfigs(names)) prometheus.addScrapeConfig(job);
   addRulesAndDashboards(observability, input);
 
   const path = `dist/${env.name}`;
@@ -345,12 +339,12 @@ function withSmokeChecks(services: Services): ServiceSpec[] {
   return Object.values(services).filter(s => (s.smoke?.length ?? 0) > 0);
 }
 
-/** A flow between two namespaces, allowed in the chart of each end (each renders the half whose end is its own). */
 /** A chart with network policies: it renders its half of each flow. */
 interface FlowChart {
   readonly network: { allow(f: NetworkFlow): void; readonly flows: readonly NetworkFlow[] };
 }
 
+/** A flow between two namespaces, allowed in the chart of each end (each renders the half whose end is its own). */
 function allowAtBothEnds(flow: NetworkFlow, ...charts: readonly FlowChart[]): void {
   for (const chart of new Set(charts)) chart.network.allow(flow);
 }

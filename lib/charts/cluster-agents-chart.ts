@@ -3,15 +3,14 @@ import { dnsPeer } from '../config/egress-plan';
 import { AppClusterSettings, EnvironmentConfig, TelemetryGatewaySettings } from '../config/environment';
 import { Alloy } from '../constructs/alloy';
 import {
-  ISTIOD_METRICS_PORT, GATEWAY_METRICS, ingressGatewayScrapeConfig, istiodPeer, istiodScrapeConfig, sidecarsScrapeConfig,
+  ISTIOD_METRICS_PORT, GATEWAY_METRICS, ingressGatewayScrapeConfig, istiodPeer, istiodScrapeConfig, serviceScrapeConfigs,
 } from '../constructs/istio-scrape';
 import { KubeStateMetrics } from '../constructs/kube-state-metrics';
 import { FlowPeer, NetworkPolicies, pods } from '../constructs/network-policies';
 import { NodeAgentPriority } from '../constructs/node-agent-priority';
 import { OtelAgent } from '../constructs/otel-agent';
 import { Prometheus } from '../constructs/prometheus';
-import { annotatedPodsScrapeConfig } from '../constructs/prometheus-config';
-import { CLUSTER_LABEL, SERVICE_SCRAPE_JOBS } from '../slo/vocabulary';
+import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { OBSERVABILITY_NAMESPACE, namespaceObject, podSecurityLabels } from './namespaces';
 import { StackChart } from './stack-chart';
 
@@ -96,10 +95,7 @@ export class ClusterAgentsChart extends StackChart {
     const { agent, alloy, prometheus, kubeStateMetrics } = this;
     for (const component of [agent, alloy]) prometheus.scrape(component.metricsTarget);
     prometheus.addScrapeConfig(kubeStateMetrics.scrapeConfig);
-    if (props.serviceNamespaces.length > 0) {
-      prometheus.addScrapeConfig(annotatedPodsScrapeConfig(SERVICE_SCRAPE_JOBS.services, props.serviceNamespaces));
-      prometheus.addScrapeConfig(sidecarsScrapeConfig(SERVICE_SCRAPE_JOBS.sidecars, props.serviceNamespaces));
-    }
+    for (const job of serviceScrapeConfigs(props.serviceNamespaces)) prometheus.addScrapeConfig(job);
     const istiod = istiodPeer(env.apps.istiod.namespace);
     prometheus.addScrapeConfig(istiodScrapeConfig(istiod));
     const ingress = { name: 'ingress-gateway', ...env.apps.ingressGateway };

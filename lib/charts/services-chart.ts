@@ -227,7 +227,6 @@ function operationalPatterns(paths: readonly string[]): string[] {
   return paths.flatMap(p => [p, p.endsWith('/') ? `${p}*` : `${p}/*`]);
 }
 
-
 /** The hosts of the services exposed through the environment's ingress in `env`, grouped by certificate. */
 function edgeListeners(specs: readonly ServiceSpec[], env: string): GatewayListener[] {
   const byCredential = new Map<string | undefined, string[]>();

@@ -1,4 +1,5 @@
-import { SERVICE_CLUSTER_LABEL_RELABELS, ScrapeConfig, podScrapeConfig, servicePodRelabels } from './prometheus-config';
+import { SERVICE_SCRAPE_JOBS } from '../slo/vocabulary';
+import { SERVICE_CLUSTER_LABEL_RELABELS, ScrapeConfig, annotatedPodsScrapeConfig, podScrapeConfig, servicePodRelabels } from './prometheus-config';
 import { WorkloadPeer } from './types';
 
 /**
@@ -75,4 +76,14 @@ export function sidecarsScrapeConfig(job: string, namespaces: readonly string[])
     ],
     metric_relabel_configs: SERVICE_CLUSTER_LABEL_RELABELS,
   };
+}
+
+/**
+ * The scrape jobs of the services' namespaces: the services' own metrics through Istio's merged endpoint (STRICT mTLS
+ * refuses a plaintext scrape of their own port), and their sidecars' on Envoy's port, where the application cannot
+ * add to them. None without a namespace.
+ */
+export function serviceScrapeConfigs(namespaces: readonly string[]): ScrapeConfig[] {
+  if (namespaces.length === 0) return [];
+  return [annotatedPodsScrapeConfig(SERVICE_SCRAPE_JOBS.services, namespaces), sidecarsScrapeConfig(SERVICE_SCRAPE_JOBS.sidecars, namespaces)];
 }

@@ -6,7 +6,7 @@ import { fieldOf, unknownFieldMessage, valueAt } from '../private/schema-errors'
 import { yamlSyntaxError } from '../private/yaml';
 import { durationProblem } from '../rollout/duration';
 import { AnalysisSettings, SloSettings } from '../rollout/state';
-import { HttpMetrics, SCRAPED_OBSERVER_METRIC_NAMES } from '../slo/vocabulary';
+import { HttpMetrics, OBSERVER_METRIC_NAMES_WORDS, SCRAPED_OBSERVER_METRIC_NAMES } from '../slo/vocabulary';
 import validateServiceSchema from './generated/validate-service.cjs';
 import { FIELD_REF, FIELD_REF_WORDS } from './schema';
 
@@ -165,6 +165,9 @@ export function operationalPaths(service: {
   return [...new Set(paths)].sort();
 }
 
+/** A metric name the services' scrape drops ({@link SCRAPED_OBSERVER_METRIC_NAMES}, anchored as Prometheus does). */
+const OBSERVER_METRIC_NAME = new RegExp(`^(?:${SCRAPED_OBSERVER_METRIC_NAMES})$`);
+
 /** A JSON Schema type as a message says it. */
 const KIND_WORDS: Readonly<Record<string, string>> = {
   object: 'a mapping', array: 'a list', string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false',
@@ -247,10 +250,9 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   }
   // the services' scrape drops the names only the platform's observers write: a metric of the service's own named so
   // would never be stored, and a gate reading it would see no traffic at all
-  const observerName = new RegExp(`^(?:${SCRAPED_OBSERVER_METRIC_NAMES})$`);
   for (const [field, name] of [['requests', f.metrics?.http?.requests], ['duration', f.metrics?.http?.duration]] as const) {
-    if (name !== undefined && (observerName.test(name) || observerName.test(`${name}_bucket`))) {
-      problems.push(`'metrics.http.${field}' must not be a name only the platform's observers write (istio_*, envoy_*, kube_*, up, or with ':'): `
+    if (name !== undefined && (OBSERVER_METRIC_NAME.test(name) || OBSERVER_METRIC_NAME.test(`${name}_bucket`))) {
+      problems.push(`'metrics.http.${field}' must not be a name only the platform's observers write (${OBSERVER_METRIC_NAMES_WORDS}): `
         + `Prometheus drops those from a service's own scrape, got ${JSON.stringify(name)}`);
     }
   }

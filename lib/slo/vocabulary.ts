@@ -65,6 +65,9 @@ export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
   1, 5, 10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 2500, 5000, 10000, 30000, 60000,
 ];
 
+/** The first word of the metric names of the sidecars (Istio's, Envoy's) and of kube-state-metrics. */
+const OBSERVER_PREFIXES = ['istio', 'envoy', 'kube'] as const;
+
 /**
  * The metric names only the platform's observers write: the sidecars' (`istio_`, `envoy_`), kube-state-metrics'
  * (`kube_`), a scrape's `up`, and recording rules' (a name with `:`). The gate and the SLO rules read them as
@@ -80,7 +83,7 @@ export const ISTIO_DURATION_BUCKETS_MS: readonly number[] = [
 export const OBSERVER_METRIC_PATTERNS: readonly string[] = [
   // a first word of istio, envoy or kube, or up as the only word (a unit would make it another name), after any words
   // `total` (a counter's are moved to the end)
-  '^(?:[^A-Za-z0-9:]*total[^A-Za-z0-9:]+)*[^A-Za-z0-9:]*(?:(?:istio|envoy|kube)(?:[^A-Za-z0-9:].*)?|up[^A-Za-z0-9:]*)$',
+  `^(?:[^A-Za-z0-9:]*total[^A-Za-z0-9:]+)*[^A-Za-z0-9:]*(?:(?:${OBSERVER_PREFIXES.join('|')})(?:[^A-Za-z0-9:].*)?|up[^A-Za-z0-9:]*)$`,
   // a recording rule's name
   ':',
   // no word at all but `total`
@@ -91,7 +94,10 @@ export const OBSERVER_METRIC_PATTERNS: readonly string[] = [
  * The same names as Prometheus stores them (a relabel regex, anchored), for what a service's own scrape must not
  * bring: the services' job drops them, and the sidecars' job, on Envoy's own port, brings the `istio_*` series.
  */
-export const SCRAPED_OBSERVER_METRIC_NAMES = '(?:istio|envoy|kube)_.*|up|.*:.*';
+export const SCRAPED_OBSERVER_METRIC_NAMES = `(?:${OBSERVER_PREFIXES.join('|')})_.*|up|.*:.*`;
+
+/** {@link SCRAPED_OBSERVER_METRIC_NAMES} as people read them, for messages. */
+export const OBSERVER_METRIC_NAMES_WORDS = `${OBSERVER_PREFIXES.map(p => `${p}_*`).join(', ')}, up, or with ':'`;
 
 /** The scrape jobs of the services' pods: their own metrics (merged by the sidecar agent), and their sidecars'. */
 export const SERVICE_SCRAPE_JOBS = { services: 'services', sidecars: 'sidecars' } as const;

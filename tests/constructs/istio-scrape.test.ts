@@ -1,6 +1,6 @@
 import { Server, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ENVOY_METRICS, sidecarsScrapeConfig } from '../../lib/constructs/istio-scrape';
+import { ENVOY_METRICS, serviceScrapeConfigs, sidecarsScrapeConfig } from '../../lib/constructs/istio-scrape';
 import { annotatedPodsScrapeConfig } from '../../lib/constructs/prometheus-config';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { SERVICE_SCRAPE_JOBS } from '../../lib/slo/vocabulary';
@@ -20,6 +20,13 @@ describe('sidecarsScrapeConfig', () => {
     expect(job.relabel_configs!.slice(1)).toEqual(own.slice(own.length - job.relabel_configs!.length + 1));
     expect(ENVOY_METRICS).toEqual({ declaredPort: 'http-envoy-prom', port: 15090, path: '/stats/prometheus' });
   });
+});
+
+test('serviceScrapeConfigs: the services\' own job and their sidecars\', over the same namespaces; none without a namespace', () => {
+  expect(serviceScrapeConfigs([])).toEqual([]);
+  const jobs = serviceScrapeConfigs(['apps', 'payments']);
+  expect(jobs.map(j => [j.job_name, j.kubernetes_sd_configs])).toEqual([SERVICE_SCRAPE_JOBS.services, SERVICE_SCRAPE_JOBS.sidecars]
+    .map(job => [job, [{ role: 'pod', namespaces: { names: ['apps', 'payments'] } }]]));
 });
 
 /**
