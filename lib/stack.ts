@@ -176,10 +176,10 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   const options = { perCluster: env.topology !== undefined, remoteWritten: env.topology !== undefined || env.mimir !== undefined };
   for (const group of sloRecordingRules(services, options)) rules.addRuleGroup(group);
   // each environment's effective SLO: the same settings the gate and the dashboards use
-  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo)) rules.addRuleGroup(group);
+  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo, env.name)) rules.addRuleGroup(group);
   const gate = observability.canaryGate;
   rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper, env.mimir ? 'mimir' : 'prometheus',
-    gate ? { namespace: gate.peer.namespace, cronJob: gate.name, intervalMinutes: env.delivery.intervalMinutes } : undefined,
+    gate ? { namespace: gate.peer.namespace, cronJob: gate.name, intervalMinutes: env.delivery.intervalMinutes, environment: env.name } : undefined,
     env.alerting.heartbeat !== undefined));
   // an application cluster that falls silent pages, rather than its releases holding with no one told; so does the
   // observability cluster's own agent where Mimir's ruler, not the Prometheus that scrapes, evaluates the rules

@@ -1,5 +1,6 @@
 import { DELIVERY_DEFAULTS } from '../lib/rollout/defaults';
 import { ENVIRONMENTS } from '../lib/config/environments';
+import { parseCommand } from '../lib/delivery/args';
 import { panelTitled } from './dashboards/support';
 import { parse } from 'yaml';
 import { SAFE_TO_EVICT_LOCAL_VOLUMES } from '../lib/constructs/private/workload';
@@ -204,5 +205,19 @@ describe.each(ALL_ENVIRONMENTS)('the cluster autoscaler may move every pod ($nam
       if (expected) annotated++;
     }
     expect(annotated).toBeGreaterThan(0);
+  });
+});
+
+describe('the runbooks\' canary commands', () => {
+  // the CLI's default environment is local: a command without --env in prod's runbook reads and rolls back local's state
+  test.each(ALL_ENVIRONMENTS.map(env => [env.name, env] as const))('in %s name it, and each parses as the CLI reads it', (name, env) => {
+    const rendered = JSON.stringify(Object.values(synthStack(env).charts));
+    const commands = [...rendered.matchAll(/npx canary ([a-z]+)((?: --?[a-z-]+(?: [^\s(),;\\"]+)?)*)/g)].map(m => m[0]);
+    // the SLO alerts name status and rollback of each service; the gate's alert (where the gate runs in the cluster) rollback
+    expect(commands.length).toBeGreaterThanOrEqual(2 * Object.keys(repoServices()).length);
+    for (const command of commands) {
+      const parsed = parseCommand(command.replace('<service>', 'gateway').split(' ').slice(2));
+      expect([command, 'env' in parsed ? parsed.env : undefined]).toEqual([command, name]);
+    }
   });
 });

@@ -1,8 +1,9 @@
+import { initCommand } from '../rollout/commands';
 import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { PodField, PodRecord, describePodChange, podChanges } from '../rollout/pod';
 import { EffectiveSettings, defined, nextStep, settingsOf } from '../rollout/settings';
 import { AnalysisSettings, CanaryPhase, HistoryEntry, RolloutState, SloSettings, imageProblem } from '../rollout/state';
-import { initCommand, repositoryOf } from '../rollout/store';
+import { repositoryOf } from '../rollout/store';
 import { SERVICES_DIR, Services, serviceFile } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
 

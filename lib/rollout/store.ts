@@ -4,6 +4,7 @@ import { Services, serviceFile } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
 import { sloSourceOf } from '../slo/recording-rules';
 import { ISTIO_DURATION_BUCKETS_MS } from '../slo/vocabulary';
+import { initCommand } from './commands';
 import { settingsOf } from './settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
 
@@ -16,14 +17,6 @@ export const ROLLOUT_DIR = 'rollout';
 /** `rollout/<env>/<service>.yaml`, relative to the repository root. */
 export function rolloutFile(env: string, service: string): string {
   return path.posix.join(ROLLOUT_DIR, env, `${service}.yaml`);
-}
-
-/**
- * The command that writes a service's first state file: with a digest, which every environment accepts (prod requires
- * one). Without `--commit`: a service file just added is not committed yet, and init commits nothing then.
- */
-export function initCommand(service: string, env?: string): string {
-  return `npx canary init --service ${service} --image <image>@sha256:<digest>${env ? ` --env ${env}` : ''}`;
 }
 
 /**

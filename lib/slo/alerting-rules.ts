@@ -2,6 +2,7 @@ import type { AlertingRule, RuleGroup } from '../constructs/prometheus-config';
 import { show } from '../errors';
 import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { parseDuration } from '../rollout/duration';
+import { canaryCommand } from '../rollout/commands';
 import type { SloSettings } from '../rollout/state';
 import { SLO_DURATIONS } from '../rollout/state-schema';
 import type { Services } from '../services/catalog';
@@ -83,20 +84,22 @@ export function burnRateFactor(budgetPercent: number, period: string, window: st
  *
  * @param services every service, keyed by its name, as `loadServices` returns them
  * @param sloOf the SLO of a service in this environment: `settingsOf(state, spec).slo`
+ * @param environment the environment the rules watch, which the runbooks' `canary` commands name (the CLI's own
+ *   default is `local`: a responder paged by prod must not read or roll back local's state)
  * @throws if a service is keyed by another name than its own, or if its objective and period make a burn-rate threshold
  *   an error ratio of 1 or more, which no service can reach
  */
-export function sloAlertingRules(services: Services, sloOf: (service: string) => SloSettings): RuleGroup[] {
+export function sloAlertingRules(services: Services, sloOf: (service: string) => SloSettings, environment: string): RuleGroup[] {
   return Object.keys(services).sort().map(key => {
     const spec = services[key];
     if (spec.name !== key) {
       throw new Error(`sloAlertingRules: 'services.${key}' has 'name' ${show(spec.name)}: key each service by its name, as loadServices does`);
     }
-    return { name: sloAlertRuleGroupName(spec.name), rules: serviceAlerts(spec, sloOf(spec.name)) };
+    return { name: sloAlertRuleGroupName(spec.name), rules: serviceAlerts(spec, sloOf(spec.name), environment) };
   });
 }
 
-function serviceAlerts(spec: ServiceSpec, slo: SloSettings): AlertingRule[] {
+function serviceAlerts(spec: ServiceSpec, slo: SloSettings, environment: string): AlertingRule[] {
   const source = sloSourceOf(spec);
   const records = SLO_BURN_RECORDS[source];
   const labels = SERVICE_LABELS[source];
@@ -124,7 +127,8 @@ function serviceAlerts(spec: ServiceSpec, slo: SloSettings): AlertingRule[] {
         summary: `${spec.name} is spending its error budget ${factor} times too fast`,
         description: `${where}: the 5xx ratio over the last ${a.long} and ${a.short} is above ${factor} × (1 − ${slo.successRatio}); `
           + `at this rate ${spent} % of the ${period} error budget goes in ${a.long}.`,
-        runbook: `Check whether a canary of ${spec.name} is in flight (npm run canary -- status) and roll it back if it is the cause; `
+        runbook: `Check whether a canary of ${spec.name} is in flight (${canaryCommand('status', environment, spec.name)}) and, if it is the `
+          + `cause, roll it back from a checkout of the repository (${canaryCommand('rollback', environment, spec.name)} --commit --push); `
           + `otherwise compare the tracks and routes on ${dashboard} and follow the traces of failed requests in Tempo.`,
       },
     };

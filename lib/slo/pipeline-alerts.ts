@@ -1,4 +1,5 @@
 import type { AlertingRule, RuleGroup } from '../constructs/prometheus-config';
+import { canaryCommand } from '../rollout/commands';
 import type { Severity } from './alerting-rules';
 import { CLUSTER_LABEL, ERROR_CODES, NAMESPACE_LABEL, PIPELINE, metricsNamed } from './vocabulary';
 
@@ -40,13 +41,15 @@ export interface GateCronJob {
   readonly cronJob: string;
   /** Minutes between two ticks. */
   readonly intervalMinutes: number;
+  /** The environment whose releases it decides (`canary advance --all --env`). */
+  readonly environment: string;
 }
 
 /**
  * How long the gate's loop may go without a tick that decided before {@link PIPELINE_ALERTS.canaryGateStalled} fires:
  * five ticks, and at least half an hour (a git host or Prometheus that is away for minutes only delays a release).
  */
-export function gateStalledAfterMinutes(loop: GateCronJob): number {
+export function gateStalledAfterMinutes(loop: Pick<GateCronJob, 'intervalMinutes'>): number {
   return Math.max(5 * loop.intervalMinutes, 30);
 }
 
@@ -102,10 +105,15 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
     {
       alert: PIPELINE_ALERTS.targetDown, expr: `${PIPELINE.up} == 0`, for: '5m', severity: 'ticket', component: `{{ $labels.${PIPELINE.job} }}`,
       summary: 'Prometheus cannot scrape {{ $labels.job }}',
-      description: 'The target {{ $labels.instance }} of job {{ $labels.job }} (pod {{ $labels.namespace }}/{{ $labels.pod }}, or node {{ $labels.node }}) '
+      // a pod's target, a node's (the kubelet's), or one whose job adds neither label (kube-state-metrics honours the
+      // labels it exports and adds none of its own): each gets a description and a command that name what is there
+      description: 'The target {{ $labels.instance }} of job {{ $labels.job }}'
+        + '{{ if $labels.pod }} (pod {{ $labels.namespace }}/{{ $labels.pod }}){{ else if $labels.node }} (node {{ $labels.node }}){{ end }} '
         + 'has not answered a scrape for 5 minutes: its metrics, and the alerts on them, are missing.',
-      runbook: 'kubectl -n {{ $labels.namespace }} describe pod {{ $labels.pod }} (a kubelet target: kubectl describe node {{ $labels.node }}); '
-        + 'check its logs, readiness and the network policy from Prometheus to its metrics port.',
+      runbook: '{{ if $labels.pod }}kubectl -n {{ $labels.namespace }} describe pod {{ $labels.pod }}'
+        + '{{ else if $labels.node }}kubectl describe node {{ $labels.node }}'
+        + '{{ else }}kubectl get pods --all-namespaces -o wide --field-selector status.podIP={{ reReplaceAll "^\\\\[?(.*?)\\\\]?:[0-9]+$" "$1" $labels.instance }}'
+        + '{{ end }}; check its logs, readiness and the network policy from Prometheus to its metrics port.',
     },
     {
       alert: PIPELINE_ALERTS.collectorRefusing, expr: `${rate5m(metricsNamed(PIPELINE.collectorRefused), [...POD, PIPELINE.receiver])} > 0`, for: '5m',
@@ -235,7 +243,7 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       ...(a.for ? { for: a.for } : {}),
       labels: { severity: a.severity, component: a.component },
       annotations: { summary: a.summary, description: a.description, runbook: a.runbook },
-    })).concat(heartbeat ? [watchdogRule()] : []),
+    })).concat(heartbeat ? [watchdogRule(store)] : []),
   };
 }
 
@@ -243,17 +251,23 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
  * The watchdog of the dead man's switch (`HEARTBEAT` of the Alertmanager config): always firing, so that its absence at
  * the heartbeat service means the chain broke somewhere (rules not evaluated, Alertmanager down, notifications not
  * leaving). Severity `none`: it goes to the heartbeat alone, never to a person.
+ *
+ * Prometheus evaluates its rules on its own TSDB: `vector(1)` is enough. Mimir's ruler reads through Mimir's read path
+ * (ingesters, store-gateways), which can fail on its own, and then every other rule's evaluation fails and fires
+ * nothing while `vector(1)`, which reads no data, keeps beating: there the watchdog fires only while the store answers
+ * with recent samples (any scrape target's `up`), so that a store that cannot be read stops the heartbeat too.
  */
-function watchdogRule(): AlertingRule {
+function watchdogRule(store: 'prometheus' | 'mimir'): AlertingRule {
   return {
     alert: WATCHDOG_ALERT,
-    expr: 'vector(1)',
+    expr: store === 'mimir' ? `count(${PIPELINE.up}) > 0` : 'vector(1)',
     labels: { severity: 'none', component: 'alertmanager' },
     annotations: {
       summary: 'Always firing: the heartbeat of the alerting pipeline',
       description: 'Sent to the heartbeat service at every interval; when it stops arriving, the service raises the alarm outside the cluster.',
-      runbook: 'When the heartbeat service reports silence: are the rules evaluated (Prometheus or Mimir\'s ruler up), does Alertmanager run, and '
-        + 'does its log show failed notifications to the heartbeat receiver?',
+      runbook: 'When the heartbeat service reports silence: are the rules evaluated (Prometheus up, or Mimir\'s ruler up and Mimir answering '
+        + 'queries: its queriers, ingesters and store-gateways), does Alertmanager run, and does its log show failed notifications to the '
+        + 'heartbeat receiver?',
     },
   };
 }
@@ -333,7 +347,8 @@ function gateStalled(gate: GateCronJob): Alert {
       + 'has not reported it for as long: some or all canaries in flight are neither advanced nor rolled back, whatever their SLO.',
     runbook: 'kubectl -n {{ $labels.namespace }} logs job/<the last canary-gate Job>: gate-tick says why (a clone or push the git host refused, a '
       + 'lockfile the gate image was not built for, services listed under "failed", which fail every tick while the others are still decided). '
-      + 'Read that list before deciding by hand (npx canary rollback or promote): the gate may still be deciding the others. '
+      + `Read that list before deciding by hand (${canaryCommand('rollback', gate.environment)} --commit --push, or promote): the gate may `
+      + 'still be deciding the others. '
       + 'No Job at all: kubectl -n {{ $labels.namespace }} get cronjob {{ $labels.cronjob }}, and whether kube-state-metrics runs.',
   };
 }

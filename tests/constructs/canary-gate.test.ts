@@ -346,7 +346,7 @@ describe.each(GATED_IN_CLUSTER)('the canary gate of $name', ({ env, services }) 
     const rule = alertingRule(objects, PIPELINE_ALERTS.canaryGateStalled);
     expect(rule.expr).toContain('kube_cronjob_status_last_successful_time{namespace="observability", cronjob="canary-gate"}) > 1800');
     // environments tick every 1 or 2 minutes, so the half hour is the threshold (tests/slo/alerting-rules.test.ts: slower loops)
-    expect(gateStalledAfterMinutes({ namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: env.delivery.intervalMinutes })).toBe(30);
+    expect(gateStalledAfterMinutes({ intervalMinutes: env.delivery.intervalMinutes })).toBe(30);
   });
 
   test('the smoke checks run through the pin from inside the mesh: the gate\'s pods get a sidecar, SMOKE_URLS and the way to stop it', () => {

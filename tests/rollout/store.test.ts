@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RolloutState, StateError, renderRolloutState } from '../../lib/rollout/state';
-import { initCommand, loadRollouts, problemsWithService, repositoryOf, rolloutFile, writeRolloutState } from '../../lib/rollout/store';
+import { loadRollouts, problemsWithService, repositoryOf, rolloutFile, writeRolloutState } from '../../lib/rollout/store';
 import { GATEWAY, fixtureService, fixtureState } from './fixtures';
 
 describe('loadRollouts', () => {
@@ -133,12 +133,6 @@ describe('repositoryOf', () => {
   });
 });
 
-describe('initCommand', () => {
-  test('for every environment, or one', () => {
-    expect(initCommand('ledger')).toBe('npx canary init --service ledger --image <image>@sha256:<digest>');
-    expect(initCommand('ledger', 'prod')).toBe('npx canary init --service ledger --image <image>@sha256:<digest> --env prod');
-  });
-});
 
 describe('writeRolloutState', () => {
   test('writes rollout/<env>/<service>.yaml, creating the directory, and returns its path', () => {

@@ -5,9 +5,13 @@ import { Services } from '../../lib/services/catalog';
 import {
   BURN_RATE_ALERTS, LATENCY_FOR, SLO_ALERTS, burnRateFactor, sloAlertRuleGroupName, sloAlertingRules,
 } from '../../lib/slo/alerting-rules';
-import { GateCronJob, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, gateStalledAfterMinutes, pipelineAlertingRules } from '../../lib/slo/pipeline-alerts';
+import {
+  GateCronJob, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, WATCHDOG_ALERT, gateStalledAfterMinutes, pipelineAlertingRules,
+} from '../../lib/slo/pipeline-alerts';
 
-const GATE_LOOP: GateCronJob = { namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: 2 };
+/** The environment the rules watch, which their runbooks' commands name. */
+const ENVIRONMENT = 'prod';
+const GATE_LOOP: GateCronJob = { namespace: 'observability', cronJob: 'canary-gate', intervalMinutes: 2, environment: ENVIRONMENT };
 import { SLO_BURN_RECORDS, SLO_RECORDS, sloRecordingRules } from '../../lib/slo/recording-rules';
 import { ISTIO_DURATION_BUCKETS_MS } from '../../lib/slo/vocabulary';
 import { PromtoolTestCase, promtoolCheckRules, promtoolTestRules } from '../support/promtool';
@@ -39,17 +43,17 @@ describe('burnRateFactor', () => {
 });
 
 describe('sloAlertingRules', () => {
-  const repo = sloAlertingRules(REPO_SERVICES, sloOf);
+  const repo = sloAlertingRules(REPO_SERVICES, sloOf, ENVIRONMENT);
 
   test('a group slo-alerts-<name> for each file under services/, in name order; none without services', () => {
     expect(repo.map(g => g.name)).toEqual(SERVICE_FILE_NAMES.map(sloAlertRuleGroupName));
     expect(sloAlertRuleGroupName('gateway')).toBe('slo-alerts-gateway');
-    expect(sloAlertingRules({}, sloOf)).toEqual([]);
-    expect(sloAlertingRules(without(REPO_SERVICES, 'backend'), sloOf)).toEqual(repo.filter(g => g.name !== 'slo-alerts-backend'));
+    expect(sloAlertingRules({}, sloOf, ENVIRONMENT)).toEqual([]);
+    expect(sloAlertingRules(without(REPO_SERVICES, 'backend'), sloOf, ENVIRONMENT)).toEqual(repo.filter(g => g.name !== 'slo-alerts-backend'));
   });
 
   test('every service: fast burn (page), slow and steady burns (tickets), p95 and p99 (tickets, for 10m), each with its labels and annotations', () => {
-    for (const group of sloAlertingRules(WITH_LEDGER, sloOf)) {
+    for (const group of sloAlertingRules(WITH_LEDGER, sloOf, ENVIRONMENT)) {
       const service = group.name.replace(/^slo-alerts-/, '');
       const rules = group.rules as AlertingRule[];
       expect(rules.map(r => [r.alert, r.labels, r.for])).toEqual([
@@ -80,7 +84,7 @@ describe('sloAlertingRules', () => {
   });
 
   test('the objective and the period come from the SLO; another period scales the factors', () => {
-    const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...SLO, successRatio: 0.995, period: '7d' }));
+    const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...SLO, successRatio: 0.995, period: '7d' }), ENVIRONMENT);
     expect(ruleNamed(groups, 'gateway', SLO_ALERTS.fastBurn).expr).toContain('> (3.36 * (1 - 0.995))');
     expect(ruleNamed(groups, 'gateway', SLO_ALERTS.slowBurn).expr).toContain('> (1.4 * (1 - 0.995))');
     expect(ruleNamed(groups, 'gateway', SLO_ALERTS.fastBurn).annotations!.description).toContain('2 % of the 7d error budget goes in 1h');
@@ -88,7 +92,7 @@ describe('sloAlertingRules', () => {
 
   test('the steady burn is a burn rate of 1 whatever the period: above it the budget runs out before the period ends, below it never', () => {
     for (const [period, spent] of [['7d', '42.9'], ['30d', '10'], ['90d', '3.33']]) {
-      const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...SLO, successRatio: 0.99, period }));
+      const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...SLO, successRatio: 0.99, period }), ENVIRONMENT);
       const steady = ruleNamed(groups, 'gateway', SLO_ALERTS.steadyBurn);
       expect([period, steady.expr]).toEqual([period, expect.stringContaining('> (1 * (1 - 0.99))')]);
       expect(steady.annotations!.description).toContain(`at this rate ${spent} % of the ${period} error budget goes in 3d`);
@@ -98,17 +102,17 @@ describe('sloAlertingRules', () => {
   test('without a period, the defaults\' 30d', () => {
     expect(DELIVERY_DEFAULTS.slo.period).toBe('30d');
     const { period: _, ...noPeriod } = SLO;
-    expect(sloAlertingRules(REPO_SERVICES, () => noPeriod)).toEqual(repo);
+    expect(sloAlertingRules(REPO_SERVICES, () => noPeriod, ENVIRONMENT)).toEqual(repo);
   });
 
   test('without p99LatencyMs, no p99 alert', () => {
     const { p99LatencyMs: _, ...noP99 } = SLO;
-    expect(rulesOf(sloAlertingRules(REPO_SERVICES, () => noP99), 'gateway').map(r => r.alert)).not.toContain(SLO_ALERTS.latencyP99);
+    expect(rulesOf(sloAlertingRules(REPO_SERVICES, () => noP99, ENVIRONMENT), 'gateway').map(r => r.alert)).not.toContain(SLO_ALERTS.latencyP99);
   });
 
   test('a service whose SLO source is its own metrics: the http records, its labels, the limit in the histogram\'s unit', () => {
     const seconds = { ...REPO_SERVICES.backend, metrics: { ...REPO_SERVICES.backend.metrics, source: 'http' as const } };
-    const groups = sloAlertingRules({ backend: seconds, quotes: QUOTES }, sloOf);
+    const groups = sloAlertingRules({ backend: seconds, quotes: QUOTES }, sloOf, ENVIRONMENT);
     expect(ruleNamed(groups, 'backend', SLO_ALERTS.latencyP95).expr)
       .toBe(`${SLO_BURN_RECORDS.http.serviceLatencyP95}{namespace="apps",app="backend"} > 0.3`);
     expect(ruleNamed(groups, 'quotes', SLO_ALERTS.latencyP95).expr)
@@ -117,13 +121,13 @@ describe('sloAlertingRules', () => {
   });
 
   test('fails if an objective and period make a threshold unreachable (an error ratio of 1 or more)', () => {
-    expect(() => sloAlertingRules({ ledger: LEDGER }, () => ({ ...SLO, successRatio: 0.9 })))
+    expect(() => sloAlertingRules({ ledger: LEDGER }, () => ({ ...SLO, successRatio: 0.9 }), ENVIRONMENT))
       .toThrow('sloAlertingRules: services/ledger.yaml: \'slo.successRatio\' 0.9 over \'slo.period\' 30d makes the SloErrorBudgetFastBurn threshold '
         + '14.4 × 0.1, an error ratio of 1 or more that no service reaches: raise successRatio above 0.930556 or shorten slo.period (at least 7d)');
   });
 
   test('fails if a service is keyed by another name', () => {
-    expect(() => sloAlertingRules({ payments: LEDGER }, sloOf))
+    expect(() => sloAlertingRules({ payments: LEDGER }, sloOf, ENVIRONMENT))
       .toThrow('sloAlertingRules: \'services.payments\' has \'name\' "ledger": key each service by its name, as loadServices does');
   });
 });
@@ -138,6 +142,22 @@ describe('pipelineAlertingRules', () => {
     expect(prometheus.find(r => r.alert === PIPELINE_ALERTS.ruleEvaluationFailures)?.expr)
       .toBe('sum by (cluster, rule_group) (rate(prometheus_rule_evaluation_failures_total[5m])) > 0');
     expect(prometheus.map(r => r.alert)).toContain(PIPELINE_ALERTS.retentionBySize);
+  });
+
+  test('the watchdog: always firing on Prometheus; on Mimir\'s ruler, only while the store answers with samples (promtool)', () => {
+    const watchdog = (store: 'prometheus' | 'mimir') => pipelineAlertingRules(undefined, store, undefined, true).rules
+      .filter(r => (r as AlertingRule).alert === WATCHDOG_ALERT) as AlertingRule[];
+    expect(watchdog('prometheus').map(r => r.expr)).toEqual(['vector(1)']);
+    expect(pipelineAlertingRules(undefined, 'mimir').rules.map(r => (r as AlertingRule).alert)).not.toContain(WATCHDOG_ALERT);
+    const [rule] = watchdog('mimir');
+    // Mimir's read path failing fails every rule that reads data: the watchdog reads some, so the heartbeat stops as well
+    const firing = { exp_labels: rule.labels!, exp_annotations: rule.annotations! };
+    expect(promtoolTestRules([{ name: 'heartbeat', rules: [rule] }], [
+      { name: 'samples', interval: '1m', input_series: [{ series: 'up{job="loki",cluster="observability"}', values: '1x10' }],
+        alert_rule_test: [{ eval_time: '5m', alertname: WATCHDOG_ALERT, exp_alerts: [firing] }] },
+      { name: 'no samples within the lookback', interval: '1m', input_series: [{ series: 'up{job="loki",cluster="observability"}', values: '1x2' }],
+        alert_rule_test: [{ eval_time: '10m', alertname: WATCHDOG_ALERT, exp_alerts: [] }] },
+    ])).toContain('SUCCESS');
   });
 
   const group = pipelineAlertingRules(undefined, 'prometheus', GATE_LOOP);
@@ -175,10 +195,10 @@ describe('pipelineAlertingRules', () => {
 });
 
 describe('promtool (Debian\'s 2.42)', () => {
-  const all = [...sloRecordingRules(REPO_SERVICES), ...sloAlertingRules(REPO_SERVICES, sloOf), pipelineAlertingRules()];
+  const all = [...sloRecordingRules(REPO_SERVICES), ...sloAlertingRules(REPO_SERVICES, sloOf, ENVIRONMENT), pipelineAlertingRules()];
   // the scenarios are gateway's: its groups alone keep promtool to a few seconds
   const recording = sloRecordingRules({ gateway: REPO_SERVICES.gateway });
-  const alerting = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, sloOf);
+  const alerting = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, sloOf, ENVIRONMENT);
 
   test('check rules accepts the recording and alerting rules together', () => {
     expect(promtoolCheckRules(all)).toContain(`SUCCESS: ${all.flatMap(g => g.rules).length} rules found`);
@@ -364,7 +384,7 @@ describe('promtool (Debian\'s 2.42)', () => {
   test('test rules: a total outage pages some 45 minutes in at the default objective (0.95), within a few at 0.999 (as the README says)', () => {
     const outage = requests('stable', [60, 100, 0], [60, 0, 100]);
     const at = (successRatio: number, times: Readonly<Record<string, boolean>>) => {
-      const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...DELIVERY_DEFAULTS.slo, successRatio }));
+      const groups = sloAlertingRules({ gateway: REPO_SERVICES.gateway }, () => ({ ...DELIVERY_DEFAULTS.slo, successRatio }), ENVIRONMENT);
       const cases: PromtoolTestCase[] = [{ interval: '1m', input_series: outage, alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, times) }];
       return promtoolTestRules([...recording, ...groups], cases);
     };
@@ -452,12 +472,27 @@ describe('promtool (Debian\'s 2.42)', () => {
     const ALLOY = { namespace: 'observability', pod: 'alloy-x7k2p', reason: 'ingester_error' };
     const ALERTMANAGER = { job: 'alertmanager', namespace: 'observability', pod: 'alertmanager-0' };
     const labels = (l: Readonly<Record<string, string>>) => Object.entries(l).map(([k, v]) => `${k}="${v}"`).join(',');
+    // targets that stop answering at minute 10: a pod's, a node's (the kubelet's), and kube-state-metrics', whose job adds
+    // neither label (it honours the labels it exports), over IPv4 and IPv6
+    const KUBELET = { job: 'kubelet', instance: '10.0.0.2:10250', node: 'node-a' };
+    const KSM = { job: 'kube-state-metrics', instance: '10.0.0.9:8080' };
+    const KSM_V6 = { job: 'kube-state-metrics', instance: '[fd00:10::9]:8080' };
+    /** PipelineTargetDown as it renders for a target: where the description says it is, and the runbook's first command. */
+    const targetDown = (target: Readonly<Record<string, string>>, where: string, command: string) => ({
+      exp_labels: { ...target, severity: 'ticket', component: target.job },
+      exp_annotations: {
+        summary: `Prometheus cannot scrape ${target.job}`,
+        description: `The target ${target.instance} of job ${target.job}${where} has not answered a scrape for 5 minutes: its metrics, and the alerts on them, `
+          + 'are missing.',
+        runbook: `${command}; check its logs, readiness and the network policy from Prometheus to its metrics port.`,
+      },
+    });
     /** A shipper pod's pushes to Loki answered with `code`, as its client's request histogram counts them. */
     const pushes = (pod: string, code: string) => ({ namespace: 'observability', pod, status_code: code, host: 'loki.observability.svc:3100' });
     const cases: PromtoolTestCase[] = [{
       interval: '1m',
       input_series: [
-        { series: `up{${labels(LOKI)}}`, values: '1x10 0x10' },
+        ...[LOKI, KUBELET, KSM, KSM_V6].map(target => ({ series: `up{${labels(target)}}`, values: '1x10 0x10' })),
         { series: `up{${labels({ ...LOKI, job: 'tempo', pod: 'tempo-0' })}}`, values: '1x20' },
         { series: `otelcol_exporter_send_failed_spans_total{${labels(COLLECTOR)}}`, values: counter([20, 10]) },
         { series: `otelcol_exporter_send_failed_spans{${labels(OLD_COLLECTOR)}}`, values: counter([20, 10]) },
@@ -478,7 +513,14 @@ describe('promtool (Debian\'s 2.42)', () => {
       ],
       alert_rule_test: [
         { eval_time: '13m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [] },
-        { eval_time: '16m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [fired(pipeline, PIPELINE_ALERTS.targetDown, LOKI)] },
+        {
+          eval_time: '16m', alertname: PIPELINE_ALERTS.targetDown, exp_alerts: [
+            targetDown(LOKI, ' (pod observability/loki-0)', 'kubectl -n observability describe pod loki-0'),
+            targetDown(KUBELET, ' (node node-a)', 'kubectl describe node node-a'),
+            targetDown(KSM, '', 'kubectl get pods --all-namespaces -o wide --field-selector status.podIP=10.0.0.9'),
+            targetDown(KSM_V6, '', 'kubectl get pods --all-namespaces -o wide --field-selector status.podIP=fd00:10::9'),
+          ],
+        },
         {
           eval_time: '10m', alertname: PIPELINE_ALERTS.collectorExportFailing,
           exp_alerts: [COLLECTOR, OLD_COLLECTOR].map(l => fired(pipeline, PIPELINE_ALERTS.collectorExportFailing, l)),
