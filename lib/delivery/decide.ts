@@ -6,7 +6,7 @@ import { SmokeOutcome } from './smoke';
 import { EffectiveSettings, nextStep } from '../rollout/settings';
 import { ObservedRelease } from '../slo/cluster-state';
 import { Change, ROLLBACK_BEGUN, UsageError, appendHistory, endCanary, stampNotBefore } from './plan';
-import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState } from '../rollout/state';
+import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState, appliedAtOf } from '../rollout/state';
 
 /** What the gate decided; `none` when no canary is in flight. */
 export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
@@ -129,10 +129,12 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
   if (canary.phase === 'rolling-back' || canary.phase === 'draining') {
     return { kind: 'applying', release: { track: 'stable', image: state.stable.image, canaryWeight: 0, ...hash(state.stable.pod) }, deadline };
   }
-  if (canary.appliedAt === undefined) return { kind: 'applying', release: canaryStep(canary), deadline };
+  // observed applied at this weight: a weight set by hand since is observed again before it is measured
+  const applied = appliedAtOf(state);
+  if (applied === undefined) return { kind: 'applying', release: canaryStep(canary), deadline };
   const windowMs = parseDuration(settings.analysis.window, 'analysis.window');
   const window = goDuration(Duration.millis(windowMs));
-  const appliedAt = Date.parse(canary.appliedAt);
+  const appliedAt = Date.parse(applied);
   const settled = appliedAt + parseDuration(settings.analysis.settle, 'analysis.settle') + windowMs;
   // Every counted hold of this step measured the window that ended when it was written (its history entry's `at`); the
   // next window starts after it, so that a tick more frequent than the window (prod's in-cluster loop: every minute,

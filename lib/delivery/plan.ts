@@ -2,7 +2,7 @@ import { initCommand } from '../rollout/commands';
 import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { PodField, PodRecord, describePodChange, podChanges } from '../rollout/pod';
 import { EffectiveSettings, defined, nextStep, settingsOf } from '../rollout/settings';
-import { AnalysisSettings, CanaryPhase, HistoryEntry, RolloutState, SloSettings, imageProblem } from '../rollout/state';
+import { AnalysisSettings, CanaryPhase, HistoryEntry, RolloutState, SloSettings, appliedAtOf, imageProblem } from '../rollout/state';
 import { repositoryOf } from '../rollout/store';
 import { SERVICES_DIR, Services, serviceFile } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
@@ -412,7 +412,7 @@ export function statusOf(env: string, state: RolloutState, service: ServiceSpec,
       image: canary.image,
       weight: canary.weight,
       phase: canary.phase ?? 'progressing',
-      appliedAt: canary.appliedAt ?? null,
+      appliedAt: appliedAtOf(state) ?? null,
       stableWeight: 100 - canary.weight,
       step: done,
       steps,

@@ -244,6 +244,20 @@ export function parseRolloutState(text: string, file: string, expectedService?: 
 }
 
 /**
+ * `canary.appliedAt` when it stands for the weight the state holds now: the last history entry written at or before it
+ * (the gate's `applied` hold) moved or held the canary at that weight. A weight set by hand afterwards leaves it
+ * standing for another route, which the gate must not measure as this one: undefined then, so that the cluster is
+ * observed again first (one tick when it does run the new weight).
+ */
+export function appliedAtOf(state: RolloutState): string | undefined {
+  const canary = state.canary;
+  if (canary?.appliedAt === undefined) return undefined;
+  const applied = Date.parse(canary.appliedAt);
+  const recorded = state.history.findLast(entry => Date.parse(entry.at) <= applied);
+  return recorded === undefined || recorded.toWeight === canary.weight ? canary.appliedAt : undefined;
+}
+
+/**
  * The rule an image reference breaks, or undefined: it must be a reference, pinned by a tag or a digest, and a
  * `latest` tag pins nothing. Says what the reference must be (`must be pinned by tag or digest`), not what it is; the
  * policy tests hold every rendered container to the same rule.

@@ -394,6 +394,19 @@ describe('stageOf', () => {
     expect(stageOf(state, settingsOf(state, GATEWAY), READY)).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(APPLIED + 60_000) });
   });
 
+  test('a weight set by hand after the step was observed applied: observed again at the new weight before anything is measured', () => {
+    // the gate's applied hold at 25 %, then someone edits the state file's weight to 50 and keeps appliedAt
+    const applied = { at: new Date(APPLIED).toISOString(), decision: 'hold', by: 'gate', image: IMAGE, fromWeight: 25, toWeight: 25, reason: 'applied' } as const;
+    const atStep = { ...inFlight(25), history: [applied] };
+    expect(stageOf(atStep, settingsOf(atStep, GATEWAY), READY)).toMatchObject({ kind: 'measure' });
+    const edited = { ...atStep, canary: { ...atStep.canary!, weight: 50 } };
+    expect(stageOf(edited, settingsOf(edited, GATEWAY), READY)).toMatchObject({ kind: 'applying', release: { track: 'canary', canaryWeight: 50 } });
+    // the next observation at 50 % records its own applied hold, and the step is measured from then on
+    const observed = run({ state: edited, now: READY, outcome: undefined, observed: { ok: true, applied: true } });
+    expect(observed).toMatchObject({ decision: 'hold', hold: 'applied' });
+    expect(stageOf(observed.change!.state, settingsOf(edited, GATEWAY), new Date(READY.getTime() + 6 * 60_000))).toMatchObject({ kind: 'measure' });
+  });
+
   test('a tick every minute with 5m windows: each counted hold measures a window of its own, so three failed checks take three', () => {
     const failing = measured({ successRatio: 0.5 });
     let current = inFlight();

@@ -8,7 +8,7 @@ import {
 import { endCanaryByHand, releaseUngated, startCanary } from '../../lib/delivery/plan';
 import { GateReport, gateReport } from '../../lib/delivery/report';
 import { settingsOf } from '../../lib/rollout/settings';
-import { CanaryState, Measurements, RolloutState } from '../../lib/rollout/state';
+import { CanaryState, HistoryEntry, Measurements, RolloutState } from '../../lib/rollout/state';
 import { GATEWAY, REGISTRY, fixturePod, fixtureState } from '../rollout/fixtures';
 import { DOWN_PORT } from '../support/ports';
 
@@ -24,9 +24,16 @@ const SLOW: Measurements = { ...HEALTHY, p95Ms: 260.5 };
 const ALL: Measurements = { ...HEALTHY, canaryRequests: 1000 };
 const QUIET: Measurements = { ...HEALTHY, requests: 40, canaryRequests: 10 };
 
-/** The fixture's canary, observed applied at 10:21 (its window ending at NOW is due), with `more` (weight, counters). */
+/**
+ * The fixture's canary, observed applied at 10:21 (its window ending at NOW is due), with `more` (weight, counters),
+ * and the gate's hold that recorded it applied at that weight.
+ */
 function inFlight(more: Partial<CanaryState> = {}): RolloutState {
-  return { ...fixture, canary: { ...fixture.canary!, appliedAt: '2026-11-01T10:21:00.000Z', ...more } };
+  const canary = { ...fixture.canary!, appliedAt: '2026-11-01T10:21:00.000Z', ...more };
+  const applied: HistoryEntry = {
+    at: canary.appliedAt, decision: 'hold', by: 'gate', image: canary.image, fromWeight: canary.weight, toWeight: canary.weight, reason: 'applied',
+  };
+  return { ...fixture, canary, history: [...fixture.history, applied] };
 }
 
 /** What `canary advance` reports for the state, measuring `m` (stable as {@link STABLE}); `dryRun` as the flag. */

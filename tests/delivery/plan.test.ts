@@ -383,6 +383,18 @@ describe('appendHistory', () => {
 });
 
 describe('statusOf', () => {
+  test('a step observed applied says so; once its weight is set by hand, it is not yet observed applied', () => {
+    const canary = { ...inFlight.canary!, weight: 25, appliedAt: '2026-11-22T12:30:00.000Z' };
+    const applied: HistoryEntry = {
+      at: '2026-11-22T12:30:00.000Z', decision: 'hold', by: 'gate', image: canary.image, fromWeight: 25, toWeight: 25, reason: 'applied',
+    };
+    const atStep: RolloutState = { ...inFlight, canary, history: [...inFlight.history, applied] };
+    expect(statusOf('local', atStep, GATEWAY, POD).canary).toMatchObject({ weight: 25, appliedAt: canary.appliedAt });
+    const edited = statusOf('local', { ...atStep, canary: { ...canary, weight: 50 } }, GATEWAY, POD);
+    expect(edited.canary).toMatchObject({ weight: 50, appliedAt: null });
+    expect(describeStatus(edited)).toContain('not yet observed applied');
+  });
+
   test('a service without a canary', () => {
     const s = statusOf('local', steady, GATEWAY, POD);
     expect(s.canary).toBeNull();
