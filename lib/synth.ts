@@ -5,7 +5,7 @@ import { App } from 'cdk8s';
 import { StackChart, validateApp } from './charts/stack-chart';
 import { EnvironmentName, checkAcrossEnvironments } from './config/environment';
 import { ENVIRONMENT_NAMES, loadEnvironment } from './config/environments';
-import { Rollouts, loadRollouts } from './rollout/store';
+import { Rollouts, checkRolloutDirectories, loadRollouts } from './rollout/store';
 import { Services, loadServices } from './services/catalog';
 import { StackInput, defineStack } from './stack';
 import { toYamlDocuments } from './private/yaml';
@@ -165,13 +165,15 @@ export function synthesizeAll(distDir: string, inputs: ReadonlyArray<() => Stack
 /**
  * Renders every environment of the repository at `root` (each of `ENVIRONMENTS`) into `<root>/dist/<env>/` as one
  * {@link synthesizeAll} transaction, after the checks across environments ({@link checkAcrossEnvironments}): each
- * environment's configuration, loaded and validated once, and its rollout state (`rollout/<env>/`, which must exist).
+ * environment's configuration, loaded and validated once, and its rollout state (`rollout/<env>/`, which must exist;
+ * a directory there that names no environment is refused).
  *
  * @returns the number of objects written
  */
 export function synthesizeRepo(root: string): number {
   const envs = ENVIRONMENT_NAMES.map(name => loadEnvironment(name));
   checkAcrossEnvironments(envs);
+  checkRolloutDirectories(root, ENVIRONMENT_NAMES);
   const services = loadServices(root, ENVIRONMENT_NAMES);
   return synthesizeAll(path.join(root, 'dist'), envs.map(env => () => ({ env, services, rollouts: loadRollouts(root, env.name, services) })));
 }

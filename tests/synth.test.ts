@@ -251,6 +251,26 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
     }
   };
 
+  test('state of an environment that is gone fails naming its directory and its canary in flight, and leaves dist/ as it was', () => {
+    // central removed from the configuration while its state stayed: here, a copy of prod's under a name no environment has
+    const gone = path.join(copy, 'rollout', 'retired');
+    fs.cpSync(path.join(copy, 'rollout', 'prod'), gone, { recursive: true });
+    const file = path.join(gone, 'backend.yaml');
+    const state = fs.readFileSync(file, 'utf8');
+    expect(state).toContain('canary: null');
+    const image = /image: (\S+)/.exec(state)![1];
+    fs.writeFileSync(file, state.replace('canary: null', `canary:\n  image: ${image}\n  weight: 0\n  startedAt: "2026-11-01T10:00:00Z"\n`
+      + '  weightChangedAt: "2026-11-01T10:00:00Z"\n  failedChecks: 0\n  consecutiveHolds: 0'));
+    const before = readTree(path.join(copy, 'dist'));
+    const message = synthInProcess();
+    fs.rmSync(gone, { recursive: true });
+    expect(message).toBe('invalid rollout state rollout/retired/:\n  - no environment is named "retired" (the environments: '
+      + `${ENVIRONMENT_NAMES.join(', ')}; lib/config/): its canaries in flight, backend (${image} at 0%), would be decided by nothing: put the `
+      + 'environment back, end them (npx canary rollback --service <service> --env retired --commit --push, or promote), then remove the '
+      + 'environment and this directory together');
+    expect(readTree(path.join(copy, 'dist'))).toEqual(before);
+  });
+
   test('an invalid service file fails naming the file, the field, the value and what is allowed, and leaves dist/ as it was', () => {
     const file = path.join(copy, 'services', 'backend.yaml');
     const source = fs.readFileSync(file, 'utf8');

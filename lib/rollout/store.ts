@@ -4,7 +4,7 @@ import { Services, serviceFile } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
 import { sloSourceOf } from '../slo/recording-rules';
 import { ISTIO_DURATION_BUCKETS_MS } from '../slo/vocabulary';
-import { initCommand } from './commands';
+import { canaryCommand, initCommand } from './commands';
 import { settingsOf } from './settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
 
@@ -57,6 +57,36 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
     out[name] = state;
   }
   return out;
+}
+
+/**
+ * Refuses a directory under `rollout/` that names no environment: an environment removed from the configuration while
+ * its state stayed behind, maybe with canaries in flight that nothing would decide any more (synth drops the
+ * environment's `dist/`, and the scheduled workflow keeps finding them in flight).
+ *
+ * @throws {@link StateError} naming the directory, its canaries in flight, and the way to remove an environment
+ */
+export function checkRolloutDirectories(root: string, environments: readonly string[]): void {
+  const dirs = fs.readdirSync(path.join(root, ROLLOUT_DIR), { withFileTypes: true }).filter(entry => entry.isDirectory()).map(entry => entry.name);
+  for (const env of dirs.filter(dir => !environments.includes(dir)).sort()) {
+    const dir = `${path.posix.join(ROLLOUT_DIR, env)}/`;
+    const inFlight = fs.readdirSync(path.join(root, dir)).filter(f => f.endsWith('.yaml')).sort().flatMap(file => {
+      const name = file.slice(0, -'.yaml'.length);
+      try {
+        const { canary } = parseRolloutState(fs.readFileSync(path.join(root, dir, file), 'utf8'), `${dir}${file}`, name);
+        return canary ? [`${name} (${canary.image} at ${canary.weight}%)`] : [];
+      } catch {
+        return [`${name} (its state file does not parse)`];
+      }
+    });
+    throw new StateError(dir, [
+      `no environment is named ${JSON.stringify(env)} (the environments: ${environments.join(', ')}; lib/config/): `
+      + (inFlight.length > 0
+        ? `its canaries in flight, ${inFlight.join(', ')}, would be decided by nothing: put the environment back, end them `
+          + `(${canaryCommand('rollback', env)} --commit --push, or promote), then remove the environment and this directory together`
+        : 'remove this directory with the environment, or put the environment back'),
+    ]);
+  }
 }
 
 /** What a state file gets wrong about its service file. */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RolloutState, StateError, renderRolloutState } from '../../lib/rollout/state';
-import { loadRollouts, problemsWithService, repositoryOf, rolloutFile, writeRolloutState } from '../../lib/rollout/store';
+import { checkRolloutDirectories, loadRollouts, problemsWithService, repositoryOf, rolloutFile, writeRolloutState } from '../../lib/rollout/store';
 import { GATEWAY, fixtureService, fixtureState } from './fixtures';
 
 describe('loadRollouts', () => {
@@ -145,5 +145,40 @@ describe('writeRolloutState', () => {
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('checkRolloutDirectories', () => {
+  let root: string;
+  const write = (env: string, service: string, state: RolloutState): void => {
+    fs.mkdirSync(path.join(root, 'rollout', env), { recursive: true });
+    fs.writeFileSync(path.join(root, rolloutFile(env, service)), renderRolloutState(state));
+  };
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'store-test-'));
+    write('local', 'gateway', fixtureState('steady'));
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('every directory names an environment: passes', () => {
+    expect(() => checkRolloutDirectories(root, ['local', 'prod'])).not.toThrow();
+  });
+
+  test('an environment removed with its canaries in flight: refused, naming them and how to end them first', () => {
+    write('staging', 'backend', fixtureState('steady', 'backend'));
+    write('staging', 'gateway', fixtureState('canary'));
+    expect(() => checkRolloutDirectories(root, ['local', 'prod'])).toThrow(new StateError('rollout/staging/', [
+      'no environment is named "staging" (the environments: local, prod; lib/config/): its canaries in flight, gateway '
+      + '(registry.example.com/obs-canary-gateway:1.1.0 at 25%), would be decided by nothing: put the environment back, end them '
+      + '(npx canary rollback --service <service> --env staging --commit --push, or promote), then remove the environment and this directory together',
+    ]));
+  });
+
+  test('an environment removed with nothing in flight: refused, saying to remove the directory too', () => {
+    write('staging', 'gateway', fixtureState('steady'));
+    expect(() => checkRolloutDirectories(root, ['local', 'prod'])).toThrow(new StateError('rollout/staging/', [
+      'no environment is named "staging" (the environments: local, prod; lib/config/): remove this directory with the environment, or put the '
+      + 'environment back',
+    ]));
   });
 });
