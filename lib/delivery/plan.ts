@@ -370,6 +370,11 @@ export interface ServiceStatus {
   };
   /** The configuration each track runs (a pod record's hash), and what the service file would change. */
   readonly config: ConfigStatus;
+  /**
+   * The repository stable runs an image of, when the service file names another registry for the same image (a
+   * registry move, which the next release completes); else null.
+   */
+  readonly movingFrom: string | null;
   readonly slo: SloSettings;
   readonly analysis: AnalysisSettings;
   readonly lastDecision: HistoryEntry | null;
@@ -431,6 +436,7 @@ export function statusOf(env: string, state: RolloutState, service: ServiceSpec,
       current: current.hash,
       unreleased: latest ? podChanges(latest, current) : [],
     },
+    movingFrom: repositoryOf(state.stable.image) === service.image ? null : repositoryOf(state.stable.image),
     slo,
     analysis,
     lastDecision: state.history[state.history.length - 1] ?? null,
@@ -446,7 +452,9 @@ export function describeStatus(s: ServiceStatus): string {
   const unreleased = s.config.unreleased.length === 0 ? unrecorded : s.canary
     ? `; ${s.config.file} has changed since the canary started (${s.config.unreleased.join(', ')}): the next canary start releases it`
     : `; ${s.config.file} differs from what stable runs (${s.config.unreleased.join(', ')}): canary start releases it`;
-  if (!s.canary) return `${head}; no canary in flight${unreleased}`;
+  const moving = s.movingFrom === null ? '' : `; stable runs an image of ${s.movingFrom}, and ${s.config.file} names another registry: the `
+    + 'next release (canary start) moves it';
+  if (!s.canary) return `${head}; no canary in flight${unreleased}${moving}`;
   const c = s.canary;
   const next = c.nextWeight === null ? 'next: promote' : `next: ${c.nextWeight}%`;
   // the canary's configuration where it is not stable's: an image release does not repeat it
@@ -462,5 +470,5 @@ export function describeStatus(s: ServiceStatus): string {
   const last = s.lastDecision;
   const why = last ? `; last: ${last.decision} at ${last.at}${last.count && last.count > 1 ? ` (${last.count} in a row)` : ''}: ${last.reason}` : '';
   return `${head}; ${where}, since ${c.startedAt}, `
-    + `failed checks ${c.failedChecks}/${c.maxFailedChecks}, holds in a row ${c.consecutiveHolds}/${c.maxConsecutiveHolds}${why}${unreleased}`;
+    + `failed checks ${c.failedChecks}/${c.maxFailedChecks}, holds in a row ${c.consecutiveHolds}/${c.maxConsecutiveHolds}${why}${unreleased}${moving}`;
 }
