@@ -206,16 +206,18 @@ export const SHUTDOWN = {
   defaultDelayMs: 5000,
   /** Longest wait for in-flight requests after the listener closed; then remaining connections are cut. */
   drainTimeoutMs: 10_000,
+  /** Longest wait, after connections were cut, for their requests to end as 499s (access line, span) before the flush. */
+  cutSettleMs: 500,
   /** Longest wait for the span flush (`sdk.shutdown()`), which hangs on an unresponsive collector otherwise. */
   flushTimeoutMs: 5000,
 } as const;
 
 /**
- * The longest a shutdown may take after a signal: the delay, drain and flush budgets plus a second for the rest.
- * A service that overruns it exits 1.
+ * The longest a shutdown may take after a signal: the delay, drain, cut and flush budgets plus half a second for the
+ * rest. A service that overruns it exits 1.
  */
 export function shutdownBudgetMs(shutdownDelayMs: number = SHUTDOWN.defaultDelayMs): number {
-  return shutdownDelayMs + SHUTDOWN.drainTimeoutMs + SHUTDOWN.flushTimeoutMs + 1000;
+  return shutdownDelayMs + SHUTDOWN.drainTimeoutMs + SHUTDOWN.cutSettleMs + SHUTDOWN.flushTimeoutMs + 500;
 }
 
 /**

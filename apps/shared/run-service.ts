@@ -35,7 +35,8 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED
 /**
  * Serves `app` on all interfaces and owns the process lifecycle. On SIGTERM: readiness false at once, keep serving
  * for `shutdownDelayMs` (SIGINT skips this), close the listener, let in-flight requests finish (at most
- * `SHUTDOWN.drainTimeoutMs`, then cut connections), run the shutdown hooks such as the span flush (at most
+ * `SHUTDOWN.drainTimeoutMs`, then cut connections and let their requests end as 499s, at most `SHUTDOWN.cutSettleMs`),
+ * run the shutdown hooks such as the span flush (at most
  * `SHUTDOWN.flushTimeoutMs`), exit 0. A timer exits 1 if all that overruns its budget. On an error nothing catches:
  * one fatal line, the hooks (at most `SHUTDOWN.flushTimeoutMs`), exit 1.
  *
@@ -43,7 +44,14 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED
  */
 export function runService(options: RunServiceOptions): http.Server {
   const { logger, readiness } = options;
-  const server = http.createServer(options.app.callback());
+  const handle = options.app.callback();
+  /** Each request in flight until Koa is done with it, its access line written. */
+  const handling = new Set<Promise<unknown>>();
+  const server = http.createServer((req, res) => {
+    const done = handle(req, res).catch(() => undefined);
+    handling.add(done);
+    void done.finally(() => handling.delete(done));
+  });
   server.listen(options.port, () => logger.info({ port: (server.address() as AddressInfo).port }, 'listening'));
 
   let stopping = false;
@@ -69,6 +77,8 @@ export function runService(options: RunServiceOptions): http.Server {
     if (await within(closed, SHUTDOWN.drainTimeoutMs) === TIMED_OUT) {
       logger.warn({ drain_timeout_ms: SHUTDOWN.drainTimeoutMs }, 'in-flight requests did not finish in time, closing their connections');
       server.closeAllConnections();
+      // the cut requests end as 499s (their access lines, spans and metrics) before the flush and the exit, not after
+      await within(Promise.allSettled([...handling]), SHUTDOWN.cutSettleMs);
     }
     const failures = await within(runShutdownHooks(), SHUTDOWN.flushTimeoutMs);
     if (failures === TIMED_OUT) logger.warn({ flush_timeout_ms: SHUTDOWN.flushTimeoutMs }, 'shutdown hooks did not finish in time');

@@ -11,6 +11,7 @@ import { DOWN_PORT } from '../../support/ports';
 import { waitFor } from '../../support/wait';
 import { StubServer } from '../support/stub-server';
 import { SECRETS, leakedIn } from '../../support/privacy-fixtures';
+import { SHUTDOWN } from '../../../apps/contract';
 import { BACKEND_PATHS } from '../../../apps/shared/backend-api';
 import { parseDuration } from '../../../lib/rollout/duration';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT } from '../../../lib/constructs/canary-service';
@@ -218,6 +219,26 @@ test('a client that goes away: its server span, log line and metric all say 499 
   const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
   expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/api\/flight\/airports"[^}]*status_code="499"[^}]*\} 1/);
 });
+
+test('SIGTERM with a request that outlasts the drain: its connection is cut, and it still ends as a 499 that is logged and exported', async () => {
+  // a backend slower than the drain (SHUTDOWN.drainTimeoutMs), and spans that only the shutdown flush delivers
+  const { receiver, slow, gateway } = await gatewayToSlowBackend(SHUTDOWN.drainTimeoutMs + 5000, {
+    OTEL_BSP_SCHEDULE_DELAY: '60000', SHUTDOWN_DELAY_MS: '100', BACKEND_TIMEOUT_MS: '60000',
+  });
+  const cut = fetch(`${gateway.url}/api/flight/airports`, { headers: { 'x-request-id': 'cut-at-drain' } }).catch((error: Error) => error);
+  await waitFor(() => slow.requests.length > 0, { what: 'the request to reach the stub backend' });
+  gateway.child.kill('SIGTERM');
+  expect(await gateway.exited).toBe(0);
+  // no answer: the connection was cut (fetch's own TypeError, from another realm than this test's)
+  expect(String(await cut)).toBe('TypeError: fetch failed');
+  const messages = gateway.logs.map(l => l.msg);
+  expect(messages.indexOf('in-flight requests did not finish in time, closing their connections')).toBeGreaterThan(-1);
+  // the access line comes before the flush and the exit, not never
+  const line = gateway.logs.find(l => l.msg === 'request' && l.request_id === 'cut-at-drain');
+  expect(line).toMatchObject({ status: 499, route: '/api/flight/airports' });
+  expect(messages.indexOf('request')).toBeLessThan(messages.indexOf('stopped'));
+  expect(receiver.trace(String(line!.trace_id)).filter(s => s.kind === SpanKind.SERVER).map(s => s.attributes['http.response.status_code'])).toEqual([499]);
+}, 60_000);
 
 test('SIGTERM, even twice: readiness false at once, the in-flight request completes, spans are flushed, exit 0', async () => {
   // spans would wait a minute for the next batch: only the shutdown flush can deliver them in time
