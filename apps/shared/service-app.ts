@@ -69,6 +69,8 @@ export function createServiceApp(deps: ServiceAppDeps, addRoutes: (router: Route
   addRoutes(router);
   // after every route is added: the koa instrumentation wraps the routes present when the router is mounted
   app.use(router.routes());
+  // a path served with another method: 405 with the methods it has in Allow, not a 404 that says it does not exist
+  app.use(router.allowedMethods());
   app.on('error', (error: unknown) => deps.logger.error({ err: error }, 'unhandled koa error'));
   return { app, readiness };
 }

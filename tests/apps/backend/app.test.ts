@@ -87,6 +87,16 @@ test('an unknown path answers a JSON 404', async () => {
   expect(body).toEqual({ error: { code: 'not_found', message: 'no route for GET /v2/nothing' } });
 });
 
+test('a path it serves, asked with another method, answers a JSON 405 that names the methods it has (Allow), and stays off the route label', async () => {
+  const response = await fetch(`${served.url}/v1/airports`, { method: 'POST' });
+  expect([response.status, response.headers.get('allow')]).toEqual([405, 'HEAD, GET']);
+  expect(await response.json()).toEqual({ error: { code: 'method_not_allowed', message: 'POST /v1/airports is not allowed; allowed: HEAD, GET' } });
+  const metrics = await (await fetch(`${served.url}/metrics`)).text();
+  expect(metrics).toMatch(/http_requests_total\{[^}]*route="unmatched"[^}]*status_code="405"[^}]*\} 1/);
+  // an unknown path is still a 404 whatever the method
+  expect((await fetch(`${served.url}/v2/nothing`, { method: 'POST' })).status).toBe(404);
+});
+
 test('the flight data is consistent: every route joins known airports and has flights', () => {
   const codes = new Set(AIRPORTS.map(a => a.code));
   for (const route of ROUTES) {
