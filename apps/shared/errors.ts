@@ -83,7 +83,8 @@ export function errorMiddleware(logger: Logger): Middleware {
         ctx.body = { error: { code: 'not_found', message: `no route for ${ctx.method} ${ctx.path}` } } satisfies ErrorBody;
       } else if (ctx.status === 405 && ctx.body === undefined) {
         // the router's answer to a path it has with another method: its Allow header stays
-        ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} ${ctx.path} is not allowed; allowed: ${ctx.response.get('Allow')}` } } satisfies ErrorBody;
+        const message = `${ctx.method} ${ctx.path} is not allowed; allowed: ${ctx.response.get('Allow')}`;
+        ctx.body = { error: { code: 'method_not_allowed', message } } satisfies ErrorBody;
       }
     } catch (error) {
       const { status, body } = errorResponse(error);
