@@ -230,6 +230,10 @@ export function parseRolloutState(text: string, file: string, expectedService?: 
       if ((pattern === DURATION_PATTERN || pattern === POSITIVE_DURATION_PATTERN) && typeof found === 'string') {
         return `'${field}' ${durationProblem(found, { positive: pattern === POSITIVE_DURATION_PATTERN })}`;
       }
+      if (pattern === IMAGE_PATTERN) {
+        return `'${field}' must be an image reference such as registry/name:tag or registry/name@sha256:<64 hex digits>, in lower case up to `
+          + `the tag, got ${JSON.stringify(found)}`;
+      }
       return `'${field}' ${e.message ?? 'is invalid'}${e.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).map(v => JSON.stringify(v)).join(', ')})` : ''}, got ${JSON.stringify(found)}`;
     });
     throw new StateError(file, [...new Set(problems)]);

@@ -48,6 +48,11 @@ describe('parseRolloutState', () => {
     ['a fail safe that never fails', s => s.replace('slo:', 'analysis:\n  maxConsecutiveHolds: 1000000\nslo:'), "'analysis.maxConsecutiveHolds' must be <= 1000"],
     ['failed checks that never roll back', s => s.replace('slo:', 'analysis:\n  maxFailedChecks: 101\nslo:'), "'analysis.maxFailedChecks' must be <= 100"],
     ['an unknown history decision', s => s.replace('decision: advance', 'decision: yolo'), "'history[1].decision' must be equal to one of the allowed values"],
+    // what an image must be, in words, not the pattern
+    ['an upper-case registry', s => s.replace(/image: (\S+):1\.1\.0/, 'image: Registry.example.com/x:1.1.0'),
+      "'canary.image' must be an image reference such as registry/name:tag or registry/name@sha256:<64 hex digits>, in lower case up to the tag, "
+      + 'got "Registry.example.com/x:1.1.0"'],
+    ['a short digest', s => s.replace(/image: (\S+):1\.1\.0/, 'image: $1@sha256:abc'), "'canary.image' must be an image reference such as"],
   ])('rejects %s, naming the field', (_name, mutate, message) => {
     expect(problemsOf(mutate(valid)).join('\n')).toContain(message);
   });
