@@ -108,7 +108,7 @@ describe('alerting end to end (Prometheus 2.42, Alertmanager 0.25)', () => {
     expect(fast[0].annotations).toEqual({
       summary: expect.stringContaining(`${SERVICE} is spending its error budget`),
       description: expect.stringContaining('5xx ratio over the last 1h and 5m'),
-      runbook: expect.stringContaining('npm run canary -- status'),
+      runbook: expect.stringContaining(`npx canary status --service ${SERVICE} --env ${ENVIRONMENTS.local.name}`),
     });
     expect(received.flatMap(n => n.alerts).filter(a => a.labels.alertname === SLO_ALERTS.slowBurn)).toEqual([]);
     if (process.env.ALERT_SAMPLE_OUT) {
