@@ -6,7 +6,7 @@ import { SmokeOutcome } from './smoke';
 import { EffectiveSettings, nextStep } from '../rollout/settings';
 import { ObservedRelease } from '../slo/cluster-state';
 import { Change, ROLLBACK_BEGUN, UsageError, appendHistory, endCanary, stampNotBefore } from './plan';
-import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState, appliedAtOf } from '../rollout/state';
+import { BaselineMeasurements, CanaryState, HistoryEntry, Measurements, RolloutState, appliedAtOf, handSetWeightSince } from '../rollout/state';
 
 /** What the gate decided; `none` when no canary is in flight. */
 export type GateDecision = 'advance' | 'promote' | 'hold' | 'rollback' | 'none';
@@ -109,7 +109,8 @@ export interface GateResult {
  * applied plus the settle time, or overlap the window a counted hold of the step measured); or ready to be measured.
  *
  * @throws {@link UsageError} (code `config`) when the last weight change lies further in the future than clock skew
- *   explains: the gate would dwell until then, so a human must look
+ *   explains (the gate would dwell until then), or when the weight was set by hand after its step was observed
+ *   applied ({@link handSetWeightSince}): a human must look
  */
 export function stageOf(state: RolloutState, settings: EffectiveSettings, now: Date): Stage {
   const canary = state.canary;
@@ -129,7 +130,14 @@ export function stageOf(state: RolloutState, settings: EffectiveSettings, now: D
   if (canary.phase === 'rolling-back' || canary.phase === 'draining') {
     return { kind: 'applying', release: { track: 'stable', image: state.stable.image, canaryWeight: 0, ...hash(state.stable.pod) }, deadline };
   }
-  // observed applied at this weight: a weight set by hand since is observed again before it is measured
+  // a weight set by hand after the step was observed applied: measuring it would judge the old route's window, and
+  // observing it again would time it against the old step's deadline, long past (a roll back): a human must look
+  const handSet = handSetWeightSince(state);
+  if (handSet !== undefined) {
+    throw new UsageError(`'canary.weight' of ${state.service} is ${canary.weight}%, but 'canary.appliedAt' (${canary.appliedAt}) records the `
+      + `step at ${handSet}% observed applied: a weight set by hand. Set it back, or delete 'canary.appliedAt' and set 'canary.weightChangedAt' `
+      + 'to the time of the change, so that the gate observes the cluster run it before measuring', 'config');
+  }
   const applied = appliedAtOf(state);
   if (applied === undefined) return { kind: 'applying', release: canaryStep(canary), deadline };
   const windowMs = parseDuration(settings.analysis.window, 'analysis.window');

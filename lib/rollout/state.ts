@@ -248,17 +248,22 @@ export function parseRolloutState(text: string, file: string, expectedService?: 
 }
 
 /**
- * `canary.appliedAt` when it stands for the weight the state holds now: the last history entry written at or before it
- * (the gate's `applied` hold) moved or held the canary at that weight. A weight set by hand afterwards leaves it
- * standing for another route, which the gate must not measure as this one: undefined then, so that the cluster is
- * observed again first (one tick when it does run the new weight).
+ * The weight `canary.appliedAt` was recorded at, when it is not the weight the state holds now: the last history entry
+ * written at or before it (the gate's `applied` hold) moved or held the canary at that other weight, so the weight was
+ * set by hand afterwards. Undefined when appliedAt is unset or stands for the current weight (or the history that
+ * recorded it was trimmed away).
  */
-export function appliedAtOf(state: RolloutState): string | undefined {
+export function handSetWeightSince(state: RolloutState): number | undefined {
   const canary = state.canary;
   if (canary?.appliedAt === undefined) return undefined;
   const applied = Date.parse(canary.appliedAt);
   const recorded = state.history.findLast(entry => Date.parse(entry.at) <= applied);
-  return recorded === undefined || recorded.toWeight === canary.weight ? canary.appliedAt : undefined;
+  return recorded === undefined || recorded.toWeight === canary.weight ? undefined : recorded.toWeight;
+}
+
+/** `canary.appliedAt` when it stands for the weight the state holds now ({@link handSetWeightSince}), else undefined. */
+export function appliedAtOf(state: RolloutState): string | undefined {
+  return handSetWeightSince(state) === undefined ? state.canary?.appliedAt : undefined;
 }
 
 /**

@@ -394,17 +394,23 @@ describe('stageOf', () => {
     expect(stageOf(state, settingsOf(state, GATEWAY), READY)).toEqual({ kind: 'measure', window: '5m', windowStart: new Date(APPLIED + 60_000) });
   });
 
-  test('a weight set by hand after the step was observed applied: observed again at the new weight before anything is measured', () => {
+  test('a weight set by hand after the step was observed applied: a configuration error, neither measured nor timed against the old step', () => {
     // the gate's applied hold at 25 %, then someone edits the state file's weight to 50 and keeps appliedAt
     const applied = { at: new Date(APPLIED).toISOString(), decision: 'hold', by: 'gate', image: IMAGE, fromWeight: 25, toWeight: 25, reason: 'applied' } as const;
     const atStep = { ...inFlight(25), history: [applied] };
     expect(stageOf(atStep, settingsOf(atStep, GATEWAY), READY)).toMatchObject({ kind: 'measure' });
+    // measured, it would judge the 25 % route's window; observed again, the step's deadline (from weightChangedAt) is
+    // long past, and the first tick before Argo CD synced the edit would roll it back
     const edited = { ...atStep, canary: { ...atStep.canary!, weight: 50 } };
-    expect(stageOf(edited, settingsOf(edited, GATEWAY), READY)).toMatchObject({ kind: 'applying', release: { track: 'canary', canaryWeight: 50 } });
-    // the next observation at 50 % records its own applied hold, and the step is measured from then on
-    const observed = run({ state: edited, now: READY, outcome: undefined, observed: { ok: true, applied: true } });
-    expect(observed).toMatchObject({ decision: 'hold', hold: 'applied' });
-    expect(stageOf(observed.change!.state, settingsOf(edited, GATEWAY), new Date(READY.getTime() + 6 * 60_000))).toMatchObject({ kind: 'measure' });
+    const later = new Date(READY.getTime() + 3_600_000);
+    expect(() => stageOf(edited, settingsOf(edited, GATEWAY), later)).toThrow(new UsageError("'canary.weight' of gateway is 50%, but 'canary.appliedAt' "
+      + `(${new Date(APPLIED).toISOString()}) records the step at 25% observed applied: a weight set by hand. Set it back, or delete 'canary.appliedAt' `
+      + 'and set \'canary.weightChangedAt\' to the time of the change, so that the gate observes the cluster run it before measuring', 'config'));
+    // the remedy the message names: observed again within a deadline of its own
+    const { appliedAt: _stale, ...rest } = edited.canary;
+    const fixed = { ...edited, canary: { ...rest, weightChangedAt: later.toISOString() } };
+    expect(stageOf(fixed, settingsOf(fixed, GATEWAY), later)).toMatchObject({ kind: 'applying', release: { track: 'canary', canaryWeight: 50 } });
+    expect(run({ state: fixed, now: later, outcome: undefined, observed: { ok: true, applied: false } })).toMatchObject({ decision: 'hold', hold: 'applying' });
   });
 
   test('a tick every minute with 5m windows: each counted hold measures a window of its own, so three failed checks take three', () => {
