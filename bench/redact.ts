@@ -21,6 +21,7 @@ const cases: ReadonlyArray<readonly [string, string]> = [
   ['encoded @ runs', header('a%40', '@')],
   ['dotted runs before an @', header('a.', '@example.com')],
   ['credential-named runs', header('cvv', '=1')],
+  ['addresses back to back', header('a@b.cc+')],
 ];
 
 /** Median µs per scrub of `text`. */

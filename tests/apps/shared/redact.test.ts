@@ -119,6 +119,9 @@ describe('e-mail addresses inside runs', () => {
     expect(scrubText('to=jane.doe%40example.com&x=1')).toBe('to=[email]&x=1');
     expect(scrubText('next%3Dpath%2Fjane%40example.com')).toBe('[email]');
     expect(scrubText('(jane+tag@example.co.uk), bob@example.org')).toBe('([email]), [email]');
+    // an address right after another, inside the same run: found where the last one ended
+    expect(['jane@example.com+john@example.org', 'jane@example.com_bob@example.org', 'a@b.com.x@y.org', 'a@b.cc+a@b.cc+a@b.cc'].map(scrubText))
+      .toEqual(['[email][email]', '[email][email]', '[email][email]', '[email][email][email]']);
     const crafted = Array.from({ length: 29 }, () => `${'a%40'.repeat(127)}@`).join(' ');
     expect(scrubText(crafted)).toBe(crafted);
   });
