@@ -69,8 +69,14 @@ export function createServiceApp(deps: ServiceAppDeps, addRoutes: (router: Route
   addRoutes(router);
   // after every route is added: the koa instrumentation wraps the routes present when the router is mounted
   app.use(router.routes());
-  // a path served with another method: 405 with the methods it has in Allow, not a 404 that says it does not exist
-  app.use(router.allowedMethods());
+  // a path served with another method (any: OPTIONS, or one the router does not know, which its allowedMethods would
+  // answer 200 or 501, a 5xx the SLO would count): 405 with the methods it has in Allow, not a 404 saying it does not exist
+  app.use(ctx => {
+    const allowed = [...new Set(((ctx.matched ?? []) as ReadonlyArray<{ readonly methods: readonly string[] }>).flatMap(layer => layer.methods))];
+    if (allowed.length === 0) return;
+    ctx.status = 405;
+    ctx.set('Allow', allowed.join(', '));
+  });
   app.on('error', (error: unknown) => deps.logger.error({ err: error }, 'unhandled koa error'));
   return { app, readiness };
 }

@@ -93,8 +93,13 @@ test('a path it serves, asked with another method, answers a JSON 405 that names
   expect(await response.json()).toEqual({ error: { code: 'method_not_allowed', message: 'POST /v1/airports is not allowed; allowed: HEAD, GET' } });
   const metrics = await (await fetch(`${served.url}/metrics`)).text();
   expect(metrics).toMatch(/http_requests_total\{[^}]*route="unmatched"[^}]*status_code="405"[^}]*\} 1/);
+  // any other method the same, OPTIONS and one the router does not know included: never a 5xx for a client's choice
+  for (const method of ['OPTIONS', 'PROPFIND']) {
+    const other = await fetch(`${served.url}/v1/airports`, { method });
+    expect([method, other.status, other.headers.get('allow'), (await other.json()).error.code]).toEqual([method, 405, 'HEAD, GET', 'method_not_allowed']);
+  }
   // an unknown path is still a 404 whatever the method
-  expect((await fetch(`${served.url}/v2/nothing`, { method: 'POST' })).status).toBe(404);
+  for (const method of ['POST', 'PROPFIND']) expect((await fetch(`${served.url}/v2/nothing`, { method })).status).toBe(404);
 });
 
 test('the flight data is consistent: every route joins known airports and has flights', () => {
