@@ -67,7 +67,10 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
  * @throws {@link StateError} naming the directory, its canaries in flight, and the way to remove an environment
  */
 export function checkRolloutDirectories(root: string, environments: readonly string[]): void {
-  const dirs = fs.readdirSync(path.join(root, ROLLOUT_DIR), { withFileTypes: true }).filter(entry => entry.isDirectory()).map(entry => entry.name);
+  // no rollout/ at all: each environment's own check says what to run
+  const entries = fs.existsSync(path.join(root, ROLLOUT_DIR)) ? fs.readdirSync(path.join(root, ROLLOUT_DIR), { withFileTypes: true }) : [];
+  // hidden ones are no environment's (an editor's, a tool's)
+  const dirs = entries.filter(entry => entry.isDirectory() && !entry.name.startsWith('.')).map(entry => entry.name);
   for (const env of dirs.filter(dir => !environments.includes(dir)).sort()) {
     const dir = `${path.posix.join(ROLLOUT_DIR, env)}/`;
     const inFlight = fs.readdirSync(path.join(root, dir)).filter(f => f.endsWith('.yaml')).sort().flatMap(file => {

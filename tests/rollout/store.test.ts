@@ -174,8 +174,12 @@ describe('checkRolloutDirectories', () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  test('every directory names an environment: passes', () => {
+  test('every directory names an environment: passes; hidden directories are nobody\'s, and no rollout/ is left to each environment\'s check', () => {
+    fs.mkdirSync(path.join(root, 'rollout', '.trash'));
     expect(() => checkRolloutDirectories(root, ['local', 'prod'])).not.toThrow();
+    fs.rmSync(path.join(root, 'rollout'), { recursive: true });
+    expect(() => checkRolloutDirectories(root, ['local', 'prod'])).not.toThrow();
+    expect(() => loadRollouts(root, 'local', { gateway: GATEWAY })).toThrow(/^invalid rollout state rollout\/local\/:\n {2}- the directory is missing/);
   });
 
   test('an environment removed with its canaries in flight: refused, naming them and how to end them first', () => {
