@@ -371,8 +371,8 @@ export interface ServiceStatus {
   /** The configuration each track runs (a pod record's hash), and what the service file would change. */
   readonly config: ConfigStatus;
   /**
-   * The repository stable runs an image of, when the service file names another registry for the same image (a
-   * registry move, which the next release completes); else null.
+   * The service file's `previousImage` while stable or the canary in flight still runs an image of it (a registry move,
+   * which a release completes), else null.
    */
   readonly movingFrom: string | null;
   readonly slo: SloSettings;
@@ -436,7 +436,8 @@ export function statusOf(env: string, state: RolloutState, service: ServiceSpec,
       current: current.hash,
       unreleased: latest ? podChanges(latest, current) : [],
     },
-    movingFrom: repositoryOf(state.stable.image) === service.image ? null : repositoryOf(state.stable.image),
+    movingFrom: [state.stable.image, canary?.image].some(image => image !== undefined && repositoryOf(image) === service.previousImage)
+      ? service.previousImage ?? null : null,
     slo,
     analysis,
     lastDecision: state.history[state.history.length - 1] ?? null,
@@ -452,8 +453,8 @@ export function describeStatus(s: ServiceStatus): string {
   const unreleased = s.config.unreleased.length === 0 ? unrecorded : s.canary
     ? `; ${s.config.file} has changed since the canary started (${s.config.unreleased.join(', ')}): the next canary start releases it`
     : `; ${s.config.file} differs from what stable runs (${s.config.unreleased.join(', ')}): canary start releases it`;
-  const moving = s.movingFrom === null ? '' : `; stable runs an image of ${s.movingFrom}, and ${s.config.file} names another registry: the `
-    + 'next release (canary start) moves it';
+  const moving = s.movingFrom === null ? '' : `; a registry move: what runs from ${s.movingFrom} (previousImage in ${s.config.file}) runs `
+    + `until a release replaces it (${s.canary ? 'the canary\'s promotion, or canary start after it' : 'canary start'}); remove previousImage then`;
   if (!s.canary) return `${head}; no canary in flight${unreleased}${moving}`;
   const c = s.canary;
   const next = c.nextWeight === null ? 'next: promote' : `next: ${c.nextWeight}%`;

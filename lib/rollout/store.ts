@@ -96,11 +96,12 @@ export function checkRolloutDirectories(root: string, environments: readonly str
 export function problemsWithService(state: RolloutState, spec: ServiceSpec): string[] {
   const problems: string[] = [];
   for (const [field, image] of [['stable.image', state.stable.image], ['canary.image', state.canary?.image]] as const) {
-    // a registry move (the service file's repository changed, the image's name kept) leaves what runs running until
-    // the next release replaces it, the first build from the new registry included; another name is another service's
-    if (image !== undefined && repositoryOf(image) !== spec.image && !isRegistryMove(repositoryOf(image), spec.image)) {
-      problems.push(`'${field}' must be an image of ${spec.image} (${spec.file}), or of the same name in another registry (a registry `
-        + `move, which the next release completes), got ${JSON.stringify(image)}`);
+    // a registry move names the old repository as previousImage: what runs from it keeps running until a release
+    // replaces it, the first build from the new registry included
+    if (image !== undefined && repositoryOf(image) !== spec.image && repositoryOf(image) !== spec.previousImage) {
+      problems.push(`'${field}' must be an image of ${spec.image} (${spec.file}${spec.previousImage ? `, or of its previousImage ${spec.previousImage}` : ''}), `
+        + `got ${JSON.stringify(image)}${spec.previousImage ? '' : `; after a registry move, name the old repository as 'previousImage' in ${spec.file} `
+        + 'until a release replaces what runs from it'}`);
     }
   }
   // a canary's weight need not be one of the steps: a plan changed while it is in flight (its state file's or service
@@ -137,14 +138,6 @@ export function repositoryOf(image: string): string {
   const slash = withoutDigest.lastIndexOf('/');
   const colon = withoutDigest.lastIndexOf(':');
   return colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
-}
-
-/**
- * Whether `from` and `to` name the same image in different registries or owners (`ghcr.io/example/obs-canary-gateway`
- * and `registry.acme.io/platform/obs-canary-gateway`): the repositories differ, their last path segment does not.
- */
-export function isRegistryMove(from: string, to: string): boolean {
-  return from !== to && from.slice(from.lastIndexOf('/') + 1) === to.slice(to.lastIndexOf('/') + 1);
 }
 
 /** Writes a state file atomically (a reader sees the old or the new file, never half of one). */

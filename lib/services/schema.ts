@@ -73,6 +73,11 @@ export const SERVICE_SCHEMA: SchemaObject = {
     },
     image: { type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' }, description: 'the image repository without tag or digest; those live in the rollout state' },
     port: { ...PORT, description: 'the container and Service port of the API' },
+    previousImage: {
+      type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' },
+      description: 'during a registry move, the repository image named before: what the rollout state still runs from it keeps running until a '
+        + 'release replaces it; remove it then',
+    },
     protocol: { type: 'string', enum: ['http', 'grpc'], description: 'the API protocol (default http)' },
     probes: {
       type: 'object', additionalProperties: false,

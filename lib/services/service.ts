@@ -57,6 +57,12 @@ export interface ServiceFile {
   readonly name: string;
   readonly namespace?: string;
   readonly image: string;
+  /**
+   * The repository the service's images came from before a registry move: the images of it that its rollout state
+   * still names (stable, a canary in flight) keep running and rendering until a release replaces them. Remove it once
+   * no state file names it.
+   */
+  readonly previousImage?: string;
   readonly port: number;
   readonly protocol?: 'http' | 'grpc';
   readonly probes?: { readonly readiness?: ProbeCheck; readonly liveness?: ProbeCheck; readonly startupSeconds?: number };

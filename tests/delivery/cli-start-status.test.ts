@@ -197,25 +197,29 @@ describe('canary CLI: start and status', () => {
     expect(JSON.parse(result.stdout).error).toEqual({ code: 'config', message: "invalid rollout state rollout/local/backend.yaml:\n  - 'canary' must be object, got 10" });
   });
 
-  test('a registry move, as a team\'s first release: the service file names their registry, stable keeps running until start --ungated '
-    + 'puts their first build on it, and every environment still renders meanwhile', async () => {
+  test('a registry move, as a team\'s first release: the service file names their registry and the old one as previousImage, stable keeps '
+    + 'running until start --ungated puts their first build on it, and every environment still renders meanwhile', async () => {
     const file = path.join(dir, 'services', 'backend.yaml');
     const source = fs.readFileSync(file, 'utf8');
     const before = state('local', 'backend').stable.image;
     expect(before).toMatch(/^ghcr\.io\/example\/obs-canary-backend:/);
-    fs.writeFileSync(file, source.replace('image: ghcr.io/example/obs-canary-backend', 'image: ghcr.io/acme/obs-canary-backend'));
+    const moved = source.replace('image: ghcr.io/example/obs-canary-backend', 'image: ghcr.io/acme/obs-canary-backend');
+    // without previousImage, the old images are another repository's: refused, saying how to move
+    fs.writeFileSync(file, moved);
+    expect(() => loadStackInput(dir, 'local')).toThrow("name the old repository as 'previousImage' in services/backend.yaml");
+    fs.writeFileSync(file, moved.replace('image: ghcr.io/acme/obs-canary-backend', 'image: ghcr.io/acme/obs-canary-backend\npreviousImage: ghcr.io/example/obs-canary-backend'));
     try {
       // what runs is rendered as it was, in every environment
       for (const env of ['local', 'prod', 'central'] as const) expect(() => loadStackInput(dir, env)).not.toThrow();
-      expect((await canaryHere('status', '--service', 'backend')).stdout).toContain('; stable runs an image of ghcr.io/example/obs-canary-backend, '
-        + 'and services/backend.yaml names another registry: the next release (canary start) moves it');
+      expect((await canaryHere('status', '--service', 'backend')).stdout).toContain('; a registry move: what runs from ghcr.io/example/obs-canary-backend '
+        + '(previousImage in services/backend.yaml) runs until a release replaces it (canary start); remove previousImage then');
       // a release of another service's image is still refused, in the old registry or the new
       expect((await canaryHere('start', '--service', 'backend', '--image', 'ghcr.io/acme/obs-canary-gateway:1.0.0', '--ungated')).status).toBe(2);
       const first = `ghcr.io/acme/obs-canary-backend@sha256:${'b'.repeat(64)}`;
       const result = await canaryHere('start', '--service', 'backend', '--image', first, '--ungated');
       expect([result.status, result.stderr]).toEqual([0, '']);
       expect(state('local', 'backend').stable.image).toBe(first);
-      expect((await canaryHere('status', '--service', 'backend')).stdout).not.toContain('another registry');
+      expect((await canaryHere('status', '--service', 'backend')).stdout).not.toContain('a registry move');
     } finally {
       fs.writeFileSync(file, source);
       git('checkout', '--', 'rollout', 'dist');

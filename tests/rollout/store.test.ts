@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RolloutState, StateError, renderRolloutState } from '../../lib/rollout/state';
-import { checkRolloutDirectories, isRegistryMove, loadRollouts, problemsWithService, repositoryOf, rolloutFile, writeRolloutState } from '../../lib/rollout/store';
+import { checkRolloutDirectories, loadRollouts, problemsWithService, repositoryOf, rolloutFile, writeRolloutState } from '../../lib/rollout/store';
 import { GATEWAY, fixtureService, fixtureState } from './fixtures';
 
 describe('loadRollouts', () => {
@@ -49,8 +49,8 @@ describe('loadRollouts', () => {
   test('an image of another repository than the service file\'s fails, naming the field, the file and the repository', () => {
     write('local', 'gateway', renderRolloutState({ ...fixtureState('steady'), stable: { image: 'registry.example.com/obs-canary-backend:1.0.0' } }));
     expect(() => load()).toThrow(new StateError('rollout/local/gateway.yaml', [
-      '\'stable.image\' must be an image of registry.example.com/obs-canary-gateway (services/gateway.yaml), or of the same name in another registry (a '
-      + 'registry move, which the next release completes), got "registry.example.com/obs-canary-backend:1.0.0"',
+      '\'stable.image\' must be an image of registry.example.com/obs-canary-gateway (services/gateway.yaml), got "registry.example.com/obs-canary-backend:1.0.0"; '
+      + 'after a registry move, name the old repository as \'previousImage\' in services/gateway.yaml until a release replaces what runs from it',
     ]));
   });
 
@@ -85,21 +85,27 @@ describe('problemsWithService', () => {
   test('the canary\'s image too', () => {
     const other = { ...state, canary: { ...state.canary!, image: 'ghcr.io/acme/gateway:2' } };
     expect(problemsWithService(other, GATEWAY)).toEqual([
-      '\'canary.image\' must be an image of registry.example.com/obs-canary-gateway (services/gateway.yaml), or of the same name in another registry '
-      + '(a registry move, which the next release completes), got "ghcr.io/acme/gateway:2"',
+      '\'canary.image\' must be an image of registry.example.com/obs-canary-gateway (services/gateway.yaml), got "ghcr.io/acme/gateway:2"; after a '
+      + 'registry move, name the old repository as \'previousImage\' in services/gateway.yaml until a release replaces what runs from it',
     ]);
   });
 
-  test('a registry move: the service file names a new registry, what runs from the old one keeps running until a release replaces it', () => {
+  test('a registry move: the service file names its new registry and the old one as previousImage, and what runs from the old one keeps '
+    + 'running until a release replaces it', () => {
     const moved = { ...GATEWAY, image: 'ghcr.io/acme/platform/obs-canary-gateway' };
-    expect(problemsWithService(state, moved)).toEqual([]);
-    // the name is what tells a move from another service's image, in any registry
-    const backend = { ...state, stable: { image: 'registry.example.com/obs-canary-backend:1.0.0' } };
-    expect(problemsWithService(backend, moved))
-      .toEqual([expect.stringMatching(/^'stable.image' must be an image of ghcr.io\/acme\/platform\/obs-canary-gateway/)]);
-    expect(isRegistryMove('registry.example.com/obs-canary-gateway', 'ghcr.io/acme/platform/obs-canary-gateway')).toBe(true);
-    expect(isRegistryMove('registry.example.com/obs-canary-gateway', 'registry.example.com/obs-canary-gateway')).toBe(false);
-    expect(isRegistryMove('registry.example.com/obs-canary-gateway', 'registry.example.com/obs-canary-backend')).toBe(false);
+    // without previousImage, an image of the old registry is another repository's, like any other
+    expect(problemsWithService(state, moved)).toEqual([
+      expect.stringMatching(/^'stable.image' must be an image of ghcr.io\/acme\/platform\/obs-canary-gateway/),
+      expect.stringMatching(/^'canary.image' must be an image of/),
+    ]);
+    const declared = { ...moved, previousImage: GATEWAY.image };
+    expect(problemsWithService(state, declared)).toEqual([]);
+    // only that repository: an image of the same name anywhere else is still refused
+    const elsewhere = { ...state, stable: { image: 'docker.io/someone/obs-canary-gateway:1.0.0' } };
+    expect(problemsWithService(elsewhere, declared)).toEqual([
+      '\'stable.image\' must be an image of ghcr.io/acme/platform/obs-canary-gateway (services/gateway.yaml, or of its previousImage '
+      + 'registry.example.com/obs-canary-gateway), got "docker.io/someone/obs-canary-gateway:1.0.0"',
+    ]);
   });
 
   test('metrics: http needs the service\'s own metrics', () => {

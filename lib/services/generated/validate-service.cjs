@@ -2,34 +2,34 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS label of at most 33 characters that starts with a letter (a Service's name must): the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600,"description":"how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take that long, so replicas × it must stay under analysis.progressDeadline"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","pattern":"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$","description":"a pod field Kubernetes sets a variable from: metadata.name, metadata.namespace, metadata.uid, metadata.labels['<key>'], metadata.annotations['<key>'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP or status.podIPs"}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's); needs gatewayPods"},"gatewayPods":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount","labels"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"labels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"}}},"description":"the pods that serve gateway: their namespace, ServiceAccount (the identity the service lets in) and labels (the network policy's peer)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports: the pods' own (container) ports, not a Service's, for pods"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"rollbackBelowSuccessRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true,"description":"a canary whose success ratio in a window is below this is rolled back at once, whatever maxFailedChecks (default 0.5; 0: never at once); at most slo.successRatio"},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
+const schema11 = {"$id":"https://obs-canary.dev/schemas/service.json","title":"obs-canary service","description":"A service released by canary: services/<name>.yaml","type":"object","additionalProperties":false,"required":["name","image","port"],"properties":{"name":{"type":"string","pattern":"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":33,"description":"a DNS label of at most 33 characters that starts with a letter (a Service's name must): the app label, Service, DestinationRule, VirtualService and <name>-<track> Deployments"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"a DNS label (lower-case letters, digits and \"-\") such as payments, the namespace (default apps); created with the same mesh, Pod Security and default-deny policies"},"image":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"the image repository without tag or digest; those live in the rollout state"},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"the container and Service port of the API"},"previousImage":{"type":"string","pattern":"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$","not":{"pattern":"(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$"},"description":"during a registry move, the repository image named before: what the rollout state still runs from it keeps running until a release replaces it; remove it then"},"protocol":{"type":"string","enum":["http","grpc"],"description":"the API protocol (default http)"},"probes":{"type":"object","additionalProperties":false,"properties":{"readiness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"liveness":{"type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"description":"one of { http: /path } (an HTTP GET), { tcp: true } (a TCP connect) or { grpc: true } (a gRPC health check) on the service port","properties":{"http":{"type":"string","pattern":"^/[^\\s?#]*$","description":"a path starting with \"/\", without spaces, query or fragment"},"tcp":{"const":true},"grpc":{"const":true}}},"startupSeconds":{"type":"integer","minimum":30,"maximum":3600,"description":"how long the app may take to start, 30 to 3600 seconds: a startup probe (the liveness check) holds the liveness probe off until then (default: none, liveness from the start, which kills an app not live within about 30 s); each stable pod of a promotion may take that long, so replicas × it must stay under analysis.progressDeadline"}},"description":"default: a TCP connect on the port for both"},"runAsUser":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the uid, never 0 (default 65532)"},"runAsGroup":{"type":"integer","minimum":1,"maximum":2147483647,"description":"the gid (default: runAsUser)"},"writablePaths":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s]*[^/\\s]$","description":"an absolute path without spaces or a trailing \"/\", such as /var/cache/ledger"},"description":"absolute paths that get an empty directory (the root filesystem stays read-only)"},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"description":"a string, a pod field ({ fieldRef: metadata.labels['version'] }) or a service's in-cluster URL ({ serviceUrl: <a service name> })","oneOf":[{"type":"string"},{"type":"object","additionalProperties":false,"required":["fieldRef"],"properties":{"fieldRef":{"type":"string","pattern":"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$","description":"a pod field Kubernetes sets a variable from: metadata.name, metadata.namespace, metadata.uid, metadata.labels['<key>'], metadata.annotations['<key>'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP or status.podIPs"}}},{"type":"object","additionalProperties":false,"required":["serviceUrl"],"properties":{"serviceUrl":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}]},"description":"literal variables, pod fields ({ fieldRef: metadata.labels['version'] }) or another service's in-cluster URL ({ serviceUrl: name }: http://<host>:<port>, or dns:///<host>:<port> for a gRPC service)"},"secretEnv":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name","secret","key"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"secret":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the name of a Secret in the service's own namespace (a DNS label, no namespace/)"},"key":{"type":"string","pattern":"^[-._a-zA-Z0-9]+$"}}},"description":"variables from keys of Secrets in the service's namespace"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"the container's command, when the image's entrypoint is not right"},"args":{"type":"array","items":{"type":"string"},"description":"the container's arguments"},"telemetry":{"type":"boolean","description":"inject OTEL_SERVICE_NAME, the Collector endpoint, the sampler and resource attributes (default true)"},"replicas":{"type":"object","description":"stable replicas per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"integer","minimum":1,"maximum":50}},"resources":{"type":"object","description":"CPU and memory per environment (default: the environment's)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["cpu","memory"],"properties":{"cpu":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"},"limit":{"type":"string","pattern":"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$","description":"CPU as a Kubernetes quantity: 250m, 0.5 or 2"}}},"memory":{"type":"object","additionalProperties":false,"required":["request","limit"],"properties":{"request":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"},"limit":{"type":"string","pattern":"^[1-9][0-9]*(Mi|Gi)$","description":"memory in Mi or Gi: 128Mi, 1Gi"}}}}}},"terminationGracePeriodSeconds":{"type":"integer","minimum":1,"maximum":3600,"description":"time between SIGTERM and SIGKILL (default 30)"},"timeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"a route timeout longer than 0 in ms, s or m, such as 500ms, 5s or 1m (default 5s; none for gRPC, whose streams it would cut)"},"keepAliveTimeout":{"type":"string","pattern":"^([1-9][0-9]*(ms|s|m))+$","description":"the idle (keep-alive) timeout of the service's own server, longer than 0 in ms, s or m, such as 5s (default 5s, Node.js's; gunicorn's is 2s); the sidecars close idle connections to it at four fifths of it. Both tracks share it: the shortest of any version in flight"},"callers":{"type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"description":"the services allowed to call it"},"callerIdentities":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},"description":"other workloads allowed to call it, by namespace and ServiceAccount"},"expose":{"type":"object","additionalProperties":false,"required":["hosts","paths"],"properties":{"hosts":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}},{"type":"object","description":"hosts per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"}}}],"description":"external host names in lower case (shop.example.com, *.example.com) as a list, or per environment ({ prod: [shop.example.com] })"},"paths":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^/[^\\s?#*]*\\*?$","description":"an exact path (/api/orders) or a prefix ending in * (/api/*), starting with \"/\", without spaces, query or fragment"},"description":"the only paths served from outside: exact (/api/orders) or a prefix ending in * (/api/*)"},"methods":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS"]},"description":"default GET and HEAD; POST for protocol: grpc"},"tls":{"type":"object","description":"per environment, a TLS Secret in the ingress gateway's namespace for HTTPS on the hosts (default: plain HTTP)","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"object","additionalProperties":false,"required":["credentialName"],"properties":{"credentialName":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}}},"gateway":{"type":"string","pattern":"^[a-z0-9-]+/[a-z0-9-]+$","description":"an existing Istio Gateway, namespace/name (default: the environment's); needs gatewayPods"},"gatewayPods":{"type":"object","additionalProperties":false,"required":["namespace","serviceAccount","labels"],"properties":{"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"serviceAccount":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"labels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"}}},"description":"the pods that serve gateway: their namespace, ServiceAccount (the identity the service lets in) and labels (the network policy's peer)"}}},"egress":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["name","ports"],"description":"one thing the pods call that is no service here: { name, cidrs, ports } by address, or { name, namespace, podLabels, ports } by pods","properties":{"name":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","maxLength":30,"description":"a DNS label of at most 30 characters naming it, such as ledger-db"},"cidrs":{"oneOf":[{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}},{"type":"object","description":"CIDR blocks per environment","minProperties":1,"propertyNames":{"pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"additionalProperties":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[0-9./]+$"}}}],"description":"its IPv4 CIDR blocks, as a list or per environment ({ prod: [10.20.4.0/24] }: none in the others)"},"namespace":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$","description":"the namespace of its pods (a DNS label)"},"podLabels":{"type":"object","minProperties":1,"additionalProperties":{"type":"string","pattern":"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},"propertyNames":{"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},"description":"the labels of its pods, such as { app.kubernetes.io/name: postgres }"},"ports":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"its TCP ports: the pods' own (container) ports, not a Service's, for pods"}}},"description":"what else the pods may call (a database, a queue, an API outside the cluster): the namespace denies every other connection"},"smoke":{"type":"array","maxItems":20,"items":{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","pattern":"^/[^\\s#]*$","description":"a path (and query) starting with \"/\""},"status":{"type":"integer","minimum":100,"maximum":599,"description":"the status the canary must answer (default 200)"},"header":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"a response header that must be there, such as x-trace-id"}}},"description":"GET requests the gate sends to the canary through the pin before its first weighted step; one failure rolls it back"},"metrics":{"type":"object","additionalProperties":false,"properties":{"source":{"type":"string","enum":["istio","http"],"description":"what the SLO gate reads (default istio)"},"http":{"type":"object","additionalProperties":false,"required":["requests","duration","codeLabel","scrape"],"properties":{"requests":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"duration":{"type":"string","pattern":"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},"durationUnit":{"type":"string","enum":["seconds","milliseconds"]},"codeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"errorCodes":{"type":"string","pattern":"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$","description":"the values of codeLabel that count against the SLO, separated by | (\".\" matches any character): such as 5.. (the default), or Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss for gRPC's grpc_server_handled_total"},"routeLabel":{"type":"string","pattern":"^[a-zA-Z_][a-zA-Z0-9_]*$"},"ignoreRoutes":{"type":"array","items":{"type":"string","minLength":1}},"scrape":{"type":"object","additionalProperties":false,"required":["port","path"],"properties":{"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"type":"string","pattern":"^/[^\\s?#]*$"}}}},"description":"the service's own request counter and histogram, and where Prometheus scrapes them"}}},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"integer","minimum":1,"maximum":100}},"slo":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"successRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true},"p95LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"p99LatencyMs":{"type":"number","exclusiveMinimum":0,"nullable":true},"period":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration from 7d to 90d such as 30d: the period the objective (successRatio) is measured over"}}},"analysis":{"type":"object","nullable":true,"additionalProperties":false,"required":[],"properties":{"metrics":{"type":"string","enum":["istio","http"],"nullable":true},"window":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"settle":{"type":"string","pattern":"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$","nullable":true,"description":"a duration such as 0s, 30s, 5m or 1h30m"},"minRequests":{"type":"integer","minimum":0,"nullable":true},"canaryTrafficFactor":{"type":"number","minimum":0,"maximum":1,"nullable":true},"minCanaryRequests":{"type":"integer","minimum":0,"nullable":true},"maxFailedChecks":{"type":"integer","minimum":1,"maximum":100,"nullable":true},"rollbackBelowSuccessRatio":{"type":"number","minimum":0,"maximum":1,"nullable":true,"description":"a canary whose success ratio in a window is below this is rolled back at once, whatever maxFailedChecks (default 0.5; 0: never at once); at most slo.successRatio"},"maxConsecutiveHolds":{"type":"integer","minimum":1,"maximum":1000,"nullable":true},"baseline":{"type":"object","nullable":true,"additionalProperties":false,"required":["enabled","maxErrorRatioIncrease"],"properties":{"enabled":{"type":"boolean"},"maxErrorRatioIncrease":{"type":"number","minimum":0,"maximum":1},"maxLatencyRatio":{"type":"number","minimum":1,"maximum":100,"nullable":true,"description":"the canary's p95 (and p99) may be at most this many times stable's, such as 1.5"},"minLatencyIncreaseMs":{"type":"number","minimum":0,"maximum":60000,"nullable":true,"description":"a canary within this many milliseconds of stable's latency passes whatever the ratio (default 25)"}}},"queryTimeout":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"a duration longer than 0 such as 30s, 5m or 1h30m"},"progressDeadline":{"type":"string","pattern":"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$","nullable":true,"description":"how long a step may take to be observed applied and ready, such as 10m; beyond it the canary is rolled back"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern2 = new RegExp("(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$", "u");
 const pattern3 = new RegExp("^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$", "u");
-const pattern4 = new RegExp("^/[^\\s?#]*$", "u");
-const pattern6 = new RegExp("^/[^\\s]*[^/\\s]$", "u");
-const pattern7 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern8 = new RegExp("^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$", "u");
-const pattern12 = new RegExp("^[-._a-zA-Z0-9]+$", "u");
-const pattern15 = new RegExp("^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$", "u");
-const pattern17 = new RegExp("^[1-9][0-9]*(Mi|Gi)$", "u");
-const pattern19 = new RegExp("^([1-9][0-9]*(ms|s|m))+$", "u");
-const pattern24 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
-const pattern27 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
-const pattern30 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
-const pattern33 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", "u");
-const pattern34 = new RegExp("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "u");
-const pattern36 = new RegExp("^[0-9./]+$", "u");
-const pattern42 = new RegExp("^/[^\\s#]*$", "u");
-const pattern43 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
-const pattern44 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
-const pattern46 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
-const pattern47 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
-const pattern50 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
-const pattern52 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
+const pattern6 = new RegExp("^/[^\\s?#]*$", "u");
+const pattern8 = new RegExp("^/[^\\s]*[^/\\s]$", "u");
+const pattern9 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern10 = new RegExp("^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$", "u");
+const pattern14 = new RegExp("^[-._a-zA-Z0-9]+$", "u");
+const pattern17 = new RegExp("^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$", "u");
+const pattern19 = new RegExp("^[1-9][0-9]*(Mi|Gi)$", "u");
+const pattern21 = new RegExp("^([1-9][0-9]*(ms|s|m))+$", "u");
+const pattern26 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", "u");
+const pattern29 = new RegExp("^/[^\\s?#*]*\\*?$", "u");
+const pattern32 = new RegExp("^[a-z0-9-]+/[a-z0-9-]+$", "u");
+const pattern35 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", "u");
+const pattern36 = new RegExp("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "u");
+const pattern38 = new RegExp("^[0-9./]+$", "u");
+const pattern44 = new RegExp("^/[^\\s#]*$", "u");
+const pattern45 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+const pattern46 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
+const pattern48 = new RegExp("^[a-zA-Z_][a-zA-Z0-9_]*$", "u");
+const pattern49 = new RegExp("^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$", "u");
+const pattern52 = new RegExp("^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$", "u");
+const pattern54 = new RegExp("^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://obs-canary.dev/schemas/service.json" */;
@@ -234,10 +234,13 @@ errors++;
 }
 }
 }
-if(data.protocol !== undefined){
-let data4 = data.protocol;
-if(typeof data4 !== "string"){
-const err16 = {instancePath:instancePath+"/protocol",schemaPath:"#/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.protocol.type,parentSchema:schema11.properties.protocol,data:data4};
+if(data.previousImage !== undefined){
+let data4 = data.previousImage;
+const _errs14 = errors;
+const _errs15 = errors;
+if(typeof data4 === "string"){
+if(!pattern2.test(data4)){
+const err16 = {};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -246,8 +249,10 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!((data4 === "http") || (data4 === "grpc"))){
-const err17 = {instancePath:instancePath+"/protocol",schemaPath:"#/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema11.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.protocol.enum,parentSchema:schema11.properties.protocol,data:data4};
+}
+var valid2 = _errs15 === errors;
+if(valid2){
+const err17 = {instancePath:instancePath+"/previousImage",schemaPath:"#/properties/previousImage/not",keyword:"not",params:{},message:"must NOT be valid",schema:schema11.properties.previousImage.not,parentSchema:schema11.properties.previousImage,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -256,13 +261,20 @@ vErrors.push(err17);
 }
 errors++;
 }
+else {
+errors = _errs14;
+if(vErrors !== null){
+if(_errs14){
+vErrors.length = _errs14;
 }
-if(data.probes !== undefined){
-let data5 = data.probes;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-for(const key1 in data5){
-if(!(((key1 === "readiness") || (key1 === "liveness")) || (key1 === "startupSeconds"))){
-const err18 = {instancePath:instancePath+"/probes",schemaPath:"#/properties/probes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.probes,data:data5};
+else {
+vErrors = null;
+}
+}
+}
+if(typeof data4 === "string"){
+if(!pattern3.test(data4)){
+const err18 = {instancePath:instancePath+"/previousImage",schemaPath:"#/properties/previousImage/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$"+"\"",schema:"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$",parentSchema:schema11.properties.previousImage,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -272,11 +284,8 @@ vErrors.push(err18);
 errors++;
 }
 }
-if(data5.readiness !== undefined){
-let data6 = data5.readiness;
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-if(Object.keys(data6).length > 1){
-const err19 = {instancePath:instancePath+"/probes/readiness",schemaPath:"#/properties/probes/properties/readiness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema11.properties.probes.properties.readiness,data:data6};
+else {
+const err19 = {instancePath:instancePath+"/previousImage",schemaPath:"#/properties/previousImage/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.previousImage.type,parentSchema:schema11.properties.previousImage,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -285,8 +294,11 @@ vErrors.push(err19);
 }
 errors++;
 }
-if(Object.keys(data6).length < 1){
-const err20 = {instancePath:instancePath+"/probes/readiness",schemaPath:"#/properties/probes/properties/readiness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.probes.properties.readiness,data:data6};
+}
+if(data.protocol !== undefined){
+let data5 = data.protocol;
+if(typeof data5 !== "string"){
+const err20 = {instancePath:instancePath+"/protocol",schemaPath:"#/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.protocol.type,parentSchema:schema11.properties.protocol,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -295,9 +307,8 @@ vErrors.push(err20);
 }
 errors++;
 }
-for(const key2 in data6){
-if(!(((key2 === "http") || (key2 === "tcp")) || (key2 === "grpc"))){
-const err21 = {instancePath:instancePath+"/probes/readiness",schemaPath:"#/properties/probes/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.probes.properties.readiness,data:data6};
+if(!((data5 === "http") || (data5 === "grpc"))){
+const err21 = {instancePath:instancePath+"/protocol",schemaPath:"#/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema11.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.protocol.enum,parentSchema:schema11.properties.protocol,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -307,11 +318,12 @@ vErrors.push(err21);
 errors++;
 }
 }
-if(data6.http !== undefined){
-let data7 = data6.http;
-if(typeof data7 === "string"){
-if(!pattern4.test(data7)){
-const err22 = {instancePath:instancePath+"/probes/readiness/http",schemaPath:"#/properties/probes/properties/readiness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.probes.properties.readiness.properties.http,data:data7};
+if(data.probes !== undefined){
+let data6 = data.probes;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+for(const key1 in data6){
+if(!(((key1 === "readiness") || (key1 === "liveness")) || (key1 === "startupSeconds"))){
+const err22 = {instancePath:instancePath+"/probes",schemaPath:"#/properties/probes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.probes,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -321,8 +333,11 @@ vErrors.push(err22);
 errors++;
 }
 }
-else {
-const err23 = {instancePath:instancePath+"/probes/readiness/http",schemaPath:"#/properties/probes/properties/readiness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.probes.properties.readiness.properties.http.type,parentSchema:schema11.properties.probes.properties.readiness.properties.http,data:data7};
+if(data6.readiness !== undefined){
+let data7 = data6.readiness;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(Object.keys(data7).length > 1){
+const err23 = {instancePath:instancePath+"/probes/readiness",schemaPath:"#/properties/probes/properties/readiness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema11.properties.probes.properties.readiness,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -331,11 +346,8 @@ vErrors.push(err23);
 }
 errors++;
 }
-}
-if(data6.tcp !== undefined){
-let data8 = data6.tcp;
-if(true !== data8){
-const err24 = {instancePath:instancePath+"/probes/readiness/tcp",schemaPath:"#/properties/probes/properties/readiness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema11.properties.probes.properties.readiness.properties.tcp,data:data8};
+if(Object.keys(data7).length < 1){
+const err24 = {instancePath:instancePath+"/probes/readiness",schemaPath:"#/properties/probes/properties/readiness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.probes.properties.readiness,data:data7};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -344,11 +356,9 @@ vErrors.push(err24);
 }
 errors++;
 }
-}
-if(data6.grpc !== undefined){
-let data9 = data6.grpc;
-if(true !== data9){
-const err25 = {instancePath:instancePath+"/probes/readiness/grpc",schemaPath:"#/properties/probes/properties/readiness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema11.properties.probes.properties.readiness.properties.grpc,data:data9};
+for(const key2 in data7){
+if(!(((key2 === "http") || (key2 === "tcp")) || (key2 === "grpc"))){
+const err25 = {instancePath:instancePath+"/probes/readiness",schemaPath:"#/properties/probes/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.probes.properties.readiness,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -358,9 +368,11 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
-else {
-const err26 = {instancePath:instancePath+"/probes/readiness",schemaPath:"#/properties/probes/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.probes.properties.readiness.type,parentSchema:schema11.properties.probes.properties.readiness,data:data6};
+if(data7.http !== undefined){
+let data8 = data7.http;
+if(typeof data8 === "string"){
+if(!pattern6.test(data8)){
+const err26 = {instancePath:instancePath+"/probes/readiness/http",schemaPath:"#/properties/probes/properties/readiness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.probes.properties.readiness.properties.http,data:data8};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -370,11 +382,8 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data5.liveness !== undefined){
-let data10 = data5.liveness;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-if(Object.keys(data10).length > 1){
-const err27 = {instancePath:instancePath+"/probes/liveness",schemaPath:"#/properties/probes/properties/liveness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema11.properties.probes.properties.liveness,data:data10};
+else {
+const err27 = {instancePath:instancePath+"/probes/readiness/http",schemaPath:"#/properties/probes/properties/readiness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.probes.properties.readiness.properties.http.type,parentSchema:schema11.properties.probes.properties.readiness.properties.http,data:data8};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -383,8 +392,11 @@ vErrors.push(err27);
 }
 errors++;
 }
-if(Object.keys(data10).length < 1){
-const err28 = {instancePath:instancePath+"/probes/liveness",schemaPath:"#/properties/probes/properties/liveness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.probes.properties.liveness,data:data10};
+}
+if(data7.tcp !== undefined){
+let data9 = data7.tcp;
+if(true !== data9){
+const err28 = {instancePath:instancePath+"/probes/readiness/tcp",schemaPath:"#/properties/probes/properties/readiness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema11.properties.probes.properties.readiness.properties.tcp,data:data9};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -393,9 +405,11 @@ vErrors.push(err28);
 }
 errors++;
 }
-for(const key3 in data10){
-if(!(((key3 === "http") || (key3 === "tcp")) || (key3 === "grpc"))){
-const err29 = {instancePath:instancePath+"/probes/liveness",schemaPath:"#/properties/probes/properties/liveness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.probes.properties.liveness,data:data10};
+}
+if(data7.grpc !== undefined){
+let data10 = data7.grpc;
+if(true !== data10){
+const err29 = {instancePath:instancePath+"/probes/readiness/grpc",schemaPath:"#/properties/probes/properties/readiness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema11.properties.probes.properties.readiness.properties.grpc,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -405,11 +419,9 @@ vErrors.push(err29);
 errors++;
 }
 }
-if(data10.http !== undefined){
-let data11 = data10.http;
-if(typeof data11 === "string"){
-if(!pattern4.test(data11)){
-const err30 = {instancePath:instancePath+"/probes/liveness/http",schemaPath:"#/properties/probes/properties/liveness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.probes.properties.liveness.properties.http,data:data11};
+}
+else {
+const err30 = {instancePath:instancePath+"/probes/readiness",schemaPath:"#/properties/probes/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.probes.properties.readiness.type,parentSchema:schema11.properties.probes.properties.readiness,data:data7};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -419,8 +431,11 @@ vErrors.push(err30);
 errors++;
 }
 }
-else {
-const err31 = {instancePath:instancePath+"/probes/liveness/http",schemaPath:"#/properties/probes/properties/liveness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.probes.properties.liveness.properties.http.type,parentSchema:schema11.properties.probes.properties.liveness.properties.http,data:data11};
+if(data6.liveness !== undefined){
+let data11 = data6.liveness;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(Object.keys(data11).length > 1){
+const err31 = {instancePath:instancePath+"/probes/liveness",schemaPath:"#/properties/probes/properties/liveness/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema11.properties.probes.properties.liveness,data:data11};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -429,11 +444,8 @@ vErrors.push(err31);
 }
 errors++;
 }
-}
-if(data10.tcp !== undefined){
-let data12 = data10.tcp;
-if(true !== data12){
-const err32 = {instancePath:instancePath+"/probes/liveness/tcp",schemaPath:"#/properties/probes/properties/liveness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema11.properties.probes.properties.liveness.properties.tcp,data:data12};
+if(Object.keys(data11).length < 1){
+const err32 = {instancePath:instancePath+"/probes/liveness",schemaPath:"#/properties/probes/properties/liveness/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.probes.properties.liveness,data:data11};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -442,11 +454,9 @@ vErrors.push(err32);
 }
 errors++;
 }
-}
-if(data10.grpc !== undefined){
-let data13 = data10.grpc;
-if(true !== data13){
-const err33 = {instancePath:instancePath+"/probes/liveness/grpc",schemaPath:"#/properties/probes/properties/liveness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema11.properties.probes.properties.liveness.properties.grpc,data:data13};
+for(const key3 in data11){
+if(!(((key3 === "http") || (key3 === "tcp")) || (key3 === "grpc"))){
+const err33 = {instancePath:instancePath+"/probes/liveness",schemaPath:"#/properties/probes/properties/liveness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.probes.properties.liveness,data:data11};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -456,9 +466,11 @@ vErrors.push(err33);
 errors++;
 }
 }
-}
-else {
-const err34 = {instancePath:instancePath+"/probes/liveness",schemaPath:"#/properties/probes/properties/liveness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.probes.properties.liveness.type,parentSchema:schema11.properties.probes.properties.liveness,data:data10};
+if(data11.http !== undefined){
+let data12 = data11.http;
+if(typeof data12 === "string"){
+if(!pattern6.test(data12)){
+const err34 = {instancePath:instancePath+"/probes/liveness/http",schemaPath:"#/properties/probes/properties/liveness/properties/http/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.probes.properties.liveness.properties.http,data:data12};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -468,10 +480,8 @@ vErrors.push(err34);
 errors++;
 }
 }
-if(data5.startupSeconds !== undefined){
-let data14 = data5.startupSeconds;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err35 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.probes.properties.startupSeconds.type,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data14};
+else {
+const err35 = {instancePath:instancePath+"/probes/liveness/http",schemaPath:"#/properties/probes/properties/liveness/properties/http/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.probes.properties.liveness.properties.http.type,parentSchema:schema11.properties.probes.properties.liveness.properties.http,data:data12};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -480,9 +490,11 @@ vErrors.push(err35);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 3600 || isNaN(data14)){
-const err36 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data14};
+}
+if(data11.tcp !== undefined){
+let data13 = data11.tcp;
+if(true !== data13){
+const err36 = {instancePath:instancePath+"/probes/liveness/tcp",schemaPath:"#/properties/probes/properties/liveness/properties/tcp/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema11.properties.probes.properties.liveness.properties.tcp,data:data13};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -491,8 +503,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-if(data14 < 30 || isNaN(data14)){
-const err37 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30",schema:30,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data14};
+}
+if(data11.grpc !== undefined){
+let data14 = data11.grpc;
+if(true !== data14){
+const err37 = {instancePath:instancePath+"/probes/liveness/grpc",schemaPath:"#/properties/probes/properties/liveness/properties/grpc/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant",schema:true,parentSchema:schema11.properties.probes.properties.liveness.properties.grpc,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -503,9 +518,8 @@ errors++;
 }
 }
 }
-}
 else {
-const err38 = {instancePath:instancePath+"/probes",schemaPath:"#/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.probes.type,parentSchema:schema11.properties.probes,data:data5};
+const err38 = {instancePath:instancePath+"/probes/liveness",schemaPath:"#/properties/probes/properties/liveness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.probes.properties.liveness.type,parentSchema:schema11.properties.probes.properties.liveness,data:data11};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -515,10 +529,10 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data.runAsUser !== undefined){
-let data15 = data.runAsUser;
+if(data6.startupSeconds !== undefined){
+let data15 = data6.startupSeconds;
 if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err39 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.runAsUser.type,parentSchema:schema11.properties.runAsUser,data:data15};
+const err39 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.probes.properties.startupSeconds.type,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data15};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -528,8 +542,8 @@ vErrors.push(err39);
 errors++;
 }
 if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 2147483647 || isNaN(data15)){
-const err40 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema11.properties.runAsUser,data:data15};
+if(data15 > 3600 || isNaN(data15)){
+const err40 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data15};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -538,8 +552,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data15 < 1 || isNaN(data15)){
-const err41 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.runAsUser,data:data15};
+if(data15 < 30 || isNaN(data15)){
+const err41 = {instancePath:instancePath+"/probes/startupSeconds",schemaPath:"#/properties/probes/properties/startupSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30",schema:30,parentSchema:schema11.properties.probes.properties.startupSeconds,data:data15};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -550,10 +564,9 @@ errors++;
 }
 }
 }
-if(data.runAsGroup !== undefined){
-let data16 = data.runAsGroup;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err42 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.runAsGroup.type,parentSchema:schema11.properties.runAsGroup,data:data16};
+}
+else {
+const err42 = {instancePath:instancePath+"/probes",schemaPath:"#/properties/probes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.probes.type,parentSchema:schema11.properties.probes,data:data6};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -562,9 +575,11 @@ vErrors.push(err42);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 2147483647 || isNaN(data16)){
-const err43 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema11.properties.runAsGroup,data:data16};
+}
+if(data.runAsUser !== undefined){
+let data16 = data.runAsUser;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err43 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.runAsUser.type,parentSchema:schema11.properties.runAsUser,data:data16};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -573,8 +588,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data16 < 1 || isNaN(data16)){
-const err44 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.runAsGroup,data:data16};
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 2147483647 || isNaN(data16)){
+const err44 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema11.properties.runAsUser,data:data16};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -583,17 +599,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-}
-}
-if(data.writablePaths !== undefined){
-let data17 = data.writablePaths;
-if(Array.isArray(data17)){
-const len0 = data17.length;
-for(let i0=0; i0<len0; i0++){
-let data18 = data17[i0];
-if(typeof data18 === "string"){
-if(!pattern6.test(data18)){
-const err45 = {instancePath:instancePath+"/writablePaths/" + i0,schemaPath:"#/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s]*[^/\\s]$"},message:"must match pattern \""+"^/[^\\s]*[^/\\s]$"+"\"",schema:"^/[^\\s]*[^/\\s]$",parentSchema:schema11.properties.writablePaths.items,data:data18};
+if(data16 < 1 || isNaN(data16)){
+const err45 = {instancePath:instancePath+"/runAsUser",schemaPath:"#/properties/runAsUser/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.runAsUser,data:data16};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -603,8 +610,11 @@ vErrors.push(err45);
 errors++;
 }
 }
-else {
-const err46 = {instancePath:instancePath+"/writablePaths/" + i0,schemaPath:"#/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.writablePaths.items.type,parentSchema:schema11.properties.writablePaths.items,data:data18};
+}
+if(data.runAsGroup !== undefined){
+let data17 = data.runAsGroup;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err46 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.runAsGroup.type,parentSchema:schema11.properties.runAsGroup,data:data17};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -613,19 +623,9 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-let i1 = data17.length;
-let j0;
-if(i1 > 1){
-const indices0 = {};
-for(;i1--;){
-let item0 = data17[i1];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err47 = {instancePath:instancePath+"/writablePaths",schemaPath:"#/properties/writablePaths/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema11.properties.writablePaths,data:data17};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 2147483647 || isNaN(data17)){
+const err47 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema11.properties.runAsGroup,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -633,14 +633,9 @@ else {
 vErrors.push(err47);
 }
 errors++;
-break;
 }
-indices0[item0] = i1;
-}
-}
-}
-else {
-const err48 = {instancePath:instancePath+"/writablePaths",schemaPath:"#/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.writablePaths.type,parentSchema:schema11.properties.writablePaths,data:data17};
+if(data17 < 1 || isNaN(data17)){
+const err48 = {instancePath:instancePath+"/runAsGroup",schemaPath:"#/properties/runAsGroup/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.runAsGroup,data:data17};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -650,14 +645,16 @@ vErrors.push(err48);
 errors++;
 }
 }
-if(data.env !== undefined){
-let data19 = data.env;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-for(const key4 in data19){
-const _errs43 = errors;
-if(typeof key4 === "string"){
-if(!pattern7.test(key4)){
-const err49 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.env.propertyNames,data:key4,propertyName:key4};
+}
+if(data.writablePaths !== undefined){
+let data18 = data.writablePaths;
+if(Array.isArray(data18)){
+const len0 = data18.length;
+for(let i0=0; i0<len0; i0++){
+let data19 = data18[i0];
+if(typeof data19 === "string"){
+if(!pattern8.test(data19)){
+const err49 = {instancePath:instancePath+"/writablePaths/" + i0,schemaPath:"#/properties/writablePaths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s]*[^/\\s]$"},message:"must match pattern \""+"^/[^\\s]*[^/\\s]$"+"\"",schema:"^/[^\\s]*[^/\\s]$",parentSchema:schema11.properties.writablePaths.items,data:data19};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -667,9 +664,8 @@ vErrors.push(err49);
 errors++;
 }
 }
-var valid8 = _errs43 === errors;
-if(!valid8){
-const err50 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema11.properties.env.propertyNames,parentSchema:schema11.properties.env,data:data19};
+else {
+const err50 = {instancePath:instancePath+"/writablePaths/" + i0,schemaPath:"#/properties/writablePaths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.writablePaths.items.type,parentSchema:schema11.properties.writablePaths.items,data:data19};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -679,14 +675,18 @@ vErrors.push(err50);
 errors++;
 }
 }
-for(const key5 in data19){
-let data20 = data19[key5];
-const _errs46 = errors;
-let valid10 = false;
-let passing0 = null;
-const _errs47 = errors;
-if(typeof data20 !== "string"){
-const err51 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[0].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[0],data:data20};
+let i1 = data18.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data18[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err51 = {instancePath:instancePath+"/writablePaths",schemaPath:"#/properties/writablePaths/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema11.properties.writablePaths,data:data18};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -694,16 +694,14 @@ else {
 vErrors.push(err51);
 }
 errors++;
+break;
 }
-var _valid0 = _errs47 === errors;
-if(_valid0){
-valid10 = true;
-passing0 = 0;
+indices0[item0] = i1;
 }
-const _errs49 = errors;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(data20.fieldRef === undefined){
-const err52 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "fieldRef"},message:"must have required property '"+"fieldRef"+"'",schema:schema11.properties.env.additionalProperties.oneOf[1].required,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data20};
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/writablePaths",schemaPath:"#/properties/writablePaths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.writablePaths.type,parentSchema:schema11.properties.writablePaths,data:data18};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -712,9 +710,15 @@ vErrors.push(err52);
 }
 errors++;
 }
-for(const key6 in data20){
-if(!(key6 === "fieldRef")){
-const err53 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data20};
+}
+if(data.env !== undefined){
+let data20 = data.env;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+for(const key4 in data20){
+const _errs47 = errors;
+if(typeof key4 === "string"){
+if(!pattern9.test(key4)){
+const err53 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.env.propertyNames,data:key4,propertyName:key4};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -724,11 +728,9 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data20.fieldRef !== undefined){
-let data21 = data20.fieldRef;
-if(typeof data21 === "string"){
-if(!pattern8.test(data21)){
-const err54 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/pattern",keyword:"pattern",params:{pattern: "^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$"},message:"must match pattern \""+"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$"+"\"",schema:"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$",parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data21};
+var valid9 = _errs47 === errors;
+if(!valid9){
+const err54 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid",schema:schema11.properties.env.propertyNames,parentSchema:schema11.properties.env,data:data20};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -738,8 +740,14 @@ vErrors.push(err54);
 errors++;
 }
 }
-else {
-const err55 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef.type,parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data21};
+for(const key5 in data20){
+let data21 = data20[key5];
+const _errs50 = errors;
+let valid11 = false;
+let passing0 = null;
+const _errs51 = errors;
+if(typeof data21 !== "string"){
+const err55 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[0].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -748,10 +756,15 @@ vErrors.push(err55);
 }
 errors++;
 }
+var _valid0 = _errs51 === errors;
+if(_valid0){
+valid11 = true;
+passing0 = 0;
 }
-}
-else {
-const err56 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.additionalProperties.oneOf[1].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data20};
+const _errs53 = errors;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+if(data21.fieldRef === undefined){
+const err56 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "fieldRef"},message:"must have required property '"+"fieldRef"+"'",schema:schema11.properties.env.additionalProperties.oneOf[1].required,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -760,20 +773,9 @@ vErrors.push(err56);
 }
 errors++;
 }
-var _valid0 = _errs49 === errors;
-if(_valid0 && valid10){
-valid10 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid10 = true;
-passing0 = 1;
-}
-const _errs54 = errors;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(data20.serviceUrl === undefined){
-const err57 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/required",keyword:"required",params:{missingProperty: "serviceUrl"},message:"must have required property '"+"serviceUrl"+"'",schema:schema11.properties.env.additionalProperties.oneOf[2].required,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data20};
+for(const key6 in data21){
+if(!(key6 === "fieldRef")){
+const err57 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -782,9 +784,12 @@ vErrors.push(err57);
 }
 errors++;
 }
-for(const key7 in data20){
-if(!(key7 === "serviceUrl")){
-const err58 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data20};
+}
+if(data21.fieldRef !== undefined){
+let data22 = data21.fieldRef;
+if(typeof data22 === "string"){
+if(!pattern10.test(data22)){
+const err58 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/pattern",keyword:"pattern",params:{pattern: "^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$"},message:"must match pattern \""+"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$"+"\"",schema:"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName)|status\\.(hostIP|podIP|podIPs)|metadata\\.(labels|annotations)\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$",parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -794,11 +799,8 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data20.serviceUrl !== undefined){
-let data22 = data20.serviceUrl;
-if(typeof data22 === "string"){
-if(!pattern1.test(data22)){
-const err59 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data22};
+else {
+const err59 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/fieldRef",schemaPath:"#/properties/env/additionalProperties/oneOf/1/properties/fieldRef/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef.type,parentSchema:schema11.properties.env.additionalProperties.oneOf[1].properties.fieldRef,data:data22};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -808,8 +810,9 @@ vErrors.push(err59);
 errors++;
 }
 }
+}
 else {
-const err60 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl.type,parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data22};
+const err60 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.additionalProperties.oneOf[1].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -818,10 +821,20 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
+var _valid0 = _errs53 === errors;
+if(_valid0 && valid11){
+valid11 = false;
+passing0 = [passing0, 1];
 }
 else {
-const err61 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.additionalProperties.oneOf[2].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data20};
+if(_valid0){
+valid11 = true;
+passing0 = 1;
+}
+const _errs58 = errors;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+if(data21.serviceUrl === undefined){
+const err61 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/required",keyword:"required",params:{missingProperty: "serviceUrl"},message:"must have required property '"+"serviceUrl"+"'",schema:schema11.properties.env.additionalProperties.oneOf[2].required,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data21};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -830,20 +843,9 @@ vErrors.push(err61);
 }
 errors++;
 }
-var _valid0 = _errs54 === errors;
-if(_valid0 && valid10){
-valid10 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid10 = true;
-passing0 = 2;
-}
-}
-}
-if(!valid10){
-const err62 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema11.properties.env.additionalProperties.oneOf,parentSchema:schema11.properties.env.additionalProperties,data:data20};
+for(const key7 in data21){
+if(!(key7 === "serviceUrl")){
+const err62 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data21};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -852,21 +854,12 @@ vErrors.push(err62);
 }
 errors++;
 }
-else {
-errors = _errs46;
-if(vErrors !== null){
-if(_errs46){
-vErrors.length = _errs46;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err63 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.type,parentSchema:schema11.properties.env,data:data19};
+if(data21.serviceUrl !== undefined){
+let data23 = data21.serviceUrl;
+if(typeof data23 === "string"){
+if(!pattern1.test(data23)){
+const err63 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data23};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -876,15 +869,8 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data.secretEnv !== undefined){
-let data23 = data.secretEnv;
-if(Array.isArray(data23)){
-const len1 = data23.length;
-for(let i2=0; i2<len1; i2++){
-let data24 = data23[i2];
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.name === undefined){
-const err64 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data24};
+else {
+const err64 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/serviceUrl",schemaPath:"#/properties/env/additionalProperties/oneOf/2/properties/serviceUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl.type,parentSchema:schema11.properties.env.additionalProperties.oneOf[2].properties.serviceUrl,data:data23};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -893,8 +879,10 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data24.secret === undefined){
-const err65 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data24};
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.additionalProperties.oneOf[2].type,parentSchema:schema11.properties.env.additionalProperties.oneOf[2],data:data21};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -903,8 +891,20 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(data24.key === undefined){
-const err66 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data24};
+var _valid0 = _errs58 === errors;
+if(_valid0 && valid11){
+valid11 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid0){
+valid11 = true;
+passing0 = 2;
+}
+}
+}
+if(!valid11){
+const err66 = {instancePath:instancePath+"/env/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema11.properties.env.additionalProperties.oneOf,parentSchema:schema11.properties.env.additionalProperties,data:data21};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -913,9 +913,21 @@ vErrors.push(err66);
 }
 errors++;
 }
-for(const key8 in data24){
-if(!(((key8 === "name") || (key8 === "secret")) || (key8 === "key"))){
-const err67 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.secretEnv.items,data:data24};
+else {
+errors = _errs50;
+if(vErrors !== null){
+if(_errs50){
+vErrors.length = _errs50;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.env.type,parentSchema:schema11.properties.env,data:data20};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -925,11 +937,15 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data24.name !== undefined){
-let data25 = data24.name;
-if(typeof data25 === "string"){
-if(!pattern7.test(data25)){
-const err68 = {instancePath:instancePath+"/secretEnv/" + i2+"/name",schemaPath:"#/properties/secretEnv/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.secretEnv.items.properties.name,data:data25};
+if(data.secretEnv !== undefined){
+let data24 = data.secretEnv;
+if(Array.isArray(data24)){
+const len1 = data24.length;
+for(let i2=0; i2<len1; i2++){
+let data25 = data24[i2];
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.name === undefined){
+const err68 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data25};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -938,9 +954,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-else {
-const err69 = {instancePath:instancePath+"/secretEnv/" + i2+"/name",schemaPath:"#/properties/secretEnv/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.name.type,parentSchema:schema11.properties.secretEnv.items.properties.name,data:data25};
+if(data25.secret === undefined){
+const err69 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data25};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -949,12 +964,8 @@ vErrors.push(err69);
 }
 errors++;
 }
-}
-if(data24.secret !== undefined){
-let data26 = data24.secret;
-if(typeof data26 === "string"){
-if(!pattern1.test(data26)){
-const err70 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data26};
+if(data25.key === undefined){
+const err70 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema11.properties.secretEnv.items.required,parentSchema:schema11.properties.secretEnv.items,data:data25};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -963,9 +974,9 @@ vErrors.push(err70);
 }
 errors++;
 }
-}
-else {
-const err71 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.secret.type,parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data26};
+for(const key8 in data25){
+if(!(((key8 === "name") || (key8 === "secret")) || (key8 === "key"))){
+const err71 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.secretEnv.items,data:data25};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -975,11 +986,11 @@ vErrors.push(err71);
 errors++;
 }
 }
-if(data24.key !== undefined){
-let data27 = data24.key;
-if(typeof data27 === "string"){
-if(!pattern12.test(data27)){
-const err72 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/pattern",keyword:"pattern",params:{pattern: "^[-._a-zA-Z0-9]+$"},message:"must match pattern \""+"^[-._a-zA-Z0-9]+$"+"\"",schema:"^[-._a-zA-Z0-9]+$",parentSchema:schema11.properties.secretEnv.items.properties.key,data:data27};
+if(data25.name !== undefined){
+let data26 = data25.name;
+if(typeof data26 === "string"){
+if(!pattern9.test(data26)){
+const err72 = {instancePath:instancePath+"/secretEnv/" + i2+"/name",schemaPath:"#/properties/secretEnv/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema11.properties.secretEnv.items.properties.name,data:data26};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -990,7 +1001,7 @@ errors++;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.key.type,parentSchema:schema11.properties.secretEnv.items.properties.key,data:data27};
+const err73 = {instancePath:instancePath+"/secretEnv/" + i2+"/name",schemaPath:"#/properties/secretEnv/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.name.type,parentSchema:schema11.properties.secretEnv.items.properties.name,data:data26};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -1000,9 +1011,11 @@ vErrors.push(err73);
 errors++;
 }
 }
-}
-else {
-const err74 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.secretEnv.items.type,parentSchema:schema11.properties.secretEnv.items,data:data24};
+if(data25.secret !== undefined){
+let data27 = data25.secret;
+if(typeof data27 === "string"){
+if(!pattern1.test(data27)){
+const err74 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data27};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -1012,9 +1025,8 @@ vErrors.push(err74);
 errors++;
 }
 }
-}
 else {
-const err75 = {instancePath:instancePath+"/secretEnv",schemaPath:"#/properties/secretEnv/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.secretEnv.type,parentSchema:schema11.properties.secretEnv,data:data23};
+const err75 = {instancePath:instancePath+"/secretEnv/" + i2+"/secret",schemaPath:"#/properties/secretEnv/items/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.secret.type,parentSchema:schema11.properties.secretEnv.items.properties.secret,data:data27};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1024,11 +1036,11 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data.command !== undefined){
-let data28 = data.command;
-if(Array.isArray(data28)){
-if(data28.length < 1){
-const err76 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.command,data:data28};
+if(data25.key !== undefined){
+let data28 = data25.key;
+if(typeof data28 === "string"){
+if(!pattern14.test(data28)){
+const err76 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/pattern",keyword:"pattern",params:{pattern: "^[-._a-zA-Z0-9]+$"},message:"must match pattern \""+"^[-._a-zA-Z0-9]+$"+"\"",schema:"^[-._a-zA-Z0-9]+$",parentSchema:schema11.properties.secretEnv.items.properties.key,data:data28};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1037,11 +1049,9 @@ vErrors.push(err76);
 }
 errors++;
 }
-const len2 = data28.length;
-for(let i3=0; i3<len2; i3++){
-let data29 = data28[i3];
-if(typeof data29 !== "string"){
-const err77 = {instancePath:instancePath+"/command/" + i3,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.command.items.type,parentSchema:schema11.properties.command.items,data:data29};
+}
+else {
+const err77 = {instancePath:instancePath+"/secretEnv/" + i2+"/key",schemaPath:"#/properties/secretEnv/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.secretEnv.items.properties.key.type,parentSchema:schema11.properties.secretEnv.items.properties.key,data:data28};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1053,7 +1063,7 @@ errors++;
 }
 }
 else {
-const err78 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.command.type,parentSchema:schema11.properties.command,data:data28};
+const err78 = {instancePath:instancePath+"/secretEnv/" + i2,schemaPath:"#/properties/secretEnv/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.secretEnv.items.type,parentSchema:schema11.properties.secretEnv.items,data:data25};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1063,14 +1073,9 @@ vErrors.push(err78);
 errors++;
 }
 }
-if(data.args !== undefined){
-let data30 = data.args;
-if(Array.isArray(data30)){
-const len3 = data30.length;
-for(let i4=0; i4<len3; i4++){
-let data31 = data30[i4];
-if(typeof data31 !== "string"){
-const err79 = {instancePath:instancePath+"/args/" + i4,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.args.items.type,parentSchema:schema11.properties.args.items,data:data31};
+}
+else {
+const err79 = {instancePath:instancePath+"/secretEnv",schemaPath:"#/properties/secretEnv/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.secretEnv.type,parentSchema:schema11.properties.secretEnv,data:data24};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1080,9 +1085,11 @@ vErrors.push(err79);
 errors++;
 }
 }
-}
-else {
-const err80 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.args.type,parentSchema:schema11.properties.args,data:data30};
+if(data.command !== undefined){
+let data29 = data.command;
+if(Array.isArray(data29)){
+if(data29.length < 1){
+const err80 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.command,data:data29};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1091,11 +1098,11 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-if(data.telemetry !== undefined){
-let data32 = data.telemetry;
-if(typeof data32 !== "boolean"){
-const err81 = {instancePath:instancePath+"/telemetry",schemaPath:"#/properties/telemetry/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.telemetry.type,parentSchema:schema11.properties.telemetry,data:data32};
+const len2 = data29.length;
+for(let i3=0; i3<len2; i3++){
+let data30 = data29[i3];
+if(typeof data30 !== "string"){
+const err81 = {instancePath:instancePath+"/command/" + i3,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.command.items.type,parentSchema:schema11.properties.command.items,data:data30};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1105,11 +1112,9 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.replicas !== undefined){
-let data33 = data.replicas;
-if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
-if(Object.keys(data33).length < 1){
-const err82 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.replicas,data:data33};
+}
+else {
+const err82 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.command.type,parentSchema:schema11.properties.command,data:data29};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1118,11 +1123,15 @@ vErrors.push(err82);
 }
 errors++;
 }
-for(const key9 in data33){
-const _errs82 = errors;
-if(typeof key9 === "string"){
-if(!pattern1.test(key9)){
-const err83 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.replicas.propertyNames,data:key9,propertyName:key9};
+}
+if(data.args !== undefined){
+let data31 = data.args;
+if(Array.isArray(data31)){
+const len3 = data31.length;
+for(let i4=0; i4<len3; i4++){
+let data32 = data31[i4];
+if(typeof data32 !== "string"){
+const err83 = {instancePath:instancePath+"/args/" + i4,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.args.items.type,parentSchema:schema11.properties.args.items,data:data32};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1132,9 +1141,9 @@ vErrors.push(err83);
 errors++;
 }
 }
-var valid20 = _errs82 === errors;
-if(!valid20){
-const err84 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames",keyword:"propertyNames",params:{propertyName: key9},message:"property name must be valid",schema:schema11.properties.replicas.propertyNames,parentSchema:schema11.properties.replicas,data:data33};
+}
+else {
+const err84 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.args.type,parentSchema:schema11.properties.args,data:data31};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1144,10 +1153,10 @@ vErrors.push(err84);
 errors++;
 }
 }
-for(const key10 in data33){
-let data34 = data33[key10];
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err85 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.replicas.additionalProperties.type,parentSchema:schema11.properties.replicas.additionalProperties,data:data34};
+if(data.telemetry !== undefined){
+let data33 = data.telemetry;
+if(typeof data33 !== "boolean"){
+const err85 = {instancePath:instancePath+"/telemetry",schemaPath:"#/properties/telemetry/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.telemetry.type,parentSchema:schema11.properties.telemetry,data:data33};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1156,9 +1165,12 @@ vErrors.push(err85);
 }
 errors++;
 }
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 50 || isNaN(data34)){
-const err86 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50},message:"must be <= 50",schema:50,parentSchema:schema11.properties.replicas.additionalProperties,data:data34};
+}
+if(data.replicas !== undefined){
+let data34 = data.replicas;
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+if(Object.keys(data34).length < 1){
+const err86 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.replicas,data:data34};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1167,8 +1179,11 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(data34 < 1 || isNaN(data34)){
-const err87 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.replicas.additionalProperties,data:data34};
+for(const key9 in data34){
+const _errs86 = errors;
+if(typeof key9 === "string"){
+if(!pattern1.test(key9)){
+const err87 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.replicas.propertyNames,data:key9,propertyName:key9};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1178,10 +1193,9 @@ vErrors.push(err87);
 errors++;
 }
 }
-}
-}
-else {
-const err88 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.replicas.type,parentSchema:schema11.properties.replicas,data:data33};
+var valid21 = _errs86 === errors;
+if(!valid21){
+const err88 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/propertyNames",keyword:"propertyNames",params:{propertyName: key9},message:"property name must be valid",schema:schema11.properties.replicas.propertyNames,parentSchema:schema11.properties.replicas,data:data34};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1191,11 +1205,10 @@ vErrors.push(err88);
 errors++;
 }
 }
-if(data.resources !== undefined){
-let data35 = data.resources;
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-if(Object.keys(data35).length < 1){
-const err89 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.resources,data:data35};
+for(const key10 in data34){
+let data35 = data34[key10];
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err89 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.replicas.additionalProperties.type,parentSchema:schema11.properties.replicas.additionalProperties,data:data35};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1204,11 +1217,9 @@ vErrors.push(err89);
 }
 errors++;
 }
-for(const key11 in data35){
-const _errs88 = errors;
-if(typeof key11 === "string"){
-if(!pattern1.test(key11)){
-const err90 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.resources.propertyNames,data:key11,propertyName:key11};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 50 || isNaN(data35)){
+const err90 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50},message:"must be <= 50",schema:50,parentSchema:schema11.properties.replicas.additionalProperties,data:data35};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1217,10 +1228,8 @@ vErrors.push(err90);
 }
 errors++;
 }
-}
-var valid22 = _errs88 === errors;
-if(!valid22){
-const err91 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid",schema:schema11.properties.resources.propertyNames,parentSchema:schema11.properties.resources,data:data35};
+if(data35 < 1 || isNaN(data35)){
+const err91 = {instancePath:instancePath+"/replicas/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/replicas/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.replicas.additionalProperties,data:data35};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1230,11 +1239,10 @@ vErrors.push(err91);
 errors++;
 }
 }
-for(const key12 in data35){
-let data36 = data35[key12];
-if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
-if(data36.cpu === undefined){
-const err92 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/required",keyword:"required",params:{missingProperty: "cpu"},message:"must have required property '"+"cpu"+"'",schema:schema11.properties.resources.additionalProperties.required,parentSchema:schema11.properties.resources.additionalProperties,data:data36};
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.replicas.type,parentSchema:schema11.properties.replicas,data:data34};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1243,8 +1251,12 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(data36.memory === undefined){
-const err93 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/required",keyword:"required",params:{missingProperty: "memory"},message:"must have required property '"+"memory"+"'",schema:schema11.properties.resources.additionalProperties.required,parentSchema:schema11.properties.resources.additionalProperties,data:data36};
+}
+if(data.resources !== undefined){
+let data36 = data.resources;
+if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+if(Object.keys(data36).length < 1){
+const err93 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.resources,data:data36};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1253,9 +1265,11 @@ vErrors.push(err93);
 }
 errors++;
 }
-for(const key13 in data36){
-if(!((key13 === "cpu") || (key13 === "memory"))){
-const err94 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties,data:data36};
+for(const key11 in data36){
+const _errs92 = errors;
+if(typeof key11 === "string"){
+if(!pattern1.test(key11)){
+const err94 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.resources.propertyNames,data:key11,propertyName:key11};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1265,11 +1279,9 @@ vErrors.push(err94);
 errors++;
 }
 }
-if(data36.cpu !== undefined){
-let data37 = data36.cpu;
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-if(data37.request === undefined){
-const err95 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema11.properties.resources.additionalProperties.properties.cpu.required,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data37};
+var valid23 = _errs92 === errors;
+if(!valid23){
+const err95 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid",schema:schema11.properties.resources.propertyNames,parentSchema:schema11.properties.resources,data:data36};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1278,8 +1290,12 @@ vErrors.push(err95);
 }
 errors++;
 }
-if(data37.limit === undefined){
-const err96 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema11.properties.resources.additionalProperties.properties.cpu.required,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data37};
+}
+for(const key12 in data36){
+let data37 = data36[key12];
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(data37.cpu === undefined){
+const err96 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/required",keyword:"required",params:{missingProperty: "cpu"},message:"must have required property '"+"cpu"+"'",schema:schema11.properties.resources.additionalProperties.required,parentSchema:schema11.properties.resources.additionalProperties,data:data37};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1288,9 +1304,8 @@ vErrors.push(err96);
 }
 errors++;
 }
-for(const key14 in data37){
-if(!((key14 === "request") || (key14 === "limit"))){
-const err97 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data37};
+if(data37.memory === undefined){
+const err97 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/required",keyword:"required",params:{missingProperty: "memory"},message:"must have required property '"+"memory"+"'",schema:schema11.properties.resources.additionalProperties.required,parentSchema:schema11.properties.resources.additionalProperties,data:data37};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1299,12 +1314,9 @@ vErrors.push(err97);
 }
 errors++;
 }
-}
-if(data37.request !== undefined){
-let data38 = data37.request;
-if(typeof data38 === "string"){
-if(!pattern15.test(data38)){
-const err98 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data38};
+for(const key13 in data37){
+if(!((key13 === "cpu") || (key13 === "memory"))){
+const err98 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties,data:data37};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1314,8 +1326,11 @@ vErrors.push(err98);
 errors++;
 }
 }
-else {
-const err99 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data38};
+if(data37.cpu !== undefined){
+let data38 = data37.cpu;
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(data38.request === undefined){
+const err99 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema11.properties.resources.additionalProperties.properties.cpu.required,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data38};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1324,12 +1339,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-}
-if(data37.limit !== undefined){
-let data39 = data37.limit;
-if(typeof data39 === "string"){
-if(!pattern15.test(data39)){
-const err100 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data39};
+if(data38.limit === undefined){
+const err100 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema11.properties.resources.additionalProperties.properties.cpu.required,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data38};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1338,9 +1349,9 @@ vErrors.push(err100);
 }
 errors++;
 }
-}
-else {
-const err101 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data39};
+for(const key14 in data38){
+if(!((key14 === "request") || (key14 === "limit"))){
+const err101 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data38};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1350,9 +1361,11 @@ vErrors.push(err101);
 errors++;
 }
 }
-}
-else {
-const err102 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.properties.cpu.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data37};
+if(data38.request !== undefined){
+let data39 = data38.request;
+if(typeof data39 === "string"){
+if(!pattern17.test(data39)){
+const err102 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data39};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1362,11 +1375,8 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data36.memory !== undefined){
-let data40 = data36.memory;
-if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
-if(data40.request === undefined){
-const err103 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema11.properties.resources.additionalProperties.properties.memory.required,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data40};
+else {
+const err103 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/request",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.request,data:data39};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1375,8 +1385,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data40.limit === undefined){
-const err104 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema11.properties.resources.additionalProperties.properties.memory.required,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data40};
+}
+if(data38.limit !== undefined){
+let data40 = data38.limit;
+if(typeof data40 === "string"){
+if(!pattern17.test(data40)){
+const err104 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"},message:"must match pattern \""+"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$"+"\"",schema:"^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$",parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data40};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1385,9 +1399,9 @@ vErrors.push(err104);
 }
 errors++;
 }
-for(const key15 in data40){
-if(!((key15 === "request") || (key15 === "limit"))){
-const err105 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data40};
+}
+else {
+const err105 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu/limit",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu.properties.limit,data:data40};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1397,11 +1411,9 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data40.request !== undefined){
-let data41 = data40.request;
-if(typeof data41 === "string"){
-if(!pattern17.test(data41)){
-const err106 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data41};
+}
+else {
+const err106 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/cpu",schemaPath:"#/properties/resources/additionalProperties/properties/cpu/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.properties.cpu.type,parentSchema:schema11.properties.resources.additionalProperties.properties.cpu,data:data38};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1411,8 +1423,11 @@ vErrors.push(err106);
 errors++;
 }
 }
-else {
-const err107 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.memory.properties.request.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data41};
+if(data37.memory !== undefined){
+let data41 = data37.memory;
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+if(data41.request === undefined){
+const err107 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema11.properties.resources.additionalProperties.properties.memory.required,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data41};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1421,12 +1436,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-if(data40.limit !== undefined){
-let data42 = data40.limit;
-if(typeof data42 === "string"){
-if(!pattern17.test(data42)){
-const err108 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data42};
+if(data41.limit === undefined){
+const err108 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/required",keyword:"required",params:{missingProperty: "limit"},message:"must have required property '"+"limit"+"'",schema:schema11.properties.resources.additionalProperties.properties.memory.required,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data41};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1435,9 +1446,9 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-else {
-const err109 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data42};
+for(const key15 in data41){
+if(!((key15 === "request") || (key15 === "limit"))){
+const err109 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data41};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1447,9 +1458,11 @@ vErrors.push(err109);
 errors++;
 }
 }
-}
-else {
-const err110 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.properties.memory.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data40};
+if(data41.request !== undefined){
+let data42 = data41.request;
+if(typeof data42 === "string"){
+if(!pattern19.test(data42)){
+const err110 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data42};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1459,9 +1472,8 @@ vErrors.push(err110);
 errors++;
 }
 }
-}
 else {
-const err111 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.type,parentSchema:schema11.properties.resources.additionalProperties,data:data36};
+const err111 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/request",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.memory.properties.request.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.request,data:data42};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1471,9 +1483,11 @@ vErrors.push(err111);
 errors++;
 }
 }
-}
-else {
-const err112 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.type,parentSchema:schema11.properties.resources,data:data35};
+if(data41.limit !== undefined){
+let data43 = data41.limit;
+if(typeof data43 === "string"){
+if(!pattern19.test(data43)){
+const err112 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(Mi|Gi)$"},message:"must match pattern \""+"^[1-9][0-9]*(Mi|Gi)$"+"\"",schema:"^[1-9][0-9]*(Mi|Gi)$",parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data43};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1483,10 +1497,8 @@ vErrors.push(err112);
 errors++;
 }
 }
-if(data.terminationGracePeriodSeconds !== undefined){
-let data43 = data.terminationGracePeriodSeconds;
-if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
-const err113 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.terminationGracePeriodSeconds.type,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data43};
+else {
+const err113 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory/limit",schemaPath:"#/properties/resources/additionalProperties/properties/memory/properties/limit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory.properties.limit,data:data43};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1495,9 +1507,10 @@ vErrors.push(err113);
 }
 errors++;
 }
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 > 3600 || isNaN(data43)){
-const err114 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data43};
+}
+}
+else {
+const err114 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1")+"/memory",schemaPath:"#/properties/resources/additionalProperties/properties/memory/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.properties.memory.type,parentSchema:schema11.properties.resources.additionalProperties.properties.memory,data:data41};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1506,8 +1519,10 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(data43 < 1 || isNaN(data43)){
-const err115 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data43};
+}
+}
+else {
+const err115 = {instancePath:instancePath+"/resources/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/resources/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.additionalProperties.type,parentSchema:schema11.properties.resources.additionalProperties,data:data37};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1518,11 +1533,8 @@ errors++;
 }
 }
 }
-if(data.timeout !== undefined){
-let data44 = data.timeout;
-if(typeof data44 === "string"){
-if(!pattern19.test(data44)){
-const err116 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.timeout,data:data44};
+else {
+const err116 = {instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.resources.type,parentSchema:schema11.properties.resources,data:data36};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1532,8 +1544,10 @@ vErrors.push(err116);
 errors++;
 }
 }
-else {
-const err117 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.timeout.type,parentSchema:schema11.properties.timeout,data:data44};
+if(data.terminationGracePeriodSeconds !== undefined){
+let data44 = data.terminationGracePeriodSeconds;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err117 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.terminationGracePeriodSeconds.type,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data44};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1542,12 +1556,9 @@ vErrors.push(err117);
 }
 errors++;
 }
-}
-if(data.keepAliveTimeout !== undefined){
-let data45 = data.keepAliveTimeout;
-if(typeof data45 === "string"){
-if(!pattern19.test(data45)){
-const err118 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.keepAliveTimeout,data:data45};
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 3600 || isNaN(data44)){
+const err118 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data44};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1556,9 +1567,8 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-else {
-const err119 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.keepAliveTimeout.type,parentSchema:schema11.properties.keepAliveTimeout,data:data45};
+if(data44 < 1 || isNaN(data44)){
+const err119 = {instancePath:instancePath+"/terminationGracePeriodSeconds",schemaPath:"#/properties/terminationGracePeriodSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.terminationGracePeriodSeconds,data:data44};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1568,15 +1578,12 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data.callers !== undefined){
-let data46 = data.callers;
-if(Array.isArray(data46)){
-const len4 = data46.length;
-for(let i5=0; i5<len4; i5++){
-let data47 = data46[i5];
-if(typeof data47 === "string"){
-if(!pattern1.test(data47)){
-const err120 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callers.items,data:data47};
+}
+if(data.timeout !== undefined){
+let data45 = data.timeout;
+if(typeof data45 === "string"){
+if(!pattern21.test(data45)){
+const err120 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.timeout,data:data45};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1587,7 +1594,7 @@ errors++;
 }
 }
 else {
-const err121 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callers.items.type,parentSchema:schema11.properties.callers.items,data:data47};
+const err121 = {instancePath:instancePath+"/timeout",schemaPath:"#/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.timeout.type,parentSchema:schema11.properties.timeout,data:data45};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1597,18 +1604,11 @@ vErrors.push(err121);
 errors++;
 }
 }
-let i6 = data46.length;
-let j1;
-if(i6 > 1){
-const indices1 = {};
-for(;i6--;){
-let item1 = data46[i6];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j1 = indices1[item1];
-const err122 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i6+" are identical)",schema:true,parentSchema:schema11.properties.callers,data:data46};
+if(data.keepAliveTimeout !== undefined){
+let data46 = data.keepAliveTimeout;
+if(typeof data46 === "string"){
+if(!pattern21.test(data46)){
+const err122 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]*(ms|s|m))+$"},message:"must match pattern \""+"^([1-9][0-9]*(ms|s|m))+$"+"\"",schema:"^([1-9][0-9]*(ms|s|m))+$",parentSchema:schema11.properties.keepAliveTimeout,data:data46};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1616,14 +1616,10 @@ else {
 vErrors.push(err122);
 }
 errors++;
-break;
-}
-indices1[item1] = i6;
-}
 }
 }
 else {
-const err123 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callers.type,parentSchema:schema11.properties.callers,data:data46};
+const err123 = {instancePath:instancePath+"/keepAliveTimeout",schemaPath:"#/properties/keepAliveTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.keepAliveTimeout.type,parentSchema:schema11.properties.keepAliveTimeout,data:data46};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1633,15 +1629,15 @@ vErrors.push(err123);
 errors++;
 }
 }
-if(data.callerIdentities !== undefined){
-let data48 = data.callerIdentities;
-if(Array.isArray(data48)){
-const len5 = data48.length;
-for(let i7=0; i7<len5; i7++){
-let data49 = data48[i7];
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-if(data49.namespace === undefined){
-const err124 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data49};
+if(data.callers !== undefined){
+let data47 = data.callers;
+if(Array.isArray(data47)){
+const len4 = data47.length;
+for(let i5=0; i5<len4; i5++){
+let data48 = data47[i5];
+if(typeof data48 === "string"){
+if(!pattern1.test(data48)){
+const err124 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callers.items,data:data48};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1650,8 +1646,9 @@ vErrors.push(err124);
 }
 errors++;
 }
-if(data49.serviceAccount === undefined){
-const err125 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data49};
+}
+else {
+const err125 = {instancePath:instancePath+"/callers/" + i5,schemaPath:"#/properties/callers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callers.items.type,parentSchema:schema11.properties.callers.items,data:data48};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1660,9 +1657,19 @@ vErrors.push(err125);
 }
 errors++;
 }
-for(const key16 in data49){
-if(!((key16 === "namespace") || (key16 === "serviceAccount"))){
-const err126 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.callerIdentities.items,data:data49};
+}
+let i6 = data47.length;
+let j1;
+if(i6 > 1){
+const indices1 = {};
+for(;i6--;){
+let item1 = data47[i6];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+const err126 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i6+" are identical)",schema:true,parentSchema:schema11.properties.callers,data:data47};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1670,13 +1677,14 @@ else {
 vErrors.push(err126);
 }
 errors++;
+break;
+}
+indices1[item1] = i6;
 }
 }
-if(data49.namespace !== undefined){
-let data50 = data49.namespace;
-if(typeof data50 === "string"){
-if(!pattern1.test(data50)){
-const err127 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data50};
+}
+else {
+const err127 = {instancePath:instancePath+"/callers",schemaPath:"#/properties/callers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callers.type,parentSchema:schema11.properties.callers,data:data47};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1686,8 +1694,15 @@ vErrors.push(err127);
 errors++;
 }
 }
-else {
-const err128 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.namespace.type,parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data50};
+if(data.callerIdentities !== undefined){
+let data49 = data.callerIdentities;
+if(Array.isArray(data49)){
+const len5 = data49.length;
+for(let i7=0; i7<len5; i7++){
+let data50 = data49[i7];
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+if(data50.namespace === undefined){
+const err128 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data50};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1696,12 +1711,8 @@ vErrors.push(err128);
 }
 errors++;
 }
-}
-if(data49.serviceAccount !== undefined){
-let data51 = data49.serviceAccount;
-if(typeof data51 === "string"){
-if(!pattern1.test(data51)){
-const err129 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data51};
+if(data50.serviceAccount === undefined){
+const err129 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.callerIdentities.items.required,parentSchema:schema11.properties.callerIdentities.items,data:data50};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1710,9 +1721,9 @@ vErrors.push(err129);
 }
 errors++;
 }
-}
-else {
-const err130 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.serviceAccount.type,parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data51};
+for(const key16 in data50){
+if(!((key16 === "namespace") || (key16 === "serviceAccount"))){
+const err130 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.callerIdentities.items,data:data50};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1722,9 +1733,11 @@ vErrors.push(err130);
 errors++;
 }
 }
-}
-else {
-const err131 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.callerIdentities.items.type,parentSchema:schema11.properties.callerIdentities.items,data:data49};
+if(data50.namespace !== undefined){
+let data51 = data50.namespace;
+if(typeof data51 === "string"){
+if(!pattern1.test(data51)){
+const err131 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data51};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1734,9 +1747,8 @@ vErrors.push(err131);
 errors++;
 }
 }
-}
 else {
-const err132 = {instancePath:instancePath+"/callerIdentities",schemaPath:"#/properties/callerIdentities/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callerIdentities.type,parentSchema:schema11.properties.callerIdentities,data:data48};
+const err132 = {instancePath:instancePath+"/callerIdentities/" + i7+"/namespace",schemaPath:"#/properties/callerIdentities/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.namespace.type,parentSchema:schema11.properties.callerIdentities.items.properties.namespace,data:data51};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1746,11 +1758,11 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(data.expose !== undefined){
-let data52 = data.expose;
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
-if(data52.hosts === undefined){
-const err133 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "hosts"},message:"must have required property '"+"hosts"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data52};
+if(data50.serviceAccount !== undefined){
+let data52 = data50.serviceAccount;
+if(typeof data52 === "string"){
+if(!pattern1.test(data52)){
+const err133 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data52};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1759,8 +1771,9 @@ vErrors.push(err133);
 }
 errors++;
 }
-if(data52.paths === undefined){
-const err134 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data52};
+}
+else {
+const err134 = {instancePath:instancePath+"/callerIdentities/" + i7+"/serviceAccount",schemaPath:"#/properties/callerIdentities/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.callerIdentities.items.properties.serviceAccount.type,parentSchema:schema11.properties.callerIdentities.items.properties.serviceAccount,data:data52};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1769,9 +1782,10 @@ vErrors.push(err134);
 }
 errors++;
 }
-for(const key17 in data52){
-if(!((((((key17 === "hosts") || (key17 === "paths")) || (key17 === "methods")) || (key17 === "tls")) || (key17 === "gateway")) || (key17 === "gatewayPods"))){
-const err135 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose,data:data52};
+}
+}
+else {
+const err135 = {instancePath:instancePath+"/callerIdentities/" + i7,schemaPath:"#/properties/callerIdentities/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.callerIdentities.items.type,parentSchema:schema11.properties.callerIdentities.items,data:data50};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1781,15 +1795,9 @@ vErrors.push(err135);
 errors++;
 }
 }
-if(data52.hosts !== undefined){
-let data53 = data52.hosts;
-const _errs130 = errors;
-let valid34 = false;
-let passing1 = null;
-const _errs131 = errors;
-if(Array.isArray(data53)){
-if(data53.length < 1){
-const err136 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data53};
+}
+else {
+const err136 = {instancePath:instancePath+"/callerIdentities",schemaPath:"#/properties/callerIdentities/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.callerIdentities.type,parentSchema:schema11.properties.callerIdentities,data:data49};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1798,12 +1806,12 @@ vErrors.push(err136);
 }
 errors++;
 }
-const len6 = data53.length;
-for(let i8=0; i8<len6; i8++){
-let data54 = data53[i8];
-if(typeof data54 === "string"){
-if(!pattern24.test(data54)){
-const err137 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data54};
+}
+if(data.expose !== undefined){
+let data53 = data.expose;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+if(data53.hosts === undefined){
+const err137 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "hosts"},message:"must have required property '"+"hosts"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data53};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1812,9 +1820,8 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-else {
-const err138 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[0].items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data54};
+if(data53.paths === undefined){
+const err138 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'",schema:schema11.properties.expose.required,parentSchema:schema11.properties.expose,data:data53};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1823,19 +1830,9 @@ vErrors.push(err138);
 }
 errors++;
 }
-}
-let i9 = data53.length;
-let j2;
-if(i9 > 1){
-const indices2 = {};
-for(;i9--;){
-let item2 = data53[i9];
-if(typeof item2 !== "string"){
-continue;
-}
-if(typeof indices2[item2] == "number"){
-j2 = indices2[item2];
-const err139 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i9+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data53};
+for(const key17 in data53){
+if(!((((((key17 === "hosts") || (key17 === "paths")) || (key17 === "methods")) || (key17 === "tls")) || (key17 === "gateway")) || (key17 === "gatewayPods"))){
+const err139 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose,data:data53};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1843,14 +1840,17 @@ else {
 vErrors.push(err139);
 }
 errors++;
-break;
-}
-indices2[item2] = i9;
 }
 }
-}
-else {
-const err140 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[0].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data53};
+if(data53.hosts !== undefined){
+let data54 = data53.hosts;
+const _errs134 = errors;
+let valid35 = false;
+let passing1 = null;
+const _errs135 = errors;
+if(Array.isArray(data54)){
+if(data54.length < 1){
+const err140 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1859,15 +1859,12 @@ vErrors.push(err140);
 }
 errors++;
 }
-var _valid1 = _errs131 === errors;
-if(_valid1){
-valid34 = true;
-passing1 = 0;
-}
-const _errs135 = errors;
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-if(Object.keys(data53).length < 1){
-const err141 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data53};
+const len6 = data54.length;
+for(let i8=0; i8<len6; i8++){
+let data55 = data54[i8];
+if(typeof data55 === "string"){
+if(!pattern26.test(data55)){
+const err141 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data55};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1876,11 +1873,9 @@ vErrors.push(err141);
 }
 errors++;
 }
-for(const key18 in data53){
-const _errs137 = errors;
-if(typeof key18 === "string"){
-if(!pattern1.test(key18)){
-const err142 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,data:key18,propertyName:key18};
+}
+else {
+const err142 = {instancePath:instancePath+"/expose/hosts/" + i8,schemaPath:"#/properties/expose/properties/hosts/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[0].items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0].items,data:data55};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1890,9 +1885,18 @@ vErrors.push(err142);
 errors++;
 }
 }
-var valid38 = _errs137 === errors;
-if(!valid38){
-const err143 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data53};
+let i9 = data54.length;
+let j2;
+if(i9 > 1){
+const indices2 = {};
+for(;i9--;){
+let item2 = data54[i9];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err143 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i9+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1900,13 +1904,14 @@ else {
 vErrors.push(err143);
 }
 errors++;
+break;
+}
+indices2[item2] = i9;
 }
 }
-for(const key19 in data53){
-let data55 = data53[key19];
-if(Array.isArray(data55)){
-if(data55.length < 1){
-const err144 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data55};
+}
+else {
+const err144 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[0].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1915,12 +1920,15 @@ vErrors.push(err144);
 }
 errors++;
 }
-const len7 = data55.length;
-for(let i10=0; i10<len7; i10++){
-let data56 = data55[i10];
-if(typeof data56 === "string"){
-if(!pattern24.test(data56)){
-const err145 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data56};
+var _valid1 = _errs135 === errors;
+if(_valid1){
+valid35 = true;
+passing1 = 0;
+}
+const _errs139 = errors;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(Object.keys(data54).length < 1){
+const err145 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1929,9 +1937,11 @@ vErrors.push(err145);
 }
 errors++;
 }
-}
-else {
-const err146 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data56};
+for(const key18 in data54){
+const _errs141 = errors;
+if(typeof key18 === "string"){
+if(!pattern1.test(key18)){
+const err146 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,data:key18,propertyName:key18};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1941,23 +1951,74 @@ vErrors.push(err146);
 errors++;
 }
 }
-let i11 = data55.length;
-let j3;
-if(i11 > 1){
-const indices3 = {};
-for(;i11--;){
-let item3 = data55[i11];
-if(typeof item3 !== "string"){
-continue;
-}
-if(typeof indices3[item3] == "number"){
-j3 = indices3[item3];
-const err147 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i11+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data55};
+var valid39 = _errs141 === errors;
+if(!valid39){
+const err147 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key18},message:"property name must be valid",schema:schema11.properties.expose.properties.hosts.oneOf[1].propertyNames,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err147];
 }
 else {
 vErrors.push(err147);
+}
+errors++;
+}
+}
+for(const key19 in data54){
+let data56 = data54[key19];
+if(Array.isArray(data56)){
+if(data56.length < 1){
+const err148 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data56};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+const len7 = data56.length;
+for(let i10=0; i10<len7; i10++){
+let data57 = data56[i10];
+if(typeof data57 === "string"){
+if(!pattern26.test(data57)){
+const err149 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data57};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+else {
+const err150 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i10,schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.items,data:data57};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+}
+let i11 = data56.length;
+let j3;
+if(i11 > 1){
+const indices3 = {};
+for(;i11--;){
+let item3 = data56[i11];
+if(typeof item3 !== "string"){
+continue;
+}
+if(typeof indices3[item3] == "number"){
+j3 = indices3[item3];
+const err151 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i11+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data56};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
 }
 errors++;
 break;
@@ -1967,79 +2028,7 @@ indices3[item3] = i11;
 }
 }
 else {
-const err148 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data55};
-if(vErrors === null){
-vErrors = [err148];
-}
-else {
-vErrors.push(err148);
-}
-errors++;
-}
-}
-}
-else {
-const err149 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.hosts.oneOf[1].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data53};
-if(vErrors === null){
-vErrors = [err149];
-}
-else {
-vErrors.push(err149);
-}
-errors++;
-}
-var _valid1 = _errs135 === errors;
-if(_valid1 && valid34){
-valid34 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid1){
-valid34 = true;
-passing1 = 1;
-}
-}
-if(!valid34){
-const err150 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema11.properties.expose.properties.hosts.oneOf,parentSchema:schema11.properties.expose.properties.hosts,data:data53};
-if(vErrors === null){
-vErrors = [err150];
-}
-else {
-vErrors.push(err150);
-}
-errors++;
-}
-else {
-errors = _errs130;
-if(vErrors !== null){
-if(_errs130){
-vErrors.length = _errs130;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data52.paths !== undefined){
-let data57 = data52.paths;
-if(Array.isArray(data57)){
-if(data57.length < 1){
-const err151 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.paths,data:data57};
-if(vErrors === null){
-vErrors = [err151];
-}
-else {
-vErrors.push(err151);
-}
-errors++;
-}
-const len8 = data57.length;
-for(let i12=0; i12<len8; i12++){
-let data58 = data57[i12];
-if(typeof data58 === "string"){
-if(!pattern27.test(data58)){
-const err152 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#*]*\\*?$"},message:"must match pattern \""+"^/[^\\s?#*]*\\*?$"+"\"",schema:"^/[^\\s?#*]*\\*?$",parentSchema:schema11.properties.expose.properties.paths.items,data:data58};
+const err152 = {instancePath:instancePath+"/expose/hosts/" + key19.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/hosts/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1].additionalProperties,data:data56};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2049,8 +2038,9 @@ vErrors.push(err152);
 errors++;
 }
 }
+}
 else {
-const err153 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.paths.items.type,parentSchema:schema11.properties.expose.properties.paths.items,data:data58};
+const err153 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.hosts.oneOf[1].type,parentSchema:schema11.properties.expose.properties.hosts.oneOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2059,24 +2049,95 @@ vErrors.push(err153);
 }
 errors++;
 }
+var _valid1 = _errs139 === errors;
+if(_valid1 && valid35){
+valid35 = false;
+passing1 = [passing1, 1];
 }
-let i13 = data57.length;
-let j4;
-if(i13 > 1){
-const indices4 = {};
-for(;i13--;){
-let item4 = data57[i13];
-if(typeof item4 !== "string"){
-continue;
+else {
+if(_valid1){
+valid35 = true;
+passing1 = 1;
 }
-if(typeof indices4[item4] == "number"){
-j4 = indices4[item4];
-const err154 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i13+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.paths,data:data57};
+}
+if(!valid35){
+const err154 = {instancePath:instancePath+"/expose/hosts",schemaPath:"#/properties/expose/properties/hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema11.properties.expose.properties.hosts.oneOf,parentSchema:schema11.properties.expose.properties.hosts,data:data54};
 if(vErrors === null){
 vErrors = [err154];
 }
 else {
 vErrors.push(err154);
+}
+errors++;
+}
+else {
+errors = _errs134;
+if(vErrors !== null){
+if(_errs134){
+vErrors.length = _errs134;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data53.paths !== undefined){
+let data58 = data53.paths;
+if(Array.isArray(data58)){
+if(data58.length < 1){
+const err155 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.paths,data:data58};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+const len8 = data58.length;
+for(let i12=0; i12<len8; i12++){
+let data59 = data58[i12];
+if(typeof data59 === "string"){
+if(!pattern29.test(data59)){
+const err156 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#*]*\\*?$"},message:"must match pattern \""+"^/[^\\s?#*]*\\*?$"+"\"",schema:"^/[^\\s?#*]*\\*?$",parentSchema:schema11.properties.expose.properties.paths.items,data:data59};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/expose/paths/" + i12,schemaPath:"#/properties/expose/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.paths.items.type,parentSchema:schema11.properties.expose.properties.paths.items,data:data59};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+let i13 = data58.length;
+let j4;
+if(i13 > 1){
+const indices4 = {};
+for(;i13--;){
+let item4 = data58[i13];
+if(typeof item4 !== "string"){
+continue;
+}
+if(typeof indices4[item4] == "number"){
+j4 = indices4[item4];
+const err158 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i13+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.paths,data:data58};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
 }
 errors++;
 break;
@@ -2086,65 +2147,7 @@ indices4[item4] = i13;
 }
 }
 else {
-const err155 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.paths.type,parentSchema:schema11.properties.expose.properties.paths,data:data57};
-if(vErrors === null){
-vErrors = [err155];
-}
-else {
-vErrors.push(err155);
-}
-errors++;
-}
-}
-if(data52.methods !== undefined){
-let data59 = data52.methods;
-if(Array.isArray(data59)){
-if(data59.length < 1){
-const err156 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.methods,data:data59};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-const len9 = data59.length;
-for(let i14=0; i14<len9; i14++){
-let data60 = data59[i14];
-if(typeof data60 !== "string"){
-const err157 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.methods.items.type,parentSchema:schema11.properties.expose.properties.methods.items,data:data60};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-if(!(((((((data60 === "GET") || (data60 === "HEAD")) || (data60 === "POST")) || (data60 === "PUT")) || (data60 === "PATCH")) || (data60 === "DELETE")) || (data60 === "OPTIONS"))){
-const err158 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.expose.properties.methods.items.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.expose.properties.methods.items.enum,parentSchema:schema11.properties.expose.properties.methods.items,data:data60};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-}
-let i15 = data59.length;
-let j5;
-if(i15 > 1){
-const indices5 = {};
-for(;i15--;){
-let item5 = data59[i15];
-if(typeof item5 !== "string"){
-continue;
-}
-if(typeof indices5[item5] == "number"){
-j5 = indices5[item5];
-const err159 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i15+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.methods,data:data59};
+const err159 = {instancePath:instancePath+"/expose/paths",schemaPath:"#/properties/expose/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.paths.type,parentSchema:schema11.properties.expose.properties.paths,data:data58};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2152,14 +2155,13 @@ else {
 vErrors.push(err159);
 }
 errors++;
-break;
-}
-indices5[item5] = i15;
 }
 }
-}
-else {
-const err160 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.methods.type,parentSchema:schema11.properties.expose.properties.methods,data:data59};
+if(data53.methods !== undefined){
+let data60 = data53.methods;
+if(Array.isArray(data60)){
+if(data60.length < 1){
+const err160 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.expose.properties.methods,data:data60};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2168,12 +2170,11 @@ vErrors.push(err160);
 }
 errors++;
 }
-}
-if(data52.tls !== undefined){
-let data61 = data52.tls;
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-if(Object.keys(data61).length < 1){
-const err161 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.tls,data:data61};
+const len9 = data60.length;
+for(let i14=0; i14<len9; i14++){
+let data61 = data60[i14];
+if(typeof data61 !== "string"){
+const err161 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.methods.items.type,parentSchema:schema11.properties.expose.properties.methods.items,data:data61};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2182,11 +2183,8 @@ vErrors.push(err161);
 }
 errors++;
 }
-for(const key20 in data61){
-const _errs153 = errors;
-if(typeof key20 === "string"){
-if(!pattern1.test(key20)){
-const err162 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.propertyNames,data:key20,propertyName:key20};
+if(!(((((((data61 === "GET") || (data61 === "HEAD")) || (data61 === "POST")) || (data61 === "PUT")) || (data61 === "PATCH")) || (data61 === "DELETE")) || (data61 === "OPTIONS"))){
+const err162 = {instancePath:instancePath+"/expose/methods/" + i14,schemaPath:"#/properties/expose/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.expose.properties.methods.items.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.expose.properties.methods.items.enum,parentSchema:schema11.properties.expose.properties.methods.items,data:data61};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2196,9 +2194,18 @@ vErrors.push(err162);
 errors++;
 }
 }
-var valid49 = _errs153 === errors;
-if(!valid49){
-const err163 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema11.properties.expose.properties.tls.propertyNames,parentSchema:schema11.properties.expose.properties.tls,data:data61};
+let i15 = data60.length;
+let j5;
+if(i15 > 1){
+const indices5 = {};
+for(;i15--;){
+let item5 = data60[i15];
+if(typeof item5 !== "string"){
+continue;
+}
+if(typeof indices5[item5] == "number"){
+j5 = indices5[item5];
+const err163 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i15+" are identical)",schema:true,parentSchema:schema11.properties.expose.properties.methods,data:data60};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2206,13 +2213,14 @@ else {
 vErrors.push(err163);
 }
 errors++;
+break;
+}
+indices5[item5] = i15;
 }
 }
-for(const key21 in data61){
-let data62 = data61[key21];
-if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
-if(data62.credentialName === undefined){
-const err164 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/required",keyword:"required",params:{missingProperty: "credentialName"},message:"must have required property '"+"credentialName"+"'",schema:schema11.properties.expose.properties.tls.additionalProperties.required,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data62};
+}
+else {
+const err164 = {instancePath:instancePath+"/expose/methods",schemaPath:"#/properties/expose/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.expose.properties.methods.type,parentSchema:schema11.properties.expose.properties.methods,data:data60};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2221,9 +2229,12 @@ vErrors.push(err164);
 }
 errors++;
 }
-for(const key22 in data62){
-if(!(key22 === "credentialName")){
-const err165 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data62};
+}
+if(data53.tls !== undefined){
+let data62 = data53.tls;
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+if(Object.keys(data62).length < 1){
+const err165 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.tls,data:data62};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2232,12 +2243,11 @@ vErrors.push(err165);
 }
 errors++;
 }
-}
-if(data62.credentialName !== undefined){
-let data63 = data62.credentialName;
-if(typeof data63 === "string"){
-if(!pattern1.test(data63)){
-const err166 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data63};
+for(const key20 in data62){
+const _errs157 = errors;
+if(typeof key20 === "string"){
+if(!pattern1.test(key20)){
+const err166 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.propertyNames,data:key20,propertyName:key20};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2247,8 +2257,9 @@ vErrors.push(err166);
 errors++;
 }
 }
-else {
-const err167 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data63};
+var valid50 = _errs157 === errors;
+if(!valid50){
+const err167 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema11.properties.expose.properties.tls.propertyNames,parentSchema:schema11.properties.expose.properties.tls,data:data62};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2258,9 +2269,11 @@ vErrors.push(err167);
 errors++;
 }
 }
-}
-else {
-const err168 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.additionalProperties.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data62};
+for(const key21 in data62){
+let data63 = data62[key21];
+if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
+if(data63.credentialName === undefined){
+const err168 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/required",keyword:"required",params:{missingProperty: "credentialName"},message:"must have required property '"+"credentialName"+"'",schema:schema11.properties.expose.properties.tls.additionalProperties.required,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data63};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2269,10 +2282,9 @@ vErrors.push(err168);
 }
 errors++;
 }
-}
-}
-else {
-const err169 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.type,parentSchema:schema11.properties.expose.properties.tls,data:data61};
+for(const key22 in data63){
+if(!(key22 === "credentialName")){
+const err169 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data63};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2282,11 +2294,11 @@ vErrors.push(err169);
 errors++;
 }
 }
-if(data52.gateway !== undefined){
-let data64 = data52.gateway;
+if(data63.credentialName !== undefined){
+let data64 = data63.credentialName;
 if(typeof data64 === "string"){
-if(!pattern30.test(data64)){
-const err170 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+/[a-z0-9-]+$"},message:"must match pattern \""+"^[a-z0-9-]+/[a-z0-9-]+$"+"\"",schema:"^[a-z0-9-]+/[a-z0-9-]+$",parentSchema:schema11.properties.expose.properties.gateway,data:data64};
+if(!pattern1.test(data64)){
+const err170 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data64};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2297,7 +2309,7 @@ errors++;
 }
 }
 else {
-const err171 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gateway.type,parentSchema:schema11.properties.expose.properties.gateway,data:data64};
+const err171 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/credentialName",schemaPath:"#/properties/expose/properties/tls/additionalProperties/properties/credentialName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties.properties.credentialName,data:data64};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2307,11 +2319,9 @@ vErrors.push(err171);
 errors++;
 }
 }
-if(data52.gatewayPods !== undefined){
-let data65 = data52.gatewayPods;
-if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
-if(data65.namespace === undefined){
-const err172 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
+}
+else {
+const err172 = {instancePath:instancePath+"/expose/tls/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/tls/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.additionalProperties.type,parentSchema:schema11.properties.expose.properties.tls.additionalProperties,data:data63};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2320,8 +2330,10 @@ vErrors.push(err172);
 }
 errors++;
 }
-if(data65.serviceAccount === undefined){
-const err173 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
+}
+}
+else {
+const err173 = {instancePath:instancePath+"/expose/tls",schemaPath:"#/properties/expose/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.tls.type,parentSchema:schema11.properties.expose.properties.tls,data:data62};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2330,8 +2342,12 @@ vErrors.push(err173);
 }
 errors++;
 }
-if(data65.labels === undefined){
-const err174 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "labels"},message:"must have required property '"+"labels"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
+}
+if(data53.gateway !== undefined){
+let data65 = data53.gateway;
+if(typeof data65 === "string"){
+if(!pattern32.test(data65)){
+const err174 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+/[a-z0-9-]+$"},message:"must match pattern \""+"^[a-z0-9-]+/[a-z0-9-]+$"+"\"",schema:"^[a-z0-9-]+/[a-z0-9-]+$",parentSchema:schema11.properties.expose.properties.gateway,data:data65};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2340,9 +2356,9 @@ vErrors.push(err174);
 }
 errors++;
 }
-for(const key23 in data65){
-if(!(((key23 === "namespace") || (key23 === "serviceAccount")) || (key23 === "labels"))){
-const err175 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
+}
+else {
+const err175 = {instancePath:instancePath+"/expose/gateway",schemaPath:"#/properties/expose/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gateway.type,parentSchema:schema11.properties.expose.properties.gateway,data:data65};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2352,11 +2368,11 @@ vErrors.push(err175);
 errors++;
 }
 }
-if(data65.namespace !== undefined){
-let data66 = data65.namespace;
-if(typeof data66 === "string"){
-if(!pattern1.test(data66)){
-const err176 = {instancePath:instancePath+"/expose/gatewayPods/namespace",schemaPath:"#/properties/expose/properties/gatewayPods/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.namespace,data:data66};
+if(data53.gatewayPods !== undefined){
+let data66 = data53.gatewayPods;
+if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
+if(data66.namespace === undefined){
+const err176 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data66};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2365,9 +2381,8 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-else {
-const err177 = {instancePath:instancePath+"/expose/gatewayPods/namespace",schemaPath:"#/properties/expose/properties/gatewayPods/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.namespace.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.namespace,data:data66};
+if(data66.serviceAccount === undefined){
+const err177 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "serviceAccount"},message:"must have required property '"+"serviceAccount"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data66};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2376,12 +2391,8 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-if(data65.serviceAccount !== undefined){
-let data67 = data65.serviceAccount;
-if(typeof data67 === "string"){
-if(!pattern1.test(data67)){
-const err178 = {instancePath:instancePath+"/expose/gatewayPods/serviceAccount",schemaPath:"#/properties/expose/properties/gatewayPods/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount,data:data67};
+if(data66.labels === undefined){
+const err178 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/required",keyword:"required",params:{missingProperty: "labels"},message:"must have required property '"+"labels"+"'",schema:schema11.properties.expose.properties.gatewayPods.required,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data66};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2390,9 +2401,9 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-else {
-const err179 = {instancePath:instancePath+"/expose/gatewayPods/serviceAccount",schemaPath:"#/properties/expose/properties/gatewayPods/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount,data:data67};
+for(const key23 in data66){
+if(!(((key23 === "namespace") || (key23 === "serviceAccount")) || (key23 === "labels"))){
+const err179 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data66};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2402,11 +2413,11 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data65.labels !== undefined){
-let data68 = data65.labels;
-if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
-if(Object.keys(data68).length < 1){
-const err180 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data68};
+if(data66.namespace !== undefined){
+let data67 = data66.namespace;
+if(typeof data67 === "string"){
+if(!pattern1.test(data67)){
+const err180 = {instancePath:instancePath+"/expose/gatewayPods/namespace",schemaPath:"#/properties/expose/properties/gatewayPods/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.namespace,data:data67};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2415,11 +2426,9 @@ vErrors.push(err180);
 }
 errors++;
 }
-for(const key24 in data68){
-const _errs171 = errors;
-if(typeof key24 === "string"){
-if(!pattern33.test(key24)){
-const err181 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.propertyNames,data:key24,propertyName:key24};
+}
+else {
+const err181 = {instancePath:instancePath+"/expose/gatewayPods/namespace",schemaPath:"#/properties/expose/properties/gatewayPods/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.namespace.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.namespace,data:data67};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2429,9 +2438,11 @@ vErrors.push(err181);
 errors++;
 }
 }
-var valid53 = _errs171 === errors;
-if(!valid53){
-const err182 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key24},message:"property name must be valid",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.propertyNames,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data68};
+if(data66.serviceAccount !== undefined){
+let data68 = data66.serviceAccount;
+if(typeof data68 === "string"){
+if(!pattern1.test(data68)){
+const err182 = {instancePath:instancePath+"/expose/gatewayPods/serviceAccount",schemaPath:"#/properties/expose/properties/gatewayPods/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount,data:data68};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2441,11 +2452,8 @@ vErrors.push(err182);
 errors++;
 }
 }
-for(const key25 in data68){
-let data69 = data68[key25];
-if(typeof data69 === "string"){
-if(!pattern34.test(data69)){
-const err183 = {instancePath:instancePath+"/expose/gatewayPods/labels/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties,data:data69};
+else {
+const err183 = {instancePath:instancePath+"/expose/gatewayPods/serviceAccount",schemaPath:"#/properties/expose/properties/gatewayPods/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.serviceAccount,data:data68};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2455,8 +2463,11 @@ vErrors.push(err183);
 errors++;
 }
 }
-else {
-const err184 = {instancePath:instancePath+"/expose/gatewayPods/labels/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties,data:data69};
+if(data66.labels !== undefined){
+let data69 = data66.labels;
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+if(Object.keys(data69).length < 1){
+const err184 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data69};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2465,10 +2476,11 @@ vErrors.push(err184);
 }
 errors++;
 }
-}
-}
-else {
-const err185 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data68};
+for(const key24 in data69){
+const _errs175 = errors;
+if(typeof key24 === "string"){
+if(!pattern35.test(key24)){
+const err185 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.propertyNames,data:key24,propertyName:key24};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2478,9 +2490,9 @@ vErrors.push(err185);
 errors++;
 }
 }
-}
-else {
-const err186 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.gatewayPods.type,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data65};
+var valid54 = _errs175 === errors;
+if(!valid54){
+const err186 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/propertyNames",keyword:"propertyNames",params:{propertyName: key24},message:"property name must be valid",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.propertyNames,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data69};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2490,9 +2502,11 @@ vErrors.push(err186);
 errors++;
 }
 }
-}
-else {
-const err187 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.type,parentSchema:schema11.properties.expose,data:data52};
+for(const key25 in data69){
+let data70 = data69[key25];
+if(typeof data70 === "string"){
+if(!pattern36.test(data70)){
+const err187 = {instancePath:instancePath+"/expose/gatewayPods/labels/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties,data:data70};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2502,11 +2516,8 @@ vErrors.push(err187);
 errors++;
 }
 }
-if(data.egress !== undefined){
-let data70 = data.egress;
-if(Array.isArray(data70)){
-if(data70.length > 20){
-const err188 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.egress,data:data70};
+else {
+const err188 = {instancePath:instancePath+"/expose/gatewayPods/labels/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels.additionalProperties,data:data70};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2515,12 +2526,10 @@ vErrors.push(err188);
 }
 errors++;
 }
-const len10 = data70.length;
-for(let i16=0; i16<len10; i16++){
-let data71 = data70[i16];
-if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
-if(data71.name === undefined){
-const err189 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data71};
+}
+}
+else {
+const err189 = {instancePath:instancePath+"/expose/gatewayPods/labels",schemaPath:"#/properties/expose/properties/gatewayPods/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.gatewayPods.properties.labels.type,parentSchema:schema11.properties.expose.properties.gatewayPods.properties.labels,data:data69};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2529,8 +2538,10 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data71.ports === undefined){
-const err190 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data71};
+}
+}
+else {
+const err190 = {instancePath:instancePath+"/expose/gatewayPods",schemaPath:"#/properties/expose/properties/gatewayPods/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.properties.gatewayPods.type,parentSchema:schema11.properties.expose.properties.gatewayPods,data:data66};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2539,9 +2550,10 @@ vErrors.push(err190);
 }
 errors++;
 }
-for(const key26 in data71){
-if(!(((((key26 === "name") || (key26 === "cidrs")) || (key26 === "namespace")) || (key26 === "podLabels")) || (key26 === "ports"))){
-const err191 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.egress.items,data:data71};
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.expose.type,parentSchema:schema11.properties.expose,data:data53};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2551,11 +2563,11 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data71.name !== undefined){
-let data72 = data71.name;
-if(typeof data72 === "string"){
-if(func3(data72) > 30){
-const err192 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 30},message:"must NOT have more than 30 characters",schema:30,parentSchema:schema11.properties.egress.items.properties.name,data:data72};
+if(data.egress !== undefined){
+let data71 = data.egress;
+if(Array.isArray(data71)){
+if(data71.length > 20){
+const err192 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.egress,data:data71};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2564,8 +2576,12 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(!pattern1.test(data72)){
-const err193 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.name,data:data72};
+const len10 = data71.length;
+for(let i16=0; i16<len10; i16++){
+let data72 = data71[i16];
+if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
+if(data72.name === undefined){
+const err193 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data72};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2574,9 +2590,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-}
-else {
-const err194 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.name.type,parentSchema:schema11.properties.egress.items.properties.name,data:data72};
+if(data72.ports === undefined){
+const err194 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'",schema:schema11.properties.egress.items.required,parentSchema:schema11.properties.egress.items,data:data72};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2585,16 +2600,9 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-if(data71.cidrs !== undefined){
-let data73 = data71.cidrs;
-const _errs183 = errors;
-let valid58 = false;
-let passing2 = null;
-const _errs184 = errors;
-if(Array.isArray(data73)){
-if(data73.length < 1){
-const err195 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data73};
+for(const key26 in data72){
+if(!(((((key26 === "name") || (key26 === "cidrs")) || (key26 === "namespace")) || (key26 === "podLabels")) || (key26 === "ports"))){
+const err195 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.egress.items,data:data72};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2603,12 +2611,12 @@ vErrors.push(err195);
 }
 errors++;
 }
-const len11 = data73.length;
-for(let i17=0; i17<len11; i17++){
-let data74 = data73[i17];
-if(typeof data74 === "string"){
-if(!pattern36.test(data74)){
-const err196 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data74};
+}
+if(data72.name !== undefined){
+let data73 = data72.name;
+if(typeof data73 === "string"){
+if(func3(data73) > 30){
+const err196 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 30},message:"must NOT have more than 30 characters",schema:30,parentSchema:schema11.properties.egress.items.properties.name,data:data73};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2617,9 +2625,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-}
-else {
-const err197 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data74};
+if(!pattern1.test(data73)){
+const err197 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.name,data:data73};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2629,18 +2636,8 @@ vErrors.push(err197);
 errors++;
 }
 }
-let i18 = data73.length;
-let j6;
-if(i18 > 1){
-const indices6 = {};
-for(;i18--;){
-let item6 = data73[i18];
-if(typeof item6 !== "string"){
-continue;
-}
-if(typeof indices6[item6] == "number"){
-j6 = indices6[item6];
-const err198 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i18, j: j6},message:"must NOT have duplicate items (items ## "+j6+" and "+i18+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data73};
+else {
+const err198 = {instancePath:instancePath+"/egress/" + i16+"/name",schemaPath:"#/properties/egress/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.name.type,parentSchema:schema11.properties.egress.items.properties.name,data:data73};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2648,14 +2645,17 @@ else {
 vErrors.push(err198);
 }
 errors++;
-break;
-}
-indices6[item6] = i18;
 }
 }
-}
-else {
-const err199 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data73};
+if(data72.cidrs !== undefined){
+let data74 = data72.cidrs;
+const _errs187 = errors;
+let valid59 = false;
+let passing2 = null;
+const _errs188 = errors;
+if(Array.isArray(data74)){
+if(data74.length < 1){
+const err199 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data74};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2664,15 +2664,12 @@ vErrors.push(err199);
 }
 errors++;
 }
-var _valid2 = _errs184 === errors;
-if(_valid2){
-valid58 = true;
-passing2 = 0;
-}
-const _errs188 = errors;
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-if(Object.keys(data73).length < 1){
-const err200 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data73};
+const len11 = data74.length;
+for(let i17=0; i17<len11; i17++){
+let data75 = data74[i17];
+if(typeof data75 === "string"){
+if(!pattern38.test(data75)){
+const err200 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data75};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2681,11 +2678,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-for(const key27 in data73){
-const _errs190 = errors;
-if(typeof key27 === "string"){
-if(!pattern1.test(key27)){
-const err201 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,data:key27,propertyName:key27};
+}
+else {
+const err201 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + i17,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0].items,data:data75};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2695,9 +2690,18 @@ vErrors.push(err201);
 errors++;
 }
 }
-var valid62 = _errs190 === errors;
-if(!valid62){
-const err202 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key27},message:"property name must be valid",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data73};
+let i18 = data74.length;
+let j6;
+if(i18 > 1){
+const indices6 = {};
+for(;i18--;){
+let item6 = data74[i18];
+if(typeof item6 !== "string"){
+continue;
+}
+if(typeof indices6[item6] == "number"){
+j6 = indices6[item6];
+const err202 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/uniqueItems",keyword:"uniqueItems",params:{i: i18, j: j6},message:"must NOT have duplicate items (items ## "+j6+" and "+i18+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data74};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2705,13 +2709,14 @@ else {
 vErrors.push(err202);
 }
 errors++;
+break;
+}
+indices6[item6] = i18;
 }
 }
-for(const key28 in data73){
-let data75 = data73[key28];
-if(Array.isArray(data75)){
-if(data75.length < 1){
-const err203 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data75};
+}
+else {
+const err203 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[0].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[0],data:data74};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2720,12 +2725,15 @@ vErrors.push(err203);
 }
 errors++;
 }
-const len12 = data75.length;
-for(let i19=0; i19<len12; i19++){
-let data76 = data75[i19];
-if(typeof data76 === "string"){
-if(!pattern36.test(data76)){
-const err204 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data76};
+var _valid2 = _errs188 === errors;
+if(_valid2){
+valid59 = true;
+passing2 = 0;
+}
+const _errs192 = errors;
+if(data74 && typeof data74 == "object" && !Array.isArray(data74)){
+if(Object.keys(data74).length < 1){
+const err204 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data74};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2734,9 +2742,11 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-else {
-const err205 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data76};
+for(const key27 in data74){
+const _errs194 = errors;
+if(typeof key27 === "string"){
+if(!pattern1.test(key27)){
+const err205 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,data:key27,propertyName:key27};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2746,23 +2756,74 @@ vErrors.push(err205);
 errors++;
 }
 }
-let i20 = data75.length;
-let j7;
-if(i20 > 1){
-const indices7 = {};
-for(;i20--;){
-let item7 = data75[i20];
-if(typeof item7 !== "string"){
-continue;
-}
-if(typeof indices7[item7] == "number"){
-j7 = indices7[item7];
-const err206 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i20+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data75};
+var valid63 = _errs194 === errors;
+if(!valid63){
+const err206 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/propertyNames",keyword:"propertyNames",params:{propertyName: key27},message:"property name must be valid",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].propertyNames,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data74};
 if(vErrors === null){
 vErrors = [err206];
 }
 else {
 vErrors.push(err206);
+}
+errors++;
+}
+}
+for(const key28 in data74){
+let data76 = data74[key28];
+if(Array.isArray(data76)){
+if(data76.length < 1){
+const err207 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data76};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+const len12 = data76.length;
+for(let i19=0; i19<len12; i19++){
+let data77 = data76[i19];
+if(typeof data77 === "string"){
+if(!pattern38.test(data77)){
+const err208 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[0-9./]+$"},message:"must match pattern \""+"^[0-9./]+$"+"\"",schema:"^[0-9./]+$",parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data77};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+else {
+const err209 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i19,schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.items,data:data77};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+let i20 = data76.length;
+let j7;
+if(i20 > 1){
+const indices7 = {};
+for(;i20--;){
+let item7 = data76[i20];
+if(typeof item7 !== "string"){
+continue;
+}
+if(typeof indices7[item7] == "number"){
+j7 = indices7[item7];
+const err210 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i20+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data76};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
 }
 errors++;
 break;
@@ -2772,76 +2833,7 @@ indices7[item7] = i20;
 }
 }
 else {
-const err207 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data75};
-if(vErrors === null){
-vErrors = [err207];
-}
-else {
-vErrors.push(err207);
-}
-errors++;
-}
-}
-}
-else {
-const err208 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data73};
-if(vErrors === null){
-vErrors = [err208];
-}
-else {
-vErrors.push(err208);
-}
-errors++;
-}
-var _valid2 = _errs188 === errors;
-if(_valid2 && valid58){
-valid58 = false;
-passing2 = [passing2, 1];
-}
-else {
-if(_valid2){
-valid58 = true;
-passing2 = 1;
-}
-}
-if(!valid58){
-const err209 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema11.properties.egress.items.properties.cidrs.oneOf,parentSchema:schema11.properties.egress.items.properties.cidrs,data:data73};
-if(vErrors === null){
-vErrors = [err209];
-}
-else {
-vErrors.push(err209);
-}
-errors++;
-}
-else {
-errors = _errs183;
-if(vErrors !== null){
-if(_errs183){
-vErrors.length = _errs183;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data71.namespace !== undefined){
-let data77 = data71.namespace;
-if(typeof data77 === "string"){
-if(!pattern1.test(data77)){
-const err210 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.namespace,data:data77};
-if(vErrors === null){
-vErrors = [err210];
-}
-else {
-vErrors.push(err210);
-}
-errors++;
-}
-}
-else {
-const err211 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.namespace.type,parentSchema:schema11.properties.egress.items.properties.namespace,data:data77};
+const err211 = {instancePath:instancePath+"/egress/" + i16+"/cidrs/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1].additionalProperties,data:data76};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2851,11 +2843,9 @@ vErrors.push(err211);
 errors++;
 }
 }
-if(data71.podLabels !== undefined){
-let data78 = data71.podLabels;
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-if(Object.keys(data78).length < 1){
-const err212 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data78};
+}
+else {
+const err212 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.cidrs.oneOf[1].type,parentSchema:schema11.properties.egress.items.properties.cidrs.oneOf[1],data:data74};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2864,11 +2854,19 @@ vErrors.push(err212);
 }
 errors++;
 }
-for(const key29 in data78){
-const _errs200 = errors;
-if(typeof key29 === "string"){
-if(!pattern33.test(key29)){
-const err213 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.podLabels.propertyNames,data:key29,propertyName:key29};
+var _valid2 = _errs192 === errors;
+if(_valid2 && valid59){
+valid59 = false;
+passing2 = [passing2, 1];
+}
+else {
+if(_valid2){
+valid59 = true;
+passing2 = 1;
+}
+}
+if(!valid59){
+const err213 = {instancePath:instancePath+"/egress/" + i16+"/cidrs",schemaPath:"#/properties/egress/items/properties/cidrs/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema11.properties.egress.items.properties.cidrs.oneOf,parentSchema:schema11.properties.egress.items.properties.cidrs,data:data74};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2877,10 +2875,23 @@ vErrors.push(err213);
 }
 errors++;
 }
+else {
+errors = _errs187;
+if(vErrors !== null){
+if(_errs187){
+vErrors.length = _errs187;
 }
-var valid67 = _errs200 === errors;
-if(!valid67){
-const err214 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames",keyword:"propertyNames",params:{propertyName: key29},message:"property name must be valid",schema:schema11.properties.egress.items.properties.podLabels.propertyNames,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data78};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data72.namespace !== undefined){
+let data78 = data72.namespace;
+if(typeof data78 === "string"){
+if(!pattern1.test(data78)){
+const err214 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.namespace,data:data78};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2890,11 +2901,8 @@ vErrors.push(err214);
 errors++;
 }
 }
-for(const key30 in data78){
-let data79 = data78[key30];
-if(typeof data79 === "string"){
-if(!pattern34.test(data79)){
-const err215 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data79};
+else {
+const err215 = {instancePath:instancePath+"/egress/" + i16+"/namespace",schemaPath:"#/properties/egress/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.namespace.type,parentSchema:schema11.properties.egress.items.properties.namespace,data:data78};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2904,8 +2912,11 @@ vErrors.push(err215);
 errors++;
 }
 }
-else {
-const err216 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.podLabels.additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data79};
+if(data72.podLabels !== undefined){
+let data79 = data72.podLabels;
+if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
+if(Object.keys(data79).length < 1){
+const err216 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data79};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2914,10 +2925,11 @@ vErrors.push(err216);
 }
 errors++;
 }
-}
-}
-else {
-const err217 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.podLabels.type,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data78};
+for(const key29 in data79){
+const _errs204 = errors;
+if(typeof key29 === "string"){
+if(!pattern35.test(key29)){
+const err217 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"+"\"",schema:"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",parentSchema:schema11.properties.egress.items.properties.podLabels.propertyNames,data:key29,propertyName:key29};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2927,11 +2939,9 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data71.ports !== undefined){
-let data80 = data71.ports;
-if(Array.isArray(data80)){
-if(data80.length < 1){
-const err218 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.ports,data:data80};
+var valid68 = _errs204 === errors;
+if(!valid68){
+const err218 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/propertyNames",keyword:"propertyNames",params:{propertyName: key29},message:"property name must be valid",schema:schema11.properties.egress.items.properties.podLabels.propertyNames,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data79};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2940,11 +2950,12 @@ vErrors.push(err218);
 }
 errors++;
 }
-const len13 = data80.length;
-for(let i21=0; i21<len13; i21++){
-let data81 = data80[i21];
-if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
-const err219 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.egress.items.properties.ports.items.type,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data81};
+}
+for(const key30 in data79){
+let data80 = data79[key30];
+if(typeof data80 === "string"){
+if(!pattern36.test(data80)){
+const err219 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},message:"must match pattern \""+"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"+"\"",schema:"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data80};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2953,9 +2964,9 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 > 65535 || isNaN(data81)){
-const err220 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data81};
+}
+else {
+const err220 = {instancePath:instancePath+"/egress/" + i16+"/podLabels/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/egress/items/properties/podLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.egress.items.properties.podLabels.additionalProperties.type,parentSchema:schema11.properties.egress.items.properties.podLabels.additionalProperties,data:data80};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2964,8 +2975,10 @@ vErrors.push(err220);
 }
 errors++;
 }
-if(data81 < 1 || isNaN(data81)){
-const err221 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data81};
+}
+}
+else {
+const err221 = {instancePath:instancePath+"/egress/" + i16+"/podLabels",schemaPath:"#/properties/egress/items/properties/podLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.properties.podLabels.type,parentSchema:schema11.properties.egress.items.properties.podLabels,data:data79};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2975,19 +2988,11 @@ vErrors.push(err221);
 errors++;
 }
 }
-}
-let i22 = data80.length;
-let j8;
-if(i22 > 1){
-const indices8 = {};
-for(;i22--;){
-let item8 = data80[i22];
-if(!(((typeof item8 == "number") && (!(item8 % 1) && !isNaN(item8))) && (isFinite(item8)))){
-continue;
-}
-if(typeof indices8[item8] == "number"){
-j8 = indices8[item8];
-const err222 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.ports,data:data80};
+if(data72.ports !== undefined){
+let data81 = data72.ports;
+if(Array.isArray(data81)){
+if(data81.length < 1){
+const err222 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.egress.items.properties.ports,data:data81};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2995,14 +3000,12 @@ else {
 vErrors.push(err222);
 }
 errors++;
-break;
 }
-indices8[item8] = i22;
-}
-}
-}
-else {
-const err223 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.ports.type,parentSchema:schema11.properties.egress.items.properties.ports,data:data80};
+const len13 = data81.length;
+for(let i21=0; i21<len13; i21++){
+let data82 = data81[i21];
+if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
+const err223 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.egress.items.properties.ports.items.type,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data82};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3011,10 +3014,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-}
-else {
-const err224 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.type,parentSchema:schema11.properties.egress.items,data:data71};
+if((typeof data82 == "number") && (isFinite(data82))){
+if(data82 > 65535 || isNaN(data82)){
+const err224 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data82};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3023,10 +3025,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-}
-else {
-const err225 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.type,parentSchema:schema11.properties.egress,data:data70};
+if(data82 < 1 || isNaN(data82)){
+const err225 = {instancePath:instancePath+"/egress/" + i16+"/ports/" + i21,schemaPath:"#/properties/egress/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.egress.items.properties.ports.items,data:data82};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3036,11 +3036,19 @@ vErrors.push(err225);
 errors++;
 }
 }
-if(data.smoke !== undefined){
-let data82 = data.smoke;
-if(Array.isArray(data82)){
-if(data82.length > 20){
-const err226 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data82};
+}
+let i22 = data81.length;
+let j8;
+if(i22 > 1){
+const indices8 = {};
+for(;i22--;){
+let item8 = data81[i22];
+if(!(((typeof item8 == "number") && (!(item8 % 1) && !isNaN(item8))) && (isFinite(item8)))){
+continue;
+}
+if(typeof indices8[item8] == "number"){
+j8 = indices8[item8];
+const err226 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema11.properties.egress.items.properties.ports,data:data81};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3048,13 +3056,14 @@ else {
 vErrors.push(err226);
 }
 errors++;
+break;
 }
-const len14 = data82.length;
-for(let i23=0; i23<len14; i23++){
-let data83 = data82[i23];
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-if(data83.path === undefined){
-const err227 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data83};
+indices8[item8] = i22;
+}
+}
+}
+else {
+const err227 = {instancePath:instancePath+"/egress/" + i16+"/ports",schemaPath:"#/properties/egress/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.items.properties.ports.type,parentSchema:schema11.properties.egress.items.properties.ports,data:data81};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3063,9 +3072,10 @@ vErrors.push(err227);
 }
 errors++;
 }
-for(const key31 in data83){
-if(!(((key31 === "path") || (key31 === "status")) || (key31 === "header"))){
-const err228 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data83};
+}
+}
+else {
+const err228 = {instancePath:instancePath+"/egress/" + i16,schemaPath:"#/properties/egress/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.egress.items.type,parentSchema:schema11.properties.egress.items,data:data72};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3075,11 +3085,9 @@ vErrors.push(err228);
 errors++;
 }
 }
-if(data83.path !== undefined){
-let data84 = data83.path;
-if(typeof data84 === "string"){
-if(!pattern42.test(data84)){
-const err229 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data84};
+}
+else {
+const err229 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.egress.type,parentSchema:schema11.properties.egress,data:data71};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3089,8 +3097,11 @@ vErrors.push(err229);
 errors++;
 }
 }
-else {
-const err230 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data84};
+if(data.smoke !== undefined){
+let data83 = data.smoke;
+if(Array.isArray(data83)){
+if(data83.length > 20){
+const err230 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.smoke,data:data83};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3099,11 +3110,12 @@ vErrors.push(err230);
 }
 errors++;
 }
-}
-if(data83.status !== undefined){
-let data85 = data83.status;
-if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err231 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data85};
+const len14 = data83.length;
+for(let i23=0; i23<len14; i23++){
+let data84 = data83[i23];
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+if(data84.path === undefined){
+const err231 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.smoke.items.required,parentSchema:schema11.properties.smoke.items,data:data84};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3112,9 +3124,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 599 || isNaN(data85)){
-const err232 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data85};
+for(const key31 in data84){
+if(!(((key31 === "path") || (key31 === "status")) || (key31 === "header"))){
+const err232 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.smoke.items,data:data84};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3123,8 +3135,12 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(data85 < 100 || isNaN(data85)){
-const err233 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data85};
+}
+if(data84.path !== undefined){
+let data85 = data84.path;
+if(typeof data85 === "string"){
+if(!pattern44.test(data85)){
+const err233 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s#]*$"},message:"must match pattern \""+"^/[^\\s#]*$"+"\"",schema:"^/[^\\s#]*$",parentSchema:schema11.properties.smoke.items.properties.path,data:data85};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3134,12 +3150,8 @@ vErrors.push(err233);
 errors++;
 }
 }
-}
-if(data83.header !== undefined){
-let data86 = data83.header;
-if(typeof data86 === "string"){
-if(!pattern43.test(data86)){
-const err234 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data86};
+else {
+const err234 = {instancePath:instancePath+"/smoke/" + i23+"/path",schemaPath:"#/properties/smoke/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.path.type,parentSchema:schema11.properties.smoke.items.properties.path,data:data85};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3149,8 +3161,10 @@ vErrors.push(err234);
 errors++;
 }
 }
-else {
-const err235 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data86};
+if(data84.status !== undefined){
+let data86 = data84.status;
+if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
+const err235 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.smoke.items.properties.status.type,parentSchema:schema11.properties.smoke.items.properties.status,data:data86};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3159,10 +3173,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-}
-else {
-const err236 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data83};
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 > 599 || isNaN(data86)){
+const err236 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599",schema:599,parentSchema:schema11.properties.smoke.items.properties.status,data:data86};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3171,10 +3184,8 @@ vErrors.push(err236);
 }
 errors++;
 }
-}
-}
-else {
-const err237 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data82};
+if(data86 < 100 || isNaN(data86)){
+const err237 = {instancePath:instancePath+"/smoke/" + i23+"/status",schemaPath:"#/properties/smoke/items/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema11.properties.smoke.items.properties.status,data:data86};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3184,12 +3195,12 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(data.metrics !== undefined){
-let data87 = data.metrics;
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-for(const key32 in data87){
-if(!((key32 === "source") || (key32 === "http"))){
-const err238 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data87};
+}
+if(data84.header !== undefined){
+let data87 = data84.header;
+if(typeof data87 === "string"){
+if(!pattern45.test(data87)){
+const err238 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema11.properties.smoke.items.properties.header,data:data87};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3199,10 +3210,8 @@ vErrors.push(err238);
 errors++;
 }
 }
-if(data87.source !== undefined){
-let data88 = data87.source;
-if(typeof data88 !== "string"){
-const err239 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data88};
+else {
+const err239 = {instancePath:instancePath+"/smoke/" + i23+"/header",schemaPath:"#/properties/smoke/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.smoke.items.properties.header.type,parentSchema:schema11.properties.smoke.items.properties.header,data:data87};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3211,8 +3220,10 @@ vErrors.push(err239);
 }
 errors++;
 }
-if(!((data88 === "istio") || (data88 === "http"))){
-const err240 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data88};
+}
+}
+else {
+const err240 = {instancePath:instancePath+"/smoke/" + i23,schemaPath:"#/properties/smoke/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.smoke.items.type,parentSchema:schema11.properties.smoke.items,data:data84};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3222,11 +3233,9 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data87.http !== undefined){
-let data89 = data87.http;
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-if(data89.requests === undefined){
-const err241 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data89};
+}
+else {
+const err241 = {instancePath:instancePath+"/smoke",schemaPath:"#/properties/smoke/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.smoke.type,parentSchema:schema11.properties.smoke,data:data83};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3235,8 +3244,13 @@ vErrors.push(err241);
 }
 errors++;
 }
-if(data89.duration === undefined){
-const err242 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data89};
+}
+if(data.metrics !== undefined){
+let data88 = data.metrics;
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+for(const key32 in data88){
+if(!((key32 === "source") || (key32 === "http"))){
+const err242 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data88};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3245,8 +3259,11 @@ vErrors.push(err242);
 }
 errors++;
 }
-if(data89.codeLabel === undefined){
-const err243 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data89};
+}
+if(data88.source !== undefined){
+let data89 = data88.source;
+if(typeof data89 !== "string"){
+const err243 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.source.type,parentSchema:schema11.properties.metrics.properties.source,data:data89};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3255,8 +3272,8 @@ vErrors.push(err243);
 }
 errors++;
 }
-if(data89.scrape === undefined){
-const err244 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data89};
+if(!((data89 === "istio") || (data89 === "http"))){
+const err244 = {instancePath:instancePath+"/metrics/source",schemaPath:"#/properties/metrics/properties/source/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.source.enum,parentSchema:schema11.properties.metrics.properties.source,data:data89};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3265,9 +3282,12 @@ vErrors.push(err244);
 }
 errors++;
 }
-for(const key33 in data89){
-if(!((((((((key33 === "requests") || (key33 === "duration")) || (key33 === "durationUnit")) || (key33 === "codeLabel")) || (key33 === "errorCodes")) || (key33 === "routeLabel")) || (key33 === "ignoreRoutes")) || (key33 === "scrape"))){
-const err245 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data89};
+}
+if(data88.http !== undefined){
+let data90 = data88.http;
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+if(data90.requests === undefined){
+const err245 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "requests"},message:"must have required property '"+"requests"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data90};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3276,12 +3296,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-}
-if(data89.requests !== undefined){
-let data90 = data89.requests;
-if(typeof data90 === "string"){
-if(!pattern44.test(data90)){
-const err246 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data90};
+if(data90.duration === undefined){
+const err246 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data90};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3290,9 +3306,8 @@ vErrors.push(err246);
 }
 errors++;
 }
-}
-else {
-const err247 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data90};
+if(data90.codeLabel === undefined){
+const err247 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "codeLabel"},message:"must have required property '"+"codeLabel"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data90};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3301,12 +3316,8 @@ vErrors.push(err247);
 }
 errors++;
 }
-}
-if(data89.duration !== undefined){
-let data91 = data89.duration;
-if(typeof data91 === "string"){
-if(!pattern44.test(data91)){
-const err248 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data91};
+if(data90.scrape === undefined){
+const err248 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/required",keyword:"required",params:{missingProperty: "scrape"},message:"must have required property '"+"scrape"+"'",schema:schema11.properties.metrics.properties.http.required,parentSchema:schema11.properties.metrics.properties.http,data:data90};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3315,9 +3326,9 @@ vErrors.push(err248);
 }
 errors++;
 }
-}
-else {
-const err249 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data91};
+for(const key33 in data90){
+if(!((((((((key33 === "requests") || (key33 === "duration")) || (key33 === "durationUnit")) || (key33 === "codeLabel")) || (key33 === "errorCodes")) || (key33 === "routeLabel")) || (key33 === "ignoreRoutes")) || (key33 === "scrape"))){
+const err249 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http,data:data90};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3327,10 +3338,11 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(data89.durationUnit !== undefined){
-let data92 = data89.durationUnit;
-if(typeof data92 !== "string"){
-const err250 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data92};
+if(data90.requests !== undefined){
+let data91 = data90.requests;
+if(typeof data91 === "string"){
+if(!pattern46.test(data91)){
+const err250 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data91};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3339,8 +3351,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(!((data92 === "seconds") || (data92 === "milliseconds"))){
-const err251 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data92};
+}
+else {
+const err251 = {instancePath:instancePath+"/metrics/http/requests",schemaPath:"#/properties/metrics/properties/http/properties/requests/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.requests.type,parentSchema:schema11.properties.metrics.properties.http.properties.requests,data:data91};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3350,11 +3363,11 @@ vErrors.push(err251);
 errors++;
 }
 }
-if(data89.codeLabel !== undefined){
-let data93 = data89.codeLabel;
-if(typeof data93 === "string"){
-if(!pattern46.test(data93)){
-const err252 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data93};
+if(data90.duration !== undefined){
+let data92 = data90.duration;
+if(typeof data92 === "string"){
+if(!pattern46.test(data92)){
+const err252 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},message:"must match pattern \""+"^[a-zA-Z_:][a-zA-Z0-9_:]*$"+"\"",schema:"^[a-zA-Z_:][a-zA-Z0-9_:]*$",parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data92};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3365,7 +3378,7 @@ errors++;
 }
 }
 else {
-const err253 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data93};
+const err253 = {instancePath:instancePath+"/metrics/http/duration",schemaPath:"#/properties/metrics/properties/http/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.duration.type,parentSchema:schema11.properties.metrics.properties.http.properties.duration,data:data92};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3375,11 +3388,10 @@ vErrors.push(err253);
 errors++;
 }
 }
-if(data89.errorCodes !== undefined){
-let data94 = data89.errorCodes;
-if(typeof data94 === "string"){
-if(!pattern47.test(data94)){
-const err254 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data94};
+if(data90.durationUnit !== undefined){
+let data93 = data90.durationUnit;
+if(typeof data93 !== "string"){
+const err254 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.durationUnit.type,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data93};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3388,9 +3400,8 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-else {
-const err255 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data94};
+if(!((data93 === "seconds") || (data93 === "milliseconds"))){
+const err255 = {instancePath:instancePath+"/metrics/http/durationUnit",schemaPath:"#/properties/metrics/properties/http/properties/durationUnit/enum",keyword:"enum",params:{allowedValues: schema11.properties.metrics.properties.http.properties.durationUnit.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.metrics.properties.http.properties.durationUnit.enum,parentSchema:schema11.properties.metrics.properties.http.properties.durationUnit,data:data93};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3400,11 +3411,11 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data89.routeLabel !== undefined){
-let data95 = data89.routeLabel;
-if(typeof data95 === "string"){
-if(!pattern46.test(data95)){
-const err256 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data95};
+if(data90.codeLabel !== undefined){
+let data94 = data90.codeLabel;
+if(typeof data94 === "string"){
+if(!pattern48.test(data94)){
+const err256 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data94};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3415,7 +3426,7 @@ errors++;
 }
 }
 else {
-const err257 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data95};
+const err257 = {instancePath:instancePath+"/metrics/http/codeLabel",schemaPath:"#/properties/metrics/properties/http/properties/codeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.codeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.codeLabel,data:data94};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3425,15 +3436,11 @@ vErrors.push(err257);
 errors++;
 }
 }
-if(data89.ignoreRoutes !== undefined){
-let data96 = data89.ignoreRoutes;
-if(Array.isArray(data96)){
-const len15 = data96.length;
-for(let i24=0; i24<len15; i24++){
-let data97 = data96[i24];
-if(typeof data97 === "string"){
-if(func3(data97) < 1){
-const err258 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data97};
+if(data90.errorCodes !== undefined){
+let data95 = data90.errorCodes;
+if(typeof data95 === "string"){
+if(!pattern49.test(data95)){
+const err258 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$"+"\"",schema:"^[A-Za-z0-9_.]+(\\|[A-Za-z0-9_.]+)*$",parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data95};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3444,7 +3451,7 @@ errors++;
 }
 }
 else {
-const err259 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data97};
+const err259 = {instancePath:instancePath+"/metrics/http/errorCodes",schemaPath:"#/properties/metrics/properties/http/properties/errorCodes/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.errorCodes.type,parentSchema:schema11.properties.metrics.properties.http.properties.errorCodes,data:data95};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3454,9 +3461,11 @@ vErrors.push(err259);
 errors++;
 }
 }
-}
-else {
-const err260 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data96};
+if(data90.routeLabel !== undefined){
+let data96 = data90.routeLabel;
+if(typeof data96 === "string"){
+if(!pattern48.test(data96)){
+const err260 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$"},message:"must match pattern \""+"^[a-zA-Z_][a-zA-Z0-9_]*$"+"\"",schema:"^[a-zA-Z_][a-zA-Z0-9_]*$",parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data96};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3466,11 +3475,8 @@ vErrors.push(err260);
 errors++;
 }
 }
-if(data89.scrape !== undefined){
-let data98 = data89.scrape;
-if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
-if(data98.port === undefined){
-const err261 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data98};
+else {
+const err261 = {instancePath:instancePath+"/metrics/http/routeLabel",schemaPath:"#/properties/metrics/properties/http/properties/routeLabel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.routeLabel.type,parentSchema:schema11.properties.metrics.properties.http.properties.routeLabel,data:data96};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3479,8 +3485,16 @@ vErrors.push(err261);
 }
 errors++;
 }
-if(data98.path === undefined){
-const err262 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data98};
+}
+if(data90.ignoreRoutes !== undefined){
+let data97 = data90.ignoreRoutes;
+if(Array.isArray(data97)){
+const len15 = data97.length;
+for(let i24=0; i24<len15; i24++){
+let data98 = data97[i24];
+if(typeof data98 === "string"){
+if(func3(data98) < 1){
+const err262 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data98};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3489,9 +3503,9 @@ vErrors.push(err262);
 }
 errors++;
 }
-for(const key34 in data98){
-if(!((key34 === "port") || (key34 === "path"))){
-const err263 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data98};
+}
+else {
+const err263 = {instancePath:instancePath+"/metrics/http/ignoreRoutes/" + i24,schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.items,data:data98};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3501,10 +3515,9 @@ vErrors.push(err263);
 errors++;
 }
 }
-if(data98.port !== undefined){
-let data99 = data98.port;
-if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
-const err264 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data99};
+}
+else {
+const err264 = {instancePath:instancePath+"/metrics/http/ignoreRoutes",schemaPath:"#/properties/metrics/properties/http/properties/ignoreRoutes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.metrics.properties.http.properties.ignoreRoutes.type,parentSchema:schema11.properties.metrics.properties.http.properties.ignoreRoutes,data:data97};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3513,9 +3526,12 @@ vErrors.push(err264);
 }
 errors++;
 }
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 65535 || isNaN(data99)){
-const err265 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data99};
+}
+if(data90.scrape !== undefined){
+let data99 = data90.scrape;
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+if(data99.port === undefined){
+const err265 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data99};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3524,8 +3540,8 @@ vErrors.push(err265);
 }
 errors++;
 }
-if(data99 < 1 || isNaN(data99)){
-const err266 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data99};
+if(data99.path === undefined){
+const err266 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema11.properties.metrics.properties.http.properties.scrape.required,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data99};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3534,13 +3550,9 @@ vErrors.push(err266);
 }
 errors++;
 }
-}
-}
-if(data98.path !== undefined){
-let data100 = data98.path;
-if(typeof data100 === "string"){
-if(!pattern4.test(data100)){
-const err267 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data100};
+for(const key34 in data99){
+if(!((key34 === "port") || (key34 === "path"))){
+const err267 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data99};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3550,8 +3562,10 @@ vErrors.push(err267);
 errors++;
 }
 }
-else {
-const err268 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data100};
+if(data99.port !== undefined){
+let data100 = data99.port;
+if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
+const err268 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.port.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data100};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3560,10 +3574,9 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-}
-else {
-const err269 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data98};
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 65535 || isNaN(data100)){
+const err269 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data100};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3572,10 +3585,8 @@ vErrors.push(err269);
 }
 errors++;
 }
-}
-}
-else {
-const err270 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data89};
+if(data100 < 1 || isNaN(data100)){
+const err270 = {instancePath:instancePath+"/metrics/http/scrape/port",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.port,data:data100};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3586,8 +3597,11 @@ errors++;
 }
 }
 }
-else {
-const err271 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data87};
+if(data99.path !== undefined){
+let data101 = data99.path;
+if(typeof data101 === "string"){
+if(!pattern6.test(data101)){
+const err271 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[^\\s?#]*$"},message:"must match pattern \""+"^/[^\\s?#]*$"+"\"",schema:"^/[^\\s?#]*$",parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data101};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3597,11 +3611,8 @@ vErrors.push(err271);
 errors++;
 }
 }
-if(data.steps !== undefined){
-let data101 = data.steps;
-if(Array.isArray(data101)){
-if(data101.length > 20){
-const err272 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data101};
+else {
+const err272 = {instancePath:instancePath+"/metrics/http/scrape/path",schemaPath:"#/properties/metrics/properties/http/properties/scrape/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.http.properties.scrape.properties.path.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape.properties.path,data:data101};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3610,8 +3621,10 @@ vErrors.push(err272);
 }
 errors++;
 }
-if(data101.length < 1){
-const err273 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data101};
+}
+}
+else {
+const err273 = {instancePath:instancePath+"/metrics/http/scrape",schemaPath:"#/properties/metrics/properties/http/properties/scrape/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.properties.scrape.type,parentSchema:schema11.properties.metrics.properties.http.properties.scrape,data:data99};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3620,11 +3633,10 @@ vErrors.push(err273);
 }
 errors++;
 }
-const len16 = data101.length;
-for(let i25=0; i25<len16; i25++){
-let data102 = data101[i25];
-if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
-const err274 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data102};
+}
+}
+else {
+const err274 = {instancePath:instancePath+"/metrics/http",schemaPath:"#/properties/metrics/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.properties.http.type,parentSchema:schema11.properties.metrics.properties.http,data:data90};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3633,9 +3645,10 @@ vErrors.push(err274);
 }
 errors++;
 }
-if((typeof data102 == "number") && (isFinite(data102))){
-if(data102 > 100 || isNaN(data102)){
-const err275 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data102};
+}
+}
+else {
+const err275 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data88};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3644,8 +3657,12 @@ vErrors.push(err275);
 }
 errors++;
 }
-if(data102 < 1 || isNaN(data102)){
-const err276 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data102};
+}
+if(data.steps !== undefined){
+let data102 = data.steps;
+if(Array.isArray(data102)){
+if(data102.length > 20){
+const err276 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema11.properties.steps,data:data102};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3654,11 +3671,8 @@ vErrors.push(err276);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err277 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data101};
+if(data102.length < 1){
+const err277 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.steps,data:data102};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3667,11 +3681,11 @@ vErrors.push(err277);
 }
 errors++;
 }
-}
-if(data.slo !== undefined){
-let data103 = data.slo;
-if((!(data103 && typeof data103 == "object" && !Array.isArray(data103))) && (data103 !== null)){
-const err278 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data103};
+const len16 = data102.length;
+for(let i25=0; i25<len16; i25++){
+let data103 = data102[i25];
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err278 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.steps.items.type,parentSchema:schema11.properties.steps.items,data:data103};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3680,10 +3694,9 @@ vErrors.push(err278);
 }
 errors++;
 }
-if(data103 && typeof data103 == "object" && !Array.isArray(data103)){
-for(const key35 in data103){
-if(!((((key35 === "successRatio") || (key35 === "p95LatencyMs")) || (key35 === "p99LatencyMs")) || (key35 === "period"))){
-const err279 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data103};
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 100 || isNaN(data103)){
+const err279 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.steps.items,data:data103};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3692,11 +3705,8 @@ vErrors.push(err279);
 }
 errors++;
 }
-}
-if(data103.successRatio !== undefined){
-let data104 = data103.successRatio;
-if((!((typeof data104 == "number") && (isFinite(data104)))) && (data104 !== null)){
-const err280 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data104};
+if(data103 < 1 || isNaN(data103)){
+const err280 = {instancePath:instancePath+"/steps/" + i25,schemaPath:"#/properties/steps/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.steps.items,data:data103};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3705,9 +3715,11 @@ vErrors.push(err280);
 }
 errors++;
 }
-if((typeof data104 == "number") && (isFinite(data104))){
-if(data104 > 1 || isNaN(data104)){
-const err281 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data104};
+}
+}
+}
+else {
+const err281 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.steps.type,parentSchema:schema11.properties.steps,data:data102};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3716,8 +3728,11 @@ vErrors.push(err281);
 }
 errors++;
 }
-if(data104 < 0 || isNaN(data104)){
-const err282 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data104};
+}
+if(data.slo !== undefined){
+let data104 = data.slo;
+if((!(data104 && typeof data104 == "object" && !Array.isArray(data104))) && (data104 !== null)){
+const err282 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.slo.type,parentSchema:schema11.properties.slo,data:data104};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3726,12 +3741,10 @@ vErrors.push(err282);
 }
 errors++;
 }
-}
-}
-if(data103.p95LatencyMs !== undefined){
-let data105 = data103.p95LatencyMs;
-if((!((typeof data105 == "number") && (isFinite(data105)))) && (data105 !== null)){
-const err283 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data105};
+if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
+for(const key35 in data104){
+if(!((((key35 === "successRatio") || (key35 === "p95LatencyMs")) || (key35 === "p99LatencyMs")) || (key35 === "period"))){
+const err283 = {instancePath:instancePath+"/slo",schemaPath:"#/properties/slo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.slo,data:data104};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3740,9 +3753,11 @@ vErrors.push(err283);
 }
 errors++;
 }
-if((typeof data105 == "number") && (isFinite(data105))){
-if(data105 <= 0 || isNaN(data105)){
-const err284 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data105};
+}
+if(data104.successRatio !== undefined){
+let data105 = data104.successRatio;
+if((!((typeof data105 == "number") && (isFinite(data105)))) && (data105 !== null)){
+const err284 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.successRatio.type,parentSchema:schema11.properties.slo.properties.successRatio,data:data105};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3751,12 +3766,9 @@ vErrors.push(err284);
 }
 errors++;
 }
-}
-}
-if(data103.p99LatencyMs !== undefined){
-let data106 = data103.p99LatencyMs;
-if((!((typeof data106 == "number") && (isFinite(data106)))) && (data106 !== null)){
-const err285 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data106};
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 > 1 || isNaN(data105)){
+const err285 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.slo.properties.successRatio,data:data105};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3765,9 +3777,8 @@ vErrors.push(err285);
 }
 errors++;
 }
-if((typeof data106 == "number") && (isFinite(data106))){
-if(data106 <= 0 || isNaN(data106)){
-const err286 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data106};
+if(data105 < 0 || isNaN(data105)){
+const err286 = {instancePath:instancePath+"/slo/successRatio",schemaPath:"#/properties/slo/properties/successRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.slo.properties.successRatio,data:data105};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3778,10 +3789,10 @@ errors++;
 }
 }
 }
-if(data103.period !== undefined){
-let data107 = data103.period;
-if((typeof data107 !== "string") && (data107 !== null)){
-const err287 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data107};
+if(data104.p95LatencyMs !== undefined){
+let data106 = data104.p95LatencyMs;
+if((!((typeof data106 == "number") && (isFinite(data106)))) && (data106 !== null)){
+const err287 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p95LatencyMs.type,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data106};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3790,9 +3801,9 @@ vErrors.push(err287);
 }
 errors++;
 }
-if(typeof data107 === "string"){
-if(!pattern50.test(data107)){
-const err288 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data107};
+if((typeof data106 == "number") && (isFinite(data106))){
+if(data106 <= 0 || isNaN(data106)){
+const err288 = {instancePath:instancePath+"/slo/p95LatencyMs",schemaPath:"#/properties/slo/properties/p95LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p95LatencyMs,data:data106};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3803,12 +3814,10 @@ errors++;
 }
 }
 }
-}
-}
-if(data.analysis !== undefined){
-let data108 = data.analysis;
-if((!(data108 && typeof data108 == "object" && !Array.isArray(data108))) && (data108 !== null)){
-const err289 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data108};
+if(data104.p99LatencyMs !== undefined){
+let data107 = data104.p99LatencyMs;
+if((!((typeof data107 == "number") && (isFinite(data107)))) && (data107 !== null)){
+const err289 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.slo.properties.p99LatencyMs.type,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data107};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3817,10 +3826,9 @@ vErrors.push(err289);
 }
 errors++;
 }
-if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
-for(const key36 in data108){
-if(!(func2.call(schema11.properties.analysis.properties, key36))){
-const err290 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data108};
+if((typeof data107 == "number") && (isFinite(data107))){
+if(data107 <= 0 || isNaN(data107)){
+const err290 = {instancePath:instancePath+"/slo/p99LatencyMs",schemaPath:"#/properties/slo/properties/p99LatencyMs/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.slo.properties.p99LatencyMs,data:data107};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3830,10 +3838,11 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data108.metrics !== undefined){
-let data109 = data108.metrics;
-if((typeof data109 !== "string") && (data109 !== null)){
-const err291 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data109};
+}
+if(data104.period !== undefined){
+let data108 = data104.period;
+if((typeof data108 !== "string") && (data108 !== null)){
+const err291 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.slo.properties.period.type,parentSchema:schema11.properties.slo.properties.period,data:data108};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3842,8 +3851,9 @@ vErrors.push(err291);
 }
 errors++;
 }
-if(!((data109 === "istio") || (data109 === "http"))){
-const err292 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data109};
+if(typeof data108 === "string"){
+if(!pattern52.test(data108)){
+const err292 = {instancePath:instancePath+"/slo/period",schemaPath:"#/properties/slo/properties/period/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.slo.properties.period,data:data108};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3853,10 +3863,13 @@ vErrors.push(err292);
 errors++;
 }
 }
-if(data108.window !== undefined){
-let data110 = data108.window;
-if((typeof data110 !== "string") && (data110 !== null)){
-const err293 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data110};
+}
+}
+}
+if(data.analysis !== undefined){
+let data109 = data.analysis;
+if((!(data109 && typeof data109 == "object" && !Array.isArray(data109))) && (data109 !== null)){
+const err293 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.type,parentSchema:schema11.properties.analysis,data:data109};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3865,9 +3878,10 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(typeof data110 === "string"){
-if(!pattern50.test(data110)){
-const err294 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data110};
+if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
+for(const key36 in data109){
+if(!(func2.call(schema11.properties.analysis.properties, key36))){
+const err294 = {instancePath:instancePath+"/analysis",schemaPath:"#/properties/analysis/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis,data:data109};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3877,11 +3891,10 @@ vErrors.push(err294);
 errors++;
 }
 }
-}
-if(data108.settle !== undefined){
-let data111 = data108.settle;
-if((typeof data111 !== "string") && (data111 !== null)){
-const err295 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data111};
+if(data109.metrics !== undefined){
+let data110 = data109.metrics;
+if((typeof data110 !== "string") && (data110 !== null)){
+const err295 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.metrics.type,parentSchema:schema11.properties.analysis.properties.metrics,data:data110};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3890,9 +3903,8 @@ vErrors.push(err295);
 }
 errors++;
 }
-if(typeof data111 === "string"){
-if(!pattern52.test(data111)){
-const err296 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data111};
+if(!((data110 === "istio") || (data110 === "http"))){
+const err296 = {instancePath:instancePath+"/analysis/metrics",schemaPath:"#/properties/analysis/properties/metrics/enum",keyword:"enum",params:{allowedValues: schema11.properties.analysis.properties.metrics.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.analysis.properties.metrics.enum,parentSchema:schema11.properties.analysis.properties.metrics,data:data110};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3902,11 +3914,10 @@ vErrors.push(err296);
 errors++;
 }
 }
-}
-if(data108.minRequests !== undefined){
-let data112 = data108.minRequests;
-if((!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))) && (data112 !== null)){
-const err297 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data112};
+if(data109.window !== undefined){
+let data111 = data109.window;
+if((typeof data111 !== "string") && (data111 !== null)){
+const err297 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.window.type,parentSchema:schema11.properties.analysis.properties.window,data:data111};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3915,9 +3926,9 @@ vErrors.push(err297);
 }
 errors++;
 }
-if((typeof data112 == "number") && (isFinite(data112))){
-if(data112 < 0 || isNaN(data112)){
-const err298 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data112};
+if(typeof data111 === "string"){
+if(!pattern52.test(data111)){
+const err298 = {instancePath:instancePath+"/analysis/window",schemaPath:"#/properties/analysis/properties/window/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.window,data:data111};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3928,10 +3939,10 @@ errors++;
 }
 }
 }
-if(data108.canaryTrafficFactor !== undefined){
-let data113 = data108.canaryTrafficFactor;
-if((!((typeof data113 == "number") && (isFinite(data113)))) && (data113 !== null)){
-const err299 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data113};
+if(data109.settle !== undefined){
+let data112 = data109.settle;
+if((typeof data112 !== "string") && (data112 !== null)){
+const err299 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.settle.type,parentSchema:schema11.properties.analysis.properties.settle,data:data112};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3940,9 +3951,9 @@ vErrors.push(err299);
 }
 errors++;
 }
-if((typeof data113 == "number") && (isFinite(data113))){
-if(data113 > 1 || isNaN(data113)){
-const err300 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data113};
+if(typeof data112 === "string"){
+if(!pattern54.test(data112)){
+const err300 = {instancePath:instancePath+"/analysis/settle",schemaPath:"#/properties/analysis/properties/settle/pattern",keyword:"pattern",params:{pattern: "^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"},message:"must match pattern \""+"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$"+"\"",schema:"^(0|(?!$)(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?)$",parentSchema:schema11.properties.analysis.properties.settle,data:data112};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3951,8 +3962,12 @@ vErrors.push(err300);
 }
 errors++;
 }
-if(data113 < 0 || isNaN(data113)){
-const err301 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data113};
+}
+}
+if(data109.minRequests !== undefined){
+let data113 = data109.minRequests;
+if((!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))) && (data113 !== null)){
+const err301 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minRequests.type,parentSchema:schema11.properties.analysis.properties.minRequests,data:data113};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3961,12 +3976,9 @@ vErrors.push(err301);
 }
 errors++;
 }
-}
-}
-if(data108.minCanaryRequests !== undefined){
-let data114 = data108.minCanaryRequests;
-if((!(((typeof data114 == "number") && (!(data114 % 1) && !isNaN(data114))) && (isFinite(data114)))) && (data114 !== null)){
-const err302 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minCanaryRequests.type,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data114};
+if((typeof data113 == "number") && (isFinite(data113))){
+if(data113 < 0 || isNaN(data113)){
+const err302 = {instancePath:instancePath+"/analysis/minRequests",schemaPath:"#/properties/analysis/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minRequests,data:data113};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3975,9 +3987,12 @@ vErrors.push(err302);
 }
 errors++;
 }
-if((typeof data114 == "number") && (isFinite(data114))){
-if(data114 < 0 || isNaN(data114)){
-const err303 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data114};
+}
+}
+if(data109.canaryTrafficFactor !== undefined){
+let data114 = data109.canaryTrafficFactor;
+if((!((typeof data114 == "number") && (isFinite(data114)))) && (data114 !== null)){
+const err303 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.canaryTrafficFactor.type,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data114};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3986,12 +4001,9 @@ vErrors.push(err303);
 }
 errors++;
 }
-}
-}
-if(data108.maxFailedChecks !== undefined){
-let data115 = data108.maxFailedChecks;
-if((!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))) && (data115 !== null)){
-const err304 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data115};
+if((typeof data114 == "number") && (isFinite(data114))){
+if(data114 > 1 || isNaN(data114)){
+const err304 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data114};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -4000,9 +4012,8 @@ vErrors.push(err304);
 }
 errors++;
 }
-if((typeof data115 == "number") && (isFinite(data115))){
-if(data115 > 100 || isNaN(data115)){
-const err305 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data115};
+if(data114 < 0 || isNaN(data114)){
+const err305 = {instancePath:instancePath+"/analysis/canaryTrafficFactor",schemaPath:"#/properties/analysis/properties/canaryTrafficFactor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.canaryTrafficFactor,data:data114};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -4011,8 +4022,12 @@ vErrors.push(err305);
 }
 errors++;
 }
-if(data115 < 1 || isNaN(data115)){
-const err306 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data115};
+}
+}
+if(data109.minCanaryRequests !== undefined){
+let data115 = data109.minCanaryRequests;
+if((!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))) && (data115 !== null)){
+const err306 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.minCanaryRequests.type,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data115};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4021,12 +4036,9 @@ vErrors.push(err306);
 }
 errors++;
 }
-}
-}
-if(data108.rollbackBelowSuccessRatio !== undefined){
-let data116 = data108.rollbackBelowSuccessRatio;
-if((!((typeof data116 == "number") && (isFinite(data116)))) && (data116 !== null)){
-const err307 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio.type,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data116};
+if((typeof data115 == "number") && (isFinite(data115))){
+if(data115 < 0 || isNaN(data115)){
+const err307 = {instancePath:instancePath+"/analysis/minCanaryRequests",schemaPath:"#/properties/analysis/properties/minCanaryRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.minCanaryRequests,data:data115};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4035,9 +4047,12 @@ vErrors.push(err307);
 }
 errors++;
 }
-if((typeof data116 == "number") && (isFinite(data116))){
-if(data116 > 1 || isNaN(data116)){
-const err308 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data116};
+}
+}
+if(data109.maxFailedChecks !== undefined){
+let data116 = data109.maxFailedChecks;
+if((!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116)))) && (data116 !== null)){
+const err308 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxFailedChecks.type,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data116};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4046,8 +4061,9 @@ vErrors.push(err308);
 }
 errors++;
 }
-if(data116 < 0 || isNaN(data116)){
-const err309 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data116};
+if((typeof data116 == "number") && (isFinite(data116))){
+if(data116 > 100 || isNaN(data116)){
+const err309 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data116};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4056,12 +4072,8 @@ vErrors.push(err309);
 }
 errors++;
 }
-}
-}
-if(data108.maxConsecutiveHolds !== undefined){
-let data117 = data108.maxConsecutiveHolds;
-if((!(((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117))) && (isFinite(data117)))) && (data117 !== null)){
-const err310 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data117};
+if(data116 < 1 || isNaN(data116)){
+const err310 = {instancePath:instancePath+"/analysis/maxFailedChecks",schemaPath:"#/properties/analysis/properties/maxFailedChecks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxFailedChecks,data:data116};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4070,9 +4082,12 @@ vErrors.push(err310);
 }
 errors++;
 }
-if((typeof data117 == "number") && (isFinite(data117))){
-if(data117 > 1000 || isNaN(data117)){
-const err311 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data117};
+}
+}
+if(data109.rollbackBelowSuccessRatio !== undefined){
+let data117 = data109.rollbackBelowSuccessRatio;
+if((!((typeof data117 == "number") && (isFinite(data117)))) && (data117 !== null)){
+const err311 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio.type,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data117};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -4081,8 +4096,9 @@ vErrors.push(err311);
 }
 errors++;
 }
-if(data117 < 1 || isNaN(data117)){
-const err312 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data117};
+if((typeof data117 == "number") && (isFinite(data117))){
+if(data117 > 1 || isNaN(data117)){
+const err312 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data117};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -4091,12 +4107,8 @@ vErrors.push(err312);
 }
 errors++;
 }
-}
-}
-if(data108.baseline !== undefined){
-let data118 = data108.baseline;
-if((!(data118 && typeof data118 == "object" && !Array.isArray(data118))) && (data118 !== null)){
-const err313 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data118};
+if(data117 < 0 || isNaN(data117)){
+const err313 = {instancePath:instancePath+"/analysis/rollbackBelowSuccessRatio",schemaPath:"#/properties/analysis/properties/rollbackBelowSuccessRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.rollbackBelowSuccessRatio,data:data117};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -4105,9 +4117,12 @@ vErrors.push(err313);
 }
 errors++;
 }
-if(data118 && typeof data118 == "object" && !Array.isArray(data118)){
-if(data118.enabled === undefined){
-const err314 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data118};
+}
+}
+if(data109.maxConsecutiveHolds !== undefined){
+let data118 = data109.maxConsecutiveHolds;
+if((!(((typeof data118 == "number") && (!(data118 % 1) && !isNaN(data118))) && (isFinite(data118)))) && (data118 !== null)){
+const err314 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.analysis.properties.maxConsecutiveHolds.type,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data118};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -4116,8 +4131,9 @@ vErrors.push(err314);
 }
 errors++;
 }
-if(data118.maxErrorRatioIncrease === undefined){
-const err315 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data118};
+if((typeof data118 == "number") && (isFinite(data118))){
+if(data118 > 1000 || isNaN(data118)){
+const err315 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data118};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -4126,9 +4142,8 @@ vErrors.push(err315);
 }
 errors++;
 }
-for(const key37 in data118){
-if(!((((key37 === "enabled") || (key37 === "maxErrorRatioIncrease")) || (key37 === "maxLatencyRatio")) || (key37 === "minLatencyIncreaseMs"))){
-const err316 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data118};
+if(data118 < 1 || isNaN(data118)){
+const err316 = {instancePath:instancePath+"/analysis/maxConsecutiveHolds",schemaPath:"#/properties/analysis/properties/maxConsecutiveHolds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.maxConsecutiveHolds,data:data118};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -4138,10 +4153,11 @@ vErrors.push(err316);
 errors++;
 }
 }
-if(data118.enabled !== undefined){
-let data119 = data118.enabled;
-if(typeof data119 !== "boolean"){
-const err317 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data119};
+}
+if(data109.baseline !== undefined){
+let data119 = data109.baseline;
+if((!(data119 && typeof data119 == "object" && !Array.isArray(data119))) && (data119 !== null)){
+const err317 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.analysis.properties.baseline.type,parentSchema:schema11.properties.analysis.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -4150,12 +4166,9 @@ vErrors.push(err317);
 }
 errors++;
 }
-}
-if(data118.maxErrorRatioIncrease !== undefined){
-let data120 = data118.maxErrorRatioIncrease;
-if((typeof data120 == "number") && (isFinite(data120))){
-if(data120 > 1 || isNaN(data120)){
-const err318 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data120};
+if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
+if(data119.enabled === undefined){
+const err318 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -4164,8 +4177,8 @@ vErrors.push(err318);
 }
 errors++;
 }
-if(data120 < 0 || isNaN(data120)){
-const err319 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data120};
+if(data119.maxErrorRatioIncrease === undefined){
+const err319 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/required",keyword:"required",params:{missingProperty: "maxErrorRatioIncrease"},message:"must have required property '"+"maxErrorRatioIncrease"+"'",schema:schema11.properties.analysis.properties.baseline.required,parentSchema:schema11.properties.analysis.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4174,9 +4187,9 @@ vErrors.push(err319);
 }
 errors++;
 }
-}
-else {
-const err320 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data120};
+for(const key37 in data119){
+if(!((((key37 === "enabled") || (key37 === "maxErrorRatioIncrease")) || (key37 === "maxLatencyRatio")) || (key37 === "minLatencyIncreaseMs"))){
+const err320 = {instancePath:instancePath+"/analysis/baseline",schemaPath:"#/properties/analysis/properties/baseline/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.analysis.properties.baseline,data:data119};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4186,10 +4199,10 @@ vErrors.push(err320);
 errors++;
 }
 }
-if(data118.maxLatencyRatio !== undefined){
-let data121 = data118.maxLatencyRatio;
-if((!((typeof data121 == "number") && (isFinite(data121)))) && (data121 !== null)){
-const err321 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data121};
+if(data119.enabled !== undefined){
+let data120 = data119.enabled;
+if(typeof data120 !== "boolean"){
+const err321 = {instancePath:instancePath+"/analysis/baseline/enabled",schemaPath:"#/properties/analysis/properties/baseline/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.analysis.properties.baseline.properties.enabled.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.enabled,data:data120};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4198,9 +4211,12 @@ vErrors.push(err321);
 }
 errors++;
 }
+}
+if(data119.maxErrorRatioIncrease !== undefined){
+let data121 = data119.maxErrorRatioIncrease;
 if((typeof data121 == "number") && (isFinite(data121))){
-if(data121 > 100 || isNaN(data121)){
-const err322 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data121};
+if(data121 > 1 || isNaN(data121)){
+const err322 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data121};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4209,8 +4225,8 @@ vErrors.push(err322);
 }
 errors++;
 }
-if(data121 < 1 || isNaN(data121)){
-const err323 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data121};
+if(data121 < 0 || isNaN(data121)){
+const err323 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data121};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4220,11 +4236,8 @@ vErrors.push(err323);
 errors++;
 }
 }
-}
-if(data118.minLatencyIncreaseMs !== undefined){
-let data122 = data118.minLatencyIncreaseMs;
-if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
-const err324 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data122};
+else {
+const err324 = {instancePath:instancePath+"/analysis/baseline/maxErrorRatioIncrease",schemaPath:"#/properties/analysis/properties/baseline/properties/maxErrorRatioIncrease/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxErrorRatioIncrease,data:data121};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4233,9 +4246,11 @@ vErrors.push(err324);
 }
 errors++;
 }
-if((typeof data122 == "number") && (isFinite(data122))){
-if(data122 > 60000 || isNaN(data122)){
-const err325 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data122};
+}
+if(data119.maxLatencyRatio !== undefined){
+let data122 = data119.maxLatencyRatio;
+if((!((typeof data122 == "number") && (isFinite(data122)))) && (data122 !== null)){
+const err325 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data122};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4244,8 +4259,9 @@ vErrors.push(err325);
 }
 errors++;
 }
-if(data122 < 0 || isNaN(data122)){
-const err326 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data122};
+if((typeof data122 == "number") && (isFinite(data122))){
+if(data122 > 100 || isNaN(data122)){
+const err326 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data122};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -4254,14 +4270,8 @@ vErrors.push(err326);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data108.queryTimeout !== undefined){
-let data123 = data108.queryTimeout;
-if((typeof data123 !== "string") && (data123 !== null)){
-const err327 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data123};
+if(data122 < 1 || isNaN(data122)){
+const err327 = {instancePath:instancePath+"/analysis/baseline/maxLatencyRatio",schemaPath:"#/properties/analysis/properties/baseline/properties/maxLatencyRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.analysis.properties.baseline.properties.maxLatencyRatio,data:data122};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -4270,9 +4280,12 @@ vErrors.push(err327);
 }
 errors++;
 }
-if(typeof data123 === "string"){
-if(!pattern50.test(data123)){
-const err328 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data123};
+}
+}
+if(data119.minLatencyIncreaseMs !== undefined){
+let data123 = data119.minLatencyIncreaseMs;
+if((!((typeof data123 == "number") && (isFinite(data123)))) && (data123 !== null)){
+const err328 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs.type,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data123};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -4281,12 +4294,9 @@ vErrors.push(err328);
 }
 errors++;
 }
-}
-}
-if(data108.progressDeadline !== undefined){
-let data124 = data108.progressDeadline;
-if((typeof data124 !== "string") && (data124 !== null)){
-const err329 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data124};
+if((typeof data123 == "number") && (isFinite(data123))){
+if(data123 > 60000 || isNaN(data123)){
+const err329 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data123};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -4295,9 +4305,8 @@ vErrors.push(err329);
 }
 errors++;
 }
-if(typeof data124 === "string"){
-if(!pattern50.test(data124)){
-const err330 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data124};
+if(data123 < 0 || isNaN(data123)){
+const err330 = {instancePath:instancePath+"/analysis/baseline/minLatencyIncreaseMs",schemaPath:"#/properties/analysis/properties/baseline/properties/minLatencyIncreaseMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.analysis.properties.baseline.properties.minLatencyIncreaseMs,data:data123};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -4310,14 +4319,66 @@ errors++;
 }
 }
 }
-}
-else {
-const err331 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data109.queryTimeout !== undefined){
+let data124 = data109.queryTimeout;
+if((typeof data124 !== "string") && (data124 !== null)){
+const err331 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.queryTimeout.type,parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data124};
 if(vErrors === null){
 vErrors = [err331];
 }
 else {
 vErrors.push(err331);
+}
+errors++;
+}
+if(typeof data124 === "string"){
+if(!pattern52.test(data124)){
+const err332 = {instancePath:instancePath+"/analysis/queryTimeout",schemaPath:"#/properties/analysis/properties/queryTimeout/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.queryTimeout,data:data124};
+if(vErrors === null){
+vErrors = [err332];
+}
+else {
+vErrors.push(err332);
+}
+errors++;
+}
+}
+}
+if(data109.progressDeadline !== undefined){
+let data125 = data109.progressDeadline;
+if((typeof data125 !== "string") && (data125 !== null)){
+const err333 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.analysis.properties.progressDeadline.type,parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data125};
+if(vErrors === null){
+vErrors = [err333];
+}
+else {
+vErrors.push(err333);
+}
+errors++;
+}
+if(typeof data125 === "string"){
+if(!pattern52.test(data125)){
+const err334 = {instancePath:instancePath+"/analysis/progressDeadline",schemaPath:"#/properties/analysis/properties/progressDeadline/pattern",keyword:"pattern",params:{pattern: "^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"},message:"must match pattern \""+"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$"+"\"",schema:"^(?=.*[1-9])(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$",parentSchema:schema11.properties.analysis.properties.progressDeadline,data:data125};
+if(vErrors === null){
+vErrors = [err334];
+}
+else {
+vErrors.push(err334);
+}
+errors++;
+}
+}
+}
+}
+}
+}
+else {
+const err335 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err335];
+}
+else {
+vErrors.push(err335);
 }
 errors++;
 }
