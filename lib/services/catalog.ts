@@ -63,6 +63,14 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
   if (RESERVED_NAMESPACES.has(spec.namespace)) {
     problems.push(`'namespace' must be a namespace of its own, not one of ${list([...RESERVED_NAMESPACES])}, got ${JSON.stringify(spec.namespace)}`);
   }
+  // a previous repository that is another service's own would let that service's images run as this one
+  const owner = Object.values(services).find(other => other.name !== spec.name && spec.previousImage !== undefined && other.image === spec.previousImage);
+  if (owner !== undefined) {
+    problems.push(`'previousImage' must not be the repository of another service (${owner.file} names it as its 'image'), `
+      + `got ${JSON.stringify(spec.previousImage)}`);
+  } else if (spec.previousImage === spec.image) {
+    problems.push(`'previousImage' must differ from 'image' (it names the repository before a registry move), got ${JSON.stringify(spec.previousImage)}`);
+  }
   for (const [i, caller] of (spec.callers ?? []).entries()) {
     if (!Object.hasOwn(services, caller)) {
       problems.push(`'callers[${i}]' must name a service with a file under ${SERVICES_DIR}/ (${list(known)}), got ${JSON.stringify(caller)}`);

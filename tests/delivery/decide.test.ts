@@ -403,9 +403,17 @@ describe('stageOf', () => {
     // long past, and the first tick before Argo CD synced the edit would roll it back
     const edited = { ...atStep, canary: { ...atStep.canary!, weight: 50 } };
     const later = new Date(READY.getTime() + 3_600_000);
-    expect(() => stageOf(edited, settingsOf(edited, GATEWAY), later)).toThrow(new UsageError("'canary.weight' of gateway is 50%, but 'canary.appliedAt' "
+    let refusal: unknown;
+    try {
+      stageOf(edited, settingsOf(edited, GATEWAY), later);
+    } catch (error) {
+      refusal = error;
+    }
+    // a configuration error (exit 2, code config in --json), naming the remedy
+    expect(refusal).toBeInstanceOf(UsageError);
+    expect(refusal).toMatchObject({ code: 'config', message: "'canary.weight' of gateway is 50%, but 'canary.appliedAt' "
       + `(${new Date(APPLIED).toISOString()}) records the step at 25% observed applied: a weight set by hand. Set it back, or delete 'canary.appliedAt' `
-      + 'and set \'canary.weightChangedAt\' to the time of the change, so that the gate observes the cluster run it before measuring', 'config'));
+      + 'and set \'canary.weightChangedAt\' to the time of the change, so that the gate observes the cluster run it before measuring' });
     // the remedy the message names: observed again within a deadline of its own
     const { appliedAt: _stale, ...rest } = edited.canary;
     const fixed = { ...edited, canary: { ...rest, weightChangedAt: later.toISOString() } };

@@ -288,6 +288,17 @@ describe('the service files together', () => {
       .toEqual(['\'env.PAYMENTS_URL.serviceUrl\' must name a service ("ledger"), got "payments"']);
   });
 
+  test('a previousImage that is another service\'s repository, or its own image (a registry move names the old one)', () => {
+    const other = 'name: quotes\nimage: ghcr.io/example/quotes\nport: 9091\n';
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}previousImage: ghcr.io/example/quotes\n`, 'quotes.yaml': other })).toEqual({
+      file: 'services/ledger.yaml',
+      problems: ['\'previousImage\' must not be the repository of another service (services/quotes.yaml names it as its \'image\'), got "ghcr.io/example/quotes"'],
+    });
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}previousImage: ghcr.io/example/ledger\n` }).problems)
+      .toEqual(['\'previousImage\' must differ from \'image\' (it names the repository before a registry move), got "ghcr.io/example/ledger"']);
+    expect(() => loadDir({ 'ledger.yaml': `${MINIMAL}previousImage: registry.old.example/ledger\n` })).not.toThrow();
+  });
+
   test('a serviceUrl of the service itself (no service may list itself as a caller)', () => {
     expect(loadProblems({ 'ledger.yaml': `${MINIMAL}env: { SELF_URL: { serviceUrl: ledger } }\n` }).problems)
       .toEqual(['\'env.SELF_URL.serviceUrl\' names the service itself, which the mesh lets no service call: reach it on localhost']);

@@ -190,8 +190,10 @@ test.each(['throw', 'reject'])('a bug nothing catches (%s): one fatal JSON line 
   expect(leakedIn(JSON.stringify(backend.logs) + backend.stderr)).toEqual([]);
 });
 
-/** An OTLP receiver, a stub backend answering after `delayMs`, and the real gateway between them, with `env` added. */
-/** The gateway in front of a backend that answers after `delayMs`, or never (`null`: no timer outlives the test). */
+/**
+ * An OTLP receiver, a stub backend answering after `delayMs` or never (`null`: no timer outlives the test), and the
+ * real gateway between them, with `env` added.
+ */
 async function gatewayToSlowBackend(delayMs: number | null, env: Record<string, string>) {
   const receiver = await track(OtlpReceiver.start());
   const slow = await track(StubServer.start(async () => {
