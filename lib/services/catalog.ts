@@ -64,7 +64,8 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
     problems.push(`'namespace' must be a namespace of its own, not one of ${list([...RESERVED_NAMESPACES])}, got ${JSON.stringify(spec.namespace)}`);
   }
   // a previous repository that is another service's own would let that service's images run as this one
-  const owner = Object.values(services).find(other => other.name !== spec.name && spec.previousImage !== undefined && other.image === spec.previousImage);
+  const owner = spec.previousImage === undefined ? undefined
+    : Object.values(services).find(other => other.name !== spec.name && other.image === spec.previousImage);
   if (owner !== undefined) {
     problems.push(`'previousImage' must not be the repository of another service (${owner.file} names it as its 'image'), `
       + `got ${JSON.stringify(spec.previousImage)}`);
