@@ -76,7 +76,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     ...(options.mode === 'receiver' ? ['--web.enable-remote-write-receiver'] : []),
     `--web.listen-address=${address}`,
     '--log.level=warn',
-    // the Alertmanagers are discovered ~5 s after start: resend soon, or an alert that fired before waits a minute
-    ...(options.alertmanagers ? ['--rules.alert.resend-delay=1s'] : []),
+    // the Alertmanagers are discovered ~5 s after start: resend soon, or an alert that fired before waits a minute.
+    // Not every second, though: each send is valid for four resend delays, and a Prometheus starved for longer on a
+    // loaded machine let Alertmanager resolve a firing page and lift the inhibition it held (3 s: valid for 12 s)
+    ...(options.alertmanagers ? ['--rules.alert.resend-delay=3s'] : []),
   ], dir);
 }
