@@ -53,6 +53,9 @@ const CIDRS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, ite
  * `ServiceFile` (service.ts); what a schema cannot say (environment names, other services, duplicate names) is checked
  * when the files are loaded together.
  */
+/** An image repository, without a tag or a digest (those live in the rollout state). */
+const REPOSITORY = { type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' } } as const;
+
 export const SERVICE_SCHEMA: SchemaObject = {
   $id: 'https://obs-canary.dev/schemas/service.json',
   title: 'obs-canary service',
@@ -71,10 +74,10 @@ export const SERVICE_SCHEMA: SchemaObject = {
       description: 'a DNS label (lower-case letters, digits and "-") such as payments, the namespace (default apps); created with the same mesh, '
         + 'Pod Security and default-deny policies',
     },
-    image: { type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' }, description: 'the image repository without tag or digest; those live in the rollout state' },
+    image: { ...REPOSITORY, description: 'the image repository without tag or digest; those live in the rollout state' },
     port: { ...PORT, description: 'the container and Service port of the API' },
     previousImage: {
-      type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' },
+      ...REPOSITORY,
       description: 'during a registry move, the repository image named before: what the rollout state still runs from it keeps running until a '
         + 'release replaces it; remove it then',
     },
