@@ -348,6 +348,14 @@ function semanticProblems(state: RolloutState): string[] {
     if (Date.parse(state.canary.weightChangedAt) < Date.parse(state.canary.startedAt)) {
       problems.push(`'canary.weightChangedAt' must not be before 'canary.startedAt', got ${state.canary.weightChangedAt}`);
     }
+  } else {
+    const last = state.history[state.history.length - 1];
+    if (last && leavesCanaryInFlight(last)) {
+      problems.push(`'canary' is null, but the last history entry (${last.decision} of ${last.image} at ${last.toWeight}%, ${last.at}) leaves `
+        + 'that canary in flight: the canary block was removed by hand, and its traffic and its pods would go in one sync (the requests in '
+        + `flight to them fail). Restore the block (git checkout -- the file), then end the canary with canary rollback --service ${state.service} `
+        + 'or canary promote --service ' + state.service);
+    }
   }
   // the schema checks the syntax; only this checks the length against Prometheus's limit
   for (const [field, options] of Object.entries(ANALYSIS_DURATIONS)) {
@@ -361,6 +369,16 @@ function semanticProblems(state: RolloutState): string[] {
     if (problem) problems.push(`'slo.${field}' ${problem}`);
   }
   return problems;
+}
+
+/**
+ * Whether a canary is in flight after `entry`: a start, a step or a hold leave one, and so does a promotion's first
+ * half, whose canary keeps its traffic while stable rolls out its release. Only the entry that removes a canary (a
+ * promotion or roll back to 0 %) may be the last one of a state without a canary; the halves of those that move its
+ * traffic to stable go to 0 % too, so a canary block removed by hand after them is not seen.
+ */
+function leavesCanaryInFlight(entry: HistoryEntry): boolean {
+  return entry.decision === 'start' || entry.decision === 'advance' || entry.decision === 'hold' || (entry.decision === 'promote' && entry.toWeight > 0);
 }
 
 /** Renders a state file: a schema hint for editors, then the state in a fixed key order. */

@@ -1,6 +1,7 @@
 import { SCHEMA_OUTPUTS } from '../../lib/schemas';
 import { PodRecord, podHashOf } from '../../lib/rollout/pod';
 import { RolloutState, StateError, imageProblem, parseRolloutState, renderRolloutState } from '../../lib/rollout/state';
+import { endCanaryByHand } from '../../lib/delivery/plan';
 import { CANARY_YAML, fixturePod, fixtureState } from './fixtures';
 
 const FILE = 'rollout/local/gateway.yaml';
@@ -168,6 +169,38 @@ describe('parseRolloutState: the pod records', () => {
     ['a probe of two kinds', r => ({ ...r, probes: { ...r.probes, liveness: { tcp: true, grpc: true } } }), "'stable.pod.probes.liveness' must NOT have more than 1 properties"],
   ])('rejects %s, naming the field', (_name, edit, message) => {
     expect(problemsOf(withRecords(edit)).join('\n')).toContain(message);
+  });
+});
+
+describe('parseRolloutState: a canary block removed by hand', () => {
+  const NOW = new Date('2026-11-01T11:00:00Z');
+  /** The fixture's canary (at 25 %, its last entry the gate's step) as a state file whose `canary` block was deleted. */
+  const removedByHand = (state: RolloutState): string => renderRolloutState({ ...state, canary: null });
+
+  test('is refused while the history leaves it in flight: a step, a start, a hold, a promotion\'s first half', () => {
+    const state = fixtureState('canary');
+    const problems = problemsOf(removedByHand(state));
+    expect(problems).toEqual([expect.stringContaining(`'canary' is null, but the last history entry (advance of ${state.canary!.image} at 25%, `
+      + '2026-11-01T10:20:00Z) leaves that canary in flight')]);
+    expect(problems[0]).toContain('canary rollback --service gateway');
+    const last = state.history[state.history.length - 1];
+    for (const entry of [{ decision: 'start', toWeight: 0 }, { decision: 'hold', toWeight: 25 }, { decision: 'promote', toWeight: 25 }] as const) {
+      expect(problemsOf(removedByHand({ ...state, history: [...state.history, { ...last, ...entry }] })).join('\n')).toContain(`(${entry.decision} of `);
+    }
+  });
+
+  test('is taken after the entry that removed the canary, as the CLI and the gate write it, and with no history', () => {
+    const state = fixtureState('canary');
+    // all traffic to stable, then (once that is applied, or with --force) the canary removed
+    const rollingBack = endCanaryByHand(state, 'rollback', NOW).state;
+    const rolledBack = endCanaryByHand(rollingBack, 'rollback', NOW, undefined, true).state;
+    expect(rolledBack.canary).toBeNull();
+    expect(parseRolloutState(renderRolloutState(rolledBack), FILE, 'gateway')).toEqual(rolledBack);
+    let promoted = state;
+    for (let i = 0; i < 3 && promoted.canary; i++) promoted = endCanaryByHand(promoted, 'promote', NOW, undefined, true).state;
+    expect(promoted.canary).toBeNull();
+    expect(parseRolloutState(renderRolloutState(promoted), FILE, 'gateway').stable.image).toBe(state.canary!.image);
+    expect(parseRolloutState(removedByHand({ ...state, history: [] }), FILE, 'gateway').canary).toBeNull();
   });
 });
 
