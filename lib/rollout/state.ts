@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import { credentialArguments, literalCredentialIn, secretNameProblem } from '../private/names';
 import { fieldOf as fieldAt, unknownFieldMessage, valueAt } from '../private/schema-errors';
 import { toYaml, yamlSyntaxError } from '../private/yaml';
 import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem } from './duration';
@@ -321,6 +322,24 @@ function semanticProblems(state: RolloutState): string[] {
     if (problem) problems.push(`'${field}' ${problem}`);
   }
   for (const [field, pod] of [['stable.pod', state.stable.pod], ['canary.pod', state.canary?.pod]] as const) {
+    // the service file refuses these; a record written by hand (with the hash it asks for) must not bring one to dist/
+    for (const [name, value] of Object.entries(pod?.env ?? {})) {
+      const why = literalCredentialIn(name, value);
+      if (why) {
+        problems.push(`'${field}.env.${name}' must not hold a credential as a literal (${why}; it would be in dist/, in git and in the Deployment): `
+          + 'put it in a Secret of the namespace, name it in the service file\'s \'secretEnv\' and release that with canary start');
+      }
+    }
+    for (const list of ['command', 'args'] as const) {
+      for (const i of credentialArguments(pod?.[list] ?? [])) {
+        problems.push(`'${field}.${list}[${i}]' must not hold a credential as a literal (it would be in dist/, in git, in the Deployment and in the `
+          + 'process list): put it in a Secret, name the variable in the service file\'s \'secretEnv\' and release that with canary start');
+      }
+    }
+    for (const [i, s] of (pod?.secretEnv ?? []).entries()) {
+      const problem = secretNameProblem(state.service, s.secret);
+      if (problem) problems.push(`'${field}.secretEnv[${i}].secret' ${problem}`);
+    }
     const hash = pod && podHashOf(pod);
     if (pod && hash !== pod.hash) {
       problems.push(`'${field}.hash' must be the hash of the record's fields, ${hash}, got ${JSON.stringify(pod.hash)}: the record was changed by hand; `

@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { EnvValue, ProbeCheck, SecretEnvVar } from '../constructs/types';
 import { ipv4CidrPrefix } from '../private/cidr';
-import { CREDENTIAL_VARIABLE, credentialArguments, hasCredentialInValue } from '../private/names';
+import { credentialArguments, literalCredentialIn, secretNameProblem } from '../private/names';
 import { fieldOf, unknownFieldMessage, valueAt } from '../private/schema-errors';
 import { yamlSyntaxError } from '../private/yaml';
 import { durationProblem } from '../rollout/duration';
@@ -302,17 +302,21 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
   }
   // a literal is in dist/, in git and in the Deployment every reader of the namespace can get; the value is never echoed
   for (const [name, value] of Object.entries(f.env ?? {})) {
-    // by name unless the value is a path (GOOGLE_APPLICATION_CREDENTIALS names a key file, which a Secret mounts)
-    const byName = CREDENTIAL_VARIABLE.test(name) && !/^\/\S*$/.test(String(value));
-    if (typeof value !== 'string' || value === '' || !(byName || hasCredentialInValue(value))) continue;
-    problems.push(`'env.${name}' must not hold a credential as a literal (${byName ? 'its name says it is one' : 'its value has one'}; `
-      + 'it would be in dist/, in git and in the Deployment): put it in a Secret of the namespace and name it in \'secretEnv\'');
+    const why = literalCredentialIn(name, value);
+    if (why) {
+      problems.push(`'env.${name}' must not hold a credential as a literal (${why}; it would be in dist/, in git and in the Deployment): `
+        + 'put it in a Secret of the namespace and name it in \'secretEnv\'');
+    }
   }
   for (const field of ['command', 'args'] as const) {
     for (const i of credentialArguments(f[field] ?? [])) {
       problems.push(`'${field}[${i}]' must not hold a credential as a literal (it would be in dist/, in git, in the Deployment and in the `
         + 'process list): put it in a Secret of the namespace, name the variable in \'secretEnv\' and write $(VARIABLE) in its place');
     }
+  }
+  for (const [i, s] of (f.secretEnv ?? []).entries()) {
+    const problem = secretNameProblem(f.name, s.secret);
+    if (problem) problems.push(`'secretEnv[${i}].secret' ${problem}`);
   }
   const secretNames = (f.secretEnv ?? []).map(s => s.name);
   for (const name of new Set([...Object.keys(f.env ?? {}), ...secretNames].filter((n, i, all) => all.indexOf(n) !== i))) {

@@ -11,7 +11,7 @@ const POD: TrackPod = {
   runAsGroup: 1000,
   writablePaths: ['/tmp'],
   env: { LOG_LEVEL: 'info', TRACK: { fieldRef: "metadata.labels['version']" } },
-  secretEnv: [{ name: 'DB_URL', secret: 'db', key: 'url' }],
+  secretEnv: [{ name: 'DB_URL', secret: 'gateway-db', key: 'url' }],
   args: ['--listen=:8080'],
   resources: { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(1) },
   terminationGracePeriodSeconds: 30,

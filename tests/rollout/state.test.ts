@@ -170,6 +170,22 @@ describe('parseRolloutState: the pod records', () => {
   ])('rejects %s, naming the field', (_name, edit, message) => {
     expect(problemsOf(withRecords(edit)).join('\n')).toContain(message);
   });
+
+  test.each<[string, (r: Record<string, any>) => Record<string, any>, string]>([
+    ['a credential by its name', r => ({ ...r, env: { ...r.env, DB_PASSWORD: 'hunter2' } }), "'stable.pod.env.DB_PASSWORD' must not hold a credential as a literal (its name"],
+    ['a credential in a URL', r => ({ ...r, env: { ...r.env, DATABASE_URL: 'postgres://app:hunter2@db:5432/app' } }),
+      "'stable.pod.env.DATABASE_URL' must not hold a credential as a literal (its value"],
+    ['a credential in an argument', r => ({ ...r, args: ['--api-token', 'abc123'] }), "'stable.pod.args[1]' must not hold a credential as a literal"],
+    ['another service\'s Secret', r => ({ ...r, secretEnv: [{ name: 'DB_URL', secret: 'ledger-db', key: 'url' }] }),
+      "'stable.pod.secretEnv[0].secret' must be \"gateway\" or begin with \"gateway-\""],
+  ])('rejects %s in a record written by hand with the hash of its fields, never echoing a credential', (_name, edit, message) => {
+    const edited = edit(structuredClone(pod)) as PodRecord;
+    const state = fixtureState('canary');
+    const text = renderRolloutState({ ...state, stable: { ...state.stable, pod: { ...edited, hash: podHashOf(edited) } } });
+    const problems = problemsOf(text);
+    expect(problems).toEqual([expect.stringContaining(message)]);
+    expect(problems[0]).not.toMatch(/hunter2|abc123/);
+  });
 });
 
 describe('parseRolloutState: a canary block removed by hand', () => {

@@ -172,7 +172,7 @@ describe('a service file on its own', () => {
   });
 
   test('a variable set twice, a caller that is the service itself', () => {
-    expect(problemsOf(`${MINIMAL}env: { A: x }\nsecretEnv: [{ name: A, secret: s, key: k }]\ncallers: [ledger]\n`)).toEqual([
+    expect(problemsOf(`${MINIMAL}env: { A: x }\nsecretEnv: [{ name: A, secret: ledger-s, key: k }]\ncallers: [ledger]\n`)).toEqual([
       '\'callers\' must not name the service itself, got "ledger"',
       '\'A\' is set twice in \'env\' and \'secretEnv\': each variable must be set once',
     ]);
@@ -189,6 +189,15 @@ describe('a service file on its own', () => {
       '\'egress[2]\' must name either cidrs, or namespace and podLabels, got ["namespace"]',
     ]);
     expect(problemsOf(`${MINIMAL}egress: [{ name: db, cidrs: [10.0.0.0/24] }]\n`)).toEqual(['\'egress[0].ports\' is required']);
+  });
+
+  test('secretEnv reads the service\'s own Secrets: its name, or its name and a dash first', () => {
+    const own = 'or begin with "ledger-" (a service reads its own Secrets: its namespace may hold other services\' too)';
+    expect(problemsOf(`${MINIMAL}secretEnv:\n  - { name: A, secret: reports-db, key: url }\n  - { name: B, secret: ledgerdb, key: url }\n`
+      + '  - { name: C, secret: ledger, key: url }\n  - { name: D, secret: ledger-db, key: url }\n')).toEqual([
+      `'secretEnv[0].secret' must be "ledger" ${own}, got "reports-db"`,
+      `'secretEnv[1].secret' must be "ledger" ${own}, got "ledgerdb"`,
+    ]);
   });
 
   test('a credential as a literal in env: refused by name or by value, never echoed; names that only look alike pass', () => {
