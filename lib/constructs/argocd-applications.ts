@@ -258,10 +258,12 @@ export function directoryApplication(scope: Construct, id: string, options: Dire
  * commit may carry both: the gate's removal past a deadline, a pull request), is the services' sync waves: their
  * Deployments and budgets come last (SERVICE_WORKLOAD_SYNC_WAVE), where nothing waits on their health. A retry takes
  * the newest commit (`refresh`), so a failed sync is retried with the rollback that followed it, not with the commit
- * that failed.
+ * that failed. The retries have no limit (-1; every 5 minutes at most): Argo CD never syncs again by itself a revision
+ * whose retries ran out, self-heal or not, so a cause mended outside git (a Secret created, a quota raised, a CRD
+ * installed on a first install) would otherwise wait for the next commit or a person.
  */
 export const SYNC_POLICY: ApplicationSpecSyncPolicy = {
   automated: { prune: true, selfHeal: true },
   syncOptions: ['ServerSideApply=true', 'FailOnSharedResource=true'],
-  retry: { limit: 5, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+  retry: { limit: -1, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
 };

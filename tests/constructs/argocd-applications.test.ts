@@ -1,6 +1,6 @@
 import { ArgoCdApplications, SYNC_POLICY } from '../../lib/constructs/argocd-applications';
 import { synth, testChart } from '../support/chart';
-import { find, ofKind } from '../support/manifest';
+import { everyObject, find, ofKind } from '../support/manifest';
 
 function render(props: Partial<ConstructorParameters<typeof ArgoCdApplications>[2]> = {}) {
   const chart = testChart('argocd');
@@ -89,7 +89,7 @@ describe('ArgoCdApplications', () => {
     expect(application.spec.syncPolicy).toEqual({
       automated: { prune: true, selfHeal: true },
       syncOptions: ['ServerSideApply=true', 'FailOnSharedResource=true'],
-      retry: { limit: 5, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+      retry: { limit: -1, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
     });
     expect(application.spec.ignoreDifferences).toBeUndefined();
     expect(SYNC_POLICY.automated?.selfHeal).toBe(true);
@@ -101,6 +101,13 @@ describe('ArgoCdApplications', () => {
       expect(app.spec.syncPolicy.syncOptions).not.toContain('PruneLast=true');
       expect(app.spec.syncPolicy.retry.refresh).toBe(true);
     }
+  });
+
+  test('every Application, the root included, retries a failed sync without limit: Argo CD never syncs again by itself a '
+    + 'revision whose retries ran out, so a Secret created after a failed first install would wait for the next commit', () => {
+    const applications = everyObject().filter(({ obj }) => obj.kind === 'Application');
+    expect(applications.map(({ obj }) => obj.metadata.name)).toEqual(expect.arrayContaining(['obs-canary-root', 'obs-canary-apps']));
+    for (const { env, obj } of applications) expect([env, obj.metadata.name, obj.spec.syncPolicy.retry.limit]).toEqual([env, obj.metadata.name, -1]);
   });
 
   test('fails without applications', () => {
