@@ -52,7 +52,7 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
       ]);
     }
     const state = parseRolloutState(fs.readFileSync(path.join(root, file), 'utf8'), file, name);
-    const problems = problemsWithService(state, spec);
+    const problems = [...problemsWithService(state, spec), ...recordedCallProblems(state, services)];
     if (problems.length > 0) throw new StateError(file, problems);
     out[name] = state;
   }
@@ -128,6 +128,46 @@ export function problemsWithService(state: RolloutState, spec: ServiceSpec): str
   }
   if (analysis.metrics === 'http' && !spec.metrics.http) {
     problems.push(`'analysis.metrics' is "http" but ${spec.file} names no 'metrics.http': add them there, or use "istio"`);
+  }
+  return problems;
+}
+
+/** A DNS label: a service's or a namespace's name. */
+const LABEL = '[a-z0-9](?:[-a-z0-9]*[a-z0-9])?';
+/**
+ * An in-cluster address written in a value (`http://backend.apps.svc.cluster.local:8081/x`, `dns:///ledger.payments.svc:9090`,
+ * `backend.apps.svc`): its service and namespace, with the port if written.
+ */
+const SERVICE_ADDRESS = new RegExp(`(?<![-a-z0-9.])(${LABEL})\\.(${LABEL})\\.svc(?:\\.cluster\\.local)?\\.?(?::\\d+)?(?![-a-z0-9.])`, 'g');
+
+/**
+ * The calls a state's recorded pods make to the services this project renders that the files no longer let through:
+ * to a service no file names (removed, renamed, moved to another namespace), or whose `callers` no longer list this
+ * one. Those pods keep running what was recorded until a release replaces them,
+ * and Argo CD would prune the route and the network flows they call through in the same sync: every call would fail.
+ */
+export function recordedCallProblems(state: RolloutState, services: Services): string[] {
+  const rendered = new Set(Object.values(services).map(s => s.namespace));
+  const problems: string[] = [];
+  for (const [track, pod] of [['stable', state.stable.pod], ['canary', state.canary?.pod]] as const) {
+    if (!pod) continue;
+    const values: Array<[string, string]> = [
+      ...Object.entries(pod.env).flatMap(([name, value]): Array<[string, string]> => (typeof value === 'string' ? [[`env.${name}`, value]] : [])),
+      ...(['command', 'args'] as const).flatMap(list => (pod[list] ?? []).map((value, i): [string, string] => [`${list}[${i}]`, value])),
+    ];
+    for (const [field, value] of values) {
+      for (const [address, name, namespace] of value.matchAll(SERVICE_ADDRESS)) {
+        if (!rendered.has(namespace) || name === state.service) continue;
+        const target = Object.hasOwn(services, name) ? services[name] : undefined;
+        // not the port: a new one is resolved into a caller's record only by a release after the change (see the README)
+        const why = !target || target.namespace !== namespace ? `no service file names ${name} in namespace ${namespace}`
+          : !(target.callers ?? []).includes(state.service) ? `the 'callers' of ${name} (${target.file}) do not list ${state.service}` : undefined;
+        if (why === undefined) continue;
+        problems.push(`'${track}.pod.${field}' calls ${address}, but ${why}: ${track}'s pods run this record until a release replaces it, and `
+          + `every call would fail once the sync removes the route and the network flows. Keep ${name} as it was until ${state.service} `
+          + `is released without the call (canary start --service ${state.service}, then its promotion), then change it`);
+      }
+    }
   }
   return problems;
 }

@@ -2,7 +2,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RolloutState, StateError, renderRolloutState } from '../../lib/rollout/state';
-import { checkRolloutDirectories, loadRollouts, problemsWithService, repositoryOf, rolloutFile, writeRolloutState } from '../../lib/rollout/store';
+import { ENVIRONMENTS } from '../../lib/config/environments';
+import { currentPod } from '../../lib/charts/service-pods';
+import { PodRecord, podHashOf } from '../../lib/rollout/pod';
+import {
+  checkRolloutDirectories, loadRollouts, problemsWithService, recordedCallProblems, repositoryOf, rolloutFile, writeRolloutState,
+} from '../../lib/rollout/store';
+import { Services } from '../../lib/services/catalog';
+import { repoServices } from '../support/manifest';
 import { GATEWAY, fixtureService, fixtureState } from './fixtures';
 
 describe('loadRollouts', () => {
@@ -138,6 +145,67 @@ describe('problemsWithService', () => {
     // a service whose file reads its own metrics: its own buckets, which only it knows
     const ownMetrics = { ...GATEWAY, metrics: { ...GATEWAY.metrics, source: 'http' as const } };
     expect(problemsWithService({ ...state, slo: { p95LatencyMs: 260 }, analysis: { metrics: 'http' } }, ownMetrics)).toEqual([]);
+  });
+});
+
+describe('recordedCallProblems', () => {
+  const services = repoServices();
+  // what gateway's pods run, recorded by a release: its BACKEND_URL resolved to backend's address
+  const pod = currentPod(services.gateway, ENVIRONMENTS.local, services);
+  const URL = 'http://backend.apps.svc.cluster.local:8081';
+  /** A service's state without a canary, of its repository's image. */
+  const steady = (name: string): RolloutState => ({ service: name, stable: { image: `${services[name].image}:1.0.0` }, canary: null, history: [] });
+  const state: RolloutState = { ...steady('gateway'), stable: { ...steady('gateway').stable, pod } };
+  const withBackend = (edit: Record<string, unknown> | null): Services => {
+    const { backend, ...others } = services;
+    return edit === null ? others : { ...others, backend: { ...backend, ...edit } };
+  };
+  const tail = ': stable\'s pods run this record until a release replaces it, and every call would fail once the sync removes the route and '
+    + 'the network flows. Keep backend as it was until gateway is released without the call (canary start --service gateway, then its '
+    + 'promotion), then change it';
+
+  test('none while the service the record calls is there, on its port, with the caller among its callers', () => {
+    expect(pod.env.BACKEND_URL).toBe(URL);
+    expect(recordedCallProblems(state, services)).toEqual([]);
+  });
+
+  test.each<[string, Record<string, unknown> | null, string]>([
+    ['the caller dropped from its callers', { callers: [] }, 'the \'callers\' of backend (services/backend.yaml) do not list gateway'],
+    ['the service removed', null, 'no service file names backend in namespace apps'],
+    ['the service moved to another namespace', { namespace: 'payments' }, 'no service file names backend in namespace apps'],
+  ])('the record still calls it with %s: named with the field, the address and the order to change it in', (_name, edit, why) => {
+    expect(recordedCallProblems(state, withBackend(edit))).toEqual([`'stable.pod.env.BACKEND_URL' calls backend.apps.svc.cluster.local:8081, but ${why}${tail}`]);
+  });
+
+  test('not the port: a caller\'s record takes a new one only from a release after the change, which the check would refuse', () => {
+    expect(recordedCallProblems(state, withBackend({ port: 9090 }))).toEqual([]);
+  });
+
+  test('the canary\'s record, arguments and other spellings of the address count too; another namespace\'s services do not', () => {
+    const edited: PodRecord = {
+      ...pod, args: ['--upstream=dns:///backend.apps.svc:8081', '--cache=redis.data.svc.cluster.local:6379'],
+      env: { ...pod.env, BACKEND_URL: 'http://backend.apps.svc.cluster.local.:8081/api' },
+    };
+    const canaryPod = { ...edited, hash: podHashOf(edited) };
+    const inFlight: RolloutState = { ...state, canary: { ...fixtureState('canary').canary!, pod: canaryPod } };
+    expect(recordedCallProblems(inFlight, withBackend({ callers: [] })).map(p => p.split(', but ')[0])).toEqual([
+      '\'stable.pod.env.BACKEND_URL\' calls backend.apps.svc.cluster.local:8081',
+      '\'canary.pod.env.BACKEND_URL\' calls backend.apps.svc.cluster.local.:8081',
+      '\'canary.pod.args[0]\' calls backend.apps.svc:8081',
+    ]);
+  });
+
+  test('synth refuses such a state file, naming it', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'store-calls-'));
+    try {
+      fs.mkdirSync(path.join(root, 'rollout', 'local'), { recursive: true });
+      for (const name of Object.keys(services)) {
+        fs.writeFileSync(path.join(root, rolloutFile('local', name)), renderRolloutState(name === 'gateway' ? state : steady(name)));
+      }
+      expect(() => loadRollouts(root, 'local', withBackend({ callers: [] }))).toThrow(/^invalid rollout state rollout\/local\/gateway\.yaml:\n {2}- 'stable\.pod\.env\.BACKEND_URL' calls /);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
