@@ -1,5 +1,4 @@
 import { parse } from 'yaml';
-import { credentialArguments, literalCredentialIn, secretNameProblem } from '../private/names';
 import { fieldOf as fieldAt, unknownFieldMessage, valueAt } from '../private/schema-errors';
 import { toYaml, yamlSyntaxError } from '../private/yaml';
 import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem } from './duration';
@@ -322,24 +321,6 @@ function semanticProblems(state: RolloutState): string[] {
     if (problem) problems.push(`'${field}' ${problem}`);
   }
   for (const [field, pod] of [['stable.pod', state.stable.pod], ['canary.pod', state.canary?.pod]] as const) {
-    // the service file refuses these; a record written by hand (with the hash it asks for) must not bring one to dist/
-    for (const [name, value] of Object.entries(pod?.env ?? {})) {
-      const why = literalCredentialIn(name, value);
-      if (why) {
-        problems.push(`'${field}.env.${name}' must not hold a credential as a literal (${why}; it would be in dist/, in git and in the Deployment): `
-          + 'put it in a Secret of the namespace, name it in the service file\'s \'secretEnv\' and release that with canary start');
-      }
-    }
-    for (const list of ['command', 'args'] as const) {
-      for (const i of credentialArguments(pod?.[list] ?? [])) {
-        problems.push(`'${field}.${list}[${i}]' must not hold a credential as a literal (it would be in dist/, in git, in the Deployment and in the `
-          + 'process list): put it in a Secret, name the variable in the service file\'s \'secretEnv\' and release that with canary start');
-      }
-    }
-    for (const [i, s] of (pod?.secretEnv ?? []).entries()) {
-      const problem = secretNameProblem(state.service, s.secret);
-      if (problem) problems.push(`'${field}.secretEnv[${i}].secret' ${problem}`);
-    }
     const hash = pod && podHashOf(pod);
     if (pod && hash !== pod.hash) {
       problems.push(`'${field}.hash' must be the hash of the record's fields, ${hash}, got ${JSON.stringify(pod.hash)}: the record was changed by hand; `
@@ -352,7 +333,7 @@ function semanticProblems(state: RolloutState): string[] {
     const samePod = (state.canary.pod?.hash ?? null) === (state.stable.pod?.hash ?? null);
     if ((state.canary.phase ?? 'progressing') === 'progressing' && state.canary.image === state.stable.image && samePod) {
       problems.push(`'canary' must release something stable does not run: its image and configuration are stable's (${state.canary.image}`
-        + `${state.canary.pod ? `, pod ${state.canary.pod.hash}` : ''}); give it another image (canary start --image) or remove it (canary: null)`);
+        + `${state.canary.pod ? `, pod ${state.canary.pod.hash}` : ''}); give it another image (canary start --image) or remove it (canary: null, and the history entries since its start)`);
     }
     if ((state.canary.phase === 'rolling-back' || state.canary.phase === 'draining') && state.canary.weight !== 0) {
       problems.push(`'canary.weight' must be 0 while the canary is ${state.canary.phase} (all traffic to stable), got ${state.canary.weight}`);
@@ -373,7 +354,7 @@ function semanticProblems(state: RolloutState): string[] {
       problems.push(`'canary' is null, but the last history entry (${last.decision} of ${last.image} at ${last.toWeight}%, ${last.at}) leaves `
         + 'that canary in flight: the canary block was removed by hand, and its traffic and its pods would go in one sync (the requests in '
         + `flight to them fail). Restore the block (git checkout -- the file), then end the canary with canary rollback --service ${state.service} `
-        + 'or canary promote --service ' + state.service);
+        + `or canary promote --service ${state.service}; to remove it by hand all the same, also remove the history entries since its start`);
     }
   }
   // the schema checks the syntax; only this checks the length against Prometheus's limit

@@ -142,8 +142,9 @@ const SERVICE_ADDRESS = new RegExp(`(?<![-a-z0-9.])(${LABEL})\\.(${LABEL})\\.svc
 
 /**
  * The calls a state's recorded pods make to the services this project renders that the files no longer let through:
- * to a service no file names (removed, renamed, moved to another namespace), or whose `callers` no longer list this
- * one. Those pods keep running what was recorded until a release replaces them,
+ * to a service no file names (removed, renamed), or whose `callers` no longer list this one. Not the calls to a
+ * service on another port or in another namespace since: a caller's record takes its new address only from a release
+ * after that change, which this check would otherwise refuse. Those pods keep running what was recorded until a release replaces them,
  * and Argo CD would prune the route and the network flows they call through in the same sync: every call would fail.
  */
 export function recordedCallProblems(state: RolloutState, services: Services): string[] {
@@ -159,8 +160,10 @@ export function recordedCallProblems(state: RolloutState, services: Services): s
       for (const [address, name, namespace] of value.matchAll(SERVICE_ADDRESS)) {
         if (!rendered.has(namespace) || name === state.service) continue;
         const target = Object.hasOwn(services, name) ? services[name] : undefined;
-        // not the port: a new one is resolved into a caller's record only by a release after the change (see the README)
-        const why = !target || target.namespace !== namespace ? `no service file names ${name} in namespace ${namespace}`
+        // not the port, nor a move to another namespace: the callers' records take the new address only from a release
+        // after the change, which this check would refuse (the README's one push, its calls failing while they roll out)
+        if (target && target.namespace !== namespace) continue;
+        const why = !target ? `no service file names ${name} in namespace ${namespace}`
           : !(target.callers ?? []).includes(state.service) ? `the 'callers' of ${name} (${target.file}) do not list ${state.service}` : undefined;
         if (why === undefined) continue;
         problems.push(`'${track}.pod.${field}' calls ${address}, but ${why}: ${track}'s pods run this record until a release replaces it, and `

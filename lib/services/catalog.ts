@@ -63,6 +63,16 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
   if (RESERVED_NAMESPACES.has(spec.namespace)) {
     problems.push(`'namespace' must be a namespace of its own, not one of ${list([...RESERVED_NAMESPACES])}, got ${JSON.stringify(spec.namespace)}`);
   }
+  // `api` may read `api-…`, but not `api-admin-…` where a service api-admin shares the namespace: each Secret is the
+  // service's with the longest name it begins with
+  for (const [i, { secret }] of (spec.secretEnv ?? []).entries()) {
+    const owner = Object.values(services).find(other => other.namespace === spec.namespace && other.name.length > spec.name.length
+      && (secret === other.name || secret.startsWith(`${other.name}-`)));
+    if (owner) {
+      problems.push(`'secretEnv[${i}].secret' names a Secret of ${owner.name} (${owner.file}), which shares the namespace ${spec.namespace}: `
+        + `a service reads its own Secrets, got ${JSON.stringify(secret)}`);
+    }
+  }
   // a previous repository that is another service's own would let that service's images run as this one
   const owner = spec.previousImage === undefined ? undefined
     : Object.values(services).find(other => other.name !== spec.name && other.image === spec.previousImage);

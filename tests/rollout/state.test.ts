@@ -69,7 +69,7 @@ describe('parseRolloutState', () => {
       "'canary.weight' must be 0 while the canary is rolling-back (all traffic to stable), got 25"],
     ['a canary of what stable runs (edited by hand)', s => s.replace('obs-canary-gateway:1.1.0\n  weight', 'obs-canary-gateway:1.0.0\n  weight'),
       "'canary' must release something stable does not run: its image and configuration are stable's (registry.example.com/obs-canary-gateway:1.0.0); "
-        + 'give it another image (canary start --image) or remove it (canary: null)'],
+        + 'give it another image (canary start --image) or remove it (canary: null, and the history entries since its start)'],
     ['a step applied before it was committed', s => s.replace('weight: 25', 'weight: 25\n  appliedAt: "2026-11-01T10:19:59.999Z"'),
       "'canary.appliedAt' must not be before 'canary.weightChangedAt', got 2026-11-01T10:19:59.999Z"],
     ['an unpinned image', s => s.replace('obs-canary-gateway:1.0.0', 'obs-canary-gateway'), '\'stable.image\' must be pinned by tag or digest, got "registry.example.com/obs-canary-gateway"'],
@@ -169,22 +169,6 @@ describe('parseRolloutState: the pod records', () => {
     ['a probe of two kinds', r => ({ ...r, probes: { ...r.probes, liveness: { tcp: true, grpc: true } } }), "'stable.pod.probes.liveness' must NOT have more than 1 properties"],
   ])('rejects %s, naming the field', (_name, edit, message) => {
     expect(problemsOf(withRecords(edit)).join('\n')).toContain(message);
-  });
-
-  test.each<[string, (r: Record<string, any>) => Record<string, any>, string]>([
-    ['a credential by its name', r => ({ ...r, env: { ...r.env, DB_PASSWORD: 'hunter2' } }), "'stable.pod.env.DB_PASSWORD' must not hold a credential as a literal (its name"],
-    ['a credential in a URL', r => ({ ...r, env: { ...r.env, DATABASE_URL: 'postgres://app:hunter2@db:5432/app' } }),
-      "'stable.pod.env.DATABASE_URL' must not hold a credential as a literal (its value"],
-    ['a credential in an argument', r => ({ ...r, args: ['--api-token', 'abc123'] }), "'stable.pod.args[1]' must not hold a credential as a literal"],
-    ['another service\'s Secret', r => ({ ...r, secretEnv: [{ name: 'DB_URL', secret: 'ledger-db', key: 'url' }] }),
-      "'stable.pod.secretEnv[0].secret' must be \"gateway\" or begin with \"gateway-\""],
-  ])('rejects %s in a record written by hand with the hash of its fields, never echoing a credential', (_name, edit, message) => {
-    const edited = edit(structuredClone(pod)) as PodRecord;
-    const state = fixtureState('canary');
-    const text = renderRolloutState({ ...state, stable: { ...state.stable, pod: { ...edited, hash: podHashOf(edited) } } });
-    const problems = problemsOf(text);
-    expect(problems).toEqual([expect.stringContaining(message)]);
-    expect(problems[0]).not.toMatch(/hunter2|abc123/);
   });
 });
 

@@ -308,6 +308,19 @@ describe('the service files together', () => {
     expect(() => loadDir({ 'ledger.yaml': `${MINIMAL}previousImage: registry.old.example/ledger\n` })).not.toThrow();
   });
 
+  test('a Secret named after a longer name of a service in the same namespace is that service\'s, not this one\'s', () => {
+    const admin = 'name: ledger-admin\nimage: ghcr.io/example/ledger-admin\nport: 9091\n';
+    const reading = (secret: string) => `${MINIMAL}secretEnv: [{ name: A, secret: ${secret}, key: k }]\n`;
+    expect(loadProblems({ 'ledger.yaml': reading('ledger-admin-token'), 'ledger-admin.yaml': admin })).toEqual({
+      file: 'services/ledger.yaml',
+      problems: ['\'secretEnv[0].secret\' names a Secret of ledger-admin (services/ledger-admin.yaml), which shares the namespace apps: '
+        + 'a service reads its own Secrets, got "ledger-admin-token"'],
+    });
+    // its own, and the longer name's in another namespace
+    expect(() => loadDir({ 'ledger.yaml': reading('ledger-adminx'), 'ledger-admin.yaml': admin })).not.toThrow();
+    expect(() => loadDir({ 'ledger.yaml': reading('ledger-admin-token'), 'ledger-admin.yaml': `${admin}namespace: back-office\n` })).not.toThrow();
+  });
+
   test('a serviceUrl of the service itself (no service may list itself as a caller)', () => {
     expect(loadProblems({ 'ledger.yaml': `${MINIMAL}env: { SELF_URL: { serviceUrl: ledger } }\n` }).problems)
       .toEqual(['\'env.SELF_URL.serviceUrl\' names the service itself, which the mesh lets no service call: reach it on localhost']);
