@@ -49,17 +49,6 @@ export function hasCredentialInValue(value: string): boolean {
 }
 
 /**
- * The rule a Secret that a service's `secretEnv` reads breaks, or undefined: it must be named after the service
- * (`ledger`, `ledger-db`). A namespace may hold several services, and a pod can read every Secret of its namespace that
- * its spec names: the rule keeps a service file to its own.
- */
-export function secretNameProblem(service: string, secret: string): string | undefined {
-  return secret === service || secret.startsWith(`${service}-`) ? undefined
-    : `must be ${JSON.stringify(service)} or begin with "${service}-" (a service reads its own Secrets: its namespace may hold other services' too), `
-      + `got ${JSON.stringify(secret)}`;
-}
-
-/**
  * Why a container variable holds a credential as a literal: its name says it is one (unless its value is a path: a
  * `GOOGLE_APPLICATION_CREDENTIALS` names a key file a Secret mounts), or its value has one ({@link hasCredentialInValue});
  * undefined when neither, or when the value is no literal (a field reference, an empty string).

@@ -1,6 +1,8 @@
+import * as path from 'node:path';
 import { parse } from 'yaml';
 import { fieldOf as fieldAt, unknownFieldMessage, valueAt } from '../private/schema-errors';
 import { toYaml, yamlSyntaxError } from '../private/yaml';
+import { canaryCommand } from './commands';
 import { DURATION_PATTERN, POSITIVE_DURATION_PATTERN, durationProblem } from './duration';
 import validateRolloutStateSchema from './generated/validate-rollout-state.cjs';
 import { PodRecord, podHashOf } from './pod';
@@ -239,7 +241,8 @@ export function parseRolloutState(text: string, file: string, expectedService?: 
     throw new StateError(file, [...new Set(problems)]);
   }
   const state = data as RolloutState;
-  const problems = semanticProblems(state);
+  // a state file's directory is named after its environment (rollout/<env>/<service>.yaml)
+  const problems = semanticProblems(state, path.posix.basename(path.posix.dirname(file)));
   if (expectedService !== undefined && state.service !== expectedService) {
     problems.unshift(`'service' must match the file name (${JSON.stringify(expectedService)}), got ${JSON.stringify(state.service)}`);
   }
@@ -303,7 +306,7 @@ export function timeProblem(value: string): string | undefined {
 }
 
 /** Rules the schema cannot express. */
-function semanticProblems(state: RolloutState): string[] {
+function semanticProblems(state: RolloutState, env: string): string[] {
   const problems: string[] = [];
   const times: Array<[string, string | undefined]> = [
     ['canary.startedAt', state.canary?.startedAt], ['canary.weightChangedAt', state.canary?.weightChangedAt], ['canary.appliedAt', state.canary?.appliedAt],
@@ -353,8 +356,8 @@ function semanticProblems(state: RolloutState): string[] {
     if (last && leavesCanaryInFlight(last)) {
       problems.push(`'canary' is null, but the last history entry (${last.decision} of ${last.image} at ${last.toWeight}%, ${last.at}) leaves `
         + 'that canary in flight: the canary block was removed by hand, and its traffic and its pods would go in one sync (the requests in '
-        + `flight to them fail). Restore the block (git checkout -- the file), then end the canary with canary rollback --service ${state.service} `
-        + `or canary promote --service ${state.service}; to remove it by hand all the same, also remove the history entries since its start`);
+        + `flight to them fail). Restore the block (git checkout -- the file), then end the canary with ${canaryCommand('rollback', env, state.service)} `
+        + `or ${canaryCommand('promote', env, state.service)}; to remove it by hand all the same, also remove the history entries since its start`);
     }
   }
   // the schema checks the syntax; only this checks the length against Prometheus's limit

@@ -52,7 +52,7 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
       ]);
     }
     const state = parseRolloutState(fs.readFileSync(path.join(root, file), 'utf8'), file, name);
-    const problems = [...problemsWithService(state, spec), ...recordedCallProblems(state, services)];
+    const problems = [...problemsWithService(state, spec), ...recordedCallProblems(state, services, env)];
     if (problems.length > 0) throw new StateError(file, problems);
     out[name] = state;
   }
@@ -142,12 +142,14 @@ const SERVICE_ADDRESS = new RegExp(`(?<![-a-z0-9.])(${LABEL})\\.(${LABEL})\\.svc
 
 /**
  * The calls a state's recorded pods make to the services this project renders that the files no longer let through:
- * to a service no file names (removed, renamed), or whose `callers` no longer list this one. Not the calls to a
- * service on another port or in another namespace since: a caller's record takes its new address only from a release
- * after that change, which this check would otherwise refuse. Those pods keep running what was recorded until a release replaces them,
- * and Argo CD would prune the route and the network flows they call through in the same sync: every call would fail.
+ * to a service no file names (removed, renamed), or whose `callers` no longer list this one. Those pods keep running
+ * what was recorded until a release replaces them, and Argo CD would prune the route and the network flows they call
+ * through in the same sync: every call would fail. Not the calls to a service on another port or in another namespace
+ * since: a caller's record takes its new address only from a release after that change, which this would refuse.
+ *
+ * @param env the environment of the state, which the message's command names
  */
-export function recordedCallProblems(state: RolloutState, services: Services): string[] {
+export function recordedCallProblems(state: RolloutState, services: Services, env: string): string[] {
   const rendered = new Set(Object.values(services).map(s => s.namespace));
   const problems: string[] = [];
   for (const [track, pod] of [['stable', state.stable.pod], ['canary', state.canary?.pod]] as const) {
@@ -168,7 +170,7 @@ export function recordedCallProblems(state: RolloutState, services: Services): s
         if (why === undefined) continue;
         problems.push(`'${track}.pod.${field}' calls ${address}, but ${why}: ${track}'s pods run this record until a release replaces it, and `
           + `every call would fail once the sync removes the route and the network flows. Keep ${name} as it was until ${state.service} `
-          + `is released without the call (canary start --service ${state.service}, then its promotion), then change it`);
+          + `is released without the call (${canaryCommand('start', env, state.service)}, then its promotion), then change it`);
       }
     }
   }

@@ -63,12 +63,16 @@ function checkAgainstOthers(spec: ServiceSpec, services: Services, environments:
   if (RESERVED_NAMESPACES.has(spec.namespace)) {
     problems.push(`'namespace' must be a namespace of its own, not one of ${list([...RESERVED_NAMESPACES])}, got ${JSON.stringify(spec.namespace)}`);
   }
-  // `api` may read `api-…`, but not `api-admin-…` where a service api-admin shares the namespace: each Secret is the
-  // service's with the longest name it begins with
+  // a pod can read every Secret of its namespace that its spec names, and a namespace may hold several teams' services:
+  // each Secret is the service's whose name it is or begins with (and a dash), the longest such name in the namespace,
+  // so that `api` reads `api-…` but not `api-admin-…` beside a service api-admin
   for (const [i, { secret }] of (spec.secretEnv ?? []).entries()) {
-    const owner = Object.values(services).find(other => other.namespace === spec.namespace && other.name.length > spec.name.length
-      && (secret === other.name || secret.startsWith(`${other.name}-`)));
-    if (owner) {
+    const owner = Object.values(services).filter(s => s.namespace === spec.namespace && (secret === s.name || secret.startsWith(`${s.name}-`)))
+      .reduce<ServiceSpec | undefined>((longest, s) => (longest && longest.name.length >= s.name.length ? longest : s), undefined);
+    if (!owner) {
+      problems.push(`'secretEnv[${i}].secret' must be ${JSON.stringify(spec.name)} or begin with "${spec.name}-" (a service reads its own Secrets: `
+        + `its namespace may hold other services' too), got ${JSON.stringify(secret)}`);
+    } else if (owner.name !== spec.name) {
       problems.push(`'secretEnv[${i}].secret' names a Secret of ${owner.name} (${owner.file}), which shares the namespace ${spec.namespace}: `
         + `a service reads its own Secrets, got ${JSON.stringify(secret)}`);
     }

@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { EnvValue, ProbeCheck, SecretEnvVar } from '../constructs/types';
 import { ipv4CidrPrefix } from '../private/cidr';
-import { credentialArguments, literalCredentialIn, secretNameProblem } from '../private/names';
+import { credentialArguments, literalCredentialIn } from '../private/names';
 import { fieldOf, unknownFieldMessage, valueAt } from '../private/schema-errors';
 import { yamlSyntaxError } from '../private/yaml';
 import { durationProblem } from '../rollout/duration';
@@ -313,10 +313,6 @@ export function parseServiceFile(text: string, file: string): ServiceSpec {
       problems.push(`'${field}[${i}]' must not hold a credential as a literal (it would be in dist/, in git, in the Deployment and in the `
         + 'process list): put it in a Secret of the namespace, name the variable in \'secretEnv\' and write $(VARIABLE) in its place');
     }
-  }
-  for (const [i, s] of (f.secretEnv ?? []).entries()) {
-    const problem = secretNameProblem(f.name, s.secret);
-    if (problem) problems.push(`'secretEnv[${i}].secret' ${problem}`);
   }
   const secretNames = (f.secretEnv ?? []).map(s => s.name);
   for (const name of new Set([...Object.keys(f.env ?? {}), ...secretNames].filter((n, i, all) => all.indexOf(n) !== i))) {

@@ -183,6 +183,9 @@ describe('parseRolloutState: a canary block removed by hand', () => {
     expect(problems).toEqual([expect.stringContaining(`'canary' is null, but the last history entry (advance of ${state.canary!.image} at 25%, `
       + '2026-11-01T10:20:00Z) leaves that canary in flight')]);
     expect(problems[0]).toContain('canary rollback --service gateway');
+    // with the environment of the file: the CLI's own default is local
+    expect(problems[0]).toContain('end the canary with npx canary rollback --service gateway --env local or npx canary promote --service gateway --env local;');
+    expect(() => parseRolloutState(removedByHand(state), 'rollout/prod/gateway.yaml', 'gateway')).toThrow('npx canary rollback --service gateway --env prod');
     const last = state.history[state.history.length - 1];
     for (const entry of [{ decision: 'start', toWeight: 0 }, { decision: 'hold', toWeight: 25 }, { decision: 'promote', toWeight: 25 }] as const) {
       expect(problemsOf(removedByHand({ ...state, history: [...state.history, { ...last, ...entry }] })).join('\n')).toContain(`(${entry.decision} of `);

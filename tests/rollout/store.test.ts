@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RolloutState, StateError, renderRolloutState } from '../../lib/rollout/state';
 import { ENVIRONMENTS } from '../../lib/config/environments';
+import { parseCommand } from '../../lib/delivery/args';
 import { currentPod } from '../../lib/charts/service-pods';
 import { PodRecord, podHashOf } from '../../lib/rollout/pod';
 import {
@@ -161,35 +162,44 @@ describe('recordedCallProblems', () => {
     return edit === null ? others : { ...others, backend: { ...backend, ...edit } };
   };
   const tail = ': stable\'s pods run this record until a release replaces it, and every call would fail once the sync removes the route and '
-    + 'the network flows. Keep backend as it was until gateway is released without the call (canary start --service gateway, then its '
-    + 'promotion), then change it';
+    + 'the network flows. Keep backend as it was until gateway is released without the call (npx canary start --service gateway --env local, '
+    + 'then its promotion), then change it';
+
+  test('the command the message quotes is one the CLI takes, in the state\'s environment', () => {
+    const [message] = recordedCallProblems(state, withBackend({ callers: [] }), 'prod');
+    const command = /npx canary start [^,)]*/.exec(message)![0];
+    expect(parseCommand(command.split(' ').slice(2))).toMatchObject({ verb: 'start', service: 'gateway', env: 'prod' });
+  });
 
   test('none while the service the record calls is there, on its port, with the caller among its callers', () => {
     expect(pod.env.BACKEND_URL).toBe(URL);
-    expect(recordedCallProblems(state, services)).toEqual([]);
+    expect(recordedCallProblems(state, services, 'local')).toEqual([]);
   });
 
   test.each<[string, Record<string, unknown> | null, string]>([
     ['the caller dropped from its callers', { callers: [] }, 'the \'callers\' of backend (services/backend.yaml) do not list gateway'],
     ['the service removed', null, 'no service file names backend in namespace apps'],
   ])('the record still calls it with %s: named with the field, the address and the order to change it in', (_name, edit, why) => {
-    expect(recordedCallProblems(state, withBackend(edit))).toEqual([`'stable.pod.env.BACKEND_URL' calls backend.apps.svc.cluster.local:8081, but ${why}${tail}`]);
+    expect(recordedCallProblems(state, withBackend(edit), 'local')).toEqual([`'stable.pod.env.BACKEND_URL' calls backend.apps.svc.cluster.local:8081, but ${why}${tail}`]);
   });
 
   test('not the port nor a move to another namespace: a caller\'s record takes the new address only from a release after the change, '
     + 'which the check would refuse', () => {
-    expect(recordedCallProblems(state, withBackend({ port: 9090 }))).toEqual([]);
-    expect(recordedCallProblems(state, withBackend({ namespace: 'payments' }))).toEqual([]);
+    expect(recordedCallProblems(state, withBackend({ port: 9090 }), 'local')).toEqual([]);
+    expect(recordedCallProblems(state, withBackend({ namespace: 'payments' }), 'local')).toEqual([]);
   });
 
-  test('the canary\'s record, arguments and other spellings of the address count too; another namespace\'s services do not', () => {
+  test('the canary\'s record, arguments and other spellings of the address count too, never echoing a URL\'s credential; another namespace\'s services do not', () => {
     const edited: PodRecord = {
       ...pod, args: ['--upstream=dns:///backend.apps.svc:8081', '--cache=redis.data.svc.cluster.local:6379'],
-      env: { ...pod.env, BACKEND_URL: 'http://backend.apps.svc.cluster.local.:8081/api' },
+      // a credential in the URL stays out of the message (printed in CI and the gate's logs)
+      env: { ...pod.env, BACKEND_URL: 'http://app:hunter2@backend.apps.svc.cluster.local.:8081/api' },
     };
     const canaryPod = { ...edited, hash: podHashOf(edited) };
     const inFlight: RolloutState = { ...state, canary: { ...fixtureState('canary').canary!, pod: canaryPod } };
-    expect(recordedCallProblems(inFlight, withBackend({ callers: [] })).map(p => p.split(', but ')[0])).toEqual([
+    const problems = recordedCallProblems(inFlight, withBackend({ callers: [] }), 'local');
+    expect(problems.join('\n')).not.toContain('hunter2');
+    expect(problems.map(p => p.split(', but ')[0])).toEqual([
       '\'stable.pod.env.BACKEND_URL\' calls backend.apps.svc.cluster.local:8081',
       '\'canary.pod.env.BACKEND_URL\' calls backend.apps.svc.cluster.local.:8081',
       '\'canary.pod.args[0]\' calls backend.apps.svc:8081',

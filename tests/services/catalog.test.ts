@@ -193,8 +193,8 @@ describe('a service file on its own', () => {
 
   test('secretEnv reads the service\'s own Secrets: its name, or its name and a dash first', () => {
     const own = 'or begin with "ledger-" (a service reads its own Secrets: its namespace may hold other services\' too)';
-    expect(problemsOf(`${MINIMAL}secretEnv:\n  - { name: A, secret: reports-db, key: url }\n  - { name: B, secret: ledgerdb, key: url }\n`
-      + '  - { name: C, secret: ledger, key: url }\n  - { name: D, secret: ledger-db, key: url }\n')).toEqual([
+    expect(loadProblems({ 'ledger.yaml': `${MINIMAL}secretEnv:\n  - { name: A, secret: reports-db, key: url }\n  - { name: B, secret: ledgerdb, key: url }\n`
+      + '  - { name: C, secret: ledger, key: url }\n  - { name: D, secret: ledger-db, key: url }\n' }).problems).toEqual([
       `'secretEnv[0].secret' must be "ledger" ${own}, got "reports-db"`,
       `'secretEnv[1].secret' must be "ledger" ${own}, got "ledgerdb"`,
     ]);
