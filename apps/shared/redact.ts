@@ -61,6 +61,18 @@ const COOKIE_LINE = /\b((?:set-)?cookie:[ \t]*)[^\r\n]*/gi;
 /** An `Authorization` value: the scheme stays, the credentials go (at least 8 characters, so prose like "basic auth" stays). */
 const AUTH_SCHEME = /\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*/gi;
 
+/**
+ * An `Authorization:` or `Proxy-Authorization:` header written out in a string, whatever its scheme (`Token`,
+ * `Digest`, `ApiKey`, none): a scheme word stays, the rest of the line goes.
+ */
+const AUTHORIZATION_LINE = /\b((?:proxy-)?authorization:[ \t]*(?:[a-z][\w-]*[ \t]+)?)[^\r\n]+/gi;
+
+/**
+ * A URL's user information (`postgres://app:PASSWORD@db:5432`, `https://TOKEN@host`), as drivers and clients put the
+ * connection string into their error messages: the whole of it goes, up to the last `@` before the path.
+ */
+const URL_USERINFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#]+@/gi;
+
 /** A JSON Web Token: base64url header (`{"` encodes as `eyJ`), payload and a possibly empty signature. */
 const JWT = /eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*/g;
 
@@ -141,7 +153,8 @@ export function scrubField(key: string, value: unknown, depth = 1): unknown {
 }
 
 /**
- * `text` without secrets: the credentials of `Cookie:` lines and `Bearer`/`Basic` values, the values of
+ * `text` without secrets: the credentials of `Cookie:` and `Authorization:` lines, of `Bearer`/`Basic` values and of
+ * URLs (`scheme://user:password@`), the values of
  * credential-named `key=value` pairs (`?access_token=…`, `password=…`, `sessionid=…`, `JSESSIONID=…`), JSON Web
  * Tokens (all `[redacted]`), e-mail addresses (`[email]`) and Luhn-valid card numbers (`[card]`).
  */
@@ -149,7 +162,9 @@ export function scrubText(text: string): string {
   // cheap checks first: most strings contain none of the markers, and the regexes are the expensive part
   let out = text.length > MAX_SCANNED_RUN ? text.replace(LONG_RUN, REDACTED) : text;
   if (/cookie/i.test(out)) out = out.replace(COOKIE_LINE, `$1${REDACTED}`);
+  if (/authorization:/i.test(out)) out = out.replace(AUTHORIZATION_LINE, `$1${REDACTED}`);
   if (/bearer|basic/i.test(out)) out = out.replace(AUTH_SCHEME, `$1${REDACTED}`);
+  if (out.includes('://')) out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
   if (out.includes('=')) out = out.replace(SECRET_PARAM, `$1$2${REDACTED}`);
   if (/%3D/i.test(out)) out = out.replace(ENCODED_SECRET_PARAM, `$1$2${REDACTED}`);
   if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);

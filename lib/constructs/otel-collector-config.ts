@@ -159,7 +159,13 @@ const ENCODED_NAME_CHAR = String.raw`(?:[\w.\[\]-]|%[014-9a-f][0-9a-f]|%2[0-57-9
  */
 export const TRACE_REDACTIONS: readonly RedactionRule[] = [
   { what: 'Cookie and Set-Cookie lines', pattern: String.raw`(?i:\b((?:set-)?cookie:[ \t]*)[^\r\n]*)`, replacement: '${1}[redacted]' },
+  {
+    what: 'Authorization and Proxy-Authorization lines, after their scheme',
+    pattern: String.raw`(?i:\b((?:proxy-)?authorization:[ \t]*(?:[a-z][\w-]*[ \t]+)?)[^\r\n]+)`,
+    replacement: '${1}[redacted]',
+  },
   { what: 'Bearer and Basic credentials', pattern: String.raw`(?i:\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*)`, replacement: '${1}[redacted]' },
+  { what: 'the user information of URLs (scheme://user:password@)', pattern: String.raw`(?i:\b([a-z][a-z\d+.-]*://)[^\s/?#]+@)`, replacement: '${1}[redacted]@' },
   {
     what: 'values of credential-named pairs (access_token=, password=, sessionid=, JSESSIONID=, sid=, ...)',
     pattern: String.raw`(?i:(^|[?&;,\t\n\f\r /])((?:${SECRET_NAME})=)[^&;,#?\t\n\f\r ]*)`,

@@ -217,6 +217,10 @@ describe('OtelCollector', () => {
         `pay ${SECRETS.cardSpaced} now`, `${SECRETS.cardDashed}`, '/cart;jsessionid=ABC123?dep=ICN', 'basic auth failed',
         // encoded pairs inside a value, card codes, and runs of encoded delimiters
         `/api/x?${'%3B'.repeat(50)}%3D`, `a=${'%3F'.repeat(50)}token%3Dx%26b%3D1`, 'card_cvv=123&cardCvc=456&csc=789&csv=ok', 'u=a%2Eb%40c%2Eorg',
+        // other Authorization schemes, and credentials in URLs, as error messages carry them
+        'Authorization: Token tk-8Hq2Lm5Zs1\r\nAccept: */*', 'proxy-authorization: sk_live_51HqLm2Zs', 'the authorization of this request failed',
+        'connect ECONNREFUSED postgres://ledger:pg-Vx4Nc8Qw@10.0.3.7:5432/ledger', 'https://ghp_Tq8Lm2Zx5Vc1@github.com/o/r.git', 'amqp://app:p@ss@mq:5672',
+        'see https://example.com/about?by=jane@example.com',
       ];
       for (const text of strings) expect([text, collector(text)]).toEqual([text, scrubText(text)]);
       // the one difference: RE2 has no Luhn check, so the Collector also replaces a long number of a card's shape;

@@ -50,6 +50,28 @@ describe('scrubText', () => {
     expect(scrubText('basic auth failed for the bearer of this request')).toBe('basic auth failed for the bearer of this request');
   });
 
+  test('Authorization and Proxy-Authorization lines of any scheme lose their credentials; the scheme word stays', () => {
+    expect(scrubText('GET / HTTP/1.1\r\nAuthorization: Token tk-8Hq2Lm5Zs1\r\nAccept: */*')).toBe('GET / HTTP/1.1\r\nAuthorization: Token [redacted]\r\nAccept: */*');
+    expect(scrubText('authorization: Digest username="jane", response="6629fae49393a05397450978507c4ef1"'))
+      .toBe('authorization: Digest [redacted]');
+    expect(scrubText('Proxy-Authorization: ApiKey pk-Rz7Wq3Nb')).toBe('Proxy-Authorization: ApiKey [redacted]');
+    // a bare key, no scheme word
+    expect(scrubText('authorization: sk_live_51HqLm2Zs')).toBe('authorization: [redacted]');
+    expect(scrubText('the authorization of this request failed')).toBe('the authorization of this request failed');
+  });
+
+  test('a URL\'s user information goes, whatever the scheme; host, port, path and the text around stay', () => {
+    expect(scrubText('connect ECONNREFUSED postgres://ledger:pg-Vx4Nc8Qw@10.0.3.7:5432/ledger failed'))
+      .toBe('connect ECONNREFUSED postgres://[redacted]@10.0.3.7:5432/ledger failed');
+    expect(scrubText('redis://:rd-Kp2Jx6@cache.billing:6379')).toBe('redis://[redacted]@cache.billing:6379');
+    // a token as the user name alone, and a password with an unencoded @ (up to the last one before the path)
+    expect(scrubText('fetch https://ghp_Tq8Lm2Zx5Vc1@github.com/org/repo.git')).toBe('fetch https://[redacted]@github.com/org/repo.git');
+    expect(scrubText('amqp://app:p@ss-w0rd@mq:5672/vhost')).toBe('amqp://[redacted]@mq:5672/vhost');
+    // an @ after the path, or in plain text next to a URL, is no user information
+    expect(scrubText('see https://example.com/about?by=jane and https://example.com, or ask at the desk'))
+      .toBe('see https://example.com/about?by=jane and https://example.com, or ask at the desk');
+  });
+
   test('Cookie and Set-Cookie lines lose their whole value', () => {
     expect(scrubText(`GET / HTTP/1.1\r\nCookie: theme=dark; sessionid=${SECRETS.cookieSession}\r\nAccept: */*`))
       .toBe('GET / HTTP/1.1\r\nCookie: [redacted]\r\nAccept: */*');
