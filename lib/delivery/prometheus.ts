@@ -47,7 +47,7 @@ interface ApiAnswer {
  * @throws {@link PrometheusError} when Prometheus cannot be reached or does not answer in time, answers with an HTTP
  *   error, with something that is not JSON, with a query error, with warnings (a partial answer), with more than one
  *   series or another result type,
- *   or with a value that is not a finite number (NaN, ±Inf)
+ *   or with a value that is not a finite decimal number (NaN, ±Inf, hex) or is below 0: no query the gate asks can be
  */
 export async function queryValue(options: PrometheusOptions, promql: string, time: Date): Promise<number | null> {
   const where = `prometheus at ${options.url}`;
@@ -111,7 +111,16 @@ export async function queryValue(options: PrometheusOptions, promql: string, tim
     throw fail('unexpected-result', `expected a vector or a scalar, got ${JSON.stringify(resultType ?? null)}`);
   }
   if (typeof value !== 'string') throw fail('unexpected-result', `expected a sample value as a string, got ${JSON.stringify(value ?? null)}`);
-  const number = value.trim() === '' ? Number.NaN : Number(value);
+  // a decimal as Prometheus and its remote stores write one; Number() alone would also take hex ("0x64"), binary and
+  // whitespace, which no store sends and a broken proxy might
+  const number = SAMPLE_VALUE.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(number)) throw fail('not-a-number', `answered ${value}, not a finite number`);
-  return number;
+  // every query the gate asks is a count, a rate, a latency, a weight or a number of pods: a negative answer is a broken
+  // store or rule, and read as it stands it made requests that never happened (caller errors minus the canary's own)
+  if (number < 0) throw fail('unexpected-result', `answered ${value}, below 0, which no count, latency or state the gate reads can be`);
+  // -0 (a product of 0 and a negative number) as 0, so that no message prints it
+  return number === 0 ? 0 : number;
 }
+
+/** A sample value in decimal or exponent notation (`12`, `0.25`, `-3`, `1e+06`). */
+const SAMPLE_VALUE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;

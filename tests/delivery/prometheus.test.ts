@@ -102,7 +102,19 @@ describe('queryValue', () => {
     ['NaN', vector('NaN'), 'not-a-number', 'answered NaN, not a finite number'],
     ['+Inf', vector('+Inf'), 'not-a-number', 'answered +Inf, not a finite number'],
     ['an empty value', vector(''), 'not-a-number', 'answered , not a finite number'],
+    // Number() would read these as 100, 0 and 5
+    ['a hexadecimal value', vector('0x64'), 'not-a-number', 'answered 0x64, not a finite number'],
+    ['a binary value', vector('0b0'), 'not-a-number', 'answered 0b0, not a finite number'],
+    ['a value padded with spaces', vector(' 5 '), 'not-a-number', 'answered  5 , not a finite number'],
+    // a broken store or rule: read as it stands, a negative error count made requests that never happened
+    ['a negative count', vector('-300'), 'unexpected-result', 'answered -300, below 0, which no count, latency or state the gate reads can be'],
+    ['a negative latency', vector('-0.9'), 'unexpected-result', 'answered -0.9, below 0, which no count, latency or state the gate reads can be'],
   ];
+  test.each([['12', 12], ['0.25', 0.25], ['1e+06', 1e6], ['2.5E-3', 0.0025], ['+7', 7], ['-0', 0], ['.5', 0.5]])(
+    'a decimal or exponent value is read: %s', async (text, value) => {
+      answer = vector(text);
+      expect(await queryValue({ url: base, timeoutMs: 2000 }, 'q', TIME)).toBe(value);
+    });
   test.each(failures)('%s: %s', async (_name, reply, kind, message) => {
     answer = reply;
     const error = await queryValue({ url: base, timeoutMs: 2000 }, 'q', TIME).catch((e: unknown) => e);
