@@ -279,6 +279,8 @@ describe('canary workflows: deploy-canary, rollback, promote', () => {
 
   test.each(pushing)('%s: no token in the checkout and no install scripts; only the step that pushes gets the token', (_name, job: any) => {
     expect(job.steps[0]).toMatchObject({ uses: expect.stringMatching(/^actions\/checkout@/), with: { 'persist-credentials': false } });
+    // the branch's commit when the job starts, not the one it was queued at (the CLI refuses to push from behind it)
+    expect(job.steps[0].with.ref).toBe('${{ github.ref }}');
     const installs = job.steps.filter((step: any) => /\bnpm ci\b/.test(step.run ?? ''));
     expect(installs.map((step: any) => step.run)).toEqual(['npm ci --no-audit --no-fund --ignore-scripts && (cd node_modules/esbuild && node install.js)']);
     const withToken = job.steps.filter((step: any) => JSON.stringify(step).includes('github.token'));
