@@ -23,7 +23,7 @@ import {
 } from './plan';
 import { GateReport, Outcome, describeGate, gateReport, gateSummaryMarkdown } from './report';
 import { Decided, notificationOf, postNotification, shouldNotify } from './notify';
-import { PushTarget, Render, lockService, recoverWrites, writeChanges } from './write';
+import { PushTarget, Render, interruptedWrite, lockService, recoverWrites, writeChanges } from './write';
 
 /** What the CLI may touch: tests pass their own. */
 export interface CliIo {
@@ -136,6 +136,9 @@ async function execute(command: Command, io: CliIo, secrets: Redactor): Promise<
   // the services are data: the files under services/ say which exist
   const services = loadServices(root, ENVIRONMENT_NAMES);
   const service = command.service === undefined ? undefined : serviceNamed(services, command.service);
+  // status and dry runs write nothing, so they do not put back what a killed run left: they say so
+  const interrupted = command.verb === 'status' || command.dryRun ? interruptedWrite(root) : undefined;
+  if (interrupted !== undefined) io.stderr(`canary: warning: ${interrupted}\n`);
   if (command.verb === 'status') {
     const rollouts = loadRollouts(root, command.env, services);
     const names = service ? [service.name] : Object.keys(services);

@@ -78,6 +78,12 @@ export function changedBetween(cwd: string, from: string, to: string): string[] 
   return git(cwd, ['diff', '--name-only', '--no-renames', from, to]).split('\n').filter(Boolean);
 }
 
+/** A commit's parents and message (as git stored it). */
+export function commitOf(cwd: string, commit: string): { readonly parents: readonly string[]; readonly message: string } {
+  const [parents, message] = git(cwd, ['log', '-1', '--format=%P%x00%B', commit]).split('\0');
+  return { parents: parents.split(' ').filter(Boolean), message: message ?? '' };
+}
+
 /** What a push did: rejected (the branch moved, a hook refused, no access) with git's message. */
 export type PushResult = { readonly ok: true } | { readonly ok: false; readonly message: string };
 

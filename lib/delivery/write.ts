@@ -9,7 +9,7 @@ import { Services } from '../services/catalog';
 import { recoverSwaps, replaceDirectory, synthesizeEnvironment } from '../synth';
 import { crashPoint } from '../private/crash-points';
 import {
-  changedBetween, commitPaths, fetchBranch, gitPathOf, headCommit, isAncestor, isRepository, pushHead, resetKeep, restorePaths, shortHash,
+  changedBetween, commitOf, commitPaths, fetchBranch, gitPathOf, headCommit, isAncestor, isRepository, pushHead, resetKeep, restorePaths, shortHash,
   uncommittedChanges,
 } from './git';
 import { Lock, acquireLock } from './lock';
@@ -99,6 +99,11 @@ interface Journal {
   readonly head: string | null;
   /** The commit the current attempt made, once made. */
   readonly own: string | null;
+  /**
+   * The message of the commits it makes: a run killed inside `git commit`, after git moved HEAD and before the run
+   * recorded the commit as {@link own}, is known by it.
+   */
+  readonly message?: string | null;
   /** Every commit HEAD was at or made by the run: recovery moves HEAD only from one of these. */
   readonly commits: readonly string[];
   /** Pushing to `<remote>/<branch>`. */
@@ -189,7 +194,7 @@ function restore(root: string, journal: Journal): void {
   const paths = [...Object.keys(journal.files), ...journal.dists];
   if (journal.commit && journal.head !== null) {
     const head = headCommit(root);
-    if (!journal.commits.includes(head)) {
+    if (!journal.commits.includes(head) && !madeByAttempt(root, journal, head, paths)) {
       throw new UsageError(`a canary run (pid ${journal.pid}) was interrupted while writing ${paths.join(', ')}, and HEAD has moved since to `
         + `${shortHash(head)}, a commit it did not make: check git status and git log, put those paths back as you want them, then remove `
         + `${journalFile(root)}`);
@@ -205,6 +210,34 @@ function restore(root: string, journal: Journal): void {
     else fs.writeFileSync(path.join(root, file), content);
   }
   if (journal.backup !== null) restoreDists(root, journal);
+}
+
+/**
+ * Whether `head` is the commit the journal's attempt was making when it was killed inside `git commit`: on the
+ * attempt's base, with its message, changing only its paths.
+ */
+function madeByAttempt(root: string, journal: Journal, head: string, paths: readonly string[]): boolean {
+  if (journal.message == null || journal.head === null) return false;
+  const made = commitOf(root, head);
+  const normal = (message: string): string => message.split('\n').map(line => line.trimEnd()).join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return made.parents.length === 1 && made.parents[0] === journal.head && normal(made.message) === normal(journal.message)
+    && changedBetween(root, journal.head, head).every(file => paths.some(p => file === p || file.startsWith(`${p}/`)));
+}
+
+/**
+ * What a killed run left half-written, said for the commands that do not write and so do not put it back (`status`,
+ * dry runs): undefined when no run was killed while writing.
+ */
+export function interruptedWrite(root: string): string | undefined {
+  let journal: Journal;
+  try {
+    journal = JSON.parse(fs.readFileSync(journalFile(root), 'utf8')) as Journal;
+  } catch {
+    return undefined;
+  }
+  if (journal.host === os.hostname() && isRunning(journal.pid)) return undefined;
+  return `a canary run (pid ${journal.pid}) was interrupted while writing ${[...Object.keys(journal.files), ...journal.dists].join(', ')}: `
+    + 'what follows may show its half-written state; the next command that writes puts it back first';
 }
 
 /** Whether `commit` is on the remote branch (fetched now). */
@@ -270,7 +303,7 @@ function writeUnderLock(request: WriteRequest): WriteOutcome {
   const backup = commit ? null : backUpDists(root, renders.map(r => r.env));
   const head = commit ? headCommit(root) : null;
   let journal: Journal = {
-    pid: process.pid, host: os.hostname(), commit, head, own: null, commits: head ? [head] : [],
+    pid: process.pid, host: os.hostname(), commit, head, own: null, commits: head ? [head] : [], message: request.commitMessage,
     ...(push ? { push: { remote: push.remote, branch: push.branch } } : {}),
     files: Object.fromEntries(files.map(f => [f, readFile(root, f)])), dists,
     existed: dists.filter(d => fs.existsSync(path.join(root, d))), backup,
@@ -284,6 +317,7 @@ function writeUnderLock(request: WriteRequest): WriteOutcome {
       return { dryRun: false, changed, commit: null };
     }
     const own = commitPaths(root, changed, request.commitMessage!);
+    crashPoint('commit-made');
     journal = { ...journal, own, commits: [...journal.commits, own] };
     writeJournal(root, journal);
     crashPoint('committed');

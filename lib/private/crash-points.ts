@@ -6,7 +6,7 @@
 let armed: string | undefined;
 
 /** The points a write passes, in order. */
-export const CRASH_POINTS = ['locked', 'staged', 'swapping', 'swapped', 'state-written', 'committed', 'pushed'] as const;
+export const CRASH_POINTS = ['locked', 'staged', 'swapping', 'swapped', 'state-written', 'commit-made', 'committed', 'pushed'] as const;
 
 /** A point of {@link CRASH_POINTS}. */
 export type CrashPoint = typeof CRASH_POINTS[number];

@@ -192,7 +192,8 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
     expect(manifest).toContain(IMAGE);
   });
 
-  test.each(['locked', 'staged', 'swapping', 'swapped', 'state-written', 'committed', 'pushed'])(
+  // commit-made: killed inside git commit, after git moved HEAD and before the run recorded its commit
+  test.each(['locked', 'staged', 'swapping', 'swapped', 'state-written', 'commit-made', 'committed', 'pushed'])(
     'kill -9 at %s: the next run recovers, and the remote has the decision once or not at all', async point => {
       await canaryInFlight();
       const c = await checkout();
@@ -201,6 +202,14 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
       expect(killed.code).toBe(137);
       const published = remoteHead() !== before;
       expect(published).toBe(point === 'pushed');
+      // status writes nothing, so it puts nothing back: it says what it may be showing (killed before it began to
+      // write, there is nothing to say)
+      const status = await c.cli(['status']);
+      expect([status.code, status.stderr]).toEqual([0, point === 'locked' ? ''
+        : expect.stringMatching(/^canary: warning: a canary run \(pid \d+\) was interrupted while writing rollout\/local\/gateway.yaml, dist\/local: /)]);
+      // nor does a dry run
+      const dryRun = await c.cli(['rollback', '--service', 'gateway', '--dry-run']);
+      expect(dryRun.stderr.startsWith('canary: warning: a canary run')).toBe(point !== 'locked');
       // the next run accepts the checkout: it puts back what the killed run left, then decides from the branch's state:
       // the roll back again when it never reached the branch, else its second half (the canary removed; --force, since
       // no gate observed the route in between)
@@ -216,6 +225,7 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
       const subjects = execFileSync('git', ['log', '--format=%s', `${before}..main`], { cwd: remote, encoding: 'utf8' }).trim().split('\n');
       expect(subjects).toHaveLength(published ? 2 : 1);
       expect(subjects.filter(subject => subject.includes('rollback'))).toHaveLength(published ? 2 : 1);
+      expect((await c.cli(['status'])).stderr).toBe('');
     });
 
   test('a run killed after its commit, then a commit of someone else: the next run touches nothing and says what to do', async () => {
