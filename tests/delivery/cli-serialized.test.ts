@@ -205,8 +205,8 @@ describe('canary decisions: serialized, crash-safe, secret-free', () => {
       // status writes nothing, so it puts nothing back: it says what it may be showing (killed before it began to
       // write, there is nothing to say)
       const status = await c.cli(['status']);
-      expect([status.code, status.stderr]).toEqual([0, point === 'locked' ? ''
-        : expect.stringMatching(/^canary: warning: a canary run \(pid \d+\) was interrupted while writing rollout\/local\/gateway.yaml, dist\/local: /)]);
+      const warning = /^canary: warning: a canary run \(pid \d+\) was interrupted while writing rollout\/local\/gateway.yaml, dist\/local: /;
+      expect([status.code, status.stderr]).toEqual([0, point === 'locked' ? '' : expect.stringMatching(warning)]);
       // nor does a dry run
       const dryRun = await c.cli(['rollback', '--service', 'gateway', '--dry-run']);
       expect(dryRun.stderr.startsWith('canary: warning: a canary run')).toBe(point !== 'locked');
