@@ -58,6 +58,12 @@ describe('policy rules fail on violations', () => {
       .toEqual(['Deployment/grafana[grafana]: env GF_SECURITY_ADMIN_PASSWORD must come from a Secret reference, not a literal']);
     expect(secretViolations(mutated(d => { container(d).env.push({ name: 'GF_DATABASE_URL', value: 'postgres://grafana:hunter2@db:5432/grafana' }); })))
       .toEqual(['Deployment/grafana[grafana]: env GF_DATABASE_URL has a credential in its value']);
+    // the service files' rule: a name with the word inside, a JVM option, a token of a well-known form; a path passes
+    expect(secretViolations(mutated(d => {
+      container(d).env.push({ name: 'PGPASSWORD', value: 'hunter2' }, { name: 'JAVA_TOOL_OPTIONS', value: '-Dspring.datasource.password=hunter2' },
+        { name: 'STRIPE_KEY', value: 'sk_live_51Hhunter2Zs9' }, { name: 'GF_DATABASE_PASSWORD__FILE', value: '/etc/secrets/db/password' });
+    }))).toEqual(['Deployment/grafana[grafana]: env PGPASSWORD must come from a Secret reference, not a literal',
+      'Deployment/grafana[grafana]: env JAVA_TOOL_OPTIONS has a credential in its value', 'Deployment/grafana[grafana]: env STRIPE_KEY has a credential in its value']);
     const withConfig = mutated(() => undefined);
     find(withConfig, 'ConfigMap', 'grafana-config').data['grafana.ini'] += '\n[database]\npassword = hunter2\n';
     expect(secretViolations(withConfig)).toEqual(['ConfigMap/grafana-config[grafana.ini]: password has a literal value']);

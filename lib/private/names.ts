@@ -26,19 +26,26 @@ export const LABEL_VALUE_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9
 export const CREDENTIAL_HEADER = /key|token|secret|auth|passw|credential|signature|session/i;
 
 /**
- * Environment variable names of credentials, by the suffixes people give them: `DB_PASSWORD`, `GITHUB_TOKEN`,
- * `STRIPE_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `SERVICE_CREDENTIALS`. Narrower than {@link CREDENTIAL_HEADER}: `TOKEN_TTL`,
- * `AUTH_URL` and `CACHE_KEY_PREFIX` name no credential.
+ * Environment variable names of credentials, by the words people end them with: `DB_PASSWORD`, `PGPASSWORD`,
+ * `GITHUB_TOKEN`, `STRIPE_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `SERVICE_CREDENTIALS`, also with a qualifier after it
+ * (`DB_PASSWORD_PLAIN`, `API_TOKEN_B64`). Narrower than {@link CREDENTIAL_HEADER}: `TOKEN_TTL`, `AUTH_URL`,
+ * `PASSWORD_MIN_LENGTH` and `CACHE_KEY_PREFIX` name no credential.
  */
-export const CREDENTIAL_VARIABLE =
-  /(?:^|_)(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|(?:API|ACCESS|PRIVATE|SECRET|SIGNING|ENCRYPTION|HMAC|MASTER)_?KEY(?:_BASE)?|CREDENTIALS?)$/i;
+export const CREDENTIAL_VARIABLE = new RegExp(
+  '(?:(?:^|_)(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|(?:API|ACCESS|PRIVATE|SECRET|SIGNING|ENCRYPTION|HMAC|MASTER)_?KEY(?:_BASE)?|CREDENTIALS?)'
+  + '|PASSWORD|PASSWD)(?:_(?:PLAIN|CLEAR|CLEARTEXT|RAW|VALUE|TEXT|STR|STRING|LITERAL|B64|BASE64|ENCODED|ENC|HASH))?$', 'i');
 
 /**
- * A credential written into a value: a URL's `user:password@` (or Redis's `:password@`), or a `password=`-like pair of a
- * connection string or query (`client_secret=`, `api_key=`, Azure's `AccountKey=` and `SharedAccessKey=`).
+ * A credential written into a value: a URL's `user:password@` (or Redis's `:password@`); a `password=`-like pair of a
+ * connection string, query or JVM option, its name ending in one (`client_secret=`, `api_key=`, Azure's `AccountKey=`,
+ * `-Dspring.datasource.password=`, `-Djavax.net.ssl.keyStorePassword=`); or a token of a well-known form (Stripe's
+ * `sk_live_`, GitHub's `ghp_` and `github_pat_`, GitLab's `glpat-`, Slack's `xoxb-` and webhook URLs, AWS access key
+ * ids, Google API keys, PEM private keys).
  */
 export const CREDENTIAL_IN_VALUE = new RegExp(':\\/\\/[^/\\s:@]*:[^/\\s@]+@'
-  + '|(?:^|[?&;\\s])(?:password|passwd|pwd|secret|token|client_secret|api_key|access_token|accountkey|sharedaccesskey)=(?=[^\\s;&])', 'i');
+  + '|(?:^|[?&;\\s.])[\\w-]*?(?:password|passwd|pwd|secret|token|api_?key|accountkey|sharedaccesskey)=(?=[^\\s;&])'
+  + '|\\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}|\\bgh[pousr]_[0-9A-Za-z]{20,}|\\bgithub_pat_\\w{20,}|\\bglpat-[\\w-]{20,}'
+  + '|\\bxox[abposr]-[\\w-]{10,}|hooks\\.slack\\.com\\/services\\/|\\bAKIA[0-9A-Z]{16}\\b|\\bAIza[\\w-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY-----', 'i');
 
 /** A Kubernetes `$(VAR)` reference in an argument or a variable, which the kubelet expands from the container's variables. */
 const VARIABLE_REFERENCE = /\$\([A-Za-z_][A-Za-z0-9_]*\)/g;

@@ -221,6 +221,18 @@ describe('a service file on its own', () => {
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 
+  test('a credential as a literal: names with the word inside or a qualifier after it, JVM options and tokens of well-known forms', () => {
+    const problems = problemsOf(`${MINIMAL}env:\n  PGPASSWORD: hunter2-pg\n  DB_PASSWORD_PLAIN: hunter2-plain\n  API_TOKEN_B64: aHVudGVyMg==\n`
+      + '  JAVA_TOOL_OPTIONS: "-Xmx1g -Dspring.datasource.password=hunter2-jvm"\n  JVM_OPTS: "-Djavax.net.ssl.keyStorePassword=hunter2-ks"\n'
+      + '  STRIPE_KEY: sk_live_51Hhunter2Zs9\n  GH_AUTH: ghp_hunter2hunter2hunter2hunter2x\n  SLACK_URL: "https://hooks.slack.com/services/T0/B0/hunter2"\n'
+      + '  PASSWORD_POLICY_URL: "https://idp/policy"\n  OPENAI_OPTS: "max_tokens=100"\n  LOGIN_MODE: "passwordless=true"\n');
+    expect(problems.map(p => /^'([^']+)'.*\((its \w+)/.exec(p)!.slice(1).join(' '))).toEqual([
+      'env.PGPASSWORD its name', 'env.DB_PASSWORD_PLAIN its name', 'env.API_TOKEN_B64 its name', 'env.JAVA_TOOL_OPTIONS its value',
+      'env.JVM_OPTS its value', 'env.STRIPE_KEY its value', 'env.GH_AUTH its value', 'env.SLACK_URL its value',
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
   test('a credential as a literal in command or args: refused by flag name or by value, never echoed; $(VAR) and file paths pass', () => {
     const problems = problemsOf(`${MINIMAL}command: [/app/ledger, "--db-url=postgres://app:hunter2@db:5432/ledger"]\n`
       + 'args: ["--api-token=hunter2-token", --password, hunter2-s3cret, "--password=$(DB_PASSWORD)", --token-file, /var/run/token, '

@@ -1,5 +1,5 @@
 import { unmetImageRequirement } from '../../lib/rollout/state';
-import { credentialArguments, hasCredentialInValue } from '../../lib/private/names';
+import { credentialArguments, literalCredentialIn } from '../../lib/private/names';
 import { K8sObject, containersOf, podMetadataOf, podSpecOf, where, workloads } from './manifest';
 
 /**
@@ -9,7 +9,6 @@ import { K8sObject, containersOf, podMetadataOf, podSpecOf, where, workloads } f
 export const RUN_AS_ROOT_ANNOTATION = 'policy.obs-canary.io/runs-as-root';
 
 const LONG_RUNNING = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
-const SECRET_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL)/i;
 // a key that names a secret, followed by a literal value in YAML (`key: value`) or INI (`key = value`)
 const SECRET_CONFIG_LINE =
   /^\s*-?\s*([A-Za-z0-9_.-]*(password|passwd|secret|token|access_key|secret_key|api_key)[A-Za-z0-9_.-]*)\s*[:=]\s*(.+?)\s*$/i;
@@ -102,9 +101,11 @@ export function secretViolations(objects: readonly K8sObject[]): string[] {
   }
   for (const { workload, container } of containersOf(objects)) {
     for (const env of container.env ?? []) {
-      if (SECRET_ENV.test(env.name) && env.value !== undefined && !/_FILE$|__FILE$/.test(env.name)) {
+      // the rule the service files are held to, for every workload the platform renders too
+      const why = literalCredentialIn(env.name, env.value);
+      if (why === 'its name says it is one') {
         out.push(`${where(workload, container)}: env ${env.name} must come from a Secret reference, not a literal`);
-      } else if (typeof env.value === 'string' && hasCredentialInValue(env.value)) {
+      } else if (why === 'its value has one') {
         out.push(`${where(workload, container)}: env ${env.name} has a credential in its value`);
       }
     }
