@@ -170,7 +170,8 @@ async function execute(command: Command, io: CliIo, secrets: Redactor): Promise<
       const release = command.ungated ? releaseUngated : startCanary;
       return await applyByHand(release(rollouts[command.service], command.image, io.now(), spec, pod), command, run);
     }
-    return await applyByHand(endCanaryByHand(rollouts[command.service], command.verb, io.now(), command.reason, command.force), command, run);
+    const change = endCanaryByHand(rollouts[command.service], command.env, command.verb, io.now(), command.reason, command.force);
+    return await applyByHand(change, command, run);
   } finally {
     lock?.release();
   }

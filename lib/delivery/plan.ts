@@ -1,4 +1,4 @@
-import { initCommand } from '../rollout/commands';
+import { canaryCommand, initCommand } from '../rollout/commands';
 import { DELIVERY_DEFAULTS } from '../rollout/defaults';
 import { PodField, PodRecord, describePodChange, podChanges } from '../rollout/pod';
 import { EffectiveSettings, defined, nextStep, settingsOf } from '../rollout/settings';
@@ -312,7 +312,7 @@ function gateRolledBack(history: readonly HistoryEntry[], image: string): Histor
  *
  * @throws {@link UsageError} for those calls without `force`
  */
-export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'rollback', now: Date, reason?: string, force = false): Change {
+export function endCanaryByHand(state: RolloutState, env: string, decision: 'promote' | 'rollback', now: Date, reason?: string, force = false): Change {
   // without a canary, endCanary refuses before the text is used
   const canary = state.canary;
   // the canary's traffic went to stable in the last change: removing it before the cluster runs that change could land
@@ -321,14 +321,14 @@ export function endCanaryByHand(state: RolloutState, decision: 'promote' | 'roll
   if (canary && leaving && canary.appliedAt === undefined && !force) {
     throw new UsageError(`the canary ${canary.image} of ${state.service} got its traffic moved to stable at ${canary.weightChangedAt}, and nothing `
       + 'observed the cluster running that yet: removed now, both changes could reach the cluster in one sync, failing the requests in flight '
-      + `to it. canary advance --service ${state.service} (or the gate's loop) removes it once the cluster runs the route; --force removes it now`);
+      + `to it. ${canaryCommand('advance', env, state.service)} (or the gate's loop) removes it once the cluster runs the route; --force removes it now`);
   }
   // the same for a promotion's first two halves: stable told to roll out the canary's release, then the canary's
   // traffic moved to it, in one sync, would send that traffic to stable's old pods for the whole rolling update
   if (canary && decision === 'promote' && canary.phase === 'promoting' && canary.weight > 0 && !force) {
     throw new UsageError(`stable of ${state.service} was told to roll out ${canary.image} at ${canary.weightChangedAt}, and nothing observed it running `
       + `that yet: the canary's ${canary.weight}% moved to stable now could reach the cluster in the same sync, and go to stable's pods of the old `
-      + `release while they are replaced. canary advance --service ${state.service} (or the gate's loop) moves it once stable runs ready; --force `
+      + `release while they are replaced. ${canaryCommand('advance', env, state.service)} (or the gate's loop) moves it once stable runs ready; --force `
       + 'moves it now');
   }
   const what = decision === 'promote'

@@ -13,6 +13,6 @@ export function initCommand(service: string, env?: string): string {
  * The `canary` command of `verb` in an environment (on one service, or on `<service>` for the reader to fill in), as
  * runbooks quote it: always with `--env`, since the CLI's default is `local`.
  */
-export function canaryCommand(verb: 'status' | 'start' | 'promote' | 'rollback', env: string, service?: string): string {
+export function canaryCommand(verb: 'status' | 'start' | 'advance' | 'promote' | 'rollback', env: string, service?: string): string {
   return `npx canary ${verb} --service ${service ?? '<service>'} --env ${env}`;
 }

@@ -66,7 +66,7 @@ const started = (): Decided => ({
   by: 'cli', env: 'prod', change: startCanary(fixtureState('steady'), NEW_IMAGE, NOW, GATEWAY, fixturePod()), outcome: WRITTEN, firstStep: 10,
 });
 const byHand = (decision: 'promote' | 'rollback', reason?: string): Decided =>
-  ({ by: 'cli', env: 'prod', change: endCanaryByHand(fixture, decision, NOW, reason), outcome: WRITTEN });
+  ({ by: 'cli', env: 'prod', change: endCanaryByHand(fixture, 'local', decision, NOW, reason), outcome: WRITTEN });
 
 /** Every mrkdwn text of a message: the sections', the fields', the context's. */
 function textsOf(message: WebhookMessage): MrkdwnText[] {

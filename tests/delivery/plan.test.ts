@@ -70,11 +70,11 @@ describe('startCanary', () => {
       + 'that (canary advance) before starting another'));
     expect(() => startCanary(ending('rolling-back'), image, NOW, GATEWAY)).toThrow('rolling-back); it is being rolled back: the gate removes '
       + 'it once the cluster runs that (canary advance) before starting another');
-    expect(() => endCanaryByHand(ending('draining'), 'rollback', NOW)).toThrow('is ending: stable already runs it; the gate removes the canary '
+    expect(() => endCanaryByHand(ending('draining'), 'local', 'rollback', NOW)).toThrow('is ending: stable already runs it; the gate removes the canary '
       + 'once the cluster runs that (canary advance), then release the previous image with canary start to go back');
     // and what they point at does end it: the gate once it observed the route (appliedAt), by hand with --force
-    expect(endCanaryByHand(ending('draining'), 'promote', NOW, undefined, true).state.canary).toBeNull();
-    expect(endCanaryByHand(ending('rolling-back'), 'rollback', NOW, undefined, true).state.canary).toBeNull();
+    expect(endCanaryByHand(ending('draining'), 'local', 'promote', NOW, undefined, true).state.canary).toBeNull();
+    expect(endCanaryByHand(ending('rolling-back'), 'local', 'rollback', NOW, undefined, true).state.canary).toBeNull();
   });
 
   test('refuses the stable image and unpinned images', () => {
@@ -243,14 +243,14 @@ describe('endCanaryByHand', () => {
   test('on a clock a minute behind the one that stepped the canary: dated at the step, not before it, so the state stays valid', () => {
     const stepped = applied.canary!.appliedAt!;
     for (const decision of ['promote', 'rollback'] as const) {
-      const { state, entry } = endCanaryByHand(applied, decision, new Date(Date.parse(stepped) - 60_000));
+      const { state, entry } = endCanaryByHand(applied, 'local', decision, new Date(Date.parse(stepped) - 60_000));
       expect([entry.at, state.canary?.weightChangedAt]).toEqual([stepped, stepped]);
       expect(() => parseRolloutState(renderRolloutState(state), 'rollout/local/gateway.yaml')).not.toThrow();
     }
   });
 
   test('promote, first half: stable rolls out the canary\'s image (in the chart) while the canary keeps its weight', () => {
-    const { state, entry } = endCanaryByHand(applied, 'promote', NOW2, 'looks good in Grafana');
+    const { state, entry } = endCanaryByHand(applied, 'local', 'promote', NOW2, 'looks good in Grafana');
     expect(state.stable).toEqual(inFlight.stable);
     expect(state.canary).toStrictEqual({ ...progressing, phase: 'promoting', weight: 25, weightChangedAt: NOW2.toISOString() });
     expect(entry).toEqual({
@@ -262,34 +262,34 @@ describe('endCanaryByHand', () => {
   });
 
   test('promote, second half: stable runs the canary\'s image and gets all the traffic; third: the canary is removed', () => {
-    const promoting = endCanaryByHand(applied, 'promote', NOW2).state;
-    const { state, entry } = endCanaryByHand(promoting, 'promote', NOW3, undefined, true);
+    const promoting = endCanaryByHand(applied, 'local', 'promote', NOW2).state;
+    const { state, entry } = endCanaryByHand(promoting, 'local', 'promote', NOW3, undefined, true);
     expect(state.stable).toEqual({ image: CANARY_IMAGE });
     expect(state.canary).toMatchObject({ phase: 'draining', weight: 0, image: CANARY_IMAGE });
     expect(entry).toMatchObject({ decision: 'promote', by: 'cli', fromWeight: 25, toWeight: 0,
       reason: `promoting by hand: stable runs ${CANARY_IMAGE}, all traffic to it; the gate removes the canary once that is applied` });
-    const done = endCanaryByHand(state, 'promote', NOW3, undefined, true);
+    const done = endCanaryByHand(state, 'local', 'promote', NOW3, undefined, true);
     expect(done.state).toMatchObject({ stable: { image: CANARY_IMAGE }, canary: null });
     expect(done.entry.reason).toBe(`promoted by hand: stable runs ${CANARY_IMAGE}; the canary is removed`);
     // draining has nothing to roll back to
-    expect(() => endCanaryByHand(state, 'rollback', NOW3)).toThrow(/stable already runs it/);
+    expect(() => endCanaryByHand(state, 'local', 'rollback', NOW3)).toThrow(/stable already runs it/);
   });
 
   test('promotion\'s end makes the canary\'s record of the configuration stable\'s; a roll back leaves stable\'s as it was', () => {
     const changed = fixturePod(fixtureService('gateway', ['env: { FEATURE_X: "on" }']));
     const recorded: RolloutState = { ...applied, stable: { ...applied.stable, pod: POD }, canary: { ...applied.canary!, pod: changed } };
-    const promoting = endCanaryByHand(recorded, 'promote', NOW2).state;
+    const promoting = endCanaryByHand(recorded, 'local', 'promote', NOW2).state;
     expect(promoting.stable.pod).toEqual(POD);
     expect(promoting.canary?.pod).toEqual(changed);
-    expect(endCanaryByHand(promoting, 'promote', NOW3, undefined, true).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
-    const draining = endCanaryByHand(promoting, 'promote', NOW3, undefined, true).state;
-    expect(endCanaryByHand(draining, 'promote', NOW3, undefined, true).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
-    const rollingBack = endCanaryByHand(recorded, 'rollback', NOW2).state;
-    expect(endCanaryByHand(rollingBack, 'rollback', NOW3, undefined, true).state.stable).toEqual({ ...applied.stable, pod: POD });
+    expect(endCanaryByHand(promoting, 'local', 'promote', NOW3, undefined, true).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
+    const draining = endCanaryByHand(promoting, 'local', 'promote', NOW3, undefined, true).state;
+    expect(endCanaryByHand(draining, 'local', 'promote', NOW3, undefined, true).state.stable).toEqual({ image: CANARY_IMAGE, pod: changed });
+    const rollingBack = endCanaryByHand(recorded, 'local', 'rollback', NOW2).state;
+    expect(endCanaryByHand(rollingBack, 'local', 'rollback', NOW3, undefined, true).state.stable).toEqual({ ...applied.stable, pod: POD });
   });
 
   test('rollback, first half: the route gives stable everything (weight 0), the canary still runs, stable untouched', () => {
-    const { state, entry } = endCanaryByHand(applied, 'rollback', NOW2);
+    const { state, entry } = endCanaryByHand(applied, 'local', 'rollback', NOW2);
     expect(state.stable).toEqual(inFlight.stable);
     expect(state.canary).toStrictEqual({ ...progressing, phase: 'rolling-back', weight: 0, weightChangedAt: NOW2.toISOString() });
     expect(entry).toMatchObject({ decision: 'rollback', by: 'cli', fromWeight: 25, toWeight: 0,
@@ -297,8 +297,8 @@ describe('endCanaryByHand', () => {
   });
 
   test('rollback, second half: the canary is removed, stable untouched', () => {
-    const rollingBack = endCanaryByHand(applied, 'rollback', NOW2).state;
-    const { state, entry } = endCanaryByHand(rollingBack, 'rollback', NOW3, 'paged', true);
+    const rollingBack = endCanaryByHand(applied, 'local', 'rollback', NOW2).state;
+    const { state, entry } = endCanaryByHand(rollingBack, 'local', 'rollback', NOW3, 'paged', true);
     expect(state.stable).toEqual(inFlight.stable);
     expect(state.canary).toBeNull();
     expect(entry).toMatchObject({ decision: 'rollback', fromWeight: 0, toWeight: 0, reason: `rolled back by hand: the canary ${CANARY_IMAGE} is removed (paged)` });
@@ -306,48 +306,48 @@ describe('endCanaryByHand', () => {
 
   test('the canary\'s removal by hand waits for the route to be seen applied: run twice at once, both halves could reach the cluster in one '
     + 'sync and fail the requests in flight to it', () => {
-    const rollingBack = endCanaryByHand(applied, 'rollback', NOW2).state;
-    expect(() => endCanaryByHand(rollingBack, 'rollback', NOW3)).toThrow(new UsageError(`the canary ${CANARY_IMAGE} of gateway got its traffic `
+    const rollingBack = endCanaryByHand(applied, 'local', 'rollback', NOW2).state;
+    expect(() => endCanaryByHand(rollingBack, 'prod', 'rollback', NOW3)).toThrow(new UsageError(`the canary ${CANARY_IMAGE} of gateway got its traffic `
       + `moved to stable at ${NOW2.toISOString()}, and nothing observed the cluster running that yet: removed now, both changes could reach the `
-      + 'cluster in one sync, failing the requests in flight to it. canary advance --service gateway (or the gate\'s loop) removes it once the '
+      + 'cluster in one sync, failing the requests in flight to it. npx canary advance --service gateway --env prod (or the gate\'s loop) removes it once the '
       + 'cluster runs the route; --force removes it now'));
-    const draining = endCanaryByHand(endCanaryByHand(applied, 'promote', NOW2).state, 'promote', NOW3, undefined, true).state;
-    expect(() => endCanaryByHand(draining, 'promote', NOW3)).toThrow(/nothing observed the cluster running that yet/);
+    const draining = endCanaryByHand(endCanaryByHand(applied, 'local', 'promote', NOW2).state, 'local', 'promote', NOW3, undefined, true).state;
+    expect(() => endCanaryByHand(draining, 'local', 'promote', NOW3)).toThrow(/nothing observed the cluster running that yet/);
     // seen applied: removed without --force
-    expect(endCanaryByHand({ ...rollingBack, canary: { ...rollingBack.canary!, appliedAt: NOW3.toISOString() } }, 'rollback', NOW3).state.canary)
+    expect(endCanaryByHand({ ...rollingBack, canary: { ...rollingBack.canary!, appliedAt: NOW3.toISOString() } }, 'local', 'rollback', NOW3).state.canary)
       .toBeNull();
   });
 
   test('a promotion\'s traffic moves to stable by hand only once stable was seen running the release: run twice at once, stable\'s rollout and the '
     + 'traffic could reach the cluster in one sync, and the canary\'s share go to stable\'s old pods', () => {
-    const promoting = endCanaryByHand(applied, 'promote', NOW2).state;
-    expect(() => endCanaryByHand(promoting, 'promote', NOW3)).toThrow(new UsageError(`stable of gateway was told to roll out ${CANARY_IMAGE} at `
+    const promoting = endCanaryByHand(applied, 'local', 'promote', NOW2).state;
+    expect(() => endCanaryByHand(promoting, 'prod', 'promote', NOW3)).toThrow(new UsageError(`stable of gateway was told to roll out ${CANARY_IMAGE} at `
       + `${NOW2.toISOString()}, and nothing observed it running that yet: the canary's 25% moved to stable now could reach the cluster in the same `
-      + 'sync, and go to stable\'s pods of the old release while they are replaced. canary advance --service gateway (or the gate\'s loop) moves '
+      + 'sync, and go to stable\'s pods of the old release while they are replaced. npx canary advance --service gateway --env prod (or the gate\'s loop) moves '
       + 'it once stable runs ready; --force moves it now'));
-    expect(endCanaryByHand(promoting, 'promote', NOW3, undefined, true).state.canary).toMatchObject({ phase: 'draining', weight: 0 });
+    expect(endCanaryByHand(promoting, 'local', 'promote', NOW3, undefined, true).state.canary).toMatchObject({ phase: 'draining', weight: 0 });
     // from 0 %, nothing to move: the canary is removed while stable rolls out
-    const atZero = endCanaryByHand({ ...applied, canary: { ...applied.canary!, weight: 0 } }, 'promote', NOW2).state;
-    expect(endCanaryByHand(atZero, 'promote', NOW3).state.canary).toBeNull();
+    const atZero = endCanaryByHand({ ...applied, canary: { ...applied.canary!, weight: 0 } }, 'local', 'promote', NOW2).state;
+    expect(endCanaryByHand(atZero, 'local', 'promote', NOW3).state.canary).toBeNull();
   });
 
   test('a roll back interrupts a promotion: back to weight 0, stable keeps its own image', () => {
-    const promoting = endCanaryByHand(applied, 'promote', NOW2).state;
-    const { state, entry } = endCanaryByHand(promoting, 'rollback', NOW3);
+    const promoting = endCanaryByHand(applied, 'local', 'promote', NOW2).state;
+    const { state, entry } = endCanaryByHand(promoting, 'local', 'rollback', NOW3);
     expect(state.stable).toEqual(inFlight.stable);
     expect(state.canary).toMatchObject({ phase: 'rolling-back', weight: 0, weightChangedAt: NOW3.toISOString() });
     expect(entry).toMatchObject({ decision: 'rollback', fromWeight: 25, toWeight: 0, reason: expect.stringMatching(/^rolling back by hand: /) });
   });
 
   test('a promotion cannot interrupt a roll back (exit code 2, code not-in-flight)', () => {
-    const rollingBack = endCanaryByHand(applied, 'rollback', NOW2).state;
-    expect(() => endCanaryByHand(rollingBack, 'promote', NOW3)).toThrow(new UsageError(
+    const rollingBack = endCanaryByHand(applied, 'local', 'rollback', NOW2).state;
+    expect(() => endCanaryByHand(rollingBack, 'local', 'promote', NOW3)).toThrow(new UsageError(
       `the canary ${CANARY_IMAGE} of gateway is being rolled back; it cannot be promoted`));
-    expect(() => endCanaryByHand(rollingBack, 'promote', NOW3)).toThrow(expect.objectContaining({ code: 'not-in-flight' }));
+    expect(() => endCanaryByHand(rollingBack, 'local', 'promote', NOW3)).toThrow(expect.objectContaining({ code: 'not-in-flight' }));
   });
 
   test.each(['promote', 'rollback'] as const)('%s refuses when no canary is in flight (exit code 2, code not-in-flight)', decision => {
-    expect(() => endCanaryByHand(steady, decision, NOW2)).toThrow(expect.objectContaining({
+    expect(() => endCanaryByHand(steady, 'local', decision, NOW2)).toThrow(expect.objectContaining({
       code: 'not-in-flight', message: `no canary of gateway is in flight; nothing to ${decision === 'promote' ? 'promote' : 'roll back'}`,
     }));
   });

@@ -195,12 +195,12 @@ describe('parseRolloutState: a canary block removed by hand', () => {
   test('is taken after the entry that removed the canary, as the CLI and the gate write it, and with no history', () => {
     const state = fixtureState('canary');
     // all traffic to stable, then (once that is applied, or with --force) the canary removed
-    const rollingBack = endCanaryByHand(state, 'rollback', NOW).state;
-    const rolledBack = endCanaryByHand(rollingBack, 'rollback', NOW, undefined, true).state;
+    const rollingBack = endCanaryByHand(state, 'local', 'rollback', NOW).state;
+    const rolledBack = endCanaryByHand(rollingBack, 'local', 'rollback', NOW, undefined, true).state;
     expect(rolledBack.canary).toBeNull();
     expect(parseRolloutState(renderRolloutState(rolledBack), FILE, 'gateway')).toEqual(rolledBack);
     let promoted = state;
-    for (let i = 0; i < 3 && promoted.canary; i++) promoted = endCanaryByHand(promoted, 'promote', NOW, undefined, true).state;
+    for (let i = 0; i < 3 && promoted.canary; i++) promoted = endCanaryByHand(promoted, 'local', 'promote', NOW, undefined, true).state;
     expect(promoted.canary).toBeNull();
     expect(parseRolloutState(renderRolloutState(promoted), FILE, 'gateway').stable.image).toBe(state.canary!.image);
     expect(parseRolloutState(removedByHand({ ...state, history: [] }), FILE, 'gateway').canary).toBeNull();
