@@ -23,6 +23,7 @@ export const PIPELINE_ALERTS = {
   ruleEvaluationFailures: 'PrometheusRuleEvaluationFailures',
   retentionBySize: 'PrometheusDeletingBySize',
   volumeFillingUp: 'VolumeFillingUp',
+  volumeFull: 'VolumeFull',
   notificationsFailing: 'AlertNotificationsFailing',
   pagerNotificationsFailing: 'PagerNotificationsFailing',
   heartbeatNotificationsFailing: 'HeartbeatNotificationsFailing',
@@ -228,6 +229,19 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} fills up within a day',
       description: 'The volume of claim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 10 % free and, at the rate of the last 6 hours, is full within 24 hours.',
       runbook: 'Expand the claim (if its StorageClass allows) or shorten the retention of what writes to it (Loki, Tempo, Prometheus).',
+    },
+    {
+      // the prediction above is an early warning: a volume that fills within its hour of `for` never gets it, and once
+      // full its free bytes stop falling, so the prediction clears while it stays full
+      alert: PIPELINE_ALERTS.volumeFull,
+      expr: `${PIPELINE.volumeAvailable} / ${PIPELINE.volumeCapacity} < 0.03`,
+      // what writes there (a WAL, the TSDB) stops: logs, traces or the metrics every alert reads are being lost
+      for: '5m', severity: 'page', component: `{{ $labels.${PIPELINE.persistentVolumeClaim} }}`,
+      summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is full',
+      description: 'The volume of claim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has had less than 3 % free for 5 minutes: '
+        + 'what writes to it fails or drops data now.',
+      runbook: 'Expand the claim now (if its StorageClass allows: edit its size, and the environment\'s volume size so that the next sync keeps '
+        + 'it), or shorten the retention of what writes to it (Loki, Tempo, Prometheus) and restart it so that it frees the space.',
     },
     ...notificationsFailing(),
     ...(gate ? [gateStalled(gate)] : []),

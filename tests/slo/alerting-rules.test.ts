@@ -572,6 +572,26 @@ describe('promtool (Debian\'s 2.42)', () => {
         eval_time, alertname: PIPELINE_ALERTS.canaryGateStalled, exp_alerts: firing ? [fired(pipeline, PIPELINE_ALERTS.canaryGateStalled, GATE)] : [],
       }));
     }
+    // a volume that fills in 40 minutes and stays full: the early warning never fires (its hour of `for`, then a flat
+    // prediction), the full volume pages 5 minutes after it passed 97 % and goes on paging while it stays full
+    const PVC = { namespace: 'observability', persistentvolumeclaim: 'storage-loki-0' };
+    const volume = { namespace: PVC.namespace, persistentvolumeclaim: PVC.persistentvolumeclaim, job: 'kubelet', node: 'node-a' };
+    const volumeAt = (times: Readonly<Record<string, boolean>>) => Object.entries(times).map(([eval_time, firing]) => ({
+      eval_time, alertname: PIPELINE_ALERTS.volumeFull, exp_alerts: firing ? [fired(pipeline, PIPELINE_ALERTS.volumeFull, volume)] : [],
+    }));
+    cases.push({
+      name: 'a volume that fills fast pages once nearly full, and as long as it stays full',
+      interval: '1m',
+      input_series: [
+        { series: `kubelet_volume_stats_capacity_bytes{${labels(volume)}}`, values: '100x701' },
+        // 50 % free for 3 hours, then full in 40 minutes (below 3 % at 3h38m), then full for 8 hours
+        { series: `kubelet_volume_stats_available_bytes{${labels(volume)}}`, values: '50x179 50-1.25x40 0x480' },
+      ],
+      alert_rule_test: [
+        ...volumeAt({ '3h30m': false, '3h40m': false, '4h': true, '10h': true, '11h30m': true }),
+        { eval_time: '10h', alertname: PIPELINE_ALERTS.volumeFillingUp, exp_alerts: [] },
+      ],
+    });
     function gateCase(name: string, values: Parameters<typeof gateSeries>[0], times: Readonly<Record<string, boolean>>): PromtoolTestCase {
       return { name, interval: '1m', input_series: gateSeries(values), alert_rule_test: stalledAt(times) };
     }
