@@ -381,8 +381,8 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('synth failed; dist/ is unchanged.\ninvalid rollout state rollout/staging/:\n'
       + '  - the directory is missing; every environment needs one, with a state file per service (run `npx canary init --service <service> '
-      + '--image <image>@sha256:<digest> --env staging` for each service, or copy rollout/local/ and delete each file\'s stable.pod, which records '
-      + 'what local\'s pods run)\n');
+      + '--image <image>@sha256:<digest> --env staging` for each service; a copy of another environment\'s files would carry its pods, its '
+      + 'canaries in flight and its history)\n');
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 

@@ -9,7 +9,7 @@ import { defineEnvironments } from './registry';
  * validates each and renders it into `dist/<name>/`, from the rollout state in `rollout/<name>/`.
  *
  * To add one, add an entry under its name (with the same `name`) and write its rollout state with `canary init --env
- * <name>` per service (or copy `rollout/local/` to `rollout/<name>/` and delete each file's `stable.pod`). An
+ * <name>` per service (not a copy of another environment's files: they carry its pods and canaries in flight). An
  * entry may start from another environment and name only what differs, e.g.
  * `staging: { name: 'staging', extends: 'prod', clusterName: 'staging', loki: { replicas: 1 } }` (with buckets and addresses of its own): objects are
  * merged field by field, scalars, arrays, `Duration` and `Size` replaced, and the result is validated as a whole.

@@ -30,7 +30,7 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
   if (!fs.statSync(path.join(root, dir), { throwIfNoEntry: false })?.isDirectory()) {
     throw new StateError(dir, [
       `the directory is missing; every environment needs one, with a state file per service (run \`${initCommand('<service>', env)}\` `
-      + `for each service, or copy ${ROLLOUT_DIR}/local/ and delete each file's stable.pod, which records what local's pods run)`,
+      + 'for each service; a copy of another environment\'s files would carry its pods, its canaries in flight and its history)',
     ]);
   }
   const present = fs.readdirSync(path.join(root, dir)).filter(f => f.endsWith('.yaml')).map(f => f.slice(0, -'.yaml'.length));
