@@ -71,7 +71,8 @@ function windowed(prefix: string): Readonly<Record<BurnRateWindow, string>> {
 
 /**
  * Names of the records the SLO alerts read, by metric source: the error ratio (5xx over all requests) per track and of
- * the service (every track summed) over each of {@link BURN_RATE_WINDOWS}, and the service's p95 and p99 latency over
+ * the service (every track summed) over each of {@link BURN_RATE_WINDOWS}, the service's failed requests over the last
+ * 5 minutes (as many as its error ratio counts: a page needs a few), and the service's p95 and p99 latency over
  * 5 minutes. Like {@link SLO_RECORDS}, a contract: the alerts, dashboards and the README refer to them. Each ratio is a
  * ratio of sums over its own window, never an average of shorter ratios; the latency keeps the histogram's unit.
  */
@@ -81,6 +82,7 @@ export const SLO_BURN_RECORDS = {
     trackErrorRate: 'workload_version:istio_requests_slo_errors:rate5m',
     trackErrorRatio: windowed('workload_version:istio_requests_errors:ratio_rate'),
     serviceErrorRatio: windowed('app:istio_requests_errors:ratio_rate'),
+    serviceErrors5m: 'app:istio_requests_errors:increase5m',
     serviceLatencyP95: 'app:istio_request_duration_milliseconds:p95_5m',
     serviceLatencyP99: 'app:istio_request_duration_milliseconds:p99_5m',
   },
@@ -89,6 +91,7 @@ export const SLO_BURN_RECORDS = {
     trackErrorRate: 'app_version:http_requests_slo_errors:rate5m',
     trackErrorRatio: windowed('app_version:http_requests_errors:ratio_rate'),
     serviceErrorRatio: windowed('app:http_requests_errors:ratio_rate'),
+    serviceErrors5m: 'app:http_requests_errors:increase5m',
     serviceLatencyP95: 'app:http_request_duration_seconds:p95_5m',
     serviceLatencyP99: 'app:http_request_duration_seconds:p99_5m',
   },
@@ -263,8 +266,9 @@ function burnRateRules(source: RuleSource, summed: ReadonlySet<BurnRateWindow>):
     readonly records: { readonly errors: string; readonly all: string; readonly selector: string };
   }
   const sum = (by: readonly string[], terms: string) => `sum by (${by.join(', ')}) (${terms})`;
-  const failedRate = (view: View, by: readonly string[], window: string = WINDOW): string =>
-    sum(by, failedSeries(view.failed, f => `rate(${view.metric}{${[...view.matchers, f].join(',')}}[${window}])`));
+  const failedOver = (fn: 'rate' | 'increase', view: View, by: readonly string[], window: string): string =>
+    sum(by, failedSeries(view.failed, f => `${fn}(${view.metric}{${[...view.matchers, f].join(',')}}[${window}])`));
+  const failedRate = (view: View, by: readonly string[], window: string = WINDOW): string => failedOver('rate', view, by, window);
   const allRate = (view: View, by: readonly string[], window: string = WINDOW): string => sum(by, `rate(${view.metric}{${view.matchers.join(',')}}[${window}])`);
   const ratioOf = (errors: string, all: string): string => `(\n  ${errors}\n  or\n  0 * ${all}\n)\n/\n${all}`;
   /** A ratio over `window` of a view, by `by`: from the counters, or summed from the records. */
@@ -284,11 +288,13 @@ function burnRateRules(source: RuleSource, summed: ReadonlySet<BurnRateWindow>):
     metric: ISTIO.requests, matchers: [eq(ISTIO.reporter, 'source'), ...calledService(source), UNPINNED], failed: ISTIO_UNANSWERED,
     records: { errors: SLO_CALLER_RECORDS.errorRate, all: SLO_CALLER_RECORDS.requestRate, selector: calledService(source).join(',') },
   };
-  const serviceRatio = (window: BurnRateWindow): string => {
-    const renamed = `label_replace(\n  label_replace(\n${indent(ratio(seen, callersBy, window), 4)}\n  , ${JSON.stringify(namespaceLabel)}, "$1", `
+  /** The larger of the service's own view and its callers' (renamed to the service's labels), as the ratios take it. */
+  const eitherView = (ownTerm: string, seenTerm: string): string => {
+    const renamed = `label_replace(\n  label_replace(\n${indent(seenTerm, 4)}\n  , ${JSON.stringify(namespaceLabel)}, "$1", `
       + `${JSON.stringify(ISTIO.serviceNamespace)}, "(.*)")\n, ${JSON.stringify(appLabel)}, "$1", ${JSON.stringify(ISTIO.serviceName)}, "(.*)")`;
-    return `max by (${source.serviceBy.join(', ')}) (\n${indent(ratio(own, source.serviceBy, window), 2)}\n  or\n${indent(renamed, 2)}\n)`;
+    return `max by (${source.serviceBy.join(', ')}) (\n${indent(ownTerm, 2)}\n  or\n${indent(renamed, 2)}\n)`;
   };
+  const serviceRatio = (window: BurnRateWindow): string => eitherView(ratio(own, source.serviceBy, window), ratio(seen, callersBy, window));
   const serviceBy = source.serviceBy.join(', ');
   return [
     ...(summed.size === 0 ? [] : [
@@ -299,6 +305,11 @@ function burnRateRules(source: RuleSource, summed: ReadonlySet<BurnRateWindow>):
     ]),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.trackErrorRatio[w], expr: ratio(own, source.by, w), labels: labels() })),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.serviceErrorRatio[w], expr: serviceRatio(w), labels: labels() })),
+    {
+      record: burnRecords.serviceErrors5m,
+      expr: eitherView(failedOver('increase', own, source.serviceBy, WINDOW), failedOver('increase', seen, callersBy, WINDOW)),
+      labels: labels(),
+    },
     ...([[burnRecords.serviceLatencyP95, 0.95], [burnRecords.serviceLatencyP99, 0.99]] as const).map(([record, q]) => ({
       record,
       expr: `histogram_quantile(${q}, sum by (${serviceBy}, le) (rate(${bucket}{${source.matchers.join(',')}}[${WINDOW}])))`,

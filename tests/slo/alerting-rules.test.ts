@@ -3,7 +3,7 @@ import { DELIVERY_DEFAULTS } from '../../lib/rollout/defaults';
 import { SloSettings } from '../../lib/rollout/state';
 import { Services } from '../../lib/services/catalog';
 import {
-  BURN_RATE_ALERTS, LATENCY_FOR, SLO_ALERTS, burnRateFactor, sloAlertRuleGroupName, sloAlertingRules,
+  BURN_RATE_ALERTS, LATENCY_FOR, PAGE_MIN_ERRORS, SLO_ALERTS, burnRateFactor, sloAlertRuleGroupName, sloAlertingRules,
 } from '../../lib/slo/alerting-rules';
 import {
   GateCronJob, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, WATCHDOG_ALERT, gateStalledAfterMinutes, pipelineAlertingRules,
@@ -74,8 +74,10 @@ describe('sloAlertingRules', () => {
   test('the burn rates pair 1h with 5m, 6h with 30m and 3d with 6h (the workbook\'s 14.4, 6 and 1), on the service-level error ratios', () => {
     const ratio = SLO_BURN_RECORDS.istio.serviceErrorRatio;
     const sel = '{destination_workload_namespace="apps",destination_app="gateway"}';
+    // the page needs a few failed requests too: on a quiet service one failure is a 100 % ratio in both windows
     expect(ruleNamed(repo, 'gateway', SLO_ALERTS.fastBurn).expr)
-      .toBe(`${ratio['1h']}${sel} > (14.4 * (1 - 0.99))\nand\n${ratio['5m']}${sel} > (14.4 * (1 - 0.99))`);
+      .toBe(`${ratio['1h']}${sel} > (14.4 * (1 - 0.99))\nand\n${ratio['5m']}${sel} > (14.4 * (1 - 0.99))\nand\n`
+        + `${SLO_BURN_RECORDS.istio.serviceErrors5m}${sel} >= ${PAGE_MIN_ERRORS}`);
     expect(ruleNamed(repo, 'gateway', SLO_ALERTS.slowBurn).expr)
       .toBe(`${ratio['6h']}${sel} > (6 * (1 - 0.99))\nand\n${ratio['30m']}${sel} > (6 * (1 - 0.99))`);
     expect(ruleNamed(repo, 'gateway', SLO_ALERTS.steadyBurn).expr)
@@ -260,6 +262,21 @@ describe('promtool (Debian\'s 2.42)', () => {
         expr: `round(${SLO_BURN_RECORDS.istio.serviceErrorRatio['5m']}, 0.001)`,
         eval_time: '115m',
         exp_samples: [{ labels: '{destination_workload_namespace="apps",destination_app="gateway"}', value: 0.2 }],
+      }],
+    },
+    {
+      name: 'a quiet night: one failed request is a 100 % ratio in both windows, and pages no one; five in a few minutes do',
+      interval: '1m',
+      // no request for hours but one that fails at 2h1m; then a burst of 6 failures in 3 minutes from 3h1m
+      input_series: [
+        { series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="200"}`, values: '10x240' },
+        { series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="503"}`, values: '0x120 1x59 3 5 7x58' },
+      ],
+      alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '2h3m': false, '2h6m': false, '3h5m': true }),
+      promql_expr_test: [{
+        expr: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['5m']}`,
+        eval_time: '2h3m',
+        exp_samples: [{ labels: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['5m']}{destination_workload_namespace="apps",destination_app="gateway"}`, value: 1 }],
       }],
     },
     {
