@@ -180,7 +180,9 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   const gate = observability.canaryGate;
   rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper, env.mimir ? 'mimir' : 'prometheus',
     gate ? { namespace: gate.peer.namespace, cronJob: gate.name, intervalMinutes: env.delivery.intervalMinutes, environment: env.name } : undefined,
-    env.alerting.heartbeat !== undefined));
+    env.alerting.heartbeat !== undefined,
+    // a store of several clusters' series (Mimir): the stack's own carry the observability cluster's name
+    { components: observability.expectedReplicas, ...(env.mimir ? { cluster: env.clusterName } : {}) }));
   // an application cluster that falls silent pages, rather than its releases holding with no one told; so does the
   // observability cluster's own agent where Mimir's ruler, not the Prometheus that scrapes, evaluates the rules
   if (appClusters || env.mimir) {

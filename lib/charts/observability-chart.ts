@@ -28,6 +28,7 @@ import { PodSecurityLevel, WorkloadPeer } from '../constructs/types';
 import { validationError } from '../errors';
 import { goDuration } from '../private/units';
 import { OBSERVABILITY_NAMESPACE, enforcedPodSecurity, namespaceObject, podSecurityLabels } from './namespaces';
+import { ExpectedReplicas } from '../slo/pipeline-alerts';
 import { CLUSTER_ATTRIBUTE, CLUSTER_LABEL } from '../slo/vocabulary';
 import { StackChart } from './stack-chart';
 
@@ -118,6 +119,8 @@ export class ObservabilityChart extends StackChart {
   public readonly canaryGate?: CanaryGate;
   /** Kiali, the mesh's traffic graph (view-only), on Prometheus, Tempo and Grafana. */
   public readonly kiali: Kiali;
+  /** The components that run a known number of pods (not the per-node shipper), by scrape job: what PipelineReplicasMissing counts. */
+  public readonly expectedReplicas: ExpectedReplicas[];
   /** Where application clusters send, in a central topology. */
   public readonly telemetryGateway?: TelemetryGateway;
   /** The pods that serve the telemetry gateway's host. */
@@ -318,6 +321,11 @@ export class ObservabilityChart extends StackChart {
       resources: env.kiali.resources,
     });
     this.prometheus.scrape(this.kiali.metricsTarget);
+    // every component but the per-node shipper and Prometheus itself (which evaluates the rules): a pod of theirs that
+    // never starts is never a scrape target
+    this.expectedReplicas = [...components.filter(c => c !== this.logShipper), this.kubeStateMetrics, this.kiali].map(c => ({
+      job: c.metricsTarget.job, namespace: c.metricsTarget.namespace, replicas: 'replicas' in c && typeof c.replicas === 'number' ? c.replicas : 1,
+    }));
     // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
     this.prometheus.addScrapeConfig(istiodScrapeConfig(istiod));
     this.prometheus.addScrapeConfig(ingressGatewayScrapeConfig({ name: 'ingress-gateway', ...env.apps.ingressGateway }));

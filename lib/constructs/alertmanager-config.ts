@@ -1,6 +1,6 @@
 import { CLUSTER_LABEL } from '../slo/vocabulary';
 import { SLO_ALERTS, Severity } from '../slo/alerting-rules';
-import { HEARTBEAT_RECEIVER, WATCHDOG_ALERT } from '../slo/pipeline-alerts';
+import { HEARTBEAT_RECEIVER, PIPELINE_ALERTS, REPLICA_ALERTS, WATCHDOG_ALERT } from '../slo/pipeline-alerts';
 import { SecretKeyRef } from './types';
 
 /**
@@ -138,7 +138,8 @@ export const GROUP_BY = ['alertname', 'service', 'component'] as const;
  * The inhibitions:
  * - a fast burn of a service mutes its slow and steady burns and its latency tickets: a burning SLO pages once;
  * - a slow burn mutes the steady burn of the same service;
- * - a page mutes a ticket of the same alert, service and component.
+ * - a page mutes a ticket of the same alert, service and component;
+ * - a component none of whose pods runs mutes its missing pods and its targets down.
  */
 export const INHIBIT_RULES: readonly InhibitRule[] = [
   {
@@ -149,6 +150,12 @@ export const INHIBIT_RULES: readonly InhibitRule[] = [
   // the steady burn says less than the slow burn of the same service
   { source_matchers: [`alertname="${SLO_ALERTS.slowBurn}"`], target_matchers: [`alertname="${SLO_ALERTS.steadyBurn}"`], equal: ['service'] },
   { source_matchers: ['severity="page"'], target_matchers: ['severity="ticket"'], equal: ['alertname', 'service', 'component'] },
+  // a component none of whose pods runs says it all: not each missing pod, nor each target that does not answer
+  {
+    source_matchers: [`alertname="${REPLICA_ALERTS.none}"`],
+    target_matchers: [`alertname=~"${REPLICA_ALERTS.missing}|${PIPELINE_ALERTS.targetDown}"`],
+    equal: ['component'],
+  },
 ];
 
 /** What {@link alertmanagerConfig} renders from. */

@@ -30,6 +30,21 @@ export const PIPELINE_ALERTS = {
   canaryGateStalled: 'CanaryGateStalled',
 } as const;
 
+/** The alerts on a component's pods that do not run ({@link replicaAlerts}): one rule of each per component. */
+export const REPLICA_ALERTS = {
+  missing: 'PipelineReplicasMissing',
+  none: 'PipelineComponentDown',
+} as const;
+
+/** A component of the stack that runs a known number of pods, by the scrape job that finds them. */
+export interface ExpectedReplicas {
+  /** The `job` of its scrape target. */
+  readonly job: string;
+  /** The namespace of its pods. */
+  readonly namespace: string;
+  readonly replicas: number;
+}
+
 /** The always-firing alert of the dead man's switch ({@link watchdogRule}). */
 export const WATCHDOG_ALERT = 'Watchdog';
 /** The Alertmanager receiver the {@link WATCHDOG_ALERT} goes to: the heartbeat service's webhook. */
@@ -98,7 +113,7 @@ const NAMESPACE = [CLUSTER_LABEL, NAMESPACE_LABEL];
  *   where no Prometheus keeps a TSDB that could delete by size: the agents only forward)
  */
 export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'prometheus' | 'mimir' = 'prometheus', gate?: GateCronJob,
-  heartbeat = false): RuleGroup {
+  heartbeat = false, expected: { readonly components: readonly ExpectedReplicas[]; readonly cluster?: string } = { components: [] }): RuleGroup {
   const ruleFailures = store === 'mimir' ? PIPELINE.mimirRuleEvaluationFailures : PIPELINE.ruleEvaluationFailures;
   const evaluator = store === 'mimir' ? { name: 'Mimir\'s ruler', component: 'mimir', file: 'rules.yaml (mimir-rules)' }
     : { name: 'Prometheus', component: 'prometheus', file: 'rules.yml' };
@@ -257,8 +272,52 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
       ...(a.for ? { for: a.for } : {}),
       labels: { severity: a.severity, component: a.component },
       annotations: { summary: a.summary, description: a.description, runbook: a.runbook },
-    })).concat(heartbeat ? [watchdogRule(store)] : []),
+    })).concat(expected.components.flatMap(c => replicaAlerts(c, expected.cluster)), heartbeat ? [watchdogRule(store)] : []),
   };
+}
+
+/**
+ * A component whose pods do not all run: a pod that never starts (unschedulable, an image that cannot be pulled, a
+ * volume that cannot attach) stays Pending, and Prometheus never scrapes a Pending pod, so no `up` series says so and
+ * PipelineTargetDown cannot fire. Counted by the targets of its job that answer: fewer than its replicas for 15
+ * minutes is a ticket (a rollout stuck on one pod, a quorum one failure from breaking); none for 10 minutes pages, since
+ * what the component carries (logs, traces, metrics, alerts) is being lost.
+ *
+ * @param cluster the cluster its series carry (a store of several clusters), else none
+ */
+function replicaAlerts(component: ExpectedReplicas, cluster?: string): AlertingRule[] {
+  const { job, namespace, replicas } = component;
+  const selector = `${PIPELINE.job}=${JSON.stringify(job)}${cluster !== undefined ? `,${CLUSTER_LABEL}=${JSON.stringify(cluster)}` : ''}`;
+  const answering = `(count(${PIPELINE.up}{${selector}} == 1) or vector(0))`;
+  const where = cluster !== undefined ? ` in cluster ${cluster}` : '';
+  const runbook = `kubectl -n ${namespace} get pods -o wide | grep ${job}, then kubectl describe pod on each that is not Running and ready: `
+    + 'its events say why (Insufficient cpu or memory, a taint, ImagePullBackOff, a volume that does not attach, a failing probe).';
+  return [
+    ...(replicas > 1 ? [{
+      alert: REPLICA_ALERTS.missing,
+      expr: `${answering} < ${replicas}`,
+      for: '15m',
+      labels: { severity: 'ticket', component: job },
+      annotations: {
+        summary: `${job} runs {{ $value }} of its ${replicas} pods${where}`,
+        description: `Only {{ $value }} of the ${replicas} pods of ${job}${where} have answered a scrape for 15 minutes: the others are not `
+          + 'running (Pending, crashing) or not ready, and one more failure may take the component down.',
+        runbook,
+      },
+    }] : []),
+    {
+      alert: REPLICA_ALERTS.none,
+      expr: `${answering} == 0`,
+      for: '10m',
+      labels: { severity: 'page', component: job },
+      annotations: {
+        summary: `No pod of ${job} runs${where}`,
+        description: `None of the ${replicas} pod${replicas > 1 ? 's' : ''} of ${job}${where} has answered a scrape for 10 minutes: what it `
+          + 'carries (logs, traces, metrics or alerts) is being lost.',
+        runbook,
+      },
+    },
+  ];
 }
 
 /**

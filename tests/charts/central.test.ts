@@ -148,11 +148,12 @@ describe('central topology: the observability cluster', () => {
   test('Alertmanager groups and inhibits per cluster: one cluster\'s fast burn never mutes another\'s tickets', () => {
     const config = configFile(observability, 'alertmanager-config', 'alertmanager.yml');
     expect(config.route.group_by).toEqual(['alertname', 'service', 'component', 'cluster']);
-    expect(config.inhibit_rules.map((r: any) => r.equal)).toEqual([['service', 'cluster'], ['service', 'cluster'], ['alertname', 'service', 'component', 'cluster']]);
+    expect(config.inhibit_rules.map((r: any) => r.equal))
+      .toEqual([['service', 'cluster'], ['service', 'cluster'], ['alertname', 'service', 'component', 'cluster'], ['component', 'cluster']]);
     // one cluster: as before
     const local = configFile(synthStack(ENVIRONMENTS.local).charts.observability, 'alertmanager-config', 'alertmanager.yml');
     expect(local.route.group_by).toEqual(['alertname', 'service', 'component']);
-    expect(local.inhibit_rules.map((r: any) => r.equal)).toEqual([['service'], ['service'], ['alertname', 'service', 'component']]);
+    expect(local.inhibit_rules.map((r: any) => r.equal)).toEqual([['service'], ['service'], ['alertname', 'service', 'component'], ['component']]);
   });
 
   test('no services run here: they run in the application clusters', () => {

@@ -52,6 +52,19 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
     for (const o of objects.filter(x => x.kind !== 'DaemonSet' && x.spec?.template?.spec)) expect(o.spec.template.spec.priorityClassName).toBeUndefined();
   });
 
+  test('each component of a known number of pods is counted by its scrape job (not the per-node shipper, nor Prometheus itself)', () => {
+    const counted = stack.observability.expectedReplicas;
+    const workloads = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')].filter(w => w.metadata.name !== 'prometheus');
+    // one entry per Deployment or StatefulSet Prometheus scrapes, with its replicas
+    expect(counted.map(c => c.job).sort()).toEqual(counted.map(c => c.job).filter(j => workloads.some(w => w.metadata.name === j)).sort());
+    for (const { job, replicas } of counted) {
+      const workload = workloads.find(w => w.metadata.name === job)!;
+      expect([job, replicas]).toEqual([job, workload.spec.replicas ?? 1]);
+    }
+    expect(counted.map(c => c.job)).not.toContain(stack.observability.logShipper.metricsTarget.job);
+    expect(counted.map(c => c.job)).toEqual(expect.arrayContaining(['loki', 'tempo', 'otel-collector', 'grafana', 'alertmanager']));
+  });
+
   test('every object carries the part-of label', () => {
     for (const obj of objects) expect(obj.metadata.labels?.['app.kubernetes.io/part-of']).toBe('obs-canary');
   });

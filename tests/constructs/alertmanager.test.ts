@@ -107,7 +107,7 @@ describe('Alertmanager', () => {
     });
 
     test('inhibitions: the fast burn mutes the slow and steady burns and latency tickets of its service, the slow burn the steady one; '
-      + 'a page mutes its ticket', () => {
+      + 'a page mutes its ticket; a component down mutes its missing pods and targets', () => {
       expect(config.inhibit_rules).toEqual([
         {
           source_matchers: ['alertname="SloErrorBudgetFastBurn"'],
@@ -116,6 +116,10 @@ describe('Alertmanager', () => {
         },
         { source_matchers: ['alertname="SloErrorBudgetSlowBurn"'], target_matchers: ['alertname="SloErrorBudgetSteadyBurn"'], equal: ['service'] },
         { source_matchers: ['severity="page"'], target_matchers: ['severity="ticket"'], equal: ['alertname', 'service', 'component'] },
+        {
+          source_matchers: ['alertname="PipelineComponentDown"'], target_matchers: ['alertname=~"PipelineReplicasMissing|PipelineTargetDown"'],
+          equal: ['component'],
+        },
       ]);
       expect(config.inhibit_rules).toEqual(INHIBIT_RULES);
     });

@@ -6,7 +6,7 @@ import {
   BURN_RATE_ALERTS, LATENCY_FOR, PAGE_MIN_ERRORS, SLO_ALERTS, burnRateFactor, sloAlertRuleGroupName, sloAlertingRules,
 } from '../../lib/slo/alerting-rules';
 import {
-  GateCronJob, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, WATCHDOG_ALERT, gateStalledAfterMinutes, pipelineAlertingRules,
+  GateCronJob, PIPELINE_ALERTS, PIPELINE_RULE_GROUP, REPLICA_ALERTS, WATCHDOG_ALERT, gateStalledAfterMinutes, pipelineAlertingRules,
 } from '../../lib/slo/pipeline-alerts';
 
 /** The environment the rules watch, which their runbooks' commands name. */
@@ -609,10 +609,47 @@ describe('promtool (Debian\'s 2.42)', () => {
         { eval_time: '10h', alertname: PIPELINE_ALERTS.volumeFillingUp, exp_alerts: [] },
       ],
     });
+    // Loki's three pods: one never starts (Pending: no target at all) from minute 10; from minute 40 none runs (the last
+    // samples go stale 5 minutes later)
+    const withReplicas = pipelineAlertingRules(undefined, 'prometheus', undefined, false, { components: [{ job: 'loki', namespace: 'observability', replicas: 3 }] });
+    const lokiRunbook = 'kubectl -n observability get pods -o wide | grep loki, then kubectl describe pod on each that is not Running and ready: its '
+      + 'events say why (Insufficient cpu or memory, a taint, ImagePullBackOff, a volume that does not attach, a failing probe).';
+    const lokiPods = (pod: string, values: string) => ({ series: `up{job="loki",namespace="observability",pod="${pod}",instance="${pod}:3100"}`, values });
+    const replicaCase: PromtoolTestCase = {
+      name: 'a pod that never starts has no target: counted against the replicas, a ticket after 15 minutes; none answering pages',
+      interval: '1m',
+      input_series: [lokiPods('loki-0', '1x40'), lokiPods('loki-1', '1x40'), lokiPods('loki-2', '1x9')],
+      alert_rule_test: [
+        { eval_time: '20m', alertname: REPLICA_ALERTS.missing, exp_alerts: [] },
+        {
+          eval_time: '30m', alertname: REPLICA_ALERTS.missing, exp_alerts: [{
+            exp_labels: { severity: 'ticket', component: 'loki' },
+            exp_annotations: {
+              summary: 'loki runs 2 of its 3 pods',
+              description: 'Only 2 of the 3 pods of loki have answered a scrape for 15 minutes: the others are not running (Pending, crashing) or not '
+                + 'ready, and one more failure may take the component down.',
+              runbook: lokiRunbook,
+            },
+          }],
+        },
+        { eval_time: '48m', alertname: REPLICA_ALERTS.none, exp_alerts: [] },
+        {
+          eval_time: '60m', alertname: REPLICA_ALERTS.none, exp_alerts: [{
+            exp_labels: { severity: 'page', component: 'loki' },
+            exp_annotations: {
+              summary: 'No pod of loki runs',
+              description: 'None of the 3 pods of loki has answered a scrape for 10 minutes: what it carries (logs, traces, metrics or alerts) is being lost.',
+              runbook: lokiRunbook,
+            },
+          }],
+        },
+      ],
+    };
     function gateCase(name: string, values: Parameters<typeof gateSeries>[0], times: Readonly<Record<string, boolean>>): PromtoolTestCase {
       return { name, interval: '1m', input_series: gateSeries(values), alert_rule_test: stalledAt(times) };
     }
     expect(promtoolTestRules(pipeline, cases)).toContain('SUCCESS');
+    expect(promtoolTestRules([withReplicas], [replicaCase])).toContain('SUCCESS');
   });
 
   test('test rules: pipeline alerts per cluster (a central store): each fires with the cluster of its pod', () => {
