@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Services, serviceFile } from '../services/catalog';
 import { ServiceSpec } from '../services/service';
 import { sloSourceOf } from '../slo/recording-rules';
-import { ISTIO_DURATION_BUCKETS_MS } from '../slo/vocabulary';
+import { ISTIO_DURATION_BUCKETS_MS, TRACKS, workloadName } from '../slo/vocabulary';
 import { canaryCommand, initCommand } from './commands';
 import { settingsOf } from './settings';
 import { RolloutState, StateError, parseRolloutState, renderRolloutState } from './state';
@@ -41,6 +41,16 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
       ]);
     }
   }
+  // what the environment's dist/ as last synthesized runs: what Argo CD syncs until the next synth replaces it
+  const running = runningServices(root, env);
+  const removed = [...running].filter(([name, run]) => run.canary && !Object.hasOwn(services, name));
+  if (removed.length > 0) {
+    throw new StateError(dir, removed.map(([name, run]) => `dist/${env}/ runs a canary of ${name} (${workloadName(name, 'canary')} in namespace `
+      + `${run.namespace}), but no service file names ${name} any more: the sync would delete the canary with its traffic on it, failing the `
+      + `requests in flight. Put back ${serviceFile(name)} and ${rolloutFile(env, name)}, end the canary (${canaryCommand('rollback', env, name)} `
+      + '--commit --push, and again once the cluster runs the route), then remove the service'));
+  }
+  const namespaces = new Set([...Object.values(services).map(s => s.namespace), ...[...running.values()].map(r => r.namespace)]);
   const out: Record<string, RolloutState> = {};
   for (const [name, spec] of Object.entries(services)) {
     const file = rolloutFile(env, name);
@@ -52,9 +62,46 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
       ]);
     }
     const state = parseRolloutState(fs.readFileSync(path.join(root, file), 'utf8'), file, name);
-    const problems = [...problemsWithService(state, spec), ...recordedCallProblems(state, services, env)];
+    const problems = [...problemsWithService(state, spec), ...recordedCallProblems(state, services, env, namespaces)];
     if (problems.length > 0) throw new StateError(file, problems);
     out[name] = state;
+  }
+  return out;
+}
+
+/** A field of a manifest's object at an indentation: `  name: x` (metadata's), `    app: x` (its labels'). */
+const manifestField = (doc: string, indent: number, key: string): string | undefined =>
+  new RegExp(`^ {${indent}}${key}: ([a-z0-9.-]+)$`, 'm').exec(doc)?.[1];
+
+/**
+ * The services that `dist/<env>/` as last synthesized runs (what Argo CD syncs until the next synth replaces it), by
+ * name: the namespace of their workloads, and whether a canary is among them. Read from the manifests' text: the
+ * Deployments labelled with a service (`app`) and a track (`version`) and named after both (`<service>-<track>`), in
+ * the chart directories below `dist/<env>/`, an application cluster's too (`clusters/<name>/<chart>/`); none where
+ * there is no `dist/<env>/`.
+ */
+export function runningServices(root: string, env: string): Map<string, { readonly namespace: string; readonly canary: boolean }> {
+  const subdirectories = (dir: string): string[] => {
+    try {
+      return fs.readdirSync(dir, { withFileTypes: true }).filter(e => e.isDirectory()).map(e => path.join(dir, e.name));
+    } catch {
+      return [];
+    }
+  };
+  // a chart's directory holds its manifest; another (`clusters/`, `clusters/<name>/`) holds charts further down
+  const chartsBelow = (dir: string, depth: number): string[] => subdirectories(dir).flatMap(sub => (fs.existsSync(path.join(sub, 'manifest.yaml'))
+    ? [sub] : depth > 1 ? chartsBelow(sub, depth - 1) : []));
+  const charts = chartsBelow(path.join(root, 'dist', env), 3);
+  const out = new Map<string, { namespace: string; canary: boolean }>();
+  for (const chart of charts) {
+    for (const doc of fs.readFileSync(path.join(chart, 'manifest.yaml'), 'utf8').split(/^---$/m)) {
+      if (!/^kind: Deployment$/m.test(doc)) continue;
+      const [name, namespace] = [manifestField(doc, 2, 'name'), manifestField(doc, 2, 'namespace')];
+      const [app, track] = [manifestField(doc, 4, 'app'), manifestField(doc, 4, 'version')];
+      const known = TRACKS.find(t => t === track);
+      if (!app || !namespace || !known || name !== workloadName(app, known)) continue;
+      out.set(app, { namespace, canary: (out.get(app)?.canary ?? false) || known === 'canary' });
+    }
   }
   return out;
 }
@@ -148,9 +195,11 @@ const SERVICE_ADDRESS = new RegExp(`(?<![-a-z0-9.])(${LABEL})\\.(${LABEL})\\.svc
  * since: a caller's record takes its new address only from a release after that change, which this would refuse.
  *
  * @param env the environment of the state, which the message's command names
+ * @param rendered the namespaces of this project's services: the files' and those the environment's `dist/` runs
+ *   ({@link runningServices}: the last service of a namespace removed still runs there until the sync)
  */
-export function recordedCallProblems(state: RolloutState, services: Services, env: string): string[] {
-  const rendered = new Set(Object.values(services).map(s => s.namespace));
+export function recordedCallProblems(state: RolloutState, services: Services, env: string,
+  rendered: ReadonlySet<string> = new Set(Object.values(services).map(s => s.namespace))): string[] {
   const problems: string[] = [];
   for (const [track, pod] of [['stable', state.stable.pod], ['canary', state.canary?.pod]] as const) {
     if (!pod) continue;

@@ -7,7 +7,7 @@ import { parseCommand } from '../../lib/delivery/args';
 import { currentPod } from '../../lib/charts/service-pods';
 import { PodRecord, podHashOf } from '../../lib/rollout/pod';
 import {
-  checkRolloutDirectories, loadRollouts, problemsWithService, recordedCallProblems, repositoryOf, rolloutFile, writeRolloutState,
+  checkRolloutDirectories, loadRollouts, problemsWithService, recordedCallProblems, repositoryOf, rolloutFile, runningServices, writeRolloutState,
 } from '../../lib/rollout/store';
 import { Services } from '../../lib/services/catalog';
 import { repoServices } from '../support/manifest';
@@ -70,6 +70,49 @@ describe('loadRollouts', () => {
     write('local', 'gateway', renderRolloutState(inFlight));
     expect(load('local', steps).gateway.canary?.weight).toBe(25);
     expect(load().gateway.canary?.weight).toBe(25);
+  });
+});
+
+describe('what dist/<env>/ runs', () => {
+  let root: string;
+  const services = { backend: fixtureService('backend'), gateway: GATEWAY };
+  /** A chart directory of dist/local/ with one Deployment per `[service, track, namespace]`. */
+  const rendered = (dir: string, workloads: ReadonlyArray<readonly [string, string, string]>): void => {
+    fs.mkdirSync(path.join(root, 'dist', 'local', dir), { recursive: true });
+    const docs = workloads.map(([app, track, namespace]) => `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n    app: ${app}\n`
+      + `    app.kubernetes.io/part-of: obs-canary\n    version: ${track}\n  name: ${app}-${track}\n  namespace: ${namespace}\nspec:\n  replicas: 1\n`);
+    // objects named like a workload that are none (a ConfigMap of the canary dashboards) do not count
+    docs.push('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: grafana-dashboards-canary\n  namespace: observability\n');
+    fs.writeFileSync(path.join(root, 'dist', 'local', dir, 'manifest.yaml'), docs.join('---\n'));
+  };
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'store-running-'));
+    fs.mkdirSync(path.join(root, 'rollout', 'local'), { recursive: true });
+    for (const name of Object.keys(services)) fs.writeFileSync(path.join(root, rolloutFile('local', name)), renderRolloutState(fixtureState('steady', name)));
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('runningServices: the Deployments of each service and track, in every chart, an application cluster\'s too', () => {
+    rendered('apps', [['gateway', 'stable', 'apps'], ['backend', 'stable', 'apps']]);
+    rendered('clusters/eu/billing', [['payments', 'stable', 'billing'], ['payments', 'canary', 'billing']]);
+    expect(Object.fromEntries(runningServices(root, 'local'))).toEqual({
+      gateway: { namespace: 'apps', canary: false }, backend: { namespace: 'apps', canary: false }, payments: { namespace: 'billing', canary: true },
+    });
+    expect(runningServices(root, 'prod').size).toBe(0);
+  });
+
+  test('a service removed while dist/ runs a canary of it is refused: the sync would delete the canary with its traffic on it', () => {
+    rendered('apps', [['gateway', 'stable', 'apps'], ['backend', 'stable', 'apps']]);
+    rendered('billing', [['payments', 'stable', 'billing'], ['payments', 'canary', 'billing']]);
+    expect(() => loadRollouts(root, 'local', services)).toThrow(new StateError('rollout/local/', [
+      'dist/local/ runs a canary of payments (payments-canary in namespace billing), but no service file names payments any more: the sync '
+      + 'would delete the canary with its traffic on it, failing the requests in flight. Put back services/payments.yaml and '
+      + 'rollout/local/payments.yaml, end the canary (npx canary rollback --service payments --env local --commit --push, and again once the '
+      + 'cluster runs the route), then remove the service',
+    ]));
+    // without its canary, its removal goes on
+    rendered('billing', [['payments', 'stable', 'billing']]);
+    expect(Object.keys(loadRollouts(root, 'local', services))).toEqual(['backend', 'gateway']);
   });
 });
 
@@ -204,6 +247,14 @@ describe('recordedCallProblems', () => {
       '\'canary.pod.env.BACKEND_URL\' calls backend.apps.svc.cluster.local.:8081',
       '\'canary.pod.args[0]\' calls backend.apps.svc:8081',
     ]);
+  });
+
+  test('a service gone with the last service of its namespace: the namespace still runs in dist/ until the sync, so the call is refused', () => {
+    // the caller's record calls backend in apps; no service file is left in apps, but dist/local/apps/ runs backend
+    const onlyGateway = { gateway: { ...services.gateway, namespace: 'edge' } };
+    expect(recordedCallProblems(state, onlyGateway, 'local')).toEqual([]);
+    expect(recordedCallProblems(state, onlyGateway, 'local', new Set(['edge', 'apps'])).map(p => p.split(': ')[0]))
+      .toEqual(['\'stable.pod.env.BACKEND_URL\' calls backend.apps.svc.cluster.local:8081, but no service file names backend in namespace apps']);
   });
 
   test('synth refuses such a state file, naming it', () => {
