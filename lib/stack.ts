@@ -13,7 +13,7 @@ import { ServicePort } from './constructs/private/component';
 import { WorkloadPeer } from './constructs/types';
 import { NetworkFlow, pods } from './constructs/network-policies';
 import { serviceScrapeConfigs } from './constructs/istio-scrape';
-import { pipelineDashboard, serviceDashboards } from './dashboards';
+import { canaryDashboardUid, pipelineDashboard, serviceDashboards } from './dashboards';
 import { parseDuration } from './rollout/duration';
 import { settingsOf } from './rollout/settings';
 import { StateError } from './rollout/state';
@@ -176,7 +176,12 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   const options = { perCluster: env.topology !== undefined, remoteWritten: env.topology !== undefined || env.mimir !== undefined };
   for (const group of sloRecordingRules(services, options)) rules.addRuleGroup(group);
   // each environment's effective SLO: the same settings the gate and the dashboards use
-  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo, env.name)) rules.addRuleGroup(group);
+  const rootUrl = env.grafana.rootUrl?.replace(/\/$/, '');
+  // the canary dashboard: every service has one, and it compares the tracks the runbooks send the responder to
+  const dashboardUrl = rootUrl !== undefined ? (name: string) => `${rootUrl}/d/${canaryDashboardUid(name)}` : undefined;
+  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo, env.name, dashboardUrl)) {
+    rules.addRuleGroup(group);
+  }
   const gate = observability.canaryGate;
   rules.addRuleGroup(pipelineAlertingRules(env.logs.shipper, env.mimir ? 'mimir' : 'prometheus',
     gate ? { namespace: gate.peer.namespace, cronJob: gate.name, intervalMinutes: env.delivery.intervalMinutes, environment: env.name } : undefined,

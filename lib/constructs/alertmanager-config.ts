@@ -44,7 +44,8 @@ export interface SlackConfig {
  * (Alertmanager's default body is empty, and its default title names only the alert and the group's labels).
  */
 export const SLACK_TEXT = '{{ range .Alerts }}{{ if eq .Status "resolved" }}[resolved] {{ end }}*{{ .Annotations.summary }}*\n'
-  + '{{ .Annotations.description }}{{ with .Annotations.runbook }}\nRunbook: {{ . }}{{ end }}\n{{ end }}';
+  + '{{ .Annotations.description }}{{ with .Annotations.runbook }}\nRunbook: {{ . }}{{ end }}'
+  + '{{ with .Annotations.dashboard }}\nDashboard: {{ . }}{{ end }}\n{{ end }}';
 
 /** PagerDuty, Events API v2. */
 export interface PagerdutyConfig {

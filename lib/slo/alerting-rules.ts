@@ -92,16 +92,24 @@ export function burnRateFactor(budgetPercent: number, period: string, window: st
  * @param sloOf the SLO of a service in this environment: `settingsOf(state, spec).slo`
  * @param environment the environment the rules watch, which the runbooks' `canary` commands name (the CLI's own
  *   default is `local`: a responder paged by prod must not read or roll back local's state)
+ * @param dashboardUrl the address of a service's dashboard, for a `dashboard` annotation (where Grafana has a root URL)
  * @throws if a service is keyed by another name than its own, or if its objective and period make a burn-rate threshold
  *   an error ratio of 1 or more, which no service can reach
  */
-export function sloAlertingRules(services: Services, sloOf: (service: string) => SloSettings, environment: string): RuleGroup[] {
+export function sloAlertingRules(services: Services, sloOf: (service: string) => SloSettings, environment: string,
+  dashboardUrl?: (service: string) => string): RuleGroup[] {
   return Object.keys(services).sort().map(key => {
     const spec = services[key];
     if (spec.name !== key) {
       throw new Error(`sloAlertingRules: 'services.${key}' has 'name' ${show(spec.name)}: key each service by its name, as loadServices does`);
     }
-    return { name: sloAlertRuleGroupName(spec.name), rules: serviceAlerts(spec, sloOf(spec.name), environment) };
+    const rules = serviceAlerts(spec, sloOf(spec.name), environment);
+    // where the responder starts: the service's dashboard, one click from the notification
+    const dashboard = dashboardUrl?.(spec.name);
+    return {
+      name: sloAlertRuleGroupName(spec.name),
+      rules: dashboard === undefined ? rules : rules.map(r => ({ ...r, annotations: { ...r.annotations, dashboard } })),
+    };
   });
 }
 

@@ -166,9 +166,13 @@ describe('Alertmanager', () => {
     test('a Slack message says what each alert\'s annotations say (amtool renders it as Alertmanager would; its default body is empty)', () => {
       const text = render({ receivers: [CHAT] }).config.receivers[1].slack_configs[0].text;
       expect(amtoolRenderTemplate(text, [
-        { status: 'firing', labels: { alertname: 'A' }, annotations: { summary: 'gateway burns', description: '5xx at 20 %', runbook: 'roll it back' } },
+        {
+          status: 'firing', labels: { alertname: 'A' },
+          annotations: { summary: 'gateway burns', description: '5xx at 20 %', runbook: 'roll it back', dashboard: 'https://grafana.example.com/d/canary-gateway' },
+        },
         { status: 'resolved', labels: { alertname: 'B' }, annotations: { summary: 'backend is slow', description: 'p95 at 900 ms' } },
-      ])).toBe('*gateway burns*\n5xx at 20 %\nRunbook: roll it back\n[resolved] *backend is slow*\np95 at 900 ms\n');
+      ])).toBe('*gateway burns*\n5xx at 20 %\nRunbook: roll it back\nDashboard: https://grafana.example.com/d/canary-gateway\n'
+        + '[resolved] *backend is slow*\np95 at 900 ms\n');
     });
 
     test('severities override the kind\'s default', () => {

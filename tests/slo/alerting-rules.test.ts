@@ -107,6 +107,15 @@ describe('sloAlertingRules', () => {
     expect(sloAlertingRules(REPO_SERVICES, () => noPeriod, ENVIRONMENT)).toEqual(repo);
   });
 
+  test('with the address of each service\'s dashboard, every alert links it; without one, none does', () => {
+    const linked = sloAlertingRules(REPO_SERVICES, sloOf, ENVIRONMENT, name => `https://grafana.example.com/d/canary-${name}`);
+    for (const group of linked) {
+      const service = group.name.replace('slo-alerts-', '');
+      expect((group.rules as AlertingRule[]).map(r => r.annotations?.dashboard)).toEqual(group.rules.map(() => `https://grafana.example.com/d/canary-${service}`));
+    }
+    expect(repo.flatMap(g => g.rules as AlertingRule[]).some(r => r.annotations?.dashboard !== undefined)).toBe(false);
+  });
+
   test('without p99LatencyMs, no p99 alert', () => {
     const { p99LatencyMs: _, ...noP99 } = SLO;
     expect(rulesOf(sloAlertingRules(REPO_SERVICES, () => noP99, ENVIRONMENT), 'gateway').map(r => r.alert)).not.toContain(SLO_ALERTS.latencyP99);
