@@ -323,8 +323,13 @@ export class ObservabilityChart extends StackChart {
     this.prometheus.scrape(this.kiali.metricsTarget);
     // every component but the per-node shipper and Prometheus itself (which evaluates the rules): a pod of theirs that
     // never starts is never a scrape target
+    const carried = new Map<object, string>([
+      [this.alertmanager, 'the alerts'], [this.loki, 'the logs'], [this.tempo, 'the traces'], [this.collector, 'the spans, logs and metrics'],
+      ...(this.mimir ? [[this.mimir, 'the metrics'] as [object, string]] : []),
+    ]);
     this.expectedReplicas = [...components.filter(c => c !== this.logShipper), this.kubeStateMetrics, this.kiali].map(c => ({
       job: c.metricsTarget.job, namespace: c.metricsTarget.namespace, replicas: 'replicas' in c && typeof c.replicas === 'number' ? c.replicas : 1,
+      ...(carried.has(c) ? { carries: carried.get(c)! } : {}),
     }));
     // Istio's control plane and the edge (503s the gateway answers before any service sees the request)
     this.prometheus.addScrapeConfig(istiodScrapeConfig(istiod));

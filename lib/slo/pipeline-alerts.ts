@@ -43,6 +43,11 @@ export interface ExpectedReplicas {
   /** The namespace of its pods. */
   readonly namespace: string;
   readonly replicas: number;
+  /**
+   * What is lost while none of its pods runs (`logs`, `traces`, `alerts`): then that pages; a component that carries
+   * nothing (a UI, the cluster-state exporter) is a ticket.
+   */
+  readonly carries?: string;
 }
 
 /** The always-firing alert of the dead man's switch ({@link watchdogRule}). */
@@ -280,13 +285,13 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
  * A component whose pods do not all run: a pod that never starts (unschedulable, an image that cannot be pulled, a
  * volume that cannot attach) stays Pending, and Prometheus never scrapes a Pending pod, so no `up` series says so and
  * PipelineTargetDown cannot fire. Counted by the targets of its job that answer: fewer than its replicas for 15
- * minutes is a ticket (a rollout stuck on one pod, a quorum one failure from breaking); none for 10 minutes pages, since
- * what the component carries (logs, traces, metrics, alerts) is being lost.
+ * minutes is a ticket (a rollout stuck on one pod, a quorum one failure from breaking); none for 10 minutes pages when
+ * what the component carries (logs, traces, metrics, alerts) is being lost, and is a ticket for one that carries none.
  *
  * @param cluster the cluster its series carry (a store of several clusters), else none
  */
 function replicaAlerts(component: ExpectedReplicas, cluster?: string): AlertingRule[] {
-  const { job, namespace, replicas } = component;
+  const { job, namespace, replicas, carries } = component;
   const selector = `${PIPELINE.job}=${JSON.stringify(job)}${cluster !== undefined ? `,${CLUSTER_LABEL}=${JSON.stringify(cluster)}` : ''}`;
   const answering = `(count(${PIPELINE.up}{${selector}} == 1) or vector(0))`;
   const where = cluster !== undefined ? ` in cluster ${cluster}` : '';
@@ -309,11 +314,11 @@ function replicaAlerts(component: ExpectedReplicas, cluster?: string): AlertingR
       alert: REPLICA_ALERTS.none,
       expr: `${answering} == 0`,
       for: '10m',
-      labels: { severity: 'page', component: job },
+      labels: { severity: carries !== undefined ? 'page' : 'ticket', component: job },
       annotations: {
         summary: `No pod of ${job} runs${where}`,
-        description: `None of the ${replicas} pod${replicas > 1 ? 's' : ''} of ${job}${where} has answered a scrape for 10 minutes: what it `
-          + 'carries (logs, traces, metrics or alerts) is being lost.',
+        description: `None of the ${replicas} pod${replicas > 1 ? 's' : ''} of ${job}${where} has answered a scrape for 10 minutes: `
+          + `${carries !== undefined ? `${carries} sent to it are being lost` : 'it serves nothing until one runs'}.`,
         runbook,
       },
     },

@@ -63,6 +63,9 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
     }
     expect(counted.map(c => c.job)).not.toContain(stack.observability.logShipper.metricsTarget.job);
     expect(counted.map(c => c.job)).toEqual(expect.arrayContaining(['loki', 'tempo', 'otel-collector', 'grafana', 'alertmanager']));
+    // a component down pages where telemetry or alerts are lost, not for a UI or the cluster-state exporter
+    expect(counted.filter(c => c.carries !== undefined).map(c => c.job).sort())
+      .toEqual(['alertmanager', 'loki', 'otel-collector', 'tempo', ...(stack.observability.mimir ? ['mimir'] : [])].sort());
   });
 
   test('every object carries the part-of label', () => {

@@ -620,7 +620,7 @@ describe('promtool (Debian\'s 2.42)', () => {
     });
     // Loki's three pods: one never starts (Pending: no target at all) from minute 10; from minute 40 none runs (the last
     // samples go stale 5 minutes later)
-    const withReplicas = pipelineAlertingRules(undefined, 'prometheus', undefined, false, { components: [{ job: 'loki', namespace: 'observability', replicas: 3 }] });
+    const withReplicas = pipelineAlertingRules(undefined, 'prometheus', undefined, false, { components: [{ job: 'loki', namespace: 'observability', replicas: 3, carries: 'the logs' }] });
     const lokiRunbook = 'kubectl -n observability get pods -o wide | grep loki, then kubectl describe pod on each that is not Running and ready: its '
       + 'events say why (Insufficient cpu or memory, a taint, ImagePullBackOff, a volume that does not attach, a failing probe).';
     const lokiPods = (pod: string, values: string) => ({ series: `up{job="loki",namespace="observability",pod="${pod}",instance="${pod}:3100"}`, values });
@@ -647,7 +647,7 @@ describe('promtool (Debian\'s 2.42)', () => {
             exp_labels: { severity: 'page', component: 'loki' },
             exp_annotations: {
               summary: 'No pod of loki runs',
-              description: 'None of the 3 pods of loki has answered a scrape for 10 minutes: what it carries (logs, traces, metrics or alerts) is being lost.',
+              description: 'None of the 3 pods of loki has answered a scrape for 10 minutes: the logs sent to it are being lost.',
               runbook: lokiRunbook,
             },
           }],
