@@ -53,8 +53,9 @@ export const BURN_RATE_ALERTS: readonly BurnRateAlert[] = [
 ];
 
 /**
- * The fewest failed requests in the last 5 minutes for a burn rate to page: on a quiet service one failure is a 100 %
- * error ratio in both windows, and would page at night; a total outage of a service with a request a minute still does.
+ * The fewest failed requests in the last hour (the fast burn's long window) for a burn rate to page: on a quiet service
+ * one failure is a 100 % error ratio in both windows, and would page at night; an outage of a service with a request a
+ * minute pages within minutes, and goes on paging (a count over 5 minutes sat on the threshold there, and flapped).
  */
 export const PAGE_MIN_ERRORS = 5;
 
@@ -133,7 +134,7 @@ function serviceAlerts(spec: ServiceSpec, slo: SloSettings, environment: string)
         + `raise successRatio above ${Number((1 - 1 / factor).toPrecision(6))} or shorten slo.period (at least ${SLO_DURATIONS.period.min})`);
     }
     const threshold = `(${factor} * (1 - ${slo.successRatio}))`;
-    const enough = a.severity === 'page' ? `\nand\n${records.serviceErrors5m}${selector} >= ${PAGE_MIN_ERRORS}` : '';
+    const enough = a.severity === 'page' ? `\nand\n${records.serviceErrors1h}${selector} >= ${PAGE_MIN_ERRORS}` : '';
     return {
       alert: a.alert,
       expr: `${records.serviceErrorRatio[a.long]}${selector} > ${threshold}\nand\n${records.serviceErrorRatio[a.short]}${selector} > ${threshold}${enough}`,
@@ -141,7 +142,7 @@ function serviceAlerts(spec: ServiceSpec, slo: SloSettings, environment: string)
       annotations: {
         summary: `${spec.name} is spending its error budget ${factor} times too fast`,
         description: `${where}: the 5xx ratio over the last ${a.long} and ${a.short} is above ${factor} × (1 − ${slo.successRatio})`
-          + `${a.severity === 'page' ? `, with at least ${PAGE_MIN_ERRORS} failed requests in the last 5 minutes` : ''}; `
+          + `${a.severity === 'page' ? `, with at least ${PAGE_MIN_ERRORS} failed requests in the last hour` : ''}; `
           + `at this rate ${spent} % of the ${period} error budget goes in ${a.long}.`,
         runbook: `Check whether a canary of ${spec.name} is in flight (${canaryCommand('status', environment, spec.name)}) and, if it is the `
           + `cause, roll it back from a checkout of the repository (${canaryCommand('rollback', environment, spec.name)} --commit --push); `

@@ -293,16 +293,21 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
 function replicaAlerts(component: ExpectedReplicas, cluster?: string): AlertingRule[] {
   const { job, namespace, replicas, carries } = component;
   const selector = `${PIPELINE.job}=${JSON.stringify(job)}${cluster !== undefined ? `,${CLUSTER_LABEL}=${JSON.stringify(cluster)}` : ''}`;
+  // in a store of several clusters, only while the cluster's series arrive at all: a silent agent is
+  // ObservabilityAgentSilent's, not every component's
+  const arriving = cluster !== undefined ? `\nand on ()\ncount(${PIPELINE.up}{${CLUSTER_LABEL}=${JSON.stringify(cluster)}}) > 0` : '';
   const answering = `(count(${PIPELINE.up}{${selector}} == 1) or vector(0))`;
+  // the cluster, as the inhibitions of a central Alertmanager match it (count() keeps no label)
+  const clusterLabel = cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {};
   const where = cluster !== undefined ? ` in cluster ${cluster}` : '';
   const runbook = `kubectl -n ${namespace} get pods -o wide | grep ${job}, then kubectl describe pod on each that is not Running and ready: `
     + 'its events say why (Insufficient cpu or memory, a taint, ImagePullBackOff, a volume that does not attach, a failing probe).';
   return [
     ...(replicas > 1 ? [{
       alert: REPLICA_ALERTS.missing,
-      expr: `${answering} < ${replicas}`,
+      expr: `${answering} < ${replicas}${arriving}`,
       for: '15m',
-      labels: { severity: 'ticket', component: job },
+      labels: { severity: 'ticket', component: job, ...clusterLabel },
       annotations: {
         summary: `${job} runs {{ $value }} of its ${replicas} pods${where}`,
         description: `Only {{ $value }} of the ${replicas} pods of ${job}${where} have answered a scrape for 15 minutes: the others are not `
@@ -312,9 +317,9 @@ function replicaAlerts(component: ExpectedReplicas, cluster?: string): AlertingR
     }] : []),
     {
       alert: REPLICA_ALERTS.none,
-      expr: `${answering} == 0`,
+      expr: `${answering} == 0${arriving}`,
       for: '10m',
-      labels: { severity: carries !== undefined ? 'page' : 'ticket', component: job },
+      labels: { severity: carries !== undefined ? 'page' : 'ticket', component: job, ...clusterLabel },
       annotations: {
         summary: `No pod of ${job} runs${where}`,
         description: `None of the ${replicas} pod${replicas > 1 ? 's' : ''} of ${job}${where} has answered a scrape for 10 minutes: `

@@ -72,8 +72,7 @@ function windowed(prefix: string): Readonly<Record<BurnRateWindow, string>> {
 /**
  * Names of the records the SLO alerts read, by metric source: the error ratio (5xx over all requests) per track and of
  * the service (every track summed) over each of {@link BURN_RATE_WINDOWS}, the service's failed requests over the last
- * 5 minutes (as many as its error ratio counts: a page needs a few), and the service's p95 and p99 latency over
- * 5 minutes. Like {@link SLO_RECORDS}, a contract: the alerts, dashboards and the README refer to them. Each ratio is a
+ * hour (as its error ratios count them: a page needs a few), and the service's p95 and p99 latency over 5 minutes. Like {@link SLO_RECORDS}, a contract: the alerts, dashboards and the README refer to them. Each ratio is a
  * ratio of sums over its own window, never an average of shorter ratios; the latency keeps the histogram's unit.
  */
 export const SLO_BURN_RECORDS = {
@@ -82,7 +81,7 @@ export const SLO_BURN_RECORDS = {
     trackErrorRate: 'workload_version:istio_requests_slo_errors:rate5m',
     trackErrorRatio: windowed('workload_version:istio_requests_errors:ratio_rate'),
     serviceErrorRatio: windowed('app:istio_requests_errors:ratio_rate'),
-    serviceErrors5m: 'app:istio_requests_errors:increase5m',
+    serviceErrors1h: 'app:istio_requests_errors:increase1h',
     serviceLatencyP95: 'app:istio_request_duration_milliseconds:p95_5m',
     serviceLatencyP99: 'app:istio_request_duration_milliseconds:p99_5m',
   },
@@ -91,7 +90,7 @@ export const SLO_BURN_RECORDS = {
     trackErrorRate: 'app_version:http_requests_slo_errors:rate5m',
     trackErrorRatio: windowed('app_version:http_requests_errors:ratio_rate'),
     serviceErrorRatio: windowed('app:http_requests_errors:ratio_rate'),
-    serviceErrors5m: 'app:http_requests_errors:increase5m',
+    serviceErrors1h: 'app:http_requests_errors:increase1h',
     serviceLatencyP95: 'app:http_request_duration_seconds:p95_5m',
     serviceLatencyP99: 'app:http_request_duration_seconds:p99_5m',
   },
@@ -306,8 +305,8 @@ function burnRateRules(source: RuleSource, summed: ReadonlySet<BurnRateWindow>):
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.trackErrorRatio[w], expr: ratio(own, source.by, w), labels: labels() })),
     ...BURN_RATE_WINDOWS.map(w => ({ record: burnRecords.serviceErrorRatio[w], expr: serviceRatio(w), labels: labels() })),
     {
-      record: burnRecords.serviceErrors5m,
-      expr: eitherView(failedOver('increase', own, source.serviceBy, WINDOW), failedOver('increase', seen, callersBy, WINDOW)),
+      record: burnRecords.serviceErrors1h,
+      expr: eitherView(failedOver('increase', own, source.serviceBy, '1h'), failedOver('increase', seen, callersBy, '1h')),
       labels: labels(),
     },
     ...([[burnRecords.serviceLatencyP95, 0.95], [burnRecords.serviceLatencyP99, 0.99]] as const).map(([record, q]) => ({

@@ -77,7 +77,7 @@ describe('sloAlertingRules', () => {
     // the page needs a few failed requests too: on a quiet service one failure is a 100 % ratio in both windows
     expect(ruleNamed(repo, 'gateway', SLO_ALERTS.fastBurn).expr)
       .toBe(`${ratio['1h']}${sel} > (14.4 * (1 - 0.99))\nand\n${ratio['5m']}${sel} > (14.4 * (1 - 0.99))\nand\n`
-        + `${SLO_BURN_RECORDS.istio.serviceErrors5m}${sel} >= ${PAGE_MIN_ERRORS}`);
+        + `${SLO_BURN_RECORDS.istio.serviceErrors1h}${sel} >= ${PAGE_MIN_ERRORS}`);
     expect(ruleNamed(repo, 'gateway', SLO_ALERTS.slowBurn).expr)
       .toBe(`${ratio['6h']}${sel} > (6 * (1 - 0.99))\nand\n${ratio['30m']}${sel} > (6 * (1 - 0.99))`);
     expect(ruleNamed(repo, 'gateway', SLO_ALERTS.steadyBurn).expr)
@@ -287,6 +287,25 @@ describe('promtool (Debian\'s 2.42)', () => {
         eval_time: '2h3m',
         exp_samples: [{ labels: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['5m']}{destination_workload_namespace="apps",destination_app="gateway"}`, value: 1 }],
       }],
+    },
+    {
+      // failures of a service with a request every minute or two, all failing, in uneven minutes: 2 to 4 in any 5
+      // minutes, some 36 an hour; a count over 5 minutes never reached 5, or sat on it and flapped
+      name: 'a sustained outage of a low-traffic service pages, and stays paged while it lasts',
+      interval: '1m',
+      input_series: [
+        { series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="200"}`, values: '10x240' },
+        {
+          series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="503"}`,
+          values: (() => {
+            const pattern = [2, 0, 0, 1, 0, 0, 2, 0, 1, 0];
+            const values = [...Array<number>(121).fill(0)];
+            for (let minute = 0; minute < 120; minute++) values.push(values[values.length - 1] + pattern[minute % pattern.length]);
+            return values.join(' ');
+          })(),
+        },
+      ],
+      alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '2h1m': false, '2h20m': true, '2h21m': true, '2h22m': true, '2h23m': true, '2h24m': true, '3h': true }),
     },
     {
       name: 'no pod answers for 15 minutes: its own sidecars report nothing, the ingress gateway reports 503s, and the fast burn pages',
@@ -659,6 +678,36 @@ describe('promtool (Debian\'s 2.42)', () => {
     }
     expect(promtoolTestRules(pipeline, cases)).toContain('SUCCESS');
     expect(promtoolTestRules([withReplicas], [replicaCase])).toContain('SUCCESS');
+    // a store of several clusters (Mimir's ruler): the alerts carry the cluster, and stay silent while the cluster's
+    // agent sends nothing at all (ObservabilityAgentSilent's case), not one page per component
+    const central = pipelineAlertingRules(undefined, 'mimir', undefined, false, {
+      components: [{ job: 'loki', namespace: 'observability', replicas: 3, carries: 'the logs' }], cluster: 'obs',
+    });
+    const inCluster = (job: string, pod: string, values: string) => ({ series: `up{cluster="obs",job="${job}",pod="${pod}"}`, values });
+    const down = (eval_time: string, firing: boolean) => ({
+      eval_time, alertname: REPLICA_ALERTS.none, exp_alerts: firing ? [{
+        exp_labels: { severity: 'page', component: 'loki', cluster: 'obs' },
+        exp_annotations: {
+          summary: 'No pod of loki runs in cluster obs',
+          description: 'None of the 3 pods of loki in cluster obs has answered a scrape for 10 minutes: the logs sent to it are being lost.',
+          runbook: lokiRunbook,
+        },
+      }] : [],
+    });
+    expect(promtoolTestRules([central], [
+      {
+        name: 'the agent falls silent: every series of the cluster stops, and no component is said to be down',
+        interval: '1m',
+        input_series: [...['loki-0', 'loki-1', 'loki-2'].map(pod => inCluster('loki', pod, '1x15')), inCluster('grafana', 'grafana-0', '1x15')],
+        alert_rule_test: [down('40m', false)],
+      },
+      {
+        name: 'Loki stops while the rest of the cluster still reports: paged, with the cluster',
+        interval: '1m',
+        input_series: [...['loki-0', 'loki-1', 'loki-2'].map(pod => inCluster('loki', pod, '1x15')), inCluster('grafana', 'grafana-0', '1x60')],
+        alert_rule_test: [down('25m', false), down('40m', true)],
+      },
+    ])).toContain('SUCCESS');
   });
 
   test('test rules: pipeline alerts per cluster (a central store): each fires with the cluster of its pod', () => {

@@ -18,7 +18,7 @@ const ownBurnRecords = (source: SloSource): string[] => {
   const r = SLO_BURN_RECORDS[source];
   return [
     r.trackRequestRate, r.trackErrorRate, ...BURN_RATE_WINDOWS.map(w => r.trackErrorRatio[w]), ...BURN_RATE_WINDOWS.map(w => r.serviceErrorRatio[w]),
-    r.serviceErrors5m, r.serviceLatencyP95, r.serviceLatencyP99,
+    r.serviceErrors1h, r.serviceLatencyP95, r.serviceLatencyP99,
   ];
 };
 /** The burn-rate records of a source, in the order they are rendered. */
