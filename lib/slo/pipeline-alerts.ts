@@ -298,7 +298,7 @@ function replicaAlerts(component: ExpectedReplicas, cluster?: string): AlertingR
   const arriving = cluster !== undefined ? `\nand on ()\ncount(${PIPELINE.up}{${CLUSTER_LABEL}=${JSON.stringify(cluster)}}) > 0` : '';
   const answering = `(count(${PIPELINE.up}{${selector}} == 1) or vector(0))`;
   // the cluster, as the inhibitions of a central Alertmanager match it (count() keeps no label)
-  const clusterLabel = cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {};
+  const clusterLabel: Record<string, string> = cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {};
   const where = cluster !== undefined ? ` in cluster ${cluster}` : '';
   const runbook = `kubectl -n ${namespace} get pods -o wide | grep ${job}, then kubectl describe pod on each that is not Running and ready: `
     + 'its events say why (Insufficient cpu or memory, a taint, ImagePullBackOff, a volume that does not attach, a failing probe).';

@@ -72,8 +72,9 @@ function windowed(prefix: string): Readonly<Record<BurnRateWindow, string>> {
 /**
  * Names of the records the SLO alerts read, by metric source: the error ratio (5xx over all requests) per track and of
  * the service (every track summed) over each of {@link BURN_RATE_WINDOWS}, the service's failed requests over the last
- * hour (as its error ratios count them: a page needs a few), and the service's p95 and p99 latency over 5 minutes. Like {@link SLO_RECORDS}, a contract: the alerts, dashboards and the README refer to them. Each ratio is a
- * ratio of sums over its own window, never an average of shorter ratios; the latency keeps the histogram's unit.
+ * hour (as its error ratios count them: a page needs a few), and the service's p95 and p99 latency over 5 minutes.
+ * Like {@link SLO_RECORDS}, a contract: the alerts, dashboards and the README refer to them. Each ratio is a ratio of
+ * sums over its own window, never an average of shorter ratios; the latency keeps the histogram's unit.
  */
 export const SLO_BURN_RECORDS = {
   istio: {
