@@ -62,16 +62,24 @@ const COOKIE_LINE = /\b((?:set-)?cookie:[ \t]*)[^\r\n]*/gi;
 const AUTH_SCHEME = /\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*/gi;
 
 /**
- * An `Authorization:` or `Proxy-Authorization:` header written out in a string, whatever its scheme (`Token`,
- * `Digest`, `ApiKey`, none): a scheme word stays, the rest of the line goes.
+ * The authentication schemes an `Authorization` value may start with (IANA's registry and common vendors'); the
+ * Collector's twin lists the same.
  */
-const AUTHORIZATION_LINE = /\b((?:proxy-)?authorization:[ \t]*(?:[a-z][\w-]*[ \t]+)?)[^\r\n]+/gi;
+const AUTH_SCHEMES = 'bearer|basic|token|digest|apikey|api-key|negotiate|ntlm|hoba|mutual|aws4-hmac-sha256|dpop|gnap|oauth|sso-key|sharedkey|key';
+
+/**
+ * An `Authorization:` or `Proxy-Authorization:` header written out in a string, whatever its scheme: a known scheme
+ * word stays (`Token`, `Digest`, `ApiKey`), the rest of the line goes; so does the whole value when it starts with no
+ * scheme (a bare key).
+ */
+const AUTHORIZATION_LINE = new RegExp(String.raw`\b((?:proxy-)?authorization:[ \t]*(?:(?:${AUTH_SCHEMES})[ \t]+)?)[^\r\n]+`, 'gi');
 
 /**
  * A URL's user information (`postgres://app:PASSWORD@db:5432`, `https://TOKEN@host`), as drivers and clients put the
- * connection string into their error messages: the whole of it goes, up to the last `@` before the path.
+ * connection string into their error messages: the whole of it goes, up to the last `@` before the path, a quote, a
+ * comma or whitespace (spelled out as RE2's `\s` has it, for the Collector's twin).
  */
-const URL_USERINFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#]+@/gi;
+const URL_USERINFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\t\n\f\r /?#"'<>,;]+@/gi;
 
 /** A JSON Web Token: base64url header (`{"` encodes as `eyJ`), payload and a possibly empty signature. */
 const JWT = /eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*/g;

@@ -151,6 +151,9 @@ const SECRET_NAME = secretName(NAME_CHAR);
  */
 const ENCODED_NAME_CHAR = String.raw`(?:[\w.\[\]-]|%[014-9a-f][0-9a-f]|%2[0-57-9a-e]|%3[0-9ace])`;
 
+/** The authentication schemes an `Authorization` value may start with: the services' list (apps/shared/redact.ts). */
+const AUTH_SCHEMES = 'bearer|basic|token|digest|apikey|api-key|negotiate|ntlm|hoba|mutual|aws4-hmac-sha256|dpop|gnap|oauth|sso-key|sharedkey|key';
+
 /**
  * What the trace pipeline removes from every string value of span, event and resource attributes and from span names
  * and status messages: the services' log rules in RE2, in the same order. RE2 has no callbacks, so card numbers are
@@ -161,11 +164,14 @@ export const TRACE_REDACTIONS: readonly RedactionRule[] = [
   { what: 'Cookie and Set-Cookie lines', pattern: String.raw`(?i:\b((?:set-)?cookie:[ \t]*)[^\r\n]*)`, replacement: '${1}[redacted]' },
   {
     what: 'Authorization and Proxy-Authorization lines, after their scheme',
-    pattern: String.raw`(?i:\b((?:proxy-)?authorization:[ \t]*(?:[a-z][\w-]*[ \t]+)?)[^\r\n]+)`,
+    pattern: String.raw`(?i:\b((?:proxy-)?authorization:[ \t]*(?:(?:${AUTH_SCHEMES})[ \t]+)?)[^\r\n]+)`,
     replacement: '${1}[redacted]',
   },
   { what: 'Bearer and Basic credentials', pattern: String.raw`(?i:\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*)`, replacement: '${1}[redacted]' },
-  { what: 'the user information of URLs (scheme://user:password@)', pattern: String.raw`(?i:\b([a-z][a-z\d+.-]*://)[^\s/?#]+@)`, replacement: '${1}[redacted]@' },
+  {
+    what: 'the user information of URLs (scheme://user:password@)', pattern: String.raw`(?i:\b([a-z][a-z\d+.-]*://)[^\t\n\f\r /?#"'<>,;]+@)`,
+    replacement: '${1}[redacted]@',
+  },
   {
     what: 'values of credential-named pairs (access_token=, password=, sessionid=, JSESSIONID=, sid=, ...)',
     pattern: String.raw`(?i:(^|[?&;,\t\n\f\r /])((?:${SECRET_NAME})=)[^&;,#?\t\n\f\r ]*)`,

@@ -220,7 +220,8 @@ describe('OtelCollector', () => {
         // other Authorization schemes, and credentials in URLs, as error messages carry them
         'Authorization: Token tk-8Hq2Lm5Zs1\r\nAccept: */*', 'proxy-authorization: sk_live_51HqLm2Zs', 'the authorization of this request failed',
         'connect ECONNREFUSED postgres://ledger:pg-Vx4Nc8Qw@10.0.3.7:5432/ledger', 'https://ghp_Tq8Lm2Zx5Vc1@github.com/o/r.git', 'amqp://app:p@ss@mq:5672',
-        'see https://example.com/about?by=jane@example.com',
+        'see https://example.com/about?by=jane@example.com', 'Authorization: sk_live_51HqLm2Zs rejected by upstream',
+        '{"url":"http://svc:8080","owner":"ops@corp.com"}', 'proxy http://proxy:3128,mail=ops@corp.com', 'http://a.b\u00a0x@y.com',
       ];
       for (const text of strings) expect([text, collector(text)]).toEqual([text, scrubText(text)]);
       // the one difference: RE2 has no Luhn check, so the Collector also replaces a long number of a card's shape;

@@ -55,8 +55,9 @@ describe('scrubText', () => {
     expect(scrubText('authorization: Digest username="jane", response="6629fae49393a05397450978507c4ef1"'))
       .toBe('authorization: Digest [redacted]');
     expect(scrubText('Proxy-Authorization: ApiKey pk-Rz7Wq3Nb')).toBe('Proxy-Authorization: ApiKey [redacted]');
-    // a bare key, no scheme word
+    // a bare key, no scheme word, alone or followed by more text
     expect(scrubText('authorization: sk_live_51HqLm2Zs')).toBe('authorization: [redacted]');
+    expect(scrubText('Authorization: sk_live_51HqLm2Zs rejected by upstream')).toBe('Authorization: [redacted]');
     expect(scrubText('the authorization of this request failed')).toBe('the authorization of this request failed');
   });
 
@@ -70,6 +71,9 @@ describe('scrubText', () => {
     // an @ after the path, or in plain text next to a URL, is no user information
     expect(scrubText('see https://example.com/about?by=jane and https://example.com, or ask at the desk'))
       .toBe('see https://example.com/about?by=jane and https://example.com, or ask at the desk');
+    // nor one after a quote or a comma that ends the URL
+    expect(scrubText('{"url":"http://svc:8080","owner":"ops@corp.com"}')).toBe('{"url":"http://svc:8080","owner":"[email]"}');
+    expect(scrubText('proxy http://proxy:3128,mail=ops@corp.com')).toBe('proxy http://proxy:3128,mail=[email]');
   });
 
   test('Cookie and Set-Cookie lines lose their whole value', () => {
