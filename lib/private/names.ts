@@ -29,28 +29,35 @@ export const CREDENTIAL_HEADER = /key|token|secret|auth|passw|credential|signatu
  * Environment variable names of credentials, by the words people end them with: `DB_PASSWORD`, `PGPASSWORD`,
  * `GITHUB_TOKEN`, `STRIPE_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `SERVICE_CREDENTIALS`, also with a qualifier after it
  * (`DB_PASSWORD_PLAIN`, `API_TOKEN_B64`). Narrower than {@link CREDENTIAL_HEADER}: `TOKEN_TTL`, `AUTH_URL`,
- * `PASSWORD_MIN_LENGTH` and `CACHE_KEY_PREFIX` name no credential.
+ * `PASSWORD_MIN_LENGTH`, `PASSWORD_TEXT`, `TOKEN_HASH`, `SUDO_NOPASSWD` and `CACHE_KEY_PREFIX` name no credential.
  */
 export const CREDENTIAL_VARIABLE = new RegExp(
   '(?:(?:^|_)(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|(?:API|ACCESS|PRIVATE|SECRET|SIGNING|ENCRYPTION|HMAC|MASTER)_?KEY(?:_BASE)?|CREDENTIALS?)'
-  + '|PASSWORD|PASSWD)(?:_(?:PLAIN|CLEAR|CLEARTEXT|RAW|VALUE|TEXT|STR|STRING|LITERAL|B64|BASE64|ENCODED|ENC|HASH))?$', 'i');
+  + '|(?<!NO)PASSWORD|(?<!NO)PASSWD)(?:_(?:PLAIN|CLEAR|CLEARTEXT|RAW|VALUE|STR|STRING|LITERAL|B64|BASE64|ENCODED|ENC))?$', 'i');
+
+/** A value that is a switch, not a secret: `true`, `off`, `enabled`, … */
+const SWITCH = /^(?:true|false|yes|no|on|off|enabled?|disabled?)$/i;
 
 /**
  * A credential written into a value: a URL's `user:password@` (or Redis's `:password@`); a `password=`-like pair of a
- * connection string, query or JVM option, its name ending in one (`client_secret=`, `api_key=`, Azure's `AccountKey=`,
- * `-Dspring.datasource.password=`, `-Djavax.net.ssl.keyStorePassword=`); or a token of a well-known form (Stripe's
- * `sk_live_`, GitHub's `ghp_` and `github_pat_`, GitLab's `glpat-`, Slack's `xoxb-` and webhook URLs, AWS access key
- * ids, Google API keys, PEM private keys).
+ * connection string or query (`client_secret=`, `api_key=`, Azure's `AccountKey=`) or a JVM system property whose name
+ * ends in one (`-Dspring.datasource.password=`, `-Djavax.net.ssl.keyStorePassword=`), unless its value is a switch; or
+ * a token of a well-known form (Stripe's `sk_live_`, GitHub's `ghp_` and `github_pat_`, GitLab's `glpat-`, Slack's
+ * `xoxb-` and webhook URLs, AWS access key ids, Google API keys, PEM private keys).
  */
 export const CREDENTIAL_IN_VALUE = new RegExp(':\\/\\/[^/\\s:@]*:[^/\\s@]+@'
-  + '|(?:^|[?&;\\s.])[\\w-]*?(?:password|passwd|pwd|secret|token|api_?key|accountkey|sharedaccesskey)=(?=[^\\s;&])'
+  + '|(?:(?:^|[?&;\\s])(?:password|passwd|pwd|secret|token|client_secret|api_?key|access_token|accountkey|sharedaccesskey)'
+  + '|(?:^|\\s)-D(?:[\\w-]+\\.)*[\\w-]*(?:password|passwd|secret))=(?=[^\\s;&])(?!(?:true|false|yes|no|on|off|enabled?|disabled?)(?:[\\s;&]|$))'
   + '|\\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}|\\bgh[pousr]_[0-9A-Za-z]{20,}|\\bgithub_pat_\\w{20,}|\\bglpat-[\\w-]{20,}'
   + '|\\bxox[abposr]-[\\w-]{10,}|hooks\\.slack\\.com\\/services\\/|\\bAKIA[0-9A-Z]{16}\\b|\\bAIza[\\w-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY-----', 'i');
 
-/** A Kubernetes `$(VAR)` reference in an argument or a variable, which the kubelet expands from the container's variables. */
-const VARIABLE_REFERENCE = /\$\([A-Za-z_][A-Za-z0-9_]*\)/g;
+/**
+ * A reference that holds no literal: Kubernetes' `$(VAR)`, which the kubelet expands from the container's variables,
+ * and a placeholder the program resolves itself (`${DB_PASSWORD}`: Spring, shells).
+ */
+const VARIABLE_REFERENCE = /\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[^}\s]+\}/g;
 
-/** Whether a literal holds a credential ({@link CREDENTIAL_IN_VALUE}) once its `$(VAR)` references, which hold none, are left out. */
+/** Whether a literal holds a credential ({@link CREDENTIAL_IN_VALUE}) once its references, which hold none, are left out. */
 export function hasCredentialInValue(value: string): boolean {
   return CREDENTIAL_IN_VALUE.test(value.replace(VARIABLE_REFERENCE, ''));
 }
@@ -62,7 +69,9 @@ export function hasCredentialInValue(value: string): boolean {
  */
 export function literalCredentialIn(name: string, value: unknown): 'its name says it is one' | 'its value has one' | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
-  if (CREDENTIAL_VARIABLE.test(name) && !/^\/\S*$/.test(value)) return 'its name says it is one';
+  if (CREDENTIAL_VARIABLE.test(name) && !/^\/\S*$/.test(value) && !SWITCH.test(value) && value.replace(VARIABLE_REFERENCE, '') !== '') {
+    return 'its name says it is one';
+  }
   return hasCredentialInValue(value) ? 'its value has one' : undefined;
 }
 
@@ -74,7 +83,7 @@ export function literalCredentialIn(name: string, value: unknown): 'its name say
  */
 export function credentialArguments(args: readonly string[]): number[] {
   const literal = (value: string | undefined): boolean =>
-    value !== undefined && value.replace(VARIABLE_REFERENCE, '') !== '' && !/^\/\S*$/.test(value);
+    value !== undefined && value.replace(VARIABLE_REFERENCE, '') !== '' && !/^\/\S*$/.test(value) && !SWITCH.test(value);
   const found = new Set<number>();
   args.forEach((arg, i) => {
     // a script (`sh -c "exec app --password=…"`): its words, as the shell will pass them

@@ -294,8 +294,9 @@ describe('CanaryService', () => {
       expect(pod.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
       expect(c.volumeMounts).toEqual([{ name: 'writable-0', mountPath: '/tmp' }, { name: 'writable-1', mountPath: '/var/cache/ledger' }]);
       expect(pod.volumes).toEqual([{ name: 'writable-0', emptyDir: {} }, { name: 'writable-1', emptyDir: {} }]);
+      // the Secrets' variables first: a $(DB_URL) in a literal variable expands only from the variables before it
       expect(c.env).toEqual([
-        { name: 'MODE', value: 'strict' }, { name: 'DB_URL', valueFrom: { secretKeyRef: { name: 'ledger-db', key: 'url' } } },
+        { name: 'DB_URL', valueFrom: { secretKeyRef: { name: 'ledger-db', key: 'url' } } }, { name: 'MODE', value: 'strict' },
       ]);
       expect([c.command, c.args]).toEqual([['/ledger'], ['--listen=:9090']]);
       expect(pod.terminationGracePeriodSeconds).toBe(60);

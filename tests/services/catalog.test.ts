@@ -231,12 +231,17 @@ describe('a service file on its own', () => {
       'env.JVM_OPTS its value', 'env.STRIPE_KEY its value', 'env.GH_AUTH its value', 'env.SLACK_URL its value',
     ]);
     expect(problems.join('\n')).not.toContain('hunter2');
+    // what only looks alike: switches, counts, UI text, placeholders the program resolves, options of no credential
+    expect(() => parseServiceFile(`${MINIMAL}env:\n  SUDO_NOPASSWD: "true"\n  ENABLE_NOPASSWORD: "false"\n  PASSWORD_TEXT: Enter your password\n`
+      + '  TOKEN_HASH: sha256\n  SECRET_ENCODED: "false"\n  LLM_OPTS: max_token=4096\n  FEATURES: csrf.token=header\n'
+      + '  KAFKA_OPTS: -Dkafka.sasl.token=enabled -Dssl.password.enabled=true\n  SPRING_OPTS: "-Dspring.datasource.password=${DB_PASSWORD}"\n'
+      + '  DB_PASSWORD: "$(LEDGER_DB_PASSWORD)"\n', 'services/ledger.yaml')).not.toThrow();
   });
 
   test('a credential as a literal in command or args: refused by flag name or by value, never echoed; $(VAR) and file paths pass', () => {
     const problems = problemsOf(`${MINIMAL}command: [/app/ledger, "--db-url=postgres://app:hunter2@db:5432/ledger"]\n`
       + 'args: ["--api-token=hunter2-token", --password, hunter2-s3cret, "--password=$(DB_PASSWORD)", --token-file, /var/run/token, '
-      + '--use-token, --token-ttl=10m, "postgres://app:$(DB_PASSWORD)@db:5432/ledger"]\n');
+      + '--use-token, --token-ttl=10m, "postgres://app:$(DB_PASSWORD)@db:5432/ledger", --token-hash, sha256, --secret-encoded, "false"]\n');
     const where = 'it would be in dist/, in git, in the Deployment and in the process list): put it in a Secret of the namespace, name the '
       + 'variable in \'secretEnv\' and write $(VARIABLE) in its place';
     expect(problems).toEqual([

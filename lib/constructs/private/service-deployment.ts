@@ -132,8 +132,10 @@ export function serviceDeployment(scope: Construct, id: string, o: ServiceDeploy
                 serviceName: o.service, serviceVersion: imageVersion(o.image), track: o.track, environment: o.telemetry.environment,
                 otlpEndpoint: o.telemetry.otlpEndpoint, samplingRatio: o.telemetry.samplingRatio,
               }) : []),
-              ...Object.entries(c.env).map(([envName, value]) => envVar(envName, value)),
+              // the Secrets' first: the kubelet expands a $(VAR) in a value only from the variables listed before it, and a
+              // connection string in env names the password from secretEnv (DATABASE_URL: postgres://app:$(DB_PASSWORD)@db)
               ...c.secretEnv.map(s => ({ name: s.name, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } })),
+              ...Object.entries(c.env).map(([envName, value]) => envVar(envName, value)),
             ],
             readinessProbe: probe(c.readiness, c, { periodSeconds: 5, failureThreshold: 2 }),
             livenessProbe: probe(c.liveness, c, { periodSeconds: 10, failureThreshold: 3 }),
