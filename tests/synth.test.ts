@@ -323,17 +323,19 @@ describe('npm run synth (end to end, on a copy of the repository)', () => {
 });
 
 describe('adding an environment (end to end, on a copy of the repository)', () => {
-  // what an engineer adds to lib/config/environments.ts: a smaller prod
-  const STAGING_ENTRY = `  staging: {
-    name: 'staging',
+  // what an engineer adds to lib/config/environments.ts: a smaller prod, named staging (or, in a checkout that has a
+  // staging already, as the README shows, staging-2)
+  const NEW = ENVIRONMENT_NAMES.includes('staging') ? 'staging-2' : 'staging';
+  const STAGING_ENTRY = `  '${NEW}': {
+    name: '${NEW}',
     extends: 'prod',
-    clusterName: 'staging',
-    objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },
+    clusterName: '${NEW}',
+    objectStorage: { lokiBucket: 'obs-canary-${NEW}-loki', tempoBucket: 'obs-canary-${NEW}-tempo' },
     loki: { replicas: 1, retention: Duration.days(7) },
     collector: { replicas: 1 },
     apps: { stableReplicas: 1 },
-    grafana: { rootUrl: 'https://grafana.staging.example.com' },
-    kiali: { rootUrl: 'https://kiali.staging.example.com' },
+    grafana: { rootUrl: 'https://grafana.${NEW}.example.com' },
+    kiali: { rootUrl: 'https://kiali.${NEW}.example.com' },
   },
 `;
   let copy: string;
@@ -352,14 +354,14 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
     const gateway = path.join(copy, 'services', 'gateway.yaml');
     const service = fs.readFileSync(gateway, 'utf8');
     expect(service).toContain('    prod: [flights.example.com]\n');
-    fs.writeFileSync(gateway, service.replace('    prod: [flights.example.com]\n', '    prod: [flights.example.com]\n    staging: [flights.staging.example.com]\n'));
+    fs.writeFileSync(gateway, service.replace('    prod: [flights.example.com]\n', `    prod: [flights.example.com]\n    ${NEW}: [flights.${NEW}.example.com]\n`));
   });
 
   /** Runs `fn` with the staging entry's own buckets taken out, so that it shares prod's. */
   function sharingProdBuckets<T>(fn: () => T): T {
     const file = path.join(copy, 'lib', 'config', 'environments.ts');
     const source = fs.readFileSync(file, 'utf8');
-    const line = "    objectStorage: { lokiBucket: 'obs-canary-staging-loki', tempoBucket: 'obs-canary-staging-tempo' },\n";
+    const line = `    objectStorage: { lokiBucket: 'obs-canary-${NEW}-loki', tempoBucket: 'obs-canary-${NEW}-tempo' },\n`;
     expect(source).toContain(line);
     fs.writeFileSync(file, source.replace(line, ''));
     try {
@@ -373,64 +375,64 @@ describe('adding an environment (end to end, on a copy of the repository)', () =
 
   const synth = () => spawnSync('node', ['tools/run-bundled.cjs', 'scripts/synth.ts'], { cwd: copy, encoding: 'utf8' });
   const objectsOf = (chart: string): any[] =>
-    parseAllDocuments(fs.readFileSync(path.join(copy, 'dist', 'staging', chart, 'manifest.yaml'), 'utf8')).map(d => d.toJS());
+    parseAllDocuments(fs.readFileSync(path.join(copy, 'dist', NEW, chart, 'manifest.yaml'), 'utf8')).map(d => d.toJS());
   const named = (objects: any[], kind: string, name: string) => objects.find(o => o.kind === kind && o.metadata.name === name);
 
   test('without rollout/staging/ synth fails naming the directory, and dist/ is left as it was', () => {
     const result = synth();
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe('synth failed; dist/ is unchanged.\ninvalid rollout state rollout/staging/:\n'
+    expect(result.stderr).toBe(`synth failed; dist/ is unchanged.\ninvalid rollout state rollout/${NEW}/:\n`
       + '  - the directory is missing; every environment needs one, with a state file per service (run `npx canary init --service <service> '
-      + '--image <image>@sha256:<digest> --env staging` for each service; a copy of another environment\'s files would carry its pods, its '
+      + `--image <image>@sha256:<digest> --env ${NEW}\` for each service; a copy of another environment's files would carry its pods, its `
       + 'canaries in flight and its history)\n');
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
   });
 
   test('sharing prod\'s buckets, synth fails naming them (staging\'s retention would delete prod\'s data), and dist/ is left as it was', () => {
-    fs.cpSync(path.join(copy, 'rollout', 'prod'), path.join(copy, 'rollout', 'staging'), { recursive: true });
+    fs.cpSync(path.join(copy, 'rollout', 'prod'), path.join(copy, 'rollout', NEW), { recursive: true });
     const [result, alone] = sharingProdBuckets(() => [synth(), spawnSync('node', ['tools/run-bundled.cjs', 'main.ts'], {
-      cwd: copy, encoding: 'utf8', env: { ...process.env, DEPLOY_ENV: 'staging', CDK8S_OUTDIR: path.join(copy, 'cdk8s.out') },
+      cwd: copy, encoding: 'utf8', env: { ...process.env, DEPLOY_ENV: NEW, CDK8S_OUTDIR: path.join(copy, 'cdk8s.out') },
     })] as const);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('synth failed; dist/ is unchanged.\ninvalid environments:\n'
-      + '  - "staging"\'s \'objectStorage.lokiBucket\' must be a bucket of its own');
+      + `  - "${NEW}"'s 'objectStorage.lokiBucket' must be a bucket of its own`);
     expect(readTree(path.join(copy, 'dist'))).toEqual(before);
     // rendering staging alone (cdk8s synth, and the canary CLI, which renders one environment) is refused the same way
-    expect([alone.status, alone.stderr]).toEqual([1, expect.stringContaining('"staging"\'s \'objectStorage.lokiBucket\' must be a bucket of its own')]);
-    expect(fs.existsSync(path.join(copy, 'cdk8s.out', 'staging'))).toBe(false);
+    expect([alone.status, alone.stderr]).toEqual([1, expect.stringContaining(`"${NEW}"'s 'objectStorage.lokiBucket' must be a bucket of its own`)]);
+    expect(fs.existsSync(path.join(copy, 'cdk8s.out', NEW))).toBe(false);
   });
 
   test('with its state files, dist/staging/ is rendered from prod merged with its values; local and prod are unchanged', () => {
     const result = synth();
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d+ objects for ${[...ENVIRONMENT_NAMES, 'staging'].join(', ')} into dist/\n$`));
+    expect(result.stdout).toMatch(new RegExp(`^synthesized \\d+ objects for ${[...ENVIRONMENT_NAMES, NEW].join(', ')} into dist/\n$`));
 
     const after = readTree(path.join(copy, 'dist'));
-    expect([...after.keys()].filter(f => !f.startsWith('staging/'))).toEqual([...before.keys()]);
+    expect([...after.keys()].filter(f => !f.startsWith(`${NEW}/`))).toEqual([...before.keys()]);
     for (const [file, content] of before) expect([file, after.get(file)]).toEqual([file, content]);
-    expect([...after.keys()].filter(f => f.startsWith('staging/')).sort())
-      .toEqual(['staging/apps/manifest.yaml', 'staging/argocd/manifest.yaml', 'staging/bootstrap/manifest.yaml', 'staging/observability/manifest.yaml']);
+    expect([...after.keys()].filter(f => f.startsWith(`${NEW}/`)).sort())
+      .toEqual(['apps', 'argocd', 'bootstrap', 'observability'].map(chart => `${NEW}/${chart}/manifest.yaml`));
 
     const observability = objectsOf('observability');
     expect(named(observability, 'StatefulSet', 'loki').spec.replicas).toBe(1); // prod: 3
     expect(named(observability, 'Deployment', 'otel-collector').spec.replicas).toBe(1); // prod: 2
     expect(named(observability, 'Deployment', 'grafana').spec.replicas).toBe(2); // from prod
-    const text = after.get('staging/observability/manifest.yaml')!;
-    expect(text).toContain('bucketnames: obs-canary-staging-loki'); // prod's object storage, a bucket of its own
+    const text = after.get(`${NEW}/observability/manifest.yaml`)!;
+    expect(text).toContain(`bucketnames: obs-canary-${NEW}-loki`); // prod's object storage, a bucket of its own
     expect(text).toContain('endpoint: s3.eu-west-1.amazonaws.com');
     expect(text).toContain('retention_period: 168h'); // prod: 744h
-    expect(text).toContain('cluster: staging');
+    expect(text).toContain(`cluster: ${NEW}`);
     expect(text).not.toContain('cluster: prod');
     // addresses of its own, not prod's
-    expect(text).toContain('root_url = https://grafana.staging.example.com');
+    expect(text).toContain(`root_url = https://grafana.${NEW}.example.com`);
     expect(text).not.toContain('https://grafana.example.com');
 
     const apps = objectsOf('apps');
     expect(named(apps, 'Deployment', 'gateway-stable').spec.replicas).toBe(1); // prod: 2
     // no certificate named for staging in the service file: plain HTTP
-    expect(named(apps, 'Gateway', 'edge').spec.servers).toEqual([{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['flights.staging.example.com'] }]);
+    expect(named(apps, 'Gateway', 'edge').spec.servers).toEqual([{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [`flights.${NEW}.example.com`] }]);
     expect(objectsOf('argocd').filter(o => o.kind === 'Application').map(o => o.spec.source.path).sort())
-      .toEqual(['dist/staging/apps', 'dist/staging/observability']);
+      .toEqual([`dist/${NEW}/apps`, `dist/${NEW}/observability`]);
   });
 });
