@@ -201,7 +201,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS.map(env => ({ env, name: env.name })))
     const without = objects.filter(o => o.metadata.name !== 'ledger-to-ledger-db-egress');
     expect(egressViolations(without, allowed)).toEqual([expect.stringMatching(/^ledger-db of services\/ledger\.yaml: no egress from /)]);
     expect(egressViolations(objects, expectedEgress(env, Object.keys(stack.namespaces))))
-      .toEqual(['NetworkPolicy payments/ledger-to-ledger-db-egress: egress to 10.20.4.0/24, which is no named dependency\'s']);
+      .toEqual(['NetworkPolicy payments/ledger-to-ledger-db-egress: egress to 198.18.4.0/24, which is no named dependency\'s']);
   });
 });
 
@@ -269,7 +269,7 @@ describe.each(ALL_ENVIRONMENTS.filter(env => env.topology).map(env => ({ env, na
   test('a team\'s service file naming its database here: allowed from its pods in each application cluster, not in the observability cluster', () => {
     const fixtures = servicesWithFixtures('ledger');
     const services: Services = {
-      ...fixtures, ledger: { ...fixtures.ledger, egress: [{ name: 'ledger-db', cidrs: { [env.name]: ['10.20.4.0/24'] }, ports: [5432] }] },
+      ...fixtures, ledger: { ...fixtures.ledger, egress: [{ name: 'ledger-db', cidrs: { [env.name]: ['198.18.4.0/24'] }, ports: [5432] }] },
     };
     const team = synthStack(env, 'steady', services);
     for (const cluster of env.topology!.appClusters) {

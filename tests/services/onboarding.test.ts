@@ -53,7 +53,7 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('a third service, ledger, in its own 
     if (env.name === 'prod') {
       expect(db?.spec).toEqual({
         podSelector: { matchLabels: { app: 'ledger' } }, policyTypes: ['Egress'],
-        egress: [{ to: [{ ipBlock: { cidr: '10.20.4.0/24' } }], ports: [{ port: 5432, protocol: 'TCP' }] }],
+        egress: [{ to: [{ ipBlock: { cidr: '198.18.4.0/24' } }], ports: [{ port: 5432, protocol: 'TCP' }] }],
       });
     } else {
       expect(db).toBeUndefined();
