@@ -76,10 +76,11 @@ const AUTHORIZATION_LINE = new RegExp(String.raw`\b((?:proxy-)?authorization:[ \
 
 /**
  * A URL's user information (`postgres://app:PASSWORD@db:5432`, `https://TOKEN@host`), as drivers and clients put the
- * connection string into their error messages: the whole of it goes, up to the last `@` before the path, a quote, a
- * comma or whitespace (spelled out as RE2's `\s` has it, for the Collector's twin).
+ * connection string into their error messages: the whole of it goes, up to the last `@` before what user information
+ * cannot hold (the path, a double quote, angle brackets, whitespace spelled out as RE2's `\s` has it, for the
+ * Collector's twin). A password may hold `,`, `;` and `'`; so text after a URL up to an `@` may go too.
  */
-const URL_USERINFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\t\n\f\r /?#"'<>,;]+@/gi;
+const URL_USERINFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\t\n\f\r /?#"<>]+@/gi;
 
 /** A JSON Web Token: base64url header (`{"` encodes as `eyJ`), payload and a possibly empty signature. */
 const JWT = /eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*/g;

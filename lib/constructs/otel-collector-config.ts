@@ -169,7 +169,7 @@ export const TRACE_REDACTIONS: readonly RedactionRule[] = [
   },
   { what: 'Bearer and Basic credentials', pattern: String.raw`(?i:\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*)`, replacement: '${1}[redacted]' },
   {
-    what: 'the user information of URLs (scheme://user:password@)', pattern: String.raw`(?i:\b([a-z][a-z\d+.-]*://)[^\t\n\f\r /?#"'<>,;]+@)`,
+    what: 'the user information of URLs (scheme://user:password@)', pattern: String.raw`(?i:\b([a-z][a-z\d+.-]*://)[^\t\n\f\r /?#"<>]+@)`,
     replacement: '${1}[redacted]@',
   },
   {

@@ -28,34 +28,41 @@ export const CREDENTIAL_HEADER = /key|token|secret|auth|passw|credential|signatu
 /**
  * Environment variable names of credentials, by the words people end them with: `DB_PASSWORD`, `PGPASSWORD`,
  * `GITHUB_TOKEN`, `STRIPE_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `SERVICE_CREDENTIALS`, also with a qualifier after it
- * (`DB_PASSWORD_PLAIN`, `API_TOKEN_B64`). Narrower than {@link CREDENTIAL_HEADER}: `TOKEN_TTL`, `AUTH_URL`,
- * `PASSWORD_MIN_LENGTH`, `PASSWORD_TEXT`, `TOKEN_HASH`, `SUDO_NOPASSWD` and `CACHE_KEY_PREFIX` name no credential.
+ * (`DB_PASSWORD_PLAIN`, `API_TOKEN_B64`, `ADMIN_PASSWORD_HASH`). Narrower than {@link CREDENTIAL_HEADER}: `TOKEN_TTL`,
+ * `AUTH_URL`, `PASSWORD_MIN_LENGTH`, `SUDO_NOPASSWD` and `CACHE_KEY_PREFIX` name no credential, nor do
+ * {@link NOT_CREDENTIAL_VARIABLE}'s.
  */
 export const CREDENTIAL_VARIABLE = new RegExp(
   '(?:(?:^|_)(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|(?:API|ACCESS|PRIVATE|SECRET|SIGNING|ENCRYPTION|HMAC|MASTER)_?KEY(?:_BASE)?|CREDENTIALS?)'
-  + '|(?<!NO)PASSWORD|(?<!NO)PASSWD)(?:_(?:PLAIN|CLEAR|CLEARTEXT|RAW|VALUE|STR|STRING|LITERAL|B64|BASE64|ENCODED|ENC))?$', 'i');
+  + '|(?<!NO)PASSWORD|(?<!NO)PASSWD)(?:_(?:PLAIN|CLEAR|CLEARTEXT|RAW|VALUE|TEXT|STR|STRING|LITERAL|B64|BASE64|ENCODED|ENC|HASH))?$', 'i');
+
+/** Names whose words read like a credential's but name settings: a prompt's text, a hash algorithm. */
+const NOT_CREDENTIAL_VARIABLE = /^(?:PASSWORD|TOKEN|SECRET)_(?:TEXT|HASH)$/i;
 
 /** A value that is a switch, not a secret: `true`, `off`, `enabled`, … */
 const SWITCH = /^(?:true|false|yes|no|on|off|enabled?|disabled?)$/i;
 
 /**
- * A credential written into a value: a URL's `user:password@` (or Redis's `:password@`); a `password=`-like pair of a
- * connection string or query (`client_secret=`, `api_key=`, Azure's `AccountKey=`) or a JVM system property whose name
- * ends in one (`-Dspring.datasource.password=`, `-Djavax.net.ssl.keyStorePassword=`), unless its value is a switch; or
- * a token of a well-known form (Stripe's `sk_live_`, GitHub's `ghp_` and `github_pat_`, GitLab's `glpat-`, Slack's
- * `xoxb-` and webhook URLs, AWS access key ids, Google API keys, PEM private keys).
+ * A credential written into a value: a URL's `user:password@` (or Redis's `:password@`); a `name=value` pair of a
+ * connection string, query, command line or JVM option whose name ends in a password or secret (`password=`,
+ * `db_password=`, `--password=`, `-Dspring.datasource.password=`, `keyStorePassword=`, `client_secret=`), is an access
+ * token's (`token=`, `access_token=`, `refresh_token=`, not `max_token=`) or an API or account key's (`api_key=`, Azure's
+ * `AccountKey=`), unless its value is a switch; or a token of a well-known form (Stripe's `sk_live_`, GitHub's `ghp_`
+ * and `github_pat_`, GitLab's `glpat-`, Slack's `xoxb-` and webhook URLs, AWS access key ids, Google API keys, PEM
+ * private keys).
  */
 export const CREDENTIAL_IN_VALUE = new RegExp(':\\/\\/[^/\\s:@]*:[^/\\s@]+@'
-  + '|(?:(?:^|[?&;\\s])(?:password|passwd|pwd|secret|token|client_secret|api_?key|access_token|accountkey|sharedaccesskey)'
-  + '|(?:^|\\s)-D(?:[\\w-]+\\.)*[\\w-]*(?:password|passwd|secret))=(?=[^\\s;&])(?!(?:true|false|yes|no|on|off|enabled?|disabled?)(?:[\\s;&]|$))'
+  + '|(?:^|[?&;\\s])(?:[\\w.-]*?(?:password|passwd|pwd|secret)|(?:[\\w.-]*?(?:access|refresh|auth|id|bearer|session|client)[_.-]?)?token'
+  + '|[\\w.-]*?api[_-]?key|accountkey|sharedaccesskey)=(?=[^\\s;&])(?!(?:true|false|yes|no|on|off|enabled?|disabled?)(?:[\\s;&]|$))'
   + '|\\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}|\\bgh[pousr]_[0-9A-Za-z]{20,}|\\bgithub_pat_\\w{20,}|\\bglpat-[\\w-]{20,}'
   + '|\\bxox[abposr]-[\\w-]{10,}|hooks\\.slack\\.com\\/services\\/|\\bAKIA[0-9A-Z]{16}\\b|\\bAIza[\\w-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY-----', 'i');
 
 /**
  * A reference that holds no literal: Kubernetes' `$(VAR)`, which the kubelet expands from the container's variables,
- * and a placeholder the program resolves itself (`${DB_PASSWORD}`: Spring, shells).
+ * and a placeholder the program resolves itself (`${DB_PASSWORD}`: Spring, shells), not one with a default written
+ * into it (`${DB_PASSWORD:-hunter2}`).
  */
-const VARIABLE_REFERENCE = /\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[^}\s]+\}/g;
+const VARIABLE_REFERENCE = /\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][\w.]*\}/g;
 
 /** Whether a literal holds a credential ({@link CREDENTIAL_IN_VALUE}) once its references, which hold none, are left out. */
 export function hasCredentialInValue(value: string): boolean {
@@ -69,7 +76,8 @@ export function hasCredentialInValue(value: string): boolean {
  */
 export function literalCredentialIn(name: string, value: unknown): 'its name says it is one' | 'its value has one' | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
-  if (CREDENTIAL_VARIABLE.test(name) && !/^\/\S*$/.test(value) && !SWITCH.test(value) && value.replace(VARIABLE_REFERENCE, '') !== '') {
+  if (CREDENTIAL_VARIABLE.test(name) && !NOT_CREDENTIAL_VARIABLE.test(name) && !/^\/\S*$/.test(value) && !SWITCH.test(value)
+    && value.replace(VARIABLE_REFERENCE, '') !== '') {
     return 'its name says it is one';
   }
   return hasCredentialInValue(value) ? 'its value has one' : undefined;
@@ -90,7 +98,8 @@ export function credentialArguments(args: readonly string[]): number[] {
     if (/\s/.test(arg.trim()) && credentialArguments(arg.trim().split(/\s+/)).length > 0) found.add(i);
     const flag = /^--?([A-Za-z][\w.-]*)(?:=([\s\S]*))?$/.exec(arg);
     // `--api-token`, `-Djavax.net.ssl.keyStorePassword`, `--jwtSecret`: words split as a variable's name is
-    const named = flag !== null && CREDENTIAL_VARIABLE.test(flag[1].replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_'));
+    const words = flag === null ? '' : flag[1].replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_');
+    const named = flag !== null && CREDENTIAL_VARIABLE.test(words) && !NOT_CREDENTIAL_VARIABLE.test(words);
     if (named && flag[2] !== undefined && literal(flag[2])) found.add(i);
     if (named && flag[2] === undefined && i + 1 < args.length && !args[i + 1].startsWith('-') && literal(args[i + 1])) found.add(i + 1);
     if (hasCredentialInValue(arg)) found.add(i);

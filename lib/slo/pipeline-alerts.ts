@@ -295,7 +295,9 @@ function replicaAlerts(component: ExpectedReplicas, cluster?: string): AlertingR
   const selector = `${PIPELINE.job}=${JSON.stringify(job)}${cluster !== undefined ? `,${CLUSTER_LABEL}=${JSON.stringify(cluster)}` : ''}`;
   // in a store of several clusters, only while the cluster's series arrive at all: a silent agent is
   // ObservabilityAgentSilent's, not every component's
-  const arriving = cluster !== undefined ? `\nand on ()\ncount(${PIPELINE.up}{${CLUSTER_LABEL}=${JSON.stringify(cluster)}}) > 0` : '';
+  // (over the 10 minutes ObservabilityAgentSilent waits, so that a firing alert does not resolve before that one fires)
+  const arriving = cluster !== undefined
+    ? `\nand on ()\ncount(last_over_time(${PIPELINE.up}{${CLUSTER_LABEL}=${JSON.stringify(cluster)}}[10m])) > 0` : '';
   const answering = `(count(${PIPELINE.up}{${selector}} == 1) or vector(0))`;
   // the cluster, as the inhibitions of a central Alertmanager match it (count() keeps no label)
   const clusterLabel: Record<string, string> = cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {};

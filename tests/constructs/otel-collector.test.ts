@@ -222,6 +222,7 @@ describe('OtelCollector', () => {
         'connect ECONNREFUSED postgres://ledger:pg-Vx4Nc8Qw@10.0.3.7:5432/ledger', 'https://ghp_Tq8Lm2Zx5Vc1@github.com/o/r.git', 'amqp://app:p@ss@mq:5672',
         'see https://example.com/about?by=jane@example.com', 'Authorization: sk_live_51HqLm2Zs rejected by upstream',
         '{"url":"http://svc:8080","owner":"ops@corp.com"}', 'proxy http://proxy:3128,mail=ops@corp.com', 'http://a.b\u00a0x@y.com',
+        'postgres://ledger:pg,Vx4;N\'c8Qw@10.0.3.7:5432/ledger',
       ];
       for (const text of strings) expect([text, collector(text)]).toEqual([text, scrubText(text)]);
       // the one difference: RE2 has no Luhn check, so the Collector also replaces a long number of a card's shape;

@@ -230,6 +230,16 @@ describe('a service file on its own', () => {
       'env.PGPASSWORD its name', 'env.DB_PASSWORD_PLAIN its name', 'env.API_TOKEN_B64 its name', 'env.JAVA_TOOL_OPTIONS its value',
       'env.JVM_OPTS its value', 'env.STRIPE_KEY its value', 'env.GH_AUTH its value', 'env.SLACK_URL its value',
     ]);
+    // a name or a flag before the word, a refresh token, a default written into a placeholder, a hash or a text under a name
+    const more = problemsOf(`${MINIMAL}env:\n  LEDGER_ARGS: "--password=hunter2"\n  DB_OPTS: "user=app db_password=hunter2"\n`
+      + '  SPRING_OPTS: "-Dspring.datasource.password=${DB_PASSWORD:hunter2}"\n  OAUTH_OPTS: "refresh_token=1//0gHq2hunter2"\n'
+      + '  PG_OPTS: "sslpassword=hunter2"\n  ADMIN_PASSWORD_HASH: $2b$12$hunter2hunter2\n  DB_PASSWORD_TEXT: hunter2\n'
+      + 'command: [sh, -c, "exec /app/ledger --password=${DB_PASSWORD:-hunter2}"]\n');
+    expect(more.map(p => /^'([^']+)'/.exec(p)![1])).toEqual([
+      'env.LEDGER_ARGS', 'env.DB_OPTS', 'env.SPRING_OPTS', 'env.OAUTH_OPTS', 'env.PG_OPTS', 'env.ADMIN_PASSWORD_HASH', 'env.DB_PASSWORD_TEXT',
+      'command[2]',
+    ]);
+    expect(more.join('\n')).not.toContain('hunter2');
     expect(problems.join('\n')).not.toContain('hunter2');
     // what only looks alike: switches, counts, UI text, placeholders the program resolves, options of no credential
     expect(() => parseServiceFile(`${MINIMAL}env:\n  SUDO_NOPASSWD: "true"\n  ENABLE_NOPASSWORD: "false"\n  PASSWORD_TEXT: Enter your password\n`

@@ -707,6 +707,13 @@ describe('promtool (Debian\'s 2.42)', () => {
         input_series: [...['loki-0', 'loki-1', 'loki-2'].map(pod => inCluster('loki', pod, '1x15')), inCluster('grafana', 'grafana-0', '1x60')],
         alert_rule_test: [down('25m', false), down('40m', true)],
       },
+      {
+        // the page stands until ObservabilityAgentSilent (absent for 10 minutes) takes over: no resolved notice between
+        name: 'Loki down, then the whole agent silent: the page stands for the 10 minutes before the agent alert fires',
+        interval: '1m',
+        input_series: [...['loki-0', 'loki-1', 'loki-2'].map(pod => inCluster('loki', pod, '1x10')), inCluster('grafana', 'grafana-0', '1x40')],
+        alert_rule_test: [down('30m', true), down('46m', true), down('49m', true), down('60m', false)],
+      },
     ])).toContain('SUCCESS');
   });
 

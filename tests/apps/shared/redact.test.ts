@@ -71,9 +71,9 @@ describe('scrubText', () => {
     // an @ after the path, or in plain text next to a URL, is no user information
     expect(scrubText('see https://example.com/about?by=jane and https://example.com, or ask at the desk'))
       .toBe('see https://example.com/about?by=jane and https://example.com, or ask at the desk');
-    // nor one after a quote or a comma that ends the URL
+    // nor one after a double quote that ends the URL; a password may hold , ; and ' (RFC 3986's sub-delimiters)
     expect(scrubText('{"url":"http://svc:8080","owner":"ops@corp.com"}')).toBe('{"url":"http://svc:8080","owner":"[email]"}');
-    expect(scrubText('proxy http://proxy:3128,mail=ops@corp.com')).toBe('proxy http://proxy:3128,mail=[email]');
+    expect(scrubText('postgres://ledger:pg,Vx4;N\'c8Qw@10.0.3.7:5432/ledger')).toBe('postgres://[redacted]@10.0.3.7:5432/ledger');
   });
 
   test('Cookie and Set-Cookie lines lose their whole value', () => {
