@@ -12,6 +12,7 @@ import { CanaryService } from './constructs/canary-service';
 import { ServicePort } from './constructs/private/component';
 import { WorkloadPeer } from './constructs/types';
 import { NetworkFlow, pods } from './constructs/network-policies';
+import { dashboardUrl } from './constructs/grafana-datasources';
 import { serviceScrapeConfigs } from './constructs/istio-scrape';
 import { canaryDashboardUid, pipelineDashboard, serviceDashboards } from './dashboards';
 import { parseDuration } from './rollout/duration';
@@ -176,10 +177,10 @@ function addRulesAndDashboards(observability: ObservabilityChart, input: StackIn
   const options = { perCluster: env.topology !== undefined, remoteWritten: env.topology !== undefined || env.mimir !== undefined };
   for (const group of sloRecordingRules(services, options)) rules.addRuleGroup(group);
   // each environment's effective SLO: the same settings the gate and the dashboards use
-  const rootUrl = env.grafana.rootUrl?.replace(/\/$/, '');
+  const { rootUrl } = env.grafana;
   // the canary dashboard: every service has one, and it compares the tracks the runbooks send the responder to
-  const dashboardUrl = rootUrl !== undefined ? (name: string) => `${rootUrl}/d/${canaryDashboardUid(name)}` : undefined;
-  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo, env.name, dashboardUrl)) {
+  const linked = rootUrl !== undefined ? (name: string) => dashboardUrl(rootUrl, canaryDashboardUid(name)) : undefined;
+  for (const group of sloAlertingRules(services, name => settingsOf(rollouts[name], services[name]).slo, env.name, linked)) {
     rules.addRuleGroup(group);
   }
   const gate = observability.canaryGate;

@@ -65,7 +65,7 @@ const AUTH_SCHEME = /\b((?:bearer|basic)[ \t]+)[\w.~+/-]{8,}=*/gi;
  * The authentication schemes an `Authorization` value may start with (IANA's registry and common vendors'); the
  * Collector's twin lists the same.
  */
-const AUTH_SCHEMES = 'bearer|basic|token|digest|apikey|api-key|negotiate|ntlm|hoba|mutual|aws4-hmac-sha256|dpop|gnap|oauth|sso-key|sharedkey|key';
+export const AUTH_SCHEMES = 'bearer|basic|token|digest|apikey|api-key|negotiate|ntlm|hoba|mutual|aws4-hmac-sha256|dpop|gnap|oauth|sso-key|sharedkey|key';
 
 /**
  * An `Authorization:` or `Proxy-Authorization:` header written out in a string, whatever its scheme: a known scheme

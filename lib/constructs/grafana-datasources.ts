@@ -306,14 +306,24 @@ export interface AlertmanagerDatasourceOptions {
 /** The Alertmanager datasource's name, by which Grafana's alerting pages select it (`?alertmanager=`). */
 export const ALERTMANAGER_DATASOURCE_NAME = 'Alertmanager';
 
+/** A page of Grafana under its root URL, a sub-path of the root kept. */
+function grafanaPage(grafanaRootUrl: string, page: string): URL {
+  return new URL(page, grafanaRootUrl.endsWith('/') ? grafanaRootUrl : `${grafanaRootUrl}/`);
+}
+
 /**
  * Grafana's page of the alerts the Alertmanager datasource holds, grouped as Alertmanager notifies them ("Active
  * notifications", `/alerting/groups`), under Grafana's root URL (a sub-path kept).
  */
 export function alertmanagerViewUrl(grafanaRootUrl: string): string {
-  const url = new URL('alerting/groups', grafanaRootUrl.endsWith('/') ? grafanaRootUrl : `${grafanaRootUrl}/`);
+  const url = grafanaPage(grafanaRootUrl, 'alerting/groups');
   url.searchParams.set('alertmanager', ALERTMANAGER_DATASOURCE_NAME);
   return url.toString();
+}
+
+/** A dashboard's address by its uid (`/d/<uid>`), under Grafana's root URL (a sub-path kept). */
+export function dashboardUrl(grafanaRootUrl: string, uid: string): string {
+  return grafanaPage(grafanaRootUrl, `d/${encodeURIComponent(uid)}`).toString();
 }
 
 /**

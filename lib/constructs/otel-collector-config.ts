@@ -152,7 +152,7 @@ const SECRET_NAME = secretName(NAME_CHAR);
 const ENCODED_NAME_CHAR = String.raw`(?:[\w.\[\]-]|%[014-9a-f][0-9a-f]|%2[0-57-9a-e]|%3[0-9ace])`;
 
 /** The authentication schemes an `Authorization` value may start with: the services' list (apps/shared/redact.ts). */
-const AUTH_SCHEMES = 'bearer|basic|token|digest|apikey|api-key|negotiate|ntlm|hoba|mutual|aws4-hmac-sha256|dpop|gnap|oauth|sso-key|sharedkey|key';
+export const AUTH_SCHEMES = 'bearer|basic|token|digest|apikey|api-key|negotiate|ntlm|hoba|mutual|aws4-hmac-sha256|dpop|gnap|oauth|sso-key|sharedkey|key';
 
 /**
  * What the trace pipeline removes from every string value of span, event and resource attributes and from span names

@@ -39,8 +39,9 @@ export const CREDENTIAL_VARIABLE = new RegExp(
 /** Names whose words read like a credential's but name settings: a prompt's text, a hash algorithm. */
 const NOT_CREDENTIAL_VARIABLE = /^(?:PASSWORD|TOKEN|SECRET)_(?:TEXT|HASH)$/i;
 
-/** A value that is a switch, not a secret: `true`, `off`, `enabled`, … */
-const SWITCH = /^(?:true|false|yes|no|on|off|enabled?|disabled?)$/i;
+/** The values that are switches, not secrets: `true`, `off`, `enabled`, … */
+const SWITCHES = 'true|false|yes|no|on|off|enabled?|disabled?';
+const SWITCH = new RegExp(`^(?:${SWITCHES})$`, 'i');
 
 /**
  * A credential written into a value: a URL's `user:password@` (or Redis's `:password@`); a `name=value` pair of a
@@ -53,7 +54,7 @@ const SWITCH = /^(?:true|false|yes|no|on|off|enabled?|disabled?)$/i;
  */
 export const CREDENTIAL_IN_VALUE = new RegExp(':\\/\\/[^/\\s:@]*:[^/\\s@]+@'
   + '|(?:^|[?&;\\s])(?:[\\w.-]*?(?:password|passwd|pwd|secret)|(?:[\\w.-]*?(?:access|refresh|auth|id|bearer|session|client)[_.-]?)?token'
-  + '|[\\w.-]*?api[_-]?key|accountkey|sharedaccesskey)=(?=[^\\s;&])(?!(?:true|false|yes|no|on|off|enabled?|disabled?)(?:[\\s;&]|$))'
+  + `|[\\w.-]*?api[_-]?key|accountkey|sharedaccesskey)=(?=[^\\s;&])(?!(?:${SWITCHES})(?:[\\s;&]|$))`
   + '|\\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}|\\bgh[pousr]_[0-9A-Za-z]{20,}|\\bgithub_pat_\\w{20,}|\\bglpat-[\\w-]{20,}'
   + '|\\bxox[abposr]-[\\w-]{10,}|hooks\\.slack\\.com\\/services\\/|\\bAKIA[0-9A-Z]{16}\\b|\\bAIza[\\w-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY-----', 'i');
 
@@ -63,6 +64,19 @@ export const CREDENTIAL_IN_VALUE = new RegExp(':\\/\\/[^/\\s:@]*:[^/\\s@]+@'
  * into it (`${DB_PASSWORD:-hunter2}`).
  */
 const VARIABLE_REFERENCE = /\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][\w.]*\}/g;
+
+/**
+ * Whether a value given to something named like a credential is a literal secret: not a file's path (a
+ * `GOOGLE_APPLICATION_CREDENTIALS` names a key file a Secret mounts), not a switch, not references alone.
+ */
+function isLiteralSecret(value: string): boolean {
+  return !/^\/\S*$/.test(value) && !SWITCH.test(value) && value.replace(VARIABLE_REFERENCE, '') !== '';
+}
+
+/** Whether a name (of a variable, or a flag's words) names a credential: {@link CREDENTIAL_VARIABLE}, less the settings alike. */
+function namesCredential(name: string): boolean {
+  return CREDENTIAL_VARIABLE.test(name) && !NOT_CREDENTIAL_VARIABLE.test(name);
+}
 
 /** Whether a literal holds a credential ({@link CREDENTIAL_IN_VALUE}) once its references, which hold none, are left out. */
 export function hasCredentialInValue(value: string): boolean {
@@ -76,10 +90,7 @@ export function hasCredentialInValue(value: string): boolean {
  */
 export function literalCredentialIn(name: string, value: unknown): 'its name says it is one' | 'its value has one' | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
-  if (CREDENTIAL_VARIABLE.test(name) && !NOT_CREDENTIAL_VARIABLE.test(name) && !/^\/\S*$/.test(value) && !SWITCH.test(value)
-    && value.replace(VARIABLE_REFERENCE, '') !== '') {
-    return 'its name says it is one';
-  }
+  if (namesCredential(name) && isLiteralSecret(value)) return 'its name says it is one';
   return hasCredentialInValue(value) ? 'its value has one' : undefined;
 }
 
@@ -90,16 +101,14 @@ export function literalCredentialIn(name: string, value: unknown): 'its name say
  * is what such a flag should be given.
  */
 export function credentialArguments(args: readonly string[]): number[] {
-  const literal = (value: string | undefined): boolean =>
-    value !== undefined && value.replace(VARIABLE_REFERENCE, '') !== '' && !/^\/\S*$/.test(value) && !SWITCH.test(value);
+  const literal = (value: string | undefined): boolean => value !== undefined && isLiteralSecret(value);
   const found = new Set<number>();
   args.forEach((arg, i) => {
     // a script (`sh -c "exec app --password=…"`): its words, as the shell will pass them
     if (/\s/.test(arg.trim()) && credentialArguments(arg.trim().split(/\s+/)).length > 0) found.add(i);
     const flag = /^--?([A-Za-z][\w.-]*)(?:=([\s\S]*))?$/.exec(arg);
     // `--api-token`, `-Djavax.net.ssl.keyStorePassword`, `--jwtSecret`: words split as a variable's name is
-    const words = flag === null ? '' : flag[1].replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_');
-    const named = flag !== null && CREDENTIAL_VARIABLE.test(words) && !NOT_CREDENTIAL_VARIABLE.test(words);
+    const named = flag !== null && namesCredential(flag[1].replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_'));
     if (named && flag[2] !== undefined && literal(flag[2])) found.add(i);
     if (named && flag[2] === undefined && i + 1 < args.length && !args[i + 1].startsWith('-') && literal(args[i + 1])) found.add(i + 1);
     if (hasCredentialInValue(arg)) found.add(i);

@@ -69,9 +69,11 @@ export function loadRollouts(root: string, env: string, services: Services): Rol
   return out;
 }
 
-/** A field of a manifest's object at an indentation: `  name: x` (metadata's), `    app: x` (its labels'). */
-const manifestField = (doc: string, indent: number, key: string): string | undefined =>
-  new RegExp(`^ {${indent}}${key}: ([a-z0-9.-]+)$`, 'm').exec(doc)?.[1];
+/** The fields of a Deployment's manifest that name a service's workload: metadata's name and namespace, its labels' app and version. */
+const WORKLOAD_FIELDS = {
+  name: /^ {2}name: ([a-z0-9.-]+)$/m, namespace: /^ {2}namespace: ([a-z0-9.-]+)$/m,
+  app: /^ {4}app: ([a-z0-9.-]+)$/m, track: /^ {4}version: ([a-z0-9.-]+)$/m,
+} as const;
 
 /**
  * The services that `dist/<env>/` as last synthesized runs (what Argo CD syncs until the next synth replaces it), by
@@ -96,8 +98,7 @@ export function runningServices(root: string, env: string): Map<string, { readon
   for (const chart of charts) {
     for (const doc of fs.readFileSync(path.join(chart, 'manifest.yaml'), 'utf8').split(/^---$/m)) {
       if (!/^kind: Deployment$/m.test(doc)) continue;
-      const [name, namespace] = [manifestField(doc, 2, 'name'), manifestField(doc, 2, 'namespace')];
-      const [app, track] = [manifestField(doc, 4, 'app'), manifestField(doc, 4, 'version')];
+      const [name, namespace, app, track] = (['name', 'namespace', 'app', 'track'] as const).map(f => WORKLOAD_FIELDS[f].exec(doc)?.[1]);
       const known = TRACKS.find(t => t === track);
       if (!app || !namespace || !known || name !== workloadName(app, known)) continue;
       out.set(app, { namespace, canary: (out.get(app)?.canary ?? false) || known === 'canary' });

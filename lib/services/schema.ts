@@ -48,14 +48,14 @@ export const FIELD_REF_WORDS = 'a pod field Kubernetes sets a variable from: met
   + 'metadata.annotations[\'<key>\'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP or status.podIPs';
 const CIDRS: SchemaObject = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[0-9./]+$' } };
 
+/** An image repository, without a tag or a digest (those live in the rollout state). */
+const REPOSITORY = { type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' } } as const;
+
 /**
  * The JSON Schema of a service file, `services/<name>.yaml` (`services/schema.json` is this, for editors). It mirrors
  * `ServiceFile` (service.ts); what a schema cannot say (environment names, other services, duplicate names) is checked
  * when the files are loaded together.
  */
-/** An image repository, without a tag or a digest (those live in the rollout state). */
-const REPOSITORY = { type: 'string', pattern: '^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$', not: { pattern: '(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:.*)$' } } as const;
-
 export const SERVICE_SCHEMA: SchemaObject = {
   $id: 'https://obs-canary.dev/schemas/service.json',
   title: 'obs-canary service',

@@ -17,7 +17,7 @@ export const REMOTE_WRITE_FAILING_ALERT = 'AgentRemoteWriteFailing';
 export const MIMIR_DISCARDING_ALERT = 'MimirDiscardingSamples';
 
 /** How long a cluster may send nothing before it pages: a restart of its agent, or of the gateway, is shorter. */
-const SILENT_FOR = '10m';
+export const SILENT_FOR = '10m';
 
 /**
  * One alert per application cluster of a central topology: none of its series arrived for {@link SILENT_FOR}. Its

@@ -1,6 +1,7 @@
 import type { AlertingRule, RuleGroup } from '../constructs/prometheus-config';
 import { canaryCommand } from '../rollout/commands';
 import type { Severity } from './alerting-rules';
+import { SILENT_FOR } from './cluster-alerts';
 import { CLUSTER_LABEL, ERROR_CODES, NAMESPACE_LABEL, PIPELINE, metricsNamed } from './vocabulary';
 
 /** The name of the pipeline-health group. */
@@ -293,11 +294,10 @@ export function pipelineAlertingRules(shipper?: 'alloy' | 'promtail', store: 'pr
 function replicaAlerts(component: ExpectedReplicas, cluster?: string): AlertingRule[] {
   const { job, namespace, replicas, carries } = component;
   const selector = `${PIPELINE.job}=${JSON.stringify(job)}${cluster !== undefined ? `,${CLUSTER_LABEL}=${JSON.stringify(cluster)}` : ''}`;
-  // in a store of several clusters, only while the cluster's series arrive at all: a silent agent is
-  // ObservabilityAgentSilent's, not every component's
-  // (over the 10 minutes ObservabilityAgentSilent waits, so that a firing alert does not resolve before that one fires)
+  // in a store of several clusters, only while the cluster's series arrive at all, over the time ObservabilityAgentSilent
+  // waits: a silent agent is that alert's, not every component's, and a firing page stands until that one fires
   const arriving = cluster !== undefined
-    ? `\nand on ()\ncount(last_over_time(${PIPELINE.up}{${CLUSTER_LABEL}=${JSON.stringify(cluster)}}[10m])) > 0` : '';
+    ? `\nand on ()\ncount(last_over_time(${PIPELINE.up}{${CLUSTER_LABEL}=${JSON.stringify(cluster)}}[${SILENT_FOR}])) > 0` : '';
   const answering = `(count(${PIPELINE.up}{${selector}} == 1) or vector(0))`;
   // the cluster, as the inhibitions of a central Alertmanager match it (count() keeps no label)
   const clusterLabel: Record<string, string> = cluster !== undefined ? { [CLUSTER_LABEL]: cluster } : {};

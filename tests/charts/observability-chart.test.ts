@@ -68,6 +68,16 @@ describe.each(SINGLE_CLUSTER_ENVIRONMENTS)('ObservabilityChart ($name)', env => 
       .toEqual(['alertmanager', 'loki', 'otel-collector', 'tempo', ...(stack.observability.mimir ? ['mimir'] : [])].sort());
   });
 
+  test('the SLO alerts link each service\'s canary dashboard where Grafana has a root URL, and nothing where it has none', () => {
+    const rules = configFile(objects, 'prometheus-config', 'rules.yml').groups.flatMap((g: any) => g.rules);
+    const slo = rules.filter((r: any) => r.labels?.service !== undefined);
+    expect(slo.length).toBeGreaterThan(0);
+    for (const r of slo) {
+      const link = env.grafana.rootUrl === undefined ? undefined : `${env.grafana.rootUrl.replace(/\/$/, '')}/d/canary-${r.labels.service}`;
+      expect([r.alert, r.labels.service, r.annotations.dashboard]).toEqual([r.alert, r.labels.service, link]);
+    }
+  });
+
   test('every object carries the part-of label', () => {
     for (const obj of objects) expect(obj.metadata.labels?.['app.kubernetes.io/part-of']).toBe('obs-canary');
   });

@@ -7,7 +7,7 @@ import { ENVIRONMENTS } from '../../lib/config/environments';
 import { Alertmanager } from '../../lib/constructs/alertmanager';
 import { AlertReceiver, INHIBIT_RULES, SLACK_TEXT } from '../../lib/constructs/alertmanager-config';
 import { IMAGES } from '../../lib/images';
-import { alertmanagerViewUrl } from '../../lib/constructs/grafana-datasources';
+import { alertmanagerViewUrl, dashboardUrl } from '../../lib/constructs/grafana-datasources';
 import { StubRequest, StubServer } from '../apps/support/stub-server';
 import {
   PLACEHOLDER_URL, amtoolCheckConfig, amtoolRenderTemplate, amtoolRoutesTest, forAlertmanager025, startAlertmanager, structuralDiff,
@@ -417,6 +417,9 @@ describe('the environments\' alerting', () => {
     // Grafana under a sub-path keeps it
     expect(alertmanagerViewUrl('https://example.com/grafana')).toBe('https://example.com/grafana/alerting/groups?alertmanager=Alertmanager');
     expect(alertmanagerViewUrl('https://example.com/grafana/')).toBe('https://example.com/grafana/alerting/groups?alertmanager=Alertmanager');
+    // a dashboard's address, the same way
+    expect(dashboardUrl('https://example.com/grafana', 'canary-ledger')).toBe('https://example.com/grafana/d/canary-ledger');
+    expect(dashboardUrl('https://grafana.example.com/', 'canary-ledger')).toBe('https://grafana.example.com/d/canary-ledger');
   });
 
   test('prod pages PagerDuty and tickets Slack, through the corporate proxy; local sends both to its webhook', () => {

@@ -1,7 +1,7 @@
 import { Chart, Size } from 'cdk8s';
-import { scrubText } from '../../apps/shared/redact';
+import { AUTH_SCHEMES as SERVICE_AUTH_SCHEMES, scrubText } from '../../apps/shared/redact';
 import { OtelCollector } from '../../lib/constructs/otel-collector';
-import { TRACE_REDACTIONS, escapeConfigDollars } from '../../lib/constructs/otel-collector-config';
+import { AUTH_SCHEMES as COLLECTOR_AUTH_SCHEMES, TRACE_REDACTIONS, escapeConfigDollars } from '../../lib/constructs/otel-collector-config';
 import { CLUSTER_STATE_METRICS } from '../../lib/slo/cluster-state';
 import { SLO_RECORDS } from '../../lib/slo/recording-rules';
 import { ISTIO } from '../../lib/slo/vocabulary';
@@ -207,6 +207,10 @@ describe('OtelCollector', () => {
       for (const statement of statements) expect(statement.replace(/\$\$/g, '')).not.toContain('$');
       expect(statements.some(s => s.includes('$${1}'))).toBe(true);
       expect(unescapeConfigDollars(escapeConfigDollars('^a$|${1}'))).toBe('^a$|${1}');
+    });
+
+    test('the Collector\'s rules know the Authorization schemes the services\' rules know: the twins list the same', () => {
+      expect(COLLECTOR_AUTH_SCHEMES).toBe(SERVICE_AUTH_SCHEMES);
     });
 
     test('the Collector\'s rules remove what the services\' log rules remove, on the same strings', () => {

@@ -277,10 +277,7 @@ describe('promtool (Debian\'s 2.42)', () => {
       name: 'a quiet night: one failed request is a 100 % ratio in both windows, and pages no one; five in a few minutes do',
       interval: '1m',
       // no request for hours but one that fails at 2h1m; then a burst of 6 failures in 3 minutes from 3h1m
-      input_series: [
-        { series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="200"}`, values: '10x240' },
-        { series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="503"}`, values: '0x120 1x59 3 5 7x58' },
-      ],
+      input_series: requests('stable', [120, 0, 0], [1, 0, 1], [59, 0, 0], [3, 0, 2], [58, 0, 0]),
       alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '2h3m': false, '2h6m': false, '3h5m': true }),
       promql_expr_test: [{
         expr: `${SLO_BURN_RECORDS.istio.serviceErrorRatio['5m']}`,
@@ -293,18 +290,7 @@ describe('promtool (Debian\'s 2.42)', () => {
       // minutes, some 36 an hour; a count over 5 minutes never reached 5, or sat on it and flapped
       name: 'a sustained outage of a low-traffic service pages, and stays paged while it lasts',
       interval: '1m',
-      input_series: [
-        { series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="200"}`, values: '10x240' },
-        {
-          series: `istio_requests_total{${ISTIO_LABELS('stable')},response_code="503"}`,
-          values: (() => {
-            const pattern = [2, 0, 0, 1, 0, 0, 2, 0, 1, 0];
-            const values = [...Array<number>(121).fill(0)];
-            for (let minute = 0; minute < 120; minute++) values.push(values[values.length - 1] + pattern[minute % pattern.length]);
-            return values.join(' ');
-          })(),
-        },
-      ],
+      input_series: requests('stable', [120, 0, 0], ...Array.from({ length: 120 }, (_, minute) => [1, 0, [2, 0, 0, 1, 0, 0, 2, 0, 1, 0][minute % 10]] as const)),
       alert_rule_test: expect_(groups, SLO_ALERTS.fastBurn, { '2h1m': false, '2h20m': true, '2h21m': true, '2h22m': true, '2h23m': true, '2h24m': true, '3h': true }),
     },
     {
